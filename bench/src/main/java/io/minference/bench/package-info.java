@@ -1,0 +1,4 @@
+/**
+ * JMH benchmarks and the end-to-end latency harness.
+ */
+package io.minference.bench;

@@ -1,0 +1,4 @@
+/**
+ * Device-neutral runtime: backends behind one interface, data types and long-indexed tensors.
+ */
+package io.minference.runtime;
