@@ -85,10 +85,11 @@ final class GenerateCommand extends CliCommand {
              Backend backend = Backends.select(settings.device());
              LlamaModel loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress);
              Generator generator = new Generator(loaded, backend)) {
-            Tokenizer tok = loaded.tokenizer();
-            int[] promptIds = generation.chat() ? tok.encodeChat(promptText) : withBos(tok.bos(), tok.encode(promptText));
+            Tokenizer modelTokenizer = loaded.tokenizer();
+            int[] promptIds = generation.chat() ? modelTokenizer.encodeChat(promptText)
+                    : withBos(modelTokenizer.bos(), modelTokenizer.encode(promptText));
             PrintWriter out = out();
-            Tokenizer.StreamingDecoder decoder = tok.streamingDecoder();
+            Tokenizer.StreamingDecoder decoder = modelTokenizer.streamingDecoder();
             GenerationResult result = generator.generate(promptIds, generation.maxTokens(), sampling, id -> {
                 out.print(decoder.next(id));
                 out.flush();

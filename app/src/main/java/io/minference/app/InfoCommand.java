@@ -7,6 +7,7 @@ import io.minference.llama.load.ModelInfo;
 import io.minference.llama.load.ModelLoader;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.math.BigDecimal;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
@@ -44,8 +45,8 @@ final class InfoCommand extends CliCommand {
         row(out, "KV heads", c.numKvHeads() + " (" + c.groupSize() + " query heads each)");
         row(out, "vocabulary", c.vocabSize());
         row(out, "context length", c.contextLength());
-        row(out, "RoPE base", c.ropeTheta());
-        row(out, "RMS epsilon", c.rmsEps());
+        row(out, "RoPE base", plain(c.ropeTheta()));
+        row(out, "RMS epsilon", plain(c.rmsEps()));
         Map<String, Long> byType = new TreeMap<>(info.tensors().stream()
                 .collect(Collectors.groupingBy(ModelInfo.TensorSummary::type, Collectors.counting())));
         row(out, "tensors", info.tensors().size() + " " + byType.entrySet().stream()
@@ -55,6 +56,12 @@ final class InfoCommand extends CliCommand {
             out.printf("  %-" + nameWidth + "s  %-5s %s%n", t.name(), t.type(), Arrays.toString(t.shape()));
         }
         out.flush();
+    }
+
+    /** 500000 rather than 500000.0, 0.00001 rather than 1.0E-5. */
+    static String plain(float value) {
+        if (value == Math.rint(value) && Math.abs(value) < 1e15) return Long.toString((long) value);
+        return new BigDecimal(Float.toString(value)).stripTrailingZeros().toString().replace("E", "e");
     }
 
     private static void row(PrintWriter out, String name, Object value) {

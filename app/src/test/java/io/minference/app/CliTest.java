@@ -199,4 +199,11 @@ class CliTest {
         assertEquals(1, failure.exitCode());
         assertEquals("minference: model file not found: " + dir.resolve("missing.gguf"), failure.err().strip());
     }
+
+    @Test
+    void infoPrintsNumbersPlainly() {
+        assertEquals("500000", InfoCommand.plain(500000f));
+        assertEquals("0.00001", InfoCommand.plain(1e-5f));
+        assertEquals("0.5", InfoCommand.plain(0.5f));
+    }
 }
