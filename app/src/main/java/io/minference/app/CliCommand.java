@@ -1,0 +1,96 @@
+package io.minference.app;
+
+import io.minference.config.ConfigException;
+import io.minference.config.ConfigOverrides;
+import io.minference.config.MinferenceConfig;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.function.Function;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+/**
+ * What every subcommand shares: --config, --stacktrace, and turning a failure into one line on stderr. Invalid
+ * flags (ParameterException) pass through to picocli, which answers them with exit code 2.
+ */
+abstract class CliCommand implements Callable<Integer> {
+    static final int FAILED = 1;
+    static final int INVALID_INPUT = 2;
+
+    @Spec
+    CommandSpec spec;
+
+    @ParentCommand
+    Main main;
+
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "YAML configuration (docs/configuration.md); flags given here override it.")
+    Path configFile;
+
+    @Option(names = "--stacktrace", description = "Print the stack trace of a failure (also MINFERENCE_STACKTRACE=1).")
+    boolean stacktrace;
+
+    /** The command's work; returns the exit code. */
+    abstract int run() throws Exception;
+
+    @Override
+    public final Integer call() {
+        try {
+            return run();
+        } catch (ParameterException e) {
+            throw e;
+        } catch (ConfigException e) {
+            return fail(INVALID_INPUT, e.getMessage(), e);
+        } catch (OutOfMemoryError e) {
+            long heapMiB = Runtime.getRuntime().maxMemory() >> 20;
+            return fail(FAILED, "out of memory (" + e.getMessage() + "; the Java heap limit is " + heapMiB
+                    + " MiB): use a smaller model or prompt, or give the JVM more memory with"
+                    + " MINFERENCE_JAVA_OPTS=-Xmx<size>", e);
+        } catch (Exception e) {
+            return fail(FAILED, Optional.ofNullable(e.getMessage()).orElse(e.getClass().getName()), e);
+        }
+    }
+
+    /** The configuration file's values (or the defaults) with the flags' values over them. */
+    MinferenceConfig settings(ConfigOverrides flags) {
+        MinferenceConfig file = configFile != null ? MinferenceConfig.load(configFile) : MinferenceConfig.DEFAULTS;
+        return flags.applyTo(file);
+    }
+
+    /** Refuses a given flag value with the same words the configuration file would get; null is "not given". */
+    <T> void check(String option, T value, Function<T, Optional<String>> rule) {
+        if (value == null) return;
+        rule.apply(value).ifPresent(p -> {
+            throw new ParameterException(spec.commandLine(), "Invalid value for option '" + option + "': " + p);
+        });
+    }
+
+    ParameterException missing(String what) {
+        return new ParameterException(spec.commandLine(), "Missing required option: " + what);
+    }
+
+    PrintWriter out() {
+        return spec.commandLine().getOut();
+    }
+
+    PrintWriter err() {
+        return spec.commandLine().getErr();
+    }
+
+    boolean stderrIsTerminal() {
+        return main != null && main.stderrIsTerminal();
+    }
+
+    private int fail(int exitCode, String message, Throwable cause) {
+        PrintWriter err = err();
+        err.println("minference: " + message.strip().replaceAll("\\s*\\R\\s*", " "));
+        if (stacktrace || (main != null && main.stacktraceRequested())) cause.printStackTrace(err);
+        err.flush();
+        return exitCode;
+    }
+}

@@ -1,0 +1,119 @@
+package io.minference.app;
+
+import io.minference.config.ConfigOverrides;
+import io.minference.config.GenerationConfig;
+import io.minference.config.Limits;
+import io.minference.config.MinferenceConfig;
+import io.minference.llama.LlamaModel;
+import io.minference.llama.generate.GenerationResult;
+import io.minference.llama.generate.Generator;
+import io.minference.llama.generate.SamplingOptions;
+import io.minference.llama.load.ModelLoader;
+import io.minference.llama.tokenizer.Tokenizer;
+import io.minference.runtime.Backend;
+import io.minference.runtime.Backends;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.Locale;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Continues a prompt: the generated text on stdout as it is produced, the timings on stderr. */
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = "Generates text from a prompt. Only the generated text goes to stdout; timings go to stderr.")
+final class GenerateCommand extends CliCommand {
+
+    @Option(names = "--model", paramLabel = "PATH",
+            description = "A .gguf file, a llama2.c checkpoint or synthetic:NAME (or model: in --config).")
+    String model;
+
+    @Option(names = "--tokenizer", paramLabel = "PATH",
+            description = "A tokenizer file overriding the model's own (needed beside llama2.c checkpoints).")
+    Path tokenizer;
+
+    @ArgGroup(multiplicity = "1")
+    PromptSource prompt;
+
+    static final class PromptSource {
+        @Option(names = "--prompt", paramLabel = "TEXT", required = true, description = "The prompt.")
+        String text;
+
+        @Option(names = "--prompt-file", paramLabel = "PATH", required = true,
+                description = "A UTF-8 file holding the prompt, plain or compressed (gzip, bzip2, xz).")
+        Path file;
+    }
+
+    @Option(names = "--max-tokens", paramLabel = "N",
+            description = "Generated tokens at most, the prompt excluded (default: 256).")
+    Integer maxTokens;
+
+    @Option(names = "--temperature", paramLabel = "T", description = "Sampling temperature; 0 is greedy (default).")
+    Double temperature;
+
+    @Option(names = "--top-p", paramLabel = "P", description = "Nucleus sampling mass in (0, 1] (default: 1, off).")
+    Double topP;
+
+    @Option(names = "--seed", paramLabel = "S", description = "Seed of the sampler (default: 0).")
+    Long seed;
+
+    @Option(names = "--chat", negatable = true,
+            description = "Wrap the prompt in the model's chat template (a single user turn).")
+    Boolean chat;
+
+    @Option(names = "--device", paramLabel = "D", description = "auto (default), cpu, cuda or cuda:N.")
+    String device;
+
+    @Override
+    int run() throws IOException {
+        check("--max-tokens", maxTokens, n -> Limits.maxTokens(n));
+        check("--temperature", temperature, Limits::temperature);
+        check("--top-p", topP, Limits::topP);
+        check("--device", device, Limits::device);
+        MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, device, maxTokens, temperature,
+                topP, seed, chat, null));
+        if (settings.model() == null) throw missing("'--model=PATH' (or model: in the --config file)");
+        Inputs.requireModel(settings.model());
+        if (settings.tokenizer() != null) Inputs.requireFile(settings.tokenizer(), "tokenizer file");
+        String promptText = prompt.text != null ? prompt.text : PromptFiles.read(prompt.file);
+
+        GenerationConfig generation = settings.generation();
+        var sampling = new SamplingOptions((float) generation.temperature(), (float) generation.topP(),
+                generation.seed());
+        try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
+             Backend backend = Backends.select(settings.device());
+             LlamaModel loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress);
+             Generator generator = new Generator(loaded, backend)) {
+            Tokenizer modelTokenizer = loaded.tokenizer();
+            int[] promptIds = generation.chat() ? modelTokenizer.encodeChat(promptText)
+                    : withBos(modelTokenizer.bos(), modelTokenizer.encode(promptText));
+            PrintWriter out = out();
+            Tokenizer.StreamingDecoder decoder = modelTokenizer.streamingDecoder();
+            GenerationResult result = generator.generate(promptIds, generation.maxTokens(), sampling, id -> {
+                out.print(decoder.next(id));
+                out.flush();
+            }, progress);
+            out.println(decoder.flush());
+            out.flush();
+            printTimings(result);
+        }
+        return 0;
+    }
+
+    private static int[] withBos(int bos, int[] ids) {
+        int[] withBos = new int[ids.length + 1];
+        withBos[0] = bos;
+        System.arraycopy(ids, 0, withBos, 1, ids.length);
+        return withBos;
+    }
+
+    private void printTimings(GenerationResult r) {
+        PrintWriter err = err();
+        err.println(String.format(Locale.ROOT, "prompt: %d tokens, prefill %.3f s (%.1f tokens/s)",
+                r.promptTokens(), r.prefillNanos() / 1e9, r.prefillTokensPerSecond()));
+        err.println(String.format(Locale.ROOT, "generated: %d tokens, decode %.3f s (%.1f tokens/s), stopped by %s",
+                r.generated().length, r.decodeNanos() / 1e9, r.decodeTokensPerSecond(), r.stopReason()));
+        err.flush();
+    }
+}

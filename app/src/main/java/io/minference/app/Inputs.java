@@ -1,0 +1,22 @@
+package io.minference.app;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Early checks of the files named on the command line, so that a typo gets a plain message, not a loader's. */
+final class Inputs {
+    private Inputs() {
+    }
+
+    static void requireFile(Path file, String what) throws IOException {
+        if (Files.isDirectory(file)) throw new IOException(what + " " + file + " is a directory");
+        if (!Files.exists(file)) throw new IOException(what + " not found: " + file);
+        if (!Files.isReadable(file)) throw new IOException(what + " " + file + " is not readable");
+    }
+
+    /** A model is a file, or a synthetic:NAME that the loader builds in memory. */
+    static void requireModel(String model) throws IOException {
+        if (!model.startsWith("synthetic:")) requireFile(Path.of(model), "model file");
+    }
+}

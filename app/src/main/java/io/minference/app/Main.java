@@ -1,0 +1,64 @@
+package io.minference.app;
+
+import java.io.FileOutputStream;
+import java.io.FileDescriptor;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code minference} command. Exit codes: 0 success, 1 a failure while running (one line on stderr), 2 invalid
+ * flags or configuration.
+ */
+@Command(name = "minference", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
+        description = "Runs LLaMA models in pure Java, with sparse attention for long prompts.",
+        subcommands = {GenerateCommand.class, TokenizeCommand.class, InfoCommand.class,
+                CommandLine.HelpCommand.class})
+public final class Main {
+    private final boolean stacktraceRequested;
+    private final boolean stderrIsTerminal;
+
+    /** For running in-process (tests): no terminal, stack traces only where --stacktrace asks. */
+    public Main() {
+        this(Map.of(), false);
+    }
+
+    /**
+     * @param environment      where MINFERENCE_STACKTRACE=1 asks for stack traces on failures
+     * @param stderrIsTerminal whether progress bars may redraw their line with carriage returns
+     */
+    public Main(Map<String, String> environment, boolean stderrIsTerminal) {
+        this.stacktraceRequested = "1".equals(environment.get("MINFERENCE_STACKTRACE"));
+        this.stderrIsTerminal = stderrIsTerminal;
+    }
+
+    public static void main(String[] args) {
+        PrintWriter out = utf8Writer(FileDescriptor.out);
+        PrintWriter err = utf8Writer(FileDescriptor.err);
+        CommandLine cli = commandLine(new Main(System.getenv(), Terminal.isTerminal(Terminal.STDERR)));
+        int exitCode = cli.setOut(out).setErr(err).execute(args);
+        out.flush();
+        err.flush();
+        System.exit(exitCode);
+    }
+
+    /** The command line with the short usage hint on invalid input instead of the whole usage text. */
+    public static CommandLine commandLine(Main main) {
+        return new CommandLine(main).setParameterExceptionHandler(UsageHint::handle);
+    }
+
+    boolean stacktraceRequested() {
+        return stacktraceRequested;
+    }
+
+    boolean stderrIsTerminal() {
+        return stderrIsTerminal;
+    }
+
+    private static PrintWriter utf8Writer(FileDescriptor fd) {
+        return new PrintWriter(new OutputStreamWriter(new FileOutputStream(fd), StandardCharsets.UTF_8), true);
+    }
+}

@@ -1,0 +1,75 @@
+package io.minference.app;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Set;
+import org.apache.commons.compress.compressors.CompressorException;
+import org.apache.commons.compress.compressors.CompressorStreamFactory;
+
+/**
+ * Reads a prompt file, plain or compressed with gzip, bzip2 or xz. The format is recognised from the file's first
+ * bytes, so a misnamed file still reads. One trailing line break is dropped, as editors add it without meaning it.
+ */
+final class PromptFiles {
+    /** A million-token prompt is about 4 MiB of text; far more is a mistake, refused before it fills the heap. */
+    static final int MAX_PROMPT_BYTES = 64 << 20;
+    private static final Set<String> FORMATS = Set.of(
+            CompressorStreamFactory.GZIP, CompressorStreamFactory.BZIP2, CompressorStreamFactory.XZ);
+
+    private PromptFiles() {
+    }
+
+    static String read(Path file) throws IOException {
+        Inputs.requireFile(file, "prompt file");
+        byte[] bytes;
+        try (InputStream in = decompressed(new BufferedInputStream(Files.newInputStream(file)))) {
+            bytes = in.readNBytes(MAX_PROMPT_BYTES + 1);
+        } catch (IOException e) {
+            throw new IOException("cannot read prompt file " + file + ": " + e.getMessage(), e);
+        }
+        if (bytes.length > MAX_PROMPT_BYTES) {
+            throw new IOException("prompt file " + file + " holds more than " + (MAX_PROMPT_BYTES >> 20)
+                    + " MiB of text");
+        }
+        try {
+            String text = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes)).toString();
+            return withoutFinalLineBreak(text);
+        } catch (CharacterCodingException e) {
+            throw new IOException("prompt file " + file + " is not UTF-8 text (compressed prompts must be gzip,"
+                    + " bzip2 or xz)");
+        }
+    }
+
+    private static InputStream decompressed(BufferedInputStream in) throws IOException {
+        String format;
+        try {
+            format = CompressorStreamFactory.detect(in);
+        } catch (CompressorException noKnownSignature) {
+            return in;
+        }
+        // Other signatures (zlib's "x^", for one) can begin plain text: only the three supported formats count.
+        if (!FORMATS.contains(format)) return in;
+        try {
+            return new CompressorStreamFactory(true).createCompressorInputStream(format, in);
+        } catch (CompressorException e) {
+            in.close();
+            throw new IOException(format + " data could not be opened: " + e.getMessage(), e);
+        }
+    }
+
+    private static String withoutFinalLineBreak(String text) {
+        if (text.endsWith("\r\n")) return text.substring(0, text.length() - 2);
+        if (text.endsWith("\n")) return text.substring(0, text.length() - 1);
+        return text;
+    }
+}

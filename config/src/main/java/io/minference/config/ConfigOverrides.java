@@ -1,0 +1,32 @@
+package io.minference.config;
+
+import java.nio.file.Path;
+
+/**
+ * Values given on the command line, each null when its flag was not given. They win over the configuration file.
+ */
+public record ConfigOverrides(String model, Path tokenizer, String device, Integer maxTokens, Double temperature,
+                              Double topP, Long seed, Boolean chat, Integer blockSize) {
+    public static final ConfigOverrides NONE = new ConfigOverrides(null, null, null, null, null, null, null, null, null);
+
+    /**
+     * The configuration with these overrides applied.
+     *
+     * @throws IllegalArgumentException for an override out of its range (the command line checks them first, so that
+     *                                  its message can name the flag)
+     */
+    public MinferenceConfig applyTo(MinferenceConfig config) {
+        GenerationConfig g = config.generation();
+        return new MinferenceConfig(
+                or(model, config.model()),
+                or(tokenizer, config.tokenizer()),
+                or(device, config.device()),
+                new GenerationConfig(or(maxTokens, g.maxTokens()), or(temperature, g.temperature()),
+                        or(topP, g.topP()), or(seed, g.seed()), or(chat, g.chat())),
+                new PrefillConfig(or(blockSize, config.prefill().blockSize())));
+    }
+
+    private static <T> T or(T override, T value) {
+        return override != null ? override : value;
+    }
+}
