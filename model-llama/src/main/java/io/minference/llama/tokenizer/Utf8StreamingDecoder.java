@@ -22,6 +22,11 @@ final class Utf8StreamingDecoder implements Tokenizer.StreamingDecoder {
         this.tokenBytes = tokenBytes;
     }
 
+    /** Decodes the first token as if {@code token} had come before it. */
+    void assumePrevious(int token) {
+        previous = token;
+    }
+
     @Override
     public String next(int token) {
         byte[] bytes = tokenBytes.bytes(previous, token);
