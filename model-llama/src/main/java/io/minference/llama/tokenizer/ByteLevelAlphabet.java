@@ -48,6 +48,16 @@ final class ByteLevelAlphabet {
      * stands for its own UTF-8 bytes.
      */
     static byte[] decode(String token) {
+        byte[] bytes = new byte[token.length()];
+        for (int i = 0; i < bytes.length; i++) {
+            int b = byteOf(token.charAt(i));
+            if (b < 0) return decodeMixed(token);
+            bytes[i] = (byte) b;
+        }
+        return bytes;
+    }
+
+    private static byte[] decodeMixed(String token) {
         var out = new ByteArrayOutputStream(token.length());
         for (int i = 0; i < token.length(); i++) {
             int b = byteOf(token.charAt(i));

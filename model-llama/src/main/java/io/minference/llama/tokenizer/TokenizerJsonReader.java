@@ -9,8 +9,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -24,7 +24,8 @@ final class TokenizerJsonReader {
     private static final int MAX_TOKEN_ID = 16 * 1024 * 1024;
 
     private final Path file;
-    private final Map<String, Integer> vocab = new LinkedHashMap<>();
+    private String[] vocab = new String[1024];
+    private int vocabEnd;
     private final Map<Integer, String> added = new HashMap<>();
     private final List<BpeVocabulary.Merge> merges = new ArrayList<>();
     private boolean sawModel;
@@ -108,7 +109,10 @@ final class TokenizerJsonReader {
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String token = p.currentName();
             if (p.nextToken() != JsonToken.VALUE_NUMBER_INT) throw error("the id of token " + token + " is not an integer");
-            vocab.put(token, checkedId(p.getIntValue(), token));
+            int id = checkedId(p.getIntValue(), token);
+            if (id >= vocab.length) vocab = Arrays.copyOf(vocab, Math.max(id + 1, 2 * vocab.length));
+            vocab[id] = token;
+            vocabEnd = Math.max(vocabEnd, id + 1);
         }
     }
 
@@ -147,13 +151,11 @@ final class TokenizerJsonReader {
 
     private BpeVocabulary vocabulary() {
         if (!sawModel) throw error("no \"model\" section (vocabulary and merges)");
-        if (vocab.isEmpty()) throw error("the model has no vocabulary");
+        if (vocabEnd == 0) throw error("the model has no vocabulary");
         checkPreTokenizer();
-        int size = 1 + Math.max(vocab.values().stream().mapToInt(Integer::intValue).max().orElse(-1),
-                added.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1));
-        String[] tokens = new String[size];
+        int size = Math.max(vocabEnd, 1 + added.keySet().stream().mapToInt(Integer::intValue).max().orElse(-1));
+        String[] tokens = Arrays.copyOf(vocab, size);
         boolean[] isAdded = new boolean[size];
-        vocab.forEach((token, id) -> tokens[id] = token);
         added.forEach((id, content) -> {
             tokens[id] = content;
             isAdded[id] = true;

@@ -6,12 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
@@ -108,14 +105,6 @@ class Llama3BpeTokenizerTest {
     }
 
     @Test
-    void explicitBosAndEos() {
-        BpeTokenizer custom = BpeTokenizer.fromTokenizerJson(file, 128_000, 128_009);
-        assertEquals(128_009, custom.eos());
-        var e = assertThrows(IllegalArgumentException.class, () -> BpeTokenizer.fromTokenizerJson(file, 0, 999_999));
-        assertTrue(e.getMessage().contains("999999"), e.getMessage());
-    }
-
-    @Test
     void decodeRendersSpecialTokensAndRejectsUnknownIds() {
         assertEquals("<|begin_of_text|>Hello world", tokenizer.decode(new int[] {128000, 9906, 1917}));
         var e = assertThrows(IllegalArgumentException.class, () -> tokenizer.decode(new int[] {128_256}));
@@ -148,34 +137,6 @@ class Llama3BpeTokenizerTest {
         double seconds = (System.nanoTime() - start) / 1e9;
         assertTrue(ids.length > 0);
         assertTrue(seconds < 30, "encoding Moby-Dick took " + seconds + " s");
-    }
-
-    /** Builds the tokenizer through fromVocabulary, from lists extracted from a tokenizer.json as GGUF holds them. */
-    static final class TokenizerJsonLists {
-        private TokenizerJsonLists() {
-        }
-
-        static BpeTokenizer toTokenizer(Path json, int bos, int eos) throws IOException {
-            JsonNode root = new ObjectMapper().readTree(json.toFile());
-            JsonNode vocab = root.get("model").get("vocab");
-            JsonNode added = root.get("added_tokens");
-            int size = 0;
-            for (var e : vocab.properties()) size = Math.max(size, e.getValue().asInt() + 1);
-            for (JsonNode t : added) size = Math.max(size, t.get("id").asInt() + 1);
-            String[] tokens = new String[size];
-            int[] types = new int[size];
-            Arrays.fill(types, 1);
-            for (var e : vocab.properties()) tokens[e.getValue().asInt()] = e.getKey();
-            for (JsonNode t : added) {
-                tokens[t.get("id").asInt()] = t.get("content").asText();
-                types[t.get("id").asInt()] = 3;
-            }
-            List<String> merges = new ArrayList<>();
-            for (JsonNode m : root.get("model").get("merges")) {
-                merges.add(m.isArray() ? m.get(0).asText() + " " + m.get(1).asText() : m.asText());
-            }
-            return BpeTokenizer.fromVocabulary(Arrays.asList(tokens), merges, types, bos, eos);
-        }
     }
 
     private static void assertEncodes(String text, int... expected) {

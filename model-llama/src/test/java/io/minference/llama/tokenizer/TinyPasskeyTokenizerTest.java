@@ -39,6 +39,16 @@ class TinyPasskeyTokenizerTest {
     }
 
     @Test
+    void explicitBosAndEos() {
+        BpeTokenizer custom = BpeTokenizer.fromTokenizerJson(file, 1, 0);
+        assertEquals(1, custom.bos());
+        assertEquals(0, custom.eos());
+        assertTrue(custom.isStopToken(0));
+        var e = assertThrows(IllegalArgumentException.class, () -> BpeTokenizer.fromTokenizerJson(file, 0, 4096));
+        assertTrue(e.getMessage().contains("EOS id 4096") && e.getMessage().contains(file.toString()), e.getMessage());
+    }
+
+    @Test
     void stopTokensAndNoChatTemplate() {
         assertTrue(tokenizer.isStopToken(1));
         assertFalse(tokenizer.isStopToken(0));
@@ -55,7 +65,7 @@ class TinyPasskeyTokenizerTest {
         assertEquals(6_240_930_559_497_678_277L, TokenChecksum.of(ids));
         assertEquals(text, tokenizer.decode(ids));
 
-        BpeTokenizer fromLists = Llama3BpeTokenizerTest.TokenizerJsonLists.toTokenizer(file, 0, 1);
+        BpeTokenizer fromLists = TokenizerJsonLists.toTokenizer(file, 0, 1);
         assertArrayEquals(ids, fromLists.encode(text));
     }
 
