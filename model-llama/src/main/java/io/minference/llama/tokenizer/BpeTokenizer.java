@@ -33,8 +33,10 @@ public final class BpeTokenizer implements Tokenizer {
     private final AddedTokens addedTokens;
     private final int bos;
     private final int eos;
-    private final int endOfText;
     private final int endOfTurn;
+    private final int[] stopTokens;
+    private final int startHeader;
+    private final int endHeader;
     private final Map<String, int[]> wordCache = new ConcurrentHashMap<>();
 
     private BpeTokenizer(BpeVocabulary vocabulary, int bos, int eos) {
@@ -64,8 +66,10 @@ public final class BpeTokenizer implements Tokenizer {
             byteTokens[b] = id == null ? -1 : id;
         }
         merges = mergeTable(vocabulary.merges());
-        endOfText = addedId("<|end_of_text|>");
         endOfTurn = addedId("<|eot_id|>");
+        stopTokens = IntStream.of(this.eos, addedId("<|end_of_text|>"), endOfTurn).filter(id -> id >= 0).toArray();
+        startHeader = addedId("<|start_header_id|>");
+        endHeader = addedId("<|end_header_id|>");
     }
 
     /** Reads a Hugging Face tokenizer.json; BOS and EOS are LLaMA-3's, or those its post-processor adds. */
@@ -223,7 +227,10 @@ public final class BpeTokenizer implements Tokenizer {
 
     @Override
     public boolean isStopToken(int token) {
-        return token == eos || (token >= 0 && (token == endOfText || token == endOfTurn));
+        for (int stop : stopTokens) {
+            if (token == stop) return true;
+        }
+        return false;
     }
 
     /**
@@ -232,22 +239,20 @@ public final class BpeTokenizer implements Tokenizer {
      */
     @Override
     public int[] encodeChat(String userMessage) {
-        int startHeader = addedId("<|start_header_id|>");
-        int endHeader = addedId("<|end_header_id|>");
         if (startHeader < 0 || endHeader < 0 || endOfTurn < 0) {
             throw new IllegalStateException("the model's vocabulary (" + source + ") has no chat template tokens "
                     + "(<|start_header_id|>, <|end_header_id|>, <|eot_id|>): it is not a chat model");
         }
         IntStream.Builder out = IntStream.builder();
         out.add(bos);
-        header(out, startHeader, "user", endHeader);
+        header(out, "user");
         for (int id : encode(userMessage.strip())) out.add(id);
         out.add(endOfTurn);
-        header(out, startHeader, "assistant", endHeader);
+        header(out, "assistant");
         return out.build().toArray();
     }
 
-    private void header(IntStream.Builder out, int startHeader, String role, int endHeader) {
+    private void header(IntStream.Builder out, String role) {
         out.add(startHeader);
         for (int id : encode(role)) out.add(id);
         out.add(endHeader);
