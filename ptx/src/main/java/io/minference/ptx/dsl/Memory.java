@@ -7,7 +7,12 @@ package io.minference.ptx.dsl;
 public interface Memory extends Arithmetic {
     /** The address of element {@code index} of a global array of {@code elementBytes}-byte elements. */
     default Address element(U64 base, U32 index, int elementBytes) {
-        return Address.global(add(base, mulWide(index, elementBytes).named("offset")).named("addr"));
+        return Address.global(pointer(base, index, elementBytes));
+    }
+
+    /** {@code base + index * elementBytes} as a new global pointer (a row start, a sub-array). */
+    default U64 pointer(U64 base, U32 index, int elementBytes) {
+        return add(base, mulWide(index, elementBytes).named("offset")).named("addr");
     }
 
     /** The address of element {@code index} of a shared array of {@code elementBytes}-byte elements. */
