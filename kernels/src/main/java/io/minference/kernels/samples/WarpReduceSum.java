@@ -32,6 +32,7 @@ public record WarpReduceSum() implements KernelDefinition {
         for (int mask = 16; mask >= 1; mask /= 2) {
             k.set(sum, k.add(sum, k.shuffleXor(sum, mask)));
         }
-        k.ifThen(k.eq(k.and(i, 31), 0), () -> k.store(k.element(out, k.shr(i, 5), 4), sum));
+        k.comment("lane 0 of each warp that has data writes its sum; warps wholly past n have no output slot");
+        k.ifThen(k.and(k.eq(k.and(i, 31), 0), k.lt(i, n)), () -> k.store(k.element(out, k.shr(i, 5), 4), sum));
     }
 }
