@@ -1,0 +1,94 @@
+package io.minference.ptx;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * NVIDIA's offline PTX assembler, where it is installed: checks that emitted PTX assembles for its target and
+ * reports register use and spills ({@code ptxas -v}). The driver JIT does the same work at load time; running ptxas
+ * ahead of time turns a load failure into a readable error log.
+ *
+ * @param executable the ptxas binary
+ */
+public record Ptxas(Path executable) {
+    private static final Pattern REGISTERS = Pattern.compile("Used (\\d+) registers");
+    private static final Pattern SPILLS = Pattern.compile("(\\d+) bytes spill stores, (\\d+) bytes spill loads");
+    private static final Pattern STACK = Pattern.compile("(\\d+) bytes stack frame");
+
+    /**
+     * What ptxas said about one module.
+     *
+     * @param exitCode 0 when the module assembled
+     * @param log      everything ptxas printed
+     */
+    public record Result(int exitCode, String log) {
+        public boolean succeeded() {
+            return exitCode == 0;
+        }
+
+        /** Registers per thread from {@code -v} output, or -1 when not reported. */
+        public int registers() {
+            return firstInt(REGISTERS.matcher(log), 1);
+        }
+
+        /** Bytes of spill stores plus spill loads (0 when none). */
+        public int spillBytes() {
+            Matcher m = SPILLS.matcher(log);
+            return m.find() ? Integer.parseInt(m.group(1)) + Integer.parseInt(m.group(2)) : 0;
+        }
+
+        /** Bytes of per-thread stack (local memory), 0 when none. */
+        public int stackBytes() {
+            return Math.max(firstInt(STACK.matcher(log), 1), 0);
+        }
+
+        private static int firstInt(Matcher m, int group) {
+            return m.find() ? Integer.parseInt(m.group(group)) : -1;
+        }
+    }
+
+    /** The first {@code ptxas} on the PATH, if any. */
+    public static Optional<Ptxas> onPath() {
+        String path = System.getenv("PATH");
+        if (path == null) {
+            return Optional.empty();
+        }
+        for (String dir : path.split(java.io.File.pathSeparator)) {
+            Path candidate = Path.of(dir, "ptxas");
+            if (Files.isExecutable(candidate)) {
+                return Optional.of(new Ptxas(candidate));
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** Assembles {@code source} for its own target, discarding the binary; {@code verbose} adds {@code -v}. */
+    public Result assemble(KernelSource source, boolean verbose) throws IOException, InterruptedException {
+        Path file = Files.createTempFile(source.entryName() + "-" + source.target().arch(), ".ptx");
+        try {
+            Files.writeString(file, source.ptx(), StandardCharsets.UTF_8);
+            List<String> command = new ArrayList<>(List.of(executable.toString(), "-arch=" + source.target().arch()));
+            if (verbose) {
+                command.add("-v");
+            }
+            command.addAll(List.of("-o", "/dev/null", file.toString()));
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String log = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!process.waitFor(120, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                return new Result(-1, log + "\nptxas timed out");
+            }
+            return new Result(process.exitValue(), log.replace(file.toString(), source.entryName() + ".ptx"));
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+}

@@ -1,0 +1,141 @@
+package io.minference.ptx.dsl;
+
+/**
+ * Integer and float arithmetic, bitwise operations and shifts. The generic forms take two values of one register
+ * class; the {@code long}/{@code float} overloads take an immediate second operand.
+ */
+public interface Arithmetic extends Values {
+    private <R extends Reg> R binary(String op, String opcode, R a, Reg b) {
+        R d = emitter().like(a, op);
+        emitter().instruction(opcode, d, a, b);
+        return d;
+    }
+
+    private static String suffix(Reg r) {
+        return r.type().ptx();
+    }
+
+    default <R extends Reg & Numeric<R>> R add(R a, R b) {
+        return binary("sum", "add." + suffix(a), a, b);
+    }
+
+    default <R extends Reg & Numeric<R>> R sub(R a, R b) {
+        return binary("diff", "sub." + suffix(a), a, b);
+    }
+
+    /** Product; for integers the low half ({@code mul.lo}). */
+    default <R extends Reg & Numeric<R>> R mul(R a, R b) {
+        return binary("prod", a.type() == RegType.F32 ? "mul.f32" : "mul.lo." + suffix(a), a, b);
+    }
+
+    /** {@code a * b + c}: {@code fma.rn.f32} for floats, {@code mad.lo} for integers. */
+    default <R extends Reg & Numeric<R>> R mad(R a, R b, R c) {
+        R d = emitter().like(a, "mad");
+        emitter().instruction(a.type() == RegType.F32 ? "fma.rn.f32" : "mad.lo." + suffix(a), d, a, b, c);
+        return d;
+    }
+
+    default <R extends Reg & Numeric<R>> R min(R a, R b) {
+        return binary("min", "min." + suffix(a), a, b);
+    }
+
+    default <R extends Reg & Numeric<R>> R max(R a, R b) {
+        return binary("max", "max." + suffix(a), a, b);
+    }
+
+    /** Quotient: IEEE round-to-nearest for floats, truncating for integers. */
+    default <R extends Reg & Numeric<R>> R div(R a, R b) {
+        return binary("quot", a.type() == RegType.F32 ? "div.rn.f32" : "div." + suffix(a), a, b);
+    }
+
+    /** Integer remainder. */
+    default <R extends Reg & Numeric<R> & Integral<R>> R rem(R a, R b) {
+        return binary("rem", "rem." + suffix(a), a, b);
+    }
+
+    /** The full 64-bit product of two 32-bit values ({@code mul.wide.u32}), for byte offsets. */
+    default U64 mulWide(U32 a, U32 b) {
+        U64 d = emitter().declare(new U64("wide"));
+        emitter().instruction("mul.wide.u32", d, a, b);
+        return d;
+    }
+
+    default U64 mulWide(U32 a, long b) {
+        return mulWide(a, u32(b));
+    }
+
+    default <R extends Reg & Integral<R>> R and(R a, R b) {
+        return binary("and", "and." + a.type().bitsSuffix(), a, b);
+    }
+
+    default <R extends Reg & Integral<R>> R or(R a, R b) {
+        return binary("or", "or." + a.type().bitsSuffix(), a, b);
+    }
+
+    default <R extends Reg & Integral<R>> R xor(R a, R b) {
+        return binary("xor", "xor." + a.type().bitsSuffix(), a, b);
+    }
+
+    default <R extends Reg & Integral<R>> R not(R a) {
+        R d = emitter().like(a, "not");
+        emitter().instruction("not." + a.type().bitsSuffix(), d, a);
+        return d;
+    }
+
+    default <R extends Reg & Integral<R>> R shl(R a, int bits) {
+        return binary("shl", "shl." + a.type().bitsSuffix(), a, u32(bits));
+    }
+
+    /** Right shift: arithmetic for signed types, logical otherwise. */
+    default <R extends Reg & Integral<R>> R shr(R a, int bits) {
+        return binary("shr", "shr." + a.type().integerSuffix(), a, u32(bits));
+    }
+
+    default U32 add(U32 a, long b) {
+        return add(a, u32(b));
+    }
+
+    default U32 sub(U32 a, long b) {
+        return sub(a, u32(b));
+    }
+
+    default U32 mul(U32 a, long b) {
+        return mul(a, u32(b));
+    }
+
+    default U32 div(U32 a, long b) {
+        return div(a, u32(b));
+    }
+
+    default U32 rem(U32 a, long b) {
+        return rem(a, u32(b));
+    }
+
+    default U32 and(U32 a, long b) {
+        return and(a, u32(b));
+    }
+
+    default U32 xor(U32 a, long b) {
+        return xor(a, u32(b));
+    }
+
+    default U64 add(U64 a, long b) {
+        return add(a, u64(b));
+    }
+
+    default U64 mul(U64 a, long b) {
+        return mul(a, u64(b));
+    }
+
+    default S32 add(S32 a, int b) {
+        return add(a, s32(b));
+    }
+
+    default F32 add(F32 a, float b) {
+        return add(a, f32(b));
+    }
+
+    default F32 mul(F32 a, float b) {
+        return mul(a, f32(b));
+    }
+}

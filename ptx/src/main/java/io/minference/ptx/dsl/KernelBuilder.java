@@ -1,0 +1,183 @@
+package io.minference.ptx.dsl;
+
+import io.minference.ptx.KernelParam;
+import io.minference.ptx.KernelSource;
+import io.minference.ptx.PtxTarget;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Builds one PTX kernel. The instruction families are mixed in as interfaces ({@link Arithmetic},
+ * {@link Memory}, {@link ControlFlow}, {@link MatrixOps} ...), so a kernel body reads {@code k.add(a, b)},
+ * {@code k.loadF32(k.element(x, i, 4))}, {@code k.ifThen(k.lt(i, n), () -> ...)}. Parameters are declared in launch
+ * order; {@link #build()} renders the module.
+ */
+public final class KernelBuilder implements Values, Arithmetic, FloatMath, Conversions, Comparisons, Memory,
+        ControlFlow, SpecialRegisters, Synchronization, WarpOps, Atomics, AsyncCopy, MatrixOps {
+    private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z][A-Za-z0-9_]*");
+    private static final String DYNAMIC_SHARED = "dynamic_smem";
+
+    private final String entryName;
+    private final PtxTarget target;
+    private final Emitter emitter = new Emitter();
+    private final List<KernelParam> params = new ArrayList<>();
+    private final List<String> sharedDeclarations = new ArrayList<>();
+    private final Set<String> symbols = new HashSet<>();
+    private final List<String> description = new ArrayList<>();
+    private int dynamicSharedBytes = -1;
+    private int maxThreads;
+    private int minBlocksPerSm;
+
+    public KernelBuilder(String entryName, PtxTarget target) {
+        this.entryName = identifier(entryName, "kernel");
+        this.target = target;
+    }
+
+    private static String identifier(String name, String what) {
+        if (!IDENTIFIER.matcher(name).matches()) {
+            throw new IllegalArgumentException(what + " name '" + name
+                    + "' is not a PTX identifier (a letter, then letters, digits or '_')");
+        }
+        return name;
+    }
+
+    @Override
+    public Emitter emitter() {
+        return emitter;
+    }
+
+    /** The architecture being emitted for. */
+    public PtxTarget target() {
+        return target;
+    }
+
+    /** A comment in the emitted body, for the reader of the PTX. */
+    public void comment(String text) {
+        emitter.comment(text);
+    }
+
+    /** A line for the module's header comment (what the kernel computes, its launch shape). */
+    public void describe(String line) {
+        description.add(line);
+    }
+
+    /** {@code .maxntid}: the block size the kernel will be launched with at most; lets ptxas budget registers. */
+    public void maxThreadsPerBlock(int threads) {
+        if (threads <= 0 || threads > 1024) {
+            throw new IllegalArgumentException("threads per block must be 1..1024, got " + threads);
+        }
+        this.maxThreads = threads;
+    }
+
+    /** {@code .minnctapersm}: asks ptxas to fit this many blocks per SM (needs {@link #maxThreadsPerBlock}). */
+    public void minBlocksPerSm(int blocks) {
+        this.minBlocksPerSm = blocks;
+    }
+
+    private <R extends Reg> R param(String name, String type, R register) {
+        String symbol = "param_" + identifier(name, "parameter");
+        if (!symbols.add(symbol)) {
+            throw new IllegalArgumentException("duplicate parameter '" + name + "'");
+        }
+        params.add(new KernelParam(name, type));
+        register.rename(name);
+        emitter.declare(register);
+        emitter.instruction("ld.param." + type, register, "[" + symbol + "]");
+        return register;
+    }
+
+    /** A device pointer parameter, converted to a global address. */
+    public U64 pointerParam(String name) {
+        U64 generic = param(name, "u64", new U64(name));
+        U64 global = emitter.declare(new U64(name + "_global"));
+        emitter.instruction("cvta.to.global.u64", global, generic);
+        return global;
+    }
+
+    public U32 u32Param(String name) {
+        return param(name, "u32", new U32(name));
+    }
+
+    public S32 s32Param(String name) {
+        return param(name, "s32", new S32(name));
+    }
+
+    public U64 u64Param(String name) {
+        return param(name, "u64", new U64(name));
+    }
+
+    public F32 f32Param(String name) {
+        return param(name, "f32", new F32(name));
+    }
+
+    /** A statically sized shared array ({@code .shared .align 16 .b8 name[bytes]}); returns its address. */
+    public U32 sharedArray(String name, int bytes) {
+        String symbol = identifier(name, "shared array");
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("shared array '" + name + "' needs a positive size, got " + bytes);
+        }
+        if (!symbols.add(symbol)) {
+            throw new IllegalArgumentException("duplicate shared array '" + name + "'");
+        }
+        sharedDeclarations.add("\t.shared .align 16 .b8 " + symbol + "[" + bytes + "];");
+        U32 address = emitter.declare(new U32(name));
+        emitter.instruction("mov.u32", address, symbol);
+        return address;
+    }
+
+    /**
+     * The dynamic shared memory window, which the launcher must size to {@code bytes} (above 48 KiB it must also
+     * raise the function's max dynamic shared size attribute). Returns its address.
+     */
+    public U32 dynamicShared(int bytes) {
+        if (bytes <= 0) {
+            throw new IllegalArgumentException("dynamic shared memory needs a positive size, got " + bytes);
+        }
+        if (dynamicSharedBytes >= 0) {
+            throw new IllegalStateException("dynamic shared memory is declared once per kernel");
+        }
+        dynamicSharedBytes = bytes;
+        U32 address = emitter.declare(new U32("smem"));
+        emitter.instruction("mov.u32", address, DYNAMIC_SHARED);
+        return address;
+    }
+
+    /** Renders the module: header, parameters, declarations and body. */
+    public KernelSource build() {
+        StringBuilder ptx = new StringBuilder();
+        ptx.append("//\n// ").append(entryName).append(": generated by the minference PTX DSL for ")
+                .append(target.arch()).append('\n');
+        for (String line : description) {
+            ptx.append("// ").append(line).append('\n');
+        }
+        ptx.append("//\n.version ").append(target.isaVersion()).append('\n')
+                .append(".target ").append(target.arch()).append('\n')
+                .append(".address_size 64\n\n");
+        if (dynamicSharedBytes >= 0) {
+            ptx.append(".extern .shared .align 16 .b8 ").append(DYNAMIC_SHARED).append("[];\n\n");
+        }
+        ptx.append(".visible .entry ").append(entryName).append("(\n");
+        for (int i = 0; i < params.size(); i++) {
+            KernelParam p = params.get(i);
+            ptx.append("\t.param .").append(p.type()).append(" param_").append(p.name())
+                    .append(i + 1 < params.size() ? ",\n" : "\n");
+        }
+        ptx.append(")\n");
+        if (maxThreads > 0) {
+            ptx.append(".maxntid ").append(maxThreads).append(", 1, 1\n");
+            if (minBlocksPerSm > 0) {
+                ptx.append(".minnctapersm ").append(minBlocksPerSm).append('\n');
+            }
+        }
+        ptx.append("{\n");
+        sharedDeclarations.forEach(d -> ptx.append(d).append('\n'));
+        ptx.append(emitter.render());
+        ptx.append("\tret;\n}\n");
+        return new KernelSource(entryName, List.copyOf(params), ptx.toString(), target,
+                Math.max(dynamicSharedBytes, 0));
+    }
+}

@@ -1,0 +1,50 @@
+package io.minference.ptx.dsl;
+
+/** Thread, block and lane indices, named as CUDA C names them. */
+public interface SpecialRegisters extends Values {
+    /** The axis of a 3-dimensional index. */
+    enum Axis { X, Y, Z }
+
+    private U32 read(String hint, String special) {
+        U32 d = emitter().declare(new U32(hint));
+        emitter().instruction("mov.u32", d, special);
+        return d;
+    }
+
+    default U32 threadIdx() {
+        return threadIdx(Axis.X);
+    }
+
+    default U32 threadIdx(Axis axis) {
+        return read("threadIdx", "%tid." + axis.name().toLowerCase());
+    }
+
+    default U32 blockIdx() {
+        return blockIdx(Axis.X);
+    }
+
+    default U32 blockIdx(Axis axis) {
+        return read("blockIdx", "%ctaid." + axis.name().toLowerCase());
+    }
+
+    default U32 blockDim() {
+        return blockDim(Axis.X);
+    }
+
+    default U32 blockDim(Axis axis) {
+        return read("blockDim", "%ntid." + axis.name().toLowerCase());
+    }
+
+    default U32 gridDim() {
+        return gridDim(Axis.X);
+    }
+
+    default U32 gridDim(Axis axis) {
+        return read("gridDim", "%nctaid." + axis.name().toLowerCase());
+    }
+
+    /** The lane (0..31) within the warp. */
+    default U32 laneId() {
+        return read("lane", "%laneid");
+    }
+}
