@@ -5,8 +5,12 @@ import java.lang.foreign.MemorySegment;
 
 /**
  * Device memory owned by a Java object: freed by {@link #close()}, deterministically. A slice is a view that frees
- * nothing. Copies take host {@link MemorySegment}s; asynchronous ones take pinned memory, which they need to be
- * truly asynchronous and to be captured into a graph.
+ * nothing. The methods without a stream are synchronous: they return once the device memory holds the result, so
+ * work queued afterwards on any stream sees it (the driver would otherwise leave memsets, device copies and the
+ * tail of host-to-device copies pending on the legacy stream, which non-blocking streams do not wait for); they do
+ * not wait for work queued on a {@link CudaStream}, so synchronize that stream before reading its results. The
+ * methods with a stream queue on it; host memory there is pinned, which they need to be asynchronous and to be
+ * captured into a graph.
  */
 public final class DeviceBuffer implements DevicePointer, AutoCloseable {
     private final CudaContext context;
@@ -51,11 +55,13 @@ public final class DeviceBuffer implements DevicePointer, AutoCloseable {
         context.makeCurrent();
         if (source.isNative()) {
             context.driver().memcpyHtoD(address(), source, source.byteSize());
+            awaitLegacyStream();
         } else {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment staging = arena.allocate(source.byteSize(), 16);
                 staging.copyFrom(source);
                 context.driver().memcpyHtoD(address(), staging, source.byteSize());
+                awaitLegacyStream();
             }
         }
     }
@@ -80,6 +86,7 @@ public final class DeviceBuffer implements DevicePointer, AutoCloseable {
         requireFits(source.byteSize(), "device source");
         context.makeCurrent();
         context.driver().memcpyDtoD(address(), source.address(), source.byteSize());
+        awaitLegacyStream();
     }
 
     public void copyFromAsync(DeviceBuffer source, CudaStream stream) {
@@ -104,12 +111,18 @@ public final class DeviceBuffer implements DevicePointer, AutoCloseable {
     public void fillBytes(byte value) {
         context.makeCurrent();
         context.driver().memsetD8(address(), value, byteSize);
+        awaitLegacyStream();
     }
 
     /** Sets every 32-bit word to {@code value}; the size must be a multiple of 4. */
     public void fillInts(int value) {
         context.makeCurrent();
         context.driver().memsetD32(address(), value, wordCount());
+        awaitLegacyStream();
+    }
+
+    private void awaitLegacyStream() {
+        context.driver().streamSynchronize(MemorySegment.NULL);
     }
 
     public void fillIntsAsync(int value, CudaStream stream) {

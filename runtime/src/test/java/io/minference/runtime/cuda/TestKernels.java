@@ -7,7 +7,7 @@ import io.minference.ptx.PtxTarget;
 import java.util.List;
 
 /** Hand-written PTX kernels for the runtime's tests (each checked with ptxas -arch=sm_90). */
-final class TestKernels {
+public final class TestKernels {
     private TestKernels() {
     }
 
@@ -18,7 +18,7 @@ final class TestKernels {
             """;
 
     /** c[i] = a[i] + alpha * b[i] (one fused multiply-add) for i < n. */
-    static final KernelSource AXPY = new KernelSource("axpy",
+    public static final KernelSource AXPY = new KernelSource("axpy",
             List.of(new KernelParam("a", "u64"), new KernelParam("b", "u64"), new KernelParam("c", "u64"),
                     new KernelParam("alpha", "f32"), new KernelParam("n", "u32")),
             HEADER + """
@@ -66,7 +66,7 @@ final class TestKernels {
      * With {@code sharedBytes} of dynamic shared memory: thread t stores 3t+1 at byte tailOffset + 4t, then writes
      * its neighbour's value, 3((t+1) mod blockDim)+1, to out[t].
      */
-    static KernelSource sharedTail(int sharedBytes) {
+    public static KernelSource sharedTail(int sharedBytes) {
         return new KernelSource("shared_tail",
                 List.of(new KernelParam("out", "u64"), new KernelParam("tailOffset", "u32")),
                 HEADER + """
@@ -106,7 +106,7 @@ final class TestKernels {
     }
 
     /** A kernel that does nothing: for launch overhead and graph capture. */
-    static final KernelSource EMPTY = new KernelSource("empty_kernel", List.of(), HEADER + """
+    public static final KernelSource EMPTY = new KernelSource("empty_kernel", List.of(), HEADER + """
             .visible .entry empty_kernel()
             {
                 ret;
@@ -114,7 +114,7 @@ final class TestKernels {
             """, PtxTarget.SM_80, 0);
 
     /** PTX that does not assemble: it reads a register that was never declared. */
-    static final KernelSource BROKEN = new KernelSource("broken", List.of(new KernelParam("out", "u64")),
+    public static final KernelSource BROKEN = new KernelSource("broken", List.of(new KernelParam("out", "u64")),
             HEADER + """
             .visible .entry broken(.param .u64 out)
             {
