@@ -86,16 +86,16 @@ public final class CublasLtGemm implements AutoCloseable {
     private Plan createPlan(long m, long n, long k, DType output) {
         GemmLayout layout = GemmLayout.rowMajorTimesTransposed(m, n, k);
         int outputType = output == DType.F32 ? CublasLt.CUDA_R_32F : CublasLt.CUDA_R_16BF;
-        MemorySegment desc = blas.createMatmulDesc(CublasLt.COMPUTE_32F, CublasLt.CUDA_R_32F);
-        blas.setMatmulDescInt(desc, CublasLt.DESC_TRANSA, layout.transposeFirst() ? CublasLt.OP_T : CublasLt.OP_N);
-        blas.setMatmulDescInt(desc, CublasLt.DESC_TRANSB, layout.transposeSecond() ? CublasLt.OP_T : CublasLt.OP_N);
-        MemorySegment first = blas.createLayout(CublasLt.CUDA_R_16BF, layout.firstRows(), layout.firstCols(),
-                layout.firstLd());
-        MemorySegment second = blas.createLayout(CublasLt.CUDA_R_16BF, layout.secondRows(), layout.secondCols(),
-                layout.secondLd());
-        MemorySegment result = blas.createLayout(outputType, layout.m(), layout.n(), layout.ldResult());
-        MemorySegment preference = blas.createPreference();
+        MemorySegment desc = null, first = null, second = null, result = null, preference = null;
         try (Arena scratch = Arena.ofConfined()) {
+            desc = blas.createMatmulDesc(CublasLt.COMPUTE_32F, CublasLt.CUDA_R_32F);
+            blas.setMatmulDescInt(desc, CublasLt.DESC_TRANSA, layout.transposeFirst() ? CublasLt.OP_T : CublasLt.OP_N);
+            blas.setMatmulDescInt(desc, CublasLt.DESC_TRANSB, layout.transposeSecond() ? CublasLt.OP_T : CublasLt.OP_N);
+            first = blas.createLayout(CublasLt.CUDA_R_16BF, layout.firstRows(), layout.firstCols(), layout.firstLd());
+            second = blas.createLayout(CublasLt.CUDA_R_16BF, layout.secondRows(), layout.secondCols(),
+                    layout.secondLd());
+            result = blas.createLayout(outputType, layout.m(), layout.n(), layout.ldResult());
+            preference = blas.createPreference();
             blas.setPreferenceLong(preference, CublasLt.PREF_MAX_WORKSPACE_BYTES, WORKSPACE_BYTES);
             MemorySegment results = scratch.allocate(CublasLt.HEURISTIC_RESULT_BYTES, 8);
             int found = blas.algoGetHeuristic(handle, desc, first, second, result, result, preference, 1, results);
@@ -106,8 +106,14 @@ public final class CublasLtGemm implements AutoCloseable {
             MemorySegment algo = arena.allocate(CublasLt.ALGO_BYTES, 8);
             algo.copyFrom(results.asSlice(0, CublasLt.ALGO_BYTES));
             return new Plan(desc, first, second, result, algo);
+        } catch (RuntimeException e) {
+            if (result != null) blas.destroyLayout(result);
+            if (second != null) blas.destroyLayout(second);
+            if (first != null) blas.destroyLayout(first);
+            if (desc != null) blas.destroyMatmulDesc(desc);
+            throw e;
         } finally {
-            blas.destroyPreference(preference);
+            if (preference != null) blas.destroyPreference(preference);
         }
     }
 

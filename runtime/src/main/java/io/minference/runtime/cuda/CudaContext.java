@@ -86,9 +86,9 @@ public final class CudaContext implements AutoCloseable {
         return new DeviceBuffer(this, address, bytes, true);
     }
 
-    void released(DeviceBuffer buffer) {
+    void released(long address) {
         makeCurrent();
-        driver.memFree(buffer.address());
+        driver.memFree(address);
         liveAllocations.decrementAndGet();
     }
 

@@ -151,7 +151,7 @@ public final class DeviceBuffer implements DevicePointer, AutoCloseable {
         if (closed) return;
         closed = true;
         // a context closed first has already released the memory with the context itself
-        if (owner && !context.isClosed()) context.released(this);
+        if (owner && !context.isClosed()) context.released(address);
     }
 
     @Override
