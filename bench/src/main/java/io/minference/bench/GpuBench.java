@@ -1,0 +1,62 @@
+package io.minference.bench;
+
+import io.minference.bench.gpu.CopyBandwidthBenchmark;
+import io.minference.bench.gpu.CublasGemmBenchmark;
+import io.minference.bench.gpu.Figure;
+import io.minference.bench.gpu.GpuBenchmark;
+import io.minference.bench.gpu.LaunchOverheadBenchmark;
+import io.minference.runtime.cuda.CudaAvailability;
+import io.minference.runtime.cuda.CudaBackend;
+import io.minference.runtime.cuda.CudaDriver;
+
+import java.io.PrintStream;
+import java.util.List;
+
+/**
+ * The GPU's ceilings, measured through this project's own CUDA runtime: device-to-device copy bandwidth, kernel
+ * launch overhead (eager and from a CUDA graph), and cuBLASLt bf16 GEMM rate. {@code minference gpu-bench} calls it.
+ */
+public final class GpuBench {
+    private GpuBench() {
+    }
+
+    /**
+     * The benchmarks, in the order they run. The kernel DSL's figures (its bandwidth kernel and its tile GEMM) are
+     * added here as further {@link GpuBenchmark}s.
+     */
+    public static List<GpuBenchmark> benchmarks() {
+        return List.of(new CopyBandwidthBenchmark(), new LaunchOverheadBenchmark(),
+                new CublasGemmBenchmark(4096), new CublasGemmBenchmark(8192));
+    }
+
+    public static void main(String[] args) {
+        int status = run(benchmarks(), System.out);
+        if (status != 0) System.exit(status);
+    }
+
+    /** Runs {@code benchmarks} on cuda:0 and prints their figures; returns a process exit status. */
+    public static int run(List<GpuBenchmark> benchmarks, PrintStream out) {
+        CudaAvailability availability = CudaDriver.availability();
+        if (!availability.available()) {
+            out.println("GPU benchmarks need CUDA: " + availability.reason());
+            return 2;
+        }
+        int failures = 0;
+        try (CudaBackend backend = CudaBackend.open(0)) {
+            out.println("GPU: " + backend.device() + ", " + availability.reason());
+            out.printf("%-62s %12s  %s%n", "figure", "value", "unit");
+            for (GpuBenchmark benchmark : benchmarks) {
+                try {
+                    for (Figure figure : benchmark.run(backend)) {
+                        out.printf("%-62s %12.2f  %s%n", figure.name(), figure.value(), figure.unit());
+                    }
+                } catch (RuntimeException e) {
+                    failures++;
+                    out.println(benchmark.name() + " failed: " + e.getMessage());
+                }
+                out.flush();
+            }
+        }
+        return failures == 0 ? 0 : 1;
+    }
+}
