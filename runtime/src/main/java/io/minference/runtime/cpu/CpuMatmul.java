@@ -27,6 +27,7 @@ final class CpuMatmul {
     private static final int K_BLOCK = 512;
     /** Items per thread, so that a slow thread does not hold up the rest. */
     private static final int ITEMS_PER_THREAD = 4;
+    private static final int MAX_ROWS_PER_ITEM = 64;
 
     private CpuMatmul() {
     }
@@ -46,9 +47,12 @@ final class CpuMatmul {
         });
     }
 
-    /** A multiple of 4 rows, small enough to give every thread a few items. */
+    /**
+     * A multiple of 4 rows, small enough to give every thread a few items and to keep an item's K block of weights
+     * (rows × K_BLOCK floats, 128 KB at most) in L2 while the token groups stream past it.
+     */
     private static int rowsPerItem(int n, int threads) {
-        int rows = n / (threads * ITEMS_PER_THREAD);
+        int rows = Math.min(MAX_ROWS_PER_ITEM, n / (threads * ITEMS_PER_THREAD));
         return Math.max(4, rows / 4 * 4);
     }
 
