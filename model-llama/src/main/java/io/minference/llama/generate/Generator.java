@@ -1,18 +1,45 @@
 package io.minference.llama.generate;
 
+import io.minference.kernels.attention.CausalAttention;
+import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaModel;
+import io.minference.llama.forward.LlamaForward;
+import io.minference.llama.sampling.Sampler;
+import io.minference.llama.tokenizer.Tokenizer;
 import io.minference.runtime.Backend;
 import io.minference.runtime.ProgressListener;
+import io.minference.runtime.cpu.CpuBackend;
+import java.util.Arrays;
 import java.util.function.IntConsumer;
 
 /**
- * Prefills a prompt, then samples tokens until a stop token, the token limit or the end of the context.
- * (Owned by the CPU-compute work; stub.)
+ * Prefills a prompt, then samples tokens until a stop token, the token limit or the end of the context. Each call to
+ * {@link #generate} is an independent sequence with a KV cache sized to it. The backend stays the caller's to close.
  */
 public final class Generator implements AutoCloseable {
+    private final LlamaModel model;
+    private final CpuBackend backend;
+    private final CausalAttention prefillAttention;
+    private final int blockSize;
 
     public Generator(LlamaModel model, Backend backend) {
-        throw new UnsupportedOperationException("stub");
+        this(model, backend, null, LlamaForward.DEFAULT_BLOCK_SIZE);
+    }
+
+    /**
+     * @param prefillAttention attention for the prompt's blocks (a sparse prefill, say), or null for dense
+     * @param blockSize        prompt tokens per block
+     */
+    public Generator(LlamaModel model, Backend backend, CausalAttention prefillAttention, int blockSize) {
+        if (!(backend instanceof CpuBackend cpu)) {
+            throw new IllegalArgumentException("the forward pass runs on the cpu backend only, not on "
+                    + (backend == null ? "null" : backend.name()));
+        }
+        if (blockSize < 1) throw new IllegalArgumentException("block size must be positive, got " + blockSize);
+        this.model = model;
+        this.backend = cpu;
+        this.prefillAttention = prefillAttention;
+        this.blockSize = blockSize;
     }
 
     /**
@@ -24,7 +51,75 @@ public final class Generator implements AutoCloseable {
      */
     public GenerationResult generate(int[] prompt, int maxTokens, SamplingOptions sampling, IntConsumer onToken,
                                      ProgressListener progress) {
-        throw new UnsupportedOperationException("stub");
+        LlamaConfig config = model.config();
+        checkPrompt(prompt, config);
+        if (maxTokens < 0) throw new IllegalArgumentException("max tokens must be >= 0, got " + maxTokens);
+        Sampler sampler = Sampler.of(sampling == null ? SamplingOptions.GREEDY : sampling);
+        IntConsumer sink = onToken == null ? token -> { } : onToken;
+        Tokenizer tokenizer = model.tokenizer();
+
+        int capacity = (int) Math.min(config.contextLength(), (long) prompt.length + maxTokens);
+        capacity = Math.max(capacity, prompt.length);
+        int[] generated = new int[capacity - prompt.length];
+        int count = 0;
+        String stopReason;
+        long prefillNanos;
+        long decodeStart;
+        try (LlamaForward forward = new LlamaForward(config, model.weights(), backend, prefillAttention, capacity,
+                blockSize)) {
+            long start = System.nanoTime();
+            float[] logits = forward.prefill(prompt, progress == null ? ProgressListener.NONE : progress);
+            decodeStart = System.nanoTime();
+            prefillNanos = decodeStart - start;
+            while (true) {
+                if (count == maxTokens) {
+                    stopReason = "length";
+                    break;
+                }
+                if (prompt.length + count == config.contextLength()) {
+                    stopReason = "context";
+                    break;
+                }
+                checkFinite(logits, prompt.length + count);
+                int token = sampler.sample(logits);
+                if (tokenizer != null && tokenizer.isStopToken(token)) {
+                    stopReason = "eos";
+                    break;
+                }
+                generated[count++] = token;
+                sink.accept(token);
+                // The last token allowed needs no forward pass: nothing will be sampled after it.
+                if (count == maxTokens || prompt.length + count == config.contextLength()) continue;
+                logits = forward.decode(token);
+            }
+        }
+        long decodeNanos = System.nanoTime() - decodeStart;
+        return new GenerationResult(Arrays.copyOf(generated, count), prompt.length, prefillNanos, decodeNanos,
+                stopReason);
+    }
+
+    private static void checkPrompt(int[] prompt, LlamaConfig config) {
+        if (prompt == null || prompt.length == 0) {
+            throw new IllegalArgumentException("the prompt is empty: at least one token (BOS, for instance) is needed");
+        }
+        if (prompt.length > config.contextLength()) {
+            throw new IllegalArgumentException("prompt of " + prompt.length + " tokens does not fit the model's context of "
+                    + config.contextLength() + " tokens");
+        }
+        for (int i = 0; i < prompt.length; i++) {
+            if (prompt[i] < 0 || prompt[i] >= config.vocabSize()) {
+                throw new IllegalArgumentException("prompt token " + prompt[i] + " at position " + i
+                        + " is outside the vocabulary of " + config.vocabSize());
+            }
+        }
+    }
+
+    private static void checkFinite(float[] logits, int position) {
+        for (float v : logits) {
+            if (Float.isNaN(v)) {
+                throw new IllegalStateException("the model produced NaN logits at position " + position);
+            }
+        }
     }
 
     @Override

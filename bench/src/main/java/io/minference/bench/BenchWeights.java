@@ -1,0 +1,49 @@
+package io.minference.bench;
+
+import io.minference.llama.LayerWeights;
+import io.minference.llama.LlamaConfig;
+import io.minference.llama.LlamaWeights;
+import io.minference.runtime.DType;
+import io.minference.runtime.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/** Random weights of a given shape, for benchmarks: the arithmetic costs the same whatever the values. */
+final class BenchWeights {
+    private BenchWeights() {
+    }
+
+    static Tensor random(SplittableRandom random, double scale, long rows, long cols) {
+        Tensor t = Tensor.allocate(DType.F32, rows, cols);
+        long n = rows * cols;
+        for (long i = 0; i < n; i++) t.setFloat(i, (float) ((random.nextDouble() * 2 - 1) * scale));
+        return t;
+    }
+
+    static LlamaWeights llama(LlamaConfig c, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        int queryDim = c.numHeads() * c.headDim();
+        List<LayerWeights> layers = new ArrayList<>();
+        for (int l = 0; l < c.numLayers(); l++) {
+            layers.add(new LayerWeights(
+                    ones(c.dim()),
+                    random(random, 1 / Math.sqrt(c.dim()), queryDim, c.dim()),
+                    random(random, 1 / Math.sqrt(c.dim()), c.kvDim(), c.dim()),
+                    random(random, 1 / Math.sqrt(c.dim()), c.kvDim(), c.dim()),
+                    random(random, 1 / Math.sqrt(queryDim), c.dim(), queryDim),
+                    ones(c.dim()),
+                    random(random, 1 / Math.sqrt(c.dim()), c.hiddenDim(), c.dim()),
+                    random(random, 1 / Math.sqrt(c.hiddenDim()), c.dim(), c.hiddenDim()),
+                    random(random, 1 / Math.sqrt(c.dim()), c.hiddenDim(), c.dim())));
+        }
+        Tensor embedding = random(random, 1, c.vocabSize(), c.dim());
+        return new LlamaWeights(embedding, layers, ones(c.dim()), embedding, null);
+    }
+
+    private static Tensor ones(int n) {
+        float[] v = new float[n];
+        java.util.Arrays.fill(v, 1f);
+        return Tensor.ofFloats(v, n);
+    }
+}

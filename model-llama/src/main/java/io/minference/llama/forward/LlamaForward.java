@@ -1,0 +1,181 @@
+package io.minference.llama.forward;
+
+import io.minference.kernels.attention.AttentionShape;
+import io.minference.kernels.attention.CausalAttention;
+import io.minference.kernels.attention.CpuCausalAttention;
+import io.minference.kernels.cpu.EmbeddingGather;
+import io.minference.kernels.cpu.ResidualAdd;
+import io.minference.kernels.cpu.RmsNorm;
+import io.minference.kernels.cpu.Rope;
+import io.minference.kernels.cpu.SwiGlu;
+import io.minference.llama.LayerWeights;
+import io.minference.llama.LlamaConfig;
+import io.minference.llama.LlamaWeights;
+import io.minference.runtime.ProgressListener;
+import io.minference.runtime.Tensor;
+import io.minference.runtime.cpu.CpuBackend;
+
+/**
+ * One sequence's pass through the transformer, position by position, on the CPU.
+ *
+ * <p>Each block of tokens runs: RMSNorm → Q/K/V projections (K and V written straight into the cache) → RoPE on
+ * Q and K → causal attention → output projection → residual → RMSNorm → SwiGLU MLP → residual. A prompt goes
+ * through in blocks of {@code blockSize} tokens, so that every weight matrix is multiplied by a whole block at once;
+ * the final RMSNorm and the vocabulary projection run only for the position whose logits are wanted.
+ *
+ * <p>Prompt blocks use the attention given to the constructor (dense, or a sparse prefill); single decode steps
+ * always use dense attention.
+ */
+public final class LlamaForward implements AutoCloseable {
+    public static final int DEFAULT_BLOCK_SIZE = 128;
+
+    private final LlamaConfig config;
+    private final LlamaWeights weights;
+    private final CpuBackend backend;
+    private final CausalAttention prefillAttention;
+    private final CausalAttention decodeAttention;
+    private final AttentionShape shape;
+    private final Rope rope;
+    private final KvCache cache;
+    private final Activations buffers;
+    private int position;
+
+    /** Dense attention, blocks of {@link #DEFAULT_BLOCK_SIZE}. */
+    public LlamaForward(LlamaConfig config, LlamaWeights weights, CpuBackend backend, int capacity) {
+        this(config, weights, backend, null, capacity, DEFAULT_BLOCK_SIZE);
+    }
+
+    /**
+     * @param prefillAttention attention for prompt blocks, or null for dense
+     * @param capacity         positions this sequence may hold, at most the model's context
+     * @param blockSize        prompt tokens per block
+     */
+    public LlamaForward(LlamaConfig config, LlamaWeights weights, CpuBackend backend, CausalAttention prefillAttention,
+                        int capacity, int blockSize) {
+        if (capacity < 1 || capacity > config.contextLength()) {
+            throw new IllegalArgumentException("capacity must be between 1 and the context length "
+                    + config.contextLength() + ", got " + capacity);
+        }
+        if (blockSize < 1) throw new IllegalArgumentException("block size must be positive, got " + blockSize);
+        WeightShapes.check(config, weights);
+        this.config = config;
+        this.weights = weights;
+        this.backend = backend;
+        this.decodeAttention = new CpuCausalAttention(backend);
+        this.prefillAttention = prefillAttention == null ? decodeAttention : prefillAttention;
+        this.shape = new AttentionShape(config.numHeads(), config.numKvHeads(), config.headDim());
+        this.rope = new Rope(config.headDim(), config.ropeTheta(), weights.ropeFreqFactors());
+        this.cache = new KvCache(config.numLayers(), capacity, config.kvDim());
+        try {
+            this.buffers = Activations.allocate(config, Math.min(blockSize, capacity));
+        } catch (RuntimeException e) {
+            cache.close();
+            throw e;
+        }
+    }
+
+    /** Positions processed so far: the next token goes to this position. */
+    public int position() {
+        return position;
+    }
+
+    public int capacity() {
+        return cache.capacity();
+    }
+
+    /** Forgets positions from {@code newPosition} on, so that they can be computed again. */
+    public void rewind(int newPosition) {
+        if (newPosition < 0 || newPosition > position) {
+            throw new IllegalArgumentException("cannot rewind to " + newPosition + " from position " + position);
+        }
+        position = newPosition;
+    }
+
+    /**
+     * Runs {@code tokens} from the current position in blocks and returns the logits of the last one.
+     * Reports ("prefill", tokens done, tokens in all) after every block.
+     */
+    public float[] prefill(int[] tokens, ProgressListener progress) {
+        if (tokens.length == 0) throw new IllegalArgumentException("nothing to prefill: no tokens");
+        requireRoom(tokens.length);
+        progress.progress("prefill", 0, tokens.length);
+        int done = 0;
+        int lastCount = 0;
+        while (done < tokens.length) {
+            lastCount = Math.min(buffers.rows(), tokens.length - done);
+            forwardBlock(tokens, done, lastCount, prefillAttention);
+            done += lastCount;
+            progress.progress("prefill", done, tokens.length);
+        }
+        return logits(lastCount - 1);
+    }
+
+    /** Runs one token at the current position and returns the logits that predict the next. */
+    public float[] decode(int token) {
+        requireRoom(1);
+        forwardBlock(new int[] {token}, 0, 1, decodeAttention);
+        return logits(0);
+    }
+
+    /**
+     * Runs tokens[from, from + count) (count at most the block size) through every layer at the current position,
+     * without computing logits.
+     */
+    public void forwardBlock(int[] tokens, int from, int count) {
+        requireRoom(count);
+        forwardBlock(tokens, from, count, prefillAttention);
+    }
+
+    private void forwardBlock(int[] tokens, int from, int count, CausalAttention attention) {
+        if (count < 1 || count > buffers.rows()) {
+            throw new IllegalArgumentException("a block holds 1 to " + buffers.rows() + " tokens, got " + count);
+        }
+        Activations a = buffers;
+        int start = position;
+        EmbeddingGather.apply(weights.tokenEmbedding(), tokens, from, count, a.x());
+        for (int l = 0; l < config.numLayers(); l++) {
+            LayerWeights w = weights.layers().get(l);
+            RmsNorm.apply(a.x(), w.attentionNorm(), a.normed(), count, config.rmsEps());
+            Tensor keys = cache.keyRows(l, start, count);
+            Tensor values = cache.valueRows(l, start, count);
+            backend.matmul(a.normed(), w.wq(), a.q(), count);
+            backend.matmul(a.normed(), w.wk(), keys, count);
+            backend.matmul(a.normed(), w.wv(), values, count);
+            rope.apply(a.q(), count, start);
+            rope.apply(keys, count, start);
+            attention.attend(l, shape, a.q(), cache.keys(l), cache.values(l), a.attention(), start, count);
+            backend.matmul(a.attention(), w.wo(), a.projected(), count);
+            ResidualAdd.apply(a.x(), a.projected(), count);
+
+            RmsNorm.apply(a.x(), w.ffnNorm(), a.normed(), count, config.rmsEps());
+            backend.matmul(a.normed(), w.wGate(), a.gate(), count);
+            backend.matmul(a.normed(), w.wUp(), a.up(), count);
+            SwiGlu.apply(a.gate(), a.up(), a.gate(), count);
+            backend.matmul(a.gate(), w.wDown(), a.projected(), count);
+            ResidualAdd.apply(a.x(), a.projected(), count);
+        }
+        position = start + count;
+    }
+
+    /** Final RMSNorm and classifier for row {@code row} of the last block. */
+    private float[] logits(int row) {
+        Tensor hidden = Activations.row(buffers.x(), row);
+        Tensor normed = Activations.row(buffers.normed(), row);
+        RmsNorm.apply(hidden, weights.outputNorm(), normed, 1, config.rmsEps());
+        backend.matmul(normed, weights.classifier(), buffers.logits(), 1);
+        return buffers.logits().toFloatArray();
+    }
+
+    private void requireRoom(int tokens) {
+        if ((long) position + tokens > cache.capacity()) {
+            throw new IllegalStateException("cannot add " + tokens + " tokens at position " + position
+                    + ": this sequence holds " + cache.capacity() + " positions");
+        }
+    }
+
+    @Override
+    public void close() {
+        buffers.close();
+        cache.close();
+    }
+}

@@ -1,0 +1,117 @@
+package io.minference.runtime.cpu;
+
+import io.minference.runtime.Backend;
+import io.minference.runtime.DType;
+import io.minference.runtime.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
+import java.util.concurrent.ForkJoinWorkerThread;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.IntConsumer;
+
+/**
+ * Runs on the host's cores through a pool of its own (so that other work on the common pool neither slows nor is
+ * slowed by inference), sized to the available processors unless told otherwise.
+ */
+public final class CpuBackend implements Backend {
+    private final int threads;
+    private final ForkJoinPool pool;
+
+    public CpuBackend() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
+
+    public CpuBackend(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("a CPU backend needs at least one thread, got " + threads);
+        this.threads = threads;
+        AtomicInteger ids = new AtomicInteger();
+        this.pool = new ForkJoinPool(threads, p -> {
+            ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
+            t.setName("minference-cpu-" + ids.getAndIncrement());
+            t.setDaemon(true);
+            return t;
+        }, null, false);
+    }
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    public int threads() {
+        return threads;
+    }
+
+    /**
+     * Calls {@code body} for every index in [0, count), spread over the pool's threads; indices are handed out one
+     * at a time, so uneven items balance. Returns when all are done and rethrows the first failure. A call from
+     * inside the pool runs sequentially rather than waiting on itself.
+     */
+    public void parallelFor(int count, IntConsumer body) {
+        if (count <= 0) return;
+        if (count == 1 || threads == 1 || ForkJoinTask.getPool() == pool) {
+            for (int i = 0; i < count; i++) body.accept(i);
+            return;
+        }
+        AtomicInteger next = new AtomicInteger();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Runnable worker = () -> {
+            try {
+                for (int i; failure.get() == null && (i = next.getAndIncrement()) < count; ) body.accept(i);
+            } catch (Throwable e) {
+                failure.compareAndSet(null, e);
+            }
+        };
+        int workers = Math.min(count, threads);
+        List<ForkJoinTask<?>> tasks = new ArrayList<>(workers);
+        for (int w = 0; w < workers; w++) tasks.add(pool.submit(worker));
+        for (ForkJoinTask<?> task : tasks) task.join();
+        switch (failure.get()) {
+            case null -> { }
+            case RuntimeException e -> throw e;
+            case Error e -> throw e;
+            case Throwable e -> throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public void matmul(Tensor x, Tensor w, Tensor out, int rows) {
+        requireF32(x, "x");
+        requireF32(w, "w");
+        requireF32(out, "out");
+        if (w.rank() != 2) throw new IllegalArgumentException("weights must be [N, K], got " + w);
+        long n = w.dim(0);
+        long k = w.dim(1);
+        checkRows(x, "x", rows, k);
+        checkRows(out, "out", rows, n);
+        if (n > Integer.MAX_VALUE || k > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("weights " + w + " exceed 2^31 rows or columns");
+        }
+        CpuMatmul.multiply(this, x.data(), w.data(), out.data(), rows, (int) n, (int) k);
+    }
+
+    private static void requireF32(Tensor t, String what) {
+        if (t.dtype() != DType.F32) throw new IllegalArgumentException("matmul needs F32 tensors; " + what + " is " + t);
+    }
+
+    private static void checkRows(Tensor t, String what, int rows, long width) {
+        if (rows < 1) throw new IllegalArgumentException("matmul needs at least one row, got " + rows);
+        boolean ok = switch (t.rank()) {
+            case 1 -> rows == 1 && t.dim(0) == width;
+            case 2 -> t.dim(0) >= rows && t.dim(1) == width;
+            default -> false;
+        };
+        if (!ok) {
+            throw new IllegalArgumentException("matmul of " + rows + " rows needs " + what + " of shape [>=" + rows
+                    + ", " + width + "], got " + t);
+        }
+    }
+
+    @Override
+    public void close() {
+        pool.shutdownNow();
+    }
+}
