@@ -10,8 +10,8 @@ import io.minference.llama.generate.Generator;
 import io.minference.llama.generate.SamplingOptions;
 import io.minference.llama.load.ModelLoader;
 import io.minference.llama.tokenizer.Tokenizer;
-import io.minference.runtime.Backend;
 import io.minference.runtime.Backends;
+import io.minference.runtime.cpu.CpuBackend;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -82,7 +82,7 @@ final class GenerateCommand extends CliCommand {
         var sampling = new SamplingOptions((float) generation.temperature(), (float) generation.topP(),
                 generation.seed());
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
-             Backend backend = Backends.select(settings.device());
+             CpuBackend backend = Backends.selectCpuOnly(settings.device(), "the LLaMA forward pass");
              LlamaModel loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress);
              Generator generator = new Generator(loaded, backend)) {
             Tokenizer modelTokenizer = loaded.tokenizer();

@@ -10,7 +10,6 @@ import io.minference.llama.LlamaModel;
 import io.minference.llama.forward.RandomLlama;
 import io.minference.llama.tokenizer.Tokenizer;
 import io.minference.runtime.Backend;
-import io.minference.runtime.Tensor;
 import io.minference.runtime.cpu.CpuBackend;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -136,10 +135,6 @@ class GeneratorTest {
             @Override
             public String name() {
                 return "cuda:0";
-            }
-
-            @Override
-            public void matmul(Tensor x, Tensor w, Tensor out, int rows) {
             }
 
             @Override

@@ -77,7 +77,11 @@ public final class CpuBackend implements Backend {
         }
     }
 
-    @Override
+    /**
+     * The matrix product of a block of token rows with a weight matrix stored row-major as [out, in]:
+     * {@code out[t, n] = Σ_k x[t, k] · w[n, k]} for {@code t < rows}. All tensors are F32; {@code x} is
+     * [≥rows, K] (or [K] when rows is 1), {@code w} is [N, K], {@code out} is [≥rows, N] (or [N]).
+     */
     public void matmul(Tensor x, Tensor w, Tensor out, int rows) {
         requireF32(x, "x");
         requireF32(w, "w");
