@@ -85,7 +85,7 @@ final class GgufCursor {
         long fits = remaining() / minItemBytes;
         if (n < 0 || n > fits) {
             throw error("absurd " + what + " " + Long.toUnsignedString(n) + " at offset " + at + ": the "
-                    + remaining() + " bytes left in the file hold at most " + fits);
+                    + remaining() + " bytes left in the file hold at most " + fits + " (truncated or corrupt file)");
         }
         if (n > MAX_JAVA_LENGTH) throw error(what + " " + n + " at offset " + at + " is too large to load");
         return (int) n;
