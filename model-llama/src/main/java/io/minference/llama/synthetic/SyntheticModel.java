@@ -34,7 +34,7 @@ public final class SyntheticModel {
         long seed = shape.seed();
         int layers = c.numLayers();
         List<TensorSpec> specs = new ArrayList<>();
-        specs.add(scaled(seed, "token_embd.weight", 1f, c.vocabSize(), c.dim()));
+        specs.add(scaled(seed, "token_embd.weight", SyntheticWeights.scale(c.dim(), 0), c.vocabSize(), c.dim()));
         for (int l = 0; l < layers; l++) {
             String p = "blk." + l + ".";
             float input = SyntheticWeights.scale(c.dim(), 0);

@@ -20,10 +20,11 @@ import java.util.stream.LongStream;
  *            = 1 + u * 2^-4              for RMSNorm weights (the product is exact, so an FMA gives the same float)
  * </pre>
  *
- * The scales: the token embedding 1; attn_q, attn_k, attn_v, ffn_gate, ffn_up and output 1/sqrt(fan_in); the two
- * projections that write into the residual stream, attn_output and ffn_down, 1/sqrt(fan_in · 2 · layers), so that
- * the residual grows slowly over the layers (as in GPT-2's initialization). Each scale is computed in double and
- * rounded once to F32; {@link #scale} gives it. A device kernel needs only the 64-bit key and the F32 scale.
+ * The scales: the token embedding, attn_q, attn_k, attn_v, ffn_gate, ffn_up and output 1/sqrt(dim) (their fan-in;
+ * the embedding too, so that a classifier shared with it gives logits of the same spread); the two projections that
+ * write into the residual stream, attn_output and ffn_down, 1/sqrt(fan_in · 2 · layers), so that the residual grows
+ * slowly over the layers (as in GPT-2's initialization). Each scale is computed in double and rounded once to F32;
+ * {@link #scale} gives it. A device kernel needs only the 64-bit key and the F32 scale.
  */
 public final class SyntheticWeights {
     private static final long GOLDEN_GAMMA = 0x9E3779B97F4A7C15L;
