@@ -9,9 +9,10 @@ import io.minference.runtime.DType;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.Tensor;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Builds a synthetic model's weights. Tensors carry llama.cpp's names (token_embd.weight, blk.N.attn_q.weight, ...),
@@ -64,17 +65,24 @@ public final class SyntheticModel {
         return new TensorSpec(name, new long[] {dim}, TensorKey.of(seed, name, Kind.NORM, 1f));
     }
 
-    /** Allocates and fills every tensor, in parallel within each, reporting stage "loading" in tensors done. */
+    /**
+     * Allocates and fills every tensor, reporting stage "loading" in tensors done. Tensors are built concurrently
+     * and each is filled in parallel: allocation zeroes memory on one thread per tensor, so building one tensor at a
+     * time would leave the other cores idle while a large one is zeroed.
+     */
     public static LlamaWeights create(SyntheticShape shape, ProgressListener progress) {
         List<TensorSpec> specs = tensors(shape);
-        Map<String, Tensor> built = new LinkedHashMap<>();
+        Map<String, Tensor> built = new ConcurrentHashMap<>();
+        AtomicInteger done = new AtomicInteger();
         try {
-            for (TensorSpec spec : specs) {
+            specs.parallelStream().forEach(spec -> {
                 Tensor tensor = Tensor.allocate(DType.F32, spec.shape());
                 built.put(spec.name(), tensor);
                 SyntheticWeights.fill(spec.key(), tensor);
-                progress.progress("loading", built.size(), specs.size());
-            }
+                synchronized (done) {
+                    progress.progress("loading", done.incrementAndGet(), specs.size());
+                }
+            });
         } catch (RuntimeException | Error e) {
             built.values().forEach(Tensor::close);
             throw e;

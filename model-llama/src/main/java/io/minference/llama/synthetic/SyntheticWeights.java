@@ -32,6 +32,7 @@ public final class SyntheticWeights {
     private static final long FNV_PRIME = 0x100000001B3L;
     private static final float NORM_SPREAD = 0x1p-4f;
     private static final long ELEMENTS_PER_TASK = 1 << 16;
+    private static final int BUFFER_ELEMENTS = 1 << 12;
 
     private SyntheticWeights() {
     }
@@ -90,7 +91,23 @@ public final class SyntheticWeights {
      * element {@code from}). Every element is computed on its own, so any split of the range gives the same floats.
      */
     public static void fill(TensorKey key, MemorySegment dst, long from, long count) {
-        for (long i = 0; i < count; i++) dst.setAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, i, value(key, from + i));
+        float[] buffer = new float[(int) Math.min(count, BUFFER_ELEMENTS)];
+        for (long done = 0; done < count; done += buffer.length) {
+            int n = (int) Math.min(buffer.length, count - done);
+            values(key, from + done, buffer, n);
+            MemorySegment.copy(buffer, 0, dst, ValueLayout.JAVA_FLOAT_UNALIGNED, done * Float.BYTES, n);
+        }
+    }
+
+    /** {@link #value} of elements from .. from + n - 1, with the counter advanced by addition instead of multiplied. */
+    private static void values(TensorKey key, long from, float[] out, int n) {
+        long counter = key.key() + (from + 1) * GOLDEN_GAMMA;
+        float scale = key.scale();
+        boolean norm = key.kind() == Kind.NORM;
+        for (int i = 0; i < n; i++, counter += GOLDEN_GAMMA) {
+            float u = (float) ((int) (mix(counter) >>> 40) - (1 << 23)) * 0x1p-23f;
+            out[i] = norm ? 1f + u * NORM_SPREAD : u * scale;
+        }
     }
 
     /** Fills a whole F32 tensor, in parallel on the common fork-join pool (or the pool the caller runs in). */
