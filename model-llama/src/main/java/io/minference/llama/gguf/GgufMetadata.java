@@ -128,9 +128,10 @@ public final class GgufMetadata {
         int[] result = new int[a.length()];
         for (int i = 0; i < result.length; i++) {
             long v = a.longAt(i);
-            if (a.elementType() == GgufType.UINT64 && v < 0 || v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+            boolean unsigned64 = a.elementType() == GgufType.UINT64;
+            if (unsigned64 && v < 0 || v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
                 throw new ModelFormatException(source, "metadata key '" + key + "' element " + i + " = "
-                        + Long.toUnsignedString(v) + " does not fit in an int");
+                        + (unsigned64 ? Long.toUnsignedString(v) : Long.toString(v)) + " does not fit in an int");
             }
             result[i] = (int) v;
         }

@@ -5,7 +5,6 @@ import io.minference.llama.LlamaModel;
 import io.minference.llama.LlamaWeights;
 import io.minference.llama.gguf.GgufFile;
 import io.minference.llama.gguf.GgufLlama;
-import io.minference.llama.gguf.GgufTensorInfo;
 import io.minference.llama.llama2c.Llama2cCheckpoint;
 import io.minference.llama.llama2c.Llama2cHeader;
 import io.minference.llama.synthetic.SyntheticModel;

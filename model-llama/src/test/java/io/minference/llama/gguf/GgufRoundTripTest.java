@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.minference.runtime.DType;
 import io.minference.runtime.Tensor;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
@@ -90,6 +91,36 @@ class GgufRoundTripTest {
                 .write(dir.resolve("big.gguf"));
         try (GgufFile gguf = GgufFile.open(file)) {
             assertClose(values, gguf, "big", tolerance(GgmlType.Q8_0));
+        }
+    }
+
+    /**
+     * A sparse file of 6 GiB whose last tensor lies beyond 4 GiB: offsets and sizes are long-indexed, and only the
+     * tensor that is converted is read.
+     */
+    @Test
+    void tensorsBeyondFourGibibytes() throws IOException {
+        long hugeElements = 3L << 29;
+        long farOffset = hugeElements * 4;
+        float[] values = {1.5f, -2f, 3.25f, 0f, 7f, -8.5f, 0.125f, 42f};
+        byte[] header = new GgufWriter()
+                .tensorInfo("huge", GgmlType.F32.id(), new long[] {hugeElements}, 0)
+                .tensorInfo("far", GgmlType.F32.id(), new long[] {8}, farOffset)
+                .toBytes();
+        Path file = dir.resolve("sparse.gguf");
+        try (RandomAccessFile out = new RandomAccessFile(file.toFile(), "rw")) {
+            out.write(header);
+            out.seek(header.length + farOffset);
+            out.write(TestQuantizer.encode(GgmlType.F32, values));
+        }
+        try (GgufFile gguf = GgufFile.open(file)) {
+            assertTrue(gguf.fileSize() > 6L << 30);
+            assertEquals(header.length, gguf.dataOffset());
+            GgufTensorInfo huge = gguf.requireTensor("huge");
+            assertEquals(hugeElements * 4, gguf.rawData(huge).byteSize());
+            try (Tensor far = gguf.loadF32(gguf.requireTensor("far"))) {
+                assertArrayEquals(values, far.toFloatArray());
+            }
         }
     }
 
