@@ -1,11 +1,31 @@
 package io.minference.llama.load;
 
+import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaModel;
+import io.minference.llama.LlamaWeights;
+import io.minference.llama.gguf.GgufFile;
+import io.minference.llama.gguf.GgufLlama;
+import io.minference.llama.llama2c.Llama2cCheckpoint;
+import io.minference.llama.llama2c.Llama2cHeader;
+import io.minference.llama.synthetic.SyntheticModel;
+import io.minference.llama.synthetic.SyntheticShape;
+import io.minference.llama.tokenizer.BpeTokenizer;
+import io.minference.llama.tokenizer.ByteTokenizer;
+import io.minference.llama.tokenizer.SentencePieceTokenizer;
+import io.minference.llama.tokenizer.Tokenizer;
 import io.minference.runtime.ProgressListener;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
-/** Loads a model from a --model value. (Owned by the model-files work; stub.) */
+/**
+ * Loads a model from a --model value: "synthetic:NAME" or "synthetic:path/to/shape.yaml", a file that starts with
+ * the GGUF magic, or else a llama2.c checkpoint. Problems are {@link ModelLoadException}s (a missing or unreadable
+ * file, a tokenizer that cannot be found) or {@link ModelFormatException}s (a malformed file), each naming the file.
+ */
 public final class ModelLoader {
+    public static final String SYNTHETIC_PREFIX = "synthetic:";
+
     private ModelLoader() {
     }
 
@@ -15,11 +35,72 @@ public final class ModelLoader {
      *                  tokenizer lives beside them), or null
      */
     public static LlamaModel load(String model, Path tokenizer, ProgressListener progress) {
-        throw new UnsupportedOperationException("stub");
+        if (model.startsWith(SYNTHETIC_PREFIX)) return loadSynthetic(model, tokenizer, progress);
+        Path path = existingFile(model);
+        return GgufFile.hasMagic(path) ? loadGguf(path, tokenizer, progress) : loadLlama2c(path, tokenizer, progress);
     }
 
     /** Reads hyper-parameters and tensor types without loading weights. */
     public static ModelInfo inspect(String model) {
-        throw new UnsupportedOperationException("stub");
+        if (model.startsWith(SYNTHETIC_PREFIX)) {
+            SyntheticShape shape = SyntheticShape.parse(model.substring(SYNTHETIC_PREFIX.length()));
+            List<ModelInfo.TensorSummary> tensors = SyntheticModel.tensors(shape).stream()
+                    .map(t -> new ModelInfo.TensorSummary(t.name(), "F32", t.shape())).toList();
+            return new ModelInfo(model, "synthetic", shape.config(), tensors);
+        }
+        Path path = existingFile(model);
+        if (GgufFile.hasMagic(path)) {
+            try (GgufFile gguf = GgufFile.open(path)) {
+                List<ModelInfo.TensorSummary> tensors = gguf.tensors().stream()
+                        .map(t -> new ModelInfo.TensorSummary(t.name(), t.type().name(), t.shape())).toList();
+                return new ModelInfo(model, "gguf v" + gguf.version(), GgufLlama.readConfig(gguf), tensors);
+            }
+        }
+        Llama2cHeader header = Llama2cHeader.read(path);
+        List<ModelInfo.TensorSummary> tensors = Llama2cCheckpoint.tensors(header).stream()
+                .map(t -> new ModelInfo.TensorSummary(t.name(), "F32", t.shape())).toList();
+        return new ModelInfo(model, "llama2.c", header.config(model), tensors);
+    }
+
+    private static Path existingFile(String model) {
+        Path path = Path.of(model);
+        if (!Files.exists(path)) throw new ModelLoadException(model, "no such file");
+        if (Files.isDirectory(path)) throw new ModelLoadException(model, "is a directory, not a model file");
+        if (!Files.isReadable(path)) throw new ModelLoadException(model, "cannot read the file (permission denied)");
+        return path;
+    }
+
+    private static LlamaModel loadSynthetic(String model, Path tokenizer, ProgressListener progress) {
+        SyntheticShape shape = SyntheticShape.parse(model.substring(SYNTHETIC_PREFIX.length()));
+        Tokenizer tok = tokenizer != null ? tokenizerFile(tokenizer, shape.config().vocabSize()) : new ByteTokenizer();
+        return new LlamaModel(model, shape.config(), SyntheticModel.create(shape, progress), tok);
+    }
+
+    private static LlamaModel loadGguf(Path path, Path tokenizer, ProgressListener progress) {
+        try (GgufFile gguf = GgufFile.open(path)) {
+            LlamaConfig config = GgufLlama.readConfig(gguf);
+            Tokenizer tok = tokenizer != null ? tokenizerFile(tokenizer, config.vocabSize())
+                    : GgufLlama.readTokenizer(gguf);
+            LlamaWeights weights = GgufLlama.readWeights(gguf, config, progress);
+            return new LlamaModel(path.toString(), config, weights, tok);
+        }
+    }
+
+    private static LlamaModel loadLlama2c(Path path, Path tokenizer, ProgressListener progress) {
+        Llama2cHeader header = Llama2cHeader.read(path);
+        LlamaConfig config = header.config(path.toString());
+        Path tokenizerPath = tokenizer != null ? tokenizer
+                : Llama2cCheckpoint.findTokenizer(path, config.vocabSize()).orElseThrow(() -> new ModelLoadException(
+                        path.toString(), "a llama2.c checkpoint holds no tokenizer, and neither tokenizer.bin nor tok"
+                        + config.vocabSize() + ".bin is beside it: pass --tokenizer"));
+        Tokenizer tok = tokenizerFile(tokenizerPath, config.vocabSize());
+        return new LlamaModel(path.toString(), config, Llama2cCheckpoint.load(path, header, progress), tok);
+    }
+
+    /** A tokenizer file: a Hugging Face tokenizer.json, or else a llama2.c tokenizer.bin. */
+    private static Tokenizer tokenizerFile(Path file, int vocabSize) {
+        existingFile(file.toString());
+        return file.getFileName().toString().endsWith(".json") ? BpeTokenizer.fromTokenizerJson(file)
+                : SentencePieceTokenizer.fromLlama2cFile(file, vocabSize);
     }
 }
