@@ -84,7 +84,7 @@ final class GenerateCommand extends CliCommand {
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
              CpuBackend backend = Backends.selectCpuOnly(settings.device(), "the LLaMA forward pass");
              LlamaModel loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress);
-             Generator generator = new Generator(loaded, backend)) {
+             Generator generator = new Generator(loaded, backend, null, settings.prefill().blockSize())) {
             Tokenizer modelTokenizer = loaded.tokenizer();
             int[] promptIds = generation.chat() ? modelTokenizer.encodeChat(promptText)
                     : withBos(modelTokenizer.bos(), modelTokenizer.encode(promptText));

@@ -38,7 +38,7 @@ class CliTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"generate", "tokenize", "info"})
+    @ValueSource(strings = {"generate", "tokenize", "info", "gpu-bench"})
     void eachCommandHasHelp(String command) {
         for (String flag : new String[]{"--help", "-h"}) {
             CliRun run = CliRun.of(command, flag);
@@ -54,7 +54,7 @@ class CliTest {
     void rootHelpListsTheCommands() {
         CliRun run = CliRun.of("--help");
         assertEquals(0, run.exitCode());
-        for (String command : new String[]{"generate", "tokenize", "info"}) {
+        for (String command : new String[]{"generate", "tokenize", "info", "gpu-bench"}) {
             assertTrue(run.out().contains("  " + command), run.toString());
         }
     }
@@ -113,6 +113,21 @@ class CliTest {
                 "Invalid value for option '--device': must be auto, cpu, cuda or cuda:N, got 'gpu'");
         assertInvalidInput(CliRun.of("generate", "--model", "m", "--prompt", "hi", "--max-tokens", "many"),
                 "Invalid value for option '--max-tokens': 'many' is not an int");
+    }
+
+    @Test
+    void gpuBenchWithoutAGpuNamesWhatIsMissing() {
+        var cuda = io.minference.runtime.cuda.CudaDriver.availability();
+        org.junit.jupiter.api.Assumptions.assumeFalse(cuda.available(), "this machine has a GPU");
+        assertFailure(CliRun.of("gpu-bench"), "gpu-bench needs a CUDA GPU: " + cuda.reason());
+    }
+
+    @Test
+    void cudaDeviceWithoutAGpuNamesWhatIsMissing() throws IOException {
+        var cuda = io.minference.runtime.cuda.CudaDriver.availability();
+        org.junit.jupiter.api.Assumptions.assumeFalse(cuda.available(), "this machine has a GPU");
+        CliRun run = CliRun.of("generate", "--model", "synthetic:tiny", "--prompt", "x", "--device", "cuda");
+        assertFailure(run, "--device cuda: no usable CUDA GPU: " + cuda.reason());
     }
 
     @Test

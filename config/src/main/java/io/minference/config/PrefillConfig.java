@@ -3,10 +3,11 @@ package io.minference.config;
 /**
  * How prompts are prefilled.
  *
- * @param blockSize tokens per attention block of the sparse prefill
+ * @param blockSize tokens per prefill block: the prompt goes through the model as matrix-matrix products over
+ *                  this many tokens at a time
  */
 public record PrefillConfig(int blockSize) {
-    public static final PrefillConfig DEFAULTS = new PrefillConfig(64);
+    public static final PrefillConfig DEFAULTS = new PrefillConfig(128);
 
     public PrefillConfig {
         Limits.blockSize(blockSize).ifPresent(p -> {

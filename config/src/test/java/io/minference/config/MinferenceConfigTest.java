@@ -37,7 +37,7 @@ class MinferenceConfigTest {
         assertNull(config.tokenizer());
         assertEquals("cpu", config.device());
         assertEquals(new GenerationConfig(128, 0.7, 0.9, 42, false), config.generation());
-        assertEquals(new PrefillConfig(64), config.prefill());
+        assertEquals(new PrefillConfig(128), config.prefill());
     }
 
     @Test

@@ -10,7 +10,6 @@ import io.minference.llama.LlamaModel;
 import io.minference.llama.LlamaWeights;
 import io.minference.llama.load.ModelInfo;
 import io.minference.llama.load.ModelLoader;
-import io.minference.llama.load.TokenizerStubs;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.SharedData;
 import java.io.IOException;
@@ -111,7 +110,6 @@ class GgufModelFilesTest {
     @Test
     void loadsThePasskeyModelWithItsTokenizer() {
         Path file = passkeyModel();
-        TokenizerStubs.assumeImplemented();
         try (LlamaModel model = ModelLoader.load(file.toString(), null, ProgressListener.NONE)) {
             assertEquals(4096, model.tokenizer().vocabSize());
             assertEquals(0, model.tokenizer().bos());

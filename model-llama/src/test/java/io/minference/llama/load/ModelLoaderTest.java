@@ -106,7 +106,6 @@ class ModelLoaderTest {
     void loadsStories260KWithTheTokenizerBesideIt() {
         Path file = SharedData.file("models/stories260K.bin").orElse(null);
         Assumptions.assumeTrue(file != null, "shared data models/stories260K.bin is absent");
-        TokenizerStubs.assumeImplemented();
         try (LlamaModel model = ModelLoader.load(file.toString(), null, ProgressListener.NONE)) {
             assertEquals(512, model.tokenizer().vocabSize());
             assertEquals(5, model.weights().layers().size());
