@@ -8,6 +8,7 @@ import io.minference.ptx.dsl.KernelBuilder;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BinaryOperator;
 
 /**
  * The running softmax state of one warp's 16 query rows in FlashAttention-2 form, as each lane sees it: the lane
@@ -39,12 +40,12 @@ final class OnlineSoftmax {
     List<FragmentA<Bf16x2>> fold(KernelBuilder k, FragmentC[] s, FragmentC[] out) {
         F32[][] p = new F32[s.length][4];
         for (int half = 0; half < 2; half++) {
-            F32 tileMax = s[0].regs().get(2 * half);
+            List<F32> row = new ArrayList<>();
             for (FragmentC frag : s) {
-                for (int c = 0; c < 2; c++) {
-                    tileMax = k.max(tileMax, frag.regs().get(2 * half + c));
-                }
+                row.add(frag.regs().get(2 * half));
+                row.add(frag.regs().get(2 * half + 1));
             }
+            F32 tileMax = tree(row, k::max);
             tileMax = k.max(tileMax, k.shuffleXor(tileMax, 1));
             tileMax = k.max(tileMax, k.shuffleXor(tileMax, 2));
             F32 newMax = k.max(max[half], k.mul(tileMax, scale));
@@ -53,14 +54,15 @@ final class OnlineSoftmax {
             F32 rescale = k.ex2(k.sub(max[half], shift));
             k.set(max[half], newMax);
             F32 negShift = k.neg(shift);
-            F32 tileSum = null;
+            List<F32> probs = new ArrayList<>();
             for (int f = 0; f < s.length; f++) {
                 for (int c = 0; c < 2; c++) {
                     F32 prob = k.ex2(k.mad(s[f].regs().get(2 * half + c), scale, negShift));
                     p[f][2 * half + c] = prob;
-                    tileSum = tileSum == null ? prob : k.add(tileSum, prob);
+                    probs.add(prob);
                 }
             }
+            F32 tileSum = tree(probs, k::add);
             k.set(sum[half], k.mad(sum[half], rescale, tileSum));
             for (FragmentC frag : out) {
                 for (int c = 0; c < 2; c++) {
@@ -79,6 +81,22 @@ final class OnlineSoftmax {
                     k.packBf16(hi[0], hi[1]), k.packBf16(hi[2], hi[3]))));
         }
         return probabilities;
+    }
+
+    /** Combines values pairwise, so the dependent chain is log2(n) deep rather than n (two warps per scheduler). */
+    private static F32 tree(List<F32> values, BinaryOperator<F32> combine) {
+        List<F32> level = values;
+        while (level.size() > 1) {
+            List<F32> next = new ArrayList<>();
+            for (int i = 0; i + 1 < level.size(); i += 2) {
+                next.add(combine.apply(level.get(i), level.get(i + 1)));
+            }
+            if (level.size() % 2 == 1) {
+                next.add(level.getLast());
+            }
+            level = next;
+        }
+        return level.getFirst();
     }
 
     /** The full row sums of the lane's two rows (reduced across the quad), after the last tile. */
