@@ -82,8 +82,8 @@ public final class FlashAttention implements AutoCloseable {
 
     /**
      * Queues decode attention of one query per head ({@code q}, {@code out}: {@code [numHeads, d]}) at position
-     * {@code length - 1} against cache rows {@code [0, length)}, split across blocks for a device of
-     * {@code multiprocessors} SMs.
+     * {@code length - 1} against cache rows {@code [0, length)}, the keys split across blocks by
+     * {@link #splitBlocks} for this device's SM count, then the partials combined.
      */
     public void decode(CudaStream stream, DevicePointer q, DevicePointer k, DevicePointer v, DevicePointer out,
                        int length) {
