@@ -1,0 +1,124 @@
+package io.minference.kernels.flash;
+
+import io.minference.kernels.attention.AttentionShape;
+import io.minference.runtime.cuda.CudaContext;
+import io.minference.runtime.cuda.CudaStream;
+import io.minference.runtime.cuda.DeviceBuffer;
+import io.minference.runtime.cuda.DevicePointer;
+import io.minference.runtime.cuda.Kernel;
+import io.minference.runtime.cuda.LaunchShape;
+
+/**
+ * Dense causal attention of one layer shape on one CUDA context: picks the tensor-core prefill for head dims 64
+ * and 128 and the fallback otherwise, and runs split-K decode with a workspace it owns (grown on demand, freed on
+ * close). Tensors follow the layout of {@link io.minference.kernels.flash}; all launches are queued on the given
+ * stream. Not thread-safe: one instance per stream.
+ */
+public final class FlashAttention implements AutoCloseable {
+    /** Keys a decode split takes at least, so that short caches are not cut into slivers. */
+    private static final int MIN_KEYS_PER_SPLIT = 256;
+
+    private final CudaContext context;
+    private final AttentionShape shape;
+    private final float scale;
+    private final FlashPrefill prefill;
+    private final Kernel prefillKernel;
+    private final Kernel fallbackKernel;
+    private final FlashDecode decode;
+    private final Kernel decodeKernel;
+    private final Kernel combineKernel;
+    private DeviceBuffer workspace;
+
+    public FlashAttention(CudaContext context, AttentionShape shape) {
+        this.context = context;
+        this.shape = shape;
+        this.scale = log2Scale(shape.headDim());
+        var target = context.device().ptxTarget();
+        int d = shape.headDim();
+        LaunchShape placeholder = LaunchShape.of(1, 32);
+        if (d == 64 || d == 128) {
+            prefill = FlashPrefill.forHeadDim(d);
+            prefillKernel = context.kernel(prefill.emit(target), placeholder);
+            fallbackKernel = null;
+        } else {
+            prefill = null;
+            prefillKernel = null;
+            fallbackKernel = context.kernel(new FlashFallback(d).emit(target), placeholder);
+        }
+        decode = new FlashDecode(d);
+        decodeKernel = context.kernel(decode.emit(target), placeholder);
+        combineKernel = context.kernel(new FlashDecodeCombine(d).emit(target), placeholder);
+    }
+
+    /** The scale the kernels take: {@code log2(e) / sqrt(headDim)}. */
+    public static float log2Scale(int headDim) {
+        return (float) (1.0 / Math.sqrt(headDim) / Math.log(2.0));
+    }
+
+    /** True where the tensor-core kernel serves this shape's prefill. */
+    public boolean usesTensorCores() {
+        return prefill != null;
+    }
+
+    /**
+     * Queues causal attention of {@code count} queries at positions {@code [start, start + count)}: q and out
+     * {@code [count, numHeads, d]}, k and v caches holding at least {@code start + count} rows.
+     */
+    public void prefill(CudaStream stream, DevicePointer q, DevicePointer k, DevicePointer v, DevicePointer out,
+                        int count, int start) {
+        if (count < 1 || start < 0 || (long) start + count > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("prefill needs count >= 1 and start >= 0, got count " + count
+                    + ", start " + start);
+        }
+        int heads = shape.numHeads();
+        if (prefill != null) {
+            prefillKernel.withShape(new LaunchShape(heads, prefill.queryBlocks(count), 1, prefill.threads(), 1, 1))
+                    .launch(stream, q, k, v, out, count, start, heads, shape.numKvHeads(), scale);
+        } else {
+            fallbackKernel.withShape(new LaunchShape(FlashFallback.blocksFor(count), heads, 1, FlashFallback.THREADS,
+                    1, 1)).launch(stream, q, k, v, out, count, start, heads, shape.numKvHeads(), scale);
+        }
+    }
+
+    /**
+     * Queues decode attention of one query per head ({@code q}, {@code out}: {@code [numHeads, d]}) at position
+     * {@code length - 1} against cache rows {@code [0, length)}, the keys split across blocks by
+     * {@link #splitBlocks} for this device's SM count, then the partials combined.
+     */
+    public void decode(CudaStream stream, DevicePointer q, DevicePointer k, DevicePointer v, DevicePointer out,
+                       int length) {
+        if (length < 1) {
+            throw new IllegalArgumentException("decode needs a cache of at least one row, got " + length);
+        }
+        int heads = shape.numHeads();
+        int splitBlocks = splitBlocks(length, heads, context.device().multiprocessorCount());
+        int splits = splitBlocks * FlashDecode.SPLITS_PER_BLOCK;
+        int keysPerSplit = (length + splits - 1) / splits;
+        long bytes = decode.workspaceBytes(heads, splits);
+        if (workspace == null || workspace.byteSize() < bytes) {
+            if (workspace != null) workspace.close();
+            workspace = context.allocate(bytes);
+        }
+        decodeKernel.withShape(new LaunchShape(heads, splitBlocks, 1, FlashDecode.THREADS, 1, 1))
+                .launch(stream, q, k, v, workspace, length, heads, shape.numKvHeads(), scale, keysPerSplit);
+        combineKernel.withShape(LaunchShape.of(heads, 32)).launch(stream, workspace, out, heads, splits);
+    }
+
+    /**
+     * Blocks of splits per head: enough warps to give every SM about eight per head-block wave, but no split
+     * shorter than {@link #MIN_KEYS_PER_SPLIT} keys.
+     */
+    static int splitBlocks(int length, int heads, int multiprocessors) {
+        int bySize = Math.max(1, length / (MIN_KEYS_PER_SPLIT * FlashDecode.SPLITS_PER_BLOCK));
+        int byOccupancy = Math.max(1, 8 * multiprocessors / heads);
+        return Math.min(Math.min(bySize, byOccupancy), 65535);
+    }
+
+    @Override
+    public void close() {
+        if (workspace != null) {
+            workspace.close();
+            workspace = null;
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package io.minference.kernels.flash;
+
+import io.minference.ptx.dsl.F32;
+import io.minference.ptx.dsl.KernelBuilder;
+import io.minference.ptx.dsl.KernelDefinition;
+import io.minference.ptx.dsl.SpecialRegisters.Axis;
+import io.minference.ptx.dsl.U32;
+import io.minference.ptx.dsl.U64;
+
+import static io.minference.ptx.dsl.Address.global;
+
+/**
+ * Decode attention, split-K: one query token per head (position {@code length - 1}) against the first
+ * {@code length} cache rows, the keys cut into splits of {@code keysPerSplit} that warps of many blocks attend
+ * independently ({@link WarpRowAttention}), each writing a partial result; {@link FlashDecodeCombine} merges them.
+ * Any head dim; query head h reads KV head h / (numHeads / numKvHeads) in place.
+ * <p>Parameters: {@code q} (u64, bf16 [numHeads, d]), {@code k, v} (u64, bf16 caches [capacity, numKvHeads, d]),
+ * {@code partials} (u64, f32 workspace of {@link #workspaceBytes}), {@code length}, {@code numHeads},
+ * {@code numKvHeads} (u32), {@code scale} (f32, 1/sqrt(d) * log2 e), {@code keysPerSplit} (u32). Launch: grid
+ * {@code (numHeads, splitBlocks)}, block {@link #THREADS}; the splits are {@code splitBlocks * SPLITS_PER_BLOCK}.
+ * <p>Workspace: for partial {@code p = head * splits + split}, the unnormalized output at floats
+ * {@code [p * d, p * d + d)}, then after all of those, its running maximum (log2 units) and sum at floats
+ * {@code numHeads * splits * d + 2p} and {@code + 1}. An empty split writes max -inf, sum 0 and a zero output.
+ */
+public record FlashDecode(int headDim) implements KernelDefinition {
+    public static final int THREADS = 128;
+    public static final int SPLITS_PER_BLOCK = THREADS / 32;
+
+    public FlashDecode {
+        if (headDim < 1 || headDim > 1024) {
+            throw new IllegalArgumentException("head dim must be 1..1024, got " + headDim);
+        }
+    }
+
+    /** Bytes of workspace for {@code numHeads} heads of {@code splits} splits. */
+    public long workspaceBytes(int numHeads, int splits) {
+        return 4L * numHeads * splits * (headDim + 2);
+    }
+
+    @Override
+    public String entryName() {
+        return "flash_decode_split_bf16_d" + headDim;
+    }
+
+    @Override
+    public void define(KernelBuilder k) {
+        U64 q = k.pointerParam("q");
+        U64 kCache = k.pointerParam("k");
+        U64 vCache = k.pointerParam("v");
+        U64 partials = k.pointerParam("partials");
+        U32 length = k.u32Param("length");
+        U32 numHeads = k.u32Param("numHeads");
+        U32 numKvHeads = k.u32Param("numKvHeads");
+        F32 scale = k.f32Param("scale");
+        U32 keysPerSplit = k.u32Param("keysPerSplit");
+        k.maxThreadsPerBlock(THREADS);
+        k.describe("split-K decode attention, head dim " + headDim + ", one warp per split");
+
+        U32 tid = k.threadIdx();
+        U32 lane = k.and(tid, 31).named("lane");
+        U32 head = k.blockIdx(Axis.X).named("head");
+        U32 splits = k.mul(k.gridDim(Axis.Y), SPLITS_PER_BLOCK).named("splits");
+        U32 split = k.mad(k.blockIdx(Axis.Y), k.u32(SPLITS_PER_BLOCK), k.shr(tid, 5)).named("split");
+        U32 kvHead = k.div(head, k.div(numHeads, numKvHeads)).named("kvHead");
+        U32 kvRowBytes = k.mul(numKvHeads, 2L * headDim).named("kvRowBytes");
+        U32 firstKey = k.min(k.mul(split, keysPerSplit), length).named("firstKey");
+        U32 endKey = k.min(k.add(firstKey, keysPerSplit), length).named("endKey");
+
+        WarpRowAttention attention = new WarpRowAttention(k, headDim, lane,
+                k.add(q, k.mulWide(head, 2L * headDim)), scale);
+        attention.attend(k, k.add(kCache, k.mulWide(kvHead, 2L * headDim)),
+                k.add(vCache, k.mulWide(kvHead, 2L * headDim)), kvRowBytes, firstKey, endKey);
+
+        U32 partial = k.mad(head, splits, split).named("partial");
+        U64 output = k.add(partials, k.mulWide(partial, 4L * headDim)).named("partialOut");
+        attention.forEachDimension(k, (dim, value) -> k.store(global(k.add(output, k.mulWide(dim, 4))), value));
+        U64 stats = k.add(k.add(partials, k.mulWide(k.mul(numHeads, splits), 4L * headDim)),
+                k.mulWide(partial, 8)).named("partialStats");
+        k.ifThen(k.eq(lane, 0), () -> k.storeVector(global(stats), attention.max(), attention.sum()));
+    }
+}

@@ -1,0 +1,224 @@
+package io.minference.kernels.flash;
+
+import io.minference.ptx.dsl.Bf16x2;
+import io.minference.ptx.dsl.F32;
+import io.minference.ptx.dsl.FragmentA;
+import io.minference.ptx.dsl.FragmentB;
+import io.minference.ptx.dsl.FragmentC;
+import io.minference.ptx.dsl.KernelBuilder;
+import io.minference.ptx.dsl.KernelDefinition;
+import io.minference.ptx.dsl.S32;
+import io.minference.ptx.dsl.SpecialRegisters.Axis;
+import io.minference.ptx.dsl.U32;
+import io.minference.ptx.dsl.U64;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static io.minference.ptx.dsl.Address.global;
+
+/**
+ * Causal flash attention for prefill (FlashAttention-2's forward pass) on the tensor cores, bf16 in and out with
+ * f32 accumulation, for head dimension 64 or 128.
+ * <p>Each block owns {@code blockM} query rows of one head, 16 per warp. Q is read once into registers as mma A
+ * fragments; the block then walks the key tiles of {@code blockN} keys up to its last query's position through a
+ * {@code stages}-deep cp.async pipeline of swizzled K and V tiles: S = Q K^T (ldmatrix + mma), the online softmax
+ * in exp2 ({@link OnlineSoftmax}), P kept in registers as the A operand of O += P V (V read with ldmatrix.trans).
+ * Only the tiles that cross the diagonal are masked; tiles past the last query's position are never loaded.
+ * <p>Parameters: {@code q, k, v, o} (u64, the layout of {@link io.minference.kernels.flash}), {@code count} (u32,
+ * T queries), {@code start} (u32, position of the first query), {@code numHeads}, {@code numKvHeads} (u32),
+ * {@code scale} (f32, 1/sqrt(d) * log2 e). Launch: grid {@code (numHeads, ceil(T / blockM))}, block
+ * {@link #threads()}, dynamic shared memory {@link #sharedBytes()}. Query blocks run last-first (the longest
+ * ones start first), all heads of one query block side by side so that heads sharing a KV head share it in L2.
+ */
+public record FlashPrefill(int headDim, int blockM, int blockN, int stages) implements KernelDefinition {
+    public FlashPrefill {
+        if (headDim != 64 && headDim != 128) {
+            throw new IllegalArgumentException("the tensor-core prefill handles head dims 64 and 128, not " + headDim
+                    + " (use FlashFallback)");
+        }
+        if (blockM % 16 != 0 || blockM < 16 || blockM > 256 || blockN % 16 != 0 || blockN < 16 || stages < 2) {
+            throw new IllegalArgumentException("need blockM a multiple of 16 in 16..256, blockN a multiple of 16 and"
+                    + " stages >= 2; got " + this);
+        }
+    }
+
+    /** The tuned shape for a head dim: 128 query rows (8 warps), 64-key tiles, 3 stages. */
+    public static FlashPrefill forHeadDim(int headDim) {
+        return new FlashPrefill(headDim, 128, 64, 3);
+    }
+
+    public int threads() {
+        return 32 * blockM / 16;
+    }
+
+    private int rowBytes() {
+        return headDim * 2;
+    }
+
+    private int stageBytes() {
+        return 2 * blockN * rowBytes();
+    }
+
+    public int sharedBytes() {
+        return blockM * rowBytes() + stages * stageBytes();
+    }
+
+    /** Query blocks of a launch over {@code count} queries (the grid's y). */
+    public int queryBlocks(int count) {
+        return (count + blockM - 1) / blockM;
+    }
+
+    @Override
+    public String entryName() {
+        return "flash_prefill_bf16_d%d_m%d_n%d_s%d".formatted(headDim, blockM, blockN, stages);
+    }
+
+    @Override
+    public void define(KernelBuilder k) {
+        U64 q = k.pointerParam("q");
+        U64 kCache = k.pointerParam("k");
+        U64 vCache = k.pointerParam("v");
+        U64 o = k.pointerParam("o");
+        U32 count = k.u32Param("count");
+        U32 start = k.u32Param("start");
+        U32 numHeads = k.u32Param("numHeads");
+        U32 numKvHeads = k.u32Param("numKvHeads");
+        F32 scale = k.f32Param("scale");
+        k.maxThreadsPerBlock(threads());
+        k.describe("causal flash attention, head dim " + headDim + ", " + blockM + " queries x " + blockN
+                + " keys per step, " + stages + " stages");
+
+        U32 tid = k.threadIdx();
+        U32 lane = k.and(tid, 31).named("lane");
+        U32 warp = k.shr(tid, 5).named("warp");
+        U32 head = k.blockIdx(Axis.X).named("head");
+        U32 queryBlock = k.sub(k.sub(k.gridDim(Axis.Y), 1), k.blockIdx(Axis.Y)).named("queryBlock");
+        U32 kvHead = k.div(head, k.div(numHeads, numKvHeads)).named("kvHead");
+        U32 qRowBytes = k.mul(numHeads, rowBytes()).named("qRowBytes");
+        U32 kvRowBytes = k.mul(numKvHeads, rowBytes()).named("kvRowBytes");
+        U32 firstRow = k.mul(queryBlock, blockM).named("firstRow");
+        U32 rowsHere = k.min(k.sub(count, firstRow), k.u32(blockM)).named("rowsHere");
+        U32 kvLength = k.add(start, count).named("kvLength");
+        U32 firstPosition = k.add(start, firstRow).named("firstPosition");
+        U32 keyTiles = k.div(k.add(firstPosition, k.add(rowsHere, blockN - 1)), blockN).named("keyTiles");
+        U32 firstMaskedTile = k.div(k.add(firstPosition, 1), blockN).named("firstMaskedTile");
+        U64 qHead = k.add(q, k.mulWide(head, rowBytes())).named("qHead");
+        U64 kHead = k.add(kCache, k.mulWide(kvHead, rowBytes())).named("kHead");
+        U64 vHead = k.add(vCache, k.mulWide(kvHead, rowBytes())).named("vHead");
+
+        U32 smem = k.dynamicShared(sharedBytes());
+        U32 tiles = k.add(smem, blockM * rowBytes()).named("kvStages");
+        RowTileLoad queryLoad = new RowTileLoad(k, blockM, rowBytes(), tid, threads(), qRowBytes);
+        RowTileLoad keyLoad = new RowTileLoad(k, blockN, rowBytes(), tid, threads(), kvRowBytes);
+
+        k.comment("Q block (rows past the end zeroed), then the first key/value tiles: one commit group each");
+        queryLoad.copy(k, smem, k.add(qHead, k.mulWide(firstRow, qRowBytes)), firstRow, count, q);
+        k.commitGroup();
+        java.util.function.Consumer<U32> loadKeyTile = tile -> {
+            U32 stage = k.mad(k.rem(tile, stages), k.u32(stageBytes()), tiles);
+            U32 firstKey = k.mul(tile, blockN);
+            U64 offset = k.mulWide(firstKey, kvRowBytes);
+            keyLoad.copy(k, stage, k.add(kHead, offset), firstKey, kvLength, kCache);
+            keyLoad.copy(k, k.add(stage, blockN * rowBytes()), k.add(vHead, offset), firstKey, kvLength, vCache);
+        };
+        for (int s = 0; s < stages - 1; s++) {
+            U32 tile = k.u32(s);
+            k.ifThen(k.lt(tile, keyTiles), () -> loadKeyTile.accept(tile));
+            k.commitGroup();
+        }
+
+        k.comment("Q fragments into registers, kept for the whole key loop");
+        k.waitGroups(stages - 1);
+        k.barrier();
+        U32 warpRow = k.mul(warp, 16).named("warpRow");
+        SwizzledFragments queryFragments = SwizzledFragments.operandA(k, rowBytes(), lane, warpRow);
+        List<FragmentA<Bf16x2>> qFrags = new ArrayList<>();
+        for (int d0 = 0; d0 < headDim; d0 += 16) {
+            qFrags.add(queryFragments.loadA(k, smem, 0, d0));
+        }
+        SwizzledFragments keyFragments = SwizzledFragments.operandB(k, rowBytes(), lane);
+        SwizzledFragments valueFragments = SwizzledFragments.operandBTransposed(k, rowBytes(), lane);
+        FragmentC[] out = new FragmentC[headDim / 8];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = k.zeroAccumulator("o");
+        }
+        OnlineSoftmax softmax = new OnlineSoftmax(k, scale);
+
+        U32 group = k.shr(lane, 2).named("group");
+        U32 pair = k.shl(k.and(lane, 3), 1).named("pairColumn");
+        U32 laneFirstPosition = k.add(firstPosition, k.add(warpRow, group)).named("lanePosition");
+        java.util.function.BiConsumer<U32, Boolean> step = (tile, masked) -> {
+            k.waitGroups(stages - 2);
+            k.barrier();
+            U32 ahead = k.add(tile, stages - 1);
+            k.ifThen(k.lt(ahead, keyTiles), () -> loadKeyTile.accept(ahead));
+            k.commitGroup();
+            U32 stage = k.mad(k.rem(tile, stages), k.u32(stageBytes()), tiles).named("stage");
+            U32 values = k.add(stage, blockN * rowBytes()).named("valueTile");
+
+            FragmentC[] scores = new FragmentC[blockN / 8];
+            for (int i = 0; i < scores.length; i++) {
+                scores[i] = k.zeroAccumulator("s");
+            }
+            for (int d0 = 0; d0 < headDim; d0 += 16) {
+                for (int n0 = 0; n0 < blockN; n0 += 16) {
+                    List<FragmentB<Bf16x2>> b = keyFragments.loadB(k, stage, n0, d0, false);
+                    k.mma(scores[n0 / 8], qFrags.get(d0 / 16), b.get(0));
+                    k.mma(scores[n0 / 8 + 1], qFrags.get(d0 / 16), b.get(1));
+                }
+            }
+            if (masked) {
+                maskAboveDiagonal(k, scores, k.sub(laneFirstPosition, k.add(k.mul(tile, blockN), pair)));
+            }
+            List<FragmentA<Bf16x2>> probabilities = softmax.fold(k, scores, out);
+            for (int j = 0; j < probabilities.size(); j++) {
+                for (int d0 = 0; d0 < headDim; d0 += 16) {
+                    List<FragmentB<Bf16x2>> b = valueFragments.loadB(k, values, d0, 16 * j, true);
+                    k.mma(out[d0 / 8], probabilities.get(j), b.get(0));
+                    k.mma(out[d0 / 8 + 1], probabilities.get(j), b.get(1));
+                }
+            }
+        };
+        k.comment("key tiles wholly below the diagonal: no mask");
+        k.loop(k.u32(0), firstMaskedTile, 1, tile -> step.accept(tile, false));
+        k.comment("key tiles that cross the diagonal: keys past each row's position are masked");
+        k.loop(firstMaskedTile, keyTiles, 1, tile -> step.accept(tile, true));
+        k.waitAll();
+
+        k.comment("epilogue: O / l as bf16, rows past the end skipped");
+        F32[] sums = softmax.rowSums(k);
+        U64 oBlock = k.add(k.add(o, k.mulWide(head, rowBytes())), k.mulWide(firstRow, qRowBytes)).named("oBlock");
+        for (int half = 0; half < 2; half++) {
+            int rowHalf = half;
+            U32 row = k.add(k.add(warpRow, group), 8 * half).named("outRow");
+            F32 inverse = k.div(k.f32(1), sums[half]);
+            k.ifThen(k.lt(row, rowsHere), () -> {
+                U64 rowStart = k.add(k.add(oBlock, k.mulWide(row, qRowBytes)), k.mulWide(pair, 2));
+                for (int f = 0; f < out.length; f++) {
+                    List<F32> acc = out[f].regs();
+                    k.store(global(rowStart).plus(f * 16L), k.packBf16(k.mul(acc.get(2 * rowHalf), inverse),
+                            k.mul(acc.get(2 * rowHalf + 1), inverse)));
+                }
+            });
+        }
+    }
+
+    /**
+     * Sets to -inf the scores of keys past the lane's query positions. {@code limit} is the lane's first row's
+     * position minus the tile's first key minus the lane's column pair: entry (half, fragment f, column c) is kept
+     * while {@code 8f + c <= limit + 8 half}.
+     */
+    private static void maskAboveDiagonal(KernelBuilder k, FragmentC[] scores, U32 limit) {
+        S32 signedLimit = k.toS32(limit);
+        for (int half = 0; half < 2; half++) {
+            S32 rowLimit = half == 0 ? signedLimit : k.add(signedLimit, 8);
+            for (int f = 0; f < scores.length; f++) {
+                for (int c = 0; c < 2; c++) {
+                    F32 score = scores[f].regs().get(2 * half + c);
+                    k.set(score, k.select(k.lt(rowLimit, k.s32(8 * f + c)), k.f32(Float.NEGATIVE_INFINITY), score));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+package io.minference.kernels.flash;
+
+import io.minference.ptx.KernelSource;
+import io.minference.ptx.Ptxas;
+import io.minference.ptx.PtxTarget;
+import io.minference.ptx.dsl.KernelDefinition;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** Every flash kernel, for every target, must assemble with ptxas without spilling (skipped where ptxas is absent). */
+class FlashKernelsPtxasTest {
+    static final List<KernelDefinition> KERNELS = List.of(
+            FlashPrefill.forHeadDim(64),
+            FlashPrefill.forHeadDim(128),
+            new FlashPrefill(128, 64, 64, 2),
+            new FlashFallback(8),
+            new FlashFallback(96),
+            new FlashFallback(128),
+            new FlashDecode(8),
+            new FlashDecode(64),
+            new FlashDecode(128),
+            new FlashDecodeCombine(8),
+            new FlashDecodeCombine(128));
+
+    static Stream<Arguments> kernelsAndTargets() {
+        return KERNELS.stream().flatMap(kernel -> Stream.of(PtxTarget.values()).map(t -> Arguments.of(kernel, t)));
+    }
+
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("kernelsAndTargets")
+    void assemblesWithoutSpilling(KernelDefinition kernel, PtxTarget target) throws Exception {
+        var found = Ptxas.onPath();
+        assumeTrue(found.isPresent(), "ptxas is not on the PATH");
+        KernelSource source = kernel.emit(target);
+        Ptxas.Result result = found.get().assemble(source, true);
+        assertTrue(result.succeeded(), () -> "ptxas rejected " + source.entryName() + " for " + target.arch()
+                + ":\n" + result.log());
+        assertEquals(0, result.spillBytes(), () -> source.entryName() + " spills:\n" + result.log());
+        assertEquals(0, result.stackBytes(), () -> source.entryName() + " uses a stack frame:\n" + result.log());
+        System.out.printf("%-44s %-7s %3d registers%n", source.entryName(), target.arch(), result.registers());
+    }
+
+    @Test
+    void prefillLaunchContractMatchesTheSource() {
+        FlashPrefill prefill = FlashPrefill.forHeadDim(128);
+        KernelSource source = prefill.emit(PtxTarget.SM_90A);
+        assertEquals(256, prefill.threads());
+        assertEquals(128 * 256 + 3 * 2 * 64 * 256, prefill.sharedBytes());
+        assertEquals(prefill.sharedBytes(), source.sharedMemoryBytes());
+        assertEquals(List.of("q", "k", "v", "o", "count", "start", "numHeads", "numKvHeads", "scale"),
+                source.params().stream().map(p -> p.name()).toList());
+        assertTrue(source.ptx().contains("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16"));
+        assertTrue(source.ptx().contains("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"));
+        assertTrue(source.ptx().contains("ex2.approx.ftz.f32"));
+        assertEquals(8, prefill.queryBlocks(1000));
+        assertEquals(1, prefill.queryBlocks(1));
+    }
+
+    @Test
+    void unsupportedShapesAreRejectedWithTheReason() {
+        var e = assertThrows(IllegalArgumentException.class, () -> new FlashPrefill(96, 128, 64, 3));
+        assertTrue(e.getMessage().contains("FlashFallback"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new FlashPrefill(128, 100, 64, 3));
+        assertThrows(IllegalArgumentException.class, () -> new FlashPrefill(128, 128, 64, 1));
+        assertThrows(IllegalArgumentException.class, () -> new FlashFallback(0));
+        assertThrows(IllegalArgumentException.class, () -> new FlashDecode(2000));
+    }
+
+    @Test
+    void decodeSplitsGrowWithTheCacheButStayWithinTheOccupancyTarget() {
+        assertEquals(1, FlashAttention.splitBlocks(1, 32, 132));
+        assertEquals(1, FlashAttention.splitBlocks(1000, 32, 132));
+        assertEquals(4, FlashAttention.splitBlocks(5000, 32, 132));
+        assertEquals(33, FlashAttention.splitBlocks(70000, 32, 132));
+        assertEquals(8 * 132, FlashAttention.splitBlocks(10_000_000, 1, 132));
+    }
+}
