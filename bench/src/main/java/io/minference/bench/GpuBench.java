@@ -5,6 +5,7 @@ import io.minference.bench.gpu.CublasGemmBenchmark;
 import io.minference.bench.gpu.DslCopyBandwidthBenchmark;
 import io.minference.bench.gpu.DslTileGemmBenchmark;
 import io.minference.bench.gpu.Figure;
+import io.minference.bench.gpu.FlashAttentionBenchmark;
 import io.minference.bench.gpu.GpuBenchmark;
 import io.minference.bench.gpu.LaunchOverheadBenchmark;
 import io.minference.runtime.cuda.CudaAvailability;
@@ -24,14 +25,14 @@ public final class GpuBench {
     }
 
     /**
-     * The benchmarks, in the order they run. The kernel DSL's figures (its bandwidth kernel and its tile GEMM) are
-     * added here as further {@link GpuBenchmark}s.
+     * The benchmarks, in the order they run: the GPU's ceilings, then the DSL kernels against them (bandwidth
+     * kernel, tile GEMM, flash attention).
      */
     public static List<GpuBenchmark> benchmarks() {
         return List.of(new CopyBandwidthBenchmark(), new DslCopyBandwidthBenchmark(), new LaunchOverheadBenchmark(),
                 new CublasGemmBenchmark(4096), new CublasGemmBenchmark(8192),
                 new DslTileGemmBenchmark(4096, DslTileGemmBenchmark.VARIANTS),
-                new DslTileGemmBenchmark(8192, DslTileGemmBenchmark.VARIANTS));
+                new DslTileGemmBenchmark(8192, DslTileGemmBenchmark.VARIANTS), new FlashAttentionBenchmark());
     }
 
     public static void main(String[] args) {
