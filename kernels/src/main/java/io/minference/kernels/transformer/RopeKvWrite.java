@@ -146,17 +146,23 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim) implements 
     }
 
     /**
-     * {@code position * (hi + lo)} reduced to about [-pi, pi]: the rounded product, its exact rounding error from an
-     * FMA and the lo term form the angle to about 2^-24 relative; 2 pi in two floats takes out whole turns.
+     * {@code position * (hi + lo)} reduced to [-pi, pi] (and a rounding): the rounded product, its exact rounding
+     * error from an FMA and the lo term form the angle to about 2^-24 relative; 2 pi in two floats takes out whole
+     * turns, twice.
      */
     private static F32 reducedAngle(KernelBuilder k, F32 p, F32 hi, F32 lo) {
         F32 product = PtxOps.mulRounded(k, p, hi);
         F32 error = k.mad(p, hi, k.neg(product));
         F32 small = k.mad(p, lo, error);
-        F32 turns = k.neg(PtxOps.roundToInteger(k, k.mul(product, (float) (1 / TWO_PI))));
-        F32 reduced = k.mad(turns, k.f32(TWO_PI_HI), product);
-        reduced = k.mad(turns, k.f32(TWO_PI_LO), reduced);
-        return k.add(reduced, small).named("angle");
+        F32 reduced = k.add(takeTurns(k, product), small);
+        k.comment("the first turn count came from a rounded quotient and may miss by one near a half turn");
+        return takeTurns(k, reduced).named("angle");
+    }
+
+    /** x less the nearest whole number of turns, with 2 pi in two floats and one rounding per FMA. */
+    private static F32 takeTurns(KernelBuilder k, F32 x) {
+        F32 turns = k.neg(PtxOps.roundToInteger(k, k.mul(x, (float) (1 / TWO_PI))));
+        return k.mad(turns, k.f32(TWO_PI_LO), k.mad(turns, k.f32(TWO_PI_HI), x));
     }
 
     /** The 4 pairs of chunk c, which start at pair (8c mod headDim) / 2 of their head, turned and packed. */
