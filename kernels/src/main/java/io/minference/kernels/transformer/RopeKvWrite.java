@@ -1,0 +1,183 @@
+package io.minference.kernels.transformer;
+
+import io.minference.kernels.transformer.LaunchChecks.Buffer;
+import io.minference.ptx.dsl.Address;
+import io.minference.ptx.dsl.B32;
+import io.minference.ptx.dsl.F32;
+import io.minference.ptx.dsl.KernelBuilder;
+import io.minference.ptx.dsl.KernelDefinition;
+import io.minference.ptx.dsl.Pred;
+import io.minference.ptx.dsl.U32;
+import io.minference.ptx.dsl.U64;
+import io.minference.runtime.DType;
+import io.minference.runtime.cuda.CudaStream;
+import io.minference.runtime.cuda.DeviceTensor;
+import io.minference.runtime.cuda.LaunchShape;
+
+/**
+ * RoPE fused with the KV-cache write. Row t of the fused QKV projection (bf16 [T][(numHeads + 2 numKvHeads)
+ * headDim]: Q heads, then K heads, then V heads) is at position {@code start + t}; the kernel writes its Q heads
+ * rotated into {@code q[t]}, its K heads rotated into {@code kCache[start + t]} and its V heads unchanged into
+ * {@code vCache[start + t]}. Pairs (2i, 2i+1) of each head turn by {@code position * f_i} with f_i from
+ * {@link RopeFrequencies#table} (Llama-3.1 factors folded in).
+ * <p>Precision: the angle is formed with care in f32: {@code position * hi} exactly as a sum of two floats (an FMA
+ * gives the product's rounding error), plus {@code position * lo}, reduced by 2 pi split in two floats, then
+ * {@code sin.approx}/{@code cos.approx} on [-pi, pi]. The sine and cosine are within about 1e-6 of those of the
+ * double angle that the CPU twin {@link CpuRopeKvWrite} (over {@link io.minference.kernels.cpu.Rope}) uses, at any
+ * position below 2^24; results are rounded to bf16 once.
+ * <p>Parameters: {@code qkv} (bf16 [T][rowWidth]), {@code q} (bf16 [T][numHeads headDim]), {@code kCache},
+ * {@code vCache} (bf16 [capacity][numKvHeads headDim]), {@code freqs} (f32 [headDim/2][2]), {@code start} (u32),
+ * {@code capacity} (u32: cache rows at or past it are never written). Launch: grid T, block {@value #BLOCK}, no
+ * dynamic shared memory (headDim * 4 bytes of static shared memory hold the token's cosines and sines); pointers
+ * 16-byte aligned. Each thread moves 16 bytes (4 pairs) per step.
+ *
+ * @param numHeads   query heads
+ * @param numKvHeads key/value heads
+ * @param headDim    head size, a multiple of 8
+ */
+public record RopeKvWrite(int numHeads, int numKvHeads, int headDim) implements KernelDefinition {
+    public static final int BLOCK = 128;
+    /** Positions are exact in f32 below this. */
+    public static final long MAX_POSITIONS = 1L << 24;
+    private static final String NAME = "RoPE + KV write";
+    private static final double TWO_PI = 2 * Math.PI;
+    private static final float TWO_PI_HI = (float) TWO_PI;
+    private static final float TWO_PI_LO = (float) (TWO_PI - TWO_PI_HI);
+
+    public RopeKvWrite {
+        if (numHeads <= 0 || numKvHeads <= 0 || headDim <= 0 || headDim % 8 != 0 || numHeads % numKvHeads != 0) {
+            throw new IllegalArgumentException("RoPE + KV write needs positive head counts, query heads a multiple"
+                    + " of KV heads and a head size that is a multiple of 8; got " + this);
+        }
+    }
+
+    public int qWidth() {
+        return numHeads * headDim;
+    }
+
+    public int kvWidth() {
+        return numKvHeads * headDim;
+    }
+
+    /** Elements in a row of the fused QKV projection. */
+    public int rowWidth() {
+        return qWidth() + 2 * kvWidth();
+    }
+
+    @Override
+    public String entryName() {
+        return "rope_kv_write_h%d_kv%d_d%d".formatted(numHeads, numKvHeads, headDim);
+    }
+
+    public LaunchShape shape(int tokens) {
+        return LaunchShape.of(tokens, BLOCK);
+    }
+
+    /** Rotates and stores rows 0 .. tokens-1 of {@code qkv}, at positions start .. start+tokens-1. */
+    public void launch(CudaStream stream, DeviceTensor qkv, DeviceTensor q, DeviceTensor kCache, DeviceTensor vCache,
+                       DeviceTensor freqs, int start, int tokens) {
+        long capacity = kCache.elementCount() / kvWidth();
+        check(Buffer.of("qkv", qkv), Buffer.of("q", q), Buffer.of("kCache", kCache), Buffer.of("vCache", vCache),
+                Buffer.of("freqs", freqs), start, tokens, capacity);
+        stream.context().kernel(emit(stream.context().device().ptxTarget()), shape(tokens))
+                .launch(stream, qkv, q, kCache, vCache, freqs, start, (int) capacity);
+    }
+
+    void check(Buffer qkv, Buffer q, Buffer kCache, Buffer vCache, Buffer freqs, long start, int tokens,
+               long capacity) {
+        LaunchChecks.positive(NAME, "tokens", tokens);
+        if (start < 0 || start + tokens > capacity) {
+            throw new IllegalArgumentException(NAME + ": positions " + start + " .. " + (start + tokens - 1)
+                    + " do not fit a KV cache of " + capacity + " rows");
+        }
+        if (start + tokens > MAX_POSITIONS) {
+            throw new IllegalArgumentException(NAME + ": positions reach " + (start + tokens - 1)
+                    + ", past the 2^24 that f32 angles represent exactly");
+        }
+        LaunchChecks.holds(NAME, qkv, DType.BF16, (long) tokens * rowWidth());
+        LaunchChecks.holds(NAME, q, DType.BF16, (long) tokens * qWidth());
+        LaunchChecks.holds(NAME, kCache, DType.BF16, capacity * kvWidth());
+        LaunchChecks.holds(NAME, vCache, DType.BF16, capacity * kvWidth());
+        LaunchChecks.holds(NAME, freqs, DType.F32, headDim);
+    }
+
+    @Override
+    public void define(KernelBuilder k) {
+        U64 qkv = k.pointerParam("qkv");
+        U64 q = k.pointerParam("q");
+        U64 kCache = k.pointerParam("kCache");
+        U64 vCache = k.pointerParam("vCache");
+        U64 freqs = k.pointerParam("freqs");
+        U32 start = k.u32Param("start");
+        U32 capacity = k.u32Param("capacity");
+        k.maxThreadsPerBlock(BLOCK);
+        k.describe("q[t] = rope(Q), kCache[start+t] = rope(K), vCache[start+t] = V; one block per token");
+        int pairs = headDim / 2;
+        U32 tid = k.threadIdx();
+        U32 token = k.blockIdx();
+        U32 position = k.add(start, token).named("position");
+
+        k.comment("this token's cosines [pairs] and sines [pairs], once for all heads");
+        U32 angles = k.sharedArray("angles", headDim * 4);
+        F32 p = k.toF32(position).named("p");
+        k.loop(tid, k.u32(pairs), BLOCK, i -> {
+            F32[] f = k.loadF32x2(k.element(freqs, i, 8));
+            F32 r = reducedAngle(k, p, f[0], f[1]);
+            Address cosAt = k.element(angles, i, 4);
+            k.store(cosAt, PtxOps.cos(k, r));
+            k.store(cosAt.plus(pairs * 4L), PtxOps.sin(k, r));
+        });
+        k.barrier();
+
+        U64 row = k.add(qkv, k.mulWide(token, rowWidth() * 2L)).named("row");
+        U64 qRow = k.add(q, k.mulWide(token, qWidth() * 2L)).named("qRow");
+        U64 kRow = k.add(kCache, k.mulWide(position, kvWidth() * 2L)).named("kRow");
+        U64 vRow = k.add(vCache, k.mulWide(position, kvWidth() * 2L)).named("vRow");
+        Pred inCache = k.lt(position, capacity);
+        int qChunks = qWidth() / 8;
+        int kvChunks = kvWidth() / 8;
+        k.loop(tid, k.u32(rowWidth() / 8), BLOCK, c -> {
+            B32[] words = k.loadB32x4(k.element(row, c, 16));
+            k.ifElse(k.lt(c, qChunks), () -> k.storeVector(k.element(qRow, c, 16), rotate(k, c, angles, words)),
+                    () -> k.ifThen(inCache, () -> k.ifElse(k.lt(c, qChunks + kvChunks),
+                            () -> k.storeVector(k.element(kRow, k.sub(c, qChunks), 16), rotate(k, c, angles, words)),
+                            () -> k.storeVector(k.element(vRow, k.sub(c, qChunks + kvChunks), 16), words))));
+        });
+    }
+
+    /**
+     * {@code position * (hi + lo)} reduced to [-pi, pi] (and a rounding): the rounded product, its exact rounding
+     * error from an FMA and the lo term form the angle to about 2^-24 relative; 2 pi in two floats takes out whole
+     * turns, twice.
+     */
+    private static F32 reducedAngle(KernelBuilder k, F32 p, F32 hi, F32 lo) {
+        F32 product = PtxOps.mulRounded(k, p, hi);
+        F32 error = k.mad(p, hi, k.neg(product));
+        F32 small = k.mad(p, lo, error);
+        F32 reduced = k.add(takeTurns(k, product), small);
+        k.comment("the first turn count came from a rounded quotient and may miss by one near a half turn");
+        return takeTurns(k, reduced).named("angle");
+    }
+
+    /** x less the nearest whole number of turns, with 2 pi in two floats and one rounding per FMA. */
+    private static F32 takeTurns(KernelBuilder k, F32 x) {
+        F32 turns = k.neg(PtxOps.roundToInteger(k, k.mul(x, (float) (1 / TWO_PI))));
+        return k.mad(turns, k.f32(TWO_PI_LO), k.mad(turns, k.f32(TWO_PI_HI), x));
+    }
+
+    /** The 4 pairs of chunk c, which start at pair (8c mod headDim) / 2 of their head, turned and packed. */
+    private B32[] rotate(KernelBuilder k, U32 chunk, U32 angles, B32[] words) {
+        U32 firstPair = k.shr(k.rem(k.mul(chunk, 8), headDim), 1);
+        Address cosAt = k.element(angles, firstPair, 4);
+        F32[] cos = k.loadF32x4(cosAt);
+        F32[] sin = k.loadF32x4(cosAt.plus(headDim / 2 * 4L));
+        F32[] v = PtxOps.unpackBf16(k, words);
+        F32[] turned = new F32[8];
+        for (int i = 0; i < 4; i++) {
+            F32 a = v[2 * i], b = v[2 * i + 1];
+            turned[2 * i] = k.sub(k.mul(a, cos[i]), k.mul(b, sin[i]));
+            turned[2 * i + 1] = k.add(k.mul(a, sin[i]), k.mul(b, cos[i]));
+        }
+        return PtxOps.packBf16(k, turned);
+    }
+}

@@ -1,0 +1,55 @@
+package io.minference.kernels.transformer;
+
+import io.minference.ptx.KernelSource;
+import io.minference.ptx.Ptxas;
+import io.minference.ptx.PtxTarget;
+import io.minference.ptx.dsl.KernelDefinition;
+import io.minference.runtime.DType;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** Every transformer kernel, in the specializations the forward pass uses, must assemble with ptxas for each target. */
+class TransformerKernelsPtxasTest {
+    static final List<KernelDefinition> KERNELS = List.of(
+            new EmbeddingGather(),
+            RmsNormToBf16.plain(),
+            RmsNormToBf16.afterResidualAdd(ResidualDelta.F32),
+            RmsNormToBf16.afterResidualAdd(ResidualDelta.BF16),
+            new RopeKvWrite(32, 8, 128),
+            new RopeKvWrite(6, 2, 64),
+            new RopeKvWrite(8, 4, 8),
+            new SwiGlu(),
+            new ResidualAdd(ResidualDelta.F32),
+            new ResidualAdd(ResidualDelta.BF16),
+            Argmax.wide(),
+            new Argmax(256),
+            new SyntheticWeightsKernel(DType.BF16),
+            new SyntheticWeightsKernel(DType.F32));
+
+    static Stream<Arguments> kernelsAndTargets() {
+        return KERNELS.stream().flatMap(kernel -> Stream.of(PtxTarget.values()).map(t -> Arguments.of(kernel, t)));
+    }
+
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("kernelsAndTargets")
+    void assemblesWithoutSpillsOrStack(KernelDefinition kernel, PtxTarget target) throws Exception {
+        var ptxas = Ptxas.onPath();
+        assumeTrue(ptxas.isPresent(), "ptxas is not on the PATH");
+        KernelSource source = kernel.emit(target);
+        Ptxas.Result result = ptxas.get().assemble(source, true);
+        assertTrue(result.succeeded(), () -> "ptxas rejected " + source.entryName() + " for " + target.arch()
+                + ":\n" + result.log() + "\n" + source.ptx());
+        assertEquals(0, result.spillBytes(), () -> source.entryName() + " spills:\n" + result.log());
+        assertEquals(0, result.stackBytes(), () -> source.entryName() + " uses a stack frame:\n" + result.log());
+        assertEquals(0, source.sharedMemoryBytes(), "these kernels take no dynamic shared memory");
+        System.out.printf("%-40s %-7s %3d registers%n", source.entryName(), target.arch(), result.registers());
+    }
+}
