@@ -8,6 +8,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.minference.llama.LlamaModel;
 import io.minference.llama.forward.LlamaForward;
+import io.minference.llama.generate.GenerationResult;
+import io.minference.llama.generate.Generator;
+import io.minference.llama.generate.SamplingOptions;
 import io.minference.llama.load.ModelLoader;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.SharedData;
@@ -79,6 +82,20 @@ class GpuLlamaForwardTest {
             var full = assertThrows(IllegalStateException.class,
                     () -> forward.prefill(new int[] {1, 2, 3, 4, 5}, ProgressListener.NONE));
             assertTrue(full.getMessage().contains("holds 4 positions"), full.getMessage());
+        }
+    }
+
+    @Test
+    void generatorOnTheCudaBackendGeneratesWhatItDoesOnTheCpu() {
+        try (LlamaModel model = load("models/tiny-passkey-llama-f16.gguf",
+                "models/tiny-passkey-llama-tokenizer.json");
+             Generator onCpu = new Generator(model, cpu);
+             Generator onGpu = new Generator(model, gpu)) {
+            int[] prompt = withBos(model, model.tokenizer().encode("Call me Ishmael."));
+            GenerationResult expected = onCpu.generate(prompt, GENERATED, SamplingOptions.GREEDY, null, null);
+            GenerationResult actual = onGpu.generate(prompt, GENERATED, SamplingOptions.GREEDY, null, null);
+            assertArrayEquals(expected.generated(), actual.generated());
+            assertEquals(expected.stopReason(), actual.stopReason());
         }
     }
 
