@@ -4,21 +4,28 @@ import io.minference.kernels.attention.CausalAttention;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaModel;
 import io.minference.llama.forward.LlamaForward;
+import io.minference.llama.gpu.GpuLlamaForward;
+import io.minference.llama.gpu.GpuLlamaWeights;
 import io.minference.llama.sampling.Sampler;
 import io.minference.llama.tokenizer.Tokenizer;
 import io.minference.runtime.Backend;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.cpu.CpuBackend;
+import io.minference.runtime.cuda.CudaBackend;
 import java.util.Arrays;
 import java.util.function.IntConsumer;
 
 /**
  * Prefills a prompt, then samples tokens until a stop token, the token limit or the end of the context. Each call to
  * {@link #generate} is an independent sequence with a KV cache sized to it. The backend stays the caller's to close.
+ * On a {@link CudaBackend} the weights are uploaded once, at construction, and freed by {@link #close}; the prompt
+ * then goes through in chunks of {@link GpuLlamaForward#DEFAULT_CHUNK_SIZE} with dense attention.
  */
 public final class Generator implements AutoCloseable {
     private final LlamaModel model;
     private final CpuBackend backend;
+    private final CudaBackend cuda;
+    private final GpuLlamaWeights gpuWeights;
     private final CausalAttention prefillAttention;
     private final int blockSize;
 
@@ -31,13 +38,26 @@ public final class Generator implements AutoCloseable {
      * @param blockSize        prompt tokens per block
      */
     public Generator(LlamaModel model, Backend backend, CausalAttention prefillAttention, int blockSize) {
-        if (!(backend instanceof CpuBackend cpu)) {
-            throw new IllegalArgumentException("the forward pass runs on the cpu backend only, not on "
-                    + (backend == null ? "null" : backend.name()));
-        }
         if (blockSize < 1) throw new IllegalArgumentException("block size must be positive, got " + blockSize);
+        switch (backend) {
+            case CpuBackend cpu -> {
+                this.backend = cpu;
+                this.cuda = null;
+                this.gpuWeights = null;
+            }
+            case CudaBackend gpu -> {
+                if (prefillAttention != null) {
+                    throw new IllegalArgumentException("the cuda backend runs dense attention only; a sparse prefill"
+                            + " attention runs on the cpu backend");
+                }
+                this.backend = null;
+                this.cuda = gpu;
+                this.gpuWeights = GpuLlamaWeights.upload(gpu.context(), model);
+            }
+            case null, default -> throw new IllegalArgumentException("the forward pass runs on the cpu or cuda"
+                    + " backend, not on " + (backend == null ? "null" : backend.name()));
+        }
         this.model = model;
-        this.backend = cpu;
         this.prefillAttention = prefillAttention;
         this.blockSize = blockSize;
     }
@@ -65,8 +85,7 @@ public final class Generator implements AutoCloseable {
         String stopReason;
         long prefillNanos;
         long decodeStart;
-        try (LlamaForward forward = new LlamaForward(config, model.weights(), backend, prefillAttention, capacity,
-                blockSize)) {
+        try (SequenceForward forward = open(capacity)) {
             long start = System.nanoTime();
             float[] logits = forward.prefill(prompt, progress == null ? ProgressListener.NONE : progress);
             decodeStart = System.nanoTime();
@@ -98,6 +117,50 @@ public final class Generator implements AutoCloseable {
                 stopReason);
     }
 
+    /** The CPU or the GPU forward pass of one sequence, behind the two calls that generation makes. */
+    private interface SequenceForward extends AutoCloseable {
+        float[] prefill(int[] tokens, ProgressListener progress);
+
+        float[] decode(int token);
+
+        @Override
+        void close();
+    }
+
+    private SequenceForward open(int capacity) {
+        if (cuda != null) {
+            GpuLlamaForward gpu = new GpuLlamaForward(gpuWeights, cuda, capacity);
+            return new SequenceForward() {
+                public float[] prefill(int[] tokens, ProgressListener progress) {
+                    return gpu.prefill(tokens, progress);
+                }
+
+                public float[] decode(int token) {
+                    return gpu.decode(token);
+                }
+
+                public void close() {
+                    gpu.close();
+                }
+            };
+        }
+        LlamaForward cpu = new LlamaForward(model.config(), model.weights(), backend, prefillAttention, capacity,
+                blockSize);
+        return new SequenceForward() {
+            public float[] prefill(int[] tokens, ProgressListener progress) {
+                return cpu.prefill(tokens, progress);
+            }
+
+            public float[] decode(int token) {
+                return cpu.decode(token);
+            }
+
+            public void close() {
+                cpu.close();
+            }
+        };
+    }
+
     private static void checkPrompt(int[] prompt, LlamaConfig config) {
         if (prompt == null || prompt.length == 0) {
             throw new IllegalArgumentException("the prompt is empty: at least one token (BOS, for instance) is needed");
@@ -124,5 +187,6 @@ public final class Generator implements AutoCloseable {
 
     @Override
     public void close() {
+        if (gpuWeights != null) gpuWeights.close();
     }
 }

@@ -38,6 +38,19 @@ public final class DeviceTensor implements DevicePointer, AutoCloseable {
         return tensor;
     }
 
+    /**
+     * A view of this tensor's elements from {@code offset} (in elements) with the given shape: it frees nothing on
+     * close and is valid while this tensor is open. Used to hand the first rows of a buffer to a GEMM.
+     */
+    public DeviceTensor view(long offset, long... viewShape) {
+        long bytes = Math.multiplyExact(Tensor.elementCount(viewShape), dtype.byteSize());
+        if (offset < 0 || bytes <= 0 || offset * dtype.byteSize() + bytes > byteSize()) {
+            throw new IndexOutOfBoundsException("view of " + Arrays.toString(viewShape) + " at element " + offset
+                    + " lies outside " + this);
+        }
+        return new DeviceTensor(dtype, viewShape, buffer.slice(offset * dtype.byteSize(), bytes));
+    }
+
     public DType dtype() {
         return dtype;
     }
