@@ -11,7 +11,7 @@ import io.minference.llama.generate.SamplingOptions;
 import io.minference.llama.load.ModelLoader;
 import io.minference.llama.tokenizer.Tokenizer;
 import io.minference.runtime.Backends;
-import io.minference.runtime.cpu.CpuBackend;
+import io.minference.runtime.Backend;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -82,7 +82,7 @@ final class GenerateCommand extends CliCommand {
         var sampling = new SamplingOptions((float) generation.temperature(), (float) generation.topP(),
                 generation.seed());
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
-             CpuBackend backend = Backends.selectCpuOnly(settings.device(), "the LLaMA forward pass");
+             Backend backend = Backends.select(settings.device());
              LlamaModel loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress);
              Generator generator = new Generator(loaded, backend, null, settings.prefill().blockSize())) {
             Tokenizer modelTokenizer = loaded.tokenizer();

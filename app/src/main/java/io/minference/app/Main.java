@@ -36,6 +36,8 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        // Library log records (such as which backend was chosen) become one plain line on stderr.
+        System.setProperty("java.util.logging.SimpleFormatter.format", "minference: %5$s%n");
         PrintWriter out = utf8Writer(FileDescriptor.out);
         PrintWriter err = utf8Writer(FileDescriptor.err);
         CommandLine cli = commandLine(new Main(System.getenv(), Terminal.isTerminal(Terminal.STDERR)));
