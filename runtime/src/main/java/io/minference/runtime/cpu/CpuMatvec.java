@@ -1,0 +1,82 @@
+package io.minference.runtime.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * out[N] = w[N, K] · x[K], the decode step's product: bound by reading the weights once, so the work is simply four
+ * weight rows per pass sharing each load of x, and rows split evenly between the threads.
+ */
+final class CpuMatvec {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final int ITEMS_PER_THREAD = 4;
+
+    private CpuMatvec() {
+    }
+
+    static void multiply(CpuBackend backend, boolean parallel, MemorySegment x, MemorySegment w, MemorySegment out,
+                         int n, int k) {
+        int rowsPerItem = Math.max(4, n / (backend.threads() * ITEMS_PER_THREAD) / 4 * 4);
+        int items = (n + rowsPerItem - 1) / rowsPerItem;
+        CpuMatmul.forEach(backend, parallel, items, item -> {
+            int n0 = item * rowsPerItem;
+            rows(x, w, out, n0, Math.min(n, n0 + rowsPerItem), k);
+        });
+    }
+
+    private static void rows(MemorySegment x, MemorySegment w, MemorySegment out, int n0, int n1, int k) {
+        int row = n0;
+        for (; row + 4 <= n1; row += 4) fourRows(x, w, out, row, k);
+        for (; row < n1; row++) out.set(F32, 4L * row, dot(x, w, row, k));
+    }
+
+    private static void fourRows(MemorySegment x, MemorySegment w, MemorySegment out, int row, int k) {
+        long w0 = 4L * row * k, w1 = w0 + 4L * k, w2 = w1 + 4L * k, w3 = w2 + 4L * k;
+        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
+        FloatVector a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+        int kv = k / L * L;
+        for (int i = 0; i < kv; i += L) {
+            long off = 4L * i;
+            FloatVector u = FloatVector.fromMemorySegment(S, x, off, ORDER);
+            a0 = u.fma(FloatVector.fromMemorySegment(S, w, w0 + off, ORDER), a0);
+            a1 = u.fma(FloatVector.fromMemorySegment(S, w, w1 + off, ORDER), a1);
+            a2 = u.fma(FloatVector.fromMemorySegment(S, w, w2 + off, ORDER), a2);
+            a3 = u.fma(FloatVector.fromMemorySegment(S, w, w3 + off, ORDER), a3);
+        }
+        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
+        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        for (int i = kv; i < k; i++) {
+            long off = 4L * i;
+            float u = x.get(F32, off);
+            s0 += u * w.get(F32, w0 + off);
+            s1 += u * w.get(F32, w1 + off);
+            s2 += u * w.get(F32, w2 + off);
+            s3 += u * w.get(F32, w3 + off);
+        }
+        long o = 4L * row;
+        out.set(F32, o, s0);
+        out.set(F32, o + 4, s1);
+        out.set(F32, o + 8, s2);
+        out.set(F32, o + 12, s3);
+    }
+
+    private static float dot(MemorySegment x, MemorySegment w, int row, int k) {
+        long w0 = 4L * row * k;
+        FloatVector acc = FloatVector.zero(S);
+        int kv = k / L * L;
+        for (int i = 0; i < kv; i += L) {
+            long off = 4L * i;
+            acc = FloatVector.fromMemorySegment(S, x, off, ORDER).fma(FloatVector.fromMemorySegment(S, w, w0 + off, ORDER), acc);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (int i = kv; i < k; i++) sum += x.get(F32, 4L * i) * w.get(F32, w0 + 4L * i);
+        return sum;
+    }
+}
