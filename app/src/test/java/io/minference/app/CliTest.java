@@ -38,7 +38,7 @@ class CliTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"generate", "tokenize", "info", "gpu-bench"})
+    @ValueSource(strings = {"generate", "tokenize", "info", "bench", "gpu-bench"})
     void eachCommandHasHelp(String command) {
         for (String flag : new String[]{"--help", "-h"}) {
             CliRun run = CliRun.of(command, flag);
@@ -54,7 +54,7 @@ class CliTest {
     void rootHelpListsTheCommands() {
         CliRun run = CliRun.of("--help");
         assertEquals(0, run.exitCode());
-        for (String command : new String[]{"generate", "tokenize", "info", "gpu-bench"}) {
+        for (String command : new String[]{"generate", "tokenize", "info", "bench", "gpu-bench"}) {
             assertTrue(run.out().contains("  " + command), run.toString());
         }
     }

@@ -2,6 +2,8 @@ package io.minference.bench;
 
 import io.minference.bench.gpu.CopyBandwidthBenchmark;
 import io.minference.bench.gpu.CublasGemmBenchmark;
+import io.minference.bench.gpu.DslCopyBandwidthBenchmark;
+import io.minference.bench.gpu.DslTileGemmBenchmark;
 import io.minference.bench.gpu.Figure;
 import io.minference.bench.gpu.GpuBenchmark;
 import io.minference.bench.gpu.LaunchOverheadBenchmark;
@@ -14,7 +16,8 @@ import java.util.List;
 
 /**
  * The GPU's ceilings, measured through this project's own CUDA runtime: device-to-device copy bandwidth, kernel
- * launch overhead (eager and from a CUDA graph), and cuBLASLt bf16 GEMM rate. {@code minference gpu-bench} calls it.
+ * launch overhead (eager and from a CUDA graph), and cuBLASLt bf16 GEMM rate; beside them the kernel DSL's copy kernel
+ * and tile GEMM on the same buffers. {@code minference gpu-bench} calls it.
  */
 public final class GpuBench {
     private GpuBench() {
@@ -25,8 +28,10 @@ public final class GpuBench {
      * added here as further {@link GpuBenchmark}s.
      */
     public static List<GpuBenchmark> benchmarks() {
-        return List.of(new CopyBandwidthBenchmark(), new LaunchOverheadBenchmark(),
-                new CublasGemmBenchmark(4096), new CublasGemmBenchmark(8192));
+        return List.of(new CopyBandwidthBenchmark(), new DslCopyBandwidthBenchmark(), new LaunchOverheadBenchmark(),
+                new CublasGemmBenchmark(4096), new CublasGemmBenchmark(8192),
+                new DslTileGemmBenchmark(4096, DslTileGemmBenchmark.VARIANTS),
+                new DslTileGemmBenchmark(8192, DslTileGemmBenchmark.VARIANTS));
     }
 
     public static void main(String[] args) {
@@ -48,7 +53,7 @@ public final class GpuBench {
             for (GpuBenchmark benchmark : benchmarks) {
                 try {
                     for (Figure figure : benchmark.run(backend)) {
-                        out.printf("%-62s %12.2f  %s%n", figure.name(), figure.value(), figure.unit());
+                        out.printf("%-62s %12s  %s%n", figure.name(), format(figure.value()), figure.unit());
                     }
                 } catch (RuntimeException e) {
                     failures++;
@@ -58,5 +63,10 @@ public final class GpuBench {
             }
         }
         return failures == 0 ? 0 : 1;
+    }
+
+    /** Two decimals, or three significant digits for small values such as relative errors. */
+    static String format(double value) {
+        return value != 0 && Math.abs(value) < 0.1 ? "%.3e".formatted(value) : "%.2f".formatted(value);
     }
 }

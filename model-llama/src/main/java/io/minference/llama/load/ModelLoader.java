@@ -37,7 +37,22 @@ public final class ModelLoader {
     public static LlamaModel load(String model, Path tokenizer, ProgressListener progress) {
         if (model.startsWith(SYNTHETIC_PREFIX)) return loadSynthetic(model, tokenizer, progress);
         Path path = existingFile(model);
-        return GgufFile.hasMagic(path) ? loadGguf(path, tokenizer, progress) : loadLlama2c(path, tokenizer, progress);
+        return isGguf(path) ? loadGguf(path, tokenizer, progress) : loadLlama2c(path, tokenizer, progress);
+    }
+
+    /**
+     * GGUF by its magic, whatever the name. A file named .gguf that is neither GGUF nor a valid llama2.c checkpoint
+     * is reported as GGUF, so that its error names the wrong magic instead of a broken llama2.c header.
+     */
+    private static boolean isGguf(Path path) {
+        if (GgufFile.hasMagic(path)) return true;
+        if (!path.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".gguf")) return false;
+        try {
+            Llama2cHeader.read(path);
+            return false;
+        } catch (ModelFormatException notLlama2c) {
+            return true;
+        }
     }
 
     /** Reads hyper-parameters and tensor types without loading weights. */
@@ -49,7 +64,7 @@ public final class ModelLoader {
             return new ModelInfo(model, "synthetic", shape.config(), tensors);
         }
         Path path = existingFile(model);
-        if (GgufFile.hasMagic(path)) {
+        if (isGguf(path)) {
             try (GgufFile gguf = GgufFile.open(path)) {
                 List<ModelInfo.TensorSummary> tensors = gguf.tensors().stream()
                         .map(t -> new ModelInfo.TensorSummary(t.name(), t.type().name(), t.shape())).toList();

@@ -58,6 +58,18 @@ class ModelLoaderTest {
     }
 
     @Test
+    void aGgufNamedFileWithTheWrongMagicSaysSo() throws IOException {
+        Path file = Files.write(dir.resolve("model.gguf"), "GGUX\3\0\0\0 not a model at all".getBytes());
+        for (var attempt : new org.junit.jupiter.api.function.Executable[] {
+                () -> ModelLoader.inspect(file.toString()),
+                () -> ModelLoader.load(file.toString(), null, ProgressListener.NONE)}) {
+            ModelFormatException e = assertThrows(ModelFormatException.class, attempt);
+            assertTrue(e.getMessage().startsWith(file.toString()), e.getMessage());
+            assertTrue(e.getMessage().contains("wrong magic"), e.getMessage());
+        }
+    }
+
+    @Test
     void unreadableFile() throws IOException {
         Path file = Files.write(dir.resolve("locked.bin"), new byte[64]);
         Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("---------"));

@@ -1,0 +1,56 @@
+package io.minference.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine.TypeConversionException;
+
+class BenchCommandTest {
+
+    @Test
+    void lengthsTakeAKSuffix() {
+        assertEquals(List.of(4096, 32768, 1000), new TokenLengths().convert("4k,32K, 1000"));
+        for (String bad : new String[] {"4x", "", "k", "-3", "1", "3000000k"}) {
+            assertThrows(TypeConversionException.class, () -> TokenLengths.parseOne(bad), bad);
+        }
+    }
+
+    @Test
+    void benchmarksEachLengthOnTheDefaultSyntheticModel() {
+        CliRun run = CliRun.of("bench", "--lengths", "48,130", "--decode-tokens", "3", "--device", "cpu");
+        assertEquals(0, run.exitCode(), run.toString());
+        String[] lines = run.out().strip().split("\\R");
+        assertEquals(4, lines.length, run.toString());
+        assertTrue(lines[0].startsWith("model synthetic:tiny on cpu"), run.toString());
+        assertTrue(lines[1].contains("prefill tok/s"), run.toString());
+        for (int row = 0; row < 2; row++) {
+            String[] cells = lines[2 + row].trim().split("\\s+");
+            assertEquals(List.of("48", "130").get(row), cells[0], run.toString());
+            assertTrue(Double.parseDouble(cells[1]) > 0, run.toString());
+            assertTrue(Double.parseDouble(cells[2]) > 0, run.toString());
+            assertTrue(Double.parseDouble(cells[3]) > 0, run.toString());
+        }
+    }
+
+    @Test
+    void aLengthBeyondTheContextIsRefusedBeforeRunning() {
+        CliRun run = CliRun.of("bench", "--lengths", "64,32k", "--device", "cpu");
+        assertEquals(1, run.exitCode(), run.toString());
+        assertEquals("minference: length 32768 plus 16 decode tokens does not fit the model's context of 32768"
+                + " tokens", run.errLines()[run.errLines().length - 1]);
+        assertTrue(!run.out().contains("\n        64 "), "nothing runs before the check: " + run);
+    }
+
+    @Test
+    void badFlagsAreInvalidInput() {
+        CliRun lengths = CliRun.of("bench", "--lengths", "4q");
+        assertEquals(2, lengths.exitCode(), lengths.toString());
+        assertTrue(lengths.err().contains("'4q' is not a length"), lengths.toString());
+        CliRun decode = CliRun.of("bench", "--decode-tokens", "-1");
+        assertEquals(2, decode.exitCode(), decode.toString());
+        assertTrue(decode.err().contains("--decode-tokens': must be 0 or more"), decode.toString());
+    }
+}
