@@ -3,6 +3,7 @@ package io.minference.runtime.cpu;
 import io.minference.runtime.Backend;
 import io.minference.runtime.DType;
 import io.minference.runtime.Tensor;
+import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.ForkJoinWorkerThread;
@@ -94,7 +95,35 @@ public final class CpuBackend implements Backend {
         if (n > Integer.MAX_VALUE || k > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("weights " + w + " exceed 2^31 rows or columns");
         }
-        CpuMatmul.multiply(this, x.data(), w.data(), out.data(), rows, (int) n, (int) k);
+        CpuMatmul.multiply(this, x.data(), k, w.data(), k, out.data(), n, rows, (int) n, (int) k);
+    }
+
+    /**
+     * The same product over raw F32 memory whose rows lie {@code xStride}, {@code wStride} and {@code outStride}
+     * floats apart: {@code out[t·outStride + j] = Σ_i x[t·xStride + i] · w[j·wStride + i]} for t &lt; rows,
+     * j &lt; n, i &lt; k. Lets a caller multiply column slices (one attention head of a wider row, say) in place.
+     */
+    public void matmul(MemorySegment x, long xStride, MemorySegment w, long wStride, MemorySegment out,
+                       long outStride, int rows, int n, int k) {
+        if (rows < 1 || n < 1 || k < 1) {
+            throw new IllegalArgumentException("matmul needs positive sizes, got rows " + rows + ", n " + n + ", k " + k);
+        }
+        requireSpan(x, "x", rows, xStride, k);
+        requireSpan(w, "w", n, wStride, k);
+        requireSpan(out, "out", rows, outStride, n);
+        CpuMatmul.multiply(this, x, xStride, w, wStride, out, outStride, rows, n, k);
+    }
+
+    private static void requireSpan(MemorySegment m, String what, long rows, long stride, long width) {
+        if (stride < width) {
+            throw new IllegalArgumentException("matmul: " + what + " rows of " + width + " floats cannot lie "
+                    + stride + " apart");
+        }
+        long bytes = 4 * ((rows - 1) * stride + width);
+        if (m.byteSize() < bytes) {
+            throw new IllegalArgumentException("matmul: " + what + " needs " + bytes + " bytes for " + rows
+                    + " rows of " + width + " floats " + stride + " apart, its memory holds " + m.byteSize());
+        }
     }
 
     private static void requireF32(Tensor t, String what) {

@@ -28,21 +28,22 @@ final class CpuMatmul {
     private CpuMatmul() {
     }
 
-    static void multiply(CpuBackend backend, MemorySegment x, MemorySegment w, MemorySegment out,
-                         int tokens, int n, int k) {
+    /** Strides are in floats: row t of x starts at float t·xStride, and so on. */
+    static void multiply(CpuBackend backend, MemorySegment x, long xStride, MemorySegment w, long wStride,
+                         MemorySegment out, long outStride, int tokens, int n, int k) {
         boolean parallel = (long) tokens * n * k >= SINGLE_THREAD_WORK && backend.threads() > 1;
         if (tokens == 1) {
-            CpuMatvec.multiply(backend, parallel, x, w, out, n, k);
+            CpuMatvec.multiply(backend, parallel, x, w, wStride, out, n, k);
             return;
         }
         int panels = PackedTokens.panels(tokens);
         float[] packed = PackedTokens.buffer(tokens, k);
-        forEach(backend, parallel && panels > 1, panels, p -> PackedTokens.pack(x, tokens, k, p, packed));
+        forEach(backend, parallel && panels > 1, panels, p -> PackedTokens.pack(x, xStride, tokens, k, p, packed));
         int rowsPerItem = rowsPerItem(n, backend.threads());
         int items = (n + rowsPerItem - 1) / rowsPerItem;
         forEach(backend, parallel, items, item -> {
             int n0 = item * rowsPerItem;
-            rowBlock(w, packed, out, tokens, n, k, n0, Math.min(n, n0 + rowsPerItem), rowsPerItem);
+            rowBlock(w, 4 * wStride, packed, out, outStride, tokens, k, n0, Math.min(n, n0 + rowsPerItem), rowsPerItem);
         });
     }
 
@@ -60,13 +61,12 @@ final class CpuMatmul {
         return Math.max(MatmulTiles.ROWS, rows / MatmulTiles.ROWS * MatmulTiles.ROWS);
     }
 
-    private static void rowBlock(MemorySegment w, float[] packed, MemorySegment out, int tokens, int n, int k,
-                                 int n0, int n1, int rowsPerItem) {
+    private static void rowBlock(MemorySegment w, long wStride, float[] packed, MemorySegment out, long outStride,
+                                 int tokens, int k, int n0, int n1, int rowsPerItem) {
         int rows = n1 - n0;
         int panels = PackedTokens.panels(tokens);
         int stride = panels * PackedTokens.WIDTH;
         float[] acc = accumulators(rowsPerItem * stride);
-        long wStride = 4L * k;
         for (int k0 = 0; k0 < k; k0 += K_BLOCK) {
             int k1 = Math.min(k, k0 + K_BLOCK);
             boolean first = k0 == 0;
@@ -85,7 +85,7 @@ final class CpuMatmul {
             }
         }
         for (int t = 0; t < tokens; t++) {
-            long outRow = 4L * ((long) t * n + n0);
+            long outRow = 4L * (t * outStride + n0);
             for (int r = 0; r < rows; r++) out.set(F32, outRow + 4L * r, acc[r * stride + t]);
         }
     }

@@ -21,24 +21,26 @@ final class CpuMatvec {
     private CpuMatvec() {
     }
 
-    static void multiply(CpuBackend backend, boolean parallel, MemorySegment x, MemorySegment w, MemorySegment out,
-                         int n, int k) {
+    static void multiply(CpuBackend backend, boolean parallel, MemorySegment x, MemorySegment w, long wStride,
+                         MemorySegment out, int n, int k) {
         int rowsPerItem = Math.max(4, n / (backend.threads() * ITEMS_PER_THREAD) / 4 * 4);
         int items = (n + rowsPerItem - 1) / rowsPerItem;
         CpuMatmul.forEach(backend, parallel, items, item -> {
             int n0 = item * rowsPerItem;
-            rows(x, w, out, n0, Math.min(n, n0 + rowsPerItem), k);
+            rows(x, w, 4 * wStride, out, n0, Math.min(n, n0 + rowsPerItem), k);
         });
     }
 
-    private static void rows(MemorySegment x, MemorySegment w, MemorySegment out, int n0, int n1, int k) {
+    private static void rows(MemorySegment x, MemorySegment w, long wStride, MemorySegment out, int n0, int n1,
+                             int k) {
         int row = n0;
-        for (; row + 4 <= n1; row += 4) fourRows(x, w, out, row, k);
-        for (; row < n1; row++) out.set(F32, 4L * row, dot(x, w, row, k));
+        for (; row + 4 <= n1; row += 4) fourRows(x, w, row * wStride, wStride, out, row, k);
+        for (; row < n1; row++) out.set(F32, 4L * row, dot(x, w, row * wStride, k));
     }
 
-    private static void fourRows(MemorySegment x, MemorySegment w, MemorySegment out, int row, int k) {
-        long w0 = 4L * row * k, w1 = w0 + 4L * k, w2 = w1 + 4L * k, w3 = w2 + 4L * k;
+    private static void fourRows(MemorySegment x, MemorySegment w, long w0, long wStride, MemorySegment out, int row,
+                                 int k) {
+        long w1 = w0 + wStride, w2 = w1 + wStride, w3 = w2 + wStride;
         FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
         FloatVector a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
         int kv = k / L * L;
@@ -67,8 +69,7 @@ final class CpuMatvec {
         out.set(F32, o + 12, s3);
     }
 
-    private static float dot(MemorySegment x, MemorySegment w, int row, int k) {
-        long w0 = 4L * row * k;
+    private static float dot(MemorySegment x, MemorySegment w, long w0, int k) {
         FloatVector acc = FloatVector.zero(S);
         int kv = k / L * L;
         for (int i = 0; i < kv; i += L) {

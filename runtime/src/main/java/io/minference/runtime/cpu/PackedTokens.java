@@ -39,13 +39,13 @@ final class PackedTokens {
         return b;
     }
 
-    /** Packs panel {@code p} of x ([tokens, k], row-major) into {@code packed}. */
-    static void pack(MemorySegment x, int tokens, int k, int p, float[] packed) {
+    /** Packs panel {@code p} of x ([tokens, k], rows {@code xStride} floats apart) into {@code packed}. */
+    static void pack(MemorySegment x, long xStride, int tokens, int k, int p, float[] packed) {
         int t0 = p * WIDTH;
         int width = Math.min(WIDTH, tokens - t0);
         int base = p * WIDTH * k;
         for (int j = 0; j < width; j++) {
-            long row = 4L * (t0 + j) * k;
+            long row = 4L * (t0 + j) * xStride;
             for (int kk = 0; kk < k; kk++) packed[base + kk * WIDTH + j] = x.get(F32, row + 4L * kk);
         }
         for (int j = width; j < WIDTH; j++) {

@@ -100,6 +100,43 @@ class CpuMatmulTest {
     }
 
     @Test
+    void stridedProductsReadAndWriteColumnSlicesInPlace() {
+        SplittableRandom random = new SplittableRandom(17);
+        for (int t : new int[] {1, 5, 40}) {
+            // x: columns [3, 3+k) of rows 50 wide; w: columns [7, 7+k) of rows 90 wide; out: columns [2, 2+n) of 70
+            int k = 33, n = 45;
+            try (Tensor x = random(random, t, 50); Tensor w = random(random, n, 90); Tensor out = Tensor.allocate(DType.F32, t, 70)) {
+                out.setFloat(0, 9f);
+                backend.matmul(x.data().asSlice(4 * 3), 50, w.data().asSlice(4 * 7), 90, out.data().asSlice(4 * 2), 70, t, n, k);
+                float[] xs = x.toFloatArray(), ws = w.toFloatArray();
+                for (int i = 0; i < t; i++) {
+                    for (int j = 0; j < n; j++) {
+                        double sum = 0;
+                        for (int l = 0; l < k; l++) sum += (double) xs[i * 50 + 3 + l] * ws[j * 90 + 7 + l];
+                        assertEquals(sum, out.getFloat((long) i * 70 + 2 + j), 1e-4, "t=" + i + " j=" + j);
+                    }
+                }
+                assertEquals(9f, out.getFloat(0), "a column outside the slice is left alone");
+                assertEquals(0f, out.getFloat(2 + n), "a column outside the slice is left alone");
+            }
+        }
+    }
+
+    @Test
+    void stridedProductsRejectSpansBeyondTheirMemory() {
+        try (Tensor x = Tensor.allocate(DType.F32, 4, 8); Tensor w = Tensor.allocate(DType.F32, 3, 8);
+             Tensor out = Tensor.allocate(DType.F32, 4, 3)) {
+            var e = assertThrows(IllegalArgumentException.class,
+                    () -> backend.matmul(x.data(), 9, w.data(), 8, out.data(), 3, 4, 3, 8));
+            assertTrue(e.getMessage().contains("x needs"), e.getMessage());
+            assertThrows(IllegalArgumentException.class,
+                    () -> backend.matmul(x.data(), 4, w.data(), 8, out.data(), 3, 4, 3, 8));
+            assertThrows(IllegalArgumentException.class,
+                    () -> backend.matmul(x.data(), 8, w.data(), 8, out.data(), 3, 4, 4, 8));
+        }
+    }
+
+    @Test
     void usesOnlyTheRequestedRowsOfLargerBuffers() {
         SplittableRandom random = new SplittableRandom(13);
         try (Tensor x = random(random, 10, 20); Tensor w = random(random, 9, 20); Tensor out = Tensor.allocate(DType.F32, 10, 9)) {
