@@ -10,6 +10,10 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * out[N] = w[N, K] · x[K], the decode step's product: bound by reading the weights once, so the work is simply four
  * weight rows per pass sharing each load of x, and rows split evenly between the threads.
+ *
+ * <p>Products too small for the pool use plain scalar loops instead of the Vector API: a tiny model's decode is over
+ * before C2 compiles the vector code, and until then each vector operation runs as a slow Java fallback, while scalar
+ * loops are quick from the first tier of compilation on.
  */
 final class CpuMatvec {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -25,10 +29,45 @@ final class CpuMatvec {
                          MemorySegment out, int n, int k) {
         int rowsPerItem = Math.max(4, n / (backend.threads() * ITEMS_PER_THREAD) / 4 * 4);
         int items = (n + rowsPerItem - 1) / rowsPerItem;
+        if (!parallel && (long) n * k < CpuMatmul.SINGLE_THREAD_WORK) {
+            scalarRows(x, w, 4 * wStride, out, n, k);
+            return;
+        }
         CpuMatmul.forEach(backend, parallel, items, item -> {
             int n0 = item * rowsPerItem;
             rows(x, w, 4 * wStride, out, n0, Math.min(n, n0 + rowsPerItem), k);
         });
+    }
+
+    static void scalarRows(MemorySegment x, MemorySegment w, long wStride, MemorySegment out, int n, int k) {
+        int row = 0;
+        for (; row + 2 <= n; row += 2) {
+            long w0 = row * wStride, w1 = w0 + wStride;
+            float s0 = 0, s1 = 0, t0 = 0, t1 = 0;
+            int i = 0;
+            // two partial sums per row: shorter dependency chains, and the same order whatever the tier
+            for (; i + 2 <= k; i += 2) {
+                long off = 4L * i;
+                float u = x.get(F32, off), v = x.get(F32, off + 4);
+                s0 += u * w.get(F32, w0 + off);
+                t0 += v * w.get(F32, w0 + off + 4);
+                s1 += u * w.get(F32, w1 + off);
+                t1 += v * w.get(F32, w1 + off + 4);
+            }
+            if (i < k) {
+                float u = x.get(F32, 4L * i);
+                s0 += u * w.get(F32, w0 + 4L * i);
+                s1 += u * w.get(F32, w1 + 4L * i);
+            }
+            out.set(F32, 4L * row, s0 + t0);
+            out.set(F32, 4L * row + 4, s1 + t1);
+        }
+        if (row < n) {
+            long w0 = row * wStride;
+            float s0 = 0;
+            for (int i = 0; i < k; i++) s0 += x.get(F32, 4L * i) * w.get(F32, w0 + 4L * i);
+            out.set(F32, 4L * row, s0);
+        }
     }
 
     private static void rows(MemorySegment x, MemorySegment w, long wStride, MemorySegment out, int n0, int n1,
