@@ -37,6 +37,23 @@ public final class Tensor implements AutoCloseable {
         return new Tensor(dtype, shape, segment, arena);
     }
 
+    /**
+     * Allocates 64-byte-aligned memory without zeroing it, for a caller that writes every element itself (a loader
+     * filling weights from several threads, say): the large allocation then costs no single-threaded zeroing pass.
+     * The contents are undefined until written. Freed by {@link #close()}.
+     */
+    public static Tensor allocateUninitialized(DType dtype, long... shape) {
+        long bytes = Math.multiplyExact(elementCount(shape), dtype.byteSize());
+        Arena arena = Arena.ofShared();
+        try {
+            return new Tensor(dtype, shape, UninitializedMemory.allocate(arena, bytes).asSlice(0, Math.max(1, bytes)),
+                    arena);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
     /** Wraps memory owned elsewhere; closing the tensor does not free it. */
     public static Tensor wrap(DType dtype, MemorySegment data, long... shape) {
         return new Tensor(dtype, shape, data, null);

@@ -12,9 +12,11 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Dense causal attention on the CPU. One work item is one query position and one KV head: the group of query heads
- * that share the KV head is processed together, so each key and value row is loaded once for the whole group.
- * Scores are kept for the whole causal prefix and normalized by a two-pass (max-subtracted) softmax in f32.
+ * Dense causal attention on the CPU. Blocks of {@link #BLOCK_QUERIES} queries or more (prefill) go through
+ * {@link BlockAttention}, as matrix products. Smaller ones (decode) work query by query: one work item is one query
+ * position and one KV head, the group of query heads that share the KV head processed together, so each key and
+ * value row is loaded once for the whole group. Scores are kept for the whole causal prefix and normalized by a
+ * two-pass (max-subtracted) softmax in f32.
  */
 public final class CpuCausalAttention implements CausalAttention {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -22,17 +24,26 @@ public final class CpuCausalAttention implements CausalAttention {
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
 
+    /** Queries from which a block is worth two matrix products per KV head. */
+    static final int BLOCK_QUERIES = 8;
+
     private final CpuBackend backend;
+    private final BlockAttention blocks;
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
     public CpuCausalAttention(CpuBackend backend) {
         this.backend = backend;
+        this.blocks = new BlockAttention(backend);
     }
 
     @Override
     public void attend(int layer, AttentionShape shape, Tensor queries, Tensor keys, Tensor values, Tensor out,
                        int start, int count) {
         CausalAttention.checkArguments(shape, queries, keys, values, out, start, count);
+        if (count >= BLOCK_QUERIES) {
+            blocks.attend(shape, queries.data(), keys.data(), values.data(), out.data(), start, count);
+            return;
+        }
         int kvHeads = shape.numKvHeads();
         backend.parallelFor(count * kvHeads, item -> attendGroup(shape, queries.data(), keys.data(), values.data(),
                 out.data(), start, item / kvHeads, item % kvHeads));

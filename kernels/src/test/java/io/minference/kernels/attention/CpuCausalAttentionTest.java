@@ -37,6 +37,39 @@ class CpuCausalAttentionTest {
     }
 
     @Test
+    void prefillBlocksTakingTheMatrixProductPathMatchFloat64Reference() {
+        int[][] shapes = {{4, 1, 64}, {6, 2, 5}, {8, 8, 16}};
+        int[][] blocks = {{0, CpuCausalAttention.BLOCK_QUERIES}, {17, 33}, {100, 40}};
+        for (int[] s : shapes) {
+            AttentionShape shape = new AttentionShape(s[0], s[1], s[2]);
+            for (int[] b : blocks) check(shape, b[0], b[1]);
+        }
+    }
+
+    @Test
+    void blockAndQueryByQueryPathsAgree() {
+        AttentionShape shape = new AttentionShape(8, 2, 32);
+        int start = 70, count = 24;
+        try (Tensor q = tensor(random, 2, count, shape.queryDim()); Tensor k = tensor(random, 2, start + count, shape.kvDim());
+             Tensor v = tensor(random, 1, start + count, shape.kvDim());
+             Tensor block = Tensor.allocate(DType.F32, count, shape.queryDim());
+             Tensor single = Tensor.allocate(DType.F32, count, shape.queryDim())) {
+            var attention = new CpuCausalAttention(backend);
+            attention.attend(0, shape, q, k, v, block, start, count);
+            // the same queries one at a time: each is a block of one at its own position
+            for (int t = 0; t < count; t++) {
+                try (Tensor qt = Tensor.wrap(DType.F32, q.data().asSlice(4L * t * shape.queryDim()), 1, shape.queryDim());
+                     Tensor ot = Tensor.wrap(DType.F32, single.data().asSlice(4L * t * shape.queryDim()), 1, shape.queryDim())) {
+                    attention.attend(0, shape, qt, k, v, ot, start + t, 1);
+                }
+            }
+            for (int i = 0; i < count * shape.queryDim(); i++) {
+                assertClose(single.getFloat(i), block.getFloat(i), 1e-5, "at " + i);
+            }
+        }
+    }
+
+    @Test
     void rejectsCacheShorterThanTheBlock() {
         AttentionShape shape = new AttentionShape(4, 2, 8);
         try (Tensor q = Tensor.allocate(DType.F32, 4, 32); Tensor k = Tensor.allocate(DType.F32, 5, 16);

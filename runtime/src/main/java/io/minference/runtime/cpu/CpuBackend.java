@@ -3,8 +3,7 @@ package io.minference.runtime.cpu;
 import io.minference.runtime.Backend;
 import io.minference.runtime.DType;
 import io.minference.runtime.Tensor;
-import java.util.ArrayList;
-import java.util.List;
+import java.lang.foreign.MemorySegment;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinTask;
 import java.util.concurrent.ForkJoinWorkerThread;
@@ -46,9 +45,10 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * Calls {@code body} for every index in [0, count), spread over the pool's threads; indices are handed out one
-     * at a time, so uneven items balance. Returns when all are done and rethrows the first failure. A call from
-     * inside the pool runs sequentially rather than waiting on itself.
+     * Calls {@code body} for every index in [0, count), spread over the pool's threads and the calling thread (which
+     * works rather than waits, so a call costs one hand-off fewer); indices are handed out one at a time, so uneven
+     * items balance. Returns when all are done and rethrows the first failure. A call from inside the pool runs
+     * sequentially rather than waiting on itself.
      */
     public void parallelFor(int count, IntConsumer body) {
         if (count <= 0) return;
@@ -65,9 +65,10 @@ public final class CpuBackend implements Backend {
                 failure.compareAndSet(null, e);
             }
         };
-        int workers = Math.min(count, threads);
-        List<ForkJoinTask<?>> tasks = new ArrayList<>(workers);
-        for (int w = 0; w < workers; w++) tasks.add(pool.submit(worker));
+        int helpers = Math.min(count, threads) - 1;
+        ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[helpers];
+        for (int h = 0; h < helpers; h++) tasks[h] = pool.submit(worker);
+        worker.run();
         for (ForkJoinTask<?> task : tasks) task.join();
         switch (failure.get()) {
             case null -> { }
@@ -94,7 +95,35 @@ public final class CpuBackend implements Backend {
         if (n > Integer.MAX_VALUE || k > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("weights " + w + " exceed 2^31 rows or columns");
         }
-        CpuMatmul.multiply(this, x.data(), w.data(), out.data(), rows, (int) n, (int) k);
+        CpuMatmul.multiply(this, x.data(), k, w.data(), k, out.data(), n, rows, (int) n, (int) k);
+    }
+
+    /**
+     * The same product over raw F32 memory whose rows lie {@code xStride}, {@code wStride} and {@code outStride}
+     * floats apart: {@code out[t·outStride + j] = Σ_i x[t·xStride + i] · w[j·wStride + i]} for t &lt; rows,
+     * j &lt; n, i &lt; k. Lets a caller multiply column slices (one attention head of a wider row, say) in place.
+     */
+    public void matmul(MemorySegment x, long xStride, MemorySegment w, long wStride, MemorySegment out,
+                       long outStride, int rows, int n, int k) {
+        if (rows < 1 || n < 1 || k < 1) {
+            throw new IllegalArgumentException("matmul needs positive sizes, got rows " + rows + ", n " + n + ", k " + k);
+        }
+        requireSpan(x, "x", rows, xStride, k);
+        requireSpan(w, "w", n, wStride, k);
+        requireSpan(out, "out", rows, outStride, n);
+        CpuMatmul.multiply(this, x, xStride, w, wStride, out, outStride, rows, n, k);
+    }
+
+    private static void requireSpan(MemorySegment m, String what, long rows, long stride, long width) {
+        if (stride < width) {
+            throw new IllegalArgumentException("matmul: " + what + " rows of " + width + " floats cannot lie "
+                    + stride + " apart");
+        }
+        long bytes = 4 * ((rows - 1) * stride + width);
+        if (m.byteSize() < bytes) {
+            throw new IllegalArgumentException("matmul: " + what + " needs " + bytes + " bytes for " + rows
+                    + " rows of " + width + " floats " + stride + " apart, its memory holds " + m.byteSize());
+        }
     }
 
     private static void requireF32(Tensor t, String what) {

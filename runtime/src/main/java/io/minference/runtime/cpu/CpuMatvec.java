@@ -1,0 +1,122 @@
+package io.minference.runtime.cpu;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * out[N] = w[N, K] · x[K], the decode step's product: bound by reading the weights once, so the work is simply four
+ * weight rows per pass sharing each load of x, and rows split evenly between the threads.
+ *
+ * <p>Products too small for the pool use plain scalar loops instead of the Vector API: a tiny model's decode is over
+ * before C2 compiles the vector code, and until then each vector operation runs as a slow Java fallback, while scalar
+ * loops are quick from the first tier of compilation on.
+ */
+final class CpuMatvec {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    private static final ByteOrder ORDER = ByteOrder.nativeOrder();
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final int ITEMS_PER_THREAD = 4;
+
+    private CpuMatvec() {
+    }
+
+    static void multiply(CpuBackend backend, boolean parallel, MemorySegment x, MemorySegment w, long wStride,
+                         MemorySegment out, int n, int k) {
+        int rowsPerItem = Math.max(4, n / (backend.threads() * ITEMS_PER_THREAD) / 4 * 4);
+        int items = (n + rowsPerItem - 1) / rowsPerItem;
+        if (!parallel && (long) n * k < CpuMatmul.SINGLE_THREAD_WORK) {
+            scalarRows(x, w, 4 * wStride, out, n, k);
+            return;
+        }
+        CpuMatmul.forEach(backend, parallel, items, item -> {
+            int n0 = item * rowsPerItem;
+            rows(x, w, 4 * wStride, out, n0, Math.min(n, n0 + rowsPerItem), k);
+        });
+    }
+
+    static void scalarRows(MemorySegment x, MemorySegment w, long wStride, MemorySegment out, int n, int k) {
+        int row = 0;
+        for (; row + 2 <= n; row += 2) {
+            long w0 = row * wStride, w1 = w0 + wStride;
+            float s0 = 0, s1 = 0, t0 = 0, t1 = 0;
+            int i = 0;
+            // two partial sums per row: shorter dependency chains, and the same order whatever the tier
+            for (; i + 2 <= k; i += 2) {
+                long off = 4L * i;
+                float u = x.get(F32, off), v = x.get(F32, off + 4);
+                s0 += u * w.get(F32, w0 + off);
+                t0 += v * w.get(F32, w0 + off + 4);
+                s1 += u * w.get(F32, w1 + off);
+                t1 += v * w.get(F32, w1 + off + 4);
+            }
+            if (i < k) {
+                float u = x.get(F32, 4L * i);
+                s0 += u * w.get(F32, w0 + 4L * i);
+                s1 += u * w.get(F32, w1 + 4L * i);
+            }
+            out.set(F32, 4L * row, s0 + t0);
+            out.set(F32, 4L * row + 4, s1 + t1);
+        }
+        if (row < n) {
+            long w0 = row * wStride;
+            float s0 = 0;
+            for (int i = 0; i < k; i++) s0 += x.get(F32, 4L * i) * w.get(F32, w0 + 4L * i);
+            out.set(F32, 4L * row, s0);
+        }
+    }
+
+    private static void rows(MemorySegment x, MemorySegment w, long wStride, MemorySegment out, int n0, int n1,
+                             int k) {
+        int row = n0;
+        for (; row + 4 <= n1; row += 4) fourRows(x, w, row * wStride, wStride, out, row, k);
+        for (; row < n1; row++) out.set(F32, 4L * row, dot(x, w, row * wStride, k));
+    }
+
+    private static void fourRows(MemorySegment x, MemorySegment w, long w0, long wStride, MemorySegment out, int row,
+                                 int k) {
+        long w1 = w0 + wStride, w2 = w1 + wStride, w3 = w2 + wStride;
+        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
+        FloatVector a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+        int kv = k / L * L;
+        for (int i = 0; i < kv; i += L) {
+            long off = 4L * i;
+            FloatVector u = FloatVector.fromMemorySegment(S, x, off, ORDER);
+            a0 = u.fma(FloatVector.fromMemorySegment(S, w, w0 + off, ORDER), a0);
+            a1 = u.fma(FloatVector.fromMemorySegment(S, w, w1 + off, ORDER), a1);
+            a2 = u.fma(FloatVector.fromMemorySegment(S, w, w2 + off, ORDER), a2);
+            a3 = u.fma(FloatVector.fromMemorySegment(S, w, w3 + off, ORDER), a3);
+        }
+        float s0 = a0.reduceLanes(VectorOperators.ADD), s1 = a1.reduceLanes(VectorOperators.ADD);
+        float s2 = a2.reduceLanes(VectorOperators.ADD), s3 = a3.reduceLanes(VectorOperators.ADD);
+        for (int i = kv; i < k; i++) {
+            long off = 4L * i;
+            float u = x.get(F32, off);
+            s0 += u * w.get(F32, w0 + off);
+            s1 += u * w.get(F32, w1 + off);
+            s2 += u * w.get(F32, w2 + off);
+            s3 += u * w.get(F32, w3 + off);
+        }
+        long o = 4L * row;
+        out.set(F32, o, s0);
+        out.set(F32, o + 4, s1);
+        out.set(F32, o + 8, s2);
+        out.set(F32, o + 12, s3);
+    }
+
+    private static float dot(MemorySegment x, MemorySegment w, long w0, int k) {
+        FloatVector acc = FloatVector.zero(S);
+        int kv = k / L * L;
+        for (int i = 0; i < kv; i += L) {
+            long off = 4L * i;
+            acc = FloatVector.fromMemorySegment(S, x, off, ORDER).fma(FloatVector.fromMemorySegment(S, w, w0 + off, ORDER), acc);
+        }
+        float sum = acc.reduceLanes(VectorOperators.ADD);
+        for (int i = kv; i < k; i++) sum += x.get(F32, 4L * i) * w.get(F32, w0 + 4L * i);
+        return sum;
+    }
+}
