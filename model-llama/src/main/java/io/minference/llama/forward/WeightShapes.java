@@ -8,11 +8,11 @@ import io.minference.runtime.Tensor;
 import java.util.Arrays;
 
 /** Checks, before any arithmetic, that the weights have the shapes and type that the configuration implies. */
-final class WeightShapes {
+public final class WeightShapes {
     private WeightShapes() {
     }
 
-    static void check(LlamaConfig c, LlamaWeights w) {
+    public static void check(LlamaConfig c, LlamaWeights w) {
         int queryDim = c.numHeads() * c.headDim();
         expect(w.tokenEmbedding(), "token embedding", c.vocabSize(), c.dim());
         expect(w.outputNorm(), "output norm", c.dim());

@@ -5,12 +5,11 @@ import io.minference.llama.LayerWeights;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaModel;
 import io.minference.llama.LlamaWeights;
-import io.minference.runtime.DType;
+import io.minference.llama.forward.WeightShapes;
 import io.minference.runtime.Tensor;
 import io.minference.runtime.cuda.CudaContext;
 import io.minference.runtime.cuda.DeviceTensor;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -39,7 +38,7 @@ public record GpuLlamaWeights(LlamaConfig config, int paddedHidden, DeviceTensor
 
     public static GpuLlamaWeights upload(CudaContext context, LlamaConfig config, LlamaWeights weights) {
         requireKernelShapes(config);
-        checkShapes(config, weights);
+        WeightShapes.check(config, weights);
         int hidden = paddedHidden(config);
         List<AutoCloseable> made = new ArrayList<>();
         try {
@@ -85,38 +84,6 @@ public record GpuLlamaWeights(LlamaConfig config, int paddedHidden, DeviceTensor
         if (config.dim() % 8 != 0 || config.headDim() % 8 != 0) {
             throw new IllegalArgumentException("the GPU forward pass needs the embedding length and head size to be"
                     + " multiples of 8, got " + config.dim() + " and " + config.headDim());
-        }
-    }
-
-    private static void checkShapes(LlamaConfig c, LlamaWeights w) {
-        int qDim = c.numHeads() * c.headDim();
-        expect(w.tokenEmbedding(), "token embedding", c.vocabSize(), c.dim());
-        expect(w.classifier(), "classifier", c.vocabSize(), c.dim());
-        expect(w.outputNorm(), "output norm", c.dim());
-        if (w.layers().size() != c.numLayers()) {
-            throw new IllegalArgumentException("the configuration has " + c.numLayers() + " layers but the weights "
-                    + w.layers().size());
-        }
-        for (int l = 0; l < c.numLayers(); l++) {
-            LayerWeights lw = w.layers().get(l);
-            String p = "layer " + l + " ";
-            expect(lw.attentionNorm(), p + "attention norm", c.dim());
-            expect(lw.wq(), p + "query projection", qDim, c.dim());
-            expect(lw.wk(), p + "key projection", c.kvDim(), c.dim());
-            expect(lw.wv(), p + "value projection", c.kvDim(), c.dim());
-            expect(lw.wo(), p + "output projection", c.dim(), qDim);
-            expect(lw.ffnNorm(), p + "feed-forward norm", c.dim());
-            expect(lw.wGate(), p + "gate projection", c.hiddenDim(), c.dim());
-            expect(lw.wUp(), p + "up projection", c.hiddenDim(), c.dim());
-            expect(lw.wDown(), p + "down projection", c.dim(), c.hiddenDim());
-        }
-    }
-
-    private static void expect(Tensor t, String name, long... shape) {
-        if (t == null) throw new IllegalArgumentException("missing weight: " + name);
-        if (t.dtype() != DType.F32 || !Arrays.equals(t.shape(), shape)) {
-            throw new IllegalArgumentException("weight " + name + " is " + t + ", expected F32 "
-                    + Arrays.toString(shape));
         }
     }
 
