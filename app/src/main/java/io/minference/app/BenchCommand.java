@@ -6,7 +6,14 @@ import io.minference.llama.generate.Generator;
 import io.minference.llama.generate.SamplingOptions;
 import io.minference.llama.load.ModelLoader;
 import io.minference.runtime.Backends;
+import io.minference.llama.LlamaConfig;
+import io.minference.llama.gpu.GpuLlamaForward;
+import io.minference.llama.gpu.GpuLlamaWeights;
+import io.minference.llama.gpu.SyntheticGpuWeights;
+import io.minference.llama.synthetic.SyntheticShape;
+import io.minference.runtime.Backend;
 import io.minference.runtime.cpu.CpuBackend;
+import io.minference.runtime.cuda.CudaBackend;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.List;
@@ -21,7 +28,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measures prefill seconds and tokens/s per prompt length, decode tokens/s after it, and peak"
-                + " memory. Without --model it runs synthetic:tiny at 4k tokens on the CPU.")
+                + " memory. Without --model it runs synthetic:tiny at 4k tokens. On a GPU, synthetic models make their"
+                + " weights on the device.")
 final class BenchCommand extends CliCommand {
     static final String DEFAULT_MODEL = "synthetic:tiny";
     static final List<Integer> DEFAULT_LENGTHS = List.of(4096);
@@ -61,21 +69,24 @@ final class BenchCommand extends CliCommand {
 
         PrintWriter out = out();
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
-             CpuBackend backend = Backends.selectCpuOnly(settings.device(), "the LLaMA forward pass");
-             LlamaModel loaded = ModelLoader.load(modelName, settings.tokenizer(), progress)) {
-            int context = loaded.config().contextLength();
-            for (int length : promptLengths) {
-                if (length + decodeTokens > context) {
-                    throw new IllegalArgumentException("length " + length + " plus " + decodeTokens
-                            + " decode tokens does not fit the model's context of " + context + " tokens");
-                }
+             Backend backend = Backends.select(settings.device())) {
+            if (backend instanceof CudaBackend cuda) {
+                new GpuBench(cuda, out, progress).run(modelName, settings.tokenizer(), promptLengths);
+                return 0;
             }
+            runOnCpu((CpuBackend) backend, modelName, settings, promptLengths, out, progress);
+        }
+        return 0;
+    }
+
+    private void runOnCpu(CpuBackend backend, String modelName, io.minference.config.MinferenceConfig settings,
+                          List<Integer> promptLengths, PrintWriter out, ProgressBar progress) {
+        try (LlamaModel loaded = ModelLoader.load(modelName, settings.tokenizer(), progress)) {
+            requireFits(promptLengths, loaded.config().contextLength());
             LlamaModel benchModel = new LlamaModel(loaded.source(), loaded.config(), loaded.weights(),
                     new NoStopTokenizer(loaded.tokenizer()));
             out.printf(Locale.ROOT, "model %s on %s (%d threads)%n", modelName, backend.name(), backend.threads());
-            out.printf(Locale.ROOT, "%10s %12s %14s %14s %12s%n", "tokens", "prefill s", "prefill tok/s",
-                    "decode tok/s", "peak RSS");
-            out.flush();
+            printHeader(out, "peak RSS");
             for (int length : promptLengths) {
                 GenerationResult r;
                 try (Generator generator = new Generator(benchModel, backend, null,
@@ -83,14 +94,106 @@ final class BenchCommand extends CliCommand {
                     r = generator.generate(randomPrompt(length, loaded.tokenizer().bos(), loaded.config().vocabSize()),
                             decodeTokens, SamplingOptions.GREEDY, id -> { }, progress);
                 }
-                out.printf(Locale.ROOT, "%10d %12.3f %14.1f %14s %12s%n", length, r.prefillNanos() / 1e9,
-                        r.prefillTokensPerSecond(),
-                        decodeTokens == 0 ? "-" : String.format(Locale.ROOT, "%.1f", r.decodeTokensPerSecond()),
+                printRow(out, length, r.prefillNanos(), r.prefillTokensPerSecond(), r.decodeTokensPerSecond(),
                         PeakMemory.residentBytes().stream().mapToObj(BenchCommand::gib).findFirst().orElse("n/a"));
-                out.flush();
             }
         }
-        return 0;
+    }
+
+    private void requireFits(List<Integer> promptLengths, int context) {
+        for (int length : promptLengths) {
+            if (length + decodeTokens > context) {
+                throw new IllegalArgumentException("length " + length + " plus " + decodeTokens
+                        + " decode tokens does not fit the model's context of " + context + " tokens");
+            }
+        }
+    }
+
+    private static void printHeader(PrintWriter out, String memory) {
+        out.printf(Locale.ROOT, "%10s %12s %14s %14s %14s%n", "tokens", "prefill s", "prefill tok/s",
+                "decode tok/s", memory);
+        out.flush();
+    }
+
+    private void printRow(PrintWriter out, int length, long prefillNanos, double prefillRate, double decodeRate,
+                          String memory) {
+        out.printf(Locale.ROOT, "%10d %12.3f %14.1f %14s %14s%n", length, prefillNanos / 1e9, prefillRate,
+                decodeTokens == 0 ? "-" : String.format(Locale.ROOT, "%.1f", decodeRate), memory);
+        out.flush();
+    }
+
+    /** The GPU path: weights made on the device for synthetic models, uploaded otherwise; greedy decode. */
+    private final class GpuBench {
+        private final CudaBackend cuda;
+        private final PrintWriter out;
+        private final ProgressBar progress;
+
+        GpuBench(CudaBackend cuda, PrintWriter out, ProgressBar progress) {
+            this.cuda = cuda;
+            this.out = out;
+            this.progress = progress;
+        }
+
+        void run(String modelName, java.nio.file.Path tokenizerFile, List<Integer> promptLengths) {
+            long before = cuda.context().memoryInfo().usedBytes();
+            try (GpuLlamaWeights weights = weights(modelName, tokenizerFile)) {
+                LlamaConfig c = weights.config();
+                requireFits(promptLengths, c.contextLength());
+                out.printf(Locale.ROOT, "model %s on %s%n", modelName, cuda.device());
+                printHeader(out, "device memory");
+                warmUp(weights);
+                for (int length : promptLengths) {
+                    int capacity = length + decodeTokens;
+                    requireKvCacheFits(c, capacity);
+                    try (GpuLlamaForward forward = new GpuLlamaForward(weights, cuda, capacity)) {
+                        int[] prompt = randomPrompt(length, 0, c.vocabSize());
+                        long start = System.nanoTime();
+                        float[] logits = forward.prefill(prompt, progress);
+                        long prefill = System.nanoTime() - start;
+                        long used = cuda.context().memoryInfo().usedBytes() - before;
+                        start = System.nanoTime();
+                        for (int i = 0; i < decodeTokens; i++) logits = forward.decode(argmax(logits));
+                        long decode = System.nanoTime() - start;
+                        printRow(out, length, prefill, length * 1e9 / prefill, decodeTokens * 1e9 / Math.max(1, decode),
+                                gib(used));
+                    }
+                }
+            }
+        }
+
+        private GpuLlamaWeights weights(String modelName, java.nio.file.Path tokenizerFile) {
+            if (modelName.startsWith("synthetic:")) {
+                return SyntheticGpuWeights.generate(cuda, SyntheticShape.parse(modelName.substring("synthetic:".length())));
+            }
+            try (LlamaModel host = ModelLoader.load(modelName, tokenizerFile, progress)) {
+                return GpuLlamaWeights.upload(cuda.context(), host);
+            }
+        }
+
+        /** One short prefill and decode step, so that kernel JIT compilation stays out of the figures. */
+        private void warmUp(GpuLlamaWeights weights) {
+            try (GpuLlamaForward forward = new GpuLlamaForward(weights, cuda, 80)) {
+                forward.decode(argmax(forward.prefill(randomPrompt(64, 0, weights.config().vocabSize()),
+                        io.minference.runtime.ProgressListener.NONE)));
+            }
+        }
+
+        /** The KV cache is the part that grows with the prompt: refuse what cannot fit before allocating it. */
+        private void requireKvCacheFits(LlamaConfig c, int capacity) {
+            long kvBytes = 2L * c.numLayers() * capacity * c.kvDim() * 2;
+            long free = cuda.context().memoryInfo().freeBytes();
+            if (kvBytes > free) {
+                throw new IllegalArgumentException(String.format(Locale.ROOT,
+                        "a KV cache for %d tokens needs %s but only %s of device memory is free", capacity,
+                        gib(kvBytes), gib(free)));
+            }
+        }
+    }
+
+    private static int argmax(float[] logits) {
+        int best = 0;
+        for (int i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+        return best;
     }
 
     private int[] randomPrompt(int length, int bos, int vocab) {
