@@ -245,7 +245,7 @@ public final class GgufFile implements AutoCloseable {
                     + ", which cannot be converted to F32 (supported: " + supported + ")");
         }
         MemorySegment src = rawData(info);
-        Tensor tensor = Tensor.allocate(DType.F32, info.shape());
+        Tensor tensor = Tensor.allocateUninitialized(DType.F32, info.shape());
         MemorySegment dst = tensor.data();
         int blockSize = info.type().blockSize();
         long blockBytes = info.type().blockBytes();

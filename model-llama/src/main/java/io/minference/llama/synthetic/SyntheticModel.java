@@ -76,7 +76,7 @@ public final class SyntheticModel {
         AtomicInteger done = new AtomicInteger();
         try {
             specs.parallelStream().forEach(spec -> {
-                Tensor tensor = Tensor.allocate(DType.F32, spec.shape());
+                Tensor tensor = Tensor.allocateUninitialized(DType.F32, spec.shape());
                 built.put(spec.name(), tensor);
                 SyntheticWeights.fill(spec.key(), tensor);
                 synchronized (done) {
