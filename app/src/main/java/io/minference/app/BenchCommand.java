@@ -5,6 +5,7 @@ import io.minference.llama.generate.GenerationResult;
 import io.minference.llama.generate.Generator;
 import io.minference.llama.generate.SamplingOptions;
 import io.minference.llama.load.ModelLoader;
+import io.minference.llama.sampling.GreedySampler;
 import io.minference.runtime.Backends;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.gpu.GpuLlamaForward;
@@ -152,7 +153,7 @@ final class BenchCommand extends CliCommand {
                         long prefill = System.nanoTime() - start;
                         long used = cuda.context().memoryInfo().usedBytes() - before;
                         start = System.nanoTime();
-                        for (int i = 0; i < decodeTokens; i++) logits = forward.decode(argmax(logits));
+                        for (int i = 0; i < decodeTokens; i++) logits = forward.decode(GreedySampler.argmax(logits));
                         long decode = System.nanoTime() - start;
                         printRow(out, length, prefill, length * 1e9 / prefill, decodeTokens * 1e9 / Math.max(1, decode),
                                 gib(used));
@@ -173,7 +174,7 @@ final class BenchCommand extends CliCommand {
         /** One short prefill and decode step, so that kernel JIT compilation stays out of the figures. */
         private void warmUp(GpuLlamaWeights weights) {
             try (GpuLlamaForward forward = new GpuLlamaForward(weights, cuda, 80)) {
-                forward.decode(argmax(forward.prefill(randomPrompt(64, 0, weights.config().vocabSize()),
+                forward.decode(GreedySampler.argmax(forward.prefill(randomPrompt(64, 0, weights.config().vocabSize()),
                         io.minference.runtime.ProgressListener.NONE)));
             }
         }
@@ -188,12 +189,6 @@ final class BenchCommand extends CliCommand {
                         gib(kvBytes), gib(free)));
             }
         }
-    }
-
-    private static int argmax(float[] logits) {
-        int best = 0;
-        for (int i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
-        return best;
     }
 
     private int[] randomPrompt(int length, int bos, int vocab) {

@@ -96,17 +96,9 @@ public final class LlamaForward implements AutoCloseable {
      * Reports ("prefill", tokens done, tokens in all) after every block.
      */
     public float[] prefill(int[] tokens, ProgressListener progress) {
-        if (tokens.length == 0) throw new IllegalArgumentException("nothing to prefill: no tokens");
         requireRoom(tokens.length);
-        progress.progress("prefill", 0, tokens.length);
-        int done = 0;
-        int lastCount = 0;
-        while (done < tokens.length) {
-            lastCount = Math.min(buffers.rows(), tokens.length - done);
-            forwardBlock(tokens, done, lastCount, prefillAttention);
-            done += lastCount;
-            progress.progress("prefill", done, tokens.length);
-        }
+        int lastCount = PrefillChunks.run(tokens.length, buffers.rows(), progress,
+                (from, count) -> forwardBlock(tokens, from, count, prefillAttention));
         return logits(lastCount - 1);
     }
 
@@ -167,10 +159,7 @@ public final class LlamaForward implements AutoCloseable {
     }
 
     private void requireRoom(int tokens) {
-        if ((long) position + tokens > cache.capacity()) {
-            throw new IllegalStateException("cannot add " + tokens + " tokens at position " + position
-                    + ": this sequence holds " + cache.capacity() + " positions");
-        }
+        PrefillChunks.requireRoom(position, tokens, cache.capacity());
     }
 
     @Override

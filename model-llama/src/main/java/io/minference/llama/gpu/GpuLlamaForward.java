@@ -12,6 +12,7 @@ import io.minference.kernels.transformer.RmsNormToBf16;
 import io.minference.kernels.transformer.RopeKvWrite;
 import io.minference.kernels.transformer.SwiGlu;
 import io.minference.llama.LlamaConfig;
+import io.minference.llama.forward.PrefillChunks;
 import io.minference.runtime.DType;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.Tensor;
@@ -97,17 +98,9 @@ public final class GpuLlamaForward implements AutoCloseable {
      * Reports ("prefill", tokens done, tokens in all) after every chunk.
      */
     public float[] prefill(int[] tokens, ProgressListener progress) {
-        if (tokens.length == 0) throw new IllegalArgumentException("nothing to prefill: no tokens");
         requireRoom(tokens.length);
-        progress.progress("prefill", 0, tokens.length);
-        int done = 0;
-        int lastCount = 0;
-        while (done < tokens.length) {
-            lastCount = Math.min(buffers.rows(), tokens.length - done);
-            forwardChunk(tokens, done, lastCount, false);
-            done += lastCount;
-            progress.progress("prefill", done, tokens.length);
-        }
+        int lastCount = PrefillChunks.run(tokens.length, buffers.rows(), progress,
+                (from, count) -> forwardChunk(tokens, from, count, false));
         return logits(lastCount - 1);
     }
 
@@ -183,10 +176,7 @@ public final class GpuLlamaForward implements AutoCloseable {
     }
 
     private void requireRoom(int tokens) {
-        if ((long) position + tokens > cache.capacity()) {
-            throw new IllegalStateException("cannot add " + tokens + " tokens at position " + position
-                    + ": this sequence holds " + cache.capacity() + " positions");
-        }
+        PrefillChunks.requireRoom(position, tokens, cache.capacity());
     }
 
     @Override

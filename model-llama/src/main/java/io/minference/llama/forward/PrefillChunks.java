@@ -1,0 +1,46 @@
+package io.minference.llama.forward;
+
+import io.minference.runtime.ProgressListener;
+
+/**
+ * What every forward pass (CPU and GPU) does the same way around a prompt: the room check against the KV cache,
+ * the split into chunks that fit the activation buffers, and the progress reports.
+ */
+public final class PrefillChunks {
+    private PrefillChunks() {
+    }
+
+    /** Runs one chunk of the prompt: tokens [from, from + count). */
+    @FunctionalInterface
+    public interface Chunk {
+        void run(int from, int count);
+    }
+
+    /**
+     * Runs {@code tokenCount} tokens in chunks of at most {@code chunkRows}, reporting ("prefill", tokens done,
+     * tokens in all) before the first and after every chunk.
+     *
+     * @return the size of the last chunk, so the caller can find the last token's row
+     */
+    public static int run(int tokenCount, int chunkRows, ProgressListener progress, Chunk chunk) {
+        if (tokenCount == 0) throw new IllegalArgumentException("nothing to prefill: no tokens");
+        progress.progress("prefill", 0, tokenCount);
+        int done = 0;
+        int lastCount = 0;
+        while (done < tokenCount) {
+            lastCount = Math.min(chunkRows, tokenCount - done);
+            chunk.run(done, lastCount);
+            done += lastCount;
+            progress.progress("prefill", done, tokenCount);
+        }
+        return lastCount;
+    }
+
+    /** Refuses to add {@code tokens} at {@code position} to a cache of {@code capacity} positions that lacks room. */
+    public static void requireRoom(int position, int tokens, int capacity) {
+        if ((long) position + tokens > capacity) {
+            throw new IllegalStateException("cannot add " + tokens + " tokens at position " + position
+                    + ": this sequence holds " + capacity + " positions");
+        }
+    }
+}
