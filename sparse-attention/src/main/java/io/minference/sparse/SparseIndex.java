@@ -1,0 +1,209 @@
+package io.minference.sparse;
+
+import java.util.Arrays;
+
+/**
+ * Which keys each 64-query block of some heads attends: the one format every pattern builds and every sparse kernel
+ * (CPU and GPU) reads. See docs/sparse-attention.md for the rules the builders follow.
+ *
+ * <p>For head slot {@code h} (head {@code firstHead + h}) and query block {@code b} (queries
+ * {@code [64b, min(64b + 64, length))}):
+ * <ul>
+ *   <li>{@code rangeCount(h, b)} key ranges {@code [start, end)}: start a multiple of {@link #BLOCK}, sorted,
+ *       disjoint and not touching (adjacent runs are merged), end at most the block's end;</li>
+ *   <li>{@code columnCount(h, b)} single key columns, ascending, each before the block's end and inside no range
+ *       of the block.</li>
+ * </ul>
+ * Query row i attends exactly the keys of the ranges and columns that are at most i (the causal mask still applies
+ * inside them). The flat arrays are laid out as the GPU copy: {@code rangeCounts[h * queryBlocks + b]},
+ * {@code ranges[((h * queryBlocks + b) * maxRanges + r) * 2 + {0: start, 1: end}]}, {@code columnCounts[...]} as
+ * rangeCounts, {@code columns[(h * queryBlocks + b) * maxColumns + c]}.
+ */
+public final class SparseIndex {
+    /** Query and key block edge, in tokens. */
+    public static final int BLOCK = 64;
+
+    private final int firstHead;
+    private final int heads;
+    private final int length;
+    private final int queryBlocks;
+    private final int maxRanges;
+    private final int maxColumns;
+    private final int[] rangeCounts;
+    private final int[] ranges;
+    private final int[] columnCounts;
+    private final int[] columns;
+
+    /**
+     * An empty index of {@code heads} heads starting at {@code firstHead}, for a prompt of {@code length} tokens,
+     * with room for {@code maxRanges} ranges and {@code maxColumns} columns per query block.
+     */
+    public SparseIndex(int firstHead, int heads, int length, int maxRanges, int maxColumns) {
+        if (firstHead < 0 || heads < 1 || length < 1 || maxRanges < 1 || maxColumns < 0) {
+            throw new IllegalArgumentException("sparse index needs firstHead >= 0, heads >= 1, length >= 1,"
+                    + " maxRanges >= 1 and maxColumns >= 0; got " + firstHead + ", " + heads + ", " + length + ", "
+                    + maxRanges + ", " + maxColumns);
+        }
+        this.firstHead = firstHead;
+        this.heads = heads;
+        this.length = length;
+        this.queryBlocks = queryBlocks(length);
+        this.maxRanges = maxRanges;
+        this.maxColumns = maxColumns;
+        long slots = (long) heads * queryBlocks;
+        if (slots * maxRanges * 2 > Integer.MAX_VALUE - 8 || slots * maxColumns > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("sparse index of " + heads + " heads x " + queryBlocks
+                    + " query blocks x (" + maxRanges + " ranges, " + maxColumns
+                    + " columns) does not fit one Java array; build it for fewer heads at a time");
+        }
+        this.rangeCounts = new int[(int) slots];
+        this.ranges = new int[(int) (slots * maxRanges * 2)];
+        this.columnCounts = new int[(int) slots];
+        this.columns = new int[(int) (slots * maxColumns)];
+    }
+
+    public static int queryBlocks(int length) {
+        return (length + BLOCK - 1) / BLOCK;
+    }
+
+    /** End (exclusive) of query block b's rows. */
+    public int blockEnd(int block) {
+        return Math.min((block + 1) * BLOCK, length);
+    }
+
+    /**
+     * Appends range [start, end) to slot (h, b). Ranges must come in ascending order; one that starts where the
+     * previous ends is merged into it.
+     */
+    public void addRange(int h, int b, int start, int end) {
+        int slot = slot(h, b);
+        if (start % BLOCK != 0 || start >= end || end > blockEnd(b)) {
+            throw new IllegalArgumentException("range [" + start + ", " + end + ") of query block " + b
+                    + " must start on a multiple of " + BLOCK + " and end after its start, by " + blockEnd(b));
+        }
+        int n = rangeCounts[slot];
+        int base = slot * maxRanges * 2;
+        if (n > 0) {
+            int previousEnd = ranges[base + 2 * (n - 1) + 1];
+            if (start < previousEnd) {
+                throw new IllegalArgumentException("range [" + start + ", " + end + ") overlaps or precedes the"
+                        + " previous one, ending at " + previousEnd);
+            }
+            if (start == previousEnd) {
+                ranges[base + 2 * (n - 1) + 1] = end;
+                return;
+            }
+        }
+        if (n == maxRanges) {
+            throw new IllegalStateException("query block " + b + " of head slot " + h + " already holds "
+                    + maxRanges + " ranges");
+        }
+        ranges[base + 2 * n] = start;
+        ranges[base + 2 * n + 1] = end;
+        rangeCounts[slot] = n + 1;
+    }
+
+    /** Appends column {@code key} to slot (h, b), in ascending order; a column inside a range is refused. */
+    public void addColumn(int h, int b, int key) {
+        int slot = slot(h, b);
+        int n = columnCounts[slot];
+        if (key < 0 || key >= blockEnd(b) || (n > 0 && key <= column(h, b, n - 1)) || insideRange(h, b, key)) {
+            throw new IllegalArgumentException("column " + key + " of query block " + b
+                    + " must be ascending, before " + blockEnd(b) + " and outside the block's ranges");
+        }
+        if (n == maxColumns) {
+            throw new IllegalStateException("query block " + b + " of head slot " + h + " already holds "
+                    + maxColumns + " columns");
+        }
+        columns[slot * maxColumns + n] = key;
+        columnCounts[slot] = n + 1;
+    }
+
+    public boolean insideRange(int h, int b, int key) {
+        for (int r = 0; r < rangeCount(h, b); r++) {
+            if (key >= rangeStart(h, b, r) && key < rangeEnd(h, b, r)) return true;
+        }
+        return false;
+    }
+
+    public int rangeCount(int h, int b) {
+        return rangeCounts[slot(h, b)];
+    }
+
+    public int rangeStart(int h, int b, int r) {
+        return ranges[(slot(h, b) * maxRanges + r) * 2];
+    }
+
+    public int rangeEnd(int h, int b, int r) {
+        return ranges[(slot(h, b) * maxRanges + r) * 2 + 1];
+    }
+
+    public int columnCount(int h, int b) {
+        return columnCounts[slot(h, b)];
+    }
+
+    public int column(int h, int b, int c) {
+        return columns[slot(h, b) * maxColumns + c];
+    }
+
+    /** Keys query row {@code i} attends under slot h: the ranges' and columns' keys at most i. */
+    public int keysAttended(int h, int i) {
+        int b = i / BLOCK;
+        int n = 0;
+        for (int r = 0; r < rangeCount(h, b); r++) {
+            n += Math.max(0, Math.min(rangeEnd(h, b, r), i + 1) - rangeStart(h, b, r));
+        }
+        for (int c = 0; c < columnCount(h, b); c++) {
+            if (column(h, b, c) <= i) n++;
+        }
+        return n;
+    }
+
+    private int slot(int h, int b) {
+        if (h < 0 || h >= heads || b < 0 || b >= queryBlocks) {
+            throw new IndexOutOfBoundsException("head slot " + h + " of " + heads + ", query block " + b + " of "
+                    + queryBlocks);
+        }
+        return h * queryBlocks + b;
+    }
+
+    public int firstHead() { return firstHead; }
+    public int heads() { return heads; }
+    public int length() { return length; }
+    public int queryBlocks() { return queryBlocks; }
+    public int maxRanges() { return maxRanges; }
+    public int maxColumns() { return maxColumns; }
+
+    /** The flat arrays, as uploaded to the device (not copies: do not modify). */
+    public int[] rangeCountArray() { return rangeCounts; }
+    public int[] rangeArray() { return ranges; }
+    public int[] columnCountArray() { return columnCounts; }
+    public int[] columnArray() { return columns; }
+
+    /** True when both indices hold the same heads, ranges and columns. */
+    public boolean sameKeys(SparseIndex other) {
+        if (other.heads != heads || other.firstHead != firstHead || other.length != length) return false;
+        for (int h = 0; h < heads; h++) {
+            for (int b = 0; b < queryBlocks; b++) {
+                if (rangeCount(h, b) != other.rangeCount(h, b) || columnCount(h, b) != other.columnCount(h, b)) {
+                    return false;
+                }
+                for (int r = 0; r < rangeCount(h, b); r++) {
+                    if (rangeStart(h, b, r) != other.rangeStart(h, b, r)
+                            || rangeEnd(h, b, r) != other.rangeEnd(h, b, r)) return false;
+                }
+                for (int c = 0; c < columnCount(h, b); c++) {
+                    if (column(h, b, c) != other.column(h, b, c)) return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public String toString() {
+        return "SparseIndex[heads " + firstHead + ".." + (firstHead + heads - 1) + ", length " + length
+                + ", maxRanges " + maxRanges + ", maxColumns " + maxColumns + ", ranges per block "
+                + Arrays.stream(rangeCounts).summaryStatistics() + "]";
+    }
+}
