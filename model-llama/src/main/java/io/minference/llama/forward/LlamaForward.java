@@ -102,6 +102,14 @@ public final class LlamaForward implements AutoCloseable {
         return logits(lastCount - 1);
     }
 
+    /**
+     * Runs a whole prompt from position 0 layer-major, with {@code attention} seeing each layer's prompt whole (a
+     * sparse prefill), and returns the logits of the last token. Reports ("prefill", tokens done, tokens in all).
+     */
+    public float[] prefill(int[] tokens, ProgressListener progress, io.minference.kernels.attention.PromptAttention attention) {
+        throw new UnsupportedOperationException("stub: graph helper");
+    }
+
     /** Runs one token at the current position and returns the logits that predict the next. */
     public float[] decode(int token) {
         requireRoom(1);
