@@ -38,8 +38,27 @@ final class ConfigLoader {
         GenerationConfig generation = root.section("generation").map(ConfigLoader::generation)
                 .orElse(GenerationConfig.DEFAULTS);
         PrefillConfig prefill = root.section("prefill").map(ConfigLoader::prefill).orElse(PrefillConfig.DEFAULTS);
+        AttentionConfig attention = attention(root, folder);
         root.rejectUnknownKeys();
-        return new MinferenceConfig(model, tokenizer, device, generation, prefill);
+        return new MinferenceConfig(model, tokenizer, device, generation, prefill, attention);
+    }
+
+    private static AttentionConfig attention(Section root, Path folder) {
+        AttentionConfig d = AttentionConfig.DEFAULTS;
+        Path patterns = root.string("patterns").map(p -> folder.resolve(p).normalize()).orElse(null);
+        AttentionMode mode = root.string("attention", Limits::attention).map(AttentionMode::parse)
+                .orElse(patterns != null ? AttentionMode.MINFERENCE : d.mode());
+        int threshold = root.integer("sparse_threshold", Limits::sparseThreshold).map(Long::intValue)
+                .orElse(d.sparseThreshold());
+        Double budget = root.string("budget", Limits::budget).flatMap(Limits::parseBudget).orElse(null);
+        if (patterns != null) {
+            Limits.patternsIn(mode).ifPresent(p -> { throw ConfigException.atKey(root.file(), "patterns", p); });
+        }
+        if (budget != null) {
+            Limits.budgetIn(mode, patterns != null)
+                    .ifPresent(p -> { throw ConfigException.atKey(root.file(), "budget", p); });
+        }
+        return new AttentionConfig(mode, patterns, threshold, budget);
     }
 
     private static GenerationConfig generation(Section s) {

@@ -6,8 +6,22 @@ import java.nio.file.Path;
  * Values given on the command line, each null when its flag was not given. They win over the configuration file.
  */
 public record ConfigOverrides(String model, Path tokenizer, String device, Integer maxTokens, Double temperature,
-                              Double topP, Long seed, Boolean chat, Integer blockSize) {
+                              Double topP, Long seed, Boolean chat, Integer blockSize, AttentionMode attention,
+                              Path patterns, Integer sparseThreshold, Double massBudget) {
     public static final ConfigOverrides NONE = new ConfigOverrides(null, null, null, null, null, null, null, null, null);
+
+    /** No attention overrides. */
+    public ConfigOverrides(String model, Path tokenizer, String device, Integer maxTokens, Double temperature,
+                           Double topP, Long seed, Boolean chat, Integer blockSize) {
+        this(model, tokenizer, device, maxTokens, temperature, topP, seed, chat, blockSize, null, null, null, null);
+    }
+
+    /** These overrides with the attention flags' values. */
+    public ConfigOverrides withAttention(AttentionMode attention, Path patterns, Integer sparseThreshold,
+                                         Double massBudget) {
+        return new ConfigOverrides(model, tokenizer, device, maxTokens, temperature, topP, seed, chat, blockSize,
+                attention, patterns, sparseThreshold, massBudget);
+    }
 
     /**
      * The configuration with these overrides applied.
@@ -23,7 +37,16 @@ public record ConfigOverrides(String model, Path tokenizer, String device, Integ
                 or(device, config.device()),
                 new GenerationConfig(or(maxTokens, g.maxTokens()), or(temperature, g.temperature()),
                         or(topP, g.topP()), or(seed, g.seed()), or(chat, g.chat())),
-                new PrefillConfig(or(blockSize, config.prefill().blockSize())));
+                new PrefillConfig(or(blockSize, config.prefill().blockSize())),
+                attention(config.attention()));
+    }
+
+    /** A pattern file given alone means minference: the file is only read in that mode. */
+    private AttentionConfig attention(AttentionConfig a) {
+        AttentionMode mode = or(attention, a.mode());
+        if (attention == null && patterns != null && mode == AttentionMode.DENSE) mode = AttentionMode.MINFERENCE;
+        return new AttentionConfig(mode, or(patterns, a.patterns()), or(sparseThreshold, a.sparseThreshold()),
+                or(massBudget, a.massBudget()));
     }
 
     private static <T> T or(T override, T value) {

@@ -9,19 +9,27 @@ import java.util.Objects;
  * @param model     a model file or synthetic:NAME, or null when the file does not name one
  * @param tokenizer a tokenizer file overriding the model's own, or null
  * @param device    auto, cpu, cuda or cuda:N
+ * @param attention dense or sparse prefill, and the sparse path's settings
  */
 public record MinferenceConfig(String model, Path tokenizer, String device, GenerationConfig generation,
-                               PrefillConfig prefill) {
-    public static final MinferenceConfig DEFAULTS =
-            new MinferenceConfig(null, null, "auto", GenerationConfig.DEFAULTS, PrefillConfig.DEFAULTS);
+                               PrefillConfig prefill, AttentionConfig attention) {
+    public static final MinferenceConfig DEFAULTS = new MinferenceConfig(null, null, "auto",
+            GenerationConfig.DEFAULTS, PrefillConfig.DEFAULTS, AttentionConfig.DEFAULTS);
 
     public MinferenceConfig {
         Objects.requireNonNull(device, "device");
         Objects.requireNonNull(generation, "generation");
         Objects.requireNonNull(prefill, "prefill");
+        Objects.requireNonNull(attention, "attention");
         Limits.device(device).ifPresent(p -> {
             throw new IllegalArgumentException("device " + p);
         });
+    }
+
+    /** Dense attention. */
+    public MinferenceConfig(String model, Path tokenizer, String device, GenerationConfig generation,
+                            PrefillConfig prefill) {
+        this(model, tokenizer, device, generation, prefill, AttentionConfig.DEFAULTS);
     }
 
     /** Reads and validates a YAML file; see docs/configuration.md. */

@@ -38,6 +38,10 @@ final class Section {
         return new Section(file, "", keysAsStrings(file, "", map));
     }
 
+    Path file() {
+        return file;
+    }
+
     Optional<Section> section(String key) {
         return value(key).map(v -> {
             if (!(v instanceof Map<?, ?> map)) throw wrongType(key, "a mapping of keys to values", v);
