@@ -1,6 +1,8 @@
 package io.minference.llama.generate;
 
+import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.attention.CausalAttention;
+import io.minference.kernels.flash.DevicePromptAttention;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaModel;
 import io.minference.llama.forward.LlamaForward;
@@ -12,6 +14,7 @@ import io.minference.runtime.Backend;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.cpu.CpuBackend;
 import io.minference.runtime.cuda.CudaBackend;
+import io.minference.sparse.SparsePrefills;
 import java.util.Arrays;
 import java.util.function.IntConsumer;
 
@@ -20,6 +23,10 @@ import java.util.function.IntConsumer;
  * {@link #generate} is an independent sequence with a KV cache sized to it. The backend stays the caller's to close.
  * On a {@link CudaBackend} the weights are uploaded once, at construction, and freed by {@link #close}; the prompt
  * then goes through in chunks of {@link GpuLlamaForward#DEFAULT_CHUNK_SIZE} with dense attention.
+ *
+ * <p>With a {@link SparsePrefill}, prompts of at least its threshold go through the layer-major prefill with a sparse
+ * attention that follows its plan ({@link SparsePrefills#cpu} or {@link SparsePrefills#gpu}); shorter prompts and
+ * decode steps stay dense. {@link GenerationResult#attention()} says which path ran.
  */
 public final class Generator implements AutoCloseable {
     private final LlamaModel model;
@@ -28,17 +35,28 @@ public final class Generator implements AutoCloseable {
     private final GpuLlamaWeights gpuWeights;
     private final CausalAttention prefillAttention;
     private final int blockSize;
+    private final SparsePrefill sparse;
 
     public Generator(LlamaModel model, Backend backend) {
         this(model, backend, null, LlamaForward.DEFAULT_BLOCK_SIZE);
     }
 
+    public Generator(LlamaModel model, Backend backend, CausalAttention prefillAttention, int blockSize) {
+        this(model, backend, prefillAttention, blockSize, null);
+    }
+
     /**
      * @param prefillAttention attention for the prompt's blocks (a sparse prefill, say), or null for dense
      * @param blockSize        prompt tokens per block
+     * @param sparse           the sparse prefill of long prompts, or null for dense; its plan is checked against
+     *                         the model here, before any work
      */
-    public Generator(LlamaModel model, Backend backend, CausalAttention prefillAttention, int blockSize) {
+    public Generator(LlamaModel model, Backend backend, CausalAttention prefillAttention, int blockSize,
+                     SparsePrefill sparse) {
         if (blockSize < 1) throw new IllegalArgumentException("block size must be positive, got " + blockSize);
+        if (sparse != null) {
+            sparse.plan().requireShape(model.config().numLayers(), model.config().numHeads(), sparse.source());
+        }
         switch (backend) {
             case CpuBackend cpu -> {
                 this.backend = cpu;
@@ -60,6 +78,7 @@ public final class Generator implements AutoCloseable {
         this.model = model;
         this.prefillAttention = prefillAttention;
         this.blockSize = blockSize;
+        this.sparse = sparse;
     }
 
     /**
@@ -85,9 +104,10 @@ public final class Generator implements AutoCloseable {
         String stopReason;
         long prefillNanos;
         long decodeStart;
+        boolean sparsePath = sparse != null && sparse.appliesTo(prompt.length);
         try (SequenceForward forward = open(capacity)) {
             long start = System.nanoTime();
-            float[] logits = forward.prefill(prompt, progress == null ? ProgressListener.NONE : progress);
+            float[] logits = forward.prefill(prompt, progress == null ? ProgressListener.NONE : progress, sparsePath);
             decodeStart = System.nanoTime();
             prefillNanos = decodeStart - start;
             while (true) {
@@ -114,12 +134,58 @@ public final class Generator implements AutoCloseable {
         }
         long decodeNanos = System.nanoTime() - decodeStart;
         return new GenerationResult(Arrays.copyOf(generated, count), prompt.length, prefillNanos, decodeNanos,
-                stopReason);
+                stopReason, sparsePath ? sparse.mode() : GenerationResult.DENSE);
+    }
+
+    /**
+     * Scores a text's continuation: prefills {@code context} (sparse when this generator's sparse prefill applies to
+     * its length), then feeds {@code continuation} one token at a time (dense decode, teacher forcing), summing the
+     * negative log-likelihood of each continuation token under the logits before it.
+     */
+    public ScoreResult score(int[] context, int[] continuation, ProgressListener progress) {
+        LlamaConfig config = model.config();
+        checkPrompt(context, config);
+        if (continuation.length == 0) throw new IllegalArgumentException("nothing to score: the continuation is empty");
+        long total = (long) context.length + continuation.length - 1;
+        if (total > config.contextLength()) {
+            throw new IllegalArgumentException("context of " + context.length + " tokens plus " + continuation.length
+                    + " scored tokens does not fit the model's context of " + config.contextLength() + " tokens");
+        }
+        boolean sparsePath = sparse != null && sparse.appliesTo(context.length);
+        double nll = 0;
+        long prefillNanos;
+        try (SequenceForward forward = open((int) Math.max(total, context.length))) {
+            long start = System.nanoTime();
+            float[] logits = forward.prefill(context, progress == null ? ProgressListener.NONE : progress, sparsePath);
+            prefillNanos = System.nanoTime() - start;
+            for (int i = 0; i < continuation.length; i++) {
+                checkFinite(logits, context.length + i);
+                int token = continuation[i];
+                if (token < 0 || token >= config.vocabSize()) {
+                    throw new IllegalArgumentException("continuation token " + token + " at " + i
+                            + " is outside the vocabulary of " + config.vocabSize());
+                }
+                nll -= logSoftmax(logits, token);
+                if (i + 1 < continuation.length) logits = forward.decode(token);
+            }
+        }
+        return new ScoreResult(nll, continuation.length, context.length, prefillNanos,
+                sparsePath ? sparse.mode() : GenerationResult.DENSE);
+    }
+
+    /** log softmax(logits)[token], in double. */
+    static double logSoftmax(float[] logits, int token) {
+        double max = Double.NEGATIVE_INFINITY;
+        for (float v : logits) max = Math.max(max, v);
+        double sum = 0;
+        for (float v : logits) sum += Math.exp(v - max);
+        return logits[token] - max - Math.log(sum);
     }
 
     /** The CPU or the GPU forward pass of one sequence, behind the two calls that generation makes. */
     private interface SequenceForward extends AutoCloseable {
-        float[] prefill(int[] tokens, ProgressListener progress);
+        /** The prompt's last logits; with {@code sparse}, through the layer-major prefill and the sparse plan. */
+        float[] prefill(int[] tokens, ProgressListener progress, boolean sparse);
 
         float[] decode(int token);
 
@@ -131,8 +197,12 @@ public final class Generator implements AutoCloseable {
         if (cuda != null) {
             GpuLlamaForward gpu = new GpuLlamaForward(gpuWeights, cuda, capacity);
             return new SequenceForward() {
-                public float[] prefill(int[] tokens, ProgressListener progress) {
-                    return gpu.prefill(tokens, progress);
+                public float[] prefill(int[] tokens, ProgressListener progress, boolean sparsePath) {
+                    if (!sparsePath) return gpu.prefill(tokens, progress);
+                    try (DevicePromptAttention attention = SparsePrefills.gpu(sparse.plan(), cuda.context(),
+                            shape())) {
+                        return gpu.prefill(tokens, progress, attention);
+                    }
                 }
 
                 public float[] decode(int token) {
@@ -147,8 +217,9 @@ public final class Generator implements AutoCloseable {
         LlamaForward cpu = new LlamaForward(model.config(), model.weights(), backend, prefillAttention, capacity,
                 blockSize);
         return new SequenceForward() {
-            public float[] prefill(int[] tokens, ProgressListener progress) {
-                return cpu.prefill(tokens, progress);
+            public float[] prefill(int[] tokens, ProgressListener progress, boolean sparsePath) {
+                if (!sparsePath) return cpu.prefill(tokens, progress);
+                return cpu.prefill(tokens, progress, SparsePrefills.cpu(sparse.plan(), backend));
             }
 
             public float[] decode(int token) {
@@ -159,6 +230,11 @@ public final class Generator implements AutoCloseable {
                 cpu.close();
             }
         };
+    }
+
+    private AttentionShape shape() {
+        LlamaConfig c = model.config();
+        return new AttentionShape(c.numHeads(), c.numKvHeads(), c.headDim());
     }
 
     private static void checkPrompt(int[] prompt, LlamaConfig config) {

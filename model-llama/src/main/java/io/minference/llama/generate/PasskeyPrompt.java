@@ -13,12 +13,18 @@ import java.util.SplittableRandom;
 
 /**
  * The pass-key task the tiny pass-key model was trained on (../shared/README.md gives its wording): a 5-digit key
- * hidden at a depth of a Moby-Dick haystack, then the question, answered by greedy generation.
+ * hidden at a depth of a haystack text, then the question, answered by greedy generation. The needle evaluation
+ * ({@code minference eval needle}) and the pass-key tests build their prompts here.
  */
 public record PasskeyPrompt(int[] ids, String key) {
     public static final String MODEL = "models/tiny-passkey-llama-f16.gguf";
     public static final String TOKENIZER = "models/tiny-passkey-llama-tokenizer.json";
     public static final String HAYSTACK = "text/moby-dick.txt";
+    /** Tokens generated for an answer: the key's digits and a little more. */
+    public static final int ANSWER_TOKENS = 6;
+    /** The classic pass-key filler, for when no haystack text is at hand. */
+    public static final String FILLER_SENTENCES = " The grass is green. The sky is blue. The sun is yellow."
+            + " Here we go. There and back again.";
 
     /** The shared files this task needs, or empty when one is absent. */
     public static Optional<Path[]> files() {
@@ -35,14 +41,26 @@ public record PasskeyPrompt(int[] ids, String key) {
      */
     public static PasskeyPrompt build(Tokenizer tokenizer, Path haystackFile, int length, double depth, long seed)
             throws IOException {
+        return build(tokenizer, Files.readString(haystackFile), length, depth, seed);
+    }
+
+    /** As {@link #build(Tokenizer, Path, int, double, long)}, from the haystack's text. */
+    public static PasskeyPrompt build(Tokenizer tokenizer, String haystack, int length, double depth, long seed) {
+        if (!(depth >= 0 && depth <= 1)) throw new IllegalArgumentException("depth must lie in [0, 1], got " + depth);
         String key = String.valueOf(10000 + new SplittableRandom(seed).nextInt(90000));
         int[] needle = tokenizer.encode(" The secret pass key is " + key + ". Remember it. " + key
                 + " is the pass key. ");
         int[] question = tokenizer.encode(" What is the secret pass key? The secret pass key is");
         int hayLength = length - 1 - needle.length - question.length;
-        String text = Files.readString(haystackFile);
-        int[] hay = tokenizer.encode(text.substring(0, Math.min(text.length(), hayLength * 8)));
-        if (hay.length < hayLength) throw new IllegalStateException("haystack too short for " + length + " tokens");
+        if (hayLength < 0) {
+            throw new IllegalArgumentException("a pass-key prompt needs at least " + (1 + needle.length
+                    + question.length) + " tokens, got " + length);
+        }
+        int[] hay = tokenizer.encode(haystack.substring(0, (int) Math.min(haystack.length(), hayLength * 8L)));
+        if (hay.length < hayLength) {
+            throw new IllegalArgumentException("the haystack holds " + hay.length + " tokens, too short for a prompt of "
+                    + length + " tokens (" + hayLength + " of haystack needed)");
+        }
         int split = (int) (hayLength * depth);
         int[] ids = new int[length];
         ids[0] = tokenizer.bos();
@@ -53,6 +71,11 @@ public record PasskeyPrompt(int[] ids, String key) {
             at += part.length;
         }
         return new PasskeyPrompt(ids, key);
+    }
+
+    /** The filler sentences repeated to at least {@code chars} characters. */
+    public static String filler(int chars) {
+        return FILLER_SENTENCES.repeat(chars / FILLER_SENTENCES.length() + 1);
     }
 
     /**
@@ -66,8 +89,13 @@ public record PasskeyPrompt(int[] ids, String key) {
     /** The model's greedy answer to the prompt, a few tokens long. */
     public String answer(LlamaModel model, Backend backend) {
         try (Generator generator = new Generator(model, backend)) {
-            GenerationResult result = generator.generate(ids, 6, SamplingOptions.GREEDY, id -> { }, null);
-            return model.tokenizer().decode(result.generated());
+            return answer(generator, model.tokenizer());
         }
+    }
+
+    /** The greedy answer through {@code generator} (dense or sparse, as it was built). */
+    public String answer(Generator generator, Tokenizer tokenizer) {
+        GenerationResult result = generator.generate(ids, ANSWER_TOKENS, SamplingOptions.GREEDY, id -> { }, null);
+        return tokenizer.decode(result.generated());
     }
 }

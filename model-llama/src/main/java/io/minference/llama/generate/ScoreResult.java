@@ -1,0 +1,17 @@
+package io.minference.llama.generate;
+
+/**
+ * How well a model predicts a text's continuation after a (possibly sparse) prefill of its context.
+ *
+ * @param negativeLogLikelihood sum over the scored tokens, in nats
+ * @param scoredTokens          continuation tokens scored
+ * @param contextTokens         tokens prefilled before them
+ * @param prefillNanos          time of the context's prefill
+ * @param attention             which prefill ran: {@link GenerationResult#DENSE} or the sparse mode's name
+ */
+public record ScoreResult(double negativeLogLikelihood, int scoredTokens, int contextTokens, long prefillNanos,
+                          String attention) {
+    public double perplexity() {
+        return Math.exp(negativeLogLikelihood / scoredTokens);
+    }
+}
