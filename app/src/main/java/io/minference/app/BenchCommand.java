@@ -1,9 +1,14 @@
 package io.minference.app;
 
+import io.minference.config.AttentionMode;
+import io.minference.config.MinferenceConfig;
+import io.minference.kernels.attention.AttentionShape;
+import io.minference.kernels.flash.DevicePromptAttention;
 import io.minference.llama.LlamaModel;
 import io.minference.llama.generate.GenerationResult;
 import io.minference.llama.generate.Generator;
 import io.minference.llama.generate.SamplingOptions;
+import io.minference.llama.generate.SparsePrefill;
 import io.minference.llama.load.ModelLoader;
 import io.minference.llama.sampling.GreedySampler;
 import io.minference.runtime.Backends;
@@ -15,17 +20,22 @@ import io.minference.llama.synthetic.SyntheticShape;
 import io.minference.runtime.Backend;
 import io.minference.runtime.cpu.CpuBackend;
 import io.minference.runtime.cuda.CudaBackend;
+import io.minference.sparse.SparsePrefills;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.SplittableRandom;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
  * The main benchmark: prefill latency of prompts of given lengths, then a few decode steps, one row per length.
- * Prompts are seeded random token ids, so any model works and no text is needed.
+ * Prompts are seeded random token ids, so any model works and no text is needed. With --attention naming sparse
+ * modes, the prefill of each mode is timed side by side instead, with the speedup over dense.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measures prefill seconds and tokens/s per prompt length, decode tokens/s after it, and peak"
@@ -56,17 +66,35 @@ final class BenchCommand extends CliCommand {
     @Option(names = "--device", paramLabel = "D", description = "auto (default), cpu, cuda or cuda:N.")
     String device;
 
+    @Option(names = "--attention", paramLabel = "MODE[,MODE...]", converter = AttentionFlags.ModeList.class,
+            description = "Attention modes to time side by side, e.g. dense,minference (modes: dense, minference,"
+                    + " a-shape, vertical-slash, block-sparse). With a sparse mode only prefill is timed.")
+    List<AttentionMode> attentionModes;
+
+    @Mixin
+    AttentionFlags sparse;
+
     @Override
     int run() throws IOException {
         if (decodeTokens < 0) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "Invalid value for option '--decode-tokens': must be 0 or more, got " + decodeTokens);
         }
+        sparse.check(this);
         var settings = settings(new io.minference.config.ConfigOverrides(model, tokenizer, device, null, null, null,
-                null, null, null));
+                null, null, null).withAttention(null, sparse.patterns, sparse.sparseThreshold, sparse.massBudget()));
         String modelName = settings.model() != null ? settings.model() : DEFAULT_MODEL;
         Inputs.requireModel(modelName);
+        Inputs.requirePatterns(settings.attention());
         List<Integer> promptLengths = lengths != null ? lengths : DEFAULT_LENGTHS;
+        List<AttentionMode> modes = attentionModes != null ? attentionModes : List.of(settings.attention().mode());
+        if (!modes.equals(List.of(AttentionMode.DENSE))) {
+            try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
+                 Backend backend = Backends.select(settings.device())) {
+                compare(backend, modelName, settings, promptLengths, modes, progress);
+            }
+            return 0;
+        }
 
         PrintWriter out = out();
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
@@ -98,6 +126,148 @@ final class BenchCommand extends CliCommand {
                 printRow(out, length, r.prefillNanos(), r.prefillTokensPerSecond(), r.decodeTokensPerSecond(),
                         PeakMemory.residentBytes().stream().mapToObj(BenchCommand::gib).findFirst().orElse("n/a"));
             }
+        }
+    }
+
+    /** Prefill of every mode per length, side by side; the plans are checked against the model before any run. */
+    private void compare(Backend backend, String modelName, MinferenceConfig settings, List<Integer> promptLengths,
+                         List<AttentionMode> modes, ProgressBar progress) {
+        PrintWriter out = out();
+        PrefillTimer opened = backend instanceof CudaBackend cuda
+                ? new GpuPrefillTimer(cuda, new GpuBench(cuda, out, progress).weights(modelName, settings.tokenizer()),
+                progress)
+                : new CpuPrefillTimer((CpuBackend) backend, ModelLoader.load(modelName, settings.tokenizer(), progress),
+                settings.prefill().blockSize(), progress);
+        try (PrefillTimer timer = opened) {
+            LlamaConfig c = timer.config();
+            for (int length : promptLengths) {
+                if (length > c.contextLength()) {
+                    throw new IllegalArgumentException("length " + length + " does not fit the model's context of "
+                            + c.contextLength() + " tokens");
+                }
+            }
+            List<SparsePrefill> prefills = new ArrayList<>();
+            for (AttentionMode mode : modes) {
+                prefills.add(SparsePrefill.of(AttentionFlags.forMode(settings.attention(), mode, null), c, Set.of()));
+            }
+            for (SparsePrefill p : prefills) {
+                if (p != null) p.plan().requireShape(c.numLayers(), c.numHeads(), p.source());
+            }
+            out.printf(Locale.ROOT, "model %s on %s, sparse threshold %d%n", modelName, timer.device(),
+                    settings.attention().sparseThreshold());
+            AttentionTable table = new AttentionTable(out, modes, settings.attention().sparseThreshold());
+            table.header();
+            for (int length : promptLengths) {
+                int[] prompt = randomPrompt(length, timer.bos(), c.vocabSize());
+                long[] nanos = new long[modes.size()];
+                boolean[] ranSparse = new boolean[modes.size()];
+                for (int i = 0; i < modes.size(); i++) {
+                    SparsePrefill p = prefills.get(i);
+                    ranSparse[i] = p != null && p.appliesTo(length);
+                    nanos[i] = timer.prefillNanos(prompt, ranSparse[i] ? p : null);
+                }
+                table.row(length, nanos, ranSparse);
+            }
+            table.footer();
+        }
+    }
+
+    /** Times one prefill, dense (sparse null) or sparse. */
+    private interface PrefillTimer extends AutoCloseable {
+        String device();
+
+        LlamaConfig config();
+
+        int bos();
+
+        long prefillNanos(int[] prompt, SparsePrefill sparse);
+
+        @Override
+        void close();
+    }
+
+    private record CpuPrefillTimer(CpuBackend backend, LlamaModel model, int blockSize, ProgressBar progress)
+            implements PrefillTimer {
+        public String device() {
+            return backend.name() + " (" + backend.threads() + " threads)";
+        }
+
+        public LlamaConfig config() {
+            return model.config();
+        }
+
+        public int bos() {
+            return model.tokenizer() == null ? 0 : model.tokenizer().bos();
+        }
+
+        public long prefillNanos(int[] prompt, SparsePrefill sparse) {
+            LlamaModel noStop = new LlamaModel(model.source(), model.config(), model.weights(),
+                    model.tokenizer() == null ? null : new NoStopTokenizer(model.tokenizer()));
+            try (Generator generator = new Generator(noStop, backend, null, blockSize,
+                    sparse == null ? null : sparse.withThreshold(0))) {
+                return generator.generate(prompt, 0, SamplingOptions.GREEDY, id -> { }, progress).prefillNanos();
+            }
+        }
+
+        public void close() {
+            model.close();
+        }
+    }
+
+    /** The weights go up once; each prefill gets a fresh forward pass; a short warm-up per plan compiles kernels. */
+    private static final class GpuPrefillTimer implements PrefillTimer {
+        private final CudaBackend cuda;
+        private final GpuLlamaWeights weights;
+        private final ProgressBar progress;
+        private final java.util.Set<SparsePrefill> warm = new java.util.HashSet<>();
+        private boolean denseWarm;
+
+        GpuPrefillTimer(CudaBackend cuda, GpuLlamaWeights weights, ProgressBar progress) {
+            this.cuda = cuda;
+            this.weights = weights;
+            this.progress = progress;
+        }
+
+        public String device() {
+            return cuda.device().toString();
+        }
+
+        public LlamaConfig config() {
+            return weights.config();
+        }
+
+        public int bos() {
+            return 0;
+        }
+
+        public long prefillNanos(int[] prompt, SparsePrefill sparse) {
+            if (sparse == null ? !denseWarm : warm.add(sparse)) {
+                run(java.util.Arrays.copyOf(prompt, Math.min(prompt.length, 128)), sparse,
+                        io.minference.runtime.ProgressListener.NONE);
+                denseWarm |= sparse == null;
+            }
+            return run(prompt, sparse, progress);
+        }
+
+        private long run(int[] prompt, SparsePrefill sparse, io.minference.runtime.ProgressListener listener) {
+            LlamaConfig c = weights.config();
+            try (GpuLlamaForward forward = new GpuLlamaForward(weights, cuda, prompt.length)) {
+                long start = System.nanoTime();
+                if (sparse == null) {
+                    forward.prefill(prompt, listener);
+                } else {
+                    try (DevicePromptAttention attention = SparsePrefills.gpu(sparse.plan(), cuda.context(),
+                            new AttentionShape(c.numHeads(), c.numKvHeads(), c.headDim()))) {
+                        forward.prefill(prompt, listener, attention);
+                    }
+                }
+                cuda.context().synchronize();
+                return System.nanoTime() - start;
+            }
+        }
+
+        public void close() {
+            weights.close();
         }
     }
 
@@ -162,7 +332,7 @@ final class BenchCommand extends CliCommand {
             }
         }
 
-        private GpuLlamaWeights weights(String modelName, java.nio.file.Path tokenizerFile) {
+        GpuLlamaWeights weights(String modelName, java.nio.file.Path tokenizerFile) {
             if (modelName.startsWith("synthetic:")) {
                 return SyntheticGpuWeights.generate(cuda, SyntheticShape.parse(modelName.substring("synthetic:".length())));
             }

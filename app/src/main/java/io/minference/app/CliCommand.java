@@ -3,6 +3,7 @@ package io.minference.app;
 import io.minference.config.ConfigException;
 import io.minference.config.ConfigOverrides;
 import io.minference.config.MinferenceConfig;
+import io.minference.sparse.config.PatternFileException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -25,8 +26,9 @@ abstract class CliCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    /** Main, or a group of subcommands (eval) under it. */
     @ParentCommand
-    Main main;
+    Object parent;
 
     @Option(names = "--config", paramLabel = "FILE",
             description = "YAML configuration (docs/configuration.md); flags given here override it.")
@@ -44,7 +46,7 @@ abstract class CliCommand implements Callable<Integer> {
             return run();
         } catch (ParameterException e) {
             throw e;
-        } catch (ConfigException e) {
+        } catch (ConfigException | PatternFileException e) {
             return fail(INVALID_INPUT, e.getMessage(), e);
         } catch (OutOfMemoryError e) {
             long heapMiB = Runtime.getRuntime().maxMemory() >> 20;
@@ -59,7 +61,12 @@ abstract class CliCommand implements Callable<Integer> {
     /** The configuration file's values (or the defaults) with the flags' values over them. */
     MinferenceConfig settings(ConfigOverrides flags) {
         MinferenceConfig file = configFile != null ? MinferenceConfig.load(configFile) : MinferenceConfig.DEFAULTS;
-        return flags.applyTo(file);
+        try {
+            return flags.applyTo(file);
+        } catch (IllegalArgumentException e) {
+            // Single flags were checked already: what is left is a combination, such as --patterns with a-shape.
+            throw new ParameterException(spec.commandLine(), "Invalid combination of settings: " + e.getMessage());
+        }
     }
 
     /** Refuses a given flag value with the same words the configuration file would get; null is "not given". */
@@ -83,12 +90,20 @@ abstract class CliCommand implements Callable<Integer> {
     }
 
     boolean stderrIsTerminal() {
+        Main main = main();
         return main != null && main.stderrIsTerminal();
+    }
+
+    private Main main() {
+        Object p = parent;
+        while (p instanceof EvalCommand group) p = group.parent;
+        return p instanceof Main m ? m : null;
     }
 
     private int fail(int exitCode, String message, Throwable cause) {
         PrintWriter err = err();
         err.println("minference: " + message.strip().replaceAll("\\s*\\R\\s*", " "));
+        Main main = main();
         if (stacktrace || (main != null && main.stacktraceRequested())) cause.printStackTrace(err);
         err.flush();
         return exitCode;

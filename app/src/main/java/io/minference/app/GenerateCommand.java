@@ -1,5 +1,6 @@
 package io.minference.app;
 
+import io.minference.config.AttentionMode;
 import io.minference.config.ConfigOverrides;
 import io.minference.config.GenerationConfig;
 import io.minference.config.Limits;
@@ -8,6 +9,7 @@ import io.minference.llama.LlamaModel;
 import io.minference.llama.generate.GenerationResult;
 import io.minference.llama.generate.Generator;
 import io.minference.llama.generate.SamplingOptions;
+import io.minference.llama.generate.SparsePrefill;
 import io.minference.llama.load.ModelLoader;
 import io.minference.llama.tokenizer.Tokenizer;
 import io.minference.runtime.Backends;
@@ -16,8 +18,10 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Set;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Continues a prompt: the generated text on stdout as it is produced, the timings on stderr. */
@@ -65,17 +69,28 @@ final class GenerateCommand extends CliCommand {
     @Option(names = "--device", paramLabel = "D", description = "auto (default), cpu, cuda or cuda:N.")
     String device;
 
+    @Option(names = "--attention", paramLabel = "MODE", converter = AttentionFlags.Mode.class,
+            description = "Prefill attention of long prompts: dense (default), minference, a-shape, vertical-slash or"
+                    + " block-sparse.")
+    AttentionMode attention;
+
+    @Mixin
+    AttentionFlags sparse;
+
     @Override
     int run() throws IOException {
         check("--max-tokens", maxTokens, n -> Limits.maxTokens(n));
         check("--temperature", temperature, Limits::temperature);
         check("--top-p", topP, Limits::topP);
         check("--device", device, Limits::device);
+        sparse.check(this);
         MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, device, maxTokens, temperature,
-                topP, seed, chat, null));
+                topP, seed, chat, null).withAttention(attention, sparse.patterns, sparse.sparseThreshold,
+                sparse.massBudget()));
         if (settings.model() == null) throw missing("'--model=PATH' (or model: in the --config file)");
         Inputs.requireModel(settings.model());
         if (settings.tokenizer() != null) Inputs.requireFile(settings.tokenizer(), "tokenizer file");
+        Inputs.requirePatterns(settings.attention());
         String promptText = prompt.text != null ? prompt.text : PromptFiles.read(prompt.file);
 
         GenerationConfig generation = settings.generation();
@@ -84,7 +99,8 @@ final class GenerateCommand extends CliCommand {
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
              Backend backend = Backends.select(settings.device());
              LlamaModel loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress);
-             Generator generator = new Generator(loaded, backend, null, settings.prefill().blockSize())) {
+             Generator generator = new Generator(loaded, backend, null, settings.prefill().blockSize(),
+                     SparsePrefill.of(settings.attention(), loaded.config(), Set.of()))) {
             Tokenizer modelTokenizer = loaded.tokenizer();
             int[] promptIds = generation.chat() ? modelTokenizer.encodeChat(promptText)
                     : withBos(modelTokenizer.bos(), modelTokenizer.encode(promptText));
@@ -97,6 +113,7 @@ final class GenerateCommand extends CliCommand {
             out.println(decoder.flush());
             out.flush();
             printTimings(result);
+            printAttention(result, settings.attention().mode(), settings.attention().sparseThreshold());
         }
         return 0;
     }
@@ -106,6 +123,15 @@ final class GenerateCommand extends CliCommand {
         withBos[0] = bos;
         System.arraycopy(ids, 0, withBos, 1, ids.length);
         return withBos;
+    }
+
+    private void printAttention(GenerationResult r, AttentionMode mode, int threshold) {
+        String line = r.sparse() ? "attention: " + r.attention() + " (sparse prefill)"
+                : mode.sparse() ? String.format(Locale.ROOT, "attention: dense (the prompt's %d tokens are below the"
+                + " sparse threshold of %d)", r.promptTokens(), threshold)
+                : "attention: dense";
+        err().println(line);
+        err().flush();
     }
 
     private void printTimings(GenerationResult r) {

@@ -1,8 +1,11 @@
 package io.minference.app;
 
+import io.minference.config.AttentionConfig;
+import io.minference.sparse.config.PatternFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Set;
 
 /** Early checks of the files named on the command line, so that a typo gets a plain message, not a loader's. */
 final class Inputs {
@@ -13,6 +16,12 @@ final class Inputs {
         if (Files.isDirectory(file)) throw new IOException(what + " " + file + " is a directory");
         if (!Files.exists(file)) throw new IOException(what + " not found: " + file);
         if (!Files.isReadable(file)) throw new IOException(what + " " + file + " is not readable");
+    }
+
+    /** The pattern file, when one is configured: read now, so that its errors come before the model loads. */
+    static void requirePatterns(AttentionConfig attention) {
+        if (attention.patterns() == null) return;
+        PatternFiles.read(attention.patterns(), Set.of());
     }
 
     /** A model is a file, or a synthetic:NAME that the loader builds in memory. */

@@ -18,6 +18,14 @@ final class TokenLengths implements ITypeConverter<List<Integer>> {
         return List.copyOf(lengths);
     }
 
+    /** One length, as --length takes it. */
+    static final class One implements ITypeConverter<Integer> {
+        @Override
+        public Integer convert(String value) {
+            return parseOne(value.trim());
+        }
+    }
+
     static int parseOne(String text) {
         String digits = text.toLowerCase(Locale.ROOT);
         long unit = 1;

@@ -1,0 +1,179 @@
+package io.minference.app;
+
+import io.minference.config.AttentionMode;
+import io.minference.config.ConfigOverrides;
+import io.minference.config.MinferenceConfig;
+import io.minference.llama.LlamaConfig;
+import io.minference.llama.LlamaModel;
+import io.minference.llama.generate.Generator;
+import io.minference.llama.generate.PasskeyPrompt;
+import io.minference.llama.generate.SparsePrefill;
+import io.minference.llama.load.ModelLoader;
+import io.minference.runtime.Backend;
+import io.minference.runtime.Backends;
+import io.minference.runtime.SharedData;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.TypeConversionException;
+
+/**
+ * Needle in a haystack: the pass-key task ({@link PasskeyPrompt}) at each length and depth, a number of trials
+ * each, answered greedily under every attention mode asked for. Sparse modes run with the sparse threshold at 0, so
+ * that every prompt goes through the sparse path. Each trial's key (and so its prompt) is the same in every mode.
+ */
+@Command(name = "needle", mixinStandardHelpOptions = true,
+        description = "Retrieval of a 5-digit pass key hidden in a haystack text, per prompt length and depth, with a"
+                + " column of accuracy per attention mode.")
+final class NeedleCommand extends CliCommand {
+    @Option(names = "--model", paramLabel = "PATH", description = "A .gguf file, a llama2.c checkpoint or synthetic:NAME.")
+    String model;
+
+    @Option(names = "--tokenizer", paramLabel = "PATH", description = "A tokenizer file overriding the model's own.")
+    Path tokenizer;
+
+    @Option(names = "--lengths", paramLabel = "N[,N...]", converter = TokenLengths.class, defaultValue = "4k",
+            description = "Whole prompt lengths in tokens, the question included, k = 1024 (default: ${DEFAULT-VALUE}).")
+    List<Integer> lengths;
+
+    @Option(names = "--depths", paramLabel = "P[,P...]", converter = Depths.class, defaultValue = "10,50,90",
+            description = "Where the needle goes, in percent of the haystack (default: ${DEFAULT-VALUE}).")
+    List<Integer> depths;
+
+    @Option(names = "--trials", paramLabel = "N", defaultValue = "10",
+            description = "Trials per length and depth, each with its own key (default: ${DEFAULT-VALUE}).")
+    int trials;
+
+    @Option(names = "--attention", paramLabel = "MODE[,MODE...]", converter = AttentionFlags.ModeList.class,
+            description = "Attention modes, one column each (default: dense,minference).")
+    List<AttentionMode> attentionModes;
+
+    @Mixin
+    AttentionFlags sparse;
+
+    @Option(names = "--haystack", paramLabel = "FILE",
+            description = "Haystack text (default: ../shared/data/text/moby-dick.txt when present, else a generated"
+                    + " filler).")
+    Path haystack;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Seed of the first trial's key.")
+    long seed;
+
+    @Option(names = "--device", paramLabel = "D", description = "auto (default), cpu, cuda or cuda:N.")
+    String device;
+
+    @Override
+    int run() throws IOException {
+        if (trials < 1) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "Invalid value for option '--trials': must be 1 or more, got " + trials);
+        }
+        check("--device", device, io.minference.config.Limits::device);
+        sparse.check(this);
+        MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, device, null, null, null, null,
+                null, null).withAttention(null, sparse.patterns, sparse.sparseThreshold, sparse.massBudget()));
+        if (settings.model() == null) throw missing("'--model=PATH' (or model: in the --config file)");
+        Inputs.requireModel(settings.model());
+        Inputs.requirePatterns(settings.attention());
+        if (haystack != null) Inputs.requireFile(haystack, "haystack file");
+        List<AttentionMode> modes = attentionModes != null ? attentionModes
+                : List.of(AttentionMode.DENSE, AttentionMode.MINFERENCE);
+
+        PrintWriter out = out();
+        try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
+             Backend backend = Backends.select(settings.device());
+             LlamaModel loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress)) {
+            LlamaConfig c = loaded.config();
+            int longest = lengths.stream().mapToInt(Integer::intValue).max().orElseThrow();
+            for (int length : lengths) {
+                if (length + PasskeyPrompt.ANSWER_TOKENS > c.contextLength()) {
+                    throw new IllegalArgumentException("length " + length + " plus the " + PasskeyPrompt.ANSWER_TOKENS
+                            + " answer tokens does not fit the model's context of " + c.contextLength() + " tokens");
+                }
+            }
+            Haystack hay = haystack(longest);
+            List<SparsePrefill> prefills = new ArrayList<>();
+            for (AttentionMode mode : modes) {
+                prefills.add(SparsePrefill.of(AttentionFlags.forMode(settings.attention(), mode, 0), c, Set.of()));
+            }
+            // The same prompts (keys, depths) for every mode, built once.
+            List<PasskeyPrompt> prompts = new ArrayList<>();
+            for (int length : lengths) {
+                for (int depth : depths) {
+                    for (int t = 0; t < trials; t++) {
+                        prompts.add(PasskeyPrompt.build(loaded.tokenizer(), hay.text(), length, depth / 100.0,
+                                seed + t));
+                    }
+                }
+            }
+            // Mode by mode, so that a GPU holds one copy of the weights at a time.
+            int[][] correct = new int[modes.size()][lengths.size() * depths.size()];
+            for (int m = 0; m < modes.size(); m++) {
+                try (Generator generator = new Generator(loaded, backend, null, settings.prefill().blockSize(),
+                        prefills.get(m))) {
+                    for (int i = 0; i < prompts.size(); i++) {
+                        PasskeyPrompt prompt = prompts.get(i);
+                        if (prompt.isAnsweredBy(prompt.answer(generator, loaded.tokenizer()))) {
+                            correct[m][i / trials]++;
+                        }
+                    }
+                }
+            }
+            out.printf(Locale.ROOT, "model %s on %s; haystack %s; %d trial%s per row; sparse modes at sparse"
+                    + " threshold 0%n", settings.model(), backend.name(), hay.name(), trials, trials == 1 ? "" : "s");
+            StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "%8s %6s", "length", "depth"));
+            for (AttentionMode mode : modes) header.append(String.format(Locale.ROOT, " %14s", mode.label()));
+            out.println(header);
+            for (int l = 0; l < lengths.size(); l++) {
+                for (int d = 0; d < depths.size(); d++) {
+                    StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%8d %5d%%", lengths.get(l),
+                            depths.get(d)));
+                    for (int[] perMode : correct) {
+                        row.append(String.format(Locale.ROOT, " %14s", perMode[l * depths.size() + d] + "/" + trials));
+                    }
+                    out.println(row);
+                }
+            }
+            out.flush();
+        }
+        return 0;
+    }
+
+    private record Haystack(String name, String text) {
+    }
+
+    private Haystack haystack(int longestPrompt) throws IOException {
+        if (haystack != null) return new Haystack(haystack.toString(), PromptFiles.read(haystack));
+        Optional<Path> mobyDick = SharedData.file(PasskeyPrompt.HAYSTACK);
+        if (mobyDick.isPresent()) return new Haystack(mobyDick.get().toString(), PromptFiles.read(mobyDick.get()));
+        return new Haystack("generated filler (no --haystack, and ../shared/data/" + PasskeyPrompt.HAYSTACK
+                + " is absent)", PasskeyPrompt.filler(longestPrompt * 8));
+    }
+
+    /** Percentages from 0 to 100, comma-separated. */
+    static final class Depths implements ITypeConverter<List<Integer>> {
+        @Override
+        public List<Integer> convert(String value) {
+            List<Integer> depths = new ArrayList<>();
+            for (String part : value.split(",", -1)) {
+                String p = part.strip();
+                if (p.endsWith("%")) p = p.substring(0, p.length() - 1);
+                if (!p.matches("\\d{1,3}") || Integer.parseInt(p) > 100) {
+                    throw new TypeConversionException("'" + part.strip() + "' is not a depth: use a whole percentage"
+                            + " from 0 to 100");
+                }
+                depths.add(Integer.parseInt(p));
+            }
+            return List.copyOf(depths);
+        }
+    }
+}
