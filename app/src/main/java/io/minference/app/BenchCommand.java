@@ -155,6 +155,9 @@ final class BenchCommand extends CliCommand {
             }
             out.printf(Locale.ROOT, "model %s on %s, sparse threshold %d%n", modelName, timer.device(),
                     settings.attention().sparseThreshold());
+            // One short untimed prefill per mode first, so that JIT compilation stays out of the figures.
+            int[] warmUp = randomPrompt(Math.min(64, c.contextLength()), timer.bos(), c.vocabSize());
+            for (SparsePrefill p : prefills) timer.prefillNanos(warmUp, p);
             AttentionTable table = new AttentionTable(out, modes, settings.attention().sparseThreshold());
             table.header();
             for (int length : promptLengths) {
@@ -214,13 +217,11 @@ final class BenchCommand extends CliCommand {
         }
     }
 
-    /** The weights go up once; each prefill gets a fresh forward pass; a short warm-up per plan compiles kernels. */
+    /** The weights go up once; each prefill gets a fresh forward pass. */
     private static final class GpuPrefillTimer implements PrefillTimer {
         private final CudaBackend cuda;
         private final GpuLlamaWeights weights;
         private final ProgressBar progress;
-        private final java.util.Set<SparsePrefill> warm = new java.util.HashSet<>();
-        private boolean denseWarm;
 
         GpuPrefillTimer(CudaBackend cuda, GpuLlamaWeights weights, ProgressBar progress) {
             this.cuda = cuda;
@@ -241,11 +242,6 @@ final class BenchCommand extends CliCommand {
         }
 
         public long prefillNanos(int[] prompt, SparsePrefill sparse) {
-            if (sparse == null ? !denseWarm : warm.add(sparse)) {
-                run(java.util.Arrays.copyOf(prompt, Math.min(prompt.length, 128)), sparse,
-                        io.minference.runtime.ProgressListener.NONE);
-                denseWarm |= sparse == null;
-            }
             return run(prompt, sparse, progress);
         }
 

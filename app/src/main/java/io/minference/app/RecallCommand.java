@@ -88,14 +88,15 @@ final class RecallCommand extends CliCommand {
             int[] ids = TextTokens.first(loaded.tokenizer(), text, tokens, "text");
             out.printf(Locale.ROOT, "model %s; %s: %d tokens; patterns: %s%n", settings.model(), text, tokens,
                     plan.source());
-            out.printf(Locale.ROOT, "%5s %5s  %-44s %9s %9s %10s%n", "layer", "head", "pattern", "density", "recall",
+            out.printf(Locale.ROOT, "%5s %5s  %-32s %9s %9s %10s%n", "layer", "head", "pattern", "density", "recall",
                     "rel error");
             out.flush();
             int blockSize = settings.prefill().blockSize();
             var recording = new RecordingAttention(backend, blockSize, (l, shape, q, k, v, n) -> {
                 if (layer != null && l != layer) return;
                 for (HeadAccuracy.Result r : HeadAccuracy.measure(shape, q, k, v, n, plan.plan().layers().get(l))) {
-                    out.printf(Locale.ROOT, "%5d %5d  %-44s %9.4f %9.4f %10.2e%n", l, r.head(), r.pattern(),
+                    out.printf(Locale.ROOT, "%5d %5d  %-32s %9.4f %9.4f %10.2e%n", l, r.head(),
+                            SparsePrefill.describe(plan.plan().pattern(l, r.head())),
                             r.density(), r.recall(), r.relativeError());
                 }
                 out.flush();

@@ -5,6 +5,7 @@ import io.minference.config.MinferenceConfig;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaModel;
 import io.minference.llama.forward.LlamaForward;
+import io.minference.llama.generate.SparsePrefill;
 import io.minference.llama.load.ModelLoader;
 import io.minference.runtime.cpu.CpuBackend;
 import io.minference.sparse.HeadPattern;
@@ -82,8 +83,8 @@ final class SearchPatternsCommand extends CliCommand {
             out.printf(Locale.ROOT, "wrote %s: %d layers x %d heads from %d calibration tokens%n", outFile,
                     c.numLayers(), c.numHeads(), tokens);
             Map<String, Integer> counts = new TreeMap<>();
-            for (List<HeadPattern> heads : layers) for (HeadPattern p : heads) counts.merge(p.toString(), 1, Integer::sum);
-            counts.forEach((p, n) -> out.printf(Locale.ROOT, "%6d  %s%n", n, p));
+            for (List<HeadPattern> heads : layers) for (HeadPattern p : heads) counts.merge(SparsePrefill.describe(p), 1, Integer::sum);
+            counts.forEach((p, n) -> out.printf(Locale.ROOT, "%6d heads  %s%n", n, p));
             out.flush();
         }
         return 0;

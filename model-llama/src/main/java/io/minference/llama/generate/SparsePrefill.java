@@ -72,7 +72,8 @@ public record SparsePrefill(String mode, PatternPlan plan, int threshold, String
                 "every head " + describe(uniform));
     }
 
-    static String describe(HeadPattern pattern) {
+    /** A pattern in a few words: vertical-slash 1000/6096, a-shape 128+4096, block-sparse mass:0.9. */
+    public static String describe(HeadPattern pattern) {
         return switch (pattern) {
             case HeadPattern.VerticalSlash vs -> "vertical-slash " + budget(vs.vertical()) + "/" + budget(vs.slash());
             case HeadPattern.AShape a -> "a-shape " + a.sinkTokens() + "+" + a.localTokens();
