@@ -157,7 +157,10 @@ final class BenchCommand extends CliCommand {
                     settings.attention().sparseThreshold());
             // One short untimed prefill per mode first, so that JIT compilation stays out of the figures.
             int[] warmUp = randomPrompt(Math.min(64, c.contextLength()), timer.bos(), c.vocabSize());
-            for (SparsePrefill p : prefills) timer.prefillNanos(warmUp, p);
+            for (SparsePrefill p : prefills) {
+                boolean used = p != null && promptLengths.stream().anyMatch(p::appliesTo);
+                timer.prefillNanos(warmUp, used ? p : null);
+            }
             AttentionTable table = new AttentionTable(out, modes, settings.attention().sparseThreshold());
             table.header();
             for (int length : promptLengths) {

@@ -138,6 +138,24 @@ class EvalCommandTest {
     }
 
     @Test
+    void searchPatternsRefusesTooShortACalibrationOrTooLongALength() throws IOException {
+        Path text = dir.resolve("calibration.txt");
+        Files.writeString(text, "Call me Ishmael.");
+        CliRun shortText = CliRun.of("search-patterns", "--model", model(), "--calibration", text.toString(), "--out",
+                dir.resolve("p.yaml").toString(), "--length", "512");
+        assertEquals(1, shortText.exitCode(), shortText.toString());
+        assertTrue(shortText.err().matches("(?s).*minference: calibration text " + java.util.regex.Pattern.quote(
+                text.toString()) + " holds \\d+ tokens, fewer than the 511 needed \\(BOS makes 512\\).*"),
+                shortText.toString());
+        CliRun tooLong = CliRun.of("search-patterns", "--model", model(), "--calibration", text.toString(), "--out",
+                dir.resolve("p.yaml").toString(), "--length", "32k");
+        assertEquals(1, tooLong.exitCode(), tooLong.toString());
+        assertTrue(tooLong.err().contains("length 32768 does not fit the model's context of 16384 tokens"),
+                tooLong.toString());
+        assertTrue(!Files.exists(dir.resolve("p.yaml")), "nothing written on failure");
+    }
+
+    @Test
     void searchPatternsWritesAFileThatFitsTheModel() {
         Path out = dir.resolve("found.yaml");
         CliRun run = unlessStub(CliRun.of("search-patterns", "--model", model(), "--calibration",
