@@ -43,6 +43,21 @@ final class AttentionFlags {
     }
 
     /**
+     * For the commands that take a list of modes: the mode under which --patterns and --budget are checked, the first
+     * listed one that takes them (null when neither is given; the first mode when none takes them, so that the check
+     * names the problem).
+     */
+    AttentionMode checkedMode(List<AttentionMode> modes) {
+        if (patterns == null && budget == null) return null;
+        for (AttentionMode mode : modes) {
+            boolean takesPatterns = patterns == null || Limits.patternsIn(mode).isEmpty();
+            boolean takesBudget = budget == null || Limits.budgetIn(mode, patterns != null).isEmpty();
+            if (takesPatterns && takesBudget) return mode;
+        }
+        return modes.getFirst();
+    }
+
+    /**
      * The settings of one mode of a list (bench, eval): the pattern file and the budget apply to the modes that take
      * them, and {@code threshold} (null: the configured one) replaces the threshold.
      */

@@ -82,7 +82,8 @@ final class BenchCommand extends CliCommand {
         }
         sparse.check(this);
         var settings = settings(new io.minference.config.ConfigOverrides(model, tokenizer, device, null, null, null,
-                null, null, null).withAttention(null, sparse.patterns, sparse.sparseThreshold, sparse.massBudget()));
+                null, null, null).withAttention(attentionModes == null ? null : sparse.checkedMode(attentionModes),
+                sparse.patterns, sparse.sparseThreshold, sparse.massBudget()));
         String modelName = settings.model() != null ? settings.model() : DEFAULT_MODEL;
         Inputs.requireModel(modelName);
         Inputs.requirePatterns(settings.attention());

@@ -66,14 +66,15 @@ final class PerplexityCommand extends CliCommand {
         }
         check("--device", device, io.minference.config.Limits::device);
         sparse.check(this);
+        List<AttentionMode> modes = attentionModes != null ? attentionModes
+                : List.of(AttentionMode.DENSE, AttentionMode.MINFERENCE);
         MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, device, null, null, null, null,
-                null, null).withAttention(null, sparse.patterns, sparse.sparseThreshold, sparse.massBudget()));
+                null, null).withAttention(sparse.checkedMode(modes), sparse.patterns, sparse.sparseThreshold,
+                sparse.massBudget()));
         if (settings.model() == null) throw missing("'--model=PATH' (or model: in the --config file)");
         Inputs.requireModel(settings.model());
         Inputs.requireFile(text, "text file");
         Inputs.requirePatterns(settings.attention());
-        List<AttentionMode> modes = attentionModes != null ? attentionModes
-                : List.of(AttentionMode.DENSE, AttentionMode.MINFERENCE);
 
         PrintWriter out = out();
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());

@@ -138,5 +138,24 @@ class SparseCliTest {
         invalid(CliRun.of("bench", "--attention", "dense,dense"), "dense is listed twice");
         invalid(CliRun.of("bench", "--attention", "dense,minference", "--budget", "mass:2"),
                 "Invalid value for option '--budget'");
+        invalid(CliRun.of("bench", "--attention", "dense,a-shape", "--budget", "mass:0.9"),
+                "Invalid combination of settings: a budget applies to minference, vertical-slash and block-sparse,"
+                        + " not dense");
+    }
+
+    @Test
+    void aBudgetOrPatternFileInAListGoesToTheModesThatTakeIt() throws IOException {
+        CliRun budget = CliRun.of("bench", "--lengths", "48", "--attention", "dense,a-shape,minference", "--budget",
+                "mass:0.9", "--decode-tokens", "0", "--device", "cpu");
+        assertEquals(0, budget.exitCode(), budget.toString());
+        Path patterns = dir.resolve("p.yaml");
+        Files.writeString(patterns, "num_layers: 4\nnum_heads: 8\ndefault: {pattern: dense}\n");
+        CliRun file = CliRun.of("bench", "--lengths", "48", "--attention", "dense,minference", "--patterns",
+                patterns.toString(), "--device", "cpu");
+        assertEquals(0, file.exitCode(), file.toString());
+        Files.writeString(patterns, "num_layers: 5\nnum_heads: 8\ndefault: {pattern: dense}\n");
+        invalid(CliRun.of("bench", "--lengths", "48", "--attention", "dense,minference", "--patterns",
+                patterns.toString(), "--device", "cpu"), patterns + ": the pattern configuration has 5 layers,"
+                + " the model 4");
     }
 }
