@@ -59,8 +59,8 @@ public final class FlashPrefillSweep implements GpuBenchmark {
         return figures;
     }
 
-    /** {@code FlashPrefillSweep M,N,S[,R] ... -- length...}: each tiling (query rows, keys per tile, stages, row
-     * tiles per warp) at each length. */
+    /** {@code FlashPrefillSweep M,N,S ... -- length...}: each tiling (query rows, keys per tile, stages) at
+     * each length. */
     public static void main(String[] args) {
         List<FlashPrefill> tilings = new ArrayList<>();
         List<Integer> lengths = new ArrayList<>();
@@ -73,7 +73,7 @@ public final class FlashPrefillSweep implements GpuBenchmark {
             } else {
                 String[] p = arg.split(",");
                 tilings.add(new FlashPrefill(128, Integer.parseInt(p[0]), Integer.parseInt(p[1]),
-                        Integer.parseInt(p[2]), p.length > 3 ? Integer.parseInt(p[3]) : 1));
+                        Integer.parseInt(p[2])));
             }
         }
         int status = GpuBench.run(List.of(new FlashPrefillSweep(tilings,

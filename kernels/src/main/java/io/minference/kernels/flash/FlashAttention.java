@@ -30,14 +30,6 @@ public final class FlashAttention implements AutoCloseable {
     private DeviceBuffer workspace;
 
     public FlashAttention(CudaContext context, AttentionShape shape) {
-        this(context, shape, null);
-    }
-
-    /** With a given tensor-core tiling (of the shape's head dim), or null for {@link FlashPrefill#forHeadDim}. */
-    public FlashAttention(CudaContext context, AttentionShape shape, FlashPrefill tiling) {
-        if (tiling != null && tiling.headDim() != shape.headDim()) {
-            throw new IllegalArgumentException("tiling " + tiling + " does not fit head dim " + shape.headDim());
-        }
         this.context = context;
         this.shape = shape;
         this.scale = log2Scale(shape.headDim());
@@ -45,7 +37,7 @@ public final class FlashAttention implements AutoCloseable {
         int d = shape.headDim();
         LaunchShape placeholder = LaunchShape.of(1, 32);
         if (d == 64 || d == 128) {
-            prefill = tiling != null ? tiling : FlashPrefill.forHeadDim(d);
+            prefill = FlashPrefill.forHeadDim(d);
             prefillKernel = context.kernel(prefill.emit(target), placeholder);
             fallbackKernel = null;
         } else {

@@ -31,23 +31,16 @@ import static io.minference.ptx.dsl.Address.global;
  * {@link #threads()}, dynamic shared memory {@link #sharedBytes()}. Query blocks run last-first (the longest
  * ones start first), all heads of one query block side by side so that heads sharing a KV head share it in L2.
  */
-public record FlashPrefill(int headDim, int blockM, int blockN, int stages, int rowTilesPerWarp)
-        implements KernelDefinition {
+public record FlashPrefill(int headDim, int blockM, int blockN, int stages) implements KernelDefinition {
     public FlashPrefill {
         if (headDim != 64 && headDim != 128) {
             throw new IllegalArgumentException("the tensor-core prefill handles head dims 64 and 128, not " + headDim
                     + " (use FlashFallback)");
         }
-        if (rowTilesPerWarp < 1 || rowTilesPerWarp > 2 || blockM % (16 * rowTilesPerWarp) != 0 || blockM > 256
-                || blockN % 16 != 0 || blockN < 16 || stages < 2) {
-            throw new IllegalArgumentException("need 1 or 2 row tiles per warp, blockM a multiple of 16 per row tile"
-                    + " up to 256, blockN a multiple of 16 and stages >= 2; got " + this);
+        if (blockM % 16 != 0 || blockM < 16 || blockM > 256 || blockN % 16 != 0 || blockN < 16 || stages < 2) {
+            throw new IllegalArgumentException("need blockM a multiple of 16 in 16..256, blockN a multiple of 16 and"
+                    + " stages >= 2; got " + this);
         }
-    }
-
-    /** One 16-row tile per warp, Q kept in registers. */
-    public FlashPrefill(int headDim, int blockM, int blockN, int stages) {
-        this(headDim, blockM, blockN, stages, 1);
     }
 
     /** The tuned shape for a head dim: 128 query rows (8 warps), 64-key tiles, 3 stages. */
@@ -56,7 +49,7 @@ public record FlashPrefill(int headDim, int blockM, int blockN, int stages, int 
     }
 
     public int threads() {
-        return 32 * blockM / (16 * rowTilesPerWarp);
+        return 32 * blockM / 16;
     }
 
     private int rowBytes() {
@@ -78,8 +71,7 @@ public record FlashPrefill(int headDim, int blockM, int blockN, int stages, int 
 
     @Override
     public String entryName() {
-        return "flash_prefill_bf16_d%d_m%d_n%d_s%d%s".formatted(headDim, blockM, blockN, stages,
-                rowTilesPerWarp == 1 ? "" : "_r" + rowTilesPerWarp);
+        return "flash_prefill_bf16_d%d_m%d_n%d_s%d".formatted(headDim, blockM, blockN, stages);
     }
 
     @Override
@@ -136,32 +128,22 @@ public record FlashPrefill(int headDim, int blockM, int blockN, int stages, int 
             k.commitGroup();
         }
 
-        int tilesPerWarp = rowTilesPerWarp;
-        // With one row tile per warp Q stays in registers; with two, the K and V fragments each feed two tiles
-        // (half the shared-memory reads per product) and Q is re-read from shared memory to free the registers.
-        boolean queryInRegisters = tilesPerWarp == 1;
-        k.comment(queryInRegisters ? "Q fragments into registers, kept for the whole key loop"
-                : "Q stays in shared memory, re-read per key tile");
+        k.comment("Q fragments into registers, kept for the whole key loop");
         k.waitGroups(stages - 1);
         k.barrier();
-        U32 warpRow = k.mul(warp, 16 * tilesPerWarp).named("warpRow");
+        U32 warpRow = k.mul(warp, 16).named("warpRow");
         SwizzledFragments queryFragments = SwizzledFragments.operandA(k, rowBytes(), lane, warpRow);
         List<FragmentA<Bf16x2>> qFrags = new ArrayList<>();
-        if (queryInRegisters) {
-            for (int d0 = 0; d0 < headDim; d0 += 16) {
-                qFrags.add(queryFragments.loadA(k, smem, 0, d0));
-            }
+        for (int d0 = 0; d0 < headDim; d0 += 16) {
+            qFrags.add(queryFragments.loadA(k, smem, 0, d0));
         }
         SwizzledFragments keyFragments = SwizzledFragments.operandB(k, rowBytes(), lane);
         SwizzledFragments valueFragments = SwizzledFragments.operandBTransposed(k, rowBytes(), lane);
-        FragmentC[][] out = new FragmentC[tilesPerWarp][headDim / 8];
-        OnlineSoftmax[] softmax = new OnlineSoftmax[tilesPerWarp];
-        for (int t = 0; t < tilesPerWarp; t++) {
-            for (int i = 0; i < out[t].length; i++) {
-                out[t][i] = k.zeroAccumulator("o");
-            }
-            softmax[t] = new OnlineSoftmax(k, scale);
+        FragmentC[] out = new FragmentC[headDim / 8];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = k.zeroAccumulator("o");
         }
+        OnlineSoftmax softmax = new OnlineSoftmax(k, scale);
 
         U32 group = k.shr(lane, 2).named("group");
         U32 pair = k.shl(k.and(lane, 3), 1).named("pairColumn");
@@ -175,40 +157,26 @@ public record FlashPrefill(int headDim, int blockM, int blockN, int stages, int 
             U32 stage = k.mad(k.rem(tile, stages), k.u32(stageBytes()), tiles).named("stage");
             U32 values = k.add(stage, blockN * rowBytes()).named("valueTile");
 
-            FragmentC[][] scores = new FragmentC[tilesPerWarp][blockN / 8];
-            for (int t = 0; t < tilesPerWarp; t++) {
-                for (int i = 0; i < scores[t].length; i++) {
-                    scores[t][i] = k.zeroAccumulator("s");
-                }
+            FragmentC[] scores = new FragmentC[blockN / 8];
+            for (int i = 0; i < scores.length; i++) {
+                scores[i] = k.zeroAccumulator("s");
             }
             for (int d0 = 0; d0 < headDim; d0 += 16) {
-                List<FragmentA<Bf16x2>> a = new ArrayList<>();
-                for (int t = 0; t < tilesPerWarp; t++) {
-                    a.add(queryInRegisters ? qFrags.get(d0 / 16) : queryFragments.loadA(k, smem, 16 * t, d0));
-                }
                 for (int n0 = 0; n0 < blockN; n0 += 16) {
                     List<FragmentB<Bf16x2>> b = keyFragments.loadB(k, stage, n0, d0, false);
-                    for (int t = 0; t < tilesPerWarp; t++) {
-                        k.mma(scores[t][n0 / 8], a.get(t), b.get(0));
-                        k.mma(scores[t][n0 / 8 + 1], a.get(t), b.get(1));
-                    }
+                    k.mma(scores[n0 / 8], qFrags.get(d0 / 16), b.get(0));
+                    k.mma(scores[n0 / 8 + 1], qFrags.get(d0 / 16), b.get(1));
                 }
             }
-            List<List<FragmentA<Bf16x2>>> probabilities = new ArrayList<>();
-            for (int t = 0; t < tilesPerWarp; t++) {
-                if (masked) {
-                    U32 tileFirstPosition = t == 0 ? laneFirstPosition : k.add(laneFirstPosition, 16 * t);
-                    maskAboveDiagonal(k, scores[t], k.sub(tileFirstPosition, k.add(k.mul(tile, blockN), pair)));
-                }
-                probabilities.add(softmax[t].fold(k, scores[t], out[t]));
+            if (masked) {
+                maskAboveDiagonal(k, scores, k.sub(laneFirstPosition, k.add(k.mul(tile, blockN), pair)));
             }
-            for (int j = 0; j < blockN / 16; j++) {
+            List<FragmentA<Bf16x2>> probabilities = softmax.fold(k, scores, out);
+            for (int j = 0; j < probabilities.size(); j++) {
                 for (int d0 = 0; d0 < headDim; d0 += 16) {
                     List<FragmentB<Bf16x2>> b = valueFragments.loadB(k, values, d0, 16 * j, true);
-                    for (int t = 0; t < tilesPerWarp; t++) {
-                        k.mma(out[t][d0 / 8], probabilities.get(t).get(j), b.get(0));
-                        k.mma(out[t][d0 / 8 + 1], probabilities.get(t).get(j), b.get(1));
-                    }
+                    k.mma(out[d0 / 8], probabilities.get(j), b.get(0));
+                    k.mma(out[d0 / 8 + 1], probabilities.get(j), b.get(1));
                 }
             }
         };
@@ -219,23 +187,20 @@ public record FlashPrefill(int headDim, int blockM, int blockN, int stages, int 
         k.waitAll();
 
         k.comment("epilogue: O / l as bf16, rows past the end skipped");
+        F32[] sums = softmax.rowSums(k);
         U64 oBlock = k.add(k.add(o, k.mulWide(head, rowBytes())), k.mulWide(firstRow, qRowBytes)).named("oBlock");
-        for (int t = 0; t < tilesPerWarp; t++) {
-            F32[] sums = softmax[t].rowSums(k);
-            FragmentC[] tileOut = out[t];
-            for (int half = 0; half < 2; half++) {
-                int rowHalf = half;
-                U32 row = k.add(k.add(warpRow, group), 16 * t + 8 * half).named("outRow");
-                F32 inverse = k.div(k.f32(1), sums[half]);
-                k.ifThen(k.lt(row, rowsHere), () -> {
-                    U64 rowStart = k.add(k.add(oBlock, k.mulWide(row, qRowBytes)), k.mulWide(pair, 2));
-                    for (int f = 0; f < tileOut.length; f++) {
-                        List<F32> acc = tileOut[f].regs();
-                        k.store(global(rowStart).plus(f * 16L), k.packBf16(k.mul(acc.get(2 * rowHalf), inverse),
-                                k.mul(acc.get(2 * rowHalf + 1), inverse)));
-                    }
-                });
-            }
+        for (int half = 0; half < 2; half++) {
+            int rowHalf = half;
+            U32 row = k.add(k.add(warpRow, group), 8 * half).named("outRow");
+            F32 inverse = k.div(k.f32(1), sums[half]);
+            k.ifThen(k.lt(row, rowsHere), () -> {
+                U64 rowStart = k.add(k.add(oBlock, k.mulWide(row, qRowBytes)), k.mulWide(pair, 2));
+                for (int f = 0; f < out.length; f++) {
+                    List<F32> acc = out[f].regs();
+                    k.store(global(rowStart).plus(f * 16L), k.packBf16(k.mul(acc.get(2 * rowHalf), inverse),
+                            k.mul(acc.get(2 * rowHalf + 1), inverse)));
+                }
+            });
         }
     }
 

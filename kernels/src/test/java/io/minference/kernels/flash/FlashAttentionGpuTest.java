@@ -69,34 +69,6 @@ class FlashAttentionGpuTest {
         checkPrefill(shape, count, start, true);
     }
 
-    static Stream<Arguments> tilingCases() {
-        List<Arguments> cases = new ArrayList<>();
-        for (int d : new int[] {64, 128}) {
-            List<FlashPrefill> tilings = List.of(new FlashPrefill(d, 128, 32, 3, 2), new FlashPrefill(d, 128, 64, 2, 2),
-                    new FlashPrefill(d, 128, 32, 4, 2));
-            for (FlashPrefill tiling : tilings) {
-                for (int group : new int[] {1, 4}) {
-                    AttentionShape shape = new AttentionShape(2 * group, 2, d);
-                    for (int[] chunk : new int[][] {{1, 0}, {100, 0}, {129, 0}, {1000, 0}, {4096, 0}, {129, 1000},
-                            {300, 333}}) {
-                        cases.add(Arguments.of(tiling, shape, chunk[0], chunk[1]));
-                    }
-                }
-            }
-        }
-        return cases.stream();
-    }
-
-    @ParameterizedTest(name = "{0} {1}, {2} queries from {3}")
-    @MethodSource("tilingCases")
-    void otherTilingsMatchFloat64(FlashPrefill tiling, AttentionShape shape, int count, int start) {
-        long seed = System.nanoTime();
-        AttentionProblem problem = AttentionProblem.random(shape, count, start, seed);
-        float[] actual = run(problem, tiling, (flash, q, k, v, out) ->
-                flash.prefill(backend.stream(), q, k, v, out, count, start));
-        assertAccurate(problem, actual, "seed " + seed);
-    }
-
     static Stream<Arguments> fallbackCases() {
         return Stream.of(
                 Arguments.of(new AttentionShape(8, 4, 8), 1, 0),
@@ -148,10 +120,6 @@ class FlashAttentionGpuTest {
 
     /** Uploads the problem (cache rows past the attended prefix set to NaN), poisons the output, runs, downloads. */
     private static float[] run(AttentionProblem problem, Launch launch) {
-        return run(problem, null, launch);
-    }
-
-    private static float[] run(AttentionProblem problem, FlashPrefill tiling, Launch launch) {
         AttentionShape shape = problem.shape();
         int attended = problem.start() + problem.count();
         short[] keys = AttentionProblem.bits(problem.k());
@@ -161,7 +129,7 @@ class FlashAttentionGpuTest {
             values[i] = (short) 0x7FC1;
         }
         short[] out = new short[problem.count() * shape.queryDim()];
-        try (FlashAttention flash = new FlashAttention(backend.context(), shape, tiling);
+        try (FlashAttention flash = new FlashAttention(backend.context(), shape);
              DeviceBuffer q = upload(AttentionProblem.bits(problem.q()));
              DeviceBuffer k = upload(keys);
              DeviceBuffer v = upload(values);
