@@ -3,8 +3,11 @@ package io.minference.bench.gpu;
 import io.minference.bench.GpuBench;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashAttention;
+import io.minference.kernels.flash.FlashPrefill;
 import io.minference.runtime.cuda.CudaBackend;
 import io.minference.runtime.cuda.DeviceBuffer;
+import io.minference.runtime.cuda.Kernel;
+import io.minference.runtime.cuda.LaunchShape;
 import io.minference.sparse.SparseIndex;
 import io.minference.sparse.gpu.DeviceSparseIndex;
 import io.minference.sparse.gpu.SparseFlashAttention;
@@ -18,6 +21,8 @@ import java.util.SplittableRandom;
  * {@link SyntheticVerticalSlash} index of the default budget (1000 columns, 6096 diagonals), banded and uniform,
  * beside the dense flash kernel on the same buffers: ms, attended pairs, tiles, effective TFLOP/s (4 d per attended
  * query-key pair), the rate on the tiles the kernel multiplies (4 d 64 64 per tile), and the speedup over dense.
+ * The dense kernel also runs in the sparse kernel's block shape (64 query rows, 4 warps), which separates what the
+ * smaller block costs from what the index costs.
  * Inputs are random bf16; medians of event-timed repeats.
  */
 public final class SparseAttentionBenchmark implements GpuBenchmark {
@@ -44,6 +49,10 @@ public final class SparseAttentionBenchmark implements GpuBenchmark {
         List<Figure> figures = new ArrayList<>();
         short[] block = FlashAttentionBenchmark.randomBf16(new SplittableRandom(7));
         int d = SHAPE.headDim();
+        FlashPrefill smallBlocks = new FlashPrefill(d, 64, 64, 3);
+        Kernel smallBlockKernel = backend.context().kernel(smallBlocks.emit(backend.device().ptxTarget()),
+                LaunchShape.of(1, 32));
+        float scale = FlashAttention.log2Scale(d);
         try (FlashAttention flash = new FlashAttention(backend.context(), SHAPE);
              SparseFlashAttention sparse = new SparseFlashAttention(backend.context(), SHAPE)) {
             for (int length : lengths) {
@@ -61,6 +70,12 @@ public final class SparseAttentionBenchmark implements GpuBenchmark {
                     figures.add(new Figure(denseLabel, denseMillis, "ms"));
                     figures.add(new Figure(denseLabel, 4.0 * d * densePairs / (denseMillis * 1e-3) / 1e12,
                             "TFLOP/s"));
+                    Kernel shaped = smallBlockKernel.withShape(new LaunchShape(SHAPE.numHeads(),
+                            smallBlocks.queryBlocks(length), 1, smallBlocks.threads(), 1, 1));
+                    double smallMillis = DeviceTimer.medianMillis(backend, 1, repeats, () -> shaped.launch(
+                            backend.stream(), q, k, v, o, length, 0, SHAPE.numHeads(), SHAPE.numKvHeads(), scale));
+                    figures.add(new Figure(denseLabel + ", 64-row blocks",
+                            4.0 * d * densePairs / (smallMillis * 1e-3) / 1e12, "TFLOP/s"));
                     for (boolean banded : new boolean[] {true, false}) {
                         SparseIndex host = SyntheticVerticalSlash.build(SHAPE.numHeads(), length, banded, 42);
                         long pairs = SyntheticVerticalSlash.attendedPairs(host);
