@@ -28,7 +28,6 @@ public final class SyntheticVerticalSlash {
 
     /** The index of {@code heads} heads from head 0, seeded. */
     public static SparseIndex build(int heads, int length, boolean banded, long seed) {
-        int queryBlocks = SparseIndex.queryBlocks(length);
         int[][] diagonals = new int[heads][];
         int[][] columns = new int[heads][];
         SplittableRandom random = new SplittableRandom(seed);
@@ -36,6 +35,16 @@ public final class SyntheticVerticalSlash {
             diagonals[h] = diagonals(random.split(), length, banded);
             columns[h] = pick(random.split(), length, Math.min(VERTICAL, length), Math.min(FIRST_COLUMNS, length), 1);
         }
+        return fromDiagonalsAndColumns(length, diagonals, columns);
+    }
+
+    /**
+     * The index of the kept diagonals and columns of each head (ascending, distinct, in [0, length)), by the rule of
+     * docs/sparse-attention.md.
+     */
+    static SparseIndex fromDiagonalsAndColumns(int length, int[][] diagonals, int[][] columns) {
+        int heads = diagonals.length;
+        int queryBlocks = SparseIndex.queryBlocks(length);
         // First pass: the kept key blocks of every slot, to size the ranges to the busiest block.
         boolean[][][] kept = new boolean[heads][queryBlocks][];
         int maxRanges = IntStream.range(0, heads * queryBlocks).parallel().map(slot -> {
@@ -45,7 +54,7 @@ public final class SyntheticVerticalSlash {
             kept[h][b] = blocks;
             return runs(blocks);
         }).max().orElse(1);
-        int maxColumns = Math.min(VERTICAL, length);
+        int maxColumns = java.util.Arrays.stream(columns).mapToInt(c -> c.length).max().orElse(0);
         SparseIndex index = new SparseIndex(0, heads, length, Math.max(1, maxRanges), maxColumns);
         int[] columnCounts = index.columnCountArray();
         int[] columnArray = index.columnArray();
@@ -75,7 +84,7 @@ public final class SyntheticVerticalSlash {
         return index;
     }
 
-    private static int[] diagonals(SplittableRandom random, int length, boolean banded) {
+    static int[] diagonals(SplittableRandom random, int length, boolean banded) {
         int count = Math.min(SLASH, length);
         int nearest = Math.min(NEAREST_DIAGONALS, length);
         return pick(random, length, count, nearest, banded ? BAND : 1);
@@ -106,7 +115,7 @@ public final class SyntheticVerticalSlash {
      * {@code count} distinct values of [0, bound), ascending: [0, forced), then runs of {@code run} consecutive
      * values at uniform random starts until the count is reached.
      */
-    private static int[] pick(SplittableRandom random, int bound, int count, int forced, int run) {
+    static int[] pick(SplittableRandom random, int bound, int count, int forced, int run) {
         boolean[] chosen = new boolean[bound];
         int n = 0;
         for (int i = 0; i < forced; i++, n++) chosen[i] = true;
