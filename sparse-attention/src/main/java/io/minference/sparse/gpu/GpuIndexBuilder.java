@@ -47,7 +47,6 @@ public final class GpuIndexBuilder implements AutoCloseable {
     private final Kernel assembly;
     private final Kernel pool;
     private final Map<Integer, Kernel> blockSelects = new HashMap<>();
-    private final int tileSharedBytes;
     private DeviceBuffer params;
     private DeviceBuffer scores;
     private DeviceBuffer tileStats;
@@ -68,7 +67,6 @@ public final class GpuIndexBuilder implements AutoCloseable {
         LaunchShape placeholder = LaunchShape.of(1, 32);
         VerticalSlashTile stats = new VerticalSlashTile(shape.headDim(), VerticalSlashTile.Mode.ROW_STATS,
                 tensorCores);
-        this.tileSharedBytes = stats.sharedBytes();
         this.rowStatsTile = context.kernel(stats.emit(target), placeholder);
         this.scoresTile = context.kernel(new VerticalSlashTile(shape.headDim(), VerticalSlashTile.Mode.SCORES,
                 tensorCores).emit(target), placeholder);
@@ -198,11 +196,6 @@ public final class GpuIndexBuilder implements AutoCloseable {
         if (buffer != null && buffer.byteSize() >= bytes) return buffer;
         if (buffer != null) buffer.close();
         return context.allocate(Math.max(bytes, 16));
-    }
-
-    /** Shared memory the estimation tile takes, for the record. */
-    int tileSharedBytes() {
-        return tileSharedBytes;
     }
 
     @Override
