@@ -54,6 +54,8 @@ public final class GpuIndexBuilder implements AutoCloseable {
     private DeviceBuffer kept;
     private DeviceBuffer pooledQ;
     private DeviceBuffer pooledK;
+    /** Holds the index of the last build: reused by the next one (which waits for the stream first). */
+    private DeviceBuffer indexArena;
 
     public GpuIndexBuilder(CudaContext context, AttentionShape shape) {
         this(context, shape, true);
@@ -79,7 +81,8 @@ public final class GpuIndexBuilder implements AutoCloseable {
     /**
      * Queues estimation and index building for heads {@code [firstHead, firstHead + heads)} of a prompt of
      * {@code length} tokens; {@code patterns} holds the pattern of every head of the layer. q and k are bf16
-     * ({@code [length, numHeads, d]}, {@code [≥length, numKvHeads, d]}). The caller closes the returned index.
+     * ({@code [length, numHeads, d]}, {@code [≥length, numKvHeads, d]}). The index lives in this builder's memory
+     * and stays valid until its next build (closing it is allowed and frees nothing).
      */
     public DeviceSparseIndex build(CudaStream stream, List<HeadPattern> patterns, int firstHead, int heads,
                                    DevicePointer q, DevicePointer k, int length) {
@@ -140,7 +143,8 @@ public final class GpuIndexBuilder implements AutoCloseable {
                 maxRanges = Math.max(maxRanges, Math.min(counts[2 * slot + 1], queryBlocks));
             }
         }
-        DeviceSparseIndex index = DeviceSparseIndex.allocate(context, firstHead, heads, length, maxRanges,
+        indexArena = ensure(indexArena, DeviceSparseIndex.bytes(heads, length, maxRanges, maxColumns));
+        DeviceSparseIndex index = DeviceSparseIndex.view(indexArena, firstHead, heads, length, maxRanges,
                 maxColumns);
         try {
             if (poison) {
@@ -200,9 +204,10 @@ public final class GpuIndexBuilder implements AutoCloseable {
 
     @Override
     public void close() {
-        for (DeviceBuffer buffer : new DeviceBuffer[] {params, scores, tileStats, rowStats, kept, pooledQ, pooledK}) {
+        for (DeviceBuffer buffer : new DeviceBuffer[] {params, scores, tileStats, rowStats, kept, pooledQ, pooledK,
+                indexArena}) {
             if (buffer != null) buffer.close();
         }
-        params = scores = tileStats = rowStats = kept = pooledQ = pooledK = null;
+        params = scores = tileStats = rowStats = kept = pooledQ = pooledK = indexArena = null;
     }
 }

@@ -18,8 +18,8 @@ import java.util.List;
  *     GpuIndexBuilder.build      q, k            → DeviceSparseIndex  (estimation + index, all heads of the batch)
  *     SparseFlashAttention       q, k, v, index  → out rows of those heads
  * </pre>
- * Everything is queued on the caller's stream; the host only picks the batch sizes. The index memory of a batch is
- * freed once the stream has finished with it.
+ * Everything is queued on the caller's stream; the host only picks the batch sizes. The builder keeps one index
+ * buffer and reuses it (waiting for the stream before it writes it again).
  */
 public final class GpuSparsePrefill implements DevicePromptAttention {
     /** Device memory one batch's index may take. */
@@ -50,12 +50,8 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
         int batch = headsPerBatch(patterns, length);
         for (int first = 0; first < heads; first += batch) {
             int count = Math.min(batch, heads - first);
-            DeviceSparseIndex index = builder.build(stream, patterns, first, count, q, k, length);
-            try {
+            try (DeviceSparseIndex index = builder.build(stream, patterns, first, count, q, k, length)) {
                 attention.launch(stream, q, k, v, out, index);
-                stream.synchronize();
-            } finally {
-                index.close();
             }
         }
     }
