@@ -26,6 +26,8 @@ class TransformerKernelsPtxasTest {
             new RopeKvWrite(32, 8, 128),
             new RopeKvWrite(6, 2, 64),
             new RopeKvWrite(8, 4, 8),
+            new RopeKvWrite(32, 8, 128).withStartOnDevice(),
+            new RopeKvWrite(8, 4, 8).withStartOnDevice(),
             new SwiGlu(),
             new ResidualAdd(ResidualDelta.F32),
             new ResidualAdd(ResidualDelta.BF16),
