@@ -1,5 +1,6 @@
 package io.minference.llama.gpu;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,10 +11,14 @@ import io.minference.kernels.flash.DevicePromptAttention;
 import io.minference.kernels.flash.FlashAttention;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaModel;
+import io.minference.llama.generate.GenerationResult;
+import io.minference.llama.generate.Generator;
+import io.minference.llama.generate.SamplingOptions;
 import io.minference.llama.load.ModelLoader;
 import io.minference.llama.synthetic.SyntheticShape;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.SharedData;
+import io.minference.runtime.cpu.CpuBackend;
 import io.minference.runtime.cuda.CudaAvailability;
 import io.minference.runtime.cuda.CudaBackend;
 import io.minference.runtime.cuda.CudaDriver;
@@ -63,6 +68,20 @@ class GpuDecodeGraphTest {
     void graphDecodeOfAHeadDim128ModelGivesTheEagerLogits() {
         try (GpuLlamaWeights weights = SyntheticGpuWeights.generate(gpu, HEAD_DIM_128)) {
             compareDecode(weights, randomTokens(1000, 700, 2), 3000);
+        }
+    }
+
+    @Test
+    void generatorPicksGreedilyOnTheDeviceWhatTheCpuPicks() {
+        try (LlamaModel model = load("models/stories260K.bin", "models/tok512.bin");
+             CpuBackend cpu = new CpuBackend(2);
+             Generator onCpu = new Generator(model, cpu);
+             Generator onGpu = new Generator(model, gpu)) {
+            int[] prompt = {model.tokenizer().bos()};
+            GenerationResult expected = onCpu.generate(prompt, STEPS, SamplingOptions.GREEDY, null, null);
+            GenerationResult actual = onGpu.generate(prompt, STEPS, SamplingOptions.GREEDY, null, null);
+            assertArrayEquals(expected.generated(), actual.generated());
+            assertEquals(expected.stopReason(), actual.stopReason());
         }
     }
 
