@@ -33,6 +33,7 @@ class TransformerKernelsPtxasTest {
             new ResidualAdd(ResidualDelta.BF16),
             Argmax.wide(),
             new Argmax(256),
+            new TopPSample(),
             new SyntheticWeightsKernel(DType.BF16),
             new SyntheticWeightsKernel(DType.F32));
 

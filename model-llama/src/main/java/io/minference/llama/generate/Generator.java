@@ -7,6 +7,7 @@ import io.minference.llama.forward.LlamaForward;
 import io.minference.llama.gpu.GpuLlamaForward;
 import io.minference.llama.gpu.GpuLlamaWeights;
 import io.minference.llama.sampling.GreedySampler;
+import io.minference.llama.sampling.RandomSampler;
 import io.minference.llama.sampling.Sampler;
 import io.minference.llama.tokenizer.Tokenizer;
 import io.minference.runtime.Backend;
@@ -129,16 +130,26 @@ public final class Generator implements AutoCloseable {
     private SequenceForward open(int capacity, Sampler sampler) {
         if (cuda != null) {
             GpuLlamaForward gpu = new GpuLlamaForward(gpuWeights, cuda, capacity);
-            // Greedy picks on the device, so that only the token id crosses to the host.
-            boolean greedy = sampler instanceof GreedySampler;
+            // Tokens are picked on the device, so that only their ids cross to the host; a random sampler gives its
+            // next uniform number, for which the device picks the token that the sampler itself would.
             return new SequenceForward() {
                 public int prefill(int[] tokens, ProgressListener progress) {
-                    float[] logits = gpu.prefill(tokens, progress);
-                    return greedy ? gpu.argmaxOfLogits() : sample(sampler, logits, gpu.position());
+                    gpu.prefill(tokens, progress);
+                    return switch (sampler) {
+                        case GreedySampler greedy -> gpu.argmaxOfLogits();
+                        case RandomSampler random -> gpu.sampleOfLogits(random.temperature(), random.topP(),
+                                random.nextUniform());
+                        default -> throw new IllegalArgumentException("no device form of " + sampler);
+                    };
                 }
 
                 public int decode(int token) {
-                    return greedy ? gpu.decodeArgmax(token) : sample(sampler, gpu.decode(token), gpu.position());
+                    return switch (sampler) {
+                        case GreedySampler greedy -> gpu.decodeArgmax(token);
+                        case RandomSampler random -> gpu.decodeSample(token, random.temperature(), random.topP(),
+                                random.nextUniform());
+                        default -> throw new IllegalArgumentException("no device form of " + sampler);
+                    };
                 }
 
                 public void close() {

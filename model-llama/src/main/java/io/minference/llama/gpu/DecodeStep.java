@@ -11,7 +11,8 @@ import java.lang.foreign.ValueLayout;
 /**
  * What changes from one decode step to the next, in device memory where a replayed CUDA graph reads it: the token
  * id, its position and the cache length after it (s32 each), written by an asynchronous copy from pinned host
- * memory queued before the step. Also the one-int slot where a token chosen on the device comes back.
+ * memory queued before the step. Also the one-int slot where a token chosen on the device comes back, and the
+ * device sampler's scratch.
  */
 final class DecodeStep implements AutoCloseable {
     private static final int TOKEN = 0;
@@ -23,24 +24,30 @@ final class DecodeStep implements AutoCloseable {
     private final DeviceTensor values;
     private final PinnedHostBuffer hostChosen;
     private final DeviceTensor chosen;
+    private final DeviceTensor sampleKeys;
 
     private DecodeStep(PinnedHostBuffer hostValues, DeviceTensor values, PinnedHostBuffer hostChosen,
-                       DeviceTensor chosen) {
+                       DeviceTensor chosen, DeviceTensor sampleKeys) {
         this.hostValues = hostValues;
         this.values = values;
         this.hostChosen = hostChosen;
         this.chosen = chosen;
+        this.sampleKeys = sampleKeys;
     }
 
-    static DecodeStep allocate(CudaContext context) {
+    /** @param vocab the vocabulary size, for the sampler's scratch */
+    static DecodeStep allocate(CudaContext context, int vocab) {
         PinnedHostBuffer hostValues = null, hostChosen = null;
-        DeviceTensor values = null;
+        DeviceTensor values = null, chosen = null;
         try {
             hostValues = context.allocatePinned(4L * SLOTS);
             values = DeviceTensor.allocate(context, DType.I32, SLOTS);
             hostChosen = context.allocatePinned(4);
-            return new DecodeStep(hostValues, values, hostChosen, DeviceTensor.allocate(context, DType.I32, 1));
+            chosen = DeviceTensor.allocate(context, DType.I32, 1);
+            return new DecodeStep(hostValues, values, hostChosen, chosen, DeviceTensor.allocate(context, DType.I32,
+                    vocab));
         } catch (RuntimeException e) {
+            if (chosen != null) chosen.close();
             if (hostChosen != null) hostChosen.close();
             if (values != null) values.close();
             if (hostValues != null) hostValues.close();
@@ -79,6 +86,11 @@ final class DecodeStep implements AutoCloseable {
         return chosen;
     }
 
+    /** Scratch of one u32 per vocabulary entry for the device sampler. */
+    DeviceTensor sampleKeys() {
+        return sampleKeys;
+    }
+
     /** Copies the chosen token back once the queued work is done. */
     int readChosen(CudaStream stream) {
         chosen.buffer().copyToHostAsync(hostChosen, stream);
@@ -88,6 +100,7 @@ final class DecodeStep implements AutoCloseable {
 
     @Override
     public void close() {
+        sampleKeys.close();
         chosen.close();
         hostChosen.close();
         values.close();

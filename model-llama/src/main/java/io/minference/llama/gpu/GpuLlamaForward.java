@@ -13,6 +13,7 @@ import io.minference.kernels.transformer.ResidualDelta;
 import io.minference.kernels.transformer.RmsNormToBf16;
 import io.minference.kernels.transformer.RopeKvWrite;
 import io.minference.kernels.transformer.SwiGlu;
+import io.minference.kernels.transformer.TopPSample;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.forward.PrefillChunks;
 import io.minference.runtime.DType;
@@ -62,6 +63,7 @@ public final class GpuLlamaForward implements AutoCloseable {
     private final RopeKvWrite ropeAtStepPosition;
     private final SwiGlu swiGlu = new SwiGlu();
     private final Argmax argmax = Argmax.wide();
+    private final TopPSample sampler = new TopPSample();
     private final boolean decodeGraph;
     private final DecodeStep step;
     private CudaGraph recordedStep;
@@ -106,7 +108,7 @@ public final class GpuLlamaForward implements AutoCloseable {
         try {
             attention.reserveDecode(capacity);
             madeCache = new GpuKvCache(backend.context(), c.numLayers(), capacity, c.kvDim());
-            madeStep = DecodeStep.allocate(backend.context());
+            madeStep = DecodeStep.allocate(backend.context(), c.vocabSize());
             this.buffers = GpuActivations.allocate(backend.context(), c, weights.paddedHidden(),
                     Math.min(chunkSize, capacity));
         } catch (RuntimeException e) {
@@ -233,6 +235,25 @@ public final class GpuLlamaForward implements AutoCloseable {
         argmax.launch(stream, buffers.logits(), step.chosen(), 1, config.vocabSize());
         int token = step.readChosen(stream);
         if (token < 0) throw new IllegalStateException("every logit is NaN: no token to choose");
+        return token;
+    }
+
+    /**
+     * Runs one token at the current position and samples the next on the device from softmax(logits /
+     * temperature) within the top-p nucleus, with the uniform number {@code u} in [0, 1) from the host's seeded
+     * generator: the token {@link io.minference.kernels.transformer.CpuTopPSample} picks for the same u.
+     */
+    public int decodeSample(int token, float temperature, float topP, double u) {
+        runDecodeStep(token);
+        return sampleOfLogits(temperature, topP, u);
+    }
+
+    /** Temperature and top-p sampling, on the device, from the logits of the last prefill or decode step. */
+    public int sampleOfLogits(float temperature, float topP, double u) {
+        sampler.launch(stream, buffers.logits(), step.sampleKeys(), step.chosen(), config.vocabSize(), temperature,
+                topP, u);
+        int token = step.readChosen(stream);
+        if (token < 0) throw new IllegalStateException("no finite logits: no token to sample");
         return token;
     }
 

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.DevicePromptAttention;
 import io.minference.kernels.flash.FlashAttention;
+import io.minference.kernels.transformer.CpuTopPSample;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaModel;
 import io.minference.llama.generate.GenerationResult;
@@ -82,6 +83,53 @@ class GpuDecodeGraphTest {
             GenerationResult actual = onGpu.generate(prompt, STEPS, SamplingOptions.GREEDY, null, null);
             assertArrayEquals(expected.generated(), actual.generated());
             assertEquals(expected.stopReason(), actual.stopReason());
+            // random sampling on the device: the same seed gives the same tokens
+            SamplingOptions random = new SamplingOptions(0.9f, 0.9f, 42);
+            int[] first = onGpu.generate(prompt, STEPS, random, null, null).generated();
+            int[] second = onGpu.generate(prompt, STEPS, random, null, null).generated();
+            assertArrayEquals(first, second);
+            System.out.println("stories260K, T 0.9, top-p 0.9, seed 42 on the GPU: "
+                    + model.tokenizer().decode(first) + "\n  on the CPU: "
+                    + model.tokenizer().decode(onCpu.generate(prompt, STEPS, random, null, null).generated()));
+        }
+    }
+
+    @Test
+    void samplingOnTheDevicePicksTheTokenOfTheCpuTwin() {
+        try (GpuLlamaWeights weights = SyntheticGpuWeights.generate(gpu, HEAD_DIM_128);
+             GpuLlamaForward forward = new GpuLlamaForward(weights, gpu, 64, 16)) {
+            SplittableRandom random = new SplittableRandom(9);
+            int vocab = weights.config().vocabSize();
+            float[] logits = forward.prefill(randomTokens(vocab, 20, 5), ProgressListener.NONE);
+            int token = 0;
+            for (int step = 0; step < 10; step++) {
+                for (float temperature : new float[] {0.7f, 1f, 1.3f}) {
+                    for (float topP : new float[] {1f, 0.9f, 0.3f}) {
+                        double u = random.nextDouble();
+                        int expected = CpuTopPSample.sample(logits, 0, vocab, temperature, topP, u);
+                        assertEquals(expected, forward.sampleOfLogits(temperature, topP, u),
+                                "step " + step + ", T " + temperature + ", top-p " + topP + ", u " + u);
+                    }
+                }
+                token = CpuTopPSample.sample(logits, 0, vocab, 1f, 0.9f, 0.5);
+                logits = forward.decode(token);
+            }
+        }
+        // decodeSample (step and draw in one call) against a twin draw from a second, identical sequence's logits
+        int[] prompt = randomTokens(1000, 30, 6);
+        try (GpuLlamaWeights weights = SyntheticGpuWeights.generate(gpu, HEAD_DIM_128);
+             GpuLlamaForward sampling = new GpuLlamaForward(weights, gpu, 64, 16);
+             GpuLlamaForward reference = new GpuLlamaForward(weights, gpu, 64, 16)) {
+            sampling.prefill(prompt, ProgressListener.NONE);
+            reference.prefill(prompt, ProgressListener.NONE);
+            int token = 17;
+            for (int step = 0; step < 5; step++) {
+                double u = (step + 0.37) / 5;
+                int expected = CpuTopPSample.sample(reference.decode(token), 0, 1000, 0.9f, 0.95f, u);
+                int actual = sampling.decodeSample(token, 0.9f, 0.95f, u);
+                assertEquals(expected, actual, "decodeSample, step " + step);
+                token = actual;
+            }
         }
     }
 
