@@ -40,7 +40,8 @@ import java.lang.foreign.ValueLayout;
  * <p>A decode step reads its token, position and cache length from a small device buffer that an asynchronous copy
  * from pinned host memory fills before the step, so the step's launches never change: with decode graphs on (the
  * default) the first step captures them into a CUDA graph, and every step replays it with one launch. With them
- * off the same launches are queued one by one (eager), which gives the same logits bit for bit.
+ * off the same launches are queued one by one (eager), which gives the same logits bit for bit. The next token can
+ * be chosen on the device too ({@link #decodeArgmax}, {@link #decodeSample}), so that only its id crosses back.
  *
  * <p>{@link #prefill(int[], ProgressListener, DevicePromptAttention)} runs a prompt layer-major instead, for
  * attention that must see each layer's prompt whole (sparse prefill).
