@@ -6,6 +6,8 @@ import io.minference.llama.LlamaModel;
 import io.minference.llama.forward.LlamaForward;
 import io.minference.llama.gpu.GpuLlamaForward;
 import io.minference.llama.gpu.GpuLlamaWeights;
+import io.minference.llama.sampling.GreedySampler;
+import io.minference.llama.sampling.RandomSampler;
 import io.minference.llama.sampling.Sampler;
 import io.minference.llama.tokenizer.Tokenizer;
 import io.minference.runtime.Backend;
@@ -85,9 +87,9 @@ public final class Generator implements AutoCloseable {
         String stopReason;
         long prefillNanos;
         long decodeStart;
-        try (SequenceForward forward = open(capacity)) {
+        try (SequenceForward forward = open(capacity, sampler)) {
             long start = System.nanoTime();
-            float[] logits = forward.prefill(prompt, progress == null ? ProgressListener.NONE : progress);
+            int token = forward.prefill(prompt, progress == null ? ProgressListener.NONE : progress);
             decodeStart = System.nanoTime();
             prefillNanos = decodeStart - start;
             while (true) {
@@ -99,8 +101,6 @@ public final class Generator implements AutoCloseable {
                     stopReason = "context";
                     break;
                 }
-                checkFinite(logits, prompt.length + count);
-                int token = sampler.sample(logits);
                 if (tokenizer != null && tokenizer.isStopToken(token)) {
                     stopReason = "eos";
                     break;
@@ -109,7 +109,7 @@ public final class Generator implements AutoCloseable {
                 sink.accept(token);
                 // The last token allowed needs no forward pass: nothing will be sampled after it.
                 if (count == maxTokens || prompt.length + count == config.contextLength()) continue;
-                logits = forward.decode(token);
+                token = forward.decode(token);
             }
         }
         long decodeNanos = System.nanoTime() - decodeStart;
@@ -117,26 +117,39 @@ public final class Generator implements AutoCloseable {
                 stopReason);
     }
 
-    /** The CPU or the GPU forward pass of one sequence, behind the two calls that generation makes. */
+    /** The CPU or the GPU forward pass of one sequence, each call returning the sampler's choice of next token. */
     private interface SequenceForward extends AutoCloseable {
-        float[] prefill(int[] tokens, ProgressListener progress);
+        int prefill(int[] tokens, ProgressListener progress);
 
-        float[] decode(int token);
+        int decode(int token);
 
         @Override
         void close();
     }
 
-    private SequenceForward open(int capacity) {
+    private SequenceForward open(int capacity, Sampler sampler) {
         if (cuda != null) {
             GpuLlamaForward gpu = new GpuLlamaForward(gpuWeights, cuda, capacity);
+            // Tokens are picked on the device, so that only their ids cross to the host; a random sampler gives its
+            // next uniform number, for which the device picks the token that the sampler itself would.
             return new SequenceForward() {
-                public float[] prefill(int[] tokens, ProgressListener progress) {
-                    return gpu.prefill(tokens, progress);
+                public int prefill(int[] tokens, ProgressListener progress) {
+                    gpu.prefill(tokens, progress);
+                    return switch (sampler) {
+                        case GreedySampler greedy -> gpu.argmaxOfLogits();
+                        case RandomSampler random -> gpu.sampleOfLogits(random.temperature(), random.topP(),
+                                random.nextUniform());
+                        default -> throw new IllegalArgumentException("no device form of " + sampler);
+                    };
                 }
 
-                public float[] decode(int token) {
-                    return gpu.decode(token);
+                public int decode(int token) {
+                    return switch (sampler) {
+                        case GreedySampler greedy -> gpu.decodeArgmax(token);
+                        case RandomSampler random -> gpu.decodeSample(token, random.temperature(), random.topP(),
+                                random.nextUniform());
+                        default -> throw new IllegalArgumentException("no device form of " + sampler);
+                    };
                 }
 
                 public void close() {
@@ -147,18 +160,23 @@ public final class Generator implements AutoCloseable {
         LlamaForward cpu = new LlamaForward(model.config(), model.weights(), backend, prefillAttention, capacity,
                 blockSize);
         return new SequenceForward() {
-            public float[] prefill(int[] tokens, ProgressListener progress) {
-                return cpu.prefill(tokens, progress);
+            public int prefill(int[] tokens, ProgressListener progress) {
+                return sample(sampler, cpu.prefill(tokens, progress), cpu.position());
             }
 
-            public float[] decode(int token) {
-                return cpu.decode(token);
+            public int decode(int token) {
+                return sample(sampler, cpu.decode(token), cpu.position());
             }
 
             public void close() {
                 cpu.close();
             }
         };
+    }
+
+    private static int sample(Sampler sampler, float[] logits, int position) {
+        checkFinite(logits, position);
+        return sampler.sample(logits);
     }
 
     private static void checkPrompt(int[] prompt, LlamaConfig config) {
