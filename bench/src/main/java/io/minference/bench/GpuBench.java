@@ -8,6 +8,7 @@ import io.minference.bench.gpu.Figure;
 import io.minference.bench.gpu.FlashAttentionBenchmark;
 import io.minference.bench.gpu.GpuBenchmark;
 import io.minference.bench.gpu.LaunchOverheadBenchmark;
+import io.minference.bench.gpu.SparseEstimationBenchmark;
 import io.minference.runtime.cuda.CudaAvailability;
 import io.minference.runtime.cuda.CudaBackend;
 import io.minference.runtime.cuda.CudaDriver;
@@ -32,7 +33,8 @@ public final class GpuBench {
         return List.of(new CopyBandwidthBenchmark(), new DslCopyBandwidthBenchmark(), new LaunchOverheadBenchmark(),
                 new CublasGemmBenchmark(4096), new CublasGemmBenchmark(8192),
                 new DslTileGemmBenchmark(4096, DslTileGemmBenchmark.VARIANTS),
-                new DslTileGemmBenchmark(8192, DslTileGemmBenchmark.VARIANTS), new FlashAttentionBenchmark());
+                new DslTileGemmBenchmark(8192, DslTileGemmBenchmark.VARIANTS), new FlashAttentionBenchmark(),
+                new SparseEstimationBenchmark());
     }
 
     public static void main(String[] args) {

@@ -16,8 +16,8 @@ public final class SparsePrefills {
         throw new UnsupportedOperationException("stub: sparse-core helper");
     }
 
-    /** The GPU sparse prefill for one layer shape (owner: the integrator, from the GPU helpers' parts). */
+    /** The GPU sparse prefill for one layer shape: device index building, then sparse flash attention. */
     public static DevicePromptAttention gpu(PatternPlan plan, CudaContext context, AttentionShape shape) {
-        throw new UnsupportedOperationException("stub: GPU sparse prefill");
+        return new io.minference.sparse.gpu.GpuSparsePrefill(plan, context, shape);
     }
 }

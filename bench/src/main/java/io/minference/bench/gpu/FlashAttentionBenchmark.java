@@ -68,13 +68,13 @@ public final class FlashAttentionBenchmark implements GpuBenchmark {
         return figures;
     }
 
-    private static short[] randomBf16(SplittableRandom random) {
+    static short[] randomBf16(SplittableRandom random) {
         short[] values = new short[RANDOM_BLOCK];
         for (int i = 0; i < values.length; i++) values[i] = BFloat16.fromFloat((float) random.nextDouble(-2, 2));
         return values;
     }
 
-    private static DeviceBuffer filled(CudaBackend backend, long bytes, short[] block) {
+    static DeviceBuffer filled(CudaBackend backend, long bytes, short[] block) {
         DeviceBuffer buffer = backend.context().allocate(bytes);
         long blockBytes = 2L * block.length;
         for (long offset = 0; offset < bytes; offset += blockBytes) {

@@ -16,7 +16,7 @@ import java.util.Collection;
 
 /**
  * Runs the GPU JMH benchmarks of this package (JMH command-line options pass through, e.g. {@code -i 10}), then
- * prints each result as the rate it stands for: GB/s for copies, TFLOP/s for GEMMs, microseconds per launch. Where
+ * prints each result as the rate it stands for: GB/s for copies, TFLOP/s for GEMMs and attention prefill, microseconds per launch. Where
  * no GPU is usable it prints why and exits with status 2, without starting JMH.
  */
 public final class GpuJmh {
@@ -61,6 +61,12 @@ public final class GpuJmh {
                 double flops = 2.0 * GemmJmh.SIZE * GemmJmh.SIZE * GemmJmh.SIZE;
                 out.printf("%-28s %10.1f TFLOP/s (%d^3 bf16 -> f32)%n", name, flops / (score * 1e-3) / 1e12,
                         GemmJmh.SIZE);
+            } else if (benchmark.contains(".AttentionJmh.prefill")) {
+                int length = Integer.parseInt(result.getParams().getParam("length"));
+                out.printf("%-28s %10.1f TFLOP/s (causal, L=%d, %.3f ms)%n", name,
+                        AttentionJmh.prefillFlops(length) / (score * 1e-3) / 1e12, length, score);
+            } else if (benchmark.contains(".AttentionJmh.")) {
+                out.printf("%-28s %10.1f us (L=%s)%n", name, score * 1e3, result.getParams().getParam("length"));
             } else {
                 out.printf("%-28s %10.3f %s%n", name, score, unit);
             }

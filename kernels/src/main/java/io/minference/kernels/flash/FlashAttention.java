@@ -26,6 +26,7 @@ public final class FlashAttention implements AutoCloseable {
     private final Kernel fallbackKernel;
     private final FlashDecode decode;
     private final Kernel decodeKernel;
+    private final Kernel decodeAtDeviceLengthKernel;
     private final Kernel combineKernel;
     private DeviceBuffer workspace;
 
@@ -47,6 +48,7 @@ public final class FlashAttention implements AutoCloseable {
         }
         decode = new FlashDecode(d);
         decodeKernel = context.kernel(decode.emit(target), placeholder);
+        decodeAtDeviceLengthKernel = context.kernel(new FlashDecode(d, true).emit(target), placeholder);
         combineKernel = context.kernel(new FlashDecodeCombine(d).emit(target), placeholder);
     }
 
@@ -94,14 +96,55 @@ public final class FlashAttention implements AutoCloseable {
         int splitBlocks = splitBlocks(length, heads, context.device().multiprocessorCount());
         int splits = splitBlocks * FlashDecode.SPLITS_PER_BLOCK;
         int keysPerSplit = (length + splits - 1) / splits;
+        reserveWorkspace(decode.workspaceBytes(heads, splits));
+        decodeKernel.withShape(new LaunchShape(heads, splitBlocks, 1, FlashDecode.THREADS, 1, 1))
+                .launch(stream, q, k, v, workspace, length, heads, shape.numKvHeads(), scale, keysPerSplit);
+        combineKernel.withShape(LaunchShape.of(heads, 32)).launch(stream, workspace, out, heads, splits);
+    }
+
+    /**
+     * Allocates now the workspace that {@link #decode(CudaStream, DevicePointer, DevicePointer, DevicePointer,
+     * DevicePointer, DevicePointer, int)} needs for caches of {@code capacity} rows, so that no allocation happens
+     * while that decode is being captured into a CUDA graph.
+     */
+    public void reserveDecode(int capacity) {
+        if (capacity < 1) throw new IllegalArgumentException("decode needs a capacity of at least one row, got " + capacity);
+        reserveWorkspace(decode.workspaceBytes(shape.numHeads(), splitsFor(capacity)));
+    }
+
+    /**
+     * Queues decode attention like {@link #decode(CudaStream, DevicePointer, DevicePointer, DevicePointer,
+     * DevicePointer, int)}, with the cache length read when the kernel runs from the u32 at {@code lengthAt} (at
+     * most {@code capacity}): the launch's arguments do not depend on the length, so a CUDA graph that captures it
+     * serves every step. The split count is fixed by {@code capacity} and each split takes
+     * {@code ceil(length / splits)} keys; {@link #reserveDecode} must have been called for the capacity.
+     */
+    public void decode(CudaStream stream, DevicePointer q, DevicePointer k, DevicePointer v, DevicePointer out,
+                       DevicePointer lengthAt, int capacity) {
+        int heads = shape.numHeads();
+        int splits = splitsFor(capacity);
         long bytes = decode.workspaceBytes(heads, splits);
+        if (workspace == null || workspace.byteSize() < bytes) {
+            throw new IllegalStateException("decode with a device length needs reserveDecode(" + capacity
+                    + ") first: no allocation may happen while a CUDA graph is captured");
+        }
+        decodeAtDeviceLengthKernel.withShape(new LaunchShape(heads, splits / FlashDecode.SPLITS_PER_BLOCK, 1,
+                FlashDecode.THREADS, 1, 1)).launch(stream, q, k, v, workspace, lengthAt, heads, shape.numKvHeads(),
+                scale);
+        combineKernel.withShape(LaunchShape.of(heads, 32)).launch(stream, workspace, out, heads, splits);
+    }
+
+    /** Splits of a device-length decode over caches of up to {@code capacity} rows. */
+    int splitsFor(int capacity) {
+        return splitBlocks(capacity, shape.numHeads(), context.device().multiprocessorCount())
+                * FlashDecode.SPLITS_PER_BLOCK;
+    }
+
+    private void reserveWorkspace(long bytes) {
         if (workspace == null || workspace.byteSize() < bytes) {
             if (workspace != null) workspace.close();
             workspace = context.allocate(bytes);
         }
-        decodeKernel.withShape(new LaunchShape(heads, splitBlocks, 1, FlashDecode.THREADS, 1, 1))
-                .launch(stream, q, k, v, workspace, length, heads, shape.numKvHeads(), scale, keysPerSplit);
-        combineKernel.withShape(LaunchShape.of(heads, 32)).launch(stream, workspace, out, heads, splits);
     }
 
     /**

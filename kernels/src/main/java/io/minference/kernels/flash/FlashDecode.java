@@ -21,8 +21,15 @@ import static io.minference.ptx.dsl.Address.global;
  * <p>Workspace: for partial {@code p = head * splits + split}, the unnormalized output at floats
  * {@code [p * d, p * d + d)}, then after all of those, its running maximum (log2 units) and sum at floats
  * {@code numHeads * splits * d + 2p} and {@code + 1}. An empty split writes max -inf, sum 0 and a zero output.
+ * <p>With {@code lengthOnDevice}, {@code length} gives way to {@code lengthAt} (u64, a u32 in device memory read
+ * at run time) and {@code keysPerSplit} is dropped: each split takes {@code ceil(length / splits)} keys, so a CUDA
+ * graph captured once, with the split count fixed for the cache's capacity, serves every decode length; the
+ * splits past the length are empty and write the neutral partial that {@link FlashDecodeCombine} weighs by 0.
+ *
+ * @param headDim        head size, 1 to 1024
+ * @param lengthOnDevice whether the cache length is read from device memory rather than passed by value
  */
-public record FlashDecode(int headDim) implements KernelDefinition {
+public record FlashDecode(int headDim, boolean lengthOnDevice) implements KernelDefinition {
     public static final int THREADS = 128;
     public static final int SPLITS_PER_BLOCK = THREADS / 32;
 
@@ -32,6 +39,11 @@ public record FlashDecode(int headDim) implements KernelDefinition {
         }
     }
 
+    /** The length and keys per split passed by value. */
+    public FlashDecode(int headDim) {
+        this(headDim, false);
+    }
+
     /** Bytes of workspace for {@code numHeads} heads of {@code splits} splits. */
     public long workspaceBytes(int numHeads, int splits) {
         return 4L * numHeads * splits * (headDim + 2);
@@ -39,7 +51,7 @@ public record FlashDecode(int headDim) implements KernelDefinition {
 
     @Override
     public String entryName() {
-        return "flash_decode_split_bf16_d" + headDim;
+        return "flash_decode_split_bf16_d" + headDim + (lengthOnDevice ? "_length_on_device" : "");
     }
 
     @Override
@@ -48,18 +60,24 @@ public record FlashDecode(int headDim) implements KernelDefinition {
         U64 kCache = k.pointerParam("k");
         U64 vCache = k.pointerParam("v");
         U64 partials = k.pointerParam("partials");
-        U32 length = k.u32Param("length");
+        U64 lengthAt = lengthOnDevice ? k.pointerParam("lengthAt") : null;
+        U32 lengthParam = lengthOnDevice ? null : k.u32Param("length");
         U32 numHeads = k.u32Param("numHeads");
         U32 numKvHeads = k.u32Param("numKvHeads");
         F32 scale = k.f32Param("scale");
-        U32 keysPerSplit = k.u32Param("keysPerSplit");
+        U32 keysPerSplitParam = lengthOnDevice ? null : k.u32Param("keysPerSplit");
         k.maxThreadsPerBlock(THREADS);
-        k.describe("split-K decode attention, head dim " + headDim + ", one warp per split");
+        k.describe("split-K decode attention, head dim " + headDim + ", one warp per split"
+                + (lengthOnDevice ? ", length read from device memory" : ""));
 
         U32 tid = k.threadIdx();
         U32 lane = k.and(tid, 31).named("lane");
         U32 head = k.blockIdx(Axis.X).named("head");
         U32 splits = k.mul(k.gridDim(Axis.Y), SPLITS_PER_BLOCK).named("splits");
+        U32 length = lengthOnDevice ? k.loadU32(global(lengthAt)).named("length") : lengthParam;
+        U32 keysPerSplit = lengthOnDevice
+                ? k.div(k.add(length, k.sub(splits, 1)), splits).named("keysPerSplit")
+                : keysPerSplitParam;
         U32 split = k.mad(k.blockIdx(Axis.Y), k.u32(SPLITS_PER_BLOCK), k.shr(tid, 5)).named("split");
         U32 kvHead = k.div(head, k.div(numHeads, numKvHeads)).named("kvHead");
         U32 kvRowBytes = k.mul(numKvHeads, 2L * headDim).named("kvRowBytes");

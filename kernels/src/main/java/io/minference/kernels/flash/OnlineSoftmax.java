@@ -17,14 +17,14 @@ import java.util.function.BinaryOperator;
  * maxima are reduced across the lane's quad on every tile; the sums only once, in {@link #rowSums}, since every
  * lane of a quad rescales by the same factor.
  */
-final class OnlineSoftmax {
+public final class OnlineSoftmax {
     private static final float NEG_INF = Float.NEGATIVE_INFINITY;
 
     private final F32 scale;
     private final F32[] max = new F32[2];
     private final F32[] sum = new F32[2];
 
-    OnlineSoftmax(KernelBuilder k, F32 scale) {
+    public OnlineSoftmax(KernelBuilder k, F32 scale) {
         this.scale = scale;
         for (int half = 0; half < 2; half++) {
             max[half] = k.var("rowMax", k.f32(NEG_INF));
@@ -37,7 +37,7 @@ final class OnlineSoftmax {
      * state: rescales {@code out} by {@code 2^(oldMax - newMax)} and returns the probabilities
      * {@code 2^(s * scale - newMax)} as bf16 A fragments of the next {@code P V} product (16 keys per fragment).
      */
-    List<FragmentA<Bf16x2>> fold(KernelBuilder k, FragmentC[] s, FragmentC[] out) {
+    public List<FragmentA<Bf16x2>> fold(KernelBuilder k, FragmentC[] s, FragmentC[] out) {
         F32[][] p = new F32[s.length][4];
         for (int half = 0; half < 2; half++) {
             List<F32> row = new ArrayList<>();
@@ -100,7 +100,7 @@ final class OnlineSoftmax {
     }
 
     /** The full row sums of the lane's two rows (reduced across the quad), after the last tile. */
-    F32[] rowSums(KernelBuilder k) {
+    public F32[] rowSums(KernelBuilder k) {
         F32[] sums = new F32[2];
         for (int half = 0; half < 2; half++) {
             F32 total = k.add(sum[half], k.shuffleXor(sum[half], 1));

@@ -20,7 +20,7 @@ import static io.minference.ptx.dsl.HalfType.BF16;
  * chunks 2j and 2j+1) is stored at byte {@code 128 (j / 4) + 16 (((2 (j % 4) + half) ^ (row % 8))}: four lane
  * offsets, one per {@code j % 4}, serve every column block and every row origin as immediate offsets.
  */
-final class SwizzledFragments {
+public final class SwizzledFragments {
     private final int rowBytes;
     private final U32[] laneOffsets;
 
@@ -39,18 +39,18 @@ final class SwizzledFragments {
     }
 
     /** A operand from an [m][k] tile, for the warp whose 16 rows start at {@code warpRow} (a multiple of 8). */
-    static SwizzledFragments operandA(KernelBuilder k, int rowBytes, U32 lane, U32 warpRow) {
+    public static SwizzledFragments operandA(KernelBuilder k, int rowBytes, U32 lane, U32 warpRow) {
         return new SwizzledFragments(k, rowBytes, k.add(warpRow, k.and(lane, 15)), k.shr(lane, 4), "aLane");
     }
 
     /** B operand from an [n][k] tile (k contiguous): no transpose. */
-    static SwizzledFragments operandB(KernelBuilder k, int rowBytes, U32 lane) {
+    public static SwizzledFragments operandB(KernelBuilder k, int rowBytes, U32 lane) {
         U32 row = k.add(k.and(lane, 7), k.shl(k.shr(lane, 4), 3));
         return new SwizzledFragments(k, rowBytes, row, k.and(k.shr(lane, 3), 1), "bLane");
     }
 
     /** B operand from a [k][n] tile (n contiguous), read with {@code ldmatrix.trans}. */
-    static SwizzledFragments operandBTransposed(KernelBuilder k, int rowBytes, U32 lane) {
+    public static SwizzledFragments operandBTransposed(KernelBuilder k, int rowBytes, U32 lane) {
         U32 row = k.add(k.and(lane, 7), k.shl(k.and(k.shr(lane, 3), 1), 3));
         return new SwizzledFragments(k, rowBytes, row, k.shr(lane, 4), "vLane");
     }
@@ -64,7 +64,7 @@ final class SwizzledFragments {
     }
 
     /** The A fragment of rows {@code row0..+15} (relative to the warp's), columns {@code col0..+15}. */
-    FragmentA<Bf16x2> loadA(KernelBuilder k, U32 base, int row0, int col0) {
+    public FragmentA<Bf16x2> loadA(KernelBuilder k, U32 base, int row0, int col0) {
         return new FragmentA<>(k.loadMatrix(BF16, address(k, base, row0, col0), 4, false));
     }
 
@@ -72,7 +72,7 @@ final class SwizzledFragments {
      * The two B fragments of output columns {@code n0..+7} and {@code n0+8..+15} over {@code k0..+15}. Without
      * transpose the tile is [n][k] (address row n0, column k0); transposed it is [k][n] (row k0, column n0).
      */
-    List<FragmentB<Bf16x2>> loadB(KernelBuilder k, U32 base, int n0, int k0,
+    public List<FragmentB<Bf16x2>> loadB(KernelBuilder k, U32 base, int n0, int k0,
                                                         boolean transposed) {
         Address at = transposed ? address(k, base, k0, n0) : address(k, base, n0, k0);
         var regs = k.loadMatrix(BF16, at, 4, transposed);

@@ -11,6 +11,7 @@ import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
 import io.minference.runtime.DType;
 import io.minference.runtime.cuda.CudaStream;
+import io.minference.runtime.cuda.DevicePointer;
 import io.minference.runtime.cuda.DeviceTensor;
 import io.minference.runtime.cuda.LaunchShape;
 
@@ -30,12 +31,16 @@ import io.minference.runtime.cuda.LaunchShape;
  * {@code capacity} (u32: cache rows at or past it are never written). Launch: grid T, block {@value #BLOCK}, no
  * dynamic shared memory (headDim * 4 bytes of static shared memory hold the token's cosines and sines); pointers
  * 16-byte aligned. Each thread moves 16 bytes (4 pairs) per step.
+ * <p>With {@code startOnDevice}, the parameter {@code start} gives way to {@code startAt} (u64, a u32 in device
+ * memory read at run time), so that a CUDA graph captured once serves every decode position.
  *
- * @param numHeads   query heads
- * @param numKvHeads key/value heads
- * @param headDim    head size, a multiple of 8
+ * @param numHeads      query heads
+ * @param numKvHeads    key/value heads
+ * @param headDim       head size, a multiple of 8
+ * @param startOnDevice whether the start position is read from device memory rather than passed by value
  */
-public record RopeKvWrite(int numHeads, int numKvHeads, int headDim) implements KernelDefinition {
+public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean startOnDevice)
+        implements KernelDefinition {
     public static final int BLOCK = 128;
     /** Positions are exact in f32 below this. */
     public static final long MAX_POSITIONS = 1L << 24;
@@ -49,6 +54,16 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim) implements 
             throw new IllegalArgumentException("RoPE + KV write needs positive head counts, query heads a multiple"
                     + " of KV heads and a head size that is a multiple of 8; got " + this);
         }
+    }
+
+    /** The start position passed by value. */
+    public RopeKvWrite(int numHeads, int numKvHeads, int headDim) {
+        this(numHeads, numKvHeads, headDim, false);
+    }
+
+    /** The same shape with the start position read from device memory. */
+    public RopeKvWrite withStartOnDevice() {
+        return new RopeKvWrite(numHeads, numKvHeads, headDim, true);
     }
 
     public int qWidth() {
@@ -66,7 +81,8 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim) implements 
 
     @Override
     public String entryName() {
-        return "rope_kv_write_h%d_kv%d_d%d".formatted(numHeads, numKvHeads, headDim);
+        return "rope_kv_write_h%d_kv%d_d%d%s".formatted(numHeads, numKvHeads, headDim,
+                startOnDevice ? "_start_on_device" : "");
     }
 
     public LaunchShape shape(int tokens) {
@@ -76,11 +92,26 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim) implements 
     /** Rotates and stores rows 0 .. tokens-1 of {@code qkv}, at positions start .. start+tokens-1. */
     public void launch(CudaStream stream, DeviceTensor qkv, DeviceTensor q, DeviceTensor kCache, DeviceTensor vCache,
                        DeviceTensor freqs, int start, int tokens) {
+        if (startOnDevice) throw new IllegalStateException(NAME + ": this kernel reads its start from the device");
         long capacity = kCache.elementCount() / kvWidth();
         check(Buffer.of("qkv", qkv), Buffer.of("q", q), Buffer.of("kCache", kCache), Buffer.of("vCache", vCache),
                 Buffer.of("freqs", freqs), start, tokens, capacity);
         stream.context().kernel(emit(stream.context().device().ptxTarget()), shape(tokens))
                 .launch(stream, qkv, q, kCache, vCache, freqs, start, (int) capacity);
+    }
+
+    /**
+     * Rotates and stores rows 0 .. tokens-1 of {@code qkv} at positions read when the kernel runs from the u32 at
+     * {@code startAt}; rows whose position lies at or past the cache's capacity are not written to the cache.
+     */
+    public void launch(CudaStream stream, DeviceTensor qkv, DeviceTensor q, DeviceTensor kCache, DeviceTensor vCache,
+                       DeviceTensor freqs, DevicePointer startAt, int tokens) {
+        if (!startOnDevice) throw new IllegalStateException(NAME + ": this kernel takes its start by value");
+        long capacity = kCache.elementCount() / kvWidth();
+        check(Buffer.of("qkv", qkv), Buffer.of("q", q), Buffer.of("kCache", kCache), Buffer.of("vCache", vCache),
+                Buffer.of("freqs", freqs), 0, tokens, capacity);
+        stream.context().kernel(emit(stream.context().device().ptxTarget()), shape(tokens))
+                .launch(stream, qkv, q, kCache, vCache, freqs, startAt, (int) capacity);
     }
 
     void check(Buffer qkv, Buffer q, Buffer kCache, Buffer vCache, Buffer freqs, long start, int tokens,
@@ -108,10 +139,13 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim) implements 
         U64 kCache = k.pointerParam("kCache");
         U64 vCache = k.pointerParam("vCache");
         U64 freqs = k.pointerParam("freqs");
-        U32 start = k.u32Param("start");
+        U64 startAt = startOnDevice ? k.pointerParam("startAt") : null;
+        U32 startParam = startOnDevice ? null : k.u32Param("start");
         U32 capacity = k.u32Param("capacity");
         k.maxThreadsPerBlock(BLOCK);
-        k.describe("q[t] = rope(Q), kCache[start+t] = rope(K), vCache[start+t] = V; one block per token");
+        k.describe("q[t] = rope(Q), kCache[start+t] = rope(K), vCache[start+t] = V; one block per token"
+                + (startOnDevice ? "; start read from device memory" : ""));
+        U32 start = startOnDevice ? k.loadU32(Address.global(startAt)).named("start") : startParam;
         int pairs = headDim / 2;
         U32 tid = k.threadIdx();
         U32 token = k.blockIdx();

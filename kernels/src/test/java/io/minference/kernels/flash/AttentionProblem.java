@@ -15,8 +15,12 @@ import java.util.stream.IntStream;
 record AttentionProblem(AttentionShape shape, int count, int start, int capacity, float[] q, float[] k, float[] v) {
 
     static AttentionProblem random(AttentionShape shape, int count, int start, long seed) {
+        return random(shape, count, start, start + count + 37, seed);
+    }
+
+    /** A cache of {@code capacity} rows, of which the queries attend the first {@code start + count}. */
+    static AttentionProblem random(AttentionShape shape, int count, int start, int capacity, long seed) {
         Random random = new Random(seed);
-        int capacity = start + count + 37;
         return new AttentionProblem(shape, count, start, capacity,
                 bf16Gaussians(random, count * shape.queryDim(), 1.5),
                 bf16Gaussians(random, capacity * shape.kvDim(), 1.0),

@@ -104,6 +104,32 @@ class FlashAttentionGpuTest {
         assertAccurate(problem, actual, "seed " + seed);
     }
 
+    static Stream<Arguments> deviceLengthDecodeCases() {
+        AttentionShape llama = new AttentionShape(32, 8, 128), tiny = new AttentionShape(8, 4, 8);
+        return Stream.of(Arguments.of(llama, 20000, 1), Arguments.of(llama, 20000, 100),
+                Arguments.of(llama, 20000, 7777), Arguments.of(llama, 20000, 20000),
+                Arguments.of(tiny, 3000, 2), Arguments.of(tiny, 3000, 2999));
+    }
+
+    /**
+     * The graph-replay form: the split count fixed by the capacity, the length read from device memory, so short
+     * caches leave most splits empty and the combine must weigh their neutral partials by 0.
+     */
+    @ParameterizedTest(name = "decode {0}, capacity {1}, length {2} on the device")
+    @MethodSource("deviceLengthDecodeCases")
+    void splitDecodeWithTheLengthOnTheDeviceMatchesFloat64(AttentionShape shape, int capacity, int length) {
+        long seed = System.nanoTime();
+        AttentionProblem problem = AttentionProblem.random(shape, 1, length - 1, capacity, seed);
+        float[] actual = run(problem, (flash, q, k, v, out) -> {
+            try (DeviceBuffer lengthAt = upload(new short[] {(short) length, (short) (length >>> 16)})) {
+                flash.reserveDecode(capacity);
+                flash.decode(backend.stream(), q, k, v, out, lengthAt, capacity);
+                backend.stream().synchronize();
+            }
+        });
+        assertAccurate(problem, actual, "seed " + seed);
+    }
+
     private void checkPrefill(AttentionShape shape, int count, int start, boolean tensorCores) {
         long seed = System.nanoTime();
         AttentionProblem problem = AttentionProblem.random(shape, count, start, seed);

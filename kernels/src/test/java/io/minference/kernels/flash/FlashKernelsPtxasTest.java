@@ -29,6 +29,8 @@ class FlashKernelsPtxasTest {
             new FlashDecode(8),
             new FlashDecode(64),
             new FlashDecode(128),
+            new FlashDecode(8, true),
+            new FlashDecode(128, true),
             new FlashDecodeCombine(8),
             new FlashDecodeCombine(128));
 

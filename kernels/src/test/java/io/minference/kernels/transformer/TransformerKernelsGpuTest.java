@@ -10,6 +10,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -159,15 +160,16 @@ class TransformerKernelsGpuTest {
     record RopeCase(int heads, int kvHeads, int headDim, int start, int tokens, float theta, boolean llama31) {
     }
 
-    @ParameterizedTest(name = "case {0}")
-    @ValueSource(ints = {0, 1, 2})
-    void ropeKvWriteMatchesItsTwin(int which) {
+    @ParameterizedTest(name = "case {0}, start on the device {1}")
+    @CsvSource({"0, false", "1, false", "2, false", "0, true", "1, true", "2, true"})
+    void ropeKvWriteMatchesItsTwin(int which, boolean startOnDevice) {
         RopeCase c = switch (which) {
             case 0 -> new RopeCase(32, 8, 128, 4000, 19, 500000f, true);
             case 1 -> new RopeCase(6, 2, 64, 1_000_003, 50, 500000f, true);
             default -> new RopeCase(8, 4, 8, 77, 5, 10000f, false);
         };
-        RopeKvWrite kernel = new RopeKvWrite(c.heads(), c.kvHeads(), c.headDim());
+        RopeKvWrite byValue = new RopeKvWrite(c.heads(), c.kvHeads(), c.headDim());
+        RopeKvWrite kernel = startOnDevice ? byValue.withStartOnDevice() : byValue;
         float[] factors = c.llama31() ? RopeFrequencies.llama31Factors(c.headDim(), c.theta(), 8, 1, 4, 8192) : null;
         int capacity = c.start() + c.tokens() + 2;
         int kv = kernel.kvWidth();
@@ -179,7 +181,14 @@ class TransformerKernelsGpuTest {
              Tensor hQkv = Tensor.allocate(DType.BF16, c.tokens(), kernel.rowWidth());
              Tensor hq = Tensor.allocate(DType.BF16, c.tokens(), kernel.qWidth());
              Tensor hk = Tensor.allocate(DType.BF16, capacity, kv); Tensor hv = Tensor.allocate(DType.BF16, capacity, kv)) {
-            kernel.launch(gpu.stream(), dQkv, q, kCache, vCache, freqs, c.start(), c.tokens());
+            if (startOnDevice) {
+                try (DeviceTensor startAt = gpu.i32(new int[] {c.start()})) {
+                    kernel.launch(gpu.stream(), dQkv, q, kCache, vCache, freqs, startAt, c.tokens());
+                    gpu.stream().synchronize();
+                }
+            } else {
+                kernel.launch(gpu.stream(), dQkv, q, kCache, vCache, freqs, c.start(), c.tokens());
+            }
             for (int i = 0; i < qkv.length; i++) Bf16Host.set(hQkv, i, qkv[i]);
             new CpuRopeKvWrite(kernel, new Rope(c.headDim(), c.theta(), factors)).apply(hQkv, c.tokens(), c.start(), hq, hk, hv);
 

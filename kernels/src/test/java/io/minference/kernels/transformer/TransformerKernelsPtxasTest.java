@@ -26,11 +26,14 @@ class TransformerKernelsPtxasTest {
             new RopeKvWrite(32, 8, 128),
             new RopeKvWrite(6, 2, 64),
             new RopeKvWrite(8, 4, 8),
+            new RopeKvWrite(32, 8, 128).withStartOnDevice(),
+            new RopeKvWrite(8, 4, 8).withStartOnDevice(),
             new SwiGlu(),
             new ResidualAdd(ResidualDelta.F32),
             new ResidualAdd(ResidualDelta.BF16),
             Argmax.wide(),
             new Argmax(256),
+            new TopPSample(),
             new SyntheticWeightsKernel(DType.BF16),
             new SyntheticWeightsKernel(DType.F32));
 

@@ -3,6 +3,7 @@ package io.minference.llama.forward;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.attention.CausalAttention;
 import io.minference.kernels.attention.CpuCausalAttention;
+import io.minference.kernels.attention.PromptAttention;
 import io.minference.kernels.cpu.EmbeddingGather;
 import io.minference.kernels.cpu.ResidualAdd;
 import io.minference.kernels.cpu.RmsNorm;
@@ -11,6 +12,7 @@ import io.minference.kernels.cpu.SwiGlu;
 import io.minference.llama.LayerWeights;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaWeights;
+import io.minference.runtime.DType;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.Tensor;
 import io.minference.runtime.cpu.CpuBackend;
@@ -106,8 +108,45 @@ public final class LlamaForward implements AutoCloseable {
      * Runs a whole prompt from position 0 layer-major, with {@code attention} seeing each layer's prompt whole (a
      * sparse prefill), and returns the logits of the last token. Reports ("prefill", tokens done, tokens in all).
      */
-    public float[] prefill(int[] tokens, ProgressListener progress, io.minference.kernels.attention.PromptAttention attention) {
-        throw new UnsupportedOperationException("stub: graph helper");
+    public float[] prefill(int[] tokens, ProgressListener progress, PromptAttention attention) {
+        PrefillChunks.requireStart(position);
+        requireRoom(tokens.length);
+        if (tokens.length == 0) throw new IllegalArgumentException("nothing to prefill: no tokens");
+        int length = tokens.length;
+        int rows = buffers.rows();
+        int queryDim = shape.queryDim();
+        progress.progress("prefill", 0, length);
+        try (Tensor x = Tensor.allocate(DType.F32, length, config.dim());
+             Tensor queries = Tensor.allocate(DType.F32, length, queryDim);
+             Tensor attended = Tensor.allocate(DType.F32, length, queryDim)) {
+            Activations a = buffers;
+            PrefillChunks.forEach(length, rows,
+                    (from, count) -> EmbeddingGather.apply(weights.tokenEmbedding(), tokens, from, count, rows(x, from, count)));
+            for (int l = 0; l < config.numLayers(); l++) {
+                LayerWeights w = weights.layers().get(l);
+                int layer = l;
+                PrefillChunks.forEach(length, rows, (from, count) -> {
+                    Tensor q = rows(queries, from, count);
+                    Tensor keys = cache.keyRows(layer, from, count);
+                    RmsNorm.apply(rows(x, from, count), w.attentionNorm(), a.normed(), count, config.rmsEps());
+                    backend.matmul(a.normed(), w.wq(), q, count);
+                    backend.matmul(a.normed(), w.wk(), keys, count);
+                    backend.matmul(a.normed(), w.wv(), cache.valueRows(layer, from, count), count);
+                    rope.apply(q, count, from);
+                    rope.apply(keys, count, from);
+                });
+                attention.attend(l, shape, queries, cache.keys(l), cache.values(l), attended, length);
+                PrefillChunks.forEach(length, rows, (from, count) -> {
+                    Tensor xRows = rows(x, from, count);
+                    backend.matmul(rows(attended, from, count), w.wo(), a.projected(), count);
+                    ResidualAdd.apply(xRows, a.projected(), count);
+                    feedForward(w, xRows, count);
+                });
+                progress.progress("prefill", (long) length * (l + 1) / config.numLayers(), length);
+            }
+            position = length;
+            return logits(Activations.row(x, length - 1));
+        }
     }
 
     /** Runs one token at the current position and returns the logits that predict the next. */
@@ -146,21 +185,36 @@ public final class LlamaForward implements AutoCloseable {
             attention.attend(l, shape, a.q(), cache.keys(l), cache.values(l), a.attention(), start, count);
             backend.matmul(a.attention(), w.wo(), a.projected(), count);
             ResidualAdd.apply(a.x(), a.projected(), count);
-
-            RmsNorm.apply(a.x(), w.ffnNorm(), a.normed(), count, config.rmsEps());
-            backend.matmul(a.normed(), w.wGate(), a.gate(), count);
-            backend.matmul(a.normed(), w.wUp(), a.up(), count);
-            SwiGlu.apply(a.gate(), a.up(), a.gate(), count);
-            backend.matmul(a.gate(), w.wDown(), a.projected(), count);
-            ResidualAdd.apply(a.x(), a.projected(), count);
+            feedForward(w, a.x(), count);
         }
         position = start + count;
     }
 
+    /** The SwiGLU MLP with its residual: {@code x += down(silu(gate(n)) * up(n))}, {@code n = RMSNorm(x)}. */
+    private void feedForward(LayerWeights w, Tensor x, int count) {
+        Activations a = buffers;
+        RmsNorm.apply(x, w.ffnNorm(), a.normed(), count, config.rmsEps());
+        backend.matmul(a.normed(), w.wGate(), a.gate(), count);
+        backend.matmul(a.normed(), w.wUp(), a.up(), count);
+        SwiGlu.apply(a.gate(), a.up(), a.gate(), count);
+        backend.matmul(a.gate(), w.wDown(), a.projected(), count);
+        ResidualAdd.apply(x, a.projected(), count);
+    }
+
+    /** Rows {@code [from, from + count)} of an F32 [rows, width] tensor as a [count, width] view. */
+    private static Tensor rows(Tensor t, int from, int count) {
+        long rowBytes = 4L * t.dim(1);
+        return Tensor.wrap(DType.F32, t.data().asSlice(from * rowBytes, count * rowBytes), count, t.dim(1));
+    }
+
     /** Final RMSNorm and classifier for row {@code row} of the last block. */
     private float[] logits(int row) {
-        Tensor hidden = Activations.row(buffers.x(), row);
-        Tensor normed = Activations.row(buffers.normed(), row);
+        return logits(Activations.row(buffers.x(), row));
+    }
+
+    /** Final RMSNorm and classifier for one residual row ([1, dim]). */
+    private float[] logits(Tensor hidden) {
+        Tensor normed = Activations.row(buffers.normed(), 0);
         RmsNorm.apply(hidden, weights.outputNorm(), normed, 1, config.rmsEps());
         backend.matmul(normed, weights.classifier(), buffers.logits(), 1);
         return buffers.logits().toFloatArray();

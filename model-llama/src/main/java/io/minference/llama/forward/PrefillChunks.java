@@ -25,15 +25,36 @@ public final class PrefillChunks {
     public static int run(int tokenCount, int chunkRows, ProgressListener progress, Chunk chunk) {
         if (tokenCount == 0) throw new IllegalArgumentException("nothing to prefill: no tokens");
         progress.progress("prefill", 0, tokenCount);
+        return forEach(tokenCount, chunkRows, (from, count) -> {
+            chunk.run(from, count);
+            progress.progress("prefill", from + count, tokenCount);
+        });
+    }
+
+    /**
+     * Runs {@code tokenCount} tokens in chunks of at most {@code chunkRows}, without progress reports: one stage of
+     * a layer-major prefill, which walks the prompt in chunks several times per layer.
+     *
+     * @return the size of the last chunk
+     */
+    public static int forEach(int tokenCount, int chunkRows, Chunk chunk) {
+        if (chunkRows < 1) throw new IllegalArgumentException("chunks need at least one row, got " + chunkRows);
         int done = 0;
         int lastCount = 0;
         while (done < tokenCount) {
             lastCount = Math.min(chunkRows, tokenCount - done);
             chunk.run(done, lastCount);
             done += lastCount;
-            progress.progress("prefill", done, tokenCount);
         }
         return lastCount;
+    }
+
+    /** Refuses a layer-major (whole-prompt) prefill that does not start a sequence. */
+    public static void requireStart(int position) {
+        if (position != 0) {
+            throw new IllegalStateException("a whole-prompt (layer-major) prefill starts a sequence at position 0,"
+                    + " but this one is at position " + position);
+        }
     }
 
     /** Refuses to add {@code tokens} at {@code position} to a cache of {@code capacity} positions that lacks room. */

@@ -8,6 +8,8 @@ import io.minference.llama.LlamaModel;
 import io.minference.llama.forward.LlamaForward;
 import io.minference.llama.gpu.GpuLlamaForward;
 import io.minference.llama.gpu.GpuLlamaWeights;
+import io.minference.llama.sampling.GreedySampler;
+import io.minference.llama.sampling.RandomSampler;
 import io.minference.llama.sampling.Sampler;
 import io.minference.llama.tokenizer.Tokenizer;
 import io.minference.runtime.Backend;
@@ -105,9 +107,9 @@ public final class Generator implements AutoCloseable {
         long prefillNanos;
         long decodeStart;
         boolean sparsePath = sparse != null && sparse.appliesTo(prompt.length);
-        try (SequenceForward forward = open(capacity)) {
+        try (SequenceForward forward = open(capacity, sampler)) {
             long start = System.nanoTime();
-            float[] logits = forward.prefill(prompt, progress == null ? ProgressListener.NONE : progress, sparsePath);
+            int token = forward.prefill(prompt, progress == null ? ProgressListener.NONE : progress, sparsePath);
             decodeStart = System.nanoTime();
             prefillNanos = decodeStart - start;
             while (true) {
@@ -119,8 +121,6 @@ public final class Generator implements AutoCloseable {
                     stopReason = "context";
                     break;
                 }
-                checkFinite(logits, prompt.length + count);
-                int token = sampler.sample(logits);
                 if (tokenizer != null && tokenizer.isStopToken(token)) {
                     stopReason = "eos";
                     break;
@@ -129,7 +129,7 @@ public final class Generator implements AutoCloseable {
                 sink.accept(token);
                 // The last token allowed needs no forward pass: nothing will be sampled after it.
                 if (count == maxTokens || prompt.length + count == config.contextLength()) continue;
-                logits = forward.decode(token);
+                token = forward.decode(token);
             }
         }
         long decodeNanos = System.nanoTime() - decodeStart;
@@ -151,25 +151,29 @@ public final class Generator implements AutoCloseable {
             throw new IllegalArgumentException("context of " + context.length + " tokens plus " + continuation.length
                     + " scored tokens does not fit the model's context of " + config.contextLength() + " tokens");
         }
-        boolean sparsePath = sparse != null && sparse.appliesTo(context.length);
-        double nll = 0;
-        long prefillNanos;
-        try (SequenceForward forward = open((int) Math.max(total, context.length))) {
-            long start = System.nanoTime();
-            float[] logits = forward.prefill(context, progress == null ? ProgressListener.NONE : progress, sparsePath);
-            prefillNanos = System.nanoTime() - start;
-            for (int i = 0; i < continuation.length; i++) {
-                checkFinite(logits, context.length + i);
-                int token = continuation[i];
-                if (token < 0 || token >= config.vocabSize()) {
-                    throw new IllegalArgumentException("continuation token " + token + " at " + i
-                            + " is outside the vocabulary of " + config.vocabSize());
-                }
-                nll -= logSoftmax(logits, token);
-                if (i + 1 < continuation.length) logits = forward.decode(token);
+        for (int i = 0; i < continuation.length; i++) {
+            if (continuation[i] < 0 || continuation[i] >= config.vocabSize()) {
+                throw new IllegalArgumentException("continuation token " + continuation[i] + " at " + i
+                        + " is outside the vocabulary of " + config.vocabSize());
             }
         }
-        return new ScoreResult(nll, continuation.length, context.length, prefillNanos,
+        boolean sparsePath = sparse != null && sparse.appliesTo(context.length);
+        // Teacher forcing through the sampler slot: it scores the logits and answers the text's own next token.
+        double[] nll = new double[1];
+        int[] next = new int[1];
+        Sampler scorer = logits -> {
+            int token = continuation[next[0]++];
+            nll[0] -= logSoftmax(logits, token);
+            return token;
+        };
+        long prefillNanos;
+        try (SequenceForward forward = open((int) Math.max(total, context.length), scorer)) {
+            long start = System.nanoTime();
+            int token = forward.prefill(context, progress == null ? ProgressListener.NONE : progress, sparsePath);
+            prefillNanos = System.nanoTime() - start;
+            while (next[0] < continuation.length) token = forward.decode(token);
+        }
+        return new ScoreResult(nll[0], continuation.length, context.length, prefillNanos,
                 sparsePath ? sparse.mode() : GenerationResult.DENSE);
     }
 
@@ -182,31 +186,49 @@ public final class Generator implements AutoCloseable {
         return logits[token] - max - Math.log(sum);
     }
 
-    /** The CPU or the GPU forward pass of one sequence, behind the two calls that generation makes. */
+    /** The CPU or the GPU forward pass of one sequence, each call returning the sampler's choice of next token. */
     private interface SequenceForward extends AutoCloseable {
-        /** The prompt's last logits; with {@code sparse}, through the layer-major prefill and the sparse plan. */
-        float[] prefill(int[] tokens, ProgressListener progress, boolean sparse);
+        /** With {@code sparse}, the prompt goes through the layer-major prefill and the sparse plan. */
+        int prefill(int[] tokens, ProgressListener progress, boolean sparse);
 
-        float[] decode(int token);
+        int decode(int token);
 
         @Override
         void close();
     }
 
-    private SequenceForward open(int capacity) {
+    private SequenceForward open(int capacity, Sampler sampler) {
         if (cuda != null) {
             GpuLlamaForward gpu = new GpuLlamaForward(gpuWeights, cuda, capacity);
+            // Tokens are picked on the device, so that only their ids cross to the host; a random sampler gives its
+            // next uniform number, for which the device picks the token that the sampler itself would. Any other
+            // sampler (scoring's teacher forcing) reads the logits on the host.
             return new SequenceForward() {
-                public float[] prefill(int[] tokens, ProgressListener progress, boolean sparsePath) {
-                    if (!sparsePath) return gpu.prefill(tokens, progress);
-                    try (DevicePromptAttention attention = SparsePrefills.gpu(sparse.plan(), cuda.context(),
-                            shape())) {
-                        return gpu.prefill(tokens, progress, attention);
+                public int prefill(int[] tokens, ProgressListener progress, boolean sparsePath) {
+                    float[] logits;
+                    if (!sparsePath) {
+                        logits = gpu.prefill(tokens, progress);
+                    } else {
+                        try (DevicePromptAttention attention = SparsePrefills.gpu(sparse.plan(), cuda.context(),
+                                shape())) {
+                            logits = gpu.prefill(tokens, progress, attention);
+                        }
                     }
+                    return switch (sampler) {
+                        case GreedySampler greedy -> gpu.argmaxOfLogits();
+                        case RandomSampler random -> gpu.sampleOfLogits(random.temperature(), random.topP(),
+                                random.nextUniform());
+                        default -> sample(sampler, logits, gpu.position());
+                    };
                 }
 
-                public float[] decode(int token) {
-                    return gpu.decode(token);
+                public int decode(int token) {
+                    return switch (sampler) {
+                        case GreedySampler greedy -> gpu.decodeArgmax(token);
+                        case RandomSampler random -> gpu.decodeSample(token, random.temperature(), random.topP(),
+                                random.nextUniform());
+                        default -> sample(sampler, gpu.decode(token), gpu.position());
+                    };
                 }
 
                 public void close() {
@@ -217,19 +239,25 @@ public final class Generator implements AutoCloseable {
         LlamaForward cpu = new LlamaForward(model.config(), model.weights(), backend, prefillAttention, capacity,
                 blockSize);
         return new SequenceForward() {
-            public float[] prefill(int[] tokens, ProgressListener progress, boolean sparsePath) {
-                if (!sparsePath) return cpu.prefill(tokens, progress);
-                return cpu.prefill(tokens, progress, SparsePrefills.cpu(sparse.plan(), backend));
+            public int prefill(int[] tokens, ProgressListener progress, boolean sparsePath) {
+                float[] logits = sparsePath ? cpu.prefill(tokens, progress, SparsePrefills.cpu(sparse.plan(), backend))
+                        : cpu.prefill(tokens, progress);
+                return sample(sampler, logits, cpu.position());
             }
 
-            public float[] decode(int token) {
-                return cpu.decode(token);
+            public int decode(int token) {
+                return sample(sampler, cpu.decode(token), cpu.position());
             }
 
             public void close() {
                 cpu.close();
             }
         };
+    }
+
+    private static int sample(Sampler sampler, float[] logits, int position) {
+        checkFinite(logits, position);
+        return sampler.sample(logits);
     }
 
     private AttentionShape shape() {

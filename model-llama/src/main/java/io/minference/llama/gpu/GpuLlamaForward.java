@@ -4,13 +4,16 @@ import static io.minference.llama.gpu.GpuActivations.firstRows;
 import static io.minference.llama.gpu.GpuActivations.row;
 
 import io.minference.kernels.attention.AttentionShape;
+import io.minference.kernels.flash.DevicePromptAttention;
 import io.minference.kernels.flash.FlashAttention;
+import io.minference.kernels.transformer.Argmax;
 import io.minference.kernels.transformer.EmbeddingGather;
 import io.minference.kernels.transformer.ResidualAdd;
 import io.minference.kernels.transformer.ResidualDelta;
 import io.minference.kernels.transformer.RmsNormToBf16;
 import io.minference.kernels.transformer.RopeKvWrite;
 import io.minference.kernels.transformer.SwiGlu;
+import io.minference.kernels.transformer.TopPSample;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.forward.PrefillChunks;
 import io.minference.runtime.DType;
@@ -18,6 +21,7 @@ import io.minference.runtime.ProgressListener;
 import io.minference.runtime.Tensor;
 import io.minference.runtime.cuda.CublasLtGemm;
 import io.minference.runtime.cuda.CudaBackend;
+import io.minference.runtime.cuda.CudaGraph;
 import io.minference.runtime.cuda.CudaStream;
 import io.minference.runtime.cuda.DeviceTensor;
 import java.lang.foreign.ValueLayout;
@@ -32,6 +36,15 @@ import java.lang.foreign.ValueLayout;
  * add, the final RMSNorm of the last position only and the classifier GEMM into f32 logits, copied to the host.
  * A prompt goes through in chunks of at most {@code chunkSize} tokens, so that the activations of a long prompt
  * stay small next to the KV cache. All work is queued on the backend's stream.
+ *
+ * <p>A decode step reads its token, position and cache length from a small device buffer that an asynchronous copy
+ * from pinned host memory fills before the step, so the step's launches never change: with decode graphs on (the
+ * default) the first step captures them into a CUDA graph, and every step replays it with one launch. With them
+ * off the same launches are queued one by one (eager), which gives the same logits bit for bit. The next token can
+ * be chosen on the device too ({@link #decodeArgmax}, {@link #decodeSample}), so that only its id crosses back.
+ *
+ * <p>{@link #prefill(int[], ProgressListener, DevicePromptAttention)} runs a prompt layer-major instead, for
+ * attention that must see each layer's prompt whole (sparse prefill).
  */
 public final class GpuLlamaForward implements AutoCloseable {
     public static final int DEFAULT_CHUNK_SIZE = 2048;
@@ -48,7 +61,13 @@ public final class GpuLlamaForward implements AutoCloseable {
     private final RmsNormToBf16 normAfterAdd = RmsNormToBf16.afterResidualAdd(ResidualDelta.F32);
     private final ResidualAdd residualAdd = new ResidualAdd(ResidualDelta.F32);
     private final RopeKvWrite rope;
+    private final RopeKvWrite ropeAtStepPosition;
     private final SwiGlu swiGlu = new SwiGlu();
+    private final Argmax argmax = Argmax.wide();
+    private final TopPSample sampler = new TopPSample();
+    private final boolean decodeGraph;
+    private final DecodeStep step;
+    private CudaGraph recordedStep;
     private int position;
 
     public GpuLlamaForward(GpuLlamaWeights weights, CudaBackend backend, int capacity) {
@@ -60,6 +79,16 @@ public final class GpuLlamaForward implements AutoCloseable {
      * @param chunkSize prompt tokens per chunk
      */
     public GpuLlamaForward(GpuLlamaWeights weights, CudaBackend backend, int capacity, int chunkSize) {
+        this(weights, backend, capacity, chunkSize, true);
+    }
+
+    /**
+     * @param capacity    positions this sequence may hold, at most the model's context
+     * @param chunkSize   prompt tokens per chunk
+     * @param decodeGraph whether decode steps replay a CUDA graph (true) or queue their launches one by one
+     */
+    public GpuLlamaForward(GpuLlamaWeights weights, CudaBackend backend, int capacity, int chunkSize,
+                           boolean decodeGraph) {
         LlamaConfig c = weights.config();
         if (capacity < 1 || capacity > c.contextLength()) {
             throw new IllegalArgumentException("capacity must be between 1 and the context length "
@@ -70,18 +99,41 @@ public final class GpuLlamaForward implements AutoCloseable {
         this.weights = weights;
         this.stream = backend.stream();
         this.gemm = backend.gemm();
+        this.decodeGraph = decodeGraph;
         this.rope = new RopeKvWrite(c.numHeads(), c.numKvHeads(), c.headDim());
+        this.ropeAtStepPosition = rope.withStartOnDevice();
         this.attention = new FlashAttention(backend.context(),
                 new AttentionShape(c.numHeads(), c.numKvHeads(), c.headDim()));
-        this.cache = new GpuKvCache(backend.context(), c.numLayers(), capacity, c.kvDim());
+        GpuKvCache madeCache = null;
+        DecodeStep madeStep = null;
         try {
+            attention.reserveDecode(capacity);
+            madeCache = new GpuKvCache(backend.context(), c.numLayers(), capacity, c.kvDim());
+            madeStep = DecodeStep.allocate(backend.context(), c.vocabSize());
             this.buffers = GpuActivations.allocate(backend.context(), c, weights.paddedHidden(),
                     Math.min(chunkSize, capacity));
         } catch (RuntimeException e) {
-            cache.close();
+            if (madeStep != null) madeStep.close();
+            if (madeCache != null) madeCache.close();
             attention.close();
             throw e;
         }
+        this.cache = madeCache;
+        this.step = madeStep;
+    }
+
+    /**
+     * Device bytes a whole-prompt (layer-major) prefill of {@code length} tokens allocates on top of the forward
+     * pass's own buffers: the f32 residual stream of the whole prompt and its bf16 queries and attention outputs.
+     */
+    public static long layerMajorExtraBytes(LlamaConfig config, int length) {
+        long queryDim = (long) config.numHeads() * config.headDim();
+        return (long) length * (4L * config.dim() + 2 * 2 * queryDim);
+    }
+
+    /** Whether decode steps replay a CUDA graph. */
+    public boolean usesDecodeGraph() {
+        return decodeGraph;
     }
 
     /** Positions processed so far: the next token goes to this position. */
@@ -100,33 +152,158 @@ public final class GpuLlamaForward implements AutoCloseable {
     public float[] prefill(int[] tokens, ProgressListener progress) {
         requireRoom(tokens.length);
         int lastCount = PrefillChunks.run(tokens.length, buffers.rows(), progress,
-                (from, count) -> forwardChunk(tokens, from, count, false));
-        return logits(lastCount - 1);
+                (from, count) -> forwardChunk(tokens, from, count));
+        return logits(row(buffers.x(), lastCount - 1));
     }
 
     /**
      * Runs a whole prompt from position 0 layer-major, with {@code attention} seeing each layer's prompt whole (a
      * sparse prefill), and returns the logits of the last token. Reports ("prefill", tokens done, tokens in all).
      */
-    public float[] prefill(int[] tokens, ProgressListener progress,
-                           io.minference.kernels.flash.DevicePromptAttention attention) {
-        throw new UnsupportedOperationException("stub: graph helper");
+    public float[] prefill(int[] tokens, ProgressListener progress, DevicePromptAttention attention) {
+        PrefillChunks.requireStart(position);
+        if (tokens.length == 0) throw new IllegalArgumentException("nothing to prefill: no tokens");
+        requireRoom(tokens.length);
+        checkVocabulary(tokens, 0, tokens.length);
+        int length = tokens.length;
+        int rows = buffers.rows();
+        int queryDim = config.numHeads() * config.headDim();
+        float eps = config.rmsEps();
+        GpuActivations a = buffers;
+        progress.progress("prefill", 0, length);
+        try (DeviceTensor x = DeviceTensor.allocate(stream.context(), DType.F32, length, config.dim());
+             DeviceTensor queries = DeviceTensor.allocate(stream.context(), DType.BF16, length, queryDim);
+             DeviceTensor attended = DeviceTensor.allocate(stream.context(), DType.BF16, length, queryDim)) {
+            PrefillChunks.forEach(length, rows, (from, count) -> {
+                uploadIds(tokens, from, count);
+                embedding.launch(stream, weights.tokenEmbedding(), a.ids(), rows(x, from, count), count);
+            });
+            for (int l = 0; l < config.numLayers(); l++) {
+                GpuLayerWeights w = weights.layers().get(l);
+                DeviceTensor keys = cache.keys(l), values = cache.values(l);
+                PrefillChunks.forEach(length, rows, (from, count) -> {
+                    norm.launch(stream, rows(x, from, count), null, w.attentionNorm(), a.normed(), count, eps);
+                    gemm.multiply(firstRows(a.normed(), count), w.wqkv(), firstRows(a.qkv(), count), stream);
+                    rope.launch(stream, a.qkv(), rows(queries, from, count), keys, values, weights.ropeFrequencies(),
+                            from, count);
+                });
+                attention.attend(stream, l, queries, keys, values, attended, length);
+                PrefillChunks.forEach(length, rows, (from, count) -> {
+                    DeviceTensor xRows = rows(x, from, count);
+                    gemm.multiply(rows(attended, from, count), w.wo(), firstRows(a.projected(), count), stream);
+                    feedForward(w, xRows, count);
+                    residualAdd.launch(stream, xRows, a.projected(), count, config.dim());
+                });
+                progress.progress("prefill", (long) length * (l + 1) / config.numLayers(), length);
+            }
+            position = length;
+            return logits(row(x, length - 1));
+        }
+    }
+
+    /**
+     * With the attention output projected into {@code projected}: adds it to the residual rows {@code x}, then runs
+     * the MLP, leaving its output in {@code projected} (added to x by the next norm, or explicitly).
+     */
+    private void feedForward(GpuLayerWeights w, DeviceTensor x, int count) {
+        GpuActivations a = buffers;
+        normAfterAdd.launch(stream, x, a.projected(), w.ffnNorm(), a.normed(), count, config.rmsEps());
+        gemm.multiply(firstRows(a.normed(), count), w.wGateUp(), firstRows(a.gateUp(), count), stream);
+        swiGlu.launchFused(stream, a.gateUp(), a.hidden(), count, weights.paddedHidden());
+        gemm.multiply(firstRows(a.hidden(), count), w.wDown(), firstRows(a.projected(), count), stream);
     }
 
     /** Runs one token at the current position and returns the logits that predict the next. */
     public float[] decode(int token) {
-        requireRoom(1);
-        forwardChunk(new int[] {token}, 0, 1, true);
-        return logits(0);
+        runDecodeStep(token);
+        stream.synchronize();
+        try (Tensor host = buffers.logits().download()) {
+            return host.toFloatArray();
+        }
     }
 
-    private void forwardChunk(int[] tokens, int from, int count, boolean decode) {
-        for (int i = from; i < from + count; i++) {
-            if (tokens[i] < 0 || tokens[i] >= config.vocabSize()) {
-                throw new IllegalArgumentException("token " + tokens[i] + " at index " + i
-                        + " is outside the vocabulary of " + config.vocabSize());
+    /**
+     * Runs one token at the current position and returns the greedy choice of the next, computed on the device:
+     * only the token id crosses to the host.
+     */
+    public int decodeArgmax(int token) {
+        runDecodeStep(token);
+        return argmaxOfLogits();
+    }
+
+    /** The greedy choice from the logits of the last prefill or decode step, computed on the device. */
+    public int argmaxOfLogits() {
+        argmax.launch(stream, buffers.logits(), step.chosen(), 1, config.vocabSize());
+        int token = step.readChosen(stream);
+        if (token < 0) throw new IllegalStateException("every logit is NaN: no token to choose");
+        return token;
+    }
+
+    /**
+     * Runs one token at the current position and samples the next on the device from softmax(logits /
+     * temperature) within the top-p nucleus, with the uniform number {@code u} in [0, 1) from the host's seeded
+     * generator: the token {@link io.minference.kernels.transformer.CpuTopPSample} picks for the same u.
+     */
+    public int decodeSample(int token, float temperature, float topP, double u) {
+        runDecodeStep(token);
+        return sampleOfLogits(temperature, topP, u);
+    }
+
+    /** Temperature and top-p sampling, on the device, from the logits of the last prefill or decode step. */
+    public int sampleOfLogits(float temperature, float topP, double u) {
+        sampler.launch(stream, buffers.logits(), step.sampleKeys(), step.chosen(), config.vocabSize(), temperature,
+                topP, u);
+        int token = step.readChosen(stream);
+        if (token < 0) throw new IllegalStateException("no finite logits: no token to sample");
+        return token;
+    }
+
+    /** Queues one decode step (by graph replay or eagerly) whose logits land in the logits buffer. */
+    private void runDecodeStep(int token) {
+        requireRoom(1);
+        checkVocabulary(new int[] {token}, 0, 1);
+        step.set(stream, token, position);
+        if (!decodeGraph) {
+            enqueueDecodeStep();
+        } else {
+            if (recordedStep == null) {
+                // The first step runs eagerly once: it loads every module and makes every GEMM plan outside the
+                // capture. A step only depends on its token, position and the cache rows before it, so replaying
+                // it right after recomputes the same values.
+                enqueueDecodeStep();
+                recordedStep = stream.capture(this::enqueueDecodeStep);
             }
+            recordedStep.launch(stream);
         }
+        position++;
+    }
+
+    /** The launches of one decode step, every per-step value read from the step buffer. */
+    private void enqueueDecodeStep() {
+        GpuActivations a = buffers;
+        float eps = config.rmsEps();
+        embedding.launch(stream, weights.tokenEmbedding(), step.token(), a.x(), 1);
+        for (int l = 0; l < config.numLayers(); l++) {
+            GpuLayerWeights w = weights.layers().get(l);
+            if (l == 0) {
+                norm.launch(stream, a.x(), null, w.attentionNorm(), a.normed(), 1, eps);
+            } else {
+                normAfterAdd.launch(stream, a.x(), a.projected(), w.attentionNorm(), a.normed(), 1, eps);
+            }
+            gemm.multiply(firstRows(a.normed(), 1), w.wqkv(), firstRows(a.qkv(), 1), stream);
+            DeviceTensor keys = cache.keys(l), values = cache.values(l);
+            ropeAtStepPosition.launch(stream, a.qkv(), a.q(), keys, values, weights.ropeFrequencies(),
+                    step.position(), 1);
+            attention.decode(stream, a.q(), keys, values, a.attention(), step.length(), cache.capacity());
+            gemm.multiply(firstRows(a.attention(), 1), w.wo(), firstRows(a.projected(), 1), stream);
+            feedForward(w, a.x(), 1);
+        }
+        residualAdd.launch(stream, a.x(), a.projected(), 1, config.dim());
+        enqueueLogits(row(a.x(), 0));
+    }
+
+    private void forwardChunk(int[] tokens, int from, int count) {
+        checkVocabulary(tokens, from, count);
         GpuActivations a = buffers;
         int start = position;
         uploadIds(tokens, from, count);
@@ -134,8 +311,6 @@ public final class GpuLlamaForward implements AutoCloseable {
         DeviceTensor qkv = firstRows(a.qkv(), count);
         DeviceTensor attended = firstRows(a.attention(), count);
         DeviceTensor projected = firstRows(a.projected(), count);
-        DeviceTensor gateUp = firstRows(a.gateUp(), count);
-        DeviceTensor hidden = firstRows(a.hidden(), count);
         float eps = config.rmsEps();
 
         embedding.launch(stream, weights.tokenEmbedding(), a.ids(), a.x(), count);
@@ -149,16 +324,9 @@ public final class GpuLlamaForward implements AutoCloseable {
             gemm.multiply(normed, w.wqkv(), qkv, stream);
             DeviceTensor keys = cache.keys(l), values = cache.values(l);
             rope.launch(stream, a.qkv(), a.q(), keys, values, weights.ropeFrequencies(), start, count);
-            if (decode) {
-                attention.decode(stream, a.q(), keys, values, a.attention(), start + 1);
-            } else {
-                attention.prefill(stream, a.q(), keys, values, a.attention(), count, start);
-            }
+            attention.prefill(stream, a.q(), keys, values, a.attention(), count, start);
             gemm.multiply(attended, w.wo(), projected, stream);
-            normAfterAdd.launch(stream, a.x(), a.projected(), w.ffnNorm(), a.normed(), count, eps);
-            gemm.multiply(normed, w.wGateUp(), gateUp, stream);
-            swiGlu.launchFused(stream, a.gateUp(), a.hidden(), count, weights.paddedHidden());
-            gemm.multiply(hidden, w.wDown(), projected, stream);
+            feedForward(w, a.x(), count);
         }
         residualAdd.launch(stream, a.x(), a.projected(), count, config.dim());
         position = start + count;
@@ -173,15 +341,34 @@ public final class GpuLlamaForward implements AutoCloseable {
         }
     }
 
-    /** Final RMSNorm and classifier for row {@code r} of the last chunk. */
-    private float[] logits(int r) {
-        DeviceTensor normedRow = row(buffers.normed(), 0);
-        norm.launch(stream, row(buffers.x(), r), null, weights.outputNorm(), normedRow, 1, config.rmsEps());
-        gemm.multiply(normedRow, weights.classifier(), buffers.logits(), stream);
+    private void checkVocabulary(int[] tokens, int from, int count) {
+        for (int i = from; i < from + count; i++) {
+            if (tokens[i] < 0 || tokens[i] >= config.vocabSize()) {
+                throw new IllegalArgumentException("token " + tokens[i] + " at index " + i
+                        + " is outside the vocabulary of " + config.vocabSize());
+            }
+        }
+    }
+
+    /** Final RMSNorm and classifier for one residual row ([1, dim]), copied to the host. */
+    private float[] logits(DeviceTensor hidden) {
+        enqueueLogits(hidden);
         stream.synchronize();
         try (Tensor host = buffers.logits().download()) {
             return host.toFloatArray();
         }
+    }
+
+    /** Queues the final RMSNorm and classifier of one residual row into the logits buffer. */
+    private void enqueueLogits(DeviceTensor hidden) {
+        DeviceTensor normedRow = row(buffers.normed(), 0);
+        norm.launch(stream, hidden, null, weights.outputNorm(), normedRow, 1, config.rmsEps());
+        gemm.multiply(normedRow, weights.classifier(), buffers.logits(), stream);
+    }
+
+    /** Rows {@code [from, from + count)} of a [rows, width] buffer as a [count, width] matrix. */
+    private static DeviceTensor rows(DeviceTensor t, int from, int count) {
+        return t.view((long) from * t.dim(1), count, t.dim(1));
     }
 
     private void requireRoom(int tokens) {
@@ -190,6 +377,8 @@ public final class GpuLlamaForward implements AutoCloseable {
 
     @Override
     public void close() {
+        if (recordedStep != null) recordedStep.close();
+        step.close();
         buffers.close();
         cache.close();
         attention.close();

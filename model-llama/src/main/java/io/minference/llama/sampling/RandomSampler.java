@@ -1,12 +1,13 @@
 package io.minference.llama.sampling;
 
-import io.minference.kernels.cpu.Softmax;
-import java.util.Arrays;
+import io.minference.kernels.transformer.CpuTopPSample;
 import java.util.SplittableRandom;
 
 /**
- * Samples from softmax(logits / temperature), optionally restricted to the nucleus: the most likely tokens whose
- * probabilities first add up to more than topP. The same seed gives the same sequence of choices.
+ * Samples from softmax(logits / temperature), optionally restricted to the nucleus: the most likely tokens (ties by
+ * lowest id) whose probabilities first add up to more than topP. The probabilities are the exact integer weights of
+ * {@link CpuTopPSample}, so that the GPU's sampler picks the same token for the same uniform number. The same seed
+ * gives the same sequence of choices.
  */
 public final class RandomSampler implements Sampler {
     private final float temperature;
@@ -26,52 +27,24 @@ public final class RandomSampler implements Sampler {
     @Override
     public int sample(float[] logits) {
         if (logits.length == 0) throw new IllegalArgumentException("no logits to sample from");
-        float[] p = new float[logits.length];
-        for (int i = 0; i < p.length; i++) p[i] = logits[i] / temperature;
-        Softmax.inPlace(p);
-        double u = random.nextDouble();
-        return topP < 1 && p.length > 1 ? sampleNucleus(p, u) : sampleAll(p, u);
+        int token = CpuTopPSample.sample(logits, 0, logits.length, temperature, topP, nextUniform());
+        if (token < 0) throw new IllegalArgumentException("no finite logits to sample from");
+        return token;
     }
 
-    private static int sampleAll(float[] p, double u) {
-        double cumulative = 0;
-        for (int i = 0; i < p.length; i++) {
-            cumulative += p[i];
-            if (u < cumulative) return i;
-        }
-        return lastNonZero(p);
+    public float temperature() {
+        return temperature;
     }
 
-    private int sampleNucleus(float[] p, double u) {
-        // A token less likely than (1 - topP) / (n - 1) cannot be needed to exceed topP, since all such tokens
-        // together hold less than 1 - topP; dropping them first keeps the sort short.
-        double cutoff = (1.0 - topP) / (p.length - 1);
-        long[] candidates = new long[p.length];
-        int n = 0;
-        for (int i = 0; i < p.length; i++) {
-            // Probabilities are non-negative, so their bit patterns sort like their values; the inverted id
-            // in the low half makes equal probabilities come lowest id first when read from the end.
-            if (p[i] >= cutoff) candidates[n++] = (long) Float.floatToRawIntBits(p[i]) << 32 | (~i & 0xFFFFFFFFL);
-        }
-        Arrays.sort(candidates, 0, n);
-        double mass = 0;
-        int kept = 0;
-        for (int c = n - 1; c >= 0; c--) {
-            mass += Float.intBitsToFloat((int) (candidates[c] >>> 32));
-            kept++;
-            if (mass > topP) break;
-        }
-        double target = u * mass;
-        double cumulative = 0;
-        for (int c = n - 1; c >= n - kept; c--) {
-            cumulative += Float.intBitsToFloat((int) (candidates[c] >>> 32));
-            if (target < cumulative) return ~(int) candidates[c];
-        }
-        return ~(int) candidates[n - kept];
+    public float topP() {
+        return topP;
     }
 
-    private static int lastNonZero(float[] p) {
-        for (int i = p.length - 1; i >= 0; i--) if (p[i] > 0) return i;
-        return 0;
+    /**
+     * The next uniform number in [0, 1) of this sampler's sequence: what {@link #sample} draws, for a device
+     * sampler ({@link io.minference.kernels.transformer.TopPSample}) that picks the same token from it.
+     */
+    public double nextUniform() {
+        return random.nextDouble();
     }
 }

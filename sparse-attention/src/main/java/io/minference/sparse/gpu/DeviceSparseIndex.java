@@ -22,9 +22,31 @@ public final class DeviceSparseIndex implements AutoCloseable {
     private final DeviceBuffer ranges;
     private final DeviceBuffer columnCounts;
     private final DeviceBuffer columns;
+    /** False for a view over a caller's buffer, which close() leaves alone. */
+    private final boolean owned;
+
+    private DeviceSparseIndex(int firstHead, int heads, int length, int maxRanges, int maxColumns,
+                              DeviceBuffer arena) {
+        this.firstHead = firstHead;
+        this.heads = heads;
+        this.length = length;
+        this.maxRanges = maxRanges;
+        this.maxColumns = maxColumns;
+        long slots = (long) heads * SparseIndex.queryBlocks(length);
+        long at = 0;
+        this.rangeCounts = arena.slice(at, 4 * slots);
+        at = aligned(at + 4 * slots);
+        this.ranges = arena.slice(at, 8 * slots * maxRanges);
+        at = aligned(at + 8 * slots * maxRanges);
+        this.columnCounts = arena.slice(at, 4 * slots);
+        at = aligned(at + 4 * slots);
+        this.columns = arena.slice(at, 4 * Math.max(1, slots * maxColumns));
+        this.owned = false;
+    }
 
     private DeviceSparseIndex(CudaContext context, int firstHead, int heads, int length, int maxRanges,
                               int maxColumns) {
+        this.owned = true;
         this.firstHead = firstHead;
         this.heads = heads;
         this.length = length;
@@ -49,14 +71,42 @@ public final class DeviceSparseIndex implements AutoCloseable {
     /** Device arrays for an index of this geometry, contents undefined. */
     public static DeviceSparseIndex allocate(CudaContext context, int firstHead, int heads, int length,
                                              int maxRanges, int maxColumns) {
-        new SparseIndex(firstHead, 1, length, maxRanges, maxColumns);
+        requireGeometry(firstHead, heads, length, maxRanges, maxColumns);
         return new DeviceSparseIndex(context, firstHead, heads, length, maxRanges, maxColumns);
     }
 
-    /** Bytes {@link #allocate} takes for this geometry. */
+    /**
+     * An index of this geometry laid out in {@code arena} (at least {@link #bytes} long), so that a builder can
+     * reuse one allocation across layers; closing it leaves the arena alone.
+     */
+    public static DeviceSparseIndex view(DeviceBuffer arena, int firstHead, int heads, int length, int maxRanges,
+                                         int maxColumns) {
+        requireGeometry(firstHead, heads, length, maxRanges, maxColumns);
+        long bytes = bytes(heads, length, maxRanges, maxColumns);
+        if (arena.byteSize() < bytes) {
+            throw new IllegalArgumentException("an index of " + bytes + " bytes does not fit a buffer of "
+                    + arena.byteSize());
+        }
+        return new DeviceSparseIndex(firstHead, heads, length, maxRanges, maxColumns, arena);
+    }
+
+    private static void requireGeometry(int firstHead, int heads, int length, int maxRanges, int maxColumns) {
+        if (firstHead < 0 || heads < 1 || length < 1 || maxRanges < 1 || maxColumns < 0) {
+            throw new IllegalArgumentException("sparse index needs firstHead >= 0, heads >= 1, length >= 1,"
+                    + " maxRanges >= 1 and maxColumns >= 0; got " + firstHead + ", " + heads + ", " + length + ", "
+                    + maxRanges + ", " + maxColumns);
+        }
+    }
+
+    /** Bytes {@link #allocate} or {@link #view} take for this geometry (each array 256-byte aligned). */
     public static long bytes(int heads, int length, int maxRanges, int maxColumns) {
         long slots = (long) heads * SparseIndex.queryBlocks(length);
-        return slots * (4 + 8L * maxRanges + 4 + 4L * maxColumns);
+        return aligned(4 * slots) + aligned(8 * slots * maxRanges) + aligned(4 * slots)
+                + 4 * Math.max(1, slots * maxColumns);
+    }
+
+    private static long aligned(long bytes) {
+        return (bytes + 255) / 256 * 256;
     }
 
     public static DeviceSparseIndex upload(CudaContext context, SparseIndex index) {
@@ -110,6 +160,7 @@ public final class DeviceSparseIndex implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!owned) return;
         rangeCounts.close();
         ranges.close();
         columnCounts.close();

@@ -1,32 +1,213 @@
 package io.minference.sparse.gpu;
 
 import io.minference.kernels.attention.AttentionShape;
+import io.minference.kernels.flash.FlashAttention;
+import io.minference.ptx.PtxTarget;
 import io.minference.runtime.cuda.CudaContext;
 import io.minference.runtime.cuda.CudaStream;
+import io.minference.runtime.cuda.DeviceBuffer;
 import io.minference.runtime.cuda.DevicePointer;
+import io.minference.runtime.cuda.Kernel;
+import io.minference.runtime.cuda.LaunchShape;
 import io.minference.sparse.HeadPattern;
+import io.minference.sparse.SparseIndex;
+
+import java.lang.foreign.MemorySegment;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * Estimates and builds a layer's sparse index on the device, all heads of a step in one launch (owner: the
- * sparse-estimation helper). Follows docs/sparse-attention.md exactly, so that its index equals the CPU reference's.
+ * Estimates and builds a layer's sparse index on the device, all heads of a step in one launch per kernel (no
+ * per-head loop on the host: the heads' patterns travel as a small int32 array). Follows docs/sparse-attention.md
+ * exactly, so that its index equals the CPU reference's up to the doc's float tolerance.
+ * <p>Per build: vertical-slash heads run {@link VerticalSlashTile} (tensor-core logits) twice (row statistics, then scores) with
+ * {@link VerticalSlashRowStats} between, then {@link VerticalSlashSelect}; block-sparse heads run {@link BlockPool}
+ * and {@link BlockSparseSelect}; {@link IndexAssembly} writes the dense, A-shape and vertical-slash slots. Scratch
+ * kept between builds (grown on demand): the column and diagonal scores of the batch's heads
+ * ({@code 8 · heads · L} bytes, reused in place for the kept lists), per-tile row statistics
+ * ({@code 2 · heads · L} bytes), and for block-sparse heads the pooled means ({@code 4 · (heads + numKvHeads) · L ·
+ * d / 64} bytes): no {@code [heads, 64, L]} probability buffer is kept.
+ * <p>The index's capacities follow the doc ({@code maxRanges = min(slashKept, queryBlocks)}, {@code maxColumns =
+ * min(verticalKept, L)}, the largest over the batch). With top-k budgets they are known up front and the build only
+ * queues work; when a vertical-slash head has a mass budget the build waits for selection and reads the kept counts
+ * back first. Every build waits for the previous work on the stream before reusing the scratch. Not thread-safe.
  */
 public final class GpuIndexBuilder implements AutoCloseable {
+    /** What {@link #build} with poison fills the index with: counts no build can produce. */
+    static final int POISON = 0x7FC0DEAD;
+
+    private final CudaContext context;
+    private final AttentionShape shape;
+    private final PtxTarget target;
+    private final Kernel rowStatsTile;
+    private final Kernel scoresTile;
+    private final Kernel combine;
+    private final Kernel select;
+    private final Kernel assembly;
+    private final Kernel pool;
+    private final Map<Integer, Kernel> blockSelects = new HashMap<>();
+    private DeviceBuffer params;
+    private DeviceBuffer scores;
+    private DeviceBuffer tileStats;
+    private DeviceBuffer rowStats;
+    private DeviceBuffer kept;
+    private DeviceBuffer pooledQ;
+    private DeviceBuffer pooledK;
+    /** Holds the index of the last build: reused by the next one (which waits for the stream first). */
+    private DeviceBuffer indexArena;
+
     public GpuIndexBuilder(CudaContext context, AttentionShape shape) {
-        throw new UnsupportedOperationException("stub: sparse-estimation helper");
+        this(context, shape, true);
+    }
+
+    /** With {@code tensorCores} false the estimation logits are computed on the CUDA cores (kept as a cross-check). */
+    GpuIndexBuilder(CudaContext context, AttentionShape shape, boolean tensorCores) {
+        this.context = context;
+        this.shape = shape;
+        this.target = context.device().ptxTarget();
+        LaunchShape placeholder = LaunchShape.of(1, 32);
+        VerticalSlashTile stats = new VerticalSlashTile(shape.headDim(), VerticalSlashTile.Mode.ROW_STATS,
+                tensorCores);
+        this.rowStatsTile = context.kernel(stats.emit(target), placeholder);
+        this.scoresTile = context.kernel(new VerticalSlashTile(shape.headDim(), VerticalSlashTile.Mode.SCORES,
+                tensorCores).emit(target), placeholder);
+        this.combine = context.kernel(new VerticalSlashRowStats().emit(target), placeholder);
+        this.select = context.kernel(new VerticalSlashSelect().emit(target), placeholder);
+        this.assembly = context.kernel(new IndexAssembly().emit(target), placeholder);
+        this.pool = context.kernel(new BlockPool(shape.headDim()).emit(target), placeholder);
     }
 
     /**
      * Queues estimation and index building for heads {@code [firstHead, firstHead + heads)} of a prompt of
      * {@code length} tokens; {@code patterns} holds the pattern of every head of the layer. q and k are bf16
-     * ({@code [length, numHeads, d]}, {@code [≥length, numKvHeads, d]}). The caller closes the returned index.
+     * ({@code [length, numHeads, d]}, {@code [≥length, numKvHeads, d]}). The index lives in this builder's memory
+     * and stays valid until its next build (closing it is allowed and frees nothing).
      */
     public DeviceSparseIndex build(CudaStream stream, List<HeadPattern> patterns, int firstHead, int heads,
                                    DevicePointer q, DevicePointer k, int length) {
-        throw new UnsupportedOperationException("stub: sparse-estimation helper");
+        return build(stream, patterns, firstHead, heads, q, k, length, false);
+    }
+
+    /** {@link #build}; with {@code poison}, the index's arrays are first filled with a pattern no kernel writes. */
+    DeviceSparseIndex build(CudaStream stream, List<HeadPattern> patterns, int firstHead, int heads,
+                            DevicePointer q, DevicePointer k, int length, boolean poison) {
+        int numHeads = shape.numHeads();
+        if (patterns.size() != numHeads) {
+            throw new IllegalArgumentException("the layer has " + numHeads + " heads but " + patterns.size()
+                    + " patterns were given");
+        }
+        if (firstHead < 0 || heads < 1 || firstHead + heads > numHeads) {
+            throw new IllegalArgumentException("heads [" + firstHead + ", " + (firstHead + heads)
+                    + ") are not within the layer's " + numHeads + " heads");
+        }
+        if (length < 1 || length > IndexAssembly.MAX_LENGTH) {
+            throw new IllegalArgumentException("sparse index building takes prompts of 1.." + IndexAssembly.MAX_LENGTH
+                    + " tokens, got " + length);
+        }
+        HeadParameters encoded = HeadParameters.encode(patterns, firstHead, heads, length);
+        int queryBlocks = SparseIndex.queryBlocks(length);
+        int tiles = (length + VerticalSlashTile.COLUMNS - 1) / VerticalSlashTile.COLUMNS;
+        boolean verticalSlash = encoded.any(HeadParameters.VERTICAL_SLASH);
+        boolean blockSparse = encoded.any(HeadParameters.BLOCK_SPARSE);
+
+        stream.synchronize();
+        params = ensure(params, 4L * encoded.words().length);
+        params.slice(0, 4L * encoded.words().length).copyFromHost(MemorySegment.ofArray(encoded.words()));
+        scores = ensure(scores, 8L * heads * length);
+        kept = ensure(kept, 8L * heads);
+        if (verticalSlash) {
+            tileStats = ensure(tileStats, 8L * heads * tiles * VerticalSlashTile.ROWS);
+            rowStats = ensure(rowStats, 8L * heads * VerticalSlashTile.ROWS);
+            scores.slice(0, 8L * heads * length).fillIntsAsync(0, stream);
+            LaunchShape tileGrid = new LaunchShape(tiles, heads, 1, VerticalSlashTile.COLUMNS, 1, 1);
+            float scale = FlashAttention.log2Scale(shape.headDim());
+            rowStatsTile.withShape(tileGrid).launch(stream, q, k, params, tileStats, rowStats, scores, firstHead,
+                    numHeads, shape.numKvHeads(), length, scale);
+            combine.withShape(LaunchShape.of(heads, VerticalSlashTile.ROWS)).launch(stream, params, tileStats,
+                    rowStats, tiles, length);
+            scoresTile.withShape(tileGrid).launch(stream, q, k, params, tileStats, rowStats, scores, firstHead,
+                    numHeads, shape.numKvHeads(), length, scale);
+            select.withShape(new LaunchShape(2, heads, 1, VerticalSlashSelect.THREADS, 1, 1)).launch(stream, params,
+                    scores, kept, length);
+        }
+        int maxRanges = encoded.maxRanges();
+        int maxColumns = encoded.maxColumns();
+        if (encoded.needsKeptCounts()) {
+            stream.synchronize();
+            int[] counts = new int[2 * heads];
+            kept.slice(0, 8L * heads).copyToHost(MemorySegment.ofArray(counts));
+            for (int slot = 0; slot < heads; slot++) {
+                if (encoded.code(slot) != HeadParameters.VERTICAL_SLASH) continue;
+                maxColumns = Math.max(maxColumns, Math.min(counts[2 * slot], length));
+                maxRanges = Math.max(maxRanges, Math.min(counts[2 * slot + 1], queryBlocks));
+            }
+        }
+        indexArena = ensure(indexArena, DeviceSparseIndex.bytes(heads, length, maxRanges, maxColumns));
+        DeviceSparseIndex index = DeviceSparseIndex.view(indexArena, firstHead, heads, length, maxRanges,
+                maxColumns);
+        try {
+            if (poison) {
+                for (DeviceBuffer array : new DeviceBuffer[] {index.rangeCounts(), index.ranges(),
+                        index.columnCounts(), index.columns()}) {
+                    array.fillIntsAsync(POISON, stream);
+                }
+            }
+            assembly.withShape(new LaunchShape(queryBlocks, heads, 1, IndexAssembly.THREADS, 1, 1)).launch(stream,
+                    params, scores, kept, index.rangeCounts(), index.ranges(), index.columnCounts(), index.columns(),
+                    length, maxRanges, maxColumns);
+            if (blockSparse) {
+                long pooledRow = 4L * queryBlocks * shape.headDim();
+                pooledQ = ensure(pooledQ, pooledRow * heads);
+                pooledK = ensure(pooledK, pooledRow * shape.numKvHeads());
+                pool.withShape(new LaunchShape(queryBlocks, heads + shape.numKvHeads(), 1, BlockPool.THREADS, 1, 1))
+                        .launch(stream, q, k, params, pooledQ, pooledK, firstHead, numHeads, shape.numKvHeads(),
+                                length, heads);
+                blockSelect(queryBlocks).withShape(new LaunchShape(queryBlocks, heads, 1, BlockSparseSelect.THREADS,
+                        1, 1)).launch(stream, params, pooledQ, pooledK, index.rangeCounts(), index.ranges(),
+                        index.columnCounts(), firstHead, numHeads, shape.numKvHeads(), length, maxRanges,
+                        (float) (1.0 / Math.sqrt(shape.headDim())));
+            }
+        } catch (RuntimeException e) {
+            index.close();
+            throw e;
+        }
+        return index;
+    }
+
+    /**
+     * The kept columns (kind 0) or diagonals (kind 1) of vertical-slash slot {@code slot} of the last build, ascending,
+     * as the selection left them in the scratch (waits for the stream's work first).
+     */
+    int[] keptList(CudaStream stream, int slot, int kind, int length) {
+        stream.synchronize();
+        int[] count = new int[1];
+        kept.slice(4L * (2 * slot + kind), 4).copyToHost(MemorySegment.ofArray(count));
+        int[] list = new int[count[0]];
+        if (list.length > 0) {
+            scores.slice(4L * (2L * slot + kind) * length, 4L * list.length).copyToHost(MemorySegment.ofArray(list));
+        }
+        return list;
+    }
+
+    private Kernel blockSelect(int queryBlocks) {
+        BlockSparseSelect definition = BlockSparseSelect.forBlocks(shape.headDim(), queryBlocks);
+        return blockSelects.computeIfAbsent(definition.maxBlocks(),
+                blocks -> context.kernel(definition.emit(target), LaunchShape.of(1, 32)));
+    }
+
+    private DeviceBuffer ensure(DeviceBuffer buffer, long bytes) {
+        if (buffer != null && buffer.byteSize() >= bytes) return buffer;
+        if (buffer != null) buffer.close();
+        return context.allocate(Math.max(bytes, 16));
     }
 
     @Override
     public void close() {
+        for (DeviceBuffer buffer : new DeviceBuffer[] {params, scores, tileStats, rowStats, kept, pooledQ, pooledK,
+                indexArena}) {
+            if (buffer != null) buffer.close();
+        }
+        params = scores = tileStats = rowStats = kept = pooledQ = pooledK = indexArena = null;
     }
 }

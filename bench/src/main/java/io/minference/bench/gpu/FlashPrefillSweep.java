@@ -1,0 +1,83 @@
+package io.minference.bench.gpu;
+
+import io.minference.bench.GpuBench;
+import io.minference.kernels.attention.AttentionShape;
+import io.minference.kernels.flash.FlashAttention;
+import io.minference.kernels.flash.FlashPrefill;
+import io.minference.runtime.cuda.CudaBackend;
+import io.minference.runtime.cuda.DeviceBuffer;
+import io.minference.runtime.cuda.Kernel;
+import io.minference.runtime.cuda.LaunchShape;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Causal prefill TFLOP/s of several {@link FlashPrefill} tilings (query rows per block, keys per tile, pipeline
+ * stages) at LLaMA-3-8B's head layout, to choose {@link FlashPrefill#forHeadDim}'s shape on a given GPU.
+ */
+public final class FlashPrefillSweep implements GpuBenchmark {
+    private static final AttentionShape SHAPE = new AttentionShape(32, 8, 128);
+
+    private final List<FlashPrefill> tilings;
+    private final int[] lengths;
+
+    public FlashPrefillSweep(List<FlashPrefill> tilings, int... lengths) {
+        this.tilings = List.copyOf(tilings);
+        this.lengths = lengths.clone();
+    }
+
+    @Override
+    public String name() {
+        return "flash prefill tilings (32 heads, 8 KV heads, d 128)";
+    }
+
+    @Override
+    public List<Figure> run(CudaBackend backend) {
+        List<Figure> figures = new ArrayList<>();
+        float scale = FlashAttention.log2Scale(SHAPE.headDim());
+        short[] block = FlashAttentionBenchmark.randomBf16(new java.util.SplittableRandom(5));
+        for (int length : lengths) {
+            long qBytes = 2L * length * SHAPE.queryDim();
+            long kvBytes = 2L * length * SHAPE.kvDim();
+            try (DeviceBuffer q = FlashAttentionBenchmark.filled(backend, qBytes, block);
+                 DeviceBuffer k = FlashAttentionBenchmark.filled(backend, kvBytes, block);
+                 DeviceBuffer v = FlashAttentionBenchmark.filled(backend, kvBytes, block);
+                 DeviceBuffer o = backend.context().allocate(qBytes)) {
+                for (FlashPrefill tiling : tilings) {
+                    Kernel kernel = backend.context().kernel(tiling.emit(backend.device().ptxTarget()),
+                            new LaunchShape(SHAPE.numHeads(), tiling.queryBlocks(length), 1, tiling.threads(), 1, 1));
+                    double millis = DeviceTimer.medianMillis(backend, 1, length >= 65536 ? 3 : 7,
+                            () -> kernel.launch(backend.stream(), q, k, v, o, length, 0, SHAPE.numHeads(),
+                                    SHAPE.numKvHeads(), scale));
+                    double flops = 2.0 * length * length * SHAPE.headDim() * SHAPE.numHeads();
+                    figures.add(new Figure(tiling.entryName() + " L=" + length, flops / (millis * 1e-3) / 1e12,
+                            "TFLOP/s"));
+                }
+            }
+        }
+        return figures;
+    }
+
+    /** {@code FlashPrefillSweep M,N,S ... -- length...}: each tiling (query rows, keys per tile, stages) at
+     * each length. */
+    public static void main(String[] args) {
+        List<FlashPrefill> tilings = new ArrayList<>();
+        List<Integer> lengths = new ArrayList<>();
+        boolean afterSeparator = false;
+        for (String arg : args) {
+            if (arg.equals("--")) {
+                afterSeparator = true;
+            } else if (afterSeparator) {
+                lengths.add(Integer.parseInt(arg));
+            } else {
+                String[] p = arg.split(",");
+                tilings.add(new FlashPrefill(128, Integer.parseInt(p[0]), Integer.parseInt(p[1]),
+                        Integer.parseInt(p[2])));
+            }
+        }
+        int status = GpuBench.run(List.of(new FlashPrefillSweep(tilings,
+                lengths.stream().mapToInt(Integer::intValue).toArray())), System.out);
+        if (status != 0) System.exit(status);
+    }
+}

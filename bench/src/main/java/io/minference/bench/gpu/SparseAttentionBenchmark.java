@@ -1,0 +1,116 @@
+package io.minference.bench.gpu;
+
+import io.minference.bench.GpuBench;
+import io.minference.kernels.attention.AttentionShape;
+import io.minference.kernels.flash.FlashAttention;
+import io.minference.kernels.flash.FlashPrefill;
+import io.minference.runtime.cuda.CudaBackend;
+import io.minference.runtime.cuda.DeviceBuffer;
+import io.minference.runtime.cuda.Kernel;
+import io.minference.runtime.cuda.LaunchShape;
+import io.minference.sparse.SparseIndex;
+import io.minference.sparse.gpu.DeviceSparseIndex;
+import io.minference.sparse.gpu.SparseFlashAttention;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * The sparse tensor-core kernel at LLaMA-3-8B's head layout (32 heads, 8 KV heads, d = 128) over a
+ * {@link SyntheticVerticalSlash} index of the default budget (1000 columns, 6096 diagonals), banded and uniform,
+ * beside the dense flash kernel on the same buffers: ms, attended pairs, tiles, effective TFLOP/s (4 d per attended
+ * query-key pair), the rate on the tiles the kernel multiplies (4 d 64 64 per tile), and the speedup over dense.
+ * The dense kernel also runs in the sparse kernel's block shape (64 query rows, 4 warps), which separates what the
+ * smaller block costs from what the index costs.
+ * Inputs are random bf16; medians of event-timed repeats.
+ */
+public final class SparseAttentionBenchmark implements GpuBenchmark {
+    private static final AttentionShape SHAPE = new AttentionShape(32, 8, 128);
+
+    private final int[] lengths;
+
+    public SparseAttentionBenchmark(int... lengths) {
+        this.lengths = lengths.clone();
+    }
+
+    /** 32K and 128K tokens. */
+    public SparseAttentionBenchmark() {
+        this(32768, 131072);
+    }
+
+    @Override
+    public String name() {
+        return "sparse flash attention, vertical-slash 1000/6096 (32 heads, 8 KV heads, d 128)";
+    }
+
+    @Override
+    public List<Figure> run(CudaBackend backend) {
+        List<Figure> figures = new ArrayList<>();
+        short[] block = FlashAttentionBenchmark.randomBf16(new SplittableRandom(7));
+        int d = SHAPE.headDim();
+        FlashPrefill smallBlocks = new FlashPrefill(d, 64, 64, 3);
+        Kernel smallBlockKernel = backend.context().kernel(smallBlocks.emit(backend.device().ptxTarget()),
+                LaunchShape.of(1, 32));
+        float scale = FlashAttention.log2Scale(d);
+        try (FlashAttention flash = new FlashAttention(backend.context(), SHAPE);
+             SparseFlashAttention sparse = new SparseFlashAttention(backend.context(), SHAPE)) {
+            for (int length : lengths) {
+                long qBytes = 2L * length * SHAPE.queryDim();
+                long kvBytes = 2L * length * SHAPE.kvDim();
+                try (DeviceBuffer q = FlashAttentionBenchmark.filled(backend, qBytes, block);
+                     DeviceBuffer k = FlashAttentionBenchmark.filled(backend, kvBytes, block);
+                     DeviceBuffer v = FlashAttentionBenchmark.filled(backend, kvBytes, block);
+                     DeviceBuffer o = backend.context().allocate(qBytes)) {
+                    int repeats = length >= 65536 ? 3 : 7;
+                    double denseMillis = DeviceTimer.medianMillis(backend, 1, repeats,
+                            () -> flash.prefill(backend.stream(), q, k, v, o, length, 0));
+                    double densePairs = (double) length * (length + 1) / 2 * SHAPE.numHeads();
+                    String denseLabel = "dense flash L=" + length;
+                    figures.add(new Figure(denseLabel, denseMillis, "ms"));
+                    figures.add(new Figure(denseLabel, 4.0 * d * densePairs / (denseMillis * 1e-3) / 1e12,
+                            "TFLOP/s"));
+                    Kernel shaped = smallBlockKernel.withShape(new LaunchShape(SHAPE.numHeads(),
+                            smallBlocks.queryBlocks(length), 1, smallBlocks.threads(), 1, 1));
+                    double smallMillis = DeviceTimer.medianMillis(backend, 1, repeats, () -> shaped.launch(
+                            backend.stream(), q, k, v, o, length, 0, SHAPE.numHeads(), SHAPE.numKvHeads(), scale));
+                    figures.add(new Figure(denseLabel + ", 64-row blocks",
+                            4.0 * d * densePairs / (smallMillis * 1e-3) / 1e12, "TFLOP/s"));
+                    for (boolean banded : new boolean[] {true, false}) {
+                        SparseIndex host = SyntheticVerticalSlash.build(SHAPE.numHeads(), length, banded, 42);
+                        long pairs = SyntheticVerticalSlash.attendedPairs(host);
+                        long tiles = SyntheticVerticalSlash.keyTiles(host);
+                        try (DeviceSparseIndex index = DeviceSparseIndex.upload(backend.context(), host)) {
+                            double millis = DeviceTimer.medianMillis(backend, 1, repeats,
+                                    () -> sparse.launch(backend.stream(), q, k, v, o, index));
+                            String label = "sparse " + (banded ? "banded" : "uniform") + " L=" + length;
+                            figures.add(new Figure(label, millis, "ms"));
+                            figures.add(new Figure(label + " attended pairs", pairs / 1e9, "G"));
+                            figures.add(new Figure(label + " density vs causal", pairs / densePairs, "x"));
+                            figures.add(new Figure(label + " key tiles", tiles / 1e6, "M"));
+                            figures.add(new Figure(label + " ranges per block, at most", host.maxRanges(),
+                                    "ranges"));
+                            figures.add(new Figure(label + " effective", 4.0 * d * pairs / (millis * 1e-3) / 1e12,
+                                    "TFLOP/s"));
+                            figures.add(new Figure(label + " on tiles",
+                                    4.0 * d * 64 * 64 * tiles / (millis * 1e-3) / 1e12, "TFLOP/s"));
+                            figures.add(new Figure(label + " index bytes",
+                                    DeviceSparseIndex.bytes(host.heads(), length, host.maxRanges(),
+                                            host.maxColumns()) / 1e6, "MB"));
+                            figures.add(new Figure(label + " speedup over dense", denseMillis / millis, "x"));
+                        }
+                    }
+                }
+            }
+        }
+        return figures;
+    }
+
+    /** Runs this benchmark alone: {@code SparseAttentionBenchmark [length...]}. */
+    public static void main(String[] args) {
+        int[] lengths = args.length == 0 ? new int[] {32768, 131072}
+                : java.util.Arrays.stream(args).mapToInt(Integer::parseInt).toArray();
+        int status = GpuBench.run(List.of(new SparseAttentionBenchmark(lengths)), System.out);
+        if (status != 0) System.exit(status);
+    }
+}

@@ -1,0 +1,88 @@
+package io.minference.sparse.gpu;
+
+import io.minference.ptx.dsl.Address;
+import io.minference.ptx.dsl.F32;
+import io.minference.ptx.dsl.KernelBuilder;
+import io.minference.ptx.dsl.Pred;
+import io.minference.ptx.dsl.U32;
+
+/**
+ * What the estimation kernels share that the DSL's families do not offer: population count, a shared-memory or,
+ * rounding a float up to an integer, and a block-wide exclusive scan of one u32 per thread.
+ */
+final class EstimationOps {
+    /** The bits of +inf: the key forced entries get, above every finite non-negative score's bits. */
+    static final int INFINITY_BITS = 0x7F800000;
+
+    private EstimationOps() {
+    }
+
+    static U32 popc(KernelBuilder k, U32 value) {
+        U32 d = k.emitter().like(value, "popc");
+        k.emitter().instruction("popc.b32", d, value);
+        return d;
+    }
+
+    static void sharedOr(KernelBuilder k, Address at, U32 bits) {
+        k.emitter().instruction("red.shared.or.b32", at, bits);
+    }
+
+    /** {@code value << amount} for an amount in a register (0..31). */
+    static U32 shiftLeft(KernelBuilder k, U32 value, U32 amount) {
+        U32 d = k.emitter().like(value, "shl");
+        k.emitter().instruction("shl.b32", d, value, amount);
+        return d;
+    }
+
+    /** {@code value >>> amount} for an amount in a register (0..31). */
+    static U32 shiftRight(KernelBuilder k, U32 value, U32 amount) {
+        U32 d = k.emitter().like(value, "shr");
+        k.emitter().instruction("shr.u32", d, value, amount);
+        return d;
+    }
+
+    /** The bits of an unsigned integer read as a float. */
+    static F32 asFloat(KernelBuilder k, U32 bits) {
+        F32 d = k.emitter().like(k.f32(0), "f");
+        k.emitter().instruction("mov.b32", d, bits);
+        return d;
+    }
+
+    /** ceil(x) as an unsigned integer, saturating at 0 for negative x. */
+    static U32 ceilToU32(KernelBuilder k, F32 x) {
+        U32 d = k.emitter().like(k.u32(0), "ceil");
+        k.emitter().instruction("cvt.rpi.sat.u32.f32", d, x);
+        return d;
+    }
+
+    /** The result of {@link #exclusiveScan}: this thread's exclusive prefix and the block's total. */
+    record Scan(U32 prefix, U32 total) {
+    }
+
+    /**
+     * Exclusive prefix sum of {@code value} over the block's threads in thread order. Every thread must call it;
+     * {@code scratch} is a shared array of at least {@code warps} words, free again when it returns.
+     */
+    static Scan exclusiveScan(KernelBuilder k, U32 value, U32 scratch, U32 tid, int warps) {
+        U32 lane = k.and(tid, 31);
+        U32 warp = k.shr(tid, 5);
+        U32 inclusive = value;
+        for (int offset = 1; offset < 32; offset *= 2) {
+            U32 up = k.shuffleUp(inclusive, offset);
+            Pred has = k.ge(lane, k.u32(offset));
+            inclusive = k.add(inclusive, k.select(has, up, k.u32(0)));
+        }
+        U32 last = inclusive;
+        k.ifThen(k.eq(lane, 31), () -> k.store(k.element(scratch, warp, 4), last));
+        k.barrier();
+        U32 before = k.var("scanBefore", k.u32(0));
+        U32 total = k.var("scanTotal", k.u32(0));
+        for (int w = 0; w < warps; w++) {
+            U32 count = k.loadU32(Address.shared(scratch).plus(4L * w));
+            k.set(total, k.add(total, count));
+            k.set(before, k.add(before, k.select(k.gt(warp, k.u32(w)), count, k.u32(0))));
+        }
+        k.barrier();
+        return new Scan(k.sub(k.add(before, inclusive), value), total);
+    }
+}

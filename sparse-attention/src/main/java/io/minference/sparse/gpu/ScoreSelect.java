@@ -1,0 +1,165 @@
+package io.minference.sparse.gpu;
+
+import io.minference.ptx.dsl.Address;
+import io.minference.ptx.dsl.F32;
+import io.minference.ptx.dsl.KernelBuilder;
+import io.minference.ptx.dsl.Pred;
+import io.minference.ptx.dsl.U32;
+import io.minference.ptx.dsl.U64;
+
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+
+/**
+ * The selection rule of docs/sparse-attention.md as kernel code, for one list of candidate scores per thread block:
+ * forced entries count as +inf, candidates rank by score descending and then by lower index, and a top-k or mass
+ * budget keeps a prefix of that order. Scores are non-negative floats, so their bits order as they do; a radix
+ * descent over the key bits (four passes of 8 bits, counting entries for top-k and summing scores for mass) finds the
+ * last kept key T and how many entries equal to T are kept; a stable compaction in index order then writes the kept
+ * indices ascending.
+ */
+final class ScoreSelect {
+    static final int DIGITS = 256;
+
+    private final KernelBuilder k;
+    private final int threads;
+    private final U32 tid;
+    private final U32 counts;
+    private final U32 sums;
+    private final U32 control;
+    private final U32 scratch;
+
+    /** Declares the shared arrays the selection uses; {@code threads} is the block size. */
+    ScoreSelect(KernelBuilder k, int threads, U32 tid) {
+        this.k = k;
+        this.threads = threads;
+        this.tid = tid;
+        this.counts = k.sharedArray("selectCounts", DIGITS * 4);
+        this.sums = k.sharedArray("selectSums", DIGITS * 4);
+        this.control = k.sharedArray("selectControl", 8 * 4);
+        this.scratch = k.sharedArray("selectScan", 32 * 4);
+    }
+
+    /** The outcome: keep every key above {@code threshold} and the first {@code equalKept} keys equal to it. */
+    record Threshold(U32 threshold, U32 equalKept) {
+    }
+
+    /**
+     * Finds the threshold over {@code count} candidates. {@code key} gives candidate j's key (the score's bits, or
+     * +inf's for forced entries), {@code score} its real score; both are called for j < count only. With
+     * {@code mass} false, {@code topK} (1..count) entries are kept; with it true, entries are kept in order until the
+     * kept real scores reach {@code target} (everything, if they never do).
+     */
+    Threshold threshold(U32 count, Function<U32, U32> key, Function<U32, F32> score, Pred mass, U32 topK,
+                        F32 target) {
+        U32 prefix = k.var("prefix", k.u32(0));
+        U32 mask = k.var("mask", k.u32(0));
+        U32 remaining = k.var("remaining", topK);
+        F32 remainingMass = k.var("remainingMass", target);
+        U32 equalCount = k.var("equalCount", k.u32(0));
+        for (int shift = 24; shift >= 0; shift -= 8) {
+            int bits = shift;
+            k.loop(tid, k.u32(DIGITS), threads, d -> {
+                k.store(k.element(counts, d, 4), k.u32(0));
+                k.store(k.element(sums, d, 4), k.f32(0));
+            });
+            k.barrier();
+            k.loop(tid, count, threads, j -> {
+                U32 keyBits = key.apply(j);
+                k.ifThen(k.eq(k.and(keyBits, mask), prefix), () -> {
+                    U32 digit = k.and(k.shr(keyBits, bits), 255);
+                    k.reduceAdd(k.element(counts, digit, 4), k.u32(1));
+                    k.ifThen(mass, () -> k.reduceAdd(k.element(sums, digit, 4), score.apply(j)));
+                });
+            });
+            k.barrier();
+            k.ifThen(k.eq(tid, 0), () -> chooseDigit(bits, mass, prefix, mask, remaining, remainingMass));
+            k.barrier();
+            k.set(prefix, k.loadU32(Address.shared(control)));
+            k.set(mask, k.loadU32(Address.shared(control).plus(4)));
+            k.set(remaining, k.loadU32(Address.shared(control).plus(8)));
+            k.set(remainingMass, k.loadF32(Address.shared(control).plus(12)));
+            k.set(equalCount, k.loadU32(Address.shared(control).plus(16)));
+            k.barrier();
+        }
+        F32 thresholdScore = EstimationOps.asFloat(k, prefix);
+        Pred keepAllEqual = k.or(k.eq(prefix, k.u32(EstimationOps.INFINITY_BITS)), k.eq(prefix, k.u32(0)));
+        U32 byMass = k.min(equalCount, k.max(k.u32(1),
+                EstimationOps.ceilToU32(k, k.div(remainingMass, thresholdScore))));
+        U32 massKept = k.select(keepAllEqual, equalCount, byMass);
+        return new Threshold(prefix, k.select(mass, massKept, remaining));
+    }
+
+    /** Thread 0: the digit of this pass holding the last kept entry, scanning digits from the top. */
+    private void chooseDigit(int shift, Pred mass, U32 prefix, U32 mask, U32 remaining, F32 remainingMass) {
+        U32 found = k.var("found", k.u32(0));
+        U32 chosen = k.var("chosen", k.u32(0));
+        U32 above = k.var("above", k.u32(0));
+        F32 aboveMass = k.var("aboveMass", k.f32(0));
+        U32 lowest = k.var("lowest", k.u32(0));
+        U32 aboveLowest = k.var("aboveLowest", k.u32(0));
+        F32 aboveMassLowest = k.var("aboveMassLowest", k.f32(0));
+        k.loop(k.u32(0), k.u32(DIGITS), 1, step -> {
+            U32 digit = k.sub(k.u32(DIGITS - 1), step);
+            U32 c = k.loadU32(k.element(counts, digit, 4));
+            F32 s = k.loadF32(k.element(sums, digit, 4));
+            k.ifThen(k.eq(found, 0), () -> {
+                Pred byCount = k.ge(k.add(above, c), remaining);
+                Pred byMass = k.and(k.ge(k.add(aboveMass, s), remainingMass), k.gt(c, k.u32(0)));
+                k.ifThen(k.gt(c, k.u32(0)), () -> {
+                    k.set(lowest, digit);
+                    k.set(aboveLowest, above);
+                    k.set(aboveMassLowest, aboveMass);
+                });
+                k.ifElse(k.or(k.and(mass, byMass), k.and(k.not(mass), byCount)),
+                        () -> {
+                            k.set(found, k.u32(1));
+                            k.set(chosen, digit);
+                        }, () -> {
+                            k.set(above, k.add(above, c));
+                            k.set(aboveMass, k.add(aboveMass, s));
+                        });
+            });
+        });
+        // Mass that float rounding never lets reach the target: keep the whole subtree, down to its lowest key.
+        k.ifThen(k.eq(found, 0), () -> {
+            k.set(chosen, lowest);
+            k.set(above, aboveLowest);
+            k.set(aboveMass, aboveMassLowest);
+        });
+        Address at = Address.shared(control);
+        k.store(at, k.or(prefix, k.shl(chosen, shift)));
+        k.store(at.plus(4), k.or(mask, k.u32(255L << shift)));
+        k.store(at.plus(8), k.sub(remaining, above));
+        k.store(at.plus(12), k.sub(remainingMass, aboveMass));
+        k.store(at.plus(16), k.loadU32(k.element(counts, chosen, 4)));
+    }
+
+    /**
+     * Stable compaction: calls {@code write(position, j)} for the kept candidates j, ascending, positions from 0,
+     * and returns how many were kept (in every thread). Each chunk of the block's threads reads its keys before any
+     * thread writes, and a position never exceeds its index, so the output may overwrite the candidates' own array.
+     */
+    U32 compact(U32 count, Function<U32, U32> key, Threshold threshold, BiConsumer<U32, U32> write) {
+        U32 equalBefore = k.var("equalBefore", k.u32(0));
+        U32 keptBefore = k.var("keptBefore", k.u32(0));
+        k.loop(k.u32(0), count, threads, base -> {
+            U32 j = k.add(base, tid);
+            Pred inRange = k.lt(j, count);
+            U32 keyBits = k.var("keyBits", k.u32(0));
+            k.ifThen(inRange, () -> k.set(keyBits, key.apply(j)));
+            Pred equal = k.and(inRange, k.eq(keyBits, threshold.threshold()));
+            Pred greater = k.and(inRange, k.gt(keyBits, threshold.threshold()));
+            EstimationOps.Scan equalScan = EstimationOps.exclusiveScan(k, k.select(equal, k.u32(1), k.u32(0)),
+                    scratch, tid, threads / 32);
+            Pred keep = k.or(greater, k.and(equal,
+                    k.lt(k.add(equalBefore, equalScan.prefix()), threshold.equalKept())));
+            EstimationOps.Scan keptScan = EstimationOps.exclusiveScan(k, k.select(keep, k.u32(1), k.u32(0)),
+                    scratch, tid, threads / 32);
+            k.ifThen(keep, () -> write.accept(k.add(keptBefore, keptScan.prefix()), j));
+            k.set(equalBefore, k.add(equalBefore, equalScan.total()));
+            k.set(keptBefore, k.add(keptBefore, keptScan.total()));
+        });
+        return keptBefore;
+    }
+}

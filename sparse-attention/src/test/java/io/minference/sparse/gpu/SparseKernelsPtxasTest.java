@@ -1,0 +1,66 @@
+package io.minference.sparse.gpu;
+
+import io.minference.ptx.KernelSource;
+import io.minference.ptx.PtxTarget;
+import io.minference.ptx.Ptxas;
+import io.minference.ptx.dsl.KernelDefinition;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/** Every sparse kernel, for every target, must assemble with ptxas without spilling (skipped without ptxas). */
+class SparseKernelsPtxasTest {
+    static final List<KernelDefinition> KERNELS = List.of(
+            SparseFlashPrefill.forHeadDim(64),
+            SparseFlashPrefill.forHeadDim(128),
+            new SparseFlashPrefill(128, 2));
+
+    static Stream<Arguments> kernelsAndTargets() {
+        return KERNELS.stream().flatMap(kernel -> Stream.of(PtxTarget.values()).map(t -> Arguments.of(kernel, t)));
+    }
+
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("kernelsAndTargets")
+    void assemblesWithoutSpilling(KernelDefinition kernel, PtxTarget target) throws Exception {
+        var found = Ptxas.onPath();
+        assumeTrue(found.isPresent(), "ptxas is not on the PATH");
+        KernelSource source = kernel.emit(target);
+        Ptxas.Result result = found.get().assemble(source, true);
+        assertTrue(result.succeeded(), () -> "ptxas rejected " + source.entryName() + " for " + target.arch()
+                + ":\n" + result.log());
+        assertEquals(0, result.spillBytes(), () -> source.entryName() + " spills:\n" + result.log());
+        assertEquals(0, result.stackBytes(), () -> source.entryName() + " uses a stack frame:\n" + result.log());
+        System.out.printf("%-44s %-7s %3d registers%n", source.entryName(), target.arch(), result.registers());
+    }
+
+    @Test
+    void launchContractMatchesTheSource() {
+        SparseFlashPrefill prefill = SparseFlashPrefill.forHeadDim(128);
+        KernelSource source = prefill.emit(PtxTarget.SM_90A);
+        assertEquals(128, SparseFlashPrefill.THREADS);
+        assertEquals(64 * 256 + 3 * 2 * 64 * 256 + 3 * 272 + 16, prefill.sharedBytes());
+        assertTrue(2 * (prefill.sharedBytes() + 1024) <= 228 * 1024, "two blocks per SM on Hopper");
+        assertEquals(prefill.sharedBytes(), source.sharedMemoryBytes());
+        assertEquals(List.of("q", "k", "v", "o", "rangeCounts", "ranges", "columnCounts", "columns", "length",
+                        "firstHead", "numHeads", "numKvHeads", "maxRanges", "maxColumns", "scale"),
+                source.params().stream().map(p -> p.name()).toList());
+        assertTrue(source.ptx().contains("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"));
+        assertTrue(source.ptx().contains("cp.async"));
+    }
+
+    @Test
+    void unsupportedShapesAreRejected() {
+        var e = assertThrows(IllegalArgumentException.class, () -> SparseFlashPrefill.forHeadDim(96));
+        assertTrue(e.getMessage().contains("96"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new SparseFlashPrefill(128, 1));
+    }
+}
