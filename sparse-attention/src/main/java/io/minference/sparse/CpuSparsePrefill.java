@@ -22,12 +22,18 @@ final class CpuSparsePrefill implements PromptAttention {
     private final PatternPlan plan;
     private final CpuBackend backend;
     private final PatternRegistry registry;
+    private final long intsPerBatch;
 
     CpuSparsePrefill(PatternPlan plan, CpuBackend backend, PatternRegistry registry) {
+        this(plan, backend, registry, INDEX_INTS_PER_BATCH);
+    }
+
+    CpuSparsePrefill(PatternPlan plan, CpuBackend backend, PatternRegistry registry, long intsPerBatch) {
         registry.validate(plan);
         this.plan = plan;
         this.backend = backend;
         this.registry = registry;
+        this.intsPerBatch = intsPerBatch;
     }
 
     @Override
@@ -51,7 +57,7 @@ final class CpuSparsePrefill implements PromptAttention {
             int heads = 1;
             while (first + heads < shape.numHeads()) {
                 IndexCapacity wider = capacity.union(selections[first + heads].capacity());
-                if (intsPerHead(wider, blocks) * (heads + 1) > INDEX_INTS_PER_BATCH) break;
+                if (intsPerHead(wider, blocks) * (heads + 1) > intsPerBatch) break;
                 capacity = wider;
                 heads++;
             }
