@@ -16,8 +16,8 @@ import java.util.List;
  * unless given). The candidates for a target T, in the order that breaks ties in recall:
  * <ol>
  *   <li>vertical-slash with the slash budget a fraction f of T and the vertical budget the rest, for
- *       f = 0.86 (MInference's 1000/6096 split), 0.5, 0.97 (its 3500/100-like column-heavy split inverted:
- *       mostly diagonals), 0.14 and 0.03 (mostly columns);</li>
+ *       f = 0.86 (MInference's default 1000/6096 split), 0.5, 0.97 (mostly diagonals), 0.14 and 0.03 (mostly
+ *       columns, like MInference's 3500/100);</li>
  *   <li>a-shape with 64 sink tokens and a local window of T − 64;</li>
  *   <li>block-sparse keeping the top T / 64 key blocks.</li>
  * </ol>
