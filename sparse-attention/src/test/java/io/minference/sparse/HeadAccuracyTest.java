@@ -34,6 +34,35 @@ class HeadAccuracyTest {
     }
 
     @Test
+    void relativeErrorMatchesAFloat64Computation() {
+        AttentionShape shape = new AttentionShape(2, 1, 8);
+        int length = 200;
+        SplittableRandom random = new SplittableRandom(4);
+        try (Tensor q = TestTensors.random(random, 3, length, 16); Tensor k = TestTensors.random(random, 3, length, 8);
+             Tensor v = TestTensors.random(random, 1, length, 8)) {
+            HeadPattern local = new HeadPattern.AShape(0, 1);
+            var results = HeadAccuracy.measure(shape, q, k, v, length, List.of(new HeadPattern.Dense(), local));
+            SparseIndex dense = new SparseIndex(1, 1, length, 1, 0);
+            SparseIndex sparse = new SparseIndex(1, 1, length, 1, 0);
+            for (int b = 0; b < dense.queryBlocks(); b++) {
+                dense.addRange(0, b, 0, dense.blockEnd(b));
+                sparse.addRange(0, b, b * 64, sparse.blockEnd(b));
+            }
+            double diff = 0, norm = 0;
+            for (int i = 0; i < length; i++) {
+                double[] e = TestTensors.reference(shape, q, k, v, dense, 0, i);
+                double[] a = TestTensors.reference(shape, q, k, v, sparse, 0, i);
+                for (int x = 0; x < 8; x++) {
+                    diff += (a[x] - e[x]) * (a[x] - e[x]);
+                    norm += e[x] * e[x];
+                }
+            }
+            assertEquals(Math.sqrt(diff / norm), results.get(1).relativeError(), 1e-5);
+            assertEquals(0.0, results.get(0).relativeError(), 1e-6);
+        }
+    }
+
+    @Test
     void densePatternIsExact() {
         AttentionShape shape = new AttentionShape(4, 2, 16);
         int length = 150;
