@@ -5,15 +5,25 @@ import io.minference.kernels.attention.PromptAttention;
 import io.minference.kernels.flash.DevicePromptAttention;
 import io.minference.runtime.cpu.CpuBackend;
 import io.minference.runtime.cuda.CudaContext;
+import io.minference.sparse.pattern.PatternRegistry;
 
 /** Entry points the model uses to get a sparse prefill that follows a {@link PatternPlan}. */
 public final class SparsePrefills {
     private SparsePrefills() {
     }
 
-    /** The CPU sparse prefill (owner: the sparse-core helper). */
+    /**
+     * The CPU sparse prefill: per layer, each head's index estimated from the prompt by its pattern (found by name in
+     * {@link PatternRegistry#standard()}), then {@link CpuSparseAttention} over it. Unknown patterns in the plan are
+     * refused here, before any work.
+     */
     public static PromptAttention cpu(PatternPlan plan, CpuBackend backend) {
-        throw new UnsupportedOperationException("stub: sparse-core helper");
+        return cpu(plan, backend, PatternRegistry.standard());
+    }
+
+    /** As {@link #cpu(PatternPlan, CpuBackend)}, with the patterns of {@code registry}. */
+    public static PromptAttention cpu(PatternPlan plan, CpuBackend backend, PatternRegistry registry) {
+        return new CpuSparsePrefill(plan, backend, registry);
     }
 
     /** The GPU sparse prefill for one layer shape: device index building, then sparse flash attention. */

@@ -27,6 +27,8 @@ public final class FlashAttention implements AutoCloseable {
     private final FlashDecode decode;
     private final Kernel decodeKernel;
     private final Kernel decodeAtDeviceLengthKernel;
+    /** Whether decode runs {@link GroupedFlashDecode} (one block column per KV head) or {@link FlashDecode}. */
+    private final boolean groupedDecode;
     private final Kernel combineKernel;
     private DeviceBuffer workspace;
 
@@ -47,8 +49,12 @@ public final class FlashAttention implements AutoCloseable {
             fallbackKernel = context.kernel(new FlashFallback(d).emit(target), placeholder);
         }
         decode = new FlashDecode(d);
-        decodeKernel = context.kernel(decode.emit(target), placeholder);
-        decodeAtDeviceLengthKernel = context.kernel(new FlashDecode(d, true).emit(target), placeholder);
+        groupedDecode = GroupedFlashDecode.supports(d, shape.groupSize());
+        decodeKernel = context.kernel(groupedDecode ? new GroupedFlashDecode(d, shape.groupSize(), false).emit(target)
+                : decode.emit(target), placeholder);
+        decodeAtDeviceLengthKernel = context.kernel(groupedDecode
+                ? new GroupedFlashDecode(d, shape.groupSize(), true).emit(target)
+                : new FlashDecode(d, true).emit(target), placeholder);
         combineKernel = context.kernel(new FlashDecodeCombine(d).emit(target), placeholder);
     }
 
@@ -93,11 +99,11 @@ public final class FlashAttention implements AutoCloseable {
             throw new IllegalArgumentException("decode needs a cache of at least one row, got " + length);
         }
         int heads = shape.numHeads();
-        int splitBlocks = splitBlocks(length, heads, context.device().multiprocessorCount());
+        int splitBlocks = splitBlocks(length, decodeGridColumns(), context.device().multiprocessorCount());
         int splits = splitBlocks * FlashDecode.SPLITS_PER_BLOCK;
         int keysPerSplit = (length + splits - 1) / splits;
         reserveWorkspace(decode.workspaceBytes(heads, splits));
-        decodeKernel.withShape(new LaunchShape(heads, splitBlocks, 1, FlashDecode.THREADS, 1, 1))
+        decodeKernel.withShape(new LaunchShape(decodeGridColumns(), splitBlocks, 1, FlashDecode.THREADS, 1, 1))
                 .launch(stream, q, k, v, workspace, length, heads, shape.numKvHeads(), scale, keysPerSplit);
         combineKernel.withShape(LaunchShape.of(heads, 32)).launch(stream, workspace, out, heads, splits);
     }
@@ -128,16 +134,21 @@ public final class FlashAttention implements AutoCloseable {
             throw new IllegalStateException("decode with a device length needs reserveDecode(" + capacity
                     + ") first: no allocation may happen while a CUDA graph is captured");
         }
-        decodeAtDeviceLengthKernel.withShape(new LaunchShape(heads, splits / FlashDecode.SPLITS_PER_BLOCK, 1,
-                FlashDecode.THREADS, 1, 1)).launch(stream, q, k, v, workspace, lengthAt, heads, shape.numKvHeads(),
+        decodeAtDeviceLengthKernel.withShape(new LaunchShape(decodeGridColumns(),
+                splits / FlashDecode.SPLITS_PER_BLOCK, 1, FlashDecode.THREADS, 1, 1)).launch(stream, q, k, v, workspace, lengthAt, heads, shape.numKvHeads(),
                 scale);
         combineKernel.withShape(LaunchShape.of(heads, 32)).launch(stream, workspace, out, heads, splits);
     }
 
     /** Splits of a device-length decode over caches of up to {@code capacity} rows. */
     int splitsFor(int capacity) {
-        return splitBlocks(capacity, shape.numHeads(), context.device().multiprocessorCount())
+        return splitBlocks(capacity, decodeGridColumns(), context.device().multiprocessorCount())
                 * FlashDecode.SPLITS_PER_BLOCK;
+    }
+
+    /** The decode grid's x: one column of split blocks per KV head (grouped) or per query head. */
+    private int decodeGridColumns() {
+        return groupedDecode ? shape.numKvHeads() : shape.numHeads();
     }
 
     private void reserveWorkspace(long bytes) {

@@ -91,6 +91,9 @@ class FlashAttentionGpuTest {
             cases.add(Arguments.of(new AttentionShape(32, 8, 128), length));
         }
         cases.add(Arguments.of(new AttentionShape(8, 8, 64), 3001));
+        cases.add(Arguments.of(new AttentionShape(6, 2, 64), 777));
+        cases.add(Arguments.of(new AttentionShape(16, 2, 128), 1234));
+        cases.add(Arguments.of(new AttentionShape(4, 4, 128), 2));
         cases.add(Arguments.of(new AttentionShape(8, 4, 8), 511));
         return cases.stream();
     }

@@ -31,6 +31,11 @@ class FlashKernelsPtxasTest {
             new FlashDecode(128),
             new FlashDecode(8, true),
             new FlashDecode(128, true),
+            new GroupedFlashDecode(128, 4, false),
+            new GroupedFlashDecode(128, 4, true),
+            new GroupedFlashDecode(128, 8, true),
+            new GroupedFlashDecode(64, 3, false),
+            new GroupedFlashDecode(64, 1, true),
             new FlashDecodeCombine(8),
             new FlashDecodeCombine(128));
 

@@ -1,0 +1,212 @@
+package io.minference.kernels.flash;
+
+import io.minference.ptx.dsl.B32;
+import io.minference.ptx.dsl.F32;
+import io.minference.ptx.dsl.KernelBuilder;
+import io.minference.ptx.dsl.KernelDefinition;
+import io.minference.ptx.dsl.SpecialRegisters.Axis;
+import io.minference.ptx.dsl.U32;
+import io.minference.ptx.dsl.U64;
+
+import static io.minference.ptx.dsl.Address.global;
+
+/**
+ * Split-K decode for head dims 64 and 128 that reads each key and value row once for all the query heads of its
+ * KV head (grouped-query attention), in 16-byte loads: the bandwidth-bound twin of {@link FlashDecode}, with the
+ * same parameters, workspace layout and partials, so {@link FlashDecodeCombine} merges either.
+ * <p>A warp owns one split of one KV head. Lane l holds dimensions {@code [8c, 8c + 8)}, {@code c = l % (d / 8)},
+ * of the {@code group} queries (pre-scaled) and of their output accumulators, and reads key {@code l / (d / 8)} of
+ * each pair (d = 128) or quad (d = 64) of keys: a warp load covers {@code 256 / d} rows. {@link #UNROLL} such loads
+ * of K, then of V, are issued before any of them is used, so that every lane keeps 2 · UNROLL 16-byte reads in
+ * flight. Scores are reduced across the d / 8 lanes of a row; each lane group keeps its own online softmax per query
+ * head over its keys, and the groups are merged by shuffles at the end.
+ * <p>Launch: grid {@code (numKvHeads, splitBlocks)}, block {@link #THREADS}; splits {@code splitBlocks *
+ * SPLITS_PER_BLOCK}, and partial {@code head * splits + split} as in {@link FlashDecode}.
+ *
+ * @param headDim        64 or 128
+ * @param group          query heads per KV head, 1 to 8
+ * @param lengthOnDevice whether the cache length is read from device memory (see {@link FlashDecode})
+ */
+public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice) implements KernelDefinition {
+    public static final int THREADS = 128;
+    public static final int SPLITS_PER_BLOCK = THREADS / 32;
+    /** Warp loads of K (and of V) in flight per step. */
+    static final int UNROLL = 4;
+
+    public GroupedFlashDecode {
+        if (headDim != 64 && headDim != 128) {
+            throw new IllegalArgumentException("grouped decode takes head dims 64 and 128, not " + headDim);
+        }
+        if (group < 1 || group > 8) {
+            throw new IllegalArgumentException("grouped decode takes 1 to 8 query heads per KV head, not " + group);
+        }
+    }
+
+    /** True where this kernel serves the shape; {@link FlashDecode} serves the rest. */
+    public static boolean supports(int headDim, int group) {
+        return (headDim == 64 || headDim == 128) && group >= 1 && group <= 8;
+    }
+
+    private int lanesPerRow() {
+        return headDim / 8;
+    }
+
+    private int rowsPerLoad() {
+        return 32 / lanesPerRow();
+    }
+
+    /** Keys one step of the loop covers. */
+    int keysPerStep() {
+        return rowsPerLoad() * UNROLL;
+    }
+
+    @Override
+    public String entryName() {
+        return "flash_decode_grouped_bf16_d" + headDim + "_g" + group + (lengthOnDevice ? "_length_on_device" : "");
+    }
+
+    @Override
+    public void define(KernelBuilder k) {
+        U64 q = k.pointerParam("q");
+        U64 kCache = k.pointerParam("k");
+        U64 vCache = k.pointerParam("v");
+        U64 partials = k.pointerParam("partials");
+        U64 lengthAt = lengthOnDevice ? k.pointerParam("lengthAt") : null;
+        U32 lengthParam = lengthOnDevice ? null : k.u32Param("length");
+        U32 numHeads = k.u32Param("numHeads");
+        U32 numKvHeads = k.u32Param("numKvHeads");
+        F32 scale = k.f32Param("scale");
+        U32 keysPerSplitParam = lengthOnDevice ? null : k.u32Param("keysPerSplit");
+        k.maxThreadsPerBlock(THREADS);
+        k.describe("grouped split-K decode attention, head dim " + headDim + ", " + group
+                + " query heads per KV head, 16-byte loads");
+
+        int lanes = lanesPerRow();
+        U32 tid = k.threadIdx();
+        U32 lane = k.and(tid, 31).named("lane");
+        U32 chunk = k.and(lane, lanes - 1).named("chunk");
+        U32 rowInLoad = k.shr(lane, Integer.numberOfTrailingZeros(lanes)).named("rowInLoad");
+        U32 kvHead = k.blockIdx(Axis.X).named("kvHead");
+        U32 splits = k.mul(k.gridDim(Axis.Y), SPLITS_PER_BLOCK).named("splits");
+        U32 length = lengthOnDevice ? k.loadU32(global(lengthAt)).named("length") : lengthParam;
+        U32 keysPerSplit = lengthOnDevice
+                ? k.div(k.add(length, k.sub(splits, 1)), splits).named("keysPerSplit")
+                : keysPerSplitParam;
+        U32 split = k.mad(k.blockIdx(Axis.Y), k.u32(SPLITS_PER_BLOCK), k.shr(tid, 5)).named("split");
+        U32 kvRowBytes = k.mul(numKvHeads, 2L * headDim).named("kvRowBytes");
+        U32 firstKey = k.min(k.mul(split, keysPerSplit), length).named("firstKey");
+        U32 endKey = k.min(k.add(firstKey, keysPerSplit), length).named("endKey");
+        U32 lastKey = k.sub(k.max(endKey, k.u32(1)), 1).named("lastKey");
+        U64 laneBytes = k.add(k.mulWide(kvHead, 2L * headDim), k.mulWide(chunk, 16)).named("laneBytes");
+        U64 kLane = k.add(kCache, laneBytes);
+        U64 vLane = k.add(vCache, laneBytes);
+
+        F32[][] query = new F32[group][8];
+        F32[][] acc = new F32[group][8];
+        F32[] max = new F32[group];
+        F32[] sum = new F32[group];
+        for (int g = 0; g < group; g++) {
+            U32 head = k.mad(kvHead, k.u32(group), k.u32(g));
+            U64 qRow = k.add(k.add(q, k.mulWide(head, 2L * headDim)), k.mulWide(chunk, 16));
+            F32[] values = unpack(k, k.loadB32x4(global(qRow)));
+            for (int i = 0; i < 8; i++) {
+                query[g][i] = k.mul(values[i], scale);
+                acc[g][i] = k.var("acc", k.f32(0));
+            }
+            max[g] = k.var("runMax", k.f32(Float.NEGATIVE_INFINITY));
+            sum[g] = k.var("runSum", k.f32(0));
+        }
+
+        k.loop(firstKey, endKey, keysPerStep(), base -> {
+            U32[] keys = new U32[UNROLL];
+            B32[][] kRows = new B32[UNROLL][];
+            B32[][] vRows = new B32[UNROLL][];
+            for (int u = 0; u < UNROLL; u++) {
+                keys[u] = k.add(base, k.add(rowInLoad, rowsPerLoad() * u));
+                // Keys past the split read its last key (always in the cache) and are weighed by 0 below.
+                U64 offset = k.mulWide(k.min(keys[u], lastKey), kvRowBytes);
+                kRows[u] = k.loadB32x4(global(k.add(kLane, offset)));
+            }
+            for (int u = 0; u < UNROLL; u++) {
+                vRows[u] = k.loadB32x4(global(k.add(vLane, k.mulWide(k.min(keys[u], lastKey), kvRowBytes))));
+            }
+            F32[][] keyValues = new F32[UNROLL][];
+            for (int u = 0; u < UNROLL; u++) keyValues[u] = unpack(k, kRows[u]);
+            F32[][] p = new F32[group][UNROLL];
+            for (int g = 0; g < group; g++) {
+                F32[] scores = new F32[UNROLL];
+                F32 stepMax = null;
+                for (int u = 0; u < UNROLL; u++) {
+                    F32 dot = k.mul(query[g][0], keyValues[u][0]);
+                    for (int i = 1; i < 8; i++) dot = k.mad(query[g][i], keyValues[u][i], dot);
+                    for (int mask = lanes / 2; mask >= 1; mask /= 2) dot = k.add(dot, k.shuffleXor(dot, mask));
+                    scores[u] = k.select(k.lt(keys[u], endKey), dot, k.f32(Float.NEGATIVE_INFINITY));
+                    stepMax = stepMax == null ? scores[u] : k.max(stepMax, scores[u]);
+                }
+                F32 newMax = k.max(max[g], stepMax);
+                // A lane group with no key yet keeps max -inf; shifting by 0 then keeps its terms 0, not NaN.
+                F32 shift = finiteOrZero(k, newMax);
+                F32 rescale = k.ex2(k.sub(max[g], shift));
+                k.set(max[g], newMax);
+                F32 stepSum = null;
+                for (int u = 0; u < UNROLL; u++) {
+                    p[g][u] = k.ex2(k.sub(scores[u], shift));
+                    stepSum = stepSum == null ? p[g][u] : k.add(stepSum, p[g][u]);
+                }
+                k.set(sum[g], k.mad(sum[g], rescale, stepSum));
+                for (int i = 0; i < 8; i++) k.set(acc[g][i], k.mul(acc[g][i], rescale));
+            }
+            for (int u = 0; u < UNROLL; u++) {
+                F32[] values = unpack(k, vRows[u]);
+                for (int g = 0; g < group; g++) {
+                    for (int i = 0; i < 8; i++) k.set(acc[g][i], k.mad(p[g][u], values[i], acc[g][i]));
+                }
+            }
+        });
+
+        k.comment("merge the row groups' softmax states, then one lane group writes the partials");
+        for (int mask = lanes; mask < 32; mask *= 2) {
+            for (int g = 0; g < group; g++) {
+                F32 otherMax = k.shuffleXor(max[g], mask);
+                F32 otherSum = k.shuffleXor(sum[g], mask);
+                F32 newMax = k.max(max[g], otherMax);
+                F32 shift = finiteOrZero(k, newMax);
+                F32 mine = k.ex2(k.sub(max[g], shift));
+                F32 theirs = k.ex2(k.sub(otherMax, shift));
+                k.set(sum[g], k.mad(sum[g], mine, k.mul(otherSum, theirs)));
+                for (int i = 0; i < 8; i++) {
+                    F32 other = k.shuffleXor(acc[g][i], mask);
+                    k.set(acc[g][i], k.mad(acc[g][i], mine, k.mul(other, theirs)));
+                }
+                k.set(max[g], newMax);
+            }
+        }
+        k.ifThen(k.eq(rowInLoad, 0), () -> {
+            for (int g = 0; g < group; g++) {
+                U32 head = k.mad(kvHead, k.u32(group), k.u32(g));
+                U32 partial = k.mad(head, splits, split);
+                U64 output = k.add(k.add(partials, k.mulWide(partial, 4L * headDim)), k.mulWide(chunk, 32));
+                k.storeVector(global(output), acc[g][0], acc[g][1], acc[g][2], acc[g][3]);
+                k.storeVector(global(output).plus(16), acc[g][4], acc[g][5], acc[g][6], acc[g][7]);
+                U64 stats = k.add(k.add(partials, k.mulWide(k.mul(numHeads, splits), 4L * headDim)),
+                        k.mulWide(partial, 8));
+                F32 headMax = max[g], headSum = sum[g];
+                k.ifThen(k.eq(chunk, 0), () -> k.storeVector(global(stats), headMax, headSum));
+            }
+        });
+    }
+
+    private static F32 finiteOrZero(KernelBuilder k, F32 max) {
+        return k.select(k.eq(max, k.f32(Float.NEGATIVE_INFINITY)), k.f32(0), max);
+    }
+
+    /** Eight bf16 values (four packed pairs, low half first) as f32, exactly. */
+    private static F32[] unpack(KernelBuilder k, B32[] pairs) {
+        F32[] values = new F32[8];
+        for (int j = 0; j < 4; j++) {
+            values[2 * j] = k.bitsAsF32(k.shl(pairs[j], 16));
+            values[2 * j + 1] = k.bitsAsF32(k.and(pairs[j], k.b32(0xFFFF0000)));
+        }
+        return values;
+    }
+}

@@ -1,0 +1,63 @@
+package io.minference.sparse;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class SparseIndexTest {
+    @Test
+    void adjacentRangesMergeAndGapsStay() {
+        SparseIndex index = new SparseIndex(2, 1, 300, 3, 4);
+        index.addRange(0, 4, 0, 64);
+        index.addRange(0, 4, 64, 128);
+        index.addRange(0, 4, 192, 300);
+        assertEquals(2, index.rangeCount(0, 4));
+        assertEquals(0, index.rangeStart(0, 4, 0));
+        assertEquals(128, index.rangeEnd(0, 4, 0));
+        assertEquals(192, index.rangeStart(0, 4, 1));
+        assertEquals(300, index.rangeEnd(0, 4, 1));
+        index.addColumn(0, 4, 130);
+        index.addColumn(0, 4, 150);
+        assertEquals(2, index.columnCount(0, 4));
+        assertTrue(index.insideRange(0, 4, 100));
+        assertFalse(index.insideRange(0, 4, 130));
+        // row 257 attends keys 0..127, 130, 150 and 192..257
+        assertEquals(128 + 2 + 66, index.keysAttended(0, 257));
+        assertEquals(300, index.blockEnd(4));
+        assertEquals(5, index.queryBlocks());
+    }
+
+    @Test
+    void refusesMalformedRangesAndColumns() {
+        SparseIndex index = new SparseIndex(0, 1, 200, 2, 2);
+        assertThrows(IllegalArgumentException.class, () -> index.addRange(0, 1, 10, 64), "unaligned start");
+        assertThrows(IllegalArgumentException.class, () -> index.addRange(0, 1, 0, 129), "past the block's end");
+        assertThrows(IllegalArgumentException.class, () -> index.addRange(0, 1, 64, 64), "empty");
+        index.addRange(0, 3, 64, 128);
+        assertThrows(IllegalArgumentException.class, () -> index.addRange(0, 3, 0, 64), "out of order");
+        index.addRange(0, 3, 192, 200);
+        index.addColumn(0, 3, 130);
+        assertThrows(IllegalArgumentException.class, () -> index.addColumn(0, 3, 100), "inside a range");
+        assertThrows(IllegalArgumentException.class, () -> index.addColumn(0, 3, 129), "descending");
+        assertThrows(IllegalArgumentException.class, () -> index.addColumn(0, 1, 128), "past the block's end");
+        index.addColumn(0, 3, 140);
+        assertThrows(IllegalStateException.class, () -> index.addColumn(0, 3, 150), "no room");
+        SparseIndex one = new SparseIndex(0, 1, 300, 1, 0);
+        one.addRange(0, 4, 0, 64);
+        assertThrows(IllegalStateException.class, () -> one.addRange(0, 4, 128, 192), "no room for a second range");
+        assertThrows(IndexOutOfBoundsException.class, () -> one.rangeCount(1, 0));
+        assertThrows(IndexOutOfBoundsException.class, () -> one.rangeCount(0, 5));
+    }
+
+    @Test
+    void refusesBadShapesAndIndicesTooLargeForAnArray() {
+        assertThrows(IllegalArgumentException.class, () -> new SparseIndex(0, 0, 10, 1, 0));
+        assertThrows(IllegalArgumentException.class, () -> new SparseIndex(0, 1, 0, 1, 0));
+        assertThrows(IllegalArgumentException.class, () -> new SparseIndex(0, 1, 10, 0, 0));
+        var e = assertThrows(IllegalArgumentException.class, () -> new SparseIndex(0, 64, 1 << 20, 16384, 6096));
+        assertTrue(e.getMessage().contains("fewer heads"), e.getMessage());
+    }
+}
