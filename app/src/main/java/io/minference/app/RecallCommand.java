@@ -14,6 +14,9 @@ import io.minference.sparse.HeadAccuracy;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import io.minference.kernels.attention.AttentionShape;
+import io.minference.sparse.HeadPattern;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import picocli.CommandLine.Command;
@@ -22,7 +25,8 @@ import picocli.CommandLine.Option;
 
 /**
  * How faithful the sparse patterns are on real attention: a dense prefill of the text on the CPU, during which each
- * chosen layer's queries, keys and values go to {@link HeadAccuracy#measure} with that layer's patterns.
+ * chosen layer's queries, keys and values go to {@link HeadAccuracy#measure} with that layer's patterns. With
+ * --synthetic, on generated attention of a given shape instead ({@link SyntheticRecall}).
  */
 @Command(name = "recall", mixinStandardHelpOptions = true,
         description = "Per head: the density of the sparse index, the attention mass it keeps (recall) and the"
@@ -34,7 +38,7 @@ final class RecallCommand extends CliCommand {
     @Option(names = "--tokenizer", paramLabel = "PATH", description = "A tokenizer file overriding the model's own.")
     Path tokenizer;
 
-    @Option(names = "--text", paramLabel = "FILE", required = true,
+    @Option(names = "--text", paramLabel = "FILE",
             description = "The text (UTF-8, plain or compressed); its first --length tokens are used.")
     Path text;
 
@@ -52,6 +56,38 @@ final class RecallCommand extends CliCommand {
     @Mixin
     AttentionFlags sparse;
 
+    @Option(names = "--synthetic", paramLabel = "KIND", converter = SyntheticKind.class,
+            description = "Generated attention instead of a model's: structured (sinks, local band, strong columns,"
+                    + " periodic diagonals, noise) or random (the worst case).")
+    SyntheticRecall.Kind synthetic;
+
+    @Option(names = "--heads", paramLabel = "H", defaultValue = "32",
+            description = "With --synthetic: query heads (default: ${DEFAULT-VALUE}).")
+    int heads;
+
+    @Option(names = "--kv-heads", paramLabel = "K", defaultValue = "8",
+            description = "With --synthetic: key/value heads (default: ${DEFAULT-VALUE}).")
+    int kvHeads;
+
+    @Option(names = "--head-dim", paramLabel = "D", defaultValue = "128",
+            description = "With --synthetic: head size (default: ${DEFAULT-VALUE}).")
+    int headDim;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "With --synthetic: the seed.")
+    long seed;
+
+    static final class SyntheticKind implements picocli.CommandLine.ITypeConverter<SyntheticRecall.Kind> {
+        @Override
+        public SyntheticRecall.Kind convert(String value) {
+            return switch (value.strip().toLowerCase(Locale.ROOT)) {
+                case "structured" -> SyntheticRecall.Kind.STRUCTURED;
+                case "random" -> SyntheticRecall.Kind.RANDOM;
+                default -> throw new picocli.CommandLine.TypeConversionException("'" + value
+                        + "' is not a kind of synthetic attention: use structured or random");
+            };
+        }
+    }
+
     @Override
     int run() throws IOException {
         sparse.check(this);
@@ -64,11 +100,13 @@ final class RecallCommand extends CliCommand {
                 : settings(ConfigOverrides.NONE).attention().mode().sparse() ? null : AttentionMode.MINFERENCE;
         MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, null, null, null, null, null,
                 null, null).withAttention(mode, sparse.patterns, sparse.sparseThreshold, sparse.massBudget()));
+        AttentionConfig measured = settings.attention();
+        Inputs.requirePatterns(measured);
+        if (synthetic != null) return runSynthetic(measured);
         if (settings.model() == null) throw missing("'--model=PATH' (or model: in the --config file)");
+        if (text == null) throw missing("'--text=FILE' (or --synthetic KIND)");
         Inputs.requireModel(settings.model());
         Inputs.requireFile(text, "text file");
-        Inputs.requirePatterns(settings.attention());
-        AttentionConfig measured = settings.attention();
 
         PrintWriter out = out();
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
@@ -105,6 +143,36 @@ final class RecallCommand extends CliCommand {
                 forward.prefill(ids, progress, recording);
             }
         }
+        return 0;
+    }
+
+    private int runSynthetic(AttentionConfig measured) {
+        AttentionShape shape;
+        try {
+            shape = new AttentionShape(heads, kvHeads, headDim);
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "Invalid synthetic shape: "
+                    + e.getMessage());
+        }
+        int tokens = length != null ? length : SearchPatternsCommand.DEFAULT_LENGTH;
+        int l = layer != null ? layer : 0;
+        if (l < 0) throw new IllegalArgumentException("layer must be 0 or more, got " + l);
+        List<HeadPattern> patterns = SyntheticRecall.patterns(measured, l, heads);
+        PrintWriter out = out();
+        out.printf(Locale.ROOT, "synthetic %s attention: %d heads, %d KV heads, head size %d, %d tokens, seed %d;"
+                        + " patterns: %s%n", synthetic.name().toLowerCase(Locale.ROOT), heads, kvHeads, headDim, tokens,
+                seed, measured.patterns() != null ? measured.patterns() + ", layer " + l
+                        : SparsePrefill.of(measured, 1, heads, Set.of()).source());
+        out.printf(Locale.ROOT, "%5s %5s  %-32s %9s %9s %10s%n", "layer", "head", "pattern", "density", "recall",
+                "rel error");
+        double recallSum = 0;
+        for (HeadAccuracy.Result r : SyntheticRecall.measure(synthetic, shape, tokens, seed, patterns)) {
+            out.printf(Locale.ROOT, "%5d %5d  %-32s %9.4f %9.4f %10.2e%n", l, r.head(),
+                    SparsePrefill.describe(patterns.get(r.head())), r.density(), r.recall(), r.relativeError());
+            recallSum += r.recall();
+        }
+        out.printf(Locale.ROOT, "mean recall %.4f%n", recallSum / heads);
+        out.flush();
         return 0;
     }
 }

@@ -137,6 +137,49 @@ class EvalCommandTest {
                 badLayer.toString());
     }
 
+    private static double meanRecall(CliRun run) {
+        String last = run.out().strip().lines().reduce((a, b) -> b).orElseThrow();
+        assertTrue(last.startsWith("mean recall "), run.toString());
+        return Double.parseDouble(last.substring("mean recall ".length()));
+    }
+
+    @Test
+    void recallOnSyntheticAttentionSeesTheStructure() throws IOException {
+        Path patterns = dir.resolve("vs.yaml");
+        Files.writeString(patterns, "num_layers: 1\nnum_heads: 4\ndefault: {pattern: vertical-slash, vertical: 64,"
+                + " slash: 64}\n");
+        String[] common = {"eval", "recall", "--heads", "4", "--kv-heads", "2", "--head-dim", "64", "--length", "1k",
+                "--patterns", patterns.toString(), "--synthetic"};
+        CliRun structured = unlessStub(CliRun.of(concat(common, "structured")));
+        assertEquals(0, structured.exitCode(), structured.toString());
+        assertEquals(2 + 4 + 1, structured.out().strip().split("\\R").length, structured.toString());
+        CliRun random = CliRun.of(concat(common, "random"));
+        assertEquals(0, random.exitCode(), random.toString());
+        double planted = meanRecall(structured);
+        double none = meanRecall(random);
+        assertTrue(planted > 0.7 && none < planted - 0.3, "structured " + planted + ", random " + none);
+
+        CliRun badKind = CliRun.of(concat(common, "noise"));
+        assertEquals(2, badKind.exitCode(), badKind.toString());
+        assertTrue(badKind.err().contains("'noise' is not a kind of synthetic attention: use structured or random"),
+                badKind.toString());
+        CliRun badShape = CliRun.of("eval", "recall", "--synthetic", "random", "--heads", "6", "--kv-heads", "4");
+        assertEquals(2, badShape.exitCode(), badShape.toString());
+        assertTrue(badShape.err().contains("Invalid synthetic shape: invalid attention shape: 6 heads, 4 KV heads"),
+                badShape.toString());
+        CliRun wrongHeads = CliRun.of("eval", "recall", "--synthetic", "random", "--heads", "8", "--kv-heads", "2",
+                "--head-dim", "64", "--length", "128", "--patterns", patterns.toString());
+        assertEquals(1, wrongHeads.exitCode(), wrongHeads.toString());
+        assertTrue(wrongHeads.err().contains(patterns + ": layer 0 has 4 heads, the synthetic shape 8 (--heads)"),
+                wrongHeads.toString());
+    }
+
+    private static String[] concat(String[] first, String... more) {
+        String[] all = java.util.Arrays.copyOf(first, first.length + more.length);
+        System.arraycopy(more, 0, all, first.length, more.length);
+        return all;
+    }
+
     @Test
     void searchPatternsRefusesTooShortACalibrationOrTooLongALength() throws IOException {
         Path text = dir.resolve("calibration.txt");

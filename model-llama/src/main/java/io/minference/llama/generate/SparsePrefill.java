@@ -52,8 +52,11 @@ public record SparsePrefill(String mode, PatternPlan plan, int threshold, String
      * @param customPatterns names of SPI patterns a YAML pattern file may use besides the built-in ones
      */
     public static SparsePrefill of(AttentionConfig attention, LlamaConfig model, Set<String> customPatterns) {
-        int layers = model.numLayers();
-        int heads = model.numHeads();
+        return of(attention, model.numLayers(), model.numHeads(), customPatterns);
+    }
+
+    /** As {@link #of(AttentionConfig, LlamaConfig, Set)} for {@code layers} layers of {@code heads} query heads. */
+    public static SparsePrefill of(AttentionConfig attention, int layers, int heads, Set<String> customPatterns) {
         Double gamma = attention.massBudget();
         HeadPattern uniform = switch (attention.mode()) {
             case DENSE -> null;
