@@ -26,7 +26,6 @@ import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.SplittableRandom;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -149,7 +148,8 @@ final class BenchCommand extends CliCommand {
             }
             List<SparsePrefill> prefills = new ArrayList<>();
             for (AttentionMode mode : modes) {
-                prefills.add(SparsePrefill.of(AttentionFlags.forMode(settings.attention(), mode, null), c, Set.of()));
+                prefills.add(SparsePrefill.of(AttentionFlags.forMode(settings.attention(), mode, null), c,
+                        SparsePrefill.registeredPatterns()));
             }
             for (SparsePrefill p : prefills) {
                 if (p != null) p.plan().requireShape(c.numLayers(), c.numHeads(), p.source());

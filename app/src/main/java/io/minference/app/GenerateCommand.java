@@ -18,7 +18,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.Set;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -100,7 +99,7 @@ final class GenerateCommand extends CliCommand {
              Backend backend = Backends.select(settings.device());
              LlamaModel loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress);
              Generator generator = new Generator(loaded, backend, null, settings.prefill().blockSize(),
-                     SparsePrefill.of(settings.attention(), loaded.config(), Set.of()))) {
+                     SparsePrefill.of(settings.attention(), loaded.config(), SparsePrefill.registeredPatterns()))) {
             Tokenizer modelTokenizer = loaded.tokenizer();
             int[] promptIds = generation.chat() ? modelTokenizer.encodeChat(promptText)
                     : withBos(modelTokenizer.bos(), modelTokenizer.encode(promptText));

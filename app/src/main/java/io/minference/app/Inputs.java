@@ -1,11 +1,11 @@
 package io.minference.app;
 
+import io.minference.llama.generate.SparsePrefill;
 import io.minference.config.AttentionConfig;
 import io.minference.sparse.config.PatternFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Set;
 
 /** Early checks of the files named on the command line, so that a typo gets a plain message, not a loader's. */
 final class Inputs {
@@ -21,7 +21,7 @@ final class Inputs {
     /** The pattern file, when one is configured: read now, so that its errors come before the model loads. */
     static void requirePatterns(AttentionConfig attention) {
         if (attention.patterns() == null) return;
-        PatternFiles.read(attention.patterns(), Set.of());
+        PatternFiles.read(attention.patterns(), SparsePrefill.registeredPatterns());
     }
 
     /** A model is a file, or a synthetic:NAME that the loader builds in memory. */

@@ -19,7 +19,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.Set;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Mixin;
@@ -104,7 +103,8 @@ final class NeedleCommand extends CliCommand {
             Haystack hay = haystack(longest);
             List<SparsePrefill> prefills = new ArrayList<>();
             for (AttentionMode mode : modes) {
-                prefills.add(SparsePrefill.of(AttentionFlags.forMode(settings.attention(), mode, 0), c, Set.of()));
+                prefills.add(SparsePrefill.of(AttentionFlags.forMode(settings.attention(), mode, 0), c,
+                        SparsePrefill.registeredPatterns()));
             }
             // The same prompts (keys, depths) for every mode, built once.
             List<PasskeyPrompt> prompts = new ArrayList<>();

@@ -16,7 +16,6 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -94,7 +93,7 @@ final class PerplexityCommand extends CliCommand {
             out.flush();
             for (AttentionMode mode : modes) {
                 SparsePrefill prefill = SparsePrefill.of(AttentionFlags.forMode(settings.attention(), mode, 0), c,
-                        Set.of());
+                        SparsePrefill.registeredPatterns());
                 try (Generator generator = new Generator(loaded, backend, null, settings.prefill().blockSize(),
                         prefill)) {
                     ScoreResult r = generator.score(context, continuation, progress);

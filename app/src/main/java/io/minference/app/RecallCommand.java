@@ -18,7 +18,6 @@ import io.minference.kernels.attention.AttentionShape;
 import io.minference.sparse.HeadPattern;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -122,7 +121,7 @@ final class RecallCommand extends CliCommand {
                 throw new IllegalArgumentException("length " + tokens + " does not fit the model's context of "
                         + c.contextLength() + " tokens");
             }
-            SparsePrefill plan = SparsePrefill.of(measured, c, Set.of());
+            SparsePrefill plan = SparsePrefill.of(measured, c, SparsePrefill.registeredPatterns());
             int[] ids = TextTokens.first(loaded.tokenizer(), text, tokens, "text");
             out.printf(Locale.ROOT, "model %s; %s: %d tokens; patterns: %s%n", settings.model(), text, tokens,
                     plan.source());
@@ -162,7 +161,7 @@ final class RecallCommand extends CliCommand {
         out.printf(Locale.ROOT, "synthetic %s attention: %d heads, %d KV heads, head size %d, %d tokens, seed %d;"
                         + " patterns: %s%n", synthetic.name().toLowerCase(Locale.ROOT), heads, kvHeads, headDim, tokens,
                 seed, measured.patterns() != null ? measured.patterns() + ", layer " + l
-                        : SparsePrefill.of(measured, 1, heads, Set.of()).source());
+                        : SparsePrefill.describe(SyntheticRecall.patterns(measured, 0, heads).getFirst()));
         out.printf(Locale.ROOT, "%5s %5s  %-32s %9s %9s %10s%n", "layer", "head", "pattern", "density", "recall",
                 "rel error");
         double recallSum = 0;

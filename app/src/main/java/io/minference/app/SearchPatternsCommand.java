@@ -83,7 +83,9 @@ final class SearchPatternsCommand extends CliCommand {
             out.printf(Locale.ROOT, "wrote %s: %d layers x %d heads from %d calibration tokens%n", outFile,
                     c.numLayers(), c.numHeads(), tokens);
             Map<String, Integer> counts = new TreeMap<>();
-            for (List<HeadPattern> heads : layers) for (HeadPattern p : heads) counts.merge(SparsePrefill.describe(p), 1, Integer::sum);
+            for (List<HeadPattern> heads : layers) {
+                for (HeadPattern p : heads) counts.merge(SparsePrefill.describe(p), 1, Integer::sum);
+            }
             counts.forEach((p, n) -> out.printf(Locale.ROOT, "%6d heads  %s%n", n, p));
             out.flush();
         }

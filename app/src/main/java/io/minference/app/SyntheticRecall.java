@@ -9,7 +9,6 @@ import io.minference.sparse.PatternPlan;
 import io.minference.sparse.config.PatternFiles;
 import io.minference.sparse.synthetic.SyntheticAttention;
 import java.util.List;
-import java.util.Set;
 
 /**
  * The recall evaluation on generated attention instead of a model's: {@link SyntheticAttention}'s structured inputs
@@ -27,9 +26,10 @@ final class SyntheticRecall {
      */
     static List<HeadPattern> patterns(AttentionConfig attention, int layer, int heads) {
         if (attention.patterns() == null) {
-            return SparsePrefill.of(attention, 1, heads, Set.of()).plan().layers().getFirst();
+            return SparsePrefill.of(attention, 1, heads, SparsePrefill.registeredPatterns()).plan().layers()
+                    .getFirst();
         }
-        PatternPlan plan = PatternFiles.read(attention.patterns(), Set.of());
+        PatternPlan plan = PatternFiles.read(attention.patterns(), SparsePrefill.registeredPatterns());
         if (layer >= plan.numLayers()) {
             throw new IllegalArgumentException("layer " + layer + " does not exist: " + attention.patterns() + " has "
                     + plan.numLayers() + " layers");

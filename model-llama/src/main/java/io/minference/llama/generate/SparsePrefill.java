@@ -6,6 +6,7 @@ import io.minference.sparse.Budget;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.PatternPlan;
 import io.minference.sparse.config.PatternFiles;
+import io.minference.sparse.pattern.PatternRegistry;
 import java.util.Objects;
 import java.util.Set;
 
@@ -30,6 +31,14 @@ public record SparsePrefill(String mode, PatternPlan plan, int threshold, String
         Objects.requireNonNull(plan, "plan");
         Objects.requireNonNull(source, "source");
         if (threshold < 0) throw new IllegalArgumentException("sparse threshold must be >= 0, got " + threshold);
+    }
+
+    /**
+     * Names of the patterns a pattern file may use: the built-ins and those added through the SPI (found by
+     * {@link PatternRegistry#standard()}).
+     */
+    public static Set<String> registeredPatterns() {
+        return PatternRegistry.standard().names();
     }
 
     /** Whether a prompt of {@code length} tokens takes the sparse path. */

@@ -31,7 +31,9 @@ final class HeadPatternEntry {
         raw.forEach((k, v) -> map.put(String.valueOf(k), v));
         Object name = map.remove("pattern");
         if (name == null) throw new IllegalArgumentException("has no 'pattern' key");
-        if (!(name instanceof String pattern)) throw new IllegalArgumentException("pattern must be a name, got " + describe(name));
+        if (!(name instanceof String pattern)) {
+            throw new IllegalArgumentException("pattern must be a name, got " + describe(name));
+        }
         HeadPattern result = switch (pattern) {
             case "dense" -> new HeadPattern.Dense();
             case "a-shape" -> new HeadPattern.AShape(count(map, "sink", 0), count(map, "local", 1));
@@ -80,7 +82,9 @@ final class HeadPatternEntry {
     private static int count(Map<String, Object> map, String key, int minimum) {
         Object v = map.remove(key);
         if (v == null) throw new IllegalArgumentException("has no '" + key + "' (tokens)");
-        if (!(v instanceof Integer n)) throw new IllegalArgumentException(key + " must be a whole number, got " + describe(v));
+        if (!(v instanceof Integer n)) {
+            throw new IllegalArgumentException(key + " must be a whole number, got " + describe(v));
+        }
         if (n < minimum) throw new IllegalArgumentException(key + " must be at least " + minimum + ", got " + n);
         return n;
     }

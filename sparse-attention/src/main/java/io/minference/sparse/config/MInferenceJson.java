@@ -86,7 +86,10 @@ final class MInferenceJson {
         return switch (name) {
             case "vertical_and_slash" -> new HeadPattern.VerticalSlash(Budget.topK(vertical), Budget.topK(slash));
             case "stream_llm" -> {
-                if (slash < 1) throw new IllegalArgumentException("stream_llm needs a local window (slash_size) >= 1, got " + slash);
+                if (slash < 1) {
+                    throw new IllegalArgumentException("stream_llm needs a local window (slash_size) >= 1, got "
+                            + slash);
+                }
                 yield new HeadPattern.AShape(vertical, slash);
             }
             case "block_sparse" -> new HeadPattern.BlockSparse(Budget.topK(vertical));

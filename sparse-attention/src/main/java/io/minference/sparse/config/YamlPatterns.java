@@ -147,7 +147,8 @@ final class YamlPatterns {
         } catch (MarkedYAMLException e) {
             Mark mark = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
             String problem = e.getProblem() != null ? e.getProblem() : e.getContext();
-            String where = mark == null ? "" : "line " + (mark.getLine() + 1) + ", column " + (mark.getColumn() + 1) + ": ";
+            String where = mark == null ? ""
+                    : "line " + (mark.getLine() + 1) + ", column " + (mark.getColumn() + 1) + ": ";
             throw new PatternFileException(file, where + "malformed YAML: " + problem, e);
         } catch (YAMLException e) {
             throw new PatternFileException(file, "malformed YAML: " + e.getMessage(), e);
@@ -156,7 +157,9 @@ final class YamlPatterns {
 
     private static int positive(Path file, Map<?, ?> root, String key) {
         Object v = root.get(key);
-        if (v == null) throw new PatternFileException(file, "has no " + key + " (the model's count, which the file must match)");
+        if (v == null) {
+            throw new PatternFileException(file, "has no " + key + " (the model's count, which the file must match)");
+        }
         if (!(v instanceof Integer n) || n < 1) {
             throw new PatternFileException(file, key + " must be a whole number of at least 1, got "
                     + HeadPatternEntry.describe(v));
