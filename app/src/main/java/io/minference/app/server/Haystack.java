@@ -39,8 +39,9 @@ final class Haystack {
         }
     }
 
+    /** The needle; like every filler sentence it begins with its separating space. */
     static String needle(String passKey) {
-        return " The secret pass key is " + passKey + ". Remember it. " + passKey + " is the pass key. ";
+        return " The secret pass key is " + passKey + ". Remember it. " + passKey + " is the pass key.";
     }
 
     /** Filler sentences generated from {@code seed}. */

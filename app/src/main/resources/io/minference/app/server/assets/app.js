@@ -217,10 +217,11 @@ async function runBoth() {
     $('speedup').innerHTML = dense && sparse
         ? `Prefill speedup of MInference over dense: <b>${(dense.prefill_seconds / sparse.prefill_seconds).toFixed(2)}×</b>`
           + ` at ${dense.prompt_tokens.toLocaleString('en')} tokens (${sparse.attention} path)`
-        : 'Speedup: needs both runs to finish.';
+        : 'Speedup: needs both runs to finish' + (dense ? ' (MInference did not run: see its panel).' : '.');
     await showPattern(prompt);
   } finally {
     button.disabled = false;
+    document.body.dataset.runs = String(Number(document.body.dataset.runs || 0) + 1);
   }
 }
 

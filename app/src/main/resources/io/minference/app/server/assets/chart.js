@@ -29,13 +29,13 @@ const LatencyChart = (() => {
     ctx.textAlign = 'right'; ctx.textBaseline = 'middle';
     for (let v = 0; v <= maxY; v += yStep) {
       ctx.beginPath(); ctx.moveTo(left, y(v)); ctx.lineTo(w - right, y(v)); ctx.stroke();
-      ctx.fillText(v < 1 ? v.toFixed(v < 0.1 ? 3 : 2) : v.toFixed(1), left - 6, y(v));
+      ctx.fillText(v === 0 ? '0' : v < 1 ? v.toFixed(v < 0.1 ? 3 : 2) : v.toFixed(1), left - 6, y(v));
     }
     const xStep = niceStep(maxX, 6);
     ctx.textAlign = 'center'; ctx.textBaseline = 'top';
     for (let v = 0; v <= maxX; v += xStep) {
       ctx.beginPath(); ctx.moveTo(x(v), top); ctx.lineTo(x(v), h - bottom); ctx.stroke();
-      ctx.fillText(v >= 1024 ? (v / 1024).toFixed(v % 1024 ? 1 : 0) + 'k' : String(v), x(v), h - bottom + 6);
+      ctx.fillText(v.toLocaleString('en'), x(v), h - bottom + 6);
     }
     ctx.fillText('prompt length (tokens)', left + (w - left - right) / 2, h - 18);
     ctx.save(); ctx.translate(14, top + (h - top - bottom) / 2); ctx.rotate(-Math.PI / 2);
