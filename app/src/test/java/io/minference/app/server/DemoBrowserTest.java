@@ -117,6 +117,52 @@ class DemoBrowserTest {
         }
     }
 
+    /**
+     * The page's side of a build where both modes run, with a scripted engine (dense five times slower, and a pattern
+     * from a hand-made index): both latencies, the speedup, two chart series and the pattern drawn cell by cell.
+     */
+    @Test
+    void withBothModesThePageShowsTheSpeedupAndDrawsThePattern() throws Exception {
+        io.minference.sparse.SparseIndex index = new io.minference.sparse.SparseIndex(0, 1, 256, 4, 4);
+        index.addRange(0, 0, 0, 64);
+        index.addRange(0, 1, 0, 64);
+        index.addColumn(0, 1, 100);
+        index.addRange(0, 2, 128, 192);
+        index.addRange(0, 3, 0, 64);
+        index.addRange(0, 3, 192, 256);
+        PatternPicture picture = PatternPicture.of(index, 0, 1, 2, "vertical-slash", 128);
+        try (ApiServer server = ApiServer.start(new ScriptedEngine(false, 1, picture),
+                new ServerSettings("127.0.0.1", 0, 1 << 20, 2, true, null))) {
+            browser.get(server.uri().toString());
+            await("the model's description", () -> text("model-info").contains("scripted"));
+            runHaystack(256, 3);
+            assertEquals("done", state("run-minference"), part("run-minference", "status"));
+            assertEquals("0.500 s", part("run-dense", "prefill"));
+            assertEquals("0.100 s", part("run-minference", "prefill"));
+            assertEquals("minference", part("run-minference", "path"));
+            assertEquals("xxx", part("run-minference", "answer"));
+            assertTrue(text("speedup").contains("5.00×"), text("speedup"));
+            assertEquals(1L, script("return LatencyChart.points('minference').length"));
+            assertTrue(text("pattern-caption").startsWith("layer 1, head 2 (vertical-slash), 256 tokens: 5 ranges,"
+                    + " 1 columns"), text("pattern-caption"));
+            // 320 px for 4 cells: cell (row 0, col 0) kept, (0, 3) masked, (2, 0) skipped, (2, 2) kept
+            assertTrue(bluePixel(40, 40), "kept block drawn blue");
+            assertEquals(0L, script("return document.getElementById('pattern').getContext('2d')"
+                    + ".getImageData(280, 40, 1, 1).data[3]"), "the masked future stays empty");
+            assertFalse(bluePixel(40, 200), "a skipped block is grey");
+            assertTrue(bluePixel(200, 200), "the diagonal block is kept");
+            screenshot("demo-screenshot-scripted.png");
+        }
+    }
+
+    private static boolean bluePixel(int x, int y) {
+        Object rgba = script("return Array.from(document.getElementById('pattern').getContext('2d')"
+                + ".getImageData(" + x + ", " + y + ", 1, 1).data)");
+        java.util.List<?> c = (java.util.List<?>) rgba;
+        long r = ((Number) c.get(0)).longValue(), b = ((Number) c.get(2)).longValue();
+        return b > r + 60;
+    }
+
     /** Makes a haystack of about {@code tokens} tokens and runs it in both modes; returns the haystack's status. */
     private static String runHaystack(int tokens, int maxTokens) throws InterruptedException {
         setValue("hay-tokens", tokens);
