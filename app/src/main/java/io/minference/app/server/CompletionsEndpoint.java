@@ -31,11 +31,10 @@ final class CompletionsEndpoint {
         ResponseChannel channel = new ResponseChannel(call, request.stream());
         String id = (chat ? "chatcmpl-" : "cmpl-") + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
         OpenAiJson json = new OpenAiJson(id, System.currentTimeMillis() / 1000, modelId, chat);
+        checkMode(request.generation().attention(), engine.model());
         try (GenerationGate.Ticket ticket = gate.enter()) {
-            ticket.awaitTurn(() -> {
-                if (request.stream()) channel.heartbeat();
-                if (channel.clientGone()) throw new GenerationCancelledException();
-            });
+            // Nothing is written while waiting, so that a refusal found at the turn still gets its status.
+            ticket.awaitTurn();
             Sink sink = new Sink(request, channel, json);
             Completion completion = engine.generate(request.prompt(), request.generation(), sink,
                     channel::clientGone);
@@ -61,6 +60,15 @@ final class CompletionsEndpoint {
             String message = e.getMessage() != null ? e.getMessage() : e.getClass().getName();
             fail(call, channel, new ApiException(500, "server_error", null, "the generation failed: " + message));
         }
+    }
+
+    /** An unknown or unavailable mode is refused at once, without waiting for a turn. */
+    private static void checkMode(String mode, ModelCard card) {
+        if (!card.attentionModes().contains(mode)) {
+            throw ApiException.invalid("minference.attention", "unknown attention mode '" + mode
+                    + "'; valid modes: " + String.join(", ", card.attentionModes()));
+        }
+        if (!card.availableModes().contains(mode)) throw AttentionModes.unavailable(mode);
     }
 
     /** Before the response is committed, a proper status; after, the error object in the body or the stream. */

@@ -113,7 +113,7 @@ final class DemoEndpoints {
         int head = intField(request, "head", 0, Integer.MIN_VALUE, Integer.MAX_VALUE);
         Optional<PatternPicture> picture;
         try (GenerationGate.Ticket ticket = gate.enter()) {
-            ticket.awaitTurn(() -> { });
+            ticket.awaitTurn();
             picture = engine.patternPicture(new EnginePrompt.Text(prompt.asText()), attention, layer, head);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

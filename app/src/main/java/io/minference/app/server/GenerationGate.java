@@ -1,7 +1,6 @@
 package io.minference.app.server;
 
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -9,8 +8,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  * request beyond that is refused at once with a 503, so that a burst of clients cannot pile up without bound.
  */
 final class GenerationGate {
-    private static final long POLL_MILLIS = 250;
-
     private final int queueCapacity;
     private final Semaphore turn = new Semaphore(1, true);
     private final AtomicInteger admitted = new AtomicInteger();
@@ -20,20 +17,14 @@ final class GenerationGate {
         this.queueCapacity = queueCapacity;
     }
 
-    /** Waiting work that the gate calls while a request waits, to notice a client that went away. */
-    @FunctionalInterface
-    interface WhileWaiting {
-        void poll();
-    }
-
     /** A place in the gate; closing it leaves the queue or ends the turn. */
     final class Ticket implements AutoCloseable {
         private boolean running;
         private boolean closed;
 
-        /** Blocks until it is this ticket's turn, calling {@code whileWaiting} every quarter second meanwhile. */
-        void awaitTurn(WhileWaiting whileWaiting) throws InterruptedException {
-            while (!turn.tryAcquire(POLL_MILLIS, TimeUnit.MILLISECONDS)) whileWaiting.poll();
+        /** Blocks until it is this ticket's turn. */
+        void awaitTurn() throws InterruptedException {
+            turn.acquire();
             running = true;
         }
 

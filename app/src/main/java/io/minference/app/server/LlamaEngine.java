@@ -58,7 +58,7 @@ public final class LlamaEngine implements TextEngine {
         int[] ids = encode(prompt);
         int context = model.config().contextLength();
         if (ids.length >= context) {
-            throw new ApiException(400, "invalid_request_error", "messages",
+            throw new ApiException(400, "invalid_request_error", null,
                     "the prompt is " + ids.length + " tokens; this model's context is " + context
                             + " tokens, and at least one must be left for the answer");
         }

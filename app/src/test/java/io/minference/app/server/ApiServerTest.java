@@ -238,6 +238,11 @@ class ApiServerTest {
         }
     }
 
+    static void assertError(Http.Reply reply, int status, String messagePart, String why) throws Exception {
+        assertEquals(status, reply.status(), why + ": " + reply.body());
+        assertError(reply, status, messagePart);
+    }
+
     static void assertError(Http.Reply reply, int status, String messagePart) throws Exception {
         assertEquals(status, reply.status(), reply.body());
         assertTrue(reply.contentType().startsWith("application/json"), reply.contentType());

@@ -6,7 +6,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * An engine for the server's own behaviour (queueing, cancellation) without a model: it emits "x" every few
+ * An engine for the server's own behaviour (queueing, cancellation, the page with every mode running) without a
+ * model: it claims every attention mode, and emits "x" every few
  * milliseconds until its token budget is spent or the client goes away, optionally holding each generation until
  * released.
  */
@@ -32,7 +33,7 @@ final class ScriptedEngine implements TextEngine {
 
     @Override
     public ModelCard model() {
-        return new ModelCard("scripted", 4096, 2, 4, AttentionModes.ALL, AttentionModes.available());
+        return new ModelCard("scripted", 4096, 2, 4, AttentionModes.ALL, AttentionModes.ALL);
     }
 
     @Override

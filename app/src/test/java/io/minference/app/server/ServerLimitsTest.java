@@ -34,6 +34,8 @@ class ServerLimitsTest {
 
             assertError(http.post("/v1/completions", "{\"prompt\": \"a\"}"), 503, "the server is busy");
             assertEquals(200, http.get("/health").status(), "light endpoints still answer");
+            assertError(http.post("/v1/completions", "{\"prompt\": \"a\", \"minference\": {\"attention\":"
+                    + " \"magic\"}}"), 400, "unknown attention mode", "refused before queueing");
 
             engine.release.countDown();
             assertEquals(200, running.get(10, TimeUnit.SECONDS).statusCode());

@@ -201,6 +201,18 @@ async function showPattern(prompt) {
   }
 }
 
+function showSpeedup(dense, sparse) {
+  const line = $('speedup');
+  if (!dense || !sparse) {
+    line.textContent = 'Speedup: needs both runs to finish' + (dense ? ' (MInference did not run: see its panel).' : '.');
+    return;
+  }
+  const factor = document.createElement('b');
+  factor.textContent = (dense.prefill_seconds / sparse.prefill_seconds).toFixed(2) + '×';
+  line.replaceChildren('Prefill speedup of MInference over dense: ', factor,
+      ` at ${dense.prompt_tokens.toLocaleString('en')} tokens (${sparse.attention} path)`);
+}
+
 async function runBoth() {
   const button = $('run');
   button.disabled = true;
@@ -213,11 +225,7 @@ async function runBoth() {
         LatencyChart.add(mode, results[mode].prompt_tokens, results[mode].prefill_seconds, $('chart'));
       }
     }
-    const dense = results.dense, sparse = results.minference;
-    $('speedup').innerHTML = dense && sparse
-        ? `Prefill speedup of MInference over dense: <b>${(dense.prefill_seconds / sparse.prefill_seconds).toFixed(2)}×</b>`
-          + ` at ${dense.prompt_tokens.toLocaleString('en')} tokens (${sparse.attention} path)`
-        : 'Speedup: needs both runs to finish' + (dense ? ' (MInference did not run: see its panel).' : '.');
+    showSpeedup(results.dense, results.minference);
     await showPattern(prompt);
   } finally {
     button.disabled = false;
