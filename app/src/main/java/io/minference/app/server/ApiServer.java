@@ -12,8 +12,8 @@ import java.util.concurrent.Executors;
 
 /**
  * The HTTP server: OpenAI's /v1/models, /v1/completions and /v1/chat/completions, /health, and with
- * {@link ServerSettings#demoPage} the demo page. Each request runs on its own virtual thread; generations pass
- * through one {@link GenerationGate}. Every refusal is a JSON error in OpenAI's shape. The engine stays the caller's
+ * {@link ServerSettings#demoPage} the demo page. Each request runs on a thread of its own; generations pass
+ * through one {@link GenerationGate}, which bounds how many requests wait. Every refusal is a JSON error in OpenAI's shape. The engine stays the caller's
  * to close.
  */
 public final class ApiServer implements AutoCloseable {
@@ -36,7 +36,10 @@ public final class ApiServer implements AutoCloseable {
                 : new FolderFiles(settings.filesFolder(), FILE_LIMIT_BYTES);
         this.demo = settings.demoPage() ? new DemoEndpoints(engine, gate, files, settings.maxBodyBytes()) : null;
         this.server = HttpServer.create(new InetSocketAddress(settings.host(), settings.port()), 64);
-        this.executor = Executors.newVirtualThreadPerTaskExecutor();
+        // Platform threads, not virtual ones: a CUDA context is current per OS thread, and a virtual thread may move
+        // to another carrier between two launches of a generation it runs.
+        this.executor = Executors.newCachedThreadPool(Thread.ofPlatform().name("minference-http-", 0).daemon()
+                .factory());
         server.setExecutor(executor);
         server.createContext("/", this::route);
     }

@@ -178,6 +178,8 @@ class ApiServerTest {
     void malformedRequestsGetJsonErrors() throws Exception {
         assertError(http.post("/v1/completions", "{\"prompt\": "), 400, "not valid JSON");
         assertError(http.post("/v1/completions", "[1, 2]"), 400, "JSON object");
+        assertError(http.post("/v1/completions", "{\"prompt\": \"a\"} {\"prompt\": \"b\"}"), 400, "not valid JSON");
+        assertError(http.post("/v1/completions", "[".repeat(5000)), 400, "not valid JSON");
         assertError(http.post("/v1/completions", ""), 400, "no body");
         assertError(http.post("/v1/completions", "{}"), 400, "prompt is required");
         assertError(http.post("/v1/completions", "{\"prompt\": 7}"), 400, "prompt must be a string");
