@@ -16,7 +16,8 @@ import picocli.CommandLine.Command;
 @Command(name = "minference", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Runs LLaMA models in pure Java, with sparse attention for long prompts.",
         subcommands = {GenerateCommand.class, TokenizeCommand.class, InfoCommand.class, BenchCommand.class,
-                GpuBenchCommand.class, SearchPatternsCommand.class, EvalCommand.class,
+                GpuBenchCommand.class, SearchPatternsCommand.class, EvalCommand.class, ServeCommand.class,
+                DemoCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
     private final boolean stacktraceRequested;

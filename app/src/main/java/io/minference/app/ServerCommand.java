@@ -1,0 +1,111 @@
+package io.minference.app;
+
+import io.minference.app.server.ApiServer;
+import io.minference.app.server.LlamaEngine;
+import io.minference.app.server.ServerSettings;
+import io.minference.config.ConfigOverrides;
+import io.minference.config.Limits;
+import io.minference.config.MinferenceConfig;
+import io.minference.llama.LlamaModel;
+import io.minference.llama.load.ModelLoader;
+import io.minference.runtime.Backend;
+import io.minference.runtime.Backends;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Option;
+
+/** What serve and demo share: loading the model, the server's flags, and running until Ctrl-C. */
+abstract class ServerCommand extends CliCommand {
+    @Option(names = "--model", paramLabel = "PATH",
+            description = "A .gguf file, a llama2.c checkpoint or synthetic:NAME (or model: in --config).")
+    String model;
+
+    @Option(names = "--tokenizer", paramLabel = "PATH",
+            description = "A tokenizer file overriding the model's own (needed beside llama2.c checkpoints).")
+    Path tokenizer;
+
+    @Option(names = "--device", paramLabel = "D", description = "auto (default), cpu, cuda or cuda:N.")
+    String device;
+
+    @Option(names = "--host", paramLabel = "ADDRESS",
+            description = "Address to listen on (default: 127.0.0.1, this machine only).")
+    String host = ServerSettings.DEFAULT_HOST;
+
+    @Option(names = "--port", paramLabel = "N", description = "Port to listen on; 0 takes any free port (default: 8080).")
+    int port = 8080;
+
+    @Option(names = "--max-body", paramLabel = "BYTES",
+            description = "Largest request body accepted, in bytes (default: 16 MiB).")
+    int maxBody = ServerSettings.DEFAULT_MAX_BODY_BYTES;
+
+    @Option(names = "--queue", paramLabel = "N",
+            description = "Requests that may wait while one generation runs; more get a 503 (default: 8).")
+    int queue = ServerSettings.DEFAULT_QUEUE_CAPACITY;
+
+    /** The demo page is served besides the API. */
+    abstract boolean demoPage();
+
+    /** The folder whose texts the demo may read, or null. */
+    abstract Path filesFolder();
+
+    @Override
+    int run() throws Exception {
+        check("--port", port, p -> p >= 0 && p <= 65535 ? Optional.empty()
+                : Optional.of("must be from 0 to 65535, got " + p));
+        check("--max-body", maxBody, b -> b >= 1 ? Optional.empty()
+                : Optional.of("must be a positive number of bytes, got " + b));
+        check("--queue", queue, q -> q >= 0 ? Optional.empty()
+                : Optional.of("must be 0 or more, got " + q));
+        check("--device", device, Limits::device);
+        MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, device, null, null, null, null,
+                null, null));
+        if (settings.model() == null) throw missing("'--model=PATH' (or model: in the --config file)");
+        Inputs.requireModel(settings.model());
+        if (settings.tokenizer() != null) Inputs.requireFile(settings.tokenizer(), "tokenizer file");
+        Path folder = filesFolder();
+        if (folder != null && !Files.isDirectory(folder)) {
+            throw new IOException("files folder not found (or not a directory): " + folder);
+        }
+
+        Backend backend = Backends.select(settings.device());
+        LlamaModel loaded;
+        try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal())) {
+            loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress);
+        } catch (RuntimeException e) {
+            backend.close();
+            throw e;
+        }
+        LlamaEngine engine = new LlamaEngine(loaded, backend, modelId(settings.model()),
+                settings.prefill().blockSize());
+        ApiServer server;
+        try {
+            server = ApiServer.start(engine, new ServerSettings(host, port, maxBody, queue, demoPage(), folder));
+        } catch (IOException | RuntimeException e) {
+            engine.close();
+            throw new IOException("cannot listen on " + host + ":" + port + ": " + e.getMessage(), e);
+        }
+        PrintWriter out = out();
+        out.println((demoPage() ? "demo page and API" : "OpenAI-compatible API") + " at " + server.uri()
+                + " (model " + engine.model().id() + ", backend " + backend.name() + "); Ctrl-C stops");
+        out.flush();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            engine.close();
+            stopped.countDown();
+        }));
+        stopped.await();
+        return 0;
+    }
+
+    /** The name clients pass as "model": the file name, or synthetic:NAME as given. */
+    static String modelId(String model) {
+        if (model.startsWith(ModelLoader.SYNTHETIC_PREFIX)) return model;
+        Path file = Path.of(model).getFileName();
+        return file == null ? model : file.toString();
+    }
+}

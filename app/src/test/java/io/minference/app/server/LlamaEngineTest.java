@@ -1,0 +1,97 @@
+package io.minference.app.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.minference.llama.load.ModelLoader;
+import io.minference.runtime.ProgressListener;
+import io.minference.runtime.cpu.CpuBackend;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The engine over synthetic:tiny: streaming, progress, cancellation, and the modes it refuses. */
+class LlamaEngineTest {
+    private static LlamaEngine engine;
+
+    @BeforeAll
+    static void load() {
+        engine = new LlamaEngine(ModelLoader.load("synthetic:tiny", null, ProgressListener.NONE), new CpuBackend(),
+                "tiny", 16);
+    }
+
+    @AfterAll
+    static void close() {
+        engine.close();
+    }
+
+    private static GenerationRequest greedy(int maxTokens, String attention) {
+        return new GenerationRequest(maxTokens, 0, 1, 0, attention, null);
+    }
+
+    @Test
+    void streamsTheTextItReturnsAndReportsPrefillProgress() {
+        List<String> pieces = new ArrayList<>();
+        List<long[]> progress = new ArrayList<>();
+        Completion c = engine.generate(new EnginePrompt.Text("The quick brown fox jumps"), greedy(5, "dense"),
+                new TokenSink() {
+                    public void text(String piece) {
+                        pieces.add(piece);
+                    }
+
+                    public void progress(String stage, long done, long total) {
+                        progress.add(new long[] {done, total});
+                    }
+                }, Cancellation.NEVER);
+        assertEquals(String.join("", pieces), c.text());
+        assertEquals(26, c.promptTokens());
+        assertEquals("dense", c.attentionPath());
+        assertTrue(c.prefillSeconds() > 0);
+        // blocks of 16 tokens: 0, 16, 26 of 26
+        assertEquals(List.of(0L, 16L, 26L), progress.stream().map(p -> p[0]).toList());
+        assertTrue(progress.stream().allMatch(p -> p[1] == 26));
+    }
+
+    @Test
+    void cancellationStopsBetweenTokensAndTheEngineStaysUsable() {
+        AtomicInteger tokens = new AtomicInteger();
+        assertThrows(GenerationCancelledException.class, () -> engine.generate(new EnginePrompt.Text("abc"),
+                greedy(1000, "dense"), piece -> tokens.incrementAndGet(), () -> tokens.get() >= 3));
+        assertEquals(3, tokens.get(), "stopped right after the third piece");
+
+        assertThrows(GenerationCancelledException.class, () -> engine.generate(new EnginePrompt.Text("abc"),
+                greedy(1000, "dense"), piece -> { }, () -> true), "a cancelled prefill stops too");
+        Completion after = engine.generate(new EnginePrompt.Text("abc"), greedy(2, "dense"), piece -> { },
+                Cancellation.NEVER);
+        assertTrue(after.completionTokens() == 2 || after.finishReason().equals("stop"), after.toString());
+    }
+
+    @Test
+    void refusesUnknownAndUnavailableModes() {
+        ApiException unknown = assertThrows(ApiException.class, () -> engine.generate(new EnginePrompt.Text("a"),
+                greedy(1, "sparse"), piece -> { }, Cancellation.NEVER));
+        assertEquals(400, unknown.status());
+        assertEquals("minference.attention", unknown.param());
+        for (String mode : AttentionModes.ALL) {
+            if (AttentionModes.available().contains(mode)) continue;
+            ApiException e = assertThrows(ApiException.class, () -> engine.generate(new EnginePrompt.Text("a"),
+                    greedy(1, mode), piece -> { }, Cancellation.NEVER));
+            assertEquals("attention mode " + mode + " is not available in this build (available: dense)",
+                    e.getMessage());
+        }
+    }
+
+    @Test
+    void thePatternPictureChecksLayerAndHead() {
+        assertEquals(400, assertThrows(ApiException.class, () -> engine.patternPicture(new EnginePrompt.Text("a"),
+                "minference", 4, 0)).status());
+        assertEquals(400, assertThrows(ApiException.class, () -> engine.patternPicture(new EnginePrompt.Text("a"),
+                "minference", 0, 8)).status());
+        assertTrue(engine.patternPicture(new EnginePrompt.Text("a"), "dense", 0, 0).isEmpty(),
+                "dense keeps every key: no sparse index to draw");
+    }
+}
