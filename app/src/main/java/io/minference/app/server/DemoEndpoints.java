@@ -122,8 +122,7 @@ final class DemoEndpoints {
         ObjectNode body = HttpCall.JSON.createObjectNode();
         body.put("available", picture.isPresent());
         if (picture.isEmpty()) {
-            body.put("reason", "pattern not available: this build does not expose the sparse index of "
-                    + attention + " yet");
+            body.put("reason", "pattern not available: " + attention + " attention keeps every key");
         } else {
             PatternPicture p = picture.get();
             body.put("layer", p.layer());

@@ -204,9 +204,10 @@ class ApiServerTest {
         assertError(http.post("/v1/completions", "{\"prompt\": \"a\", \"minference\": \"dense\"}"), 400,
                 "minference must be an object");
         for (String mode : AttentionModes.ALL) {
-            if (AttentionModes.available().contains(mode)) continue;
-            assertError(http.post("/v1/completions", "{\"prompt\": \"a\", \"minference\": {\"attention\": \"" + mode
-                    + "\"}}"), 400, "attention mode " + mode + " is not available in this build");
+            Http.Reply reply = http.post("/v1/completions", "{\"prompt\": \"a\", \"max_tokens\": 1, \"minference\":"
+                    + " {\"attention\": \"" + mode + "\", \"sparse_threshold\": 0}}");
+            assertEquals(200, reply.status(), mode + ": " + reply.body());
+            assertEquals(mode, reply.json().path("minference").path("attention").asText(), reply.body());
         }
         Http.Reply dense = http.post("/v1/completions",
                 "{\"prompt\": \"a\", \"max_tokens\": 1, \"minference\": {\"attention\": \"dense\"}}");

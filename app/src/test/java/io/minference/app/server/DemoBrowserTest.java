@@ -79,16 +79,12 @@ class DemoBrowserTest {
             assertEquals(String.format(Locale.US, "%,d tokens", expected.promptTokens()), part("run-dense", "tokens"));
             assertEquals(2L, script("return LatencyChart.points('dense').length"), "one chart point per run");
 
-            if (engine.model().availableModes().contains("minference")) {
-                assertTrue(part("run-minference", "prefill").matches("\\d+\\.\\d{3} s"));
-                assertEquals(2L, script("return LatencyChart.points('minference').length"));
-                assertTrue(text("speedup").matches("(?s).*speedup.*\\d+\\.\\d\\d×.*"), text("speedup"));
-            } else {
-                assertEquals("error", state("run-minference"));
-                assertTrue(part("run-minference", "status").contains("attention mode minference is not available in"
-                        + " this build"), part("run-minference", "status"));
-                assertTrue(text("pattern-caption").startsWith("pattern not available"), text("pattern-caption"));
-            }
+            assertEquals("done", state("run-minference"), part("run-minference", "status"));
+            assertTrue(part("run-minference", "prefill").matches("\\d+\\.\\d{3} s"));
+            assertEquals("minference", part("run-minference", "path"));
+            assertFalse(part("run-minference", "answer").isEmpty(), "the sparse run streams an answer too");
+            assertEquals(2L, script("return LatencyChart.points('minference').length"));
+            assertTrue(text("speedup").matches("(?s).*speedup.*\\d+\\.\\d\\d×.*"), text("speedup"));
             screenshot("demo-screenshot.png");
         }
     }
@@ -112,6 +108,9 @@ class DemoBrowserTest {
                 // As in PasskeyPrompt: the key must come first; the tiny model may run on with more digits.
                 assertTrue(part("run-dense", "answer").startsWith(" " + passKey),
                         "the answer names the pass key " + passKey + ": " + part("run-dense", "answer"));
+                assertEquals("done", state("run-minference"), part("run-minference", "status"));
+                assertTrue(part("run-minference", "answer").startsWith(" " + passKey),
+                        "the sparse run names the pass key " + passKey + ": " + part("run-minference", "answer"));
             }
             screenshot("demo-screenshot-passkey.png");
         }

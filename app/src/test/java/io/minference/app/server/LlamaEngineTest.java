@@ -71,17 +71,19 @@ class LlamaEngineTest {
     }
 
     @Test
-    void refusesUnknownAndUnavailableModes() {
+    void refusesUnknownModesAndRunsEverySparseMode() {
         ApiException unknown = assertThrows(ApiException.class, () -> engine.generate(new EnginePrompt.Text("a"),
                 greedy(1, "sparse"), piece -> { }, Cancellation.NEVER));
         assertEquals(400, unknown.status());
         assertEquals("minference.attention", unknown.param());
+        Completion dense = engine.generate(new EnginePrompt.Text("The quick brown fox"), greedy(3, "dense"),
+                piece -> { }, Cancellation.NEVER);
         for (String mode : AttentionModes.ALL) {
-            if (AttentionModes.available().contains(mode)) continue;
-            ApiException e = assertThrows(ApiException.class, () -> engine.generate(new EnginePrompt.Text("a"),
-                    greedy(1, mode), piece -> { }, Cancellation.NEVER));
-            assertEquals("attention mode " + mode + " is not available in this build (available: dense)",
-                    e.getMessage());
+            Completion c = engine.generate(new EnginePrompt.Text("The quick brown fox"),
+                    new GenerationRequest(3, 0, 1, 0, mode, 0), piece -> { }, Cancellation.NEVER);
+            assertEquals(mode, c.attentionPath(), "threshold 0: the prompt takes the " + mode + " prefill");
+            // A prompt this short is covered whole by every pattern's default budget: the same answer as dense.
+            assertEquals(dense.text(), c.text(), mode);
         }
     }
 
@@ -93,5 +95,18 @@ class LlamaEngineTest {
                 "minference", 0, 8)).status());
         assertTrue(engine.patternPicture(new EnginePrompt.Text("a"), "dense", 0, 0).isEmpty(),
                 "dense keeps every key: no sparse index to draw");
+    }
+
+    @Test
+    void thePatternPictureShowsTheKeysTheHeadKeeps() {
+        String prompt = "Call me Ishmael. ".repeat(20);
+        PatternPicture picture = engine.patternPicture(new EnginePrompt.Text(prompt), "a-shape", 1, 2).orElseThrow();
+        assertEquals(1, picture.layer());
+        assertEquals(2, picture.head());
+        assertEquals("a-shape", picture.pattern());
+        assertTrue(picture.length() > 300, "the prompt's tokens: " + picture.length());
+        // A prompt under one local window: a-shape keeps every causal key, through ranges only.
+        assertEquals(1.0, picture.keptShare(), 1e-9);
+        assertEquals(0, picture.columns());
     }
 }
