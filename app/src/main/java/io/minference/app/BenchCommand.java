@@ -15,6 +15,7 @@ import io.minference.runtime.Backends;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.gpu.GpuLlamaForward;
 import io.minference.llama.gpu.GpuLlamaWeights;
+import io.minference.llama.gpu.GpuMemoryPlan;
 import io.minference.llama.gpu.SyntheticGpuWeights;
 import io.minference.llama.synthetic.SyntheticShape;
 import io.minference.runtime.Backend;
@@ -134,7 +135,8 @@ final class BenchCommand extends CliCommand {
                          List<AttentionMode> modes, ProgressBar progress) {
         PrintWriter out = out();
         PrefillTimer opened = backend instanceof CudaBackend cuda
-                ? new GpuPrefillTimer(cuda, new GpuBench(cuda, out, progress).weights(modelName, settings.tokenizer()),
+                ? new GpuPrefillTimer(cuda, new GpuBench(cuda, out, progress).weights(modelName, settings.tokenizer(),
+                        java.util.Collections.max(promptLengths), true),
                 progress)
                 : new CpuPrefillTimer((CpuBackend) backend, ModelLoader.load(modelName, settings.tokenizer(), progress),
                 settings.prefill().blockSize(), progress);
@@ -307,15 +309,16 @@ final class BenchCommand extends CliCommand {
 
         void run(String modelName, java.nio.file.Path tokenizerFile, List<Integer> promptLengths) {
             long before = cuda.context().memoryInfo().usedBytes();
-            try (GpuLlamaWeights weights = weights(modelName, tokenizerFile)) {
+            try (GpuLlamaWeights weights = weights(modelName, tokenizerFile, java.util.Collections.max(promptLengths),
+                    false)) {
                 LlamaConfig c = weights.config();
-                requireFits(promptLengths, c.contextLength());
                 out.printf(Locale.ROOT, "model %s on %s%n", modelName, cuda.device());
                 printHeader(out, "device memory");
                 warmUp(weights);
                 for (int length : promptLengths) {
                     int capacity = length + decodeTokens;
-                    requireKvCacheFits(c, capacity);
+                    GpuMemoryPlan.of(c, weights.sharedClassifier(), capacity, GpuLlamaForward.DEFAULT_CHUNK_SIZE, 0)
+                            .requireSequenceFits(cuda.context().memoryInfo().freeBytes(), length + " tokens");
                     try (GpuLlamaForward forward = new GpuLlamaForward(weights, cuda, capacity)) {
                         int[] prompt = randomPrompt(length, 0, c.vocabSize());
                         long start = System.nanoTime();
@@ -332,13 +335,32 @@ final class BenchCommand extends CliCommand {
             }
         }
 
-        GpuLlamaWeights weights(String modelName, java.nio.file.Path tokenizerFile) {
+        /**
+         * The model's weights on the device, after checking that they and a sequence of {@code longestPrompt} tokens
+         * (with the whole-prompt buffers of a sparse prefill when {@code layerMajor}) fit the free device memory.
+         */
+        GpuLlamaWeights weights(String modelName, java.nio.file.Path tokenizerFile, int longestPrompt,
+                                boolean layerMajor) {
             if (modelName.startsWith("synthetic:")) {
-                return SyntheticGpuWeights.generate(cuda, SyntheticShape.parse(modelName.substring("synthetic:".length())));
+                SyntheticShape shape = SyntheticShape.parse(modelName.substring("synthetic:".length()));
+                requirePlanFits(modelName, shape.config(), shape.sharedClassifier(), longestPrompt, layerMajor);
+                return SyntheticGpuWeights.generate(cuda, shape);
             }
             try (LlamaModel host = ModelLoader.load(modelName, tokenizerFile, progress)) {
+                requirePlanFits(modelName, host.config(), host.weights().sharedClassifier(), longestPrompt,
+                        layerMajor);
                 return GpuLlamaWeights.upload(cuda.context(), host);
             }
+        }
+
+        /** Refuses, before anything is allocated, what the free device memory cannot hold, naming the sizes. */
+        private void requirePlanFits(String modelName, LlamaConfig c, boolean sharedClassifier, int longestPrompt,
+                                     boolean layerMajor) {
+            requireFits(List.of(longestPrompt), c.contextLength());
+            long promptBytes = layerMajor ? GpuLlamaForward.layerMajorExtraBytes(c, longestPrompt) : 0;
+            GpuMemoryPlan.of(c, sharedClassifier, longestPrompt + decodeTokens, GpuLlamaForward.DEFAULT_CHUNK_SIZE,
+                    promptBytes).requireFits(cuda.context().memoryInfo().freeBytes(),
+                    modelName + " with " + longestPrompt + " tokens");
         }
 
         /** One short prefill and decode step, so that kernel JIT compilation stays out of the figures. */
@@ -346,17 +368,6 @@ final class BenchCommand extends CliCommand {
             try (GpuLlamaForward forward = new GpuLlamaForward(weights, cuda, 80)) {
                 forward.decode(GreedySampler.argmax(forward.prefill(randomPrompt(64, 0, weights.config().vocabSize()),
                         io.minference.runtime.ProgressListener.NONE)));
-            }
-        }
-
-        /** The KV cache is the part that grows with the prompt: refuse what cannot fit before allocating it. */
-        private void requireKvCacheFits(LlamaConfig c, int capacity) {
-            long kvBytes = 2L * c.numLayers() * capacity * c.kvDim() * 2;
-            long free = cuda.context().memoryInfo().freeBytes();
-            if (kvBytes > free) {
-                throw new IllegalArgumentException(String.format(Locale.ROOT,
-                        "a KV cache for %d tokens needs %s but only %s of device memory is free", capacity,
-                        gib(kvBytes), gib(free)));
             }
         }
     }

@@ -8,6 +8,7 @@ import io.minference.llama.LlamaModel;
 import io.minference.llama.forward.LlamaForward;
 import io.minference.llama.gpu.GpuLlamaForward;
 import io.minference.llama.gpu.GpuLlamaWeights;
+import io.minference.llama.gpu.GpuMemoryPlan;
 import io.minference.llama.sampling.GreedySampler;
 import io.minference.llama.sampling.RandomSampler;
 import io.minference.llama.sampling.Sampler;
@@ -72,6 +73,8 @@ public final class Generator implements AutoCloseable {
                 }
                 this.backend = null;
                 this.cuda = gpu;
+                GpuMemoryPlan.of(model.config(), model.weights().sharedClassifier(), 1, 1, 0)
+                        .requireFits(gpu.context().memoryInfo().freeBytes(), "the weights of " + model.source());
                 this.gpuWeights = GpuLlamaWeights.upload(gpu.context(), model);
             }
             case null, default -> throw new IllegalArgumentException("the forward pass runs on the cpu or cuda"
@@ -199,6 +202,12 @@ public final class Generator implements AutoCloseable {
 
     private SequenceForward open(int capacity, Sampler sampler) {
         if (cuda != null) {
+            LlamaConfig config = model.config();
+            long promptBytes = sparse != null && sparse.appliesTo(capacity)
+                    ? GpuLlamaForward.layerMajorExtraBytes(config, capacity) : 0;
+            GpuMemoryPlan.of(config, gpuWeights.sharedClassifier(), capacity, GpuLlamaForward.DEFAULT_CHUNK_SIZE,
+                    promptBytes).requireSequenceFits(cuda.context().memoryInfo().freeBytes(),
+                    "a sequence of " + capacity + " tokens");
             GpuLlamaForward gpu = new GpuLlamaForward(gpuWeights, cuda, capacity);
             // Tokens are picked on the device, so that only their ids cross to the host; a random sampler gives its
             // next uniform number, for which the device picks the token that the sampler itself would. Any other
