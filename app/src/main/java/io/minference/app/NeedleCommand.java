@@ -95,9 +95,14 @@ final class NeedleCommand extends CliCommand {
             LlamaConfig c = loaded.config();
             int longest = lengths.stream().mapToInt(Integer::intValue).max().orElseThrow();
             for (int length : lengths) {
-                if (length + PasskeyPrompt.ANSWER_TOKENS > c.contextLength()) {
-                    throw new IllegalArgumentException("length " + length + " plus the " + PasskeyPrompt.ANSWER_TOKENS
-                            + " answer tokens does not fit the model's context of " + c.contextLength() + " tokens");
+                if (length > c.contextLength()) {
+                    throw new IllegalArgumentException("length " + length + " is above the model's context of "
+                            + c.contextLength() + " tokens");
+                }
+                if (PasskeyPrompt.ANSWER_TOKENS >= c.contextLength()) {
+                    throw new IllegalArgumentException("the model's context of " + c.contextLength()
+                            + " tokens leaves no room for a prompt and its " + PasskeyPrompt.ANSWER_TOKENS
+                            + "-token answer");
                 }
             }
             Haystack hay = haystack(longest);
@@ -111,8 +116,8 @@ final class NeedleCommand extends CliCommand {
             for (int length : lengths) {
                 for (int depth : depths) {
                     for (int t = 0; t < trials; t++) {
-                        prompts.add(PasskeyPrompt.build(loaded.tokenizer(), hay.text(), length, depth / 100.0,
-                                seed + t));
+                        prompts.add(PasskeyPrompt.build(loaded.tokenizer(), hay.text(), promptTokens(length, c),
+                                depth / 100.0, seed + t));
                     }
                 }
             }
@@ -131,6 +136,12 @@ final class NeedleCommand extends CliCommand {
             }
             out.printf(Locale.ROOT, "model %s on %s; haystack %s; %d trial%s per row; sparse modes at sparse"
                     + " threshold 0%n", settings.model(), backend.name(), hay.name(), trials, trials == 1 ? "" : "s");
+            for (int length : lengths) {
+                if (promptTokens(length, c) < length) {
+                    out.printf(Locale.ROOT, "length %d fills the context: its prompts are %d tokens, leaving %d for"
+                            + " the answer%n", length, promptTokens(length, c), PasskeyPrompt.ANSWER_TOKENS);
+                }
+            }
             StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "%8s %6s", "length", "depth"));
             for (AttentionMode mode : modes) header.append(String.format(Locale.ROOT, " %14s", mode.label()));
             out.println(header);
@@ -176,5 +187,10 @@ final class NeedleCommand extends CliCommand {
             }
             return List.copyOf(depths);
         }
+    }
+
+    /** A length's prompt tokens: the whole length, less the answer's room where the length fills the context. */
+    private static int promptTokens(int length, LlamaConfig c) {
+        return Math.min(length, c.contextLength() - PasskeyPrompt.ANSWER_TOKENS);
     }
 }

@@ -63,11 +63,11 @@ class EvalCommandTest {
 
     @Test
     void needleRefusesWhatCannotRun() throws IOException {
-        CliRun tooLong = CliRun.of("eval", "needle", "--model", model(), "--lengths", "1k,16k", "--trials", "1",
+        CliRun tooLong = CliRun.of("eval", "needle", "--model", model(), "--lengths", "1k,17k", "--trials", "1",
                 "--device", "cpu");
         assertEquals(1, tooLong.exitCode(), tooLong.toString());
-        assertEquals("minference: length 16384 plus the 6 answer tokens does not fit the model's context of 16384"
-                + " tokens", tooLong.errLines()[tooLong.errLines().length - 1]);
+        assertEquals("minference: length 17408 is above the model's context of 16384 tokens",
+                tooLong.errLines()[tooLong.errLines().length - 1]);
         Path shortHay = dir.resolve("hay.txt");
         Files.writeString(shortHay, "Too short a haystack.");
         CliRun hay = CliRun.of("eval", "needle", "--model", model(), "--lengths", "1k", "--trials", "1",
