@@ -63,21 +63,11 @@ public final class SparseEstimationBenchmark implements GpuBenchmark {
                             backend.stream().synchronize();
                         }
                     });
-                    int queryBlocks = (length + 63) / 64;
-                    double allocation = DeviceTimer.medianMillis(backend, 1, 5, () -> {
-                        try (DeviceSparseIndex index = DeviceSparseIndex.allocate(backend.context(), 0,
-                                SHAPE.numHeads(), length, Math.min(6096, queryBlocks), Math.min(1000, length))) {
-                            backend.stream().synchronize();
-                        }
-                    });
                     double dense = DeviceTimer.medianMillis(backend, 1, length >= 65536 ? 3 : 5,
                             () -> flash.prefill(backend.stream(), q, k, v, o, length, 0));
                     figures.add(new Figure("sparse estimation + index L=" + length, build, "ms"));
-                    figures.add(new Figure("  of which index allocation and free L=" + length, allocation, "ms"));
                     figures.add(new Figure("dense flash prefill L=" + length, dense, "ms"));
                     figures.add(new Figure("estimation + index / dense L=" + length, 100 * build / dense, "%"));
-                    figures.add(new Figure("estimation + index less allocation / dense L=" + length,
-                            100 * (build - allocation) / dense, "%"));
                 }
             }
         }

@@ -4,6 +4,7 @@ import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashAttention;
 import io.minference.ptx.PtxTarget;
 import io.minference.runtime.cuda.CudaContext;
+import io.minference.runtime.cuda.CudaEvent;
 import io.minference.runtime.cuda.CudaStream;
 import io.minference.runtime.cuda.DeviceBuffer;
 import io.minference.runtime.cuda.DevicePointer;
@@ -86,12 +87,27 @@ public final class GpuIndexBuilder implements AutoCloseable {
      */
     public DeviceSparseIndex build(CudaStream stream, List<HeadPattern> patterns, int firstHead, int heads,
                                    DevicePointer q, DevicePointer k, int length) {
-        return build(stream, patterns, firstHead, heads, q, k, length, false);
+        return build(stream, patterns, firstHead, heads, q, k, length, false, null);
+    }
+
+    /**
+     * {@link #build}, recording {@code estimated} on the stream between the estimation (scores and selection) and
+     * the index assembly, so that a benchmark can time the two apart.
+     */
+    public DeviceSparseIndex build(CudaStream stream, List<HeadPattern> patterns, int firstHead, int heads,
+                                   DevicePointer q, DevicePointer k, int length, CudaEvent estimated) {
+        return build(stream, patterns, firstHead, heads, q, k, length, false, estimated);
     }
 
     /** {@link #build}; with {@code poison}, the index's arrays are first filled with a pattern no kernel writes. */
     DeviceSparseIndex build(CudaStream stream, List<HeadPattern> patterns, int firstHead, int heads,
                             DevicePointer q, DevicePointer k, int length, boolean poison) {
+        return build(stream, patterns, firstHead, heads, q, k, length, poison, null);
+    }
+
+    private DeviceSparseIndex build(CudaStream stream, List<HeadPattern> patterns, int firstHead, int heads,
+                                    DevicePointer q, DevicePointer k, int length, boolean poison,
+                                    CudaEvent estimated) {
         int numHeads = shape.numHeads();
         if (patterns.size() != numHeads) {
             throw new IllegalArgumentException("the layer has " + numHeads + " heads but " + patterns.size()
@@ -131,6 +147,7 @@ public final class GpuIndexBuilder implements AutoCloseable {
             select.withShape(new LaunchShape(2, heads, 1, VerticalSlashSelect.THREADS, 1, 1)).launch(stream, params,
                     scores, kept, length);
         }
+        if (estimated != null) estimated.record(stream);
         int maxRanges = encoded.maxRanges();
         int maxColumns = encoded.maxColumns();
         if (encoded.needsKeptCounts()) {
