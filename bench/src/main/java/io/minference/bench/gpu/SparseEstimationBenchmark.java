@@ -3,14 +3,12 @@ package io.minference.bench.gpu;
 import io.minference.bench.GpuBench;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashAttention;
-import io.minference.runtime.cuda.BFloat16;
 import io.minference.runtime.cuda.CudaBackend;
 import io.minference.runtime.cuda.DeviceBuffer;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.gpu.DeviceSparseIndex;
 import io.minference.sparse.gpu.GpuIndexBuilder;
 
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -25,7 +23,6 @@ import java.util.SplittableRandom;
  */
 public final class SparseEstimationBenchmark implements GpuBenchmark {
     private static final AttentionShape SHAPE = new AttentionShape(32, 8, 128);
-    private static final int RANDOM_BLOCK = 1 << 22;
 
     private final int[] lengths;
 
@@ -46,16 +43,16 @@ public final class SparseEstimationBenchmark implements GpuBenchmark {
     @Override
     public List<Figure> run(CudaBackend backend) {
         List<Figure> figures = new ArrayList<>();
-        short[] block = randomBf16(new SplittableRandom());
+        short[] block = FlashAttentionBenchmark.randomBf16(new SplittableRandom());
         List<HeadPattern> patterns = Collections.nCopies(SHAPE.numHeads(), HeadPattern.VerticalSlash.DEFAULT);
         try (GpuIndexBuilder builder = new GpuIndexBuilder(backend.context(), SHAPE);
              FlashAttention flash = new FlashAttention(backend.context(), SHAPE)) {
             for (int length : lengths) {
                 long qBytes = 2L * length * SHAPE.queryDim();
                 long kvBytes = 2L * length * SHAPE.kvDim();
-                try (DeviceBuffer q = filled(backend, qBytes, block);
-                     DeviceBuffer k = filled(backend, kvBytes, block);
-                     DeviceBuffer v = filled(backend, kvBytes, block);
+                try (DeviceBuffer q = FlashAttentionBenchmark.filled(backend, qBytes, block);
+                     DeviceBuffer k = FlashAttentionBenchmark.filled(backend, kvBytes, block);
+                     DeviceBuffer v = FlashAttentionBenchmark.filled(backend, kvBytes, block);
                      DeviceBuffer o = backend.context().allocate(qBytes)) {
                     double build = DeviceTimer.medianMillis(backend, 1, 5, () -> {
                         try (DeviceSparseIndex index = builder.build(backend.stream(), patterns, 0,
@@ -72,22 +69,6 @@ public final class SparseEstimationBenchmark implements GpuBenchmark {
             }
         }
         return figures;
-    }
-
-    private static short[] randomBf16(SplittableRandom random) {
-        short[] values = new short[RANDOM_BLOCK];
-        for (int i = 0; i < values.length; i++) values[i] = BFloat16.fromFloat((float) random.nextDouble(-2, 2));
-        return values;
-    }
-
-    private static DeviceBuffer filled(CudaBackend backend, long bytes, short[] block) {
-        DeviceBuffer buffer = backend.context().allocate(bytes);
-        long blockBytes = 2L * block.length;
-        for (long offset = 0; offset < bytes; offset += blockBytes) {
-            long n = Math.min(blockBytes, bytes - offset);
-            buffer.slice(offset, n).copyFromHost(MemorySegment.ofArray(block).asSlice(0, n));
-        }
-        return buffer;
     }
 
     /** Runs this benchmark alone: {@code SparseEstimationBenchmark [length...]}. */

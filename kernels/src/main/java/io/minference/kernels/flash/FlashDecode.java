@@ -56,33 +56,18 @@ public record FlashDecode(int headDim, boolean lengthOnDevice) implements Kernel
 
     @Override
     public void define(KernelBuilder k) {
-        U64 q = k.pointerParam("q");
-        U64 kCache = k.pointerParam("k");
-        U64 vCache = k.pointerParam("v");
-        U64 partials = k.pointerParam("partials");
-        U64 lengthAt = lengthOnDevice ? k.pointerParam("lengthAt") : null;
-        U32 lengthParam = lengthOnDevice ? null : k.u32Param("length");
-        U32 numHeads = k.u32Param("numHeads");
-        U32 numKvHeads = k.u32Param("numKvHeads");
-        F32 scale = k.f32Param("scale");
-        U32 keysPerSplitParam = lengthOnDevice ? null : k.u32Param("keysPerSplit");
+        DecodeSplit d = DecodeSplit.declare(k, headDim, lengthOnDevice, SPLITS_PER_BLOCK);
         k.maxThreadsPerBlock(THREADS);
         k.describe("split-K decode attention, head dim " + headDim + ", one warp per split"
                 + (lengthOnDevice ? ", length read from device memory" : ""));
 
-        U32 tid = k.threadIdx();
-        U32 lane = k.and(tid, 31).named("lane");
+        U32 lane = k.and(k.threadIdx(), 31).named("lane");
         U32 head = k.blockIdx(Axis.X).named("head");
-        U32 splits = k.mul(k.gridDim(Axis.Y), SPLITS_PER_BLOCK).named("splits");
-        U32 length = lengthOnDevice ? k.loadU32(global(lengthAt)).named("length") : lengthParam;
-        U32 keysPerSplit = lengthOnDevice
-                ? k.div(k.add(length, k.sub(splits, 1)), splits).named("keysPerSplit")
-                : keysPerSplitParam;
-        U32 split = k.mad(k.blockIdx(Axis.Y), k.u32(SPLITS_PER_BLOCK), k.shr(tid, 5)).named("split");
-        U32 kvHead = k.div(head, k.div(numHeads, numKvHeads)).named("kvHead");
-        U32 kvRowBytes = k.mul(numKvHeads, 2L * headDim).named("kvRowBytes");
-        U32 firstKey = k.min(k.mul(split, keysPerSplit), length).named("firstKey");
-        U32 endKey = k.min(k.add(firstKey, keysPerSplit), length).named("endKey");
+        U32 kvHead = k.div(head, k.div(d.numHeads(), d.numKvHeads())).named("kvHead");
+        U64 q = d.q(), kCache = d.k(), vCache = d.v(), partials = d.partials();
+        U32 numHeads = d.numHeads(), split = d.split(), splits = d.splits();
+        F32 scale = d.scale();
+        U32 kvRowBytes = d.kvRowBytes(), firstKey = d.firstKey(), endKey = d.endKey();
 
         WarpRowAttention attention = new WarpRowAttention(k, headDim, lane,
                 k.add(q, k.mulWide(head, 2L * headDim)), scale);

@@ -67,35 +67,20 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice)
 
     @Override
     public void define(KernelBuilder k) {
-        U64 q = k.pointerParam("q");
-        U64 kCache = k.pointerParam("k");
-        U64 vCache = k.pointerParam("v");
-        U64 partials = k.pointerParam("partials");
-        U64 lengthAt = lengthOnDevice ? k.pointerParam("lengthAt") : null;
-        U32 lengthParam = lengthOnDevice ? null : k.u32Param("length");
-        U32 numHeads = k.u32Param("numHeads");
-        U32 numKvHeads = k.u32Param("numKvHeads");
-        F32 scale = k.f32Param("scale");
-        U32 keysPerSplitParam = lengthOnDevice ? null : k.u32Param("keysPerSplit");
+        DecodeSplit d = DecodeSplit.declare(k, headDim, lengthOnDevice, SPLITS_PER_BLOCK);
         k.maxThreadsPerBlock(THREADS);
         k.describe("grouped split-K decode attention, head dim " + headDim + ", " + group
                 + " query heads per KV head, 16-byte loads");
+        U64 q = d.q(), kCache = d.k(), vCache = d.v(), partials = d.partials();
+        U32 numHeads = d.numHeads(), split = d.split(), splits = d.splits();
+        F32 scale = d.scale();
+        U32 kvRowBytes = d.kvRowBytes(), firstKey = d.firstKey(), endKey = d.endKey();
 
         int lanes = lanesPerRow();
-        U32 tid = k.threadIdx();
-        U32 lane = k.and(tid, 31).named("lane");
+        U32 lane = k.and(k.threadIdx(), 31).named("lane");
         U32 chunk = k.and(lane, lanes - 1).named("chunk");
         U32 rowInLoad = k.shr(lane, Integer.numberOfTrailingZeros(lanes)).named("rowInLoad");
         U32 kvHead = k.blockIdx(Axis.X).named("kvHead");
-        U32 splits = k.mul(k.gridDim(Axis.Y), SPLITS_PER_BLOCK).named("splits");
-        U32 length = lengthOnDevice ? k.loadU32(global(lengthAt)).named("length") : lengthParam;
-        U32 keysPerSplit = lengthOnDevice
-                ? k.div(k.add(length, k.sub(splits, 1)), splits).named("keysPerSplit")
-                : keysPerSplitParam;
-        U32 split = k.mad(k.blockIdx(Axis.Y), k.u32(SPLITS_PER_BLOCK), k.shr(tid, 5)).named("split");
-        U32 kvRowBytes = k.mul(numKvHeads, 2L * headDim).named("kvRowBytes");
-        U32 firstKey = k.min(k.mul(split, keysPerSplit), length).named("firstKey");
-        U32 endKey = k.min(k.add(firstKey, keysPerSplit), length).named("endKey");
         U32 lastKey = k.sub(k.max(endKey, k.u32(1)), 1).named("lastKey");
         U64 laneBytes = k.add(k.mulWide(kvHead, 2L * headDim), k.mulWide(chunk, 16)).named("laneBytes");
         U64 kLane = k.add(kCache, laneBytes);
