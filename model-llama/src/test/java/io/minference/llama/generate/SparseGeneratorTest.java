@@ -126,9 +126,11 @@ class SparseGeneratorTest {
                     logits = forward.decode(token);
                 }
             }
-            assertEquals(expected, r.negativeLogLikelihood(), 1e-9 * Math.abs(expected));
+            // Float logits through two forward passes (the Vector API's exp may differ in the last bit between
+            // interpreted and compiled code): agreement to 1e-6, not to the bit.
+            assertEquals(expected, r.negativeLogLikelihood(), 1e-6 * Math.abs(expected));
             assertEquals(4, r.scoredTokens());
-            assertEquals(Math.exp(expected / 4), r.perplexity(), 1e-9 * r.perplexity());
+            assertEquals(Math.exp(expected / 4), r.perplexity(), 1e-6 * r.perplexity());
             assertEquals("dense", r.attention());
             var e = assertThrows(IllegalArgumentException.class,
                     () -> generator.score(prompt(CONTEXT), new int[] {1, 2}, null));
