@@ -5,10 +5,10 @@ import io.minference.kernels.flash.DevicePromptAttention;
 import io.minference.runtime.cuda.CudaContext;
 import io.minference.runtime.cuda.CudaStream;
 import io.minference.runtime.cuda.DevicePointer;
-import io.minference.sparse.Budget;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.PatternPlan;
-import io.minference.sparse.SparseIndex;
+import io.minference.sparse.pattern.IndexCapacity;
+import io.minference.sparse.pattern.PatternRegistry;
 import java.util.List;
 
 /**
@@ -65,25 +65,8 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
 
     /** An upper bound of one head's index bytes under a pattern (a mass budget may keep every candidate). */
     static long indexBytes(HeadPattern pattern, int length) {
-        int blocks = SparseIndex.queryBlocks(length);
-        int ranges;
-        int columns = 0;
-        switch (pattern) {
-            case HeadPattern.VerticalSlash vs -> {
-                ranges = (int) Math.min(blocks, kept(vs.slash(), length));
-                columns = (int) Math.min(length, kept(vs.vertical(), length));
-            }
-            case HeadPattern.BlockSparse bs -> ranges = (int) Math.min(blocks, kept(bs.blocks(), blocks));
-            default -> ranges = blocks;
-        }
-        return DeviceSparseIndex.bytes(1, length, Math.max(1, ranges), columns);
-    }
-
-    private static long kept(Budget budget, int candidates) {
-        return switch (budget) {
-            case Budget.TopK topK -> Math.min(topK.count(), candidates);
-            case Budget.Mass mass -> candidates;
-        };
+        IndexCapacity capacity = PatternRegistry.builtIn().capacity(pattern, length);
+        return DeviceSparseIndex.bytes(1, length, capacity.maxRanges(), capacity.maxColumns());
     }
 
     @Override
