@@ -77,6 +77,24 @@ abstract class CliCommand implements Callable<Integer> {
         });
     }
 
+    /**
+     * The settings of an evaluation that compares attention modes ({@code eval needle}, {@code eval ppl}): the flags
+     * checked, the modes that take a pattern file or budget given them, and a model required.
+     */
+    MinferenceConfig comparisonSettings(String model, java.nio.file.Path tokenizer, String device,
+                                        java.util.List<io.minference.config.AttentionMode> modes,
+                                        AttentionFlags sparse) throws java.io.IOException {
+        check("--device", device, io.minference.config.Limits::device);
+        sparse.check(this);
+        MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, device, null, null, null, null,
+                null, null).withAttention(sparse.checkedMode(modes), sparse.patterns, sparse.sparseThreshold,
+                sparse.massBudget()));
+        if (settings.model() == null) throw missing("'--model=PATH' (or model: in the --config file)");
+        Inputs.requireModel(settings.model());
+        Inputs.requirePatterns(settings.attention());
+        return settings;
+    }
+
     ParameterException missing(String what) {
         return new ParameterException(spec.commandLine(), "Missing required option: " + what);
     }

@@ -76,16 +76,9 @@ final class NeedleCommand extends CliCommand {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "Invalid value for option '--trials': must be 1 or more, got " + trials);
         }
-        check("--device", device, io.minference.config.Limits::device);
-        sparse.check(this);
         List<AttentionMode> modes = attentionModes != null ? attentionModes
                 : List.of(AttentionMode.DENSE, AttentionMode.MINFERENCE);
-        MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, device, null, null, null, null,
-                null, null).withAttention(sparse.checkedMode(modes), sparse.patterns, sparse.sparseThreshold,
-                sparse.massBudget()));
-        if (settings.model() == null) throw missing("'--model=PATH' (or model: in the --config file)");
-        Inputs.requireModel(settings.model());
-        Inputs.requirePatterns(settings.attention());
+        MinferenceConfig settings = comparisonSettings(model, tokenizer, device, modes, sparse);
         if (haystack != null) Inputs.requireFile(haystack, "haystack file");
 
         PrintWriter out = out();

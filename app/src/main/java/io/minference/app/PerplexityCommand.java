@@ -63,17 +63,10 @@ final class PerplexityCommand extends CliCommand {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "Invalid value for option '--tokens': must be 1 or more, got " + scored);
         }
-        check("--device", device, io.minference.config.Limits::device);
-        sparse.check(this);
         List<AttentionMode> modes = attentionModes != null ? attentionModes
                 : List.of(AttentionMode.DENSE, AttentionMode.MINFERENCE);
-        MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, device, null, null, null, null,
-                null, null).withAttention(sparse.checkedMode(modes), sparse.patterns, sparse.sparseThreshold,
-                sparse.massBudget()));
-        if (settings.model() == null) throw missing("'--model=PATH' (or model: in the --config file)");
-        Inputs.requireModel(settings.model());
+        MinferenceConfig settings = comparisonSettings(model, tokenizer, device, modes, sparse);
         Inputs.requireFile(text, "text file");
-        Inputs.requirePatterns(settings.attention());
 
         PrintWriter out = out();
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
