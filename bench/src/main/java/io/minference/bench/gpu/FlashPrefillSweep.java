@@ -76,6 +76,10 @@ public final class FlashPrefillSweep implements GpuBenchmark {
                         Integer.parseInt(p[2])));
             }
         }
+        if (tilings.isEmpty() || lengths.isEmpty()) {
+            System.err.println("usage: FlashPrefillSweep M,N,S [M,N,S ...] -- length [length ...]");
+            System.exit(2);
+        }
         int status = GpuBench.run(List.of(new FlashPrefillSweep(tilings,
                 lengths.stream().mapToInt(Integer::intValue).toArray())), System.out);
         if (status != 0) System.exit(status);

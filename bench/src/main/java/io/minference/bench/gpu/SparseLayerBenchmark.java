@@ -129,11 +129,20 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
 
     /** {@code SparseLayerBenchmark PATTERN_FILE LAYER [length...]} (default lengths 32K and 128K). */
     public static void main(String[] args) {
+        if (args.length < 2) {
+            System.err.println("usage: SparseLayerBenchmark PATTERN_FILE LAYER [length...]");
+            System.exit(2);
+        }
         Path file = Path.of(args[0]);
         int layer = Integer.parseInt(args[1]);
         int[] lengths = args.length > 2 ? Arrays.stream(args, 2, args.length).mapToInt(Integer::parseInt).toArray()
                 : new int[] {32768, 131072};
-        List<HeadPattern> patterns = PatternFiles.read(file).layers().get(layer);
+        var plan = PatternFiles.read(file);
+        if (layer < 0 || layer >= plan.numLayers()) {
+            System.err.println(file + " has layers 0 to " + (plan.numLayers() - 1) + ", not " + layer);
+            System.exit(2);
+        }
+        List<HeadPattern> patterns = plan.layers().get(layer);
         int status = GpuBench.run(List.of(new SparseLayerBenchmark(patterns, file.getFileName() + " layer " + layer,
                 lengths)), System.out);
         if (status != 0) System.exit(status);
