@@ -21,7 +21,8 @@ import picocli.CommandLine.Option;
 /** What serve and demo share: loading the model, the server's flags, and running until Ctrl-C. */
 abstract class ServerCommand extends CliCommand {
     @Option(names = "--model", paramLabel = "PATH",
-            description = "A .gguf file, a llama2.c checkpoint or synthetic:NAME (or model: in --config).")
+            description = "A .gguf file, a llama2.c checkpoint or synthetic:NAME (or model: in --config); default: the"
+                    + " tiny pass-key model that ships in models/.")
     String model;
 
     @Option(names = "--tokenizer", paramLabel = "PATH",
@@ -61,9 +62,15 @@ abstract class ServerCommand extends CliCommand {
         check("--queue", queue, q -> q >= 0 ? Optional.empty()
                 : Optional.of("must be 0 or more, got " + q));
         check("--device", device, Limits::device);
-        MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, device, null, null, null, null,
-                null, null));
-        if (settings.model() == null) throw missing("'--model=PATH' (or model: in the --config file)");
+        MinferenceConfig settings = settings(overrides(model));
+        if (settings.model() == null) {
+            // Neither --model nor the config file names one: the tiny pass-key model that ships with the project.
+            Path shipped = ShippedDefaults.model().orElseThrow(() -> missing("'--model=PATH' (or model: in the"
+                    + " --config file; the default " + ShippedDefaults.MODEL + " is not in this installation)"));
+            err().println("minference: no --model given: using the shipped tiny pass-key model " + shipped);
+            err().flush();
+            settings = settings(overrides(shipped.toString()));
+        }
         Inputs.requireModel(settings.model());
         if (settings.tokenizer() != null) Inputs.requireFile(settings.tokenizer(), "tokenizer file");
         Path folder = filesFolder();
@@ -100,6 +107,10 @@ abstract class ServerCommand extends CliCommand {
         }));
         stopped.await();
         return 0;
+    }
+
+    private ConfigOverrides overrides(String modelFlag) {
+        return new ConfigOverrides(modelFlag, tokenizer, device, null, null, null, null, null, null);
     }
 
     /** The name clients pass as "model": the file name, or synthetic:NAME as given. */

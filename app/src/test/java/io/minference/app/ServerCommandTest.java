@@ -39,9 +39,17 @@ class ServerCommandTest {
         assertTrue(queue.err().contains("'--queue': must be 0 or more"), queue.toString());
         CliRun body = CliRun.of("demo", "--model", "synthetic:tiny", "--max-body", "0");
         assertEquals(2, body.exitCode(), body.toString());
-        CliRun noModel = CliRun.of("serve");
-        assertEquals(2, noModel.exitCode(), noModel.toString());
-        assertTrue(noModel.err().contains("Missing required option: '--model=PATH'"), noModel.toString());
+        // without --model, serve takes the model shipped under minference.home; here a folder without one
+        System.setProperty("minference.home", dir.toString());
+        try {
+            CliRun noModel = CliRun.of("serve");
+            assertEquals(2, noModel.exitCode(), noModel.toString());
+            assertTrue(noModel.err().contains("Missing required option: '--model=PATH' (or model: in the --config"
+                    + " file; the default models/tiny-passkey-llama-q8_0.gguf is not in this installation)"),
+                    noModel.toString());
+        } finally {
+            System.clearProperty("minference.home");
+        }
     }
 
     @Test

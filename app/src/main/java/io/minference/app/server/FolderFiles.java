@@ -46,11 +46,11 @@ final class FolderFiles {
         }
     }
 
-    /** The UTF-8 text of the file {@code name} inside the folder. */
+    /** The UTF-8 text of the file {@code name} inside the folder, decompressed where it is gzip, bzip2 or xz. */
     String read(String name) throws IOException {
         Path file = resolve(name);
         byte[] bytes;
-        try (InputStream in = Files.newInputStream(file)) {
+        try (InputStream in = CompressedInput.open(file)) {
             bytes = in.readNBytes(maxBytes + 1);
         }
         if (bytes.length > maxBytes) {

@@ -4,12 +4,17 @@ import io.minference.llama.LlamaModel;
 import io.minference.llama.tokenizer.Tokenizer;
 import io.minference.runtime.Backend;
 import io.minference.runtime.SharedData;
+import java.io.BufferedInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Optional;
 import java.util.SplittableRandom;
+import org.tukaani.xz.XZ;
+import org.tukaani.xz.XZInputStream;
 
 /**
  * The pass-key task the tiny pass-key model was trained on (../shared/README.md gives its wording): a 5-digit key
@@ -26,11 +31,46 @@ public record PasskeyPrompt(int[] ids, String key) {
     public static final String FILLER_SENTENCES = " The grass is green. The sky is blue. The sun is yellow."
             + " Here we go. There and back again.";
 
-    /** The shared files this task needs, or empty when one is absent. */
+    /** The same model in Q8_0, committed in the repository (relative to its root); see {@link #modelFile()}. */
+    public static final String SHIPPED_MODEL = "models/tiny-passkey-llama-q8_0.gguf";
+
+    /**
+     * The pass-key model: the F16 file from the shared data where present, else its Q8_0 conversion that ships in
+     * the repository. The GPU bundle stages only the latter (the working tree carries it), to stay within a device
+     * call's size limit; the two differ in logits by well under 1 % of their range.
+     */
+    public static Optional<Path> modelFile() {
+        Optional<Path> f16 = SharedData.file(MODEL);
+        if (f16.isPresent()) return f16;
+        return SharedData.projectRoot().map(root -> root.resolve(SHIPPED_MODEL)).filter(Files::isRegularFile);
+    }
+
+    /** Chapters 1-27 of Moby-Dick, xz-compressed, committed in the repository (relative to its root). */
+    public static final String SHIPPED_HAYSTACK = "texts/moby-dick-chapters-1-27.txt.xz";
+
+    /** The shared Moby-Dick text where present, else the excerpt that ships in the repository (as for the model). */
+    public static Optional<Path> haystackFile() {
+        Optional<Path> full = SharedData.file(HAYSTACK);
+        if (full.isPresent()) return full;
+        return SharedData.projectRoot().map(root -> root.resolve(SHIPPED_HAYSTACK)).filter(Files::isRegularFile);
+    }
+
+    /** The UTF-8 text of a haystack file, plain or xz-compressed (recognised from its first bytes). */
+    public static String readHaystack(Path file) throws IOException {
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
+            in.mark(XZ.HEADER_MAGIC.length);
+            byte[] head = in.readNBytes(XZ.HEADER_MAGIC.length);
+            in.reset();
+            InputStream text = Arrays.equals(head, XZ.HEADER_MAGIC) ? new XZInputStream(in) : in;
+            return new String(text.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    /** The files this task needs (model, tokenizer, haystack), or empty when one is absent. */
     public static Optional<Path[]> files() {
-        Optional<Path> model = SharedData.file(MODEL);
+        Optional<Path> model = modelFile();
         Optional<Path> tokenizer = SharedData.file(TOKENIZER);
-        Optional<Path> haystack = SharedData.file(HAYSTACK);
+        Optional<Path> haystack = haystackFile();
         if (model.isEmpty() || tokenizer.isEmpty() || haystack.isEmpty()) return Optional.empty();
         return Optional.of(new Path[] {model.get(), tokenizer.get(), haystack.get()});
     }
@@ -41,7 +81,7 @@ public record PasskeyPrompt(int[] ids, String key) {
      */
     public static PasskeyPrompt build(Tokenizer tokenizer, Path haystackFile, int length, double depth, long seed)
             throws IOException {
-        return build(tokenizer, Files.readString(haystackFile), length, depth, seed);
+        return build(tokenizer, readHaystack(haystackFile), length, depth, seed);
     }
 
     /** As {@link #build(Tokenizer, Path, int, double, long)}, from the haystack's text. */

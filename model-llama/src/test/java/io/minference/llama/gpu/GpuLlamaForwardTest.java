@@ -10,6 +10,7 @@ import io.minference.llama.LlamaModel;
 import io.minference.llama.forward.LlamaForward;
 import io.minference.llama.generate.GenerationResult;
 import io.minference.llama.generate.Generator;
+import io.minference.llama.generate.PasskeyPrompt;
 import io.minference.llama.generate.SamplingOptions;
 import io.minference.llama.load.ModelLoader;
 import io.minference.runtime.ProgressListener;
@@ -63,8 +64,7 @@ class GpuLlamaForwardTest {
 
     @Test
     void tinyPasskeyMatchesTheCpuPath() {
-        try (LlamaModel model = load("models/tiny-passkey-llama-f16.gguf",
-                "models/tiny-passkey-llama-tokenizer.json")) {
+        try (LlamaModel model = loadPasskeyModel()) {
             int[] prompt = model.tokenizer().encode("Call me Ishmael. Some years ago, never mind how long precisely");
             compare(model, withBos(model, prompt), GpuLlamaForward.DEFAULT_CHUNK_SIZE);
             compare(model, withBos(model, prompt), 7);
@@ -87,8 +87,7 @@ class GpuLlamaForwardTest {
 
     @Test
     void generatorOnTheCudaBackendGeneratesWhatItDoesOnTheCpu() {
-        try (LlamaModel model = load("models/tiny-passkey-llama-f16.gguf",
-                "models/tiny-passkey-llama-tokenizer.json");
+        try (LlamaModel model = loadPasskeyModel();
              Generator onCpu = new Generator(model, cpu);
              Generator onGpu = new Generator(model, gpu)) {
             int[] prompt = withBos(model, model.tokenizer().encode("Call me Ishmael."));
@@ -136,6 +135,13 @@ class GpuLlamaForwardTest {
         Optional<Path> tokenizerPath = SharedData.file(tokenizerFile);
         assumeTrue(modelPath.isPresent() && tokenizerPath.isPresent(), "shared data " + modelFile + " is absent");
         return ModelLoader.load(modelPath.get().toString(), tokenizerPath.get(), ProgressListener.NONE);
+    }
+
+    /** The F16 pass-key model, or where only the repository is at hand (the GPU bundle) its shipped Q8_0 twin. */
+    private static LlamaModel loadPasskeyModel() {
+        Optional<Path> modelPath = PasskeyPrompt.modelFile();
+        assumeTrue(modelPath.isPresent(), "the pass-key model is absent");
+        return ModelLoader.load(modelPath.get().toString(), null, ProgressListener.NONE);
     }
 
     private static int[] withBos(LlamaModel model, int[] tokens) {
