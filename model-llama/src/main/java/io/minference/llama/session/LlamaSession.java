@@ -15,6 +15,9 @@ import io.minference.llama.generate.StopSequences;
 import io.minference.llama.gpu.GpuLlamaForward;
 import io.minference.llama.gpu.GpuLlamaWeights;
 import io.minference.llama.gpu.GpuMemoryPlan;
+import io.minference.llama.gpu.SyntheticGpuWeights;
+import io.minference.llama.load.ModelLoader;
+import io.minference.llama.synthetic.SyntheticShape;
 import io.minference.llama.sampling.GreedySampler;
 import io.minference.llama.sampling.RandomSampler;
 import io.minference.llama.sampling.Sampler;
@@ -34,7 +37,9 @@ import io.minference.sparse.pattern.IndexCapacity;
 import io.minference.sparse.pattern.PatternRegistry;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * A model opened on a backend (CPU or CUDA) with an attention plan: the one way callers run the model.
@@ -59,19 +64,26 @@ public final class LlamaSession implements AutoCloseable {
     public static final String DENSE = GenerationResult.DENSE;
 
     private final LlamaModel model;
+    private final LlamaConfig config;
+    private final String source;
     private final Backend backend;
     private final boolean ownsBackend;
+    private final boolean ownsModel;
     private final AttentionPlan plan;
     private final int blockSize;
     private final GpuLlamaWeights gpuWeights;
 
-    private LlamaSession(LlamaModel model, Backend backend, boolean ownsBackend, AttentionPlan plan, int blockSize) {
+    private LlamaSession(LlamaModel model, Backend backend, boolean ownsBackend, boolean ownsModel, AttentionPlan plan,
+                         int blockSize) {
         if (blockSize < 1) throw new IllegalArgumentException("block size must be positive, got " + blockSize);
         LlamaConfig c = model.config();
         plan.sparsePrefill().ifPresent(s -> s.plan().requireShape(c.numLayers(), c.numHeads(), s.source()));
         this.model = model;
+        this.config = c;
+        this.source = model.source();
         this.backend = backend;
         this.ownsBackend = ownsBackend;
+        this.ownsModel = ownsModel;
         this.plan = plan;
         this.blockSize = blockSize;
         switch (backend) {
@@ -93,7 +105,40 @@ public final class LlamaSession implements AutoCloseable {
      * @param blockSize prompt tokens per CPU block
      */
     public static LlamaSession open(LlamaModel model, Backend backend, AttentionPlan plan, int blockSize) {
-        return new LlamaSession(model, backend, false, plan, blockSize);
+        return new LlamaSession(model, backend, false, false, plan, blockSize);
+    }
+
+    /**
+     * Loads {@code modelName} (a .gguf file, a llama2.c checkpoint or synthetic:NAME, see {@link ModelLoader#load})
+     * and opens it on the backend {@code device} names, the session owning both. On a GPU a synthetic model's
+     * weights are made on the device, never on the host (an 8B shape would not fit it): such a session has no host
+     * model, so it cannot {@link #observe} and has no tokenizer.
+     *
+     * @param plan the attention plan for the model's shape, checked against it
+     */
+    public static LlamaSession load(String modelName, Path tokenizer, String device,
+                                    Function<LlamaConfig, AttentionPlan> plan, int blockSize,
+                                    ProgressListener progress) {
+        Backend selected = Backends.select(device);
+        try {
+            if (selected instanceof CudaBackend cuda && modelName.startsWith(ModelLoader.SYNTHETIC_PREFIX)) {
+                SyntheticShape shape = SyntheticShape.parse(modelName.substring(ModelLoader.SYNTHETIC_PREFIX.length()));
+                GpuMemoryPlan.of(shape.config(), shape.sharedClassifier(), 1, 1, 0)
+                        .requireFits(cuda.context().memoryInfo().freeBytes(), "the weights of " + modelName);
+                return new LlamaSession(null, shape.config(), modelName, cuda, plan.apply(shape.config()), blockSize,
+                        SyntheticGpuWeights.generate(cuda, shape));
+            }
+            LlamaModel model = ModelLoader.load(modelName, tokenizer, progress);
+            try {
+                return new LlamaSession(model, selected, true, true, plan.apply(model.config()), blockSize);
+            } catch (RuntimeException e) {
+                model.close();
+                throw e;
+            }
+        } catch (RuntimeException e) {
+            selected.close();
+            throw e;
+        }
     }
 
     /**
@@ -103,24 +148,45 @@ public final class LlamaSession implements AutoCloseable {
     public static LlamaSession open(LlamaModel model, String device, AttentionPlan plan, int blockSize) {
         Backend selected = Backends.select(device);
         try {
-            return new LlamaSession(model, selected, true, plan, blockSize);
+            return new LlamaSession(model, selected, true, false, plan, blockSize);
         } catch (RuntimeException e) {
             selected.close();
             throw e;
         }
     }
 
-    public LlamaModel model() {
-        return model;
+    /** A session over weights made on the device (a synthetic model): no host model. */
+    private LlamaSession(LlamaModel model, LlamaConfig config, String source, CudaBackend backend, AttentionPlan plan,
+                         int blockSize, GpuLlamaWeights weights) {
+        plan.sparsePrefill().ifPresent(s -> s.plan().requireShape(config.numLayers(), config.numHeads(), s.source()));
+        this.model = model;
+        this.config = config;
+        this.source = source;
+        this.backend = backend;
+        this.ownsBackend = true;
+        this.ownsModel = false;
+        this.plan = plan;
+        this.blockSize = blockSize;
+        this.gpuWeights = weights;
     }
 
     public LlamaConfig config() {
-        return model.config();
+        return config;
     }
 
-    /** The model's tokenizer, or null when it has none. */
+    /** Where the model came from: a path, or synthetic:NAME. */
+    public String source() {
+        return source;
+    }
+
+    /** The model's tokenizer, or null when it has none (a synthetic model made on the device). */
     public Tokenizer tokenizer() {
-        return model.tokenizer();
+        return model == null ? null : model.tokenizer();
+    }
+
+    /** Device memory in use now, in bytes (weights, and any open sequence), or -1 on the CPU. */
+    public long deviceBytesInUse() {
+        return backend instanceof CudaBackend cuda ? cuda.context().memoryInfo().usedBytes() : -1;
     }
 
     /** The session's attention plan. */
@@ -158,7 +224,7 @@ public final class LlamaSession implements AutoCloseable {
                     blockSize));
         }
         CudaBackend cuda = (CudaBackend) backend;
-        LlamaConfig config = model.config();
+        LlamaConfig config = this.config;
         long promptBytes = attention.sparseFor(capacity) ? GpuLlamaForward.layerMajorExtraBytes(config, capacity) : 0;
         GpuMemoryPlan.of(config, gpuWeights.sharedClassifier(), capacity, GpuLlamaForward.DEFAULT_CHUNK_SIZE,
                 promptBytes).requireSequenceFits(cuda.context().memoryInfo().freeBytes(),
@@ -183,11 +249,11 @@ public final class LlamaSession implements AutoCloseable {
      *               an IllegalArgumentException naming both lengths
      */
     public GenerationResult generate(int[] prompt, GenerationRequest request, GenerationListener listener) {
-        LlamaConfig config = model.config();
+        LlamaConfig config = this.config;
         checkPrompt(prompt);
-        Tokenizer tokenizer = model.tokenizer();
+        Tokenizer tokenizer = tokenizer();
         if (!request.stop().isEmpty() && tokenizer == null) {
-            throw new IllegalArgumentException("stop sequences need a tokenizer, and " + model.source() + " has none");
+            throw new IllegalArgumentException("stop sequences need a tokenizer, and " + source + " has none");
         }
         AttentionPlan attention = request.attention() != null ? request.attention() : plan;
         Sampler sampler = Sampler.of(request.sampling());
@@ -264,7 +330,7 @@ public final class LlamaSession implements AutoCloseable {
      * log-likelihood of each continuation token under the logits before it.
      */
     public ScoreResult score(int[] context, int[] continuation, ProgressListener progress) {
-        LlamaConfig config = model.config();
+        LlamaConfig config = this.config;
         checkPrompt(context);
         if (continuation.length == 0) throw new IllegalArgumentException("nothing to score: the continuation is empty");
         long total = (long) context.length + continuation.length - 1;
@@ -294,6 +360,10 @@ public final class LlamaSession implements AutoCloseable {
      */
     public void observe(int[] prompt, int layers, LayerObserver observer, ProgressListener progress) {
         checkPrompt(prompt);
+        if (model == null) {
+            throw new IllegalStateException(source + " was made on the device and has no host weights to observe;"
+                    + " observe it on the cpu");
+        }
         CpuBackend cpu = backend instanceof CpuBackend given ? given : new CpuBackend();
         PromptAttention dense = PromptAttention.dense(new CpuCausalAttention(cpu), blockSize);
         PromptAttention recording = (layer, shape, queries, keys, values, out, length) -> {
@@ -314,7 +384,7 @@ public final class LlamaSession implements AutoCloseable {
      * pattern estimates its index from, as the sparse prefill would.
      */
     public SparseIndex headIndex(int[] prompt, HeadPattern pattern, int layer, int head, ProgressListener progress) {
-        LlamaConfig c = model.config();
+        LlamaConfig c = config;
         if (layer < 0 || layer >= c.numLayers()) {
             throw new IllegalArgumentException("layer must be from 0 to " + (c.numLayers() - 1) + ", got " + layer);
         }
@@ -344,7 +414,7 @@ public final class LlamaSession implements AutoCloseable {
     }
 
     private AttentionShape shape() {
-        LlamaConfig c = model.config();
+        LlamaConfig c = config;
         return new AttentionShape(c.numHeads(), c.numKvHeads(), c.headDim());
     }
 
@@ -498,7 +568,7 @@ public final class LlamaSession implements AutoCloseable {
     }
 
     private void checkPrompt(int[] prompt) {
-        LlamaConfig config = model.config();
+        LlamaConfig config = this.config;
         if (prompt == null || prompt.length == 0) {
             throw new IllegalArgumentException("the prompt is empty: at least one token (BOS, for instance) is needed");
         }
@@ -510,7 +580,7 @@ public final class LlamaSession implements AutoCloseable {
     }
 
     private void checkVocabulary(int[] tokens, String what) {
-        int vocab = model.config().vocabSize();
+        int vocab = config.vocabSize();
         for (int i = 0; i < tokens.length; i++) {
             if (tokens[i] < 0 || tokens[i] >= vocab) {
                 throw new IllegalArgumentException(what + " " + tokens[i] + " at " + (what.startsWith("prompt")
@@ -530,6 +600,7 @@ public final class LlamaSession implements AutoCloseable {
     @Override
     public void close() {
         if (gpuWeights != null) gpuWeights.close();
+        if (ownsModel) model.close();
         if (ownsBackend) backend.close();
     }
 }
