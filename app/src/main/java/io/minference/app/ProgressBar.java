@@ -1,6 +1,6 @@
 package io.minference.app;
 
-import io.minference.runtime.ProgressListener;
+import io.minference.llama.session.GenerationListener;
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.function.LongSupplier;
@@ -10,7 +10,7 @@ import java.util.function.LongSupplier;
  * quick runs stay quiet. On a terminal one line is redrawn with carriage returns; elsewhere (a log file, a pipe) a
  * line is written at each tenth of the way.
  */
-final class ProgressBar implements ProgressListener, AutoCloseable {
+final class ProgressBar implements GenerationListener, AutoCloseable {
     static final long QUIET_NANOS = 1_000_000_000L;
     private static final long REDRAW_NANOS = 100_000_000L;
     private static final int WIDTH = 30;

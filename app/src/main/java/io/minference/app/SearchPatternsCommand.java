@@ -74,7 +74,7 @@ final class SearchPatternsCommand extends CliCommand {
             int blockSize = settings.prefill().blockSize();
             var recording = new RecordingAttention(backend, blockSize, (layer, shape, q, k, v, n) ->
                     layers.set(layer, PatternSearch.searchLayer(shape, q, k, n)));
-            try (LlamaForward forward = new LlamaForward(c, loaded.weights(), backend, null, tokens, blockSize)) {
+            try (LlamaForward forward = new LlamaForward(c, loaded.weights(), backend, tokens, blockSize)) {
                 forward.prefill(ids, progress, recording);
             }
             PatternPlan plan = new PatternPlan(layers);
