@@ -2,7 +2,6 @@ package io.minference.app;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.abort;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.minference.runtime.SharedData;
@@ -32,13 +31,6 @@ class EvalCommandTest {
         return shared("models/tiny-passkey-llama-f16.gguf");
     }
 
-    private static CliRun unlessStub(CliRun run) {
-        if (run.exitCode() == 1 && run.err().contains("minference: stub")) {
-            abort("needs the parts built in parallel (still stubs on this branch)");
-        }
-        return run;
-    }
-
     @Test
     void needleRetrievesTheKeyWithDenseAttentionAt1k() {
         CliRun run = CliRun.of("eval", "needle", "--model", model(), "--lengths", "1k", "--depths", "50",
@@ -54,8 +46,8 @@ class EvalCommandTest {
 
     @Test
     void needleWithSparseAttentionForced() {
-        CliRun run = unlessStub(CliRun.of("eval", "needle", "--model", model(), "--lengths", "1k", "--depths", "50",
-                "--trials", "2", "--attention", "dense,minference", "--device", "cpu"));
+        CliRun run = CliRun.of("eval", "needle", "--model", model(), "--lengths", "1k", "--depths", "50",
+                "--trials", "2", "--attention", "dense,minference", "--device", "cpu");
         assertEquals(0, run.exitCode(), run.toString());
         assertEquals(List.of("1024", "50%", "2/2", "2/2"), List.of(run.out().strip().split("\\R")[2].trim()
                 .split("\\s+")), run.toString());
@@ -118,8 +110,8 @@ class EvalCommandTest {
 
     @Test
     void recallPrintsEveryHeadOfTheLayer() {
-        CliRun run = unlessStub(CliRun.of("eval", "recall", "--model", model(), "--text", shared("text/moby-dick.txt"),
-                "--length", "512", "--layer", "3", "--budget", "mass:0.9"));
+        CliRun run = CliRun.of("eval", "recall", "--model", model(), "--text", shared("text/moby-dick.txt"),
+                "--length", "512", "--layer", "3", "--budget", "mass:0.9");
         assertEquals(0, run.exitCode(), run.toString());
         String[] lines = run.out().strip().split("\\R");
         assertEquals(2 + 6, lines.length, run.toString());
@@ -150,7 +142,7 @@ class EvalCommandTest {
                 + " slash: 64}\n");
         String[] common = {"eval", "recall", "--heads", "4", "--kv-heads", "2", "--head-dim", "64", "--length", "1k",
                 "--patterns", patterns.toString(), "--synthetic"};
-        CliRun structured = unlessStub(CliRun.of(concat(common, "structured")));
+        CliRun structured = CliRun.of(concat(common, "structured"));
         assertEquals(0, structured.exitCode(), structured.toString());
         assertEquals(2 + 4 + 1, structured.out().strip().split("\\R").length, structured.toString());
         CliRun random = CliRun.of(concat(common, "random"));
@@ -201,8 +193,8 @@ class EvalCommandTest {
     @Test
     void searchPatternsWritesAFileThatFitsTheModel() {
         Path out = dir.resolve("found.yaml");
-        CliRun run = unlessStub(CliRun.of("search-patterns", "--model", model(), "--calibration",
-                shared("text/moby-dick.txt"), "--out", out.toString(), "--length", "512"));
+        CliRun run = CliRun.of("search-patterns", "--model", model(), "--calibration",
+                shared("text/moby-dick.txt"), "--out", out.toString(), "--length", "512");
         assertEquals(0, run.exitCode(), run.toString());
         PatternPlan plan = PatternFiles.readFor(out, Set.of(), 6, 6);
         assertEquals(6, plan.numLayers());
