@@ -200,5 +200,37 @@ class EvalCommandTest {
         assertEquals(6, plan.numLayers());
         assertTrue(run.out().startsWith("wrote " + out + ": 6 layers x 6 heads from 512 calibration tokens"),
                 run.toString());
+        checkCosts(run, "equal-cost");
+
+        Path minference = dir.resolve("minference.yaml");
+        CliRun errors = CliRun.of("search-patterns", "--model", model(), "--calibration", shared("text/moby-dick.txt"),
+                "--out", minference.toString(), "--length", "512", "--candidates", "minference", "--criterion",
+                "output-error", "--tile-budget", "0.9");
+        assertEquals(0, errors.exitCode(), errors.toString());
+        checkCosts(errors, "minference");
+        CliRun bad = CliRun.of("search-patterns", "--model", model(), "--calibration", "c.txt", "--out", "p.yaml",
+                "--criterion", "speed");
+        assertEquals(2, bad.exitCode(), bad.toString());
+        assertTrue(bad.err().contains("'speed' is not a criterion: use recall or output-error"), bad.toString());
+    }
+
+    /** Every head's row gives the tiles its chosen index costs at 512 tokens (8 query blocks: 36 dense tiles). */
+    private static void checkCosts(CliRun run, String candidates) {
+        String[] lines = run.out().strip().split("\\R");
+        assertTrue(lines[1].startsWith("candidates " + candidates), run.toString());
+        assertTrue(lines[1].contains("(36 tiles a head)"), run.toString());
+        assertEquals(List.of("layer", "head", "pattern", "tiles", "share", "density", "recall", "out", "errors"),
+                List.of(lines[2].trim().split("\\s+")), run.toString());
+        long total = 0;
+        for (int row = 0; row < 36; row++) {
+            String[] cells = lines[3 + row].trim().split("\\s+");
+            assertEquals(Integer.toString(row / 6), cells[0], run.toString());
+            long tiles = Long.parseLong(cells[cells.length - 5]);
+            assertTrue(tiles >= 8 && tiles <= 36, "from the diagonal tiles up to dense: " + run);
+            assertEquals(tiles / 36.0, Double.parseDouble(cells[cells.length - 4]), 0.0005, run.toString());
+            total += tiles;
+        }
+        assertTrue(lines[3 + 36].startsWith("chosen patterns on the calibration text: " + total + " tiles, "),
+                run.toString());
     }
 }
