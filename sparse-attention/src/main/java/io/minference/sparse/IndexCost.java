@@ -3,8 +3,8 @@ package io.minference.sparse;
 /**
  * What an index covers and what it costs: the keys its query rows attend against the causal keys (their ratio is
  * the index density), and the 64 × 64 tiles of scores the kernels compute against the tiles of dense causal attention.
- * Tiles per (head, query block): each 64-aligned piece of a range, plus the columns gathered 64 at a time (as
- * {@link CpuSparseAttention} and the GPU kernel walk them). Costs of several heads or layers add up.
+ * Tiles per (head, query block): each range walked in tiles of 64 keys from its start, plus the columns gathered 64
+ * at a time (as {@link CpuSparseAttention} and the GPU kernel walk them). Costs of several heads or layers add up.
  */
 public record IndexCost(long keysAttended, long causalKeys, long tiles, long denseTiles) {
     public static final IndexCost NONE = new IndexCost(0, 0, 0, 0);
@@ -18,7 +18,7 @@ public record IndexCost(long keysAttended, long causalKeys, long tiles, long den
             for (int r = 0; r < index.rangeCount(h, b); r++) {
                 int start = index.rangeStart(h, b, r), end = Math.min(index.rangeEnd(h, b, r), m1);
                 for (int i = m0; i < m1; i++) attended += Math.max(0, Math.min(end, i + 1) - start);
-                tiles += ceilBlocks(end) - start / SparseIndex.BLOCK;
+                tiles += ceilBlocks(end - start);
             }
             int columns = index.columnCount(h, b);
             for (int c = 0; c < columns; c++) {
