@@ -119,8 +119,8 @@ final class BenchCommand extends CliCommand {
             printHeader(out, "peak RSS");
             for (int length : promptLengths) {
                 GenerationResult r;
-                try (Generator generator = new Generator(benchModel, backend, null,
-                        settings.prefill().blockSize())) {
+                try (Generator generator = new Generator(benchModel, backend,
+                        settings.prefill().blockSize(), null)) {
                     r = generator.generate(randomPrompt(length, loaded.tokenizer().bos(), loaded.config().vocabSize()),
                             decodeTokens, SamplingOptions.GREEDY, id -> { }, progress);
                 }
@@ -212,7 +212,7 @@ final class BenchCommand extends CliCommand {
         public long prefillNanos(int[] prompt, SparsePrefill sparse) {
             LlamaModel noStop = new LlamaModel(model.source(), model.config(), model.weights(),
                     model.tokenizer() == null ? null : new NoStopTokenizer(model.tokenizer()));
-            try (Generator generator = new Generator(noStop, backend, null, blockSize,
+            try (Generator generator = new Generator(noStop, backend, blockSize,
                     sparse == null ? null : sparse.withThreshold(0))) {
                 return generator.generate(prompt, 0, SamplingOptions.GREEDY, id -> { }, progress).prefillNanos();
             }

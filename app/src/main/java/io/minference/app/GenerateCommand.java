@@ -98,7 +98,7 @@ final class GenerateCommand extends CliCommand {
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
              Backend backend = Backends.select(settings.device());
              LlamaModel loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress);
-             Generator generator = new Generator(loaded, backend, null, settings.prefill().blockSize(),
+             Generator generator = new Generator(loaded, backend, settings.prefill().blockSize(),
                      SparsePrefill.of(settings.attention(), loaded.config(), SparsePrefill.registeredPatterns()))) {
             Tokenizer modelTokenizer = loaded.tokenizer();
             int[] promptIds = generation.chat() ? modelTokenizer.encodeChat(promptText)

@@ -117,7 +117,7 @@ final class NeedleCommand extends CliCommand {
             // Mode by mode, so that a GPU holds one copy of the weights at a time.
             int[][] correct = new int[modes.size()][lengths.size() * depths.size()];
             for (int m = 0; m < modes.size(); m++) {
-                try (Generator generator = new Generator(loaded, backend, null, settings.prefill().blockSize(),
+                try (Generator generator = new Generator(loaded, backend, settings.prefill().blockSize(),
                         prefills.get(m))) {
                     for (int i = 0; i < prompts.size(); i++) {
                         PasskeyPrompt prompt = prompts.get(i);

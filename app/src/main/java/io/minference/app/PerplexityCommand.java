@@ -87,7 +87,7 @@ final class PerplexityCommand extends CliCommand {
             for (AttentionMode mode : modes) {
                 SparsePrefill prefill = SparsePrefill.of(AttentionFlags.forMode(settings.attention(), mode, 0), c,
                         SparsePrefill.registeredPatterns());
-                try (Generator generator = new Generator(loaded, backend, null, settings.prefill().blockSize(),
+                try (Generator generator = new Generator(loaded, backend, settings.prefill().blockSize(),
                         prefill)) {
                     ScoreResult r = generator.score(context, continuation, progress);
                     out.printf(Locale.ROOT, "%-16s %12.4f %12.3f%n", mode.label(), r.perplexity(),

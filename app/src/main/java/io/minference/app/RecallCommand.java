@@ -138,7 +138,7 @@ final class RecallCommand extends CliCommand {
                 }
                 out.flush();
             });
-            try (LlamaForward forward = new LlamaForward(c, loaded.weights(), backend, null, tokens, blockSize)) {
+            try (LlamaForward forward = new LlamaForward(c, loaded.weights(), backend, tokens, blockSize)) {
                 forward.prefill(ids, progress, recording);
             }
         }

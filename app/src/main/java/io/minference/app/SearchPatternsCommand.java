@@ -138,7 +138,7 @@ final class SearchPatternsCommand extends CliCommand {
                             m.cost().tileDensity(), m.cost().density(), m.recall(), m.outputErrors()));
                 }
             });
-            try (LlamaForward forward = new LlamaForward(c, loaded.weights(), backend, null, tokens, blockSize)) {
+            try (LlamaForward forward = new LlamaForward(c, loaded.weights(), backend, tokens, blockSize)) {
                 forward.prefill(ids, progress, recording);
             }
             PatternPlan plan = new PatternPlan(layers);

@@ -23,17 +23,25 @@ final class CpuSparsePrefill implements PromptAttention {
     private final CpuBackend backend;
     private final PatternRegistry registry;
     private final long intsPerBatch;
+    private final IndexDensity density;
 
     CpuSparsePrefill(PatternPlan plan, CpuBackend backend, PatternRegistry registry) {
-        this(plan, backend, registry, INDEX_INTS_PER_BATCH);
+        this(plan, backend, registry, INDEX_INTS_PER_BATCH, IndexDensity.off());
     }
 
     CpuSparsePrefill(PatternPlan plan, CpuBackend backend, PatternRegistry registry, long intsPerBatch) {
+        this(plan, backend, registry, intsPerBatch, IndexDensity.off());
+    }
+
+    /** @param density counts every index built */
+    CpuSparsePrefill(PatternPlan plan, CpuBackend backend, PatternRegistry registry, long intsPerBatch,
+                     IndexDensity density) {
         registry.validate(plan);
         this.plan = plan;
         this.backend = backend;
         this.registry = registry;
         this.intsPerBatch = intsPerBatch;
+        this.density = density;
     }
 
     @Override
@@ -63,6 +71,7 @@ final class CpuSparsePrefill implements PromptAttention {
             }
             SparseIndex index = new SparseIndex(first, heads, length, capacity.maxRanges(), capacity.maxColumns());
             for (int h = 0; h < heads; h++) selections[first + h].writeTo(index, h);
+            density.add(index);
             CpuSparseAttention.attend(inputs, values, out, index, backend);
             first += heads;
         }

@@ -5,6 +5,7 @@ import io.minference.kernels.attention.PromptAttention;
 import io.minference.kernels.flash.DevicePromptAttention;
 import io.minference.runtime.cpu.CpuBackend;
 import io.minference.runtime.cuda.CudaContext;
+import io.minference.sparse.gpu.GpuSparsePrefill;
 import io.minference.sparse.pattern.PatternRegistry;
 
 /** Entry points the model uses to get a sparse prefill that follows a {@link PatternPlan}. */
@@ -26,8 +27,23 @@ public final class SparsePrefills {
         return new CpuSparsePrefill(plan, backend, registry);
     }
 
+    /** As {@link #cpu(PatternPlan, CpuBackend)}, counting every index it builds into {@code density}. */
+    public static PromptAttention cpu(PatternPlan plan, CpuBackend backend, IndexDensity density) {
+        return new CpuSparsePrefill(plan, backend, PatternRegistry.standard(), CpuSparsePrefill.INDEX_INTS_PER_BATCH,
+                density);
+    }
+
     /** The GPU sparse prefill for one layer shape: device index building, then sparse flash attention. */
     public static DevicePromptAttention gpu(PatternPlan plan, CudaContext context, AttentionShape shape) {
-        return new io.minference.sparse.gpu.GpuSparsePrefill(plan, context, shape);
+        return gpu(plan, context, shape, IndexDensity.off());
+    }
+
+    /**
+     * As {@link #gpu(PatternPlan, CudaContext, AttentionShape)}; a measuring {@code density} has every index copied
+     * back and counted (the stream waits for each), which a timed run should not do.
+     */
+    public static DevicePromptAttention gpu(PatternPlan plan, CudaContext context, AttentionShape shape,
+                                            IndexDensity density) {
+        return new GpuSparsePrefill(plan, context, shape, density);
     }
 }

@@ -3,26 +3,29 @@ package io.minference.app.server;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaModel;
 import io.minference.llama.generate.GenerationResult;
-import io.minference.llama.generate.Generator;
 import io.minference.llama.generate.SamplingOptions;
+import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.GenerationListener;
+import io.minference.llama.session.LlamaSession;
+import io.minference.llama.session.TokenLogprobs;
 import io.minference.llama.tokenizer.Tokenizer;
 import io.minference.runtime.Backend;
 import io.minference.runtime.ProgressListener;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * A {@link TextEngine} over a loaded model and the project's {@link Generator}. Generators are made on first use of
- * each attention mode and kept (on a GPU a generator holds the uploaded weights). Calls are serialized by the
- * server's gate; the methods are synchronized besides, as the engine may be shared.
+ * A {@link TextEngine} over one {@link LlamaSession}: the weights are opened (on a GPU, uploaded) once, and each
+ * request names its attention plan. Calls are serialized by the server's gate; the methods are synchronized
+ * besides, as the engine may be shared.
  */
 public final class LlamaEngine implements TextEngine {
     private final LlamaModel model;
     private final Backend backend;
-    private final int blockSize;
+    private final LlamaSession session;
     private final String id;
-    private final Map<String, Generator> generators = new LinkedHashMap<>();
+    private final Map<String, AttentionPlan> plans = new HashMap<>();
 
     /**
      * @param model     the loaded model; the engine closes it
@@ -34,7 +37,7 @@ public final class LlamaEngine implements TextEngine {
         this.model = model;
         this.backend = backend;
         this.id = id;
-        this.blockSize = blockSize;
+        this.session = LlamaSession.open(model, backend, AttentionPlan.dense(), blockSize);
     }
 
     @Override
@@ -62,23 +65,30 @@ public final class LlamaEngine implements TextEngine {
                     "the prompt is " + ids.length + " tokens; this model's context is " + context
                             + " tokens, and at least one must be left for the answer");
         }
-        Generator generator = generator(mode, threshold);
-        Tokenizer.StreamingDecoder decoder = model.tokenizer().streamingDecoder();
-        StringBuilder text = new StringBuilder();
-        ProgressListener progress = (stage, done, total) -> {
-            if (cancellation.isCancelled()) throw new GenerationCancelledException();
-            sink.progress(stage, done, total);
-        };
+        AttentionPlan plan = plan(mode, threshold);
         var sampling = new SamplingOptions((float) request.temperature(), (float) request.topP(), request.seed());
-        GenerationResult result = generator.generate(ids, request.maxTokens(), sampling, token -> {
-            emit(decoder.next(token), text, sink);
-            if (cancellation.isCancelled()) throw new GenerationCancelledException();
-        }, progress);
-        emit(decoder.flush(), text, sink);
+        GenerationResult result = session.generate(ids, io.minference.llama.session.GenerationRequest
+                .of(request.maxTokens()).withSampling(sampling).withAttention(plan), new GenerationListener() {
+                    @Override
+                    public void progress(String stage, long done, long total) {
+                        if (cancellation.isCancelled()) throw new GenerationCancelledException();
+                        sink.progress(stage, done, total);
+                    }
+
+                    @Override
+                    public void token(int token, String text, TokenLogprobs logprobs) {
+                        if (!text.isEmpty()) sink.text(text);
+                        if (cancellation.isCancelled()) throw new GenerationCancelledException();
+                    }
+
+                    @Override
+                    public void finish(String text) {
+                        if (!text.isEmpty()) sink.text(text);
+                    }
+                });
         String finish = result.stopReason().equals("eos") ? "stop" : "length";
-        return new Completion(text.toString(), result.promptTokens(), result.generated().length,
-                result.prefillNanos() / 1e9, result.decodeTokensPerSecond(),
-                AttentionModes.pathTaken(mode, ids.length, threshold), finish);
+        return new Completion(result.text(), result.promptTokens(), result.generated().length,
+                result.prefillNanos() / 1e9, result.decodeTokensPerSecond(), result.attention(), finish);
     }
 
     @Override
@@ -93,7 +103,7 @@ public final class LlamaEngine implements TextEngine {
             throw ApiException.invalid("head", "head must be from 0 to " + (c.numHeads() - 1) + ", got " + head);
         }
         int[] ids = encode(prompt);
-        return AttentionModes.patternIndex(model, backend, ids, mode, layer, head)
+        return AttentionModes.patternIndex(session, ids, mode, layer, head, ProgressListener.NONE)
                 .map(index -> PatternPicture.of(index, 0, layer, head, mode, PatternPicture.MAX_CELLS));
     }
 
@@ -113,25 +123,14 @@ public final class LlamaEngine implements TextEngine {
         };
     }
 
-    private Generator generator(String mode, int threshold) {
-        String key = mode + "@" + threshold;
-        Generator existing = generators.get(key);
-        if (existing != null) return existing;
-        Generator made = AttentionModes.generator(mode, threshold, model, backend, blockSize);
-        generators.put(key, made);
-        return made;
-    }
-
-    private static void emit(String piece, StringBuilder text, TokenSink sink) {
-        if (piece.isEmpty()) return;
-        text.append(piece);
-        sink.text(piece);
+    private AttentionPlan plan(String mode, int threshold) {
+        return plans.computeIfAbsent(mode + "@" + threshold,
+                key -> AttentionModes.plan(mode, threshold, model.config()));
     }
 
     @Override
     public synchronized void close() {
-        generators.values().forEach(Generator::close);
-        generators.clear();
+        session.close();
         model.close();
         backend.close();
     }

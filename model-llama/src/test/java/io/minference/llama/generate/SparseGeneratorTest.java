@@ -65,11 +65,11 @@ class SparseGeneratorTest {
         try (LlamaModel model = model()) {
             var wrong = new SparsePrefill("minference", PatternPlan.uniform(3, 4, new HeadPattern.Dense()), 0,
                     "p.yaml");
-            var e = assertThrows(IllegalArgumentException.class, () -> new Generator(model, backend, null, 64, wrong));
+            var e = assertThrows(IllegalArgumentException.class, () -> new Generator(model, backend, 64, wrong));
             assertEquals("p.yaml: the pattern configuration has 3 layers, the model 2", e.getMessage());
             var heads = new SparsePrefill("minference", PatternPlan.uniform(2, 8, new HeadPattern.Dense()), 0,
                     "q.json");
-            e = assertThrows(IllegalArgumentException.class, () -> new Generator(model, backend, null, 64, heads));
+            e = assertThrows(IllegalArgumentException.class, () -> new Generator(model, backend, 64, heads));
             assertEquals("q.json: layer 0 of the pattern configuration has 8 heads, the model 4", e.getMessage());
         }
     }
@@ -78,7 +78,7 @@ class SparseGeneratorTest {
     void promptsBelowTheThresholdStayDense() {
         try (LlamaModel model = model();
              Generator dense = new Generator(model, backend);
-             Generator sparse = new Generator(model, backend, null, 64, verticalSlash(41))) {
+             Generator sparse = new Generator(model, backend, 64, verticalSlash(41))) {
             GenerationResult d = dense.generate(prompt(40), 5, SamplingOptions.GREEDY, null, null);
             GenerationResult s = sparse.generate(prompt(40), 5, SamplingOptions.GREEDY, null, null);
             assertEquals("dense", s.attention());
@@ -91,7 +91,7 @@ class SparseGeneratorTest {
     void promptsAtTheThresholdTakeTheSparsePathAndABudgetCoveringAllMatchesDense() {
         try (LlamaModel model = model();
              Generator dense = new Generator(model, backend);
-             Generator sparse = new Generator(model, backend, null, 64, verticalSlash(200))) {
+             Generator sparse = new Generator(model, backend, 64, verticalSlash(200))) {
             GenerationResult d = dense.generate(prompt(200), 8, SamplingOptions.GREEDY, null, null);
             GenerationResult s = sparse.generate(prompt(200), 8, SamplingOptions.GREEDY, null, null);
             assertEquals("vertical-slash", s.attention());

@@ -6,6 +6,7 @@ import io.minference.runtime.cuda.CudaContext;
 import io.minference.runtime.cuda.CudaStream;
 import io.minference.runtime.cuda.DevicePointer;
 import io.minference.sparse.HeadPattern;
+import io.minference.sparse.IndexDensity;
 import io.minference.sparse.PatternPlan;
 import io.minference.sparse.pattern.IndexCapacity;
 import io.minference.sparse.pattern.PatternRegistry;
@@ -29,9 +30,16 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
     private final AttentionShape shape;
     private final GpuIndexBuilder builder;
     private final SparseFlashAttention attention;
+    private final IndexDensity density;
 
     public GpuSparsePrefill(PatternPlan plan, CudaContext context, AttentionShape shape) {
+        this(plan, context, shape, IndexDensity.off());
+    }
+
+    /** @param density counts every index when it is measuring (copying each back after its stream finishes) */
+    public GpuSparsePrefill(PatternPlan plan, CudaContext context, AttentionShape shape, IndexDensity density) {
         this.plan = plan;
+        this.density = density;
         this.shape = shape;
         this.builder = new GpuIndexBuilder(context, shape);
         try {
@@ -52,6 +60,10 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
             int count = Math.min(batch, heads - first);
             try (DeviceSparseIndex index = builder.build(stream, patterns, first, count, q, k, length)) {
                 attention.launch(stream, q, k, v, out, index);
+                if (density.measuring()) {
+                    stream.synchronize();
+                    density.add(index.download());
+                }
             }
         }
     }
