@@ -2,7 +2,6 @@ package io.minference.app;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.abort;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.minference.runtime.SharedData;
@@ -32,13 +31,6 @@ class EvalCommandTest {
         return shared("models/tiny-passkey-llama-f16.gguf");
     }
 
-    private static CliRun unlessStub(CliRun run) {
-        if (run.exitCode() == 1 && run.err().contains("minference: stub")) {
-            abort("needs the parts built in parallel (still stubs on this branch)");
-        }
-        return run;
-    }
-
     @Test
     void needleRetrievesTheKeyWithDenseAttentionAt1k() {
         CliRun run = CliRun.of("eval", "needle", "--model", model(), "--lengths", "1k", "--depths", "50",
@@ -54,8 +46,8 @@ class EvalCommandTest {
 
     @Test
     void needleWithSparseAttentionForced() {
-        CliRun run = unlessStub(CliRun.of("eval", "needle", "--model", model(), "--lengths", "1k", "--depths", "50",
-                "--trials", "2", "--attention", "dense,minference", "--device", "cpu"));
+        CliRun run = CliRun.of("eval", "needle", "--model", model(), "--lengths", "1k", "--depths", "50",
+                "--trials", "2", "--attention", "dense,minference", "--device", "cpu");
         assertEquals(0, run.exitCode(), run.toString());
         assertEquals(List.of("1024", "50%", "2/2", "2/2"), List.of(run.out().strip().split("\\R")[2].trim()
                 .split("\\s+")), run.toString());
@@ -118,8 +110,8 @@ class EvalCommandTest {
 
     @Test
     void recallPrintsEveryHeadOfTheLayer() {
-        CliRun run = unlessStub(CliRun.of("eval", "recall", "--model", model(), "--text", shared("text/moby-dick.txt"),
-                "--length", "512", "--layer", "3", "--budget", "mass:0.9"));
+        CliRun run = CliRun.of("eval", "recall", "--model", model(), "--text", shared("text/moby-dick.txt"),
+                "--length", "512", "--layer", "3", "--budget", "mass:0.9");
         assertEquals(0, run.exitCode(), run.toString());
         String[] lines = run.out().strip().split("\\R");
         assertEquals(2 + 6, lines.length, run.toString());
@@ -150,7 +142,7 @@ class EvalCommandTest {
                 + " slash: 64}\n");
         String[] common = {"eval", "recall", "--heads", "4", "--kv-heads", "2", "--head-dim", "64", "--length", "1k",
                 "--patterns", patterns.toString(), "--synthetic"};
-        CliRun structured = unlessStub(CliRun.of(concat(common, "structured")));
+        CliRun structured = CliRun.of(concat(common, "structured"));
         assertEquals(0, structured.exitCode(), structured.toString());
         assertEquals(2 + 4 + 1, structured.out().strip().split("\\R").length, structured.toString());
         CliRun random = CliRun.of(concat(common, "random"));
@@ -201,12 +193,44 @@ class EvalCommandTest {
     @Test
     void searchPatternsWritesAFileThatFitsTheModel() {
         Path out = dir.resolve("found.yaml");
-        CliRun run = unlessStub(CliRun.of("search-patterns", "--model", model(), "--calibration",
-                shared("text/moby-dick.txt"), "--out", out.toString(), "--length", "512"));
+        CliRun run = CliRun.of("search-patterns", "--model", model(), "--calibration",
+                shared("text/moby-dick.txt"), "--out", out.toString(), "--length", "512");
         assertEquals(0, run.exitCode(), run.toString());
         PatternPlan plan = PatternFiles.readFor(out, Set.of(), 6, 6);
         assertEquals(6, plan.numLayers());
         assertTrue(run.out().startsWith("wrote " + out + ": 6 layers x 6 heads from 512 calibration tokens"),
+                run.toString());
+        checkCosts(run, "equal-cost");
+
+        Path minference = dir.resolve("minference.yaml");
+        CliRun errors = CliRun.of("search-patterns", "--model", model(), "--calibration", shared("text/moby-dick.txt"),
+                "--out", minference.toString(), "--length", "512", "--candidates", "minference", "--criterion",
+                "output-error", "--tile-budget", "0.9");
+        assertEquals(0, errors.exitCode(), errors.toString());
+        checkCosts(errors, "minference");
+        CliRun bad = CliRun.of("search-patterns", "--model", model(), "--calibration", "c.txt", "--out", "p.yaml",
+                "--criterion", "speed");
+        assertEquals(2, bad.exitCode(), bad.toString());
+        assertTrue(bad.err().contains("'speed' is not a criterion: use recall or output-error"), bad.toString());
+    }
+
+    /** Every head's row gives the tiles its chosen index costs at 512 tokens (8 query blocks: 36 dense tiles). */
+    private static void checkCosts(CliRun run, String candidates) {
+        String[] lines = run.out().strip().split("\\R");
+        assertTrue(lines[1].startsWith("candidates " + candidates), run.toString());
+        assertTrue(lines[1].contains("(36 tiles a head)"), run.toString());
+        assertEquals(List.of("layer", "head", "pattern", "tiles", "share", "density", "recall", "out", "errors"),
+                List.of(lines[2].trim().split("\\s+")), run.toString());
+        long total = 0;
+        for (int row = 0; row < 36; row++) {
+            String[] cells = lines[3 + row].trim().split("\\s+");
+            assertEquals(Integer.toString(row / 6), cells[0], run.toString());
+            long tiles = Long.parseLong(cells[cells.length - 5]);
+            assertTrue(tiles >= 8 && tiles <= 36, "from the diagonal tiles up to dense: " + run);
+            assertEquals(tiles / 36.0, Double.parseDouble(cells[cells.length - 4]), 0.0005, run.toString());
+            total += tiles;
+        }
+        assertTrue(lines[3 + 36].startsWith("chosen patterns on the calibration text: " + total + " tiles, "),
                 run.toString());
     }
 }

@@ -2,7 +2,6 @@ package io.minference.app;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.abort;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -24,13 +23,6 @@ class SparseCliTest {
         System.arraycopy(GENERATE, 0, args, 0, GENERATE.length);
         System.arraycopy(more, 0, args, GENERATE.length, more.length);
         return CliRun.of(args);
-    }
-
-    private static CliRun unlessStub(CliRun run) {
-        if (run.exitCode() == 1 && run.err().contains("minference: stub")) {
-            abort("needs the sparse prefill built in parallel (still a stub on this branch)");
-        }
-        return run;
     }
 
     private static void invalid(CliRun run, String message) {
@@ -91,7 +83,7 @@ class SparseCliTest {
 
     @Test
     void thresholdZeroTakesTheSparsePath() {
-        CliRun run = unlessStub(generate("--attention", "minference", "--sparse-threshold", "0"));
+        CliRun run = generate("--attention", "minference", "--sparse-threshold", "0");
         assertEquals(0, run.exitCode(), run.toString());
         assertTrue(run.err().contains("attention: minference (sparse prefill)"), run.toString());
         assertEquals(generate().out(), run.out(), "1000/6096 covers every key of a 12-token prompt");
@@ -128,8 +120,8 @@ class SparseCliTest {
 
     @Test
     void benchWithThresholdZeroRunsSparse() {
-        CliRun run = unlessStub(CliRun.of("bench", "--lengths", "100", "--attention", "dense,vertical-slash",
-                "--sparse-threshold", "0", "--device", "cpu"));
+        CliRun run = CliRun.of("bench", "--lengths", "100", "--attention", "dense,vertical-slash",
+                "--sparse-threshold", "0", "--device", "cpu");
         assertEquals(0, run.exitCode(), run.toString());
         String[] cells = run.out().strip().split("\\R")[2].trim().split("\\s+");
         assertTrue(!cells[2].endsWith("*") && cells[3].endsWith("x"), run.toString());

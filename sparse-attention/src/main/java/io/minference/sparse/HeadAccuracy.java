@@ -44,11 +44,8 @@ public final class HeadAccuracy {
         LayerInputs inputs = new LayerInputs(shape, queries, keys, length);
         LayerInputs.requireRows(values, length, shape.kvDim(), "values");
         List<Result> results = new ArrayList<>();
-        try (Tensor dense = Tensor.allocate(DType.F32, length, shape.queryDim());
+        try (Tensor dense = denseOutput(shape, queries, keys, values, length);
              Tensor sparse = Tensor.allocate(DType.F32, length, shape.queryDim())) {
-            SparseIndex denseIndex = new SparseIndex(0, shape.numHeads(), length, 1, 0);
-            for (int h = 0; h < shape.numHeads(); h++) DensePattern.index().writeTo(denseIndex, h);
-            CpuSparseAttention.attend(shape, queries, keys, values, dense, denseIndex);
             for (int head = 0; head < shape.numHeads(); head++) {
                 SparseIndex index = indexOf(registry.estimate(patterns.get(head), inputs, head), head, length);
                 CpuSparseAttention.attend(shape, queries, keys, values, sparse, index);
@@ -70,9 +67,34 @@ public final class HeadAccuracy {
 
     /** Attended keys over causal keys, for slot 0. */
     static double density(SparseIndex index) {
-        double attended = 0;
-        for (int i = 0; i < index.length(); i++) attended += index.keysAttended(0, i);
-        return attended / ((double) index.length() * (index.length() + 1) / 2);
+        return IndexCost.of(index, 0).density();
+    }
+
+    /** Dense causal attention of every head ({@code [length, queryDim]}, F32); the caller closes it. */
+    static Tensor denseOutput(AttentionShape shape, Tensor queries, Tensor keys, Tensor values, int length) {
+        Tensor dense = Tensor.allocate(DType.F32, length, shape.queryDim());
+        SparseIndex denseIndex = new SparseIndex(0, shape.numHeads(), length, 1, 0);
+        for (int h = 0; h < shape.numHeads(); h++) DensePattern.index().writeTo(denseIndex, h);
+        try {
+            CpuSparseAttention.attend(shape, queries, keys, values, dense, denseIndex);
+        } catch (RuntimeException e) {
+            dense.close();
+            throw e;
+        }
+        return dense;
+    }
+
+    /** Elements of {@code head}'s output rows where sparse and dense differ by more than {@code tolerance}. */
+    static long outputErrors(AttentionShape shape, Tensor dense, Tensor sparse, int head, int length,
+                             double tolerance) {
+        long count = 0;
+        for (int i = 0; i < length; i++) {
+            long base = (long) i * shape.queryDim() + (long) head * shape.headDim();
+            for (int x = 0; x < shape.headDim(); x++) {
+                if (!(Math.abs(sparse.getFloat(base + x) - dense.getFloat(base + x)) <= tolerance)) count++;
+            }
+        }
+        return count;
     }
 
     private static double relativeError(AttentionShape shape, Tensor dense, Tensor sparse, int head, int length) {

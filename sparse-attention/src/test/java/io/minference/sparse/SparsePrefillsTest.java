@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 
 class SparsePrefillsTest {
     private static CpuBackend backend;
-    private final SplittableRandom random = new SplittableRandom(System.nanoTime());
+    private final SplittableRandom random = TestTensors.seededRandom(SparsePrefillsTest.class);
 
     @BeforeAll
     static void start() {

@@ -136,6 +136,71 @@ public record PasskeyPrompt(int[] ids, String key) {
         return answer.strip().startsWith(key);
     }
 
+    /**
+     * How a trial fares when scored inside the prefill.
+     *
+     * @param retrieved        whether the greedy token at every position of the key's tokens is the key's token
+     * @param keyLogLikelihood the sum over the key's tokens of their log-probability (natural log)
+     */
+    public record PrefillScore(boolean retrieved, double keyLogLikelihood) {
+    }
+
+    /** The trained answer, " 58213." for key 58213, as tokens. */
+    public int[] answer(Tokenizer tokenizer) {
+        return tokenizer.encode(" " + key + ".");
+    }
+
+    /**
+     * The prompt followed by {@code answer} less its last token: the sequence one prefill scores. The logits of its
+     * last {@code answer.length} positions predict the answer's tokens, in order.
+     */
+    public int[] scoredSequence(int[] answer) {
+        int[] sequence = Arrays.copyOf(ids, ids.length + answer.length - 1);
+        System.arraycopy(answer, 0, sequence, ids.length, answer.length - 1);
+        return sequence;
+    }
+
+    /**
+     * Positions in {@code answer} of the tokens that carry the key's digits (the LLaMA-3 pre-tokenizer groups digits
+     * in threes, so " 58213." is " ", "582", "13", "."): those whose text overlaps the key's characters.
+     */
+    public int[] keyTokens(Tokenizer tokenizer, int[] answer) {
+        String text = tokenizer.decode(answer);
+        int keyStart = text.indexOf(key);
+        if (keyStart < 0) throw new IllegalArgumentException("the answer '" + text + "' does not hold the key " + key);
+        int keyEnd = keyStart + key.length();
+        int[] positions = new int[answer.length];
+        int count = 0;
+        int start = 0;
+        for (int j = 0; j < answer.length; j++) {
+            int end = tokenizer.decode(Arrays.copyOf(answer, j + 1)).length();
+            if (start < keyEnd && end > keyStart) positions[count++] = j;
+            start = end;
+        }
+        return Arrays.copyOf(positions, count);
+    }
+
+    /**
+     * Scores the answer from the logits that predict its tokens ({@code logits[j]} predicts {@code answer[j]}):
+     * retrieved when every key token is the greedy choice; the key's log-likelihood beside it.
+     */
+    public static PrefillScore score(float[][] logits, int[] answer, int[] keyTokens) {
+        if (logits.length != answer.length) {
+            throw new IllegalArgumentException(logits.length + " rows of logits for an answer of " + answer.length
+                    + " tokens");
+        }
+        boolean retrieved = true;
+        double logLikelihood = 0;
+        for (int j : keyTokens) {
+            float[] row = logits[j];
+            int best = 0;
+            for (int t = 1; t < row.length; t++) if (row[t] > row[best]) best = t;
+            retrieved &= best == answer[j];
+            logLikelihood += Generator.logSoftmax(row, answer[j]);
+        }
+        return new PrefillScore(retrieved, logLikelihood);
+    }
+
     /** The model's greedy answer to the prompt, a few tokens long. */
     public String answer(LlamaModel model, Backend backend) {
         try (LlamaSession session = LlamaSession.open(model, backend, AttentionPlan.dense(),

@@ -31,7 +31,6 @@ import io.minference.sparse.HeadAccuracy;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.IndexDensity;
 import io.minference.sparse.PatternPlan;
-import io.minference.sparse.PatternSearch;
 import io.minference.sparse.SparseIndex;
 import io.minference.sparse.SparsePrefills;
 import io.minference.sparse.cpu.LayerInputs;
@@ -41,7 +40,6 @@ import io.minference.sparse.pattern.PatternRegistry;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -455,17 +453,6 @@ public final class LlamaSession implements AutoCloseable {
                         r.relativeError()));
             }
         }, progress);
-    }
-
-    /**
-     * Every head's pattern, searched on {@code prompt}'s real attention ({@link PatternSearch#searchLayer}) during a
-     * dense CPU prefill: the plan a pattern file records.
-     */
-    public PatternPlan searchPatterns(int[] prompt, ProgressListener progress) {
-        List<List<HeadPattern>> layers = new ArrayList<>(Collections.nCopies(config.numLayers(), null));
-        observe(prompt, config.numLayers(), (layer, shape, queries, keys, values, length) ->
-                layers.set(layer, PatternSearch.searchLayer(shape, queries, keys, length)), progress);
-        return new PatternPlan(layers);
     }
 
     /** log softmax(logits)[token], in double. */

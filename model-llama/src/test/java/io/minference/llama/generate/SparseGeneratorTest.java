@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.abort;
 
 import io.minference.config.AttentionConfig;
 import io.minference.config.AttentionMode;
@@ -23,7 +22,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -62,16 +60,6 @@ class SparseGeneratorTest {
                 threshold, "every head vertical-slash");
     }
 
-    /** Runs what needs the parts built in parallel (layer-major prefill, CPU sparse prefill); skips while stubs. */
-    private static <T> T unlessStub(Supplier<T> work) {
-        try {
-            return work.get();
-        } catch (UnsupportedOperationException e) {
-            if (e.getMessage() != null && e.getMessage().startsWith("stub")) abort("not built yet: " + e.getMessage());
-            throw e;
-        }
-    }
-
     @Test
     void aPlanOfAnotherShapeIsRefusedBeforeAnyWork() {
         try (LlamaModel model = model()) {
@@ -105,7 +93,7 @@ class SparseGeneratorTest {
              Generator dense = new Generator(model, backend);
              Generator sparse = new Generator(model, backend, 64, verticalSlash(200))) {
             GenerationResult d = dense.generate(prompt(200), 8, SamplingOptions.GREEDY, null, null);
-            GenerationResult s = unlessStub(() -> sparse.generate(prompt(200), 8, SamplingOptions.GREEDY, null, null));
+            GenerationResult s = sparse.generate(prompt(200), 8, SamplingOptions.GREEDY, null, null);
             assertEquals("vertical-slash", s.attention());
             assertTrue(s.sparse());
             assertArrayEquals(d.generated(), s.generated(), "1000/6096 covers every key of 200 tokens");

@@ -16,6 +16,7 @@ import io.minference.sparse.PatternPlan;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -81,6 +82,67 @@ class PatternFilesTest {
                 List.of(vs(30, 800), new BlockSparse(Budget.topK(100))))), plan);
     }
 
+    // MInference's rules, each read in minference/modules/minference_forward.py (microsoft/MInference):
+    // minference_prefill_kernel and init_minference_parameters.
+
+    @Test
+    void minferenceBlockSparseKeepsAHundredBlocksWhateverTheNumbersSay() throws IOException {
+        PatternPlan plan = PatternFiles.read(write("b.json", """
+                [{"0": ["block_sparse", 16, 0, 0], "1": ["block_sparse", 100, 7, 3], "2": ["block_sparse", 0, 0, 0]}]
+                """));
+        assertEquals(List.of(new BlockSparse(Budget.topK(100)), new BlockSparse(Budget.topK(100)),
+                new BlockSparse(Budget.topK(100))), plan.layers().get(0));
+    }
+
+    @Test
+    void minferenceVerticalAndSlashBudgetsAreClampedToThirtyAndFifty() throws IOException {
+        PatternPlan plan = PatternFiles.read(write("v.json", """
+                [{"0": ["vertical_and_slash", 10, 20, 0], "1": ["vertical_and_slash", 0, 0, 0],
+                  "2": ["vertical_and_slash", 30, 50, 0], "3": ["vertical_and_slash", 31, 49, 0],
+                  "4": ["stream_llm", 4, 16, 0]}]
+                """));
+        assertEquals(List.of(vs(30, 50), vs(30, 50), vs(30, 50), vs(31, 50), new AShape(4, 16)),
+                plan.layers().get(0), "vertical_and_slash clamped to max(v, 30), max(s, 50); stream_llm untouched");
+    }
+
+    @Test
+    void minferenceMissingHeadsAndLayersGetItsDefaultWithAWarningNamingThem() throws IOException {
+        Path file = write("m.json", """
+                [{"0": ["vertical_and_slash", 100, 800, 0], "2": ["stream_llm", 64, 256, 0]},
+                 {"1": ["vertical_and_slash", 3500, 100, 0]}]
+                """);
+        List<String> warnings = new ArrayList<>();
+        PatternPlan plan = PatternFiles.readFor(file, Set.of(), 3, 4, warnings::add);
+        VerticalSlash d = VerticalSlash.DEFAULT;
+        assertEquals(new PatternPlan(List.of(List.of(vs(100, 800), d, new AShape(64, 256), d),
+                List.of(d, vs(3500, 100), d, d), List.of(d, d, d, d))), plan);
+        assertEquals(List.of(file + ": not listed, so vertical_and_slash 1000/6096 as MInference gives them:"
+                + " layer 0 heads 1, 3; layer 1 heads 0, 2-3; layer 2"), warnings);
+        assertEquals(vs(1000, 6096), d);
+
+        List<String> none = new ArrayList<>();
+        PatternPlan full = PatternFiles.readFor(write("f.json", "[{\"0\": [\"stream_llm\", 1, 2, 0]}]"), Set.of(),
+                1, 1, none::add);
+        assertEquals(new AShape(1, 2), full.pattern(0, 0));
+        assertEquals(List.of(), none, "a complete file warns of nothing");
+
+        PatternFileException wider = assertThrows(PatternFileException.class,
+                () -> PatternFiles.readFor(file, Set.of(), 3, 2, warnings::add));
+        assertEquals(file + ": layer 0 of the pattern configuration has 3 heads, the model 2", wider.getMessage(),
+                "a head past the model's count is still refused: the file is for another model");
+    }
+
+    @Test
+    void minferenceFourthFieldIsTheSearchScoreAndChangesNothing() throws IOException {
+        // fit_o files hold an output-error count there, older ones a recall; MInference's prefill unpacks it as "_".
+        PatternPlan counts = PatternFiles.read(write("c.json",
+                "[{\"0\": [\"vertical_and_slash\", 100, 800, 26473], \"1\": [\"stream_llm\", 8, 64, 0]}]"));
+        PatternPlan recalls = PatternFiles.read(write("r.json",
+                "[{\"0\": [\"vertical_and_slash\", 100, 800, 0.97], \"1\": [\"stream_llm\", 8, 64, 1.0]}]"));
+        assertEquals(counts, recalls);
+        assertEquals(List.of(vs(100, 800), new AShape(8, 64)), counts.layers().get(0));
+    }
+
     @Test
     void minferenceFileErrorsNameTheLayerHeadAndProblem() throws IOException {
         assertTrue(failure("a.json", "[{\"0\": [\"dilated\", 1, 2, 0]}]").getMessage()
@@ -88,9 +150,8 @@ class PatternFilesTest {
                         + " stream_llm, block_sparse)"));
         assertTrue(failure("b.json", "[{\"0\": [\"vertical_and_slash\", 1, 2, 0]}, {\"0\": [\"vertical_and_slash\","
                 + " -5, 2, 0]}]").getMessage().endsWith("layer 1, head 0: vertical_size cannot be negative, got -5"));
-        assertTrue(failure("c.json", "[{\"0\": [\"vertical_and_slash\", 1, 2, 0], \"2\": [\"stream_llm\", 1, 2, 0]}]")
-                .getMessage().endsWith("layer 0, head 2: is out of range: the layer lists 2 heads, so their indices"
-                        + " run from 0 to 1"));
+        assertTrue(failure("c.json", "[{\"0\": [\"vertical_and_slash\", 1, 2, 0], \"5000\": [\"stream_llm\", 1, 2, 0]}]")
+                .getMessage().endsWith("layer 0, head 5000: is out of range: head indices run from 0 to 4095"));
         assertTrue(failure("d.json", "[{\"0\": [\"vertical_and_slash\", 1, 2, 0]")
                 .getMessage().contains(": malformed JSON: "));
         assertTrue(failure("e.json", "{\"layers\": 3}").getMessage()
