@@ -11,7 +11,6 @@ import io.minference.llama.forward.LlamaForward;
 import io.minference.llama.generate.Generator;
 import io.minference.llama.generate.SparsePrefill;
 import io.minference.runtime.Backend;
-import io.minference.runtime.ProgressListener;
 import io.minference.runtime.Tensor;
 import io.minference.runtime.cpu.CpuBackend;
 import io.minference.sparse.HeadPattern;
@@ -68,7 +67,7 @@ final class AttentionModes {
      * estimates its index from, as the sparse prefill would. Empty for dense.
      */
     static Optional<SparseIndex> patternIndex(LlamaModel model, Backend backend, int[] prompt, String mode,
-                                              int layer, int head) {
+                                              int layer, int head, Cancellation cancellation) {
         if (mode.equals(DENSE)) return Optional.empty();
         LlamaConfig c = model.config();
         HeadPattern pattern = sparse(mode, 0, c).plan().pattern(layer, head);
@@ -76,6 +75,7 @@ final class AttentionModes {
         SparseIndex[] found = new SparseIndex[1];
         PromptAttention dense = PromptAttention.dense(new CpuCausalAttention(cpu), 128);
         PromptAttention recording = (l, shape, queries, keys, values, out, length) -> {
+            if (cancellation.isCancelled()) throw new GenerationCancelledException();
             if (l == layer) {
                 found[0] = indexOf(pattern, shape, queries, keys, length, head);
                 throw new LayerReached();
@@ -83,7 +83,9 @@ final class AttentionModes {
             dense.attend(l, shape, queries, keys, values, out, length);
         };
         try (LlamaForward forward = new LlamaForward(c, model.weights(), cpu, null, prompt.length, 128)) {
-            forward.prefill(prompt, ProgressListener.NONE, recording);
+            forward.prefill(prompt, (stage, done, total) -> {
+                if (cancellation.isCancelled()) throw new GenerationCancelledException();
+            }, recording);
         } catch (LayerReached reached) {
             return Optional.of(found[0]);
         } finally {

@@ -58,9 +58,8 @@ public final class LlamaEngine implements TextEngine {
         int[] ids = encode(prompt);
         int context = model.config().contextLength();
         if (ids.length >= context) {
-            throw new ApiException(400, "invalid_request_error", null,
-                    "the prompt is " + ids.length + " tokens; this model's context is " + context
-                            + " tokens, and at least one must be left for the answer");
+            throw ApiException.invalid(null, "the prompt is " + ids.length + " tokens; this model's context is "
+                    + context + " tokens, and at least one must be left for the answer");
         }
         Generator generator = generator(mode, threshold);
         Tokenizer.StreamingDecoder decoder = model.tokenizer().streamingDecoder();
@@ -83,7 +82,7 @@ public final class LlamaEngine implements TextEngine {
 
     @Override
     public synchronized Optional<PatternPicture> patternPicture(EnginePrompt prompt, String attention, int layer,
-                                                                int head) {
+                                                                int head, Cancellation cancellation) {
         String mode = checkedMode(attention);
         LlamaConfig c = model.config();
         if (layer < 0 || layer >= c.numLayers()) {
@@ -93,7 +92,11 @@ public final class LlamaEngine implements TextEngine {
             throw ApiException.invalid("head", "head must be from 0 to " + (c.numHeads() - 1) + ", got " + head);
         }
         int[] ids = encode(prompt);
-        return AttentionModes.patternIndex(model, backend, ids, mode, layer, head)
+        if (ids.length > c.contextLength()) {
+            throw ApiException.invalid("prompt", "the prompt is " + ids.length + " tokens; this model's context is "
+                    + c.contextLength() + " tokens");
+        }
+        return AttentionModes.patternIndex(model, backend, ids, mode, layer, head, cancellation)
                 .map(index -> PatternPicture.of(index, 0, layer, head, mode, PatternPicture.MAX_CELLS));
     }
 
