@@ -60,10 +60,13 @@ final class RawHttp implements AutoCloseable {
         return new Reply(status, headers, new String(body, StandardCharsets.UTF_8));
     }
 
-    /** Whether the server closed the connection: the next read ends it (within the socket's timeout). */
+    /** Whether the server closes the connection within the socket's timeout, whatever it writes before. */
     boolean closedByServer() throws IOException {
         try {
-            return in.read() < 0;
+            while (in.read() >= 0) {
+                // An answer (a 408, say) may come first; only the end of the connection counts.
+            }
+            return true;
         } catch (SocketTimeoutException e) {
             return false;
         } catch (IOException reset) {
