@@ -53,7 +53,11 @@ abstract class CliCommand implements Callable<Integer> {
             return fail(FAILED, "out of memory (" + e.getMessage() + "; the Java heap limit is " + heapMiB
                     + " MiB): use a smaller model or prompt, or give the JVM more memory with"
                     + " MINFERENCE_JAVA_OPTS=-Xmx<size>", e);
-        } catch (Exception e) {
+        } catch (StackOverflowError e) {
+            return fail(FAILED, "the input nests too deeply to process (stack overflow); it is malformed or hostile",
+                    e);
+        } catch (Exception | Error e) {
+            // Any other Throwable too: one line, never a trace, unless --stacktrace asks for it.
             return fail(FAILED, Optional.ofNullable(e.getMessage()).orElse(e.getClass().getName()), e);
         }
     }

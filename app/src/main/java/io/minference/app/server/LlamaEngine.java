@@ -58,9 +58,8 @@ public final class LlamaEngine implements TextEngine {
         int[] ids = encode(prompt);
         int context = session.config().contextLength();
         if (ids.length >= context) {
-            throw new ApiException(400, "invalid_request_error", null,
-                    "the prompt is " + ids.length + " tokens; this model's context is " + context
-                            + " tokens, and at least one must be left for the answer");
+            throw ApiException.invalid(null, "the prompt is " + ids.length + " tokens; this model's context is "
+                    + context + " tokens, and at least one must be left for the answer");
         }
         AttentionPlan plan = plan(mode, threshold);
         var sampling = new SamplingOptions((float) request.temperature(), (float) request.topP(), request.seed());
@@ -90,7 +89,7 @@ public final class LlamaEngine implements TextEngine {
 
     @Override
     public synchronized Optional<PatternPicture> patternPicture(EnginePrompt prompt, String attention, int layer,
-                                                                int head) {
+                                                                int head, Cancellation cancellation) {
         String mode = checkedMode(attention);
         LlamaConfig c = session.config();
         if (layer < 0 || layer >= c.numLayers()) {
@@ -100,7 +99,14 @@ public final class LlamaEngine implements TextEngine {
             throw ApiException.invalid("head", "head must be from 0 to " + (c.numHeads() - 1) + ", got " + head);
         }
         int[] ids = encode(prompt);
-        return AttentionModes.patternIndex(session, ids, mode, layer, head, ProgressListener.NONE)
+        if (ids.length > c.contextLength()) {
+            throw ApiException.invalid("prompt", "the prompt is " + ids.length + " tokens; this model's context is "
+                    + c.contextLength() + " tokens");
+        }
+        ProgressListener cancellable = (stage, done, total) -> {
+            if (cancellation.isCancelled()) throw new GenerationCancelledException();
+        };
+        return AttentionModes.patternIndex(session, ids, mode, layer, head, cancellable)
                 .map(index -> PatternPicture.of(index, 0, layer, head, mode, PatternPicture.MAX_CELLS));
     }
 

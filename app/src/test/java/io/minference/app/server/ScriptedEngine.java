@@ -19,6 +19,8 @@ final class ScriptedEngine implements TextEngine {
     private final boolean holdUntilReleased;
     private final long millisPerToken;
     private final PatternPicture picture;
+    /** What each token writes; large pieces fill a client's socket buffers in a few tokens. */
+    volatile String piece = "x";
 
     ScriptedEngine(boolean holdUntilReleased, long millisPerToken) {
         this(holdUntilReleased, millisPerToken, null);
@@ -55,7 +57,7 @@ final class ScriptedEngine implements TextEngine {
                     cancelled.countDown();
                     throw new GenerationCancelledException();
                 }
-                sink.text("x");
+                sink.text(piece);
                 Thread.sleep(millisPerToken);
             }
         } catch (InterruptedException e) {
@@ -68,8 +70,22 @@ final class ScriptedEngine implements TextEngine {
                 request.attention(), "length");
     }
 
+    /** Held like a generation when {@code holdUntilReleased}, and cancellable while held. */
     @Override
-    public Optional<PatternPicture> patternPicture(EnginePrompt prompt, String attention, int layer, int head) {
+    public Optional<PatternPicture> patternPicture(EnginePrompt prompt, String attention, int layer, int head,
+                                                   Cancellation cancellation) {
+        started.countDown();
+        try {
+            while (holdUntilReleased && !release.await(millisPerToken, TimeUnit.MILLISECONDS)) {
+                if (cancellation.isCancelled()) {
+                    cancelled.countDown();
+                    throw new GenerationCancelledException();
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
         return Optional.ofNullable(picture);
     }
 

@@ -177,11 +177,16 @@ public final class GgufLlama {
         }
         int[] tokenTypes = meta.contains("tokenizer.ggml.token_type")
                 ? meta.requireIntArray("tokenizer.ggml.token_type") : null;
-        return BpeTokenizer.fromVocabulary(
-                meta.requireStringArray("tokenizer.ggml.tokens"),
-                meta.requireStringArray("tokenizer.ggml.merges"),
-                tokenTypes,
-                meta.requireInt("tokenizer.ggml.bos_token_id"),
-                meta.requireInt("tokenizer.ggml.eos_token_id"));
+        try {
+            return BpeTokenizer.fromVocabulary(
+                    meta.requireStringArray("tokenizer.ggml.tokens"),
+                    meta.requireStringArray("tokenizer.ggml.merges"),
+                    tokenTypes,
+                    meta.requireInt("tokenizer.ggml.bos_token_id"),
+                    meta.requireInt("tokenizer.ggml.eos_token_id"));
+        } catch (IllegalArgumentException e) {
+            // The vocabulary's own checks know only "GGUF tokenizer metadata"; the file is named here.
+            throw new ModelFormatException(gguf.source(), e.getMessage(), e);
+        }
     }
 }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.minference.sparse.Budget;
 import io.minference.sparse.HeadPattern;
+import java.math.BigDecimal;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -164,9 +165,12 @@ final class MInferenceJson {
         if (!node.isIntegralNumber() && !(node.isNumber() && node.asDouble() == Math.rint(node.asDouble()))) {
             throw new IllegalArgumentException(what + " must be a whole number, got " + node);
         }
-        long v = node.asLong();
-        if (v < 0) throw new IllegalArgumentException(what + " cannot be negative, got " + v);
-        if (v > Integer.MAX_VALUE) throw new IllegalArgumentException(what + " is too large: " + v);
-        return (int) v;
+        // Exact, not asLong(): 2^64 + 1 would wrap around to a budget of 1.
+        BigDecimal v = node.decimalValue();
+        if (v.signum() < 0) throw new IllegalArgumentException(what + " cannot be negative, got " + node);
+        if (v.compareTo(BigDecimal.valueOf(Integer.MAX_VALUE)) > 0) {
+            throw new IllegalArgumentException(what + " is too large: " + node + " (at most " + Integer.MAX_VALUE + ")");
+        }
+        return v.intValueExact();
     }
 }

@@ -279,4 +279,33 @@ class PatternFilesTest {
         assertEquals("'lots' is not a budget: write a whole number (top-k) or mass:γ with γ in (0, 1]",
                 BudgetText.problem("lots").orElseThrow());
     }
+
+    @Test
+    void hugeCountsAreRefusedBeforeAnythingIsAllocated() throws IOException {
+        String pattern = "default: {pattern: a-shape, sink: 4, local: 64}\n";
+        assertTrue(failure("l.yaml", "num_layers: 2147483647\nnum_heads: 2\n" + pattern).getMessage()
+                .contains("num_layers is 2147483647; a pattern file may declare at most 1024"));
+        assertTrue(failure("h.yaml", "num_layers: 2\nnum_heads: 0x7fffffff\n" + pattern).getMessage()
+                .contains("num_heads is 2147483647; a pattern file may declare at most 1024"));
+        assertTrue(failure("b.yaml", "num_layers: 99999999999999999999\nnum_heads: 2\n" + pattern).getMessage()
+                .contains("num_layers must be a whole number"));
+    }
+
+    @Test
+    void aliasesAndNonFiniteNumbersAreRefused() throws IOException {
+        assertTrue(failure("a.yaml", "num_layers: 1\nnum_heads: 1\ndefault: &x {pattern: [*x]}\n").getMessage()
+                .contains("aliases (*x) are not allowed"));
+        PatternFileException nan = failure("n.yaml", "num_layers: 1\nnum_heads: 1\n"
+                + "default: {pattern: vertical-slash, vertical: !!float nan, slash: 10}\n");
+        assertTrue(nan.getMessage().contains("key 'default.vertical': must be a finite number"), nan.getMessage());
+    }
+
+    @Test
+    void minferenceSizesOfTwoToTheSixtyFourAreTooLargeNotWrapped() throws IOException {
+        PatternFileException e = failure("w.json", "[{\"0\": [\"vertical_and_slash\", 18446744073709551617, 10,"
+                + " 0.9]}]");
+        assertTrue(e.getMessage().contains("vertical_size is too large: 18446744073709551617"), e.getMessage());
+        assertTrue(failure("d.json", "[{\"0\": [\"vertical_and_slash\", 1e30, 10, 0.9]}]").getMessage()
+                .contains("too large"));
+    }
 }
