@@ -27,6 +27,7 @@ import java.util.stream.Stream;
  */
 final class FolderFiles {
     private static final int DECODE_BUFFER_BYTES = 64 << 10;
+    private static final String TEXT = "text/plain; charset=utf-8";
 
     private final Path root;
     private final int maxBytes;
@@ -90,8 +91,12 @@ final class FolderFiles {
         acquire();
         try {
             checkUtf8(name, file);
-            try (InputStream in = CompressedInput.open(file);
-                 OutputStream out = call.open(200, "text/plain; charset=utf-8", -1)) {
+            if (!CompressedInput.isCompressed(file)) {
+                call.sendFile(200, TEXT, file);
+                return;
+            }
+            // Decompressed on the fly: the length is known only at the end, so the body goes chunked.
+            try (InputStream in = CompressedInput.open(file); OutputStream out = call.open(200, TEXT, -1)) {
                 in.transferTo(out);
             }
         } finally {
