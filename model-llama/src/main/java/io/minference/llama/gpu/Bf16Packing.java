@@ -3,12 +3,15 @@ package io.minference.llama.gpu;
 import io.minference.runtime.DType;
 import io.minference.runtime.Tensor;
 import io.minference.runtime.cuda.BFloat16;
+import io.minference.runtime.quant.BlockDecoder;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * Host-side packing of F32 weight matrices into one zero-padded bf16 matrix: row blocks stacked (the fused QKV and
- * gate/up matrices) and columns padded (the down projection over a padded hidden size). Padding is zero, so padded
- * features contribute nothing to any product.
+ * Host-side packing of weight matrices (F32, or any block type read in place from a model file, decoded a row at a
+ * time) into one zero-padded bf16 matrix: row blocks stacked (the fused QKV and gate/up matrices) and columns padded
+ * (the down projection over a padded hidden size). Padding is zero, so padded features contribute nothing to any
+ * product.
  */
 final class Bf16Packing {
     private Bf16Packing() {
@@ -21,18 +24,21 @@ final class Bf16Packing {
         for (int b = 0; b < blocks.length; b++) {
             Tensor src = blocks[b];
             long srcRows = src.dim(0), srcCols = src.rank() == 2 ? src.dim(1) : 1;
-            if (src.dtype() != DType.F32 || rowOffsets[b] + srcRows > rows || srcCols > cols) {
+            BlockDecoder decoder = BlockDecoder.forType(src.dtype());
+            if (decoder == null || rowOffsets[b] + srcRows > rows || srcCols > cols) {
                 throw new IllegalArgumentException("cannot pack " + src + " at row " + rowOffsets[b] + " into bf16 ["
                         + rows + ", " + cols + "]");
             }
-            var from = src.data();
-            var to = out.data();
+            long srcRowBytes = src.dtype().byteSize(srcCols);
+            long blocksPerRow = srcCols / src.dtype().blockSize();
+            float[] row = new float[Math.toIntExact(srcCols)];
+            MemorySegment rowSegment = MemorySegment.ofArray(row);
+            MemorySegment to = out.data();
             for (long r = 0; r < srcRows; r++) {
-                long srcRow = r * srcCols;
+                decoder.decode(src.data(), r * srcRowBytes, rowSegment, 0, blocksPerRow);
                 long dstRow = (rowOffsets[b] + r) * cols;
-                for (long c = 0; c < srcCols; c++) {
-                    float v = from.getAtIndex(ValueLayout.JAVA_FLOAT_UNALIGNED, srcRow + c);
-                    to.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, dstRow + c, BFloat16.fromFloat(v));
+                for (int c = 0; c < row.length; c++) {
+                    to.setAtIndex(ValueLayout.JAVA_SHORT_UNALIGNED, dstRow + c, BFloat16.fromFloat(row[c]));
                 }
             }
         }
