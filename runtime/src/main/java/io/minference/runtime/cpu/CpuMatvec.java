@@ -44,15 +44,21 @@ final class CpuMatvec {
     }
 
     /**
-     * The same product with weights in a block type ({@link BlockRows}), rows {@code wRowBytes} apart: each item
-     * decodes {@link #DECODED_ROWS} rows at a time into a per-thread scratch (in L2 for any model's width) and runs the
-     * F32 loops on it, so every row's sum is the F32 product's of the decoded row, in the same order.
+     * The same product with weights in a block type, rows {@code wRowBytes} apart. Q8_0, Q4_0, Q4_K and Q6_K
+     * dequantize inside the dot product ({@link FusedMatvec}); other types, and products small enough for the scalar loops, decode
+     * {@link #DECODED_ROWS} rows at a time into a per-thread scratch (in L2 for any model's width) and run the F32
+     * loops on it, so every row's sum is the F32 product's of the decoded row, in the same order.
      */
     static void multiplyBlocks(CpuBackend backend, boolean parallel, MemorySegment x, DType type, MemorySegment w,
                                long wRowBytes, MemorySegment out, int n, int k) {
         boolean scalar = !parallel && (long) n * k < CpuMatmul.SINGLE_THREAD_WORK;
         int rowsPerItem = Math.max(4, n / (backend.threads() * ITEMS_PER_THREAD) / 4 * 4);
         int items = (n + rowsPerItem - 1) / rowsPerItem;
+        if (!scalar && FusedMatvec.handles(type)) {
+            CpuMatmul.forEach(backend, parallel, items, item -> FusedMatvec.rows(type, x, w, wRowBytes, out,
+                    item * rowsPerItem, Math.min(n, (item + 1) * rowsPerItem), k));
+            return;
+        }
         CpuMatmul.forEach(backend, parallel, items, item -> {
             int n1 = Math.min(n, (item + 1) * rowsPerItem);
             float[] scratch = CpuMatmul.scratch(DECODED, DECODED_ROWS * k);

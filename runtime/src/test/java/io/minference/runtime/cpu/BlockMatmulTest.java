@@ -19,7 +19,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Products on weights kept in their blocks, against the F32 reference: the scalar {@link BlockDecoder} turns the same
  * random blocks into an F32 matrix, and the F32 product of that matrix is the expected result. The block product is
- * built to run the F32 tiles on decoded rows, so the two agree exactly; each row is also held to a float64 bound.
+ * built to run the F32 tiles on decoded rows, so the two agree exactly (except the decode product of the types that
+ * dequantize inside the dot product, {@link FusedMatvec}); each row is also held to a float64 bound.
  * Outputs start poisoned (NaN) so that a row left unwritten fails.
  */
 class BlockMatmulTest {
@@ -98,6 +99,10 @@ class BlockMatmulTest {
             backend.matmul(x, reference, expected, tokens);
             backend.matmul(x, w, actual, tokens);
             float[] xs = x.toFloatArray(), ws = reference.toFloatArray();
+            // a decode product large enough for the vector loops dequantizes the common types inside its dot product, in
+            // another order than the F32 path: it is held to the bound only
+            boolean fusedDecode = tokens == 1 && (long) n * k >= CpuMatmul.SINGLE_THREAD_WORK
+                    && FusedMatvec.handles(type);
             for (int t = 0; t < tokens; t++) {
                 for (int j = 0; j < n; j++) {
                     double exact = 0, magnitude = 0;
@@ -107,7 +112,9 @@ class BlockMatmulTest {
                     }
                     String where = type + " " + tokens + "×" + n + "×" + k + " token " + t + " row " + j;
                     float got = actual.getFloat((long) t * n + j);
-                    assertEquals(expected.getFloat((long) t * n + j), got, 0f, where + ": differs from the F32 path");
+                    if (!fusedDecode) {
+                        assertEquals(expected.getFloat((long) t * n + j), got, 0f, where + ": differs from the F32 path");
+                    }
                     assertEquals(exact, got, 1e-6 * magnitude * Math.sqrt(k) + 1e-30, where + ": beyond the bound");
                 }
             }
