@@ -34,19 +34,22 @@ final class BlockRows {
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     private static final boolean VECTOR_BYTES = B != null && L <= 16;
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ByteOrder HOST = ByteOrder.nativeOrder();
 
     private BlockRows() {
     }
 
     /**
-     * Decodes columns [k0, k1) of {@code rows} consecutive weight rows into {@code dst}, row r's floats from
-     * {@code dst[r · dstStride]} on. k0 and k1 are multiples of the type's block size (k1 may be the row's end).
+     * Decodes columns [k0, k1) of {@code rows} consecutive weight rows into {@code dst} (host-order floats), row r's
+     * floats from float {@code r · dstStride} on. k0 and k1 are multiples of the type's block size (k1 may be the
+     * row's end). The products pass native scratch here: the register tiles then read native memory whatever the
+     * weights' type, so their memory accesses stay compiled for one kind of segment.
      *
      * @param w        the weights, rows {@code rowBytes} apart
      * @param row0Byte byte offset of the first row
      */
     static void decode(DType type, MemorySegment w, long row0Byte, long rowBytes, int rows, int k0, int k1,
-                       float[] dst, int dstStride) {
+                       MemorySegment dst, int dstStride) {
         long blockOffset = (long) (k0 / type.blockSize()) * type.blockBytes();
         int blocks = (k1 - k0) / type.blockSize();
         for (int r = 0; r < rows; r++) {
@@ -59,14 +62,19 @@ final class BlockRows {
                 case Q5_K -> { if (VECTOR_BYTES) q4_k(w, src, blocks, dst, out, true); else reference(type, w, src, blocks, dst, out); }
                 case Q6_K -> { if (VECTOR_BYTES) q6_k(w, src, blocks, dst, out); else reference(type, w, src, blocks, dst, out); }
                 case BF16 -> bf16(w, src, blocks, dst, out);
-                case F32 -> MemorySegment.copy(w, BlockDecoder.LE_FLOAT, src, dst, out, blocks);
+                case F32 -> MemorySegment.copy(w, BlockDecoder.LE_FLOAT, src, dst, BlockDecoder.HOST_FLOAT, 4L * out,
+                        blocks);
                 default -> reference(type, w, src, blocks, dst, out);
             }
         }
     }
 
-    private static void reference(DType type, MemorySegment w, long src, int blocks, float[] dst, int out) {
-        BlockDecoder.forType(type).decode(w, src, MemorySegment.ofArray(dst), out, blocks);
+    private static void reference(DType type, MemorySegment w, long src, int blocks, MemorySegment dst, int out) {
+        BlockDecoder.forType(type).decode(w, src, dst, out, blocks);
+    }
+
+    private static void store(FloatVector v, MemorySegment dst, int index) {
+        v.intoMemorySegment(dst, 4L * index, HOST);
     }
 
     private static FloatVector floats(ByteVector bytes) {
@@ -78,22 +86,22 @@ final class BlockRows {
     }
 
     /** d · q for 32 signed bytes q. */
-    private static void q8_0(MemorySegment w, long src, int blocks, float[] dst, int out) {
+    private static void q8_0(MemorySegment w, long src, int blocks, MemorySegment dst, int out) {
         for (int b = 0; b < blocks; b++, src += 34, out += 32) {
             float d = BlockDecoder.half(w, src);
-            for (int j = 0; j < 32; j += L) floats(bytes(w, src + 2 + j)).mul(d).intoArray(dst, out + j);
+            for (int j = 0; j < 32; j += L) store(floats(bytes(w, src + 2 + j)).mul(d), dst, out + j);
         }
     }
 
     /** d · (nibble − 8): byte j's low nibble is element j, its high nibble element j + 16. */
-    private static void q4_0(MemorySegment w, long src, int blocks, float[] dst, int out) {
+    private static void q4_0(MemorySegment w, long src, int blocks, MemorySegment dst, int out) {
         for (int b = 0; b < blocks; b++, src += 18, out += 32) {
             float d = BlockDecoder.half(w, src);
             for (int j = 0; j < 16; j += L) {
                 ByteVector q = bytes(w, src + 2 + j);
-                floats(q.and((byte) 0xF).sub((byte) 8)).mul(d).intoArray(dst, out + j);
-                floats(q.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF).sub((byte) 8)).mul(d)
-                        .intoArray(dst, out + 16 + j);
+                store(floats(q.and((byte) 0xF).sub((byte) 8)).mul(d), dst, out + j);
+                store(floats(q.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF).sub((byte) 8)).mul(d), dst,
+                        out + 16 + j);
             }
         }
     }
@@ -102,7 +110,7 @@ final class BlockRows {
      * d·scale·q − dmin·min over four runs of 64 (see {@code Q4_KDecoder}); with {@code fifthBit}, Q5_K, whose quants
      * take a fifth bit from qh (bit 2r of qh[l] for the low nibbles of run r, bit 2r + 1 for the high).
      */
-    private static void q4_k(MemorySegment w, long src, int blocks, float[] dst, int out, boolean fifthBit) {
+    private static void q4_k(MemorySegment w, long src, int blocks, MemorySegment dst, int out, boolean fifthBit) {
         int bytes = fifthBit ? 176 : 144;
         long quantsAt = fifthBit ? 48 : 16;
         int[] scales = new int[12];
@@ -123,15 +131,15 @@ final class BlockRows {
                         qLo = qLo.or(h.lanewise(VectorOperators.LSHR, lo).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
                         qHi = qHi.or(h.lanewise(VectorOperators.LSHR, hi).and((byte) 1).lanewise(VectorOperators.LSHL, 4));
                     }
-                    floats(qLo).mul(dLo).sub(mLo).intoArray(dst, out + 64 * run + l);
-                    floats(qHi).mul(dHi).sub(mHi).intoArray(dst, out + 64 * run + 32 + l);
+                    store(floats(qLo).mul(dLo).sub(mLo), dst, out + 64 * run + l);
+                    store(floats(qHi).mul(dHi).sub(mHi), dst, out + 64 * run + 32 + l);
                 }
             }
         }
     }
 
     /** d·scale·(q − 32) with 6-bit q from a low nibble and two high bits (see {@code Q6_KDecoder}). */
-    private static void q6_k(MemorySegment w, long src, int blocks, float[] dst, int out) {
+    private static void q6_k(MemorySegment w, long src, int blocks, MemorySegment dst, int out) {
         for (int b = 0; b < blocks; b++, src += 210, out += 256) {
             float d = BlockDecoder.half(w, src + 208);
             for (int half = 0; half < 2; half++) {
@@ -147,27 +155,28 @@ final class BlockRows {
                             .or(high.lanewise(VectorOperators.LSHR, 4).and((byte) 3).lanewise(VectorOperators.LSHL, 4));
                     ByteVector q4 = low1.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF)
                             .or(high.lanewise(VectorOperators.LSHR, 6).and((byte) 3).lanewise(VectorOperators.LSHL, 4));
-                    floats(q1.sub((byte) 32)).mul(d * BlockDecoder.signedByte(w, sc + is)).intoArray(dst, y + l);
-                    floats(q2.sub((byte) 32)).mul(d * BlockDecoder.signedByte(w, sc + is + 2)).intoArray(dst, y + l + 32);
-                    floats(q3.sub((byte) 32)).mul(d * BlockDecoder.signedByte(w, sc + is + 4)).intoArray(dst, y + l + 64);
-                    floats(q4.sub((byte) 32)).mul(d * BlockDecoder.signedByte(w, sc + is + 6)).intoArray(dst, y + l + 96);
+                    store(floats(q1.sub((byte) 32)).mul(d * BlockDecoder.signedByte(w, sc + is)), dst, y + l);
+                    store(floats(q2.sub((byte) 32)).mul(d * BlockDecoder.signedByte(w, sc + is + 2)), dst, y + l + 32);
+                    store(floats(q3.sub((byte) 32)).mul(d * BlockDecoder.signedByte(w, sc + is + 4)), dst, y + l + 64);
+                    store(floats(q4.sub((byte) 32)).mul(d * BlockDecoder.signedByte(w, sc + is + 6)), dst, y + l + 96);
                 }
             }
         }
     }
 
     /** bfloat16 is the top half of an F32: widen, shift left 16, reinterpret. */
-    private static void bf16(MemorySegment w, long src, int count, float[] dst, int out) {
+    private static void bf16(MemorySegment w, long src, int count, MemorySegment dst, int out) {
         int i = 0;
         if (H != null && I.length() == L) {
             for (; i + L <= count; i += L) {
                 ShortVector h = ShortVector.fromMemorySegment(H, w, src + 2L * i, LE);
-                ((IntVector) h.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16)
-                        .reinterpretAsFloats().intoArray(dst, out + i);
+                store(((IntVector) h.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16)
+                        .reinterpretAsFloats(), dst, out + i);
             }
         }
         for (; i < count; i++) {
-            dst[out + i] = Float.intBitsToFloat((w.get(BlockDecoder.LE_SHORT, src + 2L * i) & 0xFFFF) << 16);
+            dst.setAtIndex(BlockDecoder.HOST_FLOAT, out + i,
+                    Float.intBitsToFloat((w.get(BlockDecoder.LE_SHORT, src + 2L * i) & 0xFFFF) << 16));
         }
     }
 }

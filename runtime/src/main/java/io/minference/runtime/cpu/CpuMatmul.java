@@ -1,6 +1,7 @@
 package io.minference.runtime.cpu;
 
 import io.minference.runtime.DType;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.function.IntConsumer;
@@ -15,7 +16,7 @@ import java.util.function.IntConsumer;
  * per-thread [row][token] buffer, transposed into {@code out} once at the end.
  *
  * <p>Weights in a block type (quantized, F16, BF16) stay in their blocks: each item decodes its rows' K block into
- * a per-thread scratch ({@link BlockRows}) that then stands in for the weights, once per K block for all the
+ * a per-thread native scratch ({@link BlockRows}) that then stands in for the weights, once per K block for all the
  * token panels.
  *
  * <p>Decode (T = 1) is a matrix-vector product, {@link CpuMatvec}. Products too small to repay waking the pool run
@@ -28,7 +29,7 @@ final class CpuMatmul {
     private static final int ITEMS_PER_THREAD = 4;
     private static final int MAX_ROWS_PER_ITEM = 16 * MatmulTiles.ROWS;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    private static final ThreadLocal<float[]> DECODED = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<MemorySegment> DECODED = new ThreadLocal<>();
     private static final ThreadLocal<float[]> ACCUMULATORS = ThreadLocal.withInitial(() -> new float[0]);
 
     private CpuMatmul() {
@@ -59,10 +60,9 @@ final class CpuMatmul {
             return;
         }
         forEachItem(backend, parallel, x, xStride, tokens, n, k, (packed, n0, n1, rowsPerItem) -> {
-            float[] scratch = scratch(DECODED, rowsPerItem * K_BLOCK);
-            MemorySegment decoded = MemorySegment.ofArray(scratch);
+            MemorySegment decoded = nativeScratch(DECODED, 4L * rowsPerItem * K_BLOCK);
             RowSource rows = k0 -> {
-                BlockRows.decode(type, w, n0 * wRowBytes, wRowBytes, n1 - n0, k0, Math.min(k, k0 + K_BLOCK), scratch,
+                BlockRows.decode(type, w, n0 * wRowBytes, wRowBytes, n1 - n0, k0, Math.min(k, k0 + K_BLOCK), decoded,
                         K_BLOCK);
                 return decoded;
             };
@@ -141,6 +141,20 @@ final class CpuMatmul {
             long outRow = 4L * (t * outStride + n0);
             for (int r = 0; r < rowCount; r++) out.set(F32, outRow + 4L * r, acc[r * stride + t]);
         }
+    }
+
+    /**
+     * The calling thread's native buffer of {@code which}, grown to at least {@code bytes}. Native rather than an
+     * array because the register tiles read weights through MemorySegment accesses compiled for the native segments
+     * of real weights; a heap segment there would make those accesses polymorphic and slow.
+     */
+    static MemorySegment nativeScratch(ThreadLocal<MemorySegment> which, long bytes) {
+        MemorySegment m = which.get();
+        if (m == null || m.byteSize() < bytes) {
+            m = Arena.ofAuto().allocate(bytes, 64);
+            which.set(m);
+        }
+        return m;
     }
 
     /** The calling thread's buffer of {@code which}, grown to at least {@code size} floats. */

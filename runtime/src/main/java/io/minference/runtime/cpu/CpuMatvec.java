@@ -24,7 +24,7 @@ final class CpuMatvec {
     private static final int ITEMS_PER_THREAD = 4;
     /** Rows decoded at a time: even, so that the scalar loops pair rows as they do on F32 weights. */
     private static final int DECODED_ROWS = 4;
-    private static final ThreadLocal<float[]> DECODED = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<MemorySegment> DECODED = new ThreadLocal<>();
 
     private CpuMatvec() {
     }
@@ -61,11 +61,10 @@ final class CpuMatvec {
         }
         CpuMatmul.forEach(backend, parallel, items, item -> {
             int n1 = Math.min(n, (item + 1) * rowsPerItem);
-            float[] scratch = CpuMatmul.scratch(DECODED, DECODED_ROWS * k);
-            MemorySegment decoded = MemorySegment.ofArray(scratch);
+            MemorySegment decoded = CpuMatmul.nativeScratch(DECODED, 4L * DECODED_ROWS * k);
             for (int row = item * rowsPerItem; row < n1; row += DECODED_ROWS) {
                 int count = Math.min(DECODED_ROWS, n1 - row);
-                BlockRows.decode(type, w, row * wRowBytes, wRowBytes, count, 0, k, scratch, k);
+                BlockRows.decode(type, w, row * wRowBytes, wRowBytes, count, 0, k, decoded, k);
                 MemorySegment rowsOut = out.asSlice(4L * row);
                 if (scalar) {
                     scalarRows(x, decoded, 4L * k, rowsOut, count, k);

@@ -49,10 +49,10 @@ class BlockMatmulTest {
             float[] expected = decodeReference(w).toFloatArray();
             float[] actual = new float[rows * k];
             // the whole rows, then a K block that starts inside them
-            BlockRows.decode(type, w.data(), 0, type.byteSize(k), rows, 0, k, actual, k);
+            BlockRows.decode(type, w.data(), 0, type.byteSize(k), rows, 0, k, MemorySegment.ofArray(actual), k);
             for (int i = 0; i < expected.length; i++) assertEquals(expected[i], actual[i], 0f, type + " element " + i);
             float[] block = new float[rows * 256];
-            BlockRows.decode(type, w.data(), 0, type.byteSize(k), rows, 512, 768, block, 256);
+            BlockRows.decode(type, w.data(), 0, type.byteSize(k), rows, 512, 768, MemorySegment.ofArray(block), 256);
             for (int r = 0; r < rows; r++) {
                 for (int i = 0; i < 256; i++) {
                     assertEquals(expected[r * k + 512 + i], block[r * 256 + i], 0f, type + " row " + r + " column " + i);
