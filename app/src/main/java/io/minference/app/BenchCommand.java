@@ -111,11 +111,14 @@ final class BenchCommand extends CliCommand {
 
     private void runOnCpu(CpuBackend backend, String modelName, io.minference.config.MinferenceConfig settings,
                           List<Integer> promptLengths, PrintWriter out, ProgressBar progress) {
+        long loadStart = System.nanoTime();
         try (LlamaModel loaded = ModelLoader.load(modelName, settings.tokenizer(), progress)) {
+            double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
             requireFits(promptLengths, loaded.config().contextLength());
             LlamaModel benchModel = new LlamaModel(loaded.source(), loaded.config(), loaded.weights(),
                     new NoStopTokenizer(loaded.tokenizer()));
-            out.printf(Locale.ROOT, "model %s on %s (%d threads)%n", modelName, backend.name(), backend.threads());
+            out.printf(Locale.ROOT, "model %s on %s (%d threads), loaded in %.2f s%n", modelName, backend.name(),
+                    backend.threads(), loadSeconds);
             printHeader(out, "peak RSS");
             for (int length : promptLengths) {
                 GenerationResult r;
