@@ -81,26 +81,29 @@ final class BenchCommand extends CliCommand {
         List<AttentionMode> modes = attentionModes != null ? attentionModes : List.of(settings.attention().mode());
         boolean compare = !modes.equals(List.of(AttentionMode.DENSE));
         int longest = Collections.max(promptLengths);
+        long loadStart = System.nanoTime();
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
              LlamaSession session = LlamaSession.load(modelName, settings.tokenizer(), settings.device(),
                      config -> AttentionPlan.dense(), settings.prefill().blockSize(), progress)) {
+            double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
             if (compare) {
                 compare(session, modelName, settings, promptLengths, modes, progress);
             } else {
                 requireFits(promptLengths, session.config().contextLength());
                 // The sequence of the longest prompt is checked against free device memory before anything runs.
                 session.newSequence(longest + decodeTokens).close();
-                timeDense(session, modelName, promptLengths, progress);
+                timeDense(session, modelName, loadSeconds, promptLengths, progress);
             }
         }
         return 0;
     }
 
     /** Prefill, then greedy decode steps, per length, after one short untimed run (JIT, kernel loading). */
-    private void timeDense(LlamaSession session, String modelName, List<Integer> promptLengths, ProgressBar progress) {
+    private void timeDense(LlamaSession session, String modelName, double loadSeconds, List<Integer> promptLengths,
+                           ProgressBar progress) {
         PrintWriter out = out();
         LlamaConfig c = session.config();
-        out.printf(Locale.ROOT, "model %s on %s%n", modelName, session.device());
+        out.printf(Locale.ROOT, "model %s on %s, loaded in %.2f s%n", modelName, session.device(), loadSeconds);
         printHeader(out, session.onGpu() ? "device memory" : "peak RSS");
         long before = session.deviceBytesInUse();
         timePrefillAndDecode(session, randomPrompt(Math.min(64, c.contextLength() - 1), bos(session), c.vocabSize()),

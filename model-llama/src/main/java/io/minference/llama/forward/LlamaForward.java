@@ -65,6 +65,8 @@ public final class LlamaForward implements ForwardPass {
         }
         if (blockSize < 1) throw new IllegalArgumentException("block size must be positive, got " + blockSize);
         WeightShapes.check(config, weights);
+        HostMemoryPlan.of(config, capacity, Math.min(blockSize, capacity), backend.threads())
+                .requireFits("a sequence of " + capacity + " positions");
         this.config = config;
         this.weights = weights;
         this.backend = backend;

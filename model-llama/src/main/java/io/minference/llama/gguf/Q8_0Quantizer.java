@@ -1,5 +1,6 @@
 package io.minference.llama.gguf;
 
+import io.minference.runtime.quant.BlockDecoder;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -11,17 +12,17 @@ import java.lang.foreign.ValueLayout;
 final class Q8_0Quantizer implements Quantizer {
     @Override
     public void quantize(MemorySegment src, long srcIndex, MemorySegment dst, long dstOffset, long blocks) {
-        float[] x = new float[Q8_0Dequantizer.BLOCK];
+        float[] x = new float[GgmlType.Q8_0.blockSize()];
         for (long b = 0; b < blocks; b++) {
-            long block = dstOffset + b * Q8_0Dequantizer.BYTES;
+            long block = dstOffset + b * GgmlType.Q8_0.blockBytes();
             float absMax = 0;
             for (int i = 0; i < x.length; i++) {
-                x[i] = src.getAtIndex(Dequantizer.HOST_FLOAT, srcIndex + b * x.length + i);
+                x[i] = src.getAtIndex(BlockDecoder.HOST_FLOAT, srcIndex + b * x.length + i);
                 absMax = Math.max(absMax, Math.abs(x[i]));
             }
             float d = absMax / 127f;
             float inverse = d == 0 ? 0 : 1f / d;
-            dst.set(Dequantizer.LE_SHORT, block, Float.floatToFloat16(d));
+            dst.set(BlockDecoder.LE_SHORT, block, Float.floatToFloat16(d));
             for (int i = 0; i < x.length; i++) {
                 dst.set(ValueLayout.JAVA_BYTE, block + 2 + i, (byte) Quantizer.roundHalfAway(x[i] * inverse));
             }

@@ -3,7 +3,7 @@ package io.minference.llama.gguf;
 import java.lang.foreign.MemorySegment;
 
 /**
- * Converts F32 values to whole blocks of one ggml tensor type: the inverse of {@link Dequantizer}. Source floats are
+ * Converts F32 values to whole blocks of one ggml tensor type: the inverse of {@link io.minference.runtime.quant.BlockDecoder}. Source floats are
  * in the host's order, as {@link io.minference.runtime.Tensor} holds them; destination bytes are little-endian, as
  * GGUF stores them. A new type is added here and in {@link #forType}; {@link GgufQuantization} then writes whole
  * model files of it.
@@ -19,6 +19,7 @@ public interface Quantizer {
     static Quantizer forType(GgmlType type) {
         return switch (type) {
             case Q8_0 -> new Q8_0Quantizer();
+            case Q4_0 -> new Q4_0Quantizer();
             default -> null;
         };
     }

@@ -91,13 +91,21 @@ public final class ModelLoader {
         return new LlamaModel(model, shape.config(), SyntheticModel.create(shape, progress), tok);
     }
 
+    /**
+     * Maps the file and checks every tensor's bounds, shape and type; the weights stay in the mapping (nothing
+     * proportional to the model is copied) and the model closes the file with itself.
+     */
     private static LlamaModel loadGguf(Path path, Path tokenizer, ProgressListener progress) {
-        try (GgufFile gguf = GgufFile.open(path)) {
+        GgufFile gguf = GgufFile.open(path);
+        try {
             LlamaConfig config = GgufLlama.readConfig(gguf);
             Tokenizer tok = tokenizer != null ? loadTokenizer(tokenizer, config.vocabSize())
                     : GgufLlama.readTokenizer(gguf);
-            LlamaWeights weights = GgufLlama.readWeights(gguf, config, progress);
+            LlamaWeights weights = GgufLlama.mapWeights(gguf, config, progress);
             return new LlamaModel(path.toString(), config, weights, tok);
+        } catch (RuntimeException | Error e) {
+            gguf.close();
+            throw e;
         }
     }
 

@@ -174,11 +174,12 @@ class GgufValidationTest {
 
     @Test
     void unconvertibleTensorType() throws IOException {
-        Path file = new GgufWriter().tensor("k", GgmlType.Q5_K, new long[] {256}, new byte[176])
-                .write(dir.resolve("q5.gguf"));
+        Path file = new GgufWriter().tensor("k", GgmlType.Q3_K, new long[] {256}, new byte[110])
+                .write(dir.resolve("q3.gguf"));
         try (GgufFile gguf = GgufFile.open(file)) {
-            assertFails(file, () -> gguf.loadF32(gguf.requireTensor("k")), "tensor 'k' has type Q5_K",
-                    "cannot be converted", "Q4_K");
+            assertFails(file, () -> gguf.loadF32(gguf.requireTensor("k")), "tensor 'k' has type Q3_K",
+                    "cannot be computed on", "Q4_K", "Q5_K");
+            assertFails(file, () -> gguf.mapped(gguf.requireTensor("k")), "tensor 'k' has type Q3_K");
         }
     }
 }

@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -17,22 +14,11 @@ class Q8_0QuantizerTest {
     private static final int BLOCK = 32;
 
     private static byte[] quantize(float[] x) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment src = arena.allocateFrom(ValueLayout.JAVA_FLOAT, x);
-            MemorySegment dst = arena.allocate(x.length / BLOCK * 34L);
-            dst.fill((byte) 0x5A); // poison: every byte must be written
-            Quantizer.forType(GgmlType.Q8_0).quantize(src, 0, dst, 0, x.length / BLOCK);
-            return dst.toArray(ValueLayout.JAVA_BYTE);
-        }
+        return QuantizerRoundTrip.quantize(GgmlType.Q8_0, x);
     }
 
     private static float[] dequantize(byte[] blocks) {
-        try (Arena arena = Arena.ofConfined()) {
-            int n = blocks.length / 34 * BLOCK;
-            MemorySegment dst = arena.allocate(4L * n);
-            Dequantizer.forType(GgmlType.Q8_0).dequantize(MemorySegment.ofArray(blocks), 0, dst, 0, n / BLOCK);
-            return dst.toArray(ValueLayout.JAVA_FLOAT);
-        }
+        return QuantizerRoundTrip.dequantize(GgmlType.Q8_0, blocks);
     }
 
     @Test

@@ -1,4 +1,4 @@
-package io.minference.llama.gguf;
+package io.minference.runtime.quant;
 
 import java.lang.foreign.MemorySegment;
 
@@ -11,16 +11,16 @@ import java.lang.foreign.MemorySegment;
  * nibble of ql[l+32], the high nibble of ql[l], the high nibble of ql[l+32], and bits 0-1, 2-3, 4-5, 6-7 of qh[l]
  * as their top two bits; their scales are scales[l/16], [l/16 + 2], [l/16 + 4], [l/16 + 6].
  */
-final class Q6_KDequantizer implements Dequantizer {
+final class Q6_KDecoder implements BlockDecoder {
     static final int BLOCK = 256;
     static final int BYTES = 210;
 
     @Override
-    public void dequantize(MemorySegment src, long srcOffset, MemorySegment dst, long dstIndex, long blocks) {
+    public void decode(MemorySegment src, long srcOffset, MemorySegment dst, long dstIndex, long blocks) {
         for (long b = 0; b < blocks; b++) {
             long block = srcOffset + b * BYTES;
             long out = dstIndex + b * BLOCK;
-            float d = Dequantizer.half(src, block + 208);
+            float d = BlockDecoder.half(src, block + 208);
             for (int half = 0; half < 2; half++) {
                 long ql = block + 64L * half;
                 long qh = block + 128 + 32L * half;
@@ -28,17 +28,17 @@ final class Q6_KDequantizer implements Dequantizer {
                 long y = out + 128L * half;
                 for (int l = 0; l < 32; l++) {
                     int is = l / 16;
-                    int low0 = Dequantizer.unsignedByte(src, ql + l);
-                    int low1 = Dequantizer.unsignedByte(src, ql + l + 32);
-                    int high = Dequantizer.unsignedByte(src, qh + l);
+                    int low0 = BlockDecoder.unsignedByte(src, ql + l);
+                    int low1 = BlockDecoder.unsignedByte(src, ql + l + 32);
+                    int high = BlockDecoder.unsignedByte(src, qh + l);
                     int q1 = ((low0 & 0xF) | (high & 3) << 4) - 32;
                     int q2 = ((low1 & 0xF) | ((high >>> 2) & 3) << 4) - 32;
                     int q3 = ((low0 >>> 4) | ((high >>> 4) & 3) << 4) - 32;
                     int q4 = ((low1 >>> 4) | ((high >>> 6) & 3) << 4) - 32;
-                    dst.setAtIndex(HOST_FLOAT, y + l, d * Dequantizer.signedByte(src, sc + is) * q1);
-                    dst.setAtIndex(HOST_FLOAT, y + l + 32, d * Dequantizer.signedByte(src, sc + is + 2) * q2);
-                    dst.setAtIndex(HOST_FLOAT, y + l + 64, d * Dequantizer.signedByte(src, sc + is + 4) * q3);
-                    dst.setAtIndex(HOST_FLOAT, y + l + 96, d * Dequantizer.signedByte(src, sc + is + 6) * q4);
+                    dst.setAtIndex(HOST_FLOAT, y + l, d * BlockDecoder.signedByte(src, sc + is) * q1);
+                    dst.setAtIndex(HOST_FLOAT, y + l + 32, d * BlockDecoder.signedByte(src, sc + is + 2) * q2);
+                    dst.setAtIndex(HOST_FLOAT, y + l + 64, d * BlockDecoder.signedByte(src, sc + is + 4) * q3);
+                    dst.setAtIndex(HOST_FLOAT, y + l + 96, d * BlockDecoder.signedByte(src, sc + is + 6) * q4);
                 }
             }
         }
