@@ -93,9 +93,7 @@ final class CompletionsEndpoint {
             call.sendError(e);
             return;
         }
-        ObjectNode error = HttpCall.errorBody(e);
-        channel.event(null, error);
-        channel.close();
+        channel.failCommitted(HttpCall.errorBody(e));
     }
 
     /** Streams text and progress, or keeps a plain response's connection checked. */

@@ -53,6 +53,19 @@ final class ResponseChannel {
         write(eventStream ? ": working\n\n" : " ");
     }
 
+    /**
+     * Ends a committed response with OpenAI's error object: a stream's last event, or a plain response's whole body
+     * (after the spaces sent so far).
+     */
+    void failCommitted(JsonNode error) throws IOException {
+        if (eventStream) {
+            event(null, error);
+            close();
+        } else {
+            finishJson(200, error);
+        }
+    }
+
     /** Ends a plain response with its JSON body, committed or not. */
     void finishJson(int status, JsonNode body) throws IOException {
         if (out == null) {

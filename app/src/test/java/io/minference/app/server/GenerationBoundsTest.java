@@ -108,6 +108,17 @@ class GenerationBoundsTest {
     }
 
     @Test
+    void aPlainResponsePastItsDeadlineEndsWithTheErrorObjectAsItsBody() throws Exception {
+        ScriptedEngine engine = new ScriptedEngine(false, 5);
+        try (ApiServer server = start(engine, 1, ServerLimits.DEFAULTS.withRequestTimeout(Duration.ofSeconds(1)))) {
+            Http.Reply reply = Http.of(server).post("/v1/completions", "{\"prompt\": \"a\", \"max_tokens\": 4096}");
+            // Committed by the heartbeat spaces, so the status is 200; the body is the error object, valid JSON.
+            assertEquals(200, reply.status());
+            assertTrue(reply.errorMessage().contains("request timeout of 1 s"), reply.body());
+        }
+    }
+
+    @Test
     void thePatternPictureWaitsItsTurnAtTheGateAndStopsWhenItsClientLeaves() throws Exception {
         ScriptedEngine engine = new ScriptedEngine(true, 5);
         try (ApiServer server = start(engine, 2, ServerLimits.DEFAULTS)) {

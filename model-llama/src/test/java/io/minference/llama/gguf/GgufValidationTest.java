@@ -182,4 +182,20 @@ class GgufValidationTest {
             assertFails(file, () -> gguf.mapped(gguf.requireTensor("k")), "tensor 'k' has type Q3_K");
         }
     }
+
+    @Test
+    void tokenizerMetadataErrorsNameTheFile() throws IOException {
+        Path file = new GgufWriter()
+                .putString("tokenizer.ggml.model", "gpt2")
+                .put("tokenizer.ggml.tokens", GgufType.ARRAY, new GgufWriter.ArrayValue(GgufType.STRING,
+                        List.of("a", "b", "ab")))
+                .put("tokenizer.ggml.merges", GgufType.ARRAY, new GgufWriter.ArrayValue(GgufType.STRING,
+                        List.of("a c")))
+                .putUint32("tokenizer.ggml.bos_token_id", 0)
+                .putUint32("tokenizer.ggml.eos_token_id", 1)
+                .write(dir.resolve("merges.gguf"));
+        try (GgufFile gguf = GgufFile.open(file)) {
+            assertFails(file, () -> GgufLlama.readTokenizer(gguf), "merge 1", "not in the vocabulary");
+        }
+    }
 }
