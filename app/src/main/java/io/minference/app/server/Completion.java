@@ -9,10 +9,11 @@ import java.util.List;
  * @param finishReason  OpenAI's words: "stop" (a stop token or a stop sequence) or "length" (max tokens, or the
  *                      context is full)
  * @param logprobs      each generated token's log-probabilities, when the request asked for them; else empty
+ * @param density       the fraction of the causal area the prefill computed (1 for dense; NaN when unknown)
  */
 public record Completion(String text, int promptTokens, int completionTokens, double prefillSeconds,
                          double decodeTokensPerSecond, String attentionPath, String finishReason,
-                         List<TokenLogprob> logprobs) {
+                         List<TokenLogprob> logprobs, double density) {
     public Completion {
         logprobs = List.copyOf(logprobs);
     }
@@ -21,6 +22,6 @@ public record Completion(String text, int promptTokens, int completionTokens, do
     public Completion(String text, int promptTokens, int completionTokens, double prefillSeconds,
                       double decodeTokensPerSecond, String attentionPath, String finishReason) {
         this(text, promptTokens, completionTokens, prefillSeconds, decodeTokensPerSecond, attentionPath,
-                finishReason, List.of());
+                finishReason, List.of(), Double.NaN);
     }
 }

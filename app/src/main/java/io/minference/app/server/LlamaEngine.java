@@ -71,7 +71,7 @@ public final class LlamaEngine implements TextEngine {
         AttentionPlan plan = plan(mode, threshold);
         var sampling = new SamplingOptions((float) request.temperature(), (float) request.topP(), request.seed());
         var generation = io.minference.llama.session.GenerationRequest.of(request.maxTokens())
-                .withSampling(sampling).withAttention(plan).withStop(request.stop());
+                .withSampling(sampling).withAttention(plan).withStop(request.stop()).measuringDensity();
         if (request.wantsLogprobs()) generation = generation.withLogprobs(request.topLogprobs());
         List<TokenLogprob> logprobs = new ArrayList<>();
         GenerationResult result = session.generate(ids, generation, new GenerationListener() {
@@ -99,7 +99,8 @@ public final class LlamaEngine implements TextEngine {
             default -> "length";
         };
         return new Completion(result.text(), result.promptTokens(), result.generated().length,
-                result.prefillNanos() / 1e9, result.decodeTokensPerSecond(), result.attention(), finish, logprobs);
+                result.prefillNanos() / 1e9, result.decodeTokensPerSecond(), result.attention(), finish, logprobs,
+                result.density());
     }
 
     /** A token's log-probabilities with the tokens' texts, as the API shows them. */

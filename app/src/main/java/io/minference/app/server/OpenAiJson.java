@@ -180,5 +180,7 @@ final class OpenAiJson {
         figures.put("prompt_tokens", c.promptTokens());
         figures.put("prefill_seconds", c.prefillSeconds());
         figures.put("decode_tokens_per_second", c.decodeTokensPerSecond());
+        if (Double.isNaN(c.density())) figures.putNull("index_density");
+        else figures.put("index_density", c.density());
     }
 }
