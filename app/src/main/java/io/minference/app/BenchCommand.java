@@ -80,6 +80,7 @@ final class BenchCommand extends CliCommand {
         List<Integer> promptLengths = lengths != null ? lengths : DEFAULT_LENGTHS;
         List<AttentionMode> modes = attentionModes != null ? attentionModes : List.of(settings.attention().mode());
         boolean compare = !modes.equals(List.of(AttentionMode.DENSE));
+        if (compare) refuseIgnored("--decode-tokens", "with sparse modes bench times the prefill only");
         int longest = Collections.max(promptLengths);
         long loadStart = System.nanoTime();
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
@@ -104,7 +105,8 @@ final class BenchCommand extends CliCommand {
         PrintWriter out = out();
         LlamaConfig c = session.config();
         out.printf(Locale.ROOT, "model %s on %s, loaded in %.2f s%n", modelName, session.device(), loadSeconds);
-        printHeader(out, session.onGpu() ? "device memory" : "peak RSS");
+        // On a GPU: the device memory a sequence adds to the weights (the prefill's buffers and KV cache).
+        printHeader(out, session.onGpu() ? "sequence memory" : "peak RSS");
         long before = session.deviceBytesInUse();
         timePrefillAndDecode(session, randomPrompt(Math.min(64, c.contextLength() - 1), bos(session), c.vocabSize()),
                 Math.min(1, decodeTokens), GenerationListener.NONE);
