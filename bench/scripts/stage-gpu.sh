@@ -24,6 +24,8 @@ export STAGE_EXCLUDE_GROUPS="org.seleniumhq.selenium,io.opentelemetry,io.netty,c
 bash ../shared/gpu/stage.sh "$dir"
 rm -rf "$dir/tests/langchain4j"
 rm -f "$dir"/lib/minference-langchain4j-*.jar
+# the app's classes are in lib/minference.jar (its final name); the langchain4j tests' copy of it is a duplicate
+rm -f "$dir"/lib/io.minference.minference-app-*.jar
 
 limit=$((64 << 20))
 headroom=$((8 << 20))
