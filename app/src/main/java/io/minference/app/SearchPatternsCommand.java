@@ -3,20 +3,15 @@ package io.minference.app;
 import io.minference.config.ConfigOverrides;
 import io.minference.config.MinferenceConfig;
 import io.minference.llama.LlamaConfig;
-import io.minference.llama.LlamaModel;
-import io.minference.llama.forward.LlamaForward;
 import io.minference.llama.generate.SparsePrefill;
-import io.minference.llama.load.ModelLoader;
-import io.minference.runtime.cpu.CpuBackend;
+import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.LlamaSession;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.PatternPlan;
-import io.minference.sparse.PatternSearch;
 import io.minference.sparse.config.PatternFiles;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -61,23 +56,17 @@ final class SearchPatternsCommand extends CliCommand {
         Inputs.requireFile(calibration, "calibration file");
         PrintWriter out = out();
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
-             CpuBackend backend = new CpuBackend();
-             LlamaModel loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress)) {
-            LlamaConfig c = loaded.config();
+             LlamaSession session = LlamaSession.load(settings.model(), settings.tokenizer(), "cpu",
+                     config -> AttentionPlan.dense(), settings.prefill().blockSize(), progress)) {
+            LlamaConfig c = session.config();
             int tokens = length != null ? length : Math.min(DEFAULT_LENGTH, c.contextLength());
             if (tokens > c.contextLength()) {
                 throw new IllegalArgumentException("length " + tokens + " does not fit the model's context of "
                         + c.contextLength() + " tokens");
             }
-            int[] ids = TextTokens.first(loaded.tokenizer(), calibration, tokens, "calibration text");
-            List<List<HeadPattern>> layers = new ArrayList<>(Collections.nCopies(c.numLayers(), null));
-            int blockSize = settings.prefill().blockSize();
-            var recording = new RecordingAttention(backend, blockSize, (layer, shape, q, k, v, n) ->
-                    layers.set(layer, PatternSearch.searchLayer(shape, q, k, n)));
-            try (LlamaForward forward = new LlamaForward(c, loaded.weights(), backend, tokens, blockSize)) {
-                forward.prefill(ids, progress, recording);
-            }
-            PatternPlan plan = new PatternPlan(layers);
+            int[] ids = TextTokens.first(session.tokenizer(), calibration, tokens, "calibration text");
+            PatternPlan plan = session.searchPatterns(ids, progress.renamed("search"));
+            List<List<HeadPattern>> layers = plan.layers();
             PatternFiles.write(outFile, plan, "Found by minference search-patterns: " + tokens + " tokens of "
                     + calibration.getFileName() + " through " + Path.of(settings.model()).getFileName());
             out.printf(Locale.ROOT, "wrote %s: %d layers x %d heads from %d calibration tokens%n", outFile,

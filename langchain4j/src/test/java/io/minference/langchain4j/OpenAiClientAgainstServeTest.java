@@ -13,8 +13,9 @@ import io.minference.app.server.ApiServer;
 import io.minference.app.server.LlamaEngine;
 import io.minference.app.server.ServerSettings;
 import io.minference.llama.load.ModelLoader;
+import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.LlamaSession;
 import io.minference.runtime.ProgressListener;
-import io.minference.runtime.cpu.CpuBackend;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -36,8 +37,8 @@ class OpenAiClientAgainstServeTest {
 
     @BeforeAll
     static void start() throws Exception {
-        engine = new LlamaEngine(ModelLoader.load(PasskeyChat.model().toString(), null, ProgressListener.NONE),
-                new CpuBackend(), MODEL_ID, 128);
+        engine = new LlamaEngine(LlamaSession.openOwning(ModelLoader.load(PasskeyChat.model().toString(), null,
+                ProgressListener.NONE), "cpu", AttentionPlan.dense(), 128), MODEL_ID);
         server = ApiServer.start(engine, new ServerSettings("127.0.0.1", 0, 1 << 20, 2, false, null));
         baseUrl = server.uri().resolve("/v1").toString();
         question = PasskeyChat.question(2400);

@@ -1,5 +1,6 @@
 package io.minference.app.server;
 
+import static io.minference.app.server.CpuSessions.cpuSession;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -59,8 +60,8 @@ class DemoBrowserTest {
     @Test
     void runsAPromptWithBothModesAndShowsLatenciesAndTheStreamedAnswer() throws Exception {
         String model = "synthetic:tiny";
-        try (LlamaEngine engine = new LlamaEngine(ModelLoader.load(model, null, ProgressListener.NONE),
-                new CpuBackend(), model, 128);
+        try (LlamaEngine engine = new LlamaEngine(cpuSession(ModelLoader.load(model, null, ProgressListener.NONE)),
+                model);
              ApiServer server = ApiServer.start(engine, new ServerSettings("127.0.0.1", 0, 1 << 20, 2, true, null))) {
             browser.get(server.uri().toString());
             await("the model's description", () -> text("model-info").contains(model));
@@ -84,7 +85,14 @@ class DemoBrowserTest {
             assertEquals("minference", part("run-minference", "path"));
             assertFalse(part("run-minference", "answer").isEmpty(), "the sparse run streams an answer too");
             assertEquals(2L, script("return LatencyChart.points('minference').length"));
-            assertTrue(text("speedup").matches("(?s).*speedup.*\\d+\\.\\d\\d×.*"), text("speedup"));
+            // The speedup comes with the fraction of the causal area that MInference computed, measured.
+            assertTrue(text("speedup").matches("(?s).*speedup.*\\d+\\.\\d\\d×.*computing \\d+\\.\\d% of the causal"
+                    + " area.*warmed up.*"), text("speedup"));
+            assertTrue(part("run-minference", "density").matches("\\d+\\.\\d% of the causal area"),
+                    part("run-minference", "density"));
+            assertEquals("100.0% of the causal area", part("run-dense", "density"));
+            // Decode is dense in both modes: shown once, not compared.
+            assertEquals("dense, as in the dense run", part("run-minference", "decode"));
             screenshot("demo-screenshot.png");
         }
     }
@@ -95,8 +103,8 @@ class DemoBrowserTest {
         Optional<Path> model = SharedData.file("models/tiny-passkey-llama-f16.gguf");
         Optional<Path> text = SharedData.file("text/moby-dick.txt");
         assumeTrue(model.isPresent() && text.isPresent(), "needs the pass-key model and moby-dick.txt");
-        try (LlamaEngine engine = new LlamaEngine(ModelLoader.load(model.get().toString(), null,
-                ProgressListener.NONE), new CpuBackend(), "tiny-passkey-llama-f16.gguf", 128);
+        try (LlamaEngine engine = new LlamaEngine(cpuSession(ModelLoader.load(model.get().toString(), null,
+                ProgressListener.NONE)), "tiny-passkey-llama-f16.gguf");
              ApiServer server = ApiServer.start(engine, new ServerSettings("127.0.0.1", 0, 1 << 20, 2, true,
                      text.get().getParent()))) {
             browser.get(server.uri().toString());
@@ -141,6 +149,8 @@ class DemoBrowserTest {
             assertEquals("minference", part("run-minference", "path"));
             assertEquals("xxx", part("run-minference", "answer"));
             assertTrue(text("speedup").contains("5.00×"), text("speedup"));
+            assertTrue(text("speedup").contains("computing 20.0% of the causal area"), text("speedup"));
+            assertEquals("20.0% of the causal area", part("run-minference", "density"));
             assertEquals(1L, script("return LatencyChart.points('minference').length"));
             assertTrue(text("pattern-caption").startsWith("layer 1, head 2 (vertical-slash), 256 tokens: 5 ranges,"
                     + " 1 columns"), text("pattern-caption"));

@@ -1,6 +1,11 @@
 package io.minference.llama.generate;
 
 import io.minference.llama.LlamaModel;
+import io.minference.llama.forward.LlamaForward;
+import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.GenerationListener;
+import io.minference.llama.session.GenerationRequest;
+import io.minference.llama.session.LlamaSession;
 import io.minference.llama.tokenizer.Tokenizer;
 import io.minference.runtime.Backend;
 import io.minference.runtime.SharedData;
@@ -66,6 +71,11 @@ public record PasskeyPrompt(int[] ids, String key) {
         }
     }
 
+    /** The haystack text in the shared test data, when it is there. */
+    public static Optional<Path> sharedHaystack() {
+        return SharedData.file(HAYSTACK);
+    }
+
     /** The files this task needs (model, tokenizer, haystack), or empty when one is absent. */
     public static Optional<Path[]> files() {
         Optional<Path> model = modelFile();
@@ -128,14 +138,15 @@ public record PasskeyPrompt(int[] ids, String key) {
 
     /** The model's greedy answer to the prompt, a few tokens long. */
     public String answer(LlamaModel model, Backend backend) {
-        try (Generator generator = new Generator(model, backend)) {
-            return answer(generator, model.tokenizer());
+        try (LlamaSession session = LlamaSession.open(model, backend, AttentionPlan.dense(),
+                LlamaForward.DEFAULT_BLOCK_SIZE)) {
+            return answer(session, AttentionPlan.dense());
         }
     }
 
-    /** The greedy answer through {@code generator} (dense or sparse, as it was built). */
-    public String answer(Generator generator, Tokenizer tokenizer) {
-        GenerationResult result = generator.generate(ids, ANSWER_TOKENS, SamplingOptions.GREEDY, id -> { }, null);
-        return tokenizer.decode(result.generated());
+    /** The greedy answer through {@code session}, its prompt prefilled as {@code attention} says. */
+    public String answer(LlamaSession session, AttentionPlan attention) {
+        return session.generate(ids, GenerationRequest.of(ANSWER_TOKENS).withAttention(attention),
+                GenerationListener.NONE).text();
     }
 }

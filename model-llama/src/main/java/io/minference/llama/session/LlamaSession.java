@@ -27,18 +27,23 @@ import io.minference.runtime.Backends;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.cpu.CpuBackend;
 import io.minference.runtime.cuda.CudaBackend;
+import io.minference.sparse.HeadAccuracy;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.IndexDensity;
+import io.minference.sparse.PatternPlan;
+import io.minference.sparse.PatternSearch;
 import io.minference.sparse.SparseIndex;
 import io.minference.sparse.SparsePrefills;
 import io.minference.sparse.cpu.LayerInputs;
 import io.minference.sparse.pattern.HeadIndex;
 import io.minference.sparse.pattern.IndexCapacity;
 import io.minference.sparse.pattern.PatternRegistry;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.nio.file.Path;
+import java.util.Collections;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -170,6 +175,27 @@ public final class LlamaSession implements AutoCloseable {
         this.gpuWeights = weights;
     }
 
+    /**
+     * Opens {@code model} on the backend {@code device} names, the session closing both the backend and the model:
+     * for a caller that loaded the model only to run it here (the server).
+     */
+    public static LlamaSession openOwning(LlamaModel model, String device, AttentionPlan plan, int blockSize) {
+        Backend selected;
+        try {
+            selected = Backends.select(device);
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+        try {
+            return new LlamaSession(model, selected, true, true, plan, blockSize);
+        } catch (RuntimeException e) {
+            selected.close();
+            model.close();
+            throw e;
+        }
+    }
+
     public LlamaConfig config() {
         return config;
     }
@@ -270,8 +296,8 @@ public final class LlamaSession implements AutoCloseable {
         PrefillResult prefill;
         long decodeStart;
         try (BackendSequence sequence = (BackendSequence) newSequence(capacity, attention)) {
-            prefill = sequence.prefill(prompt, PrefillOptions.lastLogits(1).withAttention(attention)
-                    .withProgress(listener));
+            PrefillOptions options = PrefillOptions.lastLogits(1).withAttention(attention).withProgress(listener);
+            prefill = sequence.prefill(prompt, request.measureDensity() ? options.measuringDensity() : options);
             decodeStart = System.nanoTime();
             // Tokens are picked on the device where it can, so that only their ids cross to the host; asking for
             // log-probabilities reads the logits on the host instead.
@@ -330,6 +356,11 @@ public final class LlamaSession implements AutoCloseable {
      * log-likelihood of each continuation token under the logits before it.
      */
     public ScoreResult score(int[] context, int[] continuation, ProgressListener progress) {
+        return score(context, continuation, plan, progress);
+    }
+
+    /** As {@link #score(int[], int[], ProgressListener)}, the context prefilled as {@code attention} says. */
+    public ScoreResult score(int[] context, int[] continuation, AttentionPlan attention, ProgressListener progress) {
         LlamaConfig config = this.config;
         checkPrompt(context);
         if (continuation.length == 0) throw new IllegalArgumentException("nothing to score: the continuation is empty");
@@ -341,8 +372,9 @@ public final class LlamaSession implements AutoCloseable {
         checkVocabulary(continuation, "continuation token");
         double nll = 0;
         PrefillResult prefill;
-        try (Sequence sequence = newSequence((int) Math.max(total, context.length), plan)) {
-            prefill = sequence.prefill(context, PrefillOptions.lastLogits(1).withProgress(progress));
+        try (Sequence sequence = newSequence((int) Math.max(total, context.length), attention)) {
+            prefill = sequence.prefill(context, PrefillOptions.lastLogits(1).withAttention(attention)
+                    .withProgress(progress));
             float[] logits = prefill.lastLogits();
             for (int i = 0; i < continuation.length; i++) {
                 checkFinite(logits, context.length + i);
@@ -350,7 +382,8 @@ public final class LlamaSession implements AutoCloseable {
                 if (i + 1 < continuation.length) logits = sequence.decode(continuation[i]);
             }
         }
-        return new ScoreResult(nll, continuation.length, context.length, prefill.nanos(), prefill.attention());
+        return new ScoreResult(nll, continuation.length, context.length, prefill.nanos(), prefill.attention(),
+                prefill.density());
     }
 
     /**
@@ -402,6 +435,37 @@ public final class LlamaSession implements AutoCloseable {
             found[0] = index;
         }, progress);
         return found[0];
+    }
+
+    /**
+     * Per head of each layer (or of {@code onlyLayer} alone, when it is not negative), how well {@code plan}'s
+     * pattern covers the head's real attention on {@code prompt}: its index density, the attention mass it keeps
+     * (recall) and the relative error of its output against dense. Results go to {@code results} layer by layer, as
+     * a dense CPU prefill reaches them.
+     */
+    public void recall(int[] prompt, PatternPlan plan, int onlyLayer, Consumer<HeadRecall> results,
+                       ProgressListener progress) {
+        plan.requireShape(config.numLayers(), config.numHeads(), "the pattern plan");
+        int layers = onlyLayer < 0 ? config.numLayers() : onlyLayer + 1;
+        observe(prompt, layers, (layer, shape, queries, keys, values, length) -> {
+            if (onlyLayer >= 0 && layer != onlyLayer) return;
+            List<HeadPattern> patterns = plan.layers().get(layer);
+            for (HeadAccuracy.Result r : HeadAccuracy.measure(shape, queries, keys, values, length, patterns)) {
+                results.accept(new HeadRecall(layer, r.head(), patterns.get(r.head()), r.density(), r.recall(),
+                        r.relativeError()));
+            }
+        }, progress);
+    }
+
+    /**
+     * Every head's pattern, searched on {@code prompt}'s real attention ({@link PatternSearch#searchLayer}) during a
+     * dense CPU prefill: the plan a pattern file records.
+     */
+    public PatternPlan searchPatterns(int[] prompt, ProgressListener progress) {
+        List<List<HeadPattern>> layers = new ArrayList<>(Collections.nCopies(config.numLayers(), null));
+        observe(prompt, config.numLayers(), (layer, shape, queries, keys, values, length) ->
+                layers.set(layer, PatternSearch.searchLayer(shape, queries, keys, length)), progress);
+        return new PatternPlan(layers);
     }
 
     /** log softmax(logits)[token], in double. */
