@@ -14,6 +14,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 dir=${1:-.gpu}
+if [ ! -f ../shared/gpu/stage.sh ]; then
+  echo "stage-gpu: ../shared/gpu/stage.sh is missing: this script stages through it, beside the repository" >&2
+  exit 2
+fi
 . bin/jdk.sh
 minference_find_jdk stage-gpu javac
 export JAVA_HOME=$MINFERENCE_JDK
