@@ -105,6 +105,11 @@ abstract class MinferenceBaseChatModel implements AutoCloseable {
         ChatRequestValidationUtils.validateMessages(request.messages());
         ChatRequestParameters parameters = request.parameters();
         validate(parameters);
+        String name = defaultRequestParameters.modelName();
+        if (parameters.modelName() != null && !parameters.modelName().equals(name)) {
+            throw new IllegalArgumentException("this chat model runs " + name + "; the request asks for "
+                    + parameters.modelName());
+        }
         int[] prompt = ChatTemplate.encode(session.tokenizer(), conversation(request.messages()));
         long seed = parameters instanceof MinferenceChatRequestParameters own && own.seed() != null ? own.seed() : 0L;
         SamplingOptions sampling = new SamplingOptions(getOrDefault(parameters.temperature(), 0.0).floatValue(),

@@ -128,6 +128,10 @@ class MinferenceChatModelTest {
         ChatRequest image = ChatRequest.builder().messages(UserMessage.from(TextContent.from("What is this?"),
                 ImageContent.from("https://example.invalid/a.png"))).build();
         assertThrows(UnsupportedFeatureException.class, () -> chat.chat(image));
+        ChatRequest otherModel = ChatRequest.builder().messages(UserMessage.from("Hi")).modelName("gpt-4o").build();
+        var wrongName = assertThrows(IllegalArgumentException.class, () -> chat.chat(otherModel));
+        assertEquals("this chat model runs tiny-passkey-llama-q8_0.gguf; the request asks for gpt-4o",
+                wrongName.getMessage());
         assertThrows(IllegalArgumentException.class,
                 () -> MinferenceChatModel.builder().session(session).temperature(-1.0).build());
         assertThrows(IllegalArgumentException.class, () -> MinferenceChatModel.builder().build());
