@@ -14,6 +14,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 dir=${1:-.gpu}
+if [ ! -f ../shared/gpu/stage.sh ]; then
+  echo "stage-gpu: ../shared/gpu/stage.sh is missing: this script stages through it, beside the repository" >&2
+  exit 2
+fi
 . bin/jdk.sh
 minference_find_jdk stage-gpu javac
 export JAVA_HOME=$MINFERENCE_JDK
@@ -24,6 +28,8 @@ export STAGE_EXCLUDE_GROUPS="org.seleniumhq.selenium,io.opentelemetry,io.netty,c
 bash ../shared/gpu/stage.sh "$dir"
 rm -rf "$dir/tests/langchain4j"
 rm -f "$dir"/lib/minference-langchain4j-*.jar
+# the app's classes are in lib/minference.jar (its final name); the langchain4j tests' copy of it is a duplicate
+rm -f "$dir"/lib/io.minference.minference-app-*.jar
 
 limit=$((64 << 20))
 headroom=$((8 << 20))

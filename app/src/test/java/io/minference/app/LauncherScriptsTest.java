@@ -27,6 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
  * which JDKs exist. One test runs the real Maven under a real JDK older than 25 where this machine has one.
  */
 class LauncherScriptsTest {
+    private static final String STAGE_GPU = "bench/scripts/stage-gpu.sh";
+
     @TempDir
     Path dir;
 
@@ -46,6 +48,8 @@ class LauncherScriptsTest {
         for (String script : List.of("minference", "mvn", "jmh", "jdk.sh")) {
             Files.copy(projectRoot().resolve("bin").resolve(script), repo.resolve("bin").resolve(script));
         }
+        Files.createDirectories(repo.resolve("bench/scripts"));
+        Files.copy(projectRoot().resolve(STAGE_GPU), repo.resolve(STAGE_GPU));
         Files.createDirectories(repo.resolve("app/target/lib"));
         Files.createFile(repo.resolve("app/target/minference.jar"));
         Files.createDirectories(repo.resolve("bench/target/lib"));
@@ -78,7 +82,8 @@ class LauncherScriptsTest {
 
     /** Runs {@code bin/SCRIPT ARGS} with JAVA_HOME set or unset, and {@code pathFront} before the usual PATH. */
     private Run run(String javaHome, Path pathFront, String script, String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of("bash", repo.resolve("bin").resolve(script).toString()));
+        Path file = script.contains("/") ? repo.resolve(script) : repo.resolve("bin").resolve(script);
+        List<String> command = new ArrayList<>(List.of("bash", file.toString()));
         command.addAll(List.of(args));
         ProcessBuilder builder = new ProcessBuilder(command);
         Map<String, String> env = builder.environment();
@@ -86,8 +91,8 @@ class LauncherScriptsTest {
         env.remove("MINFERENCE_JAVA_OPTS");
         if (javaHome != null) env.put("JAVA_HOME", javaHome);
         env.put("MINFERENCE_JVM_DIR", jvms.toString());
-        String path = env.getOrDefault("PATH", "/usr/bin:/bin");
-        if (pathFront != null) env.put("PATH", pathFront + ":" + path);
+        String systemPath = env.getOrDefault("PATH", "/usr/bin:/bin");
+        if (pathFront != null) env.put("PATH", pathFront + ":" + systemPath);
         Path out = dir.resolve("out.txt");
         Path err = dir.resolve("err.txt");
         Process process = builder.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
@@ -179,6 +184,54 @@ class LauncherScriptsTest {
             assertEquals(2, run.exitCode(), run.toString());
             assertTrue(run.err().contains("build first with: bin/mvn -q -B package -DskipTests"), run.toString());
         }
+    }
+
+    /**
+     * bench/scripts/stage-gpu.sh around a fake ../shared/gpu/stage.sh that records what it was asked for and makes a
+     * bundle of a chosen size: the F16 model and the LangChain4j jars are not asked for, the langchain4j module's
+     * tests and jar and the duplicate app jar are removed, and a bundle that leaves under 8 MiB of the 64 is refused.
+     */
+    @Test
+    void stageGpuLeavesOutTheF16ModelAndLangChain4jAndKeeps8MiBOfHeadroom() throws Exception {
+        Path jdk = fakeJdk(jvms, "temurin-25-jdk-amd64", "25.0.1", true, false);
+        Path shared = Files.createDirectories(dir.resolve("shared/gpu"));
+        executable(shared.resolve("stage.sh"), """
+                #!/usr/bin/env bash
+                set -e
+                mkdir -p "$1/lib" "$1/tests/langchain4j" "$1/tests/app"
+                echo "JAVA_HOME=$JAVA_HOME" > "$1/asked.txt"
+                echo "STAGE_DATA=$STAGE_DATA" >> "$1/asked.txt"
+                echo "STAGE_EXCLUDE_GROUPS=$STAGE_EXCLUDE_GROUPS" >> "$1/asked.txt"
+                touch "$1/lib/minference-langchain4j-0.1.0-SNAPSHOT.jar" "$1/lib/io.minference.minference-app-0.1.0-SNAPSHOT.jar" \
+                      "$1/lib/minference.jar"
+                truncate -s "${FAKE_BUNDLE_BYTES:-1000}" "$1/jdk.tar.xz"
+                """);
+        assertEquals(0, new ProcessBuilder("git", "init", "-q", repo.toString()).start().waitFor());
+        Files.writeString(repo.resolve(".gitignore"), "/.gpu*/\n");
+        Run small = run(jdk.toString(), null, STAGE_GPU, ".gpu");
+        assertEquals(0, small.exitCode(), small.toString());
+        Path bundle = repo.resolve(".gpu");
+        String asked = Files.readString(bundle.resolve("asked.txt"));
+        assertTrue(asked.contains("JAVA_HOME=" + jdk), asked);
+        assertTrue(asked.matches("(?s).*STAGE_DATA=\\S.*") && !asked.contains("tiny-passkey-llama-f16.gguf")
+                && !asked.contains("moby-dick.txt"), asked);
+        assertTrue(asked.matches("(?s).*STAGE_EXCLUDE_GROUPS=\\S*dev\\.langchain4j.*"), asked);
+        assertTrue(asked.matches("(?s).*STAGE_EXCLUDE_GROUPS=\\S*org\\.seleniumhq\\.selenium.*"), asked);
+        assertTrue(Files.isDirectory(bundle.resolve("tests/app")));
+        assertTrue(Files.notExists(bundle.resolve("tests/langchain4j")));
+        assertTrue(Files.notExists(bundle.resolve("lib/minference-langchain4j-0.1.0-SNAPSHOT.jar")));
+        assertTrue(Files.notExists(bundle.resolve("lib/io.minference.minference-app-0.1.0-SNAPSHOT.jar")));
+        assertTrue(Files.exists(bundle.resolve("lib/minference.jar")));
+        assertTrue(small.err().contains("of 64 MiB"), small.toString());
+
+        ProcessBuilder big = new ProcessBuilder("bash", repo.resolve(STAGE_GPU).toString(), ".gpu");
+        big.environment().put("MINFERENCE_JVM_DIR", jvms.toString());
+        big.environment().put("JAVA_HOME", jdk.toString());
+        big.environment().put("FAKE_BUNDLE_BYTES", String.valueOf(57L << 20));
+        Process process = big.redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(1, process.waitFor(), output);
+        assertTrue(output.contains("over the limit less 8 MiB of headroom"), output);
     }
 
     /** The real Maven under a real JDK older than 25, as on this machine type, whose default java is 17. */

@@ -7,6 +7,7 @@ import io.minference.llama.session.AttentionPlan;
 import io.minference.llama.session.GenerationListener;
 import io.minference.llama.session.LlamaSession;
 import io.minference.llama.session.TokenLogprobs;
+import io.minference.llama.tokenizer.ChatTemplate;
 import io.minference.llama.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -155,7 +156,8 @@ public final class LlamaEngine implements TextEngine {
         Tokenizer tokenizer = session.tokenizer();
         return switch (prompt) {
             case EnginePrompt.Text t -> ChatTemplate.withBos(tokenizer.bos(), tokenizer.encode(t.text()));
-            case EnginePrompt.Chat chat -> ChatTemplate.encode(tokenizer, chat.messages());
+            case EnginePrompt.Chat chat -> ChatTemplate.encode(tokenizer, chat.messages().stream()
+                    .map(m -> new ChatTemplate.ChatMessage(m.role(), m.content())).toList());
         };
     }
 

@@ -10,6 +10,7 @@ import io.minference.llama.LlamaModel;
 import io.minference.llama.generate.Generator;
 import io.minference.llama.generate.SamplingOptions;
 import io.minference.llama.load.ModelLoader;
+import io.minference.llama.tokenizer.ChatTemplate;
 import io.minference.llama.tokenizer.Tokenizer;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.cpu.CpuBackend;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.minference.llama.generate.PasskeyPrompt;
 import io.minference.llama.load.ModelLoader;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.SharedData;
@@ -15,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -97,19 +97,22 @@ class DemoBrowserTest {
         }
     }
 
-    /** The real pass-key model, with Moby-Dick as the filler from the files folder: the page shows the key. */
+    /**
+     * The default model and texts that ship in the repository (what {@code demo} serves without flags), with the
+     * Moby-Dick excerpt as the filler from the files folder: the page shows the key.
+     */
     @Test
-    void thePassKeyModelFindsTheKeyOnThePage() throws Exception {
-        Optional<Path> model = SharedData.file("models/tiny-passkey-llama-f16.gguf");
-        Optional<Path> text = SharedData.file("text/moby-dick.txt");
-        assumeTrue(model.isPresent() && text.isPresent(), "needs the pass-key model and moby-dick.txt");
-        try (LlamaEngine engine = new LlamaEngine(cpuSession(ModelLoader.load(model.get().toString(), null,
-                ProgressListener.NONE)), "tiny-passkey-llama-f16.gguf");
-             ApiServer server = ApiServer.start(engine, new ServerSettings("127.0.0.1", 0, 1 << 20, 2, true,
-                     text.get().getParent()))) {
+    void theShippedDefaultModelFindsTheKeyOnThePage() throws Exception {
+        Path root = SharedData.projectRoot().orElseThrow();
+        Path model = root.resolve(PasskeyPrompt.SHIPPED_MODEL);
+        Path texts = root.resolve(PasskeyPrompt.SHIPPED_HAYSTACK).getParent();
+        try (LlamaEngine engine = new LlamaEngine(cpuSession(ModelLoader.load(model.toString(), null,
+                ProgressListener.NONE)), model.getFileName().toString());
+             ApiServer server = ApiServer.start(engine, new ServerSettings("127.0.0.1", 0, 1 << 20, 2, true, texts))) {
             browser.get(server.uri().toString());
             await("the files folder", () -> browser.findElements(By.cssSelector("#hay-filler option")).size() > 1);
-            script("document.getElementById('hay-filler').value = 'moby-dick.txt'");
+            script("document.getElementById('hay-filler').value = '"
+                    + Path.of(PasskeyPrompt.SHIPPED_HAYSTACK).getFileName() + "'");
             for (int tokens : new int[] {1024, 2048}) {
                 String status = runHaystack(tokens, 8);
                 String passKey = status.replaceAll(".*pass key (\\d+).*", "$1");

@@ -1,13 +1,10 @@
-package io.minference.app.server;
+package io.minference.llama.tokenizer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.minference.app.server.EnginePrompt.ChatMessage;
-import io.minference.llama.tokenizer.BpeTokenizer;
-import io.minference.llama.tokenizer.ByteTokenizer;
-import io.minference.llama.tokenizer.Tokenizer;
+import io.minference.llama.tokenizer.ChatTemplate.ChatMessage;
 import io.minference.runtime.SharedData;
 import java.nio.file.Path;
 import java.util.List;

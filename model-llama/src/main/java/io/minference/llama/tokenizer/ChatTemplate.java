@@ -1,25 +1,29 @@
-package io.minference.app.server;
+package io.minference.llama.tokenizer;
 
-import io.minference.app.server.EnginePrompt.ChatMessage;
 import java.util.List;
-import io.minference.llama.tokenizer.Tokenizer;
 import java.util.stream.IntStream;
 
 /**
  * Turns chat messages into prompt ids. A vocabulary with LLaMA-3's header and end-of-turn tokens gets LLaMA-3's
  * template for any conversation; a single user message gets the tokenizer's own chat format; anything else (a model
  * without a chat template, such as the synthetic ones or the pass-key model) gets BOS and the messages' contents
- * separated by blank lines, so that a plain language model still continues the conversation's text.
+ * separated by blank lines, so that a plain language model still continues the conversation's text. The
+ * OpenAI-compatible server's chat completions and the LangChain4j chat models both build their prompts here.
  */
-final class ChatTemplate {
+public final class ChatTemplate {
     private static final String START_HEADER = "<|start_header_id|>";
     private static final String END_HEADER = "<|end_header_id|>";
     private static final String END_OF_TURN = "<|eot_id|>";
 
+    /** One message of a conversation. @param role system, user or assistant */
+    public record ChatMessage(String role, String content) {
+    }
+
     private ChatTemplate() {
     }
 
-    static int[] encode(Tokenizer tokenizer, List<ChatMessage> messages) {
+    /** The prompt ids of a conversation, BOS first, ending where the assistant's answer begins. */
+    public static int[] encode(Tokenizer tokenizer, List<ChatMessage> messages) {
         int startHeader = special(tokenizer, START_HEADER);
         int endHeader = special(tokenizer, END_HEADER);
         int endOfTurn = special(tokenizer, END_OF_TURN);
@@ -45,7 +49,8 @@ final class ChatTemplate {
         return withBos(tokenizer.bos(), tokenizer.encode(text));
     }
 
-    static int[] withBos(int bos, int[] ids) {
+    /** {@code ids} with {@code bos} in front. */
+    public static int[] withBos(int bos, int[] ids) {
         int[] out = new int[ids.length + 1];
         out[0] = bos;
         System.arraycopy(ids, 0, out, 1, ids.length);
