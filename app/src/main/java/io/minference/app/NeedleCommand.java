@@ -4,14 +4,10 @@ import io.minference.config.AttentionMode;
 import io.minference.config.ConfigOverrides;
 import io.minference.config.MinferenceConfig;
 import io.minference.llama.LlamaConfig;
-import io.minference.llama.LlamaModel;
-import io.minference.llama.generate.Generator;
 import io.minference.llama.generate.PasskeyPrompt;
 import io.minference.llama.generate.SparsePrefill;
-import io.minference.llama.load.ModelLoader;
-import io.minference.runtime.Backend;
-import io.minference.runtime.Backends;
-import io.minference.runtime.SharedData;
+import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.LlamaSession;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -83,9 +79,9 @@ final class NeedleCommand extends CliCommand {
 
         PrintWriter out = out();
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
-             Backend backend = Backends.select(settings.device());
-             LlamaModel loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress)) {
-            LlamaConfig c = loaded.config();
+             LlamaSession session = LlamaSession.load(settings.model(), settings.tokenizer(), settings.device(),
+                     config -> AttentionPlan.dense(), settings.prefill().blockSize(), progress)) {
+            LlamaConfig c = session.config();
             int longest = lengths.stream().mapToInt(Integer::intValue).max().orElseThrow();
             for (int length : lengths) {
                 if (length > c.contextLength()) {
@@ -99,9 +95,9 @@ final class NeedleCommand extends CliCommand {
                 }
             }
             Haystack hay = haystack(longest);
-            List<SparsePrefill> prefills = new ArrayList<>();
+            List<AttentionPlan> plans = new ArrayList<>();
             for (AttentionMode mode : modes) {
-                prefills.add(SparsePrefill.of(AttentionFlags.forMode(settings.attention(), mode, 0), c,
+                plans.add(AttentionPlan.of(AttentionFlags.forMode(settings.attention(), mode, 0), c,
                         SparsePrefill.registeredPatterns()));
             }
             // The same prompts (keys, depths) for every mode, built once.
@@ -109,26 +105,26 @@ final class NeedleCommand extends CliCommand {
             for (int length : lengths) {
                 for (int depth : depths) {
                     for (int t = 0; t < trials; t++) {
-                        prompts.add(PasskeyPrompt.build(loaded.tokenizer(), hay.text(), promptTokens(length, c),
+                        prompts.add(PasskeyPrompt.build(session.tokenizer(), hay.text(), promptTokens(length, c),
                                 depth / 100.0, seed + t));
                     }
                 }
             }
-            // Mode by mode, so that a GPU holds one copy of the weights at a time.
+            // One session holds the weights; each prompt is answered by every mode, in an order that alternates
+            // from one prompt to the next, so that no mode always runs first (cold) or last.
             int[][] correct = new int[modes.size()][lengths.size() * depths.size()];
-            for (int m = 0; m < modes.size(); m++) {
-                try (Generator generator = new Generator(loaded, backend, settings.prefill().blockSize(),
-                        prefills.get(m))) {
-                    for (int i = 0; i < prompts.size(); i++) {
-                        PasskeyPrompt prompt = prompts.get(i);
-                        if (prompt.isAnsweredBy(prompt.answer(generator, loaded.tokenizer()))) {
-                            correct[m][i / trials]++;
-                        }
-                    }
+            long runs = (long) prompts.size() * modes.size();
+            progress.progress("needle", 0, runs);
+            for (int i = 0; i < prompts.size(); i++) {
+                PasskeyPrompt prompt = prompts.get(i);
+                for (int k = 0; k < modes.size(); k++) {
+                    int m = i % 2 == 0 ? k : modes.size() - 1 - k;
+                    if (prompt.isAnsweredBy(prompt.answer(session, plans.get(m)))) correct[m][i / trials]++;
+                    progress.progress("needle", (long) i * modes.size() + k + 1, runs);
                 }
             }
             out.printf(Locale.ROOT, "model %s on %s; haystack %s; %d trial%s per row; sparse modes at sparse"
-                    + " threshold 0%n", settings.model(), backend.name(), hay.name(), trials, trials == 1 ? "" : "s");
+                    + " threshold 0; modes in alternating order%n", settings.model(), session.device(), hay.name(), trials, trials == 1 ? "" : "s");
             for (int length : lengths) {
                 if (promptTokens(length, c) < length) {
                     out.printf(Locale.ROOT, "length %d fills the context: its prompts are %d tokens, leaving %d for"
@@ -158,7 +154,7 @@ final class NeedleCommand extends CliCommand {
 
     private Haystack haystack(int longestPrompt) throws IOException {
         if (haystack != null) return new Haystack(haystack.toString(), PromptFiles.read(haystack));
-        Optional<Path> mobyDick = SharedData.file(PasskeyPrompt.HAYSTACK);
+        Optional<Path> mobyDick = PasskeyPrompt.sharedHaystack();
         if (mobyDick.isPresent()) return new Haystack(mobyDick.get().toString(), PromptFiles.read(mobyDick.get()));
         return new Haystack("generated filler (no --haystack, and ../shared/data/" + PasskeyPrompt.HAYSTACK
                 + " is absent)", PasskeyPrompt.filler(longestPrompt * 8));

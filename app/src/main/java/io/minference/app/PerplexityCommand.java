@@ -4,16 +4,15 @@ import io.minference.config.AttentionMode;
 import io.minference.config.ConfigOverrides;
 import io.minference.config.MinferenceConfig;
 import io.minference.llama.LlamaConfig;
-import io.minference.llama.LlamaModel;
-import io.minference.llama.generate.Generator;
 import io.minference.llama.generate.ScoreResult;
 import io.minference.llama.generate.SparsePrefill;
-import io.minference.llama.load.ModelLoader;
-import io.minference.runtime.Backend;
-import io.minference.runtime.Backends;
+import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.LlamaSession;
+import io.minference.llama.session.PrefillOptions;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.Command;
@@ -70,30 +69,36 @@ final class PerplexityCommand extends CliCommand {
 
         PrintWriter out = out();
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
-             Backend backend = Backends.select(settings.device());
-             LlamaModel loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress)) {
-            LlamaConfig c = loaded.config();
+             LlamaSession dense = LlamaSession.load(settings.model(), settings.tokenizer(), settings.device(),
+                     config -> AttentionPlan.dense(), settings.prefill().blockSize(), progress)) {
+            LlamaConfig c = dense.config();
             if ((long) length + scored - 1 > c.contextLength()) {
                 throw new IllegalArgumentException("length " + length + " plus " + scored + " scored tokens does not"
                         + " fit the model's context of " + c.contextLength() + " tokens");
             }
-            int[] ids = TextTokens.first(loaded.tokenizer(), text, length + scored, "text");
+            int[] ids = TextTokens.first(dense.tokenizer(), text, length + scored, "text");
             int[] context = TextTokens.slice(ids, 0, length);
             int[] continuation = TextTokens.slice(ids, length, length + scored);
-            out.printf(Locale.ROOT, "model %s on %s; %s: %d tokens prefilled, the next %d scored; sparse modes at"
-                    + " sparse threshold 0%n", settings.model(), backend.name(), text, length, scored);
-            out.printf(Locale.ROOT, "%-16s %12s %12s%n", "attention", "perplexity", "prefill s");
-            out.flush();
+            List<AttentionPlan> plans = new ArrayList<>();
             for (AttentionMode mode : modes) {
-                SparsePrefill prefill = SparsePrefill.of(AttentionFlags.forMode(settings.attention(), mode, 0), c,
-                        SparsePrefill.registeredPatterns());
-                try (Generator generator = new Generator(loaded, backend, settings.prefill().blockSize(),
-                        prefill)) {
-                    ScoreResult r = generator.score(context, continuation, progress);
-                    out.printf(Locale.ROOT, "%-16s %12.4f %12.3f%n", mode.label(), r.perplexity(),
-                            r.prefillNanos() / 1e9);
-                    out.flush();
-                }
+                plans.add(AttentionPlan.of(AttentionFlags.forMode(settings.attention(), mode, 0), c,
+                        SparsePrefill.registeredPatterns()));
+            }
+            out.printf(Locale.ROOT, "model %s on %s; %s: %d tokens prefilled, the next %d scored; sparse modes at"
+                    + " sparse threshold 0%n", settings.model(), dense.device(), text, length, scored);
+            // A short untimed prefill per mode first (JIT, kernel loading), so that the first mode is not timed
+            // cold; the perplexities do not depend on it.
+            int[] warmUp = TextTokens.slice(ids, 0, Math.min(64, length));
+            for (AttentionPlan plan : plans) {
+                dense.prefill(warmUp, PrefillOptions.lastLogits(1).withAttention(plan));
+            }
+            out.printf(Locale.ROOT, "%-16s %12s %12s %8s%n", "attention", "perplexity", "prefill s", "kept");
+            out.flush();
+            for (int m = 0; m < modes.size(); m++) {
+                ScoreResult r = dense.score(context, continuation, plans.get(m), progress);
+                out.printf(Locale.ROOT, "%-16s %12.4f %12.3f %8s%n", modes.get(m).label(), r.perplexity(),
+                        r.prefillNanos() / 1e9, AttentionTable.kept(r.density()));
+                out.flush();
             }
         }
         return 0;

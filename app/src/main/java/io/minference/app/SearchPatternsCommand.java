@@ -3,11 +3,9 @@ package io.minference.app;
 import io.minference.config.ConfigOverrides;
 import io.minference.config.MinferenceConfig;
 import io.minference.llama.LlamaConfig;
-import io.minference.llama.LlamaModel;
-import io.minference.llama.forward.LlamaForward;
 import io.minference.llama.generate.SparsePrefill;
-import io.minference.llama.load.ModelLoader;
-import io.minference.runtime.cpu.CpuBackend;
+import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.LlamaSession;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.IndexCost;
 import io.minference.sparse.PatternPlan;
@@ -18,7 +16,6 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -111,9 +108,9 @@ final class SearchPatternsCommand extends CliCommand {
         Inputs.requireFile(calibration, "calibration file");
         PrintWriter out = out();
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
-             CpuBackend backend = new CpuBackend();
-             LlamaModel loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress)) {
-            LlamaConfig c = loaded.config();
+             LlamaSession session = LlamaSession.load(settings.model(), settings.tokenizer(), "cpu",
+                     config -> AttentionPlan.dense(), settings.prefill().blockSize(), progress)) {
+            LlamaConfig c = session.config();
             int tokens = length != null ? length : Math.min(DEFAULT_LENGTH, c.contextLength());
             if (tokens > c.contextLength()) {
                 throw new IllegalArgumentException("length " + tokens + " does not fit the model's context of "
@@ -122,31 +119,27 @@ final class SearchPatternsCommand extends CliCommand {
             int keysPerRow = target != null ? target : PatternSearch.defaultTarget(tokens);
             var search = new PatternSearch.Settings(candidates, keysPerRow, criterion, tileBudget);
             List<HeadPattern> tried = search.patterns();
-            int[] ids = TextTokens.first(loaded.tokenizer(), calibration, tokens, "calibration text");
-            List<List<HeadPattern>> layers = new ArrayList<>(Collections.nCopies(c.numLayers(), null));
-            IndexCost[] chosenCost = {IndexCost.NONE};
+            int[] ids = TextTokens.first(session.tokenizer(), calibration, tokens, "calibration text");
+            List<List<PatternSearch.Choice>> found = session.searchPatterns(ids, search, progress.renamed("search"));
+            List<List<HeadPattern>> layers = new ArrayList<>();
+            IndexCost chosenCost = IndexCost.NONE;
             List<String> rows = new ArrayList<>();
-            int blockSize = settings.prefill().blockSize();
-            var recording = new RecordingAttention(backend, blockSize, (layer, shape, q, k, v, n) -> {
-                List<PatternSearch.Choice> choices = PatternSearch.searchLayer(shape, q, k, v, n, search);
-                layers.set(layer, choices.stream().map(PatternSearch.Choice::pattern).toList());
-                for (PatternSearch.Choice choice : choices) {
+            for (int layer = 0; layer < found.size(); layer++) {
+                layers.add(found.get(layer).stream().map(PatternSearch.Choice::pattern).toList());
+                for (PatternSearch.Choice choice : found.get(layer)) {
                     PatternSearch.Measured m = choice.chosen();
-                    chosenCost[0] = chosenCost[0].plus(m.cost());
+                    chosenCost = chosenCost.plus(m.cost());
                     rows.add(String.format(Locale.ROOT, "%5d %5d  %-28s %8d %6.3f %8.4f %8.4f %10d", layer,
                             choice.head(), SparsePrefill.describe(m.pattern()), m.cost().tiles(),
                             m.cost().tileDensity(), m.cost().density(), m.recall(), m.outputErrors()));
                 }
-            });
-            try (LlamaForward forward = new LlamaForward(c, loaded.weights(), backend, tokens, blockSize)) {
-                forward.prefill(ids, progress, recording);
             }
             PatternPlan plan = new PatternPlan(layers);
             PatternFiles.write(outFile, plan, "Found by minference search-patterns: " + tokens + " tokens of "
                     + calibration.getFileName() + " through " + Path.of(settings.model()).getFileName()
                     + "\ncandidates " + candidates.label() + ", criterion " + criterion.label() + ", tile budget "
-                    + tileBudget + "; chosen: " + chosenCost[0].tiles() + " tiles on the calibration text, "
-                    + String.format(Locale.ROOT, "%.4f", chosenCost[0].tileDensity()) + " of dense");
+                    + tileBudget + "; chosen: " + chosenCost.tiles() + " tiles on the calibration text, "
+                    + String.format(Locale.ROOT, "%.4f", chosenCost.tileDensity()) + " of dense");
             out.printf(Locale.ROOT, "wrote %s: %d layers x %d heads from %d calibration tokens%n", outFile,
                     c.numLayers(), c.numHeads(), tokens);
             out.printf(Locale.ROOT, "candidates %s (%d: %s); criterion %s; tile budget %s of dense (%d tiles a"
@@ -157,7 +150,7 @@ final class SearchPatternsCommand extends CliCommand {
                     "share", "density", "recall", "out errors");
             rows.forEach(out::println);
             out.printf(Locale.ROOT, "chosen patterns on the calibration text: %d tiles, %.4f of dense; mean density"
-                    + " %.4f%n", chosenCost[0].tiles(), chosenCost[0].tileDensity(), chosenCost[0].density());
+                    + " %.4f%n", chosenCost.tiles(), chosenCost.tileDensity(), chosenCost.density());
             Map<String, Integer> counts = new TreeMap<>();
             for (List<HeadPattern> heads : layers) {
                 for (HeadPattern p : heads) counts.merge(SparsePrefill.describe(p), 1, Integer::sum);

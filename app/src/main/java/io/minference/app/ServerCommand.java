@@ -8,8 +8,8 @@ import io.minference.config.Limits;
 import io.minference.config.MinferenceConfig;
 import io.minference.llama.LlamaModel;
 import io.minference.llama.load.ModelLoader;
-import io.minference.runtime.Backend;
-import io.minference.runtime.Backends;
+import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.LlamaSession;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -71,16 +71,12 @@ abstract class ServerCommand extends CliCommand {
             throw new IOException("files folder not found (or not a directory): " + folder);
         }
 
-        Backend backend = Backends.select(settings.device());
         LlamaModel loaded;
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal())) {
             loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress);
-        } catch (RuntimeException e) {
-            backend.close();
-            throw e;
         }
-        LlamaEngine engine = new LlamaEngine(loaded, backend, modelId(settings.model()),
-                settings.prefill().blockSize());
+        LlamaEngine engine = new LlamaEngine(LlamaSession.openOwning(loaded, settings.device(), AttentionPlan.dense(),
+                settings.prefill().blockSize()), modelId(settings.model()));
         ApiServer server;
         try {
             server = ApiServer.start(engine, new ServerSettings(host, port, maxBody, queue, demoPage(), folder));
@@ -90,7 +86,7 @@ abstract class ServerCommand extends CliCommand {
         }
         PrintWriter out = out();
         out.println((demoPage() ? "demo page and API" : "OpenAI-compatible API") + " at " + server.uri()
-                + " (model " + engine.model().id() + ", backend " + backend.name() + "); Ctrl-C stops");
+                + " (model " + engine.model().id() + ", backend " + engine.device() + "); Ctrl-C stops");
         out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -94,10 +94,10 @@ class SparseCliTest {
         CliRun run = CliRun.of("bench", "--lengths", "48,100", "--attention", "dense,minference", "--device", "cpu");
         assertEquals(0, run.exitCode(), run.toString());
         String[] lines = run.out().strip().split("\\R");
-        assertEquals(5, lines.length, run.toString());
+        assertEquals(6, lines.length, run.toString());
         assertTrue(lines[0].startsWith("model synthetic:tiny on cpu"), run.toString());
         assertTrue(lines[0].endsWith("sparse threshold 8192"), run.toString());
-        assertEquals(List.of("tokens", "dense", "s", "minference", "s", "minference", "speedup"),
+        assertEquals(List.of("tokens", "dense", "s", "minference", "s", "minference", "speedup", "kept"),
                 List.of(lines[1].trim().split("\\s+")), run.toString());
         for (int row = 0; row < 2; row++) {
             String[] cells = lines[2 + row].trim().split("\\s+");
@@ -110,9 +110,12 @@ class SparseCliTest {
             // Times are printed to the millisecond, the speedup from the nanoseconds.
             double rounding = speedup * (0.0005 / dense + 0.0005 / sparse) + 0.005;
             assertEquals(dense / sparse, speedup, rounding, run.toString());
+            // Below the threshold the mode ran dense: it computed the whole causal area.
+            assertEquals("100.0%", cells[4], run.toString());
         }
+        assertEquals("modes warmed up first; their order alternates from one length to the next", lines[4]);
         assertEquals("* below the sparse threshold of 8192 tokens: prefilled dense (--sparse-threshold 0 forces"
-                + " sparse)", lines[4]);
+                + " sparse)", lines[5]);
     }
 
     @Test
@@ -122,6 +125,10 @@ class SparseCliTest {
         assertEquals(0, run.exitCode(), run.toString());
         String[] cells = run.out().strip().split("\\R")[2].trim().split("\\s+");
         assertTrue(!cells[2].endsWith("*") && cells[3].endsWith("x"), run.toString());
+        // The speedup comes with the fraction of the causal area the sparse prefill computed.
+        assertTrue(cells[4].endsWith("%"), run.toString());
+        double kept = Double.parseDouble(cells[4].substring(0, cells[4].length() - 1));
+        assertTrue(kept > 0 && kept <= 100, run.toString());
     }
 
     @Test

@@ -1,7 +1,6 @@
 package io.minference.app.server;
 
 import io.minference.llama.LlamaConfig;
-import io.minference.llama.LlamaModel;
 import io.minference.llama.generate.GenerationResult;
 import io.minference.llama.generate.SamplingOptions;
 import io.minference.llama.session.AttentionPlan;
@@ -9,7 +8,6 @@ import io.minference.llama.session.GenerationListener;
 import io.minference.llama.session.LlamaSession;
 import io.minference.llama.session.TokenLogprobs;
 import io.minference.llama.tokenizer.Tokenizer;
-import io.minference.runtime.Backend;
 import io.minference.runtime.ProgressListener;
 import java.util.HashMap;
 import java.util.Map;
@@ -21,35 +19,34 @@ import java.util.Optional;
  * besides, as the engine may be shared.
  */
 public final class LlamaEngine implements TextEngine {
-    private final LlamaModel model;
-    private final Backend backend;
     private final LlamaSession session;
     private final String id;
     private final Map<String, AttentionPlan> plans = new HashMap<>();
 
     /**
-     * @param model     the loaded model; the engine closes it
-     * @param backend   the backend; the engine closes it
-     * @param id        the name clients see as "model"
-     * @param blockSize prompt tokens per prefill block
+     * @param session the model on its backend; the engine closes it
+     * @param id      the name clients see as "model"
      */
-    public LlamaEngine(LlamaModel model, Backend backend, String id, int blockSize) {
-        this.model = model;
-        this.backend = backend;
+    public LlamaEngine(LlamaSession session, String id) {
+        this.session = session;
         this.id = id;
-        this.session = LlamaSession.open(model, backend, AttentionPlan.dense(), blockSize);
+    }
+
+    /** The backend in words, for the server's start-up line. */
+    public String device() {
+        return session.device();
     }
 
     @Override
     public ModelCard model() {
-        LlamaConfig c = model.config();
+        LlamaConfig c = session.config();
         return new ModelCard(id, c.contextLength(), c.numLayers(), c.numHeads(), AttentionModes.ALL,
                 AttentionModes.available());
     }
 
     @Override
     public int tokenCount(String text) {
-        return model.tokenizer().encode(text).length;
+        return session.tokenizer().encode(text).length;
     }
 
     @Override
@@ -59,7 +56,7 @@ public final class LlamaEngine implements TextEngine {
         int threshold = request.sparseThreshold() != null ? request.sparseThreshold()
                 : AttentionModes.DEFAULT_SPARSE_THRESHOLD;
         int[] ids = encode(prompt);
-        int context = model.config().contextLength();
+        int context = session.config().contextLength();
         if (ids.length >= context) {
             throw new ApiException(400, "invalid_request_error", null,
                     "the prompt is " + ids.length + " tokens; this model's context is " + context
@@ -95,7 +92,7 @@ public final class LlamaEngine implements TextEngine {
     public synchronized Optional<PatternPicture> patternPicture(EnginePrompt prompt, String attention, int layer,
                                                                 int head) {
         String mode = checkedMode(attention);
-        LlamaConfig c = model.config();
+        LlamaConfig c = session.config();
         if (layer < 0 || layer >= c.numLayers()) {
             throw ApiException.invalid("layer", "layer must be from 0 to " + (c.numLayers() - 1) + ", got " + layer);
         }
@@ -116,7 +113,7 @@ public final class LlamaEngine implements TextEngine {
     }
 
     private int[] encode(EnginePrompt prompt) {
-        Tokenizer tokenizer = model.tokenizer();
+        Tokenizer tokenizer = session.tokenizer();
         return switch (prompt) {
             case EnginePrompt.Text t -> ChatTemplate.withBos(tokenizer.bos(), tokenizer.encode(t.text()));
             case EnginePrompt.Chat chat -> ChatTemplate.encode(tokenizer, chat.messages());
@@ -125,13 +122,11 @@ public final class LlamaEngine implements TextEngine {
 
     private AttentionPlan plan(String mode, int threshold) {
         return plans.computeIfAbsent(mode + "@" + threshold,
-                key -> AttentionModes.plan(mode, threshold, model.config()));
+                key -> AttentionModes.plan(mode, threshold, session.config()));
     }
 
     @Override
     public synchronized void close() {
         session.close();
-        model.close();
-        backend.close();
     }
 }

@@ -1,5 +1,6 @@
 package io.minference.app.server;
 
+import static io.minference.app.server.CpuSessions.cpuSession;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -27,7 +28,7 @@ class ApiServerTest {
 
     @BeforeAll
     static void start() throws Exception {
-        engine = new LlamaEngine(ModelLoader.load(MODEL, null, ProgressListener.NONE), new CpuBackend(), MODEL, 128);
+        engine = new LlamaEngine(cpuSession(ModelLoader.load(MODEL, null, ProgressListener.NONE)), MODEL);
         server = ApiServer.start(engine, new ServerSettings("127.0.0.1", 0, 1 << 20, 2, false, null));
         http = Http.of(server);
     }

@@ -1,5 +1,6 @@
 package io.minference.app.server;
 
+import static io.minference.app.server.CpuSessions.cpuSession;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -59,8 +60,8 @@ class DemoBrowserTest {
     @Test
     void runsAPromptWithBothModesAndShowsLatenciesAndTheStreamedAnswer() throws Exception {
         String model = "synthetic:tiny";
-        try (LlamaEngine engine = new LlamaEngine(ModelLoader.load(model, null, ProgressListener.NONE),
-                new CpuBackend(), model, 128);
+        try (LlamaEngine engine = new LlamaEngine(cpuSession(ModelLoader.load(model, null, ProgressListener.NONE)),
+                model);
              ApiServer server = ApiServer.start(engine, new ServerSettings("127.0.0.1", 0, 1 << 20, 2, true, null))) {
             browser.get(server.uri().toString());
             await("the model's description", () -> text("model-info").contains(model));
@@ -95,8 +96,8 @@ class DemoBrowserTest {
         Optional<Path> model = SharedData.file("models/tiny-passkey-llama-f16.gguf");
         Optional<Path> text = SharedData.file("text/moby-dick.txt");
         assumeTrue(model.isPresent() && text.isPresent(), "needs the pass-key model and moby-dick.txt");
-        try (LlamaEngine engine = new LlamaEngine(ModelLoader.load(model.get().toString(), null,
-                ProgressListener.NONE), new CpuBackend(), "tiny-passkey-llama-f16.gguf", 128);
+        try (LlamaEngine engine = new LlamaEngine(cpuSession(ModelLoader.load(model.get().toString(), null,
+                ProgressListener.NONE)), "tiny-passkey-llama-f16.gguf");
              ApiServer server = ApiServer.start(engine, new ServerSettings("127.0.0.1", 0, 1 << 20, 2, true,
                      text.get().getParent()))) {
             browser.get(server.uri().toString());

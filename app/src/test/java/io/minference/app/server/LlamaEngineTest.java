@@ -1,5 +1,6 @@
 package io.minference.app.server;
 
+import static io.minference.app.server.CpuSessions.cpuSession;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,8 +21,8 @@ class LlamaEngineTest {
 
     @BeforeAll
     static void load() {
-        engine = new LlamaEngine(ModelLoader.load("synthetic:tiny", null, ProgressListener.NONE), new CpuBackend(),
-                "tiny", 16);
+        engine = new LlamaEngine(cpuSession(ModelLoader.load("synthetic:tiny", null, ProgressListener.NONE), 16),
+                "tiny");
     }
 
     @AfterAll

@@ -1,7 +1,10 @@
 package io.minference.llama.generate;
 
 import io.minference.llama.LlamaModel;
+import io.minference.llama.forward.LlamaForward;
 import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.GenerationListener;
+import io.minference.llama.session.GenerationRequest;
 import io.minference.llama.session.LlamaSession;
 import io.minference.llama.session.PrefillOptions;
 import io.minference.llama.session.PrefillResult;
@@ -31,6 +34,11 @@ public record PasskeyPrompt(int[] ids, String key) {
             + " Here we go. There and back again.";
 
     /** The shared files this task needs, or empty when one is absent. */
+    /** The haystack text in the shared test data, when it is there. */
+    public static Optional<Path> sharedHaystack() {
+        return SharedData.file(HAYSTACK);
+    }
+
     public static Optional<Path[]> files() {
         Optional<Path> model = SharedData.file(MODEL);
         Optional<Path> tokenizer = SharedData.file(TOKENIZER);
@@ -107,7 +115,7 @@ public record PasskeyPrompt(int[] ids, String key) {
      */
     public PrefillScore scoreInPrefill(LlamaSession session, AttentionPlan attention) {
         Tokenizer tokenizer = session.tokenizer();
-        int[] answer = answer(tokenizer);
+        int[] answer = answerTokens(tokenizer);
         PrefillResult r = session.prefill(scoredSequence(answer), PrefillOptions.lastLogits(answer.length)
                 .withAttention(attention).measuringDensity());
         return score(r.logits(), answer, keyTokens(tokenizer, answer), r.density());
@@ -119,7 +127,7 @@ public record PasskeyPrompt(int[] ids, String key) {
     }
 
     /** The trained answer, " 58213." for key 58213, as tokens. */
-    public int[] answer(Tokenizer tokenizer) {
+    public int[] answerTokens(Tokenizer tokenizer) {
         return tokenizer.encode(" " + key + ".");
     }
 
@@ -177,14 +185,15 @@ public record PasskeyPrompt(int[] ids, String key) {
 
     /** The model's greedy answer to the prompt, a few tokens long. */
     public String answer(LlamaModel model, Backend backend) {
-        try (Generator generator = new Generator(model, backend)) {
-            return answer(generator, model.tokenizer());
+        try (LlamaSession session = LlamaSession.open(model, backend, AttentionPlan.dense(),
+                LlamaForward.DEFAULT_BLOCK_SIZE)) {
+            return answer(session, AttentionPlan.dense());
         }
     }
 
-    /** The greedy answer through {@code generator} (dense or sparse, as it was built). */
-    public String answer(Generator generator, Tokenizer tokenizer) {
-        GenerationResult result = generator.generate(ids, ANSWER_TOKENS, SamplingOptions.GREEDY, id -> { }, null);
-        return tokenizer.decode(result.generated());
+    /** The greedy answer through {@code session}, its prompt prefilled as {@code attention} says. */
+    public String answer(LlamaSession session, AttentionPlan attention) {
+        return session.generate(ids, GenerationRequest.of(ANSWER_TOKENS).withAttention(attention),
+                GenerationListener.NONE).text();
     }
 }

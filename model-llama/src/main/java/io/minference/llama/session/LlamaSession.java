@@ -15,6 +15,9 @@ import io.minference.llama.generate.StopSequences;
 import io.minference.llama.gpu.GpuLlamaForward;
 import io.minference.llama.gpu.GpuLlamaWeights;
 import io.minference.llama.gpu.GpuMemoryPlan;
+import io.minference.llama.gpu.SyntheticGpuWeights;
+import io.minference.llama.load.ModelLoader;
+import io.minference.llama.synthetic.SyntheticShape;
 import io.minference.llama.sampling.GreedySampler;
 import io.minference.llama.sampling.RandomSampler;
 import io.minference.llama.sampling.Sampler;
@@ -24,17 +27,24 @@ import io.minference.runtime.Backends;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.cpu.CpuBackend;
 import io.minference.runtime.cuda.CudaBackend;
+import io.minference.sparse.HeadAccuracy;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.IndexDensity;
+import io.minference.sparse.PatternPlan;
+import io.minference.sparse.PatternSearch;
 import io.minference.sparse.SparseIndex;
 import io.minference.sparse.SparsePrefills;
 import io.minference.sparse.cpu.LayerInputs;
 import io.minference.sparse.pattern.HeadIndex;
 import io.minference.sparse.pattern.IndexCapacity;
 import io.minference.sparse.pattern.PatternRegistry;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
+import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * A model opened on a backend (CPU or CUDA) with an attention plan: the one way callers run the model.
@@ -59,19 +69,26 @@ public final class LlamaSession implements AutoCloseable {
     public static final String DENSE = GenerationResult.DENSE;
 
     private final LlamaModel model;
+    private final LlamaConfig config;
+    private final String source;
     private final Backend backend;
     private final boolean ownsBackend;
+    private final boolean ownsModel;
     private final AttentionPlan plan;
     private final int blockSize;
     private final GpuLlamaWeights gpuWeights;
 
-    private LlamaSession(LlamaModel model, Backend backend, boolean ownsBackend, AttentionPlan plan, int blockSize) {
+    private LlamaSession(LlamaModel model, Backend backend, boolean ownsBackend, boolean ownsModel, AttentionPlan plan,
+                         int blockSize) {
         if (blockSize < 1) throw new IllegalArgumentException("block size must be positive, got " + blockSize);
         LlamaConfig c = model.config();
         plan.sparsePrefill().ifPresent(s -> s.plan().requireShape(c.numLayers(), c.numHeads(), s.source()));
         this.model = model;
+        this.config = c;
+        this.source = model.source();
         this.backend = backend;
         this.ownsBackend = ownsBackend;
+        this.ownsModel = ownsModel;
         this.plan = plan;
         this.blockSize = blockSize;
         switch (backend) {
@@ -93,7 +110,40 @@ public final class LlamaSession implements AutoCloseable {
      * @param blockSize prompt tokens per CPU block
      */
     public static LlamaSession open(LlamaModel model, Backend backend, AttentionPlan plan, int blockSize) {
-        return new LlamaSession(model, backend, false, plan, blockSize);
+        return new LlamaSession(model, backend, false, false, plan, blockSize);
+    }
+
+    /**
+     * Loads {@code modelName} (a .gguf file, a llama2.c checkpoint or synthetic:NAME, see {@link ModelLoader#load})
+     * and opens it on the backend {@code device} names, the session owning both. On a GPU a synthetic model's
+     * weights are made on the device, never on the host (an 8B shape would not fit it): such a session has no host
+     * model, so it cannot {@link #observe} and has no tokenizer.
+     *
+     * @param plan the attention plan for the model's shape, checked against it
+     */
+    public static LlamaSession load(String modelName, Path tokenizer, String device,
+                                    Function<LlamaConfig, AttentionPlan> plan, int blockSize,
+                                    ProgressListener progress) {
+        Backend selected = Backends.select(device);
+        try {
+            if (selected instanceof CudaBackend cuda && modelName.startsWith(ModelLoader.SYNTHETIC_PREFIX)) {
+                SyntheticShape shape = SyntheticShape.parse(modelName.substring(ModelLoader.SYNTHETIC_PREFIX.length()));
+                GpuMemoryPlan.of(shape.config(), shape.sharedClassifier(), 1, 1, 0)
+                        .requireFits(cuda.context().memoryInfo().freeBytes(), "the weights of " + modelName);
+                return new LlamaSession(null, shape.config(), modelName, cuda, plan.apply(shape.config()), blockSize,
+                        SyntheticGpuWeights.generate(cuda, shape));
+            }
+            LlamaModel model = ModelLoader.load(modelName, tokenizer, progress);
+            try {
+                return new LlamaSession(model, selected, true, true, plan.apply(model.config()), blockSize);
+            } catch (RuntimeException e) {
+                model.close();
+                throw e;
+            }
+        } catch (RuntimeException e) {
+            selected.close();
+            throw e;
+        }
     }
 
     /**
@@ -103,24 +153,66 @@ public final class LlamaSession implements AutoCloseable {
     public static LlamaSession open(LlamaModel model, String device, AttentionPlan plan, int blockSize) {
         Backend selected = Backends.select(device);
         try {
-            return new LlamaSession(model, selected, true, plan, blockSize);
+            return new LlamaSession(model, selected, true, false, plan, blockSize);
         } catch (RuntimeException e) {
             selected.close();
             throw e;
         }
     }
 
-    public LlamaModel model() {
-        return model;
+    /** A session over weights made on the device (a synthetic model): no host model. */
+    private LlamaSession(LlamaModel model, LlamaConfig config, String source, CudaBackend backend, AttentionPlan plan,
+                         int blockSize, GpuLlamaWeights weights) {
+        plan.sparsePrefill().ifPresent(s -> s.plan().requireShape(config.numLayers(), config.numHeads(), s.source()));
+        this.model = model;
+        this.config = config;
+        this.source = source;
+        this.backend = backend;
+        this.ownsBackend = true;
+        this.ownsModel = false;
+        this.plan = plan;
+        this.blockSize = blockSize;
+        this.gpuWeights = weights;
+    }
+
+    /**
+     * Opens {@code model} on the backend {@code device} names, the session closing both the backend and the model:
+     * for a caller that loaded the model only to run it here (the server).
+     */
+    public static LlamaSession openOwning(LlamaModel model, String device, AttentionPlan plan, int blockSize) {
+        Backend selected;
+        try {
+            selected = Backends.select(device);
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+        try {
+            return new LlamaSession(model, selected, true, true, plan, blockSize);
+        } catch (RuntimeException e) {
+            selected.close();
+            model.close();
+            throw e;
+        }
     }
 
     public LlamaConfig config() {
-        return model.config();
+        return config;
     }
 
-    /** The model's tokenizer, or null when it has none. */
+    /** Where the model came from: a path, or synthetic:NAME. */
+    public String source() {
+        return source;
+    }
+
+    /** The model's tokenizer, or null when it has none (a synthetic model made on the device). */
     public Tokenizer tokenizer() {
-        return model.tokenizer();
+        return model == null ? null : model.tokenizer();
+    }
+
+    /** Device memory in use now, in bytes (weights, and any open sequence), or -1 on the CPU. */
+    public long deviceBytesInUse() {
+        return backend instanceof CudaBackend cuda ? cuda.context().memoryInfo().usedBytes() : -1;
     }
 
     /** The session's attention plan. */
@@ -158,7 +250,7 @@ public final class LlamaSession implements AutoCloseable {
                     blockSize));
         }
         CudaBackend cuda = (CudaBackend) backend;
-        LlamaConfig config = model.config();
+        LlamaConfig config = this.config;
         long promptBytes = attention.sparseFor(capacity) ? GpuLlamaForward.layerMajorExtraBytes(config, capacity) : 0;
         GpuMemoryPlan.of(config, gpuWeights.sharedClassifier(), capacity, GpuLlamaForward.DEFAULT_CHUNK_SIZE,
                 promptBytes).requireSequenceFits(cuda.context().memoryInfo().freeBytes(),
@@ -183,11 +275,11 @@ public final class LlamaSession implements AutoCloseable {
      *               an IllegalArgumentException naming both lengths
      */
     public GenerationResult generate(int[] prompt, GenerationRequest request, GenerationListener listener) {
-        LlamaConfig config = model.config();
+        LlamaConfig config = this.config;
         checkPrompt(prompt);
-        Tokenizer tokenizer = model.tokenizer();
+        Tokenizer tokenizer = tokenizer();
         if (!request.stop().isEmpty() && tokenizer == null) {
-            throw new IllegalArgumentException("stop sequences need a tokenizer, and " + model.source() + " has none");
+            throw new IllegalArgumentException("stop sequences need a tokenizer, and " + source + " has none");
         }
         AttentionPlan attention = request.attention() != null ? request.attention() : plan;
         Sampler sampler = Sampler.of(request.sampling());
@@ -264,7 +356,12 @@ public final class LlamaSession implements AutoCloseable {
      * log-likelihood of each continuation token under the logits before it.
      */
     public ScoreResult score(int[] context, int[] continuation, ProgressListener progress) {
-        LlamaConfig config = model.config();
+        return score(context, continuation, plan, progress);
+    }
+
+    /** As {@link #score(int[], int[], ProgressListener)}, the context prefilled as {@code attention} says. */
+    public ScoreResult score(int[] context, int[] continuation, AttentionPlan attention, ProgressListener progress) {
+        LlamaConfig config = this.config;
         checkPrompt(context);
         if (continuation.length == 0) throw new IllegalArgumentException("nothing to score: the continuation is empty");
         long total = (long) context.length + continuation.length - 1;
@@ -275,8 +372,9 @@ public final class LlamaSession implements AutoCloseable {
         checkVocabulary(continuation, "continuation token");
         double nll = 0;
         PrefillResult prefill;
-        try (Sequence sequence = newSequence((int) Math.max(total, context.length), plan)) {
-            prefill = sequence.prefill(context, PrefillOptions.lastLogits(1).withProgress(progress));
+        try (Sequence sequence = newSequence((int) Math.max(total, context.length), attention)) {
+            prefill = sequence.prefill(context, PrefillOptions.lastLogits(1).withAttention(attention)
+                    .withProgress(progress));
             float[] logits = prefill.lastLogits();
             for (int i = 0; i < continuation.length; i++) {
                 checkFinite(logits, context.length + i);
@@ -284,7 +382,8 @@ public final class LlamaSession implements AutoCloseable {
                 if (i + 1 < continuation.length) logits = sequence.decode(continuation[i]);
             }
         }
-        return new ScoreResult(nll, continuation.length, context.length, prefill.nanos(), prefill.attention());
+        return new ScoreResult(nll, continuation.length, context.length, prefill.nanos(), prefill.attention(),
+                prefill.density());
     }
 
     /**
@@ -294,6 +393,10 @@ public final class LlamaSession implements AutoCloseable {
      */
     public void observe(int[] prompt, int layers, LayerObserver observer, ProgressListener progress) {
         checkPrompt(prompt);
+        if (model == null) {
+            throw new IllegalStateException(source + " was made on the device and has no host weights to observe;"
+                    + " observe it on the cpu");
+        }
         CpuBackend cpu = backend instanceof CpuBackend given ? given : new CpuBackend();
         PromptAttention dense = PromptAttention.dense(new CpuCausalAttention(cpu), blockSize);
         PromptAttention recording = (layer, shape, queries, keys, values, out, length) -> {
@@ -314,7 +417,7 @@ public final class LlamaSession implements AutoCloseable {
      * pattern estimates its index from, as the sparse prefill would.
      */
     public SparseIndex headIndex(int[] prompt, HeadPattern pattern, int layer, int head, ProgressListener progress) {
-        LlamaConfig c = model.config();
+        LlamaConfig c = config;
         if (layer < 0 || layer >= c.numLayers()) {
             throw new IllegalArgumentException("layer must be from 0 to " + (c.numLayers() - 1) + ", got " + layer);
         }
@@ -334,6 +437,39 @@ public final class LlamaSession implements AutoCloseable {
         return found[0];
     }
 
+    /**
+     * Per head of each layer (or of {@code onlyLayer} alone, when it is not negative), how well {@code plan}'s
+     * pattern covers the head's real attention on {@code prompt}: its index density, the attention mass it keeps
+     * (recall) and the relative error of its output against dense. Results go to {@code results} layer by layer, as
+     * a dense CPU prefill reaches them.
+     */
+    public void recall(int[] prompt, PatternPlan plan, int onlyLayer, Consumer<HeadRecall> results,
+                       ProgressListener progress) {
+        plan.requireShape(config.numLayers(), config.numHeads(), "the pattern plan");
+        int layers = onlyLayer < 0 ? config.numLayers() : onlyLayer + 1;
+        observe(prompt, layers, (layer, shape, queries, keys, values, length) -> {
+            if (onlyLayer >= 0 && layer != onlyLayer) return;
+            List<HeadPattern> patterns = plan.layers().get(layer);
+            for (HeadAccuracy.Result r : HeadAccuracy.measure(shape, queries, keys, values, length, patterns)) {
+                results.accept(new HeadRecall(layer, r.head(), patterns.get(r.head()), r.density(), r.recall(),
+                        r.relativeError()));
+            }
+        }, progress);
+    }
+
+    /**
+     * Every head's choice, searched on {@code prompt}'s real attention ({@link PatternSearch#searchLayer}) during a
+     * dense CPU prefill, by layer: the chosen patterns (what a pattern file records), each with every candidate's
+     * cost in tiles, recall and output errors.
+     */
+    public List<List<PatternSearch.Choice>> searchPatterns(int[] prompt, PatternSearch.Settings search,
+                                                           ProgressListener progress) {
+        List<List<PatternSearch.Choice>> layers = new ArrayList<>(Collections.nCopies(config.numLayers(), null));
+        observe(prompt, config.numLayers(), (layer, shape, queries, keys, values, length) ->
+                layers.set(layer, PatternSearch.searchLayer(shape, queries, keys, values, length, search)), progress);
+        return layers;
+    }
+
     /** log softmax(logits)[token], in double. */
     public static double logSoftmax(float[] logits, int token) {
         double max = Double.NEGATIVE_INFINITY;
@@ -344,7 +480,7 @@ public final class LlamaSession implements AutoCloseable {
     }
 
     private AttentionShape shape() {
-        LlamaConfig c = model.config();
+        LlamaConfig c = config;
         return new AttentionShape(c.numHeads(), c.numKvHeads(), c.headDim());
     }
 
@@ -498,7 +634,7 @@ public final class LlamaSession implements AutoCloseable {
     }
 
     private void checkPrompt(int[] prompt) {
-        LlamaConfig config = model.config();
+        LlamaConfig config = this.config;
         if (prompt == null || prompt.length == 0) {
             throw new IllegalArgumentException("the prompt is empty: at least one token (BOS, for instance) is needed");
         }
@@ -510,7 +646,7 @@ public final class LlamaSession implements AutoCloseable {
     }
 
     private void checkVocabulary(int[] tokens, String what) {
-        int vocab = model.config().vocabSize();
+        int vocab = config.vocabSize();
         for (int i = 0; i < tokens.length; i++) {
             if (tokens[i] < 0 || tokens[i] >= vocab) {
                 throw new IllegalArgumentException(what + " " + tokens[i] + " at " + (what.startsWith("prompt")
@@ -530,6 +666,7 @@ public final class LlamaSession implements AutoCloseable {
     @Override
     public void close() {
         if (gpuWeights != null) gpuWeights.close();
+        if (ownsModel) model.close();
         if (ownsBackend) backend.close();
     }
 }

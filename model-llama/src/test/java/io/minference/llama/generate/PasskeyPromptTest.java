@@ -26,7 +26,7 @@ class PasskeyPromptTest {
     void theAnswerIsScoredAfterThePromptAndTheKeyIsItsDigitTokens() {
         Tokenizer tokenizer = tokenizer();
         PasskeyPrompt prompt = PasskeyPrompt.build(tokenizer, PasskeyPrompt.filler(20000), 1024, 0.1, 7);
-        int[] answer = prompt.answer(tokenizer);
+        int[] answer = prompt.answerTokens(tokenizer);
         assertEquals(" " + prompt.key() + ".", tokenizer.decode(answer));
         int[] keyTokens = prompt.keyTokens(tokenizer, answer);
         // the key's tokens spell the key and nothing else (the pre-tokenizer keeps digits apart from the space and
