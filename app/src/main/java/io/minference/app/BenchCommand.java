@@ -80,6 +80,7 @@ final class BenchCommand extends CliCommand {
         List<Integer> promptLengths = lengths != null ? lengths : DEFAULT_LENGTHS;
         List<AttentionMode> modes = attentionModes != null ? attentionModes : List.of(settings.attention().mode());
         boolean compare = !modes.equals(List.of(AttentionMode.DENSE));
+        if (compare) refuseIgnored("--decode-tokens", "with sparse modes bench times the prefill only");
         int longest = Collections.max(promptLengths);
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
              LlamaSession session = LlamaSession.load(modelName, settings.tokenizer(), settings.device(),

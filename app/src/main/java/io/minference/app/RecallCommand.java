@@ -87,6 +87,8 @@ final class RecallCommand extends CliCommand {
 
     @Override
     int run() throws IOException {
+        refuseIgnored("--sparse-threshold", "recall measures each head's pattern on the whole prompt, whatever its"
+                + " length");
         sparse.check(this);
         if (attention == AttentionMode.DENSE) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),

@@ -154,6 +154,19 @@ class SparseCliTest {
     }
 
     @Test
+    void flagsACommandWouldIgnoreAreRefused() {
+        invalid(CliRun.of("bench", "--attention", "dense,minference", "--decode-tokens", "4"),
+                "Option '--decode-tokens' does not apply here: with sparse modes bench times the prefill only");
+        invalid(CliRun.of("eval", "needle", "--model", "synthetic:tiny", "--sparse-threshold", "100"),
+                "Option '--sparse-threshold' does not apply here: every sparse mode is compared sparse");
+        invalid(CliRun.of("eval", "ppl", "--model", "synthetic:tiny", "--text", "x.txt", "--length", "64",
+                "--sparse-threshold", "0"),
+                "Option '--sparse-threshold' does not apply here");
+        invalid(CliRun.of("eval", "recall", "--synthetic", "random", "--sparse-threshold", "0"),
+                "Option '--sparse-threshold' does not apply here: recall measures each head's pattern");
+    }
+
+    @Test
     void benchAttentionFlagErrors() {
         invalid(CliRun.of("bench", "--attention", "dense,fast"), "'fast' is not an attention mode");
         invalid(CliRun.of("bench", "--attention", "dense,dense"), "dense is listed twice");
@@ -167,7 +180,7 @@ class SparseCliTest {
     @Test
     void aBudgetOrPatternFileInAListGoesToTheModesThatTakeIt() throws IOException {
         CliRun budget = CliRun.of("bench", "--lengths", "48", "--attention", "dense,a-shape,minference", "--budget",
-                "mass:0.9", "--decode-tokens", "0", "--device", "cpu");
+                "mass:0.9", "--device", "cpu");
         assertEquals(0, budget.exitCode(), budget.toString());
         Path patterns = dir.resolve("p.yaml");
         Files.writeString(patterns, "num_layers: 4\nnum_heads: 8\ndefault: {pattern: dense}\n");

@@ -5,8 +5,8 @@ import io.minference.config.AttentionMode;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.generate.SparsePrefill;
 import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.GenerationListener;
 import io.minference.llama.session.LlamaSession;
-import io.minference.runtime.ProgressListener;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.SparseIndex;
 import java.util.List;
@@ -51,7 +51,7 @@ final class AttentionModes {
      * slot of an index (see {@link LlamaSession#headIndex}). Empty for dense.
      */
     static Optional<SparseIndex> patternIndex(LlamaSession session, int[] prompt, String mode, int layer, int head,
-                                              ProgressListener progress) {
+                                              GenerationListener progress) {
         if (mode.equals(DENSE)) return Optional.empty();
         HeadPattern pattern = sparse(mode, 0, session.config()).plan().pattern(layer, head);
         return Optional.of(session.headIndex(prompt, pattern, layer, head, progress));

@@ -30,7 +30,8 @@ final class CompletionsEndpoint {
         ApiRequest request = ApiRequest.parse(body, chat, modelId);
         ResponseChannel channel = new ResponseChannel(call, request.stream());
         String id = (chat ? "chatcmpl-" : "cmpl-") + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
-        OpenAiJson json = new OpenAiJson(id, System.currentTimeMillis() / 1000, modelId, chat);
+        OpenAiJson json = new OpenAiJson(id, System.currentTimeMillis() / 1000, modelId, chat,
+                request.generation().wantsLogprobs());
         checkMode(request.generation().attention(), engine.model());
         try (GenerationGate.Ticket ticket = gate.enter()) {
             // Nothing is written while waiting, so that a refusal found at the turn still gets its status.
@@ -104,6 +105,17 @@ final class CompletionsEndpoint {
             }
             openChat();
             channel.event(null, json.pieceChunk(piece));
+        }
+
+        /** A token with log-probabilities streams as a chunk of its own, even when it releases no text yet. */
+        @Override
+        public void token(String piece, TokenLogprob logprob) {
+            if (logprob == null || !request.stream()) {
+                TokenSink.super.token(piece, logprob);
+                return;
+            }
+            openChat();
+            channel.event(null, json.pieceChunk(piece, logprob));
         }
 
         @Override

@@ -8,8 +8,9 @@ import io.minference.llama.session.GenerationListener;
 import io.minference.llama.session.LlamaSession;
 import io.minference.llama.session.TokenLogprobs;
 import io.minference.llama.tokenizer.Tokenizer;
-import io.minference.runtime.ProgressListener;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -62,30 +63,57 @@ public final class LlamaEngine implements TextEngine {
                     "the prompt is " + ids.length + " tokens; this model's context is " + context
                             + " tokens, and at least one must be left for the answer");
         }
+        int left = context - ids.length;
+        if (request.maxTokensExplicit() && request.maxTokens() > left) {
+            throw ApiException.invalid("max_tokens", "max_tokens is " + request.maxTokens() + ", but the prompt's "
+                    + ids.length + " tokens leave " + left + " of this model's context of " + context + " tokens");
+        }
         AttentionPlan plan = plan(mode, threshold);
         var sampling = new SamplingOptions((float) request.temperature(), (float) request.topP(), request.seed());
-        GenerationResult result = session.generate(ids, io.minference.llama.session.GenerationRequest
-                .of(request.maxTokens()).withSampling(sampling).withAttention(plan), new GenerationListener() {
-                    @Override
-                    public void progress(String stage, long done, long total) {
-                        if (cancellation.isCancelled()) throw new GenerationCancelledException();
-                        sink.progress(stage, done, total);
-                    }
+        var generation = io.minference.llama.session.GenerationRequest.of(request.maxTokens())
+                .withSampling(sampling).withAttention(plan).withStop(request.stop()).measuringDensity();
+        if (request.wantsLogprobs()) generation = generation.withLogprobs(request.topLogprobs());
+        List<TokenLogprob> logprobs = new ArrayList<>();
+        GenerationResult result = session.generate(ids, generation, new GenerationListener() {
+            @Override
+            public void progress(String stage, long done, long total) {
+                if (cancellation.isCancelled()) throw new GenerationCancelledException();
+                sink.progress(stage, done, total);
+            }
 
-                    @Override
-                    public void token(int token, String text, TokenLogprobs logprobs) {
-                        if (!text.isEmpty()) sink.text(text);
-                        if (cancellation.isCancelled()) throw new GenerationCancelledException();
-                    }
+            @Override
+            public void token(int token, String text, TokenLogprobs lp) {
+                TokenLogprob logprob = lp == null ? null : logprob(lp);
+                if (logprob != null) logprobs.add(logprob);
+                sink.token(text, logprob);
+                if (cancellation.isCancelled()) throw new GenerationCancelledException();
+            }
 
-                    @Override
-                    public void finish(String text) {
-                        if (!text.isEmpty()) sink.text(text);
-                    }
-                });
-        String finish = result.stopReason().equals("eos") ? "stop" : "length";
+            @Override
+            public void finish(String text) {
+                if (!text.isEmpty()) sink.text(text);
+            }
+        });
+        String finish = switch (result.stopReason()) {
+            case "eos", "stop" -> "stop";
+            default -> "length";
+        };
         return new Completion(result.text(), result.promptTokens(), result.generated().length,
-                result.prefillNanos() / 1e9, result.decodeTokensPerSecond(), result.attention(), finish);
+                result.prefillNanos() / 1e9, result.decodeTokensPerSecond(), result.attention(), finish, logprobs,
+                result.density());
+    }
+
+    /** A token's log-probabilities with the tokens' texts, as the API shows them. */
+    private TokenLogprob logprob(TokenLogprobs lp) {
+        List<TokenLogprob> top = new ArrayList<>();
+        for (int k = 0; k < lp.topTokens().length; k++) {
+            top.add(TokenLogprob.of(tokenText(lp.topTokens()[k]), lp.topLogprobs()[k], List.of()));
+        }
+        return TokenLogprob.of(tokenText(lp.token()), lp.logprob(), top);
+    }
+
+    private String tokenText(int token) {
+        return session.tokenizer().decode(new int[] {token});
     }
 
     @Override
@@ -100,7 +128,7 @@ public final class LlamaEngine implements TextEngine {
             throw ApiException.invalid("head", "head must be from 0 to " + (c.numHeads() - 1) + ", got " + head);
         }
         int[] ids = encode(prompt);
-        return AttentionModes.patternIndex(session, ids, mode, layer, head, ProgressListener.NONE)
+        return AttentionModes.patternIndex(session, ids, mode, layer, head, GenerationListener.NONE)
                 .map(index -> PatternPicture.of(index, 0, layer, head, mode, PatternPicture.MAX_CELLS));
     }
 

@@ -189,7 +189,7 @@ class ApiServerTest {
         assertError(http.post("/v1/completions", "{\"prompt\": \"a\", \"temperature\": -1}"), 400, "temperature");
         assertError(http.post("/v1/completions", "{\"prompt\": \"a\", \"top_p\": 0}"), 400, "top_p");
         assertError(http.post("/v1/completions", "{\"prompt\": \"a\", \"n\": 2}"), 400, "n must be 1");
-        assertError(http.post("/v1/completions", "{\"prompt\": \"a\", \"stop\": [\"\\n\"]}"), 400, "stop");
+        assertError(http.post("/v1/completions", "{\"prompt\": \"a\", \"stop\": [\"\"]}"), 400, "stop");
         assertError(http.post("/v1/completions", "{\"prompt\": \"a\", \"stream\": \"yes\"}"), 400, "stream");
         assertError(http.post("/v1/completions", "{\"prompt\": \"a\", \"model\": \"gpt-4\"}"), 404, "gpt-4");
         assertError(http.post("/v1/chat/completions", "{\"messages\": []}"), 400, "messages");

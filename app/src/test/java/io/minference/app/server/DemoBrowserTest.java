@@ -85,7 +85,14 @@ class DemoBrowserTest {
             assertEquals("minference", part("run-minference", "path"));
             assertFalse(part("run-minference", "answer").isEmpty(), "the sparse run streams an answer too");
             assertEquals(2L, script("return LatencyChart.points('minference').length"));
-            assertTrue(text("speedup").matches("(?s).*speedup.*\\d+\\.\\d\\d×.*"), text("speedup"));
+            // The speedup comes with the fraction of the causal area that MInference computed, measured.
+            assertTrue(text("speedup").matches("(?s).*speedup.*\\d+\\.\\d\\d×.*computing \\d+\\.\\d% of the causal"
+                    + " area.*warmed up.*"), text("speedup"));
+            assertTrue(part("run-minference", "density").matches("\\d+\\.\\d% of the causal area"),
+                    part("run-minference", "density"));
+            assertEquals("100.0% of the causal area", part("run-dense", "density"));
+            // Decode is dense in both modes: shown once, not compared.
+            assertEquals("dense, as in the dense run", part("run-minference", "decode"));
             screenshot("demo-screenshot.png");
         }
     }
@@ -142,6 +149,8 @@ class DemoBrowserTest {
             assertEquals("minference", part("run-minference", "path"));
             assertEquals("xxx", part("run-minference", "answer"));
             assertTrue(text("speedup").contains("5.00×"), text("speedup"));
+            assertTrue(text("speedup").contains("computing 20.0% of the causal area"), text("speedup"));
+            assertEquals("20.0% of the causal area", part("run-minference", "density"));
             assertEquals(1L, script("return LatencyChart.points('minference').length"));
             assertTrue(text("pattern-caption").startsWith("layer 1, head 2 (vertical-slash), 256 tokens: 5 ranges,"
                     + " 1 columns"), text("pattern-caption"));

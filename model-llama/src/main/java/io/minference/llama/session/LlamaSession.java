@@ -296,8 +296,8 @@ public final class LlamaSession implements AutoCloseable {
         PrefillResult prefill;
         long decodeStart;
         try (BackendSequence sequence = (BackendSequence) newSequence(capacity, attention)) {
-            prefill = sequence.prefill(prompt, PrefillOptions.lastLogits(1).withAttention(attention)
-                    .withProgress(listener));
+            PrefillOptions options = PrefillOptions.lastLogits(1).withAttention(attention).withProgress(listener);
+            prefill = sequence.prefill(prompt, request.measureDensity() ? options.measuringDensity() : options);
             decodeStart = System.nanoTime();
             // Tokens are picked on the device where it can, so that only their ids cross to the host; asking for
             // log-probabilities reads the logits on the host instead.
