@@ -143,7 +143,7 @@ class SparseCliTest {
     @Test
     void benchWithThresholdZeroRunsSparse() throws IOException {
         CliRun run = CliRun.of("bench", "--lengths", "1k", "--attention", "dense,minference", "--patterns",
-                narrowAShape().toString(), "--sparse-threshold", "0", "--decode-tokens", "1", "--device", "cpu");
+                narrowAShape().toString(), "--sparse-threshold", "0", "--device", "cpu");
         assertEquals(0, run.exitCode(), run.toString());
         String[] cells = run.out().strip().split("\\R")[2].trim().split("\\s+");
         assertTrue(!cells[2].endsWith("*") && cells[3].endsWith("x"), run.toString());
