@@ -140,7 +140,8 @@ final class GenerateCommand extends CliCommand {
     }
 
     private void printAttention(GenerationResult r, AttentionMode mode, int threshold) {
-        String line = r.sparse() ? "attention: " + r.attention() + " (sparse prefill)"
+        String line = r.sparse() ? "attention: " + r.attention() + " (sparse prefill, computing "
+                + AttentionTable.kept(r.density()) + " of the causal area)"
                 : mode.sparse() ? String.format(Locale.ROOT, "attention: dense (the prompt's %d tokens are below the"
                 + " sparse threshold of %d)", r.promptTokens(), threshold)
                 : "attention: dense";

@@ -16,7 +16,6 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -121,26 +120,26 @@ final class SearchPatternsCommand extends CliCommand {
             var search = new PatternSearch.Settings(candidates, keysPerRow, criterion, tileBudget);
             List<HeadPattern> tried = search.patterns();
             int[] ids = TextTokens.first(session.tokenizer(), calibration, tokens, "calibration text");
-            List<List<HeadPattern>> layers = new ArrayList<>(Collections.nCopies(c.numLayers(), null));
-            IndexCost[] chosenCost = {IndexCost.NONE};
+            List<List<PatternSearch.Choice>> found = session.searchPatterns(ids, search, progress.renamed("search"));
+            List<List<HeadPattern>> layers = new ArrayList<>();
+            IndexCost chosenCost = IndexCost.NONE;
             List<String> rows = new ArrayList<>();
-            session.observe(ids, c.numLayers(), (layer, shape, q, k, v, n) -> {
-                List<PatternSearch.Choice> choices = PatternSearch.searchLayer(shape, q, k, v, n, search);
-                layers.set(layer, choices.stream().map(PatternSearch.Choice::pattern).toList());
-                for (PatternSearch.Choice choice : choices) {
+            for (int layer = 0; layer < found.size(); layer++) {
+                layers.add(found.get(layer).stream().map(PatternSearch.Choice::pattern).toList());
+                for (PatternSearch.Choice choice : found.get(layer)) {
                     PatternSearch.Measured m = choice.chosen();
-                    chosenCost[0] = chosenCost[0].plus(m.cost());
+                    chosenCost = chosenCost.plus(m.cost());
                     rows.add(String.format(Locale.ROOT, "%5d %5d  %-28s %8d %6.3f %8.4f %8.4f %10d", layer,
                             choice.head(), SparsePrefill.describe(m.pattern()), m.cost().tiles(),
                             m.cost().tileDensity(), m.cost().density(), m.recall(), m.outputErrors()));
                 }
-            }, progress.renamed("search"));
+            }
             PatternPlan plan = new PatternPlan(layers);
             PatternFiles.write(outFile, plan, "Found by minference search-patterns: " + tokens + " tokens of "
                     + calibration.getFileName() + " through " + Path.of(settings.model()).getFileName()
                     + "\ncandidates " + candidates.label() + ", criterion " + criterion.label() + ", tile budget "
-                    + tileBudget + "; chosen: " + chosenCost[0].tiles() + " tiles on the calibration text, "
-                    + String.format(Locale.ROOT, "%.4f", chosenCost[0].tileDensity()) + " of dense");
+                    + tileBudget + "; chosen: " + chosenCost.tiles() + " tiles on the calibration text, "
+                    + String.format(Locale.ROOT, "%.4f", chosenCost.tileDensity()) + " of dense");
             out.printf(Locale.ROOT, "wrote %s: %d layers x %d heads from %d calibration tokens%n", outFile,
                     c.numLayers(), c.numHeads(), tokens);
             out.printf(Locale.ROOT, "candidates %s (%d: %s); criterion %s; tile budget %s of dense (%d tiles a"
@@ -151,7 +150,7 @@ final class SearchPatternsCommand extends CliCommand {
                     "share", "density", "recall", "out errors");
             rows.forEach(out::println);
             out.printf(Locale.ROOT, "chosen patterns on the calibration text: %d tiles, %.4f of dense; mean density"
-                    + " %.4f%n", chosenCost[0].tiles(), chosenCost[0].tileDensity(), chosenCost[0].density());
+                    + " %.4f%n", chosenCost.tiles(), chosenCost.tileDensity(), chosenCost.density());
             Map<String, Integer> counts = new TreeMap<>();
             for (List<HeadPattern> heads : layers) {
                 for (HeadPattern p : heads) counts.merge(SparsePrefill.describe(p), 1, Integer::sum);

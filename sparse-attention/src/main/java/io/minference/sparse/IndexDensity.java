@@ -35,11 +35,9 @@ public final class IndexDensity {
     /** Counts every head slot of {@code index}. */
     public synchronized void add(SparseIndex index) {
         if (!measuring) return;
-        long length = index.length();
-        for (int h = 0; h < index.heads(); h++) {
-            for (int b = 0; b < index.queryBlocks(); b++) attended += keysAttended(index, h, b);
-            causal += length * (length + 1) / 2;
-        }
+        IndexCost cost = IndexCost.of(index);
+        attended += cost.keysAttended();
+        causal += cost.causalKeys();
     }
 
     /**

@@ -6,6 +6,8 @@ import io.minference.llama.session.AttentionPlan;
 import io.minference.llama.session.GenerationListener;
 import io.minference.llama.session.GenerationRequest;
 import io.minference.llama.session.LlamaSession;
+import io.minference.llama.session.PrefillOptions;
+import io.minference.llama.session.PrefillResult;
 import io.minference.llama.tokenizer.Tokenizer;
 import io.minference.runtime.Backend;
 import io.minference.runtime.SharedData;
@@ -141,12 +143,31 @@ public record PasskeyPrompt(int[] ids, String key) {
      *
      * @param retrieved        whether the greedy token at every position of the key's tokens is the key's token
      * @param keyLogLikelihood the sum over the key's tokens of their log-probability (natural log)
+     * @param density          the fraction of the causal area the prefill computed (NaN where not measured)
      */
-    public record PrefillScore(boolean retrieved, double keyLogLikelihood) {
+    public record PrefillScore(boolean retrieved, double keyLogLikelihood, double density) {
+    }
+
+    /**
+     * Scores this trial inside one prefill of the prompt and its answer ({@link #scoredSequence}), with
+     * {@code attention} over the whole sequence: the answer's positions see the needle only through the prefill's
+     * attention, which is what a sparse pattern changes. The density is measured on either backend.
+     */
+    public PrefillScore scoreInPrefill(LlamaSession session, AttentionPlan attention) {
+        Tokenizer tokenizer = session.tokenizer();
+        int[] answer = answerTokens(tokenizer);
+        PrefillResult r = session.prefill(scoredSequence(answer), PrefillOptions.lastLogits(answer.length)
+                .withAttention(attention).measuringDensity());
+        return score(r.logits(), answer, keyTokens(tokenizer, answer), r.density());
+    }
+
+    /** The density of a prefill of the prompt alone under {@code attention} (measured on either backend). */
+    public double density(LlamaSession session, AttentionPlan attention) {
+        return session.prefill(ids, PrefillOptions.lastLogits(1).withAttention(attention).measuringDensity()).density();
     }
 
     /** The trained answer, " 58213." for key 58213, as tokens. */
-    public int[] answer(Tokenizer tokenizer) {
+    public int[] answerTokens(Tokenizer tokenizer) {
         return tokenizer.encode(" " + key + ".");
     }
 
@@ -182,9 +203,10 @@ public record PasskeyPrompt(int[] ids, String key) {
 
     /**
      * Scores the answer from the logits that predict its tokens ({@code logits[j]} predicts {@code answer[j]}):
-     * retrieved when every key token is the greedy choice; the key's log-likelihood beside it.
+     * retrieved when every key token is the greedy choice; the key's log-likelihood beside it, and the
+     * {@code density} the prefill ran at.
      */
-    public static PrefillScore score(float[][] logits, int[] answer, int[] keyTokens) {
+    public static PrefillScore score(float[][] logits, int[] answer, int[] keyTokens, double density) {
         if (logits.length != answer.length) {
             throw new IllegalArgumentException(logits.length + " rows of logits for an answer of " + answer.length
                     + " tokens");
@@ -196,9 +218,9 @@ public record PasskeyPrompt(int[] ids, String key) {
             int best = 0;
             for (int t = 1; t < row.length; t++) if (row[t] > row[best]) best = t;
             retrieved &= best == answer[j];
-            logLikelihood += Generator.logSoftmax(row, answer[j]);
+            logLikelihood += LlamaSession.logSoftmax(row, answer[j]);
         }
-        return new PrefillScore(retrieved, logLikelihood);
+        return new PrefillScore(retrieved, logLikelihood, density);
     }
 
     /** The model's greedy answer to the prompt, a few tokens long. */

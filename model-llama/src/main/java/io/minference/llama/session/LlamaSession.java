@@ -31,6 +31,7 @@ import io.minference.sparse.HeadAccuracy;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.IndexDensity;
 import io.minference.sparse.PatternPlan;
+import io.minference.sparse.PatternSearch;
 import io.minference.sparse.SparseIndex;
 import io.minference.sparse.SparsePrefills;
 import io.minference.sparse.cpu.LayerInputs;
@@ -40,6 +41,7 @@ import io.minference.sparse.pattern.PatternRegistry;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -461,6 +463,19 @@ public final class LlamaSession implements AutoCloseable {
                         r.relativeError()));
             }
         }, progress);
+    }
+
+    /**
+     * Every head's choice, searched on {@code prompt}'s real attention ({@link PatternSearch#searchLayer}) during a
+     * dense CPU prefill, by layer: the chosen patterns (what a pattern file records), each with every candidate's
+     * cost in tiles, recall and output errors.
+     */
+    public List<List<PatternSearch.Choice>> searchPatterns(int[] prompt, PatternSearch.Settings search,
+                                                           ProgressListener progress) {
+        List<List<PatternSearch.Choice>> layers = new ArrayList<>(Collections.nCopies(config.numLayers(), null));
+        observe(prompt, config.numLayers(), (layer, shape, queries, keys, values, length) ->
+                layers.set(layer, PatternSearch.searchLayer(shape, queries, keys, values, length, search)), progress);
+        return layers;
     }
 
     /** log softmax(logits)[token], in double. */

@@ -26,7 +26,7 @@ class PasskeyPromptTest {
     void theAnswerIsScoredAfterThePromptAndTheKeyIsItsDigitTokens() {
         Tokenizer tokenizer = tokenizer();
         PasskeyPrompt prompt = PasskeyPrompt.build(tokenizer, PasskeyPrompt.filler(20000), 1024, 0.1, 7);
-        int[] answer = prompt.answer(tokenizer);
+        int[] answer = prompt.answerTokens(tokenizer);
         assertEquals(" " + prompt.key() + ".", tokenizer.decode(answer));
         int[] keyTokens = prompt.keyTokens(tokenizer, answer);
         // the key's tokens spell the key and nothing else (the pre-tokenizer keeps digits apart from the space and
@@ -50,12 +50,12 @@ class PasskeyPromptTest {
         float[][] logits = new float[4][10];
         for (int j = 0; j < 4; j++) logits[j][answer[j]] = 3;
         logits[0][4] = 10;                                         // the space is not the key: ignored
-        PasskeyPrompt.PrefillScore right = PasskeyPrompt.score(logits, answer, key);
+        PasskeyPrompt.PrefillScore right = PasskeyPrompt.score(logits, answer, key, 0.5);
         assertTrue(right.retrieved());
         double perToken = 3 - Math.log(Math.exp(3) + 9);
         assertEquals(2 * perToken, right.keyLogLikelihood(), 1e-9);
         logits[2][3] = 4;                                          // the second key token loses its place
-        PasskeyPrompt.PrefillScore wrong = PasskeyPrompt.score(logits, answer, key);
+        PasskeyPrompt.PrefillScore wrong = PasskeyPrompt.score(logits, answer, key, 0.5);
         assertFalse(wrong.retrieved());
         assertTrue(wrong.keyLogLikelihood() < right.keyLogLikelihood());
     }

@@ -200,6 +200,9 @@ class PatternFilesTest {
         assertEquals(new AShape(64, 512), plan.pattern(0, 1));
         assertEquals(new VerticalSlash(Budget.mass(0.9), Budget.mass(0.9)), plan.pattern(5, 2));
         assertEquals(new BlockSparse(Budget.topK(8)), plan.pattern(5, 3));
+        // the patterns search-patterns found for the tiny pass-key model (BENCHMARKS.md, issue 12)
+        Path searched = example.resolveSibling("tiny-passkey-searched.yaml");
+        assertEquals(6, PatternFiles.readFor(searched, Set.of(), 6, 6).numLayers());
     }
 
     @Test
