@@ -50,6 +50,14 @@ public record Ptxas(Path executable) {
             return Math.max(firstInt(STACK.matcher(log), 1), 0);
         }
 
+        /**
+         * The lines of the log that carry any of the advisory {@code codes} ({@code C7510}: a wgmma pipeline
+         * serialised; {@code C7508}: setmaxnreg ignored ...); empty when none.
+         */
+        public List<String> linesWith(String... codes) {
+            return log.lines().filter(line -> List.of(codes).stream().anyMatch(line::contains)).toList();
+        }
+
         private static int firstInt(Matcher m, int group) {
             return m.find() ? Integer.parseInt(m.group(group)) : -1;
         }
