@@ -58,6 +58,14 @@ public record Ptxas(Path executable) {
             return log.lines().filter(line -> List.of(codes).stream().anyMatch(line::contains)).toList();
         }
 
+        /**
+         * The advisories that say a Hopper kernel will run slower than written: a wgmma pipeline serialised
+         * (C7510, C7511, C7515) or a setmaxnreg ignored (C7508). Empty when none.
+         */
+        public List<String> slowPathAdvisories() {
+            return linesWith("C7510", "C7511", "C7515", "C7508");
+        }
+
         private static int firstInt(Matcher m, int group) {
             return m.find() ? Integer.parseInt(m.group(group)) : -1;
         }

@@ -22,9 +22,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * no ignored setmaxnreg.
  */
 class HopperInstructionsTest {
-    /** Advisories that mean the kernel runs slower than written: serialised wgmma, ignored setmaxnreg. */
-    static final String[] SLOW_PATH_ADVISORIES = {"C7510", "C7511", "C7515", "C7508"};
-
     /** The probe: {@code columns} is the wgmma N. */
     record WarpSpecializedProbe(int columns) implements KernelDefinition {
         @Override
@@ -151,7 +148,7 @@ class HopperInstructionsTest {
         Ptxas.Result result = ptxas.get().assemble(source, true);
         System.out.println(result.log());
         assertTrue(result.succeeded(), () -> "ptxas rejected the probe:\n" + result.log() + "\n" + source.ptx());
-        assertEquals(List.of(), result.linesWith(SLOW_PATH_ADVISORIES), result::log);
+        assertEquals(List.of(), result.slowPathAdvisories(), result::log);
         assertEquals(0, result.spillBytes(), result::log);
     }
 
