@@ -7,10 +7,12 @@ import io.minference.runtime.cuda.DeviceBuffer;
 import io.minference.runtime.cuda.DevicePointer;
 import io.minference.runtime.cuda.Kernel;
 import io.minference.runtime.cuda.LaunchShape;
+import io.minference.runtime.cuda.TensorMap;
 
 /**
  * Dense causal attention of one layer shape on one CUDA context: picks the tensor-core prefill for head dims 64
- * and 128 and the fallback otherwise, and runs split-K decode with a workspace it owns (grown on demand, freed on
+ * and 128 (on sm_90 the Hopper kernel, elsewhere or when {@link PrefillKernel} says so the mma.sync one) and the
+ * fallback otherwise, and runs split-K decode with a workspace it owns (grown on demand, freed on
  * close). Tensors follow the layout of {@link io.minference.kernels.flash}; all launches are queued on the given
  * stream. Not thread-safe: one instance per stream.
  */
@@ -23,6 +25,8 @@ public final class FlashAttention implements AutoCloseable {
     private final float scale;
     private final FlashPrefill prefill;
     private final Kernel prefillKernel;
+    /** The Hopper prefill, when it serves this shape on this device instead of {@link #prefill}. */
+    private final HopperFlashPrefill hopperPrefill;
     private final Kernel fallbackKernel;
     private final FlashDecode decode;
     private final Kernel decodeKernel;
@@ -32,18 +36,31 @@ public final class FlashAttention implements AutoCloseable {
     private final Kernel combineKernel;
     private DeviceBuffer workspace;
 
+    /** Attention with the prefill family the system property {@value PrefillKernel#PROPERTY} chooses. */
     public FlashAttention(CudaContext context, AttentionShape shape) {
+        this(context, shape, PrefillKernel.configured());
+    }
+
+    /** Attention with the prefill family {@code family} chooses for this device. */
+    public FlashAttention(CudaContext context, AttentionShape shape, PrefillKernel family) {
         this.context = context;
         this.shape = shape;
         this.scale = log2Scale(shape.headDim());
         var target = context.device().ptxTarget();
         int d = shape.headDim();
         LaunchShape placeholder = LaunchShape.of(1, 32);
-        if (d == 64 || d == 128) {
+        if ((d == 64 || d == 128) && family.usesHopper(target)) {
+            hopperPrefill = HopperFlashPrefill.forHeadDim(d);
+            prefill = null;
+            prefillKernel = context.kernel(hopperPrefill.emit(target), placeholder);
+            fallbackKernel = null;
+        } else if (d == 64 || d == 128) {
+            hopperPrefill = null;
             prefill = FlashPrefill.forHeadDim(d);
             prefillKernel = context.kernel(prefill.emit(target), placeholder);
             fallbackKernel = null;
         } else {
+            hopperPrefill = null;
             prefill = null;
             prefillKernel = null;
             fallbackKernel = context.kernel(new FlashFallback(d).emit(target), placeholder);
@@ -63,9 +80,19 @@ public final class FlashAttention implements AutoCloseable {
         return (float) (1.0 / Math.sqrt(headDim) / Math.log(2.0));
     }
 
-    /** True where the tensor-core kernel serves this shape's prefill. */
+    /** True where a tensor-core kernel (mma.sync or Hopper) serves this shape's prefill. */
     public boolean usesTensorCores() {
-        return prefill != null;
+        return prefill != null || hopperPrefill != null;
+    }
+
+    /** True where the Hopper kernel (wgmma, TMA) serves this shape's prefill. */
+    public boolean usesHopper() {
+        return hopperPrefill != null;
+    }
+
+    /** The entry name of the kernel that runs this shape's prefill. */
+    public String prefillKernelName() {
+        return (prefillKernel != null ? prefillKernel : fallbackKernel).source().entryName();
     }
 
     /**
@@ -79,7 +106,20 @@ public final class FlashAttention implements AutoCloseable {
                     + ", start " + start);
         }
         int heads = shape.numHeads();
-        if (prefill != null) {
+        if (hopperPrefill != null) {
+            // the maps hold the tensors' addresses and the valid lengths, so they are encoded per call (microseconds);
+            // K and V rows past start + count read as zeros, never as whatever the cache holds there
+            var driver = context.driver();
+            int d = shape.headDim();
+            TensorMap qMap = TensorMap.headRows(driver, q, count, heads, d, HopperFlashPrefill.BLOCK_M);
+            TensorMap kMap = TensorMap.headRows(driver, k, (long) start + count, shape.numKvHeads(), d,
+                    hopperPrefill.blockN());
+            TensorMap vMap = TensorMap.headRows(driver, v, (long) start + count, shape.numKvHeads(), d,
+                    hopperPrefill.blockN());
+            prefillKernel.withShape(new LaunchShape(heads, hopperPrefill.queryBlocks(count), 1,
+                    HopperFlashPrefill.THREADS, 1, 1)).launch(stream, qMap, kMap, vMap, out, count, start, heads,
+                    shape.numKvHeads(), scale);
+        } else if (prefill != null) {
             prefillKernel.withShape(new LaunchShape(heads, prefill.queryBlocks(count), 1, prefill.threads(), 1, 1))
                     .launch(stream, q, k, v, out, count, start, heads, shape.numKvHeads(), scale);
         } else {

@@ -1,0 +1,70 @@
+package io.minference.kernels.flash;
+
+import io.minference.ptx.dsl.F32;
+import io.minference.ptx.dsl.FragmentC;
+import io.minference.ptx.dsl.KernelBuilder;
+import io.minference.ptx.dsl.MBarrier;
+import io.minference.ptx.dsl.S32;
+import io.minference.ptx.dsl.TensorMap;
+import io.minference.ptx.dsl.U32;
+import io.minference.ptx.dsl.WarpgroupAccumulator;
+import io.minference.ptx.tile.WgmmaTile;
+
+/**
+ * The dense causal key source: a block of queries at positions {@code [firstPosition, firstPosition + rows)} walks
+ * the key tiles {@code [0, ceil((firstPosition + rows) / blockN))}, loaded whole by TMA from the K and V maps (whose
+ * row count is the valid cache length, so rows past it read as zero). Tiles that end at or before the block's first
+ * position are unmasked; the rest cross the diagonal and are masked per row.
+ */
+final class CausalKeySource implements HopperKeySource {
+    private final int blockN;
+    private final TensorMap keyMap;
+    private final TensorMap valueMap;
+    private final U32 kvHead;
+    private final U32 firstPosition;
+    private final U32 rowsHere;
+
+    CausalKeySource(int blockN, TensorMap keyMap, TensorMap valueMap, U32 kvHead, U32 firstPosition, U32 rowsHere) {
+        this.blockN = blockN;
+        this.keyMap = keyMap;
+        this.valueMap = valueMap;
+        this.kvHead = kvHead;
+        this.firstPosition = firstPosition;
+        this.rowsHere = rowsHere;
+    }
+
+    @Override
+    public U32 steps(KernelBuilder k) {
+        return k.div(k.add(firstPosition, k.add(rowsHere, blockN - 1)), blockN).named("keyTiles");
+    }
+
+    @Override
+    public U32 firstMaskedStep(KernelBuilder k) {
+        return k.div(k.add(firstPosition, 1), blockN).named("firstMaskedTile");
+    }
+
+    @Override
+    public void load(KernelBuilder k, U32 step, WgmmaTile keys, WgmmaTile values, MBarrier full) {
+        k.arriveExpectingBytes(full, keys.bytes() + values.bytes());
+        U32 firstKey = k.mul(step, blockN).named("firstKey");
+        keys.load(k, keyMap, full, kvHead, firstKey);
+        values.load(k, valueMap, full, kvHead, firstKey);
+    }
+
+    @Override
+    public void mask(KernelBuilder k, U32 step, WarpgroupAccumulator scores, U32 rowPosition, U32 pair) {
+        // entry (half, fragment f, column c) holds key step * blockN + 8f + pair + c for row rowPosition + 8 half:
+        // kept while 8f + c <= rowPosition + 8 half - step * blockN - pair
+        S32 limit = k.toS32(k.sub(rowPosition, k.add(k.mul(step, blockN), pair)));
+        FragmentC[] fragments = scores.fragments();
+        for (int half = 0; half < 2; half++) {
+            S32 rowLimit = half == 0 ? limit : k.add(limit, 8);
+            for (int f = 0; f < fragments.length; f++) {
+                for (int c = 0; c < 2; c++) {
+                    F32 score = fragments[f].regs().get(2 * half + c);
+                    k.set(score, k.select(k.lt(rowLimit, k.s32(8 * f + c)), k.f32(Float.NEGATIVE_INFINITY), score));
+                }
+            }
+        }
+    }
+}
