@@ -1,6 +1,8 @@
 package io.minference.kernels.flash;
 
 import io.minference.kernels.attention.AttentionShape;
+import io.minference.ptx.PtxTarget;
+import io.minference.ptx.dsl.KernelDefinition;
 import io.minference.runtime.cuda.CudaContext;
 import io.minference.runtime.cuda.CudaStream;
 import io.minference.runtime.cuda.DeviceBuffer;
@@ -8,6 +10,8 @@ import io.minference.runtime.cuda.DevicePointer;
 import io.minference.runtime.cuda.Kernel;
 import io.minference.runtime.cuda.LaunchShape;
 import io.minference.runtime.cuda.TensorMap;
+
+import java.util.List;
 
 /**
  * Dense causal attention of one layer shape on one CUDA context: picks the tensor-core prefill for head dims 64
@@ -47,32 +51,47 @@ public final class FlashAttention implements AutoCloseable {
         this.shape = shape;
         this.scale = log2Scale(shape.headDim());
         var target = context.device().ptxTarget();
-        int d = shape.headDim();
+        Specializations kernels = Specializations.of(shape, target, family);
         LaunchShape placeholder = LaunchShape.of(1, 32);
-        if ((d == 64 || d == 128) && family.usesHopper(target)) {
-            hopperPrefill = HopperFlashPrefill.forHeadDim(d);
-            prefill = null;
-            prefillKernel = context.kernel(hopperPrefill.emit(target), placeholder);
-            fallbackKernel = null;
-        } else if (d == 64 || d == 128) {
-            hopperPrefill = null;
-            prefill = FlashPrefill.forHeadDim(d);
-            prefillKernel = context.kernel(prefill.emit(target), placeholder);
-            fallbackKernel = null;
-        } else {
-            hopperPrefill = null;
-            prefill = null;
-            prefillKernel = null;
-            fallbackKernel = context.kernel(new FlashFallback(d).emit(target), placeholder);
+        prefill = kernels.prefill() instanceof FlashPrefill mmaSync ? mmaSync : null;
+        hopperPrefill = kernels.prefill() instanceof HopperFlashPrefill hopper ? hopper : null;
+        Kernel prefillOrFallback = context.kernel(kernels.prefill().emit(target), placeholder);
+        prefillKernel = prefill != null || hopperPrefill != null ? prefillOrFallback : null;
+        fallbackKernel = prefillKernel == null ? prefillOrFallback : null;
+        decode = new FlashDecode(shape.headDim());
+        groupedDecode = kernels.decode() instanceof GroupedFlashDecode;
+        decodeKernel = context.kernel(kernels.decode().emit(target), placeholder);
+        decodeAtDeviceLengthKernel = context.kernel(kernels.decodeAtDeviceLength().emit(target), placeholder);
+        combineKernel = context.kernel(kernels.combine().emit(target), placeholder);
+    }
+
+    /**
+     * The kernels an instance launches for one shape on one target: the single place where they are chosen, read
+     * by the constructor and by the kernel catalog.
+     *
+     * @param prefill              {@link HopperFlashPrefill}, {@link FlashPrefill} or {@link FlashFallback}
+     * @param decode               {@link GroupedFlashDecode} or {@link FlashDecode}
+     * @param decodeAtDeviceLength the same, reading the cache length from device memory
+     * @param combine              {@link FlashDecodeCombine}
+     */
+    public record Specializations(KernelDefinition prefill, KernelDefinition decode,
+                                  KernelDefinition decodeAtDeviceLength, KernelDefinition combine) {
+        /** The choice for {@code shape} on {@code target} with the prefill family {@code family}. */
+        public static Specializations of(AttentionShape shape, PtxTarget target, PrefillKernel family) {
+            int d = shape.headDim();
+            boolean tensorCores = d == 64 || d == 128;
+            KernelDefinition prefill = tensorCores && family.usesHopper(target) ? HopperFlashPrefill.forHeadDim(d)
+                    : tensorCores ? FlashPrefill.forHeadDim(d) : new FlashFallback(d);
+            boolean grouped = GroupedFlashDecode.supports(d, shape.groupSize());
+            return new Specializations(prefill,
+                    grouped ? new GroupedFlashDecode(d, shape.groupSize(), false) : new FlashDecode(d),
+                    grouped ? new GroupedFlashDecode(d, shape.groupSize(), true) : new FlashDecode(d, true),
+                    new FlashDecodeCombine(d));
         }
-        decode = new FlashDecode(d);
-        groupedDecode = GroupedFlashDecode.supports(d, shape.groupSize());
-        decodeKernel = context.kernel(groupedDecode ? new GroupedFlashDecode(d, shape.groupSize(), false).emit(target)
-                : decode.emit(target), placeholder);
-        decodeAtDeviceLengthKernel = context.kernel(groupedDecode
-                ? new GroupedFlashDecode(d, shape.groupSize(), true).emit(target)
-                : new FlashDecode(d, true).emit(target), placeholder);
-        combineKernel = context.kernel(new FlashDecodeCombine(d).emit(target), placeholder);
+
+        public List<KernelDefinition> all() {
+            return List.of(prefill, decode, decodeAtDeviceLength, combine);
+        }
     }
 
     /** The scale the kernels take: {@code log2(e) / sqrt(headDim)}. */
