@@ -1,6 +1,7 @@
 package io.minference.kernels.flash;
 
 import io.minference.kernels.attention.AttentionShape;
+import io.minference.ptx.Ptxas;
 import io.minference.ptx.PtxTarget;
 import io.minference.runtime.cuda.CudaAvailability;
 import io.minference.runtime.cuda.CudaBackend;
@@ -11,6 +12,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -43,6 +45,17 @@ class HopperFlashPrefillGpuTest {
     @AfterAll
     static void close() {
         if (backend != null) backend.close();
+    }
+
+    /** The driver's JIT, like ptxas, must neither serialise the wgmma pipeline nor ignore setmaxnreg. */
+    @ParameterizedTest(name = "JIT of d {0}")
+    @ValueSource(ints = {64, 128})
+    void theJitReportsNoSlowPath(int headDim) {
+        var source = HopperFlashPrefill.forHeadDim(headDim).emit(PtxTarget.SM_90A);
+        String log = backend.context().module(source).infoLog();
+        System.out.println(source.entryName() + " JIT info log:\n" + log);
+        assertEquals(List.of(), Ptxas.slowPathAdvisories(log), () -> "the JIT log of " + source.entryName()
+                + ":\n" + log);
     }
 
     static Stream<Arguments> cases() {
