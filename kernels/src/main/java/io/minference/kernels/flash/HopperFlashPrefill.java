@@ -30,8 +30,10 @@ import static io.minference.ptx.dsl.Address.global;
  * full barrier (the copy engine's transaction bytes) and an empty barrier (every consumer thread's arrival). The two
  * consumer warpgroups (grown to {@link #CONSUMER_REGISTERS}) own 64 query rows each: S = Q Kᵀ with wgmma (Q and K
  * from shared memory), the mask of the key source, the online softmax in registers ({@link OnlineSoftmax}), then
- * O += P V with P from registers and V transposed from shared memory, and finally release the stage. The key steps
- * come from a {@link HopperKeySource}; this kernel uses the causal one.
+ * O += P V with P from registers and V transposed from shared memory, and finally release the stage; the S of the
+ * next step is issued right behind P V, so that the tensor cores take both back to back. The two consumer
+ * warpgroups run unsynchronised, so one's softmax overlaps the other's GEMMs. The key steps come from a
+ * {@link HopperKeySource}; this kernel uses the causal one.
  * <p>Parameters: {@code q, k, v} (tensor maps, {@code io.minference.runtime.cuda.TensorMap.headRows} views of the
  * token-major tensors: Q with {@code count} rows and a box of {@link #BLOCK_M}, K and V with {@code start + count}
  * rows and a box of {@code blockN}), {@code o} (u64), {@code count}, {@code start}, {@code numHeads},
@@ -161,6 +163,12 @@ public record HopperFlashPrefill(int headDim, int blockN, int stages) implements
                 firstRow, firstPosition, rowsHere, head));
     }
 
+    /** One consumer key step, emitted three times: unmasked in a loop, masked in a loop, and the last one. */
+    @FunctionalInterface
+    private interface StepBody {
+        void run(U32 index, boolean masked, boolean issueNext);
+    }
+
     private MBarrier full(U32 barriers, U32 stage, KernelBuilder k) {
         return new MBarrier(k.mad(stage, k.u32(MBarrier.BYTES), k.add(barriers, MBarrier.BYTES)));
     }
@@ -190,40 +198,51 @@ public record HopperFlashPrefill(int headDim, int blockN, int stages) implements
         k.waitPhase(queryLoaded, k.u32(0));
 
         U32 steps = source.steps(k);
-        U32 firstMasked = k.min(source.firstMaskedStep(k), steps);
-        java.util.function.BiConsumer<U32, Boolean> step = (index, masked) -> {
+        U32 lastStep = k.sub(steps, 1).named("lastStep");
+        U32 firstMasked = k.min(source.firstMaskedStep(k), lastStep).named("firstMasked");
+        // S of step t + 1 is issued right behind O += P V of step t, so the tensor cores run both back to back while
+        // the warpgroup waits; the softmax of t + 1 then needs both done (it rescales O).
+        java.util.function.Consumer<U32> issueScores = index -> {
             U32 stage = k.rem(index, stages).named("stage");
             k.waitPhase(full(barriers, stage, k), k.and(k.div(index, stages), 1));
-            U32 stageAddress = k.mad(stage, k.u32(stageBytes()), ring).named("stageAddress");
-            WgmmaTile keys = new WgmmaTile(stageAddress, blockN, headDim);
-            WgmmaTile values = new WgmmaTile(k.add(stageAddress, tileBytes(blockN)), blockN, headDim);
-
+            WgmmaTile keys = new WgmmaTile(k.mad(stage, k.u32(stageBytes()), ring), blockN, headDim);
             MatrixDescriptor keyBase = keys.kMajorBase(k);
-            k.wgmmaFence();
             for (int s = 0; s < headDim / 16; s++) {
                 k.wgmma(scores, HalfType.BF16, queries.kMajor(k, queryRows, 0, s), keys.kMajor(k, keyBase, 0, s),
                         s > 0, false);
             }
             k.wgmmaCommit();
-            k.wgmmaWait(0);
+        };
+        StepBody step = (index, masked, issueNext) -> {
             if (masked) {
                 source.mask(k, index, scores, rowPosition, pair);
             }
-            FragmentC[] outFragments = out.fragments();
-            List<FragmentA<Bf16x2>> probabilities = softmax.fold(k, scores.fragments(), outFragments);
+            List<FragmentA<Bf16x2>> probabilities = softmax.fold(k, scores.fragments(), out.fragments());
+            U32 stage = k.rem(index, stages).named("stage");
+            WgmmaTile values = new WgmmaTile(k.add(k.mad(stage, k.u32(stageBytes()), ring), tileBytes(blockN)),
+                    blockN, headDim);
             MatrixDescriptor valueBase = values.mnMajorBase(k);
             k.wgmmaFence();
             for (int j = 0; j < probabilities.size(); j++) {
                 k.wgmma(out, probabilities.get(j), values.mnMajor(k, valueBase, j), true, true);
             }
             k.wgmmaCommit();
+            if (issueNext) {
+                issueScores.accept(k.add(index, 1));
+            }
             k.wgmmaWait(0);
             k.arrive(empty(barriers, stage, k));
         };
+        k.comment("S of the first step");
+        k.wgmmaFence();
+        issueScores.accept(k.u32(0));
+        k.wgmmaWait(0);
         k.comment("key steps wholly below the diagonal: no mask");
-        k.loop(k.u32(0), firstMasked, 1, index -> step.accept(index, false));
+        k.loop(k.u32(0), firstMasked, 1, index -> step.run(index, false, true));
         k.comment("key steps that cross the diagonal: masked");
-        k.loop(firstMasked, steps, 1, index -> step.accept(index, true));
+        k.loop(firstMasked, lastStep, 1, index -> step.run(index, true, true));
+        k.comment("the last step, masked, with nothing behind it");
+        step.run(lastStep, true, false);
 
         k.comment("epilogue: O / l as bf16, rows past the end skipped");
         F32[] sums = softmax.rowSums(k);

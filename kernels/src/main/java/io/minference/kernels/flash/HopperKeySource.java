@@ -16,7 +16,7 @@ import io.minference.ptx.tile.WgmmaTile;
  * warps into the same swizzled layout), masking where a range crosses the diagonal.
  */
 public interface HopperKeySource {
-    /** Key steps this block takes. Emitted once by each role; both must get the same number. */
+    /** Key steps this block takes, at least one. Emitted once by each role; both must get the same number. */
     U32 steps(KernelBuilder k);
 
     /** The first step whose scores need {@link #mask}: the steps before it are wholly visible to every row. */
