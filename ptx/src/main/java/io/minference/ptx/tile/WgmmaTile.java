@@ -81,9 +81,17 @@ public record WgmmaTile(U32 address, int rows, int width) {
      * {@code firstRow} (a multiple of 8): the A of 64 rows, or the B of N rows.
      */
     public MatrixDescriptor kMajor(KernelBuilder k, MatrixDescriptor base, int firstRow, int kStep) {
+        return k.advance(base, kMajorOffset(firstRow, kStep));
+    }
+
+    /** Where the K-major operand of {@link #kMajor} starts, in bytes from the tile's start (before swizzling). */
+    public int kMajorOffset(int firstRow, int kStep) {
         checkStep(kStep, width / 16);
-        return k.advance(base, (kStep * 16 / BLOCK_WIDTH) * blockBytes() + firstRow * ROW_BYTES
-                + (kStep * 16 % BLOCK_WIDTH) * 2);
+        if (firstRow % 8 != 0 || firstRow < 0 || firstRow >= rows) {
+            throw new IllegalArgumentException("an operand starts on a row that is a multiple of 8 inside the tile, not "
+                    + firstRow);
+        }
+        return (kStep * 16 / BLOCK_WIDTH) * blockBytes() + firstRow * ROW_BYTES + (kStep * 16 % BLOCK_WIDTH) * 2;
     }
 
     /** The descriptor of this tile as an MN-major operand at its first row: {@link #mnMajor} advances it. */
@@ -93,8 +101,13 @@ public record WgmmaTile(U32 address, int rows, int width) {
 
     /** The MN-major B of wgmma k-step {@code kStep}: rows {@code 16 kStep .. +15} as K, all {@code width} as N. */
     public MatrixDescriptor mnMajor(KernelBuilder k, MatrixDescriptor base, int kStep) {
+        return k.advance(base, mnMajorOffset(kStep));
+    }
+
+    /** Where the MN-major operand of {@link #mnMajor} starts, in bytes from the tile's start (before swizzling). */
+    public int mnMajorOffset(int kStep) {
         checkStep(kStep, rows / 16);
-        return k.advance(base, kStep * 16 * ROW_BYTES);
+        return kStep * 16 * ROW_BYTES;
     }
 
     private static void checkStep(int kStep, int steps) {
