@@ -1,9 +1,7 @@
 """PyTorch reference figures measured in the same call as the Java benchmarks, on the same GPU.
 
 Prints: the GPU's name, device-to-device copy bandwidth, cuBLAS bf16 GEMM TFLOP/s and, with --attention,
-SDPA causal attention TFLOP/s per backend (flash, cuDNN), GQA with 8 KV heads by default (enable_gqa), as
-LLaMA-3-8B and our FlashAttentionBenchmark run it:
-    python3 bench/scripts/torch_reference.py --attention 4096,16384,32768,131072 [--kv-heads 8] Timed with CUDA events, median of repeats.
+SDPA causal attention TFLOP/s per backend (flash, cuDNN). Timed with CUDA events, median of repeats.
 """
 import argparse
 import statistics
@@ -41,16 +39,12 @@ def gemm_tflops(m, n, k):
     return 2 * m * n * k / (ms * 1e-3) / 1e12
 
 
-def sdpa_tflops(length, heads=32, head_dim=128, backend=None, kv_heads=None):
-    """Causal SDPA; with kv_heads < heads, K and V have kv_heads heads and SDPA runs with enable_gqa (no copy)."""
+def sdpa_tflops(length, heads=32, head_dim=128, backend=None):
     from torch.nn.attention import sdpa_kernel, SDPBackend
-    kv_heads = kv_heads or heads
-    q = torch.randn(1, heads, length, head_dim, device="cuda", dtype=torch.bfloat16)
-    k, v = (torch.randn(1, kv_heads, length, head_dim, device="cuda", dtype=torch.bfloat16) for _ in range(2))
+    q, k, v = (torch.randn(1, heads, length, head_dim, device="cuda", dtype=torch.bfloat16) for _ in range(3))
     chosen = {"flash": SDPBackend.FLASH_ATTENTION, "cudnn": SDPBackend.CUDNN_ATTENTION}[backend]
-    extra = {"enable_gqa": True} if kv_heads != heads else {}
     with sdpa_kernel([chosen]):
-        ms = time_ms(lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True, **extra),
+        ms = time_ms(lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True),
                      warmup=2, repeats=5)
     return 2 * length * length * head_dim * heads / (ms * 1e-3) / 1e12, ms
 
@@ -58,8 +52,6 @@ def sdpa_tflops(length, heads=32, head_dim=128, backend=None, kv_heads=None):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--attention", default="", help="comma-separated lengths, e.g. 32768,131072")
-    parser.add_argument("--kv-heads", type=int, default=8,
-                        help="KV heads for --attention (32 query heads, d 128; 8 is LLaMA-3-8B's GQA, 32 plain MHA)")
     args = parser.parse_args()
     print(f"torch {torch.__version__} on {torch.cuda.get_device_name()}")
     print(f"torch copy D2D bandwidth: {copy_bandwidth():.0f} GB/s")
@@ -68,11 +60,10 @@ def main():
     for length in [int(x) for x in args.attention.split(",") if x]:
         for backend in ("flash", "cudnn"):
             try:
-                tflops, ms = sdpa_tflops(length, backend=backend, kv_heads=args.kv_heads)
-                print(f"torch SDPA {backend} causal L={length} kv_heads={args.kv_heads}: {tflops:.0f} TFLOP/s"
-                      f" ({ms:.1f} ms)")
+                tflops, ms = sdpa_tflops(length, backend=backend)
+                print(f"torch SDPA {backend} causal L={length}: {tflops:.0f} TFLOP/s ({ms:.1f} ms)")
             except Exception as e:  # a backend may be unavailable for a shape
-                print(f"torch SDPA {backend} causal L={length} kv_heads={args.kv_heads}: unavailable ({e})")
+                print(f"torch SDPA {backend} causal L={length}: unavailable ({e})")
 
 
 if __name__ == "__main__":

@@ -124,6 +124,12 @@ public final class FlashAttention implements AutoCloseable {
             throw new IllegalArgumentException("prefill needs count >= 1 and start >= 0, got count " + count
                     + ", start " + start);
         }
+        launchPrefill(stream, q, k, v, out, count, start, shape.numHeads());
+    }
+
+    /** Launches the prefill over the first {@code gridHeads} heads from the given pointers (row strides stay the layer's). */
+    private void launchPrefill(CudaStream stream, DevicePointer q, DevicePointer k, DevicePointer v, DevicePointer out,
+                               int count, int start, int gridHeads) {
         int heads = shape.numHeads();
         if (hopperPrefill != null) {
             // the maps hold the tensors' addresses and the valid lengths, so they are encoded per call (microseconds);
@@ -135,15 +141,16 @@ public final class FlashAttention implements AutoCloseable {
                     hopperPrefill.blockN());
             TensorMap vMap = TensorMap.headRows(driver, v, (long) start + count, shape.numKvHeads(), d,
                     hopperPrefill.blockN());
-            prefillKernel.withShape(new LaunchShape(heads, hopperPrefill.queryBlocks(count), 1,
+            prefillKernel.withShape(new LaunchShape(gridHeads, hopperPrefill.queryBlocks(count), 1,
                     HopperFlashPrefill.THREADS, 1, 1)).launch(stream, qMap, kMap, vMap, out, count, start, heads,
                     shape.numKvHeads(), scale);
         } else if (prefill != null) {
-            prefillKernel.withShape(new LaunchShape(heads, prefill.queryBlocks(count), 1, prefill.threads(), 1, 1))
-                    .launch(stream, q, k, v, out, count, start, heads, shape.numKvHeads(), scale);
+            prefillKernel.withShape(new LaunchShape(gridHeads, prefill.queryBlocks(count), 1, prefill.threads(), 1,
+                    1)).launch(stream, q, k, v, out, count, start, heads, shape.numKvHeads(), scale);
         } else {
-            fallbackKernel.withShape(new LaunchShape(FlashFallback.blocksFor(count), heads, 1, FlashFallback.THREADS,
-                    1, 1)).launch(stream, q, k, v, out, count, start, heads, shape.numKvHeads(), scale);
+            fallbackKernel.withShape(new LaunchShape(FlashFallback.blocksFor(count), gridHeads, 1,
+                    FlashFallback.THREADS, 1, 1)).launch(stream, q, k, v, out, count, start, heads,
+                    shape.numKvHeads(), scale);
         }
     }
 
