@@ -3,12 +3,10 @@ package io.minference.kernels.flash;
 import io.minference.ptx.dsl.F32;
 import io.minference.ptx.dsl.FragmentC;
 import io.minference.ptx.dsl.KernelBuilder;
-import io.minference.ptx.dsl.MBarrier;
 import io.minference.ptx.dsl.S32;
 import io.minference.ptx.dsl.TensorMap;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.WarpgroupAccumulator;
-import io.minference.ptx.tile.WgmmaTile;
 
 /**
  * The dense causal key source: a block of queries at positions {@code [firstPosition, firstPosition + rows)} walks
@@ -16,7 +14,7 @@ import io.minference.ptx.tile.WgmmaTile;
  * row count is the valid cache length, so rows past it read as zero). Tiles that end at or before the block's first
  * position are unmasked; the rest cross the diagonal and are masked per row.
  */
-final class CausalKeySource implements HopperKeySource {
+public final class CausalKeySource implements HopperKeySource {
     private final int blockN;
     private final TensorMap keyMap;
     private final TensorMap valueMap;
@@ -24,7 +22,7 @@ final class CausalKeySource implements HopperKeySource {
     private final U32 firstPosition;
     private final U32 rowsHere;
 
-    CausalKeySource(int blockN, TensorMap keyMap, TensorMap valueMap, U32 kvHead, U32 firstPosition, U32 rowsHere) {
+    public CausalKeySource(int blockN, TensorMap keyMap, TensorMap valueMap, U32 kvHead, U32 firstPosition, U32 rowsHere) {
         this.blockN = blockN;
         this.keyMap = keyMap;
         this.valueMap = valueMap;
@@ -44,15 +42,31 @@ final class CausalKeySource implements HopperKeySource {
     }
 
     @Override
-    public void load(KernelBuilder k, U32 step, WgmmaTile keys, WgmmaTile values, MBarrier full) {
-        k.arriveExpectingBytes(full, keys.bytes() + values.bytes());
-        U32 firstKey = k.mul(step, blockN).named("firstKey");
-        keys.load(k, keyMap, full, kvHead, firstKey);
-        values.load(k, valueMap, full, kvHead, firstKey);
+    public int producerThreads() {
+        return 1;
     }
 
     @Override
-    public void mask(KernelBuilder k, U32 step, WarpgroupAccumulator scores, U32 rowPosition, U32 pair) {
+    public int producerArrivals() {
+        return 1;
+    }
+
+    @Override
+    public int metadataBytes() {
+        return 0;
+    }
+
+    @Override
+    public void load(KernelBuilder k, U32 thread, U32 step, Stage stage) {
+        k.arriveExpectingBytes(stage.full(), stage.keys().bytes() + stage.values().bytes());
+        U32 firstKey = k.mul(step, blockN).named("firstKey");
+        stage.keys().load(k, keyMap, stage.full(), kvHead, firstKey);
+        stage.values().load(k, valueMap, stage.full(), kvHead, firstKey);
+    }
+
+    @Override
+    public void mask(KernelBuilder k, U32 step, Stage stage, WarpgroupAccumulator scores, U32 rowPosition,
+                     U32 pair) {
         // entry (half, fragment f, column c) holds key step * blockN + 8f + pair + c for row rowPosition + 8 half:
         // kept while 8f + c <= rowPosition + 8 half - step * blockN - pair
         S32 limit = k.toS32(k.sub(rowPosition, k.add(k.mul(step, blockN), pair)));
