@@ -46,7 +46,7 @@ class KernelsCommandTest {
         List<String> dense = names.stream().filter(n -> n.startsWith("flash_prefill")).toList();
         List<String> sparse = names.stream().filter(n -> n.startsWith("sparse_flash_prefill")).toList();
         assertFalse(dense.isEmpty(), names.toString());
-        assertEquals(1, sparse.size(), names.toString());
+        assertEquals(target.equals("sm_90a") ? 2 : 1, sparse.size(), names.toString());
         assertTrue(names.stream().anyMatch(n -> n.startsWith("flash_decode")), names.toString());
         assertTrue(names.stream().anyMatch(n -> n.startsWith("rms_norm")), names.toString());
         assertTrue(names.stream().anyMatch(n -> n.startsWith("block_sparse_select")), names.toString());
@@ -62,7 +62,7 @@ class KernelsCommandTest {
             Ptxas.Result result = ptxas.get().assemble(new KernelSource(entry, List.of(), ptx, arch, 0), true);
             assertTrue(result.succeeded(), () -> file + " does not assemble for " + target + ":\n" + result.log());
             assertEquals(List.of(), result.slowPathAdvisories(), () -> file + ":\n" + result.log());
-            if (entry.startsWith("flash_prefill_sm90a")) {
+            if (entry.startsWith("flash_prefill_sm90a") || entry.startsWith("sparse_flash_prefill_sm90a")) {
                 assertTrue(ptx.contains("wgmma.mma_async") && ptx.contains("cp.async.bulk.tensor"), entry);
             }
         }
@@ -72,7 +72,8 @@ class KernelsCommandTest {
     void hopperKernelsAreLeftOutOfTheSm80DumpAndNamed() {
         CliRun run = CliRun.of("kernels", "--target", "sm_80", "--out", dir.resolve("a").toString());
         assertEquals(0, run.exitCode(), run.toString());
-        assertTrue(run.out().contains("left out 1 that need a newer target: flash_prefill_sm90a"), run.toString());
+        assertTrue(run.out().contains("left out 2 that need a newer target: flash_prefill_sm90a"), run.toString());
+        assertTrue(run.out().contains("sparse_flash_prefill_sm90a_bf16_d128_s3 (sm_90a)"), run.toString());
     }
 
     @Test

@@ -23,8 +23,9 @@ import static io.minference.ptx.dsl.Address.global;
 /**
  * The flash key loop of the Hopper prefill kernels (sm_90a), FlashAttention-3's design, shared by the dense and the
  * sparse kernel: they differ only in their {@link HopperKeySource}.
- * <p>A block runs one producer warpgroup (shrunk to {@link #PRODUCER_REGISTERS} registers with setmaxnreg) and
- * {@code consumers} consumer warpgroups (grown to {@link #CONSUMER_REGISTERS}) of 64 query rows each. The producer
+ * <p>A block runs one producer warpgroup (shrunk with setmaxnreg to what its source needs,
+ * {@link HopperKeySource#producerRegisters()}) and {@code consumers} consumer warpgroups (grown to what is left,
+ * {@link #consumerRegisters}) of 64 query rows each; one block per SM with two consumers, two with one. The producer
  * loads the Q block once with TMA, then for each key step fills the next stage of a ring of {@code stages}
  * 128-byte-swizzled K and V tiles as the source says; each stage has a full barrier (the source's arrivals and TMA
  * bytes) and an empty barrier (every consumer thread's arrival). Each consumer warpgroup computes S = Q Kᵀ with wgmma
@@ -39,10 +40,7 @@ import static io.minference.ptx.dsl.Address.global;
  * @param stages    depth of the K/V ring, at least 2
  */
 public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages) {
-    /** Registers a producer thread keeps: enough to walk the steps and address copies. */
-    static final int PRODUCER_REGISTERS = 24;
-    /** Registers a consumer thread grows to: S, O and P of a 64 x 128 tile, with the rest of the file left over. */
-    static final int CONSUMER_REGISTERS = 240;
+    private static final int REGISTER_FILE = 65536;
     /** The dynamic shared memory a Hopper block may have. */
     static final int MAX_SHARED_BYTES = 227 * 1024;
     private static final int CONSUMER_ROWS = 64;
@@ -68,6 +66,21 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
     /** One producer and {@code consumers} consumer warpgroups. */
     public int threads() {
         return 128 * (1 + consumers);
+    }
+
+    /** Blocks sharing an SM: one of two consumers (its shared memory is most of the SM's), two of one. */
+    public int blocksPerSm() {
+        return consumers == 2 ? 1 : 2;
+    }
+
+    /**
+     * Registers a consumer thread grows to with setmaxnreg: the block's share of the register file less the
+     * producer's {@code producerRegisters}, split over the consumer threads, a multiple of 8, at most 240 (240 with
+     * two consumers and a 24-register producer).
+     */
+    int consumerRegisters(int producerRegisters) {
+        int perBlock = REGISTER_FILE / blocksPerSm();
+        return Math.min(240, (perBlock - producerRegisters * 128) / (128 * consumers) / 8 * 8);
     }
 
     private int tileBytes(int rows) {
@@ -112,7 +125,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
     /** Emits the loop for {@code block} over the steps of {@code source}: barriers, producer, consumers, epilogue. */
     public void emit(KernelBuilder k, Block block, HopperKeySource source) {
         k.maxThreadsPerBlock(threads());
-        k.minBlocksPerSm(1);
+        k.minBlocksPerSm(blocksPerSm());
         int metadataBytes = source.metadataBytes();
         if (metadataBytes % 16 != 0) {
             throw new IllegalArgumentException("stage metadata must be a multiple of 16 bytes, got " + metadataBytes);
@@ -145,12 +158,13 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         U32 warpgroup = k.shr(tid, 7).named("warpgroup");
         k.ifElse(k.eq(warpgroup, 0), () -> {
             k.comment("producer");
-            k.decreaseRegisters(PRODUCER_REGISTERS);
+            k.decreaseRegisters(source.producerRegisters());
             k.ifThen(k.eq(tid, 0), () -> {
                 k.arriveExpectingBytes(queryLoaded, queries.bytes());
                 queries.load(k, block.queries(), queryLoaded, block.head(), block.firstRow());
             });
             k.ifThen(k.lt(tid, source.producerThreads()), () -> {
+                source.startProducer(k);
                 U32 steps = source.steps(k);
                 k.loop(k.u32(0), steps, 1, step -> {
                     U32 round = k.div(step, stages);
@@ -176,7 +190,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
                          MBarrier queryLoaded, Function<U32, HopperKeySource.Stage> stageOf, HopperKeySource source,
                          Block block) {
         k.comment("consumers: 64 query rows per warpgroup");
-        k.increaseRegisters(CONSUMER_REGISTERS);
+        k.increaseRegisters(consumerRegisters(source.producerRegisters()));
         U32 consumer = k.sub(warpgroup, 1).named("consumer");
         U32 lane = k.and(tid, 31).named("lane");
         U32 warpRow = k.add(k.mul(consumer, CONSUMER_ROWS), k.mul(k.and(k.shr(tid, 5), 3), 16)).named("warpRow");
@@ -201,6 +215,8 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             HopperKeySource.Stage stage = stageOf.apply(index);
             k.waitPhase(stage.full(), k.and(k.div(index, stages), 1));
             MatrixDescriptor keyBase = stage.keys().kMajorBase(k);
+            // after the wait loop's branch ptxas would insert this fence itself (advisory C7519)
+            k.wgmmaFence();
             for (int s = 0; s < headDim / 16; s++) {
                 k.wgmma(scores, HalfType.BF16, queries.kMajor(k, queryRows, 0, s),
                         stage.keys().kMajor(k, keyBase, 0, s), s > 0, false);
@@ -226,7 +242,6 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             k.arrive(barrier(k, barriers, 1 + stages, k.rem(index, stages)));
         };
         k.comment("S of the first step");
-        k.wgmmaFence();
         issueScores.accept(k.u32(0));
         k.wgmmaWait(0);
         k.comment("key steps every row sees whole: no mask");

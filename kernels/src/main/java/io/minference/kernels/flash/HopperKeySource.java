@@ -28,6 +28,10 @@ public interface HopperKeySource {
     record Stage(WgmmaTile keys, WgmmaTile values, MBarrier full, U32 metadata) {
     }
 
+    /** Producer threads, before their step loop: where a source declares the state it walks the steps with. */
+    default void startProducer(KernelBuilder k) {
+    }
+
     /** Key steps this block takes, at least one. Emitted once by each role; both must get the same number. */
     U32 steps(KernelBuilder k);
 
@@ -36,6 +40,15 @@ public interface HopperKeySource {
 
     /** Producer threads that take part in {@link #load}: 1 (one thread issuing TMA) up to the warpgroup's 128. */
     int producerThreads();
+
+    /**
+     * Registers each producer thread keeps after setmaxnreg (a multiple of 8, at least 24): 24 suffices for one
+     * thread issuing TMA; a source whose producer threads compute gather addresses needs more, and the consumers get
+     * what is left.
+     */
+    default int producerRegisters() {
+        return 24;
+    }
 
     /** Arrivals a full barrier counts per phase: what {@link #load}'s threads contribute per step. */
     int producerArrivals();

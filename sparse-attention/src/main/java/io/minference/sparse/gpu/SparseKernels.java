@@ -7,8 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The kernel specializations the sparse path launches for one attention shape: the sparse prefill
- * ({@link SparseFlashAttention}) and the estimation and index kernels ({@link GpuIndexBuilder}: vertical-slash
+ * The kernel specializations the sparse path launches for one attention shape: the sparse prefills
+ * ({@link SparseFlashAttention}: mma.sync, and wgmma/TMA on sm_90a) and the estimation and index kernels ({@link GpuIndexBuilder}: vertical-slash
  * tiles on the tensor cores, row statistics, selection, index assembly, block pooling, and block-sparse selection
  * for every block capacity it may pick), for {@code io.minference.kernels.catalog.KernelCatalog#with}. Keep it in
  * step with those two classes.
@@ -20,6 +20,7 @@ public final class SparseKernels {
     public static List<KernelDefinition> forShape(AttentionShape shape) {
         int d = shape.headDim();
         List<KernelDefinition> kernels = new ArrayList<>(List.of(SparseFlashPrefill.forHeadDim(d),
+                HopperSparseFlashPrefill.forHeadDim(d),
                 new VerticalSlashTile(d, VerticalSlashTile.Mode.ROW_STATS, true),
                 new VerticalSlashTile(d, VerticalSlashTile.Mode.SCORES, true), new VerticalSlashRowStats(),
                 new VerticalSlashSelect(), new IndexAssembly(), new BlockPool(d)));

@@ -22,10 +22,13 @@ class SparseKernelsPtxasTest {
     static final List<KernelDefinition> KERNELS = List.of(
             SparseFlashPrefill.forHeadDim(64),
             SparseFlashPrefill.forHeadDim(128),
-            new SparseFlashPrefill(128, 2));
+            new SparseFlashPrefill(128, 2),
+            HopperSparseFlashPrefill.forHeadDim(128),
+            HopperSparseFlashPrefill.forHeadDim(64));
 
     static Stream<Arguments> kernelsAndTargets() {
-        return KERNELS.stream().flatMap(kernel -> Stream.of(PtxTarget.values()).map(t -> Arguments.of(kernel, t)));
+        return KERNELS.stream().flatMap(kernel -> Stream.of(PtxTarget.values()).filter(kernel::supports)
+                .map(t -> Arguments.of(kernel, t)));
     }
 
     @ParameterizedTest(name = "{0} on {1}")
@@ -39,6 +42,8 @@ class SparseKernelsPtxasTest {
                 + ":\n" + result.log());
         assertEquals(0, result.spillBytes(), () -> source.entryName() + " spills:\n" + result.log());
         assertEquals(0, result.stackBytes(), () -> source.entryName() + " uses a stack frame:\n" + result.log());
+        assertEquals(List.of(), result.slowPathAdvisories(), () -> source.entryName() + " would run on a slow path:\n"
+                + result.log());
         System.out.printf("%-44s %-7s %3d registers%n", source.entryName(), target.arch(), result.registers());
     }
 
