@@ -41,8 +41,9 @@ import static io.minference.ptx.dsl.Address.global;
  */
 public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages) {
     private static final int REGISTER_FILE = 65536;
-    /** The dynamic shared memory a Hopper block may have. */
-    static final int MAX_SHARED_BYTES = 227 * 1024;
+    /** Shared memory of a Hopper SM, and the most one block may have. */
+    static final int SM_SHARED_BYTES = 228 * 1024;
+    static final int BLOCK_SHARED_BYTES = 227 * 1024;
     private static final int CONSUMER_ROWS = 64;
 
     public HopperFlashLoop {
@@ -87,22 +88,34 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         return rows * headDim * 2;
     }
 
-    private int stageBytes(int metadataBytes) {
-        return 2 * tileBytes(blockN) + metadataBytes;
+    /** A stage's K and V tiles: a multiple of 1024 bytes, so every tile starts where the swizzle pattern does. */
+    private int stageBytes() {
+        return 2 * tileBytes(blockN);
     }
 
-    /** Dynamic shared memory of a kernel whose source keeps {@code metadataBytes} per stage. */
+    private int barrierBytes() {
+        return (1 + 2 * stages) * MBarrier.BYTES;
+    }
+
+    /**
+     * Dynamic shared memory of a kernel whose source keeps {@code metadataBytes} per stage: the Q tile, the ring of
+     * K and V tiles, the stages' metadata, then the barriers (in the dynamic window, so that no static array pads
+     * the 1024-byte-aligned window).
+     */
     public int sharedBytes(int metadataBytes) {
-        return tileBytes(blockM()) + stages * stageBytes(metadataBytes);
+        return tileBytes(blockM()) + stages * (stageBytes() + metadataBytes) + barrierBytes();
     }
 
-    /** Rejects a shape whose shared memory would not fit a Hopper block, naming it. */
+    /**
+     * Rejects a shape whose blocks would not fit an SM {@link #blocksPerSm()} times (228 KiB, of which the system
+     * keeps 1 KiB per block), naming it.
+     */
     public void checkSharedMemory(int metadataBytes) {
-        int bytes = sharedBytes(metadataBytes) + 1024;
-        if (bytes > MAX_SHARED_BYTES) {
+        int perSm = blocksPerSm() * (sharedBytes(metadataBytes) + 1024);
+        if (perSm > SM_SHARED_BYTES || sharedBytes(metadataBytes) > BLOCK_SHARED_BYTES) {
             throw new IllegalArgumentException("d " + headDim + " with " + blockN + "-key tiles in " + stages
-                    + " stages needs " + bytes + " bytes of shared memory, more than the " + MAX_SHARED_BYTES
-                    + " a Hopper block may have");
+                    + " stages needs " + perSm + " bytes of shared memory for " + blocksPerSm()
+                    + " block(s) per SM, more than the " + SM_SHARED_BYTES + " a Hopper SM has");
         }
     }
 
@@ -134,14 +147,15 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         U32 smem = k.dynamicShared(sharedBytes(metadataBytes), 1024);
         WgmmaTile queries = new WgmmaTile(smem, blockM(), headDim);
         U32 ring = k.add(smem, tileBytes(blockM())).named("ring");
-        U32 barriers = k.sharedArray("barriers", (1 + 2 * stages) * MBarrier.BYTES);
+        U32 metadata = k.add(ring, stages * stageBytes()).named("metadata");
+        U32 barriers = k.add(metadata, stages * metadataBytes).named("barriers");
         MBarrier queryLoaded = new MBarrier(barriers);
         Function<U32, HopperKeySource.Stage> stageOf = index -> {
             U32 stage = k.rem(index, stages).named("stage");
-            U32 address = k.mad(stage, k.u32(stageBytes(metadataBytes)), ring).named("stageAddress");
+            U32 address = k.mad(stage, k.u32(stageBytes()), ring).named("stageAddress");
             return new HopperKeySource.Stage(new WgmmaTile(address, blockN, headDim),
                     new WgmmaTile(k.add(address, tileBytes(blockN)), blockN, headDim), barrier(k, barriers, 1, stage),
-                    k.add(address, 2 * tileBytes(blockN)));
+                    k.mad(stage, k.u32(metadataBytes), metadata));
         };
 
         k.comment("barriers: Q loaded; per stage, full (producer arrivals and TMA bytes) and empty (every consumer)");
