@@ -47,6 +47,7 @@ public final class GpuIndexBuilder implements AutoCloseable {
     private final Kernel select;
     private final Kernel assembly;
     private final Kernel pool;
+    private final Kernel countTiles;
     private final Map<Integer, Kernel> blockSelects = new HashMap<>();
     private DeviceBuffer params;
     private DeviceBuffer scores;
@@ -55,6 +56,7 @@ public final class GpuIndexBuilder implements AutoCloseable {
     private DeviceBuffer kept;
     private DeviceBuffer pooledQ;
     private DeviceBuffer pooledK;
+    private DeviceBuffer headTiles;
     /** Holds the index of the last build: reused by the next one (which waits for the stream first). */
     private DeviceBuffer indexArena;
 
@@ -77,6 +79,7 @@ public final class GpuIndexBuilder implements AutoCloseable {
         this.select = context.kernel(new VerticalSlashSelect().emit(target), placeholder);
         this.assembly = context.kernel(new IndexAssembly().emit(target), placeholder);
         this.pool = context.kernel(new BlockPool(shape.headDim()).emit(target), placeholder);
+        this.countTiles = context.kernel(new IndexTiles().emit(target), placeholder);
     }
 
     /**
@@ -193,6 +196,25 @@ public final class GpuIndexBuilder implements AutoCloseable {
     }
 
     /**
+     * The key tiles the sparse kernel will compute for each head of {@code index} ({@link IndexTiles}, the count
+     * {@link SparseIndex#tiles(int)} gives on the host), by slot. Queued after the work that fills the index; waits
+     * for the stream and reads the counts back.
+     */
+    public long[] tiles(CudaStream stream, DeviceSparseIndex index) {
+        int heads = index.heads();
+        headTiles = ensure(headTiles, 4L * heads);
+        headTiles.slice(0, 4L * heads).fillIntsAsync(0, stream);
+        countTiles.withShape(new LaunchShape(index.queryBlocks(), heads, 1, IndexTiles.THREADS, 1, 1)).launch(stream,
+                index.rangeCounts(), index.ranges(), index.columnCounts(), headTiles, index.maxRanges());
+        stream.synchronize();
+        int[] counts = new int[heads];
+        headTiles.slice(0, 4L * heads).copyToHost(MemorySegment.ofArray(counts));
+        long[] tiles = new long[heads];
+        for (int h = 0; h < heads; h++) tiles[h] = Integer.toUnsignedLong(counts[h]);
+        return tiles;
+    }
+
+    /**
      * The kept columns (kind 0) or diagonals (kind 1) of vertical-slash slot {@code slot} of the last build, ascending,
      * as the selection left them in the scratch (waits for the stream's work first).
      */
@@ -222,9 +244,9 @@ public final class GpuIndexBuilder implements AutoCloseable {
     @Override
     public void close() {
         for (DeviceBuffer buffer : new DeviceBuffer[] {params, scores, tileStats, rowStats, kept, pooledQ, pooledK,
-                indexArena}) {
+                headTiles, indexArena}) {
             if (buffer != null) buffer.close();
         }
-        params = scores = tileStats = rowStats = kept = pooledQ = pooledK = indexArena = null;
+        params = scores = tileStats = rowStats = kept = pooledQ = pooledK = headTiles = indexArena = null;
     }
 }

@@ -30,6 +30,21 @@ public final class SparseFlashAttention implements AutoCloseable {
     /** Queues attention of queries [0, index.length()) of the index's heads. */
     public void launch(CudaStream stream, DevicePointer q, DevicePointer k, DevicePointer v, DevicePointer out,
                        DeviceSparseIndex index) {
+        launch(stream, q, k, v, out, index, 0, index.heads());
+    }
+
+    /**
+     * Queues attention of queries [0, index.length()) of the index's head slots {@code [firstSlot, firstSlot +
+     * slots)} only (the others are left alone, e.g. for heads that fall back to dense): the launch reads the index
+     * arrays from the first slot's entries on.
+     */
+    public void launch(CudaStream stream, DevicePointer q, DevicePointer k, DevicePointer v, DevicePointer out,
+                       DeviceSparseIndex index, int firstSlot, int slots) {
+        if (firstSlot < 0 || slots < 1 || firstSlot + slots > index.heads()) {
+            throw new IllegalArgumentException("head slots [" + firstSlot + ", " + (firstSlot + slots)
+                    + ") are not within the index's " + index.heads());
+        }
+        int firstHead = index.firstHead() + firstSlot;
         if (index.firstHead() + index.heads() > shape.numHeads()) {
             throw new IllegalArgumentException("index heads " + index.firstHead() + ".."
                     + (index.firstHead() + index.heads() - 1) + " exceed the layer's " + shape.numHeads() + " heads");
@@ -38,10 +53,17 @@ public final class SparseFlashAttention implements AutoCloseable {
             throw new IllegalArgumentException("sparse attention launches one block row per 64 queries, at most"
                     + " 65535 (4M tokens); got " + index.length() + " tokens");
         }
-        kernel.withShape(new LaunchShape(index.heads(), index.queryBlocks(), 1, SparseFlashPrefill.THREADS, 1, 1))
-                .launch(stream, q, k, v, out, index.rangeCounts(), index.ranges(), index.columnCounts(),
-                        index.columns(), index.length(), index.firstHead(), shape.numHeads(), shape.numKvHeads(),
-                        index.maxRanges(), index.maxColumns(), scale);
+        long slotsBefore = (long) firstSlot * index.queryBlocks();
+        kernel.withShape(new LaunchShape(slots, index.queryBlocks(), 1, SparseFlashPrefill.THREADS, 1, 1))
+                .launch(stream, q, k, v, out, at(index.rangeCounts(), 4 * slotsBefore),
+                        at(index.ranges(), 8 * slotsBefore * index.maxRanges()),
+                        at(index.columnCounts(), 4 * slotsBefore),
+                        at(index.columns(), 4 * slotsBefore * index.maxColumns()), index.length(), firstHead,
+                        shape.numHeads(), shape.numKvHeads(), index.maxRanges(), index.maxColumns(), scale);
+    }
+
+    private static DevicePointer at(DevicePointer base, long offset) {
+        return offset == 0 ? base : () -> base.address() + offset;
     }
 
     @Override

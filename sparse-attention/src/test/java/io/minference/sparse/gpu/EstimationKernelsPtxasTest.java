@@ -29,6 +29,7 @@ class EstimationKernelsPtxasTest {
             new VerticalSlashRowStats(),
             new VerticalSlashSelect(),
             new IndexAssembly(),
+            new IndexTiles(),
             new BlockPool(64),
             new BlockPool(128),
             new BlockSparseSelect(64, 64),
