@@ -133,7 +133,7 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
     }
 
     /** Heads per batch: as many as keep the largest head's index within {@link #INDEX_BUDGET_BYTES}. */
-    static int headsPerBatch(List<HeadPattern> patterns, int length) {
+    public static int headsPerBatch(List<HeadPattern> patterns, int length) {
         long largest = 1;
         for (HeadPattern p : patterns) largest = Math.max(largest, indexBytes(p, length));
         return (int) Math.max(1, Math.min(patterns.size(), INDEX_BUDGET_BYTES / largest));
