@@ -73,8 +73,9 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
         List<Figure> figures = new ArrayList<>();
         PatternPlan plan = new PatternPlan(List.of(patterns));
         System.out.println("| L | inputs | estimation + index | attention kernels | sparse total | dense flash (ours)"
-                + " | speedup | no fallback | est. share of dense | mean tile share | tiles computed | fallback heads |");
-        System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+                + " | speedup | no fallback | est. share of dense | mean tile share | tiles computed | fallback heads"
+                + " | batches | index MB (largest batch) | fixed layout MB (all heads) |");
+        System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         try (GpuSparsePrefill prefill = new GpuSparsePrefill(plan, backend.context(), SHAPE, fallback);
              GpuSparsePrefill everySparse = new GpuSparsePrefill(plan, backend.context(), SHAPE, DenseFallback.NEVER);
              GpuIndexBuilder builder = new GpuIndexBuilder(backend.context(), SHAPE);
@@ -128,8 +129,9 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
             double share = Arrays.stream(run.indexTiles()).mapToDouble(x -> (double) x / causal).average().orElse(1);
             double computed = (double) run.tilesComputed(length) / (causal * SHAPE.numHeads());
             System.out.printf("| %dK | %s | %.2f ms | %.2f ms | %.2f ms | %.2f ms | %.2f× | %.2f ms | %.1f %% | %.3f |"
-                            + " %.3f | %d (%d batches) |%n", length / 1024, label.substring(0, label.indexOf(' ')), e,
-                    t - e, t, d, d / t, n, 100 * e / d, share, computed, run.fallbackHeads(), run.batches());
+                            + " %.3f | %d | %d | %.0f | %.0f |%n", length / 1024, label.substring(0, label.indexOf(' ')),
+                    e, t - e, t, d, d / t, n, 100 * e / d, share, computed, run.fallbackHeads(), run.batches(),
+                    run.indexBytes() / 1e6, run.fixedLayoutBytes() / 1e6);
             return List.of(new Figure(label + " estimation + index", e, "ms"),
                     new Figure(label + " attention kernels", t - e, "ms"),
                     new Figure(label + " sparse total", t, "ms"), new Figure(label + " dense flash", d, "ms"),
@@ -138,17 +140,21 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
                     new Figure(label + " estimation + index share of dense", 100 * e / d, "%"),
                     new Figure(label + " mean tile share", share, ""),
                     new Figure(label + " tiles computed / causal", computed, ""),
-                    new Figure(label + " fallback heads", run.fallbackHeads(), "heads"));
+                    new Figure(label + " fallback heads", run.fallbackHeads(), "heads"),
+                    new Figure(label + " head batches", run.batches(), ""),
+                    new Figure(label + " index, largest batch", run.indexBytes() / 1e6, "MB"));
         }
 
-        /** The estimation and index of {@link GpuSparsePrefill}, batch by batch, with the tile count it reads back. */
+        /** The estimation and index of {@link GpuSparsePrefill}: one estimate, then its batches' assembly and tiles. */
         private void estimate(GpuIndexBuilder builder) {
-            int batch = GpuSparsePrefill.headsPerBatch(patterns, length);
-            for (int first = 0; first < SHAPE.numHeads(); first += batch) {
-                int count = Math.min(batch, SHAPE.numHeads() - first);
-                try (DeviceSparseIndex index = builder.build(backend.stream(), patterns, first, count, q, k, length)) {
+            GpuIndexBuilder.Estimate estimate = builder.estimate(backend.stream(), patterns, 0, SHAPE.numHeads(), q,
+                    k, length, null);
+            for (int first = 0; first < SHAPE.numHeads(); ) {
+                int count = GpuSparsePrefill.headsPerBatch(estimate, first);
+                try (DeviceSparseIndex index = builder.assemble(backend.stream(), estimate, first, count)) {
                     builder.tiles(backend.stream(), index);
                 }
+                first += count;
             }
         }
 

@@ -10,8 +10,6 @@ import io.minference.sparse.DenseFallback;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.PatternPlan;
 import io.minference.sparse.SparseIndex;
-import io.minference.sparse.pattern.IndexCapacity;
-import io.minference.sparse.pattern.PatternRegistry;
 import java.util.Arrays;
 import java.util.List;
 
@@ -19,15 +17,16 @@ import java.util.List;
  * The sparse prefill on the device, layer by layer:
  * <pre>
  *   a layer whose heads are all dense patterns: FlashAttention.prefill (nothing to estimate)
- *   for each batch of heads (sized so that its index fits {@link #INDEX_BUDGET_BYTES}):
- *     GpuIndexBuilder.build      q, k            → DeviceSparseIndex  (estimation + index, all heads of the batch)
- *     GpuIndexBuilder.tiles      index           → key tiles per head (read back: the one wait of the batch)
+ *   GpuIndexBuilder.estimate     q, k            → what every (head, query block) slot of the index needs
+ *   for each batch of heads (as many as keep their compact index within {@link #INDEX_BUDGET_BYTES}):
+ *     GpuIndexBuilder.assemble   estimate        → DeviceSparseIndex (compact: each slot reserved what it needs)
+ *     GpuIndexBuilder.tiles      index           → key tiles per head (read back)
  *     SparseFlashAttention       q, k, v, index  → out rows of the heads that stay sparse, a launch per run of them
  *   FlashAttention.prefillHeads  q, k, v         → out rows of the heads {@link DenseFallback} sends to dense, all
  *                                                  batches' together (one launch when every head falls back)
  * </pre>
- * The host picks the batch sizes and reads back one count per head per batch to apply the fallback, so that the
- * rule is the CPU prefill's ({@code SparsePrefills.cpu}) on the same counts. The builder keeps one index buffer and
+ * The host reads back the slots' needs once per layer (to size the batches) and one tile count per head per batch
+ * (to apply the fallback, by the CPU prefill's rule on the same counts). The builder keeps one index buffer and
  * reuses it (waiting for the stream before it writes it again).
  */
 public final class GpuSparsePrefill implements DevicePromptAttention {
@@ -57,9 +56,11 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
 
     /**
      * What one layer's prefill did: per head, the key tiles its index needs ({@code -1} where nothing was
-     * estimated: a dense pattern in an all-dense layer) and whether it ran dense.
+     * estimated: a dense pattern in an all-dense layer) and whether it ran dense; the head batches, the largest
+     * batch's compact index bytes and what the whole layer's index would take in the former fixed layout.
      */
-    public record LayerRun(long[] indexTiles, boolean[] denseHeads, int batches) {
+    public record LayerRun(long[] indexTiles, boolean[] denseHeads, int batches, long indexBytes,
+                           long fixedLayoutBytes) {
         public int fallbackHeads() {
             int n = 0;
             for (boolean d : denseHeads) if (d) n++;
@@ -93,25 +94,28 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
             Arrays.fill(tiles, -1);
             Arrays.fill(denseHeads, true);
             dense.prefill(stream, q, k, v, out, length, 0);
-            return new LayerRun(tiles, denseHeads, 0);
+            return new LayerRun(tiles, denseHeads, 0, 0, 0);
         }
-        int batch = headsPerBatch(patterns, length);
+        GpuIndexBuilder.Estimate estimate = builder.estimate(stream, patterns, 0, heads, q, k, length, null);
         int batches = 0;
-        for (int batchStart = 0; batchStart < heads; batchStart += batch, batches++) {
-            int first = batchStart;
-            int count = Math.min(batch, heads - first);
-            try (DeviceSparseIndex index = builder.build(stream, patterns, first, count, q, k, length)) {
+        long indexBytes = 0;
+        for (int first = 0; first < heads; batches++) {
+            int count = headsPerBatch(estimate, first);
+            indexBytes = Math.max(indexBytes, estimate.indexBytes(first, count));
+            try (DeviceSparseIndex index = builder.assemble(stream, estimate, first, count)) {
                 long[] batchTiles = builder.tiles(stream, index);
                 for (int slot = 0; slot < count; slot++) {
                     tiles[first + slot] = batchTiles[slot];
                     denseHeads[first + slot] = fallback.runsDense(batchTiles[slot], length);
                 }
+                int batchStart = first;
                 eachRun(denseHeads, first, count, false,
-                        (from, n) -> attention.launch(stream, q, k, v, out, index, from - first, n));
+                        (from, n) -> attention.launch(stream, q, k, v, out, index, from - batchStart, n));
             }
+            first += count;
         }
         eachRun(denseHeads, 0, heads, true, (from, n) -> dense.prefillHeads(stream, q, k, v, out, length, 0, from, n));
-        return new LayerRun(tiles, denseHeads, batches);
+        return new LayerRun(tiles, denseHeads, batches, indexBytes, estimate.fixedLayoutBytes(0, heads));
     }
 
     private interface HeadRun {
@@ -132,17 +136,17 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
         }
     }
 
-    /** Heads per batch: as many as keep the largest head's index within {@link #INDEX_BUDGET_BYTES}. */
-    public static int headsPerBatch(List<HeadPattern> patterns, int length) {
-        long largest = 1;
-        for (HeadPattern p : patterns) largest = Math.max(largest, indexBytes(p, length));
-        return (int) Math.max(1, Math.min(patterns.size(), INDEX_BUDGET_BYTES / largest));
-    }
-
-    /** An upper bound of one head's index bytes under a pattern (a mass budget may keep every candidate). */
-    static long indexBytes(HeadPattern pattern, int length) {
-        IndexCapacity capacity = PatternRegistry.builtIn().capacity(pattern, length);
-        return DeviceSparseIndex.bytes(1, length, capacity.maxRanges(), capacity.maxColumns());
+    /**
+     * Heads of the batch starting at estimated head {@code first}: as many as keep their compact index within
+     * {@link #INDEX_BUDGET_BYTES}, at least one.
+     */
+    public static int headsPerBatch(GpuIndexBuilder.Estimate estimate, int first) {
+        int count = 1;
+        while (first + count < estimate.heads()
+                && estimate.indexBytes(first, count + 1) <= INDEX_BUDGET_BYTES) {
+            count++;
+        }
+        return count;
     }
 
     @Override

@@ -12,8 +12,8 @@ import io.minference.ptx.dsl.U64;
  * slot, {@code ceil((end - start) / 64)} per range plus {@code ceil(columns / 64)}, summed per head (the count
  * {@link io.minference.sparse.SparseIndex#tiles(int)} gives on the host), so that the host can apply
  * {@link io.minference.sparse.DenseFallback} with one small read-back.
- * <p>Parameters: {@code rangeCounts, ranges, columnCounts} (the index's arrays), {@code tiles} (u32 per head of the
- * index, zeroed before the launch), {@code maxRanges} (u32). Launch: grid (query blocks, heads of the index),
+ * <p>Parameters: {@code rangeOffsets, rangeCounts, ranges, columnCounts} (the index's arrays), {@code tiles} (u32
+ * per head of the index, zeroed before the launch). Launch: grid (query blocks, heads of the index),
  * {@link #THREADS} threads.
  */
 public record IndexTiles() implements KernelDefinition {
@@ -26,18 +26,18 @@ public record IndexTiles() implements KernelDefinition {
 
     @Override
     public void define(KernelBuilder k) {
+        U64 rangeOffsets = k.pointerParam("rangeOffsets");
         U64 rangeCounts = k.pointerParam("rangeCounts");
         U64 ranges = k.pointerParam("ranges");
         U64 columnCounts = k.pointerParam("columnCounts");
         U64 tiles = k.pointerParam("tiles");
-        U32 maxRanges = k.u32Param("maxRanges");
         k.maxThreadsPerBlock(THREADS);
         U32 scratch = k.sharedArray("warpTotals", 32 * 4);
         U32 tid = k.threadIdx();
         U32 headSlot = k.blockIdx(Axis.Y);
         U32 slot = k.mad(headSlot, k.gridDim(), k.blockIdx()).named("slot");
         U32 rangeCount = k.loadU32(k.element(rangeCounts, slot, 4));
-        U64 slotRanges = k.add(ranges, k.mulWide(slot, k.shl(maxRanges, 3)));
+        U64 slotRanges = k.add(ranges, k.mulWide(k.loadU32(k.element(rangeOffsets, slot, 4)), 8));
         U32 partial = k.var("rangeTiles", k.u32(0));
         k.loop(tid, rangeCount, THREADS, r -> {
             U64 at = k.add(slotRanges, k.mulWide(r, 8));

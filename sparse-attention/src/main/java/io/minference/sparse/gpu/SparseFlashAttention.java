@@ -35,8 +35,8 @@ public final class SparseFlashAttention implements AutoCloseable {
 
     /**
      * Queues attention of queries [0, index.length()) of the index's head slots {@code [firstSlot, firstSlot +
-     * slots)} only (the others are left alone, e.g. for heads that fall back to dense): the launch reads the index
-     * arrays from the first slot's entries on.
+     * slots)} only (the others are left alone, e.g. for heads that fall back to dense): the launch reads the slots'
+     * offsets and counts from the first slot's on (the offsets point into the whole packed arrays).
      */
     public void launch(CudaStream stream, DevicePointer q, DevicePointer k, DevicePointer v, DevicePointer out,
                        DeviceSparseIndex index, int firstSlot, int slots) {
@@ -55,11 +55,10 @@ public final class SparseFlashAttention implements AutoCloseable {
         }
         long slotsBefore = (long) firstSlot * index.queryBlocks();
         kernel.withShape(new LaunchShape(slots, index.queryBlocks(), 1, SparseFlashPrefill.THREADS, 1, 1))
-                .launch(stream, q, k, v, out, at(index.rangeCounts(), 4 * slotsBefore),
-                        at(index.ranges(), 8 * slotsBefore * index.maxRanges()),
-                        at(index.columnCounts(), 4 * slotsBefore),
-                        at(index.columns(), 4 * slotsBefore * index.maxColumns()), index.length(), firstHead,
-                        shape.numHeads(), shape.numKvHeads(), index.maxRanges(), index.maxColumns(), scale);
+                .launch(stream, q, k, v, out, at(index.rangeOffsets(), 4 * slotsBefore),
+                        at(index.rangeCounts(), 4 * slotsBefore), index.ranges(),
+                        at(index.columnOffsets(), 4 * slotsBefore), at(index.columnCounts(), 4 * slotsBefore),
+                        index.columns(), index.length(), firstHead, shape.numHeads(), shape.numKvHeads(), scale);
     }
 
     private static DevicePointer at(DevicePointer base, long offset) {

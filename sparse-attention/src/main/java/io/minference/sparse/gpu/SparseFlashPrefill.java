@@ -36,8 +36,8 @@ import static io.minference.ptx.dsl.Address.shared;
  * range's end. The loader's next range bounds and next column keys are read from global memory one tile ahead, so
  * no tile waits on an index read.
  * <p>Parameters: {@code q, k, v, o} (u64, the layout of {@link io.minference.kernels.flash}, a whole prompt from
- * position 0), the index's {@code rangeCounts, ranges, columnCounts, columns} (u64, {@link SparseIndex}'s layout),
- * {@code length, firstHead, numHeads, numKvHeads, maxRanges, maxColumns} (u32), {@code scale} (f32,
+ * position 0), the index's {@code rangeOffsets, rangeCounts, ranges, columnOffsets, columnCounts, columns} (u64,
+ * {@link DeviceSparseIndex}'s compact layout), {@code length, firstHead, numHeads, numKvHeads} (u32), {@code scale} (f32,
  * 1/sqrt(d) * log2 e). Launch: grid {@code (index heads, query blocks)}, block {@link #THREADS}, dynamic shared
  * memory {@link #sharedBytes()}. Query blocks run last-first, all heads of one query block side by side. Rows with no
  * visible key are written as zeros; heads outside the index are not touched.
@@ -89,16 +89,16 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
         U64 kCache = k.pointerParam("k");
         U64 vCache = k.pointerParam("v");
         U64 o = k.pointerParam("o");
+        U64 rangeOffsets = k.pointerParam("rangeOffsets");
         U64 rangeCounts = k.pointerParam("rangeCounts");
         U64 ranges = k.pointerParam("ranges");
+        U64 columnOffsets = k.pointerParam("columnOffsets");
         U64 columnCounts = k.pointerParam("columnCounts");
         U64 columns = k.pointerParam("columns");
         U32 length = k.u32Param("length");
         U32 firstHead = k.u32Param("firstHead");
         U32 numHeads = k.u32Param("numHeads");
         U32 numKvHeads = k.u32Param("numKvHeads");
-        U32 maxRanges = k.u32Param("maxRanges");
-        U32 maxColumns = k.u32Param("maxColumns");
         F32 scale = k.f32Param("scale");
         k.maxThreadsPerBlock(THREADS);
         k.describe("sparse flash attention over ranges and columns, head dim " + headDim + ", " + BLOCK
@@ -120,8 +120,10 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
         U64 qHead = k.add(q, k.mulWide(head, rowBytes())).named("qHead");
         U64 kHead = k.add(kCache, k.mulWide(kvHead, rowBytes())).named("kHead");
         U64 vHead = k.add(vCache, k.mulWide(kvHead, rowBytes())).named("vHead");
-        U64 slotRanges = k.add(ranges, k.mul(k.mulWide(slot, maxRanges), 8)).named("slotRanges");
-        U64 slotColumns = k.add(columns, k.mul(k.mulWide(slot, maxColumns), 4)).named("slotColumns");
+        U64 slotRanges = k.add(ranges, k.mulWide(k.loadU32(global(k.add(rangeOffsets, k.mulWide(slot, 4)))), 8))
+                .named("slotRanges");
+        U64 slotColumns = k.add(columns, k.mulWide(k.loadU32(global(k.add(columnOffsets, k.mulWide(slot, 4)))), 4))
+                .named("slotColumns");
 
         U32 smem = k.dynamicShared(sharedBytes());
         U32 kvStages = k.add(smem, BLOCK * rowBytes()).named("kvStages");
@@ -158,7 +160,7 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
         rangeTiles = rangeTiles.named("rangeTiles");
         U32 keyTiles = k.add(rangeTiles, k.div(k.add(columnCount, BLOCK - 1), BLOCK)).named("keyTiles");
 
-        TileLoader loader = new TileLoader(k, keyLoad, tid, firstRow, rangeTiles, keyTiles, columnCount, maxRanges, slotRanges, slotColumns, kHead, vHead, kCache, kvStages, keySlots);
+        TileLoader loader = new TileLoader(k, keyLoad, tid, firstRow, rangeTiles, keyTiles, columnCount, slotRanges, slotColumns, kHead, vHead, kCache, kvStages, keySlots);
         loader.prefetchColumns(k.u32(0));
         for (int s = 0; s < stages - 1; s++) {
             U32 tile = k.u32(s);
@@ -273,7 +275,6 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
         private final U32 rangeTiles;
         private final U32 keyTiles;
         private final U32 columnCount;
-        private final U32 lastRangeSlot;
         private final U64 slotRanges;
         private final U64 slotColumns;
         private final U64 kHead;
@@ -289,7 +290,7 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
         private final U32[] columnKeys;
 
         TileLoader(KernelBuilder k, RowTileLoad rows, U32 tid, U32 firstRow, U32 rangeTiles, U32 keyTiles,
-                   U32 columnCount, U32 maxRanges, U64 slotRanges, U64 slotColumns, U64 kHead,
+                   U32 columnCount, U64 slotRanges, U64 slotColumns, U64 kHead,
                    U64 vHead, U64 anyValid, U32 kvStages, U32 keySlots) {
             this.k = k;
             this.rows = rows;
@@ -298,7 +299,6 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
             this.rangeTiles = rangeTiles;
             this.keyTiles = keyTiles;
             this.columnCount = columnCount;
-            this.lastRangeSlot = k.sub(maxRanges, 1);
             this.slotRanges = slotRanges;
             this.slotColumns = slotColumns;
             this.kHead = kHead;
@@ -306,7 +306,8 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
             this.anyValid = anyValid;
             this.kvStages = kvStages;
             this.keySlots = keySlots;
-            // Slot 0 and slot min(1, maxRanges - 1) always exist; their bounds are used only while ranges remain.
+            // A slot's first two ranges may always be read (the packed array ends with two spare pairs); their
+            // bounds are used only while ranges remain.
             tileStart = k.var("tileStart", k.loadU32(global(slotRanges)));
             rangeEnd = k.var("rangeEnd", k.loadU32(global(slotRanges).plus(4)));
             rangeAt = k.var("rangeAt", k.u32(0));
@@ -319,8 +320,9 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
             }
         }
 
+        /** Range {@code range} of the slot; at most one past its last, which is read ahead but never used. */
         private U64 rangeBounds(U32 range) {
-            return k.add(slotRanges, k.mulWide(k.min(range, lastRangeSlot), 8));
+            return k.add(slotRanges, k.mulWide(range, 8));
         }
 
         /** Reads the keys of this thread's rows in tile {@code tile}, if it is a column tile. */
