@@ -1,12 +1,9 @@
 package io.minference.sparse.gpu;
 
+import io.minference.kernels.flash.FlashKeyLoop;
 import io.minference.kernels.flash.OnlineSoftmax;
 import io.minference.kernels.flash.RowTileLoad;
-import io.minference.kernels.flash.SwizzledFragments;
-import io.minference.ptx.dsl.Bf16x2;
 import io.minference.ptx.dsl.F32;
-import io.minference.ptx.dsl.FragmentA;
-import io.minference.ptx.dsl.FragmentB;
 import io.minference.ptx.dsl.FragmentC;
 import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.ptx.dsl.KernelDefinition;
@@ -16,19 +13,18 @@ import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
 import io.minference.sparse.SparseIndex;
 
-import java.util.ArrayList;
-import java.util.List;
-
 import static io.minference.ptx.dsl.Address.global;
 import static io.minference.ptx.dsl.Address.shared;
 
 /**
  * Flash attention over the keys of a {@link SparseIndex} on the tensor cores (bf16 in and out, f32 accumulation,
- * head dim 64 or 128): the dense kernel's inner step ({@link io.minference.kernels.flash.FlashPrefill}: ldmatrix,
- * mma m16n8k16, the exp2 {@link OnlineSoftmax}) driven by an index instead of a diagonal.
+ * head dim 64 or 128): the dense kernel's key loop ({@link FlashKeyLoop}: ldmatrix, mma m16n8k16, the exp2
+ * {@link OnlineSoftmax}, the same code as {@link io.minference.kernels.flash.FlashPrefill}'s) fed by an index
+ * source instead of the causal one.
  * <p>Each block owns one index head slot and one 64-query block, 16 rows per warp. Its keys form one sequence of
- * 64-key tiles that the {@code stages}-deep cp.async pipeline walks without a break: first the ranges' tiles (ranges
- * start on a multiple of 64; the keys of a tile past its range's end are zero-filled and masked), then the columns,
+ * 64-key tiles that the {@code stages}-deep cp.async pipeline walks without a break: first the ranges' tiles (a
+ * range walked from its start, which may be any key; the keys of a tile past its range's end are zero-filled and
+ * masked), then the columns,
  * 64 gathered rows per tile (the padding of the last one zero-filled and masked). Every thread copies its rows by
  * key, so both kinds of tile go through one gather. With each tile the loader stores its 64 key positions (masked
  * ones as {@link #MASKED_KEY}) and a flag in shared memory; the compute side masks {@code key > row} from those only
@@ -132,114 +128,121 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
         RowTileLoad queryLoad = new RowTileLoad(k, BLOCK, rowBytes(), tid, THREADS, qRowBytes);
         RowTileLoad keyLoad = new RowTileLoad(k, BLOCK, rowBytes(), tid, THREADS, kvRowBytes);
 
-        k.comment("Q block (rows past the end zeroed): the first commit group");
-        queryLoad.copy(k, smem, k.add(qHead, k.mulWide(firstRow, qRowBytes)), firstRow, length, q);
-        k.commitGroup();
+        FlashKeyLoop loop = new FlashKeyLoop(headDim, BLOCK, BLOCK, stages);
+        loop.emit(k, lane, warp, smem, kvStages, scale, () -> {
+            k.comment("Q block (rows past the end zeroed): the first commit group");
+            queryLoad.copy(k, smem, k.add(qHead, k.mulWide(firstRow, qRowBytes)), firstRow, length, q);
+        }, new IndexedTiles(k, keyLoad, tid, lane, warp, slot, firstRow, rangeCounts, columnCounts, slotRanges,
+                slotColumns, kHead, vHead, kCache, kvStages, keySlots, scratch), new FlashKeyLoop.Output(
+                () -> k.add(k.add(o, k.mulWide(head, rowBytes())), k.mulWide(firstRow, qRowBytes)), qRowBytes,
+                rowsHere, true));
+    }
 
-        k.comment("tiles of the slot: the ranges' (summed over the block's threads), then the columns'");
-        U32 rangeCount = k.loadU32(global(k.add(rangeCounts, k.mulWide(slot, 4)))).named("rangeCount");
-        U32 columnCount = k.loadU32(global(k.add(columnCounts, k.mulWide(slot, 4)))).named("columnCount");
-        U32 partial = k.var("rangeTilesPartial", k.u32(0));
-        k.loop(tid, rangeCount, THREADS, r -> {
-            U64 at = k.add(slotRanges, k.mulWide(r, 8));
-            U32 start = k.loadU32(global(at));
-            U32 end = k.loadU32(global(at).plus(4));
-            k.set(partial, k.add(partial, k.div(k.add(k.sub(end, start), BLOCK - 1), BLOCK)));
-        });
-        U32 warpSum = partial;
-        for (int mask = 16; mask >= 1; mask /= 2) {
-            warpSum = k.add(warpSum, k.shuffleXor(warpSum, mask));
+    /**
+     * The index source: the slot's range tiles (a range walked from its start in tiles of 64 keys), then its column
+     * tiles (64 gathered keys each), one sequence; a tile is masked by the key positions its loader stored beside it
+     * when its flag says so.
+     */
+    private final class IndexedTiles implements FlashKeyLoop.KeyTileSource {
+        private final KernelBuilder k;
+        private final RowTileLoad keyLoad;
+        private final U32 tid;
+        private final U32 lane;
+        private final U32 warp;
+        private final U32 slot;
+        private final U32 firstRow;
+        private final U64 rangeCounts;
+        private final U64 columnCounts;
+        private final U64 slotRanges;
+        private final U64 slotColumns;
+        private final U64 kHead;
+        private final U64 vHead;
+        private final U64 anyValid;
+        private final U32 kvStages;
+        private final U32 keySlots;
+        private final U32 scratch;
+        private U32 keyTiles;
+        private TileLoader loader;
+        private U32 laneRow;
+        private U32 laneKeySlot;
+
+        IndexedTiles(KernelBuilder k, RowTileLoad keyLoad, U32 tid, U32 lane, U32 warp, U32 slot, U32 firstRow,
+                     U64 rangeCounts, U64 columnCounts, U64 slotRanges, U64 slotColumns, U64 kHead, U64 vHead,
+                     U64 anyValid, U32 kvStages, U32 keySlots, U32 scratch) {
+            this.k = k;
+            this.keyLoad = keyLoad;
+            this.tid = tid;
+            this.lane = lane;
+            this.warp = warp;
+            this.slot = slot;
+            this.firstRow = firstRow;
+            this.rangeCounts = rangeCounts;
+            this.columnCounts = columnCounts;
+            this.slotRanges = slotRanges;
+            this.slotColumns = slotColumns;
+            this.kHead = kHead;
+            this.vHead = vHead;
+            this.anyValid = anyValid;
+            this.kvStages = kvStages;
+            this.keySlots = keySlots;
+            this.scratch = scratch;
         }
-        U32 warpTotal = warpSum;
-        k.ifThen(k.eq(lane, 0), () -> k.store(shared(k.add(scratch, k.shl(warp, 2))), warpTotal));
-        k.barrier();
-        U32 rangeTiles = k.loadU32(shared(scratch));
-        for (int w = 1; w < THREADS / 32; w++) {
-            rangeTiles = k.add(rangeTiles, k.loadU32(shared(scratch).plus(4L * w)));
-        }
-        rangeTiles = rangeTiles.named("rangeTiles");
-        U32 keyTiles = k.add(rangeTiles, k.div(k.add(columnCount, BLOCK - 1), BLOCK)).named("keyTiles");
 
-        TileLoader loader = new TileLoader(k, keyLoad, tid, firstRow, rangeTiles, keyTiles, columnCount, slotRanges, slotColumns, kHead, vHead, kCache, kvStages, keySlots);
-        loader.prefetchColumns(k.u32(0));
-        for (int s = 0; s < stages - 1; s++) {
-            U32 tile = k.u32(s);
-            k.ifThen(k.lt(tile, keyTiles), () -> loader.load(tile));
-            k.commitGroup();
-        }
-
-        k.comment("Q fragments into registers, kept for the whole key loop");
-        k.waitGroups(stages - 1);
-        k.barrier();
-        U32 warpRow = k.mul(warp, 16).named("warpRow");
-        SwizzledFragments queryFragments = SwizzledFragments.operandA(k, rowBytes(), lane, warpRow);
-        List<FragmentA<Bf16x2>> qFrags = new ArrayList<>();
-        for (int d0 = 0; d0 < headDim; d0 += 16) {
-            qFrags.add(queryFragments.loadA(k, smem, 0, d0));
-        }
-        SwizzledFragments keyFragments = SwizzledFragments.operandB(k, rowBytes(), lane);
-        SwizzledFragments valueFragments = SwizzledFragments.operandBTransposed(k, rowBytes(), lane);
-        FragmentC[] out = new FragmentC[headDim / 8];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = k.zeroAccumulator("o");
-        }
-        OnlineSoftmax softmax = new OnlineSoftmax(k, scale);
-
-        U32 group = k.shr(lane, 2).named("group");
-        U32 pair = k.shl(k.and(lane, 3), 1).named("pairColumn");
-        U32 laneRow = k.add(firstRow, k.add(warpRow, group)).named("laneRow");
-        U32 laneKeySlot = k.shl(pair, 2).named("laneKeySlot");
-        k.comment("the key loop: range tiles, then column tiles, one pipeline");
-        k.loop(k.u32(0), keyTiles, 1, tile -> {
-            k.waitGroups(stages - 2);
-            k.barrier();
-            U32 ahead = k.add(tile, stages - 1);
-            k.ifThen(k.lt(ahead, keyTiles), () -> loader.load(ahead));
-            k.commitGroup();
-            U32 stageIndex = k.rem(tile, stages);
-            U32 stage = k.mad(stageIndex, k.u32(stageBytes()), kvStages).named("stage");
-            U32 values = k.add(stage, BLOCK * rowBytes()).named("valueTile");
-            U32 tileKeys = k.mad(stageIndex, k.u32(KEY_SLOTS_BYTES), keySlots).named("tileKeys");
-
-            FragmentC[] scores = new FragmentC[BLOCK / 8];
-            for (int i = 0; i < scores.length; i++) {
-                scores[i] = k.zeroAccumulator("s");
-            }
-            for (int d0 = 0; d0 < headDim; d0 += 16) {
-                for (int n0 = 0; n0 < BLOCK; n0 += 16) {
-                    List<FragmentB<Bf16x2>> b = keyFragments.loadB(k, stage, n0, d0, false);
-                    k.mma(scores[n0 / 8], qFrags.get(d0 / 16), b.get(0));
-                    k.mma(scores[n0 / 8 + 1], qFrags.get(d0 / 16), b.get(1));
-                }
-            }
-            U32 masked = k.loadU32(shared(tileKeys).plus(4L * BLOCK));
-            k.ifThen(k.ne(masked, k.u32(0)), () -> maskFutureKeys(k, scores, k.add(tileKeys, laneKeySlot), laneRow));
-            List<FragmentA<Bf16x2>> probabilities = softmax.fold(k, scores, out);
-            for (int j = 0; j < probabilities.size(); j++) {
-                for (int d0 = 0; d0 < headDim; d0 += 16) {
-                    List<FragmentB<Bf16x2>> b = valueFragments.loadB(k, values, d0, 16 * j, true);
-                    k.mma(out[d0 / 8], probabilities.get(j), b.get(0));
-                    k.mma(out[d0 / 8 + 1], probabilities.get(j), b.get(1));
-                }
-            }
-        });
-        k.waitAll();
-
-        k.comment("epilogue: O / l as bf16 (zeros where a row saw no key), rows past the end skipped");
-        F32[] sums = softmax.rowSums(k);
-        U64 oBlock = k.add(k.add(o, k.mulWide(head, rowBytes())), k.mulWide(firstRow, qRowBytes)).named("oBlock");
-        for (int half = 0; half < 2; half++) {
-            int rowHalf = half;
-            U32 row = k.add(k.add(warpRow, group), 8 * half).named("outRow");
-            F32 inverse = k.select(k.gt(sums[half], k.f32(0)), k.div(k.f32(1), sums[half]), k.f32(0));
-            k.ifThen(k.lt(row, rowsHere), () -> {
-                U64 rowStart = k.add(k.add(oBlock, k.mulWide(row, qRowBytes)), k.mulWide(pair, 2));
-                for (int f = 0; f < out.length; f++) {
-                    List<F32> acc = out[f].regs();
-                    k.store(global(rowStart).plus(f * 16L), k.packBf16(k.mul(acc.get(2 * rowHalf), inverse),
-                            k.mul(acc.get(2 * rowHalf + 1), inverse)));
-                }
+        /** The slot's tiles: its ranges' (summed over the block's threads), then its columns'. */
+        @Override
+        public void begin() {
+            k.comment("tiles of the slot: the ranges' (summed over the block's threads), then the columns'");
+            U32 rangeCount = k.loadU32(global(k.add(rangeCounts, k.mulWide(slot, 4)))).named("rangeCount");
+            U32 columnCount = k.loadU32(global(k.add(columnCounts, k.mulWide(slot, 4)))).named("columnCount");
+            U32 partial = k.var("rangeTilesPartial", k.u32(0));
+            k.loop(tid, rangeCount, THREADS, r -> {
+                U64 at = k.add(slotRanges, k.mulWide(r, 8));
+                U32 start = k.loadU32(global(at));
+                U32 end = k.loadU32(global(at).plus(4));
+                k.set(partial, k.add(partial, k.div(k.add(k.sub(end, start), BLOCK - 1), BLOCK)));
             });
+            U32 warpSum = partial;
+            for (int mask = 16; mask >= 1; mask /= 2) {
+                warpSum = k.add(warpSum, k.shuffleXor(warpSum, mask));
+            }
+            U32 warpTotal = warpSum;
+            k.ifThen(k.eq(lane, 0), () -> k.store(shared(k.add(scratch, k.shl(warp, 2))), warpTotal));
+            k.barrier();
+            U32 rangeTiles = k.loadU32(shared(scratch));
+            for (int w = 1; w < THREADS / 32; w++) {
+                rangeTiles = k.add(rangeTiles, k.loadU32(shared(scratch).plus(4L * w)));
+            }
+            rangeTiles = rangeTiles.named("rangeTiles");
+            keyTiles = k.add(rangeTiles, k.div(k.add(columnCount, BLOCK - 1), BLOCK)).named("keyTiles");
+            loader = new TileLoader(k, keyLoad, tid, firstRow, rangeTiles, keyTiles, columnCount, slotRanges,
+                    slotColumns, kHead, vHead, anyValid, kvStages, keySlots);
+            loader.prefetchColumns(k.u32(0));
+        }
+
+        @Override
+        public U32 tiles() {
+            return keyTiles;
+        }
+
+        @Override
+        public void load(U32 tile) {
+            loader.load(tile);
+        }
+
+        @Override
+        public void prepare(FlashKeyLoop.LaneRows lanes) {
+            laneRow = k.add(firstRow, k.add(lanes.warpRow(), lanes.group())).named("laneRow");
+            laneKeySlot = k.shl(lanes.pair(), 2).named("laneKeySlot");
+        }
+
+        @Override
+        public void walk(FlashKeyLoop.Step step) {
+            k.comment("the key loop: range tiles, then column tiles, one pipeline");
+            k.loop(k.u32(0), keyTiles, 1, tile -> step.run(tile, (masked, scores) -> {
+                U32 tileKeys = k.mad(k.rem(masked, stages), k.u32(KEY_SLOTS_BYTES), keySlots).named("tileKeys");
+                U32 flag = k.loadU32(shared(tileKeys).plus(4L * BLOCK));
+                k.ifThen(k.ne(flag, k.u32(0)), () -> maskFutureKeys(k, scores, k.add(tileKeys, laneKeySlot), laneRow));
+            }));
         }
     }
 
