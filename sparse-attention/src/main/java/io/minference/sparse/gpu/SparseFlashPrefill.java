@@ -214,8 +214,7 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
             }
             rangeTiles = rangeTiles.named("rangeTiles");
             keyTiles = k.add(rangeTiles, k.div(k.add(columnCount, BLOCK - 1), BLOCK)).named("keyTiles");
-            loader = new TileLoader(k, keyLoad, tid, firstRow, rangeTiles, keyTiles, columnCount, slotRanges,
-                    slotColumns, kHead, vHead, anyValid, kvStages, keySlots);
+            loader = new TileLoader(rangeTiles, columnCount);
             loader.prefetchColumns(k.u32(0));
         }
 
@@ -244,6 +243,101 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
                 k.ifThen(k.ne(flag, k.u32(0)), () -> maskFutureKeys(k, scores, k.add(tileKeys, laneKeySlot), laneRow));
             }));
         }
+
+        /**
+         * The producer side of the pipeline, the same on every thread of the block: a cursor over the slot's ranges
+         * (the next tile's first key, the current range's end, the next range's bounds read ahead) and the keys of the
+         * thread's rows in the next column tile, read ahead.
+         */
+        private final class TileLoader {
+            private final RowTileLoad rows = keyLoad;
+            private final U32 rangeTiles;
+            private final U32 columnCount;
+            private final U32 tileStart;
+            private final U32 rangeEnd;
+            private final U32 rangeAt;
+            private final U32 nextStart;
+            private final U32 nextEnd;
+            private final U32[] columnKeys;
+
+            TileLoader(U32 rangeTiles, U32 columnCount) {
+                this.rangeTiles = rangeTiles;
+                this.columnCount = columnCount;
+                // A slot's first two ranges may always be read (the packed array ends with two spare pairs); their
+                // bounds are used only while ranges remain.
+                tileStart = k.var("tileStart", k.loadU32(global(slotRanges)));
+                rangeEnd = k.var("rangeEnd", k.loadU32(global(slotRanges).plus(4)));
+                rangeAt = k.var("rangeAt", k.u32(0));
+                U64 second = rangeBounds(k.u32(1));
+                nextStart = k.var("nextStart", k.loadU32(global(second)));
+                nextEnd = k.var("nextEnd", k.loadU32(global(second).plus(4)));
+                columnKeys = new U32[rows.passes()];
+                for (int p = 0; p < columnKeys.length; p++) {
+                    columnKeys[p] = k.var("columnKey", k.u32(0));
+                }
+            }
+
+            /** Range {@code range} of the slot; at most one past its last, which is read ahead but never used. */
+            private U64 rangeBounds(U32 range) {
+                return k.add(slotRanges, k.mulWide(range, 8));
+            }
+
+            /** Reads the keys of this thread's rows in tile {@code tile}, if it is a column tile. */
+            void prefetchColumns(U32 tile) {
+                k.ifThen(k.and(k.ge(tile, rangeTiles), k.lt(tile, keyTiles)), () -> {
+                    U32 first = k.mul(k.sub(tile, rangeTiles), BLOCK);
+                    U32 last = k.sub(columnCount, 1);
+                    for (int p = 0; p < columnKeys.length; p++) {
+                        U32 index = k.min(k.add(first, rows.row(k, p)), last);
+                        k.set(columnKeys[p], k.loadU32(global(k.add(slotColumns, k.mulWide(index, 4)))));
+                    }
+                });
+            }
+
+            /** Starts the copies of tile {@code tile} into its stage, stores its key slots, then moves the cursor on. */
+            void load(U32 tile) {
+                U32 stageIndex = k.rem(tile, stages);
+                U32 stage = k.mad(stageIndex, k.u32(stageBytes()), kvStages);
+                U32 tileKeys = k.mad(stageIndex, k.u32(KEY_SLOTS_BYTES), keySlots);
+                Pred inRange = k.lt(tile, rangeTiles);
+                U32 firstColumn = k.mul(k.sub(tile, rangeTiles), BLOCK);
+                U32[] keys = new U32[rows.passes()];
+                Pred[] valid = new Pred[rows.passes()];
+                for (int p = 0; p < keys.length; p++) {
+                    U32 row = rows.row(k, p);
+                    U32 rangeKey = k.add(tileStart, row);
+                    keys[p] = k.select(inRange, rangeKey, columnKeys[p]);
+                    valid[p] = k.or(k.and(inRange, k.lt(rangeKey, rangeEnd)),
+                            k.and(k.not(inRange), k.lt(k.add(firstColumn, row), columnCount)));
+                }
+                rows.gather(k, stage, kHead, keys, valid, anyValid);
+                rows.gather(k, k.add(stage, BLOCK * rowBytes()), vHead, keys, valid, anyValid);
+                k.ifThen(rows.firstChunk(k), () -> {
+                    for (int p = 0; p < keys.length; p++) {
+                        k.store(shared(k.add(tileKeys, k.shl(rows.row(k, p), 2))),
+                                k.select(valid[p], keys[p], k.u32(MASKED_KEY)));
+                    }
+                });
+                k.ifThen(k.eq(tid, 0), () -> {
+                    Pred crossesFirstRow = k.gt(k.add(tileStart, BLOCK - 1), firstRow);
+                    Pred cutByEnd = k.lt(rangeEnd, k.add(tileStart, BLOCK));
+                    Pred masked = k.or(k.not(inRange), k.or(crossesFirstRow, cutByEnd));
+                    k.store(shared(tileKeys).plus(4L * BLOCK), k.select(masked, k.u32(1), k.u32(0)));
+                });
+                k.ifThen(inRange, () -> {
+                    k.set(tileStart, k.add(tileStart, BLOCK));
+                    k.ifThen(k.ge(tileStart, rangeEnd), () -> {
+                        k.set(rangeAt, k.add(rangeAt, 1));
+                        k.set(tileStart, nextStart);
+                        k.set(rangeEnd, nextEnd);
+                        U64 following = rangeBounds(k.add(rangeAt, 1));
+                        k.set(nextStart, k.loadU32(global(following)));
+                        k.set(nextEnd, k.loadU32(global(following).plus(4)));
+                    });
+                });
+                prefetchColumns(k.add(tile, 1));
+            }
+        }
     }
 
     /**
@@ -262,126 +356,6 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
                             k.f32(Float.NEGATIVE_INFINITY), score));
                 }
             }
-        }
-    }
-
-    /**
-     * The producer side of the pipeline, the same on every thread of the block: a cursor over the slot's ranges
-     * (the next tile's first key, the current range's end, the next range's bounds read ahead) and the keys of the
-     * thread's rows in the next column tile, read ahead.
-     */
-    private final class TileLoader {
-        private final KernelBuilder k;
-        private final RowTileLoad rows;
-        private final U32 tid;
-        private final U32 firstRow;
-        private final U32 rangeTiles;
-        private final U32 keyTiles;
-        private final U32 columnCount;
-        private final U64 slotRanges;
-        private final U64 slotColumns;
-        private final U64 kHead;
-        private final U64 vHead;
-        private final U64 anyValid;
-        private final U32 kvStages;
-        private final U32 keySlots;
-        private final U32 tileStart;
-        private final U32 rangeEnd;
-        private final U32 rangeAt;
-        private final U32 nextStart;
-        private final U32 nextEnd;
-        private final U32[] columnKeys;
-
-        TileLoader(KernelBuilder k, RowTileLoad rows, U32 tid, U32 firstRow, U32 rangeTiles, U32 keyTiles,
-                   U32 columnCount, U64 slotRanges, U64 slotColumns, U64 kHead,
-                   U64 vHead, U64 anyValid, U32 kvStages, U32 keySlots) {
-            this.k = k;
-            this.rows = rows;
-            this.tid = tid;
-            this.firstRow = firstRow;
-            this.rangeTiles = rangeTiles;
-            this.keyTiles = keyTiles;
-            this.columnCount = columnCount;
-            this.slotRanges = slotRanges;
-            this.slotColumns = slotColumns;
-            this.kHead = kHead;
-            this.vHead = vHead;
-            this.anyValid = anyValid;
-            this.kvStages = kvStages;
-            this.keySlots = keySlots;
-            // A slot's first two ranges may always be read (the packed array ends with two spare pairs); their
-            // bounds are used only while ranges remain.
-            tileStart = k.var("tileStart", k.loadU32(global(slotRanges)));
-            rangeEnd = k.var("rangeEnd", k.loadU32(global(slotRanges).plus(4)));
-            rangeAt = k.var("rangeAt", k.u32(0));
-            U64 second = rangeBounds(k.u32(1));
-            nextStart = k.var("nextStart", k.loadU32(global(second)));
-            nextEnd = k.var("nextEnd", k.loadU32(global(second).plus(4)));
-            columnKeys = new U32[rows.passes()];
-            for (int p = 0; p < columnKeys.length; p++) {
-                columnKeys[p] = k.var("columnKey", k.u32(0));
-            }
-        }
-
-        /** Range {@code range} of the slot; at most one past its last, which is read ahead but never used. */
-        private U64 rangeBounds(U32 range) {
-            return k.add(slotRanges, k.mulWide(range, 8));
-        }
-
-        /** Reads the keys of this thread's rows in tile {@code tile}, if it is a column tile. */
-        void prefetchColumns(U32 tile) {
-            k.ifThen(k.and(k.ge(tile, rangeTiles), k.lt(tile, keyTiles)), () -> {
-                U32 first = k.mul(k.sub(tile, rangeTiles), BLOCK);
-                U32 last = k.sub(columnCount, 1);
-                for (int p = 0; p < columnKeys.length; p++) {
-                    U32 index = k.min(k.add(first, rows.row(k, p)), last);
-                    k.set(columnKeys[p], k.loadU32(global(k.add(slotColumns, k.mulWide(index, 4)))));
-                }
-            });
-        }
-
-        /** Starts the copies of tile {@code tile} into its stage, stores its key slots, then moves the cursor on. */
-        void load(U32 tile) {
-            U32 stageIndex = k.rem(tile, stages);
-            U32 stage = k.mad(stageIndex, k.u32(stageBytes()), kvStages);
-            U32 tileKeys = k.mad(stageIndex, k.u32(KEY_SLOTS_BYTES), keySlots);
-            Pred inRange = k.lt(tile, rangeTiles);
-            U32 firstColumn = k.mul(k.sub(tile, rangeTiles), BLOCK);
-            U32[] keys = new U32[rows.passes()];
-            Pred[] valid = new Pred[rows.passes()];
-            for (int p = 0; p < keys.length; p++) {
-                U32 row = rows.row(k, p);
-                U32 rangeKey = k.add(tileStart, row);
-                keys[p] = k.select(inRange, rangeKey, columnKeys[p]);
-                valid[p] = k.or(k.and(inRange, k.lt(rangeKey, rangeEnd)),
-                        k.and(k.not(inRange), k.lt(k.add(firstColumn, row), columnCount)));
-            }
-            rows.gather(k, stage, kHead, keys, valid, anyValid);
-            rows.gather(k, k.add(stage, BLOCK * rowBytes()), vHead, keys, valid, anyValid);
-            k.ifThen(rows.firstChunk(k), () -> {
-                for (int p = 0; p < keys.length; p++) {
-                    k.store(shared(k.add(tileKeys, k.shl(rows.row(k, p), 2))),
-                            k.select(valid[p], keys[p], k.u32(MASKED_KEY)));
-                }
-            });
-            k.ifThen(k.eq(tid, 0), () -> {
-                Pred crossesFirstRow = k.gt(k.add(tileStart, BLOCK - 1), firstRow);
-                Pred cutByEnd = k.lt(rangeEnd, k.add(tileStart, BLOCK));
-                Pred masked = k.or(k.not(inRange), k.or(crossesFirstRow, cutByEnd));
-                k.store(shared(tileKeys).plus(4L * BLOCK), k.select(masked, k.u32(1), k.u32(0)));
-            });
-            k.ifThen(inRange, () -> {
-                k.set(tileStart, k.add(tileStart, BLOCK));
-                k.ifThen(k.ge(tileStart, rangeEnd), () -> {
-                    k.set(rangeAt, k.add(rangeAt, 1));
-                    k.set(tileStart, nextStart);
-                    k.set(rangeEnd, nextEnd);
-                    U64 following = rangeBounds(k.add(rangeAt, 1));
-                    k.set(nextStart, k.loadU32(global(following)));
-                    k.set(nextEnd, k.loadU32(global(following).plus(4)));
-                });
-            });
-            prefetchColumns(k.add(tile, 1));
         }
     }
 }
