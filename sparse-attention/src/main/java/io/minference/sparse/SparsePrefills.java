@@ -5,6 +5,7 @@ import io.minference.kernels.attention.PromptAttention;
 import io.minference.kernels.flash.DevicePromptAttention;
 import io.minference.runtime.cpu.CpuBackend;
 import io.minference.runtime.cuda.CudaContext;
+import io.minference.sparse.gpu.GpuSparsePrefill;
 import io.minference.sparse.pattern.PatternRegistry;
 
 /** Entry points the model uses to get a sparse prefill that follows a {@link PatternPlan}. */
@@ -23,11 +24,26 @@ public final class SparsePrefills {
 
     /** As {@link #cpu(PatternPlan, CpuBackend)}, with the patterns of {@code registry}. */
     public static PromptAttention cpu(PatternPlan plan, CpuBackend backend, PatternRegistry registry) {
-        return new CpuSparsePrefill(plan, backend, registry);
+        return cpu(plan, backend, registry, DenseFallback.DEFAULT);
     }
 
-    /** The GPU sparse prefill for one layer shape: device index building, then sparse flash attention. */
+    /** As {@link #cpu(PatternPlan, CpuBackend, PatternRegistry)}, with heads falling back to dense by {@code fallback}. */
+    public static PromptAttention cpu(PatternPlan plan, CpuBackend backend, PatternRegistry registry,
+                                      DenseFallback fallback) {
+        return new CpuSparsePrefill(plan, backend, registry, fallback);
+    }
+
+    /**
+     * The GPU sparse prefill for one layer shape: device index building, then sparse flash attention (heads whose
+     * index is too dense for {@link DenseFallback#DEFAULT} run dense flash attention).
+     */
     public static DevicePromptAttention gpu(PatternPlan plan, CudaContext context, AttentionShape shape) {
-        return new io.minference.sparse.gpu.GpuSparsePrefill(plan, context, shape);
+        return gpu(plan, context, shape, DenseFallback.DEFAULT);
+    }
+
+    /** As {@link #gpu(PatternPlan, CudaContext, AttentionShape)}, with heads falling back to dense by {@code fallback}. */
+    public static DevicePromptAttention gpu(PatternPlan plan, CudaContext context, AttentionShape shape,
+                                            DenseFallback fallback) {
+        return new GpuSparsePrefill(plan, context, shape, fallback);
     }
 }

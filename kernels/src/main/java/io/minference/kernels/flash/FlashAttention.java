@@ -127,6 +127,35 @@ public final class FlashAttention implements AutoCloseable {
         launchPrefill(stream, q, k, v, out, count, start, shape.numHeads());
     }
 
+    /**
+     * As {@link #prefill}, for query heads {@code [firstHead, firstHead + heads)} only (the others' outputs are left
+     * alone), for a sparse prefill whose too-dense heads fall back to dense. The kernels compute a head's KV head
+     * from its index within the launch, so the heads go in pieces that start on a KV group's first head or stay
+     * inside one group, each launched with its pointers moved to its first head.
+     */
+    public void prefillHeads(CudaStream stream, DevicePointer q, DevicePointer k, DevicePointer v, DevicePointer out,
+                             int count, int start, int firstHead, int heads) {
+        if (firstHead < 0 || heads < 1 || firstHead + heads > shape.numHeads()) {
+            throw new IllegalArgumentException("heads [" + firstHead + ", " + (firstHead + heads)
+                    + ") are not within the layer's " + shape.numHeads() + " heads");
+        }
+        int group = shape.groupSize();
+        long rowBytes = 2L * shape.headDim();
+        for (int head = firstHead; head < firstHead + heads; ) {
+            int piece = head % group == 0 ? firstHead + heads - head
+                    : Math.min(group - head % group, firstHead + heads - head);
+            long queryOffset = head * rowBytes;
+            long kvOffset = (long) (head / group) * rowBytes;
+            launchPrefill(stream, shifted(q, queryOffset), shifted(k, kvOffset), shifted(v, kvOffset),
+                    shifted(out, queryOffset), count, start, piece);
+            head += piece;
+        }
+    }
+
+    private static DevicePointer shifted(DevicePointer pointer, long bytes) {
+        return bytes == 0 ? pointer : () -> pointer.address() + bytes;
+    }
+
     /** Launches the prefill over the first {@code gridHeads} heads from the given pointers (row strides stay the layer's). */
     private void launchPrefill(CudaStream stream, DevicePointer q, DevicePointer k, DevicePointer v, DevicePointer out,
                                int count, int start, int gridHeads) {

@@ -22,9 +22,9 @@ import static io.minference.ptx.dsl.Address.global;
  * written as zeros.
  * <p>Parameters: {@code q, k, v} (tensor maps, {@code io.minference.runtime.cuda.TensorMap.headRows} views of the
  * whole prompt's Q, K and V with {@code length} rows and boxes of 64 rows), {@code kCache, vCache, o} (u64: K and V
- * again for the gather, and O), the index's {@code rangeCounts, ranges, columnCounts, columns} (u64, the layout of
- * {@link SparseIndex}), {@code length, firstHead, numHeads, numKvHeads, maxRanges, maxColumns} (u32), {@code scale}
- * (f32, 1/sqrt(d) * log2 e). Launch: grid {@code (index heads, query blocks)}, block {@link #threads()}, dynamic
+ * again for the gather, and O), the index's {@code rangeOffsets, rangeCounts, ranges, columnOffsets, columnCounts,
+ * columns} (u64, {@link DeviceSparseIndex}'s compact layout), {@code length, firstHead, numHeads, numKvHeads} (u32),
+ * {@code scale} (f32, 1/sqrt(d) * log2 e). Launch: grid {@code (index heads, query blocks)}, block {@link #threads()}, dynamic
  * shared memory {@link #sharedBytes()}; query blocks run last-first.
  */
 public record HopperSparseFlashPrefill(int headDim, int stages) implements KernelDefinition {
@@ -70,16 +70,16 @@ public record HopperSparseFlashPrefill(int headDim, int stages) implements Kerne
         U64 kCache = k.pointerParam("kCache");
         U64 vCache = k.pointerParam("vCache");
         U64 o = k.pointerParam("o");
+        U64 rangeOffsets = k.pointerParam("rangeOffsets");
         U64 rangeCounts = k.pointerParam("rangeCounts");
         U64 ranges = k.pointerParam("ranges");
+        U64 columnOffsets = k.pointerParam("columnOffsets");
         U64 columnCounts = k.pointerParam("columnCounts");
         U64 columns = k.pointerParam("columns");
         U32 length = k.u32Param("length");
         U32 firstHead = k.u32Param("firstHead");
         U32 numHeads = k.u32Param("numHeads");
         U32 numKvHeads = k.u32Param("numKvHeads");
-        U32 maxRanges = k.u32Param("maxRanges");
-        U32 maxColumns = k.u32Param("maxColumns");
         F32 scale = k.f32Param("scale");
         k.describe("sparse flash attention over an index's ranges (TMA) and columns (cp.async gather) on wgmma, head dim "
                 + headDim + ", " + BLOCK + " queries x " + BLOCK + " keys per step, " + stages + " stages");
@@ -93,8 +93,10 @@ public record HopperSparseFlashPrefill(int headDim, int stages) implements Kerne
         U32 kvRowBytes = k.mul(numKvHeads, headDim * 2).named("kvRowBytes");
         U32 firstRow = k.mul(queryBlock, BLOCK).named("firstRow");
         U32 rowsHere = k.min(k.sub(length, firstRow), k.u32(BLOCK)).named("rowsHere");
-        U64 slotRanges = k.add(ranges, k.mul(k.mulWide(slot, maxRanges), 8)).named("slotRanges");
-        U64 slotColumns = k.add(columns, k.mul(k.mulWide(slot, maxColumns), 4)).named("slotColumns");
+        U64 slotRanges = k.add(ranges, k.mulWide(k.loadU32(global(k.add(rangeOffsets, k.mulWide(slot, 4)))), 8))
+                .named("slotRanges");
+        U64 slotColumns = k.add(columns, k.mulWide(k.loadU32(global(k.add(columnOffsets, k.mulWide(slot, 4)))), 4))
+                .named("slotColumns");
         U32 rangeCount = k.loadU32(global(k.add(rangeCounts, k.mulWide(slot, 4)))).named("rangeCount");
         U32 columnCount = k.loadU32(global(k.add(columnCounts, k.mulWide(slot, 4)))).named("columnCount");
         IndexKeySource source = new IndexKeySource(k, headDim, kMap, vMap,

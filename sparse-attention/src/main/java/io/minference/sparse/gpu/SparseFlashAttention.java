@@ -11,6 +11,8 @@ import io.minference.runtime.cuda.Kernel;
 import io.minference.runtime.cuda.LaunchShape;
 import io.minference.runtime.cuda.TensorMap;
 
+import java.util.Arrays;
+
 /**
  * Flash attention on the tensor cores over the keys of a {@link DeviceSparseIndex}: {@link HopperSparseFlashPrefill}
  * on sm_90 (wgmma, TMA), {@link SparseFlashPrefill} elsewhere or when {@link PrefillKernel} says mma-sync.
@@ -50,6 +52,21 @@ public final class SparseFlashAttention implements AutoCloseable {
     /** Queues attention of queries [0, index.length()) of the index's heads. */
     public void launch(CudaStream stream, DevicePointer q, DevicePointer k, DevicePointer v, DevicePointer out,
                        DeviceSparseIndex index) {
+        launch(stream, q, k, v, out, index, 0, index.heads());
+    }
+
+    /**
+     * Queues attention of queries [0, index.length()) of the index's head slots {@code [firstSlot, firstSlot +
+     * slots)} only (the others are left alone, e.g. for heads that fall back to dense): the launch reads the slots'
+     * offsets and counts from the first slot's on (the offsets point into the whole packed arrays).
+     */
+    public void launch(CudaStream stream, DevicePointer q, DevicePointer k, DevicePointer v, DevicePointer out,
+                       DeviceSparseIndex index, int firstSlot, int slots) {
+        if (firstSlot < 0 || slots < 1 || firstSlot + slots > index.heads()) {
+            throw new IllegalArgumentException("head slots [" + firstSlot + ", " + (firstSlot + slots)
+                    + ") are not within the index's " + index.heads());
+        }
+        int firstHead = index.firstHead() + firstSlot;
         if (index.firstHead() + index.heads() > shape.numHeads()) {
             throw new IllegalArgumentException("index heads " + index.firstHead() + ".."
                     + (index.firstHead() + index.heads() - 1) + " exceed the layer's " + shape.numHeads() + " heads");
@@ -58,35 +75,34 @@ public final class SparseFlashAttention implements AutoCloseable {
             throw new IllegalArgumentException("sparse attention launches one block row per 64 queries, at most"
                     + " 65535 (4M tokens); got " + index.length() + " tokens");
         }
+        long slotsBefore = (long) firstSlot * index.queryBlocks();
+        Object[] indexArguments = {at(index.rangeOffsets(), 4 * slotsBefore), at(index.rangeCounts(), 4 * slotsBefore),
+                index.ranges(), at(index.columnOffsets(), 4 * slotsBefore), at(index.columnCounts(), 4 * slotsBefore),
+                index.columns(), index.length(), firstHead, shape.numHeads(), shape.numKvHeads(), scale};
         if (hopper != null) {
-            launchHopper(stream, q, k, v, out, index.rangeCounts(), index.ranges(), index.columnCounts(),
-                    index.columns(), index, index.firstHead(), index.heads());
-            return;
+            // Q, K and V through tensor maps of the whole prompt (K and V again by pointer, for the column gather)
+            var driver = context.driver();
+            int d = shape.headDim();
+            int box = HopperSparseFlashPrefill.BLOCK;
+            TensorMap qMap = TensorMap.headRows(driver, q, index.length(), shape.numHeads(), d, box);
+            TensorMap kMap = TensorMap.headRows(driver, k, index.length(), shape.numKvHeads(), d, box);
+            TensorMap vMap = TensorMap.headRows(driver, v, index.length(), shape.numKvHeads(), d, box);
+            kernel.withShape(new LaunchShape(slots, index.queryBlocks(), 1, hopper.threads(), 1, 1))
+                    .launch(stream, concat(new Object[] {qMap, kMap, vMap, k, v, out}, indexArguments));
+        } else {
+            kernel.withShape(new LaunchShape(slots, index.queryBlocks(), 1, SparseFlashPrefill.THREADS, 1, 1))
+                    .launch(stream, concat(new Object[] {q, k, v, out}, indexArguments));
         }
-        kernel.withShape(new LaunchShape(index.heads(), index.queryBlocks(), 1, SparseFlashPrefill.THREADS, 1, 1))
-                .launch(stream, q, k, v, out, index.rangeCounts(), index.ranges(), index.columnCounts(),
-                        index.columns(), index.length(), index.firstHead(), shape.numHeads(), shape.numKvHeads(),
-                        index.maxRanges(), index.maxColumns(), scale);
     }
 
-    /**
-     * The Hopper launch over {@code slots} head slots from {@code firstHead}, the index arrays already moved to the
-     * first slot's entries; Q, K and V are read through tensor maps of the whole prompt (and K, V again by pointer
-     * for the column gather).
-     */
-    private void launchHopper(CudaStream stream, DevicePointer q, DevicePointer k, DevicePointer v, DevicePointer out,
-                              DevicePointer rangeCounts, DevicePointer ranges, DevicePointer columnCounts,
-                              DevicePointer columns, DeviceSparseIndex index, int firstHead, int slots) {
-        var driver = context.driver();
-        int d = shape.headDim();
-        int length = index.length();
-        int box = HopperSparseFlashPrefill.BLOCK;
-        TensorMap qMap = TensorMap.headRows(driver, q, length, shape.numHeads(), d, box);
-        TensorMap kMap = TensorMap.headRows(driver, k, length, shape.numKvHeads(), d, box);
-        TensorMap vMap = TensorMap.headRows(driver, v, length, shape.numKvHeads(), d, box);
-        kernel.withShape(new LaunchShape(slots, index.queryBlocks(), 1, hopper.threads(), 1, 1))
-                .launch(stream, qMap, kMap, vMap, k, v, out, rangeCounts, ranges, columnCounts, columns, length,
-                        firstHead, shape.numHeads(), shape.numKvHeads(), index.maxRanges(), index.maxColumns(), scale);
+    private static Object[] concat(Object[] first, Object[] second) {
+        Object[] all = Arrays.copyOf(first, first.length + second.length);
+        System.arraycopy(second, 0, all, first.length, second.length);
+        return all;
+    }
+
+    private static DevicePointer at(DevicePointer base, long offset) {
+        return offset == 0 ? base : () -> base.address() + offset;
     }
 
     @Override

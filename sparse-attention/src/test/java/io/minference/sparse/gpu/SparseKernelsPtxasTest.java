@@ -55,8 +55,8 @@ class SparseKernelsPtxasTest {
         assertEquals(64 * 256 + 3 * 2 * 64 * 256 + 3 * 272 + 16, prefill.sharedBytes());
         assertTrue(2 * (prefill.sharedBytes() + 1024) <= 228 * 1024, "two blocks per SM on Hopper");
         assertEquals(prefill.sharedBytes(), source.sharedMemoryBytes());
-        assertEquals(List.of("q", "k", "v", "o", "rangeCounts", "ranges", "columnCounts", "columns", "length",
-                        "firstHead", "numHeads", "numKvHeads", "maxRanges", "maxColumns", "scale"),
+        assertEquals(List.of("q", "k", "v", "o", "rangeOffsets", "rangeCounts", "ranges", "columnOffsets",
+                        "columnCounts", "columns", "length", "firstHead", "numHeads", "numKvHeads", "scale"),
                 source.params().stream().map(p -> p.name()).toList());
         assertTrue(source.ptx().contains("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"));
         assertTrue(source.ptx().contains("cp.async"));
