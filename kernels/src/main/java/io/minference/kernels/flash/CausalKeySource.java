@@ -4,7 +4,7 @@ import io.minference.ptx.dsl.F32;
 import io.minference.ptx.dsl.FragmentC;
 import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.ptx.dsl.S32;
-import io.minference.ptx.dsl.TensorMap;
+import io.minference.ptx.dsl.TensorMapParam;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.WarpgroupAccumulator;
 
@@ -16,13 +16,14 @@ import io.minference.ptx.dsl.WarpgroupAccumulator;
  */
 public final class CausalKeySource implements HopperKeySource {
     private final int blockN;
-    private final TensorMap keyMap;
-    private final TensorMap valueMap;
+    private final TensorMapParam keyMap;
+    private final TensorMapParam valueMap;
     private final U32 kvHead;
     private final U32 firstPosition;
     private final U32 rowsHere;
 
-    public CausalKeySource(int blockN, TensorMap keyMap, TensorMap valueMap, U32 kvHead, U32 firstPosition, U32 rowsHere) {
+    public CausalKeySource(int blockN, TensorMapParam keyMap, TensorMapParam valueMap, U32 kvHead, U32 firstPosition,
+                           U32 rowsHere) {
         this.blockN = blockN;
         this.keyMap = keyMap;
         this.valueMap = valueMap;

@@ -9,7 +9,6 @@ import io.minference.runtime.cuda.DeviceBuffer;
 import io.minference.runtime.cuda.DevicePointer;
 import io.minference.runtime.cuda.Kernel;
 import io.minference.runtime.cuda.LaunchShape;
-import io.minference.runtime.cuda.TensorMap;
 
 import java.util.List;
 
@@ -161,18 +160,7 @@ public final class FlashAttention implements AutoCloseable {
                                int count, int start, int gridHeads) {
         int heads = shape.numHeads();
         if (hopperPrefill != null) {
-            // the maps hold the tensors' addresses and the valid lengths, so they are encoded per call (microseconds);
-            // K and V rows past start + count read as zeros, never as whatever the cache holds there
-            var driver = context.driver();
-            int d = shape.headDim();
-            TensorMap qMap = TensorMap.headRows(driver, q, count, heads, d, HopperFlashPrefill.BLOCK_M);
-            TensorMap kMap = TensorMap.headRows(driver, k, (long) start + count, shape.numKvHeads(), d,
-                    hopperPrefill.blockN());
-            TensorMap vMap = TensorMap.headRows(driver, v, (long) start + count, shape.numKvHeads(), d,
-                    hopperPrefill.blockN());
-            prefillKernel.withShape(new LaunchShape(gridHeads, hopperPrefill.queryBlocks(count), 1,
-                    HopperFlashPrefill.THREADS, 1, 1)).launch(stream, qMap, kMap, vMap, out, count, start, heads,
-                    shape.numKvHeads(), scale);
+            hopperPrefill.launch(prefillKernel, stream, q, k, v, out, count, start, shape, gridHeads, scale);
         } else if (prefill != null) {
             prefillKernel.withShape(new LaunchShape(gridHeads, prefill.queryBlocks(count), 1, prefill.threads(), 1,
                     1)).launch(stream, q, k, v, out, count, start, heads, shape.numKvHeads(), scale);

@@ -8,7 +8,7 @@ import io.minference.ptx.dsl.HalfType;
 import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.ptx.dsl.MBarrier;
 import io.minference.ptx.dsl.MatrixDescriptor;
-import io.minference.ptx.dsl.TensorMap;
+import io.minference.ptx.dsl.TensorMapParam;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
 import io.minference.ptx.dsl.WarpgroupAccumulator;
@@ -131,7 +131,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
      * @param numHeads      O's heads per row
      * @param scale         1/sqrt(d) * log2 e
      */
-    public record Block(TensorMap queries, U32 head, U32 firstRow, U32 rowsHere, U32 firstPosition, U64 out,
+    public record Block(TensorMapParam queries, U32 head, U32 firstRow, U32 rowsHere, U32 firstPosition, U64 out,
                         U32 numHeads, F32 scale) {
     }
 

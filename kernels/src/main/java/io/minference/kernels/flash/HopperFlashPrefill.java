@@ -1,11 +1,18 @@
 package io.minference.kernels.flash;
 
+import io.minference.kernels.attention.AttentionShape;
 import io.minference.ptx.PtxTarget;
 import io.minference.ptx.dsl.F32;
 import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.ptx.dsl.KernelDefinition;
 import io.minference.ptx.dsl.SpecialRegisters.Axis;
-import io.minference.ptx.dsl.TensorMap;
+import io.minference.ptx.dsl.TensorMapParam;
+import io.minference.runtime.cuda.CudaDriver;
+import io.minference.runtime.cuda.CudaStream;
+import io.minference.runtime.cuda.DevicePointer;
+import io.minference.runtime.cuda.Kernel;
+import io.minference.runtime.cuda.LaunchShape;
+import io.minference.runtime.cuda.TensorMap;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
 
@@ -15,7 +22,7 @@ import io.minference.ptx.dsl.U64;
  * warp-specialised wgmma/TMA loop) with two consumer warpgroups, so {@link #BLOCK_M} query rows of one head per
  * block, over the {@link CausalKeySource}: the key tiles below the block's diagonal unmasked, then the ones that
  * cross it, masked, each loaded whole by one TMA thread.
- * <p>Parameters: {@code q, k, v} (tensor maps, {@code io.minference.runtime.cuda.TensorMap.headRows} views of the
+ * <p>Parameters: {@code q, k, v} (tensor maps, {@link TensorMap#headRows} views of the
  * token-major tensors: Q with {@code count} rows and a box of {@link #BLOCK_M}, K and V with {@code start + count}
  * rows and a box of {@code blockN}), {@code o} (u64), {@code count}, {@code start}, {@code numHeads},
  * {@code numKvHeads} (u32), {@code scale} (f32, 1/sqrt(d) * log2 e). Launch: grid
@@ -50,6 +57,21 @@ public record HopperFlashPrefill(int headDim, int blockN, int stages) implements
         return (count + BLOCK_M - 1) / BLOCK_M;
     }
 
+    /**
+     * Queues one launch of {@code kernel} (this specialization, loaded) over the first {@code gridHeads} heads: encodes
+     * the three tensor maps (they hold the tensors' addresses and valid lengths, so they are encoded per call, a few
+     * microseconds; K and V rows past {@code start + count} read as zeros, never as whatever the cache holds there).
+     */
+    public void launch(Kernel kernel, CudaStream stream, DevicePointer q, DevicePointer k, DevicePointer v,
+                       DevicePointer out, int count, int start, AttentionShape shape, int gridHeads, float scale) {
+        var driver = CudaDriver.get();
+        TensorMap qMap = TensorMap.headRows(driver, q, count, shape.numHeads(), headDim, BLOCK_M);
+        TensorMap kMap = TensorMap.headRows(driver, k, (long) start + count, shape.numKvHeads(), headDim, blockN);
+        TensorMap vMap = TensorMap.headRows(driver, v, (long) start + count, shape.numKvHeads(), headDim, blockN);
+        kernel.withShape(new LaunchShape(gridHeads, queryBlocks(count), 1, THREADS, 1, 1)).launch(stream, qMap, kMap,
+                vMap, out, count, start, shape.numHeads(), shape.numKvHeads(), scale);
+    }
+
     @Override
     public String entryName() {
         return "flash_prefill_sm90a_bf16_d%d_m%d_n%d_s%d".formatted(headDim, BLOCK_M, blockN, stages);
@@ -62,9 +84,9 @@ public record HopperFlashPrefill(int headDim, int blockN, int stages) implements
 
     @Override
     public void define(KernelBuilder k) {
-        TensorMap qMap = k.tensorMapParam("q");
-        TensorMap kMap = k.tensorMapParam("k");
-        TensorMap vMap = k.tensorMapParam("v");
+        TensorMapParam qMap = k.tensorMapParam("q");
+        TensorMapParam kMap = k.tensorMapParam("k");
+        TensorMapParam vMap = k.tensorMapParam("v");
         U64 o = k.pointerParam("o");
         U32 count = k.u32Param("count");
         U32 start = k.u32Param("start");

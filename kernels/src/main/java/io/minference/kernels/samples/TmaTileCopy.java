@@ -7,7 +7,7 @@ import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.ptx.dsl.KernelDefinition;
 import io.minference.ptx.dsl.MBarrier;
 import io.minference.ptx.dsl.SpecialRegisters.Axis;
-import io.minference.ptx.dsl.TensorMap;
+import io.minference.ptx.dsl.TensorMapParam;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
 import io.minference.ptx.tile.WgmmaTile;
@@ -51,7 +51,7 @@ public record TmaTileCopy(int boxRows, int width) implements KernelDefinition {
 
     @Override
     public void define(KernelBuilder k) {
-        TensorMap source = k.tensorMapParam("src");
+        TensorMapParam source = k.tensorMapParam("src");
         U64 out = k.pointerParam("out");
         U32 rows = k.u32Param("rows");
         U32 heads = k.u32Param("heads");

@@ -9,7 +9,7 @@ import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.ptx.dsl.KernelDefinition;
 import io.minference.ptx.dsl.MBarrier;
 import io.minference.ptx.dsl.MatrixDescriptor;
-import io.minference.ptx.dsl.TensorMap;
+import io.minference.ptx.dsl.TensorMapParam;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
 import io.minference.ptx.dsl.WarpgroupAccumulator;
@@ -48,9 +48,9 @@ public record WgmmaTileProduct() implements KernelDefinition {
 
     @Override
     public void define(KernelBuilder k) {
-        TensorMap qMap = k.tensorMapParam("q");
-        TensorMap kMap = k.tensorMapParam("k");
-        TensorMap vMap = k.tensorMapParam("v");
+        TensorMapParam qMap = k.tensorMapParam("q");
+        TensorMapParam kMap = k.tensorMapParam("k");
+        TensorMapParam vMap = k.tensorMapParam("v");
         U64 x = k.pointerParam("x");
         U64 s = k.pointerParam("s");
         U64 o = k.pointerParam("o");

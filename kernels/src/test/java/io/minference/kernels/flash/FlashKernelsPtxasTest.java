@@ -39,7 +39,10 @@ class FlashKernelsPtxasTest {
             new FlashDecodeCombine(8),
             new FlashDecodeCombine(128),
             HopperFlashPrefill.forHeadDim(128),
-            HopperFlashPrefill.forHeadDim(64));
+            HopperFlashPrefill.forHeadDim(64),
+            new HopperFlashPrefill(128, 128, 3),
+            new HopperFlashPrefill(128, 64, 4),
+            new HopperFlashPrefill(128, 192, 2));
 
     static Stream<Arguments> kernelsAndTargets() {
         return KERNELS.stream().flatMap(kernel -> Stream.of(PtxTarget.values()).filter(kernel::supports)

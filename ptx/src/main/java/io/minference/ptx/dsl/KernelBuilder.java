@@ -127,13 +127,13 @@ public final class KernelBuilder implements Values, Arithmetic, FloatMath, Conve
      * {@code const __grid_constant__ CUtensorMap}); the launcher passes the 128 bytes the host encoded. The kernel
      * reads it only through {@link TensorCopy} instructions, by its generic address.
      */
-    public TensorMap tensorMapParam(String name) {
+    public TensorMapParam tensorMapParam(String name) {
         String symbol = declareParam(name, KernelParam.TENSOR_MAP);
         U64 param = emitter.declare(new U64(name + "_param"));
         U64 generic = emitter.declare(new U64(name));
         emitter.instruction("mov.u64", param, symbol);
         emitter.instruction("cvta.param.u64", generic, param);
-        return new TensorMap(name, generic);
+        return new TensorMapParam(name, generic);
     }
 
     /** A statically sized shared array ({@code .shared .align 16 .b8 name[bytes]}); returns its address. */

@@ -2,7 +2,7 @@ package io.minference.ptx.dsl;
 
 /**
  * TMA (sm_90): the copy engine moves a whole box of a tensor between global and shared memory, described by a
- * {@link TensorMap} the host encoded ({@code cuTensorMapEncodeTiled}: element type, dimensions, strides, box,
+ * {@link TensorMapParam} the host encoded ({@code cuTensorMapEncodeTiled}: element type, dimensions, strides, box,
  * swizzle). One thread issues a copy; it completes on an {@link MBarrier} as transaction bytes, so the barrier's
  * phase must have announced them ({@link MBarriers#arriveExpectingBytes}). Coordinates are element indices per
  * dimension, innermost first, and may lie partly outside the tensor: those elements read as zero.
@@ -13,7 +13,7 @@ public interface TensorCopy extends Values {
      * {@code coordinates} (1 to 5 of them, 32-bit registers or constants, innermost first) into shared memory at
      * {@code destination} (aligned to 128 bytes, 1024 for 128-byte swizzling), completing on {@code barrier}.
      */
-    default void loadTile(Address destination, TensorMap map, MBarrier barrier, Reg... coordinates) {
+    default void loadTile(Address destination, TensorMapParam map, MBarrier barrier, Reg... coordinates) {
         if (destination.space() != Space.SHARED) {
             throw new IllegalArgumentException("a TMA load writes shared memory, not " + destination.space().ptx());
         }
@@ -32,11 +32,11 @@ public interface TensorCopy extends Values {
     }
 
     /** {@code prefetch.tensormap}: brings the map into the descriptor cache before the first copy needs it. */
-    default void prefetchTensorMap(TensorMap map) {
+    default void prefetchTensorMap(TensorMapParam map) {
         emitter().instruction("prefetch.tensormap", Address.global(map.address()));
     }
 
     /** The {@code [map, {c0, c1, ...}]} operand of a TMA copy. */
-    record TensorOperand(TensorMap map, Reg[] coordinates) {
+    record TensorOperand(TensorMapParam map, Reg[] coordinates) {
     }
 }

@@ -6,7 +6,7 @@
  * <p>Hopper (sm_90a) families: {@link io.minference.ptx.dsl.WarpgroupOps} (wgmma with shared-memory
  * {@link io.minference.ptx.dsl.MatrixDescriptor}s and {@link io.minference.ptx.dsl.WarpgroupAccumulator}s),
  * {@link io.minference.ptx.dsl.MBarriers} (split arrive/wait barriers with transaction counts),
- * {@link io.minference.ptx.dsl.TensorCopy} (TMA loads through a {@link io.minference.ptx.dsl.TensorMap} kernel
+ * {@link io.minference.ptx.dsl.TensorCopy} (TMA loads through a {@link io.minference.ptx.dsl.TensorMapParam} kernel
  * parameter), and in {@link io.minference.ptx.dsl.Synchronization} setmaxnreg, named barriers and the async-proxy
  * fence. A kernel using them says so through {@link io.minference.ptx.dsl.KernelDefinition#minimumTarget()}.
  */

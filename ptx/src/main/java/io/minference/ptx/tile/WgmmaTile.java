@@ -5,7 +5,7 @@ import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.ptx.dsl.MBarrier;
 import io.minference.ptx.dsl.MatrixDescriptor;
 import io.minference.ptx.dsl.Reg;
-import io.minference.ptx.dsl.TensorMap;
+import io.minference.ptx.dsl.TensorMapParam;
 import io.minference.ptx.dsl.U32;
 
 /**
@@ -61,7 +61,7 @@ public record WgmmaTile(U32 address, int rows, int width) {
      * coordinates after the innermost one (a head, then the first row ...). Completes on {@code barrier}, which
      * must expect {@link #bytes()}.
      */
-    public void load(KernelBuilder k, TensorMap map, MBarrier barrier, Reg... outer) {
+    public void load(KernelBuilder k, TensorMapParam map, MBarrier barrier, Reg... outer) {
         for (int block = 0; block < width / BLOCK_WIDTH; block++) {
             Reg[] coordinates = new Reg[outer.length + 1];
             coordinates[0] = k.u32((long) block * BLOCK_WIDTH);

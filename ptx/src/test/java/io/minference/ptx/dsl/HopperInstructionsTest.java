@@ -36,8 +36,8 @@ class HopperInstructionsTest {
 
         @Override
         public void define(KernelBuilder k) {
-            TensorMap tiles = k.tensorMapParam("tiles");
-            TensorMap volume = k.tensorMapParam("volume");
+            TensorMapParam tiles = k.tensorMapParam("tiles");
+            TensorMapParam volume = k.tensorMapParam("volume");
             U64 out = k.pointerParam("out");
             k.maxThreadsPerBlock(384);
             k.minBlocksPerSm(1);
@@ -169,7 +169,7 @@ class HopperInstructionsTest {
         assertThrows(IllegalArgumentException.class, () -> k.initBarrier(new MBarrier(address), 0));
         assertThrows(IllegalArgumentException.class, () -> k.swizzled128(address, 8, 1024));
         assertThrows(IllegalArgumentException.class, () -> k.dynamicShared(1024, 48));
-        TensorMap map = k.tensorMapParam("map");
+        TensorMapParam map = k.tensorMapParam("map");
         assertThrows(IllegalArgumentException.class, () -> k.loadTile(Address.shared(address), map,
                 new MBarrier(address)));
         assertThrows(IllegalArgumentException.class, () -> k.barrier(16, 32));

@@ -6,7 +6,7 @@ import io.minference.ptx.dsl.F32;
 import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.ptx.dsl.KernelDefinition;
 import io.minference.ptx.dsl.SpecialRegisters.Axis;
-import io.minference.ptx.dsl.TensorMap;
+import io.minference.ptx.dsl.TensorMapParam;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
 import io.minference.sparse.SparseIndex;
@@ -64,9 +64,9 @@ public record HopperSparseFlashPrefill(int headDim, int stages) implements Kerne
 
     @Override
     public void define(KernelBuilder k) {
-        TensorMap qMap = k.tensorMapParam("q");
-        TensorMap kMap = k.tensorMapParam("k");
-        TensorMap vMap = k.tensorMapParam("v");
+        TensorMapParam qMap = k.tensorMapParam("q");
+        TensorMapParam kMap = k.tensorMapParam("k");
+        TensorMapParam vMap = k.tensorMapParam("v");
         U64 kCache = k.pointerParam("kCache");
         U64 vCache = k.pointerParam("vCache");
         U64 o = k.pointerParam("o");

@@ -6,7 +6,7 @@ import io.minference.ptx.dsl.F32;
 import io.minference.ptx.dsl.FragmentC;
 import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.ptx.dsl.Pred;
-import io.minference.ptx.dsl.TensorMap;
+import io.minference.ptx.dsl.TensorMapParam;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
 import io.minference.ptx.dsl.WarpgroupAccumulator;
@@ -32,8 +32,8 @@ final class IndexKeySource implements HopperKeySource {
     private static final int PRODUCERS = 128;
 
     private final int headDim;
-    private final TensorMap keyMap;
-    private final TensorMap valueMap;
+    private final TensorMapParam keyMap;
+    private final TensorMapParam valueMap;
     private final U64 keyHead;
     private final U64 valueHead;
     private final U32 kvHead;
@@ -49,8 +49,9 @@ final class IndexKeySource implements HopperKeySource {
     private U32 rangeEnd;
 
     /** Reads the slot's counts and counts its range tiles (every thread, before the roles split). */
-    IndexKeySource(KernelBuilder k, int headDim, TensorMap keyMap, TensorMap valueMap, U64 keyHead, U64 valueHead,
-                   U32 kvHead, U32 kvRowBytes, U64 slotRanges, U32 rangeCount, U64 slotColumns, U32 columnCount) {
+    IndexKeySource(KernelBuilder k, int headDim, TensorMapParam keyMap, TensorMapParam valueMap, U64 keyHead,
+                   U64 valueHead, U32 kvHead, U32 kvRowBytes, U64 slotRanges, U32 rangeCount, U64 slotColumns,
+                   U32 columnCount) {
         this.headDim = headDim;
         this.keyMap = keyMap;
         this.valueMap = valueMap;

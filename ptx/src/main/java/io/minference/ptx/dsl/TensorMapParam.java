@@ -7,5 +7,5 @@ package io.minference.ptx.dsl;
  * @param name    the parameter's name
  * @param address its generic address
  */
-public record TensorMap(String name, U64 address) {
+public record TensorMapParam(String name, U64 address) {
 }
