@@ -73,8 +73,8 @@ public final class FlashPrefillSweep implements GpuBenchmark {
     }
 
     /**
-     * {@code FlashPrefillSweep M,N,S ... hopper:N,S ... -- length...}: each mma.sync tiling (query rows, keys per
-     * tile, stages) and Hopper tiling (keys per step, stages) at each length.
+     * {@code FlashPrefillSweep M,N,S ... hopper:N,S[,pingpong] ... -- length...}: each mma.sync tiling (query rows,
+     * keys per tile, stages) and Hopper tiling (keys per step, stages, optionally ping-pong consumers) at each length.
      */
     public static void main(String[] args) {
         List<KernelDefinition> tilings = new ArrayList<>();
@@ -87,7 +87,8 @@ public final class FlashPrefillSweep implements GpuBenchmark {
                 lengths.add(Integer.parseInt(arg));
             } else if (arg.startsWith("hopper:")) {
                 String[] p = arg.substring("hopper:".length()).split(",");
-                tilings.add(new HopperFlashPrefill(128, Integer.parseInt(p[0]), Integer.parseInt(p[1])));
+                tilings.add(new HopperFlashPrefill(128, Integer.parseInt(p[0]), Integer.parseInt(p[1]),
+                        p.length > 2 && p[2].equals("pingpong")));
             } else {
                 String[] p = arg.split(",");
                 tilings.add(new FlashPrefill(128, Integer.parseInt(p[0]), Integer.parseInt(p[1]),
@@ -95,7 +96,7 @@ public final class FlashPrefillSweep implements GpuBenchmark {
             }
         }
         if (tilings.isEmpty() || lengths.isEmpty()) {
-            System.err.println("usage: FlashPrefillSweep M,N,S|hopper:N,S [...] -- length [length ...]");
+            System.err.println("usage: FlashPrefillSweep M,N,S|hopper:N,S[,pingpong] [...] -- length [length ...]");
             System.exit(2);
         }
         int status = GpuBench.run(List.of(new FlashPrefillSweep(tilings,

@@ -38,15 +38,27 @@ import static io.minference.ptx.dsl.Address.global;
  * @param consumers consumer warpgroups, 1 or 2 (64 query rows each)
  * @param blockN    keys per step, a multiple of 16 up to 256
  * @param stages    depth of the K/V ring, at least 2
+ * @param pingPong  whether the two consumer warpgroups take turns issuing their GEMMs (FlashAttention-3's ping-pong:
+ *                  named barriers 1 and 2 hand the turn over after each issue), so that one's softmax runs while the
+ *                  other's GEMMs do, instead of leaving the overlap to chance
  */
-public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages) {
+public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages, boolean pingPong) {
     private static final int REGISTER_FILE = 65536;
     /** Shared memory of a Hopper SM, and the most one block may have. */
     static final int SM_SHARED_BYTES = 228 * 1024;
     static final int BLOCK_SHARED_BYTES = 227 * 1024;
     private static final int CONSUMER_ROWS = 64;
 
+    /** The loop without ping-pong scheduling. */
+    public HopperFlashLoop(int headDim, int consumers, int blockN, int stages) {
+        this(headDim, consumers, blockN, stages, false);
+    }
+
     public HopperFlashLoop {
+        if (pingPong && consumers != 2) {
+            throw new IllegalArgumentException("ping-pong scheduling takes turns between two consumer warpgroups, not "
+                    + consumers);
+        }
         if (headDim != 64 && headDim != 128) {
             throw new IllegalArgumentException("the Hopper prefill handles head dims 64 and 128, not " + headDim);
         }
@@ -237,6 +249,19 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             }
             k.wgmmaCommit();
         };
+        // ping-pong: consumer c waits on barrier 1 + c for its turn, then hands it to the other on 2 - c
+        U32 myTurn = k.add(consumer, 1).named("myTurn");
+        U32 otherTurn = k.sub(k.u32(2), consumer).named("otherTurn");
+        Runnable awaitTurn = () -> {
+            if (pingPong) {
+                k.barrier(myTurn, 256);
+            }
+        };
+        Runnable passTurn = () -> {
+            if (pingPong) {
+                k.barrierArrive(otherTurn, 256);
+            }
+        };
         StepBody step = (index, masked, issueNext) -> {
             HopperKeySource.Stage stage = stageOf.apply(index);
             if (masked) {
@@ -244,6 +269,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             }
             List<FragmentA<Bf16x2>> probabilities = softmax.fold(k, scores.fragments(), out.fragments());
             MatrixDescriptor valueBase = stage.values().mnMajorBase(k);
+            awaitTurn.run();
             k.wgmmaFence();
             for (int j = 0; j < probabilities.size(); j++) {
                 k.wgmma(out, probabilities.get(j), stage.values().mnMajor(k, valueBase, j), true, true);
@@ -252,11 +278,18 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             if (issueNext) {
                 issueScores.accept(k.add(index, 1));
             }
+            passTurn.run();
             k.wgmmaWait(0);
             k.arrive(barrier(k, barriers, 1 + stages, k.rem(index, stages)));
         };
+        if (pingPong) {
+            k.comment("ping-pong: consumer 0 takes the first turn");
+            k.ifThen(k.eq(consumer, 1), () -> k.barrierArrive(otherTurn, 256));
+        }
         k.comment("S of the first step");
+        awaitTurn.run();
         issueScores.accept(k.u32(0));
+        passTurn.run();
         k.wgmmaWait(0);
         k.comment("key steps every row sees whole: no mask");
         k.loop(k.u32(0), firstMasked, 1, index -> step.run(index, false, true));
@@ -264,6 +297,10 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         k.loop(firstMasked, lastStep, 1, index -> step.run(index, true, true));
         k.comment("the last step, masked, with nothing behind it");
         step.run(lastStep, true, false);
+        if (pingPong) {
+            k.comment("ping-pong: consumer 0 takes the turn consumer 1 handed over last, so none is left pending");
+            k.ifThen(k.eq(consumer, 0), () -> k.barrier(myTurn, 256));
+        }
 
         k.comment("epilogue: O / l as bf16 (0 for a row that saw no key), rows past the end skipped");
         F32[] sums = softmax.rowSums(k);

@@ -29,18 +29,23 @@ import io.minference.ptx.dsl.U64;
  * {@code (numHeads, ceil(count / BLOCK_M))}, block {@link #THREADS}, dynamic shared memory {@link #sharedBytes()};
  * query blocks run last-first, as in {@link FlashPrefill}.
  */
-public record HopperFlashPrefill(int headDim, int blockN, int stages) implements KernelDefinition {
+public record HopperFlashPrefill(int headDim, int blockN, int stages, boolean pingPong) implements KernelDefinition {
     /** Query rows per block: two consumer warpgroups of 64. */
     public static final int BLOCK_M = 128;
     /** One producer and two consumer warpgroups. */
     public static final int THREADS = 384;
 
-    public HopperFlashPrefill {
-        loop(headDim, blockN, stages).checkSharedMemory(0);
+    /** Without ping-pong scheduling of the consumers. */
+    public HopperFlashPrefill(int headDim, int blockN, int stages) {
+        this(headDim, blockN, stages, false);
     }
 
-    private static HopperFlashLoop loop(int headDim, int blockN, int stages) {
-        return new HopperFlashLoop(headDim, BLOCK_M / 64, blockN, stages);
+    public HopperFlashPrefill {
+        new HopperFlashLoop(headDim, BLOCK_M / 64, blockN, stages, pingPong).checkSharedMemory(0);
+    }
+
+    private HopperFlashLoop loop() {
+        return new HopperFlashLoop(headDim, BLOCK_M / 64, blockN, stages, pingPong);
     }
 
     /** The tuned shape for a head dim: 128-key tiles, in 2 stages for d 128 and 3 for d 64. */
@@ -49,7 +54,7 @@ public record HopperFlashPrefill(int headDim, int blockN, int stages) implements
     }
 
     public int sharedBytes() {
-        return loop(headDim, blockN, stages).sharedBytes(0);
+        return loop().sharedBytes(0);
     }
 
     /** Query blocks of a launch over {@code count} queries (the grid's y). */
@@ -74,7 +79,8 @@ public record HopperFlashPrefill(int headDim, int blockN, int stages) implements
 
     @Override
     public String entryName() {
-        return "flash_prefill_sm90a_bf16_d%d_m%d_n%d_s%d".formatted(headDim, BLOCK_M, blockN, stages);
+        return "flash_prefill_sm90a_bf16_d%d_m%d_n%d_s%d%s".formatted(headDim, BLOCK_M, blockN, stages,
+                pingPong ? "_pingpong" : "");
     }
 
     @Override
@@ -102,7 +108,7 @@ public record HopperFlashPrefill(int headDim, int blockN, int stages) implements
         U32 firstRow = k.mul(queryBlock, BLOCK_M).named("firstRow");
         U32 rowsHere = k.min(k.sub(count, firstRow), k.u32(BLOCK_M)).named("rowsHere");
         U32 firstPosition = k.add(start, firstRow).named("firstPosition");
-        loop(headDim, blockN, stages).emit(k, new HopperFlashLoop.Block(qMap, head, firstRow, rowsHere, firstPosition,
+        loop().emit(k, new HopperFlashLoop.Block(qMap, head, firstRow, rowsHere, firstPosition,
                 o, numHeads, scale), new CausalKeySource(blockN, kMap, vMap, kvHead, firstPosition, rowsHere));
     }
 }

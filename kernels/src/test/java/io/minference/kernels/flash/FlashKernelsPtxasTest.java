@@ -42,7 +42,9 @@ class FlashKernelsPtxasTest {
             HopperFlashPrefill.forHeadDim(64),
             new HopperFlashPrefill(128, 128, 3),
             new HopperFlashPrefill(128, 64, 4),
-            new HopperFlashPrefill(128, 192, 2));
+            new HopperFlashPrefill(128, 192, 2),
+            new HopperFlashPrefill(128, 128, 2, true),
+            new HopperFlashPrefill(64, 128, 3, true));
 
     static Stream<Arguments> kernelsAndTargets() {
         return KERNELS.stream().flatMap(kernel -> Stream.of(PtxTarget.values()).filter(kernel::supports)

@@ -6,6 +6,7 @@ import io.minference.ptx.PtxTarget;
 import io.minference.runtime.cuda.CudaAvailability;
 import io.minference.runtime.cuda.CudaBackend;
 import io.minference.runtime.cuda.CudaDriver;
+import io.minference.runtime.cuda.LaunchShape;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -58,6 +59,37 @@ class HopperFlashPrefillGpuTest {
                 + ":\n" + log);
     }
 
+    /**
+     * Other Hopper specializations than the default, launched directly (the sweep's candidates): ping-pong consumers,
+     * 3 stages, 64- and 192-key steps.
+     */
+    static Stream<Arguments> variants() {
+        List<Arguments> cases = new ArrayList<>();
+        for (HopperFlashPrefill variant : List.of(new HopperFlashPrefill(128, 128, 2, true),
+                new HopperFlashPrefill(64, 128, 3, true), new HopperFlashPrefill(128, 128, 3),
+                new HopperFlashPrefill(128, 64, 4), new HopperFlashPrefill(128, 192, 2))) {
+            AttentionShape shape = new AttentionShape(8, 2, variant.headDim());
+            cases.add(Arguments.of(variant, shape, 1000, 0));
+            cases.add(Arguments.of(variant, shape, 4097, 0));
+            cases.add(Arguments.of(variant, shape, 129, 1000));
+        }
+        return cases.stream();
+    }
+
+    @ParameterizedTest(name = "{0} {1}, {2} queries from {3}")
+    @MethodSource("variants")
+    void variantsMatchFloat64RowByRow(HopperFlashPrefill variant, AttentionShape shape, int count, int start) {
+        long seed = System.nanoTime();
+        AttentionProblem problem = AttentionProblem.random(shape, count, start, seed);
+        String context = variant.entryName() + ", seed " + seed + " on " + backend.device().name();
+        var kernel = backend.context().kernel(variant.emit(PtxTarget.SM_90A), LaunchShape.of(1, 32));
+        float[] actual = FlashAttentionGpuTest.run(backend, problem,
+                new FlashAttention(backend.context(), shape, PrefillKernel.HOPPER), (unused, q, k, v, o) ->
+                        variant.launch(kernel, backend.stream(), q, k, v, o, count, start, shape, shape.numHeads(),
+                                FlashAttention.log2Scale(shape.headDim())));
+        assertRowsWithinBounds(problem, actual, context, variant.entryName());
+    }
+
     static Stream<Arguments> cases() {
         List<Arguments> cases = new ArrayList<>();
         for (PrefillKernel family : new PrefillKernel[] {PrefillKernel.HOPPER, PrefillKernel.MMA_SYNC}) {
@@ -81,6 +113,15 @@ class HopperFlashPrefillGpuTest {
         AttentionProblem problem = AttentionProblem.random(shape, count, start, seed);
         String context = family.setting() + ", seed " + seed + " on " + backend.device().name();
         float[] actual = run(problem, family, context);
+        assertRowsWithinBounds(problem, actual, context, family.setting());
+    }
+
+    /** Max |error| per output row (query, head) at most 2^-6 of the row's largest expected magnitude plus 2^-10. */
+    private static void assertRowsWithinBounds(AttentionProblem problem, float[] actual, String context,
+                                               String label) {
+        AttentionShape shape = problem.shape();
+        int count = problem.count();
+        int start = problem.start();
         double[] expected = problem.reference();
         int d = shape.headDim();
         int rows = count * shape.numHeads();
@@ -109,7 +150,7 @@ class HopperFlashPrefillGpuTest {
             }
         }
         System.out.printf("%s %s T=%d start=%d: worst row error / bound %.3f, norm-wise relative %.2e%n",
-                family.setting(), shape, count, start, worst, AttentionProblem.relativeError(actual, expected));
+                label, shape, count, start, worst, AttentionProblem.relativeError(actual, expected));
         assertTrue(report.isEmpty(), () -> context + ": rows over their bound:\n  " + String.join("\n  ", report));
     }
 

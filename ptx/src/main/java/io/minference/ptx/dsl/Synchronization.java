@@ -17,11 +17,31 @@ public interface Synchronization extends Values {
      * so that a subset (the consumer warpgroups) can synchronise without the others. Barrier 0 is {@link #barrier}.
      */
     default void barrier(int id, int threads) {
+        checkNamedBarrier(id, threads);
+        emitter().instruction("bar.sync", Integer.toString(id), Integer.toString(threads));
+    }
+
+    /** {@code bar.sync id, threads} with the barrier chosen at run time ({@code id} in 0..15). */
+    default void barrier(U32 id, int threads) {
+        checkNamedBarrier(0, threads);
+        emitter().instruction("bar.sync", id, Integer.toString(threads));
+    }
+
+    /**
+     * {@code bar.arrive id, threads}: counts this thread toward the named barrier without waiting, as a producer
+     * signals the threads that {@code bar.sync} on it (an ordering handshake between warpgroups: FlashAttention-3's
+     * ping-pong of two consumers).
+     */
+    default void barrierArrive(U32 id, int threads) {
+        checkNamedBarrier(0, threads);
+        emitter().instruction("bar.arrive", id, Integer.toString(threads));
+    }
+
+    private static void checkNamedBarrier(int id, int threads) {
         if (id < 0 || id > 15 || threads <= 0 || threads % 32 != 0) {
             throw new IllegalArgumentException("named barriers are 0..15 over a positive multiple of 32 threads, got "
                     + id + " over " + threads);
         }
-        emitter().instruction("bar.sync", Integer.toString(id), Integer.toString(threads));
     }
 
     /**
