@@ -20,7 +20,8 @@ import java.util.SplittableRandom;
  * prefill family the device runs (on sm_90 the Hopper kernel and the mma.sync one, in alternating order per length,
  * each warmed up), and split-K decode of one token against the same cache lengths, in microseconds and GB/s of K and
  * V read. Inputs are random bf16 (a block of random values repeated over the tensors), medians of a few event-timed
- * repeats. The floor: 2 L^2 d H FLOPs over the bf16 tensor-core peak (about 990 TFLOP/s dense on an H100/H200).
+ * repeats, each of several back-to-back launches at short lengths; the host's time to queue one prefill is printed
+ * beside it. The floor: 2 L^2 d H FLOPs over the bf16 tensor-core peak (about 990 TFLOP/s dense on an H100/H200).
  */
 public final class FlashAttentionBenchmark implements GpuBenchmark {
     private static final AttentionShape SHAPE = new AttentionShape(32, 8, 128);
@@ -64,12 +65,18 @@ public final class FlashAttentionBenchmark implements GpuBenchmark {
                     // alternate which family runs first, so neither always inherits the other's clocks and L2
                     List<FlashAttention> order = new ArrayList<>(kernels);
                     if (i % 2 == 1) order = order.reversed();
+                    // short prompts: many launches back to back per timed repeat, and enough warm-up for the JIT to
+                    // compile the host path, so that the host's per-call work is not what is timed
+                    int launches = length <= 4096 ? 20 : length <= 16384 ? 4 : 1;
+                    int warmups = length <= 16384 ? 20 : 2;
                     for (FlashAttention flash : order) {
-                        double millis = DeviceTimer.medianMillis(backend, 2, repeats,
-                                () -> flash.prefill(backend.stream(), q, k, v, o, length, 0));
+                        Runnable prefill = () -> flash.prefill(backend.stream(), q, k, v, o, length, 0);
+                        double millis = DeviceTimer.medianMillisPerLaunch(backend, warmups, repeats, launches,
+                                prefill);
                         String label = "flash prefill causal L=" + length + " (" + flash.prefillKernelName() + ")";
                         figures.add(new Figure(label, flops / (millis * 1e-3) / 1e12, "TFLOP/s"));
                         figures.add(new Figure(label, millis, "ms"));
+                        figures.add(new Figure(label + " host enqueue", hostMicros(backend, prefill), "us"));
                     }
                     FlashAttention flash = kernels.getFirst();
                     double decodeMillis = DeviceTimer.medianMillis(backend, 3, 20,
@@ -83,6 +90,19 @@ public final class FlashAttentionBenchmark implements GpuBenchmark {
             kernels.forEach(FlashAttention::close);
         }
         return figures;
+    }
+
+    /** Median host time of one call of {@code work} (queuing only; the stream is drained between calls). */
+    static double hostMicros(CudaBackend backend, Runnable work) {
+        double[] micros = new double[9];
+        for (int i = 0; i < micros.length; i++) {
+            backend.stream().synchronize();
+            long start = System.nanoTime();
+            work.run();
+            micros[i] = (System.nanoTime() - start) / 1e3;
+        }
+        backend.stream().synchronize();
+        return DeviceTimer.median(micros);
     }
 
     static short[] randomBf16(SplittableRandom random) {

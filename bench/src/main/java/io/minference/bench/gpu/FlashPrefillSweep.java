@@ -62,7 +62,9 @@ public final class FlashPrefillSweep implements GpuBenchmark {
                                 k, v, o, length, 0, SHAPE.numHeads(), SHAPE.numKvHeads(), scale);
                         default -> throw new IllegalArgumentException("not a prefill tiling: " + tiling);
                     };
-                    double millis = DeviceTimer.medianMillis(backend, 2, length >= 65536 ? 3 : 7, launch);
+                    int launches = length <= 4096 ? 20 : length <= 16384 ? 4 : 1;
+                    double millis = DeviceTimer.medianMillisPerLaunch(backend, length <= 16384 ? 20 : 2,
+                            length >= 65536 ? 3 : 7, launches, launch);
                     double flops = 2.0 * length * length * SHAPE.headDim() * SHAPE.numHeads();
                     figures.add(new Figure(tiling.entryName() + " L=" + length, flops / (millis * 1e-3) / 1e12,
                             "TFLOP/s"));
