@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
         description = "Runs LLaMA models in pure Java, with sparse attention for long prompts.",
         subcommands = {GenerateCommand.class, TokenizeCommand.class, InfoCommand.class, BenchCommand.class,
                 GpuBenchCommand.class, SearchPatternsCommand.class, EvalCommand.class, ServeCommand.class,
-                DemoCommand.class, DemoRecordCommand.class, QuantizeCommand.class,
+                DemoCommand.class, DemoRecordCommand.class, QuantizeCommand.class, KernelsCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
     private final boolean stacktraceRequested;

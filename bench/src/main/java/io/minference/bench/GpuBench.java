@@ -3,6 +3,7 @@ package io.minference.bench;
 import io.minference.bench.gpu.CopyBandwidthBenchmark;
 import io.minference.bench.gpu.CublasGemmBenchmark;
 import io.minference.bench.gpu.DslCopyBandwidthBenchmark;
+import io.minference.bench.gpu.FallbackCrossoverBenchmark;
 import io.minference.bench.gpu.DslTileGemmBenchmark;
 import io.minference.bench.gpu.Figure;
 import io.minference.bench.gpu.FlashAttentionBenchmark;
@@ -27,14 +28,14 @@ public final class GpuBench {
 
     /**
      * The benchmarks, in the order they run: the GPU's ceilings, then the DSL kernels against them (bandwidth
-     * kernel, tile GEMM, flash attention).
+     * kernel, tile GEMM, flash attention, sparse estimation, the sparse kernel against dense by index share).
      */
     public static List<GpuBenchmark> benchmarks() {
         return List.of(new CopyBandwidthBenchmark(), new DslCopyBandwidthBenchmark(), new LaunchOverheadBenchmark(),
                 new CublasGemmBenchmark(4096), new CublasGemmBenchmark(8192),
                 new DslTileGemmBenchmark(4096, DslTileGemmBenchmark.VARIANTS),
                 new DslTileGemmBenchmark(8192, DslTileGemmBenchmark.VARIANTS), new FlashAttentionBenchmark(),
-                new SparseEstimationBenchmark());
+                new SparseEstimationBenchmark(), new FallbackCrossoverBenchmark(32768));
     }
 
     public static void main(String[] args) {

@@ -50,9 +50,37 @@ public record Ptxas(Path executable) {
             return Math.max(firstInt(STACK.matcher(log), 1), 0);
         }
 
+        /**
+         * The lines of the log that carry any of the advisory {@code codes} ({@code C7510}: a wgmma pipeline
+         * serialised; {@code C7508}: setmaxnreg ignored ...); empty when none.
+         */
+        public List<String> linesWith(String... codes) {
+            return Ptxas.linesWith(log, codes);
+        }
+
+        /**
+         * The advisories that say a Hopper kernel will run slower than written: a wgmma pipeline serialised
+         * (C7510, C7511, C7515) or a setmaxnreg ignored (C7508). Empty when none.
+         */
+        public List<String> slowPathAdvisories() {
+            return Ptxas.slowPathAdvisories(log);
+        }
+
         private static int firstInt(Matcher m, int group) {
             return m.find() ? Integer.parseInt(m.group(group)) : -1;
         }
+    }
+
+    /**
+     * The lines of a ptxas or driver-JIT log that say a Hopper kernel will run slower than written: a wgmma pipeline
+     * serialised (C7510, C7511, C7515) or a setmaxnreg ignored (C7508).
+     */
+    public static List<String> slowPathAdvisories(String log) {
+        return linesWith(log, "C7510", "C7511", "C7515", "C7508");
+    }
+
+    private static List<String> linesWith(String log, String... codes) {
+        return log.lines().filter(line -> List.of(codes).stream().anyMatch(line::contains)).toList();
     }
 
     /** The first {@code ptxas} on the PATH, if any. */

@@ -22,8 +22,8 @@ import jdk.incubator.vector.VectorSpecies;
  * are at most i, with an exact softmax over them.
  *
  * <p>It works as a flash-attention kernel on the CPU: one work item is one (head, 64-query block) slot, heaviest
- * (last) blocks first; the slot walks its keys in tiles of 64 (each 64-aligned piece of a range is a panel of
- * {@link KeyPanels}, the columns are gathered 64 at a time), with scores and probability-times-value products in
+ * (last) blocks first; the slot walks its keys in tiles of 64 (each range from its start: a 64-aligned tile is a panel of
+ * {@link KeyPanels}, another is copied from two panels; the columns are gathered 64 at a time), with scores and probability-times-value products in
  * register tiles ({@link ScoreTile}, {@link ValueTile}) and an online softmax in float (running maximum, rescaled
  * sums). Keys inside a tile ascend, so the causal mask of a row is a prefix of the tile's lanes.
  *
@@ -94,7 +94,12 @@ public final class CpuSparseAttention {
             int end = index.rangeEnd(h, b, r);
             for (int key0 = index.rangeStart(h, b, r); key0 < end; key0 += W) {
                 int count = Math.min(W, end - key0);
-                ScoreTile.multiply(s.queries, rows, d, panels.data(), panels.offset(key0 / W), s.scores);
+                if (key0 % W == 0) {
+                    ScoreTile.multiply(s.queries, rows, d, panels.data(), panels.offset(key0 / W), s.scores);
+                } else {
+                    panels.copyRange(key0, count, s.tile);
+                    ScoreTile.multiply(s.queries, rows, d, s.tile, 0, s.scores);
+                }
                 for (int lane = 0; lane < count; lane++) copyValue(shape, v, valueBase, key0 + lane, s.values, lane);
                 for (int row = 0; row < rows; row++) s.visible[row] = Math.clamp(m0 + row - key0 + 1, 0, count);
                 update(s, rows, count, d);

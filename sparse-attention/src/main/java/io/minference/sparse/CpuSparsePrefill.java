@@ -5,6 +5,7 @@ import io.minference.kernels.attention.PromptAttention;
 import io.minference.runtime.Tensor;
 import io.minference.runtime.cpu.CpuBackend;
 import io.minference.sparse.cpu.LayerInputs;
+import io.minference.sparse.pattern.DensePattern;
 import io.minference.sparse.pattern.HeadIndex;
 import io.minference.sparse.pattern.IndexCapacity;
 import io.minference.sparse.pattern.PatternRegistry;
@@ -14,6 +15,9 @@ import java.util.List;
  * The CPU sparse prefill of one layer: every head's selection is estimated from the prompt (heads in parallel; a
  * selection is small: kept columns and diagonals, or kept blocks), then heads are written into indices a batch at a
  * time, each batch's index at most {@link #INDEX_INTS_PER_BATCH} ints, and attended by {@link CpuSparseAttention}.
+ * A head whose index {@link DenseFallback} finds too dense gets the dense index instead (one range per query block:
+ * on the CPU the tiled sparse kernel over a dense index is the fastest dense path there is), the same rule the GPU
+ * prefill applies.
  */
 final class CpuSparsePrefill implements PromptAttention {
     /** About 256 MB of index per batch of heads (SparseIndex: a 1M-token head can need close to 1 GB alone). */
@@ -22,24 +26,27 @@ final class CpuSparsePrefill implements PromptAttention {
     private final PatternPlan plan;
     private final CpuBackend backend;
     private final PatternRegistry registry;
+    private final DenseFallback fallback;
     private final long intsPerBatch;
     private final IndexDensity density;
 
-    CpuSparsePrefill(PatternPlan plan, CpuBackend backend, PatternRegistry registry) {
-        this(plan, backend, registry, INDEX_INTS_PER_BATCH, IndexDensity.off());
+    CpuSparsePrefill(PatternPlan plan, CpuBackend backend, PatternRegistry registry, DenseFallback fallback) {
+        this(plan, backend, registry, fallback, INDEX_INTS_PER_BATCH, IndexDensity.off());
     }
 
-    CpuSparsePrefill(PatternPlan plan, CpuBackend backend, PatternRegistry registry, long intsPerBatch) {
-        this(plan, backend, registry, intsPerBatch, IndexDensity.off());
+    CpuSparsePrefill(PatternPlan plan, CpuBackend backend, PatternRegistry registry, DenseFallback fallback,
+                     long intsPerBatch) {
+        this(plan, backend, registry, fallback, intsPerBatch, IndexDensity.off());
     }
 
-    /** @param density counts every index built */
-    CpuSparsePrefill(PatternPlan plan, CpuBackend backend, PatternRegistry registry, long intsPerBatch,
-                     IndexDensity density) {
+    /** @param density counts every index as it is computed (dense fallback heads as dense) */
+    CpuSparsePrefill(PatternPlan plan, CpuBackend backend, PatternRegistry registry, DenseFallback fallback,
+                     long intsPerBatch, IndexDensity density) {
         registry.validate(plan);
         this.plan = plan;
         this.backend = backend;
         this.registry = registry;
+        this.fallback = fallback;
         this.intsPerBatch = intsPerBatch;
         this.density = density;
     }
@@ -71,6 +78,12 @@ final class CpuSparsePrefill implements PromptAttention {
             }
             SparseIndex index = new SparseIndex(first, heads, length, capacity.maxRanges(), capacity.maxColumns());
             for (int h = 0; h < heads; h++) selections[first + h].writeTo(index, h);
+            boolean[] dense = fallback.denseHeads(index);
+            for (int h = 0; h < heads; h++) {
+                if (!dense[h]) continue;
+                index.clearHead(h);
+                DensePattern.index().writeTo(index, h);
+            }
             density.add(index);
             CpuSparseAttention.attend(inputs, values, out, index, backend);
             first += heads;

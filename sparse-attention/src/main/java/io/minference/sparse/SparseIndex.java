@@ -9,8 +9,9 @@ import java.util.Arrays;
  * <p>For head slot {@code h} (head {@code firstHead + h}) and query block {@code b} (queries
  * {@code [64b, min(64b + 64, length))}):
  * <ul>
- *   <li>{@code rangeCount(h, b)} key ranges {@code [start, end)}: start a multiple of {@link #BLOCK}, sorted,
- *       disjoint and not touching (adjacent runs are merged), end at most the block's end;</li>
+ *   <li>{@code rangeCount(h, b)} key ranges {@code [start, end)}: sorted, disjoint and not touching (adjacent runs
+ *       are merged), end at most the block's end. A range may start at any key (a vertical-slash diagonal covers
+ *       exactly the 64 keys it crosses); kernels walk it in tiles of {@link #BLOCK} keys from its start;</li>
  *   <li>{@code columnCount(h, b)} single key columns, ascending, each before the block's end and inside no range
  *       of the block.</li>
  * </ul>
@@ -77,9 +78,9 @@ public final class SparseIndex {
      */
     public void addRange(int h, int b, int start, int end) {
         int slot = slot(h, b);
-        if (start % BLOCK != 0 || start >= end || end > blockEnd(b)) {
+        if (start < 0 || start >= end || end > blockEnd(b)) {
             throw new IllegalArgumentException("range [" + start + ", " + end + ") of query block " + b
-                    + " must start on a multiple of " + BLOCK + " and end after its start, by " + blockEnd(b));
+                    + " must start at a key >= 0 and end after its start, by " + blockEnd(b));
         }
         int n = rangeCounts[slot];
         int base = slot * maxRanges * 2;
@@ -157,6 +158,38 @@ public final class SparseIndex {
             if (column(h, b, c) <= i) n++;
         }
         return n;
+    }
+
+    /**
+     * Key tiles a kernel computes for slot (h, b): each range walked in tiles of {@link #BLOCK} keys from its start,
+     * then the columns gathered {@link #BLOCK} at a time.
+     */
+    public int tiles(int h, int b) {
+        int tiles = (columnCount(h, b) + BLOCK - 1) / BLOCK;
+        for (int r = 0; r < rangeCount(h, b); r++) {
+            tiles += (rangeEnd(h, b, r) - rangeStart(h, b, r) + BLOCK - 1) / BLOCK;
+        }
+        return tiles;
+    }
+
+    /** Key tiles of head slot h over all its query blocks (what {@link DenseFallback} weighs). */
+    public long tiles(int h) {
+        long tiles = 0;
+        for (int b = 0; b < queryBlocks; b++) tiles += tiles(h, b);
+        return tiles;
+    }
+
+    /** Key tiles of causal (dense) attention over {@code length} queries: query block b has b + 1. */
+    public static long causalTiles(int length) {
+        long blocks = queryBlocks(length);
+        return blocks * (blocks + 1) / 2;
+    }
+
+    /** Empties slot h's query blocks, so that another selection (a dense fallback) can be written in their place. */
+    public void clearHead(int h) {
+        slot(h, 0);
+        Arrays.fill(rangeCounts, h * queryBlocks, (h + 1) * queryBlocks, 0);
+        Arrays.fill(columnCounts, h * queryBlocks, (h + 1) * queryBlocks, 0);
     }
 
     private int slot(int h, int b) {

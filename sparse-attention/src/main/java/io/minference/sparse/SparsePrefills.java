@@ -24,18 +24,27 @@ public final class SparsePrefills {
 
     /** As {@link #cpu(PatternPlan, CpuBackend)}, with the patterns of {@code registry}. */
     public static PromptAttention cpu(PatternPlan plan, CpuBackend backend, PatternRegistry registry) {
-        return new CpuSparsePrefill(plan, backend, registry);
+        return cpu(plan, backend, registry, DenseFallback.DEFAULT);
     }
 
-    /** As {@link #cpu(PatternPlan, CpuBackend)}, counting every index it builds into {@code density}. */
+    /** As {@link #cpu(PatternPlan, CpuBackend)}, counting every index it computes into {@code density}. */
     public static PromptAttention cpu(PatternPlan plan, CpuBackend backend, IndexDensity density) {
-        return new CpuSparsePrefill(plan, backend, PatternRegistry.standard(), CpuSparsePrefill.INDEX_INTS_PER_BATCH,
-                density);
+        return new CpuSparsePrefill(plan, backend, PatternRegistry.standard(), DenseFallback.DEFAULT,
+                CpuSparsePrefill.INDEX_INTS_PER_BATCH, density);
     }
 
-    /** The GPU sparse prefill for one layer shape: device index building, then sparse flash attention. */
+    /** As {@link #cpu(PatternPlan, CpuBackend, PatternRegistry)}, with heads falling back to dense by {@code fallback}. */
+    public static PromptAttention cpu(PatternPlan plan, CpuBackend backend, PatternRegistry registry,
+                                      DenseFallback fallback) {
+        return new CpuSparsePrefill(plan, backend, registry, fallback);
+    }
+
+    /**
+     * The GPU sparse prefill for one layer shape: device index building, then sparse flash attention (heads whose
+     * index is too dense for {@link DenseFallback#DEFAULT} run dense flash attention).
+     */
     public static DevicePromptAttention gpu(PatternPlan plan, CudaContext context, AttentionShape shape) {
-        return gpu(plan, context, shape, IndexDensity.off());
+        return gpu(plan, context, shape, DenseFallback.DEFAULT, IndexDensity.off());
     }
 
     /**
@@ -44,6 +53,18 @@ public final class SparsePrefills {
      */
     public static DevicePromptAttention gpu(PatternPlan plan, CudaContext context, AttentionShape shape,
                                             IndexDensity density) {
-        return new GpuSparsePrefill(plan, context, shape, density);
+        return gpu(plan, context, shape, DenseFallback.DEFAULT, density);
+    }
+
+    /** As {@link #gpu(PatternPlan, CudaContext, AttentionShape)}, with heads falling back to dense by {@code fallback}. */
+    public static DevicePromptAttention gpu(PatternPlan plan, CudaContext context, AttentionShape shape,
+                                            DenseFallback fallback) {
+        return gpu(plan, context, shape, fallback, IndexDensity.off());
+    }
+
+    /** The GPU sparse prefill with both choices explicit. */
+    public static DevicePromptAttention gpu(PatternPlan plan, CudaContext context, AttentionShape shape,
+                                            DenseFallback fallback, IndexDensity density) {
+        return new GpuSparsePrefill(plan, context, shape, fallback, density);
     }
 }

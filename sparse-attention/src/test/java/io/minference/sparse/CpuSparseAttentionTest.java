@@ -117,16 +117,24 @@ class CpuSparseAttentionTest {
         }
     }
 
-    /** Random ranges (64-aligned, merged) and columns outside them, per block. */
+    /** Random ranges (64-aligned and merged in odd blocks, starting anywhere in even ones) and columns outside them. */
     private SparseIndex randomIndex(int firstHead, int heads, int length) {
         int blocks = SparseIndex.queryBlocks(length);
-        SparseIndex index = new SparseIndex(firstHead, heads, length, blocks, 150);
+        SparseIndex index = new SparseIndex(firstHead, heads, length, length, 150);
         for (int h = 0; h < heads; h++) {
             for (int b = 0; b < blocks; b++) {
                 int end = index.blockEnd(b);
-                boolean[] marked = new boolean[b + 1];
-                for (int c = 0; c <= b; c++) marked[c] = random.nextInt(3) == 0;
-                io.minference.sparse.pattern.BlockRuns.write(index, h, b, marked);
+                if (b % 2 == 1) {
+                    boolean[] marked = new boolean[b + 1];
+                    for (int c = 0; c <= b; c++) marked[c] = random.nextInt(3) == 0;
+                    io.minference.sparse.pattern.BlockRuns.write(index, h, b, marked);
+                } else {
+                    for (int start = random.nextInt(100); start < end; ) {
+                        int stop = Math.min(end, start + 1 + random.nextInt(150));
+                        index.addRange(h, b, start, stop);
+                        start = stop + 1 + random.nextInt(100);
+                    }
+                }
                 TreeSet<Integer> columns = new TreeSet<>();
                 for (int n = random.nextInt(150); n > 0; n--) {
                     int j = random.nextInt(end);

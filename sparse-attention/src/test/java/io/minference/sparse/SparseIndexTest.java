@@ -33,7 +33,7 @@ class SparseIndexTest {
     @Test
     void refusesMalformedRangesAndColumns() {
         SparseIndex index = new SparseIndex(0, 1, 200, 2, 2);
-        assertThrows(IllegalArgumentException.class, () -> index.addRange(0, 1, 10, 64), "unaligned start");
+        assertThrows(IllegalArgumentException.class, () -> index.addRange(0, 1, -1, 64), "negative start");
         assertThrows(IllegalArgumentException.class, () -> index.addRange(0, 1, 0, 129), "past the block's end");
         assertThrows(IllegalArgumentException.class, () -> index.addRange(0, 1, 64, 64), "empty");
         index.addRange(0, 3, 64, 128);
@@ -50,6 +50,28 @@ class SparseIndexTest {
         assertThrows(IllegalStateException.class, () -> one.addRange(0, 4, 128, 192), "no room for a second range");
         assertThrows(IndexOutOfBoundsException.class, () -> one.rangeCount(1, 0));
         assertThrows(IndexOutOfBoundsException.class, () -> one.rangeCount(0, 5));
+    }
+
+    @Test
+    void rangesStartAnywhereAndTilesCountFromTheirStart() {
+        SparseIndex index = new SparseIndex(0, 2, 300, 3, 70);
+        index.addRange(0, 4, 10, 75);     // 65 keys: 2 tiles
+        index.addRange(0, 4, 100, 164);   // 64 keys: 1 tile
+        index.addRange(0, 4, 164, 170);   // touches: merged into [100, 170), 2 tiles
+        assertEquals(2, index.rangeCount(0, 4));
+        assertEquals(170, index.rangeEnd(0, 4, 1));
+        for (int j = 171; j < 241; j++) index.addColumn(0, 4, j);   // 70 columns: 2 tiles
+        assertEquals(6, index.tiles(0, 4));
+        index.addRange(0, 0, 3, 4);
+        assertEquals(7, index.tiles(0));
+        assertEquals(15, SparseIndex.causalTiles(300), "1 + 2 + 3 + 4 + 5");
+        assertEquals(1, SparseIndex.causalTiles(1));
+        index.addRange(1, 2, 0, 192);
+        index.clearHead(0);
+        assertEquals(0, index.tiles(0));
+        assertEquals(3, index.tiles(1), "the other head is untouched");
+        index.addRange(0, 4, 0, 300);
+        assertEquals(5, index.tiles(0, 4));
     }
 
     @Test

@@ -10,6 +10,8 @@ import io.minference.kernels.attention.PromptAttention;
 import io.minference.runtime.Tensor;
 import io.minference.runtime.cpu.CpuBackend;
 import io.minference.sparse.cpu.LayerInputs;
+import io.minference.sparse.pattern.AShapePattern;
+import io.minference.sparse.pattern.DensePattern;
 import io.minference.sparse.pattern.IndexCapacity;
 import io.minference.sparse.pattern.PatternRegistry;
 import io.minference.sparse.pattern.VerticalSlashIndex;
@@ -74,11 +76,46 @@ class SparsePrefillsTest {
              Tensor v = TestTensors.random(random, 1, length, shape.kvDim());
              Tensor whole = TestTensors.poisoned(length, shape.queryDim());
              Tensor batched = TestTensors.poisoned(length, shape.queryDim())) {
-            new CpuSparsePrefill(plan, backend, PatternRegistry.builtIn()).attend(0, shape, q, k, v, whole, length);
-            new CpuSparsePrefill(plan, backend, PatternRegistry.builtIn(), 1).attend(0, shape, q, k, v, batched, length);
+            new CpuSparsePrefill(plan, backend, PatternRegistry.builtIn(), DenseFallback.NEVER).attend(0, shape, q, k, v, whole, length);
+            new CpuSparsePrefill(plan, backend, PatternRegistry.builtIn(), DenseFallback.NEVER, 1).attend(0, shape, q, k, v, batched, length);
             // equal up to the vector exp's last bit, which differs between interpreted and compiled code
             CpuSparseAttentionTest.assertClose(whole, batched, 1e-6, "one head per batch");
         }
+    }
+
+    @Test
+    void headsWhoseIndexIsTooDenseRunDenseAndTheOthersStaySparse() {
+        AttentionShape shape = new AttentionShape(4, 2, 32);
+        int length = 640;   // 10 query blocks, 55 causal tiles
+        // heads 0, 2: a 64-key window, two key blocks (19 tiles, share 0.35); heads 1, 3: a sink block plus a
+        // 300-key window (49 tiles, share 0.89)
+        HeadPattern narrow = new HeadPattern.AShape(0, 64);
+        HeadPattern wide = new HeadPattern.AShape(8, 300);
+        PatternPlan plan = new PatternPlan(List.of(List.of(narrow, wide, narrow, wide)));
+        try (Tensor q = TestTensors.random(random, 3, length, shape.queryDim());
+             Tensor k = TestTensors.random(random, 3, length, shape.kvDim());
+             Tensor v = TestTensors.random(random, 1, length, shape.kvDim());
+             Tensor out = TestTensors.poisoned(length, shape.queryDim())) {
+            SparsePrefills.cpu(plan, backend, PatternRegistry.builtIn(), new DenseFallback(0.5))
+                    .attend(0, shape, q, k, v, out, length);
+            SparseIndex expected = new SparseIndex(0, 4, length, 2, 0);
+            for (int h = 0; h < 4; h++) {
+                (h % 2 == 0 ? AShapePattern.index((HeadPattern.AShape) narrow) : DensePattern.index())
+                        .writeTo(expected, h);
+            }
+            assertEquals(19, expected.tiles(0));
+            double error = TestTensors.relativeError(shape, q, k, v, out, expected);
+            assertTrue(error < 1e-5, "narrow heads sparse, wide heads dense: relative error " + error);
+        }
+        SparseIndex wideIndex = new SparseIndex(0, 1, length, 2, 0);
+        AShapePattern.index((HeadPattern.AShape) wide).writeTo(wideIndex, 0);
+        assertEquals(49, wideIndex.tiles(0));
+        assertTrue(new DenseFallback(0.89).runsDense(49, length));
+        assertTrue(!new DenseFallback(0.891).runsDense(49, length), "49 of 55 is 0.8909");
+        assertTrue(!DenseFallback.NEVER.runsDense(Long.MAX_VALUE, length));
+        assertTrue(new DenseFallback(0).runsDense(1, length));
+        assertThrows(IllegalArgumentException.class, () -> new DenseFallback(Double.NaN));
+        assertThrows(IllegalArgumentException.class, () -> new DenseFallback(-0.1));
     }
 
     @Test

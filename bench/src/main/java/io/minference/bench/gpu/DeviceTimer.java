@@ -28,6 +28,18 @@ final class DeviceTimer {
         return median(millis);
     }
 
+    /**
+     * Median milliseconds per launch of {@code work} run {@code launches} times back to back between two events, after
+     * {@code warmups} runs: the host queues launch i + 1 while the GPU runs launch i, so a short kernel is timed
+     * without the host's per-call work (argument packing, tensor-map encoding) and without the idle gap a single
+     * launch between events leaves when the JIT has not compiled that host path yet.
+     */
+    static double medianMillisPerLaunch(CudaBackend backend, int warmups, int repeats, int launches, Runnable work) {
+        return medianMillis(backend, warmups, repeats, () -> {
+            for (int i = 0; i < launches; i++) work.run();
+        }) / launches;
+    }
+
     static double median(double[] values) {
         double[] sorted = values.clone();
         Arrays.sort(sorted);

@@ -4,6 +4,8 @@ import io.minference.bench.GpuBench;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashAttention;
 import io.minference.kernels.flash.FlashPrefill;
+import io.minference.kernels.flash.HopperFlashPrefill;
+import io.minference.ptx.dsl.KernelDefinition;
 import io.minference.runtime.cuda.CudaBackend;
 import io.minference.runtime.cuda.DeviceBuffer;
 import io.minference.runtime.cuda.Kernel;
@@ -14,15 +16,17 @@ import java.util.List;
 
 /**
  * Causal prefill TFLOP/s of several {@link FlashPrefill} tilings (query rows per block, keys per tile, pipeline
- * stages) at LLaMA-3-8B's head layout, to choose {@link FlashPrefill#forHeadDim}'s shape on a given GPU.
+ * stages) and {@link HopperFlashPrefill} tilings (keys per step, stages; sm_90 only) at LLaMA-3-8B's head layout, to
+ * choose {@link FlashPrefill#forHeadDim}'s and {@link HopperFlashPrefill#forHeadDim}'s shapes on a given GPU.
  */
 public final class FlashPrefillSweep implements GpuBenchmark {
     private static final AttentionShape SHAPE = new AttentionShape(32, 8, 128);
 
-    private final List<FlashPrefill> tilings;
+    private final List<KernelDefinition> tilings;
     private final int[] lengths;
 
-    public FlashPrefillSweep(List<FlashPrefill> tilings, int... lengths) {
+    /** {@code tilings}: {@link FlashPrefill}s and {@link HopperFlashPrefill}s. */
+    public FlashPrefillSweep(List<? extends KernelDefinition> tilings, int... lengths) {
         this.tilings = List.copyOf(tilings);
         this.lengths = lengths.clone();
     }
@@ -44,12 +48,23 @@ public final class FlashPrefillSweep implements GpuBenchmark {
                  DeviceBuffer k = FlashAttentionBenchmark.filled(backend, kvBytes, block);
                  DeviceBuffer v = FlashAttentionBenchmark.filled(backend, kvBytes, block);
                  DeviceBuffer o = backend.context().allocate(qBytes)) {
-                for (FlashPrefill tiling : tilings) {
+                for (KernelDefinition tiling : tilings) {
+                    if (!backend.device().runs(tiling.minimumTarget())) {
+                        continue;
+                    }
                     Kernel kernel = backend.context().kernel(tiling.emit(backend.device().ptxTarget()),
-                            new LaunchShape(SHAPE.numHeads(), tiling.queryBlocks(length), 1, tiling.threads(), 1, 1));
-                    double millis = DeviceTimer.medianMillis(backend, 1, length >= 65536 ? 3 : 7,
-                            () -> kernel.launch(backend.stream(), q, k, v, o, length, 0, SHAPE.numHeads(),
-                                    SHAPE.numKvHeads(), scale));
+                            LaunchShape.of(1, 32));
+                    Runnable launch = switch (tiling) {
+                        case HopperFlashPrefill hopper -> () -> hopper.launch(kernel, backend.stream(), q, k, v, o,
+                                length, 0, SHAPE, SHAPE.numHeads(), scale);
+                        case FlashPrefill mmaSync -> () -> kernel.withShape(new LaunchShape(SHAPE.numHeads(),
+                                mmaSync.queryBlocks(length), 1, mmaSync.threads(), 1, 1)).launch(backend.stream(), q,
+                                k, v, o, length, 0, SHAPE.numHeads(), SHAPE.numKvHeads(), scale);
+                        default -> throw new IllegalArgumentException("not a prefill tiling: " + tiling);
+                    };
+                    int launches = length <= 4096 ? 20 : length <= 16384 ? 4 : 1;
+                    double millis = DeviceTimer.medianMillisPerLaunch(backend, length <= 16384 ? 20 : 2,
+                            length >= 65536 ? 3 : 7, launches, launch);
                     double flops = 2.0 * length * length * SHAPE.headDim() * SHAPE.numHeads();
                     figures.add(new Figure(tiling.entryName() + " L=" + length, flops / (millis * 1e-3) / 1e12,
                             "TFLOP/s"));
@@ -59,10 +74,12 @@ public final class FlashPrefillSweep implements GpuBenchmark {
         return figures;
     }
 
-    /** {@code FlashPrefillSweep M,N,S ... -- length...}: each tiling (query rows, keys per tile, stages) at
-     * each length. */
+    /**
+     * {@code FlashPrefillSweep M,N,S ... hopper:N,S[,pingpong] ... -- length...}: each mma.sync tiling (query rows,
+     * keys per tile, stages) and Hopper tiling (keys per step, stages, optionally ping-pong consumers) at each length.
+     */
     public static void main(String[] args) {
-        List<FlashPrefill> tilings = new ArrayList<>();
+        List<KernelDefinition> tilings = new ArrayList<>();
         List<Integer> lengths = new ArrayList<>();
         boolean afterSeparator = false;
         for (String arg : args) {
@@ -70,6 +87,10 @@ public final class FlashPrefillSweep implements GpuBenchmark {
                 afterSeparator = true;
             } else if (afterSeparator) {
                 lengths.add(Integer.parseInt(arg));
+            } else if (arg.startsWith("hopper:")) {
+                String[] p = arg.substring("hopper:".length()).split(",");
+                tilings.add(new HopperFlashPrefill(128, Integer.parseInt(p[0]), Integer.parseInt(p[1]),
+                        p.length > 2 && p[2].equals("pingpong")));
             } else {
                 String[] p = arg.split(",");
                 tilings.add(new FlashPrefill(128, Integer.parseInt(p[0]), Integer.parseInt(p[1]),
@@ -77,7 +98,7 @@ public final class FlashPrefillSweep implements GpuBenchmark {
             }
         }
         if (tilings.isEmpty() || lengths.isEmpty()) {
-            System.err.println("usage: FlashPrefillSweep M,N,S [M,N,S ...] -- length [length ...]");
+            System.err.println("usage: FlashPrefillSweep M,N,S|hopper:N,S[,pingpong] [...] -- length [length ...]");
             System.exit(2);
         }
         int status = GpuBench.run(List.of(new FlashPrefillSweep(tilings,

@@ -94,9 +94,7 @@ public final class SparseAttentionBenchmark implements GpuBenchmark {
                                     "TFLOP/s"));
                             figures.add(new Figure(label + " on tiles",
                                     4.0 * d * 64 * 64 * tiles / (millis * 1e-3) / 1e12, "TFLOP/s"));
-                            figures.add(new Figure(label + " index bytes",
-                                    DeviceSparseIndex.bytes(host.heads(), length, host.maxRanges(),
-                                            host.maxColumns()) / 1e6, "MB"));
+                            figures.add(new Figure(label + " index bytes (compact)", index.byteSize() / 1e6, "MB"));
                             figures.add(new Figure(label + " speedup over dense", denseMillis / millis, "x"));
                         }
                     }

@@ -8,11 +8,14 @@ import io.minference.runtime.cuda.BFloat16;
 import io.minference.runtime.cuda.CudaBackend;
 import io.minference.runtime.cuda.CudaEvent;
 import io.minference.runtime.cuda.DeviceBuffer;
+import io.minference.sparse.DenseFallback;
 import io.minference.sparse.HeadPattern;
+import io.minference.sparse.PatternPlan;
+import io.minference.sparse.SparseIndex;
 import io.minference.sparse.config.PatternFiles;
 import io.minference.sparse.gpu.DeviceSparseIndex;
 import io.minference.sparse.gpu.GpuIndexBuilder;
-import io.minference.sparse.gpu.SparseFlashAttention;
+import io.minference.sparse.gpu.GpuSparsePrefill;
 import io.minference.sparse.synthetic.SyntheticAttention;
 
 import java.lang.foreign.MemorySegment;
@@ -21,24 +24,42 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Supplier;
 import java.util.stream.IntStream;
 
 /**
- * One attention layer of the sparse prefill at LLaMA-3-8B's head layout (32 heads, 8 KV heads, d 128) with one
- * layer's per-head patterns from a pattern file, on the structured synthetic inputs of {@link SyntheticAttention}
- * (default parameters, seed 1) and on plain random Q/K: estimation, index assembly and the sparse kernel timed apart
- * with CUDA events (medians of 3), next to the dense flash kernel on the same inputs.
+ * One attention layer of the sparse prefill as the model runs it, at LLaMA-3-8B's head layout (32 heads, 8 KV
+ * heads, d 128) with one layer's per-head patterns from a pattern file: {@link GpuSparsePrefill#run} (the model's
+ * head batches within its index budget, the device index build, the sparse kernel, the {@link DenseFallback}), on
+ * three input families side by side (seed 1 each):
+ * <ul>
+ *   <li>{@code structured}: {@link SyntheticAttention#structured}, a best case (every non-noise term depends on
+ *       the key alone or on the diagonal alone);</li>
+ *   <li>{@code random}: independent Gaussian Q/K/V, the worst case;</li>
+ *   <li>{@code rope}: {@link SyntheticAttention#rope}, locality from real RoPE (base 500000).</li>
+ * </ul>
+ * Per family and length, CUDA-event medians (warm-up first; sparse, estimation and dense alternate in each repeat):
+ * the layer ({@code total}, host waits included), the estimation and index alone over the same batches
+ * ({@code GpuIndexBuilder.build} plus the tile count the fallback reads), the attention kernels (the difference),
+ * our dense flash kernel, the same layer with no fallback (every head sparse), the mean tile share of the heads'
+ * indices (key tiles over causal key tiles: the index density the kernel pays for), the tiles computed (sparse
+ * heads' index tiles plus fallback heads' causal tiles, over 32 heads' causal tiles) and the fallback heads. A
+ * markdown row per family and length is printed as it completes. cuDNN runs in the same call from
+ * {@code bench/scripts/torch_reference.py --gqa-attention LENGTHS}.
  */
 public final class SparseLayerBenchmark implements GpuBenchmark {
     private static final AttentionShape SHAPE = new AttentionShape(32, 8, 128);
+    private static final List<String> FAMILIES = List.of("structured", "random", "rope");
 
     private final List<HeadPattern> patterns;
     private final String source;
+    private final DenseFallback fallback;
     private final int[] lengths;
 
-    public SparseLayerBenchmark(List<HeadPattern> patterns, String source, int... lengths) {
+    public SparseLayerBenchmark(List<HeadPattern> patterns, String source, DenseFallback fallback, int... lengths) {
         this.patterns = List.copyOf(patterns);
         this.source = source;
+        this.fallback = fallback;
         this.lengths = lengths.clone();
     }
 
@@ -50,60 +71,112 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
     @Override
     public List<Figure> run(CudaBackend backend) {
         List<Figure> figures = new ArrayList<>();
-        try (GpuIndexBuilder builder = new GpuIndexBuilder(backend.context(), SHAPE);
-             SparseFlashAttention sparse = new SparseFlashAttention(backend.context(), SHAPE);
+        PatternPlan plan = new PatternPlan(List.of(patterns));
+        System.out.println("| L | inputs | estimation + index | attention kernels | sparse total | dense flash (ours)"
+                + " | speedup | no fallback | est. share of dense | mean tile share | tiles computed | fallback heads"
+                + " | batches | index MB (largest batch) | fixed layout MB (all heads) |");
+        System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        try (GpuSparsePrefill prefill = new GpuSparsePrefill(plan, backend.context(), SHAPE, fallback);
+             GpuSparsePrefill everySparse = new GpuSparsePrefill(plan, backend.context(), SHAPE, DenseFallback.NEVER);
+             GpuIndexBuilder builder = new GpuIndexBuilder(backend.context(), SHAPE);
              FlashAttention flash = new FlashAttention(backend.context(), SHAPE)) {
             for (int length : lengths) {
-                for (boolean structured : new boolean[] {true, false}) {
-                    String label = (structured ? "structured" : "random") + " L=" + length;
-                    try (SyntheticAttention.Sample sample = structured
-                            ? SyntheticAttention.structured(SHAPE, length, 1)
-                            : SyntheticAttention.random(SHAPE, length, 1);
+                for (String family : FAMILIES) {
+                    try (SyntheticAttention.Sample sample = switch (family) {
+                        case "structured" -> SyntheticAttention.structured(SHAPE, length, 1);
+                        case "random" -> SyntheticAttention.random(SHAPE, length, 1);
+                        default -> SyntheticAttention.rope(SHAPE, length, 1);
+                    };
                          DeviceBuffer q = bf16(backend, sample.queries());
                          DeviceBuffer k = bf16(backend, sample.keys());
                          DeviceBuffer v = bf16(backend, sample.values());
                          DeviceBuffer o = backend.context().allocate(2L * length * SHAPE.queryDim())) {
-                        figures.addAll(time(backend, builder, sparse, flash, q, k, v, o, length, label));
+                        Layer layer = new Layer(backend, patterns, q, k, v, o, length);
+                        figures.addAll(layer.measure(family + " L=" + length, prefill, everySparse, builder, flash));
                     }
-                    System.out.println(figures.subList(Math.max(0, figures.size() - 6), figures.size()));
                 }
             }
         }
         return figures;
     }
 
-    private List<Figure> time(CudaBackend backend, GpuIndexBuilder builder, SparseFlashAttention sparse,
-                              FlashAttention flash, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer o,
-                              int length, String label) {
-        int repeats = 3;
-        double[] estimation = new double[repeats], assembly = new double[repeats], kernel = new double[repeats];
-        try (CudaEvent start = backend.context().createEvent(); CudaEvent estimated = backend.context().createEvent();
-             CudaEvent indexed = backend.context().createEvent(); CudaEvent done = backend.context().createEvent()) {
+    /** One family's buffers at one length. */
+    private record Layer(CudaBackend backend, List<HeadPattern> patterns, DeviceBuffer q, DeviceBuffer k,
+                         DeviceBuffer v, DeviceBuffer o, int length) {
+        List<Figure> measure(String label, GpuSparsePrefill prefill, GpuSparsePrefill everySparse,
+                             GpuIndexBuilder builder, FlashAttention flash) {
+            int repeats = length >= 262144 ? 2 : 3;
+            double[] total = new double[repeats], estimation = new double[repeats], dense = new double[repeats],
+                    noFallback = new double[repeats];
+            GpuSparsePrefill.LayerRun run = null;
             for (int r = -1; r < repeats; r++) {
-                backend.stream().synchronize();
-                start.record(backend.stream());
-                try (DeviceSparseIndex index = builder.build(backend.stream(), patterns, 0, SHAPE.numHeads(), q, k,
-                        length, estimated)) {
-                    indexed.record(backend.stream());
-                    sparse.launch(backend.stream(), q, k, v, o, index);
-                    done.record(backend.stream());
-                    done.synchronize();
-                }
+                double[] sparseTime = new double[1];
+                GpuSparsePrefill.LayerRun last = timed(sparseTime,
+                        () -> prefill.run(backend.stream(), 0, q, k, v, o, length));
+                double estimate = timed(() -> estimate(builder));
+                double flashTime = timed(() -> flash.prefill(backend.stream(), q, k, v, o, length, 0));
+                double everyTime = timed(() -> everySparse.run(backend.stream(), 0, q, k, v, o, length));
                 if (r < 0) continue;
-                estimation[r] = estimated.elapsedMillisSince(start);
-                assembly[r] = indexed.elapsedMillisSince(estimated);
-                kernel[r] = done.elapsedMillisSince(indexed);
+                run = last;
+                total[r] = sparseTime[0];
+                estimation[r] = estimate;
+                dense[r] = flashTime;
+                noFallback[r] = everyTime;
+            }
+            double t = DeviceTimer.median(total), e = DeviceTimer.median(estimation), d = DeviceTimer.median(dense),
+                    n = DeviceTimer.median(noFallback);
+            long causal = SparseIndex.causalTiles(length);
+            double share = Arrays.stream(run.indexTiles()).mapToDouble(x -> (double) x / causal).average().orElse(1);
+            double computed = (double) run.tilesComputed(length) / (causal * SHAPE.numHeads());
+            System.out.printf("| %dK | %s | %.2f ms | %.2f ms | %.2f ms | %.2f ms | %.2f× | %.2f ms | %.1f %% | %.3f |"
+                            + " %.3f | %d | %d | %.0f | %.0f |%n", length / 1024, label.substring(0, label.indexOf(' ')),
+                    e, t - e, t, d, d / t, n, 100 * e / d, share, computed, run.fallbackHeads(), run.batches(),
+                    run.indexBytes() / 1e6, run.fixedLayoutBytes() / 1e6);
+            return List.of(new Figure(label + " estimation + index", e, "ms"),
+                    new Figure(label + " attention kernels", t - e, "ms"),
+                    new Figure(label + " sparse total", t, "ms"), new Figure(label + " dense flash", d, "ms"),
+                    new Figure(label + " speedup over dense", d / t, "x"),
+                    new Figure(label + " no fallback total", n, "ms"),
+                    new Figure(label + " estimation + index share of dense", 100 * e / d, "%"),
+                    new Figure(label + " mean tile share", share, ""),
+                    new Figure(label + " tiles computed / causal", computed, ""),
+                    new Figure(label + " fallback heads", run.fallbackHeads(), "heads"),
+                    new Figure(label + " head batches", run.batches(), ""),
+                    new Figure(label + " index, largest batch", run.indexBytes() / 1e6, "MB"));
+        }
+
+        /** The estimation and index of {@link GpuSparsePrefill}: one estimate, then its batches' assembly and tiles. */
+        private void estimate(GpuIndexBuilder builder) {
+            GpuIndexBuilder.Estimate estimate = builder.estimate(backend.stream(), patterns, 0, SHAPE.numHeads(), q,
+                    k, length, null);
+            for (int first = 0; first < SHAPE.numHeads(); ) {
+                int count = GpuSparsePrefill.headsPerBatch(estimate, first);
+                try (DeviceSparseIndex index = builder.assemble(backend.stream(), estimate, first, count)) {
+                    builder.tiles(backend.stream(), index);
+                }
+                first += count;
             }
         }
-        double dense = DeviceTimer.medianMillis(backend, 1, repeats,
-                () -> flash.prefill(backend.stream(), q, k, v, o, length, 0));
-        double e = DeviceTimer.median(estimation), a = DeviceTimer.median(assembly), s = DeviceTimer.median(kernel);
-        double total = e + a + s;
-        return List.of(new Figure(label + " estimation", e, "ms"), new Figure(label + " index assembly", a, "ms"),
-                new Figure(label + " sparse kernel", s, "ms"), new Figure(label + " sparse total", total, "ms"),
-                new Figure(label + " dense flash", dense, "ms"),
-                new Figure(label + " speedup over dense", dense / total, "x"),
-                new Figure(label + " estimation + index share", 100 * (e + a) / total, "%"));
+
+        private double timed(Runnable work) {
+            double[] millis = new double[1];
+            timed(millis, () -> {
+                work.run();
+                return null;
+            });
+            return millis[0];
+        }
+
+        private <T> T timed(double[] millis, Supplier<T> work) {
+            try (CudaEvent start = backend.context().createEvent(); CudaEvent end = backend.context().createEvent()) {
+                backend.stream().synchronize();
+                start.record(backend.stream());
+                T result = work.get();
+                end.record(backend.stream());
+                millis[0] = end.elapsedMillisSince(start);
+                return result;
+            }
+        }
     }
 
     /** An F32 [rows, width] host tensor as bf16 on the device, converted a row at a time in parallel. */
@@ -127,16 +200,25 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
         return buffer;
     }
 
-    /** {@code SparseLayerBenchmark PATTERN_FILE LAYER [length...]} (default lengths 32K and 128K). */
+    /**
+     * {@code SparseLayerBenchmark PATTERN_FILE LAYER [--fallback SHARE] [length...]} (default lengths 8K, 16K, 32K,
+     * 128K, 256K and 512K; default fallback share {@value DenseFallback#DEFAULT_MAX_TILE_SHARE}).
+     */
     public static void main(String[] args) {
         if (args.length < 2) {
-            System.err.println("usage: SparseLayerBenchmark PATTERN_FILE LAYER [length...]");
+            System.err.println("usage: SparseLayerBenchmark PATTERN_FILE LAYER [--fallback SHARE] [length...]");
             System.exit(2);
         }
         Path file = Path.of(args[0]);
         int layer = Integer.parseInt(args[1]);
-        int[] lengths = args.length > 2 ? Arrays.stream(args, 2, args.length).mapToInt(Integer::parseInt).toArray()
-                : new int[] {32768, 131072};
+        DenseFallback fallback = DenseFallback.DEFAULT;
+        int from = 2;
+        if (args.length > 3 && args[2].equals("--fallback")) {
+            fallback = new DenseFallback(Double.parseDouble(args[3]));
+            from = 4;
+        }
+        int[] lengths = args.length > from ? Arrays.stream(args, from, args.length).mapToInt(Integer::parseInt).toArray()
+                : new int[] {8192, 16384, 32768, 131072, 262144, 524288};
         var plan = PatternFiles.read(file);
         if (layer < 0 || layer >= plan.numLayers()) {
             System.err.println(file + " has layers 0 to " + (plan.numLayers() - 1) + ", not " + layer);
@@ -144,7 +226,7 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
         }
         List<HeadPattern> patterns = plan.layers().get(layer);
         int status = GpuBench.run(List.of(new SparseLayerBenchmark(patterns, file.getFileName() + " layer " + layer,
-                lengths)), System.out);
+                fallback, lengths)), System.out);
         if (status != 0) System.exit(status);
     }
 }

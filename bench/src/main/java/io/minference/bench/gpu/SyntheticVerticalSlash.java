@@ -1,16 +1,18 @@
 package io.minference.bench.gpu;
 
 import io.minference.sparse.SparseIndex;
+import io.minference.sparse.pattern.VerticalSlashIndex;
 
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 
 /**
  * Vertical-slash indices of the default budget's shape (1000 columns, 6096 diagonals, clamped to the length) made
  * on the host from seeded random choices instead of an estimate, for timing the sparse kernel. Per head: the 100
- * nearest diagonals plus random ones, the first 30 columns plus random ones, turned into ranges and columns by the
- * rule of docs/sparse-attention.md (each kept diagonal's key interval rounded out to key blocks, runs of blocks
- * merged into ranges, the columns outside them kept). The random diagonals are either uniform over the prompt
+ * nearest diagonals plus random ones, the first 30 columns plus random ones, turned into ranges and columns by
+ * {@link VerticalSlashIndex} (each kept diagonal's 64 keys per query block, merged into ranges, the columns outside
+ * them kept). The random diagonals are either uniform over the prompt
  * (which at long lengths touches almost every key block: the worst case, as for random Q/K) or in bands of 64
  * consecutive diagonals at uniform offsets (slash lines come in bands in real attention; this is the shape that
  * makes vertical-slash pay).
@@ -39,76 +41,47 @@ public final class SyntheticVerticalSlash {
     }
 
     /**
-     * The index of the kept diagonals and columns of each head (ascending, distinct, in [0, length)), by the rule of
-     * docs/sparse-attention.md.
+     * The index of the kept diagonals and columns of each head (ascending, distinct, in [0, length)), by
+     * {@link VerticalSlashIndex}'s rule, with room for as many ranges as the busiest block has (each head is first
+     * written alone to count them, then again and copied in).
      */
     static SparseIndex fromDiagonalsAndColumns(int length, int[][] diagonals, int[][] columns) {
         int heads = diagonals.length;
         int queryBlocks = SparseIndex.queryBlocks(length);
-        // First pass: the kept key blocks of every slot, to size the ranges to the busiest block.
-        boolean[][][] kept = new boolean[heads][queryBlocks][];
-        int maxRanges = IntStream.range(0, heads * queryBlocks).parallel().map(slot -> {
-            int h = slot / queryBlocks;
-            int b = slot % queryBlocks;
-            boolean[] blocks = keptBlocks(diagonals[h], b, Math.min((b + 1) * B, length));
-            kept[h][b] = blocks;
-            return runs(blocks);
-        }).max().orElse(1);
-        int maxColumns = java.util.Arrays.stream(columns).mapToInt(c -> c.length).max().orElse(0);
+        VerticalSlashIndex[] selections = new VerticalSlashIndex[heads];
+        for (int h = 0; h < heads; h++) selections[h] = new VerticalSlashIndex(columns[h], diagonals[h], length);
+        int maxRanges = IntStream.range(0, heads).parallel()
+                .map(h -> Arrays.stream(alone(selections[h]).rangeCountArray()).max().orElse(1)).max().orElse(1);
+        int maxColumns = Arrays.stream(columns).mapToInt(c -> c.length).max().orElse(0);
         SparseIndex index = new SparseIndex(0, heads, length, Math.max(1, maxRanges), maxColumns);
-        int[] columnCounts = index.columnCountArray();
-        int[] columnArray = index.columnArray();
         IntStream.range(0, heads).parallel().forEach(h -> {
+            SparseIndex one = alone(selections[h]);
             for (int b = 0; b < queryBlocks; b++) {
-                boolean[] blocks = kept[h][b];
-                int m1 = index.blockEnd(b);
-                for (int c = 0; c < blocks.length; c++) {
-                    if (!blocks[c]) continue;
-                    int c1 = c;
-                    while (c1 + 1 < blocks.length && blocks[c1 + 1]) c1++;
-                    index.addRange(h, b, c * B, Math.min((c1 + 1) * B, m1));
-                    c = c1;
-                }
-                // Written straight into the flat arrays: SparseIndex.addColumn checks every range per column,
-                // too slow for 32 heads x 2048 blocks x 1000 columns. Inside a range means inside a kept block.
                 int slot = h * queryBlocks + b;
-                int n = 0;
-                for (int j : columns[h]) {
-                    if (j >= m1) break;
-                    if (!blocks[j / B]) columnArray[slot * maxColumns + n++] = j;
-                }
-                columnCounts[slot] = n;
+                int ranges = one.rangeCount(0, b);
+                System.arraycopy(one.rangeArray(), b * one.maxRanges() * 2, index.rangeArray(),
+                        slot * index.maxRanges() * 2, 2 * ranges);
+                index.rangeCountArray()[slot] = ranges;
+                int count = one.columnCount(0, b);
+                System.arraycopy(one.columnArray(), b * one.maxColumns(), index.columnArray(), slot * maxColumns,
+                        count);
+                index.columnCountArray()[slot] = count;
             }
-            kept[h] = null;
         });
         return index;
+    }
+
+    private static SparseIndex alone(VerticalSlashIndex selection) {
+        var capacity = selection.capacity();
+        SparseIndex one = new SparseIndex(0, 1, selection.length(), capacity.maxRanges(), capacity.maxColumns());
+        selection.writeTo(one, 0);
+        return one;
     }
 
     static int[] diagonals(SplittableRandom random, int length, boolean banded) {
         int count = Math.min(SLASH, length);
         int nearest = Math.min(NEAREST_DIAGONALS, length);
         return pick(random, length, count, nearest, banded ? BAND : 1);
-    }
-
-    /** Key blocks touched by the diagonals below m1, for query block b (rows [64b, m1)). */
-    private static boolean[] keptBlocks(int[] diagonals, int b, int m1) {
-        boolean[] blocks = new boolean[b + 1];
-        int m0 = b * B;
-        for (int delta : diagonals) {
-            if (delta >= m1) break;
-            int lo = Math.max(0, m0 - delta) / B;
-            int hi = (m1 - delta - 1) / B;
-            for (int c = lo; c <= hi; c++) blocks[c] = true;
-        }
-        return blocks;
-    }
-
-    private static int runs(boolean[] blocks) {
-        int n = 0;
-        for (int c = 0; c < blocks.length; c++) {
-            if (blocks[c] && (c == 0 || !blocks[c - 1])) n++;
-        }
-        return n;
     }
 
     /**
@@ -151,17 +124,8 @@ public final class SyntheticVerticalSlash {
         }).sum();
     }
 
-    /** 64-key tiles the kernel computes: each range's tiles, then the columns' gathered tiles, over all slots. */
+    /** 64-key tiles the kernel computes ({@link SparseIndex#tiles(int)}), over all heads. */
     public static long keyTiles(SparseIndex index) {
-        long tiles = 0;
-        for (int h = 0; h < index.heads(); h++) {
-            for (int b = 0; b < index.queryBlocks(); b++) {
-                for (int r = 0; r < index.rangeCount(h, b); r++) {
-                    tiles += (index.rangeEnd(h, b, r) - index.rangeStart(h, b, r) + B - 1) / B;
-                }
-                tiles += (index.columnCount(h, b) + B - 1) / B;
-            }
-        }
-        return tiles;
+        return IntStream.range(0, index.heads()).parallel().mapToLong(index::tiles).sum();
     }
 }

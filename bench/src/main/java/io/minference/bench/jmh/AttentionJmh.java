@@ -2,6 +2,7 @@ package io.minference.bench.jmh;
 
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashAttention;
+import io.minference.kernels.flash.PrefillKernel;
 import io.minference.runtime.cuda.BFloat16;
 import io.minference.runtime.cuda.CudaBackend;
 import io.minference.runtime.cuda.DeviceBuffer;
@@ -24,7 +25,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * The DSL's flash attention at LLaMA-3-8B's head layout ({@link #SHAPE}: 32 heads, 8 KV heads, d 128), one
  * operation waited for: causal prefill of a whole sequence of {@code length} tokens, and one decode step against a
- * cache of that length. Inputs are random bf16. {@link GpuJmh} prints prefill as TFLOP/s with causal FLOPs counted
+ * cache of that length, for each prefill family. Inputs are random bf16. {@link GpuJmh} prints prefill as TFLOP/s with causal FLOPs counted
  * as {@code 2 L^2 d H}.
  */
 @State(Scope.Benchmark)
@@ -37,6 +38,10 @@ public class AttentionJmh {
 
     @Param({"4096", "16384", "32768", "131072"})
     public int length;
+
+    /** The prefill family ({@link PrefillKernel}): auto is the Hopper kernel on sm_90, mma-sync the FA2-class one. */
+    @Param({"auto", "mma-sync"})
+    public String kernel;
 
     private CudaBackend backend;
     private FlashAttention flash;
@@ -53,7 +58,7 @@ public class AttentionJmh {
     @Setup(Level.Trial)
     public void open() {
         backend = GpuSession.open();
-        flash = new FlashAttention(backend.context(), SHAPE);
+        flash = new FlashAttention(backend.context(), SHAPE, PrefillKernel.parse(kernel));
         short[] block = new short[RANDOM_BLOCK];
         SplittableRandom random = new SplittableRandom();
         for (int i = 0; i < block.length; i++) block[i] = BFloat16.fromFloat((float) random.nextDouble(-2, 2));

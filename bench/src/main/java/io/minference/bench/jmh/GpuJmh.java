@@ -63,8 +63,9 @@ public final class GpuJmh {
                         GemmJmh.SIZE);
             } else if (benchmark.contains(".AttentionJmh.prefill")) {
                 int length = Integer.parseInt(result.getParams().getParam("length"));
-                out.printf("%-28s %10.1f TFLOP/s (causal, L=%d, %.3f ms)%n", name,
-                        AttentionJmh.prefillFlops(length) / (score * 1e-3) / 1e12, length, score);
+                out.printf("%-28s %10.1f TFLOP/s (causal, L=%d, %s, %.3f ms)%n", name,
+                        AttentionJmh.prefillFlops(length) / (score * 1e-3) / 1e12, length,
+                        result.getParams().getParam("kernel"), score);
             } else if (benchmark.contains(".AttentionJmh.")) {
                 out.printf("%-28s %10.1f us (L=%s)%n", name, score * 1e3, result.getParams().getParam("length"));
             } else {

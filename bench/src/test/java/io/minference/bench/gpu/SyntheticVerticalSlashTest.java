@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The benchmark's synthetic vertical-slash index against a row-by-row construction from the doc's rule. */
+/** The benchmark's synthetic vertical-slash index against a row-by-row construction from the doc's rule (exact diagonal windows). */
 class SyntheticVerticalSlashTest {
     @ParameterizedTest(name = "length {0}")
     @ValueSource(ints = {1, 63, 64, 130, 1000, 3001})
@@ -74,24 +74,29 @@ class SyntheticVerticalSlashTest {
         }
     }
 
-    /** Every row's diagonal keys marked key block by key block, runs of marked blocks as ranges, then columns. */
+    /** Every row's diagonal keys marked in the query block's 64-row window, runs of marked keys as ranges, then columns. */
     private static SparseIndex rowByRow(int length, int[][] diagonals, int[][] columns) {
         int heads = diagonals.length;
         int queryBlocks = SparseIndex.queryBlocks(length);
-        SparseIndex index = new SparseIndex(0, heads, length, queryBlocks, 50);
+        SparseIndex index = new SparseIndex(0, heads, length, length, 50);
         for (int h = 0; h < heads; h++) {
             for (int b = 0; b < queryBlocks; b++) {
-                boolean[] marked = new boolean[b + 1];
-                for (int i = b * 64; i < index.blockEnd(b); i++) {
+                int m1 = index.blockEnd(b);
+                boolean[] marked = new boolean[m1];
+                for (int i = b * 64; i < b * 64 + 64; i++) {
                     for (int delta : diagonals[h]) {
-                        if (i - delta >= 0) marked[(i - delta) / 64] = true;
+                        if (delta < m1 && i - delta >= 0 && i - delta < m1) marked[i - delta] = true;
                     }
                 }
-                for (int c = 0; c <= b; c++) {
-                    if (marked[c]) index.addRange(h, b, 64 * c, Math.min(64 * (c + 1), index.blockEnd(b)));
+                for (int j = 0; j < m1; j++) {
+                    if (!marked[j]) continue;
+                    int end = j;
+                    while (end < m1 && marked[end]) end++;
+                    index.addRange(h, b, j, end);
+                    j = end;
                 }
                 for (int j : columns[h]) {
-                    if (j < index.blockEnd(b) && !index.insideRange(h, b, j)) index.addColumn(h, b, j);
+                    if (j < m1 && !marked[j]) index.addColumn(h, b, j);
                 }
             }
         }

@@ -1,6 +1,8 @@
 package io.minference.kernels.flash;
 
 import io.minference.kernels.attention.AttentionShape;
+import io.minference.ptx.PtxTarget;
+import io.minference.ptx.dsl.KernelDefinition;
 import io.minference.runtime.cuda.CudaContext;
 import io.minference.runtime.cuda.CudaStream;
 import io.minference.runtime.cuda.DeviceBuffer;
@@ -8,9 +10,12 @@ import io.minference.runtime.cuda.DevicePointer;
 import io.minference.runtime.cuda.Kernel;
 import io.minference.runtime.cuda.LaunchShape;
 
+import java.util.List;
+
 /**
  * Dense causal attention of one layer shape on one CUDA context: picks the tensor-core prefill for head dims 64
- * and 128 and the fallback otherwise, and runs split-K decode with a workspace it owns (grown on demand, freed on
+ * and 128 (on sm_90 the Hopper kernel, elsewhere or when {@link PrefillKernel} says so the mma.sync one) and the
+ * fallback otherwise, and runs split-K decode with a workspace it owns (grown on demand, freed on
  * close). Tensors follow the layout of {@link io.minference.kernels.flash}; all launches are queued on the given
  * stream. Not thread-safe: one instance per stream.
  */
@@ -23,6 +28,8 @@ public final class FlashAttention implements AutoCloseable {
     private final float scale;
     private final FlashPrefill prefill;
     private final Kernel prefillKernel;
+    /** The Hopper prefill, when it serves this shape on this device instead of {@link #prefill}. */
+    private final HopperFlashPrefill hopperPrefill;
     private final Kernel fallbackKernel;
     private final FlashDecode decode;
     private final Kernel decodeKernel;
@@ -32,30 +39,58 @@ public final class FlashAttention implements AutoCloseable {
     private final Kernel combineKernel;
     private DeviceBuffer workspace;
 
+    /** Attention with the prefill family the system property {@value PrefillKernel#PROPERTY} chooses. */
     public FlashAttention(CudaContext context, AttentionShape shape) {
+        this(context, shape, PrefillKernel.configured());
+    }
+
+    /** Attention with the prefill family {@code family} chooses for this device. */
+    public FlashAttention(CudaContext context, AttentionShape shape, PrefillKernel family) {
         this.context = context;
         this.shape = shape;
         this.scale = log2Scale(shape.headDim());
         var target = context.device().ptxTarget();
-        int d = shape.headDim();
+        Specializations kernels = Specializations.of(shape, target, family);
         LaunchShape placeholder = LaunchShape.of(1, 32);
-        if (d == 64 || d == 128) {
-            prefill = FlashPrefill.forHeadDim(d);
-            prefillKernel = context.kernel(prefill.emit(target), placeholder);
-            fallbackKernel = null;
-        } else {
-            prefill = null;
-            prefillKernel = null;
-            fallbackKernel = context.kernel(new FlashFallback(d).emit(target), placeholder);
+        prefill = kernels.prefill() instanceof FlashPrefill mmaSync ? mmaSync : null;
+        hopperPrefill = kernels.prefill() instanceof HopperFlashPrefill hopper ? hopper : null;
+        Kernel prefillOrFallback = context.kernel(kernels.prefill().emit(target), placeholder);
+        prefillKernel = prefill != null || hopperPrefill != null ? prefillOrFallback : null;
+        fallbackKernel = prefillKernel == null ? prefillOrFallback : null;
+        decode = new FlashDecode(shape.headDim());
+        groupedDecode = kernels.decode() instanceof GroupedFlashDecode;
+        decodeKernel = context.kernel(kernels.decode().emit(target), placeholder);
+        decodeAtDeviceLengthKernel = context.kernel(kernels.decodeAtDeviceLength().emit(target), placeholder);
+        combineKernel = context.kernel(kernels.combine().emit(target), placeholder);
+    }
+
+    /**
+     * The kernels an instance launches for one shape on one target: the single place where they are chosen, read
+     * by the constructor and by the kernel catalog.
+     *
+     * @param prefill              {@link HopperFlashPrefill}, {@link FlashPrefill} or {@link FlashFallback}
+     * @param decode               {@link GroupedFlashDecode} or {@link FlashDecode}
+     * @param decodeAtDeviceLength the same, reading the cache length from device memory
+     * @param combine              {@link FlashDecodeCombine}
+     */
+    public record Specializations(KernelDefinition prefill, KernelDefinition decode,
+                                  KernelDefinition decodeAtDeviceLength, KernelDefinition combine) {
+        /** The choice for {@code shape} on {@code target} with the prefill family {@code family}. */
+        public static Specializations of(AttentionShape shape, PtxTarget target, PrefillKernel family) {
+            int d = shape.headDim();
+            boolean tensorCores = d == 64 || d == 128;
+            KernelDefinition prefill = tensorCores && family.usesHopper(target) ? HopperFlashPrefill.forHeadDim(d)
+                    : tensorCores ? FlashPrefill.forHeadDim(d) : new FlashFallback(d);
+            boolean grouped = GroupedFlashDecode.supports(d, shape.groupSize());
+            return new Specializations(prefill,
+                    grouped ? new GroupedFlashDecode(d, shape.groupSize(), false) : new FlashDecode(d),
+                    grouped ? new GroupedFlashDecode(d, shape.groupSize(), true) : new FlashDecode(d, true),
+                    new FlashDecodeCombine(d));
         }
-        decode = new FlashDecode(d);
-        groupedDecode = GroupedFlashDecode.supports(d, shape.groupSize());
-        decodeKernel = context.kernel(groupedDecode ? new GroupedFlashDecode(d, shape.groupSize(), false).emit(target)
-                : decode.emit(target), placeholder);
-        decodeAtDeviceLengthKernel = context.kernel(groupedDecode
-                ? new GroupedFlashDecode(d, shape.groupSize(), true).emit(target)
-                : new FlashDecode(d, true).emit(target), placeholder);
-        combineKernel = context.kernel(new FlashDecodeCombine(d).emit(target), placeholder);
+
+        public List<KernelDefinition> all() {
+            return List.of(prefill, decode, decodeAtDeviceLength, combine);
+        }
     }
 
     /** The scale the kernels take: {@code log2(e) / sqrt(headDim)}. */
@@ -63,9 +98,19 @@ public final class FlashAttention implements AutoCloseable {
         return (float) (1.0 / Math.sqrt(headDim) / Math.log(2.0));
     }
 
-    /** True where the tensor-core kernel serves this shape's prefill. */
+    /** True where a tensor-core kernel (mma.sync or Hopper) serves this shape's prefill. */
     public boolean usesTensorCores() {
-        return prefill != null;
+        return prefill != null || hopperPrefill != null;
+    }
+
+    /** True where the Hopper kernel (wgmma, TMA) serves this shape's prefill. */
+    public boolean usesHopper() {
+        return hopperPrefill != null;
+    }
+
+    /** The entry name of the kernel that runs this shape's prefill. */
+    public String prefillKernelName() {
+        return (prefillKernel != null ? prefillKernel : fallbackKernel).source().entryName();
     }
 
     /**
@@ -78,13 +123,51 @@ public final class FlashAttention implements AutoCloseable {
             throw new IllegalArgumentException("prefill needs count >= 1 and start >= 0, got count " + count
                     + ", start " + start);
         }
+        launchPrefill(stream, q, k, v, out, count, start, shape.numHeads());
+    }
+
+    /**
+     * As {@link #prefill}, for query heads {@code [firstHead, firstHead + heads)} only (the others' outputs are left
+     * alone), for a sparse prefill whose too-dense heads fall back to dense. The kernels compute a head's KV head
+     * from its index within the launch, so the heads go in pieces that start on a KV group's first head or stay
+     * inside one group, each launched with its pointers moved to its first head.
+     */
+    public void prefillHeads(CudaStream stream, DevicePointer q, DevicePointer k, DevicePointer v, DevicePointer out,
+                             int count, int start, int firstHead, int heads) {
+        if (firstHead < 0 || heads < 1 || firstHead + heads > shape.numHeads()) {
+            throw new IllegalArgumentException("heads [" + firstHead + ", " + (firstHead + heads)
+                    + ") are not within the layer's " + shape.numHeads() + " heads");
+        }
+        int group = shape.groupSize();
+        long rowBytes = 2L * shape.headDim();
+        for (int head = firstHead; head < firstHead + heads; ) {
+            int piece = head % group == 0 ? firstHead + heads - head
+                    : Math.min(group - head % group, firstHead + heads - head);
+            long queryOffset = head * rowBytes;
+            long kvOffset = (long) (head / group) * rowBytes;
+            launchPrefill(stream, shifted(q, queryOffset), shifted(k, kvOffset), shifted(v, kvOffset),
+                    shifted(out, queryOffset), count, start, piece);
+            head += piece;
+        }
+    }
+
+    private static DevicePointer shifted(DevicePointer pointer, long bytes) {
+        return bytes == 0 ? pointer : () -> pointer.address() + bytes;
+    }
+
+    /** Launches the prefill over the first {@code gridHeads} heads from the given pointers (row strides stay the layer's). */
+    private void launchPrefill(CudaStream stream, DevicePointer q, DevicePointer k, DevicePointer v, DevicePointer out,
+                               int count, int start, int gridHeads) {
         int heads = shape.numHeads();
-        if (prefill != null) {
-            prefillKernel.withShape(new LaunchShape(heads, prefill.queryBlocks(count), 1, prefill.threads(), 1, 1))
-                    .launch(stream, q, k, v, out, count, start, heads, shape.numKvHeads(), scale);
+        if (hopperPrefill != null) {
+            hopperPrefill.launch(prefillKernel, stream, q, k, v, out, count, start, shape, gridHeads, scale);
+        } else if (prefill != null) {
+            prefillKernel.withShape(new LaunchShape(gridHeads, prefill.queryBlocks(count), 1, prefill.threads(), 1,
+                    1)).launch(stream, q, k, v, out, count, start, heads, shape.numKvHeads(), scale);
         } else {
-            fallbackKernel.withShape(new LaunchShape(FlashFallback.blocksFor(count), heads, 1, FlashFallback.THREADS,
-                    1, 1)).launch(stream, q, k, v, out, count, start, heads, shape.numKvHeads(), scale);
+            fallbackKernel.withShape(new LaunchShape(FlashFallback.blocksFor(count), gridHeads, 1,
+                    FlashFallback.THREADS, 1, 1)).launch(stream, q, k, v, out, count, start, heads,
+                    shape.numKvHeads(), scale);
         }
     }
 

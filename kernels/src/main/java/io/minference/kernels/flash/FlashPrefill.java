@@ -111,96 +111,78 @@ public record FlashPrefill(int headDim, int blockM, int blockN, int stages) impl
         U32 tiles = k.add(smem, blockM * rowBytes()).named("kvStages");
         RowTileLoad queryLoad = new RowTileLoad(k, blockM, rowBytes(), tid, threads(), qRowBytes);
         RowTileLoad keyLoad = new RowTileLoad(k, blockN, rowBytes(), tid, threads(), kvRowBytes);
+        FlashKeyLoop loop = new FlashKeyLoop(headDim, blockM, blockN, stages);
+        loop.emit(k, lane, warp, smem, tiles, scale, () -> {
+            k.comment("Q block (rows past the end zeroed), then the first key/value tiles: one commit group each");
+            queryLoad.copy(k, smem, k.add(qHead, k.mulWide(firstRow, qRowBytes)), firstRow, count, q);
+        }, new CausalTiles(k, keyLoad, kvRowBytes, tiles, kHead, vHead, kCache, vCache, kvLength, firstPosition, keyTiles,
+                firstMaskedTile), new FlashKeyLoop.Output(() -> k.add(k.add(o, k.mulWide(head, rowBytes())),
+                k.mulWide(firstRow, qRowBytes)), qRowBytes, rowsHere, false));
+    }
 
-        k.comment("Q block (rows past the end zeroed), then the first key/value tiles: one commit group each");
-        queryLoad.copy(k, smem, k.add(qHead, k.mulWide(firstRow, qRowBytes)), firstRow, count, q);
-        k.commitGroup();
-        java.util.function.Consumer<U32> loadKeyTile = tile -> {
-            U32 stage = k.mad(k.rem(tile, stages), k.u32(stageBytes()), tiles);
+    /**
+     * The causal source: key tiles {@code [0, keyTiles)} up to the block's last position, those wholly below the
+     * diagonal first and unmasked, then those crossing it, masked by position.
+     */
+    private final class CausalTiles implements FlashKeyLoop.KeyTileSource {
+        private final KernelBuilder k;
+        private final RowTileLoad keyLoad;
+        private final U32 kvRowBytes;
+        private final U32 kvStages;
+        private final U64 kHead;
+        private final U64 vHead;
+        private final U64 kCache;
+        private final U64 vCache;
+        private final U32 kvLength;
+        private final U32 firstPosition;
+        private final U32 keyTiles;
+        private final U32 firstMaskedTile;
+        private U32 laneFirstPosition;
+        private U32 pair;
+
+        CausalTiles(KernelBuilder k, RowTileLoad keyLoad, U32 kvRowBytes, U32 kvStages, U64 kHead, U64 vHead, U64 kCache, U64 vCache,
+                    U32 kvLength, U32 firstPosition, U32 keyTiles, U32 firstMaskedTile) {
+            this.k = k;
+            this.keyLoad = keyLoad;
+            this.kvRowBytes = kvRowBytes;
+            this.kvStages = kvStages;
+            this.kHead = kHead;
+            this.vHead = vHead;
+            this.kCache = kCache;
+            this.vCache = vCache;
+            this.kvLength = kvLength;
+            this.firstPosition = firstPosition;
+            this.keyTiles = keyTiles;
+            this.firstMaskedTile = firstMaskedTile;
+        }
+
+        @Override
+        public U32 tiles() {
+            return keyTiles;
+        }
+
+        @Override
+        public void load(U32 tile) {
+            U32 stage = k.mad(k.rem(tile, stages), k.u32(stageBytes()), kvStages);
             U32 firstKey = k.mul(tile, blockN);
             U64 offset = k.mulWide(firstKey, kvRowBytes);
             keyLoad.copy(k, stage, k.add(kHead, offset), firstKey, kvLength, kCache);
             keyLoad.copy(k, k.add(stage, blockN * rowBytes()), k.add(vHead, offset), firstKey, kvLength, vCache);
-        };
-        for (int s = 0; s < stages - 1; s++) {
-            U32 tile = k.u32(s);
-            k.ifThen(k.lt(tile, keyTiles), () -> loadKeyTile.accept(tile));
-            k.commitGroup();
         }
 
-        k.comment("Q fragments into registers, kept for the whole key loop");
-        k.waitGroups(stages - 1);
-        k.barrier();
-        U32 warpRow = k.mul(warp, 16).named("warpRow");
-        SwizzledFragments queryFragments = SwizzledFragments.operandA(k, rowBytes(), lane, warpRow);
-        List<FragmentA<Bf16x2>> qFrags = new ArrayList<>();
-        for (int d0 = 0; d0 < headDim; d0 += 16) {
-            qFrags.add(queryFragments.loadA(k, smem, 0, d0));
+        @Override
+        public void prepare(FlashKeyLoop.LaneRows lanes) {
+            pair = lanes.pair();
+            laneFirstPosition = k.add(firstPosition, k.add(lanes.warpRow(), lanes.group())).named("lanePosition");
         }
-        SwizzledFragments keyFragments = SwizzledFragments.operandB(k, rowBytes(), lane);
-        SwizzledFragments valueFragments = SwizzledFragments.operandBTransposed(k, rowBytes(), lane);
-        FragmentC[] out = new FragmentC[headDim / 8];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = k.zeroAccumulator("o");
-        }
-        OnlineSoftmax softmax = new OnlineSoftmax(k, scale);
 
-        U32 group = k.shr(lane, 2).named("group");
-        U32 pair = k.shl(k.and(lane, 3), 1).named("pairColumn");
-        U32 laneFirstPosition = k.add(firstPosition, k.add(warpRow, group)).named("lanePosition");
-        java.util.function.BiConsumer<U32, Boolean> step = (tile, masked) -> {
-            k.waitGroups(stages - 2);
-            k.barrier();
-            U32 ahead = k.add(tile, stages - 1);
-            k.ifThen(k.lt(ahead, keyTiles), () -> loadKeyTile.accept(ahead));
-            k.commitGroup();
-            U32 stage = k.mad(k.rem(tile, stages), k.u32(stageBytes()), tiles).named("stage");
-            U32 values = k.add(stage, blockN * rowBytes()).named("valueTile");
-
-            FragmentC[] scores = new FragmentC[blockN / 8];
-            for (int i = 0; i < scores.length; i++) {
-                scores[i] = k.zeroAccumulator("s");
-            }
-            for (int d0 = 0; d0 < headDim; d0 += 16) {
-                for (int n0 = 0; n0 < blockN; n0 += 16) {
-                    List<FragmentB<Bf16x2>> b = keyFragments.loadB(k, stage, n0, d0, false);
-                    k.mma(scores[n0 / 8], qFrags.get(d0 / 16), b.get(0));
-                    k.mma(scores[n0 / 8 + 1], qFrags.get(d0 / 16), b.get(1));
-                }
-            }
-            if (masked) {
-                maskAboveDiagonal(k, scores, k.sub(laneFirstPosition, k.add(k.mul(tile, blockN), pair)));
-            }
-            List<FragmentA<Bf16x2>> probabilities = softmax.fold(k, scores, out);
-            for (int j = 0; j < probabilities.size(); j++) {
-                for (int d0 = 0; d0 < headDim; d0 += 16) {
-                    List<FragmentB<Bf16x2>> b = valueFragments.loadB(k, values, d0, 16 * j, true);
-                    k.mma(out[d0 / 8], probabilities.get(j), b.get(0));
-                    k.mma(out[d0 / 8 + 1], probabilities.get(j), b.get(1));
-                }
-            }
-        };
-        k.comment("key tiles wholly below the diagonal: no mask");
-        k.loop(k.u32(0), firstMaskedTile, 1, tile -> step.accept(tile, false));
-        k.comment("key tiles that cross the diagonal: keys past each row's position are masked");
-        k.loop(firstMaskedTile, keyTiles, 1, tile -> step.accept(tile, true));
-        k.waitAll();
-
-        k.comment("epilogue: O / l as bf16, rows past the end skipped");
-        F32[] sums = softmax.rowSums(k);
-        U64 oBlock = k.add(k.add(o, k.mulWide(head, rowBytes())), k.mulWide(firstRow, qRowBytes)).named("oBlock");
-        for (int half = 0; half < 2; half++) {
-            int rowHalf = half;
-            U32 row = k.add(k.add(warpRow, group), 8 * half).named("outRow");
-            F32 inverse = k.div(k.f32(1), sums[half]);
-            k.ifThen(k.lt(row, rowsHere), () -> {
-                U64 rowStart = k.add(k.add(oBlock, k.mulWide(row, qRowBytes)), k.mulWide(pair, 2));
-                for (int f = 0; f < out.length; f++) {
-                    List<F32> acc = out[f].regs();
-                    k.store(global(rowStart).plus(f * 16L), k.packBf16(k.mul(acc.get(2 * rowHalf), inverse),
-                            k.mul(acc.get(2 * rowHalf + 1), inverse)));
-                }
-            });
+        @Override
+        public void walk(FlashKeyLoop.Step step) {
+            k.comment("key tiles wholly below the diagonal: no mask");
+            k.loop(k.u32(0), firstMaskedTile, 1, tile -> step.run(tile, null));
+            k.comment("key tiles that cross the diagonal: keys past each row's position are masked");
+            k.loop(firstMaskedTile, keyTiles, 1, tile -> step.run(tile, (masked, scores) -> maskAboveDiagonal(k,
+                    scores, k.sub(laneFirstPosition, k.add(k.mul(masked, blockN), pair)))));
         }
     }
 

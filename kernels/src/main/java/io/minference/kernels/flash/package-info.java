@@ -3,7 +3,11 @@
  * ({@link io.minference.kernels.flash.FlashPrefill}, FlashAttention-2's algorithm, head dims 64 and 128), a simple
  * f32 kernel for any other head dim ({@link io.minference.kernels.flash.FlashFallback}), split-K decode
  * ({@link io.minference.kernels.flash.FlashDecode} then {@link io.minference.kernels.flash.FlashDecodeCombine}),
- * and {@link io.minference.kernels.flash.FlashAttention}, which picks and launches them.
+ * and {@link io.minference.kernels.flash.FlashAttention}, which picks and launches them. On Hopper (sm_90) the prefill
+ * is {@link io.minference.kernels.flash.HopperFlashPrefill} instead (FlashAttention-3's design: TMA producer, wgmma
+ * consumers), {@link io.minference.kernels.flash.HopperFlashLoop} over a
+ * {@link io.minference.kernels.flash.HopperKeySource}, the loop the sparse Hopper kernel shares;
+ * {@link io.minference.kernels.flash.PrefillKernel} is the setting that chooses the family.
  *
  * <p>Layout, shared by every kernel here (all bf16, row-major, token-major):
  * <ul>

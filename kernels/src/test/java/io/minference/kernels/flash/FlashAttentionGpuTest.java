@@ -143,12 +143,20 @@ class FlashAttentionGpuTest {
         assertAccurate(problem, actual, "seed " + seed);
     }
 
-    private interface Launch {
+    interface Launch {
         void launch(FlashAttention flash, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out);
     }
 
     /** Uploads the problem (cache rows past the attended prefix set to NaN), poisons the output, runs, downloads. */
     private static float[] run(AttentionProblem problem, Launch launch) {
+        return run(backend, problem, new FlashAttention(backend.context(), problem.shape()), launch);
+    }
+
+    /**
+     * Uploads the problem to {@code backend} with the cache rows past the attended prefix set to NaN, poisons the
+     * output with NaN, runs {@code launch} on {@code flash} (closed afterwards), and downloads the output.
+     */
+    static float[] run(CudaBackend backend, AttentionProblem problem, FlashAttention flash, Launch launch) {
         AttentionShape shape = problem.shape();
         int attended = problem.start() + problem.count();
         short[] keys = AttentionProblem.bits(problem.k());
@@ -158,10 +166,10 @@ class FlashAttentionGpuTest {
             values[i] = (short) 0x7FC1;
         }
         short[] out = new short[problem.count() * shape.queryDim()];
-        try (FlashAttention flash = new FlashAttention(backend.context(), shape);
-             DeviceBuffer q = upload(AttentionProblem.bits(problem.q()));
-             DeviceBuffer k = upload(keys);
-             DeviceBuffer v = upload(values);
+        try (flash;
+             DeviceBuffer q = upload(backend, AttentionProblem.bits(problem.q()));
+             DeviceBuffer k = upload(backend, keys);
+             DeviceBuffer v = upload(backend, values);
              DeviceBuffer o = backend.context().allocate(2L * out.length)) {
             o.fillBytes(NAN_BYTES);
             launch.launch(flash, q, k, v, o);
@@ -174,6 +182,10 @@ class FlashAttentionGpuTest {
     }
 
     private static DeviceBuffer upload(short[] bits) {
+        return upload(backend, bits);
+    }
+
+    private static DeviceBuffer upload(CudaBackend backend, short[] bits) {
         DeviceBuffer buffer = backend.context().allocate(2L * bits.length);
         buffer.copyFromHost(MemorySegment.ofArray(bits));
         return buffer;

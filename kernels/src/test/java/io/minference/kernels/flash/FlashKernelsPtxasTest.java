@@ -37,10 +37,18 @@ class FlashKernelsPtxasTest {
             new GroupedFlashDecode(64, 3, false),
             new GroupedFlashDecode(64, 1, true),
             new FlashDecodeCombine(8),
-            new FlashDecodeCombine(128));
+            new FlashDecodeCombine(128),
+            HopperFlashPrefill.forHeadDim(128),
+            HopperFlashPrefill.forHeadDim(64),
+            new HopperFlashPrefill(128, 128, 3),
+            new HopperFlashPrefill(128, 64, 4),
+            new HopperFlashPrefill(128, 192, 2),
+            new HopperFlashPrefill(128, 128, 2, true),
+            new HopperFlashPrefill(64, 128, 3, true));
 
     static Stream<Arguments> kernelsAndTargets() {
-        return KERNELS.stream().flatMap(kernel -> Stream.of(PtxTarget.values()).map(t -> Arguments.of(kernel, t)));
+        return KERNELS.stream().flatMap(kernel -> Stream.of(PtxTarget.values()).filter(kernel::supports)
+                .map(t -> Arguments.of(kernel, t)));
     }
 
     @ParameterizedTest(name = "{0} on {1}")
@@ -54,6 +62,8 @@ class FlashKernelsPtxasTest {
                 + ":\n" + result.log());
         assertEquals(0, result.spillBytes(), () -> source.entryName() + " spills:\n" + result.log());
         assertEquals(0, result.stackBytes(), () -> source.entryName() + " uses a stack frame:\n" + result.log());
+        assertEquals(List.of(), result.slowPathAdvisories(), () -> source.entryName() + " would run on a slow path:\n"
+                + result.log());
         System.out.printf("%-44s %-7s %3d registers%n", source.entryName(), target.arch(), result.registers());
     }
 

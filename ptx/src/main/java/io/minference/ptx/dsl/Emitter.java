@@ -220,6 +220,13 @@ public final class Emitter {
                 yield j.toString();
             }
             case Label l -> l.name();
+            case TensorCopy.TensorOperand t -> {
+                StringJoiner j = new StringJoiner(", ", "[" + regName(t.map().address(), names) + ", {", "}]");
+                for (Reg r : t.coordinates()) {
+                    j.add(regName(r, names));
+                }
+                yield j.toString();
+            }
             default -> operand.toString();
         };
     }

@@ -17,7 +17,8 @@ import java.util.regex.Pattern;
  * order; {@link #build()} renders the module.
  */
 public final class KernelBuilder implements Values, Arithmetic, FloatMath, Conversions, Comparisons, Memory,
-        ControlFlow, SpecialRegisters, Synchronization, WarpOps, Atomics, AsyncCopy, MatrixOps {
+        ControlFlow, SpecialRegisters, Synchronization, WarpOps, Atomics, AsyncCopy, MatrixOps, MBarriers, TensorCopy,
+        WarpgroupOps {
     private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z][A-Za-z0-9_]*");
     private static final String DYNAMIC_SHARED = "dynamic_smem";
 
@@ -29,6 +30,7 @@ public final class KernelBuilder implements Values, Arithmetic, FloatMath, Conve
     private final Set<String> symbols = new HashSet<>();
     private final List<String> description = new ArrayList<>();
     private int dynamicSharedBytes = -1;
+    private int dynamicSharedAlignment = 16;
     private int maxThreads;
     private int minBlocksPerSm;
 
@@ -78,12 +80,18 @@ public final class KernelBuilder implements Values, Arithmetic, FloatMath, Conve
         this.minBlocksPerSm = blocks;
     }
 
-    private <R extends Reg> R param(String name, String type, R register) {
+    /** Adds a parameter to the entry's list; returns its PTX symbol. */
+    private String declareParam(String name, String type) {
         String symbol = "param_" + identifier(name, "parameter");
         if (!symbols.add(symbol)) {
             throw new IllegalArgumentException("duplicate parameter '" + name + "'");
         }
         params.add(new KernelParam(name, type));
+        return symbol;
+    }
+
+    private <R extends Reg> R param(String name, String type, R register) {
+        String symbol = declareParam(name, type);
         register.rename(name);
         emitter.declare(register);
         emitter.instruction("ld.param." + type, register, "[" + symbol + "]");
@@ -114,6 +122,20 @@ public final class KernelBuilder implements Values, Arithmetic, FloatMath, Conve
         return param(name, "f32", new F32(name));
     }
 
+    /**
+     * A TMA tensor map passed by value ({@link KernelParam#TENSOR_MAP}: CUDA C's
+     * {@code const __grid_constant__ CUtensorMap}); the launcher passes the 128 bytes the host encoded. The kernel
+     * reads it only through {@link TensorCopy} instructions, by its generic address.
+     */
+    public TensorMapParam tensorMapParam(String name) {
+        String symbol = declareParam(name, KernelParam.TENSOR_MAP);
+        U64 param = emitter.declare(new U64(name + "_param"));
+        U64 generic = emitter.declare(new U64(name));
+        emitter.instruction("mov.u64", param, symbol);
+        emitter.instruction("cvta.param.u64", generic, param);
+        return new TensorMapParam(name, generic);
+    }
+
     /** A statically sized shared array ({@code .shared .align 16 .b8 name[bytes]}); returns its address. */
     public U32 sharedArray(String name, int bytes) {
         String symbol = identifier(name, "shared array");
@@ -134,6 +156,20 @@ public final class KernelBuilder implements Values, Arithmetic, FloatMath, Conve
      * raise the function's max dynamic shared size attribute). Returns its address.
      */
     public U32 dynamicShared(int bytes) {
+        return dynamicShared(bytes, 16);
+    }
+
+    /**
+     * The dynamic shared memory window aligned to {@code alignment} bytes (a power of two, 16 to 1024): tiles that
+     * TMA writes and wgmma reads with 128-byte swizzling must start on 1024 bytes, since the swizzle pattern is a
+     * function of the address bits.
+     */
+    public U32 dynamicShared(int bytes, int alignment) {
+        if (alignment < 16 || alignment > 1024 || Integer.bitCount(alignment) != 1) {
+            throw new IllegalArgumentException("dynamic shared memory alignment must be a power of two in 16..1024, got "
+                    + alignment);
+        }
+        dynamicSharedAlignment = alignment;
         if (bytes <= 0) {
             throw new IllegalArgumentException("dynamic shared memory needs a positive size, got " + bytes);
         }
@@ -158,13 +194,13 @@ public final class KernelBuilder implements Values, Arithmetic, FloatMath, Conve
                 .append(".target ").append(target.arch()).append('\n')
                 .append(".address_size 64\n\n");
         if (dynamicSharedBytes >= 0) {
-            ptx.append(".extern .shared .align 16 .b8 ").append(DYNAMIC_SHARED).append("[];\n\n");
+            ptx.append(".extern .shared .align ").append(dynamicSharedAlignment).append(" .b8 ").append(DYNAMIC_SHARED)
+                    .append("[];\n\n");
         }
         ptx.append(".visible .entry ").append(entryName).append("(\n");
         for (int i = 0; i < params.size(); i++) {
             KernelParam p = params.get(i);
-            ptx.append("\t.param .").append(p.type()).append(" param_").append(p.name())
-                    .append(i + 1 < params.size() ? ",\n" : "\n");
+            ptx.append('\t').append(p.declaration("param_" + p.name())).append(i + 1 < params.size() ? ",\n" : "\n");
         }
         ptx.append(")\n");
         if (maxThreads > 0) {

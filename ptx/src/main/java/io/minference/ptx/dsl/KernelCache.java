@@ -27,6 +27,10 @@ public final class KernelCache {
         if (cached != null) {
             return cached;
         }
+        if (!definition.supports(target)) {
+            throw new IllegalArgumentException("kernel '" + definition.entryName() + "' needs "
+                    + definition.minimumTarget().arch() + " or newer; it cannot be emitted for " + target.arch());
+        }
         KernelBuilder builder = new KernelBuilder(definition.entryName(), target);
         definition.define(builder);
         KernelSource built = builder.build();

@@ -51,6 +51,11 @@ public interface Memory extends Arithmetic {
         return load(at, new B16("ld"));
     }
 
+    /** Two 16-bit floats from a 4-byte aligned address, as the packed register an mma A operand takes. */
+    default <P extends PackedHalf2> P loadPair(HalfType<P> type, Address at) {
+        return load(at, type.fresh("ld"));
+    }
+
     /** Two floats from an 8-byte aligned address. */
     default F32[] loadF32x2(Address at) {
         return loadVector(at, new F32[] {new F32("ld"), new F32("ld")});

@@ -42,6 +42,8 @@ public final class CudaDriver {
     private final MethodHandle cuFuncGetAttribute, cuFuncSetAttribute, cuLaunchKernel;
     private final MethodHandle cuStreamBeginCapture, cuStreamEndCapture, cuGraphInstantiateWithFlags, cuGraphLaunch;
     private final MethodHandle cuGraphExecDestroy, cuGraphDestroy;
+    /** Null on drivers older than CUDA 12, which cannot run TMA kernels anyway. */
+    private final MethodHandle cuTensorMapEncodeTiled;
 
     private CudaDriver(NativeLibrary lib) {
         cuInit = lib.bind("cuInit", fn(JAVA_INT));
@@ -94,6 +96,9 @@ public final class CudaDriver {
         cuGraphLaunch = lib.bind("cuGraphLaunch", fn(ADDRESS, ADDRESS));
         cuGraphExecDestroy = lib.bind("cuGraphExecDestroy", fn(ADDRESS));
         cuGraphDestroy = lib.bind("cuGraphDestroy", fn(ADDRESS));
+        cuTensorMapEncodeTiled = lib.has("cuTensorMapEncodeTiled") ? lib.bind("cuTensorMapEncodeTiled", fn(ADDRESS,
+                JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, ADDRESS, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT,
+                JAVA_INT)) : null;
     }
 
     private static FunctionDescriptor fn(java.lang.foreign.MemoryLayout... arguments) {
@@ -442,6 +447,26 @@ public final class CudaDriver {
             throw error("cuLaunchKernel", result, "grid (" + gridX + ", " + gridY + ", " + gridZ + "), block ("
                     + blockX + ", " + blockY + ", " + blockZ + "), " + sharedBytes + " dynamic shared bytes");
         }
+    }
+
+    // ---------------------------------------------------------------- tensor maps
+
+    /**
+     * {@code cuTensorMapEncodeTiled}: writes the 128-byte tensor map of a tiled TMA view into {@code map}. The
+     * arrays are in the driver's order, innermost dimension first; {@code globalStrides} has {@code rank - 1}
+     * byte strides (dimension 0 is dense). Interleave none, L2 promotion 128 bytes, out-of-bounds elements zero.
+     */
+    public void encodeTensorMapTiled(MemorySegment map, int dataType, int rank, long globalAddress,
+                                     MemorySegment globalDims, MemorySegment globalStrides, MemorySegment boxDims,
+                                     MemorySegment elementStrides, int swizzle, String description) {
+        if (cuTensorMapEncodeTiled == null) {
+            throw new CudaUnavailableException("this CUDA driver has no cuTensorMapEncodeTiled (TMA needs CUDA 12 or "
+                    + "newer)");
+        }
+        int l2Promotion128 = 2;
+        int result = call(() -> (int) cuTensorMapEncodeTiled.invokeExact(map, dataType, rank, globalAddress,
+                globalDims, globalStrides, boxDims, elementStrides, 0, swizzle, l2Promotion128, 0));
+        if (result != 0) throw error("cuTensorMapEncodeTiled", result, description);
     }
 
     // ---------------------------------------------------------------- graphs

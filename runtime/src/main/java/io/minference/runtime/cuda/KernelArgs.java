@@ -18,19 +18,20 @@ import static java.lang.foreign.ValueLayout.JAVA_SHORT;
  * A kernel's arguments packed as {@code cuLaunchKernel} reads them: an array of pointers, one per parameter, each to
  * the parameter's value in its PTX type. The driver copies the values at launch, so one packing can serve many
  * launches. Values by PTX type: u64/s64/b64 take a {@link DevicePointer} or a Long; 32-bit integers an Integer;
- * f32 a Float; f64 a Double; 16-bit types a Short (f16/bf16 as raw bits); 8-bit types a Byte.
+ * f32 a Float; f64 a Double; 16-bit types a Short (f16/bf16 as raw bits); 8-bit types a Byte; a tensor map
+ * parameter a {@link TensorMap}, whose 128 bytes are copied into a 64-byte-aligned slot.
  */
 public final class KernelArgs implements AutoCloseable {
     private static final int SLOT_BYTES = 8;
 
     private final Arena arena;
     private final MemorySegment pointers;
-    private final MemorySegment values;
+    private final MemorySegment[] slots;
 
-    private KernelArgs(Arena arena, MemorySegment pointers, MemorySegment values) {
+    private KernelArgs(Arena arena, MemorySegment pointers, MemorySegment[] slots) {
         this.arena = arena;
         this.pointers = pointers;
-        this.values = values;
+        this.slots = slots;
     }
 
     /** Packs {@code arguments} for {@code params}; {@code kernelName} names the kernel in errors. */
@@ -38,7 +39,10 @@ public final class KernelArgs implements AutoCloseable {
         return pack(Arena.ofShared(), kernelName, params, arguments);
     }
 
-    /** Packs into {@code arena}, which the result owns (a confined one is cheaper to close for one-shot launches). */
+    /**
+     * Packs into {@code arena}, which the result owns (a confined one is cheaper to close for one-shot launches).
+     * Each value gets a slot of at least 8 bytes at its own alignment: 8 for scalars, 64 for a tensor map.
+     */
     static KernelArgs pack(Arena arena, String kernelName, List<KernelParam> params, Object... arguments) {
         try {
             if (arguments.length != params.size()) {
@@ -46,14 +50,27 @@ public final class KernelArgs implements AutoCloseable {
                         + " arguments " + params + ", got " + arguments.length);
             }
             int count = params.size();
-            MemorySegment pointers = arena.allocate(ADDRESS, Math.max(1, count));
-            MemorySegment values = arena.allocate((long) SLOT_BYTES * Math.max(1, count), SLOT_BYTES);
+            long[] offsets = new long[count];
+            long size = 0;
+            int alignment = SLOT_BYTES;
             for (int i = 0; i < count; i++) {
-                MemorySegment slot = values.asSlice((long) i * SLOT_BYTES, SLOT_BYTES);
-                write(slot, params.get(i), arguments[i], kernelName, i);
-                pointers.setAtIndex(ADDRESS, i, slot);
+                KernelParam param = params.get(i);
+                int align = Math.max(SLOT_BYTES, param.alignment());
+                size = (size + align - 1) / align * align;
+                offsets[i] = size;
+                size += Math.max(SLOT_BYTES, param.byteSize());
+                alignment = Math.max(alignment, align);
             }
-            return new KernelArgs(arena, pointers, values);
+            MemorySegment pointers = arena.allocate(ADDRESS, Math.max(1, count));
+            MemorySegment values = arena.allocate(Math.max(SLOT_BYTES, size), alignment);
+            MemorySegment[] slots = new MemorySegment[count];
+            for (int i = 0; i < count; i++) {
+                KernelParam param = params.get(i);
+                slots[i] = values.asSlice(offsets[i], Math.max(SLOT_BYTES, param.byteSize()));
+                write(slots[i], param, arguments[i], kernelName, i);
+                pointers.setAtIndex(ADDRESS, i, slots[i]);
+            }
+            return new KernelArgs(arena, pointers, slots);
         } catch (RuntimeException e) {
             arena.close();
             throw e;
@@ -62,6 +79,12 @@ public final class KernelArgs implements AutoCloseable {
 
     private static void write(MemorySegment slot, KernelParam param, Object value, String kernel, int index) {
         switch (param.type()) {
+            case KernelParam.TENSOR_MAP -> {
+                if (!(value instanceof TensorMap map)) {
+                    throw mismatch(kernel, index, param, "a TensorMap", value);
+                }
+                MemorySegment.copy(MemorySegment.ofArray(map.bytes()), 0, slot, 0, TensorMap.BYTES);
+            }
             case "u64", "s64", "b64" -> slot.set(JAVA_LONG, 0, switch (value) {
                 case DevicePointer pointer -> pointer.address();
                 case Long address -> address;
@@ -98,9 +121,9 @@ public final class KernelArgs implements AutoCloseable {
         return pointers;
     }
 
-    /** The packed value of parameter {@code index} (8 bytes, the value at its start). */
+    /** The packed value of parameter {@code index} (8 bytes, the value at its start; 128 for a tensor map). */
     public MemorySegment valueSlot(int index) {
-        return values.asSlice((long) index * SLOT_BYTES, SLOT_BYTES);
+        return slots[index];
     }
 
     @Override

@@ -44,6 +44,29 @@ class KernelArgsTest {
     }
 
     @Test
+    void aTensorMapIsCopiedByValueInto128BytesAlignedTo64() {
+        byte[] encoded = new byte[TensorMap.BYTES];
+        for (int i = 0; i < encoded.length; i++) encoded[i] = (byte) (i * 7 + 1);
+        TensorMap map = new TensorMap(new long[] {64, 32}, new long[] {128}, new int[] {64, 32},
+                TensorMap.Swizzle.BYTES_128, encoded);
+        List<KernelParam> params = List.of(new KernelParam("n", "u32"), new KernelParam("map", KernelParam.TENSOR_MAP),
+                new KernelParam("out", "u64"));
+        try (KernelArgs args = KernelArgs.pack("tma", params, 5, map, 0x1000L)) {
+            assertEquals(0, args.valueSlot(1).address() % 64);
+            assertEquals(TensorMap.BYTES, args.valueSlot(1).byteSize());
+            assertEquals(MemorySegment.ofArray(encoded).mismatch(args.valueSlot(1)), -1L);
+            assertEquals(5, args.valueSlot(0).get(JAVA_INT, 0));
+            assertEquals(0x1000L, args.valueSlot(2).get(JAVA_LONG, 0));
+            for (int i = 0; i < params.size(); i++) {
+                assertEquals(args.valueSlot(i).address(), args.pointerArray().getAtIndex(ADDRESS, i).address());
+            }
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> KernelArgs.pack("tma", params, 5, 0x2000L, 0x1000L));
+        assertTrue(e.getMessage().contains("'map' is .tensormap and needs a TensorMap"), e.getMessage());
+    }
+
+    @Test
     void aKernelWithoutParametersPacksAnEmptyList() {
         try (KernelArgs args = KernelArgs.pack("empty", List.of())) {
             assertTrue(args.pointerArray().byteSize() >= 0);

@@ -5,6 +5,7 @@ import io.minference.runtime.Tensor;
 import io.minference.sparse.SparseIndex;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 
 /**
  * The keys of one KV head, transposed into panels of {@link SparseIndex#BLOCK} keys: panel c holds keys
@@ -61,9 +62,25 @@ public final class KeyPanels {
         return length;
     }
 
+    /**
+     * Copies keys {@code [start, start + count)} ({@code count} at most 64, the range inside the packed rows) into
+     * {@code tile}, laid out as one panel, zero in unused lanes: the tile of a range that does not start on a panel.
+     */
+    public void copyRange(int start, int count, float[] tile) {
+        Arrays.fill(tile, 0, WIDTH * headDim, 0f);
+        int lane0 = start % WIDTH;
+        int first = Math.min(count, WIDTH - lane0);
+        int from = (start / WIDTH) * WIDTH * headDim + lane0;
+        int next = (start / WIDTH + 1) * WIDTH * headDim;
+        for (int x = 0; x < headDim; x++) {
+            System.arraycopy(data, from + x * WIDTH, tile, x * WIDTH, first);
+            if (count > first) System.arraycopy(data, next + x * WIDTH, tile, x * WIDTH + first, count - first);
+        }
+    }
+
     /** Copies the given keys (at most 64) into {@code tile}, laid out as one panel, zero in unused lanes. */
     public void gather(int[] keys, int from, int count, float[] tile) {
-        java.util.Arrays.fill(tile, 0, WIDTH * headDim, 0f);
+        Arrays.fill(tile, 0, WIDTH * headDim, 0f);
         for (int lane = 0; lane < count; lane++) {
             int j = keys[from + lane];
             int src = (j / WIDTH) * WIDTH * headDim + j % WIDTH;

@@ -16,9 +16,11 @@ import java.util.function.Function;
  * {@code S[c] = q̄_b·k̄_c / sqrt(d)} for {@code c <= b} from {@link BlockPool}'s means, key blocks 0 and b forced,
  * then top-k ({@code k = min(budget, b + 1)}, ranked by S) or mass (over {@code softmax_c(S)}, total 1) by
  * {@link ScoreSelect}; the kept blocks are marked in a bitmap whose runs become the ranges; no columns.
- * <p>Parameters: {@code params} (int32 {@link HeadParameters}), {@code pooledQ, pooledK} (f32), {@code rangeCounts,
- * ranges, columnCounts} (the index's arrays), {@code firstHead, numHeads, numKvHeads, length, maxRanges} (u32),
- * {@code scale} (f32, 1/sqrt(d)). Launch: grid (query blocks, heads of the batch), {@link #THREADS} threads,
+ * <p>Parameters: {@code params} (int32 {@link HeadParameters}), {@code pooledQ, pooledK} (f32), {@code rangeOffsets,
+ * rangeCounts, ranges, columnCounts} (the index's arrays; a slot's ranges go at its offset, at most up to the next
+ * slot's), {@code firstHead, numHeads, numKvHeads, length, firstSlot} (u32: the estimate's heads start at firstHead,
+ * the index's slot h is the estimate's slot firstSlot + h), {@code scale} (f32, 1/sqrt(d)). Launch: grid (query
+ * blocks, heads of the index), {@link #THREADS} threads,
  * {@code 4 * maxBlocks} dynamic shared bytes; query blocks up to {@code maxBlocks}.
  */
 public record BlockSparseSelect(int headDim, int maxBlocks) implements KernelDefinition {
@@ -55,6 +57,7 @@ public record BlockSparseSelect(int headDim, int maxBlocks) implements KernelDef
         U64 params = k.pointerParam("params");
         U64 pooledQ = k.pointerParam("pooledQ");
         U64 pooledK = k.pointerParam("pooledK");
+        U64 rangeOffsets = k.pointerParam("rangeOffsets");
         U64 rangeCounts = k.pointerParam("rangeCounts");
         U64 ranges = k.pointerParam("ranges");
         U64 columnCounts = k.pointerParam("columnCounts");
@@ -62,7 +65,7 @@ public record BlockSparseSelect(int headDim, int maxBlocks) implements KernelDef
         U32 numHeads = k.u32Param("numHeads");
         U32 numKvHeads = k.u32Param("numKvHeads");
         U32 length = k.u32Param("length");
-        U32 maxRanges = k.u32Param("maxRanges");
+        U32 firstSlot = k.u32Param("firstSlot");
         F32 scale = k.f32Param("scale");
         k.maxThreadsPerBlock(THREADS);
         U32 scores = k.dynamicShared(4 * maxBlocks);
@@ -74,7 +77,7 @@ public record BlockSparseSelect(int headDim, int maxBlocks) implements KernelDef
         ScoreSelect select = new ScoreSelect(k, THREADS, tid);
         U32 b = k.blockIdx();
         U32 blocks = k.gridDim();
-        U32 slot = k.blockIdx(Axis.Y);
+        U32 slot = k.add(firstSlot, k.blockIdx(Axis.Y)).named("estimateSlot");
         U32 paramBase = k.mul(slot, HeadParameters.STRIDE);
         U32 code = k.loadU32(k.element(params, paramBase, 4));
         k.ifThen(k.eq(code, HeadParameters.BLOCK_SPARSE), () -> {
@@ -83,7 +86,10 @@ public record BlockSparseSelect(int headDim, int maxBlocks) implements KernelDef
             U32 count = k.add(b, 1).named("count");
             U32 m1 = k.min(k.shl(count, 6), length);
             U32 slotBlock = k.mad(slot, blocks, b);
-            U64 myRanges = k.add(ranges, k.mulWide(slotBlock, k.shl(maxRanges, 3)));
+            U32 indexSlot = k.mad(k.blockIdx(Axis.Y), blocks, b).named("indexSlot");
+            U32 firstRange = k.loadU32(k.element(rangeOffsets, indexSlot, 4));
+            U32 room = k.sub(k.loadU32(k.element(rangeOffsets, k.add(indexSlot, 1), 4)), firstRange);
+            U64 myRanges = k.add(ranges, k.mulWide(firstRange, 8));
             U32 budgetKind = k.loadU32(k.element(params, k.add(paramBase, 1), 4));
             U32 budgetValue = k.loadU32(k.element(params, k.add(paramBase, 2), 4));
             Pred mass = k.eq(budgetKind, HeadParameters.MASS);
@@ -125,8 +131,8 @@ public record BlockSparseSelect(int headDim, int maxBlocks) implements KernelDef
             };
             k.ifElse(k.and(k.not(mass), k.eq(topK, 0)), () -> {
                 k.ifThen(k.eq(tid, 0), () -> {
-                    k.store(k.element(rangeCounts, slotBlock, 4), k.u32(0));
-                    k.store(k.element(columnCounts, slotBlock, 4), k.u32(0));
+                    k.store(k.element(rangeCounts, indexSlot, 4), k.u32(0));
+                    k.store(k.element(columnCounts, indexSlot, 4), k.u32(0));
                 });
             }, () -> {
                 ScoreSelect.Threshold threshold = select.threshold(count, key, weight, mass, topK,
@@ -135,10 +141,10 @@ public record BlockSparseSelect(int headDim, int maxBlocks) implements KernelDef
                         k.element(bitmap, k.shr(c, 5), 4), EstimationOps.shiftLeft(k, k.u32(1), k.and(c, 31))));
                 k.barrier();
                 U32 runs = KeyBlockRuns.write(k, bitmap, k.shr(k.add(count, 31), 5), scratch, tid, THREADS, myRanges,
-                        maxRanges, m1);
+                        room, m1);
                 k.ifThen(k.eq(tid, 0), () -> {
-                    k.store(k.element(rangeCounts, slotBlock, 4), runs);
-                    k.store(k.element(columnCounts, slotBlock, 4), k.u32(0));
+                    k.store(k.element(rangeCounts, indexSlot, 4), k.min(runs, room));
+                    k.store(k.element(columnCounts, indexSlot, 4), k.u32(0));
                 });
             });
         });

@@ -8,128 +8,184 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
 /**
- * A {@link SparseIndex} in device memory: the same four int32 arrays with the same flat layout, so that a kernel
- * finds slot (h, b)'s ranges at {@code ranges + 8 ((h * queryBlocks + b) * maxRanges)} and so on. Filled either by
- * uploading a host index or by the estimation kernels on the device.
+ * A {@link SparseIndex} in device memory, compacted: every (head slot, query block) slot {@code s = h * queryBlocks
+ * + b} has its own reserved run of ranges and of columns inside two packed arrays, so that an index takes what its
+ * slots need instead of its busiest slot's room times the number of slots (at 512K tokens a vertical-slash head of
+ * the default budget needed 433 MB in the fixed layout). Arrays, all u32:
+ * <ul>
+ *   <li>{@code rangeOffsets[slots + 1]}: slot s's first range; the last entry is the total reserved;</li>
+ *   <li>{@code rangeCounts[slots]}: the ranges slot s holds (at most its reservation);</li>
+ *   <li>{@code ranges[2 (total + 2)]}: (start, end) pairs; two spare pairs at the end, so that a kernel may read a
+ *       slot's first two ranges whatever its count;</li>
+ *   <li>{@code columnOffsets[slots + 1]}, {@code columnCounts[slots]}, {@code columns[total + 1]}: the same for
+ *       columns.</li>
+ * </ul>
+ * Filled either by uploading a host index or by the estimation kernels ({@link GpuIndexBuilder}), which first count
+ * what each slot needs.
  */
 public final class DeviceSparseIndex implements AutoCloseable {
     private final int firstHead;
     private final int heads;
     private final int length;
-    private final int maxRanges;
-    private final int maxColumns;
+    private final long rangeTotal;
+    private final long columnTotal;
+    private final DeviceBuffer rangeOffsets;
     private final DeviceBuffer rangeCounts;
     private final DeviceBuffer ranges;
+    private final DeviceBuffer columnOffsets;
     private final DeviceBuffer columnCounts;
     private final DeviceBuffer columns;
-    /** False for a view over a caller's buffer, which close() leaves alone. */
-    private final boolean owned;
+    /** The allocation this index owns, or null for a view over a caller's buffer, which close() leaves alone. */
+    private final DeviceBuffer owned;
 
-    private DeviceSparseIndex(int firstHead, int heads, int length, int maxRanges, int maxColumns,
-                              DeviceBuffer arena) {
+    private DeviceSparseIndex(int firstHead, int heads, int length, long rangeTotal, long columnTotal,
+                              DeviceBuffer arena, boolean owns) {
         this.firstHead = firstHead;
         this.heads = heads;
         this.length = length;
-        this.maxRanges = maxRanges;
-        this.maxColumns = maxColumns;
-        long slots = (long) heads * SparseIndex.queryBlocks(length);
+        this.rangeTotal = rangeTotal;
+        this.columnTotal = columnTotal;
+        long slots = slots(heads, length);
         long at = 0;
+        this.rangeOffsets = arena.slice(at, 4 * (slots + 1));
+        at = aligned(at + 4 * (slots + 1));
         this.rangeCounts = arena.slice(at, 4 * slots);
         at = aligned(at + 4 * slots);
-        this.ranges = arena.slice(at, 8 * slots * maxRanges);
-        at = aligned(at + 8 * slots * maxRanges);
+        this.ranges = arena.slice(at, 8 * (rangeTotal + 2));
+        at = aligned(at + 8 * (rangeTotal + 2));
+        this.columnOffsets = arena.slice(at, 4 * (slots + 1));
+        at = aligned(at + 4 * (slots + 1));
         this.columnCounts = arena.slice(at, 4 * slots);
         at = aligned(at + 4 * slots);
-        this.columns = arena.slice(at, 4 * Math.max(1, slots * maxColumns));
-        this.owned = false;
+        this.columns = arena.slice(at, 4 * (columnTotal + 1));
+        this.owned = owns ? arena : null;
     }
 
-    private DeviceSparseIndex(CudaContext context, int firstHead, int heads, int length, int maxRanges,
-                              int maxColumns) {
-        this.owned = true;
-        this.firstHead = firstHead;
-        this.heads = heads;
-        this.length = length;
-        this.maxRanges = maxRanges;
-        this.maxColumns = maxColumns;
-        long slots = (long) heads * SparseIndex.queryBlocks(length);
-        DeviceBuffer a = null, b = null, c = null;
-        try {
-            a = context.allocate(4 * slots);
-            b = context.allocate(8 * slots * maxRanges);
-            c = context.allocate(4 * slots);
-            this.columns = context.allocate(4 * Math.max(1, slots * maxColumns));
-        } catch (RuntimeException e) {
-            for (DeviceBuffer buffer : new DeviceBuffer[] {a, b, c}) if (buffer != null) buffer.close();
-            throw e;
-        }
-        this.rangeCounts = a;
-        this.ranges = b;
-        this.columnCounts = c;
+    private static long slots(int heads, int length) {
+        return (long) heads * SparseIndex.queryBlocks(length);
     }
 
-    /** Device arrays for an index of this geometry, contents undefined. */
-    public static DeviceSparseIndex allocate(CudaContext context, int firstHead, int heads, int length,
-                                             int maxRanges, int maxColumns) {
-        requireGeometry(firstHead, heads, length, maxRanges, maxColumns);
-        return new DeviceSparseIndex(context, firstHead, heads, length, maxRanges, maxColumns);
+    /**
+     * Bytes an index of this geometry takes with {@code rangeTotal} ranges and {@code columnTotal} columns reserved
+     * over all its slots (each array 256-byte aligned).
+     */
+    public static long bytes(int heads, int length, long rangeTotal, long columnTotal) {
+        long slots = slots(heads, length);
+        return 2 * aligned(4 * (slots + 1)) + 2 * aligned(4 * slots) + aligned(8 * (rangeTotal + 2))
+                + 4 * (columnTotal + 1);
     }
 
     /**
      * An index of this geometry laid out in {@code arena} (at least {@link #bytes} long), so that a builder can
-     * reuse one allocation across layers; closing it leaves the arena alone.
+     * reuse one allocation across layers; closing it leaves the arena alone. Its offsets are the caller's to write.
      */
-    public static DeviceSparseIndex view(DeviceBuffer arena, int firstHead, int heads, int length, int maxRanges,
-                                         int maxColumns) {
-        requireGeometry(firstHead, heads, length, maxRanges, maxColumns);
-        long bytes = bytes(heads, length, maxRanges, maxColumns);
+    public static DeviceSparseIndex view(DeviceBuffer arena, int firstHead, int heads, int length, long rangeTotal,
+                                         long columnTotal) {
+        requireGeometry(firstHead, heads, length, rangeTotal, columnTotal);
+        long bytes = bytes(heads, length, rangeTotal, columnTotal);
         if (arena.byteSize() < bytes) {
             throw new IllegalArgumentException("an index of " + bytes + " bytes does not fit a buffer of "
                     + arena.byteSize());
         }
-        return new DeviceSparseIndex(firstHead, heads, length, maxRanges, maxColumns, arena);
+        return new DeviceSparseIndex(firstHead, heads, length, rangeTotal, columnTotal, arena, false);
     }
 
-    private static void requireGeometry(int firstHead, int heads, int length, int maxRanges, int maxColumns) {
-        if (firstHead < 0 || heads < 1 || length < 1 || maxRanges < 1 || maxColumns < 0) {
-            throw new IllegalArgumentException("sparse index needs firstHead >= 0, heads >= 1, length >= 1,"
-                    + " maxRanges >= 1 and maxColumns >= 0; got " + firstHead + ", " + heads + ", " + length + ", "
-                    + maxRanges + ", " + maxColumns);
+    private static void requireGeometry(int firstHead, int heads, int length, long rangeTotal, long columnTotal) {
+        if (firstHead < 0 || heads < 1 || length < 1 || rangeTotal < 0 || columnTotal < 0) {
+            throw new IllegalArgumentException("sparse index needs firstHead >= 0, heads >= 1, length >= 1 and"
+                    + " reservations >= 0; got " + firstHead + ", " + heads + ", " + length + ", " + rangeTotal + ", "
+                    + columnTotal);
+        }
+        if (rangeTotal > Integer.MAX_VALUE || columnTotal > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("a device sparse index holds at most " + Integer.MAX_VALUE
+                    + " ranges and columns, not " + rangeTotal + " and " + columnTotal + "; build fewer heads at once");
         }
     }
 
-    /** Bytes {@link #allocate} or {@link #view} take for this geometry (each array 256-byte aligned). */
-    public static long bytes(int heads, int length, int maxRanges, int maxColumns) {
-        long slots = (long) heads * SparseIndex.queryBlocks(length);
-        return aligned(4 * slots) + aligned(8 * slots * maxRanges) + aligned(4 * slots)
-                + 4 * Math.max(1, slots * maxColumns);
+    /**
+     * Offsets of consecutive reservations: {@code offsets[s]} the sum of {@code needs[0..s)}, the last entry the
+     * total (which must fit an int).
+     */
+    public static int[] offsets(int[] needs) {
+        int[] offsets = new int[needs.length + 1];
+        long total = 0;
+        for (int s = 0; s < needs.length; s++) {
+            offsets[s] = (int) total;
+            total += needs[s];
+            if (total > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("more than " + Integer.MAX_VALUE + " entries in one sparse index");
+            }
+        }
+        offsets[needs.length] = (int) total;
+        return offsets;
     }
 
-    private static long aligned(long bytes) {
-        return (bytes + 255) / 256 * 256;
-    }
-
+    /** The host index, compacted: each slot reserves exactly what it holds. */
     public static DeviceSparseIndex upload(CudaContext context, SparseIndex index) {
-        DeviceSparseIndex device = allocate(context, index.firstHead(), index.heads(), index.length(),
-                index.maxRanges(), index.maxColumns());
+        int slots = index.heads() * index.queryBlocks();
+        int[] rangeOffsets = offsets(index.rangeCountArray());
+        int[] columnOffsets = offsets(index.columnCountArray());
+        int[] packedRanges = new int[2 * (rangeOffsets[slots] + 2)];
+        int[] packedColumns = new int[columnOffsets[slots] + 1];
+        for (int s = 0; s < slots; s++) {
+            System.arraycopy(index.rangeArray(), s * index.maxRanges() * 2, packedRanges, 2 * rangeOffsets[s],
+                    2 * index.rangeCountArray()[s]);
+            System.arraycopy(index.columnArray(), s * index.maxColumns(), packedColumns, columnOffsets[s],
+                    index.columnCountArray()[s]);
+        }
+        DeviceBuffer arena = context.allocate(bytes(index.heads(), index.length(), rangeOffsets[slots],
+                columnOffsets[slots]));
+        DeviceSparseIndex device = new DeviceSparseIndex(index.firstHead(), index.heads(), index.length(),
+                rangeOffsets[slots], columnOffsets[slots], arena, true);
+        copy(rangeOffsets, device.rangeOffsets);
         copy(index.rangeCountArray(), device.rangeCounts);
-        copy(index.rangeArray(), device.ranges);
+        copy(packedRanges, device.ranges);
+        copy(columnOffsets, device.columnOffsets);
         copy(index.columnCountArray(), device.columnCounts);
-        copy(index.columnArray(), device.columns);
+        copy(packedColumns, device.columns);
         return device;
     }
 
     /** Copies the device arrays back into a host index (after the stream that filled them has finished). */
     public SparseIndex download() {
+        int slots = (int) slots(heads, length);
+        int[] rangeOffsets = new int[slots + 1], rangeCounts = new int[slots];
+        int[] columnOffsets = new int[slots + 1], columnCounts = new int[slots];
+        copyBack(this.rangeOffsets, rangeOffsets);
+        copyBack(this.rangeCounts, rangeCounts);
+        copyBack(this.columnOffsets, columnOffsets);
+        copyBack(this.columnCounts, columnCounts);
+        int[] packedRanges = new int[(int) (2 * rangeTotal)];
+        int[] packedColumns = new int[(int) columnTotal];
+        copyBack(ranges, packedRanges);
+        copyBack(columns, packedColumns);
+        int maxRanges = 1, maxColumns = 0;
+        for (int s = 0; s < slots; s++) {
+            maxRanges = Math.max(maxRanges, rangeCounts[s]);
+            maxColumns = Math.max(maxColumns, columnCounts[s]);
+        }
         SparseIndex host = new SparseIndex(firstHead, heads, length, maxRanges, maxColumns);
-        copyBack(rangeCounts, host.rangeCountArray());
-        copyBack(ranges, host.rangeArray());
-        copyBack(columnCounts, host.columnCountArray());
-        copyBack(columns, host.columnArray());
+        for (int s = 0; s < slots; s++) {
+            requireWithin(s, rangeCounts[s], rangeOffsets, rangeTotal, "ranges");
+            requireWithin(s, columnCounts[s], columnOffsets, columnTotal, "columns");
+            System.arraycopy(packedRanges, 2 * rangeOffsets[s], host.rangeArray(), s * maxRanges * 2,
+                    2 * rangeCounts[s]);
+            host.rangeCountArray()[s] = rangeCounts[s];
+            System.arraycopy(packedColumns, columnOffsets[s], host.columnArray(), s * maxColumns, columnCounts[s]);
+            host.columnCountArray()[s] = columnCounts[s];
+        }
         return host;
     }
 
-    private static void copy(int[] from, DeviceBuffer to) {
+    private static void requireWithin(int slot, int count, int[] offsets, long total, String what) {
+        if (count < 0 || offsets[slot] < 0 || (long) offsets[slot] + count > Math.min(total, offsets[slot + 1])) {
+            throw new IllegalStateException("slot " + slot + " holds " + Integer.toUnsignedString(count) + " " + what
+                    + " from offset " + offsets[slot] + ", past its reservation (next offset " + offsets[slot + 1]
+                    + ", total " + total + ")");
+        }
+    }
+
+    static void copy(int[] from, DeviceBuffer to) {
         if (from.length == 0) return;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment staging = arena.allocate(4L * from.length, 16);
@@ -147,23 +203,30 @@ public final class DeviceSparseIndex implements AutoCloseable {
         }
     }
 
+    private static long aligned(long bytes) {
+        return (bytes + 255) / 256 * 256;
+    }
+
     public int firstHead() { return firstHead; }
     public int heads() { return heads; }
     public int length() { return length; }
     public int queryBlocks() { return SparseIndex.queryBlocks(length); }
-    public int maxRanges() { return maxRanges; }
-    public int maxColumns() { return maxColumns; }
+    public long rangeTotal() { return rangeTotal; }
+    public long columnTotal() { return columnTotal; }
+    public DeviceBuffer rangeOffsets() { return rangeOffsets; }
     public DeviceBuffer rangeCounts() { return rangeCounts; }
     public DeviceBuffer ranges() { return ranges; }
+    public DeviceBuffer columnOffsets() { return columnOffsets; }
     public DeviceBuffer columnCounts() { return columnCounts; }
     public DeviceBuffer columns() { return columns; }
 
+    /** Bytes this index takes on the device. */
+    public long byteSize() {
+        return bytes(heads, length, rangeTotal, columnTotal);
+    }
+
     @Override
     public void close() {
-        if (!owned) return;
-        rangeCounts.close();
-        ranges.close();
-        columnCounts.close();
-        columns.close();
+        if (owned != null) owned.close();
     }
 }

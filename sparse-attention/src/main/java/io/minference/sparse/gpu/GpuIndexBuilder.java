@@ -14,6 +14,7 @@ import io.minference.sparse.HeadPattern;
 import io.minference.sparse.SparseIndex;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,17 +23,21 @@ import java.util.Map;
  * Estimates and builds a layer's sparse index on the device, all heads of a step in one launch per kernel (no
  * per-head loop on the host: the heads' patterns travel as a small int32 array). Follows docs/sparse-attention.md
  * exactly, so that its index equals the CPU reference's up to the doc's float tolerance.
- * <p>Per build: vertical-slash heads run {@link VerticalSlashTile} (tensor-core logits) twice (row statistics, then scores) with
- * {@link VerticalSlashRowStats} between, then {@link VerticalSlashSelect}; block-sparse heads run {@link BlockPool}
- * and {@link BlockSparseSelect}; {@link IndexAssembly} writes the dense, A-shape and vertical-slash slots. Scratch
- * kept between builds (grown on demand): the column and diagonal scores of the batch's heads
- * ({@code 8 · heads · L} bytes, reused in place for the kept lists), per-tile row statistics
- * ({@code 2 · heads · L} bytes), and for block-sparse heads the pooled means ({@code 4 · (heads + numKvHeads) · L ·
- * d / 64} bytes): no {@code [heads, 64, L]} probability buffer is kept.
- * <p>The index's capacities follow the doc ({@code maxRanges = min(slashKept, queryBlocks)}, {@code maxColumns =
- * min(verticalKept, L)}, the largest over the batch). With top-k budgets they are known up front and the build only
- * queues work; when a vertical-slash head has a mass budget the build waits for selection and reads the kept counts
- * back first. Every build waits for the previous work on the stream before reusing the scratch. Not thread-safe.
+ * <p>In two steps, so that the index can be compact and its head batches sized by what the heads really need:
+ * <ul>
+ *   <li>{@link #estimate}: vertical-slash heads run {@link VerticalSlashTile} (tensor-core logits) twice (row
+ *       statistics, then scores) with {@link VerticalSlashRowStats} between, then {@link VerticalSlashSelect};
+ *       block-sparse heads run {@link BlockPool}; then {@link IndexAssembly}'s counting pass says what every
+ *       (head, query block) slot needs, read back once ({@link Estimate});</li>
+ *   <li>{@link #assemble}: for any run of the estimated heads, the host reserves each slot exactly what it needs
+ *       ({@link DeviceSparseIndex}'s compact layout), {@link IndexAssembly} writes the dense, A-shape and
+ *       vertical-slash slots and {@link BlockSparseSelect} the block-sparse ones.</li>
+ * </ul>
+ * Scratch kept between builds (grown on demand): the column and diagonal scores of the estimated heads
+ * ({@code 8 · heads · L} bytes, reused in place for the kept lists), per-tile row statistics ({@code 2 · heads · L}
+ * bytes), the slots' needs, and for block-sparse heads the pooled means ({@code 4 · (heads + numKvHeads) · L · d /
+ * 64} bytes): no {@code [heads, 64, L]} probability buffer is kept. An estimate stays valid until the next one;
+ * every step waits for the previous work on the stream before reusing the scratch. Not thread-safe.
  */
 public final class GpuIndexBuilder implements AutoCloseable {
     /** What {@link #build} with poison fills the index with: counts no build can produce. */
@@ -46,7 +51,9 @@ public final class GpuIndexBuilder implements AutoCloseable {
     private final Kernel combine;
     private final Kernel select;
     private final Kernel assembly;
+    private final Kernel count;
     private final Kernel pool;
+    private final Kernel countTiles;
     private final Map<Integer, Kernel> blockSelects = new HashMap<>();
     private DeviceBuffer params;
     private DeviceBuffer scores;
@@ -55,6 +62,8 @@ public final class GpuIndexBuilder implements AutoCloseable {
     private DeviceBuffer kept;
     private DeviceBuffer pooledQ;
     private DeviceBuffer pooledK;
+    private DeviceBuffer headTiles;
+    private DeviceBuffer needs;
     /** Holds the index of the last build: reused by the next one (which waits for the stream first). */
     private DeviceBuffer indexArena;
 
@@ -75,9 +84,69 @@ public final class GpuIndexBuilder implements AutoCloseable {
                 tensorCores).emit(target), placeholder);
         this.combine = context.kernel(new VerticalSlashRowStats().emit(target), placeholder);
         this.select = context.kernel(new VerticalSlashSelect().emit(target), placeholder);
-        this.assembly = context.kernel(new IndexAssembly().emit(target), placeholder);
+        this.assembly = context.kernel(new IndexAssembly(false).emit(target), placeholder);
+        this.count = context.kernel(new IndexAssembly(true).emit(target), placeholder);
         this.pool = context.kernel(new BlockPool(shape.headDim()).emit(target), placeholder);
+        this.countTiles = context.kernel(new IndexTiles().emit(target), placeholder);
     }
+
+    /**
+     * What {@link #estimate} found for a run of heads: per (head slot, query block) slot {@code h * queryBlocks + b},
+     * the ranges and columns its index needs. Valid until the builder's next estimate.
+     */
+    public static final class Estimate {
+        private final GpuIndexBuilder owner;
+        private final int firstHead;
+        private final int heads;
+        private final int length;
+        private final int[] rangeNeeds;
+        private final int[] columnNeeds;
+        private final boolean blockSparse;
+        private final long generation;
+
+        Estimate(GpuIndexBuilder owner, int firstHead, int heads, int length, int[] rangeNeeds, int[] columnNeeds,
+                 boolean blockSparse, long generation) {
+            this.owner = owner;
+            this.firstHead = firstHead;
+            this.heads = heads;
+            this.length = length;
+            this.rangeNeeds = rangeNeeds;
+            this.columnNeeds = columnNeeds;
+            this.blockSparse = blockSparse;
+            this.generation = generation;
+        }
+
+        public int firstHead() { return firstHead; }
+        public int heads() { return heads; }
+        public int length() { return length; }
+
+        /** Device bytes the compact index of estimated head slots {@code [from, from + count)} takes. */
+        public long indexBytes(int from, int count) {
+            int blocks = SparseIndex.queryBlocks(length);
+            long ranges = 0, columns = 0;
+            for (int s = from * blocks; s < (from + count) * blocks; s++) {
+                ranges += rangeNeeds[s];
+                columns += columnNeeds[s];
+            }
+            return DeviceSparseIndex.bytes(count, length, ranges, columns);
+        }
+
+        /**
+         * Bytes the same slots took in the fixed layout before the compact one: every slot given the busiest
+         * slot's room ({@code 8 maxRanges + 4 maxColumns + 8} bytes), for comparison.
+         */
+        public long fixedLayoutBytes(int from, int count) {
+            int blocks = SparseIndex.queryBlocks(length);
+            long maxRanges = 1, maxColumns = 0;
+            for (int s = from * blocks; s < (from + count) * blocks; s++) {
+                maxRanges = Math.max(maxRanges, rangeNeeds[s]);
+                maxColumns = Math.max(maxColumns, columnNeeds[s]);
+            }
+            return (long) count * blocks * (8 * maxRanges + 4 * maxColumns + 8);
+        }
+    }
+
+    private long generation;
 
     /**
      * Queues estimation and index building for heads {@code [firstHead, firstHead + heads)} of a prompt of
@@ -108,6 +177,17 @@ public final class GpuIndexBuilder implements AutoCloseable {
     private DeviceSparseIndex build(CudaStream stream, List<HeadPattern> patterns, int firstHead, int heads,
                                     DevicePointer q, DevicePointer k, int length, boolean poison,
                                     CudaEvent estimated) {
+        Estimate estimate = estimate(stream, patterns, firstHead, heads, q, k, length, estimated);
+        return assemble(stream, estimate, 0, heads, poison);
+    }
+
+    /**
+     * Estimates heads {@code [firstHead, firstHead + heads)} (as {@link #build}) and counts what each slot of their
+     * index needs: waits for the stream to read the counts back. With {@code estimated} non-null, records it after
+     * the scores and selection.
+     */
+    public Estimate estimate(CudaStream stream, List<HeadPattern> patterns, int firstHead, int heads,
+                             DevicePointer q, DevicePointer k, int length, CudaEvent estimated) {
         int numHeads = shape.numHeads();
         if (patterns.size() != numHeads) {
             throw new IllegalArgumentException("the layer has " + numHeads + " heads but " + patterns.size()
@@ -128,6 +208,7 @@ public final class GpuIndexBuilder implements AutoCloseable {
         boolean blockSparse = encoded.any(HeadParameters.BLOCK_SPARSE);
 
         stream.synchronize();
+        generation++;
         params = ensure(params, 4L * encoded.words().length);
         params.slice(0, 4L * encoded.words().length).copyFromHost(MemorySegment.ofArray(encoded.words()));
         scores = ensure(scores, 8L * heads * length);
@@ -147,22 +228,57 @@ public final class GpuIndexBuilder implements AutoCloseable {
             select.withShape(new LaunchShape(2, heads, 1, VerticalSlashSelect.THREADS, 1, 1)).launch(stream, params,
                     scores, kept, length);
         }
-        if (estimated != null) estimated.record(stream);
-        int maxRanges = encoded.maxRanges();
-        int maxColumns = encoded.maxColumns();
-        if (encoded.needsKeptCounts()) {
-            stream.synchronize();
-            int[] counts = new int[2 * heads];
-            kept.slice(0, 8L * heads).copyToHost(MemorySegment.ofArray(counts));
-            for (int slot = 0; slot < heads; slot++) {
-                if (encoded.code(slot) != HeadParameters.VERTICAL_SLASH) continue;
-                maxColumns = Math.max(maxColumns, Math.min(counts[2 * slot], length));
-                maxRanges = Math.max(maxRanges, Math.min(counts[2 * slot + 1], queryBlocks));
-            }
+        if (blockSparse) {
+            long pooledRow = 4L * queryBlocks * shape.headDim();
+            pooledQ = ensure(pooledQ, pooledRow * heads);
+            pooledK = ensure(pooledK, pooledRow * shape.numKvHeads());
+            pool.withShape(new LaunchShape(queryBlocks, heads + shape.numKvHeads(), 1, BlockPool.THREADS, 1, 1))
+                    .launch(stream, q, k, params, pooledQ, pooledK, firstHead, numHeads, shape.numKvHeads(), length,
+                            heads);
         }
-        indexArena = ensure(indexArena, DeviceSparseIndex.bytes(heads, length, maxRanges, maxColumns));
-        DeviceSparseIndex index = DeviceSparseIndex.view(indexArena, firstHead, heads, length, maxRanges,
-                maxColumns);
+        if (estimated != null) estimated.record(stream);
+        int slots = heads * queryBlocks;
+        needs = ensure(needs, 8L * slots);
+        DeviceBuffer rangeNeeds = needs.slice(0, 4L * slots);
+        DeviceBuffer columnNeeds = needs.slice(4L * slots, 4L * slots);
+        count.withShape(new LaunchShape(queryBlocks, heads, 1, IndexAssembly.THREADS, 1, 1)).launch(stream, params,
+                scores, kept, rangeNeeds, rangeNeeds, rangeNeeds, columnNeeds, columnNeeds, columnNeeds, length, 0);
+        stream.synchronize();
+        int[] rangeCounts = new int[slots], columnCounts = new int[slots];
+        rangeNeeds.copyToHost(MemorySegment.ofArray(rangeCounts));
+        columnNeeds.copyToHost(MemorySegment.ofArray(columnCounts));
+        return new Estimate(this, firstHead, heads, length, rangeCounts, columnCounts, blockSparse, generation);
+    }
+
+    /**
+     * Writes the compact index of estimated head slots {@code [from, from + count)} of {@code estimate} (the
+     * builder's latest) into the builder's index memory, reserving each slot what the estimate counted. Waits for
+     * the stream before reusing the memory; the index stays valid until the next assembly.
+     */
+    public DeviceSparseIndex assemble(CudaStream stream, Estimate estimate, int from, int count) {
+        return assemble(stream, estimate, from, count, false);
+    }
+
+    private DeviceSparseIndex assemble(CudaStream stream, Estimate estimate, int from, int count, boolean poison) {
+        if (estimate.owner != this || estimate.generation != generation) {
+            throw new IllegalStateException("the estimate is not this builder's latest (its scratch holds another)");
+        }
+        if (from < 0 || count < 1 || from + count > estimate.heads) {
+            throw new IllegalArgumentException("head slots [" + from + ", " + (from + count)
+                    + ") are not within the estimate's " + estimate.heads);
+        }
+        int length = estimate.length;
+        int queryBlocks = SparseIndex.queryBlocks(length);
+        int slots = count * queryBlocks;
+        int first = from * queryBlocks;
+        int[] rangeOffsets = DeviceSparseIndex.offsets(Arrays.copyOfRange(estimate.rangeNeeds, first, first + slots));
+        int[] columnOffsets = DeviceSparseIndex.offsets(Arrays.copyOfRange(estimate.columnNeeds, first,
+                first + slots));
+        stream.synchronize();
+        indexArena = ensure(indexArena, DeviceSparseIndex.bytes(count, length, rangeOffsets[slots],
+                columnOffsets[slots]));
+        DeviceSparseIndex index = DeviceSparseIndex.view(indexArena, estimate.firstHead + from, count, length,
+                rangeOffsets[slots], columnOffsets[slots]);
         try {
             if (poison) {
                 for (DeviceBuffer array : new DeviceBuffer[] {index.rangeCounts(), index.ranges(),
@@ -170,26 +286,41 @@ public final class GpuIndexBuilder implements AutoCloseable {
                     array.fillIntsAsync(POISON, stream);
                 }
             }
-            assembly.withShape(new LaunchShape(queryBlocks, heads, 1, IndexAssembly.THREADS, 1, 1)).launch(stream,
-                    params, scores, kept, index.rangeCounts(), index.ranges(), index.columnCounts(), index.columns(),
-                    length, maxRanges, maxColumns);
-            if (blockSparse) {
-                long pooledRow = 4L * queryBlocks * shape.headDim();
-                pooledQ = ensure(pooledQ, pooledRow * heads);
-                pooledK = ensure(pooledK, pooledRow * shape.numKvHeads());
-                pool.withShape(new LaunchShape(queryBlocks, heads + shape.numKvHeads(), 1, BlockPool.THREADS, 1, 1))
-                        .launch(stream, q, k, params, pooledQ, pooledK, firstHead, numHeads, shape.numKvHeads(),
-                                length, heads);
-                blockSelect(queryBlocks).withShape(new LaunchShape(queryBlocks, heads, 1, BlockSparseSelect.THREADS,
-                        1, 1)).launch(stream, params, pooledQ, pooledK, index.rangeCounts(), index.ranges(),
-                        index.columnCounts(), firstHead, numHeads, shape.numKvHeads(), length, maxRanges,
-                        (float) (1.0 / Math.sqrt(shape.headDim())));
+            DeviceSparseIndex.copy(rangeOffsets, index.rangeOffsets());
+            DeviceSparseIndex.copy(columnOffsets, index.columnOffsets());
+            assembly.withShape(new LaunchShape(queryBlocks, count, 1, IndexAssembly.THREADS, 1, 1)).launch(stream,
+                    params, scores, kept, index.rangeOffsets(), index.rangeCounts(), index.ranges(),
+                    index.columnOffsets(), index.columnCounts(), index.columns(), length, from);
+            if (estimate.blockSparse) {
+                blockSelect(queryBlocks).withShape(new LaunchShape(queryBlocks, count, 1, BlockSparseSelect.THREADS,
+                        1, 1)).launch(stream, params, pooledQ, pooledK, index.rangeOffsets(), index.rangeCounts(),
+                        index.ranges(), index.columnCounts(), estimate.firstHead, shape.numHeads(),
+                        shape.numKvHeads(), length, from, (float) (1.0 / Math.sqrt(shape.headDim())));
             }
         } catch (RuntimeException e) {
             index.close();
             throw e;
         }
         return index;
+    }
+
+    /**
+     * The key tiles the sparse kernel will compute for each head of {@code index} ({@link IndexTiles}, the count
+     * {@link SparseIndex#tiles(int)} gives on the host), by slot. Queued after the work that fills the index; waits
+     * for the stream and reads the counts back.
+     */
+    public long[] tiles(CudaStream stream, DeviceSparseIndex index) {
+        int heads = index.heads();
+        headTiles = ensure(headTiles, 4L * heads);
+        headTiles.slice(0, 4L * heads).fillIntsAsync(0, stream);
+        countTiles.withShape(new LaunchShape(index.queryBlocks(), heads, 1, IndexTiles.THREADS, 1, 1)).launch(stream,
+                index.rangeOffsets(), index.rangeCounts(), index.ranges(), index.columnCounts(), headTiles);
+        stream.synchronize();
+        int[] counts = new int[heads];
+        headTiles.slice(0, 4L * heads).copyToHost(MemorySegment.ofArray(counts));
+        long[] tiles = new long[heads];
+        for (int h = 0; h < heads; h++) tiles[h] = Integer.toUnsignedLong(counts[h]);
+        return tiles;
     }
 
     /**
@@ -222,9 +353,9 @@ public final class GpuIndexBuilder implements AutoCloseable {
     @Override
     public void close() {
         for (DeviceBuffer buffer : new DeviceBuffer[] {params, scores, tileStats, rowStats, kept, pooledQ, pooledK,
-                indexArena}) {
+                headTiles, needs, indexArena}) {
             if (buffer != null) buffer.close();
         }
-        params = scores = tileStats = rowStats = kept = pooledQ = pooledK = indexArena = null;
+        params = scores = tileStats = rowStats = kept = pooledQ = pooledK = headTiles = needs = indexArena = null;
     }
 }

@@ -2,25 +2,34 @@ package io.minference.sparse.gpu;
 
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.DevicePromptAttention;
+import io.minference.kernels.flash.FlashAttention;
 import io.minference.runtime.cuda.CudaContext;
 import io.minference.runtime.cuda.CudaStream;
 import io.minference.runtime.cuda.DevicePointer;
+import io.minference.sparse.DenseFallback;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.IndexDensity;
 import io.minference.sparse.PatternPlan;
-import io.minference.sparse.pattern.IndexCapacity;
-import io.minference.sparse.pattern.PatternRegistry;
+import io.minference.sparse.SparseIndex;
+import io.minference.sparse.pattern.DensePattern;
+import java.util.Arrays;
 import java.util.List;
 
 /**
  * The sparse prefill on the device, layer by layer:
  * <pre>
- *   for each batch of heads (sized so that its index fits {@link #INDEX_BUDGET_BYTES}):
- *     GpuIndexBuilder.build      q, k            → DeviceSparseIndex  (estimation + index, all heads of the batch)
- *     SparseFlashAttention       q, k, v, index  → out rows of those heads
+ *   a layer whose heads are all dense patterns: FlashAttention.prefill (nothing to estimate)
+ *   GpuIndexBuilder.estimate     q, k            → what every (head, query block) slot of the index needs
+ *   for each batch of heads (as many as keep their compact index within {@link #INDEX_BUDGET_BYTES}):
+ *     GpuIndexBuilder.assemble   estimate        → DeviceSparseIndex (compact: each slot reserved what it needs)
+ *     GpuIndexBuilder.tiles      index           → key tiles per head (read back)
+ *     SparseFlashAttention       q, k, v, index  → out rows of the heads that stay sparse, a launch per run of them
+ *   FlashAttention.prefillHeads  q, k, v         → out rows of the heads {@link DenseFallback} sends to dense, all
+ *                                                  batches' together (one launch when every head falls back)
  * </pre>
- * Everything is queued on the caller's stream; the host only picks the batch sizes. The builder keeps one index
- * buffer and reuses it (waiting for the stream before it writes it again).
+ * The host reads back the slots' needs once per layer (to size the batches) and one tile count per head per batch
+ * (to apply the fallback, by the CPU prefill's rule on the same counts). The builder keeps one index buffer and
+ * reuses it (waiting for the stream before it writes it again).
  */
 public final class GpuSparsePrefill implements DevicePromptAttention {
     /** Device memory one batch's index may take. */
@@ -28,61 +37,150 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
 
     private final PatternPlan plan;
     private final AttentionShape shape;
+    private final DenseFallback fallback;
     private final GpuIndexBuilder builder;
     private final SparseFlashAttention attention;
+    private final FlashAttention dense;
     private final IndexDensity density;
 
-    public GpuSparsePrefill(PatternPlan plan, CudaContext context, AttentionShape shape) {
-        this(plan, context, shape, IndexDensity.off());
+    public GpuSparsePrefill(PatternPlan plan, CudaContext context, AttentionShape shape, DenseFallback fallback) {
+        this(plan, context, shape, fallback, IndexDensity.off());
     }
 
-    /** @param density counts every index when it is measuring (copying each back after its stream finishes) */
-    public GpuSparsePrefill(PatternPlan plan, CudaContext context, AttentionShape shape, IndexDensity density) {
+    /**
+     * @param density counts every index when it is measuring (copying each back after its stream finishes), the
+     *                heads that fall back to dense as dense
+     */
+    public GpuSparsePrefill(PatternPlan plan, CudaContext context, AttentionShape shape, DenseFallback fallback,
+                            IndexDensity density) {
         this.plan = plan;
         this.density = density;
         this.shape = shape;
+        this.fallback = fallback;
         this.builder = new GpuIndexBuilder(context, shape);
         try {
             this.attention = new SparseFlashAttention(context, shape);
+            this.dense = new FlashAttention(context, shape);
         } catch (RuntimeException e) {
             builder.close();
             throw e;
         }
     }
 
-    @Override
-    public void attend(CudaStream stream, int layer, DevicePointer q, DevicePointer k, DevicePointer v,
-                       DevicePointer out, int length) {
-        List<HeadPattern> patterns = plan.layers().get(layer);
-        int heads = shape.numHeads();
-        int batch = headsPerBatch(patterns, length);
-        for (int first = 0; first < heads; first += batch) {
-            int count = Math.min(batch, heads - first);
-            try (DeviceSparseIndex index = builder.build(stream, patterns, first, count, q, k, length)) {
-                attention.launch(stream, q, k, v, out, index);
-                if (density.measuring()) {
-                    stream.synchronize();
-                    density.add(index.download());
-                }
+    /**
+     * What one layer's prefill did: per head, the key tiles its index needs ({@code -1} where nothing was
+     * estimated: a dense pattern in an all-dense layer) and whether it ran dense; the head batches, the largest
+     * batch's compact index bytes and what the whole layer's index would take in the former fixed layout.
+     */
+    public record LayerRun(long[] indexTiles, boolean[] denseHeads, int batches, long indexBytes,
+                           long fixedLayoutBytes) {
+        public int fallbackHeads() {
+            int n = 0;
+            for (boolean d : denseHeads) if (d) n++;
+            return n;
+        }
+
+        /** Key tiles computed: each sparse head's index tiles, each dense head's causal tiles. */
+        public long tilesComputed(int length) {
+            long tiles = 0;
+            for (int h = 0; h < indexTiles.length; h++) {
+                tiles += denseHeads[h] ? SparseIndex.causalTiles(length) : indexTiles[h];
             }
+            return tiles;
         }
     }
 
-    /** Heads per batch: as many as keep the largest head's index within {@link #INDEX_BUDGET_BYTES}. */
-    static int headsPerBatch(List<HeadPattern> patterns, int length) {
-        long largest = 1;
-        for (HeadPattern p : patterns) largest = Math.max(largest, indexBytes(p, length));
-        return (int) Math.max(1, Math.min(patterns.size(), INDEX_BUDGET_BYTES / largest));
+    @Override
+    public void attend(CudaStream stream, int layer, DevicePointer q, DevicePointer k, DevicePointer v,
+                       DevicePointer out, int length) {
+        run(stream, layer, q, k, v, out, length);
     }
 
-    /** An upper bound of one head's index bytes under a pattern (a mass budget may keep every candidate). */
-    static long indexBytes(HeadPattern pattern, int length) {
-        IndexCapacity capacity = PatternRegistry.builtIn().capacity(pattern, length);
-        return DeviceSparseIndex.bytes(1, length, capacity.maxRanges(), capacity.maxColumns());
+    /** {@link #attend}, saying what it did (for benchmarks and tests; waits for each batch's estimation). */
+    public LayerRun run(CudaStream stream, int layer, DevicePointer q, DevicePointer k, DevicePointer v,
+                        DevicePointer out, int length) {
+        List<HeadPattern> patterns = plan.layers().get(layer);
+        int heads = shape.numHeads();
+        long[] tiles = new long[heads];
+        boolean[] denseHeads = new boolean[heads];
+        if (patterns.stream().allMatch(p -> p instanceof HeadPattern.Dense)) {
+            Arrays.fill(tiles, -1);
+            Arrays.fill(denseHeads, true);
+            dense.prefill(stream, q, k, v, out, length, 0);
+            density.addDense(heads, length);
+            return new LayerRun(tiles, denseHeads, 0, 0, 0);
+        }
+        GpuIndexBuilder.Estimate estimate = builder.estimate(stream, patterns, 0, heads, q, k, length, null);
+        int batches = 0;
+        long indexBytes = 0;
+        for (int first = 0; first < heads; batches++) {
+            int count = headsPerBatch(estimate, first);
+            indexBytes = Math.max(indexBytes, estimate.indexBytes(first, count));
+            try (DeviceSparseIndex index = builder.assemble(stream, estimate, first, count)) {
+                long[] batchTiles = builder.tiles(stream, index);
+                for (int slot = 0; slot < count; slot++) {
+                    tiles[first + slot] = batchTiles[slot];
+                    denseHeads[first + slot] = fallback.runsDense(batchTiles[slot], length);
+                }
+                int batchStart = first;
+                eachRun(denseHeads, first, count, false,
+                        (from, n) -> attention.launch(stream, q, k, v, out, index, from - batchStart, n));
+                if (density.measuring()) countDensity(stream, index, denseHeads, first, count, length);
+            }
+            first += count;
+        }
+        eachRun(denseHeads, 0, heads, true, (from, n) -> dense.prefillHeads(stream, q, k, v, out, length, 0, from, n));
+        return new LayerRun(tiles, denseHeads, batches, indexBytes, estimate.fixedLayoutBytes(0, heads));
+    }
+
+    /** Counts the batch's computed area: each sparse head's index, each fallback head's whole causal area. */
+    private void countDensity(CudaStream stream, DeviceSparseIndex index, boolean[] denseHeads, int first, int count,
+                              int length) {
+        stream.synchronize();
+        SparseIndex host = index.download();
+        for (int slot = 0; slot < count; slot++) {
+            if (!denseHeads[first + slot]) continue;
+            // as the CPU prefill does: a fallback head's slot holds the dense index it ran (one range a block fits)
+            host.clearHead(slot);
+            DensePattern.index().writeTo(host, slot);
+        }
+        density.add(host);
+    }
+
+    private interface HeadRun {
+        void launch(int firstHead, int heads);
+    }
+
+    /** Calls {@code run} for each maximal run of heads in {@code [first, first + count)} whose flag is {@code value}. */
+    private static void eachRun(boolean[] flags, int first, int count, boolean value, HeadRun run) {
+        for (int h = first; h < first + count; ) {
+            if (flags[h] != value) {
+                h++;
+                continue;
+            }
+            int end = h;
+            while (end < first + count && flags[end] == value) end++;
+            run.launch(h, end - h);
+            h = end;
+        }
+    }
+
+    /**
+     * Heads of the batch starting at estimated head {@code first}: as many as keep their compact index within
+     * {@link #INDEX_BUDGET_BYTES}, at least one.
+     */
+    public static int headsPerBatch(GpuIndexBuilder.Estimate estimate, int first) {
+        int count = 1;
+        while (first + count < estimate.heads()
+                && estimate.indexBytes(first, count + 1) <= INDEX_BUDGET_BYTES) {
+            count++;
+        }
+        return count;
     }
 
     @Override
     public void close() {
+        dense.close();
         attention.close();
         builder.close();
     }

@@ -2,7 +2,6 @@ package io.minference.sparse.gpu;
 
 import io.minference.sparse.Budget;
 import io.minference.sparse.HeadPattern;
-import io.minference.sparse.SparseIndex;
 
 import java.util.List;
 
@@ -13,7 +12,7 @@ import java.util.List;
  * {@link #BLOCK_SPARSE} (a, b = the block budget). A budget's kind is {@link #TOP_K} (value = the count) or
  * {@link #MASS} (value = the float bits of gamma).
  */
-record HeadParameters(int[] words, int length, int maxRanges, int maxColumns, boolean needsKeptCounts) {
+record HeadParameters(int[] words, int length) {
     static final int STRIDE = 8;
     static final int DENSE = 0;
     static final int A_SHAPE = 1;
@@ -23,17 +22,11 @@ record HeadParameters(int[] words, int length, int maxRanges, int maxColumns, bo
     static final int MASS = 1;
 
     /**
-     * Encodes heads {@code [firstHead, firstHead + heads)} of {@code patterns}. Capacities follow the doc where the
-     * counts are known before estimation (top-k budgets); for mass budgets of vertical-slash heads they are only known
-     * after selection ({@link #needsKeptCounts}), and {@link #maxRanges}/{@link #maxColumns} hold what the other heads
-     * need.
+     * Encodes heads {@code [firstHead, firstHead + heads)} of {@code patterns}. (The index's room is not decided
+     * here: {@link IndexAssembly}'s counting pass measures what every slot needs.)
      */
     static HeadParameters encode(List<HeadPattern> patterns, int firstHead, int heads, int length) {
-        int queryBlocks = SparseIndex.queryBlocks(length);
         int[] words = new int[heads * STRIDE];
-        int maxRanges = 1;
-        int maxColumns = 0;
-        boolean needsKeptCounts = false;
         for (int slot = 0; slot < heads; slot++) {
             HeadPattern pattern = patterns.get(firstHead + slot);
             int at = slot * STRIDE;
@@ -43,35 +36,21 @@ record HeadParameters(int[] words, int length, int maxRanges, int maxColumns, bo
                     words[at] = A_SHAPE;
                     words[at + 1] = a.sinkTokens();
                     words[at + 2] = a.localTokens();
-                    maxRanges = Math.max(maxRanges, Math.min(2, queryBlocks));
                 }
                 case HeadPattern.VerticalSlash vs -> {
                     words[at] = VERTICAL_SLASH;
                     budget(vs.vertical(), words, at + 1);
                     budget(vs.slash(), words, at + 3);
-                    if (vs.vertical() instanceof Budget.TopK(int count)) {
-                        maxColumns = Math.max(maxColumns, Math.min(count, length));
-                    } else {
-                        needsKeptCounts = true;
-                    }
-                    if (vs.slash() instanceof Budget.TopK(int count)) {
-                        maxRanges = Math.max(maxRanges, Math.min(count, queryBlocks));
-                    } else {
-                        needsKeptCounts = true;
-                    }
                 }
                 case HeadPattern.BlockSparse bs -> {
                     words[at] = BLOCK_SPARSE;
                     budget(bs.blocks(), words, at + 1);
-                    int runs = (queryBlocks + 1) / 2;
-                    maxRanges = Math.max(maxRanges, bs.blocks() instanceof Budget.TopK(int count)
-                            ? Math.min(Math.max(count, 1), runs) : runs);
                 }
                 case HeadPattern.Custom c -> throw new IllegalArgumentException("head " + (firstHead + slot)
                         + " uses the custom pattern '" + c.name() + "', which has no GPU index builder");
             }
         }
-        return new HeadParameters(words, length, maxRanges, maxColumns, needsKeptCounts);
+        return new HeadParameters(words, length);
     }
 
     private static void budget(Budget budget, int[] words, int at) {

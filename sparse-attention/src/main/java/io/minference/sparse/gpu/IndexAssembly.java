@@ -10,24 +10,33 @@ import io.minference.ptx.dsl.U64;
 
 /**
  * Writes one query block's ranges and columns of a {@link DeviceSparseIndex} for dense, A-shape and vertical-slash
- * heads (block-sparse slots are left to {@link BlockSparseSelect}). Vertical-slash: the key blocks the kept
- * diagonals touch are marked in a shared bitmap, the bitmap's runs become ranges (each word finds its run starts and
- * ends, a block scan numbers them), then the kept columns below the block's end outside the marked blocks are
- * compacted in order.
+ * heads (block-sparse slots are left to {@link BlockSparseSelect}). Vertical-slash, by the rule of
+ * {@link io.minference.sparse.pattern.VerticalSlashIndex}: each kept diagonal δ &lt; m1 covers exactly the keys
+ * {@code [max(0, m0 - δ), min(m0 + 64 - δ, m1))}; in ascending δ order these windows move left, so diagonal i starts
+ * a new run exactly when its window ends before diagonal i - 1's begins: each thread tests its diagonals against
+ * their neighbours, a block scan counts the runs (first pass) and then numbers them from the right (second pass: a
+ * run's first diagonal writes the range's end, its last the range's start). Then the kept columns below the block's
+ * end that no kept diagonal's window covers (a binary search in the ascending diagonal list) are compacted in
+ * order.
+ * <p>Two specializations, run one after the other: {@code count} writes what each slot needs into
+ * {@code rangeCounts} and {@code columnCounts} (vertical-slash: its runs and leftover columns, found as above
+ * without storing them; dense 1; A-shape 1 or 2; block-sparse its bound {@code min(k, (b + 2) / 2)} runs, no
+ * columns) so that the host can reserve each slot exactly that in the compact {@link DeviceSparseIndex}; the other
+ * writes the ranges and columns at the slots' offsets (block-sparse slots are left to {@link BlockSparseSelect}).
  * <p>Parameters: {@code params} (int32 {@link HeadParameters}), {@code lists} (u32 kept lists of
- * {@link VerticalSlashSelect}), {@code kept} (u32 counts), {@code rangeCounts, ranges, columnCounts, columns} (the
- * index's arrays), {@code length, maxRanges, maxColumns} (u32). Launch: grid (query blocks, heads of the batch),
- * {@link #THREADS} threads.
+ * {@link VerticalSlashSelect}), {@code kept} (u32 counts), {@code rangeOffsets, rangeCounts, ranges,
+ * columnOffsets, columnCounts, columns} (the index's arrays; the counting pass reads none but the counts),
+ * {@code length, firstSlot} (u32: the index's slot h is the estimate's slot firstSlot + h). Launch: grid (query
+ * blocks, heads of the index), {@link #THREADS} threads.
  */
-public record IndexAssembly() implements KernelDefinition {
+public record IndexAssembly(boolean count) implements KernelDefinition {
     public static final int THREADS = 256;
-    /** Bitmap words: key blocks up to 32 times this, so prompts up to 8M tokens. */
-    public static final int BITMAP_WORDS = 4096;
-    public static final long MAX_LENGTH = 64L * 32 * BITMAP_WORDS;
+    /** The longest prompt: 8M tokens (block-sparse selection's bitmap of key blocks sets the bound). */
+    public static final long MAX_LENGTH = 1L << 23;
 
     @Override
     public String entryName() {
-        return "sparse_index_assembly";
+        return count ? "sparse_index_count" : "sparse_index_assembly";
     }
 
     @Override
@@ -35,31 +44,31 @@ public record IndexAssembly() implements KernelDefinition {
         U64 params = k.pointerParam("params");
         U64 lists = k.pointerParam("lists");
         U64 kept = k.pointerParam("kept");
+        U64 rangeOffsets = k.pointerParam("rangeOffsets");
         U64 rangeCounts = k.pointerParam("rangeCounts");
         U64 ranges = k.pointerParam("ranges");
+        U64 columnOffsets = k.pointerParam("columnOffsets");
         U64 columnCounts = k.pointerParam("columnCounts");
         U64 columns = k.pointerParam("columns");
         U32 length = k.u32Param("length");
-        U32 maxRanges = k.u32Param("maxRanges");
-        U32 maxColumns = k.u32Param("maxColumns");
+        U32 firstSlot = k.u32Param("firstSlot");
         k.maxThreadsPerBlock(THREADS);
-        U32 bitmap = k.sharedArray("keyBlocks", BITMAP_WORDS * 4);
         U32 scratch = k.sharedArray("scan", 32 * 4);
         U32 tid = k.threadIdx();
         U32 b = k.blockIdx();
-        U32 slot = k.blockIdx(Axis.Y);
+        U32 slot = k.add(firstSlot, k.blockIdx(Axis.Y)).named("estimateSlot");
         U32 paramBase = k.mul(slot, HeadParameters.STRIDE);
         U32 code = k.loadU32(k.element(params, paramBase, 4));
         U32 m0 = k.shl(b, 6);
         U32 m1 = k.min(k.add(m0, 64), length).named("m1");
-        U32 slotBlock = k.mad(slot, k.gridDim(), b);
-        U64 myRanges = k.add(ranges, k.mulWide(slotBlock, k.shl(maxRanges, 3)));
+        U32 slotBlock = k.mad(k.blockIdx(Axis.Y), k.gridDim(), b).named("indexSlot");
         Address rangeCount = k.element(rangeCounts, slotBlock, 4);
         Address columnCount = k.element(columnCounts, slotBlock, 4);
+        Reserved reserved = count ? null : new Reserved(k, rangeOffsets, columnOffsets, ranges, columns, slotBlock);
         Pred first = k.eq(tid, 0);
 
         k.ifThen(k.and(first, k.eq(code, HeadParameters.DENSE)), () -> {
-            k.storeVector(Address.global(myRanges), k.u32(0), m1);
+            if (!count) k.storeVector(Address.global(reserved.ranges()), k.u32(0), m1);
             k.store(rangeCount, k.u32(1));
             k.store(columnCount, k.u32(0));
         });
@@ -71,49 +80,83 @@ public record IndexAssembly() implements KernelDefinition {
             U32 localBlock = k.shr(k.select(k.gt(windowStart, local), k.sub(windowStart, local), k.u32(0)), 6);
             k.store(columnCount, k.u32(0));
             k.ifElse(k.ge(sinkBlocks, localBlock), () -> {
-                k.storeVector(Address.global(myRanges), k.u32(0), m1);
+                if (!count) k.storeVector(Address.global(reserved.ranges()), k.u32(0), m1);
                 k.store(rangeCount, k.u32(1));
             }, () -> k.ifElse(k.gt(sinkBlocks, k.u32(0)), () -> {
-                k.storeVector(Address.global(myRanges), k.u32(0), k.shl(sinkBlocks, 6));
-                k.storeVector(Address.global(myRanges).plus(8), k.shl(localBlock, 6), m1);
+                if (!count) {
+                    k.storeVector(Address.global(reserved.ranges()), k.u32(0), k.shl(sinkBlocks, 6));
+                    k.storeVector(Address.global(reserved.ranges()).plus(8), k.shl(localBlock, 6), m1);
+                }
                 k.store(rangeCount, k.u32(2));
             }, () -> {
-                k.storeVector(Address.global(myRanges), k.shl(localBlock, 6), m1);
+                if (!count) k.storeVector(Address.global(reserved.ranges()), k.shl(localBlock, 6), m1);
                 k.store(rangeCount, k.u32(1));
             }));
         });
-        k.ifThen(k.eq(code, HeadParameters.VERTICAL_SLASH), () -> verticalSlash(k, lists, kept, columns, length,
-                maxRanges, maxColumns, bitmap, scratch, tid, b, slot, m0, m1, slotBlock, myRanges, rangeCount,
-                columnCount));
+        if (count) {
+            k.ifThen(k.and(first, k.eq(code, HeadParameters.BLOCK_SPARSE)), () -> {
+                U32 kind = k.loadU32(k.element(params, k.add(paramBase, 1), 4));
+                U32 value = k.loadU32(k.element(params, k.add(paramBase, 2), 4));
+                U32 runs = k.shr(k.add(b, 2), 1);
+                k.store(rangeCount, k.select(k.eq(kind, HeadParameters.TOP_K), k.min(value, runs), runs));
+                k.store(columnCount, k.u32(0));
+            });
+        }
+        k.ifThen(k.eq(code, HeadParameters.VERTICAL_SLASH), () -> verticalSlash(k, lists, kept, length, scratch,
+                tid, slot, m0, m1, reserved, rangeCount, columnCount));
     }
 
-    private static void verticalSlash(KernelBuilder k, U64 lists, U64 kept, U64 columns, U32 length, U32 maxRanges,
-                                      U32 maxColumns, U32 bitmap, U32 scratch, U32 tid, U32 b, U32 slot, U32 m0,
-                                      U32 m1, U32 slotBlock, U64 myRanges, Address rangeCount, Address columnCount) {
-        int warps = THREADS / 32;
-        U32 words = k.shr(k.add(b, 32), 5).named("words");
-        k.loop(tid, words, THREADS, w -> k.store(k.element(bitmap, w, 4), k.u32(0)));
-        k.barrier();
+    /** Where the writing pass puts slot s's entries, and how many it reserved. */
+    private record Reserved(U64 ranges, U32 rangeRoom, U64 columns, U32 columnRoom) {
+        Reserved(KernelBuilder k, U64 rangeOffsets, U64 columnOffsets, U64 ranges, U64 columns, U32 slot) {
+            this(k, k.loadU32(k.element(rangeOffsets, slot, 4)), k.loadU32(k.element(rangeOffsets, k.add(slot, 1), 4)),
+                    k.loadU32(k.element(columnOffsets, slot, 4)),
+                    k.loadU32(k.element(columnOffsets, k.add(slot, 1), 4)), ranges, columns);
+        }
 
+        private Reserved(KernelBuilder k, U32 rangeAt, U32 rangeEnd, U32 columnAt, U32 columnEnd, U64 ranges,
+                         U64 columns) {
+            this(k.add(ranges, k.mulWide(rangeAt, 8)), k.sub(rangeEnd, rangeAt), k.add(columns, k.mulWide(columnAt, 4)),
+                    k.sub(columnEnd, columnAt));
+        }
+    }
+
+    private void verticalSlash(KernelBuilder k, U64 lists, U64 kept, U32 length, U32 scratch, U32 tid, U32 slot,
+                               U32 m0, U32 m1, Reserved reserved, Address rangeCount, Address columnCount) {
+        int warps = THREADS / 32;
         U64 diagonals = k.pointer(lists, k.mul(k.add(k.shl(slot, 1), k.u32(1)), length), 4);
         U32 diagonalCount = k.loadU32(k.element(kept, k.add(k.shl(slot, 1), k.u32(1)), 4));
-        k.loop(tid, diagonalCount, THREADS, idx -> {
-            U32 delta = k.loadU32(k.element(diagonals, idx, 4));
-            k.ifThen(k.lt(delta, m1), () -> {
-                U32 low = k.select(k.gt(m0, delta), k.sub(m0, delta), k.u32(0));
-                U32 high = k.sub(k.sub(m1, 1), delta);
-                k.loop(k.shr(low, 6), k.add(k.shr(high, 6), 1), 1, c -> EstimationOps.sharedOr(k,
-                        k.element(bitmap, k.shr(c, 5), 4), EstimationOps.shiftLeft(k, k.u32(1), k.and(c, 31))));
-            });
-        });
-        k.barrier();
+        Window window = new Window(k, diagonals, diagonalCount, m0, m1);
 
-        U32 runs = KeyBlockRuns.write(k, bitmap, words, scratch, tid, THREADS, myRanges, maxRanges, m1);
-        k.ifThen(k.eq(tid, 0), () -> k.store(rangeCount, runs));
+        U32 runs = k.var("runs", k.u32(0));
+        window.eachChunk(tid, base -> {
+            EstimationOps.Scan scan = EstimationOps.exclusiveScan(k,
+                    k.select(window.startsRun(k.add(base, tid)), k.u32(1), k.u32(0)), scratch, tid, warps);
+            k.set(runs, k.add(runs, scan.total()));
+        });
+        if (count) {
+            k.ifThen(k.eq(tid, 0), () -> k.store(rangeCount, runs));
+        } else {
+            U32 runsBefore = k.var("runsBefore", k.u32(0));
+            window.eachChunk(tid, base -> {
+                U32 i = k.add(base, tid);
+                Pred starts = window.startsRun(i);
+                Pred ends = k.and(window.below(i), k.not(window.startsRun(k.add(i, 1))));
+                U32 start = k.select(starts, k.u32(1), k.u32(0));
+                EstimationOps.Scan scan = EstimationOps.exclusiveScan(k, start, scratch, tid, warps);
+                // run number from the left, in key order: runs - (runs counted from the right up to this diagonal)
+                U32 r = k.sub(runs, k.add(k.add(runsBefore, scan.prefix()), start));
+                U32 delta = window.diagonal(i);
+                Address range = Address.global(k.add(reserved.ranges(), k.mulWide(r, 8)));
+                k.ifThen(k.and(starts, k.lt(r, reserved.rangeRoom())), () -> k.store(range.plus(4), window.end(delta)));
+                k.ifThen(k.and(ends, k.lt(r, reserved.rangeRoom())), () -> k.store(range, window.start(delta)));
+                k.set(runsBefore, k.add(runsBefore, scan.total()));
+            });
+            k.ifThen(k.eq(tid, 0), () -> k.store(rangeCount, k.min(runs, reserved.rangeRoom())));
+        }
 
         U64 vertical = k.pointer(lists, k.mul(k.shl(slot, 1), length), 4);
         U32 columnTotal = k.loadU32(k.element(kept, k.shl(slot, 1), 4));
-        U64 myColumns = k.add(columns, k.mulWide(slotBlock, k.shl(maxColumns, 2)));
         U32 columnsBefore = k.var("columnsBefore", k.u32(0));
         U32 base = k.var("columnBase", k.u32(0));
         U32 lastIndex = k.sub(length, 1);
@@ -123,18 +166,72 @@ public record IndexAssembly() implements KernelDefinition {
             U32 j = k.var("column", k.u32(0));
             Pred inList = k.lt(idx, columnTotal);
             k.ifThen(inList, () -> k.set(j, k.loadU32(k.element(vertical, idx, 4))));
-            U32 block = k.shr(j, 6);
-            U32 marked = k.and(EstimationOps.shiftRight(k,
-                    k.loadU32(k.element(bitmap, k.shr(block, 5), 4)), k.and(block, 31)), 1);
-            Pred keep = k.and(k.and(inList, k.lt(j, m1)), k.eq(marked, 0));
+            Pred keep = k.and(k.and(inList, k.lt(j, m1)), k.not(window.covers(j)));
             EstimationOps.Scan scan = EstimationOps.exclusiveScan(k, k.select(keep, k.u32(1), k.u32(0)), scratch,
                     tid, warps);
-            U32 position = k.add(columnsBefore, scan.prefix());
-            k.ifThen(k.and(keep, k.lt(position, maxColumns)),
-                    () -> k.store(Address.global(k.add(myColumns, k.mulWide(position, 4))), j));
+            if (!count) {
+                U32 position = k.add(columnsBefore, scan.prefix());
+                k.ifThen(k.and(keep, k.lt(position, reserved.columnRoom())), () -> k.store(
+                        Address.global(k.add(reserved.columns(), k.mulWide(position, 4))), j));
+            }
             k.set(columnsBefore, k.add(columnsBefore, scan.total()));
             k.set(base, k.add(base, THREADS));
         });
-        k.ifThen(k.eq(tid, 0), () -> k.store(columnCount, columnsBefore));
+        k.ifThen(k.eq(tid, 0), () -> k.store(columnCount,
+                count ? columnsBefore : k.min(columnsBefore, reserved.columnRoom())));
+    }
+
+    /** The kept diagonals of one slot (ascending) and the key windows they cover in query block [m0, m1). */
+    private record Window(KernelBuilder k, U64 diagonals, U32 count, U32 m0, U32 m1) {
+        /** Diagonal i (clamped into the list, so that any i may be read). */
+        U32 diagonal(U32 i) {
+            return k.loadU32(k.element(diagonals, k.min(i, k.sub(count, 1)), 4));
+        }
+
+        /** Diagonal i exists and is below m1 (so it crosses the block). */
+        Pred below(U32 i) {
+            return k.and(k.lt(i, count), k.lt(diagonal(i), m1));
+        }
+
+        U32 start(U32 delta) {
+            return k.select(k.gt(m0, delta), k.sub(m0, delta), k.u32(0));
+        }
+
+        U32 end(U32 delta) {
+            return k.min(k.sub(k.add(m0, 64), delta), m1);
+        }
+
+        /** Diagonal i crosses the block and its window ends before diagonal i - 1's starts (or i is the first). */
+        Pred startsRun(U32 i) {
+            U32 previous = diagonal(k.select(k.gt(i, k.u32(0)), k.sub(i, 1), k.u32(0)));
+            return k.and(below(i), k.or(k.eq(i, k.u32(0)), k.lt(end(diagonal(i)), start(previous))));
+        }
+
+        /** Runs body(base) for base = 0, THREADS, ... while diagonal base crosses the block (block-uniform). */
+        void eachChunk(U32 tid, java.util.function.Consumer<U32> body) {
+            U32 base = k.var("diagonalBase", k.u32(0));
+            k.whileLoop(() -> below(base), () -> {
+                body.accept(base);
+                k.set(base, k.add(base, THREADS));
+            });
+        }
+
+        /**
+         * Whether key j &lt; m1 lies in some crossing diagonal's window: the first kept δ &gt;= max(0, m0 - j)
+         * (binary search) is below both m0 + 64 - j and m1.
+         */
+        Pred covers(U32 j) {
+            U32 first = k.select(k.gt(m0, j), k.sub(m0, j), k.u32(0));
+            U32 low = k.var("searchLow", k.u32(0));
+            U32 high = k.var("searchHigh", count);
+            k.whileLoop(() -> k.lt(low, high), () -> {
+                U32 middle = k.shr(k.add(low, high), 1);
+                Pred before = k.lt(k.loadU32(k.element(diagonals, middle, 4)), first);
+                k.set(low, k.select(before, k.add(middle, 1), low));
+                k.set(high, k.select(before, high, middle));
+            });
+            U32 found = diagonal(low);
+            return k.and(k.lt(low, count), k.lt(found, k.min(k.sub(k.add(m0, 64), j), m1)));
+        }
     }
 }

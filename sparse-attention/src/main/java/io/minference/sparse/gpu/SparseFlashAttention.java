@@ -2,34 +2,71 @@ package io.minference.sparse.gpu;
 
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashAttention;
+import io.minference.kernels.flash.PrefillKernel;
+import io.minference.ptx.PtxTarget;
 import io.minference.runtime.cuda.CudaContext;
 import io.minference.runtime.cuda.CudaStream;
 import io.minference.runtime.cuda.DevicePointer;
 import io.minference.runtime.cuda.Kernel;
 import io.minference.runtime.cuda.LaunchShape;
+import io.minference.runtime.cuda.TensorMap;
+
+import java.util.Arrays;
 
 /**
- * Flash attention on the tensor cores over the keys of a {@link DeviceSparseIndex} ({@link SparseFlashPrefill}).
+ * Flash attention on the tensor cores over the keys of a {@link DeviceSparseIndex}: {@link HopperSparseFlashPrefill}
+ * on sm_90 (wgmma, TMA), {@link SparseFlashPrefill} elsewhere or when {@link PrefillKernel} says mma-sync.
  * Tensors follow the bf16 layout of {@link io.minference.kernels.flash} for a whole prompt from position 0: q and
  * out {@code [length, numHeads, d]}, k and v holding at least {@code length} rows of {@code [numKvHeads, d]}; only
  * the index's heads are written. Head dims 64 and 128.
  */
 public final class SparseFlashAttention implements AutoCloseable {
+    private final CudaContext context;
     private final AttentionShape shape;
-    private final SparseFlashPrefill prefill;
     private final Kernel kernel;
+    /** The Hopper kernel when it serves this device, else null. */
+    private final HopperSparseFlashPrefill hopper;
     private final float scale;
 
+    /** Sparse attention with the kernel family the system property {@value PrefillKernel#PROPERTY} chooses. */
     public SparseFlashAttention(CudaContext context, AttentionShape shape) {
+        this(context, shape, PrefillKernel.configured());
+    }
+
+    /** Sparse attention with the kernel family {@code family} chooses for this device. */
+    public SparseFlashAttention(CudaContext context, AttentionShape shape, PrefillKernel family) {
+        this.context = context;
         this.shape = shape;
-        this.prefill = SparseFlashPrefill.forHeadDim(shape.headDim());
-        this.kernel = context.kernel(prefill.emit(context.device().ptxTarget()), LaunchShape.of(1, 32));
+        PtxTarget target = context.device().ptxTarget();
+        this.hopper = family.usesHopper(target) ? HopperSparseFlashPrefill.forHeadDim(shape.headDim()) : null;
+        this.kernel = context.kernel(hopper != null ? hopper.emit(target)
+                : SparseFlashPrefill.forHeadDim(shape.headDim()).emit(target), LaunchShape.of(1, 32));
         this.scale = FlashAttention.log2Scale(shape.headDim());
+    }
+
+    /** True where the Hopper kernel runs. */
+    public boolean usesHopper() {
+        return hopper != null;
     }
 
     /** Queues attention of queries [0, index.length()) of the index's heads. */
     public void launch(CudaStream stream, DevicePointer q, DevicePointer k, DevicePointer v, DevicePointer out,
                        DeviceSparseIndex index) {
+        launch(stream, q, k, v, out, index, 0, index.heads());
+    }
+
+    /**
+     * Queues attention of queries [0, index.length()) of the index's head slots {@code [firstSlot, firstSlot +
+     * slots)} only (the others are left alone, e.g. for heads that fall back to dense): the launch reads the slots'
+     * offsets and counts from the first slot's on (the offsets point into the whole packed arrays).
+     */
+    public void launch(CudaStream stream, DevicePointer q, DevicePointer k, DevicePointer v, DevicePointer out,
+                       DeviceSparseIndex index, int firstSlot, int slots) {
+        if (firstSlot < 0 || slots < 1 || firstSlot + slots > index.heads()) {
+            throw new IllegalArgumentException("head slots [" + firstSlot + ", " + (firstSlot + slots)
+                    + ") are not within the index's " + index.heads());
+        }
+        int firstHead = index.firstHead() + firstSlot;
         if (index.firstHead() + index.heads() > shape.numHeads()) {
             throw new IllegalArgumentException("index heads " + index.firstHead() + ".."
                     + (index.firstHead() + index.heads() - 1) + " exceed the layer's " + shape.numHeads() + " heads");
@@ -38,10 +75,34 @@ public final class SparseFlashAttention implements AutoCloseable {
             throw new IllegalArgumentException("sparse attention launches one block row per 64 queries, at most"
                     + " 65535 (4M tokens); got " + index.length() + " tokens");
         }
-        kernel.withShape(new LaunchShape(index.heads(), index.queryBlocks(), 1, SparseFlashPrefill.THREADS, 1, 1))
-                .launch(stream, q, k, v, out, index.rangeCounts(), index.ranges(), index.columnCounts(),
-                        index.columns(), index.length(), index.firstHead(), shape.numHeads(), shape.numKvHeads(),
-                        index.maxRanges(), index.maxColumns(), scale);
+        long slotsBefore = (long) firstSlot * index.queryBlocks();
+        Object[] indexArguments = {at(index.rangeOffsets(), 4 * slotsBefore), at(index.rangeCounts(), 4 * slotsBefore),
+                index.ranges(), at(index.columnOffsets(), 4 * slotsBefore), at(index.columnCounts(), 4 * slotsBefore),
+                index.columns(), index.length(), firstHead, shape.numHeads(), shape.numKvHeads(), scale};
+        if (hopper != null) {
+            // Q, K and V through tensor maps of the whole prompt (K and V again by pointer, for the column gather)
+            var driver = context.driver();
+            int d = shape.headDim();
+            int box = HopperSparseFlashPrefill.BLOCK;
+            TensorMap qMap = TensorMap.headRows(driver, q, index.length(), shape.numHeads(), d, box);
+            TensorMap kMap = TensorMap.headRows(driver, k, index.length(), shape.numKvHeads(), d, box);
+            TensorMap vMap = TensorMap.headRows(driver, v, index.length(), shape.numKvHeads(), d, box);
+            kernel.withShape(new LaunchShape(slots, index.queryBlocks(), 1, hopper.threads(), 1, 1))
+                    .launch(stream, concat(new Object[] {qMap, kMap, vMap, k, v, out}, indexArguments));
+        } else {
+            kernel.withShape(new LaunchShape(slots, index.queryBlocks(), 1, SparseFlashPrefill.THREADS, 1, 1))
+                    .launch(stream, concat(new Object[] {q, k, v, out}, indexArguments));
+        }
+    }
+
+    private static Object[] concat(Object[] first, Object[] second) {
+        Object[] all = Arrays.copyOf(first, first.length + second.length);
+        System.arraycopy(second, 0, all, first.length, second.length);
+        return all;
+    }
+
+    private static DevicePointer at(DevicePointer base, long offset) {
+        return offset == 0 ? base : () -> base.address() + offset;
     }
 
     @Override

@@ -1,12 +1,9 @@
 package io.minference.sparse.gpu;
 
+import io.minference.kernels.flash.FlashKeyLoop;
 import io.minference.kernels.flash.OnlineSoftmax;
 import io.minference.kernels.flash.RowTileLoad;
-import io.minference.kernels.flash.SwizzledFragments;
-import io.minference.ptx.dsl.Bf16x2;
 import io.minference.ptx.dsl.F32;
-import io.minference.ptx.dsl.FragmentA;
-import io.minference.ptx.dsl.FragmentB;
 import io.minference.ptx.dsl.FragmentC;
 import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.ptx.dsl.KernelDefinition;
@@ -16,19 +13,18 @@ import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
 import io.minference.sparse.SparseIndex;
 
-import java.util.ArrayList;
-import java.util.List;
-
 import static io.minference.ptx.dsl.Address.global;
 import static io.minference.ptx.dsl.Address.shared;
 
 /**
  * Flash attention over the keys of a {@link SparseIndex} on the tensor cores (bf16 in and out, f32 accumulation,
- * head dim 64 or 128): the dense kernel's inner step ({@link io.minference.kernels.flash.FlashPrefill}: ldmatrix,
- * mma m16n8k16, the exp2 {@link OnlineSoftmax}) driven by an index instead of a diagonal.
+ * head dim 64 or 128): the dense kernel's key loop ({@link FlashKeyLoop}: ldmatrix, mma m16n8k16, the exp2
+ * {@link OnlineSoftmax}, the same code as {@link io.minference.kernels.flash.FlashPrefill}'s) fed by an index
+ * source instead of the causal one.
  * <p>Each block owns one index head slot and one 64-query block, 16 rows per warp. Its keys form one sequence of
- * 64-key tiles that the {@code stages}-deep cp.async pipeline walks without a break: first the ranges' tiles (ranges
- * start on a multiple of 64; the keys of a tile past its range's end are zero-filled and masked), then the columns,
+ * 64-key tiles that the {@code stages}-deep cp.async pipeline walks without a break: first the ranges' tiles (a
+ * range walked from its start, which may be any key; the keys of a tile past its range's end are zero-filled and
+ * masked), then the columns,
  * 64 gathered rows per tile (the padding of the last one zero-filled and masked). Every thread copies its rows by
  * key, so both kinds of tile go through one gather. With each tile the loader stores its 64 key positions (masked
  * ones as {@link #MASKED_KEY}) and a flag in shared memory; the compute side masks {@code key > row} from those only
@@ -36,8 +32,8 @@ import static io.minference.ptx.dsl.Address.shared;
  * range's end. The loader's next range bounds and next column keys are read from global memory one tile ahead, so
  * no tile waits on an index read.
  * <p>Parameters: {@code q, k, v, o} (u64, the layout of {@link io.minference.kernels.flash}, a whole prompt from
- * position 0), the index's {@code rangeCounts, ranges, columnCounts, columns} (u64, {@link SparseIndex}'s layout),
- * {@code length, firstHead, numHeads, numKvHeads, maxRanges, maxColumns} (u32), {@code scale} (f32,
+ * position 0), the index's {@code rangeOffsets, rangeCounts, ranges, columnOffsets, columnCounts, columns} (u64,
+ * {@link DeviceSparseIndex}'s compact layout), {@code length, firstHead, numHeads, numKvHeads} (u32), {@code scale} (f32,
  * 1/sqrt(d) * log2 e). Launch: grid {@code (index heads, query blocks)}, block {@link #THREADS}, dynamic shared
  * memory {@link #sharedBytes()}. Query blocks run last-first, all heads of one query block side by side. Rows with no
  * visible key are written as zeros; heads outside the index are not touched.
@@ -89,16 +85,16 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
         U64 kCache = k.pointerParam("k");
         U64 vCache = k.pointerParam("v");
         U64 o = k.pointerParam("o");
+        U64 rangeOffsets = k.pointerParam("rangeOffsets");
         U64 rangeCounts = k.pointerParam("rangeCounts");
         U64 ranges = k.pointerParam("ranges");
+        U64 columnOffsets = k.pointerParam("columnOffsets");
         U64 columnCounts = k.pointerParam("columnCounts");
         U64 columns = k.pointerParam("columns");
         U32 length = k.u32Param("length");
         U32 firstHead = k.u32Param("firstHead");
         U32 numHeads = k.u32Param("numHeads");
         U32 numKvHeads = k.u32Param("numKvHeads");
-        U32 maxRanges = k.u32Param("maxRanges");
-        U32 maxColumns = k.u32Param("maxColumns");
         F32 scale = k.f32Param("scale");
         k.maxThreadsPerBlock(THREADS);
         k.describe("sparse flash attention over ranges and columns, head dim " + headDim + ", " + BLOCK
@@ -120,8 +116,10 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
         U64 qHead = k.add(q, k.mulWide(head, rowBytes())).named("qHead");
         U64 kHead = k.add(kCache, k.mulWide(kvHead, rowBytes())).named("kHead");
         U64 vHead = k.add(vCache, k.mulWide(kvHead, rowBytes())).named("vHead");
-        U64 slotRanges = k.add(ranges, k.mul(k.mulWide(slot, maxRanges), 8)).named("slotRanges");
-        U64 slotColumns = k.add(columns, k.mul(k.mulWide(slot, maxColumns), 4)).named("slotColumns");
+        U64 slotRanges = k.add(ranges, k.mulWide(k.loadU32(global(k.add(rangeOffsets, k.mulWide(slot, 4)))), 8))
+                .named("slotRanges");
+        U64 slotColumns = k.add(columns, k.mulWide(k.loadU32(global(k.add(columnOffsets, k.mulWide(slot, 4)))), 4))
+                .named("slotColumns");
 
         U32 smem = k.dynamicShared(sharedBytes());
         U32 kvStages = k.add(smem, BLOCK * rowBytes()).named("kvStages");
@@ -130,114 +128,215 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
         RowTileLoad queryLoad = new RowTileLoad(k, BLOCK, rowBytes(), tid, THREADS, qRowBytes);
         RowTileLoad keyLoad = new RowTileLoad(k, BLOCK, rowBytes(), tid, THREADS, kvRowBytes);
 
-        k.comment("Q block (rows past the end zeroed): the first commit group");
-        queryLoad.copy(k, smem, k.add(qHead, k.mulWide(firstRow, qRowBytes)), firstRow, length, q);
-        k.commitGroup();
+        FlashKeyLoop loop = new FlashKeyLoop(headDim, BLOCK, BLOCK, stages);
+        loop.emit(k, lane, warp, smem, kvStages, scale, () -> {
+            k.comment("Q block (rows past the end zeroed): the first commit group");
+            queryLoad.copy(k, smem, k.add(qHead, k.mulWide(firstRow, qRowBytes)), firstRow, length, q);
+        }, new IndexedTiles(k, keyLoad, tid, lane, warp, slot, firstRow, rangeCounts, columnCounts, slotRanges,
+                slotColumns, kHead, vHead, kCache, kvStages, keySlots, scratch), new FlashKeyLoop.Output(
+                () -> k.add(k.add(o, k.mulWide(head, rowBytes())), k.mulWide(firstRow, qRowBytes)), qRowBytes,
+                rowsHere, true));
+    }
 
-        k.comment("tiles of the slot: the ranges' (summed over the block's threads), then the columns'");
-        U32 rangeCount = k.loadU32(global(k.add(rangeCounts, k.mulWide(slot, 4)))).named("rangeCount");
-        U32 columnCount = k.loadU32(global(k.add(columnCounts, k.mulWide(slot, 4)))).named("columnCount");
-        U32 partial = k.var("rangeTilesPartial", k.u32(0));
-        k.loop(tid, rangeCount, THREADS, r -> {
-            U64 at = k.add(slotRanges, k.mulWide(r, 8));
-            U32 start = k.loadU32(global(at));
-            U32 end = k.loadU32(global(at).plus(4));
-            k.set(partial, k.add(partial, k.div(k.add(k.sub(end, start), BLOCK - 1), BLOCK)));
-        });
-        U32 warpSum = partial;
-        for (int mask = 16; mask >= 1; mask /= 2) {
-            warpSum = k.add(warpSum, k.shuffleXor(warpSum, mask));
+    /**
+     * The index source: the slot's range tiles (a range walked from its start in tiles of 64 keys), then its column
+     * tiles (64 gathered keys each), one sequence; a tile is masked by the key positions its loader stored beside it
+     * when its flag says so.
+     */
+    private final class IndexedTiles implements FlashKeyLoop.KeyTileSource {
+        private final KernelBuilder k;
+        private final RowTileLoad keyLoad;
+        private final U32 tid;
+        private final U32 lane;
+        private final U32 warp;
+        private final U32 slot;
+        private final U32 firstRow;
+        private final U64 rangeCounts;
+        private final U64 columnCounts;
+        private final U64 slotRanges;
+        private final U64 slotColumns;
+        private final U64 kHead;
+        private final U64 vHead;
+        private final U64 anyValid;
+        private final U32 kvStages;
+        private final U32 keySlots;
+        private final U32 scratch;
+        private U32 keyTiles;
+        private TileLoader loader;
+        private U32 laneRow;
+        private U32 laneKeySlot;
+
+        IndexedTiles(KernelBuilder k, RowTileLoad keyLoad, U32 tid, U32 lane, U32 warp, U32 slot, U32 firstRow,
+                     U64 rangeCounts, U64 columnCounts, U64 slotRanges, U64 slotColumns, U64 kHead, U64 vHead,
+                     U64 anyValid, U32 kvStages, U32 keySlots, U32 scratch) {
+            this.k = k;
+            this.keyLoad = keyLoad;
+            this.tid = tid;
+            this.lane = lane;
+            this.warp = warp;
+            this.slot = slot;
+            this.firstRow = firstRow;
+            this.rangeCounts = rangeCounts;
+            this.columnCounts = columnCounts;
+            this.slotRanges = slotRanges;
+            this.slotColumns = slotColumns;
+            this.kHead = kHead;
+            this.vHead = vHead;
+            this.anyValid = anyValid;
+            this.kvStages = kvStages;
+            this.keySlots = keySlots;
+            this.scratch = scratch;
         }
-        U32 warpTotal = warpSum;
-        k.ifThen(k.eq(lane, 0), () -> k.store(shared(k.add(scratch, k.shl(warp, 2))), warpTotal));
-        k.barrier();
-        U32 rangeTiles = k.loadU32(shared(scratch));
-        for (int w = 1; w < THREADS / 32; w++) {
-            rangeTiles = k.add(rangeTiles, k.loadU32(shared(scratch).plus(4L * w)));
-        }
-        rangeTiles = rangeTiles.named("rangeTiles");
-        U32 keyTiles = k.add(rangeTiles, k.div(k.add(columnCount, BLOCK - 1), BLOCK)).named("keyTiles");
 
-        TileLoader loader = new TileLoader(k, keyLoad, tid, firstRow, rangeTiles, keyTiles, columnCount, maxRanges, slotRanges, slotColumns, kHead, vHead, kCache, kvStages, keySlots);
-        loader.prefetchColumns(k.u32(0));
-        for (int s = 0; s < stages - 1; s++) {
-            U32 tile = k.u32(s);
-            k.ifThen(k.lt(tile, keyTiles), () -> loader.load(tile));
-            k.commitGroup();
-        }
-
-        k.comment("Q fragments into registers, kept for the whole key loop");
-        k.waitGroups(stages - 1);
-        k.barrier();
-        U32 warpRow = k.mul(warp, 16).named("warpRow");
-        SwizzledFragments queryFragments = SwizzledFragments.operandA(k, rowBytes(), lane, warpRow);
-        List<FragmentA<Bf16x2>> qFrags = new ArrayList<>();
-        for (int d0 = 0; d0 < headDim; d0 += 16) {
-            qFrags.add(queryFragments.loadA(k, smem, 0, d0));
-        }
-        SwizzledFragments keyFragments = SwizzledFragments.operandB(k, rowBytes(), lane);
-        SwizzledFragments valueFragments = SwizzledFragments.operandBTransposed(k, rowBytes(), lane);
-        FragmentC[] out = new FragmentC[headDim / 8];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = k.zeroAccumulator("o");
-        }
-        OnlineSoftmax softmax = new OnlineSoftmax(k, scale);
-
-        U32 group = k.shr(lane, 2).named("group");
-        U32 pair = k.shl(k.and(lane, 3), 1).named("pairColumn");
-        U32 laneRow = k.add(firstRow, k.add(warpRow, group)).named("laneRow");
-        U32 laneKeySlot = k.shl(pair, 2).named("laneKeySlot");
-        k.comment("the key loop: range tiles, then column tiles, one pipeline");
-        k.loop(k.u32(0), keyTiles, 1, tile -> {
-            k.waitGroups(stages - 2);
-            k.barrier();
-            U32 ahead = k.add(tile, stages - 1);
-            k.ifThen(k.lt(ahead, keyTiles), () -> loader.load(ahead));
-            k.commitGroup();
-            U32 stageIndex = k.rem(tile, stages);
-            U32 stage = k.mad(stageIndex, k.u32(stageBytes()), kvStages).named("stage");
-            U32 values = k.add(stage, BLOCK * rowBytes()).named("valueTile");
-            U32 tileKeys = k.mad(stageIndex, k.u32(KEY_SLOTS_BYTES), keySlots).named("tileKeys");
-
-            FragmentC[] scores = new FragmentC[BLOCK / 8];
-            for (int i = 0; i < scores.length; i++) {
-                scores[i] = k.zeroAccumulator("s");
-            }
-            for (int d0 = 0; d0 < headDim; d0 += 16) {
-                for (int n0 = 0; n0 < BLOCK; n0 += 16) {
-                    List<FragmentB<Bf16x2>> b = keyFragments.loadB(k, stage, n0, d0, false);
-                    k.mma(scores[n0 / 8], qFrags.get(d0 / 16), b.get(0));
-                    k.mma(scores[n0 / 8 + 1], qFrags.get(d0 / 16), b.get(1));
-                }
-            }
-            U32 masked = k.loadU32(shared(tileKeys).plus(4L * BLOCK));
-            k.ifThen(k.ne(masked, k.u32(0)), () -> maskFutureKeys(k, scores, k.add(tileKeys, laneKeySlot), laneRow));
-            List<FragmentA<Bf16x2>> probabilities = softmax.fold(k, scores, out);
-            for (int j = 0; j < probabilities.size(); j++) {
-                for (int d0 = 0; d0 < headDim; d0 += 16) {
-                    List<FragmentB<Bf16x2>> b = valueFragments.loadB(k, values, d0, 16 * j, true);
-                    k.mma(out[d0 / 8], probabilities.get(j), b.get(0));
-                    k.mma(out[d0 / 8 + 1], probabilities.get(j), b.get(1));
-                }
-            }
-        });
-        k.waitAll();
-
-        k.comment("epilogue: O / l as bf16 (zeros where a row saw no key), rows past the end skipped");
-        F32[] sums = softmax.rowSums(k);
-        U64 oBlock = k.add(k.add(o, k.mulWide(head, rowBytes())), k.mulWide(firstRow, qRowBytes)).named("oBlock");
-        for (int half = 0; half < 2; half++) {
-            int rowHalf = half;
-            U32 row = k.add(k.add(warpRow, group), 8 * half).named("outRow");
-            F32 inverse = k.select(k.gt(sums[half], k.f32(0)), k.div(k.f32(1), sums[half]), k.f32(0));
-            k.ifThen(k.lt(row, rowsHere), () -> {
-                U64 rowStart = k.add(k.add(oBlock, k.mulWide(row, qRowBytes)), k.mulWide(pair, 2));
-                for (int f = 0; f < out.length; f++) {
-                    List<F32> acc = out[f].regs();
-                    k.store(global(rowStart).plus(f * 16L), k.packBf16(k.mul(acc.get(2 * rowHalf), inverse),
-                            k.mul(acc.get(2 * rowHalf + 1), inverse)));
-                }
+        /** The slot's tiles: its ranges' (summed over the block's threads), then its columns'. */
+        @Override
+        public void begin() {
+            k.comment("tiles of the slot: the ranges' (summed over the block's threads), then the columns'");
+            U32 rangeCount = k.loadU32(global(k.add(rangeCounts, k.mulWide(slot, 4)))).named("rangeCount");
+            U32 columnCount = k.loadU32(global(k.add(columnCounts, k.mulWide(slot, 4)))).named("columnCount");
+            U32 partial = k.var("rangeTilesPartial", k.u32(0));
+            k.loop(tid, rangeCount, THREADS, r -> {
+                U64 at = k.add(slotRanges, k.mulWide(r, 8));
+                U32 start = k.loadU32(global(at));
+                U32 end = k.loadU32(global(at).plus(4));
+                k.set(partial, k.add(partial, k.div(k.add(k.sub(end, start), BLOCK - 1), BLOCK)));
             });
+            U32 warpSum = partial;
+            for (int mask = 16; mask >= 1; mask /= 2) {
+                warpSum = k.add(warpSum, k.shuffleXor(warpSum, mask));
+            }
+            U32 warpTotal = warpSum;
+            k.ifThen(k.eq(lane, 0), () -> k.store(shared(k.add(scratch, k.shl(warp, 2))), warpTotal));
+            k.barrier();
+            U32 rangeTiles = k.loadU32(shared(scratch));
+            for (int w = 1; w < THREADS / 32; w++) {
+                rangeTiles = k.add(rangeTiles, k.loadU32(shared(scratch).plus(4L * w)));
+            }
+            rangeTiles = rangeTiles.named("rangeTiles");
+            keyTiles = k.add(rangeTiles, k.div(k.add(columnCount, BLOCK - 1), BLOCK)).named("keyTiles");
+            loader = new TileLoader(rangeTiles, columnCount);
+            loader.prefetchColumns(k.u32(0));
+        }
+
+        @Override
+        public U32 tiles() {
+            return keyTiles;
+        }
+
+        @Override
+        public void load(U32 tile) {
+            loader.load(tile);
+        }
+
+        @Override
+        public void prepare(FlashKeyLoop.LaneRows lanes) {
+            laneRow = k.add(firstRow, k.add(lanes.warpRow(), lanes.group())).named("laneRow");
+            laneKeySlot = k.shl(lanes.pair(), 2).named("laneKeySlot");
+        }
+
+        @Override
+        public void walk(FlashKeyLoop.Step step) {
+            k.comment("the key loop: range tiles, then column tiles, one pipeline");
+            k.loop(k.u32(0), keyTiles, 1, tile -> step.run(tile, (masked, scores) -> {
+                U32 tileKeys = k.mad(k.rem(masked, stages), k.u32(KEY_SLOTS_BYTES), keySlots).named("tileKeys");
+                U32 flag = k.loadU32(shared(tileKeys).plus(4L * BLOCK));
+                k.ifThen(k.ne(flag, k.u32(0)), () -> maskFutureKeys(k, scores, k.add(tileKeys, laneKeySlot), laneRow));
+            }));
+        }
+
+        /**
+         * The producer side of the pipeline, the same on every thread of the block: a cursor over the slot's ranges
+         * (the next tile's first key, the current range's end, the next range's bounds read ahead) and the keys of the
+         * thread's rows in the next column tile, read ahead.
+         */
+        private final class TileLoader {
+            private final RowTileLoad rows = keyLoad;
+            private final U32 rangeTiles;
+            private final U32 columnCount;
+            private final U32 tileStart;
+            private final U32 rangeEnd;
+            private final U32 rangeAt;
+            private final U32 nextStart;
+            private final U32 nextEnd;
+            private final U32[] columnKeys;
+
+            TileLoader(U32 rangeTiles, U32 columnCount) {
+                this.rangeTiles = rangeTiles;
+                this.columnCount = columnCount;
+                // A slot's first two ranges may always be read (the packed array ends with two spare pairs); their
+                // bounds are used only while ranges remain.
+                tileStart = k.var("tileStart", k.loadU32(global(slotRanges)));
+                rangeEnd = k.var("rangeEnd", k.loadU32(global(slotRanges).plus(4)));
+                rangeAt = k.var("rangeAt", k.u32(0));
+                U64 second = rangeBounds(k.u32(1));
+                nextStart = k.var("nextStart", k.loadU32(global(second)));
+                nextEnd = k.var("nextEnd", k.loadU32(global(second).plus(4)));
+                columnKeys = new U32[rows.passes()];
+                for (int p = 0; p < columnKeys.length; p++) {
+                    columnKeys[p] = k.var("columnKey", k.u32(0));
+                }
+            }
+
+            /** Range {@code range} of the slot; at most one past its last, which is read ahead but never used. */
+            private U64 rangeBounds(U32 range) {
+                return k.add(slotRanges, k.mulWide(range, 8));
+            }
+
+            /** Reads the keys of this thread's rows in tile {@code tile}, if it is a column tile. */
+            void prefetchColumns(U32 tile) {
+                k.ifThen(k.and(k.ge(tile, rangeTiles), k.lt(tile, keyTiles)), () -> {
+                    U32 first = k.mul(k.sub(tile, rangeTiles), BLOCK);
+                    U32 last = k.sub(columnCount, 1);
+                    for (int p = 0; p < columnKeys.length; p++) {
+                        U32 index = k.min(k.add(first, rows.row(k, p)), last);
+                        k.set(columnKeys[p], k.loadU32(global(k.add(slotColumns, k.mulWide(index, 4)))));
+                    }
+                });
+            }
+
+            /** Starts the copies of tile {@code tile} into its stage, stores its key slots, then moves the cursor on. */
+            void load(U32 tile) {
+                U32 stageIndex = k.rem(tile, stages);
+                U32 stage = k.mad(stageIndex, k.u32(stageBytes()), kvStages);
+                U32 tileKeys = k.mad(stageIndex, k.u32(KEY_SLOTS_BYTES), keySlots);
+                Pred inRange = k.lt(tile, rangeTiles);
+                U32 firstColumn = k.mul(k.sub(tile, rangeTiles), BLOCK);
+                U32[] keys = new U32[rows.passes()];
+                Pred[] valid = new Pred[rows.passes()];
+                for (int p = 0; p < keys.length; p++) {
+                    U32 row = rows.row(k, p);
+                    U32 rangeKey = k.add(tileStart, row);
+                    keys[p] = k.select(inRange, rangeKey, columnKeys[p]);
+                    valid[p] = k.or(k.and(inRange, k.lt(rangeKey, rangeEnd)),
+                            k.and(k.not(inRange), k.lt(k.add(firstColumn, row), columnCount)));
+                }
+                rows.gather(k, stage, kHead, keys, valid, anyValid);
+                rows.gather(k, k.add(stage, BLOCK * rowBytes()), vHead, keys, valid, anyValid);
+                k.ifThen(rows.firstChunk(k), () -> {
+                    for (int p = 0; p < keys.length; p++) {
+                        k.store(shared(k.add(tileKeys, k.shl(rows.row(k, p), 2))),
+                                k.select(valid[p], keys[p], k.u32(MASKED_KEY)));
+                    }
+                });
+                k.ifThen(k.eq(tid, 0), () -> {
+                    Pred crossesFirstRow = k.gt(k.add(tileStart, BLOCK - 1), firstRow);
+                    Pred cutByEnd = k.lt(rangeEnd, k.add(tileStart, BLOCK));
+                    Pred masked = k.or(k.not(inRange), k.or(crossesFirstRow, cutByEnd));
+                    k.store(shared(tileKeys).plus(4L * BLOCK), k.select(masked, k.u32(1), k.u32(0)));
+                });
+                k.ifThen(inRange, () -> {
+                    k.set(tileStart, k.add(tileStart, BLOCK));
+                    k.ifThen(k.ge(tileStart, rangeEnd), () -> {
+                        k.set(rangeAt, k.add(rangeAt, 1));
+                        k.set(tileStart, nextStart);
+                        k.set(rangeEnd, nextEnd);
+                        U64 following = rangeBounds(k.add(rangeAt, 1));
+                        k.set(nextStart, k.loadU32(global(following)));
+                        k.set(nextEnd, k.loadU32(global(following).plus(4)));
+                    });
+                });
+                prefetchColumns(k.add(tile, 1));
+            }
         }
     }
 
@@ -257,126 +356,6 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
                             k.f32(Float.NEGATIVE_INFINITY), score));
                 }
             }
-        }
-    }
-
-    /**
-     * The producer side of the pipeline, the same on every thread of the block: a cursor over the slot's ranges
-     * (the next tile's first key, the current range's end, the next range's bounds read ahead) and the keys of the
-     * thread's rows in the next column tile, read ahead.
-     */
-    private final class TileLoader {
-        private final KernelBuilder k;
-        private final RowTileLoad rows;
-        private final U32 tid;
-        private final U32 firstRow;
-        private final U32 rangeTiles;
-        private final U32 keyTiles;
-        private final U32 columnCount;
-        private final U32 lastRangeSlot;
-        private final U64 slotRanges;
-        private final U64 slotColumns;
-        private final U64 kHead;
-        private final U64 vHead;
-        private final U64 anyValid;
-        private final U32 kvStages;
-        private final U32 keySlots;
-        private final U32 tileStart;
-        private final U32 rangeEnd;
-        private final U32 rangeAt;
-        private final U32 nextStart;
-        private final U32 nextEnd;
-        private final U32[] columnKeys;
-
-        TileLoader(KernelBuilder k, RowTileLoad rows, U32 tid, U32 firstRow, U32 rangeTiles, U32 keyTiles,
-                   U32 columnCount, U32 maxRanges, U64 slotRanges, U64 slotColumns, U64 kHead,
-                   U64 vHead, U64 anyValid, U32 kvStages, U32 keySlots) {
-            this.k = k;
-            this.rows = rows;
-            this.tid = tid;
-            this.firstRow = firstRow;
-            this.rangeTiles = rangeTiles;
-            this.keyTiles = keyTiles;
-            this.columnCount = columnCount;
-            this.lastRangeSlot = k.sub(maxRanges, 1);
-            this.slotRanges = slotRanges;
-            this.slotColumns = slotColumns;
-            this.kHead = kHead;
-            this.vHead = vHead;
-            this.anyValid = anyValid;
-            this.kvStages = kvStages;
-            this.keySlots = keySlots;
-            // Slot 0 and slot min(1, maxRanges - 1) always exist; their bounds are used only while ranges remain.
-            tileStart = k.var("tileStart", k.loadU32(global(slotRanges)));
-            rangeEnd = k.var("rangeEnd", k.loadU32(global(slotRanges).plus(4)));
-            rangeAt = k.var("rangeAt", k.u32(0));
-            U64 second = rangeBounds(k.u32(1));
-            nextStart = k.var("nextStart", k.loadU32(global(second)));
-            nextEnd = k.var("nextEnd", k.loadU32(global(second).plus(4)));
-            columnKeys = new U32[rows.passes()];
-            for (int p = 0; p < columnKeys.length; p++) {
-                columnKeys[p] = k.var("columnKey", k.u32(0));
-            }
-        }
-
-        private U64 rangeBounds(U32 range) {
-            return k.add(slotRanges, k.mulWide(k.min(range, lastRangeSlot), 8));
-        }
-
-        /** Reads the keys of this thread's rows in tile {@code tile}, if it is a column tile. */
-        void prefetchColumns(U32 tile) {
-            k.ifThen(k.and(k.ge(tile, rangeTiles), k.lt(tile, keyTiles)), () -> {
-                U32 first = k.mul(k.sub(tile, rangeTiles), BLOCK);
-                U32 last = k.sub(columnCount, 1);
-                for (int p = 0; p < columnKeys.length; p++) {
-                    U32 index = k.min(k.add(first, rows.row(k, p)), last);
-                    k.set(columnKeys[p], k.loadU32(global(k.add(slotColumns, k.mulWide(index, 4)))));
-                }
-            });
-        }
-
-        /** Starts the copies of tile {@code tile} into its stage, stores its key slots, then moves the cursor on. */
-        void load(U32 tile) {
-            U32 stageIndex = k.rem(tile, stages);
-            U32 stage = k.mad(stageIndex, k.u32(stageBytes()), kvStages);
-            U32 tileKeys = k.mad(stageIndex, k.u32(KEY_SLOTS_BYTES), keySlots);
-            Pred inRange = k.lt(tile, rangeTiles);
-            U32 firstColumn = k.mul(k.sub(tile, rangeTiles), BLOCK);
-            U32[] keys = new U32[rows.passes()];
-            Pred[] valid = new Pred[rows.passes()];
-            for (int p = 0; p < keys.length; p++) {
-                U32 row = rows.row(k, p);
-                U32 rangeKey = k.add(tileStart, row);
-                keys[p] = k.select(inRange, rangeKey, columnKeys[p]);
-                valid[p] = k.or(k.and(inRange, k.lt(rangeKey, rangeEnd)),
-                        k.and(k.not(inRange), k.lt(k.add(firstColumn, row), columnCount)));
-            }
-            rows.gather(k, stage, kHead, keys, valid, anyValid);
-            rows.gather(k, k.add(stage, BLOCK * rowBytes()), vHead, keys, valid, anyValid);
-            k.ifThen(rows.firstChunk(k), () -> {
-                for (int p = 0; p < keys.length; p++) {
-                    k.store(shared(k.add(tileKeys, k.shl(rows.row(k, p), 2))),
-                            k.select(valid[p], keys[p], k.u32(MASKED_KEY)));
-                }
-            });
-            k.ifThen(k.eq(tid, 0), () -> {
-                Pred crossesFirstRow = k.gt(k.add(tileStart, BLOCK - 1), firstRow);
-                Pred cutByEnd = k.lt(rangeEnd, k.add(tileStart, BLOCK));
-                Pred masked = k.or(k.not(inRange), k.or(crossesFirstRow, cutByEnd));
-                k.store(shared(tileKeys).plus(4L * BLOCK), k.select(masked, k.u32(1), k.u32(0)));
-            });
-            k.ifThen(inRange, () -> {
-                k.set(tileStart, k.add(tileStart, BLOCK));
-                k.ifThen(k.ge(tileStart, rangeEnd), () -> {
-                    k.set(rangeAt, k.add(rangeAt, 1));
-                    k.set(tileStart, nextStart);
-                    k.set(rangeEnd, nextEnd);
-                    U64 following = rangeBounds(k.add(rangeAt, 1));
-                    k.set(nextStart, k.loadU32(global(following)));
-                    k.set(nextEnd, k.loadU32(global(following).plus(4)));
-                });
-            });
-            prefetchColumns(k.add(tile, 1));
         }
     }
 }

@@ -83,6 +83,14 @@ public final class SyntheticAttention {
         return new Sample(q, k, v);
     }
 
+    /**
+     * Locality from real rotary embeddings (base 500000) on queries and keys that share a content direction per KV
+     * group, with sinks, scattered heavy columns and a sharpness that varies per head: see {@link RopeAttention}.
+     */
+    public static Sample rope(AttentionShape shape, int length, long seed) {
+        return RopeAttention.generate(shape, length, seed);
+    }
+
     /** Every entry standard Gaussian: attention with no structure. */
     public static Sample random(AttentionShape shape, int length, long seed) {
         Tensor q = Tensor.allocate(DType.F32, length, shape.queryDim());

@@ -28,7 +28,9 @@ class EstimationKernelsPtxasTest {
             new VerticalSlashTile(128, VerticalSlashTile.Mode.SCORES, false),
             new VerticalSlashRowStats(),
             new VerticalSlashSelect(),
-            new IndexAssembly(),
+            new IndexAssembly(false),
+            new IndexAssembly(true),
+            new IndexTiles(),
             new BlockPool(64),
             new BlockPool(128),
             new BlockSparseSelect(64, 64),
@@ -63,9 +65,9 @@ class EstimationKernelsPtxasTest {
                 .emit(PtxTarget.SM_80).sharedMemoryBytes());
         assertEquals(List.of("q", "k", "params", "stats", "rowStats", "scores", "firstHead", "numHeads", "numKvHeads",
                 "length", "scale"), source.params().stream().map(p -> p.name()).toList());
-        assertEquals(List.of("params", "lists", "kept", "rangeCounts", "ranges", "columnCounts", "columns", "length",
-                "maxRanges", "maxColumns"), new IndexAssembly().emit(PtxTarget.SM_80).params().stream()
-                .map(p -> p.name()).toList());
+        assertEquals(List.of("params", "lists", "kept", "rangeOffsets", "rangeCounts", "ranges", "columnOffsets",
+                "columnCounts", "columns", "length", "firstSlot"), new IndexAssembly(false).emit(PtxTarget.SM_80)
+                .params().stream().map(p -> p.name()).toList());
         assertEquals(64, BlockSparseSelect.forBlocks(128, 1).maxBlocks());
         assertEquals(2048, BlockSparseSelect.forBlocks(128, 2048).maxBlocks());
         assertEquals(4096, BlockSparseSelect.forBlocks(128, 2049).maxBlocks());

@@ -249,6 +249,24 @@ class GpuIndexBuilderGpuTest {
                 }
             }
             assertTrue(expected.sameKeys(gpu), context);
+            // The same heads assembled in pieces from one estimate (the model's head batches) give the same slots.
+            GpuIndexBuilder.Estimate estimate = builder.estimate(backend.stream(), patterns, firstHead, heads, q, k,
+                    length, null);
+            for (int from = 0; from < heads; ) {
+                int count = Math.min(heads - from, 1 + from % 3);
+                try (DeviceSparseIndex piece = builder.assemble(backend.stream(), estimate, from, count)) {
+                    backend.stream().synchronize();
+                    SparseIndex part = piece.download();
+                    assertEquals(firstHead + from, part.firstHead());
+                    for (int h = 0; h < count; h++) {
+                        for (int b = 0; b < gpu.queryBlocks(); b++) {
+                            assertEquals(describe(gpu, from + h, b), describe(part, h, b), "head slot " + (from + h)
+                                    + " assembled in a batch from " + from + ", query block " + b + ", " + context);
+                        }
+                    }
+                }
+                from += count;
+            }
         }
     }
 

@@ -104,16 +104,20 @@ final class ReferenceEstimation {
         for (int b = 0; b < index.queryBlocks(); b++) {
             int m0 = b * SparseIndex.BLOCK;
             int m1 = index.blockEnd(b);
-            boolean[] marked = new boolean[b + 1];
+            boolean[] keys = new boolean[m1];
             for (int delta : diagonals) {
                 if (delta >= m1) continue;
-                int low = Math.max(0, m0 - delta);
-                int high = m1 - delta - 1;
-                for (int c = low / 64; c <= high / 64; c++) marked[c] = true;
+                for (int j = Math.max(0, m0 - delta); j < Math.min(m0 + 64 - delta, m1); j++) keys[j] = true;
             }
-            addRuns(index, h, b, marked);
+            for (int j = 0; j < m1; j++) {
+                if (!keys[j]) continue;
+                int end = j;
+                while (end < m1 && keys[end]) end++;
+                index.addRange(h, b, j, end);
+                j = end;
+            }
             for (int j : columns) {
-                if (j < m1 && !marked[j / 64]) index.addColumn(h, b, j);
+                if (j < m1 && !keys[j]) index.addColumn(h, b, j);
             }
         }
     }

@@ -53,25 +53,29 @@ class ReferenceEstimationTest {
     }
 
     @Test
-    void diagonalsBecomeMergedBlockRangesAndColumnsOutsideThem() {
+    void diagonalsBecomeExactRangesAndColumnsOutsideThem() {
         SparseIndex index = new SparseIndex(0, 1, 200, 4, 4);
         ReferenceEstimation.verticalSlashIndex(index, 0, new int[] {3, 70, 150}, new int[] {0, 130});
         // block 0 [0, 64): diagonal 0 -> keys [0, 64); diagonal 130 not yet; columns 3 inside the range
         assertEquals(1, index.rangeCount(0, 0));
         assertEquals(64, index.rangeEnd(0, 0, 0));
         assertEquals(0, index.columnCount(0, 0));
-        // block 2 [128, 192): diagonal 0 -> [128, 192); diagonal 130 -> [0, 62) -> block 0; column 70 alone
+        // block 2 [128, 192): diagonal 0 -> [128, 192); diagonal 130 -> exactly [0, 62); column 70 alone
         assertEquals(2, index.rangeCount(0, 2));
         assertEquals(0, index.rangeStart(0, 2, 0));
-        assertEquals(64, index.rangeEnd(0, 2, 0));
+        assertEquals(62, index.rangeEnd(0, 2, 0));
         assertEquals(128, index.rangeStart(0, 2, 1));
         assertEquals(192, index.rangeEnd(0, 2, 1));
         assertEquals(1, index.columnCount(0, 2));
         assertEquals(70, index.column(0, 2, 0));
-        // block 3 [192, 200): diagonal 0 -> [192, 200); diagonal 130 -> [62, 70) -> blocks 0 and 1
+        // block 3 [192, 200): diagonal 0 -> [192, 200); diagonal 130 -> [62, 126) of its 64-row window; 3 and 150
+        // outside both
         assertEquals(2, index.rangeCount(0, 3));
-        assertEquals(128, index.rangeEnd(0, 3, 0));
+        assertEquals(62, index.rangeStart(0, 3, 0));
+        assertEquals(126, index.rangeEnd(0, 3, 0));
         assertEquals(200, index.rangeEnd(0, 3, 1));
-        assertEquals(150, index.column(0, 3, 0));
+        assertEquals(2, index.columnCount(0, 3));
+        assertEquals(3, index.column(0, 3, 0));
+        assertEquals(150, index.column(0, 3, 1));
     }
 }

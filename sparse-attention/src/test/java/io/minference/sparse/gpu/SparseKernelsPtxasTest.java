@@ -22,10 +22,13 @@ class SparseKernelsPtxasTest {
     static final List<KernelDefinition> KERNELS = List.of(
             SparseFlashPrefill.forHeadDim(64),
             SparseFlashPrefill.forHeadDim(128),
-            new SparseFlashPrefill(128, 2));
+            new SparseFlashPrefill(128, 2),
+            HopperSparseFlashPrefill.forHeadDim(128),
+            HopperSparseFlashPrefill.forHeadDim(64));
 
     static Stream<Arguments> kernelsAndTargets() {
-        return KERNELS.stream().flatMap(kernel -> Stream.of(PtxTarget.values()).map(t -> Arguments.of(kernel, t)));
+        return KERNELS.stream().flatMap(kernel -> Stream.of(PtxTarget.values()).filter(kernel::supports)
+                .map(t -> Arguments.of(kernel, t)));
     }
 
     @ParameterizedTest(name = "{0} on {1}")
@@ -39,6 +42,8 @@ class SparseKernelsPtxasTest {
                 + ":\n" + result.log());
         assertEquals(0, result.spillBytes(), () -> source.entryName() + " spills:\n" + result.log());
         assertEquals(0, result.stackBytes(), () -> source.entryName() + " uses a stack frame:\n" + result.log());
+        assertEquals(List.of(), result.slowPathAdvisories(), () -> source.entryName() + " would run on a slow path:\n"
+                + result.log());
         System.out.printf("%-44s %-7s %3d registers%n", source.entryName(), target.arch(), result.registers());
     }
 
@@ -50,8 +55,8 @@ class SparseKernelsPtxasTest {
         assertEquals(64 * 256 + 3 * 2 * 64 * 256 + 3 * 272 + 16, prefill.sharedBytes());
         assertTrue(2 * (prefill.sharedBytes() + 1024) <= 228 * 1024, "two blocks per SM on Hopper");
         assertEquals(prefill.sharedBytes(), source.sharedMemoryBytes());
-        assertEquals(List.of("q", "k", "v", "o", "rangeCounts", "ranges", "columnCounts", "columns", "length",
-                        "firstHead", "numHeads", "numKvHeads", "maxRanges", "maxColumns", "scale"),
+        assertEquals(List.of("q", "k", "v", "o", "rangeOffsets", "rangeCounts", "ranges", "columnOffsets",
+                        "columnCounts", "columns", "length", "firstHead", "numHeads", "numKvHeads", "scale"),
                 source.params().stream().map(p -> p.name()).toList());
         assertTrue(source.ptx().contains("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"));
         assertTrue(source.ptx().contains("cp.async"));

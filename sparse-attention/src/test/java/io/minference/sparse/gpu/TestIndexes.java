@@ -1,6 +1,7 @@
 package io.minference.sparse.gpu;
 
 import io.minference.sparse.SparseIndex;
+import io.minference.sparse.pattern.VerticalSlashIndex;
 
 import java.util.Arrays;
 import java.util.Random;
@@ -8,7 +9,7 @@ import java.util.TreeSet;
 
 /**
  * Indices of the shapes the patterns build, made from random choices for kernel tests: dense, vertical-slash-like
- * (kept diagonals and columns turned into ranges and columns by the rule of docs/sparse-attention.md), A-shape-like,
+ * (kept diagonals and columns turned into exact diagonal ranges and columns by {@link VerticalSlashIndex}), A-shape-like,
  * block-sparse-like, and a mix of slot kinds (empty, ranges only, columns only, both).
  */
 final class TestIndexes {
@@ -34,24 +35,7 @@ final class TestIndexes {
         }
         int maxColumns = Math.min(vertical, length);
         SparseIndex index = new SparseIndex(firstHead, heads, length, queryBlocks, maxColumns);
-        for (int h = 0; h < heads; h++) {
-            for (int b = 0; b < queryBlocks; b++) {
-                int m0 = b * SparseIndex.BLOCK;
-                int m1 = index.blockEnd(b);
-                boolean[] kept = new boolean[b + 1];
-                for (int delta : diagonals[h]) {
-                    if (delta >= m1) break;
-                    int lo = Math.max(0, m0 - delta) / SparseIndex.BLOCK;
-                    int hi = (m1 - delta - 1) / SparseIndex.BLOCK;
-                    for (int c = lo; c <= hi; c++) kept[c] = true;
-                }
-                addRuns(index, h, b, kept);
-                for (int j : columns[h]) {
-                    if (j >= m1) break;
-                    if (!index.insideRange(h, b, j)) index.addColumn(h, b, j);
-                }
-            }
-        }
+        for (int h = 0; h < heads; h++) new VerticalSlashIndex(columns[h], diagonals[h], length).writeTo(index, h);
         return index;
     }
 

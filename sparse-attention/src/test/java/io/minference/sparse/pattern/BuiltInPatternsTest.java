@@ -37,12 +37,24 @@ class BuiltInPatternsTest {
     }
 
     @Test
-    void verticalSlashIndexMergesDiagonalBlocksAndKeepsLeftoverColumns() {
+    void verticalSlashIndexCoversExactlyTheDiagonalsKeysAndKeepsLeftoverColumns() {
         VerticalSlashIndex selection = new VerticalSlashIndex(new int[] {5, 70, 200}, new int[] {0, 130}, 260);
         assertEquals(new IndexCapacity(2, 3), selection.capacity());
         SparseIndex index = write(selection, 260);
-        assertEquals("[0,64) | [64,128) c5 | [0,64) [128,192) c70 | [0,128) [192,256) | [64,192) [256,260) c5 c200",
-                describe(index));
+        // diagonal 130 crosses keys [m0 - 130, m0 - 66) of block [m0, m0 + 64): [0,62) in block 2, [126,190) in 4
+        assertEquals("[0,64) | [64,128) c5 | [0,62) [128,192) c70 | [62,126) [192,256) c5"
+                + " | [126,190) [256,260) c5 c70 c200", describe(index));
+        assertEquals(1 + 2 + 3 + 3 + 3, index.tiles(0), "one tile per range here, one per block's columns");
+    }
+
+    @Test
+    void verticalSlashDiagonalsMergeWhereTheirWindowsOverlapOrTouch() {
+        // in block 3 (rows 192..255): diagonal 10 covers [182,246), 74 [118,182) (touching), 200 [0,56), 139 [53,117)
+        VerticalSlashIndex selection = new VerticalSlashIndex(new int[] {56, 117, 190}, new int[] {10, 74, 139, 200},
+                256);
+        SparseIndex index = write(selection, 256);
+        assertEquals("[0,117) [118,246) c117",
+                describe(index).split(" \\| ")[3]);
     }
 
     @Test

@@ -36,6 +36,22 @@ class SyntheticAttentionTest {
     }
 
     @Test
+    void ropeInputsAreLocalWithSinksAndBetweenTheStructuredAndTheRandomCase() {
+        int length = 2048;
+        List<HeadPattern> patterns = PatternPlan.uniform(1, 4, SMALL).layers().get(0);
+        try (var rope = SyntheticAttention.rope(SHAPE, length, 42);
+             var random = SyntheticAttention.random(SHAPE, length, 42)) {
+            var onRope = HeadAccuracy.measure(SHAPE, rope.queries(), rope.keys(), rope.values(), length, patterns);
+            var onNoise = HeadAccuracy.measure(SHAPE, random.queries(), random.keys(), random.values(), length, patterns);
+            for (int h = 0; h < 4; h++) {
+                HeadAccuracy.Result s = onRope.get(h), r = onNoise.get(h);
+                System.out.println("rope head " + h + ": " + s + "; random: " + r);
+                assertTrue(s.recall() > r.recall() + 0.2, s + " vs " + r);
+            }
+        }
+    }
+
+    @Test
     void sameSeedSameTensors() {
         try (var a = SyntheticAttention.structured(SHAPE, 100, 7); var b = SyntheticAttention.structured(SHAPE, 100, 7);
              var c = SyntheticAttention.structured(SHAPE, 100, 8)) {

@@ -1,0 +1,100 @@
+package io.minference.app;
+
+import io.minference.ptx.KernelSource;
+import io.minference.ptx.Ptxas;
+import io.minference.ptx.PtxTarget;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * {@code minference kernels}: the dump for each target holds one file per launched kernel, named after its entry,
+ * with the dense and sparse prefill named as kernel engineers look for them; every file assembles with
+ * {@code ptxas -v} for its target (skipped where ptxas is absent), the sm_90a prefills with wgmma and TMA and no
+ * serialisation or ignored-setmaxnreg advisory; bad input gets one clear line.
+ */
+class KernelsCommandTest {
+    @TempDir
+    Path dir;
+
+    private List<Path> dump(String target) throws Exception {
+        Path out = dir.resolve(target);
+        CliRun run = CliRun.of("kernels", "--target", target, "--out", out.toString());
+        assertEquals(0, run.exitCode(), run.toString());
+        assertTrue(run.out().startsWith("wrote "), run.toString());
+        try (Stream<Path> files = Files.list(out)) {
+            return files.sorted().toList();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sm_80", "sm_90a"})
+    void everyDumpedKernelAssemblesForItsTarget(String target) throws Exception {
+        List<Path> files = dump(target);
+        List<String> names = files.stream().map(f -> f.getFileName().toString()).toList();
+        assertTrue(names.stream().allMatch(n -> n.endsWith(".ptx")), names.toString());
+        List<String> dense = names.stream().filter(n -> n.startsWith("flash_prefill")).toList();
+        List<String> sparse = names.stream().filter(n -> n.startsWith("sparse_flash_prefill")).toList();
+        assertFalse(dense.isEmpty(), names.toString());
+        assertEquals(target.equals("sm_90a") ? 2 : 1, sparse.size(), names.toString());
+        assertTrue(names.stream().anyMatch(n -> n.startsWith("flash_decode")), names.toString());
+        assertTrue(names.stream().anyMatch(n -> n.startsWith("rms_norm")), names.toString());
+        assertTrue(names.stream().anyMatch(n -> n.startsWith("block_sparse_select")), names.toString());
+        assertEquals(target.equals("sm_90a"), dense.stream().anyMatch(n -> n.contains("sm90a")), dense.toString());
+
+        var ptxas = Ptxas.onPath();
+        assumeTrue(ptxas.isPresent(), "ptxas is not on the PATH");
+        PtxTarget arch = target.equals("sm_80") ? PtxTarget.SM_80 : PtxTarget.SM_90A;
+        for (Path file : files) {
+            String entry = file.getFileName().toString().replace(".ptx", "");
+            String ptx = Files.readString(file);
+            assertTrue(ptx.contains(".target " + target), file.toString());
+            Ptxas.Result result = ptxas.get().assemble(new KernelSource(entry, List.of(), ptx, arch, 0), true);
+            assertTrue(result.succeeded(), () -> file + " does not assemble for " + target + ":\n" + result.log());
+            assertEquals(List.of(), result.slowPathAdvisories(), () -> file + ":\n" + result.log());
+            if (entry.startsWith("flash_prefill_sm90a") || entry.startsWith("sparse_flash_prefill_sm90a")) {
+                assertTrue(ptx.contains("wgmma.mma_async") && ptx.contains("cp.async.bulk.tensor"), entry);
+            }
+        }
+    }
+
+    @Test
+    void hopperKernelsAreLeftOutOfTheSm80DumpAndNamed() {
+        CliRun run = CliRun.of("kernels", "--target", "sm_80", "--out", dir.resolve("a").toString());
+        assertEquals(0, run.exitCode(), run.toString());
+        assertTrue(run.out().contains("left out 2 that need a newer target: flash_prefill_sm90a"), run.toString());
+        assertTrue(run.out().contains("sparse_flash_prefill_sm90a_bf16_d128_s3 (sm_90a)"), run.toString());
+    }
+
+    @Test
+    void anUnknownTargetIsOneClearLine() {
+        CliRun run = CliRun.of("kernels", "--target", "sm_75", "--out", dir.toString());
+        assertEquals(2, run.exitCode(), run.toString());
+        assertTrue(run.errLines()[0].equals("Invalid value for option '--target': 'sm_75' is not a target; use one"
+                + " of sm_80, sm_90a"), run.toString());
+        assertEquals("", run.out());
+    }
+
+    @Test
+    void anUnwritableDirectoryIsOneClearLine() throws Exception {
+        Path file = Files.writeString(dir.resolve("plain-file"), "not a directory");
+        CliRun run = CliRun.of("kernels", "--target", "sm_80", "--out", file.resolve("sub").toString());
+        assertEquals(1, run.exitCode(), run.toString());
+        assertEquals(1, run.errLines().length, run.toString());
+        assertTrue(run.errLines()[0].startsWith("minference: cannot create the output directory "), run.toString());
+        CliRun intoFile = CliRun.of("kernels", "--target", "sm_80", "--out", file.toString());
+        assertEquals(1, intoFile.exitCode(), intoFile.toString());
+        assertEquals("minference: cannot create the output directory " + file
+                + ": FileAlreadyExistsException " + file, intoFile.errLines()[0]);
+    }
+}

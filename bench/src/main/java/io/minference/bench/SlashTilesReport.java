@@ -1,0 +1,112 @@
+package io.minference.bench;
+
+import io.minference.kernels.attention.AttentionShape;
+import io.minference.sparse.HeadPattern;
+import io.minference.sparse.SparseIndex;
+import io.minference.sparse.config.PatternFiles;
+import io.minference.sparse.cpu.LayerInputs;
+import io.minference.sparse.pattern.HeadIndex;
+import io.minference.sparse.pattern.PatternRegistry;
+import io.minference.sparse.pattern.VerticalSlashIndex;
+import io.minference.sparse.synthetic.SyntheticAttention;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.IntStream;
+
+/**
+ * Key tiles the sparse kernel computes per head, with exact slash ranges (each kept diagonal's 64 keys per query
+ * block, {@link VerticalSlashIndex}) and with the rule before them (each diagonal's keys rounded out to whole 64-key
+ * blocks, runs of blocks merged, the kept columns outside those blocks), for one layer's patterns at LLaMA-3-8B's
+ * head layout (32 heads, 8 KV heads, d 128) on the three input families of the sparse benchmarks (seed 1). The
+ * selections are the CPU reference's estimates (the GPU builds the same up to float ties), so this runs without a
+ * GPU. Usage: {@code SlashTilesReport PATTERN_FILE LAYER [length...]} (default 8K and 16K).
+ */
+public final class SlashTilesReport {
+    private static final AttentionShape SHAPE = new AttentionShape(32, 8, 128);
+
+    private SlashTilesReport() {
+    }
+
+    public static void main(String[] args) {
+        if (args.length < 2) {
+            System.err.println("usage: SlashTilesReport PATTERN_FILE LAYER [length...]");
+            System.exit(2);
+        }
+        var plan = PatternFiles.read(Path.of(args[0]));
+        int layer = Integer.parseInt(args[1]);
+        if (layer < 0 || layer >= plan.numLayers()) {
+            System.err.println(args[0] + " has layers 0 to " + (plan.numLayers() - 1) + ", not " + layer);
+            System.exit(2);
+        }
+        List<HeadPattern> patterns = plan.layers().get(layer);
+        int[] lengths = args.length > 2 ? Arrays.stream(args, 2, args.length).mapToInt(Integer::parseInt).toArray()
+                : new int[] {8192, 16384};
+        System.out.println("| L | inputs | head | pattern | tiles, blocks rounded out | tiles, exact | change"
+                + " | share of causal, exact |");
+        System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- |");
+        for (int length : lengths) {
+            for (String family : List.of("structured", "random", "rope")) {
+                try (SyntheticAttention.Sample sample = switch (family) {
+                    case "structured" -> SyntheticAttention.structured(SHAPE, length, 1);
+                    case "random" -> SyntheticAttention.random(SHAPE, length, 1);
+                    default -> SyntheticAttention.rope(SHAPE, length, 1);
+                }) {
+                    LayerInputs inputs = new LayerInputs(SHAPE, sample.queries(), sample.keys(), length);
+                    long[][] tiles = new long[SHAPE.numHeads()][];
+                    IntStream.range(0, SHAPE.numHeads()).parallel().forEach(h -> tiles[h] =
+                            tiles(PatternRegistry.builtIn().estimate(patterns.get(h), inputs, h), length));
+                    report(length, family, patterns, tiles);
+                }
+            }
+        }
+    }
+
+    /** {tiles rounded out to blocks, exact tiles} of one head's selection (equal for other patterns than slashes). */
+    private static long[] tiles(HeadIndex selection, int length) {
+        var capacity = selection.capacity();
+        SparseIndex index = new SparseIndex(0, 1, length, capacity.maxRanges(), capacity.maxColumns());
+        selection.writeTo(index, 0);
+        long exact = index.tiles(0);
+        long rounded = selection instanceof VerticalSlashIndex slashes ? blockRoundedTiles(slashes) : exact;
+        return new long[] {rounded, exact};
+    }
+
+    /** The former rule: each diagonal's keys [max(0, m0 - δ), m1 - δ) rounded out to whole key blocks. */
+    static long blockRoundedTiles(VerticalSlashIndex selection) {
+        int length = selection.length();
+        long tiles = 0;
+        for (int b = 0; b < SparseIndex.queryBlocks(length); b++) {
+            int m0 = b * SparseIndex.BLOCK;
+            int m1 = Math.min(m0 + SparseIndex.BLOCK, length);
+            boolean[] blocks = new boolean[b + 1];
+            for (int delta : selection.diagonals()) {
+                if (delta >= m1) break;
+                for (int c = Math.max(0, m0 - delta) / 64; c <= (m1 - delta - 1) / 64; c++) blocks[c] = true;
+            }
+            int columns = 0;
+            for (int j : selection.columns()) {
+                if (j >= m1) break;
+                if (!blocks[j / 64]) columns++;
+            }
+            for (boolean kept : blocks) if (kept) tiles++;
+            tiles += (columns + 63) / 64;
+        }
+        return tiles;
+    }
+
+    private static void report(int length, String family, List<HeadPattern> patterns, long[][] tiles) {
+        long causal = SparseIndex.causalTiles(length);
+        long rounded = 0, exact = 0;
+        for (int h = 0; h < tiles.length; h++) {
+            rounded += tiles[h][0];
+            exact += tiles[h][1];
+            System.out.printf("| %dK | %s | %d | %s | %d | %d | %+.1f %% | %.3f |%n", length / 1024, family, h,
+                    patterns.get(h), tiles[h][0], tiles[h][1], 100.0 * (tiles[h][1] - tiles[h][0]) / tiles[h][0],
+                    (double) tiles[h][1] / causal);
+        }
+        System.out.printf("| %dK | %s | all | layer | %d | %d | %+.1f %% | %.3f |%n", length / 1024, family, rounded,
+                exact, 100.0 * (exact - rounded) / rounded, (double) exact / (causal * tiles.length));
+    }
+}

@@ -1,0 +1,71 @@
+package io.minference.kernels.flash;
+
+import io.minference.ptx.dsl.KernelBuilder;
+import io.minference.ptx.dsl.MBarrier;
+import io.minference.ptx.dsl.U32;
+import io.minference.ptx.dsl.WarpgroupAccumulator;
+import io.minference.ptx.tile.WgmmaTile;
+
+/**
+ * Where the key tiles of a {@link HopperFlashLoop} block come from, step by step: the one thing that differs
+ * between dense causal and sparse prefill. The loop owns the stage ring, the barriers, the wgmmas and the online
+ * softmax; a source says how many steps a block takes, how the producer fills a stage for step {@code i}, and how
+ * the consumers mask its scores. The causal source ({@link CausalKeySource}) walks the tiles below the block's
+ * diagonal, unmasked, then the ones that cross it, masked, one TMA thread loading whole tiles. A sparse source
+ * walks an index's key ranges (TMA starts a box at any row, so exact ranges cost nothing extra) and its gathered
+ * columns (16-byte cp.async by every producer thread into the same swizzled layout), leaving each step's key
+ * positions in the stage's metadata for its mask.
+ */
+public interface HopperKeySource {
+    /**
+     * One stage of the ring as the source sees it.
+     *
+     * @param keys     the K tile ({@code blockN} rows)
+     * @param values   the V tile
+     * @param full     the barrier the consumers wait on: {@link #producerArrivals} arrivals and the TMA bytes
+     * @param metadata {@link #metadataBytes()} bytes of shared memory for what the mask needs (16-byte aligned)
+     */
+    record Stage(WgmmaTile keys, WgmmaTile values, MBarrier full, U32 metadata) {
+    }
+
+    /** Producer threads, before their step loop: where a source declares the state it walks the steps with. */
+    default void startProducer(KernelBuilder k) {
+    }
+
+    /** Key steps this block takes, at least one. Emitted once by each role; both must get the same number. */
+    U32 steps(KernelBuilder k);
+
+    /** The first step whose scores need {@link #mask}: the steps before it are wholly visible to every row. */
+    U32 firstMaskedStep(KernelBuilder k);
+
+    /** Producer threads that take part in {@link #load}: 1 (one thread issuing TMA) up to the warpgroup's 128. */
+    int producerThreads();
+
+    /**
+     * Registers each producer thread keeps after setmaxnreg (a multiple of 8, at least 24): 24 suffices for one
+     * thread issuing TMA; a source whose producer threads compute gather addresses needs more, and the consumers get
+     * what is left.
+     */
+    default int producerRegisters() {
+        return 24;
+    }
+
+    /** Arrivals a full barrier counts per phase: what {@link #load}'s threads contribute per step. */
+    int producerArrivals();
+
+    /** Shared bytes per stage for the mask's data; 0 when the mask needs none. */
+    int metadataBytes();
+
+    /**
+     * Producer: thread {@code thread} (below {@link #producerThreads}) fills {@code stage} for step {@code step} and
+     * makes its arrivals on the full barrier, announcing TMA bytes where it issues copies.
+     */
+    void load(KernelBuilder k, U32 thread, U32 step, Stage stage);
+
+    /**
+     * Consumers: sets to -inf the scores of step {@code step} that the thread's rows must not see. {@code rowPosition}
+     * is the sequence position of the thread's first row (its second is 8 further) and {@code pair} its first column
+     * within each 8-column fragment.
+     */
+    void mask(KernelBuilder k, U32 step, Stage stage, WarpgroupAccumulator scores, U32 rowPosition, U32 pair);
+}

@@ -1,0 +1,60 @@
+package io.minference.ptx.dsl;
+
+/**
+ * {@code mbarrier} (sm_90): split arrive/wait barriers in shared memory, the completion mechanism of TMA copies and
+ * the full/empty signals of a producer-consumer stage ring. A barrier starts in phase 0; it completes a phase when
+ * the expected number of threads have arrived and every byte announced with {@link #arriveExpectingBytes} has
+ * landed, then starts the next phase. {@link #waitPhase} spins until the phase of the given parity has completed;
+ * waiting for parity 1 on a fresh barrier returns at once (the phase "before" phase 0 counts as complete), which is
+ * how a producer passes its first round of empty-stage waits.
+ */
+public interface MBarriers extends ControlFlow {
+    /**
+     * {@code mbarrier.init}: one thread sets up the barrier for {@code arrivals} arrivals per phase. Follow the
+     * inits with {@link #fenceBarrierInit} and a block barrier before any other thread or the copy engine uses it.
+     */
+    default void initBarrier(MBarrier barrier, int arrivals) {
+        if (arrivals < 1 || arrivals > (1 << 20) - 1) {
+            throw new IllegalArgumentException("an mbarrier counts 1..2^20-1 arrivals, not " + arrivals);
+        }
+        emitter().instruction("mbarrier.init.shared::cta.b64", Address.shared(barrier.address()),
+                Integer.toString(arrivals));
+    }
+
+    /** Makes initialised barriers visible to the async proxy (the TMA engine) before first use. */
+    default void fenceBarrierInit() {
+        emitter().instruction("fence.mbarrier_init.release.cluster");
+    }
+
+    /** {@code mbarrier.arrive}: this thread's arrival on the current phase. */
+    default void arrive(MBarrier barrier) {
+        B64 state = emitter().declare(new B64("arrival"));
+        emitter().instruction("mbarrier.arrive.shared::cta.b64", state, Address.shared(barrier.address()));
+    }
+
+    /**
+     * {@code mbarrier.arrive.expect_tx}: this thread's arrival, announcing that {@code bytes} more bytes must land
+     * (through {@code complete_tx}, as TMA copies do) before the phase completes.
+     */
+    default void arriveExpectingBytes(MBarrier barrier, int bytes) {
+        if (bytes < 0 || bytes > (1 << 20) - 1) {
+            throw new IllegalArgumentException("an mbarrier transaction count is 0..2^20-1 bytes, not " + bytes);
+        }
+        B64 state = emitter().declare(new B64("arrival"));
+        emitter().instruction("mbarrier.arrive.expect_tx.shared::cta.b64", state, Address.shared(barrier.address()),
+                Integer.toString(bytes));
+    }
+
+    /**
+     * Waits until the phase of parity {@code parity} (0 or 1, in a register) has completed: a loop around
+     * {@code mbarrier.try_wait.parity}, which itself suspends the thread for a while before reporting false.
+     */
+    default void waitPhase(MBarrier barrier, U32 parity) {
+        Label retry = emitter().label("mbarrier_wait");
+        Pred done = emitter().declare(new Pred("phaseDone"));
+        emitter().place(retry);
+        emitter().instruction("mbarrier.try_wait.parity.shared::cta.b64", done, Address.shared(barrier.address()),
+                parity);
+        emitter().guarded(done, true, "bra", retry);
+    }
+}

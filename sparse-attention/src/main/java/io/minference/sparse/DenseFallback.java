@@ -1,0 +1,42 @@
+package io.minference.sparse;
+
+/**
+ * When a head's sparse index is not worth it: a head whose index makes the sparse kernel compute more than
+ * {@code maxTileShare} of the key tiles causal attention computes ({@link SparseIndex#tiles(int)} over
+ * {@link SparseIndex#causalTiles(int)}) runs dense attention instead. The sparse kernel pays for its index walk and
+ * its gathered tiles, so past some share dense is faster; the CPU prefill ({@code SparsePrefills.cpu}) and the GPU
+ * prefill ({@code GpuSparsePrefill}) decide with this same rule on the same counts.
+ *
+ * <p>The default, {@value #DEFAULT_MAX_TILE_SHARE}, comes from the sparse layer measured on an H200
+ * (BENCHMARKS.md, "Sparse prefill"): the sparse kernel ran at 245–285 TFLOP/s on the tiles it visits against 339
+ * for the dense kernel, so it breaks even at a share of 245/339 = 0.72 at worst; less the estimation's 3–5 % of the
+ * dense layer at 32K, about 0.69; two thirds leaves a margin. {@code SparseLayerBenchmark} measures the crossover
+ * per input family so that it can be set from measurements.
+ *
+ * @param maxTileShare the largest share of the causal key tiles a head's index may need and still run sparse;
+ *                     {@code +inf} never falls back, 0 always does
+ */
+public record DenseFallback(double maxTileShare) {
+    public static final double DEFAULT_MAX_TILE_SHARE = 0.66;
+    public static final DenseFallback DEFAULT = new DenseFallback(DEFAULT_MAX_TILE_SHARE);
+    /** Every head runs its index, however dense (for tests and for measuring the crossover). */
+    public static final DenseFallback NEVER = new DenseFallback(Double.POSITIVE_INFINITY);
+
+    public DenseFallback {
+        if (!(maxTileShare >= 0)) {
+            throw new IllegalArgumentException("the dense fallback's tile share must be >= 0, got " + maxTileShare);
+        }
+    }
+
+    /** Whether a head whose index needs {@code indexTiles} key tiles over a prompt of {@code length} runs dense. */
+    public boolean runsDense(long indexTiles, int length) {
+        return indexTiles > maxTileShare * SparseIndex.causalTiles(length);
+    }
+
+    /** The heads of {@code index} that run dense, by slot. */
+    public boolean[] denseHeads(SparseIndex index) {
+        boolean[] dense = new boolean[index.heads()];
+        for (int h = 0; h < dense.length; h++) dense[h] = runsDense(index.tiles(h), index.length());
+        return dense;
+    }
+}

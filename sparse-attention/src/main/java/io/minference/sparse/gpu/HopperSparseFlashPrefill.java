@@ -1,0 +1,108 @@
+package io.minference.sparse.gpu;
+
+import io.minference.kernels.flash.HopperFlashLoop;
+import io.minference.ptx.PtxTarget;
+import io.minference.ptx.dsl.F32;
+import io.minference.ptx.dsl.KernelBuilder;
+import io.minference.ptx.dsl.KernelDefinition;
+import io.minference.ptx.dsl.SpecialRegisters.Axis;
+import io.minference.ptx.dsl.TensorMapParam;
+import io.minference.ptx.dsl.U32;
+import io.minference.ptx.dsl.U64;
+import io.minference.sparse.SparseIndex;
+
+import static io.minference.ptx.dsl.Address.global;
+
+/**
+ * Flash attention over the keys of a {@link SparseIndex} on Hopper (sm_90a): the dense Hopper kernel's loop
+ * ({@link HopperFlashLoop}: TMA producer, wgmma consumers, online softmax) with one consumer warpgroup per
+ * 64-query block, fed by an {@link IndexKeySource} instead of the diagonal: range tiles by TMA from any row, gathered
+ * columns by cp.async, every step masked from the key positions the producer leaves beside the tiles. Same inputs
+ * and outputs as {@link SparseFlashPrefill}: heads outside the index are not touched, rows that see no key are
+ * written as zeros.
+ * <p>Parameters: {@code q, k, v} (tensor maps, {@code io.minference.runtime.cuda.TensorMap.headRows} views of the
+ * whole prompt's Q, K and V with {@code length} rows and boxes of 64 rows), {@code kCache, vCache, o} (u64: K and V
+ * again for the gather, and O), the index's {@code rangeOffsets, rangeCounts, ranges, columnOffsets, columnCounts,
+ * columns} (u64, {@link DeviceSparseIndex}'s compact layout), {@code length, firstHead, numHeads, numKvHeads} (u32),
+ * {@code scale} (f32, 1/sqrt(d) * log2 e). Launch: grid {@code (index heads, query blocks)}, block {@link #threads()}, dynamic
+ * shared memory {@link #sharedBytes()}; query blocks run last-first.
+ */
+public record HopperSparseFlashPrefill(int headDim, int stages) implements KernelDefinition {
+    /** Query rows per block and keys per step. */
+    public static final int BLOCK = SparseIndex.BLOCK;
+
+    public HopperSparseFlashPrefill {
+        loop(headDim, stages).checkSharedMemory(4 * BLOCK);
+    }
+
+    private static HopperFlashLoop loop(int headDim, int stages) {
+        return new HopperFlashLoop(headDim, 1, BLOCK, stages);
+    }
+
+    /** The tuned shape for a head dim: 3 stages (two blocks per SM). */
+    public static HopperSparseFlashPrefill forHeadDim(int headDim) {
+        return new HopperSparseFlashPrefill(headDim, 3);
+    }
+
+    public int threads() {
+        return loop(headDim, stages).threads();
+    }
+
+    public int sharedBytes() {
+        return loop(headDim, stages).sharedBytes(4 * BLOCK);
+    }
+
+    @Override
+    public String entryName() {
+        return "sparse_flash_prefill_sm90a_bf16_d%d_s%d".formatted(headDim, stages);
+    }
+
+    @Override
+    public PtxTarget minimumTarget() {
+        return PtxTarget.SM_90A;
+    }
+
+    @Override
+    public void define(KernelBuilder k) {
+        TensorMapParam qMap = k.tensorMapParam("q");
+        TensorMapParam kMap = k.tensorMapParam("k");
+        TensorMapParam vMap = k.tensorMapParam("v");
+        U64 kCache = k.pointerParam("kCache");
+        U64 vCache = k.pointerParam("vCache");
+        U64 o = k.pointerParam("o");
+        U64 rangeOffsets = k.pointerParam("rangeOffsets");
+        U64 rangeCounts = k.pointerParam("rangeCounts");
+        U64 ranges = k.pointerParam("ranges");
+        U64 columnOffsets = k.pointerParam("columnOffsets");
+        U64 columnCounts = k.pointerParam("columnCounts");
+        U64 columns = k.pointerParam("columns");
+        U32 length = k.u32Param("length");
+        U32 firstHead = k.u32Param("firstHead");
+        U32 numHeads = k.u32Param("numHeads");
+        U32 numKvHeads = k.u32Param("numKvHeads");
+        F32 scale = k.f32Param("scale");
+        k.describe("sparse flash attention over an index's ranges (TMA) and columns (cp.async gather) on wgmma, head dim "
+                + headDim + ", " + BLOCK + " queries x " + BLOCK + " keys per step, " + stages + " stages");
+
+        U32 headSlot = k.blockIdx(Axis.X).named("headSlot");
+        U32 head = k.add(firstHead, headSlot).named("head");
+        U32 queryBlocks = k.gridDim(Axis.Y);
+        U32 queryBlock = k.sub(k.sub(queryBlocks, 1), k.blockIdx(Axis.Y)).named("queryBlock");
+        U32 slot = k.mad(headSlot, queryBlocks, queryBlock).named("slot");
+        U32 kvHead = k.div(head, k.div(numHeads, numKvHeads)).named("kvHead");
+        U32 kvRowBytes = k.mul(numKvHeads, headDim * 2).named("kvRowBytes");
+        U32 firstRow = k.mul(queryBlock, BLOCK).named("firstRow");
+        U32 rowsHere = k.min(k.sub(length, firstRow), k.u32(BLOCK)).named("rowsHere");
+        U64 slotRanges = k.add(ranges, k.mulWide(k.loadU32(global(k.add(rangeOffsets, k.mulWide(slot, 4)))), 8))
+                .named("slotRanges");
+        U64 slotColumns = k.add(columns, k.mulWide(k.loadU32(global(k.add(columnOffsets, k.mulWide(slot, 4)))), 4))
+                .named("slotColumns");
+        U32 rangeCount = k.loadU32(global(k.add(rangeCounts, k.mulWide(slot, 4)))).named("rangeCount");
+        U32 columnCount = k.loadU32(global(k.add(columnCounts, k.mulWide(slot, 4)))).named("columnCount");
+        IndexKeySource source = new IndexKeySource(k, headDim, kMap, vMap,
+                k.add(kCache, k.mulWide(kvHead, headDim * 2)), k.add(vCache, k.mulWide(kvHead, headDim * 2)), kvHead,
+                kvRowBytes, slotRanges, rangeCount, slotColumns, columnCount);
+        loop(headDim, stages).emit(k, new HopperFlashLoop.Block(qMap, head, firstRow, rowsHere, firstRow, o, numHeads,
+                scale), source);
+    }
+}
