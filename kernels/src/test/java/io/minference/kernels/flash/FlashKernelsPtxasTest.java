@@ -36,6 +36,10 @@ class FlashKernelsPtxasTest {
             new GroupedFlashDecode(128, 8, true),
             new GroupedFlashDecode(64, 3, false),
             new GroupedFlashDecode(64, 1, true),
+            new GroupedFlashDecode(128, 4, true, true),
+            new GroupedFlashDecode(128, 8, true, true),
+            new GroupedFlashDecode(64, 3, true, true),
+            new GroupedFlashDecode(64, 1, false, true),
             new FlashDecodeCombine(8),
             new FlashDecodeCombine(128));
 
