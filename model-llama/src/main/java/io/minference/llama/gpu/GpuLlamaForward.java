@@ -14,6 +14,7 @@ import io.minference.kernels.transformer.RmsNormToBf16;
 import io.minference.kernels.transformer.RopeKvWrite;
 import io.minference.kernels.transformer.SwiGlu;
 import io.minference.kernels.transformer.TopPSample;
+import io.minference.config.KvCacheType;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.forward.PrefillChunks;
 import io.minference.runtime.DType;
@@ -61,7 +62,6 @@ public final class GpuLlamaForward implements AutoCloseable {
     private final RmsNormToBf16 normAfterAdd = RmsNormToBf16.afterResidualAdd(ResidualDelta.F32);
     private final ResidualAdd residualAdd = new ResidualAdd(ResidualDelta.F32);
     private final RopeKvWrite rope;
-    private final RopeKvWrite ropeAtStepPosition;
     private final SwiGlu swiGlu = new SwiGlu();
     private final Argmax argmax = Argmax.wide();
     private final TopPSample sampler = new TopPSample();
@@ -89,6 +89,18 @@ public final class GpuLlamaForward implements AutoCloseable {
      */
     public GpuLlamaForward(GpuLlamaWeights weights, CudaBackend backend, int capacity, int chunkSize,
                            boolean decodeGraph) {
+        this(weights, backend, capacity, chunkSize, decodeGraph, KvCacheType.BF16);
+    }
+
+    /**
+     * @param capacity    positions this sequence may hold, at most the model's context
+     * @param chunkSize   prompt tokens per chunk
+     * @param decodeGraph whether decode steps replay a CUDA graph (true) or queue their launches one by one
+     * @param kvCache     the KV cache's format; with FP8 a prompt always runs layer-major (its attention reading
+     *                    bf16 whole-prompt buffers of one layer at a time) and only decode reads FP8
+     */
+    public GpuLlamaForward(GpuLlamaWeights weights, CudaBackend backend, int capacity, int chunkSize,
+                           boolean decodeGraph, KvCacheType kvCache) {
         LlamaConfig c = weights.config();
         if (capacity < 1 || capacity > c.contextLength()) {
             throw new IllegalArgumentException("capacity must be between 1 and the context length "
@@ -101,14 +113,13 @@ public final class GpuLlamaForward implements AutoCloseable {
         this.gemm = backend.gemm();
         this.decodeGraph = decodeGraph;
         this.rope = new RopeKvWrite(c.numHeads(), c.numKvHeads(), c.headDim());
-        this.ropeAtStepPosition = rope.withStartOnDevice();
         this.attention = new FlashAttention(backend.context(),
                 new AttentionShape(c.numHeads(), c.numKvHeads(), c.headDim()));
         GpuKvCache madeCache = null;
         DecodeStep madeStep = null;
         try {
             attention.reserveDecode(capacity);
-            madeCache = new GpuKvCache(backend.context(), c.numLayers(), capacity, c.kvDim());
+            madeCache = GpuKvCache.allocate(backend.context(), c, capacity, kvCache);
             madeStep = DecodeStep.allocate(backend.context(), c.vocabSize());
             this.buffers = GpuActivations.allocate(backend.context(), c, weights.paddedHidden(),
                     Math.min(chunkSize, capacity));
@@ -127,8 +138,22 @@ public final class GpuLlamaForward implements AutoCloseable {
      * pass's own buffers: the f32 residual stream of the whole prompt and its bf16 queries and attention outputs.
      */
     public static long layerMajorExtraBytes(LlamaConfig config, int length) {
+        return layerMajorExtraBytes(config, length, KvCacheType.BF16);
+    }
+
+    /**
+     * As {@link #layerMajorExtraBytes(LlamaConfig, int)}, plus, for an FP8 cache, the one layer's bf16 K and V of
+     * the whole prompt that its attention reads before they are quantized.
+     */
+    public static long layerMajorExtraBytes(LlamaConfig config, int length, KvCacheType kvCache) {
         long queryDim = (long) config.numHeads() * config.headDim();
-        return (long) length * (4L * config.dim() + 2 * 2 * queryDim);
+        long promptKv = kvCache == KvCacheType.FP8 ? 2L * 2 * length * config.kvDim() : 0;
+        return (long) length * (4L * config.dim() + 2 * 2 * queryDim) + promptKv;
+    }
+
+    /** The KV cache's format. */
+    public KvCacheType kvCacheType() {
+        return cache.type();
     }
 
     /** Whether decode steps replay a CUDA graph. */
@@ -150,6 +175,16 @@ public final class GpuLlamaForward implements AutoCloseable {
      * Reports ("prefill", tokens done, tokens in all) after every chunk.
      */
     public float[] prefill(int[] tokens, ProgressListener progress) {
+        if (cache.type() == KvCacheType.FP8) {
+            // Decode alone reads FP8: a prompt's attention must see bf16 keys, which only the layer-major walk keeps.
+            if (position != 0) {
+                throw new IllegalStateException("with an FP8 KV cache a prompt is prefilled once, from position 0;"
+                        + " later tokens go through decode steps");
+            }
+            try (DevicePromptAttention dense = DevicePromptAttention.dense(attention)) {
+                return prefill(tokens, progress, dense);
+            }
+        }
         requireRoom(tokens.length);
         int lastCount = PrefillChunks.run(tokens.length, buffers.rows(), progress,
                 (from, count) -> forwardChunk(tokens, from, count));
@@ -171,6 +206,7 @@ public final class GpuLlamaForward implements AutoCloseable {
         float eps = config.rmsEps();
         GpuActivations a = buffers;
         progress.progress("prefill", 0, length);
+        cache.openPrompt(length);
         try (DeviceTensor x = DeviceTensor.allocate(stream.context(), DType.F32, length, config.dim());
              DeviceTensor queries = DeviceTensor.allocate(stream.context(), DType.BF16, length, queryDim);
              DeviceTensor attended = DeviceTensor.allocate(stream.context(), DType.BF16, length, queryDim)) {
@@ -180,7 +216,7 @@ public final class GpuLlamaForward implements AutoCloseable {
             });
             for (int l = 0; l < config.numLayers(); l++) {
                 GpuLayerWeights w = weights.layers().get(l);
-                DeviceTensor keys = cache.keys(l), values = cache.values(l);
+                DeviceTensor keys = cache.promptKeys(l), values = cache.promptValues(l);
                 PrefillChunks.forEach(length, rows, (from, count) -> {
                     norm.launch(stream, rows(x, from, count), null, w.attentionNorm(), a.normed(), count, eps);
                     gemm.multiply(firstRows(a.normed(), count), w.wqkv(), firstRows(a.qkv(), count), stream);
@@ -188,6 +224,7 @@ public final class GpuLlamaForward implements AutoCloseable {
                             from, count);
                 });
                 attention.attend(stream, l, queries, keys, values, attended, length);
+                cache.storePrompt(stream, l, length);
                 PrefillChunks.forEach(length, rows, (from, count) -> {
                     DeviceTensor xRows = rows(x, from, count);
                     gemm.multiply(rows(attended, from, count), w.wo(), firstRows(a.projected(), count), stream);
@@ -198,6 +235,9 @@ public final class GpuLlamaForward implements AutoCloseable {
             }
             position = length;
             return logits(row(x, length - 1));
+        } finally {
+            stream.synchronize();
+            cache.closePrompt();
         }
     }
 
@@ -291,10 +331,8 @@ public final class GpuLlamaForward implements AutoCloseable {
                 normAfterAdd.launch(stream, a.x(), a.projected(), w.attentionNorm(), a.normed(), 1, eps);
             }
             gemm.multiply(firstRows(a.normed(), 1), w.wqkv(), firstRows(a.qkv(), 1), stream);
-            DeviceTensor keys = cache.keys(l), values = cache.values(l);
-            ropeAtStepPosition.launch(stream, a.qkv(), a.q(), keys, values, weights.ropeFrequencies(),
-                    step.position(), 1);
-            attention.decode(stream, a.q(), keys, values, a.attention(), step.length(), cache.capacity());
+            cache.writeStep(stream, l, a.qkv(), a.q(), weights.ropeFrequencies(), step.position());
+            cache.attendStep(stream, attention, l, a.q(), a.attention(), step.length());
             gemm.multiply(firstRows(a.attention(), 1), w.wo(), firstRows(a.projected(), 1), stream);
             feedForward(w, a.x(), 1);
         }
@@ -304,6 +342,7 @@ public final class GpuLlamaForward implements AutoCloseable {
 
     private void forwardChunk(int[] tokens, int from, int count) {
         checkVocabulary(tokens, from, count);
+        Bf16GpuKvCache bf16 = (Bf16GpuKvCache) cache;
         GpuActivations a = buffers;
         int start = position;
         uploadIds(tokens, from, count);
@@ -322,7 +361,7 @@ public final class GpuLlamaForward implements AutoCloseable {
                 normAfterAdd.launch(stream, a.x(), a.projected(), w.attentionNorm(), a.normed(), count, eps);
             }
             gemm.multiply(normed, w.wqkv(), qkv, stream);
-            DeviceTensor keys = cache.keys(l), values = cache.values(l);
+            DeviceTensor keys = bf16.keys(l), values = bf16.values(l);
             rope.launch(stream, a.qkv(), a.q(), keys, values, weights.ropeFrequencies(), start, count);
             attention.prefill(stream, a.q(), keys, values, a.attention(), count, start);
             gemm.multiply(attended, w.wo(), projected, stream);
