@@ -1,6 +1,10 @@
 package io.minference.app;
 
 import io.minference.config.AttentionMode;
+import io.minference.config.KvCacheType;
+import io.minference.kernels.flash.PhaseMarks;
+import io.minference.llama.gpu.GpuPhaseProfile;
+import io.minference.runtime.cuda.EnergyMeter;
 import io.minference.config.MinferenceConfig;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.DevicePromptAttention;
@@ -74,6 +78,11 @@ final class BenchCommand extends CliCommand {
     @Mixin
     AttentionFlags sparse;
 
+    @Option(names = "--kv-cache", paramLabel = "TYPE", converter = KvCacheFlag.class,
+            description = "KV cache kept for decode: bf16 (default) or fp8 (e4m3, a scale per KV head and 64-position"
+                    + " block; GPU prompts then run layer-major).")
+    KvCacheType kvCache;
+
     @Override
     int run() throws IOException {
         if (decodeTokens < 0) {
@@ -83,7 +92,8 @@ final class BenchCommand extends CliCommand {
         sparse.check(this);
         var settings = settings(new io.minference.config.ConfigOverrides(model, tokenizer, device, null, null, null,
                 null, null, null).withAttention(attentionModes == null ? null : sparse.checkedMode(attentionModes),
-                sparse.patterns, sparse.sparseThreshold, sparse.massBudget()));
+                sparse.patterns, sparse.sparseThreshold, sparse.massBudget()).withKvCache(kvCache));
+        kvCache = settings.kvCache();
         String modelName = settings.model() != null ? settings.model() : DEFAULT_MODEL;
         Inputs.requireModel(modelName);
         Inputs.requirePatterns(settings.attention());
@@ -120,7 +130,7 @@ final class BenchCommand extends CliCommand {
             for (int length : promptLengths) {
                 GenerationResult r;
                 try (Generator generator = new Generator(benchModel, backend, null,
-                        settings.prefill().blockSize())) {
+                        settings.prefill().blockSize()).kvCache(kvCache())) {
                     r = generator.generate(randomPrompt(length, loaded.tokenizer().bos(), loaded.config().vocabSize()),
                             decodeTokens, SamplingOptions.GREEDY, id -> { }, progress);
                 }
@@ -137,7 +147,7 @@ final class BenchCommand extends CliCommand {
         PrefillTimer opened = backend instanceof CudaBackend cuda
                 ? new GpuPrefillTimer(cuda, new GpuBench(cuda, out, progress).weights(modelName, settings.tokenizer(),
                         java.util.Collections.max(promptLengths), true),
-                progress)
+                progress, kvCache(), decodeTokens)
                 : new CpuPrefillTimer((CpuBackend) backend, ModelLoader.load(modelName, settings.tokenizer(), progress),
                 settings.prefill().blockSize(), progress);
         try (PrefillTimer timer = opened) {
@@ -156,8 +166,9 @@ final class BenchCommand extends CliCommand {
             for (SparsePrefill p : prefills) {
                 if (p != null) p.plan().requireShape(c.numLayers(), c.numHeads(), p.source());
             }
-            out.printf(Locale.ROOT, "model %s on %s, sparse threshold %d%n", modelName, timer.device(),
-                    settings.attention().sparseThreshold());
+            out.printf(Locale.ROOT, "model %s on %s, sparse threshold %d, KV cache %s%n", modelName, timer.device(),
+                    settings.attention().sparseThreshold(), kvCache().label());
+            timer.preamble().ifPresent(out::println);
             // One short untimed prefill per mode first, so that JIT compilation stays out of the figures.
             int[] warmUp = randomPrompt(Math.min(64, c.contextLength()), timer.bos(), c.vocabSize());
             for (SparsePrefill p : prefills) {
@@ -169,13 +180,19 @@ final class BenchCommand extends CliCommand {
             for (int length : promptLengths) {
                 int[] prompt = randomPrompt(length, timer.bos(), c.vocabSize());
                 long[] nanos = new long[modes.size()];
+                String[] details = new String[modes.size()];
                 boolean[] ranSparse = new boolean[modes.size()];
                 for (int i = 0; i < modes.size(); i++) {
                     SparsePrefill p = prefills.get(i);
                     ranSparse[i] = p != null && p.appliesTo(length);
                     nanos[i] = timer.prefillNanos(prompt, ranSparse[i] ? p : null);
+                    details[i] = timer.lastDetails();
                 }
                 table.row(length, nanos, ranSparse);
+                for (int i = 0; i < modes.size(); i++) {
+                    if (!details[i].isEmpty()) out.printf(Locale.ROOT, "    %s: %s%n", modes.get(i).label(), details[i]);
+                }
+                out.flush();
             }
             table.footer();
         }
@@ -190,6 +207,16 @@ final class BenchCommand extends CliCommand {
         int bos();
 
         long prefillNanos(int[] prompt, SparsePrefill sparse);
+
+        /** What the last timed prefill measured besides its time (breakdown, memory, decode, energy), or "". */
+        default String lastDetails() {
+            return "";
+        }
+
+        /** A line printed once before the table (e.g. that energy is not measured), if any. */
+        default java.util.Optional<String> preamble() {
+            return java.util.Optional.empty();
+        }
 
         @Override
         void close();
@@ -223,16 +250,37 @@ final class BenchCommand extends CliCommand {
         }
     }
 
-    /** The weights go up once; each prefill gets a fresh forward pass. */
+    /**
+     * The weights go up once; each prefill gets a fresh forward pass, followed by the decode steps asked for. A
+     * timed run also reports its device-time breakdown by phase, the device memory in use at its peak (sampled after
+     * every layer, weights included), decode tokens/s, and the joules of the prefill and of each generated token
+     * where NVML is present, with the floors of the linear layers (FLOPs at cuBLASLt's rate) and of decode (bytes
+     * at the memory bandwidth).
+     */
     private static final class GpuPrefillTimer implements PrefillTimer {
+        /** cuBLASLt's bf16 GEMM rate on an H200 (BENCHMARKS.md), for the linear layers' floor. */
+        static final double GEMM_FLOPS = 780e12;
+        /** An H200's HBM3e bandwidth, for decode's floor. */
+        static final double MEMORY_BYTES_PER_SECOND = 4.8e12;
+
         private final CudaBackend cuda;
         private final GpuLlamaWeights weights;
         private final ProgressBar progress;
+        private final KvCacheType kvCache;
+        private final int decodeTokens;
+        private final EnergyMeter energy;
+        private final GpuPhaseProfile profile;
+        private String lastDetails = "";
 
-        GpuPrefillTimer(CudaBackend cuda, GpuLlamaWeights weights, ProgressBar progress) {
+        GpuPrefillTimer(CudaBackend cuda, GpuLlamaWeights weights, ProgressBar progress, KvCacheType kvCache,
+                        int decodeTokens) {
             this.cuda = cuda;
             this.weights = weights;
             this.progress = progress;
+            this.kvCache = kvCache;
+            this.decodeTokens = decodeTokens;
+            this.energy = EnergyMeter.open(cuda.device().ordinal());
+            this.profile = new GpuPhaseProfile(cuda.context());
         }
 
         public String device() {
@@ -247,30 +295,95 @@ final class BenchCommand extends CliCommand {
             return 0;
         }
 
+        public java.util.Optional<String> preamble() {
+            return energy.available() ? java.util.Optional.empty() : java.util.Optional.of(energy.unavailableLine());
+        }
+
         public long prefillNanos(int[] prompt, SparsePrefill sparse) {
             return run(prompt, sparse, progress);
         }
 
+        public String lastDetails() {
+            return lastDetails;
+        }
+
         private long run(int[] prompt, SparsePrefill sparse, io.minference.runtime.ProgressListener listener) {
             LlamaConfig c = weights.config();
-            try (GpuLlamaForward forward = new GpuLlamaForward(weights, cuda, prompt.length)) {
+            long[] peak = {0};
+            io.minference.runtime.ProgressListener sampling = (stage, done, total) -> {
+                peak[0] = Math.max(peak[0], cuda.context().memoryInfo().usedBytes());
+                listener.progress(stage, done, total);
+            };
+            try (GpuLlamaForward forward = new GpuLlamaForward(weights, cuda, prompt.length + decodeTokens,
+                    GpuLlamaForward.DEFAULT_CHUNK_SIZE, true, kvCache)) {
+                forward.markPhases(profile);
+                cuda.context().synchronize();
+                EnergyMeter.Reading before = energy.read();
                 long start = System.nanoTime();
                 if (sparse == null) {
-                    forward.prefill(prompt, listener);
+                    forward.prefill(prompt, sampling);
                 } else {
                     try (DevicePromptAttention attention = SparsePrefills.gpu(sparse.plan(), cuda.context(),
                             new AttentionShape(c.numHeads(), c.numKvHeads(), c.headDim()))) {
-                        forward.prefill(prompt, listener, attention);
+                        forward.prefill(prompt, sampling, attention);
                     }
                 }
                 cuda.context().synchronize();
-                return System.nanoTime() - start;
+                long nanos = System.nanoTime() - start;
+                EnergyMeter.Energy prefillEnergy = energy.since(before);
+                var phases = profile.finish(cuda.stream());
+                peak[0] = Math.max(peak[0], cuda.context().memoryInfo().usedBytes());
+                String decode = decode(forward, prompt.length);
+                lastDetails = String.format(Locale.ROOT, "%s; peak device memory %s; %s; prefill energy %s",
+                        breakdown(phases, nanos, prompt.length), gib(peak[0]), decode, prefillEnergy.describe());
+                return nanos;
             }
         }
 
+        /** Linear layers, attention kernels, estimation and index, KV store and the rest, with the linear floor. */
+        private String breakdown(java.util.Map<PhaseMarks.Phase, Double> millis, long nanos, int length) {
+            double linear = millis.get(PhaseMarks.Phase.LINEAR) / 1e3;
+            double attention = millis.get(PhaseMarks.Phase.ATTENTION) / 1e3;
+            double index = millis.get(PhaseMarks.Phase.INDEX) / 1e3;
+            double store = millis.get(PhaseMarks.Phase.KV_STORE) / 1e3;
+            double other = nanos / 1e9 - linear - attention - index - store;
+            double floor = 2.0 * length * nonEmbeddingParameters(weights.config()) / GEMM_FLOPS;
+            return String.format(Locale.ROOT, "linear layers %.3f s (floor %.3f s at %.0f TFLOP/s), attention kernels"
+                    + " %.3f s, estimation and index %.3f s, KV store %.3f s, other %.3f s", linear, floor,
+                    GEMM_FLOPS / 1e12, attention, index, store, other);
+        }
+
+        /** Decode steps after the prefill (the first, which captures the CUDA graph, untimed), with the floor. */
+        private String decode(GpuLlamaForward forward, int length) {
+            if (decodeTokens < 2) return "decode not timed (--decode-tokens below 2)";
+            int token = forward.argmaxOfLogits();
+            token = forward.decodeArgmax(token);
+            EnergyMeter.Reading before = energy.read();
+            long start = System.nanoTime();
+            for (int i = 1; i < decodeTokens; i++) token = forward.decodeArgmax(token);
+            double seconds = (System.nanoTime() - start) / 1e9;
+            EnergyMeter.Energy e = energy.since(before);
+            int steps = decodeTokens - 1;
+            LlamaConfig c = weights.config();
+            double kvBytesPerPosition = 2.0 * c.numLayers() * c.kvDim() * (kvCache == KvCacheType.FP8 ? 1 : 2);
+            double floor = (GpuMemoryPlan.weightBytes(c, weights.sharedClassifier()) + kvBytesPerPosition * length)
+                    / MEMORY_BYTES_PER_SECOND;
+            return String.format(Locale.ROOT, "decode %.1f tok/s (floor %.1f tok/s at %.1f TB/s), %s per token",
+                    steps / seconds, 1 / floor, MEMORY_BYTES_PER_SECOND / 1e12,
+                    Double.isNaN(e.joules()) ? "energy n/a" : String.format(Locale.ROOT, "%.2f J", e.joules() / steps));
+        }
+
         public void close() {
+            profile.close();
+            energy.close();
             weights.close();
         }
+    }
+
+    /** Parameters outside the embedding and classifier: what the linear layers multiply per token. */
+    static long nonEmbeddingParameters(LlamaConfig c) {
+        long qDim = (long) c.numHeads() * c.headDim();
+        return (long) c.numLayers() * ((qDim + 2L * c.kvDim()) * c.dim() + qDim * c.dim() + 3L * c.hiddenDim() * c.dim());
     }
 
     private void requireFits(List<Integer> promptLengths, int context) {
@@ -317,9 +430,11 @@ final class BenchCommand extends CliCommand {
                 warmUp(weights);
                 for (int length : promptLengths) {
                     int capacity = length + decodeTokens;
-                    GpuMemoryPlan.of(c, weights.sharedClassifier(), capacity, GpuLlamaForward.DEFAULT_CHUNK_SIZE, 0)
+                    GpuMemoryPlan.of(c, weights.sharedClassifier(), length, decodeTokens,
+                            GpuLlamaForward.DEFAULT_CHUNK_SIZE, kvCache(), false)
                             .requireSequenceFits(cuda.context().memoryInfo().freeBytes(), length + " tokens");
-                    try (GpuLlamaForward forward = new GpuLlamaForward(weights, cuda, capacity)) {
+                    try (GpuLlamaForward forward = new GpuLlamaForward(weights, cuda, capacity,
+                            GpuLlamaForward.DEFAULT_CHUNK_SIZE, true, kvCache())) {
                         int[] prompt = randomPrompt(length, 0, c.vocabSize());
                         long start = System.nanoTime();
                         float[] logits = forward.prefill(prompt, progress);
@@ -357,19 +472,25 @@ final class BenchCommand extends CliCommand {
         private void requirePlanFits(String modelName, LlamaConfig c, boolean sharedClassifier, int longestPrompt,
                                      boolean layerMajor) {
             requireFits(List.of(longestPrompt), c.contextLength());
-            long promptBytes = layerMajor ? GpuLlamaForward.layerMajorExtraBytes(c, longestPrompt) : 0;
-            GpuMemoryPlan.of(c, sharedClassifier, longestPrompt + decodeTokens, GpuLlamaForward.DEFAULT_CHUNK_SIZE,
-                    promptBytes).requireFits(cuda.context().memoryInfo().freeBytes(),
-                    modelName + " with " + longestPrompt + " tokens");
+            GpuMemoryPlan plan = GpuMemoryPlan.of(c, sharedClassifier, longestPrompt, decodeTokens,
+                    GpuLlamaForward.DEFAULT_CHUNK_SIZE, kvCache(), layerMajor);
+            err().println("device memory plan for " + longestPrompt + " tokens: " + plan.describe());
+            plan.requireFits(cuda.context().memoryInfo().freeBytes(), modelName + " with " + longestPrompt + " tokens");
         }
 
         /** One short prefill and decode step, so that kernel JIT compilation stays out of the figures. */
         private void warmUp(GpuLlamaWeights weights) {
-            try (GpuLlamaForward forward = new GpuLlamaForward(weights, cuda, 80)) {
+            try (GpuLlamaForward forward = new GpuLlamaForward(weights, cuda, 80, GpuLlamaForward.DEFAULT_CHUNK_SIZE,
+                    true, kvCache())) {
                 forward.decode(GreedySampler.argmax(forward.prefill(randomPrompt(64, 0, weights.config().vocabSize()),
                         io.minference.runtime.ProgressListener.NONE)));
             }
         }
+    }
+
+    /** The KV cache format from --kv-cache, else bf16. */
+    private KvCacheType kvCache() {
+        return kvCache != null ? kvCache : KvCacheType.BF16;
     }
 
     private int[] randomPrompt(int length, int bos, int vocab) {

@@ -2,6 +2,7 @@ package io.minference.app;
 
 import io.minference.config.AttentionMode;
 import io.minference.config.ConfigOverrides;
+import io.minference.config.KvCacheType;
 import io.minference.config.GenerationConfig;
 import io.minference.config.Limits;
 import io.minference.config.MinferenceConfig;
@@ -76,6 +77,11 @@ final class GenerateCommand extends CliCommand {
     @Mixin
     AttentionFlags sparse;
 
+    @Option(names = "--kv-cache", paramLabel = "TYPE", converter = KvCacheFlag.class,
+            description = "KV cache kept for decode: bf16 (default) or fp8 (e4m3, a scale per KV head and 64-position"
+                    + " block; the prompt's own attention stays full precision).")
+    KvCacheType kvCache;
+
     @Override
     int run() throws IOException {
         check("--max-tokens", maxTokens, n -> Limits.maxTokens(n));
@@ -85,7 +91,7 @@ final class GenerateCommand extends CliCommand {
         sparse.check(this);
         MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, device, maxTokens, temperature,
                 topP, seed, chat, null).withAttention(attention, sparse.patterns, sparse.sparseThreshold,
-                sparse.massBudget()));
+                sparse.massBudget()).withKvCache(kvCache));
         if (settings.model() == null) throw missing("'--model=PATH' (or model: in the --config file)");
         Inputs.requireModel(settings.model());
         if (settings.tokenizer() != null) Inputs.requireFile(settings.tokenizer(), "tokenizer file");
@@ -99,7 +105,8 @@ final class GenerateCommand extends CliCommand {
              Backend backend = Backends.select(settings.device());
              LlamaModel loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress);
              Generator generator = new Generator(loaded, backend, null, settings.prefill().blockSize(),
-                     SparsePrefill.of(settings.attention(), loaded.config(), SparsePrefill.registeredPatterns()))) {
+                     SparsePrefill.of(settings.attention(), loaded.config(), SparsePrefill.registeredPatterns()))
+                     .kvCache(settings.kvCache())) {
             Tokenizer modelTokenizer = loaded.tokenizer();
             int[] promptIds = generation.chat() ? modelTokenizer.encodeChat(promptText)
                     : withBos(modelTokenizer.bos(), modelTokenizer.encode(promptText));

@@ -8,6 +8,7 @@ import io.minference.llama.LlamaModel;
 import io.minference.llama.forward.LlamaForward;
 import io.minference.llama.gpu.GpuLlamaForward;
 import io.minference.llama.gpu.GpuLlamaWeights;
+import io.minference.config.KvCacheType;
 import io.minference.llama.gpu.GpuMemoryPlan;
 import io.minference.llama.sampling.GreedySampler;
 import io.minference.llama.sampling.RandomSampler;
@@ -32,6 +33,7 @@ import java.util.function.IntConsumer;
  * decode steps stay dense. {@link GenerationResult#attention()} says which path ran.
  */
 public final class Generator implements AutoCloseable {
+    private KvCacheType kvCache = KvCacheType.BF16;
     private final LlamaModel model;
     private final CpuBackend backend;
     private final CudaBackend cuda;
@@ -200,15 +202,23 @@ public final class Generator implements AutoCloseable {
         void close();
     }
 
+    /**
+     * Keeps the KV cache of the sequences this generator opens in {@code type} (bf16 by default; with FP8 only
+     * decode reads FP8). Returns this generator.
+     */
+    public Generator kvCache(KvCacheType type) {
+        this.kvCache = type;
+        return this;
+    }
+
     private SequenceForward open(int capacity, Sampler sampler) {
         if (cuda != null) {
             LlamaConfig config = model.config();
-            long promptBytes = sparse != null && sparse.appliesTo(capacity)
-                    ? GpuLlamaForward.layerMajorExtraBytes(config, capacity) : 0;
-            GpuMemoryPlan.of(config, gpuWeights.sharedClassifier(), capacity, GpuLlamaForward.DEFAULT_CHUNK_SIZE,
-                    promptBytes).requireSequenceFits(cuda.context().memoryInfo().freeBytes(),
-                    "a sequence of " + capacity + " tokens");
-            GpuLlamaForward gpu = new GpuLlamaForward(gpuWeights, cuda, capacity);
+            GpuMemoryPlan.of(config, gpuWeights.sharedClassifier(), capacity, 0, GpuLlamaForward.DEFAULT_CHUNK_SIZE,
+                    kvCache, sparse != null && sparse.appliesTo(capacity)).requireSequenceFits(
+                    cuda.context().memoryInfo().freeBytes(), "a sequence of " + capacity + " tokens");
+            GpuLlamaForward gpu = new GpuLlamaForward(gpuWeights, cuda, capacity, GpuLlamaForward.DEFAULT_CHUNK_SIZE,
+                    true, kvCache);
             // Tokens are picked on the device, so that only their ids cross to the host; a random sampler gives its
             // next uniform number, for which the device picks the token that the sampler itself would. Any other
             // sampler (scoring's teacher forcing) reads the logits on the host.
@@ -247,6 +257,7 @@ public final class Generator implements AutoCloseable {
         }
         LlamaForward cpu = new LlamaForward(model.config(), model.weights(), backend, prefillAttention, capacity,
                 blockSize);
+        if (kvCache == KvCacheType.FP8) cpu.useFp8KvCache();
         return new SequenceForward() {
             public int prefill(int[] tokens, ProgressListener progress, boolean sparsePath) {
                 float[] logits = sparsePath ? cpu.prefill(tokens, progress, SparsePrefills.cpu(sparse.plan(), backend))

@@ -6,6 +6,7 @@ import static io.minference.llama.gpu.GpuActivations.row;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.DevicePromptAttention;
 import io.minference.kernels.flash.FlashAttention;
+import io.minference.kernels.flash.PhaseMarks;
 import io.minference.kernels.transformer.Argmax;
 import io.minference.kernels.transformer.EmbeddingGather;
 import io.minference.kernels.transformer.ResidualAdd;
@@ -69,6 +70,7 @@ public final class GpuLlamaForward implements AutoCloseable {
     private final DecodeStep step;
     private CudaGraph recordedStep;
     private int position;
+    private PhaseMarks marks = PhaseMarks.NONE;
 
     public GpuLlamaForward(GpuLlamaWeights weights, CudaBackend backend, int capacity) {
         this(weights, backend, capacity, DEFAULT_CHUNK_SIZE);
@@ -151,6 +153,14 @@ public final class GpuLlamaForward implements AutoCloseable {
         return (long) length * (4L * config.dim() + 2 * 2 * queryDim) + promptKv;
     }
 
+    /**
+     * Marks the phases of layer-major prefills on the stream from now on (linear layers, attention and, inside it,
+     * a sparse attention's estimation and index, KV store, other), for a timing breakdown.
+     */
+    public void markPhases(PhaseMarks marks) {
+        this.marks = marks;
+    }
+
     /** The KV cache's format. */
     public KvCacheType kvCacheType() {
         return cache.type();
@@ -207,6 +217,8 @@ public final class GpuLlamaForward implements AutoCloseable {
         GpuActivations a = buffers;
         progress.progress("prefill", 0, length);
         cache.openPrompt(length);
+        attention.markPhases(marks);
+        marks.mark(stream, PhaseMarks.Phase.OTHER);
         try (DeviceTensor x = DeviceTensor.allocate(stream.context(), DType.F32, length, config.dim());
              DeviceTensor queries = DeviceTensor.allocate(stream.context(), DType.BF16, length, queryDim);
              DeviceTensor attended = DeviceTensor.allocate(stream.context(), DType.BF16, length, queryDim)) {
@@ -217,14 +229,18 @@ public final class GpuLlamaForward implements AutoCloseable {
             for (int l = 0; l < config.numLayers(); l++) {
                 GpuLayerWeights w = weights.layers().get(l);
                 DeviceTensor keys = cache.promptKeys(l), values = cache.promptValues(l);
+                marks.mark(stream, PhaseMarks.Phase.LINEAR);
                 PrefillChunks.forEach(length, rows, (from, count) -> {
                     norm.launch(stream, rows(x, from, count), null, w.attentionNorm(), a.normed(), count, eps);
                     gemm.multiply(firstRows(a.normed(), count), w.wqkv(), firstRows(a.qkv(), count), stream);
                     rope.launch(stream, a.qkv(), rows(queries, from, count), keys, values, weights.ropeFrequencies(),
                             from, count);
                 });
+                marks.mark(stream, PhaseMarks.Phase.ATTENTION);
                 attention.attend(stream, l, queries, keys, values, attended, length);
+                marks.mark(stream, PhaseMarks.Phase.KV_STORE);
                 cache.storePrompt(stream, l, length);
+                marks.mark(stream, PhaseMarks.Phase.LINEAR);
                 PrefillChunks.forEach(length, rows, (from, count) -> {
                     DeviceTensor xRows = rows(x, from, count);
                     gemm.multiply(rows(attended, from, count), w.wo(), firstRows(a.projected(), count), stream);
@@ -234,6 +250,7 @@ public final class GpuLlamaForward implements AutoCloseable {
                 progress.progress("prefill", (long) length * (l + 1) / config.numLayers(), length);
             }
             position = length;
+            marks.mark(stream, PhaseMarks.Phase.OTHER);
             return logits(row(x, length - 1));
         } finally {
             stream.synchronize();

@@ -2,6 +2,7 @@ package io.minference.sparse.gpu;
 
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.DevicePromptAttention;
+import io.minference.kernels.flash.PhaseMarks;
 import io.minference.runtime.cuda.CudaContext;
 import io.minference.runtime.cuda.CudaStream;
 import io.minference.runtime.cuda.DevicePointer;
@@ -29,6 +30,7 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
     private final AttentionShape shape;
     private final GpuIndexBuilder builder;
     private final SparseFlashAttention attention;
+    private PhaseMarks marks = PhaseMarks.NONE;
 
     public GpuSparsePrefill(PatternPlan plan, CudaContext context, AttentionShape shape) {
         this.plan = plan;
@@ -50,7 +52,9 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
         int batch = headsPerBatch(patterns, length);
         for (int first = 0; first < heads; first += batch) {
             int count = Math.min(batch, heads - first);
+            marks.mark(stream, PhaseMarks.Phase.INDEX);
             try (DeviceSparseIndex index = builder.build(stream, patterns, first, count, q, k, length)) {
+                marks.mark(stream, PhaseMarks.Phase.ATTENTION);
                 attention.launch(stream, q, k, v, out, index);
             }
         }
@@ -67,6 +71,11 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
     static long indexBytes(HeadPattern pattern, int length) {
         IndexCapacity capacity = PatternRegistry.builtIn().capacity(pattern, length);
         return DeviceSparseIndex.bytes(1, length, capacity.maxRanges(), capacity.maxColumns());
+    }
+
+    @Override
+    public void markPhases(PhaseMarks marks) {
+        this.marks = marks;
     }
 
     @Override
