@@ -141,15 +141,8 @@ public final class LlamaForward implements AutoCloseable {
         float[] values = new float[rows * kvDim];
         byte[] codes = new byte[values.length];
         for (int l = 0; l < config.numLayers(); l++) {
-            String mode = System.getenv().getOrDefault("FP8EXP", "both");
             for (Tensor t : new Tensor[] {cache.keyRows(l, quantizedEnd, rows), cache.valueRows(l, quantizedEnd, rows)}) {
-                boolean isK = t.data().address() == cache.keyRows(l, quantizedEnd, rows).data().address();
-                if (mode.equals("k") && !isK || mode.equals("v") && isK) continue;
-                float[] mean = new float[kvDim];
-                if (isK && System.getenv("FP8SMOOTH") != null) {
-                    for (int i = 0; i < values.length; i++) mean[i % kvDim] += t.getFloat(i) / rows;
-                }
-                for (int i = 0; i < values.length; i++) values[i] = BFloat16.round(t.getFloat(i) - mean[i % kvDim]);
+                for (int i = 0; i < values.length; i++) values[i] = BFloat16.round(t.getFloat(i));
                 for (int b = 0; b < rows / Fp8E4m3.BLOCK_TOKENS; b++) {
                     for (int h = 0; h < config.numKvHeads(); h++) {
                         int from = b * Fp8E4m3.BLOCK_TOKENS * kvDim + h * headDim;
@@ -157,7 +150,7 @@ public final class LlamaForward implements AutoCloseable {
                         for (int r = 0; r < Fp8E4m3.BLOCK_TOKENS; r++) {
                             for (int i = 0; i < headDim; i++) {
                                 int at = from + r * kvDim + i;
-                                t.setFloat(at, Fp8E4m3.decode(codes[at]) * scale + mean[at % kvDim]);
+                                t.setFloat(at, Fp8E4m3.decode(codes[at]) * scale);
                             }
                         }
                     }
