@@ -146,7 +146,8 @@ class Fp8KvCacheGpuTest {
              DeviceTensor q = gpu.poisoned(DType.BF16, kernel.qWidth(), DeviceFixture.BF16_POISON);
              Fp8KvLayer cache = new Fp8KvLayer(gpu.backend.context(), 300, kvHeads, headDim);
              Tensor hq = Tensor.allocate(DType.BF16, 1, kernel.qWidth());
-             Tensor hk = Tensor.allocate(DType.BF16, 1, kvDim); Tensor hv = Tensor.allocate(DType.BF16, 1, kvDim);
+             Tensor hk = Tensor.allocate(DType.BF16, steps, kvDim);
+             Tensor hv = Tensor.allocate(DType.BF16, steps, kvDim);
              Tensor hQkv = Tensor.allocate(DType.BF16, 1, kernel.rowWidth())) {
             poison(cache);
             float[] vWritten = new float[64 * kvDim];
@@ -157,17 +158,18 @@ class Fp8KvCacheGpuTest {
                     gpu.stream().synchronize();
                 }
                 for (int i = 0; i < qkv.length; i++) Bf16Host.set(hQkv, i, qkv[i]);
-                new CpuRopeKvWrite(bf16Shape, rope).apply(hQkv, 1, 0, hq, hk, hv);
+                new CpuRopeKvWrite(bf16Shape, rope).apply(hQkv, 1, p, hq, hk, hv);
                 short[] kTail = gpu.downloadBits(cache.keyTail()), vTail = gpu.downloadBits(cache.valueTail());
                 int row = p % 64;
                 for (int j = 0; j < kvDim; j++) {
-                    float want = Bf16Host.get(hk, j), got = BFloat16.toFloat(kTail[row * kvDim + j]);
+                    float want = Bf16Host.get(hk, (long) p * kvDim + j), got = BFloat16.toFloat(kTail[row * kvDim + j]);
                     if (Math.abs(want - got) > Math.ulp(Math.abs(want)) * 65536.0 + 1e-6) {
                         fail("K tail at position " + p + ", element " + j + ": " + got + ", twin " + want + "; "
                                 + gpu.context());
                     }
-                    assertEquals(BFloat16.fromFloat(Bf16Host.get(hv, j)), vTail[row * kvDim + j], "V tail");
-                    vWritten[row * kvDim + j] = Bf16Host.get(hv, j);
+                    float value = Bf16Host.get(hv, (long) p * kvDim + j);
+                    assertEquals(BFloat16.fromFloat(value), vTail[row * kvDim + j], "V tail; " + gpu.context());
+                    vWritten[row * kvDim + j] = value;
                 }
                 if (row == 63 && p < 128) {
                     float[] tail = new float[64 * kvDim];
