@@ -348,6 +348,10 @@ final class BenchCommand extends CliCommand {
             double store = millis.get(PhaseMarks.Phase.KV_STORE) / 1e3;
             double other = nanos / 1e9 - linear - attention - index - store;
             double floor = 2.0 * length * nonEmbeddingParameters(weights.config()) / GEMM_FLOPS;
+            if (linear + attention + index + store == 0) {
+                return String.format(Locale.ROOT, "no breakdown (the chunked dense prefill marks no phases; linear"
+                        + " floor %.3f s at %.0f TFLOP/s)", floor, GEMM_FLOPS / 1e12);
+            }
             return String.format(Locale.ROOT, "linear layers %.3f s (floor %.3f s at %.0f TFLOP/s), attention kernels"
                     + " %.3f s, estimation and index %.3f s, KV store %.3f s, other %.3f s", linear, floor,
                     GEMM_FLOPS / 1e12, attention, index, store, other);
