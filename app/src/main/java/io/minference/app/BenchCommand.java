@@ -166,8 +166,9 @@ final class BenchCommand extends CliCommand {
             for (SparsePrefill p : prefills) {
                 if (p != null) p.plan().requireShape(c.numLayers(), c.numHeads(), p.source());
             }
-            out.printf(Locale.ROOT, "model %s on %s, sparse threshold %d, KV cache %s%n", modelName, timer.device(),
-                    settings.attention().sparseThreshold(), kvCache().label());
+            out.printf(Locale.ROOT, "model %s on %s, sparse threshold %d%s%n", modelName, timer.device(),
+                    settings.attention().sparseThreshold(),
+                    kvCache() == KvCacheType.FP8 ? ", KV cache fp8" : "");
             timer.preamble().ifPresent(out::println);
             // One short untimed prefill per mode first, so that JIT compilation stays out of the figures.
             int[] warmUp = randomPrompt(Math.min(64, c.contextLength()), timer.bos(), c.vocabSize());

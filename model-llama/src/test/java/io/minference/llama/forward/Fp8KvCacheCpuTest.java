@@ -43,6 +43,54 @@ class Fp8KvCacheCpuTest {
         }
     }
 
+    /**
+     * The harness can fail: an FP8 cache whose full blocks come back with their scale 25% too large (the kind of
+     * mistake a wrong scale index makes) is refused, on a 2K-token prompt.
+     */
+    @Test
+    void aCacheDequantizedWithAWrongScaleFailsTheChecks() throws Exception {
+        var files = PasskeyPrompt.files();
+        assumeTrue(files.isPresent(), "shared data for the pass-key task is absent");
+        Path[] f = files.get();
+        try (LlamaModel model = ModelLoader.load(f[0].toString(), f[1], ProgressListener.NONE);
+             CpuBackend cpu = new CpuBackend()) {
+            Fp8KvAccuracy.Task task = Fp8KvAccuracy.Task.of(model.tokenizer(), f[2], 2048);
+            int[] prompt = task.prompt().ids();
+            try (LlamaForward forward = new LlamaForward(model.config(), model.weights(), cpu,
+                    prompt.length + Fp8KvAccuracy.CONTINUATION)) {
+                float[] promptLogits = forward.prefill(prompt, ProgressListener.NONE);
+                Fp8KvAccuracy.Decoder reference = decoder(forward, prompt.length, promptLogits, false);
+                Fp8KvAccuracy.Decoder fp8 = decoder(forward, prompt.length, promptLogits, true);
+                Fp8KvAccuracy.Decoder wrongScale = new Fp8KvAccuracy.Decoder() {
+                    private boolean scaled;
+
+                    public float[] atPromptEnd() {
+                        float[] logits = fp8.atPromptEnd();
+                        if (scaled) return logits;
+                        scaled = true;
+                        int quantized = prompt.length / 64 * 64;
+                        for (int l = 0; l < model.config().numLayers(); l++) {
+                            for (var t : new io.minference.runtime.Tensor[] {forward.kvCache().keys(l),
+                                    forward.kvCache().values(l)}) {
+                                for (long i = 0; i < (long) quantized * model.config().kvDim(); i++) {
+                                    t.setFloat(i, t.getFloat(i) * 1.25f);
+                                }
+                            }
+                        }
+                        return logits;
+                    }
+
+                    public float[] decode(int token) {
+                        return fp8.decode(token);
+                    }
+                };
+                AssertionError e = assertThrows(AssertionError.class,
+                        () -> Fp8KvAccuracy.check(task, model.tokenizer(), reference, wrongScale));
+                System.out.println("a wrong scale is refused: " + e.getMessage());
+            }
+        }
+    }
+
     private static Fp8KvAccuracy.Decoder decoder(LlamaForward forward, int promptLength, float[] promptLogits,
                                                  boolean fp8) {
         return new Fp8KvAccuracy.Decoder() {
