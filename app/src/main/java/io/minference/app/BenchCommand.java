@@ -2,15 +2,18 @@ package io.minference.app;
 
 import io.minference.config.AttentionMode;
 import io.minference.config.ConfigOverrides;
+import io.minference.config.KvCacheType;
 import io.minference.config.MinferenceConfig;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.generate.SparsePrefill;
+import io.minference.llama.gpu.GpuMemoryPlan;
 import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.GenerationListener;
 import io.minference.llama.session.LlamaSession;
 import io.minference.llama.session.PrefillOptions;
+import io.minference.llama.session.PrefillProfile;
 import io.minference.llama.session.PrefillResult;
 import io.minference.llama.session.Sequence;
-import io.minference.llama.session.GenerationListener;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -26,14 +29,24 @@ import picocli.CommandLine.Option;
  * The main benchmark: prefill latency of prompts of given lengths, then a few decode steps, one row per length.
  * Prompts are seeded random token ids, so any model works and no text is needed. With --attention naming sparse
  * modes, the prefill of each mode is timed side by side instead, with the speedup over dense.
+ *
+ * <p>On a GPU every timed prefill is profiled through the session ({@link PrefillOptions#profiling()}), and a line
+ * under its row gives the device time of its phases (linear layers beside their floor, attention kernels, estimation
+ * and index, KV store, other), the peak device memory, decode tokens/s after the prefill beside decode's floor, and
+ * NVML's joules of the prefill and per generated token (where NVML is absent, one line says so before the table).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measures prefill seconds and tokens/s per prompt length, decode tokens/s after it, and peak"
                 + " memory. Without --model it runs synthetic:tiny at 4k tokens. On a GPU, synthetic models make their"
-                + " weights on the device.")
+                + " weights on the device, and each prefill also gets its breakdown by phase, peak device memory and"
+                + " energy.")
 final class BenchCommand extends CliCommand {
     static final String DEFAULT_MODEL = "synthetic:tiny";
     static final List<Integer> DEFAULT_LENGTHS = List.of(4096);
+    /** cuBLASLt's bf16 GEMM rate on an H200 (BENCHMARKS.md), for the linear layers' floor. */
+    static final double GEMM_FLOPS = 780e12;
+    /** An H200's HBM3e bandwidth, for decode's floor. */
+    static final double MEMORY_BYTES_PER_SECOND = 4.8e12;
 
     @Option(names = "--model", paramLabel = "PATH",
             description = "A .gguf file, a llama2.c checkpoint or synthetic:NAME (default: " + DEFAULT_MODEL + ").")
@@ -47,7 +60,8 @@ final class BenchCommand extends CliCommand {
     List<Integer> lengths;
 
     @Option(names = "--decode-tokens", paramLabel = "N", defaultValue = "16",
-            description = "Decode steps timed after each prefill (default: ${DEFAULT-VALUE}; 0 skips decode).")
+            description = "Decode steps timed after each prefill (default: ${DEFAULT-VALUE}; 0 skips decode). With"
+                    + " sparse modes only a GPU decodes after the prefill.")
     int decodeTokens;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "1", description = "Seed of the random prompts.")
@@ -58,11 +72,16 @@ final class BenchCommand extends CliCommand {
 
     @Option(names = "--attention", paramLabel = "MODE[,MODE...]", converter = AttentionFlags.ModeList.class,
             description = "Attention modes to time side by side, e.g. dense,minference (modes: dense, minference,"
-                    + " a-shape, vertical-slash, block-sparse). With a sparse mode only prefill is timed.")
+                    + " a-shape, vertical-slash, block-sparse). With a sparse mode the CPU times prefill only.")
     List<AttentionMode> attentionModes;
 
     @Mixin
     AttentionFlags sparse;
+
+    @Option(names = "--kv-cache", paramLabel = "TYPE", converter = KvCacheFlag.class,
+            description = "KV cache kept for decode: bf16 (default) or fp8 (e4m3, a scale per KV head and 64-position"
+                    + " block; GPU prompts then run layer-major).")
+    KvCacheType kvCache;
 
     @Override
     int run() throws IOException {
@@ -73,25 +92,30 @@ final class BenchCommand extends CliCommand {
         sparse.check(this);
         var settings = settings(new ConfigOverrides(model, tokenizer, device, null, null, null, null, null, null)
                 .withAttention(attentionModes == null ? null : sparse.checkedMode(attentionModes), sparse.patterns,
-                        sparse.sparseThreshold, sparse.massBudget()));
+                        sparse.sparseThreshold, sparse.massBudget()).withKvCache(kvCache));
+        KvCacheType cacheType = settings.kvCache();
         String modelName = settings.model() != null ? settings.model() : DEFAULT_MODEL;
         Inputs.requireModel(modelName);
         Inputs.requirePatterns(settings.attention());
         List<Integer> promptLengths = lengths != null ? lengths : DEFAULT_LENGTHS;
         List<AttentionMode> modes = attentionModes != null ? attentionModes : List.of(settings.attention().mode());
         boolean compare = !modes.equals(List.of(AttentionMode.DENSE));
-        if (compare) refuseIgnored("--decode-tokens", "with sparse modes bench times the prefill only");
         int longest = Collections.max(promptLengths);
         long loadStart = System.nanoTime();
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
              LlamaSession session = LlamaSession.load(modelName, settings.tokenizer(), settings.device(),
-                     config -> AttentionPlan.dense(), settings.prefill().blockSize(), progress)) {
+                     config -> AttentionPlan.dense().withKvCache(cacheType), settings.prefill().blockSize(),
+                     progress)) {
             double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
             if (compare) {
+                if (!session.onGpu()) {
+                    refuseIgnored("--decode-tokens", "with sparse modes bench times the prefill only on the CPU");
+                }
                 compare(session, modelName, settings, promptLengths, modes, progress);
             } else {
                 requireFits(promptLengths, session.config().contextLength());
                 // The sequence of the longest prompt is checked against free device memory before anything runs.
+                printDevicePlan(session, longest, session.attention(), "");
                 session.newSequence(longest + decodeTokens).close();
                 timeDense(session, modelName, loadSeconds, promptLengths, progress);
             }
@@ -104,34 +128,66 @@ final class BenchCommand extends CliCommand {
                            ProgressBar progress) {
         PrintWriter out = out();
         LlamaConfig c = session.config();
-        out.printf(Locale.ROOT, "model %s on %s, loaded in %.2f s%n", modelName, session.device(), loadSeconds);
+        out.printf(Locale.ROOT, "model %s on %s, loaded in %.2f s%s%n", modelName, session.device(), loadSeconds,
+                kvCacheNote(session.attention()));
+        printEnergyPreamble(session, out);
         // On a GPU: the device memory a sequence adds to the weights (the prefill's buffers and KV cache).
         printHeader(out, session.onGpu() ? "sequence memory" : "peak RSS");
         long before = session.deviceBytesInUse();
         timePrefillAndDecode(session, randomPrompt(Math.min(64, c.contextLength() - 1), bos(session), c.vocabSize()),
-                Math.min(1, decodeTokens), GenerationListener.NONE);
+                session.attention(), Math.min(1, decodeTokens), GenerationListener.NONE);
         for (int length : promptLengths) {
-            long[] nanos = timePrefillAndDecode(session, randomPrompt(length, bos(session), c.vocabSize()),
-                    decodeTokens, progress);
-            String memory = session.onGpu() ? gib(nanos[2] - before)
+            Timed timed = timePrefillAndDecode(session, randomPrompt(length, bos(session), c.vocabSize()),
+                    session.attention(), decodeTokens, progress);
+            String memory = session.onGpu() ? gib(timed.usedAfterPrefill() - before)
                     : PeakMemory.residentBytes().stream().mapToObj(BenchCommand::gib).findFirst().orElse("n/a");
-            printRow(out, length, nanos[0], length * 1e9 / nanos[0], decodeTokens * 1e9 / Math.max(1, nanos[1]),
-                    memory);
+            long prefillNanos = timed.prefill().nanos();
+            printRow(out, length, prefillNanos, length * 1e9 / prefillNanos, timed.decode().tokensPerSecond(), memory);
+            printDetails(out, "", timed);
         }
     }
 
-    /** Prefill seconds, decode seconds and device bytes in use after the prefill (-1 on the CPU). */
-    private static long[] timePrefillAndDecode(LlamaSession session, int[] prompt, int steps,
-                                               GenerationListener progress) {
-        try (Sequence sequence = session.newSequence(prompt.length + steps)) {
-            PrefillResult prefill = sequence.prefill(prompt, PrefillOptions.lastLogits(1).withProgress(progress));
+    /**
+     * One prefill following {@code plan}, then {@code steps} greedy decode steps (stop tokens ignored: every length
+     * decodes as many), in a sequence of its own. On a GPU the prefill is profiled.
+     */
+    private Timed timePrefillAndDecode(LlamaSession session, int[] prompt, AttentionPlan plan, int steps,
+                                       GenerationListener progress) {
+        PrefillOptions options = PrefillOptions.lastLogits(1).withAttention(plan).withProgress(progress);
+        try (Sequence sequence = session.newSequence(prompt.length + steps, plan)) {
+            PrefillResult prefill = sequence.prefill(prompt, session.onGpu() ? options.profiling() : options);
             long used = session.deviceBytesInUse();
-            float[] logits = prefill.lastLogits();
-            long start = System.nanoTime();
-            // Stop tokens are ignored: every length decodes the same number of steps.
-            for (int i = 0; i < steps; i++) logits = sequence.decode(argmax(logits));
-            return new long[] {prefill.nanos(), System.nanoTime() - start, used};
+            Decode decode = decode(session, sequence, argmax(prefill.lastLogits()), steps);
+            String details = prefill.profile() == null ? ""
+                    : details(session, plan, prefill, decode, steps);
+            return new Timed(prefill, decode, used, details);
         }
+    }
+
+    /** A timed prefill, the decode steps after it, the device memory in use after it, and its details line. */
+    private record Timed(PrefillResult prefill, Decode decode, long usedAfterPrefill, String details) {
+    }
+
+    /** Decode steps timed, their nanoseconds and the GPU's joules over them (NaN where not measured). */
+    private record Decode(int steps, long nanos, double joules) {
+        double tokensPerSecond() {
+            return steps == 0 ? 0 : steps * 1e9 / Math.max(1, nanos);
+        }
+    }
+
+    /**
+     * {@code steps} greedy decode steps from {@code token}. On a GPU, with two steps or more, the first one (which
+     * captures the sequence's CUDA graph) is left out of the time.
+     */
+    private static Decode decode(LlamaSession session, Sequence sequence, int token, int steps) {
+        int untimed = session.onGpu() && steps >= 2 ? 1 : 0;
+        for (int i = 0; i < untimed; i++) token = sequence.decodeGreedy(token);
+        var meter = session.energyMeter();
+        var before = meter.read();
+        long start = System.nanoTime();
+        for (int i = untimed; i < steps; i++) token = sequence.decodeGreedy(token);
+        long nanos = System.nanoTime() - start;
+        return new Decode(steps - untimed, nanos, meter.since(before).joules());
     }
 
     private static int argmax(float[] v) {
@@ -147,30 +203,38 @@ final class BenchCommand extends CliCommand {
     /**
      * Prefill of every mode per length, side by side, with each sparse mode's density beside its speedup. Every
      * mode is warmed up first, and the order of the modes alternates from one length to the next, so that neither
-     * side profits from running second. The plans are checked against the model before any run.
+     * side profits from running second. The plans are checked against the model before any run. On a GPU each
+     * timed prefill is followed by the decode steps asked for, and its details line comes under the row.
      */
     private void compare(LlamaSession session, String modelName, MinferenceConfig settings,
                          List<Integer> promptLengths, List<AttentionMode> modes, ProgressBar progress) {
         PrintWriter out = out();
         LlamaConfig c = session.config();
+        int steps = session.onGpu() ? decodeTokens : 0;
         for (int length : promptLengths) {
-            if (length > c.contextLength()) {
-                throw new IllegalArgumentException("length " + length + " does not fit the model's context of "
-                        + c.contextLength() + " tokens");
+            if (length + steps > c.contextLength()) {
+                throw new IllegalArgumentException("length " + length + (steps == 0 ? "" : " plus " + steps
+                        + " decode tokens") + " does not fit the model's context of " + c.contextLength() + " tokens");
             }
         }
         List<AttentionPlan> plans = new ArrayList<>();
         for (AttentionMode mode : modes) {
             plans.add(AttentionPlan.of(AttentionFlags.forMode(settings.attention(), mode, null), c,
-                    SparsePrefill.registeredPatterns()));
+                    SparsePrefill.registeredPatterns()).withKvCache(session.attention().kvCache()));
         }
-        out.printf(Locale.ROOT, "model %s on %s, sparse threshold %d%n", modelName, session.device(),
-                settings.attention().sparseThreshold());
+        int longest = Collections.max(promptLengths);
+        for (int i = 0; i < modes.size(); i++) {
+            printDevicePlan(session, longest, timedPlan(plans.get(i), longest), " (" + modes.get(i).label() + ")");
+        }
+        out.printf(Locale.ROOT, "model %s on %s, sparse threshold %d%s%n", modelName, session.device(),
+                settings.attention().sparseThreshold(), kvCacheNote(session.attention()));
+        printEnergyPreamble(session, out);
         // One short untimed prefill per mode first, so that JIT compilation stays out of the figures.
-        int[] warmUp = randomPrompt(Math.min(64, c.contextLength()), bos(session), c.vocabSize());
+        int[] warmUp = randomPrompt(Math.min(64, c.contextLength() - steps), bos(session), c.vocabSize());
         for (AttentionPlan plan : plans) {
             boolean used = promptLengths.stream().anyMatch(plan::sparseFor);
-            prefill(session, warmUp, used ? plan.alwaysSparse() : AttentionPlan.dense(), GenerationListener.NONE);
+            timePrefillAndDecode(session, warmUp, used ? plan.alwaysSparse() : densePlan(plan), Math.min(1, steps),
+                    GenerationListener.NONE);
         }
         AttentionTable table = new AttentionTable(out, modes, settings.attention().sparseThreshold());
         table.header();
@@ -180,23 +244,92 @@ final class BenchCommand extends CliCommand {
             long[] nanos = new long[modes.size()];
             double[] density = new double[modes.size()];
             boolean[] ranSparse = new boolean[modes.size()];
+            Timed[] timed = new Timed[modes.size()];
             for (int k = 0; k < modes.size(); k++) {
                 int i = n % 2 == 0 ? k : modes.size() - 1 - k;
                 AttentionPlan plan = plans.get(i);
                 ranSparse[i] = plan.sparseFor(length);
-                PrefillResult r = prefill(session, prompt, ranSparse[i] ? plan.alwaysSparse() : AttentionPlan.dense(),
-                        progress);
-                nanos[i] = r.nanos();
-                density[i] = r.density();
+                timed[i] = timePrefillAndDecode(session, prompt, timedPlan(plan, length), steps, progress);
+                nanos[i] = timed[i].prefill().nanos();
+                density[i] = timed[i].prefill().density();
             }
             table.row(length, nanos, ranSparse, density);
+            for (int i = 0; i < modes.size(); i++) printDetails(out, modes.get(i).label() + ": ", timed[i]);
         }
         table.footer();
     }
 
-    private static PrefillResult prefill(LlamaSession session, int[] prompt, AttentionPlan plan,
-                                         GenerationListener progress) {
-        return session.prefill(prompt, PrefillOptions.lastLogits(1).withAttention(plan).withProgress(progress));
+    /** The plan a timed prefill of {@code length} tokens runs: sparse at threshold 0 where the mode applies. */
+    private static AttentionPlan timedPlan(AttentionPlan plan, int length) {
+        return plan.sparseFor(length) ? plan.alwaysSparse() : densePlan(plan);
+    }
+
+    /** Dense attention with {@code plan}'s KV cache. */
+    private static AttentionPlan densePlan(AttentionPlan plan) {
+        return AttentionPlan.dense().withKvCache(plan.kvCache());
+    }
+
+    /**
+     * The details line of a profiled prefill: its phases' device time (linear layers beside their floor, FLOPs at
+     * {@link #GEMM_FLOPS}; "other" is the wall time none of them took), the peak device memory, decode tokens/s
+     * beside its floor (weights plus the cache read once per step at {@link #MEMORY_BYTES_PER_SECOND}), and energy.
+     */
+    private static String details(LlamaSession session, AttentionPlan plan, PrefillResult prefill, Decode decode,
+                                  int steps) {
+        PrefillProfile profile = prefill.profile();
+        int length = prefill.promptTokens();
+        LlamaConfig c = session.config();
+        PrefillProfile.PhaseSeconds phases = profile.phases();
+        double floor = 2.0 * length * nonEmbeddingParameters(c) / GEMM_FLOPS;
+        String breakdown = !phases.marked()
+                ? String.format(Locale.ROOT, "no breakdown (the chunked dense prefill marks no phases; linear floor"
+                        + " %.3f s at %.0f TFLOP/s)", floor, GEMM_FLOPS / 1e12)
+                : String.format(Locale.ROOT, "linear layers %.3f s (floor %.3f s at %.0f TFLOP/s), attention kernels"
+                        + " %.3f s, estimation and index %.3f s, KV store %.3f s, other %.3f s", phases.linear(),
+                        floor, GEMM_FLOPS / 1e12, phases.attention(), phases.index(), phases.kvStore(),
+                        prefill.nanos() / 1e9 - phases.total());
+        String decoded;
+        if (decode.steps() == 0 || steps < 2) {
+            decoded = "decode not timed (--decode-tokens below 2)";
+        } else {
+            GpuMemoryPlan memory = session.devicePlan(length + steps, plan).orElseThrow();
+            double kvBytesPerPosition = 2.0 * c.numLayers() * c.kvDim() * (plan.kvCache() == KvCacheType.FP8 ? 1 : 2);
+            double decodeFloor = (memory.weightBytes() + kvBytesPerPosition * length) / MEMORY_BYTES_PER_SECOND;
+            double joules = decode.joules();
+            decoded = String.format(Locale.ROOT, "decode %.1f tok/s (floor %.1f tok/s at %.1f TB/s), %s per token",
+                    decode.tokensPerSecond(), 1 / decodeFloor, MEMORY_BYTES_PER_SECOND / 1e12,
+                    Double.isNaN(joules) ? "energy n/a" : String.format(Locale.ROOT, "%.2f J", joules / decode.steps()));
+        }
+        return String.format(Locale.ROOT, "%s; peak device memory %s; %s; prefill energy %s", breakdown,
+                gib(profile.peakDeviceBytes()), decoded, profile.energy().describe());
+    }
+
+    /** Parameters outside the embedding and classifier: what the linear layers multiply per token. */
+    static long nonEmbeddingParameters(LlamaConfig c) {
+        long qDim = (long) c.numHeads() * c.headDim();
+        return (long) c.numLayers() * ((qDim + 2L * c.kvDim()) * c.dim() + qDim * c.dim() + 3L * c.hiddenDim() * c.dim());
+    }
+
+    private static void printDetails(PrintWriter out, String label, Timed timed) {
+        if (timed.details().isEmpty()) return;
+        out.printf(Locale.ROOT, "    %s%s%n", label, timed.details());
+        out.flush();
+    }
+
+    /** On a GPU, the device memory plan of the longest prompt, part by part, on stderr. */
+    private void printDevicePlan(LlamaSession session, int length, AttentionPlan plan, String what) {
+        session.devicePlan(length + decodeTokens, plan).ifPresent(p ->
+                err().println("device memory plan for " + length + " tokens" + what + ": " + p.describe()));
+    }
+
+    /** On a GPU without NVML, the one line saying why energy is not measured. */
+    private static void printEnergyPreamble(LlamaSession session, PrintWriter out) {
+        if (session.onGpu() && !session.energyMeter().available()) out.println(session.energyMeter().unavailableLine());
+    }
+
+    /** The header's note of the KV cache: named only when it is FP8, so that bf16 output stays as it was. */
+    private static String kvCacheNote(AttentionPlan plan) {
+        return plan.kvCache() == KvCacheType.FP8 ? ", KV cache fp8" : "";
     }
 
     private void requireFits(List<Integer> promptLengths, int context) {

@@ -3,6 +3,7 @@ package io.minference.app;
 import io.minference.config.AttentionMode;
 import io.minference.config.ConfigOverrides;
 import io.minference.config.GenerationConfig;
+import io.minference.config.KvCacheType;
 import io.minference.config.Limits;
 import io.minference.config.MinferenceConfig;
 import io.minference.llama.LlamaModel;
@@ -78,6 +79,11 @@ final class GenerateCommand extends CliCommand {
     @Mixin
     AttentionFlags sparse;
 
+    @Option(names = "--kv-cache", paramLabel = "TYPE", converter = KvCacheFlag.class,
+            description = "KV cache kept for decode: bf16 (default) or fp8 (e4m3, a scale per KV head and 64-position"
+                    + " block; the prompt's own attention stays full precision).")
+    KvCacheType kvCache;
+
     @Override
     int run() throws IOException {
         check("--max-tokens", maxTokens, n -> Limits.maxTokens(n));
@@ -87,7 +93,7 @@ final class GenerateCommand extends CliCommand {
         sparse.check(this);
         MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, device, maxTokens, temperature,
                 topP, seed, chat, null).withAttention(attention, sparse.patterns, sparse.sparseThreshold,
-                sparse.massBudget()));
+                sparse.massBudget()).withKvCache(kvCache));
         if (settings.model() == null) throw missing("'--model=PATH' (or model: in the --config file)");
         Inputs.requireModel(settings.model());
         if (settings.tokenizer() != null) Inputs.requireFile(settings.tokenizer(), "tokenizer file");
@@ -100,8 +106,8 @@ final class GenerateCommand extends CliCommand {
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
              LlamaModel loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress);
              LlamaSession session = LlamaSession.open(loaded, settings.device(), AttentionPlan.of(
-                     settings.attention(), loaded.config(), SparsePrefill.registeredPatterns()),
-                     settings.prefill().blockSize())) {
+                     settings.attention(), loaded.config(), SparsePrefill.registeredPatterns())
+                     .withKvCache(settings.kvCache()), settings.prefill().blockSize())) {
             Tokenizer modelTokenizer = loaded.tokenizer();
             int[] promptIds = generation.chat() ? modelTokenizer.encodeChat(promptText)
                     : withBos(modelTokenizer.bos(), modelTokenizer.encode(promptText));

@@ -53,4 +53,15 @@ class BenchCommandTest {
         assertEquals(2, decode.exitCode(), decode.toString());
         assertTrue(decode.err().contains("--decode-tokens': must be 0 or more"), decode.toString());
     }
+
+    @Test
+    void anFp8KvCacheIsAFlagWithTwoValues() {
+        CliRun bad = CliRun.of("bench", "--kv-cache", "int4");
+        assertEquals(2, bad.exitCode(), bad.toString());
+        assertTrue(bad.err().contains("'int4' is not a KV cache type; choose one of bf16, fp8"), bad.toString());
+        CliRun run = CliRun.of("bench", "--lengths", "130", "--decode-tokens", "70", "--kv-cache", "fp8", "--device",
+                "cpu");
+        assertEquals(0, run.exitCode(), run.toString());
+        assertTrue(run.out().contains("130"), run.toString());
+    }
 }

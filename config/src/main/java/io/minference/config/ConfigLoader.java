@@ -33,8 +33,10 @@ final class ConfigLoader {
                 .orElse(GenerationConfig.DEFAULTS);
         PrefillConfig prefill = root.section("prefill").map(ConfigLoader::prefill).orElse(PrefillConfig.DEFAULTS);
         AttentionConfig attention = attention(root, folder);
+        KvCacheType kvCache = root.string("kv_cache", Limits::kvCache).flatMap(KvCacheType::byLabel)
+                .orElse(MinferenceConfig.DEFAULTS.kvCache());
         root.rejectUnknownKeys();
-        return new MinferenceConfig(model, tokenizer, device, generation, prefill, attention);
+        return new MinferenceConfig(model, tokenizer, device, generation, prefill, attention, kvCache);
     }
 
     private static AttentionConfig attention(Section root, Path folder) {

@@ -7,7 +7,7 @@ import java.nio.file.Path;
  */
 public record ConfigOverrides(String model, Path tokenizer, String device, Integer maxTokens, Double temperature,
                               Double topP, Long seed, Boolean chat, Integer blockSize, AttentionMode attention,
-                              Path patterns, Integer sparseThreshold, Double massBudget) {
+                              Path patterns, Integer sparseThreshold, Double massBudget, KvCacheType kvCache) {
     public static final ConfigOverrides NONE = new ConfigOverrides(null, null, null, null, null, null, null, null, null);
 
     /** No attention overrides. */
@@ -16,11 +16,25 @@ public record ConfigOverrides(String model, Path tokenizer, String device, Integ
         this(model, tokenizer, device, maxTokens, temperature, topP, seed, chat, blockSize, null, null, null, null);
     }
 
+    /** No KV cache override. */
+    public ConfigOverrides(String model, Path tokenizer, String device, Integer maxTokens, Double temperature,
+                           Double topP, Long seed, Boolean chat, Integer blockSize, AttentionMode attention,
+                           Path patterns, Integer sparseThreshold, Double massBudget) {
+        this(model, tokenizer, device, maxTokens, temperature, topP, seed, chat, blockSize, attention, patterns,
+                sparseThreshold, massBudget, null);
+    }
+
+    /** These overrides with --kv-cache's value (null: the file's or the default). */
+    public ConfigOverrides withKvCache(KvCacheType type) {
+        return new ConfigOverrides(model, tokenizer, device, maxTokens, temperature, topP, seed, chat, blockSize,
+                attention, patterns, sparseThreshold, massBudget, type);
+    }
+
     /** These overrides with the attention flags' values. */
     public ConfigOverrides withAttention(AttentionMode attention, Path patterns, Integer sparseThreshold,
                                          Double massBudget) {
         return new ConfigOverrides(model, tokenizer, device, maxTokens, temperature, topP, seed, chat, blockSize,
-                attention, patterns, sparseThreshold, massBudget);
+                attention, patterns, sparseThreshold, massBudget, kvCache);
     }
 
     /**
@@ -38,7 +52,8 @@ public record ConfigOverrides(String model, Path tokenizer, String device, Integ
                 new GenerationConfig(or(maxTokens, g.maxTokens()), or(temperature, g.temperature()),
                         or(topP, g.topP()), or(seed, g.seed()), or(chat, g.chat())),
                 new PrefillConfig(or(blockSize, config.prefill().blockSize())),
-                attention(config.attention()));
+                attention(config.attention()),
+                or(kvCache, config.kvCache()));
     }
 
     /** A pattern file given alone means minference: the file is only read in that mode. */

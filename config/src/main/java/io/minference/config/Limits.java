@@ -45,6 +45,11 @@ public final class Limits {
                 : Optional.of(AttentionMode.problem(value));
     }
 
+    public static Optional<String> kvCache(String value) {
+        return KvCacheType.byLabel(value).isPresent() ? Optional.empty()
+                : Optional.of("must be one of " + KvCacheType.labels() + ", got '" + value + "'");
+    }
+
     /** The problem with a pattern file given in {@code mode}, or empty: only minference reads one. */
     public static Optional<String> patternsIn(AttentionMode mode) {
         return mode == AttentionMode.MINFERENCE ? Optional.empty()

@@ -10,20 +10,28 @@ import java.util.Objects;
  * @param tokenizer a tokenizer file overriding the model's own, or null
  * @param device    auto, cpu, cuda or cuda:N
  * @param attention dense or sparse prefill, and the sparse path's settings
+ * @param kvCache   how the KV cache keeps keys and values for decode
  */
 public record MinferenceConfig(String model, Path tokenizer, String device, GenerationConfig generation,
-                               PrefillConfig prefill, AttentionConfig attention) {
+                               PrefillConfig prefill, AttentionConfig attention, KvCacheType kvCache) {
     public static final MinferenceConfig DEFAULTS = new MinferenceConfig(null, null, "auto",
-            GenerationConfig.DEFAULTS, PrefillConfig.DEFAULTS, AttentionConfig.DEFAULTS);
+            GenerationConfig.DEFAULTS, PrefillConfig.DEFAULTS, AttentionConfig.DEFAULTS, KvCacheType.BF16);
 
     public MinferenceConfig {
         Objects.requireNonNull(device, "device");
         Objects.requireNonNull(generation, "generation");
         Objects.requireNonNull(prefill, "prefill");
         Objects.requireNonNull(attention, "attention");
+        Objects.requireNonNull(kvCache, "kvCache");
         Limits.device(device).ifPresent(p -> {
             throw new IllegalArgumentException("device " + p);
         });
+    }
+
+    /** A bf16 KV cache. */
+    public MinferenceConfig(String model, Path tokenizer, String device, GenerationConfig generation,
+                            PrefillConfig prefill, AttentionConfig attention) {
+        this(model, tokenizer, device, generation, prefill, attention, KvCacheType.BF16);
     }
 
     /** Dense attention. */

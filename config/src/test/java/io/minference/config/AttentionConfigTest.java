@@ -89,4 +89,15 @@ class AttentionConfigTest {
         assertThrows(IllegalArgumentException.class,
                 () -> new AttentionConfig(AttentionMode.MINFERENCE, null, -1, null));
     }
+
+    @Test
+    void theKvCacheKeyTakesBf16OrFp8() throws IOException {
+        assertEquals(KvCacheType.BF16, load("device: cpu\n").kvCache());
+        assertEquals(KvCacheType.FP8, load("kv_cache: fp8\n").kvCache());
+        assertEquals(KvCacheType.BF16, load("kv_cache: BF16\n").kvCache());
+        assertTrue(failure("kv_cache: int4\n").endsWith("kv_cache: must be one of bf16, fp8, got 'int4'"));
+        assertEquals(KvCacheType.FP8, new ConfigOverrides(null, null, null, null, null, null, null, null, null)
+                .withKvCache(KvCacheType.FP8).applyTo(load("kv_cache: bf16\n")).kvCache(), "the flag wins");
+        assertEquals(KvCacheType.FP8, ConfigOverrides.NONE.applyTo(load("kv_cache: fp8\n")).kvCache());
+    }
 }

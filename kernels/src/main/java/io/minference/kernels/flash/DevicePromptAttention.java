@@ -13,6 +13,13 @@ public interface DevicePromptAttention extends AutoCloseable {
     void attend(CudaStream stream, int layer, DevicePointer q, DevicePointer k, DevicePointer v, DevicePointer out,
                 int length);
 
+    /**
+     * Marks its estimation and index building inside the attention phase ({@link PhaseMarks.Phase#INDEX}, then back
+     * to {@link PhaseMarks.Phase#ATTENTION}); an attention without them ignores the marks.
+     */
+    default void markPhases(PhaseMarks marks) {
+    }
+
     @Override
     void close();
 

@@ -1,6 +1,7 @@
 package io.minference.kernels.flash;
 
 import io.minference.kernels.attention.AttentionShape;
+import io.minference.kernels.kvcache.Fp8KvLayer;
 import io.minference.ptx.PtxTarget;
 import io.minference.ptx.dsl.KernelDefinition;
 import io.minference.runtime.cuda.CudaContext;
@@ -37,6 +38,8 @@ public final class FlashAttention implements AutoCloseable {
     /** Whether decode runs {@link GroupedFlashDecode} (one block column per KV head) or {@link FlashDecode}. */
     private final boolean groupedDecode;
     private final Kernel combineKernel;
+    /** The FP8-cache decode, made on first use. */
+    private Kernel fp8DecodeKernel;
     private DeviceBuffer workspace;
 
     /** Attention with the prefill family the system property {@value PrefillKernel#PROPERTY} chooses. */
@@ -220,6 +223,41 @@ public final class FlashAttention implements AutoCloseable {
         decodeAtDeviceLengthKernel.withShape(new LaunchShape(decodeGridColumns(),
                 splits / FlashDecode.SPLITS_PER_BLOCK, 1, FlashDecode.THREADS, 1, 1)).launch(stream, q, k, v, workspace, lengthAt, heads, shape.numKvHeads(),
                 scale);
+        combineKernel.withShape(LaunchShape.of(heads, 32)).launch(stream, workspace, out, heads, splits);
+    }
+
+    /** True where decode can read an FP8 cache: the shapes {@link GroupedFlashDecode} serves. */
+    public static boolean supportsFp8Cache(AttentionShape shape) {
+        return GroupedFlashDecode.supports(shape.headDim(), shape.groupSize());
+    }
+
+    /**
+     * Queues decode attention like {@link #decode(CudaStream, DevicePointer, DevicePointer, DevicePointer,
+     * DevicePointer, DevicePointer, int)} over one layer's FP8 cache ({@link io.minference.kernels.kvcache}): the
+     * full blocks from their codes and scales, the partial block from the bf16 tail.
+     */
+    public void decode(CudaStream stream, DevicePointer q, Fp8KvLayer cache, DevicePointer out,
+                       DevicePointer lengthAt) {
+        if (!groupedDecode) {
+            throw new IllegalStateException("an FP8 KV cache needs the grouped decode kernel (head dim 64 or 128, 1 to"
+                    + " 8 query heads per KV head); this model has head dim " + shape.headDim() + " and "
+                    + shape.groupSize() + " query heads per KV head");
+        }
+        int capacity = cache.capacity();
+        int heads = shape.numHeads();
+        int splits = splitsFor(capacity);
+        if (workspace == null || workspace.byteSize() < decode.workspaceBytes(heads, splits)) {
+            throw new IllegalStateException("decode with a device length needs reserveDecode(" + capacity
+                    + ") first: no allocation may happen while a CUDA graph is captured");
+        }
+        if (fp8DecodeKernel == null) {
+            fp8DecodeKernel = context.kernel(new GroupedFlashDecode(shape.headDim(), shape.groupSize(), true, true)
+                    .emit(context.device().ptxTarget()), LaunchShape.of(1, 32));
+        }
+        fp8DecodeKernel.withShape(new LaunchShape(decodeGridColumns(), splits / FlashDecode.SPLITS_PER_BLOCK, 1,
+                FlashDecode.THREADS, 1, 1)).launch(stream, q, cache.keyCodes(), cache.valueCodes(), workspace,
+                lengthAt, heads, shape.numKvHeads(), scale, cache.keyScales(), cache.valueScales(), cache.keyTail(),
+                cache.valueTail());
         combineKernel.withShape(LaunchShape.of(heads, 32)).launch(stream, workspace, out, heads, splits);
     }
 

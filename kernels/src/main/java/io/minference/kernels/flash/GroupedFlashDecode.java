@@ -1,5 +1,7 @@
 package io.minference.kernels.flash;
 
+import io.minference.kernels.kvcache.Fp8E4m3;
+import io.minference.kernels.kvcache.Fp8Ops;
 import io.minference.ptx.dsl.B32;
 import io.minference.ptx.dsl.F32;
 import io.minference.ptx.dsl.KernelBuilder;
@@ -22,12 +24,20 @@ import static io.minference.ptx.dsl.Address.global;
  * head over its keys, and the groups are merged by shuffles at the end.
  * <p>Launch: grid {@code (numKvHeads, splitBlocks)}, block {@link #THREADS}; splits {@code splitBlocks *
  * SPLITS_PER_BLOCK}, and partial {@code head * splits + split} as in {@link FlashDecode}.
+ * <p>With {@code fp8Cache} the cache is in the FP8 format of {@link io.minference.kernels.kvcache}: {@code k} and
+ * {@code v} are the codes (u8 [capacity][numKvHeads d]) and four parameters follow the common ones:
+ * {@code kScales}, {@code vScales} (f32 [blocks][numKvHeads]) and {@code kTail}, {@code vTail} (bf16 [64][numKvHeads
+ * d]). Keys below {@code length} rounded down to a multiple of 64 come from the codes, 8 bytes per lane, decoded
+ * in registers with integer operations; each score is multiplied by its block's key scale and each probability by
+ * its block's value scale. The keys above, the partial block, come from the tail by the same loop body.
  *
  * @param headDim        64 or 128
  * @param group          query heads per KV head, 1 to 8
  * @param lengthOnDevice whether the cache length is read from device memory (see {@link FlashDecode})
+ * @param fp8Cache       whether K and V are read from an FP8 cache
  */
-public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice) implements KernelDefinition {
+public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice, boolean fp8Cache)
+        implements KernelDefinition {
     public static final int THREADS = 128;
     public static final int SPLITS_PER_BLOCK = THREADS / 32;
     /** Warp loads of K (and of V) in flight per step. */
@@ -40,6 +50,11 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice)
         if (group < 1 || group > 8) {
             throw new IllegalArgumentException("grouped decode takes 1 to 8 query heads per KV head, not " + group);
         }
+    }
+
+    /** A bf16 cache. */
+    public GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice) {
+        this(headDim, group, lengthOnDevice, false);
     }
 
     /** True where this kernel serves the shape; {@link FlashDecode} serves the rest. */
@@ -62,7 +77,8 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice)
 
     @Override
     public String entryName() {
-        return "flash_decode_grouped_bf16_d" + headDim + "_g" + group + (lengthOnDevice ? "_length_on_device" : "");
+        return "flash_decode_grouped_" + (fp8Cache ? "fp8" : "bf16") + "_d" + headDim + "_g" + group
+                + (lengthOnDevice ? "_length_on_device" : "");
     }
 
     @Override
@@ -81,7 +97,6 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice)
         U32 chunk = k.and(lane, lanes - 1).named("chunk");
         U32 rowInLoad = k.shr(lane, Integer.numberOfTrailingZeros(lanes)).named("rowInLoad");
         U32 kvHead = k.blockIdx(Axis.X).named("kvHead");
-        U32 lastKey = k.sub(k.max(endKey, k.u32(1)), 1).named("lastKey");
         U64 laneBytes = k.add(k.mulWide(kvHead, 2L * headDim), k.mulWide(chunk, 16)).named("laneBytes");
         U64 kLane = k.add(kCache, laneBytes);
         U64 vLane = k.add(vCache, laneBytes);
@@ -102,52 +117,23 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice)
             sum[g] = k.var("runSum", k.f32(0));
         }
 
-        k.loop(firstKey, endKey, keysPerStep(), base -> {
-            U32[] keys = new U32[UNROLL];
-            B32[][] kRows = new B32[UNROLL][];
-            B32[][] vRows = new B32[UNROLL][];
-            for (int u = 0; u < UNROLL; u++) {
-                keys[u] = k.add(base, k.add(rowInLoad, rowsPerLoad() * u));
-                // Keys past the split read its last key (always in the cache) and are weighed by 0 below.
-                U64 offset = k.mulWide(k.min(keys[u], lastKey), kvRowBytes);
-                kRows[u] = k.loadB32x4(global(k.add(kLane, offset)));
-            }
-            for (int u = 0; u < UNROLL; u++) {
-                vRows[u] = k.loadB32x4(global(k.add(vLane, k.mulWide(k.min(keys[u], lastKey), kvRowBytes))));
-            }
-            F32[][] keyValues = new F32[UNROLL][];
-            for (int u = 0; u < UNROLL; u++) keyValues[u] = unpack(k, kRows[u]);
-            F32[][] p = new F32[group][UNROLL];
-            for (int g = 0; g < group; g++) {
-                F32[] scores = new F32[UNROLL];
-                F32 stepMax = null;
-                for (int u = 0; u < UNROLL; u++) {
-                    F32 dot = k.mul(query[g][0], keyValues[u][0]);
-                    for (int i = 1; i < 8; i++) dot = k.mad(query[g][i], keyValues[u][i], dot);
-                    for (int mask = lanes / 2; mask >= 1; mask /= 2) dot = k.add(dot, k.shuffleXor(dot, mask));
-                    scores[u] = k.select(k.lt(keys[u], endKey), dot, k.f32(Float.NEGATIVE_INFINITY));
-                    stepMax = stepMax == null ? scores[u] : k.max(stepMax, scores[u]);
-                }
-                F32 newMax = k.max(max[g], stepMax);
-                // A lane group with no key yet keeps max -inf; shifting by 0 then keeps its terms 0, not NaN.
-                F32 shift = finiteOrZero(k, newMax);
-                F32 rescale = k.ex2(k.sub(max[g], shift));
-                k.set(max[g], newMax);
-                F32 stepSum = null;
-                for (int u = 0; u < UNROLL; u++) {
-                    p[g][u] = k.ex2(k.sub(scores[u], shift));
-                    stepSum = stepSum == null ? p[g][u] : k.add(stepSum, p[g][u]);
-                }
-                k.set(sum[g], k.mad(sum[g], rescale, stepSum));
-                for (int i = 0; i < 8; i++) k.set(acc[g][i], k.mul(acc[g][i], rescale));
-            }
-            for (int u = 0; u < UNROLL; u++) {
-                F32[] values = unpack(k, vRows[u]);
-                for (int g = 0; g < group; g++) {
-                    for (int i = 0; i < 8; i++) k.set(acc[g][i], k.mad(p[g][u], values[i], acc[g][i]));
-                }
-            }
-        });
+        if (fp8Cache) {
+            U64 kScales = k.pointerParam("kScales");
+            U64 vScales = k.pointerParam("vScales");
+            U64 kTail = k.pointerParam("kTail");
+            U64 vTail = k.pointerParam("vTail");
+            U32 quantizedEnd = k.and(d.length(), ~(long) (Fp8E4m3.BLOCK_TOKENS - 1) & 0xFFFFFFFFL).named("quantizedEnd");
+            U64 codeLane = k.add(k.mulWide(kvHead, headDim), k.mulWide(chunk, 8)).named("codeLane");
+            U32 codesRow = k.mul(d.numKvHeads(), headDim).named("codesRow");
+            Rows codes = new Rows(k.add(kCache, codeLane), k.add(vCache, codeLane), codesRow, Rows.Source.CODES,
+                    kScales, vScales, d.numKvHeads(), kvHead);
+            Rows tail = Rows.bf16(k.add(kTail, laneBytes), k.add(vTail, laneBytes), kvRowBytes, Rows.Source.TAIL);
+            attendKeys(k, firstKey, k.min(endKey, quantizedEnd), rowInLoad, codes, query, acc, max, sum);
+            attendKeys(k, k.max(firstKey, quantizedEnd), endKey, rowInLoad, tail, query, acc, max, sum);
+        } else {
+            Rows rows = Rows.bf16(kLane, vLane, kvRowBytes, Rows.Source.BF16);
+            attendKeys(k, firstKey, endKey, rowInLoad, rows, query, acc, max, sum);
+        }
 
         k.comment("merge the row groups' softmax states, then one lane group writes the partials");
         for (int mask = lanes; mask < 32; mask *= 2) {
@@ -179,6 +165,101 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice)
                 k.ifThen(k.eq(chunk, 0), () -> k.storeVector(global(stats), headMax, headSum));
             }
         });
+    }
+
+    /**
+     * The online-softmax loop over keys {@code [from, to)} of this warp's split, from one source of rows: the
+     * query heads' running max, sum and accumulators are updated in place.
+     */
+    private void attendKeys(KernelBuilder k, U32 from, U32 to, U32 rowInLoad, Rows rows, F32[][] query,
+                            F32[][] acc, F32[] max, F32[] sum) {
+        int lanes = lanesPerRow();
+        U32 lastKey = k.sub(k.max(to, k.u32(1)), 1).named("lastKey");
+        k.loop(from, to, keysPerStep(), base -> {
+            U32[] keys = new U32[UNROLL];
+            B32[][] kRows = new B32[UNROLL][];
+            B32[][] vRows = new B32[UNROLL][];
+            for (int u = 0; u < UNROLL; u++) {
+                keys[u] = k.add(base, k.add(rowInLoad, rowsPerLoad() * u));
+                // Keys past the range read its last key (always in the cache) and are weighed by 0 below.
+                kRows[u] = rows.load(k, rows.k(), k.min(keys[u], lastKey));
+            }
+            for (int u = 0; u < UNROLL; u++) vRows[u] = rows.load(k, rows.v(), k.min(keys[u], lastKey));
+            F32[][] keyValues = new F32[UNROLL][];
+            for (int u = 0; u < UNROLL; u++) keyValues[u] = rows.unpack(k, kRows[u]);
+            F32[] keyScales = new F32[UNROLL];
+            F32[] valueScales = new F32[UNROLL];
+            for (int u = 0; u < UNROLL; u++) {
+                keyScales[u] = rows.scale(k, rows.kScales(), k.min(keys[u], lastKey));
+                valueScales[u] = rows.scale(k, rows.vScales(), k.min(keys[u], lastKey));
+            }
+            F32[][] p = new F32[group][UNROLL];
+            for (int g = 0; g < group; g++) {
+                F32[] scores = new F32[UNROLL];
+                F32 stepMax = null;
+                for (int u = 0; u < UNROLL; u++) {
+                    F32 dot = k.mul(query[g][0], keyValues[u][0]);
+                    for (int i = 1; i < 8; i++) dot = k.mad(query[g][i], keyValues[u][i], dot);
+                    for (int mask = lanes / 2; mask >= 1; mask /= 2) dot = k.add(dot, k.shuffleXor(dot, mask));
+                    if (keyScales[u] != null) dot = k.mul(dot, keyScales[u]);
+                    scores[u] = k.select(k.lt(keys[u], to), dot, k.f32(Float.NEGATIVE_INFINITY));
+                    stepMax = stepMax == null ? scores[u] : k.max(stepMax, scores[u]);
+                }
+                F32 newMax = k.max(max[g], stepMax);
+                // A lane group with no key yet keeps max -inf; shifting by 0 then keeps its terms 0, not NaN.
+                F32 shift = finiteOrZero(k, newMax);
+                F32 rescale = k.ex2(k.sub(max[g], shift));
+                k.set(max[g], newMax);
+                F32 stepSum = null;
+                for (int u = 0; u < UNROLL; u++) {
+                    p[g][u] = k.ex2(k.sub(scores[u], shift));
+                    stepSum = stepSum == null ? p[g][u] : k.add(stepSum, p[g][u]);
+                }
+                k.set(sum[g], k.mad(sum[g], rescale, stepSum));
+                for (int i = 0; i < 8; i++) k.set(acc[g][i], k.mul(acc[g][i], rescale));
+            }
+            for (int u = 0; u < UNROLL; u++) {
+                F32[] values = rows.unpack(k, vRows[u]);
+                for (int g = 0; g < group; g++) {
+                    F32 weight = valueScales[u] == null ? p[g][u] : k.mul(p[g][u], valueScales[u]);
+                    for (int i = 0; i < 8; i++) k.set(acc[g][i], k.mad(weight, values[i], acc[g][i]));
+                }
+            }
+        });
+
+    }
+
+    /**
+     * Where a lane reads its 8 elements of a key or value row ({@code k} and {@code v} already point at the lane's
+     * columns): bf16 rows of 16 bytes, at row {@code key} or, for an FP8 cache's tail, at row {@code key mod 64}; or
+     * FP8 codes of 8 bytes, with a scale per block and KV head.
+     */
+    private record Rows(U64 k, U64 v, U32 rowBytes, Source source, U64 kScales, U64 vScales, U32 numKvHeads,
+                        U32 kvHead) {
+        enum Source { BF16, TAIL, CODES }
+
+        static Rows bf16(U64 k, U64 v, U32 rowBytes, Source source) {
+            return new Rows(k, v, rowBytes, source, null, null, null, null);
+        }
+
+        B32[] load(KernelBuilder kb, U64 lane, U32 key) {
+            U32 row = source == Source.TAIL ? kb.and(key, Fp8E4m3.BLOCK_TOKENS - 1) : key;
+            U64 at = kb.add(lane, kb.mulWide(row, rowBytes));
+            if (source != Source.CODES) return kb.loadB32x4(global(at));
+            F32[] pair = kb.loadF32x2(global(at));
+            return new B32[] {kb.bits(pair[0]), kb.bits(pair[1])};
+        }
+
+        F32[] unpack(KernelBuilder kb, B32[] words) {
+            return source == Source.CODES ? Fp8Ops.decode8(kb, words) : GroupedFlashDecode.unpack(kb, words);
+        }
+
+        /** The key's block scale, or null for bf16 rows. */
+        F32 scale(KernelBuilder kb, U64 scales, U32 key) {
+            if (source != Source.CODES) return null;
+            U32 index = kb.mad(kb.shr(key, Fp8Ops.BLOCK_SHIFT), numKvHeads, kvHead);
+            return kb.loadF32(kb.element(scales, index, 4));
+        }
     }
 
     private static F32 finiteOrZero(KernelBuilder k, F32 max) {

@@ -1,5 +1,8 @@
 package io.minference.kernels.transformer;
 
+import io.minference.kernels.kvcache.Fp8E4m3;
+import io.minference.kernels.kvcache.Fp8KvLayer;
+import io.minference.kernels.kvcache.Fp8Ops;
 import io.minference.kernels.transformer.LaunchChecks.Buffer;
 import io.minference.ptx.dsl.Address;
 import io.minference.ptx.dsl.B32;
@@ -33,13 +36,20 @@ import io.minference.runtime.cuda.LaunchShape;
  * 16-byte aligned. Each thread moves 16 bytes (4 pairs) per step.
  * <p>With {@code startOnDevice}, the parameter {@code start} gives way to {@code startAt} (u64, a u32 in device
  * memory read at run time), so that a CUDA graph captured once serves every decode position.
+ * <p>With {@code fp8Cache} (the decode step of an FP8 KV cache, format in {@link io.minference.kernels.kvcache}),
+ * {@code kCache} and {@code vCache} are the layer's bf16 tails (64 rows; position p goes to row p mod 64),
+ * {@code capacity} is the FP8 cache's, and four more parameters follow: {@code kCodes}, {@code vCodes},
+ * {@code kScales}, {@code vScales}. When the token fills its 64-position block, the same CTA then quantizes the
+ * block from the tail into codes and scales, every KV head in turn ({@link Fp8Ops#quantizeBlock}). Launch: one
+ * token (grid 1), since the block's other rows must have been written by earlier launches.
  *
  * @param numHeads      query heads
  * @param numKvHeads    key/value heads
  * @param headDim       head size, a multiple of 8
  * @param startOnDevice whether the start position is read from device memory rather than passed by value
+ * @param fp8Cache      whether K and V go to an FP8 cache's tail, quantized when a block fills
  */
-public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean startOnDevice)
+public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean startOnDevice, boolean fp8Cache)
         implements KernelDefinition {
     public static final int BLOCK = 128;
     /** Positions are exact in f32 below this. */
@@ -56,14 +66,19 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
         }
     }
 
-    /** The start position passed by value. */
+    /** The start position passed by value, a bf16 cache. */
     public RopeKvWrite(int numHeads, int numKvHeads, int headDim) {
-        this(numHeads, numKvHeads, headDim, false);
+        this(numHeads, numKvHeads, headDim, false, false);
     }
 
     /** The same shape with the start position read from device memory. */
     public RopeKvWrite withStartOnDevice() {
-        return new RopeKvWrite(numHeads, numKvHeads, headDim, true);
+        return new RopeKvWrite(numHeads, numKvHeads, headDim, true, fp8Cache);
+    }
+
+    /** The same shape writing a token into an FP8 cache (its tail, and its codes when the block fills). */
+    public RopeKvWrite withFp8Cache() {
+        return new RopeKvWrite(numHeads, numKvHeads, headDim, startOnDevice, true);
     }
 
     public int qWidth() {
@@ -81,8 +96,8 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
 
     @Override
     public String entryName() {
-        return "rope_kv_write_h%d_kv%d_d%d%s".formatted(numHeads, numKvHeads, headDim,
-                startOnDevice ? "_start_on_device" : "");
+        return "rope_kv_write_h%d_kv%d_d%d%s%s".formatted(numHeads, numKvHeads, headDim,
+                startOnDevice ? "_start_on_device" : "", fp8Cache ? "_fp8" : "");
     }
 
     public LaunchShape shape(int tokens) {
@@ -93,6 +108,7 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
     public void launch(CudaStream stream, DeviceTensor qkv, DeviceTensor q, DeviceTensor kCache, DeviceTensor vCache,
                        DeviceTensor freqs, int start, int tokens) {
         if (startOnDevice) throw new IllegalStateException(NAME + ": this kernel reads its start from the device");
+        requireBf16Cache();
         long capacity = kCache.elementCount() / kvWidth();
         check(Buffer.of("qkv", qkv), Buffer.of("q", q), Buffer.of("kCache", kCache), Buffer.of("vCache", vCache),
                 Buffer.of("freqs", freqs), start, tokens, capacity);
@@ -107,11 +123,38 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
     public void launch(CudaStream stream, DeviceTensor qkv, DeviceTensor q, DeviceTensor kCache, DeviceTensor vCache,
                        DeviceTensor freqs, DevicePointer startAt, int tokens) {
         if (!startOnDevice) throw new IllegalStateException(NAME + ": this kernel takes its start by value");
+        requireBf16Cache();
         long capacity = kCache.elementCount() / kvWidth();
         check(Buffer.of("qkv", qkv), Buffer.of("q", q), Buffer.of("kCache", kCache), Buffer.of("vCache", vCache),
                 Buffer.of("freqs", freqs), 0, tokens, capacity);
         stream.context().kernel(emit(stream.context().device().ptxTarget()), shape(tokens))
                 .launch(stream, qkv, q, kCache, vCache, freqs, startAt, (int) capacity);
+    }
+
+    /**
+     * Rotates and stores one token (row 0 of {@code qkv}) at the position read when the kernel runs from the u32 at
+     * {@code startAt}, into an FP8 cache: its K and V to the tail, and the block's codes and scales when the token
+     * fills it. A position at or past the cache's capacity is not written.
+     */
+    public void launch(CudaStream stream, DeviceTensor qkv, DeviceTensor q, Fp8KvLayer cache, DeviceTensor freqs,
+                       DevicePointer startAt) {
+        if (!startOnDevice || !fp8Cache) {
+            throw new IllegalStateException(NAME + ": this kernel does not read its start from the device into an"
+                    + " FP8 cache");
+        }
+        if (cache.numKvHeads() != numKvHeads || cache.headDim() != headDim) {
+            throw new IllegalArgumentException(NAME + ": the FP8 cache holds " + cache.numKvHeads() + " heads of "
+                    + cache.headDim() + ", this kernel " + numKvHeads + " of " + headDim);
+        }
+        check(Buffer.of("qkv", qkv), Buffer.of("q", q), Buffer.of("kTail", cache.keyTail()),
+                Buffer.of("vTail", cache.valueTail()), Buffer.of("freqs", freqs), 0, 1, Fp8E4m3.BLOCK_TOKENS);
+        stream.context().kernel(emit(stream.context().device().ptxTarget()), shape(1))
+                .launch(stream, qkv, q, cache.keyTail(), cache.valueTail(), freqs, startAt, cache.capacity(),
+                        cache.keyCodes(), cache.valueCodes(), cache.keyScales(), cache.valueScales());
+    }
+
+    private void requireBf16Cache() {
+        if (fp8Cache) throw new IllegalStateException(NAME + ": this kernel writes an FP8 cache; pass its layer");
     }
 
     void check(Buffer qkv, Buffer q, Buffer kCache, Buffer vCache, Buffer freqs, long start, int tokens,
@@ -142,9 +185,14 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
         U64 startAt = startOnDevice ? k.pointerParam("startAt") : null;
         U32 startParam = startOnDevice ? null : k.u32Param("start");
         U32 capacity = k.u32Param("capacity");
+        U64 kCodes = fp8Cache ? k.pointerParam("kCodes") : null;
+        U64 vCodes = fp8Cache ? k.pointerParam("vCodes") : null;
+        U64 kScales = fp8Cache ? k.pointerParam("kScales") : null;
+        U64 vScales = fp8Cache ? k.pointerParam("vScales") : null;
         k.maxThreadsPerBlock(BLOCK);
         k.describe("q[t] = rope(Q), kCache[start+t] = rope(K), vCache[start+t] = V; one block per token"
-                + (startOnDevice ? "; start read from device memory" : ""));
+                + (startOnDevice ? "; start read from device memory" : "")
+                + (fp8Cache ? "; K, V to an FP8 cache's tail, its block quantized when full" : ""));
         U32 start = startOnDevice ? k.loadU32(Address.global(startAt)).named("start") : startParam;
         int pairs = headDim / 2;
         U32 tid = k.threadIdx();
@@ -165,8 +213,9 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
 
         U64 row = k.add(qkv, k.mulWide(token, rowWidth() * 2L)).named("row");
         U64 qRow = k.add(q, k.mulWide(token, qWidth() * 2L)).named("qRow");
-        U64 kRow = k.add(kCache, k.mulWide(position, kvWidth() * 2L)).named("kRow");
-        U64 vRow = k.add(vCache, k.mulWide(position, kvWidth() * 2L)).named("vRow");
+        U32 cacheRow = fp8Cache ? k.and(position, Fp8E4m3.BLOCK_TOKENS - 1) : position;
+        U64 kRow = k.add(kCache, k.mulWide(cacheRow, kvWidth() * 2L)).named("kRow");
+        U64 vRow = k.add(vCache, k.mulWide(cacheRow, kvWidth() * 2L)).named("vRow");
         Pred inCache = k.lt(position, capacity);
         int qChunks = qWidth() / 8;
         int kvChunks = kvWidth() / 8;
@@ -176,6 +225,30 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
                     () -> k.ifThen(inCache, () -> k.ifElse(k.lt(c, qChunks + kvChunks),
                             () -> k.storeVector(k.element(kRow, k.sub(c, qChunks), 16), rotate(k, c, angles, words)),
                             () -> k.storeVector(k.element(vRow, k.sub(c, qChunks + kvChunks), 16), words))));
+        });
+        if (fp8Cache) quantizeFullBlock(k, position, inCache, kCache, vCache, kCodes, vCodes, kScales, vScales);
+    }
+
+    /** When {@code position} is the last of its block: the block's every KV head from the tails into codes. */
+    private void quantizeFullBlock(KernelBuilder k, U32 position, Pred inCache, U64 kTail, U64 vTail, U64 kCodes,
+                                   U64 vCodes, U64 kScales, U64 vScales) {
+        k.comment("the tails' rows are written (earlier launches, and this CTA before the barrier)");
+        k.barrier();
+        U32 scratch = k.sharedArray("warpMax", BLOCK / 32 * 4);
+        int last = Fp8E4m3.BLOCK_TOKENS - 1;
+        k.ifThen(k.and(inCache, k.eq(k.and(position, last), last)), () -> {
+            U32 block = k.shr(position, Fp8Ops.BLOCK_SHIFT);
+            U64 firstCode = k.mulWide(k.sub(position, last), kvWidth());
+            U32 tailRow = k.u32(2L * kvWidth()), codesRow = k.u32(kvWidth());
+            for (int h = 0; h < numKvHeads; h++) {
+                U32 scale = k.add(k.mul(block, numKvHeads), h);
+                long tailColumn = 2L * h * headDim;
+                U64 codes = k.add(firstCode, (long) h * headDim);
+                Fp8Ops.quantizeBlock(k, BLOCK, headDim, k.add(kTail, tailColumn), tailRow, k.add(kCodes, codes),
+                        codesRow, k.element(kScales, scale, 4), scratch);
+                Fp8Ops.quantizeBlock(k, BLOCK, headDim, k.add(vTail, tailColumn), tailRow, k.add(vCodes, codes),
+                        codesRow, k.element(vScales, scale, 4), scratch);
+            }
         });
     }
 

@@ -2,7 +2,10 @@ package io.minference.kernels.catalog;
 
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashPrefill;
+import io.minference.kernels.flash.GroupedFlashDecode;
 import io.minference.kernels.flash.HopperFlashPrefill;
+import io.minference.kernels.kvcache.KvQuantize;
+import io.minference.kernels.transformer.RopeKvWrite;
 import io.minference.ptx.PtxTarget;
 import io.minference.ptx.dsl.KernelDefinition;
 import org.junit.jupiter.api.Test;
@@ -38,5 +41,16 @@ class KernelCatalogTest {
         assertTrue(ampere.included().contains(FlashPrefill.forHeadDim(128)));
         int before = ampere.included().size();
         assertEquals(before, ampere.with(List.of(FlashPrefill.forHeadDim(128))).included().size(), "duplicates dropped");
+    }
+
+    @Test
+    void theFp8KvCacheKernelsAreListedForEveryTarget() {
+        for (PtxTarget target : PtxTarget.values()) {
+            List<KernelDefinition> included = KernelCatalog.dense(LLAMA_8B, target).included();
+            assertTrue(included.contains(new KvQuantize(8, 128)), target.toString());
+            assertTrue(included.contains(new RopeKvWrite(32, 8, 128).withStartOnDevice().withFp8Cache()),
+                    target.toString());
+            assertTrue(included.contains(new GroupedFlashDecode(128, 4, true, true)), target.toString());
+        }
     }
 }

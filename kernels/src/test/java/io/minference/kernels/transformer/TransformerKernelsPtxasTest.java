@@ -1,5 +1,6 @@
 package io.minference.kernels.transformer;
 
+import io.minference.kernels.kvcache.KvQuantize;
 import io.minference.ptx.KernelSource;
 import io.minference.ptx.Ptxas;
 import io.minference.ptx.PtxTarget;
@@ -28,6 +29,10 @@ class TransformerKernelsPtxasTest {
             new RopeKvWrite(8, 4, 8),
             new RopeKvWrite(32, 8, 128).withStartOnDevice(),
             new RopeKvWrite(8, 4, 8).withStartOnDevice(),
+            new RopeKvWrite(32, 8, 128).withStartOnDevice().withFp8Cache(),
+            new RopeKvWrite(6, 2, 64).withStartOnDevice().withFp8Cache(),
+            new KvQuantize(8, 128),
+            new KvQuantize(2, 64),
             new SwiGlu(),
             new ResidualAdd(ResidualDelta.F32),
             new ResidualAdd(ResidualDelta.BF16),

@@ -8,6 +8,7 @@ import io.minference.kernels.cpu.ResidualAdd;
 import io.minference.kernels.cpu.RmsNorm;
 import io.minference.kernels.cpu.Rope;
 import io.minference.kernels.cpu.SwiGlu;
+import io.minference.kernels.kvcache.Fp8E4m3;
 import io.minference.llama.LayerWeights;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaWeights;
@@ -15,6 +16,7 @@ import io.minference.runtime.DType;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.Tensor;
 import io.minference.runtime.cpu.CpuBackend;
+import io.minference.runtime.cuda.BFloat16;
 import java.util.Arrays;
 
 /**
@@ -33,6 +35,12 @@ import java.util.Arrays;
  * The final RMSNorm and the vocabulary projection run only for the positions whose logits are wanted, a few rows at
  * a time ({@link #LOGIT_ROWS}), so that asking for the logits of many positions needs no vocabulary-wide buffer per
  * prompt row.
+ *
+ * <p>The cache holds f32 keys and values. After {@link #useFp8KvCache()} it is the CPU reference of the GPU's FP8
+ * cache ({@link io.minference.kernels.kvcache}): every full 64-position block is rounded to bf16 (what the device
+ * cache holds), quantized per KV head by {@link Fp8E4m3#quantizeBlock}, and its rows replaced by the dequantized
+ * values, which decode then reads; the partial last block stays as it is until it fills. Blocks are quantized after
+ * a prefill and after each decode step, never during a prefill, so a prompt's own attention sees full precision.
  */
 public final class LlamaForward implements ForwardPass {
     public static final int DEFAULT_BLOCK_SIZE = 128;
@@ -48,6 +56,9 @@ public final class LlamaForward implements ForwardPass {
     private final KvCache cache;
     private final Activations buffers;
     private int position;
+    private boolean fp8KvCache;
+    /** With an FP8 cache: positions below this are stored as dequantized FP8 (a multiple of 64). */
+    private int quantizedEnd;
 
     /** Blocks of {@link #DEFAULT_BLOCK_SIZE}. */
     public LlamaForward(LlamaConfig config, LlamaWeights weights, CpuBackend backend, int capacity) {
@@ -96,12 +107,68 @@ public final class LlamaForward implements ForwardPass {
         return buffers.rows();
     }
 
-    /** Forgets positions from {@code newPosition} on, so that they can be computed again. */
+    /**
+     * Forgets positions from {@code newPosition} on, so that they can be computed again. With an FP8 cache, the block
+     * that holds {@code newPosition} is quantized again when it refills; its rows below {@code newPosition} keep the
+     * dequantized values they had (quantizing those again changes them at most by a rounding of their new scale).
+     */
     public void rewind(int newPosition) {
         if (newPosition < 0 || newPosition > position) {
             throw new IllegalArgumentException("cannot rewind to " + newPosition + " from position " + position);
         }
         position = newPosition;
+        quantizedEnd = Math.min(quantizedEnd, blockStart(newPosition));
+    }
+
+    /**
+     * Keeps keys and values as FP8 from now on (see the class comment): quantizes the full blocks held, and each
+     * block as it fills. There is no way back to full precision.
+     */
+    public void useFp8KvCache() {
+        fp8KvCache = true;
+        quantizeFullBlocks();
+    }
+
+    /** The cache, for tests in this package. */
+    KvCache kvCache() {
+        return cache;
+    }
+
+    /** Whether the cache is FP8. */
+    public boolean fp8KvCache() {
+        return fp8KvCache;
+    }
+
+    private static int blockStart(int position) {
+        return position / Fp8E4m3.BLOCK_TOKENS * Fp8E4m3.BLOCK_TOKENS;
+    }
+
+    /** With an FP8 cache: quantizes, in every layer, the blocks that filled since the last call. */
+    private void quantizeFullBlocks() {
+        if (!fp8KvCache) return;
+        int end = blockStart(position);
+        if (end <= quantizedEnd) return;
+        int kvDim = cache.kvDim(), rows = end - quantizedEnd, headDim = config.headDim();
+        float[] values = new float[rows * kvDim];
+        byte[] codes = new byte[values.length];
+        for (int l = 0; l < config.numLayers(); l++) {
+            for (Tensor t : new Tensor[] {cache.keyRows(l, quantizedEnd, rows), cache.valueRows(l, quantizedEnd, rows)}) {
+                for (int i = 0; i < values.length; i++) values[i] = BFloat16.round(t.getFloat(i));
+                for (int b = 0; b < rows / Fp8E4m3.BLOCK_TOKENS; b++) {
+                    for (int h = 0; h < config.numKvHeads(); h++) {
+                        int from = b * Fp8E4m3.BLOCK_TOKENS * kvDim + h * headDim;
+                        float scale = Fp8E4m3.quantizeBlock(values, from, Fp8E4m3.BLOCK_TOKENS, kvDim, headDim, codes);
+                        for (int r = 0; r < Fp8E4m3.BLOCK_TOKENS; r++) {
+                            for (int i = 0; i < headDim; i++) {
+                                int at = from + r * kvDim + i;
+                                t.setFloat(at, Fp8E4m3.decode(codes[at]) * scale);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        quantizedEnd = end;
     }
 
     /** As {@link #prefill(int[], ProgressListener, int)}, keeping the last position's logits only. */
@@ -116,9 +183,11 @@ public final class LlamaForward implements ForwardPass {
      */
     public float[][] prefill(int[] tokens, ProgressListener progress, int logitsToKeep) {
         requireRoom(tokens.length);
-        return PrefillChunks.runKeepingLast(tokens.length, buffers.rows(), logitsToKeep, progress,
+        float[][] kept = PrefillChunks.runKeepingLast(tokens.length, buffers.rows(), logitsToKeep, progress,
                 (from, count) -> forwardBlock(tokens, from, count),
-                (first, count, kept, at) -> keepLogits(buffers.x(), first, count, kept, at));
+                (first, count, rows, at) -> keepLogits(buffers.x(), first, count, rows, at));
+        quantizeFullBlocks();
+        return kept;
     }
 
     /** As {@link #prefill(int[], ProgressListener, PromptAttention, int)}, keeping the last position's logits. */
@@ -183,6 +252,7 @@ public final class LlamaForward implements ForwardPass {
             }
             position = length;
             last.accept(x, length);
+            quantizeFullBlocks();
         }
     }
 
@@ -190,6 +260,7 @@ public final class LlamaForward implements ForwardPass {
     public float[] decode(int token) {
         requireRoom(1);
         forwardBlock(new int[] {token}, 0, 1);
+        quantizeFullBlocks();
         float[][] logits = new float[1][];
         keepLogits(buffers.x(), 0, 1, logits, 0);
         return logits[0];

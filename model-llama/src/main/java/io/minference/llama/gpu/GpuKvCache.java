@@ -1,50 +1,77 @@
 package io.minference.llama.gpu;
 
-import io.minference.runtime.DType;
+import io.minference.config.KvCacheType;
+import io.minference.kernels.flash.FlashAttention;
+import io.minference.kernels.transformer.RopeKvWrite;
+import io.minference.llama.LlamaConfig;
 import io.minference.runtime.cuda.CudaContext;
+import io.minference.runtime.cuda.CudaStream;
+import io.minference.runtime.cuda.DevicePointer;
 import io.minference.runtime.cuda.DeviceTensor;
 
 /**
- * Keys and values of every layer on the device, bf16 [capacity, numKvHeads headDim] each (the layout of
- * {@link io.minference.kernels.flash}), sized to one generation's positions.
+ * Keys and values of every layer on the device for one sequence, sized to its positions, in one of two formats:
+ * {@link Bf16GpuKvCache} (bf16 [capacity, numKvHeads headDim], the layout of {@link io.minference.kernels.flash})
+ * or {@link Fp8GpuKvCache} (the format of {@link io.minference.kernels.kvcache}). The forward pass writes and reads
+ * it through these methods, so that the format stays out of the layer recipe.
  */
-final class GpuKvCache implements AutoCloseable {
-    private final int capacity;
-    private final DeviceTensor[] keys;
-    private final DeviceTensor[] values;
+sealed interface GpuKvCache extends AutoCloseable permits Bf16GpuKvCache, Fp8GpuKvCache {
 
-    GpuKvCache(CudaContext context, int layers, int capacity, int kvDim) {
-        this.capacity = capacity;
-        this.keys = new DeviceTensor[layers];
-        this.values = new DeviceTensor[layers];
-        try {
-            for (int l = 0; l < layers; l++) {
-                keys[l] = DeviceTensor.allocate(context, DType.BF16, capacity, kvDim);
-                values[l] = DeviceTensor.allocate(context, DType.BF16, capacity, kvDim);
-            }
-        } catch (RuntimeException e) {
-            close();
-            long bytes = 2L * layers * capacity * kvDim * DType.BF16.byteSize();
-            throw new IllegalStateException("cannot allocate a device KV cache of " + capacity + " positions ("
-                    + bytes / (1 << 20) + " MiB)", e);
-        }
+    static GpuKvCache allocate(CudaContext context, LlamaConfig c, int capacity, KvCacheType type) {
+        return switch (type) {
+            case BF16 -> new Bf16GpuKvCache(context, c, capacity);
+            case FP8 -> new Fp8GpuKvCache(context, c, capacity);
+        };
     }
 
-    int capacity() {
-        return capacity;
+    /** Device bytes of a cache of {@code capacity} positions. */
+    static long bytes(LlamaConfig c, int capacity, KvCacheType type) {
+        return switch (type) {
+            case BF16 -> 2L * c.numLayers() * capacity * c.kvDim() * 2;
+            case FP8 -> Fp8GpuKvCache.bytes(c, capacity);
+        };
     }
 
-    DeviceTensor keys(int layer) {
-        return keys[layer];
-    }
+    KvCacheType type();
 
-    DeviceTensor values(int layer) {
-        return values[layer];
+    int capacity();
+
+    /**
+     * Where a layer-major prefill of {@code length} tokens writes layer l's keys and values (bf16 [length, kvDim]
+     * each) and its prompt attention reads them: the cache's own rows, or one layer's whole-prompt buffers.
+     */
+    DeviceTensor promptKeys(int layer);
+
+    DeviceTensor promptValues(int layer);
+
+    /** Queued after layer l's prompt attention: what the prefill wrote becomes the cache's (nothing for bf16). */
+    void storePrompt(CudaStream stream, int layer, int length);
+
+    /** Device bytes a layer-major prefill of {@code length} tokens allocates on top of the cache (0 for bf16). */
+    long promptBytes(int length);
+
+    /** Allocates the whole-prompt buffers a layer-major prefill of {@code length} tokens needs, if any. */
+    void openPrompt(int length);
+
+    /** Frees them. */
+    void closePrompt();
+
+    /**
+     * One decode token's RoPE and cache write for layer l: row 0 of {@code qkv}, Q rotated into {@code q}, at the
+     * position read from {@code positionAt} when the kernel runs.
+     */
+    void writeStep(CudaStream stream, int layer, DeviceTensor qkv, DeviceTensor q, DeviceTensor freqs,
+                   DevicePointer positionAt);
+
+    /** One decode token's attention for layer l over the cache's first {@code lengthAt} positions. */
+    void attendStep(CudaStream stream, FlashAttention attention, int layer, DeviceTensor q, DeviceTensor out,
+                    DevicePointer lengthAt);
+
+    /** The decode-time RoPE + KV write of a shape, reading its position from the device. */
+    static RopeKvWrite stepRope(LlamaConfig c) {
+        return new RopeKvWrite(c.numHeads(), c.numKvHeads(), c.headDim()).withStartOnDevice();
     }
 
     @Override
-    public void close() {
-        for (DeviceTensor t : keys) if (t != null) t.close();
-        for (DeviceTensor t : values) if (t != null) t.close();
-    }
+    void close();
 }

@@ -6,6 +6,7 @@ import static io.minference.llama.gpu.GpuActivations.row;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.DevicePromptAttention;
 import io.minference.kernels.flash.FlashAttention;
+import io.minference.kernels.flash.PhaseMarks;
 import io.minference.kernels.transformer.Argmax;
 import io.minference.kernels.transformer.EmbeddingGather;
 import io.minference.kernels.transformer.ResidualAdd;
@@ -14,6 +15,7 @@ import io.minference.kernels.transformer.RmsNormToBf16;
 import io.minference.kernels.transformer.RopeKvWrite;
 import io.minference.kernels.transformer.SwiGlu;
 import io.minference.kernels.transformer.TopPSample;
+import io.minference.config.KvCacheType;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.forward.ForwardPass;
 import io.minference.llama.forward.PrefillChunks;
@@ -65,7 +67,6 @@ public final class GpuLlamaForward implements ForwardPass {
     private final RmsNormToBf16 normAfterAdd = RmsNormToBf16.afterResidualAdd(ResidualDelta.F32);
     private final ResidualAdd residualAdd = new ResidualAdd(ResidualDelta.F32);
     private final RopeKvWrite rope;
-    private final RopeKvWrite ropeAtStepPosition;
     private final SwiGlu swiGlu = new SwiGlu();
     private final Argmax argmax = Argmax.wide();
     private final TopPSample sampler = new TopPSample();
@@ -73,6 +74,7 @@ public final class GpuLlamaForward implements ForwardPass {
     private final DecodeStep step;
     private CudaGraph recordedStep;
     private int position;
+    private PhaseMarks marks = PhaseMarks.NONE;
 
     public GpuLlamaForward(GpuLlamaWeights weights, CudaBackend backend, int capacity) {
         this(weights, backend, capacity, DEFAULT_CHUNK_SIZE);
@@ -93,6 +95,18 @@ public final class GpuLlamaForward implements ForwardPass {
      */
     public GpuLlamaForward(GpuLlamaWeights weights, CudaBackend backend, int capacity, int chunkSize,
                            boolean decodeGraph) {
+        this(weights, backend, capacity, chunkSize, decodeGraph, KvCacheType.BF16);
+    }
+
+    /**
+     * @param capacity    positions this sequence may hold, at most the model's context
+     * @param chunkSize   prompt tokens per chunk
+     * @param decodeGraph whether decode steps replay a CUDA graph (true) or queue their launches one by one
+     * @param kvCache     the KV cache's format; with FP8 a prompt always runs layer-major (its attention reading
+     *                    bf16 whole-prompt buffers of one layer at a time) and only decode reads FP8
+     */
+    public GpuLlamaForward(GpuLlamaWeights weights, CudaBackend backend, int capacity, int chunkSize,
+                           boolean decodeGraph, KvCacheType kvCache) {
         LlamaConfig c = weights.config();
         if (capacity < 1 || capacity > c.contextLength()) {
             throw new IllegalArgumentException("capacity must be between 1 and the context length "
@@ -105,14 +119,13 @@ public final class GpuLlamaForward implements ForwardPass {
         this.gemm = backend.gemm();
         this.decodeGraph = decodeGraph;
         this.rope = new RopeKvWrite(c.numHeads(), c.numKvHeads(), c.headDim());
-        this.ropeAtStepPosition = rope.withStartOnDevice();
         this.attention = new FlashAttention(backend.context(),
                 new AttentionShape(c.numHeads(), c.numKvHeads(), c.headDim()));
         GpuKvCache madeCache = null;
         DecodeStep madeStep = null;
         try {
             attention.reserveDecode(capacity);
-            madeCache = new GpuKvCache(backend.context(), c.numLayers(), capacity, c.kvDim());
+            madeCache = GpuKvCache.allocate(backend.context(), c, capacity, kvCache);
             madeStep = DecodeStep.allocate(backend.context(), c.vocabSize());
             this.buffers = GpuActivations.allocate(backend.context(), c, weights.paddedHidden(),
                     Math.min(chunkSize, capacity));
@@ -131,8 +144,30 @@ public final class GpuLlamaForward implements ForwardPass {
      * pass's own buffers: the f32 residual stream of the whole prompt and its bf16 queries and attention outputs.
      */
     public static long layerMajorExtraBytes(LlamaConfig config, int length) {
+        return layerMajorExtraBytes(config, length, KvCacheType.BF16);
+    }
+
+    /**
+     * As {@link #layerMajorExtraBytes(LlamaConfig, int)}, plus, for an FP8 cache, the one layer's bf16 K and V of
+     * the whole prompt that its attention reads before they are quantized.
+     */
+    public static long layerMajorExtraBytes(LlamaConfig config, int length, KvCacheType kvCache) {
         long queryDim = (long) config.numHeads() * config.headDim();
-        return (long) length * (4L * config.dim() + 2 * 2 * queryDim);
+        long promptKv = kvCache == KvCacheType.FP8 ? 2L * 2 * length * config.kvDim() : 0;
+        return (long) length * (4L * config.dim() + 2 * 2 * queryDim) + promptKv;
+    }
+
+    /**
+     * Marks the phases of layer-major prefills on the stream from now on (linear layers, attention and, inside it,
+     * a sparse attention's estimation and index, KV store, other), for a timing breakdown.
+     */
+    public void markPhases(PhaseMarks marks) {
+        this.marks = marks;
+    }
+
+    /** The KV cache's format. */
+    public KvCacheType kvCacheType() {
+        return cache.type();
     }
 
     /** Whether decode steps replay a CUDA graph. */
@@ -161,6 +196,16 @@ public final class GpuLlamaForward implements ForwardPass {
      * the device buffer that {@link #argmaxOfLogits} and {@link #sampleOfLogits} read.
      */
     public float[][] prefill(int[] tokens, ProgressListener progress, int logitsToKeep) {
+        if (cache.type() == KvCacheType.FP8) {
+            // Decode alone reads FP8: a prompt's attention must see bf16 keys, which only the layer-major walk keeps.
+            if (position != 0) {
+                throw new IllegalStateException("with an FP8 KV cache a prompt is prefilled once, from position 0;"
+                        + " later tokens go through decode steps");
+            }
+            try (DevicePromptAttention dense = DevicePromptAttention.dense(attention)) {
+                return prefill(tokens, progress, dense, logitsToKeep);
+            }
+        }
         requireRoom(tokens.length);
         return PrefillChunks.runKeepingLast(tokens.length, buffers.rows(), logitsToKeep, progress,
                 (from, count) -> forwardChunk(tokens, from, count),
@@ -189,6 +234,9 @@ public final class GpuLlamaForward implements ForwardPass {
         int queryDim = config.numHeads() * config.headDim();
         GpuActivations a = buffers;
         progress.progress("prefill", 0, length);
+        cache.openPrompt(length);
+        attention.markPhases(marks);
+        marks.mark(stream, PhaseMarks.Phase.OTHER);
         try (DeviceTensor x = DeviceTensor.allocate(stream.context(), DType.F32, length, config.dim());
              DeviceTensor queries = DeviceTensor.allocate(stream.context(), DType.BF16, length, queryDim);
              DeviceTensor attended = DeviceTensor.allocate(stream.context(), DType.BF16, length, queryDim)) {
@@ -198,13 +246,18 @@ public final class GpuLlamaForward implements ForwardPass {
             });
             for (int l = 0; l < config.numLayers(); l++) {
                 GpuLayerWeights w = weights.layers().get(l);
-                DeviceTensor keys = cache.keys(l), values = cache.values(l);
+                DeviceTensor keys = cache.promptKeys(l), values = cache.promptValues(l);
+                marks.mark(stream, PhaseMarks.Phase.LINEAR);
                 PrefillChunks.forEach(length, rows, (from, count) -> {
                     projectQkv(w, rows(x, from, count), false, count);
                     rope.launch(stream, a.qkv(), rows(queries, from, count), keys, values, weights.ropeFrequencies(),
                             from, count);
                 });
+                marks.mark(stream, PhaseMarks.Phase.ATTENTION);
                 attention.attend(stream, l, queries, keys, values, attended, length);
+                marks.mark(stream, PhaseMarks.Phase.KV_STORE);
+                cache.storePrompt(stream, l, length);
+                marks.mark(stream, PhaseMarks.Phase.LINEAR);
                 PrefillChunks.forEach(length, rows, (from, count) -> {
                     DeviceTensor xRows = rows(x, from, count);
                     finishLayer(w, rows(attended, from, count), xRows, count);
@@ -213,9 +266,13 @@ public final class GpuLlamaForward implements ForwardPass {
                 progress.progress("prefill", (long) length * (l + 1) / config.numLayers(), length);
             }
             position = length;
+            marks.mark(stream, PhaseMarks.Phase.OTHER);
             float[][] kept = new float[logitsToKeep][];
             keepLogits(x, length - logitsToKeep, logitsToKeep, kept, 0);
             return kept;
+        } finally {
+            stream.synchronize();
+            cache.closePrompt();
         }
     }
 
@@ -250,7 +307,7 @@ public final class GpuLlamaForward implements ForwardPass {
 
     /** RoPE, the cache write and attention of one layer in the token-major walk (a chunk, or a decode step). */
     private interface LayerAttention {
-        void run(int layer, DeviceTensor keys, DeviceTensor values);
+        void run(int layer);
     }
 
     /**
@@ -263,7 +320,7 @@ public final class GpuLlamaForward implements ForwardPass {
         for (int l = 0; l < config.numLayers(); l++) {
             GpuLayerWeights w = weights.layers().get(l);
             projectQkv(w, a.x(), l > 0, count);
-            attend.run(l, cache.keys(l), cache.values(l));
+            attend.run(l);
             finishLayer(w, a.attention(), a.x(), count);
         }
         residualAdd.launch(stream, a.x(), a.projected(), count, config.dim());
@@ -335,21 +392,22 @@ public final class GpuLlamaForward implements ForwardPass {
     private void enqueueDecodeStep() {
         GpuActivations a = buffers;
         embedding.launch(stream, weights.tokenEmbedding(), step.token(), a.x(), 1);
-        enqueueLayers(1, (layer, keys, values) -> {
-            ropeAtStepPosition.launch(stream, a.qkv(), a.q(), keys, values, weights.ropeFrequencies(),
-                    step.position(), 1);
-            attention.decode(stream, a.q(), keys, values, a.attention(), step.length(), cache.capacity());
+        enqueueLayers(1, layer -> {
+            cache.writeStep(stream, layer, a.qkv(), a.q(), weights.ropeFrequencies(), step.position());
+            cache.attendStep(stream, attention, layer, a.q(), a.attention(), step.length());
         });
         enqueueLogits(row(a.x(), 0), buffers.logits(), 1);
     }
 
     private void forwardChunk(int[] tokens, int from, int count) {
         checkVocabulary(tokens, from, count);
+        Bf16GpuKvCache bf16 = (Bf16GpuKvCache) cache;
         GpuActivations a = buffers;
         int start = position;
         uploadIds(tokens, from, count);
         embedding.launch(stream, weights.tokenEmbedding(), a.ids(), a.x(), count);
-        enqueueLayers(count, (layer, keys, values) -> {
+        enqueueLayers(count, layer -> {
+            DeviceTensor keys = bf16.keys(layer), values = bf16.values(layer);
             rope.launch(stream, a.qkv(), a.q(), keys, values, weights.ropeFrequencies(), start, count);
             attention.prefill(stream, a.q(), keys, values, a.attention(), count, start);
         });

@@ -1,19 +1,73 @@
 package io.minference.llama.gpu;
 
+import io.minference.config.KvCacheType;
 import io.minference.llama.LlamaConfig;
 import io.minference.runtime.cuda.CublasLtGemm;
 import java.util.Locale;
 
 /**
  * What a model and one sequence take on the device, computed from the shapes alone so that a request that cannot
- * fit is refused before anything is allocated: bf16 weights (plus f32 norms), the bf16 KV cache, one chunk's
- * activations, the whole-prompt buffers of a layer-major (sparse) prefill, and the fixed workspaces. The figures
- * match what {@link GpuLlamaWeights}, {@link GpuKvCache} and {@link GpuActivations} allocate.
+ * fit is refused before anything is allocated: bf16 weights (plus f32 norms), the KV cache (bf16, or FP8 with its
+ * scales and bf16 tails), one chunk's activations, the whole-prompt buffers of a layer-major prefill
+ * ({@link PromptBuffers}, each part named), and the fixed workspaces. The figures match what
+ * {@link GpuLlamaWeights}, {@link GpuKvCache}, {@link GpuActivations} and {@link GpuLlamaForward} allocate.
  */
-public record GpuMemoryPlan(long weightBytes, long kvCacheBytes, long activationBytes, long promptBytes,
+public record GpuMemoryPlan(long weightBytes, long kvCacheBytes, long activationBytes, PromptBuffers prompt,
                             long workspaceBytes) {
     /** cuBLASLt's workspace, the decode split-K partials and the loaded kernel modules, rounded up. */
     static final long FIXED_WORKSPACE = CublasLtGemm.WORKSPACE_BYTES + (96L << 20);
+
+    /**
+     * What a layer-major prefill of a prompt holds while it runs, beyond the cache: the f32 residual stream of every
+     * position (the hidden state), the bf16 queries and attention outputs of one layer, one layer's bf16 K and V
+     * when the cache is FP8 (the cache keeps only codes), and the sparse prefill's estimation scratch and index
+     * batch. Everything else (QKV projection, MLP intermediate, logits) is computed in chunks of tokens and counted
+     * in the activations.
+     */
+    public record PromptBuffers(long hidden, long queries, long attended, long layerKv, long sparseScratch) {
+        /** No layer-major prefill. */
+        public static final PromptBuffers NONE = new PromptBuffers(0, 0, 0, 0, 0);
+        /**
+         * The sparse prefill's device index batch budget ({@code GpuSparsePrefill.INDEX_BUDGET_BYTES}, 2 GiB),
+         * which bounds the index of one batch of heads.
+         */
+        static final long SPARSE_INDEX_BUDGET = 2L << 30;
+
+        /** The buffers of a prefill of {@code length} tokens. */
+        public static PromptBuffers of(LlamaConfig c, int length, KvCacheType kvCache, boolean sparse) {
+            long qDim = (long) c.numHeads() * c.headDim();
+            long layerKv = kvCache == KvCacheType.FP8 ? 2L * 2 * length * c.kvDim() : 0;
+            return new PromptBuffers(4L * length * c.dim(), 2L * length * qDim, 2L * length * qDim, layerKv,
+                    sparse ? sparseScratch(c, length) : 0);
+        }
+
+        /** A total given by a caller, not broken down (counted as hidden state). */
+        static PromptBuffers lump(long bytes) {
+            return new PromptBuffers(bytes, 0, 0, 0, 0);
+        }
+
+        /**
+         * An upper bound of GpuIndexBuilder's scratch for a batch of every head plus the index budget: 8-byte
+         * scores per head and key, vertical-slash tile statistics (8 bytes per head, 256-key tile and 64 rows), and
+         * block-sparse pooled queries and keys (f32, one row per 64 positions).
+         */
+        static long sparseScratch(LlamaConfig c, int length) {
+            long heads = c.numHeads();
+            long tiles = (length + 255) / 256;
+            long pooled = 4L * ((length + 63) / 64) * c.headDim() * (heads + c.numKvHeads());
+            return SPARSE_INDEX_BUDGET + 8L * heads * length + 8L * heads * tiles * 64 + pooled;
+        }
+
+        public long total() {
+            return hidden + queries + attended + layerKv + sparseScratch;
+        }
+
+        String describe() {
+            return String.format(Locale.ROOT, "hidden state %s, queries %s, attention output %s%s%s", gib(hidden),
+                    gib(queries), gib(attended), layerKv == 0 ? "" : ", one layer's bf16 K/V " + gib(layerKv),
+                    sparseScratch == 0 ? "" : ", sparse estimation and index " + gib(sparseScratch));
+        }
+    }
 
     /**
      * @param capacity    positions the sequence may hold (prompt plus generated tokens)
@@ -23,7 +77,21 @@ public record GpuMemoryPlan(long weightBytes, long kvCacheBytes, long activation
     public static GpuMemoryPlan of(LlamaConfig c, boolean sharedClassifier, int capacity, int chunkSize,
                                    long promptBytes) {
         return new GpuMemoryPlan(weightBytes(c, sharedClassifier), kvCacheBytes(c, capacity),
-                activationBytes(c, Math.min(chunkSize, capacity)), promptBytes, FIXED_WORKSPACE);
+                activationBytes(c, Math.min(chunkSize, capacity)), PromptBuffers.lump(promptBytes), FIXED_WORKSPACE);
+    }
+
+    /**
+     * The plan of a prompt of {@code promptLength} tokens followed by {@code decodeTokens} decode steps, with a
+     * given cache format: layer-major when the cache is FP8 or the prefill sparse, chunked otherwise.
+     */
+    public static GpuMemoryPlan of(LlamaConfig c, boolean sharedClassifier, int promptLength, int decodeTokens,
+                                   int chunkSize, KvCacheType kvCache, boolean sparse) {
+        int capacity = promptLength + decodeTokens;
+        boolean layerMajor = sparse || kvCache == KvCacheType.FP8;
+        return new GpuMemoryPlan(weightBytes(c, sharedClassifier), GpuKvCache.bytes(c, capacity, kvCache),
+                activationBytes(c, Math.min(chunkSize, capacity)),
+                layerMajor ? PromptBuffers.of(c, promptLength, kvCache, sparse) : PromptBuffers.NONE,
+                FIXED_WORKSPACE);
     }
 
     public static long weightBytes(LlamaConfig c, boolean sharedClassifier) {
@@ -37,8 +105,9 @@ public record GpuMemoryPlan(long weightBytes, long kvCacheBytes, long activation
                 + 4L * c.headDim();
     }
 
+    /** The bf16 cache's bytes. */
     public static long kvCacheBytes(LlamaConfig c, int capacity) {
-        return 2L * c.numLayers() * capacity * c.kvDim() * 2;
+        return GpuKvCache.bytes(c, capacity, KvCacheType.BF16);
     }
 
     public static long activationBytes(LlamaConfig c, int rows) {
@@ -50,8 +119,21 @@ public record GpuMemoryPlan(long weightBytes, long kvCacheBytes, long activation
         return rows * perRow + 4L * c.vocabSize();
     }
 
+    /** The whole-prompt buffers' total. */
+    public long promptBytes() {
+        return prompt.total();
+    }
+
     public long totalBytes() {
-        return weightBytes + kvCacheBytes + activationBytes + promptBytes + workspaceBytes;
+        return weightBytes + kvCacheBytes + activationBytes + promptBytes() + workspaceBytes;
+    }
+
+    /** Every part, for a log line or an error: "weights 14.96 GiB, KV cache ..., total ...". */
+    public String describe() {
+        return String.format(Locale.ROOT, "weights %s, KV cache %s, activations %s%s, workspaces %s; total %s",
+                gib(weightBytes), gib(kvCacheBytes), gib(activationBytes),
+                prompt.total() == 0 ? "" : ", whole-prompt buffers " + gib(prompt.total()) + " ("
+                        + prompt.describe() + ")", gib(workspaceBytes), gib(totalBytes()));
     }
 
     /**
@@ -64,13 +146,12 @@ public record GpuMemoryPlan(long weightBytes, long kvCacheBytes, long activation
                 "%s needs %s of device memory but only %s is free: weights %s, KV cache %s, activations %s%s,"
                         + " workspaces %s", what, gib(totalBytes()), gib(freeBytes), gib(weightBytes),
                 gib(kvCacheBytes), gib(activationBytes),
-                promptBytes == 0 ? "" : ", whole-prompt buffers " + gib(promptBytes), gib(workspaceBytes)));
+                prompt.total() == 0 ? "" : ", whole-prompt buffers " + gib(prompt.total()), gib(workspaceBytes)));
     }
 
     /** Like {@link #requireFits} but for a sequence on weights already resident: the weights are not counted. */
     public void requireSequenceFits(long freeBytes, String what) {
-        new GpuMemoryPlan(0, kvCacheBytes, activationBytes, promptBytes, workspaceBytes).requireFits(freeBytes,
-                what);
+        new GpuMemoryPlan(0, kvCacheBytes, activationBytes, prompt, workspaceBytes).requireFits(freeBytes, what);
     }
 
     static String gib(long bytes) {

@@ -1,6 +1,7 @@
 package io.minference.llama.session;
 
 import io.minference.config.AttentionConfig;
+import io.minference.config.KvCacheType;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.generate.SparsePrefill;
 import java.util.Objects;
@@ -8,16 +9,20 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * How a session prefills prompts: dense, or a {@link SparsePrefill} (a mode's per-head patterns, applied to prompts
- * of at least its threshold). Decode steps are always dense.
+ * How a session runs attention: how it prefills prompts (dense, or a {@link SparsePrefill}: a mode's per-head
+ * patterns, applied to prompts of at least its threshold), and the format of the KV cache its sequences keep for
+ * decode ({@link KvCacheType#BF16} unless {@link #withKvCache} says otherwise). Decode steps are always dense. The
+ * cache format is fixed when a sequence is made: a sequence's later prefills must name the same one.
  */
 public final class AttentionPlan {
-    private static final AttentionPlan DENSE = new AttentionPlan(null);
+    private static final AttentionPlan DENSE = new AttentionPlan(null, KvCacheType.BF16);
 
     private final SparsePrefill sparse;
+    private final KvCacheType kvCache;
 
-    private AttentionPlan(SparsePrefill sparse) {
+    private AttentionPlan(SparsePrefill sparse, KvCacheType kvCache) {
         this.sparse = sparse;
+        this.kvCache = kvCache;
     }
 
     public static AttentionPlan dense() {
@@ -25,7 +30,7 @@ public final class AttentionPlan {
     }
 
     public static AttentionPlan sparse(SparsePrefill sparse) {
-        return new AttentionPlan(Objects.requireNonNull(sparse, "sparse"));
+        return new AttentionPlan(Objects.requireNonNull(sparse, "sparse"), KvCacheType.BF16);
     }
 
     /**
@@ -36,7 +41,21 @@ public final class AttentionPlan {
      */
     public static AttentionPlan of(AttentionConfig attention, LlamaConfig model, Set<String> customPatterns) {
         SparsePrefill sparse = SparsePrefill.of(attention, model, customPatterns);
-        return sparse == null ? DENSE : new AttentionPlan(sparse);
+        return sparse == null ? DENSE : new AttentionPlan(sparse, KvCacheType.BF16);
+    }
+
+    /**
+     * This plan with sequences keeping their KV cache as {@code type}: with {@link KvCacheType#FP8} only decode
+     * reads FP8 (a prompt's own attention sees full precision; on a GPU every prompt then runs layer-major).
+     */
+    public AttentionPlan withKvCache(KvCacheType type) {
+        Objects.requireNonNull(type, "type");
+        return type == kvCache ? this : new AttentionPlan(sparse, type);
+    }
+
+    /** The format of the KV cache that sequences made for this plan keep. */
+    public KvCacheType kvCache() {
+        return kvCache;
     }
 
     /** The sparse prefill, empty for dense. */
@@ -61,12 +80,13 @@ public final class AttentionPlan {
 
     /** This plan with every prompt sparse (threshold 0), for timing a mode at lengths below its threshold. */
     public AttentionPlan alwaysSparse() {
-        return sparse == null ? this : new AttentionPlan(sparse.withThreshold(0));
+        return sparse == null ? this : new AttentionPlan(sparse.withThreshold(0), kvCache);
     }
 
     @Override
     public String toString() {
-        return sparse == null ? "dense" : sparse.mode() + " (" + sparse.source() + ", from " + sparse.threshold()
-                + " tokens)";
+        String kv = kvCache == KvCacheType.BF16 ? "" : ", KV cache " + kvCache.label();
+        return (sparse == null ? "dense" : sparse.mode() + " (" + sparse.source() + ", from " + sparse.threshold()
+                + " tokens)") + kv;
     }
 }

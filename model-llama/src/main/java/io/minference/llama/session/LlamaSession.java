@@ -1,9 +1,11 @@
 package io.minference.llama.session;
 
+import io.minference.config.KvCacheType;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.attention.CpuCausalAttention;
 import io.minference.kernels.attention.PromptAttention;
 import io.minference.kernels.flash.DevicePromptAttention;
+import io.minference.kernels.flash.PhaseMarks;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaModel;
 import io.minference.llama.forward.ForwardPass;
@@ -15,6 +17,7 @@ import io.minference.llama.generate.StopSequences;
 import io.minference.llama.gpu.GpuLlamaForward;
 import io.minference.llama.gpu.GpuLlamaWeights;
 import io.minference.llama.gpu.GpuMemoryPlan;
+import io.minference.llama.gpu.GpuPhaseProfile;
 import io.minference.llama.gpu.SyntheticGpuWeights;
 import io.minference.llama.load.ModelLoader;
 import io.minference.llama.synthetic.SyntheticShape;
@@ -27,6 +30,7 @@ import io.minference.runtime.Backends;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.cpu.CpuBackend;
 import io.minference.runtime.cuda.CudaBackend;
+import io.minference.runtime.cuda.EnergyMeter;
 import io.minference.sparse.HeadAccuracy;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.IndexDensity;
@@ -43,6 +47,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -62,7 +68,8 @@ import java.util.function.Function;
  *
  * <p>Prefill follows the plan: dense prompts go through in blocks (CPU) or chunks (GPU), sparse ones layer-major
  * with each head's index estimated from the prompt. Decode steps are always dense. Each prefill reports its time
- * and the fraction of the causal area it computed.
+ * and the fraction of the causal area it computed; a device prefill can also report where its time went
+ * ({@link PrefillOptions#profiling()}). The plan also names the KV cache's format (bf16, or FP8 read by decode).
  */
 public final class LlamaSession implements AutoCloseable {
     /** The name of dense attention in reports. */
@@ -78,6 +85,10 @@ public final class LlamaSession implements AutoCloseable {
     private final AttentionPlan plan;
     private final int blockSize;
     private final GpuLlamaWeights gpuWeights;
+    /** Made at the first profiled prefill, its events reused by the next ones. */
+    private GpuPhaseProfile phaseProfile;
+    /** Opened at first use. */
+    private EnergyMeter energyMeter;
 
     private LlamaSession(LlamaModel model, Backend backend, boolean ownsBackend, boolean ownsModel, AttentionPlan plan,
                          int blockSize) {
@@ -243,27 +254,53 @@ public final class LlamaSession implements AutoCloseable {
     }
 
     /**
-     * A new sequence of {@code capacity} positions. On a GPU, a sequence (and, when the session's plan is sparse
-     * at that length, the buffers of a whole-prompt prefill) that does not fit the free device memory is refused
-     * here, naming the sizes.
+     * A new sequence of {@code capacity} positions, its KV cache in the format the session's plan names. On a GPU, a
+     * sequence (and, when the plan is sparse at that length or the cache FP8, the buffers of a whole-prompt prefill)
+     * that does not fit the free device memory is refused here, naming the sizes.
      */
     public Sequence newSequence(int capacity) {
         return newSequence(capacity, plan);
     }
 
-    /** As {@link #newSequence(int)}, sized for prefills that follow {@code attention}. */
-    private Sequence newSequence(int capacity, AttentionPlan attention) {
+    /**
+     * As {@link #newSequence(int)}, for prefills that follow {@code attention}: sized for them, its KV cache in the
+     * format {@code attention} names.
+     */
+    public Sequence newSequence(int capacity, AttentionPlan attention) {
+        KvCacheType kvCache = attention.kvCache();
         if (gpuWeights == null) {
-            return new CpuSequence(new LlamaForward(model.config(), model.weights(), (CpuBackend) backend, capacity,
-                    blockSize));
+            LlamaForward cpu = new LlamaForward(model.config(), model.weights(), (CpuBackend) backend, capacity,
+                    blockSize);
+            if (kvCache == KvCacheType.FP8) cpu.useFp8KvCache();
+            return new CpuSequence(cpu, kvCache);
         }
         CudaBackend cuda = (CudaBackend) backend;
-        LlamaConfig config = this.config;
-        long promptBytes = attention.sparseFor(capacity) ? GpuLlamaForward.layerMajorExtraBytes(config, capacity) : 0;
-        GpuMemoryPlan.of(config, gpuWeights.sharedClassifier(), capacity, GpuLlamaForward.DEFAULT_CHUNK_SIZE,
-                promptBytes).requireSequenceFits(cuda.context().memoryInfo().freeBytes(),
+        devicePlan(capacity, attention).orElseThrow().requireSequenceFits(cuda.context().memoryInfo().freeBytes(),
                 "a sequence of " + capacity + " tokens");
-        return new GpuSequence(new GpuLlamaForward(gpuWeights, cuda, capacity), cuda);
+        return new GpuSequence(new GpuLlamaForward(gpuWeights, cuda, capacity, GpuLlamaForward.DEFAULT_CHUNK_SIZE,
+                true, kvCache), cuda, kvCache);
+    }
+
+    /**
+     * What the weights and a sequence of {@code capacity} positions for prefills that follow {@code attention} take
+     * on the device, part by part (the whole-prompt buffers sized for a prompt of that length); empty on the CPU.
+     */
+    public Optional<GpuMemoryPlan> devicePlan(int capacity, AttentionPlan attention) {
+        if (gpuWeights == null) return Optional.empty();
+        return Optional.of(GpuMemoryPlan.of(config, gpuWeights.sharedClassifier(), capacity, 0,
+                GpuLlamaForward.DEFAULT_CHUNK_SIZE, attention.kvCache(), attention.sparseFor(capacity)));
+    }
+
+    /**
+     * The GPU's energy meter (NVML's total-energy counter), opened at the first call and closed with the session;
+     * on the CPU, or where NVML is absent, a meter that says why it measures nothing.
+     */
+    public EnergyMeter energyMeter() {
+        if (energyMeter == null) {
+            energyMeter = backend instanceof CudaBackend cuda ? EnergyMeter.open(cuda.device().ordinal())
+                    : EnergyMeter.unavailable("the session runs on the cpu");
+        }
+        return energyMeter;
     }
 
     /** Prefills {@code prompt} in a sequence of its own length and returns the logits the options ask for. */
@@ -504,25 +541,42 @@ public final class LlamaSession implements AutoCloseable {
      */
     private abstract class BackendSequence implements Sequence {
         final ForwardPass forward;
+        final KvCacheType kvCache;
 
-        BackendSequence(ForwardPass forward) {
+        BackendSequence(ForwardPass forward, KvCacheType kvCache) {
             this.forward = forward;
+            this.kvCache = kvCache;
         }
 
         @Override
         public PrefillResult prefill(int[] tokens, PrefillOptions options) {
             checkPrompt(tokens);
             AttentionPlan attention = planOf(options);
+            if (attention.kvCache() != kvCache) {
+                throw new IllegalArgumentException("this sequence keeps a " + kvCache.label() + " KV cache; a prefill"
+                        + " cannot ask for " + attention.kvCache().label() + " (make the sequence with that plan)");
+            }
+            return options.profile() ? profiledPrefill(tokens, options, attention)
+                    : timedPrefill(tokens, options, attention);
+        }
+
+        /** The prefill's routing, dense or sparse, and its wall time and density. */
+        final PrefillResult timedPrefill(int[] tokens, PrefillOptions options, AttentionPlan attention) {
             long start = System.nanoTime();
             if (!attention.sparseFor(tokens.length)) {
                 float[][] logits = forward.prefill(tokens, options.progress(), options.logitsToKeep());
-                return new PrefillResult(logits, tokens.length, System.nanoTime() - start, DENSE, 1.0);
+                return new PrefillResult(logits, tokens.length, System.nanoTime() - start, DENSE, 1.0, null);
             }
             SparsePrefill sparse = attention.sparsePrefill().orElseThrow();
             IndexDensity density = measuresDensity(options) ? IndexDensity.measure() : IndexDensity.off();
             float[][] logits = sparsePrefill(tokens, options, sparse, density);
             return new PrefillResult(logits, tokens.length, System.nanoTime() - start, sparse.mode(),
-                    density.fraction());
+                    density.fraction(), null);
+        }
+
+        /** A prefill asked for its profile: the CPU has none to give, so it runs plain. */
+        PrefillResult profiledPrefill(int[] tokens, PrefillOptions options, AttentionPlan attention) {
+            return timedPrefill(tokens, options, attention);
         }
 
         /** Whether this prefill counts its indices (always on the CPU, where counting is cheap). */
@@ -535,6 +589,11 @@ public final class LlamaSession implements AutoCloseable {
         @Override
         public float[] decode(int token) {
             return forward.decode(token);
+        }
+
+        @Override
+        public int decodeGreedy(int token) {
+            return choosesOnDevice(GREEDY) ? decodeOnDevice(token, GREEDY) : GREEDY.sample(decode(token));
         }
 
         @Override
@@ -571,8 +630,8 @@ public final class LlamaSession implements AutoCloseable {
     private final class CpuSequence extends BackendSequence {
         private final LlamaForward cpu;
 
-        CpuSequence(LlamaForward forward) {
-            super(forward);
+        CpuSequence(LlamaForward forward, KvCacheType kvCache) {
+            super(forward, kvCache);
             this.cpu = forward;
         }
 
@@ -592,10 +651,42 @@ public final class LlamaSession implements AutoCloseable {
         private final GpuLlamaForward gpu;
         private final CudaBackend cuda;
 
-        GpuSequence(GpuLlamaForward forward, CudaBackend cuda) {
-            super(forward);
+        GpuSequence(GpuLlamaForward forward, CudaBackend cuda, KvCacheType kvCache) {
+            super(forward, kvCache);
             this.gpu = forward;
             this.cuda = cuda;
+        }
+
+        /**
+         * The prefill between CUDA events at its phases' marks, with NVML's counter read before and after it (the
+         * device idle at both) and the memory in use sampled at every progress report.
+         */
+        @Override
+        PrefillResult profiledPrefill(int[] tokens, PrefillOptions options, AttentionPlan attention) {
+            if (phaseProfile == null) phaseProfile = new GpuPhaseProfile(cuda.context());
+            EnergyMeter meter = energyMeter();
+            long[] peak = {0};
+            ProgressListener progress = options.progress();
+            ProgressListener sampling = (stage, done, total) -> {
+                peak[0] = Math.max(peak[0], deviceBytesInUse());
+                progress.progress(stage, done, total);
+            };
+            gpu.markPhases(phaseProfile);
+            try {
+                cuda.context().synchronize();
+                EnergyMeter.Reading before = meter.read();
+                PrefillResult result = timedPrefill(tokens, options.withProgress(sampling), attention);
+                cuda.context().synchronize();
+                EnergyMeter.Energy energy = meter.since(before);
+                Map<PhaseMarks.Phase, Double> millis = phaseProfile.finish(cuda.stream());
+                peak[0] = Math.max(peak[0], deviceBytesInUse());
+                PrefillProfile.PhaseSeconds phases = new PrefillProfile.PhaseSeconds(
+                        millis.get(PhaseMarks.Phase.LINEAR) / 1e3, millis.get(PhaseMarks.Phase.ATTENTION) / 1e3,
+                        millis.get(PhaseMarks.Phase.INDEX) / 1e3, millis.get(PhaseMarks.Phase.KV_STORE) / 1e3);
+                return result.withProfile(new PrefillProfile(phases, peak[0], energy));
+            } finally {
+                gpu.markPhases(PhaseMarks.NONE);
+            }
         }
 
         @Override
@@ -636,6 +727,8 @@ public final class LlamaSession implements AutoCloseable {
         }
     }
 
+    private static final GreedySampler GREEDY = new GreedySampler();
+
     private static int sample(Sampler sampler, float[] logits, int position) {
         checkFinite(logits, position);
         return sampler.sample(logits);
@@ -673,6 +766,8 @@ public final class LlamaSession implements AutoCloseable {
 
     @Override
     public void close() {
+        if (phaseProfile != null) phaseProfile.close();
+        if (energyMeter != null) energyMeter.close();
         if (gpuWeights != null) gpuWeights.close();
         if (ownsModel) model.close();
         if (ownsBackend) backend.close();

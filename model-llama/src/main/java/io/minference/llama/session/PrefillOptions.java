@@ -13,9 +13,11 @@ import java.util.Objects;
  * @param progress       receives ("prefill", tokens done, tokens in all)
  * @param measureDensity whether a device prefill copies its sparse indices back to count the density (the CPU
  *                       counts always; a timed device run should not measure)
+ * @param profile        whether a device prefill reports a {@link PrefillProfile} (phase times, peak memory,
+ *                       energy); the CPU reports none
  */
 public record PrefillOptions(int logitsToKeep, AttentionPlan attention, ProgressListener progress,
-                             boolean measureDensity) {
+                             boolean measureDensity, boolean profile) {
     public PrefillOptions {
         if (logitsToKeep < 1) throw new IllegalArgumentException("logits to keep must be >= 1, got " + logitsToKeep);
         Objects.requireNonNull(progress, "progress");
@@ -23,19 +25,28 @@ public record PrefillOptions(int logitsToKeep, AttentionPlan attention, Progress
 
     /** The logits of the last {@code n} positions, the session's attention, no progress, no device density. */
     public static PrefillOptions lastLogits(int n) {
-        return new PrefillOptions(n, null, ProgressListener.NONE, false);
+        return new PrefillOptions(n, null, ProgressListener.NONE, false, false);
     }
 
     public PrefillOptions withAttention(AttentionPlan plan) {
-        return new PrefillOptions(logitsToKeep, Objects.requireNonNull(plan, "plan"), progress, measureDensity);
+        return new PrefillOptions(logitsToKeep, Objects.requireNonNull(plan, "plan"), progress, measureDensity,
+                profile);
     }
 
     public PrefillOptions withProgress(ProgressListener listener) {
-        return new PrefillOptions(logitsToKeep, attention, listener, measureDensity);
+        return new PrefillOptions(logitsToKeep, attention, listener, measureDensity, profile);
     }
 
     public PrefillOptions measuringDensity() {
-        return new PrefillOptions(logitsToKeep, attention, progress, true);
+        return new PrefillOptions(logitsToKeep, attention, progress, true, profile);
+    }
+
+    /**
+     * Asks a device prefill for its {@link PrefillProfile}: CUDA events between its phases, the peak device memory
+     * and NVML's energy. The events cost little, but the profile synchronizes the device before and after.
+     */
+    public PrefillOptions profiling() {
+        return new PrefillOptions(logitsToKeep, attention, progress, measureDensity, true);
     }
 
     /** Whether the session's own plan applies. */

@@ -11,11 +11,19 @@ package io.minference.llama.session;
  * @param density      the fraction of the causal area computed: 1 for dense, the indices' keys over the causal keys
  *                     for sparse, NaN where not measured (a device prefill without
  *                     {@link PrefillOptions#measuringDensity()})
+ * @param profile      phase times, peak memory and energy of a device prefill asked {@link PrefillOptions#profiling()};
+ *                     null otherwise, and on the CPU
  */
-public record PrefillResult(float[][] logits, int promptTokens, long nanos, String attention, double density) {
+public record PrefillResult(float[][] logits, int promptTokens, long nanos, String attention, double density,
+                            PrefillProfile profile) {
     /** The last position's logits: those that predict the first generated token. */
     public float[] lastLogits() {
         return logits[logits.length - 1];
+    }
+
+    /** This result with {@code profile} attached. */
+    PrefillResult withProfile(PrefillProfile profile) {
+        return new PrefillResult(logits, promptTokens, nanos, attention, density, profile);
     }
 
     public boolean sparse() {

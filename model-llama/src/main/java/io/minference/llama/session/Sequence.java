@@ -14,6 +14,12 @@ public interface Sequence extends AutoCloseable {
     /** Runs one token at the current position and returns the logits that predict the next. */
     float[] decode(int token);
 
+    /**
+     * Runs one token at the current position and returns the greedy choice of the next: on a GPU chosen on the
+     * device, so that only its id crosses to the host.
+     */
+    int decodeGreedy(int token);
+
     /** Positions processed so far: the next token goes to this position. */
     int position();
 

@@ -3,13 +3,16 @@
  * the demo, the benchmarks, the evaluations and framework integrations run the model.
  *
  * <p>{@link io.minference.llama.session.LlamaSession} opens the model with an
- * {@link io.minference.llama.session.AttentionPlan} (dense, or a sparse prefill), and offers:
+ * {@link io.minference.llama.session.AttentionPlan} (dense, or a sparse prefill; and the KV cache's format, bf16
+ * or FP8 read by decode), and offers:
  * <ul>
  *   <li>{@link io.minference.llama.session.LlamaSession#generate}: prefill, decode and sampling with stop tokens
  *       and stop sequences, streamed to a {@link io.minference.llama.session.GenerationListener};</li>
  *   <li>{@link io.minference.llama.session.LlamaSession#prefill} and
  *       {@link io.minference.llama.session.LlamaSession#newSequence}: a prefill that returns the logits of the last
- *       N positions with its time and index density, then decode steps;</li>
+ *       N positions with its time and index density (and, on a GPU asked
+ *       {@link io.minference.llama.session.PrefillOptions#profiling()}, its phases' device time, peak memory and
+ *       energy), then decode steps;</li>
  *   <li>{@link io.minference.llama.session.LlamaSession#score}: the likelihood of a continuation;</li>
  *   <li>{@link io.minference.llama.session.LlamaSession#observe}: each layer's queries and keys, for pattern
  *       pictures and recall.</li>

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.minference.config.KvCacheType;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.synthetic.SyntheticShape;
 import org.junit.jupiter.api.Test;
@@ -41,5 +42,35 @@ class GpuMemoryPlanTest {
         plan.requireSequenceFits(plan.totalBytes() - plan.weightBytes(), "a sequence");
         assertThrows(IllegalArgumentException.class,
                 () -> plan.requireSequenceFits(plan.totalBytes() - plan.weightBytes() - 1, "a sequence"));
+    }
+
+    @Test
+    void aMillionTokensWithAnFp8CacheAndSparsePrefillFit130GiBWithEveryPartStated() {
+        int million = 1 << 20;
+        GpuMemoryPlan plan = GpuMemoryPlan.of(LLAMA3_8B, false, million, 64, GpuLlamaForward.DEFAULT_CHUNK_SIZE,
+                KvCacheType.FP8, true);
+        System.out.println("synthetic:llama3-8b, 1M tokens, FP8 KV, sparse prefill: " + plan.describe());
+        // FP8 codes: 32 layers x 2 x (1M + 64) positions x 1024 bytes = 64 GiB, plus scales and bf16 tails
+        long codes = 32L * 2 * (million + 64) * 1024;
+        long scales = 32L * 2 * 4 * ((million + 64 + 63) / 64) * 8;
+        long tails = 32L * 2 * 2 * 64 * 1024;
+        assertEquals(codes + scales + tails, plan.kvCacheBytes());
+        GpuMemoryPlan.PromptBuffers p = plan.prompt();
+        assertEquals(16L << 30, p.hidden(), "f32 hidden state of 1M x 4096");
+        assertEquals(8L << 30, p.queries());
+        assertEquals(8L << 30, p.attended());
+        assertEquals(4L << 30, p.layerKv(), "one layer's bf16 K and V of 1M x 1024");
+        assertTrue(p.sparseScratch() > 2L << 30 && p.sparseScratch() < 3L << 30, plan.describe());
+        assertTrue(plan.activationBytes() < 1L << 30, "chunked activations stay below 1 GiB: " + plan.describe());
+        assertTrue(plan.totalBytes() <= 130L << 30, plan.describe());
+        plan.requireFits(130L << 30, "synthetic:llama3-8b with 1048576 tokens");
+        String described = plan.describe();
+        for (String part : new String[] {"weights", "KV cache 64.", "activations", "hidden state 16.00 GiB",
+                "one layer's bf16 K/V 4.00 GiB", "sparse estimation and index", "workspaces", "total"}) {
+            assertTrue(described.contains(part), part + " in " + described);
+        }
+        GpuMemoryPlan bf16 = GpuMemoryPlan.of(LLAMA3_8B, false, million, 64, GpuLlamaForward.DEFAULT_CHUNK_SIZE,
+                KvCacheType.BF16, true);
+        assertTrue(bf16.totalBytes() > 141L << 30, "a bf16 cache does not fit an H200 at 1M: " + bf16.describe());
     }
 }

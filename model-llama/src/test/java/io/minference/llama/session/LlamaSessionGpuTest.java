@@ -2,9 +2,11 @@ package io.minference.llama.session;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.minference.config.KvCacheType;
 import io.minference.llama.LlamaModel;
 import io.minference.llama.generate.GenerationResult;
 import io.minference.llama.generate.SparsePrefill;
@@ -20,6 +22,7 @@ import io.minference.runtime.cuda.CudaDriver;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.PatternPlan;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
@@ -141,6 +144,58 @@ class LlamaSessionGpuTest {
             for (int i = 0; i < expected.logprobs().size(); i++) {
                 assertEquals(expected.logprobs().get(i).logprob(), actual.logprobs().get(i).logprob(), 5e-2);
             }
+        }
+    }
+
+    /**
+     * A profiled prefill gives its phases' device time where the prefill runs layer-major (an FP8 cache, a sparse
+     * plan with its estimation and index), none for the chunked dense prefill, a peak memory at least what was in use
+     * before, and energy (NaN joules where NVML is absent); an FP8 cache's greedy decode matches the CPU's FP8
+     * reference for the first tokens.
+     */
+    @Test
+    void aProfiledPrefillSaysWhereItsDeviceTimeWent() {
+        try (LlamaModel model = load();
+             LlamaSession onGpu = LlamaSession.open(model, gpu, AttentionPlan.dense(), 128)) {
+            int[] tokens = prompt(model, 1500);
+            long before = onGpu.deviceBytesInUse();
+            AttentionPlan fp8 = AttentionPlan.dense().withKvCache(KvCacheType.FP8);
+            AttentionPlan aShape = AttentionPlan.sparse(new SparsePrefill("a-shape", PatternPlan.uniform(
+                    model.config().numLayers(), model.config().numHeads(), new HeadPattern.AShape(64, 256)), 0,
+                    "every head a-shape 64+256"));
+            PrefillResult chunked = onGpu.prefill(tokens, PrefillOptions.lastLogits(1).profiling());
+            PrefillResult layerMajor = onGpu.prefill(tokens, PrefillOptions.lastLogits(1).withAttention(fp8)
+                    .profiling());
+            PrefillResult sparse = onGpu.prefill(tokens, PrefillOptions.lastLogits(1).withAttention(aShape)
+                    .profiling());
+            for (PrefillResult r : List.of(chunked, layerMajor, sparse)) {
+                PrefillProfile p = r.profile();
+                System.out.printf("%s%s: %.4f s, phases %s, peak %d bytes, energy %s%n", r.attention(),
+                        r == layerMajor ? " (fp8)" : "", r.nanos() / 1e9, p.phases(), p.peakDeviceBytes(),
+                        p.energy().describe());
+                assertTrue(p.peakDeviceBytes() >= before, "peak " + p.peakDeviceBytes() + " < " + before);
+                assertTrue(Double.isNaN(p.energy().joules()) || p.energy().joules() >= 0);
+            }
+            assertFalse(chunked.profile().phases().marked(), "the chunked prefill marks no phases");
+            PrefillProfile.PhaseSeconds fp8Phases = layerMajor.profile().phases();
+            assertTrue(fp8Phases.linear() > 0 && fp8Phases.attention() > 0 && fp8Phases.kvStore() > 0,
+                    fp8Phases.toString());
+            PrefillProfile.PhaseSeconds sparsePhases = sparse.profile().phases();
+            assertTrue(sparsePhases.index() > 0 && sparsePhases.attention() > 0, sparsePhases.toString());
+            assertTrue(layerMajor.nanos() / 1e9 >= fp8Phases.total() * 0.99, "phases within the wall time");
+            assertRowClose(chunked.lastLogits(), layerMajor.lastLogits(), "fp8 prefill logits (bf16 attention)");
+        }
+        try (LlamaModel model = load();
+             LlamaSession onCpu = LlamaSession.open(model, cpu, AttentionPlan.dense().withKvCache(KvCacheType.FP8),
+                     128);
+             LlamaSession onGpu = LlamaSession.open(model, gpu, AttentionPlan.dense().withKvCache(KvCacheType.FP8),
+                     128)) {
+            int[] tokens = prompt(model, 200);
+            GenerationResult expected = onCpu.generate(tokens, GenerationRequest.of(8), GenerationListener.NONE);
+            GenerationResult actual = onGpu.generate(tokens, GenerationRequest.of(8), GenerationListener.NONE);
+            System.out.println("fp8 greedy: cpu " + Arrays.toString(expected.generated()) + ", gpu "
+                    + Arrays.toString(actual.generated()));
+            assertEquals(expected.generated()[0], actual.generated()[0], "the first token after an FP8 prefill");
         }
     }
 

@@ -3,6 +3,7 @@ package io.minference.sparse.gpu;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.DevicePromptAttention;
 import io.minference.kernels.flash.FlashAttention;
+import io.minference.kernels.flash.PhaseMarks;
 import io.minference.runtime.cuda.CudaContext;
 import io.minference.runtime.cuda.CudaStream;
 import io.minference.runtime.cuda.DevicePointer;
@@ -42,6 +43,7 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
     private final SparseFlashAttention attention;
     private final FlashAttention dense;
     private final IndexDensity density;
+    private PhaseMarks marks = PhaseMarks.NONE;
 
     public GpuSparsePrefill(PatternPlan plan, CudaContext context, AttentionShape shape, DenseFallback fallback) {
         this(plan, context, shape, fallback, IndexDensity.off());
@@ -106,16 +108,19 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
         if (patterns.stream().allMatch(p -> p instanceof HeadPattern.Dense)) {
             Arrays.fill(tiles, -1);
             Arrays.fill(denseHeads, true);
+            marks.mark(stream, PhaseMarks.Phase.ATTENTION);
             dense.prefill(stream, q, k, v, out, length, 0);
             density.addDense(heads, length);
             return new LayerRun(tiles, denseHeads, 0, 0, 0);
         }
+        marks.mark(stream, PhaseMarks.Phase.INDEX);
         GpuIndexBuilder.Estimate estimate = builder.estimate(stream, patterns, 0, heads, q, k, length, null);
         int batches = 0;
         long indexBytes = 0;
         for (int first = 0; first < heads; batches++) {
             int count = headsPerBatch(estimate, first);
             indexBytes = Math.max(indexBytes, estimate.indexBytes(first, count));
+            marks.mark(stream, PhaseMarks.Phase.INDEX);
             try (DeviceSparseIndex index = builder.assemble(stream, estimate, first, count)) {
                 long[] batchTiles = builder.tiles(stream, index);
                 for (int slot = 0; slot < count; slot++) {
@@ -123,12 +128,14 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
                     denseHeads[first + slot] = fallback.runsDense(batchTiles[slot], length);
                 }
                 int batchStart = first;
+                marks.mark(stream, PhaseMarks.Phase.ATTENTION);
                 eachRun(denseHeads, first, count, false,
                         (from, n) -> attention.launch(stream, q, k, v, out, index, from - batchStart, n));
                 if (density.measuring()) countDensity(stream, index, denseHeads, first, count, length);
             }
             first += count;
         }
+        marks.mark(stream, PhaseMarks.Phase.ATTENTION);
         eachRun(denseHeads, 0, heads, true, (from, n) -> dense.prefillHeads(stream, q, k, v, out, length, 0, from, n));
         return new LayerRun(tiles, denseHeads, batches, indexBytes, estimate.fixedLayoutBytes(0, heads));
     }
@@ -176,6 +183,11 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
             count++;
         }
         return count;
+    }
+
+    @Override
+    public void markPhases(PhaseMarks marks) {
+        this.marks = marks;
     }
 
     @Override

@@ -1,0 +1,75 @@
+package io.minference.kernels.kvcache;
+
+/**
+ * The CPU reference of the FP8 KV cache's number format (see {@link io.minference.kernels.kvcache}): e4m3 (1 sign,
+ * 4 exponent bits with bias 7, 3 mantissa bits; largest finite 448, no infinities, 0x7F and 0xFF are NaN and never
+ * written) and the per-block scale. Every step is written as the kernels' {@link Fp8Ops} compute it, so that the
+ * device's bytes and scales equal these bit for bit.
+ */
+public final class Fp8E4m3 {
+    /** Positions per quantization block. */
+    public static final int BLOCK_TOKENS = 64;
+    /** The largest finite e4m3 magnitude. */
+    public static final float MAX = 448f;
+    /** The code of +448. */
+    static final int MAX_CODE = 0x7E;
+    /** Magnitudes below this (2^-6) are subnormal in e4m3: multiples of 2^-9. */
+    static final float SMALLEST_NORMAL = 0x1p-6f;
+
+    private Fp8E4m3() {
+    }
+
+    /**
+     * The e4m3 code nearest x (ties to even); magnitudes of 448 and more, and NaN, give 448 with x's sign
+     * ({@code cvt.rn.satfinite} would give the same for finite x).
+     */
+    public static byte encode(float x) {
+        int sign = (Float.floatToRawIntBits(x) >>> 24) & 0x80;
+        float a = Math.abs(x);
+        int code;
+        if (!(a < MAX)) {
+            code = MAX_CODE;
+        } else if (a < SMALLEST_NORMAL) {
+            code = (int) Math.rint(a * 512f);
+        } else {
+            int bits = Float.floatToRawIntBits(a);
+            code = ((bits + 0x7FFFF + ((bits >>> 20) & 1)) >>> 20) - (120 << 3);
+        }
+        return (byte) (sign | code);
+    }
+
+    /**
+     * The value of a code, exactly: its magnitude bits placed as a float's exponent and mantissa, times 2^120 (which
+     * turns the float's bias 127 into e4m3's 7, subnormals included).
+     */
+    public static float decode(byte code) {
+        int c = code & 0xFF;
+        return Float.intBitsToFloat(((c & 0x7F) << 20) | ((c & 0x80) << 24)) * 0x1p120f;
+    }
+
+    /** The scale of a block whose largest magnitude is amax. */
+    public static float scaleOf(float amax) {
+        return amax / MAX;
+    }
+
+    /**
+     * Quantizes one KV head's block: {@code rows} rows of {@code headDim} values starting at {@code values[from]},
+     * {@code rowStride} apart, into {@code codes} at the same offsets. The values should be bf16 numbers (what the
+     * device cache holds). Returns the block's scale.
+     */
+    public static float quantizeBlock(float[] values, int from, int rows, int rowStride, int headDim, byte[] codes) {
+        float amax = 0;
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < headDim; i++) amax = Math.max(amax, Math.abs(values[from + r * rowStride + i]));
+        }
+        float scale = scaleOf(amax);
+        float divisor = amax == 0 ? 1 : scale;
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < headDim; i++) {
+                int at = from + r * rowStride + i;
+                codes[at] = encode(values[at] / divisor);
+            }
+        }
+        return scale;
+    }
+}

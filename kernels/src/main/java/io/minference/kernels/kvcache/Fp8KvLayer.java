@@ -1,0 +1,93 @@
+package io.minference.kernels.kvcache;
+
+import io.minference.runtime.DType;
+import io.minference.runtime.cuda.CudaContext;
+import io.minference.runtime.cuda.DeviceTensor;
+
+/**
+ * One layer's FP8 KV cache on the device, in the format of {@link io.minference.kernels.kvcache}: codes, scales
+ * and the bf16 tail, for K and for V.
+ */
+public final class Fp8KvLayer implements AutoCloseable {
+    private final int capacity;
+    private final int numKvHeads;
+    private final int headDim;
+    private final DeviceTensor[] tensors = new DeviceTensor[6];
+
+    /** Allocates the layer's buffers for {@code capacity} positions (freeing what was allocated if one fails). */
+    public Fp8KvLayer(CudaContext context, int capacity, int numKvHeads, int headDim) {
+        if (capacity < 1 || numKvHeads < 1 || headDim % 8 != 0 || headDim < 8) {
+            throw new IllegalArgumentException("an FP8 KV layer needs a positive capacity and KV heads and a head"
+                    + " size that is a multiple of 8; got " + capacity + ", " + numKvHeads + ", " + headDim);
+        }
+        this.capacity = capacity;
+        this.numKvHeads = numKvHeads;
+        this.headDim = headDim;
+        int kvDim = numKvHeads * headDim;
+        try {
+            for (int kv = 0; kv < 2; kv++) {
+                tensors[kv] = DeviceTensor.allocate(context, DType.U8, capacity, kvDim);
+                tensors[2 + kv] = DeviceTensor.allocate(context, DType.F32, blocks(capacity), numKvHeads);
+                tensors[4 + kv] = DeviceTensor.allocate(context, DType.BF16, Fp8E4m3.BLOCK_TOKENS, kvDim);
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** Blocks of a cache of {@code capacity} positions, the last one possibly partial. */
+    public static int blocks(int capacity) {
+        return (capacity + Fp8E4m3.BLOCK_TOKENS - 1) / Fp8E4m3.BLOCK_TOKENS;
+    }
+
+    /** Device bytes of one layer's FP8 cache (K and V) of {@code capacity} positions. */
+    public static long bytes(int capacity, int numKvHeads, int headDim) {
+        long kvDim = (long) numKvHeads * headDim;
+        return 2 * ((long) capacity * kvDim + 4L * blocks(capacity) * numKvHeads + 2L * Fp8E4m3.BLOCK_TOKENS * kvDim);
+    }
+
+    public int capacity() {
+        return capacity;
+    }
+
+    public int numKvHeads() {
+        return numKvHeads;
+    }
+
+    public int headDim() {
+        return headDim;
+    }
+
+    /** Key codes, u8 [capacity][kvDim]. */
+    public DeviceTensor keyCodes() {
+        return tensors[0];
+    }
+
+    public DeviceTensor valueCodes() {
+        return tensors[1];
+    }
+
+    /** Key scales, f32 [blocks][numKvHeads]. */
+    public DeviceTensor keyScales() {
+        return tensors[2];
+    }
+
+    public DeviceTensor valueScales() {
+        return tensors[3];
+    }
+
+    /** The partial block's keys, bf16 [64][kvDim], position p at row p mod 64. */
+    public DeviceTensor keyTail() {
+        return tensors[4];
+    }
+
+    public DeviceTensor valueTail() {
+        return tensors[5];
+    }
+
+    @Override
+    public void close() {
+        for (DeviceTensor t : tensors) if (t != null) t.close();
+    }
+}

@@ -1,0 +1,123 @@
+package io.minference.kernels.kvcache;
+
+import io.minference.ptx.dsl.Address;
+import io.minference.ptx.dsl.B32;
+import io.minference.ptx.dsl.F32;
+import io.minference.ptx.dsl.KernelBuilder;
+import io.minference.ptx.dsl.S32;
+import io.minference.ptx.dsl.U32;
+import io.minference.ptx.dsl.U64;
+
+/**
+ * The FP8 KV cache's conversions and block quantization as DSL routines, step for step those of {@link Fp8E4m3}:
+ * integer bit operations and IEEE division only, so they assemble for every target and round as the CPU does.
+ */
+public final class Fp8Ops {
+    /** Positions per block, as a shift. */
+    public static final int BLOCK_SHIFT = Integer.numberOfTrailingZeros(Fp8E4m3.BLOCK_TOKENS);
+
+    private Fp8Ops() {
+    }
+
+    /**
+     * The eight values (without the block's scale) of eight codes packed little-endian in two words: byte i's
+     * magnitude bits go to a float's bits 20..26 and its sign to bit 31, and the product by 2^120 is exact.
+     */
+    public static F32[] decode8(KernelBuilder k, B32[] words) {
+        F32[] values = new F32[4 * words.length];
+        for (int w = 0; w < words.length; w++) {
+            for (int i = 0; i < 4; i++) {
+                int shift = 8 * i;
+                B32 magnitude = shift <= 20 ? k.shl(words[w], 20 - shift) : k.shr(words[w], shift - 20);
+                B32 sign = shift <= 24 ? k.shl(words[w], 24 - shift) : words[w];
+                B32 bits = k.or(k.and(magnitude, k.b32(0x7F << 20)), k.and(sign, k.b32(0x80000000)));
+                values[4 * w + i] = k.mul(k.bitsAsF32(bits), 0x1p120f);
+            }
+        }
+        return values;
+    }
+
+    /** The e4m3 code of x in the low byte (see {@link Fp8E4m3#encode}). */
+    static U32 encode(KernelBuilder k, F32 x) {
+        U32 sign = k.and(k.shr(k.bitsAsU32(k.bits(x)), 24), 0x80);
+        F32 a = k.abs(x);
+        U32 bits = k.bitsAsU32(k.bits(a));
+        U32 normal = k.sub(k.shr(k.add(k.add(bits, 0x7FFFF), k.and(k.shr(bits, 20), 1)), 20), 120 << 3);
+        U32 subnormal = k.toU32(roundToS32(k, k.mul(a, 512f)));
+        U32 code = k.select(k.lt(a, k.f32(Fp8E4m3.SMALLEST_NORMAL)), subnormal, normal);
+        code = k.select(k.lt(a, k.f32(Fp8E4m3.MAX)), code, k.u32(Fp8E4m3.MAX_CODE));
+        return k.or(code, sign);
+    }
+
+    /** Four codes packed little-endian: element i in byte i. */
+    static U32 encode4(KernelBuilder k, F32[] four, int from, F32 divisor) {
+        U32 word = null;
+        for (int i = 0; i < 4; i++) {
+            U32 code = encode(k, k.div(four[from + i], divisor));
+            word = word == null ? code : k.or(word, k.shl(code, 8 * i));
+        }
+        return word;
+    }
+
+    /** x rounded to the nearest integer, ties to even (exact in the float, then converted exactly). */
+    private static S32 roundToS32(KernelBuilder k, F32 x) {
+        F32 rounded = k.emitter().like(x, "rni");
+        k.emitter().instruction("cvt.rni.f32.f32", rounded, x);
+        return k.toS32(rounded);
+    }
+
+    /**
+     * Quantizes one KV head's block of {@link Fp8E4m3#BLOCK_TOKENS} bf16 rows, the CTA's {@code threads} threads
+     * together: the block's amax (a warp then CTA reduction through {@code scratch}, {@code threads / 32} floats of
+     * shared memory), its scale stored by thread 0 at {@code scaleAt}, then each chunk of 8 values divided by the
+     * scale, encoded and stored as 8 bytes. Every thread of the CTA must call it (it has barriers).
+     *
+     * @param source     the block's first row at this head's columns (bf16, 16-byte aligned)
+     * @param sourceRow  bytes between source rows
+     * @param codes      the block's first row of codes at this head's columns (8-byte aligned)
+     * @param codesRow   bytes between code rows
+     */
+    public static void quantizeBlock(KernelBuilder k, int threads, int headDim, U64 source, U32 sourceRow,
+                                     U64 codes, U32 codesRow, Address scaleAt, U32 scratch) {
+        int chunksPerRow = headDim / 8;
+        int rowShift = Integer.numberOfTrailingZeros(chunksPerRow);
+        U32 chunks = k.u32((long) Fp8E4m3.BLOCK_TOKENS * chunksPerRow);
+        U32 tid = k.threadIdx();
+        F32 amax = k.var("amax", k.f32(0));
+        k.loop(tid, chunks, threads, c -> {
+            for (F32 v : loadChunk(k, source, sourceRow, c, rowShift, chunksPerRow)) k.set(amax, k.max(amax, k.abs(v)));
+        });
+        for (int mask = 16; mask >= 1; mask /= 2) k.set(amax, k.max(amax, k.shuffleXor(amax, mask)));
+        U32 warp = k.shr(tid, 5);
+        k.ifThen(k.eq(k.and(tid, 31), 0), () -> k.store(k.element(scratch, warp, 4), amax));
+        k.barrier();
+        F32 blockMax = k.loadF32(k.element(scratch, k.u32(0), 4));
+        for (int w = 1; w < threads / 32; w++) blockMax = k.max(blockMax, k.loadF32(k.element(scratch, k.u32(w), 4)));
+        k.barrier();
+        F32 scale = k.div(blockMax, k.f32(Fp8E4m3.MAX));
+        F32 divisor = k.select(k.eq(blockMax, k.f32(0)), k.f32(1), scale);
+        k.ifThen(k.eq(tid, 0), () -> k.store(scaleAt, scale));
+        k.loop(tid, chunks, threads, c -> {
+            F32[] v = loadChunk(k, source, sourceRow, c, rowShift, chunksPerRow);
+            U32 row = k.shr(c, rowShift);
+            U32 column = k.and(c, chunksPerRow - 1);
+            U64 at = k.add(k.add(codes, k.mulWide(row, codesRow)), k.mulWide(column, 8));
+            k.storeVector(Address.global(at), encode4(k, v, 0, divisor), encode4(k, v, 4, divisor));
+        });
+    }
+
+    /** The 8 bf16 values of chunk c (row c / chunksPerRow, columns 8 (c mod chunksPerRow) ...) as floats. */
+    private static F32[] loadChunk(KernelBuilder k, U64 source, U32 sourceRow, U32 c, int rowShift,
+                                   int chunksPerRow) {
+        U32 row = k.shr(c, rowShift);
+        U32 column = k.and(c, chunksPerRow - 1);
+        U64 at = k.add(k.add(source, k.mulWide(row, sourceRow)), k.mulWide(column, 16));
+        B32[] words = k.loadB32x4(Address.global(at));
+        F32[] values = new F32[8];
+        for (int j = 0; j < 4; j++) {
+            values[2 * j] = k.bitsAsF32(k.shl(words[j], 16));
+            values[2 * j + 1] = k.bitsAsF32(k.and(words[j], k.b32(0xFFFF0000)));
+        }
+        return values;
+    }
+}

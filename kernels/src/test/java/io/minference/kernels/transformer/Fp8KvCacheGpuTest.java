@@ -1,0 +1,256 @@
+package io.minference.kernels.transformer;
+
+import io.minference.kernels.attention.AttentionShape;
+import io.minference.kernels.cpu.Rope;
+import io.minference.kernels.flash.FlashAttention;
+import io.minference.kernels.kvcache.Fp8E4m3;
+import io.minference.kernels.kvcache.Fp8KvLayer;
+import io.minference.kernels.kvcache.KvQuantize;
+import io.minference.runtime.DType;
+import io.minference.runtime.Tensor;
+import io.minference.runtime.cuda.BFloat16;
+import io.minference.runtime.cuda.DeviceTensor;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.lang.foreign.MemorySegment;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The FP8 KV cache's kernels on a real GPU against the CPU reference {@link Fp8E4m3}: the codes and scales that
+ * {@link KvQuantize} and the FP8 mode of {@link RopeKvWrite} write equal the reference's bit for bit (from the same
+ * bf16 values), the tail holds the partial block, and the FP8 split-K decode matches float64 attention over the
+ * dequantized cache. Fresh random inputs with blocks of very different magnitudes (zero, subnormal-range, large);
+ * outputs poisoned; the seed is in every failure message.
+ */
+@Tag("gpu")
+class Fp8KvCacheGpuTest {
+    private static DeviceFixture gpu;
+
+    @BeforeAll
+    static void open() {
+        gpu = DeviceFixture.openOrSkip();
+        System.out.println("FP8 KV cache kernels on " + gpu.backend.device() + ", " + gpu.context());
+    }
+
+    @AfterAll
+    static void close() {
+        if (gpu != null) gpu.close();
+    }
+
+    /** bf16 K or V rows [length][kvDim] whose 64-row blocks have magnitudes from 0 to about 1e3, per head. */
+    private static float[] blockyValues(int length, int kvHeads, int headDim) {
+        int kvDim = kvHeads * headDim;
+        float[] values = new float[length * kvDim];
+        for (int t = 0; t < length; t++) {
+            for (int h = 0; h < kvHeads; h++) {
+                int kind = Math.floorMod((t / 64) * 7 + h * 3, 5);
+                double magnitude = switch (kind) {
+                    case 0 -> 0;
+                    case 1 -> 1e-3;
+                    case 2 -> 1;
+                    case 3 -> 30;
+                    default -> 900;
+                };
+                for (int i = 0; i < headDim; i++) {
+                    values[t * kvDim + h * headDim + i] = BFloat16.round((float) (gpu.random.nextGaussian() * magnitude));
+                }
+            }
+        }
+        return values;
+    }
+
+    private static byte[] downloadBytes(DeviceTensor t) {
+        gpu.stream().synchronize();
+        byte[] bytes = new byte[Math.toIntExact(t.elementCount())];
+        t.buffer().copyToHost(MemorySegment.ofArray(bytes));
+        return bytes;
+    }
+
+    private static void poison(Fp8KvLayer cache) {
+        for (DeviceTensor t : new DeviceTensor[] {cache.keyCodes(), cache.valueCodes(), cache.keyScales(),
+                cache.valueScales(), cache.keyTail(), cache.valueTail()}) {
+            t.buffer().fillInts(DeviceFixture.POISON);
+        }
+    }
+
+    /**
+     * Checks blocks [firstBlock, firstBlock + blocks) of codes and scales, bit for bit, against the reference
+     * quantization of {@code values} (bf16 [blocks 64][kvDim], the first block's rows first).
+     */
+    private static void assertBlocksEqualReference(float[] values, int firstBlock, int blocks, Fp8KvLayer cache,
+                                                   boolean keys, String what) {
+        int kvHeads = cache.numKvHeads(), headDim = cache.headDim(), kvDim = kvHeads * headDim;
+        byte[] codes = downloadBytes(keys ? cache.keyCodes() : cache.valueCodes());
+        float[] scales = gpu.downloadF32(keys ? cache.keyScales() : cache.valueScales());
+        byte[] expected = new byte[values.length];
+        for (int b = 0; b < blocks; b++) {
+            for (int head = 0; head < kvHeads; head++) {
+                int h = head;
+                int from = b * 64 * kvDim + h * headDim;
+                float scale = Fp8E4m3.quantizeBlock(values, from, 64, kvDim, headDim, expected);
+                int block = firstBlock + b;
+                assertEquals(Float.floatToRawIntBits(scale), Float.floatToRawIntBits(scales[block * kvHeads + h]),
+                        () -> what + " scale of block " + block + ", head " + h + "; " + gpu.context());
+                for (int r = 0; r < 64; r++) {
+                    for (int i = 0; i < headDim; i++) {
+                        int at = from + r * kvDim + i;
+                        int deviceAt = (block * 64 + r) * kvDim + h * headDim + i;
+                        if (expected[at] != codes[deviceAt]) {
+                            fail(what + " code at position " + (block * 64 + r) + ", head " + h + ", element " + i
+                                    + ": device " + (codes[deviceAt] & 0xFF) + ", reference " + (expected[at] & 0xFF)
+                                    + " for " + values[at] + "; " + gpu.context());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} KV heads of {1}, {2} positions")
+    @CsvSource({"8, 128, 1000", "2, 64, 4096", "2, 64, 63", "8, 128, 64"})
+    void quantizeWritesTheReferenceBytesAndTheTail(int kvHeads, int headDim, int length) {
+        int kvDim = kvHeads * headDim;
+        float[] k = blockyValues(length, kvHeads, headDim), v = blockyValues(length, kvHeads, headDim);
+        try (DeviceTensor dk = gpu.bf16(k, length, kvDim); DeviceTensor dv = gpu.bf16(v, length, kvDim);
+             Fp8KvLayer cache = new Fp8KvLayer(gpu.backend.context(), length + 100, kvHeads, headDim)) {
+            poison(cache);
+            new KvQuantize(kvHeads, headDim).launch(gpu.stream(), dk, dv, cache, length);
+            int full = length / 64;
+            assertBlocksEqualReference(k, 0, full, cache, true, "K");
+            assertBlocksEqualReference(v, 0, full, cache, false, "V");
+            short[] kTail = gpu.downloadBits(cache.keyTail()), vTail = gpu.downloadBits(cache.valueTail());
+            for (int t = full * 64; t < length; t++) {
+                for (int j = 0; j < kvDim; j++) {
+                    int row = t % 64;
+                    assertEquals(BFloat16.fromFloat(k[t * kvDim + j]), kTail[row * kvDim + j], "K tail; " + gpu.context());
+                    assertEquals(BFloat16.fromFloat(v[t * kvDim + j]), vTail[row * kvDim + j], "V tail; " + gpu.context());
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} heads, {1} KV heads of {2}")
+    @CsvSource({"32, 8, 128", "6, 2, 64"})
+    void ropeWriteQuantizesEachBlockAsItFills(int heads, int kvHeads, int headDim) {
+        RopeKvWrite kernel = new RopeKvWrite(heads, kvHeads, headDim).withStartOnDevice().withFp8Cache();
+        RopeKvWrite bf16Shape = new RopeKvWrite(heads, kvHeads, headDim);
+        int kvDim = kernel.kvWidth(), steps = 128 + 17;
+        Rope rope = new Rope(headDim, 500000f, null);
+        try (DeviceTensor freqs = gpu.f32(RopeFrequencies.table(headDim, 500000f, null));
+             DeviceTensor q = gpu.poisoned(DType.BF16, kernel.qWidth(), DeviceFixture.BF16_POISON);
+             Fp8KvLayer cache = new Fp8KvLayer(gpu.backend.context(), 300, kvHeads, headDim);
+             Tensor hq = Tensor.allocate(DType.BF16, 1, kernel.qWidth());
+             Tensor hk = Tensor.allocate(DType.BF16, steps, kvDim);
+             Tensor hv = Tensor.allocate(DType.BF16, steps, kvDim);
+             Tensor hQkv = Tensor.allocate(DType.BF16, 1, kernel.rowWidth())) {
+            poison(cache);
+            float[] vWritten = new float[64 * kvDim];
+            for (int p = 0; p < steps; p++) {
+                float[] qkv = gpu.bf16Gaussians(kernel.rowWidth(), p < 64 ? 0.01 : 20);
+                try (DeviceTensor dQkv = gpu.bf16(qkv); DeviceTensor startAt = gpu.i32(new int[] {p})) {
+                    kernel.launch(gpu.stream(), dQkv, q, cache, freqs, startAt);
+                    gpu.stream().synchronize();
+                }
+                for (int i = 0; i < qkv.length; i++) Bf16Host.set(hQkv, i, qkv[i]);
+                new CpuRopeKvWrite(bf16Shape, rope).apply(hQkv, 1, p, hq, hk, hv);
+                short[] kTail = gpu.downloadBits(cache.keyTail()), vTail = gpu.downloadBits(cache.valueTail());
+                int row = p % 64;
+                for (int j = 0; j < kvDim; j++) {
+                    float want = Bf16Host.get(hk, (long) p * kvDim + j), got = BFloat16.toFloat(kTail[row * kvDim + j]);
+                    if (Math.abs(want - got) > Math.ulp(Math.abs(want)) * 65536.0 + 1e-6) {
+                        fail("K tail at position " + p + ", element " + j + ": " + got + ", twin " + want + "; "
+                                + gpu.context());
+                    }
+                    float value = Bf16Host.get(hv, (long) p * kvDim + j);
+                    assertEquals(BFloat16.fromFloat(value), vTail[row * kvDim + j], "V tail; " + gpu.context());
+                    vWritten[row * kvDim + j] = value;
+                }
+                if (row == 63 && p < 128) {
+                    float[] tail = new float[64 * kvDim];
+                    for (int i = 0; i < tail.length; i++) tail[i] = BFloat16.toFloat(kTail[i]);
+                    assertBlocksEqualReference(tail, p / 64, 1, cache, true, "K");
+                    assertBlocksEqualReference(vWritten.clone(), p / 64, 1, cache, false, "V");
+                }
+            }
+            float[] scales = gpu.downloadF32(cache.keyScales());
+            for (int h = 0; h < kvHeads; h++) {
+                int at = 2 * kvHeads + h;
+                assertEquals(DeviceFixture.POISON, Float.floatToRawIntBits(scales[at]),
+                        "the partial third block must not be quantized; " + gpu.context());
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0} heads, {1} KV heads of {2}, length {3}")
+    @CsvSource({"32, 8, 128, 1000", "32, 8, 128, 64", "6, 2, 64, 4100", "6, 2, 64, 1", "6, 2, 64, 40000"})
+    void fp8DecodeMatchesFloat64OverTheDequantizedCache(int heads, int kvHeads, int headDim, int length) {
+        int kvDim = kvHeads * headDim, group = heads / kvHeads;
+        AttentionShape shape = new AttentionShape(heads, kvHeads, headDim);
+        float[] k = gpu.bf16Gaussians(length * kvDim, 1), v = gpu.bf16Gaussians(length * kvDim, 1);
+        float[] q = gpu.bf16Gaussians(heads * headDim, 1);
+        int capacity = length + 70;
+        try (DeviceTensor dk = gpu.bf16(k, length, kvDim); DeviceTensor dv = gpu.bf16(v, length, kvDim);
+             DeviceTensor dq = gpu.bf16(q, heads, headDim);
+             DeviceTensor out = gpu.poisoned(DType.BF16, (long) heads * headDim, DeviceFixture.BF16_POISON);
+             DeviceTensor lengthAt = gpu.i32(new int[] {length});
+             Fp8KvLayer cache = new Fp8KvLayer(gpu.backend.context(), capacity, kvHeads, headDim);
+             FlashAttention flash = new FlashAttention(gpu.backend.context(), shape)) {
+            poison(cache);
+            new KvQuantize(kvHeads, headDim).launch(gpu.stream(), dk, dv, cache, length);
+            flash.reserveDecode(capacity);
+            flash.decode(gpu.stream(), dq, cache, out, lengthAt);
+            float[] got = gpu.downloadBf16(out);
+            float[] kd = dequantized(k, length, kvHeads, headDim), vd = dequantized(v, length, kvHeads, headDim);
+            for (int h = 0; h < heads; h++) {
+                int kvHead = h / group;
+                double[] scores = new double[length];
+                double max = Double.NEGATIVE_INFINITY;
+                for (int t = 0; t < length; t++) {
+                    double dot = 0;
+                    for (int i = 0; i < headDim; i++) dot += (double) q[h * headDim + i] * kd[t * kvDim + kvHead * headDim + i];
+                    scores[t] = dot / Math.sqrt(headDim);
+                    max = Math.max(max, scores[t]);
+                }
+                double sum = 0;
+                for (int t = 0; t < length; t++) sum += scores[t] = Math.exp(scores[t] - max);
+                for (int i = 0; i < headDim; i++) {
+                    double want = 0;
+                    for (int t = 0; t < length; t++) want += scores[t] * vd[t * kvDim + kvHead * headDim + i];
+                    want /= sum;
+                    double error = Math.abs(got[h * headDim + i] - want);
+                    // bf16 rounding of the output, plus f32 accumulation and ex2.approx
+                    if (!(error <= Math.abs(want) * 0x1p-8 + 2e-3)) {
+                        fail("head " + h + ", element " + i + ": " + got[h * headDim + i] + ", float64 " + want
+                                + "; " + gpu.context());
+                    }
+                }
+            }
+        }
+    }
+
+    /** The values decode sees: full blocks through the reference codes and scales, the partial block as it is. */
+    private static float[] dequantized(float[] values, int length, int kvHeads, int headDim) {
+        int kvDim = kvHeads * headDim;
+        float[] out = values.clone();
+        byte[] codes = new byte[values.length];
+        for (int b = 0; b < length / 64; b++) {
+            for (int h = 0; h < kvHeads; h++) {
+                int from = b * 64 * kvDim + h * headDim;
+                float scale = Fp8E4m3.quantizeBlock(values, from, 64, kvDim, headDim, codes);
+                for (int r = 0; r < 64; r++) {
+                    for (int i = 0; i < headDim; i++) {
+                        int at = from + r * kvDim + i;
+                        out[at] = Fp8E4m3.decode(codes[at]) * scale;
+                    }
+                }
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,133 @@
+package io.minference.llama.gpu;
+
+import io.minference.config.KvCacheType;
+import io.minference.kernels.attention.AttentionShape;
+import io.minference.kernels.flash.FlashAttention;
+import io.minference.kernels.kvcache.Fp8KvLayer;
+import io.minference.kernels.kvcache.KvQuantize;
+import io.minference.kernels.transformer.RopeKvWrite;
+import io.minference.llama.LlamaConfig;
+import io.minference.runtime.DType;
+import io.minference.runtime.cuda.CudaContext;
+import io.minference.runtime.cuda.CudaStream;
+import io.minference.runtime.cuda.DevicePointer;
+import io.minference.runtime.cuda.DeviceTensor;
+
+/**
+ * The FP8 KV cache of every layer ({@link Fp8KvLayer}, the format of {@link io.minference.kernels.kvcache}): about
+ * half the bytes of bf16, read only by decode. A prompt is prefilled layer-major over one layer's bf16 whole-prompt
+ * K/V buffers, which its attention reads; after the layer's attention {@link KvQuantize} stores them in the layer's
+ * cache, and the next layer reuses the buffers. Decode writes each token to the tail and quantizes a block when it
+ * fills (the FP8 mode of {@link RopeKvWrite}).
+ */
+final class Fp8GpuKvCache implements GpuKvCache {
+    private final CudaContext context;
+    private final int capacity;
+    private final int kvDim;
+    private final Fp8KvLayer[] layers;
+    private final KvQuantize quantize;
+    private final RopeKvWrite stepRope;
+    private DeviceTensor promptKeys;
+    private DeviceTensor promptValues;
+
+    Fp8GpuKvCache(CudaContext context, LlamaConfig c, int capacity) {
+        requireSupported(c);
+        this.context = context;
+        this.capacity = capacity;
+        this.kvDim = c.kvDim();
+        this.quantize = new KvQuantize(c.numKvHeads(), c.headDim());
+        this.stepRope = GpuKvCache.stepRope(c).withFp8Cache();
+        this.layers = new Fp8KvLayer[c.numLayers()];
+        try {
+            for (int l = 0; l < layers.length; l++) layers[l] = new Fp8KvLayer(context, capacity, c.numKvHeads(), c.headDim());
+        } catch (RuntimeException e) {
+            close();
+            throw new IllegalStateException("cannot allocate a device FP8 KV cache of " + capacity + " positions ("
+                    + bytes(c, capacity) / (1 << 20) + " MiB)", e);
+        }
+    }
+
+    /**
+     * Refuses, with the reason, a model whose shape the FP8 kernels do not serve: the grouped decode's head dims
+     * (64, 128) and groups (1 to 8 query heads per KV head).
+     */
+    static void requireSupported(LlamaConfig c) {
+        AttentionShape shape = new AttentionShape(c.numHeads(), c.numKvHeads(), c.headDim());
+        if (!FlashAttention.supportsFp8Cache(shape)) {
+            throw new IllegalArgumentException("--kv-cache fp8 needs head dim 64 or 128 and 1 to 8 query heads per KV"
+                    + " head; this model has head dim " + c.headDim() + " and " + shape.groupSize()
+                    + " query heads per KV head: use --kv-cache bf16");
+        }
+    }
+
+    static long bytes(LlamaConfig c, int capacity) {
+        return c.numLayers() * Fp8KvLayer.bytes(capacity, c.numKvHeads(), c.headDim());
+    }
+
+    @Override
+    public KvCacheType type() {
+        return KvCacheType.FP8;
+    }
+
+    @Override
+    public int capacity() {
+        return capacity;
+    }
+
+    @Override
+    public long promptBytes(int length) {
+        return 2L * 2 * length * kvDim;
+    }
+
+    @Override
+    public void openPrompt(int length) {
+        closePrompt();
+        promptKeys = DeviceTensor.allocate(context, DType.BF16, length, kvDim);
+        promptValues = DeviceTensor.allocate(context, DType.BF16, length, kvDim);
+    }
+
+    @Override
+    public void closePrompt() {
+        if (promptKeys != null) promptKeys.close();
+        if (promptValues != null) promptValues.close();
+        promptKeys = promptValues = null;
+    }
+
+    @Override
+    public DeviceTensor promptKeys(int layer) {
+        return requireOpen(promptKeys);
+    }
+
+    @Override
+    public DeviceTensor promptValues(int layer) {
+        return requireOpen(promptValues);
+    }
+
+    private static DeviceTensor requireOpen(DeviceTensor buffer) {
+        if (buffer == null) throw new IllegalStateException("the FP8 cache's prompt buffers are not open");
+        return buffer;
+    }
+
+    @Override
+    public void storePrompt(CudaStream stream, int layer, int length) {
+        quantize.launch(stream, promptKeys(layer), promptValues(layer), layers[layer], length);
+    }
+
+    @Override
+    public void writeStep(CudaStream stream, int layer, DeviceTensor qkv, DeviceTensor q, DeviceTensor freqs,
+                          DevicePointer positionAt) {
+        stepRope.launch(stream, qkv, q, layers[layer], freqs, positionAt);
+    }
+
+    @Override
+    public void attendStep(CudaStream stream, FlashAttention attention, int layer, DeviceTensor q, DeviceTensor out,
+                           DevicePointer lengthAt) {
+        attention.decode(stream, q, layers[layer], out, lengthAt);
+    }
+
+    @Override
+    public void close() {
+        closePrompt();
+        for (Fp8KvLayer layer : layers) if (layer != null) layer.close();
+    }
+}

@@ -1,0 +1,99 @@
+package io.minference.llama.gpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.minference.config.KvCacheType;
+import io.minference.llama.LlamaModel;
+import io.minference.llama.forward.Fp8KvAccuracy;
+import io.minference.llama.generate.PasskeyPrompt;
+import io.minference.llama.load.ModelLoader;
+import io.minference.llama.synthetic.SyntheticShape;
+import io.minference.runtime.ProgressListener;
+import io.minference.runtime.cuda.CudaAvailability;
+import io.minference.runtime.cuda.CudaBackend;
+import io.minference.runtime.cuda.CudaDriver;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The GPU forward pass with an FP8 KV cache against the same pass with bf16 on the tiny pass-key model after 8K- and
+ * 16K-token prompts ({@link Fp8KvAccuracy}): each side's prompt is prefilled afresh, then decoded on the device.
+ */
+@Tag("gpu")
+class Fp8KvCacheGpuModelTest {
+    @ParameterizedTest(name = "{0} tokens")
+    @ValueSource(ints = {8192, 16384 - Fp8KvAccuracy.CONTINUATION})
+    void fp8DecodeMatchesBf16(int length) throws Exception {
+        CudaAvailability availability = CudaDriver.availability();
+        assumeTrue(availability.available(), () -> "no usable CUDA device: " + availability.reason());
+        var files = PasskeyPrompt.files();
+        assumeTrue(files.isPresent(), "shared data for the pass-key task is absent");
+        Path[] f = files.get();
+        try (LlamaModel model = ModelLoader.load(f[0].toString(), f[1], ProgressListener.NONE);
+             CudaBackend gpu = CudaBackend.open(0);
+             GpuLlamaWeights weights = GpuLlamaWeights.upload(gpu.context(), model)) {
+            Fp8KvAccuracy.Task task = Fp8KvAccuracy.Task.of(model.tokenizer(), f[2], length);
+            try (Side bf16 = new Side(weights, gpu, task, KvCacheType.BF16);
+                 Side fp8 = new Side(weights, gpu, task, KvCacheType.FP8)) {
+                System.out.println("gpu FP8 KV on " + gpu.device() + ", "
+                        + Fp8KvAccuracy.check(task, model.tokenizer(), bf16, fp8));
+            }
+        }
+    }
+
+    /** One cache format: a fresh forward pass and prefill each time decode restarts from the prompt's end. */
+    private static final class Side implements Fp8KvAccuracy.Decoder, AutoCloseable {
+        private final GpuLlamaWeights weights;
+        private final CudaBackend gpu;
+        private final Fp8KvAccuracy.Task task;
+        private final KvCacheType type;
+        private GpuLlamaForward forward;
+
+        Side(GpuLlamaWeights weights, CudaBackend gpu, Fp8KvAccuracy.Task task, KvCacheType type) {
+            this.weights = weights;
+            this.gpu = gpu;
+            this.task = task;
+            this.type = type;
+        }
+
+        public float[] atPromptEnd() {
+            close();
+            int[] prompt = task.prompt().ids();
+            forward = new GpuLlamaForward(weights, gpu, prompt.length + Fp8KvAccuracy.CONTINUATION,
+                    GpuLlamaForward.DEFAULT_CHUNK_SIZE, true, type);
+            assertEquals(type, forward.kvCacheType());
+            return forward.prefill(prompt, ProgressListener.NONE);
+        }
+
+        public float[] decode(int token) {
+            return forward.decode(token);
+        }
+
+        public void close() {
+            if (forward != null) forward.close();
+            forward = null;
+        }
+    }
+
+    @Test
+    void fp8RefusesASecondPromptAndShapesItsKernelsDoNotServe() {
+        CudaAvailability availability = CudaDriver.availability();
+        assumeTrue(availability.available(), () -> "no usable CUDA device: " + availability.reason());
+        try (CudaBackend gpu = CudaBackend.open(0);
+             GpuLlamaWeights weights = SyntheticGpuWeights.generate(gpu, SyntheticShape.parse("tiny"))) {
+            try (GpuLlamaForward forward = new GpuLlamaForward(weights, gpu, 300, 64, true, KvCacheType.FP8)) {
+                forward.prefill(new int[] {1, 2, 3, 4, 5}, ProgressListener.NONE);
+                var e = assertThrows(IllegalStateException.class,
+                        () -> forward.prefill(new int[] {6, 7}, ProgressListener.NONE));
+                assertTrue(e.getMessage().contains("FP8 KV cache"), e.getMessage());
+                forward.decode(6);
+            }
+        }
+    }
+}
