@@ -102,7 +102,8 @@ final class BenchCommand extends CliCommand {
         PrintWriter out = out();
         LlamaConfig c = session.config();
         out.printf(Locale.ROOT, "model %s on %s%n", modelName, session.device());
-        printHeader(out, session.onGpu() ? "device memory" : "peak RSS");
+        // On a GPU: the device memory a sequence adds to the weights (the prefill's buffers and KV cache).
+        printHeader(out, session.onGpu() ? "sequence memory" : "peak RSS");
         long before = session.deviceBytesInUse();
         timePrefillAndDecode(session, randomPrompt(Math.min(64, c.contextLength() - 1), bos(session), c.vocabSize()),
                 Math.min(1, decodeTokens), GenerationListener.NONE);

@@ -10,8 +10,6 @@ import io.minference.app.server.ServerSettings;
 import io.minference.config.ConfigOverrides;
 import io.minference.config.Limits;
 import io.minference.config.MinferenceConfig;
-import io.minference.llama.LlamaModel;
-import io.minference.llama.load.ModelLoader;
 import io.minference.llama.session.AttentionPlan;
 import io.minference.llama.session.LlamaSession;
 import java.io.BufferedReader;
@@ -101,13 +99,13 @@ final class DemoRecordCommand extends CliCommand {
         if (settings.model() == null) throw missing("'--model=PATH' (or model: in the --config file)");
         Inputs.requireModel(settings.model());
         Files.createDirectories(out);
-        LlamaModel loaded;
+        LlamaSession session;
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal())) {
-            loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress);
+            session = LlamaSession.load(settings.model(), settings.tokenizer(), settings.device(),
+                    config -> AttentionPlan.dense(), settings.prefill().blockSize(), progress);
         }
         String id = ServerCommand.modelId(settings.model());
-        try (LlamaEngine engine = new LlamaEngine(LlamaSession.openOwning(loaded, settings.device(),
-                AttentionPlan.dense(), settings.prefill().blockSize()), id);
+        try (LlamaEngine engine = new LlamaEngine(session, id);
              ApiServer server = ApiServer.start(engine, new ServerSettings("127.0.0.1", 0,
                      ServerSettings.DEFAULT_MAX_BODY_BYTES, 1, true, files))) {
             record(server.uri(), engine.device());

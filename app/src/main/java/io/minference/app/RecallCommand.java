@@ -156,8 +156,13 @@ final class RecallCommand extends CliCommand {
                         : SparsePrefill.describe(SyntheticRecall.patterns(measured, 0, heads).getFirst()));
         out.printf(Locale.ROOT, "%5s %5s  %-32s %9s %9s %10s%n", "layer", "head", "pattern", "density", "recall",
                 "rel error");
+        out.flush();
+        List<HeadAccuracy.Result> results;
+        try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal())) {
+            results = SyntheticRecall.measure(synthetic, shape, tokens, seed, patterns, progress);
+        }
         double recallSum = 0;
-        for (HeadAccuracy.Result r : SyntheticRecall.measure(synthetic, shape, tokens, seed, patterns)) {
+        for (HeadAccuracy.Result r : results) {
             out.printf(Locale.ROOT, "%5d %5d  %-32s %9.4f %9.4f %10.2e%n", l, r.head(),
                     SparsePrefill.describe(patterns.get(r.head())), r.density(), r.recall(), r.relativeError());
             recallSum += r.recall();

@@ -6,7 +6,6 @@ import io.minference.app.server.ServerSettings;
 import io.minference.config.ConfigOverrides;
 import io.minference.config.Limits;
 import io.minference.config.MinferenceConfig;
-import io.minference.llama.LlamaModel;
 import io.minference.llama.load.ModelLoader;
 import io.minference.llama.session.AttentionPlan;
 import io.minference.llama.session.LlamaSession;
@@ -71,12 +70,12 @@ abstract class ServerCommand extends CliCommand {
             throw new IOException("files folder not found (or not a directory): " + folder);
         }
 
-        LlamaModel loaded;
+        LlamaSession session;
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal())) {
-            loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress);
+            session = LlamaSession.load(settings.model(), settings.tokenizer(), settings.device(),
+                    config -> AttentionPlan.dense(), settings.prefill().blockSize(), progress);
         }
-        LlamaEngine engine = new LlamaEngine(LlamaSession.openOwning(loaded, settings.device(), AttentionPlan.dense(),
-                settings.prefill().blockSize()), modelId(settings.model()));
+        LlamaEngine engine = new LlamaEngine(session, modelId(settings.model()));
         ApiServer server;
         try {
             server = ApiServer.start(engine, new ServerSettings(host, port, maxBody, queue, demoPage(), folder));

@@ -2,6 +2,7 @@ package io.minference.sparse;
 
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.runtime.DType;
+import io.minference.runtime.ProgressListener;
 import io.minference.runtime.Tensor;
 import io.minference.sparse.cpu.LayerInputs;
 import io.minference.sparse.pattern.DensePattern;
@@ -34,9 +35,24 @@ public final class HeadAccuracy {
         return measure(shape, queries, keys, values, length, patterns, PatternRegistry.standard());
     }
 
+    /**
+     * As above, reporting ("recall", heads done, heads) to {@code progress} after each head: a long prompt's heads
+     * take minutes.
+     */
+    public static List<Result> measure(AttentionShape shape, Tensor queries, Tensor keys, Tensor values, int length,
+                                       List<HeadPattern> patterns, ProgressListener progress) {
+        return measure(shape, queries, keys, values, length, patterns, PatternRegistry.standard(), progress);
+    }
+
     /** As above, with the patterns of {@code registry}. */
     public static List<Result> measure(AttentionShape shape, Tensor queries, Tensor keys, Tensor values, int length,
                                        List<HeadPattern> patterns, PatternRegistry registry) {
+        return measure(shape, queries, keys, values, length, patterns, registry, ProgressListener.NONE);
+    }
+
+    private static List<Result> measure(AttentionShape shape, Tensor queries, Tensor keys, Tensor values, int length,
+                                        List<HeadPattern> patterns, PatternRegistry registry,
+                                        ProgressListener progress) {
         if (patterns.size() != shape.numHeads()) {
             throw new IllegalArgumentException(patterns.size() + " patterns for a layer of " + shape.numHeads()
                     + " heads");
@@ -44,6 +60,7 @@ public final class HeadAccuracy {
         LayerInputs inputs = new LayerInputs(shape, queries, keys, length);
         LayerInputs.requireRows(values, length, shape.kvDim(), "values");
         List<Result> results = new ArrayList<>();
+        progress.progress("recall", 0, shape.numHeads());
         try (Tensor dense = denseOutput(shape, queries, keys, values, length);
              Tensor sparse = Tensor.allocate(DType.F32, length, shape.queryDim())) {
             for (int head = 0; head < shape.numHeads(); head++) {
@@ -52,6 +69,7 @@ public final class HeadAccuracy {
                 double recall = RecallMeter.recall(inputs, head, List.of(index))[0];
                 results.add(new Result(head, patterns.get(head).name(), density(index), recall,
                         relativeError(shape, dense, sparse, head, length)));
+                progress.progress("recall", head + 1, shape.numHeads());
             }
         }
         return results;

@@ -127,6 +127,8 @@ public final class LlamaEngine implements TextEngine {
         if (head < 0 || head >= c.numHeads()) {
             throw ApiException.invalid("head", "head must be from 0 to " + (c.numHeads() - 1) + ", got " + head);
         }
+        // Synthetic weights made on a GPU have no host copy for the CPU prefill that the picture comes from.
+        if (!session.hasHostWeights()) return Optional.empty();
         int[] ids = encode(prompt);
         return AttentionModes.patternIndex(session, ids, mode, layer, head, GenerationListener.NONE)
                 .map(index -> PatternPicture.of(index, 0, layer, head, mode, PatternPicture.MAX_CELLS));

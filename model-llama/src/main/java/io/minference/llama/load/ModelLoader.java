@@ -87,8 +87,13 @@ public final class ModelLoader {
 
     private static LlamaModel loadSynthetic(String model, Path tokenizer, ProgressListener progress) {
         SyntheticShape shape = SyntheticShape.parse(model.substring(SYNTHETIC_PREFIX.length()));
-        Tokenizer tok = tokenizer != null ? tokenizerFile(tokenizer, shape.config().vocabSize()) : new ByteTokenizer();
-        return new LlamaModel(model, shape.config(), SyntheticModel.create(shape, progress), tok);
+        return new LlamaModel(model, shape.config(), SyntheticModel.create(shape, progress),
+                syntheticTokenizer(shape, tokenizer));
+    }
+
+    /** A synthetic model's tokenizer: the file given, or the byte tokenizer. */
+    public static Tokenizer syntheticTokenizer(SyntheticShape shape, Path tokenizer) {
+        return tokenizer != null ? tokenizerFile(tokenizer, shape.config().vocabSize()) : new ByteTokenizer();
     }
 
     private static LlamaModel loadGguf(Path path, Path tokenizer, ProgressListener progress) {

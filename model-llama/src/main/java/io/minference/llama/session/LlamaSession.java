@@ -69,6 +69,7 @@ public final class LlamaSession implements AutoCloseable {
     public static final String DENSE = GenerationResult.DENSE;
 
     private final LlamaModel model;
+    private final Tokenizer tokenizer;
     private final LlamaConfig config;
     private final String source;
     private final Backend backend;
@@ -84,6 +85,7 @@ public final class LlamaSession implements AutoCloseable {
         LlamaConfig c = model.config();
         plan.sparsePrefill().ifPresent(s -> s.plan().requireShape(c.numLayers(), c.numHeads(), s.source()));
         this.model = model;
+        this.tokenizer = model.tokenizer();
         this.config = c;
         this.source = model.source();
         this.backend = backend;
@@ -116,8 +118,8 @@ public final class LlamaSession implements AutoCloseable {
     /**
      * Loads {@code modelName} (a .gguf file, a llama2.c checkpoint or synthetic:NAME, see {@link ModelLoader#load})
      * and opens it on the backend {@code device} names, the session owning both. On a GPU a synthetic model's
-     * weights are made on the device, never on the host (an 8B shape would not fit it): such a session has no host
-     * model, so it cannot {@link #observe} and has no tokenizer.
+     * weights are made on the device, never on the host (an 8B shape would take minutes and tens of GB there): such a
+     * session has no host weights, so it cannot {@link #observe} ({@link #hasHostWeights()}).
      *
      * @param plan the attention plan for the model's shape, checked against it
      */
@@ -130,8 +132,8 @@ public final class LlamaSession implements AutoCloseable {
                 SyntheticShape shape = SyntheticShape.parse(modelName.substring(ModelLoader.SYNTHETIC_PREFIX.length()));
                 GpuMemoryPlan.of(shape.config(), shape.sharedClassifier(), 1, 1, 0)
                         .requireFits(cuda.context().memoryInfo().freeBytes(), "the weights of " + modelName);
-                return new LlamaSession(null, shape.config(), modelName, cuda, plan.apply(shape.config()), blockSize,
-                        SyntheticGpuWeights.generate(cuda, shape));
+                return new LlamaSession(ModelLoader.syntheticTokenizer(shape, tokenizer), shape.config(), modelName,
+                        cuda, plan.apply(shape.config()), blockSize, SyntheticGpuWeights.generate(cuda, shape));
             }
             LlamaModel model = ModelLoader.load(modelName, tokenizer, progress);
             try {
@@ -161,10 +163,11 @@ public final class LlamaSession implements AutoCloseable {
     }
 
     /** A session over weights made on the device (a synthetic model): no host model. */
-    private LlamaSession(LlamaModel model, LlamaConfig config, String source, CudaBackend backend, AttentionPlan plan,
-                         int blockSize, GpuLlamaWeights weights) {
+    private LlamaSession(Tokenizer tokenizer, LlamaConfig config, String source, CudaBackend backend,
+                         AttentionPlan plan, int blockSize, GpuLlamaWeights weights) {
         plan.sparsePrefill().ifPresent(s -> s.plan().requireShape(config.numLayers(), config.numHeads(), s.source()));
-        this.model = model;
+        this.model = null;
+        this.tokenizer = tokenizer;
         this.config = config;
         this.source = source;
         this.backend = backend;
@@ -205,9 +208,14 @@ public final class LlamaSession implements AutoCloseable {
         return source;
     }
 
-    /** The model's tokenizer, or null when it has none (a synthetic model made on the device). */
+    /** The model's tokenizer, or null when it has none. */
     public Tokenizer tokenizer() {
-        return model == null ? null : model.tokenizer();
+        return tokenizer;
+    }
+
+    /** Whether the weights are also on the host, as {@link #observe} needs (not for synthetic weights made on a GPU). */
+    public boolean hasHostWeights() {
+        return model != null;
     }
 
     /** Device memory in use now, in bytes (weights, and any open sequence), or -1 on the CPU. */
@@ -261,7 +269,7 @@ public final class LlamaSession implements AutoCloseable {
     /** Prefills {@code prompt} in a sequence of its own length and returns the logits the options ask for. */
     public PrefillResult prefill(int[] prompt, PrefillOptions options) {
         checkPrompt(prompt);
-        try (Sequence sequence = newSequence(prompt.length)) {
+        try (Sequence sequence = newSequence(prompt.length, planOf(options))) {
             return sequence.prefill(prompt, options);
         }
     }
