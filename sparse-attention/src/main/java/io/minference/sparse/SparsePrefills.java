@@ -24,7 +24,7 @@ public final class SparsePrefills {
 
     /** As {@link #cpu(PatternPlan, CpuBackend)}, with the patterns of {@code registry}. */
     public static PromptAttention cpu(PatternPlan plan, CpuBackend backend, PatternRegistry registry) {
-        return cpu(plan, backend, registry, DenseFallback.DEFAULT);
+        return cpu(plan, backend, registry, DenseFallback.configured());
     }
 
     /** As {@link #cpu(PatternPlan, CpuBackend, PatternRegistry)}, with heads falling back to dense by {@code fallback}. */
@@ -35,10 +35,10 @@ public final class SparsePrefills {
 
     /**
      * The GPU sparse prefill for one layer shape: device index building, then sparse flash attention (heads whose
-     * index is too dense for {@link DenseFallback#DEFAULT} run dense flash attention).
+     * index is too dense for {@link DenseFallback#configured()} run dense flash attention).
      */
     public static DevicePromptAttention gpu(PatternPlan plan, CudaContext context, AttentionShape shape) {
-        return gpu(plan, context, shape, DenseFallback.DEFAULT);
+        return gpu(plan, context, shape, DenseFallback.configured());
     }
 
     /** As {@link #gpu(PatternPlan, CudaContext, AttentionShape)}, with heads falling back to dense by {@code fallback}. */

@@ -116,6 +116,22 @@ class SparsePrefillsTest {
         assertTrue(new DenseFallback(0).runsDense(1, length));
         assertThrows(IllegalArgumentException.class, () -> new DenseFallback(Double.NaN));
         assertThrows(IllegalArgumentException.class, () -> new DenseFallback(-0.1));
+        String before = System.getProperty(DenseFallback.PROPERTY);
+        try {
+            System.clearProperty(DenseFallback.PROPERTY);
+            assertEquals(DenseFallback.DEFAULT, DenseFallback.configured());
+            System.setProperty(DenseFallback.PROPERTY, " 0.8 ");
+            assertEquals(new DenseFallback(0.8), DenseFallback.configured());
+            System.setProperty(DenseFallback.PROPERTY, "never");
+            assertEquals(DenseFallback.NEVER, DenseFallback.configured());
+            System.setProperty(DenseFallback.PROPERTY, "most");
+            var e = assertThrows(IllegalArgumentException.class, DenseFallback::configured);
+            assertTrue(e.getMessage().contains(DenseFallback.PROPERTY) && e.getMessage().contains("'most'"),
+                    e.getMessage());
+        } finally {
+            if (before == null) System.clearProperty(DenseFallback.PROPERTY);
+            else System.setProperty(DenseFallback.PROPERTY, before);
+        }
     }
 
     @Test

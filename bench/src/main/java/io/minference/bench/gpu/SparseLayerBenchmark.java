@@ -202,7 +202,7 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
 
     /**
      * {@code SparseLayerBenchmark PATTERN_FILE LAYER [--fallback SHARE] [length...]} (default lengths 8K, 16K, 32K,
-     * 128K, 256K and 512K; default fallback share {@value DenseFallback#DEFAULT_MAX_TILE_SHARE}).
+     * 128K, 256K and 512K; the fallback share {@link DenseFallback#configured()}, {@value DenseFallback#DEFAULT_MAX_TILE_SHARE} unless set).
      */
     public static void main(String[] args) {
         if (args.length < 2) {
@@ -211,7 +211,7 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
         }
         Path file = Path.of(args[0]);
         int layer = Integer.parseInt(args[1]);
-        DenseFallback fallback = DenseFallback.DEFAULT;
+        DenseFallback fallback = DenseFallback.configured();
         int from = 2;
         if (args.length > 3 && args[2].equals("--fallback")) {
             fallback = new DenseFallback(Double.parseDouble(args[3]));
