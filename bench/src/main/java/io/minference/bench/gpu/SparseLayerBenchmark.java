@@ -202,7 +202,8 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
 
     /**
      * {@code SparseLayerBenchmark PATTERN_FILE LAYER [--fallback SHARE] [length...]} (default lengths 8K, 16K, 32K,
-     * 128K, 256K and 512K; the fallback share {@link DenseFallback#configured()}, {@value DenseFallback#DEFAULT_MAX_TILE_SHARE} unless set).
+     * 128K, 256K and 512K; the fallback share is {@link DenseFallback#configured()}, {@value
+     * DenseFallback#DEFAULT_MAX_TILE_SHARE} unless set).
      */
     public static void main(String[] args) {
         if (args.length < 2) {
