@@ -36,6 +36,15 @@ public final class AccumulatorTile {
         return new AccumulatorTile(fragments);
     }
 
+    /**
+     * The tile of fragments a caller already holds, side by side (each 8 columns): for accumulators another
+     * instruction fills in the same per-lane layout, such as one warp's quarter of a wgmma m64nNk16 accumulator.
+     */
+    public static AccumulatorTile of(FragmentC... fragments) {
+        if (fragments.length == 0) throw new IllegalArgumentException("an accumulator tile needs fragments");
+        return new AccumulatorTile(fragments.clone());
+    }
+
     public int columns() {
         return 8 * fragments.length;
     }

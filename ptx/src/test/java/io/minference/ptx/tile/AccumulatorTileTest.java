@@ -47,5 +47,8 @@ class AccumulatorTileTest {
         assertThrows(IllegalArgumentException.class, () -> tile.mma(k, 8, a, b));
         assertThrows(IllegalArgumentException.class, () -> tile.mma(k, 32, a, b));
         assertThrows(IllegalArgumentException.class, () -> AccumulatorTile.zero(k, 12, "odd"));
+        AccumulatorTile wrapped = AccumulatorTile.of(k.zeroAccumulator("w"), k.zeroAccumulator("w"));
+        assertEquals(16, wrapped.columns());
+        assertThrows(IllegalArgumentException.class, AccumulatorTile::of);
     }
 }
