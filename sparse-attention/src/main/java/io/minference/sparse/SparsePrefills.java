@@ -27,7 +27,10 @@ public final class SparsePrefills {
         return cpu(plan, backend, registry, DenseFallback.configured());
     }
 
-    /** As {@link #cpu(PatternPlan, CpuBackend, PatternRegistry)}, with heads falling back to dense by {@code fallback}. */
+    /**
+     * As {@link #cpu(PatternPlan, CpuBackend, PatternRegistry)}, with heads falling back to dense by
+     * {@code fallback}.
+     */
     public static PromptAttention cpu(PatternPlan plan, CpuBackend backend, PatternRegistry registry,
                                       DenseFallback fallback) {
         return new CpuSparsePrefill(plan, backend, registry, fallback);
@@ -41,7 +44,10 @@ public final class SparsePrefills {
         return gpu(plan, context, shape, DenseFallback.configured());
     }
 
-    /** As {@link #gpu(PatternPlan, CudaContext, AttentionShape)}, with heads falling back to dense by {@code fallback}. */
+    /**
+     * As {@link #gpu(PatternPlan, CudaContext, AttentionShape)}, with heads falling back to dense by
+     * {@code fallback}.
+     */
     public static DevicePromptAttention gpu(PatternPlan plan, CudaContext context, AttentionShape shape,
                                             DenseFallback fallback) {
         return new GpuSparsePrefill(plan, context, shape, fallback);

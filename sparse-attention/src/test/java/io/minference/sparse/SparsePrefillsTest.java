@@ -76,8 +76,10 @@ class SparsePrefillsTest {
              Tensor v = TestTensors.random(random, 1, length, shape.kvDim());
              Tensor whole = TestTensors.poisoned(length, shape.queryDim());
              Tensor batched = TestTensors.poisoned(length, shape.queryDim())) {
-            new CpuSparsePrefill(plan, backend, PatternRegistry.builtIn(), DenseFallback.NEVER).attend(0, shape, q, k, v, whole, length);
-            new CpuSparsePrefill(plan, backend, PatternRegistry.builtIn(), DenseFallback.NEVER, 1).attend(0, shape, q, k, v, batched, length);
+            new CpuSparsePrefill(plan, backend, PatternRegistry.builtIn(), DenseFallback.NEVER)
+                    .attend(0, shape, q, k, v, whole, length);
+            new CpuSparsePrefill(plan, backend, PatternRegistry.builtIn(), DenseFallback.NEVER, 1)
+                    .attend(0, shape, q, k, v, batched, length);
             // equal up to the vector exp's last bit, which differs between interpreted and compiled code
             CpuSparseAttentionTest.assertClose(whole, batched, 1e-6, "one head per batch");
         }

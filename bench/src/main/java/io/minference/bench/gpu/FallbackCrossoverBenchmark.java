@@ -80,7 +80,8 @@ public final class FallbackCrossoverBenchmark implements GpuBenchmark {
                         double crossing = crossing(shares, ratios, target);
                         System.out.printf("L=%d: the sparse kernel reaches %.2f of the dense time at a tile share of"
                                 + " %.3f%n", length, target, crossing);
-                        figures.add(new Figure("L=" + length + " share at sparse = " + target + " dense", crossing, ""));
+                        figures.add(new Figure("L=" + length + " share at sparse = " + target + " dense", crossing,
+                                ""));
                     }
                 }
             }

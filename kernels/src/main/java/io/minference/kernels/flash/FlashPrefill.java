@@ -110,8 +110,8 @@ public record FlashPrefill(int headDim, int blockM, int blockN, int stages) impl
         loop.emit(k, lane, warp, smem, tiles, scale, () -> {
             k.comment("Q block (rows past the end zeroed), then the first key/value tiles: one commit group each");
             queryLoad.copy(k, smem, k.add(qHead, k.mulWide(firstRow, qRowBytes)), firstRow, count, q);
-        }, new CausalTiles(k, keyLoad, kvRowBytes, tiles, kHead, vHead, kCache, vCache, kvLength, firstPosition, keyTiles,
-                firstMaskedTile), new FlashKeyLoop.Output(() -> k.add(k.add(o, k.mulWide(head, rowBytes())),
+        }, new CausalTiles(k, keyLoad, kvRowBytes, tiles, kHead, vHead, kCache, vCache, kvLength, firstPosition,
+                keyTiles, firstMaskedTile), new FlashKeyLoop.Output(() -> k.add(k.add(o, k.mulWide(head, rowBytes())),
                 k.mulWide(firstRow, qRowBytes)), qRowBytes, rowsHere, false));
     }
 
@@ -135,8 +135,8 @@ public record FlashPrefill(int headDim, int blockM, int blockN, int stages) impl
         private U32 laneFirstPosition;
         private U32 pair;
 
-        CausalTiles(KernelBuilder k, RowTileLoad keyLoad, U32 kvRowBytes, U32 kvStages, U64 kHead, U64 vHead, U64 kCache, U64 vCache,
-                    U32 kvLength, U32 firstPosition, U32 keyTiles, U32 firstMaskedTile) {
+        CausalTiles(KernelBuilder k, RowTileLoad keyLoad, U32 kvRowBytes, U32 kvStages, U64 kHead, U64 vHead,
+                    U64 kCache, U64 vCache, U32 kvLength, U32 firstPosition, U32 keyTiles, U32 firstMaskedTile) {
             this.k = k;
             this.keyLoad = keyLoad;
             this.kvRowBytes = kvRowBytes;

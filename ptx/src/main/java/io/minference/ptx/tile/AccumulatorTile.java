@@ -54,7 +54,10 @@ public final class AccumulatorTile {
         return fragments.length;
     }
 
-    /** The lane's entry in row half {@code half} (0: row g, 1: row g + 8), fragment {@code fragment}, column c of its pair. */
+    /**
+     * The lane's entry in row half {@code half} (0: row g, 1: row g + 8), fragment {@code fragment}, column c of its
+     * pair.
+     */
     public F32 at(int half, int fragment, int c) {
         return fragments[fragment].regs().get(2 * half + c);
     }

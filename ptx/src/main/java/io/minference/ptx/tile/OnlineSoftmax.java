@@ -11,7 +11,8 @@ import java.util.function.BinaryOperator;
 
 /**
  * The running softmax state of one warp's 16 query rows in FlashAttention-2 form, as each lane sees it: the lane
- * holds rows {@code g = lane / 4} and {@code g + 8} of every m16n8 accumulator ({@link AccumulatorTile}), so it keeps two
+ * holds rows {@code g = lane / 4} and {@code g + 8} of every m16n8 accumulator (an {@link AccumulatorTile}), so it
+ * keeps two
  * running maxima (in log2 units: score times {@code scale}, which includes log2 e) and two partial row sums. The
  * maxima are reduced across the lane's quad on every tile; the sums only once, in {@link #rowSums}, since every
  * lane of a quad rescales by the same factor.

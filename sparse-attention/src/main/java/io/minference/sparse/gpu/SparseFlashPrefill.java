@@ -33,8 +33,8 @@ import static io.minference.ptx.dsl.Address.shared;
  * no tile waits on an index read.
  * <p>Parameters: {@code q, k, v, o} (u64, the layout of {@link io.minference.kernels.flash}, a whole prompt from
  * position 0), the index's {@code rangeOffsets, rangeCounts, ranges, columnOffsets, columnCounts, columns} (u64,
- * {@link DeviceSparseIndex}'s compact layout), {@code length, firstHead, numHeads, numKvHeads} (u32), {@code scale} (f32,
- * 1/sqrt(d) * log2 e). Launch: grid {@code (index heads, query blocks)}, block {@link #THREADS}, dynamic shared
+ * {@link DeviceSparseIndex}'s compact layout), {@code length, firstHead, numHeads, numKvHeads} (u32), {@code scale}
+ * (f32, 1/sqrt(d) * log2 e). Launch: grid {@code (index heads, query blocks)}, block {@link #THREADS}, dynamic shared
  * memory {@link #sharedBytes()}. Query blocks run last-first, all heads of one query block side by side. Rows with no
  * visible key are written as zeros; heads outside the index are not touched.
  */
@@ -294,7 +294,9 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
                 });
             }
 
-            /** Starts the copies of tile {@code tile} into its stage, stores its key slots, then moves the cursor on. */
+            /**
+             * Starts the copies of tile {@code tile} into its stage, stores its key slots, then moves the cursor on.
+             */
             void load(U32 tile) {
                 U32 stageIndex = k.rem(tile, stages);
                 U32 stage = k.mad(stageIndex, k.u32(stageBytes()), kvStages);
