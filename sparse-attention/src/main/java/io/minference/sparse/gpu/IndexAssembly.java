@@ -141,7 +141,9 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
             window.eachChunk(tid, base -> {
                 U32 i = k.add(base, tid);
                 Pred starts = window.startsRun(i);
-                Pred ends = k.and(window.below(i), k.not(window.startsRun(k.add(i, 1))));
+                // i ends its run when the next diagonal starts a new one or does not cross the block at all
+                U32 next = k.add(i, 1);
+                Pred ends = k.and(window.below(i), k.or(window.startsRun(next), k.not(window.below(next))));
                 U32 start = k.select(starts, k.u32(1), k.u32(0));
                 EstimationOps.Scan scan = EstimationOps.exclusiveScan(k, start, scratch, tid, warps);
                 // run number from the left, in key order: runs - (runs counted from the right up to this diagonal)
