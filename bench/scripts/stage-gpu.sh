@@ -23,8 +23,8 @@ minference_find_jdk stage-gpu javac
 export JAVA_HOME=$MINFERENCE_JDK
 export STAGE_DATA="models/stories260K.bin models/tok512.bin models/tiny-passkey-llama-tokenizer.json"
 # Selenium (and what only it brings: Guava, Byte Buddy, annotations), OpenTelemetry and Netty, LangChain4j (and its
-# tokenizer jtokkit and SLF4J)
-export STAGE_EXCLUDE_GROUPS="org.seleniumhq.selenium,io.opentelemetry,io.netty,com.google.guava,com.google.errorprone,com.google.j2objc,net.bytebuddy,org.jetbrains,org.jspecify,dev.langchain4j,com.knuddels,org.slf4j"
+# tokenizer jtokkit); SLF4J stays: Jetty logs through it
+export STAGE_EXCLUDE_GROUPS="org.seleniumhq.selenium,io.opentelemetry,io.netty,com.google.guava,com.google.errorprone,com.google.j2objc,net.bytebuddy,org.jetbrains,org.jspecify,dev.langchain4j,com.knuddels"
 bash ../shared/gpu/stage.sh "$dir"
 rm -rf "$dir/tests/langchain4j"
 rm -f "$dir"/lib/minference-langchain4j-*.jar

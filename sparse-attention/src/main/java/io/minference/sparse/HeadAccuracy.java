@@ -60,6 +60,7 @@ public final class HeadAccuracy {
         LayerInputs inputs = new LayerInputs(shape, queries, keys, length);
         LayerInputs.requireRows(values, length, shape.kvDim(), "values");
         List<Result> results = new ArrayList<>();
+        progress.progress("recall", 0, shape.numHeads());
         try (Tensor dense = denseOutput(shape, queries, keys, values, length);
              Tensor sparse = Tensor.allocate(DType.F32, length, shape.queryDim())) {
             progress.progress("recall", 0, shape.numHeads());

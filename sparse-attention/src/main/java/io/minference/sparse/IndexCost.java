@@ -14,18 +14,11 @@ public record IndexCost(long keysAttended, long causalKeys, long tiles, long den
         int length = index.length();
         long attended = 0, tiles = 0;
         for (int b = 0; b < index.queryBlocks(); b++) {
-            int m0 = b * SparseIndex.BLOCK, m1 = index.blockEnd(b);
+            attended += IndexDensity.keysAttended(index, h, b);
             for (int r = 0; r < index.rangeCount(h, b); r++) {
-                int start = index.rangeStart(h, b, r), end = Math.min(index.rangeEnd(h, b, r), m1);
-                for (int i = m0; i < m1; i++) attended += Math.max(0, Math.min(end, i + 1) - start);
-                tiles += ceilBlocks(end - start);
+                tiles += ceilBlocks(index.rangeEnd(h, b, r) - index.rangeStart(h, b, r));
             }
-            int columns = index.columnCount(h, b);
-            for (int c = 0; c < columns; c++) {
-                int key = index.column(h, b, c);
-                if (key < m1) attended += m1 - Math.max(key, m0);
-            }
-            tiles += ceilBlocks(columns);
+            tiles += ceilBlocks(index.columnCount(h, b));
         }
         return new IndexCost(attended, (long) length * (length + 1) / 2, tiles, denseTiles(length));
     }

@@ -35,9 +35,11 @@ public final class IndexDensity {
     /** Counts every head slot of {@code index}. */
     public synchronized void add(SparseIndex index) {
         if (!measuring) return;
-        IndexCost cost = IndexCost.of(index);
-        attended += cost.keysAttended();
-        causal += cost.causalKeys();
+        long length = index.length();
+        for (int h = 0; h < index.heads(); h++) {
+            for (int b = 0; b < index.queryBlocks(); b++) attended += keysAttended(index, h, b);
+            causal += length * (length + 1) / 2;
+        }
     }
 
     /**

@@ -12,6 +12,8 @@ import io.minference.ptx.dsl.TensorMapParam;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
 import io.minference.ptx.dsl.WarpgroupAccumulator;
+import io.minference.ptx.tile.AccumulatorTile;
+import io.minference.ptx.tile.OnlineSoftmax;
 import io.minference.ptx.tile.WgmmaTile;
 
 import java.util.List;
@@ -267,7 +269,8 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             if (masked) {
                 source.mask(k, index, stage, scores, rowPosition, pair);
             }
-            List<FragmentA<Bf16x2>> probabilities = softmax.fold(k, scores.fragments(), out.fragments());
+            List<FragmentA<Bf16x2>> probabilities = softmax.fold(k, AccumulatorTile.of(scores.fragments()),
+                    AccumulatorTile.of(out.fragments()));
             MatrixDescriptor valueBase = stage.values().mnMajorBase(k);
             awaitTurn.run();
             k.wgmmaFence();

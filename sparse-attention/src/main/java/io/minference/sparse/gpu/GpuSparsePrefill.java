@@ -158,7 +158,10 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
         void launch(int firstHead, int heads);
     }
 
-    /** Calls {@code run} for each maximal run of heads in {@code [first, first + count)} whose flag is {@code value}. */
+    /**
+     * Calls {@code run} for each maximal run of heads in {@code [first, first + count)} whose flag is
+     * {@code value}.
+     */
     private static void eachRun(boolean[] flags, int first, int count, boolean value, HeadRun run) {
         for (int h = first; h < first + count; ) {
             if (flags[h] != value) {

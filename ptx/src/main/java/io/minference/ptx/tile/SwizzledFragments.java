@@ -1,4 +1,4 @@
-package io.minference.kernels.flash;
+package io.minference.ptx.tile;
 
 import io.minference.ptx.dsl.Address;
 import io.minference.ptx.dsl.Bf16x2;

@@ -1,9 +1,8 @@
-package io.minference.kernels.flash;
+package io.minference.ptx.tile;
 
 import io.minference.ptx.dsl.Bf16x2;
 import io.minference.ptx.dsl.F32;
 import io.minference.ptx.dsl.FragmentA;
-import io.minference.ptx.dsl.FragmentC;
 import io.minference.ptx.dsl.KernelBuilder;
 
 import java.util.ArrayList;
@@ -12,7 +11,8 @@ import java.util.function.BinaryOperator;
 
 /**
  * The running softmax state of one warp's 16 query rows in FlashAttention-2 form, as each lane sees it: the lane
- * holds rows {@code g = lane / 4} and {@code g + 8} of every m16n8 accumulator ({@link FragmentC}), so it keeps two
+ * holds rows {@code g = lane / 4} and {@code g + 8} of every m16n8 accumulator (an {@link AccumulatorTile}), so it
+ * keeps two
  * running maxima (in log2 units: score times {@code scale}, which includes log2 e) and two partial row sums. The
  * maxima are reduced across the lane's quad on every tile; the sums only once, in {@link #rowSums}, since every
  * lane of a quad rescales by the same factor.
@@ -37,15 +37,10 @@ public final class OnlineSoftmax {
      * state: rescales {@code out} by {@code 2^(oldMax - newMax)} and returns the probabilities
      * {@code 2^(s * scale - newMax)} as bf16 A fragments of the next {@code P V} product (16 keys per fragment).
      */
-    public List<FragmentA<Bf16x2>> fold(KernelBuilder k, FragmentC[] s, FragmentC[] out) {
-        F32[][] p = new F32[s.length][4];
+    public List<FragmentA<Bf16x2>> fold(KernelBuilder k, AccumulatorTile s, AccumulatorTile out) {
+        F32[][] p = new F32[s.fragmentCount()][4];
         for (int half = 0; half < 2; half++) {
-            List<F32> row = new ArrayList<>();
-            for (FragmentC frag : s) {
-                row.add(frag.regs().get(2 * half));
-                row.add(frag.regs().get(2 * half + 1));
-            }
-            F32 tileMax = tree(row, k::max);
+            F32 tileMax = tree(s.row(half), k::max);
             tileMax = k.max(tileMax, k.shuffleXor(tileMax, 1));
             tileMax = k.max(tileMax, k.shuffleXor(tileMax, 2));
             F32 newMax = k.max(max[half], k.mul(tileMax, scale));
@@ -55,18 +50,18 @@ public final class OnlineSoftmax {
             k.set(max[half], newMax);
             F32 negShift = k.neg(shift);
             List<F32> probs = new ArrayList<>();
-            for (int f = 0; f < s.length; f++) {
+            for (int f = 0; f < s.fragmentCount(); f++) {
                 for (int c = 0; c < 2; c++) {
-                    F32 prob = k.ex2(k.mad(s[f].regs().get(2 * half + c), scale, negShift));
+                    F32 prob = k.ex2(k.mad(s.at(half, f, c), scale, negShift));
                     p[f][2 * half + c] = prob;
                     probs.add(prob);
                 }
             }
             F32 tileSum = tree(probs, k::add);
             k.set(sum[half], k.mad(sum[half], rescale, tileSum));
-            for (FragmentC frag : out) {
+            for (int f = 0; f < out.fragmentCount(); f++) {
                 for (int c = 0; c < 2; c++) {
-                    F32 acc = frag.regs().get(2 * half + c);
+                    F32 acc = out.at(half, f, c);
                     k.set(acc, k.mul(acc, rescale));
                 }
             }
@@ -74,7 +69,7 @@ public final class OnlineSoftmax {
         // The C fragment of keys 8i..8i+7 holds, per lane, exactly the A-fragment elements of columns 8(i % 2)..+7 of
         // the 16-key block i / 2: registers (row g, row g + 8) of fragment 2j, then of fragment 2j + 1.
         List<FragmentA<Bf16x2>> probabilities = new ArrayList<>();
-        for (int j = 0; j < s.length / 2; j++) {
+        for (int j = 0; j < s.fragmentCount() / 2; j++) {
             F32[] lo = p[2 * j];
             F32[] hi = p[2 * j + 1];
             probabilities.add(new FragmentA<>(List.of(k.packBf16(lo[0], lo[1]), k.packBf16(lo[2], lo[3]),
