@@ -140,24 +140,6 @@ public final class GpuLlamaForward implements ForwardPass {
     }
 
     /**
-     * Device bytes a whole-prompt (layer-major) prefill of {@code length} tokens allocates on top of the forward
-     * pass's own buffers: the f32 residual stream of the whole prompt and its bf16 queries and attention outputs.
-     */
-    public static long layerMajorExtraBytes(LlamaConfig config, int length) {
-        return layerMajorExtraBytes(config, length, KvCacheType.BF16);
-    }
-
-    /**
-     * As {@link #layerMajorExtraBytes(LlamaConfig, int)}, plus, for an FP8 cache, the one layer's bf16 K and V of
-     * the whole prompt that its attention reads before they are quantized.
-     */
-    public static long layerMajorExtraBytes(LlamaConfig config, int length, KvCacheType kvCache) {
-        long queryDim = (long) config.numHeads() * config.headDim();
-        long promptKv = kvCache == KvCacheType.FP8 ? 2L * 2 * length * config.kvDim() : 0;
-        return (long) length * (4L * config.dim() + 2 * 2 * queryDim) + promptKv;
-    }
-
-    /**
      * Marks the phases of layer-major prefills on the stream from now on (linear layers, attention and, inside it,
      * a sparse attention's estimation and index, KV store, other), for a timing breakdown.
      */
