@@ -12,7 +12,6 @@ import io.minference.runtime.cpu.CpuBackend;
 import io.minference.sparse.Budget;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.PatternPlan;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -35,7 +34,7 @@ class NeedleSensitivityCpuTest {
         assumeTrue(files.isPresent(), "shared data for the pass-key task is absent");
         Path[] f = files.get();
         model = ModelLoader.load(f[0].toString(), f[1], ProgressListener.NONE);
-        haystack = Files.readString(f[2]);
+        haystack = PasskeyPrompt.readHaystack(f[2]);
         cpu = new CpuBackend();
     }
 

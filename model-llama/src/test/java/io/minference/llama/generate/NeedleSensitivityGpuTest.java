@@ -13,7 +13,6 @@ import io.minference.runtime.cuda.CudaBackend;
 import io.minference.runtime.cuda.CudaDriver;
 import io.minference.sparse.Budget;
 import io.minference.sparse.HeadPattern;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -36,7 +35,7 @@ class NeedleSensitivityGpuTest {
         var files = PasskeyPrompt.files();
         assumeTrue(files.isPresent(), "shared data for the pass-key task is absent");
         Path[] f = files.get();
-        String haystack = Files.readString(f[2]);
+        String haystack = PasskeyPrompt.readHaystack(f[2]);
         try (LlamaModel model = ModelLoader.load(f[0].toString(), f[1], ProgressListener.NONE);
              CudaBackend gpu = CudaBackend.open(0);
              LlamaSession session = LlamaSession.open(model, gpu, AttentionPlan.dense(), 128)) {

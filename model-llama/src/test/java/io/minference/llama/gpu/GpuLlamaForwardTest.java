@@ -35,6 +35,8 @@ import org.junit.jupiter.api.Test;
 @Tag("gpu")
 class GpuLlamaForwardTest {
     private static final int GENERATED = 20;
+    /** Logits closer than this at the CPU's top two are a near tie that bf16 rounding may flip. */
+    private static final float NEAR_TIE = 0.1f;
     private static CudaBackend gpu;
     private static CpuBackend cpu;
 
@@ -102,11 +104,15 @@ class GpuLlamaForwardTest {
         int capacity = prompt.length + GENERATED;
         float[] cpuLogits;
         int[] cpuTokens = new int[GENERATED];
+        // The first step whose two best CPU logits lie within NEAR_TIE of each other: bf16 weights and activations
+        // on the GPU may pick either there, and every later token depends on that pick.
+        int decided = GENERATED;
         try (LlamaForward reference = new LlamaForward(model.config(), model.weights(), cpu, capacity)) {
             cpuLogits = reference.prefill(prompt, ProgressListener.NONE);
             float[] logits = cpuLogits;
             for (int i = 0; i < GENERATED; i++) {
                 cpuTokens[i] = argmax(logits);
+                if (decided == GENERATED && topTwoMargin(logits) < NEAR_TIE) decided = i;
                 if (i + 1 < GENERATED) logits = reference.decode(cpuTokens[i]);
             }
         }
@@ -126,8 +132,23 @@ class GpuLlamaForwardTest {
                 assertTrue(Arrays.stream(toDouble(logits)).allMatch(Double::isFinite), "finite logits");
             }
         }
-        System.out.println("  cpu greedy " + Arrays.toString(cpuTokens) + "\n  gpu greedy " + Arrays.toString(gpuTokens));
-        assertArrayEquals(cpuTokens, gpuTokens, "greedy tokens");
+        System.out.println("  cpu greedy " + Arrays.toString(cpuTokens) + "\n  gpu greedy " + Arrays.toString(gpuTokens)
+                + (decided < GENERATED ? "\n  near tie at step " + decided + ": tokens compared up to it" : ""));
+        // the tokens up to the near tie, the tie's own pick and all after it being free
+        for (int i = 0; i < decided; i++) assertEquals(cpuTokens[i], gpuTokens[i], "greedy token " + i);
+    }
+
+    private static float topTwoMargin(float[] logits) {
+        float best = Float.NEGATIVE_INFINITY, second = Float.NEGATIVE_INFINITY;
+        for (float v : logits) {
+            if (v > best) {
+                second = best;
+                best = v;
+            } else if (v > second) {
+                second = v;
+            }
+        }
+        return best - second;
     }
 
     private static LlamaModel load(String modelFile, String tokenizerFile) {

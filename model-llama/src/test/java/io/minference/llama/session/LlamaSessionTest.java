@@ -111,9 +111,14 @@ class LlamaSessionTest {
     void aSparsePatternReportsTheFractionOfTheCausalAreaItComputed() {
         SparsePrefill narrow = new SparsePrefill("a-shape",
                 PatternPlan.uniform(2, 4, new HeadPattern.AShape(64, 64)), 0, "every head a-shape 64+64");
-        try (LlamaModel model = model();
+        // 1024 tokens: at fewer, A-shape 64+64 needs more than the dense fallback's share of the causal key tiles
+        // (0.66), and the prefill rightly runs those heads dense
+        int length = 1024;
+        LlamaConfig config = RandomLlama.smallConfig(length);
+        try (LlamaModel model = new LlamaModel("test:random", config, RandomLlama.weights(config, SEED, false, false),
+                new CharTokenizer(config.vocabSize(), Set.of()));
              LlamaSession session = LlamaSession.open(model, backend, AttentionPlan.sparse(narrow), 16)) {
-            int[] tokens = prompt(CONTEXT);
+            int[] tokens = prompt(length);
             PrefillResult r = session.prefill(tokens, PrefillOptions.lastLogits(1));
             assertTrue(r.density() > 0.2 && r.density() < 0.9, "density " + r.density());
             // The same prompt dense computes all of it.
