@@ -1,6 +1,5 @@
 package io.minference.llama.session;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -16,7 +15,6 @@ import io.minference.llama.sampling.GreedySampler;
 import io.minference.llama.tokenizer.CharTokenizer;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.cpu.CpuBackend;
-import java.util.Arrays;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -24,7 +22,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The KV cache format an attention plan names reaches the session's sequences (on the CPU, the FP8 reference cache),
- * a prefill cannot change it, the CPU gives no profile, and greedy decode through the session is the argmax.
+ * a prefill cannot change it (outputs compared up to the rounding of the CPU products), the CPU gives no profile, and greedy decode through the session is the argmax.
  */
 class SessionKvCacheTest {
     private static final int CONTEXT = 300;
@@ -84,13 +82,33 @@ class SessionKvCacheTest {
                 expected[0] = forward.prefill(prompt(), ProgressListener.NONE);
                 for (int i = 0; i < STEPS; i++) expected[i + 1] = forward.decode((i * 13 + 1) % 97);
             }
-            for (int i = 0; i <= STEPS; i++) assertArrayEquals(expected[i], viaSession[i], "step " + i);
-            // the prompt's own attention is full precision: its logits do not change; decode reads FP8 and does
-            assertArrayEquals(bf16[0], viaSession[0], "prefill logits");
-            boolean differs = false;
-            for (int i = 1; i <= STEPS; i++) differs |= !Arrays.equals(bf16[i], viaSession[i]);
-            assertTrue(differs, "decode over the FP8 cache should differ from the full-precision cache somewhere");
+            // the CPU's matrix products may split their sums differently from run to run: equal up to rounding
+            double fromReference = worstError(expected, viaSession, 0);
+            // the prompt's own attention is full precision, so its logits stay; decode reads FP8, and moves
+            double prefillFromBf16 = worstError(new float[][] {bf16[0]}, new float[][] {viaSession[0]}, 0);
+            double decodeFromBf16 = worstError(bf16, viaSession, 1);
+            System.out.printf("FP8 through the session: worst relative error %.2e from the forward pass's FP8"
+                    + " cache; %.2e (prefill) and %.2e (decode) from the full-precision cache%n", fromReference,
+                    prefillFromBf16, decodeFromBf16);
+            assertTrue(fromReference < 1e-5, "from the reference: " + fromReference);
+            assertTrue(prefillFromBf16 < 1e-5, "prefill: " + prefillFromBf16);
+            assertTrue(decodeFromBf16 > 1e-3, "decode over FP8 should move the logits: " + decodeFromBf16);
         }
+    }
+
+    /** The worst ‖Δ‖/‖expected‖ over the rows from {@code from}. */
+    private static double worstError(float[][] expected, float[][] actual, int from) {
+        double worst = 0;
+        for (int i = from; i < expected.length; i++) {
+            double diff = 0, norm = 0;
+            for (int j = 0; j < expected[i].length; j++) {
+                double d = (double) actual[i][j] - expected[i][j];
+                diff += d * d;
+                norm += (double) expected[i][j] * expected[i][j];
+            }
+            worst = Math.max(worst, Math.sqrt(diff / norm));
+        }
+        return worst;
     }
 
     @Test
@@ -100,14 +118,13 @@ class SessionKvCacheTest {
                      AttentionPlan.dense().withKvCache(KvCacheType.FP8), 16);
              LlamaSession plain = LlamaSession.open(model, backend, AttentionPlan.dense(), 16)) {
             float[][] viaPlan = run(fp8, fp8.attention());
+            float[][] viaSession = new float[STEPS + 1][];
             try (Sequence sequence = fp8.newSequence(PROMPT + STEPS)) {
-                float[] first = sequence.prefill(prompt(), PrefillOptions.lastLogits(1)).lastLogits();
-                assertArrayEquals(viaPlan[0], first);
-                for (int i = 0; i < STEPS; i++) {
-                    assertArrayEquals(viaPlan[i + 1], sequence.decode((i * 13 + 1) % 97), "step " + i);
-                }
+                viaSession[0] = sequence.prefill(prompt(), PrefillOptions.lastLogits(1)).lastLogits();
+                for (int i = 0; i < STEPS; i++) viaSession[i + 1] = sequence.decode((i * 13 + 1) % 97);
             }
-            assertFalse(Arrays.deepEquals(viaPlan, run(plain, plain.attention())));
+            assertTrue(worstError(viaPlan, viaSession, 0) < 1e-5);
+            assertTrue(worstError(run(plain, plain.attention()), viaSession, 1) > 1e-3, "the session's FP8 decode");
         }
     }
 
