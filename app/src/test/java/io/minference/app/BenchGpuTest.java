@@ -1,0 +1,39 @@
+package io.minference.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.minference.runtime.cuda.CudaAvailability;
+import io.minference.runtime.cuda.CudaDriver;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The 1M benchmark's command path, small: bench with sparse and dense modes and an FP8 KV cache on the GPU prints,
+ * per mode, the breakdown, the peak device memory, decode tokens/s and the energy (or one line that NVML is absent).
+ */
+@Tag("gpu")
+class BenchGpuTest {
+    @Test
+    void sparseBenchWithAnFp8CacheReportsBreakdownMemoryDecodeAndEnergy() {
+        CudaAvailability availability = CudaDriver.availability();
+        assumeTrue(availability.available(), () -> "no usable CUDA device: " + availability.reason());
+        CliRun run = CliRun.of("bench", "--model", "synthetic:tiny", "--lengths", "4k,8k", "--attention",
+                "dense,minference", "--sparse-threshold", "0", "--kv-cache", "fp8", "--decode-tokens", "8",
+                "--device", "cuda");
+        System.out.println(run.out());
+        assertEquals(0, run.exitCode(), run.toString());
+        assertTrue(run.out().contains("KV cache fp8"), run.toString());
+        for (String mode : new String[] {"dense", "minference"}) {
+            long lines = run.out().lines().filter(l -> l.strip().startsWith(mode + ":")).count();
+            assertEquals(2, lines, mode + " details, one per length: " + run);
+        }
+        for (String part : new String[] {"linear layers", "attention kernels", "estimation and index", "KV store",
+                "peak device memory", "decode", "tok/s (floor", "prefill energy"}) {
+            assertTrue(run.out().contains(part), part + " in " + run);
+        }
+        boolean measured = run.out().contains(" W mean");
+        assertTrue(measured || run.out().contains("energy: not measured (NVML: "), run.toString());
+    }
+}
