@@ -101,9 +101,10 @@ abstract class ServerCommand extends CliCommand {
         }
 
         LlamaSession session;
+        AttentionPlan plan = AttentionPlan.dense().withKvCache(settings.kvCache());
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal())) {
-            session = LlamaSession.load(settings.model(), settings.tokenizer(), settings.device(),
-                    config -> AttentionPlan.dense(), settings.prefill().blockSize(), progress);
+            session = LlamaSession.load(settings.model(), settings.tokenizer(), settings.device(), config -> plan,
+                    settings.prefill().blockSize(), progress);
         }
         LlamaEngine engine = new LlamaEngine(session, modelId(settings.model()));
         ApiServer server;

@@ -163,7 +163,8 @@ public final class LlamaEngine implements TextEngine {
 
     private AttentionPlan plan(String mode, int threshold) {
         return plans.computeIfAbsent(mode + "@" + threshold,
-                key -> AttentionModes.plan(mode, threshold, session.config()));
+                key -> AttentionModes.plan(mode, threshold, session.config())
+                        .withKvCache(session.attention().kvCache()));
     }
 
     @Override

@@ -5,7 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.minference.config.KvCacheType;
 import io.minference.llama.load.ModelLoader;
+import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.LlamaSession;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.cpu.CpuBackend;
 import java.util.ArrayList;
@@ -125,5 +128,33 @@ class LlamaEngineTest {
         // A prompt under one local window: a-shape keeps every causal key, through ranges only.
         assertEquals(1.0, picture.keptShare(), 1e-9);
         assertEquals(0, picture.columns());
+    }
+
+    /**
+     * A session whose plan keeps an FP8 cache gives the engine's per-mode plans that cache too: the first token's
+     * log-probability comes from the prefill (full precision either way), the later ones from decode over FP8.
+     */
+    @Test
+    void everyModeKeepsTheSessionsKvCache() {
+        String prompt = "The quick brown fox jumps over the lazy dog. ".repeat(3);
+        GenerationRequest request = new GenerationRequest(20, 0, 1, 0, "dense", null, List.of(), 0, true);
+        List<Double> plain, fp8;
+        try (LlamaEngine bf16 = new LlamaEngine(cpuSession(ModelLoader.load("synthetic:tiny", null,
+                ProgressListener.NONE), 16), "tiny");
+             LlamaEngine quantized = new LlamaEngine(LlamaSession.openOwning(ModelLoader.load("synthetic:tiny",
+                     null, ProgressListener.NONE), "cpu", AttentionPlan.dense().withKvCache(KvCacheType.FP8), 16),
+                     "tiny")) {
+            plain = bf16.generate(new EnginePrompt.Text(prompt), request, piece -> { }, Cancellation.NEVER)
+                    .logprobs().stream().map(TokenLogprob::logprob).toList();
+            fp8 = quantized.generate(new EnginePrompt.Text(prompt), request, piece -> { }, Cancellation.NEVER)
+                    .logprobs().stream().map(TokenLogprob::logprob).toList();
+        }
+        System.out.println("greedy log-probabilities, bf16 " + plain + "\nFP8 " + fp8);
+        assertEquals(plain.get(0), fp8.get(0), 1e-6);
+        boolean moved = false;
+        for (int i = 1; i < Math.min(plain.size(), fp8.size()); i++) {
+            moved |= Math.abs(plain.get(i) - fp8.get(i)) > 1e-6;
+        }
+        assertTrue(moved, "decode over the FP8 cache moves some log-probability");
     }
 }
