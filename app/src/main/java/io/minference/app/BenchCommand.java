@@ -298,7 +298,8 @@ final class BenchCommand extends CliCommand {
             double joules = decode.joules();
             decoded = String.format(Locale.ROOT, "decode %.1f tok/s (floor %.1f tok/s at %.1f TB/s), %s per token",
                     decode.tokensPerSecond(), 1 / decodeFloor, MEMORY_BYTES_PER_SECOND / 1e12,
-                    Double.isNaN(joules) ? "energy n/a" : String.format(Locale.ROOT, "%.2f J", joules / decode.steps()));
+                    Double.isNaN(joules) ? "energy n/a"
+                            : String.format(Locale.ROOT, "%.2f J", joules / decode.steps()));
         }
         return String.format(Locale.ROOT, "%s; peak device memory %s; %s; prefill energy %s", breakdown,
                 gib(profile.peakDeviceBytes()), decoded, profile.energy().describe());
@@ -307,7 +308,8 @@ final class BenchCommand extends CliCommand {
     /** Parameters outside the embedding and classifier: what the linear layers multiply per token. */
     static long nonEmbeddingParameters(LlamaConfig c) {
         long qDim = (long) c.numHeads() * c.headDim();
-        return (long) c.numLayers() * ((qDim + 2L * c.kvDim()) * c.dim() + qDim * c.dim() + 3L * c.hiddenDim() * c.dim());
+        return (long) c.numLayers()
+                * ((qDim + 2L * c.kvDim()) * c.dim() + qDim * c.dim() + 3L * c.hiddenDim() * c.dim());
     }
 
     private static void printDetails(PrintWriter out, String label, Timed timed) {

@@ -26,8 +26,8 @@ import java.util.Map;
 /**
  * The kernel specializations the runtime launches for one attention shape, by target: the dense layer's
  * (embedding, norms, RoPE with the KV write, SwiGLU, residual adds, sampling, synthetic weights, and the FP8 KV
- * cache's quantization, step write and decode, which convert with integer operations on every target) and attention's as
- * {@link FlashAttention.Specializations} chooses them, for every prefill family a setting can select (the mma.sync
+ * cache's quantization, step write and decode, which convert with integer operations on every target) and
+ * attention's as {@link FlashAttention.Specializations} chooses them, for every prefill family a setting can select (the mma.sync
  * prefill, and the Hopper one, which only sm_90a includes). Other modules add theirs with {@link #with}. Kernels whose
  * {@link KernelDefinition#minimumTarget()} is newer than the target are set apart ({@link #skipped}), not emitted.
  *

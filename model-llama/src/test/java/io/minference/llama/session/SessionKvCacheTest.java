@@ -22,7 +22,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The KV cache format an attention plan names reaches the session's sequences (on the CPU, the FP8 reference cache),
- * a prefill cannot change it (outputs compared up to the rounding of the CPU products), the CPU gives no profile, and greedy decode through the session is the argmax.
+ * a prefill cannot change it (outputs compared up to the rounding of the CPU products), the CPU gives no profile,
+ * and greedy decode through the session is the argmax.
  */
 class SessionKvCacheTest {
     private static final int CONTEXT = 300;
