@@ -7,8 +7,9 @@ import java.util.Locale;
 
 /**
  * The bench table with several attention modes: prefill seconds per mode side by side, one row per length, and the
- * speedup of each sparse mode over dense when dense is measured too. A time marked {@code *} is a sparse mode whose
- * prompt was below the sparse threshold, so it ran dense.
+ * speedup of each sparse mode over dense when dense is measured too, with the fraction of the causal area that the
+ * mode computed beside it ("kept"): a speedup is only read against the work it left out. A time marked {@code *} is
+ * a sparse mode whose prompt was below the sparse threshold, so it ran dense.
  */
 final class AttentionTable {
     private final PrintWriter out;
@@ -29,7 +30,9 @@ final class AttentionTable {
         for (AttentionMode mode : modes) line.append(String.format(Locale.ROOT, " %18s", mode.label() + " s"));
         if (baseline >= 0) {
             for (AttentionMode mode : modes) {
-                if (mode.sparse()) line.append(String.format(Locale.ROOT, " %18s", mode.label() + " speedup"));
+                if (mode.sparse()) {
+                    line.append(String.format(Locale.ROOT, " %18s %8s", mode.label() + " speedup", "kept"));
+                }
             }
         }
         out.println(line);
@@ -39,8 +42,9 @@ final class AttentionTable {
     /**
      * @param nanos     prefill time per mode, in the order of the modes
      * @param ranSparse whether each mode's prefill took the sparse path
+     * @param density   the fraction of the causal area each mode computed (NaN where not measured)
      */
-    void row(int length, long[] nanos, boolean[] ranSparse) {
+    void row(int length, long[] nanos, boolean[] ranSparse, double[] density) {
         StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%10d", length));
         for (int i = 0; i < modes.size(); i++) {
             boolean dense = modes.get(i).sparse() && !ranSparse[i];
@@ -51,15 +55,21 @@ final class AttentionTable {
         if (baseline >= 0) {
             for (int i = 0; i < modes.size(); i++) {
                 if (!modes.get(i).sparse()) continue;
-                line.append(String.format(Locale.ROOT, " %18s",
-                        String.format(Locale.ROOT, "%.2fx", nanos[baseline] / (double) nanos[i])));
+                line.append(String.format(Locale.ROOT, " %18s %8s",
+                        String.format(Locale.ROOT, "%.2fx", nanos[baseline] / (double) nanos[i]), kept(density[i])));
             }
         }
         out.println(line);
         out.flush();
     }
 
+    /** A density as a percentage of the causal area, or "n/a" where it was not measured. */
+    static String kept(double density) {
+        return Double.isNaN(density) ? "n/a" : String.format(Locale.ROOT, "%.1f%%", 100 * density);
+    }
+
     void footer() {
+        out.println("modes warmed up first; their order alternates from one length to the next");
         if (belowThreshold) {
             out.printf(Locale.ROOT, "* below the sparse threshold of %d tokens: prefilled dense"
                     + " (--sparse-threshold 0 forces sparse)%n", threshold);

@@ -1,30 +1,20 @@
 package io.minference.app;
 
 import io.minference.config.AttentionMode;
+import io.minference.config.ConfigOverrides;
 import io.minference.config.MinferenceConfig;
-import io.minference.kernels.attention.AttentionShape;
-import io.minference.kernels.flash.DevicePromptAttention;
-import io.minference.llama.LlamaModel;
-import io.minference.llama.generate.GenerationResult;
-import io.minference.llama.generate.Generator;
-import io.minference.llama.generate.SamplingOptions;
-import io.minference.llama.generate.SparsePrefill;
-import io.minference.llama.load.ModelLoader;
-import io.minference.llama.sampling.GreedySampler;
-import io.minference.runtime.Backends;
 import io.minference.llama.LlamaConfig;
-import io.minference.llama.gpu.GpuLlamaForward;
-import io.minference.llama.gpu.GpuLlamaWeights;
-import io.minference.llama.gpu.GpuMemoryPlan;
-import io.minference.llama.gpu.SyntheticGpuWeights;
-import io.minference.llama.synthetic.SyntheticShape;
-import io.minference.runtime.Backend;
-import io.minference.runtime.cpu.CpuBackend;
-import io.minference.runtime.cuda.CudaBackend;
-import io.minference.sparse.SparsePrefills;
+import io.minference.llama.generate.SparsePrefill;
+import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.LlamaSession;
+import io.minference.llama.session.PrefillOptions;
+import io.minference.llama.session.PrefillResult;
+import io.minference.llama.session.Sequence;
+import io.minference.llama.session.GenerationListener;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
@@ -81,196 +71,132 @@ final class BenchCommand extends CliCommand {
                     "Invalid value for option '--decode-tokens': must be 0 or more, got " + decodeTokens);
         }
         sparse.check(this);
-        var settings = settings(new io.minference.config.ConfigOverrides(model, tokenizer, device, null, null, null,
-                null, null, null).withAttention(attentionModes == null ? null : sparse.checkedMode(attentionModes),
-                sparse.patterns, sparse.sparseThreshold, sparse.massBudget()));
+        var settings = settings(new ConfigOverrides(model, tokenizer, device, null, null, null, null, null, null)
+                .withAttention(attentionModes == null ? null : sparse.checkedMode(attentionModes), sparse.patterns,
+                        sparse.sparseThreshold, sparse.massBudget()));
         String modelName = settings.model() != null ? settings.model() : DEFAULT_MODEL;
         Inputs.requireModel(modelName);
         Inputs.requirePatterns(settings.attention());
         List<Integer> promptLengths = lengths != null ? lengths : DEFAULT_LENGTHS;
         List<AttentionMode> modes = attentionModes != null ? attentionModes : List.of(settings.attention().mode());
-        if (!modes.equals(List.of(AttentionMode.DENSE))) {
-            try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
-                 Backend backend = Backends.select(settings.device())) {
-                compare(backend, modelName, settings, promptLengths, modes, progress);
-            }
-            return 0;
-        }
-
-        PrintWriter out = out();
+        boolean compare = !modes.equals(List.of(AttentionMode.DENSE));
+        if (compare) refuseIgnored("--decode-tokens", "with sparse modes bench times the prefill only");
+        int longest = Collections.max(promptLengths);
+        long loadStart = System.nanoTime();
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
-             Backend backend = Backends.select(settings.device())) {
-            if (backend instanceof CudaBackend cuda) {
-                new GpuBench(cuda, out, progress).run(modelName, settings.tokenizer(), promptLengths);
-                return 0;
+             LlamaSession session = LlamaSession.load(modelName, settings.tokenizer(), settings.device(),
+                     config -> AttentionPlan.dense(), settings.prefill().blockSize(), progress)) {
+            double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
+            if (compare) {
+                compare(session, modelName, settings, promptLengths, modes, progress);
+            } else {
+                requireFits(promptLengths, session.config().contextLength());
+                // The sequence of the longest prompt is checked against free device memory before anything runs.
+                session.newSequence(longest + decodeTokens).close();
+                timeDense(session, modelName, loadSeconds, promptLengths, progress);
             }
-            runOnCpu((CpuBackend) backend, modelName, settings, promptLengths, out, progress);
         }
         return 0;
     }
 
-    private void runOnCpu(CpuBackend backend, String modelName, io.minference.config.MinferenceConfig settings,
-                          List<Integer> promptLengths, PrintWriter out, ProgressBar progress) {
-        try (LlamaModel loaded = ModelLoader.load(modelName, settings.tokenizer(), progress)) {
-            requireFits(promptLengths, loaded.config().contextLength());
-            LlamaModel benchModel = new LlamaModel(loaded.source(), loaded.config(), loaded.weights(),
-                    new NoStopTokenizer(loaded.tokenizer()));
-            out.printf(Locale.ROOT, "model %s on %s (%d threads)%n", modelName, backend.name(), backend.threads());
-            printHeader(out, "peak RSS");
-            for (int length : promptLengths) {
-                GenerationResult r;
-                try (Generator generator = new Generator(benchModel, backend, null,
-                        settings.prefill().blockSize())) {
-                    r = generator.generate(randomPrompt(length, loaded.tokenizer().bos(), loaded.config().vocabSize()),
-                            decodeTokens, SamplingOptions.GREEDY, id -> { }, progress);
-                }
-                printRow(out, length, r.prefillNanos(), r.prefillTokensPerSecond(), r.decodeTokensPerSecond(),
-                        PeakMemory.residentBytes().stream().mapToObj(BenchCommand::gib).findFirst().orElse("n/a"));
-            }
-        }
-    }
-
-    /** Prefill of every mode per length, side by side; the plans are checked against the model before any run. */
-    private void compare(Backend backend, String modelName, MinferenceConfig settings, List<Integer> promptLengths,
-                         List<AttentionMode> modes, ProgressBar progress) {
+    /** Prefill, then greedy decode steps, per length, after one short untimed run (JIT, kernel loading). */
+    private void timeDense(LlamaSession session, String modelName, double loadSeconds, List<Integer> promptLengths,
+                           ProgressBar progress) {
         PrintWriter out = out();
-        PrefillTimer opened = backend instanceof CudaBackend cuda
-                ? new GpuPrefillTimer(cuda, new GpuBench(cuda, out, progress).weights(modelName, settings.tokenizer(),
-                        java.util.Collections.max(promptLengths), true),
-                progress)
-                : new CpuPrefillTimer((CpuBackend) backend, ModelLoader.load(modelName, settings.tokenizer(), progress),
-                settings.prefill().blockSize(), progress);
-        try (PrefillTimer timer = opened) {
-            LlamaConfig c = timer.config();
-            for (int length : promptLengths) {
-                if (length > c.contextLength()) {
-                    throw new IllegalArgumentException("length " + length + " does not fit the model's context of "
-                            + c.contextLength() + " tokens");
-                }
-            }
-            List<SparsePrefill> prefills = new ArrayList<>();
-            for (AttentionMode mode : modes) {
-                prefills.add(SparsePrefill.of(AttentionFlags.forMode(settings.attention(), mode, null), c,
-                        SparsePrefill.registeredPatterns()));
-            }
-            for (SparsePrefill p : prefills) {
-                if (p != null) p.plan().requireShape(c.numLayers(), c.numHeads(), p.source());
-            }
-            out.printf(Locale.ROOT, "model %s on %s, sparse threshold %d%n", modelName, timer.device(),
-                    settings.attention().sparseThreshold());
-            // One short untimed prefill per mode first, so that JIT compilation stays out of the figures.
-            int[] warmUp = randomPrompt(Math.min(64, c.contextLength()), timer.bos(), c.vocabSize());
-            for (SparsePrefill p : prefills) {
-                boolean used = p != null && promptLengths.stream().anyMatch(p::appliesTo);
-                timer.prefillNanos(warmUp, used ? p : null);
-            }
-            AttentionTable table = new AttentionTable(out, modes, settings.attention().sparseThreshold());
-            table.header();
-            for (int length : promptLengths) {
-                int[] prompt = randomPrompt(length, timer.bos(), c.vocabSize());
-                long[] nanos = new long[modes.size()];
-                boolean[] ranSparse = new boolean[modes.size()];
-                for (int i = 0; i < modes.size(); i++) {
-                    SparsePrefill p = prefills.get(i);
-                    ranSparse[i] = p != null && p.appliesTo(length);
-                    nanos[i] = timer.prefillNanos(prompt, ranSparse[i] ? p : null);
-                }
-                table.row(length, nanos, ranSparse);
-            }
-            table.footer();
+        LlamaConfig c = session.config();
+        out.printf(Locale.ROOT, "model %s on %s, loaded in %.2f s%n", modelName, session.device(), loadSeconds);
+        // On a GPU: the device memory a sequence adds to the weights (the prefill's buffers and KV cache).
+        printHeader(out, session.onGpu() ? "sequence memory" : "peak RSS");
+        long before = session.deviceBytesInUse();
+        timePrefillAndDecode(session, randomPrompt(Math.min(64, c.contextLength() - 1), bos(session), c.vocabSize()),
+                Math.min(1, decodeTokens), GenerationListener.NONE);
+        for (int length : promptLengths) {
+            long[] nanos = timePrefillAndDecode(session, randomPrompt(length, bos(session), c.vocabSize()),
+                    decodeTokens, progress);
+            String memory = session.onGpu() ? gib(nanos[2] - before)
+                    : PeakMemory.residentBytes().stream().mapToObj(BenchCommand::gib).findFirst().orElse("n/a");
+            printRow(out, length, nanos[0], length * 1e9 / nanos[0], decodeTokens * 1e9 / Math.max(1, nanos[1]),
+                    memory);
         }
     }
 
-    /** Times one prefill, dense (sparse null) or sparse. */
-    private interface PrefillTimer extends AutoCloseable {
-        String device();
-
-        LlamaConfig config();
-
-        int bos();
-
-        long prefillNanos(int[] prompt, SparsePrefill sparse);
-
-        @Override
-        void close();
-    }
-
-    private record CpuPrefillTimer(CpuBackend backend, LlamaModel model, int blockSize, ProgressBar progress)
-            implements PrefillTimer {
-        public String device() {
-            return backend.name() + " (" + backend.threads() + " threads)";
-        }
-
-        public LlamaConfig config() {
-            return model.config();
-        }
-
-        public int bos() {
-            return model.tokenizer() == null ? 0 : model.tokenizer().bos();
-        }
-
-        public long prefillNanos(int[] prompt, SparsePrefill sparse) {
-            LlamaModel noStop = new LlamaModel(model.source(), model.config(), model.weights(),
-                    model.tokenizer() == null ? null : new NoStopTokenizer(model.tokenizer()));
-            try (Generator generator = new Generator(noStop, backend, null, blockSize,
-                    sparse == null ? null : sparse.withThreshold(0))) {
-                return generator.generate(prompt, 0, SamplingOptions.GREEDY, id -> { }, progress).prefillNanos();
-            }
-        }
-
-        public void close() {
-            model.close();
+    /** Prefill seconds, decode seconds and device bytes in use after the prefill (-1 on the CPU). */
+    private static long[] timePrefillAndDecode(LlamaSession session, int[] prompt, int steps,
+                                               GenerationListener progress) {
+        try (Sequence sequence = session.newSequence(prompt.length + steps)) {
+            PrefillResult prefill = sequence.prefill(prompt, PrefillOptions.lastLogits(1).withProgress(progress));
+            long used = session.deviceBytesInUse();
+            float[] logits = prefill.lastLogits();
+            long start = System.nanoTime();
+            // Stop tokens are ignored: every length decodes the same number of steps.
+            for (int i = 0; i < steps; i++) logits = sequence.decode(argmax(logits));
+            return new long[] {prefill.nanos(), System.nanoTime() - start, used};
         }
     }
 
-    /** The weights go up once; each prefill gets a fresh forward pass. */
-    private static final class GpuPrefillTimer implements PrefillTimer {
-        private final CudaBackend cuda;
-        private final GpuLlamaWeights weights;
-        private final ProgressBar progress;
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
 
-        GpuPrefillTimer(CudaBackend cuda, GpuLlamaWeights weights, ProgressBar progress) {
-            this.cuda = cuda;
-            this.weights = weights;
-            this.progress = progress;
-        }
+    private static int bos(LlamaSession session) {
+        return session.tokenizer() == null ? 0 : session.tokenizer().bos();
+    }
 
-        public String device() {
-            return cuda.device().toString();
-        }
-
-        public LlamaConfig config() {
-            return weights.config();
-        }
-
-        public int bos() {
-            return 0;
-        }
-
-        public long prefillNanos(int[] prompt, SparsePrefill sparse) {
-            return run(prompt, sparse, progress);
-        }
-
-        private long run(int[] prompt, SparsePrefill sparse, io.minference.runtime.ProgressListener listener) {
-            LlamaConfig c = weights.config();
-            try (GpuLlamaForward forward = new GpuLlamaForward(weights, cuda, prompt.length)) {
-                long start = System.nanoTime();
-                if (sparse == null) {
-                    forward.prefill(prompt, listener);
-                } else {
-                    try (DevicePromptAttention attention = SparsePrefills.gpu(sparse.plan(), cuda.context(),
-                            new AttentionShape(c.numHeads(), c.numKvHeads(), c.headDim()))) {
-                        forward.prefill(prompt, listener, attention);
-                    }
-                }
-                cuda.context().synchronize();
-                return System.nanoTime() - start;
+    /**
+     * Prefill of every mode per length, side by side, with each sparse mode's density beside its speedup. Every
+     * mode is warmed up first, and the order of the modes alternates from one length to the next, so that neither
+     * side profits from running second. The plans are checked against the model before any run.
+     */
+    private void compare(LlamaSession session, String modelName, MinferenceConfig settings,
+                         List<Integer> promptLengths, List<AttentionMode> modes, ProgressBar progress) {
+        PrintWriter out = out();
+        LlamaConfig c = session.config();
+        for (int length : promptLengths) {
+            if (length > c.contextLength()) {
+                throw new IllegalArgumentException("length " + length + " does not fit the model's context of "
+                        + c.contextLength() + " tokens");
             }
         }
-
-        public void close() {
-            weights.close();
+        List<AttentionPlan> plans = new ArrayList<>();
+        for (AttentionMode mode : modes) {
+            plans.add(AttentionPlan.of(AttentionFlags.forMode(settings.attention(), mode, null), c,
+                    SparsePrefill.registeredPatterns()));
         }
+        out.printf(Locale.ROOT, "model %s on %s, sparse threshold %d%n", modelName, session.device(),
+                settings.attention().sparseThreshold());
+        // One short untimed prefill per mode first, so that JIT compilation stays out of the figures.
+        int[] warmUp = randomPrompt(Math.min(64, c.contextLength()), bos(session), c.vocabSize());
+        for (AttentionPlan plan : plans) {
+            boolean used = promptLengths.stream().anyMatch(plan::sparseFor);
+            prefill(session, warmUp, used ? plan.alwaysSparse() : AttentionPlan.dense(), GenerationListener.NONE);
+        }
+        AttentionTable table = new AttentionTable(out, modes, settings.attention().sparseThreshold());
+        table.header();
+        for (int n = 0; n < promptLengths.size(); n++) {
+            int length = promptLengths.get(n);
+            int[] prompt = randomPrompt(length, bos(session), c.vocabSize());
+            long[] nanos = new long[modes.size()];
+            double[] density = new double[modes.size()];
+            boolean[] ranSparse = new boolean[modes.size()];
+            for (int k = 0; k < modes.size(); k++) {
+                int i = n % 2 == 0 ? k : modes.size() - 1 - k;
+                AttentionPlan plan = plans.get(i);
+                ranSparse[i] = plan.sparseFor(length);
+                PrefillResult r = prefill(session, prompt, ranSparse[i] ? plan.alwaysSparse() : AttentionPlan.dense(),
+                        progress);
+                nanos[i] = r.nanos();
+                density[i] = r.density();
+            }
+            table.row(length, nanos, ranSparse, density);
+        }
+        table.footer();
+    }
+
+    private static PrefillResult prefill(LlamaSession session, int[] prompt, AttentionPlan plan,
+                                         GenerationListener progress) {
+        return session.prefill(prompt, PrefillOptions.lastLogits(1).withAttention(plan).withProgress(progress));
     }
 
     private void requireFits(List<Integer> promptLengths, int context) {
@@ -293,83 +219,6 @@ final class BenchCommand extends CliCommand {
         out.printf(Locale.ROOT, "%10d %12.3f %14.1f %14s %14s%n", length, prefillNanos / 1e9, prefillRate,
                 decodeTokens == 0 ? "-" : String.format(Locale.ROOT, "%.1f", decodeRate), memory);
         out.flush();
-    }
-
-    /** The GPU path: weights made on the device for synthetic models, uploaded otherwise; greedy decode. */
-    private final class GpuBench {
-        private final CudaBackend cuda;
-        private final PrintWriter out;
-        private final ProgressBar progress;
-
-        GpuBench(CudaBackend cuda, PrintWriter out, ProgressBar progress) {
-            this.cuda = cuda;
-            this.out = out;
-            this.progress = progress;
-        }
-
-        void run(String modelName, java.nio.file.Path tokenizerFile, List<Integer> promptLengths) {
-            long before = cuda.context().memoryInfo().usedBytes();
-            try (GpuLlamaWeights weights = weights(modelName, tokenizerFile, java.util.Collections.max(promptLengths),
-                    false)) {
-                LlamaConfig c = weights.config();
-                out.printf(Locale.ROOT, "model %s on %s%n", modelName, cuda.device());
-                printHeader(out, "device memory");
-                warmUp(weights);
-                for (int length : promptLengths) {
-                    int capacity = length + decodeTokens;
-                    GpuMemoryPlan.of(c, weights.sharedClassifier(), capacity, GpuLlamaForward.DEFAULT_CHUNK_SIZE, 0)
-                            .requireSequenceFits(cuda.context().memoryInfo().freeBytes(), length + " tokens");
-                    try (GpuLlamaForward forward = new GpuLlamaForward(weights, cuda, capacity)) {
-                        int[] prompt = randomPrompt(length, 0, c.vocabSize());
-                        long start = System.nanoTime();
-                        float[] logits = forward.prefill(prompt, progress);
-                        long prefill = System.nanoTime() - start;
-                        long used = cuda.context().memoryInfo().usedBytes() - before;
-                        start = System.nanoTime();
-                        for (int i = 0; i < decodeTokens; i++) logits = forward.decode(GreedySampler.argmax(logits));
-                        long decode = System.nanoTime() - start;
-                        printRow(out, length, prefill, length * 1e9 / prefill, decodeTokens * 1e9 / Math.max(1, decode),
-                                gib(used));
-                    }
-                }
-            }
-        }
-
-        /**
-         * The model's weights on the device, after checking that they and a sequence of {@code longestPrompt} tokens
-         * (with the whole-prompt buffers of a sparse prefill when {@code layerMajor}) fit the free device memory.
-         */
-        GpuLlamaWeights weights(String modelName, java.nio.file.Path tokenizerFile, int longestPrompt,
-                                boolean layerMajor) {
-            if (modelName.startsWith("synthetic:")) {
-                SyntheticShape shape = SyntheticShape.parse(modelName.substring("synthetic:".length()));
-                requirePlanFits(modelName, shape.config(), shape.sharedClassifier(), longestPrompt, layerMajor);
-                return SyntheticGpuWeights.generate(cuda, shape);
-            }
-            try (LlamaModel host = ModelLoader.load(modelName, tokenizerFile, progress)) {
-                requirePlanFits(modelName, host.config(), host.weights().sharedClassifier(), longestPrompt,
-                        layerMajor);
-                return GpuLlamaWeights.upload(cuda.context(), host);
-            }
-        }
-
-        /** Refuses, before anything is allocated, what the free device memory cannot hold, naming the sizes. */
-        private void requirePlanFits(String modelName, LlamaConfig c, boolean sharedClassifier, int longestPrompt,
-                                     boolean layerMajor) {
-            requireFits(List.of(longestPrompt), c.contextLength());
-            long promptBytes = layerMajor ? GpuLlamaForward.layerMajorExtraBytes(c, longestPrompt) : 0;
-            GpuMemoryPlan.of(c, sharedClassifier, longestPrompt + decodeTokens, GpuLlamaForward.DEFAULT_CHUNK_SIZE,
-                    promptBytes).requireFits(cuda.context().memoryInfo().freeBytes(),
-                    modelName + " with " + longestPrompt + " tokens");
-        }
-
-        /** One short prefill and decode step, so that kernel JIT compilation stays out of the figures. */
-        private void warmUp(GpuLlamaWeights weights) {
-            try (GpuLlamaForward forward = new GpuLlamaForward(weights, cuda, 80)) {
-                forward.decode(GreedySampler.argmax(forward.prefill(randomPrompt(64, 0, weights.config().vocabSize()),
-                        io.minference.runtime.ProgressListener.NONE)));
-            }
-        }
     }
 
     private int[] randomPrompt(int length, int bos, int vocab) {

@@ -53,7 +53,11 @@ abstract class CliCommand implements Callable<Integer> {
             return fail(FAILED, "out of memory (" + e.getMessage() + "; the Java heap limit is " + heapMiB
                     + " MiB): use a smaller model or prompt, or give the JVM more memory with"
                     + " MINFERENCE_JAVA_OPTS=-Xmx<size>", e);
-        } catch (Exception e) {
+        } catch (StackOverflowError e) {
+            return fail(FAILED, "the input nests too deeply to process (stack overflow); it is malformed or hostile",
+                    e);
+        } catch (Exception | Error e) {
+            // Any other Throwable too: one line, never a trace, unless --stacktrace asks for it.
             return fail(FAILED, Optional.ofNullable(e.getMessage()).orElse(e.getClass().getName()), e);
         }
     }
@@ -85,6 +89,7 @@ abstract class CliCommand implements Callable<Integer> {
                                         java.util.List<io.minference.config.AttentionMode> modes,
                                         AttentionFlags sparse) throws java.io.IOException {
         check("--device", device, io.minference.config.Limits::device);
+        refuseIgnored("--sparse-threshold", "every sparse mode is compared sparse, at threshold 0");
         sparse.check(this);
         MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, device, null, null, null, null,
                 null, null).withAttention(sparse.checkedMode(modes), sparse.patterns, sparse.sparseThreshold,
@@ -93,6 +98,16 @@ abstract class CliCommand implements Callable<Integer> {
         Inputs.requireModel(settings.model());
         Inputs.requirePatterns(settings.attention());
         return settings;
+    }
+
+    /**
+     * Refuses {@code option} when it was given: this command would ignore it, and an ignored flag reads as if it
+     * had changed the result.
+     */
+    void refuseIgnored(String option, String why) {
+        if (spec.commandLine().getParseResult().hasMatchedOption(option)) {
+            throw new ParameterException(spec.commandLine(), "Option '" + option + "' does not apply here: " + why);
+        }
     }
 
     ParameterException missing(String what) {

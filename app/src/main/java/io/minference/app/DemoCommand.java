@@ -10,7 +10,8 @@ import picocli.CommandLine.Option;
                 + " side, plus the OpenAI-compatible API. Open the printed address in a browser.")
 final class DemoCommand extends ServerCommand {
     @Option(names = "--files", paramLabel = "DIR",
-            description = "A folder of UTF-8 texts the page may use as haystack filler; nothing outside it is read.")
+            description = "A folder of UTF-8 texts (plain, gzip, bzip2 or xz) the page may use as haystack filler;"
+                    + " nothing outside it is read (default: the shipped texts/ folder, a Moby-Dick excerpt).")
     Path files;
 
     @Override
@@ -20,6 +21,6 @@ final class DemoCommand extends ServerCommand {
 
     @Override
     Path filesFolder() {
-        return files;
+        return files != null ? files : ShippedDefaults.texts().orElse(null);
     }
 }

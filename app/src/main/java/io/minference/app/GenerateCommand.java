@@ -7,13 +7,15 @@ import io.minference.config.Limits;
 import io.minference.config.MinferenceConfig;
 import io.minference.llama.LlamaModel;
 import io.minference.llama.generate.GenerationResult;
-import io.minference.llama.generate.Generator;
 import io.minference.llama.generate.SamplingOptions;
 import io.minference.llama.generate.SparsePrefill;
 import io.minference.llama.load.ModelLoader;
+import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.GenerationListener;
+import io.minference.llama.session.GenerationRequest;
+import io.minference.llama.session.LlamaSession;
+import io.minference.llama.session.TokenLogprobs;
 import io.minference.llama.tokenizer.Tokenizer;
-import io.minference.runtime.Backends;
-import io.minference.runtime.Backend;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -96,20 +98,33 @@ final class GenerateCommand extends CliCommand {
         var sampling = new SamplingOptions((float) generation.temperature(), (float) generation.topP(),
                 generation.seed());
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
-             Backend backend = Backends.select(settings.device());
              LlamaModel loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress);
-             Generator generator = new Generator(loaded, backend, null, settings.prefill().blockSize(),
-                     SparsePrefill.of(settings.attention(), loaded.config(), SparsePrefill.registeredPatterns()))) {
+             LlamaSession session = LlamaSession.open(loaded, settings.device(), AttentionPlan.of(
+                     settings.attention(), loaded.config(), SparsePrefill.registeredPatterns()),
+                     settings.prefill().blockSize())) {
             Tokenizer modelTokenizer = loaded.tokenizer();
             int[] promptIds = generation.chat() ? modelTokenizer.encodeChat(promptText)
                     : withBos(modelTokenizer.bos(), modelTokenizer.encode(promptText));
             PrintWriter out = out();
-            Tokenizer.StreamingDecoder decoder = modelTokenizer.streamingDecoder();
-            GenerationResult result = generator.generate(promptIds, generation.maxTokens(), sampling, id -> {
-                out.print(decoder.next(id));
-                out.flush();
-            }, progress);
-            out.println(decoder.flush());
+            GenerationResult result = session.generate(promptIds,
+                    GenerationRequest.of(generation.maxTokens()).withSampling(sampling), new GenerationListener() {
+                        @Override
+                        public void progress(String stage, long done, long total) {
+                            progress.progress(stage, done, total);
+                        }
+
+                        @Override
+                        public void token(int token, String text, TokenLogprobs logprobs) {
+                            out.print(text);
+                            out.flush();
+                        }
+
+                        @Override
+                        public void finish(String text) {
+                            out.print(text);
+                        }
+                    });
+            out.println();
             out.flush();
             printTimings(result);
             printAttention(result, settings.attention().mode(), settings.attention().sparseThreshold());
@@ -125,7 +140,8 @@ final class GenerateCommand extends CliCommand {
     }
 
     private void printAttention(GenerationResult r, AttentionMode mode, int threshold) {
-        String line = r.sparse() ? "attention: " + r.attention() + " (sparse prefill)"
+        String line = r.sparse() ? "attention: " + r.attention() + " (sparse prefill, computing "
+                + AttentionTable.kept(r.density()) + " of the causal area)"
                 : mode.sparse() ? String.format(Locale.ROOT, "attention: dense (the prompt's %d tokens are below the"
                 + " sparse threshold of %d)", r.promptTokens(), threshold)
                 : "attention: dense";

@@ -3,19 +3,27 @@ package io.minference.app;
 import io.minference.config.ConfigOverrides;
 import io.minference.config.MinferenceConfig;
 import io.minference.llama.LlamaConfig;
+import io.minference.llama.LlamaModel;
+import io.minference.llama.load.ModelFormatException;
 import io.minference.llama.load.ModelInfo;
 import io.minference.llama.load.ModelLoader;
+import io.minference.llama.load.WeightCheck;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.math.BigDecimal;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** Prints a model's hyper-parameters and its tensors' types, without loading the weights. */
+/**
+ * Prints a model's hyper-parameters and its tensors' types, without loading the weights; with --check, loads them
+ * and scans every value, so that what generate would stumble on (a NaN or infinite weight) is found here.
+ */
 @Command(name = "info", mixinStandardHelpOptions = true,
         description = "Prints a model's hyper-parameters and the types and shapes of its tensors.")
 final class InfoCommand extends CliCommand {
@@ -24,13 +32,36 @@ final class InfoCommand extends CliCommand {
             description = "A .gguf file, a llama2.c checkpoint or synthetic:NAME (or model: in --config).")
     String model;
 
+    @Option(names = "--check", description = "Also load the weights and check that every value is finite.")
+    boolean check;
+
+    @Option(names = "--tokenizer", paramLabel = "PATH",
+            description = "With --check: a tokenizer file overriding the model's own (as for generate).")
+    Path tokenizer;
+
     @Override
     int run() throws IOException {
-        MinferenceConfig settings = settings(new ConfigOverrides(model, null, null, null, null, null, null, null, null));
+        MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, null, null, null, null, null, null,
+                null));
         if (settings.model() == null) throw missing("'--model=PATH' (or model: in the --config file)");
         Inputs.requireModel(settings.model());
         print(ModelLoader.inspect(settings.model()));
+        if (check) checkWeights(settings);
         return 0;
+    }
+
+    private void checkWeights(MinferenceConfig settings) {
+        Optional<WeightCheck.Finding> found;
+        try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
+             LlamaModel loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress)) {
+            found = WeightCheck.firstNonFinite(loaded.weights(), progress);
+        }
+        found.ifPresent(f -> {
+            throw new ModelFormatException(settings.model(), "the weights hold a non-finite value (" + f.value()
+                    + ") in " + f.tensor() + " at element " + f.index() + "; generate would produce garbage");
+        });
+        row(out(), "weights", "every value finite");
+        out().flush();
     }
 
     private void print(ModelInfo info) {

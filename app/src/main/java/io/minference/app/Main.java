@@ -17,7 +17,7 @@ import picocli.CommandLine.Command;
         description = "Runs LLaMA models in pure Java, with sparse attention for long prompts.",
         subcommands = {GenerateCommand.class, TokenizeCommand.class, InfoCommand.class, BenchCommand.class,
                 GpuBenchCommand.class, SearchPatternsCommand.class, EvalCommand.class, ServeCommand.class,
-                DemoCommand.class, KernelsCommand.class,
+                DemoCommand.class, DemoRecordCommand.class, QuantizeCommand.class, KernelsCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main {
     private final boolean stacktraceRequested;
@@ -51,7 +51,17 @@ public final class Main {
 
     /** The command line with the short usage hint on invalid input instead of the whole usage text. */
     public static CommandLine commandLine(Main main) {
-        return new CommandLine(main).setParameterExceptionHandler(UsageHint::handle);
+        CommandLine cli = new CommandLine(main).setParameterExceptionHandler(UsageHint::handle);
+        shareVersion(cli, new VersionProvider());
+        return cli;
+    }
+
+    /** Every subcommand, nested ones included, answers --version as the main command does. */
+    private static void shareVersion(CommandLine command, CommandLine.IVersionProvider version) {
+        for (CommandLine sub : command.getSubcommands().values()) {
+            sub.getCommandSpec().versionProvider(version);
+            shareVersion(sub, version);
+        }
     }
 
     boolean stacktraceRequested() {

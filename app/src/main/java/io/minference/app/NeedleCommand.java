@@ -4,14 +4,13 @@ import io.minference.config.AttentionMode;
 import io.minference.config.ConfigOverrides;
 import io.minference.config.MinferenceConfig;
 import io.minference.llama.LlamaConfig;
-import io.minference.llama.LlamaModel;
-import io.minference.llama.generate.Generator;
+import io.minference.llama.generate.GenerationResult;
 import io.minference.llama.generate.PasskeyPrompt;
 import io.minference.llama.generate.SparsePrefill;
-import io.minference.llama.load.ModelLoader;
-import io.minference.runtime.Backend;
-import io.minference.runtime.Backends;
-import io.minference.runtime.SharedData;
+import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.GenerationListener;
+import io.minference.llama.session.GenerationRequest;
+import io.minference.llama.session.LlamaSession;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -27,8 +26,18 @@ import picocli.CommandLine.TypeConversionException;
 
 /**
  * Needle in a haystack: the pass-key task ({@link PasskeyPrompt}) at each length and depth, a number of trials
- * each, answered greedily under every attention mode asked for. Sparse modes run with the sparse threshold at 0, so
- * that every prompt goes through the sparse path. Each trial's key (and so its prompt) is the same in every mode.
+ * each, under every attention mode asked for, scored two ways:
+ * <ul>
+ *   <li>{@code prefill}: the answer's tokens appended to the prompt and scored inside one prefill, the mode's
+ *       attention over the whole sequence ({@link PasskeyPrompt#scoreInPrefill}); this is what tests a sparse
+ *       prefill;</li>
+ *   <li>{@code generate}: the answer generated greedily after the prefill. Decode steps are dense and read the
+ *       needle's own keys and values from the cache, which every pattern computes from local context, so this
+ *       scoring cannot see what a sparse prefill leaves out.</li>
+ * </ul>
+ * Sparse modes run with the sparse threshold at 0, so that every prompt goes through the sparse path. Each trial's
+ * key (and so its prompt) is the same in every mode. Beside the table: each mode's density per length (the mean
+ * fraction of the causal area computed) and, scored in the prefill, the key's mean log-likelihood.
  */
 @Command(name = "needle", mixinStandardHelpOptions = true,
         description = "Retrieval of a 5-digit pass key hidden in a haystack text, per prompt length and depth, with a"
@@ -70,6 +79,21 @@ final class NeedleCommand extends CliCommand {
     @Option(names = "--device", paramLabel = "D", description = "auto (default), cpu, cuda or cuda:N.")
     String device;
 
+    @Option(names = "--score", paramLabel = "HOW", converter = Scorings.class, defaultValue = "both",
+            description = "prefill (the answer's tokens scored inside one prefill of prompt and answer, each mode's"
+                    + " attention over the whole sequence), generate (the answer generated after the prefill: decode"
+                    + " is dense, so blind to the sparse prefill) or both (default: ${DEFAULT-VALUE}).")
+    List<Scoring> scorings;
+
+    /** How a trial is scored. */
+    enum Scoring {
+        PREFILL, GENERATE;
+
+        String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
     @Override
     int run() throws IOException {
         if (trials < 1) {
@@ -83,9 +107,9 @@ final class NeedleCommand extends CliCommand {
 
         PrintWriter out = out();
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
-             Backend backend = Backends.select(settings.device());
-             LlamaModel loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress)) {
-            LlamaConfig c = loaded.config();
+             LlamaSession session = LlamaSession.load(settings.model(), settings.tokenizer(), settings.device(),
+                     config -> AttentionPlan.dense(), settings.prefill().blockSize(), progress)) {
+            LlamaConfig c = session.config();
             int longest = lengths.stream().mapToInt(Integer::intValue).max().orElseThrow();
             for (int length : lengths) {
                 if (length > c.contextLength()) {
@@ -99,9 +123,9 @@ final class NeedleCommand extends CliCommand {
                 }
             }
             Haystack hay = haystack(longest);
-            List<SparsePrefill> prefills = new ArrayList<>();
+            List<AttentionPlan> plans = new ArrayList<>();
             for (AttentionMode mode : modes) {
-                prefills.add(SparsePrefill.of(AttentionFlags.forMode(settings.attention(), mode, 0), c,
+                plans.add(AttentionPlan.of(AttentionFlags.forMode(settings.attention(), mode, 0), c,
                         SparsePrefill.registeredPatterns()));
             }
             // The same prompts (keys, depths) for every mode, built once.
@@ -109,26 +133,53 @@ final class NeedleCommand extends CliCommand {
             for (int length : lengths) {
                 for (int depth : depths) {
                     for (int t = 0; t < trials; t++) {
-                        prompts.add(PasskeyPrompt.build(loaded.tokenizer(), hay.text(), promptTokens(length, c),
+                        prompts.add(PasskeyPrompt.build(session.tokenizer(), hay.text(), promptTokens(length, c),
                                 depth / 100.0, seed + t));
                     }
                 }
             }
-            // Mode by mode, so that a GPU holds one copy of the weights at a time.
-            int[][] correct = new int[modes.size()][lengths.size() * depths.size()];
-            for (int m = 0; m < modes.size(); m++) {
-                try (Generator generator = new Generator(loaded, backend, null, settings.prefill().blockSize(),
-                        prefills.get(m))) {
-                    for (int i = 0; i < prompts.size(); i++) {
-                        PasskeyPrompt prompt = prompts.get(i);
-                        if (prompt.isAnsweredBy(prompt.answer(generator, loaded.tokenizer()))) {
-                            correct[m][i / trials]++;
+            // One session holds the weights; each prompt is answered by every mode, in an order that alternates
+            // from one prompt to the next, so that no mode always runs first (cold) or last.
+            int rows = lengths.size() * depths.size();
+            int perLength = depths.size() * trials;
+            int[][] correct = new int[modes.size() * scorings.size()][rows];
+            double[][] density = new double[modes.size()][lengths.size()];
+            double[][] keyLogLikelihood = new double[modes.size()][lengths.size()];
+            long runs = (long) prompts.size() * modes.size();
+            progress.progress("needle", 0, runs);
+            for (int i = 0; i < prompts.size(); i++) {
+                PasskeyPrompt prompt = prompts.get(i);
+                int l = i / perLength;
+                for (int k = 0; k < modes.size(); k++) {
+                    int m = i % 2 == 0 ? k : modes.size() - 1 - k;
+                    AttentionPlan plan = plans.get(m);
+                    double measured = Double.NaN;
+                    for (int s = 0; s < scorings.size(); s++) {
+                        boolean retrieved;
+                        if (scorings.get(s) == Scoring.PREFILL) {
+                            PasskeyPrompt.PrefillScore score = prompt.scoreInPrefill(session, plan);
+                            retrieved = score.retrieved();
+                            keyLogLikelihood[m][l] += score.keyLogLikelihood() / perLength;
+                            measured = score.density();
+                        } else {
+                            GenerationResult r = session.generate(prompt.ids(), GenerationRequest
+                                    .of(PasskeyPrompt.ANSWER_TOKENS).withAttention(plan), GenerationListener.NONE);
+                            retrieved = prompt.isAnsweredBy(r.text());
+                            if (Double.isNaN(measured)) measured = r.density();
                         }
+                        if (retrieved) correct[m * scorings.size() + s][i / trials]++;
                     }
+                    // Scored by generation alone on a GPU, the density comes from a prefill that measures it (a device
+                    // prefill copies its indices back only when asked).
+                    if (Double.isNaN(measured)) measured = prompt.density(session, plan);
+                    density[m][l] += measured / perLength;
+                    progress.progress("needle", (long) i * modes.size() + k + 1, runs);
                 }
             }
             out.printf(Locale.ROOT, "model %s on %s; haystack %s; %d trial%s per row; sparse modes at sparse"
-                    + " threshold 0%n", settings.model(), backend.name(), hay.name(), trials, trials == 1 ? "" : "s");
+                    + " threshold 0; modes in alternating order; scoring %s%n", settings.model(), session.device(),
+                    hay.name(), trials, trials == 1 ? "" : "s",
+                    String.join(" and ", scorings.stream().map(Scoring::label).toList()));
             for (int length : lengths) {
                 if (promptTokens(length, c) < length) {
                     out.printf(Locale.ROOT, "length %d fills the context: its prompts are %d tokens, leaving %d for"
@@ -136,16 +187,32 @@ final class NeedleCommand extends CliCommand {
                 }
             }
             StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "%8s %6s", "length", "depth"));
-            for (AttentionMode mode : modes) header.append(String.format(Locale.ROOT, " %14s", mode.label()));
+            for (AttentionMode mode : modes) {
+                for (Scoring scoring : scorings) {
+                    header.append(String.format(Locale.ROOT, " %20s", scorings.size() == 1 ? mode.label()
+                            : mode.label() + ":" + scoring.label()));
+                }
+            }
             out.println(header);
             for (int l = 0; l < lengths.size(); l++) {
                 for (int d = 0; d < depths.size(); d++) {
                     StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%8d %5d%%", lengths.get(l),
                             depths.get(d)));
-                    for (int[] perMode : correct) {
-                        row.append(String.format(Locale.ROOT, " %14s", perMode[l * depths.size() + d] + "/" + trials));
+                    for (int[] column : correct) {
+                        row.append(String.format(Locale.ROOT, " %20s", column[l * depths.size() + d] + "/" + trials));
                     }
                     out.println(row);
+                }
+            }
+            boolean prefillScored = scorings.contains(Scoring.PREFILL);
+            out.printf(Locale.ROOT, "density: the mean fraction of the causal area each mode's prefill computed%s%n",
+                    prefillScored ? "; key loglik: the key tokens' mean log-probability, scored in the prefill" : "");
+            out.printf(Locale.ROOT, "%8s %-16s %8s%s%n", "length", "attention", "density",
+                    prefillScored ? String.format(Locale.ROOT, " %12s", "key loglik") : "");
+            for (int l = 0; l < lengths.size(); l++) {
+                for (int m = 0; m < modes.size(); m++) {
+                    out.printf(Locale.ROOT, "%8d %-16s %8.4f%s%n", lengths.get(l), modes.get(m).label(), density[m][l],
+                            prefillScored ? String.format(Locale.ROOT, " %12.4f", keyLogLikelihood[m][l]) : "");
                 }
             }
             out.flush();
@@ -158,10 +225,24 @@ final class NeedleCommand extends CliCommand {
 
     private Haystack haystack(int longestPrompt) throws IOException {
         if (haystack != null) return new Haystack(haystack.toString(), PromptFiles.read(haystack));
-        Optional<Path> mobyDick = SharedData.file(PasskeyPrompt.HAYSTACK);
+        Optional<Path> mobyDick = PasskeyPrompt.sharedHaystack();
         if (mobyDick.isPresent()) return new Haystack(mobyDick.get().toString(), PromptFiles.read(mobyDick.get()));
         return new Haystack("generated filler (no --haystack, and ../shared/data/" + PasskeyPrompt.HAYSTACK
                 + " is absent)", PasskeyPrompt.filler(longestPrompt * 8));
+    }
+
+    /** prefill, generate or both (prefill first). */
+    static final class Scorings implements ITypeConverter<List<Scoring>> {
+        @Override
+        public List<Scoring> convert(String value) {
+            return switch (value.strip()) {
+                case "prefill" -> List.of(Scoring.PREFILL);
+                case "generate" -> List.of(Scoring.GENERATE);
+                case "both" -> List.of(Scoring.PREFILL, Scoring.GENERATE);
+                default -> throw new TypeConversionException("'" + value + "' is not a scoring: use prefill,"
+                        + " generate or both");
+            };
+        }
     }
 
     /** Percentages from 0 to 100, comma-separated. */

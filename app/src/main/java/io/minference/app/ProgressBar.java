@@ -1,6 +1,6 @@
 package io.minference.app;
 
-import io.minference.runtime.ProgressListener;
+import io.minference.llama.session.GenerationListener;
 import java.io.PrintWriter;
 import java.util.Locale;
 import java.util.function.LongSupplier;
@@ -8,9 +8,10 @@ import java.util.function.LongSupplier;
 /**
  * Draws the progress of loading and prefill on stderr, and only for stages that last more than a second, so that
  * quick runs stay quiet. On a terminal one line is redrawn with carriage returns; elsewhere (a log file, a pipe) a
- * line is written at each tenth of the way.
+ * line is written at each tenth of the way. Each line gives the time so far and, from the rate so far, an estimate of
+ * the time left.
  */
-final class ProgressBar implements ProgressListener, AutoCloseable {
+final class ProgressBar implements GenerationListener, AutoCloseable {
     static final long QUIET_NANOS = 1_000_000_000L;
     private static final long REDRAW_NANOS = 100_000_000L;
     private static final int WIDTH = 30;
@@ -83,7 +84,30 @@ final class ProgressBar implements ProgressListener, AutoCloseable {
     private String line(long done, long total, long elapsedNanos) {
         double fraction = total <= 0 ? 1 : Math.min(1, (double) done / total);
         int filled = (int) Math.round(fraction * WIDTH);
-        return String.format(Locale.ROOT, "%-8s [%s%s] %3d%% %d/%d %.1f s", stage, "#".repeat(filled),
-                " ".repeat(WIDTH - filled), Math.round(fraction * 100), done, total, elapsedNanos / 1e9);
+        String left = done > 0 && done < total ? ", about " + duration(elapsedNanos / 1e9 * (total - done) / done)
+                + " left" : "";
+        return String.format(Locale.ROOT, "%-8s [%s%s] %3d%% %d/%d %.1f s%s", stage, "#".repeat(filled),
+                " ".repeat(WIDTH - filled), Math.round(fraction * 100), done, total, elapsedNanos / 1e9, left);
+    }
+
+    /** Seconds as "42 s", "3 min 05 s" or "2 h 07 min": an estimate, to the second at most. */
+    static String duration(double seconds) {
+        long s = Math.round(seconds);
+        if (s < 60) return s + " s";
+        if (s < 3600) return String.format(Locale.ROOT, "%d min %02d s", s / 60, s % 60);
+        return String.format(Locale.ROOT, "%d h %02d min", s / 3600, s % 3600 / 60);
+    }
+
+    /**
+     * This bar with every stage reported as {@code name}: a command whose prefill is its whole work (recall,
+     * pattern search) shows it under its own word.
+     */
+    GenerationListener renamed(String name) {
+        return new GenerationListener() {
+            @Override
+            public void progress(String stage, long done, long total) {
+                ProgressBar.this.progress(name, done, total);
+            }
+        };
     }
 }

@@ -1,17 +1,13 @@
 package io.minference.app;
 
-import java.io.BufferedInputStream;
+import io.minference.app.server.CompressedInput;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Set;
-import org.apache.commons.compress.compressors.CompressorException;
-import org.apache.commons.compress.compressors.CompressorStreamFactory;
 
 /**
  * Reads a prompt file, plain or compressed with gzip, bzip2 or xz. The format is recognised from the file's first
@@ -20,8 +16,6 @@ import org.apache.commons.compress.compressors.CompressorStreamFactory;
 final class PromptFiles {
     /** A million-token prompt is about 4 MiB of text; far more is a mistake, refused before it fills the heap. */
     static final int MAX_PROMPT_BYTES = 64 << 20;
-    private static final Set<String> FORMATS = Set.of(
-            CompressorStreamFactory.GZIP, CompressorStreamFactory.BZIP2, CompressorStreamFactory.XZ);
 
     private PromptFiles() {
     }
@@ -29,7 +23,7 @@ final class PromptFiles {
     static String read(Path file) throws IOException {
         Inputs.requireFile(file, "prompt file");
         byte[] bytes;
-        try (InputStream in = decompressed(new BufferedInputStream(Files.newInputStream(file)))) {
+        try (InputStream in = CompressedInput.open(file)) {
             bytes = in.readNBytes(MAX_PROMPT_BYTES + 1);
         } catch (IOException e) {
             throw new IOException("cannot read prompt file " + file + ": " + e.getMessage(), e);
@@ -47,23 +41,6 @@ final class PromptFiles {
         } catch (CharacterCodingException e) {
             throw new IOException("prompt file " + file + " is not UTF-8 text (compressed prompts must be gzip,"
                     + " bzip2 or xz)");
-        }
-    }
-
-    private static InputStream decompressed(BufferedInputStream in) throws IOException {
-        String format;
-        try {
-            format = CompressorStreamFactory.detect(in);
-        } catch (CompressorException noKnownSignature) {
-            return in;
-        }
-        // Other signatures (zlib's "x^", for one) can begin plain text: only the three supported formats count.
-        if (!FORMATS.contains(format)) return in;
-        try {
-            return new CompressorStreamFactory(true).createCompressorInputStream(format, in);
-        } catch (CompressorException e) {
-            in.close();
-            throw new IOException(format + " data could not be opened: " + e.getMessage(), e);
         }
     }
 

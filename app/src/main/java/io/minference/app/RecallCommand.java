@@ -5,11 +5,9 @@ import io.minference.config.AttentionMode;
 import io.minference.config.ConfigOverrides;
 import io.minference.config.MinferenceConfig;
 import io.minference.llama.LlamaConfig;
-import io.minference.llama.LlamaModel;
-import io.minference.llama.forward.LlamaForward;
 import io.minference.llama.generate.SparsePrefill;
-import io.minference.llama.load.ModelLoader;
-import io.minference.runtime.cpu.CpuBackend;
+import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.LlamaSession;
 import io.minference.sparse.HeadAccuracy;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -89,6 +87,8 @@ final class RecallCommand extends CliCommand {
 
     @Override
     int run() throws IOException {
+        refuseIgnored("--sparse-threshold", "recall measures each head's pattern on the whole prompt, whatever its"
+                + " length");
         sparse.check(this);
         if (attention == AttentionMode.DENSE) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
@@ -109,9 +109,9 @@ final class RecallCommand extends CliCommand {
 
         PrintWriter out = out();
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
-             CpuBackend backend = new CpuBackend();
-             LlamaModel loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress)) {
-            LlamaConfig c = loaded.config();
+             LlamaSession session = LlamaSession.load(settings.model(), settings.tokenizer(), "cpu",
+                     config -> AttentionPlan.dense(), settings.prefill().blockSize(), progress)) {
+            LlamaConfig c = session.config();
             if (layer != null && (layer < 0 || layer >= c.numLayers())) {
                 throw new IllegalArgumentException("layer " + layer + " does not exist: the model has "
                         + c.numLayers() + " layers (0 to " + (c.numLayers() - 1) + ")");
@@ -122,25 +122,17 @@ final class RecallCommand extends CliCommand {
                         + c.contextLength() + " tokens");
             }
             SparsePrefill plan = SparsePrefill.of(measured, c, SparsePrefill.registeredPatterns());
-            int[] ids = TextTokens.first(loaded.tokenizer(), text, tokens, "text");
+            int[] ids = TextTokens.first(session.tokenizer(), text, tokens, "text");
             out.printf(Locale.ROOT, "model %s; %s: %d tokens; patterns: %s%n", settings.model(), text, tokens,
                     plan.source());
             out.printf(Locale.ROOT, "%5s %5s  %-32s %9s %9s %10s%n", "layer", "head", "pattern", "density", "recall",
                     "rel error");
             out.flush();
-            int blockSize = settings.prefill().blockSize();
-            var recording = new RecordingAttention(backend, blockSize, (l, shape, q, k, v, n) -> {
-                if (layer != null && l != layer) return;
-                for (HeadAccuracy.Result r : HeadAccuracy.measure(shape, q, k, v, n, plan.plan().layers().get(l))) {
-                    out.printf(Locale.ROOT, "%5d %5d  %-32s %9.4f %9.4f %10.2e%n", l, r.head(),
-                            SparsePrefill.describe(plan.plan().pattern(l, r.head())),
-                            r.density(), r.recall(), r.relativeError());
-                }
+            session.recall(ids, plan.plan(), layer == null ? -1 : layer, r -> {
+                out.printf(Locale.ROOT, "%5d %5d  %-32s %9.4f %9.4f %10.2e%n", r.layer(), r.head(),
+                        SparsePrefill.describe(r.pattern()), r.density(), r.recall(), r.relativeError());
                 out.flush();
-            });
-            try (LlamaForward forward = new LlamaForward(c, loaded.weights(), backend, null, tokens, blockSize)) {
-                forward.prefill(ids, progress, recording);
-            }
+            }, progress.renamed("recall"));
         }
         return 0;
     }
@@ -164,8 +156,13 @@ final class RecallCommand extends CliCommand {
                         : SparsePrefill.describe(SyntheticRecall.patterns(measured, 0, heads).getFirst()));
         out.printf(Locale.ROOT, "%5s %5s  %-32s %9s %9s %10s%n", "layer", "head", "pattern", "density", "recall",
                 "rel error");
+        out.flush();
+        List<HeadAccuracy.Result> results;
+        try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal())) {
+            results = SyntheticRecall.measure(synthetic, shape, tokens, seed, patterns, progress);
+        }
         double recallSum = 0;
-        for (HeadAccuracy.Result r : SyntheticRecall.measure(synthetic, shape, tokens, seed, patterns)) {
+        for (HeadAccuracy.Result r : results) {
             out.printf(Locale.ROOT, "%5d %5d  %-32s %9.4f %9.4f %10.2e%n", l, r.head(),
                     SparsePrefill.describe(patterns.get(r.head())), r.density(), r.recall(), r.relativeError());
             recallSum += r.recall();

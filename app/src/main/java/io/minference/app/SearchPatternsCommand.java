@@ -3,12 +3,11 @@ package io.minference.app;
 import io.minference.config.ConfigOverrides;
 import io.minference.config.MinferenceConfig;
 import io.minference.llama.LlamaConfig;
-import io.minference.llama.LlamaModel;
-import io.minference.llama.forward.LlamaForward;
 import io.minference.llama.generate.SparsePrefill;
-import io.minference.llama.load.ModelLoader;
-import io.minference.runtime.cpu.CpuBackend;
+import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.LlamaSession;
 import io.minference.sparse.HeadPattern;
+import io.minference.sparse.IndexCost;
 import io.minference.sparse.PatternPlan;
 import io.minference.sparse.PatternSearch;
 import io.minference.sparse.config.PatternFiles;
@@ -16,17 +15,22 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Function;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.TypeConversionException;
 
 /**
- * Offline pattern search: a dense prefill of calibration text on the CPU, during which every layer's queries and keys
- * go to {@link PatternSearch#searchLayer}; the chosen patterns are written as a YAML pattern file.
+ * Offline pattern search: a dense prefill of calibration text on the CPU, during which every layer's queries, keys
+ * and values go to {@link PatternSearch#searchLayer}; the chosen patterns are written as a YAML pattern file. Every
+ * head's choice is printed with what its index costs on the calibration text (tiles, and their share of dense), its
+ * density, recall and output errors.
  */
 @Command(name = "search-patterns", mixinStandardHelpOptions = true,
         description = "Chooses a sparse pattern and budget per head from calibration text (a dense prefill on the"
@@ -52,8 +56,51 @@ final class SearchPatternsCommand extends CliCommand {
                     + " shorter).")
     Integer length;
 
+    @Option(names = "--candidates", paramLabel = "SET", converter = CandidateSets.class, defaultValue = "equal-cost",
+            description = "equal-cost (patterns of about --target keys per row) or minference (the candidates of"
+                    + " MInference's search) (default: ${DEFAULT-VALUE}).")
+    PatternSearch.Candidates candidates;
+
+    @Option(names = "--criterion", paramLabel = "C", converter = Criteria.class, defaultValue = "recall",
+            description = "recall (attention mass kept) or output-error (output elements off dense by more than"
+                    + " 5e-3, MInference's) (default: ${DEFAULT-VALUE}).")
+    PatternSearch.Criterion criterion;
+
+    @Option(names = "--target", paramLabel = "N",
+            description = "Keys per row of the equal-cost candidates (default: min(7096, length/8), at least 256).")
+    Integer target;
+
+    @Option(names = "--tile-budget", paramLabel = "F", defaultValue = "1",
+            description = "Only candidates whose index costs at most this fraction of dense attention's tiles on the"
+                    + " calibration text (default: ${DEFAULT-VALUE}, no limit).")
+    double tileBudget;
+
+    static final class CandidateSets implements ITypeConverter<PatternSearch.Candidates> {
+        @Override
+        public PatternSearch.Candidates convert(String value) {
+            return byLabel(PatternSearch.Candidates.values(), PatternSearch.Candidates::label, value, "candidate set");
+        }
+    }
+
+    static final class Criteria implements ITypeConverter<PatternSearch.Criterion> {
+        @Override
+        public PatternSearch.Criterion convert(String value) {
+            return byLabel(PatternSearch.Criterion.values(), PatternSearch.Criterion::label, value, "criterion");
+        }
+    }
+
+    private static <E> E byLabel(E[] values, Function<E, String> label, String value, String what) {
+        for (E e : values) if (label.apply(e).equals(value.strip())) return e;
+        throw new TypeConversionException("'" + value + "' is not a " + what + ": use " + String.join(" or ",
+                Arrays.stream(values).map(label).toList()));
+    }
+
     @Override
     int run() throws IOException {
+        if (!(tileBudget > 0 && tileBudget <= 1)) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "Invalid value for option '--tile-budget': must be a fraction in (0, 1], got " + tileBudget);
+        }
         MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, null, null, null, null, null,
                 null, null));
         if (settings.model() == null) throw missing("'--model=PATH' (or model: in the --config file)");
@@ -61,27 +108,49 @@ final class SearchPatternsCommand extends CliCommand {
         Inputs.requireFile(calibration, "calibration file");
         PrintWriter out = out();
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
-             CpuBackend backend = new CpuBackend();
-             LlamaModel loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress)) {
-            LlamaConfig c = loaded.config();
+             LlamaSession session = LlamaSession.load(settings.model(), settings.tokenizer(), "cpu",
+                     config -> AttentionPlan.dense(), settings.prefill().blockSize(), progress)) {
+            LlamaConfig c = session.config();
             int tokens = length != null ? length : Math.min(DEFAULT_LENGTH, c.contextLength());
             if (tokens > c.contextLength()) {
                 throw new IllegalArgumentException("length " + tokens + " does not fit the model's context of "
                         + c.contextLength() + " tokens");
             }
-            int[] ids = TextTokens.first(loaded.tokenizer(), calibration, tokens, "calibration text");
-            List<List<HeadPattern>> layers = new ArrayList<>(Collections.nCopies(c.numLayers(), null));
-            int blockSize = settings.prefill().blockSize();
-            var recording = new RecordingAttention(backend, blockSize, (layer, shape, q, k, v, n) ->
-                    layers.set(layer, PatternSearch.searchLayer(shape, q, k, n)));
-            try (LlamaForward forward = new LlamaForward(c, loaded.weights(), backend, null, tokens, blockSize)) {
-                forward.prefill(ids, progress, recording);
+            int keysPerRow = target != null ? target : PatternSearch.defaultTarget(tokens);
+            var search = new PatternSearch.Settings(candidates, keysPerRow, criterion, tileBudget);
+            List<HeadPattern> tried = search.patterns();
+            int[] ids = TextTokens.first(session.tokenizer(), calibration, tokens, "calibration text");
+            List<List<PatternSearch.Choice>> found = session.searchPatterns(ids, search, progress.renamed("search"));
+            List<List<HeadPattern>> layers = new ArrayList<>();
+            IndexCost chosenCost = IndexCost.NONE;
+            List<String> rows = new ArrayList<>();
+            for (int layer = 0; layer < found.size(); layer++) {
+                layers.add(found.get(layer).stream().map(PatternSearch.Choice::pattern).toList());
+                for (PatternSearch.Choice choice : found.get(layer)) {
+                    PatternSearch.Measured m = choice.chosen();
+                    chosenCost = chosenCost.plus(m.cost());
+                    rows.add(String.format(Locale.ROOT, "%5d %5d  %-28s %8d %6.3f %8.4f %8.4f %10d", layer,
+                            choice.head(), SparsePrefill.describe(m.pattern()), m.cost().tiles(),
+                            m.cost().tileDensity(), m.cost().density(), m.recall(), m.outputErrors()));
+                }
             }
             PatternPlan plan = new PatternPlan(layers);
             PatternFiles.write(outFile, plan, "Found by minference search-patterns: " + tokens + " tokens of "
-                    + calibration.getFileName() + " through " + Path.of(settings.model()).getFileName());
+                    + calibration.getFileName() + " through " + Path.of(settings.model()).getFileName()
+                    + "\ncandidates " + candidates.label() + ", criterion " + criterion.label() + ", tile budget "
+                    + tileBudget + "; chosen: " + chosenCost.tiles() + " tiles on the calibration text, "
+                    + String.format(Locale.ROOT, "%.4f", chosenCost.tileDensity()) + " of dense");
             out.printf(Locale.ROOT, "wrote %s: %d layers x %d heads from %d calibration tokens%n", outFile,
                     c.numLayers(), c.numHeads(), tokens);
+            out.printf(Locale.ROOT, "candidates %s (%d: %s); criterion %s; tile budget %s of dense (%d tiles a"
+                    + " head)%n", candidates.label(), tried.size(), String.join(", ",
+                    tried.stream().map(SparsePrefill::describe).toList()), criterion.label(),
+                    tileBudget == 1 ? "none" : Double.toString(tileBudget), IndexCost.denseTiles(tokens));
+            out.printf(Locale.ROOT, "%5s %5s  %-28s %8s %6s %8s %8s %10s%n", "layer", "head", "pattern", "tiles",
+                    "share", "density", "recall", "out errors");
+            rows.forEach(out::println);
+            out.printf(Locale.ROOT, "chosen patterns on the calibration text: %d tiles, %.4f of dense; mean density"
+                    + " %.4f%n", chosenCost.tiles(), chosenCost.tileDensity(), chosenCost.density());
             Map<String, Integer> counts = new TreeMap<>();
             for (List<HeadPattern> heads : layers) {
                 for (HeadPattern p : heads) counts.merge(SparsePrefill.describe(p), 1, Integer::sum);

@@ -3,6 +3,7 @@ package io.minference.app;
 import io.minference.config.AttentionConfig;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.llama.generate.SparsePrefill;
+import io.minference.llama.session.GenerationListener;
 import io.minference.sparse.HeadAccuracy;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.PatternPlan;
@@ -42,12 +43,14 @@ final class SyntheticRecall {
         return patterns;
     }
 
+    /** @param progress ("recall", heads done, heads) after each head */
     static List<HeadAccuracy.Result> measure(Kind kind, AttentionShape shape, int length, long seed,
-                                             List<HeadPattern> patterns) {
+                                             List<HeadPattern> patterns, GenerationListener progress) {
         try (SyntheticAttention.Sample sample = kind == Kind.STRUCTURED
                 ? SyntheticAttention.structured(shape, length, seed)
                 : SyntheticAttention.random(shape, length, seed)) {
-            return HeadAccuracy.measure(shape, sample.queries(), sample.keys(), sample.values(), length, patterns);
+            return HeadAccuracy.measure(shape, sample.queries(), sample.keys(), sample.values(), length, patterns,
+                    progress);
         }
     }
 }

@@ -67,6 +67,20 @@ class CliTest {
     }
 
     @Test
+    void everySubcommandAnswersVersion() {
+        String expected = CliRun.of("--version").out();
+        for (String[] command : new String[][] {{"generate"}, {"tokenize"}, {"info"}, {"bench"}, {"gpu-bench"},
+                {"search-patterns"}, {"eval"}, {"eval", "needle"}, {"eval", "ppl"}, {"eval", "recall"}, {"serve"},
+                {"demo"}, {"demo-record"}}) {
+            String[] args = java.util.Arrays.copyOf(command, command.length + 1);
+            args[command.length] = "--version";
+            CliRun run = CliRun.of(args);
+            assertEquals(0, run.exitCode(), String.join(" ", args) + ": " + run);
+            assertEquals(expected, run.out(), String.join(" ", args));
+        }
+    }
+
+    @Test
     void noCommandIsInvalidInput() {
         assertInvalidInput(CliRun.of(), "Missing required subcommand");
     }

@@ -68,6 +68,21 @@ class ProgressBarTest {
         now = 2500 * MS;
         bar.progress("prefill", 9, 10);
         bar.close();
-        assertEquals("\rloading  [###############               ]  50% 5/10 2.0 s\n", err.toString());
+        assertEquals("\rloading  [###############               ]  50% 5/10 2.0 s, about 2 s left\n", err.toString());
+    }
+
+    @Test
+    void eachLineEstimatesTheTimeLeftFromTheRateSoFar() {
+        ProgressBar bar = bar(false);
+        bar.progress("needle", 0, 40);
+        now = 90_000 * MS;
+        bar.progress("needle", 8, 40); // 8 trials in 90 s: 32 more take about 360 s
+        bar.progress("needle", 40, 40);
+        bar.close();
+        String[] lines = err.toString().split("\n");
+        assertEquals("needle   [######                        ]  20% 8/40 90.0 s, about 6 min 00 s left", lines[0]);
+        assertEquals("needle   [##############################] 100% 40/40 90.0 s", lines[1]);
+        assertEquals("42 s", ProgressBar.duration(41.6));
+        assertEquals("2 h 07 min", ProgressBar.duration(2 * 3600 + 7 * 60 + 20));
     }
 }

@@ -22,7 +22,8 @@ class ServerCommandTest {
         CliRun run = CliRun.of(command, "--help");
         assertEquals(0, run.exitCode(), run.toString());
         assertTrue(run.out().startsWith("Usage: minference " + command), run.toString());
-        for (String flag : new String[] {"--host", "--port", "--max-body", "--queue", "--model"}) {
+        for (String flag : new String[] {"--host", "--port", "--max-body", "--queue", "--model", "--request-timeout",
+                "--max-tokens-limit", "--idle-timeout", "--max-connections"}) {
             assertTrue(run.out().contains(flag), flag + " in " + run);
         }
         assertTrue(CliRun.of("--help").out().contains("  " + command));
@@ -36,12 +37,26 @@ class ServerCommandTest {
                 port.toString());
         CliRun queue = CliRun.of("serve", "--model", "synthetic:tiny", "--queue", "-1");
         assertEquals(2, queue.exitCode(), queue.toString());
-        assertTrue(queue.err().contains("'--queue': must be 0 or more"), queue.toString());
+        assertTrue(queue.err().contains("'--queue': must be at least 0 requests, got -1"), queue.toString());
+        for (String flag : new String[] {"--request-timeout", "--max-tokens-limit", "--idle-timeout",
+                "--max-connections"}) {
+            CliRun zero = CliRun.of("serve", "--model", "synthetic:tiny", flag, "0");
+            assertEquals(2, zero.exitCode(), zero.toString());
+            assertTrue(zero.err().contains("'" + flag + "': must be at least 1 "), zero.toString());
+        }
         CliRun body = CliRun.of("demo", "--model", "synthetic:tiny", "--max-body", "0");
         assertEquals(2, body.exitCode(), body.toString());
-        CliRun noModel = CliRun.of("serve");
-        assertEquals(2, noModel.exitCode(), noModel.toString());
-        assertTrue(noModel.err().contains("Missing required option: '--model=PATH'"), noModel.toString());
+        // without --model, serve takes the model shipped under minference.home; here a folder without one
+        System.setProperty("minference.home", dir.toString());
+        try {
+            CliRun noModel = CliRun.of("serve");
+            assertEquals(2, noModel.exitCode(), noModel.toString());
+            assertTrue(noModel.err().contains("Missing required option: '--model=PATH' (or model: in the --config"
+                    + " file; the default models/tiny-passkey-llama-q8_0.gguf is not in this installation)"),
+                    noModel.toString());
+        } finally {
+            System.clearProperty("minference.home");
+        }
     }
 
     @Test

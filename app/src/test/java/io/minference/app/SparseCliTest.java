@@ -2,7 +2,6 @@ package io.minference.app;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.abort;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -24,13 +23,6 @@ class SparseCliTest {
         System.arraycopy(GENERATE, 0, args, 0, GENERATE.length);
         System.arraycopy(more, 0, args, GENERATE.length, more.length);
         return CliRun.of(args);
-    }
-
-    private static CliRun unlessStub(CliRun run) {
-        if (run.exitCode() == 1 && run.err().contains("minference: stub")) {
-            abort("needs the sparse prefill built in parallel (still a stub on this branch)");
-        }
-        return run;
     }
 
     private static void invalid(CliRun run, String message) {
@@ -89,12 +81,34 @@ class SparseCliTest {
         assertEquals(dense.out(), run.out());
     }
 
+    /** A pattern file for synthetic:tiny (4 layers, 8 heads): A-shape, 16 sink tokens and a 128-token window. */
+    private Path narrowAShape() throws IOException {
+        Path file = dir.resolve("narrow.yaml");
+        Files.writeString(file, "num_layers: 4\nnum_heads: 8\ndefault: {pattern: a-shape, sink: 16, local: 128}\n");
+        return file;
+    }
+
+    /** The fraction in "computing 12.3% of the causal area", or in a bench table's "12.3%" cell. */
+    private static double kept(String percent) {
+        assertTrue(percent.endsWith("%"), percent);
+        return Double.parseDouble(percent.substring(0, percent.length() - 1)) / 100;
+    }
+
     @Test
-    void thresholdZeroTakesTheSparsePath() {
-        CliRun run = unlessStub(generate("--attention", "minference", "--sparse-threshold", "0"));
+    void thresholdZeroTakesTheSparsePath() throws IOException {
+        // 1,000 bytes: 1,001 tokens with BOS for synthetic:tiny's byte vocabulary
+        Path prompt = dir.resolve("long.txt");
+        Files.writeString(prompt, "Call me Ishmael. ".repeat(59).substring(0, 1000));
+        CliRun run = CliRun.of("generate", "--model", "synthetic:tiny", "--prompt-file", prompt.toString(),
+                "--max-tokens", "2", "--device", "cpu", "--attention", "minference", "--patterns",
+                narrowAShape().toString(), "--sparse-threshold", "0");
         assertEquals(0, run.exitCode(), run.toString());
-        assertTrue(run.err().contains("attention: minference (sparse prefill)"), run.toString());
-        assertEquals(generate().out(), run.out(), "1000/6096 covers every key of a 12-token prompt");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("attention: minference \\(sparse prefill,"
+                + " computing ([0-9.]+%) of the causal area\\)").matcher(run.err());
+        assertTrue(m.find(), run.toString());
+        double density = kept(m.group(1));
+        System.out.println("generate, synthetic:tiny, 1001 tokens, a-shape 16+128: density " + density);
+        assertTrue(density > 0 && density <= 0.5, run.toString());
     }
 
     @Test
@@ -102,10 +116,10 @@ class SparseCliTest {
         CliRun run = CliRun.of("bench", "--lengths", "48,100", "--attention", "dense,minference", "--device", "cpu");
         assertEquals(0, run.exitCode(), run.toString());
         String[] lines = run.out().strip().split("\\R");
-        assertEquals(5, lines.length, run.toString());
+        assertEquals(6, lines.length, run.toString());
         assertTrue(lines[0].startsWith("model synthetic:tiny on cpu"), run.toString());
         assertTrue(lines[0].endsWith("sparse threshold 8192"), run.toString());
-        assertEquals(List.of("tokens", "dense", "s", "minference", "s", "minference", "speedup"),
+        assertEquals(List.of("tokens", "dense", "s", "minference", "s", "minference", "speedup", "kept"),
                 List.of(lines[1].trim().split("\\s+")), run.toString());
         for (int row = 0; row < 2; row++) {
             String[] cells = lines[2 + row].trim().split("\\s+");
@@ -118,18 +132,38 @@ class SparseCliTest {
             // Times are printed to the millisecond, the speedup from the nanoseconds.
             double rounding = speedup * (0.0005 / dense + 0.0005 / sparse) + 0.005;
             assertEquals(dense / sparse, speedup, rounding, run.toString());
+            // Below the threshold the mode ran dense: it computed the whole causal area.
+            assertEquals("100.0%", cells[4], run.toString());
         }
+        assertEquals("modes warmed up first; their order alternates from one length to the next", lines[4]);
         assertEquals("* below the sparse threshold of 8192 tokens: prefilled dense (--sparse-threshold 0 forces"
-                + " sparse)", lines[4]);
+                + " sparse)", lines[5]);
     }
 
     @Test
-    void benchWithThresholdZeroRunsSparse() {
-        CliRun run = unlessStub(CliRun.of("bench", "--lengths", "100", "--attention", "dense,vertical-slash",
-                "--sparse-threshold", "0", "--device", "cpu"));
+    void benchWithThresholdZeroRunsSparse() throws IOException {
+        CliRun run = CliRun.of("bench", "--lengths", "1k", "--attention", "dense,minference", "--patterns",
+                narrowAShape().toString(), "--sparse-threshold", "0", "--device", "cpu");
         assertEquals(0, run.exitCode(), run.toString());
         String[] cells = run.out().strip().split("\\R")[2].trim().split("\\s+");
         assertTrue(!cells[2].endsWith("*") && cells[3].endsWith("x"), run.toString());
+        // The speedup comes with the fraction of the causal area the sparse prefill computed.
+        double density = kept(cells[4]);
+        System.out.println("bench, synthetic:tiny, 1024 tokens, a-shape 16+128: density " + density);
+        assertTrue(density > 0 && density <= 0.5, run.toString());
+    }
+
+    @Test
+    void flagsACommandWouldIgnoreAreRefused() {
+        invalid(CliRun.of("bench", "--attention", "dense,minference", "--decode-tokens", "4"),
+                "Option '--decode-tokens' does not apply here: with sparse modes bench times the prefill only");
+        invalid(CliRun.of("eval", "needle", "--model", "synthetic:tiny", "--sparse-threshold", "100"),
+                "Option '--sparse-threshold' does not apply here: every sparse mode is compared sparse");
+        invalid(CliRun.of("eval", "ppl", "--model", "synthetic:tiny", "--text", "x.txt", "--length", "64",
+                "--sparse-threshold", "0"),
+                "Option '--sparse-threshold' does not apply here");
+        invalid(CliRun.of("eval", "recall", "--synthetic", "random", "--sparse-threshold", "0"),
+                "Option '--sparse-threshold' does not apply here: recall measures each head's pattern");
     }
 
     @Test
@@ -146,7 +180,7 @@ class SparseCliTest {
     @Test
     void aBudgetOrPatternFileInAListGoesToTheModesThatTakeIt() throws IOException {
         CliRun budget = CliRun.of("bench", "--lengths", "48", "--attention", "dense,a-shape,minference", "--budget",
-                "mass:0.9", "--decode-tokens", "0", "--device", "cpu");
+                "mass:0.9", "--device", "cpu");
         assertEquals(0, budget.exitCode(), budget.toString());
         Path patterns = dir.resolve("p.yaml");
         Files.writeString(patterns, "num_layers: 4\nnum_heads: 8\ndefault: {pattern: dense}\n");

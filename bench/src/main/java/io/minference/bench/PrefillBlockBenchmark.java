@@ -45,7 +45,7 @@ public class PrefillBlockBenchmark {
         LlamaConfig config = new LlamaConfig(2048, 8192, 1, 32, 8, 256, block, 500000f, 1e-5f);
         backend = new CpuBackend();
         weights = BenchWeights.llama(config, 1);
-        forward = new LlamaForward(config, weights, backend, null, block, block);
+        forward = new LlamaForward(config, weights, backend, block, block);
         tokens = new SplittableRandom(2).ints(block, 0, config.vocabSize()).toArray();
     }
 

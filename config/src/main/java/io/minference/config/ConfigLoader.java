@@ -8,15 +8,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
-import org.yaml.snakeyaml.error.Mark;
-import org.yaml.snakeyaml.error.MarkedYAMLException;
-import org.yaml.snakeyaml.error.YAMLException;
 
 /**
- * Reads a YAML file into plain maps, lists and scalars with SnakeYAML's safe constructor (no tags naming classes),
+ * Reads a YAML file into plain maps, lists and scalars with {@link SafeYaml} (no tags naming classes, no aliases),
  * then maps that tree by hand onto the configuration records, so that every problem is reported with its key path.
  */
 final class ConfigLoader {
@@ -107,27 +101,12 @@ final class ConfigLoader {
     }
 
     private static Object parse(Path file, String text) {
-        LoaderOptions options = new LoaderOptions();
-        options.setAllowDuplicateKeys(false);
-        options.setMaxAliasesForCollections(10);
         try {
-            return new Yaml(new SafeConstructor(options)).load(text);
-        } catch (MarkedYAMLException e) {
-            Mark mark = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
-            String problem = "malformed YAML: " + describe(e);
-            if (mark == null) throw ConfigException.ofFile(file, problem);
-            throw ConfigException.atPosition(file, mark.getLine() + 1, mark.getColumn() + 1, problem);
-        } catch (YAMLException e) {
-            throw ConfigException.ofFile(file, "malformed YAML: " + e.getMessage());
+            return SafeYaml.load(text);
+        } catch (SafeYaml.Problem p) {
+            if (p.keyPath() != null) throw ConfigException.atKey(file, p.keyPath(), p.getMessage());
+            if (p.line() > 0) throw ConfigException.atPosition(file, p.line(), p.column(), p.getMessage());
+            throw ConfigException.ofFile(file, p.getMessage());
         }
-    }
-
-    /** SnakeYAML's context ("while parsing a block mapping") and problem, without its multi-line excerpt. */
-    private static String describe(MarkedYAMLException e) {
-        String context = e.getContext();
-        String problem = e.getProblem();
-        if (context == null) return problem;
-        if (problem == null) return context;
-        return context + ": " + problem;
     }
 }

@@ -106,7 +106,8 @@ class MinferenceConfigTest {
                 .endsWith("generation.max_tokens: must be an integer from 1 to 2147483647, got -3"));
         assertTrue(failure("generation:\n  max_tokens: 3000000000\n").getMessage().contains("got 3000000000"));
         assertTrue(failure("generation:\n  temperature: -0.5\n").getMessage().contains("generation.temperature: must be"));
-        assertTrue(failure("generation:\n  temperature: .nan\n").getMessage().contains("got NaN"));
+        assertTrue(failure("generation:\n  temperature: .nan\n").getMessage()
+                .endsWith("generation.temperature: must be a finite number, got .nan"));
         assertTrue(failure("prefill:\n  block_size: 48\n").getMessage()
                 .endsWith("prefill.block_size: must be a power of two from 1 to 4096, got 48"));
         assertTrue(failure("device: gpu\n").getMessage().endsWith("device: must be auto, cpu, cuda or cuda:N, got 'gpu'"));
@@ -157,5 +158,23 @@ class MinferenceConfigTest {
     private static Path projectRoot() {
         String root = System.getProperty("minference.projectRoot");
         return root != null ? Path.of(root) : Path.of("..").toAbsolutePath().normalize();
+    }
+
+    @Test
+    void hostileYamlIsRefusedByKeyOrPosition() throws IOException {
+        ConfigException nan = failure("generation:\n  temperature: !!float nan\n");
+        assertTrue(nan.getMessage().contains("generation.temperature") && nan.getMessage().contains("finite"),
+                nan.getMessage());
+        ConfigException inf = failure("generation:\n  top_p: .inf\n");
+        assertTrue(inf.getMessage().contains("generation.top_p"), inf.getMessage());
+        ConfigException huge = failure("generation:\n  temperature: 1e999\n");
+        assertTrue(huge.getMessage().contains("generation.temperature"), huge.getMessage());
+        ConfigException alias = failure("generation: &x {seed: [*x]}\n");
+        assertTrue(alias.getMessage().contains("aliases (*x) are not allowed"), alias.getMessage());
+        assertTrue(alias.getMessage().matches(".*:1:\\d+: .*"), "the alias's position: " + alias.getMessage());
+        ConfigException duplicate = failure("device: cpu\ndevice: cuda\n");
+        assertTrue(duplicate.getMessage().contains("duplicate key"), duplicate.getMessage());
+        ConfigException overflow = failure("generation:\n  seed: 99999999999999999999999\n");
+        assertTrue(overflow.getMessage().contains("too large"), overflow.getMessage());
     }
 }

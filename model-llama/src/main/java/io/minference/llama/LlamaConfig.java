@@ -24,6 +24,9 @@ public record LlamaConfig(int dim, int hiddenDim, int numLayers, int numHeads, i
         require(numKvHeads > 0 && numHeads % numKvHeads == 0, "KV head count (must divide the head count "
                 + numHeads + ")", numKvHeads);
         require(dim % numHeads == 0, "embedding length (must be a multiple of the head count " + numHeads + ")", dim);
+        // RoPE rotates pairs of a head's dimensions: an odd head size would leave one unrotated, or read past it.
+        require(dim / numHeads % 2 == 0, "head size (embedding length " + dim + " / " + numHeads
+                + " heads; RoPE needs it even)", dim / numHeads);
         require(vocabSize > 0, "vocabulary size", vocabSize);
         require(contextLength > 0, "context length", contextLength);
         require(ropeTheta > 0, "RoPE base", ropeTheta);

@@ -29,7 +29,8 @@ public final class SharedData {
         return root().map(r -> r.resolve(relative)).filter(Files::isRegularFile);
     }
 
-    static Optional<Path> projectRoot() {
+    /** The repository root, if found. */
+    public static Optional<Path> projectRoot() {
         String property = System.getProperty("minference.projectRoot");
         if (property != null && !property.isBlank()) return existing(Path.of(property));
         Path dir = Path.of("").toAbsolutePath();

@@ -19,7 +19,11 @@ public final class Tensor implements AutoCloseable {
     private final Arena ownedArena;
 
     private Tensor(DType dtype, long[] shape, MemorySegment data, Arena ownedArena) {
-        long needed = elementCount(shape) * dtype.byteSize();
+        if (dtype.isBlockType() && (shape.length == 0 || shape[shape.length - 1] % dtype.blockSize() != 0)) {
+            throw new IllegalArgumentException("a " + dtype + " tensor's rows must hold whole blocks of "
+                    + dtype.blockSize() + " elements, got shape " + Arrays.toString(shape));
+        }
+        long needed = dtype.byteSize(elementCount(shape));
         if (data.byteSize() < needed) {
             throw new IllegalArgumentException("tensor of shape " + Arrays.toString(shape) + " and type " + dtype
                     + " needs " + needed + " bytes but its memory holds " + data.byteSize());
@@ -33,7 +37,7 @@ public final class Tensor implements AutoCloseable {
     /** Allocates zeroed, 64-byte-aligned memory, usable from any thread, freed by {@link #close()}. */
     public static Tensor allocate(DType dtype, long... shape) {
         Arena arena = Arena.ofShared();
-        MemorySegment segment = arena.allocate(Math.max(1, elementCount(shape) * dtype.byteSize()), 64);
+        MemorySegment segment = arena.allocate(Math.max(1, dtype.byteSize(elementCount(shape))), 64);
         return new Tensor(dtype, shape, segment, arena);
     }
 
@@ -43,7 +47,7 @@ public final class Tensor implements AutoCloseable {
      * The contents are undefined until written. Freed by {@link #close()}.
      */
     public static Tensor allocateUninitialized(DType dtype, long... shape) {
-        long bytes = Math.multiplyExact(elementCount(shape), dtype.byteSize());
+        long bytes = dtype.byteSize(elementCount(shape));
         Arena arena = Arena.ofShared();
         try {
             return new Tensor(dtype, shape, UninitializedMemory.allocate(arena, bytes).asSlice(0, Math.max(1, bytes)),
@@ -97,6 +101,11 @@ public final class Tensor implements AutoCloseable {
 
     public MemorySegment data() {
         return data;
+    }
+
+    /** Bytes the elements take (for a block type, whole blocks). */
+    public long byteSize() {
+        return dtype.byteSize(elementCount());
     }
 
     /** Reads element {@code index} of an F32 tensor. */

@@ -22,8 +22,9 @@ import jdk.incubator.vector.VectorSpecies;
  * are at most i, with an exact softmax over them.
  *
  * <p>It works as a flash-attention kernel on the CPU: one work item is one (head, 64-query block) slot, heaviest
- * (last) blocks first; the slot walks its keys in tiles of 64 (each range from its start: a 64-aligned tile is a panel of
- * {@link KeyPanels}, another is copied from two panels; the columns are gathered 64 at a time), with scores and probability-times-value products in
+ * (last) blocks first; the slot walks its keys in tiles of 64 (each range from its start: a 64-aligned tile is a
+ * panel of {@link KeyPanels}, another is copied from two panels; the columns are gathered 64 at a time), with scores
+ * and probability-times-value products in
  * register tiles ({@link ScoreTile}, {@link ValueTile}) and an online softmax in float (running maximum, rescaled
  * sums). Keys inside a tile ascend, so the causal mask of a row is a prefix of the tile's lanes.
  *

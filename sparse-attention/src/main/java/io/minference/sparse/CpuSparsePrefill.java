@@ -28,19 +28,27 @@ final class CpuSparsePrefill implements PromptAttention {
     private final PatternRegistry registry;
     private final DenseFallback fallback;
     private final long intsPerBatch;
+    private final IndexDensity density;
 
     CpuSparsePrefill(PatternPlan plan, CpuBackend backend, PatternRegistry registry, DenseFallback fallback) {
-        this(plan, backend, registry, fallback, INDEX_INTS_PER_BATCH);
+        this(plan, backend, registry, fallback, INDEX_INTS_PER_BATCH, IndexDensity.off());
     }
 
     CpuSparsePrefill(PatternPlan plan, CpuBackend backend, PatternRegistry registry, DenseFallback fallback,
                      long intsPerBatch) {
+        this(plan, backend, registry, fallback, intsPerBatch, IndexDensity.off());
+    }
+
+    /** @param density counts every index as it is computed (dense fallback heads as dense) */
+    CpuSparsePrefill(PatternPlan plan, CpuBackend backend, PatternRegistry registry, DenseFallback fallback,
+                     long intsPerBatch, IndexDensity density) {
         registry.validate(plan);
         this.plan = plan;
         this.backend = backend;
         this.registry = registry;
         this.fallback = fallback;
         this.intsPerBatch = intsPerBatch;
+        this.density = density;
     }
 
     @Override
@@ -76,6 +84,7 @@ final class CpuSparsePrefill implements PromptAttention {
                 index.clearHead(h);
                 DensePattern.index().writeTo(index, h);
             }
+            density.add(index);
             CpuSparseAttention.attend(inputs, values, out, index, backend);
             first += heads;
         }

@@ -11,7 +11,9 @@ package io.minference.sparse;
  * (BENCHMARKS.md, "Sparse prefill"): the sparse kernel ran at 245–285 TFLOP/s on the tiles it visits against 339
  * for the dense kernel, so it breaks even at a share of 245/339 = 0.72 at worst; less the estimation's 3–5 % of the
  * dense layer at 32K, about 0.69; two thirds leaves a margin. {@code SparseLayerBenchmark} measures the crossover
- * per input family so that it can be set from measurements.
+ * per input family so that it can be set from measurements. The setting is the system property {@value #PROPERTY}
+ * ({@code -Dminference.sparse.dense-fallback=0.8}; {@code never} turns the fallback off), read by
+ * {@link #configured()}, which the sparse prefills use unless they are given a fallback.
  *
  * @param maxTileShare the largest share of the causal key tiles a head's index may need and still run sparse;
  *                     {@code +inf} never falls back, 0 always does
@@ -22,9 +24,28 @@ public record DenseFallback(double maxTileShare) {
     /** Every head runs its index, however dense (for tests and for measuring the crossover). */
     public static final DenseFallback NEVER = new DenseFallback(Double.POSITIVE_INFINITY);
 
+    /** The system property that sets the share. */
+    public static final String PROPERTY = "minference.sparse.dense-fallback";
+
     public DenseFallback {
         if (!(maxTileShare >= 0)) {
             throw new IllegalArgumentException("the dense fallback's tile share must be >= 0, got " + maxTileShare);
+        }
+    }
+
+    /**
+     * The fallback the system property {@value #PROPERTY} sets: a share in [0, +inf) or {@code never};
+     * {@link #DEFAULT} when unset. A malformed value is an error naming the property.
+     */
+    public static DenseFallback configured() {
+        String value = System.getProperty(PROPERTY);
+        if (value == null || value.isBlank()) return DEFAULT;
+        if (value.trim().equalsIgnoreCase("never")) return NEVER;
+        try {
+            return new DenseFallback(Double.parseDouble(value.trim()));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(PROPERTY + " must be a tile share >= 0 (e.g. 0.66) or 'never', not '"
+                    + value + "'");
         }
     }
 

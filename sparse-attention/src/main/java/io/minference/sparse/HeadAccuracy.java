@@ -2,6 +2,7 @@ package io.minference.sparse;
 
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.runtime.DType;
+import io.minference.runtime.ProgressListener;
 import io.minference.runtime.Tensor;
 import io.minference.sparse.cpu.LayerInputs;
 import io.minference.sparse.pattern.DensePattern;
@@ -34,9 +35,24 @@ public final class HeadAccuracy {
         return measure(shape, queries, keys, values, length, patterns, PatternRegistry.standard());
     }
 
+    /**
+     * As above, reporting ("recall", heads done, heads) to {@code progress} after each head: a long prompt's heads
+     * take minutes.
+     */
+    public static List<Result> measure(AttentionShape shape, Tensor queries, Tensor keys, Tensor values, int length,
+                                       List<HeadPattern> patterns, ProgressListener progress) {
+        return measure(shape, queries, keys, values, length, patterns, PatternRegistry.standard(), progress);
+    }
+
     /** As above, with the patterns of {@code registry}. */
     public static List<Result> measure(AttentionShape shape, Tensor queries, Tensor keys, Tensor values, int length,
                                        List<HeadPattern> patterns, PatternRegistry registry) {
+        return measure(shape, queries, keys, values, length, patterns, registry, ProgressListener.NONE);
+    }
+
+    private static List<Result> measure(AttentionShape shape, Tensor queries, Tensor keys, Tensor values, int length,
+                                        List<HeadPattern> patterns, PatternRegistry registry,
+                                        ProgressListener progress) {
         if (patterns.size() != shape.numHeads()) {
             throw new IllegalArgumentException(patterns.size() + " patterns for a layer of " + shape.numHeads()
                     + " heads");
@@ -44,17 +60,17 @@ public final class HeadAccuracy {
         LayerInputs inputs = new LayerInputs(shape, queries, keys, length);
         LayerInputs.requireRows(values, length, shape.kvDim(), "values");
         List<Result> results = new ArrayList<>();
-        try (Tensor dense = Tensor.allocate(DType.F32, length, shape.queryDim());
+        progress.progress("recall", 0, shape.numHeads());
+        try (Tensor dense = denseOutput(shape, queries, keys, values, length);
              Tensor sparse = Tensor.allocate(DType.F32, length, shape.queryDim())) {
-            SparseIndex denseIndex = new SparseIndex(0, shape.numHeads(), length, 1, 0);
-            for (int h = 0; h < shape.numHeads(); h++) DensePattern.index().writeTo(denseIndex, h);
-            CpuSparseAttention.attend(shape, queries, keys, values, dense, denseIndex);
+            progress.progress("recall", 0, shape.numHeads());
             for (int head = 0; head < shape.numHeads(); head++) {
                 SparseIndex index = indexOf(registry.estimate(patterns.get(head), inputs, head), head, length);
                 CpuSparseAttention.attend(shape, queries, keys, values, sparse, index);
                 double recall = RecallMeter.recall(inputs, head, List.of(index))[0];
                 results.add(new Result(head, patterns.get(head).name(), density(index), recall,
                         relativeError(shape, dense, sparse, head, length)));
+                progress.progress("recall", head + 1, shape.numHeads());
             }
         }
         return results;
@@ -70,9 +86,34 @@ public final class HeadAccuracy {
 
     /** Attended keys over causal keys, for slot 0. */
     static double density(SparseIndex index) {
-        double attended = 0;
-        for (int i = 0; i < index.length(); i++) attended += index.keysAttended(0, i);
-        return attended / ((double) index.length() * (index.length() + 1) / 2);
+        return IndexCost.of(index, 0).density();
+    }
+
+    /** Dense causal attention of every head ({@code [length, queryDim]}, F32); the caller closes it. */
+    static Tensor denseOutput(AttentionShape shape, Tensor queries, Tensor keys, Tensor values, int length) {
+        Tensor dense = Tensor.allocate(DType.F32, length, shape.queryDim());
+        SparseIndex denseIndex = new SparseIndex(0, shape.numHeads(), length, 1, 0);
+        for (int h = 0; h < shape.numHeads(); h++) DensePattern.index().writeTo(denseIndex, h);
+        try {
+            CpuSparseAttention.attend(shape, queries, keys, values, dense, denseIndex);
+        } catch (RuntimeException e) {
+            dense.close();
+            throw e;
+        }
+        return dense;
+    }
+
+    /** Elements of {@code head}'s output rows where sparse and dense differ by more than {@code tolerance}. */
+    static long outputErrors(AttentionShape shape, Tensor dense, Tensor sparse, int head, int length,
+                             double tolerance) {
+        long count = 0;
+        for (int i = 0; i < length; i++) {
+            long base = (long) i * shape.queryDim() + (long) head * shape.headDim();
+            for (int x = 0; x < shape.headDim(); x++) {
+                if (!(Math.abs(sparse.getFloat(base + x) - dense.getFloat(base + x)) <= tolerance)) count++;
+            }
+        }
+        return count;
     }
 
     private static double relativeError(AttentionShape shape, Tensor dense, Tensor sparse, int head, int length) {

@@ -16,9 +16,17 @@ import java.util.Arrays;
  *       of the block.</li>
  * </ul>
  * Query row i attends exactly the keys of the ranges and columns that are at most i (the causal mask still applies
- * inside them). The flat arrays are laid out as the GPU copy: {@code rangeCounts[h * queryBlocks + b]},
+ * inside them). The host's flat arrays (the device's are compact, below): {@code rangeCounts[h * queryBlocks + b]},
  * {@code ranges[((h * queryBlocks + b) * maxRanges + r) * 2 + {0: start, 1: end}]}, {@code columnCounts[...]} as
  * rangeCounts, {@code columns[(h * queryBlocks + b) * maxColumns + c]}.
+ *
+ * <p>On the device the same keys travel compacted ({@link io.minference.sparse.gpu.DeviceSparseIndex}, what the
+ * kernels read): u32 arrays {@code rangeOffsets[slots + 1]}, {@code rangeCounts[slots]}, {@code ranges[2 (total +
+ * 2)]} (start, end pairs packed slot after slot, two spare pairs at the end), {@code columnOffsets[slots + 1]},
+ * {@code columnCounts[slots]}, {@code columns[total + 1]}, slot {@code s = h * queryBlocks + b}; each array starts
+ * 256-byte aligned; slot s's ranges are {@code ranges[2 rangeOffsets[s] ..]}, at most
+ * {@code rangeOffsets[s + 1] - rangeOffsets[s]} of them. Range starts are any key (not 64-aligned); a kernel walks
+ * a range in 64-key tiles from its start and masks the keys past its end.
  */
 public final class SparseIndex {
     /** Query and key block edge, in tokens. */
@@ -207,7 +215,7 @@ public final class SparseIndex {
     public int maxRanges() { return maxRanges; }
     public int maxColumns() { return maxColumns; }
 
-    /** The flat arrays, as uploaded to the device (not copies: do not modify). */
+    /** The flat arrays (not copies: do not modify); DeviceSparseIndex.upload packs them. */
     public int[] rangeCountArray() { return rangeCounts; }
     public int[] rangeArray() { return ranges; }
     public int[] columnCountArray() { return columnCounts; }

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 
 class CpuSparseAttentionTest {
     private static CpuBackend backend;
-    private final SplittableRandom random = new SplittableRandom(System.nanoTime());
+    private final SplittableRandom random = TestTensors.seededRandom(CpuSparseAttentionTest.class);
 
     @BeforeAll
     static void start() {

@@ -20,16 +20,28 @@ class HeadAccuracyTest {
         try (Tensor q = Tensor.allocate(DType.F32, length, 1); Tensor k = TestTensors.random(new SplittableRandom(1), 1, length, 1);
              Tensor v = TestTensors.random(new SplittableRandom(2), 1, length, 1)) {
             var result = HeadAccuracy.measure(shape, q, k, v, length, List.of(new HeadPattern.AShape(0, 1))).get(0);
-            double recall = 0, attended = 0;
+            double recall = 0, attended = 0, diff = 0, norm = 0;
             for (int i = 0; i < length; i++) {
-                int kept = i - (i / 64) * 64 + 1;
+                int first = (i / 64) * 64;
+                int kept = i - first + 1;
                 recall += (double) kept / (i + 1);
                 attended += kept;
+                // uniform weights: the sparse row is the mean of v over its block's keys, the dense row over 0..i
+                double all = 0, local = 0;
+                for (int j = 0; j <= i; j++) {
+                    all += v.getFloat(j);
+                    if (j >= first) local += v.getFloat(j);
+                }
+                double dense = all / (i + 1), sparse = local / kept;
+                diff += (sparse - dense) * (sparse - dense);
+                norm += dense * dense;
             }
             assertEquals(recall / length, result.recall(), 1e-6);
             assertEquals(attended / (length * (length + 1) / 2.0), result.density(), 1e-12);
             assertEquals("a-shape", result.pattern());
-            assertTrue(result.relativeError() > 0);
+            double expectedError = Math.sqrt(diff / norm);
+            assertTrue(expectedError > 0.1, "the window drops most keys of the second block: " + expectedError);
+            assertEquals(expectedError, result.relativeError(), 1e-5 * expectedError);
         }
     }
 

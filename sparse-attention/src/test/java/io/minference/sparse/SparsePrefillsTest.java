@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 
 class SparsePrefillsTest {
     private static CpuBackend backend;
-    private final SplittableRandom random = new SplittableRandom(System.nanoTime());
+    private final SplittableRandom random = TestTensors.seededRandom(SparsePrefillsTest.class);
 
     @BeforeAll
     static void start() {
@@ -76,8 +76,10 @@ class SparsePrefillsTest {
              Tensor v = TestTensors.random(random, 1, length, shape.kvDim());
              Tensor whole = TestTensors.poisoned(length, shape.queryDim());
              Tensor batched = TestTensors.poisoned(length, shape.queryDim())) {
-            new CpuSparsePrefill(plan, backend, PatternRegistry.builtIn(), DenseFallback.NEVER).attend(0, shape, q, k, v, whole, length);
-            new CpuSparsePrefill(plan, backend, PatternRegistry.builtIn(), DenseFallback.NEVER, 1).attend(0, shape, q, k, v, batched, length);
+            new CpuSparsePrefill(plan, backend, PatternRegistry.builtIn(), DenseFallback.NEVER)
+                    .attend(0, shape, q, k, v, whole, length);
+            new CpuSparsePrefill(plan, backend, PatternRegistry.builtIn(), DenseFallback.NEVER, 1)
+                    .attend(0, shape, q, k, v, batched, length);
             // equal up to the vector exp's last bit, which differs between interpreted and compiled code
             CpuSparseAttentionTest.assertClose(whole, batched, 1e-6, "one head per batch");
         }
@@ -116,6 +118,22 @@ class SparsePrefillsTest {
         assertTrue(new DenseFallback(0).runsDense(1, length));
         assertThrows(IllegalArgumentException.class, () -> new DenseFallback(Double.NaN));
         assertThrows(IllegalArgumentException.class, () -> new DenseFallback(-0.1));
+        String before = System.getProperty(DenseFallback.PROPERTY);
+        try {
+            System.clearProperty(DenseFallback.PROPERTY);
+            assertEquals(DenseFallback.DEFAULT, DenseFallback.configured());
+            System.setProperty(DenseFallback.PROPERTY, " 0.8 ");
+            assertEquals(new DenseFallback(0.8), DenseFallback.configured());
+            System.setProperty(DenseFallback.PROPERTY, "never");
+            assertEquals(DenseFallback.NEVER, DenseFallback.configured());
+            System.setProperty(DenseFallback.PROPERTY, "most");
+            var e = assertThrows(IllegalArgumentException.class, DenseFallback::configured);
+            assertTrue(e.getMessage().contains(DenseFallback.PROPERTY) && e.getMessage().contains("'most'"),
+                    e.getMessage());
+        } finally {
+            if (before == null) System.clearProperty(DenseFallback.PROPERTY);
+            else System.setProperty(DenseFallback.PROPERTY, before);
+        }
     }
 
     @Test

@@ -12,6 +12,17 @@ public final class TestTensors {
     private TestTensors() {
     }
 
+    /**
+     * A fresh generator for a test of {@code test}, seeded from the clock or from {@code -Dminference.test.seed=N}
+     * (to rerun a failure); the seed is printed, so that a failure can be reproduced.
+     */
+    public static SplittableRandom seededRandom(Class<?> test) {
+        long seed = Long.getLong("minference.test.seed", System.nanoTime());
+        System.out.println(test.getSimpleName() + ": random seed " + seed + " (rerun with -Dminference.test.seed="
+                + seed + ")");
+        return new SplittableRandom(seed);
+    }
+
     public static Tensor random(SplittableRandom random, double scale, long rows, long width) {
         Tensor t = Tensor.allocate(DType.F32, rows, width);
         for (long i = 0; i < rows * width; i++) t.setFloat(i, (float) (scale * (2 * random.nextDouble() - 1)));

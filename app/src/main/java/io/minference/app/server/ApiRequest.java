@@ -10,7 +10,8 @@ import java.util.Set;
 /**
  * A parsed and checked /v1/completions or /v1/chat/completions body. OpenAI's fields that change nothing here
  * (user, presence_penalty of 0, ...) are ignored; those that would change the answer in a way this server cannot
- * honour (n above 1, stop sequences, logprobs) are refused rather than silently dropped. The extension object
+ * honour (n above 1, tools, a response_format other than text) are refused rather than silently dropped. Stop
+ * sequences and log-probabilities are honoured. The extension object
  * {@code "minference": {"attention": "dense", "sparse_threshold": 8192, "progress": true}} picks the prefill
  * attention, the sparse threshold, and asks for progress events in a stream.
  */
@@ -18,6 +19,9 @@ record ApiRequest(boolean chat, EnginePrompt prompt, GenerationRequest generatio
                   boolean includeUsage, boolean progress) {
     static final int COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
     static final int CHAT_DEFAULT_MAX_TOKENS = 256;
+    static final int MAX_STOP = 4;
+    static final int MAX_COMPLETION_LOGPROBS = 5;
+    static final int MAX_CHAT_TOP_LOGPROBS = 20;
     private static final Set<String> ROLES = Set.of("system", "developer", "user", "assistant");
 
     static ApiRequest parse(ObjectNode body, boolean chat, String modelId) {
@@ -31,7 +35,8 @@ record ApiRequest(boolean chat, EnginePrompt prompt, GenerationRequest generatio
         }
         EnginePrompt prompt = chat ? new EnginePrompt.Chat(messages(body.get("messages"))) : text(body.get("prompt"));
         int defaultMax = chat ? CHAT_DEFAULT_MAX_TOKENS : COMPLETIONS_DEFAULT_MAX_TOKENS;
-        String maxField = chat && body.hasNonNull("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+        String maxField = body.hasNonNull("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+        boolean maxGiven = body.hasNonNull(maxField);
         int maxTokens = (int) integer(body, maxField, defaultMax, 1, Integer.MAX_VALUE);
         double temperature = number(body, "temperature", 1.0, 0, 2);
         double topP = number(body, "top_p", 1.0, 0, 1);
@@ -40,14 +45,9 @@ record ApiRequest(boolean chat, EnginePrompt prompt, GenerationRequest generatio
         if (integer(body, "n", 1, 1, Integer.MAX_VALUE) != 1) {
             throw ApiException.invalid("n", "n must be 1: this server makes one choice per request");
         }
-        JsonNode stop = body.get("stop");
-        if (stop != null && !stop.isNull() && !(stop.isArray() && stop.isEmpty())) {
-            throw ApiException.invalid("stop", "stop sequences are not supported by this server");
-        }
-        JsonNode logprobs = body.get("logprobs");
-        if (logprobs != null && !logprobs.isNull() && !(logprobs.isBoolean() && !logprobs.asBoolean())) {
-            throw ApiException.invalid("logprobs", "logprobs are not supported by this server");
-        }
+        List<String> stop = stop(body.get("stop"));
+        int topLogprobs = chat ? chatLogprobs(body) : completionLogprobs(body);
+        refuseAnswerShaping(body);
         boolean stream = bool(body, "stream", false);
         JsonNode streamOptions = body.get("stream_options");
         boolean includeUsage = streamOptions != null && streamOptions.isObject()
@@ -71,8 +71,73 @@ record ApiRequest(boolean chat, EnginePrompt prompt, GenerationRequest generatio
             progress = bool(ext, "progress", false);
         }
         return new ApiRequest(chat, prompt,
-                new GenerationRequest(maxTokens, temperature, topP, seed, attention, threshold),
+                new GenerationRequest(maxTokens, temperature, topP, seed, attention, threshold, stop, topLogprobs,
+                        maxGiven),
                 stream, includeUsage, progress);
+    }
+
+    /** A string or an array of up to 4 non-empty strings, as OpenAI takes them; null or [] for none. */
+    private static List<String> stop(JsonNode stop) {
+        if (stop == null || stop.isNull()) return List.of();
+        if (stop.isTextual()) {
+            if (stop.asText().isEmpty()) throw ApiException.invalid("stop", "a stop sequence must not be empty");
+            return List.of(stop.asText());
+        }
+        if (!stop.isArray()) throw ApiException.invalid("stop", "stop must be a string or an array of strings");
+        if (stop.size() > MAX_STOP) {
+            throw ApiException.invalid("stop", "stop takes up to " + MAX_STOP + " sequences, got " + stop.size());
+        }
+        List<String> sequences = new ArrayList<>();
+        for (JsonNode s : stop) {
+            if (!s.isTextual() || s.asText().isEmpty()) {
+                throw ApiException.invalid("stop", "each stop sequence must be a non-empty string");
+            }
+            sequences.add(s.asText());
+        }
+        return sequences;
+    }
+
+    /** /v1/completions: logprobs is the number of alternatives per token, 0 to 5; absent or null for none. */
+    private static int completionLogprobs(ObjectNode body) {
+        if (body.hasNonNull("top_logprobs")) {
+            throw ApiException.invalid("top_logprobs", "top_logprobs belongs to chat completions; /v1/completions"
+                    + " takes logprobs as the number of alternatives (0 to " + MAX_COMPLETION_LOGPROBS + ")");
+        }
+        return (int) integer(body, "logprobs", -1, 0, MAX_COMPLETION_LOGPROBS);
+    }
+
+    /** /v1/chat/completions: logprobs true, with top_logprobs alternatives (0 to 20, default 0). */
+    private static int chatLogprobs(ObjectNode body) {
+        boolean wanted = bool(body, "logprobs", false);
+        if (!wanted) {
+            if (body.hasNonNull("top_logprobs")) {
+                throw ApiException.invalid("top_logprobs", "top_logprobs needs logprobs: true");
+            }
+            return -1;
+        }
+        return (int) integer(body, "top_logprobs", 0, 0, MAX_CHAT_TOP_LOGPROBS);
+    }
+
+    /** Fields that would shape the answer in ways this server does not do: tools, structured output. */
+    private static void refuseAnswerShaping(ObjectNode body) {
+        for (String field : new String[] {"tools", "functions"}) {
+            JsonNode v = body.get(field);
+            if (v != null && !v.isNull() && !(v.isArray() && v.isEmpty())) {
+                throw ApiException.invalid(field, field + " are not supported by this server: it calls no tools");
+            }
+        }
+        for (String field : new String[] {"tool_choice", "function_call"}) {
+            JsonNode v = body.get(field);
+            if (v != null && !v.isNull() && !(v.isTextual() && v.asText().equals("none"))) {
+                throw ApiException.invalid(field, field + " is not supported by this server: it calls no tools");
+            }
+        }
+        JsonNode format = body.get("response_format");
+        if (format != null && !format.isNull() && !(format.isObject() && "text".equals(format.path("type").asText())
+                && format.size() == 1)) {
+            throw ApiException.invalid("response_format", "response_format other than {\"type\": \"text\"} is not"
+                    + " supported by this server: it does not constrain its output");
+        }
     }
 
     private static EnginePrompt text(JsonNode prompt) {

@@ -2,27 +2,48 @@ package io.minference.app.server;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.URI;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.NetworkConnectionLimit;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
  * The HTTP server: OpenAI's /v1/models, /v1/completions and /v1/chat/completions, /health, and with
- * {@link ServerSettings#demoPage} the demo page. Each request runs on a thread of its own; generations pass
- * through one {@link GenerationGate}, which bounds how many requests wait. Every refusal is a JSON error in OpenAI's shape. The engine stays the caller's
- * to close.
+ * {@link ServerSettings#demoPage} the demo page. Every refusal is a JSON error in OpenAI's shape, Jetty's own
+ * included ({@link JsonErrorHandler}). The engine stays the caller's to close.
+ *
+ * <p>Jetty rather than the JDK's HttpServer, because the JDK's cannot be bounded the way a server facing any client
+ * must be: it answers a malformed request with an HTML page that no handler can replace, drops a request with too
+ * large headers without a 431, and has no way to close a connection after a 413 whose body is left unread. Jetty
+ * reads headers on its selector without holding a thread, answers 431 over {@link ServerLimits#maxHeaderBytes},
+ * closes idle connections (stalled headers, stalled bodies, clients that do not read what is written) after
+ * {@link ServerLimits#idleTimeout}, and stops accepting at {@link ServerLimits#maxConnections}.
+ *
+ * <p>Each request runs on a virtual thread of its own, so that slow clients cost no platform thread; a
+ * generation runs on the {@link GenerationGate}'s one platform thread, which a CUDA context can stay current on.
+ * Platform threads are thus bounded: Jetty's pool ({@value #PLATFORM_THREADS}) and the gate's one.
  */
 public final class ApiServer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(ApiServer.class.getName());
     private static final int FILE_LIMIT_BYTES = 64 << 20;
+    private static final int PLATFORM_THREADS = 16;
+    /** Bodies slower than this are cut off with a 408, so that a trickle cannot keep a request open for ever. */
+    private static final long MIN_BODY_BYTES_PER_SECOND = 1024;
+    private static final long AT_LIMIT_IDLE_MILLIS = 5_000;
 
     private final TextEngine engine;
-    private final HttpServer server;
-    private final ExecutorService executor;
+    private final Server server;
+    private final ServerConnector connector;
+    private final ServerSettings settings;
     private final GenerationGate gate;
     private final CompletionsEndpoint completions;
     private final DemoEndpoints demo;
@@ -30,67 +51,102 @@ public final class ApiServer implements AutoCloseable {
 
     private ApiServer(TextEngine engine, ServerSettings settings) throws IOException {
         this.engine = engine;
+        this.settings = settings;
+        ServerLimits limits = settings.limits();
         this.gate = new GenerationGate(settings.queueCapacity());
-        this.completions = new CompletionsEndpoint(engine, gate, settings.maxBodyBytes());
+        this.completions = new CompletionsEndpoint(engine, gate, settings.maxBodyBytes(), limits);
         FolderFiles files = settings.filesFolder() == null ? null
-                : new FolderFiles(settings.filesFolder(), FILE_LIMIT_BYTES);
-        this.demo = settings.demoPage() ? new DemoEndpoints(engine, gate, files, settings.maxBodyBytes()) : null;
-        this.server = HttpServer.create(new InetSocketAddress(settings.host(), settings.port()), 64);
-        // Platform threads, not virtual ones: a CUDA context is current per OS thread, and a virtual thread may move
-        // to another carrier between two launches of a generation it runs.
-        this.executor = Executors.newCachedThreadPool(Thread.ofPlatform().name("minference-http-", 0).daemon()
-                .factory());
-        server.setExecutor(executor);
-        server.createContext("/", this::route);
+                : new FolderFiles(settings.filesFolder(), FILE_LIMIT_BYTES, limits.concurrentFileReads());
+        this.demo = settings.demoPage() ? new DemoEndpoints(engine, gate, files, settings.maxBodyBytes(), limits)
+                : null;
+
+        QueuedThreadPool pool = new QueuedThreadPool(PLATFORM_THREADS);
+        pool.setName("minference-http");
+        pool.setDaemon(true);
+        pool.setVirtualThreadsExecutor(Executors.newThreadPerTaskExecutor(
+                Thread.ofVirtual().name("minference-request-", 0).factory()));
+        this.server = new Server(pool);
+        HttpConfiguration http = new HttpConfiguration();
+        http.setRequestHeaderSize(limits.maxHeaderBytes());
+        http.setSendServerVersion(false);
+        http.setMinRequestDataRate(MIN_BODY_BYTES_PER_SECOND);
+        this.connector = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http));
+        connector.setHost(settings.host());
+        connector.setPort(settings.port());
+        connector.setIdleTimeout(limits.idleTimeout().toMillis());
+        server.addConnector(connector);
+        NetworkConnectionLimit connectionLimit = new NetworkConnectionLimit(limits.maxConnections(), connector);
+        // At the limit, connections that make no progress give their place up sooner.
+        connectionLimit.setEndPointIdleTimeout(Math.min(limits.idleTimeout().toMillis(), AT_LIMIT_IDLE_MILLIS));
+        server.addBean(connectionLimit);
+        server.setErrorHandler(new JsonErrorHandler());
+        server.setHandler(new Handler.Abstract() {
+            @Override
+            public boolean handle(Request request, Response response, Callback callback) {
+                route(new HttpCall(request, response), callback);
+                return true;
+            }
+        });
     }
 
     /** Binds and starts serving; {@link #port} tells the port when 0 was asked. */
     public static ApiServer start(TextEngine engine, ServerSettings settings) throws IOException {
         ApiServer api = new ApiServer(engine, settings);
-        api.server.start();
+        try {
+            api.server.start();
+        } catch (Exception e) {
+            api.close();
+            if (e instanceof IOException io) throw io;
+            throw new IOException(e.getMessage(), e);
+        }
         return api;
     }
 
     public int port() {
-        return server.getAddress().getPort();
+        return connector.getLocalPort();
     }
 
     /** http://host:port/ as clients on this machine reach it. */
     public URI uri() {
-        InetSocketAddress address = server.getAddress();
-        String host = address.getAddress().isAnyLocalAddress() ? "127.0.0.1" : address.getHostString();
-        if (host.contains(":")) host = "[" + host + "]";
-        return URI.create("http://" + host + ":" + address.getPort() + "/");
+        String host = settings.host();
+        if (host.isEmpty() || host.equals("0.0.0.0") || host.equals("::")) host = "127.0.0.1";
+        if (host.contains(":") && !host.startsWith("[")) host = "[" + host + "]";
+        return URI.create("http://" + host + ":" + port() + "/");
     }
 
     @Override
     public void close() {
-        server.stop(0);
-        executor.shutdownNow();
+        try {
+            server.stop();
+        } catch (Exception e) {
+            LOG.log(System.Logger.Level.WARNING, "the server did not stop cleanly: " + e.getMessage());
+        }
+        gate.close();
     }
 
     static void requireMethod(HttpCall call, String method) {
         if (!call.method().equals(method)) {
-            call.exchange().getResponseHeaders().set("Allow", method);
+            call.setHeader("Allow", method);
             throw new ApiException(405, "invalid_request_error", null,
                     call.path() + " takes " + method + ", not " + call.method());
         }
     }
 
-    private void route(HttpExchange exchange) {
-        HttpCall call = new HttpCall(exchange);
+    /** Answers one request; the callback ends the exchange, failed when the connection was lost midway. */
+    private void route(HttpCall call, Callback callback) {
         try {
             dispatch(call);
         } catch (ApiException e) {
             answerError(call, e);
         } catch (IOException e) {
             LOG.log(System.Logger.Level.DEBUG, "client connection lost: " + e.getMessage());
+            callback.failed(e);
+            return;
         } catch (RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "request " + call.path() + " failed", e);
             answerError(call, new ApiException(500, "server_error", null, "internal error: " + e));
-        } finally {
-            exchange.close();
         }
+        callback.succeeded();
     }
 
     private void dispatch(HttpCall call) throws IOException {
@@ -154,6 +210,10 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private static void answerError(HttpCall call, ApiException e) {
+        if (call.committed()) {
+            LOG.log(System.Logger.Level.DEBUG, "could not send the error, the response had begun: " + e.getMessage());
+            return;
+        }
         try {
             call.sendError(e);
         } catch (IOException | IllegalStateException alreadyAnswered) {

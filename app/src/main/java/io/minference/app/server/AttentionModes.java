@@ -2,31 +2,20 @@ package io.minference.app.server;
 
 import io.minference.config.AttentionConfig;
 import io.minference.config.AttentionMode;
-import io.minference.kernels.attention.AttentionShape;
-import io.minference.kernels.attention.CpuCausalAttention;
-import io.minference.kernels.attention.PromptAttention;
 import io.minference.llama.LlamaConfig;
-import io.minference.llama.LlamaModel;
-import io.minference.llama.forward.LlamaForward;
-import io.minference.llama.generate.Generator;
 import io.minference.llama.generate.SparsePrefill;
-import io.minference.runtime.Backend;
-import io.minference.runtime.ProgressListener;
-import io.minference.runtime.Tensor;
-import io.minference.runtime.cpu.CpuBackend;
+import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.GenerationListener;
+import io.minference.llama.session.LlamaSession;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.SparseIndex;
-import io.minference.sparse.cpu.LayerInputs;
-import io.minference.sparse.pattern.HeadIndex;
-import io.minference.sparse.pattern.IndexCapacity;
-import io.minference.sparse.pattern.PatternRegistry;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 
 /**
  * The attention modes the server runs, with each mode's default patterns (those of {@link SparsePrefill#of}: the
- * same as the CLI without {@code --patterns}), and the per-head pattern picture.
+ * same as the CLI without {@code --patterns}), and the index behind the per-head pattern picture.
  */
 final class AttentionModes {
     static final String DENSE = "dense";
@@ -42,14 +31,14 @@ final class AttentionModes {
     }
 
     /**
-     * A generator whose prefill follows {@code mode} for prompts of at least {@code sparseThreshold} tokens.
+     * The attention plan of {@code mode} for prompts of at least {@code sparseThreshold} tokens.
      *
      * @throws ApiException when this build cannot run {@code mode}
      */
-    static Generator generator(String mode, int sparseThreshold, LlamaModel model, Backend backend, int blockSize) {
-        if (mode.equals(DENSE)) return new Generator(model, backend, null, blockSize);
+    static AttentionPlan plan(String mode, int sparseThreshold, LlamaConfig config) {
+        if (mode.equals(DENSE)) return AttentionPlan.dense();
         if (!ALL.contains(mode)) throw unavailable(mode);
-        return new Generator(model, backend, null, blockSize, sparse(mode, sparseThreshold, model.config()));
+        return AttentionPlan.sparse(sparse(mode, sparseThreshold, config));
     }
 
     private static SparsePrefill sparse(String mode, int sparseThreshold, LlamaConfig config) {
@@ -57,56 +46,15 @@ final class AttentionModes {
         return SparsePrefill.of(attention, config, Set.of());
     }
 
-    /** The prefill attention that {@link #generator}'s generator runs for a prompt of {@code promptTokens}. */
-    static String pathTaken(String mode, int promptTokens, int sparseThreshold) {
-        return mode.equals(DENSE) || promptTokens < sparseThreshold ? DENSE : mode;
-    }
-
     /**
      * The keys that head {@code head} of layer {@code layer} keeps for {@code prompt} under {@code mode}, as one head
-     * slot of an index: a dense prefill on the CPU up to that layer, whose queries and keys the head's pattern
-     * estimates its index from, as the sparse prefill would. Empty for dense.
+     * slot of an index (see {@link LlamaSession#headIndex}). Empty for dense.
      */
-    static Optional<SparseIndex> patternIndex(LlamaModel model, Backend backend, int[] prompt, String mode,
-                                              int layer, int head) {
+    static Optional<SparseIndex> patternIndex(LlamaSession session, int[] prompt, String mode, int layer, int head,
+                                              GenerationListener progress) {
         if (mode.equals(DENSE)) return Optional.empty();
-        LlamaConfig c = model.config();
-        HeadPattern pattern = sparse(mode, 0, c).plan().pattern(layer, head);
-        CpuBackend cpu = backend instanceof CpuBackend given ? given : new CpuBackend();
-        SparseIndex[] found = new SparseIndex[1];
-        PromptAttention dense = PromptAttention.dense(new CpuCausalAttention(cpu), 128);
-        PromptAttention recording = (l, shape, queries, keys, values, out, length) -> {
-            if (l == layer) {
-                found[0] = indexOf(pattern, shape, queries, keys, length, head);
-                throw new LayerReached();
-            }
-            dense.attend(l, shape, queries, keys, values, out, length);
-        };
-        try (LlamaForward forward = new LlamaForward(c, model.weights(), cpu, null, prompt.length, 128)) {
-            forward.prefill(prompt, ProgressListener.NONE, recording);
-        } catch (LayerReached reached) {
-            return Optional.of(found[0]);
-        } finally {
-            if (cpu != backend) cpu.close();
-        }
-        return Optional.ofNullable(found[0]);
-    }
-
-    private static SparseIndex indexOf(HeadPattern pattern, AttentionShape shape, Tensor queries, Tensor keys,
-                                       int length, int head) {
-        HeadIndex selection = PatternRegistry.standard().estimate(pattern, new LayerInputs(shape, queries, keys,
-                length), head);
-        IndexCapacity capacity = selection.capacity();
-        SparseIndex index = new SparseIndex(head, 1, length, capacity.maxRanges(), capacity.maxColumns());
-        selection.writeTo(index, 0);
-        return index;
-    }
-
-    /** Stops the prefill once the chosen layer's index is built: the later layers do not change it. */
-    private static final class LayerReached extends RuntimeException {
-        LayerReached() {
-            super(null, null, false, false);
-        }
+        HeadPattern pattern = sparse(mode, 0, session.config()).plan().pattern(layer, head);
+        return Optional.of(session.headIndex(prompt, pattern, layer, head, progress));
     }
 
     static ApiException unavailable(String mode) {

@@ -17,11 +17,13 @@ final class CompletionsEndpoint {
     private final TextEngine engine;
     private final GenerationGate gate;
     private final int maxBodyBytes;
+    private final ServerLimits limits;
 
-    CompletionsEndpoint(TextEngine engine, GenerationGate gate, int maxBodyBytes) {
+    CompletionsEndpoint(TextEngine engine, GenerationGate gate, int maxBodyBytes, ServerLimits limits) {
         this.engine = engine;
         this.gate = gate;
         this.maxBodyBytes = maxBodyBytes;
+        this.limits = limits;
     }
 
     void handle(HttpCall call, boolean chat) throws IOException {
@@ -30,14 +32,17 @@ final class CompletionsEndpoint {
         ApiRequest request = ApiRequest.parse(body, chat, modelId);
         ResponseChannel channel = new ResponseChannel(call, request.stream());
         String id = (chat ? "chatcmpl-" : "cmpl-") + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
-        OpenAiJson json = new OpenAiJson(id, System.currentTimeMillis() / 1000, modelId, chat);
+        OpenAiJson json = new OpenAiJson(id, System.currentTimeMillis() / 1000, modelId, chat,
+                request.generation().wantsLogprobs());
         checkMode(request.generation().attention(), engine.model());
+        checkMaxTokens(request.generation().maxTokens(), chat);
+        Deadline deadline = Deadline.after(limits.requestTimeout());
         try (GenerationGate.Ticket ticket = gate.enter()) {
             // Nothing is written while waiting, so that a refusal found at the turn still gets its status.
-            ticket.awaitTurn();
             Sink sink = new Sink(request, channel, json);
-            Completion completion = engine.generate(request.prompt(), request.generation(), sink,
-                    channel::clientGone);
+            Completion completion = ticket.run(() -> call.clientGone() || deadline.expired(),
+                    () -> engine.generate(request.prompt(), request.generation(), sink,
+                            () -> channel.clientGone() || deadline.expired()));
             if (request.stream()) {
                 sink.openChat();
                 channel.event(null, json.finishChunk(completion));
@@ -48,6 +53,10 @@ final class CompletionsEndpoint {
                 channel.finishJson(200, json.completion(completion));
             }
         } catch (GenerationCancelledException e) {
+            if (deadline.expired()) {
+                fail(call, channel, deadline.error());
+                return;
+            }
             LOG.log(System.Logger.Level.INFO, "generation " + id + " cancelled: the client went away");
             channel.close();
         } catch (InterruptedException e) {
@@ -71,15 +80,21 @@ final class CompletionsEndpoint {
         if (!card.availableModes().contains(mode)) throw AttentionModes.unavailable(mode);
     }
 
+    /** The server's own cap on max_tokens, so that no request holds the generation thread for its whole context. */
+    private void checkMaxTokens(int maxTokens, boolean chat) {
+        if (maxTokens > limits.maxTokensLimit()) {
+            throw ApiException.invalid(chat ? "max_completion_tokens" : "max_tokens", "max_tokens is " + maxTokens
+                    + "; this server allows at most " + limits.maxTokensLimit() + " (--max-tokens-limit)");
+        }
+    }
+
     /** Before the response is committed, a proper status; after, the error object in the body or the stream. */
     private static void fail(HttpCall call, ResponseChannel channel, ApiException e) throws IOException {
         if (!channel.committed()) {
             call.sendError(e);
             return;
         }
-        ObjectNode error = HttpCall.errorBody(e);
-        channel.event(null, error);
-        channel.close();
+        channel.failCommitted(HttpCall.errorBody(e));
     }
 
     /** Streams text and progress, or keeps a plain response's connection checked. */
@@ -104,6 +119,17 @@ final class CompletionsEndpoint {
             }
             openChat();
             channel.event(null, json.pieceChunk(piece));
+        }
+
+        /** A token with log-probabilities streams as a chunk of its own, even when it releases no text yet. */
+        @Override
+        public void token(String piece, TokenLogprob logprob) {
+            if (logprob == null || !request.stream()) {
+                TokenSink.super.token(piece, logprob);
+                return;
+            }
+            openChat();
+            channel.event(null, json.pieceChunk(piece, logprob));
         }
 
         @Override

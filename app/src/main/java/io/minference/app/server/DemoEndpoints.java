@@ -17,12 +17,14 @@ final class DemoEndpoints {
     private final GenerationGate gate;
     private final FolderFiles files;
     private final int maxBodyBytes;
+    private final ServerLimits limits;
 
-    DemoEndpoints(TextEngine engine, GenerationGate gate, FolderFiles files, int maxBodyBytes) {
+    DemoEndpoints(TextEngine engine, GenerationGate gate, FolderFiles files, int maxBodyBytes, ServerLimits limits) {
         this.engine = engine;
         this.gate = gate;
         this.files = files;
         this.maxBodyBytes = maxBodyBytes;
+        this.limits = limits;
     }
 
     /** Answers the demo's paths; false when {@code path} is none of them. */
@@ -111,13 +113,20 @@ final class DemoEndpoints {
         String attention = request.path("attention").asText("minference");
         int layer = intField(request, "layer", 0, Integer.MIN_VALUE, Integer.MAX_VALUE);
         int head = intField(request, "head", 0, Integer.MIN_VALUE, Integer.MAX_VALUE);
+        // The picture runs the prompt's prefill up to the layer: a generation's worth of work, so it waits its turn
+        // at the gate, stops at the deadline, and stops when its client leaves.
+        Deadline deadline = Deadline.after(limits.requestTimeout());
+        Cancellation abandoned = () -> call.clientGone() || deadline.expired();
         Optional<PatternPicture> picture;
         try (GenerationGate.Ticket ticket = gate.enter()) {
-            ticket.awaitTurn();
-            picture = engine.patternPicture(new EnginePrompt.Text(prompt.asText()), attention, layer, head);
+            picture = ticket.run(abandoned, () -> engine.patternPicture(new EnginePrompt.Text(prompt.asText()),
+                    attention, layer, head, abandoned));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new ApiException(503, "server_error", null, "the server is shutting down");
+        } catch (GenerationCancelledException e) {
+            if (deadline.expired()) throw deadline.error();
+            throw new ApiException(499, "invalid_request_error", null, "the client went away");
         }
         ObjectNode body = HttpCall.JSON.createObjectNode();
         body.put("available", picture.isPresent());
@@ -154,7 +163,7 @@ final class DemoEndpoints {
             throw new ApiException(404, "invalid_request_error", "file", "this server was started without a files"
                     + " folder");
         }
-        call.send(200, "text/plain; charset=utf-8", HttpCall.utf8(files.read(name)));
+        files.send(call, name);
     }
 
     private static int intField(ObjectNode body, String field, int fallback, int min, int max) {

@@ -1,52 +1,54 @@
 package io.minference.app.server;
 
 import io.minference.llama.LlamaConfig;
-import io.minference.llama.LlamaModel;
 import io.minference.llama.generate.GenerationResult;
-import io.minference.llama.generate.Generator;
 import io.minference.llama.generate.SamplingOptions;
+import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.GenerationListener;
+import io.minference.llama.session.LlamaSession;
+import io.minference.llama.session.TokenLogprobs;
+import io.minference.llama.tokenizer.ChatTemplate;
 import io.minference.llama.tokenizer.Tokenizer;
-import io.minference.runtime.Backend;
-import io.minference.runtime.ProgressListener;
-import java.util.LinkedHashMap;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
 /**
- * A {@link TextEngine} over a loaded model and the project's {@link Generator}. Generators are made on first use of
- * each attention mode and kept (on a GPU a generator holds the uploaded weights). Calls are serialized by the
- * server's gate; the methods are synchronized besides, as the engine may be shared.
+ * A {@link TextEngine} over one {@link LlamaSession}: the weights are opened (on a GPU, uploaded) once, and each
+ * request names its attention plan. Calls are serialized by the server's gate; the methods are synchronized
+ * besides, as the engine may be shared.
  */
 public final class LlamaEngine implements TextEngine {
-    private final LlamaModel model;
-    private final Backend backend;
-    private final int blockSize;
+    private final LlamaSession session;
     private final String id;
-    private final Map<String, Generator> generators = new LinkedHashMap<>();
+    private final Map<String, AttentionPlan> plans = new HashMap<>();
 
     /**
-     * @param model     the loaded model; the engine closes it
-     * @param backend   the backend; the engine closes it
-     * @param id        the name clients see as "model"
-     * @param blockSize prompt tokens per prefill block
+     * @param session the model on its backend; the engine closes it
+     * @param id      the name clients see as "model"
      */
-    public LlamaEngine(LlamaModel model, Backend backend, String id, int blockSize) {
-        this.model = model;
-        this.backend = backend;
+    public LlamaEngine(LlamaSession session, String id) {
+        this.session = session;
         this.id = id;
-        this.blockSize = blockSize;
+    }
+
+    /** The backend in words, for the server's start-up line. */
+    public String device() {
+        return session.device();
     }
 
     @Override
     public ModelCard model() {
-        LlamaConfig c = model.config();
+        LlamaConfig c = session.config();
         return new ModelCard(id, c.contextLength(), c.numLayers(), c.numHeads(), AttentionModes.ALL,
                 AttentionModes.available());
     }
 
     @Override
     public int tokenCount(String text) {
-        return model.tokenizer().encode(text).length;
+        return session.tokenizer().encode(text).length;
     }
 
     @Override
@@ -56,44 +58,89 @@ public final class LlamaEngine implements TextEngine {
         int threshold = request.sparseThreshold() != null ? request.sparseThreshold()
                 : AttentionModes.DEFAULT_SPARSE_THRESHOLD;
         int[] ids = encode(prompt);
-        int context = model.config().contextLength();
+        int context = session.config().contextLength();
         if (ids.length >= context) {
-            throw new ApiException(400, "invalid_request_error", null,
-                    "the prompt is " + ids.length + " tokens; this model's context is " + context
-                            + " tokens, and at least one must be left for the answer");
+            throw ApiException.invalid(null, "the prompt is " + ids.length + " tokens; this model's context is "
+                    + context + " tokens, and at least one must be left for the answer");
         }
-        Generator generator = generator(mode, threshold);
-        Tokenizer.StreamingDecoder decoder = model.tokenizer().streamingDecoder();
-        StringBuilder text = new StringBuilder();
-        ProgressListener progress = (stage, done, total) -> {
-            if (cancellation.isCancelled()) throw new GenerationCancelledException();
-            sink.progress(stage, done, total);
-        };
+        int left = context - ids.length;
+        if (request.maxTokensExplicit() && request.maxTokens() > left) {
+            throw ApiException.invalid("max_tokens", "max_tokens is " + request.maxTokens() + ", but the prompt's "
+                    + ids.length + " tokens leave " + left + " of this model's context of " + context + " tokens");
+        }
+        AttentionPlan plan = plan(mode, threshold);
         var sampling = new SamplingOptions((float) request.temperature(), (float) request.topP(), request.seed());
-        GenerationResult result = generator.generate(ids, request.maxTokens(), sampling, token -> {
-            emit(decoder.next(token), text, sink);
-            if (cancellation.isCancelled()) throw new GenerationCancelledException();
-        }, progress);
-        emit(decoder.flush(), text, sink);
-        String finish = result.stopReason().equals("eos") ? "stop" : "length";
-        return new Completion(text.toString(), result.promptTokens(), result.generated().length,
-                result.prefillNanos() / 1e9, result.decodeTokensPerSecond(),
-                AttentionModes.pathTaken(mode, ids.length, threshold), finish);
+        var generation = io.minference.llama.session.GenerationRequest.of(request.maxTokens())
+                .withSampling(sampling).withAttention(plan).withStop(request.stop()).measuringDensity();
+        if (request.wantsLogprobs()) generation = generation.withLogprobs(request.topLogprobs());
+        List<TokenLogprob> logprobs = new ArrayList<>();
+        GenerationResult result = session.generate(ids, generation, new GenerationListener() {
+            @Override
+            public void progress(String stage, long done, long total) {
+                if (cancellation.isCancelled()) throw new GenerationCancelledException();
+                sink.progress(stage, done, total);
+            }
+
+            @Override
+            public void token(int token, String text, TokenLogprobs lp) {
+                TokenLogprob logprob = lp == null ? null : logprob(lp);
+                if (logprob != null) logprobs.add(logprob);
+                sink.token(text, logprob);
+                if (cancellation.isCancelled()) throw new GenerationCancelledException();
+            }
+
+            @Override
+            public void finish(String text) {
+                if (!text.isEmpty()) sink.text(text);
+            }
+        });
+        String finish = switch (result.stopReason()) {
+            case "eos", "stop" -> "stop";
+            default -> "length";
+        };
+        return new Completion(result.text(), result.promptTokens(), result.generated().length,
+                result.prefillNanos() / 1e9, result.decodeTokensPerSecond(), result.attention(), finish, logprobs,
+                result.density());
+    }
+
+    /** A token's log-probabilities with the tokens' texts, as the API shows them. */
+    private TokenLogprob logprob(TokenLogprobs lp) {
+        List<TokenLogprob> top = new ArrayList<>();
+        for (int k = 0; k < lp.topTokens().length; k++) {
+            top.add(TokenLogprob.of(tokenText(lp.topTokens()[k]), lp.topLogprobs()[k], List.of()));
+        }
+        return TokenLogprob.of(tokenText(lp.token()), lp.logprob(), top);
+    }
+
+    private String tokenText(int token) {
+        return session.tokenizer().decode(new int[] {token});
     }
 
     @Override
     public synchronized Optional<PatternPicture> patternPicture(EnginePrompt prompt, String attention, int layer,
-                                                                int head) {
+                                                                int head, Cancellation cancellation) {
         String mode = checkedMode(attention);
-        LlamaConfig c = model.config();
+        LlamaConfig c = session.config();
         if (layer < 0 || layer >= c.numLayers()) {
             throw ApiException.invalid("layer", "layer must be from 0 to " + (c.numLayers() - 1) + ", got " + layer);
         }
         if (head < 0 || head >= c.numHeads()) {
             throw ApiException.invalid("head", "head must be from 0 to " + (c.numHeads() - 1) + ", got " + head);
         }
+        // Synthetic weights made on a GPU have no host copy for the CPU prefill that the picture comes from.
+        if (!session.hasHostWeights()) return Optional.empty();
         int[] ids = encode(prompt);
-        return AttentionModes.patternIndex(model, backend, ids, mode, layer, head)
+        if (ids.length > c.contextLength()) {
+            throw ApiException.invalid("prompt", "the prompt is " + ids.length + " tokens; this model's context is "
+                    + c.contextLength() + " tokens");
+        }
+        GenerationListener cancellable = new GenerationListener() {
+            @Override
+            public void progress(String stage, long done, long total) {
+                if (cancellation.isCancelled()) throw new GenerationCancelledException();
+            }
+        };
+        return AttentionModes.patternIndex(session, ids, mode, layer, head, cancellable)
                 .map(index -> PatternPicture.of(index, 0, layer, head, mode, PatternPicture.MAX_CELLS));
     }
 
@@ -106,33 +153,21 @@ public final class LlamaEngine implements TextEngine {
     }
 
     private int[] encode(EnginePrompt prompt) {
-        Tokenizer tokenizer = model.tokenizer();
+        Tokenizer tokenizer = session.tokenizer();
         return switch (prompt) {
             case EnginePrompt.Text t -> ChatTemplate.withBos(tokenizer.bos(), tokenizer.encode(t.text()));
-            case EnginePrompt.Chat chat -> ChatTemplate.encode(tokenizer, chat.messages());
+            case EnginePrompt.Chat chat -> ChatTemplate.encode(tokenizer, chat.messages().stream()
+                    .map(m -> new ChatTemplate.ChatMessage(m.role(), m.content())).toList());
         };
     }
 
-    private Generator generator(String mode, int threshold) {
-        String key = mode + "@" + threshold;
-        Generator existing = generators.get(key);
-        if (existing != null) return existing;
-        Generator made = AttentionModes.generator(mode, threshold, model, backend, blockSize);
-        generators.put(key, made);
-        return made;
-    }
-
-    private static void emit(String piece, StringBuilder text, TokenSink sink) {
-        if (piece.isEmpty()) return;
-        text.append(piece);
-        sink.text(piece);
+    private AttentionPlan plan(String mode, int threshold) {
+        return plans.computeIfAbsent(mode + "@" + threshold,
+                key -> AttentionModes.plan(mode, threshold, session.config()));
     }
 
     @Override
     public synchronized void close() {
-        generators.values().forEach(Generator::close);
-        generators.clear();
-        model.close();
-        backend.close();
+        session.close();
     }
 }

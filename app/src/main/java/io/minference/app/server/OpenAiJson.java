@@ -1,6 +1,8 @@
 package io.minference.app.server;
 
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.List;
 
 /**
  * The response objects of /v1/completions and /v1/chat/completions, whole and as stream chunks, in OpenAI's shapes.
@@ -11,12 +13,21 @@ final class OpenAiJson {
     private final long created;
     private final String model;
     private final boolean chat;
+    private final boolean logprobs;
+    /** Characters of completion text before the next streamed token: text_offset in /v1/completions. */
+    private int streamedOffset;
 
     OpenAiJson(String id, long created, String model, boolean chat) {
+        this(id, created, model, chat, false);
+    }
+
+    /** @param logprobs whether the request asked for log-probabilities (its choices then carry them) */
+    OpenAiJson(String id, long created, String model, boolean chat, boolean logprobs) {
         this.id = id;
         this.created = created;
         this.model = model;
         this.chat = chat;
+        this.logprobs = logprobs;
     }
 
     /** The whole response of a request that did not stream. */
@@ -31,7 +42,7 @@ final class OpenAiJson {
         } else {
             choice.put("text", c.text());
         }
-        choice.putNull("logprobs");
+        putLogprobs(choice, c.logprobs(), 0);
         choice.put("finish_reason", c.finishReason());
         usage(root, c);
         figures(root, c);
@@ -52,14 +63,70 @@ final class OpenAiJson {
     }
 
     ObjectNode pieceChunk(String text) {
+        return pieceChunk(text, null);
+    }
+
+    /** A streamed piece of text, with the log-probabilities of the token that released it when they were asked for. */
+    ObjectNode pieceChunk(String text, TokenLogprob logprob) {
         ObjectNode root = head(chat ? "chat.completion.chunk" : "text_completion");
         ObjectNode choice = root.putArray("choices").addObject();
         choice.put("index", 0);
         if (chat) choice.putObject("delta").put("content", text);
         else choice.put("text", text);
-        choice.putNull("logprobs");
+        if (logprob == null) {
+            choice.putNull("logprobs");
+        } else {
+            putLogprobs(choice, List.of(logprob), streamedOffset);
+            streamedOffset += logprob.token().length();
+        }
         choice.putNull("finish_reason");
         return root;
+    }
+
+    /**
+     * The choice's "logprobs": null when not asked for; for chat {@code {"content": [{token, logprob, bytes,
+     * top_logprobs}]}}; for completions {@code {tokens, token_logprobs, top_logprobs, text_offset}}, the offsets
+     * counted in characters of the completion's text from {@code offset}.
+     */
+    private void putLogprobs(ObjectNode choice, List<TokenLogprob> tokens, int offset) {
+        if (!logprobs) {
+            choice.putNull("logprobs");
+            return;
+        }
+        ObjectNode node = choice.putObject("logprobs");
+        if (chat) {
+            ArrayNode content = node.putArray("content");
+            for (TokenLogprob t : tokens) {
+                ObjectNode entry = chatEntry(content.addObject(), t);
+                ArrayNode top = entry.putArray("top_logprobs");
+                for (TokenLogprob alternative : t.top()) chatEntry(top.addObject(), alternative);
+            }
+            return;
+        }
+        ArrayNode texts = node.putArray("tokens");
+        ArrayNode values = node.putArray("token_logprobs");
+        ArrayNode tops = node.putArray("top_logprobs");
+        ArrayNode offsets = node.putArray("text_offset");
+        int at = offset;
+        for (TokenLogprob t : tokens) {
+            texts.add(t.token());
+            values.add(t.logprob());
+            ObjectNode top = tops.addObject();
+            // Ids that decode to the same text (parts of a character) share a key: the most likely one keeps it.
+            for (TokenLogprob alternative : t.top()) {
+                if (!top.has(alternative.token())) top.put(alternative.token(), alternative.logprob());
+            }
+            offsets.add(at);
+            at += t.token().length();
+        }
+    }
+
+    private static ObjectNode chatEntry(ObjectNode entry, TokenLogprob t) {
+        entry.put("token", t.token());
+        entry.put("logprob", t.logprob());
+        ArrayNode bytes = entry.putArray("bytes");
+        for (byte b : t.bytes()) bytes.add(b & 0xff);
+        return entry;
     }
 
     /** The last chunk with a choice: its finish reason, and the figures. */
@@ -113,5 +180,7 @@ final class OpenAiJson {
         figures.put("prompt_tokens", c.promptTokens());
         figures.put("prefill_seconds", c.prefillSeconds());
         figures.put("decode_tokens_per_second", c.decodeTokensPerSecond());
+        if (Double.isNaN(c.density())) figures.putNull("index_density");
+        else figures.put("index_density", c.density());
     }
 }

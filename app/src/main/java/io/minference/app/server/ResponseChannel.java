@@ -10,7 +10,8 @@ import java.nio.charset.StandardCharsets;
  * refused before the generation starts still gets its 4xx. Streams are server-sent events; a plain response sends a
  * space now and then while the model works (JSON allows leading whitespace), which is how a client that went away
  * is noticed: the write fails, and {@link #clientGone} turns true. Once committed, a failure can only be told in the
- * body, as OpenAI's error object.
+ * body, as OpenAI's error object. A write to a client that does not read blocks until the connector's idle
+ * timeout fails it, which also counts as the client gone: that is the streamed response's write timeout.
  */
 final class ResponseChannel {
     private static final long HEARTBEAT_NANOS = 100_000_000L;
@@ -52,6 +53,19 @@ final class ResponseChannel {
         write(eventStream ? ": working\n\n" : " ");
     }
 
+    /**
+     * Ends a committed response with OpenAI's error object: a stream's last event, or a plain response's whole body
+     * (after the spaces sent so far).
+     */
+    void failCommitted(JsonNode error) throws IOException {
+        if (eventStream) {
+            event(null, error);
+            close();
+        } else {
+            finishJson(200, error);
+        }
+    }
+
     /** Ends a plain response with its JSON body, committed or not. */
     void finishJson(int status, JsonNode body) throws IOException {
         if (out == null) {
@@ -83,12 +97,8 @@ final class ResponseChannel {
         }
     }
 
-    private void commit() throws IOException {
-        var headers = call.exchange().getResponseHeaders();
-        headers.set("Content-Type", eventStream ? "text/event-stream; charset=utf-8" : "application/json");
-        headers.set("Cache-Control", "no-store");
-        headers.set("X-Accel-Buffering", "no");
-        call.exchange().sendResponseHeaders(200, 0);
-        out = call.exchange().getResponseBody();
+    private void commit() {
+        call.setHeader("X-Accel-Buffering", "no");
+        out = call.open(200, eventStream ? "text/event-stream; charset=utf-8" : "application/json", -1);
     }
 }

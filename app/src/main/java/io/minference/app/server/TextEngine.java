@@ -25,8 +25,12 @@ public interface TextEngine extends AutoCloseable {
     /**
      * Which keys one head keeps for this prompt under the given attention mode, or empty when this build cannot
      * say (the page then shows "pattern not available").
+     *
+     * @throws ApiException                 400 for a prompt longer than the context, a layer or head out of range
+     * @throws GenerationCancelledException when {@code cancellation} said so between two prefill blocks or layers
      */
-    Optional<PatternPicture> patternPicture(EnginePrompt prompt, String attention, int layer, int head);
+    Optional<PatternPicture> patternPicture(EnginePrompt prompt, String attention, int layer, int head,
+                                            Cancellation cancellation);
 
     @Override
     void close();

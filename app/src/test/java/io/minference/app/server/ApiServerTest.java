@@ -1,5 +1,6 @@
 package io.minference.app.server;
 
+import static io.minference.app.server.CpuSessions.cpuSession;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,6 +10,7 @@ import io.minference.llama.LlamaModel;
 import io.minference.llama.generate.Generator;
 import io.minference.llama.generate.SamplingOptions;
 import io.minference.llama.load.ModelLoader;
+import io.minference.llama.tokenizer.ChatTemplate;
 import io.minference.llama.tokenizer.Tokenizer;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.cpu.CpuBackend;
@@ -27,7 +29,7 @@ class ApiServerTest {
 
     @BeforeAll
     static void start() throws Exception {
-        engine = new LlamaEngine(ModelLoader.load(MODEL, null, ProgressListener.NONE), new CpuBackend(), MODEL, 128);
+        engine = new LlamaEngine(cpuSession(ModelLoader.load(MODEL, null, ProgressListener.NONE)), MODEL);
         server = ApiServer.start(engine, new ServerSettings("127.0.0.1", 0, 1 << 20, 2, false, null));
         http = Http.of(server);
     }
@@ -188,7 +190,7 @@ class ApiServerTest {
         assertError(http.post("/v1/completions", "{\"prompt\": \"a\", \"temperature\": -1}"), 400, "temperature");
         assertError(http.post("/v1/completions", "{\"prompt\": \"a\", \"top_p\": 0}"), 400, "top_p");
         assertError(http.post("/v1/completions", "{\"prompt\": \"a\", \"n\": 2}"), 400, "n must be 1");
-        assertError(http.post("/v1/completions", "{\"prompt\": \"a\", \"stop\": [\"\\n\"]}"), 400, "stop");
+        assertError(http.post("/v1/completions", "{\"prompt\": \"a\", \"stop\": [\"\"]}"), 400, "stop");
         assertError(http.post("/v1/completions", "{\"prompt\": \"a\", \"stream\": \"yes\"}"), 400, "stream");
         assertError(http.post("/v1/completions", "{\"prompt\": \"a\", \"model\": \"gpt-4\"}"), 404, "gpt-4");
         assertError(http.post("/v1/chat/completions", "{\"messages\": []}"), 400, "messages");

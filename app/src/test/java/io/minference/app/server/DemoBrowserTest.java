@@ -1,10 +1,12 @@
 package io.minference.app.server;
 
+import static io.minference.app.server.CpuSessions.cpuSession;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.minference.llama.generate.PasskeyPrompt;
 import io.minference.llama.load.ModelLoader;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.SharedData;
@@ -14,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -59,8 +60,8 @@ class DemoBrowserTest {
     @Test
     void runsAPromptWithBothModesAndShowsLatenciesAndTheStreamedAnswer() throws Exception {
         String model = "synthetic:tiny";
-        try (LlamaEngine engine = new LlamaEngine(ModelLoader.load(model, null, ProgressListener.NONE),
-                new CpuBackend(), model, 128);
+        try (LlamaEngine engine = new LlamaEngine(cpuSession(ModelLoader.load(model, null, ProgressListener.NONE)),
+                model);
              ApiServer server = ApiServer.start(engine, new ServerSettings("127.0.0.1", 0, 1 << 20, 2, true, null))) {
             browser.get(server.uri().toString());
             await("the model's description", () -> text("model-info").contains(model));
@@ -84,24 +85,34 @@ class DemoBrowserTest {
             assertEquals("minference", part("run-minference", "path"));
             assertFalse(part("run-minference", "answer").isEmpty(), "the sparse run streams an answer too");
             assertEquals(2L, script("return LatencyChart.points('minference').length"));
-            assertTrue(text("speedup").matches("(?s).*speedup.*\\d+\\.\\d\\d×.*"), text("speedup"));
+            // The speedup comes with the fraction of the causal area that MInference computed, measured.
+            assertTrue(text("speedup").matches("(?s).*speedup.*\\d+\\.\\d\\d×.*computing \\d+\\.\\d% of the causal"
+                    + " area.*warmed up.*"), text("speedup"));
+            assertTrue(part("run-minference", "density").matches("\\d+\\.\\d% of the causal area"),
+                    part("run-minference", "density"));
+            assertEquals("100.0% of the causal area", part("run-dense", "density"));
+            // Decode is dense in both modes: shown once, not compared.
+            assertEquals("dense, as in the dense run", part("run-minference", "decode"));
             screenshot("demo-screenshot.png");
         }
     }
 
-    /** The real pass-key model, with Moby-Dick as the filler from the files folder: the page shows the key. */
+    /**
+     * The default model and texts that ship in the repository (what {@code demo} serves without flags), with the
+     * Moby-Dick excerpt as the filler from the files folder: the page shows the key.
+     */
     @Test
-    void thePassKeyModelFindsTheKeyOnThePage() throws Exception {
-        Optional<Path> model = SharedData.file("models/tiny-passkey-llama-f16.gguf");
-        Optional<Path> text = SharedData.file("text/moby-dick.txt");
-        assumeTrue(model.isPresent() && text.isPresent(), "needs the pass-key model and moby-dick.txt");
-        try (LlamaEngine engine = new LlamaEngine(ModelLoader.load(model.get().toString(), null,
-                ProgressListener.NONE), new CpuBackend(), "tiny-passkey-llama-f16.gguf", 128);
-             ApiServer server = ApiServer.start(engine, new ServerSettings("127.0.0.1", 0, 1 << 20, 2, true,
-                     text.get().getParent()))) {
+    void theShippedDefaultModelFindsTheKeyOnThePage() throws Exception {
+        Path root = SharedData.projectRoot().orElseThrow();
+        Path model = root.resolve(PasskeyPrompt.SHIPPED_MODEL);
+        Path texts = root.resolve(PasskeyPrompt.SHIPPED_HAYSTACK).getParent();
+        try (LlamaEngine engine = new LlamaEngine(cpuSession(ModelLoader.load(model.toString(), null,
+                ProgressListener.NONE)), model.getFileName().toString());
+             ApiServer server = ApiServer.start(engine, new ServerSettings("127.0.0.1", 0, 1 << 20, 2, true, texts))) {
             browser.get(server.uri().toString());
             await("the files folder", () -> browser.findElements(By.cssSelector("#hay-filler option")).size() > 1);
-            script("document.getElementById('hay-filler').value = 'moby-dick.txt'");
+            script("document.getElementById('hay-filler').value = '"
+                    + Path.of(PasskeyPrompt.SHIPPED_HAYSTACK).getFileName() + "'");
             for (int tokens : new int[] {1024, 2048}) {
                 String status = runHaystack(tokens, 8);
                 String passKey = status.replaceAll(".*pass key (\\d+).*", "$1");
@@ -141,6 +152,8 @@ class DemoBrowserTest {
             assertEquals("minference", part("run-minference", "path"));
             assertEquals("xxx", part("run-minference", "answer"));
             assertTrue(text("speedup").contains("5.00×"), text("speedup"));
+            assertTrue(text("speedup").contains("computing 20.0% of the causal area"), text("speedup"));
+            assertEquals("20.0% of the causal area", part("run-minference", "density"));
             assertEquals(1L, script("return LatencyChart.points('minference').length"));
             assertTrue(text("pattern-caption").startsWith("layer 1, head 2 (vertical-slash), 256 tokens: 5 ranges,"
                     + " 1 columns"), text("pattern-caption"));

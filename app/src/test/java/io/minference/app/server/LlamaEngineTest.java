@@ -1,5 +1,6 @@
 package io.minference.app.server;
 
+import static io.minference.app.server.CpuSessions.cpuSession;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -20,8 +21,8 @@ class LlamaEngineTest {
 
     @BeforeAll
     static void load() {
-        engine = new LlamaEngine(ModelLoader.load("synthetic:tiny", null, ProgressListener.NONE), new CpuBackend(),
-                "tiny", 16);
+        engine = new LlamaEngine(cpuSession(ModelLoader.load("synthetic:tiny", null, ProgressListener.NONE), 16),
+                "tiny");
     }
 
     @AfterAll
@@ -90,17 +91,33 @@ class LlamaEngineTest {
     @Test
     void thePatternPictureChecksLayerAndHead() {
         assertEquals(400, assertThrows(ApiException.class, () -> engine.patternPicture(new EnginePrompt.Text("a"),
-                "minference", 4, 0)).status());
+                "minference", 4, 0, Cancellation.NEVER)).status());
         assertEquals(400, assertThrows(ApiException.class, () -> engine.patternPicture(new EnginePrompt.Text("a"),
-                "minference", 0, 8)).status());
-        assertTrue(engine.patternPicture(new EnginePrompt.Text("a"), "dense", 0, 0).isEmpty(),
+                "minference", 0, 8, Cancellation.NEVER)).status());
+        assertTrue(engine.patternPicture(new EnginePrompt.Text("a"), "dense", 0, 0, Cancellation.NEVER).isEmpty(),
                 "dense keeps every key: no sparse index to draw");
+    }
+
+    @Test
+    void aPatternPromptLongerThanTheContextIs400NotAnInternalError() {
+        int context = engine.model().contextLength();
+        ApiException e = assertThrows(ApiException.class, () -> engine.patternPicture(
+                new EnginePrompt.Text("a b c d ".repeat(context)), "minference", 0, 0, Cancellation.NEVER));
+        assertEquals(400, e.status());
+        assertTrue(e.getMessage().contains("this model's context is " + context + " tokens"), e.getMessage());
+    }
+
+    @Test
+    void thePatternPictureStopsWhenCancelled() {
+        assertThrows(GenerationCancelledException.class, () -> engine.patternPicture(
+                new EnginePrompt.Text("Call me Ishmael. ".repeat(20)), "a-shape", 1, 2, () -> true));
     }
 
     @Test
     void thePatternPictureShowsTheKeysTheHeadKeeps() {
         String prompt = "Call me Ishmael. ".repeat(20);
-        PatternPicture picture = engine.patternPicture(new EnginePrompt.Text(prompt), "a-shape", 1, 2).orElseThrow();
+        PatternPicture picture = engine.patternPicture(new EnginePrompt.Text(prompt), "a-shape", 1, 2,
+                Cancellation.NEVER).orElseThrow();
         assertEquals(1, picture.layer());
         assertEquals(2, picture.head());
         assertEquals("a-shape", picture.pattern());

@@ -19,6 +19,8 @@ final class ScriptedEngine implements TextEngine {
     private final boolean holdUntilReleased;
     private final long millisPerToken;
     private final PatternPicture picture;
+    /** What each token writes; large pieces fill a client's socket buffers in a few tokens. */
+    volatile String piece = "x";
 
     ScriptedEngine(boolean holdUntilReleased, long millisPerToken) {
         this(holdUntilReleased, millisPerToken, null);
@@ -55,21 +57,36 @@ final class ScriptedEngine implements TextEngine {
                     cancelled.countDown();
                     throw new GenerationCancelledException();
                 }
-                sink.text("x");
+                sink.text(piece);
                 Thread.sleep(millisPerToken);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
-        // Every mode "runs"; dense takes five times as long, so that a page shows a speedup of 5.00x.
-        double prefillSeconds = request.attention().equals("dense") ? 0.5 : 0.1;
-        return new Completion("x".repeat(request.maxTokens()), 10, request.maxTokens(), prefillSeconds, 100,
-                request.attention(), "length");
+        // Every mode "runs"; dense takes five times as long, so that a page shows a speedup of 5.00x, and the
+        // sparse modes compute a fifth of the causal area.
+        boolean dense = request.attention().equals("dense");
+        return new Completion("x".repeat(request.maxTokens()), 10, request.maxTokens(), dense ? 0.5 : 0.1, 100,
+                request.attention(), "length", java.util.List.of(), dense ? 1.0 : 0.2);
     }
 
+    /** Held like a generation when {@code holdUntilReleased}, and cancellable while held. */
     @Override
-    public Optional<PatternPicture> patternPicture(EnginePrompt prompt, String attention, int layer, int head) {
+    public Optional<PatternPicture> patternPicture(EnginePrompt prompt, String attention, int layer, int head,
+                                                   Cancellation cancellation) {
+        started.countDown();
+        try {
+            while (holdUntilReleased && !release.await(millisPerToken, TimeUnit.MILLISECONDS)) {
+                if (cancellation.isCancelled()) {
+                    cancelled.countDown();
+                    throw new GenerationCancelledException();
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
         return Optional.ofNullable(picture);
     }
 

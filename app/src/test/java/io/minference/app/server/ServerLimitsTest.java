@@ -60,7 +60,7 @@ class ServerLimitsTest {
     private static void assertDisconnectCancels(boolean stream) throws Exception {
         ScriptedEngine engine = new ScriptedEngine(false, 5);
         try (ApiServer server = ApiServer.start(engine, new ServerSettings("127.0.0.1", 0, 1 << 16, 1, false, null))) {
-            String body = "{\"prompt\": \"a\", \"max_tokens\": 100000, \"stream\": " + stream + "}";
+            String body = "{\"prompt\": \"a\", \"max_tokens\": 4096, \"stream\": " + stream + "}";
             URI uri = server.uri();
             try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
                 OutputStream out = socket.getOutputStream();
@@ -76,7 +76,7 @@ class ServerLimitsTest {
         }
     }
 
-    private static void awaitHealth(Http http, int running, int queued) throws Exception {
+    static void awaitHealth(Http http, int running, int queued) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         String last = "";
         while (System.nanoTime() < deadline) {

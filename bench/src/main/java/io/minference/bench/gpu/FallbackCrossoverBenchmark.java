@@ -50,12 +50,8 @@ public final class FallbackCrossoverBenchmark implements GpuBenchmark {
         try (FlashAttention flash = new FlashAttention(backend.context(), SHAPE);
              SparseFlashAttention sparse = new SparseFlashAttention(backend.context(), SHAPE)) {
             for (int length : lengths) {
-                long qBytes = 2L * length * SHAPE.queryDim();
-                long kvBytes = 2L * length * SHAPE.kvDim();
-                try (DeviceBuffer q = FlashAttentionBenchmark.filled(backend, qBytes, block);
-                     DeviceBuffer k = FlashAttentionBenchmark.filled(backend, kvBytes, block);
-                     DeviceBuffer v = FlashAttentionBenchmark.filled(backend, kvBytes, block);
-                     DeviceBuffer o = backend.context().allocate(qBytes)) {
+                try (PromptBuffers buffers = PromptBuffers.random(backend, SHAPE, length, block)) {
+                    DeviceBuffer q = buffers.q(), k = buffers.k(), v = buffers.v(), o = buffers.o();
                     double dense = DeviceTimer.medianMillis(backend, 1, 3,
                             () -> flash.prefill(backend.stream(), q, k, v, o, length, 0));
                     double[] shares = new double[KEEP.length], ratios = new double[KEEP.length];
@@ -80,7 +76,8 @@ public final class FallbackCrossoverBenchmark implements GpuBenchmark {
                         double crossing = crossing(shares, ratios, target);
                         System.out.printf("L=%d: the sparse kernel reaches %.2f of the dense time at a tile share of"
                                 + " %.3f%n", length, target, crossing);
-                        figures.add(new Figure("L=" + length + " share at sparse = " + target + " dense", crossing, ""));
+                        figures.add(new Figure("L=" + length + " share at sparse = " + target + " dense", crossing,
+                                ""));
                     }
                 }
             }

@@ -64,12 +64,8 @@ public final class SparseAttentionBenchmark implements GpuBenchmark {
         }
         try (FlashAttention flash = new FlashAttention(backend.context(), SHAPE)) {
             for (int length : lengths) {
-                long qBytes = 2L * length * SHAPE.queryDim();
-                long kvBytes = 2L * length * SHAPE.kvDim();
-                try (DeviceBuffer q = FlashAttentionBenchmark.filled(backend, qBytes, block);
-                     DeviceBuffer k = FlashAttentionBenchmark.filled(backend, kvBytes, block);
-                     DeviceBuffer v = FlashAttentionBenchmark.filled(backend, kvBytes, block);
-                     DeviceBuffer o = backend.context().allocate(qBytes)) {
+                try (PromptBuffers buffers = PromptBuffers.random(backend, SHAPE, length, block)) {
+                    DeviceBuffer q = buffers.q(), k = buffers.k(), v = buffers.v(), o = buffers.o();
                     int repeats = length >= 65536 ? 3 : 7;
                     double denseMillis = DeviceTimer.medianMillis(backend, 1, repeats,
                             () -> flash.prefill(backend.stream(), q, k, v, o, length, 0));

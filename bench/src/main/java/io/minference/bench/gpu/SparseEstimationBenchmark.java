@@ -48,12 +48,8 @@ public final class SparseEstimationBenchmark implements GpuBenchmark {
         try (GpuIndexBuilder builder = new GpuIndexBuilder(backend.context(), SHAPE);
              FlashAttention flash = new FlashAttention(backend.context(), SHAPE)) {
             for (int length : lengths) {
-                long qBytes = 2L * length * SHAPE.queryDim();
-                long kvBytes = 2L * length * SHAPE.kvDim();
-                try (DeviceBuffer q = FlashAttentionBenchmark.filled(backend, qBytes, block);
-                     DeviceBuffer k = FlashAttentionBenchmark.filled(backend, kvBytes, block);
-                     DeviceBuffer v = FlashAttentionBenchmark.filled(backend, kvBytes, block);
-                     DeviceBuffer o = backend.context().allocate(qBytes)) {
+                try (PromptBuffers buffers = PromptBuffers.random(backend, SHAPE, length, block)) {
+                    DeviceBuffer q = buffers.q(), k = buffers.k(), v = buffers.v(), o = buffers.o();
                     double build = DeviceTimer.medianMillis(backend, 1, 5, () -> {
                         try (DeviceSparseIndex index = builder.build(backend.stream(), patterns, 0,
                                 SHAPE.numHeads(), q, k, length)) {

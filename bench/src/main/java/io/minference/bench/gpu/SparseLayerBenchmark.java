@@ -75,7 +75,7 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
         System.out.println("| L | inputs | estimation + index | attention kernels | sparse total | dense flash (ours)"
                 + " | speedup | no fallback | est. share of dense | mean tile share | tiles computed | fallback heads"
                 + " | batches | index MB (largest batch) | fixed layout MB (all heads) |");
-        System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        System.out.println("|" + " --- |".repeat(15));
         try (GpuSparsePrefill prefill = new GpuSparsePrefill(plan, backend.context(), SHAPE, fallback);
              GpuSparsePrefill everySparse = new GpuSparsePrefill(plan, backend.context(), SHAPE, DenseFallback.NEVER);
              GpuIndexBuilder builder = new GpuIndexBuilder(backend.context(), SHAPE);
@@ -129,8 +129,9 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
             double share = Arrays.stream(run.indexTiles()).mapToDouble(x -> (double) x / causal).average().orElse(1);
             double computed = (double) run.tilesComputed(length) / (causal * SHAPE.numHeads());
             System.out.printf("| %dK | %s | %.2f ms | %.2f ms | %.2f ms | %.2f ms | %.2f× | %.2f ms | %.1f %% | %.3f |"
-                            + " %.3f | %d | %d | %.0f | %.0f |%n", length / 1024, label.substring(0, label.indexOf(' ')),
-                    e, t - e, t, d, d / t, n, 100 * e / d, share, computed, run.fallbackHeads(), run.batches(),
+                            + " %.3f | %d | %d | %.0f | %.0f |%n", length / 1024,
+                    label.substring(0, label.indexOf(' ')), e, t - e, t, d, d / t, n, 100 * e / d, share, computed,
+                    run.fallbackHeads(), run.batches(),
                     run.indexBytes() / 1e6, run.fixedLayoutBytes() / 1e6);
             return List.of(new Figure(label + " estimation + index", e, "ms"),
                     new Figure(label + " attention kernels", t - e, "ms"),
@@ -202,7 +203,8 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
 
     /**
      * {@code SparseLayerBenchmark PATTERN_FILE LAYER [--fallback SHARE] [length...]} (default lengths 8K, 16K, 32K,
-     * 128K, 256K and 512K; default fallback share {@value DenseFallback#DEFAULT_MAX_TILE_SHARE}).
+     * 128K, 256K and 512K; the fallback share is {@link DenseFallback#configured()}, {@value
+     * DenseFallback#DEFAULT_MAX_TILE_SHARE} unless set).
      */
     public static void main(String[] args) {
         if (args.length < 2) {
@@ -211,13 +213,14 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
         }
         Path file = Path.of(args[0]);
         int layer = Integer.parseInt(args[1]);
-        DenseFallback fallback = DenseFallback.DEFAULT;
+        DenseFallback fallback = DenseFallback.configured();
         int from = 2;
         if (args.length > 3 && args[2].equals("--fallback")) {
             fallback = new DenseFallback(Double.parseDouble(args[3]));
             from = 4;
         }
-        int[] lengths = args.length > from ? Arrays.stream(args, from, args.length).mapToInt(Integer::parseInt).toArray()
+        int[] lengths = args.length > from
+                ? Arrays.stream(args, from, args.length).mapToInt(Integer::parseInt).toArray()
                 : new int[] {8192, 16384, 32768, 131072, 262144, 524288};
         var plan = PatternFiles.read(file);
         if (layer < 0 || layer >= plan.numLayers()) {

@@ -13,7 +13,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The benchmark's synthetic vertical-slash index against a row-by-row construction from the doc's rule (exact diagonal windows). */
+/**
+ * The benchmark's synthetic vertical-slash index against a row-by-row construction from the doc's rule (exact
+ * diagonal windows).
+ */
 class SyntheticVerticalSlashTest {
     @ParameterizedTest(name = "length {0}")
     @ValueSource(ints = {1, 63, 64, 130, 1000, 3001})
@@ -74,7 +77,10 @@ class SyntheticVerticalSlashTest {
         }
     }
 
-    /** Every row's diagonal keys marked in the query block's 64-row window, runs of marked keys as ranges, then columns. */
+    /**
+     * Every row's diagonal keys marked in the query block's 64-row window, runs of marked keys as ranges, then
+     * columns.
+     */
     private static SparseIndex rowByRow(int length, int[][] diagonals, int[][] columns) {
         int heads = diagonals.length;
         int queryBlocks = SparseIndex.queryBlocks(length);

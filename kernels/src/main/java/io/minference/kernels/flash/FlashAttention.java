@@ -155,7 +155,10 @@ public final class FlashAttention implements AutoCloseable {
         return bytes == 0 ? pointer : () -> pointer.address() + bytes;
     }
 
-    /** Launches the prefill over the first {@code gridHeads} heads from the given pointers (row strides stay the layer's). */
+    /**
+     * Launches the prefill over the first {@code gridHeads} heads from the given pointers (row strides stay the
+     * layer's).
+     */
     private void launchPrefill(CudaStream stream, DevicePointer q, DevicePointer k, DevicePointer v, DevicePointer out,
                                int count, int start, int gridHeads) {
         int heads = shape.numHeads();

@@ -3,11 +3,12 @@ package io.minference.kernels.flash;
 import io.minference.ptx.dsl.Bf16x2;
 import io.minference.ptx.dsl.F32;
 import io.minference.ptx.dsl.FragmentA;
-import io.minference.ptx.dsl.FragmentB;
-import io.minference.ptx.dsl.FragmentC;
 import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
+import io.minference.ptx.tile.AccumulatorTile;
+import io.minference.ptx.tile.OnlineSoftmax;
+import io.minference.ptx.tile.SwizzledFragments;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -35,8 +36,8 @@ import static io.minference.ptx.dsl.Address.global;
 public record FlashKeyLoop(int headDim, int blockM, int blockN, int stages) {
     /** Scores of one key tile, as the mask hook sees them. */
     public interface Mask {
-        /** Masks (sets to -inf) the scores of tile {@code tile}, held as blockN/8 accumulator fragments. */
-        void apply(U32 tile, FragmentC[] scores);
+        /** Masks (sets to -inf) the scores of tile {@code tile}. */
+        void apply(U32 tile, AccumulatorTile scores);
     }
 
     /** One step of the key loop, which a source calls for each tile of each of its sections. */
@@ -110,10 +111,7 @@ public record FlashKeyLoop(int headDim, int blockM, int blockN, int stages) {
         }
         SwizzledFragments keyFragments = SwizzledFragments.operandB(k, rowBytes(), lane);
         SwizzledFragments valueFragments = SwizzledFragments.operandBTransposed(k, rowBytes(), lane);
-        FragmentC[] out = new FragmentC[headDim / 8];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = k.zeroAccumulator("o");
-        }
+        AccumulatorTile out = AccumulatorTile.zero(k, headDim, "o");
         OnlineSoftmax softmax = new OnlineSoftmax(k, scale);
 
         U32 group = k.shr(lane, 2).named("group");
@@ -128,24 +126,17 @@ public record FlashKeyLoop(int headDim, int blockM, int blockN, int stages) {
             U32 stage = k.mad(k.rem(tile, stages), k.u32(stageBytes()), kvStages).named("stage");
             U32 values = k.add(stage, blockN * rowBytes()).named("valueTile");
 
-            FragmentC[] scores = new FragmentC[blockN / 8];
-            for (int i = 0; i < scores.length; i++) {
-                scores[i] = k.zeroAccumulator("s");
-            }
+            AccumulatorTile scores = AccumulatorTile.zero(k, blockN, "s");
             for (int d0 = 0; d0 < headDim; d0 += 16) {
                 for (int n0 = 0; n0 < blockN; n0 += 16) {
-                    List<FragmentB<Bf16x2>> b = keyFragments.loadB(k, stage, n0, d0, false);
-                    k.mma(scores[n0 / 8], qFrags.get(d0 / 16), b.get(0));
-                    k.mma(scores[n0 / 8 + 1], qFrags.get(d0 / 16), b.get(1));
+                    scores.mma(k, n0, qFrags.get(d0 / 16), keyFragments.loadB(k, stage, n0, d0, false));
                 }
             }
             if (mask != null) mask.apply(tile, scores);
             List<FragmentA<Bf16x2>> probabilities = softmax.fold(k, scores, out);
             for (int j = 0; j < probabilities.size(); j++) {
                 for (int d0 = 0; d0 < headDim; d0 += 16) {
-                    List<FragmentB<Bf16x2>> b = valueFragments.loadB(k, values, d0, 16 * j, true);
-                    k.mma(out[d0 / 8], probabilities.get(j), b.get(0));
-                    k.mma(out[d0 / 8 + 1], probabilities.get(j), b.get(1));
+                    out.mma(k, d0, probabilities.get(j), valueFragments.loadB(k, values, d0, 16 * j, true));
                 }
             }
         });
@@ -164,10 +155,9 @@ public record FlashKeyLoop(int headDim, int blockM, int blockN, int stages) {
                     : k.div(k.f32(1), sums[half]);
             k.ifThen(k.lt(row, output.rows()), () -> {
                 U64 rowStart = k.add(k.add(oBlock, k.mulWide(row, output.rowBytes())), k.mulWide(pair, 2));
-                for (int f = 0; f < out.length; f++) {
-                    List<F32> acc = out[f].regs();
-                    k.store(global(rowStart).plus(f * 16L), k.packBf16(k.mul(acc.get(2 * rowHalf), inverse),
-                            k.mul(acc.get(2 * rowHalf + 1), inverse)));
+                for (int f = 0; f < out.fragmentCount(); f++) {
+                    k.store(global(rowStart).plus(f * 16L), k.packBf16(k.mul(out.at(rowHalf, f, 0), inverse),
+                            k.mul(out.at(rowHalf, f, 1), inverse)));
                 }
             });
         }

@@ -1,21 +1,15 @@
 package io.minference.kernels.flash;
 
-import io.minference.ptx.dsl.Bf16x2;
 import io.minference.ptx.dsl.F32;
-import io.minference.ptx.dsl.FragmentA;
-import io.minference.ptx.dsl.FragmentB;
-import io.minference.ptx.dsl.FragmentC;
 import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.ptx.dsl.KernelDefinition;
 import io.minference.ptx.dsl.S32;
 import io.minference.ptx.dsl.SpecialRegisters.Axis;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
-
-import java.util.ArrayList;
-import java.util.List;
-
-import static io.minference.ptx.dsl.Address.global;
+import io.minference.ptx.tile.AccumulatorTile;
+import io.minference.ptx.tile.OnlineSoftmax;
+import io.minference.ptx.tile.RowTileLoad;
 
 /**
  * Causal flash attention for prefill (FlashAttention-2's forward pass) on the tensor cores, bf16 in and out with
@@ -24,7 +18,8 @@ import static io.minference.ptx.dsl.Address.global;
  * fragments; the block then walks the key tiles of {@code blockN} keys up to its last query's position through a
  * {@code stages}-deep cp.async pipeline of swizzled K and V tiles: S = Q K^T (ldmatrix + mma), the online softmax
  * in exp2 ({@link OnlineSoftmax}), P kept in registers as the A operand of O += P V (V read with ldmatrix.trans).
- * Only the tiles that cross the diagonal are masked; tiles past the last query's position are never loaded.
+ * Only the tiles that cross the diagonal are masked; tiles past the last query's position are never loaded. The
+ * body is {@link FlashKeyLoop}'s, shared with the sparse kernel; this kernel is its causal key-tile source.
  * <p>Parameters: {@code q, k, v, o} (u64, the layout of {@link io.minference.kernels.flash}), {@code count} (u32,
  * T queries), {@code start} (u32, position of the first query), {@code numHeads}, {@code numKvHeads} (u32),
  * {@code scale} (f32, 1/sqrt(d) * log2 e). Launch: grid {@code (numHeads, ceil(T / blockM))}, block
@@ -115,8 +110,8 @@ public record FlashPrefill(int headDim, int blockM, int blockN, int stages) impl
         loop.emit(k, lane, warp, smem, tiles, scale, () -> {
             k.comment("Q block (rows past the end zeroed), then the first key/value tiles: one commit group each");
             queryLoad.copy(k, smem, k.add(qHead, k.mulWide(firstRow, qRowBytes)), firstRow, count, q);
-        }, new CausalTiles(k, keyLoad, kvRowBytes, tiles, kHead, vHead, kCache, vCache, kvLength, firstPosition, keyTiles,
-                firstMaskedTile), new FlashKeyLoop.Output(() -> k.add(k.add(o, k.mulWide(head, rowBytes())),
+        }, new CausalTiles(k, keyLoad, kvRowBytes, tiles, kHead, vHead, kCache, vCache, kvLength, firstPosition,
+                keyTiles, firstMaskedTile), new FlashKeyLoop.Output(() -> k.add(k.add(o, k.mulWide(head, rowBytes())),
                 k.mulWide(firstRow, qRowBytes)), qRowBytes, rowsHere, false));
     }
 
@@ -140,8 +135,8 @@ public record FlashPrefill(int headDim, int blockM, int blockN, int stages) impl
         private U32 laneFirstPosition;
         private U32 pair;
 
-        CausalTiles(KernelBuilder k, RowTileLoad keyLoad, U32 kvRowBytes, U32 kvStages, U64 kHead, U64 vHead, U64 kCache, U64 vCache,
-                    U32 kvLength, U32 firstPosition, U32 keyTiles, U32 firstMaskedTile) {
+        CausalTiles(KernelBuilder k, RowTileLoad keyLoad, U32 kvRowBytes, U32 kvStages, U64 kHead, U64 vHead,
+                    U64 kCache, U64 vCache, U32 kvLength, U32 firstPosition, U32 keyTiles, U32 firstMaskedTile) {
             this.k = k;
             this.keyLoad = keyLoad;
             this.kvRowBytes = kvRowBytes;
@@ -191,13 +186,13 @@ public record FlashPrefill(int headDim, int blockM, int blockN, int stages) impl
      * position minus the tile's first key minus the lane's column pair: entry (half, fragment f, column c) is kept
      * while {@code 8f + c <= limit + 8 half}.
      */
-    private static void maskAboveDiagonal(KernelBuilder k, FragmentC[] scores, U32 limit) {
+    private static void maskAboveDiagonal(KernelBuilder k, AccumulatorTile scores, U32 limit) {
         S32 signedLimit = k.toS32(limit);
         for (int half = 0; half < 2; half++) {
             S32 rowLimit = half == 0 ? signedLimit : k.add(signedLimit, 8);
-            for (int f = 0; f < scores.length; f++) {
+            for (int f = 0; f < scores.fragmentCount(); f++) {
                 for (int c = 0; c < 2; c++) {
-                    F32 score = scores[f].regs().get(2 * half + c);
+                    F32 score = scores.at(half, f, c);
                     k.set(score, k.select(k.lt(rowLimit, k.s32(8 * f + c)), k.f32(Float.NEGATIVE_INFINITY), score));
                 }
             }

@@ -12,6 +12,8 @@ import io.minference.ptx.dsl.TensorMapParam;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
 import io.minference.ptx.dsl.WarpgroupAccumulator;
+import io.minference.ptx.tile.AccumulatorTile;
+import io.minference.ptx.tile.OnlineSoftmax;
 import io.minference.ptx.tile.WgmmaTile;
 
 import java.util.ArrayList;
@@ -234,9 +236,9 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
                                  Consumer<U32> issueScores, Runnable awaitTurn, Runnable passTurn) {
         k.comment("step 0's softmax (masked: exact, whatever the source says)");
         source.mask(k, k.u32(0), stageOf.apply(k.u32(0)), scores, rowPosition, pair);
-        F32[] firstRescale = softmax.foldInPlace(k, scores.fragments());
+        F32[] firstRescale = softmax.foldInPlace(k, AccumulatorTile.of(scores.fragments()));
         List<Bf16x2> probabilities = new ArrayList<>();
-        for (FragmentA<Bf16x2> fragment : OnlineSoftmax.pack(k, scores.fragments())) {
+        for (FragmentA<Bf16x2> fragment : OnlineSoftmax.pack(k, AccumulatorTile.of(scores.fragments()))) {
             for (Bf16x2 value : fragment.regs()) {
                 probabilities.add(k.var("p", value));
             }
@@ -247,7 +249,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         Consumer<U32> issueProduct = index -> {
             HopperKeySource.Stage stage = stageOf.apply(index);
             MatrixDescriptor valueBase = stage.values().mnMajorBase(k);
-            OnlineSoftmax.rescale(k, out.fragments(), rescale);
+            OnlineSoftmax.rescale(k, AccumulatorTile.of(out.fragments()), rescale);
             k.wgmmaFence();
             for (int j = 0; j < probabilities.size() / 4; j++) {
                 k.wgmma(out, new FragmentA<>(probabilities.subList(4 * j, 4 * j + 4)),
@@ -265,13 +267,13 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             if (masked) {
                 source.mask(k, index, stageOf.apply(index), scores, rowPosition, pair);
             }
-            F32[] next = softmax.foldInPlace(k, scores.fragments());
+            F32[] next = softmax.foldInPlace(k, AccumulatorTile.of(scores.fragments()));
             k.set(rescale[0], next[0]);
             k.set(rescale[1], next[1]);
             k.wgmmaWait(0);
             k.arrive(barrier(k, barriers, 1 + stages, k.rem(before, stages)));
             int i = 0;
-            for (FragmentA<Bf16x2> fragment : OnlineSoftmax.pack(k, scores.fragments())) {
+            for (FragmentA<Bf16x2> fragment : OnlineSoftmax.pack(k, AccumulatorTile.of(scores.fragments()))) {
                 for (Bf16x2 value : fragment.regs()) {
                     k.set(probabilities.get(i++), value);
                 }
@@ -358,7 +360,8 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             if (masked) {
                 source.mask(k, index, stage, scores, rowPosition, pair);
             }
-            List<FragmentA<Bf16x2>> probabilities = softmax.fold(k, scores.fragments(), out.fragments());
+            List<FragmentA<Bf16x2>> probabilities = softmax.fold(k, AccumulatorTile.of(scores.fragments()),
+                    AccumulatorTile.of(out.fragments()));
             MatrixDescriptor valueBase = stage.values().mnMajorBase(k);
             awaitTurn.run();
             k.wgmmaFence();

@@ -1,6 +1,8 @@
 /**
  * Flash attention on the GPU, written in the PTX DSL: causal prefill on the tensor cores
- * ({@link io.minference.kernels.flash.FlashPrefill}, FlashAttention-2's algorithm, head dims 64 and 128), a simple
+ * ({@link io.minference.kernels.flash.FlashPrefill}, FlashAttention-2's algorithm, head dims 64 and 128: the one
+ * key loop {@link io.minference.kernels.flash.FlashKeyLoop}, which the sparse kernel shares, over the causal
+ * tiles), a simple
  * f32 kernel for any other head dim ({@link io.minference.kernels.flash.FlashFallback}), split-K decode
  * ({@link io.minference.kernels.flash.FlashDecode} then {@link io.minference.kernels.flash.FlashDecodeCombine}),
  * and {@link io.minference.kernels.flash.FlashAttention}, which picks and launches them. On Hopper (sm_90) the prefill

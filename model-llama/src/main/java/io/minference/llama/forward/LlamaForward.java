@@ -1,7 +1,6 @@
 package io.minference.llama.forward;
 
 import io.minference.kernels.attention.AttentionShape;
-import io.minference.kernels.attention.CausalAttention;
 import io.minference.kernels.attention.CpuCausalAttention;
 import io.minference.kernels.attention.PromptAttention;
 import io.minference.kernels.cpu.EmbeddingGather;
@@ -16,55 +15,62 @@ import io.minference.runtime.DType;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.Tensor;
 import io.minference.runtime.cpu.CpuBackend;
+import java.util.Arrays;
 
 /**
  * One sequence's pass through the transformer, position by position, on the CPU.
  *
- * <p>Each block of tokens runs: RMSNorm → Q/K/V projections (K and V written straight into the cache) → RoPE on
- * Q and K → causal attention → output projection → residual → RMSNorm → SwiGLU MLP → residual. A prompt goes
- * through in blocks of {@code blockSize} tokens, so that every weight matrix is multiplied by a whole block at once;
- * the final RMSNorm and the vocabulary projection run only for the position whose logits are wanted.
- *
- * <p>Prompt blocks use the attention given to the constructor (dense, or a sparse prefill); single decode steps
- * always use dense attention.
+ * <p>Each layer runs: RMSNorm → Q/K/V projections (K and V written straight into the cache) → RoPE on Q and K →
+ * causal attention → output projection → residual → RMSNorm → SwiGLU MLP → residual. The recipe is written once,
+ * as its two halves around attention ({@link #projectQkv} and {@link #finishLayer}); the two ways of walking a prompt
+ * call them in different orders:
+ * <ul>
+ *   <li>block by block ({@link #prefill(int[], ProgressListener, int)}, {@link #decode}): every layer of a block of
+ *       {@code blockSize} tokens, then the next block, with dense attention;</li>
+ *   <li>layer-major ({@link #prefill(int[], ProgressListener, PromptAttention, int)}): every block of one layer, then
+ *       the next layer, so that the attention (a sparse prefill, or an observer) sees each layer's prompt whole.</li>
+ * </ul>
+ * The final RMSNorm and the vocabulary projection run only for the positions whose logits are wanted, a few rows at
+ * a time ({@link #LOGIT_ROWS}), so that asking for the logits of many positions needs no vocabulary-wide buffer per
+ * prompt row.
  */
-public final class LlamaForward implements AutoCloseable {
+public final class LlamaForward implements ForwardPass {
     public static final int DEFAULT_BLOCK_SIZE = 128;
+    /** Rows whose vocabulary projection runs at once when several positions' logits are kept. */
+    public static final int LOGIT_ROWS = 32;
 
     private final LlamaConfig config;
     private final LlamaWeights weights;
     private final CpuBackend backend;
-    private final CausalAttention prefillAttention;
-    private final CausalAttention decodeAttention;
+    private final CpuCausalAttention denseAttention;
     private final AttentionShape shape;
     private final Rope rope;
     private final KvCache cache;
     private final Activations buffers;
     private int position;
 
-    /** Dense attention, blocks of {@link #DEFAULT_BLOCK_SIZE}. */
+    /** Blocks of {@link #DEFAULT_BLOCK_SIZE}. */
     public LlamaForward(LlamaConfig config, LlamaWeights weights, CpuBackend backend, int capacity) {
-        this(config, weights, backend, null, capacity, DEFAULT_BLOCK_SIZE);
+        this(config, weights, backend, capacity, DEFAULT_BLOCK_SIZE);
     }
 
     /**
-     * @param prefillAttention attention for prompt blocks, or null for dense
-     * @param capacity         positions this sequence may hold, at most the model's context
-     * @param blockSize        prompt tokens per block
+     * @param capacity  positions this sequence may hold, at most the model's context
+     * @param blockSize prompt tokens per block
      */
-    public LlamaForward(LlamaConfig config, LlamaWeights weights, CpuBackend backend, CausalAttention prefillAttention,
-                        int capacity, int blockSize) {
+    public LlamaForward(LlamaConfig config, LlamaWeights weights, CpuBackend backend, int capacity, int blockSize) {
         if (capacity < 1 || capacity > config.contextLength()) {
             throw new IllegalArgumentException("capacity must be between 1 and the context length "
                     + config.contextLength() + ", got " + capacity);
         }
         if (blockSize < 1) throw new IllegalArgumentException("block size must be positive, got " + blockSize);
         WeightShapes.check(config, weights);
+        HostMemoryPlan.of(config, capacity, Math.min(blockSize, capacity), backend.threads())
+                .requireFits("a sequence of " + capacity + " positions");
         this.config = config;
         this.weights = weights;
         this.backend = backend;
-        this.decodeAttention = new CpuCausalAttention(backend);
-        this.prefillAttention = prefillAttention == null ? decodeAttention : prefillAttention;
+        this.denseAttention = new CpuCausalAttention(backend);
         this.shape = new AttentionShape(config.numHeads(), config.numKvHeads(), config.headDim());
         this.rope = new Rope(config.headDim(), config.ropeTheta(), weights.ropeFreqFactors());
         this.cache = new KvCache(config.numLayers(), capacity, config.kvDim());
@@ -85,6 +91,11 @@ public final class LlamaForward implements AutoCloseable {
         return cache.capacity();
     }
 
+    /** Prompt tokens per block. */
+    public int blockSize() {
+        return buffers.rows();
+    }
+
     /** Forgets positions from {@code newPosition} on, so that they can be computed again. */
     public void rewind(int newPosition) {
         if (newPosition < 0 || newPosition > position) {
@@ -93,22 +104,61 @@ public final class LlamaForward implements AutoCloseable {
         position = newPosition;
     }
 
+    /** As {@link #prefill(int[], ProgressListener, int)}, keeping the last position's logits only. */
+    public float[] prefill(int[] tokens, ProgressListener progress) {
+        return prefill(tokens, progress, 1)[0];
+    }
+
     /**
-     * Runs {@code tokens} from the current position in blocks and returns the logits of the last one.
+     * Runs {@code tokens} from the current position in blocks, with dense attention, and returns the logits of the
+     * last {@code logitsToKeep} tokens (row i predicts the token after {@code tokens[length - logitsToKeep + i]}).
      * Reports ("prefill", tokens done, tokens in all) after every block.
      */
-    public float[] prefill(int[] tokens, ProgressListener progress) {
+    public float[][] prefill(int[] tokens, ProgressListener progress, int logitsToKeep) {
         requireRoom(tokens.length);
-        int lastCount = PrefillChunks.run(tokens.length, buffers.rows(), progress,
-                (from, count) -> forwardBlock(tokens, from, count, prefillAttention));
-        return logits(lastCount - 1);
+        return PrefillChunks.runKeepingLast(tokens.length, buffers.rows(), logitsToKeep, progress,
+                (from, count) -> forwardBlock(tokens, from, count),
+                (first, count, kept, at) -> keepLogits(buffers.x(), first, count, kept, at));
+    }
+
+    /** As {@link #prefill(int[], ProgressListener, PromptAttention, int)}, keeping the last position's logits. */
+    public float[] prefill(int[] tokens, ProgressListener progress, PromptAttention attention) {
+        return prefill(tokens, progress, attention, 1)[0];
     }
 
     /**
      * Runs a whole prompt from position 0 layer-major, with {@code attention} seeing each layer's prompt whole (a
-     * sparse prefill), and returns the logits of the last token. Reports ("prefill", tokens done, tokens in all).
+     * sparse prefill), and returns the logits of the last {@code logitsToKeep} tokens. Reports ("prefill", tokens
+     * done, tokens in all) after every layer.
      */
-    public float[] prefill(int[] tokens, ProgressListener progress, PromptAttention attention) {
+    public float[][] prefill(int[] tokens, ProgressListener progress, PromptAttention attention, int logitsToKeep) {
+        PrefillChunks.requireKeep(logitsToKeep, tokens.length);
+        float[][] kept = new float[logitsToKeep][];
+        layerMajor(tokens, progress, attention, config.numLayers(),
+                (x, length) -> keepLogits(x, length - logitsToKeep, logitsToKeep, kept, 0));
+        return kept;
+    }
+
+    /**
+     * Runs the first {@code layers} layers of a whole prompt layer-major, with {@code attention} seeing each one
+     * (an observer of queries and keys, say), and computes no logits. The cache then holds those layers only, so
+     * the sequence cannot continue: it is left at position 0.
+     */
+    public void prefillLayers(int[] tokens, ProgressListener progress, PromptAttention attention, int layers) {
+        if (layers < 1 || layers > config.numLayers()) {
+            throw new IllegalArgumentException("layers must be from 1 to " + config.numLayers() + ", got " + layers);
+        }
+        layerMajor(tokens, progress, attention, layers, (x, length) -> { });
+        position = 0;
+    }
+
+    /** What a layer-major prefill does with the final residual stream of the prompt ([length, dim]). */
+    private interface FinalRows {
+        void accept(Tensor x, int length);
+    }
+
+    private void layerMajor(int[] tokens, ProgressListener progress, PromptAttention attention, int layers,
+                            FinalRows last) {
         PrefillChunks.requireStart(position);
         requireRoom(tokens.length);
         if (tokens.length == 0) throw new IllegalArgumentException("nothing to prefill: no tokens");
@@ -119,53 +169,38 @@ public final class LlamaForward implements AutoCloseable {
         try (Tensor x = Tensor.allocate(DType.F32, length, config.dim());
              Tensor queries = Tensor.allocate(DType.F32, length, queryDim);
              Tensor attended = Tensor.allocate(DType.F32, length, queryDim)) {
-            Activations a = buffers;
-            PrefillChunks.forEach(length, rows,
-                    (from, count) -> EmbeddingGather.apply(weights.tokenEmbedding(), tokens, from, count, rows(x, from, count)));
-            for (int l = 0; l < config.numLayers(); l++) {
+            PrefillChunks.forEach(length, rows, (from, count) ->
+                    EmbeddingGather.apply(weights.tokenEmbedding(), tokens, from, count, rows(x, from, count)));
+            for (int l = 0; l < layers; l++) {
                 LayerWeights w = weights.layers().get(l);
                 int layer = l;
-                PrefillChunks.forEach(length, rows, (from, count) -> {
-                    Tensor q = rows(queries, from, count);
-                    Tensor keys = cache.keyRows(layer, from, count);
-                    RmsNorm.apply(rows(x, from, count), w.attentionNorm(), a.normed(), count, config.rmsEps());
-                    backend.matmul(a.normed(), w.wq(), q, count);
-                    backend.matmul(a.normed(), w.wk(), keys, count);
-                    backend.matmul(a.normed(), w.wv(), cache.valueRows(layer, from, count), count);
-                    rope.apply(q, count, from);
-                    rope.apply(keys, count, from);
-                });
+                PrefillChunks.forEach(length, rows, (from, count) ->
+                        projectQkv(layer, w, rows(x, from, count), rows(queries, from, count), from, count));
                 attention.attend(l, shape, queries, cache.keys(l), cache.values(l), attended, length);
-                PrefillChunks.forEach(length, rows, (from, count) -> {
-                    Tensor xRows = rows(x, from, count);
-                    backend.matmul(rows(attended, from, count), w.wo(), a.projected(), count);
-                    ResidualAdd.apply(xRows, a.projected(), count);
-                    feedForward(w, xRows, count);
-                });
-                progress.progress("prefill", (long) length * (l + 1) / config.numLayers(), length);
+                PrefillChunks.forEach(length, rows, (from, count) ->
+                        finishLayer(w, rows(x, from, count), rows(attended, from, count), count));
+                progress.progress("prefill", (long) length * (l + 1) / layers, length);
             }
             position = length;
-            return logits(Activations.row(x, length - 1));
+            last.accept(x, length);
         }
     }
 
     /** Runs one token at the current position and returns the logits that predict the next. */
     public float[] decode(int token) {
         requireRoom(1);
-        forwardBlock(new int[] {token}, 0, 1, decodeAttention);
-        return logits(0);
+        forwardBlock(new int[] {token}, 0, 1);
+        float[][] logits = new float[1][];
+        keepLogits(buffers.x(), 0, 1, logits, 0);
+        return logits[0];
     }
 
     /**
      * Runs tokens[from, from + count) (count at most the block size) through every layer at the current position,
-     * without computing logits.
+     * with dense attention, without computing logits.
      */
     public void forwardBlock(int[] tokens, int from, int count) {
         requireRoom(count);
-        forwardBlock(tokens, from, count, prefillAttention);
-    }
-
-    private void forwardBlock(int[] tokens, int from, int count, CausalAttention attention) {
         if (count < 1 || count > buffers.rows()) {
             throw new IllegalArgumentException("a block holds 1 to " + buffers.rows() + " tokens, got " + count);
         }
@@ -174,25 +209,36 @@ public final class LlamaForward implements AutoCloseable {
         EmbeddingGather.apply(weights.tokenEmbedding(), tokens, from, count, a.x());
         for (int l = 0; l < config.numLayers(); l++) {
             LayerWeights w = weights.layers().get(l);
-            RmsNorm.apply(a.x(), w.attentionNorm(), a.normed(), count, config.rmsEps());
-            Tensor keys = cache.keyRows(l, start, count);
-            Tensor values = cache.valueRows(l, start, count);
-            backend.matmul(a.normed(), w.wq(), a.q(), count);
-            backend.matmul(a.normed(), w.wk(), keys, count);
-            backend.matmul(a.normed(), w.wv(), values, count);
-            rope.apply(a.q(), count, start);
-            rope.apply(keys, count, start);
-            attention.attend(l, shape, a.q(), cache.keys(l), cache.values(l), a.attention(), start, count);
-            backend.matmul(a.attention(), w.wo(), a.projected(), count);
-            ResidualAdd.apply(a.x(), a.projected(), count);
-            feedForward(w, a.x(), count);
+            projectQkv(l, w, a.x(), a.q(), start, count);
+            denseAttention.attend(l, shape, a.q(), cache.keys(l), cache.values(l), a.attention(), start, count);
+            finishLayer(w, a.x(), a.attention(), count);
         }
         position = start + count;
     }
 
-    /** The SwiGLU MLP with its residual: {@code x += down(silu(gate(n)) * up(n))}, {@code n = RMSNorm(x)}. */
-    private void feedForward(LayerWeights w, Tensor x, int count) {
+    /**
+     * The layer's first half, for residual rows {@code x} at positions {@code [start, start + count)}: RMSNorm, the
+     * Q/K/V projections (K and V into the cache rows of those positions) and RoPE on Q and K.
+     */
+    private void projectQkv(int layer, LayerWeights w, Tensor x, Tensor q, int start, int count) {
         Activations a = buffers;
+        Tensor keys = cache.keyRows(layer, start, count);
+        RmsNorm.apply(x, w.attentionNorm(), a.normed(), count, config.rmsEps());
+        backend.matmul(a.normed(), w.wq(), q, count);
+        backend.matmul(a.normed(), w.wk(), keys, count);
+        backend.matmul(a.normed(), w.wv(), cache.valueRows(layer, start, count), count);
+        rope.apply(q, count, start);
+        rope.apply(keys, count, start);
+    }
+
+    /**
+     * The layer's second half: the output projection of the attention rows with its residual, then the SwiGLU MLP
+     * with its residual: {@code x += down(silu(gate(n)) * up(n))}, {@code n = RMSNorm(x)}.
+     */
+    private void finishLayer(LayerWeights w, Tensor x, Tensor attended, int count) {
+        Activations a = buffers;
+        backend.matmul(attended, w.wo(), a.projected(), count);
+        ResidualAdd.apply(x, a.projected(), count);
         RmsNorm.apply(x, w.ffnNorm(), a.normed(), count, config.rmsEps());
         backend.matmul(a.normed(), w.wGate(), a.gate(), count);
         backend.matmul(a.normed(), w.wUp(), a.up(), count);
@@ -207,17 +253,28 @@ public final class LlamaForward implements AutoCloseable {
         return Tensor.wrap(DType.F32, t.data().asSlice(from * rowBytes, count * rowBytes), count, t.dim(1));
     }
 
-    /** Final RMSNorm and classifier for row {@code row} of the last block. */
-    private float[] logits(int row) {
-        return logits(Activations.row(buffers.x(), row));
-    }
-
-    /** Final RMSNorm and classifier for one residual row ([1, dim]). */
-    private float[] logits(Tensor hidden) {
-        Tensor normed = Activations.row(buffers.normed(), 0);
-        RmsNorm.apply(hidden, weights.outputNorm(), normed, 1, config.rmsEps());
-        backend.matmul(normed, weights.classifier(), buffers.logits(), 1);
-        return buffers.logits().toFloatArray();
+    /**
+     * Final RMSNorm and classifier for {@code count} residual rows of {@code hidden} from row {@code first}, into
+     * {@code kept[at...]}, {@link #LOGIT_ROWS} rows at a time (count may exceed it).
+     */
+    private void keepLogits(Tensor hidden, int first, int count, float[][] kept, int at) {
+        int vocab = config.vocabSize();
+        int step = Math.min(LOGIT_ROWS, buffers.rows());
+        for (int done = 0; done < count; done += step) {
+            int n = Math.min(step, count - done);
+            Tensor normed = rows(buffers.normed(), 0, n);
+            RmsNorm.apply(rows(hidden, first + done, n), weights.outputNorm(), normed, n, config.rmsEps());
+            if (n == 1) {
+                backend.matmul(normed, weights.classifier(), buffers.logits(), 1);
+                kept[at + done] = buffers.logits().toFloatArray();
+                continue;
+            }
+            try (Tensor logits = Tensor.allocate(DType.F32, n, vocab)) {
+                backend.matmul(normed, weights.classifier(), logits, n);
+                float[] all = logits.toFloatArray();
+                for (int r = 0; r < n; r++) kept[at + done + r] = Arrays.copyOfRange(all, r * vocab, (r + 1) * vocab);
+            }
+        }
     }
 
     private void requireRoom(int tokens) {

@@ -49,6 +49,39 @@ public final class PrefillChunks {
         return lastCount;
     }
 
+    /** Computes the logits of {@code count} rows of the chunk just run, from row {@code first}, into {@code kept[at...]}. */
+    @FunctionalInterface
+    public interface LogitRows {
+        void keep(int first, int count, float[][] kept, int at);
+    }
+
+    /**
+     * As {@link #run}, and after each chunk the logits of its rows among the last {@code logitsToKeep} of the
+     * prompt, through {@code logits}.
+     *
+     * @return the logits of the last {@code logitsToKeep} positions, in order
+     */
+    public static float[][] runKeepingLast(int tokenCount, int chunkRows, int logitsToKeep, ProgressListener progress,
+                                           Chunk chunk, LogitRows logits) {
+        requireKeep(logitsToKeep, tokenCount);
+        float[][] kept = new float[logitsToKeep][];
+        int firstKept = tokenCount - logitsToKeep;
+        run(tokenCount, chunkRows, progress, (from, count) -> {
+            chunk.run(from, count);
+            int keepFrom = Math.max(from, firstKept);
+            if (keepFrom < from + count) logits.keep(keepFrom - from, from + count - keepFrom, kept, keepFrom - firstKept);
+        });
+        return kept;
+    }
+
+    /** Refuses to keep the logits of fewer than one or more than {@code length} positions. */
+    public static void requireKeep(int logitsToKeep, int length) {
+        if (logitsToKeep < 1 || logitsToKeep > length) {
+            throw new IllegalArgumentException("logits to keep must be from 1 to the prompt's " + length
+                    + " tokens, got " + logitsToKeep);
+        }
+    }
+
     /** Refuses a layer-major (whole-prompt) prefill that does not start a sequence. */
     public static void requireStart(int position) {
         if (position != 0) {

@@ -1,22 +1,34 @@
 package io.minference.llama.generate;
 
+import io.minference.llama.session.TokenLogprobs;
+import java.util.List;
+
 /**
  * The outcome of one generation.
  *
- * @param generated    the generated ids, prompt excluded
+ * @param generated    the generated ids, prompt excluded (those after a matched stop sequence included)
  * @param promptTokens prompt length in tokens
  * @param prefillNanos time spent on the prompt
  * @param decodeNanos  time spent generating
- * @param stopReason   "eos" (a stop token was produced), "length" (max tokens) or "context" (context full)
+ * @param stopReason   "eos" (a stop token was produced), "stop" (a stop sequence was matched), "length" (max tokens)
+ *                     or "context" (context full)
  * @param attention    which prefill ran: {@link #DENSE}, or the sparse mode's name (minference, a-shape, ...)
+ * @param text         the generated text, a matched stop sequence and what follows it cut; empty without a tokenizer
+ * @param density      the fraction of the causal area the prefill computed (1 for dense; NaN where not measured)
+ * @param logprobs     each generated token's log-probabilities when they were asked for, otherwise empty
  */
 public record GenerationResult(int[] generated, int promptTokens, long prefillNanos, long decodeNanos,
-                               String stopReason, String attention) {
+                               String stopReason, String attention, String text, double density,
+                               List<TokenLogprobs> logprobs) {
     public static final String DENSE = "dense";
 
-    /** A dense prefill. */
+    public GenerationResult {
+        logprobs = List.copyOf(logprobs);
+    }
+
+    /** A dense prefill, no text kept. */
     public GenerationResult(int[] generated, int promptTokens, long prefillNanos, long decodeNanos, String stopReason) {
-        this(generated, promptTokens, prefillNanos, decodeNanos, stopReason, DENSE);
+        this(generated, promptTokens, prefillNanos, decodeNanos, stopReason, DENSE, "", 1.0, List.of());
     }
 
     public boolean sparse() {

@@ -8,9 +8,10 @@ package io.minference.llama.generate;
  * @param contextTokens         tokens prefilled before them
  * @param prefillNanos          time of the context's prefill
  * @param attention             which prefill ran: {@link GenerationResult#DENSE} or the sparse mode's name
+ * @param density               the fraction of the causal area the prefill computed (NaN where not measured)
  */
 public record ScoreResult(double negativeLogLikelihood, int scoredTokens, int contextTokens, long prefillNanos,
-                          String attention) {
+                          String attention, double density) {
     public double perplexity() {
         return Math.exp(negativeLogLikelihood / scoredTokens);
     }

@@ -1,9 +1,11 @@
 package io.minference.llama.gguf;
 
+import io.minference.runtime.DType;
+
 /**
  * ggml tensor types known to GGUF files, with their numbers and block geometry: {@code blockSize} elements take
- * {@code blockBytes} bytes. Only some of them can be converted to F32 here ({@link Dequantizer#forType}); the others
- * are listed so that a file holding them can still be inspected and its tensor sizes checked.
+ * {@code blockBytes} bytes. Those with a {@link #dtype()} can be computed on (and converted to F32); the others are
+ * listed so that a file holding them can still be inspected and its tensor sizes checked.
  */
 public enum GgmlType {
     F32(0, 1, 4), F16(1, 1, 2), Q4_0(2, 32, 18), Q4_1(3, 32, 20), Q5_0(6, 32, 22), Q5_1(7, 32, 24),
@@ -40,6 +42,22 @@ public enum GgmlType {
     /** Bytes that {@code elements} elements take; {@code elements} must be a multiple of the block size. */
     public long byteSize(long elements) {
         return Math.multiplyExact(elements / blockSize, (long) blockBytes);
+    }
+
+    /** The runtime element type of the same layout, or null when the runtime cannot compute on this type. */
+    public DType dtype() {
+        return switch (this) {
+            case F32 -> DType.F32;
+            case F16 -> DType.F16;
+            case BF16 -> DType.BF16;
+            case Q8_0 -> DType.Q8_0;
+            case Q4_0 -> DType.Q4_0;
+            case Q5_0 -> DType.Q5_0;
+            case Q4_K -> DType.Q4_K;
+            case Q5_K -> DType.Q5_K;
+            case Q6_K -> DType.Q6_K;
+            default -> null;
+        };
     }
 
     /** The type numbered {@code id}, or null when ggml defines no such type. */

@@ -4,6 +4,7 @@ import io.minference.llama.load.ModelFormatException;
 import io.minference.llama.load.ModelLoadException;
 import io.minference.runtime.DType;
 import io.minference.runtime.Tensor;
+import io.minference.runtime.quant.BlockDecoder;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -235,15 +236,19 @@ public final class GgufFile implements AutoCloseable {
         return file.asSlice(dataOffset + info.dataOffset(), info.byteSize());
     }
 
+    /**
+     * The tensor in place: a view of the mapping in its stored type, of row-major shape
+     * {@link GgufTensorInfo#shape()}, valid until {@link #close()}. Nothing is copied; the CPU backend computes on
+     * the blocks as they lie in the file.
+     */
+    public Tensor mapped(GgufTensorInfo info) {
+        return Tensor.wrap(runtimeType(info), rawData(info), info.shape());
+    }
+
     /** Converts a tensor to a new F32 tensor of row-major shape {@link GgufTensorInfo#shape()}, in parallel. */
     public Tensor loadF32(GgufTensorInfo info) {
-        Dequantizer dequantizer = Dequantizer.forType(info.type());
-        if (dequantizer == null) {
-            String supported = Arrays.stream(GgmlType.values()).filter(t -> Dequantizer.forType(t) != null)
-                    .map(Enum::name).collect(Collectors.joining(", "));
-            throw new ModelFormatException(source, "tensor '" + info.name() + "' has type " + info.type()
-                    + ", which cannot be converted to F32 (supported: " + supported + ")");
-        }
+        BlockDecoder decoder = BlockDecoder.forType(runtimeType(info));
+        if (decoder == null) throw unsupported(info);
         MemorySegment src = rawData(info);
         Tensor tensor = Tensor.allocateUninitialized(DType.F32, info.shape());
         MemorySegment dst = tensor.data();
@@ -255,9 +260,23 @@ public final class GgufFile implements AutoCloseable {
         LongStream.range(0, tasks).parallel().forEach(task -> {
             long first = task * blocksPerTask;
             long count = Math.min(blocksPerTask, blocks - first);
-            dequantizer.dequantize(src, first * blockBytes, dst, first * blockSize, count);
+            decoder.decode(src, first * blockBytes, dst, first * blockSize, count);
         });
         return tensor;
+    }
+
+    private DType runtimeType(GgufTensorInfo info) {
+        DType type = info.type().dtype();
+        if (type == null) throw unsupported(info);
+        return type;
+    }
+
+    private ModelFormatException unsupported(GgufTensorInfo info) {
+        String supported = Arrays.stream(GgmlType.values())
+                .filter(t -> t.dtype() != null && BlockDecoder.forType(t.dtype()) != null)
+                .map(Enum::name).collect(Collectors.joining(", "));
+        return new ModelFormatException(source, "tensor '" + info.name() + "' has type " + info.type()
+                + ", which cannot be computed on here (supported: " + supported + ")");
     }
 
     @Override

@@ -84,34 +84,49 @@ public final class GgufLlama {
     }
 
     /**
-     * Checks every tensor's shape against {@code config} and converts them all to F32, reporting progress as
-     * stage "loading" in bytes of the file.
+     * Checks every tensor's shape and type against {@code config} and maps them in place: matrices in their stored
+     * type (quantized blocks, F16, BF16 or F32), which the CPU backend computes on where they lie; the small norm
+     * vectors converted to F32. The weights take ownership of {@code gguf} and close it with themselves. Reports
+     * progress as stage "loading" in bytes of the file.
+     */
+    public static LlamaWeights mapWeights(GgufFile gguf, LlamaConfig config, ProgressListener progress) {
+        return readWeights(gguf, config, progress, true);
+    }
+
+    /**
+     * Checks every tensor's shape against {@code config} and converts them all to new F32 tensors, reporting
+     * progress as stage "loading" in bytes of the file. The caller still owns {@code gguf}.
      */
     public static LlamaWeights readWeights(GgufFile gguf, LlamaConfig config, ProgressListener progress) {
+        return readWeights(gguf, config, progress, false);
+    }
+
+    private static LlamaWeights readWeights(GgufFile gguf, LlamaConfig config, ProgressListener progress,
+                                            boolean mapped) {
         long total = 0;
         for (String name : tensorNames(gguf, config)) total += gguf.requireTensor(name).byteSize();
-        try (Loader loader = new Loader(gguf, config, progress, total)) {
+        try (Loader loader = new Loader(gguf, config, progress, total, mapped)) {
             int dim = config.dim();
             int kvDim = config.kvDim();
             int hidden = config.hiddenDim();
-            Tensor embedding = loader.load("token_embd.weight", dim, config.vocabSize());
+            Tensor embedding = loader.matrix("token_embd.weight", dim, config.vocabSize());
             List<LayerWeights> layers = new ArrayList<>();
             for (int l = 0; l < config.numLayers(); l++) {
                 String p = "blk." + l + ".";
                 layers.add(new LayerWeights(
                         loader.load(p + "attn_norm.weight", dim),
-                        loader.load(p + "attn_q.weight", dim, dim),
-                        loader.load(p + "attn_k.weight", dim, kvDim),
-                        loader.load(p + "attn_v.weight", dim, kvDim),
-                        loader.load(p + "attn_output.weight", dim, dim),
+                        loader.matrix(p + "attn_q.weight", dim, dim),
+                        loader.matrix(p + "attn_k.weight", dim, kvDim),
+                        loader.matrix(p + "attn_v.weight", dim, kvDim),
+                        loader.matrix(p + "attn_output.weight", dim, dim),
                         loader.load(p + "ffn_norm.weight", dim),
-                        loader.load(p + "ffn_gate.weight", dim, hidden),
-                        loader.load(p + "ffn_down.weight", hidden, dim),
-                        loader.load(p + "ffn_up.weight", dim, hidden)));
+                        loader.matrix(p + "ffn_gate.weight", dim, hidden),
+                        loader.matrix(p + "ffn_down.weight", hidden, dim),
+                        loader.matrix(p + "ffn_up.weight", dim, hidden)));
             }
             Tensor outputNorm = loader.load("output_norm.weight", dim);
             Tensor classifier = sharedClassifier(gguf) ? embedding
-                    : loader.load("output.weight", dim, config.vocabSize());
+                    : loader.matrix("output.weight", dim, config.vocabSize());
             float[] ropeFreqFactors = null;
             if (gguf.tensor("rope_freqs.weight").isPresent()) {
                 try (Tensor factors = loader.load("rope_freqs.weight", config.headDim() / 2)) {
@@ -119,7 +134,8 @@ public final class GgufLlama {
                 }
             }
             loader.done();
-            return new LlamaWeights(embedding, layers, outputNorm, classifier, ropeFreqFactors);
+            return mapped ? new LlamaWeights(embedding, layers, outputNorm, classifier, ropeFreqFactors, gguf)
+                    : new LlamaWeights(embedding, layers, outputNorm, classifier, ropeFreqFactors);
         }
     }
 
@@ -129,24 +145,45 @@ public final class GgufLlama {
         private final LlamaConfig config;
         private final ProgressListener progress;
         private final long total;
+        private final boolean mapped;
         private final List<Tensor> loaded = new ArrayList<>();
         private long done;
         private boolean complete;
 
-        Loader(GgufFile gguf, LlamaConfig config, ProgressListener progress, long total) {
+        Loader(GgufFile gguf, LlamaConfig config, ProgressListener progress, long total, boolean mapped) {
             this.gguf = gguf;
             this.config = config;
             this.progress = progress;
             this.total = total;
+            this.mapped = mapped;
+        }
+
+        /** A weight matrix: mapped in place in its stored type, or converted to F32. */
+        Tensor matrix(String name, long... ne) {
+            GgufTensorInfo info = checked(name, ne);
+            if (!mapped) return converted(info);
+            Tensor tensor = gguf.mapped(info);
+            done += info.byteSize();
+            progress.progress("loading", done, total);
+            return tensor;
+        }
+
+        /** A vector (a norm's weights, RoPE factors): small, converted to F32. */
+        Tensor load(String name, long... ne) {
+            return converted(checked(name, ne));
         }
 
         /** @param ne the expected dimensions in ggml order */
-        Tensor load(String name, long... ne) {
+        private GgufTensorInfo checked(String name, long... ne) {
             GgufTensorInfo info = gguf.requireTensor(name);
             if (!Arrays.equals(info.ne(), ne)) {
                 throw new ModelFormatException(gguf.source(), "tensor '" + name + "' has dimensions "
                         + Arrays.toString(info.ne()) + ", expected " + Arrays.toString(ne) + " for " + config);
             }
+            return info;
+        }
+
+        private Tensor converted(GgufTensorInfo info) {
             Tensor tensor = gguf.loadF32(info);
             loaded.add(tensor);
             done += info.byteSize();
@@ -177,11 +214,16 @@ public final class GgufLlama {
         }
         int[] tokenTypes = meta.contains("tokenizer.ggml.token_type")
                 ? meta.requireIntArray("tokenizer.ggml.token_type") : null;
-        return BpeTokenizer.fromVocabulary(
-                meta.requireStringArray("tokenizer.ggml.tokens"),
-                meta.requireStringArray("tokenizer.ggml.merges"),
-                tokenTypes,
-                meta.requireInt("tokenizer.ggml.bos_token_id"),
-                meta.requireInt("tokenizer.ggml.eos_token_id"));
+        try {
+            return BpeTokenizer.fromVocabulary(
+                    meta.requireStringArray("tokenizer.ggml.tokens"),
+                    meta.requireStringArray("tokenizer.ggml.merges"),
+                    tokenTypes,
+                    meta.requireInt("tokenizer.ggml.bos_token_id"),
+                    meta.requireInt("tokenizer.ggml.eos_token_id"));
+        } catch (IllegalArgumentException e) {
+            // The vocabulary's own checks know only "GGUF tokenizer metadata"; the file is named here.
+            throw new ModelFormatException(gguf.source(), e.getMessage(), e);
+        }
     }
 }

@@ -15,6 +15,7 @@ import io.minference.kernels.transformer.RopeKvWrite;
 import io.minference.kernels.transformer.SwiGlu;
 import io.minference.kernels.transformer.TopPSample;
 import io.minference.llama.LlamaConfig;
+import io.minference.llama.forward.ForwardPass;
 import io.minference.llama.forward.PrefillChunks;
 import io.minference.runtime.DType;
 import io.minference.runtime.ProgressListener;
@@ -25,6 +26,7 @@ import io.minference.runtime.cuda.CudaGraph;
 import io.minference.runtime.cuda.CudaStream;
 import io.minference.runtime.cuda.DeviceTensor;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 
 /**
  * One sequence's pass through the transformer on a CUDA device: the function of
@@ -46,8 +48,10 @@ import java.lang.foreign.ValueLayout;
  * <p>{@link #prefill(int[], ProgressListener, DevicePromptAttention)} runs a prompt layer-major instead, for
  * attention that must see each layer's prompt whole (sparse prefill).
  */
-public final class GpuLlamaForward implements AutoCloseable {
+public final class GpuLlamaForward implements ForwardPass {
     public static final int DEFAULT_CHUNK_SIZE = 2048;
+    /** Rows whose vocabulary projection runs at once when several positions' logits are kept. */
+    public static final int LOGIT_ROWS = 256;
 
     private final LlamaConfig config;
     private final GpuLlamaWeights weights;
@@ -145,30 +149,44 @@ public final class GpuLlamaForward implements AutoCloseable {
         return cache.capacity();
     }
 
-    /**
-     * Runs {@code tokens} from the current position in chunks and returns the logits of the last one.
-     * Reports ("prefill", tokens done, tokens in all) after every chunk.
-     */
+    /** As {@link #prefill(int[], ProgressListener, int)}, keeping the last position's logits only. */
     public float[] prefill(int[] tokens, ProgressListener progress) {
+        return prefill(tokens, progress, 1)[0];
+    }
+
+    /**
+     * Runs {@code tokens} from the current position in chunks and returns the logits of the last
+     * {@code logitsToKeep} tokens (row i predicts the token after {@code tokens[length - logitsToKeep + i]}).
+     * Reports ("prefill", tokens done, tokens in all) after every chunk. The last position's logits also stay in
+     * the device buffer that {@link #argmaxOfLogits} and {@link #sampleOfLogits} read.
+     */
+    public float[][] prefill(int[] tokens, ProgressListener progress, int logitsToKeep) {
         requireRoom(tokens.length);
-        int lastCount = PrefillChunks.run(tokens.length, buffers.rows(), progress,
-                (from, count) -> forwardChunk(tokens, from, count));
-        return logits(row(buffers.x(), lastCount - 1));
+        return PrefillChunks.runKeepingLast(tokens.length, buffers.rows(), logitsToKeep, progress,
+                (from, count) -> forwardChunk(tokens, from, count),
+                (first, count, kept, at) -> keepLogits(buffers.x(), first, count, kept, at));
+    }
+
+    /** As {@link #prefill(int[], ProgressListener, DevicePromptAttention, int)}, keeping the last logits only. */
+    public float[] prefill(int[] tokens, ProgressListener progress, DevicePromptAttention attention) {
+        return prefill(tokens, progress, attention, 1)[0];
     }
 
     /**
      * Runs a whole prompt from position 0 layer-major, with {@code attention} seeing each layer's prompt whole (a
-     * sparse prefill), and returns the logits of the last token. Reports ("prefill", tokens done, tokens in all).
+     * sparse prefill), and returns the logits of the last {@code logitsToKeep} tokens. Reports ("prefill", tokens
+     * done, tokens in all) after every layer.
      */
-    public float[] prefill(int[] tokens, ProgressListener progress, DevicePromptAttention attention) {
+    public float[][] prefill(int[] tokens, ProgressListener progress, DevicePromptAttention attention,
+                             int logitsToKeep) {
         PrefillChunks.requireStart(position);
         if (tokens.length == 0) throw new IllegalArgumentException("nothing to prefill: no tokens");
         requireRoom(tokens.length);
+        PrefillChunks.requireKeep(logitsToKeep, tokens.length);
         checkVocabulary(tokens, 0, tokens.length);
         int length = tokens.length;
         int rows = buffers.rows();
         int queryDim = config.numHeads() * config.headDim();
-        float eps = config.rmsEps();
         GpuActivations a = buffers;
         progress.progress("prefill", 0, length);
         try (DeviceTensor x = DeviceTensor.allocate(stream.context(), DType.F32, length, config.dim());
@@ -182,44 +200,79 @@ public final class GpuLlamaForward implements AutoCloseable {
                 GpuLayerWeights w = weights.layers().get(l);
                 DeviceTensor keys = cache.keys(l), values = cache.values(l);
                 PrefillChunks.forEach(length, rows, (from, count) -> {
-                    norm.launch(stream, rows(x, from, count), null, w.attentionNorm(), a.normed(), count, eps);
-                    gemm.multiply(firstRows(a.normed(), count), w.wqkv(), firstRows(a.qkv(), count), stream);
+                    projectQkv(w, rows(x, from, count), false, count);
                     rope.launch(stream, a.qkv(), rows(queries, from, count), keys, values, weights.ropeFrequencies(),
                             from, count);
                 });
                 attention.attend(stream, l, queries, keys, values, attended, length);
                 PrefillChunks.forEach(length, rows, (from, count) -> {
                     DeviceTensor xRows = rows(x, from, count);
-                    gemm.multiply(rows(attended, from, count), w.wo(), firstRows(a.projected(), count), stream);
-                    feedForward(w, xRows, count);
+                    finishLayer(w, rows(attended, from, count), xRows, count);
                     residualAdd.launch(stream, xRows, a.projected(), count, config.dim());
                 });
                 progress.progress("prefill", (long) length * (l + 1) / config.numLayers(), length);
             }
             position = length;
-            return logits(row(x, length - 1));
+            float[][] kept = new float[logitsToKeep][];
+            keepLogits(x, length - logitsToKeep, logitsToKeep, kept, 0);
+            return kept;
         }
     }
 
     /**
-     * With the attention output projected into {@code projected}: adds it to the residual rows {@code x}, then runs
-     * the MLP, leaving its output in {@code projected} (added to x by the next norm, or explicitly).
+     * The layer's first half: RMSNorm of the residual rows {@code x} to bf16 (adding the previous layer's MLP
+     * output, still in {@code projected}, first when {@code pendingResidual}), then the fused QKV GEMM into
+     * {@code qkv}. RoPE and the cache write follow, with the position where the caller keeps it.
      */
-    private void feedForward(GpuLayerWeights w, DeviceTensor x, int count) {
+    private void projectQkv(GpuLayerWeights w, DeviceTensor x, boolean pendingResidual, int count) {
         GpuActivations a = buffers;
+        if (pendingResidual) {
+            normAfterAdd.launch(stream, x, a.projected(), w.attentionNorm(), a.normed(), count, config.rmsEps());
+        } else {
+            norm.launch(stream, x, null, w.attentionNorm(), a.normed(), count, config.rmsEps());
+        }
+        gemm.multiply(firstRows(a.normed(), count), w.wqkv(), firstRows(a.qkv(), count), stream);
+    }
+
+    /**
+     * The layer's second half: the output GEMM of the attention rows, its residual add fused into the feed-forward
+     * RMSNorm, and the MLP, whose output stays in {@code projected} (added to x by the next layer's norm, or
+     * explicitly).
+     */
+    private void finishLayer(GpuLayerWeights w, DeviceTensor attended, DeviceTensor x, int count) {
+        GpuActivations a = buffers;
+        gemm.multiply(firstRows(attended, count), w.wo(), firstRows(a.projected(), count), stream);
         normAfterAdd.launch(stream, x, a.projected(), w.ffnNorm(), a.normed(), count, config.rmsEps());
         gemm.multiply(firstRows(a.normed(), count), w.wGateUp(), firstRows(a.gateUp(), count), stream);
         swiGlu.launchFused(stream, a.gateUp(), a.hidden(), count, weights.paddedHidden());
         gemm.multiply(firstRows(a.hidden(), count), w.wDown(), firstRows(a.projected(), count), stream);
     }
 
+    /** RoPE, the cache write and attention of one layer in the token-major walk (a chunk, or a decode step). */
+    private interface LayerAttention {
+        void run(int layer, DeviceTensor keys, DeviceTensor values);
+    }
+
+    /**
+     * Every layer of {@code count} tokens whose embeddings are in {@code x}, token-major: the recipe shared by a
+     * prompt chunk and a decode step, which differ only in how they place RoPE and attend. Ends with the last
+     * residual add.
+     */
+    private void enqueueLayers(int count, LayerAttention attend) {
+        GpuActivations a = buffers;
+        for (int l = 0; l < config.numLayers(); l++) {
+            GpuLayerWeights w = weights.layers().get(l);
+            projectQkv(w, a.x(), l > 0, count);
+            attend.run(l, cache.keys(l), cache.values(l));
+            finishLayer(w, a.attention(), a.x(), count);
+        }
+        residualAdd.launch(stream, a.x(), a.projected(), count, config.dim());
+    }
+
     /** Runs one token at the current position and returns the logits that predict the next. */
     public float[] decode(int token) {
         runDecodeStep(token);
-        stream.synchronize();
-        try (Tensor host = buffers.logits().download()) {
-            return host.toFloatArray();
-        }
+        return download(buffers.logits(), 1)[0];
     }
 
     /**
@@ -281,25 +334,13 @@ public final class GpuLlamaForward implements AutoCloseable {
     /** The launches of one decode step, every per-step value read from the step buffer. */
     private void enqueueDecodeStep() {
         GpuActivations a = buffers;
-        float eps = config.rmsEps();
         embedding.launch(stream, weights.tokenEmbedding(), step.token(), a.x(), 1);
-        for (int l = 0; l < config.numLayers(); l++) {
-            GpuLayerWeights w = weights.layers().get(l);
-            if (l == 0) {
-                norm.launch(stream, a.x(), null, w.attentionNorm(), a.normed(), 1, eps);
-            } else {
-                normAfterAdd.launch(stream, a.x(), a.projected(), w.attentionNorm(), a.normed(), 1, eps);
-            }
-            gemm.multiply(firstRows(a.normed(), 1), w.wqkv(), firstRows(a.qkv(), 1), stream);
-            DeviceTensor keys = cache.keys(l), values = cache.values(l);
+        enqueueLayers(1, (layer, keys, values) -> {
             ropeAtStepPosition.launch(stream, a.qkv(), a.q(), keys, values, weights.ropeFrequencies(),
                     step.position(), 1);
             attention.decode(stream, a.q(), keys, values, a.attention(), step.length(), cache.capacity());
-            gemm.multiply(firstRows(a.attention(), 1), w.wo(), firstRows(a.projected(), 1), stream);
-            feedForward(w, a.x(), 1);
-        }
-        residualAdd.launch(stream, a.x(), a.projected(), 1, config.dim());
-        enqueueLogits(row(a.x(), 0));
+        });
+        enqueueLogits(row(a.x(), 0), buffers.logits(), 1);
     }
 
     private void forwardChunk(int[] tokens, int from, int count) {
@@ -307,28 +348,11 @@ public final class GpuLlamaForward implements AutoCloseable {
         GpuActivations a = buffers;
         int start = position;
         uploadIds(tokens, from, count);
-        DeviceTensor normed = firstRows(a.normed(), count);
-        DeviceTensor qkv = firstRows(a.qkv(), count);
-        DeviceTensor attended = firstRows(a.attention(), count);
-        DeviceTensor projected = firstRows(a.projected(), count);
-        float eps = config.rmsEps();
-
         embedding.launch(stream, weights.tokenEmbedding(), a.ids(), a.x(), count);
-        for (int l = 0; l < config.numLayers(); l++) {
-            GpuLayerWeights w = weights.layers().get(l);
-            if (l == 0) {
-                norm.launch(stream, a.x(), null, w.attentionNorm(), a.normed(), count, eps);
-            } else {
-                normAfterAdd.launch(stream, a.x(), a.projected(), w.attentionNorm(), a.normed(), count, eps);
-            }
-            gemm.multiply(normed, w.wqkv(), qkv, stream);
-            DeviceTensor keys = cache.keys(l), values = cache.values(l);
+        enqueueLayers(count, (layer, keys, values) -> {
             rope.launch(stream, a.qkv(), a.q(), keys, values, weights.ropeFrequencies(), start, count);
             attention.prefill(stream, a.q(), keys, values, a.attention(), count, start);
-            gemm.multiply(attended, w.wo(), projected, stream);
-            feedForward(w, a.x(), count);
-        }
-        residualAdd.launch(stream, a.x(), a.projected(), count, config.dim());
+        });
         position = start + count;
     }
 
@@ -350,20 +374,51 @@ public final class GpuLlamaForward implements AutoCloseable {
         }
     }
 
-    /** Final RMSNorm and classifier for one residual row ([1, dim]), copied to the host. */
-    private float[] logits(DeviceTensor hidden) {
-        enqueueLogits(hidden);
-        stream.synchronize();
-        try (Tensor host = buffers.logits().download()) {
-            return host.toFloatArray();
+    /**
+     * Final RMSNorm and classifier of {@code count} residual rows of {@code hidden} from row {@code first}, copied
+     * to the host into {@code kept[at...]}, at most {@link #LOGIT_ROWS} rows at a time. A single row goes through
+     * the logits buffer that the device-side token choice reads.
+     */
+    private void keepLogits(DeviceTensor hidden, int first, int count, float[][] kept, int at) {
+        int step = Math.min(LOGIT_ROWS, buffers.rows());
+        for (int done = 0; done < count; done += step) {
+            int n = Math.min(step, count - done);
+            DeviceTensor rowsHidden = rows(hidden, first + done, n);
+            if (n == 1) {
+                enqueueLogits(rowsHidden, buffers.logits(), 1);
+                kept[at + done] = download(buffers.logits(), 1)[0];
+            } else {
+                try (DeviceTensor logits = DeviceTensor.allocate(stream.context(), DType.F32, n,
+                        config.vocabSize())) {
+                    enqueueLogits(rowsHidden, logits, n);
+                    float[][] rowsLogits = download(logits, n);
+                    System.arraycopy(rowsLogits, 0, kept, at + done, n);
+                }
+                // The sequence's last position also goes to the buffer that the device-side choice reads.
+                if (at + done + n == kept.length) {
+                    enqueueLogits(rows(hidden, first + done + n - 1, 1), buffers.logits(), 1);
+                }
+            }
         }
     }
 
-    /** Queues the final RMSNorm and classifier of one residual row into the logits buffer. */
-    private void enqueueLogits(DeviceTensor hidden) {
-        DeviceTensor normedRow = row(buffers.normed(), 0);
-        norm.launch(stream, hidden, null, weights.outputNorm(), normedRow, 1, config.rmsEps());
-        gemm.multiply(normedRow, weights.classifier(), buffers.logits(), stream);
+    /** Waits for the stream, then copies {@code rows} rows of f32 logits to the host. */
+    private float[][] download(DeviceTensor logits, int rowCount) {
+        stream.synchronize();
+        int vocab = config.vocabSize();
+        try (Tensor host = logits.download()) {
+            float[] all = host.toFloatArray();
+            float[][] out = new float[rowCount][];
+            for (int r = 0; r < rowCount; r++) out[r] = Arrays.copyOfRange(all, r * vocab, (r + 1) * vocab);
+            return out;
+        }
+    }
+
+    /** Queues the final RMSNorm and classifier of {@code count} residual rows into {@code logits} ([count, vocab]). */
+    private void enqueueLogits(DeviceTensor hidden, DeviceTensor logits, int count) {
+        DeviceTensor normedRows = firstRows(buffers.normed(), count);
+        norm.launch(stream, hidden, null, weights.outputNorm(), normedRows, count, config.rmsEps());
+        gemm.multiply(normedRows, weights.classifier(), logits, stream);
     }
 
     /** Rows {@code [from, from + count)} of a [rows, width] buffer as a [count, width] matrix. */

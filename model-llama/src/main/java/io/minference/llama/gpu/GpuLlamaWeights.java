@@ -1,11 +1,10 @@
 package io.minference.llama.gpu;
 
 import io.minference.kernels.transformer.RopeFrequencies;
-import io.minference.llama.LayerWeights;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaModel;
 import io.minference.llama.LlamaWeights;
-import io.minference.llama.forward.WeightShapes;
+import io.minference.runtime.DType;
 import io.minference.runtime.Tensor;
 import io.minference.runtime.cuda.CudaContext;
 import io.minference.runtime.cuda.DeviceTensor;
@@ -31,47 +30,42 @@ public record GpuLlamaWeights(LlamaConfig config, int paddedHidden, DeviceTensor
         return (config.hiddenDim() + 7) / 8 * 8;
     }
 
-    /** Uploads a loaded model's F32 weights. */
+    /** Uploads a loaded model's weights. */
     public static GpuLlamaWeights upload(CudaContext context, LlamaModel model) {
         return upload(context, model.config(), model.weights());
     }
 
+    /**
+     * Streams the weights to the device tensor by tensor ({@link WeightStreaming}): each matrix is packed to bf16 in
+     * chunks through one staging buffer and copied into its device tensor, so the host needs no copy of the model.
+     */
     public static GpuLlamaWeights upload(CudaContext context, LlamaConfig config, LlamaWeights weights) {
-        requireKernelShapes(config);
-        WeightShapes.check(config, weights);
-        int hidden = paddedHidden(config);
-        List<AutoCloseable> made = new ArrayList<>();
-        try {
-            DeviceTensor embedding = track(made, bf16(context, Bf16Packing.padded(weights.tokenEmbedding(),
-                    config.dim())));
-            DeviceTensor classifier = weights.sharedClassifier() ? embedding
-                    : track(made, bf16(context, Bf16Packing.padded(weights.classifier(), config.dim())));
-            DeviceTensor outputNorm = track(made, DeviceTensor.upload(context, weights.outputNorm()));
-            DeviceTensor rope = track(made, DeviceTensor.upload(context, Tensor.ofFloats(
-                    RopeFrequencies.table(config.headDim(), config.ropeTheta(), weights.ropeFreqFactors()),
-                    config.headDim() / 2, 2)));
-            List<GpuLayerWeights> layers = new ArrayList<>();
-            int qDim = config.numHeads() * config.headDim();
-            int kvDim = config.kvDim();
-            for (LayerWeights w : weights.layers()) {
-                GpuLayerWeights layer = new GpuLayerWeights(
-                        DeviceTensor.upload(context, w.attentionNorm()),
-                        bf16(context, Bf16Packing.stack(qDim + 2L * kvDim, config.dim(),
-                                new long[] {0, qDim, qDim + kvDim}, w.wq(), w.wk(), w.wv())),
-                        bf16(context, Bf16Packing.padded(w.wo(), qDim)),
-                        DeviceTensor.upload(context, w.ffnNorm()),
-                        bf16(context, Bf16Packing.stack(2L * hidden, config.dim(), new long[] {0, hidden},
-                                w.wGate(), w.wUp())),
-                        bf16(context, Bf16Packing.padded(w.wDown(), hidden)));
-                track(made, layer);
-                layers.add(layer);
+        List<DeviceTensor> made = new ArrayList<>();
+        WeightStreaming.Sink<DeviceTensor> device = new WeightStreaming.Sink<>() {
+            @Override
+            public DeviceTensor matrix(String name, long rows, long cols, WeightStreaming.Fill fill) {
+                DeviceTensor t = track(made, DeviceTensor.allocate(context, DType.BF16, rows, cols));
+                fill.into((offset, chunk) -> t.buffer().slice(offset, chunk.byteSize()).copyFromHost(chunk));
+                return t;
             }
-            return new GpuLlamaWeights(config, hidden, embedding, List.copyOf(layers), outputNorm, classifier, rope);
+
+            @Override
+            public DeviceTensor vector(String name, Tensor values) {
+                return track(made, DeviceTensor.upload(context, values));
+            }
+        };
+        try {
+            WeightStreaming.Model<DeviceTensor> m = WeightStreaming.stream(config, weights, device,
+                    WeightStreaming.DEFAULT_STAGING_BYTES);
+            List<GpuLayerWeights> layers = m.layers().stream().map(l -> new GpuLayerWeights(l.attentionNorm(),
+                    l.wqkv(), l.wo(), l.ffnNorm(), l.wGateUp(), l.wDown())).toList();
+            return new GpuLlamaWeights(config, m.paddedHidden(), m.embedding(), layers, m.outputNorm(),
+                    m.classifier(), m.ropeFrequencies());
         } catch (RuntimeException e) {
-            for (AutoCloseable c : made.reversed()) {
+            for (DeviceTensor t : made.reversed()) {
                 try {
-                    c.close();
-                } catch (Exception suppressed) {
+                    t.close();
+                } catch (RuntimeException suppressed) {
                     e.addSuppressed(suppressed);
                 }
             }
@@ -87,15 +81,9 @@ public record GpuLlamaWeights(LlamaConfig config, int paddedHidden, DeviceTensor
         }
     }
 
-    private static <T extends AutoCloseable> T track(List<AutoCloseable> made, T resource) {
-        made.add(resource);
-        return resource;
-    }
-
-    private static DeviceTensor bf16(CudaContext context, Tensor packed) {
-        try (packed) {
-            return DeviceTensor.upload(context, packed);
-        }
+    private static DeviceTensor track(List<DeviceTensor> made, DeviceTensor tensor) {
+        made.add(tensor);
+        return tensor;
     }
 
     public boolean sharedClassifier() {

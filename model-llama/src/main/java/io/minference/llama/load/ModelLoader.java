@@ -87,17 +87,30 @@ public final class ModelLoader {
 
     private static LlamaModel loadSynthetic(String model, Path tokenizer, ProgressListener progress) {
         SyntheticShape shape = SyntheticShape.parse(model.substring(SYNTHETIC_PREFIX.length()));
-        Tokenizer tok = tokenizer != null ? tokenizerFile(tokenizer, shape.config().vocabSize()) : new ByteTokenizer();
-        return new LlamaModel(model, shape.config(), SyntheticModel.create(shape, progress), tok);
+        return new LlamaModel(model, shape.config(), SyntheticModel.create(shape, progress),
+                syntheticTokenizer(shape, tokenizer));
     }
 
+    /** A synthetic model's tokenizer: the file given, or the byte tokenizer. */
+    public static Tokenizer syntheticTokenizer(SyntheticShape shape, Path tokenizer) {
+        return tokenizer != null ? loadTokenizer(tokenizer, shape.config().vocabSize()) : new ByteTokenizer();
+    }
+
+    /**
+     * Maps the file and checks every tensor's bounds, shape and type; the weights stay in the mapping (nothing
+     * proportional to the model is copied) and the model closes the file with itself.
+     */
     private static LlamaModel loadGguf(Path path, Path tokenizer, ProgressListener progress) {
-        try (GgufFile gguf = GgufFile.open(path)) {
+        GgufFile gguf = GgufFile.open(path);
+        try {
             LlamaConfig config = GgufLlama.readConfig(gguf);
-            Tokenizer tok = tokenizer != null ? tokenizerFile(tokenizer, config.vocabSize())
+            Tokenizer tok = tokenizer != null ? loadTokenizer(tokenizer, config.vocabSize())
                     : GgufLlama.readTokenizer(gguf);
-            LlamaWeights weights = GgufLlama.readWeights(gguf, config, progress);
+            LlamaWeights weights = GgufLlama.mapWeights(gguf, config, progress);
             return new LlamaModel(path.toString(), config, weights, tok);
+        } catch (RuntimeException | Error e) {
+            gguf.close();
+            throw e;
         }
     }
 
@@ -108,14 +121,29 @@ public final class ModelLoader {
                 : Llama2cCheckpoint.findTokenizer(path, config.vocabSize()).orElseThrow(() -> new ModelLoadException(
                         path.toString(), "a llama2.c checkpoint holds no tokenizer, and neither tokenizer.bin nor tok"
                         + config.vocabSize() + ".bin is beside it: pass --tokenizer"));
-        Tokenizer tok = tokenizerFile(tokenizerPath, config.vocabSize());
+        Tokenizer tok = loadTokenizer(tokenizerPath, config.vocabSize());
         return new LlamaModel(path.toString(), config, Llama2cCheckpoint.load(path, header, progress), tok);
     }
 
-    /** A tokenizer file: a Hugging Face tokenizer.json, or else a llama2.c tokenizer.bin. */
-    private static Tokenizer tokenizerFile(Path file, int vocabSize) {
+    /**
+     * A tokenizer file: a Hugging Face tokenizer.json, or else a llama2.c tokenizer.bin.
+     *
+     * @param vocabSize the model's vocabulary, which a tokenizer.bin must hold
+     * @throws ModelLoadException naming the file, for any problem with it
+     */
+    public static Tokenizer loadTokenizer(Path file, int vocabSize) {
         existingFile(file.toString());
-        return file.getFileName().toString().endsWith(".json") ? BpeTokenizer.fromTokenizerJson(file)
-                : SentencePieceTokenizer.fromLlama2cFile(file, vocabSize);
+        try {
+            return file.getFileName().toString().endsWith(".json") ? BpeTokenizer.fromTokenizerJson(file)
+                    : SentencePieceTokenizer.fromLlama2cFile(file, vocabSize);
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(file.toString(), withoutSource(e.getMessage(), file.toString()), e);
+        }
+    }
+
+    /** The tokenizer's own messages often begin with the file already: it is named once. */
+    private static String withoutSource(String message, String source) {
+        return message != null && message.startsWith(source + ": ") ? message.substring(source.length() + 2)
+                : String.valueOf(message);
     }
 }

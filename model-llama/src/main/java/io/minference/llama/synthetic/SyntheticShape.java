@@ -1,20 +1,16 @@
 package io.minference.llama.synthetic;
 
+import io.minference.config.SafeYaml;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.load.ModelFormatException;
 import io.minference.llama.load.ModelLoadException;
 import java.io.IOException;
-import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
-import org.yaml.snakeyaml.error.YAMLException;
 
 /**
  * The shape of a synthetic model: named ({@code tiny}, {@code llama3-1b}, {@code llama3-8b}) or read from a YAML
@@ -41,6 +37,16 @@ public record SyntheticShape(String name, LlamaConfig config, boolean sharedClas
     private static final float ROPE_BASE = 500000f;
     private static final float RMS_EPS = 1e-5f;
     private static final int BYTE_VOCABULARY = 258;
+    private static final long MAX_FILE_BYTES = 1 << 20;
+    // Bounds above every real LLaMA (LLaMA-3 405B: dim 16384, hidden 53248, 126 layers, 128 heads, vocabulary
+    // 128256), checked before anything is allocated.
+    private static final int MAX_DIM = 16384;
+    private static final int MAX_HIDDEN_DIM = 65536;
+    private static final int MAX_LAYERS = 256;
+    private static final int MAX_HEADS = 256;
+    private static final int MAX_VOCABULARY = 1 << 20;
+    private static final int MAX_CONTEXT = 1 << 24;
+    private static final long MAX_PARAMETERS = 72_000_000_000L;
     private static final List<String> KEYS = List.of("dim", "hidden_dim", "layers", "heads", "kv_heads",
             "vocab_size", "context_length", "rope_base", "rms_eps", "shared_classifier", "seed");
 
@@ -82,12 +88,15 @@ public record SyntheticShape(String name, LlamaConfig config, boolean sharedClas
     public static SyntheticShape fromYaml(Path path) {
         String source = path.toString();
         Object document;
-        try (Reader reader = Files.newBufferedReader(path)) {
-            document = new Yaml(new SafeConstructor(new LoaderOptions())).load(reader);
+        try {
+            if (Files.size(path) > MAX_FILE_BYTES) {
+                throw new ModelFormatException(source, "is " + Files.size(path) + " bytes, too large for a shape file");
+            }
+            document = SafeYaml.load(Files.readString(path));
         } catch (IOException e) {
             throw new ModelLoadException(source, "cannot read the file: " + e, e);
-        } catch (YAMLException e) {
-            throw new ModelFormatException(source, "not valid YAML: " + e.getMessage(), e);
+        } catch (SafeYaml.Problem e) {
+            throw new ModelFormatException(source, e.describe(), e);
         }
         if (!(document instanceof Map<?, ?> map)) {
             throw new ModelFormatException(source, "a shape file must be a YAML mapping of the keys " + KEYS);
@@ -99,27 +108,37 @@ public record SyntheticShape(String name, LlamaConfig config, boolean sharedClas
             values.put(key, e.getValue());
         }
         Keys keys = new Keys(source, values);
-        int heads = keys.positiveInt("heads", null);
+        int heads = keys.positiveInt("heads", null, MAX_HEADS);
+        LlamaConfig config;
         try {
-            LlamaConfig config = new LlamaConfig(keys.positiveInt("dim", null), keys.positiveInt("hidden_dim", null),
-                    keys.positiveInt("layers", null), heads, keys.positiveInt("kv_heads", heads),
-                    keys.positiveInt("vocab_size", BYTE_VOCABULARY), keys.positiveInt("context_length", null),
+            config = new LlamaConfig(keys.positiveInt("dim", null, MAX_DIM),
+                    keys.positiveInt("hidden_dim", null, MAX_HIDDEN_DIM), keys.positiveInt("layers", null, MAX_LAYERS),
+                    heads, keys.positiveInt("kv_heads", heads, MAX_HEADS),
+                    keys.positiveInt("vocab_size", BYTE_VOCABULARY, MAX_VOCABULARY),
+                    keys.positiveInt("context_length", null, MAX_CONTEXT),
                     keys.positiveFloat("rope_base", ROPE_BASE), keys.positiveFloat("rms_eps", RMS_EPS));
-            return new SyntheticShape(source, config, keys.bool("shared_classifier", true), keys.integer("seed", 0L));
         } catch (IllegalArgumentException e) {
             throw new ModelFormatException(source, e.getMessage(), e);
         }
+        boolean shared = keys.bool("shared_classifier", true);
+        long parameters = config.parameterCount(shared);
+        if (parameters > MAX_PARAMETERS) {
+            throw new ModelFormatException(source, "the shape has " + parameters + " parameters; a synthetic model may"
+                    + " have at most " + MAX_PARAMETERS + " (LLaMA-3 70B's size)");
+        }
+        return new SyntheticShape(source, config, shared, keys.integer("seed", 0L));
     }
 
     /** Typed reads of a shape file's values. */
     private record Keys(String source, Map<String, Object> values) {
-        int positiveInt(String key, Integer fallback) {
+        int positiveInt(String key, Integer fallback, int max) {
             Object v = values.get(key);
             if (v == null) {
                 if (fallback == null) throw new ModelFormatException(source, "missing key '" + key + "'");
                 return fallback;
             }
             if (!(v instanceof Integer i) || i <= 0) throw invalid(key, v, "a positive integer");
+            if (i > max) throw invalid(key, v, "at most " + max);
             return i;
         }
 

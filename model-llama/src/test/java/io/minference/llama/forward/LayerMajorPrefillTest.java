@@ -46,11 +46,11 @@ class LayerMajorPrefillTest {
         try (LlamaWeights weights = RandomLlama.weights(config, 21, false, true)) {
             int[] prompt = randomTokens(config.vocabSize(), 45, 21);
             float[] expected, expectedNext;
-            try (LlamaForward forward = new LlamaForward(config, weights, backend, null, 50, 8)) {
+            try (LlamaForward forward = new LlamaForward(config, weights, backend, 50, 8)) {
                 expected = forward.prefill(prompt, ProgressListener.NONE);
                 expectedNext = forward.decode(3);
             }
-            try (LlamaForward forward = new LlamaForward(config, weights, backend, null, 50, 8)) {
+            try (LlamaForward forward = new LlamaForward(config, weights, backend, 50, 8)) {
                 float[] actual = forward.prefill(prompt, ProgressListener.NONE, dense(5));
                 assertEquals(prompt.length, forward.position());
                 assertClose(expected, actual, 1e-4, "last prompt logits");
@@ -81,7 +81,7 @@ class LayerMajorPrefillTest {
     void reportsProgressPerLayerUpToThePromptLength() {
         LlamaConfig config = RandomLlama.smallConfig(64);
         try (LlamaWeights weights = RandomLlama.weights(config, 22, true, false);
-             LlamaForward forward = new LlamaForward(config, weights, backend, null, 64, 8)) {
+             LlamaForward forward = new LlamaForward(config, weights, backend, 64, 8)) {
             List<Long> done = new ArrayList<>();
             forward.prefill(randomTokens(config.vocabSize(), 20, 1), (stage, d, total) -> {
                 assertEquals("prefill", stage);
@@ -99,7 +99,7 @@ class LayerMajorPrefillTest {
     void refusesToStartAnywhereButPositionZeroAndPromptsBeyondCapacity() {
         LlamaConfig config = RandomLlama.smallConfig(64);
         try (LlamaWeights weights = RandomLlama.weights(config, 23, false, false);
-             LlamaForward forward = new LlamaForward(config, weights, backend, null, 10, 4)) {
+             LlamaForward forward = new LlamaForward(config, weights, backend, 10, 4)) {
             var full = assertThrows(IllegalStateException.class,
                     () -> forward.prefill(new int[11], ProgressListener.NONE, dense(4)));
             assertTrue(full.getMessage().contains("holds 10 positions"), full.getMessage());
@@ -115,10 +115,10 @@ class LayerMajorPrefillTest {
         LlamaConfig config = model.config();
         LlamaWeights weights = model.weights();
         float[] expected;
-        try (LlamaForward forward = new LlamaForward(config, weights, backend, null, prompt.length, blockSize)) {
+        try (LlamaForward forward = new LlamaForward(config, weights, backend, prompt.length, blockSize)) {
             expected = forward.prefill(prompt, ProgressListener.NONE);
         }
-        try (LlamaForward forward = new LlamaForward(config, weights, backend, null, prompt.length, blockSize)) {
+        try (LlamaForward forward = new LlamaForward(config, weights, backend, prompt.length, blockSize)) {
             float[] actual = forward.prefill(prompt, ProgressListener.NONE, dense(128));
             assertClose(expected, actual, 1e-4, model.source() + ", " + prompt.length + " tokens, block " + blockSize);
         }

@@ -38,7 +38,7 @@ class LlamaForwardTest {
                 double[][] reference = ReferenceForward.logits(config, weights, tokens);
 
                 float[] stepwiseLast = null;
-                try (LlamaForward forward = new LlamaForward(config, weights, backend, null, 30, 1)) {
+                try (LlamaForward forward = new LlamaForward(config, weights, backend, 30, 1)) {
                     for (int t = 0; t < tokens.length; t++) {
                         float[] logits = forward.decode(tokens[t]);
                         assertClose(reference[t], logits, 1e-4, "decode position " + t + " seed " + seed);
@@ -46,7 +46,7 @@ class LlamaForwardTest {
                     }
                 }
                 for (int blockSize : new int[] {5, 8, 23, 128}) {
-                    try (LlamaForward forward = new LlamaForward(config, weights, backend, null, 30, blockSize)) {
+                    try (LlamaForward forward = new LlamaForward(config, weights, backend, 30, blockSize)) {
                         float[] logits = forward.prefill(tokens, ProgressListener.NONE);
                         assertEquals(tokens.length, forward.position());
                         assertClose(stepwiseLast, logits, 1e-4, "block " + blockSize + " vs stepwise, seed " + seed);
@@ -63,7 +63,7 @@ class LlamaForwardTest {
         try (LlamaWeights weights = RandomLlama.weights(config, 5, false, false)) {
             int[] tokens = randomTokens(new SplittableRandom(6), 20, config.vocabSize());
             double[][] reference = ReferenceForward.logits(config, weights, tokens);
-            try (LlamaForward forward = new LlamaForward(config, weights, backend, null, 20, 4)) {
+            try (LlamaForward forward = new LlamaForward(config, weights, backend, 20, 4)) {
                 assertClose(reference[10], forward.prefill(java.util.Arrays.copyOf(tokens, 11), ProgressListener.NONE), 1e-4, "first part");
                 assertClose(reference[17], forward.prefill(java.util.Arrays.copyOfRange(tokens, 11, 18), ProgressListener.NONE), 1e-4, "second part");
                 assertClose(reference[18], forward.decode(tokens[18]), 1e-4, "decode after prefill");
@@ -77,7 +77,7 @@ class LlamaForwardTest {
     void prefillReportsProgressPerBlock() {
         LlamaConfig config = RandomLlama.smallConfig(64);
         try (LlamaWeights weights = RandomLlama.weights(config, 7, true, false);
-             LlamaForward forward = new LlamaForward(config, weights, backend, null, 64, 8)) {
+             LlamaForward forward = new LlamaForward(config, weights, backend, 64, 8)) {
             List<String> events = new ArrayList<>();
             forward.prefill(new int[20], (stage, done, total) -> events.add(stage + " " + done + "/" + total));
             assertEquals(List.of("prefill 0/20", "prefill 8/20", "prefill 16/20", "prefill 20/20"), events);
@@ -88,7 +88,7 @@ class LlamaForwardTest {
     void refusesTokensBeyondTheCapacityAndBadWeights() {
         LlamaConfig config = RandomLlama.smallConfig(64);
         try (LlamaWeights weights = RandomLlama.weights(config, 8, false, false);
-             LlamaForward forward = new LlamaForward(config, weights, backend, null, 6, 4)) {
+             LlamaForward forward = new LlamaForward(config, weights, backend, 6, 4)) {
             forward.prefill(new int[5], ProgressListener.NONE);
             forward.decode(1);
             var e = assertThrows(IllegalStateException.class, () -> forward.decode(1));

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaModel;
 import io.minference.llama.forward.RandomLlama;
-import io.minference.llama.tokenizer.Tokenizer;
+import io.minference.llama.tokenizer.CharTokenizer;
 import io.minference.runtime.Backend;
 import io.minference.runtime.cpu.CpuBackend;
 import java.util.ArrayList;
@@ -150,56 +150,6 @@ class GeneratorTest {
     private static LlamaModel model(Set<Integer> stops) {
         LlamaConfig config = RandomLlama.smallConfig(CONTEXT);
         return new LlamaModel("test:random", config, RandomLlama.weights(config, 77, false, false),
-                new FakeTokenizer(config.vocabSize(), stops));
-    }
-
-    /** Ids are characters offset by 32; only the stop set matters to the generator. */
-    private record FakeTokenizer(int vocabSize, Set<Integer> stops) implements Tokenizer {
-        @Override
-        public int[] encode(String text) {
-            return text.chars().map(c -> Math.floorMod(c - 32, vocabSize)).toArray();
-        }
-
-        @Override
-        public String decode(int[] tokens) {
-            StringBuilder sb = new StringBuilder();
-            for (int t : tokens) sb.append((char) (t + 32));
-            return sb.toString();
-        }
-
-        @Override
-        public StreamingDecoder streamingDecoder() {
-            return new StreamingDecoder() {
-                @Override
-                public String next(int token) {
-                    return decode(new int[] {token});
-                }
-
-                @Override
-                public String flush() {
-                    return "";
-                }
-            };
-        }
-
-        @Override
-        public int bos() {
-            return 1;
-        }
-
-        @Override
-        public int eos() {
-            return 2;
-        }
-
-        @Override
-        public boolean isStopToken(int token) {
-            return stops.contains(token);
-        }
-
-        @Override
-        public int[] encodeChat(String userMessage) {
-            return encode(userMessage);
-        }
+                new CharTokenizer(config.vocabSize(), stops));
     }
 }

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.abort;
 
 import io.minference.config.AttentionConfig;
 import io.minference.config.AttentionMode;
@@ -13,6 +12,10 @@ import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaModel;
 import io.minference.llama.forward.LlamaForward;
 import io.minference.llama.forward.RandomLlama;
+import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.LlamaSession;
+import io.minference.llama.session.PrefillOptions;
+import io.minference.llama.session.PrefillResult;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.cpu.CpuBackend;
 import io.minference.sparse.Budget;
@@ -22,8 +25,8 @@ import io.minference.sparse.config.PatternFileException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Set;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -62,26 +65,16 @@ class SparseGeneratorTest {
                 threshold, "every head vertical-slash");
     }
 
-    /** Runs what needs the parts built in parallel (layer-major prefill, CPU sparse prefill); skips while stubs. */
-    private static <T> T unlessStub(Supplier<T> work) {
-        try {
-            return work.get();
-        } catch (UnsupportedOperationException e) {
-            if (e.getMessage() != null && e.getMessage().startsWith("stub")) abort("not built yet: " + e.getMessage());
-            throw e;
-        }
-    }
-
     @Test
     void aPlanOfAnotherShapeIsRefusedBeforeAnyWork() {
         try (LlamaModel model = model()) {
             var wrong = new SparsePrefill("minference", PatternPlan.uniform(3, 4, new HeadPattern.Dense()), 0,
                     "p.yaml");
-            var e = assertThrows(IllegalArgumentException.class, () -> new Generator(model, backend, null, 64, wrong));
+            var e = assertThrows(IllegalArgumentException.class, () -> new Generator(model, backend, 64, wrong));
             assertEquals("p.yaml: the pattern configuration has 3 layers, the model 2", e.getMessage());
             var heads = new SparsePrefill("minference", PatternPlan.uniform(2, 8, new HeadPattern.Dense()), 0,
                     "q.json");
-            e = assertThrows(IllegalArgumentException.class, () -> new Generator(model, backend, null, 64, heads));
+            e = assertThrows(IllegalArgumentException.class, () -> new Generator(model, backend, 64, heads));
             assertEquals("q.json: layer 0 of the pattern configuration has 8 heads, the model 4", e.getMessage());
         }
     }
@@ -90,7 +83,7 @@ class SparseGeneratorTest {
     void promptsBelowTheThresholdStayDense() {
         try (LlamaModel model = model();
              Generator dense = new Generator(model, backend);
-             Generator sparse = new Generator(model, backend, null, 64, verticalSlash(41))) {
+             Generator sparse = new Generator(model, backend, 64, verticalSlash(41))) {
             GenerationResult d = dense.generate(prompt(40), 5, SamplingOptions.GREEDY, null, null);
             GenerationResult s = sparse.generate(prompt(40), 5, SamplingOptions.GREEDY, null, null);
             assertEquals("dense", s.attention());
@@ -99,16 +92,44 @@ class SparseGeneratorTest {
         }
     }
 
+    /**
+     * A long prompt takes the sparse path at a low density, and the result is checked against an exact reference:
+     * with every head on its own 64-token block (A-shape, no sink, a one-token window rounded out to the block), each
+     * row sees its block alone, and as RoPE makes scores depend on i - j only, the last position's logits are those
+     * of the last block's 64 tokens prefilled densely as a prompt of their own.
+     */
     @Test
-    void promptsAtTheThresholdTakeTheSparsePathAndABudgetCoveringAllMatchesDense() {
-        try (LlamaModel model = model();
-             Generator dense = new Generator(model, backend);
-             Generator sparse = new Generator(model, backend, null, 64, verticalSlash(200))) {
-            GenerationResult d = dense.generate(prompt(200), 8, SamplingOptions.GREEDY, null, null);
-            GenerationResult s = unlessStub(() -> sparse.generate(prompt(200), 8, SamplingOptions.GREEDY, null, null));
-            assertEquals("vertical-slash", s.attention());
+    void atTheThresholdTheSparsePathRunsAndABlockDiagonalPlanMatchesTheLastBlockAlone() {
+        int length = 1024;
+        LlamaConfig config = RandomLlama.smallConfig(length + 8);
+        SparsePrefill ownBlock = new SparsePrefill("a-shape", PatternPlan.uniform(2, 4, new HeadPattern.AShape(0, 1)),
+                length, "every head a-shape 0+1");
+        try (LlamaModel model = new LlamaModel("test:random", config, RandomLlama.weights(config, 5, false, false),
+                     null);
+             Generator sparse = new Generator(model, backend, 64, ownBlock);
+             LlamaSession session = LlamaSession.open(model, backend, AttentionPlan.dense(), 64)) {
+            int[] ids = prompt(length);
+            GenerationResult s = sparse.generate(ids, 1, SamplingOptions.GREEDY, null, null);
+            assertEquals("a-shape", s.attention());
             assertTrue(s.sparse());
-            assertArrayEquals(d.generated(), s.generated(), "1000/6096 covers every key of 200 tokens");
+            System.out.println("sparse generation, 1024 tokens, every head on its own 64-token block: density "
+                    + s.density());
+            assertEquals(16 * (64 * 65 / 2.0) / (1024 * 1025 / 2.0), s.density(), 1e-12);
+            assertTrue(s.density() <= 0.5);
+
+            PrefillResult sparsePrefill = session.prefill(ids, PrefillOptions.lastLogits(1)
+                    .withAttention(AttentionPlan.sparse(ownBlock)));
+            float[] expected = session.prefill(Arrays.copyOfRange(ids, length - 64, length),
+                    PrefillOptions.lastLogits(1)).lastLogits();
+            float[] actual = sparsePrefill.lastLogits();
+            double scale = 0;
+            for (float v : expected) scale = Math.max(scale, Math.abs(v));
+            int best = 0;
+            for (int v = 0; v < expected.length; v++) {
+                assertEquals(expected[v], actual[v], 1e-4 * scale + 1e-6, "logit " + v);
+                if (expected[v] > expected[best]) best = v;
+            }
+            assertEquals(best, s.generated()[0], "the first token comes from the sparse prefill's logits");
         }
     }
 

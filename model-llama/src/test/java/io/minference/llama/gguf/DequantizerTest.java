@@ -3,6 +3,8 @@ package io.minference.llama.gguf;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import io.minference.runtime.DType;
+import io.minference.runtime.quant.BlockDecoder;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -57,18 +59,7 @@ class DequantizerTest {
 
     @Test
     void q4_k() {
-        int[] sc = {1, 2, 3, 63, 33, 45, 62, 17};
-        int[] m = {0, 5, 10, 63, 7, 40, 1, 32};
-        byte[] block = new byte[144];
-        putHalf(block, 0, HALF_ONE);
-        putHalf(block, 2, HALF_HALF);
-        // Scales and mins 0-3 sit in the low six bits of bytes 0-7; 4-7 are split: low four bits in bytes 8-11,
-        // top two bits in the spare high bits of bytes 0-7.
-        for (int j = 0; j < 4; j++) {
-            block[4 + j] = (byte) (sc[j] | (sc[j + 4] >> 4) << 6);
-            block[4 + 4 + j] = (byte) (m[j] | (m[j + 4] >> 4) << 6);
-            block[4 + 8 + j] = (byte) ((sc[j + 4] & 15) | (m[j + 4] & 15) << 4);
-        }
+        byte[] block = kQuantHeader(144);
         for (int run = 0; run < 4; run++) {
             for (int l = 0; l < 32; l++) block[16 + 32 * run + l] = (byte) (low(run, l) | high(run, l) << 4);
         }
@@ -76,8 +67,8 @@ class DequantizerTest {
         for (int run = 0; run < 4; run++) {
             for (int l = 0; l < 32; l++) {
                 int e = 64 * run + l;
-                assertEquals(1.0 * sc[2 * run] * low(run, l) - 0.5 * m[2 * run], y[e], "element " + e);
-                assertEquals(1.0 * sc[2 * run + 1] * high(run, l) - 0.5 * m[2 * run + 1], y[e + 32],
+                assertEquals(1.0 * SCALES[2 * run] * low(run, l) - 0.5 * MINS[2 * run], y[e], "element " + e);
+                assertEquals(1.0 * SCALES[2 * run + 1] * high(run, l) - 0.5 * MINS[2 * run + 1], y[e + 32],
                         "element " + (e + 32));
             }
         }
@@ -135,7 +126,7 @@ class DequantizerTest {
             MemorySegment src = arena.allocate(blocks.length);
             MemorySegment.copy(blocks, 0, src, ValueLayout.JAVA_BYTE, 0, blocks.length);
             MemorySegment dst = arena.allocate(4L * 70);
-            Dequantizer.forType(GgmlType.Q8_0).dequantize(src, 0, dst, 5, 2);
+            BlockDecoder.forType(DType.Q8_0).decode(src, 0, dst, 5, 2);
             for (int i = 0; i < 32; i++) {
                 assertEquals(i, dst.getAtIndex(ValueLayout.JAVA_FLOAT, 5 + i));
                 assertEquals(0.125 * -i, dst.getAtIndex(ValueLayout.JAVA_FLOAT, 37 + i));
@@ -145,9 +136,65 @@ class DequantizerTest {
     }
 
     @Test
-    void typesWithoutConversionHaveNoDequantizer() {
-        assertNull(Dequantizer.forType(GgmlType.Q5_K));
-        assertNull(Dequantizer.forType(GgmlType.IQ2_XXS));
+    void typesWithoutConversionHaveNoRuntimeType() {
+        assertNull(GgmlType.Q3_K.dtype());
+        assertNull(GgmlType.IQ2_XXS.dtype());
+    }
+
+    @Test
+    void q5_0() {
+        byte[] block = new byte[22];
+        putHalf(block, 0, HALF_HALF);
+        int qh = 0xA5C3_0F69;
+        for (int i = 0; i < 4; i++) block[2 + i] = (byte) (qh >>> (8 * i));
+        for (int j = 0; j < 16; j++) block[6 + j] = (byte) (j | (15 - j) << 4);
+        float[] y = dequantize(GgmlType.Q5_0, block, 32);
+        for (int j = 0; j < 16; j++) {
+            int lo = j | ((qh >>> j) & 1) << 4;
+            int hi = (15 - j) | ((qh >>> (j + 16)) & 1) << 4;
+            assertEquals(0.5 * (lo - 16), y[j], "element " + j);
+            assertEquals(0.5 * (hi - 16), y[j + 16], "element " + (j + 16));
+        }
+    }
+
+    @Test
+    void q5_k() {
+        byte[] block = kQuantHeader(176);
+        for (int l = 0; l < 32; l++) block[16 + l] = (byte) (l * 37 + 11);
+        for (int run = 0; run < 4; run++) {
+            for (int l = 0; l < 32; l++) block[48 + 32 * run + l] = (byte) (low(run, l) | high(run, l) << 4);
+        }
+        float[] y = dequantize(GgmlType.Q5_K, block, 256);
+        for (int run = 0; run < 4; run++) {
+            for (int l = 0; l < 32; l++) {
+                int h = (l * 37 + 11) & 0xFF;
+                int qLo = low(run, l) | ((h >>> (2 * run)) & 1) << 4;
+                int qHi = high(run, l) | ((h >>> (2 * run + 1)) & 1) << 4;
+                int e = 64 * run + l;
+                assertEquals(1.0 * SCALES[2 * run] * qLo - 0.5 * MINS[2 * run], y[e], "element " + e);
+                assertEquals(1.0 * SCALES[2 * run + 1] * qHi - 0.5 * MINS[2 * run + 1], y[e + 32], "element " + (e + 32));
+            }
+        }
+    }
+
+    private static final int[] SCALES = {1, 2, 3, 63, 33, 45, 62, 17};
+    private static final int[] MINS = {0, 5, 10, 63, 7, 40, 1, 32};
+
+    /** A Q4_K or Q5_K block with d = 1, dmin = 0.5 and the sub-block scales and mins above. */
+    private static byte[] kQuantHeader(int bytes) {
+        int[] sc = SCALES;
+        int[] m = MINS;
+        byte[] block = new byte[bytes];
+        putHalf(block, 0, HALF_ONE);
+        putHalf(block, 2, HALF_HALF);
+        // Scales and mins 0-3 sit in the low six bits of bytes 0-7; 4-7 are split: low four bits in bytes 8-11,
+        // top two bits in the spare high bits of bytes 0-7.
+        for (int j = 0; j < 4; j++) {
+            block[4 + j] = (byte) (sc[j] | (sc[j + 4] >> 4) << 6);
+            block[4 + 4 + j] = (byte) (m[j] | (m[j + 4] >> 4) << 6);
+            block[4 + 8 + j] = (byte) ((sc[j + 4] & 15) | (m[j + 4] & 15) << 4);
+        }
+        return block;
     }
 
     private static void putHalf(byte[] block, int at, short half) {
@@ -160,7 +207,7 @@ class DequantizerTest {
             MemorySegment src = arena.allocate(bytes.length);
             MemorySegment.copy(bytes, 0, src, ValueLayout.JAVA_BYTE, 0, bytes.length);
             MemorySegment dst = arena.allocate(4L * elements);
-            Dequantizer.forType(type).dequantize(src, 0, dst, 0, bytes.length / type.blockBytes());
+            BlockDecoder.forType(type.dtype()).decode(src, 0, dst, 0, bytes.length / type.blockBytes());
             return dst.toArray(ValueLayout.JAVA_FLOAT);
         }
     }

@@ -106,7 +106,7 @@ class GgufModelFilesTest {
         }
     }
 
-    /** Needs the tokenizer work (BpeTokenizer.fromVocabulary); skipped while its stubs are in place. */
+    /** The GGUF model with the byte-level BPE tokenizer of its metadata. */
     @Test
     void loadsThePasskeyModelWithItsTokenizer() {
         Path file = passkeyModel();

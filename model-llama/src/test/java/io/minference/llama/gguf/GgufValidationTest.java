@@ -174,11 +174,28 @@ class GgufValidationTest {
 
     @Test
     void unconvertibleTensorType() throws IOException {
-        Path file = new GgufWriter().tensor("k", GgmlType.Q5_K, new long[] {256}, new byte[176])
-                .write(dir.resolve("q5.gguf"));
+        Path file = new GgufWriter().tensor("k", GgmlType.Q3_K, new long[] {256}, new byte[110])
+                .write(dir.resolve("q3.gguf"));
         try (GgufFile gguf = GgufFile.open(file)) {
-            assertFails(file, () -> gguf.loadF32(gguf.requireTensor("k")), "tensor 'k' has type Q5_K",
-                    "cannot be converted", "Q4_K");
+            assertFails(file, () -> gguf.loadF32(gguf.requireTensor("k")), "tensor 'k' has type Q3_K",
+                    "cannot be computed on", "Q4_K", "Q5_K");
+            assertFails(file, () -> gguf.mapped(gguf.requireTensor("k")), "tensor 'k' has type Q3_K");
+        }
+    }
+
+    @Test
+    void tokenizerMetadataErrorsNameTheFile() throws IOException {
+        Path file = new GgufWriter()
+                .putString("tokenizer.ggml.model", "gpt2")
+                .put("tokenizer.ggml.tokens", GgufType.ARRAY, new GgufWriter.ArrayValue(GgufType.STRING,
+                        List.of("a", "b", "ab")))
+                .put("tokenizer.ggml.merges", GgufType.ARRAY, new GgufWriter.ArrayValue(GgufType.STRING,
+                        List.of("a c")))
+                .putUint32("tokenizer.ggml.bos_token_id", 0)
+                .putUint32("tokenizer.ggml.eos_token_id", 1)
+                .write(dir.resolve("merges.gguf"));
+        try (GgufFile gguf = GgufFile.open(file)) {
+            assertFails(file, () -> GgufLlama.readTokenizer(gguf), "merge 1", "not in the vocabulary");
         }
     }
 }

@@ -10,6 +10,7 @@ import io.minference.llama.LlamaModel;
 import io.minference.llama.forward.LlamaForward;
 import io.minference.llama.generate.GenerationResult;
 import io.minference.llama.generate.Generator;
+import io.minference.llama.generate.PasskeyPrompt;
 import io.minference.llama.generate.SamplingOptions;
 import io.minference.llama.load.ModelLoader;
 import io.minference.runtime.ProgressListener;
@@ -34,6 +35,8 @@ import org.junit.jupiter.api.Test;
 @Tag("gpu")
 class GpuLlamaForwardTest {
     private static final int GENERATED = 20;
+    /** Logits closer than this at the CPU's top two are a near tie that bf16 rounding may flip. */
+    private static final float NEAR_TIE = 0.1f;
     private static CudaBackend gpu;
     private static CpuBackend cpu;
 
@@ -63,8 +66,7 @@ class GpuLlamaForwardTest {
 
     @Test
     void tinyPasskeyMatchesTheCpuPath() {
-        try (LlamaModel model = load("models/tiny-passkey-llama-f16.gguf",
-                "models/tiny-passkey-llama-tokenizer.json")) {
+        try (LlamaModel model = loadPasskeyModel()) {
             int[] prompt = model.tokenizer().encode("Call me Ishmael. Some years ago, never mind how long precisely");
             compare(model, withBos(model, prompt), GpuLlamaForward.DEFAULT_CHUNK_SIZE);
             compare(model, withBos(model, prompt), 7);
@@ -87,8 +89,7 @@ class GpuLlamaForwardTest {
 
     @Test
     void generatorOnTheCudaBackendGeneratesWhatItDoesOnTheCpu() {
-        try (LlamaModel model = load("models/tiny-passkey-llama-f16.gguf",
-                "models/tiny-passkey-llama-tokenizer.json");
+        try (LlamaModel model = loadPasskeyModel();
              Generator onCpu = new Generator(model, cpu);
              Generator onGpu = new Generator(model, gpu)) {
             int[] prompt = withBos(model, model.tokenizer().encode("Call me Ishmael."));
@@ -103,11 +104,15 @@ class GpuLlamaForwardTest {
         int capacity = prompt.length + GENERATED;
         float[] cpuLogits;
         int[] cpuTokens = new int[GENERATED];
+        // The first step whose two best CPU logits lie within NEAR_TIE of each other: bf16 weights and activations
+        // on the GPU may pick either there, and every later token depends on that pick.
+        int decided = GENERATED;
         try (LlamaForward reference = new LlamaForward(model.config(), model.weights(), cpu, capacity)) {
             cpuLogits = reference.prefill(prompt, ProgressListener.NONE);
             float[] logits = cpuLogits;
             for (int i = 0; i < GENERATED; i++) {
                 cpuTokens[i] = argmax(logits);
+                if (decided == GENERATED && topTwoMargin(logits) < NEAR_TIE) decided = i;
                 if (i + 1 < GENERATED) logits = reference.decode(cpuTokens[i]);
             }
         }
@@ -127,8 +132,23 @@ class GpuLlamaForwardTest {
                 assertTrue(Arrays.stream(toDouble(logits)).allMatch(Double::isFinite), "finite logits");
             }
         }
-        System.out.println("  cpu greedy " + Arrays.toString(cpuTokens) + "\n  gpu greedy " + Arrays.toString(gpuTokens));
-        assertArrayEquals(cpuTokens, gpuTokens, "greedy tokens");
+        System.out.println("  cpu greedy " + Arrays.toString(cpuTokens) + "\n  gpu greedy " + Arrays.toString(gpuTokens)
+                + (decided < GENERATED ? "\n  near tie at step " + decided + ": tokens compared up to it" : ""));
+        // the tokens up to the near tie, the tie's own pick and all after it being free
+        for (int i = 0; i < decided; i++) assertEquals(cpuTokens[i], gpuTokens[i], "greedy token " + i);
+    }
+
+    private static float topTwoMargin(float[] logits) {
+        float best = Float.NEGATIVE_INFINITY, second = Float.NEGATIVE_INFINITY;
+        for (float v : logits) {
+            if (v > best) {
+                second = best;
+                best = v;
+            } else if (v > second) {
+                second = v;
+            }
+        }
+        return best - second;
     }
 
     private static LlamaModel load(String modelFile, String tokenizerFile) {
@@ -136,6 +156,13 @@ class GpuLlamaForwardTest {
         Optional<Path> tokenizerPath = SharedData.file(tokenizerFile);
         assumeTrue(modelPath.isPresent() && tokenizerPath.isPresent(), "shared data " + modelFile + " is absent");
         return ModelLoader.load(modelPath.get().toString(), tokenizerPath.get(), ProgressListener.NONE);
+    }
+
+    /** The F16 pass-key model, or where only the repository is at hand (the GPU bundle) its shipped Q8_0 twin. */
+    private static LlamaModel loadPasskeyModel() {
+        Optional<Path> modelPath = PasskeyPrompt.modelFile();
+        assumeTrue(modelPath.isPresent(), "the pass-key model is absent");
+        return ModelLoader.load(modelPath.get().toString(), null, ProgressListener.NONE);
     }
 
     private static int[] withBos(LlamaModel model, int[] tokens) {

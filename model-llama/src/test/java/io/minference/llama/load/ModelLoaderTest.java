@@ -113,7 +113,7 @@ class ModelLoaderTest {
         assertArrayEquals(new long[] {5, 64, 64}, info.tensors().get(2).shape());
     }
 
-    /** Needs the tokenizer work (SentencePieceTokenizer); skipped while its stubs are in place. */
+    /** The llama2.c model with the SentencePiece tokenizer file beside it. */
     @Test
     void loadsStories260KWithTheTokenizerBesideIt() {
         Path file = SharedData.file("models/stories260K.bin").orElse(null);

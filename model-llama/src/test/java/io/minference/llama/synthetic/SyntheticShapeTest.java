@@ -85,7 +85,7 @@ class SyntheticShapeTest {
         assertYamlFails("negative.yaml", base.replace("dim: 64", "dim: -64"), "key 'dim' must be a positive integer");
         assertYamlFails("float.yaml", base + "rope_base: high\n", "key 'rope_base' must be a positive number");
         assertYamlFails("bool.yaml", base + "shared_classifier: 3\n", "key 'shared_classifier' must be true or false");
-        assertYamlFails("syntax.yaml", "dim: [64\n", "not valid YAML");
+        assertYamlFails("syntax.yaml", "dim: [64\n", "malformed YAML");
         assertYamlFails("list.yaml", "- dim: 64\n", "must be a YAML mapping");
         assertYamlFails("config.yaml", base.replace("heads: 4", "heads: 3"), "multiple of the head count 3");
         assertYamlFails("kv.yaml", base + "kv_heads: 3\n", "KV head count");
@@ -103,5 +103,20 @@ class SyntheticShapeTest {
         ModelLoadException e = assertThrows(ModelLoadException.class, () -> SyntheticShape.parse("llama5-9000b"));
         assertTrue(e.getMessage().startsWith("synthetic:llama5-9000b: "), e.getMessage());
         assertTrue(e.getMessage().contains("tiny, llama3-1b, llama3-8b"), e.getMessage());
+    }
+
+    @Test
+    void hostileShapeFilesGetOneClearError() throws IOException {
+        String rest = "hidden_dim: 128\nlayers: 2\nheads: 4\ncontext_length: 256\n";
+        assertYamlFails("alias.yaml", "dim: &x {b: [*x]}\n" + rest, "aliases (*x) are not allowed");
+        assertYamlFails("dup.yaml", "dim: 64\ndim: 128\n" + rest, "duplicate key dim");
+        assertYamlFails("nan.yaml", "dim: 64\n" + rest + "rope_base: !!float nan\n", "key 'rope_base'",
+                "finite");
+        assertYamlFails("wide.yaml", "dim: 65536\nhidden_dim: 128\nlayers: 64\nheads: 4\ncontext_length: 256\n",
+                "key 'dim' must be at most 16384");
+        assertYamlFails("big.yaml", "dim: 16384\nhidden_dim: 65536\nlayers: 256\nheads: 128\ncontext_length: 256\n",
+                "parameters; a synthetic model may have at most");
+        assertYamlFails("odd.yaml", "dim: 60\nhidden_dim: 128\nlayers: 2\nheads: 4\ncontext_length: 256\n",
+                "head size", "RoPE needs it even");
     }
 }

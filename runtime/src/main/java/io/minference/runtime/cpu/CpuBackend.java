@@ -80,12 +80,15 @@ public final class CpuBackend implements Backend {
 
     /**
      * The matrix product of a block of token rows with a weight matrix stored row-major as [out, in]:
-     * {@code out[t, n] = Σ_k x[t, k] · w[n, k]} for {@code t < rows}. All tensors are F32; {@code x} is
-     * [≥rows, K] (or [K] when rows is 1), {@code w} is [N, K], {@code out} is [≥rows, N] (or [N]).
+     * {@code out[t, n] = Σ_k x[t, k] · w[n, k]} for {@code t < rows}. {@code x} is F32 [≥rows, K] (or [K] when
+     * rows is 1), {@code out} F32 [≥rows, N] (or [N]); {@code w} is [N, K] in F32 or in any type that
+     * {@link #computesOn} accepts, read in place (a memory-mapped model file's quantized blocks, say).
      */
     public void matmul(Tensor x, Tensor w, Tensor out, int rows) {
         requireF32(x, "x");
-        requireF32(w, "w");
+        if (!computesOn(w.dtype())) {
+            throw new IllegalArgumentException("matmul cannot read weights of type " + w.dtype() + ": " + w);
+        }
         requireF32(out, "out");
         if (w.rank() != 2) throw new IllegalArgumentException("weights must be [N, K], got " + w);
         long n = w.dim(0);
@@ -95,7 +98,20 @@ public final class CpuBackend implements Backend {
         if (n > Integer.MAX_VALUE || k > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("weights " + w + " exceed 2^31 rows or columns");
         }
-        CpuMatmul.multiply(this, x.data(), k, w.data(), k, out.data(), n, rows, (int) n, (int) k);
+        if (w.dtype() == DType.F32) {
+            CpuMatmul.multiply(this, x.data(), k, w.data(), k, out.data(), n, rows, (int) n, (int) k);
+        } else {
+            CpuMatmul.multiplyBlocks(this, x.data(), k, w.dtype(), w.data(), w.dtype().byteSize(k), out.data(), n,
+                    rows, (int) n, (int) k);
+        }
+    }
+
+    /** Whether {@link #matmul(Tensor, Tensor, Tensor, int)} reads weights of {@code type}. */
+    public static boolean computesOn(DType type) {
+        return switch (type) {
+            case F32, F16, BF16, Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K -> true;
+            case I32, I8, U8 -> false;
+        };
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.minference.runtime.cpu;
 
+import io.minference.runtime.DType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -21,6 +22,9 @@ final class CpuMatvec {
     private static final ByteOrder ORDER = ByteOrder.nativeOrder();
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final int ITEMS_PER_THREAD = 4;
+    /** Rows decoded at a time: even, so that the scalar loops pair rows as they do on F32 weights. */
+    private static final int DECODED_ROWS = 4;
+    private static final ThreadLocal<MemorySegment> DECODED = new ThreadLocal<>();
 
     private CpuMatvec() {
     }
@@ -36,6 +40,38 @@ final class CpuMatvec {
         CpuMatmul.forEach(backend, parallel, items, item -> {
             int n0 = item * rowsPerItem;
             rows(x, w, 4 * wStride, out, n0, Math.min(n, n0 + rowsPerItem), k);
+        });
+    }
+
+    /**
+     * The same product with weights in a block type, rows {@code wRowBytes} apart. Q8_0, Q4_0, Q4_K and Q6_K
+     * dequantize inside the dot product ({@link FusedMatvec}); other types, and products small enough for the scalar loops, decode
+     * {@link #DECODED_ROWS} rows at a time into a per-thread scratch (in L2 for any model's width) and run the F32
+     * loops on it, so every row's sum is the F32 product's of the decoded row, in the same order.
+     */
+    static void multiplyBlocks(CpuBackend backend, boolean parallel, MemorySegment x, DType type, MemorySegment w,
+                               long wRowBytes, MemorySegment out, int n, int k) {
+        boolean scalar = !parallel && (long) n * k < CpuMatmul.SINGLE_THREAD_WORK;
+        int rowsPerItem = Math.max(4, n / (backend.threads() * ITEMS_PER_THREAD) / 4 * 4);
+        int items = (n + rowsPerItem - 1) / rowsPerItem;
+        if (!scalar && FusedMatvec.handles(type)) {
+            CpuMatmul.forEach(backend, parallel, items, item -> FusedMatvec.rows(type, x, w, wRowBytes, out,
+                    item * rowsPerItem, Math.min(n, (item + 1) * rowsPerItem), k));
+            return;
+        }
+        CpuMatmul.forEach(backend, parallel, items, item -> {
+            int n1 = Math.min(n, (item + 1) * rowsPerItem);
+            MemorySegment decoded = CpuMatmul.nativeScratch(DECODED, 4L * DECODED_ROWS * k);
+            for (int row = item * rowsPerItem; row < n1; row += DECODED_ROWS) {
+                int count = Math.min(DECODED_ROWS, n1 - row);
+                BlockRows.decode(type, w, row * wRowBytes, wRowBytes, count, 0, k, decoded, k);
+                MemorySegment rowsOut = out.asSlice(4L * row);
+                if (scalar) {
+                    scalarRows(x, decoded, 4L * k, rowsOut, count, k);
+                } else {
+                    rows(x, decoded, 4L * k, rowsOut, 0, count, k);
+                }
+            }
         });
     }
 

@@ -22,7 +22,7 @@ public final class DeviceTensor implements DevicePointer, AutoCloseable {
 
     /** Allocates an uninitialised device tensor. */
     public static DeviceTensor allocate(CudaContext context, DType dtype, long... shape) {
-        long bytes = Math.multiplyExact(Tensor.elementCount(shape), dtype.byteSize());
+        long bytes = dtype.byteSize(Tensor.elementCount(shape));
         return new DeviceTensor(dtype, shape, context.allocate(Math.max(1, bytes)));
     }
 
@@ -72,7 +72,7 @@ public final class DeviceTensor implements DevicePointer, AutoCloseable {
     }
 
     public long byteSize() {
-        return elementCount() * dtype.byteSize();
+        return dtype.byteSize(elementCount());
     }
 
     public DeviceBuffer buffer() {

@@ -151,10 +151,10 @@ class CpuMatmulTest {
     @Test
     void rejectsMismatchedShapes() {
         try (Tensor x = Tensor.allocate(DType.F32, 4, 8); Tensor w = Tensor.allocate(DType.F32, 3, 7);
-             Tensor out = Tensor.allocate(DType.F32, 4, 3); Tensor half = Tensor.allocate(DType.F16, 3, 8)) {
+             Tensor out = Tensor.allocate(DType.F32, 4, 3); Tensor bytes = Tensor.allocate(DType.I8, 3, 8)) {
             var e = assertThrows(IllegalArgumentException.class, () -> backend.matmul(x, w, out, 4));
             assertTrue(e.getMessage().contains("x of shape [>=4, 7]"), e.getMessage());
-            assertThrows(IllegalArgumentException.class, () -> backend.matmul(x, half, out, 4));
+            assertThrows(IllegalArgumentException.class, () -> backend.matmul(x, bytes, out, 4));
             assertThrows(IllegalArgumentException.class, () -> backend.matmul(x, w, out, 0));
         }
     }

@@ -11,6 +11,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * Reads and writes pattern files (docs/sparse-attention.md, "Pattern files"): the project's YAML format and
@@ -26,6 +27,10 @@ public final class PatternFiles {
     private PatternFiles() {
     }
 
+    private static final System.Logger LOG = System.getLogger(PatternFiles.class.getName());
+    /** Where warnings go when the caller names no other place: the log, at WARNING (stderr by default). */
+    private static final Consumer<String> LOG_WARNINGS = message -> LOG.log(System.Logger.Level.WARNING, message);
+
     /** The file's plan, built-in patterns only. */
     public static PatternPlan read(Path file) {
         return read(file, Set.of());
@@ -37,22 +42,36 @@ public final class PatternFiles {
      * @param customPatterns names of patterns added through the SPI that YAML entries may use besides the built-ins
      */
     public static PatternPlan read(Path file, Set<String> customPatterns) {
-        String text = readText(file);
-        return switch (detect(file, text)) {
-            case YAML -> YamlPatterns.parse(file, text, customPatterns);
-            case MINFERENCE_JSON -> MInferenceJson.parse(file, text);
-        };
+        return read(file, customPatterns, -1, -1, LOG_WARNINGS);
     }
 
-    /** The file's plan, refused unless it has exactly the model's layers and heads. */
+    /**
+     * The file's plan, refused unless it has exactly the model's layers and heads. MInference's JSON may leave heads
+     * and layers out, as MInference allows: they get its default, and a warning to the log names them.
+     */
     public static PatternPlan readFor(Path file, Set<String> customPatterns, int numLayers, int numHeads) {
-        PatternPlan plan = read(file, customPatterns);
+        return readFor(file, customPatterns, numLayers, numHeads, LOG_WARNINGS);
+    }
+
+    /** As {@link #readFor(Path, Set, int, int)}, with the warnings given to {@code warnings}. */
+    public static PatternPlan readFor(Path file, Set<String> customPatterns, int numLayers, int numHeads,
+                                      Consumer<String> warnings) {
+        PatternPlan plan = read(file, customPatterns, numLayers, numHeads, warnings);
         try {
             plan.requireShape(numLayers, numHeads, file.toString());
         } catch (IllegalArgumentException e) {
             throw new PatternFileException(file, e.getMessage().substring(file.toString().length() + 2), e);
         }
         return plan;
+    }
+
+    private static PatternPlan read(Path file, Set<String> customPatterns, int numLayers, int numHeads,
+                                    Consumer<String> warnings) {
+        String text = readText(file);
+        return switch (detect(file, text)) {
+            case YAML -> YamlPatterns.parse(file, text, customPatterns);
+            case MINFERENCE_JSON -> MInferenceJson.parse(file, text, numLayers, numHeads, warnings);
+        };
     }
 
     /** Writes the plan in the project's YAML format, with {@code comment} (may be null) as leading comment lines. */

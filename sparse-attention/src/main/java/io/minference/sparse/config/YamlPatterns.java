@@ -1,5 +1,6 @@
 package io.minference.sparse.config;
 
+import io.minference.config.SafeYaml;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.PatternPlan;
 import java.nio.file.Path;
@@ -10,12 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
-import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
-import org.yaml.snakeyaml.error.Mark;
-import org.yaml.snakeyaml.error.MarkedYAMLException;
-import org.yaml.snakeyaml.error.YAMLException;
 
 /**
  * The project's pattern file: the model's shape, a default pattern, and the heads that differ from it.
@@ -31,6 +26,9 @@ import org.yaml.snakeyaml.error.YAMLException;
  */
 final class YamlPatterns {
     private static final Set<String> TOP_LEVEL = Set.of("num_layers", "num_heads", "default", "layers");
+    /** Far above any model's (LLaMA-3 405B has 126 layers of 128 heads), far below what would exhaust memory. */
+    static final int MAX_LAYERS = 1024;
+    static final int MAX_HEADS = 1024;
 
     private YamlPatterns() {
     }
@@ -47,8 +45,8 @@ final class YamlPatterns {
                         + " default, layers)");
             }
         }
-        int numLayers = positive(file, root, "num_layers");
-        int numHeads = positive(file, root, "num_heads");
+        int numLayers = positive(file, root, "num_layers", MAX_LAYERS);
+        int numHeads = positive(file, root, "num_heads", MAX_HEADS);
         HeadPattern fallback = null;
         if (root.get("default") != null) {
             try {
@@ -139,23 +137,14 @@ final class YamlPatterns {
     }
 
     private static Object load(Path file, String text) {
-        LoaderOptions options = new LoaderOptions();
-        options.setAllowDuplicateKeys(false);
-        options.setMaxAliasesForCollections(10);
         try {
-            return new Yaml(new SafeConstructor(options)).load(text);
-        } catch (MarkedYAMLException e) {
-            Mark mark = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
-            String problem = e.getProblem() != null ? e.getProblem() : e.getContext();
-            String where = mark == null ? ""
-                    : "line " + (mark.getLine() + 1) + ", column " + (mark.getColumn() + 1) + ": ";
-            throw new PatternFileException(file, where + "malformed YAML: " + problem, e);
-        } catch (YAMLException e) {
-            throw new PatternFileException(file, "malformed YAML: " + e.getMessage(), e);
+            return SafeYaml.load(text);
+        } catch (SafeYaml.Problem p) {
+            throw new PatternFileException(file, p.describe(), p);
         }
     }
 
-    private static int positive(Path file, Map<?, ?> root, String key) {
+    private static int positive(Path file, Map<?, ?> root, String key, int max) {
         Object v = root.get(key);
         if (v == null) {
             throw new PatternFileException(file, "has no " + key + " (the model's count, which the file must match)");
@@ -163,6 +152,10 @@ final class YamlPatterns {
         if (!(v instanceof Integer n) || n < 1) {
             throw new PatternFileException(file, key + " must be a whole number of at least 1, got "
                     + HeadPatternEntry.describe(v));
+        }
+        if (n > max) {
+            throw new PatternFileException(file, key + " is " + n + "; a pattern file may declare at most " + max
+                    + " (no model has more)");
         }
         return n;
     }

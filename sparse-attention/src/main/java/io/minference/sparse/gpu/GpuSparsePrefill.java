@@ -8,8 +8,10 @@ import io.minference.runtime.cuda.CudaStream;
 import io.minference.runtime.cuda.DevicePointer;
 import io.minference.sparse.DenseFallback;
 import io.minference.sparse.HeadPattern;
+import io.minference.sparse.IndexDensity;
 import io.minference.sparse.PatternPlan;
 import io.minference.sparse.SparseIndex;
+import io.minference.sparse.pattern.DensePattern;
 import java.util.Arrays;
 import java.util.List;
 
@@ -39,9 +41,20 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
     private final GpuIndexBuilder builder;
     private final SparseFlashAttention attention;
     private final FlashAttention dense;
+    private final IndexDensity density;
 
     public GpuSparsePrefill(PatternPlan plan, CudaContext context, AttentionShape shape, DenseFallback fallback) {
+        this(plan, context, shape, fallback, IndexDensity.off());
+    }
+
+    /**
+     * @param density counts every index when it is measuring (copying each back after its stream finishes), the
+     *                heads that fall back to dense as dense
+     */
+    public GpuSparsePrefill(PatternPlan plan, CudaContext context, AttentionShape shape, DenseFallback fallback,
+                            IndexDensity density) {
         this.plan = plan;
+        this.density = density;
         this.shape = shape;
         this.fallback = fallback;
         this.builder = new GpuIndexBuilder(context, shape);
@@ -94,6 +107,7 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
             Arrays.fill(tiles, -1);
             Arrays.fill(denseHeads, true);
             dense.prefill(stream, q, k, v, out, length, 0);
+            density.addDense(heads, length);
             return new LayerRun(tiles, denseHeads, 0, 0, 0);
         }
         GpuIndexBuilder.Estimate estimate = builder.estimate(stream, patterns, 0, heads, q, k, length, null);
@@ -111,6 +125,7 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
                 int batchStart = first;
                 eachRun(denseHeads, first, count, false,
                         (from, n) -> attention.launch(stream, q, k, v, out, index, from - batchStart, n));
+                if (density.measuring()) countDensity(stream, index, denseHeads, first, count, length);
             }
             first += count;
         }
@@ -118,11 +133,28 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
         return new LayerRun(tiles, denseHeads, batches, indexBytes, estimate.fixedLayoutBytes(0, heads));
     }
 
+    /** Counts the batch's computed area: each sparse head's index, each fallback head's whole causal area. */
+    private void countDensity(CudaStream stream, DeviceSparseIndex index, boolean[] denseHeads, int first, int count,
+                              int length) {
+        stream.synchronize();
+        SparseIndex host = index.download();
+        for (int slot = 0; slot < count; slot++) {
+            if (!denseHeads[first + slot]) continue;
+            // as the CPU prefill does: a fallback head's slot holds the dense index it ran (one range a block fits)
+            host.clearHead(slot);
+            DensePattern.index().writeTo(host, slot);
+        }
+        density.add(host);
+    }
+
     private interface HeadRun {
         void launch(int firstHead, int heads);
     }
 
-    /** Calls {@code run} for each maximal run of heads in {@code [first, first + count)} whose flag is {@code value}. */
+    /**
+     * Calls {@code run} for each maximal run of heads in {@code [first, first + count)} whose flag is
+     * {@code value}.
+     */
     private static void eachRun(boolean[] flags, int first, int count, boolean value, HeadRun run) {
         for (int h = first; h < first + count; ) {
             if (flags[h] != value) {

@@ -17,7 +17,8 @@ import io.minference.ptx.dsl.U64;
  * their neighbours, a block scan counts the runs (first pass) and then numbers them from the right (second pass: a
  * run's first diagonal writes the range's end, its last the range's start). Then the kept columns below the block's
  * end that no kept diagonal's window covers (a binary search in the ascending diagonal list) are compacted in
- * order.
+ * order. {@code IndexAssemblyEmulationTest} runs this algorithm statement by statement on the CPU against
+ * {@link io.minference.sparse.pattern.VerticalSlashIndex}: keep the two in step.
  * <p>Two specializations, run one after the other: {@code count} writes what each slot needs into
  * {@code rangeCounts} and {@code columnCounts} (vertical-slash: its runs and leftover columns, found as above
  * without storing them; dense 1; A-shape 1 or 2; block-sparse its bound {@code min(k, (b + 2) / 2)} runs, no
@@ -141,7 +142,9 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
             window.eachChunk(tid, base -> {
                 U32 i = k.add(base, tid);
                 Pred starts = window.startsRun(i);
-                Pred ends = k.and(window.below(i), k.not(window.startsRun(k.add(i, 1))));
+                // i ends its run when the next diagonal starts a new one or does not cross the block at all
+                U32 next = k.add(i, 1);
+                Pred ends = k.and(window.below(i), k.or(window.startsRun(next), k.not(window.below(next))));
                 U32 start = k.select(starts, k.u32(1), k.u32(0));
                 EstimationOps.Scan scan = EstimationOps.exclusiveScan(k, start, scratch, tid, warps);
                 // run number from the left, in key order: runs - (runs counted from the right up to this diagonal)

@@ -1,10 +1,7 @@
 package io.minference.sparse.gpu;
 
 import io.minference.kernels.flash.FlashKeyLoop;
-import io.minference.kernels.flash.OnlineSoftmax;
-import io.minference.kernels.flash.RowTileLoad;
 import io.minference.ptx.dsl.F32;
-import io.minference.ptx.dsl.FragmentC;
 import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.ptx.dsl.KernelDefinition;
 import io.minference.ptx.dsl.Pred;
@@ -12,6 +9,9 @@ import io.minference.ptx.dsl.SpecialRegisters.Axis;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
 import io.minference.sparse.SparseIndex;
+import io.minference.ptx.tile.AccumulatorTile;
+import io.minference.ptx.tile.OnlineSoftmax;
+import io.minference.ptx.tile.RowTileLoad;
 
 import static io.minference.ptx.dsl.Address.global;
 import static io.minference.ptx.dsl.Address.shared;
@@ -33,8 +33,8 @@ import static io.minference.ptx.dsl.Address.shared;
  * no tile waits on an index read.
  * <p>Parameters: {@code q, k, v, o} (u64, the layout of {@link io.minference.kernels.flash}, a whole prompt from
  * position 0), the index's {@code rangeOffsets, rangeCounts, ranges, columnOffsets, columnCounts, columns} (u64,
- * {@link DeviceSparseIndex}'s compact layout), {@code length, firstHead, numHeads, numKvHeads} (u32), {@code scale} (f32,
- * 1/sqrt(d) * log2 e). Launch: grid {@code (index heads, query blocks)}, block {@link #THREADS}, dynamic shared
+ * {@link DeviceSparseIndex}'s compact layout), {@code length, firstHead, numHeads, numKvHeads} (u32), {@code scale}
+ * (f32, 1/sqrt(d) * log2 e). Launch: grid {@code (index heads, query blocks)}, block {@link #THREADS}, dynamic shared
  * memory {@link #sharedBytes()}. Query blocks run last-first, all heads of one query block side by side. Rows with no
  * visible key are written as zeros; heads outside the index are not touched.
  */
@@ -294,7 +294,9 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
                 });
             }
 
-            /** Starts the copies of tile {@code tile} into its stage, stores its key slots, then moves the cursor on. */
+            /**
+             * Starts the copies of tile {@code tile} into its stage, stores its key slots, then moves the cursor on.
+             */
             void load(U32 tile) {
                 U32 stageIndex = k.rem(tile, stages);
                 U32 stage = k.mad(stageIndex, k.u32(stageBytes()), kvStages);
@@ -345,13 +347,13 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
      * the tile's key slots ({@code laneKeys} is the lane's first pair), its rows are {@code laneRow} and
      * {@code laneRow + 8}.
      */
-    private static void maskFutureKeys(KernelBuilder k, FragmentC[] scores, U32 laneKeys, U32 laneRow) {
+    private static void maskFutureKeys(KernelBuilder k, AccumulatorTile scores, U32 laneKeys, U32 laneRow) {
         U32 lowerRow = k.add(laneRow, 8);
-        for (int f = 0; f < scores.length; f++) {
+        for (int f = 0; f < scores.fragmentCount(); f++) {
             for (int c = 0; c < 2; c++) {
                 U32 key = k.loadU32(shared(laneKeys).plus(4L * (8 * f + c)));
                 for (int half = 0; half < 2; half++) {
-                    F32 score = scores[f].regs().get(2 * half + c);
+                    F32 score = scores.at(half, f, c);
                     k.set(score, k.select(k.gt(key, half == 0 ? laneRow : lowerRow),
                             k.f32(Float.NEGATIVE_INFINITY), score));
                 }

@@ -92,7 +92,9 @@ final class RopeAttention {
             layout.row(q, i, true);
             layout.row(k, i, false);
             SplittableRandom values = SyntheticAttention.rowRandom(seed, 3, i);
-            for (int x = 0; x < shape.kvDim(); x++) v.setFloat((long) i * shape.kvDim() + x, (float) values.nextGaussian());
+            for (int x = 0; x < shape.kvDim(); x++) {
+                v.setFloat((long) i * shape.kvDim() + x, (float) values.nextGaussian());
+            }
         });
         return new SyntheticAttention.Sample(q, k, v);
     }

@@ -2,6 +2,7 @@ package io.minference.sparse.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -16,6 +17,8 @@ import io.minference.sparse.PatternPlan;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -81,6 +84,67 @@ class PatternFilesTest {
                 List.of(vs(30, 800), new BlockSparse(Budget.topK(100))))), plan);
     }
 
+    // MInference's rules, each read in minference/modules/minference_forward.py (microsoft/MInference):
+    // minference_prefill_kernel and init_minference_parameters.
+
+    @Test
+    void minferenceBlockSparseKeepsAHundredBlocksWhateverTheNumbersSay() throws IOException {
+        PatternPlan plan = PatternFiles.read(write("b.json", """
+                [{"0": ["block_sparse", 16, 0, 0], "1": ["block_sparse", 100, 7, 3], "2": ["block_sparse", 0, 0, 0]}]
+                """));
+        assertEquals(List.of(new BlockSparse(Budget.topK(100)), new BlockSparse(Budget.topK(100)),
+                new BlockSparse(Budget.topK(100))), plan.layers().get(0));
+    }
+
+    @Test
+    void minferenceVerticalAndSlashBudgetsAreClampedToThirtyAndFifty() throws IOException {
+        PatternPlan plan = PatternFiles.read(write("v.json", """
+                [{"0": ["vertical_and_slash", 10, 20, 0], "1": ["vertical_and_slash", 0, 0, 0],
+                  "2": ["vertical_and_slash", 30, 50, 0], "3": ["vertical_and_slash", 31, 49, 0],
+                  "4": ["stream_llm", 4, 16, 0]}]
+                """));
+        assertEquals(List.of(vs(30, 50), vs(30, 50), vs(30, 50), vs(31, 50), new AShape(4, 16)),
+                plan.layers().get(0), "vertical_and_slash clamped to max(v, 30), max(s, 50); stream_llm untouched");
+    }
+
+    @Test
+    void minferenceMissingHeadsAndLayersGetItsDefaultWithAWarningNamingThem() throws IOException {
+        Path file = write("m.json", """
+                [{"0": ["vertical_and_slash", 100, 800, 0], "2": ["stream_llm", 64, 256, 0]},
+                 {"1": ["vertical_and_slash", 3500, 100, 0]}]
+                """);
+        List<String> warnings = new ArrayList<>();
+        PatternPlan plan = PatternFiles.readFor(file, Set.of(), 3, 4, warnings::add);
+        VerticalSlash d = VerticalSlash.DEFAULT;
+        assertEquals(new PatternPlan(List.of(List.of(vs(100, 800), d, new AShape(64, 256), d),
+                List.of(d, vs(3500, 100), d, d), List.of(d, d, d, d))), plan);
+        assertEquals(List.of(file + ": not listed, so vertical_and_slash 1000/6096 as MInference gives them:"
+                + " layer 0 heads 1, 3; layer 1 heads 0, 2-3; layer 2"), warnings);
+        assertEquals(vs(1000, 6096), d);
+
+        List<String> none = new ArrayList<>();
+        PatternPlan full = PatternFiles.readFor(write("f.json", "[{\"0\": [\"stream_llm\", 1, 2, 0]}]"), Set.of(),
+                1, 1, none::add);
+        assertEquals(new AShape(1, 2), full.pattern(0, 0));
+        assertEquals(List.of(), none, "a complete file warns of nothing");
+
+        PatternFileException wider = assertThrows(PatternFileException.class,
+                () -> PatternFiles.readFor(file, Set.of(), 3, 2, warnings::add));
+        assertEquals(file + ": layer 0 of the pattern configuration has 3 heads, the model 2", wider.getMessage(),
+                "a head past the model's count is still refused: the file is for another model");
+    }
+
+    @Test
+    void minferenceFourthFieldIsTheSearchScoreAndChangesNothing() throws IOException {
+        // fit_o files hold an output-error count there, older ones a recall; MInference's prefill unpacks it as "_".
+        PatternPlan counts = PatternFiles.read(write("c.json",
+                "[{\"0\": [\"vertical_and_slash\", 100, 800, 26473], \"1\": [\"stream_llm\", 8, 64, 0]}]"));
+        PatternPlan recalls = PatternFiles.read(write("r.json",
+                "[{\"0\": [\"vertical_and_slash\", 100, 800, 0.97], \"1\": [\"stream_llm\", 8, 64, 1.0]}]"));
+        assertEquals(counts, recalls);
+        assertEquals(List.of(vs(100, 800), new AShape(8, 64)), counts.layers().get(0));
+    }
+
     @Test
     void minferenceFileErrorsNameTheLayerHeadAndProblem() throws IOException {
         assertTrue(failure("a.json", "[{\"0\": [\"dilated\", 1, 2, 0]}]").getMessage()
@@ -88,9 +152,8 @@ class PatternFilesTest {
                         + " stream_llm, block_sparse)"));
         assertTrue(failure("b.json", "[{\"0\": [\"vertical_and_slash\", 1, 2, 0]}, {\"0\": [\"vertical_and_slash\","
                 + " -5, 2, 0]}]").getMessage().endsWith("layer 1, head 0: vertical_size cannot be negative, got -5"));
-        assertTrue(failure("c.json", "[{\"0\": [\"vertical_and_slash\", 1, 2, 0], \"2\": [\"stream_llm\", 1, 2, 0]}]")
-                .getMessage().endsWith("layer 0, head 2: is out of range: the layer lists 2 heads, so their indices"
-                        + " run from 0 to 1"));
+        assertTrue(failure("c.json", "[{\"0\": [\"vertical_and_slash\", 1, 2, 0], \"5000\": [\"stream_llm\", 1, 2, 0]}]")
+                .getMessage().endsWith("layer 0, head 5000: is out of range: head indices run from 0 to 4095"));
         assertTrue(failure("d.json", "[{\"0\": [\"vertical_and_slash\", 1, 2, 0]")
                 .getMessage().contains(": malformed JSON: "));
         assertTrue(failure("e.json", "{\"layers\": 3}").getMessage()
@@ -137,6 +200,9 @@ class PatternFilesTest {
         assertEquals(new AShape(64, 512), plan.pattern(0, 1));
         assertEquals(new VerticalSlash(Budget.mass(0.9), Budget.mass(0.9)), plan.pattern(5, 2));
         assertEquals(new BlockSparse(Budget.topK(8)), plan.pattern(5, 3));
+        // the patterns search-patterns found for the tiny pass-key model (BENCHMARKS.md, issue 12)
+        Path searched = example.resolveSibling("tiny-passkey-searched.yaml");
+        assertEquals(6, PatternFiles.readFor(searched, Set.of(), 6, 6).numLayers());
     }
 
     @Test
@@ -217,5 +283,39 @@ class PatternFilesTest {
         }
         assertEquals("'lots' is not a budget: write a whole number (top-k) or mass:γ with γ in (0, 1]",
                 BudgetText.problem("lots").orElseThrow());
+    }
+
+    @Test
+    void hugeCountsAreRefusedBeforeAnythingIsAllocated() {
+        // Preemptive: before the bound, the first of these ran for minutes and the second ran out of memory.
+        assertTimeoutPreemptively(Duration.ofSeconds(10), this::refusesHugeCounts);
+    }
+
+    private void refusesHugeCounts() throws IOException {
+        String pattern = "default: {pattern: a-shape, sink: 4, local: 64}\n";
+        assertTrue(failure("l.yaml", "num_layers: 2147483647\nnum_heads: 2\n" + pattern).getMessage()
+                .contains("num_layers is 2147483647; a pattern file may declare at most 1024"));
+        assertTrue(failure("h.yaml", "num_layers: 2\nnum_heads: 0x7fffffff\n" + pattern).getMessage()
+                .contains("num_heads is 2147483647; a pattern file may declare at most 1024"));
+        assertTrue(failure("b.yaml", "num_layers: 99999999999999999999\nnum_heads: 2\n" + pattern).getMessage()
+                .contains("num_layers must be a whole number"));
+    }
+
+    @Test
+    void aliasesAndNonFiniteNumbersAreRefused() throws IOException {
+        assertTrue(failure("a.yaml", "num_layers: 1\nnum_heads: 1\ndefault: &x {pattern: [*x]}\n").getMessage()
+                .contains("aliases (*x) are not allowed"));
+        PatternFileException nan = failure("n.yaml", "num_layers: 1\nnum_heads: 1\n"
+                + "default: {pattern: vertical-slash, vertical: !!float nan, slash: 10}\n");
+        assertTrue(nan.getMessage().contains("key 'default.vertical': must be a finite number"), nan.getMessage());
+    }
+
+    @Test
+    void minferenceSizesOfTwoToTheSixtyFourAreTooLargeNotWrapped() throws IOException {
+        PatternFileException e = failure("w.json", "[{\"0\": [\"vertical_and_slash\", 18446744073709551617, 10,"
+                + " 0.9]}]");
+        assertTrue(e.getMessage().contains("vertical_size is too large: 18446744073709551617"), e.getMessage());
+        assertTrue(failure("d.json", "[{\"0\": [\"vertical_and_slash\", 1e30, 10, 0.9]}]").getMessage()
+                .contains("too large"));
     }
 }

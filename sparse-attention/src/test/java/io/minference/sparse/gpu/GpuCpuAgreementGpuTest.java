@@ -110,7 +110,8 @@ class GpuCpuAgreementGpuTest {
                     cpuDense[head] = DenseFallback.DEFAULT.runsDense(cpu.tiles(0), length);
                     cpuShare[head] = (double) cpu.tiles(0) / SparseIndex.causalTiles(length);
                 }
-                for (DenseFallback fallback : List.of(DenseFallback.DEFAULT, DenseFallback.NEVER, new DenseFallback(0))) {
+                for (DenseFallback fallback : List.of(DenseFallback.DEFAULT, DenseFallback.NEVER,
+                        new DenseFallback(0))) {
                     GpuSparsePrefill.LayerRun run;
                     out.fillIntsAsync(0x7FC07FC0, backend.stream());   // bf16 NaNs: every element must be written
                     try (GpuSparsePrefill sparse = new GpuSparsePrefill(new PatternPlan(List.of(PATTERNS)),
@@ -118,8 +119,9 @@ class GpuCpuAgreementGpuTest {
                         run = sparse.run(backend.stream(), 0, qd, kd, vd, out, length);
                         backend.stream().synchronize();
                     }
-                    System.out.println("L = " + length + ", " + fallback + ": tiles " + Arrays.toString(run.indexTiles())
-                            + ", dense heads " + Arrays.toString(run.denseHeads()) + ", CPU shares "
+                    System.out.println("L = " + length + ", " + fallback + ": tiles "
+                            + Arrays.toString(run.indexTiles()) + ", dense heads "
+                            + Arrays.toString(run.denseHeads()) + ", CPU shares "
                             + Arrays.toString(cpuShare));
                     SparseIndex attended = new SparseIndex(0, SHAPE.numHeads(), length, gpu.maxRanges(),
                             gpu.maxColumns());
@@ -128,7 +130,8 @@ class GpuCpuAgreementGpuTest {
                         assertEquals(fallback.runsDense(run.indexTiles()[head], length), run.denseHeads()[head]);
                         if (fallback == DenseFallback.DEFAULT
                                 && Math.abs(cpuShare[head] - DenseFallback.DEFAULT_MAX_TILE_SHARE) > 0.01) {
-                            assertEquals(cpuDense[head], run.denseHeads()[head], "CPU and GPU fallback of head " + head);
+                            assertEquals(cpuDense[head], run.denseHeads()[head],
+                                    "CPU and GPU fallback of head " + head);
                         }
                         copyHead(gpu, attended, head, run.denseHeads()[head]);
                     }

@@ -9,7 +9,8 @@ import java.util.TreeSet;
 
 /**
  * Indices of the shapes the patterns build, made from random choices for kernel tests: dense, vertical-slash-like
- * (kept diagonals and columns turned into exact diagonal ranges and columns by {@link VerticalSlashIndex}), A-shape-like,
+ * (kept diagonals and columns turned into exact diagonal ranges and columns by {@link VerticalSlashIndex}),
+ * A-shape-like,
  * block-sparse-like, and a mix of slot kinds (empty, ranges only, columns only, both).
  */
 final class TestIndexes {

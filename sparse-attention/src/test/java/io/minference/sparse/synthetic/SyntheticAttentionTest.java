@@ -42,7 +42,8 @@ class SyntheticAttentionTest {
         try (var rope = SyntheticAttention.rope(SHAPE, length, 42);
              var random = SyntheticAttention.random(SHAPE, length, 42)) {
             var onRope = HeadAccuracy.measure(SHAPE, rope.queries(), rope.keys(), rope.values(), length, patterns);
-            var onNoise = HeadAccuracy.measure(SHAPE, random.queries(), random.keys(), random.values(), length, patterns);
+            var onNoise = HeadAccuracy.measure(SHAPE, random.queries(), random.keys(), random.values(), length,
+                    patterns);
             for (int h = 0; h < 4; h++) {
                 HeadAccuracy.Result s = onRope.get(h), r = onNoise.get(h);
                 System.out.println("rope head " + h + ": " + s + "; random: " + r);

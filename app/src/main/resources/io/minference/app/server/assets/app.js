@@ -1,8 +1,21 @@
 'use strict';
-// The demo page: runs one prompt with dense attention, then with MInference, through the server's own
+// The demo page: runs one prompt with dense attention and with MInference, through the server's own
 // OpenAI-compatible streaming endpoint, and shows latencies, the streamed answers, the chart and the pattern.
+// Honest timing: each mode is warmed up once (a short untimed run) before its first timed run, and the order of the
+// two modes alternates from one run to the next; each speedup is shown beside the fraction of the causal area that
+// the sparse prefill computed. Decode is dense in both modes, so its speed is shown once, not compared.
 const $ = id => document.getElementById(id);
 const MODES = ['dense', 'minference'];
+const warmedUp = new Set();
+let runCount = 0;
+
+// Preset prompts: a haystack of this many tokens, and enough answer tokens for a 5-digit key.
+const SCENARIOS = {
+  'cpu-2k': { tokens: 2048, maxTokens: 12, label: '2K tokens (quick on a CPU)' },
+  'cpu-8k': { tokens: 8192, maxTokens: 12, label: '8K tokens (about a minute on a 2-core CPU)' },
+  'passkey-16k': { tokens: 16384, maxTokens: 12, label: '16K tokens: the pass-key model on a GPU' },
+  'long-128k': { tokens: 131072, maxTokens: 4, label: '128K tokens: synthetic:llama3-8b on a GPU' },
+};
 
 async function fetchJson(url, options) {
   const response = await fetch(url, options);
@@ -82,7 +95,7 @@ function panel(mode) {
     reset() {
       root.dataset.state = 'running';
       part('bar').style.width = '0';
-      for (const name of ['prefill', 'tokens', 'decode', 'path']) part(name).textContent = '–';
+      for (const name of ['prefill', 'tokens', 'decode', 'path', 'density']) part(name).textContent = '–';
       part('answer').textContent = '';
       this.status('waiting for its turn…');
     },
@@ -100,8 +113,11 @@ function panel(mode) {
       part('bar').style.width = '100%';
       part('prefill').textContent = figures.prefill_seconds.toFixed(3) + ' s';
       part('tokens').textContent = figures.prompt_tokens.toLocaleString('en') + ' tokens';
-      part('decode').textContent = figures.decode_tokens_per_second.toFixed(1) + ' tokens/s';
+      // Decode is dense in both modes: its speed is shown in the dense panel only.
+      part('decode').textContent = mode === 'dense'
+          ? figures.decode_tokens_per_second.toFixed(1) + ' tokens/s' : 'dense, as in the dense run';
       part('path').textContent = figures.attention;
+      part('density').textContent = densityText(figures.index_density);
       this.status('finished (' + finishReason + ')');
     },
     fail(message) {
@@ -134,9 +150,28 @@ async function* events(response) {
   }
 }
 
+function densityText(density) {
+  return density === null || density === undefined ? 'not measured'
+      : (100 * density).toFixed(1) + '% of the causal area';
+}
+
+// One short untimed run per mode (sparse forced), so that neither timed run pays for compilation and loading.
+async function warmUp(mode) {
+  if (warmedUp.has(mode)) return;
+  const view = panel(mode);
+  view.status('warming up (untimed)…');
+  await fetch('/v1/completions', postJson('/v1/completions', {
+    prompt: 'warm up '.repeat(32), max_tokens: 1, temperature: 0,
+    minference: { attention: mode, sparse_threshold: 0 },
+  })).then(r => r.text()).catch(() => null);
+  warmedUp.add(mode);
+}
+
 async function runOne(mode, prompt) {
   const view = panel(mode);
   view.reset();
+  await warmUp(mode);
+  view.status('waiting for its turn…');
   const request = {
     prompt, stream: true, temperature: 0, max_tokens: Number($('max-tokens').value),
     minference: { attention: mode, sparse_threshold: Number($('threshold').value), progress: true },
@@ -181,6 +216,15 @@ async function runOne(mode, prompt) {
 async function showPattern(prompt) {
   const canvas = $('pattern');
   const caption = $('pattern-caption');
+  const started = Date.now();
+  const what = `layer ${$('layer').value}, head ${$('head').value}`;
+  const tick = () => {
+    caption.textContent = `computing the pattern of ${what} (a dense prefill up to that layer)… `
+        + Math.round((Date.now() - started) / 1000) + ' s';
+  };
+  tick();
+  document.body.dataset.pattern = 'computing';
+  const ticker = setInterval(tick, 500);
   try {
     const picture = await fetchJson('/demo/pattern', postJson('/demo/pattern', {
       prompt, attention: 'minference', layer: Number($('layer').value), head: Number($('head').value),
@@ -198,10 +242,13 @@ async function showPattern(prompt) {
   } catch (e) {
     PatternPicture.clear(canvas, 'pattern not available');
     caption.textContent = e.message;
+  } finally {
+    clearInterval(ticker);
+    document.body.dataset.pattern = 'done';
   }
 }
 
-function showSpeedup(dense, sparse) {
+function showSpeedup(dense, sparse, order) {
   const line = $('speedup');
   if (!dense || !sparse) {
     line.textContent = 'Speedup: needs both runs to finish' + (dense ? ' (MInference did not run: see its panel).' : '.');
@@ -209,8 +256,13 @@ function showSpeedup(dense, sparse) {
   }
   const factor = document.createElement('b');
   factor.textContent = (dense.prefill_seconds / sparse.prefill_seconds).toFixed(2) + '×';
+  const kept = document.createElement('b');
+  kept.className = 'density';
+  kept.textContent = densityText(sparse.index_density);
   line.replaceChildren('Prefill speedup of MInference over dense: ', factor,
-      ` at ${dense.prompt_tokens.toLocaleString('en')} tokens (${sparse.attention} path)`);
+      ` at ${dense.prompt_tokens.toLocaleString('en')} tokens (${sparse.attention} path), computing `, kept,
+      ` (dense: all of it). Both modes were warmed up; this run went ${order.join(' first, then ')}, and the order`
+      + ' alternates from run to run. Decode is dense in both modes.');
 }
 
 async function runBoth() {
@@ -218,21 +270,43 @@ async function runBoth() {
   button.disabled = true;
   const prompt = composePrompt();
   const results = {};
+  const order = runCount++ % 2 === 0 ? MODES : [...MODES].reverse();
   try {
-    for (const mode of MODES) {
+    for (const mode of order) {
       results[mode] = await runOne(mode, prompt);
       if (results[mode]) {
         LatencyChart.add(mode, results[mode].prompt_tokens, results[mode].prefill_seconds, $('chart'));
       }
     }
-    showSpeedup(results.dense, results.minference);
-    await showPattern(prompt);
+    showSpeedup(results.dense, results.minference, order);
+    // The pattern needs a prompt that the sparse run accepted; after a failed run it would fail the same way.
+    if (results.minference) {
+      await showPattern(prompt);
+    } else {
+      PatternPicture.clear($('pattern'), 'no pattern: the MInference run failed');
+      $('pattern-caption').textContent = 'The pattern is computed after a successful MInference run.';
+    }
   } finally {
     button.disabled = false;
     document.body.dataset.runs = String(Number(document.body.dataset.runs || 0) + 1);
   }
 }
 
+function chooseScenario() {
+  const scenario = SCENARIOS[$('scenario').value];
+  if (!scenario) return;
+  $('hay-tokens').value = scenario.tokens;
+  $('max-tokens').value = scenario.maxTokens;
+  makeHaystack();
+}
+
+for (const [key, scenario] of Object.entries(SCENARIOS)) {
+  const option = document.createElement('option');
+  option.value = key;
+  option.textContent = scenario.label;
+  $('scenario').appendChild(option);
+}
+$('scenario').addEventListener('change', chooseScenario);
 $('upload').addEventListener('change', readUpload);
 $('hay-make').addEventListener('click', makeHaystack);
 $('run').addEventListener('click', runBoth);

@@ -1,0 +1,46 @@
+package io.minference.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** demo-record on synthetic:tiny: the page's responses saved as JSON, and a summary row per length. */
+class DemoRecordCommandTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void savesThePagesResponsesAndASummaryWithSpeedupAndDensity() throws Exception {
+        Path out = dir.resolve("demo");
+        CliRun run = CliRun.of("demo-record", "--model", "synthetic:tiny", "--device", "cpu", "--lengths", "256,512",
+                "--max-tokens", "3", "--out", out.toString());
+        assertEquals(0, run.exitCode(), run.toString());
+        ObjectMapper json = new ObjectMapper();
+        for (String name : new String[] {"info.json", "warm-up-dense.json", "warm-up-minference.json",
+                "256-haystack.json", "256-dense.json", "256-minference.json", "256-pattern.json",
+                "512-dense.json", "512-minference.json"}) {
+            assertTrue(Files.isRegularFile(out.resolve(name)), name + " saved: " + run);
+        }
+        JsonNode sparse = json.readTree(out.resolve("512-minference.json").toFile());
+        assertEquals("minference", sparse.path("minference").path("attention").asText());
+        double density = sparse.path("minference").path("index_density").asDouble();
+        assertTrue(density > 0 && density <= 1, sparse.toString());
+        assertTrue(sparse.path("progress_events").asInt() > 0, "the page's progress events were read");
+        assertEquals(1.0, json.readTree(out.resolve("512-dense.json").toFile()).path("minference")
+                .path("index_density").asDouble());
+        String summary = Files.readString(out.resolve("summary.md"));
+        String[] lines = summary.strip().split("\\R");
+        assertTrue(lines[0].contains("warmed up once, then the order alternates"), summary);
+        // One row per length: the second ran MInference first.
+        assertTrue(lines[4].startsWith("| 256 | dense |"), summary);
+        assertTrue(lines[5].startsWith("| 512 | minference |"), summary);
+        assertTrue(lines[5].matches("\\| 512 \\| minference \\| [0-9.]+ \\| [0-9.]+ \\| [0-9.]+x \\| [0-9.]+% \\|.*"),
+                summary);
+    }
+}

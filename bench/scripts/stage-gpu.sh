@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Stages the GPU bundle for a device call, which carries the working tree and the bundle within 64 MiB in all:
+# ../shared/gpu/stage.sh with this project's choices, then a size check that keeps 8 MiB of headroom.
+#
+# Usage, from anywhere:   bench/scripts/stage-gpu.sh [DIR]      (DIR defaults to .gpu under the project root)
+# then, on the GPU host:  .gpu/test --include-tag gpu           and  .gpu/java io.minference.bench.GpuBench
+#
+# - The tiny pass-key model and Moby-Dick are not staged: the working tree carries the model's Q8_0 conversion
+#   (models/) and a Moby-Dick excerpt (texts/), which the GPU tests take where the shared files are absent
+#   (PasskeyPrompt.modelFile, haystackFile).
+# - LangChain4j and its HTTP and JSON stack are left out, with the langchain4j module's jar and tests: no GPU test
+#   needs them. The browser-test stack (Selenium) stays out, as stage.sh leaves it by default.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$root"
+dir=${1:-.gpu}
+if [ ! -f ../shared/gpu/stage.sh ]; then
+  echo "stage-gpu: ../shared/gpu/stage.sh is missing: this script stages through it, beside the repository" >&2
+  exit 2
+fi
+. bin/jdk.sh
+minference_find_jdk stage-gpu javac
+export JAVA_HOME=$MINFERENCE_JDK
+export STAGE_DATA="models/stories260K.bin models/tok512.bin models/tiny-passkey-llama-tokenizer.json"
+# Selenium (and what only it brings: Guava, Byte Buddy, annotations), OpenTelemetry and Netty, LangChain4j (and its
+# tokenizer jtokkit); SLF4J stays: Jetty logs through it
+export STAGE_EXCLUDE_GROUPS="org.seleniumhq.selenium,io.opentelemetry,io.netty,com.google.guava,com.google.errorprone,com.google.j2objc,net.bytebuddy,org.jetbrains,org.jspecify,dev.langchain4j,com.knuddels"
+bash ../shared/gpu/stage.sh "$dir"
+rm -rf "$dir/tests/langchain4j"
+rm -f "$dir"/lib/minference-langchain4j-*.jar
+# the app's classes are in lib/minference.jar (its final name); the langchain4j tests' copy of it is a duplicate
+rm -f "$dir"/lib/io.minference.minference-app-*.jar
+
+limit=$((64 << 20))
+headroom=$((8 << 20))
+bundle=$(du -sb "$dir" | cut -f1)
+# what a device call carries besides the bundle: tracked files and untracked ones git does not ignore
+tree=$(git ls-files -z --cached --others --exclude-standard | xargs -0 -r du -cb 2>/dev/null | awk 'END { print $1 }')
+total=$((bundle + tree))
+mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
+echo "stage-gpu: bundle $(mib "$bundle") + working tree $(mib "$tree") = $(mib "$total") of 64 MiB" \
+  "($(mib $((limit - total))) left; at least 8 MiB must be)" >&2
+if [ "$total" -gt $((limit - headroom)) ]; then
+  echo "stage-gpu: over the limit less 8 MiB of headroom; trim STAGE_DATA or the jars" >&2
+  exit 1
+fi

@@ -1,0 +1,45 @@
+package io.minference.llama.session;
+
+import io.minference.runtime.ProgressListener;
+import java.util.Objects;
+
+/**
+ * What a prefill is asked for. Start from {@link #lastLogits(int)} and change one thing at a time with the
+ * {@code with} methods.
+ *
+ * @param logitsToKeep   positions at the end of the prompt whose logits come back (1 for generation; more for
+ *                       scoring a text in one pass)
+ * @param attention      the plan for this prefill, or the session's when {@link #sessionAttention()} is true
+ * @param progress       receives ("prefill", tokens done, tokens in all)
+ * @param measureDensity whether a device prefill copies its sparse indices back to count the density (the CPU
+ *                       counts always; a timed device run should not measure)
+ */
+public record PrefillOptions(int logitsToKeep, AttentionPlan attention, ProgressListener progress,
+                             boolean measureDensity) {
+    public PrefillOptions {
+        if (logitsToKeep < 1) throw new IllegalArgumentException("logits to keep must be >= 1, got " + logitsToKeep);
+        Objects.requireNonNull(progress, "progress");
+    }
+
+    /** The logits of the last {@code n} positions, the session's attention, no progress, no device density. */
+    public static PrefillOptions lastLogits(int n) {
+        return new PrefillOptions(n, null, ProgressListener.NONE, false);
+    }
+
+    public PrefillOptions withAttention(AttentionPlan plan) {
+        return new PrefillOptions(logitsToKeep, Objects.requireNonNull(plan, "plan"), progress, measureDensity);
+    }
+
+    public PrefillOptions withProgress(ProgressListener listener) {
+        return new PrefillOptions(logitsToKeep, attention, listener, measureDensity);
+    }
+
+    public PrefillOptions measuringDensity() {
+        return new PrefillOptions(logitsToKeep, attention, progress, true);
+    }
+
+    /** Whether the session's own plan applies. */
+    public boolean sessionAttention() {
+        return attention == null;
+    }
+}

@@ -1,0 +1,202 @@
+package io.minference.llama.gpu;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.minference.llama.LlamaConfig;
+import io.minference.llama.LlamaWeights;
+import io.minference.llama.forward.HostMemoryPlan;
+import io.minference.llama.forward.LlamaForward;
+import io.minference.llama.gguf.GgmlType;
+import io.minference.llama.gguf.GgufFile;
+import io.minference.llama.gguf.GgufFileWriter;
+import io.minference.llama.gguf.GgufLlama;
+import io.minference.llama.gguf.GgufTensorInfo;
+import io.minference.llama.gguf.GgufType;
+import io.minference.llama.gguf.GgufValue;
+import io.minference.runtime.DType;
+import io.minference.runtime.ProgressListener;
+import io.minference.runtime.Tensor;
+import io.minference.runtime.cpu.CpuBackend;
+import java.io.IOException;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A LLaMA-3-8B-shaped Q4_0 file (every tensor of the real model's size: a 128256 × 4096 embedding and classifier,
+ * 4096-wide attention with 8 KV heads, a 14336-wide MLP) on one layer instead of 32, to keep the file at 0.7 GB. It
+ * is opened on the CPU, where it stays in the mapping, decodes tokens within the host memory plan, and streams every
+ * tensor through the GPU upload path into a sink that needs no device, within the host bound of the largest tensor
+ * plus 1 GiB of anonymous memory (the mapped file's pages do not count).
+ *
+ * <p>Memory is measured as anonymous resident memory outside the Java heap ({@link #offHeapAnon}): the heap is
+ * bounded by -Xmx and grows with whatever the other tests in the same JVM left behind, which would make the bounds
+ * measure them rather than this path.
+ */
+class EightBillionShapeTest {
+    private static final LlamaConfig SHAPE = new LlamaConfig(4096, 14336, 1, 32, 8, 128256, 8192, 500000f, 1e-5f);
+    private static final long MIB = 1 << 20;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void opensInPlaceDecodesAndStreamsWithinTheMemoryBounds() throws IOException {
+        long seed = System.nanoTime();
+        System.out.println("8B-shaped Q4_0 seed " + seed);
+        Path file = writeQ4_0Model(dir.resolve("llama3-8b-shape-q4_0.gguf"), SHAPE, new SplittableRandom(seed));
+        System.out.printf("file %.2f GiB%n", Files.size(file) / (double) (1L << 30));
+
+        long beforeOpen = offHeapAnon();
+        GgufFile gguf = GgufFile.open(file);
+        LlamaConfig config = GgufLlama.readConfig(gguf);
+        assertEquals(SHAPE, config);
+        try (LlamaWeights weights = GgufLlama.mapWeights(gguf, config, ProgressListener.NONE);
+             CpuBackend backend = new CpuBackend(2)) {
+            long opened = offHeapAnon() - beforeOpen;
+            System.out.printf("anonymous memory taken by opening: %d MiB%n", opened / MIB);
+            assertTrue(opened < 64 * MIB, "opening copied " + opened / MIB + " MiB; the weights stay in the mapping");
+            assertEquals(DType.Q4_0, weights.layers().getFirst().wGate().dtype());
+
+            int capacity = 16;
+            long beforeRun = offHeapAnon();
+            try (LlamaForward forward = new LlamaForward(config, weights, backend, capacity)) {
+                float[] logits = forward.decode(128000);
+                logits = forward.decode((int) (seed & 0xFFFF));
+                for (float v : logits) assertTrue(Float.isFinite(v), "a logit is not finite");
+                long run = offHeapAnon() - beforeRun;
+                long plan = HostMemoryPlan.of(config, capacity, capacity, backend.threads()).totalBytes();
+                System.out.printf("anonymous memory taken by two decode steps: %d MiB (plan %d MiB)%n", run / MIB,
+                        plan / MIB);
+                assertTrue(run < plan + 256 * MIB, "decoding took " + run / MIB + " MiB, plan " + plan / MIB);
+            }
+
+            long largest = gguf.tensors().stream().mapToLong(GgufTensorInfo::byteSize).max().orElseThrow();
+            long beforeStream = offHeapAnon();
+            CountingSink sink = new CountingSink(beforeStream);
+            WeightStreaming.stream(config, weights, sink, WeightStreaming.DEFAULT_STAGING_BYTES);
+            long peak = sink.peakRssAnon - beforeStream;
+            System.out.printf("streamed %.2f GiB of bf16 in %d chunks; peak anonymous memory over the start %d MiB"
+                    + " (bound: largest tensor %d MiB + 1024 MiB)%n", sink.bytes / (double) (1L << 30), sink.chunks,
+                    peak / MIB, largest / MIB);
+            long expected = 2L * (2L * config.vocabSize() * config.dim()
+                    + (long) config.dim() * (config.dim() + 2 * config.kvDim()) + (long) config.dim() * config.dim()
+                    + 3L * config.hiddenDim() * config.dim());
+            assertEquals(expected, sink.bytes, "every matrix streamed once, in bf16");
+            assertTrue(peak <= largest + 1024 * MIB, "streaming peaked at " + peak / MIB + " MiB of anonymous memory");
+        }
+    }
+
+    /** Counts what arrives and samples RssAnon at every chunk; holds nothing. */
+    private static final class CountingSink implements WeightStreaming.Sink<Long> {
+        long bytes;
+        long chunks;
+        long peakRssAnon;
+
+        CountingSink(long start) {
+            peakRssAnon = start;
+        }
+
+        @Override
+        public Long matrix(String name, long rows, long cols, WeightStreaming.Fill fill) {
+            long[] next = {0};
+            fill.into((offset, chunk) -> {
+                assertEquals(next[0], offset, name + ": chunks out of order");
+                next[0] += chunk.byteSize();
+                chunks++;
+                if (chunks % 8 == 0) peakRssAnon = Math.max(peakRssAnon, offHeapAnon());
+            });
+            assertEquals(2 * rows * cols, next[0], name + ": not every byte was written");
+            bytes += next[0];
+            peakRssAnon = Math.max(peakRssAnon, offHeapAnon());
+            return next[0];
+        }
+
+        @Override
+        public Long vector(String name, Tensor values) {
+            return values.byteSize();
+        }
+    }
+
+    /**
+     * The process's anonymous resident memory (not mapped files) less the Java heap's committed size: what native
+     * allocations (tensors, staging, the KV cache) and the JVM itself hold.
+     */
+    static long offHeapAnon() {
+        return rssAnon() - Runtime.getRuntime().totalMemory();
+    }
+
+    /** The process's anonymous resident memory (heap, native allocations; not mapped files), from /proc. */
+    static long rssAnon() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("RssAnon:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read /proc/self/status", e);
+        }
+        throw new IllegalStateException("/proc/self/status has no RssAnon line");
+    }
+
+    /** A LLaMA GGUF of {@code c}'s shape: matrices random Q4_0 blocks, norms ones, no tokenizer. */
+    static Path writeQ4_0Model(Path file, LlamaConfig c, SplittableRandom random) throws IOException {
+        GgufFileWriter out = new GgufFileWriter()
+                .put("general.architecture", new GgufValue.Text("llama"))
+                .put("llama.embedding_length", u32(c.dim()))
+                .put("llama.feed_forward_length", u32(c.hiddenDim()))
+                .put("llama.block_count", u32(c.numLayers()))
+                .put("llama.attention.head_count", u32(c.numHeads()))
+                .put("llama.attention.head_count_kv", u32(c.numKvHeads()))
+                .put("llama.vocab_size", u32(c.vocabSize()))
+                .put("llama.context_length", u32(c.contextLength()))
+                .put("llama.rope.freq_base", new GgufValue.Real(GgufType.FLOAT32, c.ropeTheta()))
+                .put("llama.attention.layer_norm_rms_epsilon", new GgufValue.Real(GgufType.FLOAT32, c.rmsEps()));
+        long seed = random.nextLong();
+        matrix(out, "token_embd.weight", c.dim(), c.vocabSize(), seed++);
+        for (int l = 0; l < c.numLayers(); l++) {
+            String p = "blk." + l + ".";
+            norm(out, p + "attn_norm.weight", c.dim());
+            matrix(out, p + "attn_q.weight", c.dim(), c.dim(), seed++);
+            matrix(out, p + "attn_k.weight", c.dim(), c.kvDim(), seed++);
+            matrix(out, p + "attn_v.weight", c.dim(), c.kvDim(), seed++);
+            matrix(out, p + "attn_output.weight", c.dim(), c.dim(), seed++);
+            norm(out, p + "ffn_norm.weight", c.dim());
+            matrix(out, p + "ffn_gate.weight", c.dim(), c.hiddenDim(), seed++);
+            matrix(out, p + "ffn_up.weight", c.dim(), c.hiddenDim(), seed++);
+            matrix(out, p + "ffn_down.weight", c.hiddenDim(), c.dim(), seed++);
+        }
+        norm(out, "output_norm.weight", c.dim());
+        matrix(out, "output.weight", c.dim(), c.vocabSize(), seed);
+        out.write(file);
+        return file;
+    }
+
+    private static GgufValue u32(long v) {
+        return new GgufValue.Int(GgufType.UINT32, v);
+    }
+
+    private static void norm(GgufFileWriter out, String name, int dim) {
+        out.tensor(name, GgmlType.F32, new long[] {dim}, data -> {
+            ValueLayout.OfFloat le = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+            for (long i = 0; i < dim; i++) data.setAtIndex(le, i, 1f);
+        });
+    }
+
+    /** Random quants under a scale that keeps |w| below 8 / (8 √in): activations stay near unit size. */
+    private static void matrix(GgufFileWriter out, String name, long in, long outRows, long seed) {
+        short scale = Float.floatToFloat16((float) (1 / (8 * Math.sqrt(in))));
+        out.tensor(name, GgmlType.Q4_0, new long[] {in, outRows}, data -> {
+            SplittableRandom random = new SplittableRandom(seed);
+            long words = data.byteSize() / 8;
+            for (long i = 0; i < words; i++) data.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, i, random.nextLong());
+            for (long i = words * 8; i < data.byteSize(); i++) data.set(ValueLayout.JAVA_BYTE, i, (byte) random.nextInt());
+            ValueLayout.OfShort le = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+            for (long b = 0; b < data.byteSize(); b += 18) data.set(le, b, scale);
+        });
+    }
+}

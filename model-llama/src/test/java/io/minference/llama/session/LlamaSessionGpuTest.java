@@ -1,0 +1,170 @@
+package io.minference.llama.session;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.minference.llama.LlamaModel;
+import io.minference.llama.generate.GenerationResult;
+import io.minference.llama.generate.SparsePrefill;
+import io.minference.llama.gpu.GpuLlamaForward;
+import io.minference.llama.gpu.GpuLlamaWeights;
+import io.minference.llama.load.ModelLoader;
+import io.minference.runtime.ProgressListener;
+import io.minference.runtime.SharedData;
+import io.minference.runtime.cpu.CpuBackend;
+import io.minference.runtime.cuda.CudaAvailability;
+import io.minference.runtime.cuda.CudaBackend;
+import io.minference.runtime.cuda.CudaDriver;
+import io.minference.sparse.HeadPattern;
+import io.minference.sparse.PatternPlan;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The session on a GPU against the session on the CPU, on the tiny pass-key model: the logits of the last N
+ * positions (dense in chunks, and layer-major through a sparse plan of dense heads) within a norm-wise relative
+ * error of 2e-2 per row (bf16 against f32), the A-shape density counted on the device equal to the CPU's, and
+ * greedy generation with log-probabilities token for token.
+ */
+@Tag("gpu")
+class LlamaSessionGpuTest {
+    private static final double BOUND = 2e-2;
+    private static CudaBackend gpu;
+    private static CpuBackend cpu;
+
+    @BeforeAll
+    static void open() {
+        CudaAvailability availability = CudaDriver.availability();
+        assumeTrue(availability.available(), () -> "no usable CUDA device: " + availability.reason());
+        gpu = CudaBackend.open(0);
+        cpu = new CpuBackend();
+    }
+
+    @AfterAll
+    static void close() {
+        if (gpu != null) gpu.close();
+        if (cpu != null) cpu.close();
+    }
+
+    private static LlamaModel load() {
+        Optional<Path> model = SharedData.file("models/tiny-passkey-llama-f16.gguf");
+        Optional<Path> tokenizer = SharedData.file("models/tiny-passkey-llama-tokenizer.json");
+        assumeTrue(model.isPresent() && tokenizer.isPresent(), "shared data: the tiny pass-key model is absent");
+        return ModelLoader.load(model.get().toString(), tokenizer.get(), ProgressListener.NONE);
+    }
+
+    /** About {@code length} tokens of text, BOS first. */
+    private static int[] prompt(LlamaModel model, int length) {
+        String sentence = "Call me Ishmael. Some years ago, never mind how long precisely, I thought I would sail. ";
+        int[] words = model.tokenizer().encode(sentence.repeat(1 + length / 10));
+        int[] out = new int[length];
+        out[0] = model.tokenizer().bos();
+        System.arraycopy(words, 0, out, 1, length - 1);
+        return out;
+    }
+
+    @Test
+    void lastNLogitsMatchTheCpu() {
+        try (LlamaModel model = load();
+             LlamaSession onCpu = LlamaSession.open(model, cpu, AttentionPlan.dense(), 128);
+             LlamaSession onGpu = LlamaSession.open(model, gpu, AttentionPlan.dense(), 128)) {
+            int[] tokens = prompt(model, 600);
+            // 300 rows: more than one vocabulary-projection step (256) on the device.
+            PrefillResult expected = onCpu.prefill(tokens, PrefillOptions.lastLogits(300));
+            compareRows(expected, onGpu.prefill(tokens, PrefillOptions.lastLogits(300)), "dense");
+            // Layer-major, through a sparse plan whose heads keep every key.
+            AttentionPlan everyKey = AttentionPlan.sparse(new SparsePrefill("minference",
+                    PatternPlan.uniform(model.config().numLayers(), model.config().numHeads(), new HeadPattern.Dense()),
+                    0, "every head dense"));
+            PrefillResult layerMajor = onGpu.prefill(tokens, PrefillOptions.lastLogits(300).withAttention(everyKey)
+                    .measuringDensity());
+            compareRows(expected, layerMajor, "layer-major");
+            assertEquals(1.0, layerMajor.density(), 1e-12);
+        }
+    }
+
+    @Test
+    void lastNLogitsAcrossSmallChunksMatchTheCpu() {
+        try (LlamaModel model = load();
+             LlamaSession onCpu = LlamaSession.open(model, cpu, AttentionPlan.dense(), 128);
+             GpuLlamaWeights weights = GpuLlamaWeights.upload(gpu.context(), model);
+             GpuLlamaForward forward = new GpuLlamaForward(weights, gpu, 100, 16)) {
+            int[] tokens = prompt(model, 100);
+            PrefillResult expected = onCpu.prefill(tokens, PrefillOptions.lastLogits(40));
+            float[][] actual = forward.prefill(tokens, ProgressListener.NONE, 40);
+            for (int i = 0; i < 40; i++) assertRowClose(expected.logits()[i], actual[i], "chunk 16, row " + i);
+            // The device-side choice reads the last position's logits.
+            assertEquals(argmax(actual[39]), forward.argmaxOfLogits());
+        }
+    }
+
+    @Test
+    void theDeviceCountsTheSameAShapeDensityAsTheCpu() {
+        try (LlamaModel model = load()) {
+            AttentionPlan aShape = AttentionPlan.sparse(new SparsePrefill("a-shape", PatternPlan.uniform(
+                    model.config().numLayers(), model.config().numHeads(), new HeadPattern.AShape(64, 256)), 0,
+                    "every head a-shape 64+256"));
+            int[] tokens = prompt(model, 1500);
+            try (LlamaSession onCpu = LlamaSession.open(model, cpu, aShape, 128);
+                 LlamaSession onGpu = LlamaSession.open(model, gpu, aShape, 128)) {
+                PrefillResult expected = onCpu.prefill(tokens, PrefillOptions.lastLogits(1));
+                PrefillResult measured = onGpu.prefill(tokens, PrefillOptions.lastLogits(1).measuringDensity());
+                PrefillResult timed = onGpu.prefill(tokens, PrefillOptions.lastLogits(1));
+                System.out.printf("a-shape 64+256 at %d tokens: density cpu %.4f, gpu %.4f%n", tokens.length,
+                        expected.density(), measured.density());
+                assertTrue(expected.density() < 0.5, "density " + expected.density());
+                assertEquals(expected.density(), measured.density(), 1e-12);
+                assertTrue(Double.isNaN(timed.density()), "a timed device prefill does not measure");
+                assertRowClose(expected.lastLogits(), measured.lastLogits(), "a-shape last logits");
+            }
+        }
+    }
+
+    @Test
+    void greedyGenerationWithLogprobsMatchesTheCpu() {
+        try (LlamaModel model = load();
+             LlamaSession onCpu = LlamaSession.open(model, cpu, AttentionPlan.dense(), 128);
+             LlamaSession onGpu = LlamaSession.open(model, gpu, AttentionPlan.dense(), 128)) {
+            int[] tokens = prompt(model, 40);
+            GenerationRequest request = GenerationRequest.of(12).withLogprobs(3).withStop(List.of("zzz"));
+            GenerationResult expected = onCpu.generate(tokens, request, GenerationListener.NONE);
+            GenerationResult actual = onGpu.generate(tokens, request, GenerationListener.NONE);
+            assertArrayEquals(expected.generated(), actual.generated());
+            assertEquals(expected.text(), actual.text());
+            for (int i = 0; i < expected.logprobs().size(); i++) {
+                assertEquals(expected.logprobs().get(i).logprob(), actual.logprobs().get(i).logprob(), 5e-2);
+            }
+        }
+    }
+
+    private static void compareRows(PrefillResult expected, PrefillResult actual, String what) {
+        assertEquals(expected.logits().length, actual.logits().length);
+        for (int i = 0; i < expected.logits().length; i++) {
+            assertRowClose(expected.logits()[i], actual.logits()[i], what + ", row " + i);
+        }
+    }
+
+    private static void assertRowClose(float[] expected, float[] actual, String what) {
+        double diff = 0, norm = 0;
+        for (int i = 0; i < expected.length; i++) {
+            double d = (double) actual[i] - expected[i];
+            diff += d * d;
+            norm += (double) expected[i] * expected[i];
+        }
+        double error = Math.sqrt(diff / norm);
+        assertTrue(error < BOUND, () -> what + ": relative error " + error);
+    }
+
+    private static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+}

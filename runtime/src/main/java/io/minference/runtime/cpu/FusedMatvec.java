@@ -1,0 +1,161 @@
+package io.minference.runtime.cpu;
+
+import io.minference.runtime.DType;
+import io.minference.runtime.quant.BlockDecoder;
+import io.minference.runtime.quant.SubBlockScales;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The decode product on Q8_0, Q4_0, Q4_K and Q6_K weights with the dequantization inside the dot product's loop:
+ * each block's quants are widened to floats in registers and multiplied into x, and the block's (or sub-block's) sum
+ * is scaled once, so a weight byte is read once from memory and never stored as a float. Decode reads every weight once per token; this is the
+ * loop whose speed is the memory's.
+ *
+ * <p>The sums run in another order than the F32 product of the decoded weights (a block at a time, then scaled), so
+ * they agree with it within float rounding rather than bit for bit. Activations stay F32: an integer dot product
+ * would need x quantized per block (as llama.cpp does) and, without a VNNI instruction in the Vector API, widening
+ * both sides to shorts and ints costs as many instructions as widening the weights to floats.
+ */
+final class FusedMatvec {
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    private static final VectorSpecies<Byte> B = L >= 8 && L <= 16
+            ? VectorSpecies.of(byte.class, VectorShape.forBitSize(8 * L)) : null;
+    private static final ByteOrder HOST = ByteOrder.nativeOrder();
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+
+    private FusedMatvec() {
+    }
+
+    /** Whether {@link #rows} computes on {@code type} on this machine's vectors. */
+    static boolean handles(DType type) {
+        return B != null && switch (type) {
+            case Q8_0, Q4_0, Q4_K, Q6_K -> true;
+            default -> false;
+        };
+    }
+
+    /** out[r] = w[r, ·] · x for rows [n0, n1), rows {@code rowBytes} apart. */
+    static void rows(DType type, MemorySegment x, MemorySegment w, long rowBytes, MemorySegment out, int n0, int n1,
+                     int k) {
+        int blocks = k / type.blockSize();
+        int[] scales = new int[12];
+        for (int r = n0; r < n1; r++) {
+            long row = r * rowBytes;
+            float sum = switch (type) {
+                case Q8_0 -> q8_0(x, w, row, blocks);
+                case Q4_0 -> q4_0(x, w, row, blocks);
+                case Q4_K -> q4_k(x, w, row, blocks, scales);
+                case Q6_K -> q6_k(x, w, row, blocks);
+                default -> throw new IllegalArgumentException("no fused decode product for " + type);
+            };
+            out.set(F32, 4L * r, sum);
+        }
+    }
+
+    private static FloatVector floats(ByteVector bytes) {
+        return (FloatVector) bytes.convertShape(VectorOperators.B2F, S, 0);
+    }
+
+    private static FloatVector xs(MemorySegment x, int element) {
+        return FloatVector.fromMemorySegment(S, x, 4L * element, HOST);
+    }
+
+    private static float q8_0(MemorySegment x, MemorySegment w, long row, int blocks) {
+        FloatVector acc = FloatVector.zero(S);
+        long src = row;
+        for (int b = 0; b < blocks; b++, src += 34) {
+            FloatVector block = FloatVector.zero(S);
+            for (int j = 0; j < 32; j += L) {
+                block = floats(ByteVector.fromMemorySegment(B, w, src + 2 + j, LE)).fma(xs(x, 32 * b + j), block);
+            }
+            acc = block.fma(FloatVector.broadcast(S, BlockDecoder.half(w, src)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    private static float q4_0(MemorySegment x, MemorySegment w, long row, int blocks) {
+        FloatVector acc = FloatVector.zero(S);
+        long src = row;
+        for (int b = 0; b < blocks; b++, src += 18) {
+            FloatVector block = FloatVector.zero(S);
+            for (int j = 0; j < 16; j += L) {
+                ByteVector q = ByteVector.fromMemorySegment(B, w, src + 2 + j, LE);
+                block = floats(q.and((byte) 0xF).sub((byte) 8)).fma(xs(x, 32 * b + j), block);
+                block = floats(q.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF).sub((byte) 8))
+                        .fma(xs(x, 32 * b + 16 + j), block);
+            }
+            acc = block.fma(FloatVector.broadcast(S, BlockDecoder.half(w, src)), acc);
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Σ over sub-blocks of d·scale·(q · x) − dmin·min·Σx: the quants' products and the sub-block's sum of x are
+     * accumulated apart, each under its own scale.
+     */
+    private static float q4_k(MemorySegment x, MemorySegment w, long row, int blocks, int[] scales) {
+        FloatVector acc = FloatVector.zero(S), mins = FloatVector.zero(S);
+        long src = row;
+        for (int b = 0; b < blocks; b++, src += 144) {
+            float d = BlockDecoder.half(w, src), dmin = BlockDecoder.half(w, src + 2);
+            for (int i = 0; i < 12; i++) scales[i] = BlockDecoder.unsignedByte(w, src + 4 + i);
+            for (int run = 0; run < 4; run++) {
+                FloatVector qxLo = FloatVector.zero(S), qxHi = FloatVector.zero(S);
+                FloatVector xLo = FloatVector.zero(S), xHi = FloatVector.zero(S);
+                int e = 256 * b + 64 * run;
+                for (int l = 0; l < 32; l += L) {
+                    ByteVector q = ByteVector.fromMemorySegment(B, w, src + 16 + 32L * run + l, LE);
+                    FloatVector x0 = xs(x, e + l), x1 = xs(x, e + 32 + l);
+                    qxLo = floats(q.and((byte) 0xF)).fma(x0, qxLo);
+                    qxHi = floats(q.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF)).fma(x1, qxHi);
+                    xLo = xLo.add(x0);
+                    xHi = xHi.add(x1);
+                }
+                int lo = 2 * run, hi = lo + 1;
+                acc = qxLo.fma(FloatVector.broadcast(S, d * SubBlockScales.scale(scales, lo)), acc);
+                acc = qxHi.fma(FloatVector.broadcast(S, d * SubBlockScales.scale(scales, hi)), acc);
+                mins = xLo.fma(FloatVector.broadcast(S, dmin * SubBlockScales.min(scales, lo)), mins);
+                mins = xHi.fma(FloatVector.broadcast(S, dmin * SubBlockScales.min(scales, hi)), mins);
+            }
+        }
+        return acc.reduceLanes(VectorOperators.ADD) - mins.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** Σ d·scale·(q − 32)·x, one scale per 16 elements, the layout of {@code BlockRows}' Q6_K decoding. */
+    private static float q6_k(MemorySegment x, MemorySegment w, long row, int blocks) {
+        FloatVector acc = FloatVector.zero(S);
+        long src = row;
+        for (int b = 0; b < blocks; b++, src += 210) {
+            float d = BlockDecoder.half(w, src + 208);
+            for (int half = 0; half < 2; half++) {
+                long ql = src + 64L * half, qh = src + 128 + 32L * half, sc = src + 192 + 8L * half;
+                int y = 256 * b + 128 * half;
+                for (int l = 0; l < 32; l += L) {
+                    int is = l / 16;
+                    ByteVector low0 = ByteVector.fromMemorySegment(B, w, ql + l, LE);
+                    ByteVector low1 = ByteVector.fromMemorySegment(B, w, ql + l + 32, LE);
+                    ByteVector high = ByteVector.fromMemorySegment(B, w, qh + l, LE);
+                    for (int part = 0; part < 4; part++) {
+                        ByteVector low = (part & 1) == 0 ? low0 : low1;
+                        ByteVector nibble = part < 2 ? low.and((byte) 0xF)
+                                : low.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF);
+                        ByteVector q = nibble.or(high.lanewise(VectorOperators.LSHR, 2 * part).and((byte) 3)
+                                .lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
+                        float scale = d * BlockDecoder.signedByte(w, sc + is + 2L * part);
+                        acc = floats(q).mul(xs(x, y + l + 32 * part)).fma(FloatVector.broadcast(S, scale), acc);
+                    }
+                }
+            }
+        }
+        return acc.reduceLanes(VectorOperators.ADD);
+    }
+}
