@@ -47,11 +47,24 @@ class QuantizeCommandTest {
     }
 
     @Test
+    void convertsToQ4_0() throws Exception {
+        Path out = dir.resolve("small-q4_0.gguf");
+        CliRun run = CliRun.of("quantize", "--model", smallModel().toString(), "--type", "q4_0", "--out", out.toString());
+        assertEquals(0, run.exitCode(), run.toString());
+        try (GgufFile gguf = GgufFile.open(out)) {
+            assertEquals(GgmlType.Q4_0, gguf.requireTensor("blk.0.ffn_up.weight").type());
+            assertEquals(2, gguf.metadata().requireInt("general.file_type"));
+            // the row's largest magnitude (1) takes the low end exactly: d = 1 / -8, q = 0 → (0 - 8) · d = 1
+            assertEquals(1f, gguf.loadF32(gguf.requireTensor("blk.0.ffn_up.weight")).getFloat(127), 1e-3f);
+        }
+    }
+
+    @Test
     void refusesAnUnknownTypeAFileThatIsNotGgufAndWritingOverItsInput() throws Exception {
         Path model = smallModel();
         CliRun type = CliRun.of("quantize", "--model", model.toString(), "--type", "q3_k", "--out", "x.gguf");
         assertEquals(2, type.exitCode(), type.toString());
-        assertTrue(type.err().contains("Invalid value for option '--type': must be one of q8_0, got 'q3_k'"),
+        assertTrue(type.err().contains("Invalid value for option '--type': must be one of q4_0, q8_0, got 'q3_k'"),
                 type.toString());
 
         Path text = Files.writeString(dir.resolve("notes.txt"), "not a model");

@@ -31,7 +31,9 @@ class OpenAiCompletenessTest {
     @BeforeAll
     static void start() throws Exception {
         engine = new LlamaEngine(cpuSession(ModelLoader.load(MODEL, null, ProgressListener.NONE)), MODEL);
-        server = ApiServer.start(engine, new ServerSettings("127.0.0.1", 0, 1 << 20, 2, false, null));
+        // The server's own max_tokens cap above the model's context, so that the context's limit is what speaks.
+        server = ApiServer.start(engine, new ServerSettings("127.0.0.1", 0, 1 << 20, 2, false, null,
+                ServerLimits.DEFAULTS.withMaxTokensLimit(1 << 20)));
         http = Http.of(server);
     }
 

@@ -6,9 +6,12 @@ import io.minference.runtime.cuda.BFloat16;
 import io.minference.runtime.cuda.CudaBackend;
 import io.minference.runtime.cuda.DeviceBuffer;
 import io.minference.sparse.Budget;
+import io.minference.sparse.DenseFallback;
 import io.minference.sparse.HeadPattern;
+import io.minference.sparse.PatternPlan;
 import io.minference.sparse.gpu.DeviceSparseIndex;
 import io.minference.sparse.gpu.GpuIndexBuilder;
+import io.minference.sparse.gpu.GpuSparsePrefill;
 import io.minference.sparse.gpu.SparseFlashAttention;
 import io.minference.sparse.synthetic.SyntheticAttention;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -36,7 +39,8 @@ import java.util.stream.IntStream;
  * ({@link SyntheticAttention}, default parameters, seed 1) at LLaMA-3-8B's head layout, with {@link #LAYER_22_MIX}:
  * the head budgets of layer 22 of MInference's LLaMA-3-8B-262k pattern file. {@code estimateAndIndex} is the device
  * index build (estimation, selection and assembly, all heads), {@code sparseKernel} the sparse tensor-core attention
- * over the index that build made.
+ * over the index that build made, {@code sparseLayer} the whole layer as the model runs it ({@link GpuSparsePrefill}:
+ * head batches of the compact index, the dense fallback at its configured share).
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -53,6 +57,7 @@ public class SparseJmh {
     private CudaBackend backend;
     private GpuIndexBuilder builder;
     private SparseFlashAttention sparse;
+    private GpuSparsePrefill layer;
     private DeviceBuffer q;
     private DeviceBuffer k;
     private DeviceBuffer v;
@@ -73,6 +78,8 @@ public class SparseJmh {
         backend = GpuSession.open();
         builder = new GpuIndexBuilder(backend.context(), SHAPE);
         sparse = new SparseFlashAttention(backend.context(), SHAPE);
+        layer = new GpuSparsePrefill(new PatternPlan(List.of(LAYER_22_MIX)), backend.context(), SHAPE,
+                DenseFallback.configured());
         try (SyntheticAttention.Sample sample = SyntheticAttention.structured(SHAPE, length, 1)) {
             q = bf16(sample.queries());
             k = bf16(sample.keys());
@@ -100,6 +107,7 @@ public class SparseJmh {
         v.close();
         k.close();
         q.close();
+        layer.close();
         sparse.close();
         builder.close();
         backend.close();
@@ -115,6 +123,13 @@ public class SparseJmh {
     @Benchmark
     public void sparseKernel() {
         sparse.launch(backend.stream(), q, k, v, o, index);
+        backend.stream().synchronize();
+    }
+
+    /** The layer as the model runs it: estimation, compact index in head batches, dense fallback, kernels. */
+    @Benchmark
+    public void sparseLayer() {
+        layer.run(backend.stream(), 0, q, k, v, o, length);
         backend.stream().synchronize();
     }
 }

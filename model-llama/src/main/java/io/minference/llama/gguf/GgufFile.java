@@ -24,9 +24,10 @@ import java.util.stream.Collectors;
 import java.util.stream.LongStream;
 
 /**
- * An open GGUF file: header, metadata and tensor infos parsed and validated, tensor data left in the memory mapping
- * until {@link #loadF32} converts a tensor. Files of any size work: the mapping is long-indexed and nothing but the
- * metadata is copied onto the heap.
+ * An open GGUF file: header, metadata and tensor infos parsed and validated (every tensor's bounds checked on
+ * opening), tensor data left in the memory mapping: {@link #mapped} hands a tensor out in place in its stored type,
+ * {@link #loadF32} converts one to a new F32 tensor. Files of any size work: the mapping is long-indexed and
+ * nothing but the metadata is copied onto the heap.
  *
  * <p>Layout: magic "GGUF", uint32 version, uint64 tensor count, uint64 metadata count, the key/value pairs, the
  * tensor infos (name, uint32 n_dims, uint64 ne[n_dims], uint32 type, uint64 offset), then, from the next multiple of

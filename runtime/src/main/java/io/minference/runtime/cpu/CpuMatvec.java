@@ -45,9 +45,9 @@ final class CpuMatvec {
 
     /**
      * The same product with weights in a block type, rows {@code wRowBytes} apart. Q8_0, Q4_0, Q4_K and Q6_K
-     * dequantize inside the dot product ({@link FusedMatvec}); other types, and products small enough for the scalar loops, decode
-     * {@link #DECODED_ROWS} rows at a time into a per-thread scratch (in L2 for any model's width) and run the F32
-     * loops on it, so every row's sum is the F32 product's of the decoded row, in the same order.
+     * dequantize inside the dot product ({@link FusedMatvec}); other types, and products small enough for the scalar
+     * loops, decode {@link #DECODED_ROWS} rows at a time into a per-thread scratch (in L2 for any model's width) and
+     * run the F32 loops on it, so every row's sum is the F32 product's of the decoded row, in the same order.
      */
     static void multiplyBlocks(CpuBackend backend, boolean parallel, MemorySegment x, DType type, MemorySegment w,
                                long wRowBytes, MemorySegment out, int n, int k) {
