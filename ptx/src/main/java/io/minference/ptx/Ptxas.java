@@ -60,7 +60,7 @@ public record Ptxas(Path executable) {
 
         /**
          * The advisories that say a Hopper kernel will run slower than written: a wgmma pipeline serialised
-         * (C7510, C7511, C7515) or a setmaxnreg ignored (C7508). Empty when none.
+         * (C7510, C7511, C7513, C7515 ...) or a setmaxnreg ignored (C7508). Empty when none.
          */
         public List<String> slowPathAdvisories() {
             return Ptxas.slowPathAdvisories(log);
@@ -73,10 +73,11 @@ public record Ptxas(Path executable) {
 
     /**
      * The lines of a ptxas or driver-JIT log that say a Hopper kernel will run slower than written: a wgmma pipeline
-     * serialised (C7510, C7511, C7515) or a setmaxnreg ignored (C7508).
+     * serialised (C7510, C7511, C7513, C7515, or any other line saying wgmma instructions "are serialized") or a
+     * setmaxnreg ignored (C7508).
      */
     public static List<String> slowPathAdvisories(String log) {
-        return linesWith(log, "C7510", "C7511", "C7515", "C7508");
+        return linesWith(log, "C7510", "C7511", "C7513", "C7515", "C7508", "are serialized");
     }
 
     private static List<String> linesWith(String log, String... codes) {

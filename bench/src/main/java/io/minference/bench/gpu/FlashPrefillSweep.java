@@ -4,6 +4,7 @@ import io.minference.bench.GpuBench;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashAttention;
 import io.minference.kernels.flash.FlashPrefill;
+import io.minference.kernels.flash.HopperFlashLoop;
 import io.minference.kernels.flash.HopperFlashPrefill;
 import io.minference.ptx.dsl.KernelDefinition;
 import io.minference.runtime.cuda.CudaBackend;
@@ -75,8 +76,9 @@ public final class FlashPrefillSweep implements GpuBenchmark {
     }
 
     /**
-     * {@code FlashPrefillSweep M,N,S ... hopper:N,S[,pingpong] ... -- length...}: each mma.sync tiling (query rows,
-     * keys per tile, stages) and Hopper tiling (keys per step, stages, optionally ping-pong consumers) at each length.
+     * {@code FlashPrefillSweep M,N,S ... hopper:N,S[,pingpong][,overlap] ... -- length...}: each mma.sync tiling
+     * (query rows, keys per tile, stages) and Hopper tiling (keys per step, stages, optionally the ping-pong and the
+     * softmax-overlap schedules) at each length.
      */
     public static void main(String[] args) {
         List<KernelDefinition> tilings = new ArrayList<>();
@@ -89,8 +91,9 @@ public final class FlashPrefillSweep implements GpuBenchmark {
                 lengths.add(Integer.parseInt(arg));
             } else if (arg.startsWith("hopper:")) {
                 String[] p = arg.substring("hopper:".length()).split(",");
+                List<String> options = List.of(p).subList(2, p.length);
                 tilings.add(new HopperFlashPrefill(128, Integer.parseInt(p[0]), Integer.parseInt(p[1]),
-                        p.length > 2 && p[2].equals("pingpong")));
+                        new HopperFlashLoop.Schedule(options.contains("pingpong"), options.contains("overlap"))));
             } else {
                 String[] p = arg.split(",");
                 tilings.add(new FlashPrefill(128, Integer.parseInt(p[0]), Integer.parseInt(p[1]),
@@ -98,7 +101,8 @@ public final class FlashPrefillSweep implements GpuBenchmark {
             }
         }
         if (tilings.isEmpty() || lengths.isEmpty()) {
-            System.err.println("usage: FlashPrefillSweep M,N,S|hopper:N,S[,pingpong] [...] -- length [length ...]");
+            System.err.println("usage: FlashPrefillSweep M,N,S|hopper:N,S[,pingpong][,overlap] [...] -- length [length"
+                    + " ...]");
             System.exit(2);
         }
         int status = GpuBench.run(List.of(new FlashPrefillSweep(tilings,

@@ -4,6 +4,8 @@ import io.minference.bench.GpuBench;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashAttention;
 import io.minference.kernels.flash.FlashPrefill;
+import io.minference.kernels.flash.PrefillKernel;
+import io.minference.ptx.PtxTarget;
 import io.minference.runtime.cuda.CudaBackend;
 import io.minference.runtime.cuda.DeviceBuffer;
 import io.minference.runtime.cuda.Kernel;
@@ -22,7 +24,8 @@ import java.util.SplittableRandom;
  * beside the dense flash kernel on the same buffers: ms, attended pairs, tiles, effective TFLOP/s (4 d per attended
  * query-key pair), the rate on the tiles the kernel multiplies (4 d 64 64 per tile), and the speedup over dense.
  * The dense kernel also runs in the sparse kernel's block shape (64 query rows, 4 warps), which separates what the
- * smaller block costs from what the index costs.
+ * smaller block costs from what the index costs. On sm_90 both sparse kernels run (the Hopper one, wgmma and TMA, and
+ * the mma.sync one), each labelled with its family; dense is the kernel FlashAttention picks.
  * Inputs are random bf16; medians of event-timed repeats.
  */
 public final class SparseAttentionBenchmark implements GpuBenchmark {
@@ -53,8 +56,13 @@ public final class SparseAttentionBenchmark implements GpuBenchmark {
         Kernel smallBlockKernel = backend.context().kernel(smallBlocks.emit(backend.device().ptxTarget()),
                 LaunchShape.of(1, 32));
         float scale = FlashAttention.log2Scale(d);
-        try (FlashAttention flash = new FlashAttention(backend.context(), SHAPE);
-             SparseFlashAttention sparse = new SparseFlashAttention(backend.context(), SHAPE)) {
+        List<PrefillKernel> families = new ArrayList<>(List.of(PrefillKernel.MMA_SYNC));
+        if (backend.device().runs(PtxTarget.SM_90A)) families.addFirst(PrefillKernel.HOPPER);
+        List<SparseFlashAttention> sparseKernels = new ArrayList<>();
+        for (PrefillKernel family : families) {
+            sparseKernels.add(new SparseFlashAttention(backend.context(), SHAPE, family));
+        }
+        try (FlashAttention flash = new FlashAttention(backend.context(), SHAPE)) {
             for (int length : lengths) {
                 try (PromptBuffers buffers = PromptBuffers.random(backend, SHAPE, length, block)) {
                     DeviceBuffer q = buffers.q(), k = buffers.k(), v = buffers.v(), o = buffers.o();
@@ -77,25 +85,32 @@ public final class SparseAttentionBenchmark implements GpuBenchmark {
                         long pairs = SyntheticVerticalSlash.attendedPairs(host);
                         long tiles = SyntheticVerticalSlash.keyTiles(host);
                         try (DeviceSparseIndex index = DeviceSparseIndex.upload(backend.context(), host)) {
-                            double millis = DeviceTimer.medianMillis(backend, 1, repeats,
-                                    () -> sparse.launch(backend.stream(), q, k, v, o, index));
-                            String label = "sparse " + (banded ? "banded" : "uniform") + " L=" + length;
-                            figures.add(new Figure(label, millis, "ms"));
-                            figures.add(new Figure(label + " attended pairs", pairs / 1e9, "G"));
-                            figures.add(new Figure(label + " density vs causal", pairs / densePairs, "x"));
-                            figures.add(new Figure(label + " key tiles", tiles / 1e6, "M"));
-                            figures.add(new Figure(label + " ranges per block, at most", host.maxRanges(),
-                                    "ranges"));
-                            figures.add(new Figure(label + " effective", 4.0 * d * pairs / (millis * 1e-3) / 1e12,
-                                    "TFLOP/s"));
-                            figures.add(new Figure(label + " on tiles",
-                                    4.0 * d * 64 * 64 * tiles / (millis * 1e-3) / 1e12, "TFLOP/s"));
-                            figures.add(new Figure(label + " index bytes (compact)", index.byteSize() / 1e6, "MB"));
-                            figures.add(new Figure(label + " speedup over dense", denseMillis / millis, "x"));
+                            for (int f = 0; f < families.size(); f++) {
+                                SparseFlashAttention sparse = sparseKernels.get(f);
+                                double millis = DeviceTimer.medianMillis(backend, 1, repeats,
+                                        () -> sparse.launch(backend.stream(), q, k, v, o, index));
+                                String label = "sparse " + families.get(f).setting() + " "
+                                        + (banded ? "banded" : "uniform") + " L=" + length;
+                                figures.add(new Figure(label, millis, "ms"));
+                                figures.add(new Figure(label + " attended pairs", pairs / 1e9, "G"));
+                                figures.add(new Figure(label + " density vs causal", pairs / densePairs, "x"));
+                                figures.add(new Figure(label + " key tiles", tiles / 1e6, "M"));
+                                figures.add(new Figure(label + " ranges per block, at most", host.maxRanges(),
+                                        "ranges"));
+                                figures.add(new Figure(label + " effective",
+                                        4.0 * d * pairs / (millis * 1e-3) / 1e12, "TFLOP/s"));
+                                figures.add(new Figure(label + " on tiles",
+                                        4.0 * d * 64 * 64 * tiles / (millis * 1e-3) / 1e12, "TFLOP/s"));
+                                figures.add(new Figure(label + " index bytes (compact)", index.byteSize() / 1e6,
+                                        "MB"));
+                                figures.add(new Figure(label + " speedup over dense", denseMillis / millis, "x"));
+                            }
                         }
                     }
                 }
             }
+        } finally {
+            sparseKernels.forEach(SparseFlashAttention::close);
         }
         return figures;
     }

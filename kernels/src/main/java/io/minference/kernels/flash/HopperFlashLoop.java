@@ -16,6 +16,7 @@ import io.minference.ptx.tile.AccumulatorTile;
 import io.minference.ptx.tile.OnlineSoftmax;
 import io.minference.ptx.tile.WgmmaTile;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -40,24 +41,43 @@ import static io.minference.ptx.dsl.Address.global;
  * @param consumers consumer warpgroups, 1 or 2 (64 query rows each)
  * @param blockN    keys per step, a multiple of 16 up to 256
  * @param stages    depth of the K/V ring, at least 2
- * @param pingPong  whether the two consumer warpgroups take turns issuing their GEMMs (FlashAttention-3's ping-pong:
- *                  named barriers 1 and 2 hand the turn over after each issue), so that one's softmax runs while the
- *                  other's GEMMs do, instead of leaving the overlap to chance
+ * @param schedule  how the consumers order their work ({@link Schedule})
  */
-public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages, boolean pingPong) {
+public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages, Schedule schedule) {
+    /**
+     * How the consumers order their work, beyond the plain loop (S of the next step issued behind P V, the softmax
+     * once both are done).
+     *
+     * @param pingPong       the two consumer warpgroups take turns issuing their GEMMs (FlashAttention-3's ping-pong:
+     *                       named barriers 1 and 2 hand the turn over after each issue), so that one's softmax runs
+     *                       while the other's GEMMs do, instead of leaving the overlap to chance
+     * @param overlapSoftmax within a warpgroup, the softmax of step t runs while P V of step t - 1 does
+     *                       (FlashAttention-3's intra-warpgroup overlap): S of t is issued before that P V, waited for
+     *                       alone, and the accumulator's rescale deferred to the next step; P is double-buffered in
+     *                       registers. Wants 3 stages, since a stage is held one step longer.
+     */
+    public record Schedule(boolean pingPong, boolean overlapSoftmax) {
+        public static final Schedule PLAIN = new Schedule(false, false);
+
+        /** The entry-name suffix: empty, {@code _pingpong}, {@code _overlap} or both. */
+        public String suffix() {
+            return (pingPong ? "_pingpong" : "") + (overlapSoftmax ? "_overlap" : "");
+        }
+    }
+
     private static final int REGISTER_FILE = 65536;
     /** Shared memory of a Hopper SM, and the most one block may have. */
     static final int SM_SHARED_BYTES = 228 * 1024;
     static final int BLOCK_SHARED_BYTES = 227 * 1024;
     private static final int CONSUMER_ROWS = 64;
 
-    /** The loop without ping-pong scheduling. */
+    /** The plain loop. */
     public HopperFlashLoop(int headDim, int consumers, int blockN, int stages) {
-        this(headDim, consumers, blockN, stages, false);
+        this(headDim, consumers, blockN, stages, Schedule.PLAIN);
     }
 
     public HopperFlashLoop {
-        if (pingPong && consumers != 2) {
+        if (schedule.pingPong() && consumers != 2) {
             throw new IllegalArgumentException("ping-pong scheduling takes turns between two consumer warpgroups, not "
                     + consumers);
         }
@@ -203,6 +223,76 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         }, () -> consume(k, tid, warpgroup, queries, barriers, queryLoaded, stageOf, source, block));
     }
 
+    /**
+     * The steps with the softmax of step t overlapping P V of step t - 1 ({@link Schedule#overlapSoftmax}), in
+     * FlashAttention-3's order; S of step 0 has been issued and waited for. Iteration t issues S(t), rescales O by
+     * the factor step t - 1 left, issues P(t - 1) V(t - 1), waits for S(t) alone, masks it and folds it in place
+     * (probabilities over the scores, the rescale deferred) while that P V runs, then waits for it, releases stage
+     * t - 1 and only then packs the new probabilities into the P registers the product was reading.
+     */
+    private void overlappedSteps(KernelBuilder k, Function<U32, HopperKeySource.Stage> stageOf, HopperKeySource source,
+                                 U32 barriers, WarpgroupAccumulator scores, WarpgroupAccumulator out,
+                                 OnlineSoftmax softmax, U32 rowPosition, U32 pair, U32 lastStep, U32 firstMasked,
+                                 Consumer<U32> issueScores, Runnable awaitTurn, Runnable passTurn) {
+        k.comment("step 0's softmax (masked: exact, whatever the source says)");
+        source.mask(k, k.u32(0), stageOf.apply(k.u32(0)), scores, rowPosition, pair);
+        F32[] firstRescale = softmax.foldInPlace(k, AccumulatorTile.of(scores.fragments()));
+        List<Bf16x2> probabilities = new ArrayList<>();
+        for (FragmentA<Bf16x2> fragment : OnlineSoftmax.pack(k, AccumulatorTile.of(scores.fragments()))) {
+            for (Bf16x2 value : fragment.regs()) {
+                probabilities.add(k.var("p", value));
+            }
+        }
+        F32[] rescale = {k.var("rescale", firstRescale[0]), k.var("rescale", firstRescale[1])};
+        // O is rescaled and P written before the fence that opens the product's wgmmas: a register written between
+        // issue and wait of a wgmma that reads it would serialise the pipeline (advisory C7513)
+        Consumer<U32> issueProduct = index -> {
+            HopperKeySource.Stage stage = stageOf.apply(index);
+            MatrixDescriptor valueBase = stage.values().mnMajorBase(k);
+            OnlineSoftmax.rescale(k, AccumulatorTile.of(out.fragments()), rescale);
+            k.wgmmaFence();
+            for (int j = 0; j < probabilities.size() / 4; j++) {
+                k.wgmma(out, new FragmentA<>(probabilities.subList(4 * j, 4 * j + 4)),
+                        stage.values().mnMajor(k, valueBase, j), true, true);
+            }
+            k.wgmmaCommit();
+        };
+        StepBody step = (index, masked, unused) -> {
+            U32 before = k.sub(index, 1);
+            awaitTurn.run();
+            issueScores.accept(index);
+            issueProduct.accept(before);
+            passTurn.run();
+            k.wgmmaWait(1);
+            if (masked) {
+                source.mask(k, index, stageOf.apply(index), scores, rowPosition, pair);
+            }
+            F32[] next = softmax.foldInPlace(k, AccumulatorTile.of(scores.fragments()));
+            k.set(rescale[0], next[0]);
+            k.set(rescale[1], next[1]);
+            k.wgmmaWait(0);
+            k.arrive(barrier(k, barriers, 1 + stages, k.rem(before, stages)));
+            int i = 0;
+            for (FragmentA<Bf16x2> fragment : OnlineSoftmax.pack(k, AccumulatorTile.of(scores.fragments()))) {
+                for (Bf16x2 value : fragment.regs()) {
+                    k.set(probabilities.get(i++), value);
+                }
+            }
+        };
+        U32 steps = k.add(lastStep, 1);
+        U32 maskedFrom = k.max(firstMasked, k.u32(1));
+        k.comment("overlapped steps every row sees whole");
+        k.loop(k.u32(1), maskedFrom, 1, index -> step.run(index, false, true));
+        k.comment("overlapped steps the source masks");
+        k.loop(maskedFrom, steps, 1, index -> step.run(index, true, true));
+        k.comment("P V of the last step");
+        awaitTurn.run();
+        issueProduct.accept(lastStep);
+        passTurn.run();
+        k.wgmmaWait(0);
+        k.arrive(barrier(k, barriers, 1 + stages, k.rem(lastStep, stages)));
+    }
+
     /** Barrier {@code first + stage} of the array: the Q barrier is 0, full ones 1.., empty ones 1 + stages... */
     private static MBarrier barrier(KernelBuilder k, U32 barriers, int first, U32 stage) {
         return new MBarrier(k.mad(stage, k.u32(MBarrier.BYTES), k.add(barriers, first * MBarrier.BYTES)));
@@ -254,6 +344,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         // ping-pong: consumer c waits on barrier 1 + c for its turn, then hands it to the other on 2 - c
         U32 myTurn = k.add(consumer, 1).named("myTurn");
         U32 otherTurn = k.sub(k.u32(2), consumer).named("otherTurn");
+        boolean pingPong = schedule.pingPong();
         Runnable awaitTurn = () -> {
             if (pingPong) {
                 k.barrier(myTurn, 256);
@@ -294,12 +385,17 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         issueScores.accept(k.u32(0));
         passTurn.run();
         k.wgmmaWait(0);
-        k.comment("key steps every row sees whole: no mask");
-        k.loop(k.u32(0), firstMasked, 1, index -> step.run(index, false, true));
-        k.comment("key steps the source masks");
-        k.loop(firstMasked, lastStep, 1, index -> step.run(index, true, true));
-        k.comment("the last step, masked, with nothing behind it");
-        step.run(lastStep, true, false);
+        if (schedule.overlapSoftmax()) {
+            overlappedSteps(k, stageOf, source, barriers, scores, out, softmax, rowPosition, pair, lastStep,
+                    firstMasked, issueScores, awaitTurn, passTurn);
+        } else {
+            k.comment("key steps every row sees whole: no mask");
+            k.loop(k.u32(0), firstMasked, 1, index -> step.run(index, false, true));
+            k.comment("key steps the source masks");
+            k.loop(firstMasked, lastStep, 1, index -> step.run(index, true, true));
+            k.comment("the last step, masked, with nothing behind it");
+            step.run(lastStep, true, false);
+        }
         if (pingPong) {
             k.comment("ping-pong: consumer 0 takes the turn consumer 1 handed over last, so none is left pending");
             k.ifThen(k.eq(consumer, 0), () -> k.barrier(myTurn, 256));

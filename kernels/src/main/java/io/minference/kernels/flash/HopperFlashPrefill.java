@@ -29,23 +29,24 @@ import io.minference.ptx.dsl.U64;
  * {@code (numHeads, ceil(count / BLOCK_M))}, block {@link #THREADS}, dynamic shared memory {@link #sharedBytes()};
  * query blocks run last-first, as in {@link FlashPrefill}.
  */
-public record HopperFlashPrefill(int headDim, int blockN, int stages, boolean pingPong) implements KernelDefinition {
+public record HopperFlashPrefill(int headDim, int blockN, int stages, HopperFlashLoop.Schedule schedule)
+        implements KernelDefinition {
     /** Query rows per block: two consumer warpgroups of 64. */
     public static final int BLOCK_M = 128;
     /** One producer and two consumer warpgroups. */
     public static final int THREADS = 384;
 
-    /** Without ping-pong scheduling of the consumers. */
+    /** With the plain schedule. */
     public HopperFlashPrefill(int headDim, int blockN, int stages) {
-        this(headDim, blockN, stages, false);
+        this(headDim, blockN, stages, HopperFlashLoop.Schedule.PLAIN);
     }
 
     public HopperFlashPrefill {
-        new HopperFlashLoop(headDim, BLOCK_M / 64, blockN, stages, pingPong).checkSharedMemory(0);
+        new HopperFlashLoop(headDim, BLOCK_M / 64, blockN, stages, schedule).checkSharedMemory(0);
     }
 
     private HopperFlashLoop loop() {
-        return new HopperFlashLoop(headDim, BLOCK_M / 64, blockN, stages, pingPong);
+        return new HopperFlashLoop(headDim, BLOCK_M / 64, blockN, stages, schedule);
     }
 
     /** The tuned shape for a head dim: 128-key tiles, in 2 stages for d 128 and 3 for d 64. */
@@ -80,7 +81,7 @@ public record HopperFlashPrefill(int headDim, int blockN, int stages, boolean pi
     @Override
     public String entryName() {
         return "flash_prefill_sm90a_bf16_d%d_m%d_n%d_s%d%s".formatted(headDim, BLOCK_M, blockN, stages,
-                pingPong ? "_pingpong" : "");
+                schedule.suffix());
     }
 
     @Override

@@ -47,8 +47,10 @@ class FlashKernelsPtxasTest {
             new HopperFlashPrefill(128, 128, 3),
             new HopperFlashPrefill(128, 64, 4),
             new HopperFlashPrefill(128, 192, 2),
-            new HopperFlashPrefill(128, 128, 2, true),
-            new HopperFlashPrefill(64, 128, 3, true));
+            new HopperFlashPrefill(128, 128, 2, new HopperFlashLoop.Schedule(true, false)),
+            new HopperFlashPrefill(64, 128, 3, new HopperFlashLoop.Schedule(true, false)),
+            new HopperFlashPrefill(128, 128, 3, new HopperFlashLoop.Schedule(false, true)),
+            new HopperFlashPrefill(128, 128, 3, new HopperFlashLoop.Schedule(true, true)));
 
     static Stream<Arguments> kernelsAndTargets() {
         return KERNELS.stream().flatMap(kernel -> Stream.of(PtxTarget.values()).filter(kernel::supports)

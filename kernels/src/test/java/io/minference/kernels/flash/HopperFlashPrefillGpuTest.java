@@ -60,13 +60,18 @@ class HopperFlashPrefillGpuTest {
     }
 
     /**
-     * Other Hopper specializations than the default, launched directly (the sweep's candidates): ping-pong consumers,
-     * 3 stages, 64- and 192-key steps.
+     * Other Hopper specializations than the default, launched directly (the sweep's candidates): the ping-pong and
+     * softmax-overlap schedules, 3 stages, 64- and 192-key steps.
      */
     static Stream<Arguments> variants() {
         List<Arguments> cases = new ArrayList<>();
-        for (HopperFlashPrefill variant : List.of(new HopperFlashPrefill(128, 128, 2, true),
-                new HopperFlashPrefill(64, 128, 3, true), new HopperFlashPrefill(128, 128, 3),
+        HopperFlashLoop.Schedule pingPong = new HopperFlashLoop.Schedule(true, false);
+        HopperFlashLoop.Schedule overlap = new HopperFlashLoop.Schedule(false, true);
+        HopperFlashLoop.Schedule both = new HopperFlashLoop.Schedule(true, true);
+        for (HopperFlashPrefill variant : List.of(new HopperFlashPrefill(128, 128, 2, pingPong),
+                new HopperFlashPrefill(64, 128, 3, pingPong), new HopperFlashPrefill(128, 128, 3, overlap),
+                new HopperFlashPrefill(128, 128, 3, both), new HopperFlashPrefill(64, 128, 3, both),
+                new HopperFlashPrefill(128, 128, 3),
                 new HopperFlashPrefill(128, 64, 4), new HopperFlashPrefill(128, 192, 2))) {
             AttentionShape shape = new AttentionShape(8, 2, variant.headDim());
             cases.add(Arguments.of(variant, shape, 1000, 0));

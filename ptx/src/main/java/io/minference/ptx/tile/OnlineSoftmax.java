@@ -40,25 +40,7 @@ public final class OnlineSoftmax {
     public List<FragmentA<Bf16x2>> fold(KernelBuilder k, AccumulatorTile s, AccumulatorTile out) {
         F32[][] p = new F32[s.fragmentCount()][4];
         for (int half = 0; half < 2; half++) {
-            F32 tileMax = tree(s.row(half), k::max);
-            tileMax = k.max(tileMax, k.shuffleXor(tileMax, 1));
-            tileMax = k.max(tileMax, k.shuffleXor(tileMax, 2));
-            F32 newMax = k.max(max[half], k.mul(tileMax, scale));
-            // A row with no unmasked key yet keeps max -inf; subtracting 0 instead keeps its terms 0, not NaN.
-            F32 shift = k.select(k.eq(newMax, k.f32(NEG_INF)), k.f32(0), newMax);
-            F32 rescale = k.ex2(k.sub(max[half], shift));
-            k.set(max[half], newMax);
-            F32 negShift = k.neg(shift);
-            List<F32> probs = new ArrayList<>();
-            for (int f = 0; f < s.fragmentCount(); f++) {
-                for (int c = 0; c < 2; c++) {
-                    F32 prob = k.ex2(k.mad(s.at(half, f, c), scale, negShift));
-                    p[f][2 * half + c] = prob;
-                    probs.add(prob);
-                }
-            }
-            F32 tileSum = tree(probs, k::add);
-            k.set(sum[half], k.mad(sum[half], rescale, tileSum));
+            F32 rescale = foldHalf(k, s, half, p);
             for (int f = 0; f < out.fragmentCount(); f++) {
                 for (int c = 0; c < 2; c++) {
                     F32 acc = out.at(half, f, c);
@@ -66,10 +48,92 @@ public final class OnlineSoftmax {
                 }
             }
         }
-        // The C fragment of keys 8i..8i+7 holds, per lane, exactly the A-fragment elements of columns 8(i % 2)..+7 of
-        // the 16-key block i / 2: registers (row g, row g + 8) of fragment 2j, then of fragment 2j + 1.
+        return pack(k, p);
+    }
+
+    /**
+     * {@link #fold} for a kernel whose previous {@code P V} still runs on the accumulator and still reads the previous
+     * P registers while this tile's softmax is computed (FlashAttention-3's intra-warpgroup overlap): the
+     * probabilities overwrite the scores {@code s} in place, and the factors {@code 2^(oldMax - newMax)} the
+     * accumulator needs before the next {@code P V} are returned, one per row half, for {@link #rescale}. Pack the
+     * probabilities into the A fragments with {@link #pack(KernelBuilder, AccumulatorTile)} once the previous
+     * product is done.
+     */
+    public F32[] foldInPlace(KernelBuilder k, AccumulatorTile s) {
+        F32[][] p = new F32[s.fragmentCount()][4];
+        F32[] rescales = new F32[2];
+        for (int half = 0; half < 2; half++) {
+            rescales[half] = foldHalf(k, s, half, p);
+        }
+        for (int half = 0; half < 2; half++) {
+            for (int f = 0; f < s.fragmentCount(); f++) {
+                for (int c = 0; c < 2; c++) {
+                    k.set(s.at(half, f, c), p[f][2 * half + c]);
+                }
+            }
+        }
+        return rescales;
+    }
+
+    /** Multiplies the accumulator's two row halves by {@code factors}. */
+    public static void rescale(KernelBuilder k, AccumulatorTile out, F32[] factors) {
+        for (int half = 0; half < 2; half++) {
+            for (int f = 0; f < out.fragmentCount(); f++) {
+                for (int c = 0; c < 2; c++) {
+                    F32 acc = out.at(half, f, c);
+                    k.set(acc, k.mul(acc, factors[half]));
+                }
+            }
+        }
+    }
+
+    /** Probabilities held in a tile (as {@link #foldInPlace} leaves them), packed into bf16 A fragments. */
+    public static List<FragmentA<Bf16x2>> pack(KernelBuilder k, AccumulatorTile p) {
+        F32[][] values = new F32[p.fragmentCount()][4];
+        for (int half = 0; half < 2; half++) {
+            for (int f = 0; f < p.fragmentCount(); f++) {
+                for (int c = 0; c < 2; c++) {
+                    values[f][2 * half + c] = p.at(half, f, c);
+                }
+            }
+        }
+        return pack(k, values);
+    }
+
+    /**
+     * One row half of a fold: the tile's row maximum (reduced across the quad), the new running maximum, the
+     * probabilities {@code 2^(s * scale - newMax)} into {@code p}, the running sum; returns the accumulator's factor.
+     */
+    private F32 foldHalf(KernelBuilder k, AccumulatorTile s, int half, F32[][] p) {
+        F32 tileMax = tree(s.row(half), k::max);
+        tileMax = k.max(tileMax, k.shuffleXor(tileMax, 1));
+        tileMax = k.max(tileMax, k.shuffleXor(tileMax, 2));
+        F32 newMax = k.max(max[half], k.mul(tileMax, scale));
+        // A row with no unmasked key yet keeps max -inf; subtracting 0 instead keeps its terms 0, not NaN.
+        F32 shift = k.select(k.eq(newMax, k.f32(NEG_INF)), k.f32(0), newMax);
+        F32 rescale = k.ex2(k.sub(max[half], shift));
+        k.set(max[half], newMax);
+        F32 negShift = k.neg(shift);
+        List<F32> probs = new ArrayList<>();
+        for (int f = 0; f < s.fragmentCount(); f++) {
+            for (int c = 0; c < 2; c++) {
+                F32 prob = k.ex2(k.mad(s.at(half, f, c), scale, negShift));
+                p[f][2 * half + c] = prob;
+                probs.add(prob);
+            }
+        }
+        F32 tileSum = tree(probs, k::add);
+        k.set(sum[half], k.mad(sum[half], rescale, tileSum));
+        return rescale;
+    }
+
+    /**
+     * The C fragment of keys 8i..8i+7 holds, per lane, exactly the A-fragment elements of columns 8(i % 2)..+7 of
+     * the 16-key block i / 2: registers (row g, row g + 8) of fragment 2j, then of fragment 2j + 1.
+     */
+    private static List<FragmentA<Bf16x2>> pack(KernelBuilder k, F32[][] p) {
         List<FragmentA<Bf16x2>> probabilities = new ArrayList<>();
-        for (int j = 0; j < s.fragmentCount() / 2; j++) {
+        for (int j = 0; j < p.length / 2; j++) {
             F32[] lo = p[2 * j];
             F32[] hi = p[2 * j + 1];
             probabilities.add(new FragmentA<>(List.of(k.packBf16(lo[0], lo[1]), k.packBf16(lo[2], lo[3]),
