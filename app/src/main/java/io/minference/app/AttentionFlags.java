@@ -23,7 +23,7 @@ final class AttentionFlags {
     Path patterns;
 
     @Option(names = "--sparse-threshold", paramLabel = "N",
-            description = "Prompts of at least N tokens use the sparse path (default: 8192; 0 makes every prompt"
+            description = "Prompts of at least N tokens use the sparse path (default: 32768; 0 makes every prompt"
                     + " sparse).")
     Integer sparseThreshold;
 

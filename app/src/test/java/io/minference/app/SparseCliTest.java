@@ -73,7 +73,7 @@ class SparseCliTest {
         CliRun run = generate("--attention", "minference");
         assertEquals(0, run.exitCode(), run.toString());
         assertTrue(run.err().contains("attention: dense (the prompt's 12 tokens are below the sparse threshold of"
-                + " 8192)"), run.toString());
+                + " 32768)"), run.toString());
         CliRun dense = generate();
         assertEquals(0, dense.exitCode(), dense.toString());
         assertTrue(dense.err().contains("attention: dense\n") || dense.err().contains("attention: dense\r\n"),
@@ -118,7 +118,7 @@ class SparseCliTest {
         String[] lines = run.out().strip().split("\\R");
         assertEquals(6, lines.length, run.toString());
         assertTrue(lines[0].startsWith("model synthetic:tiny on cpu"), run.toString());
-        assertTrue(lines[0].endsWith("sparse threshold 8192"), run.toString());
+        assertTrue(lines[0].endsWith("sparse threshold 32768"), run.toString());
         assertEquals(List.of("tokens", "dense", "s", "minference", "s", "minference", "speedup", "kept"),
                 List.of(lines[1].trim().split("\\s+")), run.toString());
         for (int row = 0; row < 2; row++) {
@@ -136,7 +136,7 @@ class SparseCliTest {
             assertEquals("100.0%", cells[4], run.toString());
         }
         assertEquals("modes warmed up first; their order alternates from one length to the next", lines[4]);
-        assertEquals("* below the sparse threshold of 8192 tokens: prefilled dense (--sparse-threshold 0 forces"
+        assertEquals("* below the sparse threshold of 32768 tokens: prefilled dense (--sparse-threshold 0 forces"
                 + " sparse)", lines[5]);
     }
 

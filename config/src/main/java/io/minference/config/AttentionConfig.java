@@ -13,7 +13,12 @@ import java.util.Objects;
  *                        or null
  */
 public record AttentionConfig(AttentionMode mode, Path patterns, int sparseThreshold, Double massBudget) {
-    public static final int DEFAULT_SPARSE_THRESHOLD = 8192;
+    /**
+     * The measured crossover on an H200 (BENCHMARKS.md, "Sparse prefill, issue 10"): one sparse layer with
+     * MInference's LLaMA-3-8B patterns, estimation included, is 0.23-0.46x of dense at 8K and 0.79-0.89x at 16K,
+     * and 1.01-1.92x at 32K; below 32K the estimation alone costs 30-150 % of a dense layer.
+     */
+    public static final int DEFAULT_SPARSE_THRESHOLD = 32768;
     public static final AttentionConfig DEFAULTS =
             new AttentionConfig(AttentionMode.DENSE, null, DEFAULT_SPARSE_THRESHOLD, null);
 

@@ -30,7 +30,7 @@ class AttentionConfigTest {
     @Test
     void denseWithTheDefaultThresholdUnlessSet() throws IOException {
         assertEquals(AttentionConfig.DEFAULTS, load("device: cpu\n").attention());
-        assertEquals(new AttentionConfig(AttentionMode.DENSE, null, 8192, null), AttentionConfig.DEFAULTS);
+        assertEquals(new AttentionConfig(AttentionMode.DENSE, null, 32768, null), AttentionConfig.DEFAULTS);
     }
 
     @Test
@@ -74,7 +74,7 @@ class AttentionConfigTest {
         var flags = ConfigOverrides.NONE.withAttention(null, null, 0, null);
         assertEquals(new AttentionConfig(AttentionMode.VERTICAL_SLASH, null, 0, 0.9), flags.applyTo(file).attention());
         var patterns = ConfigOverrides.NONE.withAttention(null, Path.of("p.yaml"), null, null);
-        assertEquals(new AttentionConfig(AttentionMode.MINFERENCE, Path.of("p.yaml"), 8192, null),
+        assertEquals(new AttentionConfig(AttentionMode.MINFERENCE, Path.of("p.yaml"), 32768, null),
                 patterns.applyTo(MinferenceConfig.DEFAULTS).attention());
     }
 

@@ -12,7 +12,7 @@ import java.util.Set;
  * (user, presence_penalty of 0, ...) are ignored; those that would change the answer in a way this server cannot
  * honour (n above 1, tools, a response_format other than text) are refused rather than silently dropped. Stop
  * sequences and log-probabilities are honoured. The extension object
- * {@code "minference": {"attention": "dense", "sparse_threshold": 8192, "progress": true}} picks the prefill
+ * {@code "minference": {"attention": "dense", "sparse_threshold": 32768, "progress": true}} picks the prefill
  * attention, the sparse threshold, and asks for progress events in a stream.
  */
 record ApiRequest(boolean chat, EnginePrompt prompt, GenerationRequest generation, boolean stream,

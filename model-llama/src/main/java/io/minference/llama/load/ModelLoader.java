@@ -93,7 +93,8 @@ public final class ModelLoader {
 
     /** A synthetic model's tokenizer: the file given, or the byte tokenizer. */
     public static Tokenizer syntheticTokenizer(SyntheticShape shape, Path tokenizer) {
-        return tokenizer != null ? loadTokenizer(tokenizer, shape.config().vocabSize()) : new ByteTokenizer();
+        int vocabulary = shape.config().vocabSize();
+        return tokenizer != null ? loadTokenizer(tokenizer, vocabulary) : new ByteTokenizer(vocabulary);
     }
 
     /**

@@ -6,7 +6,9 @@ import java.util.stream.IntStream;
 
 /**
  * The synthetic models' tokenizer: ids 0..255 are the bytes of the UTF-8 text, then BOS (256) and EOS (257), whose
- * texts are {@code <s>} and {@code </s>}.
+ * texts are {@code <s>} and {@code </s>}. A synthetic model whose vocabulary is larger (synthetic:llama3-8b has
+ * 128,256 ids) can generate ids that stand for no byte: they decode to {@code <t123>}, so that a demo or a
+ * generation on such a model shows what it produced instead of failing.
  */
 public final class ByteTokenizer implements Tokenizer {
     private static final int BOS = 256;
@@ -15,8 +17,20 @@ public final class ByteTokenizer implements Tokenizer {
     private static final String EOS_TEXT = "</s>";
 
     private final AddedTokens specialTokens;
+    private final int modelVocabulary;
 
+    /** For a model of exactly the byte vocabulary. */
     public ByteTokenizer() {
+        this(EOS + 1);
+    }
+
+    /** For a model of {@code modelVocabulary} ids, at least the byte vocabulary's 258. */
+    public ByteTokenizer(int modelVocabulary) {
+        if (modelVocabulary < EOS + 1) {
+            throw new IllegalArgumentException("a byte-tokenized model needs at least " + (EOS + 1) + " ids, not "
+                    + modelVocabulary);
+        }
+        this.modelVocabulary = modelVocabulary;
         String[] contents = new String[EOS + 1];
         contents[BOS] = BOS_TEXT;
         contents[EOS] = EOS_TEXT;
@@ -43,15 +57,17 @@ public final class ByteTokenizer implements Tokenizer {
         return bytes.toString(StandardCharsets.UTF_8);
     }
 
-    private static byte[] bytesOf(int token) {
+    private byte[] bytesOf(int token) {
         return switch (token) {
             case BOS -> BOS_TEXT.getBytes(StandardCharsets.UTF_8);
             case EOS -> EOS_TEXT.getBytes(StandardCharsets.UTF_8);
             default -> {
-                if (token < 0 || token > 255) {
-                    throw new IllegalArgumentException("token id " + token + " is outside the byte vocabulary (0..257)");
+                if (token < 0 || token >= modelVocabulary) {
+                    throw new IllegalArgumentException("token id " + token + " is outside the vocabulary (0.."
+                            + (modelVocabulary - 1) + ")");
                 }
-                yield new byte[] {(byte) token};
+                yield token <= 255 ? new byte[] {(byte) token}
+                        : ("<t" + token + ">").getBytes(StandardCharsets.UTF_8);
             }
         };
     }

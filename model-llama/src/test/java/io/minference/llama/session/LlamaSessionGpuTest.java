@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.minference.config.KvCacheType;
 import io.minference.llama.LlamaModel;
+import io.minference.llama.generate.PasskeyPrompt;
 import io.minference.llama.generate.GenerationResult;
 import io.minference.llama.generate.SparsePrefill;
 import io.minference.llama.gpu.GpuLlamaForward;
@@ -57,8 +58,9 @@ class LlamaSessionGpuTest {
     }
 
     private static LlamaModel load() {
-        Optional<Path> model = SharedData.file("models/tiny-passkey-llama-f16.gguf");
-        Optional<Path> tokenizer = SharedData.file("models/tiny-passkey-llama-tokenizer.json");
+        // the F16 model from the shared data, or its Q8_0 twin that ships in the repository (the GPU bundle's)
+        Optional<Path> model = PasskeyPrompt.modelFile();
+        Optional<Path> tokenizer = SharedData.file(PasskeyPrompt.TOKENIZER);
         assumeTrue(model.isPresent() && tokenizer.isPresent(), "shared data: the tiny pass-key model is absent");
         return ModelLoader.load(model.get().toString(), tokenizer.get(), ProgressListener.NONE);
     }

@@ -31,6 +31,16 @@ class ByteTokenizerTest {
     }
 
     @Test
+    void idsOfALargerModelThatStandForNoByteDecodeToTheirNumber() {
+        ByteTokenizer large = new ByteTokenizer(128256);
+        assertEquals("a<t38718>b", large.decode(new int[] {'a', 38718, 'b'}));
+        assertEquals("<t300>", large.streamingDecoder().next(300));
+        var outside = assertThrows(IllegalArgumentException.class, () -> large.decode(new int[] {128256}));
+        assertTrue(outside.getMessage().contains("outside the vocabulary (0..128255)"), outside.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new ByteTokenizer(100));
+    }
+
+    @Test
     void streamingHoldsBackPartialCharacters() {
         Tokenizer.StreamingDecoder decoder = tokenizer.streamingDecoder();
         assertEquals("", decoder.next(0xE2));
