@@ -70,12 +70,7 @@ public record HopperSparseFlashPrefill(int headDim, int stages) implements Kerne
         U64 kCache = k.pointerParam("kCache");
         U64 vCache = k.pointerParam("vCache");
         U64 o = k.pointerParam("o");
-        U64 rangeOffsets = k.pointerParam("rangeOffsets");
-        U64 rangeCounts = k.pointerParam("rangeCounts");
-        U64 ranges = k.pointerParam("ranges");
-        U64 columnOffsets = k.pointerParam("columnOffsets");
-        U64 columnCounts = k.pointerParam("columnCounts");
-        U64 columns = k.pointerParam("columns");
+        IndexParams indexParams = IndexParams.declare(k);
         U32 length = k.u32Param("length");
         U32 firstHead = k.u32Param("firstHead");
         U32 numHeads = k.u32Param("numHeads");
@@ -93,12 +88,12 @@ public record HopperSparseFlashPrefill(int headDim, int stages) implements Kerne
         U32 kvRowBytes = k.mul(numKvHeads, headDim * 2).named("kvRowBytes");
         U32 firstRow = k.mul(queryBlock, BLOCK).named("firstRow");
         U32 rowsHere = k.min(k.sub(length, firstRow), k.u32(BLOCK)).named("rowsHere");
-        U64 slotRanges = k.add(ranges, k.mulWide(k.loadU32(global(k.add(rangeOffsets, k.mulWide(slot, 4)))), 8))
-                .named("slotRanges");
-        U64 slotColumns = k.add(columns, k.mulWide(k.loadU32(global(k.add(columnOffsets, k.mulWide(slot, 4)))), 4))
-                .named("slotColumns");
-        U32 rangeCount = k.loadU32(global(k.add(rangeCounts, k.mulWide(slot, 4)))).named("rangeCount");
-        U32 columnCount = k.loadU32(global(k.add(columnCounts, k.mulWide(slot, 4)))).named("columnCount");
+        U64 slotRanges = indexParams.slotRanges(k, slot);
+        U64 slotColumns = indexParams.slotColumns(k, slot);
+        U32 rangeCount = k.loadU32(global(k.add(indexParams.rangeCounts(), k.mulWide(slot, 4))))
+                .named("rangeCount");
+        U32 columnCount = k.loadU32(global(k.add(indexParams.columnCounts(), k.mulWide(slot, 4))))
+                .named("columnCount");
         IndexKeySource source = new IndexKeySource(k, headDim, kMap, vMap,
                 k.add(kCache, k.mulWide(kvHead, headDim * 2)), k.add(vCache, k.mulWide(kvHead, headDim * 2)), kvHead,
                 kvRowBytes, slotRanges, rangeCount, slotColumns, columnCount);

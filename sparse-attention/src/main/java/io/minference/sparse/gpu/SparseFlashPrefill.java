@@ -85,12 +85,7 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
         U64 kCache = k.pointerParam("k");
         U64 vCache = k.pointerParam("v");
         U64 o = k.pointerParam("o");
-        U64 rangeOffsets = k.pointerParam("rangeOffsets");
-        U64 rangeCounts = k.pointerParam("rangeCounts");
-        U64 ranges = k.pointerParam("ranges");
-        U64 columnOffsets = k.pointerParam("columnOffsets");
-        U64 columnCounts = k.pointerParam("columnCounts");
-        U64 columns = k.pointerParam("columns");
+        IndexParams indexParams = IndexParams.declare(k);
         U32 length = k.u32Param("length");
         U32 firstHead = k.u32Param("firstHead");
         U32 numHeads = k.u32Param("numHeads");
@@ -116,10 +111,8 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
         U64 qHead = k.add(q, k.mulWide(head, rowBytes())).named("qHead");
         U64 kHead = k.add(kCache, k.mulWide(kvHead, rowBytes())).named("kHead");
         U64 vHead = k.add(vCache, k.mulWide(kvHead, rowBytes())).named("vHead");
-        U64 slotRanges = k.add(ranges, k.mulWide(k.loadU32(global(k.add(rangeOffsets, k.mulWide(slot, 4)))), 8))
-                .named("slotRanges");
-        U64 slotColumns = k.add(columns, k.mulWide(k.loadU32(global(k.add(columnOffsets, k.mulWide(slot, 4)))), 4))
-                .named("slotColumns");
+        U64 slotRanges = indexParams.slotRanges(k, slot);
+        U64 slotColumns = indexParams.slotColumns(k, slot);
 
         U32 smem = k.dynamicShared(sharedBytes());
         U32 kvStages = k.add(smem, BLOCK * rowBytes()).named("kvStages");
@@ -132,8 +125,9 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
         loop.emit(k, lane, warp, smem, kvStages, scale, () -> {
             k.comment("Q block (rows past the end zeroed): the first commit group");
             queryLoad.copy(k, smem, k.add(qHead, k.mulWide(firstRow, qRowBytes)), firstRow, length, q);
-        }, new IndexedTiles(k, keyLoad, tid, lane, warp, slot, firstRow, rangeCounts, columnCounts, slotRanges,
-                slotColumns, kHead, vHead, kCache, kvStages, keySlots, scratch), new FlashKeyLoop.Output(
+        }, new IndexedTiles(k, keyLoad, tid, lane, warp, slot, firstRow, indexParams.rangeCounts(),
+                indexParams.columnCounts(), slotRanges, slotColumns, kHead, vHead, kCache, kvStages, keySlots,
+                scratch), new FlashKeyLoop.Output(
                 () -> k.add(k.add(o, k.mulWide(head, rowBytes())), k.mulWide(firstRow, qRowBytes)), qRowBytes,
                 rowsHere, true));
     }
