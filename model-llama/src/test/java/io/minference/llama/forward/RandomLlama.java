@@ -2,10 +2,13 @@ package io.minference.llama.forward;
 
 import io.minference.llama.LayerWeights;
 import io.minference.llama.LlamaConfig;
+import io.minference.llama.LlamaModel;
 import io.minference.llama.LlamaWeights;
+import io.minference.llama.tokenizer.CharTokenizer;
 import io.minference.runtime.Tensor;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
 
 /** Small models with random weights, scaled so that activations stay near unit size through the layers. */
@@ -16,6 +19,13 @@ public final class RandomLlama {
     /** dim 64, FFN 96, 2 layers, 4 heads, 2 KV heads, vocabulary 97. */
     public static LlamaConfig smallConfig(int contextLength) {
         return new LlamaConfig(64, 96, 2, 4, 2, 97, contextLength, 10000f, 1e-5f);
+    }
+
+    /** A {@link #smallConfig} model of random weights with a one-token-per-character tokenizer and no stop token. */
+    public static LlamaModel charModel(int contextLength, long seed) {
+        LlamaConfig config = smallConfig(contextLength);
+        return new LlamaModel("test:random", config, weights(config, seed, false, false),
+                new CharTokenizer(config.vocabSize(), Set.of()));
     }
 
     public static LlamaWeights weights(LlamaConfig c, long seed, boolean sharedClassifier, boolean ropeFactors) {

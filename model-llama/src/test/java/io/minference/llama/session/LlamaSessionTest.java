@@ -7,20 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaModel;
 import io.minference.llama.forward.LlamaForward;
 import io.minference.llama.forward.RandomLlama;
 import io.minference.llama.generate.GenerationResult;
 import io.minference.llama.generate.SparsePrefill;
-import io.minference.llama.tokenizer.CharTokenizer;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.cpu.CpuBackend;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.PatternPlan;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -43,9 +40,7 @@ class LlamaSessionTest {
     }
 
     private static LlamaModel model() {
-        LlamaConfig config = RandomLlama.smallConfig(CONTEXT);
-        return new LlamaModel("test:random", config, RandomLlama.weights(config, SEED, false, false),
-                new CharTokenizer(config.vocabSize(), Set.of()));
+        return RandomLlama.charModel(CONTEXT, SEED);
     }
 
     private static int[] prompt(int length) {
@@ -114,9 +109,7 @@ class LlamaSessionTest {
         // 1024 tokens: at fewer, A-shape 64+64 needs more than the dense fallback's share of the causal key tiles
         // (0.66), and the prefill rightly runs those heads dense
         int length = 1024;
-        LlamaConfig config = RandomLlama.smallConfig(length);
-        try (LlamaModel model = new LlamaModel("test:random", config, RandomLlama.weights(config, SEED, false, false),
-                new CharTokenizer(config.vocabSize(), Set.of()));
+        try (LlamaModel model = RandomLlama.charModel(length, SEED);
              LlamaSession session = LlamaSession.open(model, backend, AttentionPlan.sparse(narrow), 16)) {
             int[] tokens = prompt(length);
             PrefillResult r = session.prefill(tokens, PrefillOptions.lastLogits(1));

@@ -7,15 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.minference.config.KvCacheType;
-import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaModel;
 import io.minference.llama.forward.LlamaForward;
 import io.minference.llama.forward.RandomLlama;
 import io.minference.llama.sampling.GreedySampler;
-import io.minference.llama.tokenizer.CharTokenizer;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.cpu.CpuBackend;
-import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -44,9 +41,7 @@ class SessionKvCacheTest {
     }
 
     private static LlamaModel model() {
-        LlamaConfig config = RandomLlama.smallConfig(CONTEXT);
-        return new LlamaModel("test:random", config, RandomLlama.weights(config, SEED, false, false),
-                new CharTokenizer(config.vocabSize(), Set.of()));
+        return RandomLlama.charModel(CONTEXT, SEED);
     }
 
     private static int[] prompt() {
