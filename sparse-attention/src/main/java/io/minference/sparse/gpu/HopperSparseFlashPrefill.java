@@ -26,6 +26,24 @@ import static io.minference.ptx.dsl.Address.global;
  * columns} (u64, {@link DeviceSparseIndex}'s compact layout), {@code length, firstHead, numHeads, numKvHeads} (u32),
  * {@code scale} (f32, 1/sqrt(d) * log2 e). Launch: grid {@code (index heads, query blocks)}, block {@link #threads()}, dynamic
  * shared memory {@link #sharedBytes()}; query blocks run last-first.
+ * <p><b>Floor, and where the time goes.</b> A computed tile (64 queries by 64 keys) costs {@code 4 * 64 * 64 * d}
+ * FLOPs (S = Q Kᵀ and O += P V): 2.1 MFLOP at d 128, 2.6 ns of the whole H200 at the ~800 TFLOP/s its tensor cores
+ * reach on dense bf16 GEMMs, so the floor of a launch is its tile count times that. Measured (BENCHMARKS.md, sparse
+ * layer tables) the kernel runs at about 2.1x that floor while the dense Hopper kernel, on the same loop, runs at
+ * about 1.4x (1.0x cuDNN). Not measured per cause yet; what differs from the dense kernel, most likely first:
+ * <ul>
+ *   <li>a step is 64 keys for one 64-query consumer warpgroup, a quarter of the dense kernel's 128 x 128 step per
+ *       block, while what a step costs besides its GEMMs does not shrink with it: the full and empty barrier round
+ *       trip, the wgmma commit/wait latency, the row maxima's shuffles, and the rescale of O (64 x d products per
+ *       warpgroup per step, twice the 64 x 64 exponentials of the step itself);</li>
+ *   <li>gathered column tiles come by 16-byte cp.async from 128 producer threads, which wait for their own copies
+ *       before they arrive, where a range tile is one TMA instruction;</li>
+ *   <li>the mask: every step was masked from the key positions in shared memory (16 loads and 32 selects per thread);
+ *       now only the steps that need it are ({@link IndexKeySource#mask});</li>
+ *   <li>the tail of a launch and the gaps between launches (the model launches once per run of sparse heads): the
+ *       grid runs the last query blocks first, as the dense kernel does; the slots of one query block have similar
+ *       tile counts for vertical-slash indexes, so the tail is about one slot's time.</li>
+ * </ul>
  */
 public record HopperSparseFlashPrefill(int headDim, int stages) implements KernelDefinition {
     /** Query rows per block and keys per step. */
