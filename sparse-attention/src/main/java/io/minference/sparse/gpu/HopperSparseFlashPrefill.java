@@ -24,8 +24,10 @@ import static io.minference.ptx.dsl.Address.global;
  * whole prompt's Q, K and V with {@code length} rows and boxes of 64 rows), {@code kCache, vCache, o} (u64: K and V
  * again for the gather, and O), the index's {@code rangeOffsets, rangeCounts, ranges, columnOffsets, columnCounts,
  * columns} (u64, {@link DeviceSparseIndex}'s compact layout), {@code length, firstHead, numHeads, numKvHeads} (u32),
- * {@code scale} (f32, 1/sqrt(d) * log2 e). Launch: grid {@code (index heads, query blocks)}, block {@link #threads()}, dynamic
- * shared memory {@link #sharedBytes()}; query blocks run last-first.
+ * {@code scale} (f32, 1/sqrt(d) * log2 e), and with {@link LaunchOrder#LONGEST_FIRST} {@code order} (u64: the slot
+ * each block takes, {@link SlotOrder}'s list). Launch: grid {@code (index heads, query blocks)}, block
+ * {@link #threads()}, dynamic shared memory {@link #sharedBytes()}; query blocks run last-first, or the slots in the
+ * list's order.
  * <p><b>Floor, and where the time goes.</b> A computed tile (64 queries by 64 keys) costs {@code 4 * 64 * 64 * d}
  * FLOPs (S = Q Kᵀ and O += P V): 2.1 MFLOP at d 128, 2.6 ns of the whole H200 at the ~800 TFLOP/s its tensor cores
  * reach on dense bf16 GEMMs, so the floor of a launch is its tile count times that. Measured (BENCHMARKS.md, sparse
@@ -45,7 +47,7 @@ import static io.minference.ptx.dsl.Address.global;
  *       tile counts for vertical-slash indexes, so the tail is about one slot's time.</li>
  * </ul>
  */
-public record HopperSparseFlashPrefill(int headDim, int stages) implements KernelDefinition {
+public record HopperSparseFlashPrefill(int headDim, int stages, LaunchOrder order) implements KernelDefinition {
     /** Query rows per block and keys per step. */
     public static final int BLOCK = SparseIndex.BLOCK;
 
@@ -57,9 +59,19 @@ public record HopperSparseFlashPrefill(int headDim, int stages) implements Kerne
         return new HopperFlashLoop(headDim, 1, BLOCK, stages);
     }
 
-    /** The tuned shape for a head dim: 3 stages (two blocks per SM). */
+    /** In the grid's order. */
+    public HopperSparseFlashPrefill(int headDim, int stages) {
+        this(headDim, stages, LaunchOrder.LAST_FIRST);
+    }
+
+    /** The tuned shape for a head dim: 3 stages (two blocks per SM), in the grid's order. */
     public static HopperSparseFlashPrefill forHeadDim(int headDim) {
-        return new HopperSparseFlashPrefill(headDim, 3);
+        return forHeadDim(headDim, LaunchOrder.LAST_FIRST);
+    }
+
+    /** The tuned shape for a head dim, taking its slots in {@code order}. */
+    public static HopperSparseFlashPrefill forHeadDim(int headDim, LaunchOrder order) {
+        return new HopperSparseFlashPrefill(headDim, 3, order);
     }
 
     public int threads() {
@@ -72,7 +84,8 @@ public record HopperSparseFlashPrefill(int headDim, int stages) implements Kerne
 
     @Override
     public String entryName() {
-        return "sparse_flash_prefill_sm90a_bf16_d%d_s%d".formatted(headDim, stages);
+        return "sparse_flash_prefill_sm90a_bf16_d%d_s%d%s".formatted(headDim, stages,
+                order == LaunchOrder.LONGEST_FIRST ? "_longest" : "");
     }
 
     @Override
@@ -94,14 +107,26 @@ public record HopperSparseFlashPrefill(int headDim, int stages) implements Kerne
         U32 numHeads = k.u32Param("numHeads");
         U32 numKvHeads = k.u32Param("numKvHeads");
         F32 scale = k.f32Param("scale");
+        U64 slotOrder = order == LaunchOrder.LONGEST_FIRST ? k.pointerParam("order") : null;
         k.describe("sparse flash attention over an index's ranges (TMA) and columns (cp.async gather) on wgmma, head dim "
                 + headDim + ", " + BLOCK + " queries x " + BLOCK + " keys per step, " + stages + " stages");
 
-        U32 headSlot = k.blockIdx(Axis.X).named("headSlot");
-        U32 head = k.add(firstHead, headSlot).named("head");
         U32 queryBlocks = k.gridDim(Axis.Y);
-        U32 queryBlock = k.sub(k.sub(queryBlocks, 1), k.blockIdx(Axis.Y)).named("queryBlock");
-        U32 slot = k.mad(headSlot, queryBlocks, queryBlock).named("slot");
+        U32 headSlot;
+        U32 queryBlock;
+        U32 slot;
+        if (order == LaunchOrder.LONGEST_FIRST) {
+            // block n of the launch (in the order blocks start: x fastest) takes the n-th slot of the sorted list
+            U32 launched = k.mad(k.blockIdx(Axis.Y), k.gridDim(Axis.X), k.blockIdx(Axis.X)).named("launched");
+            slot = k.loadU32(k.element(slotOrder, launched, 4)).named("slot");
+            headSlot = k.div(slot, queryBlocks).named("headSlot");
+            queryBlock = k.sub(slot, k.mul(headSlot, queryBlocks)).named("queryBlock");
+        } else {
+            headSlot = k.blockIdx(Axis.X).named("headSlot");
+            queryBlock = k.sub(k.sub(queryBlocks, 1), k.blockIdx(Axis.Y)).named("queryBlock");
+            slot = k.mad(headSlot, queryBlocks, queryBlock).named("slot");
+        }
+        U32 head = k.add(firstHead, headSlot).named("head");
         U32 kvHead = k.div(head, k.div(numHeads, numKvHeads)).named("kvHead");
         U32 kvRowBytes = k.mul(numKvHeads, headDim * 2).named("kvRowBytes");
         U32 firstRow = k.mul(queryBlock, BLOCK).named("firstRow");

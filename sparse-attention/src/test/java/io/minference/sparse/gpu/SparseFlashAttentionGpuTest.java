@@ -20,6 +20,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.MemorySegment;
@@ -207,6 +208,109 @@ class SparseFlashAttentionGpuTest {
         int count = differing;
         assertEquals(0, count, () -> "seed " + seed + ": " + count + " elements differ, the first " + at
                 + " (query " + at / shape.queryDim() + "): " + actual[at] + " vs " + dense[at]);
+    }
+
+    static Stream<Arguments> orderCases() {
+        List<Arguments> cases = new ArrayList<>();
+        for (int d : new int[] {64, 128}) {
+            for (int length : new int[] {63, 1000, 4099}) {
+                cases.add(Arguments.of(new AttentionShape(6, 2, d), length, Pattern.MIXED));
+                cases.add(Arguments.of(new AttentionShape(32, 8, d), length, Pattern.VERTICAL_SLASH));
+            }
+        }
+        return cases.stream();
+    }
+
+    /**
+     * The longest-first order ({@link LaunchOrder#LONGEST_FIRST}: the slots sorted on the device, each block reading
+     * its slot from the list) computes what the grid's order does, bit for bit, within the reference's per-row
+     * bounds: first over slots [2, 5) of the index only (the list of a launch that starts past slot 0, the other heads
+     * left poisoned), then over all of it with the same object (its list grows).
+     */
+    @ParameterizedTest(name = "longest-first {2} {0}, {1} tokens")
+    @MethodSource("orderCases")
+    void longestFirstOrderEqualsTheGridOrderBitForBit(AttentionShape shape, int length, Pattern pattern) {
+        assumeRuns(PrefillKernel.HOPPER);
+        long seed = System.nanoTime();
+        Random random = new Random(seed);
+        SparseIndex host = pattern == Pattern.MIXED ? TestIndexes.mixed(random, 0, shape.numHeads(), length)
+                : TestIndexes.verticalSlash(random, 0, shape.numHeads(), length, 150, 90);
+        Problem problem = Problem.random(shape, length, random);
+        String context = "seed " + seed + ", " + TestIndexes.describe(host);
+        List<float[]> outputs = new ArrayList<>();
+        for (LaunchOrder order : LaunchOrder.values()) {
+            try (SparseFlashAttention attention = new SparseFlashAttention(backend.context(), shape,
+                    PrefillKernel.HOPPER, order);
+                 DeviceSparseIndex index = DeviceSparseIndex.upload(backend.context(), host)) {
+                outputs.add(run(problem, (q, k, v, out) -> attention.launch(backend.stream(), q, k, v, out, index,
+                        2, 3)));
+                outputs.add(run(problem, (q, k, v, out) -> attention.launch(backend.stream(), q, k, v, out, index)));
+            }
+        }
+        float[] part = outputs.get(2);
+        int d = shape.headDim();
+        for (int i = 0; i < part.length; i++) {
+            int head = (i % shape.queryDim()) / d;
+            int at = i;
+            assertEquals(head >= 2 && head < 5, !Float.isNaN(part[i]), () -> context + ": element " + at + " of head "
+                    + head + " after a launch of slots [2, 5): " + part[at]);
+        }
+        assertHeads(problem, host, outputs.get(3), context);
+        assertRowsWithinBounds(shape, outputs.get(3), cpuReference(problem, host), context);
+        for (int launch = 0; launch < 2; launch++) {
+            float[] grid = outputs.get(launch);
+            float[] sorted = outputs.get(2 + launch);
+            int differing = 0;
+            for (int i = 0; i < grid.length; i++) {
+                if (Float.floatToRawIntBits(grid[i]) != Float.floatToRawIntBits(sorted[i])) differing++;
+            }
+            int count = differing;
+            System.out.printf("longest-first %s %s T=%d, %s launch: %d elements differ from the grid order%n",
+                    pattern, shape, length, launch == 0 ? "slots [2, 5)" : "whole", count);
+            assertEquals(0, count, () -> context + ": " + count + " elements differ from the grid order");
+        }
+    }
+
+    /**
+     * {@link SlotOrder}'s list, read back: every slot of the launch exactly once, their tile counts (as
+     * {@link SparseIndex#tiles(int, int)} gives them on the host) never rising by more than a bucket's width along
+     * the list, for a launch from slot 0 and one from a later head.
+     */
+    @ParameterizedTest(name = "slot order from head {0}, {1} tokens")
+    @CsvSource({"0, 4099", "2, 4099", "0, 63", "1, 20000"})
+    void theSlotOrderIsAPermutationLongestFirst(int firstSlot, int length) {
+        assumeRuns(PrefillKernel.HOPPER);
+        long seed = System.nanoTime();
+        AttentionShape shape = new AttentionShape(6, 2, 64);
+        SparseIndex host = TestIndexes.mixed(new Random(seed), 0, shape.numHeads(), length);
+        int queryBlocks = host.queryBlocks();
+        int slots = (shape.numHeads() - firstSlot) * queryBlocks;
+        int[] order = new int[slots];
+        try (SparseFlashAttention attention = new SparseFlashAttention(backend.context(), shape,
+                PrefillKernel.HOPPER, LaunchOrder.LONGEST_FIRST);
+             DeviceSparseIndex index = DeviceSparseIndex.upload(backend.context(), host)) {
+            DeviceBuffer list = attention.sortSlots(backend.stream(), index, (long) firstSlot * queryBlocks, slots);
+            backend.stream().synchronize();
+            list.copyToHost(MemorySegment.ofArray(order));
+        }
+        int width = SlotOrder.tilesPerBucket(queryBlocks);
+        boolean[] seen = new boolean[slots];
+        int previous = Integer.MAX_VALUE;
+        for (int place = 0; place < slots; place++) {
+            int slot = order[place];
+            int at = place;
+            assertTrue(slot >= 0 && slot < slots && !seen[slot], () -> "seed " + seed + ": place " + at + " holds slot "
+                    + slot + ", out of range or taken twice");
+            seen[slot] = true;
+            int bucket = Math.min(host.tiles(firstSlot + slot / queryBlocks, slot % queryBlocks) / width,
+                    SlotOrder.BUCKETS - 1);
+            int before = previous;
+            assertTrue(bucket <= before, () -> "seed " + seed + ": place " + at + " (slot " + slot + ") is in bucket "
+                    + bucket + ", after bucket " + before);
+            previous = bucket;
+        }
+        System.out.printf("slot order from slot %d, T=%d: %d slots, longest %d tiles first%n", firstSlot, length,
+                slots, host.tiles(firstSlot + order[0] / queryBlocks, order[0] % queryBlocks));
     }
 
     @org.junit.jupiter.api.Test

@@ -24,7 +24,10 @@ class SparseKernelsPtxasTest {
             SparseFlashPrefill.forHeadDim(128),
             new SparseFlashPrefill(128, 2),
             HopperSparseFlashPrefill.forHeadDim(128),
-            HopperSparseFlashPrefill.forHeadDim(64));
+            HopperSparseFlashPrefill.forHeadDim(64),
+            HopperSparseFlashPrefill.forHeadDim(128, LaunchOrder.LONGEST_FIRST),
+            new SlotOrder(SlotOrder.Pass.TILES),
+            new SlotOrder(SlotOrder.Pass.ORDER));
 
     static Stream<Arguments> kernelsAndTargets() {
         return KERNELS.stream().flatMap(kernel -> Stream.of(PtxTarget.values()).filter(kernel::supports)
