@@ -17,6 +17,7 @@ import io.minference.sparse.config.PatternFiles;
 import io.minference.sparse.gpu.DeviceSparseIndex;
 import io.minference.sparse.gpu.GpuIndexBuilder;
 import io.minference.sparse.gpu.GpuSparsePrefill;
+import io.minference.sparse.gpu.HopperSparseFlashPrefill;
 import io.minference.sparse.gpu.LaunchOrder;
 import io.minference.sparse.synthetic.SyntheticAttention;
 
@@ -75,9 +76,11 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
         List<Figure> figures = new ArrayList<>();
         PatternPlan plan = new PatternPlan(List.of(patterns));
         // the sparse kernel's family and launch order come from system properties: name them beside the figures
+        String schedule = HopperSparseFlashPrefill.configuredSchedule().suffix();
         System.out.println("prefill kernel: " + PrefillKernel.configured().setting() + ", sparse launch order: "
-                + LaunchOrder.configured().setting() + " (-D" + PrefillKernel.PROPERTY + ", -D" + LaunchOrder.PROPERTY
-                + ")");
+                + LaunchOrder.configured().setting() + ", Hopper sparse schedule: "
+                + (schedule.isEmpty() ? "plain" : schedule.substring(1)) + " (-D" + PrefillKernel.PROPERTY + ", -D"
+                + LaunchOrder.PROPERTY + ", -D" + HopperSparseFlashPrefill.SCHEDULE_PROPERTY + ")");
         System.out.println("| L | inputs | estimation + index | attention kernels | sparse total | dense flash (ours)"
                 + " | speedup | no fallback | est. share of dense | mean tile share | tiles computed | fallback heads"
                 + " | batches | index MB (largest batch) | fixed layout MB (all heads) |");

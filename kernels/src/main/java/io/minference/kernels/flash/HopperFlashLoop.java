@@ -18,6 +18,7 @@ import io.minference.ptx.tile.WgmmaTile;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -62,6 +63,23 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         /** The entry-name suffix: empty, {@code _pingpong}, {@code _overlap} or both. */
         public String suffix() {
             return (pingPong ? "_pingpong" : "") + (overlapSoftmax ? "_overlap" : "");
+        }
+
+        /**
+         * The schedule a setting names: {@code plain}, or a comma-separated list of {@code pingpong} and
+         * {@code overlap}; anything else is an error naming it.
+         */
+        public static Schedule parse(String setting) {
+            List<String> options = new ArrayList<>();
+            for (String option : setting.split(",")) {
+                String name = option.trim().toLowerCase(Locale.ROOT);
+                if (!name.equals("pingpong") && !name.equals("overlap") && !name.equals("plain")) {
+                    throw new IllegalArgumentException("a Hopper schedule is plain, pingpong, overlap or"
+                            + " pingpong,overlap, not '" + setting + "'");
+                }
+                options.add(name);
+            }
+            return new Schedule(options.contains("pingpong"), options.contains("overlap"));
         }
     }
 

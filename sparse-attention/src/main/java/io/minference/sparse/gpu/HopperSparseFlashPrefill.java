@@ -28,6 +28,9 @@ import static io.minference.ptx.dsl.Address.global;
  * each block takes, {@link SlotOrder}'s list). Launch: grid {@code (index heads, query blocks)}, block
  * {@link #threads()}, dynamic shared memory {@link #sharedBytes()}; query blocks run last-first, or the slots in the
  * list's order.
+ * <p>Specializations: the {@link LaunchOrder} and the consumers' {@link HopperFlashLoop.Schedule} (plain, or
+ * {@code overlap}: FlashAttention-3's softmax under the previous P V, which a 64-key step, short on GEMM work per
+ * barrier round trip, may gain from most); both name themselves in the entry name.
  * <p><b>Floor, and where the time goes.</b> A computed tile (64 queries by 64 keys) costs {@code 4 * 64 * 64 * d}
  * FLOPs (S = Q Kᵀ and O += P V): 2.1 MFLOP at d 128, 2.6 ns of the whole H200 at the ~800 TFLOP/s its tensor cores
  * reach on dense bf16 GEMMs, so the floor of a launch is its tile count times that. Measured (BENCHMARKS.md, sparse
@@ -47,21 +50,28 @@ import static io.minference.ptx.dsl.Address.global;
  *       tile counts for vertical-slash indexes, so the tail is about one slot's time.</li>
  * </ul>
  */
-public record HopperSparseFlashPrefill(int headDim, int stages, LaunchOrder order) implements KernelDefinition {
+public record HopperSparseFlashPrefill(int headDim, int stages, LaunchOrder order, HopperFlashLoop.Schedule schedule)
+        implements KernelDefinition {
     /** Query rows per block and keys per step. */
     public static final int BLOCK = SparseIndex.BLOCK;
+    /**
+     * The system property naming the consumers' schedule ({@link HopperFlashLoop.Schedule#parse}): {@code plain}
+     * (the default) or {@code overlap} (the softmax of a step under the previous step's P V); one consumer warpgroup
+     * has no partner for ping-pong.
+     */
+    public static final String SCHEDULE_PROPERTY = "minference.sparse.schedule";
 
     public HopperSparseFlashPrefill {
-        loop(headDim, stages).checkSharedMemory(4 * BLOCK);
+        new HopperFlashLoop(headDim, 1, BLOCK, stages, schedule).checkSharedMemory(4 * BLOCK);
     }
 
-    private static HopperFlashLoop loop(int headDim, int stages) {
-        return new HopperFlashLoop(headDim, 1, BLOCK, stages);
-    }
-
-    /** In the grid's order. */
+    /** In the grid's order, with the plain schedule. */
     public HopperSparseFlashPrefill(int headDim, int stages) {
-        this(headDim, stages, LaunchOrder.LAST_FIRST);
+        this(headDim, stages, LaunchOrder.LAST_FIRST, HopperFlashLoop.Schedule.PLAIN);
+    }
+
+    private HopperFlashLoop loop() {
+        return new HopperFlashLoop(headDim, 1, BLOCK, stages, schedule);
     }
 
     /** The tuned shape for a head dim: 3 stages (two blocks per SM), in the grid's order. */
@@ -69,23 +79,34 @@ public record HopperSparseFlashPrefill(int headDim, int stages, LaunchOrder orde
         return forHeadDim(headDim, LaunchOrder.LAST_FIRST);
     }
 
-    /** The tuned shape for a head dim, taking its slots in {@code order}. */
+    /** The tuned shape for a head dim, taking its slots in {@code order}, with the plain schedule. */
     public static HopperSparseFlashPrefill forHeadDim(int headDim, LaunchOrder order) {
-        return new HopperSparseFlashPrefill(headDim, 3, order);
+        return forHeadDim(headDim, order, HopperFlashLoop.Schedule.PLAIN);
+    }
+
+    /** The tuned shape for a head dim, taking its slots in {@code order}, its consumers in {@code schedule}. */
+    public static HopperSparseFlashPrefill forHeadDim(int headDim, LaunchOrder order,
+                                                      HopperFlashLoop.Schedule schedule) {
+        return new HopperSparseFlashPrefill(headDim, 3, order, schedule);
+    }
+
+    /** The schedule {@value #SCHEDULE_PROPERTY} names, plain when unset. */
+    public static HopperFlashLoop.Schedule configuredSchedule() {
+        return HopperFlashLoop.Schedule.parse(System.getProperty(SCHEDULE_PROPERTY, "plain"));
     }
 
     public int threads() {
-        return loop(headDim, stages).threads();
+        return loop().threads();
     }
 
     public int sharedBytes() {
-        return loop(headDim, stages).sharedBytes(4 * BLOCK);
+        return loop().sharedBytes(4 * BLOCK);
     }
 
     @Override
     public String entryName() {
-        return "sparse_flash_prefill_sm90a_bf16_d%d_s%d%s".formatted(headDim, stages,
-                order == LaunchOrder.LONGEST_FIRST ? "_longest" : "");
+        return "sparse_flash_prefill_sm90a_bf16_d%d_s%d%s%s".formatted(headDim, stages,
+                order == LaunchOrder.LONGEST_FIRST ? "_longest" : "", schedule.suffix());
     }
 
     @Override
@@ -140,7 +161,7 @@ public record HopperSparseFlashPrefill(int headDim, int stages, LaunchOrder orde
         IndexKeySource source = new IndexKeySource(k, headDim, kMap, vMap,
                 k.add(kCache, k.mulWide(kvHead, headDim * 2)), k.add(vCache, k.mulWide(kvHead, headDim * 2)), kvHead,
                 kvRowBytes, slotRanges, rangeCount, slotColumns, columnCount);
-        loop(headDim, stages).emit(k, new HopperFlashLoop.Block(qMap, head, firstRow, rowsHere, firstRow, o, numHeads,
+        loop().emit(k, new HopperFlashLoop.Block(qMap, head, firstRow, rowsHere, firstRow, o, numHeads,
                 scale), source);
     }
 }

@@ -2,6 +2,7 @@ package io.minference.sparse.gpu;
 
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashAttention;
+import io.minference.kernels.flash.HopperFlashLoop;
 import io.minference.kernels.flash.PrefillKernel;
 import io.minference.ptx.PtxTarget;
 import io.minference.runtime.cuda.CudaContext;
@@ -21,7 +22,8 @@ import java.util.Arrays;
  * out {@code [length, numHeads, d]}, k and v holding at least {@code length} rows of {@code [numKvHeads, d]}; only
  * the index's heads are written. Head dims 64 and 128. The Hopper kernel takes its slots in the {@link LaunchOrder}
  * the system property {@value LaunchOrder#PROPERTY} names (the grid's order unless set); the longest-first order
- * sorts each launch's slots on the device first ({@link SlotOrder}) into a list this object keeps.
+ * sorts each launch's slots on the device first ({@link SlotOrder}) into a list this object keeps; its consumers run
+ * the schedule {@value HopperSparseFlashPrefill#SCHEDULE_PROPERTY} names (plain unless set).
  */
 public final class SparseFlashAttention implements AutoCloseable {
     private final CudaContext context;
@@ -45,22 +47,24 @@ public final class SparseFlashAttention implements AutoCloseable {
     }
 
     /**
-     * Sparse attention with the kernel family {@code family} chooses for this device, in the order the system property
-     * {@value LaunchOrder#PROPERTY} names.
+     * Sparse attention with the kernel family {@code family} chooses for this device, in the order and schedule the
+     * system properties {@value LaunchOrder#PROPERTY} and {@value HopperSparseFlashPrefill#SCHEDULE_PROPERTY} name.
      */
     public SparseFlashAttention(CudaContext context, AttentionShape shape, PrefillKernel family) {
-        this(context, shape, family, LaunchOrder.configured());
+        this(context, shape, family, LaunchOrder.configured(), HopperSparseFlashPrefill.configuredSchedule());
     }
 
     /**
      * Sparse attention with the kernel family {@code family} chooses for this device; the Hopper kernel takes its
-     * slots in {@code order} (the mma.sync kernel always in the grid's).
+     * slots in {@code order} and runs its consumers in {@code schedule} (the mma.sync kernel has neither choice).
      */
-    public SparseFlashAttention(CudaContext context, AttentionShape shape, PrefillKernel family, LaunchOrder order) {
+    public SparseFlashAttention(CudaContext context, AttentionShape shape, PrefillKernel family, LaunchOrder order,
+                                HopperFlashLoop.Schedule schedule) {
         this.context = context;
         this.shape = shape;
         PtxTarget target = context.device().ptxTarget();
-        this.hopper = family.usesHopper(target) ? HopperSparseFlashPrefill.forHeadDim(shape.headDim(), order) : null;
+        this.hopper = family.usesHopper(target)
+                ? HopperSparseFlashPrefill.forHeadDim(shape.headDim(), order, schedule) : null;
         this.kernel = context.kernel(hopper != null ? hopper.emit(target)
                 : SparseFlashPrefill.forHeadDim(shape.headDim()).emit(target), LaunchShape.of(1, 32));
         boolean sorted = hopper != null && order == LaunchOrder.LONGEST_FIRST;

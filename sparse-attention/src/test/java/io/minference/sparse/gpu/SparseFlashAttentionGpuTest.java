@@ -3,6 +3,7 @@ package io.minference.sparse.gpu;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashAttention;
 import io.minference.kernels.flash.FlashPrefill;
+import io.minference.kernels.flash.HopperFlashLoop;
 import io.minference.kernels.flash.PrefillKernel;
 import io.minference.ptx.PtxTarget;
 import io.minference.runtime.cuda.Kernel;
@@ -107,6 +108,22 @@ class SparseFlashAttentionGpuTest {
     @MethodSource("sparseCases")
     void matchesTheCpuReference(PrefillKernel family, AttentionShape shape, int length, Pattern pattern,
                                 int firstHead, int heads) {
+        checkAgainstTheCpuReference(family, HopperFlashLoop.Schedule.PLAIN, shape, length, pattern, firstHead, heads);
+    }
+
+    /** The Hopper kernel with the overlapped schedule (softmax under the previous P V), on the same cases. */
+    @ParameterizedTest(name = "overlap {3} {1}, {2} tokens, heads from {4} ({5})")
+    @MethodSource("sparseCases")
+    void theOverlappedScheduleMatchesTheCpuReference(PrefillKernel family, AttentionShape shape, int length,
+                                                     Pattern pattern, int firstHead, int heads) {
+        assumeTrue(family == PrefillKernel.HOPPER, "the schedule is the Hopper kernel's");
+        checkAgainstTheCpuReference(family, HopperFlashLoop.Schedule.parse("overlap"), shape, length, pattern,
+                firstHead, heads);
+    }
+
+    private static void checkAgainstTheCpuReference(PrefillKernel family, HopperFlashLoop.Schedule schedule,
+                                                    AttentionShape shape, int length, Pattern pattern, int firstHead,
+                                                    int heads) {
         assumeRuns(family);
         long seed = System.nanoTime();
         Random random = new Random(seed);
@@ -118,13 +135,13 @@ class SparseFlashAttentionGpuTest {
             case MIXED -> TestIndexes.mixed(random, firstHead, count, length);
         };
         Problem problem = Problem.random(shape, length, random);
-        float[] actual = runSparse(problem, index, family);
+        float[] actual = runSparse(problem, index, family, schedule);
         double[] expected = cpuReference(problem, index);
-        String context = family.setting() + ", seed " + seed;
+        String context = family.setting() + schedule.suffix() + ", seed " + seed;
         assertHeads(problem, index, actual, context);
         double error = relativeError(actual, expected);
-        System.out.printf("%s %s %s T=%d heads %d..%d: relative error %.2e%n", family.setting(), pattern, shape,
-                length, firstHead, firstHead + count - 1, error);
+        System.out.printf("%s%s %s %s T=%d heads %d..%d: relative error %.2e%n", family.setting(), schedule.suffix(),
+                pattern, shape, length, firstHead, firstHead + count - 1, error);
         assertTrue(error <= TOLERANCE, () -> context + ", " + TestIndexes.describe(index) + ": relative error "
                 + error);
         assertRowsWithinBounds(problem.shape(), actual, expected, context);
@@ -240,7 +257,7 @@ class SparseFlashAttentionGpuTest {
         List<float[]> outputs = new ArrayList<>();
         for (LaunchOrder order : LaunchOrder.values()) {
             try (SparseFlashAttention attention = new SparseFlashAttention(backend.context(), shape,
-                    PrefillKernel.HOPPER, order);
+                    PrefillKernel.HOPPER, order, HopperFlashLoop.Schedule.PLAIN);
                  DeviceSparseIndex index = DeviceSparseIndex.upload(backend.context(), host)) {
                 outputs.add(run(problem, (q, k, v, out) -> attention.launch(backend.stream(), q, k, v, out, index,
                         2, 3)));
@@ -287,7 +304,7 @@ class SparseFlashAttentionGpuTest {
         int slots = (shape.numHeads() - firstSlot) * queryBlocks;
         int[] order = new int[slots];
         try (SparseFlashAttention attention = new SparseFlashAttention(backend.context(), shape,
-                PrefillKernel.HOPPER, LaunchOrder.LONGEST_FIRST);
+                PrefillKernel.HOPPER, LaunchOrder.LONGEST_FIRST, HopperFlashLoop.Schedule.PLAIN);
              DeviceSparseIndex index = DeviceSparseIndex.upload(backend.context(), host)) {
             DeviceBuffer list = attention.sortSlots(backend.stream(), index, (long) firstSlot * queryBlocks, slots);
             backend.stream().synchronize();
@@ -346,7 +363,13 @@ class SparseFlashAttentionGpuTest {
     }
 
     private static float[] runSparse(Problem problem, SparseIndex host, PrefillKernel family) {
-        try (SparseFlashAttention attention = new SparseFlashAttention(backend.context(), problem.shape(), family);
+        return runSparse(problem, host, family, HopperFlashLoop.Schedule.PLAIN);
+    }
+
+    private static float[] runSparse(Problem problem, SparseIndex host, PrefillKernel family,
+                                     HopperFlashLoop.Schedule schedule) {
+        try (SparseFlashAttention attention = new SparseFlashAttention(backend.context(), problem.shape(), family,
+                LaunchOrder.LAST_FIRST, schedule);
              DeviceSparseIndex index = DeviceSparseIndex.upload(backend.context(), host)) {
             return run(problem, (q, k, v, out) -> attention.launch(backend.stream(), q, k, v, out, index));
         }

@@ -1,5 +1,6 @@
 package io.minference.sparse.gpu;
 
+import io.minference.kernels.flash.HopperFlashLoop;
 import io.minference.ptx.KernelSource;
 import io.minference.ptx.PtxTarget;
 import io.minference.ptx.Ptxas;
@@ -26,6 +27,8 @@ class SparseKernelsPtxasTest {
             HopperSparseFlashPrefill.forHeadDim(128),
             HopperSparseFlashPrefill.forHeadDim(64),
             HopperSparseFlashPrefill.forHeadDim(128, LaunchOrder.LONGEST_FIRST),
+            HopperSparseFlashPrefill.forHeadDim(128, LaunchOrder.LAST_FIRST, HopperFlashLoop.Schedule.parse("overlap")),
+            HopperSparseFlashPrefill.forHeadDim(64, LaunchOrder.LAST_FIRST, HopperFlashLoop.Schedule.parse("overlap")),
             new SlotOrder(SlotOrder.Pass.TILES),
             new SlotOrder(SlotOrder.Pass.ORDER));
 
