@@ -9,8 +9,8 @@ import java.util.List;
 
 /**
  * The kernel specializations the sparse path launches for one attention shape: the sparse prefills
- * ({@link SparseFlashAttention}: mma.sync, and wgmma/TMA on sm_90a in either {@link LaunchOrder} and the plain or
- * overlapped schedule, with the {@link SlotOrder} passes of the longest-first order) and the estimation and index kernels ({@link GpuIndexBuilder}: vertical-slash
+ * ({@link SparseFlashAttention}: mma.sync, and wgmma/TMA on sm_90a in either {@link LaunchOrder} and each of the
+ * schedules a single consumer warpgroup can take (plain or overlapped, rescaling eagerly or lazily), with the {@link SlotOrder} passes of the longest-first order) and the estimation and index kernels ({@link GpuIndexBuilder}: vertical-slash
  * tiles on the tensor cores, row statistics, selection, the index's counting and assembly passes, its tile count,
  * block pooling, and block-sparse selection
  * for every block capacity it may pick), for {@code io.minference.kernels.catalog.KernelCatalog#with}. Keep it in
@@ -29,7 +29,7 @@ public final class SparseKernels {
                 new VerticalSlashSelect(), new IndexAssembly(true), new IndexAssembly(false), new IndexTiles(),
                 new BlockPool(d)));
         for (LaunchOrder order : LaunchOrder.values()) {
-            for (String schedule : List.of("plain", "overlap")) {
+            for (String schedule : List.of("plain", "overlap", "lazy", "overlap,lazy")) {
                 kernels.add(HopperSparseFlashPrefill.forHeadDim(d, order, HopperFlashLoop.Schedule.parse(schedule)));
             }
         }

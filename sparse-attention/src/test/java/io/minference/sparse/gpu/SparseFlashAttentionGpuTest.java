@@ -111,16 +111,30 @@ class SparseFlashAttentionGpuTest {
         checkAgainstTheCpuReference(family, HopperFlashLoop.Schedule.PLAIN, shape, length, pattern, firstHead, heads);
     }
 
-    /** The Hopper kernel with the overlapped schedule (softmax under the previous P V), on the same cases. */
-    @ParameterizedTest(name = "overlap {3} {1}, {2} tokens, heads from {4} ({5})")
-    @MethodSource("sparseCases")
-    void theOverlappedScheduleMatchesTheCpuReference(PrefillKernel family, AttentionShape shape, int length,
-                                                     Pattern pattern, int firstHead, int heads) {
-        assumeTrue(family == PrefillKernel.HOPPER, "the schedule is the Hopper kernel's");
-        checkAgainstTheCpuReference(family, HopperFlashLoop.Schedule.parse("overlap"), shape, length, pattern,
-                firstHead, heads);
+    /** The Hopper cases once per schedule other than the plain one. */
+    static Stream<Arguments> scheduleCases() {
+        return Stream.of("overlap", "lazy", "overlap,lazy").flatMap(schedule -> sparseCases()
+                .filter(c -> c.get()[0] == PrefillKernel.HOPPER).map(c -> {
+                    Object[] all = c.get().clone();
+                    all[0] = schedule;
+                    return Arguments.of(all);
+                }));
     }
 
+    /**
+     * The Hopper kernel with the other schedules (overlap: the softmax under the previous P V; lazy: the accumulator
+     * rescaled only where a row's maximum moved), on the same cases; a lazy schedule must also give the bits of its
+     * eager twin.
+     */
+    @ParameterizedTest(name = "{0} {3} {1}, {2} tokens, heads from {4} ({5})")
+    @MethodSource("scheduleCases")
+    void theOtherSchedulesMatchTheCpuReference(String setting, AttentionShape shape, int length, Pattern pattern,
+                                               int firstHead, int heads) {
+        checkAgainstTheCpuReference(PrefillKernel.HOPPER, HopperFlashLoop.Schedule.parse(setting), shape, length,
+                pattern, firstHead, heads);
+    }
+
+    /** One case against the reference; with a lazy schedule, also bit for bit against its eager twin. */
     private static void checkAgainstTheCpuReference(PrefillKernel family, HopperFlashLoop.Schedule schedule,
                                                     AttentionShape shape, int length, Pattern pattern, int firstHead,
                                                     int heads) {
@@ -145,6 +159,17 @@ class SparseFlashAttentionGpuTest {
         assertTrue(error <= TOLERANCE, () -> context + ", " + TestIndexes.describe(index) + ": relative error "
                 + error);
         assertRowsWithinBounds(problem.shape(), actual, expected, context);
+        if (schedule.lazyRescale()) {
+            HopperFlashLoop.Schedule eager = new HopperFlashLoop.Schedule(false, schedule.overlapSoftmax(), false);
+            float[] twin = runSparse(problem, index, family, eager);
+            int differing = 0;
+            for (int i = 0; i < actual.length; i++) {
+                if (Float.floatToRawIntBits(actual[i]) != Float.floatToRawIntBits(twin[i])) differing++;
+            }
+            int differences = differing;
+            assertEquals(0, differences, () -> context + ": " + differences + " elements differ from the eager"
+                    + " schedule " + (eager.overlapSoftmax() ? "overlap" : "plain"));
+        }
     }
 
     /** Per output row (query, head): max |error| at most 2^-6 of the row's largest expected magnitude plus 2^-10. */

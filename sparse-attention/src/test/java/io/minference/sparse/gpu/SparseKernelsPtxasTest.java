@@ -29,6 +29,9 @@ class SparseKernelsPtxasTest {
             HopperSparseFlashPrefill.forHeadDim(128, LaunchOrder.LONGEST_FIRST),
             HopperSparseFlashPrefill.forHeadDim(128, LaunchOrder.LAST_FIRST, HopperFlashLoop.Schedule.parse("overlap")),
             HopperSparseFlashPrefill.forHeadDim(64, LaunchOrder.LAST_FIRST, HopperFlashLoop.Schedule.parse("overlap")),
+            HopperSparseFlashPrefill.forHeadDim(128, LaunchOrder.LAST_FIRST, HopperFlashLoop.Schedule.parse("lazy")),
+            HopperSparseFlashPrefill.forHeadDim(128, LaunchOrder.LONGEST_FIRST,
+                    HopperFlashLoop.Schedule.parse("overlap,lazy")),
             new SlotOrder(SlotOrder.Pass.TILES),
             new SlotOrder(SlotOrder.Pass.ORDER));
 
