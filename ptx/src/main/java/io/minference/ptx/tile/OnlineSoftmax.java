@@ -48,11 +48,20 @@ public final class OnlineSoftmax {
     public List<FragmentA<Bf16x2>> fold(KernelBuilder k, AccumulatorTile s, AccumulatorTile out,
                                         boolean lazyRescale) {
         F32[][] p = new F32[s.fragmentCount()][4];
-        F32[] rescales = new F32[2];
-        for (int half = 0; half < 2; half++) {
-            rescales[half] = foldHalf(k, s, half, p);
+        if (lazyRescale) {
+            F32[] rescales = {foldHalf(k, s, 0, p), foldHalf(k, s, 1, p)};
+            rescale(k, out, rescales, true);
+            return pack(k, p);
         }
-        rescale(k, out, rescales, lazyRescale);
+        for (int half = 0; half < 2; half++) {
+            F32 rescale = foldHalf(k, s, half, p);
+            for (int f = 0; f < out.fragmentCount(); f++) {
+                for (int c = 0; c < 2; c++) {
+                    F32 acc = out.at(half, f, c);
+                    k.set(acc, k.mul(acc, rescale));
+                }
+            }
+        }
         return pack(k, p);
     }
 
