@@ -90,10 +90,9 @@ public final class FlashPrefillSweep implements GpuBenchmark {
             } else if (afterSeparator) {
                 lengths.add(Integer.parseInt(arg));
             } else if (arg.startsWith("hopper:")) {
-                String[] p = arg.substring("hopper:".length()).split(",");
-                List<String> options = List.of(p).subList(2, p.length);
+                String[] p = arg.substring("hopper:".length()).split(",", 3);
                 tilings.add(new HopperFlashPrefill(128, Integer.parseInt(p[0]), Integer.parseInt(p[1]),
-                        new HopperFlashLoop.Schedule(options.contains("pingpong"), options.contains("overlap"))));
+                        HopperFlashLoop.Schedule.parse(p.length > 2 ? p[2] : "plain")));
             } else {
                 String[] p = arg.split(",");
                 tilings.add(new FlashPrefill(128, Integer.parseInt(p[0]), Integer.parseInt(p[1]),

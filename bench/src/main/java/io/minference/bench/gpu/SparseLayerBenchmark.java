@@ -3,6 +3,7 @@ package io.minference.bench.gpu;
 import io.minference.bench.GpuBench;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashAttention;
+import io.minference.kernels.flash.PrefillKernel;
 import io.minference.runtime.Tensor;
 import io.minference.runtime.cuda.BFloat16;
 import io.minference.runtime.cuda.CudaBackend;
@@ -16,6 +17,8 @@ import io.minference.sparse.config.PatternFiles;
 import io.minference.sparse.gpu.DeviceSparseIndex;
 import io.minference.sparse.gpu.GpuIndexBuilder;
 import io.minference.sparse.gpu.GpuSparsePrefill;
+import io.minference.sparse.gpu.HopperSparseFlashPrefill;
+import io.minference.sparse.gpu.LaunchOrder;
 import io.minference.sparse.synthetic.SyntheticAttention;
 
 import java.lang.foreign.MemorySegment;
@@ -72,6 +75,12 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
     public List<Figure> run(CudaBackend backend) {
         List<Figure> figures = new ArrayList<>();
         PatternPlan plan = new PatternPlan(List.of(patterns));
+        // the sparse kernel's family and launch order come from system properties: name them beside the figures
+        String schedule = HopperSparseFlashPrefill.configuredSchedule().suffix();
+        System.out.println("prefill kernel: " + PrefillKernel.configured().setting() + ", sparse launch order: "
+                + LaunchOrder.configured().setting() + ", Hopper sparse schedule: "
+                + (schedule.isEmpty() ? "plain" : schedule.substring(1)) + " (-D" + PrefillKernel.PROPERTY + ", -D"
+                + LaunchOrder.PROPERTY + ", -D" + HopperSparseFlashPrefill.SCHEDULE_PROPERTY + ")");
         System.out.println("| L | inputs | estimation + index | attention kernels | sparse total | dense flash (ours)"
                 + " | speedup | no fallback | est. share of dense | mean tile share | tiles computed | fallback heads"
                 + " | batches | index MB (largest batch) | fixed layout MB (all heads) |");

@@ -18,6 +18,7 @@ import io.minference.ptx.tile.WgmmaTile;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
@@ -55,13 +56,38 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
      *                       (FlashAttention-3's intra-warpgroup overlap): S of t is issued before that P V, waited for
      *                       alone, and the accumulator's rescale deferred to the next step; P is double-buffered in
      *                       registers. Wants 3 stages, since a stage is held one step longer.
+     * @param lazyRescale    the accumulator is rescaled only in the steps where some row of the warp has a new
+     *                       maximum ({@link OnlineSoftmax#rescale(KernelBuilder, AccumulatorTile, F32[], boolean)}):
+     *                       the same bits, fewer products
      */
-    public record Schedule(boolean pingPong, boolean overlapSoftmax) {
-        public static final Schedule PLAIN = new Schedule(false, false);
+    public record Schedule(boolean pingPong, boolean overlapSoftmax, boolean lazyRescale) {
+        public static final Schedule PLAIN = new Schedule(false, false, false);
 
-        /** The entry-name suffix: empty, {@code _pingpong}, {@code _overlap} or both. */
+        /** Rescaling every step. */
+        public Schedule(boolean pingPong, boolean overlapSoftmax) {
+            this(pingPong, overlapSoftmax, false);
+        }
+
+        /** The entry-name suffix: empty, or {@code _pingpong}, {@code _overlap}, {@code _lazy} in that order. */
         public String suffix() {
-            return (pingPong ? "_pingpong" : "") + (overlapSoftmax ? "_overlap" : "");
+            return (pingPong ? "_pingpong" : "") + (overlapSoftmax ? "_overlap" : "") + (lazyRescale ? "_lazy" : "");
+        }
+
+        /**
+         * The schedule a setting names: {@code plain}, or a comma-separated list of {@code pingpong},
+         * {@code overlap} and {@code lazy}; anything else is an error naming it.
+         */
+        public static Schedule parse(String setting) {
+            List<String> options = new ArrayList<>();
+            for (String option : setting.split(",")) {
+                String name = option.trim().toLowerCase(Locale.ROOT);
+                if (!List.of("plain", "pingpong", "overlap", "lazy").contains(name)) {
+                    throw new IllegalArgumentException("a Hopper schedule is plain or a comma-separated list of"
+                            + " pingpong, overlap and lazy, not '" + setting + "'");
+                }
+                options.add(name);
+            }
+            return new Schedule(options.contains("pingpong"), options.contains("overlap"), options.contains("lazy"));
         }
     }
 
@@ -249,7 +275,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         Consumer<U32> issueProduct = index -> {
             HopperKeySource.Stage stage = stageOf.apply(index);
             MatrixDescriptor valueBase = stage.values().mnMajorBase(k);
-            OnlineSoftmax.rescale(k, AccumulatorTile.of(out.fragments()), rescale);
+            OnlineSoftmax.rescale(k, AccumulatorTile.of(out.fragments()), rescale, schedule.lazyRescale());
             k.wgmmaFence();
             for (int j = 0; j < probabilities.size() / 4; j++) {
                 k.wgmma(out, new FragmentA<>(probabilities.subList(4 * j, 4 * j + 4)),
@@ -361,7 +387,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
                 source.mask(k, index, stage, scores, rowPosition, pair);
             }
             List<FragmentA<Bf16x2>> probabilities = softmax.fold(k, AccumulatorTile.of(scores.fragments()),
-                    AccumulatorTile.of(out.fragments()));
+                    AccumulatorTile.of(out.fragments()), schedule.lazyRescale());
             MatrixDescriptor valueBase = stage.values().mnMajorBase(k);
             awaitTurn.run();
             k.wgmmaFence();

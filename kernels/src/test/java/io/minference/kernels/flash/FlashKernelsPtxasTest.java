@@ -50,7 +50,11 @@ class FlashKernelsPtxasTest {
             new HopperFlashPrefill(128, 128, 2, new HopperFlashLoop.Schedule(true, false)),
             new HopperFlashPrefill(64, 128, 3, new HopperFlashLoop.Schedule(true, false)),
             new HopperFlashPrefill(128, 128, 3, new HopperFlashLoop.Schedule(false, true)),
-            new HopperFlashPrefill(128, 128, 3, new HopperFlashLoop.Schedule(true, true)));
+            new HopperFlashPrefill(128, 128, 3, new HopperFlashLoop.Schedule(true, true)),
+            new HopperFlashPrefill(128, 128, 2, HopperFlashLoop.Schedule.parse("lazy")),
+            new HopperFlashPrefill(128, 128, 2, HopperFlashLoop.Schedule.parse("pingpong,lazy")),
+            new HopperFlashPrefill(128, 128, 3, HopperFlashLoop.Schedule.parse("overlap,lazy")),
+            new HopperFlashPrefill(128, 128, 3, HopperFlashLoop.Schedule.parse("pingpong,overlap,lazy")));
 
     static Stream<Arguments> kernelsAndTargets() {
         return KERNELS.stream().flatMap(kernel -> Stream.of(PtxTarget.values()).filter(kernel::supports)

@@ -38,7 +38,21 @@ public final class OnlineSoftmax {
      * {@code 2^(s * scale - newMax)} as bf16 A fragments of the next {@code P V} product (16 keys per fragment).
      */
     public List<FragmentA<Bf16x2>> fold(KernelBuilder k, AccumulatorTile s, AccumulatorTile out) {
+        return fold(k, s, out, false);
+    }
+
+    /**
+     * {@link #fold}; with {@code lazyRescale}, the accumulator is rescaled only where a row of the warp has a factor
+     * other than 1 ({@link #rescale(KernelBuilder, AccumulatorTile, F32[], boolean)}).
+     */
+    public List<FragmentA<Bf16x2>> fold(KernelBuilder k, AccumulatorTile s, AccumulatorTile out,
+                                        boolean lazyRescale) {
         F32[][] p = new F32[s.fragmentCount()][4];
+        if (lazyRescale) {
+            F32[] rescales = {foldHalf(k, s, 0, p), foldHalf(k, s, 1, p)};
+            rescale(k, out, rescales, true);
+            return pack(k, p);
+        }
         for (int half = 0; half < 2; half++) {
             F32 rescale = foldHalf(k, s, half, p);
             for (int f = 0; f < out.fragmentCount(); f++) {
@@ -77,13 +91,31 @@ public final class OnlineSoftmax {
 
     /** Multiplies the accumulator's two row halves by {@code factors}. */
     public static void rescale(KernelBuilder k, AccumulatorTile out, F32[] factors) {
-        for (int half = 0; half < 2; half++) {
-            for (int f = 0; f < out.fragmentCount(); f++) {
-                for (int c = 0; c < 2; c++) {
-                    F32 acc = out.at(half, f, c);
-                    k.set(acc, k.mul(acc, factors[half]));
+        rescale(k, out, factors, false);
+    }
+
+    /**
+     * Multiplies the accumulator's two row halves by {@code factors}; with {@code lazy}, only where some lane of the
+     * warp has a factor other than exactly 1 (a warp vote, so the branch is uniform). A factor is exactly 1 where
+     * the row's running maximum did not move, which after a row's first tiles is most steps, and multiplying by 1
+     * changes no value: the lazy form gives the same bits and skips the accumulator's products (64 per thread per
+     * step at d 128, more than the step's exponentials with 64-key tiles).
+     */
+    public static void rescale(KernelBuilder k, AccumulatorTile out, F32[] factors, boolean lazy) {
+        Runnable multiply = () -> {
+            for (int half = 0; half < 2; half++) {
+                for (int f = 0; f < out.fragmentCount(); f++) {
+                    for (int c = 0; c < 2; c++) {
+                        F32 acc = out.at(half, f, c);
+                        k.set(acc, k.mul(acc, factors[half]));
+                    }
                 }
             }
+        };
+        if (lazy) {
+            k.ifThen(k.any(k.not(k.and(k.eq(factors[0], k.f32(1)), k.eq(factors[1], k.f32(1))))), multiply);
+        } else {
+            multiply.run();
         }
     }
 

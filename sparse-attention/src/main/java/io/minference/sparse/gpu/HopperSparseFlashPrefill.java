@@ -24,37 +24,89 @@ import static io.minference.ptx.dsl.Address.global;
  * whole prompt's Q, K and V with {@code length} rows and boxes of 64 rows), {@code kCache, vCache, o} (u64: K and V
  * again for the gather, and O), the index's {@code rangeOffsets, rangeCounts, ranges, columnOffsets, columnCounts,
  * columns} (u64, {@link DeviceSparseIndex}'s compact layout), {@code length, firstHead, numHeads, numKvHeads} (u32),
- * {@code scale} (f32, 1/sqrt(d) * log2 e). Launch: grid {@code (index heads, query blocks)}, block {@link #threads()}, dynamic
- * shared memory {@link #sharedBytes()}; query blocks run last-first.
+ * {@code scale} (f32, 1/sqrt(d) * log2 e), and with {@link LaunchOrder#LONGEST_FIRST} {@code order} (u64: the slot
+ * each block takes, {@link SlotOrder}'s list). Launch: grid {@code (index heads, query blocks)}, block
+ * {@link #threads()}, dynamic shared memory {@link #sharedBytes()}; query blocks run last-first, or the slots in the
+ * list's order.
+ * <p>Specializations: the {@link LaunchOrder} and the consumers' {@link HopperFlashLoop.Schedule} (plain, or
+ * {@code overlap}: FlashAttention-3's softmax under the previous P V, which a 64-key step, short on GEMM work per
+ * barrier round trip, may gain from most); both name themselves in the entry name.
+ * <p><b>Floor, and where the time goes.</b> A computed tile (64 queries by 64 keys) costs {@code 4 * 64 * 64 * d}
+ * FLOPs (S = Q Kᵀ and O += P V): 2.1 MFLOP at d 128, 2.6 ns of the whole H200 at the ~800 TFLOP/s its tensor cores
+ * reach on dense bf16 GEMMs, so the floor of a launch is its tile count times that. Measured (BENCHMARKS.md, sparse
+ * layer tables) the kernel runs at about 2.1x that floor while the dense Hopper kernel, on the same loop, runs at
+ * about 1.4x (1.0x cuDNN). Not measured per cause yet; what differs from the dense kernel, most likely first:
+ * <ul>
+ *   <li>a step is 64 keys for one 64-query consumer warpgroup, a quarter of the dense kernel's 128 x 128 step per
+ *       block, while what a step costs besides its GEMMs does not shrink with it: the full and empty barrier round
+ *       trip, the wgmma commit/wait latency, the row maxima's shuffles, and the rescale of O (64 x d products per
+ *       warpgroup per step, twice the 64 x 64 exponentials of the step itself);</li>
+ *   <li>gathered column tiles come by 16-byte cp.async from 128 producer threads, which wait for their own copies
+ *       before they arrive, where a range tile is one TMA instruction;</li>
+ *   <li>the mask: every step was masked from the key positions in shared memory (16 loads and 32 selects per thread);
+ *       now only the steps that need it are ({@link IndexKeySource#mask});</li>
+ *   <li>the tail of a launch and the gaps between launches (the model launches once per run of sparse heads): the
+ *       grid runs the last query blocks first, as the dense kernel does; the slots of one query block have similar
+ *       tile counts for vertical-slash indexes, so the tail is about one slot's time.</li>
+ * </ul>
  */
-public record HopperSparseFlashPrefill(int headDim, int stages) implements KernelDefinition {
+public record HopperSparseFlashPrefill(int headDim, int stages, LaunchOrder order, HopperFlashLoop.Schedule schedule)
+        implements KernelDefinition {
     /** Query rows per block and keys per step. */
     public static final int BLOCK = SparseIndex.BLOCK;
+    /**
+     * The system property naming the consumers' schedule ({@link HopperFlashLoop.Schedule#parse}): {@code plain}
+     * (the default) or {@code overlap} (the softmax of a step under the previous step's P V); one consumer warpgroup
+     * has no partner for ping-pong.
+     */
+    public static final String SCHEDULE_PROPERTY = "minference.sparse.schedule";
 
     public HopperSparseFlashPrefill {
-        loop(headDim, stages).checkSharedMemory(4 * BLOCK);
+        new HopperFlashLoop(headDim, 1, BLOCK, stages, schedule).checkSharedMemory(4 * BLOCK);
     }
 
-    private static HopperFlashLoop loop(int headDim, int stages) {
-        return new HopperFlashLoop(headDim, 1, BLOCK, stages);
+    /** In the grid's order, with the plain schedule. */
+    public HopperSparseFlashPrefill(int headDim, int stages) {
+        this(headDim, stages, LaunchOrder.LAST_FIRST, HopperFlashLoop.Schedule.PLAIN);
     }
 
-    /** The tuned shape for a head dim: 3 stages (two blocks per SM). */
+    private HopperFlashLoop loop() {
+        return new HopperFlashLoop(headDim, 1, BLOCK, stages, schedule);
+    }
+
+    /** The tuned shape for a head dim: 3 stages (two blocks per SM), in the grid's order. */
     public static HopperSparseFlashPrefill forHeadDim(int headDim) {
-        return new HopperSparseFlashPrefill(headDim, 3);
+        return forHeadDim(headDim, LaunchOrder.LAST_FIRST);
+    }
+
+    /** The tuned shape for a head dim, taking its slots in {@code order}, with the plain schedule. */
+    public static HopperSparseFlashPrefill forHeadDim(int headDim, LaunchOrder order) {
+        return forHeadDim(headDim, order, HopperFlashLoop.Schedule.PLAIN);
+    }
+
+    /** The tuned shape for a head dim, taking its slots in {@code order}, its consumers in {@code schedule}. */
+    public static HopperSparseFlashPrefill forHeadDim(int headDim, LaunchOrder order,
+                                                      HopperFlashLoop.Schedule schedule) {
+        return new HopperSparseFlashPrefill(headDim, 3, order, schedule);
+    }
+
+    /** The schedule {@value #SCHEDULE_PROPERTY} names, plain when unset. */
+    public static HopperFlashLoop.Schedule configuredSchedule() {
+        return HopperFlashLoop.Schedule.parse(System.getProperty(SCHEDULE_PROPERTY, "plain"));
     }
 
     public int threads() {
-        return loop(headDim, stages).threads();
+        return loop().threads();
     }
 
     public int sharedBytes() {
-        return loop(headDim, stages).sharedBytes(4 * BLOCK);
+        return loop().sharedBytes(4 * BLOCK);
     }
 
     @Override
     public String entryName() {
-        return "sparse_flash_prefill_sm90a_bf16_d%d_s%d".formatted(headDim, stages);
+        return "sparse_flash_prefill_sm90a_bf16_d%d_s%d%s%s".formatted(headDim, stages,
+                order == LaunchOrder.LONGEST_FIRST ? "_longest" : "", schedule.suffix());
     }
 
     @Override
@@ -76,14 +128,26 @@ public record HopperSparseFlashPrefill(int headDim, int stages) implements Kerne
         U32 numHeads = k.u32Param("numHeads");
         U32 numKvHeads = k.u32Param("numKvHeads");
         F32 scale = k.f32Param("scale");
+        U64 slotOrder = order == LaunchOrder.LONGEST_FIRST ? k.pointerParam("order") : null;
         k.describe("sparse flash attention over an index's ranges (TMA) and columns (cp.async gather) on wgmma, head dim "
                 + headDim + ", " + BLOCK + " queries x " + BLOCK + " keys per step, " + stages + " stages");
 
-        U32 headSlot = k.blockIdx(Axis.X).named("headSlot");
-        U32 head = k.add(firstHead, headSlot).named("head");
         U32 queryBlocks = k.gridDim(Axis.Y);
-        U32 queryBlock = k.sub(k.sub(queryBlocks, 1), k.blockIdx(Axis.Y)).named("queryBlock");
-        U32 slot = k.mad(headSlot, queryBlocks, queryBlock).named("slot");
+        U32 headSlot;
+        U32 queryBlock;
+        U32 slot;
+        if (order == LaunchOrder.LONGEST_FIRST) {
+            // block n of the launch (in the order blocks start: x fastest) takes the n-th slot of the sorted list
+            U32 launched = k.mad(k.blockIdx(Axis.Y), k.gridDim(Axis.X), k.blockIdx(Axis.X)).named("launched");
+            slot = k.loadU32(k.element(slotOrder, launched, 4)).named("slot");
+            headSlot = k.div(slot, queryBlocks).named("headSlot");
+            queryBlock = k.sub(slot, k.mul(headSlot, queryBlocks)).named("queryBlock");
+        } else {
+            headSlot = k.blockIdx(Axis.X).named("headSlot");
+            queryBlock = k.sub(k.sub(queryBlocks, 1), k.blockIdx(Axis.Y)).named("queryBlock");
+            slot = k.mad(headSlot, queryBlocks, queryBlock).named("slot");
+        }
+        U32 head = k.add(firstHead, headSlot).named("head");
         U32 kvHead = k.div(head, k.div(numHeads, numKvHeads)).named("kvHead");
         U32 kvRowBytes = k.mul(numKvHeads, headDim * 2).named("kvRowBytes");
         U32 firstRow = k.mul(queryBlock, BLOCK).named("firstRow");
@@ -97,7 +161,7 @@ public record HopperSparseFlashPrefill(int headDim, int stages) implements Kerne
         IndexKeySource source = new IndexKeySource(k, headDim, kMap, vMap,
                 k.add(kCache, k.mulWide(kvHead, headDim * 2)), k.add(vCache, k.mulWide(kvHead, headDim * 2)), kvHead,
                 kvRowBytes, slotRanges, rangeCount, slotColumns, columnCount);
-        loop(headDim, stages).emit(k, new HopperFlashLoop.Block(qMap, head, firstRow, rowsHere, firstRow, o, numHeads,
+        loop().emit(k, new HopperFlashLoop.Block(qMap, head, firstRow, rowsHere, firstRow, o, numHeads,
                 scale), source);
     }
 }

@@ -22,8 +22,11 @@ import static io.minference.ptx.dsl.Address.shared;
  * row), then its gathered columns, 64 per tile (every producer thread copies 16-byte chunks with cp.async into the
  * same swizzled layout, waits for its own copies and fences them to the async proxy before it arrives). With each
  * tile the producer leaves the 64 key positions in the stage's metadata, {@link #MASKED_KEY} where a tile runs past
- * its range's end or past the last column; every step is masked from those positions (key above the row: -inf). A
- * slot with no key takes one fully masked step, and its rows come out as zeros.
+ * its range's end or past the last column. A step is masked from those positions (key above the row: -inf) only
+ * where a warp has a row before the tile's last position (a partial tile, or one that reaches the diagonal); the
+ * others (whole tiles below every row of the warp) keep their scores as they are, which is what the mask would have
+ * left, so the results are bit for bit those of masking every step. A slot with no key takes one fully masked step,
+ * and its rows come out as zeros.
  */
 final class IndexKeySource implements HopperKeySource {
     /** The key position of a masked slot: above every row. */
@@ -180,17 +183,24 @@ final class IndexKeySource implements HopperKeySource {
     @Override
     public void mask(KernelBuilder k, U32 step, Stage stage, WarpgroupAccumulator scores, U32 rowPosition,
                      U32 pair) {
-        U32 lanePositions = k.add(stage.metadata(), k.shl(pair, 2));
-        FragmentC[] fragments = scores.fragments();
-        for (int f = 0; f < fragments.length; f++) {
-            for (int c = 0; c < 2; c++) {
-                U32 key = k.loadU32(shared(lanePositions).plus(4L * (8 * f + c)));
-                for (int half = 0; half < 2; half++) {
-                    F32 score = fragments[f].regs().get(2 * half + c);
-                    U32 row = half == 0 ? rowPosition : k.add(rowPosition, 8);
-                    k.set(score, k.select(k.gt(key, row), k.f32(Float.NEGATIVE_INFINITY), score));
+        // positions ascend within a tile (range keys, then ascending columns) and a masked entry is MASKED_KEY, so
+        // the last position is the tile's largest: at or before the thread's first row, nothing of the tile is
+        // masked for either of its rows. Most tiles are such (whole range tiles below the diagonal, full column
+        // tiles), and skip the 16 shared loads and 32 selects; the vote keeps the branch uniform per warp.
+        U32 lastKey = k.loadU32(shared(stage.metadata()).plus(4L * (BLOCK - 1)));
+        k.ifThen(k.any(k.gt(lastKey, rowPosition)), () -> {
+            U32 lanePositions = k.add(stage.metadata(), k.shl(pair, 2));
+            FragmentC[] fragments = scores.fragments();
+            for (int f = 0; f < fragments.length; f++) {
+                for (int c = 0; c < 2; c++) {
+                    U32 key = k.loadU32(shared(lanePositions).plus(4L * (8 * f + c)));
+                    for (int half = 0; half < 2; half++) {
+                        F32 score = fragments[f].regs().get(2 * half + c);
+                        U32 row = half == 0 ? rowPosition : k.add(rowPosition, 8);
+                        k.set(score, k.select(k.gt(key, row), k.f32(Float.NEGATIVE_INFINITY), score));
+                    }
                 }
             }
-        }
+        });
     }
 }

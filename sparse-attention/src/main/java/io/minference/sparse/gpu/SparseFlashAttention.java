@@ -2,10 +2,12 @@ package io.minference.sparse.gpu;
 
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashAttention;
+import io.minference.kernels.flash.HopperFlashLoop;
 import io.minference.kernels.flash.PrefillKernel;
 import io.minference.ptx.PtxTarget;
 import io.minference.runtime.cuda.CudaContext;
 import io.minference.runtime.cuda.CudaStream;
+import io.minference.runtime.cuda.DeviceBuffer;
 import io.minference.runtime.cuda.DevicePointer;
 import io.minference.runtime.cuda.Kernel;
 import io.minference.runtime.cuda.LaunchShape;
@@ -18,7 +20,10 @@ import java.util.Arrays;
  * on sm_90 (wgmma, TMA), {@link SparseFlashPrefill} elsewhere or when {@link PrefillKernel} says mma-sync.
  * Tensors follow the bf16 layout of {@link io.minference.kernels.flash} for a whole prompt from position 0: q and
  * out {@code [length, numHeads, d]}, k and v holding at least {@code length} rows of {@code [numKvHeads, d]}; only
- * the index's heads are written. Head dims 64 and 128.
+ * the index's heads are written. Head dims 64 and 128. The Hopper kernel takes its slots in the {@link LaunchOrder}
+ * the system property {@value LaunchOrder#PROPERTY} names (the grid's order unless set); the longest-first order
+ * sorts each launch's slots on the device first ({@link SlotOrder}) into a list this object keeps; its consumers run
+ * the schedule {@value HopperSparseFlashPrefill#SCHEDULE_PROPERTY} names (plain unless set).
  */
 public final class SparseFlashAttention implements AutoCloseable {
     private final CudaContext context;
@@ -26,21 +31,47 @@ public final class SparseFlashAttention implements AutoCloseable {
     private final Kernel kernel;
     /** The Hopper kernel when it serves this device, else null. */
     private final HopperSparseFlashPrefill hopper;
+    /** The two passes of the longest-first order, when the Hopper kernel takes it; else null. */
+    private final Kernel slotTiles;
+    private final Kernel slotOrder;
     private final float scale;
+    /**
+     * Per slot of the largest launch so far: its tiles, then its place in the order (longest-first only). Reused by
+     * every launch, which is safe on one stream: a launch's passes run after the previous prefill has read its list.
+     */
+    private DeviceBuffer orderScratch;
 
     /** Sparse attention with the kernel family the system property {@value PrefillKernel#PROPERTY} chooses. */
     public SparseFlashAttention(CudaContext context, AttentionShape shape) {
         this(context, shape, PrefillKernel.configured());
     }
 
-    /** Sparse attention with the kernel family {@code family} chooses for this device. */
+    /**
+     * Sparse attention with the kernel family {@code family} chooses for this device, in the order and schedule the
+     * system properties {@value LaunchOrder#PROPERTY} and {@value HopperSparseFlashPrefill#SCHEDULE_PROPERTY} name.
+     */
     public SparseFlashAttention(CudaContext context, AttentionShape shape, PrefillKernel family) {
+        this(context, shape, family, LaunchOrder.configured(), HopperSparseFlashPrefill.configuredSchedule());
+    }
+
+    /**
+     * Sparse attention with the kernel family {@code family} chooses for this device; the Hopper kernel takes its
+     * slots in {@code order} and runs its consumers in {@code schedule} (the mma.sync kernel has neither choice).
+     */
+    public SparseFlashAttention(CudaContext context, AttentionShape shape, PrefillKernel family, LaunchOrder order,
+                                HopperFlashLoop.Schedule schedule) {
         this.context = context;
         this.shape = shape;
         PtxTarget target = context.device().ptxTarget();
-        this.hopper = family.usesHopper(target) ? HopperSparseFlashPrefill.forHeadDim(shape.headDim()) : null;
+        this.hopper = family.usesHopper(target)
+                ? HopperSparseFlashPrefill.forHeadDim(shape.headDim(), order, schedule) : null;
         this.kernel = context.kernel(hopper != null ? hopper.emit(target)
                 : SparseFlashPrefill.forHeadDim(shape.headDim()).emit(target), LaunchShape.of(1, 32));
+        boolean sorted = hopper != null && order == LaunchOrder.LONGEST_FIRST;
+        this.slotTiles = sorted ? context.kernel(new SlotOrder(SlotOrder.Pass.TILES).emit(target),
+                LaunchShape.of(1, SlotOrder.THREADS)) : null;
+        this.slotOrder = sorted ? context.kernel(new SlotOrder(SlotOrder.Pass.ORDER).emit(target),
+                LaunchShape.of(1, SlotOrder.THREADS)) : null;
         this.scale = FlashAttention.log2Scale(shape.headDim());
     }
 
@@ -87,12 +118,42 @@ public final class SparseFlashAttention implements AutoCloseable {
             TensorMap qMap = TensorMap.headRows(driver, q, index.length(), shape.numHeads(), d, box);
             TensorMap kMap = TensorMap.headRows(driver, k, index.length(), shape.numKvHeads(), d, box);
             TensorMap vMap = TensorMap.headRows(driver, v, index.length(), shape.numKvHeads(), d, box);
+            Object[] arguments = concat(new Object[] {qMap, kMap, vMap, k, v, out}, indexArguments);
+            if (slotOrder != null) {
+                arguments = concat(arguments, new Object[] {sortSlots(stream, index, slotsBefore,
+                        slots * index.queryBlocks())});
+            }
             kernel.withShape(new LaunchShape(slots, index.queryBlocks(), 1, hopper.threads(), 1, 1))
-                    .launch(stream, concat(new Object[] {qMap, kMap, vMap, k, v, out}, indexArguments));
+                    .launch(stream, arguments);
         } else {
             kernel.withShape(new LaunchShape(slots, index.queryBlocks(), 1, SparseFlashPrefill.THREADS, 1, 1))
                     .launch(stream, concat(new Object[] {q, k, v, out}, indexArguments));
         }
+    }
+
+    /**
+     * Queues the two {@link SlotOrder} passes over the launch's {@code count} slots (from slot {@code slotsBefore} of
+     * the index on) and returns the list they leave: the slot each block takes, longest first (package-private for
+     * its test). Only where this object takes the longest-first order.
+     */
+    DeviceBuffer sortSlots(CudaStream stream, DeviceSparseIndex index, long slotsBefore, int count) {
+        long bytes = 8L * count;
+        if (orderScratch == null || orderScratch.byteSize() < bytes) {
+            // the previous launch may still read the old list: let it finish before the list is freed
+            if (orderScratch != null) {
+                stream.synchronize();
+                orderScratch.close();
+            }
+            orderScratch = context.allocate(bytes);
+        }
+        DeviceBuffer tiles = orderScratch.slice(0, 4L * count);
+        DeviceBuffer order = orderScratch.slice(4L * count, 4L * count);
+        slotTiles.withShape(LaunchShape.of((count + SlotOrder.THREADS - 1) / SlotOrder.THREADS, SlotOrder.THREADS))
+                .launch(stream, at(index.rangeOffsets(), 4 * slotsBefore), at(index.rangeCounts(), 4 * slotsBefore),
+                        index.ranges(), at(index.columnCounts(), 4 * slotsBefore), tiles, count);
+        slotOrder.withShape(LaunchShape.of(1, SlotOrder.THREADS)).launch(stream, tiles, order, count,
+                SlotOrder.tilesPerBucket(index.queryBlocks()));
+        return order;
     }
 
     private static Object[] concat(Object[] first, Object[] second) {
@@ -107,5 +168,9 @@ public final class SparseFlashAttention implements AutoCloseable {
 
     @Override
     public void close() {
+        if (orderScratch != null) {
+            orderScratch.close();
+            orderScratch = null;
+        }
     }
 }

@@ -1,6 +1,7 @@
 package io.minference.sparse.gpu;
 
 import io.minference.kernels.attention.AttentionShape;
+import io.minference.kernels.flash.HopperFlashLoop;
 import io.minference.ptx.dsl.KernelDefinition;
 
 import java.util.ArrayList;
@@ -8,7 +9,8 @@ import java.util.List;
 
 /**
  * The kernel specializations the sparse path launches for one attention shape: the sparse prefills
- * ({@link SparseFlashAttention}: mma.sync, and wgmma/TMA on sm_90a) and the estimation and index kernels ({@link GpuIndexBuilder}: vertical-slash
+ * ({@link SparseFlashAttention}: mma.sync, and wgmma/TMA on sm_90a in either {@link LaunchOrder} and each of the
+ * schedules a single consumer warpgroup can take (plain or overlapped, rescaling eagerly or lazily), with the {@link SlotOrder} passes of the longest-first order) and the estimation and index kernels ({@link GpuIndexBuilder}: vertical-slash
  * tiles on the tensor cores, row statistics, selection, the index's counting and assembly passes, its tile count,
  * block pooling, and block-sparse selection
  * for every block capacity it may pick), for {@code io.minference.kernels.catalog.KernelCatalog#with}. Keep it in
@@ -21,11 +23,16 @@ public final class SparseKernels {
     public static List<KernelDefinition> forShape(AttentionShape shape) {
         int d = shape.headDim();
         List<KernelDefinition> kernels = new ArrayList<>(List.of(SparseFlashPrefill.forHeadDim(d),
-                HopperSparseFlashPrefill.forHeadDim(d),
+                new SlotOrder(SlotOrder.Pass.TILES), new SlotOrder(SlotOrder.Pass.ORDER),
                 new VerticalSlashTile(d, VerticalSlashTile.Mode.ROW_STATS, true),
                 new VerticalSlashTile(d, VerticalSlashTile.Mode.SCORES, true), new VerticalSlashRowStats(),
                 new VerticalSlashSelect(), new IndexAssembly(true), new IndexAssembly(false), new IndexTiles(),
                 new BlockPool(d)));
+        for (LaunchOrder order : LaunchOrder.values()) {
+            for (String schedule : List.of("plain", "overlap", "lazy", "overlap,lazy")) {
+                kernels.add(HopperSparseFlashPrefill.forHeadDim(d, order, HopperFlashLoop.Schedule.parse(schedule)));
+            }
+        }
         for (int blocks = 64; blocks <= BlockSparseSelect.MAX_BLOCKS; blocks *= 2) {
             kernels.add(new BlockSparseSelect(d, blocks));
         }

@@ -3,6 +3,7 @@ package io.minference.sparse.gpu;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashAttention;
 import io.minference.kernels.flash.FlashPrefill;
+import io.minference.kernels.flash.HopperFlashLoop;
 import io.minference.kernels.flash.PrefillKernel;
 import io.minference.ptx.PtxTarget;
 import io.minference.runtime.cuda.Kernel;
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.MemorySegment;
@@ -106,6 +108,36 @@ class SparseFlashAttentionGpuTest {
     @MethodSource("sparseCases")
     void matchesTheCpuReference(PrefillKernel family, AttentionShape shape, int length, Pattern pattern,
                                 int firstHead, int heads) {
+        checkAgainstTheCpuReference(family, HopperFlashLoop.Schedule.PLAIN, shape, length, pattern, firstHead, heads);
+    }
+
+    /** The Hopper cases once per schedule other than the plain one. */
+    static Stream<Arguments> scheduleCases() {
+        return Stream.of("overlap", "lazy", "overlap,lazy").flatMap(schedule -> sparseCases()
+                .filter(c -> c.get()[0] == PrefillKernel.HOPPER).map(c -> {
+                    Object[] all = c.get().clone();
+                    all[0] = schedule;
+                    return Arguments.of(all);
+                }));
+    }
+
+    /**
+     * The Hopper kernel with the other schedules (overlap: the softmax under the previous P V; lazy: the accumulator
+     * rescaled only where a row's maximum moved), on the same cases; a lazy schedule must also give the bits of its
+     * eager twin.
+     */
+    @ParameterizedTest(name = "{0} {3} {1}, {2} tokens, heads from {4} ({5})")
+    @MethodSource("scheduleCases")
+    void theOtherSchedulesMatchTheCpuReference(String setting, AttentionShape shape, int length, Pattern pattern,
+                                               int firstHead, int heads) {
+        checkAgainstTheCpuReference(PrefillKernel.HOPPER, HopperFlashLoop.Schedule.parse(setting), shape, length,
+                pattern, firstHead, heads);
+    }
+
+    /** One case against the reference; with a lazy schedule, also bit for bit against its eager twin. */
+    private static void checkAgainstTheCpuReference(PrefillKernel family, HopperFlashLoop.Schedule schedule,
+                                                    AttentionShape shape, int length, Pattern pattern, int firstHead,
+                                                    int heads) {
         assumeRuns(family);
         long seed = System.nanoTime();
         Random random = new Random(seed);
@@ -117,16 +149,27 @@ class SparseFlashAttentionGpuTest {
             case MIXED -> TestIndexes.mixed(random, firstHead, count, length);
         };
         Problem problem = Problem.random(shape, length, random);
-        float[] actual = runSparse(problem, index, family);
+        float[] actual = runSparse(problem, index, family, schedule);
         double[] expected = cpuReference(problem, index);
-        String context = family.setting() + ", seed " + seed;
+        String context = family.setting() + schedule.suffix() + ", seed " + seed;
         assertHeads(problem, index, actual, context);
         double error = relativeError(actual, expected);
-        System.out.printf("%s %s %s T=%d heads %d..%d: relative error %.2e%n", family.setting(), pattern, shape,
-                length, firstHead, firstHead + count - 1, error);
+        System.out.printf("%s%s %s %s T=%d heads %d..%d: relative error %.2e%n", family.setting(), schedule.suffix(),
+                pattern, shape, length, firstHead, firstHead + count - 1, error);
         assertTrue(error <= TOLERANCE, () -> context + ", " + TestIndexes.describe(index) + ": relative error "
                 + error);
         assertRowsWithinBounds(problem.shape(), actual, expected, context);
+        if (schedule.lazyRescale()) {
+            HopperFlashLoop.Schedule eager = new HopperFlashLoop.Schedule(false, schedule.overlapSoftmax(), false);
+            float[] twin = runSparse(problem, index, family, eager);
+            int differing = 0;
+            for (int i = 0; i < actual.length; i++) {
+                if (Float.floatToRawIntBits(actual[i]) != Float.floatToRawIntBits(twin[i])) differing++;
+            }
+            int differences = differing;
+            assertEquals(0, differences, () -> context + ": " + differences + " elements differ from the eager"
+                    + " schedule " + (eager.overlapSoftmax() ? "overlap" : "plain"));
+        }
     }
 
     /** Per output row (query, head): max |error| at most 2^-6 of the row's largest expected magnitude plus 2^-10. */
@@ -209,6 +252,109 @@ class SparseFlashAttentionGpuTest {
                 + " (query " + at / shape.queryDim() + "): " + actual[at] + " vs " + dense[at]);
     }
 
+    static Stream<Arguments> orderCases() {
+        List<Arguments> cases = new ArrayList<>();
+        for (int d : new int[] {64, 128}) {
+            for (int length : new int[] {63, 1000, 4099}) {
+                cases.add(Arguments.of(new AttentionShape(6, 2, d), length, Pattern.MIXED));
+                cases.add(Arguments.of(new AttentionShape(32, 8, d), length, Pattern.VERTICAL_SLASH));
+            }
+        }
+        return cases.stream();
+    }
+
+    /**
+     * The longest-first order ({@link LaunchOrder#LONGEST_FIRST}: the slots sorted on the device, each block reading
+     * its slot from the list) computes what the grid's order does, bit for bit, within the reference's per-row
+     * bounds: first over slots [2, 5) of the index only (the list of a launch that starts past slot 0, the other heads
+     * left poisoned), then over all of it with the same object (its list grows).
+     */
+    @ParameterizedTest(name = "longest-first {2} {0}, {1} tokens")
+    @MethodSource("orderCases")
+    void longestFirstOrderEqualsTheGridOrderBitForBit(AttentionShape shape, int length, Pattern pattern) {
+        assumeRuns(PrefillKernel.HOPPER);
+        long seed = System.nanoTime();
+        Random random = new Random(seed);
+        SparseIndex host = pattern == Pattern.MIXED ? TestIndexes.mixed(random, 0, shape.numHeads(), length)
+                : TestIndexes.verticalSlash(random, 0, shape.numHeads(), length, 150, 90);
+        Problem problem = Problem.random(shape, length, random);
+        String context = "seed " + seed + ", " + TestIndexes.describe(host);
+        List<float[]> outputs = new ArrayList<>();
+        for (LaunchOrder order : LaunchOrder.values()) {
+            try (SparseFlashAttention attention = new SparseFlashAttention(backend.context(), shape,
+                    PrefillKernel.HOPPER, order, HopperFlashLoop.Schedule.PLAIN);
+                 DeviceSparseIndex index = DeviceSparseIndex.upload(backend.context(), host)) {
+                outputs.add(run(problem, (q, k, v, out) -> attention.launch(backend.stream(), q, k, v, out, index,
+                        2, 3)));
+                outputs.add(run(problem, (q, k, v, out) -> attention.launch(backend.stream(), q, k, v, out, index)));
+            }
+        }
+        float[] part = outputs.get(2);
+        int d = shape.headDim();
+        for (int i = 0; i < part.length; i++) {
+            int head = (i % shape.queryDim()) / d;
+            int at = i;
+            assertEquals(head >= 2 && head < 5, !Float.isNaN(part[i]), () -> context + ": element " + at + " of head "
+                    + head + " after a launch of slots [2, 5): " + part[at]);
+        }
+        assertHeads(problem, host, outputs.get(3), context);
+        assertRowsWithinBounds(shape, outputs.get(3), cpuReference(problem, host), context);
+        for (int launch = 0; launch < 2; launch++) {
+            float[] grid = outputs.get(launch);
+            float[] sorted = outputs.get(2 + launch);
+            int differing = 0;
+            for (int i = 0; i < grid.length; i++) {
+                if (Float.floatToRawIntBits(grid[i]) != Float.floatToRawIntBits(sorted[i])) differing++;
+            }
+            int count = differing;
+            System.out.printf("longest-first %s %s T=%d, %s launch: %d elements differ from the grid order%n",
+                    pattern, shape, length, launch == 0 ? "slots [2, 5)" : "whole", count);
+            assertEquals(0, count, () -> context + ": " + count + " elements differ from the grid order");
+        }
+    }
+
+    /**
+     * {@link SlotOrder}'s list, read back: every slot of the launch exactly once, their tile counts (as
+     * {@link SparseIndex#tiles(int, int)} gives them on the host) never rising by more than a bucket's width along
+     * the list, for a launch from slot 0 and one from a later head.
+     */
+    @ParameterizedTest(name = "slot order from head {0}, {1} tokens")
+    @CsvSource({"0, 4099", "2, 4099", "0, 63", "1, 20000"})
+    void theSlotOrderIsAPermutationLongestFirst(int firstSlot, int length) {
+        assumeRuns(PrefillKernel.HOPPER);
+        long seed = System.nanoTime();
+        AttentionShape shape = new AttentionShape(6, 2, 64);
+        SparseIndex host = TestIndexes.mixed(new Random(seed), 0, shape.numHeads(), length);
+        int queryBlocks = host.queryBlocks();
+        int slots = (shape.numHeads() - firstSlot) * queryBlocks;
+        int[] order = new int[slots];
+        try (SparseFlashAttention attention = new SparseFlashAttention(backend.context(), shape,
+                PrefillKernel.HOPPER, LaunchOrder.LONGEST_FIRST, HopperFlashLoop.Schedule.PLAIN);
+             DeviceSparseIndex index = DeviceSparseIndex.upload(backend.context(), host)) {
+            DeviceBuffer list = attention.sortSlots(backend.stream(), index, (long) firstSlot * queryBlocks, slots);
+            backend.stream().synchronize();
+            list.copyToHost(MemorySegment.ofArray(order));
+        }
+        int width = SlotOrder.tilesPerBucket(queryBlocks);
+        boolean[] seen = new boolean[slots];
+        int previous = Integer.MAX_VALUE;
+        for (int place = 0; place < slots; place++) {
+            int slot = order[place];
+            int at = place;
+            assertTrue(slot >= 0 && slot < slots && !seen[slot], () -> "seed " + seed + ": place " + at + " holds slot "
+                    + slot + ", out of range or taken twice");
+            seen[slot] = true;
+            int bucket = Math.min(host.tiles(firstSlot + slot / queryBlocks, slot % queryBlocks) / width,
+                    SlotOrder.BUCKETS - 1);
+            int before = previous;
+            assertTrue(bucket <= before, () -> "seed " + seed + ": place " + at + " (slot " + slot + ") is in bucket "
+                    + bucket + ", after bucket " + before);
+            previous = bucket;
+        }
+        System.out.printf("slot order from slot %d, T=%d: %d slots, longest %d tiles first%n", firstSlot, length,
+                slots, host.tiles(firstSlot + order[0] / queryBlocks, order[0] % queryBlocks));
+    }
+
     @org.junit.jupiter.api.Test
     void anIndexBeyondTheLayersHeadsIsRefused() {
         AttentionShape shape = new AttentionShape(6, 2, 64);
@@ -242,7 +388,13 @@ class SparseFlashAttentionGpuTest {
     }
 
     private static float[] runSparse(Problem problem, SparseIndex host, PrefillKernel family) {
-        try (SparseFlashAttention attention = new SparseFlashAttention(backend.context(), problem.shape(), family);
+        return runSparse(problem, host, family, HopperFlashLoop.Schedule.PLAIN);
+    }
+
+    private static float[] runSparse(Problem problem, SparseIndex host, PrefillKernel family,
+                                     HopperFlashLoop.Schedule schedule) {
+        try (SparseFlashAttention attention = new SparseFlashAttention(backend.context(), problem.shape(), family,
+                LaunchOrder.LAST_FIRST, schedule);
              DeviceSparseIndex index = DeviceSparseIndex.upload(backend.context(), host)) {
             return run(problem, (q, k, v, out) -> attention.launch(backend.stream(), q, k, v, out, index));
         }

@@ -1,5 +1,6 @@
 package io.minference.sparse.gpu;
 
+import io.minference.kernels.flash.HopperFlashLoop;
 import io.minference.ptx.KernelSource;
 import io.minference.ptx.PtxTarget;
 import io.minference.ptx.Ptxas;
@@ -24,7 +25,15 @@ class SparseKernelsPtxasTest {
             SparseFlashPrefill.forHeadDim(128),
             new SparseFlashPrefill(128, 2),
             HopperSparseFlashPrefill.forHeadDim(128),
-            HopperSparseFlashPrefill.forHeadDim(64));
+            HopperSparseFlashPrefill.forHeadDim(64),
+            HopperSparseFlashPrefill.forHeadDim(128, LaunchOrder.LONGEST_FIRST),
+            HopperSparseFlashPrefill.forHeadDim(128, LaunchOrder.LAST_FIRST, HopperFlashLoop.Schedule.parse("overlap")),
+            HopperSparseFlashPrefill.forHeadDim(64, LaunchOrder.LAST_FIRST, HopperFlashLoop.Schedule.parse("overlap")),
+            HopperSparseFlashPrefill.forHeadDim(128, LaunchOrder.LAST_FIRST, HopperFlashLoop.Schedule.parse("lazy")),
+            HopperSparseFlashPrefill.forHeadDim(128, LaunchOrder.LONGEST_FIRST,
+                    HopperFlashLoop.Schedule.parse("overlap,lazy")),
+            new SlotOrder(SlotOrder.Pass.TILES),
+            new SlotOrder(SlotOrder.Pass.ORDER));
 
     static Stream<Arguments> kernelsAndTargets() {
         return KERNELS.stream().flatMap(kernel -> Stream.of(PtxTarget.values()).filter(kernel::supports)
