@@ -164,7 +164,8 @@ public final class LlamaEngine implements TextEngine {
     private AttentionPlan plan(String mode, int threshold) {
         return plans.computeIfAbsent(mode + "@" + threshold,
                 key -> AttentionModes.plan(mode, threshold, session.config())
-                        .withKvCache(session.attention().kvCache()));
+                        .withKvCache(session.attention().kvCache())
+                        .withKvOffload(session.attention().kvOffload()));
     }
 
     @Override
