@@ -11,6 +11,7 @@ import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaModel;
 import io.minference.llama.forward.ForwardPass;
 import io.minference.llama.forward.LlamaForward;
+import io.minference.llama.generate.GenerationEnergy;
 import io.minference.llama.generate.GenerationResult;
 import io.minference.llama.generate.ScoreResult;
 import io.minference.llama.generate.SparsePrefill;
@@ -353,9 +354,17 @@ public final class LlamaSession implements AutoCloseable {
         String stopReason;
         PrefillResult prefill;
         long decodeStart;
+        // NVML's counter around the prefill and the decode: the prefill's logits and each chosen token come back to
+        // the host, so the device has finished the work measured at each reading.
+        EnergyMeter meter = energyMeter();
+        EnergyMeter.Energy prefillEnergy;
+        EnergyMeter.Reading decodeReading;
         try (BackendSequence sequence = (BackendSequence) newSequence(capacity, attention)) {
             PrefillOptions options = PrefillOptions.lastLogits(1).withAttention(attention).withProgress(listener);
+            EnergyMeter.Reading prefillReading = meter.read();
             prefill = sequence.prefill(prompt, request.measureDensity() ? options.measuringDensity() : options);
+            prefillEnergy = meter.since(prefillReading);
+            decodeReading = meter.read();
             decodeStart = System.nanoTime();
             // Tokens are picked on the device where it can, so that only their ids cross to the host; asking for
             // log-probabilities reads the logits on the host instead.
@@ -397,6 +406,9 @@ public final class LlamaSession implements AutoCloseable {
             }
         }
         long decodeNanos = System.nanoTime() - decodeStart;
+        GenerationEnergy energy = meter.available()
+                ? new GenerationEnergy(prefillEnergy, meter.since(decodeReading), count, "")
+                : GenerationEnergy.notMeasured(meter.unavailableLine());
         if (decoder != null && !stops.stopped()) {
             String tail = stops.offer(decoder.flush());
             if (stops.stopped()) stopReason = "stop";
@@ -405,7 +417,7 @@ public final class LlamaSession implements AutoCloseable {
             listener.finish(tail);
         }
         return new GenerationResult(Arrays.copyOf(generated, count), prompt.length, prefill.nanos(), decodeNanos,
-                stopReason, prefill.attention(), text.toString(), prefill.density(), logprobs);
+                stopReason, prefill.attention(), text.toString(), prefill.density(), logprobs, energy);
     }
 
     /**
