@@ -100,7 +100,7 @@ public final class LlamaEngine implements TextEngine {
         };
         return new Completion(result.text(), result.promptTokens(), result.generated().length,
                 result.prefillNanos() / 1e9, result.decodeTokensPerSecond(), result.attention(), finish, logprobs,
-                result.density());
+                result.density(), result.energy());
     }
 
     /** A token's log-probabilities with the tokens' texts, as the API shows them. */
