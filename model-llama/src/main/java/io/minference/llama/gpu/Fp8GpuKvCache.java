@@ -81,17 +81,28 @@ final class Fp8GpuKvCache implements GpuKvCache {
         return List.of(l.keyCodes(), l.valueCodes(), l.keyScales(), l.valueScales(), l.keyTail(), l.valueTail());
     }
 
-    /** Codes of the first {@code length} rows (those past the last full block are never read), their blocks' scales, the tails. */
     @Override
     public List<Rows> heldRows(int length) {
+        return held(length);
+    }
+
+    /**
+     * Codes of the first {@code length} rows (those past the last full block are never read), their blocks' scales,
+     * the whole tails.
+     */
+    static List<Rows> held(int length) {
         long blocks = Fp8KvLayer.blocks(length);
         return List.of(new Rows(0, 0, length), new Rows(1, 0, length), new Rows(2, 0, blocks),
                 new Rows(3, 0, blocks), new Rows(4, 0, Fp8E4m3.BLOCK_TOKENS), new Rows(5, 0, Fp8E4m3.BLOCK_TOKENS));
     }
 
-    /** The tails' row of the position and, when it is the last of its block, the block's codes and scales. */
     @Override
     public List<Rows> stepRows(int position) {
+        return written(position);
+    }
+
+    /** The tails' row of the position and, when it is the last of its block, the block's codes and scales. */
+    static List<Rows> written(int position) {
         int tailRow = position % Fp8E4m3.BLOCK_TOKENS;
         List<Rows> tails = List.of(new Rows(4, tailRow, tailRow + 1), new Rows(5, tailRow, tailRow + 1));
         if (tailRow != Fp8E4m3.BLOCK_TOKENS - 1) return tails;
