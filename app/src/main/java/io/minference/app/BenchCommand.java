@@ -3,6 +3,7 @@ package io.minference.app;
 import io.minference.config.AttentionMode;
 import io.minference.config.ConfigOverrides;
 import io.minference.config.KvCacheType;
+import io.minference.config.KvOffload;
 import io.minference.config.MinferenceConfig;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.generate.SparsePrefill;
@@ -47,6 +48,8 @@ final class BenchCommand extends CliCommand {
     static final double GEMM_FLOPS = 780e12;
     /** An H200's HBM3e bandwidth, for decode's floor. */
     static final double MEMORY_BYTES_PER_SECOND = 4.8e12;
+    /** PCIe 5.0 x16, one direction, theoretical: what an offloaded KV cache crosses every decode step. */
+    static final double HOST_LINK_BYTES_PER_SECOND = 64e9;
 
     @Option(names = "--model", paramLabel = "PATH",
             description = "A .gguf file, a llama2.c checkpoint or synthetic:NAME (default: " + DEFAULT_MODEL + ").")
@@ -83,6 +86,11 @@ final class BenchCommand extends CliCommand {
                     + " block; GPU prompts then run layer-major).")
     KvCacheType kvCache;
 
+    @Option(names = "--kv-offload", paramLabel = "WHERE", converter = KvOffloadFlag.class,
+            description = "GPU only: none (default) or host, every layer's KV cache in pinned host memory, two"
+                    + " layers at a time on the device (copied in during decode, overlapping the layer before).")
+    KvOffload kvOffload;
+
     @Override
     int run() throws IOException {
         if (decodeTokens < 0) {
@@ -92,8 +100,9 @@ final class BenchCommand extends CliCommand {
         sparse.check(this);
         var settings = settings(new ConfigOverrides(model, tokenizer, device, null, null, null, null, null, null)
                 .withAttention(attentionModes == null ? null : sparse.checkedMode(attentionModes), sparse.patterns,
-                        sparse.sparseThreshold, sparse.massBudget()).withKvCache(kvCache));
+                        sparse.sparseThreshold, sparse.massBudget()).withKvCache(kvCache).withKvOffload(kvOffload));
         KvCacheType cacheType = settings.kvCache();
+        KvOffload offload = settings.kvOffload();
         String modelName = settings.model() != null ? settings.model() : DEFAULT_MODEL;
         Inputs.requireModel(modelName);
         Inputs.requirePatterns(settings.attention());
@@ -104,7 +113,8 @@ final class BenchCommand extends CliCommand {
         long loadStart = System.nanoTime();
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal());
              LlamaSession session = LlamaSession.load(modelName, settings.tokenizer(), settings.device(),
-                     config -> AttentionPlan.dense().withKvCache(cacheType), settings.prefill().blockSize(),
+                     config -> AttentionPlan.dense().withKvCache(cacheType).withKvOffload(offload),
+                     settings.prefill().blockSize(),
                      progress)) {
             double loadSeconds = (System.nanoTime() - loadStart) / 1e9;
             if (compare) {
@@ -220,7 +230,8 @@ final class BenchCommand extends CliCommand {
         List<AttentionPlan> plans = new ArrayList<>();
         for (AttentionMode mode : modes) {
             plans.add(AttentionPlan.of(AttentionFlags.forMode(settings.attention(), mode, null), c,
-                    SparsePrefill.registeredPatterns()).withKvCache(session.attention().kvCache()));
+                    SparsePrefill.registeredPatterns()).withKvCache(session.attention().kvCache())
+                    .withKvOffload(session.attention().kvOffload()));
         }
         int longest = Collections.max(promptLengths);
         for (int i = 0; i < modes.size(); i++) {
@@ -266,7 +277,7 @@ final class BenchCommand extends CliCommand {
 
     /** Dense attention with {@code plan}'s KV cache. */
     private static AttentionPlan densePlan(AttentionPlan plan) {
-        return AttentionPlan.dense().withKvCache(plan.kvCache());
+        return AttentionPlan.dense().withKvCache(plan.kvCache()).withKvOffload(plan.kvOffload());
     }
 
     /**
@@ -295,9 +306,15 @@ final class BenchCommand extends CliCommand {
             GpuMemoryPlan memory = session.devicePlan(length + steps, plan).orElseThrow();
             double kvBytesPerPosition = 2.0 * c.numLayers() * c.kvDim() * (plan.kvCache() == KvCacheType.FP8 ? 1 : 2);
             double decodeFloor = (memory.weightBytes() + kvBytesPerPosition * length) / MEMORY_BYTES_PER_SECOND;
+            // Offloaded, every layer's cache crosses the host link once per step, overlapping the device's reads.
+            String link = "";
+            if (memory.offloaded()) {
+                decodeFloor = Math.max(decodeFloor, kvBytesPerPosition * length / HOST_LINK_BYTES_PER_SECOND);
+                link = String.format(Locale.ROOT, " and %.0f GB/s host to device", HOST_LINK_BYTES_PER_SECOND / 1e9);
+            }
             double joules = decode.joules();
-            decoded = String.format(Locale.ROOT, "decode %.1f tok/s (floor %.1f tok/s at %.1f TB/s), %s per token",
-                    decode.tokensPerSecond(), 1 / decodeFloor, MEMORY_BYTES_PER_SECOND / 1e12,
+            decoded = String.format(Locale.ROOT, "decode %.1f tok/s (floor %.1f tok/s at %.1f TB/s%s), %s per token",
+                    decode.tokensPerSecond(), 1 / decodeFloor, MEMORY_BYTES_PER_SECOND / 1e12, link,
                     Double.isNaN(joules) ? "energy n/a"
                             : String.format(Locale.ROOT, "%.2f J", joules / decode.steps()));
         }
@@ -329,9 +346,14 @@ final class BenchCommand extends CliCommand {
         if (session.onGpu() && !session.energyMeter().available()) out.println(session.energyMeter().unavailableLine());
     }
 
-    /** The header's note of the KV cache: named only when it is FP8, so that bf16 output stays as it was. */
+    /**
+     * The header's note of the KV cache: named only when it is FP8 or offloaded, so that the default output stays as
+     * it was.
+     */
     private static String kvCacheNote(AttentionPlan plan) {
-        return plan.kvCache() == KvCacheType.FP8 ? ", KV cache fp8" : "";
+        return (plan.kvCache() == KvCacheType.FP8 ? ", KV cache fp8" : "")
+                + (plan.kvOffload() == KvOffload.HOST ? ", KV cache offloaded to pinned host memory (decode eager,"
+                + " no graph)" : "");
     }
 
     private void requireFits(List<Integer> promptLengths, int context) {

@@ -37,7 +37,8 @@ import picocli.CommandLine.Option;
  * warm-up per mode (before the first timed run only), the two streamed completions in alternating order, and the
  * /demo/pattern of the MInference run. Each response goes to a JSON file under --out, and summary.md gets one table
  * row per length: both prefill times, the speedup beside the fraction of the causal area MInference computed, and
- * both answers.
+ * both answers; then the GPU's energy per length and mode (prefill joules, decode joules per generated token, mean
+ * power), or the one line saying why it was not measured.
  */
 @Command(name = "demo-record", mixinStandardHelpOptions = true,
         description = "Runs the demo page's requests for haystacks of the given lengths and saves every API response"
@@ -124,6 +125,7 @@ final class DemoRecordCommand extends CliCommand {
         table.append("| tokens | first | dense prefill s | MInference prefill s | speedup | MInference computed"
                 + " | dense answer | MInference answer |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
         boolean warmedUp = false;
+        List<Runs> recorded = new ArrayList<>();
         for (int n = 0; n < lengths.size(); n++) {
             int tokens = lengths.get(n);
             ObjectNode hay = JSON.createObjectNode().put("tokens", tokens).put("depth", depth);
@@ -153,7 +155,9 @@ final class DemoRecordCommand extends CliCommand {
                 save(tokens + "-pattern.json", call(client, base, "/demo/pattern", pattern));
             }
             table.append(row(tokens, order.getFirst(), runs[0], runs[1], haystack.path("pass_key").asText()));
+            recorded.add(new Runs(tokens, runs[0], runs[1]));
         }
+        table.append(System.lineSeparator()).append(energySection(recorded));
         Files.writeString(out.resolve("summary.md"), table.toString(), StandardCharsets.UTF_8);
         log.print(table);
         log.printf(Locale.ROOT, "saved under %s%n", out);
@@ -216,6 +220,43 @@ final class DemoRecordCommand extends CliCommand {
                 denseSeconds, sparseSeconds, denseSeconds / sparseSeconds,
                 density.isNumber() ? String.format(Locale.ROOT, "%.1f%%", 100 * density.asDouble()) : "not measured",
                 answer(dense, key), answer(sparse, key));
+    }
+
+    /** One length's dense and MInference runs as saved. */
+    record Runs(int tokens, JsonNode dense, JsonNode sparse) {
+    }
+
+    /**
+     * The energy table: per length, each mode's prefill joules and decode joules per generated token with their
+     * mean power; or, when a run measured none (no NVML, or the CPU), its one line instead of a table of zeros.
+     */
+    static String energySection(List<Runs> runs) {
+        for (Runs r : runs) {
+            for (JsonNode run : List.of(r.dense(), r.sparse())) {
+                JsonNode figures = run.path("minference");
+                if (!figures.path("prefill_joules").isNumber()) {
+                    return figures.path("energy_unavailable").asText("energy: not measured") + "\n";
+                }
+            }
+        }
+        StringBuilder table = new StringBuilder("GPU energy (NVML's counter, the whole board), mean power in"
+                + " brackets:\n\n| tokens | dense prefill | MInference prefill | dense decode | MInference decode |\n"
+                + "| --- | --- | --- | --- | --- |\n");
+        for (Runs r : runs) {
+            JsonNode dense = r.dense().path("minference"), sparse = r.sparse().path("minference");
+            table.append(String.format(Locale.ROOT, "| %d | %s | %s | %s | %s |%n", r.tokens(),
+                    joules(dense, "prefill_joules", "prefill_mean_watts", "%.1f J"),
+                    joules(sparse, "prefill_joules", "prefill_mean_watts", "%.1f J"),
+                    joules(dense, "decode_joules_per_token", "decode_mean_watts", "%.2f J/token"),
+                    joules(sparse, "decode_joules_per_token", "decode_mean_watts", "%.2f J/token")));
+        }
+        return table.toString();
+    }
+
+    private static String joules(JsonNode figures, String field, String watts, String format) {
+        if (!figures.path(field).isNumber()) return "n/a";
+        return String.format(Locale.ROOT, format + " (%.0f W)", figures.get(field).asDouble(),
+                figures.path(watts).asDouble());
     }
 
     /** The answer as the table shows it: its text, and whether it gives the key first. */

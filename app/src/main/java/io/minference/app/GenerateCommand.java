@@ -4,6 +4,7 @@ import io.minference.config.AttentionMode;
 import io.minference.config.ConfigOverrides;
 import io.minference.config.GenerationConfig;
 import io.minference.config.KvCacheType;
+import io.minference.config.KvOffload;
 import io.minference.config.Limits;
 import io.minference.config.MinferenceConfig;
 import io.minference.llama.LlamaModel;
@@ -84,6 +85,11 @@ final class GenerateCommand extends CliCommand {
                     + " block; the prompt's own attention stays full precision).")
     KvCacheType kvCache;
 
+    @Option(names = "--kv-offload", paramLabel = "WHERE", converter = KvOffloadFlag.class,
+            description = "GPU only: none (default) or host, every layer's KV cache in pinned host memory, two"
+                    + " layers at a time on the device (copied in during decode, overlapping the layer before).")
+    KvOffload kvOffload;
+
     @Override
     int run() throws IOException {
         check("--max-tokens", maxTokens, n -> Limits.maxTokens(n));
@@ -93,7 +99,7 @@ final class GenerateCommand extends CliCommand {
         sparse.check(this);
         MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, device, maxTokens, temperature,
                 topP, seed, chat, null).withAttention(attention, sparse.patterns, sparse.sparseThreshold,
-                sparse.massBudget()).withKvCache(kvCache));
+                sparse.massBudget()).withKvCache(kvCache).withKvOffload(kvOffload));
         if (settings.model() == null) throw missing("'--model=PATH' (or model: in the --config file)");
         Inputs.requireModel(settings.model());
         if (settings.tokenizer() != null) Inputs.requireFile(settings.tokenizer(), "tokenizer file");
@@ -107,7 +113,8 @@ final class GenerateCommand extends CliCommand {
              LlamaModel loaded = ModelLoader.load(settings.model(), settings.tokenizer(), progress);
              LlamaSession session = LlamaSession.open(loaded, settings.device(), AttentionPlan.of(
                      settings.attention(), loaded.config(), SparsePrefill.registeredPatterns())
-                     .withKvCache(settings.kvCache()), settings.prefill().blockSize())) {
+                     .withKvCache(settings.kvCache()).withKvOffload(settings.kvOffload()),
+                     settings.prefill().blockSize())) {
             Tokenizer modelTokenizer = loaded.tokenizer();
             int[] promptIds = generation.chat() ? modelTokenizer.encodeChat(promptText)
                     : withBos(modelTokenizer.bos(), modelTokenizer.encode(promptText));

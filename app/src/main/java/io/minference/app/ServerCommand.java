@@ -101,7 +101,8 @@ abstract class ServerCommand extends CliCommand {
         }
 
         LlamaSession session;
-        AttentionPlan plan = AttentionPlan.dense().withKvCache(settings.kvCache());
+        AttentionPlan plan = AttentionPlan.dense().withKvCache(settings.kvCache())
+                .withKvOffload(settings.kvOffload());
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal())) {
             session = LlamaSession.load(settings.model(), settings.tokenizer(), settings.device(), config -> plan,
                     settings.prefill().blockSize(), progress);

@@ -1,6 +1,7 @@
 package io.minference.app;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -63,5 +64,21 @@ class BenchCommandTest {
                 "cpu");
         assertEquals(0, run.exitCode(), run.toString());
         assertTrue(run.out().contains("130"), run.toString());
+    }
+
+    @Test
+    void kvOffloadIsAFlagWithTwoValuesThatTheCpuRefusesInOneLine() {
+        CliRun bad = CliRun.of("bench", "--kv-offload", "disk");
+        assertEquals(2, bad.exitCode(), bad.toString());
+        assertTrue(bad.err().contains("'disk' is not a KV offload; choose one of none, host"), bad.toString());
+        CliRun cpu = CliRun.of("bench", "--lengths", "130", "--decode-tokens", "4", "--kv-offload", "host",
+                "--device", "cpu");
+        assertEquals(1, cpu.exitCode(), cpu.toString());
+        assertTrue(cpu.err().contains("--kv-offload host moves a GPU's KV cache to pinned host memory; the CPU backend"
+                + " keeps its cache in host memory already"), cpu.toString());
+        assertFalse(cpu.err().contains("\tat "), "no stack trace: " + cpu);
+        CliRun none = CliRun.of("bench", "--lengths", "130", "--decode-tokens", "4", "--kv-offload", "none",
+                "--device", "cpu");
+        assertEquals(0, none.exitCode(), none.toString());
     }
 }

@@ -36,4 +36,22 @@ class BenchGpuTest {
         boolean measured = run.out().contains(" W mean");
         assertTrue(measured || run.out().contains("energy: not measured (NVML: "), run.toString());
     }
+
+    @Test
+    void benchWithTheKvCacheOffloadedReportsDecodeAgainstTheHostLinkFloor() {
+        CudaAvailability availability = CudaDriver.availability();
+        assumeTrue(availability.available(), () -> "no usable CUDA device: " + availability.reason());
+        for (String cache : new String[] {"bf16", "fp8"}) {
+            CliRun run = CliRun.of("bench", "--model", "synthetic:tiny", "--lengths", "4k", "--attention",
+                    "dense,minference", "--sparse-threshold", "0", "--kv-cache", cache, "--kv-offload", "host",
+                    "--decode-tokens", "70", "--device", "cuda");
+            System.out.println(run.out());
+            assertEquals(0, run.exitCode(), run.toString());
+            assertTrue(run.out().contains("KV cache offloaded to pinned host memory (decode eager, no graph)"),
+                    run.toString());
+            assertTrue(run.err().contains("(two layers' slots)") && run.err().contains("pinned host memory: every"
+                    + " layer's KV cache"), "the device plan states the offload: " + run.err());
+            assertTrue(run.out().contains("GB/s host to device), "), "the decode floor counts the link: " + run);
+        }
+    }
 }

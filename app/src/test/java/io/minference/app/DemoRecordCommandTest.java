@@ -1,12 +1,14 @@
 package io.minference.app;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,5 +44,28 @@ class DemoRecordCommandTest {
         assertTrue(lines[5].startsWith("| 512 | minference |"), summary);
         assertTrue(lines[5].matches("\\| 512 \\| minference \\| [0-9.]+ \\| [0-9.]+ \\| [0-9.]+x \\| [0-9.]+% \\|.*"),
                 summary);
+        // On the CPU no energy is measured: one line says so, no table of zeros.
+        assertEquals("energy: not measured (NVML: the session runs on the cpu)", lines[lines.length - 1], summary);
+        assertFalse(summary.contains(" J "), summary);
+        JsonNode figures = sparse.path("minference");
+        assertTrue(figures.get("prefill_joules").isNull(), figures.toString());
+    }
+
+    @Test
+    void measuredEnergyBecomesATablePerLengthAndMode() throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        JsonNode dense = json.readTree("{\"minference\": {\"prefill_joules\": 812.34, \"prefill_mean_watts\": 690.2,"
+                + " \"decode_joules_per_token\": 2.414, \"decode_mean_watts\": 402}}");
+        JsonNode sparse = json.readTree("{\"minference\": {\"prefill_joules\": 301.0, \"prefill_mean_watts\": 655,"
+                + " \"decode_joules_per_token\": null, \"decode_mean_watts\": null}}");
+        String section = DemoRecordCommand.energySection(List.of(new DemoRecordCommand.Runs(131072, dense, sparse)));
+        String[] lines = section.strip().split("\\R");
+        assertTrue(lines[0].startsWith("GPU energy"), section);
+        assertEquals("| 131072 | 812.3 J (690 W) | 301.0 J (655 W) | 2.41 J/token (402 W) | n/a |",
+                lines[lines.length - 1], section);
+        JsonNode absent = json.readTree("{\"minference\": {\"prefill_joules\": null,"
+                + " \"energy_unavailable\": \"energy: not measured (NVML: no driver)\"}}");
+        assertEquals("energy: not measured (NVML: no driver)\n",
+                DemoRecordCommand.energySection(List.of(new DemoRecordCommand.Runs(64, dense, absent))));
     }
 }

@@ -35,8 +35,10 @@ final class ConfigLoader {
         AttentionConfig attention = attention(root, folder);
         KvCacheType kvCache = root.string("kv_cache", Limits::kvCache).flatMap(KvCacheType::byLabel)
                 .orElse(MinferenceConfig.DEFAULTS.kvCache());
+        KvOffload kvOffload = root.string("kv_offload", Limits::kvOffload).flatMap(KvOffload::byLabel)
+                .orElse(MinferenceConfig.DEFAULTS.kvOffload());
         root.rejectUnknownKeys();
-        return new MinferenceConfig(model, tokenizer, device, generation, prefill, attention, kvCache);
+        return new MinferenceConfig(model, tokenizer, device, generation, prefill, attention, kvCache, kvOffload);
     }
 
     private static AttentionConfig attention(Section root, Path folder) {

@@ -7,7 +7,8 @@ import java.nio.file.Path;
  */
 public record ConfigOverrides(String model, Path tokenizer, String device, Integer maxTokens, Double temperature,
                               Double topP, Long seed, Boolean chat, Integer blockSize, AttentionMode attention,
-                              Path patterns, Integer sparseThreshold, Double massBudget, KvCacheType kvCache) {
+                              Path patterns, Integer sparseThreshold, Double massBudget, KvCacheType kvCache,
+                              KvOffload kvOffload) {
     public static final ConfigOverrides NONE = new ConfigOverrides(null, null, null, null, null, null, null, null, null);
 
     /** No attention overrides. */
@@ -21,20 +22,26 @@ public record ConfigOverrides(String model, Path tokenizer, String device, Integ
                            Double topP, Long seed, Boolean chat, Integer blockSize, AttentionMode attention,
                            Path patterns, Integer sparseThreshold, Double massBudget) {
         this(model, tokenizer, device, maxTokens, temperature, topP, seed, chat, blockSize, attention, patterns,
-                sparseThreshold, massBudget, null);
+                sparseThreshold, massBudget, null, null);
     }
 
     /** These overrides with --kv-cache's value (null: the file's or the default). */
     public ConfigOverrides withKvCache(KvCacheType type) {
         return new ConfigOverrides(model, tokenizer, device, maxTokens, temperature, topP, seed, chat, blockSize,
-                attention, patterns, sparseThreshold, massBudget, type);
+                attention, patterns, sparseThreshold, massBudget, type, kvOffload);
+    }
+
+    /** These overrides with --kv-offload's value (null: the file's or the default). */
+    public ConfigOverrides withKvOffload(KvOffload offload) {
+        return new ConfigOverrides(model, tokenizer, device, maxTokens, temperature, topP, seed, chat, blockSize,
+                attention, patterns, sparseThreshold, massBudget, kvCache, offload);
     }
 
     /** These overrides with the attention flags' values. */
     public ConfigOverrides withAttention(AttentionMode attention, Path patterns, Integer sparseThreshold,
                                          Double massBudget) {
         return new ConfigOverrides(model, tokenizer, device, maxTokens, temperature, topP, seed, chat, blockSize,
-                attention, patterns, sparseThreshold, massBudget, kvCache);
+                attention, patterns, sparseThreshold, massBudget, kvCache, kvOffload);
     }
 
     /**
@@ -53,7 +60,8 @@ public record ConfigOverrides(String model, Path tokenizer, String device, Integ
                         or(topP, g.topP()), or(seed, g.seed()), or(chat, g.chat())),
                 new PrefillConfig(or(blockSize, config.prefill().blockSize())),
                 attention(config.attention()),
-                or(kvCache, config.kvCache()));
+                or(kvCache, config.kvCache()),
+                or(kvOffload, config.kvOffload()));
     }
 
     /** A pattern file given alone means minference: the file is only read in that mode. */

@@ -50,6 +50,11 @@ public final class Limits {
                 : Optional.of("must be one of " + KvCacheType.labels() + ", got '" + value + "'");
     }
 
+    public static Optional<String> kvOffload(String value) {
+        return KvOffload.byLabel(value).isPresent() ? Optional.empty()
+                : Optional.of("must be one of " + KvOffload.labels() + ", got '" + value + "'");
+    }
+
     /** The problem with a pattern file given in {@code mode}, or empty: only minference reads one. */
     public static Optional<String> patternsIn(AttentionMode mode) {
         return mode == AttentionMode.MINFERENCE ? Optional.empty()

@@ -11,11 +11,14 @@ import java.util.Objects;
  * @param device    auto, cpu, cuda or cuda:N
  * @param attention dense or sparse prefill, and the sparse path's settings
  * @param kvCache   how the KV cache keeps keys and values for decode
+ * @param kvOffload where a GPU keeps the KV cache of the layers it is not computing
  */
 public record MinferenceConfig(String model, Path tokenizer, String device, GenerationConfig generation,
-                               PrefillConfig prefill, AttentionConfig attention, KvCacheType kvCache) {
+                               PrefillConfig prefill, AttentionConfig attention, KvCacheType kvCache,
+                               KvOffload kvOffload) {
     public static final MinferenceConfig DEFAULTS = new MinferenceConfig(null, null, "auto",
-            GenerationConfig.DEFAULTS, PrefillConfig.DEFAULTS, AttentionConfig.DEFAULTS, KvCacheType.BF16);
+            GenerationConfig.DEFAULTS, PrefillConfig.DEFAULTS, AttentionConfig.DEFAULTS, KvCacheType.BF16,
+            KvOffload.NONE);
 
     public MinferenceConfig {
         Objects.requireNonNull(device, "device");
@@ -23,9 +26,16 @@ public record MinferenceConfig(String model, Path tokenizer, String device, Gene
         Objects.requireNonNull(prefill, "prefill");
         Objects.requireNonNull(attention, "attention");
         Objects.requireNonNull(kvCache, "kvCache");
+        Objects.requireNonNull(kvOffload, "kvOffload");
         Limits.device(device).ifPresent(p -> {
             throw new IllegalArgumentException("device " + p);
         });
+    }
+
+    /** A KV cache kept on the device. */
+    public MinferenceConfig(String model, Path tokenizer, String device, GenerationConfig generation,
+                            PrefillConfig prefill, AttentionConfig attention, KvCacheType kvCache) {
+        this(model, tokenizer, device, generation, prefill, attention, kvCache, KvOffload.NONE);
     }
 
     /** A bf16 KV cache. */

@@ -100,4 +100,17 @@ class AttentionConfigTest {
                 .withKvCache(KvCacheType.FP8).applyTo(load("kv_cache: bf16\n")).kvCache(), "the flag wins");
         assertEquals(KvCacheType.FP8, ConfigOverrides.NONE.applyTo(load("kv_cache: fp8\n")).kvCache());
     }
+
+    @Test
+    void theKvOffloadKeyTakesNoneOrHost() throws IOException {
+        assertEquals(KvOffload.NONE, load("device: cpu\n").kvOffload());
+        assertEquals(KvOffload.HOST, load("kv_offload: host\n").kvOffload());
+        assertEquals(KvOffload.NONE, load("kv_offload: NONE\n").kvOffload());
+        assertTrue(failure("kv_offload: disk\n").endsWith("kv_offload: must be one of none, host, got 'disk'"));
+        assertTrue(failure("kv_offload: [host]\n").contains("kv_offload"));
+        assertEquals(KvOffload.HOST, ConfigOverrides.NONE.withKvOffload(KvOffload.HOST)
+                .applyTo(load("kv_offload: none\n")).kvOffload(), "the flag wins");
+        assertEquals(KvOffload.HOST, ConfigOverrides.NONE.withKvCache(KvCacheType.FP8)
+                .applyTo(load("kv_offload: host\n")).kvOffload(), "another flag keeps the file's offload");
+    }
 }

@@ -100,7 +100,7 @@ public final class LlamaEngine implements TextEngine {
         };
         return new Completion(result.text(), result.promptTokens(), result.generated().length,
                 result.prefillNanos() / 1e9, result.decodeTokensPerSecond(), result.attention(), finish, logprobs,
-                result.density());
+                result.density(), result.energy());
     }
 
     /** A token's log-probabilities with the tokens' texts, as the API shows them. */
@@ -164,7 +164,8 @@ public final class LlamaEngine implements TextEngine {
     private AttentionPlan plan(String mode, int threshold) {
         return plans.computeIfAbsent(mode + "@" + threshold,
                 key -> AttentionModes.plan(mode, threshold, session.config())
-                        .withKvCache(session.attention().kvCache()));
+                        .withKvCache(session.attention().kvCache())
+                        .withKvOffload(session.attention().kvOffload()));
     }
 
     @Override

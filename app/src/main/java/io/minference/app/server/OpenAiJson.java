@@ -2,6 +2,7 @@ package io.minference.app.server;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.minference.llama.generate.GenerationEnergy;
 import java.util.List;
 
 /**
@@ -182,5 +183,31 @@ final class OpenAiJson {
         figures.put("decode_tokens_per_second", c.decodeTokensPerSecond());
         if (Double.isNaN(c.density())) figures.putNull("index_density");
         else figures.put("index_density", c.density());
+        energy(figures, c.energy());
     }
+
+    /**
+     * The GPU's energy: the prefill's joules and mean watts, the decode's joules per generated token and mean watts;
+     * where they were not measured these are null and {@code energy_unavailable} says why (never zeros).
+     */
+    static void energy(ObjectNode figures, GenerationEnergy energy) {
+        if (!energy.measured()) {
+            for (String field : ENERGY_FIELDS) figures.putNull(field);
+            figures.put("energy_unavailable", energy.unavailableLine());
+            return;
+        }
+        figures.put("prefill_joules", energy.prefill().joules());
+        figures.put("prefill_mean_watts", energy.prefill().meanWatts());
+        double perToken = energy.decodeJoulesPerToken();
+        if (Double.isNaN(perToken)) {
+            figures.putNull("decode_joules_per_token");
+            figures.putNull("decode_mean_watts");
+        } else {
+            figures.put("decode_joules_per_token", perToken);
+            figures.put("decode_mean_watts", energy.decode().meanWatts());
+        }
+    }
+
+    private static final String[] ENERGY_FIELDS = {"prefill_joules", "prefill_mean_watts", "decode_joules_per_token",
+            "decode_mean_watts"};
 }

@@ -217,6 +217,19 @@ class ApiServerTest {
     }
 
     @Test
+    void energyOnTheCpuIsOneLineSayingWhyNotZeros() throws Exception {
+        Http.Reply reply = http.post("/v1/completions", "{\"prompt\": \"a\", \"max_tokens\": 2}");
+        assertEquals(200, reply.status(), reply.body());
+        JsonNode figures = reply.json().path("minference");
+        for (String field : new String[] {"prefill_joules", "prefill_mean_watts", "decode_joules_per_token",
+                "decode_mean_watts"}) {
+            assertTrue(figures.has(field) && figures.get(field).isNull(), field + " is null: " + reply.body());
+        }
+        assertEquals("energy: not measured (NVML: the session runs on the cpu)",
+                figures.path("energy_unavailable").asText(), reply.body());
+    }
+
+    @Test
     void aPromptLongerThanTheContextIsRefused() throws Exception {
         String prompt = "a".repeat(32768);
         assertError(http.post("/v1/completions", "{\"prompt\": \"" + prompt + "\"}"), 400,

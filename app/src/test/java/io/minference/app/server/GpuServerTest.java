@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The server on the GPU: requests arrive on virtual threads, and every generation runs on the gate's one platform
  * thread, where the CUDA context stays current. Several clients at once, each mode, all give the golden
- * continuation of the tiny pass-key model.
+ * continuation of the tiny pass-key model, with the GPU's energy (NVML) in each reply's figures.
  */
 @Tag("gpu")
 class GpuServerTest {
@@ -57,7 +57,13 @@ class GpuServerTest {
                 Http.Reply reply = future.get();
                 assertEquals(200, reply.status(), reply.body());
                 String text = reply.json().get("choices").get(0).get("text").asText();
-                System.out.println("gpu server: '" + text + "'");
+                var figures = reply.json().path("minference");
+                System.out.println("gpu server: '" + text + "'; energy " + figures.path("prefill_joules") + " J prefill, "
+                        + figures.path("decode_joules_per_token") + " J/token" + figures.path("energy_unavailable"));
+                // NVML measures, or one line says why not: never zeros
+                assertTrue(figures.path("prefill_joules").asDouble() > 0 && figures.path("decode_mean_watts")
+                        .asDouble() > 0 || figures.path("energy_unavailable").asText().startsWith("energy: not"
+                        + " measured ("), figures::toString);
                 assertTrue(golden ? text.startsWith(GOLDEN) : text.equals(alone), () -> text + " / alone: " + alone);
             }
         }

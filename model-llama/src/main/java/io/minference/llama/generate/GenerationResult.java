@@ -2,6 +2,7 @@ package io.minference.llama.generate;
 
 import io.minference.llama.session.TokenLogprobs;
 import java.util.List;
+import java.util.Objects;
 
 /**
  * The outcome of one generation.
@@ -16,19 +17,22 @@ import java.util.List;
  * @param text         the generated text, a matched stop sequence and what follows it cut; empty without a tokenizer
  * @param density      the fraction of the causal area the prefill computed (1 for dense; NaN where not measured)
  * @param logprobs     each generated token's log-probabilities when they were asked for, otherwise empty
+ * @param energy       the GPU's joules over the prefill and the decode, or why they were not measured
  */
 public record GenerationResult(int[] generated, int promptTokens, long prefillNanos, long decodeNanos,
                                String stopReason, String attention, String text, double density,
-                               List<TokenLogprobs> logprobs) {
+                               List<TokenLogprobs> logprobs, GenerationEnergy energy) {
     public static final String DENSE = "dense";
 
     public GenerationResult {
         logprobs = List.copyOf(logprobs);
+        Objects.requireNonNull(energy, "energy");
     }
 
     /** A dense prefill, no text kept. */
     public GenerationResult(int[] generated, int promptTokens, long prefillNanos, long decodeNanos, String stopReason) {
-        this(generated, promptTokens, prefillNanos, decodeNanos, stopReason, DENSE, "", 1.0, List.of());
+        this(generated, promptTokens, prefillNanos, decodeNanos, stopReason, DENSE, "", 1.0, List.of(),
+                GenerationEnergy.notMeasured("energy: not measured"));
     }
 
     public boolean sparse() {

@@ -9,6 +9,7 @@ import io.minference.runtime.cuda.CudaContext;
 import io.minference.runtime.cuda.CudaStream;
 import io.minference.runtime.cuda.DevicePointer;
 import io.minference.runtime.cuda.DeviceTensor;
+import java.util.List;
 
 /**
  * Keys and values of every layer on the device, bf16 [capacity, numKvHeads headDim] each (the layout of
@@ -21,7 +22,12 @@ final class Bf16GpuKvCache implements GpuKvCache {
     private final RopeKvWrite stepRope;
 
     Bf16GpuKvCache(CudaContext context, LlamaConfig c, int capacity) {
-        int layers = c.numLayers(), kvDim = c.kvDim();
+        this(context, c, capacity, c.numLayers());
+    }
+
+    /** A cache of {@code layers} layers of the model's shape (an offloaded cache's device slots). */
+    Bf16GpuKvCache(CudaContext context, LlamaConfig c, int capacity, int layers) {
+        int kvDim = c.kvDim();
         this.capacity = capacity;
         this.stepRope = GpuKvCache.stepRope(c);
         this.keys = new DeviceTensor[layers];
@@ -55,6 +61,21 @@ final class Bf16GpuKvCache implements GpuKvCache {
 
     DeviceTensor values(int layer) {
         return values[layer];
+    }
+
+    @Override
+    public List<DeviceTensor> layerParts(int layer) {
+        return List.of(keys[layer], values[layer]);
+    }
+
+    @Override
+    public List<Rows> heldRows(int length) {
+        return List.of(new Rows(0, 0, length), new Rows(1, 0, length));
+    }
+
+    @Override
+    public List<Rows> stepRows(int position) {
+        return List.of(new Rows(0, position, position + 1), new Rows(1, position, position + 1));
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.minference.llama.gpu;
 import io.minference.config.KvCacheType;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashAttention;
+import io.minference.kernels.kvcache.Fp8E4m3;
 import io.minference.kernels.kvcache.Fp8KvLayer;
 import io.minference.kernels.kvcache.KvQuantize;
 import io.minference.kernels.transformer.RopeKvWrite;
@@ -12,6 +13,7 @@ import io.minference.runtime.cuda.CudaContext;
 import io.minference.runtime.cuda.CudaStream;
 import io.minference.runtime.cuda.DevicePointer;
 import io.minference.runtime.cuda.DeviceTensor;
+import java.util.List;
 
 /**
  * The FP8 KV cache of every layer ({@link Fp8KvLayer}, the format of {@link io.minference.kernels.kvcache}): about
@@ -31,19 +33,24 @@ final class Fp8GpuKvCache implements GpuKvCache {
     private DeviceTensor promptValues;
 
     Fp8GpuKvCache(CudaContext context, LlamaConfig c, int capacity) {
+        this(context, c, capacity, c.numLayers());
+    }
+
+    /** A cache of {@code layerCount} layers of the model's shape (an offloaded cache's device slots). */
+    Fp8GpuKvCache(CudaContext context, LlamaConfig c, int capacity, int layerCount) {
         requireSupported(c);
         this.context = context;
         this.capacity = capacity;
         this.kvDim = c.kvDim();
         this.quantize = new KvQuantize(c.numKvHeads(), c.headDim());
         this.stepRope = GpuKvCache.stepRope(c).withFp8Cache();
-        this.layers = new Fp8KvLayer[c.numLayers()];
+        this.layers = new Fp8KvLayer[layerCount];
         try {
             for (int l = 0; l < layers.length; l++) layers[l] = new Fp8KvLayer(context, capacity, c.numKvHeads(), c.headDim());
         } catch (RuntimeException e) {
             close();
             throw new IllegalStateException("cannot allocate a device FP8 KV cache of " + capacity + " positions ("
-                    + bytes(c, capacity) / (1 << 20) + " MiB)", e);
+                    + layerCount * layerBytes(c, capacity) / (1 << 20) + " MiB)", e);
         }
     }
 
@@ -61,7 +68,47 @@ final class Fp8GpuKvCache implements GpuKvCache {
     }
 
     static long bytes(LlamaConfig c, int capacity) {
-        return c.numLayers() * Fp8KvLayer.bytes(capacity, c.numKvHeads(), c.headDim());
+        return c.numLayers() * layerBytes(c, capacity);
+    }
+
+    static long layerBytes(LlamaConfig c, int capacity) {
+        return Fp8KvLayer.bytes(capacity, c.numKvHeads(), c.headDim());
+    }
+
+    @Override
+    public List<DeviceTensor> layerParts(int layer) {
+        Fp8KvLayer l = layers[layer];
+        return List.of(l.keyCodes(), l.valueCodes(), l.keyScales(), l.valueScales(), l.keyTail(), l.valueTail());
+    }
+
+    @Override
+    public List<Rows> heldRows(int length) {
+        return held(length);
+    }
+
+    /**
+     * Codes of the first {@code length} rows (those past the last full block are never read), their blocks' scales,
+     * the whole tails.
+     */
+    static List<Rows> held(int length) {
+        long blocks = Fp8KvLayer.blocks(length);
+        return List.of(new Rows(0, 0, length), new Rows(1, 0, length), new Rows(2, 0, blocks),
+                new Rows(3, 0, blocks), new Rows(4, 0, Fp8E4m3.BLOCK_TOKENS), new Rows(5, 0, Fp8E4m3.BLOCK_TOKENS));
+    }
+
+    @Override
+    public List<Rows> stepRows(int position) {
+        return written(position);
+    }
+
+    /** The tails' row of the position and, when it is the last of its block, the block's codes and scales. */
+    static List<Rows> written(int position) {
+        int tailRow = position % Fp8E4m3.BLOCK_TOKENS;
+        List<Rows> tails = List.of(new Rows(4, tailRow, tailRow + 1), new Rows(5, tailRow, tailRow + 1));
+        if (tailRow != Fp8E4m3.BLOCK_TOKENS - 1) return tails;
+        long block = position / Fp8E4m3.BLOCK_TOKENS, first = block * Fp8E4m3.BLOCK_TOKENS;
+        return List.of(tails.get(0), tails.get(1), new Rows(0, first, position + 1), new Rows(1, first, position + 1),
+                new Rows(2, block, block + 1), new Rows(3, block, block + 1));
     }
 
     @Override

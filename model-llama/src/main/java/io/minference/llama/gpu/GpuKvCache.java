@@ -1,6 +1,7 @@
 package io.minference.llama.gpu;
 
 import io.minference.config.KvCacheType;
+import io.minference.config.KvOffload;
 import io.minference.kernels.flash.FlashAttention;
 import io.minference.kernels.transformer.RopeKvWrite;
 import io.minference.llama.LlamaConfig;
@@ -8,15 +9,26 @@ import io.minference.runtime.cuda.CudaContext;
 import io.minference.runtime.cuda.CudaStream;
 import io.minference.runtime.cuda.DevicePointer;
 import io.minference.runtime.cuda.DeviceTensor;
+import java.util.List;
 
 /**
  * Keys and values of every layer on the device for one sequence, sized to its positions, in one of two formats:
  * {@link Bf16GpuKvCache} (bf16 [capacity, numKvHeads headDim], the layout of {@link io.minference.kernels.flash})
  * or {@link Fp8GpuKvCache} (the format of {@link io.minference.kernels.kvcache}). The forward pass writes and reads
- * it through these methods, so that the format stays out of the layer recipe.
+ * it through these methods, so that the format stays out of the layer recipe. With {@link KvOffload#HOST} either
+ * format keeps its layers in pinned host memory and two on the device ({@link OffloadedGpuKvCache}).
  */
-sealed interface GpuKvCache extends AutoCloseable permits Bf16GpuKvCache, Fp8GpuKvCache {
+sealed interface GpuKvCache extends AutoCloseable permits Bf16GpuKvCache, Fp8GpuKvCache, OffloadedGpuKvCache {
 
+    static GpuKvCache allocate(CudaContext context, LlamaConfig c, int capacity, KvCacheType type,
+                               KvOffload offload) {
+        return switch (offload) {
+            case NONE -> allocate(context, c, capacity, type);
+            case HOST -> new OffloadedGpuKvCache(context, c, capacity, type);
+        };
+    }
+
+    /** A cache of every layer of {@code c} on the device. */
     static GpuKvCache allocate(CudaContext context, LlamaConfig c, int capacity, KvCacheType type) {
         return switch (type) {
             case BF16 -> new Bf16GpuKvCache(context, c, capacity);
@@ -24,12 +36,49 @@ sealed interface GpuKvCache extends AutoCloseable permits Bf16GpuKvCache, Fp8Gpu
         };
     }
 
-    /** Device bytes of a cache of {@code capacity} positions. */
+    /** Device bytes of a cache of {@code capacity} positions, every layer on the device. */
     static long bytes(LlamaConfig c, int capacity, KvCacheType type) {
+        return c.numLayers() * layerBytes(c, capacity, type);
+    }
+
+    /** Bytes of one layer's cache of {@code capacity} positions (on the device, or its copy in host memory). */
+    static long layerBytes(LlamaConfig c, int capacity, KvCacheType type) {
         return switch (type) {
-            case BF16 -> 2L * c.numLayers() * capacity * c.kvDim() * 2;
-            case FP8 -> Fp8GpuKvCache.bytes(c, capacity);
+            case BF16 -> 2L * capacity * c.kvDim() * 2;
+            case FP8 -> Fp8GpuKvCache.layerBytes(c, capacity);
         };
+    }
+
+    /** Rows {@code [from, to)} of part {@code part} of a layer's tensors ({@link #layerParts}). */
+    record Rows(int part, long from, long to) {
+    }
+
+    /** Layer l's device tensors, each [rows, width], always in the same order: what an offload copies. */
+    List<DeviceTensor> layerParts(int layer);
+
+    /** The rows of each part that hold a layer's first {@code length} positions. */
+    List<Rows> heldRows(int length);
+
+    /** The rows of each part that a decode step at {@code position} writes. */
+    List<Rows> stepRows(int position);
+
+    /**
+     * Queued before layer l of a layer-major prefill writes anything: waits, on {@code stream}, until the device
+     * memory the layer writes is free (nothing when every layer has its own).
+     */
+    default void beginPromptLayer(CudaStream stream, int layer) {
+    }
+
+    /** Queued before a decode step at {@code position}: brings what it reads to the device (nothing by default). */
+    default void beginStep(CudaStream stream, int position) {
+    }
+
+    /**
+     * Whether a decode step's launches can be captured once and replayed: true unless the cache queues copies whose
+     * sizes follow the position.
+     */
+    default boolean replayable() {
+        return true;
     }
 
     KvCacheType type();

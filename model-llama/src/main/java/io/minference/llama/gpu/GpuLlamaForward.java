@@ -16,6 +16,7 @@ import io.minference.kernels.transformer.RopeKvWrite;
 import io.minference.kernels.transformer.SwiGlu;
 import io.minference.kernels.transformer.TopPSample;
 import io.minference.config.KvCacheType;
+import io.minference.config.KvOffload;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.forward.ForwardPass;
 import io.minference.llama.forward.PrefillChunks;
@@ -49,6 +50,10 @@ import java.util.Arrays;
  *
  * <p>{@link #prefill(int[], ProgressListener, DevicePromptAttention)} runs a prompt layer-major instead, for
  * attention that must see each layer's prompt whole (sparse prefill).
+ *
+ * <p>With the KV cache offloaded to pinned host memory ({@link KvOffload#HOST}, {@link OffloadedGpuKvCache}) a
+ * prompt always runs layer-major, and decode steps run eagerly even with decode graphs on: the copies that bring
+ * each layer's cache back grow with the position, which a captured graph would fix at its first size.
  */
 public final class GpuLlamaForward implements ForwardPass {
     public static final int DEFAULT_CHUNK_SIZE = 2048;
@@ -99,14 +104,24 @@ public final class GpuLlamaForward implements ForwardPass {
     }
 
     /**
+     * As below, every layer's KV cache on the device.
+     */
+    public GpuLlamaForward(GpuLlamaWeights weights, CudaBackend backend, int capacity, int chunkSize,
+                           boolean decodeGraph, KvCacheType kvCache) {
+        this(weights, backend, capacity, chunkSize, decodeGraph, kvCache, KvOffload.NONE);
+    }
+
+    /**
      * @param capacity    positions this sequence may hold, at most the model's context
      * @param chunkSize   prompt tokens per chunk
      * @param decodeGraph whether decode steps replay a CUDA graph (true) or queue their launches one by one
      * @param kvCache     the KV cache's format; with FP8 a prompt always runs layer-major (its attention reading
      *                    bf16 whole-prompt buffers of one layer at a time) and only decode reads FP8
+     * @param kvOffload   where the layers' KV cache lives between their uses: on the device, or in pinned host
+     *                    memory with two device slots (then decode steps run eagerly, never from a graph)
      */
     public GpuLlamaForward(GpuLlamaWeights weights, CudaBackend backend, int capacity, int chunkSize,
-                           boolean decodeGraph, KvCacheType kvCache) {
+                           boolean decodeGraph, KvCacheType kvCache, KvOffload kvOffload) {
         LlamaConfig c = weights.config();
         if (capacity < 1 || capacity > c.contextLength()) {
             throw new IllegalArgumentException("capacity must be between 1 and the context length "
@@ -117,7 +132,6 @@ public final class GpuLlamaForward implements ForwardPass {
         this.weights = weights;
         this.stream = backend.stream();
         this.gemm = backend.gemm();
-        this.decodeGraph = decodeGraph;
         this.rope = new RopeKvWrite(c.numHeads(), c.numKvHeads(), c.headDim());
         this.attention = new FlashAttention(backend.context(),
                 new AttentionShape(c.numHeads(), c.numKvHeads(), c.headDim()));
@@ -125,7 +139,7 @@ public final class GpuLlamaForward implements ForwardPass {
         DecodeStep madeStep = null;
         try {
             attention.reserveDecode(capacity);
-            madeCache = GpuKvCache.allocate(backend.context(), c, capacity, kvCache);
+            madeCache = GpuKvCache.allocate(backend.context(), c, capacity, kvCache, kvOffload);
             madeStep = DecodeStep.allocate(backend.context(), c.vocabSize());
             this.buffers = GpuActivations.allocate(backend.context(), c, weights.paddedHidden(),
                     Math.min(chunkSize, capacity));
@@ -137,6 +151,7 @@ public final class GpuLlamaForward implements ForwardPass {
         }
         this.cache = madeCache;
         this.step = madeStep;
+        this.decodeGraph = decodeGraph && madeCache.replayable();
     }
 
     /**
@@ -152,7 +167,12 @@ public final class GpuLlamaForward implements ForwardPass {
         return cache.type();
     }
 
-    /** Whether decode steps replay a CUDA graph. */
+    /** Whether the KV cache lives in pinned host memory between its layers' uses. */
+    public boolean offloadsKvCache() {
+        return cache instanceof OffloadedGpuKvCache;
+    }
+
+    /** Whether decode steps replay a CUDA graph (never with the KV cache offloaded). */
     public boolean usesDecodeGraph() {
         return decodeGraph;
     }
@@ -178,11 +198,13 @@ public final class GpuLlamaForward implements ForwardPass {
      * the device buffer that {@link #argmaxOfLogits} and {@link #sampleOfLogits} read.
      */
     public float[][] prefill(int[] tokens, ProgressListener progress, int logitsToKeep) {
-        if (cache.type() == KvCacheType.FP8) {
+        if (!(cache instanceof Bf16GpuKvCache)) {
             // Decode alone reads FP8: a prompt's attention must see bf16 keys, which only the layer-major walk keeps.
+            // An offloaded cache holds two layers on the device, which only the layer-major walk can live with.
             if (position != 0) {
-                throw new IllegalStateException("with an FP8 KV cache a prompt is prefilled once, from position 0;"
-                        + " later tokens go through decode steps");
+                throw new IllegalStateException("with an " + (offloadsKvCache() ? "offloaded" : "FP8")
+                        + " KV cache a prompt is prefilled once, from position 0; later tokens go through decode"
+                        + " steps");
             }
             try (DevicePromptAttention dense = DevicePromptAttention.dense(attention)) {
                 return prefill(tokens, progress, dense, logitsToKeep);
@@ -228,6 +250,7 @@ public final class GpuLlamaForward implements ForwardPass {
             });
             for (int l = 0; l < config.numLayers(); l++) {
                 GpuLayerWeights w = weights.layers().get(l);
+                cache.beginPromptLayer(stream, l);
                 DeviceTensor keys = cache.promptKeys(l), values = cache.promptValues(l);
                 marks.mark(stream, PhaseMarks.Phase.LINEAR);
                 PrefillChunks.forEach(length, rows, (from, count) -> {
@@ -355,6 +378,7 @@ public final class GpuLlamaForward implements ForwardPass {
         requireRoom(1);
         checkVocabulary(new int[] {token}, 0, 1);
         step.set(stream, token, position);
+        cache.beginStep(stream, position);
         if (!decodeGraph) {
             enqueueDecodeStep();
         } else {

@@ -1,6 +1,7 @@
 package io.minference.llama.gpu;
 
 import io.minference.config.KvCacheType;
+import io.minference.config.KvOffload;
 import io.minference.llama.LlamaConfig;
 import io.minference.runtime.cuda.CublasLtGemm;
 import java.util.Locale;
@@ -11,9 +12,11 @@ import java.util.Locale;
  * scales and bf16 tails), one chunk's activations, the whole-prompt buffers of a layer-major prefill
  * ({@link PromptBuffers}, each part named), and the fixed workspaces. The figures match what
  * {@link GpuLlamaWeights}, {@link GpuKvCache}, {@link GpuActivations} and {@link GpuLlamaForward} allocate.
+ * With the KV cache offloaded ({@link KvOffload#HOST}) the device holds two layers' cache (the slots of
+ * {@link OffloadedGpuKvCache}) and {@code hostKvBytes} of pinned host memory hold every layer's.
  */
 public record GpuMemoryPlan(long weightBytes, long kvCacheBytes, long activationBytes, PromptBuffers prompt,
-                            long workspaceBytes) {
+                            long workspaceBytes, long hostKvBytes) {
     /** cuBLASLt's workspace, the decode split-K partials and the loaded kernel modules, rounded up. */
     static final long FIXED_WORKSPACE = CublasLtGemm.WORKSPACE_BYTES + (96L << 20);
 
@@ -77,7 +80,8 @@ public record GpuMemoryPlan(long weightBytes, long kvCacheBytes, long activation
     public static GpuMemoryPlan of(LlamaConfig c, boolean sharedClassifier, int capacity, int chunkSize,
                                    long promptBytes) {
         return new GpuMemoryPlan(weightBytes(c, sharedClassifier), kvCacheBytes(c, capacity),
-                activationBytes(c, Math.min(chunkSize, capacity)), PromptBuffers.lump(promptBytes), FIXED_WORKSPACE);
+                activationBytes(c, Math.min(chunkSize, capacity)), PromptBuffers.lump(promptBytes), FIXED_WORKSPACE,
+                0);
     }
 
     /**
@@ -86,12 +90,24 @@ public record GpuMemoryPlan(long weightBytes, long kvCacheBytes, long activation
      */
     public static GpuMemoryPlan of(LlamaConfig c, boolean sharedClassifier, int promptLength, int decodeTokens,
                                    int chunkSize, KvCacheType kvCache, boolean sparse) {
+        return of(c, sharedClassifier, promptLength, decodeTokens, chunkSize, kvCache, KvOffload.NONE, sparse);
+    }
+
+    /**
+     * As above, with the KV cache offloaded or not: offloaded, the device holds two layers' cache (which also take
+     * a bf16 prompt's K/V, so the prefill is layer-major without a separate layer buffer) and the host every layer's.
+     */
+    public static GpuMemoryPlan of(LlamaConfig c, boolean sharedClassifier, int promptLength, int decodeTokens,
+                                   int chunkSize, KvCacheType kvCache, KvOffload offload, boolean sparse) {
         int capacity = promptLength + decodeTokens;
-        boolean layerMajor = sparse || kvCache == KvCacheType.FP8;
-        return new GpuMemoryPlan(weightBytes(c, sharedClassifier), GpuKvCache.bytes(c, capacity, kvCache),
+        boolean offloaded = offload == KvOffload.HOST;
+        boolean layerMajor = sparse || kvCache == KvCacheType.FP8 || offloaded;
+        long layer = GpuKvCache.layerBytes(c, capacity, kvCache);
+        return new GpuMemoryPlan(weightBytes(c, sharedClassifier),
+                (offloaded ? Math.min(2, c.numLayers()) : c.numLayers()) * layer,
                 activationBytes(c, Math.min(chunkSize, capacity)),
                 layerMajor ? PromptBuffers.of(c, promptLength, kvCache, sparse) : PromptBuffers.NONE,
-                FIXED_WORKSPACE);
+                FIXED_WORKSPACE, offloaded ? c.numLayers() * layer : 0);
     }
 
     public static long weightBytes(LlamaConfig c, boolean sharedClassifier) {
@@ -128,12 +144,21 @@ public record GpuMemoryPlan(long weightBytes, long kvCacheBytes, long activation
         return weightBytes + kvCacheBytes + activationBytes + promptBytes() + workspaceBytes;
     }
 
-    /** Every part, for a log line or an error: "weights 14.96 GiB, KV cache ..., total ...". */
+    /** Whether the KV cache lives in pinned host memory, two layers at a time on the device. */
+    public boolean offloaded() {
+        return hostKvBytes > 0;
+    }
+
+    /**
+     * Every part, for a log line or an error: "weights 14.96 GiB, KV cache ..., total ...", and with offload the
+     * host's share after the device total.
+     */
     public String describe() {
-        return String.format(Locale.ROOT, "weights %s, KV cache %s, activations %s%s, workspaces %s; total %s",
-                gib(weightBytes), gib(kvCacheBytes), gib(activationBytes),
-                prompt.total() == 0 ? "" : ", whole-prompt buffers " + gib(prompt.total()) + " ("
-                        + prompt.describe() + ")", gib(workspaceBytes), gib(totalBytes()));
+        return String.format(Locale.ROOT, "weights %s, KV cache %s%s, activations %s%s, workspaces %s; total %s%s",
+                gib(weightBytes), gib(kvCacheBytes), offloaded() ? " (two layers' slots)" : "",
+                gib(activationBytes), prompt.total() == 0 ? "" : ", whole-prompt buffers " + gib(prompt.total())
+                        + " (" + prompt.describe() + ")", gib(workspaceBytes), gib(totalBytes()),
+                offloaded() ? "; pinned host memory: every layer's KV cache " + gib(hostKvBytes) : "");
     }
 
     /**
@@ -145,13 +170,27 @@ public record GpuMemoryPlan(long weightBytes, long kvCacheBytes, long activation
         throw new IllegalArgumentException(String.format(Locale.ROOT,
                 "%s needs %s of device memory but only %s is free: weights %s, KV cache %s, activations %s%s,"
                         + " workspaces %s", what, gib(totalBytes()), gib(freeBytes), gib(weightBytes),
-                gib(kvCacheBytes), gib(activationBytes),
+                gib(kvCacheBytes) + (offloaded() ? " (two layers' slots, the rest offloaded to the host)" : ""),
+                gib(activationBytes),
                 prompt.total() == 0 ? "" : ", whole-prompt buffers " + gib(prompt.total()), gib(workspaceBytes)));
     }
 
     /** Like {@link #requireFits} but for a sequence on weights already resident: the weights are not counted. */
     public void requireSequenceFits(long freeBytes, String what) {
-        new GpuMemoryPlan(0, kvCacheBytes, activationBytes, prompt, workspaceBytes).requireFits(freeBytes, what);
+        new GpuMemoryPlan(0, kvCacheBytes, activationBytes, prompt, workspaceBytes, hostKvBytes)
+                .requireFits(freeBytes, what);
+    }
+
+    /**
+     * Throws an IllegalArgumentException when the offloaded KV cache does not fit {@code availableBytes} of host
+     * memory (what the kernel reports available: pinned memory cannot be swapped out); nothing without offload.
+     */
+    public void requireHostFits(long availableBytes, String what) {
+        if (hostKvBytes <= availableBytes) return;
+        throw new IllegalArgumentException(String.format(Locale.ROOT,
+                "%s with --kv-offload host needs %s of pinned host memory for the KV cache but only %s is"
+                        + " available; ask for fewer tokens (an FP8 cache, --kv-cache fp8, takes about half a bf16"
+                        + " one's bytes)", what, gib(hostKvBytes), gib(availableBytes)));
     }
 
     static String gib(long bytes) {

@@ -1,6 +1,7 @@
 package io.minference.llama.session;
 
 import io.minference.config.KvCacheType;
+import io.minference.config.KvOffload;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.attention.CpuCausalAttention;
 import io.minference.kernels.attention.PromptAttention;
@@ -10,6 +11,7 @@ import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaModel;
 import io.minference.llama.forward.ForwardPass;
 import io.minference.llama.forward.LlamaForward;
+import io.minference.llama.generate.GenerationEnergy;
 import io.minference.llama.generate.GenerationResult;
 import io.minference.llama.generate.ScoreResult;
 import io.minference.llama.generate.SparsePrefill;
@@ -27,6 +29,7 @@ import io.minference.llama.sampling.Sampler;
 import io.minference.llama.tokenizer.Tokenizer;
 import io.minference.runtime.Backend;
 import io.minference.runtime.Backends;
+import io.minference.runtime.HostMemory;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.cpu.CpuBackend;
 import io.minference.runtime.cuda.CudaBackend;
@@ -74,6 +77,9 @@ import java.util.function.Function;
 public final class LlamaSession implements AutoCloseable {
     /** The name of dense attention in reports. */
     public static final String DENSE = GenerationResult.DENSE;
+    /** Why the CPU backend refuses an offloaded KV cache. */
+    public static final String CPU_OFFLOAD = "--kv-offload host moves a GPU's KV cache to pinned host memory; the"
+            + " CPU backend keeps its cache in host memory already: drop --kv-offload (or use --device cuda)";
 
     private final LlamaModel model;
     private final Tokenizer tokenizer;
@@ -105,7 +111,11 @@ public final class LlamaSession implements AutoCloseable {
         this.plan = plan;
         this.blockSize = blockSize;
         switch (backend) {
-            case CpuBackend cpu -> this.gpuWeights = null;
+            case CpuBackend cpu -> {
+                // Refused when the session opens, before any prompt: the flag would do nothing here.
+                if (plan.kvOffload() == KvOffload.HOST) throw new IllegalArgumentException(CPU_OFFLOAD);
+                this.gpuWeights = null;
+            }
             case CudaBackend gpu -> {
                 GpuMemoryPlan.of(c, model.weights().sharedClassifier(), 1, 1, 0)
                         .requireFits(gpu.context().memoryInfo().freeBytes(), "the weights of " + model.source());
@@ -269,16 +279,19 @@ public final class LlamaSession implements AutoCloseable {
     public Sequence newSequence(int capacity, AttentionPlan attention) {
         KvCacheType kvCache = attention.kvCache();
         if (gpuWeights == null) {
+            if (attention.kvOffload() == KvOffload.HOST) throw new IllegalArgumentException(CPU_OFFLOAD);
             LlamaForward cpu = new LlamaForward(model.config(), model.weights(), (CpuBackend) backend, capacity,
                     blockSize);
             if (kvCache == KvCacheType.FP8) cpu.useFp8KvCache();
             return new CpuSequence(cpu, kvCache);
         }
         CudaBackend cuda = (CudaBackend) backend;
-        devicePlan(capacity, attention).orElseThrow().requireSequenceFits(cuda.context().memoryInfo().freeBytes(),
-                "a sequence of " + capacity + " tokens");
+        GpuMemoryPlan plan = devicePlan(capacity, attention).orElseThrow();
+        String what = "a sequence of " + capacity + " tokens";
+        plan.requireSequenceFits(cuda.context().memoryInfo().freeBytes(), what);
+        HostMemory.availableBytes().ifPresent(available -> plan.requireHostFits(available, what));
         return new GpuSequence(new GpuLlamaForward(gpuWeights, cuda, capacity, GpuLlamaForward.DEFAULT_CHUNK_SIZE,
-                true, kvCache), cuda, kvCache);
+                true, kvCache, attention.kvOffload()), cuda, kvCache);
     }
 
     /**
@@ -288,7 +301,8 @@ public final class LlamaSession implements AutoCloseable {
     public Optional<GpuMemoryPlan> devicePlan(int capacity, AttentionPlan attention) {
         if (gpuWeights == null) return Optional.empty();
         return Optional.of(GpuMemoryPlan.of(config, gpuWeights.sharedClassifier(), capacity, 0,
-                GpuLlamaForward.DEFAULT_CHUNK_SIZE, attention.kvCache(), attention.sparseFor(capacity)));
+                GpuLlamaForward.DEFAULT_CHUNK_SIZE, attention.kvCache(), attention.kvOffload(),
+                attention.sparseFor(capacity)));
     }
 
     /**
@@ -340,9 +354,17 @@ public final class LlamaSession implements AutoCloseable {
         String stopReason;
         PrefillResult prefill;
         long decodeStart;
+        // NVML's counter around the prefill and the decode: the prefill's logits and each chosen token come back to
+        // the host, so the device has finished the work measured at each reading.
+        EnergyMeter meter = energyMeter();
+        EnergyMeter.Energy prefillEnergy;
+        EnergyMeter.Reading decodeReading;
         try (BackendSequence sequence = (BackendSequence) newSequence(capacity, attention)) {
             PrefillOptions options = PrefillOptions.lastLogits(1).withAttention(attention).withProgress(listener);
+            EnergyMeter.Reading prefillReading = meter.read();
             prefill = sequence.prefill(prompt, request.measureDensity() ? options.measuringDensity() : options);
+            prefillEnergy = meter.since(prefillReading);
+            decodeReading = meter.read();
             decodeStart = System.nanoTime();
             // Tokens are picked on the device where it can, so that only their ids cross to the host; asking for
             // log-probabilities reads the logits on the host instead.
@@ -384,6 +406,9 @@ public final class LlamaSession implements AutoCloseable {
             }
         }
         long decodeNanos = System.nanoTime() - decodeStart;
+        GenerationEnergy energy = meter.available()
+                ? new GenerationEnergy(prefillEnergy, meter.since(decodeReading), count, "")
+                : GenerationEnergy.notMeasured(meter.unavailableLine());
         if (decoder != null && !stops.stopped()) {
             String tail = stops.offer(decoder.flush());
             if (stops.stopped()) stopReason = "stop";
@@ -392,7 +417,7 @@ public final class LlamaSession implements AutoCloseable {
             listener.finish(tail);
         }
         return new GenerationResult(Arrays.copyOf(generated, count), prompt.length, prefill.nanos(), decodeNanos,
-                stopReason, prefill.attention(), text.toString(), prefill.density(), logprobs);
+                stopReason, prefill.attention(), text.toString(), prefill.density(), logprobs, energy);
     }
 
     /**

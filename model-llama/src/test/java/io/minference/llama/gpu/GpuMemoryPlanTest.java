@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.minference.config.KvCacheType;
+import io.minference.config.KvOffload;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.synthetic.SyntheticShape;
 import org.junit.jupiter.api.Test;
@@ -72,5 +73,47 @@ class GpuMemoryPlanTest {
         GpuMemoryPlan bf16 = GpuMemoryPlan.of(LLAMA3_8B, false, million, 64, GpuLlamaForward.DEFAULT_CHUNK_SIZE,
                 KvCacheType.BF16, true);
         assertTrue(bf16.totalBytes() > 141L << 30, "a bf16 cache does not fit an H200 at 1M: " + bf16.describe());
+    }
+
+    @Test
+    void anOffloadedCacheKeepsTwoLayersOnTheDeviceAndEveryLayerOnTheHost() {
+        int million = 1 << 20;
+        GpuMemoryPlan resident = GpuMemoryPlan.of(LLAMA3_8B, false, million, 64, GpuLlamaForward.DEFAULT_CHUNK_SIZE,
+                KvCacheType.FP8, true);
+        GpuMemoryPlan offloaded = GpuMemoryPlan.of(LLAMA3_8B, false, million, 64,
+                GpuLlamaForward.DEFAULT_CHUNK_SIZE, KvCacheType.FP8, KvOffload.HOST, true);
+        System.out.println("synthetic:llama3-8b, 1M tokens, FP8 KV offloaded: " + offloaded.describe());
+        assertTrue(offloaded.offloaded() && !resident.offloaded());
+        assertEquals(resident.kvCacheBytes() / 16, offloaded.kvCacheBytes(), "2 of 32 layers on the device");
+        assertEquals(resident.kvCacheBytes(), offloaded.hostKvBytes(), "every layer in pinned host memory");
+        assertEquals(resident.prompt(), offloaded.prompt(), "the same whole-prompt buffers");
+        String described = offloaded.describe();
+        assertTrue(described.contains("(two layers' slots)") && described.contains("pinned host memory: every"
+                + " layer's KV cache 64."), described);
+        assertTrue(resident.totalBytes() - offloaded.totalBytes() > 60L << 30, described);
+
+        // A bf16 cache, dense: the chunked prefill gives way to a layer-major one, whose K/V are the slots.
+        GpuMemoryPlan bf16 = GpuMemoryPlan.of(LLAMA3_8B, false, 131072, 64, GpuLlamaForward.DEFAULT_CHUNK_SIZE,
+                KvCacheType.BF16, KvOffload.HOST, false);
+        assertEquals(2L * 2 * (131072 + 64) * 1024 * 2, bf16.kvCacheBytes());
+        assertEquals(16L * bf16.kvCacheBytes(), bf16.hostKvBytes());
+        assertEquals(0, bf16.prompt().layerKv(), "no layer buffer beside the slots");
+        assertTrue(bf16.prompt().hidden() > 0, "layer-major: the whole prompt's hidden state");
+        assertEquals(0, GpuMemoryPlan.of(LLAMA3_8B, false, 131072, 64, GpuLlamaForward.DEFAULT_CHUNK_SIZE,
+                KvCacheType.BF16, false).hostKvBytes());
+    }
+
+    @Test
+    void anOffloadedCacheThatTheHostCannotHoldIsRefusedNamingBothSizes() {
+        GpuMemoryPlan plan = GpuMemoryPlan.of(LLAMA3_8B, false, 1 << 20, 64, GpuLlamaForward.DEFAULT_CHUNK_SIZE,
+                KvCacheType.BF16, KvOffload.HOST, false);
+        plan.requireHostFits(200L << 30, "fits");
+        var e = assertThrows(IllegalArgumentException.class, () -> plan.requireHostFits(100L << 30,
+                "synthetic:llama3-8b with 1048576 tokens"));
+        assertEquals("synthetic:llama3-8b with 1048576 tokens with --kv-offload host needs 128.01 GiB of pinned host"
+                + " memory for the KV cache but only 100.00 GiB is available; ask for fewer tokens (an FP8 cache,"
+                + " --kv-cache fp8, takes about half a bf16 one's bytes)", e.getMessage());
+        GpuMemoryPlan.of(LLAMA3_8B, false, 1 << 20, 64, GpuLlamaForward.DEFAULT_CHUNK_SIZE, KvCacheType.BF16, false)
+                .requireHostFits(0, "without offload nothing goes to the host");
     }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.minference.config.KvCacheType;
+import io.minference.config.KvOffload;
 import io.minference.llama.LlamaModel;
 import io.minference.llama.forward.LlamaForward;
 import io.minference.llama.forward.RandomLlama;
@@ -161,6 +162,25 @@ class SessionKvCacheTest {
                 a = greedy.decodeGreedy(a);
                 b = GreedySampler.argmax(logits.decode(b));
                 assertEquals(b, a, "step " + i);
+            }
+        }
+    }
+
+    @Test
+    void theCpuRefusesAnOffloadedCacheWhenTheSessionOpensAndWhenASequenceAsks() {
+        try (LlamaModel model = model()) {
+            AttentionPlan offloaded = AttentionPlan.dense().withKvOffload(KvOffload.HOST);
+            assertEquals(KvOffload.HOST, offloaded.kvOffload());
+            assertTrue(offloaded.toString().endsWith(", KV offload host"), offloaded.toString());
+            var e = assertThrows(IllegalArgumentException.class,
+                    () -> LlamaSession.open(model, backend, offloaded, 16));
+            assertEquals(LlamaSession.CPU_OFFLOAD, e.getMessage());
+            assertFalse(e.getMessage().contains("\n"), "one line");
+            try (LlamaSession session = LlamaSession.open(model, backend, AttentionPlan.dense(), 16)) {
+                var asked = assertThrows(IllegalArgumentException.class, () -> session.newSequence(PROMPT,
+                        offloaded.withKvCache(KvCacheType.FP8)));
+                assertEquals(LlamaSession.CPU_OFFLOAD, asked.getMessage());
+                assertEquals(KvOffload.HOST, offloaded.withKvCache(KvCacheType.FP8).kvOffload(), "kept by withKvCache");
             }
         }
     }

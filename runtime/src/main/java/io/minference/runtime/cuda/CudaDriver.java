@@ -36,7 +36,7 @@ public final class CudaDriver {
     private final MethodHandle cuMemsetD8, cuMemsetD32, cuMemsetD8Async, cuMemsetD32Async;
     private final MethodHandle cuMemcpyHtoD, cuMemcpyDtoH, cuMemcpyDtoD;
     private final MethodHandle cuMemcpyHtoDAsync, cuMemcpyDtoHAsync, cuMemcpyDtoDAsync;
-    private final MethodHandle cuStreamCreate, cuStreamSynchronize, cuStreamDestroy;
+    private final MethodHandle cuStreamCreate, cuStreamSynchronize, cuStreamDestroy, cuStreamWaitEvent;
     private final MethodHandle cuEventCreate, cuEventRecord, cuEventSynchronize, cuEventElapsedTime, cuEventDestroy;
     private final MethodHandle cuModuleLoadDataEx, cuModuleGetFunction, cuModuleUnload;
     private final MethodHandle cuFuncGetAttribute, cuFuncSetAttribute, cuLaunchKernel;
@@ -77,6 +77,7 @@ public final class CudaDriver {
         cuStreamCreate = lib.bind("cuStreamCreate", fn(ADDRESS, JAVA_INT));
         cuStreamSynchronize = lib.bind("cuStreamSynchronize", fn(ADDRESS));
         cuStreamDestroy = lib.bind("cuStreamDestroy_v2", fn(ADDRESS));
+        cuStreamWaitEvent = lib.bind("cuStreamWaitEvent", fn(ADDRESS, ADDRESS, JAVA_INT));
         cuEventCreate = lib.bind("cuEventCreate", fn(ADDRESS, JAVA_INT));
         cuEventRecord = lib.bind("cuEventRecord", fn(ADDRESS, ADDRESS));
         cuEventSynchronize = lib.bind("cuEventSynchronize", fn(ADDRESS));
@@ -373,6 +374,11 @@ public final class CudaDriver {
 
     public void streamDestroy(MemorySegment stream) {
         check("cuStreamDestroy_v2", () -> (int) cuStreamDestroy.invokeExact(stream));
+    }
+
+    /** Makes work queued later on {@code stream} wait for the event's last recorded work (flags 0). */
+    public void streamWaitEvent(MemorySegment stream, MemorySegment event) {
+        check("cuStreamWaitEvent", () -> (int) cuStreamWaitEvent.invokeExact(stream, event, 0));
     }
 
     public MemorySegment eventCreate(int flags) {

@@ -37,6 +37,15 @@ public final class CudaStream implements AutoCloseable {
     }
 
     /**
+     * Makes the work queued on this stream from now on wait until {@code event}'s last recorded work has finished
+     * (on whichever stream it was recorded), without blocking the host.
+     */
+    public void waitFor(CudaEvent event) {
+        context.makeCurrent();
+        context.driver().streamWaitEvent(handle(), event.handle());
+    }
+
+    /**
      * Runs {@code work}, which queues launches and copies on this stream, under stream capture, and instantiates the
      * captured work as a graph; nothing runs until the graph is launched.
      */

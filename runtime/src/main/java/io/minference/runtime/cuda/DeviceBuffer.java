@@ -107,6 +107,29 @@ public final class DeviceBuffer implements DevicePointer, AutoCloseable {
         context.driver().memcpyDtoHAsync(destination.segment(), address(), destination.byteSize(), stream.handle());
     }
 
+    /**
+     * Queues a copy of {@code bytes} from {@code source} (pinned host memory) at {@code sourceOffset} to this buffer
+     * at {@code offset}; the host returns at once and must leave the source alone until the stream gets there.
+     */
+    public void copyFromHostAsync(PinnedHostBuffer source, long sourceOffset, long offset, long bytes,
+                                  CudaStream stream) {
+        if (bytes == 0) return;
+        MemorySegment from = source.segment().asSlice(sourceOffset, bytes);
+        DeviceBuffer to = slice(offset, bytes);
+        context.makeCurrent();
+        context.driver().memcpyHtoDAsync(to.address(), from, bytes, stream.handle());
+    }
+
+    /** Queues a copy of {@code bytes} of this buffer at {@code offset} into {@code destination} at its offset. */
+    public void copyToHostAsync(PinnedHostBuffer destination, long destinationOffset, long offset, long bytes,
+                                CudaStream stream) {
+        if (bytes == 0) return;
+        MemorySegment to = destination.segment().asSlice(destinationOffset, bytes);
+        DeviceBuffer from = slice(offset, bytes);
+        context.makeCurrent();
+        context.driver().memcpyDtoHAsync(to, from.address(), bytes, stream.handle());
+    }
+
     /** Sets every byte to {@code value}. */
     public void fillBytes(byte value) {
         context.makeCurrent();

@@ -95,7 +95,7 @@ function panel(mode) {
     reset() {
       root.dataset.state = 'running';
       part('bar').style.width = '0';
-      for (const name of ['prefill', 'tokens', 'decode', 'path', 'density']) part(name).textContent = '–';
+      for (const name of ['prefill', 'tokens', 'decode', 'path', 'density', 'energy']) part(name).textContent = '–';
       part('answer').textContent = '';
       this.status('waiting for its turn…');
     },
@@ -118,6 +118,7 @@ function panel(mode) {
           ? figures.decode_tokens_per_second.toFixed(1) + ' tokens/s' : 'dense, as in the dense run';
       part('path').textContent = figures.attention;
       part('density').textContent = densityText(figures.index_density);
+      part('energy').textContent = energyText(figures);
       this.status('finished (' + finishReason + ')');
     },
     fail(message) {
@@ -148,6 +149,18 @@ async function* events(response) {
       if (data) yield { name, data };
     }
   }
+}
+
+// The GPU's joules (NVML) of the prefill and per generated token, with mean power; the server's one line where
+// they were not measured, never zeros.
+function energyText(figures) {
+  if (figures.prefill_joules == null) return figures.energy_unavailable || 'not measured';
+  let text = `prefill ${figures.prefill_joules.toFixed(1)} J (${figures.prefill_mean_watts.toFixed(0)} W mean)`;
+  if (figures.decode_joules_per_token != null) {
+    text += `, decode ${figures.decode_joules_per_token.toFixed(2)} J/token`
+        + ` (${figures.decode_mean_watts.toFixed(0)} W mean)`;
+  }
+  return text;
 }
 
 function densityText(density) {

@@ -1,0 +1,55 @@
+package io.minference.llama.generate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.minference.llama.LlamaModel;
+import io.minference.llama.forward.RandomLlama;
+import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.GenerationListener;
+import io.minference.llama.session.GenerationRequest;
+import io.minference.llama.session.LlamaSession;
+import io.minference.runtime.cpu.CpuBackend;
+import io.minference.runtime.cuda.EnergyMeter;
+import org.junit.jupiter.api.Test;
+
+/** A generation's energy as reports show it, measured or not, and what a CPU generation reports. */
+class GenerationEnergyTest {
+    @Test
+    void aMeasuredGenerationGivesPrefillJoulesAndJoulesPerTokenWithMeanPower() {
+        var energy = new GenerationEnergy(new EnergyMeter.Energy(812.34, 1.25), new EnergyMeter.Energy(24.1, 0.06), 10,
+                "");
+        assertTrue(energy.measured());
+        assertEquals(2.41, energy.decodeJoulesPerToken(), 1e-12);
+        assertEquals("prefill 812.3 J (650 W mean); decode 2.41 J per token (402 W mean)", energy.describe());
+        var noTokens = new GenerationEnergy(new EnergyMeter.Energy(5, 0.01), new EnergyMeter.Energy(0, 0.001), 0, "");
+        assertEquals("prefill 5.0 J (500 W mean); no tokens decoded", noTokens.describe());
+        assertTrue(Double.isNaN(noTokens.decodeJoulesPerToken()));
+    }
+
+    @Test
+    void whereNothingIsMeasuredOneLineSaysWhyAndNoZerosAppear() {
+        var absent = GenerationEnergy.notMeasured("energy: not measured (NVML: libnvidia-ml.so.1 not found)");
+        assertFalse(absent.measured());
+        assertEquals("energy: not measured (NVML: libnvidia-ml.so.1 not found)", absent.describe());
+        assertFalse(absent.describe().contains("0 J"));
+        assertThrows(IllegalArgumentException.class, () -> GenerationEnergy.notMeasured(" "));
+        assertThrows(IllegalArgumentException.class, () -> new GenerationEnergy(new EnergyMeter.Energy(1, 1),
+                new EnergyMeter.Energy(1, 1), 1, "energy: not measured"), "measured and not at once");
+    }
+
+    @Test
+    void aCpuGenerationSaysEnergyIsNotMeasured() {
+        try (LlamaModel model = RandomLlama.charModel(64, 5);
+             CpuBackend cpu = new CpuBackend(1);
+             LlamaSession session = LlamaSession.open(model, cpu, AttentionPlan.dense(), 16)) {
+            GenerationResult result = session.generate(new int[] {1, 2, 3, 4}, GenerationRequest.of(3),
+                    GenerationListener.NONE);
+            assertFalse(result.energy().measured());
+            assertEquals(session.energyMeter().unavailableLine(), result.energy().describe());
+            assertTrue(result.energy().describe().startsWith("energy: not measured ("), result.energy().describe());
+        }
+    }
+}
