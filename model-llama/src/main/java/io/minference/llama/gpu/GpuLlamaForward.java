@@ -9,8 +9,6 @@ import io.minference.kernels.flash.FlashAttention;
 import io.minference.kernels.flash.PhaseMarks;
 import io.minference.kernels.transformer.Argmax;
 import io.minference.kernels.transformer.EmbeddingGather;
-import io.minference.kernels.transformer.ResidualAdd;
-import io.minference.kernels.transformer.ResidualDelta;
 import io.minference.kernels.transformer.RmsNormToBf16;
 import io.minference.kernels.transformer.RopeKvWrite;
 import io.minference.kernels.transformer.SwiGlu;
@@ -34,10 +32,12 @@ import java.util.Arrays;
  * One sequence's pass through the transformer on a CUDA device: the function of
  * {@link io.minference.llama.forward.LlamaForward}, with bf16 weights and GEMM inputs.
  *
- * <p>A chunk of tokens runs: embedding → per layer: RMSNorm to bf16 (with the previous layer's residual add fused
- * in) → fused QKV GEMM → RoPE and the KV-cache write → flash attention → output GEMM (f32) → residual add fused into
- * the feed-forward RMSNorm → fused gate/up GEMM → SwiGLU → down GEMM (f32) → and after the last layer the residual
- * add, the final RMSNorm of the last position only and the classifier GEMM into f32 logits, copied to the host.
+ * <p>A chunk of tokens runs: embedding → per layer: RMSNorm to bf16 → fused QKV GEMM → RoPE and the KV-cache write
+ * → flash attention → output GEMM accumulated into the f32 residual stream → feed-forward RMSNorm → fused gate/up GEMM
+ * → SwiGLU → down GEMM accumulated into the residual stream → and after the last layer the final RMSNorm of the last
+ * position only and the classifier GEMM into f32 logits, copied to the host. The residual adds are cuBLASLt's beta = 1
+ * epilogue ({@link CublasLtGemm#multiplyAccumulate}): the stream stays f32 and each add rounds once, as a separate add
+ * kernel would, but without that kernel's pass over the stream and without an f32 GEMM output in between.
  * A prompt goes through in chunks of at most {@code chunkSize} tokens, so that the activations of a long prompt
  * stay small next to the KV cache. All work is queued on the backend's stream.
  *
@@ -64,8 +64,6 @@ public final class GpuLlamaForward implements ForwardPass {
     private final GpuActivations buffers;
     private final EmbeddingGather embedding = new EmbeddingGather();
     private final RmsNormToBf16 norm = RmsNormToBf16.plain();
-    private final RmsNormToBf16 normAfterAdd = RmsNormToBf16.afterResidualAdd(ResidualDelta.F32);
-    private final ResidualAdd residualAdd = new ResidualAdd(ResidualDelta.F32);
     private final RopeKvWrite rope;
     private final SwiGlu swiGlu = new SwiGlu();
     private final Argmax argmax = Argmax.wide();
@@ -231,7 +229,7 @@ public final class GpuLlamaForward implements ForwardPass {
                 DeviceTensor keys = cache.promptKeys(l), values = cache.promptValues(l);
                 marks.mark(stream, PhaseMarks.Phase.LINEAR);
                 PrefillChunks.forEach(length, rows, (from, count) -> {
-                    projectQkv(w, rows(x, from, count), false, count);
+                    projectQkv(w, rows(x, from, count), count);
                     rope.launch(stream, a.qkv(), rows(queries, from, count), keys, values, weights.ropeFrequencies(),
                             from, count);
                 });
@@ -240,11 +238,8 @@ public final class GpuLlamaForward implements ForwardPass {
                 marks.mark(stream, PhaseMarks.Phase.KV_STORE);
                 cache.storePrompt(stream, l, length);
                 marks.mark(stream, PhaseMarks.Phase.LINEAR);
-                PrefillChunks.forEach(length, rows, (from, count) -> {
-                    DeviceTensor xRows = rows(x, from, count);
-                    finishLayer(w, rows(attended, from, count), xRows, count);
-                    residualAdd.launch(stream, xRows, a.projected(), count, config.dim());
-                });
+                PrefillChunks.forEach(length, rows,
+                        (from, count) -> finishLayer(w, rows(attended, from, count), rows(x, from, count), count));
                 progress.progress("prefill", (long) length * (l + 1) / config.numLayers(), length);
             }
             position = length;
@@ -259,32 +254,26 @@ public final class GpuLlamaForward implements ForwardPass {
     }
 
     /**
-     * The layer's first half: RMSNorm of the residual rows {@code x} to bf16 (adding the previous layer's MLP
-     * output, still in {@code projected}, first when {@code pendingResidual}), then the fused QKV GEMM into
+     * The layer's first half: RMSNorm of the residual rows {@code x} to bf16, then the fused QKV GEMM into
      * {@code qkv}. RoPE and the cache write follow, with the position where the caller keeps it.
      */
-    private void projectQkv(GpuLayerWeights w, DeviceTensor x, boolean pendingResidual, int count) {
+    private void projectQkv(GpuLayerWeights w, DeviceTensor x, int count) {
         GpuActivations a = buffers;
-        if (pendingResidual) {
-            normAfterAdd.launch(stream, x, a.projected(), w.attentionNorm(), a.normed(), count, config.rmsEps());
-        } else {
-            norm.launch(stream, x, null, w.attentionNorm(), a.normed(), count, config.rmsEps());
-        }
+        norm.launch(stream, x, null, w.attentionNorm(), a.normed(), count, config.rmsEps());
         gemm.multiply(firstRows(a.normed(), count), w.wqkv(), firstRows(a.qkv(), count), stream);
     }
 
     /**
-     * The layer's second half: the output GEMM of the attention rows, its residual add fused into the feed-forward
-     * RMSNorm, and the MLP, whose output stays in {@code projected} (added to x by the next layer's norm, or
-     * explicitly).
+     * The layer's second half: the output GEMM of the attention rows added into the residual rows {@code x}, the
+     * feed-forward RMSNorm, and the MLP, whose down GEMM adds into {@code x} too.
      */
     private void finishLayer(GpuLayerWeights w, DeviceTensor attended, DeviceTensor x, int count) {
         GpuActivations a = buffers;
-        gemm.multiply(firstRows(attended, count), w.wo(), firstRows(a.projected(), count), stream);
-        normAfterAdd.launch(stream, x, a.projected(), w.ffnNorm(), a.normed(), count, config.rmsEps());
+        gemm.multiplyAccumulate(firstRows(attended, count), w.wo(), x, stream);
+        norm.launch(stream, x, null, w.ffnNorm(), a.normed(), count, config.rmsEps());
         gemm.multiply(firstRows(a.normed(), count), w.wGateUp(), firstRows(a.gateUp(), count), stream);
         swiGlu.launchFused(stream, a.gateUp(), a.hidden(), count, weights.paddedHidden());
-        gemm.multiply(firstRows(a.hidden(), count), w.wDown(), firstRows(a.projected(), count), stream);
+        gemm.multiplyAccumulate(firstRows(a.hidden(), count), w.wDown(), x, stream);
     }
 
     /** RoPE, the cache write and attention of one layer in the token-major walk (a chunk, or a decode step). */
@@ -294,18 +283,16 @@ public final class GpuLlamaForward implements ForwardPass {
 
     /**
      * Every layer of {@code count} tokens whose embeddings are in {@code x}, token-major: the recipe shared by a
-     * prompt chunk and a decode step, which differ only in how they place RoPE and attend. Ends with the last
-     * residual add.
+     * prompt chunk and a decode step, which differ only in how they place RoPE and attend.
      */
     private void enqueueLayers(int count, LayerAttention attend) {
         GpuActivations a = buffers;
         for (int l = 0; l < config.numLayers(); l++) {
             GpuLayerWeights w = weights.layers().get(l);
-            projectQkv(w, a.x(), l > 0, count);
+            projectQkv(w, firstRows(a.x(), count), count);
             attend.run(l);
-            finishLayer(w, a.attention(), a.x(), count);
+            finishLayer(w, a.attention(), firstRows(a.x(), count), count);
         }
-        residualAdd.launch(stream, a.x(), a.projected(), count, config.dim());
     }
 
     /** Runs one token at the current position and returns the logits that predict the next. */
