@@ -72,7 +72,7 @@ public final class GpuLlamaForward implements ForwardPass {
     private final DecodeStep step;
     private CudaGraph recordedStep;
     private int position;
-    private PhaseMarks marks = PhaseMarks.NONE;
+    private KernelMarks marks = KernelMarks.NONE;
 
     public GpuLlamaForward(GpuLlamaWeights weights, CudaBackend backend, int capacity) {
         this(weights, backend, capacity, DEFAULT_CHUNK_SIZE);
@@ -138,10 +138,12 @@ public final class GpuLlamaForward implements ForwardPass {
     }
 
     /**
-     * Marks the phases of layer-major prefills on the stream from now on (linear layers, attention and, inside it,
-     * a sparse attention's estimation and index, KV store, other), for a timing breakdown.
+     * Marks the phases of prefills on the stream from now on (linear layers, attention and, inside a layer-major
+     * prefill's, a sparse attention's estimation and index, KV store, other), and each kernel outside attention
+     * ({@link LinearKernel}), for a timing breakdown. For prefills only: set {@link KernelMarks#NONE} back before
+     * decode steps, whose launches the first step captures into a CUDA graph.
      */
-    public void markPhases(PhaseMarks marks) {
+    public void markPhases(KernelMarks marks) {
         this.marks = marks;
     }
 
@@ -222,6 +224,7 @@ public final class GpuLlamaForward implements ForwardPass {
              DeviceTensor attended = DeviceTensor.allocate(stream.context(), DType.BF16, length, queryDim)) {
             PrefillChunks.forEach(length, rows, (from, count) -> {
                 uploadIds(tokens, from, count);
+                marks.markKernel(stream, LinearKernel.EMBEDDING);
                 embedding.launch(stream, weights.tokenEmbedding(), a.ids(), rows(x, from, count), count);
             });
             for (int l = 0; l < config.numLayers(); l++) {
@@ -230,6 +233,7 @@ public final class GpuLlamaForward implements ForwardPass {
                 marks.mark(stream, PhaseMarks.Phase.LINEAR);
                 PrefillChunks.forEach(length, rows, (from, count) -> {
                     projectQkv(w, rows(x, from, count), count);
+                    marks.markKernel(stream, LinearKernel.ROPE_KV_WRITE);
                     rope.launch(stream, a.qkv(), rows(queries, from, count), keys, values, weights.ropeFrequencies(),
                             from, count);
                 });
@@ -259,7 +263,9 @@ public final class GpuLlamaForward implements ForwardPass {
      */
     private void projectQkv(GpuLayerWeights w, DeviceTensor x, int count) {
         GpuActivations a = buffers;
+        marks.markKernel(stream, LinearKernel.NORM);
         norm.launch(stream, x, null, w.attentionNorm(), a.normed(), count, config.rmsEps());
+        marks.markKernel(stream, LinearKernel.QKV_GEMM);
         gemm.multiply(firstRows(a.normed(), count), w.wqkv(), firstRows(a.qkv(), count), stream);
     }
 
@@ -269,10 +275,15 @@ public final class GpuLlamaForward implements ForwardPass {
      */
     private void finishLayer(GpuLayerWeights w, DeviceTensor attended, DeviceTensor x, int count) {
         GpuActivations a = buffers;
+        marks.markKernel(stream, LinearKernel.OUTPUT_GEMM);
         gemm.multiplyAccumulate(firstRows(attended, count), w.wo(), x, stream);
+        marks.markKernel(stream, LinearKernel.NORM);
         norm.launch(stream, x, null, w.ffnNorm(), a.normed(), count, config.rmsEps());
+        marks.markKernel(stream, LinearKernel.GATE_UP_GEMM);
         gemm.multiply(firstRows(a.normed(), count), w.wGateUp(), firstRows(a.gateUp(), count), stream);
+        marks.markKernel(stream, LinearKernel.SWIGLU);
         swiGlu.launchFused(stream, a.gateUp(), a.hidden(), count, weights.paddedHidden());
+        marks.markKernel(stream, LinearKernel.DOWN_GEMM);
         gemm.multiplyAccumulate(firstRows(a.hidden(), count), w.wDown(), x, stream);
     }
 
@@ -287,6 +298,7 @@ public final class GpuLlamaForward implements ForwardPass {
      */
     private void enqueueLayers(int count, LayerAttention attend) {
         GpuActivations a = buffers;
+        marks.mark(stream, PhaseMarks.Phase.LINEAR);
         for (int l = 0; l < config.numLayers(); l++) {
             GpuLayerWeights w = weights.layers().get(l);
             projectQkv(w, firstRows(a.x(), count), count);
@@ -374,17 +386,25 @@ public final class GpuLlamaForward implements ForwardPass {
         GpuActivations a = buffers;
         int start = position;
         uploadIds(tokens, from, count);
+        marks.markKernel(stream, LinearKernel.EMBEDDING);
         embedding.launch(stream, weights.tokenEmbedding(), a.ids(), a.x(), count);
         enqueueLayers(count, layer -> {
             DeviceTensor keys = bf16.keys(layer), values = bf16.values(layer);
+            marks.markKernel(stream, LinearKernel.ROPE_KV_WRITE);
             rope.launch(stream, a.qkv(), a.q(), keys, values, weights.ropeFrequencies(), start, count);
+            marks.mark(stream, PhaseMarks.Phase.ATTENTION);
             attention.prefill(stream, a.q(), keys, values, a.attention(), count, start);
+            marks.mark(stream, PhaseMarks.Phase.LINEAR);
         });
         position = start + count;
     }
 
-    /** Waits for queued work that still reads the ids buffer, then copies the chunk's ids in. */
+    /**
+     * Waits for queued work that still reads the ids buffer, then copies the chunk's ids in. The wait opens an
+     * interval of phase "other" first, so that the device's idle time counts to no kernel.
+     */
     private void uploadIds(int[] tokens, int from, int count) {
+        marks.mark(stream, PhaseMarks.Phase.OTHER);
         stream.synchronize();
         try (Tensor ids = Tensor.allocate(DType.I32, count)) {
             for (int i = 0; i < count; i++) ids.data().setAtIndex(ValueLayout.JAVA_INT, i, tokens[from + i]);
@@ -431,6 +451,7 @@ public final class GpuLlamaForward implements ForwardPass {
 
     /** Waits for the stream, then copies {@code rows} rows of f32 logits to the host. */
     private float[][] download(DeviceTensor logits, int rowCount) {
+        marks.mark(stream, PhaseMarks.Phase.OTHER);
         stream.synchronize();
         int vocab = config.vocabSize();
         try (Tensor host = logits.download()) {
@@ -444,6 +465,8 @@ public final class GpuLlamaForward implements ForwardPass {
     /** Queues the final RMSNorm and classifier of {@code count} residual rows into {@code logits} ([count, vocab]). */
     private void enqueueLogits(DeviceTensor hidden, DeviceTensor logits, int count) {
         DeviceTensor normedRows = firstRows(buffers.normed(), count);
+        marks.mark(stream, PhaseMarks.Phase.OTHER);
+        marks.markKernel(stream, LinearKernel.LM_HEAD);
         norm.launch(stream, hidden, null, weights.outputNorm(), normedRows, count, config.rmsEps());
         gemm.multiply(normedRows, weights.classifier(), logits, stream);
     }
