@@ -8,6 +8,7 @@ import io.minference.config.MinferenceConfig;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.generate.SparsePrefill;
 import io.minference.llama.gpu.GpuMemoryPlan;
+import io.minference.llama.gpu.LinearKernel;
 import io.minference.llama.session.AttentionPlan;
 import io.minference.llama.session.GenerationListener;
 import io.minference.llama.session.LlamaSession;
@@ -34,20 +35,22 @@ import picocli.CommandLine.Option;
  * <p>On a GPU every timed prefill is profiled through the session ({@link PrefillOptions#profiling()}), and a line
  * under its row gives the device time of its phases (linear layers beside their floor, attention kernels, estimation
  * and index, KV store, other), the peak device memory, decode tokens/s after the prefill beside decode's floor, and
- * NVML's joules of the prefill and per generated token (where NVML is absent, one line says so before the table).
+ * NVML's joules of the prefill and per generated token (where NVML is absent, one line says so before the table); a
+ * second line gives the device time of each kernel outside attention (each GEMM, the norms, RoPE with the KV write,
+ * SwiGLU, the embedding and the LM head) beside its floor ({@link LinearKernel#breakdown}).
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measures prefill seconds and tokens/s per prompt length, decode tokens/s after it, and peak"
                 + " memory. Without --model it runs synthetic:tiny at 4k tokens. On a GPU, synthetic models make their"
-                + " weights on the device, and each prefill also gets its breakdown by phase, peak device memory and"
-                + " energy.")
+                + " weights on the device, and each prefill also gets its breakdown by phase and, outside attention,"
+                + " by kernel beside each kernel's floor, peak device memory and energy.")
 final class BenchCommand extends CliCommand {
     static final String DEFAULT_MODEL = "synthetic:tiny";
     static final List<Integer> DEFAULT_LENGTHS = List.of(4096);
     /** cuBLASLt's bf16 GEMM rate on an H200 (BENCHMARKS.md), for the linear layers' floor. */
-    static final double GEMM_FLOPS = 780e12;
+    static final double GEMM_FLOPS = LinearKernel.H200_GEMM_FLOPS;
     /** An H200's HBM3e bandwidth, for decode's floor. */
-    static final double MEMORY_BYTES_PER_SECOND = 4.8e12;
+    static final double MEMORY_BYTES_PER_SECOND = LinearKernel.H200_BYTES_PER_SECOND;
     /** PCIe 5.0 x16, one direction, theoretical: what an offloaded KV cache crosses every decode step. */
     static final double HOST_LINK_BYTES_PER_SECOND = 64e9;
 
@@ -170,12 +173,18 @@ final class BenchCommand extends CliCommand {
             Decode decode = decode(session, sequence, argmax(prefill.lastLogits()), steps);
             String details = prefill.profile() == null ? ""
                     : details(session, plan, prefill, decode, steps);
-            return new Timed(prefill, decode, used, details);
+            String kernels = prefill.profile() == null ? ""
+                    : LinearKernel.breakdown(session.config(), prompt.length, 1, prefill.profile().kernels());
+            return new Timed(prefill, decode, used, details, kernels);
         }
     }
 
-    /** A timed prefill, the decode steps after it, the device memory in use after it, and its details line. */
-    private record Timed(PrefillResult prefill, Decode decode, long usedAfterPrefill, String details) {
+    /**
+     * A timed prefill, the decode steps after it, the device memory in use after it, its details line and its
+     * per-kernel line.
+     */
+    private record Timed(PrefillResult prefill, Decode decode, long usedAfterPrefill, String details,
+                         String kernels) {
     }
 
     /** Decode steps timed, their nanoseconds and the GPU's joules over them (NaN where not measured). */
@@ -265,7 +274,7 @@ final class BenchCommand extends CliCommand {
                 density[i] = timed[i].prefill().density();
             }
             table.row(length, nanos, ranSparse, density);
-            for (int i = 0; i < modes.size(); i++) printDetails(out, modes.get(i).label() + ": ", timed[i]);
+            for (int i = 0; i < modes.size(); i++) printDetails(out, modes.get(i).label(), timed[i]);
         }
         table.footer();
     }
@@ -293,7 +302,7 @@ final class BenchCommand extends CliCommand {
         PrefillProfile.PhaseSeconds phases = profile.phases();
         double floor = 2.0 * length * nonEmbeddingParameters(c) / GEMM_FLOPS;
         String breakdown = !phases.marked()
-                ? String.format(Locale.ROOT, "no breakdown (the chunked dense prefill marks no phases; linear floor"
+                ? String.format(Locale.ROOT, "no breakdown (no phases were marked; linear floor"
                         + " %.3f s at %.0f TFLOP/s)", floor, GEMM_FLOPS / 1e12)
                 : String.format(Locale.ROOT, "linear layers %.3f s (floor %.3f s at %.0f TFLOP/s), attention kernels"
                         + " %.3f s, estimation and index %.3f s, KV store %.3f s, other %.3f s", phases.linear(),
@@ -329,9 +338,12 @@ final class BenchCommand extends CliCommand {
                 * ((qDim + 2L * c.kvDim()) * c.dim() + qDim * c.dim() + 3L * c.hiddenDim() * c.dim());
     }
 
-    private static void printDetails(PrintWriter out, String label, Timed timed) {
+    /** The details line and the per-kernel line of a timed prefill, labelled with {@code mode} where not empty. */
+    private static void printDetails(PrintWriter out, String mode, Timed timed) {
         if (timed.details().isEmpty()) return;
-        out.printf(Locale.ROOT, "    %s%s%n", label, timed.details());
+        out.printf(Locale.ROOT, "    %s%s%n", mode.isEmpty() ? "" : mode + ": ", timed.details());
+        if (timed.kernels().isEmpty()) return;
+        out.printf(Locale.ROOT, "    %s%s%n", mode.isEmpty() ? "" : mode + " kernels: ", timed.kernels());
         out.flush();
     }
 

@@ -28,9 +28,12 @@ class BenchGpuTest {
         for (String mode : new String[] {"dense", "minference"}) {
             long lines = run.out().lines().filter(l -> l.strip().startsWith(mode + ":")).count();
             assertEquals(2, lines, mode + " details, one per length: " + run);
+            long kernelLines = run.out().lines().filter(l -> l.strip().startsWith(mode + " kernels:")).count();
+            assertEquals(2, kernelLines, mode + " kernel lines, one per length: " + run);
         }
         for (String part : new String[] {"linear layers", "attention kernels", "estimation and index", "KV store",
-                "peak device memory", "decode", "tok/s (floor", "prefill energy"}) {
+                "peak device memory", "decode", "tok/s (floor", "prefill energy", "outside attention, seconds (floor)",
+                "QKV GEMM", "SwiGLU", "LM head"}) {
             assertTrue(run.out().contains(part), part + " in " + run);
         }
         boolean measured = run.out().contains(" W mean");

@@ -8,6 +8,7 @@ import io.minference.bench.gpu.DslTileGemmBenchmark;
 import io.minference.bench.gpu.Figure;
 import io.minference.bench.gpu.FlashAttentionBenchmark;
 import io.minference.bench.gpu.GpuBenchmark;
+import io.minference.bench.gpu.LayerGemmBenchmark;
 import io.minference.bench.gpu.LaunchOverheadBenchmark;
 import io.minference.bench.gpu.SparseEstimationBenchmark;
 import io.minference.runtime.cuda.CudaAvailability;
@@ -19,7 +20,8 @@ import java.util.List;
 
 /**
  * The GPU's ceilings, measured through this project's own CUDA runtime: device-to-device copy bandwidth, kernel
- * launch overhead (eager and from a CUDA graph), and cuBLASLt bf16 GEMM rate; beside them the kernel DSL's copy kernel
+ * launch overhead (eager and from a CUDA graph), and cuBLASLt bf16 GEMM rate (square, and the 8B model's layer
+ * GEMMs at several chunk sizes); beside them the kernel DSL's copy kernel
  * and tile GEMM on the same buffers. {@code minference gpu-bench} calls it.
  */
 public final class GpuBench {
@@ -33,6 +35,7 @@ public final class GpuBench {
     public static List<GpuBenchmark> benchmarks() {
         return List.of(new CopyBandwidthBenchmark(), new DslCopyBandwidthBenchmark(), new LaunchOverheadBenchmark(),
                 new CublasGemmBenchmark(4096), new CublasGemmBenchmark(8192),
+                LayerGemmBenchmark.llama3of8b(LayerGemmBenchmark.TOKEN_COUNTS),
                 new DslTileGemmBenchmark(4096, DslTileGemmBenchmark.VARIANTS),
                 new DslTileGemmBenchmark(8192, DslTileGemmBenchmark.VARIANTS), new FlashAttentionBenchmark(),
                 new SparseEstimationBenchmark(), new FallbackCrossoverBenchmark(32768));

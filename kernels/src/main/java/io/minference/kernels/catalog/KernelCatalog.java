@@ -7,8 +7,6 @@ import io.minference.kernels.flash.PrefillKernel;
 import io.minference.kernels.kvcache.KvQuantize;
 import io.minference.kernels.transformer.Argmax;
 import io.minference.kernels.transformer.EmbeddingGather;
-import io.minference.kernels.transformer.ResidualAdd;
-import io.minference.kernels.transformer.ResidualDelta;
 import io.minference.kernels.transformer.RmsNormToBf16;
 import io.minference.kernels.transformer.RopeKvWrite;
 import io.minference.kernels.transformer.SwiGlu;
@@ -48,8 +46,8 @@ public record KernelCatalog(PtxTarget target, List<KernelDefinition> included, L
         // what sm_90 devices run: listed for every target, so that an older one's dump says it left them out
         kernels.addAll(FlashAttention.Specializations.of(shape, PtxTarget.SM_90A, PrefillKernel.AUTO).all());
         RopeKvWrite rope = new RopeKvWrite(shape.numHeads(), shape.numKvHeads(), shape.headDim());
-        kernels.addAll(List.of(new EmbeddingGather(), RmsNormToBf16.plain(),
-                RmsNormToBf16.afterResidualAdd(ResidualDelta.F32), new ResidualAdd(ResidualDelta.F32), rope,
+        // no residual add kernel: the forward adds the output and down GEMMs into the residual stream in cuBLASLt
+        kernels.addAll(List.of(new EmbeddingGather(), RmsNormToBf16.plain(), rope,
                 rope.withStartOnDevice(), new SwiGlu(), Argmax.wide(), new TopPSample(),
                 new SyntheticWeightsKernel(DType.BF16),
                 new SyntheticWeightsKernel(DType.F32)));

@@ -9,10 +9,11 @@ import java.util.List;
 
 /**
  * The device buffers of one chunk of up to {@code rows} tokens: the f32 residual stream and the bf16 inputs and
- * outputs of each GEMM, allocated once per forward pass.
+ * outputs of each GEMM, allocated once per forward pass. The output and down GEMMs add straight into the residual
+ * stream, so no f32 GEMM output has a buffer of its own.
  */
 record GpuActivations(int rows, DeviceTensor ids, DeviceTensor x, DeviceTensor normed, DeviceTensor qkv,
-                      DeviceTensor q, DeviceTensor attention, DeviceTensor projected, DeviceTensor gateUp,
+                      DeviceTensor q, DeviceTensor attention, DeviceTensor gateUp,
                       DeviceTensor hidden, DeviceTensor logits) implements AutoCloseable {
 
     static GpuActivations allocate(CudaContext context, LlamaConfig c, int paddedHidden, int rows) {
@@ -26,7 +27,6 @@ record GpuActivations(int rows, DeviceTensor ids, DeviceTensor x, DeviceTensor n
                     add(made, DeviceTensor.allocate(context, DType.BF16, rows, qDim + 2L * c.kvDim())),
                     add(made, DeviceTensor.allocate(context, DType.BF16, rows, qDim)),
                     add(made, DeviceTensor.allocate(context, DType.BF16, rows, qDim)),
-                    add(made, DeviceTensor.allocate(context, DType.F32, rows, c.dim())),
                     add(made, DeviceTensor.allocate(context, DType.BF16, rows, 2L * paddedHidden)),
                     add(made, DeviceTensor.allocate(context, DType.BF16, rows, paddedHidden)),
                     add(made, DeviceTensor.allocate(context, DType.F32, 1, c.vocabSize())));
@@ -53,7 +53,7 @@ record GpuActivations(int rows, DeviceTensor ids, DeviceTensor x, DeviceTensor n
 
     @Override
     public void close() {
-        for (DeviceTensor t : new DeviceTensor[] {ids, x, normed, qkv, q, attention, projected, gateUp, hidden,
+        for (DeviceTensor t : new DeviceTensor[] {ids, x, normed, qkv, q, attention, gateUp, hidden,
                 logits}) {
             t.close();
         }

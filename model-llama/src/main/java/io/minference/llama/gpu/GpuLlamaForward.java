@@ -9,8 +9,6 @@ import io.minference.kernels.flash.FlashAttention;
 import io.minference.kernels.flash.PhaseMarks;
 import io.minference.kernels.transformer.Argmax;
 import io.minference.kernels.transformer.EmbeddingGather;
-import io.minference.kernels.transformer.ResidualAdd;
-import io.minference.kernels.transformer.ResidualDelta;
 import io.minference.kernels.transformer.RmsNormToBf16;
 import io.minference.kernels.transformer.RopeKvWrite;
 import io.minference.kernels.transformer.SwiGlu;
@@ -35,10 +33,12 @@ import java.util.Arrays;
  * One sequence's pass through the transformer on a CUDA device: the function of
  * {@link io.minference.llama.forward.LlamaForward}, with bf16 weights and GEMM inputs.
  *
- * <p>A chunk of tokens runs: embedding → per layer: RMSNorm to bf16 (with the previous layer's residual add fused
- * in) → fused QKV GEMM → RoPE and the KV-cache write → flash attention → output GEMM (f32) → residual add fused into
- * the feed-forward RMSNorm → fused gate/up GEMM → SwiGLU → down GEMM (f32) → and after the last layer the residual
- * add, the final RMSNorm of the last position only and the classifier GEMM into f32 logits, copied to the host.
+ * <p>A chunk of tokens runs: embedding → per layer: RMSNorm to bf16 → fused QKV GEMM → RoPE and the KV-cache write
+ * → flash attention → output GEMM accumulated into the f32 residual stream → feed-forward RMSNorm → fused gate/up GEMM
+ * → SwiGLU → down GEMM accumulated into the residual stream → and after the last layer the final RMSNorm of the last
+ * position only and the classifier GEMM into f32 logits, copied to the host. The residual adds are cuBLASLt's beta = 1
+ * epilogue ({@link CublasLtGemm#multiplyAccumulate}): the stream stays f32 and each add rounds once, as a separate add
+ * kernel would, but without that kernel's pass over the stream and without an f32 GEMM output in between.
  * A prompt goes through in chunks of at most {@code chunkSize} tokens, so that the activations of a long prompt
  * stay small next to the KV cache. All work is queued on the backend's stream.
  *
@@ -69,8 +69,6 @@ public final class GpuLlamaForward implements ForwardPass {
     private final GpuActivations buffers;
     private final EmbeddingGather embedding = new EmbeddingGather();
     private final RmsNormToBf16 norm = RmsNormToBf16.plain();
-    private final RmsNormToBf16 normAfterAdd = RmsNormToBf16.afterResidualAdd(ResidualDelta.F32);
-    private final ResidualAdd residualAdd = new ResidualAdd(ResidualDelta.F32);
     private final RopeKvWrite rope;
     private final SwiGlu swiGlu = new SwiGlu();
     private final Argmax argmax = Argmax.wide();
@@ -79,7 +77,7 @@ public final class GpuLlamaForward implements ForwardPass {
     private final DecodeStep step;
     private CudaGraph recordedStep;
     private int position;
-    private PhaseMarks marks = PhaseMarks.NONE;
+    private KernelMarks marks = KernelMarks.NONE;
 
     public GpuLlamaForward(GpuLlamaWeights weights, CudaBackend backend, int capacity) {
         this(weights, backend, capacity, DEFAULT_CHUNK_SIZE);
@@ -155,10 +153,12 @@ public final class GpuLlamaForward implements ForwardPass {
     }
 
     /**
-     * Marks the phases of layer-major prefills on the stream from now on (linear layers, attention and, inside it,
-     * a sparse attention's estimation and index, KV store, other), for a timing breakdown.
+     * Marks the phases of prefills on the stream from now on (linear layers, attention and, inside a layer-major
+     * prefill's, a sparse attention's estimation and index, KV store, other), and each kernel outside attention
+     * ({@link LinearKernel}), for a timing breakdown. For prefills only: set {@link KernelMarks#NONE} back before
+     * decode steps, whose launches the first step captures into a CUDA graph.
      */
-    public void markPhases(PhaseMarks marks) {
+    public void markPhases(KernelMarks marks) {
         this.marks = marks;
     }
 
@@ -246,6 +246,7 @@ public final class GpuLlamaForward implements ForwardPass {
              DeviceTensor attended = DeviceTensor.allocate(stream.context(), DType.BF16, length, queryDim)) {
             PrefillChunks.forEach(length, rows, (from, count) -> {
                 uploadIds(tokens, from, count);
+                marks.markKernel(stream, LinearKernel.EMBEDDING);
                 embedding.launch(stream, weights.tokenEmbedding(), a.ids(), rows(x, from, count), count);
             });
             for (int l = 0; l < config.numLayers(); l++) {
@@ -254,7 +255,8 @@ public final class GpuLlamaForward implements ForwardPass {
                 DeviceTensor keys = cache.promptKeys(l), values = cache.promptValues(l);
                 marks.mark(stream, PhaseMarks.Phase.LINEAR);
                 PrefillChunks.forEach(length, rows, (from, count) -> {
-                    projectQkv(w, rows(x, from, count), false, count);
+                    projectQkv(w, rows(x, from, count), count);
+                    marks.markKernel(stream, LinearKernel.ROPE_KV_WRITE);
                     rope.launch(stream, a.qkv(), rows(queries, from, count), keys, values, weights.ropeFrequencies(),
                             from, count);
                 });
@@ -263,11 +265,8 @@ public final class GpuLlamaForward implements ForwardPass {
                 marks.mark(stream, PhaseMarks.Phase.KV_STORE);
                 cache.storePrompt(stream, l, length);
                 marks.mark(stream, PhaseMarks.Phase.LINEAR);
-                PrefillChunks.forEach(length, rows, (from, count) -> {
-                    DeviceTensor xRows = rows(x, from, count);
-                    finishLayer(w, rows(attended, from, count), xRows, count);
-                    residualAdd.launch(stream, xRows, a.projected(), count, config.dim());
-                });
+                PrefillChunks.forEach(length, rows,
+                        (from, count) -> finishLayer(w, rows(attended, from, count), rows(x, from, count), count));
                 progress.progress("prefill", (long) length * (l + 1) / config.numLayers(), length);
             }
             position = length;
@@ -282,32 +281,33 @@ public final class GpuLlamaForward implements ForwardPass {
     }
 
     /**
-     * The layer's first half: RMSNorm of the residual rows {@code x} to bf16 (adding the previous layer's MLP
-     * output, still in {@code projected}, first when {@code pendingResidual}), then the fused QKV GEMM into
+     * The layer's first half: RMSNorm of the residual rows {@code x} to bf16, then the fused QKV GEMM into
      * {@code qkv}. RoPE and the cache write follow, with the position where the caller keeps it.
      */
-    private void projectQkv(GpuLayerWeights w, DeviceTensor x, boolean pendingResidual, int count) {
+    private void projectQkv(GpuLayerWeights w, DeviceTensor x, int count) {
         GpuActivations a = buffers;
-        if (pendingResidual) {
-            normAfterAdd.launch(stream, x, a.projected(), w.attentionNorm(), a.normed(), count, config.rmsEps());
-        } else {
-            norm.launch(stream, x, null, w.attentionNorm(), a.normed(), count, config.rmsEps());
-        }
+        marks.markKernel(stream, LinearKernel.NORM);
+        norm.launch(stream, x, null, w.attentionNorm(), a.normed(), count, config.rmsEps());
+        marks.markKernel(stream, LinearKernel.QKV_GEMM);
         gemm.multiply(firstRows(a.normed(), count), w.wqkv(), firstRows(a.qkv(), count), stream);
     }
 
     /**
-     * The layer's second half: the output GEMM of the attention rows, its residual add fused into the feed-forward
-     * RMSNorm, and the MLP, whose output stays in {@code projected} (added to x by the next layer's norm, or
-     * explicitly).
+     * The layer's second half: the output GEMM of the attention rows added into the residual rows {@code x}, the
+     * feed-forward RMSNorm, and the MLP, whose down GEMM adds into {@code x} too.
      */
     private void finishLayer(GpuLayerWeights w, DeviceTensor attended, DeviceTensor x, int count) {
         GpuActivations a = buffers;
-        gemm.multiply(firstRows(attended, count), w.wo(), firstRows(a.projected(), count), stream);
-        normAfterAdd.launch(stream, x, a.projected(), w.ffnNorm(), a.normed(), count, config.rmsEps());
+        marks.markKernel(stream, LinearKernel.OUTPUT_GEMM);
+        gemm.multiplyAccumulate(firstRows(attended, count), w.wo(), x, stream);
+        marks.markKernel(stream, LinearKernel.NORM);
+        norm.launch(stream, x, null, w.ffnNorm(), a.normed(), count, config.rmsEps());
+        marks.markKernel(stream, LinearKernel.GATE_UP_GEMM);
         gemm.multiply(firstRows(a.normed(), count), w.wGateUp(), firstRows(a.gateUp(), count), stream);
+        marks.markKernel(stream, LinearKernel.SWIGLU);
         swiGlu.launchFused(stream, a.gateUp(), a.hidden(), count, weights.paddedHidden());
-        gemm.multiply(firstRows(a.hidden(), count), w.wDown(), firstRows(a.projected(), count), stream);
+        marks.markKernel(stream, LinearKernel.DOWN_GEMM);
+        gemm.multiplyAccumulate(firstRows(a.hidden(), count), w.wDown(), x, stream);
     }
 
     /** RoPE, the cache write and attention of one layer in the token-major walk (a chunk, or a decode step). */
@@ -317,18 +317,17 @@ public final class GpuLlamaForward implements ForwardPass {
 
     /**
      * Every layer of {@code count} tokens whose embeddings are in {@code x}, token-major: the recipe shared by a
-     * prompt chunk and a decode step, which differ only in how they place RoPE and attend. Ends with the last
-     * residual add.
+     * prompt chunk and a decode step, which differ only in how they place RoPE and attend.
      */
     private void enqueueLayers(int count, LayerAttention attend) {
         GpuActivations a = buffers;
+        marks.mark(stream, PhaseMarks.Phase.LINEAR);
         for (int l = 0; l < config.numLayers(); l++) {
             GpuLayerWeights w = weights.layers().get(l);
-            projectQkv(w, a.x(), l > 0, count);
+            projectQkv(w, firstRows(a.x(), count), count);
             attend.run(l);
-            finishLayer(w, a.attention(), a.x(), count);
+            finishLayer(w, a.attention(), firstRows(a.x(), count), count);
         }
-        residualAdd.launch(stream, a.x(), a.projected(), count, config.dim());
     }
 
     /** Runs one token at the current position and returns the logits that predict the next. */
@@ -411,17 +410,25 @@ public final class GpuLlamaForward implements ForwardPass {
         GpuActivations a = buffers;
         int start = position;
         uploadIds(tokens, from, count);
+        marks.markKernel(stream, LinearKernel.EMBEDDING);
         embedding.launch(stream, weights.tokenEmbedding(), a.ids(), a.x(), count);
         enqueueLayers(count, layer -> {
             DeviceTensor keys = bf16.keys(layer), values = bf16.values(layer);
+            marks.markKernel(stream, LinearKernel.ROPE_KV_WRITE);
             rope.launch(stream, a.qkv(), a.q(), keys, values, weights.ropeFrequencies(), start, count);
+            marks.mark(stream, PhaseMarks.Phase.ATTENTION);
             attention.prefill(stream, a.q(), keys, values, a.attention(), count, start);
+            marks.mark(stream, PhaseMarks.Phase.LINEAR);
         });
         position = start + count;
     }
 
-    /** Waits for queued work that still reads the ids buffer, then copies the chunk's ids in. */
+    /**
+     * Waits for queued work that still reads the ids buffer, then copies the chunk's ids in. The wait opens an
+     * interval of phase "other" first, so that the device's idle time counts to no kernel.
+     */
     private void uploadIds(int[] tokens, int from, int count) {
+        marks.mark(stream, PhaseMarks.Phase.OTHER);
         stream.synchronize();
         try (Tensor ids = Tensor.allocate(DType.I32, count)) {
             for (int i = 0; i < count; i++) ids.data().setAtIndex(ValueLayout.JAVA_INT, i, tokens[from + i]);
@@ -468,6 +475,7 @@ public final class GpuLlamaForward implements ForwardPass {
 
     /** Waits for the stream, then copies {@code rows} rows of f32 logits to the host. */
     private float[][] download(DeviceTensor logits, int rowCount) {
+        marks.mark(stream, PhaseMarks.Phase.OTHER);
         stream.synchronize();
         int vocab = config.vocabSize();
         try (Tensor host = logits.download()) {
@@ -481,6 +489,8 @@ public final class GpuLlamaForward implements ForwardPass {
     /** Queues the final RMSNorm and classifier of {@code count} residual rows into {@code logits} ([count, vocab]). */
     private void enqueueLogits(DeviceTensor hidden, DeviceTensor logits, int count) {
         DeviceTensor normedRows = firstRows(buffers.normed(), count);
+        marks.mark(stream, PhaseMarks.Phase.OTHER);
+        marks.markKernel(stream, LinearKernel.LM_HEAD);
         norm.launch(stream, hidden, null, weights.outputNorm(), normedRows, count, config.rmsEps());
         gemm.multiply(normedRows, weights.classifier(), logits, stream);
     }

@@ -130,7 +130,7 @@ public record GpuMemoryPlan(long weightBytes, long kvCacheBytes, long activation
         long dim = c.dim();
         long qDim = (long) c.numHeads() * c.headDim();
         long hidden = GpuLlamaWeights.paddedHidden(c);
-        long perRow = 4 + 4 * dim + 2 * dim + 2 * (qDim + 2L * c.kvDim()) + 2 * qDim + 2 * qDim + 4 * dim
+        long perRow = 4 + 4 * dim + 2 * dim + 2 * (qDim + 2L * c.kvDim()) + 2 * qDim + 2 * qDim
                 + 2 * 2 * hidden + 2 * hidden;
         return rows * perRow + 4L * c.vocabSize();
     }

@@ -20,6 +20,8 @@ import io.minference.llama.gpu.GpuLlamaForward;
 import io.minference.llama.gpu.GpuLlamaWeights;
 import io.minference.llama.gpu.GpuMemoryPlan;
 import io.minference.llama.gpu.GpuPhaseProfile;
+import io.minference.llama.gpu.KernelMarks;
+import io.minference.llama.gpu.LinearKernel;
 import io.minference.llama.gpu.SyntheticGpuWeights;
 import io.minference.llama.load.ModelLoader;
 import io.minference.llama.synthetic.SyntheticShape;
@@ -50,6 +52,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.EnumMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -703,14 +706,17 @@ public final class LlamaSession implements AutoCloseable {
                 PrefillResult result = timedPrefill(tokens, options.withProgress(sampling), attention);
                 cuda.context().synchronize();
                 EnergyMeter.Energy energy = meter.since(before);
-                Map<PhaseMarks.Phase, Double> millis = phaseProfile.finish(cuda.stream());
+                GpuPhaseProfile.Breakdown breakdown = phaseProfile.finish(cuda.stream());
+                Map<PhaseMarks.Phase, Double> millis = breakdown.phases();
                 peak[0] = Math.max(peak[0], deviceBytesInUse());
                 PrefillProfile.PhaseSeconds phases = new PrefillProfile.PhaseSeconds(
                         millis.get(PhaseMarks.Phase.LINEAR) / 1e3, millis.get(PhaseMarks.Phase.ATTENTION) / 1e3,
                         millis.get(PhaseMarks.Phase.INDEX) / 1e3, millis.get(PhaseMarks.Phase.KV_STORE) / 1e3);
-                return result.withProfile(new PrefillProfile(phases, peak[0], energy));
+                Map<LinearKernel, Double> kernels = new EnumMap<>(LinearKernel.class);
+                breakdown.kernels().forEach((kernel, ms) -> kernels.put(kernel, ms / 1e3));
+                return result.withProfile(new PrefillProfile(phases, kernels, peak[0], energy));
             } finally {
-                gpu.markPhases(PhaseMarks.NONE);
+                gpu.markPhases(KernelMarks.NONE);
             }
         }
 

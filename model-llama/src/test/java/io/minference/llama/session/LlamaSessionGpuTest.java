@@ -2,7 +2,6 @@ package io.minference.llama.session;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -13,6 +12,7 @@ import io.minference.llama.generate.GenerationResult;
 import io.minference.llama.generate.SparsePrefill;
 import io.minference.llama.gpu.GpuLlamaForward;
 import io.minference.llama.gpu.GpuLlamaWeights;
+import io.minference.llama.gpu.LinearKernel;
 import io.minference.llama.load.ModelLoader;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.SharedData;
@@ -25,6 +25,7 @@ import io.minference.sparse.PatternPlan;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -150,10 +151,11 @@ class LlamaSessionGpuTest {
     }
 
     /**
-     * A profiled prefill gives its phases' device time where the prefill runs layer-major (an FP8 cache, a sparse
-     * plan with its estimation and index), none for the chunked dense prefill, a peak memory at least what was in use
-     * before, and energy (NaN joules where NVML is absent); an FP8 cache's greedy decode matches the CPU's FP8
-     * reference for the first tokens.
+     * A profiled prefill gives its phases' device time (linear layers and attention for the chunked dense prefill;
+     * also the KV store of an FP8 cache and a sparse plan's estimation and index, both layer-major), the time of
+     * every kernel outside attention, whose sum over the linear layers' kernels is most of the linear phase, a peak
+     * memory at least what was in use before, and energy (NaN joules where NVML is absent); an FP8 cache's greedy
+     * decode matches the CPU's FP8 reference for the first tokens.
      */
     @Test
     void aProfiledPrefillSaysWhereItsDeviceTimeWent() {
@@ -172,13 +174,24 @@ class LlamaSessionGpuTest {
                     .profiling());
             for (PrefillResult r : List.of(chunked, layerMajor, sparse)) {
                 PrefillProfile p = r.profile();
-                System.out.printf("%s%s: %.4f s, phases %s, peak %d bytes, energy %s%n", r.attention(),
-                        r == layerMajor ? " (fp8)" : "", r.nanos() / 1e9, p.phases(), p.peakDeviceBytes(),
-                        p.energy().describe());
+                System.out.printf("%s%s: %.4f s, phases %s, kernels %s, peak %d bytes, energy %s%n", r.attention(),
+                        r == layerMajor ? " (fp8)" : "", r.nanos() / 1e9, p.phases(), p.kernels(),
+                        p.peakDeviceBytes(), p.energy().describe());
                 assertTrue(p.peakDeviceBytes() >= before, "peak " + p.peakDeviceBytes() + " < " + before);
+                for (LinearKernel kernel : LinearKernel.values()) {
+                    assertTrue(p.kernels().get(kernel) > 0, kernel + " timed: " + p.kernels());
+                }
+                double layerKernels = p.kernels().entrySet().stream()
+                        .filter(e -> e.getKey() != LinearKernel.EMBEDDING && e.getKey() != LinearKernel.LM_HEAD)
+                        .mapToDouble(Map.Entry::getValue).sum();
+                // the linear phase is the layers' kernels plus the instants between a phase mark and the next
+                // kernel's mark
+                assertTrue(layerKernels <= p.phases().linear() * 1.001 && layerKernels >= p.phases().linear() * 0.8,
+                        "layer kernels " + layerKernels + " s against the linear phase " + p.phases().linear());
                 assertTrue(Double.isNaN(p.energy().joules()) || p.energy().joules() >= 0);
             }
-            assertFalse(chunked.profile().phases().marked(), "the chunked prefill marks no phases");
+            PrefillProfile.PhaseSeconds chunkedPhases = chunked.profile().phases();
+            assertTrue(chunkedPhases.linear() > 0 && chunkedPhases.attention() > 0, chunkedPhases.toString());
             PrefillProfile.PhaseSeconds fp8Phases = layerMajor.profile().phases();
             assertTrue(fp8Phases.linear() > 0 && fp8Phases.attention() > 0 && fp8Phases.kvStore() > 0,
                     fp8Phases.toString());

@@ -15,6 +15,10 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * {@code C[M,N] = A[M,K] x B[N,K]^T}, with A the activations, B the weights (one output feature a row) and C in bf16
  * or f32 (see {@link GemmLayout} for the column-major translation). Descriptors and the chosen algorithm are cached
  * per shape; the workspace is allocated once, so products can be captured into CUDA graphs.
+ *
+ * <p>{@link #multiplyAccumulate} adds the product into an f32 C instead ({@code C += A x B^T}, cuBLASLt's beta = 1):
+ * the epilogue computes {@code acc + C} in f32 and rounds once, the same single rounding as writing the product to
+ * f32 and adding it in a separate kernel, without that kernel's extra pass over C.
  */
 public final class CublasLtGemm implements AutoCloseable {
     /** cuBLAS's recommended workspace for Hopper (and more than enough before it). */
@@ -25,8 +29,8 @@ public final class CublasLtGemm implements AutoCloseable {
     private final MemorySegment handle;
     private final DeviceBuffer workspace;
     private final Arena arena = Arena.ofShared();
-    private final MemorySegment alpha;
-    private final MemorySegment beta;
+    private final MemorySegment zero;
+    private final MemorySegment one;
     private final Map<PlanKey, Plan> plans = new HashMap<>();
     private boolean closed;
 
@@ -43,8 +47,8 @@ public final class CublasLtGemm implements AutoCloseable {
         context.makeCurrent();
         this.handle = blas.createHandle();
         this.workspace = context.allocate(WORKSPACE_BYTES);
-        this.alpha = arena.allocateFrom(JAVA_FLOAT, 1f);
-        this.beta = arena.allocateFrom(JAVA_FLOAT, 0f);
+        this.zero = arena.allocateFrom(JAVA_FLOAT, 0f);
+        this.one = arena.allocateFrom(JAVA_FLOAT, 1f);
     }
 
     /** Loads cuBLASLt (failing with {@link CudaUnavailableException} when absent) and creates a handle. */
@@ -54,6 +58,21 @@ public final class CublasLtGemm implements AutoCloseable {
 
     /** Queues {@code c = a x b^T} on {@code stream}: a [M,K] bf16, b [N,K] bf16, c [M,N] bf16 or f32. */
     public void multiply(DeviceTensor a, DeviceTensor b, DeviceTensor c, CudaStream stream) {
+        enqueue(a, b, c, zero, stream);
+    }
+
+    /**
+     * Queues {@code c += a x b^T} on {@code stream}: a [M,K] bf16, b [N,K] bf16, c [M,N] f32, updated in place (a
+     * residual stream taking a layer's output without a separate add).
+     */
+    public void multiplyAccumulate(DeviceTensor a, DeviceTensor b, DeviceTensor c, CudaStream stream) {
+        if (c.dtype() != DType.F32) {
+            throw new IllegalArgumentException("GEMM accumulation needs an F32 matrix C, got " + c);
+        }
+        enqueue(a, b, c, one, stream);
+    }
+
+    private void enqueue(DeviceTensor a, DeviceTensor b, DeviceTensor c, MemorySegment beta, CudaStream stream) {
         if (closed) throw new IllegalStateException("cuBLASLt GEMM used after close");
         requireMatrix(a, "A", DType.BF16);
         requireMatrix(b, "B", DType.BF16);
@@ -68,7 +87,7 @@ public final class CublasLtGemm implements AutoCloseable {
         context.makeCurrent();
         Plan plan = plan(m, n, k, c.dtype());
         MemorySegment out = MemorySegment.ofAddress(c.address());
-        blas.matmul(handle, plan.desc(), alpha, MemorySegment.ofAddress(b.address()), plan.first(),
+        blas.matmul(handle, plan.desc(), one, MemorySegment.ofAddress(b.address()), plan.first(),
                 MemorySegment.ofAddress(a.address()), plan.second(), beta, out, plan.result(), out, plan.result(),
                 plan.algo(), MemorySegment.ofAddress(workspace.address()), WORKSPACE_BYTES, stream.handle());
     }

@@ -94,15 +94,69 @@ public class CublasLtGemmGpuTest {
         return values;
     }
 
+    /**
+     * {@code C += A x B^T} into f32 C holding random values (a residual stream), against a float64 reference, with a
+     * bound per element on its own scale (the sum of |a||b| over K plus |C|): an unwritten C fails it, since every
+     * product is far above the bound.
+     */
     @Test
-    void mismatchedShapesAreRejectedBeforeCuBlas() {
+    void accumulationAddsTheProductIntoC() {
+        int[][] shapes = {{257, 384, 520}, {64, 1024, 4096}, {1, 256, 128}};
+        CudaContext context = backend.context();
+        for (int[] shape : shapes) {
+            int m = shape[0], n = shape[1], k = shape[2];
+            long seed = GpuTests.freshSeed();
+            System.out.printf("cuBLASLt accumulation M=%d N=%d K=%d, seed %d%n", m, n, k, seed);
+            Random random = new Random(seed);
+            short[] a = randomBf16(random, m * k);
+            short[] b = randomBf16(random, n * k);
+            float[] c0 = new float[m * n];
+            for (int i = 0; i < c0.length; i++) c0[i] = (float) (random.nextGaussian() * Math.sqrt(k));
+            try (DeviceTensor da = DeviceTensor.allocate(context, DType.BF16, m, k);
+                 DeviceTensor db = DeviceTensor.allocate(context, DType.BF16, n, k);
+                 DeviceTensor dc = DeviceTensor.allocate(context, DType.F32, m, n)) {
+                da.buffer().copyFromHost(MemorySegment.ofArray(a));
+                db.buffer().copyFromHost(MemorySegment.ofArray(b));
+                dc.buffer().copyFromHost(MemorySegment.ofArray(c0));
+                backend.gemm().multiplyAccumulate(da, db, dc, backend.stream());
+                backend.stream().synchronize();
+                double[] c = download(dc, m * n);
+                double worst = 0;
+                for (int i = 0; i < m; i++) {
+                    for (int j = 0; j < n; j++) {
+                        double sum = c0[i * n + j], scale = Math.abs(c0[i * n + j]);
+                        for (int l = 0; l < k; l++) {
+                            double p = (double) BFloat16.toFloat(a[i * k + l]) * BFloat16.toFloat(b[j * k + l]);
+                            sum += p;
+                            scale += Math.abs(p);
+                        }
+                        double error = Math.abs(c[i * n + j] - sum) / scale;
+                        if (!(error <= 1e-5)) {
+                            throw new AssertionError("C[" + i + "," + j + "] = " + c[i * n + j] + ", expected " + sum
+                                    + " (error " + error + " of its scale " + scale + "; seed " + seed + ")");
+                        }
+                        worst = Math.max(worst, error);
+                    }
+                }
+                System.out.printf("  worst error %.2e of the element's scale%n", worst);
+            }
+        }
+    }
+
+    @Test
+    void badOperandsAreRejectedBeforeCuBlas() {
         CudaContext context = backend.context();
         try (DeviceTensor a = DeviceTensor.allocate(context, DType.BF16, 4, 8);
-             DeviceTensor b = DeviceTensor.allocate(context, DType.BF16, 16, 9);
-             DeviceTensor c = DeviceTensor.allocate(context, DType.F32, 4, 16)) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> backend.gemm().multiply(a, b, c, backend.stream()));
-            assertTrue(e.getMessage().contains("matching shapes"), e.getMessage());
+             DeviceTensor b = DeviceTensor.allocate(context, DType.BF16, 16, 8);
+             DeviceTensor wrongK = DeviceTensor.allocate(context, DType.BF16, 16, 9);
+             DeviceTensor c = DeviceTensor.allocate(context, DType.F32, 4, 16);
+             DeviceTensor bf16C = DeviceTensor.allocate(context, DType.BF16, 4, 16)) {
+            IllegalArgumentException shapes = assertThrows(IllegalArgumentException.class,
+                    () -> backend.gemm().multiply(a, wrongK, c, backend.stream()));
+            assertTrue(shapes.getMessage().contains("matching shapes"), shapes.getMessage());
+            IllegalArgumentException accumulation = assertThrows(IllegalArgumentException.class,
+                    () -> backend.gemm().multiplyAccumulate(a, b, bf16C, backend.stream()));
+            assertTrue(accumulation.getMessage().contains("F32 matrix C"), accumulation.getMessage());
         }
     }
 }
