@@ -32,7 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  * 4096-wide attention with 8 KV heads, a 14336-wide MLP) on one layer instead of 32, to keep the file at 0.7 GB. It
  * is opened on the CPU, where it stays in the mapping, decodes tokens within the host memory plan, and streams every
  * tensor through the GPU upload path into a sink that needs no device, within the host bound of the largest tensor
- * plus 1 GiB of anonymous memory (the mapped file's pages do not count).
+ * plus 1 GiB of anonymous memory (the mapped file's pages do not count). The matrices reach the sink as raw Q4_0
+ * blocks, which it expands with the device kernel's CPU twin, as the device upload does on the GPU.
  *
  * <p>Memory is measured as anonymous resident memory outside the Java heap ({@link #offHeapAnon}): the heap is
  * bounded by -Xmx and grows with whatever the other tests in the same JVM left behind, which would make the bounds
@@ -88,6 +89,9 @@ class EightBillionShapeTest {
                     + (long) config.dim() * (config.dim() + 2 * config.kvDim()) + (long) config.dim() * config.dim()
                     + 3L * config.hiddenDim() * config.dim());
             assertEquals(expected, sink.bytes, "every matrix streamed once, in bf16");
+            long quantized = gguf.tensors().stream().filter(t -> t.type() == GgmlType.Q4_0)
+                    .mapToLong(GgufTensorInfo::byteSize).sum();
+            assertEquals(quantized, sink.rawBytes, "every matrix reached the sink as its raw Q4_0 blocks");
             assertTrue(peak <= largest + 1024 * MIB, "streaming peaked at " + peak / MIB + " MiB of anonymous memory");
         }
     }
@@ -95,6 +99,7 @@ class EightBillionShapeTest {
     /** Counts what arrives and samples RssAnon at every chunk; holds nothing. */
     private static final class CountingSink implements WeightStreaming.Sink<Long> {
         long bytes;
+        long rawBytes;
         long chunks;
         long peakRssAnon;
 
@@ -105,11 +110,16 @@ class EightBillionShapeTest {
         @Override
         public Long matrix(String name, long rows, long cols, WeightStreaming.Fill fill) {
             long[] next = {0};
-            fill.into((offset, chunk) -> {
+            WeightStreaming.Writer writer = (offset, chunk) -> {
                 assertEquals(next[0], offset, name + ": chunks out of order");
                 next[0] += chunk.byteSize();
                 chunks++;
                 if (chunks % 8 == 0) peakRssAnon = Math.max(peakRssAnon, offHeapAnon());
+            };
+            // raw blocks, expanded by the device kernel's CPU twin, as a device would expand them
+            fill.into(writer, (firstRow, count, width, type, blocks) -> {
+                rawBytes += blocks.byteSize();
+                WeightStreaming.expandOnHost(cols, writer).write(firstRow, count, width, type, blocks);
             });
             assertEquals(2 * rows * cols, next[0], name + ": not every byte was written");
             bytes += next[0];
