@@ -46,8 +46,13 @@ public record GpuLlamaWeights(LlamaConfig config, int paddedHidden, DeviceTensor
      * arrive packed to bf16. The host needs no copy of the model, and no more than the staging buffer.
      */
     public static GpuLlamaWeights upload(CudaContext context, LlamaConfig config, LlamaWeights weights) {
+        return upload(context, config, weights, WeightStreaming.DEFAULT_STAGING_BYTES);
+    }
+
+    /** {@link #upload(CudaContext, LlamaConfig, LlamaWeights)} through a staging buffer of about {@code stagingBytes}. */
+    static GpuLlamaWeights upload(CudaContext context, LlamaConfig config, LlamaWeights weights, long stagingBytes) {
         List<DeviceTensor> made = new ArrayList<>();
-        long stagingBytes = Math.max(WeightStreaming.DEFAULT_STAGING_BYTES, WeightStreaming.minimumStaging(config));
+        stagingBytes = Math.max(stagingBytes, WeightStreaming.minimumStaging(config));
         try (PinnedHostBuffer staging = context.allocatePinned(stagingBytes);
              DeviceBuffer scratch = context.allocate(stagingBytes);
              CudaStream stream = context.createStream()) {

@@ -113,22 +113,12 @@ class WeightStreamingTest {
         long seed = System.nanoTime();
         System.out.println("quantized streaming seed " + seed);
         SplittableRandom random = new SplittableRandom(seed);
-        LlamaConfig config = new LlamaConfig(256, 508, 1, 4, 2, 40, 64, 10000f, 1e-5f);
+        LlamaConfig config = MIXED_TYPES;
         int qDim = config.numHeads() * config.headDim();
         int hidden = GpuLlamaWeights.paddedHidden(config);
-        LayerWeights layer = new LayerWeights(ones(config.dim()),
-                randomBlocks(DType.Q4_K, qDim, config.dim(), random),
-                randomBlocks(DType.Q8_0, config.kvDim(), config.dim(), random),
-                randomBlocks(DType.Q5_0, config.kvDim(), config.dim(), random),
-                randomBlocks(DType.Q6_K, config.dim(), qDim, random),
-                ones(config.dim()),
-                randomBlocks(DType.Q5_K, config.hiddenDim(), config.dim(), random),
-                randomBlocks(DType.F16, config.dim(), config.hiddenDim(), random),
-                randomBlocks(DType.Q4_0, config.hiddenDim(), config.dim(), random));
         HostSink sink = new HostSink();
-        try (LlamaWeights weights = new LlamaWeights(randomBlocks(DType.F16, config.vocabSize(), config.dim(), random),
-                List.of(layer), ones(config.dim()), randomBlocks(DType.F32, config.vocabSize(), config.dim(), random),
-                null)) {
+        try (LlamaWeights weights = mixedTypes(random)) {
+            LayerWeights layer = weights.layers().getFirst();
             long staging = 4 * 2 * hidden; // four bf16 rows of the widest matrix
             WeightStreaming.Model<Tensor> model = WeightStreaming.stream(config, weights, sink, staging);
             assertTrue(sink.rawChunkBytes.size() > 10, "raw chunks: " + sink.rawChunkBytes.size());
@@ -146,6 +136,30 @@ class WeightStreamingTest {
         } finally {
             sink.tensors.values().forEach(Tensor::close);
         }
+    }
+
+    /** dim 256 (one K-quant super-block), hidden 508 (padded to 512), vocabulary 40, one layer. */
+    static final LlamaConfig MIXED_TYPES = new LlamaConfig(256, 508, 1, 4, 2, 40, 64, 10000f, 1e-5f);
+
+    /**
+     * {@link #MIXED_TYPES}' weights, one matrix of each block type the device expands (Q4_K, Q8_0 and Q5_0 stacked in
+     * the QKV matrix; Q6_K, Q5_K, Q4_0) beside F16 (the embedding, the down projection, whose columns are padded) and
+     * F32 (the classifier).
+     */
+    static LlamaWeights mixedTypes(SplittableRandom random) {
+        LlamaConfig config = MIXED_TYPES;
+        int qDim = config.numHeads() * config.headDim();
+        LayerWeights layer = new LayerWeights(ones(config.dim()),
+                randomBlocks(DType.Q4_K, qDim, config.dim(), random),
+                randomBlocks(DType.Q8_0, config.kvDim(), config.dim(), random),
+                randomBlocks(DType.Q5_0, config.kvDim(), config.dim(), random),
+                randomBlocks(DType.Q6_K, config.dim(), qDim, random),
+                ones(config.dim()),
+                randomBlocks(DType.Q5_K, config.hiddenDim(), config.dim(), random),
+                randomBlocks(DType.F16, config.dim(), config.hiddenDim(), random),
+                randomBlocks(DType.Q4_0, config.hiddenDim(), config.dim(), random));
+        return new LlamaWeights(randomBlocks(DType.F16, config.vocabSize(), config.dim(), random), List.of(layer),
+                ones(config.dim()), randomBlocks(DType.F32, config.vocabSize(), config.dim(), random), null);
     }
 
     /** Random blocks whose f16 fields are finite: bit 14 of every little-endian 16-bit word cleared (|x| &lt; 2). */
