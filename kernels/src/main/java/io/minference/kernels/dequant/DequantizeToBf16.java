@@ -19,24 +19,28 @@ import java.util.Map;
 import java.util.function.IntFunction;
 
 /**
- * Expands rows of ggml blocks (Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K) into a bf16 matrix on the device, equal bit for bit
- * to {@link CpuDequantizeToBf16}: every element is the f32 value the scalar reference decoder computes, with each
- * multiply and subtract rounded on its own ({@code mul.rn}, {@code sub.rn}: ptxas may not fuse them into an FMA, which
- * would round once and differ), then rounded to nearest-even bf16 ({@code cvt.rn.bf16x2.f32}).
- * <p>Parameters: {@code src} (the blocks, rows back to back, 2-byte aligned), {@code dst} (bf16, 16-byte aligned),
- * {@code blocks} (u32, rows × blocks per row), {@code blocks_per_row} (u32), {@code row_stride} (u32, elements between
- * destination rows, a multiple of 8 and at least the row's width). Launch: block {@value #THREADS}, any grid
- * ({@link #shape}); a grid-stride loop gives each thread one whole block (32 elements, or a 256-element super-block),
- * read with byte loads (block sizes of 18, 22, 34 and 210 bytes align nothing wider) and written with 16-byte stores.
+ * Expands rows of ggml blocks (Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K), or of F16, BF16 or F32 elements, into a bf16
+ * matrix on the device, equal bit for bit to {@link CpuDequantizeToBf16}: every element is the f32 value the scalar
+ * reference decoder computes, with each multiply and subtract rounded on its own ({@code mul.rn}, {@code sub.rn}: ptxas
+ * may not fuse them into an FMA, which would round once and differ), then rounded to nearest-even bf16
+ * ({@code cvt.rn.bf16x2.f32}; exact for F16 and BF16 values, NaN payloads aside: the device writes the canonical NaN).
+ * <p>Parameters: {@code src} (the rows back to back, 2-byte aligned; 4-byte for F32), {@code dst} (bf16, 16-byte
+ * aligned), {@code units} (u32, rows × units per row), {@code units_per_row} (u32), {@code row_stride} (u32, elements
+ * between destination rows, a multiple of 8 and at least the row's width). A unit is what one thread expands: one
+ * block (32 elements, or a 256-element super-block) or 8 elements of a plain type ({@link #unit}). Launch: block
+ * {@value #THREADS}, any grid ({@link #shape}); a grid-stride loop over units, read with byte loads (block sizes of 18,
+ * 22, 34 and 210 bytes align nothing wider; 2- or 4-byte loads for plain types) and written with 16-byte stores.
  * Destination columns from the width to the stride are not written.
  *
  * @param type the block type
  */
 public record DequantizeToBf16(DType type) implements KernelDefinition {
     public static final int THREADS = 256;
-    /** The block types this kernel expands, in the order the catalog lists them. */
+    /** The types this kernel expands, in the order the catalog lists them. */
     public static final List<DType> TYPES = List.of(DType.Q8_0, DType.Q4_0, DType.Q5_0, DType.Q4_K, DType.Q5_K,
-            DType.Q6_K);
+            DType.Q6_K, DType.F16, DType.BF16, DType.F32);
+    /** The elements one thread expands of a plain (non-block) type: one 16-byte store. */
+    private static final int PLAIN_UNIT = 8;
     private static final String NAME = "dequantize to bf16";
 
     public DequantizeToBf16 {
@@ -45,9 +49,14 @@ public record DequantizeToBf16(DType type) implements KernelDefinition {
         }
     }
 
-    /** True when {@code type} is one this kernel expands. */
+    /** True when {@code type} is one this kernel expands (rows of a multiple of {@link #unit} wide). */
     public static boolean expands(DType type) {
         return TYPES.contains(type);
+    }
+
+    /** The elements one thread expands: a block, or 8 of a plain type; a row's width must be a multiple of it. */
+    public static int unit(DType type) {
+        return type.isBlockType() ? type.blockSize() : PLAIN_UNIT;
     }
 
     /** One kernel per type, for the catalog. */
@@ -60,9 +69,9 @@ public record DequantizeToBf16(DType type) implements KernelDefinition {
         return "dequantize_bf16_" + type.name().toLowerCase();
     }
 
-    /** One thread per block, at most 16 thread blocks per multiprocessor. */
-    public static LaunchShape shape(long blocks, int multiprocessors) {
-        long grid = Math.max(1, Math.min((blocks + THREADS - 1) / THREADS, 16L * multiprocessors));
+    /** One thread per unit, at most 16 thread blocks per multiprocessor. */
+    public static LaunchShape shape(long units, int multiprocessors) {
+        long grid = Math.max(1, Math.min((units + THREADS - 1) / THREADS, 16L * multiprocessors));
         return LaunchShape.of((int) grid, THREADS);
     }
 
@@ -72,8 +81,8 @@ public record DequantizeToBf16(DType type) implements KernelDefinition {
      */
     public void launch(CudaStream stream, DeviceBuffer src, DeviceBuffer dst, long rows, long width, long rowStride) {
         checkShape(type, rows, width, rowStride);
-        long blocks = rows * (width / type.blockSize());
-        if (blocks > 0xFFFF_FFFFL) throw new IllegalArgumentException(NAME + ": " + blocks + " blocks are too many");
+        long units = rows * (width / unit(type));
+        if (units > 0xFFFF_FFFFL) throw new IllegalArgumentException(NAME + ": " + units + " units are too many");
         if (src.byteSize() < rows * type.byteSize(width)) {
             throw new IllegalArgumentException(NAME + ": the source holds " + src.byteSize() + " bytes, " + rows
                     + " rows of " + width + " " + type + " need " + rows * type.byteSize(width));
@@ -82,20 +91,20 @@ public record DequantizeToBf16(DType type) implements KernelDefinition {
             throw new IllegalArgumentException(NAME + ": the destination holds " + dst.byteSize() + " bytes, too few"
                     + " for " + rows + " bf16 rows of stride " + rowStride);
         }
-        if (dst.address() % 16 != 0 || src.address() % 2 != 0) {
+        if (dst.address() % 16 != 0 || src.address() % 4 != 0) {
             throw new IllegalArgumentException(NAME + ": the destination must be 16-byte aligned and the source"
-                    + " 2-byte aligned");
+                    + " 4-byte aligned");
         }
         stream.context().kernel(emit(stream.context().device().ptxTarget()),
-                        shape(blocks, stream.context().device().multiprocessorCount()))
-                .launch(stream, src, dst, (int) blocks, (int) (width / type.blockSize()), (int) rowStride);
+                        shape(units, stream.context().device().multiprocessorCount()))
+                .launch(stream, src, dst, (int) units, (int) (width / unit(type)), (int) rowStride);
     }
 
     /** The shape rules the kernel and its twin share. */
     static void checkShape(DType type, long rows, long width, long rowStride) {
-        if (rows <= 0 || width <= 0 || width % type.blockSize() != 0) {
+        if (rows <= 0 || width <= 0 || width % unit(type) != 0) {
             throw new IllegalArgumentException(NAME + ": " + rows + " rows of width " + width + " are not whole "
-                    + type + " blocks of " + type.blockSize());
+                    + type + " units of " + unit(type));
         }
         if (rowStride < width || rowStride % 8 != 0 || rowStride > 0xFFFF_FFFFL) {
             throw new IllegalArgumentException(NAME + ": the row stride " + rowStride + " must be a multiple of 8 of"
@@ -107,17 +116,18 @@ public record DequantizeToBf16(DType type) implements KernelDefinition {
     public void define(KernelBuilder k) {
         U64 src = k.pointerParam("src");
         U64 dst = k.pointerParam("dst");
-        U32 blocks = k.u32Param("blocks");
-        U32 blocksPerRow = k.u32Param("blocks_per_row");
+        U32 units = k.u32Param("units");
+        U32 unitsPerRow = k.u32Param("units_per_row");
         U32 rowStride = k.u32Param("row_stride");
+        int unit = unit(type);
         k.maxThreadsPerBlock(THREADS);
-        k.describe(type + " blocks to bf16, one block per thread, grid-stride");
+        k.describe(type + " to bf16, " + unit + " elements per thread, grid-stride");
         U32 stride = k.mul(k.gridDim(), k.blockDim()).named("stride");
         U32 i = k.var("i", k.mad(k.blockIdx(), k.blockDim(), k.threadIdx()));
-        k.whileLoop(() -> k.lt(i, blocks), () -> {
-            U64 block = k.add(src, k.mulWide(i, type.blockBytes())).named("block");
-            U32 row = k.div(i, blocksPerRow);
-            U32 column = k.mul(k.rem(i, blocksPerRow), type.blockSize());
+        k.whileLoop(() -> k.lt(i, units), () -> {
+            U64 block = k.add(src, k.mulWide(i, (int) type.byteSize(unit))).named("block");
+            U32 row = k.div(i, unitsPerRow);
+            U32 column = k.mul(k.rem(i, unitsPerRow), unit);
             U64 element = k.add(k.mulWide(row, rowStride), k.toU64(column));
             U64 out = k.add(dst, k.shl(element, 1)).named("out");
             Bytes bytes = new Bytes(k, block);
@@ -128,9 +138,12 @@ public record DequantizeToBf16(DType type) implements KernelDefinition {
                 case Q4_K -> q4_k(k, bytes, false);
                 case Q5_K -> q4_k(k, bytes, true);
                 case Q6_K -> q6_k(k, bytes);
+                case F16 -> e -> bytes.half(2 * e);
+                case BF16 -> e -> k.bf16ToF32(k.loadB16(Address.global(block).plus(2L * e)));
+                case F32 -> e -> k.loadF32(Address.global(block).plus(4L * e));
                 default -> throw new IllegalStateException("no device decoder for " + type);
             };
-            for (int e = 0; e < type.blockSize(); e += 8) {
+            for (int e = 0; e < unit; e += 8) {
                 B32[] words = new B32[4];
                 for (int w = 0; w < 4; w++) words[w] = k.packBf16(value.apply(e + 2 * w), value.apply(e + 2 * w + 1));
                 k.storeVector(Address.global(out).plus(2L * e), words);

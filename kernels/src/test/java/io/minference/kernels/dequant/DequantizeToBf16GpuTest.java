@@ -48,11 +48,11 @@ class DequantizeToBf16GpuTest {
                 Arguments.of(type, 4099, 16, 0)));
     }
 
-    @ParameterizedTest(name = "{0}: {1} rows of {2} blocks, {3} padding columns")
+    @ParameterizedTest(name = "{0}: {1} rows of {2} units, {3} padding columns")
     @MethodSource("typesAndShapes")
-    void deviceEqualsTheCpuTwinBitForBit(DType type, int rows, int blocksPerRow, int padding) {
+    void deviceEqualsTheCpuTwinBitForBit(DType type, int rows, int unitsPerRow, int padding) {
         long seed = System.nanoTime();
-        long width = (long) blocksPerRow * type.blockSize();
+        long width = (long) unitsPerRow * DequantizeToBf16.unit(type);
         long stride = width + padding;
         String context = type + " seed " + seed + " on " + backend.device().name();
         System.out.println(context);

@@ -8,7 +8,8 @@ import java.util.SplittableRandom;
 
 /**
  * Random rows of blocks: every byte random, except the f16 scale fields, which are random finite halves (subnormals
- * and zero included; no infinity or NaN, whose bf16 payloads the host and device would spell differently).
+ * and zero included; no infinity or NaN, whose bf16 payloads the host and device would spell differently). Rows of a
+ * plain type (F16, BF16, F32) are random finite values: the top bit of each exponent cleared.
  */
 final class RandomBlocks {
     private RandomBlocks() {
@@ -29,6 +30,11 @@ final class RandomBlocks {
         byte[] bytes = new byte[Math.toIntExact(rows * type.byteSize(width))];
         for (int i = 0; i < bytes.length; i++) bytes[i] = (byte) random.nextInt();
         MemorySegment blocks = MemorySegment.ofArray(bytes);
+        if (!type.isBlockType()) {
+            int size = type.byteSize();
+            for (int i = size - 1; i < bytes.length; i += size) bytes[i] &= (byte) ~0x40; // little-endian top byte
+            return blocks;
+        }
         ValueLayout.OfShort le = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
         for (long b = 0; b < bytes.length; b += type.blockBytes()) {
             for (int field : halfFields(type)) {

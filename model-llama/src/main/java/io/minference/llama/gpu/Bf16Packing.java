@@ -15,9 +15,11 @@ import java.lang.foreign.ValueLayout;
  * projection over a padded hidden size). Padding is zero, so padded features contribute nothing to any product.
  *
  * <p>The matrix is produced in order of rows, in chunks through a staging buffer of fixed size, so that packing it
- * takes no host memory in proportion to it. Rows of a block type that {@link DequantizeToBf16} expands go as their raw
- * blocks to a {@link WeightStreaming.BlockWriter} (the device expands them); every other row is converted to bf16 on
- * the host, a row at a time, and goes as bytes to a {@link WeightStreaming.Writer}, as do the zero rows between blocks.
+ * takes no host memory in proportion to it. Rows that {@link DequantizeToBf16} expands (every type a model file holds,
+ * when the row's width is a multiple of its unit) go as they lie to a {@link WeightStreaming.BlockWriter}, for the
+ * device to expand; other rows (an F16 down projection over a hidden size that is not a multiple of 8, say) are
+ * converted to bf16 on the host, a row at a time, and go as bytes to a {@link WeightStreaming.Writer}, as do the zero
+ * rows between blocks.
  */
 final class Bf16Packing {
     private Bf16Packing() {
@@ -41,7 +43,7 @@ final class Bf16Packing {
             end = rowOffsets[b] + srcRows;
         }
         long rowBytes = 2 * cols;
-        if (staging.byteSize() < rowBytes) {
+        if (staging.byteSize() < rowBytes) { // the zero rows and host rows; rawRows checks its own
             throw new IllegalArgumentException("a staging buffer of " + staging.byteSize() + " bytes cannot hold a"
                     + " row of " + cols + " bf16 values");
         }
@@ -49,7 +51,7 @@ final class Bf16Packing {
         for (int b = 0; b < blocks.length; b++) {
             zeroRows(row, rowOffsets[b], cols, staging, bytes);
             Tensor src = blocks[b];
-            if (expandsOnDevice(src.dtype(), cols)) {
+            if (expandsOnDevice(src, cols)) {
                 rawRows(src, rowOffsets[b], staging, raw);
             } else {
                 hostRows(src, rowOffsets[b], cols, staging, bytes);
@@ -59,9 +61,11 @@ final class Bf16Packing {
         zeroRows(row, rows, cols, staging, bytes);
     }
 
-    /** True when rows of {@code type} go as raw blocks into a matrix {@code cols} wide. */
-    static boolean expandsOnDevice(DType type, long cols) {
-        return DequantizeToBf16.expands(type) && cols % 8 == 0;
+    /** True when the rows of {@code src} go as they lie into a matrix {@code cols} wide, for the device to expand. */
+    static boolean expandsOnDevice(Tensor src, long cols) {
+        DType type = src.dtype();
+        return src.rank() == 2 && DequantizeToBf16.expands(type) && src.dim(1) % DequantizeToBf16.unit(type) == 0
+                && cols % 8 == 0;
     }
 
     private static void zeroRows(long from, long to, long cols, MemorySegment staging, WeightStreaming.Writer bytes) {
@@ -79,6 +83,10 @@ final class Bf16Packing {
         long width = src.dim(1);
         long rowBytes = src.dtype().byteSize(width);
         long chunkRows = staging.byteSize() / rowBytes;
+        if (chunkRows < 1) {
+            throw new IllegalArgumentException("a staging buffer of " + staging.byteSize() + " bytes cannot hold a"
+                    + " row of " + width + " " + src.dtype() + " values");
+        }
         for (long r0 = 0; r0 < src.dim(0); r0 += chunkRows) {
             long n = Math.min(src.dim(0) - r0, chunkRows);
             MemorySegment chunk = staging.asSlice(0, n * rowBytes);

@@ -41,9 +41,10 @@ public record GpuLlamaWeights(LlamaConfig config, int paddedHidden, DeviceTensor
 
     /**
      * Streams the weights to the device tensor by tensor ({@link WeightStreaming}) through one pinned staging buffer of
-     * {@link WeightStreaming#DEFAULT_STAGING_BYTES}: rows of a block type are copied as their raw blocks to a device
-     * scratch buffer of the same size and expanded there into their bf16 tensor ({@link DequantizeToBf16}); other rows
-     * arrive packed to bf16. The host needs no copy of the model, and no more than the staging buffer.
+     * {@link WeightStreaming#DEFAULT_STAGING_BYTES}: rows are copied as they lie in the file (quantized blocks, F16,
+     * BF16, F32) to a device scratch buffer of the same size and expanded there into their bf16 tensor
+     * ({@link DequantizeToBf16}); rows of a width that kernel cannot take arrive packed to bf16 by the host. The host
+     * needs no copy of the model, and no more than the staging buffer.
      */
     public static GpuLlamaWeights upload(CudaContext context, LlamaConfig config, LlamaWeights weights) {
         return upload(context, config, weights, WeightStreaming.DEFAULT_STAGING_BYTES);

@@ -17,9 +17,9 @@ import java.util.List;
  * The device weights' layout ({@link GpuLlamaWeights}), produced tensor by tensor from the host weights: matrices
  * packed to bf16 (Q/K/V stacked, gate/up stacked, columns padded) in chunks through one staging buffer of fixed
  * size, norms and the RoPE table as F32. The host weights are read where they lie (a memory-mapped model file, in
- * its own types). Rows of a block type (Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K) are handed on as their raw blocks, for the
- * device to expand ({@link io.minference.kernels.dequant.DequantizeToBf16}); F32, F16 and BF16 rows are converted to
- * bf16 on the host, a row at a time. Either way the host memory that streaming takes is the staging buffer and one
+ * its own types). Rows are handed on as they lie (blocks of Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K; F16, BF16 or F32
+ * elements), for the device to expand to bf16 ({@link io.minference.kernels.dequant.DequantizeToBf16}); only rows
+ * whose width that kernel cannot take are converted to bf16 on the host, a row at a time. Either way the host memory that streaming takes is the staging buffer and one
  * decoded row, whatever the model's size. A {@link Sink} receives each tensor: the device upload, or, in a test,
  * anything that needs no device (which expands raw blocks with the kernel's CPU twin, {@link #expandOnHost}).
  */
@@ -100,9 +100,9 @@ public final class WeightStreaming {
         }
     }
 
-    /** The least staging that {@link #stream} takes: one bf16 row of the widest matrix. */
+    /** The least staging that {@link #stream} takes: one F32 row (the widest type) of the widest matrix. */
     public static long minimumStaging(LlamaConfig config) {
-        return 2L * Math.max(GpuLlamaWeights.paddedHidden(config), Math.max(config.dim(),
+        return 4L * Math.max(GpuLlamaWeights.paddedHidden(config), Math.max(config.dim(),
                 config.numHeads() * config.headDim()));
     }
 
