@@ -20,9 +20,22 @@ public final class HostMemory {
     }
 
     static OptionalLong availableBytes(Path meminfo) {
+        return kibField(meminfo, "MemAvailable:");
+    }
+
+    /**
+     * This process's anonymous resident memory (RssAnon: the Java heap, native allocations, pinned buffers; not the
+     * pages of mapped files), or empty where the platform does not report it.
+     */
+    public static OptionalLong residentAnonymousBytes() {
+        return kibField(Path.of("/proc/self/status"), "RssAnon:");
+    }
+
+    /** The value in bytes of the line that starts with {@code key} in a /proc file that counts in kB. */
+    private static OptionalLong kibField(Path file, String key) {
         try {
-            for (String line : Files.readAllLines(meminfo)) {
-                if (line.startsWith("MemAvailable:")) {
+            for (String line : Files.readAllLines(file)) {
+                if (line.startsWith(key)) {
                     return OptionalLong.of(Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024);
                 }
             }

@@ -1,6 +1,7 @@
 package io.minference.kernels.catalog;
 
 import io.minference.kernels.attention.AttentionShape;
+import io.minference.kernels.dequant.DequantizeToBf16;
 import io.minference.kernels.flash.FlashAttention;
 import io.minference.kernels.flash.GroupedFlashDecode;
 import io.minference.kernels.flash.PrefillKernel;
@@ -23,9 +24,9 @@ import java.util.Map;
 
 /**
  * The kernel specializations the runtime launches for one attention shape, by target: the dense layer's
- * (embedding, norms, RoPE with the KV write, SwiGLU, residual adds, sampling, synthetic weights, and the FP8 KV
- * cache's quantization, step write and decode, which convert with integer operations on every target) and
- * attention's as {@link FlashAttention.Specializations} chooses them, for every prefill family a setting can select (the mma.sync
+ * (embedding, norms, RoPE with the KV write, SwiGLU, residual adds, sampling, synthetic weights, the FP8 KV
+ * cache's quantization, step write and decode, which convert with integer operations on every target, and the weight
+ * upload's expansion of each block type to bf16) and attention's as {@link FlashAttention.Specializations} chooses them, for every prefill family a setting can select (the mma.sync
  * prefill, and the Hopper one, which only sm_90a includes). Other modules add theirs with {@link #with}. Kernels whose
  * {@link KernelDefinition#minimumTarget()} is newer than the target are set apart ({@link #skipped}), not emitted.
  *
@@ -52,6 +53,7 @@ public record KernelCatalog(PtxTarget target, List<KernelDefinition> included, L
                 new SyntheticWeightsKernel(DType.BF16),
                 new SyntheticWeightsKernel(DType.F32)));
         kernels.add(new KvQuantize(shape.numKvHeads(), shape.headDim()));
+        kernels.addAll(DequantizeToBf16.all());
         kernels.add(rope.withStartOnDevice().withFp8Cache());
         if (FlashAttention.supportsFp8Cache(shape)) {
             kernels.add(new GroupedFlashDecode(shape.headDim(), shape.groupSize(), true, true));

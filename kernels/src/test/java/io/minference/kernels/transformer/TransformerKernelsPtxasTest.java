@@ -1,5 +1,6 @@
 package io.minference.kernels.transformer;
 
+import io.minference.kernels.dequant.DequantizeToBf16;
 import io.minference.kernels.kvcache.KvQuantize;
 import io.minference.ptx.KernelSource;
 import io.minference.ptx.Ptxas;
@@ -17,7 +18,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-/** Every transformer kernel, in the specializations the forward pass uses, must assemble with ptxas for each target. */
+/**
+ * Every transformer kernel, in the specializations the forward pass uses, and the weight upload's dequantization
+ * kernels must assemble with ptxas for each target.
+ */
 class TransformerKernelsPtxasTest {
     static final List<KernelDefinition> KERNELS = List.of(
             new EmbeddingGather(),
@@ -43,7 +47,7 @@ class TransformerKernelsPtxasTest {
             new SyntheticWeightsKernel(DType.F32));
 
     static Stream<Arguments> kernelsAndTargets() {
-        return KERNELS.stream().flatMap(kernel -> Stream.of(PtxTarget.values()).map(t -> Arguments.of(kernel, t)));
+        return Stream.concat(KERNELS.stream(), DequantizeToBf16.all().stream()).flatMap(kernel -> Stream.of(PtxTarget.values()).map(t -> Arguments.of(kernel, t)));
     }
 
     @ParameterizedTest(name = "{0} on {1}")

@@ -1,5 +1,6 @@
 package io.minference.llama.gpu;
 
+import io.minference.kernels.dequant.DequantizeToBf16;
 import io.minference.kernels.transformer.RopeFrequencies;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaModel;
@@ -7,7 +8,10 @@ import io.minference.llama.LlamaWeights;
 import io.minference.runtime.DType;
 import io.minference.runtime.Tensor;
 import io.minference.runtime.cuda.CudaContext;
+import io.minference.runtime.cuda.CudaStream;
+import io.minference.runtime.cuda.DeviceBuffer;
 import io.minference.runtime.cuda.DeviceTensor;
+import io.minference.runtime.cuda.PinnedHostBuffer;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -36,27 +40,46 @@ public record GpuLlamaWeights(LlamaConfig config, int paddedHidden, DeviceTensor
     }
 
     /**
-     * Streams the weights to the device tensor by tensor ({@link WeightStreaming}): each matrix is packed to bf16 in
-     * chunks through one staging buffer and copied into its device tensor, so the host needs no copy of the model.
+     * Streams the weights to the device tensor by tensor ({@link WeightStreaming}) through one pinned staging buffer of
+     * {@link WeightStreaming#DEFAULT_STAGING_BYTES}: rows are copied as they lie in the file (quantized blocks, F16,
+     * BF16, F32) to a device scratch buffer of the same size and expanded there into their bf16 tensor
+     * ({@link DequantizeToBf16}); rows of a width that kernel cannot take arrive packed to bf16 by the host. The host
+     * needs no copy of the model, and no more than the staging buffer.
      */
     public static GpuLlamaWeights upload(CudaContext context, LlamaConfig config, LlamaWeights weights) {
-        List<DeviceTensor> made = new ArrayList<>();
-        WeightStreaming.Sink<DeviceTensor> device = new WeightStreaming.Sink<>() {
-            @Override
-            public DeviceTensor matrix(String name, long rows, long cols, WeightStreaming.Fill fill) {
-                DeviceTensor t = track(made, DeviceTensor.allocate(context, DType.BF16, rows, cols));
-                fill.into((offset, chunk) -> t.buffer().slice(offset, chunk.byteSize()).copyFromHost(chunk));
-                return t;
-            }
+        return upload(context, config, weights, WeightStreaming.DEFAULT_STAGING_BYTES);
+    }
 
-            @Override
-            public DeviceTensor vector(String name, Tensor values) {
-                return track(made, DeviceTensor.upload(context, values));
-            }
-        };
-        try {
+    /** {@link #upload(CudaContext, LlamaConfig, LlamaWeights)} through a staging buffer of about {@code stagingBytes}. */
+    static GpuLlamaWeights upload(CudaContext context, LlamaConfig config, LlamaWeights weights, long stagingBytes) {
+        List<DeviceTensor> made = new ArrayList<>();
+        stagingBytes = Math.max(stagingBytes, WeightStreaming.minimumStaging(config));
+        try (PinnedHostBuffer staging = context.allocatePinned(stagingBytes);
+             DeviceBuffer scratch = context.allocate(stagingBytes);
+             CudaStream stream = context.createStream()) {
+            WeightStreaming.Sink<DeviceTensor> device = new WeightStreaming.Sink<>() {
+                @Override
+                public DeviceTensor matrix(String name, long rows, long cols, WeightStreaming.Fill fill) {
+                    DeviceTensor t = track(made, DeviceTensor.allocate(context, DType.BF16, rows, cols));
+                    fill.into((offset, chunk) -> t.buffer().slice(offset, chunk.byteSize()).copyFromHost(chunk),
+                            (firstRow, count, width, type, blocks) -> {
+                                DeviceBuffer raw = scratch.slice(0, blocks.byteSize());
+                                raw.copyFromHost(blocks);
+                                DeviceBuffer out = t.buffer().slice(2 * firstRow * cols, 2 * count * cols);
+                                if (width < cols) out.fillBytes((byte) 0);
+                                new DequantizeToBf16(type).launch(stream, raw, out, count, width, cols);
+                                stream.synchronize(); // the next chunk overwrites the scratch
+                            });
+                    return t;
+                }
+
+                @Override
+                public DeviceTensor vector(String name, Tensor values) {
+                    return track(made, DeviceTensor.upload(context, values));
+                }
+            };
             WeightStreaming.Model<DeviceTensor> m = WeightStreaming.stream(config, weights, device,
-                    WeightStreaming.DEFAULT_STAGING_BYTES);
+                    staging.segment());
             List<GpuLayerWeights> layers = m.layers().stream().map(l -> new GpuLayerWeights(l.attentionNorm(),
                     l.wqkv(), l.wo(), l.ffnNorm(), l.wGateUp(), l.wDown())).toList();
             return new GpuLlamaWeights(config, m.paddedHidden(), m.embedding(), layers, m.outputNorm(),

@@ -9,21 +9,17 @@ import io.minference.llama.forward.HostMemoryPlan;
 import io.minference.llama.forward.LlamaForward;
 import io.minference.llama.gguf.GgmlType;
 import io.minference.llama.gguf.GgufFile;
-import io.minference.llama.gguf.GgufFileWriter;
 import io.minference.llama.gguf.GgufLlama;
 import io.minference.llama.gguf.GgufTensorInfo;
-import io.minference.llama.gguf.GgufType;
-import io.minference.llama.gguf.GgufValue;
+import io.minference.llama.gguf.RandomQ4_0Model;
 import io.minference.runtime.DType;
+import io.minference.runtime.HostMemory;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.Tensor;
 import io.minference.runtime.cpu.CpuBackend;
 import java.io.IOException;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,14 +28,15 @@ import org.junit.jupiter.api.io.TempDir;
  * 4096-wide attention with 8 KV heads, a 14336-wide MLP) on one layer instead of 32, to keep the file at 0.7 GB. It
  * is opened on the CPU, where it stays in the mapping, decodes tokens within the host memory plan, and streams every
  * tensor through the GPU upload path into a sink that needs no device, within the host bound of the largest tensor
- * plus 1 GiB of anonymous memory (the mapped file's pages do not count).
+ * plus 1 GiB of anonymous memory (the mapped file's pages do not count). The matrices reach the sink as raw Q4_0
+ * blocks, which it expands with the device kernel's CPU twin, as the device upload does on the GPU.
  *
  * <p>Memory is measured as anonymous resident memory outside the Java heap ({@link #offHeapAnon}): the heap is
  * bounded by -Xmx and grows with whatever the other tests in the same JVM left behind, which would make the bounds
  * measure them rather than this path.
  */
 class EightBillionShapeTest {
-    private static final LlamaConfig SHAPE = new LlamaConfig(4096, 14336, 1, 32, 8, 128256, 8192, 500000f, 1e-5f);
+    private static final LlamaConfig SHAPE = RandomQ4_0Model.LLAMA_3_8B;
     private static final long MIB = 1 << 20;
 
     @TempDir
@@ -49,7 +46,7 @@ class EightBillionShapeTest {
     void opensInPlaceDecodesAndStreamsWithinTheMemoryBounds() throws IOException {
         long seed = System.nanoTime();
         System.out.println("8B-shaped Q4_0 seed " + seed);
-        Path file = writeQ4_0Model(dir.resolve("llama3-8b-shape-q4_0.gguf"), SHAPE, new SplittableRandom(seed));
+        Path file = RandomQ4_0Model.write(dir.resolve("llama3-8b-shape-q4_0.gguf"), SHAPE, seed);
         System.out.printf("file %.2f GiB%n", Files.size(file) / (double) (1L << 30));
 
         long beforeOpen = offHeapAnon();
@@ -88,6 +85,9 @@ class EightBillionShapeTest {
                     + (long) config.dim() * (config.dim() + 2 * config.kvDim()) + (long) config.dim() * config.dim()
                     + 3L * config.hiddenDim() * config.dim());
             assertEquals(expected, sink.bytes, "every matrix streamed once, in bf16");
+            long quantized = gguf.tensors().stream().filter(t -> t.type() == GgmlType.Q4_0)
+                    .mapToLong(GgufTensorInfo::byteSize).sum();
+            assertEquals(quantized, sink.rawBytes, "every matrix reached the sink as its raw Q4_0 blocks");
             assertTrue(peak <= largest + 1024 * MIB, "streaming peaked at " + peak / MIB + " MiB of anonymous memory");
         }
     }
@@ -95,6 +95,7 @@ class EightBillionShapeTest {
     /** Counts what arrives and samples RssAnon at every chunk; holds nothing. */
     private static final class CountingSink implements WeightStreaming.Sink<Long> {
         long bytes;
+        long rawBytes;
         long chunks;
         long peakRssAnon;
 
@@ -105,11 +106,16 @@ class EightBillionShapeTest {
         @Override
         public Long matrix(String name, long rows, long cols, WeightStreaming.Fill fill) {
             long[] next = {0};
-            fill.into((offset, chunk) -> {
+            WeightStreaming.Writer writer = (offset, chunk) -> {
                 assertEquals(next[0], offset, name + ": chunks out of order");
                 next[0] += chunk.byteSize();
                 chunks++;
                 if (chunks % 8 == 0) peakRssAnon = Math.max(peakRssAnon, offHeapAnon());
+            };
+            // raw blocks, expanded by the device kernel's CPU twin, as a device would expand them
+            fill.into(writer, (firstRow, count, width, type, blocks) -> {
+                rawBytes += blocks.byteSize();
+                WeightStreaming.expandOnHost(cols, writer).write(firstRow, count, width, type, blocks);
             });
             assertEquals(2 * rows * cols, next[0], name + ": not every byte was written");
             bytes += next[0];
@@ -133,70 +139,7 @@ class EightBillionShapeTest {
 
     /** The process's anonymous resident memory (heap, native allocations; not mapped files), from /proc. */
     static long rssAnon() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("RssAnon:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-            }
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot read /proc/self/status", e);
-        }
-        throw new IllegalStateException("/proc/self/status has no RssAnon line");
-    }
-
-    /** A LLaMA GGUF of {@code c}'s shape: matrices random Q4_0 blocks, norms ones, no tokenizer. */
-    static Path writeQ4_0Model(Path file, LlamaConfig c, SplittableRandom random) throws IOException {
-        GgufFileWriter out = new GgufFileWriter()
-                .put("general.architecture", new GgufValue.Text("llama"))
-                .put("llama.embedding_length", u32(c.dim()))
-                .put("llama.feed_forward_length", u32(c.hiddenDim()))
-                .put("llama.block_count", u32(c.numLayers()))
-                .put("llama.attention.head_count", u32(c.numHeads()))
-                .put("llama.attention.head_count_kv", u32(c.numKvHeads()))
-                .put("llama.vocab_size", u32(c.vocabSize()))
-                .put("llama.context_length", u32(c.contextLength()))
-                .put("llama.rope.freq_base", new GgufValue.Real(GgufType.FLOAT32, c.ropeTheta()))
-                .put("llama.attention.layer_norm_rms_epsilon", new GgufValue.Real(GgufType.FLOAT32, c.rmsEps()));
-        long seed = random.nextLong();
-        matrix(out, "token_embd.weight", c.dim(), c.vocabSize(), seed++);
-        for (int l = 0; l < c.numLayers(); l++) {
-            String p = "blk." + l + ".";
-            norm(out, p + "attn_norm.weight", c.dim());
-            matrix(out, p + "attn_q.weight", c.dim(), c.dim(), seed++);
-            matrix(out, p + "attn_k.weight", c.dim(), c.kvDim(), seed++);
-            matrix(out, p + "attn_v.weight", c.dim(), c.kvDim(), seed++);
-            matrix(out, p + "attn_output.weight", c.dim(), c.dim(), seed++);
-            norm(out, p + "ffn_norm.weight", c.dim());
-            matrix(out, p + "ffn_gate.weight", c.dim(), c.hiddenDim(), seed++);
-            matrix(out, p + "ffn_up.weight", c.dim(), c.hiddenDim(), seed++);
-            matrix(out, p + "ffn_down.weight", c.hiddenDim(), c.dim(), seed++);
-        }
-        norm(out, "output_norm.weight", c.dim());
-        matrix(out, "output.weight", c.dim(), c.vocabSize(), seed);
-        out.write(file);
-        return file;
-    }
-
-    private static GgufValue u32(long v) {
-        return new GgufValue.Int(GgufType.UINT32, v);
-    }
-
-    private static void norm(GgufFileWriter out, String name, int dim) {
-        out.tensor(name, GgmlType.F32, new long[] {dim}, data -> {
-            ValueLayout.OfFloat le = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-            for (long i = 0; i < dim; i++) data.setAtIndex(le, i, 1f);
-        });
-    }
-
-    /** Random quants under a scale that keeps |w| below 8 / (8 √in): activations stay near unit size. */
-    private static void matrix(GgufFileWriter out, String name, long in, long outRows, long seed) {
-        short scale = Float.floatToFloat16((float) (1 / (8 * Math.sqrt(in))));
-        out.tensor(name, GgmlType.Q4_0, new long[] {in, outRows}, data -> {
-            SplittableRandom random = new SplittableRandom(seed);
-            long words = data.byteSize() / 8;
-            for (long i = 0; i < words; i++) data.setAtIndex(ValueLayout.JAVA_LONG_UNALIGNED, i, random.nextLong());
-            for (long i = words * 8; i < data.byteSize(); i++) data.set(ValueLayout.JAVA_BYTE, i, (byte) random.nextInt());
-            ValueLayout.OfShort le = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-            for (long b = 0; b < data.byteSize(); b += 18) data.set(le, b, scale);
-        });
+        return HostMemory.residentAnonymousBytes().orElseThrow(
+                () -> new IllegalStateException("/proc/self/status has no RssAnon line"));
     }
 }
