@@ -85,7 +85,7 @@ final class BenchCommand extends CliCommand {
     AttentionFlags sparse;
 
     @Option(names = "--kv-cache", paramLabel = "TYPE", converter = KvCacheFlag.class,
-            description = "KV cache kept for decode: bf16 (default) or fp8 (e4m3, a scale per KV head and 64-position"
+            description = "KV cache kept for decode: bf16 (default) or fp8 (8-bit: int8 codes, a scale per KV head and 64-position"
                     + " block; GPU prompts then run layer-major).")
     KvCacheType kvCache;
 

@@ -7,7 +7,8 @@ import java.util.stream.Collectors;
 
 /**
  * How the KV cache keeps keys and values for decode (docs/configuration.md, "KV cache"): bf16 (f32 on the CPU), or
- * FP8 (e4m3 with a scale per KV head and 64-position block; the prefill itself still attends in full precision).
+ * 8-bit, named fp8 (int8 codes with a scale per KV head and 64-position block; the prefill itself still attends in full
+ * precision).
  */
 public enum KvCacheType {
     BF16("bf16"),

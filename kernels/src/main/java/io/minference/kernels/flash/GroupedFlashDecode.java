@@ -24,7 +24,7 @@ import static io.minference.ptx.dsl.Address.global;
  * head over its keys, and the groups are merged by shuffles at the end.
  * <p>Launch: grid {@code (numKvHeads, splitBlocks)}, block {@link #THREADS}; splits {@code splitBlocks *
  * SPLITS_PER_BLOCK}, and partial {@code head * splits + split} as in {@link FlashDecode}.
- * <p>With {@code fp8Cache} the cache is in the FP8 format of {@link io.minference.kernels.kvcache}: {@code k} and
+ * <p>With {@code fp8Cache} the cache is in the 8-bit (int8) format of {@link io.minference.kernels.kvcache}: {@code k} and
  * {@code v} are the codes (u8 [capacity][numKvHeads d]) and four parameters follow the common ones:
  * {@code kScales}, {@code vScales} (f32 [blocks][numKvHeads]) and {@code kTail}, {@code vTail} (bf16 [64][numKvHeads
  * d]). Keys below {@code length} rounded down to a multiple of 64 come from the codes, 8 bytes per lane, decoded

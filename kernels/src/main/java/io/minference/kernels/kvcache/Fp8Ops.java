@@ -9,8 +9,9 @@ import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
 
 /**
- * The FP8 KV cache's conversions and block quantization as DSL routines, step for step those of {@link Fp8E4m3}:
- * integer bit operations and IEEE division only, so they assemble for every target and round as the CPU does.
+ * The 8-bit KV cache's conversions and block quantization as DSL routines, step for step those of
+ * {@link KvBlockCodes}: integer operations, IEEE division and round-to-nearest-even conversions only, so they
+ * assemble for every target (sm_80 included) and round as the CPU does.
  */
 public final class Fp8Ops {
     /** Positions per block, as a shift. */
@@ -20,33 +21,26 @@ public final class Fp8Ops {
     }
 
     /**
-     * The eight values (without the block's scale) of eight codes packed little-endian in two words: byte i's
-     * magnitude bits go to a float's bits 20..26 and its sign to bit 31, and the product by 2^120 is exact.
+     * The eight values (without the block's scale) of eight codes packed little-endian in two words: byte i
+     * sign-extended (shifted to the top, then arithmetically back) and converted, exactly.
      */
     public static F32[] decode8(KernelBuilder k, B32[] words) {
         F32[] values = new F32[4 * words.length];
         for (int w = 0; w < words.length; w++) {
+            S32 word = k.toS32(k.bitsAsU32(words[w]));
             for (int i = 0; i < 4; i++) {
-                int shift = 8 * i;
-                B32 magnitude = shift <= 20 ? k.shl(words[w], 20 - shift) : k.shr(words[w], shift - 20);
-                B32 sign = shift <= 24 ? k.shl(words[w], 24 - shift) : words[w];
-                B32 bits = k.or(k.and(magnitude, k.b32(0x7F << 20)), k.and(sign, k.b32(0x80000000)));
-                values[4 * w + i] = k.mul(k.bitsAsF32(bits), 0x1p120f);
+                S32 top = i == 3 ? word : k.shl(word, 24 - 8 * i);
+                values[4 * w + i] = k.toF32(k.shr(top, 24));
             }
         }
         return values;
     }
 
-    /** The e4m3 code of x in the low byte (see {@link Fp8E4m3#encode}). */
+    /** The code of x (already divided by its scale) in the low byte (see {@link KvBlockCodes#encode}). */
     static U32 encode(KernelBuilder k, F32 x) {
-        U32 sign = k.and(k.shr(k.bitsAsU32(k.bits(x)), 24), 0x80);
-        F32 a = k.abs(x);
-        U32 bits = k.bitsAsU32(k.bits(a));
-        U32 normal = k.sub(k.shr(k.add(k.add(bits, 0x7FFFF), k.and(k.shr(bits, 20), 1)), 20), 120 << 3);
-        U32 subnormal = k.toU32(roundToS32(k, k.mul(a, 512f)));
-        U32 code = k.select(k.lt(a, k.f32(Fp8E4m3.SMALLEST_NORMAL)), subnormal, normal);
-        code = k.select(k.lt(a, k.f32(Fp8E4m3.MAX)), code, k.u32(Fp8E4m3.MAX_CODE));
-        return k.or(code, sign);
+        S32 code = roundToS32(k, x);
+        code = k.max(k.min(code, k.s32(127)), k.s32(-127));
+        return k.and(k.toU32(code), 0xFF);
     }
 
     /** Four codes packed little-endian: element i in byte i. */
@@ -59,7 +53,10 @@ public final class Fp8Ops {
         return word;
     }
 
-    /** x rounded to the nearest integer, ties to even (exact in the float, then converted exactly). */
+    /**
+     * x rounded to the nearest integer, ties to even (exact in the float, then converted exactly; NaN gives 0 and
+     * magnitudes past the range saturate, as Java's {@code (int) Math.rint(x)}).
+     */
     private static S32 roundToS32(KernelBuilder k, F32 x) {
         F32 rounded = k.emitter().like(x, "rni");
         k.emitter().instruction("cvt.rni.f32.f32", rounded, x);
@@ -94,7 +91,7 @@ public final class Fp8Ops {
         F32 blockMax = k.loadF32(k.element(scratch, k.u32(0), 4));
         for (int w = 1; w < threads / 32; w++) blockMax = k.max(blockMax, k.loadF32(k.element(scratch, k.u32(w), 4)));
         k.barrier();
-        F32 scale = k.div(blockMax, k.f32(Fp8E4m3.MAX));
+        F32 scale = k.div(blockMax, k.f32(KvBlockCodes.MAX));
         F32 divisor = k.select(k.eq(blockMax, k.f32(0)), k.f32(1), scale);
         k.ifThen(k.eq(tid, 0), () -> k.store(scaleAt, scale));
         k.loop(tid, chunks, threads, c -> {

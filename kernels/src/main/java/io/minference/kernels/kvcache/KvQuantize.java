@@ -16,7 +16,7 @@ import io.minference.runtime.cuda.LaunchShape;
  * Stores a prefilled layer's K and V in the FP8 cache: positions {@code [0, length)} of the bf16 whole-prompt
  * buffers {@code kPrompt}, {@code vPrompt} ([length][numKvHeads headDim]) become codes and scales for every full
  * block, and the rows of the partial last block, if any, are copied to the tail (row p mod 64). The format is that
- * of {@link io.minference.kernels.kvcache}, the CPU twin {@link Fp8E4m3#quantizeBlock}.
+ * of {@link io.minference.kernels.kvcache}, the CPU twin {@link KvBlockCodes#quantizeBlock}.
  * <p>Parameters: {@code kPrompt}, {@code vPrompt}, {@code kCodes}, {@code vCodes}, {@code kScales},
  * {@code vScales}, {@code kTail}, {@code vTail}, {@code length} (u32). Launch: grid {@code (ceil(length / 64),
  * numKvHeads)}, block {@value #THREADS}, no dynamic shared memory; block (b, h) does head h of block b.

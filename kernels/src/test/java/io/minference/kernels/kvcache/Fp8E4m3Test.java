@@ -5,9 +5,8 @@ import org.junit.jupiter.api.Test;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The FP8 KV cache's reference conversions against the e4m3 definition, by brute force over its 254 finite codes. */
+/** The e4m3 conversions against the format's definition, by brute force over its 254 finite codes. */
 class Fp8E4m3Test {
     /** The value of a code from the definition: subnormal m 2^-9, else (1 + m/8) 2^(e-7). */
     private static double definition(int code) {
@@ -60,32 +59,5 @@ class Fp8E4m3Test {
         assertEquals(0x80, Fp8E4m3.encode(-0f) & 0xFF);
         assertEquals(0, Fp8E4m3.encode(0x1p-11f));
         assertEquals(1, Fp8E4m3.encode(0x1p-10f + 0x1p-20f));
-    }
-
-    @Test
-    void aBlockKeepsEachValueWithinHalfAnE4m3StepOfItsScaledSelf() {
-        long seed = System.nanoTime();
-        Random random = new Random(seed);
-        int rows = Fp8E4m3.BLOCK_TOKENS, headDim = 64, stride = 3 * headDim, from = headDim;
-        float[] values = new float[rows * stride];
-        for (int i = 0; i < values.length; i++) values[i] = (float) (random.nextGaussian() * 3);
-        values[from + 5 * stride + 7] = -40f;
-        byte[] codes = new byte[values.length];
-        float scale = Fp8E4m3.quantizeBlock(values, from, rows, stride, headDim, codes);
-        assertEquals(40f / 448f, scale, 0f);
-        assertEquals((byte) 0xFE, codes[from + 5 * stride + 7], "the block's amax becomes -448");
-        for (int r = 0; r < rows; r++) {
-            for (int i = 0; i < headDim; i++) {
-                int at = from + r * stride + i;
-                float x = values[at], back = Fp8E4m3.decode(codes[at]) * scale;
-                double bound = Math.abs(x) / 16 + scale * 0x1p-10;
-                assertTrue(Math.abs(back - x) <= bound, () -> x + " came back as " + back + ", seed " + seed);
-            }
-        }
-        assertEquals(0, codes[0], "values outside the head's columns are left alone");
-        float[] zeros = new float[rows * headDim];
-        byte[] zeroCodes = new byte[zeros.length];
-        assertEquals(0f, Fp8E4m3.quantizeBlock(zeros, 0, rows, headDim, headDim, zeroCodes));
-        for (byte b : zeroCodes) assertEquals(0, b);
     }
 }

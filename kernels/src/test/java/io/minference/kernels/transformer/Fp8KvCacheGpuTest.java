@@ -3,8 +3,8 @@ package io.minference.kernels.transformer;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.cpu.Rope;
 import io.minference.kernels.flash.FlashAttention;
-import io.minference.kernels.kvcache.Fp8E4m3;
 import io.minference.kernels.kvcache.Fp8KvLayer;
+import io.minference.kernels.kvcache.KvBlockCodes;
 import io.minference.kernels.kvcache.KvQuantize;
 import io.minference.runtime.DType;
 import io.minference.runtime.Tensor;
@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * The FP8 KV cache's kernels on a real GPU against the CPU reference {@link Fp8E4m3}: the codes and scales that
+ * The FP8 KV cache's kernels on a real GPU against the CPU reference {@link KvBlockCodes}: the codes and scales that
  * {@link KvQuantize} and the FP8 mode of {@link RopeKvWrite} write equal the reference's bit for bit (from the same
  * bf16 values), the tail holds the partial block, and the FP8 split-K decode matches float64 attention over the
  * dequantized cache. Fresh random inputs with blocks of very different magnitudes (zero, subnormal-range, large);
@@ -93,7 +93,7 @@ class Fp8KvCacheGpuTest {
             for (int head = 0; head < kvHeads; head++) {
                 int h = head;
                 int from = b * 64 * kvDim + h * headDim;
-                float scale = Fp8E4m3.quantizeBlock(values, from, 64, kvDim, headDim, expected);
+                float scale = KvBlockCodes.quantizeBlock(values, from, 64, kvDim, headDim, expected);
                 int block = firstBlock + b;
                 assertEquals(Float.floatToRawIntBits(scale), Float.floatToRawIntBits(scales[block * kvHeads + h]),
                         () -> what + " scale of block " + block + ", head " + h + "; " + gpu.context());
@@ -242,11 +242,11 @@ class Fp8KvCacheGpuTest {
         for (int b = 0; b < length / 64; b++) {
             for (int h = 0; h < kvHeads; h++) {
                 int from = b * 64 * kvDim + h * headDim;
-                float scale = Fp8E4m3.quantizeBlock(values, from, 64, kvDim, headDim, codes);
+                float scale = KvBlockCodes.quantizeBlock(values, from, 64, kvDim, headDim, codes);
                 for (int r = 0; r < 64; r++) {
                     for (int i = 0; i < headDim; i++) {
                         int at = from + r * kvDim + i;
-                        out[at] = Fp8E4m3.decode(codes[at]) * scale;
+                        out[at] = KvBlockCodes.decode(codes[at]) * scale;
                     }
                 }
             }

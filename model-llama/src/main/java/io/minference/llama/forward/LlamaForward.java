@@ -9,6 +9,7 @@ import io.minference.kernels.cpu.RmsNorm;
 import io.minference.kernels.cpu.Rope;
 import io.minference.kernels.cpu.SwiGlu;
 import io.minference.kernels.kvcache.Fp8E4m3;
+import io.minference.kernels.kvcache.KvBlockCodes;
 import io.minference.llama.LayerWeights;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaWeights;
@@ -36,9 +37,9 @@ import java.util.Arrays;
  * a time ({@link #LOGIT_ROWS}), so that asking for the logits of many positions needs no vocabulary-wide buffer per
  * prompt row.
  *
- * <p>The cache holds f32 keys and values. After {@link #useFp8KvCache()} it is the CPU reference of the GPU's FP8
+ * <p>The cache holds f32 keys and values. After {@link #useFp8KvCache()} it is the CPU reference of the GPU's 8-bit
  * cache ({@link io.minference.kernels.kvcache}): every full 64-position block is rounded to bf16 (what the device
- * cache holds), quantized per KV head by {@link Fp8E4m3#quantizeBlock}, and its rows replaced by the dequantized
+ * cache holds), quantized per KV head by {@link KvBlockCodes#quantizeBlock}, and its rows replaced by the dequantized
  * values, which decode then reads; the partial last block stays as it is until it fills. Blocks are quantized after
  * a prefill and after each decode step, never during a prefill, so a prompt's own attention sees full precision.
  */
@@ -157,11 +158,12 @@ public final class LlamaForward implements ForwardPass {
                 for (int b = 0; b < rows / Fp8E4m3.BLOCK_TOKENS; b++) {
                     for (int h = 0; h < config.numKvHeads(); h++) {
                         int from = b * Fp8E4m3.BLOCK_TOKENS * kvDim + h * headDim;
-                        float scale = Fp8E4m3.quantizeBlock(values, from, Fp8E4m3.BLOCK_TOKENS, kvDim, headDim, codes);
+                        float scale = KvBlockCodes.quantizeBlock(values, from, Fp8E4m3.BLOCK_TOKENS, kvDim, headDim,
+                                codes);
                         for (int r = 0; r < Fp8E4m3.BLOCK_TOKENS; r++) {
                             for (int i = 0; i < headDim; i++) {
                                 int at = from + r * kvDim + i;
-                                t.setFloat(at, Fp8E4m3.decode(codes[at]) * scale);
+                                t.setFloat(at, KvBlockCodes.decode(codes[at]) * scale);
                             }
                         }
                     }

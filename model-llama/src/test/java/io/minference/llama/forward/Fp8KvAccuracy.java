@@ -17,13 +17,11 @@ import java.util.Locale;
  * {@value #STEPS} greedy steps (the FP8 side fed the reference's tokens), relative ({@code ||delta|| / ||ref||}) per
  * step; the greedy answer (the generate-scored needle, {@link PasskeyPrompt#ANSWER_TOKENS} tokens) token for token
  * the same; and the perplexity of a {@value #CONTINUATION}-token continuation, scored through decode.
- * <p>Issue 13 asks for 2e-2 per step and 1% in perplexity ({@link #TARGET_STEP_ERROR}, {@link #TARGET_PERPLEXITY});
- * plain e4m3 misses the first on this model: the CPU measured 0.042 at 8K and 0.051 at 16K (the worst of 32
- * steps; perplexity -1.0% and -0.25%) whatever was tried (K's per-channel mean over the prompt taken out before
- * quantizing, the first block kept in bf16), since the error is e4m3's own rounding, 2^-4 relative at worst per
- * element, not the scales'. The asserted bounds are therefore {@link #MAX_STEP_ERROR} and
- * {@link #MAX_PERPLEXITY_CHANGE}, the measured error with a margin; the summary prints the measured figures beside
- * the targets. (No sensitivity test shows yet how far a broken cache lands from these bounds.)
+ * <p>Issue 13 asks for 2e-2 per step and 1% in perplexity ({@link #TARGET_STEP_ERROR}, {@link #TARGET_PERPLEXITY}),
+ * and these are what is asserted. e4m3 codes missed the first whatever their scales (the CPU measured 0.042 at 8K
+ * and 0.051 at 16K with a scale per block and head, 0.030 and 0.033 with e4m3's mantissa under an ideal per-value
+ * scale); the cache's int8 codes with the same scales meet it ({@code Fp8KvGranularityMeasurement} prints the
+ * table). {@code Fp8KvCacheCpuTest} shows that a cache with a wrong scale fails these checks.
  */
 public final class Fp8KvAccuracy {
     public static final int STEPS = 32;
@@ -32,9 +30,6 @@ public final class Fp8KvAccuracy {
     public static final double TARGET_STEP_ERROR = 2e-2;
     /** Issue 13's bound on the perplexity change. */
     public static final double TARGET_PERPLEXITY = 0.01;
-    /** What is asserted: e4m3's measured error with room for the GPU's summation order and its bf16 reference. */
-    public static final double MAX_STEP_ERROR = 8e-2;
-    public static final double MAX_PERPLEXITY_CHANGE = 0.02;
 
     /** One cache format's decode after the prompt. */
     public interface Decoder {
@@ -102,10 +97,10 @@ public final class Fp8KvAccuracy {
         assertTrue(task.prompt().isAnsweredBy(answer), () -> "the reference itself misses the key: " + summary);
         assertArrayEquals(Arrays.copyOf(tokens, answerTokens), Arrays.copyOf(fp8Tokens, answerTokens),
                 () -> "FP8's greedy answer differs from the reference's: " + summary);
-        assertTrue(worst <= MAX_STEP_ERROR, () -> "FP8 logits differ from the reference by more than "
-                + MAX_STEP_ERROR + ": " + summary);
-        assertTrue(Math.abs(ratio - 1) <= MAX_PERPLEXITY_CHANGE, () -> "FP8 perplexity moved by more than "
-                + MAX_PERPLEXITY_CHANGE + ": " + summary);
+        assertTrue(worst <= TARGET_STEP_ERROR, () -> "FP8 logits differ from the reference by more than "
+                + TARGET_STEP_ERROR + ": " + summary);
+        assertTrue(Math.abs(ratio - 1) <= TARGET_PERPLEXITY, () -> "FP8 perplexity moved by more than "
+                + TARGET_PERPLEXITY + ": " + summary);
         return summary;
     }
 
