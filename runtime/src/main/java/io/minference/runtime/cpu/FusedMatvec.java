@@ -70,16 +70,25 @@ final class FusedMatvec {
     }
 
     private static float q8_0(MemorySegment x, MemorySegment w, long row, int blocks) {
-        FloatVector acc = FloatVector.zero(S);
+        // two accumulators, even and odd blocks: one chain of fused multiply-adds would wait its latency per block
+        FloatVector even = FloatVector.zero(S), odd = FloatVector.zero(S);
         long src = row;
-        for (int b = 0; b < blocks; b++, src += 34) {
-            FloatVector block = FloatVector.zero(S);
-            for (int j = 0; j < 32; j += L) {
-                block = floats(ByteVector.fromMemorySegment(B, w, src + 2 + j, LE)).fma(xs(x, 32 * b + j), block);
-            }
-            acc = block.fma(FloatVector.broadcast(S, BlockDecoder.half(w, src)), acc);
+        int b = 0;
+        for (; b + 2 <= blocks; b += 2, src += 68) {
+            even = q8_0Block(x, w, src, b).fma(FloatVector.broadcast(S, BlockDecoder.half(w, src)), even);
+            odd = q8_0Block(x, w, src + 34, b + 1).fma(FloatVector.broadcast(S, BlockDecoder.half(w, src + 34)), odd);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        if (b < blocks) even = q8_0Block(x, w, src, b).fma(FloatVector.broadcast(S, BlockDecoder.half(w, src)), even);
+        return even.add(odd).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** One Q8_0 block's quants times x, unscaled, in L lanes. */
+    private static FloatVector q8_0Block(MemorySegment x, MemorySegment w, long src, int b) {
+        FloatVector block = floats(ByteVector.fromMemorySegment(B, w, src + 2, LE)).mul(xs(x, 32 * b));
+        for (int j = L; j < 32; j += L) {
+            block = floats(ByteVector.fromMemorySegment(B, w, src + 2 + j, LE)).fma(xs(x, 32 * b + j), block);
+        }
+        return block;
     }
 
     private static float q4_0(MemorySegment x, MemorySegment w, long row, int blocks) {
