@@ -19,9 +19,11 @@ import jdk.incubator.vector.VectorSpecies;
  * loop whose speed is the memory's.
  *
  * <p>The sums run in another order than the F32 product of the decoded weights (a block at a time, then scaled), so
- * they agree with it within float rounding rather than bit for bit. Activations stay F32: an integer dot product
- * would need x quantized per block (as llama.cpp does) and, without a VNNI instruction in the Vector API, widening
- * both sides to shorts and ints costs as many instructions as widening the weights to floats.
+ * they agree with it within float rounding rather than bit for bit. Activations stay F32: the integer product with x
+ * quantized per block ({@link IntegerMatvec}, llama.cpp's way) measured slower on AVX-512 with JDK 25, since the
+ * Vector API has no byte or short dot-product instruction (vpdpbusd, vpmaddwd) and widening both sides to shorts,
+ * multiplying and widening the sums to ints costs more per block than widening the weights to floats and fusing the
+ * multiply into the add.
  */
 final class FusedMatvec {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
