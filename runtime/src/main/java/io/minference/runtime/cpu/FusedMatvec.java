@@ -67,6 +67,15 @@ final class FusedMatvec {
         return (FloatVector) bytes.convertShape(VectorOperators.B2F, S, 0);
     }
 
+    /**
+     * Each byte's high nibble, shifted as 16-bit lanes and masked: x86 has no byte shift, and the Vector API's byte
+     * shift is emulated with several instructions, where a 16-bit shift is one (the bits it moves in from the
+     * neighbouring byte are masked off).
+     */
+    static ByteVector highNibbles(ByteVector q) {
+        return q.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF);
+    }
+
     private static FloatVector xs(MemorySegment x, int element) {
         return FloatVector.fromMemorySegment(S, x, 4L * element, HOST);
     }
@@ -101,8 +110,7 @@ final class FusedMatvec {
             for (int j = 0; j < 16; j += L) {
                 ByteVector q = ByteVector.fromMemorySegment(B, w, src + 2 + j, LE);
                 block = floats(q.and((byte) 0xF).sub((byte) 8)).fma(xs(x, 32 * b + j), block);
-                block = floats(q.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF).sub((byte) 8))
-                        .fma(xs(x, 32 * b + 16 + j), block);
+                block = floats(highNibbles(q).sub((byte) 8)).fma(xs(x, 32 * b + 16 + j), block);
             }
             acc = block.fma(FloatVector.broadcast(S, BlockDecoder.half(w, src)), acc);
         }
@@ -127,7 +135,7 @@ final class FusedMatvec {
                     ByteVector q = ByteVector.fromMemorySegment(B, w, src + 16 + 32L * run + l, LE);
                     FloatVector x0 = xs(x, e + l), x1 = xs(x, e + 32 + l);
                     qxLo = floats(q.and((byte) 0xF)).fma(x0, qxLo);
-                    qxHi = floats(q.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF)).fma(x1, qxHi);
+                    qxHi = floats(highNibbles(q)).fma(x1, qxHi);
                     xLo = xLo.add(x0);
                     xHi = xHi.add(x1);
                 }
@@ -158,8 +166,8 @@ final class FusedMatvec {
                     for (int part = 0; part < 4; part++) {
                         ByteVector low = (part & 1) == 0 ? low0 : low1;
                         ByteVector nibble = part < 2 ? low.and((byte) 0xF)
-                                : low.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF);
-                        ByteVector q = nibble.or(high.lanewise(VectorOperators.LSHR, 2 * part).and((byte) 3)
+                                : highNibbles(low);
+                        ByteVector q = nibble.or(high.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 2 * part).reinterpretAsBytes().and((byte) 3)
                                 .lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
                         float scale = d * BlockDecoder.signedByte(w, sc + is + 2L * part);
                         acc = floats(q).mul(xs(x, y + l + 32 * part)).fma(FloatVector.broadcast(S, scale), acc);

@@ -126,7 +126,7 @@ final class IntegerMatvec {
             for (int j = 0; j < 16; j += L) {
                 ByteVector quants = ByteVector.fromMemorySegment(B, w, src + 2 + j, LE);
                 ByteVector low = quants.and((byte) 0xF).sub((byte) 8);
-                ByteVector high = quants.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF).sub((byte) 8);
+                ByteVector high = FusedMatvec.highNibbles(quants).sub((byte) 8);
                 sum = sum.add(shorts(low).mul(shorts(q, xq + j))).add(shorts(high).mul(shorts(q, xq + 16 + j)));
             }
             acc = scaled(ints(sum), BlockDecoder.half(w, src) * q.get(F32, k + 4L * b), acc);

@@ -14,9 +14,9 @@ import java.util.SplittableRandom;
 
 /**
  * The arithmetic cost of the decode product's inner loop, apart from the memory's: the float loop
- * ({@link FusedMatvec}) and the integer loop ({@link IntegerMatvec}, x quantized each time as in a product) on 256
- * rows × 2048 of Q8_0 or Q4_0 (in L2), one thread, timed in thread CPU time so that other processes on a shared
- * machine slow the figures less. A main, not a test:
+ * ({@link FusedMatvec}) and, for Q8_0 and Q4_0, the integer loop ({@link IntegerMatvec}, x quantized each time as
+ * in a product) on 256 rows × 2048 of a block type (in L2), one thread, timed in thread CPU time so that other
+ * processes on a shared machine slow the figures less. A main, not a test:
  *
  * <pre>java --add-modules jdk.incubator.vector -cp runtime/target/classes:runtime/target/test-classes \
  *     io.minference.runtime.cpu.DecodeDotProbe Q8_0</pre>
@@ -35,8 +35,14 @@ public final class DecodeDotProbe {
         SplittableRandom random = new SplittableRandom(seed);
         MemorySegment w = Arena.ofAuto().allocate((long) n * type.byteSize(k), 64);
         for (long i = 0; i < w.byteSize(); i++) w.set(ValueLayout.JAVA_BYTE, i, (byte) random.nextInt());
+        // small F16 scales where each block's scales are, so that no block holds an infinity
+        long scaleAt = type == DType.Q6_K ? 208 : 0;
+        int scales = type == DType.Q4_K || type == DType.Q5_K ? 2 : 1;
         for (long b = 0; b < w.byteSize(); b += type.blockBytes()) {
-            w.set(ValueLayout.JAVA_SHORT_UNALIGNED, b, Float.floatToFloat16((float) random.nextDouble(-0.05, 0.05)));
+            for (int i = 0; i < scales; i++) {
+                w.set(ValueLayout.JAVA_SHORT_UNALIGNED, b + scaleAt + 2 * i,
+                        Float.floatToFloat16((float) random.nextDouble(0, 0.01)));
+            }
         }
         MemorySegment x = Arena.ofAuto().allocate(4L * k, 64), out = Arena.ofAuto().allocate(4L * n, 64);
         for (int i = 0; i < k; i++) x.set(ValueLayout.JAVA_FLOAT, 4L * i, (float) random.nextDouble(-1, 1));
@@ -48,14 +54,16 @@ public final class DecodeDotProbe {
             long t0 = cpu.getCurrentThreadCpuTime();
             for (int r = 0; r < reps; r++) FusedMatvec.rows(type, x, w, type.byteSize(k), out, 0, n, k);
             long t1 = cpu.getCurrentThreadCpuTime();
-            for (int r = 0; r < reps; r++) {
+            for (int r = 0; IntegerMatvec.handles(type) && r < reps; r++) {
                 IntegerMatvec.quantize(x, k, q);
                 IntegerMatvec.rows(type, q, w, type.byteSize(k), out, 0, n, k);
             }
             long t2 = cpu.getCurrentThreadCpuTime();
-            System.out.printf(Locale.ROOT, "round %2d: float %.2f ns/block (%.1f GB/s), integer %.2f ns/block (%.1f GB/s), "
+            String integer = IntegerMatvec.handles(type) ? String.format(Locale.ROOT, "%.2f ns (%.1f GB/s)",
+                    (t2 - t1) / blocks, reps * w.byteSize() / (double) (t2 - t1)) : "n/a";
+            System.out.printf(Locale.ROOT, "round %2d: float %.2f ns per 32 weights (%.1f GB/s), integer %s per 32, "
                             + "load average %s%n", round, (t1 - t0) / blocks, reps * w.byteSize() / (double) (t1 - t0),
-                    (t2 - t1) / blocks, reps * w.byteSize() / (double) (t2 - t1), loadAverage());
+                    integer, loadAverage());
         }
     }
 
