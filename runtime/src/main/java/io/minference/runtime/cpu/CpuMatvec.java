@@ -25,6 +25,13 @@ final class CpuMatvec {
     /** Rows decoded at a time: even, so that the scalar loops pair rows as they do on F32 weights. */
     private static final int DECODED_ROWS = 4;
     private static final ThreadLocal<MemorySegment> DECODED = new ThreadLocal<>();
+    private static final ThreadLocal<MemorySegment> QUANTIZED_X = new ThreadLocal<>();
+    /**
+     * Whether Q8_0 and Q4_0 decode products quantize x and multiply in integers ({@link IntegerMatvec}) rather than
+     * widen the weights to floats ({@link FusedMatvec}). Off by default: on AVX-512 with JDK 25 the integer loop
+     * costs more per block than the float one (BENCHMARKS.md, "Decode on quantized weights").
+     */
+    private static final boolean INTEGER_DOT = Boolean.getBoolean("minference.cpu.integerDot");
 
     private CpuMatvec() {
     }
@@ -51,9 +58,22 @@ final class CpuMatvec {
      */
     static void multiplyBlocks(CpuBackend backend, boolean parallel, MemorySegment x, DType type, MemorySegment w,
                                long wRowBytes, MemorySegment out, int n, int k) {
+        multiplyBlocks(backend, parallel, x, type, w, wRowBytes, out, n, k, INTEGER_DOT);
+    }
+
+    /** As above, with the choice of {@link IntegerMatvec} for Q8_0 and Q4_0 made by the caller. */
+    static void multiplyBlocks(CpuBackend backend, boolean parallel, MemorySegment x, DType type, MemorySegment w,
+                               long wRowBytes, MemorySegment out, int n, int k, boolean integerDot) {
         boolean scalar = !parallel && (long) n * k < CpuMatmul.SINGLE_THREAD_WORK;
         int rowsPerItem = Math.max(4, n / (backend.threads() * ITEMS_PER_THREAD) / 4 * 4);
         int items = (n + rowsPerItem - 1) / rowsPerItem;
+        if (!scalar && integerDot && IntegerMatvec.handles(type)) {
+            MemorySegment q = CpuMatmul.nativeScratch(QUANTIZED_X, IntegerMatvec.quantizedBytes(k));
+            IntegerMatvec.quantize(x, k, q);
+            CpuMatmul.forEach(backend, parallel, items, item -> IntegerMatvec.rows(type, q, w, wRowBytes, out,
+                    item * rowsPerItem, Math.min(n, (item + 1) * rowsPerItem), k));
+            return;
+        }
         if (!scalar && FusedMatvec.handles(type)) {
             CpuMatmul.forEach(backend, parallel, items, item -> FusedMatvec.rows(type, x, w, wRowBytes, out,
                     item * rowsPerItem, Math.min(n, (item + 1) * rowsPerItem), k));

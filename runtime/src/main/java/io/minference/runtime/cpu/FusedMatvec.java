@@ -19,9 +19,11 @@ import jdk.incubator.vector.VectorSpecies;
  * loop whose speed is the memory's.
  *
  * <p>The sums run in another order than the F32 product of the decoded weights (a block at a time, then scaled), so
- * they agree with it within float rounding rather than bit for bit. Activations stay F32: an integer dot product
- * would need x quantized per block (as llama.cpp does) and, without a VNNI instruction in the Vector API, widening
- * both sides to shorts and ints costs as many instructions as widening the weights to floats.
+ * they agree with it within float rounding rather than bit for bit. Activations stay F32: the integer product with x
+ * quantized per block ({@link IntegerMatvec}, llama.cpp's way) measured slower on AVX-512 with JDK 25, since the
+ * Vector API has no byte or short dot-product instruction (vpdpbusd, vpmaddwd) and widening both sides to shorts,
+ * multiplying and widening the sums to ints costs more per block than widening the weights to floats and fusing the
+ * multiply into the add.
  */
 final class FusedMatvec {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -65,21 +67,39 @@ final class FusedMatvec {
         return (FloatVector) bytes.convertShape(VectorOperators.B2F, S, 0);
     }
 
+    /**
+     * Each byte's high nibble, shifted as 16-bit lanes and masked: x86 has no byte shift, and the Vector API's byte
+     * shift is emulated with several instructions, where a 16-bit shift is one (the bits it moves in from the
+     * neighbouring byte are masked off).
+     */
+    static ByteVector highNibbles(ByteVector q) {
+        return q.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 4).reinterpretAsBytes().and((byte) 0xF);
+    }
+
     private static FloatVector xs(MemorySegment x, int element) {
         return FloatVector.fromMemorySegment(S, x, 4L * element, HOST);
     }
 
     private static float q8_0(MemorySegment x, MemorySegment w, long row, int blocks) {
-        FloatVector acc = FloatVector.zero(S);
+        // two accumulators, even and odd blocks: one chain of fused multiply-adds would wait its latency per block
+        FloatVector even = FloatVector.zero(S), odd = FloatVector.zero(S);
         long src = row;
-        for (int b = 0; b < blocks; b++, src += 34) {
-            FloatVector block = FloatVector.zero(S);
-            for (int j = 0; j < 32; j += L) {
-                block = floats(ByteVector.fromMemorySegment(B, w, src + 2 + j, LE)).fma(xs(x, 32 * b + j), block);
-            }
-            acc = block.fma(FloatVector.broadcast(S, BlockDecoder.half(w, src)), acc);
+        int b = 0;
+        for (; b + 2 <= blocks; b += 2, src += 68) {
+            even = q8_0Block(x, w, src, b).fma(FloatVector.broadcast(S, BlockDecoder.half(w, src)), even);
+            odd = q8_0Block(x, w, src + 34, b + 1).fma(FloatVector.broadcast(S, BlockDecoder.half(w, src + 34)), odd);
         }
-        return acc.reduceLanes(VectorOperators.ADD);
+        if (b < blocks) even = q8_0Block(x, w, src, b).fma(FloatVector.broadcast(S, BlockDecoder.half(w, src)), even);
+        return even.add(odd).reduceLanes(VectorOperators.ADD);
+    }
+
+    /** One Q8_0 block's quants times x, unscaled, in L lanes. */
+    private static FloatVector q8_0Block(MemorySegment x, MemorySegment w, long src, int b) {
+        FloatVector block = floats(ByteVector.fromMemorySegment(B, w, src + 2, LE)).mul(xs(x, 32 * b));
+        for (int j = L; j < 32; j += L) {
+            block = floats(ByteVector.fromMemorySegment(B, w, src + 2 + j, LE)).fma(xs(x, 32 * b + j), block);
+        }
+        return block;
     }
 
     private static float q4_0(MemorySegment x, MemorySegment w, long row, int blocks) {
@@ -90,8 +110,7 @@ final class FusedMatvec {
             for (int j = 0; j < 16; j += L) {
                 ByteVector q = ByteVector.fromMemorySegment(B, w, src + 2 + j, LE);
                 block = floats(q.and((byte) 0xF).sub((byte) 8)).fma(xs(x, 32 * b + j), block);
-                block = floats(q.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF).sub((byte) 8))
-                        .fma(xs(x, 32 * b + 16 + j), block);
+                block = floats(highNibbles(q).sub((byte) 8)).fma(xs(x, 32 * b + 16 + j), block);
             }
             acc = block.fma(FloatVector.broadcast(S, BlockDecoder.half(w, src)), acc);
         }
@@ -116,7 +135,7 @@ final class FusedMatvec {
                     ByteVector q = ByteVector.fromMemorySegment(B, w, src + 16 + 32L * run + l, LE);
                     FloatVector x0 = xs(x, e + l), x1 = xs(x, e + 32 + l);
                     qxLo = floats(q.and((byte) 0xF)).fma(x0, qxLo);
-                    qxHi = floats(q.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF)).fma(x1, qxHi);
+                    qxHi = floats(highNibbles(q)).fma(x1, qxHi);
                     xLo = xLo.add(x0);
                     xHi = xHi.add(x1);
                 }
@@ -147,8 +166,8 @@ final class FusedMatvec {
                     for (int part = 0; part < 4; part++) {
                         ByteVector low = (part & 1) == 0 ? low0 : low1;
                         ByteVector nibble = part < 2 ? low.and((byte) 0xF)
-                                : low.lanewise(VectorOperators.LSHR, 4).and((byte) 0xF);
-                        ByteVector q = nibble.or(high.lanewise(VectorOperators.LSHR, 2 * part).and((byte) 3)
+                                : highNibbles(low);
+                        ByteVector q = nibble.or(high.reinterpretAsShorts().lanewise(VectorOperators.LSHR, 2 * part).reinterpretAsBytes().and((byte) 3)
                                 .lanewise(VectorOperators.LSHL, 4)).sub((byte) 32);
                         float scale = d * BlockDecoder.signedByte(w, sc + is + 2L * part);
                         acc = floats(q).mul(xs(x, y + l + 32 * part)).fma(FloatVector.broadcast(S, scale), acc);
