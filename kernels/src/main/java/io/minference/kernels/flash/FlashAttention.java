@@ -41,6 +41,7 @@ public final class FlashAttention implements AutoCloseable {
     /** The FP8-cache decode, made on first use. */
     private Kernel fp8DecodeKernel;
     private DeviceBuffer workspace;
+    private PhaseMarks decodeMarks = PhaseMarks.NONE;
 
     /** Attention with the prefill family the system property {@value PrefillKernel#PROPERTY} chooses. */
     public FlashAttention(CudaContext context, AttentionShape shape) {
@@ -194,7 +195,7 @@ public final class FlashAttention implements AutoCloseable {
         reserveWorkspace(decode.workspaceBytes(heads, splits));
         decodeKernel.withShape(new LaunchShape(decodeGridColumns(), splitBlocks, 1, FlashDecode.THREADS, 1, 1))
                 .launch(stream, q, k, v, workspace, length, heads, shape.numKvHeads(), scale, keysPerSplit);
-        combineKernel.withShape(LaunchShape.of(heads, 32)).launch(stream, workspace, out, heads, splits);
+        combine(stream, out, heads, splits);
     }
 
     /**
@@ -226,7 +227,7 @@ public final class FlashAttention implements AutoCloseable {
         decodeAtDeviceLengthKernel.withShape(new LaunchShape(decodeGridColumns(),
                 splits / FlashDecode.SPLITS_PER_BLOCK, 1, FlashDecode.THREADS, 1, 1)).launch(stream, q, k, v, workspace, lengthAt, heads, shape.numKvHeads(),
                 scale);
-        combineKernel.withShape(LaunchShape.of(heads, 32)).launch(stream, workspace, out, heads, splits);
+        combine(stream, out, heads, splits);
     }
 
     /** True where decode can read an FP8 cache: the shapes {@link GroupedFlashDecode} serves. */
@@ -261,6 +262,19 @@ public final class FlashAttention implements AutoCloseable {
                 FlashDecode.THREADS, 1, 1)).launch(stream, q, cache.keyCodes(), cache.valueCodes(), workspace,
                 lengthAt, heads, shape.numKvHeads(), scale, cache.keyScales(), cache.valueScales(), cache.keyTail(),
                 cache.valueTail());
+        combine(stream, out, heads, splits);
+    }
+
+    /**
+     * Marks {@link PhaseMarks.Phase#COMBINE} on the stream before every decode's combine from now on, so that a
+     * decode breakdown can tell the split-K attention from its merge; {@link PhaseMarks#NONE} stops it.
+     */
+    public void markDecode(PhaseMarks marks) {
+        this.decodeMarks = marks;
+    }
+
+    private void combine(CudaStream stream, DevicePointer out, int heads, int splits) {
+        decodeMarks.mark(stream, PhaseMarks.Phase.COMBINE);
         combineKernel.withShape(LaunchShape.of(heads, 32)).launch(stream, workspace, out, heads, splits);
     }
 
