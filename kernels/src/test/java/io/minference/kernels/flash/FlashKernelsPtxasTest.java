@@ -40,8 +40,16 @@ class FlashKernelsPtxasTest {
             new GroupedFlashDecode(128, 8, true, true),
             new GroupedFlashDecode(64, 3, true, true),
             new GroupedFlashDecode(64, 1, false, true),
+            new GroupedFlashDecode(128, 4, true, true, 4, false),
+            new GroupedFlashDecode(128, 4, true, true, 8, true),
+            new GroupedFlashDecode(128, 4, true, false, 8, true),
+            new GroupedFlashDecode(128, 8, true, true, 2, true),
             new FlashDecodeCombine(8),
             new FlashDecodeCombine(128),
+            new FlashDecodeCombine(128, 1),
+            new FlashDecodeCombine(96, 4),
+            new FlashDecodeCombine(1024, 8),
+            new FlashDecodeCombine(64, 32),
             HopperFlashPrefill.forHeadDim(128),
             HopperFlashPrefill.forHeadDim(64),
             new HopperFlashPrefill(128, 128, 3),
@@ -90,6 +98,44 @@ class FlashKernelsPtxasTest {
     }
 
     @Test
+    void fp8DecodeConvertsByInstructionOnlyOnSm90aAndOnlyWhenAsked() {
+        String instruction = "cvt.rn.f16x2.e4m3x2";
+        assertTrue(new GroupedFlashDecode(128, 4, true, true, 4, true).emit(PtxTarget.SM_90A).ptx()
+                .contains(instruction));
+        assertTrue(!new GroupedFlashDecode(128, 4, true, true, 4, true).emit(PtxTarget.SM_80).ptx()
+                .contains(instruction));
+        assertTrue(!new GroupedFlashDecode(128, 4, true, true, 4, false).emit(PtxTarget.SM_90A).ptx()
+                .contains(instruction));
+        assertTrue(!new GroupedFlashDecode(128, 4, true, false, 4, true).emit(PtxTarget.SM_90A).ptx()
+                .contains(instruction));
+    }
+
+    @Test
+    void decodeTuningComesFromSystemPropertiesAndBadValuesNameTheProperty() {
+        assertEquals(DecodeTuning.DEFAULT, DecodeTuning.configured());
+        try {
+            System.setProperty(DecodeTuning.COMBINE_WARPS, "2");
+            System.setProperty(DecodeTuning.FP8_DECODE, "Integer");
+            assertEquals(new DecodeTuning(2, 8, 4, false), DecodeTuning.configured());
+            System.setProperty(DecodeTuning.UNROLL, "9");
+            var e = assertThrows(IllegalArgumentException.class, DecodeTuning::configured);
+            assertTrue(e.getMessage().contains(DecodeTuning.UNROLL + " must be 1 to 8, not 9"), e.getMessage());
+            System.setProperty(DecodeTuning.UNROLL, "four");
+            e = assertThrows(IllegalArgumentException.class, DecodeTuning::configured);
+            assertTrue(e.getMessage().contains(DecodeTuning.UNROLL + " must be a whole number"), e.getMessage());
+            System.clearProperty(DecodeTuning.UNROLL);
+            System.setProperty(DecodeTuning.FP8_DECODE, "fast");
+            e = assertThrows(IllegalArgumentException.class, DecodeTuning::configured);
+            assertTrue(e.getMessage().contains(DecodeTuning.FP8_DECODE + " must be instruction or integer"),
+                    e.getMessage());
+        } finally {
+            System.clearProperty(DecodeTuning.COMBINE_WARPS);
+            System.clearProperty(DecodeTuning.FP8_DECODE);
+            System.clearProperty(DecodeTuning.UNROLL);
+        }
+    }
+
+    @Test
     void unsupportedShapesAreRejectedWithTheReason() {
         var e = assertThrows(IllegalArgumentException.class, () -> new FlashPrefill(96, 128, 64, 3));
         assertTrue(e.getMessage().contains("FlashFallback"), e.getMessage());
@@ -97,6 +143,9 @@ class FlashKernelsPtxasTest {
         assertThrows(IllegalArgumentException.class, () -> new FlashPrefill(128, 128, 64, 1));
         assertThrows(IllegalArgumentException.class, () -> new FlashFallback(0));
         assertThrows(IllegalArgumentException.class, () -> new FlashDecode(2000));
+        assertThrows(IllegalArgumentException.class, () -> new FlashDecodeCombine(1024, 32));
+        assertThrows(IllegalArgumentException.class, () -> new FlashDecodeCombine(128, 0));
+        assertEquals(8, new FlashDecodeCombine(1024).warps());
     }
 
     @Test
@@ -106,5 +155,6 @@ class FlashKernelsPtxasTest {
         assertEquals(4, FlashAttention.splitBlocks(5000, 32, 132));
         assertEquals(33, FlashAttention.splitBlocks(70000, 32, 132));
         assertEquals(8 * 132, FlashAttention.splitBlocks(10_000_000, 1, 132));
+        assertEquals(3 * 132 / 8, FlashAttention.splitBlocks(10_000_000, 8, 132, 3));
     }
 }
