@@ -13,6 +13,8 @@ import java.util.Locale;
  *       {@link FlashAttention#splitBlocks}).</li>
  *   <li>{@value #UNROLL} (default 4): warp loads of K (and of V) that {@link GroupedFlashDecode} issues before
  *       using them, 1 to 8.</li>
+ *   <li>{@value #PREFETCH} ({@code false}, the default, or {@code true}): whether the grouped decode loads the
+ *       next step's rows before computing on the current ones.</li>
  *   <li>{@value #FP8_DECODE} ({@code instruction}, the default, or {@code integer}): how the grouped decode turns
  *       FP8 codes into floats on sm_90a, by {@code cvt.rn.f16x2.e4m3x2} or by the integer operations that older
  *       targets always use (the same values).</li>
@@ -22,14 +24,16 @@ import java.util.Locale;
  * @param combineWarps warps per head of the combine
  * @param blocksPerSm  decode blocks per SM the split count aims at
  * @param unroll         loads in flight per lane and per K or V in the grouped decode
+ * @param prefetch       whether the grouped decode loads a step ahead
  * @param fp8Instruction whether FP8 codes are decoded by the conversion instruction where the target has it
  */
-public record DecodeTuning(int combineWarps, int blocksPerSm, int unroll, boolean fp8Instruction) {
+public record DecodeTuning(int combineWarps, int blocksPerSm, int unroll, boolean prefetch, boolean fp8Instruction) {
     public static final String COMBINE_WARPS = "minference.decode.combineWarps";
     public static final String BLOCKS_PER_SM = "minference.decode.blocksPerSm";
     public static final String UNROLL = "minference.decode.unroll";
+    public static final String PREFETCH = "minference.decode.prefetch";
     public static final String FP8_DECODE = "minference.decode.fp8";
-    public static final DecodeTuning DEFAULT = new DecodeTuning(8, 8, 4, true);
+    public static final DecodeTuning DEFAULT = new DecodeTuning(8, 8, 4, false, true);
 
     public DecodeTuning {
         check(COMBINE_WARPS, combineWarps, 1, 32);
@@ -40,7 +44,16 @@ public record DecodeTuning(int combineWarps, int blocksPerSm, int unroll, boolea
     /** The settings of the system properties, each unset one at its default. */
     public static DecodeTuning configured() {
         return new DecodeTuning(read(COMBINE_WARPS, DEFAULT.combineWarps), read(BLOCKS_PER_SM, DEFAULT.blocksPerSm),
-                read(UNROLL, DEFAULT.unroll), fp8Instruction(System.getProperty(FP8_DECODE, "instruction")));
+                read(UNROLL, DEFAULT.unroll), prefetch(System.getProperty(PREFETCH, "false")),
+                fp8Instruction(System.getProperty(FP8_DECODE, "instruction")));
+    }
+
+    private static boolean prefetch(String value) {
+        return switch (value.trim().toLowerCase(Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException(PREFETCH + " must be true or false, not '" + value + "'");
+        };
     }
 
     private static boolean fp8Instruction(String value) {

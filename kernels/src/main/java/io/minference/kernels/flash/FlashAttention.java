@@ -107,11 +107,11 @@ public final class FlashAttention implements AutoCloseable {
                     new FlashDecodeCombine(d, Math.min(tuning.combineWarps(), FlashDecodeCombine.mostWarps(d))));
         }
 
-        /** The grouped decode of {@code shape} with {@code tuning}'s unroll and FP8 decoding. */
+        /** The grouped decode of {@code shape} with {@code tuning}'s loop. */
         static GroupedFlashDecode groupedDecode(AttentionShape shape, boolean lengthOnDevice, boolean fp8Cache,
                                                 DecodeTuning tuning) {
             return new GroupedFlashDecode(shape.headDim(), shape.groupSize(), lengthOnDevice, fp8Cache,
-                    tuning.unroll(), tuning.fp8Instruction());
+                    GroupedFlashDecode.Loop.of(tuning));
         }
 
         public List<KernelDefinition> all() {

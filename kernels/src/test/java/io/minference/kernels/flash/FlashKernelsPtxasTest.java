@@ -40,10 +40,14 @@ class FlashKernelsPtxasTest {
             new GroupedFlashDecode(128, 8, true, true),
             new GroupedFlashDecode(64, 3, true, true),
             new GroupedFlashDecode(64, 1, false, true),
-            new GroupedFlashDecode(128, 4, true, true, 4, false),
-            new GroupedFlashDecode(128, 4, true, true, 8, true),
-            new GroupedFlashDecode(128, 4, true, false, 8, true),
-            new GroupedFlashDecode(128, 8, true, true, 2, true),
+            new GroupedFlashDecode(128, 4, true, true, new GroupedFlashDecode.Loop(4, false, false)),
+            new GroupedFlashDecode(128, 4, true, true, new GroupedFlashDecode.Loop(8, false, true)),
+            new GroupedFlashDecode(128, 4, true, false, new GroupedFlashDecode.Loop(8, false, true)),
+            new GroupedFlashDecode(128, 8, true, true, new GroupedFlashDecode.Loop(2, false, true)),
+            new GroupedFlashDecode(128, 4, true, true, new GroupedFlashDecode.Loop(4, true, true)),
+            new GroupedFlashDecode(128, 4, true, false, new GroupedFlashDecode.Loop(4, true, true)),
+            new GroupedFlashDecode(128, 4, true, true, new GroupedFlashDecode.Loop(2, true, false)),
+            new GroupedFlashDecode(64, 1, true, true, new GroupedFlashDecode.Loop(4, true, true)),
             new FlashDecodeCombine(8),
             new FlashDecodeCombine(128),
             new FlashDecodeCombine(128, 1),
@@ -100,13 +104,13 @@ class FlashKernelsPtxasTest {
     @Test
     void fp8DecodeConvertsByInstructionOnlyOnSm90aAndOnlyWhenAsked() {
         String instruction = "cvt.rn.f16x2.e4m3x2";
-        assertTrue(new GroupedFlashDecode(128, 4, true, true, 4, true).emit(PtxTarget.SM_90A).ptx()
+        assertTrue(new GroupedFlashDecode(128, 4, true, true, new GroupedFlashDecode.Loop(4, false, true)).emit(PtxTarget.SM_90A).ptx()
                 .contains(instruction));
-        assertTrue(!new GroupedFlashDecode(128, 4, true, true, 4, true).emit(PtxTarget.SM_80).ptx()
+        assertTrue(!new GroupedFlashDecode(128, 4, true, true, new GroupedFlashDecode.Loop(4, false, true)).emit(PtxTarget.SM_80).ptx()
                 .contains(instruction));
-        assertTrue(!new GroupedFlashDecode(128, 4, true, true, 4, false).emit(PtxTarget.SM_90A).ptx()
+        assertTrue(!new GroupedFlashDecode(128, 4, true, true, new GroupedFlashDecode.Loop(4, false, false)).emit(PtxTarget.SM_90A).ptx()
                 .contains(instruction));
-        assertTrue(!new GroupedFlashDecode(128, 4, true, false, 4, true).emit(PtxTarget.SM_90A).ptx()
+        assertTrue(!new GroupedFlashDecode(128, 4, true, false, new GroupedFlashDecode.Loop(4, false, true)).emit(PtxTarget.SM_90A).ptx()
                 .contains(instruction));
     }
 
@@ -116,7 +120,12 @@ class FlashKernelsPtxasTest {
         try {
             System.setProperty(DecodeTuning.COMBINE_WARPS, "2");
             System.setProperty(DecodeTuning.FP8_DECODE, "Integer");
-            assertEquals(new DecodeTuning(2, 8, 4, false), DecodeTuning.configured());
+            System.setProperty(DecodeTuning.PREFETCH, "TRUE");
+            assertEquals(new DecodeTuning(2, 8, 4, true, false), DecodeTuning.configured());
+            System.setProperty(DecodeTuning.PREFETCH, "yes");
+            var bad = assertThrows(IllegalArgumentException.class, DecodeTuning::configured);
+            assertTrue(bad.getMessage().contains(DecodeTuning.PREFETCH + " must be true or false"), bad.getMessage());
+            System.clearProperty(DecodeTuning.PREFETCH);
             System.setProperty(DecodeTuning.UNROLL, "9");
             var e = assertThrows(IllegalArgumentException.class, DecodeTuning::configured);
             assertTrue(e.getMessage().contains(DecodeTuning.UNROLL + " must be 1 to 8, not 9"), e.getMessage());
@@ -132,6 +141,7 @@ class FlashKernelsPtxasTest {
             System.clearProperty(DecodeTuning.COMBINE_WARPS);
             System.clearProperty(DecodeTuning.FP8_DECODE);
             System.clearProperty(DecodeTuning.UNROLL);
+            System.clearProperty(DecodeTuning.PREFETCH);
         }
     }
 

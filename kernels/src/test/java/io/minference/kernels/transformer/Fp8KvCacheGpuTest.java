@@ -191,20 +191,22 @@ class Fp8KvCacheGpuTest {
 
     /**
      * Every decode tuning of {@link DecodeTuning} computes the same function: {@code default}, and {@code integer}
-     * (FP8 codes decoded by integer operations, two loads in flight, the one-warp combine, few splits), and
-     * {@code wide} (eight loads in flight, 32-warp combine, many splits).
+     * (FP8 codes decoded by integer operations, two loads in flight, the one-warp combine, few splits),
+     * {@code prefetch} (a step's loads ahead) and {@code wide} (eight loads in flight, 32-warp combine, many splits).
      */
     @ParameterizedTest(name = "{0} heads, {1} KV heads of {2}, length {3}, {4} tuning")
     @CsvSource({"32, 8, 128, 1000, default", "32, 8, 128, 64, default", "6, 2, 64, 4100, default",
             "6, 2, 64, 1, default", "6, 2, 64, 40000, default", "32, 8, 128, 70000, default",
             "32, 8, 128, 70000, integer", "32, 8, 128, 1000, integer", "32, 8, 128, 70000, wide",
-            "6, 2, 64, 4100, wide", "6, 2, 64, 4100, integer"})
+            "6, 2, 64, 4100, wide", "6, 2, 64, 4100, integer", "32, 8, 128, 70000, prefetch",
+            "32, 8, 128, 100, prefetch", "6, 2, 64, 4100, prefetch"})
     void fp8DecodeMatchesFloat64OverTheDequantizedCache(int heads, int kvHeads, int headDim, int length,
                                                         String tuningName) {
         DecodeTuning tuning = switch (tuningName) {
             case "default" -> DecodeTuning.DEFAULT;
-            case "integer" -> new DecodeTuning(1, 2, 2, false);
-            case "wide" -> new DecodeTuning(32, 16, 8, true);
+            case "integer" -> new DecodeTuning(1, 2, 2, false, false);
+            case "prefetch" -> new DecodeTuning(8, 3, 4, true, true);
+            case "wide" -> new DecodeTuning(32, 16, 8, false, true);
             default -> throw new IllegalArgumentException(tuningName);
         };
         int kvDim = kvHeads * headDim, group = heads / kvHeads;
