@@ -7,6 +7,8 @@ import io.minference.config.KvOffload;
 import io.minference.config.MinferenceConfig;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.generate.SparsePrefill;
+import io.minference.llama.gpu.DecodeBreakdown;
+import io.minference.llama.gpu.DecodeKind;
 import io.minference.llama.gpu.GpuMemoryPlan;
 import io.minference.llama.gpu.LinearKernel;
 import io.minference.llama.session.AttentionPlan;
@@ -167,7 +169,10 @@ final class BenchCommand extends CliCommand {
     private Timed timePrefillAndDecode(LlamaSession session, int[] prompt, AttentionPlan plan, int steps,
                                        GenerationListener progress) {
         PrefillOptions options = PrefillOptions.lastLogits(1).withAttention(plan).withProgress(progress);
-        try (Sequence sequence = session.newSequence(prompt.length + steps, plan)) {
+        // On a GPU one more position, for the profiled decode step after the timed ones.
+        int profiledSteps = session.onGpu() && steps >= 2
+                && prompt.length + steps < session.config().contextLength() ? 1 : 0;
+        try (Sequence sequence = session.newSequence(prompt.length + steps + profiledSteps, plan)) {
             PrefillResult prefill = sequence.prefill(prompt, session.onGpu() ? options.profiling() : options);
             long used = session.deviceBytesInUse();
             Decode decode = decode(session, sequence, argmax(prefill.lastLogits()), steps);
@@ -175,20 +180,25 @@ final class BenchCommand extends CliCommand {
                     : details(session, plan, prefill, decode, steps);
             String kernels = prefill.profile() == null ? ""
                     : LinearKernel.breakdown(session.config(), prompt.length, 1, prefill.profile().kernels());
-            return new Timed(prefill, decode, used, details, kernels);
+            String decodeDetails = profiledSteps == 0 ? ""
+                    : sequence.profileDecodeGreedy(decode.next()).map(b -> decodeDetails(b, decode)).orElse("");
+            return new Timed(prefill, decode, used, details, kernels, decodeDetails);
         }
     }
 
     /**
-     * A timed prefill, the decode steps after it, the device memory in use after it, its details line and its
-     * per-kernel line.
+     * A timed prefill, the decode steps after it, the device memory in use after it, its details line, its
+     * per-kernel line and the decode breakdown's line.
      */
     private record Timed(PrefillResult prefill, Decode decode, long usedAfterPrefill, String details,
-                         String kernels) {
+                         String kernels, String decodeDetails) {
     }
 
-    /** Decode steps timed, their nanoseconds and the GPU's joules over them (NaN where not measured). */
-    private record Decode(int steps, long nanos, double joules) {
+    /**
+     * Decode steps timed, their nanoseconds, the GPU's joules over them (NaN where not measured) and the token the
+     * last one chose.
+     */
+    record Decode(int steps, long nanos, double joules, int next) {
         double tokensPerSecond() {
             return steps == 0 ? 0 : steps * 1e9 / Math.max(1, nanos);
         }
@@ -206,7 +216,7 @@ final class BenchCommand extends CliCommand {
         long start = System.nanoTime();
         for (int i = untimed; i < steps; i++) token = sequence.decodeGreedy(token);
         long nanos = System.nanoTime() - start;
-        return new Decode(steps - untimed, nanos, meter.since(before).joules());
+        return new Decode(steps - untimed, nanos, meter.since(before).joules(), token);
     }
 
     private static int argmax(float[] v) {
@@ -331,6 +341,35 @@ final class BenchCommand extends CliCommand {
                 gib(profile.peakDeviceBytes()), decoded, profile.energy().describe());
     }
 
+    /**
+     * The decode breakdown's line: one step queued eagerly between CUDA events, its device milliseconds per kind of
+     * work beside that kind's floor (the bytes it must read at {@link #MEMORY_BYTES_PER_SECOND}), largest first,
+     * after the replayed graph's time per token for comparison.
+     */
+    static String decodeDetails(DecodeBreakdown breakdown, Decode timed) {
+        StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "decode step by kind (one eager step"
+                + " between events, %.2f ms of device time; the graph replays take %.2f ms/token):",
+                breakdown.totalMillis(), timed.nanos() / 1e6 / Math.max(1, timed.steps())));
+        long floorBytes = 0;
+        List<DecodeKind> kinds = new ArrayList<>(List.of(DecodeKind.values()));
+        kinds.sort((a, b) -> Double.compare(breakdown.millis().get(b), breakdown.millis().get(a)));
+        String separator = " ";
+        for (DecodeKind kind : kinds) {
+            double millis = breakdown.millis().get(kind);
+            long bytes = breakdown.readBytes().get(kind);
+            floorBytes += bytes;
+            line.append(separator).append(String.format(Locale.ROOT, "%s %.3f ms", kind.label(), millis));
+            if (bytes > 0) {
+                line.append(String.format(Locale.ROOT, " (floor %.3f ms, %.2f GB)",
+                        bytes / MEMORY_BYTES_PER_SECOND * 1e3, bytes / 1e9));
+            }
+            separator = ", ";
+        }
+        line.append(String.format(Locale.ROOT, "; floor of the step %.2f ms at %.1f TB/s",
+                floorBytes / MEMORY_BYTES_PER_SECOND * 1e3, MEMORY_BYTES_PER_SECOND / 1e12));
+        return line.toString();
+    }
+
     /** Parameters outside the embedding and classifier: what the linear layers multiply per token. */
     static long nonEmbeddingParameters(LlamaConfig c) {
         long qDim = (long) c.numHeads() * c.headDim();
@@ -341,9 +380,12 @@ final class BenchCommand extends CliCommand {
     /** The details line and the per-kernel line of a timed prefill, labelled with {@code mode} where not empty. */
     private static void printDetails(PrintWriter out, String mode, Timed timed) {
         if (timed.details().isEmpty()) return;
-        out.printf(Locale.ROOT, "    %s%s%n", mode.isEmpty() ? "" : mode + ": ", timed.details());
-        if (timed.kernels().isEmpty()) return;
-        out.printf(Locale.ROOT, "    %s%s%n", mode.isEmpty() ? "" : mode + " kernels: ", timed.kernels());
+        String label = mode.isEmpty() ? "" : mode + ": ";
+        out.printf(Locale.ROOT, "    %s%s%n", label, timed.details());
+        if (!timed.kernels().isEmpty()) {
+            out.printf(Locale.ROOT, "    %s%s%n", mode.isEmpty() ? "" : mode + " kernels: ", timed.kernels());
+        }
+        if (!timed.decodeDetails().isEmpty()) out.printf(Locale.ROOT, "    %s%s%n", label, timed.decodeDetails());
         out.flush();
     }
 

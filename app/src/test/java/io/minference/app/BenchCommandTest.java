@@ -5,7 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.minference.llama.gpu.DecodeBreakdown;
+import io.minference.llama.gpu.DecodeKind;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine.TypeConversionException;
 
@@ -17,6 +21,27 @@ class BenchCommandTest {
         for (String bad : new String[] {"4x", "", "k", "-3", "1", "3000000k"}) {
             assertThrows(TypeConversionException.class, () -> TokenLengths.parseOne(bad), bad);
         }
+    }
+
+    @Test
+    void theDecodeBreakdownGivesEachKindBesideItsFloorLargestFirst() {
+        Map<DecodeKind, Double> millis = new EnumMap<>(DecodeKind.class);
+        Map<DecodeKind, Long> bytes = new EnumMap<>(DecodeKind.class);
+        for (DecodeKind kind : DecodeKind.values()) {
+            millis.put(kind, 0.01);
+            bytes.put(kind, 0L);
+        }
+        millis.put(DecodeKind.ATTENTION, 30.0);
+        millis.put(DecodeKind.GATE_UP_GEMV, 8.0);
+        bytes.put(DecodeKind.ATTENTION, 48_000_000_000L);
+        bytes.put(DecodeKind.GATE_UP_GEMV, 4_800_000_000L);
+        String line = BenchCommand.decodeDetails(new DecodeBreakdown(7, millis, bytes),
+                new BenchCommand.Decode(10, 500_000_000L, Double.NaN, 7));
+        assertTrue(line.contains("38.10 ms of device time; the graph replays take 50.00 ms/token"), line);
+        assertTrue(line.contains(": split-K attention 30.000 ms (floor 10.000 ms, 48.00 GB), gate/up GEMV 8.000 ms"
+                + " (floor 1.000 ms, 4.80 GB), "), line);
+        assertTrue(line.contains("SwiGLU 0.010 ms,"), line);
+        assertTrue(line.endsWith("floor of the step 11.00 ms at 4.8 TB/s"), line);
     }
 
     @Test

@@ -11,7 +11,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The 1M benchmark's command path, small: bench with sparse and dense modes and an FP8 KV cache on the GPU prints,
- * per mode, the breakdown, the peak device memory, decode tokens/s and the energy (or one line that NVML is absent).
+ * per mode, the breakdown, the peak device memory, decode tokens/s and the energy (or one line that NVML is absent),
+ * and the decode step's device time by kind of kernel beside each kind's floor.
  */
 @Tag("gpu")
 class BenchGpuTest {
@@ -27,13 +28,17 @@ class BenchGpuTest {
         assertTrue(run.out().contains("KV cache fp8"), run.toString());
         for (String mode : new String[] {"dense", "minference"}) {
             long lines = run.out().lines().filter(l -> l.strip().startsWith(mode + ":")).count();
-            assertEquals(2, lines, mode + " details, one per length: " + run);
             long kernelLines = run.out().lines().filter(l -> l.strip().startsWith(mode + " kernels:")).count();
             assertEquals(2, kernelLines, mode + " kernel lines, one per length: " + run);
+            long breakdowns = run.out().lines()
+                    .filter(l -> l.strip().startsWith(mode + ": decode step by kind")).count();
+            assertEquals(2, breakdowns, mode + " decode breakdowns, one per length: " + run);
+            assertEquals(4, lines, mode + " details and decode breakdowns, one each per length: " + run);
         }
         for (String part : new String[] {"linear layers", "attention kernels", "estimation and index", "KV store",
                 "peak device memory", "decode", "tok/s (floor", "prefill energy", "outside attention, seconds (floor)",
-                "QKV GEMM", "SwiGLU", "LM head"}) {
+                "QKV GEMM", "SwiGLU", "LM head", "split-K attention", "split combine", "LM head GEMV",
+                "floor of the step"}) {
             assertTrue(run.out().contains(part), part + " in " + run);
         }
         boolean measured = run.out().contains(" W mean");

@@ -112,7 +112,12 @@ public final class FlashAttentionBenchmark implements GpuBenchmark {
     }
 
     static DeviceBuffer filled(CudaBackend backend, long bytes, short[] block) {
-        DeviceBuffer buffer = backend.context().allocate(bytes);
+        return fill(backend.context().allocate(bytes), block);
+    }
+
+    /** {@code buffer} filled with {@code block} repeated (the last copy cut short), for random-looking inputs. */
+    static DeviceBuffer fill(DeviceBuffer buffer, short[] block) {
+        long bytes = buffer.byteSize();
         long blockBytes = 2L * block.length;
         for (long offset = 0; offset < bytes; offset += blockBytes) {
             long n = Math.min(blockBytes, bytes - offset);

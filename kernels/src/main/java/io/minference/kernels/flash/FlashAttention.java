@@ -38,9 +38,12 @@ public final class FlashAttention implements AutoCloseable {
     /** Whether decode runs {@link GroupedFlashDecode} (one block column per KV head) or {@link FlashDecode}. */
     private final boolean groupedDecode;
     private final Kernel combineKernel;
+    private final FlashDecodeCombine combine;
+    private final DecodeTuning tuning;
     /** The FP8-cache decode, made on first use. */
     private Kernel fp8DecodeKernel;
     private DeviceBuffer workspace;
+    private PhaseMarks decodeMarks = PhaseMarks.NONE;
 
     /** Attention with the prefill family the system property {@value PrefillKernel#PROPERTY} chooses. */
     public FlashAttention(CudaContext context, AttentionShape shape) {
@@ -49,11 +52,17 @@ public final class FlashAttention implements AutoCloseable {
 
     /** Attention with the prefill family {@code family} chooses for this device. */
     public FlashAttention(CudaContext context, AttentionShape shape, PrefillKernel family) {
+        this(context, shape, family, DecodeTuning.configured());
+    }
+
+    /** Attention with the prefill family {@code family} chooses for this device and the decode tuned by {@code tuning}. */
+    public FlashAttention(CudaContext context, AttentionShape shape, PrefillKernel family, DecodeTuning tuning) {
         this.context = context;
         this.shape = shape;
+        this.tuning = tuning;
         this.scale = log2Scale(shape.headDim());
         var target = context.device().ptxTarget();
-        Specializations kernels = Specializations.of(shape, target, family);
+        Specializations kernels = Specializations.of(shape, target, family, tuning);
         LaunchShape placeholder = LaunchShape.of(1, 32);
         prefill = kernels.prefill() instanceof FlashPrefill mmaSync ? mmaSync : null;
         hopperPrefill = kernels.prefill() instanceof HopperFlashPrefill hopper ? hopper : null;
@@ -64,7 +73,8 @@ public final class FlashAttention implements AutoCloseable {
         groupedDecode = kernels.decode() instanceof GroupedFlashDecode;
         decodeKernel = context.kernel(kernels.decode().emit(target), placeholder);
         decodeAtDeviceLengthKernel = context.kernel(kernels.decodeAtDeviceLength().emit(target), placeholder);
-        combineKernel = context.kernel(kernels.combine().emit(target), placeholder);
+        combine = kernels.combine();
+        combineKernel = context.kernel(combine.emit(target), placeholder);
     }
 
     /**
@@ -77,18 +87,31 @@ public final class FlashAttention implements AutoCloseable {
      * @param combine              {@link FlashDecodeCombine}
      */
     public record Specializations(KernelDefinition prefill, KernelDefinition decode,
-                                  KernelDefinition decodeAtDeviceLength, KernelDefinition combine) {
+                                  KernelDefinition decodeAtDeviceLength, FlashDecodeCombine combine) {
         /** The choice for {@code shape} on {@code target} with the prefill family {@code family}. */
         public static Specializations of(AttentionShape shape, PtxTarget target, PrefillKernel family) {
+            return of(shape, target, family, DecodeTuning.configured());
+        }
+
+        /** The choice for {@code shape} on {@code target} with the prefill family and decode tuning given. */
+        public static Specializations of(AttentionShape shape, PtxTarget target, PrefillKernel family,
+                                         DecodeTuning tuning) {
             int d = shape.headDim();
             boolean tensorCores = d == 64 || d == 128;
             KernelDefinition prefill = tensorCores && family.usesHopper(target) ? HopperFlashPrefill.forHeadDim(d)
                     : tensorCores ? FlashPrefill.forHeadDim(d) : new FlashFallback(d);
             boolean grouped = GroupedFlashDecode.supports(d, shape.groupSize());
             return new Specializations(prefill,
-                    grouped ? new GroupedFlashDecode(d, shape.groupSize(), false) : new FlashDecode(d),
-                    grouped ? new GroupedFlashDecode(d, shape.groupSize(), true) : new FlashDecode(d, true),
-                    new FlashDecodeCombine(d));
+                    grouped ? groupedDecode(shape, false, false, tuning) : new FlashDecode(d),
+                    grouped ? groupedDecode(shape, true, false, tuning) : new FlashDecode(d, true),
+                    new FlashDecodeCombine(d, Math.min(tuning.combineWarps(), FlashDecodeCombine.mostWarps(d))));
+        }
+
+        /** The grouped decode of {@code shape} with {@code tuning}'s loop. */
+        static GroupedFlashDecode groupedDecode(AttentionShape shape, boolean lengthOnDevice, boolean fp8Cache,
+                                                DecodeTuning tuning) {
+            return new GroupedFlashDecode(shape.headDim(), shape.groupSize(), lengthOnDevice, fp8Cache,
+                    GroupedFlashDecode.Loop.of(tuning));
         }
 
         public List<KernelDefinition> all() {
@@ -188,13 +211,14 @@ public final class FlashAttention implements AutoCloseable {
             throw new IllegalArgumentException("decode needs a cache of at least one row, got " + length);
         }
         int heads = shape.numHeads();
-        int splitBlocks = splitBlocks(length, decodeGridColumns(), context.device().multiprocessorCount());
+        int splitBlocks = splitBlocks(length, decodeGridColumns(), context.device().multiprocessorCount(),
+                tuning.blocksPerSm());
         int splits = splitBlocks * FlashDecode.SPLITS_PER_BLOCK;
         int keysPerSplit = (length + splits - 1) / splits;
         reserveWorkspace(decode.workspaceBytes(heads, splits));
         decodeKernel.withShape(new LaunchShape(decodeGridColumns(), splitBlocks, 1, FlashDecode.THREADS, 1, 1))
                 .launch(stream, q, k, v, workspace, length, heads, shape.numKvHeads(), scale, keysPerSplit);
-        combineKernel.withShape(LaunchShape.of(heads, 32)).launch(stream, workspace, out, heads, splits);
+        combine(stream, out, heads, splits);
     }
 
     /**
@@ -226,7 +250,7 @@ public final class FlashAttention implements AutoCloseable {
         decodeAtDeviceLengthKernel.withShape(new LaunchShape(decodeGridColumns(),
                 splits / FlashDecode.SPLITS_PER_BLOCK, 1, FlashDecode.THREADS, 1, 1)).launch(stream, q, k, v, workspace, lengthAt, heads, shape.numKvHeads(),
                 scale);
-        combineKernel.withShape(LaunchShape.of(heads, 32)).launch(stream, workspace, out, heads, splits);
+        combine(stream, out, heads, splits);
     }
 
     /** True where decode can read an FP8 cache: the shapes {@link GroupedFlashDecode} serves. */
@@ -254,20 +278,33 @@ public final class FlashAttention implements AutoCloseable {
                     + ") first: no allocation may happen while a CUDA graph is captured");
         }
         if (fp8DecodeKernel == null) {
-            fp8DecodeKernel = context.kernel(new GroupedFlashDecode(shape.headDim(), shape.groupSize(), true, true)
+            fp8DecodeKernel = context.kernel(Specializations.groupedDecode(shape, true, true, tuning)
                     .emit(context.device().ptxTarget()), LaunchShape.of(1, 32));
         }
         fp8DecodeKernel.withShape(new LaunchShape(decodeGridColumns(), splits / FlashDecode.SPLITS_PER_BLOCK, 1,
                 FlashDecode.THREADS, 1, 1)).launch(stream, q, cache.keyCodes(), cache.valueCodes(), workspace,
                 lengthAt, heads, shape.numKvHeads(), scale, cache.keyScales(), cache.valueScales(), cache.keyTail(),
                 cache.valueTail());
-        combineKernel.withShape(LaunchShape.of(heads, 32)).launch(stream, workspace, out, heads, splits);
+        combine(stream, out, heads, splits);
+    }
+
+    /**
+     * Marks {@link PhaseMarks.Phase#COMBINE} on the stream before every decode's combine from now on, so that a
+     * decode breakdown can tell the split-K attention from its merge; {@link PhaseMarks#NONE} stops it.
+     */
+    public void markDecode(PhaseMarks marks) {
+        this.decodeMarks = marks;
+    }
+
+    private void combine(CudaStream stream, DevicePointer out, int heads, int splits) {
+        decodeMarks.mark(stream, PhaseMarks.Phase.COMBINE);
+        combineKernel.withShape(LaunchShape.of(heads, combine.threads())).launch(stream, workspace, out, heads, splits);
     }
 
     /** Splits of a device-length decode over caches of up to {@code capacity} rows. */
     int splitsFor(int capacity) {
-        return splitBlocks(capacity, decodeGridColumns(), context.device().multiprocessorCount())
-                * FlashDecode.SPLITS_PER_BLOCK;
+        return splitBlocks(capacity, decodeGridColumns(), context.device().multiprocessorCount(),
+                tuning.blocksPerSm()) * FlashDecode.SPLITS_PER_BLOCK;
     }
 
     /** The decode grid's x: one column of split blocks per KV head (grouped) or per query head. */
@@ -283,12 +320,19 @@ public final class FlashAttention implements AutoCloseable {
     }
 
     /**
-     * Blocks of splits per head: enough warps to give every SM about eight per head-block wave, but no split
-     * shorter than {@link #MIN_KEYS_PER_SPLIT} keys.
+     * Blocks of splits per head at the default occupancy target ({@link DecodeTuning#DEFAULT}).
      */
     static int splitBlocks(int length, int heads, int multiprocessors) {
+        return splitBlocks(length, heads, multiprocessors, DecodeTuning.DEFAULT.blocksPerSm());
+    }
+
+    /**
+     * Blocks of splits per head: {@code blocksPerSm} blocks per SM over all heads' columns, but no split shorter
+     * than {@link #MIN_KEYS_PER_SPLIT} keys.
+     */
+    static int splitBlocks(int length, int heads, int multiprocessors, int blocksPerSm) {
         int bySize = Math.max(1, length / (MIN_KEYS_PER_SPLIT * FlashDecode.SPLITS_PER_BLOCK));
-        int byOccupancy = Math.max(1, 8 * multiprocessors / heads);
+        int byOccupancy = Math.max(1, blocksPerSm * multiprocessors / heads);
         return Math.min(Math.min(bySize, byOccupancy), 65535);
     }
 

@@ -2,6 +2,7 @@ package io.minference.kernels.flash;
 
 import io.minference.kernels.kvcache.Fp8E4m3;
 import io.minference.kernels.kvcache.Fp8Ops;
+import io.minference.ptx.PtxTarget;
 import io.minference.ptx.dsl.B32;
 import io.minference.ptx.dsl.F32;
 import io.minference.ptx.dsl.KernelBuilder;
@@ -18,8 +19,8 @@ import static io.minference.ptx.dsl.Address.global;
  * same parameters, workspace layout and partials, so {@link FlashDecodeCombine} merges either.
  * <p>A warp owns one split of one KV head. Lane l holds dimensions {@code [8c, 8c + 8)}, {@code c = l % (d / 8)},
  * of the {@code group} queries (pre-scaled) and of their output accumulators, and reads key {@code l / (d / 8)} of
- * each pair (d = 128) or quad (d = 64) of keys: a warp load covers {@code 256 / d} rows. {@link #UNROLL} such loads
- * of K, then of V, are issued before any of them is used, so that every lane keeps 2 · UNROLL 16-byte reads in
+ * each pair (d = 128) or quad (d = 64) of keys: a warp load covers {@code 256 / d} rows. {@code unroll} such loads
+ * of K, then of V, are issued before any of them is used, so that every lane keeps 2 · unroll 16-byte reads in
  * flight. Scores are reduced across the d / 8 lanes of a row; each lane group keeps its own online softmax per query
  * head over its keys, and the groups are merged by shuffles at the end.
  * <p>Launch: grid {@code (numKvHeads, splitBlocks)}, block {@link #THREADS}; splits {@code splitBlocks *
@@ -35,13 +36,40 @@ import static io.minference.ptx.dsl.Address.global;
  * @param group          query heads per KV head, 1 to 8
  * @param lengthOnDevice whether the cache length is read from device memory (see {@link FlashDecode})
  * @param fp8Cache       whether K and V are read from an FP8 cache
+ * @param loop           how the key loop is laid out ({@link DecodeTuning})
  */
-public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice, boolean fp8Cache)
+public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice, boolean fp8Cache, Loop loop)
         implements KernelDefinition {
     public static final int THREADS = 128;
     public static final int SPLITS_PER_BLOCK = THREADS / 32;
-    /** Warp loads of K (and of V) in flight per step. */
-    static final int UNROLL = 4;
+
+    /**
+     * The key loop's layout.
+     *
+     * @param unroll         warp loads of K (and of V) per step, 1 to 8
+     * @param prefetch       whether each step issues the next step's loads before it computes on its own rows
+     *                       (twice the registers for rows, twice the bytes in flight)
+     * @param fp8Instruction whether FP8 codes are decoded by the e4m3 conversion instruction where the target has
+     *                       it (sm_90a), rather than by integer operations (the same values)
+     */
+    public record Loop(int unroll, boolean prefetch, boolean fp8Instruction) {
+        public Loop {
+            if (unroll < 1 || unroll > 8) {
+                throw new IllegalArgumentException("grouped decode unrolls 1 to 8 loads, not " + unroll);
+            }
+        }
+
+        /** The layout {@code tuning} asks for. */
+        public static Loop of(DecodeTuning tuning) {
+            return new Loop(tuning.unroll(), tuning.prefetch(), tuning.fp8Instruction());
+        }
+
+        String suffix(boolean fp8Cache) {
+            Loop standard = of(DecodeTuning.DEFAULT);
+            return (unroll == standard.unroll ? "" : "_u" + unroll) + (prefetch == standard.prefetch ? ""
+                    : prefetch ? "_prefetch" : "_no_prefetch") + (fp8Cache && !fp8Instruction ? "_integer_fp8" : "");
+        }
+    }
 
     public GroupedFlashDecode {
         if (headDim != 64 && headDim != 128) {
@@ -55,6 +83,11 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
     /** A bf16 cache. */
     public GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice) {
         this(headDim, group, lengthOnDevice, false);
+    }
+
+    /** The loop that {@link DecodeTuning} configures. */
+    public GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice, boolean fp8Cache) {
+        this(headDim, group, lengthOnDevice, fp8Cache, Loop.of(DecodeTuning.configured()));
     }
 
     /** True where this kernel serves the shape; {@link FlashDecode} serves the rest. */
@@ -72,13 +105,13 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
 
     /** Keys one step of the loop covers. */
     int keysPerStep() {
-        return rowsPerLoad() * UNROLL;
+        return rowsPerLoad() * loop.unroll();
     }
 
     @Override
     public String entryName() {
         return "flash_decode_grouped_" + (fp8Cache ? "fp8" : "bf16") + "_d" + headDim + "_g" + group
-                + (lengthOnDevice ? "_length_on_device" : "");
+                + (lengthOnDevice ? "_length_on_device" : "") + loop.suffix(fp8Cache);
     }
 
     @Override
@@ -125,8 +158,10 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
             U32 quantizedEnd = k.and(d.length(), ~(long) (Fp8E4m3.BLOCK_TOKENS - 1) & 0xFFFFFFFFL).named("quantizedEnd");
             U64 codeLane = k.add(k.mulWide(kvHead, headDim), k.mulWide(chunk, 8)).named("codeLane");
             U32 codesRow = k.mul(d.numKvHeads(), headDim).named("codesRow");
-            Rows codes = new Rows(k.add(kCache, codeLane), k.add(vCache, codeLane), codesRow, Rows.Source.CODES,
-                    kScales, vScales, d.numKvHeads(), kvHead);
+            boolean converted = loop.fp8Instruction() && k.target() == PtxTarget.SM_90A;
+            Rows codes = new Rows(k.add(kCache, codeLane), k.add(vCache, codeLane), codesRow,
+                    converted ? Rows.Source.CODES_CONVERTED : Rows.Source.CODES, kScales, vScales, d.numKvHeads(),
+                    kvHead);
             Rows tail = Rows.bf16(k.add(kTail, laneBytes), k.add(vTail, laneBytes), kvRowBytes, Rows.Source.TAIL);
             attendKeys(k, firstKey, k.min(endKey, quantizedEnd), rowInLoad, codes, query, acc, max, sum);
             attendKeys(k, k.max(firstKey, quantizedEnd), endKey, rowInLoad, tail, query, acc, max, sum);
@@ -169,64 +204,117 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
 
     /**
      * The online-softmax loop over keys {@code [from, to)} of this warp's split, from one source of rows: the
-     * query heads' running max, sum and accumulators are updated in place.
+     * query heads' running max, sum and accumulators are updated in place. Keys past the range read its last key
+     * (always in the cache) and are weighed by 0. With {@link Loop#prefetch} the rows of the first step are loaded
+     * before the loop and each step loads the next step's before computing on its own.
      */
     private void attendKeys(KernelBuilder k, U32 from, U32 to, U32 rowInLoad, Rows rows, F32[][] query,
                             F32[][] acc, F32[] max, F32[] sum) {
-        int lanes = lanesPerRow();
         U32 lastKey = k.sub(k.max(to, k.u32(1)), 1).named("lastKey");
+        if (!loop.prefetch()) {
+            k.loop(from, to, keysPerStep(), base -> {
+                StepRows step = StepRows.load(k, rows, keys(k, base, rowInLoad), lastKey);
+                attendStep(k, rows, step, to, lastKey, query, acc, max, sum);
+            });
+            return;
+        }
+        StepRows current = StepRows.load(k, rows, keys(k, from, rowInLoad), lastKey).held(k);
         k.loop(from, to, keysPerStep(), base -> {
-            U32[] keys = new U32[UNROLL];
-            B32[][] kRows = new B32[UNROLL][];
-            B32[][] vRows = new B32[UNROLL][];
-            for (int u = 0; u < UNROLL; u++) {
-                keys[u] = k.add(base, k.add(rowInLoad, rowsPerLoad() * u));
-                // Keys past the range read its last key (always in the cache) and are weighed by 0 below.
-                kRows[u] = rows.load(k, rows.k(), k.min(keys[u], lastKey));
-            }
-            for (int u = 0; u < UNROLL; u++) vRows[u] = rows.load(k, rows.v(), k.min(keys[u], lastKey));
-            F32[][] keyValues = new F32[UNROLL][];
-            for (int u = 0; u < UNROLL; u++) keyValues[u] = rows.unpack(k, kRows[u]);
-            F32[] keyScales = new F32[UNROLL];
-            F32[] valueScales = new F32[UNROLL];
-            for (int u = 0; u < UNROLL; u++) {
-                keyScales[u] = rows.scale(k, rows.kScales(), k.min(keys[u], lastKey));
-                valueScales[u] = rows.scale(k, rows.vScales(), k.min(keys[u], lastKey));
-            }
-            F32[][] p = new F32[group][UNROLL];
-            for (int g = 0; g < group; g++) {
-                F32[] scores = new F32[UNROLL];
-                F32 stepMax = null;
-                for (int u = 0; u < UNROLL; u++) {
-                    F32 dot = k.mul(query[g][0], keyValues[u][0]);
-                    for (int i = 1; i < 8; i++) dot = k.mad(query[g][i], keyValues[u][i], dot);
-                    for (int mask = lanes / 2; mask >= 1; mask /= 2) dot = k.add(dot, k.shuffleXor(dot, mask));
-                    if (keyScales[u] != null) dot = k.mul(dot, keyScales[u]);
-                    scores[u] = k.select(k.lt(keys[u], to), dot, k.f32(Float.NEGATIVE_INFINITY));
-                    stepMax = stepMax == null ? scores[u] : k.max(stepMax, scores[u]);
-                }
-                F32 newMax = k.max(max[g], stepMax);
-                // A lane group with no key yet keeps max -inf; shifting by 0 then keeps its terms 0, not NaN.
-                F32 shift = finiteOrZero(k, newMax);
-                F32 rescale = k.ex2(k.sub(max[g], shift));
-                k.set(max[g], newMax);
-                F32 stepSum = null;
-                for (int u = 0; u < UNROLL; u++) {
-                    p[g][u] = k.ex2(k.sub(scores[u], shift));
-                    stepSum = stepSum == null ? p[g][u] : k.add(stepSum, p[g][u]);
-                }
-                k.set(sum[g], k.mad(sum[g], rescale, stepSum));
-                for (int i = 0; i < 8; i++) k.set(acc[g][i], k.mul(acc[g][i], rescale));
-            }
-            for (int u = 0; u < UNROLL; u++) {
-                F32[] values = rows.unpack(k, vRows[u]);
-                for (int g = 0; g < group; g++) {
-                    F32 weight = valueScales[u] == null ? p[g][u] : k.mul(p[g][u], valueScales[u]);
-                    for (int i = 0; i < 8; i++) k.set(acc[g][i], k.mad(weight, values[i], acc[g][i]));
-                }
-            }
+            StepRows next = StepRows.load(k, rows, keys(k, k.add(base, keysPerStep()), rowInLoad), lastKey);
+            attendStep(k, rows, new StepRows(keys(k, base, rowInLoad), current.k(), current.v()), to, lastKey,
+                    query, acc, max, sum);
+            current.set(k, next);
         });
+    }
 
+    /** The keys lane group {@code rowInLoad} reads in the step from {@code base}: one per warp load. */
+    private U32[] keys(KernelBuilder k, U32 base, U32 rowInLoad) {
+        U32[] keys = new U32[loop.unroll()];
+        for (int u = 0; u < keys.length; u++) keys[u] = k.add(base, k.add(rowInLoad, rowsPerLoad() * u));
+        return keys;
+    }
+
+    /** One step's keys and this lane's words of their K and V rows, as loaded (not yet unpacked). */
+    private record StepRows(U32[] keys, B32[][] k, B32[][] v) {
+        static StepRows load(KernelBuilder kb, Rows rows, U32[] keys, U32 lastKey) {
+            B32[][] k = new B32[keys.length][];
+            B32[][] v = new B32[keys.length][];
+            for (int u = 0; u < keys.length; u++) k[u] = rows.load(kb, rows.k(), kb.min(keys[u], lastKey));
+            for (int u = 0; u < keys.length; u++) v[u] = rows.load(kb, rows.v(), kb.min(keys[u], lastKey));
+            return new StepRows(keys, k, v);
+        }
+
+        /** These words in variables that a loop may overwrite with {@link #set}. */
+        StepRows held(KernelBuilder kb) {
+            return new StepRows(keys, hold(kb, k), hold(kb, v));
+        }
+
+        private static B32[][] hold(KernelBuilder kb, B32[][] words) {
+            B32[][] held = new B32[words.length][];
+            for (int u = 0; u < words.length; u++) {
+                held[u] = new B32[words[u].length];
+                for (int w = 0; w < words[u].length; w++) held[u][w] = kb.var("row", words[u][w]);
+            }
+            return held;
+        }
+
+        void set(KernelBuilder kb, StepRows next) {
+            for (int u = 0; u < k.length; u++) {
+                for (int w = 0; w < k[u].length; w++) {
+                    kb.set(k[u][w], next.k[u][w]);
+                    kb.set(v[u][w], next.v[u][w]);
+                }
+            }
+        }
+    }
+
+    /** The online-softmax update of the query heads by one step's loaded rows. */
+    private void attendStep(KernelBuilder k, Rows rows, StepRows step, U32 to, U32 lastKey, F32[][] query,
+                            F32[][] acc, F32[] max, F32[] sum) {
+        int lanes = lanesPerRow();
+        int unroll = loop.unroll();
+        U32[] keys = step.keys();
+        B32[][] kRows = step.k(), vRows = step.v();
+        F32[][] keyValues = new F32[unroll][];
+        for (int u = 0; u < unroll; u++) keyValues[u] = rows.unpack(k, kRows[u]);
+        F32[] keyScales = new F32[unroll];
+        F32[] valueScales = new F32[unroll];
+        for (int u = 0; u < unroll; u++) {
+            keyScales[u] = rows.scale(k, rows.kScales(), k.min(keys[u], lastKey));
+            valueScales[u] = rows.scale(k, rows.vScales(), k.min(keys[u], lastKey));
+        }
+        F32[][] p = new F32[group][unroll];
+        for (int g = 0; g < group; g++) {
+            F32[] scores = new F32[unroll];
+            F32 stepMax = null;
+            for (int u = 0; u < unroll; u++) {
+                F32 dot = k.mul(query[g][0], keyValues[u][0]);
+                for (int i = 1; i < 8; i++) dot = k.mad(query[g][i], keyValues[u][i], dot);
+                for (int mask = lanes / 2; mask >= 1; mask /= 2) dot = k.add(dot, k.shuffleXor(dot, mask));
+                if (keyScales[u] != null) dot = k.mul(dot, keyScales[u]);
+                scores[u] = k.select(k.lt(keys[u], to), dot, k.f32(Float.NEGATIVE_INFINITY));
+                stepMax = stepMax == null ? scores[u] : k.max(stepMax, scores[u]);
+            }
+            F32 newMax = k.max(max[g], stepMax);
+            // A lane group with no key yet keeps max -inf; shifting by 0 then keeps its terms 0, not NaN.
+            F32 shift = finiteOrZero(k, newMax);
+            F32 rescale = k.ex2(k.sub(max[g], shift));
+            k.set(max[g], newMax);
+            F32 stepSum = null;
+            for (int u = 0; u < unroll; u++) {
+                p[g][u] = k.ex2(k.sub(scores[u], shift));
+                stepSum = stepSum == null ? p[g][u] : k.add(stepSum, p[g][u]);
+            }
+            k.set(sum[g], k.mad(sum[g], rescale, stepSum));
+            for (int i = 0; i < 8; i++) k.set(acc[g][i], k.mul(acc[g][i], rescale));
+        }
+        for (int u = 0; u < unroll; u++) {
+            F32[] values = rows.unpack(k, vRows[u]);
+            for (int g = 0; g < group; g++) {
+                F32 weight = valueScales[u] == null ? p[g][u] : k.mul(p[g][u], valueScales[u]);
+                for (int i = 0; i < 8; i++) k.set(acc[g][i], k.mad(weight, values[i], acc[g][i]));
+            }
+        }
     }
 
     /**
@@ -236,7 +324,14 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
      */
     private record Rows(U64 k, U64 v, U32 rowBytes, Source source, U64 kScales, U64 vScales, U32 numKvHeads,
                         U32 kvHead) {
-        enum Source { BF16, TAIL, CODES }
+        /** bf16 rows, the FP8 cache's bf16 tail, FP8 codes decoded by integer operations or by conversions. */
+        enum Source {
+            BF16, TAIL, CODES, CODES_CONVERTED;
+
+            boolean codes() {
+                return this == CODES || this == CODES_CONVERTED;
+            }
+        }
 
         static Rows bf16(U64 k, U64 v, U32 rowBytes, Source source) {
             return new Rows(k, v, rowBytes, source, null, null, null, null);
@@ -245,18 +340,22 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
         B32[] load(KernelBuilder kb, U64 lane, U32 key) {
             U32 row = source == Source.TAIL ? kb.and(key, Fp8E4m3.BLOCK_TOKENS - 1) : key;
             U64 at = kb.add(lane, kb.mulWide(row, rowBytes));
-            if (source != Source.CODES) return kb.loadB32x4(global(at));
+            if (!source.codes()) return kb.loadB32x4(global(at));
             F32[] pair = kb.loadF32x2(global(at));
             return new B32[] {kb.bits(pair[0]), kb.bits(pair[1])};
         }
 
         F32[] unpack(KernelBuilder kb, B32[] words) {
-            return source == Source.CODES ? Fp8Ops.decode8(kb, words) : GroupedFlashDecode.unpack(kb, words);
+            return switch (source) {
+                case CODES -> Fp8Ops.decode8(kb, words);
+                case CODES_CONVERTED -> Fp8Ops.decode8Converted(kb, words);
+                case BF16, TAIL -> GroupedFlashDecode.unpack(kb, words);
+            };
         }
 
         /** The key's block scale, or null for bf16 rows. */
         F32 scale(KernelBuilder kb, U64 scales, U32 key) {
-            if (source != Source.CODES) return null;
+            if (!source.codes()) return null;
             U32 index = kb.mad(kb.shr(key, Fp8Ops.BLOCK_SHIFT), numKvHeads, kvHead);
             return kb.loadF32(kb.element(scales, index, 4));
         }

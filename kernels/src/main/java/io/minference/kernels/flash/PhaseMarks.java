@@ -9,8 +9,11 @@ import io.minference.runtime.cuda.CudaStream;
  * so that the marks cost nothing outside a benchmark.
  */
 public interface PhaseMarks {
-    /** The phases a breakdown reports. */
-    enum Phase { LINEAR, ATTENTION, INDEX, KV_STORE, OTHER }
+    /**
+     * The phases a breakdown reports. {@code COMBINE} is marked only by a split-K decode, before it merges its
+     * splits' partials, for the decode breakdown.
+     */
+    enum Phase { LINEAR, ATTENTION, INDEX, KV_STORE, OTHER, COMBINE }
 
     /** The work queued on {@code stream} from now on belongs to {@code phase}, until the next mark. */
     void mark(CudaStream stream, Phase phase);

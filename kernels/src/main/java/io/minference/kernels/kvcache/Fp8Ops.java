@@ -36,6 +36,17 @@ public final class Fp8Ops {
         return values;
     }
 
+    /**
+     * The eight values of eight e4m3 codes (not the int8 codes {@link #decode8} reads), by the e4m3 conversion instruction (sm_89 and newer):
+     * each pair of codes to an f16 pair (every e4m3 value is an f16 value), then each half to f32; a code pair in
+     * bits 0..15 of a word gives elements 0 and 1, low byte first.
+     */
+    public static F32[] decode8Converted(KernelBuilder k, B32[] words) {
+        F32[] values = new F32[4 * words.length];
+        for (int w = 0; w < words.length; w++) System.arraycopy(k.e4m3x4ToF32(words[w]), 0, values, 4 * w, 4);
+        return values;
+    }
+
     /** The code of x (already divided by its scale) in the low byte (see {@link KvBlockCodes#encode}). */
     static U32 encode(KernelBuilder k, F32 x) {
         S32 code = roundToS32(k, x);

@@ -133,6 +133,37 @@ class FlashAttentionGpuTest {
         assertAccurate(problem, actual, "seed " + seed);
     }
 
+    static Stream<Arguments> decodeTunings() {
+        return Stream.of(Arguments.of(new DecodeTuning(1, 2, 1, false, true)),
+                Arguments.of(new DecodeTuning(4, 3, 2, true, true)), Arguments.of(new DecodeTuning(8, 6, 4, true, true)),
+                Arguments.of(new DecodeTuning(32, 16, 8, false, true)));
+    }
+
+    /**
+     * The device-length decode of the LLaMA-3 shape under other {@link DecodeTuning}s than the default: one or many
+     * combine warps, few or many splits, one to eight loads in flight, with and without prefetch; each against
+     * float64 at a long and a short length of one capacity.
+     */
+    @ParameterizedTest(name = "decode with {0}")
+    @MethodSource("decodeTunings")
+    void everyDecodeTuningMatchesFloat64(DecodeTuning tuning) {
+        AttentionShape shape = new AttentionShape(32, 8, 128);
+        int capacity = 50000;
+        for (int length : new int[] {capacity, 3000, 1}) {
+            long seed = System.nanoTime();
+            AttentionProblem problem = AttentionProblem.random(shape, 1, length - 1, capacity, seed);
+            FlashAttention flash = new FlashAttention(backend.context(), shape, PrefillKernel.configured(), tuning);
+            float[] actual = run(backend, problem, flash, (f, q, k, v, out) -> {
+                try (DeviceBuffer lengthAt = upload(new short[] {(short) length, (short) (length >>> 16)})) {
+                    f.reserveDecode(capacity);
+                    f.decode(backend.stream(), q, k, v, out, lengthAt, capacity);
+                    backend.stream().synchronize();
+                }
+            });
+            assertAccurate(problem, actual, tuning + ", length " + length + ", seed " + seed);
+        }
+    }
+
     private void checkPrefill(AttentionShape shape, int count, int start, boolean tensorCores) {
         long seed = System.nanoTime();
         AttentionProblem problem = AttentionProblem.random(shape, count, start, seed);

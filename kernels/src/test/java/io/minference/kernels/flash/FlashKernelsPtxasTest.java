@@ -40,8 +40,20 @@ class FlashKernelsPtxasTest {
             new GroupedFlashDecode(128, 8, true, true),
             new GroupedFlashDecode(64, 3, true, true),
             new GroupedFlashDecode(64, 1, false, true),
+            new GroupedFlashDecode(128, 4, true, true, new GroupedFlashDecode.Loop(4, false, false)),
+            new GroupedFlashDecode(128, 4, true, true, new GroupedFlashDecode.Loop(8, false, true)),
+            new GroupedFlashDecode(128, 4, true, false, new GroupedFlashDecode.Loop(8, false, true)),
+            new GroupedFlashDecode(128, 8, true, true, new GroupedFlashDecode.Loop(2, false, true)),
+            new GroupedFlashDecode(128, 4, true, true, new GroupedFlashDecode.Loop(4, true, true)),
+            new GroupedFlashDecode(128, 4, true, false, new GroupedFlashDecode.Loop(4, true, true)),
+            new GroupedFlashDecode(128, 4, true, true, new GroupedFlashDecode.Loop(2, true, false)),
+            new GroupedFlashDecode(64, 1, true, true, new GroupedFlashDecode.Loop(4, true, true)),
             new FlashDecodeCombine(8),
             new FlashDecodeCombine(128),
+            new FlashDecodeCombine(128, 1),
+            new FlashDecodeCombine(96, 4),
+            new FlashDecodeCombine(1024, 8),
+            new FlashDecodeCombine(64, 32),
             HopperFlashPrefill.forHeadDim(128),
             HopperFlashPrefill.forHeadDim(64),
             new HopperFlashPrefill(128, 128, 3),
@@ -94,6 +106,50 @@ class FlashKernelsPtxasTest {
     }
 
     @Test
+    void fp8DecodeConvertsByInstructionOnlyOnSm90aAndOnlyWhenAsked() {
+        String instruction = "cvt.rn.f16x2.e4m3x2";
+        assertTrue(new GroupedFlashDecode(128, 4, true, true, new GroupedFlashDecode.Loop(4, false, true)).emit(PtxTarget.SM_90A).ptx()
+                .contains(instruction));
+        assertTrue(!new GroupedFlashDecode(128, 4, true, true, new GroupedFlashDecode.Loop(4, false, true)).emit(PtxTarget.SM_80).ptx()
+                .contains(instruction));
+        assertTrue(!new GroupedFlashDecode(128, 4, true, true, new GroupedFlashDecode.Loop(4, false, false)).emit(PtxTarget.SM_90A).ptx()
+                .contains(instruction));
+        assertTrue(!new GroupedFlashDecode(128, 4, true, false, new GroupedFlashDecode.Loop(4, false, true)).emit(PtxTarget.SM_90A).ptx()
+                .contains(instruction));
+    }
+
+    @Test
+    void decodeTuningComesFromSystemPropertiesAndBadValuesNameTheProperty() {
+        assertEquals(DecodeTuning.DEFAULT, DecodeTuning.configured());
+        try {
+            System.setProperty(DecodeTuning.COMBINE_WARPS, "2");
+            System.setProperty(DecodeTuning.FP8_DECODE, "Integer");
+            System.setProperty(DecodeTuning.PREFETCH, "TRUE");
+            assertEquals(new DecodeTuning(2, 8, 4, true, false), DecodeTuning.configured());
+            System.setProperty(DecodeTuning.PREFETCH, "yes");
+            var bad = assertThrows(IllegalArgumentException.class, DecodeTuning::configured);
+            assertTrue(bad.getMessage().contains(DecodeTuning.PREFETCH + " must be true or false"), bad.getMessage());
+            System.clearProperty(DecodeTuning.PREFETCH);
+            System.setProperty(DecodeTuning.UNROLL, "9");
+            var e = assertThrows(IllegalArgumentException.class, DecodeTuning::configured);
+            assertTrue(e.getMessage().contains(DecodeTuning.UNROLL + " must be 1 to 8, not 9"), e.getMessage());
+            System.setProperty(DecodeTuning.UNROLL, "four");
+            e = assertThrows(IllegalArgumentException.class, DecodeTuning::configured);
+            assertTrue(e.getMessage().contains(DecodeTuning.UNROLL + " must be a whole number"), e.getMessage());
+            System.clearProperty(DecodeTuning.UNROLL);
+            System.setProperty(DecodeTuning.FP8_DECODE, "fast");
+            e = assertThrows(IllegalArgumentException.class, DecodeTuning::configured);
+            assertTrue(e.getMessage().contains(DecodeTuning.FP8_DECODE + " must be instruction or integer"),
+                    e.getMessage());
+        } finally {
+            System.clearProperty(DecodeTuning.COMBINE_WARPS);
+            System.clearProperty(DecodeTuning.FP8_DECODE);
+            System.clearProperty(DecodeTuning.UNROLL);
+            System.clearProperty(DecodeTuning.PREFETCH);
+        }
+    }
+
+    @Test
     void unsupportedShapesAreRejectedWithTheReason() {
         var e = assertThrows(IllegalArgumentException.class, () -> new FlashPrefill(96, 128, 64, 3));
         assertTrue(e.getMessage().contains("FlashFallback"), e.getMessage());
@@ -101,6 +157,9 @@ class FlashKernelsPtxasTest {
         assertThrows(IllegalArgumentException.class, () -> new FlashPrefill(128, 128, 64, 1));
         assertThrows(IllegalArgumentException.class, () -> new FlashFallback(0));
         assertThrows(IllegalArgumentException.class, () -> new FlashDecode(2000));
+        assertThrows(IllegalArgumentException.class, () -> new FlashDecodeCombine(1024, 32));
+        assertThrows(IllegalArgumentException.class, () -> new FlashDecodeCombine(128, 0));
+        assertEquals(8, new FlashDecodeCombine(1024).warps());
     }
 
     @Test
@@ -110,5 +169,6 @@ class FlashKernelsPtxasTest {
         assertEquals(4, FlashAttention.splitBlocks(5000, 32, 132));
         assertEquals(33, FlashAttention.splitBlocks(70000, 32, 132));
         assertEquals(8 * 132, FlashAttention.splitBlocks(10_000_000, 1, 132));
+        assertEquals(3 * 132 / 8, FlashAttention.splitBlocks(10_000_000, 8, 132, 3));
     }
 }

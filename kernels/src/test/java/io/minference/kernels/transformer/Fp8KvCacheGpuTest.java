@@ -2,7 +2,9 @@ package io.minference.kernels.transformer;
 
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.cpu.Rope;
+import io.minference.kernels.flash.DecodeTuning;
 import io.minference.kernels.flash.FlashAttention;
+import io.minference.kernels.flash.PrefillKernel;
 import io.minference.kernels.kvcache.Fp8KvLayer;
 import io.minference.kernels.kvcache.KvBlockCodes;
 import io.minference.kernels.kvcache.KvQuantize;
@@ -187,9 +189,26 @@ class Fp8KvCacheGpuTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} heads, {1} KV heads of {2}, length {3}")
-    @CsvSource({"32, 8, 128, 1000", "32, 8, 128, 64", "6, 2, 64, 4100", "6, 2, 64, 1", "6, 2, 64, 40000"})
-    void fp8DecodeMatchesFloat64OverTheDequantizedCache(int heads, int kvHeads, int headDim, int length) {
+    /**
+     * Every decode tuning of {@link DecodeTuning} computes the same function: {@code default}, and {@code integer}
+     * (FP8 codes decoded by integer operations, two loads in flight, the one-warp combine, few splits),
+     * {@code prefetch} (a step's loads ahead) and {@code wide} (eight loads in flight, 32-warp combine, many splits).
+     */
+    @ParameterizedTest(name = "{0} heads, {1} KV heads of {2}, length {3}, {4} tuning")
+    @CsvSource({"32, 8, 128, 1000, default", "32, 8, 128, 64, default", "6, 2, 64, 4100, default",
+            "6, 2, 64, 1, default", "6, 2, 64, 40000, default", "32, 8, 128, 70000, default",
+            "32, 8, 128, 70000, integer", "32, 8, 128, 1000, integer", "32, 8, 128, 70000, wide",
+            "6, 2, 64, 4100, wide", "6, 2, 64, 4100, integer", "32, 8, 128, 70000, prefetch",
+            "32, 8, 128, 100, prefetch", "6, 2, 64, 4100, prefetch"})
+    void fp8DecodeMatchesFloat64OverTheDequantizedCache(int heads, int kvHeads, int headDim, int length,
+                                                        String tuningName) {
+        DecodeTuning tuning = switch (tuningName) {
+            case "default" -> DecodeTuning.DEFAULT;
+            case "integer" -> new DecodeTuning(1, 2, 2, false, false);
+            case "prefetch" -> new DecodeTuning(8, 3, 4, true, true);
+            case "wide" -> new DecodeTuning(32, 16, 8, false, true);
+            default -> throw new IllegalArgumentException(tuningName);
+        };
         int kvDim = kvHeads * headDim, group = heads / kvHeads;
         AttentionShape shape = new AttentionShape(heads, kvHeads, headDim);
         float[] k = gpu.bf16Gaussians(length * kvDim, 1), v = gpu.bf16Gaussians(length * kvDim, 1);
@@ -200,7 +219,8 @@ class Fp8KvCacheGpuTest {
              DeviceTensor out = gpu.poisoned(DType.BF16, (long) heads * headDim, DeviceFixture.BF16_POISON);
              DeviceTensor lengthAt = gpu.i32(new int[] {length});
              Fp8KvLayer cache = new Fp8KvLayer(gpu.backend.context(), capacity, kvHeads, headDim);
-             FlashAttention flash = new FlashAttention(gpu.backend.context(), shape)) {
+             FlashAttention flash = new FlashAttention(gpu.backend.context(), shape, PrefillKernel.configured(),
+                     tuning)) {
             poison(cache);
             new KvQuantize(kvHeads, headDim).launch(gpu.stream(), dk, dv, cache, length);
             flash.reserveDecode(capacity);
@@ -227,7 +247,7 @@ class Fp8KvCacheGpuTest {
                     // bf16 rounding of the output, plus f32 accumulation and ex2.approx
                     if (!(error <= Math.abs(want) * 0x1p-8 + 2e-3)) {
                         fail("head " + h + ", element " + i + ": " + got[h * headDim + i] + ", float64 " + want
-                                + "; " + gpu.context());
+                                + "; " + tuning + "; " + gpu.context());
                     }
                 }
             }

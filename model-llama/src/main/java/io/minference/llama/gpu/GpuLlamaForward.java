@@ -28,6 +28,8 @@ import io.minference.runtime.cuda.CudaStream;
 import io.minference.runtime.cuda.DeviceTensor;
 import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.Map;
 
 /**
  * One sequence's pass through the transformer on a CUDA device: the function of
@@ -78,6 +80,8 @@ public final class GpuLlamaForward implements ForwardPass {
     private CudaGraph recordedStep;
     private int position;
     private KernelMarks marks = KernelMarks.NONE;
+    /** Set while {@link #profileDecodeStep} queues its step: the kinds of its launches are marked on it. */
+    private EventTimeline<DecodeKind> decodeTimeline;
 
     public GpuLlamaForward(GpuLlamaWeights weights, CudaBackend backend, int capacity) {
         this(weights, backend, capacity, DEFAULT_CHUNK_SIZE);
@@ -286,8 +290,10 @@ public final class GpuLlamaForward implements ForwardPass {
      */
     private void projectQkv(GpuLayerWeights w, DeviceTensor x, int count) {
         GpuActivations a = buffers;
+        markDecode(DecodeKind.NORMS);
         marks.markKernel(stream, LinearKernel.NORM);
         norm.launch(stream, x, null, w.attentionNorm(), a.normed(), count, config.rmsEps());
+        markDecode(DecodeKind.QKV_GEMV);
         marks.markKernel(stream, LinearKernel.QKV_GEMM);
         gemm.multiply(firstRows(a.normed(), count), w.wqkv(), firstRows(a.qkv(), count), stream);
     }
@@ -298,14 +304,19 @@ public final class GpuLlamaForward implements ForwardPass {
      */
     private void finishLayer(GpuLayerWeights w, DeviceTensor attended, DeviceTensor x, int count) {
         GpuActivations a = buffers;
+        markDecode(DecodeKind.O_GEMV);
         marks.markKernel(stream, LinearKernel.OUTPUT_GEMM);
         gemm.multiplyAccumulate(firstRows(attended, count), w.wo(), x, stream);
+        markDecode(DecodeKind.NORMS);
         marks.markKernel(stream, LinearKernel.NORM);
         norm.launch(stream, x, null, w.ffnNorm(), a.normed(), count, config.rmsEps());
+        markDecode(DecodeKind.GATE_UP_GEMV);
         marks.markKernel(stream, LinearKernel.GATE_UP_GEMM);
         gemm.multiply(firstRows(a.normed(), count), w.wGateUp(), firstRows(a.gateUp(), count), stream);
+        markDecode(DecodeKind.SWIGLU);
         marks.markKernel(stream, LinearKernel.SWIGLU);
         swiGlu.launchFused(stream, a.gateUp(), a.hidden(), count, weights.paddedHidden());
+        markDecode(DecodeKind.DOWN_GEMV);
         marks.markKernel(stream, LinearKernel.DOWN_GEMM);
         gemm.multiplyAccumulate(firstRows(a.hidden(), count), w.wDown(), x, stream);
     }
@@ -396,12 +407,61 @@ public final class GpuLlamaForward implements ForwardPass {
     /** The launches of one decode step, every per-step value read from the step buffer. */
     private void enqueueDecodeStep() {
         GpuActivations a = buffers;
+        markDecode(DecodeKind.EMBEDDING);
         embedding.launch(stream, weights.tokenEmbedding(), step.token(), a.x(), 1);
         enqueueLayers(1, layer -> {
+            markDecode(DecodeKind.ROPE_KV_WRITE);
             cache.writeStep(stream, layer, a.qkv(), a.q(), weights.ropeFrequencies(), step.position());
+            markDecode(DecodeKind.ATTENTION);
             cache.attendStep(stream, attention, layer, a.q(), a.attention(), step.length());
         });
         enqueueLogits(row(a.x(), 0), buffers.logits(), 1);
+    }
+
+    /**
+     * Runs one token at the current position like {@link #decodeArgmax}, but with its launches queued one by one
+     * between CUDA events at every change of {@link DecodeKind}, and returns where its device time went beside the
+     * bytes each kind must read. For benchmarks: the events and the eager launches make the step slower than a
+     * replayed graph, and the gaps between launches count to the kind before them.
+     */
+    public DecodeBreakdown profileDecodeStep(int token) {
+        requireRoom(1);
+        checkVocabulary(new int[] {token}, 0, 1);
+        int length = position + 1;
+        step.set(stream, token, position);
+        EventTimeline<DecodeKind> timeline = new EventTimeline<>(stream.context(), DecodeKind.class);
+        try {
+            decodeTimeline = timeline;
+            attention.markDecode((s, phase) -> markDecode(phase == PhaseMarks.Phase.COMBINE ? DecodeKind.COMBINE
+                    : DecodeKind.ATTENTION));
+            enqueueDecodeStep();
+            Map<DecodeKind, Double> millis = timeline.finish(stream, DecodeKind.LM_HEAD);
+            position++;
+            return new DecodeBreakdown(argmaxOfLogits(), millis, decodeReadBytes(length));
+        } finally {
+            decodeTimeline = null;
+            attention.markDecode(PhaseMarks.NONE);
+            timeline.close();
+        }
+    }
+
+    /** The bytes each kind of a decode step over {@code length} cached positions reads at least. */
+    private Map<DecodeKind, Long> decodeReadBytes(int length) {
+        Map<DecodeKind, Long> bytes = new EnumMap<>(DecodeKind.class);
+        for (DecodeKind kind : DecodeKind.values()) bytes.put(kind, 0L);
+        for (GpuLayerWeights w : weights.layers()) {
+            bytes.merge(DecodeKind.QKV_GEMV, w.wqkv().byteSize(), Long::sum);
+            bytes.merge(DecodeKind.O_GEMV, w.wo().byteSize(), Long::sum);
+            bytes.merge(DecodeKind.GATE_UP_GEMV, w.wGateUp().byteSize(), Long::sum);
+            bytes.merge(DecodeKind.DOWN_GEMV, w.wDown().byteSize(), Long::sum);
+        }
+        bytes.put(DecodeKind.LM_HEAD, weights.classifier().byteSize());
+        bytes.put(DecodeKind.ATTENTION, GpuKvCache.bytes(config, length, cache.type()));
+        return bytes;
+    }
+
+    private void markDecode(DecodeKind kind) {
+        if (decodeTimeline != null) decodeTimeline.mark(stream, kind);
     }
 
     private void forwardChunk(int[] tokens, int from, int count) {
@@ -489,9 +549,11 @@ public final class GpuLlamaForward implements ForwardPass {
     /** Queues the final RMSNorm and classifier of {@code count} residual rows into {@code logits} ([count, vocab]). */
     private void enqueueLogits(DeviceTensor hidden, DeviceTensor logits, int count) {
         DeviceTensor normedRows = firstRows(buffers.normed(), count);
+        markDecode(DecodeKind.NORMS);
         marks.mark(stream, PhaseMarks.Phase.OTHER);
         marks.markKernel(stream, LinearKernel.LM_HEAD);
         norm.launch(stream, hidden, null, weights.outputNorm(), normedRows, count, config.rmsEps());
+        markDecode(DecodeKind.LM_HEAD);
         gemm.multiply(normedRows, weights.classifier(), logits, stream);
     }
 

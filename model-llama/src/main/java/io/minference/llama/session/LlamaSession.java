@@ -16,6 +16,7 @@ import io.minference.llama.generate.GenerationResult;
 import io.minference.llama.generate.ScoreResult;
 import io.minference.llama.generate.SparsePrefill;
 import io.minference.llama.generate.StopSequences;
+import io.minference.llama.gpu.DecodeBreakdown;
 import io.minference.llama.gpu.GpuLlamaForward;
 import io.minference.llama.gpu.GpuLlamaWeights;
 import io.minference.llama.gpu.GpuMemoryPlan;
@@ -745,6 +746,11 @@ public final class LlamaSession implements AutoCloseable {
                         random.nextUniform());
                 default -> super.chooseOnDevice(sampler);
             };
+        }
+
+        @Override
+        public Optional<DecodeBreakdown> profileDecodeGreedy(int token) {
+            return Optional.of(gpu.profileDecodeStep(token));
         }
 
         @Override

@@ -1,5 +1,9 @@
 package io.minference.llama.session;
 
+import io.minference.llama.gpu.DecodeBreakdown;
+import io.minference.llama.gpu.GpuLlamaForward;
+import java.util.Optional;
+
 /**
  * One sequence's KV cache on the session's backend: a prefill, then decode steps. Made by
  * {@link LlamaSession#newSequence}; close it to free the cache.
@@ -19,6 +23,15 @@ public interface Sequence extends AutoCloseable {
      * device, so that only its id crosses to the host.
      */
     int decodeGreedy(int token);
+
+    /**
+     * On a GPU, runs one token like {@link #decodeGreedy}, with its launches queued one by one between CUDA events,
+     * and returns its device time by kind of work (see {@link GpuLlamaForward#profileDecodeStep}); elsewhere runs
+     * nothing and returns empty, as there is no device time to break down.
+     */
+    default Optional<DecodeBreakdown> profileDecodeGreedy(int token) {
+        return Optional.empty();
+    }
 
     /** Positions processed so far: the next token goes to this position. */
     int position();

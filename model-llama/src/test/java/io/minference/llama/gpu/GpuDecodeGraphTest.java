@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.minference.config.KvCacheType;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.DevicePromptAttention;
 import io.minference.kernels.flash.FlashAttention;
@@ -129,6 +130,38 @@ class GpuDecodeGraphTest {
                 int actual = sampling.decodeSample(token, 0.9f, 0.95f, u);
                 assertEquals(expected, actual, "decodeSample, step " + step);
                 token = actual;
+            }
+        }
+    }
+
+    @Test
+    void aProfiledDecodeStepPicksTheGraphStepsTokenAndTimesEveryKind() {
+        for (KvCacheType type : KvCacheType.values()) {
+            int[] prompt = randomTokens(1000, 300, 8);
+            try (GpuLlamaWeights weights = SyntheticGpuWeights.generate(gpu, HEAD_DIM_128);
+                 GpuLlamaForward graph = new GpuLlamaForward(weights, gpu, 400, 64, true, type);
+                 GpuLlamaForward profiled = new GpuLlamaForward(weights, gpu, 400, 64, true, type)) {
+                graph.prefill(prompt, ProgressListener.NONE);
+                profiled.prefill(prompt, ProgressListener.NONE);
+                int token = graph.argmaxOfLogits();
+                for (int step = 0; step < 3; step++) {
+                    int expected = graph.decodeArgmax(token);
+                    DecodeBreakdown breakdown = profiled.profileDecodeStep(token);
+                    assertEquals(expected, breakdown.next(), type + " step " + step);
+                    assertEquals(graph.position(), profiled.position());
+                    for (DecodeKind kind : DecodeKind.values()) {
+                        assertTrue(breakdown.millis().get(kind) > 0, () -> kind + " took no device time: "
+                                + breakdown.millis());
+                    }
+                    long qkv = weights.layers().stream().mapToLong(w -> w.wqkv().byteSize()).sum();
+                    assertEquals(qkv, breakdown.readBytes().get(DecodeKind.QKV_GEMV));
+                    assertEquals(GpuKvCache.bytes(weights.config(), profiled.position(), type),
+                            breakdown.readBytes().get(DecodeKind.ATTENTION));
+                    assertEquals(0L, breakdown.readBytes().get(DecodeKind.SWIGLU));
+                    token = expected;
+                }
+                // the graph of the profiled sequence, captured after the eager steps, goes on from there
+                assertEquals(graph.decodeArgmax(token), profiled.decodeArgmax(token));
             }
         }
     }

@@ -106,6 +106,25 @@ public interface Conversions extends Arithmetic {
         return high ? up : low;
     }
 
+    /**
+     * Four e4m3 codes packed in a word (element i in byte i) as f32, exactly: each pair of codes through
+     * {@code cvt.rn.f16x2.e4m3x2} (every e4m3 value is an f16 value), then each half widened. Needs sm_89 or newer.
+     */
+    default F32[] e4m3x4ToF32(B32 word) {
+        B16 low = emitter().declare(new B16("codes"));
+        B16 high = emitter().declare(new B16("codes"));
+        emitter().instruction("mov.b32", new Reg[] {low, high}, word);
+        F32[] values = new F32[4];
+        B16[] pairs = {low, high};
+        for (int h = 0; h < 2; h++) {
+            F16x2 pair = emitter().declare(new F16x2("h2"));
+            emitter().instruction("cvt.rn.f16x2.e4m3x2", pair, pairs[h]);
+            values[2 * h] = lowF32(pair);
+            values[2 * h + 1] = highF32(pair);
+        }
+        return values;
+    }
+
     /** A bf16 value (in a 16-bit register) as f32, exactly. */
     default F32 bf16ToF32(B16 value) {
         U32 wide = convert(new U32("u"), "cvt.u32.u16", value);

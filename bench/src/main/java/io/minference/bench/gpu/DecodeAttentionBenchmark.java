@@ -1,0 +1,125 @@
+package io.minference.bench.gpu;
+
+import io.minference.bench.GpuBench;
+import io.minference.kernels.attention.AttentionShape;
+import io.minference.kernels.flash.DecodeTuning;
+import io.minference.kernels.flash.FlashAttention;
+import io.minference.kernels.flash.PrefillKernel;
+import io.minference.kernels.kvcache.Fp8KvLayer;
+import io.minference.kernels.kvcache.KvQuantize;
+import io.minference.runtime.DType;
+import io.minference.runtime.cuda.CudaBackend;
+import io.minference.runtime.cuda.DeviceBuffer;
+import io.minference.runtime.cuda.DeviceTensor;
+
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/**
+ * One layer's decode attention as a graph-captured step runs it (length read from the device, splits fixed by the
+ * capacity, then the combine) at LLaMA-3-8B's head layout (32 heads, 8 KV heads, d = 128), over a bf16 and an FP8
+ * cache of {@code length} positions, under several {@link DecodeTuning}s in one call: the default, then each with
+ * one knob changed. Reports microseconds per layer and the GB/s of K and V read (bytes of codes, scales and the
+ * tail for FP8) beside the floor at {@value #BYTES_PER_SECOND_LABEL}. Inputs are random bf16 (a block of random
+ * values repeated), the FP8 cache quantized from them by {@link KvQuantize}; medians of event-timed repeats of
+ * {@link #LAUNCHES} back-to-back decodes, the tunings run in a rotating order per length.
+ */
+public final class DecodeAttentionBenchmark implements GpuBenchmark {
+    private static final AttentionShape SHAPE = new AttentionShape(32, 8, 128);
+    private static final double BYTES_PER_SECOND = 4.8e12;
+    private static final String BYTES_PER_SECOND_LABEL = "4.8 TB/s";
+    private static final int LAUNCHES = 8;
+
+    private final int[] lengths;
+
+    public DecodeAttentionBenchmark(int... lengths) {
+        this.lengths = lengths.clone();
+    }
+
+    /** The tunings compared: the default, and the default with one knob changed. */
+    static List<DecodeTuning> tunings() {
+        DecodeTuning d = DecodeTuning.DEFAULT;
+        return List.of(d,
+                new DecodeTuning(1, d.blocksPerSm(), d.unroll(), d.prefetch(), d.fp8Instruction()),
+                new DecodeTuning(d.combineWarps(), 3, d.unroll(), d.prefetch(), d.fp8Instruction()),
+                new DecodeTuning(d.combineWarps(), 6, d.unroll(), d.prefetch(), d.fp8Instruction()),
+                new DecodeTuning(d.combineWarps(), 16, d.unroll(), d.prefetch(), d.fp8Instruction()),
+                new DecodeTuning(d.combineWarps(), d.blocksPerSm(), 8, d.prefetch(), d.fp8Instruction()),
+                new DecodeTuning(d.combineWarps(), d.blocksPerSm(), d.unroll(), !d.prefetch(), d.fp8Instruction()),
+                new DecodeTuning(d.combineWarps(), d.blocksPerSm(), d.unroll(), d.prefetch(), !d.fp8Instruction()));
+    }
+
+    @Override
+    public String name() {
+        return "decode attention (32 heads, 8 KV heads, d 128) by tuning";
+    }
+
+    @Override
+    public List<Figure> run(CudaBackend backend) {
+        List<Figure> figures = new ArrayList<>();
+        short[] block = FlashAttentionBenchmark.randomBf16(new SplittableRandom(7));
+        List<DecodeTuning> tunings = tunings();
+        for (int n = 0; n < lengths.length; n++) {
+            int length = lengths[n];
+            int kvDim = SHAPE.kvDim();
+            try (DeviceBuffer q = FlashAttentionBenchmark.filled(backend, 2L * SHAPE.queryDim(), block);
+                 DeviceBuffer o = backend.context().allocate(2L * SHAPE.queryDim());
+                 DeviceTensor k = DeviceTensor.allocate(backend.context(), DType.BF16, length, kvDim);
+                 DeviceTensor v = DeviceTensor.allocate(backend.context(), DType.BF16, length, kvDim);
+                 DeviceBuffer lengthAt = backend.context().allocate(4);
+                 Fp8KvLayer fp8 = new Fp8KvLayer(backend.context(), length, SHAPE.numKvHeads(), SHAPE.headDim())) {
+                FlashAttentionBenchmark.fill(k.buffer(), block);
+                // V from another part of the block, so that K and V differ
+                short[] shifted = Arrays.copyOfRange(block, block.length / 3, block.length);
+                FlashAttentionBenchmark.fill(v.buffer(), shifted);
+                lengthAt.copyFromHost(MemorySegment.ofArray(new int[] {length}));
+                new KvQuantize(SHAPE.numKvHeads(), SHAPE.headDim()).launch(backend.stream(), k, v, fp8, length);
+                backend.stream().synchronize();
+                double bf16Bytes = 2.0 * 2 * length * kvDim;
+                double fp8Bytes = 2.0 * length * kvDim + 2.0 * 4 * Fp8KvLayer.blocks(length) * SHAPE.numKvHeads();
+                figures.add(new Figure("decode L=" + length + " floor bf16 (K+V " + gb(bf16Bytes) + " at "
+                        + BYTES_PER_SECOND_LABEL + ")", bf16Bytes / BYTES_PER_SECOND * 1e6, "us"));
+                figures.add(new Figure("decode L=" + length + " floor fp8 (K+V " + gb(fp8Bytes) + " at "
+                        + BYTES_PER_SECOND_LABEL + ")", fp8Bytes / BYTES_PER_SECOND * 1e6, "us"));
+                for (int t = 0; t < tunings.size(); t++) {
+                    DecodeTuning tuning = tunings.get((t + n) % tunings.size());
+                    try (FlashAttention flash = new FlashAttention(backend.context(), SHAPE, PrefillKernel.configured(),
+                            tuning)) {
+                        flash.reserveDecode(length);
+                        double bf16 = DeviceTimer.medianMillisPerLaunch(backend, 3, 5, LAUNCHES,
+                                () -> flash.decode(backend.stream(), q, k, v, o, lengthAt, length));
+                        double fp8Millis = DeviceTimer.medianMillisPerLaunch(backend, 3, 5, LAUNCHES,
+                                () -> flash.decode(backend.stream(), q, fp8, o, lengthAt));
+                        String label = "decode L=" + length + " " + describe(tuning);
+                        figures.add(new Figure(label + " bf16", bf16 * 1e3, "us"));
+                        figures.add(new Figure(label + " bf16", bf16Bytes / (bf16 * 1e-3) / 1e9, "GB/s"));
+                        figures.add(new Figure(label + " fp8", fp8Millis * 1e3, "us"));
+                        figures.add(new Figure(label + " fp8", fp8Bytes / (fp8Millis * 1e-3) / 1e9, "GB/s"));
+                    }
+                }
+            }
+        }
+        return figures;
+    }
+
+    private static String describe(DecodeTuning t) {
+        return "combineWarps=" + t.combineWarps() + " blocksPerSm=" + t.blocksPerSm() + " unroll=" + t.unroll()
+                + " prefetch=" + t.prefetch() + " fp8=" + (t.fp8Instruction() ? "instruction" : "integer");
+    }
+
+    private static String gb(double bytes) {
+        return String.format(Locale.ROOT, "%.2f GB", bytes / 1e9);
+    }
+
+    /** Runs this benchmark alone: {@code DecodeAttentionBenchmark [length...]}, default 131072 524288 1048576. */
+    public static void main(String[] args) {
+        int[] lengths = args.length == 0 ? new int[] {131072, 524288, 1048576}
+                : Arrays.stream(args).mapToInt(Integer::parseInt).toArray();
+        int status = GpuBench.run(List.of(new DecodeAttentionBenchmark(lengths)), System.out);
+        if (status != 0) System.exit(status);
+    }
+}
