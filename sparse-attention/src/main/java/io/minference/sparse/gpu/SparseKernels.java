@@ -25,7 +25,7 @@ public final class SparseKernels {
                 new VerticalSlashTile(d, VerticalSlashTile.Mode.ROW_STATS, true),
                 new VerticalSlashTile(d, VerticalSlashTile.Mode.SCORES, true), new VerticalSlashRowStats(),
                 new VerticalSlashSelect(), new IndexAssembly(true), new IndexAssembly(false), new IndexTiles(),
-                new BlockPool(d)));
+                new IndexKeys(), new BlockPool(d)));
         for (int blocks = 64; blocks <= BlockSparseSelect.MAX_BLOCKS; blocks *= 2) {
             kernels.add(new BlockSparseSelect(d, blocks));
         }
