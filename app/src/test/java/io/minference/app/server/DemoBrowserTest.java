@@ -82,7 +82,9 @@ class DemoBrowserTest {
 
             assertEquals("done", state("run-minference"), part("run-minference", "status"));
             assertTrue(part("run-minference", "prefill").matches("\\d+\\.\\d{3} s"));
-            assertEquals("minference", part("run-minference", "path"));
+            // The sparse run names the patterns it followed: here the default budget.
+            assertEquals("minference (every head vertical-slash 1000/6096)", part("run-minference", "path"));
+            assertTrue(text("speedup").contains("patterns: every head vertical-slash 1000/6096"), text("speedup"));
             assertFalse(part("run-minference", "answer").isEmpty(), "the sparse run streams an answer too");
             assertEquals(2L, script("return LatencyChart.points('minference').length"));
             // The speedup comes with the fraction of the causal area that MInference computed, measured.
@@ -149,7 +151,7 @@ class DemoBrowserTest {
             assertEquals("done", state("run-minference"), part("run-minference", "status"));
             assertEquals("0.500 s", part("run-dense", "prefill"));
             assertEquals("0.100 s", part("run-minference", "prefill"));
-            assertEquals("minference", part("run-minference", "path"));
+            assertEquals("minference (scripted patterns)", part("run-minference", "path"));
             assertEquals("xxx", part("run-minference", "answer"));
             assertTrue(text("speedup").contains("5.00×"), text("speedup"));
             assertTrue(text("speedup").contains("computing 20.0% of the causal area"), text("speedup"));

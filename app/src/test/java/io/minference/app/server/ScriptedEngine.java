@@ -68,7 +68,8 @@ final class ScriptedEngine implements TextEngine {
         // sparse modes compute a fifth of the causal area.
         boolean dense = request.attention().equals("dense");
         return new Completion("x".repeat(request.maxTokens()), 10, request.maxTokens(), dense ? 0.5 : 0.1, 100,
-                request.attention(), "length", java.util.List.of(), dense ? 1.0 : 0.2);
+                request.attention(), "length", java.util.List.of(), dense ? 1.0 : 0.2,
+                dense ? null : "scripted patterns");
     }
 
     /** Held like a generation when {@code holdUntilReleased}, and cancellable while held. */
