@@ -54,13 +54,14 @@ class DemoRecordCommandTest {
         Path patterns = dir.resolve("tiny-a-shape.yaml");
         Files.writeString(patterns, "num_layers: 4\nnum_heads: 8\ndefault: {pattern: a-shape, sink: 64, local: 128}\n");
         Path out = dir.resolve("demo");
-        CliRun run = CliRun.of("demo-record", "--model", "synthetic:tiny", "--device", "cpu", "--lengths", "512",
+        CliRun run = CliRun.of("demo-record", "--model", "synthetic:tiny", "--device", "cpu", "--lengths", "2k",
                 "--max-tokens", "1", "--pattern-max-tokens", "2", "--patterns", patterns.toString(),
                 "--out", out.toString());
         assertEquals(0, run.exitCode(), run.toString());
-        JsonNode sparse = new ObjectMapper().readTree(out.resolve("512-minference.json").toFile());
+        JsonNode sparse = new ObjectMapper().readTree(out.resolve("2048-minference.json").toFile());
         assertEquals(patterns.toString(), sparse.path("minference").path("patterns").asText());
-        // sink 64 + local 128 of 512 keys: well under half of the causal area
+        // sink 64 + local 128 of 2048 keys: well under half of the causal area (at 512 tokens every head would
+        // compute over 0.66 of its key tiles and fall back to dense)
         assertTrue(sparse.path("minference").path("index_density").asDouble() < 0.5, sparse.toString());
         assertTrue(Files.readString(out.resolve("summary.md")).contains("MInference patterns: " + patterns),
                 run.toString());
