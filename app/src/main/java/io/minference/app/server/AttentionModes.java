@@ -6,9 +6,8 @@ import io.minference.llama.LlamaConfig;
 import io.minference.llama.generate.SparsePrefill;
 import io.minference.llama.session.AttentionPlan;
 import io.minference.llama.session.GenerationListener;
+import io.minference.llama.session.KeptKeys;
 import io.minference.llama.session.LlamaSession;
-import io.minference.sparse.HeadPattern;
-import io.minference.sparse.SparseIndex;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -52,14 +51,12 @@ final class AttentionModes {
     }
 
     /**
-     * The keys that head {@code head} of layer {@code layer} keeps for {@code prompt} under {@code mode}, as one head
-     * slot of an index (see {@link LlamaSession#headIndex}). Empty for dense.
+     * The keys that head {@code head} of layer {@code layer} keeps for {@code prompt} under {@code mode} (see
+     * {@link LlamaSession#headKeys}). Empty for dense.
      */
-    static Optional<SparseIndex> patternIndex(LlamaSession session, int[] prompt, String mode, Path patterns,
-                                              int layer, int head, GenerationListener progress) {
-        if (mode.equals(DENSE)) return Optional.empty();
-        HeadPattern pattern = sparse(mode, 0, session.config(), patterns).plan().pattern(layer, head);
-        return Optional.of(session.headIndex(prompt, pattern, layer, head, progress));
+    static Optional<KeptKeys> patternKeys(LlamaSession session, int[] prompt, String mode, Path patterns,
+                                          int layer, int head, GenerationListener progress) {
+        return session.headKeys(prompt, plan(mode, 0, session.config(), patterns), layer, head, progress);
     }
 
     static ApiException unavailable(String mode) {

@@ -157,8 +157,8 @@ public final class LlamaEngine implements TextEngine {
                 if (cancellation.isCancelled()) throw new GenerationCancelledException();
             }
         };
-        return AttentionModes.patternIndex(session, ids, mode, patterns, layer, head, cancellable)
-                .map(index -> PatternPicture.of(index, 0, layer, head, mode, PatternPicture.MAX_CELLS));
+        return AttentionModes.patternKeys(session, ids, mode, patterns, layer, head, cancellable)
+                .map(keys -> PatternPicture.of(keys, layer, head, mode, PatternPicture.MAX_CELLS));
     }
 
     private static String checkedMode(String attention) {

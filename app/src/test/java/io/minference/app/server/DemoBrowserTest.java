@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.minference.llama.generate.PasskeyPrompt;
 import io.minference.llama.load.ModelLoader;
+import io.minference.llama.session.KeptKeys;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.SharedData;
 import io.minference.runtime.cpu.CpuBackend;
@@ -142,7 +143,7 @@ class DemoBrowserTest {
         index.addRange(0, 2, 128, 192);
         index.addRange(0, 3, 0, 64);
         index.addRange(0, 3, 192, 256);
-        PatternPicture picture = PatternPicture.of(index, 0, 1, 2, "vertical-slash", 128);
+        PatternPicture picture = PatternPicture.of(KeptKeys.of(index, 0), 1, 2, "vertical-slash", 128);
         try (ApiServer server = ApiServer.start(new ScriptedEngine(false, 1, picture),
                 new ServerSettings("127.0.0.1", 0, 1 << 20, 2, true, null))) {
             browser.get(server.uri().toString());
