@@ -24,7 +24,8 @@ fi
 . bin/jdk.sh
 minference_find_jdk stage-gpu javac
 export JAVA_HOME=$MINFERENCE_JDK
-export STAGE_DATA="models/stories260K.bin models/tok512.bin models/tiny-passkey-llama-tokenizer.json"
+# MInference's LLaMA-3-8B pattern JSON (50 KB) too, for bench --patterns and demo-record --patterns on the device
+export STAGE_DATA="models/stories260K.bin models/tok512.bin models/tiny-passkey-llama-tokenizer.json minference/Llama_3_8B_Instruct_262k_kv_out_v32_fit_o_best_pattern.json"
 # Selenium (and what only it brings: Guava, Byte Buddy, annotations), OpenTelemetry and Netty, LangChain4j (and its
 # tokenizer jtokkit); SLF4J stays: Jetty logs through it
 export STAGE_EXCLUDE_GROUPS="org.seleniumhq.selenium,io.opentelemetry,io.netty,com.google.guava,com.google.errorprone,com.google.j2objc,net.bytebuddy,org.jetbrains,org.jspecify,dev.langchain4j,com.knuddels"
