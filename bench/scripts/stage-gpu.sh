@@ -36,8 +36,9 @@ export JLINK_MODULES=java.base,java.logging,java.management,java.naming,java.net
 mkdir -p "$dir"
 stamp="$("$JAVA_HOME/bin/java" -version 2>&1 | head -1) $JLINK_MODULES"
 packing="jlink --strip-debug --no-header-files --no-man-pages --compress zip-0; tar | xz -9"
-if [ ! -f "$dir/jdk.tar.xz" ] || [ "$(cat "$dir/jdk.stamp" 2>/dev/null)" != "$stamp" ] \
-    || [ "$(cat "$dir/jdk.packing" 2>/dev/null)" != "$packing" ]; then
+# (A JDK without jlink leaves the image to stage.sh, which says what is missing.)
+if [ -x "$JAVA_HOME/bin/jlink" ] && { [ ! -f "$dir/jdk.tar.xz" ] || [ "$(cat "$dir/jdk.stamp" 2>/dev/null)" != "$stamp" ] \
+    || [ "$(cat "$dir/jdk.packing" 2>/dev/null)" != "$packing" ]; }; then
   echo "stage-gpu: linking a JDK runtime image ($JLINK_MODULES), xz -9 (a few minutes)" >&2
   image=$(mktemp -d)
   "$JAVA_HOME/bin/jlink" --add-modules "$JLINK_MODULES" --strip-debug --no-header-files --no-man-pages \
