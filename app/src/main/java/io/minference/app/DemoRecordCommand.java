@@ -57,6 +57,11 @@ final class DemoRecordCommand extends CliCommand {
     @Option(names = "--device", paramLabel = "D", description = "auto (default), cpu, cuda or cuda:N.")
     String device;
 
+    @Option(names = "--patterns", paramLabel = "FILE",
+            description = "Per-head patterns for the MInference runs: the project's YAML or MInference's JSON, as"
+                    + " bench --patterns (default: every head vertical-slash 1000/6096).")
+    Path patterns;
+
     @Option(names = "--files", paramLabel = "DIR", description = "A folder of texts for the haystack filler.")
     Path files;
 
@@ -99,6 +104,7 @@ final class DemoRecordCommand extends CliCommand {
                 null, null));
         if (settings.model() == null) throw missing("'--model=PATH' (or model: in the --config file)");
         Inputs.requireModel(settings.model());
+        Inputs.requirePatterns(patterns(settings));
         Files.createDirectories(out);
         LlamaSession session;
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal())) {
@@ -106,12 +112,17 @@ final class DemoRecordCommand extends CliCommand {
                     config -> AttentionPlan.dense(), settings.prefill().blockSize(), progress);
         }
         String id = ServerCommand.modelId(settings.model());
-        try (LlamaEngine engine = new LlamaEngine(session, id);
+        try (LlamaEngine engine = new LlamaEngine(session, id, patterns(settings));
              ApiServer server = ApiServer.start(engine, new ServerSettings("127.0.0.1", 0,
                      ServerSettings.DEFAULT_MAX_BODY_BYTES, 1, true, files))) {
             record(server.uri(), engine.device());
         }
         return 0;
+    }
+
+    /** The pattern file of --patterns, else the configuration file's, else none (the default budget). */
+    private Path patterns(MinferenceConfig settings) {
+        return patterns != null ? patterns : settings.attention().patterns();
     }
 
     private void record(URI base, String device) throws IOException, InterruptedException {
@@ -120,12 +131,11 @@ final class DemoRecordCommand extends CliCommand {
         JsonNode info = call(client, base, "/demo/info", null);
         save("info.json", info);
         StringBuilder table = new StringBuilder();
-        table.append(String.format(Locale.ROOT, "model %s on %s; pass key at %d%%; each mode warmed up once, then"
-                + " the order alternates per length%n%n", info.path("model").asText(), device, depth));
         table.append("| tokens | first | dense prefill s | MInference prefill s | speedup | MInference computed"
                 + " | dense answer | MInference answer |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
         boolean warmedUp = false;
         List<Runs> recorded = new ArrayList<>();
+        String followed = "none (no MInference run)";
         for (int n = 0; n < lengths.size(); n++) {
             int tokens = lengths.get(n);
             ObjectNode hay = JSON.createObjectNode().put("tokens", tokens).put("depth", depth);
@@ -149,6 +159,8 @@ final class DemoRecordCommand extends CliCommand {
                 save(tokens + "-" + mode + ".json", run);
                 runs[MODES.indexOf(mode)] = run;
             }
+            JsonNode sparsePatterns = runs[1].path("minference").path("patterns");
+            if (sparsePatterns.isTextual()) followed = sparsePatterns.asText();
             if (tokens <= patternMaxTokens.getFirst()) {
                 ObjectNode pattern = JSON.createObjectNode().put("prompt", prompt).put("attention", "minference")
                         .put("layer", layer).put("head", head);
@@ -158,8 +170,13 @@ final class DemoRecordCommand extends CliCommand {
             recorded.add(new Runs(tokens, runs[0], runs[1]));
         }
         table.append(System.lineSeparator()).append(energySection(recorded));
-        Files.writeString(out.resolve("summary.md"), table.toString(), StandardCharsets.UTF_8);
-        log.print(table);
+        // The header comes last: it names the patterns the MInference runs reported following.
+        String summary = String.format(Locale.ROOT, "model %s on %s; pass key at %d%%; each mode warmed up once, then"
+                + " the order alternates per length; MInference patterns: %s; its density counted inside"
+                + " its timed prefill (on a GPU by a count per head on the device)%n%n", info.path("model").asText(), device, depth,
+                followed) + table;
+        Files.writeString(out.resolve("summary.md"), summary, StandardCharsets.UTF_8);
+        log.print(summary);
         log.printf(Locale.ROOT, "saved under %s%n", out);
         log.flush();
     }

@@ -1,13 +1,12 @@
 package io.minference.app;
 
 import io.minference.bench.GpuBench;
-import io.minference.runtime.cuda.CudaAvailability;
-import io.minference.runtime.cuda.CudaDriver;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 import picocli.CommandLine.Command;
 
 /** Measures the GPU's ceilings and the DSL kernels against them, through the project's own CUDA runtime. */
@@ -18,8 +17,8 @@ final class GpuBenchCommand extends CliCommand {
 
     @Override
     int run() {
-        CudaAvailability cuda = CudaDriver.availability();
-        if (!cuda.available()) throw new IllegalStateException("gpu-bench needs a CUDA GPU: " + cuda.reason());
+        Optional<String> missing = GpuBench.missingGpu();
+        if (missing.isPresent()) throw new IllegalStateException("gpu-bench needs a CUDA GPU: " + missing.get());
         try (PrintStream lines = new PrintStream(new LineForwarder(out()), true, StandardCharsets.UTF_8)) {
             return GpuBench.run(GpuBench.benchmarks(), lines);
         }

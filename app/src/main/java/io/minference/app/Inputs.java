@@ -20,8 +20,12 @@ final class Inputs {
 
     /** The pattern file, when one is configured: read now, so that its errors come before the model loads. */
     static void requirePatterns(AttentionConfig attention) {
-        if (attention.patterns() == null) return;
-        PatternFiles.read(attention.patterns(), SparsePrefill.registeredPatterns());
+        requirePatterns(attention.patterns());
+    }
+
+    /** As {@link #requirePatterns(AttentionConfig)}, for a pattern file given by itself (or null for none). */
+    static void requirePatterns(Path patterns) {
+        if (patterns != null) PatternFiles.read(patterns, SparsePrefill.registeredPatterns());
     }
 
     /** A model is a file, or a synthetic:NAME that the loader builds in memory. */

@@ -1,11 +1,10 @@
 package io.minference.app;
 
-import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.catalog.KernelCatalog;
+import io.minference.llama.session.LlamaSession;
 import io.minference.ptx.KernelSource;
 import io.minference.ptx.PtxTarget;
 import io.minference.ptx.dsl.KernelDefinition;
-import io.minference.sparse.gpu.SparseKernels;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -85,8 +84,7 @@ final class KernelsCommand extends CliCommand {
     /** The dense and sparse kernels for the asked shape; a shape they cannot serve is invalid input. */
     private KernelCatalog catalog(PtxTarget arch) {
         try {
-            AttentionShape shape = new AttentionShape(heads, kvHeads, headDim);
-            return KernelCatalog.dense(shape, arch).with(SparseKernels.forShape(shape));
+            return LlamaSession.kernelCatalog(heads, kvHeads, headDim, arch);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(),
                     "Invalid attention shape: " + e.getMessage());

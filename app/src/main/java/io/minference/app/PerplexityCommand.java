@@ -7,10 +7,10 @@ import io.minference.llama.LlamaConfig;
 import io.minference.llama.generate.ScoreResult;
 import io.minference.llama.generate.SparsePrefill;
 import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.GenerationListener;
 import io.minference.llama.session.LlamaSession;
 import io.minference.llama.session.PrefillOptions;
 import io.minference.llama.session.PrefillResult;
-import io.minference.runtime.ProgressListener;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -166,7 +166,7 @@ final class PerplexityCommand extends CliCommand {
      * {@code first - 1} on predict {@code ids[first..]}, each scored.
      */
     static ScoreResult inPrefill(LlamaSession session, int[] ids, int first, AttentionPlan plan,
-                                 ProgressListener progress) {
+                                 GenerationListener progress) {
         int n = ids.length - first;
         PrefillResult r = session.prefill(Arrays.copyOf(ids, ids.length - 1), PrefillOptions.lastLogits(n)
                 .withAttention(plan).withProgress(progress).measuringDensity());

@@ -7,13 +7,12 @@ import io.minference.config.MinferenceConfig;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.generate.SparsePrefill;
 import io.minference.llama.session.AttentionPlan;
+import io.minference.llama.session.HeadRecall;
 import io.minference.llama.session.LlamaSession;
-import io.minference.sparse.HeadAccuracy;
+import io.minference.llama.session.SyntheticRecall;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import io.minference.kernels.attention.AttentionShape;
-import io.minference.sparse.HeadPattern;
 import java.util.List;
 import java.util.Locale;
 import picocli.CommandLine.Command;
@@ -138,9 +137,8 @@ final class RecallCommand extends CliCommand {
     }
 
     private int runSynthetic(AttentionConfig measured) {
-        AttentionShape shape;
         try {
-            shape = new AttentionShape(heads, kvHeads, headDim);
+            SyntheticRecall.checkShape(heads, kvHeads, headDim);
         } catch (IllegalArgumentException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "Invalid synthetic shape: "
                     + e.getMessage());
@@ -148,7 +146,7 @@ final class RecallCommand extends CliCommand {
         int tokens = length != null ? length : SearchPatternsCommand.DEFAULT_LENGTH;
         int l = layer != null ? layer : 0;
         if (l < 0) throw new IllegalArgumentException("layer must be 0 or more, got " + l);
-        List<HeadPattern> patterns = SyntheticRecall.patterns(measured, l, heads);
+        var patterns = SyntheticRecall.patterns(measured, l, heads);
         PrintWriter out = out();
         out.printf(Locale.ROOT, "synthetic %s attention: %d heads, %d KV heads, head size %d, %d tokens, seed %d;"
                         + " patterns: %s%n", synthetic.name().toLowerCase(Locale.ROOT), heads, kvHeads, headDim, tokens,
@@ -157,14 +155,15 @@ final class RecallCommand extends CliCommand {
         out.printf(Locale.ROOT, "%5s %5s  %-32s %9s %9s %10s%n", "layer", "head", "pattern", "density", "recall",
                 "rel error");
         out.flush();
-        List<HeadAccuracy.Result> results;
+        List<HeadRecall> results;
         try (ProgressBar progress = new ProgressBar(err(), stderrIsTerminal())) {
-            results = SyntheticRecall.measure(synthetic, shape, tokens, seed, patterns, progress);
+            results = SyntheticRecall.measure(synthetic, heads, kvHeads, headDim, tokens, seed, l, patterns,
+                    progress);
         }
         double recallSum = 0;
-        for (HeadAccuracy.Result r : results) {
-            out.printf(Locale.ROOT, "%5d %5d  %-32s %9.4f %9.4f %10.2e%n", l, r.head(),
-                    SparsePrefill.describe(patterns.get(r.head())), r.density(), r.recall(), r.relativeError());
+        for (HeadRecall r : results) {
+            out.printf(Locale.ROOT, "%5d %5d  %-32s %9.4f %9.4f %10.2e%n", r.layer(), r.head(),
+                    SparsePrefill.describe(r.pattern()), r.density(), r.recall(), r.relativeError());
             recallSum += r.recall();
         }
         out.printf(Locale.ROOT, "mean recall %.4f%n", recallSum / heads);

@@ -34,6 +34,11 @@ abstract class ServerCommand extends CliCommand {
     @Option(names = "--device", paramLabel = "D", description = "auto (default), cpu, cuda or cuda:N.")
     String device;
 
+    @Option(names = "--patterns", paramLabel = "FILE",
+            description = "Per-head patterns for requests in minference mode: the project's YAML or MInference's JSON"
+                    + " (docs/sparse-attention.md); default: every head vertical-slash 1000/6096.")
+    Path patterns;
+
     @Option(names = "--host", paramLabel = "ADDRESS",
             description = "Address to listen on (default: 127.0.0.1, this machine only).")
     String host = ServerSettings.DEFAULT_HOST;
@@ -95,6 +100,8 @@ abstract class ServerCommand extends CliCommand {
         }
         Inputs.requireModel(settings.model());
         if (settings.tokenizer() != null) Inputs.requireFile(settings.tokenizer(), "tokenizer file");
+        Path patternFile = patterns != null ? patterns : settings.attention().patterns();
+        Inputs.requirePatterns(patternFile);
         Path folder = filesFolder();
         if (folder != null && !Files.isDirectory(folder)) {
             throw new IOException("files folder not found (or not a directory): " + folder);
@@ -107,7 +114,13 @@ abstract class ServerCommand extends CliCommand {
             session = LlamaSession.load(settings.model(), settings.tokenizer(), settings.device(), config -> plan,
                     settings.prefill().blockSize(), progress);
         }
-        LlamaEngine engine = new LlamaEngine(session, modelId(settings.model()));
+        LlamaEngine engine;
+        try {
+            engine = new LlamaEngine(session, modelId(settings.model()), patternFile);
+        } catch (RuntimeException e) {
+            session.close();
+            throw e;
+        }
         ApiServer server;
         try {
             ServerLimits limits = ServerLimits.DEFAULTS.withRequestTimeout(Duration.ofSeconds(requestTimeoutSeconds))

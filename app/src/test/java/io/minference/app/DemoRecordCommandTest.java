@@ -39,6 +39,11 @@ class DemoRecordCommandTest {
         String summary = Files.readString(out.resolve("summary.md"));
         String[] lines = summary.strip().split("\\R");
         assertTrue(lines[0].contains("warmed up once, then the order alternates"), summary);
+        // The recording names the patterns MInference followed, as its responses do.
+        assertTrue(lines[0].contains("MInference patterns: every head vertical-slash 1000/6096"), summary);
+        assertEquals("every head vertical-slash 1000/6096", sparse.path("minference").path("patterns").asText());
+        assertTrue(json.readTree(out.resolve("512-dense.json").toFile()).path("minference").path("patterns")
+                .isNull());
         // One row per length: the second ran MInference first.
         assertTrue(lines[4].startsWith("| 256 | dense |"), summary);
         assertTrue(lines[5].startsWith("| 512 | minference |"), summary);
@@ -67,5 +72,32 @@ class DemoRecordCommandTest {
                 + " \"energy_unavailable\": \"energy: not measured (NVML: no driver)\"}}");
         assertEquals("energy: not measured (NVML: no driver)\n",
                 DemoRecordCommand.energySection(List.of(new DemoRecordCommand.Runs(64, dense, absent))));
+    }
+
+    @Test
+    void followsAPatternFileAndSaysSo() throws Exception {
+        Path patterns = dir.resolve("tiny-a-shape.yaml");
+        Files.writeString(patterns, "num_layers: 4\nnum_heads: 8\ndefault: {pattern: a-shape, sink: 64, local: 128}\n");
+        Path out = dir.resolve("demo");
+        CliRun run = CliRun.of("demo-record", "--model", "synthetic:tiny", "--device", "cpu", "--lengths", "2k",
+                "--max-tokens", "1", "--pattern-max-tokens", "2", "--patterns", patterns.toString(),
+                "--out", out.toString());
+        assertEquals(0, run.exitCode(), run.toString());
+        JsonNode sparse = new ObjectMapper().readTree(out.resolve("2048-minference.json").toFile());
+        assertEquals(patterns.toString(), sparse.path("minference").path("patterns").asText());
+        // sink 64 + local 128 of 2048 keys: well under half of the causal area (at 512 tokens every head would
+        // compute over 0.66 of its key tiles and fall back to dense)
+        assertTrue(sparse.path("minference").path("index_density").asDouble() < 0.5, sparse.toString());
+        assertTrue(Files.readString(out.resolve("summary.md")).contains("MInference patterns: " + patterns),
+                run.toString());
+    }
+
+    @Test
+    void aMissingPatternFileIsAClearError() {
+        Path missing = dir.resolve("none.yaml");
+        CliRun run = CliRun.of("demo-record", "--model", "synthetic:tiny", "--device", "cpu", "--lengths", "512",
+                "--patterns", missing.toString(), "--out", dir.resolve("demo").toString());
+        assertTrue(run.exitCode() != 0, run.toString());
+        assertTrue(run.err().contains(missing + ": pattern file not found"), run.toString());
     }
 }

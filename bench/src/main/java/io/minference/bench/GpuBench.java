@@ -17,6 +17,7 @@ import io.minference.runtime.cuda.CudaDriver;
 
 import java.io.PrintStream;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The GPU's ceilings, measured through this project's own CUDA runtime: device-to-device copy bandwidth, kernel
@@ -44,6 +45,12 @@ public final class GpuBench {
     public static void main(String[] args) {
         int status = run(benchmarks(), System.out);
         if (status != 0) System.exit(status);
+    }
+
+    /** Why the GPU benchmarks cannot run here (no driver, no device), or empty where they can. */
+    public static Optional<String> missingGpu() {
+        CudaAvailability availability = CudaDriver.availability();
+        return availability.available() ? Optional.empty() : Optional.of(availability.reason());
     }
 
     /** Runs {@code benchmarks} on cuda:0 and prints their figures; returns a process exit status. */

@@ -6,8 +6,9 @@ package io.minference.sparse;
  * beside it, so that a speedup can be read against the work left out.
  *
  * <p>The CPU prefill adds each index it builds (a cheap count over the index's ranges and columns). The device
- * prefill measures only when made with a measuring density ({@link #measure()}), as each index must then be copied
- * back to the host: time a run made with {@link #off()}, and measure in another.
+ * prefill measures only when made with a measuring density ({@link #measure()}): it then counts each head's keys on
+ * the device (a small kernel per head batch, read back in the wait the dense fallback already makes) and adds them
+ * with {@link #addKeys}.
  */
 public final class IndexDensity {
     private final boolean measuring;
@@ -72,6 +73,16 @@ public final class IndexDensity {
         long area = (long) heads * length * (length + 1L) / 2;
         attended += area;
         causal += area;
+    }
+
+    /**
+     * Counts {@code heads} heads that attended {@code attendedKeys} keys in all over a prompt of {@code length}
+     * tokens (a count made elsewhere: on the device).
+     */
+    public synchronized void addKeys(long attendedKeys, int heads, int length) {
+        if (!measuring) return;
+        attended += attendedKeys;
+        causal += (long) heads * length * (length + 1L) / 2;
     }
 
     /** Keys attended over causal keys, or NaN when nothing was counted. */

@@ -6,16 +6,16 @@ import io.minference.llama.LlamaConfig;
 import io.minference.llama.generate.SparsePrefill;
 import io.minference.llama.session.AttentionPlan;
 import io.minference.llama.session.GenerationListener;
+import io.minference.llama.session.KeptKeys;
 import io.minference.llama.session.LlamaSession;
-import io.minference.sparse.HeadPattern;
-import io.minference.sparse.SparseIndex;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 
 /**
- * The attention modes the server runs, with each mode's default patterns (those of {@link SparsePrefill#of}: the
- * same as the CLI without {@code --patterns}), and the index behind the per-head pattern picture.
+ * The attention modes the server runs, with each mode's patterns (those of {@link SparsePrefill#of}: the server's
+ * {@code --patterns} file for minference, as on the CLI, else the mode's default), and the index behind the per-head
+ * pattern picture.
  */
 final class AttentionModes {
     static final String DENSE = "dense";
@@ -33,28 +33,30 @@ final class AttentionModes {
     /**
      * The attention plan of {@code mode} for prompts of at least {@code sparseThreshold} tokens.
      *
+     * @param patterns the pattern file minference follows (the project's YAML or MInference's JSON), or null for
+     *                 the default budget; the other modes take none, as on the command line
      * @throws ApiException when this build cannot run {@code mode}
      */
-    static AttentionPlan plan(String mode, int sparseThreshold, LlamaConfig config) {
+    static AttentionPlan plan(String mode, int sparseThreshold, LlamaConfig config, Path patterns) {
         if (mode.equals(DENSE)) return AttentionPlan.dense();
         if (!ALL.contains(mode)) throw unavailable(mode);
-        return AttentionPlan.sparse(sparse(mode, sparseThreshold, config));
+        return AttentionPlan.sparse(sparse(mode, sparseThreshold, config, patterns));
     }
 
-    private static SparsePrefill sparse(String mode, int sparseThreshold, LlamaConfig config) {
-        AttentionConfig attention = new AttentionConfig(AttentionMode.parse(mode), null, sparseThreshold, null);
-        return SparsePrefill.of(attention, config, Set.of());
+    private static SparsePrefill sparse(String mode, int sparseThreshold, LlamaConfig config, Path patterns) {
+        AttentionMode parsed = AttentionMode.parse(mode);
+        AttentionConfig attention = new AttentionConfig(parsed, parsed == AttentionMode.MINFERENCE ? patterns : null,
+                sparseThreshold, null);
+        return SparsePrefill.of(attention, config, SparsePrefill.registeredPatterns());
     }
 
     /**
-     * The keys that head {@code head} of layer {@code layer} keeps for {@code prompt} under {@code mode}, as one head
-     * slot of an index (see {@link LlamaSession#headIndex}). Empty for dense.
+     * The keys that head {@code head} of layer {@code layer} keeps for {@code prompt} under {@code mode} (see
+     * {@link LlamaSession#headKeys}). Empty for dense.
      */
-    static Optional<SparseIndex> patternIndex(LlamaSession session, int[] prompt, String mode, int layer, int head,
-                                              GenerationListener progress) {
-        if (mode.equals(DENSE)) return Optional.empty();
-        HeadPattern pattern = sparse(mode, 0, session.config()).plan().pattern(layer, head);
-        return Optional.of(session.headIndex(prompt, pattern, layer, head, progress));
+    static Optional<KeptKeys> patternKeys(LlamaSession session, int[] prompt, String mode, Path patterns,
+                                          int layer, int head, GenerationListener progress) {
+        return session.headKeys(prompt, plan(mode, 0, session.config(), patterns), layer, head, progress);
     }
 
     static ApiException unavailable(String mode) {

@@ -12,11 +12,13 @@ import java.util.Objects;
  *                      context is full)
  * @param logprobs      each generated token's log-probabilities, when the request asked for them; else empty
  * @param density       the fraction of the causal area the prefill computed (1 for dense; NaN when unknown)
+ * @param patterns      what the sparse prefill's patterns came from (a pattern file, or the default budget, e.g.
+ *                      "every head vertical-slash 1000/6096"); null for a dense prefill
  * @param energy        the GPU's joules over the prefill and per generated token, or why they were not measured
  */
 public record Completion(String text, int promptTokens, int completionTokens, double prefillSeconds,
                          double decodeTokensPerSecond, String attentionPath, String finishReason,
-                         List<TokenLogprob> logprobs, double density, GenerationEnergy energy) {
+                         List<TokenLogprob> logprobs, double density, String patterns, GenerationEnergy energy) {
     /** What an engine that measures no energy reports. */
     public static final GenerationEnergy NO_ENERGY = GenerationEnergy.notMeasured("energy: not measured");
 
@@ -29,6 +31,6 @@ public record Completion(String text, int promptTokens, int completionTokens, do
     public Completion(String text, int promptTokens, int completionTokens, double prefillSeconds,
                       double decodeTokensPerSecond, String attentionPath, String finishReason) {
         this(text, promptTokens, completionTokens, prefillSeconds, decodeTokensPerSecond, attentionPath,
-                finishReason, List.of(), Double.NaN, NO_ENERGY);
+                finishReason, List.of(), Double.NaN, null, NO_ENERGY);
     }
 }

@@ -3,12 +3,14 @@ package io.minference.app.server;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.generate.GenerationResult;
 import io.minference.llama.generate.SamplingOptions;
+import io.minference.llama.generate.SparsePrefill;
 import io.minference.llama.session.AttentionPlan;
 import io.minference.llama.session.GenerationListener;
 import io.minference.llama.session.LlamaSession;
 import io.minference.llama.session.TokenLogprobs;
 import io.minference.llama.tokenizer.ChatTemplate;
 import io.minference.llama.tokenizer.Tokenizer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -23,6 +25,7 @@ import java.util.Optional;
 public final class LlamaEngine implements TextEngine {
     private final LlamaSession session;
     private final String id;
+    private final Path patterns;
     private final Map<String, AttentionPlan> plans = new HashMap<>();
 
     /**
@@ -30,8 +33,18 @@ public final class LlamaEngine implements TextEngine {
      * @param id      the name clients see as "model"
      */
     public LlamaEngine(LlamaSession session, String id) {
+        this(session, id, null);
+    }
+
+    /**
+     * @param patterns the pattern file the minference mode follows, or null for its default budget; read and checked
+     *                 against the model here, so that its errors come before the server starts
+     */
+    public LlamaEngine(LlamaSession session, String id, Path patterns) {
         this.session = session;
         this.id = id;
+        this.patterns = patterns;
+        if (patterns != null) plan("minference", AttentionModes.DEFAULT_SPARSE_THRESHOLD);
     }
 
     /** The backend in words, for the server's start-up line. */
@@ -98,9 +111,13 @@ public final class LlamaEngine implements TextEngine {
             case "eos", "stop" -> "stop";
             default -> "length";
         };
+        // Which patterns the sparse prefill followed (a file, or the default budget), so that the page and a
+        // recording can say what their speedup and density were measured with.
+        String followed = result.attention().equals(LlamaSession.DENSE) ? null
+                : plan.sparsePrefill().map(SparsePrefill::source).orElse(null);
         return new Completion(result.text(), result.promptTokens(), result.generated().length,
                 result.prefillNanos() / 1e9, result.decodeTokensPerSecond(), result.attention(), finish, logprobs,
-                result.density(), result.energy());
+                result.density(), followed, result.energy());
     }
 
     /** A token's log-probabilities with the tokens' texts, as the API shows them. */
@@ -140,8 +157,8 @@ public final class LlamaEngine implements TextEngine {
                 if (cancellation.isCancelled()) throw new GenerationCancelledException();
             }
         };
-        return AttentionModes.patternIndex(session, ids, mode, layer, head, cancellable)
-                .map(index -> PatternPicture.of(index, 0, layer, head, mode, PatternPicture.MAX_CELLS));
+        return AttentionModes.patternKeys(session, ids, mode, patterns, layer, head, cancellable)
+                .map(keys -> PatternPicture.of(keys, layer, head, mode, PatternPicture.MAX_CELLS));
     }
 
     private static String checkedMode(String attention) {
@@ -163,7 +180,7 @@ public final class LlamaEngine implements TextEngine {
 
     private AttentionPlan plan(String mode, int threshold) {
         return plans.computeIfAbsent(mode + "@" + threshold,
-                key -> AttentionModes.plan(mode, threshold, session.config())
+                key -> AttentionModes.plan(mode, threshold, session.config(), patterns)
                         .withKvCache(session.attention().kvCache())
                         .withKvOffload(session.attention().kvOffload()));
     }

@@ -183,6 +183,8 @@ final class OpenAiJson {
         figures.put("decode_tokens_per_second", c.decodeTokensPerSecond());
         if (Double.isNaN(c.density())) figures.putNull("index_density");
         else figures.put("index_density", c.density());
+        if (c.patterns() == null) figures.putNull("patterns");
+        else figures.put("patterns", c.patterns());
         energy(figures, c.energy());
     }
 

@@ -1,6 +1,6 @@
 package io.minference.app.server;
 
-import io.minference.sparse.SparseIndex;
+import io.minference.llama.session.KeptKeys;
 
 /**
  * One head's sparse pattern, shrunk to a square grid for drawing: row r holds query blocks, column c holds keys, and
@@ -23,11 +23,11 @@ public record PatternPicture(int layer, int head, String pattern, int length, in
     public static final int MAX_CELLS = 128;
 
     /**
-     * The picture of head slot {@code slot} of {@code index}.
+     * The picture of the keys a head keeps.
      *
      * @param maxCells grid edge at most; a prompt of fewer query blocks gets one cell per block
      */
-    public static PatternPicture of(SparseIndex index, int slot, int layer, int head, String pattern, int maxCells) {
+    public static PatternPicture of(KeptKeys index, int layer, int head, String pattern, int maxCells) {
         int length = index.length();
         int blocks = index.queryBlocks();
         int cells = Math.min(blocks, maxCells);
@@ -46,16 +46,16 @@ public record PatternPicture(int layer, int head, String pattern, int length, in
                 int to = Math.min(keyCellStart(c + 1, cells, length), end);
                 if (to > from) causal[row * cells + c] += to - from;
             }
-            for (int r = 0; r < index.rangeCount(slot, b); r++) {
-                addSpan(kept, row, cells, length, index.rangeStart(slot, b, r), index.rangeEnd(slot, b, r));
+            for (int r = 0; r < index.rangeCount(b); r++) {
+                addSpan(kept, row, cells, length, index.rangeStart(b, r), index.rangeEnd(b, r));
                 ranges++;
             }
-            for (int c = 0; c < index.columnCount(slot, b); c++) {
-                int key = index.column(slot, b, c);
+            for (int c = 0; c < index.columnCount(b); c++) {
+                int key = index.column(b, c);
                 keptColumns[row * cells + keyCell(key, cells, length)] += 1;
                 columns++;
             }
-            keptAtLastRows += index.keysAttended(slot, end - 1);
+            keptAtLastRows += index.keysAttended(end - 1);
             causalAtLastRows += end;
         }
         float[] rangeShare = new float[cells * cells];

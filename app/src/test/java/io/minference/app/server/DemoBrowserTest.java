@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.minference.llama.generate.PasskeyPrompt;
 import io.minference.llama.load.ModelLoader;
+import io.minference.llama.session.KeptKeys;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.SharedData;
 import io.minference.runtime.cpu.CpuBackend;
@@ -82,7 +83,9 @@ class DemoBrowserTest {
 
             assertEquals("done", state("run-minference"), part("run-minference", "status"));
             assertTrue(part("run-minference", "prefill").matches("\\d+\\.\\d{3} s"));
-            assertEquals("minference", part("run-minference", "path"));
+            // The sparse run names the patterns it followed: here the default budget.
+            assertEquals("minference (every head vertical-slash 1000/6096)", part("run-minference", "path"));
+            assertTrue(text("speedup").contains("patterns: every head vertical-slash 1000/6096"), text("speedup"));
             assertFalse(part("run-minference", "answer").isEmpty(), "the sparse run streams an answer too");
             assertEquals(2L, script("return LatencyChart.points('minference').length"));
             // The speedup comes with the fraction of the causal area that MInference computed, measured.
@@ -140,7 +143,7 @@ class DemoBrowserTest {
         index.addRange(0, 2, 128, 192);
         index.addRange(0, 3, 0, 64);
         index.addRange(0, 3, 192, 256);
-        PatternPicture picture = PatternPicture.of(index, 0, 1, 2, "vertical-slash", 128);
+        PatternPicture picture = PatternPicture.of(KeptKeys.of(index, 0), 1, 2, "vertical-slash", 128);
         try (ApiServer server = ApiServer.start(new ScriptedEngine(false, 1, picture),
                 new ServerSettings("127.0.0.1", 0, 1 << 20, 2, true, null))) {
             browser.get(server.uri().toString());
@@ -149,7 +152,7 @@ class DemoBrowserTest {
             assertEquals("done", state("run-minference"), part("run-minference", "status"));
             assertEquals("0.500 s", part("run-dense", "prefill"));
             assertEquals("0.100 s", part("run-minference", "prefill"));
-            assertEquals("minference", part("run-minference", "path"));
+            assertEquals("minference (scripted patterns)", part("run-minference", "path"));
             assertEquals("xxx", part("run-minference", "answer"));
             assertTrue(text("speedup").contains("5.00×"), text("speedup"));
             assertTrue(text("speedup").contains("computing 20.0% of the causal area"), text("speedup"));

@@ -3,6 +3,7 @@ package io.minference.app.server;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.minference.llama.session.KeptKeys;
 import io.minference.sparse.SparseIndex;
 import org.junit.jupiter.api.Test;
 
@@ -26,7 +27,7 @@ class PatternPictureTest {
 
     @Test
     void oneCellPerBlockWhenThePromptIsShort() {
-        PatternPicture p = PatternPicture.of(fourBlocks(), 0, 3, 5, "vertical-slash", 128);
+        PatternPicture p = PatternPicture.of(KeptKeys.of(fourBlocks(), 0), 3, 5, "vertical-slash", 128);
         assertEquals(4, p.cells());
         assertArrayEquals(new float[] {
                 1, -1, -1, -1,
@@ -49,7 +50,7 @@ class PatternPictureTest {
 
     @Test
     void longPromptsAreShrunkToTheGrid() {
-        PatternPicture p = PatternPicture.of(fourBlocks(), 0, 0, 0, "vertical-slash", 2);
+        PatternPicture p = PatternPicture.of(KeptKeys.of(fourBlocks(), 0), 0, 0, "vertical-slash", 2);
         assertEquals(2, p.cells());
         // row 0 = blocks 0 and 1 (causal keys in [0, 128): 64 + 128), row 1 = blocks 2 and 3
         assertArrayEquals(new float[] {128f / 192, -1, 64f / 256, 128f / 192}, p.rangeShare(), EPS);
@@ -61,7 +62,7 @@ class PatternPictureTest {
         SparseIndex index = new SparseIndex(0, 1, 100, 2, 1);
         index.addRange(0, 0, 0, 64);
         index.addRange(0, 1, 64, 100);
-        PatternPicture p = PatternPicture.of(index, 0, 0, 0, "a-shape", 128);
+        PatternPicture p = PatternPicture.of(KeptKeys.of(index, 0), 0, 0, "a-shape", 128);
         assertEquals(2, p.cells());
         // key cells [0, 50) and [50, 100); block 0 sees keys below 64, block 1 below 100
         assertArrayEquals(new float[] {1, 1, 0, 36f / 50}, p.rangeShare(), EPS);

@@ -69,7 +69,7 @@ final class ScriptedEngine implements TextEngine {
         boolean dense = request.attention().equals("dense");
         return new Completion("x".repeat(request.maxTokens()), 10, request.maxTokens(), dense ? 0.5 : 0.1, 100,
                 request.attention(), "length", java.util.List.of(), dense ? 1.0 : 0.2,
-                Completion.NO_ENERGY);
+                dense ? null : "scripted patterns", Completion.NO_ENERGY);
     }
 
     /** Held like a generation when {@code holdUntilReleased}, and cancellable while held. */

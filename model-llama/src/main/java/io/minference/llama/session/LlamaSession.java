@@ -5,6 +5,7 @@ import io.minference.config.KvOffload;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.attention.CpuCausalAttention;
 import io.minference.kernels.attention.PromptAttention;
+import io.minference.kernels.catalog.KernelCatalog;
 import io.minference.kernels.flash.DevicePromptAttention;
 import io.minference.kernels.flash.PhaseMarks;
 import io.minference.llama.LlamaConfig;
@@ -30,6 +31,7 @@ import io.minference.llama.sampling.GreedySampler;
 import io.minference.llama.sampling.RandomSampler;
 import io.minference.llama.sampling.Sampler;
 import io.minference.llama.tokenizer.Tokenizer;
+import io.minference.ptx.PtxTarget;
 import io.minference.runtime.Backend;
 import io.minference.runtime.Backends;
 import io.minference.runtime.HostMemory;
@@ -45,6 +47,7 @@ import io.minference.sparse.PatternSearch;
 import io.minference.sparse.SparseIndex;
 import io.minference.sparse.SparsePrefills;
 import io.minference.sparse.cpu.LayerInputs;
+import io.minference.sparse.gpu.SparseKernels;
 import io.minference.sparse.pattern.HeadIndex;
 import io.minference.sparse.pattern.IndexCapacity;
 import io.minference.sparse.pattern.PatternRegistry;
@@ -53,6 +56,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
+import java.util.Locale;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.Optional;
@@ -512,6 +516,17 @@ public final class LlamaSession implements AutoCloseable {
     }
 
     /**
+     * The keys that head {@code head} of layer {@code layer} keeps for {@code prompt} under {@code attention}'s
+     * pattern for that head ({@link #headIndex}); empty for a dense plan.
+     */
+    public Optional<KeptKeys> headKeys(int[] prompt, AttentionPlan attention, int layer, int head,
+                                       ProgressListener progress) {
+        if (attention.sparsePrefill().isEmpty()) return Optional.empty();
+        HeadPattern pattern = attention.sparsePrefill().get().plan().pattern(layer, head);
+        return Optional.of(KeptKeys.of(headIndex(prompt, pattern, layer, head, progress), 0));
+    }
+
+    /**
      * Per head of each layer (or of {@code onlyLayer} alone, when it is not negative), how well {@code plan}'s
      * pattern covers the head's real attention on {@code prompt}: its index density, the attention mass it keeps
      * (recall) and the relative error of its output against dense. Results go to {@code results} layer by layer, as
@@ -542,6 +557,16 @@ public final class LlamaSession implements AutoCloseable {
         observe(prompt, config.numLayers(), (layer, shape, queries, keys, values, length) ->
                 layers.set(layer, PatternSearch.searchLayer(shape, queries, keys, values, length, search)), progress);
         return layers;
+    }
+
+    /**
+     * Every kernel a session may launch for this attention shape on {@code target}: the dense catalog (prefill,
+     * decode, the layers' kernels) with the sparse prefill's (estimation, index, sparse attention), for the
+     * {@code minference kernels} dump. A shape the kernels cannot serve is an IllegalArgumentException naming it.
+     */
+    public static KernelCatalog kernelCatalog(int heads, int kvHeads, int headDim, PtxTarget target) {
+        AttentionShape shape = new AttentionShape(heads, kvHeads, headDim);
+        return KernelCatalog.dense(shape, target).with(SparseKernels.forShape(shape));
     }
 
     /** log softmax(logits)[token], in double. */

@@ -54,6 +54,8 @@ public final class GpuIndexBuilder implements AutoCloseable {
     private final Kernel count;
     private final Kernel pool;
     private final Kernel countTiles;
+    /** Loaded at the first {@link #counts} that asks for keys (a measuring prefill). */
+    private Kernel countKeys;
     private final Map<Integer, Kernel> blockSelects = new HashMap<>();
     private DeviceBuffer params;
     private DeviceBuffer scores;
@@ -63,6 +65,7 @@ public final class GpuIndexBuilder implements AutoCloseable {
     private DeviceBuffer pooledQ;
     private DeviceBuffer pooledK;
     private DeviceBuffer headTiles;
+    private DeviceBuffer headKeys;
     private DeviceBuffer needs;
     /** Holds the index of the last build: reused by the next one (which waits for the stream first). */
     private DeviceBuffer indexArena;
@@ -310,17 +313,46 @@ public final class GpuIndexBuilder implements AutoCloseable {
      * for the stream and reads the counts back.
      */
     public long[] tiles(CudaStream stream, DeviceSparseIndex index) {
+        return counts(stream, index, false).tiles();
+    }
+
+    /**
+     * Per head slot of an index: the key tiles the sparse kernel computes, and (when asked) the causal (query, key)
+     * pairs it attends, or null.
+     */
+    public record HeadCounts(long[] tiles, long[] keys) {
+    }
+
+    /**
+     * As {@link #tiles}, and with {@code keys} also the (query, key) pairs each head attends ({@link IndexKeys},
+     * the count {@link io.minference.sparse.IndexDensity} makes on the host), counted on the device in the same
+     * wait: a measuring prefill reads back a number per head, not the index.
+     */
+    public HeadCounts counts(CudaStream stream, DeviceSparseIndex index, boolean keys) {
         int heads = index.heads();
         headTiles = ensure(headTiles, 4L * heads);
         headTiles.slice(0, 4L * heads).fillIntsAsync(0, stream);
         countTiles.withShape(new LaunchShape(index.queryBlocks(), heads, 1, IndexTiles.THREADS, 1, 1)).launch(stream,
                 index.rangeOffsets(), index.rangeCounts(), index.ranges(), index.columnCounts(), headTiles);
+        if (keys) {
+            if (countKeys == null) countKeys = context.kernel(new IndexKeys().emit(target), LaunchShape.of(1, 32));
+            headKeys = ensure(headKeys, 8L * heads);
+            headKeys.slice(0, 8L * heads).fillIntsAsync(0, stream);
+            countKeys.withShape(new LaunchShape(index.queryBlocks(), heads, 1, IndexKeys.THREADS, 1, 1)).launch(
+                    stream, index.rangeOffsets(), index.rangeCounts(), index.ranges(), index.columnOffsets(),
+                    index.columnCounts(), index.columns(), headKeys, index.length());
+        }
         stream.synchronize();
         int[] counts = new int[heads];
         headTiles.slice(0, 4L * heads).copyToHost(MemorySegment.ofArray(counts));
         long[] tiles = new long[heads];
         for (int h = 0; h < heads; h++) tiles[h] = Integer.toUnsignedLong(counts[h]);
-        return tiles;
+        long[] attended = null;
+        if (keys) {
+            attended = new long[heads];
+            headKeys.slice(0, 8L * heads).copyToHost(MemorySegment.ofArray(attended));
+        }
+        return new HeadCounts(tiles, attended);
     }
 
     /**
@@ -353,9 +385,9 @@ public final class GpuIndexBuilder implements AutoCloseable {
     @Override
     public void close() {
         for (DeviceBuffer buffer : new DeviceBuffer[] {params, scores, tileStats, rowStats, kept, pooledQ, pooledK,
-                headTiles, needs, indexArena}) {
+                headTiles, headKeys, needs, indexArena}) {
             if (buffer != null) buffer.close();
         }
-        params = scores = tileStats = rowStats = kept = pooledQ = pooledK = headTiles = needs = indexArena = null;
+        params = scores = tileStats = rowStats = kept = pooledQ = pooledK = headTiles = headKeys = needs = indexArena = null;
     }
 }

@@ -12,7 +12,6 @@ import io.minference.sparse.HeadPattern;
 import io.minference.sparse.IndexDensity;
 import io.minference.sparse.PatternPlan;
 import io.minference.sparse.SparseIndex;
-import io.minference.sparse.pattern.DensePattern;
 import java.util.Arrays;
 import java.util.List;
 
@@ -29,7 +28,8 @@ import java.util.List;
  *                                                  batches' together (one launch when every head falls back)
  * </pre>
  * The host reads back the slots' needs once per layer (to size the batches) and one tile count per head per batch
- * (to apply the fallback, by the CPU prefill's rule on the same counts). The builder keeps one index buffer and
+ * (to apply the fallback, by the CPU prefill's rule on the same counts); a measuring density also reads the keys each
+ * head attends, counted on the device in the same wait ({@link IndexKeys}), never the index itself. The builder keeps one index buffer and
  * reuses it (waiting for the stream before it writes it again).
  */
 public final class GpuSparsePrefill implements DevicePromptAttention {
@@ -50,8 +50,8 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
     }
 
     /**
-     * @param density counts every index when it is measuring (copying each back after its stream finishes), the
-     *                heads that fall back to dense as dense
+     * @param density counts every head's attended keys when it is measuring (a count per head made on the device and
+     *                read back with the tile counts), the heads that fall back to dense as dense
      */
     public GpuSparsePrefill(PatternPlan plan, CudaContext context, AttentionShape shape, DenseFallback fallback,
                             IndexDensity density) {
@@ -122,16 +122,16 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
             indexBytes = Math.max(indexBytes, estimate.indexBytes(first, count));
             marks.mark(stream, PhaseMarks.Phase.INDEX);
             try (DeviceSparseIndex index = builder.assemble(stream, estimate, first, count)) {
-                long[] batchTiles = builder.tiles(stream, index);
+                GpuIndexBuilder.HeadCounts counts = builder.counts(stream, index, density.measuring());
                 for (int slot = 0; slot < count; slot++) {
-                    tiles[first + slot] = batchTiles[slot];
-                    denseHeads[first + slot] = fallback.runsDense(batchTiles[slot], length);
+                    tiles[first + slot] = counts.tiles()[slot];
+                    denseHeads[first + slot] = fallback.runsDense(counts.tiles()[slot], length);
                 }
+                if (density.measuring()) countDensity(counts.keys(), denseHeads, first, count, length);
                 int batchStart = first;
                 marks.mark(stream, PhaseMarks.Phase.ATTENTION);
                 eachRun(denseHeads, first, count, false,
                         (from, n) -> attention.launch(stream, q, k, v, out, index, from - batchStart, n));
-                if (density.measuring()) countDensity(stream, index, denseHeads, first, count, length);
             }
             first += count;
         }
@@ -140,18 +140,15 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
         return new LayerRun(tiles, denseHeads, batches, indexBytes, estimate.fixedLayoutBytes(0, heads));
     }
 
-    /** Counts the batch's computed area: each sparse head's index, each fallback head's whole causal area. */
-    private void countDensity(CudaStream stream, DeviceSparseIndex index, boolean[] denseHeads, int first, int count,
-                              int length) {
-        stream.synchronize();
-        SparseIndex host = index.download();
+    /**
+     * Counts the batch's computed area from the keys its heads attend ({@link IndexKeys}, counted on the device in
+     * the same wait as the tiles): each sparse head's keys, each fallback head's whole causal area.
+     */
+    private void countDensity(long[] keys, boolean[] denseHeads, int first, int count, int length) {
         for (int slot = 0; slot < count; slot++) {
-            if (!denseHeads[first + slot]) continue;
-            // as the CPU prefill does: a fallback head's slot holds the dense index it ran (one range a block fits)
-            host.clearHead(slot);
-            DensePattern.index().writeTo(host, slot);
+            if (denseHeads[first + slot]) density.addDense(1, length);
+            else density.addKeys(keys[slot], 1, length);
         }
-        density.add(host);
     }
 
     private interface HeadRun {

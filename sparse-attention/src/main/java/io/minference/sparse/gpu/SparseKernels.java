@@ -27,7 +27,7 @@ public final class SparseKernels {
                 new VerticalSlashTile(d, VerticalSlashTile.Mode.ROW_STATS, true),
                 new VerticalSlashTile(d, VerticalSlashTile.Mode.SCORES, true), new VerticalSlashRowStats(),
                 new VerticalSlashSelect(), new IndexAssembly(true), new IndexAssembly(false), new IndexTiles(),
-                new BlockPool(d)));
+                new IndexKeys(), new BlockPool(d)));
         for (LaunchOrder order : LaunchOrder.values()) {
             for (String schedule : List.of("plain", "overlap", "lazy", "overlap,lazy")) {
                 kernels.add(HopperSparseFlashPrefill.forHeadDim(d, order, HopperFlashLoop.Schedule.parse(schedule)));

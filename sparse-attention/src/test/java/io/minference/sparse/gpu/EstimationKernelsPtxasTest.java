@@ -31,6 +31,7 @@ class EstimationKernelsPtxasTest {
             new IndexAssembly(false),
             new IndexAssembly(true),
             new IndexTiles(),
+            new IndexKeys(),
             new BlockPool(64),
             new BlockPool(128),
             new BlockSparseSelect(64, 64),

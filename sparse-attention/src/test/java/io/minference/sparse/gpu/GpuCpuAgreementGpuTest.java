@@ -12,6 +12,7 @@ import io.minference.sparse.Budget;
 import io.minference.sparse.CpuSparseAttention;
 import io.minference.sparse.DenseFallback;
 import io.minference.sparse.HeadPattern;
+import io.minference.sparse.IndexDensity;
 import io.minference.sparse.PatternPlan;
 import io.minference.sparse.SparseIndex;
 import io.minference.sparse.cpu.LayerInputs;
@@ -31,6 +32,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.stream.IntStream;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -88,7 +90,13 @@ class GpuCpuAgreementGpuTest {
                         length)) {
                     backend.stream().synchronize();
                     gpu = index.download();
-                    deviceTiles = builder.tiles(backend.stream(), index);
+                    GpuIndexBuilder.HeadCounts counts = builder.counts(backend.stream(), index, true);
+                    deviceTiles = counts.tiles();
+                    // the device's key count (a measuring prefill's density) against its CPU twin and the host count
+                    assertArrayEquals(IndexKeys.count(gpu), counts.keys(), "device key counts at L = " + length);
+                    IndexDensity host = IndexDensity.measure();
+                    host.add(gpu);
+                    assertEquals(host.attendedKeys(), Arrays.stream(counts.keys()).sum(), "keys at L = " + length);
                 }
                 try (DeviceSparseIndex index = builder.build(backend.stream(), PATTERNS, 0, SHAPE.numHeads(), qd, kd,
                         length)) {
@@ -114,8 +122,9 @@ class GpuCpuAgreementGpuTest {
                         new DenseFallback(0))) {
                     GpuSparsePrefill.LayerRun run;
                     out.fillIntsAsync(0x7FC07FC0, backend.stream());   // bf16 NaNs: every element must be written
+                    IndexDensity deviceDensity = IndexDensity.measure();
                     try (GpuSparsePrefill sparse = new GpuSparsePrefill(new PatternPlan(List.of(PATTERNS)),
-                            backend.context(), SHAPE, fallback)) {
+                            backend.context(), SHAPE, fallback, deviceDensity)) {
                         run = sparse.run(backend.stream(), 0, qd, kd, vd, out, length);
                         backend.stream().synchronize();
                     }
@@ -135,6 +144,11 @@ class GpuCpuAgreementGpuTest {
                         }
                         copyHead(gpu, attended, head, run.denseHeads()[head]);
                     }
+                    IndexDensity hostDensity = IndexDensity.measure();
+                    hostDensity.add(attended);
+                    assertEquals(hostDensity.attendedKeys(), deviceDensity.attendedKeys(),
+                            "the prefill's device-counted keys, L = " + length + ", " + fallback);
+                    assertEquals(hostDensity.causalKeys(), deviceDensity.causalKeys());
                     CpuSparseAttention.attend(SHAPE, qf, kf, vf, expected, attended);
                     short[] actual = new short[q.length];
                     out.copyToHost(MemorySegment.ofArray(actual));

@@ -116,7 +116,8 @@ function panel(mode) {
       // Decode is dense in both modes: its speed is shown in the dense panel only.
       part('decode').textContent = mode === 'dense'
           ? figures.decode_tokens_per_second.toFixed(1) + ' tokens/s' : 'dense, as in the dense run';
-      part('path').textContent = figures.attention;
+      // The sparse path names the patterns it followed (a pattern file or the default budget).
+      part('path').textContent = figures.attention + (figures.patterns ? ` (${figures.patterns})` : '');
       part('density').textContent = densityText(figures.index_density);
       part('energy').textContent = energyText(figures);
       this.status('finished (' + finishReason + ')');
@@ -273,7 +274,8 @@ function showSpeedup(dense, sparse, order) {
   kept.className = 'density';
   kept.textContent = densityText(sparse.index_density);
   line.replaceChildren('Prefill speedup of MInference over dense: ', factor,
-      ` at ${dense.prompt_tokens.toLocaleString('en')} tokens (${sparse.attention} path), computing `, kept,
+      ` at ${dense.prompt_tokens.toLocaleString('en')} tokens (${sparse.attention} path`
+      + (sparse.patterns ? `, patterns: ${sparse.patterns}` : '') + '), computing ', kept,
       ` (dense: all of it). Both modes were warmed up; this run went ${order.join(' first, then ')}, and the order`
       + ' alternates from run to run. Decode is dense in both modes.');
 }

@@ -1,9 +1,9 @@
-package io.minference.app;
+package io.minference.llama.session;
 
 import io.minference.config.AttentionConfig;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.llama.generate.SparsePrefill;
-import io.minference.llama.session.GenerationListener;
+import io.minference.runtime.ProgressListener;
 import io.minference.sparse.HeadAccuracy;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.PatternPlan;
@@ -13,19 +13,28 @@ import java.util.List;
 
 /**
  * The recall evaluation on generated attention instead of a model's: {@link SyntheticAttention}'s structured inputs
- * (sinks, a local band, strong columns, periodic diagonals, noise) or its unstructured worst case.
+ * (sinks, a local band, strong columns, periodic diagonals, noise) or its unstructured worst case, measured as
+ * {@link LlamaSession#recall} measures a model's layer.
  */
-final class SyntheticRecall {
-    enum Kind { STRUCTURED, RANDOM }
+public final class SyntheticRecall {
+    public enum Kind { STRUCTURED, RANDOM }
 
     private SyntheticRecall() {
+    }
+
+    /**
+     * Refuses a shape the attention kernels cannot take (heads not a multiple of the KV heads, a head size other
+     * than 64 or 128, ...), with an IllegalArgumentException that names the problem.
+     */
+    public static void checkShape(int heads, int kvHeads, int headDim) {
+        new AttentionShape(heads, kvHeads, headDim);
     }
 
     /**
      * The patterns of one layer of {@code heads} heads: a pattern file's layer {@code layer} (its head count must
      * match), or the mode's uniform pattern.
      */
-    static List<HeadPattern> patterns(AttentionConfig attention, int layer, int heads) {
+    public static List<HeadPattern> patterns(AttentionConfig attention, int layer, int heads) {
         if (attention.patterns() == null) {
             return SparsePrefill.of(attention, 1, heads, SparsePrefill.registeredPatterns()).plan().layers()
                     .getFirst();
@@ -43,14 +52,21 @@ final class SyntheticRecall {
         return patterns;
     }
 
-    /** @param progress ("recall", heads done, heads) after each head */
-    static List<HeadAccuracy.Result> measure(Kind kind, AttentionShape shape, int length, long seed,
-                                             List<HeadPattern> patterns, GenerationListener progress) {
+    /**
+     * Each head's density, recall and output error under {@code patterns} on generated attention of this shape,
+     * reported as layer {@code layer}.
+     *
+     * @param progress ("recall", heads done, heads) after each head
+     */
+    public static List<HeadRecall> measure(Kind kind, int heads, int kvHeads, int headDim, int length, long seed,
+                                           int layer, List<HeadPattern> patterns, ProgressListener progress) {
+        AttentionShape shape = new AttentionShape(heads, kvHeads, headDim);
         try (SyntheticAttention.Sample sample = kind == Kind.STRUCTURED
                 ? SyntheticAttention.structured(shape, length, seed)
                 : SyntheticAttention.random(shape, length, seed)) {
             return HeadAccuracy.measure(shape, sample.queries(), sample.keys(), sample.values(), length, patterns,
-                    progress);
+                    progress).stream().map(r -> new HeadRecall(layer, r.head(), patterns.get(r.head()), r.density(),
+                    r.recall(), r.relativeError())).toList();
         }
     }
 }
