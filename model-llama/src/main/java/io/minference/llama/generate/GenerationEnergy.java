@@ -37,9 +37,12 @@ public record GenerationEnergy(EnergyMeter.Energy prefill, EnergyMeter.Energy de
         return unavailableLine.isEmpty();
     }
 
-    /** The decode's joules per generated token; NaN when not measured or when nothing was generated. */
+    /**
+     * The decode's joules per generated token; NaN when not measured, when nothing was generated, or when the decode
+     * was too short for NVML's counter to advance (0 J).
+     */
     public double decodeJoulesPerToken() {
-        return generatedTokens == 0 ? Double.NaN : decode.joules() / generatedTokens;
+        return generatedTokens == 0 || !(decode.joules() > 0) ? Double.NaN : decode.joules() / generatedTokens;
     }
 
     /**
@@ -51,6 +54,7 @@ public record GenerationEnergy(EnergyMeter.Energy prefill, EnergyMeter.Energy de
         String prefillPart = String.format(Locale.ROOT, "prefill %.1f J (%.0f W mean)", prefill.joules(),
                 prefill.meanWatts());
         if (generatedTokens == 0) return prefillPart + "; no tokens decoded";
+        if (Double.isNaN(decodeJoulesPerToken())) return prefillPart + "; decode too short for NVML's energy counter";
         return prefillPart + String.format(Locale.ROOT, "; decode %.2f J per token (%.0f W mean)",
                 decodeJoulesPerToken(), decode.meanWatts());
     }

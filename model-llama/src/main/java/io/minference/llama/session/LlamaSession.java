@@ -414,9 +414,13 @@ public final class LlamaSession implements AutoCloseable {
             }
         }
         long decodeNanos = System.nanoTime() - decodeStart;
-        GenerationEnergy energy = meter.available()
-                ? new GenerationEnergy(prefillEnergy, meter.since(decodeReading), count, "")
-                : GenerationEnergy.notMeasured(meter.unavailableLine());
+        GenerationEnergy energy = !meter.available() ? GenerationEnergy.notMeasured(meter.unavailableLine())
+                // NVML's counter advances in steps (tens of milliseconds apart): a prefill shorter than one reads
+                // as 0 J, which would be printed as a measurement of nothing.
+                : prefillEnergy.joules() <= 0 ? GenerationEnergy.notMeasured(String.format(Locale.ROOT,
+                        "energy: not measured (the prefill's %.1f ms were shorter than NVML's energy counter resolves)",
+                        prefillEnergy.seconds() * 1e3))
+                : new GenerationEnergy(prefillEnergy, meter.since(decodeReading), count, "");
         if (decoder != null && !stops.stopped()) {
             String tail = stops.offer(decoder.flush());
             if (stops.stopped()) stopReason = "stop";
