@@ -74,9 +74,9 @@ public record HopperSparseFlashPrefill(int headDim, int stages, LaunchOrder orde
         return new HopperFlashLoop(headDim, 1, BLOCK, stages, schedule);
     }
 
-    /** The tuned shape for a head dim: 3 stages (two blocks per SM), in the grid's order. */
+    /** The tuned shape for a head dim: 3 stages (two blocks per SM), its slots longest first. */
     public static HopperSparseFlashPrefill forHeadDim(int headDim) {
-        return forHeadDim(headDim, LaunchOrder.LAST_FIRST);
+        return forHeadDim(headDim, LaunchOrder.LONGEST_FIRST);
     }
 
     /** The tuned shape for a head dim, taking its slots in {@code order}, with the plain schedule. */
