@@ -11,7 +11,7 @@ import java.util.Locale;
  *   <li>{@value #BLOCKS_PER_SM} (default 8): the split count's occupancy target, blocks of
  *       {@link FlashDecode#SPLITS_PER_BLOCK} splits per SM over all KV heads (see
  *       {@link FlashAttention#splitBlocks}).</li>
- *   <li>{@value #UNROLL} (default 8, measured best on an H200 at 1M keys: BENCHMARKS.md): warp loads of K (and of V) that {@link GroupedFlashDecode} issues before
+ *   <li>{@value #UNROLL} (default 4; 8 was 6 % faster on an H200 at 1M keys for 4 query heads per KV head, BENCHMARKS.md, but spills with 8): warp loads of K (and of V) that {@link GroupedFlashDecode} issues before
  *       using them, 1 to 8.</li>
  *   <li>{@value #PREFETCH} ({@code false}, the default, or {@code true}): whether the grouped decode loads the
  *       next step's rows before computing on the current ones.</li>
@@ -33,7 +33,7 @@ public record DecodeTuning(int combineWarps, int blocksPerSm, int unroll, boolea
     public static final String UNROLL = "minference.decode.unroll";
     public static final String PREFETCH = "minference.decode.prefetch";
     public static final String FP8_DECODE = "minference.decode.fp8";
-    public static final DecodeTuning DEFAULT = new DecodeTuning(8, 8, 8, false, false);
+    public static final DecodeTuning DEFAULT = new DecodeTuning(8, 8, 4, false, false);
 
     public DecodeTuning {
         check(COMBINE_WARPS, combineWarps, 1, 32);
