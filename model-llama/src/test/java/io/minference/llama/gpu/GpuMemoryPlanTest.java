@@ -62,7 +62,8 @@ class GpuMemoryPlanTest {
         assertEquals(8L << 30, p.attended());
         assertEquals(4L << 30, p.layerKv(), "one layer's bf16 K and V of 1M x 1024");
         assertTrue(p.sparseScratch() > 2L << 30 && p.sparseScratch() < 3L << 30, plan.describe());
-        assertTrue(plan.activationBytes() < 1L << 30, "chunked activations stay below 1 GiB: " + plan.describe());
+        // 8192-token chunks of the MLP intermediate and the QKV projection: about 1 GiB, independent of the length
+        assertTrue(plan.activationBytes() < 3L << 29, "chunked activations stay below 1.5 GiB: " + plan.describe());
         assertTrue(plan.totalBytes() <= 130L << 30, plan.describe());
         plan.requireFits(130L << 30, "synthetic:llama3-8b with 1048576 tokens");
         String described = plan.describe();
