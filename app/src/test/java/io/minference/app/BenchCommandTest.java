@@ -37,7 +37,7 @@ class BenchCommandTest {
         bytes.put(DecodeKind.GATE_UP_GEMV, 4_800_000_000L);
         String line = BenchCommand.decodeDetails(new DecodeBreakdown(7, millis, bytes),
                 new BenchCommand.Decode(10, 500_000_000L, Double.NaN, 7));
-        assertTrue(line.contains("38.10 ms of device time; the graph replays take 50.00 ms/token"), line);
+        assertTrue(line.contains("38.09 ms of device time; the graph replays take 50.00 ms/token"), line);
         assertTrue(line.contains(": split-K attention 30.000 ms (floor 10.000 ms, 48.00 GB), gate/up GEMV 8.000 ms"
                 + " (floor 1.000 ms, 4.80 GB), "), line);
         assertTrue(line.contains("SwiGLU 0.010 ms,"), line);
