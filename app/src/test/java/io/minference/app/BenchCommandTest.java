@@ -90,7 +90,8 @@ class BenchCommandTest {
         assertTrue(bad.err().contains("'int4' is not a KV cache type; choose one of bf16, fp8, int8"), bad.toString());
         CliRun e4m3 = CliRun.of("bench", "--kv-cache", "e4m3");
         assertEquals(2, e4m3.exitCode(), e4m3.toString());
-        assertTrue(e4m3.err().contains("'e4m3' is not a KV cache type; choose one of bf16, fp8, int8"), e4m3.toString());
+        assertTrue(e4m3.err().contains("'e4m3' is not a KV cache type; choose one of bf16, fp8, int8"),
+                e4m3.toString());
         for (String cache : new String[] {"int8", "fp8"}) {
             CliRun run = CliRun.of("bench", "--lengths", "130", "--decode-tokens", "70", "--kv-cache", cache,
                     "--device", "cpu");

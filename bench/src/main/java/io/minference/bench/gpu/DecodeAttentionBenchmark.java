@@ -23,11 +23,12 @@ import java.util.SplittableRandom;
 /**
  * One layer's decode attention as a graph-captured step runs it (length read from the device, splits fixed by the
  * capacity, then the combine) at LLaMA-3-8B's head layout (32 heads, 8 KV heads, d = 128), over a bf16 cache and
- * 8-bit caches with int8 and with e4m3 codes ({@code --kv-cache int8}, {@code fp8}) of {@code length} positions, under several {@link DecodeTuning}s in one call: the default, then each with
- * one knob changed. Reports microseconds per layer and the GB/s of K and V read (bytes of codes, scales and the
- * tail for the 8-bit caches, the same for both) beside the floor at {@value #BYTES_PER_SECOND_LABEL}. Inputs are random bf16 (a block of random
- * values repeated), the 8-bit caches quantized from them by {@link KvQuantize}; medians of event-timed repeats of
- * {@link #LAUNCHES} back-to-back decodes, the tunings run in a rotating order per length.
+ * 8-bit caches with int8 and with e4m3 codes ({@code --kv-cache int8}, {@code fp8}) of {@code length} positions, under
+ * several {@link DecodeTuning}s in one call: the default, then each with one knob changed. Reports microseconds per
+ * layer and the GB/s of K and V read (bytes of codes, scales and the tail for the 8-bit caches, the same for both)
+ * beside the floor at {@value #BYTES_PER_SECOND_LABEL}. Inputs are random bf16 (a block of random values repeated), the
+ * 8-bit caches quantized from them by {@link KvQuantize}; medians of event-timed repeats of {@link #LAUNCHES}
+ * back-to-back decodes, the tunings run in a rotating order per length.
  */
 public final class DecodeAttentionBenchmark implements GpuBenchmark {
     private static final AttentionShape SHAPE = new AttentionShape(32, 8, 128);

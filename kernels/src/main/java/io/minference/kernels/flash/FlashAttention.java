@@ -270,8 +270,8 @@ public final class FlashAttention implements AutoCloseable {
     public void decode(CudaStream stream, DevicePointer q, Fp8KvLayer cache, DevicePointer out,
                        DevicePointer lengthAt) {
         if (!groupedDecode) {
-            throw new IllegalStateException("an 8-bit KV cache needs the grouped decode kernel (head dim 64 or 128, 1 to"
-                    + " 8 query heads per KV head); this model has head dim " + shape.headDim() + " and "
+            throw new IllegalStateException("an 8-bit KV cache needs the grouped decode kernel (head dim 64 or 128,"
+                    + " 1 to 8 query heads per KV head); this model has head dim " + shape.headDim() + " and "
                     + shape.groupSize() + " query heads per KV head");
         }
         int capacity = cache.capacity();

@@ -29,12 +29,12 @@ import java.util.Objects;
  * <p>Launch: grid {@code (numKvHeads, splitBlocks)}, block {@link #THREADS}; splits {@code splitBlocks *
  * SPLITS_PER_BLOCK}, and partial {@code head * splits + split} as in {@link FlashDecode}.
  * <p>With {@code cacheCodes} the cache is the 8-bit one of {@link io.minference.kernels.kvcache} with codes of that
- * format (e4m3 or int8): {@code k} and {@code v} are the codes (u8 [capacity][numKvHeads d]) and four parameters follow the common ones:
- * {@code kScales}, {@code vScales} (f32 [blocks][numKvHeads]) and {@code kTail}, {@code vTail} (bf16 [64][numKvHeads
- * d]). Keys below {@code length} rounded down to a multiple of 64 come from the codes, 8 bytes per lane, decoded
- * in registers with integer operations (e4m3 on sm_90a, when {@link Loop#fp8Instruction}, by
- * {@code cvt.rn.f16x2.e4m3x2}); each score is multiplied by its block's key scale and each probability by
- * its block's value scale. The keys above, the partial block, come from the tail by the same loop body.
+ * format (e4m3 or int8): {@code k} and {@code v} are the codes (u8 [capacity][numKvHeads d]) and four parameters follow
+ * the common ones: {@code kScales}, {@code vScales} (f32 [blocks][numKvHeads]) and {@code kTail}, {@code vTail} (bf16
+ * [64][numKvHeads d]). Keys below {@code length} rounded down to a multiple of 64 come from the codes, 8 bytes per
+ * lane, decoded in registers with integer operations (e4m3 on sm_90a, when {@link Loop#fp8Instruction}, by
+ * {@code cvt.rn.f16x2.e4m3x2}); each score is multiplied by its block's key scale and each probability by its block's
+ * value scale. The keys above, the partial block, come from the tail by the same loop body.
  *
  * @param headDim        64 or 128
  * @param group          query heads per KV head, 1 to 8

@@ -68,7 +68,10 @@ public final class Fp8Ops {
         return values;
     }
 
-    /** The code of x (already divided by its scale) in the low byte ({@link Fp8E4m3#encode}, {@link KvBlockCodes#encode}). */
+    /**
+     * The code of x (already divided by its scale) in the low byte ({@link Fp8E4m3#encode},
+     * {@link KvBlockCodes#encode}).
+     */
     static U32 encode(KernelBuilder k, KvCodes codes, F32 x) {
         if (codes == KvCodes.INT8) {
             S32 code = roundToS32(k, x);
@@ -106,10 +109,11 @@ public final class Fp8Ops {
     }
 
     /**
-     * Quantizes one KV head's block of {@link Fp8E4m3#BLOCK_TOKENS} bf16 rows into {@code format}'s codes, the CTA's {@code threads} threads
-     * together: the block's amax (a warp then CTA reduction through {@code scratch}, {@code threads / 32} floats of
-     * shared memory), its scale stored by thread 0 at {@code scaleAt}, then each chunk of 8 values divided by the
-     * scale, encoded and stored as 8 bytes. Every thread of the CTA must call it (it has barriers).
+     * Quantizes one KV head's block of {@link Fp8E4m3#BLOCK_TOKENS} bf16 rows into {@code format}'s codes, the CTA's
+     * {@code threads} threads together: the block's amax (a warp then CTA reduction through {@code scratch},
+     * {@code threads / 32} floats of shared memory), its scale stored by thread 0 at {@code scaleAt}, then each chunk
+     * of 8 values divided by the scale, encoded and stored as 8 bytes. Every thread of the CTA must call it (it has
+     * barriers).
      *
      * @param source     the block's first row at this head's columns (bf16, 16-byte aligned)
      * @param sourceRow  bytes between source rows

@@ -15,10 +15,10 @@ import io.minference.runtime.cuda.LaunchShape;
 import java.util.Objects;
 
 /**
- * Stores a prefilled layer's K and V in the 8-bit cache, as {@code codes}: positions {@code [0, length)} of the bf16 whole-prompt
- * buffers {@code kPrompt}, {@code vPrompt} ([length][numKvHeads headDim]) become codes and scales for every full
- * block, and the rows of the partial last block, if any, are copied to the tail (row p mod 64). The format is that
- * of {@link io.minference.kernels.kvcache}, the CPU twin {@link KvCodes#quantizeBlock}.
+ * Stores a prefilled layer's K and V in the 8-bit cache, as {@code codes}: positions {@code [0, length)} of the bf16
+ * whole-prompt buffers {@code kPrompt}, {@code vPrompt} ([length][numKvHeads headDim]) become codes and scales for
+ * every full block, and the rows of the partial last block, if any, are copied to the tail (row p mod 64). The format
+ * is that of {@link io.minference.kernels.kvcache}, the CPU twin {@link KvCodes#quantizeBlock}.
  * <p>Parameters: {@code kPrompt}, {@code vPrompt}, {@code kCodes}, {@code vCodes}, {@code kScales},
  * {@code vScales}, {@code kTail}, {@code vTail}, {@code length} (u32). Launch: grid {@code (ceil(length / 64),
  * numKvHeads)}, block {@value #THREADS}, no dynamic shared memory; block (b, h) does head h of block b.
@@ -82,8 +82,8 @@ public record KvQuantize(int numKvHeads, int headDim, KvCodes codes) implements 
         U64 vTail = k.pointerParam("vTail");
         U32 length = k.u32Param("length");
         k.maxThreadsPerBlock(THREADS);
-        k.describe("8-bit KV cache (" + codes.label() + " codes): full 64-position blocks of a prompt quantized per KV head, the partial block"
-                + " copied to the bf16 tail");
+        k.describe("8-bit KV cache (" + codes.label() + " codes): full 64-position blocks of a prompt quantized"
+                + " per KV head, the partial block copied to the bf16 tail");
         int kvDim = numKvHeads * headDim;
         U32 block = k.blockIdx(Axis.X).named("block");
         U32 head = k.blockIdx(Axis.Y).named("head");

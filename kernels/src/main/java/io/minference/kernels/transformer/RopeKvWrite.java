@@ -41,10 +41,11 @@ import java.util.Objects;
  * memory read at run time), so that a CUDA graph captured once serves every decode position.
  * <p>With {@code cacheCodes} (the decode step of an 8-bit KV cache of that code format, layout in
  * {@link io.minference.kernels.kvcache}), {@code kCache} and {@code vCache} are the layer's bf16 tails (64 rows;
- * position p goes to row p mod 64), {@code capacity} is the 8-bit cache's, and four more parameters follow: {@code kCodes}, {@code vCodes},
- * {@code kScales}, {@code vScales}. When the token fills its 64-position block, the same CTA then quantizes the
- * block from the tail into codes and scales, every KV head in turn ({@link Fp8Ops#quantizeBlock}). Launch: one
- * token (grid 1), since the block's other rows must have been written by earlier launches.
+ * position p goes to row p mod 64), {@code capacity} is the 8-bit cache's, and four more parameters follow:
+ * {@code kCodes}, {@code vCodes}, {@code kScales}, {@code vScales}. When the token fills its 64-position block, the
+ * same CTA then quantizes the block from the tail into codes and scales, every KV head in turn
+ * ({@link Fp8Ops#quantizeBlock}). Launch: one token (grid 1), since the block's other rows must have been written by
+ * earlier launches.
  *
  * @param numHeads      query heads
  * @param numKvHeads    key/value heads
@@ -80,7 +81,10 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
         return new RopeKvWrite(numHeads, numKvHeads, headDim, true, cacheCodes);
     }
 
-    /** The same shape writing a token into an 8-bit cache of {@code codes} (its tail, and its codes when the block fills). */
+    /**
+     * The same shape writing a token into an 8-bit cache of {@code codes} (its tail, and its codes when the block
+     * fills).
+     */
     public RopeKvWrite withCacheCodes(KvCodes codes) {
         return new RopeKvWrite(numHeads, numKvHeads, headDim, startOnDevice, Objects.requireNonNull(codes, "codes"));
     }
@@ -141,8 +145,8 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
 
     /**
      * Rotates and stores one token (row 0 of {@code qkv}) at the position read when the kernel runs from the u32 at
-     * {@code startAt}, into an 8-bit cache of this kernel's code format: its K and V to the tail, and the block's codes and scales when the token
-     * fills it. A position at or past the cache's capacity is not written.
+     * {@code startAt}, into an 8-bit cache of this kernel's code format: its K and V to the tail, and the block's codes
+     * and scales when the token fills it. A position at or past the cache's capacity is not written.
      */
     public void launch(CudaStream stream, DeviceTensor qkv, DeviceTensor q, Fp8KvLayer cache, DeviceTensor freqs,
                        DevicePointer startAt) {
@@ -253,10 +257,10 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
                 U32 scale = k.add(k.mul(block, numKvHeads), h);
                 long tailColumn = 2L * h * headDim;
                 U64 codes = k.add(firstCode, (long) h * headDim);
-                Fp8Ops.quantizeBlock(k, cacheCodes, BLOCK, headDim, k.add(kTail, tailColumn), tailRow, k.add(kCodes, codes),
-                        codesRow, k.element(kScales, scale, 4), scratch);
-                Fp8Ops.quantizeBlock(k, cacheCodes, BLOCK, headDim, k.add(vTail, tailColumn), tailRow, k.add(vCodes, codes),
-                        codesRow, k.element(vScales, scale, 4), scratch);
+                Fp8Ops.quantizeBlock(k, cacheCodes, BLOCK, headDim, k.add(kTail, tailColumn), tailRow,
+                        k.add(kCodes, codes), codesRow, k.element(kScales, scale, 4), scratch);
+                Fp8Ops.quantizeBlock(k, cacheCodes, BLOCK, headDim, k.add(vTail, tailColumn), tailRow,
+                        k.add(vCodes, codes), codesRow, k.element(vScales, scale, 4), scratch);
             }
         });
     }

@@ -31,8 +31,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * formats (e4m3 and int8): the codes and scales that {@link KvQuantize} and the 8-bit mode of {@link RopeKvWrite}
  * write equal the reference's bit for bit (from the same bf16 values), the tail holds the partial block, and the
  * 8-bit split-K decode matches float64 attention over the dequantized cache under every decode tuning (e4m3 by the
- * conversion instruction on sm_90a, and by integer operations). Fresh random inputs with blocks of very different magnitudes (zero, subnormal-range, large);
- * outputs poisoned; the seed is in every failure message.
+ * conversion instruction on sm_90a, and by integer operations). Fresh random inputs with blocks of very different
+ * magnitudes (zero, subnormal-range, large); outputs poisoned; the seed is in every failure message.
  */
 @Tag("gpu")
 class Fp8KvCacheGpuTest {
@@ -102,14 +102,16 @@ class Fp8KvCacheGpuTest {
                 float scale = cache.codes().quantizeBlock(values, from, 64, kvDim, headDim, expected);
                 int block = firstBlock + b;
                 assertEquals(Float.floatToRawIntBits(scale), Float.floatToRawIntBits(scales[block * kvHeads + h]),
-                        () -> what + " " + cache.codes().label() + " scale of block " + block + ", head " + h + "; " + gpu.context());
+                        () -> what + " " + cache.codes().label() + " scale of block " + block + ", head " + h + "; "
+                                + gpu.context());
                 for (int r = 0; r < 64; r++) {
                     for (int i = 0; i < headDim; i++) {
                         int at = from + r * kvDim + i;
                         int deviceAt = (block * 64 + r) * kvDim + h * headDim + i;
                         if (expected[at] != codes[deviceAt]) {
-                            fail(what + " " + cache.codes().label() + " code at position " + (block * 64 + r) + ", head " + h + ", element " + i
-                                    + ": device " + (codes[deviceAt] & 0xFF) + ", reference " + (expected[at] & 0xFF)
+                            fail(what + " " + cache.codes().label() + " code at position " + (block * 64 + r)
+                                    + ", head " + h + ", element " + i + ": device " + (codes[deviceAt] & 0xFF)
+                                    + ", reference " + (expected[at] & 0xFF)
                                     + " for " + values[at] + "; " + gpu.context());
                         }
                     }
@@ -196,8 +198,9 @@ class Fp8KvCacheGpuTest {
 
     /**
      * Every decode tuning of {@link DecodeTuning} computes the same function, for both code formats: {@code default},
-     * and {@code integer} (e4m3 codes decoded by integer operations, also on sm_90a, two loads in flight, the one-warp combine, few splits),
-     * {@code prefetch} (a step's loads ahead) and {@code wide} (eight loads in flight, 32-warp combine, many splits).
+     * and {@code integer} (e4m3 codes decoded by integer operations, also on sm_90a, two loads in flight, the one-warp
+     * combine, few splits), {@code prefetch} (a step's loads ahead) and {@code wide} (eight loads in flight, 32-warp
+     * combine, many splits).
      */
     static Stream<Arguments> decodeCases() {
         Object[][] rows = {{32, 8, 128, 1000, "default"}, {32, 8, 128, 64, "default"}, {6, 2, 64, 4100, "default"},

@@ -56,8 +56,8 @@ final class Fp8GpuKvCache implements GpuKvCache {
                     c.headDim());
         } catch (RuntimeException e) {
             close();
-            throw new IllegalStateException("cannot allocate a device " + type.label() + " KV cache of " + capacity + " positions ("
-                    + layerCount * layerBytes(c, capacity) / (1 << 20) + " MiB)", e);
+            throw new IllegalStateException("cannot allocate a device " + type.label() + " KV cache of " + capacity
+                    + " positions (" + layerCount * layerBytes(c, capacity) / (1 << 20) + " MiB)", e);
         }
     }
 
@@ -68,8 +68,8 @@ final class Fp8GpuKvCache implements GpuKvCache {
     static void requireSupported(LlamaConfig c, KvCacheType type) {
         AttentionShape shape = new AttentionShape(c.numHeads(), c.numKvHeads(), c.headDim());
         if (!FlashAttention.supportsFp8Cache(shape)) {
-            throw new IllegalArgumentException("--kv-cache " + type.label() + " needs head dim 64 or 128 and 1 to 8 query heads per KV"
-                    + " head; this model has head dim " + c.headDim() + " and " + shape.groupSize()
+            throw new IllegalArgumentException("--kv-cache " + type.label() + " needs head dim 64 or 128 and 1 to 8"
+                    + " query heads per KV head; this model has head dim " + c.headDim() + " and " + shape.groupSize()
                     + " query heads per KV head: use --kv-cache bf16");
         }
     }

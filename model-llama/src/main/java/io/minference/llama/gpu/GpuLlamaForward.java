@@ -204,10 +204,11 @@ public final class GpuLlamaForward implements ForwardPass {
      */
     public float[][] prefill(int[] tokens, ProgressListener progress, int logitsToKeep) {
         if (!(cache instanceof Bf16GpuKvCache)) {
-            // Decode alone reads 8-bit codes: a prompt's attention must see bf16 keys, which only the layer-major walk keeps.
-            // An offloaded cache holds two layers on the device, which only the layer-major walk can live with.
+            // Decode alone reads 8-bit codes: a prompt's attention must see bf16 keys, which only the layer-major walk
+            // keeps. An offloaded cache holds two layers on the device, which only the layer-major walk can live with.
             if (position != 0) {
-                throw new IllegalStateException("with an " + (offloadsKvCache() ? "offloaded" : "8-bit (" + kvCacheType().label() + ")")
+                String kind = offloadsKvCache() ? "offloaded" : "8-bit (" + kvCacheType().label() + ")";
+                throw new IllegalStateException("with an " + kind
                         + " KV cache a prompt is prefilled once, from position 0; later tokens go through decode"
                         + " steps");
             }

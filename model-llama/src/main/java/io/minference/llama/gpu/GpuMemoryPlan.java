@@ -8,11 +8,11 @@ import java.util.Locale;
 
 /**
  * What a model and one sequence take on the device, computed from the shapes alone so that a request that cannot
- * fit is refused before anything is allocated: bf16 weights (plus f32 norms), the KV cache (bf16, or 8-bit (fp8 or int8: the same bytes) with its
- * scales and bf16 tails), one chunk's activations, the whole-prompt buffers of a layer-major prefill
- * ({@link PromptBuffers}, each part named), and the fixed workspaces. The figures match what
- * {@link GpuLlamaWeights}, {@link GpuKvCache}, {@link GpuActivations} and {@link GpuLlamaForward} allocate.
- * With the KV cache offloaded ({@link KvOffload#HOST}) the device holds two layers' cache (the slots of
+ * fit is refused before anything is allocated: bf16 weights (plus f32 norms), the KV cache (bf16, or 8-bit (fp8 or
+ * int8: the same bytes) with its scales and bf16 tails), one chunk's activations, the whole-prompt buffers of a
+ * layer-major prefill ({@link PromptBuffers}, each part named), and the fixed workspaces. The figures match what
+ * {@link GpuLlamaWeights}, {@link GpuKvCache}, {@link GpuActivations} and {@link GpuLlamaForward} allocate. With the KV
+ * cache offloaded ({@link KvOffload#HOST}) the device holds two layers' cache (the slots of
  * {@link OffloadedGpuKvCache}) and {@code hostKvBytes} of pinned host memory hold every layer's.
  */
 public record GpuMemoryPlan(long weightBytes, long kvCacheBytes, long activationBytes, PromptBuffers prompt,

@@ -77,7 +77,8 @@ import java.util.function.Function;
  * <p>Prefill follows the plan: dense prompts go through in blocks (CPU) or chunks (GPU), sparse ones layer-major
  * with each head's index estimated from the prompt. Decode steps are always dense. Each prefill reports its time
  * and the fraction of the causal area it computed; a device prefill can also report where its time went
- * ({@link PrefillOptions#profiling()}). The plan also names the KV cache's format (bf16, or 8-bit codes, fp8 (e4m3) or int8, read by decode).
+ * ({@link PrefillOptions#profiling()}). The plan also names the KV cache's format (bf16, or 8-bit codes, fp8 (e4m3) or
+ * int8, read by decode).
  */
 public final class LlamaSession implements AutoCloseable {
     /** The name of dense attention in reports. */

@@ -39,8 +39,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * cache on the device, on the tiny pass-key model: the same kernels read the same bytes, from a device slot instead
  * of the layer's own buffers. The prompt is the shipped Moby-Dick excerpt with a pass key; each side prefills it
  * afresh (dense or minference, layer-major either way with offload) and then decodes the same teacher-forced
- * tokens, more than 64 of them from a position inside a 64-token block, so that 8-bit blocks (int8 and fp8 codes) fill during decode and
- * their codes and scales make the round trip through the host.
+ * tokens, more than 64 of them from a position inside a 64-token block, so that 8-bit blocks (int8 and fp8 codes) fill
+ * during decode and their codes and scales make the round trip through the host.
  */
 @Tag("gpu")
 class KvOffloadGpuTest {

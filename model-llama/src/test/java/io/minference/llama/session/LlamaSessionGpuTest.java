@@ -152,8 +152,8 @@ class LlamaSessionGpuTest {
 
     /**
      * A profiled prefill gives its phases' device time (linear layers and attention for the chunked dense prefill;
-     * also the KV store of an 8-bit (int8) cache and a sparse plan's estimation and index, both layer-major), the time of
-     * every kernel outside attention, whose sum over the linear layers' kernels is most of the linear phase, a peak
+     * also the KV store of an 8-bit (int8) cache and a sparse plan's estimation and index, both layer-major), the time
+     * of every kernel outside attention, whose sum over the linear layers' kernels is most of the linear phase, a peak
      * memory at least what was in use before, and energy (NaN joules where NVML is absent); an 8-bit cache's greedy
      * decode (int8 and fp8 codes) matches the CPU's reference of those codes for the first tokens.
      */

@@ -89,8 +89,8 @@ class SessionKvCacheTest {
             double prefillFromBf16 = worstError(new float[][] {bf16[0]}, new float[][] {viaSession[0]}, 0);
             double decodeFromBf16 = worstError(bf16, viaSession, 1);
             System.out.printf("%s through the session: worst relative error %.2e from the forward pass's cache of"
-                    + " those codes; %.2e (prefill) and %.2e (decode) from the full-precision cache%n", type, fromReference,
-                    prefillFromBf16, decodeFromBf16);
+                    + " those codes; %.2e (prefill) and %.2e (decode) from the full-precision cache%n", type,
+                    fromReference, prefillFromBf16, decodeFromBf16);
             assertTrue(fromReference < 1e-5, "from the reference: " + fromReference);
             assertTrue(prefillFromBf16 < 1e-5, "prefill: " + prefillFromBf16);
             assertTrue(decodeFromBf16 > 1e-3, "decode over 8-bit codes should move the logits: " + decodeFromBf16);
