@@ -87,8 +87,8 @@ final class BenchCommand extends CliCommand {
     AttentionFlags sparse;
 
     @Option(names = "--kv-cache", paramLabel = "TYPE", converter = KvCacheFlag.class,
-            description = "KV cache kept for decode: bf16 (default) or fp8 (8-bit: int8 codes, a scale per KV head and 64-position"
-                    + " block; GPU prompts then run layer-major).")
+            description = "KV cache kept for decode: " + KvCacheFlag.CHOICES + ". With int8 or fp8 GPU prompts run"
+                    + " layer-major.")
     KvCacheType kvCache;
 
     @Option(names = "--kv-offload", paramLabel = "WHERE", converter = KvOffloadFlag.class,
@@ -323,7 +323,7 @@ final class BenchCommand extends CliCommand {
             decoded = "decode not timed (--decode-tokens below 2)";
         } else {
             GpuMemoryPlan memory = session.devicePlan(length + steps, plan).orElseThrow();
-            double kvBytesPerPosition = 2.0 * c.numLayers() * c.kvDim() * (plan.kvCache() == KvCacheType.FP8 ? 1 : 2);
+            double kvBytesPerPosition = 2.0 * c.numLayers() * c.kvDim() * (plan.kvCache().coded() ? 1 : 2);
             double decodeFloor = (memory.weightBytes() + kvBytesPerPosition * length) / MEMORY_BYTES_PER_SECOND;
             // Offloaded, every layer's cache crosses the host link once per step, overlapping the device's reads.
             String link = "";
@@ -401,11 +401,11 @@ final class BenchCommand extends CliCommand {
     }
 
     /**
-     * The header's note of the KV cache: named only when it is FP8 or offloaded, so that the default output stays as
-     * it was.
+     * The header's note of the KV cache: named only when it is 8-bit (fp8 or int8) or offloaded, so that the default
+     * output stays as it was.
      */
     private static String kvCacheNote(AttentionPlan plan) {
-        return (plan.kvCache() == KvCacheType.FP8 ? ", KV cache fp8" : "")
+        return (plan.kvCache().coded() ? ", KV cache " + plan.kvCache().label() : "")
                 + (plan.kvOffload() == KvOffload.HOST ? ", KV cache offloaded to pinned host memory (decode eager,"
                 + " no graph)" : "");
     }

@@ -81,8 +81,8 @@ final class GenerateCommand extends CliCommand {
     AttentionFlags sparse;
 
     @Option(names = "--kv-cache", paramLabel = "TYPE", converter = KvCacheFlag.class,
-            description = "KV cache kept for decode: bf16 (default) or fp8 (8-bit: int8 codes, a scale per KV head and 64-position"
-                    + " block; the prompt's own attention stays full precision).")
+            description = "KV cache kept for decode: " + KvCacheFlag.CHOICES + ". The prompt's own attention stays"
+                    + " full precision.")
     KvCacheType kvCache;
 
     @Option(names = "--kv-offload", paramLabel = "WHERE", converter = KvOffloadFlag.class,

@@ -9,6 +9,7 @@ import io.minference.llama.gpu.DecodeBreakdown;
 import io.minference.llama.gpu.DecodeKind;
 import java.util.EnumMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine.TypeConversionException;
@@ -37,7 +38,9 @@ class BenchCommandTest {
         bytes.put(DecodeKind.GATE_UP_GEMV, 4_800_000_000L);
         String line = BenchCommand.decodeDetails(new DecodeBreakdown(7, millis, bytes),
                 new BenchCommand.Decode(10, 500_000_000L, Double.NaN, 7));
-        assertTrue(line.contains("38.09 ms of device time; the graph replays take 50.00 ms/token"), line);
+        double total = millis.values().stream().mapToDouble(Double::doubleValue).sum(); // 38 ms and 0.01 per other kind
+        assertTrue(line.contains(String.format(Locale.ROOT, "%.2f ms of device time; the graph replays take 50.00"
+                + " ms/token", total)), line);
         assertTrue(line.contains(": split-K attention 30.000 ms (floor 10.000 ms, 48.00 GB), gate/up GEMV 8.000 ms"
                 + " (floor 1.000 ms, 4.80 GB), "), line);
         assertTrue(line.contains("SwiGLU 0.010 ms,"), line);
@@ -81,14 +84,23 @@ class BenchCommandTest {
     }
 
     @Test
-    void anFp8KvCacheIsAFlagWithTwoValues() {
+    void theKvCacheIsAFlagWithThreeValues() {
         CliRun bad = CliRun.of("bench", "--kv-cache", "int4");
         assertEquals(2, bad.exitCode(), bad.toString());
-        assertTrue(bad.err().contains("'int4' is not a KV cache type; choose one of bf16, fp8"), bad.toString());
-        CliRun run = CliRun.of("bench", "--lengths", "130", "--decode-tokens", "70", "--kv-cache", "fp8", "--device",
-                "cpu");
-        assertEquals(0, run.exitCode(), run.toString());
-        assertTrue(run.out().contains("130"), run.toString());
+        assertTrue(bad.err().contains("'int4' is not a KV cache type; choose one of bf16, fp8, int8"), bad.toString());
+        CliRun e4m3 = CliRun.of("bench", "--kv-cache", "e4m3");
+        assertEquals(2, e4m3.exitCode(), e4m3.toString());
+        assertTrue(e4m3.err().contains("'e4m3' is not a KV cache type; choose one of bf16, fp8, int8"),
+                e4m3.toString());
+        for (String cache : new String[] {"int8", "fp8"}) {
+            CliRun run = CliRun.of("bench", "--lengths", "130", "--decode-tokens", "70", "--kv-cache", cache,
+                    "--device", "cpu");
+            assertEquals(0, run.exitCode(), run.toString());
+            assertTrue(run.out().contains("130"), run.toString());
+            assertTrue(run.out().contains("KV cache " + cache), "the header names the codes: " + run);
+        }
+        String help = CliRun.of("generate", "--help").out().replaceAll("\\s+", " ");
+        assertTrue(help.contains("int8 (symmetric int8 codes") && help.contains("fp8 (FP8 e4m3 codes"), help);
     }
 
     @Test

@@ -17,15 +17,15 @@ import org.junit.jupiter.api.Test;
 @Tag("gpu")
 class BenchGpuTest {
     @Test
-    void sparseBenchWithAnFp8CacheReportsBreakdownMemoryDecodeAndEnergy() {
+    void sparseBenchWithAnInt8CacheReportsBreakdownMemoryDecodeAndEnergy() {
         CudaAvailability availability = CudaDriver.availability();
         assumeTrue(availability.available(), () -> "no usable CUDA device: " + availability.reason());
         CliRun run = CliRun.of("bench", "--model", "synthetic:tiny", "--lengths", "4k,8k", "--attention",
-                "dense,minference", "--sparse-threshold", "0", "--kv-cache", "fp8", "--decode-tokens", "8",
+                "dense,minference", "--sparse-threshold", "0", "--kv-cache", "int8", "--decode-tokens", "8",
                 "--device", "cuda");
         System.out.println(run.out());
         assertEquals(0, run.exitCode(), run.toString());
-        assertTrue(run.out().contains("KV cache fp8"), run.toString());
+        assertTrue(run.out().contains("KV cache int8"), run.toString());
         for (String mode : new String[] {"dense", "minference"}) {
             long lines = run.out().lines().filter(l -> l.strip().startsWith(mode + ":")).count();
             long kernelLines = run.out().lines().filter(l -> l.strip().startsWith(mode + " kernels:")).count();
@@ -49,7 +49,7 @@ class BenchGpuTest {
     void benchWithTheKvCacheOffloadedReportsDecodeAgainstTheHostLinkFloor() {
         CudaAvailability availability = CudaDriver.availability();
         assumeTrue(availability.available(), () -> "no usable CUDA device: " + availability.reason());
-        for (String cache : new String[] {"bf16", "fp8"}) {
+        for (String cache : new String[] {"bf16", "int8", "fp8"}) {
             CliRun run = CliRun.of("bench", "--model", "synthetic:tiny", "--lengths", "4k", "--attention",
                     "dense,minference", "--sparse-threshold", "0", "--kv-cache", cache, "--kv-offload", "host",
                     "--decode-tokens", "70", "--device", "cuda");

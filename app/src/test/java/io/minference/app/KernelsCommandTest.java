@@ -52,6 +52,24 @@ class KernelsCommandTest {
         assertTrue(names.stream().anyMatch(n -> n.startsWith("rms_norm")), names.toString());
         assertTrue(names.stream().anyMatch(n -> n.startsWith("block_sparse_select")), names.toString());
         assertEquals(target.equals("sm_90a"), dense.stream().anyMatch(n -> n.contains("sm90a")), dense.toString());
+        for (String codes : List.of("e4m3", "int8")) { // the 8-bit KV cache's kernels, for each code format
+            assertTrue(names.stream().anyMatch(n -> n.startsWith("kv_quantize_") && n.endsWith("_" + codes + ".ptx")),
+                    codes + " quantize in " + names);
+            assertTrue(names.stream().anyMatch(n -> n.startsWith("rope_kv_write_") && n.endsWith("_" + codes + ".ptx")),
+                    codes + " RoPE + KV write in " + names);
+            assertTrue(names.stream().anyMatch(n -> n.startsWith("flash_decode_grouped_" + codes + "_")),
+                    codes + " decode in " + names);
+        }
+        boolean anyConverts = false;
+        for (Path file : files) { // e4m3's conversion instruction only where ptxas takes it
+            boolean converts = Files.readString(file).contains("cvt.rn.f16x2.e4m3x2");
+            String name = file.getFileName().toString();
+            assertTrue(!converts || (target.equals("sm_90a") && name.startsWith("flash_decode_grouped_e4m3_")),
+                    name + " converts e4m3 by instruction on " + target);
+            anyConverts |= converts;
+        }
+        assertEquals(target.equals("sm_90a"), anyConverts, "the default e4m3 decode converts by instruction on"
+                + " sm_90a, and only there");
 
         var ptxas = Ptxas.onPath();
         assumeTrue(ptxas.isPresent(), "ptxas is not on the PATH");

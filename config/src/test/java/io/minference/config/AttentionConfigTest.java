@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -91,14 +93,21 @@ class AttentionConfigTest {
     }
 
     @Test
-    void theKvCacheKeyTakesBf16OrFp8() throws IOException {
+    void theKvCacheKeyTakesBf16Fp8OrInt8() throws IOException {
         assertEquals(KvCacheType.BF16, load("device: cpu\n").kvCache());
         assertEquals(KvCacheType.FP8, load("kv_cache: fp8\n").kvCache());
+        assertEquals(KvCacheType.INT8, load("kv_cache: int8\n").kvCache());
+        assertEquals(KvCacheType.INT8, load("kv_cache: ' Int8 '\n").kvCache());
         assertEquals(KvCacheType.BF16, load("kv_cache: BF16\n").kvCache());
-        assertTrue(failure("kv_cache: int4\n").endsWith("kv_cache: must be one of bf16, fp8, got 'int4'"));
+        assertTrue(failure("kv_cache: int4\n").endsWith("kv_cache: must be one of bf16, fp8, int8, got 'int4'"));
+        assertTrue(failure("kv_cache: e4m3\n").endsWith("kv_cache: must be one of bf16, fp8, int8, got 'e4m3'"));
+        assertTrue(failure("kv_cache: [int8]\n").contains("kv_cache"));
+        assertEquals(List.of(false, true, true), Arrays.stream(KvCacheType.values()).map(KvCacheType::coded).toList());
         assertEquals(KvCacheType.FP8, new ConfigOverrides(null, null, null, null, null, null, null, null, null)
                 .withKvCache(KvCacheType.FP8).applyTo(load("kv_cache: bf16\n")).kvCache(), "the flag wins");
         assertEquals(KvCacheType.FP8, ConfigOverrides.NONE.applyTo(load("kv_cache: fp8\n")).kvCache());
+        assertEquals(KvCacheType.INT8, ConfigOverrides.NONE.withKvCache(KvCacheType.INT8)
+                .applyTo(load("kv_cache: fp8\n")).kvCache(), "the flag wins");
     }
 
     @Test

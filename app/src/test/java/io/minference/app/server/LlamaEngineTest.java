@@ -131,8 +131,9 @@ class LlamaEngineTest {
     }
 
     /**
-     * A session whose plan keeps an FP8 cache gives the engine's per-mode plans that cache too: the first token's
-     * log-probability comes from the prefill (full precision either way), the later ones from decode over FP8.
+     * A session whose plan keeps an 8-bit (int8) cache gives the engine's per-mode plans that cache too: the first
+     * token's log-probability comes from the prefill (full precision either way), the later ones from decode over
+     * the codes.
      */
     @Test
     void everyModeKeepsTheSessionsKvCache() {
@@ -142,19 +143,19 @@ class LlamaEngineTest {
         try (LlamaEngine bf16 = new LlamaEngine(cpuSession(ModelLoader.load("synthetic:tiny", null,
                 ProgressListener.NONE), 16), "tiny");
              LlamaEngine quantized = new LlamaEngine(LlamaSession.openOwning(ModelLoader.load("synthetic:tiny",
-                     null, ProgressListener.NONE), "cpu", AttentionPlan.dense().withKvCache(KvCacheType.FP8), 16),
+                     null, ProgressListener.NONE), "cpu", AttentionPlan.dense().withKvCache(KvCacheType.INT8), 16),
                      "tiny")) {
             plain = bf16.generate(new EnginePrompt.Text(prompt), request, piece -> { }, Cancellation.NEVER)
                     .logprobs().stream().map(TokenLogprob::logprob).toList();
             fp8 = quantized.generate(new EnginePrompt.Text(prompt), request, piece -> { }, Cancellation.NEVER)
                     .logprobs().stream().map(TokenLogprob::logprob).toList();
         }
-        System.out.println("greedy log-probabilities, bf16 " + plain + "\nFP8 " + fp8);
+        System.out.println("greedy log-probabilities, bf16 " + plain + "\nint8 " + fp8);
         assertEquals(plain.get(0), fp8.get(0), 1e-6);
         boolean moved = false;
         for (int i = 1; i < Math.min(plain.size(), fp8.size()); i++) {
             moved |= Math.abs(plain.get(i) - fp8.get(i)) > 1e-6;
         }
-        assertTrue(moved, "decode over the FP8 cache moves some log-probability");
+        assertTrue(moved, "decode over the int8 cache moves some log-probability");
     }
 }

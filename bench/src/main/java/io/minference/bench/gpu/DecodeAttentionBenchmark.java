@@ -6,6 +6,7 @@ import io.minference.kernels.flash.DecodeTuning;
 import io.minference.kernels.flash.FlashAttention;
 import io.minference.kernels.flash.PrefillKernel;
 import io.minference.kernels.kvcache.Fp8KvLayer;
+import io.minference.kernels.kvcache.KvCodes;
 import io.minference.kernels.kvcache.KvQuantize;
 import io.minference.runtime.DType;
 import io.minference.runtime.cuda.CudaBackend;
@@ -21,12 +22,13 @@ import java.util.SplittableRandom;
 
 /**
  * One layer's decode attention as a graph-captured step runs it (length read from the device, splits fixed by the
- * capacity, then the combine) at LLaMA-3-8B's head layout (32 heads, 8 KV heads, d = 128), over a bf16 and an FP8
- * cache of {@code length} positions, under several {@link DecodeTuning}s in one call: the default, then each with
- * one knob changed. Reports microseconds per layer and the GB/s of K and V read (bytes of codes, scales and the
- * tail for FP8) beside the floor at {@value #BYTES_PER_SECOND_LABEL}. Inputs are random bf16 (a block of random
- * values repeated), the FP8 cache quantized from them by {@link KvQuantize}; medians of event-timed repeats of
- * {@link #LAUNCHES} back-to-back decodes, the tunings run in a rotating order per length.
+ * capacity, then the combine) at LLaMA-3-8B's head layout (32 heads, 8 KV heads, d = 128), over a bf16 cache and
+ * 8-bit caches with int8 and with e4m3 codes ({@code --kv-cache int8}, {@code fp8}) of {@code length} positions, under
+ * several {@link DecodeTuning}s in one call: the default, then each with one knob changed. Reports microseconds per
+ * layer and the GB/s of K and V read (bytes of codes, scales and the tail for the 8-bit caches, the same for both)
+ * beside the floor at {@value #BYTES_PER_SECOND_LABEL}. Inputs are random bf16 (a block of random values repeated), the
+ * 8-bit caches quantized from them by {@link KvQuantize}; medians of event-timed repeats of {@link #LAUNCHES}
+ * back-to-back decodes, the tunings run in a rotating order per length.
  */
 public final class DecodeAttentionBenchmark implements GpuBenchmark {
     private static final AttentionShape SHAPE = new AttentionShape(32, 8, 128);
@@ -71,19 +73,25 @@ public final class DecodeAttentionBenchmark implements GpuBenchmark {
                  DeviceTensor k = DeviceTensor.allocate(backend.context(), DType.BF16, length, kvDim);
                  DeviceTensor v = DeviceTensor.allocate(backend.context(), DType.BF16, length, kvDim);
                  DeviceBuffer lengthAt = backend.context().allocate(4);
-                 Fp8KvLayer fp8 = new Fp8KvLayer(backend.context(), length, SHAPE.numKvHeads(), SHAPE.headDim())) {
+                 Fp8KvLayer int8 = new Fp8KvLayer(backend.context(), KvCodes.INT8, length, SHAPE.numKvHeads(),
+                         SHAPE.headDim());
+                 Fp8KvLayer e4m3 = new Fp8KvLayer(backend.context(), KvCodes.E4M3, length, SHAPE.numKvHeads(),
+                         SHAPE.headDim())) {
                 FlashAttentionBenchmark.fill(k.buffer(), block);
                 // V from another part of the block, so that K and V differ
                 short[] shifted = Arrays.copyOfRange(block, block.length / 3, block.length);
                 FlashAttentionBenchmark.fill(v.buffer(), shifted);
                 lengthAt.copyFromHost(MemorySegment.ofArray(new int[] {length}));
-                new KvQuantize(SHAPE.numKvHeads(), SHAPE.headDim()).launch(backend.stream(), k, v, fp8, length);
+                for (Fp8KvLayer coded : List.of(int8, e4m3)) {
+                    new KvQuantize(SHAPE.numKvHeads(), SHAPE.headDim(), coded.codes()).launch(backend.stream(), k, v,
+                            coded, length);
+                }
                 backend.stream().synchronize();
                 double bf16Bytes = 2.0 * 2 * length * kvDim;
                 double fp8Bytes = 2.0 * length * kvDim + 2.0 * 4 * Fp8KvLayer.blocks(length) * SHAPE.numKvHeads();
                 figures.add(new Figure("decode L=" + length + " floor bf16 (K+V " + gb(bf16Bytes) + " at "
                         + BYTES_PER_SECOND_LABEL + ")", bf16Bytes / BYTES_PER_SECOND * 1e6, "us"));
-                figures.add(new Figure("decode L=" + length + " floor fp8 (K+V " + gb(fp8Bytes) + " at "
+                figures.add(new Figure("decode L=" + length + " floor 8-bit (K+V " + gb(fp8Bytes) + " at "
                         + BYTES_PER_SECOND_LABEL + ")", fp8Bytes / BYTES_PER_SECOND * 1e6, "us"));
                 for (int t = 0; t < tunings.size(); t++) {
                     DecodeTuning tuning = tunings.get((t + n) % tunings.size());
@@ -92,13 +100,16 @@ public final class DecodeAttentionBenchmark implements GpuBenchmark {
                         flash.reserveDecode(length);
                         double bf16 = DeviceTimer.medianMillisPerLaunch(backend, 3, 5, LAUNCHES,
                                 () -> flash.decode(backend.stream(), q, k, v, o, lengthAt, length));
-                        double fp8Millis = DeviceTimer.medianMillisPerLaunch(backend, 3, 5, LAUNCHES,
-                                () -> flash.decode(backend.stream(), q, fp8, o, lengthAt));
                         String label = "decode L=" + length + " " + describe(tuning);
                         figures.add(new Figure(label + " bf16", bf16 * 1e3, "us"));
                         figures.add(new Figure(label + " bf16", bf16Bytes / (bf16 * 1e-3) / 1e9, "GB/s"));
-                        figures.add(new Figure(label + " fp8", fp8Millis * 1e3, "us"));
-                        figures.add(new Figure(label + " fp8", fp8Bytes / (fp8Millis * 1e-3) / 1e9, "GB/s"));
+                        for (Fp8KvLayer coded : List.of(int8, e4m3)) {
+                            double millis = DeviceTimer.medianMillisPerLaunch(backend, 3, 5, LAUNCHES,
+                                    () -> flash.decode(backend.stream(), q, coded, o, lengthAt));
+                            String codes = " " + coded.codes().label();
+                            figures.add(new Figure(label + codes, millis * 1e3, "us"));
+                            figures.add(new Figure(label + codes, fp8Bytes / (millis * 1e-3) / 1e9, "GB/s"));
+                        }
                     }
                 }
             }
@@ -108,7 +119,7 @@ public final class DecodeAttentionBenchmark implements GpuBenchmark {
 
     private static String describe(DecodeTuning t) {
         return "combineWarps=" + t.combineWarps() + " blocksPerSm=" + t.blocksPerSm() + " unroll=" + t.unroll()
-                + " prefetch=" + t.prefetch() + " fp8=" + (t.fp8Instruction() ? "instruction" : "integer");
+                + " prefetch=" + t.prefetch() + " e4m3=" + (t.fp8Instruction() ? "instruction" : "integer");
     }
 
     private static String gb(double bytes) {

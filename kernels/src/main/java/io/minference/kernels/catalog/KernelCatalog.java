@@ -5,6 +5,7 @@ import io.minference.kernels.dequant.DequantizeToBf16;
 import io.minference.kernels.flash.FlashAttention;
 import io.minference.kernels.flash.GroupedFlashDecode;
 import io.minference.kernels.flash.PrefillKernel;
+import io.minference.kernels.kvcache.KvCodes;
 import io.minference.kernels.kvcache.KvQuantize;
 import io.minference.kernels.transformer.Argmax;
 import io.minference.kernels.transformer.EmbeddingGather;
@@ -24,8 +25,9 @@ import java.util.Map;
 
 /**
  * The kernel specializations the runtime launches for one attention shape, by target: the dense layer's
- * (embedding, norms, RoPE with the KV write, SwiGLU, residual adds, sampling, synthetic weights, the FP8 KV
- * cache's quantization, step write and decode, which convert with integer operations on every target, and the weight
+ * (embedding, norms, RoPE with the KV write, SwiGLU, residual adds, sampling, synthetic weights, the 8-bit KV
+ * cache's quantization, step write and decode for each code format (e4m3 and int8), which convert with integer
+ * operations on every target but for e4m3's decode on sm_90a (the conversion instruction), and the weight
  * upload's expansion of each block type to bf16) and attention's as {@link FlashAttention.Specializations} chooses them, for every prefill family a setting can select (the mma.sync
  * prefill, and the Hopper one, which only sm_90a includes). Other modules add theirs with {@link #with}. Kernels whose
  * {@link KernelDefinition#minimumTarget()} is newer than the target are set apart ({@link #skipped}), not emitted.
@@ -52,11 +54,14 @@ public record KernelCatalog(PtxTarget target, List<KernelDefinition> included, L
                 rope.withStartOnDevice(), new SwiGlu(), Argmax.wide(), new TopPSample(),
                 new SyntheticWeightsKernel(DType.BF16),
                 new SyntheticWeightsKernel(DType.F32)));
-        kernels.add(new KvQuantize(shape.numKvHeads(), shape.headDim()));
         kernels.addAll(DequantizeToBf16.all());
-        kernels.add(rope.withStartOnDevice().withFp8Cache());
-        if (FlashAttention.supportsFp8Cache(shape)) {
-            kernels.add(new GroupedFlashDecode(shape.headDim(), shape.groupSize(), true, true));
+        for (KvCodes codes : KvCodes.values()) {
+            kernels.add(new KvQuantize(shape.numKvHeads(), shape.headDim(), codes));
+            kernels.add(rope.withStartOnDevice().withCacheCodes(codes));
+            if (FlashAttention.supportsFp8Cache(shape)) {
+                // the configured loop: e4m3 is converted by the instruction on sm_90a (by default), else by integers
+                kernels.add(new GroupedFlashDecode(shape.headDim(), shape.groupSize(), true, codes));
+            }
         }
         return of(target, kernels);
     }

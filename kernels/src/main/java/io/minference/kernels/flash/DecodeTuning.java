@@ -15,9 +15,10 @@ import java.util.Locale;
  *       using them, 1 to 8.</li>
  *   <li>{@value #PREFETCH} ({@code false}, the default, or {@code true}): whether the grouped decode loads the
  *       next step's rows before computing on the current ones.</li>
- *   <li>{@value #FP8_DECODE} ({@code integer}, the default: the cache holds int8 codes, or {@code instruction}, for e4m3 codes only): how the grouped decode turns
- *       FP8 codes into floats on sm_90a, by {@code cvt.rn.f16x2.e4m3x2} or by the integer operations that older
- *       targets always use (the same values).</li>
+ *   <li>{@value #FP8_DECODE} ({@code instruction}, the default, or {@code integer}): how the grouped decode turns
+ *       e4m3 codes ({@code --kv-cache fp8}) into floats on sm_90a, by {@code cvt.rn.f16x2.e4m3x2} or by the integer
+ *       operations that older targets always use (the same values). int8 codes ({@code --kv-cache int8}) always
+ *       take integer operations (a sign extension and a conversion), whatever this says.</li>
  * </ul>
  * A value out of range or not a number is an error that names the property.
  *
@@ -25,7 +26,7 @@ import java.util.Locale;
  * @param blocksPerSm  decode blocks per SM the split count aims at
  * @param unroll         loads in flight per lane and per K or V in the grouped decode
  * @param prefetch       whether the grouped decode loads a step ahead
- * @param fp8Instruction whether FP8 codes are decoded by the conversion instruction where the target has it
+ * @param fp8Instruction whether e4m3 codes are decoded by the conversion instruction where the target has it
  */
 public record DecodeTuning(int combineWarps, int blocksPerSm, int unroll, boolean prefetch, boolean fp8Instruction) {
     public static final String COMBINE_WARPS = "minference.decode.combineWarps";
@@ -33,7 +34,7 @@ public record DecodeTuning(int combineWarps, int blocksPerSm, int unroll, boolea
     public static final String UNROLL = "minference.decode.unroll";
     public static final String PREFETCH = "minference.decode.prefetch";
     public static final String FP8_DECODE = "minference.decode.fp8";
-    public static final DecodeTuning DEFAULT = new DecodeTuning(8, 8, 4, false, false);
+    public static final DecodeTuning DEFAULT = new DecodeTuning(8, 8, 4, false, true);
 
     public DecodeTuning {
         check(COMBINE_WARPS, combineWarps, 1, 32);
@@ -45,7 +46,7 @@ public record DecodeTuning(int combineWarps, int blocksPerSm, int unroll, boolea
     public static DecodeTuning configured() {
         return new DecodeTuning(read(COMBINE_WARPS, DEFAULT.combineWarps), read(BLOCKS_PER_SM, DEFAULT.blocksPerSm),
                 read(UNROLL, DEFAULT.unroll), prefetch(System.getProperty(PREFETCH, "false")),
-                fp8Instruction(System.getProperty(FP8_DECODE, "integer")));
+                fp8Instruction(System.getProperty(FP8_DECODE, "instruction")));
     }
 
     private static boolean prefetch(String value) {

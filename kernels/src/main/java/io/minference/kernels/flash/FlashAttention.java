@@ -2,6 +2,7 @@ package io.minference.kernels.flash;
 
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.kvcache.Fp8KvLayer;
+import io.minference.kernels.kvcache.KvCodes;
 import io.minference.ptx.PtxTarget;
 import io.minference.ptx.dsl.KernelDefinition;
 import io.minference.runtime.cuda.CudaContext;
@@ -11,7 +12,9 @@ import io.minference.runtime.cuda.DevicePointer;
 import io.minference.runtime.cuda.Kernel;
 import io.minference.runtime.cuda.LaunchShape;
 
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Dense causal attention of one layer shape on one CUDA context: picks the tensor-core prefill for head dims 64
@@ -41,7 +44,7 @@ public final class FlashAttention implements AutoCloseable {
     private final FlashDecodeCombine combine;
     private final DecodeTuning tuning;
     /** The FP8-cache decode, made on first use. */
-    private Kernel fp8DecodeKernel;
+    private final Map<KvCodes, Kernel> codedDecodeKernels = new EnumMap<>(KvCodes.class);
     private DeviceBuffer workspace;
     private PhaseMarks decodeMarks = PhaseMarks.NONE;
 
@@ -102,15 +105,15 @@ public final class FlashAttention implements AutoCloseable {
                     : tensorCores ? FlashPrefill.forHeadDim(d) : new FlashFallback(d);
             boolean grouped = GroupedFlashDecode.supports(d, shape.groupSize());
             return new Specializations(prefill,
-                    grouped ? groupedDecode(shape, false, false, tuning) : new FlashDecode(d),
-                    grouped ? groupedDecode(shape, true, false, tuning) : new FlashDecode(d, true),
+                    grouped ? groupedDecode(shape, false, null, tuning) : new FlashDecode(d),
+                    grouped ? groupedDecode(shape, true, null, tuning) : new FlashDecode(d, true),
                     new FlashDecodeCombine(d, Math.min(tuning.combineWarps(), FlashDecodeCombine.mostWarps(d))));
         }
 
-        /** The grouped decode of {@code shape} with {@code tuning}'s loop. */
-        static GroupedFlashDecode groupedDecode(AttentionShape shape, boolean lengthOnDevice, boolean fp8Cache,
+        /** The grouped decode of {@code shape} with {@code tuning}'s loop (cacheCodes null for a bf16 cache). */
+        static GroupedFlashDecode groupedDecode(AttentionShape shape, boolean lengthOnDevice, KvCodes cacheCodes,
                                                 DecodeTuning tuning) {
-            return new GroupedFlashDecode(shape.headDim(), shape.groupSize(), lengthOnDevice, fp8Cache,
+            return new GroupedFlashDecode(shape.headDim(), shape.groupSize(), lengthOnDevice, cacheCodes,
                     GroupedFlashDecode.Loop.of(tuning));
         }
 
@@ -253,21 +256,22 @@ public final class FlashAttention implements AutoCloseable {
         combine(stream, out, heads, splits);
     }
 
-    /** True where decode can read an FP8 cache: the shapes {@link GroupedFlashDecode} serves. */
+    /** True where decode can read an 8-bit cache (either code format): the shapes {@link GroupedFlashDecode} serves. */
     public static boolean supportsFp8Cache(AttentionShape shape) {
         return GroupedFlashDecode.supports(shape.headDim(), shape.groupSize());
     }
 
     /**
      * Queues decode attention like {@link #decode(CudaStream, DevicePointer, DevicePointer, DevicePointer,
-     * DevicePointer, DevicePointer, int)} over one layer's FP8 cache ({@link io.minference.kernels.kvcache}): the
-     * full blocks from their codes and scales, the partial block from the bf16 tail.
+     * DevicePointer, DevicePointer, int)} over one layer's 8-bit cache ({@link io.minference.kernels.kvcache}): the
+     * full blocks from their codes and scales, the partial block from the bf16 tail; the kernel is the one for the
+     * cache's code format.
      */
     public void decode(CudaStream stream, DevicePointer q, Fp8KvLayer cache, DevicePointer out,
                        DevicePointer lengthAt) {
         if (!groupedDecode) {
-            throw new IllegalStateException("an FP8 KV cache needs the grouped decode kernel (head dim 64 or 128, 1 to"
-                    + " 8 query heads per KV head); this model has head dim " + shape.headDim() + " and "
+            throw new IllegalStateException("an 8-bit KV cache needs the grouped decode kernel (head dim 64 or 128,"
+                    + " 1 to 8 query heads per KV head); this model has head dim " + shape.headDim() + " and "
                     + shape.groupSize() + " query heads per KV head");
         }
         int capacity = cache.capacity();
@@ -277,11 +281,10 @@ public final class FlashAttention implements AutoCloseable {
             throw new IllegalStateException("decode with a device length needs reserveDecode(" + capacity
                     + ") first: no allocation may happen while a CUDA graph is captured");
         }
-        if (fp8DecodeKernel == null) {
-            fp8DecodeKernel = context.kernel(Specializations.groupedDecode(shape, true, true, tuning)
-                    .emit(context.device().ptxTarget()), LaunchShape.of(1, 32));
-        }
-        fp8DecodeKernel.withShape(new LaunchShape(decodeGridColumns(), splits / FlashDecode.SPLITS_PER_BLOCK, 1,
+        Kernel codedDecodeKernel = codedDecodeKernels.computeIfAbsent(cache.codes(), codes -> context.kernel(
+                Specializations.groupedDecode(shape, true, codes, tuning).emit(context.device().ptxTarget()),
+                LaunchShape.of(1, 32)));
+        codedDecodeKernel.withShape(new LaunchShape(decodeGridColumns(), splits / FlashDecode.SPLITS_PER_BLOCK, 1,
                 FlashDecode.THREADS, 1, 1)).launch(stream, q, cache.keyCodes(), cache.valueCodes(), workspace,
                 lengthAt, heads, shape.numKvHeads(), scale, cache.keyScales(), cache.valueScales(), cache.keyTail(),
                 cache.valueTail());

@@ -2,6 +2,7 @@ package io.minference.kernels.flash;
 
 import io.minference.kernels.kvcache.Fp8E4m3;
 import io.minference.kernels.kvcache.Fp8Ops;
+import io.minference.kernels.kvcache.KvCodes;
 import io.minference.ptx.PtxTarget;
 import io.minference.ptx.dsl.B32;
 import io.minference.ptx.dsl.F32;
@@ -12,6 +13,8 @@ import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
 
 import static io.minference.ptx.dsl.Address.global;
+
+import java.util.Objects;
 
 /**
  * Split-K decode for head dims 64 and 128 that reads each key and value row once for all the query heads of its
@@ -25,20 +28,22 @@ import static io.minference.ptx.dsl.Address.global;
  * head over its keys, and the groups are merged by shuffles at the end.
  * <p>Launch: grid {@code (numKvHeads, splitBlocks)}, block {@link #THREADS}; splits {@code splitBlocks *
  * SPLITS_PER_BLOCK}, and partial {@code head * splits + split} as in {@link FlashDecode}.
- * <p>With {@code fp8Cache} the cache is in the 8-bit (int8) format of {@link io.minference.kernels.kvcache}: {@code k} and
- * {@code v} are the codes (u8 [capacity][numKvHeads d]) and four parameters follow the common ones:
- * {@code kScales}, {@code vScales} (f32 [blocks][numKvHeads]) and {@code kTail}, {@code vTail} (bf16 [64][numKvHeads
- * d]). Keys below {@code length} rounded down to a multiple of 64 come from the codes, 8 bytes per lane, decoded
- * in registers with integer operations; each score is multiplied by its block's key scale and each probability by
- * its block's value scale. The keys above, the partial block, come from the tail by the same loop body.
+ * <p>With {@code cacheCodes} the cache is the 8-bit one of {@link io.minference.kernels.kvcache} with codes of that
+ * format (e4m3 or int8): {@code k} and {@code v} are the codes (u8 [capacity][numKvHeads d]) and four parameters follow
+ * the common ones: {@code kScales}, {@code vScales} (f32 [blocks][numKvHeads]) and {@code kTail}, {@code vTail} (bf16
+ * [64][numKvHeads d]). Keys below {@code length} rounded down to a multiple of 64 come from the codes, 8 bytes per
+ * lane, decoded in registers with integer operations (e4m3 on sm_90a, when {@link Loop#fp8Instruction}, by
+ * {@code cvt.rn.f16x2.e4m3x2}); each score is multiplied by its block's key scale and each probability by its block's
+ * value scale. The keys above, the partial block, come from the tail by the same loop body.
  *
  * @param headDim        64 or 128
  * @param group          query heads per KV head, 1 to 8
  * @param lengthOnDevice whether the cache length is read from device memory (see {@link FlashDecode})
- * @param fp8Cache       whether K and V are read from an FP8 cache
- * @param loop           how the key loop is laid out ({@link DecodeTuning})
+ * @param cacheCodes     the code format when K and V are read from an 8-bit cache; null for a bf16 cache
+ * @param loop           how the key loop is laid out ({@link DecodeTuning}); its {@code fp8Instruction} is
+ *                       false unless the codes are e4m3 (it means nothing for the others)
  */
-public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice, boolean fp8Cache, Loop loop)
+public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice, KvCodes cacheCodes, Loop loop)
         implements KernelDefinition {
     public static final int THREADS = 128;
     public static final int SPLITS_PER_BLOCK = THREADS / 32;
@@ -49,8 +54,9 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
      * @param unroll         warp loads of K (and of V) per step, 1 to 8
      * @param prefetch       whether each step issues the next step's loads before it computes on its own rows
      *                       (twice the registers for rows, twice the bytes in flight)
-     * @param fp8Instruction whether FP8 codes are decoded by the e4m3 conversion instruction where the target has
-     *                       it (sm_90a), rather than by integer operations (the same values)
+     * @param fp8Instruction whether e4m3 codes are decoded by the e4m3 conversion instruction where the target has
+     *                       it (sm_90a), rather than by integer operations (the same values); int8 codes always
+     *                       take integer operations
      */
     public record Loop(int unroll, boolean prefetch, boolean fp8Instruction) {
         public Loop {
@@ -64,10 +70,11 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
             return new Loop(tuning.unroll(), tuning.prefetch(), tuning.fp8Instruction());
         }
 
-        String suffix(boolean fp8Cache) {
+        String suffix(KvCodes cacheCodes) {
             Loop standard = of(DecodeTuning.DEFAULT);
             return (unroll == standard.unroll ? "" : "_u" + unroll) + (prefetch == standard.prefetch ? ""
-                    : prefetch ? "_prefetch" : "_no_prefetch") + (fp8Cache && !fp8Instruction ? "_integer_fp8" : "");
+                    : prefetch ? "_prefetch" : "_no_prefetch")
+                    + (cacheCodes == KvCodes.E4M3 && !fp8Instruction ? "_integer_decode" : "");
         }
     }
 
@@ -78,16 +85,20 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
         if (group < 1 || group > 8) {
             throw new IllegalArgumentException("grouped decode takes 1 to 8 query heads per KV head, not " + group);
         }
+        Objects.requireNonNull(loop, "loop");
+        if (cacheCodes != KvCodes.E4M3 && loop.fp8Instruction()) {
+            loop = new Loop(loop.unroll(), loop.prefetch(), false); // one kernel, one name, whatever the tuning says
+        }
     }
 
     /** A bf16 cache. */
     public GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice) {
-        this(headDim, group, lengthOnDevice, false);
+        this(headDim, group, lengthOnDevice, null);
     }
 
     /** The loop that {@link DecodeTuning} configures. */
-    public GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice, boolean fp8Cache) {
-        this(headDim, group, lengthOnDevice, fp8Cache, Loop.of(DecodeTuning.configured()));
+    public GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice, KvCodes cacheCodes) {
+        this(headDim, group, lengthOnDevice, cacheCodes, Loop.of(DecodeTuning.configured()));
     }
 
     /** True where this kernel serves the shape; {@link FlashDecode} serves the rest. */
@@ -110,8 +121,8 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
 
     @Override
     public String entryName() {
-        return "flash_decode_grouped_" + (fp8Cache ? "fp8" : "bf16") + "_d" + headDim + "_g" + group
-                + (lengthOnDevice ? "_length_on_device" : "") + loop.suffix(fp8Cache);
+        return "flash_decode_grouped_" + (cacheCodes == null ? "bf16" : cacheCodes.label()) + "_d" + headDim + "_g"
+                + group + (lengthOnDevice ? "_length_on_device" : "") + loop.suffix(cacheCodes);
     }
 
     @Override
@@ -150,7 +161,7 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
             sum[g] = k.var("runSum", k.f32(0));
         }
 
-        if (fp8Cache) {
+        if (cacheCodes != null) {
             U64 kScales = k.pointerParam("kScales");
             U64 vScales = k.pointerParam("vScales");
             U64 kTail = k.pointerParam("kTail");
@@ -158,10 +169,10 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
             U32 quantizedEnd = k.and(d.length(), ~(long) (Fp8E4m3.BLOCK_TOKENS - 1) & 0xFFFFFFFFL).named("quantizedEnd");
             U64 codeLane = k.add(k.mulWide(kvHead, headDim), k.mulWide(chunk, 8)).named("codeLane");
             U32 codesRow = k.mul(d.numKvHeads(), headDim).named("codesRow");
-            boolean converted = loop.fp8Instruction() && k.target() == PtxTarget.SM_90A;
+            boolean converted = cacheCodes == KvCodes.E4M3 && loop.fp8Instruction() && k.target() == PtxTarget.SM_90A;
             Rows codes = new Rows(k.add(kCache, codeLane), k.add(vCache, codeLane), codesRow,
-                    converted ? Rows.Source.CODES_CONVERTED : Rows.Source.CODES, kScales, vScales, d.numKvHeads(),
-                    kvHead);
+                    converted ? Rows.Source.CODES_CONVERTED : Rows.Source.CODES, cacheCodes, kScales, vScales,
+                    d.numKvHeads(), kvHead);
             Rows tail = Rows.bf16(k.add(kTail, laneBytes), k.add(vTail, laneBytes), kvRowBytes, Rows.Source.TAIL);
             attendKeys(k, firstKey, k.min(endKey, quantizedEnd), rowInLoad, codes, query, acc, max, sum);
             attendKeys(k, k.max(firstKey, quantizedEnd), endKey, rowInLoad, tail, query, acc, max, sum);
@@ -322,8 +333,8 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
      * columns): bf16 rows of 16 bytes, at row {@code key} or, for an FP8 cache's tail, at row {@code key mod 64}; or
      * FP8 codes of 8 bytes, with a scale per block and KV head.
      */
-    private record Rows(U64 k, U64 v, U32 rowBytes, Source source, U64 kScales, U64 vScales, U32 numKvHeads,
-                        U32 kvHead) {
+    private record Rows(U64 k, U64 v, U32 rowBytes, Source source, KvCodes codes, U64 kScales, U64 vScales,
+                        U32 numKvHeads, U32 kvHead) {
         /** bf16 rows, the FP8 cache's bf16 tail, FP8 codes decoded by integer operations or by conversions. */
         enum Source {
             BF16, TAIL, CODES, CODES_CONVERTED;
@@ -334,7 +345,7 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
         }
 
         static Rows bf16(U64 k, U64 v, U32 rowBytes, Source source) {
-            return new Rows(k, v, rowBytes, source, null, null, null, null);
+            return new Rows(k, v, rowBytes, source, null, null, null, null, null);
         }
 
         B32[] load(KernelBuilder kb, U64 lane, U32 key) {
@@ -347,7 +358,7 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
 
         F32[] unpack(KernelBuilder kb, B32[] words) {
             return switch (source) {
-                case CODES -> Fp8Ops.decode8(kb, words);
+                case CODES -> Fp8Ops.decode8(kb, codes, words);
                 case CODES_CONVERTED -> Fp8Ops.decode8Converted(kb, words);
                 case BF16, TAIL -> GroupedFlashDecode.unpack(kb, words);
             };

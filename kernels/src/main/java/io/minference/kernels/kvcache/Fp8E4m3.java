@@ -3,10 +3,10 @@ package io.minference.kernels.kvcache;
 /**
  * The e4m3 number format (1 sign, 4 exponent bits with bias 7, 3 mantissa bits; largest finite 448, no infinities,
  * 0x7F and 0xFF are NaN and never written), with integer bit operations only, and the block size of the 8-bit KV
- * cache ({@link io.minference.kernels.kvcache}). The cache's codes were e4m3 until measured against int8 on the
- * pass-key model: e4m3's 3-bit mantissa alone moves the decode logits past issue 13's bound, whatever the scales
- * ({@link KvBlockCodes} says by how much). The conversion stays, tested, for that comparison and for a later e4m3
- * cache on sm_89+ (whose {@code cvt ... e4m3x2} it would have to equal).
+ * cache ({@link io.minference.kernels.kvcache}): the CPU reference of {@link KvCodes#E4M3} ({@code --kv-cache fp8}).
+ * e4m3's 3-bit mantissa alone moves the pass-key model's decode logits past issue 13's bound, whatever the scales
+ * ({@link KvBlockCodes} says by how much); {@link KvCodes#INT8} meets it with the same bytes. On sm_90a decode may
+ * convert these codes by {@code cvt.rn.f16x2.e4m3x2}, which gives the same values as {@link #decode}.
  */
 public final class Fp8E4m3 {
     /** Positions per quantization block. */

@@ -4,25 +4,29 @@ import io.minference.runtime.DType;
 import io.minference.runtime.cuda.CudaContext;
 import io.minference.runtime.cuda.DeviceTensor;
 
+import java.util.Objects;
+
 /**
- * One layer's FP8 KV cache on the device, in the format of {@link io.minference.kernels.kvcache}: codes, scales
- * and the bf16 tail, for K and for V.
+ * One layer's 8-bit KV cache on the device, in the layout of {@link io.minference.kernels.kvcache}: codes (of
+ * {@link #codes()}'s format), scales and the bf16 tail, for K and for V.
  */
 public final class Fp8KvLayer implements AutoCloseable {
     private final int capacity;
     private final int numKvHeads;
     private final int headDim;
+    private final KvCodes codes;
     private final DeviceTensor[] tensors = new DeviceTensor[6];
 
     /** Allocates the layer's buffers for {@code capacity} positions (freeing what was allocated if one fails). */
-    public Fp8KvLayer(CudaContext context, int capacity, int numKvHeads, int headDim) {
+    public Fp8KvLayer(CudaContext context, KvCodes codes, int capacity, int numKvHeads, int headDim) {
         if (capacity < 1 || numKvHeads < 1 || headDim % 8 != 0 || headDim < 8) {
-            throw new IllegalArgumentException("an FP8 KV layer needs a positive capacity and KV heads and a head"
+            throw new IllegalArgumentException("an 8-bit KV layer needs a positive capacity and KV heads and a head"
                     + " size that is a multiple of 8; got " + capacity + ", " + numKvHeads + ", " + headDim);
         }
         this.capacity = capacity;
         this.numKvHeads = numKvHeads;
         this.headDim = headDim;
+        this.codes = Objects.requireNonNull(codes, "codes");
         int kvDim = numKvHeads * headDim;
         try {
             for (int kv = 0; kv < 2; kv++) {
@@ -41,7 +45,7 @@ public final class Fp8KvLayer implements AutoCloseable {
         return (capacity + Fp8E4m3.BLOCK_TOKENS - 1) / Fp8E4m3.BLOCK_TOKENS;
     }
 
-    /** Device bytes of one layer's FP8 cache (K and V) of {@code capacity} positions. */
+    /** Device bytes of one layer's 8-bit cache (either format) (K and V) of {@code capacity} positions. */
     public static long bytes(int capacity, int numKvHeads, int headDim) {
         long kvDim = (long) numKvHeads * headDim;
         return 2 * ((long) capacity * kvDim + 4L * blocks(capacity) * numKvHeads + 2L * Fp8E4m3.BLOCK_TOKENS * kvDim);
@@ -57,6 +61,11 @@ public final class Fp8KvLayer implements AutoCloseable {
 
     public int headDim() {
         return headDim;
+    }
+
+    /** The format of the codes. */
+    public KvCodes codes() {
+        return codes;
     }
 
     /** Key codes, u8 [capacity][kvDim]. */

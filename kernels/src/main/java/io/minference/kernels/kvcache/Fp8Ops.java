@@ -9,9 +9,10 @@ import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
 
 /**
- * The 8-bit KV cache's conversions and block quantization as DSL routines, step for step those of
- * {@link KvBlockCodes}: integer operations, IEEE division and round-to-nearest-even conversions only, so they
- * assemble for every target (sm_80 included) and round as the CPU does.
+ * The 8-bit KV cache's conversions and block quantization as DSL routines, for each {@link KvCodes} format step for
+ * step those of its CPU reference ({@link Fp8E4m3}, {@link KvBlockCodes}): integer operations, IEEE division and
+ * round-to-nearest-even conversions only, so they assemble for every target (sm_80 included) and round as the CPU
+ * does. {@link #decode8Converted} is the one exception: e4m3 by the conversion instruction, sm_89 and newer.
  */
 public final class Fp8Ops {
     /** Positions per block, as a shift. */
@@ -20,11 +21,31 @@ public final class Fp8Ops {
     private Fp8Ops() {
     }
 
+    /** The eight values (without the block's scale) of eight {@code codes} packed little-endian in two words. */
+    public static F32[] decode8(KernelBuilder k, KvCodes codes, B32[] words) {
+        return codes == KvCodes.E4M3 ? decode8E4m3(k, words) : decode8Int8(k, words);
+    }
+
     /**
-     * The eight values (without the block's scale) of eight codes packed little-endian in two words: byte i
-     * sign-extended (shifted to the top, then arithmetically back) and converted, exactly.
+     * e4m3: byte i's magnitude bits go to a float's bits 20..26 and its sign to bit 31, and the product by 2^120 is
+     * exact.
      */
-    public static F32[] decode8(KernelBuilder k, B32[] words) {
+    private static F32[] decode8E4m3(KernelBuilder k, B32[] words) {
+        F32[] values = new F32[4 * words.length];
+        for (int w = 0; w < words.length; w++) {
+            for (int i = 0; i < 4; i++) {
+                int shift = 8 * i;
+                B32 magnitude = shift <= 20 ? k.shl(words[w], 20 - shift) : k.shr(words[w], shift - 20);
+                B32 sign = shift <= 24 ? k.shl(words[w], 24 - shift) : words[w];
+                B32 bits = k.or(k.and(magnitude, k.b32(0x7F << 20)), k.and(sign, k.b32(0x80000000)));
+                values[4 * w + i] = k.mul(k.bitsAsF32(bits), 0x1p120f);
+            }
+        }
+        return values;
+    }
+
+    /** int8: byte i sign-extended (shifted to the top, then arithmetically back) and converted, exactly. */
+    private static F32[] decode8Int8(KernelBuilder k, B32[] words) {
         F32[] values = new F32[4 * words.length];
         for (int w = 0; w < words.length; w++) {
             S32 word = k.toS32(k.bitsAsU32(words[w]));
@@ -37,9 +58,9 @@ public final class Fp8Ops {
     }
 
     /**
-     * The eight values of eight e4m3 codes (not the int8 codes {@link #decode8} reads), by the e4m3 conversion instruction (sm_89 and newer):
-     * each pair of codes to an f16 pair (every e4m3 value is an f16 value), then each half to f32; a code pair in
-     * bits 0..15 of a word gives elements 0 and 1, low byte first.
+     * The eight values of eight e4m3 codes (the values {@code decode8(k, KvCodes.E4M3, words)} gives), by the e4m3
+     * conversion instruction (sm_89 and newer): each pair of codes to an f16 pair (every e4m3 value is an f16
+     * value), then each half to f32; a code pair in bits 0..15 of a word gives elements 0 and 1, low byte first.
      */
     public static F32[] decode8Converted(KernelBuilder k, B32[] words) {
         F32[] values = new F32[4 * words.length];
@@ -47,18 +68,31 @@ public final class Fp8Ops {
         return values;
     }
 
-    /** The code of x (already divided by its scale) in the low byte (see {@link KvBlockCodes#encode}). */
-    static U32 encode(KernelBuilder k, F32 x) {
-        S32 code = roundToS32(k, x);
-        code = k.max(k.min(code, k.s32(127)), k.s32(-127));
-        return k.and(k.toU32(code), 0xFF);
+    /**
+     * The code of x (already divided by its scale) in the low byte ({@link Fp8E4m3#encode},
+     * {@link KvBlockCodes#encode}).
+     */
+    static U32 encode(KernelBuilder k, KvCodes codes, F32 x) {
+        if (codes == KvCodes.INT8) {
+            S32 code = roundToS32(k, x);
+            code = k.max(k.min(code, k.s32(127)), k.s32(-127));
+            return k.and(k.toU32(code), 0xFF);
+        }
+        U32 sign = k.and(k.shr(k.bitsAsU32(k.bits(x)), 24), 0x80);
+        F32 a = k.abs(x);
+        U32 bits = k.bitsAsU32(k.bits(a));
+        U32 normal = k.sub(k.shr(k.add(k.add(bits, 0x7FFFF), k.and(k.shr(bits, 20), 1)), 20), 120 << 3);
+        U32 subnormal = k.toU32(roundToS32(k, k.mul(a, 512f)));
+        U32 code = k.select(k.lt(a, k.f32(Fp8E4m3.SMALLEST_NORMAL)), subnormal, normal);
+        code = k.select(k.lt(a, k.f32(Fp8E4m3.MAX)), code, k.u32(Fp8E4m3.MAX_CODE));
+        return k.or(code, sign);
     }
 
     /** Four codes packed little-endian: element i in byte i. */
-    static U32 encode4(KernelBuilder k, F32[] four, int from, F32 divisor) {
+    static U32 encode4(KernelBuilder k, KvCodes codes, F32[] four, int from, F32 divisor) {
         U32 word = null;
         for (int i = 0; i < 4; i++) {
-            U32 code = encode(k, k.div(four[from + i], divisor));
+            U32 code = encode(k, codes, k.div(four[from + i], divisor));
             word = word == null ? code : k.or(word, k.shl(code, 8 * i));
         }
         return word;
@@ -75,18 +109,19 @@ public final class Fp8Ops {
     }
 
     /**
-     * Quantizes one KV head's block of {@link Fp8E4m3#BLOCK_TOKENS} bf16 rows, the CTA's {@code threads} threads
-     * together: the block's amax (a warp then CTA reduction through {@code scratch}, {@code threads / 32} floats of
-     * shared memory), its scale stored by thread 0 at {@code scaleAt}, then each chunk of 8 values divided by the
-     * scale, encoded and stored as 8 bytes. Every thread of the CTA must call it (it has barriers).
+     * Quantizes one KV head's block of {@link Fp8E4m3#BLOCK_TOKENS} bf16 rows into {@code format}'s codes, the CTA's
+     * {@code threads} threads together: the block's amax (a warp then CTA reduction through {@code scratch},
+     * {@code threads / 32} floats of shared memory), its scale stored by thread 0 at {@code scaleAt}, then each chunk
+     * of 8 values divided by the scale, encoded and stored as 8 bytes. Every thread of the CTA must call it (it has
+     * barriers).
      *
      * @param source     the block's first row at this head's columns (bf16, 16-byte aligned)
      * @param sourceRow  bytes between source rows
      * @param codes      the block's first row of codes at this head's columns (8-byte aligned)
      * @param codesRow   bytes between code rows
      */
-    public static void quantizeBlock(KernelBuilder k, int threads, int headDim, U64 source, U32 sourceRow,
-                                     U64 codes, U32 codesRow, Address scaleAt, U32 scratch) {
+    public static void quantizeBlock(KernelBuilder k, KvCodes format, int threads, int headDim, U64 source,
+                                     U32 sourceRow, U64 codes, U32 codesRow, Address scaleAt, U32 scratch) {
         int chunksPerRow = headDim / 8;
         int rowShift = Integer.numberOfTrailingZeros(chunksPerRow);
         U32 chunks = k.u32((long) Fp8E4m3.BLOCK_TOKENS * chunksPerRow);
@@ -102,7 +137,7 @@ public final class Fp8Ops {
         F32 blockMax = k.loadF32(k.element(scratch, k.u32(0), 4));
         for (int w = 1; w < threads / 32; w++) blockMax = k.max(blockMax, k.loadF32(k.element(scratch, k.u32(w), 4)));
         k.barrier();
-        F32 scale = k.div(blockMax, k.f32(KvBlockCodes.MAX));
+        F32 scale = k.div(blockMax, k.f32(format.max()));
         F32 divisor = k.select(k.eq(blockMax, k.f32(0)), k.f32(1), scale);
         k.ifThen(k.eq(tid, 0), () -> k.store(scaleAt, scale));
         k.loop(tid, chunks, threads, c -> {
@@ -110,7 +145,8 @@ public final class Fp8Ops {
             U32 row = k.shr(c, rowShift);
             U32 column = k.and(c, chunksPerRow - 1);
             U64 at = k.add(k.add(codes, k.mulWide(row, codesRow)), k.mulWide(column, 8));
-            k.storeVector(Address.global(at), encode4(k, v, 0, divisor), encode4(k, v, 4, divisor));
+            k.storeVector(Address.global(at), encode4(k, format, v, 0, divisor),
+                    encode4(k, format, v, 4, divisor));
         });
     }
 

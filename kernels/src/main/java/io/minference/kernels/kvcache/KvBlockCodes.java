@@ -1,15 +1,15 @@
 package io.minference.kernels.kvcache;
 
 /**
- * The CPU reference of the 8-bit KV cache's codes (see {@link io.minference.kernels.kvcache}): symmetric int8, one
- * f32 scale per KV head and block, {@code scale = amax / 127}, each code the integer nearest {@code x / scale} (ties
- * to even). Every step is written as the kernels' {@link Fp8Ops} compute it (an IEEE division, a round to nearest
- * even), so that the device's bytes and scales equal these bit for bit.
- * <p>Why int8 and not e4m3: on the pass-key model the decode logits after an 8K and a 16K prompt moved by 0.042 and
- * 0.051 (worst of 32 steps, relative) with e4m3 blocks, and by 0.030 and 0.033 even with e4m3's 3-bit mantissa under
- * an ideal per-value scale, so no finer e4m3 scale meets issue 13's 2e-2; int8 with the same per-block scales gave
- * 0.0068 and 0.0137 (the table and its command are in docs/BENCHMARKS text and {@code Fp8KvGranularityMeasurement}).
- * The bytes and the scales' layout are the same as e4m3's would be.
+ * The int8 codes of the 8-bit KV cache ({@link KvCodes#INT8}, see {@link io.minference.kernels.kvcache}): symmetric
+ * int8, one f32 scale per KV head and block, {@code scale = amax / 127}, each code the integer nearest
+ * {@code x / scale} (ties to even). Every step is written as the kernels' {@link Fp8Ops} compute it (an IEEE
+ * division, a round to nearest even), so that the device's bytes and scales equal these bit for bit.
+ * <p>Why int8 is the accurate choice: on the pass-key model the decode logits after an 8K and a 16K prompt moved by
+ * 0.042 and 0.051 (worst of 32 steps, relative) with e4m3 blocks, and by 0.030 and 0.033 even with e4m3's 3-bit
+ * mantissa under an ideal per-value scale, so no finer e4m3 scale meets issue 13's 2e-2; int8 with the same per-block
+ * scales gave 0.0068 and 0.0137 (the table and its command are in BENCHMARKS.md and
+ * {@code Fp8KvGranularityMeasurement}). The bytes and the scales' layout are the same as e4m3's ({@link KvCodes}).
  */
 public final class KvBlockCodes {
     /** The largest code magnitude. */
@@ -30,31 +30,5 @@ public final class KvBlockCodes {
     /** The value of a code (before its scale), exactly. */
     public static float decode(byte code) {
         return code;
-    }
-
-    /** The scale of a block whose largest magnitude is amax. */
-    public static float scaleOf(float amax) {
-        return amax / MAX;
-    }
-
-    /**
-     * Quantizes one KV head's block: {@code rows} rows of {@code headDim} values starting at {@code values[from]},
-     * {@code rowStride} apart, into {@code codes} at the same offsets. The values should be bf16 numbers (what the
-     * device cache holds). Returns the block's scale (0 for an all-zero block, whose codes are 0).
-     */
-    public static float quantizeBlock(float[] values, int from, int rows, int rowStride, int headDim, byte[] codes) {
-        float amax = 0;
-        for (int r = 0; r < rows; r++) {
-            for (int i = 0; i < headDim; i++) amax = Math.max(amax, Math.abs(values[from + r * rowStride + i]));
-        }
-        float scale = scaleOf(amax);
-        float divisor = amax == 0 ? 1 : scale;
-        for (int r = 0; r < rows; r++) {
-            for (int i = 0; i < headDim; i++) {
-                int at = from + r * rowStride + i;
-                codes[at] = encode(values[at] / divisor);
-            }
-        }
-        return scale;
     }
 }

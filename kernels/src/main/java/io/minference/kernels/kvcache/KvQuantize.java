@@ -12,19 +12,22 @@ import io.minference.runtime.cuda.CudaStream;
 import io.minference.runtime.cuda.DeviceTensor;
 import io.minference.runtime.cuda.LaunchShape;
 
+import java.util.Objects;
+
 /**
- * Stores a prefilled layer's K and V in the FP8 cache: positions {@code [0, length)} of the bf16 whole-prompt
- * buffers {@code kPrompt}, {@code vPrompt} ([length][numKvHeads headDim]) become codes and scales for every full
- * block, and the rows of the partial last block, if any, are copied to the tail (row p mod 64). The format is that
- * of {@link io.minference.kernels.kvcache}, the CPU twin {@link KvBlockCodes#quantizeBlock}.
+ * Stores a prefilled layer's K and V in the 8-bit cache, as {@code codes}: positions {@code [0, length)} of the bf16
+ * whole-prompt buffers {@code kPrompt}, {@code vPrompt} ([length][numKvHeads headDim]) become codes and scales for
+ * every full block, and the rows of the partial last block, if any, are copied to the tail (row p mod 64). The format
+ * is that of {@link io.minference.kernels.kvcache}, the CPU twin {@link KvCodes#quantizeBlock}.
  * <p>Parameters: {@code kPrompt}, {@code vPrompt}, {@code kCodes}, {@code vCodes}, {@code kScales},
  * {@code vScales}, {@code kTail}, {@code vTail}, {@code length} (u32). Launch: grid {@code (ceil(length / 64),
  * numKvHeads)}, block {@value #THREADS}, no dynamic shared memory; block (b, h) does head h of block b.
  *
  * @param numKvHeads key/value heads
  * @param headDim    head size, a multiple of 8 whose chunks of 8 divide into a power of two per row
+ * @param codes      the code format
  */
-public record KvQuantize(int numKvHeads, int headDim) implements KernelDefinition {
+public record KvQuantize(int numKvHeads, int headDim, KvCodes codes) implements KernelDefinition {
     public static final int THREADS = 128;
 
     public KvQuantize {
@@ -32,11 +35,12 @@ public record KvQuantize(int numKvHeads, int headDim) implements KernelDefinitio
             throw new IllegalArgumentException("KV quantization needs KV heads and a head size of 8 times a power of"
                     + " two; got " + numKvHeads + " heads of " + headDim);
         }
+        Objects.requireNonNull(codes, "codes");
     }
 
     @Override
     public String entryName() {
-        return "kv_quantize_fp8_kv%d_d%d".formatted(numKvHeads, headDim);
+        return "kv_quantize_kv%d_d%d_%s".formatted(numKvHeads, headDim, codes.label());
     }
 
     /** Quantizes the full blocks of a prefilled layer and copies its partial block to the tail. */
@@ -45,6 +49,10 @@ public record KvQuantize(int numKvHeads, int headDim) implements KernelDefinitio
         if (cache.numKvHeads() != numKvHeads || cache.headDim() != headDim) {
             throw new IllegalArgumentException("KV quantize: the cache holds " + cache.numKvHeads() + " heads of "
                     + cache.headDim() + ", this kernel " + numKvHeads + " of " + headDim);
+        }
+        if (cache.codes() != codes) {
+            throw new IllegalArgumentException("KV quantize: the cache holds " + cache.codes().label()
+                    + " codes, this kernel writes " + codes.label());
         }
         if (length < 1 || length > cache.capacity()) {
             throw new IllegalArgumentException("KV quantize: length " + length + " outside 1 .. the cache's "
@@ -74,8 +82,8 @@ public record KvQuantize(int numKvHeads, int headDim) implements KernelDefinitio
         U64 vTail = k.pointerParam("vTail");
         U32 length = k.u32Param("length");
         k.maxThreadsPerBlock(THREADS);
-        k.describe("FP8 KV cache: full 64-position blocks of a prompt quantized per KV head, the partial block"
-                + " copied to the bf16 tail");
+        k.describe("8-bit KV cache (" + codes.label() + " codes): full 64-position blocks of a prompt quantized"
+                + " per KV head, the partial block copied to the bf16 tail");
         int kvDim = numKvHeads * headDim;
         U32 block = k.blockIdx(Axis.X).named("block");
         U32 head = k.blockIdx(Axis.Y).named("head");
@@ -88,9 +96,9 @@ public record KvQuantize(int numKvHeads, int headDim) implements KernelDefinitio
             U64 codesOffset = k.add(k.mulWide(firstRow, kvDim), k.mulWide(head, headDim));
             U32 scale = k.mad(block, k.u32(numKvHeads), head);
             U32 sourceRow = k.u32(2L * kvDim), codesRow = k.u32(kvDim);
-            Fp8Ops.quantizeBlock(k, THREADS, headDim, k.add(kPrompt, promptOffset), sourceRow,
+            Fp8Ops.quantizeBlock(k, codes, THREADS, headDim, k.add(kPrompt, promptOffset), sourceRow,
                     k.add(kCodes, codesOffset), codesRow, k.element(kScales, scale, 4), scratch);
-            Fp8Ops.quantizeBlock(k, THREADS, headDim, k.add(vPrompt, promptOffset), sourceRow,
+            Fp8Ops.quantizeBlock(k, codes, THREADS, headDim, k.add(vPrompt, promptOffset), sourceRow,
                     k.add(vCodes, codesOffset), codesRow, k.element(vScales, scale, 4), scratch);
         }, () -> {
             int chunksPerRow = headDim / 8;

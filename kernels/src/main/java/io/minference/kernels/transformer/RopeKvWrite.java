@@ -3,6 +3,7 @@ package io.minference.kernels.transformer;
 import io.minference.kernels.kvcache.Fp8E4m3;
 import io.minference.kernels.kvcache.Fp8KvLayer;
 import io.minference.kernels.kvcache.Fp8Ops;
+import io.minference.kernels.kvcache.KvCodes;
 import io.minference.kernels.transformer.LaunchChecks.Buffer;
 import io.minference.ptx.dsl.Address;
 import io.minference.ptx.dsl.B32;
@@ -17,6 +18,8 @@ import io.minference.runtime.cuda.CudaStream;
 import io.minference.runtime.cuda.DevicePointer;
 import io.minference.runtime.cuda.DeviceTensor;
 import io.minference.runtime.cuda.LaunchShape;
+
+import java.util.Objects;
 
 /**
  * RoPE fused with the KV-cache write. Row t of the fused QKV projection (bf16 [T][(numHeads + 2 numKvHeads)
@@ -36,20 +39,22 @@ import io.minference.runtime.cuda.LaunchShape;
  * 16-byte aligned. Each thread moves 16 bytes (4 pairs) per step.
  * <p>With {@code startOnDevice}, the parameter {@code start} gives way to {@code startAt} (u64, a u32 in device
  * memory read at run time), so that a CUDA graph captured once serves every decode position.
- * <p>With {@code fp8Cache} (the decode step of an FP8 KV cache, format in {@link io.minference.kernels.kvcache}),
- * {@code kCache} and {@code vCache} are the layer's bf16 tails (64 rows; position p goes to row p mod 64),
- * {@code capacity} is the FP8 cache's, and four more parameters follow: {@code kCodes}, {@code vCodes},
- * {@code kScales}, {@code vScales}. When the token fills its 64-position block, the same CTA then quantizes the
- * block from the tail into codes and scales, every KV head in turn ({@link Fp8Ops#quantizeBlock}). Launch: one
- * token (grid 1), since the block's other rows must have been written by earlier launches.
+ * <p>With {@code cacheCodes} (the decode step of an 8-bit KV cache of that code format, layout in
+ * {@link io.minference.kernels.kvcache}), {@code kCache} and {@code vCache} are the layer's bf16 tails (64 rows;
+ * position p goes to row p mod 64), {@code capacity} is the 8-bit cache's, and four more parameters follow:
+ * {@code kCodes}, {@code vCodes}, {@code kScales}, {@code vScales}. When the token fills its 64-position block, the
+ * same CTA then quantizes the block from the tail into codes and scales, every KV head in turn
+ * ({@link Fp8Ops#quantizeBlock}). Launch: one token (grid 1), since the block's other rows must have been written by
+ * earlier launches.
  *
  * @param numHeads      query heads
  * @param numKvHeads    key/value heads
  * @param headDim       head size, a multiple of 8
  * @param startOnDevice whether the start position is read from device memory rather than passed by value
- * @param fp8Cache      whether K and V go to an FP8 cache's tail, quantized when a block fills
+ * @param cacheCodes    the code format when K and V go to an 8-bit cache's tail, quantized when a block fills;
+ *                      null for a bf16 cache
  */
-public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean startOnDevice, boolean fp8Cache)
+public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean startOnDevice, KvCodes cacheCodes)
         implements KernelDefinition {
     public static final int BLOCK = 128;
     /** Positions are exact in f32 below this. */
@@ -68,17 +73,24 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
 
     /** The start position passed by value, a bf16 cache. */
     public RopeKvWrite(int numHeads, int numKvHeads, int headDim) {
-        this(numHeads, numKvHeads, headDim, false, false);
+        this(numHeads, numKvHeads, headDim, false, null);
     }
 
     /** The same shape with the start position read from device memory. */
     public RopeKvWrite withStartOnDevice() {
-        return new RopeKvWrite(numHeads, numKvHeads, headDim, true, fp8Cache);
+        return new RopeKvWrite(numHeads, numKvHeads, headDim, true, cacheCodes);
     }
 
-    /** The same shape writing a token into an FP8 cache (its tail, and its codes when the block fills). */
-    public RopeKvWrite withFp8Cache() {
-        return new RopeKvWrite(numHeads, numKvHeads, headDim, startOnDevice, true);
+    /**
+     * The same shape writing a token into an 8-bit cache of {@code codes} (its tail, and its codes when the block
+     * fills).
+     */
+    public RopeKvWrite withCacheCodes(KvCodes codes) {
+        return new RopeKvWrite(numHeads, numKvHeads, headDim, startOnDevice, Objects.requireNonNull(codes, "codes"));
+    }
+
+    private boolean codedCache() {
+        return cacheCodes != null;
     }
 
     public int qWidth() {
@@ -97,7 +109,7 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
     @Override
     public String entryName() {
         return "rope_kv_write_h%d_kv%d_d%d%s%s".formatted(numHeads, numKvHeads, headDim,
-                startOnDevice ? "_start_on_device" : "", fp8Cache ? "_fp8" : "");
+                startOnDevice ? "_start_on_device" : "", codedCache() ? "_" + cacheCodes.label() : "");
     }
 
     public LaunchShape shape(int tokens) {
@@ -133,17 +145,17 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
 
     /**
      * Rotates and stores one token (row 0 of {@code qkv}) at the position read when the kernel runs from the u32 at
-     * {@code startAt}, into an FP8 cache: its K and V to the tail, and the block's codes and scales when the token
-     * fills it. A position at or past the cache's capacity is not written.
+     * {@code startAt}, into an 8-bit cache of this kernel's code format: its K and V to the tail, and the block's codes
+     * and scales when the token fills it. A position at or past the cache's capacity is not written.
      */
     public void launch(CudaStream stream, DeviceTensor qkv, DeviceTensor q, Fp8KvLayer cache, DeviceTensor freqs,
                        DevicePointer startAt) {
-        if (!startOnDevice || !fp8Cache) {
+        if (!startOnDevice || cacheCodes != cache.codes()) {
             throw new IllegalStateException(NAME + ": this kernel does not read its start from the device into an"
-                    + " FP8 cache");
+                    + " 8-bit cache of " + cache.codes().label() + " codes");
         }
         if (cache.numKvHeads() != numKvHeads || cache.headDim() != headDim) {
-            throw new IllegalArgumentException(NAME + ": the FP8 cache holds " + cache.numKvHeads() + " heads of "
+            throw new IllegalArgumentException(NAME + ": the 8-bit cache holds " + cache.numKvHeads() + " heads of "
                     + cache.headDim() + ", this kernel " + numKvHeads + " of " + headDim);
         }
         check(Buffer.of("qkv", qkv), Buffer.of("q", q), Buffer.of("kTail", cache.keyTail()),
@@ -154,7 +166,7 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
     }
 
     private void requireBf16Cache() {
-        if (fp8Cache) throw new IllegalStateException(NAME + ": this kernel writes an FP8 cache; pass its layer");
+        if (codedCache()) throw new IllegalStateException(NAME + ": this kernel writes an 8-bit cache; pass its layer");
     }
 
     void check(Buffer qkv, Buffer q, Buffer kCache, Buffer vCache, Buffer freqs, long start, int tokens,
@@ -185,14 +197,15 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
         U64 startAt = startOnDevice ? k.pointerParam("startAt") : null;
         U32 startParam = startOnDevice ? null : k.u32Param("start");
         U32 capacity = k.u32Param("capacity");
-        U64 kCodes = fp8Cache ? k.pointerParam("kCodes") : null;
-        U64 vCodes = fp8Cache ? k.pointerParam("vCodes") : null;
-        U64 kScales = fp8Cache ? k.pointerParam("kScales") : null;
-        U64 vScales = fp8Cache ? k.pointerParam("vScales") : null;
+        U64 kCodes = codedCache() ? k.pointerParam("kCodes") : null;
+        U64 vCodes = codedCache() ? k.pointerParam("vCodes") : null;
+        U64 kScales = codedCache() ? k.pointerParam("kScales") : null;
+        U64 vScales = codedCache() ? k.pointerParam("vScales") : null;
         k.maxThreadsPerBlock(BLOCK);
         k.describe("q[t] = rope(Q), kCache[start+t] = rope(K), vCache[start+t] = V; one block per token"
                 + (startOnDevice ? "; start read from device memory" : "")
-                + (fp8Cache ? "; K, V to an FP8 cache's tail, its block quantized when full" : ""));
+                + (codedCache() ? "; K, V to an 8-bit cache's tail, its block quantized to " + cacheCodes.label()
+                        + " codes when full" : ""));
         U32 start = startOnDevice ? k.loadU32(Address.global(startAt)).named("start") : startParam;
         int pairs = headDim / 2;
         U32 tid = k.threadIdx();
@@ -213,7 +226,7 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
 
         U64 row = k.add(qkv, k.mulWide(token, rowWidth() * 2L)).named("row");
         U64 qRow = k.add(q, k.mulWide(token, qWidth() * 2L)).named("qRow");
-        U32 cacheRow = fp8Cache ? k.and(position, Fp8E4m3.BLOCK_TOKENS - 1) : position;
+        U32 cacheRow = codedCache() ? k.and(position, Fp8E4m3.BLOCK_TOKENS - 1) : position;
         U64 kRow = k.add(kCache, k.mulWide(cacheRow, kvWidth() * 2L)).named("kRow");
         U64 vRow = k.add(vCache, k.mulWide(cacheRow, kvWidth() * 2L)).named("vRow");
         Pred inCache = k.lt(position, capacity);
@@ -226,7 +239,7 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
                             () -> k.storeVector(k.element(kRow, k.sub(c, qChunks), 16), rotate(k, c, angles, words)),
                             () -> k.storeVector(k.element(vRow, k.sub(c, qChunks + kvChunks), 16), words))));
         });
-        if (fp8Cache) quantizeFullBlock(k, position, inCache, kCache, vCache, kCodes, vCodes, kScales, vScales);
+        if (codedCache()) quantizeFullBlock(k, position, inCache, kCache, vCache, kCodes, vCodes, kScales, vScales);
     }
 
     /** When {@code position} is the last of its block: the block's every KV head from the tails into codes. */
@@ -244,10 +257,10 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
                 U32 scale = k.add(k.mul(block, numKvHeads), h);
                 long tailColumn = 2L * h * headDim;
                 U64 codes = k.add(firstCode, (long) h * headDim);
-                Fp8Ops.quantizeBlock(k, BLOCK, headDim, k.add(kTail, tailColumn), tailRow, k.add(kCodes, codes),
-                        codesRow, k.element(kScales, scale, 4), scratch);
-                Fp8Ops.quantizeBlock(k, BLOCK, headDim, k.add(vTail, tailColumn), tailRow, k.add(vCodes, codes),
-                        codesRow, k.element(vScales, scale, 4), scratch);
+                Fp8Ops.quantizeBlock(k, cacheCodes, BLOCK, headDim, k.add(kTail, tailColumn), tailRow,
+                        k.add(kCodes, codes), codesRow, k.element(kScales, scale, 4), scratch);
+                Fp8Ops.quantizeBlock(k, cacheCodes, BLOCK, headDim, k.add(vTail, tailColumn), tailRow,
+                        k.add(vCodes, codes), codesRow, k.element(vScales, scale, 4), scratch);
             }
         });
     }

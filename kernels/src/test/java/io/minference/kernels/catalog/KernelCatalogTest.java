@@ -4,6 +4,7 @@ import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashPrefill;
 import io.minference.kernels.flash.GroupedFlashDecode;
 import io.minference.kernels.flash.HopperFlashPrefill;
+import io.minference.kernels.kvcache.KvCodes;
 import io.minference.kernels.kvcache.KvQuantize;
 import io.minference.kernels.transformer.RopeKvWrite;
 import io.minference.ptx.PtxTarget;
@@ -44,13 +45,20 @@ class KernelCatalogTest {
     }
 
     @Test
-    void theFp8KvCacheKernelsAreListedForEveryTarget() {
+    void theKvCacheKernelsOfBothCodeFormatsAreListedForEveryTarget() {
         for (PtxTarget target : PtxTarget.values()) {
             List<KernelDefinition> included = KernelCatalog.dense(LLAMA_8B, target).included();
-            assertTrue(included.contains(new KvQuantize(8, 128)), target.toString());
-            assertTrue(included.contains(new RopeKvWrite(32, 8, 128).withStartOnDevice().withFp8Cache()),
-                    target.toString());
-            assertTrue(included.contains(new GroupedFlashDecode(128, 4, true, true)), target.toString());
+            for (KvCodes codes : KvCodes.values()) {
+                String what = codes + " on " + target;
+                assertTrue(included.contains(new KvQuantize(8, 128, codes)), what);
+                assertTrue(included.contains(new RopeKvWrite(32, 8, 128).withStartOnDevice().withCacheCodes(codes)),
+                        what);
+                assertTrue(included.contains(new GroupedFlashDecode(128, 4, true, codes)), what);
+            }
+            boolean instruction = included.stream().anyMatch(kernel -> kernel.emit(target).ptx()
+                    .contains("cvt.rn.f16x2.e4m3x2"));
+            assertEquals(target == PtxTarget.SM_90A, instruction, "the e4m3 conversion instruction only on sm_90a, "
+                    + target);
         }
     }
 }

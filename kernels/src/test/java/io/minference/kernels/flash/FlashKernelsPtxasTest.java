@@ -1,5 +1,6 @@
 package io.minference.kernels.flash;
 
+import io.minference.kernels.kvcache.KvCodes;
 import io.minference.ptx.KernelSource;
 import io.minference.ptx.Ptxas;
 import io.minference.ptx.PtxTarget;
@@ -36,18 +37,28 @@ class FlashKernelsPtxasTest {
             new GroupedFlashDecode(128, 8, true),
             new GroupedFlashDecode(64, 3, false),
             new GroupedFlashDecode(64, 1, true),
-            new GroupedFlashDecode(128, 4, true, true),
-            new GroupedFlashDecode(128, 8, true, true),
-            new GroupedFlashDecode(64, 3, true, true),
-            new GroupedFlashDecode(64, 1, false, true),
-            new GroupedFlashDecode(128, 4, true, true, new GroupedFlashDecode.Loop(4, false, false)),
-            new GroupedFlashDecode(128, 4, true, true, new GroupedFlashDecode.Loop(8, false, true)),
-            new GroupedFlashDecode(128, 4, true, false, new GroupedFlashDecode.Loop(8, false, true)),
-            new GroupedFlashDecode(128, 8, true, true, new GroupedFlashDecode.Loop(2, false, true)),
-            new GroupedFlashDecode(128, 4, true, true, new GroupedFlashDecode.Loop(4, true, true)),
-            new GroupedFlashDecode(128, 4, true, false, new GroupedFlashDecode.Loop(4, true, true)),
-            new GroupedFlashDecode(128, 4, true, true, new GroupedFlashDecode.Loop(2, true, false)),
-            new GroupedFlashDecode(64, 1, true, true, new GroupedFlashDecode.Loop(4, true, true)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.INT8),
+            new GroupedFlashDecode(128, 8, true, KvCodes.INT8),
+            new GroupedFlashDecode(64, 3, true, KvCodes.INT8),
+            new GroupedFlashDecode(64, 1, false, KvCodes.INT8),
+            new GroupedFlashDecode(128, 4, true, KvCodes.E4M3),
+            new GroupedFlashDecode(128, 8, true, KvCodes.E4M3),
+            new GroupedFlashDecode(64, 3, true, KvCodes.E4M3),
+            new GroupedFlashDecode(64, 1, false, KvCodes.E4M3),
+            new GroupedFlashDecode(128, 4, true, KvCodes.E4M3, new GroupedFlashDecode.Loop(4, false, false)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.E4M3, new GroupedFlashDecode.Loop(4, false, true)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.INT8, new GroupedFlashDecode.Loop(8, false, true)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.E4M3, new GroupedFlashDecode.Loop(8, false, true)),
+            new GroupedFlashDecode(128, 4, true, null, new GroupedFlashDecode.Loop(8, false, true)),
+            new GroupedFlashDecode(128, 8, true, KvCodes.INT8, new GroupedFlashDecode.Loop(2, false, true)),
+            new GroupedFlashDecode(128, 8, true, KvCodes.E4M3, new GroupedFlashDecode.Loop(2, false, true)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.INT8, new GroupedFlashDecode.Loop(4, true, true)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.E4M3, new GroupedFlashDecode.Loop(4, true, true)),
+            new GroupedFlashDecode(128, 4, true, null, new GroupedFlashDecode.Loop(4, true, true)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.INT8, new GroupedFlashDecode.Loop(2, true, false)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.E4M3, new GroupedFlashDecode.Loop(2, true, false)),
+            new GroupedFlashDecode(64, 1, true, KvCodes.INT8, new GroupedFlashDecode.Loop(4, true, true)),
+            new GroupedFlashDecode(64, 1, true, KvCodes.E4M3, new GroupedFlashDecode.Loop(4, true, true)),
             new FlashDecodeCombine(8),
             new FlashDecodeCombine(128),
             new FlashDecodeCombine(128, 1),
@@ -106,16 +117,24 @@ class FlashKernelsPtxasTest {
     }
 
     @Test
-    void fp8DecodeConvertsByInstructionOnlyOnSm90aAndOnlyWhenAsked() {
+    void e4m3DecodeConvertsByInstructionOnlyOnSm90aAndOnlyWhenAskedAndInt8Never() {
         String instruction = "cvt.rn.f16x2.e4m3x2";
-        assertTrue(new GroupedFlashDecode(128, 4, true, true, new GroupedFlashDecode.Loop(4, false, true)).emit(PtxTarget.SM_90A).ptx()
+        GroupedFlashDecode.Loop asked = new GroupedFlashDecode.Loop(4, false, true);
+        GroupedFlashDecode e4m3 = new GroupedFlashDecode(128, 4, true, KvCodes.E4M3, asked);
+        assertTrue(e4m3.emit(PtxTarget.SM_90A).ptx().contains(instruction));
+        assertTrue(!e4m3.emit(PtxTarget.SM_80).ptx().contains(instruction));
+        assertTrue(!new GroupedFlashDecode(128, 4, true, KvCodes.E4M3, new GroupedFlashDecode.Loop(4, false, false))
+                .emit(PtxTarget.SM_90A).ptx().contains(instruction));
+        GroupedFlashDecode int8 = new GroupedFlashDecode(128, 4, true, KvCodes.INT8, asked);
+        assertTrue(!int8.emit(PtxTarget.SM_90A).ptx().contains(instruction));
+        assertEquals(new GroupedFlashDecode.Loop(4, false, false), int8.loop(), "int8 has no instruction to ask for");
+        assertTrue(!new GroupedFlashDecode(128, 4, true, null, asked).emit(PtxTarget.SM_90A).ptx()
                 .contains(instruction));
-        assertTrue(!new GroupedFlashDecode(128, 4, true, true, new GroupedFlashDecode.Loop(4, false, true)).emit(PtxTarget.SM_80).ptx()
-                .contains(instruction));
-        assertTrue(!new GroupedFlashDecode(128, 4, true, true, new GroupedFlashDecode.Loop(4, false, false)).emit(PtxTarget.SM_90A).ptx()
-                .contains(instruction));
-        assertTrue(!new GroupedFlashDecode(128, 4, true, false, new GroupedFlashDecode.Loop(4, false, true)).emit(PtxTarget.SM_90A).ptx()
-                .contains(instruction));
+        assertEquals("flash_decode_grouped_e4m3_d128_g4_length_on_device", e4m3.entryName());
+        assertEquals("flash_decode_grouped_e4m3_d128_g4_length_on_device_integer_decode",
+                new GroupedFlashDecode(128, 4, true, KvCodes.E4M3, new GroupedFlashDecode.Loop(4, false, false))
+                        .entryName());
+        assertEquals("flash_decode_grouped_int8_d128_g4_length_on_device", int8.entryName());
     }
 
     @Test
@@ -126,6 +145,8 @@ class FlashKernelsPtxasTest {
             System.setProperty(DecodeTuning.FP8_DECODE, "Integer");
             System.setProperty(DecodeTuning.PREFETCH, "TRUE");
             assertEquals(new DecodeTuning(2, 8, 4, true, false), DecodeTuning.configured());
+            System.setProperty(DecodeTuning.FP8_DECODE, "instruction");
+            assertEquals(new DecodeTuning(2, 8, 4, true, true), DecodeTuning.configured());
             System.setProperty(DecodeTuning.PREFETCH, "yes");
             var bad = assertThrows(IllegalArgumentException.class, DecodeTuning::configured);
             assertTrue(bad.getMessage().contains(DecodeTuning.PREFETCH + " must be true or false"), bad.getMessage());

@@ -6,7 +6,7 @@ import io.minference.kernels.flash.DecodeTuning;
 import io.minference.kernels.flash.FlashAttention;
 import io.minference.kernels.flash.PrefillKernel;
 import io.minference.kernels.kvcache.Fp8KvLayer;
-import io.minference.kernels.kvcache.KvBlockCodes;
+import io.minference.kernels.kvcache.KvCodes;
 import io.minference.kernels.kvcache.KvQuantize;
 import io.minference.runtime.DType;
 import io.minference.runtime.Tensor;
@@ -16,19 +16,23 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.MemorySegment;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * The FP8 KV cache's kernels on a real GPU against the CPU reference {@link KvBlockCodes}: the codes and scales that
- * {@link KvQuantize} and the FP8 mode of {@link RopeKvWrite} write equal the reference's bit for bit (from the same
- * bf16 values), the tail holds the partial block, and the FP8 split-K decode matches float64 attention over the
- * dequantized cache. Fresh random inputs with blocks of very different magnitudes (zero, subnormal-range, large);
- * outputs poisoned; the seed is in every failure message.
+ * The 8-bit KV cache's kernels on a real GPU against the CPU reference {@link KvCodes#quantizeBlock}, for both code
+ * formats (e4m3 and int8): the codes and scales that {@link KvQuantize} and the 8-bit mode of {@link RopeKvWrite}
+ * write equal the reference's bit for bit (from the same bf16 values), the tail holds the partial block, and the
+ * 8-bit split-K decode matches float64 attention over the dequantized cache under every decode tuning (e4m3 by the
+ * conversion instruction on sm_90a, and by integer operations). Fresh random inputs with blocks of very different
+ * magnitudes (zero, subnormal-range, large); outputs poisoned; the seed is in every failure message.
  */
 @Tag("gpu")
 class Fp8KvCacheGpuTest {
@@ -37,7 +41,7 @@ class Fp8KvCacheGpuTest {
     @BeforeAll
     static void open() {
         gpu = DeviceFixture.openOrSkip();
-        System.out.println("FP8 KV cache kernels on " + gpu.backend.device() + ", " + gpu.context());
+        System.out.println("8-bit KV cache kernels on " + gpu.backend.device() + ", " + gpu.context());
     }
 
     @AfterAll
@@ -95,17 +99,19 @@ class Fp8KvCacheGpuTest {
             for (int head = 0; head < kvHeads; head++) {
                 int h = head;
                 int from = b * 64 * kvDim + h * headDim;
-                float scale = KvBlockCodes.quantizeBlock(values, from, 64, kvDim, headDim, expected);
+                float scale = cache.codes().quantizeBlock(values, from, 64, kvDim, headDim, expected);
                 int block = firstBlock + b;
                 assertEquals(Float.floatToRawIntBits(scale), Float.floatToRawIntBits(scales[block * kvHeads + h]),
-                        () -> what + " scale of block " + block + ", head " + h + "; " + gpu.context());
+                        () -> what + " " + cache.codes().label() + " scale of block " + block + ", head " + h + "; "
+                                + gpu.context());
                 for (int r = 0; r < 64; r++) {
                     for (int i = 0; i < headDim; i++) {
                         int at = from + r * kvDim + i;
                         int deviceAt = (block * 64 + r) * kvDim + h * headDim + i;
                         if (expected[at] != codes[deviceAt]) {
-                            fail(what + " code at position " + (block * 64 + r) + ", head " + h + ", element " + i
-                                    + ": device " + (codes[deviceAt] & 0xFF) + ", reference " + (expected[at] & 0xFF)
+                            fail(what + " " + cache.codes().label() + " code at position " + (block * 64 + r)
+                                    + ", head " + h + ", element " + i + ": device " + (codes[deviceAt] & 0xFF)
+                                    + ", reference " + (expected[at] & 0xFF)
                                     + " for " + values[at] + "; " + gpu.context());
                         }
                     }
@@ -114,15 +120,16 @@ class Fp8KvCacheGpuTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} KV heads of {1}, {2} positions")
-    @CsvSource({"8, 128, 1000", "2, 64, 4096", "2, 64, 63", "8, 128, 64"})
-    void quantizeWritesTheReferenceBytesAndTheTail(int kvHeads, int headDim, int length) {
+    @ParameterizedTest(name = "{0} KV heads of {1}, {2} positions, {3}")
+    @CsvSource({"8, 128, 1000, INT8", "2, 64, 4096, INT8", "2, 64, 63, INT8", "8, 128, 64, INT8",
+            "8, 128, 1000, E4M3", "2, 64, 4096, E4M3", "2, 64, 63, E4M3", "8, 128, 64, E4M3"})
+    void quantizeWritesTheReferenceBytesAndTheTail(int kvHeads, int headDim, int length, KvCodes codes) {
         int kvDim = kvHeads * headDim;
         float[] k = blockyValues(length, kvHeads, headDim), v = blockyValues(length, kvHeads, headDim);
         try (DeviceTensor dk = gpu.bf16(k, length, kvDim); DeviceTensor dv = gpu.bf16(v, length, kvDim);
-             Fp8KvLayer cache = new Fp8KvLayer(gpu.backend.context(), length + 100, kvHeads, headDim)) {
+             Fp8KvLayer cache = new Fp8KvLayer(gpu.backend.context(), codes, length + 100, kvHeads, headDim)) {
             poison(cache);
-            new KvQuantize(kvHeads, headDim).launch(gpu.stream(), dk, dv, cache, length);
+            new KvQuantize(kvHeads, headDim, codes).launch(gpu.stream(), dk, dv, cache, length);
             int full = length / 64;
             assertBlocksEqualReference(k, 0, full, cache, true, "K");
             assertBlocksEqualReference(v, 0, full, cache, false, "V");
@@ -137,16 +144,16 @@ class Fp8KvCacheGpuTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} heads, {1} KV heads of {2}")
-    @CsvSource({"32, 8, 128", "6, 2, 64"})
-    void ropeWriteQuantizesEachBlockAsItFills(int heads, int kvHeads, int headDim) {
-        RopeKvWrite kernel = new RopeKvWrite(heads, kvHeads, headDim).withStartOnDevice().withFp8Cache();
+    @ParameterizedTest(name = "{0} heads, {1} KV heads of {2}, {3}")
+    @CsvSource({"32, 8, 128, INT8", "6, 2, 64, INT8", "32, 8, 128, E4M3", "6, 2, 64, E4M3"})
+    void ropeWriteQuantizesEachBlockAsItFills(int heads, int kvHeads, int headDim, KvCodes codes) {
+        RopeKvWrite kernel = new RopeKvWrite(heads, kvHeads, headDim).withStartOnDevice().withCacheCodes(codes);
         RopeKvWrite bf16Shape = new RopeKvWrite(heads, kvHeads, headDim);
         int kvDim = kernel.kvWidth(), steps = 128 + 17;
         Rope rope = new Rope(headDim, 500000f, null);
         try (DeviceTensor freqs = gpu.f32(RopeFrequencies.table(headDim, 500000f, null));
              DeviceTensor q = gpu.poisoned(DType.BF16, kernel.qWidth(), DeviceFixture.BF16_POISON);
-             Fp8KvLayer cache = new Fp8KvLayer(gpu.backend.context(), 300, kvHeads, headDim);
+             Fp8KvLayer cache = new Fp8KvLayer(gpu.backend.context(), codes, 300, kvHeads, headDim);
              Tensor hq = Tensor.allocate(DType.BF16, 1, kernel.qWidth());
              Tensor hk = Tensor.allocate(DType.BF16, steps, kvDim);
              Tensor hv = Tensor.allocate(DType.BF16, steps, kvDim);
@@ -190,18 +197,25 @@ class Fp8KvCacheGpuTest {
     }
 
     /**
-     * Every decode tuning of {@link DecodeTuning} computes the same function: {@code default}, and {@code integer}
-     * (FP8 codes decoded by integer operations, two loads in flight, the one-warp combine, few splits),
-     * {@code prefetch} (a step's loads ahead) and {@code wide} (eight loads in flight, 32-warp combine, many splits).
+     * Every decode tuning of {@link DecodeTuning} computes the same function, for both code formats: {@code default},
+     * and {@code integer} (e4m3 codes decoded by integer operations, also on sm_90a, two loads in flight, the one-warp
+     * combine, few splits), {@code prefetch} (a step's loads ahead) and {@code wide} (eight loads in flight, 32-warp
+     * combine, many splits).
      */
-    @ParameterizedTest(name = "{0} heads, {1} KV heads of {2}, length {3}, {4} tuning")
-    @CsvSource({"32, 8, 128, 1000, default", "32, 8, 128, 64, default", "6, 2, 64, 4100, default",
-            "6, 2, 64, 1, default", "6, 2, 64, 40000, default", "32, 8, 128, 70000, default",
-            "32, 8, 128, 70000, integer", "32, 8, 128, 1000, integer", "32, 8, 128, 70000, wide",
-            "6, 2, 64, 4100, wide", "6, 2, 64, 4100, integer", "32, 8, 128, 70000, prefetch",
-            "32, 8, 128, 100, prefetch", "6, 2, 64, 4100, prefetch"})
-    void fp8DecodeMatchesFloat64OverTheDequantizedCache(int heads, int kvHeads, int headDim, int length,
-                                                        String tuningName) {
+    static Stream<Arguments> decodeCases() {
+        Object[][] rows = {{32, 8, 128, 1000, "default"}, {32, 8, 128, 64, "default"}, {6, 2, 64, 4100, "default"},
+                {6, 2, 64, 1, "default"}, {6, 2, 64, 40000, "default"}, {32, 8, 128, 70000, "default"},
+                {32, 8, 128, 70000, "integer"}, {32, 8, 128, 1000, "integer"}, {32, 8, 128, 70000, "wide"},
+                {6, 2, 64, 4100, "wide"}, {6, 2, 64, 4100, "integer"}, {32, 8, 128, 70000, "prefetch"},
+                {32, 8, 128, 100, "prefetch"}, {6, 2, 64, 4100, "prefetch"}};
+        return Stream.of(KvCodes.values()).flatMap(codes -> Stream.of(rows).map(row -> Arguments.of(row[0], row[1],
+                row[2], row[3], row[4], codes)));
+    }
+
+    @ParameterizedTest(name = "{0} heads, {1} KV heads of {2}, length {3}, {4} tuning, {5}")
+    @MethodSource("decodeCases")
+    void codedDecodeMatchesFloat64OverTheDequantizedCache(int heads, int kvHeads, int headDim, int length,
+                                                          String tuningName, KvCodes codes) {
         DecodeTuning tuning = switch (tuningName) {
             case "default" -> DecodeTuning.DEFAULT;
             case "integer" -> new DecodeTuning(1, 2, 2, false, false);
@@ -218,15 +232,16 @@ class Fp8KvCacheGpuTest {
              DeviceTensor dq = gpu.bf16(q, heads, headDim);
              DeviceTensor out = gpu.poisoned(DType.BF16, (long) heads * headDim, DeviceFixture.BF16_POISON);
              DeviceTensor lengthAt = gpu.i32(new int[] {length});
-             Fp8KvLayer cache = new Fp8KvLayer(gpu.backend.context(), capacity, kvHeads, headDim);
+             Fp8KvLayer cache = new Fp8KvLayer(gpu.backend.context(), codes, capacity, kvHeads, headDim);
              FlashAttention flash = new FlashAttention(gpu.backend.context(), shape, PrefillKernel.configured(),
                      tuning)) {
             poison(cache);
-            new KvQuantize(kvHeads, headDim).launch(gpu.stream(), dk, dv, cache, length);
+            new KvQuantize(kvHeads, headDim, codes).launch(gpu.stream(), dk, dv, cache, length);
             flash.reserveDecode(capacity);
             flash.decode(gpu.stream(), dq, cache, out, lengthAt);
             float[] got = gpu.downloadBf16(out);
-            float[] kd = dequantized(k, length, kvHeads, headDim), vd = dequantized(v, length, kvHeads, headDim);
+            float[] kd = dequantized(codes, k, length, kvHeads, headDim);
+            float[] vd = dequantized(codes, v, length, kvHeads, headDim);
             for (int h = 0; h < heads; h++) {
                 int kvHead = h / group;
                 double[] scores = new double[length];
@@ -247,7 +262,7 @@ class Fp8KvCacheGpuTest {
                     // bf16 rounding of the output, plus f32 accumulation and ex2.approx
                     if (!(error <= Math.abs(want) * 0x1p-8 + 2e-3)) {
                         fail("head " + h + ", element " + i + ": " + got[h * headDim + i] + ", float64 " + want
-                                + "; " + tuning + "; " + gpu.context());
+                                + "; " + codes + ", " + tuning + "; " + gpu.context());
                     }
                 }
             }
@@ -255,18 +270,18 @@ class Fp8KvCacheGpuTest {
     }
 
     /** The values decode sees: full blocks through the reference codes and scales, the partial block as it is. */
-    private static float[] dequantized(float[] values, int length, int kvHeads, int headDim) {
+    private static float[] dequantized(KvCodes format, float[] values, int length, int kvHeads, int headDim) {
         int kvDim = kvHeads * headDim;
         float[] out = values.clone();
         byte[] codes = new byte[values.length];
         for (int b = 0; b < length / 64; b++) {
             for (int h = 0; h < kvHeads; h++) {
                 int from = b * 64 * kvDim + h * headDim;
-                float scale = KvBlockCodes.quantizeBlock(values, from, 64, kvDim, headDim, codes);
+                float scale = format.quantizeBlock(values, from, 64, kvDim, headDim, codes);
                 for (int r = 0; r < 64; r++) {
                     for (int i = 0; i < headDim; i++) {
                         int at = from + r * kvDim + i;
-                        out[at] = KvBlockCodes.decode(codes[at]) * scale;
+                        out[at] = format.decode(codes[at]) * scale;
                     }
                 }
             }

@@ -1,6 +1,7 @@
 package io.minference.kernels.transformer;
 
 import io.minference.kernels.dequant.DequantizeToBf16;
+import io.minference.kernels.kvcache.KvCodes;
 import io.minference.kernels.kvcache.KvQuantize;
 import io.minference.ptx.KernelSource;
 import io.minference.ptx.Ptxas;
@@ -33,10 +34,14 @@ class TransformerKernelsPtxasTest {
             new RopeKvWrite(8, 4, 8),
             new RopeKvWrite(32, 8, 128).withStartOnDevice(),
             new RopeKvWrite(8, 4, 8).withStartOnDevice(),
-            new RopeKvWrite(32, 8, 128).withStartOnDevice().withFp8Cache(),
-            new RopeKvWrite(6, 2, 64).withStartOnDevice().withFp8Cache(),
-            new KvQuantize(8, 128),
-            new KvQuantize(2, 64),
+            new RopeKvWrite(32, 8, 128).withStartOnDevice().withCacheCodes(KvCodes.INT8),
+            new RopeKvWrite(6, 2, 64).withStartOnDevice().withCacheCodes(KvCodes.INT8),
+            new RopeKvWrite(32, 8, 128).withStartOnDevice().withCacheCodes(KvCodes.E4M3),
+            new RopeKvWrite(6, 2, 64).withStartOnDevice().withCacheCodes(KvCodes.E4M3),
+            new KvQuantize(8, 128, KvCodes.INT8),
+            new KvQuantize(2, 64, KvCodes.INT8),
+            new KvQuantize(8, 128, KvCodes.E4M3),
+            new KvQuantize(2, 64, KvCodes.E4M3),
             new SwiGlu(),
             new ResidualAdd(ResidualDelta.F32),
             new ResidualAdd(ResidualDelta.BF16),

@@ -9,7 +9,7 @@ import io.minference.kernels.cpu.RmsNorm;
 import io.minference.kernels.cpu.Rope;
 import io.minference.kernels.cpu.SwiGlu;
 import io.minference.kernels.kvcache.Fp8E4m3;
-import io.minference.kernels.kvcache.KvBlockCodes;
+import io.minference.kernels.kvcache.KvCodes;
 import io.minference.llama.LayerWeights;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaWeights;
@@ -19,6 +19,8 @@ import io.minference.runtime.Tensor;
 import io.minference.runtime.cpu.CpuBackend;
 import io.minference.runtime.cuda.BFloat16;
 import java.util.Arrays;
+import java.util.Objects;
+import java.util.Optional;
 
 /**
  * One sequence's pass through the transformer, position by position, on the CPU.
@@ -37,9 +39,10 @@ import java.util.Arrays;
  * a time ({@link #LOGIT_ROWS}), so that asking for the logits of many positions needs no vocabulary-wide buffer per
  * prompt row.
  *
- * <p>The cache holds f32 keys and values. After {@link #useFp8KvCache()} it is the CPU reference of the GPU's 8-bit
- * cache ({@link io.minference.kernels.kvcache}): every full 64-position block is rounded to bf16 (what the device
- * cache holds), quantized per KV head by {@link KvBlockCodes#quantizeBlock}, and its rows replaced by the dequantized
+ * <p>The cache holds f32 keys and values. After {@link #useCodedKvCache(KvCodes)} it is the CPU reference of the
+ * GPU's 8-bit cache ({@link io.minference.kernels.kvcache}) with e4m3 or int8 codes: every full 64-position block is
+ * rounded to bf16 (what the device cache holds), quantized per KV head by {@link KvCodes#quantizeBlock}, and its rows
+ * replaced by the dequantized
  * values, which decode then reads; the partial last block stays as it is until it fills. Blocks are quantized after
  * a prefill and after each decode step, never during a prefill, so a prompt's own attention sees full precision.
  */
@@ -57,8 +60,9 @@ public final class LlamaForward implements ForwardPass {
     private final KvCache cache;
     private final Activations buffers;
     private int position;
-    private boolean fp8KvCache;
-    /** With an FP8 cache: positions below this are stored as dequantized FP8 (a multiple of 64). */
+    /** The 8-bit cache's code format, or null while the cache is full precision. */
+    private KvCodes kvCodes;
+    /** With an 8-bit cache: positions below this are stored as dequantized codes (a multiple of 64). */
     private int quantizedEnd;
 
     /** Blocks of {@link #DEFAULT_BLOCK_SIZE}. */
@@ -109,7 +113,7 @@ public final class LlamaForward implements ForwardPass {
     }
 
     /**
-     * Forgets positions from {@code newPosition} on, so that they can be computed again. With an FP8 cache, the block
+     * Forgets positions from {@code newPosition} on, so that they can be computed again. With an 8-bit cache, the block
      * that holds {@code newPosition} is quantized again when it refills; its rows below {@code newPosition} keep the
      * dequantized values they had (quantizing those again changes them at most by a rounding of their new scale).
      */
@@ -122,12 +126,25 @@ public final class LlamaForward implements ForwardPass {
     }
 
     /**
-     * Keeps keys and values as FP8 from now on (see the class comment): quantizes the full blocks held, and each
-     * block as it fills. There is no way back to full precision.
+     * Keeps keys and values as 8-bit {@code codes} from now on (see the class comment): quantizes the full blocks
+     * held, and each block as it fills. There is no way back to full precision, nor to other codes.
      */
-    public void useFp8KvCache() {
-        fp8KvCache = true;
+    public void useCodedKvCache(KvCodes codes) {
+        Objects.requireNonNull(codes, "codes");
+        if (kvCodes != null && kvCodes != codes) {
+            throw new IllegalStateException("the KV cache already keeps " + kvCodes.label() + " codes");
+        }
+        kvCodes = codes;
         quantizeFullBlocks();
+    }
+
+    /**
+     * Forgets the cache's code format, for tests in this package that compare formats after one prefill: they put
+     * the prompt's full-precision rows back themselves (the rows quantized so far keep their dequantized values).
+     */
+    void dropKvCodes() {
+        kvCodes = null;
+        quantizedEnd = 0;
     }
 
     /** The cache, for tests in this package. */
@@ -135,18 +152,18 @@ public final class LlamaForward implements ForwardPass {
         return cache;
     }
 
-    /** Whether the cache is FP8. */
-    public boolean fp8KvCache() {
-        return fp8KvCache;
+    /** The 8-bit cache's code format, empty while the cache is full precision. */
+    public Optional<KvCodes> kvCodes() {
+        return Optional.ofNullable(kvCodes);
     }
 
     private static int blockStart(int position) {
         return position / Fp8E4m3.BLOCK_TOKENS * Fp8E4m3.BLOCK_TOKENS;
     }
 
-    /** With an FP8 cache: quantizes, in every layer, the blocks that filled since the last call. */
+    /** With an 8-bit cache: quantizes, in every layer, the blocks that filled since the last call. */
     private void quantizeFullBlocks() {
-        if (!fp8KvCache) return;
+        if (kvCodes == null) return;
         int end = blockStart(position);
         if (end <= quantizedEnd) return;
         int kvDim = cache.kvDim(), rows = end - quantizedEnd, headDim = config.headDim();
@@ -158,12 +175,11 @@ public final class LlamaForward implements ForwardPass {
                 for (int b = 0; b < rows / Fp8E4m3.BLOCK_TOKENS; b++) {
                     for (int h = 0; h < config.numKvHeads(); h++) {
                         int from = b * Fp8E4m3.BLOCK_TOKENS * kvDim + h * headDim;
-                        float scale = KvBlockCodes.quantizeBlock(values, from, Fp8E4m3.BLOCK_TOKENS, kvDim, headDim,
-                                codes);
+                        float scale = kvCodes.quantizeBlock(values, from, Fp8E4m3.BLOCK_TOKENS, kvDim, headDim, codes);
                         for (int r = 0; r < Fp8E4m3.BLOCK_TOKENS; r++) {
                             for (int i = 0; i < headDim; i++) {
                                 int at = from + r * kvDim + i;
-                                t.setFloat(at, KvBlockCodes.decode(codes[at]) * scale);
+                                t.setFloat(at, kvCodes.decode(codes[at]) * scale);
                             }
                         }
                     }

@@ -5,8 +5,10 @@ import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashAttention;
 import io.minference.kernels.kvcache.Fp8E4m3;
 import io.minference.kernels.kvcache.Fp8KvLayer;
+import io.minference.kernels.kvcache.KvCodes;
 import io.minference.kernels.kvcache.KvQuantize;
 import io.minference.kernels.transformer.RopeKvWrite;
+import io.minference.llama.KvCacheCodes;
 import io.minference.llama.LlamaConfig;
 import io.minference.runtime.DType;
 import io.minference.runtime.cuda.CudaContext;
@@ -16,14 +18,16 @@ import io.minference.runtime.cuda.DeviceTensor;
 import java.util.List;
 
 /**
- * The FP8 KV cache of every layer ({@link Fp8KvLayer}, the format of {@link io.minference.kernels.kvcache}): about
- * half the bytes of bf16, read only by decode. A prompt is prefilled layer-major over one layer's bf16 whole-prompt
+ * The 8-bit KV cache of every layer ({@link Fp8KvLayer}, the layout of {@link io.minference.kernels.kvcache}) with
+ * the codes its type names ({@code fp8}: e4m3, {@code int8}: int8, {@link KvCacheCodes}): about half the bytes of
+ * bf16, the same for both, read only by decode. A prompt is prefilled layer-major over one layer's bf16 whole-prompt
  * K/V buffers, which its attention reads; after the layer's attention {@link KvQuantize} stores them in the layer's
  * cache, and the next layer reuses the buffers. Decode writes each token to the tail and quantizes a block when it
- * fills (the FP8 mode of {@link RopeKvWrite}).
+ * fills (the 8-bit mode of {@link RopeKvWrite}).
  */
 final class Fp8GpuKvCache implements GpuKvCache {
     private final CudaContext context;
+    private final KvCacheType type;
     private final int capacity;
     private final int kvDim;
     private final Fp8KvLayer[] layers;
@@ -32,37 +36,40 @@ final class Fp8GpuKvCache implements GpuKvCache {
     private DeviceTensor promptKeys;
     private DeviceTensor promptValues;
 
-    Fp8GpuKvCache(CudaContext context, LlamaConfig c, int capacity) {
-        this(context, c, capacity, c.numLayers());
+    Fp8GpuKvCache(CudaContext context, KvCacheType type, LlamaConfig c, int capacity) {
+        this(context, type, c, capacity, c.numLayers());
     }
 
     /** A cache of {@code layerCount} layers of the model's shape (an offloaded cache's device slots). */
-    Fp8GpuKvCache(CudaContext context, LlamaConfig c, int capacity, int layerCount) {
-        requireSupported(c);
+    Fp8GpuKvCache(CudaContext context, KvCacheType type, LlamaConfig c, int capacity, int layerCount) {
+        KvCodes codes = KvCacheCodes.of(type);
+        requireSupported(c, type);
         this.context = context;
+        this.type = type;
         this.capacity = capacity;
         this.kvDim = c.kvDim();
-        this.quantize = new KvQuantize(c.numKvHeads(), c.headDim());
-        this.stepRope = GpuKvCache.stepRope(c).withFp8Cache();
+        this.quantize = new KvQuantize(c.numKvHeads(), c.headDim(), codes);
+        this.stepRope = GpuKvCache.stepRope(c).withCacheCodes(codes);
         this.layers = new Fp8KvLayer[layerCount];
         try {
-            for (int l = 0; l < layers.length; l++) layers[l] = new Fp8KvLayer(context, capacity, c.numKvHeads(), c.headDim());
+            for (int l = 0; l < layers.length; l++) layers[l] = new Fp8KvLayer(context, codes, capacity, c.numKvHeads(),
+                    c.headDim());
         } catch (RuntimeException e) {
             close();
-            throw new IllegalStateException("cannot allocate a device FP8 KV cache of " + capacity + " positions ("
-                    + layerCount * layerBytes(c, capacity) / (1 << 20) + " MiB)", e);
+            throw new IllegalStateException("cannot allocate a device " + type.label() + " KV cache of " + capacity
+                    + " positions (" + layerCount * layerBytes(c, capacity) / (1 << 20) + " MiB)", e);
         }
     }
 
     /**
-     * Refuses, with the reason, a model whose shape the FP8 kernels do not serve: the grouped decode's head dims
+     * Refuses, with the reason, a model whose shape the 8-bit kernels do not serve: the grouped decode's head dims
      * (64, 128) and groups (1 to 8 query heads per KV head).
      */
-    static void requireSupported(LlamaConfig c) {
+    static void requireSupported(LlamaConfig c, KvCacheType type) {
         AttentionShape shape = new AttentionShape(c.numHeads(), c.numKvHeads(), c.headDim());
         if (!FlashAttention.supportsFp8Cache(shape)) {
-            throw new IllegalArgumentException("--kv-cache fp8 needs head dim 64 or 128 and 1 to 8 query heads per KV"
-                    + " head; this model has head dim " + c.headDim() + " and " + shape.groupSize()
+            throw new IllegalArgumentException("--kv-cache " + type.label() + " needs head dim 64 or 128 and 1 to 8"
+                    + " query heads per KV head; this model has head dim " + c.headDim() + " and " + shape.groupSize()
                     + " query heads per KV head: use --kv-cache bf16");
         }
     }
@@ -113,7 +120,7 @@ final class Fp8GpuKvCache implements GpuKvCache {
 
     @Override
     public KvCacheType type() {
-        return KvCacheType.FP8;
+        return type;
     }
 
     @Override

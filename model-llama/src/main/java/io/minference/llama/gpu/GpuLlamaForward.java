@@ -122,8 +122,9 @@ public final class GpuLlamaForward implements ForwardPass {
      * @param capacity    positions this sequence may hold, at most the model's context
      * @param chunkSize   prompt tokens per chunk
      * @param decodeGraph whether decode steps replay a CUDA graph (true) or queue their launches one by one
-     * @param kvCache     the KV cache's format; with FP8 a prompt always runs layer-major (its attention reading
-     *                    bf16 whole-prompt buffers of one layer at a time) and only decode reads FP8
+     * @param kvCache     the KV cache's format; with an 8-bit one (fp8 or int8) a prompt always runs layer-major
+     *                    (its attention reading bf16 whole-prompt buffers of one layer at a time) and only decode
+     *                    reads the codes
      * @param kvOffload   where the layers' KV cache lives between their uses: on the device, or in pinned host
      *                    memory with two device slots (then decode steps run eagerly, never from a graph)
      */
@@ -208,10 +209,11 @@ public final class GpuLlamaForward implements ForwardPass {
      */
     public float[][] prefill(int[] tokens, ProgressListener progress, int logitsToKeep) {
         if (!(cache instanceof Bf16GpuKvCache)) {
-            // Decode alone reads FP8: a prompt's attention must see bf16 keys, which only the layer-major walk keeps.
-            // An offloaded cache holds two layers on the device, which only the layer-major walk can live with.
+            // Decode alone reads 8-bit codes: a prompt's attention must see bf16 keys, which only the layer-major walk
+            // keeps. An offloaded cache holds two layers on the device, which only the layer-major walk can live with.
             if (position != 0) {
-                throw new IllegalStateException("with an " + (offloadsKvCache() ? "offloaded" : "FP8")
+                String kind = offloadsKvCache() ? "offloaded" : "8-bit (" + kvCacheType().label() + ")";
+                throw new IllegalStateException("with an " + kind
                         + " KV cache a prompt is prefilled once, from position 0; later tokens go through decode"
                         + " steps");
             }

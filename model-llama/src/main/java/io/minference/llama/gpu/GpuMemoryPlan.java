@@ -8,11 +8,11 @@ import java.util.Locale;
 
 /**
  * What a model and one sequence take on the device, computed from the shapes alone so that a request that cannot
- * fit is refused before anything is allocated: bf16 weights (plus f32 norms), the KV cache (bf16, or FP8 with its
- * scales and bf16 tails), one chunk's activations, the whole-prompt buffers of a layer-major prefill
- * ({@link PromptBuffers}, each part named), and the fixed workspaces. The figures match what
- * {@link GpuLlamaWeights}, {@link GpuKvCache}, {@link GpuActivations} and {@link GpuLlamaForward} allocate.
- * With the KV cache offloaded ({@link KvOffload#HOST}) the device holds two layers' cache (the slots of
+ * fit is refused before anything is allocated: bf16 weights (plus f32 norms), the KV cache (bf16, or 8-bit (fp8 or
+ * int8: the same bytes) with its scales and bf16 tails), one chunk's activations, the whole-prompt buffers of a
+ * layer-major prefill ({@link PromptBuffers}, each part named), and the fixed workspaces. The figures match what
+ * {@link GpuLlamaWeights}, {@link GpuKvCache}, {@link GpuActivations} and {@link GpuLlamaForward} allocate. With the KV
+ * cache offloaded ({@link KvOffload#HOST}) the device holds two layers' cache (the slots of
  * {@link OffloadedGpuKvCache}) and {@code hostKvBytes} of pinned host memory hold every layer's.
  */
 public record GpuMemoryPlan(long weightBytes, long kvCacheBytes, long activationBytes, PromptBuffers prompt,
@@ -23,7 +23,7 @@ public record GpuMemoryPlan(long weightBytes, long kvCacheBytes, long activation
     /**
      * What a layer-major prefill of a prompt holds while it runs, beyond the cache: the f32 residual stream of every
      * position (the hidden state), the bf16 queries and attention outputs of one layer, one layer's bf16 K and V
-     * when the cache is FP8 (the cache keeps only codes), and the sparse prefill's estimation scratch and index
+     * when the cache is 8-bit (the cache keeps only codes), and the sparse prefill's estimation scratch and index
      * batch. Everything else (QKV projection, MLP intermediate, logits) is computed in chunks of tokens and counted
      * in the activations.
      */
@@ -39,7 +39,7 @@ public record GpuMemoryPlan(long weightBytes, long kvCacheBytes, long activation
         /** The buffers of a prefill of {@code length} tokens. */
         public static PromptBuffers of(LlamaConfig c, int length, KvCacheType kvCache, boolean sparse) {
             long qDim = (long) c.numHeads() * c.headDim();
-            long layerKv = kvCache == KvCacheType.FP8 ? 2L * 2 * length * c.kvDim() : 0;
+            long layerKv = kvCache.coded() ? 2L * 2 * length * c.kvDim() : 0;
             return new PromptBuffers(4L * length * c.dim(), 2L * length * qDim, 2L * length * qDim, layerKv,
                     sparse ? sparseScratch(c, length) : 0);
         }
@@ -86,7 +86,7 @@ public record GpuMemoryPlan(long weightBytes, long kvCacheBytes, long activation
 
     /**
      * The plan of a prompt of {@code promptLength} tokens followed by {@code decodeTokens} decode steps, with a
-     * given cache format: layer-major when the cache is FP8 or the prefill sparse, chunked otherwise.
+     * given cache format: layer-major when the cache is 8-bit or the prefill sparse, chunked otherwise.
      */
     public static GpuMemoryPlan of(LlamaConfig c, boolean sharedClassifier, int promptLength, int decodeTokens,
                                    int chunkSize, KvCacheType kvCache, boolean sparse) {
@@ -101,7 +101,7 @@ public record GpuMemoryPlan(long weightBytes, long kvCacheBytes, long activation
                                    int chunkSize, KvCacheType kvCache, KvOffload offload, boolean sparse) {
         int capacity = promptLength + decodeTokens;
         boolean offloaded = offload == KvOffload.HOST;
-        boolean layerMajor = sparse || kvCache == KvCacheType.FP8 || offloaded;
+        boolean layerMajor = sparse || kvCache.coded() || offloaded;
         long layer = GpuKvCache.layerBytes(c, capacity, kvCache);
         return new GpuMemoryPlan(weightBytes(c, sharedClassifier),
                 (offloaded ? Math.min(2, c.numLayers()) : c.numLayers()) * layer,
@@ -189,8 +189,8 @@ public record GpuMemoryPlan(long weightBytes, long kvCacheBytes, long activation
         if (hostKvBytes <= availableBytes) return;
         throw new IllegalArgumentException(String.format(Locale.ROOT,
                 "%s with --kv-offload host needs %s of pinned host memory for the KV cache but only %s is"
-                        + " available; ask for fewer tokens (an FP8 cache, --kv-cache fp8, takes about half a bf16"
-                        + " one's bytes)", what, gib(hostKvBytes), gib(availableBytes)));
+                        + " available; ask for fewer tokens (an 8-bit cache, --kv-cache int8 or fp8, takes about"
+                        + " half a bf16 one's bytes)", what, gib(hostKvBytes), gib(availableBytes)));
     }
 
     static String gib(long bytes) {

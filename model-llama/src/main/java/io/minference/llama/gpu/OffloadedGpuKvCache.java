@@ -12,10 +12,10 @@ import io.minference.runtime.cuda.PinnedHostBuffer;
 import java.util.List;
 
 /**
- * A KV cache (bf16 or FP8, the same bytes as on the device) whose layers live in pinned host memory, one buffer per
- * layer, with two device slots: a device cache of two layers in the same format, layer l computing in slot l mod 2.
- * Every copy runs on a copy stream of its own, ordered against the compute stream by events, so that layer l+1's
- * copy overlaps layer l's work:
+ * A KV cache (bf16, or 8-bit with fp8 or int8 codes, the same bytes as on the device) whose layers live in pinned host
+ * memory, one buffer per layer, with two device slots: a device cache of two layers in the same format, layer l
+ * computing in slot l mod 2. Every copy runs on a copy stream of its own, ordered against the compute stream by events,
+ * so that layer l+1's copy overlaps layer l's work:
  * <ul>
  *   <li>prefill (layer-major): layer l writes its slot (after the copy that emptied it, two layers before, has
  *       finished) and, once stored, its held rows go to the host while layer l+1 computes in the other slot;</li>
@@ -52,7 +52,7 @@ final class OffloadedGpuKvCache implements GpuKvCache {
         try {
             madeSlots = switch (type) {
                 case BF16 -> new Bf16GpuKvCache(context, c, capacity, slotCount);
-                case FP8 -> new Fp8GpuKvCache(context, c, capacity, slotCount);
+                case FP8, INT8 -> new Fp8GpuKvCache(context, type, c, capacity, slotCount);
             };
             madeCopies = context.createStream();
             for (int s = 0; s < slotCount; s++) {

@@ -49,8 +49,9 @@ public final class AttentionPlan {
     }
 
     /**
-     * This plan with sequences keeping their KV cache as {@code type}: with {@link KvCacheType#FP8} only decode
-     * reads FP8 (a prompt's own attention sees full precision; on a GPU every prompt then runs layer-major).
+     * This plan with sequences keeping their KV cache as {@code type}: with {@link KvCacheType#INT8} or
+     * {@link KvCacheType#FP8} only decode reads the 8-bit codes (int8 meets issue 13's accuracy bound, fp8's e4m3
+     * does not); a prompt's own attention sees full precision, and on a GPU every prompt then runs layer-major.
      */
     public AttentionPlan withKvCache(KvCacheType type) {
         Objects.requireNonNull(type, "type");

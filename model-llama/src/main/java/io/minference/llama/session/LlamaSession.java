@@ -8,6 +8,7 @@ import io.minference.kernels.attention.PromptAttention;
 import io.minference.kernels.catalog.KernelCatalog;
 import io.minference.kernels.flash.DevicePromptAttention;
 import io.minference.kernels.flash.PhaseMarks;
+import io.minference.llama.KvCacheCodes;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaModel;
 import io.minference.llama.forward.ForwardPass;
@@ -80,7 +81,8 @@ import java.util.function.Function;
  * <p>Prefill follows the plan: dense prompts go through in blocks (CPU) or chunks (GPU), sparse ones layer-major
  * with each head's index estimated from the prompt. Decode steps are always dense. Each prefill reports its time
  * and the fraction of the causal area it computed; a device prefill can also report where its time went
- * ({@link PrefillOptions#profiling()}). The plan also names the KV cache's format (bf16, or FP8 read by decode).
+ * ({@link PrefillOptions#profiling()}). The plan also names the KV cache's format (bf16, or 8-bit codes, fp8 (e4m3) or
+ * int8, read by decode).
  */
 public final class LlamaSession implements AutoCloseable {
     /** The name of dense attention in reports. */
@@ -273,7 +275,7 @@ public final class LlamaSession implements AutoCloseable {
 
     /**
      * A new sequence of {@code capacity} positions, its KV cache in the format the session's plan names. On a GPU, a
-     * sequence (and, when the plan is sparse at that length or the cache FP8, the buffers of a whole-prompt prefill)
+     * sequence (and, when the plan is sparse at that length or the cache 8-bit, the buffers of a whole-prompt prefill)
      * that does not fit the free device memory is refused here, naming the sizes.
      */
     public Sequence newSequence(int capacity) {
@@ -290,7 +292,7 @@ public final class LlamaSession implements AutoCloseable {
             if (attention.kvOffload() == KvOffload.HOST) throw new IllegalArgumentException(CPU_OFFLOAD);
             LlamaForward cpu = new LlamaForward(model.config(), model.weights(), (CpuBackend) backend, capacity,
                     blockSize);
-            if (kvCache == KvCacheType.FP8) cpu.useFp8KvCache();
+            if (kvCache.coded()) cpu.useCodedKvCache(KvCacheCodes.of(kvCache));
             return new CpuSequence(cpu, kvCache);
         }
         CudaBackend cuda = (CudaBackend) backend;

@@ -22,7 +22,7 @@ public record PrefillProfile(PhaseSeconds phases, Map<LinearKernel, Double> kern
 
     /**
      * Device seconds of the linear layers (QKV, output and MLP GEMMs with their norms), the attention kernels, a
-     * sparse attention's estimation and index building, and the KV store (an FP8 cache's quantization). The
+     * sparse attention's estimation and index building, and the KV store (an 8-bit cache's quantization). The
      * chunked dense prefill of a bf16 cache marks its linear layers and attention per chunk and layer, and has no
      * separate estimation or KV store.
      */

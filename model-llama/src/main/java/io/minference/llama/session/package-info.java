@@ -3,8 +3,8 @@
  * the demo, the benchmarks, the evaluations and framework integrations run the model.
  *
  * <p>{@link io.minference.llama.session.LlamaSession} opens the model with an
- * {@link io.minference.llama.session.AttentionPlan} (dense, or a sparse prefill; and the KV cache's format, bf16
- * or FP8 read by decode), and offers:
+ * {@link io.minference.llama.session.AttentionPlan} (dense, or a sparse prefill; and the KV cache's format, bf16,
+ * or 8-bit codes (fp8: e4m3, int8) read by decode), and offers:
  * <ul>
  *   <li>{@link io.minference.llama.session.LlamaSession#generate}: prefill, decode and sampling with stop tokens
  *       and stop sequences, streamed to a {@link io.minference.llama.session.GenerationListener};</li>

@@ -135,7 +135,7 @@ class Fp8KvGranularityMeasurement {
     /**
      * e4m3 (or symmetric int8) with one scale per tile of {@code tokens} rows and {@code channels} channels of each
      * head: amax / 448 and the nearest e4m3 value (or amax / 127 and the nearest integer, as
-     * {@link io.minference.kernels.kvcache.KvBlockCodes#quantizeBlock}).
+     * {@link io.minference.kernels.kvcache.KvCodes#quantizeBlock}).
      */
     static void blocks(float[] v, int rows, int heads, int headDim, int tokens, int channels, boolean int8) {
         int kvDim = heads * headDim;

@@ -56,6 +56,8 @@ class GpuMemoryPlanTest {
         long scales = 32L * 2 * 4 * ((million + 64 + 63) / 64) * 8;
         long tails = 32L * 2 * 2 * 64 * 1024;
         assertEquals(codes + scales + tails, plan.kvCacheBytes());
+        assertEquals(plan.describe(), GpuMemoryPlan.of(LLAMA3_8B, false, million, 64,
+                GpuLlamaForward.DEFAULT_CHUNK_SIZE, KvCacheType.INT8, true).describe(), "int8 codes: the same bytes");
         GpuMemoryPlan.PromptBuffers p = plan.prompt();
         assertEquals(16L << 30, p.hidden(), "f32 hidden state of 1M x 4096");
         assertEquals(8L << 30, p.queries());
@@ -112,8 +114,8 @@ class GpuMemoryPlanTest {
         var e = assertThrows(IllegalArgumentException.class, () -> plan.requireHostFits(100L << 30,
                 "synthetic:llama3-8b with 1048576 tokens"));
         assertEquals("synthetic:llama3-8b with 1048576 tokens with --kv-offload host needs 128.01 GiB of pinned host"
-                + " memory for the KV cache but only 100.00 GiB is available; ask for fewer tokens (an FP8 cache,"
-                + " --kv-cache fp8, takes about half a bf16 one's bytes)", e.getMessage());
+                + " memory for the KV cache but only 100.00 GiB is available; ask for fewer tokens (an 8-bit cache,"
+                + " --kv-cache int8 or fp8, takes about half a bf16 one's bytes)", e.getMessage());
         GpuMemoryPlan.of(LLAMA3_8B, false, 1 << 20, 64, GpuLlamaForward.DEFAULT_CHUNK_SIZE, KvCacheType.BF16, false)
                 .requireHostFits(0, "without offload nothing goes to the host");
     }

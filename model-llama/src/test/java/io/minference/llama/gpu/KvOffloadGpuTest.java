@@ -39,16 +39,17 @@ import org.junit.jupiter.params.provider.CsvSource;
  * cache on the device, on the tiny pass-key model: the same kernels read the same bytes, from a device slot instead
  * of the layer's own buffers. The prompt is the shipped Moby-Dick excerpt with a pass key; each side prefills it
  * afresh (dense or minference, layer-major either way with offload) and then decodes the same teacher-forced
- * tokens, more than 64 of them from a position inside a 64-token block, so that FP8 blocks fill during decode and
- * their codes and scales make the round trip through the host.
+ * tokens, more than 64 of them from a position inside a 64-token block, so that 8-bit blocks (int8 and fp8 codes) fill
+ * during decode and their codes and scales make the round trip through the host.
  */
 @Tag("gpu")
 class KvOffloadGpuTest {
-    /** Decode steps: two FP8 blocks fill on the way. */
+    /** Decode steps: two 8-bit blocks fill on the way. */
     private static final int STEPS = 150;
 
     @ParameterizedTest(name = "{0} KV, {1} prefill, {2} tokens")
-    @CsvSource({"bf16, dense, 4000", "fp8, dense, 4000", "bf16, minference, 8200", "fp8, minference, 8200"})
+    @CsvSource({"bf16, dense, 4000", "int8, dense, 4000", "fp8, dense, 4000", "bf16, minference, 8200",
+            "int8, minference, 8200", "fp8, minference, 8200"})
     void offloadedDecodeEqualsDecodeOnTheDevice(String cache, String mode, int length) throws Exception {
         CudaAvailability availability = CudaDriver.availability();
         assumeTrue(availability.available(), () -> "no usable CUDA device: " + availability.reason());

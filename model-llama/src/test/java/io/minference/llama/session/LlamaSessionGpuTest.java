@@ -152,10 +152,10 @@ class LlamaSessionGpuTest {
 
     /**
      * A profiled prefill gives its phases' device time (linear layers and attention for the chunked dense prefill;
-     * also the KV store of an FP8 cache and a sparse plan's estimation and index, both layer-major), the time of
-     * every kernel outside attention, whose sum over the linear layers' kernels is most of the linear phase, a peak
-     * memory at least what was in use before, and energy (NaN joules where NVML is absent); an FP8 cache's greedy
-     * decode matches the CPU's FP8 reference for the first tokens.
+     * also the KV store of an 8-bit (int8) cache and a sparse plan's estimation and index, both layer-major), the time
+     * of every kernel outside attention, whose sum over the linear layers' kernels is most of the linear phase, a peak
+     * memory at least what was in use before, and energy (NaN joules where NVML is absent); an 8-bit cache's greedy
+     * decode (int8 and fp8 codes) matches the CPU's reference of those codes for the first tokens.
      */
     @Test
     void aProfiledPrefillSaysWhereItsDeviceTimeWent() {
@@ -163,7 +163,7 @@ class LlamaSessionGpuTest {
              LlamaSession onGpu = LlamaSession.open(model, gpu, AttentionPlan.dense(), 128)) {
             int[] tokens = prompt(model, 1500);
             long before = onGpu.deviceBytesInUse();
-            AttentionPlan fp8 = AttentionPlan.dense().withKvCache(KvCacheType.FP8);
+            AttentionPlan fp8 = AttentionPlan.dense().withKvCache(KvCacheType.INT8);
             AttentionPlan aShape = AttentionPlan.sparse(new SparsePrefill("a-shape", PatternPlan.uniform(
                     model.config().numLayers(), model.config().numHeads(), new HeadPattern.AShape(64, 256)), 0,
                     "every head a-shape 64+256"));
@@ -175,7 +175,7 @@ class LlamaSessionGpuTest {
             for (PrefillResult r : List.of(chunked, layerMajor, sparse)) {
                 PrefillProfile p = r.profile();
                 System.out.printf("%s%s: %.4f s, phases %s, kernels %s, peak %d bytes, energy %s%n", r.attention(),
-                        r == layerMajor ? " (fp8)" : "", r.nanos() / 1e9, p.phases(), p.kernels(),
+                        r == layerMajor ? " (int8 KV)" : "", r.nanos() / 1e9, p.phases(), p.kernels(),
                         p.peakDeviceBytes(), p.energy().describe());
                 assertTrue(p.peakDeviceBytes() >= before, "peak " + p.peakDeviceBytes() + " < " + before);
                 for (LinearKernel kernel : LinearKernel.values()) {
@@ -198,19 +198,20 @@ class LlamaSessionGpuTest {
             PrefillProfile.PhaseSeconds sparsePhases = sparse.profile().phases();
             assertTrue(sparsePhases.index() > 0 && sparsePhases.attention() > 0, sparsePhases.toString());
             assertTrue(layerMajor.nanos() / 1e9 >= fp8Phases.total() * 0.99, "phases within the wall time");
-            assertRowClose(chunked.lastLogits(), layerMajor.lastLogits(), "fp8 prefill logits (bf16 attention)");
+            assertRowClose(chunked.lastLogits(), layerMajor.lastLogits(), "int8 KV prefill logits (bf16 attention)");
         }
-        try (LlamaModel model = load();
-             LlamaSession onCpu = LlamaSession.open(model, cpu, AttentionPlan.dense().withKvCache(KvCacheType.FP8),
-                     128);
-             LlamaSession onGpu = LlamaSession.open(model, gpu, AttentionPlan.dense().withKvCache(KvCacheType.FP8),
-                     128)) {
-            int[] tokens = prompt(model, 200);
-            GenerationResult expected = onCpu.generate(tokens, GenerationRequest.of(8), GenerationListener.NONE);
-            GenerationResult actual = onGpu.generate(tokens, GenerationRequest.of(8), GenerationListener.NONE);
-            System.out.println("fp8 greedy: cpu " + Arrays.toString(expected.generated()) + ", gpu "
-                    + Arrays.toString(actual.generated()));
-            assertEquals(expected.generated()[0], actual.generated()[0], "the first token after an FP8 prefill");
+        for (KvCacheType type : List.of(KvCacheType.INT8, KvCacheType.FP8)) {
+            try (LlamaModel model = load();
+                 LlamaSession onCpu = LlamaSession.open(model, cpu, AttentionPlan.dense().withKvCache(type), 128);
+                 LlamaSession onGpu = LlamaSession.open(model, gpu, AttentionPlan.dense().withKvCache(type), 128)) {
+                int[] tokens = prompt(model, 200);
+                GenerationResult expected = onCpu.generate(tokens, GenerationRequest.of(8), GenerationListener.NONE);
+                GenerationResult actual = onGpu.generate(tokens, GenerationRequest.of(8), GenerationListener.NONE);
+                System.out.println(type.label() + " KV greedy: cpu " + Arrays.toString(expected.generated())
+                        + ", gpu " + Arrays.toString(actual.generated()));
+                assertEquals(expected.generated()[0], actual.generated()[0], "the first token after a prefill, "
+                        + type.label() + " KV");
+            }
         }
     }
 

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.minference.config.KvCacheType;
 import io.minference.config.KvOffload;
+import io.minference.llama.KvCacheCodes;
 import io.minference.llama.LlamaModel;
 import io.minference.llama.forward.LlamaForward;
 import io.minference.llama.forward.RandomLlama;
@@ -17,6 +18,8 @@ import io.minference.runtime.cpu.CpuBackend;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The KV cache format an attention plan names reaches the session's sequences (on the CPU, the FP8 reference cache),
@@ -61,21 +64,22 @@ class SessionKvCacheTest {
         return out;
     }
 
-    @Test
-    void anFp8PlanGivesTheSequenceTheCpuReferenceFp8Cache() {
+    @ParameterizedTest
+    @EnumSource(value = KvCacheType.class, names = {"INT8", "FP8"})
+    void an8BitPlanGivesTheSequenceTheCpuReferenceCacheOfItsCodes(KvCacheType type) {
         try (LlamaModel model = model();
              LlamaSession session = LlamaSession.open(model, backend, AttentionPlan.dense(), 16)) {
-            AttentionPlan fp8 = AttentionPlan.dense().withKvCache(KvCacheType.FP8);
-            assertEquals(KvCacheType.FP8, fp8.kvCache());
+            AttentionPlan fp8 = AttentionPlan.dense().withKvCache(type);
+            assertEquals(type, fp8.kvCache());
             assertEquals(KvCacheType.BF16, AttentionPlan.dense().kvCache());
             float[][] viaSession = run(session, fp8);
             float[][] bf16 = run(session, AttentionPlan.dense());
 
-            // the reference: the forward pass itself, its cache switched to FP8 before the prompt
+            // the reference: the forward pass itself, its cache switched to the type's codes before the prompt
             float[][] expected = new float[STEPS + 1][];
             try (LlamaForward forward = new LlamaForward(model.config(), model.weights(), backend, PROMPT + STEPS,
                     16)) {
-                forward.useFp8KvCache();
+                forward.useCodedKvCache(KvCacheCodes.of(type));
                 expected[0] = forward.prefill(prompt(), ProgressListener.NONE);
                 for (int i = 0; i < STEPS; i++) expected[i + 1] = forward.decode((i * 13 + 1) % 97);
             }
@@ -84,12 +88,12 @@ class SessionKvCacheTest {
             // the prompt's own attention is full precision, so its logits stay; decode reads FP8, and moves
             double prefillFromBf16 = worstError(new float[][] {bf16[0]}, new float[][] {viaSession[0]}, 0);
             double decodeFromBf16 = worstError(bf16, viaSession, 1);
-            System.out.printf("FP8 through the session: worst relative error %.2e from the forward pass's FP8"
-                    + " cache; %.2e (prefill) and %.2e (decode) from the full-precision cache%n", fromReference,
-                    prefillFromBf16, decodeFromBf16);
+            System.out.printf("%s through the session: worst relative error %.2e from the forward pass's cache of"
+                    + " those codes; %.2e (prefill) and %.2e (decode) from the full-precision cache%n", type,
+                    fromReference, prefillFromBf16, decodeFromBf16);
             assertTrue(fromReference < 1e-5, "from the reference: " + fromReference);
             assertTrue(prefillFromBf16 < 1e-5, "prefill: " + prefillFromBf16);
-            assertTrue(decodeFromBf16 > 1e-3, "decode over FP8 should move the logits: " + decodeFromBf16);
+            assertTrue(decodeFromBf16 > 1e-3, "decode over 8-bit codes should move the logits: " + decodeFromBf16);
         }
     }
 
