@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 class GenerationEnergyTest {
     @Test
     void aMeasuredGenerationGivesPrefillJoulesAndJoulesPerTokenWithMeanPower() {
-        var energy = new GenerationEnergy(new EnergyMeter.Energy(812.34, 1.25), new EnergyMeter.Energy(24.1, 0.06), 10,
+        var energy = new GenerationEnergy(new EnergyMeter.Energy(812.34, 1.25), new EnergyMeter.Energy(241, 0.6), 100,
                 "");
         assertTrue(energy.measured());
         assertEquals(2.41, energy.decodeJoulesPerToken(), 1e-12);
@@ -27,6 +27,18 @@ class GenerationEnergyTest {
         var noTokens = new GenerationEnergy(new EnergyMeter.Energy(5, 0.01), new EnergyMeter.Energy(0, 0.001), 0, "");
         assertEquals("prefill 5.0 J (500 W mean); no tokens decoded", noTokens.describe());
         assertTrue(Double.isNaN(noTokens.decodeJoulesPerToken()));
+    }
+
+    @Test
+    void aDecodeShorterThanTheCounterResolvesHasNoJoulesPerToken() {
+        // an H200 read 12 J over 5.5 ms ("1487 W"): one counter step, not a measurement
+        assertFalse(GenerationEnergy.resolvable(new EnergyMeter.Energy(12.01, 0.0055)));
+        assertFalse(GenerationEnergy.resolvable(new EnergyMeter.Energy(0, 0.5)));
+        assertTrue(GenerationEnergy.resolvable(new EnergyMeter.Energy(70, 0.1)));
+        var shortDecode = new GenerationEnergy(new EnergyMeter.Energy(812.34, 1.25), new EnergyMeter.Energy(6, 0.02), 4,
+                "");
+        assertTrue(Double.isNaN(shortDecode.decodeJoulesPerToken()));
+        assertEquals("prefill 812.3 J (650 W mean); decode too short for NVML's energy counter", shortDecode.describe());
     }
 
     @Test
