@@ -173,8 +173,8 @@ final class DemoRecordCommand extends CliCommand {
         // The header comes last: it names the patterns the MInference runs reported following.
         String summary = String.format(Locale.ROOT, "model %s on %s; pass key at %d%%; each mode warmed up once, then"
                 + " the order alternates per length; MInference patterns: %s; its density counted inside"
-                + " its timed prefill (on a GPU by a count per head on the device)%n%n", info.path("model").asText(), device, depth,
-                followed) + table;
+                + " its timed prefill (on a GPU by a count per head on the device)%n%n", info.path("model").asText(),
+                device, depth, followed) + table;
         Files.writeString(out.resolve("summary.md"), summary, StandardCharsets.UTF_8);
         log.print(summary);
         log.printf(Locale.ROOT, "saved under %s%n", out);

@@ -11,8 +11,9 @@ import java.util.Locale;
  *   <li>{@value #BLOCKS_PER_SM} (default 8): the split count's occupancy target, blocks of
  *       {@link FlashDecode#SPLITS_PER_BLOCK} splits per SM over all KV heads (see
  *       {@link FlashAttention#splitBlocks}).</li>
- *   <li>{@value #UNROLL} (default 4; 8 was 6 % faster on an H200 at 1M keys for 4 query heads per KV head, BENCHMARKS.md, but spills with 8): warp loads of K (and of V) that {@link GroupedFlashDecode} issues before
- *       using them, 1 to 8.</li>
+ *   <li>{@value #UNROLL} (default 4): warp loads of K (and of V) that {@link GroupedFlashDecode} issues before
+ *       using them, 1 to 8. 8 was 6 % faster on an H200 at 1M keys with 4 query heads per KV head (BENCHMARKS.md),
+ *       but the kernels for 8 query heads per KV head spill with it.</li>
  *   <li>{@value #PREFETCH} ({@code false}, the default, or {@code true}): whether the grouped decode loads the
  *       next step's rows before computing on the current ones.</li>
  *   <li>{@value #FP8_DECODE} ({@code instruction}, the default, or {@code integer}): how the grouped decode turns
