@@ -29,8 +29,8 @@ import java.util.List;
  * </pre>
  * The host reads back the slots' needs once per layer (to size the batches) and one tile count per head per batch
  * (to apply the fallback, by the CPU prefill's rule on the same counts); a measuring density also reads the keys each
- * head attends, counted on the device in the same wait ({@link IndexKeys}), never the index itself. The builder keeps one index buffer and
- * reuses it (waiting for the stream before it writes it again).
+ * head attends, counted on the device in the same wait ({@link IndexKeys}), never the index itself. The builder keeps
+ * one index buffer and reuses it (waiting for the stream before it writes it again).
  */
 public final class GpuSparsePrefill implements DevicePromptAttention {
     /** Device memory one batch's index may take. */
