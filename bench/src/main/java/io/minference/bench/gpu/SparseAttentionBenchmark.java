@@ -12,6 +12,8 @@ import io.minference.runtime.cuda.Kernel;
 import io.minference.runtime.cuda.LaunchShape;
 import io.minference.sparse.SparseIndex;
 import io.minference.sparse.gpu.DeviceSparseIndex;
+import io.minference.sparse.gpu.GatherArrival;
+import io.minference.sparse.gpu.HopperSparseFlashPrefill;
 import io.minference.sparse.gpu.SparseFlashAttention;
 
 import java.util.ArrayList;
@@ -20,12 +22,14 @@ import java.util.SplittableRandom;
 
 /**
  * The sparse tensor-core kernel at LLaMA-3-8B's head layout (32 heads, 8 KV heads, d = 128) over a
- * {@link SyntheticVerticalSlash} index of the default budget (1000 columns, 6096 diagonals), banded and uniform,
+ * {@link SyntheticVerticalSlash} index of the default budget (1000 columns, 6096 diagonals), banded and uniform, and
+ * of its two diagnostic families (almost only gathered columns, almost only ranges),
  * beside the dense flash kernel on the same buffers: ms, attended pairs, tiles, effective TFLOP/s (4 d per attended
  * query-key pair), the rate on the tiles the kernel multiplies (4 d 64 64 per tile), and the speedup over dense.
  * The dense kernel also runs in the sparse kernel's block shape (64 query rows, 4 warps), which separates what the
  * smaller block costs from what the index costs. On sm_90 both sparse kernels run (the Hopper one, wgmma and TMA, and
- * the mma.sync one), each labelled with its family; dense is the kernel FlashAttention picks.
+ * the mma.sync one; the Hopper one with each {@link GatherArrival}), each labelled; dense is the kernel
+ * FlashAttention picks.
  * Inputs are random bf16; medians of event-timed repeats.
  */
 public final class SparseAttentionBenchmark implements GpuBenchmark {
@@ -56,12 +60,18 @@ public final class SparseAttentionBenchmark implements GpuBenchmark {
         Kernel smallBlockKernel = backend.context().kernel(smallBlocks.emit(backend.device().ptxTarget()),
                 LaunchShape.of(1, 32));
         float scale = FlashAttention.log2Scale(d);
-        List<PrefillKernel> families = new ArrayList<>(List.of(PrefillKernel.MMA_SYNC));
-        if (backend.device().runs(PtxTarget.SM_90A)) families.addFirst(PrefillKernel.HOPPER);
+        // the Hopper kernel twice, its producer waiting for gathered columns and letting the copy engine arrive
+        List<String> labels = new ArrayList<>();
         List<SparseFlashAttention> sparseKernels = new ArrayList<>();
-        for (PrefillKernel family : families) {
-            sparseKernels.add(new SparseFlashAttention(backend.context(), SHAPE, family));
+        if (backend.device().runs(PtxTarget.SM_90A)) {
+            for (GatherArrival gather : GatherArrival.values()) {
+                labels.add(PrefillKernel.HOPPER.setting() + " " + gather.setting() + "-gather");
+                sparseKernels.add(new SparseFlashAttention(backend.context(), SHAPE, PrefillKernel.HOPPER,
+                        HopperSparseFlashPrefill.Variant.configured().withGather(gather)));
+            }
         }
+        labels.add(PrefillKernel.MMA_SYNC.setting());
+        sparseKernels.add(new SparseFlashAttention(backend.context(), SHAPE, PrefillKernel.MMA_SYNC));
         try (FlashAttention flash = new FlashAttention(backend.context(), SHAPE)) {
             for (int length : lengths) {
                 try (PromptBuffers buffers = PromptBuffers.random(backend, SHAPE, length, block)) {
@@ -80,17 +90,17 @@ public final class SparseAttentionBenchmark implements GpuBenchmark {
                             backend.stream(), q, k, v, o, length, 0, SHAPE.numHeads(), SHAPE.numKvHeads(), scale));
                     figures.add(new Figure(denseLabel + ", 64-row blocks",
                             4.0 * d * densePairs / (smallMillis * 1e-3) / 1e12, "TFLOP/s"));
-                    for (boolean banded : new boolean[] {true, false}) {
-                        SparseIndex host = SyntheticVerticalSlash.build(SHAPE.numHeads(), length, banded, 42);
+                    for (SyntheticVerticalSlash.Family shapeOfIndex : SyntheticVerticalSlash.Family.values()) {
+                        SparseIndex host = SyntheticVerticalSlash.build(SHAPE.numHeads(), length, shapeOfIndex, 42);
                         long pairs = SyntheticVerticalSlash.attendedPairs(host);
                         long tiles = SyntheticVerticalSlash.keyTiles(host);
                         try (DeviceSparseIndex index = DeviceSparseIndex.upload(backend.context(), host)) {
-                            for (int f = 0; f < families.size(); f++) {
+                            for (int f = 0; f < sparseKernels.size(); f++) {
                                 SparseFlashAttention sparse = sparseKernels.get(f);
                                 double millis = DeviceTimer.medianMillis(backend, 1, repeats,
                                         () -> sparse.launch(backend.stream(), q, k, v, o, index));
-                                String label = "sparse " + families.get(f).setting() + " "
-                                        + (banded ? "banded" : "uniform") + " L=" + length;
+                                String label = "sparse " + labels.get(f) + " " + shapeOfIndex.label() + " L="
+                                        + length;
                                 figures.add(new Figure(label, millis, "ms"));
                                 figures.add(new Figure(label + " attended pairs", pairs / 1e9, "G"));
                                 figures.add(new Figure(label + " density vs causal", pairs / densePairs, "x"));

@@ -18,6 +18,7 @@ import io.minference.sparse.gpu.DeviceSparseIndex;
 import io.minference.sparse.gpu.GpuIndexBuilder;
 import io.minference.sparse.gpu.GpuSparsePrefill;
 import io.minference.sparse.gpu.HopperSparseFlashPrefill;
+import io.minference.sparse.gpu.GatherArrival;
 import io.minference.sparse.gpu.LaunchOrder;
 import io.minference.sparse.synthetic.SyntheticAttention;
 
@@ -75,12 +76,11 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
     public List<Figure> run(CudaBackend backend) {
         List<Figure> figures = new ArrayList<>();
         PatternPlan plan = new PatternPlan(List.of(patterns));
-        // the sparse kernel's family and launch order come from system properties: name them beside the figures
-        String schedule = HopperSparseFlashPrefill.configuredSchedule().suffix();
-        System.out.println("prefill kernel: " + PrefillKernel.configured().setting() + ", sparse launch order: "
-                + LaunchOrder.configured().setting() + ", Hopper sparse schedule: "
-                + (schedule.isEmpty() ? "plain" : schedule.substring(1)) + " (-D" + PrefillKernel.PROPERTY + ", -D"
-                + LaunchOrder.PROPERTY + ", -D" + HopperSparseFlashPrefill.SCHEDULE_PROPERTY + ")");
+        // the sparse kernel's family and variant come from system properties: name them beside the figures
+        System.out.println("prefill kernel: " + PrefillKernel.configured().setting() + ", Hopper sparse variant: "
+                + HopperSparseFlashPrefill.Variant.configured().describe() + " (-D" + PrefillKernel.PROPERTY + ", -D"
+                + LaunchOrder.PROPERTY + ", -D" + HopperSparseFlashPrefill.SCHEDULE_PROPERTY + ", -D"
+                + GatherArrival.PROPERTY + ")");
         System.out.println("| L | inputs | estimation + index | attention kernels | sparse total | dense flash (ours)"
                 + " | speedup | no fallback | est. share of dense | mean tile share | tiles computed | fallback heads"
                 + " | batches | index MB (largest batch) | fixed layout MB (all heads) |");

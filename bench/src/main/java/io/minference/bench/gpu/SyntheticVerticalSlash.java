@@ -4,6 +4,7 @@ import io.minference.sparse.SparseIndex;
 import io.minference.sparse.pattern.VerticalSlashIndex;
 
 import java.util.Arrays;
+import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.stream.IntStream;
 
@@ -28,14 +29,41 @@ public final class SyntheticVerticalSlash {
     private SyntheticVerticalSlash() {
     }
 
-    /** The index of {@code heads} heads from head 0, seeded. */
-    public static SparseIndex build(int heads, int length, boolean banded, long seed) {
+    /**
+     * What the random diagonals and columns look like: the default budget's shape with banded or uniform diagonals,
+     * and two diagnostic shapes that put almost all of a slot's tiles in one kind, so that a gathered column tile's
+     * cost can be told from a range tile's: {@code COLUMNS} (the diagonal only, and 4 times the default's columns)
+     * and {@code RANGES} (the default's diagonals and columns as uniform diagonals, no column).
+     */
+    public enum Family {
+        BANDED, UNIFORM, COLUMNS, RANGES;
+
+        public String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** The index of {@code heads} heads from head 0 in the shape of {@code family}, seeded. */
+    public static SparseIndex build(int heads, int length, Family family, long seed) {
         int[][] diagonals = new int[heads][];
         int[][] columns = new int[heads][];
         SplittableRandom random = new SplittableRandom(seed);
         for (int h = 0; h < heads; h++) {
-            diagonals[h] = diagonals(random.split(), length, banded);
-            columns[h] = pick(random.split(), length, Math.min(VERTICAL, length), Math.min(FIRST_COLUMNS, length), 1);
+            SplittableRandom forDiagonals = random.split();
+            SplittableRandom forColumns = random.split();
+            diagonals[h] = switch (family) {
+                case BANDED, UNIFORM -> diagonals(forDiagonals, length, family == Family.BANDED);
+                case COLUMNS -> new int[] {0};
+                case RANGES -> pick(forDiagonals, length, Math.min(SLASH + VERTICAL, length),
+                        Math.min(NEAREST_DIAGONALS, length), 1);
+            };
+            int columnCount = switch (family) {
+                case BANDED, UNIFORM -> VERTICAL;
+                case COLUMNS -> 4 * VERTICAL;
+                case RANGES -> 0;
+            };
+            columns[h] = pick(forColumns, length, Math.min(columnCount, length),
+                    Math.min(Math.min(FIRST_COLUMNS, columnCount), length), 1);
         }
         return fromDiagonalsAndColumns(length, diagonals, columns);
     }

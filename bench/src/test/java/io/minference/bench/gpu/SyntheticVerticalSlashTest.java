@@ -56,7 +56,7 @@ class SyntheticVerticalSlashTest {
     @Test
     void theDefaultBudgetKeepsTheForcedDiagonalsAndColumns() {
         int length = 20000;
-        SparseIndex index = SyntheticVerticalSlash.build(2, length, true, 5);
+        SparseIndex index = SyntheticVerticalSlash.build(2, length, SyntheticVerticalSlash.Family.BANDED, 5);
         assertEquals(SyntheticVerticalSlash.VERTICAL, index.maxColumns());
         int[] diagonals = SyntheticVerticalSlash.diagonals(new SplittableRandom(9), length, true);
         assertEquals(SyntheticVerticalSlash.SLASH, diagonals.length);

@@ -358,6 +358,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         Consumer<U32> issueScores = index -> {
             HopperKeySource.Stage stage = stageOf.apply(index);
             k.waitPhase(stage.full(), k.and(k.div(index, stages), 1));
+            source.acquired(k, index);
             MatrixDescriptor keyBase = stage.keys().kMajorBase(k);
             // after the wait loop's branch ptxas would insert this fence itself (advisory C7519)
             k.wgmmaFence();

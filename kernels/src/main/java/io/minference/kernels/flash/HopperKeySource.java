@@ -63,6 +63,14 @@ public interface HopperKeySource {
     void load(KernelBuilder k, U32 thread, U32 step, Stage stage);
 
     /**
+     * Consumers: step {@code step}'s stage is full (its barrier completed), and its tiles are about to be read by
+     * wgmma. A source whose producer wrote a stage with ordinary (generic-proxy) copies and did not fence them to
+     * the async proxy itself fences here; the others do nothing.
+     */
+    default void acquired(KernelBuilder k, U32 step) {
+    }
+
+    /**
      * Consumers: sets to -inf the scores of step {@code step} that the thread's rows must not see. {@code rowPosition}
      * is the sequence position of the thread's first row (its second is 8 further) and {@code pair} its first column
      * within each 8-column fragment.

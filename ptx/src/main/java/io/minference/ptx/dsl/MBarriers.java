@@ -33,6 +33,25 @@ public interface MBarriers extends ControlFlow {
     }
 
     /**
+     * {@code mbarrier.arrive} with a count (sm_90): {@code count} arrivals of this thread on the current phase at
+     * once, as if it had arrived {@code count} times.
+     */
+    default void arrive(MBarrier barrier, U32 count) {
+        B64 state = emitter().declare(new B64("arrival"));
+        emitter().instruction("mbarrier.arrive.shared::cta.b64", state, Address.shared(barrier.address()), count);
+    }
+
+    /**
+     * {@code cp.async.mbarrier.arrive.noinc}: this thread's arrival, made by the copy engine once every
+     * {@code cp.async} this thread has started so far has landed; the thread itself goes on at once. It counts as
+     * one of the arrivals the barrier expects per phase (no increment of the pending count), so a producer can hand
+     * a stage of gathered rows to its consumers without waiting for its own copies.
+     */
+    default void arriveWhenCopiesLand(MBarrier barrier) {
+        emitter().instruction("cp.async.mbarrier.arrive.noinc.shared::cta.b64", Address.shared(barrier.address()));
+    }
+
+    /**
      * {@code mbarrier.arrive.expect_tx}: this thread's arrival, announcing that {@code bytes} more bytes must land
      * (through {@code complete_tx}, as TMA copies do) before the phase completes.
      */

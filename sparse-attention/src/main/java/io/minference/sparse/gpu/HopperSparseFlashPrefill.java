@@ -28,9 +28,10 @@ import static io.minference.ptx.dsl.Address.global;
  * each block takes, {@link SlotOrder}'s list). Launch: grid {@code (index heads, query blocks)}, block
  * {@link #threads()}, dynamic shared memory {@link #sharedBytes()}; query blocks run last-first, or the slots in the
  * list's order.
- * <p>Specializations: the {@link LaunchOrder} and the consumers' {@link HopperFlashLoop.Schedule} (plain, or
- * {@code overlap}: FlashAttention-3's softmax under the previous P V, which a 64-key step, short on GEMM work per
- * barrier round trip, may gain from most); both name themselves in the entry name.
+ * <p>Specializations ({@link Variant}): the {@link LaunchOrder}, the consumers' {@link HopperFlashLoop.Schedule}
+ * (plain, or {@code overlap}: FlashAttention-3's softmax under the previous P V, which a 64-key step, short on GEMM
+ * work per barrier round trip, may gain from most) and the producer's {@link GatherArrival}; each names itself in
+ * the entry name.
  * <p><b>Floor, and where the time goes.</b> A computed tile (64 queries by 64 keys) costs {@code 4 * 64 * 64 * d}
  * FLOPs (S = Q Kᵀ and O += P V): 2.1 MFLOP at d 128, 2.6 ns of the whole H200 at the ~800 TFLOP/s its tensor cores
  * reach on dense bf16 GEMMs, so the floor of a launch is its tile count times that. Measured (BENCHMARKS.md, sparse
@@ -50,8 +51,8 @@ import static io.minference.ptx.dsl.Address.global;
  *       tile counts for vertical-slash indexes, so the tail is about one slot's time.</li>
  * </ul>
  */
-public record HopperSparseFlashPrefill(int headDim, int stages, LaunchOrder order, HopperFlashLoop.Schedule schedule)
-        implements KernelDefinition {
+public record HopperSparseFlashPrefill(int headDim, int stages, LaunchOrder order, HopperFlashLoop.Schedule schedule,
+                                       GatherArrival gather) implements KernelDefinition {
     /** Query rows per block and keys per step. */
     public static final int BLOCK = SparseIndex.BLOCK;
     /**
@@ -61,13 +62,51 @@ public record HopperSparseFlashPrefill(int headDim, int stages, LaunchOrder orde
      */
     public static final String SCHEDULE_PROPERTY = "minference.sparse.schedule";
 
+    /**
+     * The choices a launch of the Hopper kernel makes besides the head dim, each bit for bit the same outputs: the
+     * {@link LaunchOrder} of its slots, its consumers' {@link HopperFlashLoop.Schedule}, and the
+     * {@link GatherArrival} of its gathered columns.
+     */
+    public record Variant(LaunchOrder order, HopperFlashLoop.Schedule schedule, GatherArrival gather) {
+        /** The default: longest first, the plain schedule, gathered tiles waited for. */
+        public static final Variant DEFAULT = new Variant(LaunchOrder.LONGEST_FIRST, HopperFlashLoop.Schedule.PLAIN,
+                GatherArrival.WAIT);
+
+        /**
+         * The choices the system properties {@value LaunchOrder#PROPERTY}, {@value #SCHEDULE_PROPERTY} and
+         * {@value GatherArrival#PROPERTY} name, the default's where unset.
+         */
+        public static Variant configured() {
+            return new Variant(LaunchOrder.configured(), configuredSchedule(), GatherArrival.configured());
+        }
+
+        public Variant withOrder(LaunchOrder other) {
+            return new Variant(other, schedule, gather);
+        }
+
+        public Variant withSchedule(HopperFlashLoop.Schedule other) {
+            return new Variant(order, other, gather);
+        }
+
+        public Variant withGather(GatherArrival other) {
+            return new Variant(order, schedule, other);
+        }
+
+        /** How a benchmark line names it: {@code longest-first, plain, wait}. */
+        public String describe() {
+            String suffix = schedule.suffix();
+            return order.setting() + ", " + (suffix.isEmpty() ? "plain" : suffix.substring(1).replace('_', ','))
+                    + ", " + gather.setting();
+        }
+    }
+
     public HopperSparseFlashPrefill {
         new HopperFlashLoop(headDim, 1, BLOCK, stages, schedule).checkSharedMemory(4 * BLOCK);
     }
 
-    /** In the grid's order, with the plain schedule. */
+    /** In the grid's order, with the plain schedule, each gathered tile waited for by its producer. */
     public HopperSparseFlashPrefill(int headDim, int stages) {
-        this(headDim, stages, LaunchOrder.LAST_FIRST, HopperFlashLoop.Schedule.PLAIN);
+        this(headDim, stages, LaunchOrder.LAST_FIRST, HopperFlashLoop.Schedule.PLAIN, GatherArrival.WAIT);
     }
 
     private HopperFlashLoop loop() {
@@ -84,10 +123,18 @@ public record HopperSparseFlashPrefill(int headDim, int stages, LaunchOrder orde
         return forHeadDim(headDim, order, HopperFlashLoop.Schedule.PLAIN);
     }
 
-    /** The tuned shape for a head dim, taking its slots in {@code order}, its consumers in {@code schedule}. */
+    /**
+     * The tuned shape for a head dim, taking its slots in {@code order}, its consumers in {@code schedule}, each
+     * gathered tile waited for by its producer.
+     */
     public static HopperSparseFlashPrefill forHeadDim(int headDim, LaunchOrder order,
                                                       HopperFlashLoop.Schedule schedule) {
-        return new HopperSparseFlashPrefill(headDim, 3, order, schedule);
+        return forHeadDim(headDim, new Variant(order, schedule, GatherArrival.WAIT));
+    }
+
+    /** The tuned shape for a head dim with every choice given. */
+    public static HopperSparseFlashPrefill forHeadDim(int headDim, Variant variant) {
+        return new HopperSparseFlashPrefill(headDim, 3, variant.order(), variant.schedule(), variant.gather());
     }
 
     /** The schedule {@value #SCHEDULE_PROPERTY} names, plain when unset. */
@@ -105,8 +152,9 @@ public record HopperSparseFlashPrefill(int headDim, int stages, LaunchOrder orde
 
     @Override
     public String entryName() {
-        return "sparse_flash_prefill_sm90a_bf16_d%d_s%d%s%s".formatted(headDim, stages,
-                order == LaunchOrder.LONGEST_FIRST ? "_longest" : "", schedule.suffix());
+        return "sparse_flash_prefill_sm90a_bf16_d%d_s%d%s%s%s".formatted(headDim, stages,
+                order == LaunchOrder.LONGEST_FIRST ? "_longest" : "", schedule.suffix(),
+                gather == GatherArrival.ASYNC ? "_async_gather" : "");
     }
 
     @Override
@@ -160,7 +208,7 @@ public record HopperSparseFlashPrefill(int headDim, int stages, LaunchOrder orde
                 .named("columnCount");
         IndexKeySource source = new IndexKeySource(k, headDim, kMap, vMap,
                 k.add(kCache, k.mulWide(kvHead, headDim * 2)), k.add(vCache, k.mulWide(kvHead, headDim * 2)), kvHead,
-                kvRowBytes, slotRanges, rangeCount, slotColumns, columnCount);
+                kvRowBytes, slotRanges, rangeCount, slotColumns, columnCount, gather);
         loop().emit(k, new HopperFlashLoop.Block(qMap, head, firstRow, rowsHere, firstRow, o, numHeads,
                 scale), source);
     }

@@ -20,7 +20,9 @@ import static io.minference.ptx.dsl.Address.shared;
  * The key source of one {@link SparseIndex} slot (a head and a 64-query block) for the Hopper loop: first the tiles
  * of its key ranges, 64 keys each from the range's start (loaded by one thread with TMA, which starts a box at any
  * row), then its gathered columns, 64 per tile (every producer thread copies 16-byte chunks with cp.async into the
- * same swizzled layout, waits for its own copies and fences them to the async proxy before it arrives). With each
+ * same swizzled layout, then hands them over as its {@link GatherArrival} says: waiting for its own copies and
+ * fencing them to the async proxy before it arrives, or leaving the arrival to the copy engine and the fence to the
+ * consumers). With each
  * tile the producer leaves the 64 key positions in the stage's metadata, {@link #MASKED_KEY} where a tile runs past
  * its range's end or past the last column. A step is masked from those positions (key above the row: -inf) only
  * where a warp has a row before the tile's last position (a partial tile, or one that reaches the diagonal); the
@@ -47,6 +49,7 @@ final class IndexKeySource implements HopperKeySource {
     private final U32 columnCount;
     private final U32 rangeTiles;
     private final U32 steps;
+    private final GatherArrival arrival;
     private U32 range;
     private U32 tileStart;
     private U32 rangeEnd;
@@ -54,8 +57,9 @@ final class IndexKeySource implements HopperKeySource {
     /** Reads the slot's counts and counts its range tiles (every thread, before the roles split). */
     IndexKeySource(KernelBuilder k, int headDim, TensorMapParam keyMap, TensorMapParam valueMap, U64 keyHead,
                    U64 valueHead, U32 kvHead, U32 kvRowBytes, U64 slotRanges, U32 rangeCount, U64 slotColumns,
-                   U32 columnCount) {
+                   U32 columnCount, GatherArrival arrival) {
         this.headDim = headDim;
+        this.arrival = arrival;
         this.keyMap = keyMap;
         this.valueMap = valueMap;
         this.keyHead = keyHead;
@@ -98,9 +102,21 @@ final class IndexKeySource implements HopperKeySource {
         return 56;
     }
 
+    /**
+     * One arrival per producer thread for the tiles, and with {@link GatherArrival#ASYNC} one more from each of the
+     * {@code BLOCK} threads that write the key positions (the copy engine's arrivals do not release plain stores).
+     */
     @Override
     public int producerArrivals() {
-        return PRODUCERS;
+        return arrival == GatherArrival.ASYNC ? PRODUCERS + BLOCK : PRODUCERS;
+    }
+
+    /** With {@link GatherArrival#ASYNC}, a column stage's copies are fenced to the async proxy here. */
+    @Override
+    public void acquired(KernelBuilder k, U32 step) {
+        if (arrival == GatherArrival.ASYNC) {
+            k.ifThen(k.ge(step, rangeTiles), k::fenceProxyAsyncShared);
+        }
     }
 
     @Override
@@ -132,11 +148,22 @@ final class IndexKeySource implements HopperKeySource {
             U32 key = k.add(tileStart, thread);
             k.ifThen(writesPosition, () -> k.store(position,
                     k.select(k.lt(key, rangeEnd), key, k.u32(MASKED_KEY))));
-            k.ifElse(k.eq(thread, 0), () -> {
-                k.arriveExpectingBytes(stage.full(), stage.keys().bytes() + stage.values().bytes());
-                stage.keys().load(k, keyMap, stage.full(), kvHead, tileStart);
-                stage.values().load(k, valueMap, stage.full(), kvHead, tileStart);
-            }, () -> k.arrive(stage.full()));
+            if (arrival == GatherArrival.ASYNC) {
+                // thread 0 arrives for the TMA bytes, then once more as a position writer; threads 1..63 twice
+                // (tiles and positions) and the others once, so that every step makes PRODUCERS + BLOCK arrivals
+                k.ifThen(k.eq(thread, 0), () -> {
+                    k.arriveExpectingBytes(stage.full(), stage.keys().bytes() + stage.values().bytes());
+                    stage.keys().load(k, keyMap, stage.full(), kvHead, tileStart);
+                    stage.values().load(k, valueMap, stage.full(), kvHead, tileStart);
+                });
+                k.arrive(stage.full(), k.select(k.and(writesPosition, k.ne(thread, k.u32(0))), k.u32(2), k.u32(1)));
+            } else {
+                k.ifElse(k.eq(thread, 0), () -> {
+                    k.arriveExpectingBytes(stage.full(), stage.keys().bytes() + stage.values().bytes());
+                    stage.keys().load(k, keyMap, stage.full(), kvHead, tileStart);
+                    stage.values().load(k, valueMap, stage.full(), kvHead, tileStart);
+                }, () -> k.arrive(stage.full()));
+            }
             k.set(tileStart, k.add(tileStart, BLOCK));
             k.ifThen(k.ge(tileStart, rangeEnd), () -> {
                 k.set(range, k.add(range, 1));
@@ -151,9 +178,14 @@ final class IndexKeySource implements HopperKeySource {
                 U32 column = k.add(firstColumn, thread);
                 k.store(position, k.select(k.lt(column, columnCount), columnKey(k, column), k.u32(MASKED_KEY)));
             });
-            k.waitAll();
-            k.fenceProxyAsyncShared();
-            k.arrive(stage.full());
+            if (arrival == GatherArrival.ASYNC) {
+                k.arriveWhenCopiesLand(stage.full());
+                k.ifThen(writesPosition, () -> k.arrive(stage.full()));
+            } else {
+                k.waitAll();
+                k.fenceProxyAsyncShared();
+                k.arrive(stage.full());
+            }
         });
     }
 

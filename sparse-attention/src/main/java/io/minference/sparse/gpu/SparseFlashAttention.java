@@ -2,7 +2,6 @@ package io.minference.sparse.gpu;
 
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashAttention;
-import io.minference.kernels.flash.HopperFlashLoop;
 import io.minference.kernels.flash.PrefillKernel;
 import io.minference.ptx.PtxTarget;
 import io.minference.runtime.cuda.CudaContext;
@@ -23,7 +22,8 @@ import java.util.Arrays;
  * the index's heads are written. Head dims 64 and 128. The Hopper kernel takes its slots in the {@link LaunchOrder}
  * the system property {@value LaunchOrder#PROPERTY} names (the grid's order unless set); the longest-first order
  * sorts each launch's slots on the device first ({@link SlotOrder}) into a list this object keeps; its consumers run
- * the schedule {@value HopperSparseFlashPrefill#SCHEDULE_PROPERTY} names (plain unless set).
+ * the schedule {@value HopperSparseFlashPrefill#SCHEDULE_PROPERTY} names (plain unless set), and its producer
+ * hands gathered columns over as {@value GatherArrival#PROPERTY} says ({@link GatherArrival}).
  */
 public final class SparseFlashAttention implements AutoCloseable {
     private final CudaContext context;
@@ -47,27 +47,27 @@ public final class SparseFlashAttention implements AutoCloseable {
     }
 
     /**
-     * Sparse attention with the kernel family {@code family} chooses for this device, in the order and schedule the
-     * system properties {@value LaunchOrder#PROPERTY} and {@value HopperSparseFlashPrefill#SCHEDULE_PROPERTY} name.
+     * Sparse attention with the kernel family {@code family} chooses for this device, in the variant the system
+     * properties name ({@link HopperSparseFlashPrefill.Variant#configured}).
      */
     public SparseFlashAttention(CudaContext context, AttentionShape shape, PrefillKernel family) {
-        this(context, shape, family, LaunchOrder.configured(), HopperSparseFlashPrefill.configuredSchedule());
+        this(context, shape, family, HopperSparseFlashPrefill.Variant.configured());
     }
 
     /**
-     * Sparse attention with the kernel family {@code family} chooses for this device; the Hopper kernel takes its
-     * slots in {@code order} and runs its consumers in {@code schedule} (the mma.sync kernel has neither choice).
+     * Sparse attention with the kernel family {@code family} chooses for this device; the Hopper kernel makes the
+     * choices of {@code variant} (the mma.sync kernel has none of them).
      */
-    public SparseFlashAttention(CudaContext context, AttentionShape shape, PrefillKernel family, LaunchOrder order,
-                                HopperFlashLoop.Schedule schedule) {
+    public SparseFlashAttention(CudaContext context, AttentionShape shape, PrefillKernel family,
+                                HopperSparseFlashPrefill.Variant variant) {
         this.context = context;
         this.shape = shape;
         PtxTarget target = context.device().ptxTarget();
         this.hopper = family.usesHopper(target)
-                ? HopperSparseFlashPrefill.forHeadDim(shape.headDim(), order, schedule) : null;
+                ? HopperSparseFlashPrefill.forHeadDim(shape.headDim(), variant) : null;
         this.kernel = context.kernel(hopper != null ? hopper.emit(target)
                 : SparseFlashPrefill.forHeadDim(shape.headDim()).emit(target), LaunchShape.of(1, 32));
-        boolean sorted = hopper != null && order == LaunchOrder.LONGEST_FIRST;
+        boolean sorted = hopper != null && variant.order() == LaunchOrder.LONGEST_FIRST;
         this.slotTiles = sorted ? context.kernel(new SlotOrder(SlotOrder.Pass.TILES).emit(target),
                 LaunchShape.of(1, SlotOrder.THREADS)) : null;
         this.slotOrder = sorted ? context.kernel(new SlotOrder(SlotOrder.Pass.ORDER).emit(target),

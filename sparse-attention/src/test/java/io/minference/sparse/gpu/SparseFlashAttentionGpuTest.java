@@ -26,6 +26,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
@@ -134,6 +135,52 @@ class SparseFlashAttentionGpuTest {
                 pattern, firstHead, heads);
     }
 
+    /**
+     * The Hopper kernel whose producer lets the copy engine arrive for its gathered columns gives the bits of the
+     * one whose producer waits for them, on every case (the same arithmetic in the same order; only the hand-over
+     * differs, so a missing fence or a miscounted arrival shows as stale or hanging tiles).
+     */
+    @ParameterizedTest(name = "{1} {0}, {2} tokens, heads from {3} ({4})")
+    @MethodSource("asyncGatherCases")
+    void theAsyncGatherGivesTheWaitingBits(AttentionShape shape, int length, Pattern pattern, int firstHead,
+                                           int heads) {
+        assumeRuns(PrefillKernel.HOPPER);
+        long seed = System.nanoTime();
+        Random random = new Random(seed);
+        int count = heads < 0 ? shape.numHeads() - firstHead : heads;
+        SparseIndex index = caseIndex(pattern, random, firstHead, count, length);
+        Problem problem = Problem.random(shape, length, random);
+        HopperSparseFlashPrefill.Variant waiting = HopperSparseFlashPrefill.Variant.DEFAULT;
+        float[] expected = runSparse(problem, index, PrefillKernel.HOPPER, waiting.withGather(GatherArrival.WAIT));
+        float[] actual = runSparse(problem, index, PrefillKernel.HOPPER, waiting.withGather(GatherArrival.ASYNC));
+        String context = "async gather, seed " + seed + ", " + TestIndexes.describe(index);
+        assertHeads(problem, index, actual, context);
+        int differing = 0;
+        for (int i = 0; i < actual.length; i++) {
+            if (Float.floatToRawIntBits(actual[i]) != Float.floatToRawIntBits(expected[i])) differing++;
+        }
+        int differences = differing;
+        System.out.printf("async gather %s %s T=%d: %d of %d elements differ from the waiting gather%n", pattern,
+                shape, length, differences, actual.length);
+        assertEquals(0, differences, () -> context + ": " + differences + " elements differ from the waiting gather");
+    }
+
+    /** The index of a test case's pattern over heads {@code [firstHead, firstHead + count)}. */
+    private static SparseIndex caseIndex(Pattern pattern, Random random, int firstHead, int count, int length) {
+        return switch (pattern) {
+            case VERTICAL_SLASH -> TestIndexes.verticalSlash(random, firstHead, count, length, 150, 90);
+            case A_SHAPE -> TestIndexes.aShape(firstHead, count, length, 100, 300);
+            case BLOCK_SPARSE -> TestIndexes.blockSparse(random, firstHead, count, length, 0.2);
+            case MIXED -> TestIndexes.mixed(random, firstHead, count, length);
+        };
+    }
+
+    /** The Hopper cases of {@link #sparseCases}, without their family. */
+    static Stream<Arguments> asyncGatherCases() {
+        return sparseCases().filter(c -> c.get()[0] == PrefillKernel.HOPPER)
+                .map(c -> Arguments.of(Arrays.copyOfRange(c.get(), 1, c.get().length)));
+    }
+
     /** One case against the reference; with a lazy schedule, also bit for bit against its eager twin. */
     private static void checkAgainstTheCpuReference(PrefillKernel family, HopperFlashLoop.Schedule schedule,
                                                     AttentionShape shape, int length, Pattern pattern, int firstHead,
@@ -142,12 +189,7 @@ class SparseFlashAttentionGpuTest {
         long seed = System.nanoTime();
         Random random = new Random(seed);
         int count = heads < 0 ? shape.numHeads() - firstHead : heads;
-        SparseIndex index = switch (pattern) {
-            case VERTICAL_SLASH -> TestIndexes.verticalSlash(random, firstHead, count, length, 150, 90);
-            case A_SHAPE -> TestIndexes.aShape(firstHead, count, length, 100, 300);
-            case BLOCK_SPARSE -> TestIndexes.blockSparse(random, firstHead, count, length, 0.2);
-            case MIXED -> TestIndexes.mixed(random, firstHead, count, length);
-        };
+        SparseIndex index = caseIndex(pattern, random, firstHead, count, length);
         Problem problem = Problem.random(shape, length, random);
         float[] actual = runSparse(problem, index, family, schedule);
         double[] expected = cpuReference(problem, index);
@@ -282,7 +324,7 @@ class SparseFlashAttentionGpuTest {
         List<float[]> outputs = new ArrayList<>();
         for (LaunchOrder order : LaunchOrder.values()) {
             try (SparseFlashAttention attention = new SparseFlashAttention(backend.context(), shape,
-                    PrefillKernel.HOPPER, order, HopperFlashLoop.Schedule.PLAIN);
+                    PrefillKernel.HOPPER, HopperSparseFlashPrefill.Variant.DEFAULT.withOrder(order));
                  DeviceSparseIndex index = DeviceSparseIndex.upload(backend.context(), host)) {
                 outputs.add(run(problem, (q, k, v, out) -> attention.launch(backend.stream(), q, k, v, out, index,
                         2, 3)));
@@ -329,7 +371,7 @@ class SparseFlashAttentionGpuTest {
         int slots = (shape.numHeads() - firstSlot) * queryBlocks;
         int[] order = new int[slots];
         try (SparseFlashAttention attention = new SparseFlashAttention(backend.context(), shape,
-                PrefillKernel.HOPPER, LaunchOrder.LONGEST_FIRST, HopperFlashLoop.Schedule.PLAIN);
+                PrefillKernel.HOPPER, HopperSparseFlashPrefill.Variant.DEFAULT.withOrder(LaunchOrder.LONGEST_FIRST));
              DeviceSparseIndex index = DeviceSparseIndex.upload(backend.context(), host)) {
             DeviceBuffer list = attention.sortSlots(backend.stream(), index, (long) firstSlot * queryBlocks, slots);
             backend.stream().synchronize();
@@ -393,8 +435,14 @@ class SparseFlashAttentionGpuTest {
 
     private static float[] runSparse(Problem problem, SparseIndex host, PrefillKernel family,
                                      HopperFlashLoop.Schedule schedule) {
+        return runSparse(problem, host, family, new HopperSparseFlashPrefill.Variant(LaunchOrder.LAST_FIRST, schedule,
+                GatherArrival.WAIT));
+    }
+
+    private static float[] runSparse(Problem problem, SparseIndex host, PrefillKernel family,
+                                     HopperSparseFlashPrefill.Variant variant) {
         try (SparseFlashAttention attention = new SparseFlashAttention(backend.context(), problem.shape(), family,
-                LaunchOrder.LAST_FIRST, schedule);
+                variant);
              DeviceSparseIndex index = DeviceSparseIndex.upload(backend.context(), host)) {
             return run(problem, (q, k, v, out) -> attention.launch(backend.stream(), q, k, v, out, index));
         }

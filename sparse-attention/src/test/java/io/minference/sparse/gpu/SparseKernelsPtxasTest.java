@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -32,6 +33,10 @@ class SparseKernelsPtxasTest {
             HopperSparseFlashPrefill.forHeadDim(128, LaunchOrder.LAST_FIRST, HopperFlashLoop.Schedule.parse("lazy")),
             HopperSparseFlashPrefill.forHeadDim(128, LaunchOrder.LONGEST_FIRST,
                     HopperFlashLoop.Schedule.parse("overlap,lazy")),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT
+                    .withGather(GatherArrival.ASYNC)),
+            HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant.DEFAULT
+                    .withGather(GatherArrival.ASYNC).withSchedule(HopperFlashLoop.Schedule.parse("overlap,lazy"))),
             new SlotOrder(SlotOrder.Pass.TILES),
             new SlotOrder(SlotOrder.Pass.ORDER));
 
@@ -69,6 +74,22 @@ class SparseKernelsPtxasTest {
                 source.params().stream().map(p -> p.name()).toList());
         assertTrue(source.ptx().contains("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"));
         assertTrue(source.ptx().contains("cp.async"));
+    }
+
+    @Test
+    void theGatherArrivalsEmitTheirHandOver() {
+        HopperSparseFlashPrefill.Variant variant = HopperSparseFlashPrefill.Variant.DEFAULT;
+        String waiting = HopperSparseFlashPrefill.forHeadDim(128, variant.withGather(GatherArrival.WAIT))
+                .emit(PtxTarget.SM_90A).ptx();
+        String async = HopperSparseFlashPrefill.forHeadDim(128, variant.withGather(GatherArrival.ASYNC))
+                .emit(PtxTarget.SM_90A).ptx();
+        assertTrue(waiting.contains("cp.async.wait_all"));
+        assertFalse(waiting.contains("cp.async.mbarrier.arrive"));
+        assertFalse(async.contains("cp.async.wait_all"), "the async producer never waits for its copies");
+        assertTrue(async.contains("cp.async.mbarrier.arrive.noinc.shared::cta.b64"));
+        assertTrue(async.matches("(?s).*mbarrier\\.init\\.shared::cta\\.b64 \\[[^]]+\\], 192;.*"),
+                "full barriers count 128 tile arrivals and 64 position arrivals");
+        assertTrue(async.contains("fence.proxy.async.shared::cta"), "consumers fence a gathered stage");
     }
 
     @Test
