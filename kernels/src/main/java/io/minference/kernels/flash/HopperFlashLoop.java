@@ -21,8 +21,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.IntFunction;
 
 import static io.minference.ptx.dsl.Address.global;
+import static io.minference.ptx.dsl.Address.shared;
 
 /**
  * The flash key loop of the Hopper prefill kernels (sm_90a), FlashAttention-3's design, shared by the dense and the
@@ -43,8 +45,14 @@ import static io.minference.ptx.dsl.Address.global;
  * @param blockN    keys per step, a multiple of 16 up to 256
  * @param stages    depth of the K/V ring, at least 2
  * @param schedule  how the consumers order their work ({@link Schedule})
+ * @param splitKeys whether the two consumer warpgroups share the block's 64 query rows and take alternate key steps
+ *                  (consumer c steps c, c + 2, ...), each with its own online softmax, merged through shared memory
+ *                  at the end; for a source whose blocks are 64 rows, so that a step can still be 64 x blockN per
+ *                  warpgroup with two warpgroups on the SM's tensor cores. Wants two consumers, the plain or lazy
+ *                  schedule
  */
-public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages, Schedule schedule) {
+public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages, Schedule schedule,
+                              boolean splitKeys) {
     /**
      * How the consumers order their work, beyond the plain loop (S of the next step issued behind P V, the softmax
      * once both are done).
@@ -59,35 +67,52 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
      * @param lazyRescale    the accumulator is rescaled only in the steps where some row of the warp has a new
      *                       maximum ({@link OnlineSoftmax#rescale(KernelBuilder, AccumulatorTile, F32[], boolean)}):
      *                       the same bits, fewer products
+     * @param warpRelease    a consumer warp releases a stage with one arrival on its empty barrier (lane 0's, after
+     *                       the warp synchronises) instead of one per thread: 4 atomics on the barrier word per
+     *                       warpgroup and step instead of 128. The same bits.
      */
-    public record Schedule(boolean pingPong, boolean overlapSoftmax, boolean lazyRescale) {
-        public static final Schedule PLAIN = new Schedule(false, false, false);
+    public record Schedule(boolean pingPong, boolean overlapSoftmax, boolean lazyRescale, boolean warpRelease) {
+        public static final Schedule PLAIN = new Schedule(false, false, false, false);
 
         /** Rescaling every step. */
         public Schedule(boolean pingPong, boolean overlapSoftmax) {
-            this(pingPong, overlapSoftmax, false);
+            this(pingPong, overlapSoftmax, false, false);
         }
 
-        /** The entry-name suffix: empty, or {@code _pingpong}, {@code _overlap}, {@code _lazy} in that order. */
+        /** Releasing stages thread by thread. */
+        public Schedule(boolean pingPong, boolean overlapSoftmax, boolean lazyRescale) {
+            this(pingPong, overlapSoftmax, lazyRescale, false);
+        }
+
+        /**
+         * The entry-name suffix: empty, or {@code _pingpong}, {@code _overlap}, {@code _lazy}, {@code _warp} in that
+         * order.
+         */
         public String suffix() {
-            return (pingPong ? "_pingpong" : "") + (overlapSoftmax ? "_overlap" : "") + (lazyRescale ? "_lazy" : "");
+            return (pingPong ? "_pingpong" : "") + (overlapSoftmax ? "_overlap" : "") + (lazyRescale ? "_lazy" : "")
+                    + (warpRelease ? "_warp" : "");
+        }
+
+        public Schedule withWarpRelease(boolean on) {
+            return new Schedule(pingPong, overlapSoftmax, lazyRescale, on);
         }
 
         /**
          * The schedule a setting names: {@code plain}, or a comma-separated list of {@code pingpong},
-         * {@code overlap} and {@code lazy}; anything else is an error naming it.
+         * {@code overlap}, {@code lazy} and {@code warp}; anything else is an error naming it.
          */
         public static Schedule parse(String setting) {
             List<String> options = new ArrayList<>();
             for (String option : setting.split(",")) {
                 String name = option.trim().toLowerCase(Locale.ROOT);
-                if (!List.of("plain", "pingpong", "overlap", "lazy").contains(name)) {
+                if (!List.of("plain", "pingpong", "overlap", "lazy", "warp").contains(name)) {
                     throw new IllegalArgumentException("a Hopper schedule is plain or a comma-separated list of"
-                            + " pingpong, overlap and lazy, not '" + setting + "'");
+                            + " pingpong, overlap, lazy and warp, not '" + setting + "'");
                 }
                 options.add(name);
             }
-            return new Schedule(options.contains("pingpong"), options.contains("overlap"), options.contains("lazy"));
+            return new Schedule(options.contains("pingpong"), options.contains("overlap"), options.contains("lazy"),
+                    options.contains("warp"));
         }
     }
 
@@ -102,7 +127,18 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         this(headDim, consumers, blockN, stages, Schedule.PLAIN);
     }
 
+    /** Consumers splitting the block's query rows. */
+    public HopperFlashLoop(int headDim, int consumers, int blockN, int stages, Schedule schedule) {
+        this(headDim, consumers, blockN, stages, schedule, false);
+    }
+
     public HopperFlashLoop {
+        if (splitKeys && (consumers != 2 || stages < 3 || schedule.pingPong() || schedule.overlapSoftmax())) {
+            // with 2 stages a consumer would hold step i's stage while waiting for step i + 2, the same stage
+            throw new IllegalArgumentException("consumers splitting the key steps are two, on the plain or lazy"
+                    + " schedule, over at least 3 stages; got " + consumers + " consumer(s), " + stages
+                    + " stages, schedule" + schedule.suffix());
+        }
         if (schedule.pingPong() && consumers != 2) {
             throw new IllegalArgumentException("ping-pong scheduling takes turns between two consumer warpgroups, not "
                     + consumers);
@@ -119,9 +155,14 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         }
     }
 
-    /** Query rows per block. */
+    /** Query rows per block: each consumer's own, or the 64 both share when they split the keys. */
     public int blockM() {
-        return CONSUMER_ROWS * consumers;
+        return splitKeys ? CONSUMER_ROWS : CONSUMER_ROWS * consumers;
+    }
+
+    /** How far apart a consumer's key steps are: 1, or 2 when the consumers take alternate steps. */
+    private int stepStride() {
+        return splitKeys ? 2 : 1;
     }
 
     /** One producer and {@code consumers} consumer warpgroups. */
@@ -223,7 +264,9 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             k.initBarrier(queryLoaded, 1);
             for (int s = 0; s < stages; s++) {
                 k.initBarrier(barrier(k, barriers, 1, k.u32(s)), source.producerArrivals());
-                k.initBarrier(barrier(k, barriers, 1 + stages, k.u32(s)), 128 * consumers);
+                int releasing = splitKeys ? 1 : consumers;
+                k.initBarrier(barrier(k, barriers, 1 + stages, k.u32(s)),
+                        (schedule.warpRelease() ? 4 : 128) * releasing);
             }
             k.fenceBarrierInit();
         });
@@ -246,7 +289,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
                     source.load(k, tid, step, stageOf.apply(step));
                 });
             });
-        }, () -> consume(k, tid, warpgroup, queries, barriers, queryLoaded, stageOf, source, block));
+        }, () -> consume(k, tid, warpgroup, queries, barriers, queryLoaded, stageOf, source, block, ring));
     }
 
     /**
@@ -297,7 +340,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             k.set(rescale[0], next[0]);
             k.set(rescale[1], next[1]);
             k.wgmmaWait(0);
-            k.arrive(barrier(k, barriers, 1 + stages, k.rem(before, stages)));
+            release(k, barrier(k, barriers, 1 + stages, k.rem(before, stages)));
             int i = 0;
             for (FragmentA<Bf16x2> fragment : OnlineSoftmax.pack(k, AccumulatorTile.of(scores.fragments()))) {
                 for (Bf16x2 value : fragment.regs()) {
@@ -316,7 +359,16 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         issueProduct.accept(lastStep);
         passTurn.run();
         k.wgmmaWait(0);
-        k.arrive(barrier(k, barriers, 1 + stages, k.rem(lastStep, stages)));
+        release(k, barrier(k, barriers, 1 + stages, k.rem(lastStep, stages)));
+    }
+
+    /** A consumer thread's release of a stage: its own arrival, or its warp's ({@link Schedule#warpRelease}). */
+    private void release(KernelBuilder k, MBarrier empty) {
+        if (schedule.warpRelease()) {
+            k.arriveForWarp(empty, k.and(k.threadIdx(), 31));
+        } else {
+            k.arrive(empty);
+        }
     }
 
     /** Barrier {@code first + stage} of the array: the Q barrier is 0, full ones 1.., empty ones 1 + stages... */
@@ -332,12 +384,14 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
 
     private void consume(KernelBuilder k, U32 tid, U32 warpgroup, WgmmaTile queries, U32 barriers,
                          MBarrier queryLoaded, Function<U32, HopperKeySource.Stage> stageOf, HopperKeySource source,
-                         Block block) {
-        k.comment("consumers: 64 query rows per warpgroup");
+                         Block block, U32 ring) {
+        k.comment(splitKeys ? "consumers: the block's 64 query rows, alternate key steps"
+                : "consumers: 64 query rows per warpgroup");
         k.increaseRegisters(consumerRegisters(source.producerRegisters()));
         U32 consumer = k.sub(warpgroup, 1).named("consumer");
         U32 lane = k.and(tid, 31).named("lane");
-        U32 warpRow = k.add(k.mul(consumer, CONSUMER_ROWS), k.mul(k.and(k.shr(tid, 5), 3), 16)).named("warpRow");
+        U32 rowsBefore = splitKeys ? k.u32(0) : k.mul(consumer, CONSUMER_ROWS);
+        U32 warpRow = k.add(rowsBefore, k.mul(k.and(k.shr(tid, 5), 3), 16)).named("warpRow");
         U32 group = k.shr(lane, 2).named("group");
         U32 pair = k.shl(k.and(lane, 3), 1).named("pairColumn");
         U32 rowPosition = k.add(block.firstPosition(), k.add(warpRow, group)).named("rowPosition");
@@ -346,7 +400,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         WarpgroupAccumulator out = k.warpgroupAccumulator("o", headDim);
         OnlineSoftmax softmax = new OnlineSoftmax(k, block.scale());
         MatrixDescriptor queryBase = queries.kMajorBase(k);
-        MatrixDescriptor queryRows = new MatrixDescriptor(k.add(queryBase.bits(),
+        MatrixDescriptor queryRows = splitKeys ? queryBase : new MatrixDescriptor(k.add(queryBase.bits(),
                 k.toU64(k.mul(consumer, CONSUMER_ROWS * 128 / 16))).named("queryDesc"));
         k.waitPhase(queryLoaded, k.u32(0));
 
@@ -397,37 +451,52 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             }
             k.wgmmaCommit();
             if (issueNext) {
-                issueScores.accept(k.add(index, 1));
+                issueScores.accept(k.add(index, stepStride()));
             }
             passTurn.run();
             k.wgmmaWait(0);
-            k.arrive(barrier(k, barriers, 1 + stages, k.rem(index, stages)));
+            release(k, barrier(k, barriers, 1 + stages, k.rem(index, stages)));
         };
         if (pingPong) {
             k.comment("ping-pong: consumer 0 takes the first turn");
             k.ifThen(k.eq(consumer, 1), () -> k.barrierArrive(otherTurn, 256));
         }
-        k.comment("S of the first step");
-        awaitTurn.run();
-        issueScores.accept(k.u32(0));
-        passTurn.run();
-        k.wgmmaWait(0);
-        if (schedule.overlapSoftmax()) {
-            overlappedSteps(k, stageOf, source, barriers, scores, out, softmax, rowPosition, pair, lastStep,
-                    firstMasked, issueScores, awaitTurn, passTurn);
+        if (splitKeys) {
+            splitKeySteps(k, consumer, source, lastStep, firstMasked, issueScores, step);
+            mergeConsumers(k, tid, consumer, softmax, out, ring);
         } else {
-            k.comment("key steps every row sees whole: no mask");
-            k.loop(k.u32(0), firstMasked, 1, index -> step.run(index, false, true));
-            k.comment("key steps the source masks");
-            k.loop(firstMasked, lastStep, 1, index -> step.run(index, true, true));
-            k.comment("the last step, masked, with nothing behind it");
-            step.run(lastStep, true, false);
+            k.comment("S of the first step");
+            awaitTurn.run();
+            issueScores.accept(k.u32(0));
+            passTurn.run();
+            k.wgmmaWait(0);
+            if (schedule.overlapSoftmax()) {
+                overlappedSteps(k, stageOf, source, barriers, scores, out, softmax, rowPosition, pair, lastStep,
+                        firstMasked, issueScores, awaitTurn, passTurn);
+            } else {
+                k.comment("key steps every row sees whole: no mask");
+                k.loop(k.u32(0), firstMasked, 1, index -> step.run(index, false, true));
+                k.comment("key steps the source masks");
+                k.loop(firstMasked, lastStep, 1, index -> step.run(index, true, true));
+                k.comment("the last step, masked, with nothing behind it");
+                step.run(lastStep, true, false);
+            }
         }
         if (pingPong) {
             k.comment("ping-pong: consumer 0 takes the turn consumer 1 handed over last, so none is left pending");
             k.ifThen(k.eq(consumer, 0), () -> k.barrier(myTurn, 256));
         }
 
+        if (splitKeys) {
+            k.ifThen(k.eq(consumer, 0), () -> epilogue(k, softmax, out, warpRow, group, pair, block));
+        } else {
+            epilogue(k, softmax, out, warpRow, group, pair, block);
+        }
+    }
+
+    /** O / l as bf16 (0 for a row that saw no key), rows past the end skipped. */
+    private void epilogue(KernelBuilder k, OnlineSoftmax softmax, WarpgroupAccumulator out, U32 warpRow, U32 group,
+                          U32 pair, Block block) {
         k.comment("epilogue: O / l as bf16 (0 for a row that saw no key), rows past the end skipped");
         F32[] sums = softmax.rowSums(k);
         U32 outRowBytes = k.mul(block.numHeads(), headDim * 2).named("outRowBytes");
@@ -447,5 +516,69 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
                 }
             });
         }
+    }
+
+    /**
+     * Consumer {@code consumer}'s key steps when the two split them: {@code consumer}, {@code consumer + 2}, ... up
+     * to the last step, S of each issued behind the previous one's P V as in the plain loop; a consumer with no step
+     * (a block of one step) skips the loop and merges an empty state.
+     */
+    private void splitKeySteps(KernelBuilder k, U32 consumer, HopperKeySource source, U32 lastStep, U32 firstMasked,
+                               Consumer<U32> issueScores, StepBody step) {
+        U32 steps = k.add(lastStep, 1);
+        k.ifThen(k.lt(consumer, steps), () -> {
+            // my last step: the largest index of my parity up to lastStep
+            U32 myLast = k.sub(lastStep, k.and(k.xor(lastStep, consumer), 1)).named("myLastStep");
+            k.comment("S of my first step");
+            issueScores.accept(consumer);
+            k.wgmmaWait(0);
+            k.comment("my key steps every row sees whole: no mask");
+            k.loop(consumer, k.min(firstMasked, myLast), 2, index -> step.run(index, false, true));
+            k.comment("my key steps the source masks, from the first of my parity at or after firstMasked");
+            U32 maskedFrom = k.max(consumer, k.add(firstMasked, k.and(k.xor(firstMasked, consumer), 1)));
+            k.loop(maskedFrom, myLast, 2, index -> step.run(index, true, true));
+            k.comment("my last step, masked, with nothing behind it");
+            step.run(myLast, true, false);
+        });
+    }
+
+    /**
+     * Merges consumer 1's softmax state and accumulator into consumer 0's through shared memory: once both are done
+     * with every stage (named barrier 1 over both warpgroups), consumer 1 writes its registers into the ring, a
+     * register-major array (register r of thread t at {@code 4 (r * 128 + t)}: consecutive threads, consecutive
+     * banks), and after a second barrier consumer 0 reads the twin thread's and folds them in
+     * ({@link OnlineSoftmax#merge}).
+     */
+    private void mergeConsumers(KernelBuilder k, U32 tid, U32 consumer, OnlineSoftmax softmax,
+                                WarpgroupAccumulator out, U32 ring) {
+        List<F32> outRegisters = new ArrayList<>();
+        for (FragmentC fragment : out.fragments()) {
+            outRegisters.addAll(fragment.regs());
+        }
+        List<F32> state = softmax.stateRegisters();
+        U32 slot = k.shl(k.and(tid, 127), 2).named("mergeSlot");
+        IntFunction<U32> at = r -> k.add(ring, k.add(slot, k.u32(4L * 128 * r)));
+        k.comment("merge: consumer 1's state through shared memory into consumer 0's");
+        k.barrier(1, 256);
+        k.ifThen(k.eq(consumer, 1), () -> {
+            for (int r = 0; r < state.size(); r++) {
+                k.store(shared(at.apply(r)), state.get(r));
+            }
+            for (int r = 0; r < outRegisters.size(); r++) {
+                k.store(shared(at.apply(state.size() + r)), outRegisters.get(r));
+            }
+        });
+        k.barrier(1, 256);
+        k.ifThen(k.eq(consumer, 0), () -> {
+            List<F32> otherState = new ArrayList<>();
+            for (int r = 0; r < state.size(); r++) {
+                otherState.add(k.loadF32(shared(at.apply(r))));
+            }
+            List<F32> otherOut = new ArrayList<>();
+            for (int r = 0; r < outRegisters.size(); r++) {
+                otherOut.add(k.loadF32(shared(at.apply(state.size() + r))));
+            }
+            softmax.merge(k, otherState, AccumulatorTile.of(out.fragments()), otherOut);
+        });
     }
 }

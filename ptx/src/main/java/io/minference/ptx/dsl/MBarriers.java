@@ -33,12 +33,30 @@ public interface MBarriers extends ControlFlow {
     }
 
     /**
-     * {@code mbarrier.arrive} with a count (sm_90): {@code count} arrivals of this thread on the current phase at
-     * once, as if it had arrived {@code count} times.
+     * {@code mbarrier.expect_tx} (sm_90): announces that {@code bytes} more bytes must land on the current phase,
+     * without arriving; for a source whose arrivals are counted per warp, where the thread issuing the copies arrives
+     * with its warp.
      */
-    default void arrive(MBarrier barrier, U32 count) {
+    default void expectBytes(MBarrier barrier, int bytes) {
+        if (bytes < 0 || bytes > (1 << 20) - 1) {
+            throw new IllegalArgumentException("an mbarrier transaction count is 0..2^20-1 bytes, not " + bytes);
+        }
+        emitter().instruction("mbarrier.expect_tx.relaxed.cta.shared::cta.b64", Address.shared(barrier.address()),
+                Integer.toString(bytes));
+    }
+
+    /**
+     * One arrival for the whole warp: its lanes synchronise ({@code bar.warp.sync}, which orders their earlier
+     * memory accesses before what follows in any lane) and lane 0 arrives, with release semantics, for all of them.
+     * A barrier counting per warp expects one such arrival per warp instead of one per thread, which keeps the
+     * atomic traffic on the barrier word to a thirty-second. Every lane of the warp must call it.
+     */
+    default void arriveForWarp(MBarrier barrier, U32 lane) {
+        emitter().instruction("bar.warp.sync", "-1");
+        Pred first = emitter().declare(new Pred("laneZero"));
+        emitter().instruction("setp.eq.u32", first, lane, "0");
         B64 state = emitter().declare(new B64("arrival"));
-        emitter().instruction("mbarrier.arrive.shared::cta.b64", state, Address.shared(barrier.address()), count);
+        emitter().guarded(first, false, "mbarrier.arrive.shared::cta.b64", state, Address.shared(barrier.address()));
     }
 
     /**

@@ -190,6 +190,38 @@ public final class OnlineSoftmax {
         return level.getFirst();
     }
 
+    /**
+     * The state's registers in the order {@link #merge} takes another state's: the running maxima of the lane's two
+     * rows, then its partial sums (this lane's columns only, before {@link #rowSums} reduces them).
+     */
+    public List<F32> stateRegisters() {
+        return List.of(max[0], max[1], sum[0], sum[1]);
+    }
+
+    /**
+     * Folds in the state another warpgroup kept over other keys of the same rows (its {@link #stateRegisters} and
+     * its accumulator's registers, fragment by fragment, as this lane holds them): both are scaled to the larger
+     * maximum and added, so the result is what one state over both key sets would hold, up to rounding. A row that
+     * saw no key on either side stays at maximum -inf, sum 0.
+     */
+    public void merge(KernelBuilder k, List<F32> otherState, AccumulatorTile out, List<F32> otherOut) {
+        for (int half = 0; half < 2; half++) {
+            F32 otherMax = otherState.get(half);
+            F32 newMax = k.max(max[half], otherMax);
+            F32 shift = k.select(k.eq(newMax, k.f32(NEG_INF)), k.f32(0), newMax);
+            F32 mine = k.ex2(k.sub(max[half], shift));
+            F32 theirs = k.ex2(k.sub(otherMax, shift));
+            k.set(sum[half], k.mad(sum[half], mine, k.mul(otherState.get(2 + half), theirs)));
+            for (int f = 0; f < out.fragmentCount(); f++) {
+                for (int c = 0; c < 2; c++) {
+                    F32 acc = out.at(half, f, c);
+                    k.set(acc, k.mad(acc, mine, k.mul(otherOut.get(4 * f + 2 * half + c), theirs)));
+                }
+            }
+            k.set(max[half], newMax);
+        }
+    }
+
     /** The full row sums of the lane's two rows (reduced across the quad), after the last tile. */
     public F32[] rowSums(KernelBuilder k) {
         F32[] sums = new F32[2];

@@ -62,12 +62,27 @@ public record WgmmaTile(U32 address, int rows, int width) {
      * must expect {@link #bytes()}.
      */
     public void load(KernelBuilder k, TensorMapParam map, MBarrier barrier, Reg... outer) {
+        loadRows(k, map, barrier, 0, rows, outer);
+    }
+
+    /**
+     * Issues the TMA loads that fill rows {@code [firstRow, firstRow + boxRows)} of the tile from a map whose box is
+     * {@code {64, 1, ..., boxRows}} ({@link #load}'s, for a box shorter than the tile): {@code firstRow} a multiple of
+     * 8, so that the rows keep the swizzle pattern TMA writes from the address. Completes on {@code barrier}, which
+     * must expect {@code boxRows * width * 2} bytes.
+     */
+    public void loadRows(KernelBuilder k, TensorMapParam map, MBarrier barrier, int firstRow, int boxRows,
+                         Reg... outer) {
+        if (firstRow % 8 != 0 || boxRows % 8 != 0 || firstRow < 0 || firstRow + boxRows > rows) {
+            throw new IllegalArgumentException("rows [" + firstRow + ", " + (firstRow + boxRows) + ") of a "
+                    + rows + "-row tile, not on the 8-row swizzle pattern");
+        }
         for (int block = 0; block < width / BLOCK_WIDTH; block++) {
             Reg[] coordinates = new Reg[outer.length + 1];
             coordinates[0] = k.u32((long) block * BLOCK_WIDTH);
             System.arraycopy(outer, 0, coordinates, 1, outer.length);
-            k.loadTile(Address.shared(block == 0 ? address : k.add(address, block * blockBytes())), map, barrier,
-                    coordinates);
+            int offset = block * blockBytes() + firstRow * ROW_BYTES;
+            k.loadTile(Address.shared(offset == 0 ? address : k.add(address, offset)), map, barrier, coordinates);
         }
     }
 

@@ -51,9 +51,8 @@ import static io.minference.ptx.dsl.Address.global;
  *       tile counts for vertical-slash indexes, so the tail is about one slot's time.</li>
  * </ul>
  */
-public record HopperSparseFlashPrefill(int headDim, int stages, LaunchOrder order, HopperFlashLoop.Schedule schedule,
-                                       GatherArrival gather) implements KernelDefinition {
-    /** Query rows per block and keys per step. */
+public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant) implements KernelDefinition {
+    /** Query rows per block, and keys per tile of the index. */
     public static final int BLOCK = SparseIndex.BLOCK;
     /**
      * The system property naming the consumers' schedule ({@link HopperFlashLoop.Schedule#parse}): {@code plain}
@@ -61,59 +60,111 @@ public record HopperSparseFlashPrefill(int headDim, int stages, LaunchOrder orde
      * has no partner for ping-pong.
      */
     public static final String SCHEDULE_PROPERTY = "minference.sparse.schedule";
+    /** The system property naming the keys per step, {@code 64} or {@code 128} ({@link Variant#keysPerStep}). */
+    public static final String KEYS_PER_STEP_PROPERTY = "minference.sparse.keys-per-step";
 
     /**
-     * The choices a launch of the Hopper kernel makes besides the head dim, each bit for bit the same outputs: the
-     * {@link LaunchOrder} of its slots, its consumers' {@link HopperFlashLoop.Schedule}, and the
-     * {@link GatherArrival} of its gathered columns.
+     * The choices a launch of the Hopper kernel makes besides the head dim: the {@link LaunchOrder} of its slots,
+     * its consumers' {@link HopperFlashLoop.Schedule}, the {@link GatherArrival} of its gathered columns (these three
+     * bit for bit the same outputs), and its keys per step:
+     * <ul>
+     *   <li>{@code 64}: one consumer warpgroup per block takes the slot's tiles one a step, two blocks per SM;</li>
+     *   <li>{@code 128}: two consumer warpgroups share the slot's 64 query rows and take alternate steps of two
+     *       tiles, each with its own online softmax, merged at the end, one block per SM: a step is then the dense
+     *       kernel's 64 x 128 per warpgroup, so its barrier round trip, wgmma latency and rescale of O are paid
+     *       once per 128 keys instead of per 64 (the same result up to rounding: the merge sums in another order).
+     *       Wants the plain or lazy schedule.</li>
+     * </ul>
      */
-    public record Variant(LaunchOrder order, HopperFlashLoop.Schedule schedule, GatherArrival gather) {
-        /** The default: longest first, the plain schedule, gathered tiles waited for. */
+    public record Variant(LaunchOrder order, HopperFlashLoop.Schedule schedule, GatherArrival gather,
+                          int keysPerStep) {
+        /** The default: longest first, the plain schedule, gathered tiles waited for, 64 keys a step. */
         public static final Variant DEFAULT = new Variant(LaunchOrder.LONGEST_FIRST, HopperFlashLoop.Schedule.PLAIN,
-                GatherArrival.WAIT);
+                GatherArrival.WAIT, BLOCK);
+
+        public Variant {
+            if (keysPerStep != BLOCK && keysPerStep != 2 * BLOCK) {
+                throw new IllegalArgumentException(KEYS_PER_STEP_PROPERTY + " must be " + BLOCK + " or " + 2 * BLOCK
+                        + ", not " + keysPerStep);
+            }
+        }
 
         /**
-         * The choices the system properties {@value LaunchOrder#PROPERTY}, {@value #SCHEDULE_PROPERTY} and
-         * {@value GatherArrival#PROPERTY} name, the default's where unset.
+         * The choices the system properties {@value LaunchOrder#PROPERTY}, {@value #SCHEDULE_PROPERTY},
+         * {@value GatherArrival#PROPERTY} and {@value #KEYS_PER_STEP_PROPERTY} name, the default's where unset; a
+         * misspelt value is an error naming it.
          */
         public static Variant configured() {
-            return new Variant(LaunchOrder.configured(), configuredSchedule(), GatherArrival.configured());
+            String keys = System.getProperty(KEYS_PER_STEP_PROPERTY, Integer.toString(DEFAULT.keysPerStep)).trim();
+            if (!keys.matches("[0-9]{1,4}")) {
+                throw new IllegalArgumentException(KEYS_PER_STEP_PROPERTY + " must be " + BLOCK + " or " + 2 * BLOCK
+                        + ", not '" + keys + "'");
+            }
+            return new Variant(LaunchOrder.configured(), configuredSchedule(), GatherArrival.configured(),
+                    Integer.parseInt(keys));
         }
 
         public Variant withOrder(LaunchOrder other) {
-            return new Variant(other, schedule, gather);
+            return new Variant(other, schedule, gather, keysPerStep);
         }
 
         public Variant withSchedule(HopperFlashLoop.Schedule other) {
-            return new Variant(order, other, gather);
+            return new Variant(order, other, gather, keysPerStep);
         }
 
         public Variant withGather(GatherArrival other) {
-            return new Variant(order, schedule, other);
+            return new Variant(order, schedule, other, keysPerStep);
         }
 
-        /** How a benchmark line names it: {@code longest-first, plain, wait}. */
+        public Variant withKeysPerStep(int other) {
+            return new Variant(order, schedule, gather, other);
+        }
+
+        /** How a benchmark line names it: {@code longest-first, plain, wait, 64 keys a step}. */
         public String describe() {
             String suffix = schedule.suffix();
             return order.setting() + ", " + (suffix.isEmpty() ? "plain" : suffix.substring(1).replace('_', ','))
-                    + ", " + gather.setting();
+                    + ", " + gather.setting() + ", " + keysPerStep + " keys a step";
+        }
+
+        /** The entry-name suffix of the choices other than the default's. */
+        String suffix() {
+            return (order == LaunchOrder.LONGEST_FIRST ? "_longest" : "") + schedule.suffix()
+                    + (gather == GatherArrival.WAIT ? "" : "_" + gather.setting() + "_gather")
+                    + (keysPerStep == BLOCK ? "" : "_k" + keysPerStep);
         }
     }
 
     public HopperSparseFlashPrefill {
-        new HopperFlashLoop(headDim, 1, BLOCK, stages, schedule).checkSharedMemory(4 * BLOCK);
+        loop(headDim, stages, variant).checkSharedMemory(source(variant));
     }
 
-    /** In the grid's order, with the plain schedule, each gathered tile waited for by its producer. */
+    /** In the grid's order, with the plain schedule, each gathered tile waited for by its producer, 64 keys a step. */
     public HopperSparseFlashPrefill(int headDim, int stages) {
-        this(headDim, stages, LaunchOrder.LAST_FIRST, HopperFlashLoop.Schedule.PLAIN, GatherArrival.WAIT);
+        this(headDim, stages, DEFAULT_WITH_GRID_ORDER);
+    }
+
+    private static final Variant DEFAULT_WITH_GRID_ORDER = Variant.DEFAULT.withOrder(LaunchOrder.LAST_FIRST);
+
+    private static int tilesPerStep(Variant variant) {
+        return variant.keysPerStep() / BLOCK;
+    }
+
+    /** The stage metadata the source keeps: a key position per key of the step. */
+    private static int source(Variant variant) {
+        return 4 * variant.keysPerStep();
+    }
+
+    private static HopperFlashLoop loop(int headDim, int stages, Variant variant) {
+        boolean split = tilesPerStep(variant) == 2;
+        return new HopperFlashLoop(headDim, split ? 2 : 1, variant.keysPerStep(), stages, variant.schedule(), split);
     }
 
     private HopperFlashLoop loop() {
-        return new HopperFlashLoop(headDim, 1, BLOCK, stages, schedule);
+        return loop(headDim, stages, variant);
     }
 
-    /** The tuned shape for a head dim: 3 stages (two blocks per SM), its slots longest first. */
+    /** The tuned shape for a head dim: 3 stages, its slots longest first. */
     public static HopperSparseFlashPrefill forHeadDim(int headDim) {
         return forHeadDim(headDim, LaunchOrder.LONGEST_FIRST);
     }
@@ -125,16 +176,16 @@ public record HopperSparseFlashPrefill(int headDim, int stages, LaunchOrder orde
 
     /**
      * The tuned shape for a head dim, taking its slots in {@code order}, its consumers in {@code schedule}, each
-     * gathered tile waited for by its producer.
+     * gathered tile waited for by its producer, 64 keys a step.
      */
     public static HopperSparseFlashPrefill forHeadDim(int headDim, LaunchOrder order,
                                                       HopperFlashLoop.Schedule schedule) {
-        return forHeadDim(headDim, new Variant(order, schedule, GatherArrival.WAIT));
+        return forHeadDim(headDim, Variant.DEFAULT.withOrder(order).withSchedule(schedule));
     }
 
-    /** The tuned shape for a head dim with every choice given. */
+    /** The tuned shape for a head dim with every choice given: 3 stages. */
     public static HopperSparseFlashPrefill forHeadDim(int headDim, Variant variant) {
-        return new HopperSparseFlashPrefill(headDim, 3, variant.order(), variant.schedule(), variant.gather());
+        return new HopperSparseFlashPrefill(headDim, 3, variant);
     }
 
     /** The schedule {@value #SCHEDULE_PROPERTY} names, plain when unset. */
@@ -147,14 +198,12 @@ public record HopperSparseFlashPrefill(int headDim, int stages, LaunchOrder orde
     }
 
     public int sharedBytes() {
-        return loop().sharedBytes(4 * BLOCK);
+        return loop().sharedBytes(source(variant));
     }
 
     @Override
     public String entryName() {
-        return "sparse_flash_prefill_sm90a_bf16_d%d_s%d%s%s%s".formatted(headDim, stages,
-                order == LaunchOrder.LONGEST_FIRST ? "_longest" : "", schedule.suffix(),
-                gather == GatherArrival.ASYNC ? "_async_gather" : "");
+        return "sparse_flash_prefill_sm90a_bf16_d%d_s%d%s".formatted(headDim, stages, variant.suffix());
     }
 
     @Override
@@ -176,15 +225,17 @@ public record HopperSparseFlashPrefill(int headDim, int stages, LaunchOrder orde
         U32 numHeads = k.u32Param("numHeads");
         U32 numKvHeads = k.u32Param("numKvHeads");
         F32 scale = k.f32Param("scale");
-        U64 slotOrder = order == LaunchOrder.LONGEST_FIRST ? k.pointerParam("order") : null;
+        boolean longestFirst = variant.order() == LaunchOrder.LONGEST_FIRST;
+        U64 slotOrder = longestFirst ? k.pointerParam("order") : null;
         k.describe("sparse flash attention over an index's ranges (TMA) and columns (cp.async gather) on wgmma, head dim "
-                + headDim + ", " + BLOCK + " queries x " + BLOCK + " keys per step, " + stages + " stages");
+                + headDim + ", " + BLOCK + " queries x " + variant.keysPerStep() + " keys per step, " + stages
+                + " stages");
 
         U32 queryBlocks = k.gridDim(Axis.Y);
         U32 headSlot;
         U32 queryBlock;
         U32 slot;
-        if (order == LaunchOrder.LONGEST_FIRST) {
+        if (longestFirst) {
             // block n of the launch (in the order blocks start: x fastest) takes the n-th slot of the sorted list
             U32 launched = k.mad(k.blockIdx(Axis.Y), k.gridDim(Axis.X), k.blockIdx(Axis.X)).named("launched");
             slot = k.loadU32(k.element(slotOrder, launched, 4)).named("slot");
@@ -206,9 +257,10 @@ public record HopperSparseFlashPrefill(int headDim, int stages, LaunchOrder orde
                 .named("rangeCount");
         U32 columnCount = k.loadU32(global(k.add(indexParams.columnCounts(), k.mulWide(slot, 4))))
                 .named("columnCount");
-        IndexKeySource source = new IndexKeySource(k, headDim, kMap, vMap,
+        IndexKeySource source = new IndexKeySource(k, headDim, new IndexKeySource.KeyValues(kMap, vMap,
                 k.add(kCache, k.mulWide(kvHead, headDim * 2)), k.add(vCache, k.mulWide(kvHead, headDim * 2)), kvHead,
-                kvRowBytes, slotRanges, rangeCount, slotColumns, columnCount, gather);
+                kvRowBytes), new IndexKeySource.SlotKeys(slotRanges, rangeCount, slotColumns, columnCount),
+                tilesPerStep(variant), variant.gather());
         loop().emit(k, new HopperFlashLoop.Block(qMap, head, firstRow, rowsHere, firstRow, o, numHeads,
                 scale), source);
     }

@@ -10,8 +10,8 @@ import java.util.List;
 /**
  * The kernel specializations the sparse path launches for one attention shape: the sparse prefills
  * ({@link SparseFlashAttention}: mma.sync, and wgmma/TMA on sm_90a in either {@link LaunchOrder} and each of the
- * schedules a single consumer warpgroup can take (plain or overlapped, rescaling eagerly or lazily) and either
- * {@link GatherArrival}, with the {@link SlotOrder} passes of the longest-first order) and the estimation and index kernels ({@link GpuIndexBuilder}: vertical-slash
+ * schedules a single consumer warpgroup can take (plain or overlapped, rescaling eagerly or lazily), either
+ * {@link GatherArrival} and 64 or 128 keys a step (128 with the plain or lazy schedule), with the {@link SlotOrder} passes of the longest-first order) and the estimation and index kernels ({@link GpuIndexBuilder}: vertical-slash
  * tiles on the tensor cores, row statistics, selection, the index's counting and assembly passes, its tile count,
  * block pooling, and block-sparse selection
  * for every block capacity it may pick), for {@code io.minference.kernels.catalog.KernelCatalog#with}. Keep it in
@@ -31,9 +31,13 @@ public final class SparseKernels {
                 new IndexKeys(), new BlockPool(d)));
         for (LaunchOrder order : LaunchOrder.values()) {
             for (String schedule : List.of("plain", "overlap", "lazy", "overlap,lazy")) {
-                for (GatherArrival gather : GatherArrival.values()) {
-                    kernels.add(HopperSparseFlashPrefill.forHeadDim(d, new HopperSparseFlashPrefill.Variant(order,
-                            HopperFlashLoop.Schedule.parse(schedule), gather)));
+                for (GatherArrival gather : List.of(GatherArrival.WAIT, GatherArrival.ASYNC)) {
+                    HopperSparseFlashPrefill.Variant variant = HopperSparseFlashPrefill.Variant.DEFAULT.withOrder(order)
+                            .withSchedule(HopperFlashLoop.Schedule.parse(schedule)).withGather(gather);
+                    kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant));
+                    if (!variant.schedule().overlapSoftmax()) { // two consumers splitting the keys: plain or lazy
+                        kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant.withKeysPerStep(128)));
+                    }
                 }
             }
         }

@@ -109,7 +109,34 @@ class SparseFlashAttentionGpuTest {
     @MethodSource("sparseCases")
     void matchesTheCpuReference(PrefillKernel family, AttentionShape shape, int length, Pattern pattern,
                                 int firstHead, int heads) {
-        checkAgainstTheCpuReference(family, HopperFlashLoop.Schedule.PLAIN, shape, length, pattern, firstHead, heads);
+        checkAgainstTheCpuReference(family, GRID_ORDER, shape, length, pattern, firstHead, heads);
+    }
+
+    /** The variants other than the plain schedule run in the grid's order, as the CPU-reference cases always have. */
+    private static final HopperSparseFlashPrefill.Variant GRID_ORDER =
+            HopperSparseFlashPrefill.Variant.DEFAULT.withOrder(LaunchOrder.LAST_FIRST);
+
+    /**
+     * The Hopper kernel at 128 keys a step (two consumer warpgroups taking alternate steps of two tiles, merged at
+     * the end), eager and lazy, waiting for its gathered columns and not, on the Hopper cases.
+     */
+    @ParameterizedTest(name = "{0} {3} {1}, {2} tokens, heads from {4} ({5})")
+    @MethodSource("twoTileCases")
+    void twoTilesAStepMatchTheCpuReference(String setting, AttentionShape shape, int length, Pattern pattern,
+                                           int firstHead, int heads) {
+        String[] parts = setting.split(" ");
+        checkAgainstTheCpuReference(PrefillKernel.HOPPER, GRID_ORDER.withKeysPerStep(128)
+                .withSchedule(HopperFlashLoop.Schedule.parse(parts[0])).withGather(GatherArrival.parse(parts[1])),
+                shape, length, pattern, firstHead, heads);
+    }
+
+    static Stream<Arguments> twoTileCases() {
+        return Stream.of("plain wait", "lazy async", "lazy,warp warp").flatMap(setting -> sparseCases()
+                .filter(c -> c.get()[0] == PrefillKernel.HOPPER).map(c -> {
+                    Object[] all = c.get().clone();
+                    all[0] = setting;
+                    return Arguments.of(all);
+                }));
     }
 
     /** The Hopper cases once per schedule other than the plain one. */
@@ -131,14 +158,15 @@ class SparseFlashAttentionGpuTest {
     @MethodSource("scheduleCases")
     void theOtherSchedulesMatchTheCpuReference(String setting, AttentionShape shape, int length, Pattern pattern,
                                                int firstHead, int heads) {
-        checkAgainstTheCpuReference(PrefillKernel.HOPPER, HopperFlashLoop.Schedule.parse(setting), shape, length,
-                pattern, firstHead, heads);
+        checkAgainstTheCpuReference(PrefillKernel.HOPPER, GRID_ORDER.withSchedule(HopperFlashLoop.Schedule.parse(
+                setting)), shape, length, pattern, firstHead, heads);
     }
 
     /**
-     * The Hopper kernel whose producer lets the copy engine arrive for its gathered columns gives the bits of the
-     * one whose producer waits for them, on every case (the same arithmetic in the same order; only the hand-over
-     * differs, so a missing fence or a miscounted arrival shows as stale or hanging tiles).
+     * The Hopper kernel whose producer lets the copy engine arrive for its gathered columns, and the one whose
+     * producer and consumers arrive once per warp, give the bits of the one whose threads wait and arrive one by one,
+     * on every case (the same arithmetic in the same order; only the hand-over differs, so a missing fence or a
+     * miscounted arrival shows as stale or hanging tiles).
      */
     @ParameterizedTest(name = "{1} {0}, {2} tokens, heads from {3} ({4})")
     @MethodSource("asyncGatherCases")
@@ -153,6 +181,13 @@ class SparseFlashAttentionGpuTest {
         HopperSparseFlashPrefill.Variant waiting = HopperSparseFlashPrefill.Variant.DEFAULT;
         float[] expected = runSparse(problem, index, PrefillKernel.HOPPER, waiting.withGather(GatherArrival.WAIT));
         float[] actual = runSparse(problem, index, PrefillKernel.HOPPER, waiting.withGather(GatherArrival.ASYNC));
+        float[] byWarps = runSparse(problem, index, PrefillKernel.HOPPER, waiting.withGather(GatherArrival.WARP)
+                .withSchedule(HopperFlashLoop.Schedule.parse("warp")));
+        for (int i = 0; i < byWarps.length; i++) {
+            int at = i;
+            assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(byWarps[i]),
+                    () -> "warp arrivals, element " + at + ", seed " + seed);
+        }
         String context = "async gather, seed " + seed + ", " + TestIndexes.describe(index);
         assertHeads(problem, index, actual, context);
         int differing = 0;
@@ -182,28 +217,30 @@ class SparseFlashAttentionGpuTest {
     }
 
     /** One case against the reference; with a lazy schedule, also bit for bit against its eager twin. */
-    private static void checkAgainstTheCpuReference(PrefillKernel family, HopperFlashLoop.Schedule schedule,
+    private static void checkAgainstTheCpuReference(PrefillKernel family, HopperSparseFlashPrefill.Variant variant,
                                                     AttentionShape shape, int length, Pattern pattern, int firstHead,
                                                     int heads) {
+        HopperFlashLoop.Schedule schedule = variant.schedule();
         assumeRuns(family);
         long seed = System.nanoTime();
         Random random = new Random(seed);
         int count = heads < 0 ? shape.numHeads() - firstHead : heads;
         SparseIndex index = caseIndex(pattern, random, firstHead, count, length);
         Problem problem = Problem.random(shape, length, random);
-        float[] actual = runSparse(problem, index, family, schedule);
+        float[] actual = runSparse(problem, index, family, variant);
         double[] expected = cpuReference(problem, index);
-        String context = family.setting() + schedule.suffix() + ", seed " + seed;
+        String label = family == PrefillKernel.HOPPER ? variant.describe() : family.setting();
+        String context = label + ", seed " + seed;
         assertHeads(problem, index, actual, context);
         double error = relativeError(actual, expected);
-        System.out.printf("%s%s %s %s T=%d heads %d..%d: relative error %.2e%n", family.setting(), schedule.suffix(),
-                pattern, shape, length, firstHead, firstHead + count - 1, error);
+        System.out.printf("%s %s %s T=%d heads %d..%d: relative error %.2e%n", label, pattern, shape, length,
+                firstHead, firstHead + count - 1, error);
         assertTrue(error <= TOLERANCE, () -> context + ", " + TestIndexes.describe(index) + ": relative error "
                 + error);
         assertRowsWithinBounds(problem.shape(), actual, expected, context);
         if (schedule.lazyRescale()) {
             HopperFlashLoop.Schedule eager = new HopperFlashLoop.Schedule(false, schedule.overlapSoftmax(), false);
-            float[] twin = runSparse(problem, index, family, eager);
+            float[] twin = runSparse(problem, index, family, variant.withSchedule(eager));
             int differing = 0;
             for (int i = 0; i < actual.length; i++) {
                 if (Float.floatToRawIntBits(actual[i]) != Float.floatToRawIntBits(twin[i])) differing++;
@@ -430,13 +467,7 @@ class SparseFlashAttentionGpuTest {
     }
 
     private static float[] runSparse(Problem problem, SparseIndex host, PrefillKernel family) {
-        return runSparse(problem, host, family, HopperFlashLoop.Schedule.PLAIN);
-    }
-
-    private static float[] runSparse(Problem problem, SparseIndex host, PrefillKernel family,
-                                     HopperFlashLoop.Schedule schedule) {
-        return runSparse(problem, host, family, new HopperSparseFlashPrefill.Variant(LaunchOrder.LAST_FIRST, schedule,
-                GatherArrival.WAIT));
+        return runSparse(problem, host, family, GRID_ORDER);
     }
 
     private static float[] runSparse(Problem problem, SparseIndex host, PrefillKernel family,

@@ -37,6 +37,14 @@ class SparseKernelsPtxasTest {
                     .withGather(GatherArrival.ASYNC)),
             HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant.DEFAULT
                     .withGather(GatherArrival.ASYNC).withSchedule(HopperFlashLoop.Schedule.parse("overlap,lazy"))),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withKeysPerStep(128)),
+            HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant.DEFAULT.withKeysPerStep(128)),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withKeysPerStep(128)
+                    .withGather(GatherArrival.ASYNC).withSchedule(HopperFlashLoop.Schedule.parse("lazy"))),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT
+                    .withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("warp"))),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withKeysPerStep(128)
+                    .withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("lazy,warp"))),
             new SlotOrder(SlotOrder.Pass.TILES),
             new SlotOrder(SlotOrder.Pass.ORDER));
 
@@ -89,6 +97,11 @@ class SparseKernelsPtxasTest {
         assertTrue(async.contains("cp.async.mbarrier.arrive.noinc.shared::cta.b64"));
         assertTrue(async.matches("(?s).*mbarrier\\.init\\.shared::cta\\.b64 \\[[^]]+\\], 192;.*"),
                 "full barriers count 128 tile arrivals and 64 position arrivals");
+        String twoTiles = HopperSparseFlashPrefill.forHeadDim(128, variant.withGather(GatherArrival.ASYNC)
+                .withKeysPerStep(128)).emit(PtxTarget.SM_90A).ptx();
+        assertTrue(twoTiles.matches("(?s).*mbarrier\\.init\\.shared::cta\\.b64 \\[[^]]+\\], 320;.*"),
+                "full barriers count 2 x 128 tile arrivals and 64 position arrivals");
+        assertTrue(twoTiles.contains("wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16"), "64 x 128 steps");
         assertTrue(async.contains("fence.proxy.async.shared::cta"), "consumers fence a gathered stage");
     }
 
