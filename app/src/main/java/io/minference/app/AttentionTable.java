@@ -6,9 +6,10 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The bench table with several attention modes: prefill seconds per mode side by side, one row per length, and the
- * speedup of each sparse mode over dense when dense is measured too, with the fraction of the causal area that the
- * mode computed beside it ("kept"): a speedup is only read against the work it left out. A time marked {@code *} is
+ * The bench table with several attention modes: prefill seconds per mode side by side, one row per length, the
+ * speedup of each sparse mode over dense when dense is measured too, and the fraction of the causal area each
+ * sparse mode computed ("kept", with or without dense beside it): a speedup is only read against the work it left
+ * out. A time marked {@code *} is
  * a sparse mode whose prompt was below the sparse threshold, so it ran dense.
  */
 final class AttentionTable {
@@ -28,12 +29,10 @@ final class AttentionTable {
     void header() {
         StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%10s", "tokens"));
         for (AttentionMode mode : modes) line.append(String.format(Locale.ROOT, " %18s", mode.label() + " s"));
-        if (baseline >= 0) {
-            for (AttentionMode mode : modes) {
-                if (mode.sparse()) {
-                    line.append(String.format(Locale.ROOT, " %18s %8s", mode.label() + " speedup", "kept"));
-                }
-            }
+        for (AttentionMode mode : modes) {
+            if (!mode.sparse()) continue;
+            if (baseline >= 0) line.append(String.format(Locale.ROOT, " %18s", mode.label() + " speedup"));
+            line.append(String.format(Locale.ROOT, " %8s", "kept"));
         }
         out.println(line);
         out.flush();
@@ -52,12 +51,13 @@ final class AttentionTable {
             line.append(String.format(Locale.ROOT, " %18s", String.format(Locale.ROOT, "%.3f", nanos[i] / 1e9)
                     + (dense ? "*" : "")));
         }
-        if (baseline >= 0) {
-            for (int i = 0; i < modes.size(); i++) {
-                if (!modes.get(i).sparse()) continue;
-                line.append(String.format(Locale.ROOT, " %18s %8s",
-                        String.format(Locale.ROOT, "%.2fx", nanos[baseline] / (double) nanos[i]), kept(density[i])));
+        for (int i = 0; i < modes.size(); i++) {
+            if (!modes.get(i).sparse()) continue;
+            if (baseline >= 0) {
+                line.append(String.format(Locale.ROOT, " %18s",
+                        String.format(Locale.ROOT, "%.2fx", nanos[baseline] / (double) nanos[i])));
             }
+            line.append(String.format(Locale.ROOT, " %8s", kept(density[i])));
         }
         out.println(line);
         out.flush();

@@ -168,7 +168,9 @@ final class BenchCommand extends CliCommand {
      */
     private Timed timePrefillAndDecode(LlamaSession session, int[] prompt, AttentionPlan plan, int steps,
                                        GenerationListener progress) {
-        PrefillOptions options = PrefillOptions.lastLogits(1).withAttention(plan).withProgress(progress);
+        // the density is counted on the device in a wait the prefill makes anyway: every row reports what it kept
+        PrefillOptions options = PrefillOptions.lastLogits(1).withAttention(plan).withProgress(progress)
+                .measuringDensity();
         // On a GPU one more position, for the profiled decode step after the timed ones.
         int profiledSteps = session.onGpu() && steps >= 2
                 && prompt.length + steps < session.config().contextLength() ? 1 : 0;

@@ -154,6 +154,18 @@ class SparseCliTest {
     }
 
     @Test
+    void benchOfASparseModeAloneStillSaysWhatItKept() throws IOException {
+        CliRun run = CliRun.of("bench", "--lengths", "1k", "--attention", "minference", "--patterns",
+                narrowAShape().toString(), "--sparse-threshold", "0", "--device", "cpu");
+        assertEquals(0, run.exitCode(), run.toString());
+        String[] lines = run.out().strip().split("\\R");
+        assertEquals(List.of("tokens", "minference", "s", "kept"), List.of(lines[1].trim().split("\\s+")),
+                run.toString());
+        double density = kept(lines[2].trim().split("\\s+")[2]);
+        assertTrue(density > 0 && density <= 0.5, run.toString());
+    }
+
+    @Test
     void flagsACommandWouldIgnoreAreRefused() {
         invalid(CliRun.of("bench", "--attention", "dense,minference", "--decode-tokens", "4"),
                 "Option '--decode-tokens' does not apply here: with sparse modes bench times the prefill only");

@@ -11,8 +11,9 @@ import java.util.Objects;
  *                       scoring a text in one pass)
  * @param attention      the plan for this prefill, or the session's when {@link #sessionAttention()} is true
  * @param progress       receives ("prefill", tokens done, tokens in all)
- * @param measureDensity whether a device prefill copies its sparse indices back to count the density (the CPU
- *                       counts always; a timed device run should not measure)
+ * @param measureDensity whether a device prefill counts its density: the keys each sparse head attends, counted on
+ *                       the device and read in the wait its dense fallback already makes (a few bytes per head, so
+ *                       timed runs may measure too); the CPU counts always
  * @param profile        whether a device prefill reports a {@link PrefillProfile} (phase times, peak memory,
  *                       energy); the CPU reports none
  */
