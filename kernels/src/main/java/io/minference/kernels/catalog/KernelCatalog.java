@@ -25,7 +25,7 @@ import java.util.Map;
 
 /**
  * The kernel specializations the runtime launches for one attention shape, by target: the dense layer's
- * (embedding, norms, RoPE with the KV write, SwiGLU, residual adds, sampling, synthetic weights, the 8-bit KV
+ * (embedding, norms, RoPE with the KV write, SwiGLU, sampling, synthetic weights, the 8-bit KV
  * cache's quantization, step write and decode for each code format (e4m3 and int8), which convert with integer
  * operations on every target but for e4m3's decode on sm_90a (the conversion instruction), and the weight
  * upload's expansion of each block type to bf16) and attention's as {@link FlashAttention.Specializations} chooses them, for every prefill family a setting can select (the mma.sync

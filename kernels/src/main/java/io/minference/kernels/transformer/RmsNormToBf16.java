@@ -12,26 +12,20 @@ import io.minference.runtime.cuda.CudaStream;
 import io.minference.runtime.cuda.DeviceTensor;
 import io.minference.runtime.cuda.LaunchShape;
 
-import java.util.ArrayList;
-import java.util.List;
-
 /**
  * RMSNorm of each row of the f32 residual stream, written as the bf16 input of the next GEMM:
  * {@code out[r][j] = bf16((x[r][j] * s) * w[j])} with {@code s = 1 / sqrt(mean_j(x[r][j]^2) + eps)} (sqrt and
- * division correctly rounded, in f32). With a residual delta the kernel first does the residual add, {@code
- * x[r] += delta[r]}, writes x back and normalizes the sum: one pass over x instead of an add kernel's read and write
- * followed by the norm's read. The CPU twins: {@link io.minference.kernels.cpu.ResidualAdd} then
+ * division correctly rounded, in f32). The residual adds before it happen in the GEMMs that produce the deltas
+ * (cuBLASLt with beta = 1 accumulates the O and down projections into x), so the norm only reads x. The CPU twin:
  * {@link io.minference.kernels.cpu.RmsNorm}, rounded to bf16.
- * <p>Parameters: {@code x} (f32 [rows][dim]; updated in place with a delta), {@code delta} (only with a delta: f32
- * or bf16 [rows][dim]), {@code weight} (f32 [dim]), {@code out} (bf16 [rows][dim]), {@code dim} (u32, a multiple of
- * 8), {@code eps} (f32). Launch: grid {@code rows}, block {@code block}, no dynamic shared memory; pointers 16-byte
- * aligned. Each thread takes 8 columns (two 16-byte loads of x, one 16-byte store of out) per step; the second pass
- * re-reads x from the L1/L2 caches.
+ * <p>Parameters: {@code x} (f32 [rows][dim]), {@code weight} (f32 [dim]), {@code out} (bf16 [rows][dim]),
+ * {@code dim} (u32, a multiple of 8), {@code eps} (f32). Launch: grid {@code rows}, block {@code block}, no dynamic
+ * shared memory; pointers 16-byte aligned. Each thread takes 8 columns (two 16-byte loads of x, one 16-byte store of
+ * out) per step; the second pass re-reads x from the L1/L2 caches.
  *
- * @param block    threads per block, a multiple of 32 up to 1024
- * @param residual what is added to x first, or {@link ResidualDelta#NONE}
+ * @param block threads per block, a multiple of 32 up to 1024
  */
-public record RmsNormToBf16(int block, ResidualDelta residual) implements KernelDefinition {
+public record RmsNormToBf16(int block) implements KernelDefinition {
     private static final String NAME = "RMSNorm to bf16";
 
     public RmsNormToBf16 {
@@ -40,50 +34,32 @@ public record RmsNormToBf16(int block, ResidualDelta residual) implements Kernel
         }
     }
 
-    /** 256 threads a row, no residual add. */
+    /** 256 threads a row. */
     public static RmsNormToBf16 plain() {
-        return new RmsNormToBf16(256, ResidualDelta.NONE);
-    }
-
-    /** 256 threads a row, after adding a delta of the given type to the residual. */
-    public static RmsNormToBf16 afterResidualAdd(ResidualDelta delta) {
-        return new RmsNormToBf16(256, delta);
+        return new RmsNormToBf16(256);
     }
 
     @Override
     public String entryName() {
-        return "rms_norm_bf16_" + (residual == ResidualDelta.NONE ? "" : "add_" + residual.suffix() + "_") + block;
+        return "rms_norm_bf16_" + block;
     }
 
     public LaunchShape shape(int rows) {
         return LaunchShape.of(rows, block);
     }
 
-    /**
-     * Normalizes the first {@code rows} rows of {@code x} into {@code out}; with a residual delta, pass it as
-     * {@code delta} (else null) and x is updated first.
-     */
-    public void launch(CudaStream stream, DeviceTensor x, DeviceTensor delta, DeviceTensor weight, DeviceTensor out,
-                       int rows, float eps) {
+    /** Normalizes the first {@code rows} rows of {@code x} into {@code out}. */
+    public void launch(CudaStream stream, DeviceTensor x, DeviceTensor weight, DeviceTensor out, int rows, float eps) {
         long dim = weight.elementCount();
-        check(Buffer.of("x", x), delta == null ? null : Buffer.of("delta", delta), Buffer.of("weight", weight),
-                Buffer.of("out", out), rows, dim);
-        List<Object> args = new ArrayList<>(List.of(x));
-        if (delta != null) args.add(delta);
-        args.addAll(List.of(weight, out, (int) dim, eps));
-        stream.context().kernel(emit(stream.context().device().ptxTarget()), shape(rows)).launch(stream, args.toArray());
+        check(Buffer.of("x", x), Buffer.of("weight", weight), Buffer.of("out", out), rows, dim);
+        stream.context().kernel(emit(stream.context().device().ptxTarget()), shape(rows))
+                .launch(stream, x, weight, out, (int) dim, eps);
     }
 
-    void check(Buffer x, Buffer delta, Buffer weight, Buffer out, int rows, long dim) {
+    void check(Buffer x, Buffer weight, Buffer out, int rows, long dim) {
         LaunchChecks.positive(NAME, "rows", rows);
         LaunchChecks.multipleOf(NAME, "dim (the weight's length)", dim, 8);
-        if ((delta == null) != (residual == ResidualDelta.NONE)) {
-            throw new IllegalArgumentException(NAME + ": the " + entryName() + " kernel takes "
-                    + (residual == ResidualDelta.NONE ? "no delta" : "a " + residual.dtype() + " delta")
-                    + ", got " + (delta == null ? "none" : "one"));
-        }
         LaunchChecks.holds(NAME, x, DType.F32, rows * dim);
-        if (delta != null) LaunchChecks.holds(NAME, delta, residual.dtype(), rows * dim);
         LaunchChecks.holds(NAME, weight, DType.F32, dim);
         LaunchChecks.holds(NAME, out, DType.BF16, rows * dim);
     }
@@ -91,14 +67,12 @@ public record RmsNormToBf16(int block, ResidualDelta residual) implements Kernel
     @Override
     public void define(KernelBuilder k) {
         U64 x = k.pointerParam("x");
-        U64 delta = residual == ResidualDelta.NONE ? null : k.pointerParam("delta");
         U64 weight = k.pointerParam("weight");
         U64 out = k.pointerParam("out");
         U32 dim = k.u32Param("dim");
         F32 eps = k.f32Param("eps");
         k.maxThreadsPerBlock(block);
-        k.describe((delta == null ? "" : "x += delta (" + residual.suffix() + "); ")
-                + "out = bf16(x * rsqrt(mean(x^2) + eps) * weight), one block per row");
+        k.describe("out = bf16(x * rsqrt(mean(x^2) + eps) * weight), one block per row");
         U32 tid = k.threadIdx();
         U64 rowStart = k.mulWide(k.blockIdx(), dim).named("rowStart");
         U64 xRow = k.add(x, k.mul(rowStart, 4)).named("xRow");
@@ -106,17 +80,9 @@ public record RmsNormToBf16(int block, ResidualDelta residual) implements Kernel
         U32 chunks = k.shr(dim, 3).named("chunks");
 
         F32 sumSq = k.var("sumSq", k.f32(0));
-        k.comment("pass 1: " + (delta == null ? "" : "the residual add, written back, and ") + "the sum of squares");
+        k.comment("pass 1: the sum of squares");
         k.loop(tid, chunks, block, c -> {
-            Address at = k.element(xRow, c, 32);
-            F32[] v = PtxOps.loadF32x8(k, at);
-            if (delta != null) {
-                F32[] d = residual == ResidualDelta.F32
-                        ? PtxOps.loadF32x8(k, k.element(k.add(delta, k.mul(rowStart, 4)), c, 32))
-                        : PtxOps.unpackBf16(k, k.loadB32x4(k.element(k.add(delta, k.mul(rowStart, 2)), c, 16)));
-                for (int i = 0; i < 8; i++) v[i] = k.add(v[i], d[i]);
-                PtxOps.storeF32x8(k, at, v);
-            }
+            F32[] v = PtxOps.loadF32x8(k, k.element(xRow, c, 32));
             for (F32 value : v) k.set(sumSq, k.mad(value, value, sumSq));
         });
         F32 total = blockSum(k, tid, sumSq);

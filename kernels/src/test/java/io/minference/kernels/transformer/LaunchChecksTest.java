@@ -38,17 +38,10 @@ class LaunchChecksTest {
     @Test
     void rmsNorm() {
         RmsNormToBf16 plain = RmsNormToBf16.plain();
-        RmsNormToBf16 fused = RmsNormToBf16.afterResidualAdd(ResidualDelta.BF16);
-        assertDoesNotThrow(() -> plain.check(f32("x", 64), null, f32("weight", 16), bf16("out", 64), 4, 16));
-        refused("takes a BF16 delta, got none",
-                () -> fused.check(f32("x", 64), null, f32("weight", 16), bf16("out", 64), 4, 16));
-        refused("takes no delta", () -> plain.check(f32("x", 64), bf16("delta", 64), f32("weight", 16),
-                bf16("out", 64), 4, 16));
-        refused("delta must be BF16", () -> fused.check(f32("x", 64), f32("delta", 64), f32("weight", 16),
-                bf16("out", 64), 4, 16));
-        refused("out holds 48 elements", () -> plain.check(f32("x", 64), null, f32("weight", 16), bf16("out", 48),
-                4, 16));
-        refused("multiple of 8", () -> plain.check(f32("x", 60), null, f32("weight", 15), bf16("out", 60), 4, 15));
+        assertDoesNotThrow(() -> plain.check(f32("x", 64), f32("weight", 16), bf16("out", 64), 4, 16));
+        refused("out holds 48 elements", () -> plain.check(f32("x", 64), f32("weight", 16), bf16("out", 48), 4, 16));
+        refused("x must be F32", () -> plain.check(bf16("x", 64), f32("weight", 16), bf16("out", 64), 4, 16));
+        refused("multiple of 8", () -> plain.check(f32("x", 60), f32("weight", 15), bf16("out", 60), 4, 15));
     }
 
     @Test
@@ -67,12 +60,7 @@ class LaunchChecksTest {
     }
 
     @Test
-    void residualAddAndSyntheticWeights() {
-        ResidualAdd add = new ResidualAdd(ResidualDelta.F32);
-        assertDoesNotThrow(() -> add.check(f32("x", 64), f32("delta", 64), 64));
-        refused("multiple of 8", () -> add.check(f32("x", 64), f32("delta", 64), 60));
-        refused("delta must be F32", () -> add.check(f32("x", 64), bf16("delta", 64), 64));
-        refused("F32 or BF16 delta", () -> new ResidualAdd(ResidualDelta.NONE));
+    void syntheticWeights() {
         refused("16-byte aligned", () -> SyntheticWeightsKernel.check(0x1008, 100, 0));
         refused("must not be negative", () -> SyntheticWeightsKernel.check(0x1000, 100, -1));
         refused("count must be positive", () -> SyntheticWeightsKernel.check(0x1000, 0, 0));

@@ -27,8 +27,6 @@ class TransformerKernelsPtxasTest {
     static final List<KernelDefinition> KERNELS = List.of(
             new EmbeddingGather(),
             RmsNormToBf16.plain(),
-            RmsNormToBf16.afterResidualAdd(ResidualDelta.F32),
-            RmsNormToBf16.afterResidualAdd(ResidualDelta.BF16),
             new RopeKvWrite(32, 8, 128),
             new RopeKvWrite(6, 2, 64),
             new RopeKvWrite(8, 4, 8),
@@ -43,8 +41,6 @@ class TransformerKernelsPtxasTest {
             new KvQuantize(8, 128, KvCodes.E4M3),
             new KvQuantize(2, 64, KvCodes.E4M3),
             new SwiGlu(),
-            new ResidualAdd(ResidualDelta.F32),
-            new ResidualAdd(ResidualDelta.BF16),
             Argmax.wide(),
             new Argmax(256),
             new TopPSample(),

@@ -299,7 +299,7 @@ public final class GpuLlamaForward implements ForwardPass {
         GpuActivations a = buffers;
         markDecode(DecodeKind.NORMS);
         marks.markKernel(stream, LinearKernel.NORM);
-        norm.launch(stream, x, null, w.attentionNorm(), a.normed(), count, config.rmsEps());
+        norm.launch(stream, x, w.attentionNorm(), a.normed(), count, config.rmsEps());
         markDecode(DecodeKind.QKV_GEMV);
         marks.markKernel(stream, LinearKernel.QKV_GEMM);
         gemm.multiply(firstRows(a.normed(), count), w.wqkv(), firstRows(a.qkv(), count), stream);
@@ -316,7 +316,7 @@ public final class GpuLlamaForward implements ForwardPass {
         gemm.multiplyAccumulate(firstRows(attended, count), w.wo(), x, stream);
         markDecode(DecodeKind.NORMS);
         marks.markKernel(stream, LinearKernel.NORM);
-        norm.launch(stream, x, null, w.ffnNorm(), a.normed(), count, config.rmsEps());
+        norm.launch(stream, x, w.ffnNorm(), a.normed(), count, config.rmsEps());
         markDecode(DecodeKind.GATE_UP_GEMV);
         marks.markKernel(stream, LinearKernel.GATE_UP_GEMM);
         gemm.multiply(firstRows(a.normed(), count), w.wGateUp(), firstRows(a.gateUp(), count), stream);
@@ -560,7 +560,7 @@ public final class GpuLlamaForward implements ForwardPass {
         markDecode(DecodeKind.NORMS);
         marks.mark(stream, PhaseMarks.Phase.OTHER);
         marks.markKernel(stream, LinearKernel.LM_HEAD);
-        norm.launch(stream, hidden, null, weights.outputNorm(), normedRows, count, config.rmsEps());
+        norm.launch(stream, hidden, weights.outputNorm(), normedRows, count, config.rmsEps());
         markDecode(DecodeKind.LM_HEAD);
         gemm.multiply(normedRows, weights.classifier(), logits, stream);
     }
