@@ -358,8 +358,8 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
 
         F32[] unpack(KernelBuilder kb, B32[] words) {
             return switch (source) {
-                case CODES -> Fp8Ops.decode8(kb, codes, words);
-                case CODES_CONVERTED -> Fp8Ops.decode8Converted(kb, words);
+                case CODES -> Fp8Ops.decode(kb, codes, words, false);
+                case CODES_CONVERTED -> Fp8Ops.decodeConverted(kb, words);
                 case BF16, TAIL -> GroupedFlashDecode.unpack(kb, words);
             };
         }
