@@ -208,14 +208,24 @@ class Fp8KvCacheGpuTest {
      * Every decode tuning of {@link DecodeTuning} computes the same function, for both code formats: {@code default},
      * and {@code integer} (e4m3 codes decoded by integer operations, also on sm_90a, two loads in flight, the one-warp
      * combine, few splits), {@code prefetch} (a step's loads ahead) and {@code wide} (eight loads in flight, 32-warp
-     * combine, many splits).
+     * combine, many splits); and the decode8 layouts: {@code permute} (the permute recipe), {@code heads} (permute and
+     * head scores), {@code v16} (16 elements a lane, two loads), {@code v16heads} (both, four loads; e4m3 decoded by
+     * integer operations, so that sm_90a runs the permute recipe too) and {@code heads8} (head scores, eight loads,
+     * prefetch). Shapes: LLaMA-3-8B's (4 query heads per KV head, d 128), 8 and 1 (where the knobs that need more
+     * heads or fewer fall back, kernel names say how), and d 64 with 3 and 4.
      */
     static Stream<Arguments> decodeCases() {
         Object[][] rows = {{32, 8, 128, 1000, "default"}, {32, 8, 128, 64, "default"}, {6, 2, 64, 4100, "default"},
                 {6, 2, 64, 1, "default"}, {6, 2, 64, 40000, "default"}, {32, 8, 128, 70000, "default"},
                 {32, 8, 128, 70000, "integer"}, {32, 8, 128, 1000, "integer"}, {32, 8, 128, 70000, "wide"},
                 {6, 2, 64, 4100, "wide"}, {6, 2, 64, 4100, "integer"}, {32, 8, 128, 70000, "prefetch"},
-                {32, 8, 128, 100, "prefetch"}, {6, 2, 64, 4100, "prefetch"}};
+                {32, 8, 128, 100, "prefetch"}, {6, 2, 64, 4100, "prefetch"},
+                {32, 8, 128, 70000, "permute"}, {32, 8, 128, 1000, "permute"}, {32, 8, 128, 70000, "heads"},
+                {32, 8, 128, 100, "heads"}, {32, 8, 128, 70000, "v16"}, {32, 8, 128, 130, "v16"},
+                {32, 8, 128, 70000, "v16heads"}, {32, 8, 128, 1000, "v16heads"}, {32, 8, 128, 1, "v16heads"},
+                {32, 8, 128, 70000, "heads8"}, {64, 8, 128, 5000, "heads"}, {64, 8, 128, 5000, "v16heads"},
+                {8, 8, 128, 3000, "v16heads"}, {6, 2, 64, 4100, "v16heads"}, {8, 2, 64, 4100, "v16heads"},
+                {8, 2, 64, 4100, "heads8"}};
         return Stream.of(KvCodes.values()).flatMap(codes -> Stream.of(rows).map(row -> Arguments.of(row[0], row[1],
                 row[2], row[3], row[4], codes)));
     }
@@ -229,6 +239,11 @@ class Fp8KvCacheGpuTest {
             case "integer" -> new DecodeTuning(1, 2, 2, false, false);
             case "prefetch" -> new DecodeTuning(8, 3, 4, true, true);
             case "wide" -> new DecodeTuning(32, 16, 8, false, true);
+            case "permute" -> DecodeTuning.DEFAULT.withLayout(true, 8, false);
+            case "heads" -> DecodeTuning.DEFAULT.withLayout(true, 8, true);
+            case "v16" -> DecodeTuning.DEFAULT.withUnroll(2).withLayout(true, 16, false);
+            case "v16heads" -> new DecodeTuning(8, 6, 4, false, false, true, 16, true);
+            case "heads8" -> new DecodeTuning(8, 8, 8, true, true, true, 8, true);
             default -> throw new IllegalArgumentException(tuningName);
         };
         int kvDim = kvHeads * headDim, group = heads / kvHeads;
