@@ -37,9 +37,16 @@ public final class DecodeAttentionBenchmark implements GpuBenchmark {
     private static final int LAUNCHES = 8;
 
     private final int[] lengths;
+    private final List<DecodeTuning> tunings;
 
     public DecodeAttentionBenchmark(int... lengths) {
+        this(tunings(), lengths);
+    }
+
+    /** The decode at {@code lengths} under each of {@code tunings}, the first of them first at the first length. */
+    public DecodeAttentionBenchmark(List<DecodeTuning> tunings, int... lengths) {
         this.lengths = lengths.clone();
+        this.tunings = List.copyOf(tunings);
     }
 
     /** The tunings compared: the default, and the default with one knob changed. */
@@ -55,6 +62,24 @@ public final class DecodeAttentionBenchmark implements GpuBenchmark {
                 new DecodeTuning(d.combineWarps(), d.blocksPerSm(), d.unroll(), d.prefetch(), !d.fp8Instruction()));
     }
 
+    /**
+     * The key-loop layouts of the grouped decode compared for the 8-bit cache (decode8-ab.sh): the reference
+     * ({@link DecodeTuning#REFERENCE}), the permute recipe alone, with head scores (4 and 8 loads), 16 elements a lane with lane scores (2
+     * loads: 4 spill on sm_80) and with head scores (4 and 2 loads), the wide layout with e4m3 decoded by the permute
+     * recipe rather than the conversion instruction, and the split counts that fill whole waves of blocks at the
+     * register counts of the head-score kernels on an H200 (ptxas: 160 registers, 3 blocks an SM; 255, 2).
+     */
+    static List<DecodeTuning> layouts() {
+        DecodeTuning d = DecodeTuning.REFERENCE;
+        DecodeTuning heads = d.withLayout(true, 8, true);
+        DecodeTuning wide = d.withLayout(true, 16, true);
+        return List.of(d, d.withLayout(true, 8, false), heads, heads.withUnroll(8),
+                d.withUnroll(2).withLayout(true, 16, false), wide, wide.withUnroll(2),
+                new DecodeTuning(d.combineWarps(), d.blocksPerSm(), d.unroll(), d.prefetch(), false, true, 16, true),
+                new DecodeTuning(d.combineWarps(), 6, d.unroll(), d.prefetch(), d.fp8Instruction(), true, 8, true),
+                new DecodeTuning(d.combineWarps(), 4, d.unroll(), d.prefetch(), d.fp8Instruction(), true, 16, true));
+    }
+
     @Override
     public String name() {
         return "decode attention (32 heads, 8 KV heads, d 128) by tuning";
@@ -64,7 +89,6 @@ public final class DecodeAttentionBenchmark implements GpuBenchmark {
     public List<Figure> run(CudaBackend backend) {
         List<Figure> figures = new ArrayList<>();
         short[] block = FlashAttentionBenchmark.randomBf16(new SplittableRandom(7));
-        List<DecodeTuning> tunings = tunings();
         for (int n = 0; n < lengths.length; n++) {
             int length = lengths[n];
             int kvDim = SHAPE.kvDim();
@@ -117,20 +141,36 @@ public final class DecodeAttentionBenchmark implements GpuBenchmark {
         return figures;
     }
 
-    private static String describe(DecodeTuning t) {
+    static String describe(DecodeTuning t) {
         return "combineWarps=" + t.combineWarps() + " blocksPerSm=" + t.blocksPerSm() + " unroll=" + t.unroll()
-                + " prefetch=" + t.prefetch() + " e4m3=" + (t.fp8Instruction() ? "instruction" : "integer");
+                + " prefetch=" + t.prefetch() + " e4m3=" + (t.fp8Instruction() ? "instruction" : "integer")
+                + " unpack=" + (t.permute() ? "permute" : "shifts") + " laneValues=" + t.laneValues() + " scores="
+                + (t.headScores() ? "head" : "lane");
     }
 
     private static String gb(double bytes) {
         return String.format(Locale.ROOT, "%.2f GB", bytes / 1e9);
     }
 
-    /** Runs this benchmark alone: {@code DecodeAttentionBenchmark [length...]}, default 131072 524288 1048576. */
+    /**
+     * Runs this benchmark alone: {@code DecodeAttentionBenchmark [--layouts] [length...]}, default lengths 131072
+     * 524288 1048576; {@code --layouts} compares {@link #layouts()} rather than {@link #tunings()}.
+     */
     public static void main(String[] args) {
-        int[] lengths = args.length == 0 ? new int[] {131072, 524288, 1048576}
-                : Arrays.stream(args).mapToInt(Integer::parseInt).toArray();
-        int status = GpuBench.run(List.of(new DecodeAttentionBenchmark(lengths)), System.out);
+        boolean layouts = args.length > 0 && args[0].equals("--layouts");
+        String[] rest = layouts ? Arrays.copyOfRange(args, 1, args.length) : args;
+        int[] lengths;
+        try {
+            lengths = rest.length == 0 ? new int[] {131072, 524288, 1048576}
+                    : Arrays.stream(rest).mapToInt(Integer::parseInt).toArray();
+        } catch (NumberFormatException e) {
+            System.err.println("usage: DecodeAttentionBenchmark [--layouts] [length...]: not a length: "
+                    + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        int status = GpuBench.run(List.of(new DecodeAttentionBenchmark(layouts ? layouts() : tunings(), lengths)),
+                System.out);
         if (status != 0) System.exit(status);
     }
 }

@@ -54,7 +54,9 @@ public record DecodeTuning(int combineWarps, int blocksPerSm, int unroll, boolea
     public static final String UNPACK = "minference.decode.unpack";
     public static final String LANE_VALUES = "minference.decode.laneValues";
     public static final String SCORES = "minference.decode.scores";
-    public static final DecodeTuning DEFAULT = new DecodeTuning(8, 8, 4, false, true, false, 8, false);
+    /** The settings before the decode8 layouts: the reference that decode8-ab.sh compares them with. */
+    public static final DecodeTuning REFERENCE = new DecodeTuning(8, 8, 4, false, true, false, 8, false);
+    public static final DecodeTuning DEFAULT = REFERENCE;
 
     public DecodeTuning {
         check(COMBINE_WARPS, combineWarps, 1, 32);
@@ -65,7 +67,7 @@ public record DecodeTuning(int combineWarps, int blocksPerSm, int unroll, boolea
         }
     }
 
-    /** The reference key loop's layout (shifts, 8 elements a lane, every lane every head) with these settings. */
+    /** These settings with the default layout of the grouped decode's key loop (unpack, lane values, scores). */
     public DecodeTuning(int combineWarps, int blocksPerSm, int unroll, boolean prefetch, boolean fp8Instruction) {
         this(combineWarps, blocksPerSm, unroll, prefetch, fp8Instruction, DEFAULT.permute, DEFAULT.laneValues,
                 DEFAULT.headScores);
@@ -86,14 +88,16 @@ public record DecodeTuning(int combineWarps, int blocksPerSm, int unroll, boolea
     /** The settings of the system properties, each unset one at its default. */
     public static DecodeTuning configured() {
         return new DecodeTuning(read(COMBINE_WARPS, DEFAULT.combineWarps), read(BLOCKS_PER_SM, DEFAULT.blocksPerSm),
-                read(UNROLL, DEFAULT.unroll), choice(PREFETCH, "true", "false", "false"),
-                choice(FP8_DECODE, "instruction", "integer", "instruction"), choice(UNPACK, "permute", "shifts",
-                "shifts"), read(LANE_VALUES, DEFAULT.laneValues), choice(SCORES, "head", "lane", "lane"));
+                read(UNROLL, DEFAULT.unroll), choice(PREFETCH, "true", "false", DEFAULT.prefetch),
+                choice(FP8_DECODE, "instruction", "integer", DEFAULT.fp8Instruction), choice(UNPACK, "permute",
+                "shifts", DEFAULT.permute), read(LANE_VALUES, DEFAULT.laneValues), choice(SCORES, "head", "lane",
+                DEFAULT.headScores));
     }
 
-    /** Whether {@code property} (unset: {@code unset}) says {@code yes} rather than {@code no}, any case. */
-    private static boolean choice(String property, String yes, String no, String unset) {
-        String value = System.getProperty(property, unset);
+    /** Whether {@code property} (unset: {@code fallback}) says {@code yes} rather than {@code no}, any case. */
+    private static boolean choice(String property, String yes, String no, boolean fallback) {
+        String value = System.getProperty(property);
+        if (value == null) return fallback;
         String word = value.trim().toLowerCase(Locale.ROOT);
         if (word.equals(yes)) return true;
         if (word.equals(no)) return false;

@@ -96,8 +96,9 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
                     tuning.laneValues(), tuning.headScores());
         }
 
+        /** What sets this layout apart from the reference's, for the entry name (whatever the default is). */
         String suffix(KvCodes cacheCodes) {
-            Loop standard = of(DecodeTuning.DEFAULT);
+            Loop standard = of(DecodeTuning.REFERENCE);
             return (unroll == standard.unroll ? "" : "_u" + unroll) + (prefetch == standard.prefetch ? ""
                     : prefetch ? "_prefetch" : "_no_prefetch")
                     + (cacheCodes == KvCodes.E4M3 && !fp8Instruction ? "_integer_decode" : "")

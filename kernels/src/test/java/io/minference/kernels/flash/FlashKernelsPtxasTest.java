@@ -189,7 +189,8 @@ class FlashKernelsPtxasTest {
                 .loop(), "two would save one shuffle a row");
         assertEquals(new GroupedFlashDecode.Loop(4, false, false, false, 8, true),
                 new GroupedFlashDecode(128, 4, true, null, layout(4, 8, true)).loop());
-        String reference = new GroupedFlashDecode(128, 4, true, KvCodes.INT8).emit(PtxTarget.SM_90A).ptx();
+        String reference = new GroupedFlashDecode(128, 4, true, KvCodes.INT8,
+                GroupedFlashDecode.Loop.of(DecodeTuning.REFERENCE)).emit(PtxTarget.SM_90A).ptx();
         String permuted = new GroupedFlashDecode(128, 4, true, KvCodes.INT8, layout(4, 8, false))
                 .emit(PtxTarget.SM_90A).ptx();
         assertTrue(reference.contains("cvt.rn.f32.s32") && !reference.contains("prmt.b32"));

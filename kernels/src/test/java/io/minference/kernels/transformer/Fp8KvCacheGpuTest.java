@@ -208,24 +208,36 @@ class Fp8KvCacheGpuTest {
      * Every decode tuning of {@link DecodeTuning} computes the same function, for both code formats: {@code default},
      * and {@code integer} (e4m3 codes decoded by integer operations, also on sm_90a, two loads in flight, the one-warp
      * combine, few splits), {@code prefetch} (a step's loads ahead) and {@code wide} (eight loads in flight, 32-warp
-     * combine, many splits); and the decode8 layouts: {@code permute} (the permute recipe), {@code heads} (permute and
-     * head scores), {@code v16} (16 elements a lane, two loads), {@code v16heads} (both, four loads; e4m3 decoded by
-     * integer operations, so that sm_90a runs the permute recipe too) and {@code heads8} (head scores, eight loads,
-     * prefetch). Shapes: LLaMA-3-8B's (4 query heads per KV head, d 128), 8 and 1 (where the knobs that need more
-     * heads or fewer fall back, kernel names say how), and d 64 with 3 and 4.
+     * combine, many splits).
      */
     static Stream<Arguments> decodeCases() {
         Object[][] rows = {{32, 8, 128, 1000, "default"}, {32, 8, 128, 64, "default"}, {6, 2, 64, 4100, "default"},
                 {6, 2, 64, 1, "default"}, {6, 2, 64, 40000, "default"}, {32, 8, 128, 70000, "default"},
                 {32, 8, 128, 70000, "integer"}, {32, 8, 128, 1000, "integer"}, {32, 8, 128, 70000, "wide"},
                 {6, 2, 64, 4100, "wide"}, {6, 2, 64, 4100, "integer"}, {32, 8, 128, 70000, "prefetch"},
-                {32, 8, 128, 100, "prefetch"}, {6, 2, 64, 4100, "prefetch"},
-                {32, 8, 128, 70000, "permute"}, {32, 8, 128, 1000, "permute"}, {32, 8, 128, 70000, "heads"},
-                {32, 8, 128, 100, "heads"}, {32, 8, 128, 70000, "v16"}, {32, 8, 128, 130, "v16"},
-                {32, 8, 128, 70000, "v16heads"}, {32, 8, 128, 1000, "v16heads"}, {32, 8, 128, 1, "v16heads"},
-                {32, 8, 128, 70000, "heads8"}, {64, 8, 128, 5000, "heads"}, {64, 8, 128, 5000, "v16heads"},
+                {32, 8, 128, 100, "prefetch"}, {6, 2, 64, 4100, "prefetch"}};
+        return withBothFormats(rows);
+    }
+
+    /**
+     * The key-loop layouts that decode8-ab.sh compares, for both code formats: {@code permute} (the permute recipe),
+     * {@code heads} (permute and head scores), {@code v16} (16 elements a lane, two loads), {@code v16heads} (both,
+     * four loads; e4m3 decoded by integer operations, so that sm_90a runs the permute recipe too) and {@code heads8}
+     * (head scores, eight loads, prefetch). Shapes: LLaMA-3-8B's (4 query heads per KV head, d 128), 8 and 1 query
+     * heads (where the knobs that need fewer heads or more fall back; the kernel names say how), and d 64 with 3
+     * and 4. Lengths of a few thousand keys (several splits, several steps each) keep the float64 reference quick.
+     */
+    static Stream<Arguments> layoutCases() {
+        Object[][] rows = {{32, 8, 128, 20000, "permute"}, {32, 8, 128, 1000, "permute"}, {32, 8, 128, 9000, "heads"},
+                {32, 8, 128, 100, "heads"}, {32, 8, 128, 9000, "v16"}, {32, 8, 128, 130, "v16"},
+                {32, 8, 128, 20000, "v16heads"}, {32, 8, 128, 1000, "v16heads"}, {32, 8, 128, 1, "v16heads"},
+                {32, 8, 128, 9000, "heads8"}, {64, 8, 128, 3000, "heads"}, {64, 8, 128, 3000, "v16heads"},
                 {8, 8, 128, 3000, "v16heads"}, {6, 2, 64, 4100, "v16heads"}, {8, 2, 64, 4100, "v16heads"},
                 {8, 2, 64, 4100, "heads8"}};
+        return withBothFormats(rows);
+    }
+
+    private static Stream<Arguments> withBothFormats(Object[][] rows) {
         return Stream.of(KvCodes.values()).flatMap(codes -> Stream.of(rows).map(row -> Arguments.of(row[0], row[1],
                 row[2], row[3], row[4], codes)));
     }
@@ -234,6 +246,18 @@ class Fp8KvCacheGpuTest {
     @MethodSource("decodeCases")
     void codedDecodeMatchesFloat64OverTheDequantizedCache(int heads, int kvHeads, int headDim, int length,
                                                           String tuningName, KvCodes codes) {
+        checkCodedDecode(heads, kvHeads, headDim, length, tuningName, codes);
+    }
+
+    @ParameterizedTest(name = "{0} heads, {1} KV heads of {2}, length {3}, {4} layout, {5}")
+    @MethodSource("layoutCases")
+    void everyLayoutMatchesFloat64OverTheDequantizedCache(int heads, int kvHeads, int headDim, int length,
+                                                          String layoutName, KvCodes codes) {
+        checkCodedDecode(heads, kvHeads, headDim, length, layoutName, codes);
+    }
+
+    private static void checkCodedDecode(int heads, int kvHeads, int headDim, int length, String tuningName,
+                                  KvCodes codes) {
         DecodeTuning tuning = switch (tuningName) {
             case "default" -> DecodeTuning.DEFAULT;
             case "integer" -> new DecodeTuning(1, 2, 2, false, false);
