@@ -67,7 +67,8 @@ public final class DecodeAttentionBenchmark implements GpuBenchmark {
      * ({@link DecodeTuning#REFERENCE}), the permute recipe alone, with head scores (4 and 8 loads), 16 elements a lane with lane scores (2
      * loads: 4 spill on sm_80) and with head scores (4 and 2 loads), the wide layout with e4m3 decoded by the permute
      * recipe rather than the conversion instruction, and the split counts that fill whole waves of blocks at the
-     * register counts of the head-score kernels on an H200 (ptxas: 160 registers, 3 blocks an SM; 255, 2).
+     * register counts of the head-score kernels on an H200 (ptxas: 160 registers, 3 blocks an SM; 255, 2); then the
+     * permute recipe, head scores and the wide layout with the accumulators rescaled lazily.
      */
     static List<DecodeTuning> layouts() {
         DecodeTuning d = DecodeTuning.REFERENCE;
@@ -75,9 +76,14 @@ public final class DecodeAttentionBenchmark implements GpuBenchmark {
         DecodeTuning wide = d.withLayout(true, 16, true);
         return List.of(d, d.withLayout(true, 8, false), heads, heads.withUnroll(8),
                 d.withUnroll(2).withLayout(true, 16, false), wide, wide.withUnroll(2),
-                new DecodeTuning(d.combineWarps(), d.blocksPerSm(), d.unroll(), d.prefetch(), false, true, 16, true),
-                new DecodeTuning(d.combineWarps(), 6, d.unroll(), d.prefetch(), d.fp8Instruction(), true, 8, true),
-                new DecodeTuning(d.combineWarps(), 4, d.unroll(), d.prefetch(), d.fp8Instruction(), true, 16, true));
+                new DecodeTuning(d.combineWarps(), d.blocksPerSm(), d.unroll(), d.prefetch(), false, true, 16, true,
+                        false),
+                new DecodeTuning(d.combineWarps(), 6, d.unroll(), d.prefetch(), d.fp8Instruction(), true, 8, true,
+                        false),
+                new DecodeTuning(d.combineWarps(), 4, d.unroll(), d.prefetch(), d.fp8Instruction(), true, 16, true,
+                        false),
+                d.withLayout(true, 8, false).withLazyRescale(true), heads.withLazyRescale(true),
+                wide.withLazyRescale(true));
     }
 
     @Override
@@ -145,7 +151,7 @@ public final class DecodeAttentionBenchmark implements GpuBenchmark {
         return "combineWarps=" + t.combineWarps() + " blocksPerSm=" + t.blocksPerSm() + " unroll=" + t.unroll()
                 + " prefetch=" + t.prefetch() + " e4m3=" + (t.fp8Instruction() ? "instruction" : "integer")
                 + " unpack=" + (t.permute() ? "permute" : "shifts") + " laneValues=" + t.laneValues() + " scores="
-                + (t.headScores() ? "head" : "lane");
+                + (t.headScores() ? "head" : "lane") + " rescale=" + (t.lazyRescale() ? "lazy" : "always");
     }
 
     private static String gb(double bytes) {

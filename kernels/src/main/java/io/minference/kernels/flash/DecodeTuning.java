@@ -32,6 +32,11 @@ import java.util.Locale;
  *       butterfly (each level halves the values a lane sends) so that each lane ends with one head's score, runs
  *       that head's softmax alone and hands the probabilities to the row's other lanes (query heads per KV head a
  *       power of two, 4 or more).</li>
+ *   <li>{@value #RESCALE} ({@code always}, the default, or {@code lazy}): whether the grouped decode rescales its
+ *       accumulators whenever a running max grows, or only when some lane's grows by more than
+ *       {@value GroupedFlashDecode#LAZY_RESCALE_LOG2} (in log2 units; a warp vote, then a branch that the whole warp
+ *       takes or skips), the probabilities meanwhile taken against the max kept (at most
+ *       2^{@value GroupedFlashDecode#LAZY_RESCALE_LOG2} each). The same function; the rounding differs a little.</li>
  * </ul>
  * A value out of range or not a number is an error that names the property.
  *
@@ -43,9 +48,10 @@ import java.util.Locale;
  * @param permute        whether 8-bit codes are decoded by the permute recipe rather than the reference shifts
  * @param laneValues     row elements per lane in the grouped decode, 8 or 16
  * @param headScores     whether each lane reduces and softmaxes one query head's scores (the transposed butterfly)
+ * @param lazyRescale    whether the accumulators are rescaled only when a running max grows past the threshold
  */
 public record DecodeTuning(int combineWarps, int blocksPerSm, int unroll, boolean prefetch, boolean fp8Instruction,
-                           boolean permute, int laneValues, boolean headScores) {
+                           boolean permute, int laneValues, boolean headScores, boolean lazyRescale) {
     public static final String COMBINE_WARPS = "minference.decode.combineWarps";
     public static final String BLOCKS_PER_SM = "minference.decode.blocksPerSm";
     public static final String UNROLL = "minference.decode.unroll";
@@ -54,8 +60,9 @@ public record DecodeTuning(int combineWarps, int blocksPerSm, int unroll, boolea
     public static final String UNPACK = "minference.decode.unpack";
     public static final String LANE_VALUES = "minference.decode.laneValues";
     public static final String SCORES = "minference.decode.scores";
+    public static final String RESCALE = "minference.decode.rescale";
     /** The settings before the decode8 layouts: the reference that decode8-ab.sh compares them with. */
-    public static final DecodeTuning REFERENCE = new DecodeTuning(8, 8, 4, false, true, false, 8, false);
+    public static final DecodeTuning REFERENCE = new DecodeTuning(8, 8, 4, false, true, false, 8, false, false);
     public static final DecodeTuning DEFAULT = REFERENCE;
 
     public DecodeTuning {
@@ -67,22 +74,31 @@ public record DecodeTuning(int combineWarps, int blocksPerSm, int unroll, boolea
         }
     }
 
-    /** These settings with the default layout of the grouped decode's key loop (unpack, lane values, scores). */
+    /**
+     * These settings with the default layout of the grouped decode's key loop (unpack, lane values, scores,
+     * rescale).
+     */
     public DecodeTuning(int combineWarps, int blocksPerSm, int unroll, boolean prefetch, boolean fp8Instruction) {
         this(combineWarps, blocksPerSm, unroll, prefetch, fp8Instruction, DEFAULT.permute, DEFAULT.laneValues,
-                DEFAULT.headScores);
+                DEFAULT.headScores, DEFAULT.lazyRescale);
     }
 
     /** These settings with the grouped decode's code recipe, lane width and score layout replaced. */
     public DecodeTuning withLayout(boolean permute, int laneValues, boolean headScores) {
         return new DecodeTuning(combineWarps, blocksPerSm, unroll, prefetch, fp8Instruction, permute, laneValues,
-                headScores);
+                headScores, lazyRescale);
     }
 
     /** These settings with {@code unroll} warp loads in flight. */
     public DecodeTuning withUnroll(int unroll) {
         return new DecodeTuning(combineWarps, blocksPerSm, unroll, prefetch, fp8Instruction, permute, laneValues,
-                headScores);
+                headScores, lazyRescale);
+    }
+
+    /** These settings with the accumulators rescaled lazily or always. */
+    public DecodeTuning withLazyRescale(boolean lazyRescale) {
+        return new DecodeTuning(combineWarps, blocksPerSm, unroll, prefetch, fp8Instruction, permute, laneValues,
+                headScores, lazyRescale);
     }
 
     /** The settings of the system properties, each unset one at its default. */
@@ -91,7 +107,7 @@ public record DecodeTuning(int combineWarps, int blocksPerSm, int unroll, boolea
                 read(UNROLL, DEFAULT.unroll), choice(PREFETCH, "true", "false", DEFAULT.prefetch),
                 choice(FP8_DECODE, "instruction", "integer", DEFAULT.fp8Instruction), choice(UNPACK, "permute",
                 "shifts", DEFAULT.permute), read(LANE_VALUES, DEFAULT.laneValues), choice(SCORES, "head", "lane",
-                DEFAULT.headScores));
+                DEFAULT.headScores), choice(RESCALE, "lazy", "always", DEFAULT.lazyRescale));
     }
 
     /** Whether {@code property} (unset: {@code fallback}) says {@code yes} rather than {@code no}, any case. */

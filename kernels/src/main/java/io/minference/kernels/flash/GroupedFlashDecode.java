@@ -16,6 +16,7 @@ import io.minference.ptx.dsl.U64;
 import static io.minference.ptx.dsl.Address.global;
 
 import java.util.Objects;
+import java.util.function.Consumer;
 
 /**
  * Split-K decode for head dims 64 and 128 that reads each key and value row once for all the query heads of its
@@ -55,6 +56,11 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
     public static final int SPLITS_PER_BLOCK = THREADS / 32;
     /** The most query heads per KV head whose 16-element lanes fit the registers (queries and accumulators). */
     static final int WIDEST_GROUP = 4;
+    /**
+     * How far (log2 units) a running max may fall behind the scores before {@link Loop#lazyRescale} rescales: the
+     * probabilities stay below 2^8, far from f32's range, over any number of keys a split sees.
+     */
+    public static final int LAZY_RESCALE_LOG2 = 8;
 
     /**
      * The key loop's layout.
@@ -73,9 +79,12 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
      *                       each lane ends with one query head's score and runs that head's online softmax alone,
      *                       then hands the probabilities to the row's other lanes by shuffles; otherwise every lane
      *                       reduces every head's score and runs every head's softmax
+     * @param lazyRescale    whether the accumulators are rescaled only when some lane's running max grows by more
+     *                       than {@value #LAZY_RESCALE_LOG2} (log2 units), in a branch the warp takes as one, rather
+     *                       than whenever it grows
      */
     public record Loop(int unroll, boolean prefetch, boolean fp8Instruction, boolean permute, int laneValues,
-                       boolean headScores) {
+                       boolean headScores, boolean lazyRescale) {
         public Loop {
             if (unroll < 1 || unroll > 8) {
                 throw new IllegalArgumentException("grouped decode unrolls 1 to 8 loads, not " + unroll);
@@ -87,13 +96,13 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
 
         /** The reference layout (shifts, 8 elements a lane, every lane every head) with these settings. */
         public Loop(int unroll, boolean prefetch, boolean fp8Instruction) {
-            this(unroll, prefetch, fp8Instruction, false, 8, false);
+            this(unroll, prefetch, fp8Instruction, false, 8, false, false);
         }
 
         /** The layout {@code tuning} asks for. */
         public static Loop of(DecodeTuning tuning) {
             return new Loop(tuning.unroll(), tuning.prefetch(), tuning.fp8Instruction(), tuning.permute(),
-                    tuning.laneValues(), tuning.headScores());
+                    tuning.laneValues(), tuning.headScores(), tuning.lazyRescale());
         }
 
         /** What sets this layout apart from the reference's, for the entry name (whatever the default is). */
@@ -103,7 +112,7 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
                     : prefetch ? "_prefetch" : "_no_prefetch")
                     + (cacheCodes == KvCodes.E4M3 && !fp8Instruction ? "_integer_decode" : "")
                     + (permute ? "_permute" : "") + (laneValues == standard.laneValues ? "" : "_v" + laneValues)
-                    + (headScores ? "_head_scores" : "");
+                    + (headScores ? "_head_scores" : "") + (lazyRescale ? "_lazy_rescale" : "");
         }
     }
 
@@ -122,7 +131,8 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
         // 2 query heads would save one shuffle a row, and ptxas 13.0 gives those sm_80 kernels a stack frame
         boolean headScores = loop.headScores() && group >= 4 && Integer.bitCount(group) == 1
                 && group <= headDim / laneValues;
-        loop = new Loop(loop.unroll(), loop.prefetch(), fp8Instruction, permute, laneValues, headScores);
+        loop = new Loop(loop.unroll(), loop.prefetch(), fp8Instruction, permute, laneValues, headScores,
+                loop.lazyRescale());
     }
 
     /** A bf16 cache. */
@@ -438,10 +448,10 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
                 scores[u] = score(k, dot, keyScales[u], keys[u], to);
                 stepMax = stepMax == null ? scores[u] : k.max(stepMax, scores[u]);
             }
-            F32[] p = update(k, scores, stepMax, state.max()[g], state.sum()[g]);
-            for (int i = 0; i < state.acc()[g].length; i++) {
-                k.set(state.acc()[g][i], k.mul(state.acc()[g][i], p[unroll]));
-            }
+            F32[] acc = state.acc()[g];
+            F32[] p = update(k, scores, stepMax, state.max()[g], state.sum()[g], factor -> {
+                for (F32 a : acc) k.set(a, k.mul(a, factor));
+            });
             System.arraycopy(p, 0, weights[g], 0, unroll);
         }
         return weights;
@@ -462,37 +472,61 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
             scores[u] = score(k, state.exchange().score(k, dots, lanesPerRow()), keyScales[u], keys[u], to);
             stepMax = stepMax == null ? scores[u] : k.max(stepMax, scores[u]);
         }
-        F32[] p = update(k, scores, stepMax, state.max()[0], state.sum()[0]);
+        U32[] owners = state.exchange().owner();
+        F32[] p = update(k, scores, stepMax, state.max()[0], state.sum()[0], factor -> {
+            for (int g = 0; g < group; g++) {
+                F32 headFactor = k.shuffleIndex(factor, owners[g]);
+                for (F32 a : state.acc()[g]) k.set(a, k.mul(a, headFactor));
+            }
+        });
         F32[] own = new F32[unroll];
         for (int u = 0; u < unroll; u++) own[u] = valueScales[u] == null ? p[u] : k.mul(p[u], valueScales[u]);
         F32[][] weights = new F32[group][unroll];
         for (int g = 0; g < group; g++) {
-            U32 owner = state.exchange().owner()[g];
-            F32 rescale = k.shuffleIndex(p[unroll], owner);
-            for (int i = 0; i < state.acc()[g].length; i++) k.set(state.acc()[g][i], k.mul(state.acc()[g][i], rescale));
-            for (int u = 0; u < unroll; u++) weights[g][u] = k.shuffleIndex(own[u], owner);
+            for (int u = 0; u < unroll; u++) weights[g][u] = k.shuffleIndex(own[u], owners[g]);
         }
         return weights;
     }
 
     /**
      * One head's online-softmax step over {@code scores} (whose largest is {@code stepMax}): max and sum updated in
-     * place; returns the probabilities of the scores, then (last) the factor that rescales what was accumulated
-     * before.
+     * place, the accumulators rescaled by {@code rescale} (given the factor); returns the probabilities of the
+     * scores. With {@link Loop#lazyRescale} the max is raised, and the accumulators rescaled, only when it would
+     * grow by more than {@value #LAZY_RESCALE_LOG2} in some lane of the warp (every lane then raises its own).
      */
-    private static F32[] update(KernelBuilder k, F32[] scores, F32 stepMax, F32 max, F32 sum) {
-        F32 newMax = k.max(max, stepMax);
-        // A lane group with no key yet keeps max -inf; shifting by 0 then keeps its terms 0, not NaN.
-        F32 shift = finiteOrZero(k, newMax);
+    private F32[] update(KernelBuilder k, F32[] scores, F32 stepMax, F32 max, F32 sum, Consumer<F32> rescale) {
+        if (!loop.lazyRescale()) {
+            F32 newMax = k.max(max, stepMax);
+            // A lane group with no key yet keeps max -inf; shifting by 0 then keeps its terms 0, not NaN.
+            F32 shift = finiteOrZero(k, newMax);
+            F32 factor = k.ex2(k.sub(max, shift));
+            k.set(max, newMax);
+            F32[] p = probabilities(k, scores, shift);
+            k.set(sum, k.mad(sum, factor, p[scores.length]));
+            rescale.accept(factor);
+            return p;
+        }
+        // (-inf) - (-inf) is NaN, which is not greater: a lane with no key yet asks nothing
+        Pred grows = k.gt(k.sub(stepMax, max), k.f32(LAZY_RESCALE_LOG2));
+        k.ifThen(k.any(grows), () -> {
+            F32 newMax = k.max(max, stepMax);
+            F32 factor = k.ex2(k.sub(max, finiteOrZero(k, newMax)));
+            k.set(max, newMax);
+            k.set(sum, k.mul(sum, factor));
+            rescale.accept(factor);
+        });
+        F32[] p = probabilities(k, scores, finiteOrZero(k, max));
+        k.set(sum, k.add(sum, p[scores.length]));
+        return p;
+    }
+
+    /** The scores' probabilities against {@code shift}, then (last) their sum. */
+    private static F32[] probabilities(KernelBuilder k, F32[] scores, F32 shift) {
         F32[] p = new F32[scores.length + 1];
-        p[scores.length] = k.ex2(k.sub(max, shift));
-        k.set(max, newMax);
-        F32 stepSum = null;
         for (int u = 0; u < scores.length; u++) {
             p[u] = k.ex2(k.sub(scores[u], shift));
-            stepSum = stepSum == null ? p[u] : k.add(stepSum, p[u]);
+            p[scores.length] = u == 0 ? p[0] : k.add(p[scores.length], p[u]);
         }
-        k.set(sum, k.mad(sum, p[scores.length], stepSum));
         return p;
     }
 

@@ -140,13 +140,15 @@ class FlashAttentionGpuTest {
                 Arguments.of(DecodeTuning.DEFAULT.withLayout(false, 8, true)),
                 Arguments.of(DecodeTuning.DEFAULT.withLayout(false, 16, true)),
                 Arguments.of(DecodeTuning.DEFAULT.withUnroll(2).withLayout(false, 16, false)),
-                Arguments.of(new DecodeTuning(4, 3, 8, false, true, false, 8, true)));
+                Arguments.of(new DecodeTuning(4, 3, 8, false, true, false, 8, true, false)),
+                Arguments.of(DecodeTuning.DEFAULT.withLayout(false, 16, true).withLazyRescale(true)),
+                Arguments.of(DecodeTuning.DEFAULT.withLazyRescale(true)));
     }
 
     /**
      * The device-length decode of the LLaMA-3 shape under other {@link DecodeTuning}s than the default: one or many
      * combine warps, few or many splits, one to eight loads in flight, with and without prefetch, 8 or 16 elements a
-     * lane, lane or head scores; each against float64 at a long and a short length of one capacity.
+     * lane, lane or head scores, accumulators rescaled always or lazily; each against float64 at a long and a short length of one capacity.
      */
     @ParameterizedTest(name = "decode with {0}")
     @MethodSource("decodeTunings")

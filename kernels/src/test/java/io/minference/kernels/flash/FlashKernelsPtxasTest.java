@@ -78,9 +78,9 @@ class FlashKernelsPtxasTest {
             new GroupedFlashDecode(128, 4, true, KvCodes.E4M3, layout(2, 16, true)),
             new GroupedFlashDecode(128, 4, true, null, layout(2, 16, true)),
             new GroupedFlashDecode(128, 4, true, KvCodes.INT8, new GroupedFlashDecode.Loop(4, true, true, true, 8,
-                    true)),
+                    true, false)),
             new GroupedFlashDecode(128, 4, true, KvCodes.E4M3, new GroupedFlashDecode.Loop(4, false, false, true, 16,
-                    true)),
+                    true, false)),
             new GroupedFlashDecode(128, 8, true, KvCodes.INT8, layout(4, 16, true)),
             new GroupedFlashDecode(128, 8, true, KvCodes.E4M3, layout(2, 16, true)),
             new GroupedFlashDecode(128, 8, true, null, layout(2, 16, true)),
@@ -90,6 +90,14 @@ class FlashKernelsPtxasTest {
             new GroupedFlashDecode(64, 4, true, KvCodes.INT8, layout(4, 16, true)),
             new GroupedFlashDecode(64, 1, false, KvCodes.E4M3, layout(4, 16, true)),
             new GroupedFlashDecode(64, 4, true, null, layout(4, 8, true)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.INT8, lazy(4, 16, true)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.E4M3, lazy(4, 16, true)),
+            new GroupedFlashDecode(128, 4, true, null, lazy(4, 16, true)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.INT8, lazy(4, 8, true)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.INT8, lazy(4, 8, false)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.E4M3, lazy(4, 8, false)),
+            new GroupedFlashDecode(128, 4, true, null, lazy(4, 8, false)),
+            new GroupedFlashDecode(64, 3, true, KvCodes.INT8, lazy(4, 8, false)),
             new FlashDecodeCombine(8),
             new FlashDecodeCombine(128),
             new FlashDecodeCombine(128, 1),
@@ -112,7 +120,12 @@ class FlashKernelsPtxasTest {
 
     /** The permute recipe with {@code unroll} loads, {@code laneValues} elements a lane and head or lane scores. */
     private static GroupedFlashDecode.Loop layout(int unroll, int laneValues, boolean headScores) {
-        return new GroupedFlashDecode.Loop(unroll, false, true, true, laneValues, headScores);
+        return new GroupedFlashDecode.Loop(unroll, false, true, true, laneValues, headScores, false);
+    }
+
+    /** {@link #layout} with the accumulators rescaled lazily. */
+    private static GroupedFlashDecode.Loop lazy(int unroll, int laneValues, boolean headScores) {
+        return new GroupedFlashDecode.Loop(unroll, false, true, true, laneValues, headScores, true);
     }
 
     static Stream<Arguments> kernelsAndTargets() {
@@ -179,7 +192,7 @@ class FlashKernelsPtxasTest {
         assertEquals("flash_decode_grouped_int8_d128_g4_length_on_device_permute_v16_head_scores", wide.entryName());
         assertEquals("flash_decode_grouped_bf16_d128_g4_length_on_device_head_scores",
                 new GroupedFlashDecode(128, 4, true, null, layout(4, 8, true)).entryName(), "bf16 has no codes");
-        assertEquals(new GroupedFlashDecode.Loop(4, false, false, true, 8, true), new GroupedFlashDecode(128, 8, true,
+        assertEquals(new GroupedFlashDecode.Loop(4, false, false, true, 8, true, false), new GroupedFlashDecode(128, 8, true,
                 KvCodes.INT8, layout(4, 16, true)).loop(), "16 elements a lane for 8 query heads would not fit");
         assertEquals(layout(4, 16, false), new GroupedFlashDecode(64, 3, true, KvCodes.E4M3, layout(4, 16, true))
                 .loop(), "3 query heads do not halve");
@@ -187,7 +200,7 @@ class FlashKernelsPtxasTest {
                 .loop(), "one query head needs no exchange");
         assertEquals(layout(4, 16, false), new GroupedFlashDecode(128, 2, true, KvCodes.E4M3, layout(4, 16, true))
                 .loop(), "two would save one shuffle a row");
-        assertEquals(new GroupedFlashDecode.Loop(4, false, false, false, 8, true),
+        assertEquals(new GroupedFlashDecode.Loop(4, false, false, false, 8, true, false),
                 new GroupedFlashDecode(128, 4, true, null, layout(4, 8, true)).loop());
         String reference = new GroupedFlashDecode(128, 4, true, KvCodes.INT8,
                 GroupedFlashDecode.Loop.of(DecodeTuning.REFERENCE)).emit(PtxTarget.SM_90A).ptx();
@@ -233,7 +246,12 @@ class FlashKernelsPtxasTest {
             System.setProperty(DecodeTuning.UNPACK, "Permute");
             System.setProperty(DecodeTuning.LANE_VALUES, "16");
             System.setProperty(DecodeTuning.SCORES, "head");
-            assertEquals(new DecodeTuning(2, 8, 4, false, true, true, 16, true), DecodeTuning.configured());
+            System.setProperty(DecodeTuning.RESCALE, "LAZY");
+            assertEquals(new DecodeTuning(2, 8, 4, false, true, true, 16, true, true), DecodeTuning.configured());
+            System.setProperty(DecodeTuning.RESCALE, "sometimes");
+            e = assertThrows(IllegalArgumentException.class, DecodeTuning::configured);
+            assertTrue(e.getMessage().contains(DecodeTuning.RESCALE + " must be lazy or always"), e.getMessage());
+            System.clearProperty(DecodeTuning.RESCALE);
             System.setProperty(DecodeTuning.LANE_VALUES, "32");
             e = assertThrows(IllegalArgumentException.class, DecodeTuning::configured);
             assertTrue(e.getMessage().contains(DecodeTuning.LANE_VALUES + " must be 8 or 16, not 32"), e.getMessage());
@@ -254,6 +272,7 @@ class FlashKernelsPtxasTest {
             System.clearProperty(DecodeTuning.UNPACK);
             System.clearProperty(DecodeTuning.LANE_VALUES);
             System.clearProperty(DecodeTuning.SCORES);
+            System.clearProperty(DecodeTuning.RESCALE);
         }
     }
 

@@ -223,7 +223,8 @@ class Fp8KvCacheGpuTest {
      * The key-loop layouts that decode8-ab.sh compares, for both code formats: {@code permute} (the permute recipe),
      * {@code heads} (permute and head scores), {@code v16} (16 elements a lane, two loads), {@code v16heads} (both,
      * four loads; e4m3 decoded by integer operations, so that sm_90a runs the permute recipe too) and {@code heads8}
-     * (head scores, eight loads, prefetch). Shapes: LLaMA-3-8B's (4 query heads per KV head, d 128), 8 and 1 query
+     * (head scores, eight loads, prefetch), {@code lazy} and {@code lazylanes} (the accumulators rescaled lazily,
+     * with 16 elements and head scores, or the permute recipe alone). Shapes: LLaMA-3-8B's (4 query heads per KV head, d 128), 8 and 1 query
      * heads (where the knobs that need fewer heads or more fall back; the kernel names say how), and d 64 with 3
      * and 4. Lengths of a few thousand keys (several splits, several steps each) keep the float64 reference quick.
      */
@@ -233,7 +234,8 @@ class Fp8KvCacheGpuTest {
                 {32, 8, 128, 20000, "v16heads"}, {32, 8, 128, 1000, "v16heads"}, {32, 8, 128, 1, "v16heads"},
                 {32, 8, 128, 9000, "heads8"}, {64, 8, 128, 3000, "heads"}, {64, 8, 128, 3000, "v16heads"},
                 {8, 8, 128, 3000, "v16heads"}, {6, 2, 64, 4100, "v16heads"}, {8, 2, 64, 4100, "v16heads"},
-                {8, 2, 64, 4100, "heads8"}};
+                {8, 2, 64, 4100, "heads8"}, {32, 8, 128, 20000, "lazy"}, {32, 8, 128, 100, "lazy"},
+                {32, 8, 128, 9000, "lazylanes"}, {6, 2, 64, 4100, "lazylanes"}};
         return withBothFormats(rows);
     }
 
@@ -266,8 +268,10 @@ class Fp8KvCacheGpuTest {
             case "permute" -> DecodeTuning.DEFAULT.withLayout(true, 8, false);
             case "heads" -> DecodeTuning.DEFAULT.withLayout(true, 8, true);
             case "v16" -> DecodeTuning.DEFAULT.withUnroll(2).withLayout(true, 16, false);
-            case "v16heads" -> new DecodeTuning(8, 6, 4, false, false, true, 16, true);
-            case "heads8" -> new DecodeTuning(8, 8, 8, true, true, true, 8, true);
+            case "v16heads" -> new DecodeTuning(8, 6, 4, false, false, true, 16, true, false);
+            case "heads8" -> new DecodeTuning(8, 8, 8, true, true, true, 8, true, false);
+            case "lazy" -> DecodeTuning.DEFAULT.withLayout(true, 16, true).withLazyRescale(true);
+            case "lazylanes" -> DecodeTuning.DEFAULT.withLayout(true, 8, false).withLazyRescale(true);
             default -> throw new IllegalArgumentException(tuningName);
         };
         int kvDim = kvHeads * headDim, group = heads / kvHeads;
