@@ -10,8 +10,8 @@
 #    graph-form decode over a bf16, an int8 and an e4m3 cache, microseconds and GB/s of the cache bytes, beside the
 #    floors (bytes over 4.8 TB/s). Then a summary table of GB/s per layout.
 # 2. Fp8KvCacheGpuTest#everyLayoutMatchesFloat64OverTheDequantizedCache (the coded decode under every layout, both
-#    code formats, several shapes) and FlashAttentionGpuTest#everyDecodeTuningMatchesFloat64 (the bf16 decode, the
-#    new layouts among its tunings), results printed as each test finishes.
+#    code formats, several shapes) and FlashAttentionGpuTest#everyLayoutMatchesFloat64 (the bf16 decode under the
+#    layouts), results printed as each test finishes.
 # Each part has its own time limit (40 + 90 + 100 s), so the whole stays under 4 minutes; expected about 2.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -47,7 +47,7 @@ grep "floor" "$out/bench.log" | tee -a "$out/summary.txt"
 echo "== decode GPU tests"
 timeout 100 .gpu/test --details=testfeed \
   --select-method 'io.minference.kernels.transformer.Fp8KvCacheGpuTest#everyLayoutMatchesFloat64OverTheDequantizedCache(int,int,int,int,java.lang.String,io.minference.kernels.kvcache.KvCodes)' \
-  --select-method 'io.minference.kernels.flash.FlashAttentionGpuTest#everyDecodeTuningMatchesFloat64(io.minference.kernels.flash.DecodeTuning)' \
+  --select-method 'io.minference.kernels.flash.FlashAttentionGpuTest#everyLayoutMatchesFloat64(io.minference.kernels.flash.DecodeTuning)' \
   2>&1 | tee "$out/tests.log"
 tests=${PIPESTATUS[0]}
 echo "decode8-ab: benchmark exit $bench, tests exit $tests (124: the part's time limit was reached)"

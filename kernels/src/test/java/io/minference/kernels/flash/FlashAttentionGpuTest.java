@@ -136,8 +136,23 @@ class FlashAttentionGpuTest {
     static Stream<Arguments> decodeTunings() {
         return Stream.of(Arguments.of(new DecodeTuning(1, 2, 1, false, true)),
                 Arguments.of(new DecodeTuning(4, 3, 2, true, true)), Arguments.of(new DecodeTuning(8, 6, 4, true, true)),
-                Arguments.of(new DecodeTuning(32, 16, 8, false, true)),
-                Arguments.of(DecodeTuning.DEFAULT.withLayout(false, 8, true)),
+                Arguments.of(new DecodeTuning(32, 16, 8, false, true)));
+    }
+
+    /**
+     * The device-length decode of the LLaMA-3 shape under other {@link DecodeTuning}s than the default: one or many
+     * combine warps, few or many splits, one to eight loads in flight, with and without prefetch; each against
+     * float64 at a long and a short length of one capacity.
+     */
+    @ParameterizedTest(name = "decode with {0}")
+    @MethodSource("decodeTunings")
+    void everyDecodeTuningMatchesFloat64(DecodeTuning tuning) {
+        checkDecode(tuning, 50000);
+    }
+
+    /** The decode8 layouts over a bf16 cache: head scores, 16 elements a lane, both, lazy rescale. */
+    static Stream<Arguments> layoutTunings() {
+        return Stream.of(Arguments.of(DecodeTuning.DEFAULT.withLayout(false, 8, true)),
                 Arguments.of(DecodeTuning.DEFAULT.withLayout(false, 16, true)),
                 Arguments.of(DecodeTuning.DEFAULT.withUnroll(2).withLayout(false, 16, false)),
                 Arguments.of(new DecodeTuning(4, 3, 8, false, true, false, 8, true, false)),
@@ -146,15 +161,17 @@ class FlashAttentionGpuTest {
     }
 
     /**
-     * The device-length decode of the LLaMA-3 shape under other {@link DecodeTuning}s than the default: one or many
-     * combine warps, few or many splits, one to eight loads in flight, with and without prefetch, 8 or 16 elements a
-     * lane, lane or head scores, accumulators rescaled always or lazily; each against float64 at a long and a short length of one capacity.
+     * The decode8 layouts of the key loop ({@link DecodeTuning}'s laneValues, scores and rescale) over a bf16 cache
+     * of the LLaMA-3 shape, against float64 as above (a smaller capacity, for a quick run in decode8-ab.sh).
      */
     @ParameterizedTest(name = "decode with {0}")
-    @MethodSource("decodeTunings")
-    void everyDecodeTuningMatchesFloat64(DecodeTuning tuning) {
+    @MethodSource("layoutTunings")
+    void everyLayoutMatchesFloat64(DecodeTuning tuning) {
+        checkDecode(tuning, 12000);
+    }
+
+    private void checkDecode(DecodeTuning tuning, int capacity) {
         AttentionShape shape = new AttentionShape(32, 8, 128);
-        int capacity = 50000;
         for (int length : new int[] {capacity, 3000, 1}) {
             long seed = System.nanoTime();
             AttentionProblem problem = AttentionProblem.random(shape, 1, length - 1, capacity, seed);
