@@ -1,5 +1,6 @@
 package io.minference.kernels.transformer;
 
+import io.minference.kernels.DecodeReference;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.cpu.Rope;
 import io.minference.kernels.flash.DecodeTuning;
@@ -294,21 +295,9 @@ class Fp8KvCacheGpuTest {
             float[] kd = dequantized(codes, k, length, kvHeads, headDim);
             float[] vd = dequantized(codes, v, length, kvHeads, headDim);
             for (int h = 0; h < heads; h++) {
-                int kvHead = h / group;
-                double[] scores = new double[length];
-                double max = Double.NEGATIVE_INFINITY;
-                for (int t = 0; t < length; t++) {
-                    double dot = 0;
-                    for (int i = 0; i < headDim; i++) dot += (double) q[h * headDim + i] * kd[t * kvDim + kvHead * headDim + i];
-                    scores[t] = dot / Math.sqrt(headDim);
-                    max = Math.max(max, scores[t]);
-                }
-                double sum = 0;
-                for (int t = 0; t < length; t++) sum += scores[t] = Math.exp(scores[t] - max);
+                double[] reference = DecodeReference.attend(q, kd, vd, h, h / group, headDim, kvDim, length);
                 for (int i = 0; i < headDim; i++) {
-                    double want = 0;
-                    for (int t = 0; t < length; t++) want += scores[t] * vd[t * kvDim + kvHead * headDim + i];
-                    want /= sum;
+                    double want = reference[i];
                     double error = Math.abs(got[h * headDim + i] - want);
                     // bf16 rounding of the output, plus f32 accumulation and ex2.approx
                     if (!(error <= Math.abs(want) * 0x1p-8 + 2e-3)) {
