@@ -119,9 +119,9 @@ public final class DecodeAttentionBenchmark implements GpuBenchmark {
                 backend.stream().synchronize();
                 double bf16Bytes = 2.0 * 2 * length * kvDim;
                 double fp8Bytes = 2.0 * length * kvDim + 2.0 * 4 * Fp8KvLayer.blocks(length) * SHAPE.numKvHeads();
-                figures.add(new Figure("decode L=" + length + " floor bf16 (K+V " + gb(bf16Bytes) + " at "
+                measured(figures, new Figure("decode L=" + length + " floor bf16 (K+V " + gb(bf16Bytes) + " at "
                         + BYTES_PER_SECOND_LABEL + ")", bf16Bytes / BYTES_PER_SECOND * 1e6, "us"));
-                figures.add(new Figure("decode L=" + length + " floor 8-bit (K+V " + gb(fp8Bytes) + " at "
+                measured(figures, new Figure("decode L=" + length + " floor 8-bit (K+V " + gb(fp8Bytes) + " at "
                         + BYTES_PER_SECOND_LABEL + ")", fp8Bytes / BYTES_PER_SECOND * 1e6, "us"));
                 for (int t = 0; t < tunings.size(); t++) {
                     DecodeTuning tuning = tunings.get((t + n) % tunings.size());
@@ -131,20 +131,29 @@ public final class DecodeAttentionBenchmark implements GpuBenchmark {
                         double bf16 = DeviceTimer.medianMillisPerLaunch(backend, 3, 5, LAUNCHES,
                                 () -> flash.decode(backend.stream(), q, k, v, o, lengthAt, length));
                         String label = "decode L=" + length + " " + describe(tuning);
-                        figures.add(new Figure(label + " bf16", bf16 * 1e3, "us"));
-                        figures.add(new Figure(label + " bf16", bf16Bytes / (bf16 * 1e-3) / 1e9, "GB/s"));
+                        measured(figures, new Figure(label + " bf16", bf16 * 1e3, "us"));
+                        measured(figures, new Figure(label + " bf16", bf16Bytes / (bf16 * 1e-3) / 1e9, "GB/s"));
                         for (Fp8KvLayer coded : List.of(int8, e4m3)) {
                             double millis = DeviceTimer.medianMillisPerLaunch(backend, 3, 5, LAUNCHES,
                                     () -> flash.decode(backend.stream(), q, coded, o, lengthAt));
                             String codes = " " + coded.codes().label();
-                            figures.add(new Figure(label + codes, millis * 1e3, "us"));
-                            figures.add(new Figure(label + codes, fp8Bytes / (millis * 1e-3) / 1e9, "GB/s"));
+                            measured(figures, new Figure(label + codes, millis * 1e3, "us"));
+                            measured(figures, new Figure(label + codes, fp8Bytes / (millis * 1e-3) / 1e9, "GB/s"));
                         }
                     }
                 }
             }
         }
         return figures;
+    }
+
+    /**
+     * Adds a figure and prints it to stderr at once, as GpuBench prints its table at the end: a run cut short by a
+     * time limit (decode8-ab.sh's) still leaves what it measured.
+     */
+    private static void measured(List<Figure> figures, Figure figure) {
+        figures.add(figure);
+        System.err.printf(Locale.ROOT, "%-62s %12.2f  %s%n", figure.name(), figure.value(), figure.unit());
     }
 
     static String describe(DecodeTuning t) {
