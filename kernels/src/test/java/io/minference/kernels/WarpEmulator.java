@@ -1,5 +1,7 @@
 package io.minference.kernels;
 
+import io.minference.kernels.kvcache.Fp8E4m3;
+
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -14,8 +16,9 @@ import java.util.TreeMap;
  * kernels emit: integer and f32 arithmetic (Java's IEEE arithmetic, round to nearest; {@code ex2.approx} as an exact
  * power of two, rounded), bit operations, {@code prmt}, comparisons and selects, global loads and stores, warp
  * shuffles and votes, and branches (a branch the lanes disagree on must jump forward, to where they meet again, as
- * the kernels' if-then blocks do; loops must be warp-uniform). Shared memory, barriers and atomics are not
- * emulated, nor f16/bf16 or e4m3 conversions: an instruction it does not know is an error that names it.
+ * the kernels' if-then blocks do; loops must be warp-uniform), and the e4m3-to-f16 and f16-to-f32 conversions (by
+ * {@link Fp8E4m3#decode}). Shared memory, barriers, atomics and other conversions are not emulated: an instruction
+ * it does not know is an error that names it.
  * <p>Global memory is a set of buffers at made-up addresses ({@link #allocate}); parameters are given by name.
  */
 public final class WarpEmulator {
@@ -238,6 +241,14 @@ public final class WarpEmulator {
                 memoryAccess(l, s);
                 return;
             }
+            if (d != null && d.startsWith("{")) {
+                // mov.b32 {lo, hi}, word: the halves of a word
+                String[] halves = d.substring(1, d.length() - 1).split(",\\s*");
+                long word = operand(l, s[3]);
+                put(l, halves[0], word & 0xFFFF);
+                put(l, halves[1], (word >>> 16) & 0xFFFF);
+                return;
+            }
             String[] parts = op.split("\\.");
             String type = parts[parts.length - 1];
             long a = s.length > 3 ? operand(l, s[3]) : 0;
@@ -344,6 +355,10 @@ public final class WarpEmulator {
             case "cvt.u64.u32" -> a & 0xFFFFFFFFL;
             case "cvt.u32.u64" -> a & 0xFFFFFFFFL;
             case "cvt.s64.s32" -> (long) (int) a;
+            case "cvt.f32.f16" -> bits(Float.float16ToFloat((short) a));
+            // element 0 (the low half) from the low byte; every e4m3 value is an f16 value
+            case "cvt.rn.f16x2.e4m3x2" -> (Float.floatToFloat16(Fp8E4m3.decode((byte) a)) & 0xFFFFL)
+                    | (Float.floatToFloat16(Fp8E4m3.decode((byte) (a >>> 8))) & 0xFFFFL) << 16;
             default -> throw new IllegalStateException("the emulator has no " + op);
         };
     }

@@ -20,8 +20,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * The grouped split-K decode's sm_80 PTX run by {@link WarpEmulator}, without a GPU, for every key-loop layout
- * ({@link GroupedFlashDecode.Loop}) over an int8, an e4m3 and a bf16 cache: the partials it writes, merged as
+ * The grouped split-K decode's PTX run by {@link WarpEmulator}, without a GPU, for every key-loop layout
+ * ({@link GroupedFlashDecode.Loop}) over an int8, an e4m3 and a bf16 cache (sm_80's PTX; and sm_90a's for e4m3, which
+ * converts the codes by instruction): the partials it writes, merged as
  * {@link FlashDecodeCombine} merges them, against float64 attention over the values the cache holds (codes times
  * their block scales, the partial block from the bf16 tail). A small cache (2 KV heads, 5 full blocks and a partial
  * one, 8 splits of unaligned length) so that every path runs: whole and cut steps, the tail, empty row groups, the
@@ -44,23 +45,30 @@ class GroupedDecodeEmulationTest {
         Stream.Builder<Arguments> cases = Stream.builder();
         for (GroupedFlashDecode.Loop loop : loops) {
             for (KvCodes codes : new KvCodes[] {KvCodes.INT8, KvCodes.E4M3, null}) {
-                cases.add(Arguments.of(128, 4, codes, loop));
+                cases.add(Arguments.of(128, 4, codes, loop, PtxTarget.SM_80));
             }
-            cases.add(Arguments.of(64, 4, KvCodes.INT8, loop));
-            cases.add(Arguments.of(128, 8, KvCodes.E4M3, loop));
+            cases.add(Arguments.of(64, 4, KvCodes.INT8, loop, PtxTarget.SM_80));
+            cases.add(Arguments.of(128, 8, KvCodes.E4M3, loop, PtxTarget.SM_80));
+            // sm_90a converts e4m3 by cvt.rn.f16x2.e4m3x2 where the loop asks for the instruction
+            GroupedFlashDecode.Loop converted = new GroupedFlashDecode.Loop(loop.unroll(), loop.prefetch(), true,
+                    loop.permute(), loop.laneValues(), loop.headScores(), loop.lazyRescale());
+            cases.add(Arguments.of(128, 4, KvCodes.E4M3, converted, PtxTarget.SM_90A));
         }
         return cases.build();
     }
 
-    @ParameterizedTest(name = "d {0}, {1} query heads per KV head, {2}, {3}")
+    @ParameterizedTest(name = "d {0}, {1} query heads per KV head, {2}, {3}, {4}")
     @MethodSource("layouts")
-    void partialsMergeToFloat64Attention(int headDim, int group, KvCodes codes, GroupedFlashDecode.Loop loop) {
+    void partialsMergeToFloat64Attention(int headDim, int group, KvCodes codes, GroupedFlashDecode.Loop loop,
+                                         PtxTarget target) {
         long seed = System.nanoTime();
         Random random = new Random(seed);
         int heads = KV_HEADS * group, kvDim = KV_HEADS * headDim, length = 5 * 64 + 37, capacity = length + 30;
         int splits = SPLIT_BLOCKS * GroupedFlashDecode.SPLITS_PER_BLOCK;
         GroupedFlashDecode kernel = new GroupedFlashDecode(headDim, group, true, codes, loop);
-        WarpEmulator gpu = new WarpEmulator(kernel.emit(PtxTarget.SM_80).ptx());
+        String ptx = kernel.emit(target).ptx();
+        assertEquals(target == PtxTarget.SM_90A, ptx.contains("cvt.rn.f16x2.e4m3x2"), "the conversion path");
+        WarpEmulator gpu = new WarpEmulator(ptx);
 
         float[] q = gaussians(random, heads * headDim, 1.5);
         float[] k = gaussians(random, capacity * kvDim, 1.0), v = gaussians(random, capacity * kvDim, 1.0);
@@ -141,7 +149,7 @@ class GroupedDecodeEmulationTest {
             for (int i = 0; i < headDim; i++) {
                 double value = got[i] / total;
                 if (!(Math.abs(value - want[i]) <= 1e-4 * Math.abs(want[i]) + 2e-5 * 40)) {
-                    fail(kernel.entryName() + ": head " + h + ", element " + i + ": " + value + ", float64 "
+                    fail(kernel.entryName() + " for " + target + ": head " + h + ", element " + i + ": " + value + ", float64 "
                             + want[i] + "; seed " + seed);
                 }
             }
