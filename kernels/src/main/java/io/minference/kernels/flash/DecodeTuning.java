@@ -20,6 +20,23 @@ import java.util.Locale;
  *       e4m3 codes ({@code --kv-cache fp8}) into floats on sm_90a, by {@code cvt.rn.f16x2.e4m3x2} or by the integer
  *       operations that older targets always use (the same values). int8 codes ({@code --kv-cache int8}) always
  *       take integer operations (a sign extension and a conversion), whatever this says.</li>
+ *   <li>{@value #UNPACK} ({@code shifts}, the default, or {@code permute}): the integer recipe that turns 8-bit
+ *       codes into floats in the grouped decode ({@link io.minference.kernels.kvcache.Fp8Ops#decode}): the
+ *       reference shifts (int8: a conversion per value), or {@code prmt} under a float exponent (int8: xor, prmt,
+ *       fsub; e4m3: shift, arithmetic shift, AND, multiply). The same values.</li>
+ *   <li>{@value #LANE_VALUES} (8, the default, or 16): elements of a row each lane of the grouped decode holds;
+ *       16 halves the lanes that reduce each score and doubles the FMAs between shuffles (one 16-byte load of
+ *       codes), for up to 4 query heads per KV head (more would not fit the registers; they keep 8).</li>
+ *   <li>{@value #SCORES} ({@code lane}, the default, or {@code head}): whether every lane of a row reduces every
+ *       query head's score and runs every head's softmax, or the partial scores are exchanged by a transposed
+ *       butterfly (each level halves the values a lane sends) so that each lane ends with one head's score, runs
+ *       that head's softmax alone and hands the probabilities to the row's other lanes (query heads per KV head a
+ *       power of two, 4 or more).</li>
+ *   <li>{@value #RESCALE} ({@code always}, the default, or {@code lazy}): whether the grouped decode rescales its
+ *       accumulators whenever a running max grows, or only when some lane's grows by more than
+ *       {@value GroupedFlashDecode#LAZY_RESCALE_LOG2} (in log2 units; a warp vote, then a branch that the whole warp
+ *       takes or skips), the probabilities meanwhile taken against the max kept (at most
+ *       2^{@value GroupedFlashDecode#LAZY_RESCALE_LOG2} each). The same function; the rounding differs a little.</li>
  * </ul>
  * A value out of range or not a number is an error that names the property.
  *
@@ -28,43 +45,79 @@ import java.util.Locale;
  * @param unroll         loads in flight per lane and per K or V in the grouped decode
  * @param prefetch       whether the grouped decode loads a step ahead
  * @param fp8Instruction whether e4m3 codes are decoded by the conversion instruction where the target has it
+ * @param permute        whether 8-bit codes are decoded by the permute recipe rather than the reference shifts
+ * @param laneValues     row elements per lane in the grouped decode, 8 or 16
+ * @param headScores     whether each lane reduces and softmaxes one query head's scores (the transposed butterfly)
+ * @param lazyRescale    whether the accumulators are rescaled only when a running max grows past the threshold
  */
-public record DecodeTuning(int combineWarps, int blocksPerSm, int unroll, boolean prefetch, boolean fp8Instruction) {
+public record DecodeTuning(int combineWarps, int blocksPerSm, int unroll, boolean prefetch, boolean fp8Instruction,
+                           boolean permute, int laneValues, boolean headScores, boolean lazyRescale) {
     public static final String COMBINE_WARPS = "minference.decode.combineWarps";
     public static final String BLOCKS_PER_SM = "minference.decode.blocksPerSm";
     public static final String UNROLL = "minference.decode.unroll";
     public static final String PREFETCH = "minference.decode.prefetch";
     public static final String FP8_DECODE = "minference.decode.fp8";
-    public static final DecodeTuning DEFAULT = new DecodeTuning(8, 8, 4, false, true);
+    public static final String UNPACK = "minference.decode.unpack";
+    public static final String LANE_VALUES = "minference.decode.laneValues";
+    public static final String SCORES = "minference.decode.scores";
+    public static final String RESCALE = "minference.decode.rescale";
+    /** The settings before the decode8 layouts: the reference that decode8-ab.sh compares them with. */
+    public static final DecodeTuning REFERENCE = new DecodeTuning(8, 8, 4, false, true, false, 8, false, false);
+    public static final DecodeTuning DEFAULT = REFERENCE;
 
     public DecodeTuning {
         check(COMBINE_WARPS, combineWarps, 1, 32);
         check(BLOCKS_PER_SM, blocksPerSm, 1, 64);
         check(UNROLL, unroll, 1, 8);
+        if (laneValues != 8 && laneValues != 16) {
+            throw new IllegalArgumentException(LANE_VALUES + " must be 8 or 16, not " + laneValues);
+        }
+    }
+
+    /**
+     * These settings with the default layout of the grouped decode's key loop (unpack, lane values, scores,
+     * rescale).
+     */
+    public DecodeTuning(int combineWarps, int blocksPerSm, int unroll, boolean prefetch, boolean fp8Instruction) {
+        this(combineWarps, blocksPerSm, unroll, prefetch, fp8Instruction, DEFAULT.permute, DEFAULT.laneValues,
+                DEFAULT.headScores, DEFAULT.lazyRescale);
+    }
+
+    /** These settings with the grouped decode's code recipe, lane width and score layout replaced. */
+    public DecodeTuning withLayout(boolean permute, int laneValues, boolean headScores) {
+        return new DecodeTuning(combineWarps, blocksPerSm, unroll, prefetch, fp8Instruction, permute, laneValues,
+                headScores, lazyRescale);
+    }
+
+    /** These settings with {@code unroll} warp loads in flight. */
+    public DecodeTuning withUnroll(int unroll) {
+        return new DecodeTuning(combineWarps, blocksPerSm, unroll, prefetch, fp8Instruction, permute, laneValues,
+                headScores, lazyRescale);
+    }
+
+    /** These settings with the accumulators rescaled lazily or always. */
+    public DecodeTuning withLazyRescale(boolean lazyRescale) {
+        return new DecodeTuning(combineWarps, blocksPerSm, unroll, prefetch, fp8Instruction, permute, laneValues,
+                headScores, lazyRescale);
     }
 
     /** The settings of the system properties, each unset one at its default. */
     public static DecodeTuning configured() {
         return new DecodeTuning(read(COMBINE_WARPS, DEFAULT.combineWarps), read(BLOCKS_PER_SM, DEFAULT.blocksPerSm),
-                read(UNROLL, DEFAULT.unroll), prefetch(System.getProperty(PREFETCH, "false")),
-                fp8Instruction(System.getProperty(FP8_DECODE, "instruction")));
+                read(UNROLL, DEFAULT.unroll), choice(PREFETCH, "true", "false", DEFAULT.prefetch),
+                choice(FP8_DECODE, "instruction", "integer", DEFAULT.fp8Instruction), choice(UNPACK, "permute",
+                "shifts", DEFAULT.permute), read(LANE_VALUES, DEFAULT.laneValues), choice(SCORES, "head", "lane",
+                DEFAULT.headScores), choice(RESCALE, "lazy", "always", DEFAULT.lazyRescale));
     }
 
-    private static boolean prefetch(String value) {
-        return switch (value.trim().toLowerCase(Locale.ROOT)) {
-            case "true" -> true;
-            case "false" -> false;
-            default -> throw new IllegalArgumentException(PREFETCH + " must be true or false, not '" + value + "'");
-        };
-    }
-
-    private static boolean fp8Instruction(String value) {
-        return switch (value.trim().toLowerCase(Locale.ROOT)) {
-            case "instruction" -> true;
-            case "integer" -> false;
-            default -> throw new IllegalArgumentException(FP8_DECODE + " must be instruction or integer, not '" + value
-                    + "'");
-        };
+    /** Whether {@code property} (unset: {@code fallback}) says {@code yes} rather than {@code no}, any case. */
+    private static boolean choice(String property, String yes, String no, boolean fallback) {
+        String value = System.getProperty(property);
+        if (value == null) return fallback;
+        String word = value.trim().toLowerCase(Locale.ROOT);
+        if (word.equals(yes)) return true;
+        if (word.equals(no)) return false;
+        throw new IllegalArgumentException(property + " must be " + yes + " or " + no + ", not '" + value + "'");
     }
 
     private static int read(String property, int fallback) {

@@ -12,7 +12,7 @@ import io.minference.ptx.dsl.U64;
  * The 8-bit KV cache's conversions and block quantization as DSL routines, for each {@link KvCodes} format step for
  * step those of its CPU reference ({@link Fp8E4m3}, {@link KvBlockCodes}): integer operations, IEEE division and
  * round-to-nearest-even conversions only, so they assemble for every target (sm_80 included) and round as the CPU
- * does. {@link #decode8Converted} is the one exception: e4m3 by the conversion instruction, sm_89 and newer.
+ * does. {@link #decodeConverted} is the one exception: e4m3 by the conversion instruction, sm_89 and newer.
  */
 public final class Fp8Ops {
     /** Positions per block, as a shift. */
@@ -21,16 +21,29 @@ public final class Fp8Ops {
     private Fp8Ops() {
     }
 
-    /** The eight values (without the block's scale) of eight {@code codes} packed little-endian in two words. */
-    public static F32[] decode8(KernelBuilder k, KvCodes codes, B32[] words) {
-        return codes == KvCodes.E4M3 ? decode8E4m3(k, words) : decode8Int8(k, words);
+    /**
+     * The values (without the block's scale) of the codes packed little-endian in {@code words}, four a word, by
+     * integer operations: {@code shifts} is the reference recipe, {@code permute} a shorter one that gives the same
+     * values.
+     * <ul>
+     *   <li>int8, shifts: each byte shifted to the top, arithmetically back and converted ({@code cvt.rn.f32.s32},
+     *       a conversion at a fraction of the FMA rate): three instructions a value.</li>
+     *   <li>int8, permute: the word's sign bits flipped once ({@code b + 128}), then each byte moved by one
+     *       {@code prmt} under the exponent of 2^23 (the float {@code 2^23 + b + 128}) and 2^23 + 128 subtracted:
+     *       both exact, two instructions a value and a quarter, none of them a conversion.</li>
+     *   <li>e4m3, shifts: the magnitude bits to a float's bits 20..26 and the sign to bit 31, times 2^120 (exact):
+     *       six instructions a value.</li>
+     *   <li>e4m3, permute: the byte shifted to the top, arithmetically right by 4 (the sign lands in bit 31 and
+     *       bits 27..30, exponent and mantissa in bits 20..26), one AND with {@code 0x87F00000}, times 2^120: four
+     *       instructions a value, three for the top byte.</li>
+     * </ul>
+     */
+    public static F32[] decode(KernelBuilder k, KvCodes codes, B32[] words, boolean permute) {
+        if (codes == KvCodes.E4M3) return permute ? decodeE4m3BySignShift(k, words) : decodeE4m3(k, words);
+        return permute ? decodeInt8ByPermute(k, words) : decodeInt8(k, words);
     }
 
-    /**
-     * e4m3: byte i's magnitude bits go to a float's bits 20..26 and its sign to bit 31, and the product by 2^120 is
-     * exact.
-     */
-    private static F32[] decode8E4m3(KernelBuilder k, B32[] words) {
+    private static F32[] decodeE4m3(KernelBuilder k, B32[] words) {
         F32[] values = new F32[4 * words.length];
         for (int w = 0; w < words.length; w++) {
             for (int i = 0; i < 4; i++) {
@@ -44,8 +57,20 @@ public final class Fp8Ops {
         return values;
     }
 
-    /** int8: byte i sign-extended (shifted to the top, then arithmetically back) and converted, exactly. */
-    private static F32[] decode8Int8(KernelBuilder k, B32[] words) {
+    private static F32[] decodeE4m3BySignShift(KernelBuilder k, B32[] words) {
+        F32[] values = new F32[4 * words.length];
+        for (int w = 0; w < words.length; w++) {
+            S32 word = k.toS32(k.bitsAsU32(words[w]));
+            for (int i = 0; i < 4; i++) {
+                S32 top = i == 3 ? word : k.shl(word, 24 - 8 * i);
+                B32 bits = k.and(k.bits(k.shr(top, 4)), k.b32(0x87F00000));
+                values[4 * w + i] = k.mul(k.bitsAsF32(bits), 0x1p120f);
+            }
+        }
+        return values;
+    }
+
+    private static F32[] decodeInt8(KernelBuilder k, B32[] words) {
         F32[] values = new F32[4 * words.length];
         for (int w = 0; w < words.length; w++) {
             S32 word = k.toS32(k.bitsAsU32(words[w]));
@@ -57,12 +82,30 @@ public final class Fp8Ops {
         return values;
     }
 
+    /** The float 2^23, whose exponent byte {@link #decodeInt8ByPermute} puts above each code. */
+    private static final int TWO_TO_23_BITS = 0x4B000000;
+
+    private static F32[] decodeInt8ByPermute(KernelBuilder k, B32[] words) {
+        F32[] values = new F32[4 * words.length];
+        B32 exponent = k.b32(TWO_TO_23_BITS);
+        F32 bias = k.f32(0x1p23f + 128);
+        for (int w = 0; w < words.length; w++) {
+            B32 biased = k.xor(words[w], k.b32(0x80808080));
+            for (int i = 0; i < 4; i++) {
+                // bytes 4, 5 and 7 of (exponent : biased) are 0x00, 0x00 and 0x4B
+                B32 bits = k.permute(biased, exponent, 0x7440 | i);
+                values[4 * w + i] = k.sub(k.bitsAsF32(bits), bias);
+            }
+        }
+        return values;
+    }
+
     /**
-     * The eight values of eight e4m3 codes (the values {@code decode8(k, KvCodes.E4M3, words)} gives), by the e4m3
-     * conversion instruction (sm_89 and newer): each pair of codes to an f16 pair (every e4m3 value is an f16
+     * The values of the e4m3 codes in {@code words} (those {@code decode(k, KvCodes.E4M3, words, ...)} gives), by
+     * the e4m3 conversion instruction (sm_89 and newer): each pair of codes to an f16 pair (every e4m3 value is an f16
      * value), then each half to f32; a code pair in bits 0..15 of a word gives elements 0 and 1, low byte first.
      */
-    public static F32[] decode8Converted(KernelBuilder k, B32[] words) {
+    public static F32[] decodeConverted(KernelBuilder k, B32[] words) {
         F32[] values = new F32[4 * words.length];
         for (int w = 0; w < words.length; w++) System.arraycopy(k.e4m3x4ToF32(words[w]), 0, values, 4 * w, 4);
         return values;

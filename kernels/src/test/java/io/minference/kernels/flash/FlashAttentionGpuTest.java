@@ -147,8 +147,31 @@ class FlashAttentionGpuTest {
     @ParameterizedTest(name = "decode with {0}")
     @MethodSource("decodeTunings")
     void everyDecodeTuningMatchesFloat64(DecodeTuning tuning) {
+        checkDecode(tuning, 50000);
+    }
+
+    /** The decode8 layouts over a bf16 cache: head scores, 16 elements a lane, both, lazy rescale. */
+    static Stream<Arguments> layoutTunings() {
+        return Stream.of(Arguments.of(DecodeTuning.DEFAULT.withLayout(false, 8, true)),
+                Arguments.of(DecodeTuning.DEFAULT.withLayout(false, 16, true)),
+                Arguments.of(DecodeTuning.DEFAULT.withUnroll(2).withLayout(false, 16, false)),
+                Arguments.of(new DecodeTuning(4, 3, 8, false, true, false, 8, true, false)),
+                Arguments.of(DecodeTuning.DEFAULT.withLayout(false, 16, true).withLazyRescale(true)),
+                Arguments.of(DecodeTuning.DEFAULT.withLazyRescale(true)));
+    }
+
+    /**
+     * The decode8 layouts of the key loop ({@link DecodeTuning}'s laneValues, scores and rescale) over a bf16 cache
+     * of the LLaMA-3 shape, against float64 as above (a smaller capacity, for a quick run in decode8-ab.sh).
+     */
+    @ParameterizedTest(name = "decode with {0}")
+    @MethodSource("layoutTunings")
+    void everyLayoutMatchesFloat64(DecodeTuning tuning) {
+        checkDecode(tuning, 12000);
+    }
+
+    private void checkDecode(DecodeTuning tuning, int capacity) {
         AttentionShape shape = new AttentionShape(32, 8, 128);
-        int capacity = 50000;
         for (int length : new int[] {capacity, 3000, 1}) {
             long seed = System.nanoTime();
             AttentionProblem problem = AttentionProblem.random(shape, 1, length - 1, capacity, seed);

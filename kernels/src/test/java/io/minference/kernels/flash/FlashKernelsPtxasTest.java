@@ -59,6 +59,45 @@ class FlashKernelsPtxasTest {
             new GroupedFlashDecode(128, 4, true, KvCodes.E4M3, new GroupedFlashDecode.Loop(2, true, false)),
             new GroupedFlashDecode(64, 1, true, KvCodes.INT8, new GroupedFlashDecode.Loop(4, true, true)),
             new GroupedFlashDecode(64, 1, true, KvCodes.E4M3, new GroupedFlashDecode.Loop(4, true, true)),
+            // the decode8 layouts (DecodeTuning's unpack, laneValues and scores), as decode8-ab.sh compares them
+            new GroupedFlashDecode(128, 4, true, KvCodes.INT8, layout(4, 8, false)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.E4M3, layout(4, 8, false)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.INT8, layout(4, 8, true)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.E4M3, layout(4, 8, true)),
+            new GroupedFlashDecode(128, 4, true, null, layout(4, 8, true)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.INT8, layout(8, 8, true)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.E4M3, layout(8, 8, true)),
+            new GroupedFlashDecode(128, 4, true, null, layout(8, 8, true)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.INT8, layout(2, 16, false)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.E4M3, layout(2, 16, false)),
+            new GroupedFlashDecode(128, 4, true, null, layout(2, 16, false)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.INT8, layout(4, 16, true)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.E4M3, layout(4, 16, true)),
+            new GroupedFlashDecode(128, 4, true, null, layout(4, 16, true)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.INT8, layout(2, 16, true)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.E4M3, layout(2, 16, true)),
+            new GroupedFlashDecode(128, 4, true, null, layout(2, 16, true)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.INT8, new GroupedFlashDecode.Loop(4, true, true, true, 8,
+                    true, false)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.E4M3, new GroupedFlashDecode.Loop(4, false, false, true, 16,
+                    true, false)),
+            new GroupedFlashDecode(128, 8, true, KvCodes.INT8, layout(4, 16, true)),
+            new GroupedFlashDecode(128, 8, true, KvCodes.E4M3, layout(2, 16, true)),
+            new GroupedFlashDecode(128, 8, true, null, layout(2, 16, true)),
+            new GroupedFlashDecode(128, 2, true, KvCodes.INT8, layout(4, 16, true)),
+            new GroupedFlashDecode(64, 3, true, KvCodes.INT8, layout(4, 16, true)),
+            new GroupedFlashDecode(64, 2, true, KvCodes.E4M3, layout(4, 16, true)),
+            new GroupedFlashDecode(64, 4, true, KvCodes.INT8, layout(4, 16, true)),
+            new GroupedFlashDecode(64, 1, false, KvCodes.E4M3, layout(4, 16, true)),
+            new GroupedFlashDecode(64, 4, true, null, layout(4, 8, true)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.INT8, lazy(4, 16, true)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.E4M3, lazy(4, 16, true)),
+            new GroupedFlashDecode(128, 4, true, null, lazy(4, 16, true)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.INT8, lazy(4, 8, true)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.INT8, lazy(4, 8, false)),
+            new GroupedFlashDecode(128, 4, true, KvCodes.E4M3, lazy(4, 8, false)),
+            new GroupedFlashDecode(128, 4, true, null, lazy(4, 8, false)),
+            new GroupedFlashDecode(64, 3, true, KvCodes.INT8, lazy(4, 8, false)),
             new FlashDecodeCombine(8),
             new FlashDecodeCombine(128),
             new FlashDecodeCombine(128, 1),
@@ -78,6 +117,16 @@ class FlashKernelsPtxasTest {
             new HopperFlashPrefill(128, 128, 2, HopperFlashLoop.Schedule.parse("pingpong,lazy")),
             new HopperFlashPrefill(128, 128, 3, HopperFlashLoop.Schedule.parse("overlap,lazy")),
             new HopperFlashPrefill(128, 128, 3, HopperFlashLoop.Schedule.parse("pingpong,overlap,lazy")));
+
+    /** The permute recipe with {@code unroll} loads, {@code laneValues} elements a lane and head or lane scores. */
+    private static GroupedFlashDecode.Loop layout(int unroll, int laneValues, boolean headScores) {
+        return new GroupedFlashDecode.Loop(unroll, false, true, true, laneValues, headScores, false);
+    }
+
+    /** {@link #layout} with the accumulators rescaled lazily. */
+    private static GroupedFlashDecode.Loop lazy(int unroll, int laneValues, boolean headScores) {
+        return new GroupedFlashDecode.Loop(unroll, false, true, true, laneValues, headScores, true);
+    }
 
     static Stream<Arguments> kernelsAndTargets() {
         return KERNELS.stream().flatMap(kernel -> Stream.of(PtxTarget.values()).filter(kernel::supports)
@@ -138,6 +187,37 @@ class FlashKernelsPtxasTest {
     }
 
     @Test
+    void decodeLayoutsAreNamedAndKnobsThatMeanNothingForAShapeAreOff() {
+        GroupedFlashDecode wide = new GroupedFlashDecode(128, 4, true, KvCodes.INT8, layout(4, 16, true));
+        assertEquals("flash_decode_grouped_int8_d128_g4_length_on_device_permute_v16_head_scores", wide.entryName());
+        assertEquals("flash_decode_grouped_bf16_d128_g4_length_on_device_head_scores",
+                new GroupedFlashDecode(128, 4, true, null, layout(4, 8, true)).entryName(), "bf16 has no codes");
+        assertEquals(new GroupedFlashDecode.Loop(4, false, false, true, 8, true, false), new GroupedFlashDecode(128, 8, true,
+                KvCodes.INT8, layout(4, 16, true)).loop(), "16 elements a lane for 8 query heads would not fit");
+        assertEquals(layout(4, 16, false), new GroupedFlashDecode(64, 3, true, KvCodes.E4M3, layout(4, 16, true))
+                .loop(), "3 query heads do not halve");
+        assertEquals(layout(4, 16, false), new GroupedFlashDecode(128, 1, true, KvCodes.E4M3, layout(4, 16, true))
+                .loop(), "one query head needs no exchange");
+        assertEquals(layout(4, 16, false), new GroupedFlashDecode(128, 2, true, KvCodes.E4M3, layout(4, 16, true))
+                .loop(), "two would save one shuffle a row");
+        assertEquals(new GroupedFlashDecode.Loop(4, false, false, false, 8, true, false),
+                new GroupedFlashDecode(128, 4, true, null, layout(4, 8, true)).loop());
+        String reference = new GroupedFlashDecode(128, 4, true, KvCodes.INT8,
+                GroupedFlashDecode.Loop.of(DecodeTuning.REFERENCE)).emit(PtxTarget.SM_90A).ptx();
+        String permuted = new GroupedFlashDecode(128, 4, true, KvCodes.INT8, layout(4, 8, false))
+                .emit(PtxTarget.SM_90A).ptx();
+        assertTrue(reference.contains("cvt.rn.f32.s32") && !reference.contains("prmt.b32"));
+        assertTrue(permuted.contains("prmt.b32") && !permuted.contains("cvt.rn.f32.s32"));
+        String heads = wide.emit(PtxTarget.SM_90A).ptx();
+        assertTrue(heads.contains("shfl.sync.idx"), "head scores hand the probabilities out");
+        assertTrue(count(heads, "ex2.approx") < count(reference, "ex2.approx"), "one head's softmax a lane");
+    }
+
+    private static long count(String ptx, String instruction) {
+        return ptx.lines().filter(l -> l.strip().startsWith(instruction)).count();
+    }
+
+    @Test
     void decodeTuningComesFromSystemPropertiesAndBadValuesNameTheProperty() {
         assertEquals(DecodeTuning.DEFAULT, DecodeTuning.configured());
         try {
@@ -162,11 +242,37 @@ class FlashKernelsPtxasTest {
             e = assertThrows(IllegalArgumentException.class, DecodeTuning::configured);
             assertTrue(e.getMessage().contains(DecodeTuning.FP8_DECODE + " must be instruction or integer"),
                     e.getMessage());
+            System.clearProperty(DecodeTuning.FP8_DECODE);
+            System.setProperty(DecodeTuning.UNPACK, "Permute");
+            System.setProperty(DecodeTuning.LANE_VALUES, "16");
+            System.setProperty(DecodeTuning.SCORES, "head");
+            System.setProperty(DecodeTuning.RESCALE, "LAZY");
+            assertEquals(new DecodeTuning(2, 8, 4, false, true, true, 16, true, true), DecodeTuning.configured());
+            System.setProperty(DecodeTuning.RESCALE, "sometimes");
+            e = assertThrows(IllegalArgumentException.class, DecodeTuning::configured);
+            assertTrue(e.getMessage().contains(DecodeTuning.RESCALE + " must be lazy or always"), e.getMessage());
+            System.clearProperty(DecodeTuning.RESCALE);
+            System.setProperty(DecodeTuning.LANE_VALUES, "32");
+            e = assertThrows(IllegalArgumentException.class, DecodeTuning::configured);
+            assertTrue(e.getMessage().contains(DecodeTuning.LANE_VALUES + " must be 8 or 16, not 32"), e.getMessage());
+            System.clearProperty(DecodeTuning.LANE_VALUES);
+            System.setProperty(DecodeTuning.SCORES, "heads");
+            e = assertThrows(IllegalArgumentException.class, DecodeTuning::configured);
+            assertTrue(e.getMessage().contains(DecodeTuning.SCORES + " must be head or lane, not 'heads'"),
+                    e.getMessage());
+            System.clearProperty(DecodeTuning.SCORES);
+            System.setProperty(DecodeTuning.UNPACK, "prmt");
+            e = assertThrows(IllegalArgumentException.class, DecodeTuning::configured);
+            assertTrue(e.getMessage().contains(DecodeTuning.UNPACK + " must be permute or shifts"), e.getMessage());
         } finally {
             System.clearProperty(DecodeTuning.COMBINE_WARPS);
             System.clearProperty(DecodeTuning.FP8_DECODE);
             System.clearProperty(DecodeTuning.UNROLL);
             System.clearProperty(DecodeTuning.PREFETCH);
+            System.clearProperty(DecodeTuning.UNPACK);
+            System.clearProperty(DecodeTuning.LANE_VALUES);
+            System.clearProperty(DecodeTuning.SCORES);
+            System.clearProperty(DecodeTuning.RESCALE);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.minference.kernels.transformer;
 
+import io.minference.kernels.DecodeReference;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.cpu.Rope;
 import io.minference.kernels.flash.DecodeTuning;
@@ -216,6 +217,30 @@ class Fp8KvCacheGpuTest {
                 {32, 8, 128, 70000, "integer"}, {32, 8, 128, 1000, "integer"}, {32, 8, 128, 70000, "wide"},
                 {6, 2, 64, 4100, "wide"}, {6, 2, 64, 4100, "integer"}, {32, 8, 128, 70000, "prefetch"},
                 {32, 8, 128, 100, "prefetch"}, {6, 2, 64, 4100, "prefetch"}};
+        return withBothFormats(rows);
+    }
+
+    /**
+     * The key-loop layouts that decode8-ab.sh compares, for both code formats: {@code permute} (the permute recipe),
+     * {@code heads} (permute and head scores), {@code v16} (16 elements a lane, two loads), {@code v16heads} (both,
+     * four loads; e4m3 decoded by integer operations, so that sm_90a runs the permute recipe too) and {@code heads8}
+     * (head scores, eight loads, prefetch), {@code lazy} and {@code lazylanes} (the accumulators rescaled lazily,
+     * with 16 elements and head scores, or the permute recipe alone). Shapes: LLaMA-3-8B's (4 query heads per KV head, d 128), 8 and 1 query
+     * heads (where the knobs that need fewer heads or more fall back; the kernel names say how), and d 64 with 3
+     * and 4. Lengths of a few thousand keys (several splits, several steps each) keep the float64 reference quick.
+     */
+    static Stream<Arguments> layoutCases() {
+        Object[][] rows = {{32, 8, 128, 20000, "permute"}, {32, 8, 128, 1000, "permute"}, {32, 8, 128, 9000, "heads"},
+                {32, 8, 128, 100, "heads"}, {32, 8, 128, 9000, "v16"}, {32, 8, 128, 130, "v16"},
+                {32, 8, 128, 20000, "v16heads"}, {32, 8, 128, 1000, "v16heads"}, {32, 8, 128, 1, "v16heads"},
+                {32, 8, 128, 9000, "heads8"}, {64, 8, 128, 3000, "heads"}, {64, 8, 128, 3000, "v16heads"},
+                {8, 8, 128, 3000, "v16heads"}, {6, 2, 64, 4100, "v16heads"}, {8, 2, 64, 4100, "v16heads"},
+                {8, 2, 64, 4100, "heads8"}, {32, 8, 128, 20000, "lazy"}, {32, 8, 128, 100, "lazy"},
+                {32, 8, 128, 9000, "lazylanes"}, {6, 2, 64, 4100, "lazylanes"}};
+        return withBothFormats(rows);
+    }
+
+    private static Stream<Arguments> withBothFormats(Object[][] rows) {
         return Stream.of(KvCodes.values()).flatMap(codes -> Stream.of(rows).map(row -> Arguments.of(row[0], row[1],
                 row[2], row[3], row[4], codes)));
     }
@@ -224,11 +249,30 @@ class Fp8KvCacheGpuTest {
     @MethodSource("decodeCases")
     void codedDecodeMatchesFloat64OverTheDequantizedCache(int heads, int kvHeads, int headDim, int length,
                                                           String tuningName, KvCodes codes) {
+        checkCodedDecode(heads, kvHeads, headDim, length, tuningName, codes);
+    }
+
+    @ParameterizedTest(name = "{0} heads, {1} KV heads of {2}, length {3}, {4} layout, {5}")
+    @MethodSource("layoutCases")
+    void everyLayoutMatchesFloat64OverTheDequantizedCache(int heads, int kvHeads, int headDim, int length,
+                                                          String layoutName, KvCodes codes) {
+        checkCodedDecode(heads, kvHeads, headDim, length, layoutName, codes);
+    }
+
+    private static void checkCodedDecode(int heads, int kvHeads, int headDim, int length, String tuningName,
+                                  KvCodes codes) {
         DecodeTuning tuning = switch (tuningName) {
             case "default" -> DecodeTuning.DEFAULT;
             case "integer" -> new DecodeTuning(1, 2, 2, false, false);
             case "prefetch" -> new DecodeTuning(8, 3, 4, true, true);
             case "wide" -> new DecodeTuning(32, 16, 8, false, true);
+            case "permute" -> DecodeTuning.DEFAULT.withLayout(true, 8, false);
+            case "heads" -> DecodeTuning.DEFAULT.withLayout(true, 8, true);
+            case "v16" -> DecodeTuning.DEFAULT.withUnroll(2).withLayout(true, 16, false);
+            case "v16heads" -> new DecodeTuning(8, 6, 4, false, false, true, 16, true, false);
+            case "heads8" -> new DecodeTuning(8, 8, 8, true, true, true, 8, true, false);
+            case "lazy" -> DecodeTuning.DEFAULT.withLayout(true, 16, true).withLazyRescale(true);
+            case "lazylanes" -> DecodeTuning.DEFAULT.withLayout(true, 8, false).withLazyRescale(true);
             default -> throw new IllegalArgumentException(tuningName);
         };
         int kvDim = kvHeads * headDim, group = heads / kvHeads;
@@ -251,21 +295,9 @@ class Fp8KvCacheGpuTest {
             float[] kd = dequantized(codes, k, length, kvHeads, headDim);
             float[] vd = dequantized(codes, v, length, kvHeads, headDim);
             for (int h = 0; h < heads; h++) {
-                int kvHead = h / group;
-                double[] scores = new double[length];
-                double max = Double.NEGATIVE_INFINITY;
-                for (int t = 0; t < length; t++) {
-                    double dot = 0;
-                    for (int i = 0; i < headDim; i++) dot += (double) q[h * headDim + i] * kd[t * kvDim + kvHead * headDim + i];
-                    scores[t] = dot / Math.sqrt(headDim);
-                    max = Math.max(max, scores[t]);
-                }
-                double sum = 0;
-                for (int t = 0; t < length; t++) sum += scores[t] = Math.exp(scores[t] - max);
+                double[] reference = DecodeReference.attend(q, kd, vd, h, h / group, headDim, kvDim, length);
                 for (int i = 0; i < headDim; i++) {
-                    double want = 0;
-                    for (int t = 0; t < length; t++) want += scores[t] * vd[t * kvDim + kvHead * headDim + i];
-                    want /= sum;
+                    double want = reference[i];
                     double error = Math.abs(got[h * headDim + i] - want);
                     // bf16 rounding of the output, plus f32 accumulation and ex2.approx
                     if (!(error <= Math.abs(want) * 0x1p-8 + 2e-3)) {

@@ -91,6 +91,22 @@ public interface Arithmetic extends Values {
         return binary("shr", "shr." + a.type().integerSuffix(), a, u32(bits));
     }
 
+    /**
+     * {@code prmt.b32}: byte i of the result is byte {@code n} of the eight bytes {@code b:a} ({@code a} bytes 0-3,
+     * {@code b} bytes 4-7), where {@code n} is the low three bits of nibble i of {@code selector}; with the nibble's
+     * fourth bit set, it is that byte's sign (its top bit) copied into all eight bits. One instruction that gathers
+     * bytes from two words, or moves a byte under constant bytes (an exponent, say).
+     */
+    default B32 permute(B32 a, B32 b, int selector) {
+        if ((selector & 0xFFFF0000) != 0) {
+            throw new IllegalArgumentException("a prmt selector has four nibbles, not 0x"
+                    + Integer.toHexString(selector));
+        }
+        B32 d = emitter().like(a, "prmt");
+        emitter().instruction("prmt.b32", d, a, b, u32(selector));
+        return d;
+    }
+
     default U32 add(U32 a, long b) {
         return add(a, u32(b));
     }

@@ -55,6 +55,11 @@ public interface Conversions extends Arithmetic {
         return convert(new B32("bits"), "mov.b32", a);
     }
 
+    /** The raw bits of a signed integer. */
+    default B32 bits(S32 a) {
+        return convert(new B32("bits"), "mov.b32", a);
+    }
+
     /** The raw bits as an unsigned integer. */
     default U32 bitsAsU32(B32 a) {
         return convert(new U32("u"), "mov.b32", a);

@@ -120,6 +120,17 @@ class KernelDslTest {
     }
 
     @Test
+    void permutesBytesWithAFourNibbleSelector() {
+        KernelBuilder k = new KernelBuilder("permute", PtxTarget.SM_80);
+        B32 word = k.bits(k.f32Param("word"));
+        k.store(Address.global(k.u64Param("out")), k.permute(word, k.b32(0x4B000000), 0x7170));
+        String ptx = k.build().ptx();
+        assertTrue(ptx.contains("prmt.b32 %prmt, %bits, 0x4B000000, 29040;"), ptx);
+        var e = assertThrows(IllegalArgumentException.class, () -> k.permute(word, word, 0x10000));
+        assertTrue(e.getMessage().contains("four nibbles"), e.getMessage());
+    }
+
+    @Test
     void rejectsMisuseWithClearMessages() {
         KernelBuilder k = new KernelBuilder("bad", PtxTarget.SM_80);
         F32 f = k.f32Param("f");

@@ -40,7 +40,7 @@ final class TestKernels {
             k.reduceAdd(k.element(data, k.u32(1), 4), chosen);
             k.atomicMax(Address.global(packed).plus(8), k.toU32(asInt));
             k.atomicCompareAndSwap(Address.global(packed).plus(12), k.b32(0), k.bits(chosen));
-            B32 votes = k.ballot(inRange);
+            B32 votes = k.xor(k.ballot(inRange), k.permute(k.bits(x), k.b32(0x4B000000), 0x7170));
             k.ifElse(k.all(inRange), () -> k.store(Address.global(packed), votes),
                     () -> k.ifThen(k.any(inRange), () -> k.store(Address.global(packed).plus(4), k.u32(7))));
             F32 acc = k.var("acc", k.f32(0));

@@ -1,0 +1,383 @@
+package io.minference.kernels;
+
+import io.minference.kernels.kvcache.Fp8E4m3;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Runs the PTX of a kernel without a GPU, one warp at a time in lockstep, for the instructions that the decode
+ * kernels emit: integer and f32 arithmetic (Java's IEEE arithmetic, round to nearest; {@code ex2.approx} as an exact
+ * power of two, rounded), bit operations, {@code prmt}, comparisons and selects, global loads and stores, warp
+ * shuffles and votes, and branches (a branch the lanes disagree on must jump forward, to where they meet again, as
+ * the kernels' if-then blocks do; loops must be warp-uniform), and the e4m3-to-f16 and f16-to-f32 conversions (by
+ * {@link Fp8E4m3#decode}). Shared memory, barriers, atomics and other conversions are not emulated: an instruction
+ * it does not know is an error that names it.
+ * <p>Global memory is a set of buffers at made-up addresses ({@link #allocate}); parameters are given by name.
+ */
+public final class WarpEmulator {
+    private static final int LANES = 32;
+
+    private final List<String[]> code = new ArrayList<>();
+    private final Map<String, Integer> labels = new HashMap<>();
+    private final Map<String, Integer> registers = new HashMap<>();
+    private final List<String> paramNames = new ArrayList<>();
+    private final TreeMap<Long, byte[]> memory = new TreeMap<>();
+    private long nextAddress = 1L << 32;
+
+    public WarpEmulator(String ptx) {
+        boolean body = false;
+        for (String raw : ptx.split("\n")) {
+            String line = raw.strip();
+            int comment = line.indexOf("//");
+            if (comment >= 0) line = line.substring(0, comment).strip();
+            if (line.isEmpty()) continue;
+            if (line.startsWith(".param")) {
+                String name = line.substring(line.lastIndexOf(' ') + 1).replace(",", "");
+                paramNames.add(name);
+                continue;
+            }
+            if (line.equals("{")) {
+                body = true;
+                continue;
+            }
+            if (!body || line.startsWith(".") || line.equals("}")) continue;
+            if (line.endsWith(":")) {
+                labels.put(line.substring(0, line.length() - 1), code.size());
+                continue;
+            }
+            code.add(split(line.substring(0, line.lastIndexOf(';')).strip()));
+        }
+    }
+
+    /** A statement as [guard or "", opcode, operands...], vector operands kept whole ({a, b}). */
+    private static String[] split(String statement) {
+        String guard = "";
+        if (statement.startsWith("@")) {
+            int space = statement.indexOf(' ');
+            guard = statement.substring(1, space);
+            statement = statement.substring(space + 1).strip();
+        }
+        int space = statement.indexOf(' ');
+        List<String> parts = new ArrayList<>(List.of(guard, space < 0 ? statement : statement.substring(0, space)));
+        if (space >= 0) {
+            String rest = statement.substring(space + 1);
+            int depth = 0, start = 0;
+            for (int i = 0; i < rest.length(); i++) {
+                char c = rest.charAt(i);
+                if (c == '{' || c == '[') depth++;
+                if (c == '}' || c == ']') depth--;
+                if (c == ',' && depth == 0) {
+                    parts.add(rest.substring(start, i).strip());
+                    start = i + 1;
+                }
+            }
+            parts.add(rest.substring(start).strip());
+        }
+        return parts.toArray(String[]::new);
+    }
+
+    /** A zeroed global buffer of {@code bytes}; returns its address. */
+    public long allocate(int bytes) {
+        long address = nextAddress;
+        memory.put(address, new byte[bytes]);
+        nextAddress += ((bytes + 255L) / 256 + 1) * 256;
+        return address;
+    }
+
+    public byte[] bytes(long address) {
+        return memory.get(address);
+    }
+
+    /** Runs block (x, y) of a grid with {@code gridY} rows of blocks, {@code threads} threads, warp by warp. */
+    public void runBlock(Map<String, Long> params, int x, int y, int gridY, int threads) {
+        for (int warp = 0; warp < threads / LANES; warp++) new Warp(params, x, y, gridY, warp).run();
+    }
+
+    private int register(String name) {
+        return registers.computeIfAbsent(name, n -> registers.size());
+    }
+
+    private final class Warp {
+        private final Map<String, Long> params;
+        private final int x, y, gridY, warp;
+        private final long[][] values = new long[LANES][64];
+        private final boolean[] active = new boolean[LANES];
+
+        Warp(Map<String, Long> params, int x, int y, int gridY, int warp) {
+            this.params = params;
+            this.x = x;
+            this.y = y;
+            this.gridY = gridY;
+            this.warp = warp;
+            Arrays.fill(active, true);
+        }
+
+        void run() {
+            // forward branches that split the warp: where the lanes that jumped wait, and which they are
+            Deque<Object[]> waiting = new ArrayDeque<>();
+            int pc = 0;
+            while (pc < code.size()) {
+                while (!waiting.isEmpty() && (int) waiting.peek()[0] == pc) {
+                    boolean[] lanes = (boolean[]) waiting.pop()[1];
+                    for (int l = 0; l < LANES; l++) active[l] |= lanes[l];
+                }
+                String[] s = code.get(pc);
+                String op = s[1];
+                if (op.equals("ret")) return;
+                boolean[] guarded = active.clone();
+                if (!s[0].isEmpty()) {
+                    boolean negate = s[0].startsWith("!");
+                    int p = register(s[0].substring(negate ? 1 : 0));
+                    for (int l = 0; l < LANES; l++) guarded[l] &= (get(l, p) != 0) != negate;
+                }
+                if (op.startsWith("bra")) {
+                    int target = labels.get(s[2]);
+                    boolean all = true, none = true;
+                    for (int l = 0; l < LANES; l++) {
+                        if (!active[l]) continue;
+                        all &= guarded[l];
+                        none &= !guarded[l];
+                    }
+                    if (all) {
+                        pc = target;
+                    } else if (none) {
+                        pc++;
+                    } else {
+                        if (target <= pc) throw new IllegalStateException("a divergent backward branch at " + pc);
+                        waiting.push(new Object[] {target, guarded});
+                        for (int l = 0; l < LANES; l++) active[l] &= !guarded[l];
+                        pc++;
+                    }
+                    continue;
+                }
+                execute(s, guarded);
+                pc++;
+            }
+        }
+
+        private long get(int lane, int register) {
+            if (register >= values[lane].length) grow(register);
+            return values[lane][register];
+        }
+
+        private void put(int lane, String name, long value) {
+            int r = register(name);
+            if (r >= values[lane].length) grow(r);
+            values[lane][r] = value;
+        }
+
+        private void grow(int register) {
+            for (int l = 0; l < LANES; l++) values[l] = Arrays.copyOf(values[l], register * 2 + 1);
+        }
+
+        /** An operand's bits in one lane: a register, a special register, or an immediate. */
+        private long operand(int lane, String o) {
+            if (o.startsWith("%")) {
+                return switch (o) {
+                    case "%tid.x" -> warp * LANES + lane;
+                    case "%laneid" -> lane;
+                    case "%ctaid.x" -> x;
+                    case "%ctaid.y" -> y;
+                    case "%nctaid.y" -> gridY;
+                    default -> get(lane, register(o));
+                };
+            }
+            if (o.startsWith("0f")) return Long.parseLong(o.substring(2), 16);
+            if (o.startsWith("0x")) return Long.parseUnsignedLong(o.substring(2), 16);
+            return Long.parseLong(o);
+        }
+
+        private float f(int lane, String o) {
+            return Float.intBitsToFloat((int) operand(lane, o));
+        }
+
+        private long address(int lane, String o) {
+            String inner = o.substring(1, o.length() - 1);
+            int plus = inner.indexOf('+');
+            long base = plus < 0 ? operand(lane, inner) : operand(lane, inner.substring(0, plus));
+            return base + (plus < 0 ? 0 : Long.parseLong(inner.substring(plus + 1)));
+        }
+
+        private void execute(String[] s, boolean[] lanes) {
+            String op = s[1];
+            if (op.startsWith("shfl.sync")) {
+                long[] source = new long[LANES];
+                for (int l = 0; l < LANES; l++) source[l] = operand(l, s[3]);
+                for (int l = 0; l < LANES; l++) {
+                    if (!lanes[l]) continue;
+                    int from = op.contains(".bfly") ? l ^ (int) operand(l, s[4]) : (int) operand(l, s[4]) & 31;
+                    if (!active[from]) throw new IllegalStateException("shuffle from an inactive lane: " + op);
+                    put(l, s[2], source[from]);
+                }
+                return;
+            }
+            if (op.startsWith("vote.sync.any")) {
+                boolean any = false;
+                for (int l = 0; l < LANES; l++) any |= lanes[l] && operand(l, s[3]) != 0;
+                for (int l = 0; l < LANES; l++) if (lanes[l]) put(l, s[2], any ? 1 : 0);
+                return;
+            }
+            for (int l = 0; l < LANES; l++) if (lanes[l]) lane(l, s);
+        }
+
+        private void lane(int l, String[] s) {
+            String op = s[1];
+            String d = s.length > 2 ? s[2] : null;
+            if (op.startsWith("ld.param")) {
+                String name = s[3].substring(1, s[3].length() - 1);
+                Long value = params.get(name.substring("param_".length()));
+                if (value == null) throw new IllegalStateException("no value for " + name);
+                put(l, d, value);
+                return;
+            }
+            if (op.startsWith("ld.global") || op.startsWith("st.global")) {
+                memoryAccess(l, s);
+                return;
+            }
+            if (d != null && d.startsWith("{")) {
+                // mov.b32 {lo, hi}, word: the halves of a word
+                String[] halves = d.substring(1, d.length() - 1).split(",\\s*");
+                long word = operand(l, s[3]);
+                put(l, halves[0], word & 0xFFFF);
+                put(l, halves[1], (word >>> 16) & 0xFFFF);
+                return;
+            }
+            String[] parts = op.split("\\.");
+            String type = parts[parts.length - 1];
+            long a = s.length > 3 ? operand(l, s[3]) : 0;
+            long result = switch (parts[0]) {
+                case "mov", "cvta" -> a;
+                case "add" -> type.equals("f32") ? bits(f(l, s[3]) + f(l, s[4])) : wrap(type, a + operand(l, s[4]));
+                case "sub" -> type.equals("f32") ? bits(f(l, s[3]) - f(l, s[4])) : wrap(type, a - operand(l, s[4]));
+                case "mul" -> switch (parts[1]) {
+                    case "wide" -> (a & 0xFFFFFFFFL) * (operand(l, s[4]) & 0xFFFFFFFFL);
+                    case "lo" -> wrap(type, a * operand(l, s[4]));
+                    default -> bits(f(l, s[3]) * f(l, s[4]));
+                };
+                case "mad" -> wrap(type, a * operand(l, s[4]) + operand(l, s[5]));
+                case "fma" -> bits(Math.fma(f(l, s[3]), f(l, s[4]), f(l, s[5])));
+                case "div" -> Integer.divideUnsigned((int) a, (int) operand(l, s[4])) & 0xFFFFFFFFL;
+                case "min", "max" -> minMax(parts[0].equals("max"), type, a, operand(l, s[4]));
+                case "and" -> wrap(type, a & operand(l, s[4]));
+                case "or" -> wrap(type, a | operand(l, s[4]));
+                case "xor" -> wrap(type, a ^ operand(l, s[4]));
+                case "shl" -> wrap(type, a << operand(l, s[4]));
+                case "shr" -> type.equals("s32") ? ((int) a >> operand(l, s[4])) & 0xFFFFFFFFL
+                        : (a & 0xFFFFFFFFL) >>> operand(l, s[4]);
+                case "prmt" -> permute((int) a, (int) operand(l, s[4]), (int) operand(l, s[5])) & 0xFFFFFFFFL;
+                case "selp" -> operand(l, s[5]) != 0 ? a : operand(l, s[4]);
+                case "setp" -> compare(parts[1], type, a, operand(l, s[4])) ? 1 : 0;
+                case "ex2" -> bits((float) Math.pow(2, f(l, s[3])));
+                case "cvt" -> convert(op, a);
+                default -> throw new IllegalStateException("the emulator has no " + op);
+            };
+            put(l, d, result);
+        }
+
+        private void memoryAccess(int l, String[] s) {
+            boolean load = s[1].startsWith("ld");
+            String vector = load ? s[2] : s[3];
+            String[] names = vector.startsWith("{") ? vector.substring(1, vector.length() - 1).split(",\\s*")
+                    : new String[] {vector};
+            int width = s[1].endsWith("64") ? 8 : 4;
+            long at = address(l, load ? s[3] : s[2]);
+            Map.Entry<Long, byte[]> buffer = memory.floorEntry(at);
+            if (buffer == null || at + (long) width * names.length > buffer.getKey() + buffer.getValue().length) {
+                throw new IllegalStateException("out of bounds: " + String.join(" ", s) + " at 0x"
+                        + Long.toHexString(at));
+            }
+            byte[] bytes = buffer.getValue();
+            int offset = (int) (at - buffer.getKey());
+            for (int i = 0; i < names.length; i++) {
+                int o = offset + width * i;
+                if (load) {
+                    long value = 0;
+                    for (int b = width - 1; b >= 0; b--) value = (value << 8) | (bytes[o + b] & 0xFF);
+                    put(l, names[i], value);
+                } else {
+                    long value = operand(l, names[i]);
+                    for (int b = 0; b < width; b++) bytes[o + b] = (byte) (value >>> (8 * b));
+                }
+            }
+        }
+    }
+
+    private static long bits(float f) {
+        return Float.floatToRawIntBits(f) & 0xFFFFFFFFL;
+    }
+
+    private static long wrap(String type, long value) {
+        return type.endsWith("64") ? value : value & 0xFFFFFFFFL;
+    }
+
+    private static long minMax(boolean max, String type, long a, long b) {
+        if (type.equals("f32")) {
+            float x = Float.intBitsToFloat((int) a), y = Float.intBitsToFloat((int) b);
+            if (Float.isNaN(x)) return b;
+            if (Float.isNaN(y)) return a;
+            return bits(max ? Math.max(x, y) : Math.min(x, y));
+        }
+        boolean less = type.startsWith("s") ? (int) a < (int) b : Long.compareUnsigned(a, b) < 0;
+        return max == less ? b : a;
+    }
+
+    private static boolean compare(String how, String type, long a, long b) {
+        int c;
+        if (type.equals("f32")) {
+            float x = Float.intBitsToFloat((int) a), y = Float.intBitsToFloat((int) b);
+            if (Float.isNaN(x) || Float.isNaN(y)) return how.equals("ne");
+            c = Float.compare(x == 0 ? 0f : x, y == 0 ? 0f : y);
+        } else {
+            c = type.startsWith("s") ? Integer.compare((int) a, (int) b) : Long.compareUnsigned(a, b);
+        }
+        return switch (how) {
+            case "lt" -> c < 0;
+            case "le" -> c <= 0;
+            case "gt" -> c > 0;
+            case "ge" -> c >= 0;
+            case "eq" -> c == 0;
+            case "ne" -> c != 0;
+            default -> throw new IllegalStateException("the emulator has no setp." + how);
+        };
+    }
+
+    private static long convert(String op, long a) {
+        return switch (op) {
+            case "cvt.rn.f32.s32" -> bits((float) (int) a);
+            case "cvt.rn.f32.u32" -> bits((float) (a & 0xFFFFFFFFL));
+            case "cvt.u64.u32" -> a & 0xFFFFFFFFL;
+            case "cvt.u32.u64" -> a & 0xFFFFFFFFL;
+            case "cvt.s64.s32" -> (long) (int) a;
+            case "cvt.f32.f16" -> bits(Float.float16ToFloat((short) a));
+            // element 0 (the low half) from the low byte; every e4m3 value is an f16 value
+            case "cvt.rn.f16x2.e4m3x2" -> (Float.floatToFloat16(Fp8E4m3.decode((byte) a)) & 0xFFFFL)
+                    | (Float.floatToFloat16(Fp8E4m3.decode((byte) (a >>> 8))) & 0xFFFFL) << 16;
+            default -> throw new IllegalStateException("the emulator has no " + op);
+        };
+    }
+
+    /** {@code prmt.b32} (default mode) by the PTX ISA's definition. */
+    public static int permute(int a, int b, int selector) {
+        long pool = (a & 0xFFFFFFFFL) | ((long) b << 32);
+        int result = 0;
+        for (int i = 0; i < 4; i++) {
+            int nibble = (selector >>> (4 * i)) & 0xF;
+            int source = (int) (pool >>> (8 * (nibble & 7))) & 0xFF;
+            if ((nibble & 8) != 0) source = (source & 0x80) != 0 ? 0xFF : 0;
+            result |= source << (8 * i);
+        }
+        return result;
+    }
+
+    /** Parameter names in declaration order ({@code param_} stripped). */
+    public List<String> params() {
+        return paramNames.stream().map(n -> n.substring("param_".length())).toList();
+    }
+}

@@ -1,0 +1,188 @@
+package io.minference.kernels.flash;
+
+import io.minference.kernels.DecodeReference;
+import io.minference.kernels.WarpEmulator;
+import io.minference.kernels.kvcache.KvCodes;
+import io.minference.ptx.PtxTarget;
+import io.minference.runtime.cuda.BFloat16;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The grouped split-K decode's PTX run by {@link WarpEmulator}, without a GPU, for every key-loop layout
+ * ({@link GroupedFlashDecode.Loop}) over an int8, an e4m3 and a bf16 cache (sm_80's PTX; and sm_90a's for e4m3, which
+ * converts the codes by instruction): the partials it writes, merged as
+ * {@link FlashDecodeCombine} merges them, against float64 attention over the values the cache holds (codes times
+ * their block scales, the partial block from the bf16 tail). A small cache (2 KV heads, 5 full blocks and a partial
+ * one, 8 splits of unaligned length) so that every path runs: whole and cut steps, the tail, empty row groups, the
+ * merge of row groups and the stores. Random inputs, seed printed; the partials poisoned with NaN first.
+ */
+class GroupedDecodeEmulationTest {
+    private static final int KV_HEADS = 2;
+    private static final int SPLIT_BLOCKS = 2;
+
+    static Stream<Arguments> layouts() {
+        GroupedFlashDecode.Loop[] loops = {
+                new GroupedFlashDecode.Loop(4, false, false),
+                new GroupedFlashDecode.Loop(4, false, false, true, 8, false, false),
+                new GroupedFlashDecode.Loop(4, false, false, true, 8, true, false),
+                new GroupedFlashDecode.Loop(2, false, false, true, 16, false, false),
+                new GroupedFlashDecode.Loop(4, false, false, true, 16, true, false),
+                new GroupedFlashDecode.Loop(2, true, false, true, 16, true, true),
+                new GroupedFlashDecode.Loop(4, false, false, true, 8, false, true),
+                new GroupedFlashDecode.Loop(8, true, false, true, 8, true, true)};
+        Stream.Builder<Arguments> cases = Stream.builder();
+        for (GroupedFlashDecode.Loop loop : loops) {
+            for (KvCodes codes : new KvCodes[] {KvCodes.INT8, KvCodes.E4M3, null}) {
+                cases.add(Arguments.of(128, 4, codes, loop, PtxTarget.SM_80));
+            }
+            cases.add(Arguments.of(64, 4, KvCodes.INT8, loop, PtxTarget.SM_80));
+            cases.add(Arguments.of(128, 8, KvCodes.E4M3, loop, PtxTarget.SM_80));
+            // sm_90a converts e4m3 by cvt.rn.f16x2.e4m3x2 where the loop asks for the instruction
+            GroupedFlashDecode.Loop converted = new GroupedFlashDecode.Loop(loop.unroll(), loop.prefetch(), true,
+                    loop.permute(), loop.laneValues(), loop.headScores(), loop.lazyRescale());
+            cases.add(Arguments.of(128, 4, KvCodes.E4M3, converted, PtxTarget.SM_90A));
+        }
+        return cases.build();
+    }
+
+    @ParameterizedTest(name = "d {0}, {1} query heads per KV head, {2}, {3}, {4}")
+    @MethodSource("layouts")
+    void partialsMergeToFloat64Attention(int headDim, int group, KvCodes codes, GroupedFlashDecode.Loop loop,
+                                         PtxTarget target) {
+        long seed = System.nanoTime();
+        Random random = new Random(seed);
+        int heads = KV_HEADS * group, kvDim = KV_HEADS * headDim, length = 5 * 64 + 37, capacity = length + 30;
+        int splits = SPLIT_BLOCKS * GroupedFlashDecode.SPLITS_PER_BLOCK;
+        GroupedFlashDecode kernel = new GroupedFlashDecode(headDim, group, true, codes, loop);
+        String ptx = kernel.emit(target).ptx();
+        assertEquals(target == PtxTarget.SM_90A, ptx.contains("cvt.rn.f16x2.e4m3x2"), "the conversion path");
+        WarpEmulator gpu = new WarpEmulator(ptx);
+
+        float[] q = gaussians(random, heads * headDim, 1.5);
+        float[] k = gaussians(random, capacity * kvDim, 1.0), v = gaussians(random, capacity * kvDim, 1.0);
+        // blocks of different magnitudes, so that the block scales matter; keys far larger in block 3 and late in
+        // the tail, so that running maxima jump by many powers of 2 in the middle of splits (a lazy rescale's case)
+        for (int t = 0; t < capacity; t++) {
+            float factor = (t / 64) % 3 == 1 ? 40f : 1f;
+            float keyFactor = t / 64 == 3 ? 8f : t >= length - 12 ? 4f : 1f;
+            for (int j = 0; j < kvDim; j++) {
+                v[t * kvDim + j] = BFloat16.round(v[t * kvDim + j] * factor);
+                k[t * kvDim + j] = BFloat16.round(k[t * kvDim + j] * keyFactor);
+            }
+        }
+        Map<String, Long> params = new HashMap<>();
+        params.put("q", upload(gpu, bf16(q)));
+        float[] kSeen = k.clone(), vSeen = v.clone();
+        if (codes == null) {
+            params.put("k", upload(gpu, bf16(k)));
+            params.put("v", upload(gpu, bf16(v)));
+        } else {
+            int blocks = length / 64;
+            byte[] kCodes = new byte[capacity * kvDim], vCodes = new byte[capacity * kvDim];
+            float[] kScales = new float[(capacity / 64 + 1) * KV_HEADS], vScales = kScales.clone();
+            for (int b = 0; b < blocks; b++) {
+                for (int h = 0; h < KV_HEADS; h++) {
+                    int from = b * 64 * kvDim + h * headDim;
+                    kScales[b * KV_HEADS + h] = codes.quantizeBlock(k, from, 64, kvDim, headDim, kCodes);
+                    vScales[b * KV_HEADS + h] = codes.quantizeBlock(v, from, 64, kvDim, headDim, vCodes);
+                    for (int r = 0; r < 64; r++) {
+                        for (int i = 0; i < headDim; i++) {
+                            int at = from + r * kvDim + i;
+                            kSeen[at] = codes.decode(kCodes[at]) * kScales[b * KV_HEADS + h];
+                            vSeen[at] = codes.decode(vCodes[at]) * vScales[b * KV_HEADS + h];
+                        }
+                    }
+                }
+            }
+            float[] kTail = new float[64 * kvDim], vTail = new float[64 * kvDim];
+            for (int t = blocks * 64; t < length; t++) {
+                System.arraycopy(k, t * kvDim, kTail, (t % 64) * kvDim, kvDim);
+                System.arraycopy(v, t * kvDim, vTail, (t % 64) * kvDim, kvDim);
+            }
+            params.put("k", upload(gpu, kCodes));
+            params.put("v", upload(gpu, vCodes));
+            params.put("kScales", upload(gpu, floats(kScales)));
+            params.put("vScales", upload(gpu, floats(vScales)));
+            params.put("kTail", upload(gpu, bf16(kTail)));
+            params.put("vTail", upload(gpu, bf16(vTail)));
+        }
+        float[] poison = new float[heads * splits * (headDim + 2)];
+        java.util.Arrays.fill(poison, Float.NaN);
+        long partials = upload(gpu, floats(poison));
+        params.put("partials", partials);
+        params.put("lengthAt", upload(gpu, ints(length)));
+        params.put("numHeads", (long) heads);
+        params.put("numKvHeads", (long) KV_HEADS);
+        params.put("scale", (long) Float.floatToRawIntBits(FlashAttention.log2Scale(headDim)));
+        assertEquals(params.keySet(), new java.util.HashSet<>(gpu.params()), "the kernel's parameters");
+
+        for (int x = 0; x < KV_HEADS; x++) {
+            for (int y = 0; y < SPLIT_BLOCKS; y++) gpu.runBlock(params, x, y, SPLIT_BLOCKS, GroupedFlashDecode.THREADS);
+        }
+
+        ByteBuffer out = ByteBuffer.wrap(gpu.bytes(partials)).order(ByteOrder.LITTLE_ENDIAN);
+        int statsFrom = heads * splits * headDim * 4;
+        for (int h = 0; h < heads; h++) {
+            double[] want = DecodeReference.attend(q, kSeen, vSeen, h, h / group, headDim, kvDim, length);
+            double top = Double.NEGATIVE_INFINITY;
+            for (int s = 0; s < splits; s++) top = Math.max(top, out.getFloat(statsFrom + (h * splits + s) * 8));
+            double total = 0;
+            double[] got = new double[headDim];
+            for (int s = 0; s < splits; s++) {
+                int partial = h * splits + s;
+                double weight = Math.pow(2, out.getFloat(statsFrom + partial * 8) - top);
+                total += weight * out.getFloat(statsFrom + partial * 8 + 4);
+                for (int i = 0; i < headDim; i++) got[i] += weight * out.getFloat((partial * headDim + i) * 4);
+            }
+            for (int i = 0; i < headDim; i++) {
+                double value = got[i] / total;
+                if (!(Math.abs(value - want[i]) <= 1e-4 * Math.abs(want[i]) + 2e-5 * 40)) {
+                    fail(kernel.entryName() + " for " + target + ": head " + h + ", element " + i + ": " + value + ", float64 "
+                            + want[i] + "; seed " + seed);
+                }
+            }
+        }
+    }
+
+    private static float[] gaussians(Random random, int n, double sigma) {
+        float[] values = new float[n];
+        for (int i = 0; i < n; i++) values[i] = BFloat16.round((float) (sigma * random.nextGaussian()));
+        return values;
+    }
+
+    private static long upload(WarpEmulator gpu, byte[] bytes) {
+        long address = gpu.allocate(bytes.length);
+        System.arraycopy(bytes, 0, gpu.bytes(address), 0, bytes.length);
+        return address;
+    }
+
+    private static byte[] bf16(float[] values) {
+        ByteBuffer b = ByteBuffer.allocate(2 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (float x : values) b.putShort(BFloat16.fromFloat(x));
+        return b.array();
+    }
+
+    private static byte[] floats(float[] values) {
+        ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (float x : values) b.putFloat(x);
+        return b.array();
+    }
+
+    private static byte[] ints(int... values) {
+        ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (int x : values) b.putInt(x);
+        return b.array();
+    }
+}
