@@ -8,7 +8,7 @@ import java.util.Locale;
  * <ul>
  *   <li>{@value #COMBINE_WARPS} (default 8): warps per head of {@link FlashDecodeCombine}; 1 is the one-warp
  *       combine that walks every split in turn.</li>
- *   <li>{@value #BLOCKS_PER_SM} (default 8): the split count's occupancy target, blocks of
+ *   <li>{@value #BLOCKS_PER_SM} (default 4): the split count's occupancy target, blocks of
  *       {@link FlashDecode#SPLITS_PER_BLOCK} splits per SM over all KV heads (see
  *       {@link FlashAttention#splitBlocks}).</li>
  *   <li>{@value #UNROLL} (default 4): warp loads of K (and of V) that {@link GroupedFlashDecode} issues before
@@ -20,14 +20,14 @@ import java.util.Locale;
  *       e4m3 codes ({@code --kv-cache fp8}) into floats on sm_90a, by {@code cvt.rn.f16x2.e4m3x2} or by the integer
  *       operations that older targets always use (the same values). int8 codes ({@code --kv-cache int8}) always
  *       take integer operations (a sign extension and a conversion), whatever this says.</li>
- *   <li>{@value #UNPACK} ({@code shifts}, the default, or {@code permute}): the integer recipe that turns 8-bit
+ *   <li>{@value #UNPACK} ({@code permute}, the default, or {@code shifts}, the reference): the integer recipe that turns 8-bit
  *       codes into floats in the grouped decode ({@link io.minference.kernels.kvcache.Fp8Ops#decode}): the
  *       reference shifts (int8: a conversion per value), or {@code prmt} under a float exponent (int8: xor, prmt,
  *       fsub; e4m3: shift, arithmetic shift, AND, multiply). The same values.</li>
- *   <li>{@value #LANE_VALUES} (8, the default, or 16): elements of a row each lane of the grouped decode holds;
+ *   <li>{@value #LANE_VALUES} (16, the default, or 8): elements of a row each lane of the grouped decode holds;
  *       16 halves the lanes that reduce each score and doubles the FMAs between shuffles (one 16-byte load of
  *       codes), for up to 4 query heads per KV head (more would not fit the registers; they keep 8).</li>
- *   <li>{@value #SCORES} ({@code lane}, the default, or {@code head}): whether every lane of a row reduces every
+ *   <li>{@value #SCORES} ({@code head}, the default, or {@code lane}): whether every lane of a row reduces every
  *       query head's score and runs every head's softmax, or the partial scores are exchanged by a transposed
  *       butterfly (each level halves the values a lane sends) so that each lane ends with one head's score, runs
  *       that head's softmax alone and hands the probabilities to the row's other lanes (query heads per KV head a
@@ -63,7 +63,12 @@ public record DecodeTuning(int combineWarps, int blocksPerSm, int unroll, boolea
     public static final String RESCALE = "minference.decode.rescale";
     /** The settings before the decode8 layouts: the reference that decode8-ab.sh compares them with. */
     public static final DecodeTuning REFERENCE = new DecodeTuning(8, 8, 4, false, true, false, 8, false, false);
-    public static final DecodeTuning DEFAULT = REFERENCE;
+    /**
+     * The fastest layout of decode8-ab.sh's A/B on an H200 (BENCHMARKS.md, "8-bit decode layouts measured"): 4
+     * blocks per SM, the permute unpack, 16 elements a lane and head scores; at 1M keys int8 2.63 TB/s, e4m3 2.66,
+     * bf16 4.40 against the reference's 1.83, 1.99 and 3.88, in the same call.
+     */
+    public static final DecodeTuning DEFAULT = new DecodeTuning(8, 4, 4, false, true, true, 16, true, false);
 
     public DecodeTuning {
         check(COMBINE_WARPS, combineWarps, 1, 32);
