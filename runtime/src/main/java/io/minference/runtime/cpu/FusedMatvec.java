@@ -50,7 +50,11 @@ final class FusedMatvec {
                      int k) {
         int blocks = k / type.blockSize();
         int[] scales = new int[12];
-        for (int r = n0; r < n1; r++) {
+        int r = n0;
+        if (type == DType.Q8_0) {
+            for (; r + 4 <= n1; r += 4) q8_0FourRows(x, w, r * rowBytes, rowBytes, blocks, out, r);
+        }
+        for (; r < n1; r++) {
             long row = r * rowBytes;
             float sum = switch (type) {
                 case Q8_0 -> q8_0(x, w, row, blocks);
@@ -91,6 +95,44 @@ final class FusedMatvec {
         }
         if (b < blocks) even = q8_0Block(x, w, src, b).fma(FloatVector.broadcast(S, BlockDecoder.half(w, src)), even);
         return even.add(odd).reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Four rows at once: each load of x serves four rows, and the four rows' accumulators are four independent
+     * chains of fused multiply-adds (so no row waits on its own previous block), while the thread streams four rows
+     * of weights at a time.
+     */
+    private static void q8_0FourRows(MemorySegment x, MemorySegment w, long row, long rowBytes, int blocks,
+                                     MemorySegment out, int r) {
+        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
+        FloatVector a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+        long s0 = row, s1 = row + rowBytes, s2 = s1 + rowBytes, s3 = s2 + rowBytes;
+        for (int b = 0; b < blocks; b++, s0 += 34, s1 += 34, s2 += 34, s3 += 34) {
+            FloatVector xv = xs(x, 32 * b);
+            FloatVector t0 = quants(w, s0, 0).mul(xv), t1 = quants(w, s1, 0).mul(xv);
+            FloatVector t2 = quants(w, s2, 0).mul(xv), t3 = quants(w, s3, 0).mul(xv);
+            for (int j = L; j < 32; j += L) {
+                xv = xs(x, 32 * b + j);
+                t0 = quants(w, s0, j).fma(xv, t0);
+                t1 = quants(w, s1, j).fma(xv, t1);
+                t2 = quants(w, s2, j).fma(xv, t2);
+                t3 = quants(w, s3, j).fma(xv, t3);
+            }
+            a0 = t0.fma(FloatVector.broadcast(S, BlockDecoder.half(w, s0)), a0);
+            a1 = t1.fma(FloatVector.broadcast(S, BlockDecoder.half(w, s1)), a1);
+            a2 = t2.fma(FloatVector.broadcast(S, BlockDecoder.half(w, s2)), a2);
+            a3 = t3.fma(FloatVector.broadcast(S, BlockDecoder.half(w, s3)), a3);
+        }
+        long o = 4L * r;
+        out.set(F32, o, a0.reduceLanes(VectorOperators.ADD));
+        out.set(F32, o + 4, a1.reduceLanes(VectorOperators.ADD));
+        out.set(F32, o + 8, a2.reduceLanes(VectorOperators.ADD));
+        out.set(F32, o + 12, a3.reduceLanes(VectorOperators.ADD));
+    }
+
+    /** Quants [j, j + L) of the Q8_0 block at {@code src}, as floats. */
+    private static FloatVector quants(MemorySegment w, long src, int j) {
+        return floats(ByteVector.fromMemorySegment(B, w, src + 2 + j, LE));
     }
 
     /** One Q8_0 block's quants times x, unscaled, in L lanes. */
