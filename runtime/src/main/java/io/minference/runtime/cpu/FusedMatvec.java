@@ -52,7 +52,10 @@ final class FusedMatvec {
         int[] scales = new int[12];
         int r = n0;
         if (type == DType.Q8_0) {
-            for (; r + 4 <= n1; r += 4) q8_0FourRows(x, w, r * rowBytes, rowBytes, blocks, out, r);
+            // four streams, one in each quarter of the rows: see q8_0FourRows
+            int quarter = (n1 - n0) / 4;
+            for (int i = 0; i < quarter; i++) q8_0FourRows(x, w, rowBytes, blocks, out, n0 + i, quarter);
+            r = n0 + 4 * quarter;
         }
         for (; r < n1; r++) {
             long row = r * rowBytes;
@@ -98,15 +101,19 @@ final class FusedMatvec {
     }
 
     /**
-     * Four rows at once: each load of x serves four rows, and the four rows' accumulators are four independent
-     * chains of fused multiply-adds (so no row waits on its own previous block), while the thread streams four rows
-     * of weights at a time.
+     * Rows {@code r}, {@code r + apart}, {@code r + 2·apart} and {@code r + 3·apart} at once: each load of x serves four
+     * rows, and the four accumulators are independent chains of fused multiply-adds (so no row waits on its own
+     * previous block). The rows lie {@code apart} rows from each other rather than side by side because the caller
+     * walks each quarter of its rows in order, so the thread reads four long sequential streams, which the hardware
+     * prefetchers follow; four adjacent rows make four short interleaved streams within the same pages, and the
+     * product streamed 1.5× slower that way (BENCHMARKS.md, issue 14).
      */
-    private static void q8_0FourRows(MemorySegment x, MemorySegment w, long row, long rowBytes, int blocks,
-                                     MemorySegment out, int r) {
+    private static void q8_0FourRows(MemorySegment x, MemorySegment w, long rowBytes, int blocks, MemorySegment out,
+                                     int r, int apart) {
         FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
         FloatVector a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
-        long s0 = row, s1 = row + rowBytes, s2 = s1 + rowBytes, s3 = s2 + rowBytes;
+        long step = apart * rowBytes;
+        long s0 = r * rowBytes, s1 = s0 + step, s2 = s1 + step, s3 = s2 + step;
         for (int b = 0; b < blocks; b++, s0 += 34, s1 += 34, s2 += 34, s3 += 34) {
             FloatVector xv = xs(x, 32 * b);
             FloatVector t0 = quants(w, s0, 0).mul(xv), t1 = quants(w, s1, 0).mul(xv);
@@ -123,11 +130,10 @@ final class FusedMatvec {
             a2 = t2.fma(FloatVector.broadcast(S, BlockDecoder.half(w, s2)), a2);
             a3 = t3.fma(FloatVector.broadcast(S, BlockDecoder.half(w, s3)), a3);
         }
-        long o = 4L * r;
-        out.set(F32, o, a0.reduceLanes(VectorOperators.ADD));
-        out.set(F32, o + 4, a1.reduceLanes(VectorOperators.ADD));
-        out.set(F32, o + 8, a2.reduceLanes(VectorOperators.ADD));
-        out.set(F32, o + 12, a3.reduceLanes(VectorOperators.ADD));
+        out.set(F32, 4L * r, a0.reduceLanes(VectorOperators.ADD));
+        out.set(F32, 4L * (r + apart), a1.reduceLanes(VectorOperators.ADD));
+        out.set(F32, 4L * (r + 2 * apart), a2.reduceLanes(VectorOperators.ADD));
+        out.set(F32, 4L * (r + 3 * apart), a3.reduceLanes(VectorOperators.ADD));
     }
 
     /** Quants [j, j + L) of the Q8_0 block at {@code src}, as floats. */
