@@ -16,8 +16,13 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The decode product on Q8_0, Q4_0, Q4_K and Q6_K weights with the dequantization inside the dot product's loop:
  * each block's quants are widened to floats in registers and multiplied into x, and the block's (or sub-block's) sum
- * is scaled once, so a weight byte is read once from memory and never stored as a float. Decode reads every weight once per token; this is the
- * loop whose speed is the memory's.
+ * is scaled once, so a weight byte is read once from memory and never stored as a float. Decode reads every weight
+ * once per token; this is the loop whose speed is the memory's.
+ *
+ * <p>Q8_0 takes four rows per pass and Q4_0 two, sharing each load of x, the rows taken from distant parts of the
+ * caller's range (one per quarter, or per half) so that each thread reads a few long sequential streams: the
+ * product's arithmetic and its memory traffic did not overlap until then (BENCHMARKS.md, issue 14). The K-quants
+ * still take one row at a time.
  *
  * <p>The sums run in another order than the F32 product of the decoded weights (a block at a time, then scaled), so
  * they agree with it within float rounding rather than bit for bit. Activations stay F32: the integer product with x
