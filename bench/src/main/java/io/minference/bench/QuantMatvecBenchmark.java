@@ -86,7 +86,8 @@ public final class QuantMatvecBenchmark {
         return total.sum();
     }
 
-    private static String loadAverage() {
+    /** The first three fields of /proc/loadavg, or "n/a". */
+    static String loadAverage() {
         try {
             return Files.readString(Path.of("/proc/loadavg")).substring(0, 14);
         } catch (IOException e) {

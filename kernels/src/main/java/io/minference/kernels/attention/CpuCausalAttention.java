@@ -13,10 +13,15 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Dense causal attention on the CPU. Blocks of {@link #BLOCK_QUERIES} queries or more (prefill) go through
- * {@link BlockAttention}, as matrix products. Smaller ones (decode) work query by query: one work item is one query
- * position and one KV head, the group of query heads that share the KV head processed together, so each key and
- * value row is loaded once for the whole group. Scores are kept for the whole causal prefix and normalized by a
- * two-pass (max-subtracted) softmax in f32.
+ * {@link BlockAttention}, as matrix products. Smaller ones (decode) make two passes over the KV rows, each split
+ * into items of {@link #CHUNK} consecutive positions: the first writes every query head's scores, the second (after
+ * a two-pass, max-subtracted softmax in f32 per head) each chunk's probability-weighted sum of its value rows, and
+ * the chunks' sums are added in chunk order.
+ *
+ * <p>Why chunks of positions rather than one item per KV head: a KV row holds every head, so an item per head read
+ * 256 bytes of every 2 KiB row (LLaMA-3-1B's shape), a strided walk whose cache misses the prefetchers do not
+ * cover; at 2,048 positions decode attention took 38 ms a token over 134 MB of cache, 3.5 GB/s
+ * (BENCHMARKS.md, issue 14). An item of whole consecutive rows is one sequential stream.
  */
 public final class CpuCausalAttention implements CausalAttention {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -26,6 +31,8 @@ public final class CpuCausalAttention implements CausalAttention {
 
     /** Queries from which a block is worth two matrix products per KV head. */
     static final int BLOCK_QUERIES = 8;
+    /** KV positions per work item of the decode passes. */
+    static final int CHUNK = 128;
 
     private final CpuBackend backend;
     private final BlockAttention blocks;
@@ -44,78 +51,100 @@ public final class CpuCausalAttention implements CausalAttention {
             blocks.attend(shape, queries.data(), keys.data(), values.data(), out.data(), start, count);
             return;
         }
-        int kvHeads = shape.numKvHeads();
-        backend.parallelFor(count * kvHeads, item -> attendGroup(shape, queries.data(), keys.data(), values.data(),
-                out.data(), start, item / kvHeads, item % kvHeads));
-    }
-
-    private void attendGroup(AttentionShape shape, MemorySegment q, MemorySegment k, MemorySegment v,
-                             MemorySegment out, int start, int t, int kvHead) {
-        int group = shape.groupSize();
-        int d = shape.headDim();
+        int heads = shape.numHeads();
         int queryDim = shape.queryDim();
-        int kvDim = shape.kvDim();
-        int length = start + t + 1;
-        Scratch s = scratch.get().ensure(group, d, length);
+        int longest = start + count;
+        int chunks = (longest + CHUNK - 1) / CHUNK;
+        Scratch s = scratch.get().ensure(count * queryDim, (long) count * heads * longest, chunks);
         float scale = shape.scale();
-        int firstHead = kvHead * group;
-        for (int g = 0; g < group; g++) {
-            long base = 4L * ((long) t * queryDim + (long) (firstHead + g) * d);
-            for (int i = 0; i < d; i++) s.queries[g * d + i] = q.get(F32, base + 4L * i) * scale;
+        MemorySegment q = queries.data();
+        for (int i = 0; i < count * queryDim; i++) s.queries[i] = q.get(F32, 4L * i) * scale;
+        backend.parallelFor(chunks, c -> scoreChunk(shape, s, keys.data(), start, count, c));
+        backend.parallelFor(count * heads, row -> Softmax.inPlace(s.scores, row * longest, start + row / heads + 1));
+        backend.parallelFor(chunks, c -> valueChunk(shape, s, values.data(), start, count, c));
+        float[] sums = s.partial[0];
+        for (int c = 1; c < chunks; c++) {
+            float[] part = s.partial[c];
+            for (int i = 0; i < count * queryDim; i++) sums[i] += part[i];
         }
+        MemorySegment.copy(sums, 0, out.data(), F32, 0, count * queryDim);
+    }
 
+    /** Scores of every query and head against key rows [c·CHUNK, (c + 1)·CHUNK) that they may see. */
+    private static void scoreChunk(AttentionShape shape, Scratch s, MemorySegment k, int start, int count, int c) {
+        int heads = shape.numHeads(), group = shape.groupSize(), d = shape.headDim();
+        int queryDim = shape.queryDim(), kvDim = shape.kvDim();
+        int longest = start + count;
         int vectorEnd = d / L * L;
-        for (int j = 0; j < length; j++) {
-            long keyBase = 4L * ((long) j * kvDim + (long) kvHead * d);
-            for (int g = 0; g < group; g++) {
-                int qBase = g * d;
-                FloatVector acc = FloatVector.zero(S);
-                int i = 0;
-                for (; i < vectorEnd; i += L) {
-                    acc = FloatVector.fromArray(S, s.queries, qBase + i)
-                            .fma(FloatVector.fromMemorySegment(S, k, keyBase + 4L * i, ORDER), acc);
+        for (int j = c * CHUNK, end = Math.min(longest, j + CHUNK); j < end; j++) {
+            for (int kvHead = 0; kvHead < shape.numKvHeads(); kvHead++) {
+                long keyBase = 4L * ((long) j * kvDim + (long) kvHead * d);
+                for (int t = Math.max(0, j - start); t < count; t++) {
+                    for (int head = kvHead * group; head < (kvHead + 1) * group; head++) {
+                        int qBase = t * queryDim + head * d;
+                        FloatVector acc = FloatVector.zero(S);
+                        int i = 0;
+                        for (; i < vectorEnd; i += L) {
+                            acc = FloatVector.fromArray(S, s.queries, qBase + i)
+                                    .fma(FloatVector.fromMemorySegment(S, k, keyBase + 4L * i, ORDER), acc);
+                        }
+                        float dot = acc.reduceLanes(VectorOperators.ADD);
+                        for (; i < d; i++) dot += s.queries[qBase + i] * k.get(F32, keyBase + 4L * i);
+                        s.scores[(t * heads + head) * longest + j] = dot;
+                    }
                 }
-                float dot = acc.reduceLanes(VectorOperators.ADD);
-                for (; i < d; i++) dot += s.queries[qBase + i] * k.get(F32, keyBase + 4L * i);
-                s.scores[g * length + j] = dot;
             }
-        }
-        for (int g = 0; g < group; g++) Softmax.inPlace(s.scores, g * length, length);
-
-        Arrays.fill(s.sums, 0, group * d, 0f);
-        for (int j = 0; j < length; j++) {
-            long valueBase = 4L * ((long) j * kvDim + (long) kvHead * d);
-            for (int g = 0; g < group; g++) {
-                float p = s.scores[g * length + j];
-                int sBase = g * d;
-                int i = 0;
-                for (; i < vectorEnd; i += L) {
-                    FloatVector.fromMemorySegment(S, v, valueBase + 4L * i, ORDER)
-                            .fma(FloatVector.broadcast(S, p), FloatVector.fromArray(S, s.sums, sBase + i))
-                            .intoArray(s.sums, sBase + i);
-                }
-                for (; i < d; i++) s.sums[sBase + i] += p * v.get(F32, valueBase + 4L * i);
-            }
-        }
-        for (int g = 0; g < group; g++) {
-            long base = 4L * ((long) t * queryDim + (long) (firstHead + g) * d);
-            MemorySegment.copy(s.sums, g * d, out, F32, base, d);
         }
     }
 
-    /** Per-thread buffers, grown as the causal prefix grows. */
+    /** Chunk c's share of the output: Σ over its value rows j of each query's and head's probability times row j. */
+    private static void valueChunk(AttentionShape shape, Scratch s, MemorySegment v, int start, int count, int c) {
+        int heads = shape.numHeads(), group = shape.groupSize(), d = shape.headDim();
+        int queryDim = shape.queryDim(), kvDim = shape.kvDim();
+        int longest = start + count;
+        int vectorEnd = d / L * L;
+        float[] sums = s.partial[c];
+        Arrays.fill(sums, 0, count * queryDim, 0f);
+        for (int j = c * CHUNK, end = Math.min(longest, j + CHUNK); j < end; j++) {
+            for (int kvHead = 0; kvHead < shape.numKvHeads(); kvHead++) {
+                long valueBase = 4L * ((long) j * kvDim + (long) kvHead * d);
+                for (int t = Math.max(0, j - start); t < count; t++) {
+                    for (int head = kvHead * group; head < (kvHead + 1) * group; head++) {
+                        float p = s.scores[(t * heads + head) * longest + j];
+                        int sBase = t * queryDim + head * d;
+                        int i = 0;
+                        for (; i < vectorEnd; i += L) {
+                            FloatVector.fromMemorySegment(S, v, valueBase + 4L * i, ORDER)
+                                    .fma(FloatVector.broadcast(S, p), FloatVector.fromArray(S, sums, sBase + i))
+                                    .intoArray(sums, sBase + i);
+                        }
+                        for (; i < d; i++) sums[sBase + i] += p * v.get(F32, valueBase + 4L * i);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * The calling thread's buffers for a decode block, grown as the causal prefix grows: the scaled queries, the
+     * scores [query][head][position], and one partial output per chunk.
+     */
     private static final class Scratch {
         float[] queries = new float[0];
-        float[] sums = new float[0];
         float[] scores = new float[0];
+        float[][] partial = new float[0][];
 
-        Scratch ensure(int group, int headDim, int length) {
-            if (queries.length < group * headDim) {
-                queries = new float[group * headDim];
-                sums = new float[group * headDim];
+        Scratch ensure(int outputs, long scoreCount, int chunks) {
+            if (queries.length < outputs) queries = new float[outputs];
+            if (scores.length < scoreCount) {
+                scores = new float[Math.toIntExact(Math.max(scoreCount, scores.length * 3L / 2))];
             }
-            long needed = (long) group * length;
-            if (scores.length < needed) scores = new float[Math.toIntExact(Math.max(needed, scores.length * 3L / 2))];
+            if (partial.length < chunks || partial[0].length < outputs) {
+                int size = Math.max(outputs, partial.length == 0 ? 0 : partial[0].length);
+                float[][] grown = new float[Math.max(chunks, partial.length * 3 / 2)][];
+                for (int c = 0; c < grown.length; c++) grown[c] = new float[size];
+                partial = grown;
+            }
             return this;
         }
     }

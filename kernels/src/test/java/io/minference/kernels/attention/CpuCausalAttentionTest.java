@@ -37,6 +37,18 @@ class CpuCausalAttentionTest {
     }
 
     @Test
+    void decodeOverSeveralChunksOfPositionsMatchesFloat64Reference() {
+        // prefixes longer than one chunk of the decode passes, a partial chunk last, one query and a few
+        int chunk = CpuCausalAttention.CHUNK;
+        int[][] shapes = {{4, 2, 16}, {2, 2, 64}, {8, 1, 24}};
+        int[][] blocks = {{chunk - 1, 1}, {chunk, 1}, {3 * chunk + 17, 1}, {2 * chunk - 2, 5}};
+        for (int[] s : shapes) {
+            AttentionShape shape = new AttentionShape(s[0], s[1], s[2]);
+            for (int[] b : blocks) check(shape, b[0], b[1]);
+        }
+    }
+
+    @Test
     void prefillBlocksTakingTheMatrixProductPathMatchFloat64Reference() {
         int[][] shapes = {{4, 1, 64}, {6, 2, 5}, {8, 8, 16}};
         int[][] blocks = {{0, CpuCausalAttention.BLOCK_QUERIES}, {17, 33}, {100, 40}};

@@ -4,20 +4,16 @@ import io.minference.runtime.Backend;
 import io.minference.runtime.DType;
 import io.minference.runtime.Tensor;
 import java.lang.foreign.MemorySegment;
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
-import java.util.concurrent.ForkJoinWorkerThread;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntConsumer;
 
 /**
- * Runs on the host's cores through a pool of its own (so that other work on the common pool neither slows nor is
- * slowed by inference), sized to the available processors unless told otherwise.
+ * Runs on the host's cores through worker threads of its own (so that other work on the common pool neither slows
+ * nor is slowed by inference), as many as the available processors unless told otherwise, the calling thread
+ * counting as one.
  */
 public final class CpuBackend implements Backend {
     private final int threads;
-    private final ForkJoinPool pool;
+    private final ParallelLoop loop;
 
     public CpuBackend() {
         this(Runtime.getRuntime().availableProcessors());
@@ -26,13 +22,7 @@ public final class CpuBackend implements Backend {
     public CpuBackend(int threads) {
         if (threads < 1) throw new IllegalArgumentException("a CPU backend needs at least one thread, got " + threads);
         this.threads = threads;
-        AtomicInteger ids = new AtomicInteger();
-        this.pool = new ForkJoinPool(threads, p -> {
-            ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
-            t.setName("minference-cpu-" + ids.getAndIncrement());
-            t.setDaemon(true);
-            return t;
-        }, null, false);
+        this.loop = new ParallelLoop(threads - 1);
     }
 
     @Override
@@ -45,36 +35,17 @@ public final class CpuBackend implements Backend {
     }
 
     /**
-     * Calls {@code body} for every index in [0, count), spread over the pool's threads and the calling thread (which
-     * works rather than waits, so a call costs one hand-off fewer); indices are handed out one at a time, so uneven
-     * items balance. Returns when all are done and rethrows the first failure. A call from inside the pool runs
-     * sequentially rather than waiting on itself.
+     * Calls {@code body} for every index in [0, count), spread over the worker threads and the calling thread (which
+     * works rather than waits); indices are handed out one at a time, so uneven items balance. Returns when all are
+     * done and rethrows the first failure. A call from inside a body, or from a second thread while a loop runs,
+     * runs on its calling thread alone rather than waiting on the workers ({@link ParallelLoop} says why the
+     * workers spin between calls). After {@link #close} a loop of more than one index is refused with a
+     * {@code RejectedExecutionException}, as from an executor that was shut down.
      */
     public void parallelFor(int count, IntConsumer body) {
         if (count <= 0) return;
-        if (count == 1 || threads == 1 || ForkJoinTask.getPool() == pool) {
+        if (count == 1 || threads == 1 || !loop.run(count, body)) {
             for (int i = 0; i < count; i++) body.accept(i);
-            return;
-        }
-        AtomicInteger next = new AtomicInteger();
-        AtomicReference<Throwable> failure = new AtomicReference<>();
-        Runnable worker = () -> {
-            try {
-                for (int i; failure.get() == null && (i = next.getAndIncrement()) < count; ) body.accept(i);
-            } catch (Throwable e) {
-                failure.compareAndSet(null, e);
-            }
-        };
-        int helpers = Math.min(count, threads) - 1;
-        ForkJoinTask<?>[] tasks = new ForkJoinTask<?>[helpers];
-        for (int h = 0; h < helpers; h++) tasks[h] = pool.submit(worker);
-        worker.run();
-        for (ForkJoinTask<?> task : tasks) task.join();
-        switch (failure.get()) {
-            case null -> { }
-            case RuntimeException e -> throw e;
-            case Error e -> throw e;
-            case Throwable e -> throw new IllegalStateException(e);
         }
     }
 
@@ -161,6 +132,6 @@ public final class CpuBackend implements Backend {
 
     @Override
     public void close() {
-        pool.shutdownNow();
+        loop.close();
     }
 }

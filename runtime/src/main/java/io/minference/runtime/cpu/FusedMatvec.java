@@ -8,6 +8,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
@@ -15,8 +16,13 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The decode product on Q8_0, Q4_0, Q4_K and Q6_K weights with the dequantization inside the dot product's loop:
  * each block's quants are widened to floats in registers and multiplied into x, and the block's (or sub-block's) sum
- * is scaled once, so a weight byte is read once from memory and never stored as a float. Decode reads every weight once per token; this is the
- * loop whose speed is the memory's.
+ * is scaled once, so a weight byte is read once from memory and never stored as a float. Decode reads every weight
+ * once per token; this is the loop whose speed is the memory's.
+ *
+ * <p>Q8_0 takes four rows per pass and Q4_0 two, sharing each load of x, the rows taken from distant parts of the
+ * caller's range (one per quarter, or per half) so that each thread reads a few long sequential streams: the
+ * product's arithmetic and its memory traffic did not overlap until then (BENCHMARKS.md, issue 14). The K-quants
+ * still take one row at a time.
  *
  * <p>The sums run in another order than the F32 product of the decoded weights (a block at a time, then scaled), so
  * they agree with it within float rounding rather than bit for bit. Activations stay F32: the integer product with x
@@ -28,6 +34,7 @@ import jdk.incubator.vector.VectorSpecies;
 final class FusedMatvec {
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     private static final int L = S.length();
+    private static final VectorSpecies<Integer> I = S.withLanes(int.class);
     private static final VectorSpecies<Byte> B = L >= 8 && L <= 16
             ? VectorSpecies.of(byte.class, VectorShape.forBitSize(8 * L)) : null;
     private static final ByteOrder HOST = ByteOrder.nativeOrder();
@@ -50,7 +57,18 @@ final class FusedMatvec {
                      int k) {
         int blocks = k / type.blockSize();
         int[] scales = new int[12];
-        for (int r = n0; r < n1; r++) {
+        int r = n0;
+        if (type == DType.Q8_0) {
+            // four streams, one in each quarter of the rows: see q8_0FourRows
+            int quarter = (n1 - n0) / 4;
+            for (int i = 0; i < quarter; i++) q8_0FourRows(x, w, rowBytes, blocks, out, n0 + i, quarter);
+            r = n0 + 4 * quarter;
+        } else if (type == DType.Q4_0) {
+            int half = (n1 - n0) / 2;
+            for (int i = 0; i < half; i++) q4_0TwoRows(x, w, rowBytes, blocks, out, n0 + i, half);
+            r = n0 + 2 * half;
+        }
+        for (; r < n1; r++) {
             long row = r * rowBytes;
             float sum = switch (type) {
                 case Q8_0 -> q8_0(x, w, row, blocks);
@@ -93,6 +111,47 @@ final class FusedMatvec {
         return even.add(odd).reduceLanes(VectorOperators.ADD);
     }
 
+    /**
+     * Rows {@code r}, {@code r + apart}, {@code r + 2·apart} and {@code r + 3·apart} at once: each load of x serves four
+     * rows, and the four accumulators are independent chains of fused multiply-adds (so no row waits on its own
+     * previous block). The rows lie {@code apart} rows from each other rather than side by side because the caller
+     * walks each quarter of its rows in order, so the thread reads four long sequential streams, which the hardware
+     * prefetchers follow; four adjacent rows make four short interleaved streams within the same pages, and the
+     * product streamed 1.5× slower that way (BENCHMARKS.md, issue 14).
+     */
+    private static void q8_0FourRows(MemorySegment x, MemorySegment w, long rowBytes, int blocks, MemorySegment out,
+                                     int r, int apart) {
+        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
+        FloatVector a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+        long step = apart * rowBytes;
+        long s0 = r * rowBytes, s1 = s0 + step, s2 = s1 + step, s3 = s2 + step;
+        for (int b = 0; b < blocks; b++, s0 += 34, s1 += 34, s2 += 34, s3 += 34) {
+            FloatVector xv = xs(x, 32 * b);
+            FloatVector t0 = quants(w, s0, 0).mul(xv), t1 = quants(w, s1, 0).mul(xv);
+            FloatVector t2 = quants(w, s2, 0).mul(xv), t3 = quants(w, s3, 0).mul(xv);
+            for (int j = L; j < 32; j += L) {
+                xv = xs(x, 32 * b + j);
+                t0 = quants(w, s0, j).fma(xv, t0);
+                t1 = quants(w, s1, j).fma(xv, t1);
+                t2 = quants(w, s2, j).fma(xv, t2);
+                t3 = quants(w, s3, j).fma(xv, t3);
+            }
+            a0 = t0.fma(FloatVector.broadcast(S, BlockDecoder.half(w, s0)), a0);
+            a1 = t1.fma(FloatVector.broadcast(S, BlockDecoder.half(w, s1)), a1);
+            a2 = t2.fma(FloatVector.broadcast(S, BlockDecoder.half(w, s2)), a2);
+            a3 = t3.fma(FloatVector.broadcast(S, BlockDecoder.half(w, s3)), a3);
+        }
+        out.set(F32, 4L * r, a0.reduceLanes(VectorOperators.ADD));
+        out.set(F32, 4L * (r + apart), a1.reduceLanes(VectorOperators.ADD));
+        out.set(F32, 4L * (r + 2 * apart), a2.reduceLanes(VectorOperators.ADD));
+        out.set(F32, 4L * (r + 3 * apart), a3.reduceLanes(VectorOperators.ADD));
+    }
+
+    /** Quants [j, j + L) of the Q8_0 block at {@code src}, as floats. */
+    private static FloatVector quants(MemorySegment w, long src, int j) {
+        return floats(ByteVector.fromMemorySegment(B, w, src + 2 + j, LE));
+    }
+
     /** One Q8_0 block's quants times x, unscaled, in L lanes. */
     private static FloatVector q8_0Block(MemorySegment x, MemorySegment w, long src, int b) {
         FloatVector block = floats(ByteVector.fromMemorySegment(B, w, src + 2, LE)).mul(xs(x, 32 * b));
@@ -102,6 +161,62 @@ final class FusedMatvec {
         return block;
     }
 
+    /**
+     * Q4_0's counterpart of {@link #q8_0FourRows}, on two rows {@code apart} rows from each other, x loaded once.
+     * Two, not four: four rows of this loop made the method too large for C2 to inline the Vector API into
+     * (NodeCountInliningCutoff: vectors boxed, five times slower). The quants' offset of 8 is taken out as
+     * Σ(q − 8)·x = Σq·x − 8·Σx, with Σx shared by the rows, and each row's bytes are widened to ints once, the two
+     * nibbles split in int lanes.
+     */
+    private static void q4_0TwoRows(MemorySegment x, MemorySegment w, long rowBytes, int blocks, MemorySegment out,
+                                    int r, int apart) {
+        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
+        FloatVector m0 = FloatVector.zero(S), m1 = FloatVector.zero(S);
+        long s0 = r * rowBytes, s1 = s0 + apart * rowBytes;
+        for (int b = 0; b < blocks; b++, s0 += 18, s1 += 18) {
+            FloatVector t0 = FloatVector.zero(S), t1 = FloatVector.zero(S), xSum = FloatVector.zero(S);
+            for (int j = 0; j < 16; j += L) {
+                FloatVector low = xs(x, 32 * b + j), high = xs(x, 32 * b + 16 + j);
+                xSum = xSum.add(low).add(high);
+                IntVector q0 = ints(w, s0 + 2 + j), q1 = ints(w, s1 + 2 + j);
+                t0 = highNibble(q0).fma(high, lowNibble(q0).fma(low, t0));
+                t1 = highNibble(q1).fma(high, lowNibble(q1).fma(low, t1));
+            }
+            FloatVector d0 = FloatVector.broadcast(S, BlockDecoder.half(w, s0));
+            FloatVector d1 = FloatVector.broadcast(S, BlockDecoder.half(w, s1));
+            a0 = t0.fma(d0, a0);
+            a1 = t1.fma(d1, a1);
+            m0 = xSum.fma(d0, m0);
+            m1 = xSum.fma(d1, m1);
+        }
+        out.set(F32, 4L * r, a0.reduceLanes(VectorOperators.ADD) - 8 * m0.reduceLanes(VectorOperators.ADD));
+        out.set(F32, 4L * (r + apart), a1.reduceLanes(VectorOperators.ADD) - 8 * m1.reduceLanes(VectorOperators.ADD));
+    }
+
+    /** L bytes from {@code at}, sign-extended to ints (one instruction; the nibbles are then split in int lanes). */
+    private static IntVector ints(MemorySegment w, long at) {
+        return (IntVector) ByteVector.fromMemorySegment(B, w, at, LE).convertShape(VectorOperators.B2I, I, 0);
+    }
+
+    private static FloatVector lowNibble(IntVector q) {
+        return (FloatVector) q.and(0xF).convert(VectorOperators.I2F, 0);
+    }
+
+    /** Bits 4–7 of each lane: the arithmetic shift's sign bits are masked off. */
+    private static FloatVector highNibble(IntVector q) {
+        return (FloatVector) q.lanewise(VectorOperators.ASHR, 4).and(0xF).convert(VectorOperators.I2F, 0);
+    }
+
+    /** A Q4_0 block's low nibbles, less 8, as floats. */
+    private static FloatVector lowQuants(ByteVector q) {
+        return floats(q.and((byte) 0xF).sub((byte) 8));
+    }
+
+    /** A Q4_0 block's high nibbles, less 8, as floats. */
+    private static FloatVector highQuants(ByteVector q) {
+        return floats(highNibbles(q).sub((byte) 8));
+    }
+
     private static float q4_0(MemorySegment x, MemorySegment w, long row, int blocks) {
         FloatVector acc = FloatVector.zero(S);
         long src = row;
@@ -109,8 +224,8 @@ final class FusedMatvec {
             FloatVector block = FloatVector.zero(S);
             for (int j = 0; j < 16; j += L) {
                 ByteVector q = ByteVector.fromMemorySegment(B, w, src + 2 + j, LE);
-                block = floats(q.and((byte) 0xF).sub((byte) 8)).fma(xs(x, 32 * b + j), block);
-                block = floats(highNibbles(q).sub((byte) 8)).fma(xs(x, 32 * b + 16 + j), block);
+                block = lowQuants(q).fma(xs(x, 32 * b + j), block);
+                block = highQuants(q).fma(xs(x, 32 * b + 16 + j), block);
             }
             acc = block.fma(FloatVector.broadcast(S, BlockDecoder.half(w, src)), acc);
         }
