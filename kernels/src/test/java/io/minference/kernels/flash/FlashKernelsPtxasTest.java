@@ -224,9 +224,10 @@ class FlashKernelsPtxasTest {
             System.setProperty(DecodeTuning.COMBINE_WARPS, "2");
             System.setProperty(DecodeTuning.FP8_DECODE, "Integer");
             System.setProperty(DecodeTuning.PREFETCH, "TRUE");
-            assertEquals(new DecodeTuning(2, 8, 4, true, false), DecodeTuning.configured());
+            int blocksPerSm = DecodeTuning.DEFAULT.blocksPerSm();
+            assertEquals(new DecodeTuning(2, blocksPerSm, 4, true, false), DecodeTuning.configured());
             System.setProperty(DecodeTuning.FP8_DECODE, "instruction");
-            assertEquals(new DecodeTuning(2, 8, 4, true, true), DecodeTuning.configured());
+            assertEquals(new DecodeTuning(2, blocksPerSm, 4, true, true), DecodeTuning.configured());
             System.setProperty(DecodeTuning.PREFETCH, "yes");
             var bad = assertThrows(IllegalArgumentException.class, DecodeTuning::configured);
             assertTrue(bad.getMessage().contains(DecodeTuning.PREFETCH + " must be true or false"), bad.getMessage());
@@ -243,11 +244,13 @@ class FlashKernelsPtxasTest {
             assertTrue(e.getMessage().contains(DecodeTuning.FP8_DECODE + " must be instruction or integer"),
                     e.getMessage());
             System.clearProperty(DecodeTuning.FP8_DECODE);
-            System.setProperty(DecodeTuning.UNPACK, "Permute");
-            System.setProperty(DecodeTuning.LANE_VALUES, "16");
-            System.setProperty(DecodeTuning.SCORES, "head");
+            // the layout switches away from their defaults (permute, 16, head, always), any case
+            System.setProperty(DecodeTuning.UNPACK, "Shifts");
+            System.setProperty(DecodeTuning.LANE_VALUES, "8");
+            System.setProperty(DecodeTuning.SCORES, "Lane");
             System.setProperty(DecodeTuning.RESCALE, "LAZY");
-            assertEquals(new DecodeTuning(2, 8, 4, false, true, true, 16, true, true), DecodeTuning.configured());
+            assertEquals(new DecodeTuning(2, blocksPerSm, 4, false, true, false, 8, false, true),
+                    DecodeTuning.configured());
             System.setProperty(DecodeTuning.RESCALE, "sometimes");
             e = assertThrows(IllegalArgumentException.class, DecodeTuning::configured);
             assertTrue(e.getMessage().contains(DecodeTuning.RESCALE + " must be lazy or always"), e.getMessage());
@@ -291,11 +294,16 @@ class FlashKernelsPtxasTest {
 
     @Test
     void decodeSplitsGrowWithTheCacheButStayWithinTheOccupancyTarget() {
-        assertEquals(1, FlashAttention.splitBlocks(1, 32, 132));
-        assertEquals(1, FlashAttention.splitBlocks(1000, 32, 132));
-        assertEquals(4, FlashAttention.splitBlocks(5000, 32, 132));
-        assertEquals(33, FlashAttention.splitBlocks(70000, 32, 132));
-        assertEquals(8 * 132, FlashAttention.splitBlocks(10_000_000, 1, 132));
+        // at an occupancy target of 8 blocks per SM
+        assertEquals(1, FlashAttention.splitBlocks(1, 32, 132, 8));
+        assertEquals(1, FlashAttention.splitBlocks(1000, 32, 132, 8));
+        assertEquals(4, FlashAttention.splitBlocks(5000, 32, 132, 8));
+        assertEquals(33, FlashAttention.splitBlocks(70000, 32, 132, 8));
+        assertEquals(8 * 132, FlashAttention.splitBlocks(10_000_000, 1, 132, 8));
         assertEquals(3 * 132 / 8, FlashAttention.splitBlocks(10_000_000, 8, 132, 3));
+        // the default target caps long caches at its own occupancy
+        int target = DecodeTuning.DEFAULT.blocksPerSm();
+        assertEquals(FlashAttention.splitBlocks(70000, 32, 132, target), FlashAttention.splitBlocks(70000, 32, 132));
+        assertEquals(target * 132, FlashAttention.splitBlocks(10_000_000, 1, 132));
     }
 }
