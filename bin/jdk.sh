@@ -51,11 +51,15 @@ minference_find_jdk() {
 }
 
 # Runs MAIN (after the class path $1) on the JDK found, with the flags every JVM of this project needs; exec, so that
-# signals (Ctrl-C) reach the JVM. Extra JVM options come from MINFERENCE_JAVA_OPTS.
+# signals (Ctrl-C) reach the JVM. Extra JVM options come from MINFERENCE_JAVA_OPTS, after ours, so they win.
+# -Xmn64m: the weights, KV cache and activations live off the heap, whose live set is about 100 MB; left to itself
+# the parallel collector grew its young generation to ~400 MB between collections, every page of it touched: a 1B
+# Q8_0 decode's peak RSS was 2.17 GiB at 2048 tokens, 1.63 with a 64 MB young generation, at the same speed
+# (BENCHMARKS.md, issue 14).
 minference_exec_java() {
   local class_path=$1
   shift
   # shellcheck disable=SC2086
   exec "$MINFERENCE_JDK/bin/java" --add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED \
-    -XX:+UseParallelGC ${MINFERENCE_JAVA_OPTS:-} -cp "$class_path" "$@"
+    -XX:+UseParallelGC -Xmn64m ${MINFERENCE_JAVA_OPTS:-} -cp "$class_path" "$@"
 }
