@@ -19,7 +19,8 @@ import java.util.SplittableRandom;
  * processes on a shared machine slow the figures less. A main, not a test:
  *
  * <pre>java --add-modules jdk.incubator.vector -cp runtime/target/classes:runtime/target/test-classes \
- *     io.minference.runtime.cpu.DecodeDotProbe Q8_0</pre>
+ *     io.minference.runtime.cpu.DecodeDotProbe Q8_0 [ROWS K]</pre>
+ * (256 rows of 2048 unless given: rows × k should stay in the caches).
  *
  * If a loop's bytes per CPU-second on one core, times the cores, is below the memory's bandwidth, decode is bound by
  * the arithmetic, not the memory.
@@ -30,7 +31,9 @@ public final class DecodeDotProbe {
 
     public static void main(String[] args) {
         DType type = DType.valueOf(args.length > 0 ? args[0] : "Q8_0");
-        int n = 256, k = 2048, reps = 200;
+        int n = args.length > 1 ? Integer.parseInt(args[1]) : 256;
+        int k = args.length > 2 ? Integer.parseInt(args[2]) : 2048;
+        int reps = 200;
         long seed = 1;
         SplittableRandom random = new SplittableRandom(seed);
         MemorySegment w = Arena.ofAuto().allocate((long) n * type.byteSize(k), 64);
