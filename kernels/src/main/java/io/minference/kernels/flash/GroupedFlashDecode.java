@@ -221,8 +221,8 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
             U32 codesRow = k.mul(d.numKvHeads(), headDim).named("codesRow");
             boolean converted = cacheCodes == KvCodes.E4M3 && loop.fp8Instruction() && k.target() == PtxTarget.SM_90A;
             Rows codes = new Rows(k.add(kCache, codeLane), k.add(vCache, codeLane), codesRow, values,
-                    converted ? Rows.Source.CODES_CONVERTED : Rows.Source.CODES, cacheCodes, loop.permute(), kScales,
-                    vScales, d.numKvHeads(), kvHead);
+                    converted ? Rows.Source.CODES_CONVERTED : Rows.Source.CODES,
+                    new Rows.Codes(cacheCodes, loop.permute(), kScales, vScales, d.numKvHeads(), kvHead));
             Rows tail = Rows.bf16(k.add(kTail, laneBytes), k.add(vTail, laneBytes), kvRowBytes, values,
                     Rows.Source.TAIL);
             attendKeys(k, firstKey, k.min(endKey, quantizedEnd), rowInLoad, codes, state);
@@ -399,8 +399,8 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
         F32[] keyScales = new F32[unroll];
         F32[] valueScales = new F32[unroll];
         for (int u = 0; u < unroll; u++) {
-            keyScales[u] = rows.scale(k, rows.kScales(), k.min(keys[u], lastKey));
-            valueScales[u] = rows.scale(k, rows.vScales(), k.min(keys[u], lastKey));
+            keyScales[u] = rows.keyScale(k, k.min(keys[u], lastKey));
+            valueScales[u] = rows.valueScale(k, k.min(keys[u], lastKey));
         }
         F32[][] weights = state.exchange() == null
                 ? laneSoftmax(k, keyValues, keyScales, keys, to, state)
@@ -534,9 +534,17 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
      * Where a lane reads its {@code values} elements of a key or value row ({@code k} and {@code v} already point at
      * the lane's columns): bf16 rows, in 16-byte loads, at row {@code key} or, for an 8-bit cache's tail, at row
      * {@code key mod 64}; or 8-bit codes (one 8- or 16-byte load), with a scale per block and KV head.
+     *
+     * @param codes how the 8-bit codes decode and where their scales are; null for bf16 rows
      */
-    private record Rows(U64 k, U64 v, U32 rowBytes, int values, Source source, KvCodes codes, boolean permute,
-                        U64 kScales, U64 vScales, U32 numKvHeads, U32 kvHead) {
+    private record Rows(U64 k, U64 v, U32 rowBytes, int values, Source source, Codes codes) {
+        /**
+         * An 8-bit cache's codes: their format, the integer recipe that decodes them ({@link Fp8Ops#decode}), and
+         * the block scales of K and V ({@code [blocks][numKvHeads]}) at this warp's KV head.
+         */
+        record Codes(KvCodes format, boolean permute, U64 kScales, U64 vScales, U32 numKvHeads, U32 kvHead) {
+        }
+
         /** bf16 rows, the 8-bit cache's bf16 tail, codes decoded by integer operations or by conversions. */
         enum Source {
             BF16, TAIL, CODES, CODES_CONVERTED;
@@ -547,7 +555,7 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
         }
 
         static Rows bf16(U64 k, U64 v, U32 rowBytes, int values, Source source) {
-            return new Rows(k, v, rowBytes, values, source, null, false, null, null, null, null);
+            return new Rows(k, v, rowBytes, values, source, null);
         }
 
         B32[] load(KernelBuilder kb, U64 lane, U32 key) {
@@ -561,16 +569,24 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
 
         F32[] unpack(KernelBuilder kb, B32[] words) {
             return switch (source) {
-                case CODES -> Fp8Ops.decode(kb, codes, words, permute);
+                case CODES -> Fp8Ops.decode(kb, codes.format(), words, codes.permute());
                 case CODES_CONVERTED -> Fp8Ops.decodeConverted(kb, words);
                 case BF16, TAIL -> GroupedFlashDecode.unpack(kb, words);
             };
         }
 
-        /** The key's block scale, or null for bf16 rows. */
-        F32 scale(KernelBuilder kb, U64 scales, U32 key) {
-            if (!source.codes()) return null;
-            U32 index = kb.mad(kb.shr(key, Fp8Ops.BLOCK_SHIFT), numKvHeads, kvHead);
+        /** The key's block scale of K, or null for bf16 rows. */
+        F32 keyScale(KernelBuilder kb, U32 key) {
+            return codes == null ? null : scale(kb, codes.kScales(), key);
+        }
+
+        /** The key's block scale of V, or null for bf16 rows. */
+        F32 valueScale(KernelBuilder kb, U32 key) {
+            return codes == null ? null : scale(kb, codes.vScales(), key);
+        }
+
+        private F32 scale(KernelBuilder kb, U64 scales, U32 key) {
+            U32 index = kb.mad(kb.shr(key, Fp8Ops.BLOCK_SHIFT), codes.numKvHeads(), codes.kvHead());
             return kb.loadF32(kb.element(scales, index, 4));
         }
     }

@@ -28,36 +28,26 @@ import static io.minference.ptx.dsl.Address.global;
  * each block takes, {@link SlotOrder}'s list). Launch: grid {@code (index heads, query blocks)}, block
  * {@link #threads()}, dynamic shared memory {@link #sharedBytes()}; query blocks run last-first, or the slots in the
  * list's order.
- * <p>Specializations ({@link Variant}): the {@link LaunchOrder}, the consumers' {@link HopperFlashLoop.Schedule}
- * (plain, or {@code overlap}: FlashAttention-3's softmax under the previous P V, which a 64-key step, short on GEMM
- * work per barrier round trip, may gain from most) and the producer's {@link GatherArrival}; each names itself in
- * the entry name.
+ * <p>Specializations ({@link Variant}): the {@link LaunchOrder}, the consumers' {@link HopperFlashLoop.Schedule},
+ * the producer's {@link GatherArrival} and the keys per step; each names itself in the entry name.
  * <p><b>Floor, and where the time goes.</b> A computed tile (64 queries by 64 keys) costs {@code 4 * 64 * 64 * d}
  * FLOPs (S = Q Kᵀ and O += P V): 2.1 MFLOP at d 128, 2.6 ns of the whole H200 at the ~800 TFLOP/s its tensor cores
- * reach on dense bf16 GEMMs, so the floor of a launch is its tile count times that. Measured (BENCHMARKS.md, sparse
- * layer tables) the kernel runs at about 2.1x that floor while the dense Hopper kernel, on the same loop, runs at
- * about 1.4x (1.0x cuDNN). Not measured per cause yet; what differs from the dense kernel, most likely first:
- * <ul>
- *   <li>a step is 64 keys for one 64-query consumer warpgroup, a quarter of the dense kernel's 128 x 128 step per
- *       block, while what a step costs besides its GEMMs does not shrink with it: the full and empty barrier round
- *       trip, the wgmma commit/wait latency, the row maxima's shuffles, and the rescale of O (64 x d products per
- *       warpgroup per step, twice the 64 x 64 exponentials of the step itself);</li>
- *   <li>gathered column tiles come by 16-byte cp.async from 128 producer threads, which wait for their own copies
- *       before they arrive, where a range tile is one TMA instruction;</li>
- *   <li>the mask: every step was masked from the key positions in shared memory (16 loads and 32 selects per thread);
- *       now only the steps that need it are ({@link IndexKeySource#mask});</li>
- *   <li>the tail of a launch and the gaps between launches (the model launches once per run of sparse heads): the
- *       grid runs the last query blocks first, as the dense kernel does; the slots of one query block have similar
- *       tile counts for vertical-slash indexes, so the tail is about one slot's time.</li>
- * </ul>
+ * reach on dense bf16 GEMMs, so the floor of a launch is its tile count times that. Measured (BENCHMARKS.md, "Where
+ * the sparse kernel's time is not") the kernel runs at about 450 TFLOP/s on its tiles, 0.77x the dense Hopper kernel
+ * on the same loop, on range tiles alone as on the layer's mix. Each variant built against a suspected cost moved the
+ * layer by a few per cent at most: the producer's wait for its gathered columns ({@link GatherArrival#ASYNC}), the
+ * per-thread barrier atomics ({@link GatherArrival#WARP} with the {@code warp} schedule), the rescale of O every step
+ * (the {@code lazy} schedule); 128 keys a step, which halves every fixed per-step cost per key, made it slower. What
+ * stands: a 64 x 64 tile loads 32 KB of K and V for 64 query rows, twice the dense kernel's bytes per FLOP, about
+ * 7 TB/s from L2 into shared memory at that rate (a hypothesis, not a measurement).
  */
 public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant) implements KernelDefinition {
     /** Query rows per block, and keys per tile of the index. */
     public static final int BLOCK = SparseIndex.BLOCK;
     /**
      * The system property naming the consumers' schedule ({@link HopperFlashLoop.Schedule#parse}): {@code plain}
-     * (the default) or {@code overlap} (the softmax of a step under the previous step's P V); one consumer warpgroup
-     * has no partner for ping-pong.
+     * (the default), or a list of {@code overlap} (the softmax of a step under the previous step's P V), {@code lazy}
+     * and {@code warp}; one consumer warpgroup has no partner for ping-pong.
      */
     public static final String SCHEDULE_PROPERTY = "minference.sparse.schedule";
     /** The system property naming the keys per step, {@code 64} or {@code 128} ({@link Variant#keysPerStep}). */
@@ -136,7 +126,7 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
     }
 
     public HopperSparseFlashPrefill {
-        loop(headDim, stages, variant).checkSharedMemory(source(variant));
+        loop(headDim, stages, variant).checkSharedMemory(metadataBytes(variant));
     }
 
     /** In the grid's order, with the plain schedule, each gathered tile waited for by its producer, 64 keys a step. */
@@ -150,8 +140,8 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
         return variant.keysPerStep() / BLOCK;
     }
 
-    /** The stage metadata the source keeps: a key position per key of the step. */
-    private static int source(Variant variant) {
+    /** The stage metadata {@link IndexKeySource} keeps: a key position per key of the step. */
+    private static int metadataBytes(Variant variant) {
         return 4 * variant.keysPerStep();
     }
 
@@ -198,7 +188,7 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
     }
 
     public int sharedBytes() {
-        return loop().sharedBytes(source(variant));
+        return loop().sharedBytes(metadataBytes(variant));
     }
 
     @Override
