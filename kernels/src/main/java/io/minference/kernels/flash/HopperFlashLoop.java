@@ -93,10 +93,6 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
                     + (warpRelease ? "_warp" : "");
         }
 
-        public Schedule withWarpRelease(boolean on) {
-            return new Schedule(pingPong, overlapSoftmax, lazyRescale, on);
-        }
-
         /**
          * The schedule a setting names: {@code plain}, or a comma-separated list of {@code pingpong},
          * {@code overlap}, {@code lazy} and {@code warp}; anything else is an error naming it.
@@ -551,34 +547,29 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
      */
     private void mergeConsumers(KernelBuilder k, U32 tid, U32 consumer, OnlineSoftmax softmax,
                                 WarpgroupAccumulator out, U32 ring) {
-        List<F32> outRegisters = new ArrayList<>();
+        // the softmax state's registers, then the accumulator's, fragment by fragment
+        List<F32> registers = new ArrayList<>(softmax.stateRegisters());
+        int stateSize = registers.size();
         for (FragmentC fragment : out.fragments()) {
-            outRegisters.addAll(fragment.regs());
+            registers.addAll(fragment.regs());
         }
-        List<F32> state = softmax.stateRegisters();
         U32 slot = k.shl(k.and(tid, 127), 2).named("mergeSlot");
         IntFunction<U32> at = r -> k.add(ring, k.add(slot, k.u32(4L * 128 * r)));
         k.comment("merge: consumer 1's state through shared memory into consumer 0's");
         k.barrier(1, 256);
         k.ifThen(k.eq(consumer, 1), () -> {
-            for (int r = 0; r < state.size(); r++) {
-                k.store(shared(at.apply(r)), state.get(r));
-            }
-            for (int r = 0; r < outRegisters.size(); r++) {
-                k.store(shared(at.apply(state.size() + r)), outRegisters.get(r));
+            for (int r = 0; r < registers.size(); r++) {
+                k.store(shared(at.apply(r)), registers.get(r));
             }
         });
         k.barrier(1, 256);
         k.ifThen(k.eq(consumer, 0), () -> {
-            List<F32> otherState = new ArrayList<>();
-            for (int r = 0; r < state.size(); r++) {
-                otherState.add(k.loadF32(shared(at.apply(r))));
+            List<F32> other = new ArrayList<>();
+            for (int r = 0; r < registers.size(); r++) {
+                other.add(k.loadF32(shared(at.apply(r))));
             }
-            List<F32> otherOut = new ArrayList<>();
-            for (int r = 0; r < outRegisters.size(); r++) {
-                otherOut.add(k.loadF32(shared(at.apply(state.size() + r))));
-            }
-            softmax.merge(k, otherState, AccumulatorTile.of(out.fragments()), otherOut);
+            softmax.merge(k, other.subList(0, stateSize), AccumulatorTile.of(out.fragments()),
+                    other.subList(stateSize, other.size()));
         });
     }
 }
