@@ -210,17 +210,15 @@ final class IndexKeySource implements HopperKeySource {
                 k.store(position, k.select(k.lt(column, slot.columnCount()), columnKey(k, column),
                         k.u32(MASKED_KEY)));
             });
-            switch (arrival) {
-                case ASYNC -> k.arriveWhenCopiesLand(stage.full());
-                case WAIT -> {
-                    k.waitAll();
-                    k.fenceProxyAsyncShared();
-                    k.arrive(stage.full());
-                }
-                case WARP -> {
-                    k.waitAll();
-                    k.fenceProxyAsyncShared();
+            if (arrival == GatherArrival.ASYNC) {
+                k.arriveWhenCopiesLand(stage.full());
+            } else {
+                k.waitAll();
+                k.fenceProxyAsyncShared();
+                if (arrival == GatherArrival.WARP) {
                     k.arriveForWarp(stage.full(), k.and(thread, 31));
+                } else {
+                    k.arrive(stage.full());
                 }
             }
         });
