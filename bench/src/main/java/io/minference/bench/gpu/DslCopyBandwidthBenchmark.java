@@ -46,7 +46,19 @@ public final class DslCopyBandwidthBenchmark implements GpuBenchmark {
 
     /** Runs this benchmark alone: {@code DslCopyBandwidthBenchmark [MiB]} (1024 unless given). */
     public static void main(String[] args) {
-        long mib = args.length == 0 ? 1024 : Long.parseLong(args[0]);
+        long mib = 1024;
+        if (args.length > 0) {
+            try {
+                mib = Long.parseLong(args[0]);
+            } catch (NumberFormatException e) {
+                mib = -1;
+            }
+            if (mib < 1 || mib > (1L << 20) || args.length > 1) {
+                System.err.println("usage: DslCopyBandwidthBenchmark [MiB]: a size from 1 to 1048576 MiB, not '"
+                        + String.join(" ", args) + "'");
+                System.exit(2);
+            }
+        }
         int status = GpuBench.run(List.of(new DslCopyBandwidthBenchmark(mib << 20)), System.out);
         if (status != 0) System.exit(status);
     }

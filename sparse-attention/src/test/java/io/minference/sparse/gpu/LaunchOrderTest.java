@@ -1,12 +1,14 @@
 package io.minference.sparse.gpu;
 
+import io.minference.kernels.flash.HopperFlashLoop;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The launch order's setting, and the bucket width of {@link SlotOrder}'s sort. */
+/** The Hopper sparse kernel's settings (launch order, gather arrival, the whole variant), and the bucket width of
+ * {@link SlotOrder}'s sort. */
 class LaunchOrderTest {
     @Test
     void settingsParseAndAMisspellingNamesTheProperty() {
@@ -15,6 +17,51 @@ class LaunchOrderTest {
         var e = assertThrows(IllegalArgumentException.class, () -> LaunchOrder.parse("longest"));
         assertTrue(e.getMessage().contains(LaunchOrder.PROPERTY) && e.getMessage().contains("'longest'"),
                 e.getMessage());
+    }
+
+    @Test
+    void theGatherArrivalParsesAndAMisspellingNamesTheProperty() {
+        assertEquals(GatherArrival.WARP, GatherArrival.parse(" Warp "));
+        assertEquals(GatherArrival.ASYNC, GatherArrival.parse("async"));
+        var e = assertThrows(IllegalArgumentException.class, () -> GatherArrival.parse("asynch"));
+        assertTrue(e.getMessage().contains(GatherArrival.PROPERTY) && e.getMessage().contains("'asynch'"),
+                e.getMessage());
+    }
+
+    /** Each of the Hopper kernel's settings, misspelt, is an error naming its property; unset, the default. */
+    @Test
+    void theKernelVariantFromBadSettingsNamesTheProperty() {
+        String keys = HopperSparseFlashPrefill.KEYS_PER_STEP_PROPERTY;
+        try {
+            assertEquals(HopperSparseFlashPrefill.Variant.DEFAULT, HopperSparseFlashPrefill.Variant.configured());
+            System.setProperty(keys, "128");
+            System.setProperty(GatherArrival.PROPERTY, "warp");
+            System.setProperty(HopperSparseFlashPrefill.SCHEDULE_PROPERTY, "lazy,warp");
+            assertEquals("longest-first, lazy,warp, warp, 128 keys a step",
+                    HopperSparseFlashPrefill.Variant.configured().describe());
+            for (String bad : new String[] {"96", "sixty-four", ""}) {
+                System.setProperty(keys, bad);
+                var e = assertThrows(IllegalArgumentException.class, HopperSparseFlashPrefill.Variant::configured);
+                assertTrue(e.getMessage().contains(keys + " must be 64 or 128"), e.getMessage());
+            }
+            System.clearProperty(keys);
+            System.setProperty(GatherArrival.PROPERTY, "later");
+            var e = assertThrows(IllegalArgumentException.class, HopperSparseFlashPrefill.Variant::configured);
+            assertTrue(e.getMessage().contains(GatherArrival.PROPERTY), e.getMessage());
+        } finally {
+            System.clearProperty(keys);
+            System.clearProperty(GatherArrival.PROPERTY);
+            System.clearProperty(HopperSparseFlashPrefill.SCHEDULE_PROPERTY);
+        }
+    }
+
+    /** Two consumers splitting the keys take the plain or lazy schedule only. */
+    @Test
+    void oneHundredTwentyEightKeysAStepRefuseTheOverlap() {
+        var variant = HopperSparseFlashPrefill.Variant.DEFAULT.withKeysPerStep(128)
+                .withSchedule(HopperFlashLoop.Schedule.parse("overlap"));
+        var e = assertThrows(IllegalArgumentException.class, () -> HopperSparseFlashPrefill.forHeadDim(128, variant));
+        assertTrue(e.getMessage().contains("plain or lazy"), e.getMessage());
     }
 
     /** The longest a slot can be (3 queryBlocks) falls in the last bucket or before, and short prompts keep width 1. */
