@@ -16,11 +16,32 @@ public interface ControlFlow extends Comparisons, Arithmetic {
         emitter().place(end);
     }
 
+    /**
+     * Emits {@code body} so that it runs only where {@code condition} holds, a condition the caller knows to be the
+     * same in every thread of a warp (PTX {@code bra.uni}): ptxas then need not treat the body as a divergent path,
+     * which matters for wgmma, whose pipeline it serialises in divergent paths (advisories C7515, C7520).
+     */
+    default void ifUniform(Pred condition, Runnable body) {
+        Label end = emitter().label("endif");
+        emitter().guarded(condition, true, "bra.uni", end);
+        emitter().nested(body);
+        emitter().place(end);
+    }
+
     /** Emits both branches; each thread runs the one its {@code condition} selects. */
     default void ifElse(Pred condition, Runnable then, Runnable otherwise) {
+        ifElse(condition, "bra", then, otherwise);
+    }
+
+    /** {@link #ifElse} on a condition the same in every thread of a warp ({@link #ifUniform}). */
+    default void ifElseUniform(Pred condition, Runnable then, Runnable otherwise) {
+        ifElse(condition, "bra.uni", then, otherwise);
+    }
+
+    private void ifElse(Pred condition, String branch, Runnable then, Runnable otherwise) {
         Label elseLabel = emitter().label("else");
         Label end = emitter().label("endif");
-        emitter().guarded(condition, true, "bra", elseLabel);
+        emitter().guarded(condition, true, branch, elseLabel);
         emitter().nested(then);
         emitter().instruction("bra.uni", end);
         emitter().place(elseLabel);
