@@ -8,6 +8,7 @@ import io.minference.ptx.dsl.HalfType;
 import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.ptx.dsl.MBarrier;
 import io.minference.ptx.dsl.MatrixDescriptor;
+import io.minference.ptx.dsl.Pred;
 import io.minference.ptx.dsl.TensorMapParam;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
@@ -234,6 +235,11 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
 
     /** Emits the loop for {@code block} over the steps of {@code source}: barriers, producer, consumers, epilogue. */
     public void emit(KernelBuilder k, Block block, HopperKeySource source) {
+        if (source.skipsSteps() && (splitKeys || schedule.pingPong() || schedule.overlapSoftmax())) {
+            throw new IllegalArgumentException("a source whose consumers skip steps runs the plain, lazy or warp"
+                    + " schedule with the consumers splitting the rows, not schedule" + schedule.suffix()
+                    + (splitKeys ? " with split keys" : ""));
+        }
         k.maxThreadsPerBlock(threads());
         k.minBlocksPerSm(blocksPerSm());
         int metadataBytes = source.metadataBytes();
@@ -358,6 +364,40 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         release(k, barrier(k, barriers, 1 + stages, k.rem(lastStep, stages)));
     }
 
+    /**
+     * The key step of a consumer whose source lets it skip steps ({@link HopperKeySource#takes}): where it takes the
+     * step, the plain step (mask, softmax, P V issued, the next step's S issued behind it if it takes that too);
+     * where not, only the next step's S; then the stage released. Every path waits for its own wgmmas before the
+     * paths join: ptxas serialises a wgmma pipeline whose accumulators another path reaching the wait defines by
+     * ordinary instructions (advisory C7515), and the branches are uniform over the warpgroup ({@code bra.uni}, else
+     * C7520).
+     */
+    private StepBody skippingStep(KernelBuilder k, HopperKeySource source,
+                                  Function<U32, HopperKeySource.Stage> stageOf, U32 barriers,
+                                  Function<U32, HopperKeySource.Stage> acquire,
+                                  Consumer<HopperKeySource.Stage> issueScoreGemms, StepBody issueProduct) {
+        return (index, masked, issueNext) -> {
+            Runnable next = () -> {
+                if (issueNext) {
+                    U32 following = k.add(index, 1);
+                    HopperKeySource.Stage stage = acquire.apply(following);
+                    k.ifElseUniform(source.takes(k, following, stage), () -> {
+                        issueScoreGemms.accept(stage);
+                        k.wgmmaWait(0);
+                    }, () -> k.wgmmaWait(0));
+                } else {
+                    k.wgmmaWait(0);
+                }
+            };
+            Pred taken = source.takes(k, index, stageOf.apply(index));
+            k.ifElseUniform(taken, () -> {
+                issueProduct.run(index, masked, issueNext);
+                next.run();
+            }, next);
+            release(k, barrier(k, barriers, 1 + stages, k.rem(index, stages)));
+        };
+    }
+
     /** A consumer thread's release of a stage: its own arrival, or its warp's ({@link Schedule#warpRelease}). */
     private void release(KernelBuilder k, MBarrier empty) {
         if (schedule.warpRelease()) {
@@ -405,10 +445,13 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         U32 firstMasked = k.min(source.firstMaskedStep(k), lastStep).named("firstMasked");
         // S of step t + 1 is issued right behind O += P V of step t, so the tensor cores run both back to back while
         // the warpgroup waits; the softmax of t + 1 then needs both done (it rescales O).
-        Consumer<U32> issueScores = index -> {
+        Function<U32, HopperKeySource.Stage> acquire = index -> {
             HopperKeySource.Stage stage = stageOf.apply(index);
             k.waitPhase(stage.full(), k.and(k.div(index, stages), 1));
             source.acquired(k, index);
+            return stage;
+        };
+        Consumer<HopperKeySource.Stage> issueScoreGemms = stage -> {
             MatrixDescriptor keyBase = stage.keys().kMajorBase(k);
             // after the wait loop's branch ptxas would insert this fence itself (advisory C7519)
             k.wgmmaFence();
@@ -418,6 +461,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             }
             k.wgmmaCommit();
         };
+        Consumer<U32> issueScores = index -> issueScoreGemms.accept(acquire.apply(index));
         // ping-pong: consumer c waits on barrier 1 + c for its turn, then hands it to the other on 2 - c
         U32 myTurn = k.add(consumer, 1).named("myTurn");
         U32 otherTurn = k.sub(k.u32(2), consumer).named("otherTurn");
@@ -432,7 +476,8 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
                 k.barrierArrive(otherTurn, 256);
             }
         };
-        StepBody step = (index, masked, issueNext) -> {
+        // the step's mask and softmax, then O += P V issued
+        StepBody issueProduct = (index, masked, unused) -> {
             HopperKeySource.Stage stage = stageOf.apply(index);
             if (masked) {
                 source.mask(k, index, stage, scores, rowPosition, pair);
@@ -446,6 +491,10 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
                 k.wgmma(out, probabilities.get(j), stage.values().mnMajor(k, valueBase, j), true, true);
             }
             k.wgmmaCommit();
+        };
+        StepBody step = source.skipsSteps() ? skippingStep(k, source, stageOf, barriers, acquire, issueScoreGemms,
+                issueProduct) : (index, masked, issueNext) -> {
+            issueProduct.run(index, masked, issueNext);
             if (issueNext) {
                 issueScores.accept(k.add(index, stepStride()));
             }
@@ -460,6 +509,13 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         if (splitKeys) {
             splitKeySteps(k, consumer, source, lastStep, firstMasked, issueScores, step);
             mergeConsumers(k, tid, consumer, softmax, out, ring);
+        } else if (source.skipsSteps()) {
+            k.comment("S of the first step, where this consumer takes it");
+            HopperKeySource.Stage first = acquire.apply(k.u32(0));
+            k.ifUniform(source.takes(k, k.u32(0), first), () -> {
+                issueScoreGemms.accept(first);
+                k.wgmmaWait(0);
+            });
         } else {
             k.comment("S of the first step");
             awaitTurn.run();

@@ -2,6 +2,7 @@ package io.minference.kernels.flash;
 
 import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.ptx.dsl.MBarrier;
+import io.minference.ptx.dsl.Pred;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.WarpgroupAccumulator;
 import io.minference.ptx.tile.WgmmaTile;
@@ -68,6 +69,24 @@ public interface HopperKeySource {
      * the async proxy itself fences here; the others do nothing.
      */
     default void acquired(KernelBuilder k, U32 step) {
+    }
+
+    /**
+     * Whether a consumer warpgroup may leave some steps to the others ({@link #takes}): a source whose blocks hold
+     * several query blocks with their own key lists, streamed once for all of them. The loop then runs the plain
+     * (or lazy, or warp-release) schedule only.
+     */
+    default boolean skipsSteps() {
+        return false;
+    }
+
+    /**
+     * Consumers: whether the calling consumer warpgroup computes step {@code step} (its stage is full); one that
+     * does not leaves its scores, softmax and accumulator alone and only releases the stage. Null (the default):
+     * every consumer computes every step. Uniform over the warpgroup.
+     */
+    default Pred takes(KernelBuilder k, U32 step, Stage stage) {
+        return null;
     }
 
     /**
