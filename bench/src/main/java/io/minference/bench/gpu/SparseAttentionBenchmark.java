@@ -60,15 +60,20 @@ public final class SparseAttentionBenchmark implements GpuBenchmark {
         Kernel smallBlockKernel = backend.context().kernel(smallBlocks.emit(backend.device().ptxTarget()),
                 LaunchShape.of(1, 32));
         float scale = FlashAttention.log2Scale(d);
-        // the Hopper kernel twice, its producer waiting for gathered columns and letting the copy engine arrive
+        // the Hopper kernel with each hand-over of gathered columns, then with paired query blocks (one key stream
+        // for two 64-row blocks of a head)
         List<String> labels = new ArrayList<>();
         List<SparseFlashAttention> sparseKernels = new ArrayList<>();
         if (backend.device().runs(PtxTarget.SM_90A)) {
+            HopperSparseFlashPrefill.Variant configured = HopperSparseFlashPrefill.Variant.configured().withPairs(false);
             for (GatherArrival gather : GatherArrival.values()) {
                 labels.add(PrefillKernel.HOPPER.setting() + " " + gather.setting() + "-gather");
                 sparseKernels.add(new SparseFlashAttention(backend.context(), SHAPE, PrefillKernel.HOPPER,
-                        HopperSparseFlashPrefill.Variant.configured().withGather(gather)));
+                        configured.withGather(gather)));
             }
+            labels.add(PrefillKernel.HOPPER.setting() + " pairs");
+            sparseKernels.add(new SparseFlashAttention(backend.context(), SHAPE, PrefillKernel.HOPPER,
+                    configured.withGather(GatherArrival.WAIT).withPairs(true)));
         }
         labels.add(PrefillKernel.MMA_SYNC.setting());
         sparseKernels.add(new SparseFlashAttention(backend.context(), SHAPE, PrefillKernel.MMA_SYNC));

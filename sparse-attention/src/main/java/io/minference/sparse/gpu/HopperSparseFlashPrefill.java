@@ -5,11 +5,15 @@ import io.minference.ptx.PtxTarget;
 import io.minference.ptx.dsl.F32;
 import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.ptx.dsl.KernelDefinition;
+import io.minference.ptx.dsl.Pred;
 import io.minference.ptx.dsl.SpecialRegisters.Axis;
 import io.minference.ptx.dsl.TensorMapParam;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
 import io.minference.sparse.SparseIndex;
+
+import java.util.ArrayList;
+import java.util.List;
 
 import static io.minference.ptx.dsl.Address.global;
 
@@ -52,6 +56,11 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
     public static final String SCHEDULE_PROPERTY = "minference.sparse.schedule";
     /** The system property naming the keys per step, {@code 64} or {@code 128} ({@link Variant#keysPerStep}). */
     public static final String KEYS_PER_STEP_PROPERTY = "minference.sparse.keys-per-step";
+    /**
+     * The system property saying whether a block takes two query blocks of a head on one key stream, {@code true} or
+     * {@code false} ({@link Variant#pairs}).
+     */
+    public static final String PAIRS_PROPERTY = "minference.sparse.pairs";
 
     /**
      * The choices a launch of the Hopper kernel makes besides the head dim: the {@link LaunchOrder} of its slots,
@@ -65,17 +74,29 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      *       once per 128 keys instead of per 64 (the same result up to rounding: the merge sums in another order).
      *       Wants the plain or lazy schedule.</li>
      * </ul>
+     * With {@code pairs} a block takes query blocks 2p and 2p + 1 of a head, one consumer warpgroup each, one block
+     * per SM, and its producer streams the two slots' tiles once ({@link IndexKeySource}'s paired slots): a tile both
+     * slots' ranges start at the same key is loaded once for 128 query rows, as in the dense kernel, instead of
+     * twice. Each consumer computes its slot's tiles in the same order as without pairs, so the outputs are bit
+     * for bit the same. Wants 64 keys a step, gathers waited for, and a schedule without overlap or ping-pong.
      */
     public record Variant(LaunchOrder order, HopperFlashLoop.Schedule schedule, GatherArrival gather,
-                          int keysPerStep) {
-        /** The default: longest first, the plain schedule, gathered tiles waited for, 64 keys a step. */
+                          int keysPerStep, boolean pairs) {
+        /** The default: longest first, the plain schedule, gathered tiles waited for, 64 keys a step, no pairs. */
         public static final Variant DEFAULT = new Variant(LaunchOrder.LONGEST_FIRST, HopperFlashLoop.Schedule.PLAIN,
-                GatherArrival.WAIT, BLOCK);
+                GatherArrival.WAIT, BLOCK, false);
 
         public Variant {
             if (keysPerStep != BLOCK && keysPerStep != 2 * BLOCK) {
                 throw new IllegalArgumentException(KEYS_PER_STEP_PROPERTY + " must be " + BLOCK + " or " + 2 * BLOCK
                         + ", not " + keysPerStep);
+            }
+            if (pairs && (keysPerStep != BLOCK || gather != GatherArrival.WAIT || schedule.overlapSoftmax()
+                    || schedule.pingPong())) {
+                throw new IllegalArgumentException(PAIRS_PROPERTY + " wants " + BLOCK + " keys a step, "
+                        + GatherArrival.WAIT.setting() + " gathers and a schedule without overlap or ping-pong; got "
+                        + keysPerStep + " keys, " + gather.setting() + " gathers, schedule "
+                        + (schedule.suffix().isEmpty() ? "plain" : schedule.suffix().substring(1)));
             }
         }
 
@@ -90,38 +111,46 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
                 throw new IllegalArgumentException(KEYS_PER_STEP_PROPERTY + " must be " + BLOCK + " or " + 2 * BLOCK
                         + ", not '" + keys + "'");
             }
+            String pairs = System.getProperty(PAIRS_PROPERTY, Boolean.toString(DEFAULT.pairs)).trim();
+            if (!pairs.equals("true") && !pairs.equals("false")) {
+                throw new IllegalArgumentException(PAIRS_PROPERTY + " must be true or false, not '" + pairs + "'");
+            }
             return new Variant(LaunchOrder.configured(), configuredSchedule(), GatherArrival.configured(),
-                    Integer.parseInt(keys));
+                    Integer.parseInt(keys), Boolean.parseBoolean(pairs));
         }
 
         public Variant withOrder(LaunchOrder other) {
-            return new Variant(other, schedule, gather, keysPerStep);
+            return new Variant(other, schedule, gather, keysPerStep, pairs);
         }
 
         public Variant withSchedule(HopperFlashLoop.Schedule other) {
-            return new Variant(order, other, gather, keysPerStep);
+            return new Variant(order, other, gather, keysPerStep, pairs);
         }
 
         public Variant withGather(GatherArrival other) {
-            return new Variant(order, schedule, other, keysPerStep);
+            return new Variant(order, schedule, other, keysPerStep, pairs);
         }
 
         public Variant withKeysPerStep(int other) {
-            return new Variant(order, schedule, gather, other);
+            return new Variant(order, schedule, gather, other, pairs);
         }
 
-        /** How a benchmark line names it: {@code longest-first, plain, wait, 64 keys a step}. */
+        public Variant withPairs(boolean other) {
+            return new Variant(order, schedule, gather, keysPerStep, other);
+        }
+
+        /** How a benchmark line names it: {@code longest-first, plain, wait, 64 keys a step[, pairs]}. */
         public String describe() {
             String suffix = schedule.suffix();
             return order.setting() + ", " + (suffix.isEmpty() ? "plain" : suffix.substring(1).replace('_', ','))
-                    + ", " + gather.setting() + ", " + keysPerStep + " keys a step";
+                    + ", " + gather.setting() + ", " + keysPerStep + " keys a step" + (pairs ? ", pairs" : "");
         }
 
         /** The entry-name suffix of the choices other than the default's. */
         String suffix() {
             return (order == LaunchOrder.LONGEST_FIRST ? "_longest" : "") + schedule.suffix()
                     + (gather == GatherArrival.WAIT ? "" : "_" + gather.setting() + "_gather")
-                    + (keysPerStep == BLOCK ? "" : "_k" + keysPerStep);
+                    + (keysPerStep == BLOCK ? "" : "_k" + keysPerStep) + (pairs ? "_pairs" : "");
         }
     }
 
@@ -140,14 +169,25 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
         return variant.keysPerStep() / BLOCK;
     }
 
-    /** The stage metadata {@link IndexKeySource} keeps: a key position per key of the step. */
+    /** The stage metadata {@link IndexKeySource} keeps: a key position per key of the step, per slot. */
     private static int metadataBytes(Variant variant) {
-        return 4 * variant.keysPerStep();
+        return 4 * variant.keysPerStep() * slotsPerBlock(variant);
+    }
+
+    /** Index slots (64-query blocks) one block takes: 2 with pairs, else 1. */
+    public static int slotsPerBlock(Variant variant) {
+        return variant.pairs() ? 2 : 1;
     }
 
     private static HopperFlashLoop loop(int headDim, int stages, Variant variant) {
         boolean split = tilesPerStep(variant) == 2;
-        return new HopperFlashLoop(headDim, split ? 2 : 1, variant.keysPerStep(), stages, variant.schedule(), split);
+        return new HopperFlashLoop(headDim, split || variant.pairs() ? 2 : 1, variant.keysPerStep(), stages,
+                variant.schedule(), split);
+    }
+
+    /** Query rows per block: 64, or 128 with pairs (the Q map's box). */
+    public int queryRows() {
+        return BLOCK * slotsPerBlock(variant);
     }
 
     private HopperFlashLoop loop() {
@@ -173,9 +213,12 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
         return forHeadDim(headDim, Variant.DEFAULT.withOrder(order).withSchedule(schedule));
     }
 
-    /** The tuned shape for a head dim with every choice given: 3 stages. */
+    /**
+     * The tuned shape for a head dim with every choice given: 3 stages (4 with pairs, whose one block per SM has the
+     * shared memory for them).
+     */
     public static HopperSparseFlashPrefill forHeadDim(int headDim, Variant variant) {
-        return new HopperSparseFlashPrefill(headDim, 3, variant);
+        return new HopperSparseFlashPrefill(headDim, variant.pairs() ? 4 : 3, variant);
     }
 
     /** The schedule {@value #SCHEDULE_PROPERTY} names, plain when unset. */
@@ -201,6 +244,22 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
         return PtxTarget.SM_90A;
     }
 
+    /** Slot {@code slot}'s ranges and columns; with {@code present} false, none (its counts read as 0). */
+    private static IndexKeySource.SlotKeys slotKeys(KernelBuilder k, IndexParams indexParams, U32 slot,
+                                                    Pred present) {
+        U64 slotRanges = indexParams.slotRanges(k, slot);
+        U64 slotColumns = indexParams.slotColumns(k, slot);
+        U32 rangeCount = k.loadU32(global(k.add(indexParams.rangeCounts(), k.mulWide(slot, 4))))
+                .named("rangeCount");
+        U32 columnCount = k.loadU32(global(k.add(indexParams.columnCounts(), k.mulWide(slot, 4))))
+                .named("columnCount");
+        if (present != null) {
+            rangeCount = k.select(present, rangeCount, k.u32(0));
+            columnCount = k.select(present, columnCount, k.u32(0));
+        }
+        return new IndexKeySource.SlotKeys(slotRanges, rangeCount, slotColumns, columnCount);
+    }
+
     @Override
     public void define(KernelBuilder k) {
         TensorMapParam qMap = k.tensorMapParam("q");
@@ -221,36 +280,42 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
                 + headDim + ", " + BLOCK + " queries x " + variant.keysPerStep() + " keys per step, " + stages
                 + " stages");
 
-        U32 queryBlocks = k.gridDim(Axis.Y);
+        // the grid's y counts query blocks, or pairs of them; the sorted list holds (head slot, y) units
+        U32 blocksPerHead = k.gridDim(Axis.Y);
+        U32 queryBlocks = variant.pairs() ? k.div(k.add(length, BLOCK - 1), BLOCK).named("queryBlocks")
+                : blocksPerHead;
         U32 headSlot;
         U32 queryBlock;
         U32 slot;
         if (longestFirst) {
-            // block n of the launch (in the order blocks start: x fastest) takes the n-th slot of the sorted list
+            // block n of the launch (in the order blocks start: x fastest) takes the n-th unit of the sorted list
             U32 launched = k.mad(k.blockIdx(Axis.Y), k.gridDim(Axis.X), k.blockIdx(Axis.X)).named("launched");
-            slot = k.loadU32(k.element(slotOrder, launched, 4)).named("slot");
-            headSlot = k.div(slot, queryBlocks).named("headSlot");
-            queryBlock = k.sub(slot, k.mul(headSlot, queryBlocks)).named("queryBlock");
+            U32 unit = k.loadU32(k.element(slotOrder, launched, 4)).named("slot");
+            headSlot = k.div(unit, blocksPerHead).named("headSlot");
+            U32 y = k.sub(unit, k.mul(headSlot, blocksPerHead)).named("queryBlock");
+            queryBlock = variant.pairs() ? k.shl(y, 1) : y;
+            slot = variant.pairs() ? k.mad(headSlot, queryBlocks, queryBlock) : unit;
         } else {
             headSlot = k.blockIdx(Axis.X).named("headSlot");
-            queryBlock = k.sub(k.sub(queryBlocks, 1), k.blockIdx(Axis.Y)).named("queryBlock");
+            U32 y = k.sub(k.sub(blocksPerHead, 1), k.blockIdx(Axis.Y)).named("queryBlock");
+            queryBlock = variant.pairs() ? k.shl(y, 1) : y;
             slot = k.mad(headSlot, queryBlocks, queryBlock).named("slot");
         }
         U32 head = k.add(firstHead, headSlot).named("head");
         U32 kvHead = k.div(head, k.div(numHeads, numKvHeads)).named("kvHead");
         U32 kvRowBytes = k.mul(numKvHeads, headDim * 2).named("kvRowBytes");
         U32 firstRow = k.mul(queryBlock, BLOCK).named("firstRow");
-        U32 rowsHere = k.min(k.sub(length, firstRow), k.u32(BLOCK)).named("rowsHere");
-        U64 slotRanges = indexParams.slotRanges(k, slot);
-        U64 slotColumns = indexParams.slotColumns(k, slot);
-        U32 rangeCount = k.loadU32(global(k.add(indexParams.rangeCounts(), k.mulWide(slot, 4))))
-                .named("rangeCount");
-        U32 columnCount = k.loadU32(global(k.add(indexParams.columnCounts(), k.mulWide(slot, 4))))
-                .named("columnCount");
+        U32 rowsHere = k.min(k.sub(length, firstRow), k.u32(queryRows())).named("rowsHere");
+        List<IndexKeySource.SlotKeys> slots = new ArrayList<>();
+        slots.add(slotKeys(k, indexParams, slot, null));
+        if (variant.pairs()) {
+            // an odd last query block has no partner: B reads slot A again and takes no keys
+            Pred hasSecond = k.lt(k.add(queryBlock, 1), queryBlocks);
+            slots.add(slotKeys(k, indexParams, k.select(hasSecond, k.add(slot, 1), slot), hasSecond));
+        }
         IndexKeySource source = new IndexKeySource(k, headDim, new IndexKeySource.KeyValues(kMap, vMap,
                 k.add(kCache, k.mulWide(kvHead, headDim * 2)), k.add(vCache, k.mulWide(kvHead, headDim * 2)), kvHead,
-                kvRowBytes), new IndexKeySource.SlotKeys(slotRanges, rangeCount, slotColumns, columnCount),
-                tilesPerStep(variant), variant.gather());
+                kvRowBytes), slots, tilesPerStep(variant), variant.gather());
         loop().emit(k, new HopperFlashLoop.Block(qMap, head, firstRow, rowsHere, firstRow, o, numHeads,
                 scale), source);
     }

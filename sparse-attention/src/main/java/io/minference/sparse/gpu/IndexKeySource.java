@@ -13,6 +13,8 @@ import io.minference.ptx.dsl.WarpgroupAccumulator;
 import io.minference.ptx.tile.WgmmaTile;
 import io.minference.sparse.SparseIndex;
 
+import java.util.List;
+
 import static io.minference.ptx.dsl.Address.global;
 import static io.minference.ptx.dsl.Address.shared;
 
@@ -34,6 +36,18 @@ import static io.minference.ptx.dsl.Address.shared;
  * the copy engine's arrival); with {@link GatherArrival#WARP} one per producer warp instead, after its lanes' stores
  * and copies (thread 0 announcing the TMA bytes without arriving). With {@link GatherArrival#ASYNC} the 64 threads that write the key positions arrive
  * once more at the end of the step, since the copy engine's arrivals do not release their plain stores.
+ * <p><b>Paired slots.</b> Given two slots (query blocks 2p and 2p + 1 of one head, one consumer warpgroup each) the
+ * producer streams their tiles once for both: the two slots' range tiles merged by first key, a tile that starts at
+ * the same key in both loaded once and computed by both (block 2p + 1's run of diagonals is block 2p's run 64 keys
+ * further on, so all of a run's tiles but one coincide, and sink ranges start at the same key), then slot A's column
+ * tiles, then slot B's. Every producer thread walks both slots' ranges; the stage's metadata holds 64 key positions
+ * per consumer (threads 0-63 write A's, 64-127 B's, {@link #MASKED_KEY} for a slot that does not take the tile), and a
+ * consumer whose first position is masked leaves the step to the other ({@link #takes}). Each consumer sees its own
+ * slot's tiles in the single-slot order with the same positions, so its rows are bit for bit those of the
+ * single-slot kernel; the K and V bytes moved drop by the shared tiles (a third on MInference's LLaMA-3-8B layer at
+ * 128K on structured and RoPE inputs, counted on the CPU). Steps: the merged range tiles
+ * ({@code tiles(A) + tiles(B) - common}, the common ones counted range by range before the roles split) and both
+ * slots' column tiles. One tile a step, {@link GatherArrival#WAIT} only.
  */
 final class IndexKeySource implements HopperKeySource {
     /** The key position of a masked slot: above every row. */
@@ -57,36 +71,142 @@ final class IndexKeySource implements HopperKeySource {
 
     /** The slot's part of the index: its ranges ({@code [start, end)} pairs) and its columns, with their counts. */
     record SlotKeys(U64 ranges, U32 rangeCount, U64 columns, U32 columnCount) {
+        Columns columnList() {
+            return new Columns(columns, columnCount);
+        }
+    }
+
+    /** A slot's gathered key columns (ascending) and their count. */
+    record Columns(U64 at, U32 count) {
+    }
+
+    /**
+     * One slot's walk through its ranges, tile by tile: its range tiles (counted by every thread before the roles
+     * split) and, in the producer, the range it is in, the next tile's first key and the range's end.
+     */
+    private static final class Cursor {
+        final SlotKeys keys;
+        final U32 rangeTiles;
+        U32 range;
+        U32 tileStart;
+        U32 rangeEnd;
+
+        Cursor(KernelBuilder k, SlotKeys keys) {
+            this.keys = keys;
+            U32 tiles = k.var("rangeTiles", k.u32(0));
+            k.loop(k.u32(0), keys.rangeCount(), 1, r -> {
+                Address at = global(k.add(keys.ranges(), k.mulWide(r, 8)));
+                U32 length = k.sub(k.loadU32(at.plus(4)), k.loadU32(at));
+                k.set(tiles, k.add(tiles, k.div(k.add(length, BLOCK - 1), BLOCK)));
+            });
+            this.rangeTiles = tiles;
+        }
+
+        U32 columnTiles(KernelBuilder k) {
+            return k.div(k.add(keys.columnCount(), BLOCK - 1), BLOCK);
+        }
+
+        void start(KernelBuilder k) {
+            range = k.var("range", k.u32(0));
+            tileStart = k.var("tileStart", k.u32(0));
+            rangeEnd = k.var("rangeEnd", k.u32(0));
+            k.ifThen(k.gt(keys.rangeCount(), k.u32(0)), () -> readRange(k));
+        }
+
+        Pred inRanges(KernelBuilder k) {
+            return k.lt(range, keys.rangeCount());
+        }
+
+        /** Reads range {@link #range}'s bounds into {@link #tileStart} and {@link #rangeEnd}. */
+        private void readRange(KernelBuilder k) {
+            Address at = global(k.add(keys.ranges(), k.mulWide(range, 8)));
+            k.set(tileStart, k.loadU32(at));
+            k.set(rangeEnd, k.loadU32(at.plus(4)));
+        }
+
+        /** On to the next tile: 64 keys further, or the next range's first. */
+        void advance(KernelBuilder k) {
+            k.set(tileStart, k.add(tileStart, BLOCK));
+            k.ifThen(k.ge(tileStart, rangeEnd), () -> {
+                k.set(range, k.add(range, 1));
+                k.ifThen(k.lt(range, keys.rangeCount()), () -> readRange(k));
+            });
+        }
     }
 
     private final int headDim;
     private final KeyValues rows;
-    private final SlotKeys slot;
+    /** One slot, or the two of a pair (A, then B). */
+    private final List<Cursor> slots;
     private final int tilesPerStep;
     private final GatherArrival arrival;
+    /** Range tiles of the step sequence: the slot's, or the pair's merged ones. */
     private final U32 rangeTiles;
+    /** Paired: slot A's column tiles, which come before B's. */
+    private final U32 firstColumnTiles;
     private final U32 steps;
-    private U32 range;
-    private U32 tileStart;
-    private U32 rangeEnd;
 
-    /** Reads the slot's counts and counts its range tiles (every thread, before the roles split). */
-    IndexKeySource(KernelBuilder k, int headDim, KeyValues rows, SlotKeys slot, int tilesPerStep,
+    /**
+     * Reads the slots' counts and counts their range tiles (every thread, before the roles split). {@code slots}: one
+     * slot, or two query blocks of one head (then one tile a step and {@link GatherArrival#WAIT}).
+     */
+    IndexKeySource(KernelBuilder k, int headDim, KeyValues rows, List<SlotKeys> slots, int tilesPerStep,
                    GatherArrival arrival) {
+        if (slots.size() == 2 && (tilesPerStep != 1 || arrival != GatherArrival.WAIT)) {
+            throw new IllegalArgumentException("paired slots take one tile a step with waited gathers, not "
+                    + tilesPerStep + " tiles and " + arrival.setting() + " gathers");
+        }
+        if (slots.size() != 1 && slots.size() != 2) {
+            throw new IllegalArgumentException("an index source walks one slot or a pair, not " + slots.size());
+        }
         this.headDim = headDim;
         this.rows = rows;
-        this.slot = slot;
         this.tilesPerStep = tilesPerStep;
         this.arrival = arrival;
-        U32 tiles = k.var("rangeTiles", k.u32(0));
-        k.loop(k.u32(0), slot.rangeCount(), 1, r -> {
-            Address at = global(k.add(slot.ranges(), k.mulWide(r, 8)));
-            U32 length = k.sub(k.loadU32(at.plus(4)), k.loadU32(at));
-            k.set(tiles, k.add(tiles, k.div(k.add(length, BLOCK - 1), BLOCK)));
+        this.slots = slots.stream().map(keys -> new Cursor(k, keys)).toList();
+        Cursor first = this.slots.getFirst();
+        if (paired()) {
+            Cursor second = this.slots.get(1);
+            this.rangeTiles = k.sub(k.add(first.rangeTiles, second.rangeTiles), commonTiles(k, first.keys,
+                    second.keys)).named("mergedRangeTiles");
+            this.firstColumnTiles = first.columnTiles(k);
+            U32 all = k.add(k.add(rangeTiles, firstColumnTiles), second.columnTiles(k));
+            this.steps = k.max(all, k.u32(1)).named("keySteps");
+        } else {
+            this.rangeTiles = first.rangeTiles;
+            this.firstColumnTiles = null;
+            U32 all = k.add(rangeTiles, first.columnTiles(k));
+            this.steps = k.max(k.div(k.add(all, tilesPerStep - 1), tilesPerStep), k.u32(1)).named("keySteps");
+        }
+    }
+
+    private boolean paired() {
+        return slots.size() == 2;
+    }
+
+    /**
+     * The tiles two slots' ranges share (the same first key): walking both range lists in key order, a range of A
+     * and one of B that overlap, with first keys a multiple of 64 apart, have a common tile at every 64 keys of their
+     * overlap.
+     */
+    private static U32 commonTiles(KernelBuilder k, SlotKeys a, SlotKeys b) {
+        U32 i = k.var("rangeOfA", k.u32(0));
+        U32 j = k.var("rangeOfB", k.u32(0));
+        U32 common = k.var("commonTiles", k.u32(0));
+        k.whileLoop(() -> k.and(k.lt(i, a.rangeCount()), k.lt(j, b.rangeCount())), () -> {
+            Address atA = global(k.add(a.ranges(), k.mulWide(i, 8)));
+            Address atB = global(k.add(b.ranges(), k.mulWide(j, 8)));
+            U32 startA = k.loadU32(atA);
+            U32 endA = k.loadU32(atA.plus(4));
+            U32 startB = k.loadU32(atB);
+            U32 endB = k.loadU32(atB.plus(4));
+            U32 from = k.max(startA, startB);
+            U32 to = k.min(endA, endB);
+            k.ifThen(k.and(k.lt(from, to), k.eq(k.and(k.sub(startB, startA), BLOCK - 1), 0)),
+                    () -> k.set(common, k.add(common, k.div(k.add(k.sub(to, from), BLOCK - 1), BLOCK))));
+            k.ifElse(k.le(endA, endB), () -> k.set(i, k.add(i, 1)), () -> k.set(j, k.add(j, 1)));
         });
-        this.rangeTiles = tiles;
-        U32 all = k.add(tiles, k.div(k.add(slot.columnCount(), BLOCK - 1), BLOCK));
-        this.steps = k.max(k.div(k.add(all, tilesPerStep - 1), tilesPerStep), k.u32(1)).named("keySteps");
+        return common;
     }
 
     /** Keys per step: {@code tilesPerStep} tiles of 64. */
@@ -128,9 +248,30 @@ final class IndexKeySource implements HopperKeySource {
         };
     }
 
+    /** Paired: 64 key positions per consumer. */
     @Override
     public int metadataBytes() {
-        return 4 * blockN();
+        return 4 * blockN() * slots.size();
+    }
+
+    @Override
+    public boolean skipsSteps() {
+        return paired();
+    }
+
+    /** Paired: whether the consumer's slot takes the step, from its first key position. */
+    @Override
+    public Pred takes(KernelBuilder k, U32 step, Stage stage) {
+        return paired() ? k.ne(k.loadU32(shared(positions(k, stage))), k.u32(MASKED_KEY)) : null;
+    }
+
+    /** Where the calling consumer's key positions of a stage are: the stage's metadata, paired B's 64 further. */
+    private U32 positions(KernelBuilder k, Stage stage) {
+        if (!paired()) {
+            return stage.metadata();
+        }
+        U32 consumer = k.sub(k.shr(k.threadIdx(), 7), 1);
+        return k.add(stage.metadata(), k.shl(consumer, 8));
     }
 
     /** With {@link GatherArrival#ASYNC}, a stage holding a column tile is fenced to the async proxy here. */
@@ -144,21 +285,15 @@ final class IndexKeySource implements HopperKeySource {
 
     @Override
     public void startProducer(KernelBuilder k) {
-        range = k.var("range", k.u32(0));
-        tileStart = k.var("tileStart", k.u32(0));
-        rangeEnd = k.var("rangeEnd", k.u32(0));
-        k.ifThen(k.gt(slot.rangeCount(), k.u32(0)), () -> readRange(k));
-    }
-
-    /** Reads range {@link #range}'s bounds into {@link #tileStart} and {@link #rangeEnd}. */
-    private void readRange(KernelBuilder k) {
-        Address at = global(k.add(slot.ranges(), k.mulWide(range, 8)));
-        k.set(tileStart, k.loadU32(at));
-        k.set(rangeEnd, k.loadU32(at.plus(4)));
+        slots.forEach(slot -> slot.start(k));
     }
 
     @Override
     public void load(KernelBuilder k, U32 thread, U32 step, Stage stage) {
+        if (paired()) {
+            loadPaired(k, thread, step, stage);
+            return;
+        }
         Pred writesPosition = k.lt(thread, BLOCK);
         for (int part = 0; part < tilesPerStep; part++) {
             U32 tile = tilesPerStep == 1 ? step : k.add(k.mul(step, tilesPerStep), part);
@@ -171,78 +306,127 @@ final class IndexKeySource implements HopperKeySource {
 
     /** Tile {@code tile} of the slot into rows {@code [firstRow, firstRow + 64)} of the stage, with its arrivals. */
     private void loadTile(KernelBuilder k, U32 thread, Pred writesPosition, U32 tile, int firstRow, Stage stage) {
+        Cursor slot = slots.getFirst();
         Address position = shared(k.add(stage.metadata(), k.shl(k.add(k.and(thread, BLOCK - 1), firstRow), 2)));
         k.ifElse(k.lt(tile, rangeTiles), () -> {
             k.comment("a range tile: TMA from the tile's first key");
-            U32 key = k.add(tileStart, thread);
+            U32 key = k.add(slot.tileStart, thread);
             k.ifThen(writesPosition, () -> k.store(position,
-                    k.select(k.lt(key, rangeEnd), key, k.u32(MASKED_KEY))));
-            Runnable issue = () -> {
-                stage.keys().loadRows(k, rows.keyMap(), stage.full(), firstRow, BLOCK, rows.kvHead(), tileStart);
-                stage.values().loadRows(k, rows.valueMap(), stage.full(), firstRow, BLOCK, rows.kvHead(),
-                        tileStart);
-            };
-            int bytes = 2 * BLOCK * headDim * 2;
-            if (arrival == GatherArrival.WARP) {
-                k.ifThen(k.eq(thread, 0), () -> {
-                    k.expectBytes(stage.full(), bytes);
-                    issue.run();
-                });
-                k.arriveForWarp(stage.full(), k.and(thread, 31));
-            } else {
-                k.ifElse(k.eq(thread, 0), () -> {
-                    k.arriveExpectingBytes(stage.full(), bytes);
-                    issue.run();
-                }, () -> k.arrive(stage.full()));
-            }
-            k.set(tileStart, k.add(tileStart, BLOCK));
-            k.ifThen(k.ge(tileStart, rangeEnd), () -> {
-                k.set(range, k.add(range, 1));
-                k.ifThen(k.lt(range, slot.rangeCount()), () -> readRange(k));
-            });
+                    k.select(k.lt(key, slot.rangeEnd), key, k.u32(MASKED_KEY))));
+            issueRangeTile(k, thread, slot.tileStart, firstRow, stage);
+            slot.advance(k);
         }, () -> {
             k.comment("a column tile: every producer thread gathers 16-byte chunks of its rows");
             U32 firstColumn = k.mul(k.sub(tile, rangeTiles), BLOCK).named("firstColumn");
-            gather(k, thread, firstColumn, stage.keys(), rows.keyHead(), firstRow);
-            gather(k, thread, firstColumn, stage.values(), rows.valueHead(), firstRow);
+            Columns columns = slot.keys.columnList();
+            gather(k, thread, columns, firstColumn, stage.keys(), rows.keyHead(), firstRow);
+            gather(k, thread, columns, firstColumn, stage.values(), rows.valueHead(), firstRow);
             k.ifThen(writesPosition, () -> {
                 U32 column = k.add(firstColumn, thread);
-                k.store(position, k.select(k.lt(column, slot.columnCount()), columnKey(k, column),
+                k.store(position, k.select(k.lt(column, columns.count()), columnKey(k, columns, column),
                         k.u32(MASKED_KEY)));
             });
-            if (arrival == GatherArrival.ASYNC) {
-                k.arriveWhenCopiesLand(stage.full());
-            } else {
-                k.waitAll();
-                k.fenceProxyAsyncShared();
-                if (arrival == GatherArrival.WARP) {
-                    k.arriveForWarp(stage.full(), k.and(thread, 31));
-                } else {
-                    k.arrive(stage.full());
-                }
-            }
+            handOverGather(k, thread, stage);
         });
     }
 
-    /** The key of column {@code column} of the slot (column 0's when past the count: a read that stays inside). */
-    private U32 columnKey(KernelBuilder k, U32 column) {
-        U32 inside = k.min(column, k.sub(k.max(slot.columnCount(), k.u32(1)), 1));
-        return k.loadU32(global(k.add(slot.columns(), k.mulWide(inside, 4))));
+    /**
+     * A paired step: the next of the merged range tiles (the slot whose next tile starts first, or both where they
+     * start at the same key), or a column tile of A, then of B. Threads 0-63 write A's key positions, 64-127 B's.
+     */
+    private void loadPaired(KernelBuilder k, U32 thread, U32 step, Stage stage) {
+        Cursor a = slots.get(0);
+        Cursor b = slots.get(1);
+        Address position = shared(k.add(stage.metadata(), k.shl(thread, 2)));
+        Pred forB = k.ge(thread, k.u32(BLOCK));
+        U32 lane = k.and(thread, BLOCK - 1);
+        k.ifElse(k.lt(step, rangeTiles), () -> {
+            k.comment("a range tile of A, of B or of both: TMA from its first key");
+            Pred aLeft = a.inRanges(k);
+            Pred bLeft = b.inRanges(k);
+            Pred takeA = k.and(aLeft, k.or(k.not(bLeft), k.le(a.tileStart, b.tileStart)));
+            Pred takeB = k.and(bLeft, k.or(k.not(aLeft), k.le(b.tileStart, a.tileStart)));
+            U32 start = k.select(takeA, a.tileStart, b.tileStart).named("pairTileStart");
+            U32 key = k.add(start, lane);
+            Pred validA = k.and(k.not(forB), k.and(takeA, k.lt(key, a.rangeEnd)));
+            Pred validB = k.and(forB, k.and(takeB, k.lt(key, b.rangeEnd)));
+            k.store(position, k.select(k.or(validA, validB), key, k.u32(MASKED_KEY)));
+            issueRangeTile(k, thread, start, 0, stage);
+            k.ifThen(takeA, () -> a.advance(k));
+            k.ifThen(takeB, () -> b.advance(k));
+        }, () -> {
+            k.comment("a column tile of A (its column tiles first), else of B");
+            U32 tile = k.sub(step, rangeTiles);
+            Pred ofA = k.lt(tile, firstColumnTiles);
+            Columns columns = new Columns(k.select(ofA, a.keys.columns(), b.keys.columns()),
+                    k.select(ofA, a.keys.columnCount(), b.keys.columnCount()));
+            U32 firstColumn = k.mul(k.select(ofA, tile, k.sub(tile, firstColumnTiles)), BLOCK).named("firstColumn");
+            gather(k, thread, columns, firstColumn, stage.keys(), rows.keyHead(), 0);
+            gather(k, thread, columns, firstColumn, stage.values(), rows.valueHead(), 0);
+            U32 column = k.add(firstColumn, lane);
+            Pred mine = k.or(k.and(ofA, k.not(forB)), k.and(k.not(ofA), forB));
+            k.store(position, k.select(k.and(mine, k.lt(column, columns.count())), columnKey(k, columns, column),
+                    k.u32(MASKED_KEY)));
+            handOverGather(k, thread, stage);
+        });
+    }
+
+    /** The TMA copies of a range tile from key {@code start} into stage rows {@code firstRow...}, with the arrivals. */
+    private void issueRangeTile(KernelBuilder k, U32 thread, U32 start, int firstRow, Stage stage) {
+        Runnable issue = () -> {
+            stage.keys().loadRows(k, rows.keyMap(), stage.full(), firstRow, BLOCK, rows.kvHead(), start);
+            stage.values().loadRows(k, rows.valueMap(), stage.full(), firstRow, BLOCK, rows.kvHead(), start);
+        };
+        int bytes = 2 * BLOCK * headDim * 2;
+        if (arrival == GatherArrival.WARP) {
+            k.ifThen(k.eq(thread, 0), () -> {
+                k.expectBytes(stage.full(), bytes);
+                issue.run();
+            });
+            k.arriveForWarp(stage.full(), k.and(thread, 31));
+        } else {
+            k.ifElse(k.eq(thread, 0), () -> {
+                k.arriveExpectingBytes(stage.full(), bytes);
+                issue.run();
+            }, () -> k.arrive(stage.full()));
+        }
+    }
+
+    /** A gathered tile's hand-over: this thread's arrival once its copies land, as {@link #arrival} says. */
+    private void handOverGather(KernelBuilder k, U32 thread, Stage stage) {
+        if (arrival == GatherArrival.ASYNC) {
+            k.arriveWhenCopiesLand(stage.full());
+        } else {
+            k.waitAll();
+            k.fenceProxyAsyncShared();
+            if (arrival == GatherArrival.WARP) {
+                k.arriveForWarp(stage.full(), k.and(thread, 31));
+            } else {
+                k.arrive(stage.full());
+            }
+        }
+    }
+
+    /** The key of column {@code column} of a list (column 0's when past the count: a read that stays inside). */
+    private static U32 columnKey(KernelBuilder k, Columns columns, U32 column) {
+        U32 inside = k.min(column, k.sub(k.max(columns.count(), k.u32(1)), 1));
+        return k.loadU32(global(k.add(columns.at(), k.mulWide(inside, 4))));
     }
 
     /**
      * This thread's chunks of a gathered tile: 64 rows of {@code headDim} bf16 into rows {@code [firstRow,
      * firstRow + 64)} of {@code tile}, zero-filled past the last column.
      */
-    private void gather(KernelBuilder k, U32 thread, U32 firstColumn, WgmmaTile tile, U64 head, int firstRow) {
+    private void gather(KernelBuilder k, U32 thread, Columns columns, U32 firstColumn, WgmmaTile tile, U64 head,
+                        int firstRow) {
         int chunksPerRow = headDim / 8;
         for (int pass = 0; pass < BLOCK * chunksPerRow / PRODUCERS; pass++) {
             U32 index = k.add(thread, PRODUCERS * pass);
             U32 row = k.div(index, chunksPerRow);
             U32 chunk = k.rem(index, chunksPerRow);
             U32 column = k.add(firstColumn, row);
-            U32 key = columnKey(k, column);
-            U32 validBytes = k.select(k.lt(column, slot.columnCount()), k.u32(16), k.u32(0));
+            U32 key = columnKey(k, columns, column);
+            U32 validBytes = k.select(k.lt(column, columns.count()), k.u32(16), k.u32(0));
             U32 swizzled = k.xor(k.and(chunk, 7), k.and(row, 7));
             U32 offset = k.add(k.add(k.mul(k.shr(chunk, 3), tile.blockBytes()), k.shl(k.add(row, firstRow), 7)),
                     k.shl(swizzled, 4));
@@ -258,13 +442,14 @@ final class IndexKeySource implements HopperKeySource {
         // a tile's last position is its largest: at or before the thread's first row, nothing of the step is
         // masked for either of its rows. Most steps are such (whole range tiles below the diagonal, full column
         // tiles), and skip the shared loads and selects; the vote keeps the branch uniform per warp.
+        U32 positions = positions(k, stage);
         U32 lastKey = null;
         for (int part = 0; part < tilesPerStep; part++) {
-            U32 last = k.loadU32(shared(stage.metadata()).plus(4L * (BLOCK * part + BLOCK - 1)));
+            U32 last = k.loadU32(shared(positions).plus(4L * (BLOCK * part + BLOCK - 1)));
             lastKey = lastKey == null ? last : k.max(lastKey, last);
         }
         k.ifThen(k.any(k.gt(lastKey, rowPosition)), () -> {
-            U32 lanePositions = k.add(stage.metadata(), k.shl(pair, 2));
+            U32 lanePositions = k.add(positions, k.shl(pair, 2));
             FragmentC[] fragments = scores.fragments();
             for (int f = 0; f < fragments.length; f++) {
                 for (int c = 0; c < 2; c++) {

@@ -29,14 +29,22 @@ import java.util.function.Function;
  * </ul>
  * Both read a few bytes per slot (the ranges once); at 128K tokens and 32 heads, 64K slots, well under the time of one
  * slot of the prefill.
+ * <p>With {@code pairs} (for {@link HopperSparseFlashPrefill.Variant#pairs}) the unit sorted is a pair of query
+ * blocks of one head, {@code u = headSlot * ceil(queryBlocks / 2) + p} for blocks 2p and 2p + 1: the tiles pass sums
+ * the pair's two slots and takes one more parameter, {@code queryBlocks} (u32), and {@code slots} counts units.
  */
-public record SlotOrder(Pass pass) implements KernelDefinition {
+public record SlotOrder(Pass pass, boolean pairs) implements KernelDefinition {
     /** Threads per block, and the order pass's histogram buckets (one per thread). */
     public static final int THREADS = 1024;
     public static final int BUCKETS = THREADS;
     private static final int BLOCK = 64;
 
     public enum Pass { TILES, ORDER }
+
+    /** Sorting slots, not pairs. */
+    public SlotOrder(Pass pass) {
+        this(pass, false);
+    }
 
     /**
      * The order pass's bucket width for slots of {@code queryBlocks} query blocks: a slot's tiles are at most its
@@ -49,39 +57,55 @@ public record SlotOrder(Pass pass) implements KernelDefinition {
 
     @Override
     public String entryName() {
-        return pass == Pass.TILES ? "sparse_slot_tiles" : "sparse_slot_order";
+        return (pass == Pass.TILES ? "sparse_slot_tiles" : "sparse_slot_order") + (pairs ? "_pairs" : "");
     }
 
     @Override
     public void define(KernelBuilder k) {
         k.maxThreadsPerBlock(THREADS);
         if (pass == Pass.TILES) {
-            defineTiles(k);
+            defineTiles(k, pairs);
         } else {
             defineOrder(k);
         }
     }
 
-    private static void defineTiles(KernelBuilder k) {
+    private static void defineTiles(KernelBuilder k, boolean pairs) {
         U64 rangeOffsets = k.pointerParam("rangeOffsets");
         U64 rangeCounts = k.pointerParam("rangeCounts");
         U64 ranges = k.pointerParam("ranges");
         U64 columnCounts = k.pointerParam("columnCounts");
         U64 tiles = k.pointerParam("tiles");
         U32 slots = k.u32Param("slots");
-        k.describe("key tiles per slot of a sparse index, one thread per slot");
-        U32 slot = k.mad(k.blockIdx(), k.u32(THREADS), k.threadIdx()).named("slot");
-        k.ifThen(k.lt(slot, slots), () -> {
-            U32 rangeCount = k.loadU32(k.element(rangeCounts, slot, 4));
-            U64 slotRanges = k.add(ranges, k.mulWide(k.loadU32(k.element(rangeOffsets, slot, 4)), 8));
-            U32 columns = k.loadU32(k.element(columnCounts, slot, 4));
-            U32 count = k.var("slotTiles", k.shr(k.add(columns, BLOCK - 1), 6));
-            k.loop(k.u32(0), rangeCount, 1, r -> {
-                Address at = Address.global(k.add(slotRanges, k.mulWide(r, 8)));
-                U32 length = k.sub(k.loadU32(at.plus(4)), k.loadU32(at));
-                k.set(count, k.add(count, k.shr(k.add(length, BLOCK - 1), 6)));
-            });
-            k.store(k.element(tiles, slot, 4), count);
+        U32 queryBlocks = pairs ? k.u32Param("queryBlocks") : null;
+        k.describe("key tiles per " + (pairs ? "pair of query blocks" : "slot") + " of a sparse index, one thread per"
+                + (pairs ? " pair" : " slot"));
+        U32 unit = k.mad(k.blockIdx(), k.u32(THREADS), k.threadIdx()).named("slot");
+        k.ifThen(k.lt(unit, slots), () -> {
+            Function<U32, U32> slotTiles = slot -> {
+                U32 rangeCount = k.loadU32(k.element(rangeCounts, slot, 4));
+                U64 slotRanges = k.add(ranges, k.mulWide(k.loadU32(k.element(rangeOffsets, slot, 4)), 8));
+                U32 columns = k.loadU32(k.element(columnCounts, slot, 4));
+                U32 count = k.var("slotTiles", k.shr(k.add(columns, BLOCK - 1), 6));
+                k.loop(k.u32(0), rangeCount, 1, r -> {
+                    Address at = Address.global(k.add(slotRanges, k.mulWide(r, 8)));
+                    U32 length = k.sub(k.loadU32(at.plus(4)), k.loadU32(at));
+                    k.set(count, k.add(count, k.shr(k.add(length, BLOCK - 1), 6)));
+                });
+                return count;
+            };
+            if (!pairs) {
+                k.store(k.element(tiles, unit, 4), slotTiles.apply(unit));
+                return;
+            }
+            U32 pairsPerHead = k.shr(k.add(queryBlocks, 1), 1);
+            U32 headSlot = k.div(unit, pairsPerHead);
+            U32 first = k.shl(k.sub(unit, k.mul(headSlot, pairsPerHead)), 1);
+            U32 slot = k.mad(headSlot, queryBlocks, first);
+            U32 count = k.var("pairTiles", slotTiles.apply(slot));
+            k.ifThen(k.lt(k.add(first, 1), queryBlocks),
+                    () -> k.set(count, k.add(count, slotTiles.apply(k.add(slot, 1)))));
+            k.store(k.element(tiles, unit, 4), count);
         });
     }
 

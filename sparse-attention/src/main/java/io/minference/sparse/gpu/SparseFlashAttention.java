@@ -68,7 +68,8 @@ public final class SparseFlashAttention implements AutoCloseable {
         this.kernel = context.kernel(hopper != null ? hopper.emit(target)
                 : SparseFlashPrefill.forHeadDim(shape.headDim()).emit(target), LaunchShape.of(1, 32));
         boolean sorted = hopper != null && variant.order() == LaunchOrder.LONGEST_FIRST;
-        this.slotTiles = sorted ? context.kernel(new SlotOrder(SlotOrder.Pass.TILES).emit(target),
+        boolean pairs = hopper != null && variant.pairs();
+        this.slotTiles = sorted ? context.kernel(new SlotOrder(SlotOrder.Pass.TILES, pairs).emit(target),
                 LaunchShape.of(1, SlotOrder.THREADS)) : null;
         this.slotOrder = sorted ? context.kernel(new SlotOrder(SlotOrder.Pass.ORDER).emit(target),
                 LaunchShape.of(1, SlotOrder.THREADS)) : null;
@@ -115,16 +116,17 @@ public final class SparseFlashAttention implements AutoCloseable {
             var driver = context.driver();
             int d = shape.headDim();
             int box = HopperSparseFlashPrefill.BLOCK;
-            TensorMap qMap = TensorMap.headRows(driver, q, index.length(), shape.numHeads(), d, box);
+            TensorMap qMap = TensorMap.headRows(driver, q, index.length(), shape.numHeads(), d, hopper.queryRows());
             TensorMap kMap = TensorMap.headRows(driver, k, index.length(), shape.numKvHeads(), d, box);
             TensorMap vMap = TensorMap.headRows(driver, v, index.length(), shape.numKvHeads(), d, box);
             Object[] arguments = concat(new Object[] {qMap, kMap, vMap, k, v, out}, indexArguments);
+            // a block per query block of a head, or per pair of them
+            int perHead = (index.queryBlocks() + HopperSparseFlashPrefill.slotsPerBlock(hopper.variant()) - 1)
+                    / HopperSparseFlashPrefill.slotsPerBlock(hopper.variant());
             if (slotOrder != null) {
-                arguments = concat(arguments, new Object[] {sortSlots(stream, index, slotsBefore,
-                        slots * index.queryBlocks())});
+                arguments = concat(arguments, new Object[] {sortSlots(stream, index, slotsBefore, slots * perHead)});
             }
-            kernel.withShape(new LaunchShape(slots, index.queryBlocks(), 1, hopper.threads(), 1, 1))
-                    .launch(stream, arguments);
+            kernel.withShape(new LaunchShape(slots, perHead, 1, hopper.threads(), 1, 1)).launch(stream, arguments);
         } else {
             kernel.withShape(new LaunchShape(slots, index.queryBlocks(), 1, SparseFlashPrefill.THREADS, 1, 1))
                     .launch(stream, concat(new Object[] {q, k, v, out}, indexArguments));
@@ -133,8 +135,9 @@ public final class SparseFlashAttention implements AutoCloseable {
 
     /**
      * Queues the two {@link SlotOrder} passes over the launch's {@code count} slots (from slot {@code slotsBefore} of
-     * the index on) and returns the list they leave: the slot each block takes, longest first (package-private for
-     * its test). Only where this object takes the longest-first order.
+     * the index on; with pairs, {@code count} pairs of them) and returns the list they leave: the slot (or pair) each
+     * block takes, longest first (package-private for its test). Only where this object takes the longest-first
+     * order.
      */
     DeviceBuffer sortSlots(CudaStream stream, DeviceSparseIndex index, long slotsBefore, int count) {
         long bytes = 8L * count;
@@ -148,11 +151,14 @@ public final class SparseFlashAttention implements AutoCloseable {
         }
         DeviceBuffer tiles = orderScratch.slice(0, 4L * count);
         DeviceBuffer order = orderScratch.slice(4L * count, 4L * count);
+        boolean pairs = hopper.variant().pairs();
+        Object[] tileArguments = {at(index.rangeOffsets(), 4 * slotsBefore), at(index.rangeCounts(), 4 * slotsBefore),
+                index.ranges(), at(index.columnCounts(), 4 * slotsBefore), tiles, count};
         slotTiles.withShape(LaunchShape.of((count + SlotOrder.THREADS - 1) / SlotOrder.THREADS, SlotOrder.THREADS))
-                .launch(stream, at(index.rangeOffsets(), 4 * slotsBefore), at(index.rangeCounts(), 4 * slotsBefore),
-                        index.ranges(), at(index.columnCounts(), 4 * slotsBefore), tiles, count);
+                .launch(stream, pairs ? concat(tileArguments, new Object[] {index.queryBlocks()}) : tileArguments);
         slotOrder.withShape(LaunchShape.of(1, SlotOrder.THREADS)).launch(stream, tiles, order, count,
-                SlotOrder.tilesPerBucket(index.queryBlocks()));
+                SlotOrder.tilesPerBucket(index.queryBlocks() * HopperSparseFlashPrefill.slotsPerBlock(
+                        hopper.variant())));
         return order;
     }
 

@@ -11,7 +11,9 @@ import java.util.List;
  * The kernel specializations the sparse path launches for one attention shape: the sparse prefills
  * ({@link SparseFlashAttention}: mma.sync, and wgmma/TMA on sm_90a in either {@link LaunchOrder} and each of the
  * schedules a single consumer warpgroup can take (plain or overlapped, rescaling eagerly or lazily), either
- * {@link GatherArrival} and 64 or 128 keys a step (128 with the plain or lazy schedule), with the {@link SlotOrder} passes of the longest-first order) and the estimation and index kernels ({@link GpuIndexBuilder}: vertical-slash
+ * {@link GatherArrival} and 64 or 128 keys a step (128 with the plain or lazy schedule), paired query blocks (64 keys,
+ * waited gathers, the plain or lazy schedule), with the {@link SlotOrder} passes of the longest-first order, for slots
+ * and for pairs) and the estimation and index kernels ({@link GpuIndexBuilder}: vertical-slash
  * tiles on the tensor cores, row statistics, selection, the index's counting and assembly passes, its tile count,
  * block pooling, and block-sparse selection
  * for every block capacity it may pick), for {@code io.minference.kernels.catalog.KernelCatalog#with}. Keep it in
@@ -25,6 +27,7 @@ public final class SparseKernels {
         int d = shape.headDim();
         List<KernelDefinition> kernels = new ArrayList<>(List.of(SparseFlashPrefill.forHeadDim(d),
                 new SlotOrder(SlotOrder.Pass.TILES), new SlotOrder(SlotOrder.Pass.ORDER),
+                new SlotOrder(SlotOrder.Pass.TILES, true), new SlotOrder(SlotOrder.Pass.ORDER, true),
                 new VerticalSlashTile(d, VerticalSlashTile.Mode.ROW_STATS, true),
                 new VerticalSlashTile(d, VerticalSlashTile.Mode.SCORES, true), new VerticalSlashRowStats(),
                 new VerticalSlashSelect(), new IndexAssembly(true), new IndexAssembly(false), new IndexTiles(),
@@ -37,6 +40,9 @@ public final class SparseKernels {
                     kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant));
                     if (!variant.schedule().overlapSoftmax()) { // two consumers splitting the keys: plain or lazy
                         kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant.withKeysPerStep(128)));
+                        if (gather == GatherArrival.WAIT) {
+                            kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant.withPairs(true)));
+                        }
                     }
                 }
             }

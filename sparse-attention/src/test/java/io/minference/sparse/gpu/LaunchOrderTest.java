@@ -48,7 +48,22 @@ class LaunchOrderTest {
             System.setProperty(GatherArrival.PROPERTY, "later");
             var e = assertThrows(IllegalArgumentException.class, HopperSparseFlashPrefill.Variant::configured);
             assertTrue(e.getMessage().contains(GatherArrival.PROPERTY), e.getMessage());
+            System.clearProperty(GatherArrival.PROPERTY);
+            System.setProperty(HopperSparseFlashPrefill.SCHEDULE_PROPERTY, "lazy");
+            System.setProperty(HopperSparseFlashPrefill.PAIRS_PROPERTY, "true");
+            assertEquals("longest-first, lazy, wait, 64 keys a step, pairs",
+                    HopperSparseFlashPrefill.Variant.configured().describe());
+            System.setProperty(HopperSparseFlashPrefill.PAIRS_PROPERTY, "yes");
+            var pairs = assertThrows(IllegalArgumentException.class, HopperSparseFlashPrefill.Variant::configured);
+            assertTrue(pairs.getMessage().contains(HopperSparseFlashPrefill.PAIRS_PROPERTY + " must be true or false,"
+                    + " not 'yes'"), pairs.getMessage());
+            System.setProperty(HopperSparseFlashPrefill.PAIRS_PROPERTY, "true");
+            System.setProperty(keys, "128");
+            var combined = assertThrows(IllegalArgumentException.class, HopperSparseFlashPrefill.Variant::configured);
+            assertTrue(combined.getMessage().contains(HopperSparseFlashPrefill.PAIRS_PROPERTY + " wants 64 keys a step"),
+                    combined.getMessage());
         } finally {
+            System.clearProperty(HopperSparseFlashPrefill.PAIRS_PROPERTY);
             System.clearProperty(keys);
             System.clearProperty(GatherArrival.PROPERTY);
             System.clearProperty(HopperSparseFlashPrefill.SCHEDULE_PROPERTY);

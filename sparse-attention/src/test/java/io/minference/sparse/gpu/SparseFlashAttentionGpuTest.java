@@ -29,6 +29,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.function.IntUnaryOperator;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -173,31 +174,79 @@ class SparseFlashAttentionGpuTest {
     void theAsyncGatherGivesTheWaitingBits(AttentionShape shape, int length, Pattern pattern, int firstHead,
                                            int heads) {
         assumeRuns(PrefillKernel.HOPPER);
-        long seed = System.nanoTime();
-        Random random = new Random(seed);
-        int count = heads < 0 ? shape.numHeads() - firstHead : heads;
-        SparseIndex index = caseIndex(pattern, random, firstHead, count, length);
-        Problem problem = Problem.random(shape, length, random);
+        DrawnCase drawn = DrawnCase.draw(shape, length, pattern, firstHead, heads);
+        SparseIndex index = drawn.index();
+        Problem problem = drawn.problem();
+        String context = "async gather, " + drawn.describe();
         HopperSparseFlashPrefill.Variant waiting = HopperSparseFlashPrefill.Variant.DEFAULT;
         float[] expected = runSparse(problem, index, PrefillKernel.HOPPER, waiting.withGather(GatherArrival.WAIT));
         float[] actual = runSparse(problem, index, PrefillKernel.HOPPER, waiting.withGather(GatherArrival.ASYNC));
         float[] byWarps = runSparse(problem, index, PrefillKernel.HOPPER, waiting.withGather(GatherArrival.WARP)
                 .withSchedule(HopperFlashLoop.Schedule.parse("warp")));
-        for (int i = 0; i < byWarps.length; i++) {
-            int at = i;
-            assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(byWarps[i]),
-                    () -> "warp arrivals, element " + at + ", seed " + seed);
-        }
-        String context = "async gather, seed " + seed + ", " + TestIndexes.describe(index);
+        assertSameBits(expected, byWarps, context + ", warp arrivals");
         assertHeads(problem, index, actual, context);
+        System.out.printf("async gather %s %s T=%d: %d of %d elements differ from the waiting gather%n", pattern,
+                shape, length, differingBits(expected, actual), actual.length);
+        assertSameBits(expected, actual, context + ", against the waiting gather");
+    }
+
+    /**
+     * The Hopper kernel with paired query blocks (one block, two consumers, one key stream) gives the bits of the one
+     * block per query block, on every case (odd block counts leave the last pair with one slot), in both launch
+     * orders and with the lazy, warp-release schedule: each consumer computes its slot's tiles in the same order with
+     * the same positions, so a wrong merge of the two slots' ranges, a tile given to the wrong consumer or a stage
+     * released early shows as differing or stale rows; the pairs' rows also stay within the CPU reference's bounds.
+     */
+    @ParameterizedTest(name = "{1} {0}, {2} tokens, heads from {3} ({4})")
+    @MethodSource("asyncGatherCases")
+    void pairedBlocksGiveTheSingleBlockBits(AttentionShape shape, int length, Pattern pattern, int firstHead,
+                                            int heads) {
+        assumeRuns(PrefillKernel.HOPPER);
+        DrawnCase drawn = DrawnCase.draw(shape, length, pattern, firstHead, heads);
+        SparseIndex index = drawn.index();
+        Problem problem = drawn.problem();
+        String context = "pairs, " + drawn.describe();
+        HopperSparseFlashPrefill.Variant single = HopperSparseFlashPrefill.Variant.DEFAULT;
+        HopperSparseFlashPrefill.Variant lazy = single.withSchedule(HopperFlashLoop.Schedule.parse("lazy,warp"));
+        float[] expected = runSparse(problem, index, PrefillKernel.HOPPER, single);
+        float[] pairs = runSparse(problem, index, PrefillKernel.HOPPER, single.withPairs(true));
+        assertHeads(problem, index, pairs, context);
+        assertSameBits(expected, pairs, context + ", longest first");
+        assertSameBits(expected, runSparse(problem, index, PrefillKernel.HOPPER, single.withPairs(true)
+                .withOrder(LaunchOrder.LAST_FIRST)), context + ", grid order");
+        assertSameBits(runSparse(problem, index, PrefillKernel.HOPPER, lazy), runSparse(problem, index,
+                PrefillKernel.HOPPER, lazy.withPairs(true)), context + ", lazy,warp");
+        System.out.printf("pairs %s %s T=%d: the single-block bits in both orders and lazy,warp%n", pattern, shape,
+                length);
+    }
+
+    /** A case's index and inputs, drawn from a printed seed. */
+    private record DrawnCase(long seed, SparseIndex index, Problem problem) {
+        static DrawnCase draw(AttentionShape shape, int length, Pattern pattern, int firstHead, int heads) {
+            long seed = System.nanoTime();
+            Random random = new Random(seed);
+            int count = heads < 0 ? shape.numHeads() - firstHead : heads;
+            SparseIndex index = caseIndex(pattern, random, firstHead, count, length);
+            return new DrawnCase(seed, index, Problem.random(shape, length, random));
+        }
+
+        String describe() {
+            return "seed " + seed + ", " + TestIndexes.describe(index);
+        }
+    }
+
+    private static int differingBits(float[] expected, float[] actual) {
         int differing = 0;
         for (int i = 0; i < actual.length; i++) {
             if (Float.floatToRawIntBits(actual[i]) != Float.floatToRawIntBits(expected[i])) differing++;
         }
-        int differences = differing;
-        System.out.printf("async gather %s %s T=%d: %d of %d elements differ from the waiting gather%n", pattern,
-                shape, length, differences, actual.length);
-        assertEquals(0, differences, () -> context + ": " + differences + " elements differ from the waiting gather");
+        return differing;
+    }
+
+    private static void assertSameBits(float[] expected, float[] actual, String context) {
+        int differences = differingBits(expected, actual);
+        assertEquals(0, differences, () -> context + ": " + differences + " of " + actual.length
+                + " elements differ");
     }
 
     /** The index of a test case's pattern over heads {@code [firstHead, firstHead + count)}. */
@@ -397,24 +446,35 @@ class SparseFlashAttentionGpuTest {
      * {@link SparseIndex#tiles(int, int)} gives them on the host) never rising by more than a bucket's width along
      * the list, for a launch from slot 0 and one from a later head.
      */
-    @ParameterizedTest(name = "slot order from head {0}, {1} tokens")
-    @CsvSource({"0, 4099", "2, 4099", "0, 63", "1, 20000"})
-    void theSlotOrderIsAPermutationLongestFirst(int firstSlot, int length) {
+    @ParameterizedTest(name = "slot order from head {0}, {1} tokens, pairs {2}")
+    @CsvSource({"0, 4099, false", "2, 4099, false", "0, 63, false", "1, 20000, false", "0, 4099, true",
+            "2, 4163, true", "0, 63, true", "1, 20000, true"})
+    void theSlotOrderIsAPermutationLongestFirst(int firstSlot, int length, boolean pairs) {
         assumeRuns(PrefillKernel.HOPPER);
         long seed = System.nanoTime();
         AttentionShape shape = new AttentionShape(6, 2, 64);
         SparseIndex host = TestIndexes.mixed(new Random(seed), 0, shape.numHeads(), length);
         int queryBlocks = host.queryBlocks();
-        int slots = (shape.numHeads() - firstSlot) * queryBlocks;
+        // a unit is a slot, or a pair of query blocks of a head (the last one alone when their count is odd)
+        int perUnit = pairs ? 2 : 1;
+        int unitsPerHead = (queryBlocks + perUnit - 1) / perUnit;
+        int slots = (shape.numHeads() - firstSlot) * unitsPerHead;
         int[] order = new int[slots];
         try (SparseFlashAttention attention = new SparseFlashAttention(backend.context(), shape,
-                PrefillKernel.HOPPER, HopperSparseFlashPrefill.Variant.DEFAULT.withOrder(LaunchOrder.LONGEST_FIRST));
+                PrefillKernel.HOPPER, HopperSparseFlashPrefill.Variant.DEFAULT.withOrder(LaunchOrder.LONGEST_FIRST)
+                .withPairs(pairs));
              DeviceSparseIndex index = DeviceSparseIndex.upload(backend.context(), host)) {
             DeviceBuffer list = attention.sortSlots(backend.stream(), index, (long) firstSlot * queryBlocks, slots);
             backend.stream().synchronize();
             list.copyToHost(MemorySegment.ofArray(order));
         }
-        int width = SlotOrder.tilesPerBucket(queryBlocks);
+        IntUnaryOperator unitTiles = unit -> {
+            int head = firstSlot + unit / unitsPerHead;
+            int block = unit % unitsPerHead * perUnit;
+            int tiles = host.tiles(head, block);
+            return pairs && block + 1 < queryBlocks ? tiles + host.tiles(head, block + 1) : tiles;
+        };
+        int width = SlotOrder.tilesPerBucket(queryBlocks * perUnit);
         boolean[] seen = new boolean[slots];
         int previous = Integer.MAX_VALUE;
         for (int place = 0; place < slots; place++) {
@@ -423,15 +483,14 @@ class SparseFlashAttentionGpuTest {
             assertTrue(slot >= 0 && slot < slots && !seen[slot], () -> "seed " + seed + ": place " + at + " holds slot "
                     + slot + ", out of range or taken twice");
             seen[slot] = true;
-            int bucket = Math.min(host.tiles(firstSlot + slot / queryBlocks, slot % queryBlocks) / width,
-                    SlotOrder.BUCKETS - 1);
+            int bucket = Math.min(unitTiles.applyAsInt(slot) / width, SlotOrder.BUCKETS - 1);
             int before = previous;
             assertTrue(bucket <= before, () -> "seed " + seed + ": place " + at + " (slot " + slot + ") is in bucket "
                     + bucket + ", after bucket " + before);
             previous = bucket;
         }
-        System.out.printf("slot order from slot %d, T=%d: %d slots, longest %d tiles first%n", firstSlot, length,
-                slots, host.tiles(firstSlot + order[0] / queryBlocks, order[0] % queryBlocks));
+        System.out.printf("slot order from slot %d, T=%d, pairs %b: %d units, longest %d tiles first%n", firstSlot,
+                length, pairs, slots, unitTiles.applyAsInt(order[0]));
     }
 
     @org.junit.jupiter.api.Test

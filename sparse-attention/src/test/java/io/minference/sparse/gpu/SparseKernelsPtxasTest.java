@@ -11,6 +11,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.List;
+import java.util.function.Supplier;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -45,8 +46,15 @@ class SparseKernelsPtxasTest {
                     .withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("warp"))),
             HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withKeysPerStep(128)
                     .withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("lazy,warp"))),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withPairs(true)),
+            HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant.DEFAULT.withPairs(true)
+                    .withOrder(LaunchOrder.LAST_FIRST)),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withPairs(true)
+                    .withSchedule(HopperFlashLoop.Schedule.parse("lazy,warp"))),
             new SlotOrder(SlotOrder.Pass.TILES),
-            new SlotOrder(SlotOrder.Pass.ORDER));
+            new SlotOrder(SlotOrder.Pass.ORDER),
+            new SlotOrder(SlotOrder.Pass.TILES, true),
+            new SlotOrder(SlotOrder.Pass.ORDER, true));
 
     static Stream<Arguments> kernelsAndTargets() {
         return KERNELS.stream().flatMap(kernel -> Stream.of(PtxTarget.values()).filter(kernel::supports)
@@ -103,6 +111,32 @@ class SparseKernelsPtxasTest {
                 "full barriers count 2 x 128 tile arrivals and 64 position arrivals");
         assertTrue(twoTiles.contains("wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16"), "64 x 128 steps");
         assertTrue(async.contains("fence.proxy.async.shared::cta"), "consumers fence a gathered stage");
+    }
+
+    /**
+     * The paired kernel's contract: two consumer warpgroups on a 128-row Q tile, one block per SM, 64 key positions
+     * per consumer in each stage, uniform branches around the consumers' wgmmas; and what it cannot be combined with
+     * is refused by name.
+     */
+    @Test
+    void pairedBlocksShareOneKeyStream() {
+        HopperSparseFlashPrefill.Variant pairs = HopperSparseFlashPrefill.Variant.DEFAULT.withPairs(true);
+        HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(128, pairs);
+        KernelSource source = kernel.emit(PtxTarget.SM_90A);
+        assertEquals(384, kernel.threads());
+        assertEquals(128, kernel.queryRows());
+        assertEquals(128 * 256 + 4 * (2 * 64 * 256 + 512) + 9 * 8, kernel.sharedBytes());
+        assertTrue(kernel.sharedBytes() + 1024 <= 228 * 1024);
+        assertTrue(source.entryName().endsWith("_longest_pairs"), source.entryName());
+        assertTrue(source.ptx().contains("bra.uni"), "the consumers' take-or-skip branches are uniform");
+        assertEquals(64, HopperSparseFlashPrefill.forHeadDim(128).queryRows());
+        List<Supplier<HopperSparseFlashPrefill.Variant>> wrong = List.of(() -> pairs.withKeysPerStep(128),
+                () -> pairs.withGather(GatherArrival.ASYNC),
+                () -> pairs.withSchedule(HopperFlashLoop.Schedule.parse("overlap")));
+        for (Supplier<HopperSparseFlashPrefill.Variant> variant : wrong) {
+            var e = assertThrows(IllegalArgumentException.class, variant::get);
+            assertTrue(e.getMessage().contains(HopperSparseFlashPrefill.PAIRS_PROPERTY), e.getMessage());
+        }
     }
 
     @Test
