@@ -124,7 +124,7 @@ public final class Fp8KvAccuracy {
         while (same < STEPS && tokens[same] == codedTokens[same]) same++;
         double ratio = Math.exp(codedNll - reference.nll());
         String name = bounds.name();
-        String summary = String.format(Locale.ROOT, "%s, %d tokens: worst step error %.4f (step %d; asserted %.2f,"
+        String summary = String.format(Locale.ROOT, "%s, %d tokens: worst step error %.4f (step %d; asserted %.3f,"
                         + " issue 13's target %.2f), answer '%s' (key %s), greedy tokens equal for the first %d of %d,"
                         + " continuation perplexity %.3f reference, %.3f %s (change %+.2f%%; asserted %.0f%%, target"
                         + " 1%%)", name, task.prompt().ids().length, worst, worstStep, bounds.stepError(),

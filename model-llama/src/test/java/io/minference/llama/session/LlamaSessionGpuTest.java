@@ -185,8 +185,10 @@ class LlamaSessionGpuTest {
                         .filter(e -> e.getKey() != LinearKernel.EMBEDDING && e.getKey() != LinearKernel.LM_HEAD)
                         .mapToDouble(Map.Entry::getValue).sum();
                 // the linear phase is the layers' kernels plus the instants between a phase mark and the next
-                // kernel's mark
-                assertTrue(layerKernels <= p.phases().linear() * 1.001 && layerKernels >= p.phases().linear() * 0.8,
+                // kernel's mark: on this tiny model a kernel runs for a few microseconds, the order of the host's
+                // gap between two launches, so the gaps may be a third of the phase (an int8 layer-major prefill
+                // measured 0.73 on an H200); half still catches a kernel left out of the profile
+                assertTrue(layerKernels <= p.phases().linear() * 1.001 && layerKernels >= p.phases().linear() * 0.5,
                         "layer kernels " + layerKernels + " s against the linear phase " + p.phases().linear());
                 assertTrue(Double.isNaN(p.energy().joules()) || p.energy().joules() >= 0);
             }
