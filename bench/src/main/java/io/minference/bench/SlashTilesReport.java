@@ -29,46 +29,78 @@ public final class SlashTilesReport {
     private SlashTilesReport() {
     }
 
+    /** A report's arguments: one layer's patterns and the lengths to run. */
+    record LayerArguments(List<HeadPattern> patterns, int[] lengths) {
+        /**
+         * {@code PATTERN_FILE LAYER [length...]}; a missing argument or a layer the file lacks ends the process with
+         * status 2 and a line that names it.
+         */
+        static LayerArguments parse(String tool, String[] args, int... defaultLengths) {
+            if (args.length < 2) {
+                System.err.println("usage: " + tool + " PATTERN_FILE LAYER [length...]");
+                System.exit(2);
+            }
+            var plan = PatternFiles.read(Path.of(args[0]));
+            int layer = Integer.parseInt(args[1]);
+            if (layer < 0 || layer >= plan.numLayers()) {
+                System.err.println(args[0] + " has layers 0 to " + (plan.numLayers() - 1) + ", not " + layer);
+                System.exit(2);
+            }
+            int[] lengths = args.length > 2 ? Arrays.stream(args, 2, args.length).mapToInt(Integer::parseInt)
+                    .toArray() : defaultLengths;
+            return new LayerArguments(plan.layers().get(layer), lengths);
+        }
+    }
+
     public static void main(String[] args) {
-        if (args.length < 2) {
-            System.err.println("usage: SlashTilesReport PATTERN_FILE LAYER [length...]");
-            System.exit(2);
-        }
-        var plan = PatternFiles.read(Path.of(args[0]));
-        int layer = Integer.parseInt(args[1]);
-        if (layer < 0 || layer >= plan.numLayers()) {
-            System.err.println(args[0] + " has layers 0 to " + (plan.numLayers() - 1) + ", not " + layer);
-            System.exit(2);
-        }
-        List<HeadPattern> patterns = plan.layers().get(layer);
-        int[] lengths = args.length > 2 ? Arrays.stream(args, 2, args.length).mapToInt(Integer::parseInt).toArray()
-                : new int[] {8192, 16384};
+        LayerArguments arguments = LayerArguments.parse("SlashTilesReport", args, 8192, 16384);
+        List<HeadPattern> patterns = arguments.patterns();
+        int[] lengths = arguments.lengths();
         System.out.println("| L | inputs | head | pattern | tiles, blocks rounded out | tiles, exact | change"
                 + " | share of causal, exact |");
         System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- |");
         for (int length : lengths) {
-            for (String family : List.of("structured", "random", "rope")) {
-                try (SyntheticAttention.Sample sample = switch (family) {
-                    case "structured" -> SyntheticAttention.structured(SHAPE, length, 1);
-                    case "random" -> SyntheticAttention.random(SHAPE, length, 1);
-                    default -> SyntheticAttention.rope(SHAPE, length, 1);
-                }) {
-                    LayerInputs inputs = new LayerInputs(SHAPE, sample.queries(), sample.keys(), length);
-                    long[][] tiles = new long[SHAPE.numHeads()][];
-                    IntStream.range(0, SHAPE.numHeads()).parallel().forEach(h -> tiles[h] =
-                            tiles(PatternRegistry.builtIn().estimate(patterns.get(h), inputs, h), length));
-                    report(length, family, patterns, tiles);
-                }
+            for (String family : FAMILIES) {
+                HeadIndex[] selections = selections(patterns, length, family);
+                long[][] tiles = new long[SHAPE.numHeads()][];
+                for (int h = 0; h < tiles.length; h++) tiles[h] = tiles(selections[h], length);
+                report(length, family, patterns, tiles);
             }
         }
     }
 
-    /** {tiles rounded out to blocks, exact tiles} of one head's selection (equal for other patterns than slashes). */
-    private static long[] tiles(HeadIndex selection, int length) {
+    /** The three input families of the sparse benchmarks, seed 1. */
+    static final List<String> FAMILIES = List.of("structured", "random", "rope");
+
+    /**
+     * The CPU reference's selection of every head of a layer's {@code patterns} at LLaMA-3-8B's head layout on one
+     * input family ({@link #FAMILIES}) of {@code length} tokens.
+     */
+    static HeadIndex[] selections(List<HeadPattern> patterns, int length, String family) {
+        try (SyntheticAttention.Sample sample = switch (family) {
+            case "structured" -> SyntheticAttention.structured(SHAPE, length, 1);
+            case "random" -> SyntheticAttention.random(SHAPE, length, 1);
+            default -> SyntheticAttention.rope(SHAPE, length, 1);
+        }) {
+            LayerInputs inputs = new LayerInputs(SHAPE, sample.queries(), sample.keys(), length);
+            HeadIndex[] selections = new HeadIndex[SHAPE.numHeads()];
+            IntStream.range(0, SHAPE.numHeads()).parallel().forEach(h -> selections[h] =
+                    PatternRegistry.builtIn().estimate(patterns.get(h), inputs, h));
+            return selections;
+        }
+    }
+
+    /** One head's selection as a one-head index. */
+    static SparseIndex index(HeadIndex selection, int length) {
         var capacity = selection.capacity();
         SparseIndex index = new SparseIndex(0, 1, length, capacity.maxRanges(), capacity.maxColumns());
         selection.writeTo(index, 0);
-        long exact = index.tiles(0);
+        return index;
+    }
+
+    /** {tiles rounded out to blocks, exact tiles} of one head's selection (equal for other patterns than slashes). */
+    private static long[] tiles(HeadIndex selection, int length) {
+        long exact = index(selection, length).tiles(0);
         long rounded = selection instanceof VerticalSlashIndex slashes ? blockRoundedTiles(slashes) : exact;
         return new long[] {rounded, exact};
     }

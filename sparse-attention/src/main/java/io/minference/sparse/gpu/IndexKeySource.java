@@ -45,9 +45,10 @@ import static io.minference.ptx.dsl.Address.shared;
  * consumer whose first position is masked leaves the step to the other ({@link #takes}). Each consumer sees its own
  * slot's tiles in the single-slot order with the same positions, so its rows are bit for bit those of the
  * single-slot kernel; the K and V bytes moved drop by the shared tiles (a third on MInference's LLaMA-3-8B layer at
- * 128K on structured and RoPE inputs, counted on the CPU). Steps: the merged range tiles
+ * 128K on structured and RoPE inputs: {@code PairedTilesReport}). Steps: the merged range tiles
  * ({@code tiles(A) + tiles(B) - common}, the common ones counted range by range before the roles split) and both
- * slots' column tiles. One tile a step, {@link GatherArrival#WAIT} only.
+ * slots' column tiles. One tile a step, {@link GatherArrival#WAIT} only. {@link PairedTiles} is this walk and this
+ * count on the CPU (its test checks that the two agree); keep them in step.
  */
 final class IndexKeySource implements HopperKeySource {
     /** The key position of a masked slot: above every row. */
