@@ -20,7 +20,8 @@ import jdk.incubator.vector.VectorSpecies;
  * once per token; this is the loop whose speed is the memory's.
  *
  * <p>Q8_0 takes four rows per pass and Q4_0 two, sharing each load of x, the rows taken from distant parts of the
- * caller's range (one per quarter, or per half) so that each thread reads a few long sequential streams: the
+ * caller's range (one per quarter, or per half) so that each thread reads a few long sequential streams (the passes
+ * inside one method): the
  * product's arithmetic and its memory traffic did not overlap until then (BENCHMARKS.md, issue 14). The K-quants
  * still take one row at a time.
  *
@@ -59,13 +60,13 @@ final class FusedMatvec {
         int[] scales = new int[12];
         int r = n0;
         if (type == DType.Q8_0) {
-            // four streams, one in each quarter of the rows: see q8_0FourRows
+            // four streams, one in each quarter of the rows: see q8_0FourStreams
             int quarter = (n1 - n0) / 4;
-            for (int i = 0; i < quarter; i++) q8_0FourRows(x, w, rowBytes, blocks, out, n0 + i, quarter);
+            q8_0FourStreams(x, w, rowBytes, blocks, out, n0, quarter);
             r = n0 + 4 * quarter;
         } else if (type == DType.Q4_0) {
             int half = (n1 - n0) / 2;
-            for (int i = 0; i < half; i++) q4_0TwoRows(x, w, rowBytes, blocks, out, n0 + i, half);
+            q4_0TwoStreams(x, w, rowBytes, blocks, out, n0, half);
             r = n0 + 2 * half;
         }
         for (; r < n1; r++) {
@@ -112,39 +113,43 @@ final class FusedMatvec {
     }
 
     /**
-     * Rows {@code r}, {@code r + apart}, {@code r + 2·apart} and {@code r + 3·apart} at once: each load of x serves four
-     * rows, and the four accumulators are independent chains of fused multiply-adds (so no row waits on its own
-     * previous block). The rows lie {@code apart} rows from each other rather than side by side because the caller
-     * walks each quarter of its rows in order, so the thread reads four long sequential streams, which the hardware
-     * prefetchers follow; four adjacent rows make four short interleaved streams within the same pages, and the
-     * product streamed 1.5× slower that way (BENCHMARKS.md, issue 14).
+     * Rows {@code [r0, r0 + apart)} and the three runs of {@code apart} rows after them, four rows at a time (row
+     * {@code r}, {@code r + apart}, {@code r + 2·apart}, {@code r + 3·apart}): each load of x serves four rows, and the
+     * four accumulators are independent chains of fused multiply-adds (so no row waits on its own previous block).
+     * The rows of a pass lie {@code apart} rows from each other rather than side by side, and the passes walk each
+     * quarter in order, so the thread reads four long sequential streams, which the hardware prefetchers follow; four
+     * adjacent rows make four short interleaved streams within the same pages, and the product streamed 1.5× slower
+     * that way. The passes run inside this one method, the four offsets carried from a row to the next: a call per
+     * pass cost about 6 % of a decode token on a 2,048-wide model, whose rows are short (BENCHMARKS.md, issue 14).
      */
-    private static void q8_0FourRows(MemorySegment x, MemorySegment w, long rowBytes, int blocks, MemorySegment out,
-                                     int r, int apart) {
-        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
-        FloatVector a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+    private static void q8_0FourStreams(MemorySegment x, MemorySegment w, long rowBytes, int blocks,
+                                        MemorySegment out, int r0, int apart) {
         long step = apart * rowBytes;
-        long s0 = r * rowBytes, s1 = s0 + step, s2 = s1 + step, s3 = s2 + step;
-        for (int b = 0; b < blocks; b++, s0 += 34, s1 += 34, s2 += 34, s3 += 34) {
-            FloatVector xv = xs(x, 32 * b);
-            FloatVector t0 = quants(w, s0, 0).mul(xv), t1 = quants(w, s1, 0).mul(xv);
-            FloatVector t2 = quants(w, s2, 0).mul(xv), t3 = quants(w, s3, 0).mul(xv);
-            for (int j = L; j < 32; j += L) {
-                xv = xs(x, 32 * b + j);
-                t0 = quants(w, s0, j).fma(xv, t0);
-                t1 = quants(w, s1, j).fma(xv, t1);
-                t2 = quants(w, s2, j).fma(xv, t2);
-                t3 = quants(w, s3, j).fma(xv, t3);
+        long s0 = r0 * rowBytes, s1 = s0 + step, s2 = s1 + step, s3 = s2 + step;
+        for (int r = r0; r < r0 + apart; r++) {
+            FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
+            FloatVector a2 = FloatVector.zero(S), a3 = FloatVector.zero(S);
+            for (int b = 0; b < blocks; b++, s0 += 34, s1 += 34, s2 += 34, s3 += 34) {
+                FloatVector xv = xs(x, 32 * b);
+                FloatVector t0 = quants(w, s0, 0).mul(xv), t1 = quants(w, s1, 0).mul(xv);
+                FloatVector t2 = quants(w, s2, 0).mul(xv), t3 = quants(w, s3, 0).mul(xv);
+                for (int j = L; j < 32; j += L) {
+                    xv = xs(x, 32 * b + j);
+                    t0 = quants(w, s0, j).fma(xv, t0);
+                    t1 = quants(w, s1, j).fma(xv, t1);
+                    t2 = quants(w, s2, j).fma(xv, t2);
+                    t3 = quants(w, s3, j).fma(xv, t3);
+                }
+                a0 = t0.fma(FloatVector.broadcast(S, BlockDecoder.half(w, s0)), a0);
+                a1 = t1.fma(FloatVector.broadcast(S, BlockDecoder.half(w, s1)), a1);
+                a2 = t2.fma(FloatVector.broadcast(S, BlockDecoder.half(w, s2)), a2);
+                a3 = t3.fma(FloatVector.broadcast(S, BlockDecoder.half(w, s3)), a3);
             }
-            a0 = t0.fma(FloatVector.broadcast(S, BlockDecoder.half(w, s0)), a0);
-            a1 = t1.fma(FloatVector.broadcast(S, BlockDecoder.half(w, s1)), a1);
-            a2 = t2.fma(FloatVector.broadcast(S, BlockDecoder.half(w, s2)), a2);
-            a3 = t3.fma(FloatVector.broadcast(S, BlockDecoder.half(w, s3)), a3);
+            out.set(F32, 4L * r, a0.reduceLanes(VectorOperators.ADD));
+            out.set(F32, 4L * (r + apart), a1.reduceLanes(VectorOperators.ADD));
+            out.set(F32, 4L * (r + 2 * apart), a2.reduceLanes(VectorOperators.ADD));
+            out.set(F32, 4L * (r + 3 * apart), a3.reduceLanes(VectorOperators.ADD));
         }
-        out.set(F32, 4L * r, a0.reduceLanes(VectorOperators.ADD));
-        out.set(F32, 4L * (r + apart), a1.reduceLanes(VectorOperators.ADD));
-        out.set(F32, 4L * (r + 2 * apart), a2.reduceLanes(VectorOperators.ADD));
-        out.set(F32, 4L * (r + 3 * apart), a3.reduceLanes(VectorOperators.ADD));
     }
 
     /** Quants [j, j + L) of the Q8_0 block at {@code src}, as floats. */
@@ -162,35 +167,39 @@ final class FusedMatvec {
     }
 
     /**
-     * Q4_0's counterpart of {@link #q8_0FourRows}, on two rows {@code apart} rows from each other, x loaded once.
+     * Q4_0's counterpart of {@link #q8_0FourStreams}, on two streams: rows {@code [r0, r0 + apart)} and the run after
+     * them, two rows {@code apart} from each other a pass, x loaded once.
      * Two, not four: four rows of this loop made the method too large for C2 to inline the Vector API into
      * (NodeCountInliningCutoff: vectors boxed, five times slower). The quants' offset of 8 is taken out as
      * Σ(q − 8)·x = Σq·x − 8·Σx, with Σx shared by the rows, and each row's bytes are widened to ints once, the two
      * nibbles split in int lanes.
      */
-    private static void q4_0TwoRows(MemorySegment x, MemorySegment w, long rowBytes, int blocks, MemorySegment out,
-                                    int r, int apart) {
-        FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
-        FloatVector m0 = FloatVector.zero(S), m1 = FloatVector.zero(S);
-        long s0 = r * rowBytes, s1 = s0 + apart * rowBytes;
-        for (int b = 0; b < blocks; b++, s0 += 18, s1 += 18) {
-            FloatVector t0 = FloatVector.zero(S), t1 = FloatVector.zero(S), xSum = FloatVector.zero(S);
-            for (int j = 0; j < 16; j += L) {
-                FloatVector low = xs(x, 32 * b + j), high = xs(x, 32 * b + 16 + j);
-                xSum = xSum.add(low).add(high);
-                IntVector q0 = ints(w, s0 + 2 + j), q1 = ints(w, s1 + 2 + j);
-                t0 = highNibble(q0).fma(high, lowNibble(q0).fma(low, t0));
-                t1 = highNibble(q1).fma(high, lowNibble(q1).fma(low, t1));
+    private static void q4_0TwoStreams(MemorySegment x, MemorySegment w, long rowBytes, int blocks,
+                                       MemorySegment out, int r0, int apart) {
+        long s0 = r0 * rowBytes, s1 = s0 + apart * rowBytes;
+        for (int r = r0; r < r0 + apart; r++) {
+            FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
+            FloatVector m0 = FloatVector.zero(S), m1 = FloatVector.zero(S);
+            for (int b = 0; b < blocks; b++, s0 += 18, s1 += 18) {
+                FloatVector t0 = FloatVector.zero(S), t1 = FloatVector.zero(S), xSum = FloatVector.zero(S);
+                for (int j = 0; j < 16; j += L) {
+                    FloatVector low = xs(x, 32 * b + j), high = xs(x, 32 * b + 16 + j);
+                    xSum = xSum.add(low).add(high);
+                    IntVector q0 = ints(w, s0 + 2 + j), q1 = ints(w, s1 + 2 + j);
+                    t0 = highNibble(q0).fma(high, lowNibble(q0).fma(low, t0));
+                    t1 = highNibble(q1).fma(high, lowNibble(q1).fma(low, t1));
+                }
+                FloatVector d0 = FloatVector.broadcast(S, BlockDecoder.half(w, s0));
+                FloatVector d1 = FloatVector.broadcast(S, BlockDecoder.half(w, s1));
+                a0 = t0.fma(d0, a0);
+                a1 = t1.fma(d1, a1);
+                m0 = xSum.fma(d0, m0);
+                m1 = xSum.fma(d1, m1);
             }
-            FloatVector d0 = FloatVector.broadcast(S, BlockDecoder.half(w, s0));
-            FloatVector d1 = FloatVector.broadcast(S, BlockDecoder.half(w, s1));
-            a0 = t0.fma(d0, a0);
-            a1 = t1.fma(d1, a1);
-            m0 = xSum.fma(d0, m0);
-            m1 = xSum.fma(d1, m1);
+            out.set(F32, 4L * r, a0.reduceLanes(VectorOperators.ADD) - 8 * m0.reduceLanes(VectorOperators.ADD));
+            out.set(F32, 4L * (r + apart),
+                    a1.reduceLanes(VectorOperators.ADD) - 8 * m1.reduceLanes(VectorOperators.ADD));
         }
-        out.set(F32, 4L * r, a0.reduceLanes(VectorOperators.ADD) - 8 * m0.reduceLanes(VectorOperators.ADD));
-        out.set(F32, 4L * (r + apart), a1.reduceLanes(VectorOperators.ADD) - 8 * m1.reduceLanes(VectorOperators.ADD));
     }
 
     /** L bytes from {@code at}, sign-extended to ints (one instruction; the nibbles are then split in int lanes). */
