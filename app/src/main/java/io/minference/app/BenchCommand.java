@@ -18,6 +18,7 @@ import io.minference.llama.session.PrefillOptions;
 import io.minference.llama.session.PrefillProfile;
 import io.minference.llama.session.PrefillResult;
 import io.minference.llama.session.Sequence;
+import io.minference.runtime.cuda.EnergyMeter;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -197,10 +198,10 @@ final class BenchCommand extends CliCommand {
     }
 
     /**
-     * Decode steps timed, their nanoseconds, the GPU's joules over them (NaN where not measured) and the token the
-     * last one chose.
+     * Decode steps timed, their nanoseconds, the GPU's energy over them (NaN joules where not measured) and the
+     * token the last one chose.
      */
-    record Decode(int steps, long nanos, double joules, int next) {
+    record Decode(int steps, long nanos, EnergyMeter.Energy energy, int next) {
         double tokensPerSecond() {
             return steps == 0 ? 0 : steps * 1e9 / Math.max(1, nanos);
         }
@@ -218,7 +219,7 @@ final class BenchCommand extends CliCommand {
         long start = System.nanoTime();
         for (int i = untimed; i < steps; i++) token = sequence.decodeGreedy(token);
         long nanos = System.nanoTime() - start;
-        return new Decode(steps - untimed, nanos, meter.since(before).joules(), token);
+        return new Decode(steps - untimed, nanos, meter.since(before), token);
     }
 
     private static int argmax(float[] v) {
@@ -333,11 +334,11 @@ final class BenchCommand extends CliCommand {
                 decodeFloor = Math.max(decodeFloor, kvBytesPerPosition * length / HOST_LINK_BYTES_PER_SECOND);
                 link = String.format(Locale.ROOT, " and %.0f GB/s host to device", HOST_LINK_BYTES_PER_SECOND / 1e9);
             }
-            double joules = decode.joules();
-            decoded = String.format(Locale.ROOT, "decode %.1f tok/s (floor %.1f tok/s at %.1f TB/s%s), %s per token",
-                    decode.tokensPerSecond(), 1 / decodeFloor, MEMORY_BYTES_PER_SECOND / 1e12, link,
-                    Double.isNaN(joules) ? "energy n/a"
-                            : String.format(Locale.ROOT, "%.2f J", joules / decode.steps()));
+            EnergyMeter.Energy energy = decode.energy();
+            String perToken = energy.resolvable() ? String.format(Locale.ROOT, "%.2f J per token",
+                    energy.joules() / decode.steps()) : "energy " + energy.describe();
+            decoded = String.format(Locale.ROOT, "decode %.1f tok/s (floor %.1f tok/s at %.1f TB/s%s), %s",
+                    decode.tokensPerSecond(), 1 / decodeFloor, MEMORY_BYTES_PER_SECOND / 1e12, link, perToken);
         }
         return String.format(Locale.ROOT, "%s; peak device memory %s; %s; prefill energy %s", breakdown,
                 gib(profile.peakDeviceBytes()), decoded, profile.energy().describe());

@@ -41,7 +41,7 @@ class BenchGpuTest {
                 "floor of the step"}) {
             assertTrue(run.out().contains(part), part + " in " + run);
         }
-        boolean measured = run.out().contains(" W mean");
+        boolean measured = run.out().contains(" W mean") || run.out().contains("too short for NVML's energy counter");
         assertTrue(measured || run.out().contains("energy: not measured (NVML: "), run.toString());
     }
 

@@ -38,22 +38,11 @@ public record GenerationEnergy(EnergyMeter.Energy prefill, EnergyMeter.Energy de
     }
 
     /**
-     * The shortest span whose NVML energy this record reports: the counter advances in steps, so over a few
-     * milliseconds it reads 0 J or one step's worth, either of which would be printed as a measurement of nothing.
-     */
-    public static final double SHORTEST_SECONDS = 0.1;
-
-    /** Whether {@code energy} spans enough time, and read enough joules, to be a measurement. */
-    public static boolean resolvable(EnergyMeter.Energy energy) {
-        return energy.seconds() >= SHORTEST_SECONDS && energy.joules() > 0;
-    }
-
-    /**
      * The decode's joules per generated token; NaN when not measured, when nothing was generated, or when the decode
-     * was too short for NVML's counter to resolve ({@link #resolvable}).
+     * was too short for NVML's counter to resolve ({@link EnergyMeter.Energy#resolvable}).
      */
     public double decodeJoulesPerToken() {
-        return generatedTokens == 0 || !resolvable(decode) ? Double.NaN : decode.joules() / generatedTokens;
+        return generatedTokens == 0 || !decode.resolvable() ? Double.NaN : decode.joules() / generatedTokens;
     }
 
     /**

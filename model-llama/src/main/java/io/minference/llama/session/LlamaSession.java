@@ -417,9 +417,8 @@ public final class LlamaSession implements AutoCloseable {
         }
         long decodeNanos = System.nanoTime() - decodeStart;
         GenerationEnergy energy = !meter.available() ? GenerationEnergy.notMeasured(meter.unavailableLine())
-                // NVML's counter advances in steps: over a few milliseconds it reads 0 J, or one step's worth (an
-                // H200 read 12 J over a 5.5 ms prefill, "1487 W" on a 700 W board). Neither is a measurement.
-                : !GenerationEnergy.resolvable(prefillEnergy) ? GenerationEnergy.notMeasured(String.format(
+                // NVML's counter advances in steps: a prefill of a few milliseconds is not a measurement
+                : !prefillEnergy.resolvable() ? GenerationEnergy.notMeasured(String.format(
                         Locale.ROOT, "energy: not measured (the prefill's %.1f ms are shorter than NVML's energy"
                         + " counter resolves)", prefillEnergy.seconds() * 1e3))
                 : new GenerationEnergy(prefillEnergy, meter.since(decodeReading), count, "");

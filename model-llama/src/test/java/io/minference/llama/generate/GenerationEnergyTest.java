@@ -32,9 +32,13 @@ class GenerationEnergyTest {
     @Test
     void aDecodeShorterThanTheCounterResolvesHasNoJoulesPerToken() {
         // an H200 read 12 J over 5.5 ms ("1487 W"): one counter step, not a measurement
-        assertFalse(GenerationEnergy.resolvable(new EnergyMeter.Energy(12.01, 0.0055)));
-        assertFalse(GenerationEnergy.resolvable(new EnergyMeter.Energy(0, 0.5)));
-        assertTrue(GenerationEnergy.resolvable(new EnergyMeter.Energy(70, 0.1)));
+        assertFalse(new EnergyMeter.Energy(12.01, 0.0055).resolvable());
+        assertFalse(new EnergyMeter.Energy(0, 0.5).resolvable());
+        assertFalse(new EnergyMeter.Energy(Double.NaN, 0.5).resolvable());
+        assertTrue(new EnergyMeter.Energy(70, 0.1).resolvable());
+        assertEquals("too short for NVML's energy counter (5.5 ms)", new EnergyMeter.Energy(12.01, 0.0055).describe());
+        assertEquals("70.0 J, 700 W mean", new EnergyMeter.Energy(70, 0.1).describe());
+        assertEquals("n/a", new EnergyMeter.Energy(Double.NaN, 0.1).describe());
         var shortDecode = new GenerationEnergy(new EnergyMeter.Energy(812.34, 1.25), new EnergyMeter.Energy(6, 0.02), 4,
                 "");
         assertTrue(Double.isNaN(shortDecode.decodeJoulesPerToken()));

@@ -44,14 +44,32 @@ public final class EnergyMeter implements AutoCloseable {
 
     /** Joules and seconds between two readings; joules NaN without NVML. */
     public record Energy(double joules, double seconds) {
+        /**
+         * The shortest span whose joules a report gives: NVML's counter advances in steps, so over a few
+         * milliseconds it reads 0 J or one step's worth (an H200 read 12 J over a 5.5 ms prefill, "1487 W" on a
+         * 700 W board), neither of which is a measurement.
+         */
+        public static final double SHORTEST_SECONDS = 0.1;
+
         public double meanWatts() {
             return joules / seconds;
         }
 
-        /** "123.4 J, 456 W mean", or "n/a" without NVML. */
+        /** Whether this spans enough time, and read enough joules, to be a measurement ({@link #SHORTEST_SECONDS}). */
+        public boolean resolvable() {
+            return seconds >= SHORTEST_SECONDS && joules > 0;
+        }
+
+        /**
+         * "123.4 J, 456 W mean"; "n/a" without NVML; "too short for NVML's energy counter (5.5 ms)" where
+         * {@link #resolvable} says no.
+         */
         public String describe() {
-            return Double.isNaN(joules) ? "n/a"
-                    : String.format(Locale.ROOT, "%.1f J, %.0f W mean", joules, meanWatts());
+            if (Double.isNaN(joules)) return "n/a";
+            if (!resolvable()) {
+                return String.format(Locale.ROOT, "too short for NVML's energy counter (%.1f ms)", seconds * 1e3);
+            }
+            return String.format(Locale.ROOT, "%.1f J, %.0f W mean", joules, meanWatts());
         }
     }
 
