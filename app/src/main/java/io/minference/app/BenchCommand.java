@@ -326,12 +326,12 @@ final class BenchCommand extends CliCommand {
             decoded = "decode not timed (--decode-tokens below 2)";
         } else {
             GpuMemoryPlan memory = session.devicePlan(length + steps, plan).orElseThrow();
-            double kvBytesPerPosition = 2.0 * c.numLayers() * c.kvDim() * (plan.kvCache().coded() ? 1 : 2);
-            double decodeFloor = (memory.weightBytes() + kvBytesPerPosition * length) / MEMORY_BYTES_PER_SECOND;
+            double kvBytes = GpuMemoryPlan.kvCacheBytes(c, length, plan.kvCache());
+            double decodeFloor = (memory.weightBytes() + kvBytes) / MEMORY_BYTES_PER_SECOND;
             // Offloaded, every layer's cache crosses the host link once per step, overlapping the device's reads.
             String link = "";
             if (memory.offloaded()) {
-                decodeFloor = Math.max(decodeFloor, kvBytesPerPosition * length / HOST_LINK_BYTES_PER_SECOND);
+                decodeFloor = Math.max(decodeFloor, kvBytes / HOST_LINK_BYTES_PER_SECOND);
                 link = String.format(Locale.ROOT, " and %.0f GB/s host to device", HOST_LINK_BYTES_PER_SECOND / 1e9);
             }
             EnergyMeter.Energy energy = decode.energy();

@@ -123,7 +123,15 @@ public record GpuMemoryPlan(long weightBytes, long kvCacheBytes, long activation
 
     /** The bf16 cache's bytes. */
     public static long kvCacheBytes(LlamaConfig c, int capacity) {
-        return GpuKvCache.bytes(c, capacity, KvCacheType.BF16);
+        return kvCacheBytes(c, capacity, KvCacheType.BF16);
+    }
+
+    /**
+     * The bytes of a cache of {@code positions} positions of every layer in {@code type}'s format (an 8-bit cache's
+     * codes, scales and bf16 tail): what a decode step at that length reads.
+     */
+    public static long kvCacheBytes(LlamaConfig c, int positions, KvCacheType type) {
+        return GpuKvCache.bytes(c, positions, type);
     }
 
     public static long activationBytes(LlamaConfig c, int rows) {

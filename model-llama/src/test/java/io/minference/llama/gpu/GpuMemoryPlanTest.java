@@ -25,6 +25,19 @@ class GpuMemoryPlanTest {
         assertEquals(16L << 30, GpuMemoryPlan.kvCacheBytes(LLAMA3_8B, 131072));
     }
 
+    /** What a decode step at 128K reads of the cache, per format: bf16 rows; 8-bit codes, scales and bf16 tails. */
+    @Test
+    void theCacheADecodeStepReadsCountsScalesAndTails() {
+        int length = 131072;
+        assertEquals(16L << 30, GpuMemoryPlan.kvCacheBytes(LLAMA3_8B, length, KvCacheType.BF16));
+        long codes = 32L * 2 * length * 1024;
+        long scales = 32L * 2 * 4 * (length / 64) * 8;
+        long tails = 32L * 2 * 2 * 64 * 1024;
+        assertEquals(codes + scales + tails, GpuMemoryPlan.kvCacheBytes(LLAMA3_8B, length, KvCacheType.FP8));
+        assertEquals(GpuMemoryPlan.kvCacheBytes(LLAMA3_8B, length, KvCacheType.FP8),
+                GpuMemoryPlan.kvCacheBytes(LLAMA3_8B, length, KvCacheType.INT8));
+    }
+
     @Test
     void a128kPrefillFitsAnH100ButAMillionTokensDoNot() {
         GpuMemoryPlan plan = GpuMemoryPlan.of(LLAMA3_8B, false, 131072 + 16, 2048, 0);
