@@ -11,7 +11,8 @@ import java.util.List;
  * The kernel specializations the sparse path launches for one attention shape: the sparse prefills
  * ({@link SparseFlashAttention}: mma.sync, and wgmma/TMA on sm_90a in either {@link LaunchOrder} and each of the
  * schedules a single consumer warpgroup can take (plain or overlapped, rescaling eagerly or lazily), either
- * {@link GatherArrival} and 64 or 128 keys a step (128 with the plain or lazy schedule), paired query blocks (64 keys,
+ * {@link GatherArrival} and 64 or 128 keys a step (128 with the plain or lazy schedule; warp arrivals with the warp
+ * release, plain or lazy), paired query blocks (64 keys,
  * waited gathers, the plain or lazy schedule), with the {@link SlotOrder} passes of the longest-first order, for slots
  * and for pairs) and the estimation and index kernels ({@link GpuIndexBuilder}: vertical-slash
  * tiles on the tensor cores, row statistics, selection, the index's counting and assembly passes, its tile count,
@@ -45,6 +46,13 @@ public final class SparseKernels {
                         }
                     }
                 }
+            }
+            // one arrival per warp, producers and consumers: with the plain and lazy schedules, 64 or 128 keys
+            for (String schedule : List.of("warp", "lazy,warp")) {
+                HopperSparseFlashPrefill.Variant variant = HopperSparseFlashPrefill.Variant.DEFAULT.withOrder(order)
+                        .withSchedule(HopperFlashLoop.Schedule.parse(schedule)).withGather(GatherArrival.WARP);
+                kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant));
+                kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant.withKeysPerStep(128)));
             }
         }
         for (int blocks = 64; blocks <= BlockSparseSelect.MAX_BLOCKS; blocks *= 2) {
