@@ -18,7 +18,6 @@ import io.minference.llama.session.PrefillOptions;
 import io.minference.llama.session.PrefillProfile;
 import io.minference.llama.session.PrefillResult;
 import io.minference.llama.session.Sequence;
-import io.minference.runtime.cuda.EnergyMeter;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -198,10 +197,10 @@ final class BenchCommand extends CliCommand {
     }
 
     /**
-     * Decode steps timed, their nanoseconds, the GPU's energy over them (NaN joules where not measured) and the
-     * token the last one chose.
+     * Decode steps timed, their nanoseconds, the GPU's joules over them (NaN where not measured, or too short for
+     * NVML's counter to resolve, and then {@code unmeasured} says which) and the token the last one chose.
      */
-    record Decode(int steps, long nanos, EnergyMeter.Energy energy, int next) {
+    record Decode(int steps, long nanos, double joules, String unmeasured, int next) {
         double tokensPerSecond() {
             return steps == 0 ? 0 : steps * 1e9 / Math.max(1, nanos);
         }
@@ -219,7 +218,9 @@ final class BenchCommand extends CliCommand {
         long start = System.nanoTime();
         for (int i = untimed; i < steps; i++) token = sequence.decodeGreedy(token);
         long nanos = System.nanoTime() - start;
-        return new Decode(steps - untimed, nanos, meter.since(before), token);
+        var energy = meter.since(before);
+        return new Decode(steps - untimed, nanos, energy.resolvable() ? energy.joules() : Double.NaN,
+                energy.describe(), token);
     }
 
     private static int argmax(float[] v) {
@@ -334,9 +335,8 @@ final class BenchCommand extends CliCommand {
                 decodeFloor = Math.max(decodeFloor, kvBytes / HOST_LINK_BYTES_PER_SECOND);
                 link = String.format(Locale.ROOT, " and %.0f GB/s host to device", HOST_LINK_BYTES_PER_SECOND / 1e9);
             }
-            EnergyMeter.Energy energy = decode.energy();
-            String perToken = energy.resolvable() ? String.format(Locale.ROOT, "%.2f J per token",
-                    energy.joules() / decode.steps()) : "energy " + energy.describe();
+            String perToken = Double.isNaN(decode.joules()) ? "energy " + decode.unmeasured()
+                    : String.format(Locale.ROOT, "%.2f J per token", decode.joules() / decode.steps());
             decoded = String.format(Locale.ROOT, "decode %.1f tok/s (floor %.1f tok/s at %.1f TB/s%s), %s",
                     decode.tokensPerSecond(), 1 / decodeFloor, MEMORY_BYTES_PER_SECOND / 1e12, link, perToken);
         }

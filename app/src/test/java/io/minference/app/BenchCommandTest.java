@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.minference.llama.gpu.DecodeBreakdown;
 import io.minference.llama.gpu.DecodeKind;
-import io.minference.runtime.cuda.EnergyMeter;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
@@ -38,7 +37,7 @@ class BenchCommandTest {
         bytes.put(DecodeKind.ATTENTION, 48_000_000_000L);
         bytes.put(DecodeKind.GATE_UP_GEMV, 4_800_000_000L);
         String line = BenchCommand.decodeDetails(new DecodeBreakdown(7, millis, bytes),
-                new BenchCommand.Decode(10, 500_000_000L, new EnergyMeter.Energy(Double.NaN, 0.5), 7));
+                new BenchCommand.Decode(10, 500_000_000L, Double.NaN, "n/a", 7));
         double total = millis.values().stream().mapToDouble(Double::doubleValue).sum(); // 38 ms and 0.01 per other kind
         assertTrue(line.contains(String.format(Locale.ROOT, "%.2f ms of device time; the graph replays take 50.00"
                 + " ms/token", total)), line);
