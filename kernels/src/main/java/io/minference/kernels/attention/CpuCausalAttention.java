@@ -97,29 +97,70 @@ public final class CpuCausalAttention implements CausalAttention {
         }
     }
 
-    /** Chunk c's share of the output: Σ over its value rows j of each query's and head's probability times row j. */
+    /**
+     * Chunk c's share of the output: Σ over its value rows j of each query's and head's probability times row j. Each
+     * head's output is summed over the chunk's rows in registers, two L-wide pieces of the row at a time with two
+     * chains each (even and odd rows), so that a row's piece is one load and one fused multiply-add; the chunk's
+     * value rows of a KV head (CHUNK × d floats) stay in L1 while the group's heads walk them again.
+     */
     private static void valueChunk(AttentionShape shape, Scratch s, MemorySegment v, int start, int count, int c) {
         int heads = shape.numHeads(), group = shape.groupSize(), d = shape.headDim();
         int queryDim = shape.queryDim(), kvDim = shape.kvDim();
         int longest = start + count;
         int vectorEnd = d / L * L;
+        long rowBytes = 4L * kvDim;
         float[] sums = s.partial[c];
-        Arrays.fill(sums, 0, count * queryDim, 0f);
-        for (int j = c * CHUNK, end = Math.min(longest, j + CHUNK); j < end; j++) {
-            for (int kvHead = 0; kvHead < shape.numKvHeads(); kvHead++) {
-                long valueBase = 4L * ((long) j * kvDim + (long) kvHead * d);
-                for (int t = Math.max(0, j - start); t < count; t++) {
-                    for (int head = kvHead * group; head < (kvHead + 1) * group; head++) {
-                        float p = s.scores[(t * heads + head) * longest + j];
-                        int sBase = t * queryDim + head * d;
-                        int i = 0;
-                        for (; i < vectorEnd; i += L) {
-                            FloatVector.fromMemorySegment(S, v, valueBase + 4L * i, ORDER)
-                                    .fma(FloatVector.broadcast(S, p), FloatVector.fromArray(S, sums, sBase + i))
-                                    .intoArray(sums, sBase + i);
-                        }
-                        for (; i < d; i++) sums[sBase + i] += p * v.get(F32, valueBase + 4L * i);
+        float[] scores = s.scores;
+        int first = c * CHUNK;
+        for (int t = 0; t < count; t++) {
+            // query t sees positions up to start + t
+            int end = Math.min(Math.min(longest, first + CHUNK), start + t + 1);
+            for (int head = 0; head < heads; head++) {
+                int p = (t * heads + head) * longest;
+                int out = t * queryDim + head * d;
+                long column = 4L * (head / group) * d;
+                int i = 0;
+                for (; i + 2 * L <= vectorEnd; i += 2 * L) {
+                    FloatVector a0 = FloatVector.zero(S), b0 = FloatVector.zero(S);
+                    FloatVector a1 = FloatVector.zero(S), b1 = FloatVector.zero(S);
+                    long at = first * rowBytes + column + 4L * i;
+                    int j = first;
+                    for (; j + 2 <= end; j += 2, at += 2 * rowBytes) {
+                        FloatVector p0 = FloatVector.broadcast(S, scores[p + j]);
+                        FloatVector p1 = FloatVector.broadcast(S, scores[p + j + 1]);
+                        a0 = FloatVector.fromMemorySegment(S, v, at, ORDER).fma(p0, a0);
+                        b0 = FloatVector.fromMemorySegment(S, v, at + 4L * L, ORDER).fma(p0, b0);
+                        a1 = FloatVector.fromMemorySegment(S, v, at + rowBytes, ORDER).fma(p1, a1);
+                        b1 = FloatVector.fromMemorySegment(S, v, at + rowBytes + 4L * L, ORDER).fma(p1, b1);
                     }
+                    if (j < end) {
+                        FloatVector p0 = FloatVector.broadcast(S, scores[p + j]);
+                        a0 = FloatVector.fromMemorySegment(S, v, at, ORDER).fma(p0, a0);
+                        b0 = FloatVector.fromMemorySegment(S, v, at + 4L * L, ORDER).fma(p0, b0);
+                    }
+                    a0.add(a1).intoArray(sums, out + i);
+                    b0.add(b1).intoArray(sums, out + i + L);
+                }
+                for (; i < vectorEnd; i += L) {
+                    FloatVector a0 = FloatVector.zero(S), a1 = FloatVector.zero(S);
+                    long at = first * rowBytes + column + 4L * i;
+                    int j = first;
+                    for (; j + 2 <= end; j += 2, at += 2 * rowBytes) {
+                        a0 = FloatVector.fromMemorySegment(S, v, at, ORDER).fma(FloatVector.broadcast(S, scores[p + j]),
+                                a0);
+                        a1 = FloatVector.fromMemorySegment(S, v, at + rowBytes, ORDER)
+                                .fma(FloatVector.broadcast(S, scores[p + j + 1]), a1);
+                    }
+                    if (j < end) {
+                        a0 = FloatVector.fromMemorySegment(S, v, at, ORDER).fma(FloatVector.broadcast(S, scores[p + j]),
+                                a0);
+                    }
+                    a0.add(a1).intoArray(sums, out + i);
+                }
+                for (; i < d; i++) {
+                    float sum = 0;
+                    for (int j = first; j < end; j++) sum += scores[p + j] * v.get(F32, j * rowBytes + column + 4L * i);
+                    sums[out + i] = sum;
                 }
             }
         }

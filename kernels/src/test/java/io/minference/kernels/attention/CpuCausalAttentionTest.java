@@ -38,9 +38,10 @@ class CpuCausalAttentionTest {
 
     @Test
     void decodeOverSeveralChunksOfPositionsMatchesFloat64Reference() {
-        // prefixes longer than one chunk of the decode passes, a partial chunk last, one query and a few
+        // prefixes longer than one chunk of the decode passes, a partial chunk last, one query and a few; head dims
+        // that the value pass takes in pairs of vectors, a pair and a single one, or a vector and scalars
         int chunk = CpuCausalAttention.CHUNK;
-        int[][] shapes = {{4, 2, 16}, {2, 2, 64}, {8, 1, 24}};
+        int[][] shapes = {{4, 2, 16}, {2, 2, 64}, {8, 1, 24}, {4, 2, 48}};
         int[][] blocks = {{chunk - 1, 1}, {chunk, 1}, {3 * chunk + 17, 1}, {2 * chunk - 2, 5}};
         for (int[] s : shapes) {
             AttentionShape shape = new AttentionShape(s[0], s[1], s[2]);
