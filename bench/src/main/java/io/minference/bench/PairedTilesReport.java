@@ -39,7 +39,7 @@ public final class PairedTilesReport {
                     if (DenseFallback.DEFAULT.runsDense(tiles, length)) continue;
                     sparseHeads++;
                     computed += tiles;
-                    for (int b = 0; b < index.queryBlocks(); b++) ranges += PairedTiles.rangeTiles(index, 0, b);
+                    for (int b = 0; b < index.queryBlocks(); b++) ranges += index.rangeTiles(0, b);
                     loaded += PairedTiles.loads(index, 0);
                 }
                 System.out.printf("| %dK | %s | %d | %d | %.0f %% | %.3f |%n", length / 1024, family, sparseHeads,

@@ -173,11 +173,21 @@ public final class SparseIndex {
      * then the columns gathered {@link #BLOCK} at a time.
      */
     public int tiles(int h, int b) {
-        int tiles = (columnCount(h, b) + BLOCK - 1) / BLOCK;
+        return rangeTiles(h, b) + columnTiles(h, b);
+    }
+
+    /** Slot (h, b)'s range tiles: {@code ceil((end - start) / 64)} per range. */
+    public int rangeTiles(int h, int b) {
+        int tiles = 0;
         for (int r = 0; r < rangeCount(h, b); r++) {
             tiles += (rangeEnd(h, b, r) - rangeStart(h, b, r) + BLOCK - 1) / BLOCK;
         }
         return tiles;
+    }
+
+    /** Slot (h, b)'s column tiles: its gathered columns, {@link #BLOCK} a tile. */
+    public int columnTiles(int h, int b) {
+        return (columnCount(h, b) + BLOCK - 1) / BLOCK;
     }
 
     /** Key tiles of head slot h over all its query blocks (what {@link DenseFallback} weighs). */

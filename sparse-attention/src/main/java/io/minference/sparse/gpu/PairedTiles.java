@@ -20,9 +20,9 @@ public final class PairedTiles {
     public static long loads(SparseIndex index, int h) {
         long loads = 0;
         for (int b = 0; b < index.queryBlocks(); b += 2) {
-            loads += mergedRangeTiles(index, h, b) + columnTiles(index, h, b);
+            loads += mergedRangeTiles(index, h, b) + index.columnTiles(h, b);
             if (b + 1 < index.queryBlocks()) {
-                loads += columnTiles(index, h, b + 1);
+                loads += index.columnTiles(h, b + 1);
             }
         }
         return loads;
@@ -63,19 +63,6 @@ public final class PairedTiles {
             if (endA <= endB) i++; else j++;
         }
         return common;
-    }
-
-    /** A slot's range tiles: {@code ceil((end - start) / 64)} per range. */
-    public static int rangeTiles(SparseIndex index, int h, int b) {
-        int tiles = 0;
-        for (int r = 0; r < index.rangeCount(h, b); r++) {
-            tiles += (index.rangeEnd(h, b, r) - index.rangeStart(h, b, r) + BLOCK - 1) / BLOCK;
-        }
-        return tiles;
-    }
-
-    private static int columnTiles(SparseIndex index, int h, int b) {
-        return (index.columnCount(h, b) + BLOCK - 1) / BLOCK;
     }
 
     /** One slot's walk through its ranges, tile by tile (the kernel's {@code IndexKeySource.Cursor}). */

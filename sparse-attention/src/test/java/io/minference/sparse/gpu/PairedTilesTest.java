@@ -30,8 +30,8 @@ class PairedTilesTest {
                     for (int b = 0; b < index.queryBlocks(); b++) {
                         single += index.tiles(h, b);
                         if (b % 2 == 1) continue;
-                        int second = b + 1 < index.queryBlocks() ? PairedTiles.rangeTiles(index, h, b + 1) : 0;
-                        int expected = PairedTiles.rangeTiles(index, h, b) + second
+                        int second = b + 1 < index.queryBlocks() ? index.rangeTiles(h, b + 1) : 0;
+                        int expected = index.rangeTiles(h, b) + second
                                 - PairedTiles.commonTiles(index, h, b);
                         int at = b, head = h;
                         assertEquals(expected, PairedTiles.mergedRangeTiles(index, h, b), () -> "seed " + seed
@@ -51,7 +51,7 @@ class PairedTilesTest {
         // blocks 30 and 31: the window of diagonals 0..999, exact per block, as the index assembly writes it
         index.addRange(0, 30, 1920 - 999, 1984);
         index.addRange(0, 31, 1984 - 999, 2048);
-        assertEquals(17, PairedTiles.rangeTiles(index, 0, 30));
+        assertEquals(17, index.rangeTiles(0, 30));
         assertEquals(16, PairedTiles.commonTiles(index, 0, 30));
         assertEquals(18, PairedTiles.mergedRangeTiles(index, 0, 30));
         assertEquals(18, PairedTiles.loads(index, 0));
