@@ -1,6 +1,8 @@
 package io.minference.kernels.flash;
 
-import java.util.Locale;
+import io.minference.kernels.KernelSettings;
+
+import java.util.List;
 
 /**
  * The split-K decode's tuning knobs, read from Java system properties so that a benchmark can compare settings in
@@ -117,12 +119,7 @@ public record DecodeTuning(int combineWarps, int blocksPerSm, int unroll, boolea
 
     /** Whether {@code property} (unset: {@code fallback}) says {@code yes} rather than {@code no}, any case. */
     private static boolean choice(String property, String yes, String no, boolean fallback) {
-        String value = System.getProperty(property);
-        if (value == null) return fallback;
-        String word = value.trim().toLowerCase(Locale.ROOT);
-        if (word.equals(yes)) return true;
-        if (word.equals(no)) return false;
-        throw new IllegalArgumentException(property + " must be " + yes + " or " + no + ", not '" + value + "'");
+        return KernelSettings.configured(property, fallback, List.of(true, false), chosen -> chosen ? yes : no);
     }
 
     private static int read(String property, int fallback) {

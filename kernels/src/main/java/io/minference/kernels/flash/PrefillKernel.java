@@ -1,8 +1,9 @@
 package io.minference.kernels.flash;
 
+import io.minference.kernels.KernelSettings;
 import io.minference.ptx.PtxTarget;
 
-import java.util.Locale;
+import java.util.List;
 
 /**
  * Which prefill kernel family {@link FlashAttention} runs, from the setting {@value #PROPERTY} (a Java system
@@ -30,16 +31,12 @@ public enum PrefillKernel {
 
     /** The family the system property names ({@link #AUTO} when unset); a misspelling is an error naming it. */
     public static PrefillKernel configured() {
-        return parse(System.getProperty(PROPERTY, AUTO.setting));
+        return KernelSettings.configured(PROPERTY, AUTO, List.of(values()), PrefillKernel::setting);
     }
 
     /** The family named {@code value}: {@code auto}, {@code mma-sync} or {@code hopper}. */
     public static PrefillKernel parse(String value) {
-        String wanted = value.trim().toLowerCase(Locale.ROOT);
-        for (PrefillKernel kernel : values()) {
-            if (kernel.setting.equals(wanted)) return kernel;
-        }
-        throw new IllegalArgumentException(PROPERTY + " must be auto, mma-sync or hopper, not '" + value + "'");
+        return KernelSettings.parse(PROPERTY, value, List.of(values()), PrefillKernel::setting);
     }
 
     /** Whether the Hopper kernel runs on a device of {@code target}; {@link #HOPPER} on an older one is an error. */

@@ -1,6 +1,8 @@
 package io.minference.sparse.gpu;
 
-import java.util.Locale;
+import io.minference.kernels.KernelSettings;
+
+import java.util.List;
 
 /**
  * How the Hopper sparse prefill's producer hands a stage of gathered columns to its consumers, from the setting
@@ -39,15 +41,11 @@ public enum GatherArrival {
 
     /** The arrival the system property names ({@link #WAIT} when unset); a misspelling is an error naming it. */
     public static GatherArrival configured() {
-        return parse(System.getProperty(PROPERTY, WAIT.setting));
+        return KernelSettings.configured(PROPERTY, WAIT, List.of(values()), GatherArrival::setting);
     }
 
     /** The arrival named {@code value}: {@code wait}, {@code warp} or {@code async}. */
     public static GatherArrival parse(String value) {
-        String wanted = value.trim().toLowerCase(Locale.ROOT);
-        for (GatherArrival arrival : values()) {
-            if (arrival.setting.equals(wanted)) return arrival;
-        }
-        throw new IllegalArgumentException(PROPERTY + " must be wait, warp or async, not '" + value + "'");
+        return KernelSettings.parse(PROPERTY, value, List.of(values()), GatherArrival::setting);
     }
 }

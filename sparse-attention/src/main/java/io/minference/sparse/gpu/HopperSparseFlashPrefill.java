@@ -1,5 +1,6 @@
 package io.minference.sparse.gpu;
 
+import io.minference.kernels.KernelSettings;
 import io.minference.kernels.flash.HopperFlashLoop;
 import io.minference.ptx.PtxTarget;
 import io.minference.ptx.dsl.F32;
@@ -111,12 +112,10 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
                 throw new IllegalArgumentException(KEYS_PER_STEP_PROPERTY + " must be " + BLOCK + " or " + 2 * BLOCK
                         + ", not '" + keys + "'");
             }
-            String pairs = System.getProperty(PAIRS_PROPERTY, Boolean.toString(DEFAULT.pairs)).trim();
-            if (!pairs.equals("true") && !pairs.equals("false")) {
-                throw new IllegalArgumentException(PAIRS_PROPERTY + " must be true or false, not '" + pairs + "'");
-            }
+            boolean pairs = KernelSettings.configured(PAIRS_PROPERTY, DEFAULT.pairs, List.of(true, false),
+                    String::valueOf);
             return new Variant(LaunchOrder.configured(), configuredSchedule(), GatherArrival.configured(),
-                    Integer.parseInt(keys), Boolean.parseBoolean(pairs));
+                    Integer.parseInt(keys), pairs);
         }
 
         public Variant withOrder(LaunchOrder other) {

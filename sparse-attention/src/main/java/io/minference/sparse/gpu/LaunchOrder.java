@@ -1,6 +1,8 @@
 package io.minference.sparse.gpu;
 
-import java.util.Locale;
+import io.minference.kernels.KernelSettings;
+
+import java.util.List;
 
 /**
  * In which order the Hopper sparse prefill's blocks take the (head, query block) slots of a launch, from the setting
@@ -38,15 +40,11 @@ public enum LaunchOrder {
      * The order the system property names ({@link #LONGEST_FIRST} when unset); a misspelling is an error naming it.
      */
     public static LaunchOrder configured() {
-        return parse(System.getProperty(PROPERTY, LONGEST_FIRST.setting));
+        return KernelSettings.configured(PROPERTY, LONGEST_FIRST, List.of(values()), LaunchOrder::setting);
     }
 
     /** The order named {@code value}: {@code last-first} or {@code longest-first}. */
     public static LaunchOrder parse(String value) {
-        String wanted = value.trim().toLowerCase(Locale.ROOT);
-        for (LaunchOrder order : values()) {
-            if (order.setting.equals(wanted)) return order;
-        }
-        throw new IllegalArgumentException(PROPERTY + " must be last-first or longest-first, not '" + value + "'");
+        return KernelSettings.parse(PROPERTY, value, List.of(values()), LaunchOrder::setting);
     }
 }
