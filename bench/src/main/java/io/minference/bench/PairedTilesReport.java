@@ -21,7 +21,7 @@ public final class PairedTilesReport {
     }
 
     public static void main(String[] args) {
-        SlashTilesReport.LayerArguments arguments = SlashTilesReport.LayerArguments.parse("PairedTilesReport", args,
+        SlashTilesReport.LayerArguments arguments = SlashTilesReport.LayerArguments.parseOrExit("PairedTilesReport", args,
                 32768, 131072);
         List<HeadPattern> patterns = arguments.patterns();
         int[] lengths = arguments.lengths();

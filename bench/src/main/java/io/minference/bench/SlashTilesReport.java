@@ -3,6 +3,7 @@ package io.minference.bench;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.SparseIndex;
+import io.minference.sparse.config.PatternFileException;
 import io.minference.sparse.config.PatternFiles;
 import io.minference.sparse.cpu.LayerInputs;
 import io.minference.sparse.pattern.HeadIndex;
@@ -32,28 +33,46 @@ public final class SlashTilesReport {
     /** A report's arguments: one layer's patterns and the lengths to run. */
     record LayerArguments(List<HeadPattern> patterns, int[] lengths) {
         /**
-         * {@code PATTERN_FILE LAYER [length...]}; a missing argument or a layer the file lacks ends the process with
-         * status 2 and a line that names it.
+         * {@code PATTERN_FILE LAYER [length...]}; a missing argument, a number that is not one, an unreadable pattern
+         * file or a layer the file lacks is an error whose message names it.
          */
         static LayerArguments parse(String tool, String[] args, int... defaultLengths) {
             if (args.length < 2) {
-                System.err.println("usage: " + tool + " PATTERN_FILE LAYER [length...]");
-                System.exit(2);
+                throw new IllegalArgumentException("usage: " + tool + " PATTERN_FILE LAYER [length...]");
             }
-            var plan = PatternFiles.read(Path.of(args[0]));
-            int layer = Integer.parseInt(args[1]);
-            if (layer < 0 || layer >= plan.numLayers()) {
-                System.err.println(args[0] + " has layers 0 to " + (plan.numLayers() - 1) + ", not " + layer);
-                System.exit(2);
-            }
-            int[] lengths = args.length > 2 ? Arrays.stream(args, 2, args.length).mapToInt(Integer::parseInt)
+            int layer = number("LAYER", args[1]);
+            int[] lengths = args.length > 2 ? Arrays.stream(args, 2, args.length).mapToInt(a -> number("a length", a))
                     .toArray() : defaultLengths;
+            var plan = PatternFiles.read(Path.of(args[0]));
+            if (layer < 0 || layer >= plan.numLayers()) {
+                throw new IllegalArgumentException(args[0] + " has layers 0 to " + (plan.numLayers() - 1) + ", not "
+                        + layer);
+            }
             return new LayerArguments(plan.layers().get(layer), lengths);
+        }
+
+        /** {@link #parse}, or its error on stderr and the process ended with status 2. */
+        static LayerArguments parseOrExit(String tool, String[] args, int... defaultLengths) {
+            try {
+                return parse(tool, args, defaultLengths);
+            } catch (IllegalArgumentException | PatternFileException e) {
+                System.err.println(e.getMessage());
+                System.exit(2);
+                throw e;
+            }
+        }
+
+        private static int number(String what, String text) {
+            try {
+                return Integer.parseInt(text.trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(what + " must be a whole number, not '" + text + "'");
+            }
         }
     }
 
     public static void main(String[] args) {
-        LayerArguments arguments = LayerArguments.parse("SlashTilesReport", args, 8192, 16384);
+        LayerArguments arguments = LayerArguments.parseOrExit("SlashTilesReport", args, 8192, 16384);
         List<HeadPattern> patterns = arguments.patterns();
         int[] lengths = arguments.lengths();
         System.out.println("| L | inputs | head | pattern | tiles, blocks rounded out | tiles, exact | change"
