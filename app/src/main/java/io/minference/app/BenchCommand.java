@@ -219,8 +219,9 @@ final class BenchCommand extends CliCommand {
         for (int i = untimed; i < steps; i++) token = sequence.decodeGreedy(token);
         long nanos = System.nanoTime() - start;
         var energy = meter.since(before);
-        return new Decode(steps - untimed, nanos, energy.resolvable() ? energy.joules() : Double.NaN,
-                energy.describe(), token);
+        boolean measured = energy.resolvable();
+        return new Decode(steps - untimed, nanos, measured ? energy.joules() : Double.NaN,
+                measured ? "" : energy.describe(), token);
     }
 
     private static int argmax(float[] v) {
