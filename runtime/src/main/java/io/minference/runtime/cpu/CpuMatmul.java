@@ -19,6 +19,8 @@ import java.util.function.IntConsumer;
  * a per-thread native scratch ({@link BlockRows}) that then stands in for the weights, once per K block for all the
  * token panels.
  *
+ * <p>Q8_0 weights on a CPU with AMX tiles take {@link AmxMatmul}'s int8 product instead.
+ *
  * <p>Decode (T = 1) is a matrix-vector product, {@link CpuMatvec}. Products too small to repay waking the pool run
  * on the calling thread.
  */
@@ -57,6 +59,10 @@ final class CpuMatmul {
         boolean parallel = (long) tokens * n * k >= SINGLE_THREAD_WORK && backend.threads() > 1;
         if (tokens == 1) {
             CpuMatvec.multiplyBlocks(backend, parallel, x, type, w, wRowBytes, out, n, k);
+            return;
+        }
+        if (AmxMatmul.handles(type, w, tokens, n, k)) {
+            AmxMatmul.multiply(backend, parallel, x, xStride, w, wRowBytes, out, outStride, tokens, n, k);
             return;
         }
         forEachItem(backend, parallel, x, xStride, tokens, n, k, (packed, n0, n1, rowsPerItem) -> {
@@ -155,6 +161,16 @@ final class CpuMatmul {
             which.set(m);
         }
         return m;
+    }
+
+    /** The calling thread's buffer of {@code which}, grown to at least {@code size} ints. */
+    static int[] intScratch(ThreadLocal<int[]> which, int size) {
+        int[] a = which.get();
+        if (a.length < size) {
+            a = new int[size];
+            which.set(a);
+        }
+        return a;
     }
 
     /** The calling thread's buffer of {@code which}, grown to at least {@code size} floats. */

@@ -1,0 +1,280 @@
+package io.minference.runtime.cpu;
+
+import static io.minference.runtime.cpu.x86.X86Assembler.R10;
+import static io.minference.runtime.cpu.x86.X86Assembler.R11;
+import static io.minference.runtime.cpu.x86.X86Assembler.R8;
+import static io.minference.runtime.cpu.x86.X86Assembler.R9;
+import static io.minference.runtime.cpu.x86.X86Assembler.RAX;
+import static io.minference.runtime.cpu.x86.X86Assembler.RCX;
+import static io.minference.runtime.cpu.x86.X86Assembler.RDI;
+import static io.minference.runtime.cpu.x86.X86Assembler.RDX;
+import static io.minference.runtime.cpu.x86.X86Assembler.RSI;
+import static io.minference.runtime.cpu.x86.X86Assembler.RSP;
+
+import io.minference.runtime.DType;
+import io.minference.runtime.cpu.x86.AmxSupport;
+import io.minference.runtime.cpu.x86.NativeCode;
+import io.minference.runtime.cpu.x86.X86Assembler;
+import io.minference.runtime.quant.BlockDecoder;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.stream.IntStream;
+import jdk.incubator.vector.ByteVector;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The prefill product on Q8_0 weights with the CPU's AMX tiles, in int8: the tokens are quantized to blocks of 32
+ * int8 under an F32 scale (as {@link IntegerMatvec} does for decode), and each 16 × 16 output tile (16 weight rows,
+ * 16 tokens) sums, block by block, one {@code tdpbssd} of the weights' quants with the tokens' into 32-bit sums,
+ * scaled into float accumulators by the two blocks' scales.
+ *
+ * <p>Why: the Vector API has no 8- or 16-bit dot product, and the F32 register tiles of {@link MatmulTiles} reach
+ * at most the cores' float FMA rate, about 2.5× short of what llama.cpp's int8 products reach on the same cores
+ * (BENCHMARKS.md, "Peer benchmark"). One {@code tdpbssd} is 8,192 multiply-adds.
+ *
+ * <p>The kernel, generated once by {@link X86Assembler} and run through {@link NativeCode}, computes one tile over
+ * all of K. Its launch contract
+ * ({@code tile(w, rowBytes, quants, tokenScales, rowScales, sums, workspace, runs, singles)}):
+ * <ul>
+ *   <li>{@code w}: the quants of block 0 of the tile's first weight row (its Q8_0 block's byte 2); row r's
+ *       block b at {@code w + r·rowBytes + 34·b}, read as a 16-row × 32-byte tile;</li>
+ *   <li>{@code quants}: the tile's 16 tokens quantized, block b at {@code quants + 512·b} in the tiles' paired
+ *       layout (byte 4·t + j of row i is element 4i + j of token t's block), read as an 8-row × 64-byte tile;</li>
+ *   <li>{@code tokenScales}: F32 [blocks][16], the tokens' block scales; {@code rowScales}: F32 [blocks][16], the
+ *       weight rows' block scales (the F16 scales of the Q8_0 blocks, widened by the caller once per row group);</li>
+ *   <li>{@code sums}: the tile's F32 result [16 rows][16 tokens], written;</li>
+ *   <li>{@code workspace}, 64-byte aligned: four 1 KiB buffers for blocks' 32-bit sums; the tile configuration at
+ *       4096;</li>
+ *   <li>the blocks: {@code runs} of four (the main loop, four sums tiles in flight), then {@code singles}. The tiles
+ *       are released on return.</li>
+ * </ul>
+ *
+ * <p>Exactness: the block sums are exact; the result differs from the F32 product of the decoded weights by the
+ * tokens' quantization (at most half a block scale per element) and the float rounding of the scaled block sums, the
+ * bound {@code AmxMatmulTest} checks per row.
+ */
+final class AmxMatmul {
+    static final int ROWS = 16, TOKENS = 16, BLOCK = 32;
+    private static final int Q8_0_BYTES = 34;
+    private static final int QUANT_TILE_BYTES = BLOCK * TOKENS;
+    /** Blocks per iteration of the kernel's main loop, each with a sums tile and buffer of its own. */
+    private static final int UNROLL = 4;
+    private static final int SUM_BYTES = 4 * ROWS * TOKENS;
+    /** Workspace: UNROLL buffers of block sums, then the tile configuration. */
+    private static final int CONFIG = UNROLL * SUM_BYTES, WORKSPACE_BYTES = CONFIG + 64;
+    private static final int GROUPS_PER_ITEM = 2;
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
+    private static final VectorSpecies<Float> S16 = FloatVector.SPECIES_512;
+    private static final float ROUNDING = 0x1.8p23f;
+    private static final MethodHandle TILE = AmxSupport.available() ? NativeCode.load(tileKernel(),
+            FunctionDescriptor.ofVoid(Collections.nCopies(9, ValueLayout.JAVA_LONG).toArray(ValueLayout[]::new)),
+            true) : null;
+    private static final VectorSpecies<Integer> I16 = IntVector.SPECIES_512;
+    /** Element offsets of one token's column in a [16 rows][16 tokens] tile. */
+    private static final int[] COLUMN = IntStream.range(0, ROWS).map(r -> r * TOKENS).toArray();
+    // per-thread buffers, reused from product to product
+    private static final ThreadLocal<MemorySegment> TOKENS_BUFFER = new ThreadLocal<>();
+    private static final ThreadLocal<MemorySegment> WORKSPACE = new ThreadLocal<>();
+    private static final ThreadLocal<MemorySegment> ROW_SCALES = new ThreadLocal<>();
+    private static final ThreadLocal<MemorySegment> SUMS_BUFFER = new ThreadLocal<>();
+    private static final ThreadLocal<int[]> QUADS = ThreadLocal.withInitial(() -> new int[0]);
+    private static final ThreadLocal<int[]> TOKEN_ROWS = ThreadLocal.withInitial(() -> new int[TOKENS]);
+    private static final ThreadLocal<float[]> SCALES = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> RESULTS = ThreadLocal.withInitial(() -> new float[0]);
+
+    private AmxMatmul() {
+    }
+
+    /** Whether {@link #multiply} computes this product here: the kernel reads the weights at their address. */
+    static boolean handles(DType type, MemorySegment w, int tokens, int n, int k) {
+        return TILE != null && type == DType.Q8_0 && w.isNative() && tokens > 1 && n % ROWS == 0 && k % BLOCK == 0;
+    }
+
+    /** out[t, r] = Σ_k x[t, k] · w[r, k] for t &lt; tokens, r &lt; n; x and out strides in floats. */
+    static void multiply(CpuBackend backend, boolean parallel, MemorySegment x, long xStride, MemorySegment w,
+                         long rowBytes, MemorySegment out, long outStride, int tokens, int n, int k) {
+        int blocks = k / BLOCK;
+        int panels = (tokens + TOKENS - 1) / TOKENS;
+        long panelBytes = (long) blocks * (QUANT_TILE_BYTES + 4 * TOKENS);
+        MemorySegment quantized = CpuMatmul.nativeScratch(TOKENS_BUFFER, panels * panelBytes);
+        CpuMatmul.forEach(backend, parallel && panels > 1, panels,
+                p -> quantizePanel(x, xStride, tokens, k, p, quantized.asSlice(p * panelBytes, panelBytes)));
+        int groups = n / ROWS;
+        int items = (groups + GROUPS_PER_ITEM - 1) / GROUPS_PER_ITEM;
+        CpuMatmul.forEach(backend, parallel, items, i -> {
+            MemorySegment workspace = workspace();
+            MemorySegment sums = CpuMatmul.nativeScratch(SUMS_BUFFER, (long) panels * SUM_BYTES);
+            MemorySegment rowScales = CpuMatmul.nativeScratch(ROW_SCALES, 4L * ROWS * blocks);
+            float[] scales = CpuMatmul.scratch(SCALES, ROWS * blocks);
+            float[] results = CpuMatmul.scratch(RESULTS, panels * ROWS * TOKENS);
+            for (int g = i * GROUPS_PER_ITEM; g < Math.min(groups, (i + 1) * GROUPS_PER_ITEM); g++) {
+                int row0 = g * ROWS;
+                long wRow0 = row0 * rowBytes;
+                for (int r = 0; r < ROWS; r++) {
+                    long row = wRow0 + r * rowBytes;
+                    for (int b = 0; b < blocks; b++) scales[ROWS * b + r] = BlockDecoder.half(w, row + (long) Q8_0_BYTES * b);
+                }
+                MemorySegment.copy(scales, 0, rowScales, F32, 0, ROWS * blocks);
+                for (int p = 0; p < panels; p++) {
+                    long panel = quantized.address() + p * panelBytes;
+                    call(w.address() + wRow0 + 2, rowBytes, panel, panel + (long) blocks * QUANT_TILE_BYTES,
+                            rowScales.address(), sums.address() + p * SUM_BYTES, workspace.address(), blocks);
+                }
+                // the tiles' sums are [row][token]; out wants [token][row]: a gather per token from a heap copy
+                MemorySegment.copy(sums, F32, 0, results, 0, panels * ROWS * TOKENS);
+                for (int p = 0; p < panels; p++) {
+                    int t0 = p * TOKENS;
+                    for (int t = 0; t < Math.min(TOKENS, tokens - t0); t++) {
+                        FloatVector.fromArray(S16, results, p * ROWS * TOKENS + t, COLUMN, 0)
+                                .intoMemorySegment(out, 4L * ((t0 + t) * outStride + row0), ByteOrder.nativeOrder());
+                    }
+                }
+            }
+        });
+    }
+
+    private static void call(long w, long rowBytes, long quants, long tokenScales, long rowScales, long sums,
+                             long workspace, int blocks) {
+        try {
+            TILE.invokeExact(w, rowBytes, quants, tokenScales, rowScales, sums, workspace, (long) (blocks / UNROLL),
+                    (long) (blocks % UNROLL));
+        } catch (Throwable t) {
+            throw new IllegalStateException("the AMX tile kernel failed", t);
+        }
+    }
+
+    /**
+     * Quantizes panel p's tokens (zeros past the last) into {@code dst}: per block of 32 elements of a token,
+     * d = max|x| / 127 and q = rint(x / d); the quants in the tiles' paired layout, then the scales as F32
+     * [blocks][16]. Each token's quants go first, four to an int, into a heap array [token][k / 4]; then each tile
+     * row (four quants of each of the 16 tokens) is one gather from it.
+     */
+    static void quantizePanel(MemorySegment x, long xStride, int tokens, int k, int p, MemorySegment dst) {
+        int blocks = k / BLOCK, words = k / 4;
+        long scales = (long) blocks * QUANT_TILE_BYTES;
+        int[] quads = CpuMatmul.intScratch(QUADS, TOKENS * words);
+        for (int j = 0; j < TOKENS; j++) {
+            int t = p * TOKENS + j;
+            if (t >= tokens) {
+                Arrays.fill(quads, j * words, (j + 1) * words, 0);
+                for (int b = 0; b < blocks; b++) dst.set(F32, scales + 4L * (TOKENS * b + j), 0f);
+                continue;
+            }
+            long row = 4L * t * xStride;
+            for (int b = 0; b < blocks; b++) {
+                long src = row + 4L * BLOCK * b;
+                FloatVector lo = FloatVector.fromMemorySegment(S16, x, src, ByteOrder.nativeOrder());
+                FloatVector hi = FloatVector.fromMemorySegment(S16, x, src + 64, ByteOrder.nativeOrder());
+                float max = lo.abs().max(hi.abs()).reduceLanes(VectorOperators.MAX);
+                float d = max / 127, inverse = d == 0 ? 0 : 1 / d;
+                int at = j * words + BLOCK / 4 * b;
+                quads(lo, inverse).intoArray(quads, at);
+                quads(hi, inverse).intoArray(quads, at + 4);
+                dst.set(F32, scales + 4L * (TOKENS * b + j), d);
+            }
+        }
+        int[] tokenRows = TOKEN_ROWS.get();
+        for (int j = 0; j < TOKENS; j++) tokenRows[j] = j * words;
+        for (int i = 0; i < words; i++) {
+            IntVector.fromArray(I16, quads, i, tokenRows, 0)
+                    .intoMemorySegment(dst, 64L * i, ByteOrder.nativeOrder());
+        }
+    }
+
+    /**
+     * v · inverse rounded to the nearest integer, halves to even (as {@link Math#rint}: adding and subtracting
+     * 1.5 · 2^23 leaves no fraction bits to a float of magnitude below 2^22, and the quants are at most 127), as
+     * sixteen bytes read as four ints.
+     */
+    private static IntVector quads(FloatVector v, float inverse) {
+        FloatVector rounded = v.mul(inverse).add(ROUNDING).sub(ROUNDING);
+        return ((ByteVector) rounded.convertShape(VectorOperators.F2B, ByteVector.SPECIES_128, 0))
+                .reinterpretAsInts();
+    }
+
+    private static MemorySegment workspace() {
+        MemorySegment m = WORKSPACE.get();
+        if (m == null) {
+            m = CpuMatmul.nativeScratch(WORKSPACE, WORKSPACE_BYTES);
+            writeTileConfig(m.asSlice(CONFIG, 64));
+        }
+        return m;
+    }
+
+    /**
+     * Palette 1; tmm0 and tmm1 weights (16 rows × 32 bytes), tmm2 and tmm3 tokens (8 × 64), tmm4–tmm7 sums (16 × 64).
+     */
+    private static void writeTileConfig(MemorySegment config) {
+        config.fill((byte) 0);
+        config.set(ValueLayout.JAVA_BYTE, 0, (byte) 1);
+        int[] weights = {ROWS, BLOCK}, tokens = {BLOCK / 4, 4 * TOKENS}, sums = {ROWS, 4 * TOKENS};
+        int[][] tiles = {weights, weights, tokens, tokens, sums, sums, sums, sums};
+        for (int i = 0; i < tiles.length; i++) {
+            config.set(ValueLayout.JAVA_SHORT_UNALIGNED, 16 + 2L * i, (short) tiles[i][1]);
+            config.set(ValueLayout.JAVA_BYTE, 48 + i, (byte) tiles[i][0]);
+        }
+    }
+
+    /** The tile kernel's code: see the class comment for its arguments. */
+    static byte[] tileKernel() {
+        X86Assembler a = new X86Assembler();
+        // rdi w, rsi rowBytes, rdx quants, rcx tokenScales, r8 rowScales, r9 sums,
+        // [rsp + 8] workspace, [rsp + 16] runs of UNROLL blocks, [rsp + 24] single blocks after them
+        a.load64(R11, RSP, 8);
+        a.loadTileConfig(R11, CONFIG);
+        a.movImmediate(R10, 4 * TOKENS);
+        for (int r = 0; r < ROWS; r++) a.xor(r, r, r);
+        for (int[] loop : new int[][] {{16, UNROLL}, {24, 1}}) {
+            a.load64(RAX, RSP, loop[0]);
+            a.testZero(RAX);
+            int skip = a.jumpIfZeroForward();
+            int top = a.position();
+            blocks(a, loop[1]);
+            a.decrement(RAX);
+            a.jumpIfNotZero(top);
+            a.land(skip);
+        }
+        for (int r = 0; r < ROWS; r++) a.vectorStore(R9, 64 * r, r);
+        a.tileRelease();
+        a.vzeroupper();
+        a.ret();
+        return a.toBytes();
+    }
+
+    /**
+     * {@code count} blocks: first every block's tile product into a sums tile of its own, stored to a buffer of its
+     * own (the tiles are not renamed, so one sums tile would make each block wait for the last one's store), then
+     * every block's sums converted and scaled into the accumulators; then the pointers past them.
+     */
+    private static void blocks(X86Assembler a, int count) {
+        final int tokenScales = 16, sums = 17, scales = 18;
+        for (int u = 0; u < count; u++) {
+            int weights = u % 2, tokens = 2 + u % 2, sumsTile = 4 + u;
+            a.tileZero(sumsTile);
+            a.tileLoad(weights, RDI, RSI, Q8_0_BYTES * u);
+            a.tileLoad(tokens, RDX, R10, QUANT_TILE_BYTES * u);
+            a.tileDotSignedBytes(sumsTile, weights, tokens);
+            a.tileStore(R11, R10, SUM_BYTES * u, sumsTile);
+        }
+        for (int u = 0; u < count; u++) {
+            a.vectorLoad(tokenScales, RCX, 4 * TOKENS * u);
+            for (int r = 0; r < ROWS; r++) {
+                a.convertIntsToFloats(sums, R11, SUM_BYTES * u + 64 * r);
+                a.multiplyBroadcast(scales, tokenScales, R8, 4 * (ROWS * u + r));
+                a.fusedMultiplyAdd(r, sums, scales);
+            }
+        }
+        a.addImmediate(RDI, Q8_0_BYTES * count);
+        a.addImmediate(RDX, QUANT_TILE_BYTES * count);
+        a.addImmediate(RCX, 4 * TOKENS * count);
+        a.addImmediate(R8, 4 * ROWS * count);
+    }
+}
