@@ -8,7 +8,6 @@ import static io.minference.runtime.cpu.x86.X86Assembler.RAX;
 import static io.minference.runtime.cpu.x86.X86Assembler.RCX;
 import static io.minference.runtime.cpu.x86.X86Assembler.RDI;
 import static io.minference.runtime.cpu.x86.X86Assembler.RDX;
-import static io.minference.runtime.cpu.x86.X86Assembler.RSI;
 import static io.minference.runtime.cpu.x86.X86Assembler.RSP;
 
 import io.minference.runtime.DType;
@@ -24,7 +23,6 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.stream.IntStream;
-import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
@@ -63,7 +61,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class AmxMatmul {
     static final int ROWS = 16, TOKENS = 16, BLOCK = 32;
-    private static final int Q8_0_BYTES = 34;
+    private static final int Q8_0_BYTES = AmxTiles.Q8_0_BYTES;
     private static final int QUANT_TILE_BYTES = BLOCK * TOKENS;
     /** Blocks per iteration of the kernel's main loop, each with a sums tile and buffer of its own. */
     private static final int UNROLL = 4;
@@ -73,7 +71,6 @@ final class AmxMatmul {
     private static final int GROUPS_PER_ITEM = 2;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final VectorSpecies<Float> S16 = FloatVector.SPECIES_512;
-    private static final float ROUNDING = 0x1.8p23f;
     private static final MethodHandle TILE = AmxSupport.available() ? NativeCode.load(tileKernel(),
             FunctionDescriptor.ofVoid(Collections.nCopies(9, ValueLayout.JAVA_LONG).toArray(ValueLayout[]::new)),
             true) : null;
@@ -176,8 +173,8 @@ final class AmxMatmul {
                 float max = lo.abs().max(hi.abs()).reduceLanes(VectorOperators.MAX);
                 float d = max / 127, inverse = d == 0 ? 0 : 1 / d;
                 int at = j * words + BLOCK / 4 * b;
-                quads(lo, inverse).intoArray(quads, at);
-                quads(hi, inverse).intoArray(quads, at + 4);
+                AmxTiles.roundedBytes(lo, inverse).reinterpretAsInts().intoArray(quads, at);
+                AmxTiles.roundedBytes(hi, inverse).reinterpretAsInts().intoArray(quads, at + 4);
                 dst.set(F32, scales + 4L * (TOKENS * b + j), d);
             }
         }
@@ -190,37 +187,12 @@ final class AmxMatmul {
     }
 
     /**
-     * v · inverse rounded to the nearest integer, halves to even (as {@link Math#rint}: adding and subtracting
-     * 1.5 · 2^23 leaves no fraction bits to a float of magnitude below 2^22, and the quants are at most 127), as
-     * sixteen bytes read as four ints.
+     * tmm0 and tmm1 weights (16 rows × 32 bytes), tmm2 and tmm3 tokens (8 × 64), tmm4–tmm7 sums (16 × 64).
      */
-    private static IntVector quads(FloatVector v, float inverse) {
-        FloatVector rounded = v.mul(inverse).add(ROUNDING).sub(ROUNDING);
-        return ((ByteVector) rounded.convertShape(VectorOperators.F2B, ByteVector.SPECIES_128, 0))
-                .reinterpretAsInts();
-    }
-
     private static MemorySegment workspace() {
-        MemorySegment m = WORKSPACE.get();
-        if (m == null) {
-            m = CpuMatmul.nativeScratch(WORKSPACE, WORKSPACE_BYTES);
-            writeTileConfig(m.asSlice(CONFIG, 64));
-        }
-        return m;
-    }
-
-    /**
-     * Palette 1; tmm0 and tmm1 weights (16 rows × 32 bytes), tmm2 and tmm3 tokens (8 × 64), tmm4–tmm7 sums (16 × 64).
-     */
-    private static void writeTileConfig(MemorySegment config) {
-        config.fill((byte) 0);
-        config.set(ValueLayout.JAVA_BYTE, 0, (byte) 1);
         int[] weights = {ROWS, BLOCK}, tokens = {BLOCK / 4, 4 * TOKENS}, sums = {ROWS, 4 * TOKENS};
-        int[][] tiles = {weights, weights, tokens, tokens, sums, sums, sums, sums};
-        for (int i = 0; i < tiles.length; i++) {
-            config.set(ValueLayout.JAVA_SHORT_UNALIGNED, 16 + 2L * i, (short) tiles[i][1]);
-            config.set(ValueLayout.JAVA_BYTE, 48 + i, (byte) tiles[i][0]);
-        }
+        return AmxTiles.workspace(WORKSPACE, WORKSPACE_BYTES, CONFIG,
+                new int[][] {weights, weights, tokens, tokens, sums, sums, sums, sums});
     }
 
     /** The tile kernel's code: see the class comment for its arguments. */
@@ -250,20 +222,12 @@ final class AmxMatmul {
     }
 
     /**
-     * {@code count} blocks: first every block's tile product into a sums tile of its own, stored to a buffer of its
-     * own (the tiles are not renamed, so one sums tile would make each block wait for the last one's store), then
-     * every block's sums converted and scaled into the accumulators; then the pointers past them.
+     * {@code count} blocks: first every block's tile product, stored to a buffer of its own, then every block's sums
+     * converted and scaled into the accumulators; then the pointers past them.
      */
     private static void blocks(X86Assembler a, int count) {
         final int tokenScales = 16, sums = 17, scales = 18;
-        for (int u = 0; u < count; u++) {
-            int weights = u % 2, tokens = 2 + u % 2, sumsTile = 4 + u;
-            a.tileZero(sumsTile);
-            a.tileLoad(weights, RDI, RSI, Q8_0_BYTES * u);
-            a.tileLoad(tokens, RDX, R10, QUANT_TILE_BYTES * u);
-            a.tileDotSignedBytes(sumsTile, weights, tokens);
-            a.tileStore(R11, R10, SUM_BYTES * u, sumsTile);
-        }
+        AmxTiles.blockProducts(a, count, QUANT_TILE_BYTES, R11, 0, SUM_BYTES);
         for (int u = 0; u < count; u++) {
             a.vectorLoad(tokenScales, RCX, 4 * TOKENS * u);
             for (int r = 0; r < ROWS; r++) {

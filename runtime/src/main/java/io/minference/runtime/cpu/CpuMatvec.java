@@ -51,7 +51,8 @@ final class CpuMatvec {
     }
 
     /**
-     * The same product with weights in a block type, rows {@code wRowBytes} apart. Q8_0, Q4_0, Q4_K and Q6_K
+     * The same product with weights in a block type, rows {@code wRowBytes} apart. Q8_0 on a CPU with AMX tiles runs
+     * {@link AmxMatvec}'s int8 kernel (groups of 16 rows split between the threads). Q8_0, Q4_0, Q4_K and Q6_K
      * dequantize inside the dot product ({@link FusedMatvec}); other types, and products small enough for the scalar
      * loops, decode {@link #DECODED_ROWS} rows at a time into a per-thread scratch (in L2 for any model's width) and
      * run the F32 loops on it, so every row's sum is the F32 product's of the decoded row, in the same order.
@@ -67,6 +68,16 @@ final class CpuMatvec {
         boolean scalar = !parallel && (long) n * k < CpuMatmul.SINGLE_THREAD_WORK;
         int rowsPerItem = Math.max(4, n / (backend.threads() * ITEMS_PER_THREAD) / 4 * 4);
         int items = (n + rowsPerItem - 1) / rowsPerItem;
+        if (!scalar && AmxMatvec.handles(type, w, n, k)) {
+            MemorySegment q = CpuMatmul.nativeScratch(QUANTIZED_X, IntegerMatvec.quantizedBytes(k));
+            AmxMatvec.quantize(x, k, q);
+            int groupsPerItem = Math.max(1, n / AmxMatvec.ROWS / (backend.threads() * ITEMS_PER_THREAD));
+            int groupItems = (n / AmxMatvec.ROWS + groupsPerItem - 1) / groupsPerItem;
+            CpuMatmul.forEach(backend, parallel, groupItems, item -> AmxMatvec.rows(q, w, wRowBytes, out,
+                    item * groupsPerItem * AmxMatvec.ROWS, Math.min(n, (item + 1) * groupsPerItem * AmxMatvec.ROWS),
+                    k));
+            return;
+        }
         if (!scalar && integerDot && IntegerMatvec.handles(type)) {
             MemorySegment q = CpuMatmul.nativeScratch(QUANTIZED_X, IntegerMatvec.quantizedBytes(k));
             IntegerMatvec.quantize(x, k, q);

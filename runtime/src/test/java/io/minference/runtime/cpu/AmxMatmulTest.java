@@ -58,29 +58,37 @@ class AmxMatmulTest {
              Tensor out = Tensor.allocate(DType.F32, tokens + spare, n)) {
             for (long i = 0; i < (long) (tokens + spare) * n; i++) out.setFloat(i, Float.NaN);
             backend.matmul(x, w, out, tokens);
-            for (int t = 0; t < tokens; t++) {
-                for (int r = 0; r < n; r++) {
-                    double exact = 0, magnitude = 0, bound = 0;
-                    for (int b = 0; b < k / 32; b++) {
-                        double max = 0, weights = 0;
-                        for (int j = 0; j < 32; j++) {
-                            int kk = 32 * b + j;
-                            double xv = x.getFloat((long) t * k + kk), wv = decoded.getFloat((long) r * k + kk);
-                            exact += xv * wv;
-                            magnitude += Math.abs(xv * wv);
-                            max = Math.max(max, Math.abs(xv));
-                            weights += Math.abs(wv);
-                        }
-                        bound += max / 127 / 2 * weights;
-                    }
-                    bound = bound * (1 + 1e-5) + 1e-5 * magnitude;
-                    float actual = out.getFloat((long) t * n + r);
-                    assertTrue(Math.abs(actual - exact) <= bound, "tokens " + tokens + ", n " + n + ", k " + k
-                            + ": token " + t + " row " + r + ": " + actual + " vs " + exact + ", bound " + bound);
-                }
-            }
+            assertWithinQuantizationBound(x, decoded, out, tokens, n, k);
             for (long i = (long) tokens * n; i < (long) (tokens + spare) * n; i++) {
                 assertTrue(Float.isNaN(out.getFloat(i)), "output past the last token was written at " + i);
+            }
+        }
+    }
+
+    /**
+     * Each output (t, r) against the float64 product of x with the decoded weights, within the tokens' quantization
+     * bound (see the class comment).
+     */
+    static void assertWithinQuantizationBound(Tensor x, Tensor decoded, Tensor out, int tokens, int n, int k) {
+        for (int t = 0; t < tokens; t++) {
+            for (int r = 0; r < n; r++) {
+                double exact = 0, magnitude = 0, bound = 0;
+                for (int b = 0; b < k / 32; b++) {
+                    double max = 0, weights = 0;
+                    for (int j = 0; j < 32; j++) {
+                        int kk = 32 * b + j;
+                        double xv = x.getFloat((long) t * k + kk), wv = decoded.getFloat((long) r * k + kk);
+                        exact += xv * wv;
+                        magnitude += Math.abs(xv * wv);
+                        max = Math.max(max, Math.abs(xv));
+                        weights += Math.abs(wv);
+                    }
+                    bound += max / 127 / 2 * weights;
+                }
+                bound = bound * (1 + 1e-5) + 1e-5 * magnitude;
+                float actual = out.getFloat((long) t * n + r);
+                assertTrue(Math.abs(actual - exact) <= bound, "tokens " + tokens + ", n " + n + ", k " + k
+                        + ": token " + t + " row " + r + ": " + actual + " vs " + exact + ", bound " + bound);
             }
         }
     }

@@ -192,6 +192,44 @@ public final class X86Assembler {
         evexRegisters(dst, a, b, MAP_0F, PREFIX_66, 0xEF);
     }
 
+    /** {@code vpmovdw ymm, zmm}: sixteen 32-bit integers truncated to their low 16 bits. */
+    public void truncateIntsToShorts(int ymm, int zmm) {
+        evexRegisters(zmm, 0, ymm, MAP_0F38, PREFIX_F3, 0x33);
+    }
+
+    /** {@code vcvtph2ps zmm, ymm}: sixteen IEEE halves to floats. */
+    public void convertHalvesToFloats(int zmm, int ymm) {
+        evexRegisters(zmm, 0, ymm, MAP_0F38, PREFIX_66, 0x13);
+    }
+
+    /** {@code kxnorw k, k, k}: all sixteen mask bits set (a gather clears its mask as it completes). */
+    public void maskAllOnes(int k) {
+        mask(k);
+        emit(0xC5);
+        emit(0x80 | (~k & 15) << 3 | 1 << 2);
+        emit(0x46);
+        emit(0xC0 | k << 3 | k);
+    }
+
+    /**
+     * {@code vpgatherdd zmm{k}, [base + index·1 + disp]}: lane i from base + disp + index[i], {@code index} a vector
+     * of sixteen 32-bit offsets; lanes whose mask bit is set, clearing it.
+     */
+    public void gatherInts(int zmm, int k, int base, int index, int disp) {
+        vector(zmm);
+        vector(index);
+        gpr(base);
+        mask(k);
+        if (k == 0) throw new IllegalArgumentException("a gather needs a mask register other than k0");
+        if (index == zmm) throw new IllegalArgumentException("a gather's index cannot be its destination");
+        emit(0x62);
+        emit((~zmm >> 3 & 1) << 7 | (~index >> 3 & 1) << 6 | (~base >> 3 & 1) << 5 | (~zmm >> 4 & 1) << 4 | MAP_0F38);
+        emit(15 << 3 | 1 << 2 | PREFIX_66);
+        emit(2 << 5 | (~index >> 4 & 1) << 3 | k);
+        emit(0x90);
+        memory(zmm & 7, base, index & 7 | 16, disp);
+    }
+
     /** {@code vzeroupper}: leaves no dirty upper halves to the caller's SSE code. */
     public void vzeroupper() {
         emit(0xC5);
@@ -243,6 +281,7 @@ public final class X86Assembler {
      */
     private void memory(int reg, int base, int index, int disp) {
         if (index == RSP) throw new IllegalArgumentException("rsp cannot be an index");
+        // a gather's vector index comes flagged with 16: zmm4 (index bits 100) is not rsp
         boolean sib = index != NO_INDEX || (base & 7) == RSP;
         int mod = disp != 0 ? 0x80 : (base & 7) == RBP ? 0x40 : 0;
         emit(mod | (reg & 7) << 3 | (sib ? 4 : base & 7));
@@ -266,6 +305,10 @@ public final class X86Assembler {
 
     private static void vector(int reg) {
         if (reg < 0 || reg > 31) throw new IllegalArgumentException("no vector register zmm" + reg);
+    }
+
+    private static void mask(int reg) {
+        if (reg < 0 || reg > 7) throw new IllegalArgumentException("no mask register k" + reg);
     }
 
     private static void tile(int reg) {

@@ -92,6 +92,18 @@ class X86AssemblerTest {
         check("62 f1 55 48 ef ed", a -> a.xor(5, 5, 5), "vpxord zmm5, zmm5, zmm5");
         check("62 a1 55 40 ef e6", a -> a.xor(20, 21, 22), "vpxord zmm20, zmm21, zmm22");
         check("c5 f8 77", X86Assembler::vzeroupper, "vzeroupper");
+        check("c5 f4 46 c9", a -> a.maskAllOnes(1), "kxnorw k1, k1, k1");
+        check("c5 ec 46 d2", a -> a.maskAllOnes(2), "kxnorw k2, k2, k2");
+        check("62 e2 7d 41 90 a4 2f fe ff ff ff", a -> a.gatherInts(20, 1, RDI, 21, -2),
+                "vpgatherdd zmm20{k1}, [rdi + zmm21*1 - 2]");
+        check("62 d2 7d 4a 90 1c 2b", a -> a.gatherInts(3, 2, R11, 5, 0), "vpgatherdd zmm3{k2}, [r11 + zmm5*1]");
+        check("62 a2 7e 48 33 e6", a -> a.truncateIntsToShorts(22, 20), "vpmovdw ymm22, zmm20");
+        check("62 72 7e 48 33 ca", a -> a.truncateIntsToShorts(2, 9), "vpmovdw ymm2, zmm9");
+        check("62 a2 7d 48 13 fe", a -> a.convertHalvesToFloats(23, 22), "vcvtph2ps zmm23, ymm22");
+        check("62 f2 7d 48 13 ca", a -> a.convertHalvesToFloats(1, 2), "vcvtph2ps zmm1, ymm2");
+        check("62 e1 44 50 59 91 04 00 00 00", a -> a.multiplyBroadcast(18, 23, RCX, 4),
+                "{disp32} vmulps zmm18, zmm23, dword ptr [rcx + 4]{1to16}");
+        check("62 c1 7c 48 11 00", a -> a.vectorStore(R8, 0, 16), "vmovups [r8], zmm16");
     }
 
     @Test
@@ -101,6 +113,8 @@ class X86AssemblerTest {
         assertThrows(IllegalArgumentException.class, () -> a.vectorLoad(32, RAX, 0));
         assertThrows(IllegalArgumentException.class, () -> a.decrement(16));
         assertThrows(IllegalArgumentException.class, () -> a.tileLoad(0, RAX, RSP, 0));
+        assertThrows(IllegalArgumentException.class, () -> a.gatherInts(1, 0, RAX, 2, 0));
+        assertThrows(IllegalArgumentException.class, () -> a.gatherInts(2, 1, RAX, 2, 0));
     }
 
     private static void check(String expected, Consumer<X86Assembler> instruction, String gnu) {
