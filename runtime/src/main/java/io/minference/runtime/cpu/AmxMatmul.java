@@ -71,9 +71,13 @@ final class AmxMatmul {
     private static final int GROUPS_PER_ITEM = 2;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final VectorSpecies<Float> S16 = FloatVector.SPECIES_512;
-    private static final MethodHandle TILE = AmxSupport.available() ? NativeCode.load(tileKernel(),
-            FunctionDescriptor.ofVoid(Collections.nCopies(9, ValueLayout.JAVA_LONG).toArray(ValueLayout[]::new)),
-            true) : null;
+    /** The kernel, generated when first called: only once {@link AmxSupport#available()} said it can run. */
+    private static final class Kernel {
+        static final MethodHandle HANDLE = NativeCode.load(tileKernel(),
+                FunctionDescriptor.ofVoid(Collections.nCopies(9, ValueLayout.JAVA_LONG).toArray(ValueLayout[]::new)),
+                true);
+    }
+
     private static final VectorSpecies<Integer> I16 = IntVector.SPECIES_512;
     /** Element offsets of one token's column in a [16 rows][16 tokens] tile. */
     private static final int[] COLUMN = IntStream.range(0, ROWS).map(r -> r * TOKENS).toArray();
@@ -92,7 +96,8 @@ final class AmxMatmul {
 
     /** Whether {@link #multiply} computes this product here: the kernel reads the weights at their address. */
     static boolean handles(DType type, MemorySegment w, int tokens, int n, int k) {
-        return TILE != null && type == DType.Q8_0 && w.isNative() && tokens > 1 && n % ROWS == 0 && k % BLOCK == 0;
+        return AmxSupport.available() && type == DType.Q8_0 && w.isNative() && tokens > 1 && n % ROWS == 0
+                && k % BLOCK == 0;
     }
 
     /** out[t, r] = Σ_k x[t, k] · w[r, k] for t &lt; tokens, r &lt; n; x and out strides in floats. */
@@ -117,7 +122,9 @@ final class AmxMatmul {
                 long wRow0 = row0 * rowBytes;
                 for (int r = 0; r < ROWS; r++) {
                     long row = wRow0 + r * rowBytes;
-                    for (int b = 0; b < blocks; b++) scales[ROWS * b + r] = BlockDecoder.half(w, row + (long) Q8_0_BYTES * b);
+                    for (int b = 0; b < blocks; b++) {
+                        scales[ROWS * b + r] = BlockDecoder.half(w, row + (long) Q8_0_BYTES * b);
+                    }
                 }
                 MemorySegment.copy(scales, 0, rowScales, F32, 0, ROWS * blocks);
                 for (int p = 0; p < panels; p++) {
@@ -141,8 +148,8 @@ final class AmxMatmul {
     private static void call(long w, long rowBytes, long quants, long tokenScales, long rowScales, long sums,
                              long workspace, int blocks) {
         try {
-            TILE.invokeExact(w, rowBytes, quants, tokenScales, rowScales, sums, workspace, (long) (blocks / UNROLL),
-                    (long) (blocks % UNROLL));
+            Kernel.HANDLE.invokeExact(w, rowBytes, quants, tokenScales, rowScales, sums, workspace,
+                    (long) (blocks / UNROLL), (long) (blocks % UNROLL));
         } catch (Throwable t) {
             throw new IllegalStateException("the AMX tile kernel failed", t);
         }

@@ -56,9 +56,13 @@ final class AmxMatvec {
     private static final int SUMS = 0, OFFSETS = 64 * UNROLL, CONFIG = OFFSETS + 64, WORKSPACE_BYTES = CONFIG + 64;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final VectorSpecies<Float> S16 = FloatVector.SPECIES_512;
-    private static final MethodHandle ROWS_KERNEL = AmxSupport.available() ? NativeCode.load(rowsKernel(),
-            FunctionDescriptor.ofVoid(Collections.nCopies(8, ValueLayout.JAVA_LONG).toArray(ValueLayout[]::new)),
-            true) : null;
+    /** The kernel, generated when first called: only once {@link AmxSupport#available()} said it can run. */
+    private static final class Kernel {
+        static final MethodHandle HANDLE = NativeCode.load(rowsKernel(),
+                FunctionDescriptor.ofVoid(Collections.nCopies(8, ValueLayout.JAVA_LONG).toArray(ValueLayout[]::new)),
+                true);
+    }
+
     private static final ThreadLocal<MemorySegment> WORKSPACE = new ThreadLocal<>();
 
     private AmxMatvec() {
@@ -66,7 +70,7 @@ final class AmxMatvec {
 
     /** Whether {@link #rows} computes this product here: the kernel reads the weights at their address. */
     static boolean handles(DType type, MemorySegment w, int n, int k) {
-        return ROWS_KERNEL != null && type == DType.Q8_0 && w.isNative() && n % ROWS == 0 && k % BLOCK == 0;
+        return AmxSupport.available() && type == DType.Q8_0 && w.isNative() && n % ROWS == 0 && k % BLOCK == 0;
     }
 
     /**
@@ -93,7 +97,7 @@ final class AmxMatvec {
         for (int r = 0; r < ROWS; r++) workspace.set(ValueLayout.JAVA_INT, OFFSETS + 4L * r, (int) (r * rowBytes));
         for (int row = n0; row < n1; row += ROWS) {
             try {
-                ROWS_KERNEL.invokeExact(w.address() + row * rowBytes + 2, rowBytes, q.address(), q.address() + k,
+                Kernel.HANDLE.invokeExact(w.address() + row * rowBytes + 2, rowBytes, q.address(), q.address() + k,
                         out.address() + 4L * row, workspace.address(), (long) (blocks / UNROLL),
                         (long) (blocks % UNROLL));
             } catch (Throwable t) {
@@ -105,7 +109,8 @@ final class AmxMatvec {
     /** tmm0, tmm1 the rows (16 × 32 bytes); tmm2, tmm3 x's block (8 × 4); tmm4–tmm7 the sums (16 × 4). */
     private static MemorySegment workspace() {
         int[] rows = {ROWS, BLOCK}, x = {BLOCK / 4, 4}, sums = {ROWS, 4};
-        return AmxTiles.workspace(WORKSPACE, WORKSPACE_BYTES, CONFIG, new int[][] {rows, rows, x, x, sums, sums, sums, sums});
+        return AmxTiles.workspace(WORKSPACE, WORKSPACE_BYTES, CONFIG,
+                new int[][] {rows, rows, x, x, sums, sums, sums, sums});
     }
 
     /** The kernel's code: see the class comment for its arguments. */

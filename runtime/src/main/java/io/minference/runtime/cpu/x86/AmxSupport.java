@@ -26,19 +26,36 @@ public final class AmxSupport {
     private static final long XFEATURE_XTILEDATA = 18;
     private static final List<String> FLAGS = List.of("amx_tile", "amx_int8", "avx512f");
     private static final String SETTING = "minference.cpu.amx";
-    private static final String UNAVAILABLE = unavailability();
+    /** The setting's problem, or null: reported by every call rather than by class initialization, which the CLI
+     * could only report as an ExceptionInInitializerError without its message. */
+    private static final String BAD_SETTING = settingProblem(System.getProperty(SETTING));
+    private static final String UNAVAILABLE = BAD_SETTING != null ? BAD_SETTING : unavailability();
 
     private AmxSupport() {
     }
 
-    /** Whether the AMX kernels run here. */
+    /**
+     * Whether the AMX kernels run here.
+     *
+     * @throws IllegalArgumentException if {@code -Dminference.cpu.amx} is neither true nor false
+     */
     public static boolean available() {
+        if (BAD_SETTING != null) throw new IllegalArgumentException(BAD_SETTING);
         return UNAVAILABLE == null;
     }
 
     /** Why the AMX kernels do not run here, or null when they do. */
     public static String unavailableBecause() {
         return UNAVAILABLE;
+    }
+
+    private static String settingProblem(String value) {
+        try {
+            wanted(value);
+            return null;
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
+        }
     }
 
     /** Whether the setting asks for the kernels; anything but true or false is an error naming it. */

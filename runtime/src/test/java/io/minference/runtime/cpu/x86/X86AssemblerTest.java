@@ -79,7 +79,8 @@ class X86AssemblerTest {
     @Test
     void vectorInstructions() {
         check("62 e1 7c 48 10 01", a -> a.vectorLoad(16, RCX, 0), "vmovups zmm16, [rcx]");
-        check("62 51 7c 48 10 b9 c0 03 00 00", a -> a.vectorLoad(15, R9, 0x3c0), "{disp32} vmovups zmm15, [r9 + 0x3c0]");
+        check("62 51 7c 48 10 b9 c0 03 00 00", a -> a.vectorLoad(15, R9, 0x3c0),
+                "{disp32} vmovups zmm15, [r9 + 0x3c0]");
         check("62 41 7c 48 11 b9 c0 03 00 00", a -> a.vectorStore(R9, 0x3c0, 31),
                 "{disp32} vmovups [r9 + 0x3c0], zmm31");
         check("62 c1 7c 48 5b 8b 40 00 00 00", a -> a.convertIntsToFloats(17, R11, 64),
