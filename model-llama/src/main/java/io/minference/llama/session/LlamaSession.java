@@ -259,11 +259,11 @@ public final class LlamaSession implements AutoCloseable {
         return plan;
     }
 
-    /** The backend in words: "cpu (2 threads)", or the GPU's name. */
+    /** The backend in words: "cpu (2 threads, AMX int8 kernels for Q8_0)", or the GPU's name. */
     public String device() {
         return switch (backend) {
             case CudaBackend cuda -> cuda.device().toString();
-            case CpuBackend cpu -> cpu.name() + " (" + cpu.threads() + " threads)";
+            case CpuBackend cpu -> cpu.describe();
             default -> backend.name();
         };
     }

@@ -3,6 +3,7 @@ package io.minference.runtime.cpu;
 import io.minference.runtime.Backend;
 import io.minference.runtime.DType;
 import io.minference.runtime.Tensor;
+import io.minference.runtime.cpu.x86.AmxSupport;
 import java.lang.foreign.MemorySegment;
 import java.util.function.IntConsumer;
 
@@ -32,6 +33,13 @@ public final class CpuBackend implements Backend {
 
     public int threads() {
         return threads;
+    }
+
+    /** The backend in words: its threads, and whether Q8_0 products run on the AMX tiles (and why not). */
+    public String describe() {
+        String amx = AmxSupport.available() ? "AMX int8 kernels for Q8_0" : "no AMX kernels: "
+                + AmxSupport.unavailableBecause();
+        return name() + " (" + threads + " threads, " + amx + ")";
     }
 
     /**
