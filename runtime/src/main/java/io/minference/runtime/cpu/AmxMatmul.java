@@ -11,7 +11,6 @@ import static io.minference.runtime.cpu.x86.X86Assembler.RDX;
 import static io.minference.runtime.cpu.x86.X86Assembler.RSP;
 
 import io.minference.runtime.DType;
-import io.minference.runtime.cpu.x86.AmxSupport;
 import io.minference.runtime.cpu.x86.NativeCode;
 import io.minference.runtime.cpu.x86.X86Assembler;
 import io.minference.runtime.quant.BlockDecoder;
@@ -71,7 +70,7 @@ final class AmxMatmul {
     private static final int GROUPS_PER_ITEM = 2;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final VectorSpecies<Float> S16 = FloatVector.SPECIES_512;
-    /** The kernel, generated when first called: only once {@link AmxSupport#available()} said it can run. */
+    /** The kernel, generated when first called: only by a backend that {@link CpuBackend#usesAmx() uses AMX}. */
     private static final class Kernel {
         static final MethodHandle HANDLE = NativeCode.load(tileKernel(),
                 FunctionDescriptor.ofVoid(Collections.nCopies(9, ValueLayout.JAVA_LONG).toArray(ValueLayout[]::new)),
@@ -95,8 +94,8 @@ final class AmxMatmul {
     }
 
     /** Whether {@link #multiply} computes this product here: the kernel reads the weights at their address. */
-    static boolean handles(DType type, MemorySegment w, int tokens, int n, int k) {
-        return AmxSupport.available() && type == DType.Q8_0 && w.isNative() && tokens > 1 && n % ROWS == 0
+    static boolean handles(CpuBackend backend, DType type, MemorySegment w, int tokens, int n, int k) {
+        return backend.usesAmx() && type == DType.Q8_0 && w.isNative() && tokens > 1 && n % ROWS == 0
                 && k % BLOCK == 0;
     }
 

@@ -10,7 +10,6 @@ import static io.minference.runtime.cpu.x86.X86Assembler.RDX;
 import static io.minference.runtime.cpu.x86.X86Assembler.RSP;
 
 import io.minference.runtime.DType;
-import io.minference.runtime.cpu.x86.AmxSupport;
 import io.minference.runtime.cpu.x86.NativeCode;
 import io.minference.runtime.cpu.x86.X86Assembler;
 import java.lang.foreign.FunctionDescriptor;
@@ -56,7 +55,7 @@ final class AmxMatvec {
     private static final int SUMS = 0, OFFSETS = 64 * UNROLL, CONFIG = OFFSETS + 64, WORKSPACE_BYTES = CONFIG + 64;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final VectorSpecies<Float> S16 = FloatVector.SPECIES_512;
-    /** The kernel, generated when first called: only once {@link AmxSupport#available()} said it can run. */
+    /** The kernel, generated when first called: only by a backend that {@link CpuBackend#usesAmx() uses AMX}. */
     private static final class Kernel {
         static final MethodHandle HANDLE = NativeCode.load(rowsKernel(),
                 FunctionDescriptor.ofVoid(Collections.nCopies(8, ValueLayout.JAVA_LONG).toArray(ValueLayout[]::new)),
@@ -69,8 +68,8 @@ final class AmxMatvec {
     }
 
     /** Whether {@link #rows} computes this product here: the kernel reads the weights at their address. */
-    static boolean handles(DType type, MemorySegment w, int n, int k) {
-        return AmxSupport.available() && type == DType.Q8_0 && w.isNative() && n % ROWS == 0 && k % BLOCK == 0;
+    static boolean handles(CpuBackend backend, DType type, MemorySegment w, int n, int k) {
+        return backend.usesAmx() && type == DType.Q8_0 && w.isNative() && n % ROWS == 0 && k % BLOCK == 0;
     }
 
     /**

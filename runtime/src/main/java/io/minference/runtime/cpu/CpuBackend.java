@@ -5,6 +5,7 @@ import io.minference.runtime.DType;
 import io.minference.runtime.Tensor;
 import io.minference.runtime.cpu.x86.AmxSupport;
 import java.lang.foreign.MemorySegment;
+import java.util.Objects;
 import java.util.function.IntConsumer;
 
 /**
@@ -14,15 +15,27 @@ import java.util.function.IntConsumer;
  */
 public final class CpuBackend implements Backend {
     private final int threads;
+    private final boolean amx;
     private final ParallelLoop loop;
 
     public CpuBackend() {
         this(Runtime.getRuntime().availableProcessors());
     }
 
+    /** A backend that runs Q8_0 products on the AMX tiles wherever {@link AmxSupport#available()}. */
     public CpuBackend(int threads) {
+        this(threads, true);
+    }
+
+    /**
+     * @param amx whether Q8_0 products may run in int8 on the AMX tiles (where they can); without, every product is
+     *            the Vector API's, whose prefill products equal the F32 product of the decoded weights exactly
+     * @throws IllegalArgumentException for fewer than one thread, or a wrong {@code -Dminference.cpu.amx}
+     */
+    public CpuBackend(int threads, boolean amx) {
         if (threads < 1) throw new IllegalArgumentException("a CPU backend needs at least one thread, got " + threads);
         this.threads = threads;
+        this.amx = amx && AmxSupport.available();
         this.loop = new ParallelLoop(threads - 1);
     }
 
@@ -35,11 +48,16 @@ public final class CpuBackend implements Backend {
         return threads;
     }
 
+    /** Whether Q8_0 products run in int8 on the AMX tiles. */
+    public boolean usesAmx() {
+        return amx;
+    }
+
     /** The backend in words: its threads, and whether Q8_0 products run on the AMX tiles (and why not). */
     public String describe() {
-        String amx = AmxSupport.available() ? "AMX int8 kernels for Q8_0" : "no AMX kernels: "
-                + AmxSupport.unavailableBecause();
-        return name() + " (" + threads + " threads, " + amx + ")";
+        String kernels = amx ? "AMX int8 kernels for Q8_0" : "no AMX kernels: "
+                + Objects.requireNonNullElse(AmxSupport.unavailableBecause(), "turned off for this backend");
+        return name() + " (" + threads + " threads, " + kernels + ")";
     }
 
     /**

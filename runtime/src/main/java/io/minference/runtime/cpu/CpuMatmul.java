@@ -61,7 +61,7 @@ final class CpuMatmul {
             CpuMatvec.multiplyBlocks(backend, parallel, x, type, w, wRowBytes, out, n, k);
             return;
         }
-        if (AmxMatmul.handles(type, w, tokens, n, k)) {
+        if (AmxMatmul.handles(backend, type, w, tokens, n, k)) {
             AmxMatmul.multiply(backend, parallel, x, xStride, w, wRowBytes, out, outStride, tokens, n, k);
             return;
         }

@@ -68,7 +68,7 @@ final class CpuMatvec {
         boolean scalar = !parallel && (long) n * k < CpuMatmul.SINGLE_THREAD_WORK;
         int rowsPerItem = Math.max(4, n / (backend.threads() * ITEMS_PER_THREAD) / 4 * 4);
         int items = (n + rowsPerItem - 1) / rowsPerItem;
-        if (!scalar && AmxMatvec.handles(type, w, n, k)) {
+        if (!scalar && AmxMatvec.handles(backend, type, w, n, k)) {
             MemorySegment q = CpuMatmul.nativeScratch(QUANTIZED_X, IntegerMatvec.quantizedBytes(k));
             AmxMatvec.quantize(x, k, q);
             int groupsPerItem = Math.max(1, n / AmxMatvec.ROWS / (backend.threads() * ITEMS_PER_THREAD));

@@ -42,12 +42,19 @@ class AmxMatmulTest {
     void theBackendsQ8ProductsRunOnTheTilesWhereTheyCan() {
         assumeTrue(AmxSupport.available(), AmxSupport.unavailableBecause());
         MemorySegment w = Arena.global().allocate(1);
-        assertTrue(AmxMatmul.handles(DType.Q8_0, w, 2, 16, 32));
-        assertTrue(!AmxMatmul.handles(DType.Q8_0, w, 1, 16, 32), "decode (one token) stays on the matvec");
-        assertTrue(!AmxMatmul.handles(DType.Q8_0, w, 4, 40, 32), "rows not a multiple of 16");
-        assertTrue(!AmxMatmul.handles(DType.Q4_K, w, 4, 16, 256));
-        assertTrue(!AmxMatmul.handles(DType.Q8_0, MemorySegment.ofArray(new byte[34]), 4, 16, 32),
-                "weights on the heap have no address for the kernel");
+        try (CpuBackend amx = new CpuBackend(2); CpuBackend vectorApi = new CpuBackend(2, false)) {
+            assertTrue(AmxMatmul.handles(amx, DType.Q8_0, w, 2, 16, 32));
+            assertTrue(!AmxMatmul.handles(vectorApi, DType.Q8_0, w, 2, 16, 32), "a backend told not to");
+            assertTrue(!AmxMatvec.handles(vectorApi, DType.Q8_0, w, 16, 32), "a backend told not to");
+            assertTrue(!AmxMatmul.handles(amx, DType.Q8_0, w, 1, 16, 32), "decode (one token) stays on the matvec");
+            assertTrue(!AmxMatmul.handles(amx, DType.Q8_0, w, 4, 40, 32), "rows not a multiple of 16");
+            assertTrue(!AmxMatmul.handles(amx, DType.Q4_K, w, 4, 16, 256));
+            assertTrue(!AmxMatmul.handles(amx, DType.Q8_0, MemorySegment.ofArray(new byte[34]), 4, 16, 32),
+                    "weights on the heap have no address for the kernel");
+            assertTrue(amx.describe().contains("AMX int8 kernels for Q8_0"), amx.describe());
+            assertTrue(vectorApi.describe().contains("no AMX kernels: turned off for this backend"),
+                    vectorApi.describe());
+        }
     }
 
     private static void check(CpuBackend backend, SplittableRandom random, int tokens, int n, int k) {

@@ -27,7 +27,7 @@ class AmxMatvecTest {
         int[][] shapes = {{16, 32}, {48, 7 * 32}, {2048, 2048}, {512, 8192}};
         try (CpuBackend backend = new CpuBackend(2)) {
             for (int[] shape : shapes) {
-                assertTrue(AmxMatvec.handles(DType.Q8_0, Arena.global().allocate(1), shape[0], shape[1]));
+                assertTrue(AmxMatvec.handles(backend, DType.Q8_0, Arena.global().allocate(1), shape[0], shape[1]));
                 check(backend, random, shape[0], shape[1]);
             }
         }
