@@ -22,13 +22,14 @@ import java.nio.ByteOrder;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.stream.IntStream;
+import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The prefill product on Q8_0 weights with the CPU's AMX tiles, in int8: the tokens are quantized to blocks of 32
+ * The prefill product on Q8_0 (and Q4_0) weights with the CPU's AMX tiles, in int8: the tokens are quantized to blocks of 32
  * int8 under an F32 scale (as {@link IntegerMatvec} does for decode), and each 16 × 16 output tile (16 weight rows,
  * 16 tokens) sums, block by block, one {@code tdpbssd} of the weights' quants with the tokens' into 32-bit sums,
  * scaled into float accumulators by the two blocks' scales.
@@ -60,7 +61,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class AmxMatmul {
     static final int ROWS = 16, TOKENS = 16, BLOCK = 32;
-    private static final int Q8_0_BYTES = AmxTiles.Q8_0_BYTES;
+    private static final int Q8_0_BYTES = AmxTiles.Q8_0_BYTES, Q4_0_BYTES = 18;
     private static final int QUANT_TILE_BYTES = BLOCK * TOKENS;
     /** Blocks per iteration of the kernel's main loop, each with a sums tile and buffer of its own. */
     private static final int UNROLL = 4;
@@ -84,6 +85,7 @@ final class AmxMatmul {
     private static final ThreadLocal<MemorySegment> TOKENS_BUFFER = new ThreadLocal<>();
     private static final ThreadLocal<MemorySegment> WORKSPACE = new ThreadLocal<>();
     private static final ThreadLocal<MemorySegment> ROW_SCALES = new ThreadLocal<>();
+    private static final ThreadLocal<MemorySegment> WIDENED = new ThreadLocal<>();
     private static final ThreadLocal<MemorySegment> SUMS_BUFFER = new ThreadLocal<>();
     private static final ThreadLocal<int[]> QUADS = ThreadLocal.withInitial(() -> new int[0]);
     private static final ThreadLocal<int[]> TOKEN_ROWS = ThreadLocal.withInitial(() -> new int[TOKENS]);
@@ -93,15 +95,19 @@ final class AmxMatmul {
     private AmxMatmul() {
     }
 
-    /** Whether {@link #multiply} computes this product here: the kernel reads the weights at their address. */
+    /**
+     * Whether {@link #multiply} computes this product here: Q8_0 weights, read at their address (so native memory),
+     * or Q4_0, whose quants are exact in int8 and are widened to Q8_0 blocks 16 rows at a time.
+     */
     static boolean handles(CpuBackend backend, DType type, MemorySegment w, int tokens, int n, int k) {
-        return backend.usesAmx() && type == DType.Q8_0 && w.isNative() && tokens > 1 && n % ROWS == 0
-                && k % BLOCK == 0;
+        return backend.usesAmx() && (type == DType.Q8_0 || type == DType.Q4_0) && w.isNative() && tokens > 1
+                && n % ROWS == 0 && k % BLOCK == 0;
     }
 
     /** out[t, r] = Σ_k x[t, k] · w[r, k] for t &lt; tokens, r &lt; n; x and out strides in floats. */
-    static void multiply(CpuBackend backend, boolean parallel, MemorySegment x, long xStride, MemorySegment w,
-                         long rowBytes, MemorySegment out, long outStride, int tokens, int n, int k) {
+    static void multiply(CpuBackend backend, boolean parallel, MemorySegment x, long xStride, DType type,
+                         MemorySegment w, long rowBytes, MemorySegment out, long outStride, int tokens, int n,
+                         int k) {
         int blocks = k / BLOCK;
         int panels = (tokens + TOKENS - 1) / TOKENS;
         long panelBytes = (long) blocks * (QUANT_TILE_BYTES + 4 * TOKENS);
@@ -116,19 +122,29 @@ final class AmxMatmul {
             MemorySegment rowScales = CpuMatmul.nativeScratch(ROW_SCALES, 4L * ROWS * blocks);
             float[] scales = CpuMatmul.scratch(SCALES, ROWS * blocks);
             float[] results = CpuMatmul.scratch(RESULTS, panels * ROWS * TOKENS);
+            MemorySegment widened = type == DType.Q8_0 ? null
+                    : CpuMatmul.nativeScratch(WIDENED, (long) ROWS * blocks * Q8_0_BYTES);
             for (int g = i * GROUPS_PER_ITEM; g < Math.min(groups, (i + 1) * GROUPS_PER_ITEM); g++) {
                 int row0 = g * ROWS;
-                long wRow0 = row0 * rowBytes;
+                // the group's rows as Q8_0 blocks: where they lie, or widened into the scratch
+                MemorySegment rows = w;
+                long stride = rowBytes, first = row0 * rowBytes;
+                if (widened != null) {
+                    widenQ4_0(w, first, rowBytes, blocks, widened);
+                    rows = widened;
+                    stride = (long) blocks * Q8_0_BYTES;
+                    first = 0;
+                }
                 for (int r = 0; r < ROWS; r++) {
-                    long row = wRow0 + r * rowBytes;
+                    long row = first + r * stride;
                     for (int b = 0; b < blocks; b++) {
-                        scales[ROWS * b + r] = BlockDecoder.half(w, row + (long) Q8_0_BYTES * b);
+                        scales[ROWS * b + r] = BlockDecoder.half(rows, row + (long) Q8_0_BYTES * b);
                     }
                 }
                 MemorySegment.copy(scales, 0, rowScales, F32, 0, ROWS * blocks);
                 for (int p = 0; p < panels; p++) {
                     long panel = quantized.address() + p * panelBytes;
-                    call(w.address() + wRow0 + 2, rowBytes, panel, panel + (long) blocks * QUANT_TILE_BYTES,
+                    call(rows.address() + first + 2, stride, panel, panel + (long) blocks * QUANT_TILE_BYTES,
                             rowScales.address(), sums.address() + p * SUM_BYTES, workspace.address(), blocks);
                 }
                 // the tiles' sums are [row][token]; out wants [token][row]: a gather per token from a heap copy
@@ -142,6 +158,25 @@ final class AmxMatmul {
                 }
             }
         });
+    }
+
+    /**
+     * 16 rows of Q4_0 blocks (18 bytes: an F16 scale, then 16 bytes whose low nibbles are elements 0–15 and high
+     * nibbles 16–31, each less 8) as Q8_0 blocks with the same scale: exact.
+     */
+    static void widenQ4_0(MemorySegment w, long first, long rowBytes, int blocks, MemorySegment dst) {
+        long out = 0;
+        for (int r = 0; r < ROWS; r++) {
+            long src = first + r * rowBytes;
+            for (int b = 0; b < blocks; b++, src += Q4_0_BYTES, out += Q8_0_BYTES) {
+                dst.set(ValueLayout.JAVA_SHORT_UNALIGNED, out, w.get(ValueLayout.JAVA_SHORT_UNALIGNED, src));
+                ByteVector quants = ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, src + 2,
+                        ByteOrder.nativeOrder());
+                quants.and((byte) 0xF).sub((byte) 8).intoMemorySegment(dst, out + 2, ByteOrder.nativeOrder());
+                FusedMatvec.highNibbles(quants).sub((byte) 8).intoMemorySegment(dst, out + 18,
+                        ByteOrder.nativeOrder());
+            }
+        }
     }
 
     private static void call(long w, long rowBytes, long quants, long tokenScales, long rowScales, long sums,

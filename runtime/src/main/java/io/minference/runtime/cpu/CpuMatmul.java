@@ -19,7 +19,7 @@ import java.util.function.IntConsumer;
  * a per-thread native scratch ({@link BlockRows}) that then stands in for the weights, once per K block for all the
  * token panels.
  *
- * <p>Q8_0 weights on a CPU with AMX tiles take {@link AmxMatmul}'s int8 product instead.
+ * <p>Q8_0 and Q4_0 weights on a CPU with AMX tiles take {@link AmxMatmul}'s int8 product instead.
  *
  * <p>Decode (T = 1) is a matrix-vector product, {@link CpuMatvec}. Products too small to repay waking the pool run
  * on the calling thread.
@@ -62,7 +62,7 @@ final class CpuMatmul {
             return;
         }
         if (AmxMatmul.handles(backend, type, w, tokens, n, k)) {
-            AmxMatmul.multiply(backend, parallel, x, xStride, w, wRowBytes, out, outStride, tokens, n, k);
+            AmxMatmul.multiply(backend, parallel, x, xStride, type, w, wRowBytes, out, outStride, tokens, n, k);
             return;
         }
         forEachItem(backend, parallel, x, xStride, tokens, n, k, (packed, n0, n1, rowsPerItem) -> {

@@ -14,7 +14,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /**
- * The AMX prefill product against the float64 product of the same weights decoded by the reference decoder, on
+ * The AMX prefill product (Q8_0 weights read in place, Q4_0 widened to Q8_0) against the float64 product of the same weights decoded by the reference decoder, on
  * random blocks (seeds printed, outputs poisoned with NaN). The tokens are quantized per block of 32, so each element
  * of token t's block b moves by at most d[t, b] / 2 (d = max|x| / 127); output (t, r) may then move by
  * Σ_b d[t, b] / 2 · Σ_{k in b} |w[r, k]|, plus float rounding (a relative 1e-5 of Σ|w·x|), and no more.
@@ -34,7 +34,22 @@ class AmxMatmulTest {
         // one tile; a partial panel; several panels and row groups on the pool, K of a down projection
         int[][] shapes = {{16, 16, 32}, {37, 48, 256}, {70, 96, 2048}, {33, 32, 8192}};
         try (CpuBackend backend = new CpuBackend(2)) {
-            for (int[] shape : shapes) check(backend, random, shape[0], shape[1], shape[2]);
+            for (int[] shape : shapes) check(backend, random, DType.Q8_0, shape[0], shape[1], shape[2]);
+            for (int[] shape : shapes) check(backend, random, DType.Q4_0, shape[0], shape[1], shape[2]);
+        }
+    }
+
+    @Test
+    void widenedQ4_0BlocksDecodeToTheSameFloats() {
+        long seed = System.nanoTime();
+        System.out.println("widenedQ4_0BlocksDecodeToTheSameFloats seed " + seed);
+        int k = 256;
+        try (Tensor w = BlockMatmulTest.randomBlocks(new SplittableRandom(seed), DType.Q4_0, 16, k);
+             Tensor widened = Tensor.allocate(DType.Q8_0, 16, k)) {
+            AmxMatmul.widenQ4_0(w.data(), 0, DType.Q4_0.byteSize(k), k / 32, widened.data());
+            float[] expected = BlockMatmulTest.decodeReference(w).toFloatArray();
+            float[] actual = BlockMatmulTest.decodeReference(widened).toFloatArray();
+            for (int i = 0; i < expected.length; i++) assertEquals(expected[i], actual[i], 0f, "element " + i);
         }
     }
 
@@ -48,6 +63,7 @@ class AmxMatmulTest {
             assertTrue(!AmxMatvec.handles(vectorApi, DType.Q8_0, w, 16, 32), "a backend told not to");
             assertTrue(!AmxMatmul.handles(amx, DType.Q8_0, w, 1, 16, 32), "decode (one token) stays on the matvec");
             assertTrue(!AmxMatmul.handles(amx, DType.Q8_0, w, 4, 40, 32), "rows not a multiple of 16");
+            assertTrue(AmxMatmul.handles(amx, DType.Q4_0, w, 2, 16, 32));
             assertTrue(!AmxMatmul.handles(amx, DType.Q4_K, w, 4, 16, 256));
             assertTrue(!AmxMatmul.handles(amx, DType.Q8_0, MemorySegment.ofArray(new byte[34]), 4, 16, 32),
                     "weights on the heap have no address for the kernel");
@@ -57,10 +73,10 @@ class AmxMatmulTest {
         }
     }
 
-    private static void check(CpuBackend backend, SplittableRandom random, int tokens, int n, int k) {
+    private static void check(CpuBackend backend, SplittableRandom random, DType type, int tokens, int n, int k) {
         int spare = 3;
         try (Tensor x = BlockMatmulTest.randomFloats(random, tokens, k);
-             Tensor w = BlockMatmulTest.randomBlocks(random, DType.Q8_0, n, k);
+             Tensor w = BlockMatmulTest.randomBlocks(random, type, n, k);
              Tensor decoded = BlockMatmulTest.decodeReference(w);
              Tensor out = Tensor.allocate(DType.F32, tokens + spare, n)) {
             for (long i = 0; i < (long) (tokens + spare) * n; i++) out.setFloat(i, Float.NaN);
