@@ -14,6 +14,7 @@ import io.minference.runtime.DType;
 import io.minference.runtime.cpu.x86.NativeCode;
 import io.minference.runtime.cpu.x86.X86Assembler;
 import io.minference.runtime.quant.BlockDecoder;
+import io.minference.runtime.quant.SubBlockScales;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -29,25 +30,29 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The prefill product on Q8_0 (and Q4_0) weights with the CPU's AMX tiles, in int8: the tokens are quantized to blocks of 32
- * int8 under an F32 scale (as {@link IntegerMatvec} does for decode), and each 16 × 16 output tile (16 weight rows,
- * 16 tokens) sums, block by block, one {@code tdpbssd} of the weights' quants with the tokens' into 32-bit sums,
- * scaled into float accumulators by the two blocks' scales.
+ * The prefill product with the CPU's AMX tiles, in int8, on weights whose blocks are exact in int8: Q8_0 (read
+ * where it lies), Q4_0, Q4_K and Q5_K (widened to int8 blocks of 32, 16 rows at a time). The tokens are quantized to
+ * blocks of 32 int8 under an F32 scale (as {@link IntegerMatvec} does for decode), and each 16 × 16 output tile (16
+ * weight rows, 16 tokens) sums, block by block, one {@code tdpbssd} of the weights' quants with the tokens' into
+ * 32-bit sums, scaled into float accumulators by the two blocks' scales. A K-quant's block is d·sc·q − dmin·m: its
+ * offset term is the block's offset times the token's block sum, one more multiply-add per row and block, in a
+ * second specialization of the kernel.
  *
  * <p>Why: the Vector API has no 8- or 16-bit dot product, and the F32 register tiles of {@link MatmulTiles} reach
  * at most the cores' float FMA rate, about 2.5× short of what llama.cpp's int8 products reach on the same cores
- * (BENCHMARKS.md, "Peer benchmark"). One {@code tdpbssd} is 8,192 multiply-adds.
+ * (BENCHMARKS.md, "AMX tiles"). One {@code tdpbssd} is 8,192 multiply-adds.
  *
- * <p>The kernel, generated once by {@link X86Assembler} and run through {@link NativeCode}, computes one tile over
- * all of K. Its launch contract
- * ({@code tile(w, rowBytes, quants, tokenScales, rowScales, sums, workspace, runs, singles)}):
+ * <p>The kernel, generated once per specialization by {@link X86Assembler} and run through {@link NativeCode},
+ * computes one tile over all of K. Its launch contract
+ * ({@code tile(w, rowBytes, quants, tokenTable, rowTable, sums, workspace, runs, singles)}):
  * <ul>
- *   <li>{@code w}: the quants of block 0 of the tile's first weight row (its Q8_0 block's byte 2); row r's
- *       block b at {@code w + r·rowBytes + 34·b}, read as a 16-row × 32-byte tile;</li>
+ *   <li>{@code w}: the quants of block 0 of the tile's first weight row, in 34-byte blocks (a Q8_0 block's byte 2);
+ *       row r's block b at {@code w + r·rowBytes + 34·b}, read as a 16-row × 32-byte tile;</li>
  *   <li>{@code quants}: the tile's 16 tokens quantized, block b at {@code quants + 512·b} in the tiles' paired
  *       layout (byte 4·t + j of row i is element 4i + j of token t's block), read as an 8-row × 64-byte tile;</li>
- *   <li>{@code tokenScales}: F32 [blocks][16], the tokens' block scales; {@code rowScales}: F32 [blocks][16], the
- *       weight rows' block scales (the F16 scales of the Q8_0 blocks, widened by the caller once per row group);</li>
+ *   <li>{@code tokenTable}: F32 [blocks][32], per block the 16 tokens' scales, then their scales times their quants'
+ *       sum (read by the specialization with offsets only);</li>
+ *   <li>{@code rowTable}: F32 [blocks][32], per block the 16 rows' scales, then their offsets (likewise);</li>
  *   <li>{@code sums}: the tile's F32 result [16 rows][16 tokens], written;</li>
  *   <li>{@code workspace}, 64-byte aligned: four 1 KiB buffers for blocks' 32-bit sums; the tile configuration at
  *       4096;</li>
@@ -63,6 +68,8 @@ final class AmxMatmul {
     static final int ROWS = 16, TOKENS = 16, BLOCK = 32;
     private static final int Q8_0_BYTES = AmxTiles.Q8_0_BYTES, Q4_0_BYTES = 18;
     private static final int QUANT_TILE_BYTES = BLOCK * TOKENS;
+    /** Bytes per block of the token and row tables: 16 scales, then 16 sums (tokens) or offsets (rows). */
+    private static final int TABLE_BYTES = 4 * 32;
     /** Blocks per iteration of the kernel's main loop, each with a sums tile and buffer of its own. */
     private static final int UNROLL = 4;
     private static final int SUM_BYTES = 4 * ROWS * TOKENS;
@@ -71,11 +78,14 @@ final class AmxMatmul {
     private static final int GROUPS_PER_ITEM = 2;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final VectorSpecies<Float> S16 = FloatVector.SPECIES_512;
-    /** The kernel, generated when first called: only by a backend that {@link CpuBackend#usesAmx() uses AMX}. */
+    /** The kernels, generated when first called: only by a backend that {@link CpuBackend#usesAmx() uses AMX}. */
     private static final class Kernel {
-        static final MethodHandle HANDLE = NativeCode.load(tileKernel(),
-                FunctionDescriptor.ofVoid(Collections.nCopies(9, ValueLayout.JAVA_LONG).toArray(ValueLayout[]::new)),
-                true);
+        static final MethodHandle PLAIN = load(false), WITH_OFFSETS = load(true);
+
+        private static MethodHandle load(boolean offsets) {
+            ValueLayout[] arguments = Collections.nCopies(9, ValueLayout.JAVA_LONG).toArray(ValueLayout[]::new);
+            return NativeCode.load(tileKernel(offsets), FunctionDescriptor.ofVoid(arguments), true);
+        }
     }
 
     private static final VectorSpecies<Integer> I16 = IntVector.SPECIES_512;
@@ -84,24 +94,28 @@ final class AmxMatmul {
     // per-thread buffers, reused from product to product
     private static final ThreadLocal<MemorySegment> TOKENS_BUFFER = new ThreadLocal<>();
     private static final ThreadLocal<MemorySegment> WORKSPACE = new ThreadLocal<>();
-    private static final ThreadLocal<MemorySegment> ROW_SCALES = new ThreadLocal<>();
+    private static final ThreadLocal<MemorySegment> ROW_TABLE = new ThreadLocal<>();
     private static final ThreadLocal<MemorySegment> WIDENED = new ThreadLocal<>();
     private static final ThreadLocal<MemorySegment> SUMS_BUFFER = new ThreadLocal<>();
     private static final ThreadLocal<int[]> QUADS = ThreadLocal.withInitial(() -> new int[0]);
     private static final ThreadLocal<int[]> TOKEN_ROWS = ThreadLocal.withInitial(() -> new int[TOKENS]);
-    private static final ThreadLocal<float[]> SCALES = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[]> TABLE = ThreadLocal.withInitial(() -> new float[0]);
     private static final ThreadLocal<float[]> RESULTS = ThreadLocal.withInitial(() -> new float[0]);
 
     private AmxMatmul() {
     }
 
     /**
-     * Whether {@link #multiply} computes this product here: Q8_0 weights, read at their address (so native memory),
-     * or Q4_0, whose quants are exact in int8 and are widened to Q8_0 blocks 16 rows at a time.
+     * Whether {@link #multiply} computes this product here: weights in a type exact in int8 blocks of 32 (Q8_0, read
+     * at its address, so in native memory; Q4_0, Q4_K and Q5_K), rows in groups of 16.
      */
     static boolean handles(CpuBackend backend, DType type, MemorySegment w, int tokens, int n, int k) {
-        return backend.usesAmx() && (type == DType.Q8_0 || type == DType.Q4_0) && w.isNative() && tokens > 1
-                && n % ROWS == 0 && k % BLOCK == 0;
+        boolean exact = switch (type) {
+            case Q8_0, Q4_0, Q4_K, Q5_K -> true;
+            default -> false;
+        };
+        return backend.usesAmx() && exact && w.isNative() && tokens > 1 && n % ROWS == 0
+                && k % type.blockSize() == 0;
     }
 
     /** out[t, r] = Σ_k x[t, k] · w[r, k] for t &lt; tokens, r &lt; n; x and out strides in floats. */
@@ -110,42 +124,43 @@ final class AmxMatmul {
                          int k) {
         int blocks = k / BLOCK;
         int panels = (tokens + TOKENS - 1) / TOKENS;
-        long panelBytes = (long) blocks * (QUANT_TILE_BYTES + 4 * TOKENS);
+        boolean offsets = type == DType.Q4_K || type == DType.Q5_K;
+        long panelBytes = (long) blocks * (QUANT_TILE_BYTES + TABLE_BYTES);
         MemorySegment quantized = CpuMatmul.nativeScratch(TOKENS_BUFFER, panels * panelBytes);
-        CpuMatmul.forEach(backend, parallel && panels > 1, panels,
-                p -> quantizePanel(x, xStride, tokens, k, p, quantized.asSlice(p * panelBytes, panelBytes)));
+        CpuMatmul.forEach(backend, parallel && panels > 1, panels, p -> quantizePanel(x, xStride, tokens, k, p,
+                quantized.asSlice(p * panelBytes, panelBytes), offsets));
+        MethodHandle kernel = offsets ? Kernel.WITH_OFFSETS : Kernel.PLAIN;
         int groups = n / ROWS;
         int items = (groups + GROUPS_PER_ITEM - 1) / GROUPS_PER_ITEM;
         CpuMatmul.forEach(backend, parallel, items, i -> {
             MemorySegment workspace = workspace();
             MemorySegment sums = CpuMatmul.nativeScratch(SUMS_BUFFER, (long) panels * SUM_BYTES);
-            MemorySegment rowScales = CpuMatmul.nativeScratch(ROW_SCALES, 4L * ROWS * blocks);
-            float[] scales = CpuMatmul.scratch(SCALES, ROWS * blocks);
+            MemorySegment rowTable = CpuMatmul.nativeScratch(ROW_TABLE, (long) blocks * TABLE_BYTES);
+            float[] table = CpuMatmul.scratch(TABLE, blocks * TABLE_BYTES / 4);
             float[] results = CpuMatmul.scratch(RESULTS, panels * ROWS * TOKENS);
             MemorySegment widened = type == DType.Q8_0 ? null
                     : CpuMatmul.nativeScratch(WIDENED, (long) ROWS * blocks * Q8_0_BYTES);
             for (int g = i * GROUPS_PER_ITEM; g < Math.min(groups, (i + 1) * GROUPS_PER_ITEM); g++) {
                 int row0 = g * ROWS;
-                // the group's rows as Q8_0 blocks: where they lie, or widened into the scratch
+                // the group's rows as 34-byte int8 blocks, where they lie or widened into the scratch, and their table
                 MemorySegment rows = w;
                 long stride = rowBytes, first = row0 * rowBytes;
+                switch (type) {
+                    case Q8_0 -> halfScales(w, first, rowBytes, blocks, table);
+                    case Q4_0 -> widenQ4_0(w, first, rowBytes, blocks, widened, table);
+                    default -> widenKQuants(type, w, first, rowBytes, blocks, widened, table);
+                }
                 if (widened != null) {
-                    widenQ4_0(w, first, rowBytes, blocks, widened);
                     rows = widened;
                     stride = (long) blocks * Q8_0_BYTES;
                     first = 0;
                 }
-                for (int r = 0; r < ROWS; r++) {
-                    long row = first + r * stride;
-                    for (int b = 0; b < blocks; b++) {
-                        scales[ROWS * b + r] = BlockDecoder.half(rows, row + (long) Q8_0_BYTES * b);
-                    }
-                }
-                MemorySegment.copy(scales, 0, rowScales, F32, 0, ROWS * blocks);
+                MemorySegment.copy(table, 0, rowTable, F32, 0, blocks * TABLE_BYTES / 4);
                 for (int p = 0; p < panels; p++) {
                     long panel = quantized.address() + p * panelBytes;
-                    call(rows.address() + first + 2, stride, panel, panel + (long) blocks * QUANT_TILE_BYTES,
-                            rowScales.address(), sums.address() + p * SUM_BYTES, workspace.address(), blocks);
+                    call(kernel, rows.address() + first + 2, stride, panel,
+                            panel + (long) blocks * QUANT_TILE_BYTES, rowTable.address(),
+                            sums.address() + p * SUM_BYTES, workspace.address(), blocks);
                 }
                 // the tiles' sums are [row][token]; out wants [token][row]: a gather per token from a heap copy
                 MemorySegment.copy(sums, F32, 0, results, 0, panels * ROWS * TOKENS);
@@ -160,16 +175,25 @@ final class AmxMatmul {
         });
     }
 
+    /** The row table's scales of 16 rows of Q8_0 blocks: their F16 scales, widened. */
+    private static void halfScales(MemorySegment w, long first, long rowBytes, int blocks, float[] table) {
+        for (int r = 0; r < ROWS; r++) {
+            long src = first + r * rowBytes;
+            for (int b = 0; b < blocks; b++, src += Q8_0_BYTES) table[32 * b + r] = BlockDecoder.half(w, src);
+        }
+    }
+
     /**
      * 16 rows of Q4_0 blocks (18 bytes: an F16 scale, then 16 bytes whose low nibbles are elements 0–15 and high
-     * nibbles 16–31, each less 8) as Q8_0 blocks with the same scale: exact.
+     * nibbles 16–31, each less 8) as Q8_0 blocks with the same scale (exact), the scales also into the row table.
      */
-    static void widenQ4_0(MemorySegment w, long first, long rowBytes, int blocks, MemorySegment dst) {
+    static void widenQ4_0(MemorySegment w, long first, long rowBytes, int blocks, MemorySegment dst, float[] table) {
         long out = 0;
         for (int r = 0; r < ROWS; r++) {
             long src = first + r * rowBytes;
             for (int b = 0; b < blocks; b++, src += Q4_0_BYTES, out += Q8_0_BYTES) {
                 dst.set(ValueLayout.JAVA_SHORT_UNALIGNED, out, w.get(ValueLayout.JAVA_SHORT_UNALIGNED, src));
+                table[32 * b + r] = BlockDecoder.half(w, src);
                 ByteVector quants = ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, src + 2,
                         ByteOrder.nativeOrder());
                 quants.and((byte) 0xF).sub((byte) 8).intoMemorySegment(dst, out + 2, ByteOrder.nativeOrder());
@@ -179,10 +203,47 @@ final class AmxMatmul {
         }
     }
 
-    private static void call(long w, long rowBytes, long quants, long tokenScales, long rowScales, long sums,
-                             long workspace, int blocks) {
+    /**
+     * 16 rows of Q4_K or Q5_K super-blocks as int8 blocks of 32 (their sub-blocks: quants 0–15, or 0–31 with the
+     * fifth bit), each sub-block's d·scale and −dmin·min into the row table (see {@code Q4_KDecoder}).
+     */
+    static void widenKQuants(DType type, MemorySegment w, long first, long rowBytes, int blocks, MemorySegment dst,
+                             float[] table) {
+        boolean fifthBit = type == DType.Q5_K;
+        int superBytes = fifthBit ? 176 : 144;
+        long quantsAt = fifthBit ? 48 : 16;
+        int[] packed = new int[12];
+        for (int r = 0; r < ROWS; r++) {
+            long src = first + r * rowBytes;
+            long out = (long) r * blocks * Q8_0_BYTES;
+            for (int b = 0; b < blocks; b += 8, src += superBytes) {
+                float d = BlockDecoder.half(w, src), dmin = BlockDecoder.half(w, src + 2);
+                for (int i = 0; i < 12; i++) packed[i] = BlockDecoder.unsignedByte(w, src + 4 + i);
+                ByteVector high = fifthBit ? ByteVector.fromMemorySegment(ByteVector.SPECIES_256, w, src + 16,
+                        ByteOrder.nativeOrder()) : null;
+                for (int run = 0; run < 4; run++) {
+                    ByteVector q = ByteVector.fromMemorySegment(ByteVector.SPECIES_256, w, src + quantsAt + 32L * run,
+                            ByteOrder.nativeOrder());
+                    for (int half = 0; half < 2; half++) {
+                        int sub = 2 * run + half;
+                        ByteVector quants = half == 0 ? q.and((byte) 0xF) : FusedMatvec.highNibbles(q);
+                        if (fifthBit) {
+                            quants = quants.or(high.lanewise(VectorOperators.LSHR, sub).and((byte) 1)
+                                    .lanewise(VectorOperators.LSHL, 4));
+                        }
+                        quants.intoMemorySegment(dst, out + (long) (b + sub) * Q8_0_BYTES + 2, ByteOrder.nativeOrder());
+                        table[32 * (b + sub) + r] = d * SubBlockScales.scale(packed, sub);
+                        table[32 * (b + sub) + 16 + r] = -dmin * SubBlockScales.min(packed, sub);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void call(MethodHandle kernel, long w, long rowBytes, long quants, long tokenTable,
+                             long rowTable, long sums, long workspace, int blocks) {
         try {
-            Kernel.HANDLE.invokeExact(w, rowBytes, quants, tokenScales, rowScales, sums, workspace,
+            kernel.invokeExact(w, rowBytes, quants, tokenTable, rowTable, sums, workspace,
                     (long) (blocks / UNROLL), (long) (blocks % UNROLL));
         } catch (Throwable t) {
             throw new IllegalStateException("the AMX tile kernel failed", t);
@@ -191,19 +252,23 @@ final class AmxMatmul {
 
     /**
      * Quantizes panel p's tokens (zeros past the last) into {@code dst}: per block of 32 elements of a token,
-     * d = max|x| / 127 and q = rint(x / d); the quants in the tiles' paired layout, then the scales as F32
-     * [blocks][16]. Each token's quants go first, four to an int, into a heap array [token][k / 4]; then each tile
-     * row (four quants of each of the 16 tokens) is one gather from it.
+     * d = max|x| / 127 and q = rint(x / d); the quants in the tiles' paired layout, then the token table (the scales,
+     * and with {@code blockSums} each block's d·Σq). Each token's quants go first, four to an int, into a heap array
+     * [token][k / 4]; then each tile row (four quants of each of the 16 tokens) is one gather from it.
      */
-    static void quantizePanel(MemorySegment x, long xStride, int tokens, int k, int p, MemorySegment dst) {
+    static void quantizePanel(MemorySegment x, long xStride, int tokens, int k, int p, MemorySegment dst,
+                              boolean blockSums) {
         int blocks = k / BLOCK, words = k / 4;
-        long scales = (long) blocks * QUANT_TILE_BYTES;
+        long table = (long) blocks * QUANT_TILE_BYTES;
         int[] quads = CpuMatmul.intScratch(QUADS, TOKENS * words);
         for (int j = 0; j < TOKENS; j++) {
             int t = p * TOKENS + j;
             if (t >= tokens) {
                 Arrays.fill(quads, j * words, (j + 1) * words, 0);
-                for (int b = 0; b < blocks; b++) dst.set(F32, scales + 4L * (TOKENS * b + j), 0f);
+                for (int b = 0; b < blocks; b++) {
+                    dst.set(F32, table + TABLE_BYTES * b + 4L * j, 0f);
+                    dst.set(F32, table + TABLE_BYTES * b + 64 + 4L * j, 0f);
+                }
                 continue;
             }
             long row = 4L * t * xStride;
@@ -213,10 +278,14 @@ final class AmxMatmul {
                 FloatVector hi = FloatVector.fromMemorySegment(S16, x, src + 64, ByteOrder.nativeOrder());
                 float max = lo.abs().max(hi.abs()).reduceLanes(VectorOperators.MAX);
                 float d = max / 127, inverse = d == 0 ? 0 : 1 / d;
+                ByteVector qlo = AmxTiles.roundedBytes(lo, inverse), qhi = AmxTiles.roundedBytes(hi, inverse);
                 int at = j * words + BLOCK / 4 * b;
-                AmxTiles.roundedBytes(lo, inverse).reinterpretAsInts().intoArray(quads, at);
-                AmxTiles.roundedBytes(hi, inverse).reinterpretAsInts().intoArray(quads, at + 4);
-                dst.set(F32, scales + 4L * (TOKENS * b + j), d);
+                qlo.reinterpretAsInts().intoArray(quads, at);
+                qhi.reinterpretAsInts().intoArray(quads, at + 4);
+                dst.set(F32, table + TABLE_BYTES * b + 4L * j, d);
+                if (blockSums) {
+                    dst.set(F32, table + TABLE_BYTES * b + 64 + 4L * j, d * (quantSum(qlo) + quantSum(qhi)));
+                }
             }
         }
         int[] tokenRows = TOKEN_ROWS.get();
@@ -225,6 +294,11 @@ final class AmxMatmul {
             IntVector.fromArray(I16, quads, i, tokenRows, 0)
                     .intoMemorySegment(dst, 64L * i, ByteOrder.nativeOrder());
         }
+    }
+
+    /** The sum of sixteen signed quants. */
+    private static int quantSum(ByteVector q) {
+        return ((IntVector) q.convertShape(VectorOperators.B2I, I16, 0)).reduceLanes(VectorOperators.ADD);
     }
 
     /**
@@ -236,10 +310,10 @@ final class AmxMatmul {
                 new int[][] {weights, weights, tokens, tokens, sums, sums, sums, sums});
     }
 
-    /** The tile kernel's code: see the class comment for its arguments. */
-    static byte[] tileKernel() {
+    /** The tile kernel's code, with or without the K-quants' offsets: see the class comment for its arguments. */
+    static byte[] tileKernel(boolean offsets) {
         X86Assembler a = new X86Assembler();
-        // rdi w, rsi rowBytes, rdx quants, rcx tokenScales, r8 rowScales, r9 sums,
+        // rdi w, rsi rowBytes, rdx quants, rcx tokenTable, r8 rowTable, r9 sums,
         // [rsp + 8] workspace, [rsp + 16] runs of UNROLL blocks, [rsp + 24] single blocks after them
         a.load64(R11, RSP, 8);
         a.loadTileConfig(R11, CONFIG);
@@ -250,7 +324,7 @@ final class AmxMatmul {
             a.testZero(RAX);
             int skip = a.jumpIfZeroForward();
             int top = a.position();
-            blocks(a, loop[1]);
+            blocks(a, loop[1], offsets);
             a.decrement(RAX);
             a.jumpIfNotZero(top);
             a.land(skip);
@@ -264,22 +338,25 @@ final class AmxMatmul {
 
     /**
      * {@code count} blocks: first every block's tile product, stored to a buffer of its own, then every block's sums
-     * converted and scaled into the accumulators; then the pointers past them.
+     * converted and scaled into the accumulators (with {@code offsets}, plus the rows' offsets times the tokens' block
+     * sums); then the pointers past them.
      */
-    private static void blocks(X86Assembler a, int count) {
-        final int tokenScales = 16, sums = 17, scales = 18;
+    private static void blocks(X86Assembler a, int count, boolean offsets) {
+        final int tokenScales = 16, sums = 17, scales = 18, tokenSums = 19;
         AmxTiles.blockProducts(a, count, QUANT_TILE_BYTES, R11, 0, SUM_BYTES);
         for (int u = 0; u < count; u++) {
-            a.vectorLoad(tokenScales, RCX, 4 * TOKENS * u);
+            a.vectorLoad(tokenScales, RCX, TABLE_BYTES * u);
+            if (offsets) a.vectorLoad(tokenSums, RCX, TABLE_BYTES * u + 64);
             for (int r = 0; r < ROWS; r++) {
                 a.convertIntsToFloats(sums, R11, SUM_BYTES * u + 64 * r);
-                a.multiplyBroadcast(scales, tokenScales, R8, 4 * (ROWS * u + r));
+                a.multiplyBroadcast(scales, tokenScales, R8, TABLE_BYTES * u + 4 * r);
                 a.fusedMultiplyAdd(r, sums, scales);
+                if (offsets) a.fusedMultiplyAddBroadcast(r, tokenSums, R8, TABLE_BYTES * u + 64 + 4 * r);
             }
         }
         a.addImmediate(RDI, Q8_0_BYTES * count);
         a.addImmediate(RDX, QUANT_TILE_BYTES * count);
-        a.addImmediate(RCX, 4 * TOKENS * count);
-        a.addImmediate(R8, 4 * ROWS * count);
+        a.addImmediate(RCX, TABLE_BYTES * count);
+        a.addImmediate(R8, TABLE_BYTES * count);
     }
 }

@@ -12,10 +12,12 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * The AMX prefill product (Q8_0 weights read in place, Q4_0 widened to Q8_0) against the float64 product of the same weights decoded by the reference decoder, on
- * random blocks (seeds printed, outputs poisoned with NaN). The tokens are quantized per block of 32, so each element
+ * The AMX prefill product (Q8_0 weights read in place, Q4_0, Q4_K and Q5_K widened to int8 blocks) against the
+ * float64 product of the same weights decoded by the reference decoder, on random blocks (seeds printed, outputs poisoned with NaN). The tokens are quantized per block of 32, so each element
  * of token t's block b moves by at most d[t, b] / 2 (d = max|x| / 127); output (t, r) may then move by
  * Σ_b d[t, b] / 2 · Σ_{k in b} |w[r, k]|, plus float rounding (a relative 1e-5 of Σ|w·x|), and no more.
  *
@@ -34,22 +36,40 @@ class AmxMatmulTest {
         // one tile; a partial panel; several panels and row groups on the pool, K of a down projection
         int[][] shapes = {{16, 16, 32}, {37, 48, 256}, {70, 96, 2048}, {33, 32, 8192}};
         try (CpuBackend backend = new CpuBackend(2)) {
-            for (int[] shape : shapes) check(backend, random, DType.Q8_0, shape[0], shape[1], shape[2]);
-            for (int[] shape : shapes) check(backend, random, DType.Q4_0, shape[0], shape[1], shape[2]);
+            for (DType type : new DType[] {DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q5_K}) {
+                for (int[] shape : shapes) {
+                    if (shape[2] % type.blockSize() == 0) check(backend, random, type, shape[0], shape[1], shape[2]);
+                }
+            }
         }
     }
 
-    @Test
-    void widenedQ4_0BlocksDecodeToTheSameFloats() {
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"Q4_0", "Q4_K", "Q5_K"})
+    void widenedBlocksGiveTheReferenceDecodersFloats(DType type) {
         long seed = System.nanoTime();
-        System.out.println("widenedQ4_0BlocksDecodeToTheSameFloats seed " + seed);
-        int k = 256;
-        try (Tensor w = BlockMatmulTest.randomBlocks(new SplittableRandom(seed), DType.Q4_0, 16, k);
-             Tensor widened = Tensor.allocate(DType.Q8_0, 16, k)) {
-            AmxMatmul.widenQ4_0(w.data(), 0, DType.Q4_0.byteSize(k), k / 32, widened.data());
+        System.out.println("widenedBlocksGiveTheReferenceDecodersFloats " + type + " seed " + seed);
+        int k = 512, blocks = k / 32;
+        try (Tensor w = BlockMatmulTest.randomBlocks(new SplittableRandom(seed), type, 16, k);
+             Arena arena = Arena.ofConfined()) {
+            MemorySegment widened = arena.allocate(16L * blocks * 34);
+            float[] table = new float[32 * blocks];
+            if (type == DType.Q4_0) {
+                AmxMatmul.widenQ4_0(w.data(), 0, type.byteSize(k), blocks, widened, table);
+            } else {
+                AmxMatmul.widenKQuants(type, w.data(), 0, type.byteSize(k), blocks, widened, table);
+            }
             float[] expected = BlockMatmulTest.decodeReference(w).toFloatArray();
-            float[] actual = BlockMatmulTest.decodeReference(widened).toFloatArray();
-            for (int i = 0; i < expected.length; i++) assertEquals(expected[i], actual[i], 0f, "element " + i);
+            for (int r = 0; r < 16; r++) {
+                for (int b = 0; b < blocks; b++) {
+                    for (int j = 0; j < 32; j++) {
+                        byte q = widened.get(ValueLayout.JAVA_BYTE, (long) (r * blocks + b) * 34 + 2 + j);
+                        float value = table[32 * b + r] * q + table[32 * b + 16 + r];
+                        assertEquals(expected[r * k + 32 * b + j], value, 0f,
+                                type + " row " + r + " block " + b + " element " + j);
+                    }
+                }
+            }
         }
     }
 
@@ -64,7 +84,9 @@ class AmxMatmulTest {
             assertTrue(!AmxMatmul.handles(amx, DType.Q8_0, w, 1, 16, 32), "decode (one token) stays on the matvec");
             assertTrue(!AmxMatmul.handles(amx, DType.Q8_0, w, 4, 40, 32), "rows not a multiple of 16");
             assertTrue(AmxMatmul.handles(amx, DType.Q4_0, w, 2, 16, 32));
-            assertTrue(!AmxMatmul.handles(amx, DType.Q4_K, w, 4, 16, 256));
+            assertTrue(AmxMatmul.handles(amx, DType.Q4_K, w, 2, 16, 256));
+            assertTrue(!AmxMatmul.handles(amx, DType.Q4_K, w, 2, 16, 32), "K not a whole super-block");
+            assertTrue(!AmxMatmul.handles(amx, DType.Q6_K, w, 4, 16, 256), "16-element sub-blocks");
             assertTrue(!AmxMatmul.handles(amx, DType.Q8_0, MemorySegment.ofArray(new byte[34]), 4, 16, 32),
                     "weights on the heap have no address for the kernel");
             assertTrue(amx.describe().contains("AMX int8 kernels for Q8_0"), amx.describe());

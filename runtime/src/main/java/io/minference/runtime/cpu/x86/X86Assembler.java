@@ -187,6 +187,11 @@ public final class X86Assembler {
         evexRegisters(dst, a, b, MAP_0F38, PREFIX_66, 0xB8);
     }
 
+    /** {@code vfmadd231ps dst, a, dword [base + disp]{1to16}}: dst += a · one float broadcast from memory. */
+    public void fusedMultiplyAddBroadcast(int dst, int a, int base, int disp) {
+        evexMemory(dst, a, base, disp, MAP_0F38, PREFIX_66, true, 0xB8);
+    }
+
     /** {@code vpxord dst, a, b}; with a = b = dst, zeroes dst. */
     public void xor(int dst, int a, int b) {
         evexRegisters(dst, a, b, MAP_0F, PREFIX_66, 0xEF);

@@ -90,6 +90,10 @@ class X86AssemblerTest {
         check("62 f1 5c 58 59 18", a -> a.multiplyBroadcast(3, 4, RAX, 0), "vmulps zmm3, zmm4, dword ptr [rax]{1to16}");
         check("62 b2 75 40 b8 da", a -> a.fusedMultiplyAdd(3, 17, 18), "vfmadd231ps zmm3, zmm17, zmm18");
         check("62 42 7d 48 b8 f9", a -> a.fusedMultiplyAdd(31, 0, 9), "vfmadd231ps zmm31, zmm0, zmm9");
+        check("62 d2 65 50 b8 98 44 00 00 00", a -> a.fusedMultiplyAddBroadcast(3, 19, R8, 68),
+                "{disp32} vfmadd231ps zmm3, zmm19, dword ptr [r8 + 68]{1to16}");
+        check("62 72 5d 50 b8 38", a -> a.fusedMultiplyAddBroadcast(15, 20, RAX, 0),
+                "vfmadd231ps zmm15, zmm20, dword ptr [rax]{1to16}");
         check("62 f1 55 48 ef ed", a -> a.xor(5, 5, 5), "vpxord zmm5, zmm5, zmm5");
         check("62 a1 55 40 ef e6", a -> a.xor(20, 21, 22), "vpxord zmm20, zmm21, zmm22");
         check("c5 f8 77", X86Assembler::vzeroupper, "vzeroupper");
