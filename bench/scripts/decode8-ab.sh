@@ -15,15 +15,8 @@
 #    layouts), results printed as each test finishes.
 # Each part has its own time limit (150 + 100 s), so the whole stays under 4 1/2 minutes; expected about 2 or 3.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-out=${OUT:-decode8-ab-logs}
-mkdir -p "$out"
-if [ ! -x .gpu/java ]; then
-  echo "decode8-ab: .gpu/java is missing: run 'bash bench/scripts/stage-gpu.sh .gpu' first" >&2
-  exit 2
-fi
-{ nvidia-smi --query-gpu=name,clocks.max.sm,clocks.max.mem,power.limit --format=csv 2>&1; git log --oneline -1 2>&1; } \
-  | tee "$out/machine.txt"
+. "$(dirname "$0")/gpu-call.sh"
+gpu_call decode8-ab name,clocks.max.sm,clocks.max.mem,power.limit
 
 echo "== decode layouts (DecodeAttentionBenchmark --layouts 131072 1048576; each figure printed as measured)"
 timeout 150 .gpu/java -Xmx8g io.minference.bench.gpu.DecodeAttentionBenchmark --layouts 131072 1048576 2>&1 \

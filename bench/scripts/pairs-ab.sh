@@ -17,17 +17,11 @@
 #    at 16K in session 7's first call), and the profiled-prefill check of LlamaSessionGpuTest with its new bound.
 # Each part has its own time limit.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
-out=${OUT:-pairs-ab-logs}
-mkdir -p "$out"
-if [ ! -x .gpu/java ]; then
-  echo "pairs-ab: .gpu/java is missing: run 'bash bench/scripts/stage-gpu.sh .gpu' first" >&2
-  exit 2
-fi
+. "$(dirname "$0")/gpu-call.sh"
+gpu_call pairs-ab name,driver_version
 export MINFERENCE_TEST_DATA=${MINFERENCE_TEST_DATA:-$PWD/.gpu/data}
 patterns=$MINFERENCE_TEST_DATA/minference/Llama_3_8B_Instruct_262k_kv_out_v32_fit_o_best_pattern.json
 summary() { sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -E "tests (successful|failed|aborted)|FAILED|ABORTED" | cut -c1-300 | head -12; }
-{ nvidia-smi --query-gpu=name,driver_version --format=csv 2>&1; git log --oneline -1 2>&1; } | tee "$out/machine.txt"
 
 echo "== 1. paired kernel tests"
 timeout 170 .gpu/test --details=testfeed --include-tag gpu --include-classname '.*SparseFlashAttentionGpuTest' \

@@ -259,7 +259,7 @@ public final class LlamaSession implements AutoCloseable {
         return plan;
     }
 
-    /** The backend in words: "cpu (2 threads, AMX int8 kernels for Q8_0)", or the GPU's name. */
+    /** The backend in words: "cpu (2 threads, AMX int8 kernels)", or the GPU's name. */
     public String device() {
         return switch (backend) {
             case CudaBackend cuda -> cuda.device().toString();

@@ -22,14 +22,15 @@ public final class CpuBackend implements Backend {
         this(Runtime.getRuntime().availableProcessors());
     }
 
-    /** A backend that runs Q8_0 products on the AMX tiles wherever {@link AmxSupport#available()}. */
+    /** A backend that runs the products it can on the AMX tiles wherever {@link AmxSupport#available()}. */
     public CpuBackend(int threads) {
         this(threads, true);
     }
 
     /**
-     * @param amx whether Q8_0 products may run in int8 on the AMX tiles (where they can); without, every product is
-     *            the Vector API's, whose prefill products equal the F32 product of the decoded weights exactly
+     * @param amx whether products may run in int8 on the AMX tiles (Q8_0; for prefill also Q4_0, Q4_K, Q5_K) where
+     *            they can; without, every product is the Vector API's, whose prefill products equal the F32 product of
+     *            the decoded weights exactly
      * @throws IllegalArgumentException for fewer than one thread, or a wrong {@code -Dminference.cpu.amx}
      */
     public CpuBackend(int threads, boolean amx) {
@@ -48,14 +49,14 @@ public final class CpuBackend implements Backend {
         return threads;
     }
 
-    /** Whether Q8_0 products run in int8 on the AMX tiles. */
+    /** Whether products run in int8 on the AMX tiles where they can. */
     public boolean usesAmx() {
         return amx;
     }
 
-    /** The backend in words: its threads, and whether Q8_0 products run on the AMX tiles (and why not). */
+    /** The backend in words: its threads, and whether products run on the AMX tiles (and why not). */
     public String describe() {
-        String kernels = amx ? "AMX int8 kernels for Q8_0" : "no AMX kernels: "
+        String kernels = amx ? "AMX int8 kernels" : "no AMX kernels: "
                 + Objects.requireNonNullElse(AmxSupport.unavailableBecause(), "turned off for this backend");
         return name() + " (" + threads + " threads, " + kernels + ")";
     }

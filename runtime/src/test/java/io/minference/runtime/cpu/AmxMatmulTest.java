@@ -89,7 +89,7 @@ class AmxMatmulTest {
             assertTrue(!AmxMatmul.handles(amx, DType.Q6_K, w, 4, 16, 256), "16-element sub-blocks");
             assertTrue(!AmxMatmul.handles(amx, DType.Q8_0, MemorySegment.ofArray(new byte[34]), 4, 16, 32),
                     "weights on the heap have no address for the kernel");
-            assertTrue(amx.describe().contains("AMX int8 kernels for Q8_0"), amx.describe());
+            assertTrue(amx.describe().contains("AMX int8 kernels"), amx.describe());
             assertTrue(vectorApi.describe().contains("no AMX kernels: turned off for this backend"),
                     vectorApi.describe());
         }
