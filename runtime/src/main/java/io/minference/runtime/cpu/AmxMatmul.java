@@ -8,6 +8,7 @@ import static io.minference.runtime.cpu.x86.X86Assembler.RAX;
 import static io.minference.runtime.cpu.x86.X86Assembler.RCX;
 import static io.minference.runtime.cpu.x86.X86Assembler.RDI;
 import static io.minference.runtime.cpu.x86.X86Assembler.RDX;
+import static io.minference.runtime.cpu.x86.X86Assembler.RSI;
 import static io.minference.runtime.cpu.x86.X86Assembler.RSP;
 
 import io.minference.runtime.DType;
@@ -31,12 +32,13 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The prefill product with the CPU's AMX tiles, in int8, on weights whose blocks are exact in int8: Q8_0 (read
- * where it lies), Q4_0, Q4_K and Q5_K (widened to int8 blocks of 32, 16 rows at a time). The tokens are quantized to
- * blocks of 32 int8 under an F32 scale (as {@link IntegerMatvec} does for decode), and each 16 × 16 output tile (16
- * weight rows, 16 tokens) sums, block by block, one {@code tdpbssd} of the weights' quants with the tokens' into
- * 32-bit sums, scaled into float accumulators by the two blocks' scales. A K-quant's block is d·sc·q − dmin·m: its
- * offset term is the block's offset times the token's block sum, one more multiply-add per row and block, in a
- * second specialization of the kernel.
+ * where it lies), Q4_0, Q4_K, Q5_K and Q6_K (widened to int8 blocks of 32, 16 rows at a time). The tokens are
+ * quantized to blocks of 32 int8 under an F32 scale (as {@link IntegerMatvec} does for decode), and each 16 × 16
+ * output tile (16 weight rows, 16 tokens) sums, block by block, one {@code tdpbssd} of the weights' quants with the
+ * tokens' into 32-bit sums, scaled into float accumulators by the two blocks' scales. A K-quant's block is
+ * d·sc·q − dmin·m: its offset term is the block's offset times the token's block sum, one more multiply-add a row
+ * and block, in a second specialization of the kernel; a Q6_K block has a scale per 16-element half, so the third
+ * specialization takes two half-width tile products per block ({@link Scaling}).
  *
  * <p>Why: the Vector API has no 8- or 16-bit dot product, and the F32 register tiles of {@link MatmulTiles} reach
  * at most the cores' float FMA rate, about 2.5× short of what llama.cpp's int8 products reach on the same cores
@@ -52,12 +54,13 @@ import jdk.incubator.vector.VectorSpecies;
  *       layout (byte 4·t + j of row i is element 4i + j of token t's block), read as an 8-row × 64-byte tile;</li>
  *   <li>{@code tokenTable}: F32 [blocks][32], per block the 16 tokens' scales, then their scales times their quants'
  *       sum (read by the specialization with offsets only);</li>
- *   <li>{@code rowTable}: F32 [blocks][32], per block the 16 rows' scales, then their offsets (likewise);</li>
+ *   <li>{@code rowTable}: F32 [blocks][32], per block the 16 rows' scales, then their offsets (likewise), or by
+ *       halves the rows' scales of each half;</li>
  *   <li>{@code sums}: the tile's F32 result [16 rows][16 tokens], written;</li>
  *   <li>{@code workspace}, 64-byte aligned: four 1 KiB buffers for blocks' 32-bit sums; the tile configuration at
  *       4096;</li>
- *   <li>the blocks: {@code runs} of four (the main loop, four sums tiles in flight), then {@code singles}. The tiles
- *       are released on return.</li>
+ *   <li>the blocks: {@code runs} of {@link Scaling#unroll()} (the main loop, four sums tiles in flight), then
+ *       {@code singles}. The tiles are released on return.</li>
  * </ul>
  *
  * <p>Exactness: the block sums are exact; the result differs from the F32 product of the decoded weights by the
@@ -70,21 +73,54 @@ final class AmxMatmul {
     private static final int QUANT_TILE_BYTES = BLOCK * TOKENS;
     /** Bytes per block of the token and row tables: 16 scales, then 16 sums (tokens) or offsets (rows). */
     private static final int TABLE_BYTES = 4 * 32;
-    /** Blocks per iteration of the kernel's main loop, each with a sums tile and buffer of its own. */
-    private static final int UNROLL = 4;
     private static final int SUM_BYTES = 4 * ROWS * TOKENS;
-    /** Workspace: UNROLL buffers of block sums, then the tile configuration. */
-    private static final int CONFIG = UNROLL * SUM_BYTES, WORKSPACE_BYTES = CONFIG + 64;
+    /** Workspace: four buffers of tile sums (one per sums tile), then the tile configuration. */
+    private static final int CONFIG = 4 * SUM_BYTES, WORKSPACE_BYTES = CONFIG + 64;
     private static final int GROUPS_PER_ITEM = 2;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     private static final VectorSpecies<Float> S16 = FloatVector.SPECIES_512;
+    /**
+     * How a block's 32-bit sums become floats, one specialization of the kernel each (a kernel is a record of its
+     * specialization): by the two scales ({@link #PLAIN}: Q8_0, Q4_0); plus the rows' offsets times the tokens' block
+     * sums ({@link #OFFSETS}: Q4_K, Q5_K); or by halves, each 16-element half of a block a tile product and a row
+     * scale of its own ({@link #HALVES}: Q6_K, whose sub-blocks are 16 elements).
+     */
+    enum Scaling {
+        PLAIN, OFFSETS, HALVES;
+
+        static Scaling of(DType type) {
+            return switch (type) {
+                case Q4_K, Q5_K -> OFFSETS;
+                case Q6_K -> HALVES;
+                default -> PLAIN;
+            };
+        }
+
+        /** Blocks per iteration of the kernel's main loop: as many as the four sums tiles serve. */
+        int unroll() {
+            return this == HALVES ? 2 : 4;
+        }
+
+        /** Bytes of K per tile product. */
+        int tileBytes() {
+            return this == HALVES ? BLOCK / 2 : BLOCK;
+        }
+
+        /** Tile shapes {rows, bytes a row}: weights in tmm0 and tmm1, tokens in tmm2 and tmm3, sums in tmm4–tmm7. */
+        int[][] tiles() {
+            int[] weights = {ROWS, tileBytes()}, tokens = {tileBytes() / 4, 4 * TOKENS}, sums = {ROWS, 4 * TOKENS};
+            return new int[][] {weights, weights, tokens, tokens, sums, sums, sums, sums};
+        }
+    }
+
     /** The kernels, generated when first called: only by a backend that {@link CpuBackend#usesAmx() uses AMX}. */
     private static final class Kernel {
-        static final MethodHandle PLAIN = load(false), WITH_OFFSETS = load(true);
+        static final MethodHandle[] BY_SCALING = Arrays.stream(Scaling.values()).map(Kernel::load)
+                .toArray(MethodHandle[]::new);
 
-        private static MethodHandle load(boolean offsets) {
+        private static MethodHandle load(Scaling scaling) {
             ValueLayout[] arguments = Collections.nCopies(9, ValueLayout.JAVA_LONG).toArray(ValueLayout[]::new);
-            return NativeCode.load(tileKernel(offsets), FunctionDescriptor.ofVoid(arguments), true);
+            return NativeCode.load(tileKernel(scaling), FunctionDescriptor.ofVoid(arguments), true);
         }
     }
 
@@ -93,7 +129,9 @@ final class AmxMatmul {
     private static final int[] COLUMN = IntStream.range(0, ROWS).map(r -> r * TOKENS).toArray();
     // per-thread buffers, reused from product to product
     private static final ThreadLocal<MemorySegment> TOKENS_BUFFER = new ThreadLocal<>();
-    private static final ThreadLocal<MemorySegment> WORKSPACE = new ThreadLocal<>();
+    @SuppressWarnings("unchecked")
+    private static final ThreadLocal<MemorySegment>[] WORKSPACES = Arrays.stream(Scaling.values())
+            .map(scaling -> new ThreadLocal<MemorySegment>()).toArray(ThreadLocal[]::new);
     private static final ThreadLocal<MemorySegment> ROW_TABLE = new ThreadLocal<>();
     private static final ThreadLocal<MemorySegment> WIDENED = new ThreadLocal<>();
     private static final ThreadLocal<MemorySegment> SUMS_BUFFER = new ThreadLocal<>();
@@ -107,11 +145,11 @@ final class AmxMatmul {
 
     /**
      * Whether {@link #multiply} computes this product here: weights in a type exact in int8 blocks of 32 (Q8_0, read
-     * at its address, so in native memory; Q4_0, Q4_K and Q5_K), rows in groups of 16.
+     * at its address, so in native memory; Q4_0, Q4_K, Q5_K, and Q6_K by halves), rows in groups of 16.
      */
     static boolean handles(CpuBackend backend, DType type, MemorySegment w, int tokens, int n, int k) {
         boolean exact = switch (type) {
-            case Q8_0, Q4_0, Q4_K, Q5_K -> true;
+            case Q8_0, Q4_0, Q4_K, Q5_K, Q6_K -> true;
             default -> false;
         };
         return backend.usesAmx() && exact && w.isNative() && tokens > 1 && n % ROWS == 0
@@ -124,16 +162,17 @@ final class AmxMatmul {
                          int k) {
         int blocks = k / BLOCK;
         int panels = (tokens + TOKENS - 1) / TOKENS;
-        boolean offsets = type == DType.Q4_K || type == DType.Q5_K;
+        Scaling scaling = Scaling.of(type);
         long panelBytes = (long) blocks * (QUANT_TILE_BYTES + TABLE_BYTES);
         MemorySegment quantized = CpuMatmul.nativeScratch(TOKENS_BUFFER, panels * panelBytes);
         CpuMatmul.forEach(backend, parallel && panels > 1, panels, p -> quantizePanel(x, xStride, tokens, k, p,
-                quantized.asSlice(p * panelBytes, panelBytes), offsets));
-        MethodHandle kernel = offsets ? Kernel.WITH_OFFSETS : Kernel.PLAIN;
+                quantized.asSlice(p * panelBytes, panelBytes), scaling == Scaling.OFFSETS));
+        MethodHandle kernel = Kernel.BY_SCALING[scaling.ordinal()];
         int groups = n / ROWS;
         int items = (groups + GROUPS_PER_ITEM - 1) / GROUPS_PER_ITEM;
         CpuMatmul.forEach(backend, parallel, items, i -> {
-            MemorySegment workspace = workspace();
+            MemorySegment workspace = AmxTiles.workspace(WORKSPACES[scaling.ordinal()], WORKSPACE_BYTES, CONFIG,
+                    scaling.tiles());
             MemorySegment sums = CpuMatmul.nativeScratch(SUMS_BUFFER, (long) panels * SUM_BYTES);
             MemorySegment rowTable = CpuMatmul.nativeScratch(ROW_TABLE, (long) blocks * TABLE_BYTES);
             float[] table = CpuMatmul.scratch(TABLE, blocks * TABLE_BYTES / 4);
@@ -148,6 +187,7 @@ final class AmxMatmul {
                 switch (type) {
                     case Q8_0 -> halfScales(w, first, rowBytes, blocks, table);
                     case Q4_0 -> widenQ4_0(w, first, rowBytes, blocks, widened, table);
+                    case Q6_K -> widenQ6_K(w, first, rowBytes, blocks, widened, table);
                     default -> widenKQuants(type, w, first, rowBytes, blocks, widened, table);
                 }
                 if (widened != null) {
@@ -158,7 +198,7 @@ final class AmxMatmul {
                 MemorySegment.copy(table, 0, rowTable, F32, 0, blocks * TABLE_BYTES / 4);
                 for (int p = 0; p < panels; p++) {
                     long panel = quantized.address() + p * panelBytes;
-                    call(kernel, rows.address() + first + 2, stride, panel,
+                    call(kernel, scaling, rows.address() + first + 2, stride, panel,
                             panel + (long) blocks * QUANT_TILE_BYTES, rowTable.address(),
                             sums.address() + p * SUM_BYTES, workspace.address(), blocks);
                 }
@@ -240,11 +280,50 @@ final class AmxMatmul {
         }
     }
 
-    private static void call(MethodHandle kernel, long w, long rowBytes, long quants, long tokenTable,
-                             long rowTable, long sums, long workspace, int blocks) {
+    /**
+     * 16 rows of Q6_K super-blocks as int8 blocks of 32 (6-bit quants less 32), the scales of each block's two
+     * 16-element sub-blocks, d·scale, into the row table's two halves (see {@code Q6_KDecoder}).
+     */
+    static void widenQ6_K(MemorySegment w, long first, long rowBytes, int blocks, MemorySegment dst, float[] table) {
+        for (int r = 0; r < ROWS; r++) {
+            long src = first + r * rowBytes;
+            long out = (long) r * blocks * Q8_0_BYTES;
+            for (int b = 0; b < blocks; b += 8, src += 210) {
+                float d = BlockDecoder.half(w, src + 208);
+                for (int half = 0; half < 2; half++) {
+                    long ql = src + 64L * half, qh = src + 128 + 32L * half;
+                    ByteVector low0 = bytes256(w, ql), low1 = bytes256(w, ql + 32), high = bytes256(w, qh);
+                    ByteVector[] quants = {
+                        low0.and((byte) 0xF).or(high.and((byte) 3).lanewise(VectorOperators.LSHL, 4)),
+                        low1.and((byte) 0xF).or(high.lanewise(VectorOperators.LSHR, 2).and((byte) 3)
+                                .lanewise(VectorOperators.LSHL, 4)),
+                        FusedMatvec.highNibbles(low0).or(high.lanewise(VectorOperators.LSHR, 4).and((byte) 3)
+                                .lanewise(VectorOperators.LSHL, 4)),
+                        FusedMatvec.highNibbles(low1).or(high.lanewise(VectorOperators.LSHR, 6).and((byte) 3)
+                                .lanewise(VectorOperators.LSHL, 4))};
+                    for (int g = 0; g < 4; g++) {
+                        int block = b + 4 * half + g;
+                        quants[g].sub((byte) 32).intoMemorySegment(dst, out + (long) block * Q8_0_BYTES + 2,
+                                ByteOrder.nativeOrder());
+                        for (int h = 0; h < 2; h++) {
+                            int sub = 8 * half + 2 * g + h;
+                            table[32 * block + 16 * h + r] = d * BlockDecoder.signedByte(w, src + 192 + sub);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static ByteVector bytes256(MemorySegment w, long at) {
+        return ByteVector.fromMemorySegment(ByteVector.SPECIES_256, w, at, ByteOrder.nativeOrder());
+    }
+
+    private static void call(MethodHandle kernel, Scaling scaling, long w, long rowBytes, long quants,
+                             long tokenTable, long rowTable, long sums, long workspace, int blocks) {
         try {
             kernel.invokeExact(w, rowBytes, quants, tokenTable, rowTable, sums, workspace,
-                    (long) (blocks / UNROLL), (long) (blocks % UNROLL));
+                    (long) (blocks / scaling.unroll()), (long) (blocks % scaling.unroll()));
         } catch (Throwable t) {
             throw new IllegalStateException("the AMX tile kernel failed", t);
         }
@@ -301,30 +380,21 @@ final class AmxMatmul {
         return ((IntVector) q.convertShape(VectorOperators.B2I, I16, 0)).reduceLanes(VectorOperators.ADD);
     }
 
-    /**
-     * tmm0 and tmm1 weights (16 rows × 32 bytes), tmm2 and tmm3 tokens (8 × 64), tmm4–tmm7 sums (16 × 64).
-     */
-    private static MemorySegment workspace() {
-        int[] weights = {ROWS, BLOCK}, tokens = {BLOCK / 4, 4 * TOKENS}, sums = {ROWS, 4 * TOKENS};
-        return AmxTiles.workspace(WORKSPACE, WORKSPACE_BYTES, CONFIG,
-                new int[][] {weights, weights, tokens, tokens, sums, sums, sums, sums});
-    }
-
-    /** The tile kernel's code, with or without the K-quants' offsets: see the class comment for its arguments. */
-    static byte[] tileKernel(boolean offsets) {
+    /** The tile kernel's code for {@code scaling}: see the class comment for its arguments. */
+    static byte[] tileKernel(Scaling scaling) {
         X86Assembler a = new X86Assembler();
         // rdi w, rsi rowBytes, rdx quants, rcx tokenTable, r8 rowTable, r9 sums,
-        // [rsp + 8] workspace, [rsp + 16] runs of UNROLL blocks, [rsp + 24] single blocks after them
+        // [rsp + 8] workspace, [rsp + 16] runs of unroll() blocks, [rsp + 24] single blocks after them
         a.load64(R11, RSP, 8);
         a.loadTileConfig(R11, CONFIG);
         a.movImmediate(R10, 4 * TOKENS);
         for (int r = 0; r < ROWS; r++) a.xor(r, r, r);
-        for (int[] loop : new int[][] {{16, UNROLL}, {24, 1}}) {
+        for (int[] loop : new int[][] {{16, scaling.unroll()}, {24, 1}}) {
             a.load64(RAX, RSP, loop[0]);
             a.testZero(RAX);
             int skip = a.jumpIfZeroForward();
             int top = a.position();
-            blocks(a, loop[1], offsets);
+            blocks(a, loop[1], scaling);
             a.decrement(RAX);
             a.jumpIfNotZero(top);
             a.land(skip);
@@ -337,21 +407,40 @@ final class AmxMatmul {
     }
 
     /**
-     * {@code count} blocks: first every block's tile product, stored to a buffer of its own, then every block's sums
-     * converted and scaled into the accumulators (with {@code offsets}, plus the rows' offsets times the tokens' block
-     * sums); then the pointers past them.
+     * {@code count} blocks: first every block's tile products (by halves, two a block), each stored to a buffer of
+     * its own, then every product's sums converted and scaled into the accumulators (with {@link Scaling#OFFSETS},
+     * plus the rows' offsets times the tokens' block sums); then the pointers past them.
      */
-    private static void blocks(X86Assembler a, int count, boolean offsets) {
+    private static void blocks(X86Assembler a, int count, Scaling scaling) {
         final int tokenScales = 16, sums = 17, scales = 18, tokenSums = 19;
-        AmxTiles.blockProducts(a, count, QUANT_TILE_BYTES, R11, 0, SUM_BYTES);
+        int halves = scaling == Scaling.HALVES ? 2 : 1;
+        if (halves == 1) {
+            AmxTiles.blockProducts(a, count, QUANT_TILE_BYTES, R11, 0, SUM_BYTES);
+        } else {
+            // half h of block u: its 16 bytes of each row against the tokens' tile rows 4h to 4h + 3
+            for (int u = 0; u < count; u++) {
+                for (int h = 0; h < 2; h++) {
+                    int sumsTile = 4 + 2 * u + h;
+                    a.tileZero(sumsTile);
+                    a.tileLoad(h, RDI, RSI, Q8_0_BYTES * u + BLOCK / 2 * h);
+                    a.tileLoad(2 + h, RDX, R10, QUANT_TILE_BYTES * u + QUANT_TILE_BYTES / 2 * h);
+                    a.tileDotSignedBytes(sumsTile, h, 2 + h);
+                    a.tileStore(R11, R10, SUM_BYTES * (2 * u + h), sumsTile);
+                }
+            }
+        }
         for (int u = 0; u < count; u++) {
             a.vectorLoad(tokenScales, RCX, TABLE_BYTES * u);
-            if (offsets) a.vectorLoad(tokenSums, RCX, TABLE_BYTES * u + 64);
-            for (int r = 0; r < ROWS; r++) {
-                a.convertIntsToFloats(sums, R11, SUM_BYTES * u + 64 * r);
-                a.multiplyBroadcast(scales, tokenScales, R8, TABLE_BYTES * u + 4 * r);
-                a.fusedMultiplyAdd(r, sums, scales);
-                if (offsets) a.fusedMultiplyAddBroadcast(r, tokenSums, R8, TABLE_BYTES * u + 64 + 4 * r);
+            if (scaling == Scaling.OFFSETS) a.vectorLoad(tokenSums, RCX, TABLE_BYTES * u + 64);
+            for (int h = 0; h < halves; h++) {
+                for (int r = 0; r < ROWS; r++) {
+                    a.convertIntsToFloats(sums, R11, SUM_BYTES * (halves * u + h) + 64 * r);
+                    a.multiplyBroadcast(scales, tokenScales, R8, TABLE_BYTES * u + 64 * h + 4 * r);
+                    a.fusedMultiplyAdd(r, sums, scales);
+                    if (scaling == Scaling.OFFSETS) {
+                        a.fusedMultiplyAddBroadcast(r, tokenSums, R8, TABLE_BYTES * u + 64 + 4 * r);
+                    }
+                }
             }
         }
         a.addImmediate(RDI, Q8_0_BYTES * count);

@@ -16,10 +16,11 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * The AMX prefill product (Q8_0 weights read in place, Q4_0, Q4_K and Q5_K widened to int8 blocks) against the
- * float64 product of the same weights decoded by the reference decoder, on random blocks (seeds printed, outputs poisoned with NaN). The tokens are quantized per block of 32, so each element
- * of token t's block b moves by at most d[t, b] / 2 (d = max|x| / 127); output (t, r) may then move by
- * Σ_b d[t, b] / 2 · Σ_{k in b} |w[r, k]|, plus float rounding (a relative 1e-5 of Σ|w·x|), and no more.
+ * The AMX prefill product (Q8_0 weights read in place; Q4_0, Q4_K, Q5_K and Q6_K widened to int8 blocks) against
+ * the float64 product of the same weights decoded by the reference decoder, on random blocks (seeds printed, outputs
+ * poisoned with NaN). The tokens are quantized per block of 32, so each element of token t's block b moves by at most
+ * d[t, b] / 2 (d = max|x| / 127); output (t, r) may then move by Σ_b d[t, b] / 2 · Σ_{k in b} |w[r, k]|, plus float
+ * rounding (a relative 1e-5 of Σ|w·x|), and no more.
  *
  * <p>Skipped where the kernels cannot run (no AMX, or Linux refuses the tile state), with the reason; the CI
  * machines have AMX.
@@ -36,7 +37,7 @@ class AmxMatmulTest {
         // one tile; a partial panel; several panels and row groups on the pool, K of a down projection
         int[][] shapes = {{16, 16, 32}, {37, 48, 256}, {70, 96, 2048}, {33, 32, 8192}};
         try (CpuBackend backend = new CpuBackend(2)) {
-            for (DType type : new DType[] {DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q5_K}) {
+            for (DType type : new DType[] {DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q5_K, DType.Q6_K}) {
                 for (int[] shape : shapes) {
                     if (shape[2] % type.blockSize() == 0) check(backend, random, type, shape[0], shape[1], shape[2]);
                 }
@@ -45,7 +46,7 @@ class AmxMatmulTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"Q4_0", "Q4_K", "Q5_K"})
+    @EnumSource(value = DType.class, names = {"Q4_0", "Q4_K", "Q5_K", "Q6_K"})
     void widenedBlocksGiveTheReferenceDecodersFloats(DType type) {
         long seed = System.nanoTime();
         System.out.println("widenedBlocksGiveTheReferenceDecodersFloats " + type + " seed " + seed);
@@ -54,17 +55,19 @@ class AmxMatmulTest {
              Arena arena = Arena.ofConfined()) {
             MemorySegment widened = arena.allocate(16L * blocks * 34);
             float[] table = new float[32 * blocks];
-            if (type == DType.Q4_0) {
-                AmxMatmul.widenQ4_0(w.data(), 0, type.byteSize(k), blocks, widened, table);
-            } else {
-                AmxMatmul.widenKQuants(type, w.data(), 0, type.byteSize(k), blocks, widened, table);
+            switch (type) {
+                case Q4_0 -> AmxMatmul.widenQ4_0(w.data(), 0, type.byteSize(k), blocks, widened, table);
+                case Q6_K -> AmxMatmul.widenQ6_K(w.data(), 0, type.byteSize(k), blocks, widened, table);
+                default -> AmxMatmul.widenKQuants(type, w.data(), 0, type.byteSize(k), blocks, widened, table);
             }
             float[] expected = BlockMatmulTest.decodeReference(w).toFloatArray();
             for (int r = 0; r < 16; r++) {
                 for (int b = 0; b < blocks; b++) {
                     for (int j = 0; j < 32; j++) {
                         byte q = widened.get(ValueLayout.JAVA_BYTE, (long) (r * blocks + b) * 34 + 2 + j);
-                        float value = table[32 * b + r] * q + table[32 * b + 16 + r];
+                        // Q6_K: a scale per half, no offsets; the others: one scale, then the offset
+                        float value = type == DType.Q6_K ? table[32 * b + 16 * (j / 16) + r] * q
+                                : table[32 * b + r] * q + table[32 * b + 16 + r];
                         assertEquals(expected[r * k + 32 * b + j], value, 0f,
                                 type + " row " + r + " block " + b + " element " + j);
                     }
@@ -86,7 +89,8 @@ class AmxMatmulTest {
             assertTrue(AmxMatmul.handles(amx, DType.Q4_0, w, 2, 16, 32));
             assertTrue(AmxMatmul.handles(amx, DType.Q4_K, w, 2, 16, 256));
             assertTrue(!AmxMatmul.handles(amx, DType.Q4_K, w, 2, 16, 32), "K not a whole super-block");
-            assertTrue(!AmxMatmul.handles(amx, DType.Q6_K, w, 4, 16, 256), "16-element sub-blocks");
+            assertTrue(AmxMatmul.handles(amx, DType.Q6_K, w, 4, 16, 256), "by halves");
+            assertTrue(!AmxMatmul.handles(amx, DType.Q5_0, w, 4, 16, 32), "not widened (yet)");
             assertTrue(!AmxMatmul.handles(amx, DType.Q8_0, MemorySegment.ofArray(new byte[34]), 4, 16, 32),
                     "weights on the heap have no address for the kernel");
             assertTrue(amx.describe().contains("AMX int8 kernels"), amx.describe());
