@@ -34,7 +34,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 2)
 @Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector", "--enable-native-access=ALL-UNNAMED"})
 public class BlockMatmulBenchmark {
-    @Param({"Q8_0", "Q4_0", "Q4_K", "Q5_K", "Q6_K"})
+    @Param({"Q8_0", "Q4_0", "Q5_0", "Q4_K", "Q5_K", "Q6_K"})
     public String type;
 
     @Param({"true", "false"})

@@ -32,7 +32,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The prefill product with the CPU's AMX tiles, in int8, on weights whose blocks are exact in int8: Q8_0 (read
- * where it lies), Q4_0, Q4_K, Q5_K and Q6_K (widened to int8 blocks of 32, 16 rows at a time). The tokens are
+ * where it lies), Q4_0, Q5_0, Q4_K, Q5_K and Q6_K (widened to int8 blocks of 32, 16 rows at a time). The tokens are
  * quantized to blocks of 32 int8 under an F32 scale (as {@link IntegerMatvec} does for decode), and each 16 × 16
  * output tile (16 weight rows, 16 tokens) sums, block by block, one {@code tdpbssd} of the weights' quants with the
  * tokens' into 32-bit sums, scaled into float accumulators by the two blocks' scales. A K-quant's block is
@@ -69,7 +69,7 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class AmxMatmul {
     static final int ROWS = 16, TOKENS = 16, BLOCK = 32;
-    private static final int Q8_0_BYTES = AmxTiles.Q8_0_BYTES, Q4_0_BYTES = 18;
+    private static final int Q8_0_BYTES = AmxTiles.Q8_0_BYTES;
     private static final int QUANT_TILE_BYTES = BLOCK * TOKENS;
     /** Bytes per block of the token and row tables: 16 scales, then 16 sums (tokens) or offsets (rows). */
     private static final int TABLE_BYTES = 4 * 32;
@@ -81,9 +81,9 @@ final class AmxMatmul {
     private static final VectorSpecies<Float> S16 = FloatVector.SPECIES_512;
     /**
      * How a block's 32-bit sums become floats, one specialization of the kernel each (a kernel is a record of its
-     * specialization): by the two scales ({@link #PLAIN}: Q8_0, Q4_0); plus the rows' offsets times the tokens' block
-     * sums ({@link #OFFSETS}: Q4_K, Q5_K); or by halves, each 16-element half of a block a tile product and a row
-     * scale of its own ({@link #HALVES}: Q6_K, whose sub-blocks are 16 elements).
+     * specialization): by the two scales ({@link #PLAIN}: Q8_0, Q4_0, Q5_0); plus the rows' offsets times the
+     * tokens' block sums ({@link #OFFSETS}: Q4_K, Q5_K); or by halves, each 16-element half of a block a tile product
+     * and a row scale of its own ({@link #HALVES}: Q6_K, whose sub-blocks are 16 elements).
      */
     enum Scaling {
         PLAIN, OFFSETS, HALVES;
@@ -125,6 +125,7 @@ final class AmxMatmul {
     }
 
     private static final VectorSpecies<Integer> I16 = IntVector.SPECIES_512;
+    private static final IntVector LANE_INDEX = IntVector.fromArray(I16, IntStream.range(0, 16).toArray(), 0);
     /** Element offsets of one token's column in a [16 rows][16 tokens] tile. */
     private static final int[] COLUMN = IntStream.range(0, ROWS).map(r -> r * TOKENS).toArray();
     // per-thread buffers, reused from product to product
@@ -145,11 +146,11 @@ final class AmxMatmul {
 
     /**
      * Whether {@link #multiply} computes this product here: weights in a type exact in int8 blocks of 32 (Q8_0, read
-     * at its address, so in native memory; Q4_0, Q4_K, Q5_K, and Q6_K by halves), rows in groups of 16.
+     * at its address, so in native memory; Q4_0, Q5_0, Q4_K, Q5_K, and Q6_K by halves), rows in groups of 16.
      */
     static boolean handles(CpuBackend backend, DType type, MemorySegment w, int tokens, int n, int k) {
         boolean exact = switch (type) {
-            case Q8_0, Q4_0, Q4_K, Q5_K, Q6_K -> true;
+            case Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K -> true;
             default -> false;
         };
         return backend.usesAmx() && exact && w.isNative() && tokens > 1 && n % ROWS == 0
@@ -186,7 +187,7 @@ final class AmxMatmul {
                 long stride = rowBytes, first = row0 * rowBytes;
                 switch (type) {
                     case Q8_0 -> halfScales(w, first, rowBytes, blocks, table);
-                    case Q4_0 -> widenQ4_0(w, first, rowBytes, blocks, widened, table);
+                    case Q4_0, Q5_0 -> widenLegacy(type, w, first, rowBytes, blocks, widened, table);
                     case Q6_K -> widenQ6_K(w, first, rowBytes, blocks, widened, table);
                     default -> widenKQuants(type, w, first, rowBytes, blocks, widened, table);
                 }
@@ -224,23 +225,42 @@ final class AmxMatmul {
     }
 
     /**
-     * 16 rows of Q4_0 blocks (18 bytes: an F16 scale, then 16 bytes whose low nibbles are elements 0–15 and high
-     * nibbles 16–31, each less 8) as Q8_0 blocks with the same scale (exact), the scales also into the row table.
+     * 16 rows of Q4_0 or Q5_0 blocks as Q8_0 blocks with the same scale (exact), the scales also into the row table.
+     * Q4_0 (18 bytes): an F16 scale, then 16 bytes whose low nibbles are elements 0–15 and high nibbles 16–31, each
+     * less 8. Q5_0 (22 bytes): the scale, 32 fifth bits (bit i of a little-endian int for element i), the same nibbles,
+     * each element less 16.
      */
-    static void widenQ4_0(MemorySegment w, long first, long rowBytes, int blocks, MemorySegment dst, float[] table) {
+    static void widenLegacy(DType type, MemorySegment w, long first, long rowBytes, int blocks, MemorySegment dst,
+                            float[] table) {
+        boolean fifthBit = type == DType.Q5_0;
+        int blockBytes = fifthBit ? 22 : 18;
+        long nibbles = fifthBit ? 6 : 2;
+        byte zero = (byte) (fifthBit ? 16 : 8);
         long out = 0;
         for (int r = 0; r < ROWS; r++) {
             long src = first + r * rowBytes;
-            for (int b = 0; b < blocks; b++, src += Q4_0_BYTES, out += Q8_0_BYTES) {
+            for (int b = 0; b < blocks; b++, src += blockBytes, out += Q8_0_BYTES) {
                 dst.set(ValueLayout.JAVA_SHORT_UNALIGNED, out, w.get(ValueLayout.JAVA_SHORT_UNALIGNED, src));
                 table[32 * b + r] = BlockDecoder.half(w, src);
-                ByteVector quants = ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, src + 2,
+                ByteVector quants = ByteVector.fromMemorySegment(ByteVector.SPECIES_128, w, src + nibbles,
                         ByteOrder.nativeOrder());
-                quants.and((byte) 0xF).sub((byte) 8).intoMemorySegment(dst, out + 2, ByteOrder.nativeOrder());
-                FusedMatvec.highNibbles(quants).sub((byte) 8).intoMemorySegment(dst, out + 18,
-                        ByteOrder.nativeOrder());
+                ByteVector low = quants.and((byte) 0xF), high = FusedMatvec.highNibbles(quants);
+                if (fifthBit) {
+                    int bits = w.get(ValueLayout.JAVA_INT_UNALIGNED, src + 2);
+                    low = low.or(fifthBits(bits));
+                    high = high.or(fifthBits(bits >>> 16));
+                }
+                low.sub(zero).intoMemorySegment(dst, out + 2, ByteOrder.nativeOrder());
+                high.sub(zero).intoMemorySegment(dst, out + 18, ByteOrder.nativeOrder());
             }
         }
+    }
+
+    /** Bits 0–15 of {@code bits} as sixteen bytes, bit i to byte i's bit 4. */
+    private static ByteVector fifthBits(int bits) {
+        IntVector lanes = IntVector.broadcast(I16, bits).lanewise(VectorOperators.LSHR, LANE_INDEX).and(1);
+        return ((ByteVector) lanes.convertShape(VectorOperators.I2B, ByteVector.SPECIES_128, 0))
+                .lanewise(VectorOperators.LSHL, 4);
     }
 
     /**

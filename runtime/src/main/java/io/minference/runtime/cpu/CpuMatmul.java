@@ -19,7 +19,7 @@ import java.util.function.IntConsumer;
  * a per-thread native scratch ({@link BlockRows}) that then stands in for the weights, once per K block for all the
  * token panels.
  *
- * <p>Q8_0, Q4_0, Q4_K, Q5_K and Q6_K weights on a CPU with AMX tiles take {@link AmxMatmul}'s int8 product instead.
+ * <p>Q8_0, Q4_0, Q5_0 and K-quant weights on a CPU with AMX tiles take {@link AmxMatmul}'s int8 product instead.
  *
  * <p>Decode (T = 1) is a matrix-vector product, {@link CpuMatvec}. Products too small to repay waking the pool run
  * on the calling thread.

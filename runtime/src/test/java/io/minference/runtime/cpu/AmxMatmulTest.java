@@ -16,7 +16,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * The AMX prefill product (Q8_0 weights read in place; Q4_0, Q4_K, Q5_K and Q6_K widened to int8 blocks) against
+ * The AMX prefill product (Q8_0 weights read in place; Q4_0, Q5_0 and the K-quants widened to int8 blocks) against
  * the float64 product of the same weights decoded by the reference decoder, on random blocks (seeds printed, outputs
  * poisoned with NaN). The tokens are quantized per block of 32, so each element of token t's block b moves by at most
  * d[t, b] / 2 (d = max|x| / 127); output (t, r) may then move by Σ_b d[t, b] / 2 · Σ_{k in b} |w[r, k]|, plus float
@@ -37,7 +37,7 @@ class AmxMatmulTest {
         // one tile; a partial panel; several panels and row groups on the pool, K of a down projection
         int[][] shapes = {{16, 16, 32}, {37, 48, 256}, {70, 96, 2048}, {33, 32, 8192}};
         try (CpuBackend backend = new CpuBackend(2)) {
-            for (DType type : new DType[] {DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q5_K, DType.Q6_K}) {
+            for (DType type : new DType[] {DType.Q8_0, DType.Q4_0, DType.Q5_0, DType.Q4_K, DType.Q5_K, DType.Q6_K}) {
                 for (int[] shape : shapes) {
                     if (shape[2] % type.blockSize() == 0) check(backend, random, type, shape[0], shape[1], shape[2]);
                 }
@@ -46,7 +46,7 @@ class AmxMatmulTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = DType.class, names = {"Q4_0", "Q4_K", "Q5_K", "Q6_K"})
+    @EnumSource(value = DType.class, names = {"Q4_0", "Q5_0", "Q4_K", "Q5_K", "Q6_K"})
     void widenedBlocksGiveTheReferenceDecodersFloats(DType type) {
         long seed = System.nanoTime();
         System.out.println("widenedBlocksGiveTheReferenceDecodersFloats " + type + " seed " + seed);
@@ -56,7 +56,7 @@ class AmxMatmulTest {
             MemorySegment widened = arena.allocate(16L * blocks * 34);
             float[] table = new float[32 * blocks];
             switch (type) {
-                case Q4_0 -> AmxMatmul.widenQ4_0(w.data(), 0, type.byteSize(k), blocks, widened, table);
+                case Q4_0, Q5_0 -> AmxMatmul.widenLegacy(type, w.data(), 0, type.byteSize(k), blocks, widened, table);
                 case Q6_K -> AmxMatmul.widenQ6_K(w.data(), 0, type.byteSize(k), blocks, widened, table);
                 default -> AmxMatmul.widenKQuants(type, w.data(), 0, type.byteSize(k), blocks, widened, table);
             }
@@ -90,7 +90,8 @@ class AmxMatmulTest {
             assertTrue(AmxMatmul.handles(amx, DType.Q4_K, w, 2, 16, 256));
             assertTrue(!AmxMatmul.handles(amx, DType.Q4_K, w, 2, 16, 32), "K not a whole super-block");
             assertTrue(AmxMatmul.handles(amx, DType.Q6_K, w, 4, 16, 256), "by halves");
-            assertTrue(!AmxMatmul.handles(amx, DType.Q5_0, w, 4, 16, 32), "not widened (yet)");
+            assertTrue(AmxMatmul.handles(amx, DType.Q5_0, w, 4, 16, 32));
+            assertTrue(!AmxMatmul.handles(amx, DType.F16, w, 4, 16, 32), "not a quantization");
             assertTrue(!AmxMatmul.handles(amx, DType.Q8_0, MemorySegment.ofArray(new byte[34]), 4, 16, 32),
                     "weights on the heap have no address for the kernel");
             assertTrue(amx.describe().contains("AMX int8 kernels"), amx.describe());
