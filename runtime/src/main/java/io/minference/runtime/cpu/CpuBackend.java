@@ -29,8 +29,8 @@ public final class CpuBackend implements Backend {
 
     /**
      * @param amx whether products may run in int8 on the AMX tiles where they can (Q8_0; for prefill also Q4_0,
-     *            Q5_0 and the K-quants); without, every product is the Vector API's, whose prefill products equal the F32
-     *            product of the decoded weights exactly
+     *            Q5_0 and the K-quants); without, every product is the Vector API's, whose prefill products equal the
+     *            F32 product of the decoded weights exactly
      * @throws IllegalArgumentException for fewer than one thread, or a wrong {@code -Dminference.cpu.amx}
      */
     public CpuBackend(int threads, boolean amx) {
