@@ -43,15 +43,6 @@ public final class X86Assembler {
         for (int i = 0; i < 8; i++) emit((int) (value >>> (8 * i)));
     }
 
-    /** {@code mov dst, src} (64 bits). */
-    public void movRegister(int dst, int src) {
-        gpr(dst);
-        gpr(src);
-        emit(0x48 | (src >> 3) << 2 | (dst >> 3));
-        emit(0x89);
-        emit(0xC0 | (src & 7) << 3 | (dst & 7));
-    }
-
     /** {@code mov reg, qword [base + disp]}. */
     public void load64(int reg, int base, int disp) {
         gpr(reg);

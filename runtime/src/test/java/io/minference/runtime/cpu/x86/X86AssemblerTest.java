@@ -28,8 +28,6 @@ class X86AssemblerTest {
     @Test
     void generalPurposeInstructions() {
         check("49 ba 40 00 00 00 00 00 00 00", a -> a.movImmediate(R10, 0x40), "movabs r10, 0x40");
-        check("4d 89 cb", a -> a.movRegister(R11, R9), "mov r11, r9");
-        check("4c 89 c8", a -> a.movRegister(RAX, R9), "mov rax, r9");
         check("48 8b 84 24 08 00 00 00", a -> a.load64(RAX, RSP, 8), "{disp32} mov rax, qword ptr [rsp + 8]");
         check("49 81 c3 00 04 00 00", a -> a.addImmediate(R11, 1024), "add r11, 1024");
         check("48 83 c7 22", a -> a.addImmediate(RDI, 34), "add rdi, 34");
