@@ -28,7 +28,8 @@ public final class AmxSupport {
     private static final String SETTING = "minference.cpu.amx";
     /** The setting's problem, or null: reported by every call rather than by class initialization, which the CLI
      * could only report as an ExceptionInInitializerError without its message. */
-    private static final String BAD_SETTING = settingProblem(System.getProperty(SETTING));
+    private static final String SETTING_VALUE = System.getProperty(SETTING);
+    private static final String BAD_SETTING = settingProblem(SETTING_VALUE);
     private static final String UNAVAILABLE = BAD_SETTING != null ? BAD_SETTING : unavailability();
 
     private AmxSupport() {
@@ -49,24 +50,21 @@ public final class AmxSupport {
         return UNAVAILABLE;
     }
 
+    /** What is wrong with the setting's value (unset, true or false, any case), or null. */
     private static String settingProblem(String value) {
-        try {
-            wanted(value);
-            return null;
-        } catch (IllegalArgumentException e) {
-            return e.getMessage();
-        }
+        boolean valid = value == null || value.equalsIgnoreCase("true") || value.equalsIgnoreCase("false");
+        return valid ? null : "-D" + SETTING + " must be true or false, got '" + value + "'";
     }
 
     /** Whether the setting asks for the kernels; anything but true or false is an error naming it. */
     static boolean wanted(String value) {
-        if (value == null || value.equalsIgnoreCase("true")) return true;
-        if (value.equalsIgnoreCase("false")) return false;
-        throw new IllegalArgumentException("-D" + SETTING + " must be true or false, got '" + value + "'");
+        String problem = settingProblem(value);
+        if (problem != null) throw new IllegalArgumentException(problem);
+        return !"false".equalsIgnoreCase(value);
     }
 
     private static String unavailability() {
-        if (!wanted(System.getProperty(SETTING))) return "turned off by -D" + SETTING + "=false";
+        if (!wanted(SETTING_VALUE)) return "turned off by -D" + SETTING + "=false";
         if (!System.getProperty("os.arch").equals("amd64") || !System.getProperty("os.name").equals("Linux")) {
             return "AMX kernels run on x86-64 Linux only";
         }
