@@ -351,7 +351,7 @@ final class AmxMatmul {
 
     /**
      * Quantizes panel p's tokens (zeros past the last) into {@code dst}: per block of 32 elements of a token,
-     * d = max|x| / 127 and q = rint(x / d); the quants in the tiles' paired layout, then the token table (the scales,
+     * d = max|x| / 127 and q = rint(x / d) ({@link IntegerMatvec#quants}); the quants in the tiles' paired layout, then the token table (the scales,
      * and with {@code blockSums} each block's d·Σq). Each token's quants go first, four to an int, into a heap array
      * [token][k / 4]; then each tile row (four quants of each of the 16 tokens) is one gather from it.
      */
@@ -377,7 +377,7 @@ final class AmxMatmul {
                 FloatVector hi = FloatVector.fromMemorySegment(S16, x, src + 64, ByteOrder.nativeOrder());
                 float max = lo.abs().max(hi.abs()).reduceLanes(VectorOperators.MAX);
                 float d = max / 127, inverse = d == 0 ? 0 : 1 / d;
-                ByteVector qlo = AmxTiles.roundedBytes(lo, inverse), qhi = AmxTiles.roundedBytes(hi, inverse);
+                ByteVector qlo = IntegerMatvec.quants(lo, inverse), qhi = IntegerMatvec.quants(hi, inverse);
                 int at = j * words + BLOCK / 4 * b;
                 qlo.reinterpretAsInts().intoArray(quads, at);
                 qhi.reinterpretAsInts().intoArray(quads, at + 4);

@@ -16,11 +16,7 @@ import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.nio.ByteOrder;
 import java.util.Collections;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The decode product on Q8_0 weights with the AMX tiles: x is quantized once per product to blocks of 32 int8 under
@@ -53,8 +49,6 @@ final class AmxMatvec {
     private static final int Q8_0_BYTES = AmxTiles.Q8_0_BYTES;
     private static final int UNROLL = 4;
     private static final int SUMS = 0, OFFSETS = 64 * UNROLL, CONFIG = OFFSETS + 64, WORKSPACE_BYTES = CONFIG + 64;
-    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
-    private static final VectorSpecies<Float> S16 = FloatVector.SPECIES_512;
     /** The kernel, generated when first called: only by a backend that {@link CpuBackend#usesAmx() uses AMX}. */
     private static final class Kernel {
         static final MethodHandle HANDLE = NativeCode.load(rowsKernel(),
@@ -70,23 +64,6 @@ final class AmxMatvec {
     /** Whether {@link #rows} computes this product here: the kernel reads the weights at their address. */
     static boolean handles(CpuBackend backend, DType type, MemorySegment w, int n, int k) {
         return backend.usesAmx() && type == DType.Q8_0 && w.isNative() && n % ROWS == 0 && k % BLOCK == 0;
-    }
-
-    /**
-     * x[k] (k a multiple of 32) as int8 blocks, into {@code q}: per block d = max|x| / 127 and q = rint(x / d); the
-     * quants at byte 0, the block scales as F32 from byte k ({@link IntegerMatvec#quantizedBytes}).
-     */
-    static void quantize(MemorySegment x, int k, MemorySegment q) {
-        for (int b = 0; b < k / BLOCK; b++) {
-            long src = 4L * BLOCK * b;
-            FloatVector lo = FloatVector.fromMemorySegment(S16, x, src, ByteOrder.nativeOrder());
-            FloatVector hi = FloatVector.fromMemorySegment(S16, x, src + 64, ByteOrder.nativeOrder());
-            float max = lo.abs().max(hi.abs()).reduceLanes(VectorOperators.MAX);
-            float d = max / 127, inverse = d == 0 ? 0 : 1 / d;
-            AmxTiles.roundedBytes(lo, inverse).intoMemorySegment(q, (long) BLOCK * b, ByteOrder.nativeOrder());
-            AmxTiles.roundedBytes(hi, inverse).intoMemorySegment(q, (long) BLOCK * b + 16, ByteOrder.nativeOrder());
-            q.set(F32, k + 4L * b, d);
-        }
     }
 
     /** out[r] = w[r, ·] · x for rows [n0, n1) (multiples of 16), rows {@code rowBytes} apart, x quantized in q. */

@@ -8,30 +8,15 @@ import static io.minference.runtime.cpu.x86.X86Assembler.RSI;
 import io.minference.runtime.cpu.x86.X86Assembler;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import jdk.incubator.vector.ByteVector;
-import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 
 /**
- * What the AMX products share: their tokens' int8 rounding, their per-thread workspaces' tile configuration, and
- * the tile products of their kernels' inner loops.
+ * What the AMX products share: their per-thread workspaces' tile configuration and the tile products of their
+ * kernels' inner loops.
  */
 final class AmxTiles {
     /** Bytes of a Q8_0 block: an F16 scale, then 32 int8 quants. */
     static final int Q8_0_BYTES = 34;
-    /**
-     * Adding and subtracting 1.5 · 2^23 rounds a float of magnitude below 2^22 to an integer, halves to even (as
-     * {@link Math#rint}): the sum leaves it no fraction bits.
-     */
-    private static final float ROUNDING = 0x1.8p23f;
-
     private AmxTiles() {
-    }
-
-    /** v · inverse rounded to the nearest integer, halves to even, as bytes (the quants are at most 127). */
-    static ByteVector roundedBytes(FloatVector v, float inverse) {
-        FloatVector rounded = v.mul(inverse).add(ROUNDING).sub(ROUNDING);
-        return (ByteVector) rounded.convertShape(VectorOperators.F2B, ByteVector.SPECIES_128, 0);
     }
 
     /**

@@ -68,21 +68,20 @@ final class CpuMatvec {
         boolean scalar = !parallel && (long) n * k < CpuMatmul.SINGLE_THREAD_WORK;
         int rowsPerItem = Math.max(4, n / (backend.threads() * ITEMS_PER_THREAD) / 4 * 4);
         int items = (n + rowsPerItem - 1) / rowsPerItem;
-        if (!scalar && AmxMatvec.handles(backend, type, w, n, k)) {
-            MemorySegment q = CpuMatmul.nativeScratch(QUANTIZED_X, IntegerMatvec.quantizedBytes(k));
-            AmxMatvec.quantize(x, k, q);
-            int groupsPerItem = Math.max(1, n / AmxMatvec.ROWS / (backend.threads() * ITEMS_PER_THREAD));
-            int groupItems = (n / AmxMatvec.ROWS + groupsPerItem - 1) / groupsPerItem;
-            CpuMatmul.forEach(backend, parallel, groupItems, item -> AmxMatvec.rows(q, w, wRowBytes, out,
-                    item * groupsPerItem * AmxMatvec.ROWS, Math.min(n, (item + 1) * groupsPerItem * AmxMatvec.ROWS),
-                    k));
-            return;
-        }
-        if (!scalar && integerDot && IntegerMatvec.handles(type)) {
+        boolean amx = !scalar && AmxMatvec.handles(backend, type, w, n, k);
+        if (amx || !scalar && integerDot && IntegerMatvec.handles(type)) {
             MemorySegment q = CpuMatmul.nativeScratch(QUANTIZED_X, IntegerMatvec.quantizedBytes(k));
             IntegerMatvec.quantize(x, k, q);
-            CpuMatmul.forEach(backend, parallel, items, item -> IntegerMatvec.rows(type, q, w, wRowBytes, out,
-                    item * rowsPerItem, Math.min(n, (item + 1) * rowsPerItem), k));
+            if (amx) {
+                int groupsPerItem = Math.max(1, n / AmxMatvec.ROWS / (backend.threads() * ITEMS_PER_THREAD));
+                int groupItems = (n / AmxMatvec.ROWS + groupsPerItem - 1) / groupsPerItem;
+                CpuMatmul.forEach(backend, parallel, groupItems, item -> AmxMatvec.rows(q, w, wRowBytes, out,
+                        item * groupsPerItem * AmxMatvec.ROWS,
+                        Math.min(n, (item + 1) * groupsPerItem * AmxMatvec.ROWS), k));
+            } else {
+                CpuMatmul.forEach(backend, parallel, items, item -> IntegerMatvec.rows(type, q, w, wRowBytes, out,
+                        item * rowsPerItem, Math.min(n, (item + 1) * rowsPerItem), k));
+            }
             return;
         }
         if (!scalar && FusedMatvec.handles(type)) {

@@ -43,6 +43,7 @@ final class IntegerMatvec {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED;
     static final int BLOCK = 32;
+    private static final float ROUNDING = 0x1.8p23f;
 
     private IntegerMatvec() {
     }
@@ -58,20 +59,36 @@ final class IntegerMatvec {
     }
 
     /**
-     * x[k] (k a multiple of 32) as int8 blocks: per block d = max|x| / 127 and q = round(x / d), so |x − d·q| ≤ d/2.
-     * Quants at byte 0, the block scales as F32 from byte k.
+     * x[k] (k a multiple of 32) as int8 blocks: per block d = max|x| / 127 and q = rint(x / d), so |x − d·q| ≤ d/2.
+     * Quants at byte 0, the block scales as F32 from byte k. The decode products on int8 (these and
+     * {@link AmxMatvec}'s) read this format; vectors of 8 or 16 floats.
      */
     static void quantize(MemorySegment x, int k, MemorySegment q) {
+        ByteOrder host = ByteOrder.nativeOrder();
         for (int b = 0; b < k / BLOCK; b++) {
-            float max = 0;
-            for (int j = 0; j < BLOCK; j++) max = Math.max(max, Math.abs(x.get(F32, 4L * (BLOCK * b + j))));
-            float d = max / 127, inverse = d == 0 ? 0 : 1 / d;
-            for (int j = 0; j < BLOCK; j++) {
-                int e = BLOCK * b + j;
-                q.set(ValueLayout.JAVA_BYTE, e, (byte) Math.round(x.get(F32, 4L * e) * inverse));
+            long src = 4L * BLOCK * b;
+            FloatVector max = FloatVector.zero(S);
+            for (int j = 0; j < BLOCK; j += L) {
+                max = max.max(FloatVector.fromMemorySegment(S, x, src + 4L * j, host).abs());
+            }
+            float d = max.reduceLanes(VectorOperators.MAX) / 127, inverse = d == 0 ? 0 : 1 / d;
+            for (int j = 0; j < BLOCK; j += L) {
+                quants(FloatVector.fromMemorySegment(S, x, src + 4L * j, host), inverse)
+                        .intoMemorySegment(q, (long) BLOCK * b + j, host);
             }
             q.set(F32, k + 4L * b, d);
         }
+    }
+
+    /**
+     * v · inverse rounded to the nearest integer, halves to even (as {@link Math#rint}), as bytes: the one rounding
+     * of every int8 quantization of activations (decode here, prefill in {@link AmxMatmul}). Adding and subtracting
+     * 1.5 · 2^23 leaves no fraction bits to a float of magnitude below 2^22, and the quants are at most 127.
+     */
+    static ByteVector quants(FloatVector v, float inverse) {
+        FloatVector rounded = v.mul(inverse).add(ROUNDING).sub(ROUNDING);
+        VectorSpecies<Byte> bytes = VectorSpecies.of(byte.class, VectorShape.forBitSize(8 * v.length()));
+        return (ByteVector) rounded.convertShape(VectorOperators.F2B, bytes, 0);
     }
 
     /** out[r] = w[r, ·] · x for rows [n0, n1), rows {@code rowBytes} apart, x {@link #quantize quantized} in q. */

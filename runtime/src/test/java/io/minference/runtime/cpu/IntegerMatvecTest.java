@@ -103,14 +103,14 @@ class IntegerMatvecTest {
         }
     }
 
-    /** x quantized as the product does (scale max/127, nearest quant), the dequantized values in float64. */
+    /** x quantized as the product does (scale max/127, nearest quant, halves to even), dequantized in float64. */
     private static void referenceQuantization(float[] x, double[] xq, double[] scale) {
         for (int b = 0; b < scale.length; b++) {
             double max = 0;
             for (int j = 32 * b; j < 32 * b + 32; j++) max = Math.max(max, Math.abs(x[j]));
             float d = (float) max / 127;
             scale[b] = d;
-            for (int j = 32 * b; j < 32 * b + 32; j++) xq[j] = d == 0 ? 0 : d * (double) Math.round(x[j] * (1 / d));
+            for (int j = 32 * b; j < 32 * b + 32; j++) xq[j] = d == 0 ? 0 : d * Math.rint(x[j] * (1 / d));
         }
     }
 }
