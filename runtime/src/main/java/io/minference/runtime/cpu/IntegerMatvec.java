@@ -83,11 +83,13 @@ final class IntegerMatvec {
     /**
      * v · inverse rounded to the nearest integer, halves to even (as {@link Math#rint}), as bytes: the one rounding
      * of every int8 quantization of activations (decode here, prefill in {@link AmxMatmul}). Adding and subtracting
-     * 1.5 · 2^23 leaves no fraction bits to a float of magnitude below 2^22, and the quants are at most 127.
+     * 1.5 · 2^23 leaves no fraction bits to a float of magnitude below 2^22, and the quants are at most 127. Vectors
+     * of 8 or 16 floats.
      */
     static ByteVector quants(FloatVector v, float inverse) {
         FloatVector rounded = v.mul(inverse).add(ROUNDING).sub(ROUNDING);
-        VectorSpecies<Byte> bytes = VectorSpecies.of(byte.class, VectorShape.forBitSize(8 * v.length()));
+        // a constant species either way: one looked up from the length would keep C2 from compiling the conversion
+        VectorSpecies<Byte> bytes = v.length() == 16 ? ByteVector.SPECIES_128 : ByteVector.SPECIES_64;
         return (ByteVector) rounded.convertShape(VectorOperators.F2B, bytes, 0);
     }
 
