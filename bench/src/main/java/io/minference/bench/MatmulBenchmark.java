@@ -21,7 +21,11 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * The CPU backend's matrix product out[T, N] = x[T, K] · W[N, K]^T on all cores: a prefill block (T = 128) and a
- * decode step (T = 1). GFLOP/s = 2·T·N·K / (time per operation).
+ * decode step (T = 1). GFLOP/s = 2·T·N·K / (time per operation). The weights are F32 by default; a quantized
+ * {@code type} reads random blocks with small scales in place ({@link BenchWeights#randomBlocks}), with the AMX int8
+ * kernels or without them ({@code amx}; on a CPU without AMX both run the Vector API):
+ *
+ * <pre>bin/jmh MatmulBenchmark -p weights=8192x2048 -p type=Q8_0,Q4_K -p amx=true,false</pre>
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
@@ -37,6 +41,12 @@ public class MatmulBenchmark {
     @Param({"128", "1"})
     public int tokens;
 
+    @Param({"F32"})
+    public String type;
+
+    @Param({"true"})
+    public boolean amx;
+
     private CpuBackend backend;
     private Tensor x;
     private Tensor w;
@@ -48,9 +58,11 @@ public class MatmulBenchmark {
         int n = Integer.parseInt(nk[0]);
         int k = Integer.parseInt(nk[1]);
         SplittableRandom random = new SplittableRandom(1);
-        backend = new CpuBackend();
+        backend = new CpuBackend(Runtime.getRuntime().availableProcessors(), amx);
         x = BenchWeights.random(random, 1, tokens, k);
-        w = BenchWeights.random(random, 1 / Math.sqrt(k), n, k);
+        DType weightType = DType.valueOf(type);
+        w = weightType == DType.F32 ? BenchWeights.random(random, 1 / Math.sqrt(k), n, k)
+                : BenchWeights.randomBlocks(random, weightType, n, k);
         out = Tensor.allocate(DType.F32, tokens, n);
     }
 
