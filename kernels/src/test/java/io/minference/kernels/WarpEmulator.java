@@ -1,7 +1,10 @@
 package io.minference.kernels;
 
 import io.minference.kernels.kvcache.Fp8E4m3;
+import io.minference.runtime.cuda.BFloat16;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -13,12 +16,14 @@ import java.util.TreeMap;
 
 /**
  * Runs the PTX of a kernel without a GPU, one warp at a time in lockstep, for the instructions that the decode
- * kernels emit: integer and f32 arithmetic (Java's IEEE arithmetic, round to nearest; {@code ex2.approx} as an exact
- * power of two, rounded), bit operations, {@code prmt}, comparisons and selects, global loads and stores, warp
- * shuffles and votes, and branches (a branch the lanes disagree on must jump forward, to where they meet again, as
- * the kernels' if-then blocks do; loops must be warp-uniform), and the e4m3-to-f16 and f16-to-f32 conversions (by
- * {@link Fp8E4m3#decode}). Shared memory, barriers, atomics and other conversions are not emulated: an instruction
- * it does not know is an error that names it.
+ * kernels and the 8-bit cache's quantizer emit: integer and f32 arithmetic (Java's IEEE arithmetic, round to
+ * nearest; {@code ex2.approx} as an exact power of two, rounded), bit operations, {@code prmt}, comparisons and
+ * selects, global and shared loads and stores, warp shuffles and votes, {@code bar.sync} (the CTA's warps run in turn
+ * from one barrier to the next), and branches (a forward branch the lanes disagree on must jump to where they meet
+ * again, as the kernels' if-then blocks do; lanes that leave a loop by its back edge wait just after it), the
+ * e4m3-to-f16 and f16-to-f32 conversions
+ * (by {@link Fp8E4m3#decode}) and the float-to-integer roundings. Atomics and other conversions are not emulated: an
+ * instruction it does not know is an error that names it.
  * <p>Global memory is a set of buffers at made-up addresses ({@link #allocate}); parameters are given by name.
  */
 public final class WarpEmulator {
@@ -29,6 +34,9 @@ public final class WarpEmulator {
     private final Map<String, Integer> registers = new HashMap<>();
     private final List<String> paramNames = new ArrayList<>();
     private final TreeMap<Long, byte[]> memory = new TreeMap<>();
+    /** Shared arrays by symbol: their offsets in a CTA's shared memory, and its size. */
+    private final Map<String, Integer> sharedOffsets = new HashMap<>();
+    private int sharedBytes;
     private long nextAddress = 1L << 32;
 
     public WarpEmulator(String ptx) {
@@ -41,6 +49,15 @@ public final class WarpEmulator {
             if (line.startsWith(".param")) {
                 String name = line.substring(line.lastIndexOf(' ') + 1).replace(",", "");
                 paramNames.add(name);
+                continue;
+            }
+            if (line.startsWith(".shared")) {
+                // .shared .align 16 .b8 name[bytes];
+                String array = line.substring(line.lastIndexOf(' ') + 1, line.length() - 1);
+                int open = array.indexOf('[');
+                sharedBytes = (sharedBytes + 15) / 16 * 16;
+                sharedOffsets.put(array.substring(0, open), sharedBytes);
+                sharedBytes += Integer.parseInt(array.substring(open + 1, array.length() - 1));
                 continue;
             }
             if (line.equals("{")) {
@@ -95,9 +112,55 @@ public final class WarpEmulator {
         return memory.get(address);
     }
 
-    /** Runs block (x, y) of a grid with {@code gridY} rows of blocks, {@code threads} threads, warp by warp. */
+    /** A global buffer holding {@code bytes}; returns its address. */
+    public long upload(byte[] bytes) {
+        long address = allocate(bytes.length);
+        System.arraycopy(bytes, 0, memory.get(address), 0, bytes.length);
+        return address;
+    }
+
+    /** Floats as little-endian bf16 (each rounded to nearest even). */
+    public static byte[] bf16Bytes(float[] values) {
+        ByteBuffer b = ByteBuffer.allocate(2 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (float x : values) b.putShort(BFloat16.fromFloat(x));
+        return b.array();
+    }
+
+    /** Floats as little-endian f32. */
+    public static byte[] f32Bytes(float[] values) {
+        ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (float x : values) b.putFloat(x);
+        return b.array();
+    }
+
+    /** Integers as little-endian u32. */
+    public static byte[] u32Bytes(int... values) {
+        ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (int x : values) b.putInt(x);
+        return b.array();
+    }
+
+    /**
+     * Runs block (x, y) of a grid with {@code gridY} rows of blocks, {@code threads} threads, warp by warp: each warp
+     * until its next barrier (or its end), then the next, so that what one warp stores to shared memory before a
+     * barrier is there for every warp after it. Every warp must reach the same barriers.
+     */
     public void runBlock(Map<String, Long> params, int x, int y, int gridY, int threads) {
-        for (int warp = 0; warp < threads / LANES; warp++) new Warp(params, x, y, gridY, warp).run();
+        byte[] shared = new byte[sharedBytes];
+        List<Warp> warps = new ArrayList<>();
+        for (int w = 0; w < threads / LANES; w++) warps.add(new Warp(params, x, y, gridY, w, shared));
+        boolean running = true;
+        while (running) {
+            int atBarrier = 0, done = 0;
+            for (Warp w : warps) {
+                if (w.run()) atBarrier++;
+                else done++;
+            }
+            if (atBarrier > 0 && done > 0) {
+                throw new IllegalStateException(done + " warps ended while " + atBarrier + " wait at a barrier");
+            }
+            running = atBarrier > 0;
+        }
     }
 
     private int register(String name) {
@@ -107,22 +170,25 @@ public final class WarpEmulator {
     private final class Warp {
         private final Map<String, Long> params;
         private final int x, y, gridY, warp;
+        private final byte[] shared;
         private final long[][] values = new long[LANES][64];
         private final boolean[] active = new boolean[LANES];
+        // forward branches that split the warp: where the lanes that jumped wait, and which they are
+        private final Deque<Object[]> waiting = new ArrayDeque<>();
+        private int pc;
 
-        Warp(Map<String, Long> params, int x, int y, int gridY, int warp) {
+        Warp(Map<String, Long> params, int x, int y, int gridY, int warp, byte[] shared) {
             this.params = params;
             this.x = x;
             this.y = y;
             this.gridY = gridY;
             this.warp = warp;
+            this.shared = shared;
             Arrays.fill(active, true);
         }
 
-        void run() {
-            // forward branches that split the warp: where the lanes that jumped wait, and which they are
-            Deque<Object[]> waiting = new ArrayDeque<>();
-            int pc = 0;
+        /** Runs to the next barrier (true, to be resumed after it) or to the end (false). */
+        boolean run() {
             while (pc < code.size()) {
                 while (!waiting.isEmpty() && (int) waiting.peek()[0] == pc) {
                     boolean[] lanes = (boolean[]) waiting.pop()[1];
@@ -130,7 +196,14 @@ public final class WarpEmulator {
                 }
                 String[] s = code.get(pc);
                 String op = s[1];
-                if (op.equals("ret")) return;
+                if (op.equals("ret")) return false;
+                if (op.startsWith("bar.sync")) {
+                    for (int l = 0; l < LANES; l++) {
+                        if (!active[l]) throw new IllegalStateException("a barrier in divergent code at " + pc);
+                    }
+                    pc++;
+                    return true;
+                }
                 boolean[] guarded = active.clone();
                 if (!s[0].isEmpty()) {
                     boolean negate = s[0].startsWith("!");
@@ -149,17 +222,24 @@ public final class WarpEmulator {
                         pc = target;
                     } else if (none) {
                         pc++;
-                    } else {
-                        if (target <= pc) throw new IllegalStateException("a divergent backward branch at " + pc);
+                    } else if (target > pc) {
                         waiting.push(new Object[] {target, guarded});
                         for (int l = 0; l < LANES; l++) active[l] &= !guarded[l];
                         pc++;
+                    } else {
+                        // a loop's back edge that some lanes leave: they wait just after it for the others
+                        boolean[] leaving = new boolean[LANES];
+                        for (int l = 0; l < LANES; l++) leaving[l] = active[l] && !guarded[l];
+                        waiting.push(new Object[] {pc + 1, leaving});
+                        for (int l = 0; l < LANES; l++) active[l] &= guarded[l];
+                        pc = target;
                     }
                     continue;
                 }
                 execute(s, guarded);
                 pc++;
             }
+            return false;
         }
 
         private long get(int lane, int register) {
@@ -189,6 +269,8 @@ public final class WarpEmulator {
                     default -> get(lane, register(o));
                 };
             }
+            Integer sharedOffset = sharedOffsets.get(o);
+            if (sharedOffset != null) return sharedOffset;
             if (o.startsWith("0f")) return Long.parseLong(o.substring(2), 16);
             if (o.startsWith("0x")) return Long.parseUnsignedLong(o.substring(2), 16);
             return Long.parseLong(o);
@@ -241,6 +323,10 @@ public final class WarpEmulator {
                 memoryAccess(l, s);
                 return;
             }
+            if (op.startsWith("ld.shared") || op.startsWith("st.shared")) {
+                sharedAccess(l, s);
+                return;
+            }
             if (d != null && d.startsWith("{")) {
                 // mov.b32 {lo, hi}, word: the halves of a word
                 String[] halves = d.substring(1, d.length() - 1).split(",\\s*");
@@ -263,7 +349,9 @@ public final class WarpEmulator {
                 };
                 case "mad" -> wrap(type, a * operand(l, s[4]) + operand(l, s[5]));
                 case "fma" -> bits(Math.fma(f(l, s[3]), f(l, s[4]), f(l, s[5])));
-                case "div" -> Integer.divideUnsigned((int) a, (int) operand(l, s[4])) & 0xFFFFFFFFL;
+                case "div" -> type.equals("f32") ? bits(f(l, s[3]) / f(l, s[4]))
+                        : Integer.divideUnsigned((int) a, (int) operand(l, s[4])) & 0xFFFFFFFFL;
+                case "abs" -> type.equals("f32") ? a & 0x7FFFFFFFL : Math.abs((int) a) & 0xFFFFFFFFL;
                 case "min", "max" -> minMax(parts[0].equals("max"), type, a, operand(l, s[4]));
                 case "and" -> wrap(type, a & operand(l, s[4]));
                 case "or" -> wrap(type, a | operand(l, s[4]));
@@ -279,6 +367,24 @@ public final class WarpEmulator {
                 default -> throw new IllegalStateException("the emulator has no " + op);
             };
             put(l, d, result);
+        }
+
+        /** A scalar shared-memory load or store of 4 bytes. */
+        private void sharedAccess(int l, String[] s) {
+            boolean load = s[1].startsWith("ld");
+            if (s[1].contains(".v") || s[1].endsWith("64")) throw new IllegalStateException("the emulator has no " + s[1]);
+            int at = (int) address(l, load ? s[3] : s[2]);
+            if (at < 0 || at + 4 > shared.length) {
+                throw new IllegalStateException("shared memory out of bounds: " + String.join(" ", s) + " at " + at);
+            }
+            if (load) {
+                long value = 0;
+                for (int b = 3; b >= 0; b--) value = (value << 8) | (shared[at + b] & 0xFF);
+                put(l, s[2], value);
+            } else {
+                long value = operand(l, s[3]);
+                for (int b = 0; b < 4; b++) shared[at + b] = (byte) (value >>> (8 * b));
+            }
         }
 
         private void memoryAccess(int l, String[] s) {
@@ -356,6 +462,9 @@ public final class WarpEmulator {
             case "cvt.u32.u64" -> a & 0xFFFFFFFFL;
             case "cvt.s64.s32" -> (long) (int) a;
             case "cvt.f32.f16" -> bits(Float.float16ToFloat((short) a));
+            case "cvt.rni.f32.f32" -> bits((float) Math.rint(Float.intBitsToFloat((int) a)));
+            // NaN to 0, saturating: as Java's cast
+            case "cvt.rzi.s32.f32" -> (int) Float.intBitsToFloat((int) a) & 0xFFFFFFFFL;
             // element 0 (the low half) from the low byte; every e4m3 value is an f16 value
             case "cvt.rn.f16x2.e4m3x2" -> (Float.floatToFloat16(Fp8E4m3.decode((byte) a)) & 0xFFFFL)
                     | (Float.floatToFloat16(Fp8E4m3.decode((byte) (a >>> 8))) & 0xFFFFL) << 16;
