@@ -118,7 +118,9 @@ public final class DecodeAttentionBenchmark implements GpuBenchmark {
                 }
                 backend.stream().synchronize();
                 double bf16Bytes = 2.0 * 2 * length * kvDim;
-                double fp8Bytes = 2.0 * length * kvDim + 2.0 * 4 * Fp8KvLayer.blocks(length) * SHAPE.numKvHeads();
+                // int8's scales, the larger (a key scale per 16 channels)
+                double fp8Bytes = 2.0 * length * kvDim + Fp8KvLayer.scaleBytes(KvCodes.INT8, length,
+                        SHAPE.numKvHeads(), SHAPE.headDim());
                 measured(figures, new Figure("decode L=" + length + " floor bf16 (K+V " + gb(bf16Bytes) + " at "
                         + BYTES_PER_SECOND_LABEL + ")", bf16Bytes / BYTES_PER_SECOND * 1e6, "us"));
                 measured(figures, new Figure("decode L=" + length + " floor 8-bit (K+V " + gb(fp8Bytes) + " at "

@@ -3,6 +3,7 @@ package io.minference.kernels.flash;
 import io.minference.kernels.kvcache.Fp8E4m3;
 import io.minference.kernels.kvcache.Fp8Ops;
 import io.minference.kernels.kvcache.KvCodes;
+import io.minference.kernels.kvcache.KvScaleGroup;
 import io.minference.ptx.PtxTarget;
 import io.minference.ptx.dsl.B32;
 import io.minference.ptx.dsl.F32;
@@ -34,11 +35,13 @@ import java.util.function.Consumer;
  * SPLITS_PER_BLOCK}, and partial {@code head * splits + split} as in {@link FlashDecode}.
  * <p>With {@code cacheCodes} the cache is the 8-bit one of {@link io.minference.kernels.kvcache} with codes of that
  * format (e4m3 or int8): {@code k} and {@code v} are the codes (u8 [capacity][numKvHeads d]) and four parameters follow
- * the common ones: {@code kScales}, {@code vScales} (f32 [blocks][numKvHeads]) and {@code kTail}, {@code vTail} (bf16
+ * the common ones: {@code kScales} (f32 [blocks][numKvHeads headDim / 16]), {@code vScales} (f32 [blocks][numKvHeads])
+ * and {@code kTail}, {@code vTail} (bf16
  * [64][numKvHeads d]). Keys below {@code length} rounded down to a multiple of 64 come from the codes, e bytes per
  * lane, decoded in registers with integer operations ({@link Fp8Ops#decode}, the recipe {@link Loop#permute} picks;
- * e4m3 on sm_90a, when {@link Loop#fp8Instruction}, by {@code cvt.rn.f16x2.e4m3x2}); each score is multiplied
- * by its block's key scale and each probability by its block's value scale. The keys above, the partial block, come
+ * e4m3 on sm_90a, when {@link Loop#fp8Instruction}, by {@code cvt.rn.f16x2.e4m3x2}); each lane's partial dot
+ * product is multiplied by its channels' key scale of the block ({@link KvScaleGroup}) before the row's lanes add
+ * theirs, and each probability by its block's value scale. The keys above, the partial block, come
  * from the tail by the same loop body.
  *
  * @param headDim        64 or 128
@@ -222,7 +225,7 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
             boolean converted = cacheCodes == KvCodes.E4M3 && loop.fp8Instruction() && k.target() == PtxTarget.SM_90A;
             Rows codes = new Rows(k.add(kCache, codeLane), k.add(vCache, codeLane), codesRow, values,
                     converted ? Rows.Source.CODES_CONVERTED : Rows.Source.CODES,
-                    new Rows.Codes(cacheCodes, loop.permute(), kScales, vScales, d.numKvHeads(), kvHead));
+                    codeScales(k, kScales, vScales, d.numKvHeads(), kvHead, chunk));
             Rows tail = Rows.bf16(k.add(kTail, laneBytes), k.add(vTail, laneBytes), kvRowBytes, values,
                     Rows.Source.TAIL);
             attendKeys(k, firstKey, k.min(endKey, quantizedEnd), rowInLoad, codes, state);
@@ -275,6 +278,18 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
                 k.ifThen(k.eq(chunk, 0), () -> k.storeVector(global(stats), headMax, headSum));
             }
         });
+    }
+
+    /** This lane's scales in an 8-bit cache ({@link Rows.Codes}). */
+    private Rows.Codes codeScales(KernelBuilder k, U64 kScales, U64 vScales, U32 numKvHeads, U32 kvHead, U32 chunk) {
+        int perHead = KvScaleGroup.KEYS.perHead(cacheCodes, headDim);
+        int channels = KvScaleGroup.KEYS.channels(cacheCodes, headDim);
+        // a lane's elements (8 or 16 of a row, from a multiple of their count) lie in one group of key channels
+        U32 laneScale = k.mad(kvHead, k.u32(perHead),
+                k.shr(k.mul(chunk, loop.laneValues()), Integer.numberOfTrailingZeros(channels)));
+        return new Rows.Codes(cacheCodes, loop.permute(), k.add(kScales, k.mulWide(laneScale, 4)).named("kScaleLane"),
+                k.mul(numKvHeads, perHead).named("keyScalesPerBlock"),
+                k.add(vScales, k.mulWide(kvHead, 4)).named("vScaleHead"), numKvHeads);
     }
 
     /**
@@ -418,17 +433,19 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
         }
     }
 
-    /** This lane's partial dot of head g's query with one key row (its elements only). */
-    private static F32 partialDot(KernelBuilder k, F32[] query, F32[] key) {
+    /**
+     * This lane's partial dot of head g's query with one key row (its elements only), times the lane's key scale
+     * of the row's block (codes; the lane's elements share one, {@link KvScaleGroup}).
+     */
+    private static F32 partialDot(KernelBuilder k, F32[] query, F32[] key, F32 keyScale) {
         F32 dot = k.mul(query[0], key[0]);
         for (int i = 1; i < key.length; i++) dot = k.mad(query[i], key[i], dot);
-        return dot;
+        return keyScale == null ? dot : k.mul(dot, keyScale);
     }
 
-    /** A key's score: scaled by its block's key scale (codes), or -inf past the range. */
-    private static F32 score(KernelBuilder k, F32 dot, F32 keyScale, U32 key, U32 to) {
-        F32 scaled = keyScale == null ? dot : k.mul(dot, keyScale);
-        return k.select(k.lt(key, to), scaled, k.f32(Float.NEGATIVE_INFINITY));
+    /** A key's score, or -inf past the range. */
+    private static F32 score(KernelBuilder k, F32 dot, U32 key, U32 to) {
+        return k.select(k.lt(key, to), dot, k.f32(Float.NEGATIVE_INFINITY));
     }
 
     /**
@@ -443,9 +460,9 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
             F32[] scores = new F32[unroll];
             F32 stepMax = null;
             for (int u = 0; u < unroll; u++) {
-                F32 dot = partialDot(k, state.query()[g], keyValues[u]);
+                F32 dot = partialDot(k, state.query()[g], keyValues[u], keyScales[u]);
                 for (int mask = lanesPerRow() / 2; mask >= 1; mask /= 2) dot = k.add(dot, k.shuffleXor(dot, mask));
-                scores[u] = score(k, dot, keyScales[u], keys[u], to);
+                scores[u] = score(k, dot, keys[u], to);
                 stepMax = stepMax == null ? scores[u] : k.max(stepMax, scores[u]);
             }
             F32[] acc = state.acc()[g];
@@ -468,8 +485,8 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
         F32 stepMax = null;
         for (int u = 0; u < unroll; u++) {
             F32[] dots = new F32[group];
-            for (int g = 0; g < group; g++) dots[g] = partialDot(k, state.query()[g], keyValues[u]);
-            scores[u] = score(k, state.exchange().score(k, dots, lanesPerRow()), keyScales[u], keys[u], to);
+            for (int g = 0; g < group; g++) dots[g] = partialDot(k, state.query()[g], keyValues[u], keyScales[u]);
+            scores[u] = score(k, state.exchange().score(k, dots, lanesPerRow()), keys[u], to);
             stepMax = stepMax == null ? scores[u] : k.max(stepMax, scores[u]);
         }
         U32[] owners = state.exchange().owner();
@@ -533,16 +550,19 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
     /**
      * Where a lane reads its {@code values} elements of a key or value row ({@code k} and {@code v} already point at
      * the lane's columns): bf16 rows, in 16-byte loads, at row {@code key} or, for an 8-bit cache's tail, at row
-     * {@code key mod 64}; or 8-bit codes (one 8- or 16-byte load), with a scale per block and KV head.
+     * {@code key mod 64}; or 8-bit codes (one 8- or 16-byte load), with their block's scales.
      *
      * @param codes how the 8-bit codes decode and where their scales are; null for bf16 rows
      */
     private record Rows(U64 k, U64 v, U32 rowBytes, int values, Source source, Codes codes) {
         /**
          * An 8-bit cache's codes: their format, the integer recipe that decodes them ({@link Fp8Ops#decode}), and
-         * the block scales of K and V ({@code [blocks][numKvHeads]}) at this warp's KV head.
+         * where this lane's scales are: {@code kScales} at block 0's key scale of the lane's channels, a row of
+         * {@code keyScalesPerBlock} floats a block; {@code vScales} at block 0's value scale of the warp's KV head,
+         * {@code numKvHeads} floats a block ({@link KvScaleGroup}).
          */
-        record Codes(KvCodes format, boolean permute, U64 kScales, U64 vScales, U32 numKvHeads, U32 kvHead) {
+        record Codes(KvCodes format, boolean permute, U64 kScales, U32 keyScalesPerBlock, U64 vScales,
+                     U32 numKvHeads) {
         }
 
         /** bf16 rows, the 8-bit cache's bf16 tail, codes decoded by integer operations or by conversions. */
@@ -575,19 +595,18 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
             };
         }
 
-        /** The key's block scale of K, or null for bf16 rows. */
+        /** The key scale of this lane's channels in the key's block, or null for bf16 rows. */
         F32 keyScale(KernelBuilder kb, U32 key) {
-            return codes == null ? null : scale(kb, codes.kScales(), key);
+            return codes == null ? null : scale(kb, codes.kScales(), codes.keyScalesPerBlock(), key);
         }
 
-        /** The key's block scale of V, or null for bf16 rows. */
+        /** The value scale of the key's block, or null for bf16 rows. */
         F32 valueScale(KernelBuilder kb, U32 key) {
-            return codes == null ? null : scale(kb, codes.vScales(), key);
+            return codes == null ? null : scale(kb, codes.vScales(), codes.numKvHeads(), key);
         }
 
-        private F32 scale(KernelBuilder kb, U64 scales, U32 key) {
-            U32 index = kb.mad(kb.shr(key, Fp8Ops.BLOCK_SHIFT), codes.numKvHeads(), codes.kvHead());
-            return kb.loadF32(kb.element(scales, index, 4));
+        private static F32 scale(KernelBuilder kb, U64 scales, U32 perBlock, U32 key) {
+            return kb.loadF32(kb.element(scales, kb.mul(kb.shr(key, Fp8Ops.BLOCK_SHIFT), perBlock), 4));
         }
     }
 

@@ -19,9 +19,10 @@ public final class Fp8KvLayer implements AutoCloseable {
 
     /** Allocates the layer's buffers for {@code capacity} positions (freeing what was allocated if one fails). */
     public Fp8KvLayer(CudaContext context, KvCodes codes, int capacity, int numKvHeads, int headDim) {
-        if (capacity < 1 || numKvHeads < 1 || headDim % 8 != 0 || headDim < 8) {
+        if (capacity < 1 || numKvHeads < 1 || headDim % KvScaleGroup.KEY_CHANNELS != 0 || headDim < 16) {
             throw new IllegalArgumentException("an 8-bit KV layer needs a positive capacity and KV heads and a head"
-                    + " size that is a multiple of 8; got " + capacity + ", " + numKvHeads + ", " + headDim);
+                    + " size that is a multiple of " + KvScaleGroup.KEY_CHANNELS + "; got " + capacity + ", "
+                    + numKvHeads + ", " + headDim);
         }
         this.capacity = capacity;
         this.numKvHeads = numKvHeads;
@@ -29,9 +30,11 @@ public final class Fp8KvLayer implements AutoCloseable {
         this.codes = Objects.requireNonNull(codes, "codes");
         int kvDim = numKvHeads * headDim;
         try {
+            KvScaleGroup[] groups = {KvScaleGroup.KEYS, KvScaleGroup.VALUES};
             for (int kv = 0; kv < 2; kv++) {
                 tensors[kv] = DeviceTensor.allocate(context, DType.U8, capacity, kvDim);
-                tensors[2 + kv] = DeviceTensor.allocate(context, DType.F32, blocks(capacity), numKvHeads);
+                tensors[2 + kv] = DeviceTensor.allocate(context, DType.F32, blocks(capacity),
+                        groups[kv].perRow(codes, numKvHeads, headDim));
                 tensors[4 + kv] = DeviceTensor.allocate(context, DType.BF16, Fp8E4m3.BLOCK_TOKENS, kvDim);
             }
         } catch (RuntimeException e) {
@@ -45,10 +48,18 @@ public final class Fp8KvLayer implements AutoCloseable {
         return (capacity + Fp8E4m3.BLOCK_TOKENS - 1) / Fp8E4m3.BLOCK_TOKENS;
     }
 
-    /** Device bytes of one layer's 8-bit cache (either format) (K and V) of {@code capacity} positions. */
-    public static long bytes(int capacity, int numKvHeads, int headDim) {
+    /** Device bytes of one layer's 8-bit cache of {@code codes} (K and V) of {@code capacity} positions. */
+    public static long bytes(KvCodes codes, int capacity, int numKvHeads, int headDim) {
         long kvDim = (long) numKvHeads * headDim;
-        return 2 * ((long) capacity * kvDim + 4L * blocks(capacity) * numKvHeads + 2L * Fp8E4m3.BLOCK_TOKENS * kvDim);
+        return 2 * ((long) capacity * kvDim + 2L * Fp8E4m3.BLOCK_TOKENS * kvDim)
+                + scaleBytes(codes, capacity, numKvHeads, headDim);
+    }
+
+    /** Bytes of one layer's scales (K and V) of {@code codes} for {@code capacity} positions. */
+    public static long scaleBytes(KvCodes codes, int capacity, int numKvHeads, int headDim) {
+        long perBlock = KvScaleGroup.KEYS.perRow(codes, numKvHeads, headDim)
+                + KvScaleGroup.VALUES.perRow(codes, numKvHeads, headDim);
+        return 4L * blocks(capacity) * perBlock;
     }
 
     public int capacity() {
@@ -77,11 +88,12 @@ public final class Fp8KvLayer implements AutoCloseable {
         return tensors[1];
     }
 
-    /** Key scales, f32 [blocks][numKvHeads]. */
+    /** Key scales, f32 [blocks][{@link KvScaleGroup#perRow}]: int8 a scale per 16 channels, e4m3 per head. */
     public DeviceTensor keyScales() {
         return tensors[2];
     }
 
+    /** Value scales, f32 [blocks][numKvHeads] ({@link KvScaleGroup#VALUES}). */
     public DeviceTensor valueScales() {
         return tensors[3];
     }

@@ -151,50 +151,8 @@ public final class Fp8Ops {
         return k.toS32(rounded);
     }
 
-    /**
-     * Quantizes one KV head's block of {@link Fp8E4m3#BLOCK_TOKENS} bf16 rows into {@code format}'s codes, the CTA's
-     * {@code threads} threads together: the block's amax (a warp then CTA reduction through {@code scratch},
-     * {@code threads / 32} floats of shared memory), its scale stored by thread 0 at {@code scaleAt}, then each chunk
-     * of 8 values divided by the scale, encoded and stored as 8 bytes. Every thread of the CTA must call it (it has
-     * barriers).
-     *
-     * @param source     the block's first row at this head's columns (bf16, 16-byte aligned)
-     * @param sourceRow  bytes between source rows
-     * @param codes      the block's first row of codes at this head's columns (8-byte aligned)
-     * @param codesRow   bytes between code rows
-     */
-    public static void quantizeBlock(KernelBuilder k, KvCodes format, int threads, int headDim, U64 source,
-                                     U32 sourceRow, U64 codes, U32 codesRow, Address scaleAt, U32 scratch) {
-        int chunksPerRow = headDim / 8;
-        int rowShift = Integer.numberOfTrailingZeros(chunksPerRow);
-        U32 chunks = k.u32((long) Fp8E4m3.BLOCK_TOKENS * chunksPerRow);
-        U32 tid = k.threadIdx();
-        F32 amax = k.var("amax", k.f32(0));
-        k.loop(tid, chunks, threads, c -> {
-            for (F32 v : loadChunk(k, source, sourceRow, c, rowShift, chunksPerRow)) k.set(amax, k.max(amax, k.abs(v)));
-        });
-        for (int mask = 16; mask >= 1; mask /= 2) k.set(amax, k.max(amax, k.shuffleXor(amax, mask)));
-        U32 warp = k.shr(tid, 5);
-        k.ifThen(k.eq(k.and(tid, 31), 0), () -> k.store(k.element(scratch, warp, 4), amax));
-        k.barrier();
-        F32 blockMax = k.loadF32(k.element(scratch, k.u32(0), 4));
-        for (int w = 1; w < threads / 32; w++) blockMax = k.max(blockMax, k.loadF32(k.element(scratch, k.u32(w), 4)));
-        k.barrier();
-        F32 scale = k.div(blockMax, k.f32(format.max()));
-        F32 divisor = k.select(k.eq(blockMax, k.f32(0)), k.f32(1), scale);
-        k.ifThen(k.eq(tid, 0), () -> k.store(scaleAt, scale));
-        k.loop(tid, chunks, threads, c -> {
-            F32[] v = loadChunk(k, source, sourceRow, c, rowShift, chunksPerRow);
-            U32 row = k.shr(c, rowShift);
-            U32 column = k.and(c, chunksPerRow - 1);
-            U64 at = k.add(k.add(codes, k.mulWide(row, codesRow)), k.mulWide(column, 8));
-            k.storeVector(Address.global(at), encode4(k, format, v, 0, divisor),
-                    encode4(k, format, v, 4, divisor));
-        });
-    }
-
     /** The 8 bf16 values of chunk c (row c / chunksPerRow, columns 8 (c mod chunksPerRow) ...) as floats. */
-    private static F32[] loadChunk(KernelBuilder k, U64 source, U32 sourceRow, U32 c, int rowShift,
+    static F32[] loadChunk(KernelBuilder k, U64 source, U32 sourceRow, U32 c, int rowShift,
                                    int chunksPerRow) {
         U32 row = k.shr(c, rowShift);
         U32 column = k.and(c, chunksPerRow - 1);

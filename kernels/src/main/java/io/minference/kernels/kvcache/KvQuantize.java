@@ -18,22 +18,22 @@ import java.util.Objects;
  * Stores a prefilled layer's K and V in the 8-bit cache, as {@code codes}: positions {@code [0, length)} of the bf16
  * whole-prompt buffers {@code kPrompt}, {@code vPrompt} ([length][numKvHeads headDim]) become codes and scales for
  * every full block, and the rows of the partial last block, if any, are copied to the tail (row p mod 64). The format
- * is that of {@link io.minference.kernels.kvcache}, the CPU twin {@link KvCodes#quantizeBlock}.
+ * is that of {@link io.minference.kernels.kvcache}, the CPU twin {@link CodedBlocks#quantize}.
  * <p>Parameters: {@code kPrompt}, {@code vPrompt}, {@code kCodes}, {@code vCodes}, {@code kScales},
  * {@code vScales}, {@code kTail}, {@code vTail}, {@code length} (u32). Launch: grid {@code (ceil(length / 64),
  * numKvHeads)}, block {@value #THREADS}, no dynamic shared memory; block (b, h) does head h of block b.
  *
  * @param numKvHeads key/value heads
- * @param headDim    head size, a multiple of 8 whose chunks of 8 divide into a power of two per row
+ * @param headDim    head size: 16, 32, 64, 128 or 256
  * @param codes      the code format
  */
 public record KvQuantize(int numKvHeads, int headDim, KvCodes codes) implements KernelDefinition {
     public static final int THREADS = 128;
 
     public KvQuantize {
-        if (numKvHeads < 1 || headDim < 8 || Integer.bitCount(headDim / 8) != 1 || headDim % 8 != 0) {
-            throw new IllegalArgumentException("KV quantization needs KV heads and a head size of 8 times a power of"
-                    + " two; got " + numKvHeads + " heads of " + headDim);
+        if (numKvHeads < 1 || headDim < KvScaleGroup.KEY_CHANNELS || headDim > 256 || Integer.bitCount(headDim) != 1) {
+            throw new IllegalArgumentException("KV quantization needs KV heads and a head size of 16 to 256, a power"
+                    + " of two; got " + numKvHeads + " heads of " + headDim);
         }
         Objects.requireNonNull(codes, "codes");
     }
@@ -91,15 +91,16 @@ public record KvQuantize(int numKvHeads, int headDim, KvCodes codes) implements 
         U32 fullBlocks = k.shr(length, Fp8Ops.BLOCK_SHIFT);
         U64 headBytes = k.mulWide(head, 2L * headDim);
         U64 promptOffset = k.add(k.mulWide(firstRow, 2L * kvDim), headBytes);
-        U32 scratch = k.sharedArray("warpMax", THREADS / 32 * 4);
+        BlockQuantize keys = BlockQuantize.of(codes, THREADS, headDim, KvScaleGroup.KEYS);
+        BlockQuantize values = BlockQuantize.of(codes, THREADS, headDim, KvScaleGroup.VALUES);
+        U32 scratch = k.sharedArray("scaleMax", Math.max(keys.scratchBytes(), values.scratchBytes()));
         k.ifElse(k.lt(block, fullBlocks), () -> {
             U64 codesOffset = k.add(k.mulWide(firstRow, kvDim), k.mulWide(head, headDim));
-            U32 scale = k.mad(block, k.u32(numKvHeads), head);
             U32 sourceRow = k.u32(2L * kvDim), codesRow = k.u32(kvDim);
-            Fp8Ops.quantizeBlock(k, codes, THREADS, headDim, k.add(kPrompt, promptOffset), sourceRow,
-                    k.add(kCodes, codesOffset), codesRow, k.element(kScales, scale, 4), scratch);
-            Fp8Ops.quantizeBlock(k, codes, THREADS, headDim, k.add(vPrompt, promptOffset), sourceRow,
-                    k.add(vCodes, codesOffset), codesRow, k.element(vScales, scale, 4), scratch);
+            keys.emit(k, k.add(kPrompt, promptOffset), sourceRow, k.add(kCodes, codesOffset), codesRow,
+                    firstScale(k, kScales, block, head, KvScaleGroup.KEYS), scratch);
+            values.emit(k, k.add(vPrompt, promptOffset), sourceRow, k.add(vCodes, codesOffset), codesRow,
+                    firstScale(k, vScales, block, head, KvScaleGroup.VALUES), scratch);
         }, () -> {
             int chunksPerRow = headDim / 8;
             U32 rows = k.sub(length, firstRow);
@@ -114,5 +115,11 @@ public record KvQuantize(int numKvHeads, int headDim, KvCodes codes) implements 
                 k.storeVector(Address.global(k.add(vTail, tailOffset)), vWords);
             });
         });
+    }
+
+    /** Where head {@code head}'s first scale of block {@code block} is, in the scales of {@code group}. */
+    private U64 firstScale(KernelBuilder k, U64 scales, U32 block, U32 head, KvScaleGroup group) {
+        U32 index = k.mul(k.mad(block, k.u32(numKvHeads), head), group.perHead(codes, headDim));
+        return k.add(scales, k.mulWide(index, 4));
     }
 }

@@ -1,9 +1,11 @@
 package io.minference.kernels.transformer;
 
+import io.minference.kernels.kvcache.BlockQuantize;
 import io.minference.kernels.kvcache.Fp8E4m3;
 import io.minference.kernels.kvcache.Fp8KvLayer;
 import io.minference.kernels.kvcache.Fp8Ops;
 import io.minference.kernels.kvcache.KvCodes;
+import io.minference.kernels.kvcache.KvScaleGroup;
 import io.minference.kernels.transformer.LaunchChecks.Buffer;
 import io.minference.ptx.dsl.Address;
 import io.minference.ptx.dsl.B32;
@@ -44,7 +46,7 @@ import java.util.Objects;
  * position p goes to row p mod 64), {@code capacity} is the 8-bit cache's, and four more parameters follow:
  * {@code kCodes}, {@code vCodes}, {@code kScales}, {@code vScales}. When the token fills its 64-position block, the
  * same CTA then quantizes the block from the tail into codes and scales, every KV head in turn
- * ({@link Fp8Ops#quantizeBlock}). Launch: one token (grid 1), since the block's other rows must have been written by
+ * ({@link BlockQuantize}). Launch: one token (grid 1), since the block's other rows must have been written by
  * earlier launches.
  *
  * @param numHeads      query heads
@@ -247,22 +249,29 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
                                    U64 vCodes, U64 kScales, U64 vScales) {
         k.comment("the tails' rows are written (earlier launches, and this CTA before the barrier)");
         k.barrier();
-        U32 scratch = k.sharedArray("warpMax", BLOCK / 32 * 4);
+        BlockQuantize keys = BlockQuantize.of(cacheCodes, BLOCK, headDim, KvScaleGroup.KEYS);
+        BlockQuantize values = BlockQuantize.of(cacheCodes, BLOCK, headDim, KvScaleGroup.VALUES);
+        U32 scratch = k.sharedArray("scaleMax", Math.max(keys.scratchBytes(), values.scratchBytes()));
         int last = Fp8E4m3.BLOCK_TOKENS - 1;
         k.ifThen(k.and(inCache, k.eq(k.and(position, last), last)), () -> {
             U32 block = k.shr(position, Fp8Ops.BLOCK_SHIFT);
             U64 firstCode = k.mulWide(k.sub(position, last), kvWidth());
             U32 tailRow = k.u32(2L * kvWidth()), codesRow = k.u32(kvWidth());
             for (int h = 0; h < numKvHeads; h++) {
-                U32 scale = k.add(k.mul(block, numKvHeads), h);
                 long tailColumn = 2L * h * headDim;
                 U64 codes = k.add(firstCode, (long) h * headDim);
-                Fp8Ops.quantizeBlock(k, cacheCodes, BLOCK, headDim, k.add(kTail, tailColumn), tailRow,
-                        k.add(kCodes, codes), codesRow, k.element(kScales, scale, 4), scratch);
-                Fp8Ops.quantizeBlock(k, cacheCodes, BLOCK, headDim, k.add(vTail, tailColumn), tailRow,
-                        k.add(vCodes, codes), codesRow, k.element(vScales, scale, 4), scratch);
+                keys.emit(k, k.add(kTail, tailColumn), tailRow, k.add(kCodes, codes), codesRow,
+                        firstScale(k, kScales, block, h, KvScaleGroup.KEYS), scratch);
+                values.emit(k, k.add(vTail, tailColumn), tailRow, k.add(vCodes, codes), codesRow,
+                        firstScale(k, vScales, block, h, KvScaleGroup.VALUES), scratch);
             }
         });
+    }
+
+    /** Where KV head h's first scale of block {@code block} is, in the scales of {@code group}. */
+    private U64 firstScale(KernelBuilder k, U64 scales, U32 block, int h, KvScaleGroup group) {
+        U32 index = k.mul(k.add(k.mul(block, numKvHeads), h), group.perHead(cacheCodes, headDim));
+        return k.add(scales, k.mulWide(index, 4));
     }
 
     /**

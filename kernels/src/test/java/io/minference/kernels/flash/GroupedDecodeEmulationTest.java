@@ -2,7 +2,9 @@ package io.minference.kernels.flash;
 
 import io.minference.kernels.DecodeReference;
 import io.minference.kernels.WarpEmulator;
+import io.minference.kernels.kvcache.CodedBlocks;
 import io.minference.kernels.kvcache.KvCodes;
+import io.minference.kernels.kvcache.KvScaleGroup;
 import io.minference.ptx.PtxTarget;
 import io.minference.runtime.cuda.BFloat16;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -11,7 +13,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Random;
 import java.util.stream.Stream;
@@ -72,61 +76,64 @@ class GroupedDecodeEmulationTest {
 
         float[] q = gaussians(random, heads * headDim, 1.5);
         float[] k = gaussians(random, capacity * kvDim, 1.0), v = gaussians(random, capacity * kvDim, 1.0);
-        // blocks of different magnitudes, so that the block scales matter; keys far larger in block 3 and late in
-        // the tail, so that running maxima jump by many powers of 2 in the middle of splits (a lazy rescale's case)
+        // blocks of different magnitudes, so that the block scales matter, and key channels too (a group of 16 in
+        // three 6 times larger), so that a lane that took another group's key scale fails; keys far larger in block
+        // 3 and late in the tail, so that running maxima jump by many powers of 2 in the middle of splits (a lazy
+        // rescale's case)
         for (int t = 0; t < capacity; t++) {
             float factor = (t / 64) % 3 == 1 ? 40f : 1f;
             float keyFactor = t / 64 == 3 ? 8f : t >= length - 12 ? 4f : 1f;
             for (int j = 0; j < kvDim; j++) {
+                float channelFactor = j % headDim / KvScaleGroup.KEY_CHANNELS % 3 == 1 ? 6f : 1f;
                 v[t * kvDim + j] = BFloat16.round(v[t * kvDim + j] * factor);
-                k[t * kvDim + j] = BFloat16.round(k[t * kvDim + j] * keyFactor);
+                k[t * kvDim + j] = BFloat16.round(k[t * kvDim + j] * keyFactor * channelFactor);
             }
         }
         Map<String, Long> params = new HashMap<>();
-        params.put("q", upload(gpu, bf16(q)));
+        params.put("q", gpu.upload(WarpEmulator.bf16Bytes(q)));
         float[] kSeen = k.clone(), vSeen = v.clone();
         if (codes == null) {
-            params.put("k", upload(gpu, bf16(k)));
-            params.put("v", upload(gpu, bf16(v)));
+            params.put("k", gpu.upload(WarpEmulator.bf16Bytes(k)));
+            params.put("v", gpu.upload(WarpEmulator.bf16Bytes(v)));
         } else {
             int blocks = length / 64;
-            byte[] kCodes = new byte[capacity * kvDim], vCodes = new byte[capacity * kvDim];
-            float[] kScales = new float[(capacity / 64 + 1) * KV_HEADS], vScales = kScales.clone();
-            for (int b = 0; b < blocks; b++) {
-                for (int h = 0; h < KV_HEADS; h++) {
-                    int from = b * 64 * kvDim + h * headDim;
-                    kScales[b * KV_HEADS + h] = codes.quantizeBlock(k, from, 64, kvDim, headDim, kCodes);
-                    vScales[b * KV_HEADS + h] = codes.quantizeBlock(v, from, 64, kvDim, headDim, vCodes);
-                    for (int r = 0; r < 64; r++) {
-                        for (int i = 0; i < headDim; i++) {
-                            int at = from + r * kvDim + i;
-                            kSeen[at] = codes.decode(kCodes[at]) * kScales[b * KV_HEADS + h];
-                            vSeen[at] = codes.decode(vCodes[at]) * vScales[b * KV_HEADS + h];
-                        }
-                    }
+            CodedBlocks kBlocks = CodedBlocks.quantize(codes, KvScaleGroup.KEYS, KV_HEADS, headDim,
+                    Arrays.copyOf(k, blocks * 64 * kvDim));
+            CodedBlocks vBlocks = CodedBlocks.quantize(codes, KvScaleGroup.VALUES, KV_HEADS, headDim,
+                    Arrays.copyOf(v, blocks * 64 * kvDim));
+            for (int r = 0; r < blocks * 64; r++) {
+                for (int c = 0; c < kvDim; c++) {
+                    kSeen[r * kvDim + c] = kBlocks.value(r, c);
+                    vSeen[r * kvDim + c] = vBlocks.value(r, c);
                 }
             }
+            // the cache's capacity in codes and scales: its rows past the full blocks are never read
+            byte[] kCodes = Arrays.copyOf(kBlocks.codes(), capacity * kvDim);
+            byte[] vCodes = Arrays.copyOf(vBlocks.codes(), capacity * kvDim);
+            int scaleBlocks = capacity / 64 + 1;
+            float[] kScales = Arrays.copyOf(kBlocks.scales(), scaleBlocks * KvScaleGroup.KEYS.perRow(codes, KV_HEADS, headDim));
+            float[] vScales = Arrays.copyOf(vBlocks.scales(), scaleBlocks * KV_HEADS);
             float[] kTail = new float[64 * kvDim], vTail = new float[64 * kvDim];
             for (int t = blocks * 64; t < length; t++) {
                 System.arraycopy(k, t * kvDim, kTail, (t % 64) * kvDim, kvDim);
                 System.arraycopy(v, t * kvDim, vTail, (t % 64) * kvDim, kvDim);
             }
-            params.put("k", upload(gpu, kCodes));
-            params.put("v", upload(gpu, vCodes));
-            params.put("kScales", upload(gpu, floats(kScales)));
-            params.put("vScales", upload(gpu, floats(vScales)));
-            params.put("kTail", upload(gpu, bf16(kTail)));
-            params.put("vTail", upload(gpu, bf16(vTail)));
+            params.put("k", gpu.upload(kCodes));
+            params.put("v", gpu.upload(vCodes));
+            params.put("kScales", gpu.upload(WarpEmulator.f32Bytes(kScales)));
+            params.put("vScales", gpu.upload(WarpEmulator.f32Bytes(vScales)));
+            params.put("kTail", gpu.upload(WarpEmulator.bf16Bytes(kTail)));
+            params.put("vTail", gpu.upload(WarpEmulator.bf16Bytes(vTail)));
         }
         float[] poison = new float[heads * splits * (headDim + 2)];
-        java.util.Arrays.fill(poison, Float.NaN);
-        long partials = upload(gpu, floats(poison));
+        Arrays.fill(poison, Float.NaN);
+        long partials = gpu.upload(WarpEmulator.f32Bytes(poison));
         params.put("partials", partials);
-        params.put("lengthAt", upload(gpu, ints(length)));
+        params.put("lengthAt", gpu.upload(WarpEmulator.u32Bytes(length)));
         params.put("numHeads", (long) heads);
         params.put("numKvHeads", (long) KV_HEADS);
         params.put("scale", (long) Float.floatToRawIntBits(FlashAttention.log2Scale(headDim)));
-        assertEquals(params.keySet(), new java.util.HashSet<>(gpu.params()), "the kernel's parameters");
+        assertEquals(params.keySet(), new HashSet<>(gpu.params()), "the kernel's parameters");
 
         for (int x = 0; x < KV_HEADS; x++) {
             for (int y = 0; y < SPLIT_BLOCKS; y++) gpu.runBlock(params, x, y, SPLIT_BLOCKS, GroupedFlashDecode.THREADS);
@@ -160,29 +167,5 @@ class GroupedDecodeEmulationTest {
         float[] values = new float[n];
         for (int i = 0; i < n; i++) values[i] = BFloat16.round((float) (sigma * random.nextGaussian()));
         return values;
-    }
-
-    private static long upload(WarpEmulator gpu, byte[] bytes) {
-        long address = gpu.allocate(bytes.length);
-        System.arraycopy(bytes, 0, gpu.bytes(address), 0, bytes.length);
-        return address;
-    }
-
-    private static byte[] bf16(float[] values) {
-        ByteBuffer b = ByteBuffer.allocate(2 * values.length).order(ByteOrder.LITTLE_ENDIAN);
-        for (float x : values) b.putShort(BFloat16.fromFloat(x));
-        return b.array();
-    }
-
-    private static byte[] floats(float[] values) {
-        ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
-        for (float x : values) b.putFloat(x);
-        return b.array();
-    }
-
-    private static byte[] ints(int... values) {
-        ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);
-        for (int x : values) b.putInt(x);
-        return b.array();
     }
 }

@@ -6,9 +6,11 @@ import io.minference.kernels.cpu.Rope;
 import io.minference.kernels.flash.DecodeTuning;
 import io.minference.kernels.flash.FlashAttention;
 import io.minference.kernels.flash.PrefillKernel;
+import io.minference.kernels.kvcache.CodedBlocks;
 import io.minference.kernels.kvcache.Fp8KvLayer;
 import io.minference.kernels.kvcache.KvCodes;
 import io.minference.kernels.kvcache.KvQuantize;
+import io.minference.kernels.kvcache.KvScaleGroup;
 import io.minference.runtime.DType;
 import io.minference.runtime.Tensor;
 import io.minference.runtime.cuda.BFloat16;
@@ -22,13 +24,14 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * The 8-bit KV cache's kernels on a real GPU against the CPU reference {@link KvCodes#quantizeBlock}, for both code
+ * The 8-bit KV cache's kernels on a real GPU against the CPU reference {@link CodedBlocks#quantize}, for both code
  * formats (e4m3 and int8): the codes and scales that {@link KvQuantize} and the 8-bit mode of {@link RopeKvWrite}
  * write equal the reference's bit for bit (from the same bf16 values), the tail holds the partial block, and the
  * 8-bit split-K decode matches float64 attention over the dequantized cache under every decode tuning (e4m3 by the
@@ -93,30 +96,24 @@ class Fp8KvCacheGpuTest {
     private static void assertBlocksEqualReference(float[] values, int firstBlock, int blocks, Fp8KvLayer cache,
                                                    boolean keys, String what) {
         int kvHeads = cache.numKvHeads(), headDim = cache.headDim(), kvDim = kvHeads * headDim;
+        KvScaleGroup group = keys ? KvScaleGroup.KEYS : KvScaleGroup.VALUES;
         byte[] codes = downloadBytes(keys ? cache.keyCodes() : cache.valueCodes());
         float[] scales = gpu.downloadF32(keys ? cache.keyScales() : cache.valueScales());
-        byte[] expected = new byte[values.length];
-        for (int b = 0; b < blocks; b++) {
-            for (int head = 0; head < kvHeads; head++) {
-                int h = head;
-                int from = b * 64 * kvDim + h * headDim;
-                float scale = cache.codes().quantizeBlock(values, from, 64, kvDim, headDim, expected);
-                int block = firstBlock + b;
-                assertEquals(Float.floatToRawIntBits(scale), Float.floatToRawIntBits(scales[block * kvHeads + h]),
-                        () -> what + " " + cache.codes().label() + " scale of block " + block + ", head " + h + "; "
-                                + gpu.context());
-                for (int r = 0; r < 64; r++) {
-                    for (int i = 0; i < headDim; i++) {
-                        int at = from + r * kvDim + i;
-                        int deviceAt = (block * 64 + r) * kvDim + h * headDim + i;
-                        if (expected[at] != codes[deviceAt]) {
-                            fail(what + " " + cache.codes().label() + " code at position " + (block * 64 + r)
-                                    + ", head " + h + ", element " + i + ": device " + (codes[deviceAt] & 0xFF)
-                                    + ", reference " + (expected[at] & 0xFF)
-                                    + " for " + values[at] + "; " + gpu.context());
-                        }
-                    }
-                }
+        CodedBlocks expected = CodedBlocks.quantize(cache.codes(), group, kvHeads, headDim,
+                Arrays.copyOf(values, blocks * 64 * kvDim));
+        int perRow = group.perRow(cache.codes(), kvHeads, headDim);
+        for (int s = 0; s < expected.scales().length; s++) {
+            int at = firstBlock * perRow + s;
+            assertEquals(Float.floatToRawIntBits(expected.scales()[s]), Float.floatToRawIntBits(scales[at]),
+                    () -> what + " " + cache.codes().label() + " scale " + at % perRow + " of block " + at / perRow
+                            + "; " + gpu.context());
+        }
+        for (int i = 0; i < expected.codes().length; i++) {
+            int deviceAt = firstBlock * 64 * kvDim + i;
+            if (expected.codes()[i] != codes[deviceAt]) {
+                fail(what + " " + cache.codes().label() + " code at position " + deviceAt / kvDim + ", column "
+                        + i % kvDim + ": device " + (codes[deviceAt] & 0xFF) + ", reference "
+                        + (expected.codes()[i] & 0xFF) + " for " + values[i] + "; " + gpu.context());
             }
         }
     }
@@ -197,8 +194,8 @@ class Fp8KvCacheGpuTest {
                 }
             }
             float[] scales = gpu.downloadF32(cache.keyScales());
-            for (int h = 0; h < kvHeads; h++) {
-                int at = 2 * kvHeads + h;
+            int perRow = KvScaleGroup.KEYS.perRow(cache.codes(), kvHeads, headDim);
+            for (int at = 2 * perRow; at < 3 * perRow; at++) {
                 assertEquals(DeviceFixture.POISON, Float.floatToRawIntBits(scales[at]),
                         "the partial third block must not be quantized; " + gpu.context());
             }
@@ -292,8 +289,8 @@ class Fp8KvCacheGpuTest {
             flash.reserveDecode(capacity);
             flash.decode(gpu.stream(), dq, cache, out, lengthAt);
             float[] got = gpu.downloadBf16(out);
-            float[] kd = dequantized(codes, k, length, kvHeads, headDim);
-            float[] vd = dequantized(codes, v, length, kvHeads, headDim);
+            float[] kd = dequantized(codes, KvScaleGroup.KEYS, k, length, kvHeads, headDim);
+            float[] vd = dequantized(codes, KvScaleGroup.VALUES, v, length, kvHeads, headDim);
             for (int h = 0; h < heads; h++) {
                 double[] reference = DecodeReference.attend(q, kd, vd, h, h / group, headDim, kvDim, length);
                 for (int i = 0; i < headDim; i++) {
@@ -310,21 +307,14 @@ class Fp8KvCacheGpuTest {
     }
 
     /** The values decode sees: full blocks through the reference codes and scales, the partial block as it is. */
-    private static float[] dequantized(KvCodes format, float[] values, int length, int kvHeads, int headDim) {
-        int kvDim = kvHeads * headDim;
+    private static float[] dequantized(KvCodes format, KvScaleGroup group, float[] values, int length, int kvHeads,
+                                       int headDim) {
+        int kvDim = kvHeads * headDim, quantized = length / 64 * 64;
         float[] out = values.clone();
-        byte[] codes = new byte[values.length];
-        for (int b = 0; b < length / 64; b++) {
-            for (int h = 0; h < kvHeads; h++) {
-                int from = b * 64 * kvDim + h * headDim;
-                float scale = format.quantizeBlock(values, from, 64, kvDim, headDim, codes);
-                for (int r = 0; r < 64; r++) {
-                    for (int i = 0; i < headDim; i++) {
-                        int at = from + r * kvDim + i;
-                        out[at] = format.decode(codes[at]) * scale;
-                    }
-                }
-            }
+        CodedBlocks blocks = CodedBlocks.quantize(format, group, kvHeads, headDim,
+                Arrays.copyOf(values, quantized * kvDim));
+        for (int r = 0; r < quantized; r++) {
+            for (int c = 0; c < kvDim; c++) out[r * kvDim + c] = blocks.value(r, c);
         }
         return out;
     }

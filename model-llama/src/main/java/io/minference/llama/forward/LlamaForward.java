@@ -8,8 +8,10 @@ import io.minference.kernels.cpu.ResidualAdd;
 import io.minference.kernels.cpu.RmsNorm;
 import io.minference.kernels.cpu.Rope;
 import io.minference.kernels.cpu.SwiGlu;
+import io.minference.kernels.kvcache.CodedBlocks;
 import io.minference.kernels.kvcache.Fp8E4m3;
 import io.minference.kernels.kvcache.KvCodes;
+import io.minference.kernels.kvcache.KvScaleGroup;
 import io.minference.llama.LayerWeights;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaWeights;
@@ -41,7 +43,7 @@ import java.util.Optional;
  *
  * <p>The cache holds f32 keys and values. After {@link #useCodedKvCache(KvCodes)} it is the CPU reference of the
  * GPU's 8-bit cache ({@link io.minference.kernels.kvcache}) with e4m3 or int8 codes: every full 64-position block is
- * rounded to bf16 (what the device cache holds), quantized per KV head by {@link KvCodes#quantizeBlock}, and its rows
+ * rounded to bf16 (what the device cache holds), quantized by {@link CodedBlocks#quantize}, and its rows
  * replaced by the dequantized
  * values, which decode then reads; the partial last block stays as it is until it fills. Blocks are quantized after
  * a prefill and after each decode step, never during a prefill, so a prompt's own attention sees full precision.
@@ -166,23 +168,16 @@ public final class LlamaForward implements ForwardPass {
         if (kvCodes == null) return;
         int end = blockStart(position);
         if (end <= quantizedEnd) return;
-        int kvDim = cache.kvDim(), rows = end - quantizedEnd, headDim = config.headDim();
+        int kvDim = cache.kvDim(), rows = end - quantizedEnd;
         float[] values = new float[rows * kvDim];
-        byte[] codes = new byte[values.length];
         for (int l = 0; l < config.numLayers(); l++) {
-            for (Tensor t : new Tensor[] {cache.keyRows(l, quantizedEnd, rows), cache.valueRows(l, quantizedEnd, rows)}) {
+            for (KvScaleGroup group : KvScaleGroup.values()) {
+                Tensor t = group == KvScaleGroup.KEYS ? cache.keyRows(l, quantizedEnd, rows)
+                        : cache.valueRows(l, quantizedEnd, rows);
                 for (int i = 0; i < values.length; i++) values[i] = BFloat16.round(t.getFloat(i));
-                for (int b = 0; b < rows / Fp8E4m3.BLOCK_TOKENS; b++) {
-                    for (int h = 0; h < config.numKvHeads(); h++) {
-                        int from = b * Fp8E4m3.BLOCK_TOKENS * kvDim + h * headDim;
-                        float scale = kvCodes.quantizeBlock(values, from, Fp8E4m3.BLOCK_TOKENS, kvDim, headDim, codes);
-                        for (int r = 0; r < Fp8E4m3.BLOCK_TOKENS; r++) {
-                            for (int i = 0; i < headDim; i++) {
-                                int at = from + r * kvDim + i;
-                                t.setFloat(at, kvCodes.decode(codes[at]) * scale);
-                            }
-                        }
-                    }
+                CodedBlocks blocks = CodedBlocks.quantize(kvCodes, group, config.numKvHeads(), config.headDim(), values);
+                for (int r = 0; r < rows; r++) {
+                    for (int c = 0; c < kvDim; c++) t.setFloat((long) r * kvDim + c, blocks.value(r, c));
                 }
             }
         }

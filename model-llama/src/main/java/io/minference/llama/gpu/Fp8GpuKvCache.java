@@ -57,7 +57,7 @@ final class Fp8GpuKvCache implements GpuKvCache {
         } catch (RuntimeException e) {
             close();
             throw new IllegalStateException("cannot allocate a device " + type.label() + " KV cache of " + capacity
-                    + " positions (" + layerCount * layerBytes(c, capacity) / (1 << 20) + " MiB)", e);
+                    + " positions (" + layerCount * layerBytes(c, capacity, type) / (1 << 20) + " MiB)", e);
         }
     }
 
@@ -74,12 +74,8 @@ final class Fp8GpuKvCache implements GpuKvCache {
         }
     }
 
-    static long bytes(LlamaConfig c, int capacity) {
-        return c.numLayers() * layerBytes(c, capacity);
-    }
-
-    static long layerBytes(LlamaConfig c, int capacity) {
-        return Fp8KvLayer.bytes(capacity, c.numKvHeads(), c.headDim());
+    static long layerBytes(LlamaConfig c, int capacity, KvCacheType type) {
+        return Fp8KvLayer.bytes(KvCacheCodes.of(type), capacity, c.numKvHeads(), c.headDim());
     }
 
     @Override

@@ -45,7 +45,7 @@ sealed interface GpuKvCache extends AutoCloseable permits Bf16GpuKvCache, Fp8Gpu
     static long layerBytes(LlamaConfig c, int capacity, KvCacheType type) {
         return switch (type) {
             case BF16 -> 2L * capacity * c.kvDim() * 2;
-            case FP8, INT8 -> Fp8GpuKvCache.layerBytes(c, capacity);
+            case FP8, INT8 -> Fp8GpuKvCache.layerBytes(c, capacity, type);
         };
     }
 

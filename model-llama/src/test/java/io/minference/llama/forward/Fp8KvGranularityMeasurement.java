@@ -12,12 +12,14 @@ import io.minference.runtime.Tensor;
 import io.minference.runtime.cpu.CpuBackend;
 import io.minference.runtime.cuda.BFloat16;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Locale;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * Measures which scale granularity of an e4m3 KV cache meets issue 13's 2e-2 bound on the decode logits of the
- * pass-key model: one f32 prefill per prompt length, then for each candidate the prompt's cache is quantized and
+ * Measures which code format (e4m3, int8) and scale granularity of an 8-bit KV cache meets issue 13's 2e-2 bound on
+ * the decode logits of the pass-key model, with the rotation and sink variants tried: one f32 prefill per prompt length, then for each candidate the prompt's cache is quantized and
  * dequantized in place (from a saved copy), and {@value Fp8KvAccuracy#STEPS} decode steps are compared with the f32
  * cache's, the reference's greedy tokens fed to both. Not a check: it runs only with
  * {@code -Dminference.fp8.measure=true} and prints the table (prompt: the pass-key prompt of seed 13, key at half
@@ -69,12 +71,32 @@ class Fp8KvGranularityMeasurement {
                 new Named("int8 block64 x head (K,V)", 1 + 4.0 / (64 * d),
                         (v, r, h, hd, k) -> blocks(v, r, h, hd, 64, hd, true)),
                 new Named("int8 token x head (K,V)", 1 + 4.0 / d, (v, r, h, hd, k) -> blocks(v, r, h, hd, 1, hd, true)),
+                new Named("int8 K block64 x channel, V block64 x head", 1 + (4.0 / 64 + 4.0 / (64 * d)) / 2,
+                        (v, r, h, hd, k) -> blocks(v, r, h, hd, 64, k ? 1 : hd, true)),
+                new Named("int8 K block64 x 16 channels, V block64 x head", 1 + (4.0 / (64 * 16) + 4.0 / (64 * d)) / 2,
+                        (v, r, h, hd, k) -> blocks(v, r, h, hd, 64, k ? 16 : hd, true)),
+                new Named("int8 K block64 x 8 channels, V block64 x head", 1 + (4.0 / (64 * 8) + 4.0 / (64 * d)) / 2,
+                        (v, r, h, hd, k) -> blocks(v, r, h, hd, 64, k ? 8 : hd, true)),
+                new Named("int8 K block64 x 32 channels, V block64 x head", 1 + (4.0 / (64 * 32) + 4.0 / (64 * d)) / 2,
+                        (v, r, h, hd, k) -> blocks(v, r, h, hd, 64, k ? 32 : hd, true)),
+                new Named("int8 block64 x 16 channels (K,V)", 1 + 4.0 / (64 * 16),
+                        (v, r, h, hd, k) -> blocks(v, r, h, hd, 64, 16, true)),
+                new Named("e4m3 block64 x 16 channels (K,V)", 1 + 4.0 / (64 * 16),
+                        (v, r, h, hd, k) -> blocks(v, r, h, hd, 64, 16, false)),
+                new Named("int8 block32 x head (K,V)", 1 + 4.0 / (32 * d),
+                        (v, r, h, hd, k) -> blocks(v, r, h, hd, 32, hd, true)),
+                new Named("int8 block64 x head, first block bf16", 1 + 4.0 / (64 * d),
+                        (v, r, h, hd, k) -> afterFirstBlock(v, r, h, hd)),
+                new Named("int8 block64 x head, K Hadamard-rotated", 1 + 4.0 / (64 * d),
+                        (v, r, h, hd, k) -> rotated(v, r, h, hd, k)),
+                new Named("int8 block64 x head, K and V Hadamard-rotated", 1 + 4.0 / (64 * d),
+                        (v, r, h, hd, k) -> rotated(v, r, h, hd, true)),
         };
         try (LlamaModel model = ModelLoader.load(f[0].toString(), f[1], ProgressListener.NONE);
              CpuBackend cpu = new CpuBackend()) {
             var config = model.config();
-            System.out.printf("model %s: %d layers, %d KV heads of %d; cpu threads %d%n", f[0].getFileName(),
-                    config.numLayers(), config.numKvHeads(), config.headDim(), cpu.threads());
+            System.out.printf("model %s: %d layers, %d KV heads of %d; %s%n", f[0].getFileName(),
+                    config.numLayers(), config.numKvHeads(), config.headDim(), cpu.describe());
             assumeTrue(config.headDim() == d, "the bytes column assumes a head size of " + d);
             for (int length : new int[] {8192, 16384 - Fp8KvAccuracy.CONTINUATION}) {
                 Fp8KvAccuracy.Task task = Fp8KvAccuracy.Task.of(model.tokenizer(), f[2], length);
@@ -135,7 +157,7 @@ class Fp8KvGranularityMeasurement {
     /**
      * e4m3 (or symmetric int8) with one scale per tile of {@code tokens} rows and {@code channels} channels of each
      * head: amax / 448 and the nearest e4m3 value (or amax / 127 and the nearest integer, as
-     * {@link io.minference.kernels.kvcache.KvCodes#quantizeBlock}).
+     * {@link io.minference.kernels.kvcache.KvCodes#quantizeBlock}; int8 keys per 16 channels are the cache's format).
      */
     static void blocks(float[] v, int rows, int heads, int headDim, int tokens, int channels, boolean int8) {
         int kvDim = heads * headDim;
@@ -155,6 +177,49 @@ class Fp8KvGranularityMeasurement {
                 }
             }
         }
+    }
+
+    /** int8 per block and head, the first block (the attention sinks) left in bf16. */
+    static void afterFirstBlock(float[] v, int rows, int heads, int headDim) {
+        int kvDim = heads * headDim;
+        float[] rest = Arrays.copyOfRange(v, 64 * kvDim, rows * kvDim);
+        blocks(rest, rows - 64, heads, headDim, 64, headDim, true);
+        System.arraycopy(rest, 0, v, 64 * kvDim, rest.length);
+    }
+
+    /** int8 per block and head after a randomized Walsh-Hadamard rotation of each head's row, rotated back. */
+    static void rotated(float[] v, int rows, int heads, int headDim, boolean rotate) {
+        if (!rotate) {
+            blocks(v, rows, heads, headDim, 64, headDim, true);
+            return;
+        }
+        Random signs = new Random(7);
+        float[] sign = new float[headDim];
+        for (int i = 0; i < headDim; i++) sign[i] = signs.nextBoolean() ? 1 : -1;
+        for (int at = 0; at < v.length; at += headDim) {
+            for (int i = 0; i < headDim; i++) v[at + i] *= sign[i];
+            hadamard(v, at, headDim);
+        }
+        blocks(v, rows, heads, headDim, 64, headDim, true);
+        for (int at = 0; at < v.length; at += headDim) {
+            hadamard(v, at, headDim);
+            for (int i = 0; i < headDim; i++) v[at + i] *= sign[i];
+        }
+    }
+
+    /** The orthonormal Walsh-Hadamard transform of v[at, at + n), in place (its own inverse). */
+    static void hadamard(float[] v, int at, int n) {
+        for (int h = 1; h < n; h *= 2) {
+            for (int i = 0; i < n; i += 2 * h) {
+                for (int j = i; j < i + h; j++) {
+                    float a = v[at + j], b = v[at + j + h];
+                    v[at + j] = a + b;
+                    v[at + j + h] = a - b;
+                }
+            }
+        }
+        float norm = (float) (1 / Math.sqrt(n));
+        for (int i = 0; i < n; i++) v[at + i] *= norm;
     }
 
     /** x rounded to 4 significant bits (ties to even), whatever its exponent: e4m3's floor under any scaling. */

@@ -31,11 +31,13 @@ class GpuMemoryPlanTest {
         int length = 131072;
         assertEquals(16L << 30, GpuMemoryPlan.kvCacheBytes(LLAMA3_8B, length, KvCacheType.BF16));
         long codes = 32L * 2 * length * 1024;
-        long scales = 32L * 2 * 4 * (length / 64) * 8;
         long tails = 32L * 2 * 2 * 64 * 1024;
-        assertEquals(codes + scales + tails, GpuMemoryPlan.kvCacheBytes(LLAMA3_8B, length, KvCacheType.FP8));
-        assertEquals(GpuMemoryPlan.kvCacheBytes(LLAMA3_8B, length, KvCacheType.FP8),
-                GpuMemoryPlan.kvCacheBytes(LLAMA3_8B, length, KvCacheType.INT8));
+        // per layer and block: e4m3 a scale per KV head for K and for V (8 + 8)
+        long e4m3Scales = 32L * 4 * (length / 64) * (8 + 8);
+        assertEquals(codes + e4m3Scales + tails, GpuMemoryPlan.kvCacheBytes(LLAMA3_8B, length, KvCacheType.FP8));
+        // int8: K a scale per 16 channels of each of 8 KV heads of 128 (64), V one per KV head (8)
+        long int8Scales = 32L * 4 * (length / 64) * (8 * 128 / 16 + 8);
+        assertEquals(codes + int8Scales + tails, GpuMemoryPlan.kvCacheBytes(LLAMA3_8B, length, KvCacheType.INT8));
     }
 
     @Test
@@ -69,8 +71,12 @@ class GpuMemoryPlanTest {
         long scales = 32L * 2 * 4 * ((million + 64 + 63) / 64) * 8;
         long tails = 32L * 2 * 2 * 64 * 1024;
         assertEquals(codes + scales + tails, plan.kvCacheBytes());
-        assertEquals(plan.describe(), GpuMemoryPlan.of(LLAMA3_8B, false, million, 64,
-                GpuLlamaForward.DEFAULT_CHUNK_SIZE, KvCacheType.INT8, true).describe(), "int8 codes: the same bytes");
+        // int8 codes: the same bytes, and a key scale per 16 channels (64 a block and layer, not 8)
+        GpuMemoryPlan int8 = GpuMemoryPlan.of(LLAMA3_8B, false, million, 64, GpuLlamaForward.DEFAULT_CHUNK_SIZE,
+                KvCacheType.INT8, true);
+        long int8Scales = 32L * 4 * ((million + 64 + 63) / 64) * (64 + 8);
+        assertEquals(codes + int8Scales + tails, int8.kvCacheBytes());
+        assertTrue(int8.totalBytes() <= 130L << 30, "int8 at 1M within 130 GiB: " + int8.describe());
         GpuMemoryPlan.PromptBuffers p = plan.prompt();
         assertEquals(16L << 30, p.hidden(), "f32 hidden state of 1M x 4096");
         assertEquals(8L << 30, p.queries());
