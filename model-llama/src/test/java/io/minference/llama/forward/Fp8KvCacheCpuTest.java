@@ -35,7 +35,7 @@ class Fp8KvCacheCpuTest {
         assumeTrue(files.isPresent(), "shared data for the pass-key task is absent");
         Path[] f = files.get();
         try (LlamaModel model = ModelLoader.load(f[0].toString(), f[1], ProgressListener.NONE);
-             CpuBackend cpu = new CpuBackend()) {
+             CpuBackend cpu = Fp8KvAccuracy.cpuBackend()) {
             Fp8KvAccuracy.Task task = Fp8KvAccuracy.Task.of(model.tokenizer(), f[2], length);
             int[] prompt = task.prompt().ids();
             try (LlamaForward forward = new LlamaForward(model.config(), model.weights(), cpu,
@@ -99,7 +99,7 @@ class Fp8KvCacheCpuTest {
         assumeTrue(files.isPresent(), "shared data for the pass-key task is absent");
         Path[] f = files.get();
         try (LlamaModel model = ModelLoader.load(f[0].toString(), f[1], ProgressListener.NONE);
-             CpuBackend cpu = new CpuBackend()) {
+             CpuBackend cpu = Fp8KvAccuracy.cpuBackend()) {
             Fp8KvAccuracy.Task task = Fp8KvAccuracy.Task.of(model.tokenizer(), f[2], 2048);
             int[] prompt = task.prompt().ids();
             try (LlamaForward forward = new LlamaForward(model.config(), model.weights(), cpu,

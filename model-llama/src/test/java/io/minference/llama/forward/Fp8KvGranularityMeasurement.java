@@ -93,7 +93,7 @@ class Fp8KvGranularityMeasurement {
                         (v, r, h, hd, k) -> rotated(v, r, h, hd, true)),
         };
         try (LlamaModel model = ModelLoader.load(f[0].toString(), f[1], ProgressListener.NONE);
-             CpuBackend cpu = new CpuBackend()) {
+             CpuBackend cpu = Fp8KvAccuracy.cpuBackend()) {
             var config = model.config();
             System.out.printf("model %s: %d layers, %d KV heads of %d; %s%n", f[0].getFileName(),
                     config.numLayers(), config.numKvHeads(), config.headDim(), cpu.describe());
