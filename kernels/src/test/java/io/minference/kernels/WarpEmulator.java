@@ -5,11 +5,10 @@ import io.minference.runtime.cuda.BFloat16;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Deque;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -19,9 +18,10 @@ import java.util.TreeMap;
  * kernels and the 8-bit cache's quantizer emit: integer and f32 arithmetic (Java's IEEE arithmetic, round to
  * nearest; {@code ex2.approx} as an exact power of two, rounded), bit operations, {@code prmt}, comparisons and
  * selects, global and shared loads and stores, warp shuffles and votes, {@code bar.sync} (the CTA's warps run in turn
- * from one barrier to the next), and branches (a forward branch the lanes disagree on must jump to where they meet
- * again, as the kernels' if-then blocks do; lanes that leave a loop by its back edge wait just after it), the
- * e4m3-to-f16 and f16-to-f32 conversions
+ * from one barrier to the next), and branches that split a warp (its lanes run in groups, the one furthest behind
+ * first, and run on together where they meet again, as structured code's lanes do), the
+ * f32-to-bf16 pairs, {@code sin.approx} and {@code cos.approx} (as Java's, which differ from the hardware's in the
+ * last bits), the e4m3-to-f16 and f16-to-f32 conversions
  * (by {@link Fp8E4m3#decode}) and the float-to-integer roundings. Atomics and other conversions are not emulated: an
  * instruction it does not know is an error that names it.
  * <p>Global memory is a set of buffers at made-up addresses ({@link #allocate}); parameters are given by name.
@@ -173,8 +173,8 @@ public final class WarpEmulator {
         private final byte[] shared;
         private final long[][] values = new long[LANES][64];
         private final boolean[] active = new boolean[LANES];
-        // forward branches that split the warp: where the lanes that jumped wait, and which they are
-        private final Deque<Object[]> waiting = new ArrayDeque<>();
+        // groups of lanes that branched apart from the running one: the instruction each waits at, and its lanes
+        private final List<Object[]> waiting = new ArrayList<>();
         private int pc;
 
         Warp(Map<String, Long> params, int x, int y, int gridY, int warp, byte[] shared) {
@@ -187,20 +187,26 @@ public final class WarpEmulator {
             Arrays.fill(active, true);
         }
 
-        /** Runs to the next barrier (true, to be resumed after it) or to the end (false). */
+        /**
+         * Runs to the next barrier (true, to be resumed after it) or to the end (false). Lanes that branch apart
+         * form groups, each waiting at its own instruction; the group at the lowest instruction runs first, and
+         * groups that reach the same instruction run on as one, which is where structured code (if-else blocks,
+         * loops whose lanes leave at different turns) meets again.
+         */
         boolean run() {
-            while (pc < code.size()) {
-                while (!waiting.isEmpty() && (int) waiting.peek()[0] == pc) {
-                    boolean[] lanes = (boolean[]) waiting.pop()[1];
-                    for (int l = 0; l < LANES; l++) active[l] |= lanes[l];
-                }
+            while (true) {
+                resumeLowestGroup();
+                if (pc >= code.size()) return false;
                 String[] s = code.get(pc);
                 String op = s[1];
-                if (op.equals("ret")) return false;
+                if (op.equals("ret")) {
+                    if (waiting.isEmpty()) return false;
+                    Arrays.fill(active, false);
+                    pc = Integer.MAX_VALUE;
+                    continue;
+                }
                 if (op.startsWith("bar.sync")) {
-                    for (int l = 0; l < LANES; l++) {
-                        if (!active[l]) throw new IllegalStateException("a barrier in divergent code at " + pc);
-                    }
+                    if (!waiting.isEmpty()) throw new IllegalStateException("a barrier in divergent code at " + pc);
                     pc++;
                     return true;
                 }
@@ -211,35 +217,41 @@ public final class WarpEmulator {
                     for (int l = 0; l < LANES; l++) guarded[l] &= (get(l, p) != 0) != negate;
                 }
                 if (op.startsWith("bra")) {
-                    int target = labels.get(s[2]);
-                    boolean all = true, none = true;
+                    boolean[] staying = new boolean[LANES];
+                    boolean any = false;
                     for (int l = 0; l < LANES; l++) {
-                        if (!active[l]) continue;
-                        all &= guarded[l];
-                        none &= !guarded[l];
+                        staying[l] = active[l] && !guarded[l];
+                        any |= staying[l];
                     }
-                    if (all) {
-                        pc = target;
-                    } else if (none) {
-                        pc++;
-                    } else if (target > pc) {
-                        waiting.push(new Object[] {target, guarded});
-                        for (int l = 0; l < LANES; l++) active[l] &= !guarded[l];
-                        pc++;
-                    } else {
-                        // a loop's back edge that some lanes leave: they wait just after it for the others
-                        boolean[] leaving = new boolean[LANES];
-                        for (int l = 0; l < LANES; l++) leaving[l] = active[l] && !guarded[l];
-                        waiting.push(new Object[] {pc + 1, leaving});
-                        for (int l = 0; l < LANES; l++) active[l] &= guarded[l];
-                        pc = target;
-                    }
+                    if (any) waiting.add(new Object[] {pc + 1, staying});
+                    System.arraycopy(guarded, 0, active, 0, LANES);
+                    pc = labels.get(s[2]);
                     continue;
                 }
                 execute(s, guarded);
                 pc++;
             }
-            return false;
+        }
+
+        /** Makes the group at the lowest instruction, with every group waiting there, the running one. */
+        private void resumeLowestGroup() {
+            boolean running = false;
+            for (boolean a : active) running |= a;
+            int lowest = running ? pc : Integer.MAX_VALUE;
+            for (Object[] w : waiting) lowest = Math.min(lowest, (int) w[0]);
+            if (lowest == Integer.MAX_VALUE) return;
+            if (running && lowest < pc) {
+                waiting.add(new Object[] {pc, active.clone()});
+                Arrays.fill(active, false);
+            }
+            pc = lowest;
+            for (Iterator<Object[]> i = waiting.iterator(); i.hasNext(); ) {
+                Object[] w = i.next();
+                if ((int) w[0] != lowest) continue;
+                boolean[] lanes = (boolean[]) w[1];
+                for (int l = 0; l < LANES; l++) active[l] |= lanes[l];
+                i.remove();
+            }
         }
 
         private long get(int lane, int register) {
@@ -352,8 +364,13 @@ public final class WarpEmulator {
                 case "div" -> type.equals("f32") ? bits(f(l, s[3]) / f(l, s[4]))
                         : Integer.divideUnsigned((int) a, (int) operand(l, s[4])) & 0xFFFFFFFFL;
                 case "abs" -> type.equals("f32") ? a & 0x7FFFFFFFL : Math.abs((int) a) & 0xFFFFFFFFL;
+                case "neg" -> type.equals("f32") ? a ^ 0x80000000L : -(int) a & 0xFFFFFFFFL;
+                case "rem" -> Integer.remainderUnsigned((int) a, (int) operand(l, s[4])) & 0xFFFFFFFFL;
+                // the hardware's approximations differ from these in the last bits; a test must not depend on them
+                case "sin" -> bits((float) Math.sin(f(l, s[3])));
+                case "cos" -> bits((float) Math.cos(f(l, s[3])));
                 case "min", "max" -> minMax(parts[0].equals("max"), type, a, operand(l, s[4]));
-                case "and" -> wrap(type, a & operand(l, s[4]));
+                case "and" -> type.equals("pred") ? a & operand(l, s[4]) : wrap(type, a & operand(l, s[4]));
                 case "or" -> wrap(type, a | operand(l, s[4]));
                 case "xor" -> wrap(type, a ^ operand(l, s[4]));
                 case "shl" -> wrap(type, a << operand(l, s[4]));
@@ -363,27 +380,36 @@ public final class WarpEmulator {
                 case "selp" -> operand(l, s[5]) != 0 ? a : operand(l, s[4]);
                 case "setp" -> compare(parts[1], type, a, operand(l, s[4])) ? 1 : 0;
                 case "ex2" -> bits((float) Math.pow(2, f(l, s[3])));
-                case "cvt" -> convert(op, a);
+                case "cvt" -> op.equals("cvt.rn.bf16x2.f32")
+                        // the first source to the upper half, the second to the lower, each rounded to nearest even
+                        ? (BFloat16.fromFloat(f(l, s[3])) & 0xFFFFL) << 16 | BFloat16.fromFloat(f(l, s[4])) & 0xFFFFL
+                        : convert(op, a);
                 default -> throw new IllegalStateException("the emulator has no " + op);
             };
             put(l, d, result);
         }
 
-        /** A scalar shared-memory load or store of 4 bytes. */
+        /** A shared-memory load or store of 32-bit words, one or a vector of them. */
         private void sharedAccess(int l, String[] s) {
             boolean load = s[1].startsWith("ld");
-            if (s[1].contains(".v") || s[1].endsWith("64")) throw new IllegalStateException("the emulator has no " + s[1]);
+            if (s[1].endsWith("64")) throw new IllegalStateException("the emulator has no " + s[1]);
+            String vector = load ? s[2] : s[3];
+            String[] names = vector.startsWith("{") ? vector.substring(1, vector.length() - 1).split(",\\s*")
+                    : new String[] {vector};
             int at = (int) address(l, load ? s[3] : s[2]);
-            if (at < 0 || at + 4 > shared.length) {
+            if (at < 0 || at + 4 * names.length > shared.length) {
                 throw new IllegalStateException("shared memory out of bounds: " + String.join(" ", s) + " at " + at);
             }
-            if (load) {
-                long value = 0;
-                for (int b = 3; b >= 0; b--) value = (value << 8) | (shared[at + b] & 0xFF);
-                put(l, s[2], value);
-            } else {
-                long value = operand(l, s[3]);
-                for (int b = 0; b < 4; b++) shared[at + b] = (byte) (value >>> (8 * b));
+            for (int i = 0; i < names.length; i++) {
+                int o = at + 4 * i;
+                if (load) {
+                    long value = 0;
+                    for (int b = 3; b >= 0; b--) value = (value << 8) | (shared[o + b] & 0xFF);
+                    put(l, names[i], value);
+                } else {
+                    long value = operand(l, names[i]);
+                    for (int b = 0; b < 4; b++) shared[o + b] = (byte) (value >>> (8 * b));
+                }
             }
         }
 
