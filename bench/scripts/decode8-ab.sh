@@ -10,7 +10,7 @@
 #    graph-form decode over a bf16, an int8 and an e4m3 cache, microseconds and GB/s of the cache bytes, beside the
 #    floors (bytes over 4.8 TB/s), each figure on stderr as it is measured (so a run the time limit cuts still leaves
 #    its figures) and all again at the end. Then a summary table of GB/s per layout.
-# 2. Fp8KvCacheGpuTest#everyLayoutMatchesFloat64OverTheDequantizedCache (the coded decode under every layout, both
+# 2. CodedKvCacheGpuTest#everyLayoutMatchesFloat64OverTheDequantizedCache (the coded decode under every layout, both
 #    code formats, several shapes) and FlashAttentionGpuTest#everyLayoutMatchesFloat64 (the bf16 decode under the
 #    layouts), results printed as each test finishes.
 # Each part has its own time limit (150 + 100 s), so the whole stays under 4 1/2 minutes; expected about 2 or 3.
@@ -37,7 +37,7 @@ grep "floor" "$out/bench.log" | sort -u | tee -a "$out/summary.txt"
 
 echo "== decode GPU tests"
 timeout 100 .gpu/test --details=testfeed \
-  --select-method 'io.minference.kernels.transformer.Fp8KvCacheGpuTest#everyLayoutMatchesFloat64OverTheDequantizedCache(int,int,int,int,java.lang.String,io.minference.kernels.kvcache.KvCodes)' \
+  --select-method 'io.minference.kernels.transformer.CodedKvCacheGpuTest#everyLayoutMatchesFloat64OverTheDequantizedCache(int,int,int,int,java.lang.String,io.minference.kernels.kvcache.KvCodes)' \
   --select-method 'io.minference.kernels.flash.FlashAttentionGpuTest#everyLayoutMatchesFloat64(io.minference.kernels.flash.DecodeTuning)' \
   2>&1 | tee "$out/tests.log"
 tests=${PIPESTATUS[0]}

@@ -13,8 +13,8 @@
 #    128K (per tile kind; the "hopper pairs" rows against "hopper wait-gather"), then cuDNN (torch_reference.py) at
 #    128K in the same call.
 # 3. Session 9's int8 keys scaled per 16 channels: the 8-bit cache kernels against CodedBlocks bit for bit
-#    (Fp8KvCacheGpuTest), then the int8 KV accuracy at 8K and 16K under the default decode layout
-#    (Fp8KvCacheGpuModelTest, now asserting issue 13's 0.02; 0.0218 / 0.0264 at 16K with a key scale per head), and
+#    (CodedKvCacheGpuTest), then the int8 KV accuracy at 8K and 16K under the default decode layout
+#    (CodedKvCacheGpuModelTest, now asserting issue 13's 0.02; 0.0218 / 0.0264 at 16K with a key scale per head), and
 #    the profiled-prefill check of LlamaSessionGpuTest with its new bound.
 # Each part has its own time limit.
 set -uo pipefail
@@ -45,10 +45,10 @@ timeout 90 python3 bench/scripts/torch_reference.py --gqa-only --gqa-attention 1
 echo "torch rc=$?"; tail -5 "$out/torch.log"
 
 echo "== 3. the 8-bit cache kernels and the int8 KV accuracy (keys per 16 channels); the profiled prefill"
-timeout 120 .gpu/test --details=testfeed --include-tag gpu --include-classname '.*Fp8KvCacheGpuTest' \
+timeout 120 .gpu/test --details=testfeed --include-tag gpu --include-classname '.*CodedKvCacheGpuTest' \
   > "$out/kv-kernels.log" 2>&1
 echo "rc=$?"; summary "$out/kv-kernels.log"
-timeout 120 .gpu/test --details=testfeed --include-tag gpu --include-classname '.*Fp8KvCacheGpuModelTest' \
+timeout 120 .gpu/test --details=testfeed --include-tag gpu --include-classname '.*CodedKvCacheGpuModelTest' \
   --include-methodname '.*codedDecodeMatchesBf16.*' > "$out/kv-accuracy.log" 2>&1
 echo "rc=$?"; grep -E 'worst step' "$out/kv-accuracy.log" | cut -c1-200
 summary "$out/kv-accuracy.log"

@@ -5,7 +5,7 @@ import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.DecodeTuning;
 import io.minference.kernels.flash.FlashAttention;
 import io.minference.kernels.flash.PrefillKernel;
-import io.minference.kernels.kvcache.Fp8KvLayer;
+import io.minference.kernels.kvcache.CodedKvLayer;
 import io.minference.kernels.kvcache.KvCodes;
 import io.minference.kernels.kvcache.KvQuantize;
 import io.minference.runtime.DType;
@@ -103,23 +103,23 @@ public final class DecodeAttentionBenchmark implements GpuBenchmark {
                  DeviceTensor k = DeviceTensor.allocate(backend.context(), DType.BF16, length, kvDim);
                  DeviceTensor v = DeviceTensor.allocate(backend.context(), DType.BF16, length, kvDim);
                  DeviceBuffer lengthAt = backend.context().allocate(4);
-                 Fp8KvLayer int8 = new Fp8KvLayer(backend.context(), KvCodes.INT8, length, SHAPE.numKvHeads(),
+                 CodedKvLayer int8 = new CodedKvLayer(backend.context(), KvCodes.INT8, length, SHAPE.numKvHeads(),
                          SHAPE.headDim());
-                 Fp8KvLayer e4m3 = new Fp8KvLayer(backend.context(), KvCodes.E4M3, length, SHAPE.numKvHeads(),
+                 CodedKvLayer e4m3 = new CodedKvLayer(backend.context(), KvCodes.E4M3, length, SHAPE.numKvHeads(),
                          SHAPE.headDim())) {
                 FlashAttentionBenchmark.fill(k.buffer(), block);
                 // V from another part of the block, so that K and V differ
                 short[] shifted = Arrays.copyOfRange(block, block.length / 3, block.length);
                 FlashAttentionBenchmark.fill(v.buffer(), shifted);
                 lengthAt.copyFromHost(MemorySegment.ofArray(new int[] {length}));
-                for (Fp8KvLayer coded : List.of(int8, e4m3)) {
+                for (CodedKvLayer coded : List.of(int8, e4m3)) {
                     new KvQuantize(SHAPE.numKvHeads(), SHAPE.headDim(), coded.codes()).launch(backend.stream(), k, v,
                             coded, length);
                 }
                 backend.stream().synchronize();
                 double bf16Bytes = 2.0 * 2 * length * kvDim;
                 // int8's scales, the larger (a key scale per 16 channels)
-                double fp8Bytes = 2.0 * length * kvDim + Fp8KvLayer.scaleBytes(KvCodes.INT8, length,
+                double fp8Bytes = 2.0 * length * kvDim + CodedKvLayer.scaleBytes(KvCodes.INT8, length,
                         SHAPE.numKvHeads(), SHAPE.headDim());
                 measured(figures, new Figure("decode L=" + length + " floor bf16 (K+V " + gb(bf16Bytes) + " at "
                         + BYTES_PER_SECOND_LABEL + ")", bf16Bytes / BYTES_PER_SECOND * 1e6, "us"));
@@ -135,7 +135,7 @@ public final class DecodeAttentionBenchmark implements GpuBenchmark {
                         String label = "decode L=" + length + " " + describe(tuning);
                         measured(figures, new Figure(label + " bf16", bf16 * 1e3, "us"));
                         measured(figures, new Figure(label + " bf16", bf16Bytes / (bf16 * 1e-3) / 1e9, "GB/s"));
-                        for (Fp8KvLayer coded : List.of(int8, e4m3)) {
+                        for (CodedKvLayer coded : List.of(int8, e4m3)) {
                             double millis = DeviceTimer.medianMillisPerLaunch(backend, 3, 5, LAUNCHES,
                                     () -> flash.decode(backend.stream(), q, coded, o, lengthAt));
                             String codes = " " + coded.codes().label();

@@ -58,7 +58,7 @@ public record KernelCatalog(PtxTarget target, List<KernelDefinition> included, L
         for (KvCodes codes : KvCodes.values()) {
             kernels.add(new KvQuantize(shape.numKvHeads(), shape.headDim(), codes));
             kernels.add(rope.withStartOnDevice().withCacheCodes(codes));
-            if (FlashAttention.supportsFp8Cache(shape)) {
+            if (FlashAttention.supportsCodedCache(shape)) {
                 // the configured loop: e4m3 is converted by the instruction on sm_90a (by default), else by integers
                 kernels.add(new GroupedFlashDecode(shape.headDim(), shape.groupSize(), true, codes));
             }

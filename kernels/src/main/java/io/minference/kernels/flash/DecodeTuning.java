@@ -23,7 +23,7 @@ import java.util.List;
  *       operations that older targets always use (the same values). int8 codes ({@code --kv-cache int8}) always
  *       take integer operations (a sign extension and a conversion), whatever this says.</li>
  *   <li>{@value #UNPACK} ({@code permute}, the default, or {@code shifts}, the reference): the integer recipe that turns 8-bit
- *       codes into floats in the grouped decode ({@link io.minference.kernels.kvcache.Fp8Ops#decode}): the
+ *       codes into floats in the grouped decode ({@link io.minference.kernels.kvcache.KvCodeOps#decode}): the
  *       reference shifts (int8: a conversion per value), or {@code prmt} under a float exponent (int8: xor, prmt,
  *       fsub; e4m3: shift, arithmetic shift, AND, multiply). The same values.</li>
  *   <li>{@value #LANE_VALUES} (16, the default, or 8): elements of a row each lane of the grouped decode holds;

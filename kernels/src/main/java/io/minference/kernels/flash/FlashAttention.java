@@ -1,7 +1,7 @@
 package io.minference.kernels.flash;
 
 import io.minference.kernels.attention.AttentionShape;
-import io.minference.kernels.kvcache.Fp8KvLayer;
+import io.minference.kernels.kvcache.CodedKvLayer;
 import io.minference.kernels.kvcache.KvCodes;
 import io.minference.ptx.PtxTarget;
 import io.minference.ptx.dsl.KernelDefinition;
@@ -257,7 +257,7 @@ public final class FlashAttention implements AutoCloseable {
     }
 
     /** True where decode can read an 8-bit cache (either code format): the shapes {@link GroupedFlashDecode} serves. */
-    public static boolean supportsFp8Cache(AttentionShape shape) {
+    public static boolean supportsCodedCache(AttentionShape shape) {
         return GroupedFlashDecode.supports(shape.headDim(), shape.groupSize());
     }
 
@@ -267,7 +267,7 @@ public final class FlashAttention implements AutoCloseable {
      * full blocks from their codes and scales, the partial block from the bf16 tail; the kernel is the one for the
      * cache's code format.
      */
-    public void decode(CudaStream stream, DevicePointer q, Fp8KvLayer cache, DevicePointer out,
+    public void decode(CudaStream stream, DevicePointer q, CodedKvLayer cache, DevicePointer out,
                        DevicePointer lengthAt) {
         if (!groupedDecode) {
             throw new IllegalStateException("an 8-bit KV cache needs the grouped decode kernel (head dim 64 or 128,"

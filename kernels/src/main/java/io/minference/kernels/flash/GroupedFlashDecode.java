@@ -1,7 +1,7 @@
 package io.minference.kernels.flash;
 
-import io.minference.kernels.kvcache.Fp8E4m3;
-import io.minference.kernels.kvcache.Fp8Ops;
+import io.minference.kernels.kvcache.CodedBlocks;
+import io.minference.kernels.kvcache.KvCodeOps;
 import io.minference.kernels.kvcache.KvCodes;
 import io.minference.kernels.kvcache.KvScaleGroup;
 import io.minference.ptx.PtxTarget;
@@ -38,7 +38,7 @@ import java.util.function.Consumer;
  * the common ones: {@code kScales} (f32 [blocks][numKvHeads headDim / 16]), {@code vScales} (f32 [blocks][numKvHeads])
  * and {@code kTail}, {@code vTail} (bf16
  * [64][numKvHeads d]). Keys below {@code length} rounded down to a multiple of 64 come from the codes, e bytes per
- * lane, decoded in registers with integer operations ({@link Fp8Ops#decode}, the recipe {@link Loop#permute} picks;
+ * lane, decoded in registers with integer operations ({@link KvCodeOps#decode}, the recipe {@link Loop#permute} picks;
  * e4m3 on sm_90a, when {@link Loop#fp8Instruction}, by {@code cvt.rn.f16x2.e4m3x2}); each lane's partial dot
  * product is multiplied by its channels' key scale of the block ({@link KvScaleGroup}) before the row's lanes add
  * theirs, and each probability by its block's value scale. The keys above, the partial block, come
@@ -75,7 +75,7 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
      *                       it (sm_90a), rather than by integer operations (the same values); int8 codes always
      *                       take integer operations
      * @param permute        whether the integer operations that decode 8-bit codes are the permute recipe of
-     *                       {@link Fp8Ops#decode} rather than its reference shifts (the same values)
+     *                       {@link KvCodeOps#decode} rather than its reference shifts (the same values)
      * @param laneValues     row elements per lane, 8 or 16: a row is read by {@code headDim / laneValues} lanes, so
      *                       16 needs one shuffle level fewer per score and twice the FMAs per shuffle
      * @param headScores     whether the row's lanes exchange their partial scores by a transposed butterfly, so that
@@ -219,7 +219,7 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
             U64 vScales = k.pointerParam("vScales");
             U64 kTail = k.pointerParam("kTail");
             U64 vTail = k.pointerParam("vTail");
-            U32 quantizedEnd = k.and(d.length(), ~(long) (Fp8E4m3.BLOCK_TOKENS - 1) & 0xFFFFFFFFL).named("quantizedEnd");
+            U32 quantizedEnd = k.and(d.length(), ~(long) (CodedBlocks.BLOCK_TOKENS - 1) & 0xFFFFFFFFL).named("quantizedEnd");
             U64 codeLane = k.add(k.mulWide(kvHead, headDim), k.mulWide(chunk, values)).named("codeLane");
             U32 codesRow = k.mul(d.numKvHeads(), headDim).named("codesRow");
             boolean converted = cacheCodes == KvCodes.E4M3 && loop.fp8Instruction() && k.target() == PtxTarget.SM_90A;
@@ -556,7 +556,7 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
      */
     private record Rows(U64 k, U64 v, U32 rowBytes, int values, Source source, Codes codes) {
         /**
-         * An 8-bit cache's codes: their format, the integer recipe that decodes them ({@link Fp8Ops#decode}), and
+         * An 8-bit cache's codes: their format, the integer recipe that decodes them ({@link KvCodeOps#decode}), and
          * where this lane's scales are: {@code kScales} at block 0's key scale of the lane's channels, a row of
          * {@code keyScalesPerBlock} floats a block; {@code vScales} at block 0's value scale of the warp's KV head,
          * {@code numKvHeads} floats a block ({@link KvScaleGroup}).
@@ -579,7 +579,7 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
         }
 
         B32[] load(KernelBuilder kb, U64 lane, U32 key) {
-            U32 row = source == Source.TAIL ? kb.and(key, Fp8E4m3.BLOCK_TOKENS - 1) : key;
+            U32 row = source == Source.TAIL ? kb.and(key, CodedBlocks.BLOCK_TOKENS - 1) : key;
             U64 at = kb.add(lane, kb.mulWide(row, rowBytes));
             if (!source.codes()) return loadBf16(kb, at, values);
             if (values == 16) return kb.loadB32x4(global(at));
@@ -589,8 +589,8 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
 
         F32[] unpack(KernelBuilder kb, B32[] words) {
             return switch (source) {
-                case CODES -> Fp8Ops.decode(kb, codes.format(), words, codes.permute());
-                case CODES_CONVERTED -> Fp8Ops.decodeConverted(kb, words);
+                case CODES -> KvCodeOps.decode(kb, codes.format(), words, codes.permute());
+                case CODES_CONVERTED -> KvCodeOps.decodeConverted(kb, words);
                 case BF16, TAIL -> GroupedFlashDecode.unpack(kb, words);
             };
         }
@@ -606,7 +606,7 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
         }
 
         private static F32 scale(KernelBuilder kb, U64 scales, U32 perBlock, U32 key) {
-            return kb.loadF32(kb.element(scales, kb.mul(kb.shr(key, Fp8Ops.BLOCK_SHIFT), perBlock), 4));
+            return kb.loadF32(kb.element(scales, kb.mul(kb.shr(key, KvCodeOps.BLOCK_SHIFT), perBlock), 4));
         }
     }
 

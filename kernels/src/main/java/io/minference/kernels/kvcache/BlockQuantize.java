@@ -7,7 +7,7 @@ import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
 
 /**
- * A kernel fragment: the CTA's threads quantize one KV head's block of {@link Fp8E4m3#BLOCK_TOKENS} bf16 rows into
+ * A kernel fragment: the CTA's threads quantize one KV head's block of {@link CodedBlocks#BLOCK_TOKENS} bf16 rows into
  * codes and the block's scales of that head, one per {@code channels} channels ({@link KvScaleGroup}), as
  * {@link CodedBlocks#quantize} does on the CPU. Thread t reads the chunks of 8 values t, t + threads, ..., all in
  * one column of chunks (threads is a multiple of the chunks in a row), so each thread serves one scale: each scale's
@@ -55,14 +55,14 @@ public record BlockQuantize(KvCodes format, int threads, int headDim, int channe
     public void emit(KernelBuilder k, U64 source, U32 sourceRow, U64 codes, U32 codesRow, U64 scales, U32 scratch) {
         int chunksPerRow = headDim / 8, chunksPerScale = channels / 8, scalesPerHead = headDim / channels;
         int rowShift = Integer.numberOfTrailingZeros(chunksPerRow);
-        U32 chunks = k.u32((long) Fp8E4m3.BLOCK_TOKENS * chunksPerRow);
+        U32 chunks = k.u32((long) CodedBlocks.BLOCK_TOKENS * chunksPerRow);
         U32 tid = k.threadIdx();
         U32 lane = k.and(tid, 31);
         U32 column = k.and(tid, chunksPerRow - 1);
         U32 scale = k.shr(column, Integer.numberOfTrailingZeros(chunksPerScale)).named("scaleOfThread");
         F32 amax = k.var("amax", k.f32(0));
         k.loop(tid, chunks, threads, c -> {
-            for (F32 v : Fp8Ops.loadChunk(k, source, sourceRow, c, rowShift, chunksPerRow)) {
+            for (F32 v : KvCodeOps.loadChunk(k, source, sourceRow, c, rowShift, chunksPerRow)) {
                 k.set(amax, k.max(amax, k.abs(v)));
             }
         });
@@ -84,11 +84,11 @@ public record BlockQuantize(KvCodes format, int threads, int headDim, int channe
         k.ifThen(k.and(k.lt(tid, chunksPerRow), k.eq(k.and(tid, chunksPerScale - 1), 0)),
                 () -> k.store(k.element(scales, scale, 4), value));
         k.loop(tid, chunks, threads, c -> {
-            F32[] v = Fp8Ops.loadChunk(k, source, sourceRow, c, rowShift, chunksPerRow);
+            F32[] v = KvCodeOps.loadChunk(k, source, sourceRow, c, rowShift, chunksPerRow);
             U32 row = k.shr(c, rowShift);
             U64 at = k.add(k.add(codes, k.mulWide(row, codesRow)), k.mulWide(column, 8));
-            k.storeVector(Address.global(at), Fp8Ops.encode4(k, format, v, 0, divisor),
-                    Fp8Ops.encode4(k, format, v, 4, divisor));
+            k.storeVector(Address.global(at), KvCodeOps.encode4(k, format, v, 0, divisor),
+                    KvCodeOps.encode4(k, format, v, 4, divisor));
         });
     }
 }

@@ -15,6 +15,9 @@ package io.minference.kernels.kvcache;
  */
 public record CodedBlocks(KvCodes format, KvScaleGroup group, int numKvHeads, int headDim, byte[] codes,
                           float[] scales) {
+    /** Positions per block: the codes of a block are written once, when its last position is. */
+    public static final int BLOCK_TOKENS = 64;
+
     /**
      * Quantizes {@code values} (bf16 numbers, [rows][numKvHeads headDim], rows a multiple of 64), each scale's
      * 64 rows and channels by {@link KvCodes#quantizeBlock}.
@@ -24,14 +27,14 @@ public record CodedBlocks(KvCodes format, KvScaleGroup group, int numKvHeads, in
         int kvDim = numKvHeads * headDim, channels = group.channels(format, headDim);
         int perRow = group.perRow(format, numKvHeads, headDim);
         int rows = values.length / kvDim;
-        if (rows * kvDim != values.length || rows % Fp8E4m3.BLOCK_TOKENS != 0) {
+        if (rows * kvDim != values.length || rows % CodedBlocks.BLOCK_TOKENS != 0) {
             throw new IllegalArgumentException(values.length + " values are not whole 64-row blocks of " + kvDim);
         }
         byte[] codes = new byte[values.length];
-        float[] scales = new float[rows / Fp8E4m3.BLOCK_TOKENS * perRow];
+        float[] scales = new float[rows / CodedBlocks.BLOCK_TOKENS * perRow];
         for (int s = 0; s < scales.length; s++) {
-            int from = s / perRow * Fp8E4m3.BLOCK_TOKENS * kvDim + s % perRow * channels;
-            scales[s] = format.quantizeBlock(values, from, Fp8E4m3.BLOCK_TOKENS, kvDim, channels, codes);
+            int from = s / perRow * CodedBlocks.BLOCK_TOKENS * kvDim + s % perRow * channels;
+            scales[s] = format.quantizeBlock(values, from, CodedBlocks.BLOCK_TOKENS, kvDim, channels, codes);
         }
         return new CodedBlocks(format, group, numKvHeads, headDim, codes, scales);
     }
@@ -39,7 +42,7 @@ public record CodedBlocks(KvCodes format, KvScaleGroup group, int numKvHeads, in
     /** The value decode reads at row r, column c: the code times its scale. */
     public float value(int row, int column) {
         int kvDim = numKvHeads * headDim;
-        int scale = row / Fp8E4m3.BLOCK_TOKENS * group.perRow(format, numKvHeads, headDim)
+        int scale = row / CodedBlocks.BLOCK_TOKENS * group.perRow(format, numKvHeads, headDim)
                 + column / group.channels(format, headDim);
         return format.decode(codes[row * kvDim + column]) * scales[scale];
     }

@@ -2,15 +2,13 @@ package io.minference.kernels.kvcache;
 
 /**
  * The e4m3 number format (1 sign, 4 exponent bits with bias 7, 3 mantissa bits; largest finite 448, no infinities,
- * 0x7F and 0xFF are NaN and never written), with integer bit operations only, and the block size of the 8-bit KV
- * cache ({@link io.minference.kernels.kvcache}): the CPU reference of {@link KvCodes#E4M3} ({@code --kv-cache fp8}).
+ * 0x7F and 0xFF are NaN and never written), with integer bit operations only: the CPU reference of
+ * {@link KvCodes#E4M3} ({@code --kv-cache fp8}).
  * e4m3's 3-bit mantissa alone moves the pass-key model's decode logits past issue 13's bound, whatever the scales
  * ({@link KvBlockCodes} says by how much); {@link KvCodes#INT8} meets it with the same bytes. On sm_90a decode may
  * convert these codes by {@code cvt.rn.f16x2.e4m3x2}, which gives the same values as {@link #decode}.
  */
 public final class Fp8E4m3 {
-    /** Positions per quantization block. */
-    public static final int BLOCK_TOKENS = 64;
     /** The largest finite e4m3 magnitude. */
     public static final float MAX = 448f;
     /** The code of +448. */

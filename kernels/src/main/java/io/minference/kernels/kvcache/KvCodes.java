@@ -54,7 +54,7 @@ public enum KvCodes {
      * Quantizes the values that share one scale: {@code rows} rows of {@code columns} values starting at
      * {@code values[from]}, {@code rowStride} apart, into {@code codes} at the same offsets. The values should be
      * bf16 numbers (what the device cache holds). Returns the scale (0 when all are zero, whose codes are 0). Every
-     * step is written as the kernels' {@link Fp8Ops} compute it, so that the device's bytes and scales equal these
+     * step is written as the kernels' {@link KvCodeOps} compute it, so that the device's bytes and scales equal these
      * bit for bit.
      */
     public float quantizeBlock(float[] values, int from, int rows, int rowStride, int columns, byte[] codes) {

@@ -44,7 +44,7 @@ public record KvQuantize(int numKvHeads, int headDim, KvCodes codes) implements 
     }
 
     /** Quantizes the full blocks of a prefilled layer and copies its partial block to the tail. */
-    public void launch(CudaStream stream, DeviceTensor kPrompt, DeviceTensor vPrompt, Fp8KvLayer cache, int length) {
+    public void launch(CudaStream stream, DeviceTensor kPrompt, DeviceTensor vPrompt, CodedKvLayer cache, int length) {
         long kvDim = (long) numKvHeads * headDim;
         if (cache.numKvHeads() != numKvHeads || cache.headDim() != headDim) {
             throw new IllegalArgumentException("KV quantize: the cache holds " + cache.numKvHeads() + " heads of "
@@ -65,7 +65,7 @@ public record KvQuantize(int numKvHeads, int headDim, KvCodes codes) implements 
             }
         }
         stream.context().kernel(emit(stream.context().device().ptxTarget()),
-                new LaunchShape(Fp8KvLayer.blocks(length), numKvHeads, 1, THREADS, 1, 1)).launch(stream, kPrompt,
+                new LaunchShape(CodedKvLayer.blocks(length), numKvHeads, 1, THREADS, 1, 1)).launch(stream, kPrompt,
                 vPrompt, cache.keyCodes(), cache.valueCodes(), cache.keyScales(), cache.valueScales(),
                 cache.keyTail(), cache.valueTail(), length);
     }
@@ -87,8 +87,8 @@ public record KvQuantize(int numKvHeads, int headDim, KvCodes codes) implements 
         int kvDim = numKvHeads * headDim;
         U32 block = k.blockIdx(Axis.X).named("block");
         U32 head = k.blockIdx(Axis.Y).named("head");
-        U32 firstRow = k.shl(block, Fp8Ops.BLOCK_SHIFT).named("firstRow");
-        U32 fullBlocks = k.shr(length, Fp8Ops.BLOCK_SHIFT);
+        U32 firstRow = k.shl(block, KvCodeOps.BLOCK_SHIFT).named("firstRow");
+        U32 fullBlocks = k.shr(length, KvCodeOps.BLOCK_SHIFT);
         U64 headBytes = k.mulWide(head, 2L * headDim);
         U64 promptOffset = k.add(k.mulWide(firstRow, 2L * kvDim), headBytes);
         BlockQuantize keys = BlockQuantize.of(codes, THREADS, headDim, KvScaleGroup.KEYS);

@@ -1,9 +1,9 @@
 package io.minference.kernels.transformer;
 
 import io.minference.kernels.kvcache.BlockQuantize;
-import io.minference.kernels.kvcache.Fp8E4m3;
-import io.minference.kernels.kvcache.Fp8KvLayer;
-import io.minference.kernels.kvcache.Fp8Ops;
+import io.minference.kernels.kvcache.CodedBlocks;
+import io.minference.kernels.kvcache.CodedKvLayer;
+import io.minference.kernels.kvcache.KvCodeOps;
 import io.minference.kernels.kvcache.KvCodes;
 import io.minference.kernels.kvcache.KvScaleGroup;
 import io.minference.kernels.transformer.LaunchChecks.Buffer;
@@ -150,7 +150,7 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
      * {@code startAt}, into an 8-bit cache of this kernel's code format: its K and V to the tail, and the block's codes
      * and scales when the token fills it. A position at or past the cache's capacity is not written.
      */
-    public void launch(CudaStream stream, DeviceTensor qkv, DeviceTensor q, Fp8KvLayer cache, DeviceTensor freqs,
+    public void launch(CudaStream stream, DeviceTensor qkv, DeviceTensor q, CodedKvLayer cache, DeviceTensor freqs,
                        DevicePointer startAt) {
         if (!startOnDevice || cacheCodes != cache.codes()) {
             throw new IllegalStateException(NAME + ": this kernel does not read its start from the device into an"
@@ -161,7 +161,7 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
                     + cache.headDim() + ", this kernel " + numKvHeads + " of " + headDim);
         }
         check(Buffer.of("qkv", qkv), Buffer.of("q", q), Buffer.of("kTail", cache.keyTail()),
-                Buffer.of("vTail", cache.valueTail()), Buffer.of("freqs", freqs), 0, 1, Fp8E4m3.BLOCK_TOKENS);
+                Buffer.of("vTail", cache.valueTail()), Buffer.of("freqs", freqs), 0, 1, CodedBlocks.BLOCK_TOKENS);
         stream.context().kernel(emit(stream.context().device().ptxTarget()), shape(1))
                 .launch(stream, qkv, q, cache.keyTail(), cache.valueTail(), freqs, startAt, cache.capacity(),
                         cache.keyCodes(), cache.valueCodes(), cache.keyScales(), cache.valueScales());
@@ -228,7 +228,7 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
 
         U64 row = k.add(qkv, k.mulWide(token, rowWidth() * 2L)).named("row");
         U64 qRow = k.add(q, k.mulWide(token, qWidth() * 2L)).named("qRow");
-        U32 cacheRow = codedCache() ? k.and(position, Fp8E4m3.BLOCK_TOKENS - 1) : position;
+        U32 cacheRow = codedCache() ? k.and(position, CodedBlocks.BLOCK_TOKENS - 1) : position;
         U64 kRow = k.add(kCache, k.mulWide(cacheRow, kvWidth() * 2L)).named("kRow");
         U64 vRow = k.add(vCache, k.mulWide(cacheRow, kvWidth() * 2L)).named("vRow");
         Pred inCache = k.lt(position, capacity);
@@ -252,9 +252,9 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
         BlockQuantize keys = BlockQuantize.of(cacheCodes, BLOCK, headDim, KvScaleGroup.KEYS);
         BlockQuantize values = BlockQuantize.of(cacheCodes, BLOCK, headDim, KvScaleGroup.VALUES);
         U32 scratch = k.sharedArray("scaleMax", Math.max(keys.scratchBytes(), values.scratchBytes()));
-        int last = Fp8E4m3.BLOCK_TOKENS - 1;
+        int last = CodedBlocks.BLOCK_TOKENS - 1;
         k.ifThen(k.and(inCache, k.eq(k.and(position, last), last)), () -> {
-            U32 block = k.shr(position, Fp8Ops.BLOCK_SHIFT);
+            U32 block = k.shr(position, KvCodeOps.BLOCK_SHIFT);
             U64 firstCode = k.mulWide(k.sub(position, last), kvWidth());
             U32 tailRow = k.u32(2L * kvWidth()), codesRow = k.u32(kvWidth());
             for (int h = 0; h < numKvHeads; h++) {

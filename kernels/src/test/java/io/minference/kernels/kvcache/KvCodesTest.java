@@ -19,7 +19,7 @@ class KvCodesTest {
     void aBlockKeepsEachValueWithinHalfAStepOfItsScaledSelf(KvCodes format) {
         long seed = System.nanoTime();
         Random random = new Random(seed);
-        int rows = Fp8E4m3.BLOCK_TOKENS, headDim = 64, stride = 3 * headDim, from = headDim;
+        int rows = CodedBlocks.BLOCK_TOKENS, headDim = 64, stride = 3 * headDim, from = headDim;
         float[] values = new float[rows * stride];
         for (int i = 0; i < values.length; i++) values[i] = (float) (random.nextGaussian() * 3);
         values[from + 5 * stride + 7] = -40f;

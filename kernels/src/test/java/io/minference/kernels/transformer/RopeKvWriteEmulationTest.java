@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * in the tail bit for bit, and when a token fills its block the block's codes and scales (keys per 16 channels for
  * int8) equal {@link CodedBlocks#quantize} of the tail's rows as the kernel left them, bit for bit; the partial third
  * block is not quantized. (The emulator's sine and cosine are Java's, so the rotated keys are not compared with the
- * CPU twin here: {@code Fp8KvCacheGpuTest} does that on a GPU.) Random rows, channel groups of different
+ * CPU twin here: {@code CodedKvCacheGpuTest} does that on a GPU.) Random rows, channel groups of different
  * magnitudes, seed printed; codes and scales poisoned first.
  */
 class RopeKvWriteEmulationTest {

@@ -9,7 +9,6 @@ import io.minference.kernels.cpu.RmsNorm;
 import io.minference.kernels.cpu.Rope;
 import io.minference.kernels.cpu.SwiGlu;
 import io.minference.kernels.kvcache.CodedBlocks;
-import io.minference.kernels.kvcache.Fp8E4m3;
 import io.minference.kernels.kvcache.KvCodes;
 import io.minference.kernels.kvcache.KvScaleGroup;
 import io.minference.llama.LayerWeights;
@@ -160,7 +159,7 @@ public final class LlamaForward implements ForwardPass {
     }
 
     private static int blockStart(int position) {
-        return position / Fp8E4m3.BLOCK_TOKENS * Fp8E4m3.BLOCK_TOKENS;
+        return position / CodedBlocks.BLOCK_TOKENS * CodedBlocks.BLOCK_TOKENS;
     }
 
     /** With an 8-bit cache: quantizes, in every layer, the blocks that filled since the last call. */

@@ -14,11 +14,11 @@ import java.util.List;
 /**
  * Keys and values of every layer on the device for one sequence, sized to its positions, in one of two formats:
  * {@link Bf16GpuKvCache} (bf16 [capacity, numKvHeads headDim], the layout of {@link io.minference.kernels.flash})
- * or {@link Fp8GpuKvCache} (the format of {@link io.minference.kernels.kvcache}). The forward pass writes and reads
+ * or {@link CodedGpuKvCache} (the format of {@link io.minference.kernels.kvcache}). The forward pass writes and reads
  * it through these methods, so that the format stays out of the layer recipe. With {@link KvOffload#HOST} either
  * format keeps its layers in pinned host memory and two on the device ({@link OffloadedGpuKvCache}).
  */
-sealed interface GpuKvCache extends AutoCloseable permits Bf16GpuKvCache, Fp8GpuKvCache, OffloadedGpuKvCache {
+sealed interface GpuKvCache extends AutoCloseable permits Bf16GpuKvCache, CodedGpuKvCache, OffloadedGpuKvCache {
 
     static GpuKvCache allocate(CudaContext context, LlamaConfig c, int capacity, KvCacheType type,
                                KvOffload offload) {
@@ -32,7 +32,7 @@ sealed interface GpuKvCache extends AutoCloseable permits Bf16GpuKvCache, Fp8Gpu
     static GpuKvCache allocate(CudaContext context, LlamaConfig c, int capacity, KvCacheType type) {
         return switch (type) {
             case BF16 -> new Bf16GpuKvCache(context, c, capacity);
-            case FP8, INT8 -> new Fp8GpuKvCache(context, type, c, capacity);
+            case FP8, INT8 -> new CodedGpuKvCache(context, type, c, capacity);
         };
     }
 
@@ -45,7 +45,7 @@ sealed interface GpuKvCache extends AutoCloseable permits Bf16GpuKvCache, Fp8Gpu
     static long layerBytes(LlamaConfig c, int capacity, KvCacheType type) {
         return switch (type) {
             case BF16 -> 2L * capacity * c.kvDim() * 2;
-            case FP8, INT8 -> Fp8GpuKvCache.layerBytes(c, capacity, type);
+            case FP8, INT8 -> CodedGpuKvCache.layerBytes(c, capacity, type);
         };
     }
 

@@ -52,7 +52,7 @@ final class OffloadedGpuKvCache implements GpuKvCache {
         try {
             madeSlots = switch (type) {
                 case BF16 -> new Bf16GpuKvCache(context, c, capacity, slotCount);
-                case FP8, INT8 -> new Fp8GpuKvCache(context, type, c, capacity, slotCount);
+                case FP8, INT8 -> new CodedGpuKvCache(context, type, c, capacity, slotCount);
             };
             madeCopies = context.createStream();
             for (int s = 0; s < slotCount; s++) {

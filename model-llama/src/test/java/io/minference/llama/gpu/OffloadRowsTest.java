@@ -13,8 +13,8 @@ import org.junit.jupiter.api.Test;
 class OffloadRowsTest {
     @Test
     void aStepWritesItsTailRowAndAtABlocksEndTheBlocksCodesAndScale() {
-        assertEquals(List.of(new GpuKvCache.Rows(4, 5, 6), new GpuKvCache.Rows(5, 5, 6)), Fp8GpuKvCache.written(69));
-        List<GpuKvCache.Rows> blockEnd = Fp8GpuKvCache.written(127);
+        assertEquals(List.of(new GpuKvCache.Rows(4, 5, 6), new GpuKvCache.Rows(5, 5, 6)), CodedGpuKvCache.written(69));
+        List<GpuKvCache.Rows> blockEnd = CodedGpuKvCache.written(127);
         assertTrue(blockEnd.containsAll(List.of(new GpuKvCache.Rows(0, 64, 128), new GpuKvCache.Rows(1, 64, 128),
                 new GpuKvCache.Rows(2, 1, 2), new GpuKvCache.Rows(3, 1, 2), new GpuKvCache.Rows(4, 63, 64))),
                 blockEnd.toString());
@@ -23,8 +23,8 @@ class OffloadRowsTest {
     @Test
     void whatAStepWritesIsWithinWhatTheNextStepBringsIn() {
         for (int position = 0; position < 300; position++) {
-            List<GpuKvCache.Rows> next = Fp8GpuKvCache.held(position + 1);
-            for (GpuKvCache.Rows written : Fp8GpuKvCache.written(position)) {
+            List<GpuKvCache.Rows> next = CodedGpuKvCache.held(position + 1);
+            for (GpuKvCache.Rows written : CodedGpuKvCache.written(position)) {
                 GpuKvCache.Rows held = next.get(written.part());
                 assertEquals(written.part(), held.part());
                 assertTrue(held.from() <= written.from() && written.to() <= held.to(),
@@ -37,6 +37,6 @@ class OffloadRowsTest {
     void aPromptBringsInItsCodesScalesOfEveryStartedBlockAndTheWholeTails() {
         assertEquals(List.of(new GpuKvCache.Rows(0, 0, 130), new GpuKvCache.Rows(1, 0, 130),
                 new GpuKvCache.Rows(2, 0, 3), new GpuKvCache.Rows(3, 0, 3), new GpuKvCache.Rows(4, 0, 64),
-                new GpuKvCache.Rows(5, 0, 64)), Fp8GpuKvCache.held(130));
+                new GpuKvCache.Rows(5, 0, 64)), CodedGpuKvCache.held(130));
     }
 }

@@ -20,12 +20,12 @@ import org.junit.jupiter.api.Test;
 /**
  * Measures which code format (e4m3, int8) and scale granularity of an 8-bit KV cache meets issue 13's 2e-2 bound on
  * the decode logits of the pass-key model, with the rotation and sink variants tried: one f32 prefill per prompt length, then for each candidate the prompt's cache is quantized and
- * dequantized in place (from a saved copy), and {@value Fp8KvAccuracy#STEPS} decode steps are compared with the f32
+ * dequantized in place (from a saved copy), and {@value CodedKvAccuracy#STEPS} decode steps are compared with the f32
  * cache's, the reference's greedy tokens fed to both. Not a check: it runs only with
  * {@code -Dminference.fp8.measure=true} and prints the table (prompt: the pass-key prompt of seed 13, key at half
- * depth, as {@link Fp8KvAccuracy.Task}).
+ * depth, as {@link CodedKvAccuracy.Task}).
  */
-class Fp8KvGranularityMeasurement {
+class KvCodeGranularityMeasurement {
     /** Quantizes one layer's K or V, [rows][numKvHeads headDim] (rows a multiple of 64), in place. */
     interface Candidate {
         void apply(float[] values, int rows, int numKvHeads, int headDim, boolean keys);
@@ -93,16 +93,16 @@ class Fp8KvGranularityMeasurement {
                         (v, r, h, hd, k) -> rotated(v, r, h, hd, true)),
         };
         try (LlamaModel model = ModelLoader.load(f[0].toString(), f[1], ProgressListener.NONE);
-             CpuBackend cpu = Fp8KvAccuracy.cpuBackend()) {
+             CpuBackend cpu = CodedKvAccuracy.cpuBackend()) {
             var config = model.config();
             System.out.printf("model %s: %d layers, %d KV heads of %d; %s%n", f[0].getFileName(),
                     config.numLayers(), config.numKvHeads(), config.headDim(), cpu.describe());
             assumeTrue(config.headDim() == d, "the bytes column assumes a head size of " + d);
-            for (int length : new int[] {8192, 16384 - Fp8KvAccuracy.CONTINUATION}) {
-                Fp8KvAccuracy.Task task = Fp8KvAccuracy.Task.of(model.tokenizer(), f[2], length);
+            for (int length : new int[] {8192, 16384 - CodedKvAccuracy.CONTINUATION}) {
+                CodedKvAccuracy.Task task = CodedKvAccuracy.Task.of(model.tokenizer(), f[2], length);
                 int[] prompt = task.prompt().ids();
                 try (LlamaForward forward = new LlamaForward(config, model.weights(), cpu,
-                        prompt.length + Fp8KvAccuracy.STEPS)) {
+                        prompt.length + CodedKvAccuracy.STEPS)) {
                     long start = System.nanoTime();
                     float[] promptLogits = forward.prefill(prompt, ProgressListener.NONE);
                     System.out.printf("prefill %d tokens (key %s, seed 13, depth 0.5): %.1f s%n", prompt.length,
@@ -113,8 +113,8 @@ class Fp8KvGranularityMeasurement {
                         saved[l][0] = read(forward.kvCache().keyRows(l, 0, quantized));
                         saved[l][1] = read(forward.kvCache().valueRows(l, 0, quantized));
                     }
-                    int[] tokens = new int[Fp8KvAccuracy.STEPS];
-                    float[][] reference = new float[Fp8KvAccuracy.STEPS][];
+                    int[] tokens = new int[CodedKvAccuracy.STEPS];
+                    float[][] reference = new float[CodedKvAccuracy.STEPS][];
                     float[] current = promptLogits;
                     for (int s = 0; s < tokens.length; s++) {
                         reference[s] = current;
@@ -136,7 +136,7 @@ class Fp8KvGranularityMeasurement {
                         double worst = 0, sum = 0;
                         for (int s = 0; s < tokens.length; s++) {
                             float[] logits = s == 0 ? promptLogits : forward.decode(tokens[s - 1]);
-                            double e = Fp8KvAccuracy.relativeError(reference[s], logits);
+                            double e = CodedKvAccuracy.relativeError(reference[s], logits);
                             worst = Math.max(worst, e);
                             sum += e;
                         }

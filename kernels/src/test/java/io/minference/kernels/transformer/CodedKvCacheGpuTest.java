@@ -7,7 +7,7 @@ import io.minference.kernels.flash.DecodeTuning;
 import io.minference.kernels.flash.FlashAttention;
 import io.minference.kernels.flash.PrefillKernel;
 import io.minference.kernels.kvcache.CodedBlocks;
-import io.minference.kernels.kvcache.Fp8KvLayer;
+import io.minference.kernels.kvcache.CodedKvLayer;
 import io.minference.kernels.kvcache.KvCodes;
 import io.minference.kernels.kvcache.KvQuantize;
 import io.minference.kernels.kvcache.KvScaleGroup;
@@ -39,7 +39,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * magnitudes (zero, subnormal-range, large); outputs poisoned; the seed is in every failure message.
  */
 @Tag("gpu")
-class Fp8KvCacheGpuTest {
+class CodedKvCacheGpuTest {
     private static DeviceFixture gpu;
 
     @BeforeAll
@@ -82,7 +82,7 @@ class Fp8KvCacheGpuTest {
         return bytes;
     }
 
-    private static void poison(Fp8KvLayer cache) {
+    private static void poison(CodedKvLayer cache) {
         for (DeviceTensor t : new DeviceTensor[] {cache.keyCodes(), cache.valueCodes(), cache.keyScales(),
                 cache.valueScales(), cache.keyTail(), cache.valueTail()}) {
             t.buffer().fillInts(DeviceFixture.POISON);
@@ -93,7 +93,7 @@ class Fp8KvCacheGpuTest {
      * Checks blocks [firstBlock, firstBlock + blocks) of codes and scales, bit for bit, against the reference
      * quantization of {@code values} (bf16 [blocks 64][kvDim], the first block's rows first).
      */
-    private static void assertBlocksEqualReference(float[] values, int firstBlock, int blocks, Fp8KvLayer cache,
+    private static void assertBlocksEqualReference(float[] values, int firstBlock, int blocks, CodedKvLayer cache,
                                                    boolean keys, String what) {
         int kvHeads = cache.numKvHeads(), headDim = cache.headDim(), kvDim = kvHeads * headDim;
         KvScaleGroup group = keys ? KvScaleGroup.KEYS : KvScaleGroup.VALUES;
@@ -125,7 +125,7 @@ class Fp8KvCacheGpuTest {
         int kvDim = kvHeads * headDim;
         float[] k = blockyValues(length, kvHeads, headDim), v = blockyValues(length, kvHeads, headDim);
         try (DeviceTensor dk = gpu.bf16(k, length, kvDim); DeviceTensor dv = gpu.bf16(v, length, kvDim);
-             Fp8KvLayer cache = new Fp8KvLayer(gpu.backend.context(), codes, length + 100, kvHeads, headDim)) {
+             CodedKvLayer cache = new CodedKvLayer(gpu.backend.context(), codes, length + 100, kvHeads, headDim)) {
             poison(cache);
             new KvQuantize(kvHeads, headDim, codes).launch(gpu.stream(), dk, dv, cache, length);
             int full = length / 64;
@@ -151,7 +151,7 @@ class Fp8KvCacheGpuTest {
         Rope rope = new Rope(headDim, 500000f, null);
         try (DeviceTensor freqs = gpu.f32(RopeFrequencies.table(headDim, 500000f, null));
              DeviceTensor q = gpu.poisoned(DType.BF16, kernel.qWidth(), DeviceFixture.BF16_POISON);
-             Fp8KvLayer cache = new Fp8KvLayer(gpu.backend.context(), codes, 300, kvHeads, headDim);
+             CodedKvLayer cache = new CodedKvLayer(gpu.backend.context(), codes, 300, kvHeads, headDim);
              Tensor hq = Tensor.allocate(DType.BF16, 1, kernel.qWidth());
              Tensor hk = Tensor.allocate(DType.BF16, steps, kvDim);
              Tensor hv = Tensor.allocate(DType.BF16, steps, kvDim);
@@ -281,7 +281,7 @@ class Fp8KvCacheGpuTest {
              DeviceTensor dq = gpu.bf16(q, heads, headDim);
              DeviceTensor out = gpu.poisoned(DType.BF16, (long) heads * headDim, DeviceFixture.BF16_POISON);
              DeviceTensor lengthAt = gpu.i32(new int[] {length});
-             Fp8KvLayer cache = new Fp8KvLayer(gpu.backend.context(), codes, capacity, kvHeads, headDim);
+             CodedKvLayer cache = new CodedKvLayer(gpu.backend.context(), codes, capacity, kvHeads, headDim);
              FlashAttention flash = new FlashAttention(gpu.backend.context(), shape, PrefillKernel.configured(),
                      tuning)) {
             poison(cache);

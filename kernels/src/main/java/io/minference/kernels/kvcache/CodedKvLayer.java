@@ -10,7 +10,7 @@ import java.util.Objects;
  * One layer's 8-bit KV cache on the device, in the layout of {@link io.minference.kernels.kvcache}: codes (of
  * {@link #codes()}'s format), scales and the bf16 tail, for K and for V.
  */
-public final class Fp8KvLayer implements AutoCloseable {
+public final class CodedKvLayer implements AutoCloseable {
     private final int capacity;
     private final int numKvHeads;
     private final int headDim;
@@ -18,7 +18,7 @@ public final class Fp8KvLayer implements AutoCloseable {
     private final DeviceTensor[] tensors = new DeviceTensor[6];
 
     /** Allocates the layer's buffers for {@code capacity} positions (freeing what was allocated if one fails). */
-    public Fp8KvLayer(CudaContext context, KvCodes codes, int capacity, int numKvHeads, int headDim) {
+    public CodedKvLayer(CudaContext context, KvCodes codes, int capacity, int numKvHeads, int headDim) {
         if (capacity < 1 || numKvHeads < 1 || headDim % KvScaleGroup.KEY_CHANNELS != 0 || headDim < 16) {
             throw new IllegalArgumentException("an 8-bit KV layer needs a positive capacity and KV heads and a head"
                     + " size that is a multiple of " + KvScaleGroup.KEY_CHANNELS + "; got " + capacity + ", "
@@ -35,7 +35,7 @@ public final class Fp8KvLayer implements AutoCloseable {
                 tensors[kv] = DeviceTensor.allocate(context, DType.U8, capacity, kvDim);
                 tensors[2 + kv] = DeviceTensor.allocate(context, DType.F32, blocks(capacity),
                         groups[kv].perRow(codes, numKvHeads, headDim));
-                tensors[4 + kv] = DeviceTensor.allocate(context, DType.BF16, Fp8E4m3.BLOCK_TOKENS, kvDim);
+                tensors[4 + kv] = DeviceTensor.allocate(context, DType.BF16, CodedBlocks.BLOCK_TOKENS, kvDim);
             }
         } catch (RuntimeException e) {
             close();
@@ -45,13 +45,13 @@ public final class Fp8KvLayer implements AutoCloseable {
 
     /** Blocks of a cache of {@code capacity} positions, the last one possibly partial. */
     public static int blocks(int capacity) {
-        return (capacity + Fp8E4m3.BLOCK_TOKENS - 1) / Fp8E4m3.BLOCK_TOKENS;
+        return (capacity + CodedBlocks.BLOCK_TOKENS - 1) / CodedBlocks.BLOCK_TOKENS;
     }
 
     /** Device bytes of one layer's 8-bit cache of {@code codes} (K and V) of {@code capacity} positions. */
     public static long bytes(KvCodes codes, int capacity, int numKvHeads, int headDim) {
         long kvDim = (long) numKvHeads * headDim;
-        return 2 * ((long) capacity * kvDim + 2L * Fp8E4m3.BLOCK_TOKENS * kvDim)
+        return 2 * ((long) capacity * kvDim + 2L * CodedBlocks.BLOCK_TOKENS * kvDim)
                 + scaleBytes(codes, capacity, numKvHeads, headDim);
     }
 

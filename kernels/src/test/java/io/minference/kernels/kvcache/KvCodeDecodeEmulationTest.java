@@ -22,13 +22,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The integer decode routines of {@link Fp8Ops} against the CPU reference {@link KvCodes#decode}, for every code in
+ * The integer decode routines of {@link KvCodeOps} against the CPU reference {@link KvCodes#decode}, for every code in
  * every byte position of a word, without a GPU: the PTX that the routine emits is run by {@link WarpEmulator} (IEEE
  * f32 arithmetic is Java's, round to nearest, subnormals kept, as PTX's {@code mul.f32}/{@code sub.f32} without
  * {@code .ftz}). The other bytes of each word are random (seed printed), so a routine that leaks a neighbour's bits
  * fails.
  */
-class Fp8DecodeEmulationTest {
+class KvCodeDecodeEmulationTest {
     /** Words decoded per emitted routine: the 16 codes of a wide lane. */
     private static final int WORDS = 4;
 
@@ -86,7 +86,7 @@ class Fp8DecodeEmulationTest {
         U64 out = k.pointerParam("out");
         B32[] words = new B32[WORDS];
         for (int w = 0; w < WORDS; w++) words[w] = k.bits(k.f32Param("w" + w));
-        F32[] values = Fp8Ops.decode(k, codes, words, permute);
+        F32[] values = KvCodeOps.decode(k, codes, words, permute);
         for (int i = 0; i < values.length; i++) k.store(Address.global(out).plus(4L * i), values[i]);
         return k.build().ptx();
     }

@@ -22,37 +22,37 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The CPU reference's 8-bit KV caches, int8 and fp8 (e4m3) codes, against its f32 cache on the tiny pass-key model
- * after 8K- and 16K-token prompts ({@link Fp8KvAccuracy}): int8 is held to issue 13's bounds, e4m3 to its looser
+ * after 8K- and 16K-token prompts ({@link CodedKvAccuracy}): int8 is held to issue 13's bounds, e4m3 to its looser
  * ones, and both are printed. One prefill serves all three: the f32 side decodes first; then, for each format, the
  * forward rewinds to the prompt's end, gets the prompt's f32 keys and values back (quantizing changed them in place)
  * and switches its cache to the format's codes (the prompt's attention was full precision either way).
  */
-class Fp8KvCacheCpuTest {
+class CodedKvCacheCpuTest {
     @ParameterizedTest(name = "{0} tokens")
-    @ValueSource(ints = {8192, 16384 - Fp8KvAccuracy.CONTINUATION})
+    @ValueSource(ints = {8192, 16384 - CodedKvAccuracy.CONTINUATION})
     void codedDecodeMatchesTheF32Cache(int length) throws Exception {
         var files = PasskeyPrompt.files();
         assumeTrue(files.isPresent(), "shared data for the pass-key task is absent");
         Path[] f = files.get();
         try (LlamaModel model = ModelLoader.load(f[0].toString(), f[1], ProgressListener.NONE);
-             CpuBackend cpu = Fp8KvAccuracy.cpuBackend()) {
-            Fp8KvAccuracy.Task task = Fp8KvAccuracy.Task.of(model.tokenizer(), f[2], length);
+             CpuBackend cpu = CodedKvAccuracy.cpuBackend()) {
+            CodedKvAccuracy.Task task = CodedKvAccuracy.Task.of(model.tokenizer(), f[2], length);
             int[] prompt = task.prompt().ids();
             try (LlamaForward forward = new LlamaForward(model.config(), model.weights(), cpu,
-                    prompt.length + Fp8KvAccuracy.CONTINUATION)) {
+                    prompt.length + CodedKvAccuracy.CONTINUATION)) {
                 long start = System.nanoTime();
                 float[] promptLogits = forward.prefill(prompt, ProgressListener.NONE);
                 System.out.printf("cpu prefill of %d tokens: %.1f s%n", prompt.length, (System.nanoTime() - start) / 1e9);
                 PromptRows f32 = PromptRows.of(forward, prompt.length, model.config().numLayers());
-                Fp8KvAccuracy.Reference reference = Fp8KvAccuracy.reference(task,
+                CodedKvAccuracy.Reference reference = CodedKvAccuracy.reference(task,
                         decoder(forward, prompt.length, promptLogits, null));
                 // both formats measured and printed (check prints its summary) before a failure is thrown
                 List<AssertionError> failures = new ArrayList<>();
                 for (KvCodes codes : List.of(KvCodes.INT8, KvCodes.E4M3)) {
                     f32.restore(forward);
                     try {
-                        Fp8KvAccuracy.check(task, model.tokenizer(), reference,
-                                decoder(forward, prompt.length, promptLogits, codes), Fp8KvAccuracy.Bounds.of(codes));
+                        CodedKvAccuracy.check(task, model.tokenizer(), reference,
+                                decoder(forward, prompt.length, promptLogits, codes), CodedKvAccuracy.Bounds.of(codes));
                         assertEquals(Optional.of(codes), forward.kvCodes());
                     } catch (AssertionError e) {
                         failures.add(e);
@@ -99,15 +99,15 @@ class Fp8KvCacheCpuTest {
         assumeTrue(files.isPresent(), "shared data for the pass-key task is absent");
         Path[] f = files.get();
         try (LlamaModel model = ModelLoader.load(f[0].toString(), f[1], ProgressListener.NONE);
-             CpuBackend cpu = Fp8KvAccuracy.cpuBackend()) {
-            Fp8KvAccuracy.Task task = Fp8KvAccuracy.Task.of(model.tokenizer(), f[2], 2048);
+             CpuBackend cpu = CodedKvAccuracy.cpuBackend()) {
+            CodedKvAccuracy.Task task = CodedKvAccuracy.Task.of(model.tokenizer(), f[2], 2048);
             int[] prompt = task.prompt().ids();
             try (LlamaForward forward = new LlamaForward(model.config(), model.weights(), cpu,
-                    prompt.length + Fp8KvAccuracy.CONTINUATION)) {
+                    prompt.length + CodedKvAccuracy.CONTINUATION)) {
                 float[] promptLogits = forward.prefill(prompt, ProgressListener.NONE);
-                Fp8KvAccuracy.Decoder reference = decoder(forward, prompt.length, promptLogits, null);
-                Fp8KvAccuracy.Decoder fp8 = decoder(forward, prompt.length, promptLogits, KvCodes.INT8);
-                Fp8KvAccuracy.Decoder wrongScale = new Fp8KvAccuracy.Decoder() {
+                CodedKvAccuracy.Decoder reference = decoder(forward, prompt.length, promptLogits, null);
+                CodedKvAccuracy.Decoder fp8 = decoder(forward, prompt.length, promptLogits, KvCodes.INT8);
+                CodedKvAccuracy.Decoder wrongScale = new CodedKvAccuracy.Decoder() {
                     private boolean scaled;
 
                     public float[] atPromptEnd() {
@@ -131,17 +131,17 @@ class Fp8KvCacheCpuTest {
                     }
                 };
                 AssertionError e = assertThrows(AssertionError.class,
-                        () -> Fp8KvAccuracy.check(task, model.tokenizer(), reference, wrongScale,
-                                Fp8KvAccuracy.Bounds.INT8));
+                        () -> CodedKvAccuracy.check(task, model.tokenizer(), reference, wrongScale,
+                                CodedKvAccuracy.Bounds.INT8));
                 System.out.println("a wrong scale is refused: " + e.getMessage());
             }
         }
     }
 
     /** Decode from the prompt's end, with the cache's {@code codes} (null: full precision). */
-    private static Fp8KvAccuracy.Decoder decoder(LlamaForward forward, int promptLength, float[] promptLogits,
+    private static CodedKvAccuracy.Decoder decoder(LlamaForward forward, int promptLength, float[] promptLogits,
                                                  KvCodes codes) {
-        return new Fp8KvAccuracy.Decoder() {
+        return new CodedKvAccuracy.Decoder() {
             public float[] atPromptEnd() {
                 forward.rewind(promptLength);
                 if (codes != null) forward.useCodedKvCache(codes);
@@ -155,7 +155,7 @@ class Fp8KvCacheCpuTest {
     }
 
     @Test
-    void quantizedBlocksHoldTheirDequantizedFp8ValuesAndThePartialBlockStaysExact() {
+    void quantizedBlocksHoldTheirDequantizedValuesAndThePartialBlockStaysExact() {
         var config = RandomLlama.smallConfig(256);
         try (var weights = RandomLlama.weights(config, 5, false, false); CpuBackend cpu = new CpuBackend(1);
              LlamaForward forward = new LlamaForward(config, weights, cpu, 200)) {

@@ -3,8 +3,8 @@ package io.minference.llama.gpu;
 import io.minference.config.KvCacheType;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashAttention;
-import io.minference.kernels.kvcache.Fp8E4m3;
-import io.minference.kernels.kvcache.Fp8KvLayer;
+import io.minference.kernels.kvcache.CodedBlocks;
+import io.minference.kernels.kvcache.CodedKvLayer;
 import io.minference.kernels.kvcache.KvCodes;
 import io.minference.kernels.kvcache.KvQuantize;
 import io.minference.kernels.transformer.RopeKvWrite;
@@ -18,30 +18,30 @@ import io.minference.runtime.cuda.DeviceTensor;
 import java.util.List;
 
 /**
- * The 8-bit KV cache of every layer ({@link Fp8KvLayer}, the layout of {@link io.minference.kernels.kvcache}) with
+ * The 8-bit KV cache of every layer ({@link CodedKvLayer}, the layout of {@link io.minference.kernels.kvcache}) with
  * the codes its type names ({@code fp8}: e4m3, {@code int8}: int8, {@link KvCacheCodes}): about half the bytes of
  * bf16, the same for both, read only by decode. A prompt is prefilled layer-major over one layer's bf16 whole-prompt
  * K/V buffers, which its attention reads; after the layer's attention {@link KvQuantize} stores them in the layer's
  * cache, and the next layer reuses the buffers. Decode writes each token to the tail and quantizes a block when it
  * fills (the 8-bit mode of {@link RopeKvWrite}).
  */
-final class Fp8GpuKvCache implements GpuKvCache {
+final class CodedGpuKvCache implements GpuKvCache {
     private final CudaContext context;
     private final KvCacheType type;
     private final int capacity;
     private final int kvDim;
-    private final Fp8KvLayer[] layers;
+    private final CodedKvLayer[] layers;
     private final KvQuantize quantize;
     private final RopeKvWrite stepRope;
     private DeviceTensor promptKeys;
     private DeviceTensor promptValues;
 
-    Fp8GpuKvCache(CudaContext context, KvCacheType type, LlamaConfig c, int capacity) {
+    CodedGpuKvCache(CudaContext context, KvCacheType type, LlamaConfig c, int capacity) {
         this(context, type, c, capacity, c.numLayers());
     }
 
     /** A cache of {@code layerCount} layers of the model's shape (an offloaded cache's device slots). */
-    Fp8GpuKvCache(CudaContext context, KvCacheType type, LlamaConfig c, int capacity, int layerCount) {
+    CodedGpuKvCache(CudaContext context, KvCacheType type, LlamaConfig c, int capacity, int layerCount) {
         KvCodes codes = KvCacheCodes.of(type);
         requireSupported(c, type);
         this.context = context;
@@ -50,9 +50,9 @@ final class Fp8GpuKvCache implements GpuKvCache {
         this.kvDim = c.kvDim();
         this.quantize = new KvQuantize(c.numKvHeads(), c.headDim(), codes);
         this.stepRope = GpuKvCache.stepRope(c).withCacheCodes(codes);
-        this.layers = new Fp8KvLayer[layerCount];
+        this.layers = new CodedKvLayer[layerCount];
         try {
-            for (int l = 0; l < layers.length; l++) layers[l] = new Fp8KvLayer(context, codes, capacity, c.numKvHeads(),
+            for (int l = 0; l < layers.length; l++) layers[l] = new CodedKvLayer(context, codes, capacity, c.numKvHeads(),
                     c.headDim());
         } catch (RuntimeException e) {
             close();
@@ -67,7 +67,7 @@ final class Fp8GpuKvCache implements GpuKvCache {
      */
     static void requireSupported(LlamaConfig c, KvCacheType type) {
         AttentionShape shape = new AttentionShape(c.numHeads(), c.numKvHeads(), c.headDim());
-        if (!FlashAttention.supportsFp8Cache(shape)) {
+        if (!FlashAttention.supportsCodedCache(shape)) {
             throw new IllegalArgumentException("--kv-cache " + type.label() + " needs head dim 64 or 128 and 1 to 8"
                     + " query heads per KV head; this model has head dim " + c.headDim() + " and " + shape.groupSize()
                     + " query heads per KV head: use --kv-cache bf16");
@@ -75,12 +75,12 @@ final class Fp8GpuKvCache implements GpuKvCache {
     }
 
     static long layerBytes(LlamaConfig c, int capacity, KvCacheType type) {
-        return Fp8KvLayer.bytes(KvCacheCodes.of(type), capacity, c.numKvHeads(), c.headDim());
+        return CodedKvLayer.bytes(KvCacheCodes.of(type), capacity, c.numKvHeads(), c.headDim());
     }
 
     @Override
     public List<DeviceTensor> layerParts(int layer) {
-        Fp8KvLayer l = layers[layer];
+        CodedKvLayer l = layers[layer];
         return List.of(l.keyCodes(), l.valueCodes(), l.keyScales(), l.valueScales(), l.keyTail(), l.valueTail());
     }
 
@@ -94,9 +94,9 @@ final class Fp8GpuKvCache implements GpuKvCache {
      * the whole tails.
      */
     static List<Rows> held(int length) {
-        long blocks = Fp8KvLayer.blocks(length);
+        long blocks = CodedKvLayer.blocks(length);
         return List.of(new Rows(0, 0, length), new Rows(1, 0, length), new Rows(2, 0, blocks),
-                new Rows(3, 0, blocks), new Rows(4, 0, Fp8E4m3.BLOCK_TOKENS), new Rows(5, 0, Fp8E4m3.BLOCK_TOKENS));
+                new Rows(3, 0, blocks), new Rows(4, 0, CodedBlocks.BLOCK_TOKENS), new Rows(5, 0, CodedBlocks.BLOCK_TOKENS));
     }
 
     @Override
@@ -106,10 +106,10 @@ final class Fp8GpuKvCache implements GpuKvCache {
 
     /** The tails' row of the position and, when it is the last of its block, the block's codes and scales. */
     static List<Rows> written(int position) {
-        int tailRow = position % Fp8E4m3.BLOCK_TOKENS;
+        int tailRow = position % CodedBlocks.BLOCK_TOKENS;
         List<Rows> tails = List.of(new Rows(4, tailRow, tailRow + 1), new Rows(5, tailRow, tailRow + 1));
-        if (tailRow != Fp8E4m3.BLOCK_TOKENS - 1) return tails;
-        long block = position / Fp8E4m3.BLOCK_TOKENS, first = block * Fp8E4m3.BLOCK_TOKENS;
+        if (tailRow != CodedBlocks.BLOCK_TOKENS - 1) return tails;
+        long block = position / CodedBlocks.BLOCK_TOKENS, first = block * CodedBlocks.BLOCK_TOKENS;
         return List.of(tails.get(0), tails.get(1), new Rows(0, first, position + 1), new Rows(1, first, position + 1),
                 new Rows(2, block, block + 1), new Rows(3, block, block + 1));
     }
@@ -178,6 +178,6 @@ final class Fp8GpuKvCache implements GpuKvCache {
     @Override
     public void close() {
         closePrompt();
-        for (Fp8KvLayer layer : layers) if (layer != null) layer.close();
+        for (CodedKvLayer layer : layers) if (layer != null) layer.close();
     }
 }

@@ -14,11 +14,11 @@ import io.minference.ptx.dsl.U64;
  * round-to-nearest-even conversions only, so they assemble for every target (sm_80 included) and round as the CPU
  * does. {@link #decodeConverted} is the one exception: e4m3 by the conversion instruction, sm_89 and newer.
  */
-public final class Fp8Ops {
+public final class KvCodeOps {
     /** Positions per block, as a shift. */
-    public static final int BLOCK_SHIFT = Integer.numberOfTrailingZeros(Fp8E4m3.BLOCK_TOKENS);
+    public static final int BLOCK_SHIFT = Integer.numberOfTrailingZeros(CodedBlocks.BLOCK_TOKENS);
 
-    private Fp8Ops() {
+    private KvCodeOps() {
     }
 
     /**
