@@ -21,7 +21,8 @@ import java.util.TreeMap;
  * from one barrier to the next), and branches that split a warp (its lanes run in groups, the one furthest behind
  * first, and run on together where they meet again, as structured code's lanes do), the
  * f32-to-bf16 pairs, {@code sin.approx} and {@code cos.approx} (as Java's, which differ from the hardware's in the
- * last bits), the e4m3-to-f16 and f16-to-f32 conversions
+ * last bits), the tensor cores' {@code mma.m16n8k16} on bf16 with {@code ldmatrix} (each product summed in float64),
+ * {@code cp.async} (copies land at once), the e4m3-to-f16 and f16-to-f32 conversions
  * (by {@link Fp8E4m3#decode}) and the float-to-integer roundings. Atomics and other conversions are not emulated: an
  * instruction it does not know is an error that names it.
  * <p>Global memory is a set of buffers at made-up addresses ({@link #allocate}); parameters are given by name.
@@ -37,6 +38,8 @@ public final class WarpEmulator {
     /** Shared arrays by symbol: their offsets in a CTA's shared memory, and its size. */
     private final Map<String, Integer> sharedOffsets = new HashMap<>();
     private int sharedBytes;
+    /** The dynamic shared array's symbol, or null. */
+    private String dynamicShared;
     private long nextAddress = 1L << 32;
 
     public WarpEmulator(String ptx) {
@@ -49,6 +52,12 @@ public final class WarpEmulator {
             if (line.startsWith(".param")) {
                 String name = line.substring(line.lastIndexOf(' ') + 1).replace(",", "");
                 paramNames.add(name);
+                continue;
+            }
+            if (line.startsWith(".extern .shared")) {
+                // .extern .shared .align 16 .b8 name[]; placed after the static arrays, sized at launch
+                String array = line.substring(line.lastIndexOf(' ') + 1, line.length() - 1);
+                dynamicShared = array.substring(0, array.indexOf('['));
                 continue;
             }
             if (line.startsWith(".shared")) {
@@ -71,6 +80,8 @@ public final class WarpEmulator {
             }
             code.add(split(line.substring(0, line.lastIndexOf(';')).strip()));
         }
+        sharedBytes = (sharedBytes + 15) / 16 * 16;
+        if (dynamicShared != null) sharedOffsets.put(dynamicShared, sharedBytes);
     }
 
     /** A statement as [guard or "", opcode, operands...], vector operands kept whole ({a, b}). */
@@ -146,7 +157,12 @@ public final class WarpEmulator {
      * barrier is there for every warp after it. Every warp must reach the same barriers.
      */
     public void runBlock(Map<String, Long> params, int x, int y, int gridY, int threads) {
-        byte[] shared = new byte[sharedBytes];
+        runBlock(params, x, y, gridY, threads, 0);
+    }
+
+    /** As above, with {@code dynamicBytes} of dynamic shared memory after the static arrays. */
+    public void runBlock(Map<String, Long> params, int x, int y, int gridY, int threads, int dynamicBytes) {
+        byte[] shared = new byte[sharedBytes + dynamicBytes];
         List<Warp> warps = new ArrayList<>();
         for (int w = 0; w < threads / LANES; w++) warps.add(new Warp(params, x, y, gridY, w, shared));
         boolean running = true;
@@ -312,6 +328,19 @@ public final class WarpEmulator {
                 }
                 return;
             }
+            if (op.startsWith("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32")) {
+                mma(s, lanes);
+                return;
+            }
+            if (op.startsWith("ldmatrix.sync.aligned.m8n8.x4")) {
+                loadMatrices(s, lanes, op.contains(".trans"));
+                return;
+            }
+            if (op.startsWith("cp.async.")) {
+                // copies land at once, so commits and waits have nothing to do
+                if (op.startsWith("cp.async.cg.shared.global")) for (int l = 0; l < LANES; l++) if (lanes[l]) copyAsync(l, s);
+                return;
+            }
             if (op.startsWith("vote.sync.any")) {
                 boolean any = false;
                 for (int l = 0; l < LANES; l++) any |= lanes[l] && operand(l, s[3]) != 0;
@@ -319,6 +348,100 @@ public final class WarpEmulator {
                 return;
             }
             for (int l = 0; l < LANES; l++) if (lanes[l]) lane(l, s);
+        }
+
+        /** The names in a braced operand {@code {%a, %b, ...}}. */
+        private static String[] names(String vector) {
+            return vector.substring(1, vector.length() - 1).split(",\\s*");
+        }
+
+        /**
+         * {@code mma.m16n8k16} with bf16 A (16 x 16, row) and B (16 x 8, col), f32 C and D, by the PTX ISA's fragment
+         * layouts: lane l is in group g = l / 4 at t = l mod 4; A's registers hold (g, 2t..2t+1), (g + 8, 2t..),
+         * (g, 2t + 8..), (g + 8, 2t + 8..); B's (k 2t..2t+1, n g), (k 2t + 8.., n g); C's and D's (g, 2t..2t+1),
+         * (g + 8, 2t..). Each element of D is the float64 sum of the exact products and C, rounded once.
+         */
+        private void mma(String[] s, boolean[] lanes) {
+            for (int l = 0; l < LANES; l++) {
+                if (!active[l] || !lanes[l]) throw new IllegalStateException("mma with inactive lanes");
+            }
+            String[] d = names(s[2]), a = names(s[3]), b = names(s[4]), c = names(s[5]);
+            double[][] am = new double[16][16], bm = new double[16][8], cm = new double[16][8];
+            for (int l = 0; l < LANES; l++) {
+                int g = l / 4, t = l % 4;
+                for (int r = 0; r < 4; r++) {
+                    long word = operand(l, a[r]);
+                    int row = g + 8 * (r & 1), col = 2 * t + 8 * (r >> 1);
+                    am[row][col] = bf16(word);
+                    am[row][col + 1] = bf16(word >>> 16);
+                }
+                for (int r = 0; r < 2; r++) {
+                    long word = operand(l, b[r]);
+                    bm[2 * t + 8 * r][g] = bf16(word);
+                    bm[2 * t + 8 * r + 1][g] = bf16(word >>> 16);
+                }
+                for (int r = 0; r < 4; r++) cm[g + 8 * (r >> 1)][2 * t + (r & 1)] = f(l, c[r]);
+            }
+            for (int l = 0; l < LANES; l++) {
+                int g = l / 4, t = l % 4;
+                for (int r = 0; r < 4; r++) {
+                    int row = g + 8 * (r >> 1), col = 2 * t + (r & 1);
+                    double sum = cm[row][col];
+                    for (int k = 0; k < 16; k++) sum += am[row][k] * bm[k][col];
+                    put(l, d[r], bits((float) sum));
+                }
+            }
+        }
+
+        private static double bf16(long halfWord) {
+            return BFloat16.toFloat((short) halfWord);
+        }
+
+        /**
+         * {@code ldmatrix.m8n8.x4(.trans).b16}: lanes 8i..8i+7 give the row addresses of matrix i; register i of lane
+         * l gets row l / 4, elements 2 (l mod 4) and the next, or with .trans column l / 4, rows 2 (l mod 4) and the
+         * next.
+         */
+        private void loadMatrices(String[] s, boolean[] lanes, boolean transposed) {
+            String[] d = names(s[2]);
+            int[] rowAt = new int[LANES];
+            for (int l = 0; l < LANES; l++) rowAt[l] = (int) address(l, s[3]);
+            for (int l = 0; l < LANES; l++) {
+                if (!lanes[l]) throw new IllegalStateException("ldmatrix with inactive lanes");
+                for (int m = 0; m < 4; m++) {
+                    int low, high;
+                    if (transposed) {
+                        low = sharedHalf(rowAt[8 * m + 2 * (l % 4)] + 2 * (l / 4));
+                        high = sharedHalf(rowAt[8 * m + 2 * (l % 4) + 1] + 2 * (l / 4));
+                    } else {
+                        int row = rowAt[8 * m + l / 4];
+                        low = sharedHalf(row + 4 * (l % 4));
+                        high = sharedHalf(row + 4 * (l % 4) + 2);
+                    }
+                    put(l, d[m], (low & 0xFFFFL) | (high & 0xFFFFL) << 16);
+                }
+            }
+        }
+
+        private int sharedHalf(int at) {
+            if (at < 0 || at + 2 > shared.length) throw new IllegalStateException("ldmatrix out of bounds at " + at);
+            return (shared[at] & 0xFF) | (shared[at + 1] & 0xFF) << 8;
+        }
+
+        /** {@code cp.async.cg.shared.global [dst], [src], 16, srcSize}: srcSize bytes copied, the rest zeros. */
+        private void copyAsync(int l, String[] s) {
+            int dst = (int) address(l, s[2]);
+            long src = address(l, s[3]);
+            int bytes = Integer.parseInt(s[4]);
+            int from = s.length > 5 ? (int) operand(l, s[5]) : bytes;
+            if (dst < 0 || dst + bytes > shared.length) throw new IllegalStateException("cp.async out of bounds at " + dst);
+            Arrays.fill(shared, dst, dst + bytes, (byte) 0);
+            if (from == 0) return;
+            Map.Entry<Long, byte[]> buffer = memory.floorEntry(src);
+            if (buffer == null || src + from > buffer.getKey() + buffer.getValue().length) {
+                throw new IllegalStateException("cp.async reads out of bounds at 0x" + Long.toHexString(src));
+            }
+            System.arraycopy(buffer.getValue(), (int) (src - buffer.getKey()), shared, dst, from);
         }
 
         private void lane(int l, String[] s) {

@@ -1,0 +1,84 @@
+package io.minference.kernels.flash;
+
+import io.minference.kernels.WarpEmulator;
+import io.minference.kernels.attention.AttentionShape;
+import io.minference.ptx.PtxTarget;
+import io.minference.runtime.cuda.BFloat16;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The tensor-core causal prefill ({@link FlashPrefill}, the mma.sync kernel for sm_80 to sm_89, whose key loop
+ * {@link FlashKeyLoop} the sparse kernel shares), its PTX run by {@link WarpEmulator} without a GPU: every CTA of
+ * the grid (every head, every query block, the last one partial), through the cp.async pipeline, ldmatrix, mma and the
+ * online softmax, against float64 attention, row by row. Grouped-query heads, a prompt from position 0 and a chunk
+ * that continues one (its queries start mid-tile); random bf16 inputs (seed printed), output poisoned with NaN.
+ */
+class FlashPrefillEmulationTest {
+    /** Per query row and head: bf16 output and P rounded to bf16 for P V, about 2^-8 relative, with room. */
+    private static final double ROW_TOLERANCE = 1e-2;
+
+    @ParameterizedTest(name = "d {0}, {1} x {2} tiles, {3} stages, {4} queries from {5}")
+    @CsvSource({"64, 64, 64, 2, 150, 0", "64, 64, 64, 2, 70, 100", "128, 128, 64, 3, 150, 0"})
+    void everyRowMatchesFloat64Attention(int headDim, int blockM, int blockN, int stages, int count, int start) {
+        long seed = System.nanoTime();
+        System.out.println("FlashPrefillEmulationTest seed " + seed);
+        AttentionShape shape = new AttentionShape(4, 2, headDim);
+        AttentionProblem problem = AttentionProblem.random(shape, count, start, seed);
+        FlashPrefill kernel = new FlashPrefill(headDim, blockM, blockN, stages);
+        WarpEmulator gpu = new WarpEmulator(kernel.emit(PtxTarget.SM_80).ptx());
+        Map<String, Long> params = new HashMap<>();
+        params.put("q", gpu.upload(WarpEmulator.bf16Bytes(problem.q())));
+        params.put("k", gpu.upload(WarpEmulator.bf16Bytes(problem.k())));
+        params.put("v", gpu.upload(WarpEmulator.bf16Bytes(problem.v())));
+        float[] poison = new float[count * shape.queryDim()];
+        Arrays.fill(poison, Float.NaN);
+        long out = gpu.upload(WarpEmulator.bf16Bytes(poison));
+        params.put("o", out);
+        params.put("count", (long) count);
+        params.put("start", (long) start);
+        params.put("numHeads", (long) shape.numHeads());
+        params.put("numKvHeads", (long) shape.numKvHeads());
+        params.put("scale", (long) Float.floatToRawIntBits(FlashAttention.log2Scale(headDim)));
+        assertEquals(params.keySet(), new HashSet<>(gpu.params()), "the kernel's parameters");
+
+        int queryBlocks = kernel.queryBlocks(count);
+        for (int head = 0; head < shape.numHeads(); head++) {
+            for (int block = 0; block < queryBlocks; block++) {
+                gpu.runBlock(params, head, block, queryBlocks, kernel.threads(), kernel.sharedBytes());
+            }
+        }
+
+        ByteBuffer o = ByteBuffer.wrap(gpu.bytes(out)).order(ByteOrder.LITTLE_ENDIAN);
+        double[] want = problem.reference();
+        double worst = 0;
+        for (int t = 0; t < count; t++) {
+            for (int h = 0; h < shape.numHeads(); h++) {
+                double error = 0, norm = 0;
+                for (int i = 0; i < headDim; i++) {
+                    int at = t * shape.queryDim() + h * headDim + i;
+                    double got = BFloat16.toFloat(o.getShort(2 * at));
+                    error += (got - want[at]) * (got - want[at]);
+                    norm += want[at] * want[at];
+                }
+                worst = Math.max(worst, Math.sqrt(error / norm));
+                if (!(Math.sqrt(error) <= ROW_TOLERANCE * Math.sqrt(norm) + 1e-6)) {
+                    fail(kernel.entryName() + ", query " + t + " (position " + (start + t) + "), head " + h
+                            + ": relative error " + Math.sqrt(error / norm) + "; seed " + seed);
+                }
+            }
+        }
+        System.out.printf("%s, %d queries from %d: worst row's relative error %.2e%n", kernel.entryName(), count,
+                start, worst);
+    }
+}
