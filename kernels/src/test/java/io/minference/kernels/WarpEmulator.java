@@ -495,6 +495,7 @@ public final class WarpEmulator {
                 case "min", "max" -> minMax(parts[0].equals("max"), type, a, operand(l, s[4]));
                 case "and" -> type.equals("pred") ? a & operand(l, s[4]) : wrap(type, a & operand(l, s[4]));
                 case "or" -> wrap(type, a | operand(l, s[4]));
+                case "not" -> type.equals("pred") ? a ^ 1 : wrap(type, ~a);
                 case "xor" -> wrap(type, a ^ operand(l, s[4]));
                 case "shl" -> wrap(type, a << operand(l, s[4]));
                 case "shr" -> type.equals("s32") ? ((int) a >> operand(l, s[4])) & 0xFFFFFFFFL

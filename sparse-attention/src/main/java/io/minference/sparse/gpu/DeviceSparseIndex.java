@@ -120,29 +120,57 @@ public final class DeviceSparseIndex implements AutoCloseable {
         return offsets;
     }
 
-    /** The host index, compacted: each slot reserves exactly what it holds. */
-    public static DeviceSparseIndex upload(CudaContext context, SparseIndex index) {
-        int slots = index.heads() * index.queryBlocks();
-        int[] rangeOffsets = offsets(index.rangeCountArray());
-        int[] columnOffsets = offsets(index.columnCountArray());
-        int[] packedRanges = new int[2 * (rangeOffsets[slots] + 2)];
-        int[] packedColumns = new int[columnOffsets[slots] + 1];
-        for (int s = 0; s < slots; s++) {
-            System.arraycopy(index.rangeArray(), s * index.maxRanges() * 2, packedRanges, 2 * rangeOffsets[s],
-                    2 * index.rangeCountArray()[s]);
-            System.arraycopy(index.columnArray(), s * index.maxColumns(), packedColumns, columnOffsets[s],
-                    index.columnCountArray()[s]);
+    /**
+     * A host index as the kernels read it, compacted: each slot's ranges ({@code [start, end)} pairs) and columns
+     * packed one slot after another from its offset, with a spare entry at the end of each array.
+     *
+     * @param rangeOffsets  per slot, its first range in {@code ranges} (one more entry: the total)
+     * @param rangeCounts   per slot, its ranges
+     * @param ranges        the packed ranges
+     * @param columnOffsets per slot, its first column in {@code columns} (one more entry: the total)
+     * @param columnCounts  per slot, its columns
+     * @param columns       the packed columns
+     */
+    public record Packed(int[] rangeOffsets, int[] rangeCounts, int[] ranges, int[] columnOffsets, int[] columnCounts,
+                         int[] columns) {
+        public static Packed of(SparseIndex index) {
+            int slots = index.heads() * index.queryBlocks();
+            int[] rangeOffsets = offsets(index.rangeCountArray());
+            int[] columnOffsets = offsets(index.columnCountArray());
+            int[] packedRanges = new int[2 * (rangeOffsets[slots] + 2)];
+            int[] packedColumns = new int[columnOffsets[slots] + 1];
+            for (int s = 0; s < slots; s++) {
+                System.arraycopy(index.rangeArray(), s * index.maxRanges() * 2, packedRanges, 2 * rangeOffsets[s],
+                        2 * index.rangeCountArray()[s]);
+                System.arraycopy(index.columnArray(), s * index.maxColumns(), packedColumns, columnOffsets[s],
+                        index.columnCountArray()[s]);
+            }
+            return new Packed(rangeOffsets, index.rangeCountArray(), packedRanges, columnOffsets,
+                    index.columnCountArray(), packedColumns);
         }
-        DeviceBuffer arena = context.allocate(bytes(index.heads(), index.length(), rangeOffsets[slots],
-                columnOffsets[slots]));
+
+        long rangeTotal() {
+            return rangeOffsets[rangeCounts.length];
+        }
+
+        long columnTotal() {
+            return columnOffsets[columnCounts.length];
+        }
+    }
+
+    /** The host index, compacted: each slot reserves exactly what it holds ({@link Packed}). */
+    public static DeviceSparseIndex upload(CudaContext context, SparseIndex index) {
+        Packed packed = Packed.of(index);
+        DeviceBuffer arena = context.allocate(bytes(index.heads(), index.length(), packed.rangeTotal(),
+                packed.columnTotal()));
         DeviceSparseIndex device = new DeviceSparseIndex(index.firstHead(), index.heads(), index.length(),
-                rangeOffsets[slots], columnOffsets[slots], arena, true);
-        copy(rangeOffsets, device.rangeOffsets);
-        copy(index.rangeCountArray(), device.rangeCounts);
-        copy(packedRanges, device.ranges);
-        copy(columnOffsets, device.columnOffsets);
-        copy(index.columnCountArray(), device.columnCounts);
-        copy(packedColumns, device.columns);
+                packed.rangeTotal(), packed.columnTotal(), arena, true);
+        copy(packed.rangeOffsets(), device.rangeOffsets);
+        copy(packed.rangeCounts(), device.rangeCounts);
+        copy(packed.ranges(), device.ranges);
+        copy(packed.columnOffsets(), device.columnOffsets);
+        copy(packed.columnCounts(), device.columnCounts);
+        copy(packed.columns(), device.columns);
         return device;
     }
 

@@ -8,7 +8,6 @@ import io.minference.kernels.flash.PrefillKernel;
 import io.minference.ptx.PtxTarget;
 import io.minference.runtime.cuda.Kernel;
 import io.minference.runtime.cuda.LaunchShape;
-import io.minference.runtime.Tensor;
 import io.minference.runtime.cuda.BFloat16;
 import io.minference.runtime.cuda.CudaAvailability;
 import io.minference.runtime.cuda.CudaBackend;
@@ -16,6 +15,7 @@ import io.minference.runtime.cuda.CudaDriver;
 import io.minference.runtime.cuda.DeviceBuffer;
 import io.minference.sparse.CpuSparseAttention;
 import io.minference.sparse.SparseIndex;
+import io.minference.sparse.gpu.SparseAttentionChecks.Problem;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -32,8 +32,13 @@ import java.util.Random;
 import java.util.function.IntUnaryOperator;
 import java.util.stream.Stream;
 
+import static io.minference.sparse.gpu.SparseAttentionChecks.TOLERANCE;
+import static io.minference.sparse.gpu.SparseAttentionChecks.assertHeads;
+import static io.minference.sparse.gpu.SparseAttentionChecks.assertRowsWithinBounds;
+import static io.minference.sparse.gpu.SparseAttentionChecks.cpuReference;
+import static io.minference.sparse.gpu.SparseAttentionChecks.relativeError;
+import static io.minference.sparse.gpu.SparseAttentionChecks.toDouble;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -50,8 +55,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  */
 @Tag("gpu")
 class SparseFlashAttentionGpuTest {
-    private static final double TOLERANCE = 1e-2;
-    private static final short POISON = (short) 0xFFFF;
+        private static final short POISON = (short) 0xFFFF;
     private static final int[] LENGTHS = {1, 63, 64, 65, 1000, 4099};
 
     private static CudaBackend backend;
@@ -300,34 +304,6 @@ class SparseFlashAttentionGpuTest {
         }
     }
 
-    /** Per output row (query, head): max |error| at most 2^-6 of the row's largest expected magnitude plus 2^-10. */
-    private static void assertRowsWithinBounds(AttentionShape shape, float[] actual, double[] expected,
-                                               String context) {
-        int d = shape.headDim();
-        List<String> report = new ArrayList<>();
-        for (int row = 0; row < expected.length / d; row++) {
-            if (Double.isNaN(expected[row * d])) continue;
-            double rowMax = 0, maxError = 0;
-            int where = 0;
-            for (int i = 0; i < d; i++) {
-                int at = row * d + i;
-                rowMax = Math.max(rowMax, Math.abs(expected[at]));
-                double e = Math.abs(actual[at] - expected[at]);
-                if (e > maxError) {
-                    maxError = e;
-                    where = i;
-                }
-            }
-            double bound = 0x1p-6 * rowMax + 0x1p-10;
-            if (!(maxError <= bound) && report.size() < 12) {
-                report.add("query " + row / shape.numHeads() + " head " + row % shape.numHeads() + ": max error "
-                        + maxError + " > " + bound + " at column " + where + " (got " + actual[row * d + where]
-                        + ", expected " + expected[row * d + where] + ")");
-            }
-        }
-        assertTrue(report.isEmpty(), () -> context + ": rows over their bound:\n  " + String.join("\n  ", report));
-    }
-
     static Stream<Arguments> denseCases() {
         List<Arguments> cases = new ArrayList<>();
         for (int d : new int[] {64, 128}) {
@@ -506,21 +482,6 @@ class SparseFlashAttentionGpuTest {
     }
 
     /** A prompt's bf16-rounded Q, K, V (as floats), K and V with 37 rows of poison past the prompt on the device. */
-    record Problem(AttentionShape shape, int length, float[] q, float[] k, float[] v) {
-        static final int SPARE_ROWS = 37;
-
-        static Problem random(AttentionShape shape, int length, Random random) {
-            return new Problem(shape, length, gaussians(random, length * shape.queryDim(), 1.5),
-                    gaussians(random, length * shape.kvDim(), 1.0), gaussians(random, length * shape.kvDim(), 1.0));
-        }
-
-        private static float[] gaussians(Random random, int n, double sigma) {
-            float[] values = new float[n];
-            for (int i = 0; i < n; i++) values[i] = BFloat16.round((float) (sigma * random.nextGaussian()));
-            return values;
-        }
-    }
-
     private interface Launch {
         void launch(DeviceBuffer q, DeviceBuffer k, DeviceBuffer v, DeviceBuffer out);
     }
@@ -584,56 +545,4 @@ class SparseFlashAttentionGpuTest {
     }
 
     /** The reference on every head; heads outside the index are NaN, as the poisoned device output reads. */
-    private static double[] cpuReference(Problem problem, SparseIndex index) {
-        AttentionShape shape = problem.shape();
-        int length = problem.length();
-        float[] out = new float[length * shape.queryDim()];
-        java.util.Arrays.fill(out, Float.NaN);
-        try (Tensor q = Tensor.ofFloats(problem.q(), length, shape.queryDim());
-             Tensor k = Tensor.ofFloats(problem.k(), length, shape.kvDim());
-             Tensor v = Tensor.ofFloats(problem.v(), length, shape.kvDim());
-             Tensor o = Tensor.ofFloats(out, length, shape.queryDim())) {
-            CpuSparseAttention.attend(shape, q, k, v, o, index);
-            return toDouble(o.toFloatArray());
-        }
-    }
-
-    /** Every element of the index's heads written and finite; every other element still poison. */
-    private static void assertHeads(Problem problem, SparseIndex index, float[] actual, String seed) {
-        int d = problem.shape().headDim();
-        int queryDim = problem.shape().queryDim();
-        for (int i = 0; i < actual.length; i++) {
-            int head = (i % queryDim) / d;
-            boolean inIndex = head >= index.firstHead() && head < index.firstHead() + index.heads();
-            int at = i;
-            if (inIndex) {
-                assertFalse(Float.isNaN(actual[i]) || Float.isInfinite(actual[i]), () -> seed + ": element " + at
-                        + " (query " + at / queryDim + ", head " + head + ") is " + actual[at]
-                        + ": unwritten or not finite");
-            } else {
-                assertTrue(Float.isNaN(actual[i]), () -> seed + ": element " + at + " of head " + head
-                        + ", outside the index, was written");
-            }
-        }
-    }
-
-    /** ||actual - expected|| / ||expected|| over the elements the reference defines (NaN there: skipped). */
-    private static double relativeError(float[] actual, double[] expected) {
-        assertEquals(expected.length, actual.length);
-        double diff = 0;
-        double norm = 0;
-        for (int i = 0; i < expected.length; i++) {
-            if (Double.isNaN(expected[i])) continue;
-            double e = actual[i] - expected[i];
-            diff += e * e;
-            norm += expected[i] * expected[i];
-        }
-        return norm == 0 ? Math.sqrt(diff) : Math.sqrt(diff / norm);
-    }
-
-    private static double[] toDouble(float[] values) {
-        double[] result = new double[values.length];
-        for (int i = 0; i < values.length; i++) result[i] = values[i];
-        return result;
-    }
 }

@@ -1,0 +1,156 @@
+package io.minference.sparse.gpu;
+
+import io.minference.kernels.WarpEmulator;
+import io.minference.kernels.attention.AttentionShape;
+import io.minference.kernels.flash.FlashAttention;
+import io.minference.kernels.flash.FlashPrefill;
+import io.minference.ptx.PtxTarget;
+import io.minference.runtime.cuda.BFloat16;
+import io.minference.sparse.SparseIndex;
+import io.minference.sparse.gpu.SparseAttentionChecks.Problem;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Random;
+
+import static io.minference.sparse.gpu.SparseAttentionChecks.TOLERANCE;
+import static io.minference.sparse.gpu.SparseAttentionChecks.assertHeads;
+import static io.minference.sparse.gpu.SparseAttentionChecks.assertRowsWithinBounds;
+import static io.minference.sparse.gpu.SparseAttentionChecks.cpuReference;
+import static io.minference.sparse.gpu.SparseAttentionChecks.relativeError;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The mma.sync sparse prefill ({@link SparseFlashPrefill}, sm_80 to sm_89), its PTX run by {@link WarpEmulator}
+ * without a GPU, over an index packed as {@link DeviceSparseIndex#upload} packs it: every pattern kind against the
+ * CPU reference with {@link SparseAttentionChecks}' bounds (the index's heads written, the others left poisoned), and
+ * a dense index bit for bit the dense kernel's output ({@link FlashPrefill}, emulated the same way: both run
+ * {@link io.minference.kernels.flash.FlashKeyLoop} over the same tiles). Random inputs, seed printed.
+ */
+class SparseFlashEmulationTest {
+    private static final short POISON = (short) 0xFFFF;
+
+    @ParameterizedTest(name = "d {0}, {1}, {2} tokens, heads from {3} ({4})")
+    @CsvSource({"64, VERTICAL_SLASH, 520, 0, 6", "64, A_SHAPE, 150, 0, 6", "64, BLOCK_SPARSE, 200, 0, 6",
+            "128, MIXED, 150, 2, 3"})
+    void matchesTheCpuReference(int headDim, String pattern, int length, int firstHead, int heads) {
+        long seed = System.nanoTime();
+        System.out.println("SparseFlashEmulationTest seed " + seed);
+        Random random = new Random(seed);
+        AttentionShape shape = new AttentionShape(6, 2, headDim);
+        SparseIndex index = switch (pattern) {
+            case "VERTICAL_SLASH" -> TestIndexes.verticalSlash(random, firstHead, heads, length, 12, 24);
+            case "A_SHAPE" -> TestIndexes.aShape(firstHead, heads, length, 20, 70);
+            case "BLOCK_SPARSE" -> TestIndexes.blockSparse(random, firstHead, heads, length, 0.3);
+            default -> TestIndexes.mixed(random, firstHead, heads, length);
+        };
+        Problem problem = Problem.random(shape, length, random);
+        float[] actual = runSparse(problem, index);
+        String context = "emulated mma.sync sparse kernel, " + TestIndexes.describe(index) + ", seed " + seed;
+        assertHeads(problem, index, actual, context);
+        double[] expected = cpuReference(problem, index);
+        double error = relativeError(actual, expected);
+        System.out.printf("%s d %d T=%d: relative error %.2e%n", pattern, headDim, length, error);
+        assertTrue(error <= TOLERANCE, () -> context + ": relative error " + error);
+        assertRowsWithinBounds(shape, actual, expected, context);
+    }
+
+    @ParameterizedTest(name = "d {0}, {1} tokens")
+    @CsvSource({"64, 150", "128, 130"})
+    void aDenseIndexGivesTheDenseKernelsBits(int headDim, int length) {
+        long seed = System.nanoTime();
+        AttentionShape shape = new AttentionShape(4, 2, headDim);
+        Problem problem = Problem.random(shape, length, new Random(seed));
+        float[] sparse = runSparse(problem, TestIndexes.dense(0, shape.numHeads(), length));
+        float[] dense = runDense(problem);
+        for (int i = 0; i < dense.length; i++) {
+            if (Float.floatToRawIntBits(sparse[i]) != Float.floatToRawIntBits(dense[i])) {
+                assertEquals(dense[i], sparse[i], "element " + i + " (query " + i / shape.queryDim() + ") differs from"
+                        + " the dense kernel's; seed " + seed);
+            }
+        }
+    }
+
+    private static float[] runSparse(Problem problem, SparseIndex index) {
+        AttentionShape shape = problem.shape();
+        SparseFlashPrefill kernel = SparseFlashPrefill.forHeadDim(shape.headDim());
+        WarpEmulator gpu = new WarpEmulator(kernel.emit(PtxTarget.SM_80).ptx());
+        Map<String, Long> params = inputs(gpu, problem);
+        DeviceSparseIndex.Packed packed = DeviceSparseIndex.Packed.of(index);
+        params.put("rangeOffsets", gpu.upload(WarpEmulator.u32Bytes(packed.rangeOffsets())));
+        params.put("rangeCounts", gpu.upload(WarpEmulator.u32Bytes(packed.rangeCounts())));
+        params.put("ranges", gpu.upload(WarpEmulator.u32Bytes(packed.ranges())));
+        params.put("columnOffsets", gpu.upload(WarpEmulator.u32Bytes(packed.columnOffsets())));
+        params.put("columnCounts", gpu.upload(WarpEmulator.u32Bytes(packed.columnCounts())));
+        params.put("columns", gpu.upload(WarpEmulator.u32Bytes(packed.columns())));
+        params.put("length", (long) problem.length());
+        params.put("firstHead", (long) index.firstHead());
+        assertEquals(new HashSet<>(gpu.params()), params.keySet(), "the kernel's parameters");
+        for (int slot = 0; slot < index.heads(); slot++) {
+            for (int block = 0; block < index.queryBlocks(); block++) {
+                gpu.runBlock(params, slot, block, index.queryBlocks(), SparseFlashPrefill.THREADS,
+                        kernel.sharedBytes());
+            }
+        }
+        return output(gpu, params, problem);
+    }
+
+    private static float[] runDense(Problem problem) {
+        AttentionShape shape = problem.shape();
+        FlashPrefill kernel = FlashPrefill.forHeadDim(shape.headDim());
+        WarpEmulator gpu = new WarpEmulator(kernel.emit(PtxTarget.SM_80).ptx());
+        Map<String, Long> params = inputs(gpu, problem);
+        params.put("count", (long) problem.length());
+        params.put("start", 0L);
+        assertEquals(new HashSet<>(gpu.params()), params.keySet(), "the kernel's parameters");
+        int blocks = kernel.queryBlocks(problem.length());
+        for (int head = 0; head < shape.numHeads(); head++) {
+            for (int block = 0; block < blocks; block++) {
+                gpu.runBlock(params, head, block, blocks, kernel.threads(), kernel.sharedBytes());
+            }
+        }
+        return output(gpu, params, problem);
+    }
+
+    /** Q, K and V (bf16; the cache rows past the prompt NaN), the output poisoned, and the shape's parameters. */
+    private static Map<String, Long> inputs(WarpEmulator gpu, Problem problem) {
+        AttentionShape shape = problem.shape();
+        Map<String, Long> params = new HashMap<>();
+        params.put("q", gpu.upload(WarpEmulator.bf16Bytes(problem.q())));
+        float[] spare = new float[Problem.SPARE_ROWS * shape.kvDim()];
+        Arrays.fill(spare, Float.NaN);
+        params.put("k", gpu.upload(WarpEmulator.bf16Bytes(concat(problem.k(), spare))));
+        params.put("v", gpu.upload(WarpEmulator.bf16Bytes(concat(problem.v(), spare))));
+        byte[] out = new byte[2 * problem.length() * shape.queryDim()];
+        Arrays.fill(out, (byte) 0xFF);
+        params.put("o", gpu.upload(out));
+        params.put("numHeads", (long) shape.numHeads());
+        params.put("numKvHeads", (long) shape.numKvHeads());
+        params.put("scale", (long) Float.floatToRawIntBits(FlashAttention.log2Scale(shape.headDim())));
+        return params;
+    }
+
+    /** The output as floats, the poisoned (unwritten) elements NaN. */
+    private static float[] output(WarpEmulator gpu, Map<String, Long> params, Problem problem) {
+        ByteBuffer o = ByteBuffer.wrap(gpu.bytes(params.get("o"))).order(ByteOrder.LITTLE_ENDIAN);
+        float[] values = new float[problem.length() * problem.shape().queryDim()];
+        for (int i = 0; i < values.length; i++) {
+            short bits = o.getShort(2 * i);
+            values[i] = bits == POISON ? Float.NaN : BFloat16.toFloat(bits);
+        }
+        return values;
+    }
+
+    private static float[] concat(float[] a, float[] b) {
+        float[] all = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
+    }
+}
