@@ -542,7 +542,8 @@ public final class WarpEmulator {
             String vector = load ? s[2] : s[3];
             String[] names = vector.startsWith("{") ? vector.substring(1, vector.length() - 1).split(",\\s*")
                     : new String[] {vector};
-            int width = s[1].endsWith("64") ? 8 : 4;
+            String type = s[1].substring(s[1].lastIndexOf('.') + 1);
+            int width = Integer.parseInt(type.substring(1)) / 8;
             long at = address(l, load ? s[3] : s[2]);
             Map.Entry<Long, byte[]> buffer = memory.floorEntry(at);
             if (buffer == null || at + (long) width * names.length > buffer.getKey() + buffer.getValue().length) {

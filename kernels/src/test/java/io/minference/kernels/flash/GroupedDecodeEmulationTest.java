@@ -28,7 +28,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * ({@link GroupedFlashDecode.Loop}) over an int8, an e4m3 and a bf16 cache (sm_80's PTX; and sm_90a's for e4m3, which
  * converts the codes by instruction): the partials it writes, merged as
  * {@link FlashDecodeCombine} merges them, against float64 attention over the values the cache holds (codes times
- * their block scales, the partial block from the bf16 tail). A small cache (2 KV heads, 5 full blocks and a partial
+ * their block scales, the partial block from the bf16 tail), and {@link FlashDecodeCombine}'s PTX merges the same
+ * partials into its bf16 output within a rounding of that merge. A small cache (2 KV heads, 5 full blocks and a partial
  * one, 8 splits of unaligned length) so that every path runs: whole and cut steps, the tail, empty row groups, the
  * merge of row groups and the stores. Random inputs, seed printed; the partials poisoned with NaN first.
  */
@@ -141,6 +142,7 @@ class GroupedDecodeEmulationTest {
 
         ByteBuffer out = ByteBuffer.wrap(gpu.bytes(partials)).order(ByteOrder.LITTLE_ENDIAN);
         int statsFrom = heads * splits * headDim * 4;
+        ByteBuffer combined = combine(gpu, partials, heads, splits, headDim);
         for (int h = 0; h < heads; h++) {
             double[] want = DecodeReference.attend(q, kSeen, vSeen, h, h / group, headDim, kvDim, length);
             double top = Double.NEGATIVE_INFINITY;
@@ -159,8 +161,31 @@ class GroupedDecodeEmulationTest {
                     fail(kernel.entryName() + " for " + target + ": head " + h + ", element " + i + ": " + value + ", float64 "
                             + want[i] + "; seed " + seed);
                 }
+                // the combine kernel's bf16 output: the merge above, within a bf16 rounding and f32 sums
+                double written = BFloat16.toFloat(combined.getShort(2 * (h * headDim + i)));
+                if (!(Math.abs(written - value) <= 0x1p-8 * Math.abs(value) + 1e-5)) {
+                    fail("the combine after " + kernel.entryName() + ": head " + h + ", element " + i + ": " + written
+                            + ", merged " + value + "; seed " + seed);
+                }
             }
         }
+    }
+
+    /** Runs {@link FlashDecodeCombine}'s PTX over the emulated partials; returns its bf16 output [heads][d]. */
+    private static ByteBuffer combine(WarpEmulator decode, long partials, int heads, int splits, int headDim) {
+        FlashDecodeCombine kernel = new FlashDecodeCombine(headDim, 4);
+        WarpEmulator gpu = new WarpEmulator(kernel.emit(PtxTarget.SM_80).ptx());
+        Map<String, Long> params = new HashMap<>();
+        params.put("partials", gpu.upload(decode.bytes(partials)));
+        byte[] poison = new byte[2 * heads * headDim];
+        Arrays.fill(poison, (byte) 0xFF);
+        long out = gpu.upload(poison);
+        params.put("o", out);
+        params.put("numHeads", (long) heads);
+        params.put("splits", (long) splits);
+        assertEquals(params.keySet(), new HashSet<>(gpu.params()), "the combine's parameters");
+        for (int h = 0; h < heads; h++) gpu.runBlock(params, h, 0, 1, kernel.threads());
+        return ByteBuffer.wrap(gpu.bytes(out)).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     private static float[] gaussians(Random random, int n, double sigma) {
