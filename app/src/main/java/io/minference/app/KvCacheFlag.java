@@ -7,10 +7,10 @@ import picocli.CommandLine.TypeConversionException;
 /** --kv-cache bf16|fp8|int8, with a message naming the choices for anything else. */
 final class KvCacheFlag implements ITypeConverter<KvCacheType> {
     /** What each value keeps, for the commands' help (docs/configuration.md says more). */
-    static final String CHOICES = "bf16 (default); int8 (symmetric int8 codes, an f32 scale per KV head and"
-            + " 64-position block: half the bytes, within the 2e-2 decode-logit bound on the pass-key model); or fp8"
-            + " (FP8 e4m3 codes, the same layout and bytes, but 0.03 to 0.06 off, past that bound; BENCHMARKS.md,"
-            + " \"8-bit KV codes\")";
+    static final String CHOICES = "bf16 (default); int8 (symmetric int8 codes, f32 scales per 64-position block:"
+            + " keys per 16 channels, values per KV head; half the bytes, within the 2e-2 decode-logit bound on the"
+            + " pass-key model); or fp8 (FP8 e4m3 codes, the same bytes, but 0.03 to 0.06 off, past that bound;"
+            + " BENCHMARKS.md, \"8-bit KV codes\")";
 
     @Override
     public KvCacheType convert(String value) {
