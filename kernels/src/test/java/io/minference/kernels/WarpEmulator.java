@@ -338,7 +338,9 @@ public final class WarpEmulator {
             }
             if (op.startsWith("cp.async.")) {
                 // copies land at once, so commits and waits have nothing to do
-                if (op.startsWith("cp.async.cg.shared.global")) for (int l = 0; l < LANES; l++) if (lanes[l]) copyAsync(l, s);
+                if (op.startsWith("cp.async.cg.shared.global")) {
+                    for (int l = 0; l < LANES; l++) if (lanes[l]) copyAsync(l, s);
+                }
                 return;
             }
             if (op.startsWith("vote.sync.any")) {
@@ -434,7 +436,9 @@ public final class WarpEmulator {
             long src = address(l, s[3]);
             int bytes = Integer.parseInt(s[4]);
             int from = s.length > 5 ? (int) operand(l, s[5]) : bytes;
-            if (dst < 0 || dst + bytes > shared.length) throw new IllegalStateException("cp.async out of bounds at " + dst);
+            if (dst < 0 || dst + bytes > shared.length) {
+                throw new IllegalStateException("cp.async out of bounds at " + dst);
+            }
             Arrays.fill(shared, dst, dst + bytes, (byte) 0);
             if (from == 0) return;
             Map.Entry<Long, byte[]> buffer = memory.floorEntry(src);

@@ -35,8 +35,8 @@ import java.util.function.Consumer;
  * SPLITS_PER_BLOCK}, and partial {@code head * splits + split} as in {@link FlashDecode}.
  * <p>With {@code cacheCodes} the cache is the 8-bit one of {@link io.minference.kernels.kvcache} with codes of that
  * format (e4m3 or int8): {@code k} and {@code v} are the codes (u8 [capacity][numKvHeads d]) and four parameters follow
- * the common ones: {@code kScales} (f32 [blocks][numKvHeads headDim / 16]), {@code vScales} (f32 [blocks][numKvHeads])
- * and {@code kTail}, {@code vTail} (bf16
+ * the common ones: {@code kScales} (f32 [blocks][{@link KvScaleGroup#perRow}]: int8 keys a scale per 16 channels,
+ * e4m3 keys one per head), {@code vScales} (f32 [blocks][numKvHeads]) and {@code kTail}, {@code vTail} (bf16
  * [64][numKvHeads d]). Keys below {@code length} rounded down to a multiple of 64 come from the codes, e bytes per
  * lane, decoded in registers with integer operations ({@link KvCodeOps#decode}, the recipe {@link Loop#permute} picks;
  * e4m3 on sm_90a, when {@link Loop#fp8Instruction}, by {@code cvt.rn.f16x2.e4m3x2}); each lane's partial dot
@@ -219,7 +219,8 @@ public record GroupedFlashDecode(int headDim, int group, boolean lengthOnDevice,
             U64 vScales = k.pointerParam("vScales");
             U64 kTail = k.pointerParam("kTail");
             U64 vTail = k.pointerParam("vTail");
-            U32 quantizedEnd = k.and(d.length(), ~(long) (CodedBlocks.BLOCK_TOKENS - 1) & 0xFFFFFFFFL).named("quantizedEnd");
+            U32 quantizedEnd = k.and(d.length(), ~(long) (CodedBlocks.BLOCK_TOKENS - 1) & 0xFFFFFFFFL)
+                    .named("quantizedEnd");
             U64 codeLane = k.add(k.mulWide(kvHead, headDim), k.mulWide(chunk, values)).named("codeLane");
             U32 codesRow = k.mul(d.numKvHeads(), headDim).named("codesRow");
             boolean converted = cacheCodes == KvCodes.E4M3 && loop.fp8Instruction() && k.target() == PtxTarget.SM_90A;

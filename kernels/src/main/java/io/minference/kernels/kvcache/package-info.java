@@ -1,8 +1,8 @@
 /**
  * The 8-bit KV cache: keys and values kept for decode as one-byte codes with f32 scales per block of
- * {@value io.minference.kernels.kvcache.CodedBlocks#BLOCK_TOKENS} positions (int8 keys one per 16 channels of a KV head,
- * e4m3 keys and all values one per KV head: {@link io.minference.kernels.kvcache.KvScaleGroup} says why), in one of
- * two code formats
+ * {@value io.minference.kernels.kvcache.CodedBlocks#BLOCK_TOKENS} positions (int8 keys one per 16 channels of a
+ * KV head, e4m3 keys and all values one per KV head: {@link io.minference.kernels.kvcache.KvScaleGroup} says why), in
+ * one of two code formats
  * ({@link io.minference.kernels.kvcache.KvCodes}): FP8 e4m3 ({@code --kv-cache fp8}, scale amax / 448) or symmetric
  * int8 ({@code --kv-cache int8}, scale amax / 127). Measured on the pass-key model, e4m3's rounding alone misses
  * issue 13's accuracy bound at any scale granularity, and int8 meets it

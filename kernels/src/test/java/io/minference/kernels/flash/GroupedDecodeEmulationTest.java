@@ -112,7 +112,8 @@ class GroupedDecodeEmulationTest {
             byte[] kCodes = Arrays.copyOf(kBlocks.codes(), capacity * kvDim);
             byte[] vCodes = Arrays.copyOf(vBlocks.codes(), capacity * kvDim);
             int scaleBlocks = capacity / 64 + 1;
-            float[] kScales = Arrays.copyOf(kBlocks.scales(), scaleBlocks * KvScaleGroup.KEYS.perRow(codes, KV_HEADS, headDim));
+            float[] kScales = Arrays.copyOf(kBlocks.scales(),
+                    scaleBlocks * KvScaleGroup.KEYS.perRow(codes, KV_HEADS, headDim));
             float[] vScales = Arrays.copyOf(vBlocks.scales(), scaleBlocks * KV_HEADS);
             float[] kTail = new float[64 * kvDim], vTail = new float[64 * kvDim];
             for (int t = blocks * 64; t < length; t++) {

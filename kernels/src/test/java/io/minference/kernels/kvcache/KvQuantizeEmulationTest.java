@@ -54,7 +54,8 @@ class KvQuantizeEmulationTest {
         for (int kv = 0; kv < 2; kv++) {
             params.put(names[kv] + "Prompt", gpu.upload(WarpEmulator.bf16Bytes(prompt[kv])));
             params.put(names[kv] + "Codes", gpu.upload(poison((length + 11) * kvDim)));
-            params.put(names[kv] + "Scales", gpu.upload(poison(4 * scaleBlocks * groups[kv].perRow(format, KV_HEADS, headDim))));
+            int scales = scaleBlocks * groups[kv].perRow(format, KV_HEADS, headDim);
+            params.put(names[kv] + "Scales", gpu.upload(poison(4 * scales)));
             params.put(names[kv] + "Tail", gpu.upload(poison(2 * 64 * kvDim)));
         }
         params.put("length", (long) length);
@@ -74,7 +75,8 @@ class KvQuantizeEmulationTest {
                     assertEquals(expected, codes[i], what + "code of row " + i / kvDim + ", column " + i % kvDim);
                 }
             }
-            ByteBuffer scales = ByteBuffer.wrap(gpu.bytes(params.get(names[kv] + "Scales"))).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer scales = ByteBuffer.wrap(gpu.bytes(params.get(names[kv] + "Scales")))
+                    .order(ByteOrder.LITTLE_ENDIAN);
             for (int s = 0; s < want.scales().length; s++) {
                 assertEquals(Float.floatToRawIntBits(want.scales()[s]), scales.getInt(4 * s), what + "scale " + s);
             }

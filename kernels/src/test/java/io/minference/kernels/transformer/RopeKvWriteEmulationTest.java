@@ -100,7 +100,8 @@ class RopeKvWriteEmulationTest {
             ByteBuffer scales = ByteBuffer.wrap(gpu.bytes(params.get(names[kv] + "Scales")));
             int perRow = groups[kv].perRow(format, KV_HEADS, headDim);
             for (int at = 2 * perRow; at < 3 * perRow; at++) {
-                assertEquals(0x5A5A5A5A, scales.getInt(4 * at), "the partial third block is not quantized; seed " + seed);
+                assertEquals(0x5A5A5A5A, scales.getInt(4 * at),
+                        "the partial third block is not quantized; seed " + seed);
             }
             byte[] codes = gpu.bytes(params.get(names[kv] + "Codes"));
             for (int i = 2 * 64 * kvDim; i < codes.length; i++) {
