@@ -22,9 +22,9 @@ import java.util.TreeMap;
  * first, and run on together where they meet again, as structured code's lanes do), the
  * f32-to-bf16 pairs, {@code sin.approx} and {@code cos.approx} (as Java's, which differ from the hardware's in the
  * last bits), the tensor cores' {@code mma.m16n8k16} on bf16 with {@code ldmatrix} (each product summed in float64),
- * {@code cp.async} (copies land at once), the e4m3-to-f16 and f16-to-f32 conversions
- * (by {@link Fp8E4m3#decode}) and the float-to-integer roundings. Atomics and other conversions are not emulated: an
- * instruction it does not know is an error that names it.
+ * {@code cp.async} (copies land at once), shared atomic adds (lane by lane), the e4m3-to-f16 and f16-to-f32 conversions
+ * (by {@link Fp8E4m3#decode}) and the float-to-integer roundings. Other atomics and conversions are not emulated:
+ * an instruction it does not know is an error that names it.
  * <p>Global memory is a set of buffers at made-up addresses ({@link #allocate}); parameters are given by name.
  */
 public final class WarpEmulator {
@@ -322,7 +322,18 @@ public final class WarpEmulator {
                 for (int l = 0; l < LANES; l++) source[l] = operand(l, s[3]);
                 for (int l = 0; l < LANES; l++) {
                     if (!lanes[l]) continue;
-                    int from = op.contains(".bfly") ? l ^ (int) operand(l, s[4]) : (int) operand(l, s[4]) & 31;
+                    int b = (int) operand(l, s[4]);
+                    int from;
+                    if (op.contains(".bfly")) {
+                        from = l ^ b;
+                    } else if (op.contains(".up")) {
+                        // lanes below the shift keep their own value (the clamp operand 0: one 32-lane segment)
+                        from = l - b >= 0 ? l - b : l;
+                    } else if (op.contains(".down")) {
+                        from = l + b <= 31 ? l + b : l;
+                    } else {
+                        from = b & 31;
+                    }
                     if (!active[from]) throw new IllegalStateException("shuffle from an inactive lane: " + op);
                     put(l, s[2], source[from]);
                 }
@@ -425,6 +436,12 @@ public final class WarpEmulator {
             }
         }
 
+        private int sharedWord(int at) {
+            if (at < 0 || at + 4 > shared.length) throw new IllegalStateException("atom out of bounds at " + at);
+            return (shared[at] & 0xFF) | (shared[at + 1] & 0xFF) << 8 | (shared[at + 2] & 0xFF) << 16
+                    | (shared[at + 3] & 0xFF) << 24;
+        }
+
         private int sharedHalf(int at) {
             if (at < 0 || at + 2 > shared.length) throw new IllegalStateException("ldmatrix out of bounds at " + at);
             return (shared[at] & 0xFF) | (shared[at + 1] & 0xFF) << 8;
@@ -464,6 +481,15 @@ public final class WarpEmulator {
             }
             if (op.startsWith("ld.shared") || op.startsWith("st.shared")) {
                 sharedAccess(l, s);
+                return;
+            }
+            if (op.equals("atom.shared.add.u32")) {
+                // lane by lane, in lane order: one of the orders the hardware may take
+                int at = (int) address(l, s[3]);
+                int old = sharedWord(at);
+                long sum = (old & 0xFFFFFFFFL) + operand(l, s[4]);
+                for (int b = 0; b < 4; b++) shared[at + b] = (byte) (sum >>> (8 * b));
+                put(l, d, old & 0xFFFFFFFFL);
                 return;
             }
             if (d != null && d.startsWith("{")) {

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.function.IntUnaryOperator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -126,5 +127,38 @@ final class SparseAttentionChecks {
         double[] result = new double[values.length];
         for (int i = 0; i < values.length; i++) result[i] = values[i];
         return result;
+    }
+
+    /**
+     * {@code order} (the slot each block takes, in launch order) is a permutation of the launch's units, longest
+     * first by {@link SlotOrder}'s buckets: a unit is a slot from {@code firstSlot} on, or with {@code pairs} a pair
+     * of query blocks of a head (the last one alone when their count is odd).
+     */
+    static void assertLongestFirst(int[] order, SparseIndex host, int firstSlot, boolean pairs, String seed) {
+        int queryBlocks = host.queryBlocks();
+        int perUnit = pairs ? 2 : 1;
+        int unitsPerHead = (queryBlocks + perUnit - 1) / perUnit;
+        int slots = order.length;
+        IntUnaryOperator unitTiles = unit -> {
+            int head = firstSlot + unit / unitsPerHead;
+            int block = unit % unitsPerHead * perUnit;
+            int tiles = host.tiles(head, block);
+            return pairs && block + 1 < queryBlocks ? tiles + host.tiles(head, block + 1) : tiles;
+        };
+        int width = SlotOrder.tilesPerBucket(queryBlocks * perUnit);
+        boolean[] seen = new boolean[slots];
+        int previous = Integer.MAX_VALUE;
+        for (int place = 0; place < slots; place++) {
+            int slot = order[place];
+            int at = place;
+            assertTrue(slot >= 0 && slot < slots && !seen[slot], () -> seed + ": place " + at + " holds slot "
+                    + slot + ", out of range or taken twice");
+            seen[slot] = true;
+            int bucket = Math.min(unitTiles.applyAsInt(slot) / width, SlotOrder.BUCKETS - 1);
+            int before = previous;
+            assertTrue(bucket <= before, () -> seed + ": place " + at + " (slot " + slot + ") is in bucket "
+                    + bucket + ", after bucket " + before);
+            previous = bucket;
+        }
     }
 }

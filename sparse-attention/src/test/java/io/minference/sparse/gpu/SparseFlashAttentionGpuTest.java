@@ -34,6 +34,7 @@ import java.util.stream.Stream;
 
 import static io.minference.sparse.gpu.SparseAttentionChecks.TOLERANCE;
 import static io.minference.sparse.gpu.SparseAttentionChecks.assertHeads;
+import static io.minference.sparse.gpu.SparseAttentionChecks.assertLongestFirst;
 import static io.minference.sparse.gpu.SparseAttentionChecks.assertRowsWithinBounds;
 import static io.minference.sparse.gpu.SparseAttentionChecks.cpuReference;
 import static io.minference.sparse.gpu.SparseAttentionChecks.relativeError;
@@ -444,29 +445,8 @@ class SparseFlashAttentionGpuTest {
             backend.stream().synchronize();
             list.copyToHost(MemorySegment.ofArray(order));
         }
-        IntUnaryOperator unitTiles = unit -> {
-            int head = firstSlot + unit / unitsPerHead;
-            int block = unit % unitsPerHead * perUnit;
-            int tiles = host.tiles(head, block);
-            return pairs && block + 1 < queryBlocks ? tiles + host.tiles(head, block + 1) : tiles;
-        };
-        int width = SlotOrder.tilesPerBucket(queryBlocks * perUnit);
-        boolean[] seen = new boolean[slots];
-        int previous = Integer.MAX_VALUE;
-        for (int place = 0; place < slots; place++) {
-            int slot = order[place];
-            int at = place;
-            assertTrue(slot >= 0 && slot < slots && !seen[slot], () -> "seed " + seed + ": place " + at + " holds slot "
-                    + slot + ", out of range or taken twice");
-            seen[slot] = true;
-            int bucket = Math.min(unitTiles.applyAsInt(slot) / width, SlotOrder.BUCKETS - 1);
-            int before = previous;
-            assertTrue(bucket <= before, () -> "seed " + seed + ": place " + at + " (slot " + slot + ") is in bucket "
-                    + bucket + ", after bucket " + before);
-            previous = bucket;
-        }
-        System.out.printf("slot order from slot %d, T=%d, pairs %b: %d units, longest %d tiles first%n", firstSlot,
-                length, pairs, slots, unitTiles.applyAsInt(order[0]));
+        assertLongestFirst(order, host, firstSlot, pairs, "seed " + seed);
+        System.out.printf("slot order from slot %d, T=%d, pairs %b: %d units%n", firstSlot, length, pairs, slots);
     }
 
     @org.junit.jupiter.api.Test
