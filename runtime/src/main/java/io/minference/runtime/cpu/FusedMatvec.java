@@ -14,7 +14,7 @@ import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The decode product on Q8_0, Q4_0, Q5_0, Q4_K and Q6_K weights with the dequantization inside the dot product's loop:
+ * The decode product on Q8_0, Q4_0, Q5_0, Q4_K, Q5_K and Q6_K weights with the dequantization inside the dot product's loop:
  * each block's quants are widened to floats in registers and multiplied into x, and the block's (or sub-block's) sum
  * is scaled once, so a weight byte is read once from memory and never stored as a float. Decode reads every weight
  * once per token; this is the loop whose speed is the memory's.
@@ -51,7 +51,7 @@ final class FusedMatvec {
     /** Whether {@link #rows} computes on {@code type} on this machine's vectors. */
     static boolean handles(DType type) {
         return B != null && switch (type) {
-            case Q8_0, Q4_0, Q5_0, Q4_K, Q6_K -> true;
+            case Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K -> true;
             default -> false;
         };
     }
@@ -79,6 +79,7 @@ final class FusedMatvec {
                 case Q4_0 -> q4_0(x, w, row, blocks);
                 case Q5_0 -> q5_0(x, w, row, blocks);
                 case Q4_K -> q4_k(x, w, row, blocks, scales);
+                case Q5_K -> q5_k(x, w, row, blocks, scales);
                 case Q6_K -> q6_k(x, w, row, blocks);
                 default -> throw new IllegalArgumentException("no fused decode product for " + type);
             };
@@ -307,6 +308,44 @@ final class FusedMatvec {
             }
         }
         return acc.reduceLanes(VectorOperators.ADD) - mins.reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * Q5_K as {@link #q4_k}, in int lanes: bit 2r of qh[l] is the fifth bit of quant byte 32r + l's low nibble, bit
+     * 2r + 1 its high nibble's (r the run of 64 elements), each put above its nibble by a shift.
+     */
+    private static float q5_k(MemorySegment x, MemorySegment w, long row, int blocks, int[] scales) {
+        FloatVector acc = FloatVector.zero(S), mins = FloatVector.zero(S);
+        long src = row;
+        for (int b = 0; b < blocks; b++, src += 176) {
+            float d = BlockDecoder.half(w, src), dmin = BlockDecoder.half(w, src + 2);
+            for (int i = 0; i < 12; i++) scales[i] = BlockDecoder.unsignedByte(w, src + 4 + i);
+            for (int run = 0; run < 4; run++) {
+                FloatVector qxLo = FloatVector.zero(S), qxHi = FloatVector.zero(S);
+                FloatVector xLo = FloatVector.zero(S), xHi = FloatVector.zero(S);
+                int e = 256 * b + 64 * run;
+                for (int l = 0; l < 32; l += L) {
+                    IntVector q = ints(w, src + 48 + 32L * run + l), qh = ints(w, src + 16 + l);
+                    FloatVector x0 = xs(x, e + l), x1 = xs(x, e + 32 + l);
+                    qxLo = withFifthBit(q, qh, 2 * run).fma(x0, qxLo);
+                    qxHi = withFifthBit(q.lanewise(VectorOperators.ASHR, 4), qh, 2 * run + 1).fma(x1, qxHi);
+                    xLo = xLo.add(x0);
+                    xHi = xHi.add(x1);
+                }
+                int lo = 2 * run, hi = lo + 1;
+                acc = qxLo.fma(FloatVector.broadcast(S, d * SubBlockScales.scale(scales, lo)), acc);
+                acc = qxHi.fma(FloatVector.broadcast(S, d * SubBlockScales.scale(scales, hi)), acc);
+                mins = xLo.fma(FloatVector.broadcast(S, dmin * SubBlockScales.min(scales, lo)), mins);
+                mins = xHi.fma(FloatVector.broadcast(S, dmin * SubBlockScales.min(scales, hi)), mins);
+            }
+        }
+        return acc.reduceLanes(VectorOperators.ADD) - mins.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** The low nibble of each lane of {@code q} with bit {@code bit} of the lane of {@code qh} above it, as floats. */
+    private static FloatVector withFifthBit(IntVector q, IntVector qh, int bit) {
+        IntVector high = qh.lanewise(VectorOperators.ASHR, bit).and(1).lanewise(VectorOperators.LSHL, 4);
+        return (FloatVector) q.and(0xF).or(high).convert(VectorOperators.I2F, 0);
     }
 
     /** Σ d·scale·(q − 32)·x, one scale per 16 elements, the layout of {@code BlockRows}' Q6_K decoding. */
