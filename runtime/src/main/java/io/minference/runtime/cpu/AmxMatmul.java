@@ -272,13 +272,12 @@ final class AmxMatmul {
         boolean fifthBit = type == DType.Q5_K;
         int superBytes = fifthBit ? 176 : 144;
         long quantsAt = fifthBit ? 48 : 16;
-        int[] packed = new int[12];
         for (int r = 0; r < ROWS; r++) {
             long src = first + r * rowBytes;
             long out = (long) r * blocks * Q8_0_BYTES;
             for (int b = 0; b < blocks; b += 8, src += superBytes) {
                 float d = BlockDecoder.half(w, src), dmin = BlockDecoder.half(w, src + 2);
-                for (int i = 0; i < 12; i++) packed[i] = BlockDecoder.unsignedByte(w, src + 4 + i);
+                SubBlockScales packed = SubBlockScales.read(w, src + 4);
                 ByteVector high = fifthBit ? ByteVector.fromMemorySegment(ByteVector.SPECIES_256, w, src + 16,
                         ByteOrder.nativeOrder()) : null;
                 for (int run = 0; run < 4; run++) {
@@ -292,8 +291,8 @@ final class AmxMatmul {
                                     .lanewise(VectorOperators.LSHL, 4));
                         }
                         quants.intoMemorySegment(dst, out + (long) (b + sub) * Q8_0_BYTES + 2, ByteOrder.nativeOrder());
-                        table[32 * (b + sub) + r] = d * SubBlockScales.scale(packed, sub);
-                        table[32 * (b + sub) + 16 + r] = -dmin * SubBlockScales.min(packed, sub);
+                        table[32 * (b + sub) + r] = d * packed.scale(sub);
+                        table[32 * (b + sub) + 16 + r] = -dmin * packed.min(sub);
                     }
                 }
             }

@@ -113,15 +113,14 @@ final class BlockRows {
     private static void q4_k(MemorySegment w, long src, int blocks, MemorySegment dst, int out, boolean fifthBit) {
         int bytes = fifthBit ? 176 : 144;
         long quantsAt = fifthBit ? 48 : 16;
-        int[] scales = new int[12];
         for (int b = 0; b < blocks; b++, src += bytes, out += 256) {
             float d = BlockDecoder.half(w, src);
             float dmin = BlockDecoder.half(w, src + 2);
-            for (int i = 0; i < 12; i++) scales[i] = BlockDecoder.unsignedByte(w, src + 4 + i);
+            SubBlockScales scales = SubBlockScales.read(w, src + 4);
             for (int run = 0; run < 4; run++) {
                 int lo = 2 * run, hi = 2 * run + 1;
-                float dLo = d * SubBlockScales.scale(scales, lo), mLo = dmin * SubBlockScales.min(scales, lo);
-                float dHi = d * SubBlockScales.scale(scales, hi), mHi = dmin * SubBlockScales.min(scales, hi);
+                float dLo = d * scales.scale(lo), mLo = dmin * scales.min(lo);
+                float dHi = d * scales.scale(hi), mHi = dmin * scales.min(hi);
                 for (int l = 0; l < 32; l += L) {
                     ByteVector q = bytes(w, src + quantsAt + 32L * run + l);
                     ByteVector qLo = q.and((byte) 0xF);

@@ -60,7 +60,8 @@ final class FusedMatvec {
     static void rows(DType type, MemorySegment x, MemorySegment w, long rowBytes, MemorySegment out, int n0, int n1,
                      int k) {
         int blocks = k / type.blockSize();
-        int[] scales = new int[12];
+        float[] scales = new float[8];
+        float[] xSums = type == DType.Q4_K || type == DType.Q5_K ? subBlockSums(x, k) : null;
         int r = n0;
         if (type == DType.Q8_0) {
             // four streams, one in each quarter of the rows: see q8_0FourStreams
@@ -78,8 +79,8 @@ final class FusedMatvec {
                 case Q8_0 -> q8_0(x, w, row, blocks);
                 case Q4_0 -> q4_0(x, w, row, blocks);
                 case Q5_0 -> q5_0(x, w, row, blocks);
-                case Q4_K -> q4_k(x, w, row, blocks, scales);
-                case Q5_K -> q5_k(x, w, row, blocks, scales);
+                case Q4_K -> q4_k(x, w, row, blocks, scales, xSums);
+                case Q5_K -> q5_k(x, w, row, blocks, scales, xSums);
                 case Q6_K -> q6_k(x, w, row, blocks);
                 default -> throw new IllegalArgumentException("no fused decode product for " + type);
             };
@@ -239,6 +240,17 @@ final class FusedMatvec {
         return acc.reduceLanes(VectorOperators.ADD) - 16 * mins.reduceLanes(VectorOperators.ADD);
     }
 
+    /** The sum of x over each 32-element sub-block, which every K-quant row's minimums multiply. */
+    private static float[] subBlockSums(MemorySegment x, int k) {
+        float[] sums = new float[k / 32];
+        for (int j = 0; j < sums.length; j++) {
+            FloatVector sum = FloatVector.zero(S);
+            for (int i = 0; i < 32; i += L) sum = sum.add(xs(x, 32 * j + i));
+            sums[j] = sum.reduceLanes(VectorOperators.ADD);
+        }
+        return sums;
+    }
+
     /** L bytes from {@code at}, sign-extended to ints (one instruction; the nibbles are then split in int lanes). */
     private static IntVector ints(MemorySegment w, long at) {
         return (IntVector) ByteVector.fromMemorySegment(B, w, at, LE).convertShape(VectorOperators.B2I, I, 0);
@@ -282,64 +294,68 @@ final class FusedMatvec {
      * Σ over sub-blocks of d·scale·(q · x) − dmin·min·Σx: the quants' products and the sub-block's sum of x are
      * accumulated apart, each under its own scale.
      */
-    private static float q4_k(MemorySegment x, MemorySegment w, long row, int blocks, int[] scales) {
-        FloatVector acc = FloatVector.zero(S), mins = FloatVector.zero(S);
+    private static float q4_k(MemorySegment x, MemorySegment w, long row, int blocks, float[] scales,
+                              float[] xSums) {
+        FloatVector acc = FloatVector.zero(S);
+        float mins = 0;
         long src = row;
         for (int b = 0; b < blocks; b++, src += 144) {
-            float d = BlockDecoder.half(w, src), dmin = BlockDecoder.half(w, src + 2);
-            for (int i = 0; i < 12; i++) scales[i] = BlockDecoder.unsignedByte(w, src + 4 + i);
+            mins += scales(w, src, scales, xSums, 8 * b);
             for (int run = 0; run < 4; run++) {
                 FloatVector qxLo = FloatVector.zero(S), qxHi = FloatVector.zero(S);
-                FloatVector xLo = FloatVector.zero(S), xHi = FloatVector.zero(S);
                 int e = 256 * b + 64 * run;
                 for (int l = 0; l < 32; l += L) {
                     ByteVector q = ByteVector.fromMemorySegment(B, w, src + 16 + 32L * run + l, LE);
-                    FloatVector x0 = xs(x, e + l), x1 = xs(x, e + 32 + l);
-                    qxLo = floats(q.and((byte) 0xF)).fma(x0, qxLo);
-                    qxHi = floats(highNibbles(q)).fma(x1, qxHi);
-                    xLo = xLo.add(x0);
-                    xHi = xHi.add(x1);
+                    qxLo = floats(q.and((byte) 0xF)).fma(xs(x, e + l), qxLo);
+                    qxHi = floats(highNibbles(q)).fma(xs(x, e + 32 + l), qxHi);
                 }
-                int lo = 2 * run, hi = lo + 1;
-                acc = qxLo.fma(FloatVector.broadcast(S, d * SubBlockScales.scale(scales, lo)), acc);
-                acc = qxHi.fma(FloatVector.broadcast(S, d * SubBlockScales.scale(scales, hi)), acc);
-                mins = xLo.fma(FloatVector.broadcast(S, dmin * SubBlockScales.min(scales, lo)), mins);
-                mins = xHi.fma(FloatVector.broadcast(S, dmin * SubBlockScales.min(scales, hi)), mins);
+                acc = qxLo.fma(FloatVector.broadcast(S, scales[2 * run]), acc);
+                acc = qxHi.fma(FloatVector.broadcast(S, scales[2 * run + 1]), acc);
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD) - mins.reduceLanes(VectorOperators.ADD);
+        return acc.reduceLanes(VectorOperators.ADD) - mins;
     }
 
     /**
      * Q5_K as {@link #q4_k}, in int lanes: bit 2r of qh[l] is the fifth bit of quant byte 32r + l's low nibble, bit
      * 2r + 1 its high nibble's (r the run of 64 elements), each put above its nibble by a shift.
      */
-    private static float q5_k(MemorySegment x, MemorySegment w, long row, int blocks, int[] scales) {
-        FloatVector acc = FloatVector.zero(S), mins = FloatVector.zero(S);
+    private static float q5_k(MemorySegment x, MemorySegment w, long row, int blocks, float[] scales,
+                              float[] xSums) {
+        FloatVector acc = FloatVector.zero(S);
+        float mins = 0;
         long src = row;
         for (int b = 0; b < blocks; b++, src += 176) {
-            float d = BlockDecoder.half(w, src), dmin = BlockDecoder.half(w, src + 2);
-            for (int i = 0; i < 12; i++) scales[i] = BlockDecoder.unsignedByte(w, src + 4 + i);
+            mins += scales(w, src, scales, xSums, 8 * b);
             for (int run = 0; run < 4; run++) {
                 FloatVector qxLo = FloatVector.zero(S), qxHi = FloatVector.zero(S);
-                FloatVector xLo = FloatVector.zero(S), xHi = FloatVector.zero(S);
                 int e = 256 * b + 64 * run;
                 for (int l = 0; l < 32; l += L) {
                     IntVector q = ints(w, src + 48 + 32L * run + l), qh = ints(w, src + 16 + l);
-                    FloatVector x0 = xs(x, e + l), x1 = xs(x, e + 32 + l);
-                    qxLo = withFifthBit(q, qh, 2 * run).fma(x0, qxLo);
-                    qxHi = withFifthBit(q.lanewise(VectorOperators.ASHR, 4), qh, 2 * run + 1).fma(x1, qxHi);
-                    xLo = xLo.add(x0);
-                    xHi = xHi.add(x1);
+                    qxLo = withFifthBit(q, qh, 2 * run).fma(xs(x, e + l), qxLo);
+                    qxHi = withFifthBit(q.lanewise(VectorOperators.ASHR, 4), qh, 2 * run + 1).fma(xs(x, e + 32 + l),
+                            qxHi);
                 }
-                int lo = 2 * run, hi = lo + 1;
-                acc = qxLo.fma(FloatVector.broadcast(S, d * SubBlockScales.scale(scales, lo)), acc);
-                acc = qxHi.fma(FloatVector.broadcast(S, d * SubBlockScales.scale(scales, hi)), acc);
-                mins = xLo.fma(FloatVector.broadcast(S, dmin * SubBlockScales.min(scales, lo)), mins);
-                mins = xHi.fma(FloatVector.broadcast(S, dmin * SubBlockScales.min(scales, hi)), mins);
+                acc = qxLo.fma(FloatVector.broadcast(S, scales[2 * run]), acc);
+                acc = qxHi.fma(FloatVector.broadcast(S, scales[2 * run + 1]), acc);
             }
         }
-        return acc.reduceLanes(VectorOperators.ADD) - mins.reduceLanes(VectorOperators.ADD);
+        return acc.reduceLanes(VectorOperators.ADD) - mins;
+    }
+
+    /**
+     * A Q4_K or Q5_K super-block's eight d·scale_j into {@code scales}; returns Σ dmin·min_j·Σx_j over its sub-blocks,
+     * whose sums of x start at {@code xSums[first]}.
+     */
+    private static float scales(MemorySegment w, long src, float[] scales, float[] xSums, int first) {
+        float d = BlockDecoder.half(w, src), dmin = BlockDecoder.half(w, src + 2);
+        SubBlockScales packed = SubBlockScales.read(w, src + 4);
+        float mins = 0;
+        for (int j = 0; j < 8; j++) {
+            scales[j] = d * packed.scale(j);
+            mins += dmin * packed.min(j) * xSums[first + j];
+        }
+        return mins;
     }
 
     /** The low nibble of each lane of {@code q} with bit {@code bit} of the lane of {@code qh} above it, as floats. */

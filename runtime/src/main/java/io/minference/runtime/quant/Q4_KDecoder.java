@@ -28,21 +28,20 @@ final class Q4_KDecoder implements BlockDecoder {
 
     @Override
     public void decode(MemorySegment src, long srcOffset, MemorySegment dst, long dstIndex, long blocks) {
-        int[] scales = new int[12];
         for (long b = 0; b < blocks; b++) {
             long block = srcOffset + b * bytes;
             long out = dstIndex + b * BLOCK;
             float d = BlockDecoder.half(src, block);
             float dmin = BlockDecoder.half(src, block + 2);
-            for (int i = 0; i < 12; i++) scales[i] = BlockDecoder.unsignedByte(src, block + 4 + i);
+            SubBlockScales scales = SubBlockScales.read(src, block + 4);
             long quants = block + quantsAt;
             for (int run = 0; run < 4; run++) {
                 int lo = 2 * run;
                 int hi = 2 * run + 1;
-                float dLo = d * SubBlockScales.scale(scales, lo);
-                float mLo = dmin * SubBlockScales.min(scales, lo);
-                float dHi = d * SubBlockScales.scale(scales, hi);
-                float mHi = dmin * SubBlockScales.min(scales, hi);
+                float dLo = d * scales.scale(lo);
+                float mLo = dmin * scales.min(lo);
+                float dHi = d * scales.scale(hi);
+                float mHi = dmin * scales.min(hi);
                 for (int l = 0; l < 32; l++) {
                     int q = BlockDecoder.unsignedByte(src, quants + 32L * run + l);
                     int h = fifthBit ? BlockDecoder.unsignedByte(src, block + 16 + l) : 0;
