@@ -19,10 +19,9 @@ public final class CodedKvLayer implements AutoCloseable {
 
     /** Allocates the layer's buffers for {@code capacity} positions (freeing what was allocated if one fails). */
     public CodedKvLayer(CudaContext context, KvCodes codes, int capacity, int numKvHeads, int headDim) {
-        if (capacity < 1 || numKvHeads < 1 || headDim % KvScaleGroup.KEY_CHANNELS != 0 || headDim < 16) {
+        if (capacity < 1 || numKvHeads < 1 || headDim % 8 != 0 || headDim < 8) {
             throw new IllegalArgumentException("an 8-bit KV layer needs a positive capacity and KV heads and a head"
-                    + " size that is a multiple of " + KvScaleGroup.KEY_CHANNELS + "; got " + capacity + ", "
-                    + numKvHeads + ", " + headDim);
+                    + " size that is a multiple of 8; got " + capacity + ", " + numKvHeads + ", " + headDim);
         }
         this.capacity = capacity;
         this.numKvHeads = numKvHeads;

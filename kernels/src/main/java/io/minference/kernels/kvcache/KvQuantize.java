@@ -24,16 +24,16 @@ import java.util.Objects;
  * numKvHeads)}, block {@value #THREADS}, no dynamic shared memory; block (b, h) does head h of block b.
  *
  * @param numKvHeads key/value heads
- * @param headDim    head size: 16, 32, 64, 128 or 256
+ * @param headDim    head size: 8, 16, 32, 64, 128 or 256
  * @param codes      the code format
  */
 public record KvQuantize(int numKvHeads, int headDim, KvCodes codes) implements KernelDefinition {
     public static final int THREADS = 128;
 
     public KvQuantize {
-        if (numKvHeads < 1 || headDim < KvScaleGroup.KEY_CHANNELS || headDim > 256 || Integer.bitCount(headDim) != 1) {
-            throw new IllegalArgumentException("KV quantization needs KV heads and a head size of 16 to 256, a power"
-                    + " of two; got " + numKvHeads + " heads of " + headDim);
+        if (numKvHeads < 1 || headDim % 8 != 0 || Integer.bitCount(headDim / 8) != 1 || headDim > 256) {
+            throw new IllegalArgumentException("KV quantization needs KV heads and a head size of 8 to 256 whose chunks"
+                    + " of 8 divide into a power of two per row; got " + numKvHeads + " heads of " + headDim);
         }
         Objects.requireNonNull(codes, "codes");
     }

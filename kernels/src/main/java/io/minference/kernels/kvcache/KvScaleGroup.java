@@ -2,8 +2,8 @@ package io.minference.kernels.kvcache;
 
 /**
  * Which values of a 64-position block share one scale in the 8-bit KV cache ({@link io.minference.kernels.kvcache}):
- * int8 keys take one per {@value #KEY_CHANNELS} channels of a KV head; e4m3 keys, and values in either format, one
- * per KV head. The scales of a block lie in a row of {@link #perRow} floats, column c's at {@code c / channels}.
+ * int8 keys take one per {@value #KEY_CHANNELS} channels of a KV head (one per head where its size is not a multiple
+ * of 16); e4m3 keys, and values in either format, one per KV head. The scales of a block lie in a row of {@link #perRow} floats, column c's at {@code c / channels}.
  * <p>Why int8 keys are finer: K's channels differ widely in magnitude, and one scale over the whole head spends
  * int8's evenly spaced levels on the largest; the smaller channels then keep few levels. On the pass-key model, int8
  * keys scaled per 16 channels moved the decode logits after an 8K and a 16K prompt by 0.0065 and 0.0050 (worst of
@@ -22,13 +22,13 @@ public enum KvScaleGroup {
     /** Channels of a KV head that share an int8 key scale. */
     public static final int KEY_CHANNELS = 16;
 
-    /** Channels of a head of {@code headDim} (a multiple of 16) that share one scale in {@code format}. */
+    /**
+     * Channels of a head of {@code headDim} that share one scale in {@code format}: for int8 keys 16, or the whole
+     * head where its size is not a multiple of 16 (small models on the CPU; the GPU kernels take heads of 64 and 128).
+     */
     public int channels(KvCodes format, int headDim) {
-        if (headDim % KEY_CHANNELS != 0) {
-            throw new IllegalArgumentException("the 8-bit KV cache needs a head size that is a multiple of "
-                    + KEY_CHANNELS + ", got " + headDim);
-        }
-        return this == KEYS && format == KvCodes.INT8 ? KEY_CHANNELS : headDim;
+        if (headDim < 1) throw new IllegalArgumentException("a head size must be positive, got " + headDim);
+        return this == KEYS && format == KvCodes.INT8 && headDim % KEY_CHANNELS == 0 ? KEY_CHANNELS : headDim;
     }
 
     /** Scales of one KV head in one block. */

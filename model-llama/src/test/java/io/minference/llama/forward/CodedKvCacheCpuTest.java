@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.minference.kernels.kvcache.KvCodes;
+import io.minference.llama.LlamaConfig;
 import io.minference.llama.LlamaModel;
 import io.minference.llama.generate.PasskeyPrompt;
 import io.minference.llama.load.ModelLoader;
@@ -152,6 +153,28 @@ class CodedKvCacheCpuTest {
                 return forward.decode(token);
             }
         };
+    }
+
+    /**
+     * A head size that is not a multiple of 16 (8 here, as stories260K's) keeps one int8 key scale per head, and decode
+     * goes on past the blocks it fills (it stopped at the first full block when the key scales required multiples
+     * of 16).
+     */
+    @Test
+    void smallHeadsKeepAKeyScalePerHead() {
+        var config = new LlamaConfig(64, 96, 2, 8, 4, 97, 256, 10000f, 1e-5f);
+        try (var weights = RandomLlama.weights(config, 9, false, false); CpuBackend cpu = new CpuBackend(1);
+             LlamaForward forward = new LlamaForward(config, weights, cpu, 200)) {
+            int[] tokens = new int[70];
+            for (int i = 0; i < tokens.length; i++) tokens[i] = (i * 5 + 1) % config.vocabSize();
+            forward.prefill(tokens, ProgressListener.NONE);
+            forward.useCodedKvCache(KvCodes.INT8);
+            for (int step = 0; step < 70; step++) {
+                float[] logits = forward.decode(step % config.vocabSize());
+                for (float l : logits) assertTrue(Float.isFinite(l), "step " + step + ": a logit is " + l);
+            }
+            assertEquals(140, forward.position());
+        }
     }
 
     @Test
