@@ -22,7 +22,7 @@ import java.util.TreeMap;
  * first, and run on together where they meet again, as structured code's lanes do), the
  * f32-to-bf16 pairs, {@code sin.approx} and {@code cos.approx} (as Java's, which differ from the hardware's in the
  * last bits), the tensor cores' {@code mma.m16n8k16} on bf16 with {@code ldmatrix} (each product summed in float64),
- * {@code cp.async} (copies land at once), shared atomic adds (lane by lane), the e4m3-to-f16 and f16-to-f32 conversions
+ * {@code cp.async} (copies land at once), shared atomic adds and global reductions (lane by lane), the e4m3-to-f16 and f16-to-f32 conversions
  * (by {@link Fp8E4m3#decode}) and the float-to-integer roundings. Other atomics and conversions are not emulated:
  * an instruction it does not know is an error that names it.
  * <p>Global memory is a set of buffers at made-up addresses ({@link #allocate}); parameters are given by name.
@@ -162,9 +162,21 @@ public final class WarpEmulator {
 
     /** As above, with {@code dynamicBytes} of dynamic shared memory after the static arrays. */
     public void runBlock(Map<String, Long> params, int x, int y, int gridY, int threads, int dynamicBytes) {
+        runBlock(params, new Grid(x, y, -1, gridY), threads, dynamicBytes);
+    }
+
+    /**
+     * Block (x, y) of a grid of {@code gridX} (for kernels that read {@code %nctaid.x}; -1 where none does) by
+     * {@code gridY} blocks.
+     */
+    public record Grid(int x, int y, int gridX, int gridY) {
+    }
+
+    /** As above, for kernels that read the grid's width too. */
+    public void runBlock(Map<String, Long> params, Grid grid, int threads, int dynamicBytes) {
         byte[] shared = new byte[sharedBytes + dynamicBytes];
         List<Warp> warps = new ArrayList<>();
-        for (int w = 0; w < threads / LANES; w++) warps.add(new Warp(params, x, y, gridY, w, shared));
+        for (int w = 0; w < threads / LANES; w++) warps.add(new Warp(params, grid, w, shared));
         boolean running = true;
         while (running) {
             int atBarrier = 0, done = 0;
@@ -185,7 +197,8 @@ public final class WarpEmulator {
 
     private final class Warp {
         private final Map<String, Long> params;
-        private final int x, y, gridY, warp;
+        private final Grid grid;
+        private final int warp;
         private final byte[] shared;
         private final long[][] values = new long[LANES][64];
         private final boolean[] active = new boolean[LANES];
@@ -193,11 +206,9 @@ public final class WarpEmulator {
         private final List<Object[]> waiting = new ArrayList<>();
         private int pc;
 
-        Warp(Map<String, Long> params, int x, int y, int gridY, int warp, byte[] shared) {
+        Warp(Map<String, Long> params, Grid grid, int warp, byte[] shared) {
             this.params = params;
-            this.x = x;
-            this.y = y;
-            this.gridY = gridY;
+            this.grid = grid;
             this.warp = warp;
             this.shared = shared;
             Arrays.fill(active, true);
@@ -291,9 +302,13 @@ public final class WarpEmulator {
                 return switch (o) {
                     case "%tid.x" -> warp * LANES + lane;
                     case "%laneid" -> lane;
-                    case "%ctaid.x" -> x;
-                    case "%ctaid.y" -> y;
-                    case "%nctaid.y" -> gridY;
+                    case "%ctaid.x" -> grid.x();
+                    case "%ctaid.y" -> grid.y();
+                    case "%nctaid.y" -> grid.gridY();
+                    case "%nctaid.x" -> {
+                        if (grid.gridX() < 0) throw new IllegalStateException("the kernel reads %nctaid.x: give the grid");
+                        yield grid.gridX();
+                    }
                     default -> get(lane, register(o));
                 };
             }
@@ -481,6 +496,22 @@ public final class WarpEmulator {
             }
             if (op.startsWith("ld.shared") || op.startsWith("st.shared")) {
                 sharedAccess(l, s);
+                return;
+            }
+            if (op.startsWith("red.global.add.u")) {
+                // lane by lane, as the hardware's order may be
+                long at = address(l, s[2]);
+                int width = op.endsWith("64") ? 8 : 4;
+                Map.Entry<Long, byte[]> buffer = memory.floorEntry(at);
+                if (buffer == null || at + width > buffer.getKey() + buffer.getValue().length) {
+                    throw new IllegalStateException("out of bounds: " + String.join(" ", s));
+                }
+                byte[] bytes = buffer.getValue();
+                int o = (int) (at - buffer.getKey());
+                long value = 0;
+                for (int b = width - 1; b >= 0; b--) value = (value << 8) | (bytes[o + b] & 0xFF);
+                value += operand(l, s[3]);
+                for (int b = 0; b < width; b++) bytes[o + b] = (byte) (value >>> (8 * b));
                 return;
             }
             if (op.equals("atom.shared.add.u32")) {
