@@ -8,7 +8,6 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Random;
@@ -39,7 +38,7 @@ class IndexCountsEmulationTest {
         DeviceSparseIndex.Packed packed = DeviceSparseIndex.Packed.of(index);
 
         WarpEmulator tilesKernel = new WarpEmulator(new IndexTiles().emit(PtxTarget.SM_80).ptx());
-        Map<String, Long> params = arrays(tilesKernel, packed);
+        Map<String, Long> params = EmulatedIndexes.upload(tilesKernel, packed);
         params.remove("columnOffsets");
         params.remove("columns");
         long tiles = tilesKernel.allocate(4 * heads);
@@ -48,7 +47,7 @@ class IndexCountsEmulationTest {
         ByteBuffer tileCounts = ByteBuffer.wrap(tilesKernel.bytes(tiles)).order(ByteOrder.LITTLE_ENDIAN);
 
         WarpEmulator keysKernel = new WarpEmulator(new IndexKeys().emit(PtxTarget.SM_80).ptx());
-        Map<String, Long> keyParams = arrays(keysKernel, packed);
+        Map<String, Long> keyParams = EmulatedIndexes.upload(keysKernel, packed);
         long keys = keysKernel.allocate(8 * heads);
         keyParams.put("keys", keys);
         keyParams.put("length", (long) length);
@@ -60,18 +59,6 @@ class IndexCountsEmulationTest {
             assertEquals(index.tiles(h), tileCounts.getInt(4 * h), "tiles of head " + h + ", seed " + seed);
             assertEquals(expectedKeys[h], keyCounts.getLong(8 * h), "keys of head " + h + ", seed " + seed);
         }
-    }
-
-    /** The packed index's six arrays uploaded under the kernels' parameter names. */
-    private static Map<String, Long> arrays(WarpEmulator gpu, DeviceSparseIndex.Packed packed) {
-        Map<String, Long> params = new HashMap<>();
-        params.put("rangeOffsets", gpu.upload(WarpEmulator.u32Bytes(packed.rangeOffsets())));
-        params.put("rangeCounts", gpu.upload(WarpEmulator.u32Bytes(packed.rangeCounts())));
-        params.put("ranges", gpu.upload(WarpEmulator.u32Bytes(packed.ranges())));
-        params.put("columnOffsets", gpu.upload(WarpEmulator.u32Bytes(packed.columnOffsets())));
-        params.put("columnCounts", gpu.upload(WarpEmulator.u32Bytes(packed.columnCounts())));
-        params.put("columns", gpu.upload(WarpEmulator.u32Bytes(packed.columns())));
-        return params;
     }
 
     /** Grid (query blocks, heads), as {@code GpuIndexBuilder} launches the counts. */

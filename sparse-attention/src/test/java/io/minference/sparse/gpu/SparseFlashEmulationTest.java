@@ -84,12 +84,7 @@ class SparseFlashEmulationTest {
         WarpEmulator gpu = new WarpEmulator(kernel.emit(PtxTarget.SM_80).ptx());
         Map<String, Long> params = inputs(gpu, problem);
         DeviceSparseIndex.Packed packed = DeviceSparseIndex.Packed.of(index);
-        params.put("rangeOffsets", gpu.upload(WarpEmulator.u32Bytes(packed.rangeOffsets())));
-        params.put("rangeCounts", gpu.upload(WarpEmulator.u32Bytes(packed.rangeCounts())));
-        params.put("ranges", gpu.upload(WarpEmulator.u32Bytes(packed.ranges())));
-        params.put("columnOffsets", gpu.upload(WarpEmulator.u32Bytes(packed.columnOffsets())));
-        params.put("columnCounts", gpu.upload(WarpEmulator.u32Bytes(packed.columnCounts())));
-        params.put("columns", gpu.upload(WarpEmulator.u32Bytes(packed.columns())));
+        params.putAll(EmulatedIndexes.upload(gpu, packed));
         params.put("length", (long) problem.length());
         params.put("firstHead", (long) index.firstHead());
         assertEquals(new HashSet<>(gpu.params()), params.keySet(), "the kernel's parameters");
