@@ -18,7 +18,8 @@ import io.minference.ptx.dsl.U64;
  * run's first diagonal writes the range's end, its last the range's start). Then the kept columns below the block's
  * end that no kept diagonal's window covers (a binary search in the ascending diagonal list) are compacted in
  * order. {@code IndexAssemblyEmulationTest} runs this algorithm statement by statement on the CPU against
- * {@link io.minference.sparse.pattern.VerticalSlashIndex}: keep the two in step.
+ * {@link io.minference.sparse.pattern.VerticalSlashIndex} (keep the two in step), and
+ * {@code IndexAssemblyPtxEmulationTest} runs the PTX this class emits, both passes, against the same.
  * <p>Two specializations, run one after the other: {@code count} writes what each slot needs into
  * {@code rangeCounts} and {@code columnCounts} (vertical-slash: its runs and leftover columns, found as above
  * without storing them; dense 1; A-shape 1 or 2; block-sparse its bound {@code min(k, (b + 2) / 2)} runs, no

@@ -109,7 +109,8 @@ final class TestIndexes {
     }
 
     /** {@code count} distinct values of [0, bound), ascending: the first {@code forced}, then random ones. */
-    private static int[] pick(Random random, int bound, int count, int forced) {
+    /** {@code count} distinct values below {@code bound}, ascending, 0 .. forced - 1 among them. */
+    static int[] pick(Random random, int bound, int count, int forced) {
         TreeSet<Integer> chosen = new TreeSet<>();
         for (int i = 0; i < forced; i++) chosen.add(i);
         while (chosen.size() < count) chosen.add(random.nextInt(bound));

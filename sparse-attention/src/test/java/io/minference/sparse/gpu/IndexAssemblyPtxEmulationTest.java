@@ -1,0 +1,131 @@
+package io.minference.sparse.gpu;
+
+import io.minference.kernels.WarpEmulator;
+import io.minference.ptx.PtxTarget;
+import io.minference.sparse.SparseIndex;
+import io.minference.sparse.HeadPattern;
+import io.minference.sparse.pattern.VerticalSlashIndex;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/**
+ * {@link IndexAssembly}'s PTX itself (both passes: the counts, then the ranges and columns at the offsets the host
+ * reserves from them, as {@code GpuIndexBuilder} runs them) in {@link WarpEmulator}, without a GPU, from kept column
+ * and diagonal lists as {@link VerticalSlashSelect} leaves them, against {@link VerticalSlashIndex} on the CPU, and a
+ * dense head against the dense index: every slot's counts, ranges and columns equal. Where
+ * {@code IndexAssemblyEmulationTest} restates the kernel's algorithm in Java, this runs what the kernel emits.
+ * Random lists (seed printed), some heads sparse, some nearly dense.
+ */
+class IndexAssemblyPtxEmulationTest {
+    @ParameterizedTest(name = "{0} tokens, {1} diagonals, {2} columns")
+    @CsvSource({"1000, 12, 24", "777, 40, 8", "2100, 6, 60", "130, 3, 3"})
+    void bothPassesGiveTheCpuIndex(int length, int diagonalCount, int columnCount) {
+        long seed = System.nanoTime();
+        System.out.println("IndexAssemblyPtxEmulationTest seed " + seed);
+        Random random = new Random(seed);
+        int heads = 4, queryBlocks = SparseIndex.queryBlocks(length);
+        List<HeadPattern> patterns = new ArrayList<>();
+        int[][] columns = new int[heads][], diagonals = new int[heads][];
+        SparseIndex expected = new SparseIndex(0, heads, length, queryBlocks, Math.min(columnCount, length));
+        for (int h = 0; h < heads; h++) {
+            if (h == 2) {
+                patterns.add(new HeadPattern.Dense());
+                for (int b = 0; b < queryBlocks; b++) expected.addRange(h, b, 0, expected.blockEnd(b));
+                continue;
+            }
+            patterns.add(HeadPattern.VerticalSlash.DEFAULT);
+            int c = Math.min(columnCount, length), d = Math.min(diagonalCount, length);
+            columns[h] = TestIndexes.pick(random, length, c, Math.min(4, c));
+            diagonals[h] = TestIndexes.pick(random, length, d, Math.min(2, d));
+            new VerticalSlashIndex(columns[h], diagonals[h], length).writeTo(expected, h);
+        }
+        // the kept lists as the selection leaves them: [slot][columns, diagonals][length] u32, and their counts
+        int[] lists = new int[heads * 2 * length], kept = new int[heads * 2];
+        for (int h = 0; h < heads; h++) {
+            if (columns[h] == null) continue;
+            System.arraycopy(columns[h], 0, lists, 2 * h * length, columns[h].length);
+            System.arraycopy(diagonals[h], 0, lists, (2 * h + 1) * length, diagonals[h].length);
+            kept[2 * h] = columns[h].length;
+            kept[2 * h + 1] = diagonals[h].length;
+        }
+        int[] words = HeadParameters.encode(patterns, 0, heads, length).words();
+        int slots = heads * queryBlocks;
+
+        WarpEmulator counting = new WarpEmulator(new IndexAssembly(true).emit(PtxTarget.SM_80).ptx());
+        Map<String, Long> params = inputs(counting, words, lists, kept, length);
+        long rangeCounts = counting.allocate(4 * slots), columnCounts = counting.allocate(4 * slots);
+        for (String name : List.of("rangeOffsets", "rangeCounts", "ranges")) params.put(name, rangeCounts);
+        for (String name : List.of("columnOffsets", "columnCounts", "columns")) params.put(name, columnCounts);
+        run(counting, params, heads, queryBlocks);
+        int[] rangeNeeds = ints(counting.bytes(rangeCounts)), columnNeeds = ints(counting.bytes(columnCounts));
+        assertEquals(Arrays.toString(expected.rangeCountArray()), Arrays.toString(rangeNeeds), "ranges per slot");
+        assertEquals(Arrays.toString(expected.columnCountArray()), Arrays.toString(columnNeeds), "columns per slot");
+
+        WarpEmulator assembly = new WarpEmulator(new IndexAssembly(false).emit(PtxTarget.SM_80).ptx());
+        Map<String, Long> writes = inputs(assembly, words, lists, kept, length);
+        int[] rangeOffsets = DeviceSparseIndex.offsets(rangeNeeds);
+        int[] columnOffsets = DeviceSparseIndex.offsets(columnNeeds);
+        long ranges = assembly.allocate(8 * (rangeOffsets[slots] + 2));
+        long columnsOut = assembly.allocate(4 * (columnOffsets[slots] + 1));
+        writes.put("rangeOffsets", assembly.upload(WarpEmulator.u32Bytes(rangeOffsets)));
+        writes.put("rangeCounts", assembly.allocate(4 * slots));
+        writes.put("ranges", ranges);
+        writes.put("columnOffsets", assembly.upload(WarpEmulator.u32Bytes(columnOffsets)));
+        writes.put("columnCounts", assembly.allocate(4 * slots));
+        writes.put("columns", columnsOut);
+        run(assembly, writes, heads, queryBlocks);
+
+        DeviceSparseIndex.Packed want = DeviceSparseIndex.Packed.of(expected);
+        int[] gotRanges = ints(assembly.bytes(ranges)), gotColumns = ints(assembly.bytes(columnsOut));
+        for (int s = 0; s < slots; s++) {
+            String where = "slot " + s + " (head " + s / queryBlocks + ", block " + s % queryBlocks + "), seed " + seed;
+            for (int i = 0; i < 2 * want.rangeCounts()[s]; i++) {
+                assertEquals(want.ranges()[2 * want.rangeOffsets()[s] + i], gotRanges[2 * rangeOffsets[s] + i],
+                        where + ": range word " + i);
+            }
+            for (int i = 0; i < want.columnCounts()[s]; i++) {
+                assertEquals(want.columns()[want.columnOffsets()[s] + i], gotColumns[columnOffsets[s] + i],
+                        where + ": column " + i);
+            }
+        }
+    }
+
+    private static Map<String, Long> inputs(WarpEmulator gpu, int[] words, int[] lists, int[] kept, int length) {
+        Map<String, Long> params = new HashMap<>();
+        params.put("params", gpu.upload(WarpEmulator.u32Bytes(words)));
+        params.put("lists", gpu.upload(WarpEmulator.u32Bytes(lists)));
+        params.put("kept", gpu.upload(WarpEmulator.u32Bytes(kept)));
+        params.put("length", (long) length);
+        params.put("firstSlot", 0L);
+        return params;
+    }
+
+    /** Grid (query blocks, heads), as {@code GpuIndexBuilder} launches both passes. */
+    private static void run(WarpEmulator gpu, Map<String, Long> params, int heads, int queryBlocks) {
+        assertEquals(new HashSet<>(gpu.params()), params.keySet(), "the kernel's parameters");
+        for (int h = 0; h < heads; h++) {
+            for (int b = 0; b < queryBlocks; b++) {
+                gpu.runBlock(params, new WarpEmulator.Grid(b, h, queryBlocks, heads), IndexAssembly.THREADS, 0);
+            }
+        }
+    }
+
+    private static int[] ints(byte[] bytes) {
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        int[] values = new int[bytes.length / 4];
+        for (int i = 0; i < values.length; i++) values[i] = b.getInt(4 * i);
+        return values;
+    }
+}
