@@ -514,13 +514,16 @@ public final class WarpEmulator {
                 for (int b = 0; b < width; b++) bytes[o + b] = (byte) (value >>> (8 * b));
                 return;
             }
-            if (op.equals("atom.shared.add.u32")) {
+            if (op.equals("atom.shared.add.u32") || op.equals("red.shared.add.u32") || op.equals("red.shared.add.f32")) {
                 // lane by lane, in lane order: one of the orders the hardware may take
-                int at = (int) address(l, s[3]);
+                boolean atom = op.startsWith("atom");
+                int at = (int) address(l, s[atom ? 3 : 2]);
+                long value = operand(l, s[atom ? 4 : 3]);
                 int old = sharedWord(at);
-                long sum = (old & 0xFFFFFFFFL) + operand(l, s[4]);
+                long sum = op.endsWith("f32") ? bits(Float.intBitsToFloat(old) + Float.intBitsToFloat((int) value))
+                        : (old & 0xFFFFFFFFL) + value;
                 for (int b = 0; b < 4; b++) shared[at + b] = (byte) (sum >>> (8 * b));
-                put(l, d, old & 0xFFFFFFFFL);
+                if (atom) put(l, d, old & 0xFFFFFFFFL);
                 return;
             }
             if (d != null && d.startsWith("{")) {
@@ -677,6 +680,11 @@ public final class WarpEmulator {
             case "cvt.rni.f32.f32" -> bits((float) Math.rint(Float.intBitsToFloat((int) a)));
             // NaN to 0, saturating: as Java's cast
             case "cvt.rzi.s32.f32" -> (int) Float.intBitsToFloat((int) a) & 0xFFFFFFFFL;
+            // up to an integer, saturated to [0, 2^32 - 1], NaN to 0
+            case "cvt.rpi.sat.u32.f32" -> {
+                float x = Float.intBitsToFloat((int) a);
+                yield Float.isNaN(x) || x <= 0 ? 0 : (long) Math.min(Math.ceil(x), 0xFFFFFFFFL);
+            }
             // element 0 (the low half) from the low byte; every e4m3 value is an f16 value
             case "cvt.rn.f16x2.e4m3x2" -> (Float.floatToFloat16(Fp8E4m3.decode((byte) a)) & 0xFFFFL)
                     | (Float.floatToFloat16(Fp8E4m3.decode((byte) (a >>> 8))) & 0xFFFFL) << 16;

@@ -8,6 +8,8 @@ import io.minference.ptx.dsl.SpecialRegisters.Axis;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
 
+import java.util.function.Function;
+
 /**
  * Selects a vertical-slash head's kept columns (x = 0) or diagonals (x = 1) from the scores of
  * {@link VerticalSlashTile}: columns below 30 and diagonals below 100 forced, then the head's top-k or mass budget
@@ -52,7 +54,7 @@ public record VerticalSlashSelect() implements KernelDefinition {
             k.ifElse(k.and(k.not(mass), k.eq(topK, 0)),
                     () -> k.store(k.element(kept, keptAt, 4), k.u32(0)),
                     () -> {
-                        java.util.function.Function<U32, U32> key = j -> k.select(k.lt(j, forced),
+                        Function<U32, U32> key = j -> k.select(k.lt(j, forced),
                                 k.u32(EstimationOps.INFINITY_BITS), k.loadU32(k.element(list, j, 4)));
                         ScoreSelect.Threshold threshold = select.threshold(length, key,
                                 j -> k.loadF32(k.element(list, j, 4)), mass, topK, target);
