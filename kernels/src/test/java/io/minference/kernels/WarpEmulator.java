@@ -498,10 +498,21 @@ public final class WarpEmulator {
                 sharedAccess(l, s);
                 return;
             }
-            if (op.startsWith("red.global.add.u")) {
+            if (op.startsWith("red.global.add.")) {
                 // lane by lane, as the hardware's order may be
                 long at = address(l, s[2]);
                 int width = op.endsWith("64") ? 8 : 4;
+                if (op.endsWith("f32")) {
+                    Map.Entry<Long, byte[]> buffer = memory.floorEntry(at);
+                    if (buffer == null || at + 4 > buffer.getKey() + buffer.getValue().length) {
+                        throw new IllegalStateException("out of bounds: " + String.join(" ", s));
+                    }
+                    ByteBuffer word = ByteBuffer.wrap(buffer.getValue(), (int) (at - buffer.getKey()), 4)
+                            .order(ByteOrder.LITTLE_ENDIAN);
+                    float sum = word.getFloat(word.position()) + f(l, s[3]);
+                    word.putFloat(word.position(), sum);
+                    return;
+                }
                 Map.Entry<Long, byte[]> buffer = memory.floorEntry(at);
                 if (buffer == null || at + width > buffer.getKey() + buffer.getValue().length) {
                     throw new IllegalStateException("out of bounds: " + String.join(" ", s));
