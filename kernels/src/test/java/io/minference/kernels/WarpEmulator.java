@@ -525,6 +525,12 @@ public final class WarpEmulator {
                 for (int b = 0; b < width; b++) bytes[o + b] = (byte) (value >>> (8 * b));
                 return;
             }
+            if (op.equals("red.shared.or.b32")) {
+                int at = (int) address(l, s[2]);
+                long value = (sharedWord(at) | operand(l, s[3])) & 0xFFFFFFFFL;
+                for (int b = 0; b < 4; b++) shared[at + b] = (byte) (value >>> (8 * b));
+                return;
+            }
             if (op.equals("atom.shared.add.u32") || op.equals("red.shared.add.u32") || op.equals("red.shared.add.f32")) {
                 // lane by lane, in lane order: one of the orders the hardware may take
                 boolean atom = op.startsWith("atom");
@@ -571,6 +577,7 @@ public final class WarpEmulator {
                 case "and" -> type.equals("pred") ? a & operand(l, s[4]) : wrap(type, a & operand(l, s[4]));
                 case "or" -> wrap(type, a | operand(l, s[4]));
                 case "not" -> type.equals("pred") ? a ^ 1 : wrap(type, ~a);
+                case "popc" -> Long.bitCount(a & 0xFFFFFFFFL);
                 case "xor" -> wrap(type, a ^ operand(l, s[4]));
                 case "shl" -> wrap(type, a << operand(l, s[4]));
                 case "shr" -> type.equals("s32") ? ((int) a >> operand(l, s[4])) & 0xFFFFFFFFL
@@ -685,6 +692,7 @@ public final class WarpEmulator {
             case "cvt.rn.f32.s32" -> bits((float) (int) a);
             case "cvt.rn.f32.u32" -> bits((float) (a & 0xFFFFFFFFL));
             case "cvt.u64.u32" -> a & 0xFFFFFFFFL;
+            case "cvt.u32.u16" -> a & 0xFFFFL;
             case "cvt.u32.u64" -> a & 0xFFFFFFFFL;
             case "cvt.s64.s32" -> (long) (int) a;
             case "cvt.f32.f16" -> bits(Float.float16ToFloat((short) a));
