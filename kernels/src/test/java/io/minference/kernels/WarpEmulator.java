@@ -144,6 +144,14 @@ public final class WarpEmulator {
         return b.array();
     }
 
+    /** Little-endian u32 words as ints. */
+    public static int[] u32s(byte[] bytes) {
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        int[] values = new int[bytes.length / 4];
+        for (int i = 0; i < values.length; i++) values[i] = b.getInt(4 * i);
+        return values;
+    }
+
     /** Integers as little-endian u32. */
     public static byte[] u32Bytes(int... values) {
         ByteBuffer b = ByteBuffer.allocate(4 * values.length).order(ByteOrder.LITTLE_ENDIAN);

@@ -4,18 +4,16 @@ import io.minference.kernels.WarpEmulator;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.ptx.PtxTarget;
 import io.minference.runtime.Tensor;
-import io.minference.runtime.cuda.BFloat16;
 import io.minference.sparse.Budget;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.SparseIndex;
 import io.minference.sparse.cpu.LayerInputs;
 import io.minference.sparse.estimate.BlockScores;
 import io.minference.sparse.pattern.BlockSparsePattern;
+import io.minference.sparse.gpu.SparseAttentionChecks.Problem;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -43,7 +41,8 @@ class BlockSparseEmulationTest {
         List<HeadPattern> patterns = List.of(new HeadPattern.BlockSparse(Budget.topK(1)),
                 new HeadPattern.BlockSparse(Budget.topK(3)), new HeadPattern.BlockSparse(Budget.topK(5)),
                 new HeadPattern.BlockSparse(Budget.topK(100)));
-        float[] q = gaussians(random, length * shape.queryDim()), k = gaussians(random, length * shape.kvDim());
+        float[] q = Problem.gaussians(random, length * shape.queryDim(), 1.5);
+        float[] k = Problem.gaussians(random, length * shape.kvDim(), 1.5);
         int[] words = HeadParameters.encode(patterns, 0, heads, length).words();
 
         WarpEmulator pool = new WarpEmulator(new BlockPool(headDim).emit(PtxTarget.SM_80).ptx());
@@ -84,7 +83,7 @@ class BlockSparseEmulationTest {
                         0);
             }
         }
-        int[] rangeOffsets = DeviceSparseIndex.offsets(ints(counting.bytes(rangeNeeds)));
+        int[] rangeOffsets = DeviceSparseIndex.offsets(WarpEmulator.u32s(counting.bytes(rangeNeeds)));
 
         BlockSparseSelect kernel = BlockSparseSelect.forBlocks(headDim, queryBlocks);
         WarpEmulator select = new WarpEmulator(kernel.emit(PtxTarget.SM_80).ptx());
@@ -111,7 +110,8 @@ class BlockSparseEmulationTest {
             }
         }
 
-        int[] counts = ints(select.bytes(rangeCounts)), written = ints(select.bytes(ranges));
+        int[] counts = WarpEmulator.u32s(select.bytes(rangeCounts));
+        int[] written = WarpEmulator.u32s(select.bytes(ranges));
         try (Tensor queries = Tensor.ofFloats(q, length, shape.queryDim());
              Tensor keys = Tensor.ofFloats(k, length, shape.kvDim())) {
             LayerInputs inputs = new LayerInputs(shape, queries, keys, length);
@@ -130,18 +130,5 @@ class BlockSparseEmulationTest {
                 }
             }
         }
-    }
-
-    private static float[] gaussians(Random random, int n) {
-        float[] values = new float[n];
-        for (int i = 0; i < n; i++) values[i] = BFloat16.round((float) (1.5 * random.nextGaussian()));
-        return values;
-    }
-
-    private static int[] ints(byte[] bytes) {
-        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        int[] values = new int[bytes.length / 4];
-        for (int i = 0; i < values.length; i++) values[i] = b.getInt(4 * i);
-        return values;
     }
 }

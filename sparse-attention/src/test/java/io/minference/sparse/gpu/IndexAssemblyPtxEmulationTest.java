@@ -8,8 +8,6 @@ import io.minference.sparse.pattern.VerticalSlashIndex;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -69,7 +67,8 @@ class IndexAssemblyPtxEmulationTest {
         for (String name : List.of("rangeOffsets", "rangeCounts", "ranges")) params.put(name, rangeCounts);
         for (String name : List.of("columnOffsets", "columnCounts", "columns")) params.put(name, columnCounts);
         run(counting, params, heads, queryBlocks);
-        int[] rangeNeeds = ints(counting.bytes(rangeCounts)), columnNeeds = ints(counting.bytes(columnCounts));
+        int[] rangeNeeds = WarpEmulator.u32s(counting.bytes(rangeCounts));
+        int[] columnNeeds = WarpEmulator.u32s(counting.bytes(columnCounts));
         assertEquals(Arrays.toString(expected.rangeCountArray()), Arrays.toString(rangeNeeds), "ranges per slot");
         assertEquals(Arrays.toString(expected.columnCountArray()), Arrays.toString(columnNeeds), "columns per slot");
 
@@ -88,7 +87,8 @@ class IndexAssemblyPtxEmulationTest {
         run(assembly, writes, heads, queryBlocks);
 
         DeviceSparseIndex.Packed want = DeviceSparseIndex.Packed.of(expected);
-        int[] gotRanges = ints(assembly.bytes(ranges)), gotColumns = ints(assembly.bytes(columnsOut));
+        int[] gotRanges = WarpEmulator.u32s(assembly.bytes(ranges));
+        int[] gotColumns = WarpEmulator.u32s(assembly.bytes(columnsOut));
         for (int s = 0; s < slots; s++) {
             String where = "slot " + s + " (head " + s / queryBlocks + ", block " + s % queryBlocks + "), seed " + seed;
             for (int i = 0; i < 2 * want.rangeCounts()[s]; i++) {
@@ -120,12 +120,5 @@ class IndexAssemblyPtxEmulationTest {
                 gpu.runBlock(params, new WarpEmulator.Grid(b, h, queryBlocks, heads), IndexAssembly.THREADS, 0);
             }
         }
-    }
-
-    private static int[] ints(byte[] bytes) {
-        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        int[] values = new int[bytes.length / 4];
-        for (int i = 0; i < values.length; i++) values[i] = b.getInt(4 * i);
-        return values;
     }
 }

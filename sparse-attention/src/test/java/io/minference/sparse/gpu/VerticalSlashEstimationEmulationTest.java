@@ -5,10 +5,10 @@ import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashAttention;
 import io.minference.ptx.PtxTarget;
 import io.minference.runtime.Tensor;
-import io.minference.runtime.cuda.BFloat16;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.cpu.LayerInputs;
 import io.minference.sparse.estimate.VerticalSlashScores;
+import io.minference.sparse.gpu.SparseAttentionChecks.Problem;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -39,7 +39,8 @@ class VerticalSlashEstimationEmulationTest {
         Random random = new Random(seed);
         AttentionShape shape = new AttentionShape(4, 2, headDim);
         int heads = shape.numHeads(), tiles = (length + VerticalSlashTile.COLUMNS - 1) / VerticalSlashTile.COLUMNS;
-        float[] q = gaussians(random, length * shape.queryDim()), k = gaussians(random, length * shape.kvDim());
+        float[] q = Problem.gaussians(random, length * shape.queryDim(), 1.5);
+        float[] k = Problem.gaussians(random, length * shape.kvDim(), 1.5);
         int[] words = HeadParameters.encode(Collections.nCopies(heads, HeadPattern.VerticalSlash.DEFAULT), 0, heads,
                 length).words();
 
@@ -118,11 +119,5 @@ class VerticalSlashEstimationEmulationTest {
                         kernel.sharedBytes());
             }
         }
-    }
-
-    private static float[] gaussians(Random random, int n) {
-        float[] values = new float[n];
-        for (int i = 0; i < n; i++) values[i] = BFloat16.round((float) (1.5 * random.nextGaussian()));
-        return values;
     }
 }
