@@ -577,6 +577,7 @@ public final class WarpEmulator {
                         : Integer.divideUnsigned((int) a, (int) operand(l, s[4])) & 0xFFFFFFFFL;
                 case "abs" -> type.equals("f32") ? a & 0x7FFFFFFFL : Math.abs((int) a) & 0xFFFFFFFFL;
                 case "neg" -> type.equals("f32") ? a ^ 0x80000000L : -(int) a & 0xFFFFFFFFL;
+                case "sqrt" -> bits((float) Math.sqrt(f(l, s[3])));
                 case "rem" -> Integer.remainderUnsigned((int) a, (int) operand(l, s[4])) & 0xFFFFFFFFL;
                 // the hardware's approximations differ from these in the last bits; a test must not depend on them
                 case "sin" -> bits((float) Math.sin(f(l, s[3])));
