@@ -37,6 +37,15 @@ public record BlockQuantize(KvCodes format, int threads, int headDim, int channe
         return new BlockQuantize(format, threads, headDim, group.channels(format, headDim));
     }
 
+    /**
+     * Where KV head {@code head}'s first scale of block {@code block} lies in a layer's scales of this grouping
+     * ({@code [blocks][numKvHeads · headDim / channels]}): the {@code scales} argument of {@link #emit}.
+     */
+    public U64 firstScale(KernelBuilder k, U64 scales, U32 block, U32 head, int numKvHeads) {
+        U32 index = k.mul(k.mad(block, k.u32(numKvHeads), head), headDim / channels);
+        return k.add(scales, k.mulWide(index, 4));
+    }
+
     /** Shared memory the fragment needs for its scratch: a float per warp and scale. */
     public int scratchBytes() {
         return threads / 32 * (headDim / channels) * 4;

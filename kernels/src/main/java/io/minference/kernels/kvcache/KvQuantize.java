@@ -98,9 +98,9 @@ public record KvQuantize(int numKvHeads, int headDim, KvCodes codes) implements 
             U64 codesOffset = k.add(k.mulWide(firstRow, kvDim), k.mulWide(head, headDim));
             U32 sourceRow = k.u32(2L * kvDim), codesRow = k.u32(kvDim);
             keys.emit(k, k.add(kPrompt, promptOffset), sourceRow, k.add(kCodes, codesOffset), codesRow,
-                    firstScale(k, kScales, block, head, KvScaleGroup.KEYS), scratch);
+                    keys.firstScale(k, kScales, block, head, numKvHeads), scratch);
             values.emit(k, k.add(vPrompt, promptOffset), sourceRow, k.add(vCodes, codesOffset), codesRow,
-                    firstScale(k, vScales, block, head, KvScaleGroup.VALUES), scratch);
+                    values.firstScale(k, vScales, block, head, numKvHeads), scratch);
         }, () -> {
             int chunksPerRow = headDim / 8;
             U32 rows = k.sub(length, firstRow);
@@ -115,11 +115,5 @@ public record KvQuantize(int numKvHeads, int headDim, KvCodes codes) implements 
                 k.storeVector(Address.global(k.add(vTail, tailOffset)), vWords);
             });
         });
-    }
-
-    /** Where head {@code head}'s first scale of block {@code block} is, in the scales of {@code group}. */
-    private U64 firstScale(KernelBuilder k, U64 scales, U32 block, U32 head, KvScaleGroup group) {
-        U32 index = k.mul(k.mad(block, k.u32(numKvHeads), head), group.perHead(codes, headDim));
-        return k.add(scales, k.mulWide(index, 4));
     }
 }

@@ -261,17 +261,11 @@ public record RopeKvWrite(int numHeads, int numKvHeads, int headDim, boolean sta
                 long tailColumn = 2L * h * headDim;
                 U64 codes = k.add(firstCode, (long) h * headDim);
                 keys.emit(k, k.add(kTail, tailColumn), tailRow, k.add(kCodes, codes), codesRow,
-                        firstScale(k, kScales, block, h, KvScaleGroup.KEYS), scratch);
+                        keys.firstScale(k, kScales, block, k.u32(h), numKvHeads), scratch);
                 values.emit(k, k.add(vTail, tailColumn), tailRow, k.add(vCodes, codes), codesRow,
-                        firstScale(k, vScales, block, h, KvScaleGroup.VALUES), scratch);
+                        values.firstScale(k, vScales, block, k.u32(h), numKvHeads), scratch);
             }
         });
-    }
-
-    /** Where KV head h's first scale of block {@code block} is, in the scales of {@code group}. */
-    private U64 firstScale(KernelBuilder k, U64 scales, U32 block, int h, KvScaleGroup group) {
-        U32 index = k.mul(k.add(k.mul(block, numKvHeads), h), group.perHead(cacheCodes, headDim));
-        return k.add(scales, k.mulWide(index, 4));
     }
 
     /**
