@@ -14,17 +14,16 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Runs the PTX of a kernel without a GPU, one warp at a time in lockstep, for the instructions that the decode
- * kernels and the 8-bit cache's quantizer emit: integer and f32 arithmetic (Java's IEEE arithmetic, round to
- * nearest; {@code ex2.approx} as an exact power of two, rounded), bit operations, {@code prmt}, comparisons and
- * selects, global and shared loads and stores, warp shuffles and votes, {@code bar.sync} (the CTA's warps run in turn
- * from one barrier to the next), and branches that split a warp (its lanes run in groups, the one furthest behind
- * first, and run on together where they meet again, as structured code's lanes do), the
- * f32-to-bf16 pairs, {@code sin.approx} and {@code cos.approx} (as Java's, which differ from the hardware's in the
- * last bits), the tensor cores' {@code mma.m16n8k16} on bf16 with {@code ldmatrix} (each product summed in float64),
- * {@code cp.async} (copies land at once), shared atomic adds and global reductions (lane by lane), the e4m3-to-f16 and f16-to-f32 conversions
- * (by {@link Fp8E4m3#decode}) and the float-to-integer roundings. Other atomics and conversions are not emulated:
- * an instruction it does not know is an error that names it.
+ * Runs the PTX of a kernel without a GPU, one warp at a time in lockstep, for the instructions that the project's
+ * sm_80 kernels emit: integer and f32 arithmetic (Java's IEEE arithmetic, round to nearest; {@code ex2.approx} as an
+ * exact power of two, rounded), bit operations, {@code prmt}, comparisons and selects, global and shared loads and
+ * stores, warp shuffles and votes, {@code bar.sync} (the CTA's warps run in turn from one barrier to the next), and
+ * branches that split a warp (its lanes run in groups, the one furthest behind first, and run on together where they
+ * meet again, as structured code's lanes do), the f32-to-bf16 pairs, {@code sin.approx} and {@code cos.approx} (as
+ * Java's, which differ from the hardware's in the last bits), the tensor cores' {@code mma.m16n8k16} on bf16 with
+ * {@code ldmatrix} (each product summed in float64), {@code cp.async} (copies land at once), {@code red} and
+ * {@code atom} adds and ors (lane by lane), the e4m3-to-f16 and f16-to-f32 conversions (by {@link Fp8E4m3#decode})
+ * and the float-to-integer roundings. An instruction it does not know is an error that names it.
  * <p>Global memory is a set of buffers at made-up addresses ({@link #allocate}); parameters are given by name.
  */
 public final class WarpEmulator {
@@ -314,7 +313,9 @@ public final class WarpEmulator {
                     case "%ctaid.y" -> grid.y();
                     case "%nctaid.y" -> grid.gridY();
                     case "%nctaid.x" -> {
-                        if (grid.gridX() < 0) throw new IllegalStateException("the kernel reads %nctaid.x: give the grid");
+                        if (grid.gridX() < 0) {
+                            throw new IllegalStateException("the kernel reads %nctaid.x: give the grid");
+                        }
                         yield grid.gridX();
                     }
                     default -> get(lane, register(o));
@@ -386,11 +387,6 @@ public final class WarpEmulator {
             for (int l = 0; l < LANES; l++) if (lanes[l]) lane(l, s);
         }
 
-        /** The names in a braced operand {@code {%a, %b, ...}}. */
-        private static String[] names(String vector) {
-            return vector.substring(1, vector.length() - 1).split(",\\s*");
-        }
-
         /**
          * {@code mma.m16n8k16} with bf16 A (16 x 16, row) and B (16 x 8, col), f32 C and D, by the PTX ISA's fragment
          * layouts: lane l is in group g = l / 4 at t = l mod 4; A's registers hold (g, 2t..2t+1), (g + 8, 2t..),
@@ -401,7 +397,7 @@ public final class WarpEmulator {
             for (int l = 0; l < LANES; l++) {
                 if (!active[l] || !lanes[l]) throw new IllegalStateException("mma with inactive lanes");
             }
-            String[] d = names(s[2]), a = names(s[3]), b = names(s[4]), c = names(s[5]);
+            String[] d = operands(s[2]), a = operands(s[3]), b = operands(s[4]), c = operands(s[5]);
             double[][] am = new double[16][16], bm = new double[16][8], cm = new double[16][8];
             for (int l = 0; l < LANES; l++) {
                 int g = l / 4, t = l % 4;
@@ -439,7 +435,7 @@ public final class WarpEmulator {
          * next.
          */
         private void loadMatrices(String[] s, boolean[] lanes, boolean transposed) {
-            String[] d = names(s[2]);
+            String[] d = operands(s[2]);
             int[] rowAt = new int[LANES];
             for (int l = 0; l < LANES; l++) rowAt[l] = (int) address(l, s[3]);
             for (int l = 0; l < LANES; l++) {
@@ -447,45 +443,49 @@ public final class WarpEmulator {
                 for (int m = 0; m < 4; m++) {
                     int low, high;
                     if (transposed) {
-                        low = sharedHalf(rowAt[8 * m + 2 * (l % 4)] + 2 * (l / 4));
-                        high = sharedHalf(rowAt[8 * m + 2 * (l % 4) + 1] + 2 * (l / 4));
+                        low = sharedHalf(rowAt[8 * m + 2 * (l % 4)] + 2 * (l / 4), s);
+                        high = sharedHalf(rowAt[8 * m + 2 * (l % 4) + 1] + 2 * (l / 4), s);
                     } else {
                         int row = rowAt[8 * m + l / 4];
-                        low = sharedHalf(row + 4 * (l % 4));
-                        high = sharedHalf(row + 4 * (l % 4) + 2);
+                        low = sharedHalf(row + 4 * (l % 4), s);
+                        high = sharedHalf(row + 4 * (l % 4) + 2, s);
                     }
                     put(l, d[m], (low & 0xFFFFL) | (high & 0xFFFFL) << 16);
                 }
             }
         }
 
-        private int sharedWord(int at) {
-            if (at < 0 || at + 4 > shared.length) throw new IllegalStateException("atom out of bounds at " + at);
-            return (shared[at] & 0xFF) | (shared[at + 1] & 0xFF) << 8 | (shared[at + 2] & 0xFF) << 16
-                    | (shared[at + 3] & 0xFF) << 24;
+        /** Shared offset {@code at}, checked to hold {@code bytes} for statement {@code s}. */
+        private int sharedAt(long at, int bytes, String[] s) {
+            if (at < 0 || at + bytes > shared.length) {
+                throw new IllegalStateException("shared memory out of bounds: " + String.join(" ", s) + " at " + at);
+            }
+            return (int) at;
         }
 
-        private int sharedHalf(int at) {
-            if (at < 0 || at + 2 > shared.length) throw new IllegalStateException("ldmatrix out of bounds at " + at);
-            return (shared[at] & 0xFF) | (shared[at + 1] & 0xFF) << 8;
+        private int sharedHalf(int at, String[] s) {
+            return (int) read(shared, sharedAt(at, 2, s), 2);
+        }
+
+        /** Global address {@code at} as a place in its buffer, checked to hold {@code bytes} for statement s. */
+        private Place global(long at, long bytes, String[] s) {
+            Map.Entry<Long, byte[]> buffer = memory.floorEntry(at);
+            if (buffer == null || at + bytes > buffer.getKey() + buffer.getValue().length) {
+                throw new IllegalStateException("out of bounds: " + String.join(" ", s) + " at 0x"
+                        + Long.toHexString(at));
+            }
+            return new Place(buffer.getValue(), (int) (at - buffer.getKey()));
         }
 
         /** {@code cp.async.cg.shared.global [dst], [src], 16, srcSize}: srcSize bytes copied, the rest zeros. */
         private void copyAsync(int l, String[] s) {
-            int dst = (int) address(l, s[2]);
-            long src = address(l, s[3]);
             int bytes = Integer.parseInt(s[4]);
+            int dst = sharedAt(address(l, s[2]), bytes, s);
             int from = s.length > 5 ? (int) operand(l, s[5]) : bytes;
-            if (dst < 0 || dst + bytes > shared.length) {
-                throw new IllegalStateException("cp.async out of bounds at " + dst);
-            }
             Arrays.fill(shared, dst, dst + bytes, (byte) 0);
             if (from == 0) return;
-            Map.Entry<Long, byte[]> buffer = memory.floorEntry(src);
-            if (buffer == null || src + from > buffer.getKey() + buffer.getValue().length) {
-                throw new IllegalStateException("cp.async reads out of bounds at 0x" + Long.toHexString(src));
-            }
-            System.arraycopy(buffer.getValue(), (int) (src - buffer.getKey()), shared, dst, from);
+            Place src = global(address(l, s[3]), from, s);
+            System.arraycopy(src.bytes(), src.at(), shared, dst, from);
         }
 
         private void lane(int l, String[] s) {
@@ -499,61 +499,20 @@ public final class WarpEmulator {
                 return;
             }
             if (op.startsWith("ld.global") || op.startsWith("st.global")) {
-                memoryAccess(l, s);
+                access(l, s, false);
                 return;
             }
             if (op.startsWith("ld.shared") || op.startsWith("st.shared")) {
-                sharedAccess(l, s);
+                access(l, s, true);
                 return;
             }
-            if (op.startsWith("red.global.add.")) {
-                // lane by lane, as the hardware's order may be
-                long at = address(l, s[2]);
-                int width = op.endsWith("64") ? 8 : 4;
-                if (op.endsWith("f32")) {
-                    Map.Entry<Long, byte[]> buffer = memory.floorEntry(at);
-                    if (buffer == null || at + 4 > buffer.getKey() + buffer.getValue().length) {
-                        throw new IllegalStateException("out of bounds: " + String.join(" ", s));
-                    }
-                    ByteBuffer word = ByteBuffer.wrap(buffer.getValue(), (int) (at - buffer.getKey()), 4)
-                            .order(ByteOrder.LITTLE_ENDIAN);
-                    float sum = word.getFloat(word.position()) + f(l, s[3]);
-                    word.putFloat(word.position(), sum);
-                    return;
-                }
-                Map.Entry<Long, byte[]> buffer = memory.floorEntry(at);
-                if (buffer == null || at + width > buffer.getKey() + buffer.getValue().length) {
-                    throw new IllegalStateException("out of bounds: " + String.join(" ", s));
-                }
-                byte[] bytes = buffer.getValue();
-                int o = (int) (at - buffer.getKey());
-                long value = 0;
-                for (int b = width - 1; b >= 0; b--) value = (value << 8) | (bytes[o + b] & 0xFF);
-                value += operand(l, s[3]);
-                for (int b = 0; b < width; b++) bytes[o + b] = (byte) (value >>> (8 * b));
-                return;
-            }
-            if (op.equals("red.shared.or.b32")) {
-                int at = (int) address(l, s[2]);
-                long value = (sharedWord(at) | operand(l, s[3])) & 0xFFFFFFFFL;
-                for (int b = 0; b < 4; b++) shared[at + b] = (byte) (value >>> (8 * b));
-                return;
-            }
-            if (op.equals("atom.shared.add.u32") || op.equals("red.shared.add.u32") || op.equals("red.shared.add.f32")) {
-                // lane by lane, in lane order: one of the orders the hardware may take
-                boolean atom = op.startsWith("atom");
-                int at = (int) address(l, s[atom ? 3 : 2]);
-                long value = operand(l, s[atom ? 4 : 3]);
-                int old = sharedWord(at);
-                long sum = op.endsWith("f32") ? bits(Float.intBitsToFloat(old) + Float.intBitsToFloat((int) value))
-                        : (old & 0xFFFFFFFFL) + value;
-                for (int b = 0; b < 4; b++) shared[at + b] = (byte) (sum >>> (8 * b));
-                if (atom) put(l, d, old & 0xFFFFFFFFL);
+            if (op.startsWith("red.global.") || op.startsWith("red.shared.") || op.startsWith("atom.shared.")) {
+                reduce(l, s);
                 return;
             }
             if (d != null && d.startsWith("{")) {
                 // mov.b32 {lo, hi}, word: the halves of a word
-                String[] halves = d.substring(1, d.length() - 1).split(",\\s*");
+                String[] halves = operands(d);
                 long word = operand(l, s[3]);
                 put(l, halves[0], word & 0xFFFF);
                 put(l, halves[1], (word >>> 16) & 0xFFFF);
@@ -604,57 +563,79 @@ public final class WarpEmulator {
             put(l, d, result);
         }
 
-        /** A shared-memory load or store of 32-bit words, one or a vector of them. */
-        private void sharedAccess(int l, String[] s) {
-            boolean load = s[1].startsWith("ld");
-            if (s[1].endsWith("64")) throw new IllegalStateException("the emulator has no " + s[1]);
-            String vector = load ? s[2] : s[3];
-            String[] names = vector.startsWith("{") ? vector.substring(1, vector.length() - 1).split(",\\s*")
-                    : new String[] {vector};
-            int at = (int) address(l, load ? s[3] : s[2]);
-            if (at < 0 || at + 4 * names.length > shared.length) {
-                throw new IllegalStateException("shared memory out of bounds: " + String.join(" ", s) + " at " + at);
-            }
-            for (int i = 0; i < names.length; i++) {
-                int o = at + 4 * i;
-                if (load) {
-                    long value = 0;
-                    for (int b = 3; b >= 0; b--) value = (value << 8) | (shared[o + b] & 0xFF);
-                    put(l, names[i], value);
-                } else {
-                    long value = operand(l, names[i]);
-                    for (int b = 0; b < 4; b++) shared[o + b] = (byte) (value >>> (8 * b));
-                }
-            }
+        /**
+         * {@code red} and {@code atom} (add, or; u32, u64, f32) on global or shared memory, lane by lane in lane order:
+         * one of the orders the hardware may take. {@code atom} also returns the old value.
+         */
+        private void reduce(int l, String[] s) {
+            String op = s[1];
+            boolean atom = op.startsWith("atom");
+            String type = type(op);
+            int width = width(type);
+            long address = address(l, s[atom ? 3 : 2]);
+            Place place = op.contains(".shared.") ? new Place(shared, sharedAt(address, width, s))
+                    : global(address, width, s);
+            long old = read(place.bytes(), place.at(), width);
+            long value = operand(l, s[atom ? 4 : 3]);
+            long updated = switch (op.split("\\.")[2]) {
+                case "add" -> type.equals("f32")
+                        ? bits(Float.intBitsToFloat((int) old) + Float.intBitsToFloat((int) value)) : old + value;
+                case "or" -> old | value;
+                default -> throw new IllegalStateException("the emulator has no " + op);
+            };
+            write(place.bytes(), place.at(), width, updated);
+            if (atom) put(l, s[2], old);
         }
 
-        private void memoryAccess(int l, String[] s) {
+        /** A global or shared load or store, of one value or a vector of them. */
+        private void access(int l, String[] s, boolean isShared) {
             boolean load = s[1].startsWith("ld");
-            String vector = load ? s[2] : s[3];
-            String[] names = vector.startsWith("{") ? vector.substring(1, vector.length() - 1).split(",\\s*")
-                    : new String[] {vector};
-            String type = s[1].substring(s[1].lastIndexOf('.') + 1);
-            int width = Integer.parseInt(type.substring(1)) / 8;
-            long at = address(l, load ? s[3] : s[2]);
-            Map.Entry<Long, byte[]> buffer = memory.floorEntry(at);
-            if (buffer == null || at + (long) width * names.length > buffer.getKey() + buffer.getValue().length) {
-                throw new IllegalStateException("out of bounds: " + String.join(" ", s) + " at 0x"
-                        + Long.toHexString(at));
-            }
-            byte[] bytes = buffer.getValue();
-            int offset = (int) (at - buffer.getKey());
+            String[] names = operands(load ? s[2] : s[3]);
+            int width = width(type(s[1]));
+            long address = address(l, load ? s[3] : s[2]);
+            long bytes = (long) width * names.length;
+            Place place = isShared ? new Place(shared, sharedAt(address, (int) bytes, s)) : global(address, bytes, s);
             for (int i = 0; i < names.length; i++) {
-                int o = offset + width * i;
+                int at = place.at() + width * i;
                 if (load) {
-                    long value = 0;
-                    for (int b = width - 1; b >= 0; b--) value = (value << 8) | (bytes[o + b] & 0xFF);
-                    put(l, names[i], value);
+                    put(l, names[i], read(place.bytes(), at, width));
                 } else {
-                    long value = operand(l, names[i]);
-                    for (int b = 0; b < width; b++) bytes[o + b] = (byte) (value >>> (8 * b));
+                    write(place.bytes(), at, width, operand(l, names[i]));
                 }
             }
         }
+    }
+
+    /** Where a value lies: a buffer and an offset in it. */
+    private record Place(byte[] bytes, int at) {
+    }
+
+    /** The type suffix of an opcode ({@code u32}, {@code f32}, {@code b16}, ...). */
+    private static String type(String op) {
+        return op.substring(op.lastIndexOf('.') + 1);
+    }
+
+    /** Bytes of a type. */
+    private static int width(String type) {
+        return Integer.parseInt(type.substring(1)) / 8;
+    }
+
+    /** A register or a braced vector of them, by name. */
+    private static String[] operands(String operand) {
+        return operand.startsWith("{") ? operand.substring(1, operand.length() - 1).split(",\\s*")
+                : new String[] {operand};
+    }
+
+    /** {@code width} bytes at {@code at}, little-endian, zero-extended. */
+    private static long read(byte[] bytes, int at, int width) {
+        long value = 0;
+        for (int b = width - 1; b >= 0; b--) value = (value << 8) | (bytes[at + b] & 0xFF);
+        return value;
+    }
+
+    /** The low {@code width} bytes of {@code value} at {@code at}, little-endian. */
+    private static void write(byte[] bytes, int at, int width, long value) {
+        for (int b = 0; b < width; b++) bytes[at + b] = (byte) (value >>> (8 * b));
     }
 
     private static long bits(float f) {
