@@ -27,23 +27,27 @@ public record CodedBlocks(KvCodes format, KvScaleGroup group, int numKvHeads, in
         int kvDim = numKvHeads * headDim, channels = group.channels(format, headDim);
         int perRow = group.perRow(format, numKvHeads, headDim);
         int rows = values.length / kvDim;
-        if (rows * kvDim != values.length || rows % CodedBlocks.BLOCK_TOKENS != 0) {
+        if (rows * kvDim != values.length || rows % BLOCK_TOKENS != 0) {
             throw new IllegalArgumentException(values.length + " values are not whole 64-row blocks of " + kvDim);
         }
         byte[] codes = new byte[values.length];
-        float[] scales = new float[rows / CodedBlocks.BLOCK_TOKENS * perRow];
+        float[] scales = new float[rows / BLOCK_TOKENS * perRow];
         for (int s = 0; s < scales.length; s++) {
-            int from = s / perRow * CodedBlocks.BLOCK_TOKENS * kvDim + s % perRow * channels;
-            scales[s] = format.quantizeBlock(values, from, CodedBlocks.BLOCK_TOKENS, kvDim, channels, codes);
+            int from = s / perRow * BLOCK_TOKENS * kvDim + s % perRow * channels;
+            scales[s] = format.quantizeBlock(values, from, BLOCK_TOKENS, kvDim, channels, codes);
         }
         return new CodedBlocks(format, group, numKvHeads, headDim, codes, scales);
     }
 
-    /** The value decode reads at row r, column c: the code times its scale. */
-    public float value(int row, int column) {
-        int kvDim = numKvHeads * headDim;
-        int scale = row / CodedBlocks.BLOCK_TOKENS * group.perRow(format, numKvHeads, headDim)
-                + column / group.channels(format, headDim);
-        return format.decode(codes[row * kvDim + column]) * scales[scale];
+    /** The values decode reads, [rows][numKvHeads headDim]: each code times its scale. */
+    public float[] values() {
+        int kvDim = numKvHeads * headDim, channels = group.channels(format, headDim);
+        int perRow = group.perRow(format, numKvHeads, headDim);
+        float[] values = new float[codes.length];
+        for (int i = 0; i < values.length; i++) {
+            int row = i / kvDim, column = i % kvDim;
+            values[i] = format.decode(codes[i]) * scales[row / BLOCK_TOKENS * perRow + column / channels];
+        }
+        return values;
     }
 }

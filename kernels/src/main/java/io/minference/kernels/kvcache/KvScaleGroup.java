@@ -3,7 +3,8 @@ package io.minference.kernels.kvcache;
 /**
  * Which values of a 64-position block share one scale in the 8-bit KV cache ({@link io.minference.kernels.kvcache}):
  * int8 keys take one per {@value #KEY_CHANNELS} channels of a KV head (one per head where its size is not a multiple
- * of 16); e4m3 keys, and values in either format, one per KV head. The scales of a block lie in a row of {@link #perRow} floats, column c's at {@code c / channels}.
+ * of 16); e4m3 keys, and values in either format, one per KV head. The scales of a block lie in a row of
+ * {@link #perRow} floats, column c's at {@code c / channels}.
  * <p>Why int8 keys are finer: K's channels differ widely in magnitude, and one scale over the whole head spends
  * int8's evenly spaced levels on the largest; the smaller channels then keep few levels. On the pass-key model, int8
  * keys scaled per 16 channels moved the decode logits after an 8K and a 16K prompt by 0.0065 and 0.0050 (worst of

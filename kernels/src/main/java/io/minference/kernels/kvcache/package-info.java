@@ -14,7 +14,7 @@
  *   <li>scales: f32 [ceil(capacity / 64)][{@link io.minference.kernels.kvcache.KvScaleGroup#perRow}]: for int8 keys
  *       numKvHeads headDim / 16 a block, otherwise numKvHeads; element (p, c) is {@code decode(code) * scale}, its
  *       scale the one of block p / 64 over the channels of c
- *       ({@link io.minference.kernels.kvcache.CodedBlocks#value});</li>
+ *       ({@link io.minference.kernels.kvcache.CodedBlocks#values});</li>
  *   <li>tail: bf16 [64][numKvHeads headDim], the positions of the last, partial block, at row
  *       {@code position mod 64}, for K and for V.</li>
  * </ul>

@@ -102,12 +102,8 @@ class GroupedDecodeEmulationTest {
                     Arrays.copyOf(k, blocks * 64 * kvDim));
             CodedBlocks vBlocks = CodedBlocks.quantize(codes, KvScaleGroup.VALUES, KV_HEADS, headDim,
                     Arrays.copyOf(v, blocks * 64 * kvDim));
-            for (int r = 0; r < blocks * 64; r++) {
-                for (int c = 0; c < kvDim; c++) {
-                    kSeen[r * kvDim + c] = kBlocks.value(r, c);
-                    vSeen[r * kvDim + c] = vBlocks.value(r, c);
-                }
-            }
+            System.arraycopy(kBlocks.values(), 0, kSeen, 0, blocks * 64 * kvDim);
+            System.arraycopy(vBlocks.values(), 0, vSeen, 0, blocks * 64 * kvDim);
             // the cache's capacity in codes and scales: its rows past the full blocks are never read
             byte[] kCodes = Arrays.copyOf(kBlocks.codes(), capacity * kvDim);
             byte[] vCodes = Arrays.copyOf(vBlocks.codes(), capacity * kvDim);

@@ -313,9 +313,7 @@ class CodedKvCacheGpuTest {
         float[] out = values.clone();
         CodedBlocks blocks = CodedBlocks.quantize(format, group, kvHeads, headDim,
                 Arrays.copyOf(values, quantized * kvDim));
-        for (int r = 0; r < quantized; r++) {
-            for (int c = 0; c < kvDim; c++) out[r * kvDim + c] = blocks.value(r, c);
-        }
+        System.arraycopy(blocks.values(), 0, out, 0, quantized * kvDim);
         return out;
     }
 }

@@ -174,10 +174,9 @@ public final class LlamaForward implements ForwardPass {
                 Tensor t = group == KvScaleGroup.KEYS ? cache.keyRows(l, quantizedEnd, rows)
                         : cache.valueRows(l, quantizedEnd, rows);
                 for (int i = 0; i < values.length; i++) values[i] = BFloat16.round(t.getFloat(i));
-                CodedBlocks blocks = CodedBlocks.quantize(kvCodes, group, config.numKvHeads(), config.headDim(), values);
-                for (int r = 0; r < rows; r++) {
-                    for (int c = 0; c < kvDim; c++) t.setFloat((long) r * kvDim + c, blocks.value(r, c));
-                }
+                float[] decoded = CodedBlocks.quantize(kvCodes, group, config.numKvHeads(), config.headDim(), values)
+                        .values();
+                for (int i = 0; i < decoded.length; i++) t.setFloat(i, decoded[i]);
             }
         }
         quantizedEnd = end;
