@@ -509,19 +509,21 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         if (splitKeys) {
             splitKeySteps(k, consumer, source, lastStep, firstMasked, issueScores, step);
             mergeConsumers(k, tid, consumer, softmax, out, ring);
-        } else if (source.skipsSteps()) {
-            k.comment("S of the first step, where this consumer takes it");
-            HopperKeySource.Stage first = acquire.apply(k.u32(0));
-            k.ifUniform(source.takes(k, k.u32(0), first), () -> {
-                issueScoreGemms.accept(first);
-                k.wgmmaWait(0);
-            });
         } else {
-            k.comment("S of the first step");
-            awaitTurn.run();
-            issueScores.accept(k.u32(0));
-            passTurn.run();
-            k.wgmmaWait(0);
+            if (source.skipsSteps()) {
+                k.comment("S of the first step, where this consumer takes it");
+                HopperKeySource.Stage first = acquire.apply(k.u32(0));
+                k.ifUniform(source.takes(k, k.u32(0), first), () -> {
+                    issueScoreGemms.accept(first);
+                    k.wgmmaWait(0);
+                });
+            } else {
+                k.comment("S of the first step");
+                awaitTurn.run();
+                issueScores.accept(k.u32(0));
+                passTurn.run();
+                k.wgmmaWait(0);
+            }
             if (schedule.overlapSoftmax()) {
                 overlappedSteps(k, stageOf, source, barriers, scores, out, softmax, rowPosition, pair, lastStep,
                         firstMasked, issueScores, awaitTurn, passTurn);

@@ -77,6 +77,27 @@ class SparseKernelsPtxasTest {
         System.out.printf("%-44s %-7s %3d registers%n", source.entryName(), target.arch(), result.registers());
     }
 
+    /**
+     * Every flash kernel emits its key steps: at least one step's softmax (32 exponentials a thread for 64 keys) and
+     * O += P V (a wgmma whose A operand is the probabilities in registers, or mma.sync). Assembling proves none of it:
+     * session 7's paired kernel assembled cleanly while its consumers took the first step's S and went straight to
+     * the epilogue (no exponential at all).
+     */
+    @ParameterizedTest(name = "{0} on {1}")
+    @MethodSource("kernelsAndTargets")
+    void everyFlashKernelEmitsItsKeySteps(KernelDefinition kernel, PtxTarget target) {
+        assumeTrue(kernel instanceof SparseFlashPrefill || kernel instanceof HopperSparseFlashPrefill);
+        String ptx = kernel.emit(target).ptx();
+        String name = kernel.emit(target).entryName();
+        assertTrue(ptx.contains("ex2.approx"), () -> name + " computes no exponentials");
+        boolean registerA = kernel instanceof HopperSparseFlashPrefill
+                ? ptx.matches("(?s).*wgmma\\.mma_async[^;]*\\}, \\{[^;]*;.*")
+                : ptx.contains("mma.sync.aligned.m16n8k16");
+        assertTrue(registerA, () -> name + " has no P V product from registers");
+        int exponentials = ptx.split("ex2\\.approx", -1).length - 1;
+        assertTrue(exponentials >= 32, () -> name + " has " + exponentials + " exponentials, fewer than one step's");
+    }
+
     @Test
     void launchContractMatchesTheSource() {
         SparseFlashPrefill prefill = SparseFlashPrefill.forHeadDim(128);
