@@ -7,7 +7,6 @@ import io.minference.kernels.kvcache.KvCodes;
 import io.minference.llama.generate.PasskeyPrompt;
 import io.minference.llama.sampling.GreedySampler;
 import io.minference.llama.tokenizer.Tokenizer;
-import io.minference.runtime.cpu.CpuBackend;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -63,17 +62,6 @@ public final class CodedKvAccuracy {
     }
 
     private CodedKvAccuracy() {
-    }
-
-    /**
-     * The CPU backend the checks run on: every thread, products in floats (no AMX int8 kernels). With the AMX
-     * kernels decode quantizes each product's input to int8, and that rounding turns any small change of the cache
-     * into a larger one of the logits: on the shipped Q8_0 model, merely rounding the prompt's cache to bf16 moved
-     * them by 0.018 / 0.024 after 8K / 16K tokens (worst step) with the kernels, 0.0024 / 0.0020 without. The checks
-     * measure the cache's format, so they leave that rounding out (BENCHMARKS.md, issue 13's accuracy section).
-     */
-    public static CpuBackend cpuBackend() {
-        return new CpuBackend(Runtime.getRuntime().availableProcessors(), false);
     }
 
     /** The pass-key prompt of {@code length} tokens (key at half depth) and a Moby-Dick continuation. */

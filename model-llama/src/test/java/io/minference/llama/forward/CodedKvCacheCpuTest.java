@@ -36,7 +36,7 @@ class CodedKvCacheCpuTest {
         assumeTrue(files.isPresent(), "shared data for the pass-key task is absent");
         Path[] f = files.get();
         try (LlamaModel model = ModelLoader.load(f[0].toString(), f[1], ProgressListener.NONE);
-             CpuBackend cpu = CodedKvAccuracy.cpuBackend()) {
+             CpuBackend cpu = CpuBackend.reference()) {
             CodedKvAccuracy.Task task = CodedKvAccuracy.Task.of(model.tokenizer(), f[2], length);
             int[] prompt = task.prompt().ids();
             try (LlamaForward forward = new LlamaForward(model.config(), model.weights(), cpu,
@@ -100,7 +100,7 @@ class CodedKvCacheCpuTest {
         assumeTrue(files.isPresent(), "shared data for the pass-key task is absent");
         Path[] f = files.get();
         try (LlamaModel model = ModelLoader.load(f[0].toString(), f[1], ProgressListener.NONE);
-             CpuBackend cpu = CodedKvAccuracy.cpuBackend()) {
+             CpuBackend cpu = CpuBackend.reference()) {
             CodedKvAccuracy.Task task = CodedKvAccuracy.Task.of(model.tokenizer(), f[2], 2048);
             int[] prompt = task.prompt().ids();
             try (LlamaForward forward = new LlamaForward(model.config(), model.weights(), cpu,

@@ -93,7 +93,7 @@ class KvCodeGranularityMeasurement {
                         (v, r, h, hd, k) -> rotated(v, r, h, hd, true)),
         };
         try (LlamaModel model = ModelLoader.load(f[0].toString(), f[1], ProgressListener.NONE);
-             CpuBackend cpu = CodedKvAccuracy.cpuBackend()) {
+             CpuBackend cpu = CpuBackend.reference()) {
             var config = model.config();
             System.out.printf("model %s: %d layers, %d KV heads of %d; %s%n", f[0].getFileName(),
                     config.numLayers(), config.numKvHeads(), config.headDim(), cpu.describe());

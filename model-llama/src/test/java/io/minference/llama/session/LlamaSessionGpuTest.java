@@ -49,7 +49,7 @@ class LlamaSessionGpuTest {
         CudaAvailability availability = CudaDriver.availability();
         assumeTrue(availability.available(), () -> "no usable CUDA device: " + availability.reason());
         gpu = CudaBackend.open(0);
-        cpu = new CpuBackend();
+        cpu = CpuBackend.reference();
     }
 
     @AfterAll

@@ -22,6 +22,16 @@ public final class CpuBackend implements Backend {
         this(Runtime.getRuntime().availableProcessors());
     }
 
+    /**
+     * The reference the GPU and the 8-bit KV caches are checked against: every thread, every product the Vector
+     * API's in floats (no AMX int8 kernels). With the AMX kernels each product's input is quantized to int8, and on
+     * the shipped Q8_0 model that rounding alone moves the logits by about 0.02 relative (decode after 8K-16K tokens,
+     * and the GPU's prefill logits on short prompts), the size of the bounds those checks hold.
+     */
+    public static CpuBackend reference() {
+        return new CpuBackend(Runtime.getRuntime().availableProcessors(), false);
+    }
+
     /** A backend that runs the products it can on the AMX tiles wherever {@link AmxSupport#available()}. */
     public CpuBackend(int threads) {
         this(threads, true);
