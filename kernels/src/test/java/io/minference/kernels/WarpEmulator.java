@@ -2,15 +2,18 @@ package io.minference.kernels;
 
 import io.minference.kernels.kvcache.Fp8E4m3;
 import io.minference.runtime.cuda.BFloat16;
+import io.minference.runtime.cuda.TensorMap;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -24,6 +27,16 @@ import java.util.TreeMap;
  * {@code ldmatrix} (each product summed in float64), {@code cp.async} (copies land at once), {@code red} and
  * {@code atom} adds and ors (lane by lane), the e4m3-to-f16 and f16-to-f32 conversions (by {@link Fp8E4m3#decode})
  * and the float-to-integer roundings. An instruction it does not know is an error that names it.
+ * <p>And Hopper's (sm_90a), for the warp-specialised kernels: mbarriers (init, arrive, arrive with expected
+ * transaction bytes, expect_tx, {@code try_wait.parity}, {@code cp.async.mbarrier.arrive.noinc}), named barriers
+ * ({@code bar.sync} and {@code bar.arrive} with a thread count), TMA copies ({@code cp.async.bulk.tensor.3d} through
+ * {@link #tensorMap}, 128-byte swizzled, completing their bytes on the mbarrier) and {@code wgmma.mma_async}
+ * m64nNk16 on bf16 (A from a descriptor or registers, B K-major or MN-major, each warp its 16 rows, computed at
+ * issue). A warp whose mbarrier phase has not completed gives the CTA's other warps their turn, so producers and
+ * consumers interleave, and a CTA whose warps all wait with nothing left to move them is reported as a deadlock.
+ * Fences, wgmma groups and waits, and register limits are no-ops: computing at issue and landing copies at once is
+ * what a correct kernel cannot tell apart from the hardware, so a kernel that reads an accumulator before its wait
+ * or releases a stage before its wgmmas finish passes here and fails on the device.
  * <p>Global memory is a set of buffers at made-up addresses ({@link #allocate}); parameters are given by name.
  */
 public final class WarpEmulator {
@@ -40,6 +53,8 @@ public final class WarpEmulator {
     /** The dynamic shared array's symbol, or null. */
     private String dynamicShared;
     private long nextAddress = 1L << 32;
+    /** Tensor maps by the handle a kernel parameter passes ({@link #tensorMap}). */
+    private final Map<Long, MappedTensor> tensorMaps = new HashMap<>();
 
     public WarpEmulator(String ptx) {
         boolean body = false;
@@ -50,7 +65,8 @@ public final class WarpEmulator {
             if (line.isEmpty()) continue;
             if (line.startsWith(".param")) {
                 String name = line.substring(line.lastIndexOf(' ') + 1).replace(",", "");
-                paramNames.add(name);
+                // a tensor map: .param .align 64 .b8 param_q[128]
+                paramNames.add(name.contains("[") ? name.substring(0, name.indexOf('[')) : name);
                 continue;
             }
             if (line.startsWith(".extern .shared")) {
@@ -179,22 +195,149 @@ public final class WarpEmulator {
     public record Grid(int x, int y, int gridX, int gridY) {
     }
 
-    /** As above, for kernels that read the grid's width too. */
+    /**
+     * As above, for kernels that read the grid's width too. The CTA's warps run in turn, each until it must wait: at
+     * a {@code bar.sync} (until the barrier's threads have all arrived), at an {@code mbarrier.try_wait} whose phase
+     * has not completed (the warp is resumed at its retry), or at its end. A turn of every warp in which no barrier
+     * moved is a deadlock, reported with where each warp waits, not a hang.
+     */
     public void runBlock(Map<String, Long> params, Grid grid, int threads, int dynamicBytes) {
-        byte[] shared = new byte[sharedBytes + dynamicBytes];
-        List<Warp> warps = new ArrayList<>();
-        for (int w = 0; w < threads / LANES; w++) warps.add(new Warp(params, grid, w, shared));
-        boolean running = true;
-        while (running) {
-            int atBarrier = 0, done = 0;
-            for (Warp w : warps) {
-                if (w.run()) atBarrier++;
-                else done++;
+        Cta cta = new Cta(new byte[sharedBytes + dynamicBytes], threads);
+        List<Warp> live = new ArrayList<>();
+        for (int w = 0; w < threads / LANES; w++) live.add(new Warp(params, grid, w, cta));
+        while (!live.isEmpty()) {
+            long events = cta.events;
+            for (Warp w : List.copyOf(live)) {
+                if (cta.waitingAtBarrier.contains(w)) continue;
+                switch (w.run()) {
+                    case END -> {
+                        live.remove(w);
+                        cta.events++;
+                    }
+                    case BARRIER -> cta.arriveAtBarrier(w, true);
+                    case SPIN -> { }
+                }
             }
-            if (atBarrier > 0 && done > 0) {
-                throw new IllegalStateException(done + " warps ended while " + atBarrier + " wait at a barrier");
+            if (cta.events == events) {
+                StringBuilder where = new StringBuilder();
+                for (Warp w : live) {
+                    where.append("\n  warp ").append(w.warp).append(cta.waitingAtBarrier.contains(w) ? " at bar.sync"
+                            : " waiting on an mbarrier").append(", after: ").append(String.join(" ", code.get(w.pc - 1)));
+                }
+                throw new IllegalStateException("deadlock: " + live.size() + " warps wait and none can go on"
+                        + where);
             }
-            running = atBarrier > 0;
+        }
+    }
+
+    /**
+     * A tensor map for a kernel's tensor-map parameter: the handle to pass as the parameter's value, under which TMA
+     * copies ({@code cp.async.bulk.tensor}) read the bf16 tensor at {@code address} as {@code shape} describes it.
+     */
+    public long tensorMap(long address, TensorMap.Shape shape) {
+        if (shape.swizzle() != TensorMap.Swizzle.BYTES_128 && shape.swizzle() != TensorMap.Swizzle.NONE) {
+            throw new IllegalArgumentException("the emulator lays boxes out with 128-byte swizzling or none, not "
+                    + shape.swizzle());
+        }
+        long handle = (1L << 56) + 128L * tensorMaps.size();
+        tensorMaps.put(handle, new MappedTensor(address, shape));
+        return handle;
+    }
+
+    private record MappedTensor(long address, TensorMap.Shape shape) {
+    }
+
+    /** Where a warp stopped: at a named barrier, at an mbarrier phase not yet complete, or at its end. */
+    private enum Stop {
+        BARRIER, SPIN, END
+    }
+
+    /**
+     * The state a CTA's warps share: shared memory, its mbarriers (by address) and named barriers, and a count of
+     * the events that can let a waiting warp go on (a phase completed, a barrier released, a warp ended).
+     */
+    private final class Cta {
+        final byte[] shared;
+        final int threads;
+        final Map<Integer, MBarrierState> mbarriers = new HashMap<>();
+        final Map<Integer, Integer> barrierArrivals = new HashMap<>();
+        final Map<Integer, List<Warp>> barrierWaiters = new HashMap<>();
+        final Set<Warp> waitingAtBarrier = new HashSet<>();
+        long events;
+
+        Cta(byte[] shared, int threads) {
+            this.shared = shared;
+            this.threads = threads;
+        }
+
+        /** A warp's {@code bar.sync} ({@code waits}) or {@code bar.arrive} at the barrier its last statement named. */
+        void arriveAtBarrier(Warp w, boolean waits) {
+            String[] s = code.get(w.pc - 1);
+            int id = (int) w.operand(0, s[2]);
+            int expected = s.length > 3 ? (int) w.operand(0, s[3]) : threads;
+            int arrived = barrierArrivals.merge(id, LANES, Integer::sum);
+            if (waits) {
+                barrierWaiters.computeIfAbsent(id, i -> new ArrayList<>()).add(w);
+                waitingAtBarrier.add(w);
+            }
+            if (arrived >= expected) {
+                barrierArrivals.remove(id);
+                List<Warp> released = barrierWaiters.remove(id);
+                if (released != null) released.forEach(waitingAtBarrier::remove);
+                events++;
+            }
+        }
+
+        MBarrierState mbarrier(int address, String[] s) {
+            MBarrierState state = mbarriers.get(address);
+            if (state == null) {
+                throw new IllegalStateException("an mbarrier used before mbarrier.init: " + String.join(" ", s));
+            }
+            return state;
+        }
+    }
+
+    /**
+     * An mbarrier: the arrivals its current phase still expects, its transaction bytes outstanding, and its phase.
+     * A phase completes when both reach zero; the next then expects the count it was initialised with.
+     */
+    private final class MBarrierState {
+        final int count;
+        int pending;
+        long transactionBytes;
+        int phase;
+        final Cta cta;
+
+        MBarrierState(int count, Cta cta) {
+            this.count = count;
+            this.pending = count;
+            this.cta = cta;
+        }
+
+        void arrive(String[] s) {
+            if (--pending < 0) {
+                throw new IllegalStateException("more arrivals than the mbarrier's count " + count + ": "
+                        + String.join(" ", s));
+            }
+            completeIfDone();
+        }
+
+        void transact(long bytes) {
+            transactionBytes += bytes;
+            completeIfDone();
+        }
+
+        private void completeIfDone() {
+            if (pending == 0 && transactionBytes == 0) {
+                phase++;
+                pending = count;
+                cta.events++;
+            }
+        }
+
+        /** {@code try_wait.parity}: whether the phase of that parity has completed (the current one's has not). */
+        boolean completed(long parity) {
+            return (phase & 1) != parity;
         }
     }
 
@@ -206,6 +349,7 @@ public final class WarpEmulator {
         private final Map<String, Long> params;
         private final Grid grid;
         private final int warp;
+        private final Cta cta;
         private final byte[] shared;
         private final long[][] values = new long[LANES][64];
         private final boolean[] active = new boolean[LANES];
@@ -213,36 +357,40 @@ public final class WarpEmulator {
         private final List<Object[]> waiting = new ArrayList<>();
         private int pc;
 
-        Warp(Map<String, Long> params, Grid grid, int warp, byte[] shared) {
+        Warp(Map<String, Long> params, Grid grid, int warp, Cta cta) {
             this.params = params;
             this.grid = grid;
             this.warp = warp;
-            this.shared = shared;
+            this.cta = cta;
+            this.shared = cta.shared;
             Arrays.fill(active, true);
         }
 
         /**
-         * Runs to the next barrier (true, to be resumed after it) or to the end (false). Lanes that branch apart
+         * Runs to the next barrier, to an mbarrier wait that fails (to be resumed at its retry) or to the end. Lanes
+         * that branch apart
          * form groups, each waiting at its own instruction; the group at the lowest instruction runs first, and
          * groups that reach the same instruction run on as one, which is where structured code (if-else blocks,
          * loops whose lanes leave at different turns) meets again.
          */
-        boolean run() {
+        Stop run() {
             while (true) {
                 resumeLowestGroup();
-                if (pc >= code.size()) return false;
+                if (pc >= code.size()) return Stop.END;
                 String[] s = code.get(pc);
                 String op = s[1];
                 if (op.equals("ret")) {
-                    if (waiting.isEmpty()) return false;
+                    if (waiting.isEmpty()) return Stop.END;
                     Arrays.fill(active, false);
                     pc = Integer.MAX_VALUE;
                     continue;
                 }
-                if (op.startsWith("bar.sync")) {
+                if (op.equals("bar.sync") || op.equals("bar.arrive")) {
                     if (!waiting.isEmpty()) throw new IllegalStateException("a barrier in divergent code at " + pc);
                     pc++;
-                    return true;
+                    if (op.equals("bar.sync")) return Stop.BARRIER;
+                    cta.arriveAtBarrier(this, false);
+                    continue;
                 }
                 boolean[] guarded = active.clone();
                 if (!s[0].isEmpty()) {
@@ -262,9 +410,26 @@ public final class WarpEmulator {
                     pc = labels.get(s[2]);
                     continue;
                 }
+                if (op.startsWith("mbarrier.try_wait")) {
+                    pc++;
+                    if (!tryWait(s, guarded)) return Stop.SPIN;
+                    continue;
+                }
                 execute(s, guarded);
                 pc++;
             }
+        }
+
+        /** {@code mbarrier.try_wait.parity p, [bar], parity} in each lane: whether every lane's phase completed. */
+        private boolean tryWait(String[] s, boolean[] lanes) {
+            boolean all = true;
+            for (int l = 0; l < LANES; l++) {
+                if (!lanes[l]) continue;
+                boolean done = cta.mbarrier(sharedAt(address(l, s[3]), 8, s), s).completed(operand(l, s[4]));
+                put(l, s[2], done ? 1 : 0);
+                all &= done;
+            }
+            return all;
         }
 
         /** Makes the group at the lowest instruction, with every group waiting there, the running one. */
@@ -323,6 +488,12 @@ public final class WarpEmulator {
             }
             Integer sharedOffset = sharedOffsets.get(o);
             if (sharedOffset != null) return sharedOffset;
+            if (o.startsWith("param_")) {
+                // mov.u64 %q_param, param_q: a tensor map's parameter, whose value is the map's handle
+                Long value = params.get(o.substring("param_".length()));
+                if (value == null) throw new IllegalStateException("no value for " + o);
+                return value;
+            }
             if (o.startsWith("0f")) return Long.parseLong(o.substring(2), 16);
             if (o.startsWith("0x")) return Long.parseUnsignedLong(o.substring(2), 16);
             return Long.parseLong(o);
@@ -367,6 +538,24 @@ public final class WarpEmulator {
                 mma(s, lanes);
                 return;
             }
+            if (op.startsWith("wgmma.mma_async.sync.aligned.m64n") && op.endsWith(".f32.bf16.bf16")) {
+                warpgroupMma(s, lanes);
+                return;
+            }
+            // wgmma runs at issue (its operands may not change before the wait, nor its accumulators be read), copies
+            // land at once, registers are not counted: fences, groups, waits and register limits have nothing to do
+            if (op.startsWith("wgmma.") || op.startsWith("fence.") || op.startsWith("setmaxnreg.")
+                    || op.equals("bar.warp.sync")) {
+                return;
+            }
+            if (op.startsWith("cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes")) {
+                for (int l = 0; l < LANES; l++) if (lanes[l]) copyTensor(l, s);
+                return;
+            }
+            if (op.startsWith("mbarrier.") || op.startsWith("cp.async.mbarrier.arrive.noinc")) {
+                for (int l = 0; l < LANES; l++) if (lanes[l]) mbarrier(l, s);
+                return;
+            }
             if (op.startsWith("ldmatrix.sync.aligned.m8n8.x4")) {
                 loadMatrices(s, lanes, op.contains(".trans"));
                 return;
@@ -397,16 +586,10 @@ public final class WarpEmulator {
             for (int l = 0; l < LANES; l++) {
                 if (!active[l] || !lanes[l]) throw new IllegalStateException("mma with inactive lanes");
             }
-            String[] d = operands(s[2]), a = operands(s[3]), b = operands(s[4]), c = operands(s[5]);
-            double[][] am = new double[16][16], bm = new double[16][8], cm = new double[16][8];
+            String[] d = operands(s[2]), b = operands(s[4]), c = operands(s[5]);
+            double[][] am = fragmentA(operands(s[3])), bm = new double[16][8], cm = new double[16][8];
             for (int l = 0; l < LANES; l++) {
                 int g = l / 4, t = l % 4;
-                for (int r = 0; r < 4; r++) {
-                    long word = operand(l, a[r]);
-                    int row = g + 8 * (r & 1), col = 2 * t + 8 * (r >> 1);
-                    am[row][col] = bf16(word);
-                    am[row][col + 1] = bf16(word >>> 16);
-                }
                 for (int r = 0; r < 2; r++) {
                     long word = operand(l, b[r]);
                     bm[2 * t + 8 * r][g] = bf16(word);
@@ -423,6 +606,153 @@ public final class WarpEmulator {
                     put(l, d[r], bits((float) sum));
                 }
             }
+        }
+
+        /**
+         * {@code wgmma.mma_async .m64nNk16.f32.bf16.bf16} for this warp's 16 rows of the warpgroup's 64 (warp w mod 4
+         * takes rows 16 (w mod 4) ..): A from a descriptor or, as {@code mma}'s A fragment, from registers; B from a
+         * descriptor, K-major or (transposed) MN-major; D by the accumulator layout, register 4j + r of lane l at row
+         * l / 4 + 8 (r / 2), column 8j + 2 (l mod 4) + r mod 2. Each element the float64 sum of its products and D
+         * (or 0 where the scale-d predicate is false), rounded once.
+         */
+        private void warpgroupMma(String[] s, boolean[] lanes) {
+            for (int l = 0; l < LANES; l++) {
+                if (!active[l] || !lanes[l]) throw new IllegalStateException("wgmma with inactive lanes");
+            }
+            String shape = s[1].substring("wgmma.mma_async.sync.aligned.m64n".length());
+            int n = Integer.parseInt(shape.substring(0, shape.indexOf('k')));
+            String[] d = operands(s[2]);
+            boolean registerA = s[3].startsWith("{");
+            boolean accumulate = operand(0, s[5]) != 0;
+            double sign = Long.parseLong(s[6]) * Long.parseLong(s[7]);
+            boolean transposedA = !registerA && Long.parseLong(s[8]) != 0;
+            boolean transposedB = Long.parseLong(s[registerA ? 8 : 9]) != 0;
+            if (transposedA) throw new IllegalStateException("the emulator takes A K-major: " + String.join(" ", s));
+            int firstRow = 16 * (warp % 4);
+            double[][] am = registerA ? fragmentA(operands(s[3])) : new double[16][16];
+            if (!registerA) {
+                long descriptor = operand(0, s[3]);
+                for (int row = 0; row < 16; row++) {
+                    for (int k = 0; k < 16; k++) am[row][k] = operandElement(descriptor, false, firstRow + row, k, s);
+                }
+            }
+            long descriptorB = operand(0, s[4]);
+            double[][] bm = new double[16][n];
+            for (int k = 0; k < 16; k++) {
+                for (int col = 0; col < n; col++) bm[k][col] = operandElement(descriptorB, transposedB, col, k, s);
+            }
+            for (int l = 0; l < LANES; l++) {
+                int g = l / 4, t = l % 4;
+                for (int i = 0; i < d.length; i++) {
+                    int row = g + 8 * ((i % 4) >> 1), col = 8 * (i / 4) + 2 * t + (i & 1);
+                    double sum = accumulate ? f(l, d[i]) : 0;
+                    for (int k = 0; k < 16; k++) sum += sign * am[row][k] * bm[k][col];
+                    put(l, d[i], bits((float) sum));
+                }
+            }
+        }
+
+        /**
+         * Element (mn, k) of a wgmma operand in shared memory by its descriptor (start, leading and stride byte
+         * offsets, 128-byte swizzling): K-major, row mn of 128-byte rows in 8-row atoms {@code stride} apart;
+         * MN-major ({@code transposed}), row k of such atoms, 64 elements of mn to a row, column blocks
+         * {@code leading} apart. The address then swizzled as TMA writes it.
+         */
+        private double operandElement(long descriptor, boolean transposed, int mn, int k, String[] s) {
+            if ((descriptor >>> 62) != 1) {
+                throw new IllegalStateException("the emulator reads only 128-byte swizzled wgmma operands: "
+                        + String.join(" ", s));
+            }
+            long start = (descriptor & 0x3FFF) << 4;
+            long leading = ((descriptor >>> 16) & 0x3FFF) << 4;
+            long stride = ((descriptor >>> 32) & 0x3FFF) << 4;
+            long logical = transposed
+                    ? start + (mn / 64) * leading + (k / 8) * stride + (k % 8) * 128 + (mn % 64) * 2
+                    : start + (mn / 8) * stride + (mn % 8) * 128 + k * 2;
+            return bf16(read(shared, sharedAt(swizzled128(logical), 2, s), 2));
+        }
+
+        /**
+         * {@code cp.async.bulk.tensor.3d [dst], [map, {x, y, z}], [bar]}: the map's box from those coordinates into
+         * shared memory (row-major, innermost first, 128-byte swizzled where the map says), elements outside the
+         * tensor as zeros, then the box's bytes completed on the mbarrier.
+         */
+        private void copyTensor(int l, String[] s) {
+            long destination = address(l, s[2]);
+            String inner = s[3].substring(1, s[3].length() - 1);
+            int comma = inner.indexOf(',');
+            MappedTensor tensor = tensorMaps.get(operand(l, inner.substring(0, comma).strip()));
+            if (tensor == null) throw new IllegalStateException("no tensor map behind " + String.join(" ", s));
+            String[] names = operands(inner.substring(comma + 1).strip());
+            TensorMap.Shape shape = tensor.shape();
+            int[] box = shape.box();
+            long[] at = new long[3];
+            for (int i = 0; i < 3; i++) at[i] = (int) operand(l, names[i]);
+            boolean swizzled = shape.swizzle() == TensorMap.Swizzle.BYTES_128;
+            for (int z = 0; z < box[2]; z++) {
+                for (int y = 0; y < box[1]; y++) {
+                    for (int x = 0; x < box[0]; x++) {
+                        long[] element = {at[0] + x, at[1] + y, at[2] + z};
+                        boolean inside = true;
+                        for (int i = 0; i < 3; i++) inside &= element[i] >= 0 && element[i] < shape.dimensions()[i];
+                        long value = 0;
+                        if (inside) {
+                            long source = tensor.address() + 2 * element[0] + element[1] * shape.byteStrides()[0]
+                                    + element[2] * shape.byteStrides()[1];
+                            Place place = global(source, 2, s);
+                            value = read(place.bytes(), place.at(), 2);
+                        }
+                        long logical = destination + 2L * ((z * box[1] + y) * box[0] + x);
+                        write(shared, sharedAt(swizzled ? swizzled128(logical) : logical, 2, s), 2, value);
+                    }
+                }
+            }
+            cta.mbarrier(sharedAt(address(l, s[4]), 8, s), s).transact(-2L * box[0] * box[1] * box[2]);
+        }
+
+        /** One lane's mbarrier init, arrive (expecting transaction bytes or not), expect_tx, or a cp.async arrival. */
+        private void mbarrier(int l, String[] s) {
+            String op = s[1];
+            if (op.startsWith("mbarrier.init")) {
+                int at = sharedAt(address(l, s[2]), 8, s);
+                cta.mbarriers.put(at, new MBarrierState((int) operand(l, s[3]), cta));
+                return;
+            }
+            if (op.startsWith("mbarrier.expect_tx")) {
+                cta.mbarrier(sharedAt(address(l, s[2]), 8, s), s).transact(operand(l, s[3]));
+                return;
+            }
+            if (op.startsWith("cp.async.mbarrier.arrive.noinc")) {
+                // the lane's earlier cp.async copies have landed already
+                cta.mbarrier(sharedAt(address(l, s[2]), 8, s), s).arrive(s);
+                return;
+            }
+            if (op.startsWith("mbarrier.arrive")) {
+                MBarrierState barrier = cta.mbarrier(sharedAt(address(l, s[3]), 8, s), s);
+                if (op.startsWith("mbarrier.arrive.expect_tx")) barrier.transactionBytes += operand(l, s[4]);
+                barrier.arrive(s);
+                put(l, s[2], barrier.phase);
+                return;
+            }
+            throw new IllegalStateException("the emulator has no " + op);
+        }
+
+        /**
+         * A 16 x 16 bf16 A operand from the warp's four registers a lane, as mma.m16n8k16 and a register-A wgmma take
+         * it: lane l (group g = l / 4, t = l mod 4) holds (g, 2t..2t+1), (g + 8, 2t..), (g, 2t + 8..), (g + 8, 2t + 8..).
+         */
+        private double[][] fragmentA(String[] a) {
+            double[][] am = new double[16][16];
+            for (int l = 0; l < LANES; l++) {
+                int g = l / 4, t = l % 4;
+                for (int r = 0; r < 4; r++) {
+                    long word = operand(l, a[r]);
+                    int row = g + 8 * (r & 1), col = 2 * t + 8 * (r >> 1);
+                    am[row][col] = bf16(word);
+                    am[row][col + 1] = bf16(word >>> 16);
+                }
+            }
+            return am;
         }
 
         private static double bf16(long halfWord) {
@@ -636,6 +966,11 @@ public final class WarpEmulator {
     /** The low {@code width} bytes of {@code value} at {@code at}, little-endian. */
     private static void write(byte[] bytes, int at, int width, long value) {
         for (int b = 0; b < width; b++) bytes[at + b] = (byte) (value >>> (8 * b));
+    }
+
+    /** A shared address as 128-byte swizzling places it: its 16-byte chunk XOR-ed with its 128-byte row mod 8. */
+    private static long swizzled128(long address) {
+        return address ^ (((address >> 7) & 7) << 4);
     }
 
     private static long bits(float f) {

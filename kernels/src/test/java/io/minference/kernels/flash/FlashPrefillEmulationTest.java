@@ -4,6 +4,7 @@ import io.minference.kernels.WarpEmulator;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.ptx.PtxTarget;
 import io.minference.runtime.cuda.BFloat16;
+import io.minference.runtime.cuda.TensorMap;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -41,15 +42,7 @@ class FlashPrefillEmulationTest {
         params.put("q", gpu.upload(WarpEmulator.bf16Bytes(problem.q())));
         params.put("k", gpu.upload(WarpEmulator.bf16Bytes(problem.k())));
         params.put("v", gpu.upload(WarpEmulator.bf16Bytes(problem.v())));
-        float[] poison = new float[count * shape.queryDim()];
-        Arrays.fill(poison, Float.NaN);
-        long out = gpu.upload(WarpEmulator.bf16Bytes(poison));
-        params.put("o", out);
-        params.put("count", (long) count);
-        params.put("start", (long) start);
-        params.put("numHeads", (long) shape.numHeads());
-        params.put("numKvHeads", (long) shape.numKvHeads());
-        params.put("scale", (long) Float.floatToRawIntBits(FlashAttention.log2Scale(headDim)));
+        long out = outputAndShape(gpu, problem, params);
         assertEquals(params.keySet(), new HashSet<>(gpu.params()), "the kernel's parameters");
 
         int queryBlocks = kernel.queryBlocks(count);
@@ -59,7 +52,70 @@ class FlashPrefillEmulationTest {
             }
         }
 
-        ByteBuffer o = ByteBuffer.wrap(gpu.bytes(out)).order(ByteOrder.LITTLE_ENDIAN);
+        assertRowsMatch(kernel.entryName(), problem, gpu.bytes(out), seed);
+    }
+
+    /**
+     * The Hopper kernel ({@link HopperFlashPrefill}: a producer warpgroup loading K and V tiles by TMA into a ring of
+     * stages under mbarriers, two consumer warpgroups on wgmma), run by the emulator's Hopper instructions. The same
+     * problems and bounds as above; the emulator's wgmma reads its operands through the descriptors as the hardware
+     * does, so a wrong swizzle, descriptor offset or stage hand-over fails here.
+     */
+    @ParameterizedTest(name = "d {0}, 64 x {1} steps, {2} stages, {3}, {4} queries from {5}")
+    @CsvSource({"64, 64, 3, plain, 150, 0", "128, 128, 2, plain, 150, 0", "128, 128, 2, plain, 70, 100",
+            "128, 64, 3, overlap, 200, 0", "64, 128, 2, lazy, 130, 60"})
+    void theHopperKernelMatchesFloat64Attention(int headDim, int blockN, int stages, String schedule, int count,
+                                                int start) {
+        long seed = System.nanoTime();
+        System.out.println("FlashPrefillEmulationTest (Hopper) seed " + seed);
+        AttentionShape shape = new AttentionShape(4, 2, headDim);
+        AttentionProblem problem = AttentionProblem.random(shape, count, start, seed);
+        HopperFlashPrefill kernel = new HopperFlashPrefill(headDim, blockN, stages,
+                HopperFlashLoop.Schedule.parse(schedule));
+        WarpEmulator gpu = new WarpEmulator(kernel.emit(PtxTarget.SM_90A).ptx());
+        Map<String, Long> params = new HashMap<>();
+        int rows = start + count;
+        params.put("q", gpu.tensorMap(gpu.upload(WarpEmulator.bf16Bytes(problem.q())),
+                TensorMap.Shape.headRows(count, shape.numHeads(), headDim, HopperFlashPrefill.BLOCK_M)));
+        params.put("k", gpu.tensorMap(gpu.upload(WarpEmulator.bf16Bytes(problem.k())),
+                TensorMap.Shape.headRows(rows, shape.numKvHeads(), headDim, blockN)));
+        params.put("v", gpu.tensorMap(gpu.upload(WarpEmulator.bf16Bytes(problem.v())),
+                TensorMap.Shape.headRows(rows, shape.numKvHeads(), headDim, blockN)));
+        long out = outputAndShape(gpu, problem, params);
+        assertEquals(params.keySet(), new HashSet<>(gpu.params()), "the kernel's parameters");
+
+        int queryBlocks = kernel.queryBlocks(count);
+        for (int head = 0; head < shape.numHeads(); head++) {
+            for (int block = 0; block < queryBlocks; block++) {
+                gpu.runBlock(params, new WarpEmulator.Grid(head, block, shape.numHeads(), queryBlocks),
+                        HopperFlashPrefill.THREADS, kernel.sharedBytes());
+            }
+        }
+        assertRowsMatch(kernel.entryName(), problem, gpu.bytes(out), seed);
+    }
+
+    /** The output (poisoned with NaN) and the launch's shape parameters; returns the output's address. */
+    private static long outputAndShape(WarpEmulator gpu, AttentionProblem problem, Map<String, Long> params) {
+        AttentionShape shape = problem.shape();
+        float[] poison = new float[problem.count() * shape.queryDim()];
+        Arrays.fill(poison, Float.NaN);
+        long out = gpu.upload(WarpEmulator.bf16Bytes(poison));
+        params.put("o", out);
+        params.put("count", (long) problem.count());
+        params.put("start", (long) problem.start());
+        params.put("numHeads", (long) shape.numHeads());
+        params.put("numKvHeads", (long) shape.numKvHeads());
+        params.put("scale", (long) Float.floatToRawIntBits(FlashAttention.log2Scale(shape.headDim())));
+        return out;
+    }
+
+    /** Every query row and head of {@code out} (bf16) within {@link #ROW_TOLERANCE} of the float64 attention. */
+    private static void assertRowsMatch(String kernel, AttentionProblem problem, byte[] out, long seed) {
+        AttentionShape shape = problem.shape();
+        int count = problem.count();
+        int start = problem.start();
+        int headDim = shape.headDim();
+        ByteBuffer o = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
         double[] want = problem.reference();
         double worst = 0;
         for (int t = 0; t < count; t++) {
@@ -73,12 +129,11 @@ class FlashPrefillEmulationTest {
                 }
                 worst = Math.max(worst, Math.sqrt(error / norm));
                 if (!(Math.sqrt(error) <= ROW_TOLERANCE * Math.sqrt(norm) + 1e-6)) {
-                    fail(kernel.entryName() + ", query " + t + " (position " + (start + t) + "), head " + h
+                    fail(kernel + ", query " + t + " (position " + (start + t) + "), head " + h
                             + ": relative error " + Math.sqrt(error / norm) + "; seed " + seed);
                 }
             }
         }
-        System.out.printf("%s, %d queries from %d: worst row's relative error %.2e%n", kernel.entryName(), count,
-                start, worst);
+        System.out.printf("%s, %d queries from %d: worst row's relative error %.2e%n", kernel, count, start, worst);
     }
 }

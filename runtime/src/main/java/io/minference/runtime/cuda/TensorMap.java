@@ -83,9 +83,26 @@ public final class TensorMap {
      */
     public static TensorMap headRows(CudaDriver driver, DevicePointer address, long rows, int heads, int width,
                                      int boxRows) {
-        long rowBytes = 2L * width;
-        return bf16(driver, address, new long[] {width, heads, rows}, new long[] {rowBytes, rowBytes * heads},
-                new int[] {64, 1, boxRows}, Swizzle.BYTES_128);
+        Shape shape = Shape.headRows(rows, heads, width, boxRows);
+        return bf16(driver, address, shape.dimensions(), shape.byteStrides(), shape.box(), shape.swizzle());
+    }
+
+    /**
+     * What a bf16 map describes, before the driver encodes it: what {@link #headRows} encodes, and what the PTX
+     * emulator of the kernels' tests reads a TMA copy by.
+     *
+     * @param dimensions  elements per dimension, innermost first
+     * @param byteStrides bytes between consecutive indices of dimensions 1 and up
+     * @param box         elements per dimension of one copy
+     * @param swizzle     how the copy lays the box out in shared memory
+     */
+    public record Shape(long[] dimensions, long[] byteStrides, int[] box, Swizzle swizzle) {
+        /** {@link #headRows}'s view of a token-major {@code [rows, heads, width]} tensor. */
+        public static Shape headRows(long rows, int heads, int width, int boxRows) {
+            long rowBytes = 2L * width;
+            return new Shape(new long[] {width, heads, rows}, new long[] {rowBytes, rowBytes * heads},
+                    new int[] {64, 1, boxRows}, Swizzle.BYTES_128);
+        }
     }
 
     static void check(long address, long[] dimensions, long[] byteStrides, int[] box, Swizzle swizzle) {

@@ -4,8 +4,10 @@ import io.minference.kernels.WarpEmulator;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashAttention;
 import io.minference.kernels.flash.FlashPrefill;
+import io.minference.kernels.flash.HopperFlashLoop;
 import io.minference.ptx.PtxTarget;
 import io.minference.runtime.cuda.BFloat16;
+import io.minference.runtime.cuda.TensorMap;
 import io.minference.sparse.SparseIndex;
 import io.minference.sparse.gpu.SparseAttentionChecks.Problem;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -13,9 +15,12 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
@@ -76,6 +81,123 @@ class SparseFlashEmulationTest {
                         + " the dense kernel's; seed " + seed);
             }
         }
+    }
+
+    /**
+     * The Hopper sparse kernel ({@link HopperSparseFlashPrefill}: range tiles by TMA, gathered columns by cp.async,
+     * wgmma consumers), each variant, against the CPU reference with the same bounds; run by the emulator's Hopper
+     * instructions, which report a deadlock (a stage never released, a barrier never completed) instead of hanging.
+     */
+    @ParameterizedTest(name = "{0}: d {1}, {2}, {3} tokens, heads from {4} ({5})")
+    @CsvSource({"longest-first, 64, VERTICAL_SLASH, 520, 0, 6", "last-first, 128, MIXED, 300, 2, 3",
+            "pairs, 64, VERTICAL_SLASH, 520, 0, 6", "pairs, 128, MIXED, 330, 1, 4", "pairs, 64, A_SHAPE, 150, 0, 6",
+            "pairs, 64, BLOCK_SPARSE, 260, 0, 6", "pairs last-first, 64, VERTICAL_SLASH, 100, 0, 6",
+            "async gather, 64, MIXED, 300, 0, 6", "warp, 64, VERTICAL_SLASH, 300, 0, 6",
+            "128 keys a step, 64, MIXED, 300, 0, 6", "overlap lazy, 128, VERTICAL_SLASH, 260, 0, 6"})
+    void theHopperKernelMatchesTheCpuReference(String variant, int headDim, String pattern, int length,
+                                               int firstHead, int heads) {
+        long seed = System.nanoTime();
+        System.out.println("SparseFlashEmulationTest (Hopper) seed " + seed);
+        Random random = new Random(seed);
+        AttentionShape shape = new AttentionShape(6, 2, headDim);
+        SparseIndex index = testIndex(pattern, random, firstHead, heads, length);
+        Problem problem = Problem.random(shape, length, random);
+        HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(headDim, hopperVariant(variant));
+        float[] actual = runHopper(problem, index, kernel, random);
+        String context = "emulated " + kernel.entryName() + ", " + TestIndexes.describe(index) + ", seed " + seed;
+        assertHeads(problem, index, actual, context);
+        double[] expected = cpuReference(problem, index);
+        double error = relativeError(actual, expected);
+        System.out.printf("%s %s d %d T=%d: relative error %.2e%n", kernel.entryName(), pattern, headDim, length,
+                error);
+        assertTrue(error <= TOLERANCE, () -> context + ": relative error " + error);
+        assertRowsWithinBounds(shape, actual, expected, context);
+    }
+
+    /** Paired query blocks compute each block's tiles in the single-block order: the same bits, on every pattern. */
+    @ParameterizedTest(name = "{0}, {1} tokens")
+    @CsvSource({"VERTICAL_SLASH, 520", "MIXED, 330", "BLOCK_SPARSE, 200"})
+    void pairedBlocksGiveTheSingleBlockBits(String pattern, int length) {
+        long seed = System.nanoTime();
+        Random random = new Random(seed);
+        AttentionShape shape = new AttentionShape(6, 2, 64);
+        SparseIndex index = testIndex(pattern, random, 0, 6, length);
+        Problem problem = Problem.random(shape, length, random);
+        HopperSparseFlashPrefill.Variant single = HopperSparseFlashPrefill.Variant.DEFAULT;
+        float[] alone = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, single), random);
+        float[] paired = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, single.withPairs(true)),
+                random);
+        for (int i = 0; i < alone.length; i++) {
+            if (Float.floatToRawIntBits(alone[i]) != Float.floatToRawIntBits(paired[i])) {
+                assertEquals(alone[i], paired[i], "element " + i + " (query " + i / shape.queryDim() + ") differs"
+                        + " from the single-block kernel's; " + pattern + ", seed " + seed);
+            }
+        }
+    }
+
+    private static SparseIndex testIndex(String pattern, Random random, int firstHead, int heads, int length) {
+        return switch (pattern) {
+            case "VERTICAL_SLASH" -> TestIndexes.verticalSlash(random, firstHead, heads, length, 12, 24);
+            case "A_SHAPE" -> TestIndexes.aShape(firstHead, heads, length, 20, 70);
+            case "BLOCK_SPARSE" -> TestIndexes.blockSparse(random, firstHead, heads, length, 0.3);
+            default -> TestIndexes.mixed(random, firstHead, heads, length);
+        };
+    }
+
+    private static HopperSparseFlashPrefill.Variant hopperVariant(String name) {
+        HopperSparseFlashPrefill.Variant base = HopperSparseFlashPrefill.Variant.DEFAULT;
+        return switch (name) {
+            case "longest-first" -> base;
+            case "last-first" -> base.withOrder(LaunchOrder.LAST_FIRST);
+            case "pairs" -> base.withPairs(true);
+            case "pairs last-first" -> base.withPairs(true).withOrder(LaunchOrder.LAST_FIRST);
+            case "async gather" -> base.withGather(GatherArrival.ASYNC);
+            case "warp" -> base.withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("warp"));
+            case "128 keys a step" -> base.withKeysPerStep(128);
+            case "overlap lazy" -> base.withSchedule(HopperFlashLoop.Schedule.parse("overlap,lazy"));
+            default -> throw new IllegalArgumentException(name);
+        };
+    }
+
+    /**
+     * Runs the Hopper kernel over the index as {@link SparseFlashAttention} launches it: Q, K and V as tensor maps of
+     * the prompt (K and V by pointer too, for the gather), a block per query block of a head (or per pair), and with
+     * the longest-first order a shuffled list of the blocks' units (any permutation is a valid order).
+     */
+    private static float[] runHopper(Problem problem, SparseIndex index, HopperSparseFlashPrefill kernel,
+                                     Random random) {
+        AttentionShape shape = problem.shape();
+        int d = shape.headDim();
+        WarpEmulator gpu = new WarpEmulator(kernel.emit(PtxTarget.SM_90A).ptx());
+        Map<String, Long> params = inputs(gpu, problem);
+        params.put("kCache", params.get("k"));
+        params.put("vCache", params.get("v"));
+        params.put("q", gpu.tensorMap(params.get("q"), TensorMap.Shape.headRows(problem.length(), shape.numHeads(), d,
+                kernel.queryRows())));
+        params.put("k", gpu.tensorMap(params.get("k"), TensorMap.Shape.headRows(problem.length(),
+                shape.numKvHeads(), d, HopperSparseFlashPrefill.BLOCK)));
+        params.put("v", gpu.tensorMap(params.get("v"), TensorMap.Shape.headRows(problem.length(),
+                shape.numKvHeads(), d, HopperSparseFlashPrefill.BLOCK)));
+        params.putAll(EmulatedIndexes.upload(gpu, DeviceSparseIndex.Packed.of(index)));
+        params.put("length", (long) problem.length());
+        params.put("firstHead", (long) index.firstHead());
+        int slotsPerBlock = HopperSparseFlashPrefill.slotsPerBlock(kernel.variant());
+        int perHead = (index.queryBlocks() + slotsPerBlock - 1) / slotsPerBlock;
+        if (kernel.variant().order() == LaunchOrder.LONGEST_FIRST) {
+            List<Integer> units = new ArrayList<>();
+            for (int u = 0; u < index.heads() * perHead; u++) units.add(u);
+            Collections.shuffle(units, random);
+            params.put("order", gpu.upload(WarpEmulator.u32Bytes(units.stream().mapToInt(Integer::intValue)
+                    .toArray())));
+        }
+        assertEquals(new HashSet<>(gpu.params()), params.keySet(), "the kernel's parameters");
+        for (int slot = 0; slot < index.heads(); slot++) {
+            for (int block = 0; block < perHead; block++) {
+                gpu.runBlock(params, new WarpEmulator.Grid(slot, block, index.heads(), perHead), kernel.threads(),
+                        kernel.sharedBytes());
+            }
+        }
+        return output(gpu, params, problem);
     }
 
     private static float[] runSparse(Problem problem, SparseIndex index) {
