@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# What session 7 built and could not run on a GPU, in one device call of about 7 minutes. On the GPU machine, from
+# What session 7 built and could not run on a GPU, in one device call of about 7 minutes (run in session 10: the
+# paired kernel was wrong, mended in HopperFlashLoop, then measured slower; BENCHMARKS.md, "Paired query blocks
+# measured"). On the GPU machine, from
 # the repository root, after `bash bench/scripts/stage-gpu.sh .gpu`:
 #
 #   bash bench/scripts/pairs-ab.sh            (logs in $OUT, or ./pairs-ab-logs without it)
