@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# What holds the Hopper sparse kernel at about 0.77x of the dense kernel's rate on the tiles it computes (BENCHMARKS.md,
+# "Where the sparse kernel's time is not" and "Paired query blocks measured"): Nsight Compute profiles of both on the
+# same buffers and a ranges-only index, then the sparse overlap schedules on the layer at 128K. One device call of about
+# three minutes; on the GPU machine, from the repository root, after `bash bench/scripts/stage-gpu.sh .gpu`:
+#
+#   bash bench/scripts/ncu-sparse.sh          (logs, reports and their text pages in $OUT, or ./ncu-sparse-logs)
+#
+# 1. ncu --set full (clocks left alone) on one launch each, in SparseAttentionBenchmark 32768: the default sparse kernel
+#    on the RANGES family (launch 25 of that kernel: 8 launches per family at 32K, RANGES the fourth family) and the
+#    dense Hopper kernel (its second launch); each report also as text (--page details), its headline lines printed.
+# 2. SparseLayerBenchmark, layer 22 of MInference's LLaMA-3-8B patterns at 128K: the default, the `overlap` and
+#    `overlap,lazy` schedules (never timed on the layer; emulation-tested), the default again.
+set -uo pipefail
+. "$(dirname "$0")/gpu-call.sh"
+gpu_call ncu-sparse name,driver_version
+export MINFERENCE_TEST_DATA=${MINFERENCE_TEST_DATA:-$PWD/.gpu/data}
+J=$MINFERENCE_TEST_DATA/minference/Llama_3_8B_Instruct_262k_kv_out_v32_fit_o_best_pattern.json
+NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+P="--clock-control none --target-processes all --set full"
+echo "== 1. profiles ($NCU)"
+timeout 90 $NCU $P -k regex:'^sparse_flash_prefill_sm90a_bf16_d128_s3_longest$' --launch-skip 24 -c 1 -o "$out/sparse" \
+  .gpu/java io.minference.bench.gpu.SparseAttentionBenchmark 32768 > "$out/ncu-sparse.log" 2>&1
+echo "sparse rc=$?"
+timeout 90 $NCU $P -k regex:'^flash_prefill_sm90a_bf16_d128' --launch-skip 1 -c 1 -o "$out/dense" \
+  .gpu/java io.minference.bench.gpu.SparseAttentionBenchmark 32768 > "$out/ncu-dense.log" 2>&1
+echo "dense rc=$?"
+for r in sparse dense; do
+  [ -f "$out/$r.ncu-rep" ] && $NCU --import "$out/$r.ncu-rep" --page details > "$out/$r.txt" 2>&1
+  echo "-- $r"
+  grep -E "Duration|Compute \(SM\) Throughput|Memory Throughput|L2 Cache Throughput|L1/TEX Cache Throughput|DRAM Throughput|Executed Ipc Active|Issue Slots Busy|Achieved Occupancy|Theoretical Occupancy|Warp Cycles Per Issued|No Eligible|Registers Per" \
+    "$out/$r.txt" 2>/dev/null | head -16
+done
+echo "== 2. the layer at 128K: default, overlap, overlap,lazy, default"
+run=0
+for variant in "" "-Dminference.sparse.schedule=overlap" "-Dminference.sparse.schedule=overlap,lazy" ""; do
+  run=$((run + 1))
+  JAVA_OPTS="$variant" timeout 60 .gpu/java io.minference.bench.gpu.SparseLayerBenchmark "$J" 22 131072 \
+    > "$out/layer$run.log" 2>&1
+  echo "layer run $run (${variant:-default}) rc=$?"
+  grep -E '^\| 128K' "$out/layer$run.log" | cut -c1-120
+done
