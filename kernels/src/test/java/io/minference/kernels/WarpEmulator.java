@@ -53,6 +53,8 @@ public final class WarpEmulator {
     /** The dynamic shared array's symbol, or null. */
     private String dynamicShared;
     private long nextAddress = 1L << 32;
+    /** Instructions issued per warp index and opcode since the last {@link #resetIssued} ({@link #issued}). */
+    private final Map<Integer, Map<String, Long>> issued = new TreeMap<>();
     /** Tensor maps by the handle a kernel parameter passes ({@link #tensorMap}). */
     private final Map<Long, MappedTensor> tensorMaps = new HashMap<>();
 
@@ -247,6 +249,29 @@ public final class WarpEmulator {
     private record MappedTensor(long address, TensorMap.Shape shape) {
     }
 
+    /**
+     * The instructions each warp index issued in the blocks run since the last {@link #resetIssued}, by opcode (its
+     * first part, two for loads, stores, copies, wgmma and mbarrier operations: {@code ld.shared}, {@code
+     * wgmma.mma_async}): one per statement a warp or a split group of its lanes executes, predicated off or not, as
+     * the hardware issues them. The retries of an mbarrier wait (the failed {@code try_wait} and its branch back) are
+     * left out: how often a warp polls is the emulator's scheduling, not the kernel's work.
+     */
+    public Map<Integer, Map<String, Long>> issued() {
+        return issued;
+    }
+
+    public void resetIssued() {
+        issued.clear();
+    }
+
+    private static String opcodeClass(String op) {
+        String[] parts = op.split("\\.");
+        return switch (parts[0]) {
+            case "ld", "st", "cp", "wgmma", "mbarrier" -> parts[0] + "." + parts[1];
+            default -> parts[0];
+        };
+    }
+
     /** Where a warp stopped: at a named barrier, at an mbarrier phase not yet complete, or at its end. */
     private enum Stop {
         BARRIER, SPIN, END
@@ -355,7 +380,10 @@ public final class WarpEmulator {
         private final boolean[] active = new boolean[LANES];
         // groups of lanes that branched apart from the running one: the instruction each waits at, and its lanes
         private final List<Object[]> waiting = new ArrayList<>();
+        private final Map<String, Long> issuedHere;
         private int pc;
+        /** Whether the last statement was an mbarrier wait that failed: its retry branch is not counted. */
+        private boolean retrying;
 
         Warp(Map<String, Long> params, Grid grid, int warp, Cta cta) {
             this.params = params;
@@ -363,6 +391,7 @@ public final class WarpEmulator {
             this.warp = warp;
             this.cta = cta;
             this.shared = cta.shared;
+            this.issuedHere = issued.computeIfAbsent(warp, w -> new TreeMap<>());
             Arrays.fill(active, true);
         }
 
@@ -379,6 +408,10 @@ public final class WarpEmulator {
                 if (pc >= code.size()) return Stop.END;
                 String[] s = code.get(pc);
                 String op = s[1];
+                if (!(retrying && op.startsWith("bra")) && !op.startsWith("mbarrier.try_wait")) {
+                    issuedHere.merge(opcodeClass(op), 1L, Long::sum);
+                }
+                retrying = false;
                 if (op.equals("ret")) {
                     if (waiting.isEmpty()) return Stop.END;
                     Arrays.fill(active, false);
@@ -412,7 +445,11 @@ public final class WarpEmulator {
                 }
                 if (op.startsWith("mbarrier.try_wait")) {
                     pc++;
-                    if (!tryWait(s, guarded)) return Stop.SPIN;
+                    if (!tryWait(s, guarded)) {
+                        retrying = true;
+                        return Stop.SPIN;
+                    }
+                    issuedHere.merge(opcodeClass(op), 1L, Long::sum);
                     continue;
                 }
                 execute(s, guarded);

@@ -1,0 +1,157 @@
+package io.minference.sparse.gpu;
+
+import io.minference.kernels.WarpEmulator;
+import io.minference.kernels.attention.AttentionShape;
+import io.minference.kernels.flash.FlashAttention;
+import io.minference.kernels.flash.HopperFlashLoop;
+import io.minference.kernels.flash.HopperFlashPrefill;
+import io.minference.ptx.PtxTarget;
+import io.minference.runtime.cuda.TensorMap;
+import io.minference.sparse.SparseIndex;
+import io.minference.sparse.gpu.SparseAttentionChecks.Problem;
+import org.junit.jupiter.api.Test;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+/**
+ * Instructions a Hopper flash kernel's warps issue per key step, counted in {@link WarpEmulator} (deterministic, no
+ * GPU): one block, the last query block of a prompt of two lengths, and the difference divided by the difference in
+ * steps, so that what a block pays once (barrier set-up, the Q load, the epilogue) drops out. Per role: a producer
+ * warp and a consumer warp, each averaged over its warpgroup's four, with the opcodes that make up most of it. The
+ * dense kernel with 128-key and with 64-key steps beside the sparse one (64 keys a step, a dense index, so that every
+ * step is a whole range tile as in the dense kernel), and the sparse variants.
+ * <p>Why it matters: an SM's four schedulers issue one instruction a cycle each, and its tensor cores take about 512
+ * cycles for a 64 x 64 x 128 step's two GEMMs (2.1 MFLOP at about 4,100 bf16 FLOP a cycle). With two consumer and two
+ * producer warpgroups on an SM, each scheduler holds one warp of each, so per 1,024 cycles (the two consumers' steps at
+ * the tensor cores' rate) it must issue two consumer warps' step and the producers' share: a step of more than about
+ * 400 instructions per consumer warp leaves the tensor cores waiting on issue alone. Not a check: it runs with
+ * {@code -Dminference.issue.measure=true} and prints its table.
+ */
+class HopperStepIssueMeasurement {
+    private static final int SHORT = 1024;
+    private static final int LONG = 2048;
+
+    @Test
+    void instructionsPerKeyStep() {
+        assumeTrue(Boolean.getBoolean("minference.issue.measure"), "a measurement: -Dminference.issue.measure=true");
+        AttentionShape shape = new AttentionShape(4, 2, 128);
+        System.out.println("instructions per key step and warp (consumer / producer), the consumer's largest opcodes");
+        for (int blockN : List.of(128, 64)) {
+            HopperFlashPrefill dense = new HopperFlashPrefill(128, blockN, blockN == 128 ? 2 : 3);
+            report(dense.entryName() + " (" + blockN + " keys a step, 128 query rows)",
+                    perStep(length -> runDense(dense, shape, length), blockN), blockN / 64.0);
+        }
+        HopperSparseFlashPrefill.Variant base = HopperSparseFlashPrefill.Variant.DEFAULT
+                .withOrder(LaunchOrder.LAST_FIRST);
+        for (HopperSparseFlashPrefill.Variant variant : List.of(base,
+                base.withSchedule(HopperFlashLoop.Schedule.parse("lazy")),
+                base.withSchedule(HopperFlashLoop.Schedule.parse("overlap")),
+                base.withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("warp")),
+                base.withKeysPerStep(128))) {
+            HopperSparseFlashPrefill sparse = HopperSparseFlashPrefill.forHeadDim(128, variant);
+            int keysPerStep = variant.keysPerStep();
+            report(sparse.entryName() + " (" + keysPerStep + " keys a step, 64 query rows)",
+                    perStep(length -> runSparse(sparse, shape, length), keysPerStep), keysPerStep / 64.0);
+        }
+    }
+
+    /** Counts per warp and opcode of one block at a length. */
+    private interface Run {
+        Map<Integer, Map<String, Long>> at(int length);
+    }
+
+    /** (long - short) / (its steps' difference), per warp and opcode; steps of {@code keysPerStep} keys. */
+    private static Map<Integer, Map<String, Double>> perStep(Run run, int keysPerStep) {
+        Map<Integer, Map<String, Long>> shorter = run.at(SHORT);
+        Map<Integer, Map<String, Long>> longer = run.at(LONG);
+        double steps = (double) (LONG - SHORT) / keysPerStep;
+        Map<Integer, Map<String, Double>> result = new TreeMap<>();
+        longer.forEach((warp, counts) -> {
+            Map<String, Double> perStep = new TreeMap<>();
+            counts.forEach((op, n) -> perStep.put(op, (n - shorter.get(warp).getOrDefault(op, 0L)) / steps));
+            result.put(warp, perStep);
+        });
+        return result;
+    }
+
+    /** Warps 0-3 produce, 4 and up consume (one or two warpgroups); per 64 x 64 tile of the step as well. */
+    private static void report(String kernel, Map<Integer, Map<String, Double>> perStep, double tilesPerStep) {
+        Map<String, Double> consumer = average(perStep, 4, perStep.size());
+        Map<String, Double> producer = average(perStep, 0, 4);
+        double consumerTotal = consumer.values().stream().mapToDouble(Double::doubleValue).sum();
+        double producerTotal = producer.values().stream().mapToDouble(Double::doubleValue).sum();
+        StringBuilder top = new StringBuilder();
+        consumer.entrySet().stream().sorted((a, b) -> Double.compare(b.getValue(), a.getValue())).limit(10)
+                .forEach(e -> top.append(String.format(" %s %.1f", e.getKey(), e.getValue())));
+        System.out.printf("%s: consumer %.1f (%.1f a 64x64 tile), producer %.1f (%.1f a tile); consumer:%s%n",
+                kernel, consumerTotal, consumerTotal / tilesPerStep, producerTotal, producerTotal / tilesPerStep, top);
+    }
+
+    private static Map<String, Double> average(Map<Integer, Map<String, Double>> perStep, int from, int to) {
+        Map<String, Double> sum = new TreeMap<>();
+        for (int w = from; w < to; w++) {
+            perStep.get(w).forEach((op, n) -> sum.merge(op, n, Double::sum));
+        }
+        sum.replaceAll((op, n) -> n / (to - from));
+        return sum;
+    }
+
+    private static Map<Integer, Map<String, Long>> runDense(HopperFlashPrefill kernel, AttentionShape shape, int length) {
+        Problem problem = Problem.random(shape, length, new Random(1));
+        WarpEmulator gpu = new WarpEmulator(kernel.emit(PtxTarget.SM_90A).ptx());
+        Map<String, Long> params = shapeParams(gpu, problem);
+        params.put("q", gpu.tensorMap(gpu.upload(WarpEmulator.bf16Bytes(problem.q())),
+                TensorMap.Shape.headRows(length, shape.numHeads(), 128, HopperFlashPrefill.BLOCK_M)));
+        params.put("k", gpu.tensorMap(gpu.upload(WarpEmulator.bf16Bytes(problem.k())),
+                TensorMap.Shape.headRows(length, shape.numKvHeads(), 128, kernel.blockN())));
+        params.put("v", gpu.tensorMap(gpu.upload(WarpEmulator.bf16Bytes(problem.v())),
+                TensorMap.Shape.headRows(length, shape.numKvHeads(), 128, kernel.blockN())));
+        params.put("count", (long) length);
+        params.put("start", 0L);
+        // y = 0 is the last query block (the grid runs last-first)
+        gpu.runBlock(params, new WarpEmulator.Grid(0, 0, shape.numHeads(), kernel.queryBlocks(length)),
+                HopperFlashPrefill.THREADS, kernel.sharedBytes());
+        return gpu.issued();
+    }
+
+    private static Map<Integer, Map<String, Long>> runSparse(HopperSparseFlashPrefill kernel, AttentionShape shape,
+                                                            int length) {
+        Problem problem = Problem.random(shape, length, new Random(1));
+        SparseIndex index = TestIndexes.dense(0, shape.numHeads(), length);
+        WarpEmulator gpu = new WarpEmulator(kernel.emit(PtxTarget.SM_90A).ptx());
+        Map<String, Long> params = shapeParams(gpu, problem);
+        long k = gpu.upload(WarpEmulator.bf16Bytes(problem.k()));
+        long v = gpu.upload(WarpEmulator.bf16Bytes(problem.v()));
+        params.put("kCache", k);
+        params.put("vCache", v);
+        params.put("q", gpu.tensorMap(gpu.upload(WarpEmulator.bf16Bytes(problem.q())),
+                TensorMap.Shape.headRows(length, shape.numHeads(), 128, kernel.queryRows())));
+        params.put("k", gpu.tensorMap(k, TensorMap.Shape.headRows(length, shape.numKvHeads(), 128,
+                HopperSparseFlashPrefill.BLOCK)));
+        params.put("v", gpu.tensorMap(v, TensorMap.Shape.headRows(length, shape.numKvHeads(), 128,
+                HopperSparseFlashPrefill.BLOCK)));
+        params.putAll(EmulatedIndexes.upload(gpu, DeviceSparseIndex.Packed.of(index)));
+        params.put("length", (long) length);
+        params.put("firstHead", 0L);
+        // y = 0 is the last query block (last-first order)
+        gpu.runBlock(params, new WarpEmulator.Grid(0, 0, index.heads(), index.queryBlocks()), kernel.threads(),
+                kernel.sharedBytes());
+        return gpu.issued();
+    }
+
+    private static Map<String, Long> shapeParams(WarpEmulator gpu, Problem problem) {
+        AttentionShape shape = problem.shape();
+        Map<String, Long> params = new HashMap<>();
+        params.put("o", gpu.upload(new byte[2 * problem.length() * shape.queryDim()]));
+        params.put("numHeads", (long) shape.numHeads());
+        params.put("numKvHeads", (long) shape.numKvHeads());
+        params.put("scale", (long) Float.floatToRawIntBits(FlashAttention.log2Scale(shape.headDim())));
+        return params;
+    }
+}
