@@ -7,6 +7,7 @@ import io.minference.runtime.cuda.TensorMap;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -34,9 +35,12 @@ import java.util.TreeMap;
  * m64nNk16 on bf16 (A from a descriptor or registers, B K-major or MN-major, each warp its 16 rows, computed at
  * issue). A warp whose mbarrier phase has not completed gives the CTA's other warps their turn, so producers and
  * consumers interleave, and a CTA whose warps all wait with nothing left to move them is reported as a deadlock.
- * Fences, wgmma groups and waits, and register limits are no-ops: computing at issue and landing copies at once is
- * what a correct kernel cannot tell apart from the hardware, so a kernel that reads an accumulator before its wait
- * or releases a stage before its wgmmas finish passes here and fails on the device.
+ * A wgmma computes at issue and a copy lands at once, which a correct kernel cannot tell from the hardware; what an
+ * incorrect one could is checked instead: the emulator keeps each warp's wgmma groups (commit, wait_group) and reports
+ * as a race an instruction of the warp touching a register an unfinished wgmma reads or writes (an accumulator read
+ * before its wait), a shared write to bytes an unfinished wgmma reads, and a shared write by a warp whose mbarrier
+ * wait saw a phase that some warp completed while its wgmmas still read those bytes (a stage released before its
+ * wgmma.wait_group), whatever order the emulator ran the warps in. Fences and register limits are no-ops.
  * <p>Global memory is a set of buffers at made-up addresses ({@link #allocate}); parameters are given by name.
  */
 public final class WarpEmulator {
@@ -205,8 +209,8 @@ public final class WarpEmulator {
      */
     public void runBlock(Map<String, Long> params, Grid grid, int threads, int dynamicBytes) {
         Cta cta = new Cta(new byte[sharedBytes + dynamicBytes], threads);
-        List<Warp> live = new ArrayList<>();
-        for (int w = 0; w < threads / LANES; w++) live.add(new Warp(params, grid, w, cta));
+        for (int w = 0; w < threads / LANES; w++) cta.warps.add(new Warp(params, grid, w, cta));
+        List<Warp> live = new ArrayList<>(cta.warps);
         while (!live.isEmpty()) {
             long events = cta.events;
             for (Warp w : List.copyOf(live)) {
@@ -218,6 +222,7 @@ public final class WarpEmulator {
                     }
                     case BARRIER -> cta.arriveAtBarrier(w, true);
                     case SPIN -> { }
+                    case ARRIVED -> cta.events++;
                 }
             }
             if (cta.events == events) {
@@ -272,9 +277,13 @@ public final class WarpEmulator {
         };
     }
 
-    /** Where a warp stopped: at a named barrier, at an mbarrier phase not yet complete, or at its end. */
+    /**
+     * Where a warp stopped: at a named barrier, at an mbarrier phase not yet complete, right after an mbarrier
+     * arrival (so that whoever it releases runs at once, where a write racing with this warp's unfinished work would
+     * show), or at its end.
+     */
     private enum Stop {
-        BARRIER, SPIN, END
+        BARRIER, SPIN, ARRIVED, END
     }
 
     /**
@@ -288,6 +297,7 @@ public final class WarpEmulator {
         final Map<Integer, Integer> barrierArrivals = new HashMap<>();
         final Map<Integer, List<Warp>> barrierWaiters = new HashMap<>();
         final Set<Warp> waitingAtBarrier = new HashSet<>();
+        final List<Warp> warps = new ArrayList<>();
         long events;
 
         Cta(byte[] shared, int threads) {
@@ -313,12 +323,52 @@ public final class WarpEmulator {
             }
         }
 
+        /**
+         * A write to shared bytes {@code [at, at + bytes)} by statement {@code s}: an error where a wgmma that some
+         * warp has issued and not yet waited for reads them (on the device that wgmma may still be reading).
+         */
+        void checkSharedWrite(Warp writer, int at, int bytes, String[] s) {
+            for (BitSet exposed : writer.forbidden.values()) {
+                int read = exposed.nextSetBit(at);
+                if (read >= 0 && read < at + bytes) {
+                    throw new IllegalStateException("race: " + String.join(" ", s) + " writes shared byte " + read
+                            + " after an mbarrier wait whose phase was completed by a warp with wgmmas still reading"
+                            + " it (an arrival before their wgmma.wait_group)");
+                }
+            }
+            for (Warp w : warps) {
+                for (WgmmaGroup group : w.unfinished()) {
+                    int read = group.sharedRead.nextSetBit(at);
+                    if (read >= 0 && read < at + bytes) {
+                        throw new IllegalStateException("race: " + String.join(" ", s) + " writes shared byte " + read
+                                + ", which warp " + w.warp + "'s wgmma (" + String.join(" ", code.get(group.pc))
+                                + ") may still read: it was not waited for");
+                    }
+                }
+            }
+        }
+
         MBarrierState mbarrier(int address, String[] s) {
             MBarrierState state = mbarriers.get(address);
             if (state == null) {
                 throw new IllegalStateException("an mbarrier used before mbarrier.init: " + String.join(" ", s));
             }
             return state;
+        }
+    }
+
+    /**
+     * The wgmmas of a warp between two commits (or since the last one): the shared bytes they read, the registers
+     * they read or write, and where the first was issued. Until a {@code wgmma.wait_group} retires the group, those
+     * bytes must not be written by anyone and those registers not touched by the warp's other instructions.
+     */
+    private static final class WgmmaGroup {
+        final BitSet sharedRead = new BitSet();
+        final Set<String> registers = new HashSet<>();
+        final int pc;
+
+        WgmmaGroup(int pc) {
+            this.pc = pc;
         }
     }
 
@@ -332,6 +382,12 @@ public final class WarpEmulator {
         long transactionBytes;
         int phase;
         final Cta cta;
+        /**
+         * Shared bytes that unfinished wgmmas of the arriving warps still read: this phase's (growing), and those of
+         * the phases completed, by index. A warp whose wait sees a phase complete must not write them.
+         */
+        BitSet exposed = new BitSet();
+        final Map<Integer, BitSet> exposedByPhase = new HashMap<>();
 
         MBarrierState(int count, Cta cta) {
             this.count = count;
@@ -354,6 +410,9 @@ public final class WarpEmulator {
 
         private void completeIfDone() {
             if (pending == 0 && transactionBytes == 0) {
+                exposedByPhase.remove(phase - 2);
+                exposedByPhase.put(phase, exposed);
+                exposed = new BitSet();
                 phase++;
                 pending = count;
                 cta.events++;
@@ -363,6 +422,12 @@ public final class WarpEmulator {
         /** {@code try_wait.parity}: whether the phase of that parity has completed (the current one's has not). */
         boolean completed(long parity) {
             return (phase & 1) != parity;
+        }
+
+        /** What the latest completed phase of that parity exposed (nothing where none did). */
+        BitSet exposedBy(long parity) {
+            int completed = ((phase - 1) & 1) == parity ? phase - 1 : phase - 2;
+            return exposedByPhase.getOrDefault(completed, new BitSet());
         }
     }
 
@@ -384,6 +449,18 @@ public final class WarpEmulator {
         private int pc;
         /** Whether the last statement was an mbarrier wait that failed: its retry branch is not counted. */
         private boolean retrying;
+        /** wgmma groups committed and not yet waited for, oldest first, then the one being issued (or null). */
+        private final List<WgmmaGroup> committed = new ArrayList<>();
+        private WgmmaGroup open;
+        /** The registers of {@link #unfinished()} groups, and whether a wgmma (which may use them) is executing. */
+        private final Set<String> busyRegisters = new HashSet<>();
+        private boolean inWgmma;
+        /**
+         * Per mbarrier this warp last saw complete a phase of: the shared bytes that phase's arrivals left to wgmmas
+         * not yet finished. Writing them is a race whatever the emulator's order: the wait orders this warp after
+         * the arrivals, not after those wgmmas.
+         */
+        private final Map<Integer, BitSet> forbidden = new HashMap<>();
 
         Warp(Map<String, Long> params, Grid grid, int warp, Cta cta) {
             this.params = params;
@@ -454,6 +531,38 @@ public final class WarpEmulator {
                 }
                 execute(s, guarded);
                 pc++;
+                if (op.startsWith("mbarrier.arrive") || op.startsWith("cp.async.mbarrier.arrive")) return Stop.ARRIVED;
+            }
+        }
+
+        /** The wgmma groups that may still be running: committed and not waited for, and the one being issued. */
+        List<WgmmaGroup> unfinished() {
+            if (open == null) return committed;
+            List<WgmmaGroup> all = new ArrayList<>(committed);
+            all.add(open);
+            return all;
+        }
+
+        /** {@code wgmma.commit_group} and {@code wgmma.wait_group n}: the groups in flight, as the hardware keeps them. */
+        private void trackGroups(String[] s) {
+            if (s[1].startsWith("wgmma.commit_group")) {
+                if (open != null) committed.add(open);
+                open = null;
+            } else if (s[1].startsWith("wgmma.wait_group")) {
+                int keep = Integer.parseInt(s[2]);
+                while (committed.size() > keep) committed.removeFirst();
+            } else {
+                return;
+            }
+            busyRegisters.clear();
+            for (WgmmaGroup group : unfinished()) busyRegisters.addAll(group.registers);
+        }
+
+        /** An error where an instruction other than a wgmma touches a register an unfinished wgmma reads or writes. */
+        private void checkRegister(String name, String what) {
+            if (!inWgmma && busyRegisters.contains(name)) {
+                throw new IllegalStateException("race: " + what + " " + name + " at " + String.join(" ", code.get(pc))
+                        + " while a wgmma using it was not waited for");
             }
         }
 
@@ -462,7 +571,10 @@ public final class WarpEmulator {
             boolean all = true;
             for (int l = 0; l < LANES; l++) {
                 if (!lanes[l]) continue;
-                boolean done = cta.mbarrier(sharedAt(address(l, s[3]), 8, s), s).completed(operand(l, s[4]));
+                int at = sharedAt(address(l, s[3]), 8, s);
+                MBarrierState barrier = cta.mbarrier(at, s);
+                boolean done = barrier.completed(operand(l, s[4]));
+                if (done) forbidden.put(at, barrier.exposedBy(operand(l, s[4])));
                 put(l, s[2], done ? 1 : 0);
                 all &= done;
             }
@@ -496,6 +608,7 @@ public final class WarpEmulator {
         }
 
         private void put(int lane, String name, long value) {
+            if (!busyRegisters.isEmpty()) checkRegister(name, "writes");
             int r = register(name);
             if (r >= values[lane].length) grow(r);
             values[lane][r] = value;
@@ -520,7 +633,10 @@ public final class WarpEmulator {
                         }
                         yield grid.gridX();
                     }
-                    default -> get(lane, register(o));
+                    default -> {
+                        if (!busyRegisters.isEmpty()) checkRegister(o, "reads");
+                        yield get(lane, register(o));
+                    }
                 };
             }
             Integer sharedOffset = sharedOffsets.get(o);
@@ -583,6 +699,7 @@ public final class WarpEmulator {
             // land at once, registers are not counted: fences, groups, waits and register limits have nothing to do
             if (op.startsWith("wgmma.") || op.startsWith("fence.") || op.startsWith("setmaxnreg.")
                     || op.equals("bar.warp.sync")) {
+                trackGroups(s);
                 return;
             }
             if (op.startsWith("cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes")) {
@@ -656,6 +773,19 @@ public final class WarpEmulator {
             for (int l = 0; l < LANES; l++) {
                 if (!active[l] || !lanes[l]) throw new IllegalStateException("wgmma with inactive lanes");
             }
+            if (open == null) open = new WgmmaGroup(pc);
+            open.registers.addAll(List.of(operands(s[2])));
+            if (s[3].startsWith("{")) open.registers.addAll(List.of(operands(s[3])));
+            inWgmma = true;
+            try {
+                multiplyWarpgroup(s);
+            } finally {
+                inWgmma = false;
+            }
+            busyRegisters.addAll(open.registers);
+        }
+
+        private void multiplyWarpgroup(String[] s) {
             String shape = s[1].substring("wgmma.mma_async.sync.aligned.m64n".length());
             int n = Integer.parseInt(shape.substring(0, shape.indexOf('k')));
             String[] d = operands(s[2]);
@@ -706,7 +836,9 @@ public final class WarpEmulator {
             long logical = transposed
                     ? start + (mn / 64) * leading + (k / 8) * stride + (k % 8) * 128 + (mn % 64) * 2
                     : start + (mn / 8) * stride + (mn % 8) * 128 + k * 2;
-            return bf16(read(shared, sharedAt(swizzled128(logical), 2, s), 2));
+            int at = sharedAt(swizzled128(logical), 2, s);
+            open.sharedRead.set(at, at + 2);
+            return bf16(read(shared, at, 2));
         }
 
         /**
@@ -740,7 +872,9 @@ public final class WarpEmulator {
                             value = read(place.bytes(), place.at(), 2);
                         }
                         long logical = destination + 2L * ((z * box[1] + y) * box[0] + x);
-                        write(shared, sharedAt(swizzled ? swizzled128(logical) : logical, 2, s), 2, value);
+                        int into = sharedAt(swizzled ? swizzled128(logical) : logical, 2, s);
+                        cta.checkSharedWrite(this, into, 2, s);
+                        write(shared, into, 2, value);
                     }
                 }
             }
@@ -766,6 +900,7 @@ public final class WarpEmulator {
             }
             if (op.startsWith("mbarrier.arrive")) {
                 MBarrierState barrier = cta.mbarrier(sharedAt(address(l, s[3]), 8, s), s);
+                for (WgmmaGroup group : unfinished()) barrier.exposed.or(group.sharedRead);
                 if (op.startsWith("mbarrier.arrive.expect_tx")) barrier.transactionBytes += operand(l, s[4]);
                 barrier.arrive(s);
                 put(l, s[2], barrier.phase);
@@ -849,6 +984,7 @@ public final class WarpEmulator {
             int bytes = Integer.parseInt(s[4]);
             int dst = sharedAt(address(l, s[2]), bytes, s);
             int from = s.length > 5 ? (int) operand(l, s[5]) : bytes;
+            cta.checkSharedWrite(this, dst, bytes, s);
             Arrays.fill(shared, dst, dst + bytes, (byte) 0);
             if (from == 0) return;
             Place src = global(address(l, s[3]), from, s);
@@ -942,6 +1078,7 @@ public final class WarpEmulator {
             long address = address(l, s[atom ? 3 : 2]);
             Place place = op.contains(".shared.") ? new Place(shared, sharedAt(address, width, s))
                     : global(address, width, s);
+            if (op.contains(".shared.")) cta.checkSharedWrite(this, place.at(), width, s);
             long old = read(place.bytes(), place.at(), width);
             long value = operand(l, s[atom ? 4 : 3]);
             long updated = switch (op.split("\\.")[2]) {
@@ -962,6 +1099,7 @@ public final class WarpEmulator {
             long address = address(l, load ? s[3] : s[2]);
             long bytes = (long) width * names.length;
             Place place = isShared ? new Place(shared, sharedAt(address, (int) bytes, s)) : global(address, bytes, s);
+            if (isShared && !load) cta.checkSharedWrite(this, place.at(), (int) bytes, s);
             for (int i = 0; i < names.length; i++) {
                 int at = place.at() + width * i;
                 if (load) {

@@ -10,12 +10,16 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
@@ -72,26 +76,67 @@ class FlashPrefillEmulationTest {
         AttentionProblem problem = AttentionProblem.random(shape, count, start, seed);
         HopperFlashPrefill kernel = new HopperFlashPrefill(headDim, blockN, stages,
                 HopperFlashLoop.Schedule.parse(schedule));
-        WarpEmulator gpu = new WarpEmulator(kernel.emit(PtxTarget.SM_90A).ptx());
+        byte[] out = runHopper(kernel, kernel.emit(PtxTarget.SM_90A).ptx(), problem);
+        assertRowsMatch(kernel.entryName(), problem, out, seed);
+    }
+
+    /**
+     * The emulator's race checks, on the Hopper kernel's PTX with one fault planted: a consumer that releases its
+     * stage before waiting for the wgmmas reading it (the producer's next copy then writes bytes a wgmma may still be
+     * reading), and one that never waits (its softmax then reads S while the wgmma writing it may still run). The
+     * unchanged kernel passes the same run (above); each planted fault is reported by name instead of passing.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"release before wait, wgmmas still reading", "no wait, race: reads"})
+    void aRaceInTheHopperPipelineIsReported(String fault, String reported) {
+        AttentionShape shape = new AttentionShape(4, 2, 128);
+        AttentionProblem problem = AttentionProblem.random(shape, 300, 0, 7);
+        HopperFlashPrefill kernel = new HopperFlashPrefill(128, 128, 2);
+        List<String> lines = new ArrayList<>(List.of(kernel.emit(PtxTarget.SM_90A).ptx().split("\n")));
+        int wait = -1;
+        for (int i = 0; i < lines.size() && wait < 0; i++) {
+            if (lines.get(i).contains("wgmma.wait_group.sync.aligned 0;")
+                    && String.join("\n", lines.subList(i, Math.min(i + 12, lines.size())))
+                    .contains("mbarrier.arrive.shared::cta.b64")) {
+                wait = i;
+            }
+        }
+        assertTrue(wait >= 0, "a step's wait followed by its stage's release");
+        String waitLine = lines.remove(wait);
+        if (fault.startsWith("release")) {
+            int release = wait;
+            while (!lines.get(release).contains("mbarrier.arrive.shared::cta.b64")) release++;
+            lines.add(release + 1, waitLine);
+        }
+        String ptx = String.join("\n", lines);
+        var e = assertThrows(IllegalStateException.class, () -> runHopper(kernel, ptx, problem));
+        assertTrue(e.getMessage().contains("race") && e.getMessage().contains(reported), e.getMessage());
+        System.out.println(fault + ": " + e.getMessage());
+    }
+
+    /** Every block of {@code kernel}'s launch over {@code problem}, its PTX given; the output's bytes. */
+    private static byte[] runHopper(HopperFlashPrefill kernel, String ptx, AttentionProblem problem) {
+        AttentionShape shape = problem.shape();
+        int headDim = shape.headDim();
+        WarpEmulator gpu = new WarpEmulator(ptx);
         Map<String, Long> params = new HashMap<>();
-        int rows = start + count;
+        int rows = problem.start() + problem.count();
         params.put("q", gpu.tensorMap(gpu.upload(WarpEmulator.bf16Bytes(problem.q())),
-                TensorMap.Shape.headRows(count, shape.numHeads(), headDim, HopperFlashPrefill.BLOCK_M)));
+                TensorMap.Shape.headRows(problem.count(), shape.numHeads(), headDim, HopperFlashPrefill.BLOCK_M)));
         params.put("k", gpu.tensorMap(gpu.upload(WarpEmulator.bf16Bytes(problem.k())),
-                TensorMap.Shape.headRows(rows, shape.numKvHeads(), headDim, blockN)));
+                TensorMap.Shape.headRows(rows, shape.numKvHeads(), headDim, kernel.blockN())));
         params.put("v", gpu.tensorMap(gpu.upload(WarpEmulator.bf16Bytes(problem.v())),
-                TensorMap.Shape.headRows(rows, shape.numKvHeads(), headDim, blockN)));
+                TensorMap.Shape.headRows(rows, shape.numKvHeads(), headDim, kernel.blockN())));
         long out = outputAndShape(gpu, problem, params);
         assertEquals(params.keySet(), new HashSet<>(gpu.params()), "the kernel's parameters");
-
-        int queryBlocks = kernel.queryBlocks(count);
+        int queryBlocks = kernel.queryBlocks(problem.count());
         for (int head = 0; head < shape.numHeads(); head++) {
             for (int block = 0; block < queryBlocks; block++) {
                 gpu.runBlock(params, new WarpEmulator.Grid(head, block, shape.numHeads(), queryBlocks),
                         HopperFlashPrefill.THREADS, kernel.sharedBytes());
             }
         }
-        assertRowsMatch(kernel.entryName(), problem, gpu.bytes(out), seed);
+        return gpu.bytes(out);
     }
 
     /** The output (poisoned with NaN) and the launch's shape parameters; returns the output's address. */
