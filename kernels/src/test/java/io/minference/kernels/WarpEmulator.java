@@ -40,7 +40,9 @@ import java.util.TreeMap;
  * as a race an instruction of the warp touching a register an unfinished wgmma reads or writes (an accumulator read
  * before its wait), a shared write to bytes an unfinished wgmma reads, and a shared write by a warp whose mbarrier
  * wait saw a phase that some warp completed while its wgmmas still read those bytes (a stage released before its
- * wgmma.wait_group), whatever order the emulator ran the warps in. Fences and register limits are no-ops.
+ * wgmma.wait_group), whatever order the emulator ran the warps in. Likewise for {@code cp.async}: a shared read of
+ * bytes whose copy its warp has not yet waited for (cp.async.wait_group, wait_all, or handed over by
+ * cp.async.mbarrier.arrive.noinc) is reported. Fences and register limits are no-ops.
  * <p>Global memory is a set of buffers at made-up addresses ({@link #allocate}); parameters are given by name.
  */
 public final class WarpEmulator {
@@ -348,6 +350,25 @@ public final class WarpEmulator {
             }
         }
 
+        /**
+         * A read of shared bytes {@code [at, at + bytes)} by statement {@code s}: an error where a cp.async copy into
+         * them has not been waited for by the warp that started it (on the device it may not have landed).
+         */
+        void checkSharedRead(int at, int bytes, String[] s) {
+            for (Warp w : warps) {
+                if (w.copyGroups.isEmpty() && w.copiesOpen.isEmpty()) continue;
+                List<BitSet> pending = new ArrayList<>(w.copyGroups);
+                pending.add(w.copiesOpen);
+                for (BitSet copies : pending) {
+                    int copied = copies.nextSetBit(at);
+                    if (copied >= 0 && copied < at + bytes) {
+                        throw new IllegalStateException("race: " + String.join(" ", s) + " reads shared byte " + copied
+                                + " of a cp.async copy that warp " + w.warp + " has not waited for");
+                    }
+                }
+            }
+        }
+
         MBarrierState mbarrier(int address, String[] s) {
             MBarrierState state = mbarriers.get(address);
             if (state == null) {
@@ -461,6 +482,9 @@ public final class WarpEmulator {
          * the arrivals, not after those wgmmas.
          */
         private final Map<Integer, BitSet> forbidden = new HashMap<>();
+        /** Shared bytes of this warp's cp.async copies not yet waited for: committed groups, oldest first, and open. */
+        private final List<BitSet> copyGroups = new ArrayList<>();
+        private BitSet copiesOpen = new BitSet();
 
         Warp(Map<String, Long> params, Grid grid, int warp, Cta cta) {
             this.params = params;
@@ -715,9 +739,18 @@ public final class WarpEmulator {
                 return;
             }
             if (op.startsWith("cp.async.")) {
-                // copies land at once, so commits and waits have nothing to do
+                // copies land at once; commits and waits only say which of them may be read
                 if (op.startsWith("cp.async.cg.shared.global")) {
                     for (int l = 0; l < LANES; l++) if (lanes[l]) copyAsync(l, s);
+                } else if (op.equals("cp.async.commit_group")) {
+                    copyGroups.add(copiesOpen);
+                    copiesOpen = new BitSet();
+                } else if (op.equals("cp.async.wait_group")) {
+                    int keep = Integer.parseInt(s[2]);
+                    while (copyGroups.size() > keep) copyGroups.removeFirst();
+                } else if (op.equals("cp.async.wait_all")) {
+                    copyGroups.clear();
+                    copiesOpen.clear();
                 }
                 return;
             }
@@ -837,6 +870,7 @@ public final class WarpEmulator {
                     ? start + (mn / 64) * leading + (k / 8) * stride + (k % 8) * 128 + (mn % 64) * 2
                     : start + (mn / 8) * stride + (mn % 8) * 128 + k * 2;
             int at = sharedAt(swizzled128(logical), 2, s);
+            cta.checkSharedRead(at, 2, s);
             open.sharedRead.set(at, at + 2);
             return bf16(read(shared, at, 2));
         }
@@ -894,7 +928,9 @@ public final class WarpEmulator {
                 return;
             }
             if (op.startsWith("cp.async.mbarrier.arrive.noinc")) {
-                // the lane's earlier cp.async copies have landed already
+                // the lane's earlier cp.async copies have landed already, and the arrival is what says so
+                copyGroups.clear();
+                copiesOpen.clear();
                 cta.mbarrier(sharedAt(address(l, s[2]), 8, s), s).arrive(s);
                 return;
             }
@@ -966,6 +1002,7 @@ public final class WarpEmulator {
         }
 
         private int sharedHalf(int at, String[] s) {
+            cta.checkSharedRead(at, 2, s);
             return (int) read(shared, sharedAt(at, 2, s), 2);
         }
 
@@ -985,6 +1022,7 @@ public final class WarpEmulator {
             int dst = sharedAt(address(l, s[2]), bytes, s);
             int from = s.length > 5 ? (int) operand(l, s[5]) : bytes;
             cta.checkSharedWrite(this, dst, bytes, s);
+            copiesOpen.set(dst, dst + bytes);
             Arrays.fill(shared, dst, dst + bytes, (byte) 0);
             if (from == 0) return;
             Place src = global(address(l, s[3]), from, s);
@@ -1100,6 +1138,7 @@ public final class WarpEmulator {
             long bytes = (long) width * names.length;
             Place place = isShared ? new Place(shared, sharedAt(address, (int) bytes, s)) : global(address, bytes, s);
             if (isShared && !load) cta.checkSharedWrite(this, place.at(), (int) bytes, s);
+            if (isShared && load) cta.checkSharedRead(place.at(), (int) bytes, s);
             for (int i = 0; i < names.length; i++) {
                 int at = place.at() + width * i;
                 if (load) {

@@ -5,6 +5,7 @@ import io.minference.kernels.attention.AttentionShape;
 import io.minference.ptx.PtxTarget;
 import io.minference.runtime.cuda.BFloat16;
 import io.minference.runtime.cuda.TensorMap;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -41,22 +42,44 @@ class FlashPrefillEmulationTest {
         AttentionShape shape = new AttentionShape(4, 2, headDim);
         AttentionProblem problem = AttentionProblem.random(shape, count, start, seed);
         FlashPrefill kernel = new FlashPrefill(headDim, blockM, blockN, stages);
-        WarpEmulator gpu = new WarpEmulator(kernel.emit(PtxTarget.SM_80).ptx());
+        byte[] out = runMmaSync(kernel, kernel.emit(PtxTarget.SM_80).ptx(), problem);
+        assertRowsMatch(kernel.entryName(), problem, out, seed);
+    }
+
+    /**
+     * The emulator's cp.async check, on the mma.sync kernel's PTX with its {@code cp.async.wait_group}s removed: the
+     * key loop then reads stages whose copies were never waited for, which it reports instead of passing (its copies
+     * land at once, so the output alone would not show it).
+     */
+    @Test
+    void aCopyReadBeforeItsWaitIsReported() {
+        AttentionShape shape = new AttentionShape(4, 2, 64);
+        AttentionProblem problem = AttentionProblem.random(shape, 150, 0, 7);
+        FlashPrefill kernel = new FlashPrefill(64, 64, 64, 2);
+        String ptx = kernel.emit(PtxTarget.SM_80).ptx();
+        assertTrue(ptx.contains("cp.async.wait_group"));
+        String unwaited = ptx.replaceAll("(?m)^.*cp\\.async\\.wait_group.*$", "");
+        var e = assertThrows(IllegalStateException.class, () -> runMmaSync(kernel, unwaited, problem));
+        assertTrue(e.getMessage().contains("has not waited for"), e.getMessage());
+        System.out.println("no cp.async wait: " + e.getMessage());
+    }
+
+    /** Every block of the mma.sync {@code kernel}'s launch over {@code problem}, its PTX given; the output's bytes. */
+    private static byte[] runMmaSync(FlashPrefill kernel, String ptx, AttentionProblem problem) {
+        WarpEmulator gpu = new WarpEmulator(ptx);
         Map<String, Long> params = new HashMap<>();
         params.put("q", gpu.upload(WarpEmulator.bf16Bytes(problem.q())));
         params.put("k", gpu.upload(WarpEmulator.bf16Bytes(problem.k())));
         params.put("v", gpu.upload(WarpEmulator.bf16Bytes(problem.v())));
         long out = outputAndShape(gpu, problem, params);
         assertEquals(params.keySet(), new HashSet<>(gpu.params()), "the kernel's parameters");
-
-        int queryBlocks = kernel.queryBlocks(count);
-        for (int head = 0; head < shape.numHeads(); head++) {
+        int queryBlocks = kernel.queryBlocks(problem.count());
+        for (int head = 0; head < problem.shape().numHeads(); head++) {
             for (int block = 0; block < queryBlocks; block++) {
                 gpu.runBlock(params, head, block, queryBlocks, kernel.threads(), kernel.sharedBytes());
             }
         }
-
-        assertRowsMatch(kernel.entryName(), problem, gpu.bytes(out), seed);
+        return gpu.bytes(out);
     }
 
     /**

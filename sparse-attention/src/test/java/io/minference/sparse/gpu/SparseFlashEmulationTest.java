@@ -10,6 +10,7 @@ import io.minference.runtime.cuda.BFloat16;
 import io.minference.runtime.cuda.TensorMap;
 import io.minference.sparse.SparseIndex;
 import io.minference.sparse.gpu.SparseAttentionChecks.Problem;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -30,6 +31,7 @@ import static io.minference.sparse.gpu.SparseAttentionChecks.assertRowsWithinBou
 import static io.minference.sparse.gpu.SparseAttentionChecks.cpuReference;
 import static io.minference.sparse.gpu.SparseAttentionChecks.relativeError;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -135,6 +137,27 @@ class SparseFlashEmulationTest {
         }
     }
 
+    /**
+     * The emulator's cp.async check on the Hopper sparse kernel: without the producer's {@code cp.async.wait_all}
+     * before it hands a gathered tile over, the consumers' wgmmas read columns that may not have landed, which the
+     * emulator reports (its copies land at once, so the outputs alone would not show it).
+     */
+    @Test
+    void aGatherHandedOverBeforeItLandsIsReported() {
+        Random random = new Random(11);
+        AttentionShape shape = new AttentionShape(6, 2, 64);
+        SparseIndex index = testIndex("VERTICAL_SLASH", random, 0, 6, 300);
+        Problem problem = Problem.random(shape, 300, random);
+        HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant
+                .DEFAULT.withOrder(LaunchOrder.LAST_FIRST));
+        String ptx = kernel.emit(PtxTarget.SM_90A).ptx();
+        assertTrue(ptx.contains("cp.async.wait_all"));
+        String unwaited = ptx.replace("cp.async.wait_all;", "");
+        var e = assertThrows(IllegalStateException.class, () -> runHopper(problem, index, kernel, unwaited, random));
+        assertTrue(e.getMessage().contains("has not waited for"), e.getMessage());
+        System.out.println("gather without its wait: " + e.getMessage());
+    }
+
     private static SparseIndex testIndex(String pattern, Random random, int firstHead, int heads, int length) {
         return switch (pattern) {
             case "VERTICAL_SLASH" -> TestIndexes.verticalSlash(random, firstHead, heads, length, 12, 24);
@@ -166,9 +189,15 @@ class SparseFlashEmulationTest {
      */
     private static float[] runHopper(Problem problem, SparseIndex index, HopperSparseFlashPrefill kernel,
                                      Random random) {
+        return runHopper(problem, index, kernel, kernel.emit(PtxTarget.SM_90A).ptx(), random);
+    }
+
+    /** As above, with the kernel's PTX given. */
+    private static float[] runHopper(Problem problem, SparseIndex index, HopperSparseFlashPrefill kernel, String ptx,
+                                     Random random) {
         AttentionShape shape = problem.shape();
         int d = shape.headDim();
-        WarpEmulator gpu = new WarpEmulator(kernel.emit(PtxTarget.SM_90A).ptx());
+        WarpEmulator gpu = new WarpEmulator(ptx);
         Map<String, Long> params = inputs(gpu, problem);
         params.put("kCache", params.get("k"));
         params.put("vCache", params.get("v"));
