@@ -42,7 +42,8 @@ import java.util.TreeMap;
  * wait saw a phase that some warp completed while its wgmmas still read those bytes (a stage released before its
  * wgmma.wait_group), whatever order the emulator ran the warps in. Likewise for {@code cp.async}: a shared read of
  * bytes whose copy its warp has not yet waited for (cp.async.wait_group, wait_all, or handed over by
- * cp.async.mbarrier.arrive.noinc) is reported. Fences and register limits are no-ops.
+ * cp.async.mbarrier.arrive.noinc) is reported, and for TMA: a shared read of bytes a TMA copy delivers on an mbarrier
+ * phase the reading warp has not waited for. Fences and register limits are no-ops.
  * <p>Global memory is a set of buffers at made-up addresses ({@link #allocate}); parameters are given by name.
  */
 public final class WarpEmulator {
@@ -300,11 +301,17 @@ public final class WarpEmulator {
         final Map<Integer, List<Warp>> barrierWaiters = new HashMap<>();
         final Set<Warp> waitingAtBarrier = new HashSet<>();
         final List<Warp> warps = new ArrayList<>();
+        /** Per shared byte: the mbarrier (-1: none) and phase on which the last TMA copy into it completes. */
+        final int[] copiedOn;
+        final int[] copiedInPhase;
         long events;
 
         Cta(byte[] shared, int threads) {
             this.shared = shared;
             this.threads = threads;
+            this.copiedOn = new int[shared.length];
+            this.copiedInPhase = new int[shared.length];
+            Arrays.fill(copiedOn, -1);
         }
 
         /** A warp's {@code bar.sync} ({@code waits}) or {@code bar.arrive} at the barrier its last statement named. */
@@ -354,7 +361,15 @@ public final class WarpEmulator {
          * A read of shared bytes {@code [at, at + bytes)} by statement {@code s}: an error where a cp.async copy into
          * them has not been waited for by the warp that started it (on the device it may not have landed).
          */
-        void checkSharedRead(int at, int bytes, String[] s) {
+        void checkSharedRead(Warp reader, int at, int bytes, String[] s) {
+            for (int b = at; b < at + bytes; b++) {
+                int barrier = copiedOn[b];
+                if (barrier >= 0 && reader.observed.getOrDefault(barrier, -1) < copiedInPhase[b]) {
+                    throw new IllegalStateException("race: " + String.join(" ", s) + " reads shared byte " + b
+                            + ", which a TMA copy delivers on phase " + copiedInPhase[b] + " of the mbarrier at "
+                            + barrier + ", before warp " + reader.warp + " has waited for that phase");
+                }
+            }
             for (Warp w : warps) {
                 if (w.copyGroups.isEmpty() && w.copiesOpen.isEmpty()) continue;
                 List<BitSet> pending = new ArrayList<>(w.copyGroups);
@@ -445,10 +460,14 @@ public final class WarpEmulator {
             return (phase & 1) != parity;
         }
 
+        /** The latest completed phase of that parity (-1 before any, as a fresh barrier's parity-1 wait sees). */
+        int completedPhase(long parity) {
+            return ((phase - 1) & 1) == parity ? phase - 1 : phase - 2;
+        }
+
         /** What the latest completed phase of that parity exposed (nothing where none did). */
         BitSet exposedBy(long parity) {
-            int completed = ((phase - 1) & 1) == parity ? phase - 1 : phase - 2;
-            return exposedByPhase.getOrDefault(completed, new BitSet());
+            return exposedByPhase.getOrDefault(completedPhase(parity), new BitSet());
         }
     }
 
@@ -482,6 +501,8 @@ public final class WarpEmulator {
          * the arrivals, not after those wgmmas.
          */
         private final Map<Integer, BitSet> forbidden = new HashMap<>();
+        /** Per mbarrier, the latest phase this warp has seen complete in a wait. */
+        private final Map<Integer, Integer> observed = new HashMap<>();
         /** Shared bytes of this warp's cp.async copies not yet waited for: committed groups, oldest first, and open. */
         private final List<BitSet> copyGroups = new ArrayList<>();
         private BitSet copiesOpen = new BitSet();
@@ -598,7 +619,10 @@ public final class WarpEmulator {
                 int at = sharedAt(address(l, s[3]), 8, s);
                 MBarrierState barrier = cta.mbarrier(at, s);
                 boolean done = barrier.completed(operand(l, s[4]));
-                if (done) forbidden.put(at, barrier.exposedBy(operand(l, s[4])));
+                if (done) {
+                    forbidden.put(at, barrier.exposedBy(operand(l, s[4])));
+                    observed.merge(at, barrier.completedPhase(operand(l, s[4])), Math::max);
+                }
                 put(l, s[2], done ? 1 : 0);
                 all &= done;
             }
@@ -870,7 +894,7 @@ public final class WarpEmulator {
                     ? start + (mn / 64) * leading + (k / 8) * stride + (k % 8) * 128 + (mn % 64) * 2
                     : start + (mn / 8) * stride + (mn % 8) * 128 + k * 2;
             int at = sharedAt(swizzled128(logical), 2, s);
-            cta.checkSharedRead(at, 2, s);
+            cta.checkSharedRead(this, at, 2, s);
             open.sharedRead.set(at, at + 2);
             return bf16(read(shared, at, 2));
         }
@@ -892,6 +916,8 @@ public final class WarpEmulator {
             long[] at = new long[3];
             for (int i = 0; i < 3; i++) at[i] = (int) operand(l, names[i]);
             boolean swizzled = shape.swizzle() == TensorMap.Swizzle.BYTES_128;
+            int barrierAt = sharedAt(address(l, s[4]), 8, s);
+            MBarrierState barrier = cta.mbarrier(barrierAt, s);
             for (int z = 0; z < box[2]; z++) {
                 for (int y = 0; y < box[1]; y++) {
                     for (int x = 0; x < box[0]; x++) {
@@ -909,10 +935,14 @@ public final class WarpEmulator {
                         int into = sharedAt(swizzled ? swizzled128(logical) : logical, 2, s);
                         cta.checkSharedWrite(this, into, 2, s);
                         write(shared, into, 2, value);
+                        for (int b = into; b < into + 2; b++) {
+                            cta.copiedOn[b] = barrierAt;
+                            cta.copiedInPhase[b] = barrier.phase;
+                        }
                     }
                 }
             }
-            cta.mbarrier(sharedAt(address(l, s[4]), 8, s), s).transact(-2L * box[0] * box[1] * box[2]);
+            barrier.transact(-2L * box[0] * box[1] * box[2]);
         }
 
         /** One lane's mbarrier init, arrive (expecting transaction bytes or not), expect_tx, or a cp.async arrival. */
@@ -1002,7 +1032,7 @@ public final class WarpEmulator {
         }
 
         private int sharedHalf(int at, String[] s) {
-            cta.checkSharedRead(at, 2, s);
+            cta.checkSharedRead(this, at, 2, s);
             return (int) read(shared, sharedAt(at, 2, s), 2);
         }
 
@@ -1138,7 +1168,7 @@ public final class WarpEmulator {
             long bytes = (long) width * names.length;
             Place place = isShared ? new Place(shared, sharedAt(address, (int) bytes, s)) : global(address, bytes, s);
             if (isShared && !load) cta.checkSharedWrite(this, place.at(), (int) bytes, s);
-            if (isShared && load) cta.checkSharedRead(place.at(), (int) bytes, s);
+            if (isShared && load) cta.checkSharedRead(this, place.at(), (int) bytes, s);
             for (int i = 0; i < names.length; i++) {
                 int at = place.at() + width * i;
                 if (load) {

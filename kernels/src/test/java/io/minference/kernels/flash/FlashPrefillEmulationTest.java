@@ -106,16 +106,29 @@ class FlashPrefillEmulationTest {
     /**
      * The emulator's race checks, on the Hopper kernel's PTX with one fault planted: a consumer that releases its
      * stage before waiting for the wgmmas reading it (the producer's next copy then writes bytes a wgmma may still be
-     * reading), and one that never waits (its softmax then reads S while the wgmma writing it may still run). The
-     * unchanged kernel passes the same run (above); each planted fault is reported by name instead of passing.
+     * reading), one that never waits (its softmax then reads S while the wgmma writing it may still run), and
+     * consumers that never wait on their barriers (they read Q and the K/V stages before the TMA phase that delivers
+     * them). The unchanged kernel passes the same run (above); each planted fault is reported instead of passing.
      */
     @ParameterizedTest(name = "{0}")
-    @CsvSource({"release before wait, wgmmas still reading", "no wait, race: reads"})
+    @CsvSource({"release before wait, wgmmas still reading", "no wait, race: reads",
+            "consumers skip their barrier waits, has waited for that phase"})
     void aRaceInTheHopperPipelineIsReported(String fault, String reported) {
         AttentionShape shape = new AttentionShape(4, 2, 128);
         AttentionProblem problem = AttentionProblem.random(shape, 300, 0, 7);
         HopperFlashPrefill kernel = new HopperFlashPrefill(128, 128, 2);
-        List<String> lines = new ArrayList<>(List.of(kernel.emit(PtxTarget.SM_90A).ptx().split("\n")));
+        String emitted = kernel.emit(PtxTarget.SM_90A).ptx();
+        if (fault.startsWith("consumers")) {
+            // after the consumers' setmaxnreg, every mbarrier wait succeeds at once: Q and K/V read as they lie
+            int consumers = emitted.indexOf("setmaxnreg.inc");
+            String skipping = emitted.substring(0, consumers) + emitted.substring(consumers).replaceAll(
+                    "mbarrier\\.try_wait\\.parity\\.shared::cta\\.b64 (%\\w+), \\[[^]]+\\], [^;]+;", "mov.pred $1, 1;");
+            var e = assertThrows(IllegalStateException.class, () -> runHopper(kernel, skipping, problem));
+            assertTrue(e.getMessage().contains("race") && e.getMessage().contains(reported), e.getMessage());
+            System.out.println(fault + ": " + e.getMessage());
+            return;
+        }
+        List<String> lines = new ArrayList<>(List.of(emitted.split("\n")));
         int wait = -1;
         for (int i = 0; i < lines.size() && wait < 0; i++) {
             if (lines.get(i).contains("wgmma.wait_group.sync.aligned 0;")
