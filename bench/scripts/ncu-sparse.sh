@@ -11,6 +11,8 @@
 #    dense Hopper kernel (its second launch); each report also as text (--page details), its headline lines printed.
 # 2. SparseLayerBenchmark, layer 22 of MInference's LLaMA-3-8B patterns at 128K: the default, the `overlap` and
 #    `overlap,lazy` schedules (never timed on the layer; emulation-tested), the default again.
+# 3. The GPU tests session 10 could not reach: CodedKvCacheGpuTest's bit-for-bit cases (the prefill quantizer's and the
+#    decode-time RoPE + KV write's codes and scales against CodedBlocks) and LlamaSessionGpuTest on CpuBackend.reference().
 set -uo pipefail
 . "$(dirname "$0")/gpu-call.sh"
 gpu_call ncu-sparse name,driver_version
@@ -40,3 +42,12 @@ for variant in "" "-Dminference.sparse.schedule=overlap" "-Dminference.sparse.sc
   echo "layer run $run (${variant:-default}) rc=$?"
   grep -E '^\| 128K' "$out/layer$run.log" | cut -c1-120
 done
+echo "== 3. what session 10 left unrun: the 8-bit cache's bytes against CodedBlocks, and LlamaSessionGpuTest on CpuBackend.reference()"
+summary() { sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -E "tests (successful|failed|aborted)|FAILED|ABORTED" | cut -c1-300 | head -8; }
+timeout 90 .gpu/test --details=testfeed --include-tag gpu --include-classname '.*CodedKvCacheGpuTest' \
+  --include-methodname '.*(quantizeWritesTheReferenceBytesAndTheTail|ropeWriteQuantizesEachBlockAsItFills).*' \
+  > "$out/kv-bytes.log" 2>&1
+echo "rc=$?"; summary "$out/kv-bytes.log"
+timeout 60 .gpu/test --details=testfeed --include-tag gpu --include-classname '.*LlamaSessionGpuTest' \
+  > "$out/session.log" 2>&1
+echo "rc=$?"; summary "$out/session.log"
