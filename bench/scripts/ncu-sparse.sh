@@ -2,7 +2,7 @@
 # What holds the Hopper sparse kernel at about 0.77x of the dense kernel's rate on the tiles it computes (BENCHMARKS.md,
 # "Where the sparse kernel's time is not" and "Paired query blocks measured"): Nsight Compute profiles of both on the
 # same buffers and a ranges-only index, then the sparse overlap schedules on the layer at 128K. One device call of about
-# three minutes; on the GPU machine, from the repository root, after `bash bench/scripts/stage-gpu.sh .gpu`:
+# five minutes; on the GPU machine, from the repository root, after `bash bench/scripts/stage-gpu.sh .gpu`:
 #
 #   bash bench/scripts/ncu-sparse.sh          (logs, reports and their text pages in $OUT, or ./ncu-sparse-logs)
 #
