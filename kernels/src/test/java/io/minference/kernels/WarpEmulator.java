@@ -60,8 +60,8 @@ public final class WarpEmulator {
     /** The dynamic shared array's symbol, or null. */
     private String dynamicShared;
     private long nextAddress = 1L << 32;
-    /** Instructions issued per warp index and opcode since the last {@link #resetIssued} ({@link #issued}). */
-    private final Map<Integer, Map<String, Long>> issued = new TreeMap<>();
+    /** Per warp index, how often it issued each statement of {@link #code} in the blocks run ({@link #issued}). */
+    private final Map<Integer, long[]> issuedPerStatement = new TreeMap<>();
     /** Tensor maps by the handle a kernel parameter passes ({@link #tensorMap}). */
     private final Map<Long, MappedTensor> tensorMaps = new HashMap<>();
 
@@ -231,8 +231,9 @@ public final class WarpEmulator {
             if (cta.events == events) {
                 StringBuilder where = new StringBuilder();
                 for (Warp w : live) {
-                    where.append("\n  warp ").append(w.warp).append(cta.waitingAtBarrier.contains(w) ? " at bar.sync"
-                            : " waiting on an mbarrier").append(", after: ").append(String.join(" ", code.get(w.pc - 1)));
+                    String waitsAt = cta.waitingAtBarrier.contains(w) ? " at bar.sync" : " waiting on an mbarrier";
+                    where.append("\n  warp ").append(w.warp).append(waitsAt).append(", after: ")
+                            .append(String.join(" ", code.get(w.pc - 1)));
                 }
                 throw new IllegalStateException("deadlock: " + live.size() + " warps wait and none can go on"
                         + where);
@@ -258,18 +259,22 @@ public final class WarpEmulator {
     }
 
     /**
-     * The instructions each warp index issued in the blocks run since the last {@link #resetIssued}, by opcode (its
-     * first part, two for loads, stores, copies, wgmma and mbarrier operations: {@code ld.shared}, {@code
-     * wgmma.mma_async}): one per statement a warp or a split group of its lanes executes, predicated off or not, as
-     * the hardware issues them. The retries of an mbarrier wait (the failed {@code try_wait} and its branch back) are
-     * left out: how often a warp polls is the emulator's scheduling, not the kernel's work.
+     * The instructions each warp index issued in the blocks run so far, by opcode (its first part, two for loads,
+     * stores, copies, wgmma and mbarrier operations: {@code ld.shared}, {@code wgmma.mma_async}): one per statement a
+     * warp or a split group of its lanes executes, predicated off or not, as the hardware issues them. The retries of
+     * an mbarrier wait (the failed {@code try_wait} and its branch back) are left out: how often a warp polls is the
+     * emulator's scheduling, not the kernel's work.
      */
     public Map<Integer, Map<String, Long>> issued() {
-        return issued;
-    }
-
-    public void resetIssued() {
-        issued.clear();
+        Map<Integer, Map<String, Long>> byOpcode = new TreeMap<>();
+        issuedPerStatement.forEach((warp, counts) -> {
+            Map<String, Long> opcodes = byOpcode.computeIfAbsent(warp, w -> new TreeMap<>());
+            for (int statement = 0; statement < counts.length; statement++) {
+                if (counts[statement] == 0) continue;
+                opcodes.merge(opcodeClass(code.get(statement)[1]), counts[statement], Long::sum);
+            }
+        });
+        return byOpcode;
     }
 
     private static String opcodeClass(String op) {
@@ -333,10 +338,13 @@ public final class WarpEmulator {
         }
 
         /**
-         * A write to shared bytes {@code [at, at + bytes)} by statement {@code s}: an error where a wgmma that some
-         * warp has issued and not yet waited for reads them (on the device that wgmma may still be reading).
+         * Before {@code writer}'s statement {@code s} writes shared bytes {@code [at, at + bytes)}: an error where a
+         * wgmma that some warp has issued and not yet waited for reads them (on the device that wgmma may still be
+         * reading), or where an mbarrier wait of the writer's released them early; the bytes' TMA delivery is
+         * forgotten (a TMA copy marks them again after this), since what they hold now comes from this write.
          */
-        void checkSharedWrite(Warp writer, int at, int bytes, String[] s) {
+        void beforeSharedWrite(Warp writer, int at, int bytes, String[] s) {
+            Arrays.fill(copiedOn, at, at + bytes, -1);
             for (BitSet exposed : writer.forbidden.values()) {
                 int read = exposed.nextSetBit(at);
                 if (read >= 0 && read < at + bytes) {
@@ -358,8 +366,9 @@ public final class WarpEmulator {
         }
 
         /**
-         * A read of shared bytes {@code [at, at + bytes)} by statement {@code s}: an error where a cp.async copy into
-         * them has not been waited for by the warp that started it (on the device it may not have landed).
+         * A read of shared bytes {@code [at, at + bytes)} by {@code reader}'s statement {@code s}: an error where a TMA
+         * copy delivers them on an mbarrier phase the reader has not waited for, or where a cp.async copy into them
+         * has not been waited for by the warp that started it (on the device either may not have landed).
          */
         void checkSharedRead(Warp reader, int at, int bytes, String[] s) {
             for (int b = at; b < at + bytes; b++) {
@@ -485,7 +494,8 @@ public final class WarpEmulator {
         private final boolean[] active = new boolean[LANES];
         // groups of lanes that branched apart from the running one: the instruction each waits at, and its lanes
         private final List<Object[]> waiting = new ArrayList<>();
-        private final Map<String, Long> issuedHere;
+        /** {@link #issuedPerStatement}'s counts for this warp index. */
+        private final long[] issuedHere;
         private int pc;
         /** Whether the last statement was an mbarrier wait that failed: its retry branch is not counted. */
         private boolean retrying;
@@ -513,16 +523,15 @@ public final class WarpEmulator {
             this.warp = warp;
             this.cta = cta;
             this.shared = cta.shared;
-            this.issuedHere = issued.computeIfAbsent(warp, w -> new TreeMap<>());
+            this.issuedHere = issuedPerStatement.computeIfAbsent(warp, w -> new long[code.size()]);
             Arrays.fill(active, true);
         }
 
         /**
-         * Runs to the next barrier, to an mbarrier wait that fails (to be resumed at its retry) or to the end. Lanes
-         * that branch apart
-         * form groups, each waiting at its own instruction; the group at the lowest instruction runs first, and
-         * groups that reach the same instruction run on as one, which is where structured code (if-else blocks,
-         * loops whose lanes leave at different turns) meets again.
+         * Runs to the next barrier, to an mbarrier wait that fails (to be resumed at its retry), to just after an
+         * mbarrier arrival, or to the end. Lanes that branch apart form groups, each waiting at its own instruction;
+         * the group at the lowest instruction runs first, and groups that reach the same instruction run on as one,
+         * which is where structured code (if-else blocks, loops whose lanes leave at different turns) meets again.
          */
         Stop run() {
             while (true) {
@@ -530,9 +539,7 @@ public final class WarpEmulator {
                 if (pc >= code.size()) return Stop.END;
                 String[] s = code.get(pc);
                 String op = s[1];
-                if (!(retrying && op.startsWith("bra")) && !op.startsWith("mbarrier.try_wait")) {
-                    issuedHere.merge(opcodeClass(op), 1L, Long::sum);
-                }
+                if (!(retrying && op.startsWith("bra")) && !op.startsWith("mbarrier.try_wait")) issuedHere[pc]++;
                 retrying = false;
                 if (op.equals("ret")) {
                     if (waiting.isEmpty()) return Stop.END;
@@ -571,7 +578,7 @@ public final class WarpEmulator {
                         retrying = true;
                         return Stop.SPIN;
                     }
-                    issuedHere.merge(opcodeClass(op), 1L, Long::sum);
+                    issuedHere[pc - 1]++;
                     continue;
                 }
                 execute(s, guarded);
@@ -588,7 +595,10 @@ public final class WarpEmulator {
             return all;
         }
 
-        /** {@code wgmma.commit_group} and {@code wgmma.wait_group n}: the groups in flight, as the hardware keeps them. */
+        /**
+         * {@code wgmma.commit_group} and {@code wgmma.wait_group n}: the groups in flight, as the hardware keeps them
+         * ({@code wgmma.fence} orders register accesses the emulator makes in order anyway).
+         */
         private void trackGroups(String[] s) {
             if (s[1].startsWith("wgmma.commit_group")) {
                 if (open != null) committed.add(open);
@@ -743,13 +753,12 @@ public final class WarpEmulator {
                 warpgroupMma(s, lanes);
                 return;
             }
-            // wgmma runs at issue (its operands may not change before the wait, nor its accumulators be read), copies
-            // land at once, registers are not counted: fences, groups, waits and register limits have nothing to do
-            if (op.startsWith("wgmma.") || op.startsWith("fence.") || op.startsWith("setmaxnreg.")
-                    || op.equals("bar.warp.sync")) {
+            if (op.startsWith("wgmma.")) {
                 trackGroups(s);
                 return;
             }
+            // warps run in lockstep, copies land at once and registers are not counted: nothing to do
+            if (op.startsWith("fence.") || op.startsWith("setmaxnreg.") || op.equals("bar.warp.sync")) return;
             if (op.startsWith("cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes")) {
                 for (int l = 0; l < LANES; l++) if (lanes[l]) copyTensor(l, s);
                 return;
@@ -933,7 +942,7 @@ public final class WarpEmulator {
                         }
                         long logical = destination + 2L * ((z * box[1] + y) * box[0] + x);
                         int into = sharedAt(swizzled ? swizzled128(logical) : logical, 2, s);
-                        cta.checkSharedWrite(this, into, 2, s);
+                        cta.beforeSharedWrite(this, into, 2, s);
                         write(shared, into, 2, value);
                         for (int b = into; b < into + 2; b++) {
                             cta.copiedOn[b] = barrierAt;
@@ -976,8 +985,9 @@ public final class WarpEmulator {
         }
 
         /**
-         * A 16 x 16 bf16 A operand from the warp's four registers a lane, as mma.m16n8k16 and a register-A wgmma take
-         * it: lane l (group g = l / 4, t = l mod 4) holds (g, 2t..2t+1), (g + 8, 2t..), (g, 2t + 8..), (g + 8, 2t + 8..).
+         * A 16 x 16 bf16 A operand from the warp's four registers a lane, as mma.m16n8k16 and a register-A wgmma
+         * take it: lane l (group g = l / 4, t = l mod 4) holds (g, 2t..2t+1), (g + 8, 2t..), (g, 2t + 8..) and
+         * (g + 8, 2t + 8..).
          */
         private double[][] fragmentA(String[] a) {
             double[][] am = new double[16][16];
@@ -1051,7 +1061,7 @@ public final class WarpEmulator {
             int bytes = Integer.parseInt(s[4]);
             int dst = sharedAt(address(l, s[2]), bytes, s);
             int from = s.length > 5 ? (int) operand(l, s[5]) : bytes;
-            cta.checkSharedWrite(this, dst, bytes, s);
+            cta.beforeSharedWrite(this, dst, bytes, s);
             copiesOpen.set(dst, dst + bytes);
             Arrays.fill(shared, dst, dst + bytes, (byte) 0);
             if (from == 0) return;
@@ -1146,7 +1156,7 @@ public final class WarpEmulator {
             long address = address(l, s[atom ? 3 : 2]);
             Place place = op.contains(".shared.") ? new Place(shared, sharedAt(address, width, s))
                     : global(address, width, s);
-            if (op.contains(".shared.")) cta.checkSharedWrite(this, place.at(), width, s);
+            if (op.contains(".shared.")) cta.beforeSharedWrite(this, place.at(), width, s);
             long old = read(place.bytes(), place.at(), width);
             long value = operand(l, s[atom ? 4 : 3]);
             long updated = switch (op.split("\\.")[2]) {
@@ -1167,7 +1177,7 @@ public final class WarpEmulator {
             long address = address(l, load ? s[3] : s[2]);
             long bytes = (long) width * names.length;
             Place place = isShared ? new Place(shared, sharedAt(address, (int) bytes, s)) : global(address, bytes, s);
-            if (isShared && !load) cta.checkSharedWrite(this, place.at(), (int) bytes, s);
+            if (isShared && !load) cta.beforeSharedWrite(this, place.at(), (int) bytes, s);
             if (isShared && load) cta.checkSharedRead(this, place.at(), (int) bytes, s);
             for (int i = 0; i < names.length; i++) {
                 int at = place.at() + width * i;
