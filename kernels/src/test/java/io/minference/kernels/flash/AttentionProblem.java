@@ -12,9 +12,9 @@ import java.util.stream.IntStream;
  *
  * @param capacity cache rows; rows past {@code start + count} are never attended (the tests poison them)
  */
-record AttentionProblem(AttentionShape shape, int count, int start, int capacity, float[] q, float[] k, float[] v) {
+public record AttentionProblem(AttentionShape shape, int count, int start, int capacity, float[] q, float[] k, float[] v) {
 
-    static AttentionProblem random(AttentionShape shape, int count, int start, long seed) {
+    public static AttentionProblem random(AttentionShape shape, int count, int start, long seed) {
         return random(shape, count, start, start + count + 37, seed);
     }
 

@@ -4,7 +4,6 @@ import io.minference.kernels.WarpEmulator;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.ptx.PtxTarget;
 import io.minference.runtime.cuda.BFloat16;
-import io.minference.runtime.cuda.TensorMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -12,8 +11,6 @@ import org.junit.jupiter.params.provider.CsvSource;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -67,11 +64,7 @@ class FlashPrefillEmulationTest {
     /** Every block of the mma.sync {@code kernel}'s launch over {@code problem}, its PTX given; the output's bytes. */
     private static byte[] runMmaSync(FlashPrefill kernel, String ptx, AttentionProblem problem) {
         WarpEmulator gpu = new WarpEmulator(ptx);
-        Map<String, Long> params = new HashMap<>();
-        params.put("q", gpu.upload(WarpEmulator.bf16Bytes(problem.q())));
-        params.put("k", gpu.upload(WarpEmulator.bf16Bytes(problem.k())));
-        params.put("v", gpu.upload(WarpEmulator.bf16Bytes(problem.v())));
-        long out = outputAndShape(gpu, problem, params);
+        Map<String, Long> params = EmulatedPrefillInputs.mmaSync(gpu, problem);
         assertEquals(params.keySet(), new HashSet<>(gpu.params()), "the kernel's parameters");
         int queryBlocks = kernel.queryBlocks(problem.count());
         for (int head = 0; head < problem.shape().numHeads(); head++) {
@@ -79,7 +72,7 @@ class FlashPrefillEmulationTest {
                 gpu.runBlock(params, head, block, queryBlocks, kernel.threads(), kernel.sharedBytes());
             }
         }
-        return gpu.bytes(out);
+        return gpu.bytes(params.get("o"));
     }
 
     /**
@@ -153,17 +146,8 @@ class FlashPrefillEmulationTest {
     /** Every block of {@code kernel}'s launch over {@code problem}, its PTX given; the output's bytes. */
     private static byte[] runHopper(HopperFlashPrefill kernel, String ptx, AttentionProblem problem) {
         AttentionShape shape = problem.shape();
-        int headDim = shape.headDim();
         WarpEmulator gpu = new WarpEmulator(ptx);
-        Map<String, Long> params = new HashMap<>();
-        int rows = problem.start() + problem.count();
-        params.put("q", gpu.tensorMap(gpu.upload(WarpEmulator.bf16Bytes(problem.q())),
-                TensorMap.Shape.headRows(problem.count(), shape.numHeads(), headDim, HopperFlashPrefill.BLOCK_M)));
-        params.put("k", gpu.tensorMap(gpu.upload(WarpEmulator.bf16Bytes(problem.k())),
-                TensorMap.Shape.headRows(rows, shape.numKvHeads(), headDim, kernel.blockN())));
-        params.put("v", gpu.tensorMap(gpu.upload(WarpEmulator.bf16Bytes(problem.v())),
-                TensorMap.Shape.headRows(rows, shape.numKvHeads(), headDim, kernel.blockN())));
-        long out = outputAndShape(gpu, problem, params);
+        Map<String, Long> params = EmulatedPrefillInputs.hopper(gpu, kernel, problem);
         assertEquals(params.keySet(), new HashSet<>(gpu.params()), "the kernel's parameters");
         int queryBlocks = kernel.queryBlocks(problem.count());
         for (int head = 0; head < shape.numHeads(); head++) {
@@ -172,22 +156,7 @@ class FlashPrefillEmulationTest {
                         HopperFlashPrefill.THREADS, kernel.sharedBytes());
             }
         }
-        return gpu.bytes(out);
-    }
-
-    /** The output (poisoned with NaN) and the launch's shape parameters; returns the output's address. */
-    private static long outputAndShape(WarpEmulator gpu, AttentionProblem problem, Map<String, Long> params) {
-        AttentionShape shape = problem.shape();
-        float[] poison = new float[problem.count() * shape.queryDim()];
-        Arrays.fill(poison, Float.NaN);
-        long out = gpu.upload(WarpEmulator.bf16Bytes(poison));
-        params.put("o", out);
-        params.put("count", (long) problem.count());
-        params.put("start", (long) problem.start());
-        params.put("numHeads", (long) shape.numHeads());
-        params.put("numKvHeads", (long) shape.numKvHeads());
-        params.put("scale", (long) Float.floatToRawIntBits(FlashAttention.log2Scale(shape.headDim())));
-        return out;
+        return gpu.bytes(params.get("o"));
     }
 
     /** Every query row and head of {@code out} (bf16) within {@link #ROW_TOLERANCE} of the float64 attention. */

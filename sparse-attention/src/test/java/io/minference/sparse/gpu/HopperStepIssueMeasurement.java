@@ -2,16 +2,15 @@ package io.minference.sparse.gpu;
 
 import io.minference.kernels.WarpEmulator;
 import io.minference.kernels.attention.AttentionShape;
-import io.minference.kernels.flash.FlashAttention;
+import io.minference.kernels.flash.AttentionProblem;
+import io.minference.kernels.flash.EmulatedPrefillInputs;
 import io.minference.kernels.flash.HopperFlashLoop;
 import io.minference.kernels.flash.HopperFlashPrefill;
 import io.minference.ptx.PtxTarget;
-import io.minference.runtime.cuda.TensorMap;
 import io.minference.sparse.SparseIndex;
 import io.minference.sparse.gpu.SparseAttentionChecks.Problem;
 import org.junit.jupiter.api.Test;
 
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -103,55 +102,25 @@ class HopperStepIssueMeasurement {
     }
 
     private static Map<Integer, Map<String, Long>> runDense(HopperFlashPrefill kernel, AttentionShape shape, int length) {
-        Problem problem = Problem.random(shape, length, new Random(1));
+        AttentionProblem problem = AttentionProblem.random(shape, length, 0, 1);
         WarpEmulator gpu = new WarpEmulator(kernel.emit(PtxTarget.SM_90A).ptx());
-        Map<String, Long> params = shapeParams(gpu, problem);
-        params.put("q", gpu.tensorMap(gpu.upload(WarpEmulator.bf16Bytes(problem.q())),
-                TensorMap.Shape.headRows(length, shape.numHeads(), 128, HopperFlashPrefill.BLOCK_M)));
-        params.put("k", gpu.tensorMap(gpu.upload(WarpEmulator.bf16Bytes(problem.k())),
-                TensorMap.Shape.headRows(length, shape.numKvHeads(), 128, kernel.blockN())));
-        params.put("v", gpu.tensorMap(gpu.upload(WarpEmulator.bf16Bytes(problem.v())),
-                TensorMap.Shape.headRows(length, shape.numKvHeads(), 128, kernel.blockN())));
-        params.put("count", (long) length);
-        params.put("start", 0L);
         // y = 0 is the last query block (the grid runs last-first)
-        gpu.runBlock(params, new WarpEmulator.Grid(0, 0, shape.numHeads(), kernel.queryBlocks(length)),
-                HopperFlashPrefill.THREADS, kernel.sharedBytes());
+        gpu.runBlock(EmulatedPrefillInputs.hopper(gpu, kernel, problem),
+                new WarpEmulator.Grid(0, 0, shape.numHeads(), kernel.queryBlocks(length)), HopperFlashPrefill.THREADS,
+                kernel.sharedBytes());
         return gpu.issued();
     }
 
     private static Map<Integer, Map<String, Long>> runSparse(HopperSparseFlashPrefill kernel, AttentionShape shape,
                                                             int length) {
-        Problem problem = Problem.random(shape, length, new Random(1));
+        Random random = new Random(1);
+        Problem problem = Problem.random(shape, length, random);
         SparseIndex index = TestIndexes.dense(0, shape.numHeads(), length);
         WarpEmulator gpu = new WarpEmulator(kernel.emit(PtxTarget.SM_90A).ptx());
-        Map<String, Long> params = shapeParams(gpu, problem);
-        long k = gpu.upload(WarpEmulator.bf16Bytes(problem.k()));
-        long v = gpu.upload(WarpEmulator.bf16Bytes(problem.v()));
-        params.put("kCache", k);
-        params.put("vCache", v);
-        params.put("q", gpu.tensorMap(gpu.upload(WarpEmulator.bf16Bytes(problem.q())),
-                TensorMap.Shape.headRows(length, shape.numHeads(), 128, kernel.queryRows())));
-        params.put("k", gpu.tensorMap(k, TensorMap.Shape.headRows(length, shape.numKvHeads(), 128,
-                HopperSparseFlashPrefill.BLOCK)));
-        params.put("v", gpu.tensorMap(v, TensorMap.Shape.headRows(length, shape.numKvHeads(), 128,
-                HopperSparseFlashPrefill.BLOCK)));
-        params.putAll(EmulatedIndexes.upload(gpu, DeviceSparseIndex.Packed.of(index)));
-        params.put("length", (long) length);
-        params.put("firstHead", 0L);
         // y = 0 is the last query block (last-first order)
-        gpu.runBlock(params, new WarpEmulator.Grid(0, 0, index.heads(), index.queryBlocks()), kernel.threads(),
-                kernel.sharedBytes());
+        gpu.runBlock(SparseFlashEmulationTest.hopperInputs(gpu, problem, index, kernel, random),
+                new WarpEmulator.Grid(0, 0, index.heads(), SparseFlashEmulationTest.blocksPerHead(index, kernel)),
+                kernel.threads(), kernel.sharedBytes());
         return gpu.issued();
-    }
-
-    private static Map<String, Long> shapeParams(WarpEmulator gpu, Problem problem) {
-        AttentionShape shape = problem.shape();
-        Map<String, Long> params = new HashMap<>();
-        params.put("o", gpu.upload(new byte[2 * problem.length() * shape.queryDim()]));
-        params.put("numHeads", (long) shape.numHeads());
-        params.put("numKvHeads", (long) shape.numKvHeads());
-        params.put("scale", (long) Float.floatToRawIntBits(FlashAttention.log2Scale(shape.headDim())));
-        return params;
     }
 }

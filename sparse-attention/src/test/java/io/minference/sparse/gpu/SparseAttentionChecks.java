@@ -88,6 +88,20 @@ final class SparseAttentionChecks {
     }
 
 
+    /**
+     * A sparse kernel's output against the CPU reference: the index's heads written and no other ({@link
+     * #assertHeads}), the whole within {@link #TOLERANCE} of it ({@link #relativeError}, printed) and every row within
+     * its bound ({@link #assertRowsWithinBounds}). {@code context} names the kernel, the case and the seed.
+     */
+    static void assertMatchesReference(Problem problem, SparseIndex index, float[] actual, String context) {
+        assertHeads(problem, index, actual, context);
+        double[] expected = cpuReference(problem, index);
+        double error = relativeError(actual, expected);
+        System.out.printf("%s: relative error %.2e%n", context, error);
+        assertTrue(error <= TOLERANCE, () -> context + ": relative error " + error);
+        assertRowsWithinBounds(problem.shape(), actual, expected, context);
+    }
+
     /** Every element of the index's heads written and finite; every other element still poison. */
     static void assertHeads(Problem problem, SparseIndex index, float[] actual, String seed) {
         int d = problem.shape().headDim();

@@ -25,11 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 
-import static io.minference.sparse.gpu.SparseAttentionChecks.TOLERANCE;
-import static io.minference.sparse.gpu.SparseAttentionChecks.assertHeads;
-import static io.minference.sparse.gpu.SparseAttentionChecks.assertRowsWithinBounds;
-import static io.minference.sparse.gpu.SparseAttentionChecks.cpuReference;
-import static io.minference.sparse.gpu.SparseAttentionChecks.relativeError;
+import static io.minference.sparse.gpu.SparseAttentionChecks.assertMatchesReference;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -52,21 +48,10 @@ class SparseFlashEmulationTest {
         System.out.println("SparseFlashEmulationTest seed " + seed);
         Random random = new Random(seed);
         AttentionShape shape = new AttentionShape(6, 2, headDim);
-        SparseIndex index = switch (pattern) {
-            case "VERTICAL_SLASH" -> TestIndexes.verticalSlash(random, firstHead, heads, length, 12, 24);
-            case "A_SHAPE" -> TestIndexes.aShape(firstHead, heads, length, 20, 70);
-            case "BLOCK_SPARSE" -> TestIndexes.blockSparse(random, firstHead, heads, length, 0.3);
-            default -> TestIndexes.mixed(random, firstHead, heads, length);
-        };
+        SparseIndex index = testIndex(pattern, random, firstHead, heads, length);
         Problem problem = Problem.random(shape, length, random);
-        float[] actual = runSparse(problem, index);
-        String context = "emulated mma.sync sparse kernel, " + TestIndexes.describe(index) + ", seed " + seed;
-        assertHeads(problem, index, actual, context);
-        double[] expected = cpuReference(problem, index);
-        double error = relativeError(actual, expected);
-        System.out.printf("%s d %d T=%d: relative error %.2e%n", pattern, headDim, length, error);
-        assertTrue(error <= TOLERANCE, () -> context + ": relative error " + error);
-        assertRowsWithinBounds(shape, actual, expected, context);
+        assertMatchesReference(problem, index, runSparse(problem, index), "emulated mma.sync sparse kernel, " + pattern
+                + " d " + headDim + " T=" + length + ", " + TestIndexes.describe(index) + ", seed " + seed);
     }
 
     @ParameterizedTest(name = "d {0}, {1} tokens")
@@ -105,15 +90,9 @@ class SparseFlashEmulationTest {
         SparseIndex index = testIndex(pattern, random, firstHead, heads, length);
         Problem problem = Problem.random(shape, length, random);
         HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(headDim, hopperVariant(variant));
-        float[] actual = runHopper(problem, index, kernel, random);
-        String context = "emulated " + kernel.entryName() + ", " + TestIndexes.describe(index) + ", seed " + seed;
-        assertHeads(problem, index, actual, context);
-        double[] expected = cpuReference(problem, index);
-        double error = relativeError(actual, expected);
-        System.out.printf("%s %s d %d T=%d: relative error %.2e%n", kernel.entryName(), pattern, headDim, length,
-                error);
-        assertTrue(error <= TOLERANCE, () -> context + ": relative error " + error);
-        assertRowsWithinBounds(shape, actual, expected, context);
+        assertMatchesReference(problem, index, runHopper(problem, index, kernel, random), "emulated "
+                + kernel.entryName() + ", " + pattern + " T=" + length + ", " + TestIndexes.describe(index) + ", seed "
+                + seed);
     }
 
     /** Paired query blocks compute each block's tiles in the single-block order: the same bits, on every pattern. */
@@ -183,9 +162,8 @@ class SparseFlashEmulationTest {
     }
 
     /**
-     * Runs the Hopper kernel over the index as {@link SparseFlashAttention} launches it: Q, K and V as tensor maps of
-     * the prompt (K and V by pointer too, for the gather), a block per query block of a head (or per pair), and with
-     * the longest-first order a shuffled list of the blocks' units (any permutation is a valid order).
+     * Runs the Hopper kernel over the index as {@link SparseFlashAttention} launches it ({@link #hopperInputs}, a
+     * block per query block of a head or per pair of them); the output as floats.
      */
     private static float[] runHopper(Problem problem, SparseIndex index, HopperSparseFlashPrefill kernel,
                                      Random random) {
@@ -195,9 +173,28 @@ class SparseFlashEmulationTest {
     /** As above, with the kernel's PTX given. */
     private static float[] runHopper(Problem problem, SparseIndex index, HopperSparseFlashPrefill kernel, String ptx,
                                      Random random) {
+        WarpEmulator gpu = new WarpEmulator(ptx);
+        Map<String, Long> params = hopperInputs(gpu, problem, index, kernel, random);
+        assertEquals(new HashSet<>(gpu.params()), params.keySet(), "the kernel's parameters");
+        int perHead = blocksPerHead(index, kernel);
+        for (int slot = 0; slot < index.heads(); slot++) {
+            for (int block = 0; block < perHead; block++) {
+                gpu.runBlock(params, new WarpEmulator.Grid(slot, block, index.heads(), perHead), kernel.threads(),
+                        kernel.sharedBytes());
+            }
+        }
+        return output(gpu, params, problem);
+    }
+
+    /**
+     * The Hopper kernel's parameters as {@link SparseFlashAttention} passes them: Q, K and V as tensor maps of the
+     * prompt (K and V by pointer too, for the gather), the packed index, and with the longest-first order a shuffled
+     * list of the blocks' units (any permutation is a valid order).
+     */
+    static Map<String, Long> hopperInputs(WarpEmulator gpu, Problem problem, SparseIndex index,
+                                          HopperSparseFlashPrefill kernel, Random random) {
         AttentionShape shape = problem.shape();
         int d = shape.headDim();
-        WarpEmulator gpu = new WarpEmulator(ptx);
         Map<String, Long> params = inputs(gpu, problem);
         params.put("kCache", params.get("k"));
         params.put("vCache", params.get("v"));
@@ -210,23 +207,20 @@ class SparseFlashEmulationTest {
         params.putAll(EmulatedIndexes.upload(gpu, DeviceSparseIndex.Packed.of(index)));
         params.put("length", (long) problem.length());
         params.put("firstHead", (long) index.firstHead());
-        int slotsPerBlock = HopperSparseFlashPrefill.slotsPerBlock(kernel.variant());
-        int perHead = (index.queryBlocks() + slotsPerBlock - 1) / slotsPerBlock;
         if (kernel.variant().order() == LaunchOrder.LONGEST_FIRST) {
             List<Integer> units = new ArrayList<>();
-            for (int u = 0; u < index.heads() * perHead; u++) units.add(u);
+            for (int u = 0; u < index.heads() * blocksPerHead(index, kernel); u++) units.add(u);
             Collections.shuffle(units, random);
             params.put("order", gpu.upload(WarpEmulator.u32Bytes(units.stream().mapToInt(Integer::intValue)
                     .toArray())));
         }
-        assertEquals(new HashSet<>(gpu.params()), params.keySet(), "the kernel's parameters");
-        for (int slot = 0; slot < index.heads(); slot++) {
-            for (int block = 0; block < perHead; block++) {
-                gpu.runBlock(params, new WarpEmulator.Grid(slot, block, index.heads(), perHead), kernel.threads(),
-                        kernel.sharedBytes());
-            }
-        }
-        return output(gpu, params, problem);
+        return params;
+    }
+
+    /** The grid's y: a block per query block of a head, or per pair of them. */
+    static int blocksPerHead(SparseIndex index, HopperSparseFlashPrefill kernel) {
+        int slotsPerBlock = HopperSparseFlashPrefill.slotsPerBlock(kernel.variant());
+        return (index.queryBlocks() + slotsPerBlock - 1) / slotsPerBlock;
     }
 
     private static float[] runSparse(Problem problem, SparseIndex index) {
