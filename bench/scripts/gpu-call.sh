@@ -12,3 +12,24 @@ gpu_call() {
   fi
   { nvidia-smi --query-gpu="$query" --format=csv 2>&1; git log --oneline -1 2>&1; } | tee "$out/machine.txt"
 }
+
+# The JUnit console launcher's verdict in a log: its counts and what failed, colours stripped.
+test_summary() {
+  sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -E "tests (successful|failed|aborted)|FAILED|ABORTED" | cut -c1-300 | head -12
+}
+
+# SparseLayerBenchmark on layer 22 of MInference's LLaMA-3-8B patterns at 128K, once per JAVA_OPTS variant given ("" for
+# the defaults), in that order, each under LIMIT seconds: usage `layer_runs LIMIT VARIANT...`; layerN.log in $out, the
+# variant line and the 128K rows printed.
+layer_runs() {
+  local limit=$1 run=0 variant
+  shift
+  local patterns=$MINFERENCE_TEST_DATA/minference/Llama_3_8B_Instruct_262k_kv_out_v32_fit_o_best_pattern.json
+  for variant in "$@"; do
+    run=$((run + 1))
+    JAVA_OPTS="$variant" timeout "$limit" .gpu/java io.minference.bench.gpu.SparseLayerBenchmark "$patterns" 22 131072 \
+      > "$out/layer$run.log" 2>&1
+    echo "layer run $run (${variant:-defaults}) rc=$?"
+    grep -E '^\| 128K|variant' "$out/layer$run.log" | cut -c1-220
+  done
+}

@@ -17,7 +17,6 @@ set -uo pipefail
 . "$(dirname "$0")/gpu-call.sh"
 gpu_call ncu-sparse name,driver_version
 export MINFERENCE_TEST_DATA=${MINFERENCE_TEST_DATA:-$PWD/.gpu/data}
-J=$MINFERENCE_TEST_DATA/minference/Llama_3_8B_Instruct_262k_kv_out_v32_fit_o_best_pattern.json
 NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
 P="--clock-control none --target-processes all --set full"
 echo "== 1. profiles ($NCU)"
@@ -34,20 +33,12 @@ for r in sparse dense; do
     "$out/$r.txt" 2>/dev/null | head -16
 done
 echo "== 2. the layer at 128K: default, overlap, overlap,lazy, default"
-run=0
-for variant in "" "-Dminference.sparse.schedule=overlap" "-Dminference.sparse.schedule=overlap,lazy" ""; do
-  run=$((run + 1))
-  JAVA_OPTS="$variant" timeout 60 .gpu/java io.minference.bench.gpu.SparseLayerBenchmark "$J" 22 131072 \
-    > "$out/layer$run.log" 2>&1
-  echo "layer run $run (${variant:-default}) rc=$?"
-  grep -E '^\| 128K' "$out/layer$run.log" | cut -c1-120
-done
+layer_runs 60 "" "-Dminference.sparse.schedule=overlap" "-Dminference.sparse.schedule=overlap,lazy" ""
 echo "== 3. what session 10 left unrun: the 8-bit cache's bytes against CodedBlocks, and LlamaSessionGpuTest on CpuBackend.reference()"
-summary() { sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -E "tests (successful|failed|aborted)|FAILED|ABORTED" | cut -c1-300 | head -8; }
 timeout 90 .gpu/test --details=testfeed --include-tag gpu --include-classname '.*CodedKvCacheGpuTest' \
   --include-methodname '.*(quantizeWritesTheReferenceBytesAndTheTail|ropeWriteQuantizesEachBlockAsItFills).*' \
   > "$out/kv-bytes.log" 2>&1
-echo "rc=$?"; summary "$out/kv-bytes.log"
+echo "rc=$?"; test_summary "$out/kv-bytes.log"
 timeout 60 .gpu/test --details=testfeed --include-tag gpu --include-classname '.*LlamaSessionGpuTest' \
   > "$out/session.log" 2>&1
-echo "rc=$?"; summary "$out/session.log"
+echo "rc=$?"; test_summary "$out/session.log"

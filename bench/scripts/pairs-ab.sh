@@ -23,24 +23,15 @@ set -uo pipefail
 . "$(dirname "$0")/gpu-call.sh"
 gpu_call pairs-ab name,driver_version
 export MINFERENCE_TEST_DATA=${MINFERENCE_TEST_DATA:-$PWD/.gpu/data}
-patterns=$MINFERENCE_TEST_DATA/minference/Llama_3_8B_Instruct_262k_kv_out_v32_fit_o_best_pattern.json
-summary() { sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -E "tests (successful|failed|aborted)|FAILED|ABORTED" | cut -c1-300 | head -12; }
 
 echo "== 1. paired kernel tests"
 timeout 170 .gpu/test --details=testfeed --include-tag gpu --include-classname '.*SparseFlashAttentionGpuTest' \
   --include-methodname '.*(pairedBlocksGiveTheSingleBlockBits|theSlotOrderIsAPermutationLongestFirst).*' \
   > "$out/pairs-tests.log" 2>&1
-echo "rc=$?"; summary "$out/pairs-tests.log"
+echo "rc=$?"; test_summary "$out/pairs-tests.log"
 
 echo "== 2. the layer at 128K, single and paired alternating; per tile kind; cuDNN"
-run=0
-for variant in "" "-Dminference.sparse.pairs=true" "" "-Dminference.sparse.pairs=true"; do
-  run=$((run + 1))
-  JAVA_OPTS="$variant" timeout 120 .gpu/java io.minference.bench.gpu.SparseLayerBenchmark "$patterns" 22 131072 \
-    > "$out/layer$run.log" 2>&1
-  echo "layer run $run (${variant:-single blocks}) rc=$?"
-  grep -E '^\| 128K|variant' "$out/layer$run.log" | cut -c1-220
-done
+layer_runs 120 "" "-Dminference.sparse.pairs=true" "" "-Dminference.sparse.pairs=true"
 timeout 150 .gpu/java io.minference.bench.gpu.SparseAttentionBenchmark 131072 > "$out/tiles.log" 2>&1
 echo "per tile kind rc=$?"; grep -E 'on tiles|dense flash L=131072 +[0-9]' "$out/tiles.log" | grep -v mma | cut -c1-120
 timeout 90 python3 bench/scripts/torch_reference.py --gqa-only --gqa-attention 131072 > "$out/torch.log" 2>&1
@@ -49,11 +40,11 @@ echo "torch rc=$?"; tail -5 "$out/torch.log"
 echo "== 3. the 8-bit cache kernels and the int8 KV accuracy (keys per 16 channels); the profiled prefill"
 timeout 120 .gpu/test --details=testfeed --include-tag gpu --include-classname '.*CodedKvCacheGpuTest' \
   > "$out/kv-kernels.log" 2>&1
-echo "rc=$?"; summary "$out/kv-kernels.log"
+echo "rc=$?"; test_summary "$out/kv-kernels.log"
 timeout 120 .gpu/test --details=testfeed --include-tag gpu --include-classname '.*CodedKvCacheGpuModelTest' \
   --include-methodname '.*codedDecodeMatchesBf16.*' > "$out/kv-accuracy.log" 2>&1
 echo "rc=$?"; grep -E 'worst step' "$out/kv-accuracy.log" | cut -c1-200
-summary "$out/kv-accuracy.log"
+test_summary "$out/kv-accuracy.log"
 timeout 60 .gpu/test --details=testfeed --include-tag gpu --include-classname '.*LlamaSessionGpuTest' \
   --include-methodname '.*aProfiledPrefill.*' > "$out/profiled-prefill.log" 2>&1
-echo "rc=$?"; summary "$out/profiled-prefill.log"
+echo "rc=$?"; test_summary "$out/profiled-prefill.log"
