@@ -2,7 +2,9 @@ package io.minference.runtime.cuda;
 
 import org.junit.jupiter.api.Test;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -20,6 +22,22 @@ class TensorMapTest {
         // K cache [keys, kvHeads, 128] seen as dims {128, kvHeads, keys}, a box of 64 elements x 1 head x 128 keys
         assertDoesNotThrow(() -> TensorMap.check(0x7000_0000L, new long[] {128, 8, 4097}, new long[] {256, 2048},
                 new int[] {64, 1, 128}, TensorMap.Swizzle.BYTES_128));
+    }
+
+    /**
+     * The attention kernels' view of a token-major {@code [rows, heads, width]} tensor, which both the runtime's
+     * encoding and the PTX emulator read: dims innermost first, byte strides of a row and of a token, a box of 64
+     * elements of one head over the given rows, 128-byte swizzled; and it passes the driver's rules.
+     */
+    @Test
+    void theHeadRowsViewIsTheTokenMajorLayout() {
+        TensorMap.Shape shape = TensorMap.Shape.headRows(4097, 8, 128, 64);
+        assertArrayEquals(new long[] {128, 8, 4097}, shape.dimensions());
+        assertArrayEquals(new long[] {256, 8 * 256}, shape.byteStrides());
+        assertArrayEquals(new int[] {64, 1, 64}, shape.box());
+        assertEquals(TensorMap.Swizzle.BYTES_128, shape.swizzle());
+        assertDoesNotThrow(() -> TensorMap.check(0x7000_0000L, shape.dimensions(), shape.byteStrides(), shape.box(),
+                shape.swizzle()));
     }
 
     @Test
