@@ -87,8 +87,9 @@ class SparseKernelsPtxasTest {
     @MethodSource("kernelsAndTargets")
     void everyFlashKernelEmitsItsKeySteps(KernelDefinition kernel, PtxTarget target) {
         assumeTrue(kernel instanceof SparseFlashPrefill || kernel instanceof HopperSparseFlashPrefill);
-        String ptx = kernel.emit(target).ptx();
-        String name = kernel.emit(target).entryName();
+        KernelSource source = kernel.emit(target);
+        String ptx = source.ptx();
+        String name = source.entryName();
         assertTrue(ptx.contains("ex2.approx"), () -> name + " computes no exponentials");
         boolean registerA = kernel instanceof HopperSparseFlashPrefill
                 ? ptx.matches("(?s).*wgmma\\.mma_async[^;]*\\}, \\{[^;]*;.*")
