@@ -787,6 +787,15 @@ public final class WarpEmulator {
                 }
                 return;
             }
+            if (op.equals("redux.sync.add.u32")) {
+                long sum = 0;
+                for (int l = 0; l < LANES; l++) {
+                    if (!active[l]) throw new IllegalStateException("redux.sync with inactive lanes");
+                    sum += operand(l, s[3]);
+                }
+                for (int l = 0; l < LANES; l++) if (lanes[l]) put(l, s[2], sum & 0xffffffffL);
+                return;
+            }
             if (op.startsWith("vote.sync.any")) {
                 boolean any = false;
                 for (int l = 0; l < LANES; l++) any |= lanes[l] && operand(l, s[3]) != 0;

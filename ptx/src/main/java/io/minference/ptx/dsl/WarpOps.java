@@ -33,6 +33,17 @@ public interface WarpOps extends Values {
         return shuffle("idx", value, source, "0x1f");
     }
 
+    /**
+     * The sum of {@code value} over the warp, in every lane ({@code redux.sync.add.u32}, sm_80 and newer): one
+     * instruction where a butterfly takes five shuffles and adds, and ptxas knows its result to be the same in every
+     * lane, so it may keep it in a uniform register rather than one of each thread's.
+     */
+    default U32 warpSum(U32 value) {
+        U32 d = emitter().like(value, "warpSum");
+        emitter().instruction("redux.sync.add.u32", d, value, FULL_MASK);
+        return d;
+    }
+
     /** True in every lane when the predicate holds in all lanes. */
     default Pred all(Pred p) {
         Pred d = emitter().declare(new Pred("all"));

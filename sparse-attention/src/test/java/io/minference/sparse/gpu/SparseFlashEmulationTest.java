@@ -80,7 +80,8 @@ class SparseFlashEmulationTest {
             "pairs, 64, VERTICAL_SLASH, 520, 0, 6", "pairs, 128, MIXED, 330, 1, 4", "pairs, 64, A_SHAPE, 150, 0, 6",
             "pairs, 64, BLOCK_SPARSE, 260, 0, 6", "pairs last-first, 64, VERTICAL_SLASH, 100, 0, 6",
             "async gather, 64, MIXED, 300, 0, 6", "warp, 64, VERTICAL_SLASH, 300, 0, 6",
-            "128 keys a step, 64, MIXED, 300, 0, 6", "overlap lazy, 128, VERTICAL_SLASH, 260, 0, 6"})
+            "128 keys a step, 64, MIXED, 300, 0, 6", "overlap lazy, 128, VERTICAL_SLASH, 260, 0, 6",
+            "longest-first, 64, SCATTERED, 330, 0, 3", "pairs, 64, SCATTERED, 330, 0, 3"})
     void theHopperKernelMatchesTheCpuReference(String variant, int headDim, String pattern, int length,
                                                int firstHead, int heads) {
         long seed = System.nanoTime();
@@ -142,6 +143,7 @@ class SparseFlashEmulationTest {
             case "VERTICAL_SLASH" -> TestIndexes.verticalSlash(random, firstHead, heads, length, 12, 24);
             case "A_SHAPE" -> TestIndexes.aShape(firstHead, heads, length, 20, 70);
             case "BLOCK_SPARSE" -> TestIndexes.blockSparse(random, firstHead, heads, length, 0.3);
+            case "SCATTERED" -> TestIndexes.scattered(random, firstHead, heads, length);
             default -> TestIndexes.mixed(random, firstHead, heads, length);
         };
     }

@@ -11,7 +11,7 @@ import java.util.TreeSet;
  * Indices of the shapes the patterns build, made from random choices for kernel tests: dense, vertical-slash-like
  * (kept diagonals and columns turned into exact diagonal ranges and columns by {@link VerticalSlashIndex}),
  * A-shape-like,
- * block-sparse-like, and a mix of slot kinds (empty, ranges only, columns only, both).
+ * block-sparse-like, a mix of slot kinds (empty, ranges only, columns only, both), and scattered short ranges.
  */
 final class TestIndexes {
     private TestIndexes() {
@@ -90,6 +90,27 @@ final class TestIndexes {
                     int m1 = index.blockEnd(b);
                     int[] keys = pick(random, m1, Math.min(m1, 1 + random.nextInt(200)), 0);
                     for (int j : keys) if (!index.insideRange(h, b, j)) index.addColumn(h, b, j);
+                }
+            }
+        }
+        return index;
+    }
+
+    /**
+     * Many short ranges per slot: runs of 1 to 8 keys with gaps of 1 to 8 from key 0 up to the block's end, so that
+     * a slot past the first few query blocks holds more than a warp's 32 ranges (the Hopper kernel counts its range
+     * tiles 32 ranges at a time), and every range is a tile of its own, mostly masked.
+     */
+    static SparseIndex scattered(Random random, int firstHead, int heads, int length) {
+        int queryBlocks = SparseIndex.queryBlocks(length);
+        SparseIndex index = new SparseIndex(firstHead, heads, length, length, 0);
+        for (int h = 0; h < heads; h++) {
+            for (int b = 0; b < queryBlocks; b++) {
+                int m1 = index.blockEnd(b);
+                for (int start = random.nextInt(8); start < m1; ) {
+                    int end = Math.min(m1, start + 1 + random.nextInt(8));
+                    index.addRange(h, b, start, end);
+                    start = end + 1 + random.nextInt(8);
                 }
             }
         }
