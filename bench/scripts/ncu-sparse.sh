@@ -7,10 +7,12 @@
 #   bash bench/scripts/ncu-sparse.sh          (logs, reports and their text pages in $OUT, or ./ncu-sparse-logs)
 #
 # 1. ncu --set full (clocks left alone) on one launch each, in SparseAttentionBenchmark 32768: the default sparse kernel
+#    (the lazy schedule since session 11)
 #    on the RANGES family (launch 25 of that kernel: 8 launches per family at 32K, RANGES the fourth family) and the
 #    dense Hopper kernel (its second launch); each report also as text (--page details), its headline lines printed.
-# 2. SparseLayerBenchmark, layer 22 of MInference's LLaMA-3-8B patterns at 128K: the default, the `overlap` and
-#    `overlap,lazy` schedules (never timed on the layer; emulation-tested), the default again.
+# 2. SparseLayerBenchmark, layer 22 of MInference's LLaMA-3-8B patterns at 128K: the default (lazy), the `plain`
+#    schedule (the default before session 11), `overlap,lazy` (never timed on the layer; emulation-tested), the
+#    default again.
 # 3. The GPU tests session 10 could not reach: CodedKvCacheGpuTest's bit-for-bit cases (the prefill quantizer's and the
 #    decode-time RoPE + KV write's codes and scales against CodedBlocks) and LlamaSessionGpuTest on CpuBackend.reference().
 set -uo pipefail
@@ -20,7 +22,7 @@ export MINFERENCE_TEST_DATA=${MINFERENCE_TEST_DATA:-$PWD/.gpu/data}
 NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
 P="--clock-control none --target-processes all --set full"
 echo "== 1. profiles ($NCU)"
-timeout 90 $NCU $P -k regex:'^sparse_flash_prefill_sm90a_bf16_d128_s3_longest$' --launch-skip 24 -c 1 -o "$out/sparse" \
+timeout 90 $NCU $P -k regex:'^sparse_flash_prefill_sm90a_bf16_d128_s3_longest_lazy$' --launch-skip 24 -c 1 -o "$out/sparse" \
   .gpu/java io.minference.bench.gpu.SparseAttentionBenchmark 32768 > "$out/ncu-sparse.log" 2>&1
 echo "sparse rc=$?"
 timeout 90 $NCU $P -k regex:'^flash_prefill_sm90a_bf16_d128' --launch-skip 1 -c 1 -o "$out/dense" \
@@ -32,8 +34,8 @@ for r in sparse dense; do
   grep -E "Duration|Compute \(SM\) Throughput|Memory Throughput|L2 Cache Throughput|L1/TEX Cache Throughput|DRAM Throughput|Executed Ipc Active|Issue Slots Busy|Achieved Occupancy|Theoretical Occupancy|Warp Cycles Per Issued|No Eligible|Registers Per" \
     "$out/$r.txt" 2>/dev/null | head -16
 done
-echo "== 2. the layer at 128K: default, overlap, overlap,lazy, default"
-layer_runs 60 "" "-Dminference.sparse.schedule=overlap" "-Dminference.sparse.schedule=overlap,lazy" ""
+echo "== 2. the layer at 128K: default (lazy), plain, overlap,lazy, default"
+layer_runs 60 "" "-Dminference.sparse.schedule=plain" "-Dminference.sparse.schedule=overlap,lazy" ""
 echo "== 3. what session 10 left unrun: the 8-bit cache's bytes against CodedBlocks, and LlamaSessionGpuTest on CpuBackend.reference()"
 timeout 90 .gpu/test --details=testfeed --include-tag gpu --include-classname '.*CodedKvCacheGpuTest' \
   --include-methodname '.*(quantizeWritesTheReferenceBytesAndTheTail|ropeWriteQuantizesEachBlockAsItFills).*' \

@@ -49,7 +49,7 @@ class HopperStepIssueMeasurement {
         HopperSparseFlashPrefill.Variant base = HopperSparseFlashPrefill.Variant.DEFAULT
                 .withOrder(LaunchOrder.LAST_FIRST);
         for (HopperSparseFlashPrefill.Variant variant : List.of(base,
-                base.withSchedule(HopperFlashLoop.Schedule.parse("lazy")),
+                base.withSchedule(HopperFlashLoop.Schedule.PLAIN),
                 base.withSchedule(HopperFlashLoop.Schedule.parse("overlap")),
                 base.withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("warp")),
                 base.withKeysPerStep(128))) {

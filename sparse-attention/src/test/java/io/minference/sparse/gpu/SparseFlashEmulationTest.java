@@ -81,7 +81,8 @@ class SparseFlashEmulationTest {
             "pairs, 64, BLOCK_SPARSE, 260, 0, 6", "pairs last-first, 64, VERTICAL_SLASH, 100, 0, 6",
             "async gather, 64, MIXED, 300, 0, 6", "warp, 64, VERTICAL_SLASH, 300, 0, 6",
             "128 keys a step, 64, MIXED, 300, 0, 6", "overlap lazy, 128, VERTICAL_SLASH, 260, 0, 6",
-            "longest-first, 64, SCATTERED, 330, 0, 3", "pairs, 64, SCATTERED, 330, 0, 3"})
+            "longest-first, 64, SCATTERED, 330, 0, 3", "pairs, 64, SCATTERED, 330, 0, 3",
+            "plain, 128, VERTICAL_SLASH, 300, 1, 4"})
     void theHopperKernelMatchesTheCpuReference(String variant, int headDim, String pattern, int length,
                                                int firstHead, int heads) {
         long seed = System.nanoTime();
@@ -152,6 +153,7 @@ class SparseFlashEmulationTest {
         HopperSparseFlashPrefill.Variant base = HopperSparseFlashPrefill.Variant.DEFAULT;
         return switch (name) {
             case "longest-first" -> base;
+            case "plain" -> base.withSchedule(HopperFlashLoop.Schedule.PLAIN);
             case "last-first" -> base.withOrder(LaunchOrder.LAST_FIRST);
             case "pairs" -> base.withPairs(true);
             case "pairs last-first" -> base.withPairs(true).withOrder(LaunchOrder.LAST_FIRST);

@@ -149,7 +149,7 @@ class SparseKernelsPtxasTest {
         assertEquals(128, kernel.queryRows());
         assertEquals(128 * 256 + 4 * (2 * 64 * 256 + 512) + 9 * 8, kernel.sharedBytes());
         assertTrue(kernel.sharedBytes() + 1024 <= 228 * 1024);
-        assertTrue(source.entryName().endsWith("_longest_pairs"), source.entryName());
+        assertTrue(source.entryName().endsWith("_longest_lazy_pairs"), source.entryName());
         assertTrue(source.ptx().contains("bra.uni"), "the consumers' take-or-skip branches are uniform");
         assertEquals(64, HopperSparseFlashPrefill.forHeadDim(128).queryRows());
         List<Supplier<HopperSparseFlashPrefill.Variant>> wrong = List.of(() -> pairs.withKeysPerStep(128),
