@@ -4,12 +4,18 @@
 # same buffers and a ranges-only index, then the sparse overlap schedules on the layer at 128K. One device call of about
 # five minutes; on the GPU machine, from the repository root, after `bash bench/scripts/stage-gpu.sh .gpu`:
 #
-#   bash bench/scripts/ncu-sparse.sh          (logs, reports and their text pages in $OUT, or ./ncu-sparse-logs)
+#   bash bench/scripts/ncu-sparse.sh [PART...]   (parts 1 2 3 below, all by default; logs, reports and their text
+#                                                 pages in $OUT, or ./ncu-sparse-logs)
 #
 # 1. ncu --set full (clocks left alone) on one launch each, in SparseAttentionBenchmark 32768: the default sparse kernel
 #    (the lazy schedule since session 11)
 #    on the RANGES family (launch 25 of that kernel: 8 launches per family at 32K, RANGES the fourth family) and the
 #    dense Hopper kernel (its second launch); each report also as text (--page details), its headline lines printed.
+#    A third profile: the dense kernel with 64 query rows a block (`FlashPrefillSweep hopper-m64:64,3`, one consumer
+#    warpgroup, two blocks per SM: the sparse kernel's geometry, without its index), then FlashPrefillSweep's rates of
+#    the dense kernel with 128 query rows and 128-key steps, 128 rows and 64-key steps, and 64 rows (plain and lazy):
+#    if the 64-row dense kernel runs near the sparse kernel's ~450 TFLOP/s, the geometry is what costs; if near the
+#    128-row 64-key kernel's ~525, the index's producer and mask are.
 # 2. SparseLayerBenchmark, layer 22 of MInference's LLaMA-3-8B patterns at 128K: the default (lazy), the `plain`
 #    schedule (the default before session 11), `overlap,lazy` (never timed on the layer; emulation-tested), the
 #    default again.
@@ -21,6 +27,9 @@ gpu_call ncu-sparse name,driver_version
 export MINFERENCE_TEST_DATA=${MINFERENCE_TEST_DATA:-$PWD/.gpu/data}
 NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
 P="--clock-control none --target-processes all --set full"
+parts=" ${*:-1 2 3} "
+want() { [[ $parts == *" $1 "* ]]; }
+if want 1; then
 echo "== 1. profiles ($NCU)"
 timeout 90 $NCU $P -k regex:'^sparse_flash_prefill_sm90a_bf16_d128_s3_longest_lazy$' --launch-skip 24 -c 1 -o "$out/sparse" \
   .gpu/java io.minference.bench.gpu.SparseAttentionBenchmark 32768 > "$out/ncu-sparse.log" 2>&1
@@ -28,14 +37,26 @@ echo "sparse rc=$?"
 timeout 90 $NCU $P -k regex:'^flash_prefill_sm90a_bf16_d128' --launch-skip 1 -c 1 -o "$out/dense" \
   .gpu/java io.minference.bench.gpu.SparseAttentionBenchmark 32768 > "$out/ncu-dense.log" 2>&1
 echo "dense rc=$?"
-for r in sparse dense; do
+timeout 90 $NCU $P -k regex:'^flash_prefill_sm90a_bf16_d128_m64_n64_s3$' --launch-skip 2 -c 1 -o "$out/dense64" \
+  .gpu/java io.minference.bench.gpu.FlashPrefillSweep hopper-m64:64,3 -- 32768 > "$out/ncu-dense64.log" 2>&1
+echo "dense64 rc=$?"
+for r in sparse dense dense64; do
   [ -f "$out/$r.ncu-rep" ] && $NCU --import "$out/$r.ncu-rep" --page details > "$out/$r.txt" 2>&1
   echo "-- $r"
   grep -E "Duration|Compute \(SM\) Throughput|Memory Throughput|L2 Cache Throughput|L1/TEX Cache Throughput|DRAM Throughput|Executed Ipc Active|Issue Slots Busy|Achieved Occupancy|Theoretical Occupancy|Warp Cycles Per Issued|No Eligible|Registers Per" \
     "$out/$r.txt" 2>/dev/null | head -16
 done
+timeout 120 .gpu/java io.minference.bench.gpu.FlashPrefillSweep hopper:128,2 hopper:64,3 hopper-m64:64,3 \
+  hopper-m64:64,3,lazy -- 32768 131072 > "$out/sweep.log" 2>&1
+echo "sweep rc=$?"; grep -E "TFLOP/s" "$out/sweep.log" | cut -c1-160
+timeout 90 python3 bench/scripts/torch_reference.py --gqa-only --gqa-attention 32768,131072 > "$out/torch.log" 2>&1
+echo "torch rc=$?"; tail -8 "$out/torch.log"
+fi
+if want 2; then
 echo "== 2. the layer at 128K: default (lazy), plain, overlap,lazy, default"
 layer_runs 60 "" "-Dminference.sparse.schedule=plain" "-Dminference.sparse.schedule=overlap,lazy" ""
+fi
+if want 3; then
 echo "== 3. what session 10 left unrun: the 8-bit cache's bytes against CodedBlocks, and LlamaSessionGpuTest on CpuBackend.reference()"
 timeout 90 .gpu/test --details=testfeed --include-tag gpu --include-classname '.*CodedKvCacheGpuTest' \
   --include-methodname '.*(quantizeWritesTheReferenceBytesAndTheTail|ropeWriteQuantizesEachBlockAsItFills).*' \
@@ -44,3 +65,4 @@ echo "rc=$?"; test_summary "$out/kv-bytes.log"
 timeout 60 .gpu/test --details=testfeed --include-tag gpu --include-classname '.*LlamaSessionGpuTest' \
   > "$out/session.log" 2>&1
 echo "rc=$?"; test_summary "$out/session.log"
+fi

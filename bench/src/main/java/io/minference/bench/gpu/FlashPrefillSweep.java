@@ -76,9 +76,10 @@ public final class FlashPrefillSweep implements GpuBenchmark {
     }
 
     /**
-     * {@code FlashPrefillSweep M,N,S ... hopper:N,S[,pingpong][,overlap] ... -- length...}: each mma.sync tiling
-     * (query rows, keys per tile, stages) and Hopper tiling (keys per step, stages, optionally the ping-pong and the
-     * softmax-overlap schedules) at each length.
+     * {@code FlashPrefillSweep M,N,S ... hopper[-m64]:N,S[,pingpong][,overlap][,lazy] ... -- length...}: each
+     * mma.sync tiling (query rows, keys per tile, stages) and Hopper tiling (keys per step, stages, optionally a
+     * schedule; {@code hopper-m64} takes 64 query rows a block with one consumer warpgroup instead of 128 with two)
+     * at each length.
      */
     public static void main(String[] args) {
         List<KernelDefinition> tilings = new ArrayList<>();
@@ -89,9 +90,19 @@ public final class FlashPrefillSweep implements GpuBenchmark {
                 afterSeparator = true;
             } else if (afterSeparator) {
                 lengths.add(Integer.parseInt(arg));
-            } else if (arg.startsWith("hopper:")) {
-                String[] p = arg.substring("hopper:".length()).split(",", 3);
-                tilings.add(new HopperFlashPrefill(128, Integer.parseInt(p[0]), Integer.parseInt(p[1]),
+            } else if (arg.startsWith("hopper")) {
+                // hopper:... 128 query rows a block (two consumer warpgroups), hopper-m64:... 64 (one, two blocks
+                // per SM: the sparse kernel's geometry)
+                int colon = arg.indexOf(':');
+                String rows = colon < 0 ? "?" : arg.substring("hopper".length(), colon);
+                int blockM = rows.equals("-m64") ? 64 : HopperFlashPrefill.BLOCK_M;
+                if (!rows.isEmpty() && !rows.equals("-m64")) {
+                    System.err.println("a Hopper tiling is hopper:N,S[,schedule] or hopper-m64:N,S[,schedule], not "
+                            + arg);
+                    System.exit(2);
+                }
+                String[] p = arg.substring(colon + 1).split(",", 3);
+                tilings.add(new HopperFlashPrefill(128, blockM, Integer.parseInt(p[0]), Integer.parseInt(p[1]),
                         HopperFlashLoop.Schedule.parse(p.length > 2 ? p[2] : "plain")));
             } else {
                 String[] p = arg.split(",");
@@ -100,8 +111,8 @@ public final class FlashPrefillSweep implements GpuBenchmark {
             }
         }
         if (tilings.isEmpty() || lengths.isEmpty()) {
-            System.err.println("usage: FlashPrefillSweep M,N,S|hopper:N,S[,pingpong][,overlap] [...] -- length [length"
-                    + " ...]");
+            System.err.println("usage: FlashPrefillSweep M,N,S|hopper[-m64]:N,S[,pingpong][,overlap][,lazy] [...] --"
+                    + " length [length ...]");
             System.exit(2);
         }
         int status = GpuBench.run(List.of(new FlashPrefillSweep(tilings,

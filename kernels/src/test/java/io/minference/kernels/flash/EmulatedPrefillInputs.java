@@ -34,7 +34,7 @@ public final class EmulatedPrefillInputs {
         int rows = problem.start() + problem.count();
         Map<String, Long> params = new HashMap<>();
         params.put("q", gpu.tensorMap(gpu.upload(WarpEmulator.bf16Bytes(problem.q())),
-                TensorMap.Shape.headRows(problem.count(), shape.numHeads(), headDim, HopperFlashPrefill.BLOCK_M)));
+                TensorMap.Shape.headRows(problem.count(), shape.numHeads(), headDim, kernel.blockM())));
         params.put("k", gpu.tensorMap(gpu.upload(WarpEmulator.bf16Bytes(problem.k())),
                 TensorMap.Shape.headRows(rows, shape.numKvHeads(), headDim, kernel.blockN())));
         params.put("v", gpu.tensorMap(gpu.upload(WarpEmulator.bf16Bytes(problem.v())),

@@ -77,20 +77,22 @@ class FlashPrefillEmulationTest {
 
     /**
      * The Hopper kernel ({@link HopperFlashPrefill}: a producer warpgroup loading K and V tiles by TMA into a ring of
-     * stages under mbarriers, two consumer warpgroups on wgmma), run by the emulator's Hopper instructions. The same
-     * problems and bounds as above; the emulator's wgmma reads its operands through the descriptors as the hardware
-     * does, so a wrong swizzle, descriptor offset or stage hand-over fails here.
+     * stages under mbarriers, one consumer warpgroup on wgmma per 64 query rows), run by the emulator's Hopper
+     * instructions, with 128-row blocks (what the runtime launches) and 64-row ones (the sparse kernel's geometry).
+     * The same problems and bounds as above; the emulator's wgmma reads its operands through the descriptors as the
+     * hardware does, so a wrong swizzle, descriptor offset or stage hand-over fails here.
      */
-    @ParameterizedTest(name = "d {0}, 64 x {1} steps, {2} stages, {3}, {4} queries from {5}")
-    @CsvSource({"64, 64, 3, plain, 150, 0", "128, 128, 2, plain, 150, 0", "128, 128, 2, plain, 70, 100",
-            "128, 64, 3, overlap, 200, 0", "64, 128, 2, lazy, 130, 60"})
-    void theHopperKernelMatchesFloat64Attention(int headDim, int blockN, int stages, String schedule, int count,
-                                                int start) {
+    @ParameterizedTest(name = "d {0}, {1} x {2} steps, {3} stages, {4}, {5} queries from {6}")
+    @CsvSource({"64, 128, 64, 3, plain, 150, 0", "128, 128, 128, 2, plain, 150, 0", "128, 128, 128, 2, plain, 70, 100",
+            "128, 128, 64, 3, overlap, 200, 0", "64, 128, 128, 2, lazy, 130, 60", "128, 64, 64, 3, plain, 200, 0",
+            "64, 64, 64, 3, lazy, 130, 60"})
+    void theHopperKernelMatchesFloat64Attention(int headDim, int blockM, int blockN, int stages, String schedule,
+                                                int count, int start) {
         long seed = System.nanoTime();
         System.out.println("FlashPrefillEmulationTest (Hopper) seed " + seed);
         AttentionShape shape = new AttentionShape(4, 2, headDim);
         AttentionProblem problem = AttentionProblem.random(shape, count, start, seed);
-        HopperFlashPrefill kernel = new HopperFlashPrefill(headDim, blockN, stages,
+        HopperFlashPrefill kernel = new HopperFlashPrefill(headDim, blockM, blockN, stages,
                 HopperFlashLoop.Schedule.parse(schedule));
         byte[] out = runHopper(kernel, kernel.emit(PtxTarget.SM_90A).ptx(), problem);
         assertRowsMatch(kernel.entryName(), problem, out, seed);
@@ -153,7 +155,7 @@ class FlashPrefillEmulationTest {
         for (int head = 0; head < shape.numHeads(); head++) {
             for (int block = 0; block < queryBlocks; block++) {
                 gpu.runBlock(params, new WarpEmulator.Grid(head, block, shape.numHeads(), queryBlocks),
-                        HopperFlashPrefill.THREADS, kernel.sharedBytes());
+                        kernel.threads(), kernel.sharedBytes());
             }
         }
         return gpu.bytes(params.get("o"));

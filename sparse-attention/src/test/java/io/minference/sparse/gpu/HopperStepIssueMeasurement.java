@@ -23,8 +23,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * GPU): one block, the last query block of a prompt of two lengths, and the difference divided by the difference in
  * steps, so that what a block pays once (barrier set-up, the Q load, the epilogue) drops out. Per role: a producer
  * warp and a consumer warp, each averaged over its warpgroup's four, with the opcodes that make up most of it. The
- * dense kernel with 128-key and with 64-key steps beside the sparse one (64 keys a step, a dense index, so that every
- * step is a whole range tile as in the dense kernel), and the sparse variants.
+ * dense kernel with 128-key and with 64-key steps, and with 64 query rows a block (the sparse kernel's geometry),
+ * beside the sparse one (64 keys a step, a dense index, so that every step is a whole range tile as in the dense
+ * kernel), and the sparse variants.
  * <p>Why it matters: an SM's four schedulers issue one instruction a cycle each, and its tensor cores take about 512
  * cycles for a 64 x 64 x 128 step's two GEMMs (2.1 MFLOP at about 4,100 bf16 FLOP a cycle). With two consumer and two
  * producer warpgroups on an SM, each scheduler holds one warp of each, so per 1,024 cycles (the two consumers' steps at
@@ -41,9 +42,11 @@ class HopperStepIssueMeasurement {
         assumeTrue(Boolean.getBoolean("minference.issue.measure"), "a measurement: -Dminference.issue.measure=true");
         AttentionShape shape = new AttentionShape(4, 2, 128);
         System.out.println("instructions per key step and warp (consumer / producer), the consumer's largest opcodes");
-        for (int blockN : List.of(128, 64)) {
-            HopperFlashPrefill dense = new HopperFlashPrefill(128, blockN, blockN == 128 ? 2 : 3);
-            report(dense.entryName() + " (" + blockN + " keys a step, 128 query rows)",
+        for (HopperFlashPrefill dense : List.of(new HopperFlashPrefill(128, 128, 2), new HopperFlashPrefill(128, 64, 3),
+                new HopperFlashPrefill(128, 64, 64, 3, HopperFlashLoop.Schedule.PLAIN),
+                new HopperFlashPrefill(128, 64, 64, 3, HopperFlashLoop.Schedule.parse("lazy")))) {
+            int blockN = dense.blockN();
+            report(dense.entryName() + " (" + blockN + " keys a step, " + dense.blockM() + " query rows)",
                     perStep(length -> runDense(dense, shape, length), blockN), blockN / 64.0);
         }
         HopperSparseFlashPrefill.Variant base = HopperSparseFlashPrefill.Variant.DEFAULT
@@ -106,7 +109,7 @@ class HopperStepIssueMeasurement {
         WarpEmulator gpu = new WarpEmulator(kernel.emit(PtxTarget.SM_90A).ptx());
         // y = 0 is the last query block (the grid runs last-first)
         gpu.runBlock(EmulatedPrefillInputs.hopper(gpu, kernel, problem),
-                new WarpEmulator.Grid(0, 0, shape.numHeads(), kernel.queryBlocks(length)), HopperFlashPrefill.THREADS,
+                new WarpEmulator.Grid(0, 0, shape.numHeads(), kernel.queryBlocks(length)), kernel.threads(),
                 kernel.sharedBytes());
         return gpu.issued();
     }
