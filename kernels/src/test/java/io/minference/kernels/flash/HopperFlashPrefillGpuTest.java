@@ -3,9 +3,8 @@ package io.minference.kernels.flash;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.ptx.Ptxas;
 import io.minference.ptx.PtxTarget;
-import io.minference.runtime.cuda.CudaAvailability;
 import io.minference.runtime.cuda.CudaBackend;
-import io.minference.runtime.cuda.CudaDriver;
+import io.minference.runtime.cuda.GpuTests;
 import io.minference.runtime.cuda.LaunchShape;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -21,7 +20,6 @@ import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The Hopper prefill ({@link HopperFlashPrefill}, chosen with {@link PrefillKernel#HOPPER}) and the mma.sync one
@@ -37,10 +35,7 @@ class HopperFlashPrefillGpuTest {
 
     @BeforeAll
     static void open() {
-        CudaAvailability availability = CudaDriver.availability();
-        assumeTrue(availability.available(), () -> "no usable CUDA device: " + availability.reason());
-        backend = CudaBackend.open(0);
-        assumeTrue(backend.device().runs(PtxTarget.SM_90A), () -> "needs sm_90, have " + backend.device());
+        backend = GpuTests.openOrSkip(PtxTarget.SM_90A);
     }
 
     @AfterAll

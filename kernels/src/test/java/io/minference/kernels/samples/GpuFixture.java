@@ -1,17 +1,15 @@
 package io.minference.kernels.samples;
 
+import io.minference.ptx.PtxTarget;
 import io.minference.ptx.dsl.KernelDefinition;
-import io.minference.runtime.cuda.CudaAvailability;
 import io.minference.runtime.cuda.CudaBackend;
-import io.minference.runtime.cuda.CudaDriver;
 import io.minference.runtime.cuda.DeviceBuffer;
+import io.minference.runtime.cuda.GpuTests;
 import io.minference.runtime.cuda.Kernel;
 import io.minference.runtime.cuda.LaunchShape;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Random;
-
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * What the sample kernels' GPU tests share: a backend on cuda:0 (the test skips where CUDA is unusable), fresh
@@ -31,9 +29,12 @@ final class GpuFixture implements AutoCloseable {
     }
 
     static GpuFixture openOrSkip() {
-        CudaAvailability availability = CudaDriver.availability();
-        assumeTrue(availability.available(), () -> "no usable CUDA device: " + availability.reason());
-        return new GpuFixture(CudaBackend.open(0));
+        return new GpuFixture(GpuTests.openOrSkip());
+    }
+
+    /** Skips also where the device cannot run {@code minimum}'s PTX, for tests of one architecture's paths. */
+    static GpuFixture openOrSkip(PtxTarget minimum) {
+        return new GpuFixture(GpuTests.openOrSkip(minimum));
     }
 
     /** The kernel emitted for this device's target, bound to {@code shape}. */

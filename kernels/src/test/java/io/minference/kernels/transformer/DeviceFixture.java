@@ -2,18 +2,15 @@ package io.minference.kernels.transformer;
 
 import io.minference.runtime.DType;
 import io.minference.runtime.cuda.BFloat16;
-import io.minference.runtime.cuda.CudaAvailability;
 import io.minference.runtime.cuda.CudaBackend;
-import io.minference.runtime.cuda.CudaDriver;
 import io.minference.runtime.cuda.CudaEvent;
 import io.minference.runtime.cuda.CudaStream;
 import io.minference.runtime.cuda.DeviceTensor;
+import io.minference.runtime.cuda.GpuTests;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.Random;
-
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * What the transformer kernels' GPU tests share: a backend on cuda:0 (skipping where CUDA is unusable), fresh random
@@ -34,9 +31,7 @@ final class DeviceFixture implements AutoCloseable {
     }
 
     static DeviceFixture openOrSkip() {
-        CudaAvailability availability = CudaDriver.availability();
-        assumeTrue(availability.available(), () -> "no usable CUDA device: " + availability.reason());
-        return new DeviceFixture(CudaBackend.open(0));
+        return new DeviceFixture(GpuTests.openOrSkip());
     }
 
     CudaStream stream() {

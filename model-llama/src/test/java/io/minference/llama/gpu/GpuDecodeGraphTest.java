@@ -21,9 +21,8 @@ import io.minference.llama.synthetic.SyntheticShape;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.SharedData;
 import io.minference.runtime.cpu.CpuBackend;
-import io.minference.runtime.cuda.CudaAvailability;
 import io.minference.runtime.cuda.CudaBackend;
-import io.minference.runtime.cuda.CudaDriver;
+import io.minference.runtime.cuda.GpuTests;
 import java.nio.file.Path;
 import java.util.Optional;
 import java.util.SplittableRandom;
@@ -47,9 +46,7 @@ class GpuDecodeGraphTest {
 
     @BeforeAll
     static void open() {
-        CudaAvailability availability = CudaDriver.availability();
-        assumeTrue(availability.available(), () -> "no usable CUDA device: " + availability.reason());
-        gpu = CudaBackend.open(0);
+        gpu = GpuTests.openOrSkip();
     }
 
     @AfterAll

@@ -16,9 +16,8 @@ import io.minference.llama.load.ModelLoader;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.SharedData;
 import io.minference.runtime.cpu.CpuBackend;
-import io.minference.runtime.cuda.CudaAvailability;
 import io.minference.runtime.cuda.CudaBackend;
-import io.minference.runtime.cuda.CudaDriver;
+import io.minference.runtime.cuda.GpuTests;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Optional;
@@ -42,9 +41,7 @@ class GpuLlamaForwardTest {
 
     @BeforeAll
     static void open() {
-        CudaAvailability availability = CudaDriver.availability();
-        assumeTrue(availability.available(), () -> "no usable CUDA device: " + availability.reason());
-        gpu = CudaBackend.open(0);
+        gpu = GpuTests.openOrSkip();
         cpu = new CpuBackend(2);
     }
 

@@ -2,17 +2,15 @@ package io.minference.llama.gpu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.minference.llama.LlamaWeights;
 import io.minference.llama.synthetic.SyntheticModel;
 import io.minference.llama.synthetic.SyntheticShape;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.Tensor;
-import io.minference.runtime.cuda.CudaAvailability;
 import io.minference.runtime.cuda.CudaBackend;
-import io.minference.runtime.cuda.CudaDriver;
 import io.minference.runtime.cuda.DeviceTensor;
+import io.minference.runtime.cuda.GpuTests;
 import java.lang.foreign.ValueLayout;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
@@ -27,9 +25,7 @@ class SyntheticGpuWeightsTest {
 
     @BeforeAll
     static void open() {
-        CudaAvailability availability = CudaDriver.availability();
-        assumeTrue(availability.available(), () -> "no usable CUDA device: " + availability.reason());
-        gpu = CudaBackend.open(0);
+        gpu = GpuTests.openOrSkip();
     }
 
     @AfterAll

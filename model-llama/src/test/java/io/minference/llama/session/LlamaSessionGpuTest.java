@@ -17,9 +17,8 @@ import io.minference.llama.load.ModelLoader;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.SharedData;
 import io.minference.runtime.cpu.CpuBackend;
-import io.minference.runtime.cuda.CudaAvailability;
 import io.minference.runtime.cuda.CudaBackend;
-import io.minference.runtime.cuda.CudaDriver;
+import io.minference.runtime.cuda.GpuTests;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.PatternPlan;
 import java.nio.file.Path;
@@ -46,9 +45,7 @@ class LlamaSessionGpuTest {
 
     @BeforeAll
     static void open() {
-        CudaAvailability availability = CudaDriver.availability();
-        assumeTrue(availability.available(), () -> "no usable CUDA device: " + availability.reason());
-        gpu = CudaBackend.open(0);
+        gpu = GpuTests.openOrSkip();
         cpu = CpuBackend.reference();
     }
 

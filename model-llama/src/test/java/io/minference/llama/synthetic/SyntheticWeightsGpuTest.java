@@ -5,11 +5,10 @@ import io.minference.llama.synthetic.SyntheticWeights.Kind;
 import io.minference.llama.synthetic.SyntheticWeights.TensorKey;
 import io.minference.runtime.DType;
 import io.minference.runtime.cuda.BFloat16;
-import io.minference.runtime.cuda.CudaAvailability;
 import io.minference.runtime.cuda.CudaBackend;
-import io.minference.runtime.cuda.CudaDriver;
 import io.minference.runtime.cuda.CudaEvent;
 import io.minference.runtime.cuda.DeviceTensor;
+import io.minference.runtime.cuda.GpuTests;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -21,7 +20,6 @@ import java.util.Arrays;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The device generator of synthetic weights against {@link SyntheticWeights} on the CPU, bit for bit, every element:
@@ -36,9 +34,7 @@ class SyntheticWeightsGpuTest {
 
     @BeforeAll
     static void open() {
-        CudaAvailability availability = CudaDriver.availability();
-        assumeTrue(availability.available(), () -> "no usable CUDA device: " + availability.reason());
-        backend = CudaBackend.open(0);
+        backend = GpuTests.openOrSkip();
     }
 
     @AfterAll

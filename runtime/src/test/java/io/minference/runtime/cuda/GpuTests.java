@@ -1,5 +1,7 @@
 package io.minference.runtime.cuda;
 
+import io.minference.ptx.PtxTarget;
+
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -13,6 +15,19 @@ public final class GpuTests {
         CudaAvailability availability = CudaDriver.availability();
         assumeTrue(availability.available(), () -> "no usable CUDA device: " + availability.reason());
         return CudaBackend.open(0);
+    }
+
+    /**
+     * A backend on cuda:0 whose device runs {@code minimum}'s PTX, or a skip. The backend is closed before the skip
+     * because the caller never receives it, so its {@code @AfterAll} could not close it.
+     */
+    public static CudaBackend openOrSkip(PtxTarget minimum) {
+        CudaBackend backend = openOrSkip();
+        CudaDevice device = backend.device();
+        boolean runs = device.runs(minimum);
+        if (!runs) backend.close();
+        assumeTrue(runs, () -> "needs " + minimum.arch() + ", have " + device);
+        return backend;
     }
 
     /** A fresh seed per run, printed in failure messages so that a failure can be replayed. */

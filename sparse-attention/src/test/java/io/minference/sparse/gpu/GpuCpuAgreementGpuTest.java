@@ -4,10 +4,9 @@ import io.minference.kernels.attention.AttentionShape;
 import io.minference.runtime.DType;
 import io.minference.runtime.Tensor;
 import io.minference.runtime.cuda.BFloat16;
-import io.minference.runtime.cuda.CudaAvailability;
 import io.minference.runtime.cuda.CudaBackend;
-import io.minference.runtime.cuda.CudaDriver;
 import io.minference.runtime.cuda.DeviceBuffer;
+import io.minference.runtime.cuda.GpuTests;
 import io.minference.sparse.Budget;
 import io.minference.sparse.CpuSparseAttention;
 import io.minference.sparse.DenseFallback;
@@ -35,7 +34,6 @@ import java.util.stream.IntStream;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The two sparse paths side by side on the same bf16-rounded structured inputs: the CPU pattern registry's index and
@@ -62,9 +60,7 @@ class GpuCpuAgreementGpuTest {
 
     @BeforeAll
     static void open() {
-        CudaAvailability availability = CudaDriver.availability();
-        assumeTrue(availability.available(), () -> "no usable CUDA device: " + availability.reason());
-        backend = CudaBackend.open(0);
+        backend = GpuTests.openOrSkip();
     }
 
     @AfterAll

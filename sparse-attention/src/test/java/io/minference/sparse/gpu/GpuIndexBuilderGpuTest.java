@@ -2,10 +2,9 @@ package io.minference.sparse.gpu;
 
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.runtime.cuda.BFloat16;
-import io.minference.runtime.cuda.CudaAvailability;
 import io.minference.runtime.cuda.CudaBackend;
-import io.minference.runtime.cuda.CudaDriver;
 import io.minference.runtime.cuda.DeviceBuffer;
+import io.minference.runtime.cuda.GpuTests;
 import io.minference.sparse.Budget;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.SparseIndex;
@@ -32,7 +31,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The GPU index builder against the float64 reference of docs/sparse-attention.md on the same bf16 inputs: fresh
@@ -48,9 +46,7 @@ class GpuIndexBuilderGpuTest {
 
     @BeforeAll
     static void open() {
-        CudaAvailability availability = CudaDriver.availability();
-        assumeTrue(availability.available(), () -> "no usable CUDA device: " + availability.reason());
-        backend = CudaBackend.open(0);
+        backend = GpuTests.openOrSkip();
     }
 
     @AfterAll

@@ -9,10 +9,9 @@ import io.minference.ptx.PtxTarget;
 import io.minference.runtime.cuda.Kernel;
 import io.minference.runtime.cuda.LaunchShape;
 import io.minference.runtime.cuda.BFloat16;
-import io.minference.runtime.cuda.CudaAvailability;
 import io.minference.runtime.cuda.CudaBackend;
-import io.minference.runtime.cuda.CudaDriver;
 import io.minference.runtime.cuda.DeviceBuffer;
+import io.minference.runtime.cuda.GpuTests;
 import io.minference.sparse.CpuSparseAttention;
 import io.minference.sparse.SparseIndex;
 import io.minference.sparse.gpu.SparseAttentionChecks.Problem;
@@ -63,9 +62,7 @@ class SparseFlashAttentionGpuTest {
 
     @BeforeAll
     static void open() {
-        CudaAvailability availability = CudaDriver.availability();
-        assumeTrue(availability.available(), () -> "no usable CUDA device: " + availability.reason());
-        backend = CudaBackend.open(0);
+        backend = GpuTests.openOrSkip();
     }
 
     @AfterAll
