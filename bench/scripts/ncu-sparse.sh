@@ -17,8 +17,9 @@
 #    if the 64-row dense kernel runs near the sparse kernel's ~450 TFLOP/s, the geometry is what costs; if near the
 #    128-row 64-key kernel's ~525, the index's producer and mask are.
 # 2. SparseLayerBenchmark, layer 22 of MInference's LLaMA-3-8B patterns at 128K: the default (lazy), the `plain`
-#    schedule (the default before session 11), `overlap,lazy` (never timed on the layer; emulation-tested), the
-#    default again.
+#    schedule (the default before session 11), warp arrivals with range tiles by producer warp 0 alone (`gather=warp`,
+#    `schedule=lazy,warp`: 16 producer instructions a tile in the emulator against the default's 38.5), `overlap,lazy`
+#    (never timed on the layer; emulation-tested), the default again.
 # 3. The GPU tests session 10 could not reach: CodedKvCacheGpuTest's bit-for-bit cases (the prefill quantizer's and the
 #    decode-time RoPE + KV write's codes and scales against CodedBlocks) and LlamaSessionGpuTest on CpuBackend.reference().
 set -uo pipefail
@@ -53,8 +54,9 @@ timeout 90 python3 bench/scripts/torch_reference.py --gqa-only --gqa-attention 3
 echo "torch rc=$?"; tail -8 "$out/torch.log"
 fi
 if want 2; then
-echo "== 2. the layer at 128K: default (lazy), plain, overlap,lazy, default"
-layer_runs 60 "" "-Dminference.sparse.schedule=plain" "-Dminference.sparse.schedule=overlap,lazy" ""
+echo "== 2. the layer at 128K: default (lazy), plain, warp producer, overlap,lazy, default"
+layer_runs 60 "" "-Dminference.sparse.schedule=plain" \
+  "-Dminference.sparse.gather=warp -Dminference.sparse.schedule=lazy,warp" "-Dminference.sparse.schedule=overlap,lazy" ""
 fi
 if want 3; then
 echo "== 3. what session 10 left unrun: the 8-bit cache's bytes against CodedBlocks, and LlamaSessionGpuTest on CpuBackend.reference()"

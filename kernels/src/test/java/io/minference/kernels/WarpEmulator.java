@@ -985,8 +985,13 @@ public final class WarpEmulator {
             if (op.startsWith("mbarrier.arrive")) {
                 MBarrierState barrier = cta.mbarrier(sharedAt(address(l, s[3]), 8, s), s);
                 for (WgmmaGroup group : unfinished()) barrier.exposed.or(group.sharedRead);
-                if (op.startsWith("mbarrier.arrive.expect_tx")) barrier.transactionBytes += operand(l, s[4]);
-                barrier.arrive(s);
+                long arrivals = 1;
+                if (op.startsWith("mbarrier.arrive.expect_tx")) {
+                    barrier.transactionBytes += operand(l, s[4]);
+                } else if (s.length > 4) {
+                    arrivals = operand(l, s[4]);
+                }
+                for (long a = 0; a < arrivals; a++) barrier.arrive(s);
                 put(l, s[2], barrier.phase);
                 return;
             }

@@ -285,7 +285,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             k.ifThen(k.lt(tid, source.producerThreads()), () -> {
                 source.startProducer(k);
                 U32 steps = source.steps(k);
-                k.loop(k.u32(0), steps, 1, step -> {
+                k.loop(source.firstProducerStep(k, tid, stages), steps, 1, step -> {
                     U32 round = k.div(step, stages);
                     k.waitPhase(barrier(k, barriers, 1 + stages, k.rem(step, stages)), k.xor(k.and(round, 1), 1));
                     source.load(k, tid, step, stageOf.apply(step));

@@ -33,6 +33,18 @@ public interface HopperKeySource {
     default void startProducer(KernelBuilder k) {
     }
 
+    /**
+     * Producer thread {@code thread}: the first step it takes part in ({@link #load} is called for it from there on),
+     * 0 by default. A source that leaves the first steps to some of its producer threads starts the others later, and
+     * must first hold them back until the threads that fill step {@code first - stages} have done so: the ring's
+     * barriers are waited on by parity, which cannot tell a phase from the one two before it, so a thread may wait
+     * only on a phase at most one ahead of the barrier's. Named barriers 0 to 2 are the loop's; a source may use 3 to
+     * 15. Called once, after {@link #startProducer} and before any {@link #load}.
+     */
+    default U32 firstProducerStep(KernelBuilder k, U32 thread, int stages) {
+        return k.u32(0);
+    }
+
     /** Key steps this block takes, at least one. Emitted once by each role; both must get the same number. */
     U32 steps(KernelBuilder k);
 

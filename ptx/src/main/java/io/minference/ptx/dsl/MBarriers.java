@@ -52,11 +52,28 @@ public interface MBarriers extends ControlFlow {
      * atomic traffic on the barrier word to a thirty-second. Every lane of the warp must call it.
      */
     default void arriveForWarp(MBarrier barrier, U32 lane) {
+        arriveForWarp(barrier, lane, 1);
+    }
+
+    /**
+     * {@link #arriveForWarp(MBarrier, U32)} counting {@code arrivals} arrivals at once ({@code mbarrier.arrive} with
+     * a count, sm_90): for a warp that does alone what the barrier expects several warps to arrive for.
+     */
+    default void arriveForWarp(MBarrier barrier, U32 lane, int arrivals) {
+        if (arrivals < 1 || arrivals > (1 << 20) - 1) {
+            throw new IllegalArgumentException("an mbarrier arrival counts 1..2^20-1, not " + arrivals);
+        }
         emitter().instruction("bar.warp.sync", "-1");
         Pred first = emitter().declare(new Pred("laneZero"));
         emitter().instruction("setp.eq.u32", first, lane, "0");
         B64 state = emitter().declare(new B64("arrival"));
-        emitter().guarded(first, false, "mbarrier.arrive.shared::cta.b64", state, Address.shared(barrier.address()));
+        if (arrivals == 1) {
+            emitter().guarded(first, false, "mbarrier.arrive.shared::cta.b64", state,
+                    Address.shared(barrier.address()));
+        } else {
+            emitter().guarded(first, false, "mbarrier.arrive.shared::cta.b64", state,
+                    Address.shared(barrier.address()), Integer.toString(arrivals));
+        }
     }
 
     /**

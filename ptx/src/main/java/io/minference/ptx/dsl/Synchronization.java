@@ -37,6 +37,12 @@ public interface Synchronization extends Values {
         emitter().instruction("bar.arrive", id, Integer.toString(threads));
     }
 
+    /** {@code bar.arrive id, threads} on a barrier fixed at generation time. */
+    default void barrierArrive(int id, int threads) {
+        checkNamedBarrier(id, threads);
+        emitter().instruction("bar.arrive", Integer.toString(id), Integer.toString(threads));
+    }
+
     private static void checkNamedBarrier(int id, int threads) {
         if (id < 0 || id > 15 || threads <= 0 || threads % 32 != 0) {
             throw new IllegalArgumentException("named barriers are 0..15 over a positive multiple of 32 threads, got "

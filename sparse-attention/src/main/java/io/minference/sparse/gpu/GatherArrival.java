@@ -12,9 +12,10 @@ import java.util.List;
  *   <li>{@code wait}: each producer thread waits for its own 16-byte copies to land ({@code cp.async.wait_all}),
  *       fences them to the async proxy and arrives; so a producer has one gathered tile in flight, and a column
  *       step costs the consumers the whole round trip of its copies whenever the ring has run dry;</li>
- *   <li>{@code warp}: as {@code wait}, but each producer warp arrives once (lane 0, after the warp synchronises),
- *       for range tiles too (thread 0 announces the TMA bytes without arriving): 4 atomics on the stage's barrier
- *       word per tile instead of 128;</li>
+ *   <li>{@code warp}: as {@code wait}, but each producer warp arrives once (lane 0, after the warp synchronises):
+ *       4 atomics on the stage's barrier word per tile instead of 128; and a range tile is producer warp 0's
+ *       alone (its positions, the TMA, one arrival counting four), the other three warps starting at the slot's
+ *       first column tile;</li>
  *   <li>{@code async}: each producer thread asks the copy engine to arrive for it when its copies have landed
  *       ({@code cp.async.mbarrier.arrive.noinc}) and goes on to the next stage at once, as a TMA load does; the
  *       consumers fence the stage to the async proxy after its barrier, before their wgmmas read it. The 64

@@ -34,8 +34,9 @@ import static io.minference.ptx.dsl.Address.shared;
  * <p>Arrivals on a stage's full barrier, per tile: for a range tile thread 0's (announcing the TMA bytes) and every
  * other producer thread's; for a column tile every producer thread's, once its copies have landed (its own wait, or
  * the copy engine's arrival); with {@link GatherArrival#WARP} one per producer warp instead, after its lanes' stores
- * and copies (thread 0 announcing the TMA bytes without arriving). With {@link GatherArrival#ASYNC} the 64 threads that write the key positions arrive
- * once more at the end of the step, since the copy engine's arrivals do not release their plain stores.
+ * and copies, and a range tile is producer warp 0's alone (its lane 0 announcing the TMA bytes, the warp's one
+ * arrival counting for all four). With {@link GatherArrival#ASYNC} the 64 threads that write the key positions
+ * arrive once more at the end of the step, since the copy engine's arrivals do not release their plain stores.
  * <p><b>Paired slots.</b> Given two slots (query blocks 2p and 2p + 1 of one head, one consumer warpgroup each) the
  * producer streams their tiles once for both: the two slots' range tiles merged by first key, a tile that starts at
  * the same key in both loaded once and computed by both (block 2p + 1's run of diagonals is block 2p's run 64 keys
@@ -55,6 +56,8 @@ final class IndexKeySource implements HopperKeySource {
     static final int MASKED_KEY = Integer.MAX_VALUE;
     private static final int BLOCK = SparseIndex.BLOCK;
     private static final int PRODUCERS = 128;
+    /** The named barrier on which producer warps 1-3 wait for warp 0 ({@link #firstProducerStep}). */
+    private static final int HANDSHAKE_BARRIER = 3;
 
     /**
      * Where the slot's K and V rows are.
@@ -159,6 +162,12 @@ final class IndexKeySource implements HopperKeySource {
     /** Paired: slot A's column tiles, which come before B's. */
     private final U32 firstColumnTiles;
     private final U32 steps;
+    /**
+     * With range tiles by producer warp 0 alone: whether warps 1-3 wait for warp 0 before their first step, and the
+     * step after whose fill warp 0 lets them go ({@link #firstProducerStep}); null otherwise.
+     */
+    private Pred handshake;
+    private U32 handshakeStep;
 
     /**
      * Reads the slots' counts and counts their range tiles (every thread, before the roles split). {@code slots}: one
@@ -243,10 +252,14 @@ final class IndexKeySource implements HopperKeySource {
         return PRODUCERS;
     }
 
-    /** Gather addresses and the range walk, beside the slot's pointers: 24 registers would spill. */
+    /**
+     * Gather addresses and the range walk, beside the slot's pointers: 24 registers would spill; two tiles a step
+     * with warp arrivals take 64 (at 56 one register spilled), which leaves the two consumers of those blocks
+     * (one a SM) the 224 they would have had anyway.
+     */
     @Override
     public int producerRegisters() {
-        return 56;
+        return tilesPerStep == 2 && arrival == GatherArrival.WARP ? 64 : 56;
     }
 
     /**
@@ -302,6 +315,31 @@ final class IndexKeySource implements HopperKeySource {
         slots.forEach(slot -> slot.start(k));
     }
 
+    /** A range tile is producer warp 0's alone: with {@link GatherArrival#WARP}, for one slot. */
+    private boolean rangeTilesByOneWarp() {
+        return arrival == GatherArrival.WARP && !paired();
+    }
+
+    /**
+     * With range tiles by producer warp 0 alone, warps 1-3 start at the first step that holds a column tile. Their
+     * first wait is for the release of step {@code first - stages}; so that it is at most one phase ahead of that
+     * stage's empty barrier, they wait (named barrier {@value #HANDSHAKE_BARRIER}) for warp 0 to have filled that
+     * step, which it did only after the release before it. Without a column tile, or with fewer range steps than
+     * stages, they need not wait.
+     */
+    @Override
+    public U32 firstProducerStep(KernelBuilder k, U32 thread, int stages) {
+        if (!rangeTilesByOneWarp()) {
+            return k.u32(0);
+        }
+        U32 firstColumnStep = k.div(rangeTiles, tilesPerStep).named("firstColumnStep");
+        handshake = k.and(k.ge(firstColumnStep, k.u32(stages)), k.lt(firstColumnStep, steps));
+        handshakeStep = k.sub(firstColumnStep, stages).named("handshakeStep");
+        Pred laterWarp = k.ge(thread, k.u32(32));
+        k.ifThen(k.and(laterWarp, handshake), () -> k.barrier(HANDSHAKE_BARRIER, PRODUCERS));
+        return k.select(laterWarp, firstColumnStep, k.u32(0));
+    }
+
     @Override
     public void load(KernelBuilder k, U32 thread, U32 step, Stage stage) {
         if (paired()) {
@@ -316,6 +354,10 @@ final class IndexKeySource implements HopperKeySource {
         if (arrival == GatherArrival.ASYNC) {
             k.ifThen(writesPosition, () -> k.arrive(stage.full()));
         }
+        if (rangeTilesByOneWarp()) {
+            k.ifThen(k.and(k.lt(thread, 32), k.and(handshake, k.eq(step, handshakeStep))),
+                    () -> k.barrierArrive(HANDSHAKE_BARRIER, PRODUCERS));
+        }
     }
 
     /** Tile {@code tile} of the slot into rows {@code [firstRow, firstRow + 64)} of the stage, with its arrivals. */
@@ -323,6 +365,10 @@ final class IndexKeySource implements HopperKeySource {
         Cursor slot = slots.getFirst();
         Address position = shared(k.add(stage.metadata(), k.shl(k.add(k.and(thread, BLOCK - 1), firstRow), 2)));
         k.ifElse(k.lt(tile, rangeTiles), () -> {
+            if (arrival == GatherArrival.WARP) {
+                rangeTileByOneWarp(k, thread, firstRow, stage);
+                return;
+            }
             k.comment("a range tile: TMA from the tile's first key");
             U32 key = k.add(slot.tileStart, thread);
             k.ifThen(writesPosition, () -> k.store(position,
@@ -385,25 +431,50 @@ final class IndexKeySource implements HopperKeySource {
         });
     }
 
-    /** The TMA copies of a range tile from key {@code start} into stage rows {@code firstRow...}, with the arrivals. */
-    private void issueRangeTile(KernelBuilder k, U32 thread, U32 start, int firstRow, Stage stage) {
-        Runnable issue = () -> {
-            stage.keys().loadRows(k, rows.keyMap(), stage.full(), firstRow, BLOCK, rows.kvHead(), start);
-            stage.values().loadRows(k, rows.valueMap(), stage.full(), firstRow, BLOCK, rows.kvHead(), start);
-        };
-        int bytes = 2 * BLOCK * headDim * 2;
-        if (arrival == GatherArrival.WARP) {
+    /**
+     * A range tile with {@link GatherArrival#WARP}: producer warp 0 alone writes its 64 key positions (two a lane),
+     * lane 0 issues the TMA, and the warp arrives for all four producer warps at once; the other three start at the
+     * slot's first column tile ({@link #firstProducerStep}) and never read their range cursors.
+     */
+    private void rangeTileByOneWarp(KernelBuilder k, U32 thread, int firstRow, Stage stage) {
+        Cursor slot = slots.getFirst();
+        k.ifThen(k.lt(thread, 32), () -> {
+            k.comment("a range tile: producer warp 0 writes the positions, its lane 0 issues the TMA");
+            for (int half = 0; half < BLOCK; half += 32) {
+                U32 offset = k.add(thread, half);
+                U32 key = k.add(slot.tileStart, offset);
+                k.store(shared(k.add(stage.metadata(), k.shl(k.add(offset, firstRow), 2))),
+                        k.select(k.lt(key, slot.rangeEnd), key, k.u32(MASKED_KEY)));
+            }
             k.ifThen(k.eq(thread, 0), () -> {
-                k.expectBytes(stage.full(), bytes);
-                issue.run();
+                k.expectBytes(stage.full(), rangeTileBytes());
+                copyRangeTile(k, slot.tileStart, firstRow, stage);
             });
-            k.arriveForWarp(stage.full(), k.and(thread, 31));
-        } else {
-            k.ifElse(k.eq(thread, 0), () -> {
-                k.arriveExpectingBytes(stage.full(), bytes);
-                issue.run();
-            }, () -> k.arrive(stage.full()));
-        }
+            k.arriveForWarp(stage.full(), thread, PRODUCERS / 32);
+            slot.advance(k);
+        });
+    }
+
+    /**
+     * A range tile from key {@code start} into stage rows {@code firstRow...} with one arrival per producer thread
+     * (thread 0's announcing the TMA bytes and issuing the copies).
+     */
+    private void issueRangeTile(KernelBuilder k, U32 thread, U32 start, int firstRow, Stage stage) {
+        k.ifElse(k.eq(thread, 0), () -> {
+            k.arriveExpectingBytes(stage.full(), rangeTileBytes());
+            copyRangeTile(k, start, firstRow, stage);
+        }, () -> k.arrive(stage.full()));
+    }
+
+    /** The two TMA copies (K and V) of a range tile from key {@code start} into stage rows {@code firstRow...}. */
+    private void copyRangeTile(KernelBuilder k, U32 start, int firstRow, Stage stage) {
+        stage.keys().loadRows(k, rows.keyMap(), stage.full(), firstRow, BLOCK, rows.kvHead(), start);
+        stage.values().loadRows(k, rows.valueMap(), stage.full(), firstRow, BLOCK, rows.kvHead(), start);
+    }
+
+    /** The bytes a range tile's copies deliver: 64 rows of K and of V. */
+    private int rangeTileBytes() {
+        return 2 * BLOCK * headDim * 2;
     }
 
     /** A gathered tile's hand-over: this thread's arrival once its copies land, as {@link #arrival} says. */

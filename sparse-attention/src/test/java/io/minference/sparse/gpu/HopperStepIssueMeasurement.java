@@ -55,6 +55,7 @@ class HopperStepIssueMeasurement {
                 base.withSchedule(HopperFlashLoop.Schedule.PLAIN),
                 base.withSchedule(HopperFlashLoop.Schedule.parse("overlap")),
                 base.withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("warp")),
+                base.withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("lazy,warp")),
                 base.withKeysPerStep(128))) {
             HopperSparseFlashPrefill sparse = HopperSparseFlashPrefill.forHeadDim(128, variant);
             int keysPerStep = variant.keysPerStep();

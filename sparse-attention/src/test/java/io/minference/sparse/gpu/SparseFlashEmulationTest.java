@@ -119,6 +119,32 @@ class SparseFlashEmulationTest {
     }
 
     /**
+     * The producer whose warps arrive once each, and whose range tiles are warp 0's alone ({@link GatherArrival#WARP}),
+     * gives the bits of the one whose threads all arrive: the same tiles in the same order, only the hand-over
+     * differs, so a position left unwritten, a tile announced with the wrong count or a stage released early shows
+     * as differing rows or a deadlock.
+     */
+    @ParameterizedTest(name = "{0}, {1} tokens, {2} keys a step")
+    @CsvSource({"VERTICAL_SLASH, 520, 64", "MIXED, 330, 64", "SCATTERED, 330, 64", "MIXED, 330, 128"})
+    void theWarpProducerGivesTheWaitingBits(String pattern, int length, int keysPerStep) {
+        long seed = System.nanoTime();
+        Random random = new Random(seed);
+        AttentionShape shape = new AttentionShape(6, 2, 64);
+        SparseIndex index = testIndex(pattern, random, 0, 6, length);
+        Problem problem = Problem.random(shape, length, random);
+        HopperSparseFlashPrefill.Variant waiting = HopperSparseFlashPrefill.Variant.DEFAULT.withKeysPerStep(keysPerStep);
+        float[] expected = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, waiting), random);
+        float[] byWarps = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, waiting
+                .withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("lazy,warp"))), random);
+        for (int i = 0; i < expected.length; i++) {
+            if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(byWarps[i])) {
+                assertEquals(expected[i], byWarps[i], "element " + i + " (query " + i / shape.queryDim() + ") differs"
+                        + " from the waiting producer's; " + pattern + ", seed " + seed);
+            }
+        }
+    }
+
+    /**
      * The emulator's cp.async check on the Hopper sparse kernel: without the producer's {@code cp.async.wait_all}
      * before it hands a gathered tile over, the consumers' wgmmas read columns that may not have landed, which the
      * emulator reports (its copies land at once, so the outputs alone would not show it).
