@@ -14,6 +14,7 @@ import io.minference.runtime.cuda.LaunchShape;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 
 /**
  * Causal prefill TFLOP/s of several {@link FlashPrefill} tilings (query rows per block, keys per tile, pipeline
@@ -41,7 +42,7 @@ public final class FlashPrefillSweep implements GpuBenchmark {
     public List<Figure> run(CudaBackend backend) {
         List<Figure> figures = new ArrayList<>();
         float scale = FlashAttention.log2Scale(SHAPE.headDim());
-        short[] block = FlashAttentionBenchmark.randomBf16(new java.util.SplittableRandom(5));
+        short[] block = FlashAttentionBenchmark.randomBf16(new SplittableRandom(5));
         for (int length : lengths) {
             long qBytes = 2L * length * SHAPE.queryDim();
             long kvBytes = 2L * length * SHAPE.kvDim();
