@@ -62,6 +62,8 @@ public final class WarpEmulator {
     private long nextAddress = 1L << 32;
     /** Per warp index, how often it issued each statement of {@link #code} in the blocks run ({@link #issued}). */
     private final Map<Integer, long[]> issuedPerStatement = new TreeMap<>();
+    /** Warps that go on after an mbarrier arrival instead of yielding ({@link #runAhead}). */
+    private Set<Integer> runningAhead = Set.of();
     /** Tensor maps by the handle a kernel parameter passes ({@link #tensorMap}). */
     private final Map<Long, MappedTensor> tensorMaps = new HashMap<>();
 
@@ -205,6 +207,16 @@ public final class WarpEmulator {
     }
 
     /**
+     * Lets warps {@code warps} go on after their mbarrier arrivals instead of yielding, so that they run as far
+     * ahead of the others as the barriers allow: a producer that fills stages (or loads Q) before its consumers have
+     * taken their next turn, where a hand-over the kernel forgot to wait for would show. Applies to the blocks run
+     * from now on.
+     */
+    public void runAhead(Set<Integer> warps) {
+        runningAhead = Set.copyOf(warps);
+    }
+
+    /**
      * As above, for kernels that read the grid's width too. The CTA's warps run in turn, each until it must wait: at
      * a {@code bar.sync} (until the barrier's threads have all arrived), at an {@code mbarrier.try_wait} whose phase
      * has not completed (the warp is resumed at its retry), or at its end. A turn of every warp in which no barrier
@@ -218,7 +230,12 @@ public final class WarpEmulator {
             long events = cta.events;
             for (Warp w : List.copyOf(live)) {
                 if (cta.waitingAtBarrier.contains(w)) continue;
-                switch (w.run()) {
+                Stop stop = w.run();
+                while (stop == Stop.ARRIVED && runningAhead.contains(w.warp)) {
+                    cta.events++;
+                    stop = w.run();
+                }
+                switch (stop) {
                     case END -> {
                         live.remove(w);
                         cta.events++;

@@ -51,9 +51,16 @@ import static io.minference.ptx.dsl.Address.shared;
  *                  at the end; for a source whose blocks are 64 rows, so that a step can still be 64 x blockN per
  *                  warpgroup with two warpgroups on the SM's tensor cores. Wants two consumers, the plain or lazy
  *                  schedule
+ * @param persistent whether a block takes several units of work in turn ({@link #emitPersistent}: a grid of a few
+ *                   blocks per SM walking a list) instead of one: the ring's steps are counted across the units, so
+ *                   the producer fills the next unit's first stages while the consumers finish the current one, and
+ *                   loads its Q once they are done with the current one's (a "Q free" barrier), which takes the
+ *                   launch, barrier set-up and pipeline fill of a block off every unit but the block's first. Wants
+ *                   the consumers splitting the rows, without ping-pong or softmax overlap, and a source whose
+ *                   producer threads take every step
  */
 public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages, Schedule schedule,
-                              boolean splitKeys) {
+                              boolean splitKeys, boolean persistent) {
     /**
      * How the consumers order their work, beyond the plain loop (S of the next step issued behind P V, the softmax
      * once both are done).
@@ -118,6 +125,12 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
     static final int SM_SHARED_BYTES = 228 * 1024;
     static final int BLOCK_SHARED_BYTES = 227 * 1024;
     private static final int CONSUMER_ROWS = 64;
+    /**
+     * Registers a persistent producer thread keeps beyond what its source asks for: the unit's index, the ring's base
+     * and the unit's Q coordinates stay live beside the source's walk (the sparse producer spilled below 80, its
+     * source's 56 plus these).
+     */
+    private static final int PERSISTENT_PRODUCER_REGISTERS = 24;
 
     /** The plain loop. */
     public HopperFlashLoop(int headDim, int consumers, int blockN, int stages) {
@@ -129,7 +142,16 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         this(headDim, consumers, blockN, stages, schedule, false);
     }
 
+    /** One unit of work a block. */
+    public HopperFlashLoop(int headDim, int consumers, int blockN, int stages, Schedule schedule, boolean splitKeys) {
+        this(headDim, consumers, blockN, stages, schedule, splitKeys, false);
+    }
+
     public HopperFlashLoop {
+        if (persistent && (splitKeys || schedule.pingPong() || schedule.overlapSoftmax())) {
+            throw new IllegalArgumentException("a persistent block's consumers split the rows, without ping-pong or"
+                    + " softmax overlap; got schedule" + schedule.suffix() + (splitKeys ? " with split keys" : ""));
+        }
         if (splitKeys && (consumers != 2 || stages < 3 || schedule.pingPong() || schedule.overlapSoftmax())) {
             // with 2 stages a consumer would hold step i's stage while waiting for step i + 2, the same stage
             throw new IllegalArgumentException("consumers splitting the key steps are two, on the plain or lazy"
@@ -191,8 +213,9 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         return 2 * tileBytes(blockN);
     }
 
+    /** Q loaded, a full and an empty barrier per stage, and with {@link #persistent} Q free. */
     private int barrierBytes() {
-        return (1 + 2 * stages) * MBarrier.BYTES;
+        return (1 + 2 * stages + (persistent ? 1 : 0)) * MBarrier.BYTES;
     }
 
     /**
@@ -233,6 +256,30 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
                         U32 numHeads, F32 scale) {
     }
 
+    /**
+     * What the sources of a persistent block's units have in common, fixed at generation time: what the barriers,
+     * the shared memory and the producer's registers are sized by.
+     */
+    public record SourceLayout(int producerThreads, int producerRegisters, int producerArrivals, int metadataBytes) {
+        public static SourceLayout of(HopperKeySource source) {
+            return new SourceLayout(source.producerThreads(), source.producerRegisters(), source.producerArrivals(),
+                    source.metadataBytes());
+        }
+    }
+
+    /** One unit of a persistent block's work: where its queries are and where its keys come from. */
+    public record Unit(Block block, HopperKeySource source) {
+    }
+
+    /** The units a persistent block takes, in turn ({@link #emitPersistent}). */
+    public interface Units {
+        /** How many units this block takes, the same in every thread of the block. */
+        U32 count(KernelBuilder k);
+
+        /** Unit {@code index} of this block's turn; emitted once by each role, inside its loop over the units. */
+        Unit unit(KernelBuilder k, U32 index);
+    }
+
     /** Emits the loop for {@code block} over the steps of {@code source}: barriers, producer, consumers, epilogue. */
     public void emit(KernelBuilder k, Block block, HopperKeySource source) {
         if (source.skipsSteps() && (splitKeys || schedule.pingPong() || schedule.overlapSoftmax())) {
@@ -240,9 +287,94 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
                     + " schedule with the consumers splitting the rows, not schedule" + schedule.suffix()
                     + (splitKeys ? " with split keys" : ""));
         }
+        if (persistent) {
+            throw new IllegalStateException("a persistent loop takes its units from emitPersistent");
+        }
+        Frame frame = frame(k, SourceLayout.of(source));
+        U32 tid = frame.tid();
+        k.ifElse(k.eq(frame.warpgroup(), 0), () -> {
+            k.comment("producer");
+            k.decreaseRegisters(source.producerRegisters());
+            k.ifThen(k.eq(tid, 0), () -> loadQueries(k, frame, block));
+            k.ifThen(k.lt(tid, source.producerThreads()), () -> {
+                source.startProducer(k);
+                U32 steps = source.steps(k);
+                k.loop(source.firstProducerStep(k, tid, stages), steps, 1,
+                        step -> produceStep(k, frame, source, step, step));
+            });
+        }, () -> consumeUnit(k, frame, consumerRows(k, frame, source.producerRegisters()), source, block,
+                index -> index, k.u32(0)));
+    }
+
+    /**
+     * Emits the loop of a {@link #persistent} block over its {@code units} in turn: the barriers once, then the
+     * producer's and the consumers' steps of unit after unit, counted across the units in the ring. The producer
+     * issues a unit's Q after its first steps (up to a ring's worth, which wait only for the stages the previous
+     * unit's last steps release), once the consumers have released the previous Q; each consumer releases Q after its
+     * last wgmma of the unit, before the unit's epilogue, which the next Q's load then runs under.
+     */
+    public void emitPersistent(KernelBuilder k, SourceLayout layout, Units units) {
+        if (!persistent) {
+            throw new IllegalStateException("emitPersistent wants a persistent loop");
+        }
+        Frame frame = frame(k, layout);
+        U32 tid = frame.tid();
+        int producerRegisters = layout.producerRegisters() + PERSISTENT_PRODUCER_REGISTERS;
+        k.ifElse(k.eq(frame.warpgroup(), 0), () -> {
+            k.comment("producer: the block's units in turn, the ring's steps counted across them");
+            k.decreaseRegisters(producerRegisters);
+            k.ifThen(k.lt(tid, layout.producerThreads()), () -> {
+                U32 base = k.var("ringBase", k.u32(0));
+                k.loop(k.u32(0), units.count(k), 1, unitIndex -> {
+                    Unit unit = units.unit(k, unitIndex);
+                    HopperKeySource source = checked(layout, unit.source());
+                    source.startProducer(k);
+                    U32 steps = source.steps(k);
+                    U32 queryAfter = k.sub(k.min(steps, k.u32(stages)), 1).named("queryAfter");
+                    k.loop(source.firstProducerStep(k, tid, stages), steps, 1, step -> {
+                        produceStep(k, frame, source, step, k.add(base, step));
+                        k.ifThen(k.and(k.eq(tid, 0), k.eq(step, queryAfter)), () -> {
+                            // the previous unit's consumers are done with Q (a fresh barrier passes parity 1)
+                            k.waitPhase(frame.queryFree(), k.xor(k.and(unitIndex, 1), 1));
+                            loadQueries(k, frame, unit.block());
+                        });
+                    });
+                    k.set(base, k.add(base, steps));
+                });
+            });
+        }, () -> {
+            ConsumerRows rows = consumerRows(k, frame, producerRegisters);
+            U32 base = k.var("ringBase", k.u32(0));
+            k.loop(k.u32(0), units.count(k), 1, unitIndex -> {
+                Unit unit = units.unit(k, unitIndex);
+                U32 steps = consumeUnit(k, frame, rows, checked(layout, unit.source()), unit.block(),
+                        index -> k.add(base, index), k.and(unitIndex, 1));
+                k.set(base, k.add(base, steps));
+            });
+        });
+    }
+
+    private static HopperKeySource checked(SourceLayout layout, HopperKeySource source) {
+        if (!SourceLayout.of(source).equals(layout) || source.skipsSteps()) {
+            throw new IllegalArgumentException("a persistent block's units need sources laid out as " + layout
+                    + ", taking every step; got " + SourceLayout.of(source)
+                    + (source.skipsSteps() ? ", skipping steps" : ""));
+        }
+        return source;
+    }
+
+    /**
+     * What both roles share: the thread, its warpgroup, the shared memory's Q tile, ring and barriers (initialised
+     * here, before a block barrier), and each ring position's stage.
+     */
+    private record Frame(U32 tid, U32 warpgroup, WgmmaTile queries, U32 ring, U32 barriers, MBarrier queryLoaded,
+                         MBarrier queryFree, Function<U32, HopperKeySource.Stage> stageOf) {
+    }
+
+    private Frame frame(KernelBuilder k, SourceLayout layout) {
         k.maxThreadsPerBlock(threads());
         k.minBlocksPerSm(blocksPerSm());
-        int metadataBytes = source.metadataBytes();
+        int metadataBytes = layout.metadataBytes();
         if (metadataBytes % 16 != 0) {
             throw new IllegalArgumentException("stage metadata must be a multiple of 16 bytes, got " + metadataBytes);
         }
@@ -253,6 +385,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         U32 metadata = k.add(ring, stages * stageBytes()).named("metadata");
         U32 barriers = k.add(metadata, stages * metadataBytes).named("barriers");
         MBarrier queryLoaded = new MBarrier(barriers);
+        MBarrier queryFree = persistent ? barrier(k, barriers, 1 + 2 * stages, k.u32(0)) : null;
         Function<U32, HopperKeySource.Stage> stageOf = index -> {
             U32 stage = k.rem(index, stages).named("stage");
             U32 address = k.mad(stage, k.u32(stageBytes()), ring).named("stageAddress");
@@ -262,36 +395,37 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         };
 
         k.comment("barriers: Q loaded; per stage, full (producer arrivals and TMA bytes) and empty (every consumer)");
+        int releasing = (schedule.warpRelease() ? 4 : 128) * (splitKeys ? 1 : consumers);
         k.ifThen(k.eq(tid, 0), () -> {
             k.initBarrier(queryLoaded, 1);
             for (int s = 0; s < stages; s++) {
-                k.initBarrier(barrier(k, barriers, 1, k.u32(s)), source.producerArrivals());
-                int releasing = splitKeys ? 1 : consumers;
-                k.initBarrier(barrier(k, barriers, 1 + stages, k.u32(s)),
-                        (schedule.warpRelease() ? 4 : 128) * releasing);
+                k.initBarrier(barrier(k, barriers, 1, k.u32(s)), layout.producerArrivals());
+                k.initBarrier(barrier(k, barriers, 1 + stages, k.u32(s)), releasing);
+            }
+            if (queryFree != null) {
+                k.initBarrier(queryFree, releasing);
             }
             k.fenceBarrierInit();
         });
         k.barrier();
+        return new Frame(tid, k.shr(tid, 7).named("warpgroup"), queries, ring, barriers, queryLoaded, queryFree,
+                stageOf);
+    }
 
-        U32 warpgroup = k.shr(tid, 7).named("warpgroup");
-        k.ifElse(k.eq(warpgroup, 0), () -> {
-            k.comment("producer");
-            k.decreaseRegisters(source.producerRegisters());
-            k.ifThen(k.eq(tid, 0), () -> {
-                k.arriveExpectingBytes(queryLoaded, queries.bytes());
-                queries.load(k, block.queries(), queryLoaded, block.head(), block.firstRow());
-            });
-            k.ifThen(k.lt(tid, source.producerThreads()), () -> {
-                source.startProducer(k);
-                U32 steps = source.steps(k);
-                k.loop(source.firstProducerStep(k, tid, stages), steps, 1, step -> {
-                    U32 round = k.div(step, stages);
-                    k.waitPhase(barrier(k, barriers, 1 + stages, k.rem(step, stages)), k.xor(k.and(round, 1), 1));
-                    source.load(k, tid, step, stageOf.apply(step));
-                });
-            });
-        }, () -> consume(k, tid, warpgroup, queries, barriers, queryLoaded, stageOf, source, block, ring));
+    /** Thread 0 of the producer: the block's (or unit's) Q tile by TMA, announced on the Q barrier. */
+    private static void loadQueries(KernelBuilder k, Frame frame, Block block) {
+        k.arriveExpectingBytes(frame.queryLoaded(), frame.queries().bytes());
+        frame.queries().load(k, block.queries(), frame.queryLoaded(), block.head(), block.firstRow());
+    }
+
+    /**
+     * A producer thread's step {@code step} of its source, in ring position {@code ringIndex}: waits for the stage to
+     * be empty, then fills it.
+     */
+    private void produceStep(KernelBuilder k, Frame frame, HopperKeySource source, U32 step, U32 ringIndex) {
+        U32 round = k.div(ringIndex, stages);
+        k.waitPhase(barrier(k, frame.barriers(), 1 + stages, k.rem(ringIndex, stages)), k.xor(k.and(round, 1), 1));
+        source.load(k, frame.tid(), step, frame.stageOf().apply(ringIndex));
     }
 
     /**
@@ -418,18 +552,40 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         void run(U32 index, boolean masked, boolean issueNext);
     }
 
-    private void consume(KernelBuilder k, U32 tid, U32 warpgroup, WgmmaTile queries, U32 barriers,
-                         MBarrier queryLoaded, Function<U32, HopperKeySource.Stage> stageOf, HopperKeySource source,
-                         Block block, U32 ring) {
+    /** A consumer thread's place in its block: its warpgroup, and its rows and columns within the tiles. */
+    private record ConsumerRows(U32 consumer, U32 warpRow, U32 group, U32 pair) {
+    }
+
+    /** The consumers' start: their registers grown, each thread's place in the tiles. */
+    private ConsumerRows consumerRows(KernelBuilder k, Frame frame, int producerRegisters) {
         k.comment(splitKeys ? "consumers: the block's 64 query rows, alternate key steps"
                 : "consumers: 64 query rows per warpgroup");
-        k.increaseRegisters(consumerRegisters(source.producerRegisters()));
-        U32 consumer = k.sub(warpgroup, 1).named("consumer");
+        k.increaseRegisters(consumerRegisters(producerRegisters));
+        U32 tid = frame.tid();
+        U32 consumer = k.sub(frame.warpgroup(), 1).named("consumer");
         U32 lane = k.and(tid, 31).named("lane");
         U32 rowsBefore = splitKeys ? k.u32(0) : k.mul(consumer, CONSUMER_ROWS);
         U32 warpRow = k.add(rowsBefore, k.mul(k.and(k.shr(tid, 5), 3), 16)).named("warpRow");
         U32 group = k.shr(lane, 2).named("group");
         U32 pair = k.shl(k.and(lane, 3), 1).named("pairColumn");
+        return new ConsumerRows(consumer, warpRow, group, pair);
+    }
+
+    /**
+     * A consumer's work on one block (or unit) of queries: its accumulators from zero, Q waited for (the Q barrier's
+     * phase {@code queryParity}), the source's steps, each in ring position {@code ringIndex(step)}, and the epilogue;
+     * with {@link #persistent}, Q released before the epilogue. Returns the source's step count.
+     */
+    private U32 consumeUnit(KernelBuilder k, Frame frame, ConsumerRows rows, HopperKeySource source, Block block,
+                            Function<U32, U32> ringIndex, U32 queryParity) {
+        U32 tid = frame.tid();
+        WgmmaTile queries = frame.queries();
+        U32 barriers = frame.barriers();
+        Function<U32, HopperKeySource.Stage> stageOf = index -> frame.stageOf().apply(ringIndex.apply(index));
+        U32 consumer = rows.consumer();
+        U32 warpRow = rows.warpRow();
+        U32 group = rows.group();
+        U32 pair = rows.pair();
         U32 rowPosition = k.add(block.firstPosition(), k.add(warpRow, group)).named("rowPosition");
 
         WarpgroupAccumulator scores = k.warpgroupAccumulator("s", blockN);
@@ -438,7 +594,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         MatrixDescriptor queryBase = queries.kMajorBase(k);
         MatrixDescriptor queryRows = splitKeys ? queryBase : new MatrixDescriptor(k.add(queryBase.bits(),
                 k.toU64(k.mul(consumer, CONSUMER_ROWS * 128 / 16))).named("queryDesc"));
-        k.waitPhase(queryLoaded, k.u32(0));
+        k.waitPhase(frame.queryLoaded(), queryParity);
 
         U32 steps = source.steps(k);
         U32 lastStep = k.sub(steps, 1).named("lastStep");
@@ -447,7 +603,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         // the warpgroup waits; the softmax of t + 1 then needs both done (it rescales O).
         Function<U32, HopperKeySource.Stage> acquire = index -> {
             HopperKeySource.Stage stage = stageOf.apply(index);
-            k.waitPhase(stage.full(), k.and(k.div(index, stages), 1));
+            k.waitPhase(stage.full(), k.and(k.div(ringIndex.apply(index), stages), 1));
             source.acquired(k, index);
             return stage;
         };
@@ -500,7 +656,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             }
             passTurn.run();
             k.wgmmaWait(0);
-            release(k, barrier(k, barriers, 1 + stages, k.rem(index, stages)));
+            release(k, barrier(k, barriers, 1 + stages, k.rem(ringIndex.apply(index), stages)));
         };
         if (pingPong) {
             k.comment("ping-pong: consumer 0 takes the first turn");
@@ -508,7 +664,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         }
         if (splitKeys) {
             splitKeySteps(k, consumer, source, lastStep, firstMasked, issueScores, step);
-            mergeConsumers(k, tid, consumer, softmax, out, ring);
+            mergeConsumers(k, tid, consumer, softmax, out, frame.ring());
         } else {
             if (source.skipsSteps()) {
                 k.comment("S of the first step, where this consumer takes it");
@@ -540,12 +696,17 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             k.comment("ping-pong: consumer 0 takes the turn consumer 1 handed over last, so none is left pending");
             k.ifThen(k.eq(consumer, 0), () -> k.barrier(myTurn, 256));
         }
+        if (frame.queryFree() != null) {
+            k.comment("this unit's wgmmas are done with Q: the next unit's may load under the epilogue");
+            release(k, frame.queryFree());
+        }
 
         if (splitKeys) {
             k.ifThen(k.eq(consumer, 0), () -> epilogue(k, softmax, out, warpRow, group, pair, block));
         } else {
             epilogue(k, softmax, out, warpRow, group, pair, block);
         }
+        return steps;
     }
 
     /** O / l as bf16 (0 for a row that saw no key), rows past the end skipped. */

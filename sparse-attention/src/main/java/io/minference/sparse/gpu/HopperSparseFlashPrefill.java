@@ -69,6 +69,11 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      * {@code false} ({@link Variant#pairs}).
      */
     public static final String PAIRS_PROPERTY = "minference.sparse.pairs";
+    /**
+     * The system property saying whether the kernel runs persistent blocks, {@code true} or {@code false}
+     * ({@link Variant#persistent}).
+     */
+    public static final String PERSISTENT_PROPERTY = "minference.sparse.persistent";
 
     /**
      * The choices a launch of the Hopper kernel makes besides the head dim: the {@link LaunchOrder} of its slots,
@@ -87,14 +92,32 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      * slots' ranges start at the same key is loaded once for 128 query rows, as in the dense kernel, instead of
      * twice. Each consumer computes its slot's tiles in the same order as without pairs, so the outputs are bit
      * for bit the same. Wants 64 keys a step, gathers waited for, and a schedule without overlap or ping-pong.
+     * <p>With {@code persistent} the launch is a grid of {@link #blocksPerSm()} blocks per SM (at most one per slot),
+     * and block b takes the slots at places b, b + grid, b + 2 grid, ... of the longest-first list in turn
+     * ({@link HopperFlashLoop#persistent}): a slot's Q, index reads and first tiles are loaded while the previous
+     * slot's last steps and epilogue run, instead of after a new block has started. The same outputs bit for bit.
+     * Wants the longest-first order, 64 keys a step without pairs, gathers waited for or arrived for by the copy
+     * engine (every producer thread takes every step), and a schedule without overlap.
      */
     public record Variant(LaunchOrder order, HopperFlashLoop.Schedule schedule, GatherArrival gather,
-                          int keysPerStep, boolean pairs) {
-        /** The default: longest first, the lazy schedule, gathered tiles waited for, 64 keys a step, no pairs. */
+                          int keysPerStep, boolean pairs, boolean persistent) {
+        /**
+         * The default: longest first, the lazy schedule, gathered tiles waited for, 64 keys a step, no pairs, a
+         * block a slot.
+         */
         public static final Variant DEFAULT = new Variant(LaunchOrder.LONGEST_FIRST,
-                HopperFlashLoop.Schedule.parse(DEFAULT_SCHEDULE), GatherArrival.WAIT, BLOCK, false);
+                HopperFlashLoop.Schedule.parse(DEFAULT_SCHEDULE), GatherArrival.WAIT, BLOCK, false, false);
 
         public Variant {
+            if (persistent && (order != LaunchOrder.LONGEST_FIRST || pairs || keysPerStep != BLOCK
+                    || gather == GatherArrival.WARP || schedule.overlapSoftmax() || schedule.pingPong())) {
+                throw new IllegalArgumentException(PERSISTENT_PROPERTY + " wants the " + LaunchOrder.LONGEST_FIRST
+                        .setting() + " order, " + BLOCK + " keys a step without pairs, " + GatherArrival.WAIT
+                        .setting() + " or " + GatherArrival.ASYNC.setting() + " gathers and a schedule without"
+                        + " overlap; got " + order.setting() + ", " + keysPerStep + " keys" + (pairs ? ", pairs" : "")
+                        + ", " + gather.setting() + " gathers, schedule "
+                        + (schedule.suffix().isEmpty() ? "plain" : schedule.suffix().substring(1)));
+            }
             if (keysPerStep != BLOCK && keysPerStep != 2 * BLOCK) {
                 throw new IllegalArgumentException(KEYS_PER_STEP_PROPERTY + " must be " + BLOCK + " or " + 2 * BLOCK
                         + ", not " + keysPerStep);
@@ -110,8 +133,9 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
 
         /**
          * The choices the system properties {@value LaunchOrder#PROPERTY}, {@value #SCHEDULE_PROPERTY},
-         * {@value GatherArrival#PROPERTY} and {@value #KEYS_PER_STEP_PROPERTY} name, the default's where unset; a
-         * misspelt value is an error naming it.
+         * {@value GatherArrival#PROPERTY}, {@value #KEYS_PER_STEP_PROPERTY}, {@value #PAIRS_PROPERTY} and
+         * {@value #PERSISTENT_PROPERTY} name, the default's where unset; a misspelt value, or a combination the
+         * kernel does not take, is an error naming it.
          */
         public static Variant configured() {
             String keys = System.getProperty(KEYS_PER_STEP_PROPERTY, Integer.toString(DEFAULT.keysPerStep)).trim();
@@ -121,42 +145,50 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
             }
             boolean pairs = KernelSettings.configured(PAIRS_PROPERTY, DEFAULT.pairs, List.of(true, false),
                     String::valueOf);
+            boolean persistent = KernelSettings.configured(PERSISTENT_PROPERTY, DEFAULT.persistent,
+                    List.of(true, false), String::valueOf);
             return new Variant(LaunchOrder.configured(), configuredSchedule(), GatherArrival.configured(),
-                    Integer.parseInt(keys), pairs);
+                    Integer.parseInt(keys), pairs, persistent);
         }
 
         public Variant withOrder(LaunchOrder other) {
-            return new Variant(other, schedule, gather, keysPerStep, pairs);
+            return new Variant(other, schedule, gather, keysPerStep, pairs, persistent);
         }
 
         public Variant withSchedule(HopperFlashLoop.Schedule other) {
-            return new Variant(order, other, gather, keysPerStep, pairs);
+            return new Variant(order, other, gather, keysPerStep, pairs, persistent);
         }
 
         public Variant withGather(GatherArrival other) {
-            return new Variant(order, schedule, other, keysPerStep, pairs);
+            return new Variant(order, schedule, other, keysPerStep, pairs, persistent);
         }
 
         public Variant withKeysPerStep(int other) {
-            return new Variant(order, schedule, gather, other, pairs);
+            return new Variant(order, schedule, gather, other, pairs, persistent);
         }
 
         public Variant withPairs(boolean other) {
-            return new Variant(order, schedule, gather, keysPerStep, other);
+            return new Variant(order, schedule, gather, keysPerStep, other, persistent);
+        }
+
+        public Variant withPersistent(boolean other) {
+            return new Variant(order, schedule, gather, keysPerStep, pairs, other);
         }
 
         /** How a benchmark line names it: {@code longest-first, lazy, wait, 64 keys a step[, pairs]}. */
         public String describe() {
             String suffix = schedule.suffix();
             return order.setting() + ", " + (suffix.isEmpty() ? "plain" : suffix.substring(1).replace('_', ','))
-                    + ", " + gather.setting() + ", " + keysPerStep + " keys a step" + (pairs ? ", pairs" : "");
+                    + ", " + gather.setting() + ", " + keysPerStep + " keys a step" + (pairs ? ", pairs" : "")
+                    + (persistent ? ", persistent" : "");
         }
 
         /** The entry-name suffix of the choices other than the default's. */
         String suffix() {
             return (order == LaunchOrder.LONGEST_FIRST ? "_longest" : "") + schedule.suffix()
                     + (gather == GatherArrival.WAIT ? "" : "_" + gather.setting() + "_gather")
-                    + (keysPerStep == BLOCK ? "" : "_k" + keysPerStep) + (pairs ? "_pairs" : "");
+                    + (keysPerStep == BLOCK ? "" : "_k" + keysPerStep) + (pairs ? "_pairs" : "")
+                    + (persistent ? "_persistent" : "");
         }
     }
 
@@ -188,7 +220,12 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
     private static HopperFlashLoop loop(int headDim, int stages, Variant variant) {
         boolean split = tilesPerStep(variant) == 2;
         return new HopperFlashLoop(headDim, split || variant.pairs() ? 2 : 1, variant.keysPerStep(), stages,
-                variant.schedule(), split);
+                variant.schedule(), split, variant.persistent());
+    }
+
+    /** Blocks an SM holds: two of one consumer warpgroup, one of two (pairs, or 128 keys a step). */
+    public int blocksPerSm() {
+        return loop().blocksPerSm();
     }
 
     /** Query rows per block: 64, or 128 with pairs (the Q map's box). */
@@ -266,63 +303,120 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
         return new IndexKeySource.SlotKeys(slotRanges, rangeCount, slotColumns, columnCount);
     }
 
+    /** The kernel's parameters, declared in order. */
+    private record Params(TensorMapParam qMap, TensorMapParam kMap, TensorMapParam vMap, U64 kCache, U64 vCache, U64 o,
+                          IndexParams index, U32 length, U32 firstHead, U32 numHeads, U32 numKvHeads, F32 scale,
+                          U64 slotOrder) {
+        static Params declare(KernelBuilder k, boolean longestFirst) {
+            TensorMapParam qMap = k.tensorMapParam("q");
+            TensorMapParam kMap = k.tensorMapParam("k");
+            TensorMapParam vMap = k.tensorMapParam("v");
+            U64 kCache = k.pointerParam("kCache");
+            U64 vCache = k.pointerParam("vCache");
+            U64 o = k.pointerParam("o");
+            IndexParams indexParams = IndexParams.declare(k);
+            U32 length = k.u32Param("length");
+            U32 firstHead = k.u32Param("firstHead");
+            U32 numHeads = k.u32Param("numHeads");
+            U32 numKvHeads = k.u32Param("numKvHeads");
+            F32 scale = k.f32Param("scale");
+            U64 slotOrder = longestFirst ? k.pointerParam("order") : null;
+            return new Params(qMap, kMap, vMap, kCache, vCache, o, indexParams, length, firstHead, numHeads,
+                    numKvHeads, scale, slotOrder);
+        }
+    }
+
+    /** A block's (or persistent unit's) place: its head slot, its first query block and its index slot. */
+    private record Position(U32 headSlot, U32 queryBlock, U32 slot) {
+    }
+
     @Override
     public void define(KernelBuilder k) {
-        TensorMapParam qMap = k.tensorMapParam("q");
-        TensorMapParam kMap = k.tensorMapParam("k");
-        TensorMapParam vMap = k.tensorMapParam("v");
-        U64 kCache = k.pointerParam("kCache");
-        U64 vCache = k.pointerParam("vCache");
-        U64 o = k.pointerParam("o");
-        IndexParams indexParams = IndexParams.declare(k);
-        U32 length = k.u32Param("length");
-        U32 firstHead = k.u32Param("firstHead");
-        U32 numHeads = k.u32Param("numHeads");
-        U32 numKvHeads = k.u32Param("numKvHeads");
-        F32 scale = k.f32Param("scale");
         boolean longestFirst = variant.order() == LaunchOrder.LONGEST_FIRST;
-        U64 slotOrder = longestFirst ? k.pointerParam("order") : null;
+        Params params = Params.declare(k, longestFirst);
         k.describe("sparse flash attention over an index's ranges (TMA) and columns (cp.async gather) on wgmma, head dim "
                 + headDim + ", " + BLOCK + " queries x " + variant.keysPerStep() + " keys per step, " + stages
                 + " stages");
+        if (variant.persistent()) {
+            definePersistent(k, params);
+            return;
+        }
 
         // the grid's y counts query blocks, or pairs of them; the sorted list holds (head slot, y) units
         U32 blocksPerHead = k.gridDim(Axis.Y);
-        U32 queryBlocks = variant.pairs() ? k.div(k.add(length, BLOCK - 1), BLOCK).named("queryBlocks")
+        U32 queryBlocks = variant.pairs() ? k.div(k.add(params.length(), BLOCK - 1), BLOCK).named("queryBlocks")
                 : blocksPerHead;
-        U32 headSlot;
-        U32 queryBlock;
-        U32 slot;
+        Position position;
         if (longestFirst) {
             // block n of the launch (in the order blocks start: x fastest) takes the n-th unit of the sorted list
             U32 launched = k.mad(k.blockIdx(Axis.Y), k.gridDim(Axis.X), k.blockIdx(Axis.X)).named("launched");
-            U32 unit = k.loadU32(k.element(slotOrder, launched, 4)).named("slot");
-            headSlot = k.div(unit, blocksPerHead).named("headSlot");
-            U32 y = k.sub(unit, k.mul(headSlot, blocksPerHead)).named("queryBlock");
-            queryBlock = variant.pairs() ? k.shl(y, 1) : y;
-            slot = variant.pairs() ? k.mad(headSlot, queryBlocks, queryBlock) : unit;
+            position = listed(k, params, launched, blocksPerHead, queryBlocks);
         } else {
-            headSlot = k.blockIdx(Axis.X).named("headSlot");
+            U32 headSlot = k.blockIdx(Axis.X).named("headSlot");
             U32 y = k.sub(k.sub(blocksPerHead, 1), k.blockIdx(Axis.Y)).named("queryBlock");
-            queryBlock = variant.pairs() ? k.shl(y, 1) : y;
-            slot = k.mad(headSlot, queryBlocks, queryBlock).named("slot");
+            U32 queryBlock = variant.pairs() ? k.shl(y, 1) : y;
+            position = new Position(headSlot, queryBlock, k.mad(headSlot, queryBlocks, queryBlock).named("slot"));
         }
-        U32 head = k.add(firstHead, headSlot).named("head");
-        U32 kvHead = k.div(head, k.div(numHeads, numKvHeads)).named("kvHead");
-        U32 kvRowBytes = k.mul(numKvHeads, headDim * 2).named("kvRowBytes");
-        U32 firstRow = k.mul(queryBlock, BLOCK).named("firstRow");
-        U32 rowsHere = k.min(k.sub(length, firstRow), k.u32(queryRows())).named("rowsHere");
+        HopperFlashLoop.Unit unit = unit(k, params, position, queryBlocks);
+        loop().emit(k, unit.block(), unit.source());
+    }
+
+    /**
+     * The persistent kernel ({@link Variant#persistent}): two more parameters, {@code units} (u32: the list's length,
+     * head slots times query blocks) and {@code blocksPerHead} (u32: query blocks per head); grid
+     * {@code (min(units, blocksPerSm * SMs))}; block b takes the list's places b, b + grid, ... in turn.
+     */
+    private void definePersistent(KernelBuilder k, Params params) {
+        U32 units = k.u32Param("units");
+        U32 blocksPerHead = k.u32Param("blocksPerHead");
+        U32 grid = k.gridDim(Axis.X);
+        U32 block = k.blockIdx(Axis.X);
+        loop().emitPersistent(k, IndexKeySource.layout(1, tilesPerStep(variant), variant.gather()),
+                new HopperFlashLoop.Units() {
+                    @Override
+                    public U32 count(KernelBuilder k) {
+                        // the launch has at most one block per unit, so units - block >= 1
+                        return k.div(k.add(k.sub(units, block), k.sub(grid, 1)), grid).named("unitCount");
+                    }
+
+                    @Override
+                    public HopperFlashLoop.Unit unit(KernelBuilder k, U32 index) {
+                        U32 place = k.mad(index, grid, block).named("place");
+                        return HopperSparseFlashPrefill.this.unit(k, params,
+                                listed(k, params, place, blocksPerHead, blocksPerHead), blocksPerHead);
+                    }
+                });
+    }
+
+    /** The unit at {@code place} of the longest-first list: a (head slot, query block or pair) in one number. */
+    private Position listed(KernelBuilder k, Params params, U32 place, U32 blocksPerHead, U32 queryBlocks) {
+        U32 unit = k.loadU32(k.element(params.slotOrder(), place, 4)).named("slot");
+        U32 headSlot = k.div(unit, blocksPerHead).named("headSlot");
+        U32 y = k.sub(unit, k.mul(headSlot, blocksPerHead)).named("queryBlock");
+        U32 queryBlock = variant.pairs() ? k.shl(y, 1) : y;
+        return new Position(headSlot, queryBlock, variant.pairs() ? k.mad(headSlot, queryBlocks, queryBlock) : unit);
+    }
+
+    /** The queries and the key source of the block (or unit) at {@code position}. */
+    private HopperFlashLoop.Unit unit(KernelBuilder k, Params params, Position position, U32 queryBlocks) {
+        U32 head = k.add(params.firstHead(), position.headSlot()).named("head");
+        U32 kvHead = k.div(head, k.div(params.numHeads(), params.numKvHeads())).named("kvHead");
+        U32 kvRowBytes = k.mul(params.numKvHeads(), headDim * 2).named("kvRowBytes");
+        U32 firstRow = k.mul(position.queryBlock(), BLOCK).named("firstRow");
+        U32 rowsHere = k.min(k.sub(params.length(), firstRow), k.u32(queryRows())).named("rowsHere");
         List<IndexKeySource.SlotKeys> slots = new ArrayList<>();
-        slots.add(slotKeys(k, indexParams, slot, null));
+        slots.add(slotKeys(k, params.index(), position.slot(), null));
         if (variant.pairs()) {
             // an odd last query block has no partner: B reads slot A again and takes no keys
-            Pred hasSecond = k.lt(k.add(queryBlock, 1), queryBlocks);
-            slots.add(slotKeys(k, indexParams, k.select(hasSecond, k.add(slot, 1), slot), hasSecond));
+            Pred hasSecond = k.lt(k.add(position.queryBlock(), 1), queryBlocks);
+            slots.add(slotKeys(k, params.index(), k.select(hasSecond, k.add(position.slot(), 1), position.slot()),
+                    hasSecond));
         }
-        IndexKeySource source = new IndexKeySource(k, headDim, new IndexKeySource.KeyValues(kMap, vMap,
-                k.add(kCache, k.mulWide(kvHead, headDim * 2)), k.add(vCache, k.mulWide(kvHead, headDim * 2)), kvHead,
-                kvRowBytes), slots, tilesPerStep(variant), variant.gather());
-        loop().emit(k, new HopperFlashLoop.Block(qMap, head, firstRow, rowsHere, firstRow, o, numHeads,
-                scale), source);
+        IndexKeySource source = new IndexKeySource(k, headDim, new IndexKeySource.KeyValues(params.kMap(),
+                params.vMap(), k.add(params.kCache(), k.mulWide(kvHead, headDim * 2)),
+                k.add(params.vCache(), k.mulWide(kvHead, headDim * 2)), kvHead, kvRowBytes), slots,
+                tilesPerStep(variant), variant.gather());
+        return new HopperFlashLoop.Unit(new HopperFlashLoop.Block(params.qMap(), head, firstRow, rowsHere, firstRow,
+                params.o(), params.numHeads(), params.scale()), source);
     }
 }

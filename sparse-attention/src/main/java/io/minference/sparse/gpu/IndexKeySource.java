@@ -1,5 +1,6 @@
 package io.minference.sparse.gpu;
 
+import io.minference.kernels.flash.HopperFlashLoop;
 import io.minference.kernels.flash.HopperKeySource;
 import io.minference.ptx.dsl.Address;
 import io.minference.ptx.dsl.F32;
@@ -247,38 +248,52 @@ final class IndexKeySource implements HopperKeySource {
         return k.u32(0);
     }
 
-    @Override
-    public int producerThreads() {
-        return PRODUCERS;
-    }
-
     /**
-     * Gather addresses and the range walk, beside the slot's pointers: 24 registers would spill; two tiles a step
-     * with warp arrivals take 64 (at 56 one register spilled), which leaves the two consumers of those blocks
-     * (one a SM) the 224 they would have had anyway.
+     * What the barriers, shared memory and producer registers of a source of {@code slots} slots with
+     * {@code tilesPerStep} tiles a step and {@code arrival} gathers are sized by, before any slot is read (a persistent
+     * kernel's, whose sources are made per unit):
+     * <ul>
+     *   <li>every producer thread takes part;</li>
+     *   <li>gather addresses and the range walk, beside the slot's pointers, want 56 registers (24 would spill); two
+     *       tiles a step with warp arrivals 64 (at 56 one register spilled), which leaves the two consumers of those
+     *       blocks (one a SM) the 224 they would have had anyway;</li>
+     *   <li>per tile one arrival per producer thread ({@link GatherArrival#WARP}: per producer warp), and with
+     *       {@link GatherArrival#ASYNC} one more per position writer;</li>
+     *   <li>64 key positions per tile and slot.</li>
+     * </ul>
      */
-    @Override
-    public int producerRegisters() {
-        return tilesPerStep == 2 && arrival == GatherArrival.WARP ? 64 : 56;
-    }
-
-    /**
-     * Per tile one arrival per producer thread ({@link GatherArrival#WARP}: per producer warp), and with
-     * {@link GatherArrival#ASYNC} one per position writer.
-     */
-    @Override
-    public int producerArrivals() {
-        return switch (arrival) {
+    static HopperFlashLoop.SourceLayout layout(int slots, int tilesPerStep, GatherArrival arrival) {
+        int registers = tilesPerStep == 2 && arrival == GatherArrival.WARP ? 64 : 56;
+        int arrivals = switch (arrival) {
             case WAIT -> PRODUCERS * tilesPerStep;
             case WARP -> PRODUCERS / 32 * tilesPerStep;
             case ASYNC -> PRODUCERS * tilesPerStep + BLOCK;
         };
+        return new HopperFlashLoop.SourceLayout(PRODUCERS, registers, arrivals, 4 * BLOCK * tilesPerStep * slots);
     }
 
-    /** Paired: 64 key positions per consumer. */
+    private HopperFlashLoop.SourceLayout layout() {
+        return layout(slots.size(), tilesPerStep, arrival);
+    }
+
+    @Override
+    public int producerThreads() {
+        return layout().producerThreads();
+    }
+
+    @Override
+    public int producerRegisters() {
+        return layout().producerRegisters();
+    }
+
+    @Override
+    public int producerArrivals() {
+        return layout().producerArrivals();
+    }
+
     @Override
     public int metadataBytes() {
-        return 4 * blockN() * slots.size();
+        return layout().metadataBytes();
     }
 
     @Override

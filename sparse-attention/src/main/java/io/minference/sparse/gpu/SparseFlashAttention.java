@@ -22,8 +22,9 @@ import java.util.Arrays;
  * the index's heads are written. Head dims 64 and 128. The Hopper kernel takes its slots in the {@link LaunchOrder}
  * the system property {@value LaunchOrder#PROPERTY} names (the grid's order unless set); the longest-first order
  * sorts each launch's slots on the device first ({@link SlotOrder}) into a list this object keeps; its consumers run
- * the schedule {@value HopperSparseFlashPrefill#SCHEDULE_PROPERTY} names (plain unless set), and its producer
- * hands gathered columns over as {@value GatherArrival#PROPERTY} says ({@link GatherArrival}).
+ * the schedule {@value HopperSparseFlashPrefill#SCHEDULE_PROPERTY} names (lazy unless set), its producer hands
+ * gathered columns over as {@value GatherArrival#PROPERTY} says ({@link GatherArrival}), and with
+ * {@value HopperSparseFlashPrefill#PERSISTENT_PROPERTY} a grid of a few blocks per SM walks the sorted list.
  */
 public final class SparseFlashAttention implements AutoCloseable {
     private final CudaContext context;
@@ -126,7 +127,16 @@ public final class SparseFlashAttention implements AutoCloseable {
             if (slotOrder != null) {
                 arguments = concat(arguments, new Object[] {sortSlots(stream, index, slotsBefore, slots * perHead)});
             }
-            kernel.withShape(new LaunchShape(slots, perHead, 1, hopper.threads(), 1, 1)).launch(stream, arguments);
+            if (hopper.variant().persistent()) {
+                // a few blocks per SM walk the sorted list, each taking every grid-th unit in turn
+                int units = slots * perHead;
+                int grid = Math.min(units, hopper.blocksPerSm() * context.device().multiprocessorCount());
+                kernel.withShape(new LaunchShape(grid, 1, 1, hopper.threads(), 1, 1)).launch(stream,
+                        concat(arguments, new Object[] {units, perHead}));
+            } else {
+                kernel.withShape(new LaunchShape(slots, perHead, 1, hopper.threads(), 1, 1)).launch(stream,
+                        arguments);
+            }
         } else {
             kernel.withShape(new LaunchShape(slots, index.queryBlocks(), 1, SparseFlashPrefill.THREADS, 1, 1))
                     .launch(stream, concat(new Object[] {q, k, v, out}, indexArguments));

@@ -13,7 +13,8 @@ import java.util.List;
  * schedules a single consumer warpgroup can take (plain or overlapped, rescaling eagerly or lazily), either
  * {@link GatherArrival} and 64 or 128 keys a step (128 with the plain or lazy schedule; warp arrivals with the warp
  * release, plain or lazy), paired query blocks (64 keys,
- * waited gathers, the plain or lazy schedule), with the {@link SlotOrder} passes of the longest-first order, for slots
+ * waited gathers, the plain or lazy schedule), persistent blocks (longest first, 64 keys, waited or copy-engine
+ * gathers, the plain or lazy schedule), with the {@link SlotOrder} passes of the longest-first order, for slots
  * and for pairs) and the estimation and index kernels ({@link GpuIndexBuilder}: vertical-slash
  * tiles on the tensor cores, row statistics, selection, the index's counting and assembly passes, its tile count,
  * block pooling, and block-sparse selection
@@ -40,6 +41,9 @@ public final class SparseKernels {
                             .withSchedule(HopperFlashLoop.Schedule.parse(schedule)).withGather(gather);
                     kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant));
                     if (!variant.schedule().overlapSoftmax()) { // two consumers splitting the keys: plain or lazy
+                        if (order == LaunchOrder.LONGEST_FIRST) { // persistent blocks walk the sorted list
+                            kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant.withPersistent(true)));
+                        }
                         kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant.withKeysPerStep(128)));
                         if (gather == GatherArrival.WAIT) {
                             kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant.withPairs(true)));

@@ -222,6 +222,33 @@ class SparseFlashAttentionGpuTest {
                 length);
     }
 
+    /**
+     * The persistent kernel (a grid of two blocks per SM walking the longest-first list, each taking its units in
+     * turn) gives the bits of a block per unit, on every case, with waited and copy-engine gathers, lazy and plain:
+     * the same steps of each slot in the same order, so a stage or Q reused too early shows as differing rows.
+     */
+    @ParameterizedTest(name = "{1} {0}, {2} tokens, heads from {3} ({4})")
+    @MethodSource("asyncGatherCases")
+    void persistentBlocksGiveTheBlockPerUnitBits(AttentionShape shape, int length, Pattern pattern, int firstHead,
+                                                 int heads) {
+        assumeRuns(PrefillKernel.HOPPER);
+        DrawnCase drawn = DrawnCase.draw(shape, length, pattern, firstHead, heads);
+        SparseIndex index = drawn.index();
+        Problem problem = drawn.problem();
+        String context = "persistent, " + drawn.describe();
+        HopperSparseFlashPrefill.Variant lazy = HopperSparseFlashPrefill.Variant.DEFAULT;
+        HopperSparseFlashPrefill.Variant plainAsync = lazy.withSchedule(HopperFlashLoop.Schedule.PLAIN)
+                .withGather(GatherArrival.ASYNC);
+        for (HopperSparseFlashPrefill.Variant variant : List.of(lazy, plainAsync)) {
+            float[] expected = runSparse(problem, index, PrefillKernel.HOPPER, variant);
+            float[] persistent = runSparse(problem, index, PrefillKernel.HOPPER, variant.withPersistent(true));
+            assertHeads(problem, index, persistent, context);
+            assertSameBits(expected, persistent, context + ", " + variant.describe());
+        }
+        System.out.printf("persistent %s %s T=%d: a block per unit's bits, lazy and plain with async gathers%n",
+                pattern, shape, length);
+    }
+
     /** A case's index and inputs, drawn from a printed seed. */
     private record DrawnCase(long seed, SparseIndex index, Problem problem) {
         static DrawnCase draw(AttentionShape shape, int length, Pattern pattern, int firstHead, int heads) {

@@ -24,6 +24,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 
 import static io.minference.sparse.gpu.SparseAttentionChecks.assertMatchesReference;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -82,7 +83,7 @@ class SparseFlashEmulationTest {
             "async gather, 64, MIXED, 300, 0, 6", "warp, 64, VERTICAL_SLASH, 300, 0, 6",
             "128 keys a step, 64, MIXED, 300, 0, 6", "overlap lazy, 128, VERTICAL_SLASH, 260, 0, 6",
             "longest-first, 64, SCATTERED, 330, 0, 3", "pairs, 64, SCATTERED, 330, 0, 3",
-            "plain, 128, VERTICAL_SLASH, 300, 1, 4"})
+            "plain, 128, VERTICAL_SLASH, 300, 1, 4", "persistent async, 128, MIXED, 300, 0, 6"})
     void theHopperKernelMatchesTheCpuReference(String variant, int headDim, String pattern, int length,
                                                int firstHead, int heads) {
         long seed = System.nanoTime();
@@ -145,6 +146,38 @@ class SparseFlashEmulationTest {
     }
 
     /**
+     * Persistent blocks ({@link HopperSparseFlashPrefill.Variant#persistent}: a grid of 7 blocks, each taking every
+     * 7th unit of the (shuffled) list in turn, or one block taking them all, the ring's steps counted across its
+     * units) give the bits of a block per unit: the same steps of each slot in the same order; a stage or Q reused
+     * before its readers are done, or a phase waited on across units by the wrong parity, shows as differing rows, a
+     * race or a deadlock.
+     */
+    @ParameterizedTest(name = "{0}, {1} tokens, {2}, {3} blocks")
+    @CsvSource({"VERTICAL_SLASH, 520, lazy, 7", "MIXED, 330, plain, 7", "SCATTERED, 330, lazy, 7",
+            "A_SHAPE, 150, lazy, 7", "VERTICAL_SLASH, 330, lazy, 1"})
+    void persistentBlocksGiveTheBlockPerUnitBits(String pattern, int length, String schedule, int grid) {
+        long seed = System.nanoTime();
+        Random random = new Random(seed);
+        AttentionShape shape = new AttentionShape(6, 2, 64);
+        SparseIndex index = testIndex(pattern, random, 0, 6, length);
+        Problem problem = Problem.random(shape, length, random);
+        HopperSparseFlashPrefill.Variant single = HopperSparseFlashPrefill.Variant.DEFAULT
+                .withSchedule(HopperFlashLoop.Schedule.parse(schedule));
+        long orderSeed = random.nextLong();
+        float[] expected = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, single),
+                new Random(orderSeed));
+        HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(64, single.withPersistent(true));
+        float[] persistent = runHopper(problem, index, kernel, kernel.emit(PtxTarget.SM_90A).ptx(),
+                new Random(orderSeed), grid);
+        for (int i = 0; i < expected.length; i++) {
+            if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(persistent[i])) {
+                assertEquals(expected[i], persistent[i], "element " + i + " (query " + i / shape.queryDim()
+                        + ") differs from a block per unit's; " + pattern + ", seed " + seed);
+            }
+        }
+    }
+
+    /**
      * The emulator's cp.async check on the Hopper sparse kernel: without the producer's {@code cp.async.wait_all}
      * before it hands a gathered tile over, the consumers' wgmmas read columns that may not have landed, which the
      * emulator reports (its copies land at once, so the outputs alone would not show it).
@@ -187,6 +220,7 @@ class SparseFlashEmulationTest {
             case "warp" -> base.withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("warp"));
             case "128 keys a step" -> base.withKeysPerStep(128);
             case "overlap lazy" -> base.withSchedule(HopperFlashLoop.Schedule.parse("overlap,lazy"));
+            case "persistent async" -> base.withPersistent(true).withGather(GatherArrival.ASYNC);
             default -> throw new IllegalArgumentException(name);
         };
     }
@@ -203,10 +237,28 @@ class SparseFlashEmulationTest {
     /** As above, with the kernel's PTX given. */
     private static float[] runHopper(Problem problem, SparseIndex index, HopperSparseFlashPrefill kernel, String ptx,
                                      Random random) {
+        return runHopper(problem, index, kernel, ptx, random, PERSISTENT_GRID);
+    }
+
+    /** As above; a persistent kernel on a grid of {@code persistentGrid} blocks (or one per unit, if fewer). */
+    private static float[] runHopper(Problem problem, SparseIndex index, HopperSparseFlashPrefill kernel, String ptx,
+                                     Random random, int persistentGrid) {
         WarpEmulator gpu = new WarpEmulator(ptx);
         Map<String, Long> params = hopperInputs(gpu, problem, index, kernel, random);
         assertEquals(new HashSet<>(gpu.params()), params.keySet(), "the kernel's parameters");
         int perHead = blocksPerHead(index, kernel);
+        if (kernel.variant().persistent()) {
+            // a grid smaller than the units, so that every block takes several in turn, some more than others; the
+            // producer warps run ahead as far as the barriers let them, so that a unit's Q or stages loaded before
+            // the previous unit's wgmmas are done with them would be read by those wgmmas
+            gpu.runAhead(Set.of(0, 1, 2, 3));
+            int units = index.heads() * perHead;
+            int grid = Math.min(units, persistentGrid);
+            for (int block = 0; block < grid; block++) {
+                gpu.runBlock(params, new WarpEmulator.Grid(block, 0, grid, 1), kernel.threads(), kernel.sharedBytes());
+            }
+            return output(gpu, params, problem);
+        }
         for (int slot = 0; slot < index.heads(); slot++) {
             for (int block = 0; block < perHead; block++) {
                 gpu.runBlock(params, new WarpEmulator.Grid(slot, block, index.heads(), perHead), kernel.threads(),
@@ -215,6 +267,9 @@ class SparseFlashEmulationTest {
         }
         return output(gpu, params, problem);
     }
+
+    /** The emulated persistent grid: fewer blocks than units, and not a divisor of the test cases' unit counts. */
+    private static final int PERSISTENT_GRID = 7;
 
     /**
      * The Hopper kernel's parameters as {@link SparseFlashAttention} passes them: Q, K and V as tensor maps of the
@@ -243,6 +298,10 @@ class SparseFlashEmulationTest {
             Collections.shuffle(units, random);
             params.put("order", gpu.upload(WarpEmulator.u32Bytes(units.stream().mapToInt(Integer::intValue)
                     .toArray())));
+        }
+        if (kernel.variant().persistent()) {
+            params.put("units", (long) index.heads() * blocksPerHead(index, kernel));
+            params.put("blocksPerHead", (long) blocksPerHead(index, kernel));
         }
         return params;
     }

@@ -51,6 +51,10 @@ class SparseKernelsPtxasTest {
                     .withOrder(LaunchOrder.LAST_FIRST)),
             HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withPairs(true)
                     .withSchedule(HopperFlashLoop.Schedule.parse("lazy,warp"))),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withPersistent(true)),
+            HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant.DEFAULT.withPersistent(true)),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withPersistent(true)
+                    .withSchedule(HopperFlashLoop.Schedule.PLAIN).withGather(GatherArrival.ASYNC)),
             new SlotOrder(SlotOrder.Pass.TILES),
             new SlotOrder(SlotOrder.Pass.ORDER),
             new SlotOrder(SlotOrder.Pass.TILES, true),
