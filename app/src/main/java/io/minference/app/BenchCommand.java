@@ -20,6 +20,7 @@ import io.minference.llama.session.PrefillResult;
 import io.minference.llama.session.Sequence;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -61,7 +62,7 @@ final class BenchCommand extends CliCommand {
     String model;
 
     @Option(names = "--tokenizer", paramLabel = "PATH", description = "A tokenizer file overriding the model's own.")
-    java.nio.file.Path tokenizer;
+    Path tokenizer;
 
     @Option(names = "--lengths", paramLabel = "N[,N...]", converter = TokenLengths.class,
             description = "Prompt lengths in tokens, k = 1024 (default: 4k).")

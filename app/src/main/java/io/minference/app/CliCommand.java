@@ -1,11 +1,15 @@
 package io.minference.app;
 
+import io.minference.config.AttentionMode;
 import io.minference.config.ConfigException;
 import io.minference.config.ConfigOverrides;
+import io.minference.config.Limits;
 import io.minference.config.MinferenceConfig;
 import io.minference.sparse.config.PatternFileException;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
@@ -85,10 +89,10 @@ abstract class CliCommand implements Callable<Integer> {
      * The settings of an evaluation that compares attention modes ({@code eval needle}, {@code eval ppl}): the flags
      * checked, the modes that take a pattern file or budget given them, and a model required.
      */
-    MinferenceConfig comparisonSettings(String model, java.nio.file.Path tokenizer, String device,
-                                        java.util.List<io.minference.config.AttentionMode> modes,
-                                        AttentionFlags sparse) throws java.io.IOException {
-        check("--device", device, io.minference.config.Limits::device);
+    MinferenceConfig comparisonSettings(String model, Path tokenizer, String device,
+                                        List<AttentionMode> modes,
+                                        AttentionFlags sparse) throws IOException {
+        check("--device", device, Limits::device);
         refuseIgnored("--sparse-threshold", "every sparse mode is compared sparse, at threshold 0");
         sparse.check(this);
         MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, device, null, null, null, null,

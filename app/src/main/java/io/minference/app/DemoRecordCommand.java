@@ -14,6 +14,7 @@ import io.minference.llama.session.AttentionPlan;
 import io.minference.llama.session.LlamaSession;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.net.URI;
@@ -27,6 +28,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -97,8 +99,8 @@ final class DemoRecordCommand extends CliCommand {
     @Override
     int run() throws Exception {
         check("--device", device, Limits::device);
-        check("--depth", depth, d -> d >= 0 && d <= 100 ? java.util.Optional.empty()
-                : java.util.Optional.of("must be from 0 to 100, got " + d));
+        check("--depth", depth, d -> d >= 0 && d <= 100 ? Optional.empty()
+                : Optional.of("must be from 0 to 100, got " + d));
         check("--max-tokens", maxTokens, n -> Limits.maxTokens(n));
         MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, device, null, null, null, null,
                 null, null));
@@ -191,7 +193,7 @@ final class DemoRecordCommand extends CliCommand {
     /** A streamed completion as the page reads it: the text, the finish reason, the figures, the progress seen. */
     private static ObjectNode stream(HttpClient client, URI base, ObjectNode request)
             throws IOException, InterruptedException {
-        HttpResponse<java.io.InputStream> response = client.send(HttpRequest.newBuilder(base.resolve("/v1/completions"))
+        HttpResponse<InputStream> response = client.send(HttpRequest.newBuilder(base.resolve("/v1/completions"))
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(request))).build(),
                 HttpResponse.BodyHandlers.ofInputStream());

@@ -3,10 +3,13 @@ package io.minference.app;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
+import io.minference.runtime.cuda.CudaDriver;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -72,7 +75,7 @@ class CliTest {
         for (String[] command : new String[][] {{"generate"}, {"tokenize"}, {"info"}, {"bench"}, {"gpu-bench"},
                 {"search-patterns"}, {"eval"}, {"eval", "needle"}, {"eval", "ppl"}, {"eval", "recall"}, {"serve"},
                 {"demo"}, {"demo-record"}}) {
-            String[] args = java.util.Arrays.copyOf(command, command.length + 1);
+            String[] args = Arrays.copyOf(command, command.length + 1);
             args[command.length] = "--version";
             CliRun run = CliRun.of(args);
             assertEquals(0, run.exitCode(), String.join(" ", args) + ": " + run);
@@ -131,15 +134,15 @@ class CliTest {
 
     @Test
     void gpuBenchWithoutAGpuNamesWhatIsMissing() {
-        var cuda = io.minference.runtime.cuda.CudaDriver.availability();
-        org.junit.jupiter.api.Assumptions.assumeFalse(cuda.available(), "this machine has a GPU");
+        var cuda = CudaDriver.availability();
+        assumeFalse(cuda.available(), "this machine has a GPU");
         assertFailure(CliRun.of("gpu-bench"), "gpu-bench needs a CUDA GPU: " + cuda.reason());
     }
 
     @Test
     void cudaDeviceWithoutAGpuNamesWhatIsMissing() throws IOException {
-        var cuda = io.minference.runtime.cuda.CudaDriver.availability();
-        org.junit.jupiter.api.Assumptions.assumeFalse(cuda.available(), "this machine has a GPU");
+        var cuda = CudaDriver.availability();
+        assumeFalse(cuda.available(), "this machine has a GPU");
         CliRun run = CliRun.of("generate", "--model", "synthetic:tiny", "--prompt", "x", "--device", "cuda");
         assertFailure(run, "--device cuda: no usable CUDA GPU: " + cuda.reason());
     }

@@ -10,9 +10,11 @@ import io.minference.sparse.config.PatternFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -244,7 +246,7 @@ class EvalCommandTest {
     }
 
     private static String[] concat(String[] first, String... more) {
-        String[] all = java.util.Arrays.copyOf(first, first.length + more.length);
+        String[] all = Arrays.copyOf(first, first.length + more.length);
         System.arraycopy(more, 0, all, first.length, more.length);
         return all;
     }
@@ -256,7 +258,7 @@ class EvalCommandTest {
         CliRun shortText = CliRun.of("search-patterns", "--model", model(), "--calibration", text.toString(), "--out",
                 dir.resolve("p.yaml").toString(), "--length", "512");
         assertEquals(1, shortText.exitCode(), shortText.toString());
-        assertTrue(shortText.err().matches("(?s).*minference: calibration text " + java.util.regex.Pattern.quote(
+        assertTrue(shortText.err().matches("(?s).*minference: calibration text " + Pattern.quote(
                 text.toString()) + " holds \\d+ tokens, fewer than the 511 needed \\(BOS makes 512\\).*"),
                 shortText.toString());
         CliRun tooLong = CliRun.of("search-patterns", "--model", model(), "--calibration", text.toString(), "--out",

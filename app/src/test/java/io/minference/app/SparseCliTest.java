@@ -7,6 +7,8 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -103,7 +105,7 @@ class SparseCliTest {
                 "--max-tokens", "2", "--device", "cpu", "--attention", "minference", "--patterns",
                 narrowAShape().toString(), "--sparse-threshold", "0");
         assertEquals(0, run.exitCode(), run.toString());
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("attention: minference \\(sparse prefill,"
+        Matcher m = Pattern.compile("attention: minference \\(sparse prefill,"
                 + " computing ([0-9.]+%) of the causal area\\)").matcher(run.err());
         assertTrue(m.find(), run.toString());
         double density = kept(m.group(1));

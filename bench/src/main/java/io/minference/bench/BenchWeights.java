@@ -8,6 +8,7 @@ import io.minference.runtime.Tensor;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -68,7 +69,7 @@ final class BenchWeights {
 
     private static Tensor ones(int n) {
         float[] v = new float[n];
-        java.util.Arrays.fill(v, 1f);
+        Arrays.fill(v, 1f);
         return Tensor.ofFloats(v, n);
     }
 }

@@ -1,5 +1,6 @@
 package io.minference.ptx;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -90,7 +91,7 @@ public record Ptxas(Path executable) {
         if (path == null) {
             return Optional.empty();
         }
-        for (String dir : path.split(java.io.File.pathSeparator)) {
+        for (String dir : path.split(File.pathSeparator)) {
             Path candidate = Path.of(dir, "ptxas");
             if (Files.isExecutable(candidate)) {
                 return Optional.of(new Ptxas(candidate));

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.lang.foreign.ValueLayout;
 import org.junit.jupiter.api.Test;
 
 class TensorAllocationTest {
@@ -24,8 +25,8 @@ class TensorAllocationTest {
              Tensor odd = Tensor.allocateUninitialized(DType.U8, 13)) {
             assertEquals(0, empty.elementCount());
             assertEquals(13, odd.data().byteSize());
-            odd.data().set(java.lang.foreign.ValueLayout.JAVA_BYTE, 12, (byte) 7);
-            assertEquals(7, odd.data().get(java.lang.foreign.ValueLayout.JAVA_BYTE, 12));
+            odd.data().set(ValueLayout.JAVA_BYTE, 12, (byte) 7);
+            assertEquals(7, odd.data().get(ValueLayout.JAVA_BYTE, 12));
         }
     }
 

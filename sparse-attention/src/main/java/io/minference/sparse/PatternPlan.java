@@ -1,6 +1,7 @@
 package io.minference.sparse;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /** The pattern of every head of every layer: what the sparse prefill follows. */
@@ -14,7 +15,7 @@ public record PatternPlan(List<List<HeadPattern>> layers) {
     /** The same pattern for every head. */
     public static PatternPlan uniform(int numLayers, int numHeads, HeadPattern pattern) {
         List<List<HeadPattern>> layers = new ArrayList<>();
-        for (int l = 0; l < numLayers; l++) layers.add(java.util.Collections.nCopies(numHeads, pattern));
+        for (int l = 0; l < numLayers; l++) layers.add(Collections.nCopies(numHeads, pattern));
         return new PatternPlan(layers);
     }
 

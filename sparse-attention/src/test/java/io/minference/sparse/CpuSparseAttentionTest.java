@@ -9,6 +9,8 @@ import io.minference.kernels.attention.CpuCausalAttention;
 import io.minference.kernels.attention.PromptAttention;
 import io.minference.runtime.Tensor;
 import io.minference.runtime.cpu.CpuBackend;
+import io.minference.sparse.cpu.LayerInputs;
+import io.minference.sparse.pattern.BlockRuns;
 import io.minference.sparse.pattern.DensePattern;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
@@ -72,7 +74,7 @@ class CpuSparseAttentionTest {
                      Tensor dense = TestTensors.poisoned(length, shape.queryDim())) {
                     SparseIndex index = new SparseIndex(0, shape.numHeads(), length, 1, 0);
                     for (int h = 0; h < shape.numHeads(); h++) DensePattern.index().writeTo(index, h);
-                    CpuSparseAttention.attend(new io.minference.sparse.cpu.LayerInputs(shape, q, k, length), v,
+                    CpuSparseAttention.attend(new LayerInputs(shape, q, k, length), v,
                             sparse, index, backend);
                     PromptAttention.dense(new CpuCausalAttention(backend), 128)
                             .attend(0, shape, q, k, v, dense, length);
@@ -127,7 +129,7 @@ class CpuSparseAttentionTest {
                 if (b % 2 == 1) {
                     boolean[] marked = new boolean[b + 1];
                     for (int c = 0; c <= b; c++) marked[c] = random.nextInt(3) == 0;
-                    io.minference.sparse.pattern.BlockRuns.write(index, h, b, marked);
+                    BlockRuns.write(index, h, b, marked);
                 } else {
                     for (int start = random.nextInt(100); start < end; ) {
                         int stop = Math.min(end, start + 1 + random.nextInt(150));

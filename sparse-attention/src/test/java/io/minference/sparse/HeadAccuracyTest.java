@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.runtime.DType;
 import io.minference.runtime.Tensor;
+import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
@@ -81,7 +82,7 @@ class HeadAccuracyTest {
         SplittableRandom random = new SplittableRandom(3);
         try (Tensor q = TestTensors.random(random, 3, length, 64); Tensor k = TestTensors.random(random, 3, length, 32);
              Tensor v = TestTensors.random(random, 1, length, 32)) {
-            var results = HeadAccuracy.measure(shape, q, k, v, length, java.util.Collections.nCopies(4, new HeadPattern.Dense()));
+            var results = HeadAccuracy.measure(shape, q, k, v, length, Collections.nCopies(4, new HeadPattern.Dense()));
             for (var r : results) {
                 assertEquals(1.0, r.recall(), 1e-6);
                 assertEquals(1.0, r.density(), 1e-12);

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.runtime.DType;
 import io.minference.runtime.Tensor;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SplittableRandom;
 
 /** Random inputs and the plain float64 reference of sparse attention. */
@@ -43,7 +45,7 @@ public final class TestTensors {
         int head = index.firstHead() + h;
         int kv = head / shape.groupSize();
         int b = i / SparseIndex.BLOCK;
-        java.util.List<Integer> keys = new java.util.ArrayList<>();
+        List<Integer> keys = new ArrayList<>();
         for (int r = 0; r < index.rangeCount(h, b); r++) {
             for (int j = index.rangeStart(h, b, r); j < index.rangeEnd(h, b, r); j++) if (j <= i) keys.add(j);
         }

@@ -12,10 +12,12 @@ import io.minference.llama.session.KeptKeys;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.SharedData;
 import io.minference.runtime.cpu.CpuBackend;
+import io.minference.sparse.SparseIndex;
 import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.Locale;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
@@ -136,7 +138,7 @@ class DemoBrowserTest {
      */
     @Test
     void withBothModesThePageShowsTheSpeedupAndDrawsThePattern() throws Exception {
-        io.minference.sparse.SparseIndex index = new io.minference.sparse.SparseIndex(0, 1, 256, 4, 4);
+        SparseIndex index = new SparseIndex(0, 1, 256, 4, 4);
         index.addRange(0, 0, 0, 64);
         index.addRange(0, 1, 0, 64);
         index.addColumn(0, 1, 100);
@@ -173,7 +175,7 @@ class DemoBrowserTest {
     private static boolean bluePixel(int x, int y) {
         Object rgba = script("return Array.from(document.getElementById('pattern').getContext('2d')"
                 + ".getImageData(" + x + ", " + y + ", 1, 1).data)");
-        java.util.List<?> c = (java.util.List<?>) rgba;
+        List<?> c = (List<?>) rgba;
         long r = ((Number) c.get(0)).longValue(), b = ((Number) c.get(2)).longValue();
         return b > r + 60;
     }

@@ -9,6 +9,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
+import java.util.stream.Stream;
 
 /** A java.net.http client of one server, for the tests. */
 record Http(URI base, HttpClient client) {
@@ -45,7 +46,7 @@ record Http(URI base, HttpClient client) {
 
     /** The lines of a streamed response, as they arrive. */
     List<String> postLines(String path, String body) throws IOException, InterruptedException {
-        HttpResponse<java.util.stream.Stream<String>> response = client.send(
+        HttpResponse<Stream<String>> response = client.send(
                 HttpRequest.newBuilder(base.resolve(path)).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
                 HttpResponse.BodyHandlers.ofLines());
         if (response.statusCode() != 200) throw new AssertionError("status " + response.statusCode());

@@ -1,5 +1,6 @@
 package io.minference.app.server;
 
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -68,7 +69,7 @@ final class ScriptedEngine implements TextEngine {
         // sparse modes compute a fifth of the causal area.
         boolean dense = request.attention().equals("dense");
         return new Completion("x".repeat(request.maxTokens()), 10, request.maxTokens(), dense ? 0.5 : 0.1, 100,
-                request.attention(), "length", java.util.List.of(), dense ? 1.0 : 0.2,
+                request.attention(), "length", List.of(), dense ? 1.0 : 0.2,
                 dense ? null : "scripted patterns", Completion.NO_ENERGY);
     }
 

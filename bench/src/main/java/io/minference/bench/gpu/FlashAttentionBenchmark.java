@@ -11,6 +11,7 @@ import io.minference.runtime.cuda.DeviceBuffer;
 
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -129,7 +130,7 @@ public final class FlashAttentionBenchmark implements GpuBenchmark {
     /** Runs this benchmark alone: {@code FlashAttentionBenchmark [length...]}. */
     public static void main(String[] args) {
         int[] lengths = args.length == 0 ? new int[] {4096, 16384, 32768, 131072}
-                : java.util.Arrays.stream(args).mapToInt(Integer::parseInt).toArray();
+                : Arrays.stream(args).mapToInt(Integer::parseInt).toArray();
         int status = GpuBench.run(List.of(new FlashAttentionBenchmark(lengths)), System.out);
         if (status != 0) System.exit(status);
     }

@@ -17,6 +17,7 @@ import io.minference.sparse.gpu.HopperSparseFlashPrefill;
 import io.minference.sparse.gpu.SparseFlashAttention;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -133,7 +134,7 @@ public final class SparseAttentionBenchmark implements GpuBenchmark {
     /** Runs this benchmark alone: {@code SparseAttentionBenchmark [length...]}. */
     public static void main(String[] args) {
         int[] lengths = args.length == 0 ? new int[] {32768, 131072}
-                : java.util.Arrays.stream(args).mapToInt(Integer::parseInt).toArray();
+                : Arrays.stream(args).mapToInt(Integer::parseInt).toArray();
         int status = GpuBench.run(List.of(new SparseAttentionBenchmark(lengths)), System.out);
         if (status != 0) System.exit(status);
     }

@@ -10,6 +10,7 @@ import io.minference.sparse.gpu.DeviceSparseIndex;
 import io.minference.sparse.gpu.GpuIndexBuilder;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -70,7 +71,7 @@ public final class SparseEstimationBenchmark implements GpuBenchmark {
     /** Runs this benchmark alone: {@code SparseEstimationBenchmark [length...]}. */
     public static void main(String[] args) {
         int[] lengths = args.length == 0 ? new int[] {32768, 131072}
-                : java.util.Arrays.stream(args).mapToInt(Integer::parseInt).toArray();
+                : Arrays.stream(args).mapToInt(Integer::parseInt).toArray();
         int status = GpuBench.run(List.of(new SparseEstimationBenchmark(lengths)), System.out);
         if (status != 0) System.exit(status);
     }

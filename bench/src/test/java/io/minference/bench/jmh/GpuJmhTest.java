@@ -9,6 +9,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
@@ -30,8 +31,7 @@ class GpuJmhTest {
     void withoutCudaASessionFailsWithTheReason() {
         CudaAvailability availability = CudaDriver.availability();
         assumeFalse(availability.available(), "this machine has a usable CUDA device");
-        IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
-                GpuSession::open);
+        IllegalStateException e = assertThrows(IllegalStateException.class, GpuSession::open);
         assertTrue(e.getMessage().contains(availability.reason()), e.getMessage());
     }
 }

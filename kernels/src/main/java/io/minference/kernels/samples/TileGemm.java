@@ -17,6 +17,7 @@ import io.minference.ptx.tile.TileLayout;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 import static io.minference.ptx.dsl.HalfType.BF16;
 
@@ -98,7 +99,7 @@ public record TileGemm(int blockM, int blockN, int blockK, int warpsM, int warps
         U32 kTiles = k.div(kdim, blockK).named("kTiles");
 
         k.comment("pipeline: stage s holds k-tile s, s + stages, ...; one commit group per k-tile");
-        java.util.function.Consumer<U32> loadTile = kt -> {
+        Consumer<U32> loadTile = kt -> {
             U32 base = k.mad(k.rem(kt, stages), k.u32(stageBytes), smem);
             U64 kOffset = k.mulWide(kt, blockK * 2);
             copyA.copy(k, base, k.add(aTiles, kOffset));

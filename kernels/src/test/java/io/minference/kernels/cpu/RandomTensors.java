@@ -1,6 +1,7 @@
 package io.minference.kernels.cpu;
 
 import io.minference.runtime.Tensor;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 
 /** Fresh random inputs for kernel tests. */
@@ -15,8 +16,8 @@ public final class RandomTensors {
     }
 
     public static Tensor tensor(SplittableRandom random, double scale, int... shape) {
-        long n = Tensor.elementCount(java.util.Arrays.stream(shape).asLongStream().toArray());
-        return Tensor.ofFloats(uniform(random, (int) n, scale), java.util.Arrays.stream(shape).asLongStream().toArray());
+        long n = Tensor.elementCount(Arrays.stream(shape).asLongStream().toArray());
+        return Tensor.ofFloats(uniform(random, (int) n, scale), Arrays.stream(shape).asLongStream().toArray());
     }
 
     /** Relative closeness with an absolute floor, for values whose size is near 1. */

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.minference.runtime.DType;
 import io.minference.runtime.cuda.DeviceTensor;
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -70,14 +72,14 @@ class TopPSampleGpuTest {
     @ValueSource(ints = {512})
     void aRowOfNanGivesMinusOne(int vocab) {
         float[] logits = new float[vocab];
-        java.util.Arrays.fill(logits, Float.NaN);
+        Arrays.fill(logits, Float.NaN);
         try (DeviceTensor dLogits = gpu.f32(logits); DeviceTensor keys = gpu.poisoned(DType.I32, vocab, 0);
              DeviceTensor out = gpu.poisoned(DType.I32, 1, DeviceFixture.POISON)) {
             new TopPSample().launch(gpu.stream(), dLogits, keys, out, vocab, 1f, 0.9f, 0.5);
             assertEquals(-1, gpu.downloadI32(out)[0]);
             logits[vocab - 3] = 4f;
             logits[7] = 4f;
-            dLogits.buffer().copyFromHost(java.lang.foreign.MemorySegment.ofArray(logits));
+            dLogits.buffer().copyFromHost(MemorySegment.ofArray(logits));
             new TopPSample().launch(gpu.stream(), dLogits, keys, out, vocab, 1f, 1f, 0.75);
             int token = gpu.downloadI32(out)[0];
             assertTrue(token == vocab - 3, "the second of two equal finite logits for u = 0.75, got " + token);

@@ -1,5 +1,6 @@
 package io.minference.kernels.transformer;
 
+import io.minference.kernels.cpu.RmsNorm;
 import io.minference.kernels.cpu.Rope;
 import io.minference.runtime.DType;
 import io.minference.runtime.Tensor;
@@ -15,6 +16,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -114,7 +116,7 @@ class TransformerKernelsGpuTest {
                 kernel.launch(gpu.stream(), dx, dw, out, rows, eps);
                 float[] got = gpu.downloadBf16(out);
                 assertArrayEquals(x, gpu.downloadF32(dx), "the residual stream is only read; " + gpu.context());
-                io.minference.kernels.cpu.RmsNorm.apply(hx, hw, hy, rows, eps);
+                RmsNorm.apply(hx, hw, hy, rows, eps);
                 assertWithinBf16Ulp(hy.toFloatArray(), got, rows * dim, 0, "RMSNorm out, dim " + dim);
                 for (int j = 0; j < dim; j++) assertTrue(Float.isNaN(got[rows * dim + j]), "wrote past the rows");
 
@@ -125,7 +127,7 @@ class TransformerKernelsGpuTest {
                     double scale = 1 / Math.sqrt(squares / dim + eps);
                     for (int j = 0; j < dim; j++) reference[r * dim + j] = x[r * dim + j] * scale * w[j];
                 }
-                float[] gotRows = java.util.Arrays.copyOf(got, rows * dim);
+                float[] gotRows = Arrays.copyOf(got, rows * dim);
                 double error = relativeError(reference, gotRows);
                 assertTrue(error < 4e-3, "norm-wise error " + error + "; " + gpu.context());
             }
@@ -243,7 +245,7 @@ class TransformerKernelsGpuTest {
             for (int j = 0; j < hidden; j++) assertTrue(Float.isNaN(got[rows * hidden + j]), "wrote past the rows");
             double[] reference = new double[rows * hidden];
             for (int i = 0; i < reference.length; i++) reference[i] = gate[i] / (1 + Math.exp(-gate[i])) * up[i];
-            double error = relativeError(reference, java.util.Arrays.copyOf(got, rows * hidden));
+            double error = relativeError(reference, Arrays.copyOf(got, rows * hidden));
             assertTrue(error < 4e-3, "norm-wise error " + error + "; " + gpu.context());
         }
     }
@@ -269,7 +271,7 @@ class TransformerKernelsGpuTest {
             assertEquals(tieLow, want[1]);
             assertEquals(-1, want[3]);
             assertEquals(0, want[4]);
-            assertArrayEquals(want, java.util.Arrays.copyOf(got, rows), gpu.context());
+            assertArrayEquals(want, Arrays.copyOf(got, rows), gpu.context());
             assertEquals(-7, got[rows], "wrote past the rows");
             double ms = gpu.medianMillis(20, () -> Argmax.wide().launch(gpu.stream(), dLogits, out, 1, vocab));
             System.out.printf("BENCH argmax of %d logits: %.1f us%n", vocab, ms * 1e3);

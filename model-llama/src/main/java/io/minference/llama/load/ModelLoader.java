@@ -17,6 +17,7 @@ import io.minference.runtime.ProgressListener;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * Loads a model from a --model value: "synthetic:NAME" or "synthetic:path/to/shape.yaml", a file that starts with
@@ -46,7 +47,7 @@ public final class ModelLoader {
      */
     private static boolean isGguf(Path path) {
         if (GgufFile.hasMagic(path)) return true;
-        if (!path.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".gguf")) return false;
+        if (!path.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".gguf")) return false;
         try {
             Llama2cHeader.read(path);
             return false;

@@ -11,6 +11,7 @@ import io.minference.llama.LlamaModel;
 import io.minference.llama.generate.PasskeyPrompt;
 import io.minference.llama.load.ModelLoader;
 import io.minference.runtime.ProgressListener;
+import io.minference.runtime.Tensor;
 import io.minference.runtime.cpu.CpuBackend;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -117,7 +118,7 @@ class CodedKvCacheCpuTest {
                         scaled = true;
                         int quantized = prompt.length / 64 * 64;
                         for (int l = 0; l < model.config().numLayers(); l++) {
-                            for (var t : new io.minference.runtime.Tensor[] {forward.kvCache().keys(l),
+                            for (var t : new Tensor[] {forward.kvCache().keys(l),
                                     forward.kvCache().values(l)}) {
                                 for (long i = 0; i < (long) quantized * model.config().kvDim(); i++) {
                                     t.setFloat(i, t.getFloat(i) * 1.25f);

@@ -9,6 +9,7 @@ import io.minference.llama.LlamaWeights;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.cpu.CpuBackend;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
@@ -64,8 +65,10 @@ class LlamaForwardTest {
             int[] tokens = randomTokens(new SplittableRandom(6), 20, config.vocabSize());
             double[][] reference = ReferenceForward.logits(config, weights, tokens);
             try (LlamaForward forward = new LlamaForward(config, weights, backend, 20, 4)) {
-                assertClose(reference[10], forward.prefill(java.util.Arrays.copyOf(tokens, 11), ProgressListener.NONE), 1e-4, "first part");
-                assertClose(reference[17], forward.prefill(java.util.Arrays.copyOfRange(tokens, 11, 18), ProgressListener.NONE), 1e-4, "second part");
+                assertClose(reference[10], forward.prefill(Arrays.copyOf(tokens, 11), ProgressListener.NONE), 1e-4,
+                        "first part");
+                assertClose(reference[17], forward.prefill(Arrays.copyOfRange(tokens, 11, 18), ProgressListener.NONE),
+                        1e-4, "second part");
                 assertClose(reference[18], forward.decode(tokens[18]), 1e-4, "decode after prefill");
                 forward.rewind(18);
                 assertClose(reference[18], forward.decode(tokens[18]), 1e-4, "decode after rewind");

@@ -13,6 +13,7 @@ import io.minference.sparse.Budget;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.PatternPlan;
 import java.nio.file.Path;
+import java.util.Locale;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -69,7 +70,7 @@ class NeedleSensitivityCpuTest {
                      double keyLogLikelihood) {
         @Override
         public String toString() {
-            return String.format(java.util.Locale.ROOT, "needle, prefill-scored: %d tokens, depth %.0f%%, %s: %d/%d"
+            return String.format(Locale.ROOT, "needle, prefill-scored: %d tokens, depth %.0f%%, %s: %d/%d"
                     + " at density %.3f, key log-likelihood %.3f", length, depth * 100, attention, retrieved, TRIALS,
                     density, keyLogLikelihood);
         }

@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.api.io.TempDir;
 
 class ModelLoaderTest {
@@ -60,7 +61,7 @@ class ModelLoaderTest {
     @Test
     void aGgufNamedFileWithTheWrongMagicSaysSo() throws IOException {
         Path file = Files.write(dir.resolve("model.gguf"), "GGUX\3\0\0\0 not a model at all".getBytes());
-        for (var attempt : new org.junit.jupiter.api.function.Executable[] {
+        for (var attempt : new Executable[] {
                 () -> ModelLoader.inspect(file.toString()),
                 () -> ModelLoader.load(file.toString(), null, ProgressListener.NONE)}) {
             ModelFormatException e = assertThrows(ModelFormatException.class, attempt);

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.minference.llama.generate.SamplingOptions;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 class SamplerTest {
@@ -65,7 +66,7 @@ class SamplerTest {
         int[] b = draw(Sampler.of(new SamplingOptions(0.8f, 0.9f, 42)), logits, 200);
         int[] c = draw(Sampler.of(new SamplingOptions(0.8f, 0.9f, 43)), logits, 200);
         assertArrayEquals(a, b);
-        assertFalse(java.util.Arrays.equals(a, c));
+        assertFalse(Arrays.equals(a, c));
     }
 
     @Test

@@ -10,6 +10,7 @@ import java.util.Random;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -171,8 +172,7 @@ class FragmentLayoutEmulationTest {
     }
 
     private static void assertThrowsMessage(String expected, Runnable action) {
-        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
-                action::run);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, action::run);
         assertTrue(e.getMessage().contains(expected), e.getMessage());
     }
 }

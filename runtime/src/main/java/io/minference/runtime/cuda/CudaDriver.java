@@ -2,6 +2,7 @@ package io.minference.runtime.cuda;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
 import java.util.ArrayList;
@@ -102,7 +103,7 @@ public final class CudaDriver {
                 JAVA_INT)) : null;
     }
 
-    private static FunctionDescriptor fn(java.lang.foreign.MemoryLayout... arguments) {
+    private static FunctionDescriptor fn(MemoryLayout... arguments) {
         return FunctionDescriptor.of(JAVA_INT, arguments);
     }
 

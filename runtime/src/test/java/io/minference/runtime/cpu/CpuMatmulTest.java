@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.minference.runtime.DType;
 import io.minference.runtime.Tensor;
 import java.util.SplittableRandom;
+import java.util.concurrent.RejectedExecutionException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -75,7 +76,7 @@ class CpuMatmulTest {
         }
         try (Tensor x = random(random, 64, 256); Tensor w = random(random, 64, 256); Tensor out = Tensor.allocate(DType.F32, 64, 64)) {
             assertTrue(64L * 64 * 256 >= CpuMatmul.SINGLE_THREAD_WORK);
-            assertThrows(java.util.concurrent.RejectedExecutionException.class, () -> closed.matmul(x, w, out, 64));
+            assertThrows(RejectedExecutionException.class, () -> closed.matmul(x, w, out, 64));
         }
     }
 

@@ -7,6 +7,7 @@ import io.minference.ptx.dsl.Pred;
 import io.minference.ptx.dsl.SpecialRegisters.Axis;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
+import java.util.function.Consumer;
 
 /**
  * Writes one query block's ranges and columns of a {@link DeviceSparseIndex} for dense, A-shape and vertical-slash
@@ -212,7 +213,7 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
         }
 
         /** Runs body(base) for base = 0, THREADS, ... while diagonal base crosses the block (block-uniform). */
-        void eachChunk(U32 tid, java.util.function.Consumer<U32> body) {
+        void eachChunk(U32 tid, Consumer<U32> body) {
             U32 base = k.var("diagonalBase", k.u32(0));
             k.whileLoop(() -> below(base), () -> {
                 body.accept(base);

@@ -3,6 +3,7 @@ package io.minference.sparse.pattern;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.SparseIndex;
 import io.minference.sparse.cpu.LayerInputs;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.Set;
 
@@ -54,7 +55,7 @@ public final class AShapePattern implements SparsePattern {
                 boolean[] marked = new boolean[index.queryBlocks()];
                 int sinkBlocks = SparseIndex.queryBlocks(Math.max(1, pattern.sinkTokens()));
                 for (int b = 0; b < index.queryBlocks(); b++) {
-                    java.util.Arrays.fill(marked, 0, b + 1, false);
+                    Arrays.fill(marked, 0, b + 1, false);
                     if (pattern.sinkTokens() > 0) {
                         for (int c = 0; c < Math.min(sinkBlocks, b + 1); c++) marked[c] = true;
                     }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.minference.sparse.Budget;
+import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.function.IntPredicate;
 import org.junit.jupiter.api.Test;
@@ -71,7 +72,7 @@ class SelectionTest {
         for (double gamma = 0.05; gamma <= 1.0; gamma += 0.05) {
             int[] kept = Selection.select(s, s.length, i -> i < 3, Budget.mass(Math.min(1, gamma)));
             assertTrue(kept.length >= previous, "gamma " + gamma);
-            for (int i : previousSet) assertTrue(java.util.Arrays.binarySearch(kept, i) >= 0, "subset at " + gamma);
+            for (int i : previousSet) assertTrue(Arrays.binarySearch(kept, i) >= 0, "subset at " + gamma);
             previous = kept.length;
             previousSet = kept;
         }
@@ -87,8 +88,8 @@ class SelectionTest {
             int k = random.nextInt(n + 2);
             Integer[] order = new Integer[n];
             for (int i = 0; i < n; i++) order[i] = i;
-            java.util.Arrays.sort(order, (a, b) -> s[a] != s[b] ? Double.compare(s[b], s[a]) : Integer.compare(a, b));
-            int[] expected = java.util.Arrays.stream(order).limit(Math.min(k, n)).mapToInt(Integer::intValue).sorted()
+            Arrays.sort(order, (a, b) -> s[a] != s[b] ? Double.compare(s[b], s[a]) : Integer.compare(a, b));
+            int[] expected = Arrays.stream(order).limit(Math.min(k, n)).mapToInt(Integer::intValue).sorted()
                     .toArray();
             assertArrayEquals(expected, Selection.topK(s, n, NONE, k));
         }

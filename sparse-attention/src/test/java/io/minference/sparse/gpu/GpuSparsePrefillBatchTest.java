@@ -4,6 +4,7 @@ import io.minference.sparse.SparseIndex;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
+import java.util.function.IntUnaryOperator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -18,7 +19,7 @@ class GpuSparsePrefillBatchTest {
     private static final int BLOCKS = SparseIndex.queryBlocks(LENGTH);
 
     /** An estimate of {@code heads} heads whose query block b needs {@code ranges(b)} ranges and 500 columns. */
-    private static GpuIndexBuilder.Estimate estimate(int heads, java.util.function.IntUnaryOperator ranges) {
+    private static GpuIndexBuilder.Estimate estimate(int heads, IntUnaryOperator ranges) {
         int[] rangeNeeds = new int[heads * BLOCKS], columnNeeds = new int[heads * BLOCKS];
         for (int s = 0; s < rangeNeeds.length; s++) {
             rangeNeeds[s] = ranges.applyAsInt(s % BLOCKS);

@@ -18,6 +18,7 @@ import io.minference.sparse.gpu.SparseAttentionChecks.Problem;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -467,7 +468,7 @@ class SparseFlashAttentionGpuTest {
         System.out.printf("slot order from slot %d, T=%d, pairs %b: %d units%n", firstSlot, length, pairs, slots);
     }
 
-    @org.junit.jupiter.api.Test
+    @Test
     void anIndexBeyondTheLayersHeadsIsRefused() {
         AttentionShape shape = new AttentionShape(6, 2, 64);
         try (SparseFlashAttention attention = new SparseFlashAttention(backend.context(), shape);

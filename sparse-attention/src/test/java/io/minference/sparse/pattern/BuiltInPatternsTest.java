@@ -11,6 +11,8 @@ import io.minference.sparse.Budget;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.SparseIndex;
 import io.minference.sparse.cpu.LayerInputs;
+import io.minference.sparse.estimate.BlockScores;
+import io.minference.sparse.estimate.VerticalSlashScores;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -62,7 +64,7 @@ class BuiltInPatternsTest {
         // zero queries: every row attends its prefix uniformly, P[i][j] = 1 / (i + 1)
         int length = 100;
         try (Tensor q = Tensor.allocate(DType.F32, length, 1); Tensor k = ramp(length)) {
-            var scores = io.minference.sparse.estimate.VerticalSlashScores.estimate(new LayerInputs(ONE, q, k, length), 0);
+            var scores = VerticalSlashScores.estimate(new LayerInputs(ONE, q, k, length), 0);
             assertEquals(64, scores.rows());
             for (int j = 0; j < length; j++) {
                 double expected = 0;
@@ -122,7 +124,7 @@ class BuiltInPatternsTest {
                 q.setFloat(i, i >= 128 ? 2f : 1f);
                 k.setFloat(i, i == 129 ? 4f : 0f);
             }
-            var scores = io.minference.sparse.estimate.BlockScores.estimate(new LayerInputs(ONE, q, k, length), 0);
+            var scores = BlockScores.estimate(new LayerInputs(ONE, q, k, length), 0);
             assertEquals(2.0 * 2.0, scores.scores()[2][2], 1e-12, "mean of the 2 rows of the last block");
             assertEquals(0.0, scores.scores()[2][1], 1e-12);
         }

@@ -11,6 +11,7 @@ import io.minference.sparse.PatternPlan;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 
 class PatternRegistryTest {
     @Test
@@ -70,7 +71,7 @@ class PatternRegistryTest {
         assertTrue(e.getMessage().contains("registered twice"), e.getMessage());
     }
 
-    private static void assertMessage(String expected, org.junit.jupiter.api.function.Executable call) {
+    private static void assertMessage(String expected, Executable call) {
         assertEquals(expected, assertThrows(IllegalArgumentException.class, call).getMessage());
     }
 }

@@ -7,6 +7,7 @@ import io.minference.sparse.SparseIndex;
 import java.util.BitSet;
 import java.util.Random;
 import java.util.TreeSet;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -66,7 +67,7 @@ class VerticalSlashIndexTest {
     }
 
     private static int[] every(int length, int step) {
-        return java.util.stream.IntStream.iterate(0, d -> d < length, d -> d + step).toArray();
+        return IntStream.iterate(0, d -> d < length, d -> d + step).toArray();
     }
 
     private static int[] pick(Random random, int bound, int count) {

@@ -9,6 +9,7 @@ import io.minference.sparse.Budget;
 import io.minference.sparse.HeadAccuracy;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.PatternPlan;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -57,9 +58,9 @@ class SyntheticAttentionTest {
         try (var a = SyntheticAttention.structured(SHAPE, 100, 7); var b = SyntheticAttention.structured(SHAPE, 100, 7);
              var c = SyntheticAttention.structured(SHAPE, 100, 8)) {
             float[] qa = a.queries().toFloatArray(), qb = b.queries().toFloatArray();
-            assertEquals(java.util.Arrays.hashCode(qa), java.util.Arrays.hashCode(qb));
-            assertEquals(java.util.Arrays.hashCode(a.keys().toFloatArray()), java.util.Arrays.hashCode(b.keys().toFloatArray()));
-            assertTrue(java.util.Arrays.hashCode(a.keys().toFloatArray()) != java.util.Arrays.hashCode(c.keys().toFloatArray()));
+            assertEquals(Arrays.hashCode(qa), Arrays.hashCode(qb));
+            assertEquals(Arrays.hashCode(a.keys().toFloatArray()), Arrays.hashCode(b.keys().toFloatArray()));
+            assertTrue(Arrays.hashCode(a.keys().toFloatArray()) != Arrays.hashCode(c.keys().toFloatArray()));
         }
     }
 
