@@ -17,7 +17,8 @@
 #    warpgroup, two blocks per SM: the sparse kernel's geometry, without its index), then FlashPrefillSweep's rates of
 #    the dense kernel with 128 query rows and 128-key steps, 128 rows and 64-key steps, and 64 rows (plain and lazy):
 #    if the 64-row dense kernel runs near the sparse kernel's ~450 TFLOP/s, the geometry is what costs; if near the
-#    128-row 64-key kernel's ~525, the index's producer and mask are.
+#    128-row 64-key kernel's ~525, the index's producer and mask are. The persistent dense grids beside them, at 4K
+#    too (where a block's fixed costs weigh most; the dense kernel's 504 TFLOP/s there against 587 at 32K).
 # 2. SparseLayerBenchmark, layer 22 of MInference's LLaMA-3-8B patterns at 128K: the default (lazy), the `plain`
 #    schedule (the default before session 11), warp arrivals with range tiles by producer warp 0 alone (`gather=warp`,
 #    `schedule=lazy,warp`: 16 producer instructions a tile in the emulator against the default's 38.5), persistent
@@ -53,8 +54,9 @@ for r in sparse dense dense64; do
   grep -E "Duration|Compute \(SM\) Throughput|Memory Throughput|L2 Cache Throughput|L1/TEX Cache Throughput|DRAM Throughput|Executed Ipc Active|Issue Slots Busy|Achieved Occupancy|Theoretical Occupancy|Warp Cycles Per Issued|No Eligible|Registers Per" \
     "$out/$r.txt" 2>/dev/null | head -16
 done
-timeout 120 .gpu/java io.minference.bench.gpu.FlashPrefillSweep hopper:128,2 hopper:64,3 hopper-m64:64,3 \
-  hopper-m64:64,3,lazy -- 32768 131072 > "$out/sweep.log" 2>&1
+timeout 150 .gpu/java io.minference.bench.gpu.FlashPrefillSweep hopper:128,2 hopper:64,3 hopper-m64:64,3 \
+  hopper-m64:64,3,lazy hopper:128,2,persistent hopper-m64:64,3,lazy,persistent -- 4096 32768 131072 \
+  > "$out/sweep.log" 2>&1
 echo "sweep rc=$?"; grep -E "TFLOP/s" "$out/sweep.log" | cut -c1-160
 timeout 90 python3 bench/scripts/torch_reference.py --gqa-only --gqa-attention 32768,131072 > "$out/torch.log" 2>&1
 echo "torch rc=$?"; tail -8 "$out/torch.log"

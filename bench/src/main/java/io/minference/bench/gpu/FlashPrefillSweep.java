@@ -77,10 +77,11 @@ public final class FlashPrefillSweep implements GpuBenchmark {
     }
 
     /**
-     * {@code FlashPrefillSweep M,N,S ... hopper[-m64]:N,S[,pingpong][,overlap][,lazy] ... -- length...}: each
-     * mma.sync tiling (query rows, keys per tile, stages) and Hopper tiling (keys per step, stages, optionally a
-     * schedule; {@code hopper-m64} takes 64 query rows a block with one consumer warpgroup instead of 128 with two)
-     * at each length.
+     * {@code FlashPrefillSweep M,N,S ... hopper[-m64]:N,S[,pingpong][,overlap][,lazy][,persistent] ... --
+     * length...}: each mma.sync tiling (query rows, keys per tile, stages) and Hopper tiling (keys per step, stages,
+     * optionally a schedule, and {@code persistent} for a grid of blocks per SM taking the (head, query block) units
+     * in turn; {@code hopper-m64} takes 64 query rows a block with one consumer warpgroup instead of 128 with two) at
+     * each length.
      */
     public static void main(String[] args) {
         List<KernelDefinition> tilings = new ArrayList<>();
@@ -103,8 +104,12 @@ public final class FlashPrefillSweep implements GpuBenchmark {
                     System.exit(2);
                 }
                 String[] p = arg.substring(colon + 1).split(",", 3);
+                // the options after N,S: a schedule's, and "persistent" for a grid of blocks taking units in turn
+                List<String> options = new ArrayList<>(p.length > 2 ? List.of(p[2].split(",")) : List.of());
+                boolean persistent = options.remove("persistent");
                 tilings.add(new HopperFlashPrefill(128, blockM, Integer.parseInt(p[0]), Integer.parseInt(p[1]),
-                        HopperFlashLoop.Schedule.parse(p.length > 2 ? p[2] : "plain")));
+                        HopperFlashLoop.Schedule.parse(options.isEmpty() ? "plain" : String.join(",", options)),
+                        persistent));
             } else {
                 String[] p = arg.split(",");
                 tilings.add(new FlashPrefill(128, Integer.parseInt(p[0]), Integer.parseInt(p[1]),
@@ -112,8 +117,8 @@ public final class FlashPrefillSweep implements GpuBenchmark {
             }
         }
         if (tilings.isEmpty() || lengths.isEmpty()) {
-            System.err.println("usage: FlashPrefillSweep M,N,S|hopper[-m64]:N,S[,pingpong][,overlap][,lazy] [...] --"
-                    + " length [length ...]");
+            System.err.println("usage: FlashPrefillSweep M,N,S|hopper[-m64]:N,S[,pingpong][,overlap][,lazy]"
+                    + "[,persistent] [...] -- length [length ...]");
             System.exit(2);
         }
         int status = GpuBench.run(List.of(new FlashPrefillSweep(tilings,

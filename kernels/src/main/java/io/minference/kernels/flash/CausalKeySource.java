@@ -15,6 +15,9 @@ import io.minference.ptx.dsl.WarpgroupAccumulator;
  * position are unmasked; the rest cross the diagonal and are masked per row.
  */
 public final class CausalKeySource implements HopperKeySource {
+    /** One thread issues each step's TMA and arrives once; no metadata; the registers one TMA thread needs. */
+    public static final HopperFlashLoop.SourceLayout LAYOUT = new HopperFlashLoop.SourceLayout(1, 24, 1, 0);
+
     private final int blockN;
     private final TensorMapParam keyMap;
     private final TensorMapParam valueMap;
@@ -44,17 +47,22 @@ public final class CausalKeySource implements HopperKeySource {
 
     @Override
     public int producerThreads() {
-        return 1;
+        return LAYOUT.producerThreads();
+    }
+
+    @Override
+    public int producerRegisters() {
+        return LAYOUT.producerRegisters();
     }
 
     @Override
     public int producerArrivals() {
-        return 1;
+        return LAYOUT.producerArrivals();
     }
 
     @Override
     public int metadataBytes() {
-        return 0;
+        return LAYOUT.metadataBytes();
     }
 
     @Override

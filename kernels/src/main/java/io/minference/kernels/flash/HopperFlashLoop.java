@@ -9,6 +9,7 @@ import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.ptx.dsl.MBarrier;
 import io.minference.ptx.dsl.MatrixDescriptor;
 import io.minference.ptx.dsl.Pred;
+import io.minference.ptx.dsl.SpecialRegisters.Axis;
 import io.minference.ptx.dsl.TensorMapParam;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
@@ -20,6 +21,7 @@ import io.minference.ptx.tile.WgmmaTile;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.BiFunction;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.IntFunction;
@@ -278,6 +280,26 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
 
         /** Unit {@code index} of this block's turn; emitted once by each role, inside its loop over the units. */
         Unit unit(KernelBuilder k, U32 index);
+
+        /**
+         * A grid-strided walk over {@code places} places (a launch of at most one block per place, in x): block b
+         * takes places b, b + grid, b + 2 grid, ... in turn, {@code at} saying which unit a place is.
+         */
+        static Units strided(U32 places, BiFunction<KernelBuilder, U32, Unit> at) {
+            return new Units() {
+                @Override
+                public U32 count(KernelBuilder k) {
+                    U32 grid = k.gridDim(Axis.X);
+                    // at most one block per place, so places - block >= 1
+                    return k.div(k.add(k.sub(places, k.blockIdx(Axis.X)), k.sub(grid, 1)), grid).named("unitCount");
+                }
+
+                @Override
+                public Unit unit(KernelBuilder k, U32 index) {
+                    return at.apply(k, k.mad(index, k.gridDim(Axis.X), k.blockIdx(Axis.X)).named("place"));
+                }
+            };
+        }
     }
 
     /** Emits the loop for {@code block} over the steps of {@code source}: barriers, producer, consumers, epilogue. */

@@ -33,12 +33,22 @@ import io.minference.ptx.dsl.U64;
  *               block per SM: what the runtime launches), or 64 (one consumer warpgroup, two blocks per SM: the
  *               geometry of the sparse Hopper kernel, whose index is per 64 query rows, so that a benchmark can
  *               tell what that geometry costs on the causal tiles from what the index costs)
+ * @param persistent whether the launch is a grid of {@link HopperFlashLoop#blocksPerSm()} blocks per SM, block b
+ *                   taking (head, query block) units b, b + grid, ... in turn, the last query blocks (the longest
+ *                   rows) first ({@link HopperFlashLoop#persistent}); one more parameter, {@code heads} (u32, the
+ *                   grid's heads of the non-persistent launch), and grid {@code (min(heads * queryBlocks,
+ *                   blocksPerSm * SMs))}. The same outputs bit for bit.
  */
-public record HopperFlashPrefill(int headDim, int blockM, int blockN, int stages, HopperFlashLoop.Schedule schedule)
-        implements KernelDefinition {
+public record HopperFlashPrefill(int headDim, int blockM, int blockN, int stages, HopperFlashLoop.Schedule schedule,
+                                 boolean persistent) implements KernelDefinition {
     /** Query rows per block of the tuned shape: two consumer warpgroups of 64. */
     public static final int BLOCK_M = 128;
     private static final int CONSUMER_ROWS = 64;
+
+    /** A block a query block. */
+    public HopperFlashPrefill(int headDim, int blockM, int blockN, int stages, HopperFlashLoop.Schedule schedule) {
+        this(headDim, blockM, blockN, stages, schedule, false);
+    }
 
     /** {@value #BLOCK_M} query rows a block. */
     public HopperFlashPrefill(int headDim, int blockN, int stages, HopperFlashLoop.Schedule schedule) {
@@ -55,16 +65,16 @@ public record HopperFlashPrefill(int headDim, int blockM, int blockN, int stages
             throw new IllegalArgumentException("the Hopper prefill takes " + BLOCK_M + " or " + CONSUMER_ROWS
                     + " query rows a block, not " + blockM);
         }
-        loop(headDim, blockM, blockN, stages, schedule).checkSharedMemory(0);
+        loop(headDim, blockM, blockN, stages, schedule, persistent).checkSharedMemory(0);
     }
 
     private static HopperFlashLoop loop(int headDim, int blockM, int blockN, int stages,
-                                        HopperFlashLoop.Schedule schedule) {
-        return new HopperFlashLoop(headDim, blockM / CONSUMER_ROWS, blockN, stages, schedule);
+                                        HopperFlashLoop.Schedule schedule, boolean persistent) {
+        return new HopperFlashLoop(headDim, blockM / CONSUMER_ROWS, blockN, stages, schedule, false, persistent);
     }
 
     private HopperFlashLoop loop() {
-        return loop(headDim, blockM, blockN, stages, schedule);
+        return loop(headDim, blockM, blockN, stages, schedule, persistent);
     }
 
     /** One producer warpgroup and a consumer warpgroup per 64 query rows. */
@@ -97,14 +107,21 @@ public record HopperFlashPrefill(int headDim, int blockM, int blockN, int stages
         TensorMap qMap = TensorMap.headRows(driver, q, count, shape.numHeads(), headDim, blockM);
         TensorMap kMap = TensorMap.headRows(driver, k, (long) start + count, shape.numKvHeads(), headDim, blockN);
         TensorMap vMap = TensorMap.headRows(driver, v, (long) start + count, shape.numKvHeads(), headDim, blockN);
+        if (persistent) {
+            int units = gridHeads * queryBlocks(count);
+            int grid = Math.min(units, loop().blocksPerSm() * stream.context().device().multiprocessorCount());
+            kernel.withShape(new LaunchShape(grid, 1, 1, threads(), 1, 1)).launch(stream, qMap, kMap, vMap, out, count,
+                    start, shape.numHeads(), shape.numKvHeads(), scale, gridHeads);
+            return;
+        }
         kernel.withShape(new LaunchShape(gridHeads, queryBlocks(count), 1, threads(), 1, 1)).launch(stream, qMap, kMap,
                 vMap, out, count, start, shape.numHeads(), shape.numKvHeads(), scale);
     }
 
     @Override
     public String entryName() {
-        return "flash_prefill_sm90a_bf16_d%d_m%d_n%d_s%d%s".formatted(headDim, blockM, blockN, stages,
-                schedule.suffix());
+        return "flash_prefill_sm90a_bf16_d%d_m%d_n%d_s%d%s%s".formatted(headDim, blockM, blockN, stages,
+                schedule.suffix(), persistent ? "_persistent" : "");
     }
 
     @Override
@@ -114,26 +131,52 @@ public record HopperFlashPrefill(int headDim, int blockM, int blockN, int stages
 
     @Override
     public void define(KernelBuilder k) {
-        TensorMapParam qMap = k.tensorMapParam("q");
-        TensorMapParam kMap = k.tensorMapParam("k");
-        TensorMapParam vMap = k.tensorMapParam("v");
-        U64 o = k.pointerParam("o");
-        U32 count = k.u32Param("count");
-        U32 start = k.u32Param("start");
-        U32 numHeads = k.u32Param("numHeads");
-        U32 numKvHeads = k.u32Param("numKvHeads");
-        F32 scale = k.f32Param("scale");
+        Params params = new Params(k.tensorMapParam("q"), k.tensorMapParam("k"), k.tensorMapParam("v"),
+                k.pointerParam("o"), k.u32Param("count"), k.u32Param("start"), k.u32Param("numHeads"),
+                k.u32Param("numKvHeads"), k.f32Param("scale"));
         k.describe("causal flash attention on wgmma and TMA, head dim " + headDim + ", " + blockM + " queries x "
                 + blockN + " keys per step, " + stages + " stages, 1 producer + " + blockM / CONSUMER_ROWS
                 + " consumer warpgroups");
+        if (persistent) {
+            definePersistent(k, params);
+            return;
+        }
 
         U32 head = k.blockIdx(Axis.X).named("head");
         U32 queryBlock = k.sub(k.sub(k.gridDim(Axis.Y), 1), k.blockIdx(Axis.Y)).named("queryBlock");
-        U32 kvHead = k.div(head, k.div(numHeads, numKvHeads)).named("kvHead");
+        HopperFlashLoop.Unit unit = unit(k, params, head, queryBlock);
+        loop().emit(k, unit.block(), unit.source());
+    }
+
+    /** The kernel's parameters, declared in order. */
+    private record Params(TensorMapParam qMap, TensorMapParam kMap, TensorMapParam vMap, U64 o, U32 count, U32 start,
+                          U32 numHeads, U32 numKvHeads, F32 scale) {
+    }
+
+    /**
+     * Persistent blocks: unit u is query block {@code queryBlocks - 1 - u / heads} of head {@code u mod heads}, so
+     * that the units run longest first, every head's at a time; block b takes units b, b + grid, ... in turn.
+     */
+    private void definePersistent(KernelBuilder k, Params params) {
+        U32 heads = k.u32Param("heads");
+        U32 queryBlocks = k.div(k.add(params.count(), blockM - 1), blockM).named("queryBlocks");
+        loop().emitPersistent(k, CausalKeySource.LAYOUT, HopperFlashLoop.Units.strided(
+                k.mul(heads, queryBlocks).named("units"), (builder, place) -> {
+                    U32 fromLast = builder.div(place, heads);
+                    U32 head = builder.sub(place, builder.mul(fromLast, heads)).named("head");
+                    U32 queryBlock = builder.sub(builder.sub(queryBlocks, 1), fromLast).named("queryBlock");
+                    return unit(builder, params, head, queryBlock);
+                }));
+    }
+
+    /** The queries and the causal key source of query block {@code queryBlock} of head {@code head}. */
+    private HopperFlashLoop.Unit unit(KernelBuilder k, Params params, U32 head, U32 queryBlock) {
+        U32 kvHead = k.div(head, k.div(params.numHeads(), params.numKvHeads())).named("kvHead");
         U32 firstRow = k.mul(queryBlock, blockM).named("firstRow");
-        U32 rowsHere = k.min(k.sub(count, firstRow), k.u32(blockM)).named("rowsHere");
-        U32 firstPosition = k.add(start, firstRow).named("firstPosition");
-        loop().emit(k, new HopperFlashLoop.Block(qMap, head, firstRow, rowsHere, firstPosition,
-                o, numHeads, scale), new CausalKeySource(blockN, kMap, vMap, kvHead, firstPosition, rowsHere));
+        U32 rowsHere = k.min(k.sub(params.count(), firstRow), k.u32(blockM)).named("rowsHere");
+        U32 firstPosition = k.add(params.start(), firstRow).named("firstPosition");
+        return new HopperFlashLoop.Unit(new HopperFlashLoop.Block(params.qMap(), head, firstRow, rowsHere,
+                firstPosition, params.o(), params.numHeads(), params.scale()),
+                new CausalKeySource(blockN, params.kMap(), params.vMap(), kvHead, firstPosition, rowsHere));
     }
 }

@@ -118,7 +118,10 @@ class FlashKernelsPtxasTest {
             new HopperFlashPrefill(128, 128, 3, HopperFlashLoop.Schedule.parse("overlap,lazy")),
             new HopperFlashPrefill(128, 128, 3, HopperFlashLoop.Schedule.parse("pingpong,overlap,lazy")),
             new HopperFlashPrefill(128, 64, 64, 3, HopperFlashLoop.Schedule.PLAIN),
-            new HopperFlashPrefill(128, 64, 64, 3, HopperFlashLoop.Schedule.parse("lazy")));
+            new HopperFlashPrefill(128, 64, 64, 3, HopperFlashLoop.Schedule.parse("lazy")),
+            new HopperFlashPrefill(128, 128, 128, 2, HopperFlashLoop.Schedule.PLAIN, true),
+            new HopperFlashPrefill(64, 128, 128, 3, HopperFlashLoop.Schedule.PLAIN, true),
+            new HopperFlashPrefill(128, 64, 64, 3, HopperFlashLoop.Schedule.parse("lazy"), true));
 
     /** The permute recipe with {@code unroll} loads, {@code laneValues} elements a lane and head or lane scores. */
     private static GroupedFlashDecode.Loop layout(int unroll, int laneValues, boolean headScores) {

@@ -12,8 +12,10 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -143,6 +145,43 @@ class FlashPrefillEmulationTest {
         var e = assertThrows(IllegalStateException.class, () -> runHopper(kernel, ptx, problem));
         assertTrue(e.getMessage().contains("race") && e.getMessage().contains(reported), e.getMessage());
         System.out.println(fault + ": " + e.getMessage());
+    }
+
+    /**
+     * The persistent Hopper kernel (a grid of {@code grid} blocks, each taking (head, query block) units in turn, the
+     * longest rows first, the ring's steps counted across its units; the producer warps running as far ahead as the
+     * barriers allow) gives the bits of a block per unit.
+     */
+    @ParameterizedTest(name = "d {0}, {1} x {2} steps, {3} stages, {4}, {5} queries from {6}, {7} blocks")
+    @CsvSource({"128, 128, 128, 2, plain, 300, 0, 3", "64, 64, 64, 3, lazy, 200, 40, 5",
+            "128, 128, 64, 3, lazy, 150, 0, 1"})
+    void thePersistentHopperKernelGivesTheBlockPerUnitBits(int headDim, int blockM, int blockN, int stages,
+                                                           String schedule, int count, int start, int grid) {
+        long seed = System.nanoTime();
+        System.out.println("FlashPrefillEmulationTest (persistent Hopper) seed " + seed);
+        AttentionShape shape = new AttentionShape(4, 2, headDim);
+        AttentionProblem problem = AttentionProblem.random(shape, count, start, seed);
+        HopperFlashLoop.Schedule parsed = HopperFlashLoop.Schedule.parse(schedule);
+        HopperFlashPrefill single = new HopperFlashPrefill(headDim, blockM, blockN, stages, parsed);
+        HopperFlashPrefill persistent = new HopperFlashPrefill(headDim, blockM, blockN, stages, parsed, true);
+        byte[] expected = runHopper(single, single.emit(PtxTarget.SM_90A).ptx(), problem);
+        byte[] actual = runHopperPersistent(persistent, problem, grid);
+        assertEquals(HexFormat.of().formatHex(expected), HexFormat.of().formatHex(actual),
+                persistent.entryName() + " against a block per unit, seed " + seed);
+    }
+
+    /** {@code kernel} (persistent) over {@code problem} on a grid of {@code grid} blocks; the output's bytes. */
+    private static byte[] runHopperPersistent(HopperFlashPrefill kernel, AttentionProblem problem, int grid) {
+        WarpEmulator gpu = new WarpEmulator(kernel.emit(PtxTarget.SM_90A).ptx());
+        gpu.runAhead(Set.of(0, 1, 2, 3));
+        Map<String, Long> params = EmulatedPrefillInputs.hopper(gpu, kernel, problem);
+        params.put("heads", (long) problem.shape().numHeads());
+        assertEquals(params.keySet(), new HashSet<>(gpu.params()), "the kernel's parameters");
+        int blocks = Math.min(grid, problem.shape().numHeads() * kernel.queryBlocks(problem.count()));
+        for (int block = 0; block < blocks; block++) {
+            gpu.runBlock(params, new WarpEmulator.Grid(block, 0, blocks, 1), kernel.threads(), kernel.sharedBytes());
+        }
+        return gpu.bytes(params.get("o"));
     }
 
     /** Every block of {@code kernel}'s launch over {@code problem}, its PTX given; the output's bytes. */

@@ -56,7 +56,7 @@ class HopperFlashPrefillGpuTest {
 
     /**
      * Other Hopper specializations than the default, launched directly (the sweep's candidates): the ping-pong and
-     * softmax-overlap schedules, 3 stages, 64- and 192-key steps.
+     * softmax-overlap schedules, 3 stages, 64- and 192-key steps, 64-row blocks, and persistent grids.
      */
     static Stream<Arguments> variants() {
         List<Arguments> cases = new ArrayList<>();
@@ -69,7 +69,10 @@ class HopperFlashPrefillGpuTest {
                 new HopperFlashPrefill(128, 128, 3),
                 new HopperFlashPrefill(128, 64, 4), new HopperFlashPrefill(128, 192, 2),
                 new HopperFlashPrefill(128, 128, 2, HopperFlashLoop.Schedule.parse("lazy")),
-                new HopperFlashPrefill(64, 128, 3, HopperFlashLoop.Schedule.parse("pingpong,overlap,lazy")))) {
+                new HopperFlashPrefill(64, 128, 3, HopperFlashLoop.Schedule.parse("pingpong,overlap,lazy")),
+                new HopperFlashPrefill(128, 64, 64, 3, HopperFlashLoop.Schedule.PLAIN),
+                new HopperFlashPrefill(128, 128, 128, 2, HopperFlashLoop.Schedule.PLAIN, true),
+                new HopperFlashPrefill(128, 64, 64, 3, HopperFlashLoop.Schedule.parse("lazy"), true))) {
             AttentionShape shape = new AttentionShape(8, 2, variant.headDim());
             cases.add(Arguments.of(variant, shape, 1000, 0));
             cases.add(Arguments.of(variant, shape, 4097, 0));

@@ -369,23 +369,9 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
     private void definePersistent(KernelBuilder k, Params params) {
         U32 units = k.u32Param("units");
         U32 blocksPerHead = k.u32Param("blocksPerHead");
-        U32 grid = k.gridDim(Axis.X);
-        U32 block = k.blockIdx(Axis.X);
         loop().emitPersistent(k, IndexKeySource.layout(1, tilesPerStep(variant), variant.gather()),
-                new HopperFlashLoop.Units() {
-                    @Override
-                    public U32 count(KernelBuilder k) {
-                        // the launch has at most one block per unit, so units - block >= 1
-                        return k.div(k.add(k.sub(units, block), k.sub(grid, 1)), grid).named("unitCount");
-                    }
-
-                    @Override
-                    public HopperFlashLoop.Unit unit(KernelBuilder k, U32 index) {
-                        U32 place = k.mad(index, grid, block).named("place");
-                        return HopperSparseFlashPrefill.this.unit(k, params,
-                                listed(k, params, place, blocksPerHead, blocksPerHead), blocksPerHead);
-                    }
-                });
+                HopperFlashLoop.Units.strided(units, (builder, place) -> unit(builder, params,
+                        listed(builder, params, place, blocksPerHead, blocksPerHead), blocksPerHead)));
     }
 
     /** The unit at {@code place} of the longest-first list: a (head slot, query block or pair) in one number. */
