@@ -42,6 +42,8 @@ import static io.minference.ptx.dsl.Address.shared;
  * O += P V with P from registers and V transposed from shared memory, issues the next step's S right behind it so
  * that the tensor cores take both back to back, and releases the stage. Consumer warpgroups run unsynchronised, so
  * one's softmax overlaps another's GEMMs. The epilogue writes O / l as bf16 (zeros for a row that saw no key).
+ * <p>A block takes one unit of work ({@link #emit}: its Q block and key source), or with {@link #persistent} several
+ * in turn ({@link #emitPersistent}, typically {@link Units#strided} over a list), the ring running on across them.
  *
  * @param headDim   64 or 128
  * @param consumers consumer warpgroups, 1 or 2 (64 query rows each)

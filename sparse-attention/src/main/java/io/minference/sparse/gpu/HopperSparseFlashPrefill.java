@@ -32,9 +32,11 @@ import static io.minference.ptx.dsl.Address.global;
  * {@code scale} (f32, 1/sqrt(d) * log2 e), and with {@link LaunchOrder#LONGEST_FIRST} {@code order} (u64: the slot
  * each block takes, {@link SlotOrder}'s list). Launch: grid {@code (index heads, query blocks)}, block
  * {@link #threads()}, dynamic shared memory {@link #sharedBytes()}; query blocks run last-first, or the slots in the
- * list's order.
+ * list's order. Persistent ({@link Variant#persistent}): two more parameters, {@code units} and
+ * {@code blocksPerHead} (u32), and grid {@code (min(units, blocksPerSm * SMs))}.
  * <p>Specializations ({@link Variant}): the {@link LaunchOrder}, the consumers' {@link HopperFlashLoop.Schedule},
- * the producer's {@link GatherArrival} and the keys per step; each names itself in the entry name.
+ * the producer's {@link GatherArrival}, the keys per step, pairs and persistence; each names itself in the entry
+ * name.
  * <p><b>Floor, and where the time goes.</b> A computed tile (64 queries by 64 keys) costs {@code 4 * 64 * 64 * d}
  * FLOPs (S = Q Kᵀ and O += P V): 2.1 MFLOP at d 128, 2.6 ns of the whole H200 at the ~800 TFLOP/s its tensor cores
  * reach on dense bf16 GEMMs, so the floor of a launch is its tile count times that. Measured (BENCHMARKS.md, "Where
