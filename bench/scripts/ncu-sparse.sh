@@ -2,8 +2,8 @@
 # What holds the Hopper sparse kernel at about 0.77x of the dense kernel's rate on the tiles it computes (BENCHMARKS.md,
 # "Where the sparse kernel's time is not" and "Paired query blocks measured"): Nsight Compute profiles of both on the
 # same buffers and a ranges-only index, the dense kernel in the sparse kernel's geometry, the sparse variants on the layer
-# at 128K, and the estimation kernels' durations. Parts 1 and 2 take about five minutes each, 3 and 4 two or three:
-# give the parts that fit a device call. On the GPU machine, from the repository root, after
+# at 128K, and the estimation kernels' durations. Parts 1 and 2 take about six minutes each, 3 and 4 together about
+# five: one device call (at most ten minutes) for 1, one for 2, one for 3 4. On the GPU machine, from the repository root, after
 # `bash bench/scripts/stage-gpu.sh .gpu`:
 #
 #   bash bench/scripts/ncu-sparse.sh [PART...]   (parts 1 to 4 below, all by default; logs, reports and their text
