@@ -1,6 +1,7 @@
 package io.minference.sparse.gpu;
 
 import io.minference.kernels.flash.HopperFlashLoop;
+import io.minference.ptx.KernelParam;
 import io.minference.ptx.KernelSource;
 import io.minference.ptx.PtxTarget;
 import io.minference.ptx.Ptxas;
@@ -162,6 +163,31 @@ class SparseKernelsPtxasTest {
         for (Supplier<HopperSparseFlashPrefill.Variant> variant : wrong) {
             var e = assertThrows(IllegalArgumentException.class, variant::get);
             assertTrue(e.getMessage().contains(HopperSparseFlashPrefill.PAIRS_PROPERTY), e.getMessage());
+        }
+    }
+
+    /**
+     * The persistent kernel's contract: a grid-strided walk over the list with two more parameters, the Q-free
+     * barrier beside the ring's, and the combinations it cannot take refused by the property's name.
+     */
+    @Test
+    void persistentBlocksWalkTheSortedList() {
+        HopperSparseFlashPrefill.Variant persistent = HopperSparseFlashPrefill.Variant.DEFAULT.withPersistent(true);
+        HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(128, persistent);
+        KernelSource source = kernel.emit(PtxTarget.SM_90A);
+        assertTrue(source.entryName().endsWith("_longest_lazy_persistent"), source.entryName());
+        assertEquals(List.of("units", "blocksPerHead"), source.params().subList(source.params().size() - 2,
+                source.params().size()).stream().map(KernelParam::name).toList());
+        assertEquals(HopperSparseFlashPrefill.forHeadDim(128).sharedBytes() + 8, kernel.sharedBytes(),
+                "one more mbarrier: Q free");
+        assertEquals(2, kernel.blocksPerSm());
+        List<Supplier<HopperSparseFlashPrefill.Variant>> wrong = List.of(
+                () -> persistent.withOrder(LaunchOrder.LAST_FIRST), () -> persistent.withPairs(true),
+                () -> persistent.withKeysPerStep(128), () -> persistent.withGather(GatherArrival.WARP),
+                () -> persistent.withSchedule(HopperFlashLoop.Schedule.parse("overlap")));
+        for (Supplier<HopperSparseFlashPrefill.Variant> variant : wrong) {
+            var e = assertThrows(IllegalArgumentException.class, variant::get);
+            assertTrue(e.getMessage().contains(HopperSparseFlashPrefill.PERSISTENT_PROPERTY), e.getMessage());
         }
     }
 
