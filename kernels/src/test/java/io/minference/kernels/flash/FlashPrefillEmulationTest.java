@@ -120,7 +120,7 @@ class FlashPrefillEmulationTest {
             int consumers = emitted.indexOf("setmaxnreg.inc");
             String skipping = emitted.substring(0, consumers) + emitted.substring(consumers).replaceAll(
                     "mbarrier\\.try_wait\\.parity\\.shared::cta\\.b64 (%\\w+), \\[[^]]+\\], [^;]+;", "mov.pred $1, 1;");
-            var e = assertThrows(IllegalStateException.class, () -> runHopper(kernel, skipping, problem));
+            var e = assertThrows(IllegalStateException.class, () -> runHopper(kernel, skipping, problem, false));
             assertTrue(e.getMessage().contains("race") && e.getMessage().contains(reported), e.getMessage());
             System.out.println(fault + ": " + e.getMessage());
             return;
@@ -142,7 +142,7 @@ class FlashPrefillEmulationTest {
             lines.add(release + 1, waitLine);
         }
         String ptx = String.join("\n", lines);
-        var e = assertThrows(IllegalStateException.class, () -> runHopper(kernel, ptx, problem));
+        var e = assertThrows(IllegalStateException.class, () -> runHopper(kernel, ptx, problem, false));
         assertTrue(e.getMessage().contains("race") && e.getMessage().contains(reported), e.getMessage());
         System.out.println(fault + ": " + e.getMessage());
     }
@@ -186,8 +186,21 @@ class FlashPrefillEmulationTest {
 
     /** Every block of {@code kernel}'s launch over {@code problem}, its PTX given; the output's bytes. */
     private static byte[] runHopper(HopperFlashPrefill kernel, String ptx, AttentionProblem problem) {
+        return runHopper(kernel, ptx, problem, true);
+    }
+
+    /**
+     * As above; with {@code producerAhead}, the producer warps run as far ahead as their barriers let them (a stage
+     * refilled before its readers are done with it is then read by them), else the warps take turns at every
+     * arrival (the planted faults' runs, so that each is reported by the check it was planted for).
+     */
+    private static byte[] runHopper(HopperFlashPrefill kernel, String ptx, AttentionProblem problem,
+                                    boolean producerAhead) {
         AttentionShape shape = problem.shape();
         WarpEmulator gpu = new WarpEmulator(ptx);
+        if (producerAhead) {
+            gpu.runAhead(Set.of(0, 1, 2, 3));
+        }
         Map<String, Long> params = EmulatedPrefillInputs.hopper(gpu, kernel, problem);
         assertEquals(params.keySet(), new HashSet<>(gpu.params()), "the kernel's parameters");
         int queryBlocks = kernel.queryBlocks(problem.count());

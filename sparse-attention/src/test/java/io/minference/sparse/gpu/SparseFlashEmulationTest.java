@@ -244,14 +244,14 @@ class SparseFlashEmulationTest {
     private static float[] runHopper(Problem problem, SparseIndex index, HopperSparseFlashPrefill kernel, String ptx,
                                      Random random, int persistentGrid) {
         WarpEmulator gpu = new WarpEmulator(ptx);
+        // the producer warps run ahead as far as the barriers let them, so that a stage (or a persistent unit's Q)
+        // filled before its readers are done with it would be read by them
+        gpu.runAhead(Set.of(0, 1, 2, 3));
         Map<String, Long> params = hopperInputs(gpu, problem, index, kernel, random);
         assertEquals(new HashSet<>(gpu.params()), params.keySet(), "the kernel's parameters");
         int perHead = blocksPerHead(index, kernel);
         if (kernel.variant().persistent()) {
-            // a grid smaller than the units, so that every block takes several in turn, some more than others; the
-            // producer warps run ahead as far as the barriers let them, so that a unit's Q or stages loaded before
-            // the previous unit's wgmmas are done with them would be read by those wgmmas
-            gpu.runAhead(Set.of(0, 1, 2, 3));
+            // a grid smaller than the units, so that every block takes several in turn, some more than others
             int units = index.heads() * perHead;
             int grid = Math.min(units, persistentGrid);
             for (int block = 0; block < grid; block++) {
