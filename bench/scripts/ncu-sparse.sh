@@ -22,7 +22,8 @@
 # 2. SparseLayerBenchmark, layer 22 of MInference's LLaMA-3-8B patterns at 128K: the default (lazy), the `plain`
 #    schedule (the default before session 11), warp arrivals with range tiles by producer warp 0 alone (`gather=warp`,
 #    `schedule=lazy,warp`: 16 producer instructions a tile in the emulator against the default's 38.5), persistent
-#    blocks (`persistent=true`), `overlap,lazy` (never timed on the layer; emulation-tested), the default again; and
+#    blocks (sparse and, in the dense column, dense: `minference.sparse.persistent`, `minference.attention.persistent`),
+#    `overlap,lazy` (never timed on the layer; emulation-tested), the default again; and
 #    SparseFlashAttentionGpuTest's persistent cases (bit for bit a block per unit) first.
 # 3. The GPU tests session 10 could not reach: CodedKvCacheGpuTest's bit-for-bit cases (the prefill quantizer's and the
 #    decode-time RoPE + KV write's codes and scales against CodedBlocks) and LlamaSessionGpuTest on CpuBackend.reference().
@@ -68,7 +69,7 @@ timeout 120 .gpu/test --details=testfeed --include-tag gpu --include-classname '
 echo "rc=$?"; test_summary "$out/persistent-tests.log"
 echo "== 2. the layer at 128K: default (lazy), plain, warp producer, persistent, overlap,lazy, default"
 layer_runs 60 "" "-Dminference.sparse.schedule=plain" \
-  "-Dminference.sparse.gather=warp -Dminference.sparse.schedule=lazy,warp" "-Dminference.sparse.persistent=true" \
+  "-Dminference.sparse.gather=warp -Dminference.sparse.schedule=lazy,warp" "-Dminference.sparse.persistent=true -Dminference.attention.persistent=true" \
   "-Dminference.sparse.schedule=overlap,lazy" ""
 fi
 if want 3; then

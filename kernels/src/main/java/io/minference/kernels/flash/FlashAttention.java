@@ -101,7 +101,7 @@ public final class FlashAttention implements AutoCloseable {
                                          DecodeTuning tuning) {
             int d = shape.headDim();
             boolean tensorCores = d == 64 || d == 128;
-            KernelDefinition prefill = tensorCores && family.usesHopper(target) ? HopperFlashPrefill.forHeadDim(d)
+            KernelDefinition prefill = tensorCores && family.usesHopper(target) ? HopperFlashPrefill.configured(d)
                     : tensorCores ? FlashPrefill.forHeadDim(d) : new FlashFallback(d);
             boolean grouped = GroupedFlashDecode.supports(d, shape.groupSize());
             return new Specializations(prefill,

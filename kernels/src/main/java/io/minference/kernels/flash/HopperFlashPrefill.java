@@ -1,5 +1,6 @@
 package io.minference.kernels.flash;
 
+import io.minference.kernels.KernelSettings;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.ptx.PtxTarget;
 import io.minference.ptx.dsl.F32;
@@ -15,6 +16,8 @@ import io.minference.runtime.cuda.LaunchShape;
 import io.minference.runtime.cuda.TensorMap;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
+
+import java.util.List;
 
 /**
  * Causal flash attention for prefill on Hopper (sm_90a): bf16 in and out, f32 accumulation, head dimension 64 or
@@ -43,6 +46,11 @@ public record HopperFlashPrefill(int headDim, int blockM, int blockN, int stages
                                  boolean persistent) implements KernelDefinition {
     /** Query rows per block of the tuned shape: two consumer warpgroups of 64. */
     public static final int BLOCK_M = 128;
+    /**
+     * The system property saying whether the dense Hopper prefill the runtime launches runs persistent blocks,
+     * {@code true} or {@code false} (the default), for measuring them ({@link #persistent}).
+     */
+    public static final String PERSISTENT_PROPERTY = "minference.attention.persistent";
     private static final int CONSUMER_ROWS = 64;
 
     /** A block a query block. */
@@ -85,6 +93,15 @@ public record HopperFlashPrefill(int headDim, int blockM, int blockN, int stages
     /** The tuned shape for a head dim: 128-key tiles, in 2 stages for d 128 and 3 for d 64. */
     public static HopperFlashPrefill forHeadDim(int headDim) {
         return new HopperFlashPrefill(headDim, 128, headDim == 128 ? 2 : 3);
+    }
+
+    /** The tuned shape for a head dim, persistent where {@value #PERSISTENT_PROPERTY} says so. */
+    public static HopperFlashPrefill configured(int headDim) {
+        HopperFlashPrefill tuned = forHeadDim(headDim);
+        boolean persistent = KernelSettings.configured(PERSISTENT_PROPERTY, false, List.of(true, false),
+                String::valueOf);
+        return new HopperFlashPrefill(headDim, tuned.blockM(), tuned.blockN(), tuned.stages(), tuned.schedule(),
+                persistent);
     }
 
     public int sharedBytes() {

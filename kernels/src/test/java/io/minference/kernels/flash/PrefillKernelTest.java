@@ -45,5 +45,38 @@ class PrefillKernelTest {
         assertEquals(8, kernel.queryBlocks(1000));
         assertThrows(IllegalArgumentException.class, () -> new HopperFlashPrefill(128, 256, 3));
         assertThrows(IllegalArgumentException.class, () -> new HopperFlashPrefill(96, 128, 2));
+        assertThrows(IllegalArgumentException.class, () -> new HopperFlashPrefill(128, 96, 64, 3,
+                HopperFlashLoop.Schedule.PLAIN));
+    }
+
+    /**
+     * The persistent dense kernel: one more parameter (the heads of the grid a block per unit would have had), one
+     * more barrier, and chosen by {@value HopperFlashPrefill#PERSISTENT_PROPERTY}, whose misspelling is an error
+     * naming it.
+     */
+    @Test
+    void thePersistentKernelIsChosenByItsProperty() {
+        HopperFlashPrefill persistent = new HopperFlashPrefill(128, HopperFlashPrefill.BLOCK_M, 128, 2,
+                HopperFlashLoop.Schedule.PLAIN, true);
+        var source = persistent.emit(PtxTarget.SM_90A);
+        assertTrue(source.entryName().endsWith("_persistent"), source.entryName());
+        assertEquals("heads", source.params().getLast().name());
+        assertEquals(HopperFlashPrefill.forHeadDim(128).sharedBytes() + 8, persistent.sharedBytes());
+        String before = System.getProperty(HopperFlashPrefill.PERSISTENT_PROPERTY);
+        try {
+            System.clearProperty(HopperFlashPrefill.PERSISTENT_PROPERTY);
+            assertEquals(HopperFlashPrefill.forHeadDim(128), HopperFlashPrefill.configured(128));
+            System.setProperty(HopperFlashPrefill.PERSISTENT_PROPERTY, "true");
+            assertEquals(persistent, HopperFlashPrefill.configured(128));
+            System.setProperty(HopperFlashPrefill.PERSISTENT_PROPERTY, "yes");
+            var bad = assertThrows(IllegalArgumentException.class, () -> HopperFlashPrefill.configured(128));
+            assertTrue(bad.getMessage().contains(HopperFlashPrefill.PERSISTENT_PROPERTY), bad.getMessage());
+        } finally {
+            if (before == null) {
+                System.clearProperty(HopperFlashPrefill.PERSISTENT_PROPERTY);
+            } else {
+                System.setProperty(HopperFlashPrefill.PERSISTENT_PROPERTY, before);
+            }
+        }
     }
 }
