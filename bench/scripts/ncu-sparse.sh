@@ -2,8 +2,8 @@
 # What holds the Hopper sparse kernel at about 0.77x of the dense kernel's rate on the tiles it computes (BENCHMARKS.md,
 # "Where the sparse kernel's time is not" and "Paired query blocks measured"): Nsight Compute profiles of both on the
 # same buffers and a ranges-only index, the dense kernel in the sparse kernel's geometry, the sparse variants on the layer
-# at 128K, and the estimation kernels' durations. Parts 1 and 2 take about six minutes each, 3 and 4 together about
-# five: one device call (at most ten minutes) for 1, one for 2, one for 3 4. On the GPU machine, from the repository root, after
+# at 128K, and the estimation kernels' durations. Part 1 takes about six minutes, part 2 about eight, 3 and 4
+# together about five: one device call (at most ten minutes) for 1, one for 2, one for 3 4. On the GPU machine, from the repository root, after
 # `bash bench/scripts/stage-gpu.sh .gpu`:
 #
 #   bash bench/scripts/ncu-sparse.sh [PART...]   (parts 1 to 4 below, all by default; logs, reports and their text
@@ -23,7 +23,7 @@
 #    schedule (the default before session 11), warp arrivals with range tiles by producer warp 0 alone (`gather=warp`,
 #    `schedule=lazy,warp`: 16 producer instructions a tile in the emulator against the default's 38.5), persistent
 #    blocks (sparse and, in the dense column, dense: `minference.sparse.persistent`, `minference.attention.persistent`),
-#    `overlap,lazy` (never timed on the layer; emulation-tested), the default again; and
+#    persistent pairs, `overlap,lazy` (never timed on the layer; emulation-tested), the default again; and
 #    SparseFlashAttentionGpuTest's persistent cases (bit for bit a block per unit) first.
 # 3. The GPU tests session 10 could not reach: CodedKvCacheGpuTest's bit-for-bit cases (the prefill quantizer's and the
 #    decode-time RoPE + KV write's codes and scales against CodedBlocks) and LlamaSessionGpuTest on CpuBackend.reference().
@@ -67,10 +67,11 @@ timeout 120 .gpu/test --details=testfeed --include-tag gpu --include-classname '
   --include-methodname '.*(persistentBlocksGiveTheBlockPerUnitBits|theAsyncGatherGivesTheWaitingBits).*' \
   > "$out/persistent-tests.log" 2>&1
 echo "rc=$?"; test_summary "$out/persistent-tests.log"
-echo "== 2. the layer at 128K: default (lazy), plain, warp producer, persistent, overlap,lazy, default"
-layer_runs 60 "" "-Dminference.sparse.schedule=plain" \
-  "-Dminference.sparse.gather=warp -Dminference.sparse.schedule=lazy,warp" "-Dminference.sparse.persistent=true -Dminference.attention.persistent=true" \
-  "-Dminference.sparse.schedule=overlap,lazy" ""
+echo "== 2. the layer at 128K: default (lazy), plain, warp producer, persistent, persistent pairs, overlap,lazy, default"
+warp="-Dminference.sparse.gather=warp -Dminference.sparse.schedule=lazy,warp"
+persistent="-Dminference.sparse.persistent=true -Dminference.attention.persistent=true"
+layer_runs 60 "" "-Dminference.sparse.schedule=plain" "$warp" "$persistent" \
+  "-Dminference.sparse.persistent=true -Dminference.sparse.pairs=true" "-Dminference.sparse.schedule=overlap,lazy" ""
 fi
 if want 3; then
 echo "== 3. what session 10 left unrun: the 8-bit cache's bytes against CodedBlocks, and LlamaSessionGpuTest on CpuBackend.reference()"

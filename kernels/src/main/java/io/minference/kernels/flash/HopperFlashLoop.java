@@ -379,10 +379,9 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
     }
 
     private static HopperKeySource checked(SourceLayout layout, HopperKeySource source) {
-        if (!SourceLayout.of(source).equals(layout) || source.skipsSteps()) {
+        if (!SourceLayout.of(source).equals(layout)) {
             throw new IllegalArgumentException("a persistent block's units need sources laid out as " + layout
-                    + ", taking every step; got " + SourceLayout.of(source)
-                    + (source.skipsSteps() ? ", skipping steps" : ""));
+                    + "; got " + SourceLayout.of(source));
         }
         return source;
     }
@@ -531,7 +530,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
      * C7520).
      */
     private StepBody skippingStep(KernelBuilder k, HopperKeySource source,
-                                  Function<U32, HopperKeySource.Stage> stageOf, U32 barriers,
+                                  Function<U32, HopperKeySource.Stage> stageOf, Consumer<U32> releaseStage,
                                   Function<U32, HopperKeySource.Stage> acquire,
                                   Consumer<HopperKeySource.Stage> issueScoreGemms, StepBody issueProduct) {
         return (index, masked, issueNext) -> {
@@ -552,7 +551,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
                 issueProduct.run(index, masked, issueNext);
                 next.run();
             }, next);
-            release(k, barrier(k, barriers, 1 + stages, k.rem(index, stages)));
+            releaseStage.accept(index);
         };
     }
 
@@ -672,15 +671,17 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             }
             k.wgmmaCommit();
         };
-        StepBody step = source.skipsSteps() ? skippingStep(k, source, stageOf, barriers, acquire, issueScoreGemms,
-                issueProduct) : (index, masked, issueNext) -> {
+        Consumer<U32> releaseStage = index -> release(k, barrier(k, barriers, 1 + stages,
+                k.rem(ringIndex.apply(index), stages)));
+        StepBody step = source.skipsSteps() ? skippingStep(k, source, stageOf, releaseStage, acquire,
+                issueScoreGemms, issueProduct) : (index, masked, issueNext) -> {
             issueProduct.run(index, masked, issueNext);
             if (issueNext) {
                 issueScores.accept(k.add(index, stepStride()));
             }
             passTurn.run();
             k.wgmmaWait(0);
-            release(k, barrier(k, barriers, 1 + stages, k.rem(ringIndex.apply(index), stages)));
+            releaseStage.accept(index);
         };
         if (pingPong) {
             k.comment("ping-pong: consumer 0 takes the first turn");

@@ -98,8 +98,8 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      * and block b takes the slots at places b, b + grid, b + 2 grid, ... of the longest-first list in turn
      * ({@link HopperFlashLoop#persistent}): a slot's Q, index reads and first tiles are loaded while the previous
      * slot's last steps and epilogue run, instead of after a new block has started. The same outputs bit for bit.
-     * Wants the longest-first order, 64 keys a step without pairs, gathers waited for or arrived for by the copy
-     * engine (every producer thread takes every step), and a schedule without overlap.
+     * With pairs, a unit is a pair of query blocks. Wants the longest-first order, 64 keys a step, gathers waited for
+     * or arrived for by the copy engine (every producer thread takes every step), and a schedule without overlap.
      */
     public record Variant(LaunchOrder order, HopperFlashLoop.Schedule schedule, GatherArrival gather,
                           int keysPerStep, boolean pairs, boolean persistent) {
@@ -111,13 +111,12 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
                 HopperFlashLoop.Schedule.parse(DEFAULT_SCHEDULE), GatherArrival.WAIT, BLOCK, false, false);
 
         public Variant {
-            if (persistent && (order != LaunchOrder.LONGEST_FIRST || pairs || keysPerStep != BLOCK
+            if (persistent && (order != LaunchOrder.LONGEST_FIRST || keysPerStep != BLOCK
                     || gather == GatherArrival.WARP || schedule.overlapSoftmax() || schedule.pingPong())) {
                 throw new IllegalArgumentException(PERSISTENT_PROPERTY + " wants the " + LaunchOrder.LONGEST_FIRST
-                        .setting() + " order, " + BLOCK + " keys a step without pairs, " + GatherArrival.WAIT
-                        .setting() + " or " + GatherArrival.ASYNC.setting() + " gathers and a schedule without"
-                        + " overlap; got " + order.setting() + ", " + keysPerStep + " keys" + (pairs ? ", pairs" : "")
-                        + ", " + gather.setting() + " gathers, schedule "
+                        .setting() + " order, " + BLOCK + " keys a step, " + GatherArrival.WAIT.setting() + " or "
+                        + GatherArrival.ASYNC.setting() + " gathers and a schedule without overlap; got "
+                        + order.setting() + ", " + keysPerStep + " keys, " + gather.setting() + " gathers, schedule "
                         + (schedule.suffix().isEmpty() ? "plain" : schedule.suffix().substring(1)));
             }
             if (keysPerStep != BLOCK && keysPerStep != 2 * BLOCK) {
@@ -198,7 +197,9 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
         loop(headDim, stages, variant).checkSharedMemory(metadataBytes(variant));
     }
 
-    /** In the grid's order, with the default schedule, each gathered tile waited for by its producer, 64 keys a step. */
+    /**
+     * In the grid's order, with the default schedule, each gathered tile waited for by its producer, 64 keys a step.
+     */
     public HopperSparseFlashPrefill(int headDim, int stages) {
         this(headDim, stages, DEFAULT_WITH_GRID_ORDER);
     }
@@ -365,15 +366,18 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
 
     /**
      * The persistent kernel ({@link Variant#persistent}): two more parameters, {@code units} (u32: the list's length,
-     * head slots times query blocks) and {@code blocksPerHead} (u32: query blocks per head); grid
+     * head slots times query blocks, or pairs of them) and {@code blocksPerHead} (u32: query blocks, or pairs, per
+     * head); grid
      * {@code (min(units, blocksPerSm * SMs))}; block b takes the list's places b, b + grid, ... in turn.
      */
     private void definePersistent(KernelBuilder k, Params params) {
         U32 units = k.u32Param("units");
         U32 blocksPerHead = k.u32Param("blocksPerHead");
-        loop().emitPersistent(k, IndexKeySource.layout(1, tilesPerStep(variant), variant.gather()),
-                HopperFlashLoop.Units.strided(units, (builder, place) -> unit(builder, params,
-                        listed(builder, params, place, blocksPerHead, blocksPerHead), blocksPerHead)));
+        U32 queryBlocks = variant.pairs() ? k.div(k.add(params.length(), BLOCK - 1), BLOCK).named("queryBlocks")
+                : blocksPerHead;
+        loop().emitPersistent(k, IndexKeySource.layout(slotsPerBlock(variant), tilesPerStep(variant),
+                variant.gather()), HopperFlashLoop.Units.strided(units, (builder, place) -> unit(builder, params,
+                        listed(builder, params, place, blocksPerHead, queryBlocks), queryBlocks)));
     }
 
     /** The unit at {@code place} of the longest-first list: a (head slot, query block or pair) in one number. */

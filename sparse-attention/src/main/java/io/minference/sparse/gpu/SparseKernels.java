@@ -12,14 +12,13 @@ import java.util.List;
  * ({@link SparseFlashAttention}: mma.sync, and wgmma/TMA on sm_90a in either {@link LaunchOrder} and each of the
  * schedules a single consumer warpgroup can take (plain or overlapped, rescaling eagerly or lazily), either
  * {@link GatherArrival} and 64 or 128 keys a step (128 with the plain or lazy schedule; warp arrivals with the warp
- * release, plain or lazy), paired query blocks (64 keys,
- * waited gathers, the plain or lazy schedule), persistent blocks (longest first, 64 keys, waited or copy-engine
- * gathers, the plain or lazy schedule), with the {@link SlotOrder} passes of the longest-first order, for slots
- * and for pairs) and the estimation and index kernels ({@link GpuIndexBuilder}: vertical-slash
- * tiles on the tensor cores, row statistics, selection, the index's counting and assembly passes, its tile count,
- * block pooling, and block-sparse selection
- * for every block capacity it may pick), for {@code io.minference.kernels.catalog.KernelCatalog#with}. Keep it in
- * step with those two classes.
+ * release, plain or lazy), paired query blocks (64 keys, waited gathers, the plain or lazy schedule), persistent
+ * blocks (longest first, 64 keys, waited or copy-engine gathers, the plain or lazy schedule; with pairs, waited
+ * gathers), with the {@link SlotOrder} passes of the longest-first order, for slots and for pairs) and the estimation
+ * and index kernels ({@link GpuIndexBuilder}: vertical-slash tiles on the tensor cores, row statistics, selection,
+ * the index's counting and assembly passes, its tile count, block pooling, and block-sparse selection for every block
+ * capacity it may pick), for {@code io.minference.kernels.catalog.KernelCatalog#with}. Keep it in step with those two
+ * classes.
  */
 public final class SparseKernels {
     private SparseKernels() {
@@ -47,6 +46,10 @@ public final class SparseKernels {
                         kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant.withKeysPerStep(128)));
                         if (gather == GatherArrival.WAIT) {
                             kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant.withPairs(true)));
+                            if (order == LaunchOrder.LONGEST_FIRST) {
+                                kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant.withPairs(true)
+                                        .withPersistent(true)));
+                            }
                         }
                     }
                 }

@@ -225,8 +225,9 @@ class SparseFlashAttentionGpuTest {
 
     /**
      * The persistent kernel (a grid of two blocks per SM walking the longest-first list, each taking its units in
-     * turn) gives the bits of a block per unit, on every case, with waited and copy-engine gathers, lazy and plain:
-     * the same steps of each slot in the same order, so a stage or Q reused too early shows as differing rows.
+     * turn) gives the bits of a block per unit, on every case, with waited and copy-engine gathers, lazy and plain,
+     * and with pairs: the same steps of each slot in the same order, so a stage or Q reused too early shows as
+     * differing rows.
      */
     @ParameterizedTest(name = "{1} {0}, {2} tokens, heads from {3} ({4})")
     @MethodSource("asyncGatherCases")
@@ -240,13 +241,13 @@ class SparseFlashAttentionGpuTest {
         HopperSparseFlashPrefill.Variant lazy = HopperSparseFlashPrefill.Variant.DEFAULT;
         HopperSparseFlashPrefill.Variant plainAsync = lazy.withSchedule(HopperFlashLoop.Schedule.PLAIN)
                 .withGather(GatherArrival.ASYNC);
-        for (HopperSparseFlashPrefill.Variant variant : List.of(lazy, plainAsync)) {
+        for (HopperSparseFlashPrefill.Variant variant : List.of(lazy, plainAsync, lazy.withPairs(true))) {
             float[] expected = runSparse(problem, index, PrefillKernel.HOPPER, variant);
             float[] persistent = runSparse(problem, index, PrefillKernel.HOPPER, variant.withPersistent(true));
             assertHeads(problem, index, persistent, context);
             assertSameBits(expected, persistent, context + ", " + variant.describe());
         }
-        System.out.printf("persistent %s %s T=%d: a block per unit's bits, lazy and plain with async gathers%n",
+        System.out.printf("persistent %s %s T=%d: a block per unit's bits, lazy, plain with async gathers, pairs%n",
                 pattern, shape, length);
     }
 

@@ -133,7 +133,8 @@ class SparseFlashEmulationTest {
         AttentionShape shape = new AttentionShape(6, 2, 64);
         SparseIndex index = testIndex(pattern, random, 0, 6, length);
         Problem problem = Problem.random(shape, length, random);
-        HopperSparseFlashPrefill.Variant waiting = HopperSparseFlashPrefill.Variant.DEFAULT.withKeysPerStep(keysPerStep);
+        HopperSparseFlashPrefill.Variant waiting = HopperSparseFlashPrefill.Variant.DEFAULT
+                .withKeysPerStep(keysPerStep);
         float[] expected = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, waiting), random);
         float[] byWarps = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, waiting
                 .withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("lazy,warp"))), random);
@@ -146,16 +147,18 @@ class SparseFlashEmulationTest {
     }
 
     /**
-     * Persistent blocks ({@link HopperSparseFlashPrefill.Variant#persistent}: a grid of 7 blocks, each taking every
-     * 7th unit of the (shuffled) list in turn, or one block taking them all, the ring's steps counted across its
-     * units) give the bits of a block per unit: the same steps of each slot in the same order; a stage or Q reused
-     * before its readers are done, or a phase waited on across units by the wrong parity, shows as differing rows, a
-     * race or a deadlock.
+     * Persistent blocks ({@link HopperSparseFlashPrefill.Variant#persistent}: a grid of a few blocks, each taking
+     * every grid-th unit of the (shuffled) list in turn, or one block taking them all, the ring's steps counted across
+     * its units; units of one query block, or of a pair) give the bits of a block per query block: the same steps of
+     * each slot in the same order; a stage or Q reused before its readers are done, or a phase waited on across units
+     * by the wrong parity, shows as differing rows, a race or a deadlock.
      */
-    @ParameterizedTest(name = "{0}, {1} tokens, {2}, {3} blocks")
-    @CsvSource({"VERTICAL_SLASH, 520, lazy, 7", "MIXED, 330, plain, 7", "SCATTERED, 330, lazy, 7",
-            "A_SHAPE, 150, lazy, 7", "VERTICAL_SLASH, 330, lazy, 1"})
-    void persistentBlocksGiveTheBlockPerUnitBits(String pattern, int length, String schedule, int grid) {
+    @ParameterizedTest(name = "{0}, {1} tokens, {2}, {3} blocks, pairs {4}")
+    @CsvSource({"VERTICAL_SLASH, 520, lazy, 7, false", "MIXED, 330, plain, 7, false", "SCATTERED, 330, lazy, 7, false",
+            "A_SHAPE, 150, lazy, 7, false", "VERTICAL_SLASH, 330, lazy, 1, false", "VERTICAL_SLASH, 520, lazy, 5, true",
+            "MIXED, 330, plain, 1, true"})
+    void persistentBlocksGiveTheBlockPerUnitBits(String pattern, int length, String schedule, int grid,
+                                                 boolean pairs) {
         long seed = System.nanoTime();
         Random random = new Random(seed);
         AttentionShape shape = new AttentionShape(6, 2, 64);
@@ -166,7 +169,8 @@ class SparseFlashEmulationTest {
         long orderSeed = random.nextLong();
         float[] expected = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, single),
                 new Random(orderSeed));
-        HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(64, single.withPersistent(true));
+        HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(64, single.withPairs(pairs)
+                .withPersistent(true));
         float[] persistent = runHopper(problem, index, kernel, kernel.emit(PtxTarget.SM_90A).ptx(),
                 new Random(orderSeed), grid);
         for (int i = 0; i < expected.length; i++) {

@@ -56,6 +56,8 @@ class SparseKernelsPtxasTest {
             HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant.DEFAULT.withPersistent(true)),
             HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withPersistent(true)
                     .withSchedule(HopperFlashLoop.Schedule.PLAIN).withGather(GatherArrival.ASYNC)),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withPersistent(true)
+                    .withPairs(true)),
             new SlotOrder(SlotOrder.Pass.TILES),
             new SlotOrder(SlotOrder.Pass.ORDER),
             new SlotOrder(SlotOrder.Pass.TILES, true),
@@ -182,8 +184,8 @@ class SparseKernelsPtxasTest {
                 "one more mbarrier: Q free");
         assertEquals(2, kernel.blocksPerSm());
         List<Supplier<HopperSparseFlashPrefill.Variant>> wrong = List.of(
-                () -> persistent.withOrder(LaunchOrder.LAST_FIRST), () -> persistent.withPairs(true),
-                () -> persistent.withKeysPerStep(128), () -> persistent.withGather(GatherArrival.WARP),
+                () -> persistent.withOrder(LaunchOrder.LAST_FIRST), () -> persistent.withKeysPerStep(128),
+                () -> persistent.withGather(GatherArrival.WARP),
                 () -> persistent.withSchedule(HopperFlashLoop.Schedule.parse("overlap")));
         for (Supplier<HopperSparseFlashPrefill.Variant> variant : wrong) {
             var e = assertThrows(IllegalArgumentException.class, variant::get);
