@@ -50,6 +50,7 @@ public final class GpuIndexBuilder implements AutoCloseable {
     private final Kernel scoresTile;
     private final Kernel combine;
     private final Kernel select;
+    private final Kernel runs;
     private final Kernel assembly;
     private final Kernel count;
     private final Kernel pool;
@@ -62,6 +63,9 @@ public final class GpuIndexBuilder implements AutoCloseable {
     private DeviceBuffer tileStats;
     private DeviceBuffer rowStats;
     private DeviceBuffer kept;
+    /** Per vertical-slash slot, its kept diagonals' runs ({@link VerticalSlashRuns}), and their counts. */
+    private DeviceBuffer diagonalRuns;
+    private DeviceBuffer runCounts;
     private DeviceBuffer pooledQ;
     private DeviceBuffer pooledK;
     private DeviceBuffer headTiles;
@@ -87,6 +91,7 @@ public final class GpuIndexBuilder implements AutoCloseable {
                 tensorCores).emit(target), placeholder);
         this.combine = context.kernel(new VerticalSlashRowStats().emit(target), placeholder);
         this.select = context.kernel(new VerticalSlashSelect().emit(target), placeholder);
+        this.runs = context.kernel(new VerticalSlashRuns().emit(target), placeholder);
         this.assembly = context.kernel(new IndexAssembly(false).emit(target), placeholder);
         this.count = context.kernel(new IndexAssembly(true).emit(target), placeholder);
         this.pool = context.kernel(new BlockPool(shape.headDim()).emit(target), placeholder);
@@ -216,6 +221,8 @@ public final class GpuIndexBuilder implements AutoCloseable {
         params.slice(0, 4L * encoded.words().length).copyFromHost(MemorySegment.ofArray(encoded.words()));
         scores = ensure(scores, 8L * heads * length);
         kept = ensure(kept, 8L * heads);
+        diagonalRuns = ensure(diagonalRuns, 8L * heads * VerticalSlashRuns.stride(length));
+        runCounts = ensure(runCounts, 4L * heads);
         if (verticalSlash) {
             tileStats = ensure(tileStats, 8L * heads * tiles * VerticalSlashTile.ROWS);
             rowStats = ensure(rowStats, 8L * heads * VerticalSlashTile.ROWS);
@@ -230,6 +237,8 @@ public final class GpuIndexBuilder implements AutoCloseable {
                     numHeads, shape.numKvHeads(), length, scale);
             select.withShape(new LaunchShape(2, heads, 1, VerticalSlashSelect.THREADS, 1, 1)).launch(stream, params,
                     scores, kept, length);
+            runs.withShape(LaunchShape.of(heads, VerticalSlashRuns.THREADS)).launch(stream, params, scores, kept,
+                    diagonalRuns, runCounts, length);
         }
         if (blockSparse) {
             long pooledRow = 4L * queryBlocks * shape.headDim();
@@ -245,7 +254,8 @@ public final class GpuIndexBuilder implements AutoCloseable {
         DeviceBuffer rangeNeeds = needs.slice(0, 4L * slots);
         DeviceBuffer columnNeeds = needs.slice(4L * slots, 4L * slots);
         count.withShape(new LaunchShape(queryBlocks, heads, 1, IndexAssembly.THREADS, 1, 1)).launch(stream, params,
-                scores, kept, rangeNeeds, rangeNeeds, rangeNeeds, columnNeeds, columnNeeds, columnNeeds, length, 0);
+                scores, kept, rangeNeeds, rangeNeeds, rangeNeeds, columnNeeds, columnNeeds, columnNeeds, diagonalRuns,
+                runCounts, length, 0);
         stream.synchronize();
         int[] rangeCounts = new int[slots], columnCounts = new int[slots];
         rangeNeeds.copyToHost(MemorySegment.ofArray(rangeCounts));
@@ -293,7 +303,8 @@ public final class GpuIndexBuilder implements AutoCloseable {
             DeviceSparseIndex.copy(columnOffsets, index.columnOffsets());
             assembly.withShape(new LaunchShape(queryBlocks, count, 1, IndexAssembly.THREADS, 1, 1)).launch(stream,
                     params, scores, kept, index.rangeOffsets(), index.rangeCounts(), index.ranges(),
-                    index.columnOffsets(), index.columnCounts(), index.columns(), length, from);
+                    index.columnOffsets(), index.columnCounts(), index.columns(), diagonalRuns, runCounts, length,
+                    from);
             if (estimate.blockSparse) {
                 blockSelect(queryBlocks).withShape(new LaunchShape(queryBlocks, count, 1, BlockSparseSelect.THREADS,
                         1, 1)).launch(stream, params, pooledQ, pooledK, index.rangeOffsets(), index.rangeCounts(),
@@ -384,10 +395,11 @@ public final class GpuIndexBuilder implements AutoCloseable {
 
     @Override
     public void close() {
-        for (DeviceBuffer buffer : new DeviceBuffer[] {params, scores, tileStats, rowStats, kept, pooledQ, pooledK,
-                headTiles, headKeys, needs, indexArena}) {
+        for (DeviceBuffer buffer : new DeviceBuffer[] {params, scores, tileStats, rowStats, kept, diagonalRuns,
+                runCounts, pooledQ, pooledK, headTiles, headKeys, needs, indexArena}) {
             if (buffer != null) buffer.close();
         }
-        params = scores = tileStats = rowStats = kept = pooledQ = pooledK = headTiles = headKeys = needs = indexArena = null;
+        params = scores = tileStats = rowStats = kept = diagonalRuns = runCounts = pooledQ = pooledK = headTiles = null;
+        headKeys = needs = indexArena = null;
     }
 }

@@ -7,18 +7,17 @@ import io.minference.ptx.dsl.Pred;
 import io.minference.ptx.dsl.SpecialRegisters.Axis;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
-import java.util.function.Consumer;
 
 /**
  * Writes one query block's ranges and columns of a {@link DeviceSparseIndex} for dense, A-shape and vertical-slash
  * heads (block-sparse slots are left to {@link BlockSparseSelect}). Vertical-slash, by the rule of
  * {@link io.minference.sparse.pattern.VerticalSlashIndex}: each kept diagonal δ &lt; m1 covers exactly the keys
- * {@code [max(0, m0 - δ), min(m0 + 64 - δ, m1))}; in ascending δ order these windows move left, so diagonal i starts
- * a new run exactly when its window ends before diagonal i - 1's begins: each thread tests its diagonals against
- * their neighbours, a block scan counts the runs (first pass) and then numbers them from the right (second pass: a
- * run's first diagonal writes the range's end, its last the range's start). Then the kept columns below the block's
- * end that no kept diagonal's window covers (a binary search in the ascending diagonal list) are compacted in
- * order. {@code IndexAssemblyEmulationTest} runs this algorithm statement by statement on the CPU against
+ * {@code [max(0, m0 - δ), min(m0 + 64 - δ, m1))}; in ascending δ order these windows move left, and neighbouring
+ * crossing diagonals' windows overlap or touch exactly when they are at most 64 apart, so the block's ranges are the
+ * head's runs of kept diagonals ({@link VerticalSlashRuns}, found once per head) whose first diagonal crosses the
+ * block, a prefix of them (a binary search), in key order from the right: each thread writes its runs' ranges.
+ * Then the kept columns below the block's end that no kept diagonal's window covers (a binary search in the
+ * ascending diagonal list) are compacted in order. {@code IndexAssemblyEmulationTest} runs this algorithm statement by statement on the CPU against
  * {@link io.minference.sparse.pattern.VerticalSlashIndex} (keep the two in step), and
  * {@code IndexAssemblyPtxEmulationTest} runs the PTX this class emits, both passes, against the same.
  * <p>Two specializations, run one after the other: {@code count} writes what each slot needs into
@@ -29,7 +28,7 @@ import java.util.function.Consumer;
  * <p>Parameters: {@code params} (int32 {@link HeadParameters}), {@code lists} (u32 kept lists of
  * {@link VerticalSlashSelect}), {@code kept} (u32 counts), {@code rangeOffsets, rangeCounts, ranges,
  * columnOffsets, columnCounts, columns} (the index's arrays; the counting pass reads none but the counts),
- * {@code length, firstSlot} (u32: the index's slot h is the estimate's slot firstSlot + h). Launch: grid (query
+ * {@code runs, runCounts} (u32, {@link VerticalSlashRuns}'s), {@code length, firstSlot} (u32: the index's slot h is the estimate's slot firstSlot + h). Launch: grid (query
  * blocks, heads of the index), {@link #THREADS} threads.
  */
 public record IndexAssembly(boolean count) implements KernelDefinition {
@@ -53,6 +52,8 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
         U64 columnOffsets = k.pointerParam("columnOffsets");
         U64 columnCounts = k.pointerParam("columnCounts");
         U64 columns = k.pointerParam("columns");
+        U64 runs = k.pointerParam("runs");
+        U64 runCounts = k.pointerParam("runCounts");
         U32 length = k.u32Param("length");
         U32 firstSlot = k.u32Param("firstSlot");
         k.maxThreadsPerBlock(THREADS);
@@ -100,13 +101,13 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
             k.ifThen(k.and(first, k.eq(code, HeadParameters.BLOCK_SPARSE)), () -> {
                 U32 kind = k.loadU32(k.element(params, k.add(paramBase, 1), 4));
                 U32 value = k.loadU32(k.element(params, k.add(paramBase, 2), 4));
-                U32 runs = k.shr(k.add(b, 2), 1);
-                k.store(rangeCount, k.select(k.eq(kind, HeadParameters.TOP_K), k.min(value, runs), runs));
+                U32 blockRuns = k.shr(k.add(b, 2), 1);
+                k.store(rangeCount, k.select(k.eq(kind, HeadParameters.TOP_K), k.min(value, blockRuns), blockRuns));
                 k.store(columnCount, k.u32(0));
             });
         }
-        k.ifThen(k.eq(code, HeadParameters.VERTICAL_SLASH), () -> verticalSlash(k, lists, kept, length, scratch,
-                tid, slot, m0, m1, reserved, rangeCount, columnCount));
+        k.ifThen(k.eq(code, HeadParameters.VERTICAL_SLASH), () -> verticalSlash(k, new KeptLists(lists, kept, runs,
+                runCounts), length, scratch, tid, slot, m0, m1, reserved, rangeCount, columnCount));
     }
 
     /** Where the writing pass puts slot s's entries, and how many it reserved. */
@@ -124,38 +125,37 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
         }
     }
 
-    private void verticalSlash(KernelBuilder k, U64 lists, U64 kept, U32 length, U32 scratch, U32 tid, U32 slot,
+    /** A vertical-slash slot's kept lists ({@link VerticalSlashSelect}) and its diagonals' runs ({@link VerticalSlashRuns}). */
+    private record KeptLists(U64 lists, U64 kept, U64 runs, U64 runCounts) {
+    }
+
+    private void verticalSlash(KernelBuilder k, KeptLists keptLists, U32 length, U32 scratch, U32 tid, U32 slot,
                                U32 m0, U32 m1, Reserved reserved, Address rangeCount, Address columnCount) {
         int warps = THREADS / 32;
+        U64 lists = keptLists.lists();
+        U64 kept = keptLists.kept();
         U64 diagonals = k.pointer(lists, k.mul(k.add(k.shl(slot, 1), k.u32(1)), length), 4);
         U32 diagonalCount = k.loadU32(k.element(kept, k.add(k.shl(slot, 1), k.u32(1)), 4));
         Window window = new Window(k, diagonals, diagonalCount, m0, m1);
 
-        U32 runs = k.var("runs", k.u32(0));
-        window.eachChunk(tid, base -> {
-            EstimationOps.Scan scan = EstimationOps.exclusiveScan(k,
-                    k.select(window.startsRun(k.add(base, tid)), k.u32(1), k.u32(0)), scratch, tid, warps);
-            k.set(runs, k.add(runs, scan.total()));
-        });
+        // the block's ranges are the runs whose first diagonal crosses it (a prefix of the ascending runs), in key
+        // order from the right. A run that reaches past the block's end starts at key 0 whether it is cut at its last
+        // crossing diagonal or not: the diagonals on either side of m1 are at most 64 apart, so the lower is at or
+        // above m0, whose window starts at 0 too
+        U64 slotRuns = k.add(keptLists.runs(), k.mulWide(k.mul(slot, k.add(k.div(length, VerticalSlashRuns.GAP + 1),
+                2)), 8));
+        U32 runTotal = k.loadU32(k.element(keptLists.runCounts(), slot, 4));
+        U32 runs = runsStartingBelow(k, slotRuns, runTotal, m1).named("crossingRuns");
         if (count) {
             k.ifThen(k.eq(tid, 0), () -> k.store(rangeCount, runs));
         } else {
-            U32 runsBefore = k.var("runsBefore", k.u32(0));
-            window.eachChunk(tid, base -> {
-                U32 i = k.add(base, tid);
-                Pred starts = window.startsRun(i);
-                // i ends its run when the next diagonal starts a new one or does not cross the block at all
-                U32 next = k.add(i, 1);
-                Pred ends = k.and(window.below(i), k.or(window.startsRun(next), k.not(window.below(next))));
-                U32 start = k.select(starts, k.u32(1), k.u32(0));
-                EstimationOps.Scan scan = EstimationOps.exclusiveScan(k, start, scratch, tid, warps);
-                // run number from the left, in key order: runs - (runs counted from the right up to this diagonal)
-                U32 r = k.sub(runs, k.add(k.add(runsBefore, scan.prefix()), start));
-                U32 delta = window.diagonal(i);
-                Address range = Address.global(k.add(reserved.ranges(), k.mulWide(r, 8)));
-                k.ifThen(k.and(starts, k.lt(r, reserved.rangeRoom())), () -> k.store(range.plus(4), window.end(delta)));
-                k.ifThen(k.and(ends, k.lt(r, reserved.rangeRoom())), () -> k.store(range, window.start(delta)));
-                k.set(runsBefore, k.add(runsBefore, scan.total()));
+            k.loop(tid, runs, THREADS, r -> {
+                Address run = Address.global(k.add(slotRuns, k.mulWide(r, 8)));
+                U32 first = k.loadU32(run);
+                U32 last = k.loadU32(run.plus(4));
+                U32 at = k.sub(k.sub(runs, 1), r);
+                k.ifThen(k.lt(at, reserved.rangeRoom()), () -> k.storeVector(Address.global(k.add(reserved.ranges(),
+                        k.mulWide(at, 8))), window.start(last), window.end(first)));
             });
             k.ifThen(k.eq(tid, 0), () -> k.store(rangeCount, k.min(runs, reserved.rangeRoom())));
         }
@@ -186,16 +186,27 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
                 count ? columnsBefore : k.min(columnsBefore, reserved.columnRoom())));
     }
 
+    /**
+     * How many of the {@code count} runs at {@code runs} (ascending (first, last) pairs) start below {@code key}: a
+     * binary search every thread of the block runs alike.
+     */
+    private static U32 runsStartingBelow(KernelBuilder k, U64 runs, U32 count, U32 key) {
+        U32 low = k.var("boundLow", k.u32(0));
+        U32 high = k.var("boundHigh", count);
+        k.whileLoop(() -> k.lt(low, high), () -> {
+            U32 middle = k.shr(k.add(low, high), 1);
+            Pred before = k.lt(k.loadU32(Address.global(k.add(runs, k.mulWide(middle, 8)))), key);
+            k.set(low, k.select(before, k.add(middle, 1), low));
+            k.set(high, k.select(before, high, middle));
+        });
+        return low;
+    }
+
     /** The kept diagonals of one slot (ascending) and the key windows they cover in query block [m0, m1). */
     private record Window(KernelBuilder k, U64 diagonals, U32 count, U32 m0, U32 m1) {
         /** Diagonal i (clamped into the list, so that any i may be read). */
         U32 diagonal(U32 i) {
             return k.loadU32(k.element(diagonals, k.min(i, k.sub(count, 1)), 4));
-        }
-
-        /** Diagonal i exists and is below m1 (so it crosses the block). */
-        Pred below(U32 i) {
-            return k.and(k.lt(i, count), k.lt(diagonal(i), m1));
         }
 
         U32 start(U32 delta) {
@@ -204,21 +215,6 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
 
         U32 end(U32 delta) {
             return k.min(k.sub(k.add(m0, 64), delta), m1);
-        }
-
-        /** Diagonal i crosses the block and its window ends before diagonal i - 1's starts (or i is the first). */
-        Pred startsRun(U32 i) {
-            U32 previous = diagonal(k.select(k.gt(i, k.u32(0)), k.sub(i, 1), k.u32(0)));
-            return k.and(below(i), k.or(k.eq(i, k.u32(0)), k.lt(end(diagonal(i)), start(previous))));
-        }
-
-        /** Runs body(base) for base = 0, THREADS, ... while diagonal base crosses the block (block-uniform). */
-        void eachChunk(U32 tid, Consumer<U32> body) {
-            U32 base = k.var("diagonalBase", k.u32(0));
-            k.whileLoop(() -> below(base), () -> {
-                body.accept(base);
-                k.set(base, k.add(base, THREADS));
-            });
         }
 
         /**

@@ -16,7 +16,7 @@ import java.util.List;
  * blocks (longest first, 64 keys, waited or copy-engine gathers, the plain or lazy schedule; with pairs, waited
  * gathers), with the {@link SlotOrder} passes of the longest-first order, for slots and for pairs) and the estimation
  * and index kernels ({@link GpuIndexBuilder}: vertical-slash tiles on the tensor cores, row statistics, selection,
- * the index's counting and assembly passes, its tile count, block pooling, and block-sparse selection for every block
+ * the kept diagonals' runs, the index's counting and assembly passes, its tile count, block pooling, and block-sparse selection for every block
  * capacity it may pick), for {@code io.minference.kernels.catalog.KernelCatalog#with}. Keep it in step with those two
  * classes.
  */
@@ -31,7 +31,8 @@ public final class SparseKernels {
                 new SlotOrder(SlotOrder.Pass.TILES, true), new SlotOrder(SlotOrder.Pass.ORDER, true),
                 new VerticalSlashTile(d, VerticalSlashTile.Mode.ROW_STATS, true),
                 new VerticalSlashTile(d, VerticalSlashTile.Mode.SCORES, true), new VerticalSlashRowStats(),
-                new VerticalSlashSelect(), new IndexAssembly(true), new IndexAssembly(false), new IndexTiles(),
+                new VerticalSlashSelect(), new VerticalSlashRuns(), new IndexAssembly(true), new IndexAssembly(false),
+                new IndexTiles(),
                 new IndexKeys(), new BlockPool(d)));
         for (LaunchOrder order : LaunchOrder.values()) {
             for (String schedule : List.of("plain", "overlap", "lazy", "overlap,lazy")) {

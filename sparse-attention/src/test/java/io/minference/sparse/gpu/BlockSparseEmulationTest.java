@@ -72,6 +72,9 @@ class BlockSparseEmulationTest {
         countParams.put("params", counting.upload(WarpEmulator.u32Bytes(words)));
         countParams.put("lists", counting.allocate(4));
         countParams.put("kept", counting.allocate(8 * heads));
+        // block-sparse heads have no kept diagonals, so no runs
+        countParams.put("runs", counting.allocate(8));
+        countParams.put("runCounts", counting.allocate(4 * heads));
         long rangeNeeds = counting.allocate(4 * slots), columnNeeds = counting.allocate(4 * slots);
         for (String name : List.of("rangeOffsets", "rangeCounts", "ranges")) countParams.put(name, rangeNeeds);
         for (String name : List.of("columnOffsets", "columnCounts", "columns")) countParams.put(name, columnNeeds);

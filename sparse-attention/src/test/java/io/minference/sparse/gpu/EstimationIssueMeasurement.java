@@ -36,6 +36,7 @@ class EstimationIssueMeasurement {
             int[] diagonals = TestIndexes.pick(random, length, 6096, 100);
             int queryBlocks = SparseIndex.queryBlocks(length);
             double select = perBlock(selection(length, random)) * 2 * HEADS;
+            double runPass = runPass(length, diagonals) * HEADS;
             double count = 0, assembly = 0;
             int[] sampled = {0, queryBlocks / 2, queryBlocks - 1};
             long[][] issued = new long[2][sampled.length];
@@ -55,11 +56,12 @@ class EstimationIssueMeasurement {
                 }
                 if (pass == 0) count = total * HEADS; else assembly = total * HEADS;
             }
-            System.out.printf("L %d: selection %.3g warp instructions (%.3f ms issue-bound), index count %.3g"
-                            + " (%.3f ms), index assembly %.3g (%.3f ms); per block, first / last query block:"
-                            + " count %d / %d, assembly %d / %d%n", length, select,
-                    1e3 * select / WARP_ISSUES_PER_SECOND, count, 1e3 * count / WARP_ISSUES_PER_SECOND, assembly,
-                    1e3 * assembly / WARP_ISSUES_PER_SECOND, issued[0][0], issued[0][2], issued[1][0], issued[1][2]);
+            System.out.printf("L %d: selection %.3g warp instructions (%.3f ms issue-bound), diagonal runs %.3g"
+                            + " (%.3f ms), index count %.3g (%.3f ms), index assembly %.3g (%.3f ms); per block, first /"
+                            + " last query block: count %d / %d, assembly %d / %d%n", length, select,
+                    1e3 * select / WARP_ISSUES_PER_SECOND, runPass, 1e3 * runPass / WARP_ISSUES_PER_SECOND, count,
+                    1e3 * count / WARP_ISSUES_PER_SECOND, assembly, 1e3 * assembly / WARP_ISSUES_PER_SECOND,
+                    issued[0][0], issued[0][2], issued[1][0], issued[1][2]);
         }
     }
 
@@ -80,6 +82,23 @@ class EstimationIssueMeasurement {
         return gpu;
     }
 
+    /** Warp instructions of {@link VerticalSlashRuns}' block for one head's kept diagonals. */
+    private static long runPass(int length, int[] diagonals) {
+        int[] lists = new int[2 * length];
+        System.arraycopy(diagonals, 0, lists, length, diagonals.length);
+        WarpEmulator gpu = new WarpEmulator(new VerticalSlashRuns().emit(PtxTarget.SM_80).ptx());
+        Map<String, Long> params = new HashMap<>();
+        params.put("params", gpu.upload(WarpEmulator.u32Bytes(HeadParameters.encode(
+                List.of(HeadPattern.VerticalSlash.DEFAULT), 0, 1, length).words())));
+        params.put("lists", gpu.upload(WarpEmulator.u32Bytes(lists)));
+        params.put("kept", gpu.upload(WarpEmulator.u32Bytes(new int[] {0, diagonals.length})));
+        params.put("runs", gpu.allocate(8 * VerticalSlashRuns.stride(length)));
+        params.put("runCounts", gpu.allocate(4));
+        params.put("length", (long) length);
+        gpu.runBlock(params, new WarpEmulator.Grid(0, 0, 1, 1), VerticalSlashRuns.THREADS, 0);
+        return total(gpu);
+    }
+
     /** Warp instructions per block, averaged over the blocks an emulator ran (two for the selection). */
     private static double perBlock(WarpEmulator gpu) {
         return total(gpu) / 2.0;
@@ -95,13 +114,16 @@ class EstimationIssueMeasurement {
         System.arraycopy(columns, 0, lists, 0, columns.length);
         System.arraycopy(diagonals, 0, lists, length, diagonals.length);
         int[] kept = {columns.length, diagonals.length};
+        int[] words = HeadParameters.encode(List.of(HeadPattern.VerticalSlash.DEFAULT), 0, 1, length).words();
+        int[][] runs = IndexAssemblyPtxEmulationTest.runs(words, lists, kept, 1, length);
         int queryBlocks = SparseIndex.queryBlocks(length);
         WarpEmulator gpu = new WarpEmulator(new IndexAssembly(count).emit(PtxTarget.SM_80).ptx());
         Map<String, Long> params = new HashMap<>();
-        params.put("params", gpu.upload(WarpEmulator.u32Bytes(HeadParameters.encode(
-                List.of(HeadPattern.VerticalSlash.DEFAULT), 0, 1, length).words())));
+        params.put("params", gpu.upload(WarpEmulator.u32Bytes(words)));
         params.put("lists", gpu.upload(WarpEmulator.u32Bytes(lists)));
         params.put("kept", gpu.upload(WarpEmulator.u32Bytes(kept)));
+        params.put("runs", gpu.upload(WarpEmulator.u32Bytes(runs[0])));
+        params.put("runCounts", gpu.upload(WarpEmulator.u32Bytes(runs[1])));
         params.put("length", (long) length);
         params.put("firstSlot", 0L);
         // room for any slot's ranges and columns at offset 0 of every slot

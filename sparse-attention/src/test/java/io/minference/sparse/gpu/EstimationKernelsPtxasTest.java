@@ -28,6 +28,7 @@ class EstimationKernelsPtxasTest {
             new VerticalSlashTile(128, VerticalSlashTile.Mode.SCORES, false),
             new VerticalSlashRowStats(),
             new VerticalSlashSelect(),
+            new VerticalSlashRuns(),
             new IndexAssembly(false),
             new IndexAssembly(true),
             new IndexTiles(),
@@ -67,7 +68,8 @@ class EstimationKernelsPtxasTest {
         assertEquals(List.of("q", "k", "params", "stats", "rowStats", "scores", "firstHead", "numHeads", "numKvHeads",
                 "length", "scale"), source.params().stream().map(p -> p.name()).toList());
         assertEquals(List.of("params", "lists", "kept", "rangeOffsets", "rangeCounts", "ranges", "columnOffsets",
-                "columnCounts", "columns", "length", "firstSlot"), new IndexAssembly(false).emit(PtxTarget.SM_80)
+                "columnCounts", "columns", "runs", "runCounts", "length", "firstSlot"), new IndexAssembly(false)
+                .emit(PtxTarget.SM_80)
                 .params().stream().map(p -> p.name()).toList());
         assertEquals(64, BlockSparseSelect.forBlocks(128, 1).maxBlocks());
         assertEquals(2048, BlockSparseSelect.forBlocks(128, 2048).maxBlocks());

@@ -4,17 +4,18 @@ import io.minference.sparse.SparseIndex;
 import io.minference.sparse.pattern.VerticalSlashIndex;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.Random;
 import java.util.TreeSet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * {@link IndexAssembly}'s vertical-slash algorithm emulated on the CPU, statement by statement as the kernel emits
- * it (a block of {@link IndexAssembly#THREADS} threads walking the kept diagonals in chunks, block scans numbering
- * the runs, the counting pass then the writing pass, the binary search for covered columns), against
- * {@link VerticalSlashIndex} on random selections: the kernel's logic checked without a GPU (the inverted "ends its
- * run" test of 2026-12-04 fails here). Keep it in step with the kernel.
+ * {@link IndexAssembly}'s vertical-slash algorithm emulated on the CPU, statement by statement as the kernels emit
+ * it ({@link VerticalSlashRuns}: a block walking the head's kept diagonals in chunks, a block scan numbering the runs;
+ * then per query block a binary search for the runs that cross it, each written as a range from the right, and the
+ * binary search for covered columns), against {@link VerticalSlashIndex} on random selections: the kernels' logic
+ * checked without a GPU. Keep it in step with the kernels.
  */
 class IndexAssemblyEmulationTest {
     private static final int THREADS = IndexAssembly.THREADS;
@@ -25,21 +26,12 @@ class IndexAssemblyEmulationTest {
             return diagonals[Math.min(i, count - 1)];
         }
 
-        boolean below(int i) {
-            return i < count && diagonal(i) < m1;
-        }
-
         int start(int delta) {
             return m0 > delta ? m0 - delta : 0;
         }
 
         int end(int delta) {
             return Math.min(m0 + 64 - delta, m1);
-        }
-
-        boolean startsRun(int i) {
-            int previous = diagonal(i > 0 ? i - 1 : 0);
-            return below(i) && (i == 0 || end(diagonal(i)) < start(previous));
         }
 
         boolean covers(int j) {
@@ -56,34 +48,59 @@ class IndexAssemblyEmulationTest {
         }
     }
 
-    /** The slot's ranges and columns as the two passes write them. */
-    private static void assemble(int[] diagonals, int[] columns, int length, int b, SparseIndex into) {
+    /** {@link VerticalSlashRuns}: the head's runs, (first, last) kept diagonal, ascending. */
+    private static int[][] runs(int[] diagonals) {
+        int count = diagonals.length;
+        int last = Math.max(count, 1) - 1;
+        int[][] runs = new int[count][2];
+        int runsBefore = 0;
+        for (int base = 0; base < count; base += THREADS) {
+            int prefix = 0;
+            int total = 0;
+            for (int tid = 0; tid < THREADS; tid++) {
+                int i = base + tid;
+                boolean inList = i < count;
+                int at = Math.min(i, last);
+                int delta = diagonals[at];
+                int previous = diagonals[Math.max(at, 1) - 1];
+                int next = diagonals[Math.min(i + 1, last)];
+                boolean starts = inList && (i == 0 || delta - previous > VerticalSlashRuns.GAP);
+                boolean ends = inList && (i == last || next - delta > VerticalSlashRuns.GAP);
+                int run = runsBefore + prefix + (starts ? 1 : 0) - 1;
+                if (starts) runs[run][0] = delta;
+                if (ends) runs[run][1] = delta;
+                prefix += starts ? 1 : 0;
+            }
+            for (int tid = 0; tid < THREADS; tid++) {
+                int i = base + tid;
+                if (i < count && (i == 0 || diagonals[i] - diagonals[i - 1] > VerticalSlashRuns.GAP)) total++;
+            }
+            runsBefore += total;
+        }
+        return Arrays.copyOf(runs, runsBefore);
+    }
+
+    /** The slot's ranges and columns as the two passes write them, from the head's runs. */
+    private static void assemble(int[] diagonals, int[][] headRuns, int[] columns, int length, int b,
+                                 SparseIndex into) {
         int m0 = 64 * b;
         int m1 = Math.min(m0 + 64, length);
         Window window = new Window(diagonals, diagonals.length, m0, m1);
-        int runs = 0;
-        for (int base = 0; window.below(base); base += THREADS) {
-            for (int tid = 0; tid < THREADS; tid++) if (window.startsRun(base + tid)) runs++;
+        int low = 0, high = headRuns.length;
+        while (low < high) {
+            int middle = (low + high) >>> 1;
+            boolean before = headRuns[middle][0] < m1;
+            low = before ? middle + 1 : low;
+            high = before ? high : middle;
         }
+        int runs = low;
         int[] starts = new int[runs], ends = new int[runs];
-        int runsBefore = 0;
-        for (int base = 0; window.below(base); base += THREADS) {
-            int prefix = 0;
-            int total = 0;
-            for (int tid = 0; tid < THREADS; tid++) if (window.startsRun(base + tid)) total++;
-            for (int tid = 0; tid < THREADS; tid++) {
-                int i = base + tid;
-                boolean begins = window.startsRun(i);
-                int next = i + 1;
-                boolean finishes = window.below(i) && (window.startsRun(next) || !window.below(next));
-                int start = begins ? 1 : 0;
-                int r = runs - (runsBefore + prefix + start);
-                int delta = window.diagonal(i);
-                if (begins && r >= 0 && r < runs) ends[r] = window.end(delta);
-                if (finishes && r >= 0 && r < runs) starts[r] = window.start(delta);
-                prefix += start;
+        for (int tid = 0; tid < THREADS; tid++) {
+            for (int r = tid; r < runs; r += THREADS) {
+                int at = runs - 1 - r;
+                starts[at] = window.start(headRuns[r][1]);
+                ends[at] = window.end(headRuns[r][0]);
             }
-            runsBefore += total;
         }
         for (int r = 0; r < runs; r++) into.addRange(0, b, starts[r], ends[r]);
         for (int j : columns) {
@@ -106,7 +123,10 @@ class IndexAssemblyEmulationTest {
                 SparseIndex expected = new SparseIndex(0, 1, length, capacity.maxRanges(), capacity.maxColumns());
                 selection.writeTo(expected, 0);
                 SparseIndex emulated = new SparseIndex(0, 1, length, capacity.maxRanges(), capacity.maxColumns());
-                for (int b = 0; b < emulated.queryBlocks(); b++) assemble(diagonals, columns, length, b, emulated);
+                int[][] headRuns = runs(diagonals);
+                for (int b = 0; b < emulated.queryBlocks(); b++) {
+                    assemble(diagonals, headRuns, columns, length, b, emulated);
+                }
                 String what = "L = " + length + ", trial " + trial + ", seed " + seed;
                 for (int b = 0; b < expected.queryBlocks(); b++) {
                     assertEquals(expected.rangeCount(0, b), emulated.rangeCount(0, b), what + ", block " + b);

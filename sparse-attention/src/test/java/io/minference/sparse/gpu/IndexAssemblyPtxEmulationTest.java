@@ -28,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 class IndexAssemblyPtxEmulationTest {
     @ParameterizedTest(name = "{0} tokens, {1} diagonals, {2} columns")
-    @CsvSource({"1000, 12, 24", "777, 40, 8", "2100, 6, 60", "130, 3, 3"})
+    @CsvSource({"1000, 12, 24", "777, 40, 8", "2100, 6, 60", "130, 3, 3", "3000, 300, 40", "2500, 20, 5", "300, 1, 2"})
     void bothPassesGiveTheCpuIndex(int length, int diagonalCount, int columnCount) {
         long seed = System.nanoTime();
         System.out.println("IndexAssemblyPtxEmulationTest seed " + seed);
@@ -60,9 +60,10 @@ class IndexAssemblyPtxEmulationTest {
         }
         int[] words = HeadParameters.encode(patterns, 0, heads, length).words();
         int slots = heads * queryBlocks;
+        int[][] runs = runs(words, lists, kept, heads, length);
 
         WarpEmulator counting = new WarpEmulator(new IndexAssembly(true).emit(PtxTarget.SM_80).ptx());
-        Map<String, Long> params = inputs(counting, words, lists, kept, length);
+        Map<String, Long> params = inputs(counting, words, lists, kept, runs, length);
         long rangeCounts = counting.allocate(4 * slots), columnCounts = counting.allocate(4 * slots);
         for (String name : List.of("rangeOffsets", "rangeCounts", "ranges")) params.put(name, rangeCounts);
         for (String name : List.of("columnOffsets", "columnCounts", "columns")) params.put(name, columnCounts);
@@ -73,7 +74,7 @@ class IndexAssemblyPtxEmulationTest {
         assertEquals(Arrays.toString(expected.columnCountArray()), Arrays.toString(columnNeeds), "columns per slot");
 
         WarpEmulator assembly = new WarpEmulator(new IndexAssembly(false).emit(PtxTarget.SM_80).ptx());
-        Map<String, Long> writes = inputs(assembly, words, lists, kept, length);
+        Map<String, Long> writes = inputs(assembly, words, lists, kept, runs, length);
         int[] rangeOffsets = DeviceSparseIndex.offsets(rangeNeeds);
         int[] columnOffsets = DeviceSparseIndex.offsets(columnNeeds);
         long ranges = assembly.allocate(8 * (rangeOffsets[slots] + 2));
@@ -102,11 +103,58 @@ class IndexAssemblyPtxEmulationTest {
         }
     }
 
-    private static Map<String, Long> inputs(WarpEmulator gpu, int[] words, int[] lists, int[] kept, int length) {
+    /**
+     * {@link VerticalSlashRuns}' PTX over the kept lists (grid: the heads), emulated: the runs and their counts per
+     * slot, each run checked to be a maximal stretch of kept diagonals at most 64 apart.
+     */
+    static int[][] runs(int[] words, int[] lists, int[] kept, int heads, int length) {
+        WarpEmulator gpu = new WarpEmulator(new VerticalSlashRuns().emit(PtxTarget.SM_80).ptx());
+        int stride = VerticalSlashRuns.stride(length);
+        long runs = gpu.allocate(8 * heads * stride);
+        long runCounts = gpu.allocate(4 * heads);
         Map<String, Long> params = new HashMap<>();
         params.put("params", gpu.upload(WarpEmulator.u32Bytes(words)));
         params.put("lists", gpu.upload(WarpEmulator.u32Bytes(lists)));
         params.put("kept", gpu.upload(WarpEmulator.u32Bytes(kept)));
+        params.put("runs", runs);
+        params.put("runCounts", runCounts);
+        params.put("length", (long) length);
+        assertEquals(new HashSet<>(gpu.params()), params.keySet(), "the runs kernel's parameters");
+        for (int h = 0; h < heads; h++) {
+            gpu.runBlock(params, new WarpEmulator.Grid(h, 0, heads, 1), VerticalSlashRuns.THREADS, 0);
+        }
+        int[] pairs = WarpEmulator.u32s(gpu.bytes(runs));
+        int[] counts = WarpEmulator.u32s(gpu.bytes(runCounts));
+        for (int h = 0; h < heads; h++) {
+            if (HeadParameters.VERTICAL_SLASH != words[h * HeadParameters.STRIDE]) continue;
+            List<int[]> expected = new ArrayList<>();
+            int count = kept[2 * h + 1];
+            for (int i = 0; i < count; i++) {
+                int delta = lists[(2 * h + 1) * length + i];
+                if (i == 0 || delta - expected.getLast()[1] > VerticalSlashRuns.GAP) {
+                    expected.add(new int[] {delta, delta});
+                } else {
+                    expected.getLast()[1] = delta;
+                }
+            }
+            assertEquals(expected.size(), counts[h], "head " + h + "'s runs");
+            for (int r = 0; r < expected.size(); r++) {
+                int at = 2 * (h * stride + r);
+                assertEquals(Arrays.toString(expected.get(r)), Arrays.toString(new int[] {pairs[at], pairs[at + 1]}),
+                        "head " + h + ", run " + r);
+            }
+        }
+        return new int[][] {pairs, counts};
+    }
+
+    private static Map<String, Long> inputs(WarpEmulator gpu, int[] words, int[] lists, int[] kept, int[][] runs,
+                                            int length) {
+        Map<String, Long> params = new HashMap<>();
+        params.put("params", gpu.upload(WarpEmulator.u32Bytes(words)));
+        params.put("lists", gpu.upload(WarpEmulator.u32Bytes(lists)));
+        params.put("kept", gpu.upload(WarpEmulator.u32Bytes(kept)));
+        params.put("runs", gpu.upload(WarpEmulator.u32Bytes(runs[0])));
+        params.put("runCounts", gpu.upload(WarpEmulator.u32Bytes(runs[1])));
         params.put("length", (long) length);
         params.put("firstSlot", 0L);
         return params;
