@@ -118,14 +118,7 @@ class EstimationIssueMeasurement {
         int[][] runs = IndexAssemblyPtxEmulationTest.runs(words, lists, kept, 1, length);
         int queryBlocks = SparseIndex.queryBlocks(length);
         WarpEmulator gpu = new WarpEmulator(new IndexAssembly(count).emit(PtxTarget.SM_80).ptx());
-        Map<String, Long> params = new HashMap<>();
-        params.put("params", gpu.upload(WarpEmulator.u32Bytes(words)));
-        params.put("lists", gpu.upload(WarpEmulator.u32Bytes(lists)));
-        params.put("kept", gpu.upload(WarpEmulator.u32Bytes(kept)));
-        params.put("runs", gpu.upload(WarpEmulator.u32Bytes(runs[0])));
-        params.put("runCounts", gpu.upload(WarpEmulator.u32Bytes(runs[1])));
-        params.put("length", (long) length);
-        params.put("firstSlot", 0L);
+        Map<String, Long> params = IndexAssemblyPtxEmulationTest.inputs(gpu, words, lists, kept, runs, length);
         // room for any slot's ranges and columns at offset 0 of every slot
         long zeros = gpu.upload(WarpEmulator.u32Bytes(new int[queryBlocks + 1]));
         params.put("rangeOffsets", zeros);

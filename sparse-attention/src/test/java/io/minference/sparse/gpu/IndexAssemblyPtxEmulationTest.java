@@ -147,8 +147,8 @@ class IndexAssemblyPtxEmulationTest {
         return new int[][] {pairs, counts};
     }
 
-    private static Map<String, Long> inputs(WarpEmulator gpu, int[] words, int[] lists, int[] kept, int[][] runs,
-                                            int length) {
+    /** Both passes' inputs besides the index's arrays: the parameters, the kept lists and their runs. */
+    static Map<String, Long> inputs(WarpEmulator gpu, int[] words, int[] lists, int[] kept, int[][] runs, int length) {
         Map<String, Long> params = new HashMap<>();
         params.put("params", gpu.upload(WarpEmulator.u32Bytes(words)));
         params.put("lists", gpu.upload(WarpEmulator.u32Bytes(lists)));
