@@ -8,6 +8,8 @@ import io.minference.ptx.dsl.SpecialRegisters.Axis;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
 
+import java.util.function.Function;
+
 /**
  * Writes one query block's ranges and columns of a {@link DeviceSparseIndex} for dense, A-shape and vertical-slash
  * heads (block-sparse slots are left to {@link BlockSparseSelect}). Vertical-slash, by the rule of
@@ -16,8 +18,9 @@ import io.minference.ptx.dsl.U64;
  * crossing diagonals' windows overlap or touch exactly when they are at most 64 apart, so the block's ranges are the
  * head's runs of kept diagonals ({@link VerticalSlashRuns}, found once per head) whose first diagonal crosses the
  * block, a prefix of them (a binary search), in key order from the right: each thread writes its runs' ranges.
- * Then the kept columns below the block's end that no kept diagonal's window covers (a binary search in the
- * ascending diagonal list) are compacted in order. {@code IndexAssemblyEmulationTest} runs this algorithm statement by statement on the CPU against
+ * Then the kept columns below the block's end that no kept diagonal's window covers (a binary search in the runs,
+ * whose diagonals together cover one stretch of keys each) are compacted in order. {@code IndexAssemblyEmulationTest}
+ * runs this algorithm statement by statement on the CPU against
  * {@link io.minference.sparse.pattern.VerticalSlashIndex} (keep the two in step), and
  * {@code IndexAssemblyPtxEmulationTest} runs the PTX this class emits, both passes, against the same.
  * <p>Two specializations, run one after the other: {@code count} writes what each slot needs into
@@ -28,8 +31,8 @@ import io.minference.ptx.dsl.U64;
  * <p>Parameters: {@code params} (int32 {@link HeadParameters}), {@code lists} (u32 kept lists of
  * {@link VerticalSlashSelect}), {@code kept} (u32 counts), {@code rangeOffsets, rangeCounts, ranges,
  * columnOffsets, columnCounts, columns} (the index's arrays; the counting pass reads none but the counts),
- * {@code runs, runCounts} (u32, {@link VerticalSlashRuns}'s), {@code length, firstSlot} (u32: the index's slot h is the estimate's slot firstSlot + h). Launch: grid (query
- * blocks, heads of the index), {@link #THREADS} threads.
+ * {@code runs, runCounts} (u32, {@link VerticalSlashRuns}'s), {@code length, firstSlot} (u32: the index's slot h
+ * is the estimate's slot firstSlot + h). Launch: grid (query blocks, heads of the index), {@link #THREADS} threads.
  */
 public record IndexAssembly(boolean count) implements KernelDefinition {
     public static final int THREADS = 256;
@@ -125,7 +128,7 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
         }
     }
 
-    /** A vertical-slash slot's kept lists ({@link VerticalSlashSelect}) and its diagonals' runs ({@link VerticalSlashRuns}). */
+    /** A vertical-slash slot's kept lists ({@link VerticalSlashSelect}) and its diagonals' runs. */
     private record KeptLists(U64 lists, U64 kept, U64 runs, U64 runCounts) {
     }
 
@@ -134,28 +137,22 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
         int warps = THREADS / 32;
         U64 lists = keptLists.lists();
         U64 kept = keptLists.kept();
-        U64 diagonals = k.pointer(lists, k.mul(k.add(k.shl(slot, 1), k.u32(1)), length), 4);
-        U32 diagonalCount = k.loadU32(k.element(kept, k.add(k.shl(slot, 1), k.u32(1)), 4));
-        Window window = new Window(k, diagonals, diagonalCount, m0, m1);
+        U64 slotRuns = k.add(keptLists.runs(), k.mulWide(k.mul(slot, k.add(k.div(length, VerticalSlashRuns.GAP + 1),
+                2)), 8));
+        Runs window = new Runs(k, slotRuns, k.loadU32(k.element(keptLists.runCounts(), slot, 4)), m0, m1);
 
         // the block's ranges are the runs whose first diagonal crosses it (a prefix of the ascending runs), in key
         // order from the right. A run that reaches past the block's end starts at key 0 whether it is cut at its last
         // crossing diagonal or not: the diagonals on either side of m1 are at most 64 apart, so the lower is at or
         // above m0, whose window starts at 0 too
-        U64 slotRuns = k.add(keptLists.runs(), k.mulWide(k.mul(slot, k.add(k.div(length, VerticalSlashRuns.GAP + 1),
-                2)), 8));
-        U32 runTotal = k.loadU32(k.element(keptLists.runCounts(), slot, 4));
-        U32 runs = runsStartingBelow(k, slotRuns, runTotal, m1).named("crossingRuns");
+        U32 runs = window.crossing().named("crossingRuns");
         if (count) {
             k.ifThen(k.eq(tid, 0), () -> k.store(rangeCount, runs));
         } else {
             k.loop(tid, runs, THREADS, r -> {
-                Address run = Address.global(k.add(slotRuns, k.mulWide(r, 8)));
-                U32 first = k.loadU32(run);
-                U32 last = k.loadU32(run.plus(4));
                 U32 at = k.sub(k.sub(runs, 1), r);
                 k.ifThen(k.lt(at, reserved.rangeRoom()), () -> k.storeVector(Address.global(k.add(reserved.ranges(),
-                        k.mulWide(at, 8))), window.start(last), window.end(first)));
+                        k.mulWide(at, 8))), window.start(window.last(r)), window.end(window.first(r))));
             });
             k.ifThen(k.eq(tid, 0), () -> k.store(rangeCount, k.min(runs, reserved.rangeRoom())));
         }
@@ -187,26 +184,17 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
     }
 
     /**
-     * How many of the {@code count} runs at {@code runs} (ascending (first, last) pairs) start below {@code key}: a
-     * binary search every thread of the block runs alike.
+     * A slot's runs of kept diagonals ({@link VerticalSlashRuns}: ascending (first, last) pairs) and the key windows
+     * they cover in query block [m0, m1): run r's diagonals together cover {@code [max(0, m0 - last), min(m0 + 64 -
+     * first, m1))}, one stretch, since they are at most 64 apart.
      */
-    private static U32 runsStartingBelow(KernelBuilder k, U64 runs, U32 count, U32 key) {
-        U32 low = k.var("boundLow", k.u32(0));
-        U32 high = k.var("boundHigh", count);
-        k.whileLoop(() -> k.lt(low, high), () -> {
-            U32 middle = k.shr(k.add(low, high), 1);
-            Pred before = k.lt(k.loadU32(Address.global(k.add(runs, k.mulWide(middle, 8)))), key);
-            k.set(low, k.select(before, k.add(middle, 1), low));
-            k.set(high, k.select(before, high, middle));
-        });
-        return low;
-    }
+    private record Runs(KernelBuilder k, U64 pairs, U32 count, U32 m0, U32 m1) {
+        U32 first(U32 r) {
+            return k.loadU32(Address.global(k.add(pairs, k.mulWide(r, 8))));
+        }
 
-    /** The kept diagonals of one slot (ascending) and the key windows they cover in query block [m0, m1). */
-    private record Window(KernelBuilder k, U64 diagonals, U32 count, U32 m0, U32 m1) {
-        /** Diagonal i (clamped into the list, so that any i may be read). */
-        U32 diagonal(U32 i) {
-            return k.loadU32(k.element(diagonals, k.min(i, k.sub(count, 1)), 4));
+        U32 last(U32 r) {
+            return k.loadU32(Address.global(k.add(pairs, k.mulWide(r, 8))).plus(4));
         }
 
         U32 start(U32 delta) {
@@ -217,22 +205,33 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
             return k.min(k.sub(k.add(m0, 64), delta), m1);
         }
 
+        /** How many runs start below m1 (cross the block): a binary search every thread of the block runs alike. */
+        U32 crossing() {
+            return firstWhere(r -> k.ge(first(r), m1));
+        }
+
         /**
-         * Whether key j &lt; m1 lies in some crossing diagonal's window: the first kept δ &gt;= max(0, m0 - j)
-         * (binary search) is below both m0 + 64 - j and m1.
+         * Whether key j &lt; m1 lies in some crossing run's window: the first run whose last diagonal is at least
+         * max(0, m0 - j) (a binary search) starts below both m0 + 64 - j and m1.
          */
         Pred covers(U32 j) {
-            U32 first = k.select(k.gt(m0, j), k.sub(m0, j), k.u32(0));
+            U32 lowest = k.select(k.gt(m0, j), k.sub(m0, j), k.u32(0));
+            U32 r = firstWhere(candidate -> k.ge(last(candidate), lowest));
+            return k.and(k.lt(r, count), k.lt(first(k.min(r, k.sub(k.max(count, k.u32(1)), 1))),
+                    k.min(k.sub(k.add(m0, 64), j), m1)));
+        }
+
+        /** The first run (or count) for which {@code holds}, a property false then true along the runs. */
+        private U32 firstWhere(Function<U32, Pred> holds) {
             U32 low = k.var("searchLow", k.u32(0));
             U32 high = k.var("searchHigh", count);
             k.whileLoop(() -> k.lt(low, high), () -> {
                 U32 middle = k.shr(k.add(low, high), 1);
-                Pred before = k.lt(k.loadU32(k.element(diagonals, middle, 4)), first);
-                k.set(low, k.select(before, k.add(middle, 1), low));
-                k.set(high, k.select(before, high, middle));
+                Pred after = holds.apply(middle);
+                k.set(low, k.select(after, low, k.add(middle, 1)));
+                k.set(high, k.select(after, middle, high));
             });
-            U32 found = diagonal(low);
-            return k.and(k.lt(low, count), k.lt(found, k.min(k.sub(k.add(m0, 64), j), m1)));
+            return low;
         }
     }
 }

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.Test;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.TreeSet;
+import java.util.function.IntPredicate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -20,12 +21,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class IndexAssemblyEmulationTest {
     private static final int THREADS = IndexAssembly.THREADS;
 
-    /** The kernel's Window: the kept diagonals and the windows they cover in query block [m0, m1). */
-    private record Window(int[] diagonals, int count, int m0, int m1) {
-        int diagonal(int i) {
-            return diagonals[Math.min(i, count - 1)];
-        }
-
+    /** The kernel's Runs: the head's runs of kept diagonals and the key windows they cover in block [m0, m1). */
+    private record Runs(int[][] pairs, int m0, int m1) {
         int start(int delta) {
             return m0 > delta ? m0 - delta : 0;
         }
@@ -34,17 +31,26 @@ class IndexAssemblyEmulationTest {
             return Math.min(m0 + 64 - delta, m1);
         }
 
-        boolean covers(int j) {
-            int first = m0 > j ? m0 - j : 0;
-            int low = 0, high = count;
+        /** The first run (or the count) for which the property holds, false then true along the runs. */
+        int firstWhere(IntPredicate holds) {
+            int low = 0, high = pairs.length;
             while (low < high) {
                 int middle = (low + high) >>> 1;
-                boolean before = diagonals[middle] < first;
-                low = before ? middle + 1 : low;
-                high = before ? high : middle;
+                boolean after = holds.test(middle);
+                low = after ? low : middle + 1;
+                high = after ? middle : high;
             }
-            int found = diagonal(low);
-            return low < count && found < Math.min(m0 + 64 - j, m1);
+            return low;
+        }
+
+        int crossing() {
+            return firstWhere(r -> pairs[r][0] >= m1);
+        }
+
+        boolean covers(int j) {
+            int lowest = m0 > j ? m0 - j : 0;
+            int r = firstWhere(candidate -> pairs[candidate][1] >= lowest);
+            return r < pairs.length && pairs[Math.min(r, Math.max(pairs.length, 1) - 1)][0] < Math.min(m0 + 64 - j, m1);
         }
     }
 
@@ -81,19 +87,11 @@ class IndexAssemblyEmulationTest {
     }
 
     /** The slot's ranges and columns as the two passes write them, from the head's runs. */
-    private static void assemble(int[] diagonals, int[][] headRuns, int[] columns, int length, int b,
-                                 SparseIndex into) {
+    private static void assemble(int[][] headRuns, int[] columns, int length, int b, SparseIndex into) {
         int m0 = 64 * b;
         int m1 = Math.min(m0 + 64, length);
-        Window window = new Window(diagonals, diagonals.length, m0, m1);
-        int low = 0, high = headRuns.length;
-        while (low < high) {
-            int middle = (low + high) >>> 1;
-            boolean before = headRuns[middle][0] < m1;
-            low = before ? middle + 1 : low;
-            high = before ? high : middle;
-        }
-        int runs = low;
+        Runs window = new Runs(headRuns, m0, m1);
+        int runs = window.crossing();
         int[] starts = new int[runs], ends = new int[runs];
         for (int tid = 0; tid < THREADS; tid++) {
             for (int r = tid; r < runs; r += THREADS) {
@@ -125,7 +123,7 @@ class IndexAssemblyEmulationTest {
                 SparseIndex emulated = new SparseIndex(0, 1, length, capacity.maxRanges(), capacity.maxColumns());
                 int[][] headRuns = runs(diagonals);
                 for (int b = 0; b < emulated.queryBlocks(); b++) {
-                    assemble(diagonals, headRuns, columns, length, b, emulated);
+                    assemble(headRuns, columns, length, b, emulated);
                 }
                 String what = "L = " + length + ", trial " + trial + ", seed " + seed;
                 for (int b = 0; b < expected.queryBlocks(); b++) {
