@@ -2,7 +2,7 @@
 # What holds the Hopper sparse kernel at about 0.77x of the dense kernel's rate on the tiles it computes (BENCHMARKS.md,
 # "Where the sparse kernel's time is not" and "Paired query blocks measured"): Nsight Compute profiles of both on the
 # same buffers and a ranges-only index, the dense kernel in the sparse kernel's geometry, the sparse variants on the layer
-# at 128K, and the estimation kernels' durations. Part 1 takes about six minutes, part 2 about eight, 3 and 4
+# at 128K, and the estimation kernels' durations. Part 1 takes about eight minutes, part 2 about eight, 3 and 4
 # together about five: one device call (at most ten minutes) for 1, one for 2, one for 3 4. On the GPU machine, from the repository root, after
 # `bash bench/scripts/stage-gpu.sh .gpu`:
 #
@@ -18,7 +18,8 @@
 #    the dense kernel with 128 query rows and 128-key steps, 128 rows and 64-key steps, and 64 rows (plain and lazy):
 #    if the 64-row dense kernel runs near the sparse kernel's ~450 TFLOP/s, the geometry is what costs; if near the
 #    128-row 64-key kernel's ~525, the index's producer and mask are. The persistent dense grids beside them, at 4K
-#    too (where a block's fixed costs weigh most; the dense kernel's 504 TFLOP/s there against 587 at 32K).
+#    too (where a block's fixed costs weigh most; the dense kernel's 504 TFLOP/s there against 587 at 32K). Last, the
+#    index kernels' GPU tests (GpuIndexBuilderGpuTest, GpuCpuAgreementGpuTest), for the run-based index assembly.
 # 2. SparseLayerBenchmark, layer 22 of MInference's LLaMA-3-8B patterns at 128K: the default (lazy), the `plain`
 #    schedule (the default before session 11), warp arrivals with range tiles by producer warp 0 alone (`gather=warp`,
 #    `schedule=lazy,warp`: 16 producer instructions a tile in the emulator against the default's 38.5), persistent
@@ -61,6 +62,10 @@ timeout 150 .gpu/java io.minference.bench.gpu.FlashPrefillSweep hopper:128,2 hop
 echo "sweep rc=$?"; grep -E "TFLOP/s" "$out/sweep.log" | cut -c1-160
 timeout 90 python3 bench/scripts/torch_reference.py --gqa-only --gqa-attention 32768,131072 > "$out/torch.log" 2>&1
 echo "torch rc=$?"; tail -8 "$out/torch.log"
+echo "-- the index kernels' GPU tests (the run-based assembly of session 11): the layer runs of part 2 build on them"
+timeout 150 .gpu/test --details=testfeed --include-tag gpu \
+  --include-classname '.*(GpuIndexBuilderGpuTest|GpuCpuAgreementGpuTest)' > "$out/index-tests.log" 2>&1
+echo "rc=$?"; test_summary "$out/index-tests.log"
 fi
 if want 2; then
 timeout 120 .gpu/test --details=testfeed --include-tag gpu --include-classname '.*SparseFlashAttentionGpuTest' \
