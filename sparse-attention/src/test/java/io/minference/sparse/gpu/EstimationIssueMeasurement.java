@@ -14,9 +14,10 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * Warp instructions the vertical-slash selection and the index assembly issue for one head of MInference's default
- * budget (1000 columns, 6096 diagonals), counted in {@link WarpEmulator} (no GPU) and scaled to a layer of 32 such
- * heads: the selection's two blocks per head over the whole prompt, and the index's counting and assembly passes over
+ * Warp instructions the vertical-slash estimation's tile passes, selection and runs, and the index assembly issue for
+ * one head of MInference's default budget (1000 columns, 6096 diagonals), counted in {@link WarpEmulator} (no GPU)
+ * and scaled to a layer of 32 such heads: the tile passes' block per 256 keys, the selection's two blocks per head
+ * over the whole prompt, the runs pass's one, and the index's counting and assembly passes over
  * every query block (measured on the last, the middle and the first query block and interpolated, since a block
  * walks the kept diagonals below its end). Divided by what an H200 issues (132 SMs, four schedulers each, one warp
  * instruction a cycle at about 1.75 GHz), an issue-bound floor per kernel, to set beside the kernels' measured
@@ -37,6 +38,13 @@ class EstimationIssueMeasurement {
             int queryBlocks = SparseIndex.queryBlocks(length);
             double select = perBlock(selection(length, random)) * 2 * HEADS;
             double runPass = runPass(length, diagonals) * HEADS;
+            // the two tile passes: a block per 256 keys and head, each pass alike but for its output
+            double tiles = (double) (length / VerticalSlashTile.COLUMNS) * HEADS;
+            double rowStats = tilePass(VerticalSlashTile.Mode.ROW_STATS) * tiles;
+            double scores = tilePass(VerticalSlashTile.Mode.SCORES) * tiles;
+            System.out.printf("L %d: tile passes (row statistics, scores) %.3g + %.3g warp instructions (%.3f + %.3f ms"
+                            + " issue-bound)%n", length, rowStats, scores, 1e3 * rowStats / WARP_ISSUES_PER_SECOND,
+                    1e3 * scores / WARP_ISSUES_PER_SECOND);
             double count = 0, assembly = 0;
             int[] sampled = {0, queryBlocks / 2, queryBlocks - 1};
             long[][] issued = new long[2][sampled.length];
@@ -80,6 +88,39 @@ class EstimationIssueMeasurement {
             gpu.runBlock(params, new WarpEmulator.Grid(kind, 0, 2, 1), VerticalSlashSelect.THREADS, 0);
         }
         return gpu;
+    }
+
+    /**
+     * Warp instructions of one block of a {@link VerticalSlashTile} pass (d 128, tensor cores): 64 estimation rows
+     * against 256 keys of one head, in a 512-token prompt's first tile (every tile does the same work).
+     */
+    private static long tilePass(VerticalSlashTile.Mode mode) {
+        int length = 512, headDim = 128;
+        VerticalSlashTile kernel = new VerticalSlashTile(headDim, mode, true);
+        WarpEmulator gpu = new WarpEmulator(kernel.emit(PtxTarget.SM_80).ptx());
+        Random random = new Random(2);
+        float[] q = new float[length * headDim];
+        float[] k = new float[length * headDim];
+        for (int i = 0; i < q.length; i++) {
+            q[i] = (float) random.nextGaussian();
+            k[i] = (float) random.nextGaussian();
+        }
+        int tiles = length / VerticalSlashTile.COLUMNS;
+        Map<String, Long> params = new HashMap<>();
+        params.put("q", gpu.upload(WarpEmulator.bf16Bytes(q)));
+        params.put("k", gpu.upload(WarpEmulator.bf16Bytes(k)));
+        params.put("params", gpu.upload(WarpEmulator.u32Bytes(HeadParameters.encode(
+                List.of(HeadPattern.VerticalSlash.DEFAULT), 0, 1, length).words())));
+        params.put("stats", gpu.allocate(8 * tiles * VerticalSlashTile.ROWS));
+        params.put("rowStats", gpu.allocate(8 * VerticalSlashTile.ROWS));
+        params.put("scores", gpu.allocate(8 * length));
+        params.put("firstHead", 0L);
+        params.put("numHeads", 1L);
+        params.put("numKvHeads", 1L);
+        params.put("length", (long) length);
+        params.put("scale", (long) Float.floatToRawIntBits(0.1f));
+        gpu.runBlock(params, new WarpEmulator.Grid(0, 0, tiles, 1), VerticalSlashTile.COLUMNS, kernel.sharedBytes());
+        return total(gpu);
     }
 
     /** Warp instructions of {@link VerticalSlashRuns}' block for one head's kept diagonals. */
