@@ -193,6 +193,14 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         return 128 * (1 + consumers);
     }
 
+    /**
+     * The grid of a persistent launch over {@code units} units on a device of {@code multiprocessors} SMs: as many
+     * blocks as the SMs hold at once, at most one per unit.
+     */
+    public int persistentGrid(int units, int multiprocessors) {
+        return Math.min(units, blocksPerSm() * multiprocessors);
+    }
+
     /** Blocks sharing an SM: one of two consumers (its shared memory is most of the SM's), two of one. */
     public int blocksPerSm() {
         return consumers == 2 ? 1 : 2;
@@ -459,7 +467,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
      * t - 1 and only then packs the new probabilities into the P registers the product was reading.
      */
     private void overlappedSteps(KernelBuilder k, Function<U32, HopperKeySource.Stage> stageOf, HopperKeySource source,
-                                 U32 barriers, WarpgroupAccumulator scores, WarpgroupAccumulator out,
+                                 Consumer<U32> releaseStage, WarpgroupAccumulator scores, WarpgroupAccumulator out,
                                  OnlineSoftmax softmax, U32 rowPosition, U32 pair, U32 lastStep, U32 firstMasked,
                                  Consumer<U32> issueScores, Runnable awaitTurn, Runnable passTurn) {
         k.comment("step 0's softmax (masked: exact, whatever the source says)");
@@ -499,7 +507,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             k.set(rescale[0], next[0]);
             k.set(rescale[1], next[1]);
             k.wgmmaWait(0);
-            release(k, barrier(k, barriers, 1 + stages, k.rem(before, stages)));
+            releaseStage.accept(before);
             int i = 0;
             for (FragmentA<Bf16x2> fragment : OnlineSoftmax.pack(k, AccumulatorTile.of(scores.fragments()))) {
                 for (Bf16x2 value : fragment.regs()) {
@@ -518,7 +526,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         issueProduct.accept(lastStep);
         passTurn.run();
         k.wgmmaWait(0);
-        release(k, barrier(k, barriers, 1 + stages, k.rem(lastStep, stages)));
+        releaseStage.accept(lastStep);
     }
 
     /**
@@ -706,7 +714,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
                 k.wgmmaWait(0);
             }
             if (schedule.overlapSoftmax()) {
-                overlappedSteps(k, stageOf, source, barriers, scores, out, softmax, rowPosition, pair, lastStep,
+                overlappedSteps(k, stageOf, source, releaseStage, scores, out, softmax, rowPosition, pair, lastStep,
                         firstMasked, issueScores, awaitTurn, passTurn);
             } else {
                 k.comment("key steps every row sees whole: no mask");

@@ -125,8 +125,8 @@ public record HopperFlashPrefill(int headDim, int blockM, int blockN, int stages
         TensorMap kMap = TensorMap.headRows(driver, k, (long) start + count, shape.numKvHeads(), headDim, blockN);
         TensorMap vMap = TensorMap.headRows(driver, v, (long) start + count, shape.numKvHeads(), headDim, blockN);
         if (persistent) {
-            int units = gridHeads * queryBlocks(count);
-            int grid = Math.min(units, loop().blocksPerSm() * stream.context().device().multiprocessorCount());
+            int grid = loop().persistentGrid(gridHeads * queryBlocks(count),
+                    stream.context().device().multiprocessorCount());
             kernel.withShape(new LaunchShape(grid, 1, 1, threads(), 1, 1)).launch(stream, qMap, kMap, vMap, out, count,
                     start, shape.numHeads(), shape.numKvHeads(), scale, gridHeads);
             return;

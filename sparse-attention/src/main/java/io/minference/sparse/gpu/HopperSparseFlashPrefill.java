@@ -33,7 +33,7 @@ import static io.minference.ptx.dsl.Address.global;
  * each block takes, {@link SlotOrder}'s list). Launch: grid {@code (index heads, query blocks)}, block
  * {@link #threads()}, dynamic shared memory {@link #sharedBytes()}; query blocks run last-first, or the slots in the
  * list's order. Persistent ({@link Variant#persistent}): two more parameters, {@code units} and
- * {@code blocksPerHead} (u32), and grid {@code (min(units, blocksPerSm * SMs))}.
+ * {@code blocksPerHead} (u32), and grid {@code (}{@link #persistentGrid}{@code )}.
  * <p>Specializations ({@link Variant}): the {@link LaunchOrder}, the consumers' {@link HopperFlashLoop.Schedule},
  * the producer's {@link GatherArrival}, the keys per step, pairs and persistence; each names itself in the entry
  * name.
@@ -94,8 +94,8 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      * slots' ranges start at the same key is loaded once for 128 query rows, as in the dense kernel, instead of
      * twice. Each consumer computes its slot's tiles in the same order as without pairs, so the outputs are bit
      * for bit the same. Wants 64 keys a step, gathers waited for, and a schedule without overlap or ping-pong.
-     * <p>With {@code persistent} the launch is a grid of {@link #blocksPerSm()} blocks per SM (at most one per slot),
-     * and block b takes the slots at places b, b + grid, b + 2 grid, ... of the longest-first list in turn
+     * <p>With {@code persistent} the launch is a grid of a few blocks per SM ({@link #persistentGrid}, at most one
+     * per slot), and block b takes the slots at places b, b + grid, b + 2 grid, ... of the longest-first list in turn
      * ({@link HopperFlashLoop#persistent}): a slot's Q, index reads and first tiles are loaded while the previous
      * slot's last steps and epilogue run, instead of after a new block has started. The same outputs bit for bit.
      * With pairs, a unit is a pair of query blocks. Wants the longest-first order, 64 keys a step, gathers waited for
@@ -194,7 +194,7 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
     }
 
     public HopperSparseFlashPrefill {
-        loop(headDim, stages, variant).checkSharedMemory(metadataBytes(variant));
+        loop(headDim, stages, variant).checkSharedMemory(layout(variant).metadataBytes());
     }
 
     /**
@@ -210,9 +210,9 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
         return variant.keysPerStep() / BLOCK;
     }
 
-    /** The stage metadata {@link IndexKeySource} keeps: a key position per key of the step, per slot. */
-    private static int metadataBytes(Variant variant) {
-        return 4 * variant.keysPerStep() * slotsPerBlock(variant);
+    /** What {@link IndexKeySource}'s stages, barriers and producer registers are sized by, for any slot. */
+    private static HopperFlashLoop.SourceLayout layout(Variant variant) {
+        return IndexKeySource.layout(slotsPerBlock(variant), tilesPerStep(variant), variant.gather());
     }
 
     /** Index slots (64-query blocks) one block takes: 2 with pairs, else 1. */
@@ -226,9 +226,12 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
                 variant.schedule(), split, variant.persistent());
     }
 
-    /** Blocks an SM holds: two of one consumer warpgroup, one of two (pairs, or 128 keys a step). */
-    public int blocksPerSm() {
-        return loop().blocksPerSm();
+    /**
+     * The persistent launch's grid over {@code units} units on {@code multiprocessors} SMs: as many blocks as the SMs
+     * hold (two of one consumer warpgroup, one of two), at most one per unit.
+     */
+    public int persistentGrid(int units, int multiprocessors) {
+        return loop().persistentGrid(units, multiprocessors);
     }
 
     /** Query rows per block: 64, or 128 with pairs (the Q map's box). */
@@ -277,7 +280,7 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
     }
 
     public int sharedBytes() {
-        return loop().sharedBytes(metadataBytes(variant));
+        return loop().sharedBytes(layout(variant).metadataBytes());
     }
 
     @Override
@@ -347,8 +350,7 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
 
         // the grid's y counts query blocks, or pairs of them; the sorted list holds (head slot, y) units
         U32 blocksPerHead = k.gridDim(Axis.Y);
-        U32 queryBlocks = variant.pairs() ? k.div(k.add(params.length(), BLOCK - 1), BLOCK).named("queryBlocks")
-                : blocksPerHead;
+        U32 queryBlocks = queryBlocks(k, params, blocksPerHead);
         Position position;
         if (longestFirst) {
             // block n of the launch (in the order blocks start: x fastest) takes the n-th unit of the sorted list
@@ -367,17 +369,19 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
     /**
      * The persistent kernel ({@link Variant#persistent}): two more parameters, {@code units} (u32: the list's length,
      * head slots times query blocks, or pairs of them) and {@code blocksPerHead} (u32: query blocks, or pairs, per
-     * head); grid
-     * {@code (min(units, blocksPerSm * SMs))}; block b takes the list's places b, b + grid, ... in turn.
+     * head); grid {@code (persistentGrid(units, SMs))}; block b takes the list's places b, b + grid, ... in turn.
      */
     private void definePersistent(KernelBuilder k, Params params) {
         U32 units = k.u32Param("units");
         U32 blocksPerHead = k.u32Param("blocksPerHead");
-        U32 queryBlocks = variant.pairs() ? k.div(k.add(params.length(), BLOCK - 1), BLOCK).named("queryBlocks")
-                : blocksPerHead;
-        loop().emitPersistent(k, IndexKeySource.layout(slotsPerBlock(variant), tilesPerStep(variant),
-                variant.gather()), HopperFlashLoop.Units.strided(units, (builder, place) -> unit(builder, params,
-                        listed(builder, params, place, blocksPerHead, queryBlocks), queryBlocks)));
+        U32 queryBlocks = queryBlocks(k, params, blocksPerHead);
+        loop().emitPersistent(k, layout(variant), HopperFlashLoop.Units.strided(units, (builder, place) ->
+                unit(builder, params, listed(builder, params, place, blocksPerHead, queryBlocks), queryBlocks)));
+    }
+
+    /** Query blocks per head: the units per head, or with pairs twice them less an odd last one, from the length. */
+    private U32 queryBlocks(KernelBuilder k, Params params, U32 blocksPerHead) {
+        return variant.pairs() ? k.div(k.add(params.length(), BLOCK - 1), BLOCK).named("queryBlocks") : blocksPerHead;
     }
 
     /** The unit at {@code place} of the longest-first list: a (head slot, query block or pair) in one number. */

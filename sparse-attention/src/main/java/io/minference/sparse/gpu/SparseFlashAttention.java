@@ -130,7 +130,7 @@ public final class SparseFlashAttention implements AutoCloseable {
             if (hopper.variant().persistent()) {
                 // a few blocks per SM walk the sorted list, each taking every grid-th unit in turn
                 int units = slots * perHead;
-                int grid = Math.min(units, hopper.blocksPerSm() * context.device().multiprocessorCount());
+                int grid = hopper.persistentGrid(units, context.device().multiprocessorCount());
                 kernel.withShape(new LaunchShape(grid, 1, 1, hopper.threads(), 1, 1)).launch(stream,
                         concat(arguments, new Object[] {units, perHead}));
             } else {

@@ -182,7 +182,8 @@ class SparseKernelsPtxasTest {
                 source.params().size()).stream().map(KernelParam::name).toList());
         assertEquals(HopperSparseFlashPrefill.forHeadDim(128).sharedBytes() + 8, kernel.sharedBytes(),
                 "one more mbarrier: Q free");
-        assertEquals(2, kernel.blocksPerSm());
+        assertEquals(2 * 132, kernel.persistentGrid(100_000, 132), "two blocks per SM");
+        assertEquals(7, kernel.persistentGrid(7, 132), "at most one block per unit");
         List<Supplier<HopperSparseFlashPrefill.Variant>> wrong = List.of(
                 () -> persistent.withOrder(LaunchOrder.LAST_FIRST), () -> persistent.withKeysPerStep(128),
                 () -> persistent.withGather(GatherArrival.WARP),
