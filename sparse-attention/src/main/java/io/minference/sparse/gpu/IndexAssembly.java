@@ -137,9 +137,8 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
         int warps = THREADS / 32;
         U64 lists = keptLists.lists();
         U64 kept = keptLists.kept();
-        U64 slotRuns = k.add(keptLists.runs(), k.mulWide(k.mul(slot, k.add(k.div(length, VerticalSlashRuns.GAP + 1),
-                2)), 8));
-        Runs window = new Runs(k, slotRuns, k.loadU32(k.element(keptLists.runCounts(), slot, 4)), m0, m1);
+        Runs window = new Runs(k, VerticalSlashRuns.slotRuns(k, keptLists.runs(), slot, length),
+                k.loadU32(k.element(keptLists.runCounts(), slot, 4)), m0, m1);
 
         // the block's ranges are the runs whose first diagonal crosses it (a prefix of the ascending runs), in key
         // order from the right. A run that reaches past the block's end starts at key 0 whether it is cut at its last

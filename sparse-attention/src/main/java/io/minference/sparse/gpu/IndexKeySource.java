@@ -97,8 +97,8 @@ final class IndexKeySource implements HopperKeySource {
         U32 rangeEnd;
 
         /**
-         * Counts the slot's range tiles a warp at a time: lane l takes ranges l, l + 32, ..., then the lanes' counts
-         * are summed by shuffles. A slot holds tens to hundreds of ranges (MInference's LLaMA-3-8B layer 22 at 128K:
+         * Counts the slot's range tiles a warp at a time: lane l takes ranges l, l + 32, ..., then the warp sums the
+         * lanes' counts. A slot holds tens to hundreds of ranges (MInference's LLaMA-3-8B layer 22 at 128K:
          * 36 on the structured inputs, 97 on the RoPE ones, 187 on random ones), and a loop over them one at a
          * time waits for each range's loads in turn before any thread of the block can start; this way a warp
          * waits for a few coalesced loads. The trip count is the same in every lane, so the warp is converged for
@@ -140,6 +140,12 @@ final class IndexKeySource implements HopperKeySource {
             Address at = global(k.add(keys.ranges(), k.mulWide(range, 8)));
             k.set(tileStart, k.loadU32(at));
             k.set(rangeEnd, k.loadU32(at.plus(4)));
+        }
+
+        /** The key {@code offset} keys into the current tile, or {@link #MASKED_KEY} past its range's end. */
+        U32 key(KernelBuilder k, U32 offset) {
+            U32 key = k.add(tileStart, offset);
+            return k.select(k.lt(key, rangeEnd), key, k.u32(MASKED_KEY));
         }
 
         /** On to the next tile: 64 keys further, or the next range's first. */
@@ -380,14 +386,12 @@ final class IndexKeySource implements HopperKeySource {
         Cursor slot = slots.getFirst();
         Address position = shared(k.add(stage.metadata(), k.shl(k.add(k.and(thread, BLOCK - 1), firstRow), 2)));
         k.ifElse(k.lt(tile, rangeTiles), () -> {
-            if (arrival == GatherArrival.WARP) {
+            if (rangeTilesByOneWarp()) {
                 rangeTileByOneWarp(k, thread, firstRow, stage);
                 return;
             }
             k.comment("a range tile: TMA from the tile's first key");
-            U32 key = k.add(slot.tileStart, thread);
-            k.ifThen(writesPosition, () -> k.store(position,
-                    k.select(k.lt(key, slot.rangeEnd), key, k.u32(MASKED_KEY))));
+            k.ifThen(writesPosition, () -> k.store(position, slot.key(k, thread)));
             issueRangeTile(k, thread, slot.tileStart, firstRow, stage);
             slot.advance(k);
         }, () -> {
@@ -457,9 +461,7 @@ final class IndexKeySource implements HopperKeySource {
             k.comment("a range tile: producer warp 0 writes the positions, its lane 0 issues the TMA");
             for (int half = 0; half < BLOCK; half += 32) {
                 U32 offset = k.add(thread, half);
-                U32 key = k.add(slot.tileStart, offset);
-                k.store(shared(k.add(stage.metadata(), k.shl(k.add(offset, firstRow), 2))),
-                        k.select(k.lt(key, slot.rangeEnd), key, k.u32(MASKED_KEY)));
+                k.store(shared(k.add(stage.metadata(), k.shl(k.add(offset, firstRow), 2))), slot.key(k, offset));
             }
             k.ifThen(k.eq(thread, 0), () -> {
                 k.expectBytes(stage.full(), rangeTileBytes());

@@ -34,6 +34,11 @@ public record VerticalSlashRuns() implements KernelDefinition {
         return length / (GAP + 1) + 2;
     }
 
+    /** Where slot {@code slot}'s run pairs start in {@code runs}: {@link #stride} pairs a slot. */
+    static U64 slotRuns(KernelBuilder k, U64 runs, U32 slot, U32 length) {
+        return k.add(runs, k.mulWide(k.mul(slot, k.add(k.div(length, GAP + 1), 2)), 8));
+    }
+
     @Override
     public String entryName() {
         return "vertical_slash_runs";
@@ -55,7 +60,7 @@ public record VerticalSlashRuns() implements KernelDefinition {
         k.ifThen(k.eq(code, HeadParameters.VERTICAL_SLASH), () -> {
             U64 diagonals = k.pointer(lists, k.mul(k.add(k.shl(slot, 1), k.u32(1)), length), 4);
             U32 count = k.loadU32(k.element(kept, k.add(k.shl(slot, 1), k.u32(1)), 4));
-            U64 slotRuns = k.add(runs, k.mulWide(k.mul(slot, k.add(k.div(length, GAP + 1), 2)), 8));
+            U64 slotRuns = slotRuns(k, runs, slot, length);
             U32 last = k.sub(k.max(count, k.u32(1)), 1);
             U32 runsBefore = k.var("runsBefore", k.u32(0));
             U32 base = k.var("diagonalBase", k.u32(0));
@@ -71,12 +76,11 @@ public record VerticalSlashRuns() implements KernelDefinition {
                 U32 next = k.loadU32(k.element(diagonals, k.min(k.add(i, 1), last), 4));
                 Pred starts = k.and(inList, k.or(k.eq(i, k.u32(0)), k.gt(k.sub(delta, previous), k.u32(GAP))));
                 Pred ends = k.and(inList, k.or(k.eq(i, last), k.gt(k.sub(next, delta), k.u32(GAP))));
-                EstimationOps.Scan scan = EstimationOps.exclusiveScan(k, k.select(starts, k.u32(1), k.u32(0)),
-                        scratch, tid, THREADS / 32);
+                U32 start = k.select(starts, k.u32(1), k.u32(0));
+                EstimationOps.Scan scan = EstimationOps.exclusiveScan(k, start, scratch, tid, THREADS / 32);
                 // this diagonal's run: the starts before it, and its own if it starts one, less one
-                U32 run = k.add(runsBefore, scan.prefix());
-                Address pair = Address.global(k.add(slotRuns, k.mulWide(k.sub(k.add(run,
-                        k.select(starts, k.u32(1), k.u32(0))), 1), 8)));
+                U32 run = k.sub(k.add(k.add(runsBefore, scan.prefix()), start), 1);
+                Address pair = Address.global(k.add(slotRuns, k.mulWide(run, 8)));
                 k.ifThen(starts, () -> k.store(pair, delta));
                 k.ifThen(ends, () -> k.store(pair.plus(4), delta));
                 k.set(runsBefore, k.add(runsBefore, scan.total()));
