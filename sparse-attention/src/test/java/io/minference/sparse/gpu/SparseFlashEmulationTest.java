@@ -63,10 +63,15 @@ class SparseFlashEmulationTest {
         Problem problem = Problem.random(shape, length, new Random(seed));
         float[] sparse = runSparse(problem, TestIndexes.dense(0, shape.numHeads(), length));
         float[] dense = runDense(problem);
-        for (int i = 0; i < dense.length; i++) {
-            if (Float.floatToRawIntBits(sparse[i]) != Float.floatToRawIntBits(dense[i])) {
-                assertEquals(dense[i], sparse[i], "element " + i + " (query " + i / shape.queryDim() + ") differs from"
-                        + " the dense kernel's; seed " + seed);
+        assertSameBits(dense, sparse, shape, "the dense kernel's; seed " + seed);
+    }
+
+    /** Every element of {@code actual} has {@code expected}'s bits; the first that has not is reported. */
+    private static void assertSameBits(float[] expected, float[] actual, AttentionShape shape, String whose) {
+        for (int i = 0; i < expected.length; i++) {
+            if (Float.floatToRawIntBits(actual[i]) != Float.floatToRawIntBits(expected[i])) {
+                assertEquals(expected[i], actual[i], "element " + i + " (query " + i / shape.queryDim()
+                        + ") differs from " + whose);
             }
         }
     }
@@ -111,12 +116,7 @@ class SparseFlashEmulationTest {
         float[] alone = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, single), random);
         float[] paired = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, single.withPairs(true)),
                 random);
-        for (int i = 0; i < alone.length; i++) {
-            if (Float.floatToRawIntBits(alone[i]) != Float.floatToRawIntBits(paired[i])) {
-                assertEquals(alone[i], paired[i], "element " + i + " (query " + i / shape.queryDim() + ") differs"
-                        + " from the single-block kernel's; " + pattern + ", seed " + seed);
-            }
-        }
+        assertSameBits(alone, paired, shape, "the single-block kernel's; " + pattern + ", seed " + seed);
     }
 
     /**
@@ -138,12 +138,7 @@ class SparseFlashEmulationTest {
         float[] expected = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, waiting), random);
         float[] byWarps = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, waiting
                 .withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("lazy,warp"))), random);
-        for (int i = 0; i < expected.length; i++) {
-            if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(byWarps[i])) {
-                assertEquals(expected[i], byWarps[i], "element " + i + " (query " + i / shape.queryDim() + ") differs"
-                        + " from the waiting producer's; " + pattern + ", seed " + seed);
-            }
-        }
+        assertSameBits(expected, byWarps, shape, "the waiting producer's; " + pattern + ", seed " + seed);
     }
 
     /**
@@ -173,12 +168,7 @@ class SparseFlashEmulationTest {
                 .withPersistent(true));
         float[] persistent = runHopper(problem, index, kernel, kernel.emit(PtxTarget.SM_90A).ptx(),
                 new Random(orderSeed), grid);
-        for (int i = 0; i < expected.length; i++) {
-            if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(persistent[i])) {
-                assertEquals(expected[i], persistent[i], "element " + i + " (query " + i / shape.queryDim()
-                        + ") differs from a block per unit's; " + pattern + ", seed " + seed);
-            }
-        }
+        assertSameBits(expected, persistent, shape, "a block per unit's; " + pattern + ", seed " + seed);
     }
 
     /**
