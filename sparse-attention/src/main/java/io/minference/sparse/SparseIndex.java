@@ -178,11 +178,25 @@ public final class SparseIndex {
 
     /** Slot (h, b)'s range tiles: {@code ceil((end - start) / 64)} per range. */
     public int rangeTiles(int h, int b) {
-        int tiles = 0;
-        for (int r = 0; r < rangeCount(h, b); r++) {
-            tiles += (rangeEnd(h, b, r) - rangeStart(h, b, r) + BLOCK - 1) / BLOCK;
+        return rangeTiles(h, b, BLOCK);
+    }
+
+    /**
+     * Slot (h, b)'s range tiles when a kernel copies ranges in boxes of {@code box} keys (a divisor of 64) and fills a
+     * tile with the next {@code 64 / box} boxes of the slot's ranges: {@code ceil(box count / (64 / box))}, each range
+     * taking {@code ceil((end - start) / box)} boxes. With {@code box} 64, {@link #rangeTiles(int, int)}. The Hopper
+     * kernel's {@code rangeBox} (DenseFallback and the launch order weigh tiles of 64 whatever the box).
+     */
+    public int rangeTiles(int h, int b, int box) {
+        if (box < 1 || BLOCK % box != 0) {
+            throw new IllegalArgumentException("a range box divides " + BLOCK + " keys; got " + box);
         }
-        return tiles;
+        int boxes = 0;
+        for (int r = 0; r < rangeCount(h, b); r++) {
+            boxes += (rangeEnd(h, b, r) - rangeStart(h, b, r) + box - 1) / box;
+        }
+        int boxesPerTile = BLOCK / box;
+        return (boxes + boxesPerTile - 1) / boxesPerTile;
     }
 
     /** Slot (h, b)'s column tiles: its gathered columns, {@link #BLOCK} a tile. */

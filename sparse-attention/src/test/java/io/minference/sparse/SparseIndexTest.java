@@ -74,6 +74,24 @@ class SparseIndexTest {
         assertEquals(5, index.tiles(0, 4));
     }
 
+    /**
+     * Range boxes: [10, 75) is 65 keys, [100, 170) 70; in boxes of 16 that is 5 + 5 = 10 boxes, 3 tiles of 4 (2 + 2
+     * tiles of 64 without boxes); boxes of 8: 9 + 9 = 18, 3 tiles; boxes of 32: 3 + 3 = 6, 3 tiles.
+     */
+    @Test
+    void rangeBoxesShareTilesBetweenRanges() {
+        SparseIndex index = new SparseIndex(0, 1, 300, 3, 0);
+        index.addRange(0, 4, 10, 75);
+        index.addRange(0, 4, 100, 170);
+        assertEquals(4, index.rangeTiles(0, 4));
+        assertEquals(4, index.rangeTiles(0, 4, 64));
+        assertEquals(3, index.rangeTiles(0, 4, 32));
+        assertEquals(3, index.rangeTiles(0, 4, 16));
+        assertEquals(3, index.rangeTiles(0, 4, 8));
+        assertEquals(0, index.rangeTiles(0, 0, 16), "a slot without ranges");
+        assertThrows(IllegalArgumentException.class, () -> index.rangeTiles(0, 4, 24));
+    }
+
     @Test
     void refusesBadShapesAndIndicesTooLargeForAnArray() {
         assertThrows(IllegalArgumentException.class, () -> new SparseIndex(0, 0, 10, 1, 0));

@@ -26,7 +26,8 @@ import static io.minference.ptx.dsl.Address.global;
  * and outputs as {@link SparseFlashPrefill}: heads outside the index are not touched, rows that see no key are
  * written as zeros.
  * <p>Parameters: {@code q, k, v} (tensor maps, {@code io.minference.runtime.cuda.TensorMap.headRows} views of the
- * whole prompt's Q, K and V with {@code length} rows and boxes of 64 rows), {@code kCache, vCache, o} (u64: K and V
+ * whole prompt's Q, K and V with {@code length} rows, boxes of {@link #queryRows()} rows for Q and
+ * {@link #keyBoxRows()} for K and V), {@code kCache, vCache, o} (u64: K and V
  * again for the gather, and O), the index's {@code rangeOffsets, rangeCounts, ranges, columnOffsets, columnCounts,
  * columns} (u64, {@link DeviceSparseIndex}'s compact layout), {@code length, firstHead, numHeads, numKvHeads} (u32),
  * {@code scale} (f32, 1/sqrt(d) * log2 e), and with {@link LaunchOrder#LONGEST_FIRST} {@code order} (u64: the slot
@@ -76,6 +77,11 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      * ({@link Variant#persistent}).
      */
     public static final String PERSISTENT_PROPERTY = "minference.sparse.persistent";
+    /**
+     * The system property naming the keys of a range tile's TMA copies, {@code 64}, {@code 32}, {@code 16} or
+     * {@code 8} ({@link Variant#rangeBox}).
+     */
+    public static final String RANGE_BOX_PROPERTY = "minference.sparse.range-box";
 
     /**
      * The choices a launch of the Hopper kernel makes besides the head dim: the {@link LaunchOrder} of its slots,
@@ -100,15 +106,25 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      * slot's last steps and epilogue run, instead of after a new block has started. The same outputs bit for bit.
      * With pairs, a unit is a pair of query blocks. Wants the longest-first order, 64 keys a step, gathers waited for
      * or arrived for by the copy engine (every producer thread takes every step), and a schedule without overlap.
+     * <p>{@code rangeBox} is the keys of one TMA copy of a range tile: with 64 a range takes whole tiles from its
+     * first key, so its last tile is partial unless its length is a multiple of 64; with a smaller box (32, 16 or 8)
+     * a range tile is {@code 64 / rangeBox} boxes taken one after another through the slot's ranges, so a range's
+     * last keys share a tile with the next range's first ones and only the last box of each range is partial. On
+     * MInference's LLaMA-3-8B layer 22 at 128K that computes 7-9 % fewer tiles with boxes of 16 and 8-11 % fewer with
+     * boxes of 8 ({@code SlashTilesReport}), for 4 or 8 copies per tensor and tile instead of 1. The outputs differ
+     * from the 64-key box's by rounding (keys are summed in other tiles), within the same bounds. Wants no pairs.
      */
     public record Variant(LaunchOrder order, HopperFlashLoop.Schedule schedule, GatherArrival gather,
-                          int keysPerStep, boolean pairs, boolean persistent) {
+                          int keysPerStep, boolean pairs, boolean persistent, int rangeBox) {
+        /** The keys a range tile's TMA copy may take. */
+        static final List<Integer> RANGE_BOXES = List.of(64, 32, 16, 8);
+
         /**
          * The default: longest first, the lazy schedule, gathered tiles waited for, 64 keys a step, no pairs, a
-         * block a slot.
+         * block a slot, range tiles in one copy of 64 keys.
          */
         public static final Variant DEFAULT = new Variant(LaunchOrder.LONGEST_FIRST,
-                HopperFlashLoop.Schedule.parse(DEFAULT_SCHEDULE), GatherArrival.WAIT, BLOCK, false, false);
+                HopperFlashLoop.Schedule.parse(DEFAULT_SCHEDULE), GatherArrival.WAIT, BLOCK, false, false, BLOCK);
 
         public Variant {
             if (persistent && (order != LaunchOrder.LONGEST_FIRST || keysPerStep != BLOCK
@@ -123,6 +139,14 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
                 throw new IllegalArgumentException(KEYS_PER_STEP_PROPERTY + " must be " + BLOCK + " or " + 2 * BLOCK
                         + ", not " + keysPerStep);
             }
+            if (!RANGE_BOXES.contains(rangeBox)) {
+                throw new IllegalArgumentException(RANGE_BOX_PROPERTY + " must be one of " + RANGE_BOXES + ", not "
+                        + rangeBox);
+            }
+            if (pairs && rangeBox != BLOCK) {
+                throw new IllegalArgumentException(PAIRS_PROPERTY + " wants range tiles in one copy of " + BLOCK
+                        + " keys, not boxes of " + rangeBox);
+            }
             if (pairs && (keysPerStep != BLOCK || gather != GatherArrival.WAIT || schedule.overlapSoftmax()
                     || schedule.pingPong())) {
                 throw new IllegalArgumentException(PAIRS_PROPERTY + " wants " + BLOCK + " keys a step, "
@@ -135,53 +159,58 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
         /**
          * The choices the system properties {@value LaunchOrder#PROPERTY}, {@value #SCHEDULE_PROPERTY},
          * {@value GatherArrival#PROPERTY}, {@value #KEYS_PER_STEP_PROPERTY}, {@value #PAIRS_PROPERTY} and
-         * {@value #PERSISTENT_PROPERTY} name, the default's where unset; a misspelt value, or a combination the
-         * kernel does not take, is an error naming it.
+         * {@value #PERSISTENT_PROPERTY} and {@value #RANGE_BOX_PROPERTY} name, the default's where unset; a misspelt
+         * value, or a combination the kernel does not take, is an error naming it.
          */
         public static Variant configured() {
-            String keys = System.getProperty(KEYS_PER_STEP_PROPERTY, Integer.toString(DEFAULT.keysPerStep)).trim();
-            if (!keys.matches("[0-9]{1,4}")) {
-                throw new IllegalArgumentException(KEYS_PER_STEP_PROPERTY + " must be " + BLOCK + " or " + 2 * BLOCK
-                        + ", not '" + keys + "'");
-            }
             boolean pairs = KernelSettings.configured(PAIRS_PROPERTY, DEFAULT.pairs, List.of(true, false),
                     String::valueOf);
             boolean persistent = KernelSettings.configured(PERSISTENT_PROPERTY, DEFAULT.persistent,
                     List.of(true, false), String::valueOf);
             return new Variant(LaunchOrder.configured(), configuredSchedule(), GatherArrival.configured(),
-                    Integer.parseInt(keys), pairs, persistent);
+                    KernelSettings.configured(KEYS_PER_STEP_PROPERTY, DEFAULT.keysPerStep, List.of(BLOCK, 2 * BLOCK),
+                            String::valueOf),
+                    pairs, persistent,
+                    KernelSettings.configured(RANGE_BOX_PROPERTY, DEFAULT.rangeBox, RANGE_BOXES, String::valueOf));
         }
 
         public Variant withOrder(LaunchOrder other) {
-            return new Variant(other, schedule, gather, keysPerStep, pairs, persistent);
+            return new Variant(other, schedule, gather, keysPerStep, pairs, persistent, rangeBox);
         }
 
         public Variant withSchedule(HopperFlashLoop.Schedule other) {
-            return new Variant(order, other, gather, keysPerStep, pairs, persistent);
+            return new Variant(order, other, gather, keysPerStep, pairs, persistent, rangeBox);
         }
 
         public Variant withGather(GatherArrival other) {
-            return new Variant(order, schedule, other, keysPerStep, pairs, persistent);
+            return new Variant(order, schedule, other, keysPerStep, pairs, persistent, rangeBox);
         }
 
         public Variant withKeysPerStep(int other) {
-            return new Variant(order, schedule, gather, other, pairs, persistent);
+            return new Variant(order, schedule, gather, other, pairs, persistent, rangeBox);
         }
 
         public Variant withPairs(boolean other) {
-            return new Variant(order, schedule, gather, keysPerStep, other, persistent);
+            return new Variant(order, schedule, gather, keysPerStep, other, persistent, rangeBox);
         }
 
         public Variant withPersistent(boolean other) {
-            return new Variant(order, schedule, gather, keysPerStep, pairs, other);
+            return new Variant(order, schedule, gather, keysPerStep, pairs, other, rangeBox);
         }
 
-        /** How a benchmark line names it: {@code longest-first, lazy, wait, 64 keys a step[, pairs]}. */
+        public Variant withRangeBox(int other) {
+            return new Variant(order, schedule, gather, keysPerStep, pairs, persistent, other);
+        }
+
+        /**
+         * How a benchmark line names it: {@code longest-first, lazy, wait, 64 keys a step[, pairs][, persistent][,
+         * range boxes of 16]}.
+         */
         public String describe() {
             String suffix = schedule.suffix();
             return order.setting() + ", " + (suffix.isEmpty() ? "plain" : suffix.substring(1).replace('_', ','))
                     + ", " + gather.setting() + ", " + keysPerStep + " keys a step" + (pairs ? ", pairs" : "")
-                    + (persistent ? ", persistent" : "");
+                    + (persistent ? ", persistent" : "") + (rangeBox == BLOCK ? "" : ", range boxes of " + rangeBox);
         }
 
         /** The entry-name suffix of the choices other than the default's. */
@@ -189,7 +218,7 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
             return (order == LaunchOrder.LONGEST_FIRST ? "_longest" : "") + schedule.suffix()
                     + (gather == GatherArrival.WAIT ? "" : "_" + gather.setting() + "_gather")
                     + (keysPerStep == BLOCK ? "" : "_k" + keysPerStep) + (pairs ? "_pairs" : "")
-                    + (persistent ? "_persistent" : "");
+                    + (persistent ? "_persistent" : "") + (rangeBox == BLOCK ? "" : "_rb" + rangeBox);
         }
     }
 
@@ -232,6 +261,11 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      */
     public int persistentGrid(int units, int multiprocessors) {
         return loop().persistentGrid(units, multiprocessors);
+    }
+
+    /** Rows of the K and V maps' box: the keys of a range tile's copy ({@link Variant#rangeBox}). */
+    public int keyBoxRows() {
+        return variant.rangeBox();
     }
 
     /** Query rows per block: 64, or 128 with pairs (the Q map's box). */
@@ -410,8 +444,8 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
         }
         IndexKeySource source = new IndexKeySource(k, headDim, new IndexKeySource.KeyValues(params.kMap(),
                 params.vMap(), k.add(params.kCache(), k.mulWide(kvHead, headDim * 2)),
-                k.add(params.vCache(), k.mulWide(kvHead, headDim * 2)), kvHead, kvRowBytes), slots,
-                tilesPerStep(variant), variant.gather());
+                k.add(params.vCache(), k.mulWide(kvHead, headDim * 2)), kvHead, kvRowBytes, params.length()), slots,
+                tilesPerStep(variant), variant.gather(), variant.rangeBox());
         return new HopperFlashLoop.Unit(new HopperFlashLoop.Block(params.qMap(), head, firstRow, rowsHere, firstRow,
                 params.o(), params.numHeads(), params.scale()), source);
     }

@@ -32,6 +32,12 @@ import static io.minference.ptx.dsl.Address.shared;
  * (a partial tile, or one that reaches the diagonal); the others (whole tiles below every row of the warp) keep
  * their scores as they are, which is what the mask would have left, so the results are bit for bit those of masking
  * every step. A slot with no key takes one fully masked step, and its rows come out as zeros.
+ * <p><b>Range boxes.</b> With a {@code rangeBox} below 64 a range tile is {@code 64 / rangeBox} TMA boxes (the maps'
+ * box is then that many rows), each the next {@code rangeBox} keys of the slot's ranges taken in order: a range's
+ * last, partial box is followed in the same tile by the next range's first, where with whole tiles the rest of that
+ * tile would be masked keys. A slot then has {@code ceil(boxes / (64 / rangeBox))} range tiles, its last possibly
+ * short of boxes (those copied from past the maps' rows, so zeros, and masked). Each box's positions ascend and end
+ * in its masked keys, so the mask test takes the largest of the boxes' last positions.
  * <p>Arrivals on a stage's full barrier, per tile: for a range tile thread 0's (announcing the TMA bytes) and every
  * other producer thread's; for a column tile every producer thread's, once its copies have landed (its own wait, or
  * the copy engine's arrival); with {@link GatherArrival#WARP} one per producer warp instead, after its lanes' stores
@@ -69,9 +75,10 @@ final class IndexKeySource implements HopperKeySource {
      * @param valueHead  V's base at the slot's KV head
      * @param kvHead     the KV head (the maps' head coordinate)
      * @param kvRowBytes bytes between K (and V) rows
+     * @param keyRows    the rows the maps hold (the prompt's length): a copy from there is zeros
      */
     record KeyValues(TensorMapParam keyMap, TensorMapParam valueMap, U64 keyHead, U64 valueHead, U32 kvHead,
-                     U32 kvRowBytes) {
+                     U32 kvRowBytes, U32 keyRows) {
     }
 
     /** The slot's part of the index: its ranges ({@code [start, end)} pairs) and its columns, with their counts. */
@@ -86,14 +93,16 @@ final class IndexKeySource implements HopperKeySource {
     }
 
     /**
-     * One slot's walk through its ranges, tile by tile: its range tiles (counted by every thread before the roles
-     * split) and, in the producer, the range it is in, the next tile's first key and the range's end.
+     * One slot's walk through its ranges, a TMA box at a time (a tile, or with smaller boxes a part of one): its
+     * range tiles (counted by every thread before the roles split) and, in the producer, the range it is in, the next
+     * box's first key and the range's end.
      */
     private static final class Cursor {
         final SlotKeys keys;
+        final int box;
         final U32 rangeTiles;
         U32 range;
-        U32 tileStart;
+        U32 boxStart;
         U32 rangeEnd;
 
         /**
@@ -104,9 +113,11 @@ final class IndexKeySource implements HopperKeySource {
          * waits for a few coalesced loads. The trip count is the same in every lane, so the warp is converged for
          * the sum ({@code redux.sync}, whose result ptxas knows to be warp-uniform: summed by shuffles instead, the
          * count took a thread register through the consumer's loop, and the overlap and 128-key variants spilled).
+         * With boxes smaller than a tile the lanes count boxes, and a tile is {@code 64 / box} of them.
          */
-        Cursor(KernelBuilder k, SlotKeys keys) {
+        Cursor(KernelBuilder k, SlotKeys keys, int box) {
             this.keys = keys;
+            this.box = box;
             U32 lane = k.laneId();
             U32 tiles = k.var("rangeTiles", k.u32(0));
             k.loop(k.u32(0), keys.rangeCount(), 32, first -> {
@@ -114,10 +125,13 @@ final class IndexKeySource implements HopperKeySource {
                 Pred mine = k.lt(r, keys.rangeCount());
                 Address at = global(k.add(keys.ranges(), k.mulWide(k.min(r, k.sub(keys.rangeCount(), 1)), 8)));
                 U32 length = k.sub(k.loadU32(at.plus(4)), k.loadU32(at));
-                U32 tilesOfRange = k.div(k.add(length, BLOCK - 1), BLOCK);
-                k.set(tiles, k.add(tiles, k.select(mine, tilesOfRange, k.u32(0))));
+                U32 boxesOfRange = k.div(k.add(length, box - 1), box);
+                k.set(tiles, k.add(tiles, k.select(mine, boxesOfRange, k.u32(0))));
             });
-            this.rangeTiles = k.warpSum(tiles).named("rangeTiles");
+            U32 boxes = k.warpSum(tiles);
+            int boxesPerTile = BLOCK / box;
+            this.rangeTiles = (boxesPerTile == 1 ? boxes : k.div(k.add(boxes, boxesPerTile - 1), boxesPerTile))
+                    .named("rangeTiles");
         }
 
         U32 columnTiles(KernelBuilder k) {
@@ -126,7 +140,7 @@ final class IndexKeySource implements HopperKeySource {
 
         void start(KernelBuilder k) {
             range = k.var("range", k.u32(0));
-            tileStart = k.var("tileStart", k.u32(0));
+            boxStart = k.var("boxStart", k.u32(0));
             rangeEnd = k.var("rangeEnd", k.u32(0));
             k.ifThen(k.gt(keys.rangeCount(), k.u32(0)), () -> readRange(k));
         }
@@ -135,23 +149,26 @@ final class IndexKeySource implements HopperKeySource {
             return k.lt(range, keys.rangeCount());
         }
 
-        /** Reads range {@link #range}'s bounds into {@link #tileStart} and {@link #rangeEnd}. */
+        /** Reads range {@link #range}'s bounds into {@link #boxStart} and {@link #rangeEnd}. */
         private void readRange(KernelBuilder k) {
             Address at = global(k.add(keys.ranges(), k.mulWide(range, 8)));
-            k.set(tileStart, k.loadU32(at));
+            k.set(boxStart, k.loadU32(at));
             k.set(rangeEnd, k.loadU32(at.plus(4)));
         }
 
-        /** The key {@code offset} keys into the current tile, or {@link #MASKED_KEY} past its range's end. */
+        /**
+         * The key {@code offset} keys into the current box, or {@link #MASKED_KEY} past its range's end (also once
+         * the ranges are done: the walk then stays past the last range's end).
+         */
         U32 key(KernelBuilder k, U32 offset) {
-            U32 key = k.add(tileStart, offset);
+            U32 key = k.add(boxStart, offset);
             return k.select(k.lt(key, rangeEnd), key, k.u32(MASKED_KEY));
         }
 
-        /** On to the next tile: 64 keys further, or the next range's first. */
+        /** On to the next box: {@link #box} keys further, or the next range's first. */
         void advance(KernelBuilder k) {
-            k.set(tileStart, k.add(tileStart, BLOCK));
-            k.ifThen(k.ge(tileStart, rangeEnd), () -> {
+            k.set(boxStart, k.add(boxStart, box));
+            k.ifThen(k.ge(boxStart, rangeEnd), () -> {
                 k.set(range, k.add(range, 1));
                 k.ifThen(k.lt(range, keys.rangeCount()), () -> readRange(k));
             });
@@ -164,6 +181,8 @@ final class IndexKeySource implements HopperKeySource {
     private final List<Cursor> slots;
     private final int tilesPerStep;
     private final GatherArrival arrival;
+    /** Keys per TMA copy of a range tile: 64, or a part of a tile (32, 16 or 8). */
+    private final int rangeBox;
     /** Range tiles of the step sequence: the slot's, or the pair's merged ones. */
     private final U32 rangeTiles;
     /** Paired: slot A's column tiles, which come before B's. */
@@ -178,13 +197,19 @@ final class IndexKeySource implements HopperKeySource {
 
     /**
      * Reads the slots' counts and counts their range tiles (every thread, before the roles split). {@code slots}: one
-     * slot, or two query blocks of one head (then one tile a step and {@link GatherArrival#WAIT}).
+     * slot, or two query blocks of one head (then one tile a step, {@link GatherArrival#WAIT} and boxes of 64 keys).
+     * {@code rangeBox}: the keys of a range tile's TMA copies, 64 or a divisor of it down to 8.
      */
     IndexKeySource(KernelBuilder k, int headDim, KeyValues rows, List<SlotKeys> slots, int tilesPerStep,
-                   GatherArrival arrival) {
-        if (slots.size() == 2 && (tilesPerStep != 1 || arrival != GatherArrival.WAIT)) {
-            throw new IllegalArgumentException("paired slots take one tile a step with waited gathers, not "
-                    + tilesPerStep + " tiles and " + arrival.setting() + " gathers");
+                   GatherArrival arrival, int rangeBox) {
+        if (slots.size() == 2 && (tilesPerStep != 1 || arrival != GatherArrival.WAIT || rangeBox != BLOCK)) {
+            throw new IllegalArgumentException("paired slots take one tile a step with waited gathers and range"
+                    + " boxes of " + BLOCK + ", not " + tilesPerStep + " tiles, " + arrival.setting()
+                    + " gathers and boxes of " + rangeBox);
+        }
+        if (rangeBox < 8 || BLOCK % rangeBox != 0) {
+            throw new IllegalArgumentException("a range box is a divisor of " + BLOCK + " of at least 8 keys (the"
+                    + " swizzle's rows), not " + rangeBox);
         }
         if (slots.size() != 1 && slots.size() != 2) {
             throw new IllegalArgumentException("an index source walks one slot or a pair, not " + slots.size());
@@ -193,7 +218,8 @@ final class IndexKeySource implements HopperKeySource {
         this.rows = rows;
         this.tilesPerStep = tilesPerStep;
         this.arrival = arrival;
-        this.slots = slots.stream().map(keys -> new Cursor(k, keys)).toList();
+        this.rangeBox = rangeBox;
+        this.slots = slots.stream().map(keys -> new Cursor(k, keys, rangeBox)).toList();
         Cursor first = this.slots.getFirst();
         if (paired()) {
             Cursor second = this.slots.get(1);
@@ -386,13 +412,17 @@ final class IndexKeySource implements HopperKeySource {
         Cursor slot = slots.getFirst();
         Address position = shared(k.add(stage.metadata(), k.shl(k.add(k.and(thread, BLOCK - 1), firstRow), 2)));
         k.ifElse(k.lt(tile, rangeTiles), () -> {
+            if (rangeBox != BLOCK) {
+                boxedRangeTile(k, thread, firstRow, stage);
+                return;
+            }
             if (rangeTilesByOneWarp()) {
                 rangeTileByOneWarp(k, thread, firstRow, stage);
                 return;
             }
             k.comment("a range tile: TMA from the tile's first key");
             k.ifThen(writesPosition, () -> k.store(position, slot.key(k, thread)));
-            issueRangeTile(k, thread, slot.tileStart, firstRow, stage);
+            issueRangeTile(k, thread, slot.boxStart, firstRow, stage);
             slot.advance(k);
         }, () -> {
             k.comment("a column tile: every producer thread gathers 16-byte chunks of its rows");
@@ -423,9 +453,9 @@ final class IndexKeySource implements HopperKeySource {
             k.comment("a range tile of A, of B or of both: TMA from its first key");
             Pred aLeft = a.inRanges(k);
             Pred bLeft = b.inRanges(k);
-            Pred takeA = k.and(aLeft, k.or(k.not(bLeft), k.le(a.tileStart, b.tileStart)));
-            Pred takeB = k.and(bLeft, k.or(k.not(aLeft), k.le(b.tileStart, a.tileStart)));
-            U32 start = k.select(takeA, a.tileStart, b.tileStart).named("pairTileStart");
+            Pred takeA = k.and(aLeft, k.or(k.not(bLeft), k.le(a.boxStart, b.boxStart)));
+            Pred takeB = k.and(bLeft, k.or(k.not(aLeft), k.le(b.boxStart, a.boxStart)));
+            U32 start = k.select(takeA, a.boxStart, b.boxStart).named("pairTileStart");
             U32 key = k.add(start, lane);
             Pred validA = k.and(k.not(forB), k.and(takeA, k.lt(key, a.rangeEnd)));
             Pred validB = k.and(forB, k.and(takeB, k.lt(key, b.rangeEnd)));
@@ -465,11 +495,61 @@ final class IndexKeySource implements HopperKeySource {
             }
             k.ifThen(k.eq(thread, 0), () -> {
                 k.expectBytes(stage.full(), rangeTileBytes());
-                copyRangeTile(k, slot.tileStart, firstRow, stage);
+                copyRangeTile(k, slot.boxStart, firstRow, BLOCK, stage);
             });
             k.arriveForWarp(stage.full(), thread, PRODUCERS / 32);
             slot.advance(k);
         });
+    }
+
+    /**
+     * A range tile in boxes of {@link #rangeBox} keys: the slot's ranges walked box by box, so that a range's last
+     * keys and the next range's first share the tile. Thread 0 announces the whole tile's bytes, then copies each box
+     * (a box past the last range from the maps' end, so zeros, its positions masked: the slot's last range tile may
+     * hold fewer boxes); a thread writes the positions of its rows (threads 0-63 one each; with
+     * {@link GatherArrival#WARP} producer warp 0 alone, two a lane) and every producer thread arrives (warp 0 once
+     * for all four). Each box's positions ascend and end in its masked keys, which {@link #mask} relies on.
+     */
+    private void boxedRangeTile(KernelBuilder k, U32 thread, int firstRow, Stage stage) {
+        Cursor slot = slots.getFirst();
+        boolean byWarp = rangeTilesByOneWarp();
+        Runnable tile = () -> {
+            k.comment("a range tile in boxes of " + rangeBox + " keys, walked through the slot's ranges");
+            List<U32> ownRows = byWarp ? List.of(thread, k.add(thread, 32)) : List.of(thread);
+            List<U32> positions = ownRows.stream().map(row -> k.var("position", k.u32(MASKED_KEY))).toList();
+            k.ifThen(k.eq(thread, 0), () -> k.expectBytes(stage.full(), rangeTileBytes()));
+            int shift = Integer.numberOfTrailingZeros(rangeBox);
+            for (int box = 0; box < BLOCK / rangeBox; box++) {
+                int boxRow = box * rangeBox;
+                for (int i = 0; i < ownRows.size(); i++) {
+                    U32 row = ownRows.get(i);
+                    U32 position = positions.get(i);
+                    k.ifThen(k.eq(k.shr(row, shift), k.u32(box)),
+                            () -> k.set(position, slot.key(k, k.sub(row, boxRow))));
+                }
+                U32 from = k.select(slot.inRanges(k), slot.boxStart, rows.keyRows());
+                k.ifThen(k.eq(thread, 0), () -> copyRangeTile(k, from, firstRow + boxRow, rangeBox, stage));
+                slot.advance(k);
+            }
+            Runnable store = () -> {
+                for (int i = 0; i < ownRows.size(); i++) {
+                    U32 at = k.add(stage.metadata(), k.shl(k.add(ownRows.get(i), firstRow), 2));
+                    k.store(shared(at), positions.get(i));
+                }
+            };
+            if (byWarp) {
+                store.run();
+                k.arriveForWarp(stage.full(), thread, PRODUCERS / 32);
+            } else {
+                k.ifThen(k.lt(thread, BLOCK), store);
+                k.arrive(stage.full());
+            }
+        };
+        if (byWarp) {
+            k.ifThen(k.lt(thread, 32), tile);
+        } else {
+            tile.run();
+        }
     }
 
     /**
@@ -479,14 +559,17 @@ final class IndexKeySource implements HopperKeySource {
     private void issueRangeTile(KernelBuilder k, U32 thread, U32 start, int firstRow, Stage stage) {
         k.ifElse(k.eq(thread, 0), () -> {
             k.arriveExpectingBytes(stage.full(), rangeTileBytes());
-            copyRangeTile(k, start, firstRow, stage);
+            copyRangeTile(k, start, firstRow, BLOCK, stage);
         }, () -> k.arrive(stage.full()));
     }
 
-    /** The two TMA copies (K and V) of a range tile from key {@code start} into stage rows {@code firstRow...}. */
-    private void copyRangeTile(KernelBuilder k, U32 start, int firstRow, Stage stage) {
-        stage.keys().loadRows(k, rows.keyMap(), stage.full(), firstRow, BLOCK, rows.kvHead(), start);
-        stage.values().loadRows(k, rows.valueMap(), stage.full(), firstRow, BLOCK, rows.kvHead(), start);
+    /**
+     * The TMA copies (K and V) of {@code keys} keys (the maps' box: a tile, or a box of one) from key {@code start}
+     * into stage rows {@code firstRow...}.
+     */
+    private void copyRangeTile(KernelBuilder k, U32 start, int firstRow, int keys, Stage stage) {
+        stage.keys().loadRows(k, rows.keyMap(), stage.full(), firstRow, keys, rows.kvHead(), start);
+        stage.values().loadRows(k, rows.valueMap(), stage.full(), firstRow, keys, rows.kvHead(), start);
     }
 
     /** The bytes a range tile's copies deliver: 64 rows of K and of V. */
@@ -540,15 +623,18 @@ final class IndexKeySource implements HopperKeySource {
     @Override
     public void mask(KernelBuilder k, U32 step, Stage stage, WarpgroupAccumulator scores, U32 rowPosition,
                      U32 pair) {
-        // positions ascend within a tile (range keys, then ascending columns) and a masked entry is MASKED_KEY, so
-        // a tile's last position is its largest: at or before the thread's first row, nothing of the step is
-        // masked for either of its rows. Most steps are such (whole range tiles below the diagonal, full column
-        // tiles), and skip the shared loads and selects; the vote keeps the branch uniform per warp.
+        // positions ascend within a tile's box (a range tile's keys, a column tile's ascending columns) and a masked
+        // entry is MASKED_KEY, so the largest of the boxes' last positions is the tile's: at or before the thread's
+        // first row, nothing of the step is masked for either of its rows. Most steps are such (whole range tiles
+        // below the diagonal, full column tiles), and skip the shared loads and selects; the vote keeps the branch
+        // uniform per warp. A column tile is one box of 64; a range tile's boxes are of rangeBox keys.
         U32 positions = positions(k, stage);
         U32 lastKey = null;
         for (int part = 0; part < tilesPerStep; part++) {
-            U32 last = k.loadU32(shared(positions).plus(4L * (BLOCK * part + BLOCK - 1)));
-            lastKey = lastKey == null ? last : k.max(lastKey, last);
+            for (int boxEnd = rangeBox; boxEnd <= BLOCK; boxEnd += rangeBox) {
+                U32 last = k.loadU32(shared(positions).plus(4L * (BLOCK * part + boxEnd - 1)));
+                lastKey = lastKey == null ? last : k.max(lastKey, last);
+            }
         }
         k.ifThen(k.any(k.gt(lastKey, rowPosition)), () -> {
             U32 lanePositions = k.add(positions, k.shl(pair, 2));

@@ -116,7 +116,7 @@ public final class SparseFlashAttention implements AutoCloseable {
             // Q, K and V through tensor maps of the whole prompt (K and V again by pointer, for the column gather)
             var driver = context.driver();
             int d = shape.headDim();
-            int box = HopperSparseFlashPrefill.BLOCK;
+            int box = hopper.keyBoxRows();
             TensorMap qMap = TensorMap.headRows(driver, q, index.length(), shape.numHeads(), d, hopper.queryRows());
             TensorMap kMap = TensorMap.headRows(driver, k, index.length(), shape.numKvHeads(), d, box);
             TensorMap vMap = TensorMap.headRows(driver, v, index.length(), shape.numKvHeads(), d, box);

@@ -25,7 +25,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * warp and a consumer warp, each averaged over its warpgroup's four, with the opcodes that make up most of it. The
  * dense kernel with 128-key and with 64-key steps, and with 64 query rows a block (the sparse kernel's geometry),
  * beside the sparse one (64 keys a step, a dense index, so that every step is a whole range tile as in the dense
- * kernel), and the sparse variants.
+ * kernel), and the sparse variants (range tiles in boxes of 16 and 8 keys among them: the dense index's one range a
+ * slot walked box by box).
  * <p>Why it matters: an SM's four schedulers issue one instruction a cycle each, and its tensor cores take about 512
  * cycles for a 64 x 64 x 128 step's two GEMMs (2.1 MFLOP at about 4,100 bf16 FLOP a cycle). With two consumer and two
  * producer warpgroups on an SM, each scheduler holds one warp of each, so per 1,024 cycles (the two consumers' steps at
@@ -56,7 +57,9 @@ class HopperStepIssueMeasurement {
                 base.withSchedule(HopperFlashLoop.Schedule.parse("overlap")),
                 base.withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("warp")),
                 base.withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("lazy,warp")),
-                base.withKeysPerStep(128))) {
+                base.withKeysPerStep(128), base.withRangeBox(16), base.withRangeBox(8),
+                base.withRangeBox(16).withGather(GatherArrival.WARP)
+                        .withSchedule(HopperFlashLoop.Schedule.parse("lazy,warp")))) {
             HopperSparseFlashPrefill sparse = HopperSparseFlashPrefill.forHeadDim(128, variant);
             int keysPerStep = variant.keysPerStep();
             report(sparse.entryName() + " (" + keysPerStep + " keys a step, 64 query rows)",

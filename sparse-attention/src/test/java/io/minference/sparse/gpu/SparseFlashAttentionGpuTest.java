@@ -143,6 +143,30 @@ class SparseFlashAttentionGpuTest {
                 }));
     }
 
+    /**
+     * Range tiles in boxes ({@link HopperSparseFlashPrefill.Variant#rangeBox}: a tile filled box by box through the
+     * slot's ranges, by TMA copies of 32, 16 or 8 keys at any row, a box past the last range copied from beyond the
+     * maps' rows, so zeros), with the waiting producer and with warp 0's range tiles, on the Hopper cases.
+     */
+    @ParameterizedTest(name = "{0} {3} {1}, {2} tokens, heads from {4} ({5})")
+    @MethodSource("rangeBoxCases")
+    void rangeBoxesMatchTheCpuReference(String setting, AttentionShape shape, int length, Pattern pattern,
+                                        int firstHead, int heads) {
+        String[] parts = setting.split(" ");
+        checkAgainstTheCpuReference(PrefillKernel.HOPPER, HopperSparseFlashPrefill.Variant.DEFAULT
+                .withRangeBox(Integer.parseInt(parts[0])).withGather(GatherArrival.parse(parts[1]))
+                .withSchedule(HopperFlashLoop.Schedule.parse(parts[2])), shape, length, pattern, firstHead, heads);
+    }
+
+    static Stream<Arguments> rangeBoxCases() {
+        return Stream.of("32 wait lazy", "16 wait lazy", "8 wait lazy", "16 warp lazy,warp").flatMap(setting ->
+                sparseCases().filter(c -> c.get()[0] == PrefillKernel.HOPPER).map(c -> {
+                    Object[] all = c.get().clone();
+                    all[0] = setting;
+                    return Arguments.of(all);
+                }));
+    }
+
     /** The Hopper cases once per schedule other than the default (lazy) one. */
     static Stream<Arguments> scheduleCases() {
         return Stream.of("plain", "overlap", "overlap,lazy").flatMap(schedule -> sparseCases()

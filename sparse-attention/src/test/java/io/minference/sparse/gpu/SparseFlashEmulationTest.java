@@ -88,7 +88,11 @@ class SparseFlashEmulationTest {
             "async gather, 64, MIXED, 300, 0, 6", "warp, 64, VERTICAL_SLASH, 300, 0, 6",
             "128 keys a step, 64, MIXED, 300, 0, 6", "overlap lazy, 128, VERTICAL_SLASH, 260, 0, 6",
             "longest-first, 64, SCATTERED, 330, 0, 3", "pairs, 64, SCATTERED, 330, 0, 3",
-            "plain, 128, VERTICAL_SLASH, 300, 1, 4", "persistent async, 128, MIXED, 300, 0, 6"})
+            "plain, 128, VERTICAL_SLASH, 300, 1, 4", "persistent async, 128, MIXED, 300, 0, 6",
+            "range boxes of 16, 64, VERTICAL_SLASH, 520, 0, 6", "range boxes of 8, 128, MIXED, 300, 0, 6",
+            "range boxes of 32, 64, SCATTERED, 330, 0, 3", "range boxes of 16, 64, BLOCK_SPARSE, 260, 0, 6",
+            "range boxes of 8 warp, 64, SCATTERED, 330, 0, 3", "range boxes of 16 128 keys, 64, MIXED, 300, 0, 6",
+            "range boxes of 16 persistent, 64, VERTICAL_SLASH, 330, 0, 6"})
     void theHopperKernelMatchesTheCpuReference(String variant, int headDim, String pattern, int length,
                                                int firstHead, int heads) {
         long seed = System.nanoTime();
@@ -125,16 +129,17 @@ class SparseFlashEmulationTest {
      * differs, so a position left unwritten, a tile announced with the wrong count or a stage released early shows
      * as differing rows or a deadlock.
      */
-    @ParameterizedTest(name = "{0}, {1} tokens, {2} keys a step")
-    @CsvSource({"VERTICAL_SLASH, 520, 64", "MIXED, 330, 64", "SCATTERED, 330, 64", "MIXED, 330, 128"})
-    void theWarpProducerGivesTheWaitingBits(String pattern, int length, int keysPerStep) {
+    @ParameterizedTest(name = "{0}, {1} tokens, {2} keys a step, range boxes of {3}")
+    @CsvSource({"VERTICAL_SLASH, 520, 64, 64", "MIXED, 330, 64, 64", "SCATTERED, 330, 64, 64", "MIXED, 330, 128, 64",
+            "SCATTERED, 330, 64, 16", "VERTICAL_SLASH, 520, 64, 8"})
+    void theWarpProducerGivesTheWaitingBits(String pattern, int length, int keysPerStep, int rangeBox) {
         long seed = System.nanoTime();
         Random random = new Random(seed);
         AttentionShape shape = new AttentionShape(6, 2, 64);
         SparseIndex index = testIndex(pattern, random, 0, 6, length);
         Problem problem = Problem.random(shape, length, random);
         HopperSparseFlashPrefill.Variant waiting = HopperSparseFlashPrefill.Variant.DEFAULT
-                .withKeysPerStep(keysPerStep);
+                .withKeysPerStep(keysPerStep).withRangeBox(rangeBox);
         float[] expected = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, waiting), random);
         float[] byWarps = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, waiting
                 .withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("lazy,warp"))), random);
@@ -215,6 +220,13 @@ class SparseFlashEmulationTest {
             case "128 keys a step" -> base.withKeysPerStep(128);
             case "overlap lazy" -> base.withSchedule(HopperFlashLoop.Schedule.parse("overlap,lazy"));
             case "persistent async" -> base.withPersistent(true).withGather(GatherArrival.ASYNC);
+            case "range boxes of 32" -> base.withRangeBox(32);
+            case "range boxes of 16" -> base.withRangeBox(16);
+            case "range boxes of 8" -> base.withRangeBox(8);
+            case "range boxes of 8 warp" -> base.withRangeBox(8).withGather(GatherArrival.WARP)
+                    .withSchedule(HopperFlashLoop.Schedule.parse("lazy,warp"));
+            case "range boxes of 16 128 keys" -> base.withRangeBox(16).withKeysPerStep(128);
+            case "range boxes of 16 persistent" -> base.withRangeBox(16).withPersistent(true);
             default -> throw new IllegalArgumentException(name);
         };
     }
@@ -280,9 +292,9 @@ class SparseFlashEmulationTest {
         params.put("q", gpu.tensorMap(params.get("q"), TensorMap.Shape.headRows(problem.length(), shape.numHeads(), d,
                 kernel.queryRows())));
         params.put("k", gpu.tensorMap(params.get("k"), TensorMap.Shape.headRows(problem.length(),
-                shape.numKvHeads(), d, HopperSparseFlashPrefill.BLOCK)));
+                shape.numKvHeads(), d, kernel.keyBoxRows())));
         params.put("v", gpu.tensorMap(params.get("v"), TensorMap.Shape.headRows(problem.length(),
-                shape.numKvHeads(), d, HopperSparseFlashPrefill.BLOCK)));
+                shape.numKvHeads(), d, kernel.keyBoxRows())));
         params.putAll(EmulatedIndexes.upload(gpu, DeviceSparseIndex.Packed.of(index)));
         params.put("length", (long) problem.length());
         params.put("firstHead", (long) index.firstHead());

@@ -58,6 +58,16 @@ class SparseKernelsPtxasTest {
                     .withSchedule(HopperFlashLoop.Schedule.PLAIN).withGather(GatherArrival.ASYNC)),
             HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withPersistent(true)
                     .withPairs(true)),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withRangeBox(32)),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withRangeBox(16)),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withRangeBox(8)),
+            HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant.DEFAULT.withRangeBox(16)),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withRangeBox(16)
+                    .withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("lazy,warp"))),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withRangeBox(16)
+                    .withKeysPerStep(128)),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withRangeBox(16)
+                    .withPersistent(true)),
             new SlotOrder(SlotOrder.Pass.TILES),
             new SlotOrder(SlotOrder.Pass.ORDER),
             new SlotOrder(SlotOrder.Pass.TILES, true),
@@ -161,7 +171,7 @@ class SparseKernelsPtxasTest {
         assertEquals(64, HopperSparseFlashPrefill.forHeadDim(128).queryRows());
         List<Supplier<HopperSparseFlashPrefill.Variant>> wrong = List.of(() -> pairs.withKeysPerStep(128),
                 () -> pairs.withGather(GatherArrival.ASYNC),
-                () -> pairs.withSchedule(HopperFlashLoop.Schedule.parse("overlap")));
+                () -> pairs.withSchedule(HopperFlashLoop.Schedule.parse("overlap")), () -> pairs.withRangeBox(16));
         for (Supplier<HopperSparseFlashPrefill.Variant> variant : wrong) {
             var e = assertThrows(IllegalArgumentException.class, variant::get);
             assertTrue(e.getMessage().contains(HopperSparseFlashPrefill.PAIRS_PROPERTY), e.getMessage());
@@ -191,6 +201,31 @@ class SparseKernelsPtxasTest {
         for (Supplier<HopperSparseFlashPrefill.Variant> variant : wrong) {
             var e = assertThrows(IllegalArgumentException.class, variant::get);
             assertTrue(e.getMessage().contains(HopperSparseFlashPrefill.PERSISTENT_PROPERTY), e.getMessage());
+        }
+    }
+
+    /**
+     * Range tiles in boxes: the K and V maps' box is the range box, a range tile's copies are 64 / box TMA loads per
+     * tensor from thread 0 (two per box: the halves of d 128), the entry name says the box, and a box that is not 64,
+     * 32, 16 or 8 keys is refused by the property's name.
+     */
+    @Test
+    void rangeTilesInBoxesCopyABoxAtATime() {
+        for (int box : new int[] {64, 32, 16, 8}) {
+            HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(128,
+                    HopperSparseFlashPrefill.Variant.DEFAULT.withRangeBox(box));
+            String ptx = kernel.emit(PtxTarget.SM_90A).ptx();
+            assertEquals(box, kernel.keyBoxRows());
+            assertEquals(box == 64 ? "sparse_flash_prefill_sm90a_bf16_d128_s3_longest_lazy"
+                    : "sparse_flash_prefill_sm90a_bf16_d128_s3_longest_lazy_rb" + box, kernel.entryName());
+            // the Q load, and per range tile 2 (K, V) x 2 (d halves) x boxes; no copy elsewhere
+            int copies = ptx.split("cp\\.async\\.bulk\\.tensor", -1).length - 1;
+            assertEquals(2 + 4 * (64 / box), copies, "TMA loads in the kernel with boxes of " + box);
+        }
+        for (int bad : new int[] {0, 4, 24, 128}) {
+            var e = assertThrows(IllegalArgumentException.class,
+                    () -> HopperSparseFlashPrefill.Variant.DEFAULT.withRangeBox(bad));
+            assertTrue(e.getMessage().contains(HopperSparseFlashPrefill.RANGE_BOX_PROPERTY), e.getMessage());
         }
     }
 
