@@ -1,6 +1,7 @@
 package io.minference.bench;
 
 import io.minference.kernels.attention.AttentionShape;
+import io.minference.sparse.DenseFallback;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.SparseIndex;
 import io.minference.sparse.config.PatternFileException;
@@ -22,7 +23,10 @@ import java.util.stream.IntStream;
  * blocks, runs of blocks merged, the kept columns outside those blocks), for one layer's patterns at LLaMA-3-8B's
  * head layout (32 heads, 8 KV heads, d 128) on the three input families of the sparse benchmarks (seed 1). The
  * selections are the CPU reference's estimates (the GPU builds the same up to float ties), so this runs without a
- * GPU. Usage: {@code SlashTilesReport PATTERN_FILE LAYER [length...]} (default 8K and 16K).
+ * GPU. Beside them, the tiles the Hopper kernel computes with range boxes of 16 and of 8 keys
+ * ({@code -Dminference.sparse.range-box}: a range tile filled box by box through the slot's ranges,
+ * {@link SparseIndex#rangeTiles(int, int, int)}). Usage: {@code SlashTilesReport PATTERN_FILE LAYER [length...]}
+ * (default 8K and 16K).
  */
 public final class SlashTilesReport {
     private static final AttentionShape SHAPE = new AttentionShape(32, 8, 128);
@@ -76,8 +80,8 @@ public final class SlashTilesReport {
         List<HeadPattern> patterns = arguments.patterns();
         int[] lengths = arguments.lengths();
         System.out.println("| L | inputs | head | pattern | tiles, blocks rounded out | tiles, exact | change"
-                + " | share of causal, exact |");
-        System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- |");
+                + " | share of causal, exact | range boxes of 16 | of 8 |");
+        System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         for (int length : lengths) {
             for (String family : FAMILIES) {
                 HeadIndex[] selections = selections(patterns, length, family);
@@ -117,11 +121,26 @@ public final class SlashTilesReport {
         return index;
     }
 
-    /** {tiles rounded out to blocks, exact tiles} of one head's selection (equal for other patterns than slashes). */
+    /** Range boxes beside the whole tile: the kernel's {@code rangeBox} settings the report counts. */
+    private static final int[] BOXES = {16, 8};
+
+    /**
+     * {tiles rounded out to blocks, exact tiles, then exact tiles with each of {@link #BOXES}} of one head's
+     * selection (rounded and exact equal for other patterns than slashes).
+     */
     private static long[] tiles(HeadIndex selection, int length) {
-        long exact = index(selection, length).tiles(0);
+        SparseIndex index = index(selection, length);
+        long exact = index.tiles(0);
         long rounded = selection instanceof VerticalSlashIndex slashes ? blockRoundedTiles(slashes) : exact;
-        return new long[] {rounded, exact};
+        long[] tiles = new long[2 + BOXES.length];
+        tiles[0] = rounded;
+        tiles[1] = exact;
+        for (int i = 0; i < BOXES.length; i++) {
+            for (int b = 0; b < index.queryBlocks(); b++) {
+                tiles[2 + i] += index.rangeTiles(0, b, BOXES[i]) + index.columnTiles(0, b);
+            }
+        }
+        return tiles;
     }
 
     /** The former rule: each diagonal's keys [max(0, m0 - δ), m1 - δ) rounded out to whole key blocks. */
@@ -149,15 +168,37 @@ public final class SlashTilesReport {
 
     private static void report(int length, String family, List<HeadPattern> patterns, long[][] tiles) {
         long causal = SparseIndex.causalTiles(length);
-        long rounded = 0, exact = 0;
+        long[] layer = new long[tiles[0].length];
+        long[] sparse = new long[tiles[0].length];
+        int sparseHeads = 0;
         for (int h = 0; h < tiles.length; h++) {
-            rounded += tiles[h][0];
-            exact += tiles[h][1];
-            System.out.printf("| %dK | %s | %d | %s | %d | %d | %+.1f %% | %.3f |%n", length / 1024, family, h,
-                    patterns.get(h), tiles[h][0], tiles[h][1], 100.0 * (tiles[h][1] - tiles[h][0]) / tiles[h][0],
-                    (double) tiles[h][1] / causal);
+            boolean dense = DenseFallback.DEFAULT.runsDense(tiles[h][1], length);
+            for (int i = 0; i < layer.length; i++) {
+                layer[i] += tiles[h][i];
+                if (!dense) sparse[i] += tiles[h][i];
+            }
+            if (!dense) sparseHeads++;
+            System.out.printf("| %dK | %s | %d | %s | %s%n", length / 1024, family, h, patterns.get(h),
+                    columns(tiles[h], causal));
         }
-        System.out.printf("| %dK | %s | all | layer | %d | %d | %+.1f %% | %.3f |%n", length / 1024, family, rounded,
-                exact, 100.0 * (exact - rounded) / rounded, (double) exact / (causal * tiles.length));
+        System.out.printf("| %dK | %s | all | layer | %s%n", length / 1024, family,
+                columns(layer, causal * tiles.length));
+        // the heads the dense fallback leaves to the sparse kernel: where the boxes count
+        System.out.printf("| %dK | %s | %d sparse | layer | %s%n", length / 1024, family, sparseHeads,
+                columns(sparse, causal * Math.max(sparseHeads, 1)));
+    }
+
+    /** A row's counts: rounded, exact, the change, the share of {@code causal}, then each box's tiles and change. */
+    private static String columns(long[] tiles, long causal) {
+        StringBuilder row = new StringBuilder(String.format("%d | %d | %+.1f %% | %.3f |", tiles[0], tiles[1],
+                change(tiles[1], tiles[0]), (double) tiles[1] / causal));
+        for (int i = 2; i < tiles.length; i++) {
+            row.append(String.format(" %d (%+.1f %%) |", tiles[i], change(tiles[i], tiles[1])));
+        }
+        return row.toString();
+    }
+
+    private static double change(long now, long before) {
+        return before == 0 ? 0 : 100.0 * (now - before) / before;
     }
 }

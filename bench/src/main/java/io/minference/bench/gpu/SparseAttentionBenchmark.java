@@ -26,7 +26,8 @@ import java.util.SplittableRandom;
  * {@link SyntheticVerticalSlash} index of the default budget (1000 columns, 6096 diagonals), banded and uniform, and
  * of its two diagnostic families (almost only gathered columns, almost only ranges),
  * beside the dense flash kernel on the same buffers: ms, attended pairs, tiles, effective TFLOP/s (4 d per attended
- * query-key pair), the rate on the tiles the kernel multiplies (4 d 64 64 per tile), and the speedup over dense.
+ * query-key pair), the rate on the tiles the kernel multiplies (4 d 64 64 per tile, counted with the kernel's range
+ * box: {@code -Dminference.sparse.range-box}), and the speedup over dense.
  * The dense kernel also runs in the sparse kernel's block shape (64 query rows, 4 warps), which separates what the
  * smaller block costs from what the index costs. On sm_90 both sparse kernels run (the Hopper one, wgmma and TMA, and
  * the mma.sync one; the Hopper one with each {@link GatherArrival}), each labelled; dense is the kernel
@@ -65,19 +66,25 @@ public final class SparseAttentionBenchmark implements GpuBenchmark {
         // for two 64-row blocks of a head)
         List<String> labels = new ArrayList<>();
         List<SparseFlashAttention> sparseKernels = new ArrayList<>();
+        // the keys of each kernel's range copies, by which it counts its tiles (SparseIndex.rangeTiles)
+        List<Integer> rangeBoxes = new ArrayList<>();
         if (backend.device().runs(PtxTarget.SM_90A)) {
             HopperSparseFlashPrefill.Variant configured = HopperSparseFlashPrefill.Variant.configured().withPairs(false);
+            String boxes = configured.rangeBox() == SparseIndex.BLOCK ? "" : " rb" + configured.rangeBox();
             for (GatherArrival gather : GatherArrival.values()) {
-                labels.add(PrefillKernel.HOPPER.setting() + " " + gather.setting() + "-gather");
+                labels.add(PrefillKernel.HOPPER.setting() + " " + gather.setting() + "-gather" + boxes);
                 sparseKernels.add(new SparseFlashAttention(backend.context(), SHAPE, PrefillKernel.HOPPER,
                         configured.withGather(gather)));
+                rangeBoxes.add(configured.rangeBox());
             }
             labels.add(PrefillKernel.HOPPER.setting() + " pairs");
             sparseKernels.add(new SparseFlashAttention(backend.context(), SHAPE, PrefillKernel.HOPPER,
-                    configured.withGather(GatherArrival.WAIT).withPairs(true)));
+                    configured.withGather(GatherArrival.WAIT).withRangeBox(SparseIndex.BLOCK).withPairs(true)));
+            rangeBoxes.add(SparseIndex.BLOCK);
         }
         labels.add(PrefillKernel.MMA_SYNC.setting());
         sparseKernels.add(new SparseFlashAttention(backend.context(), SHAPE, PrefillKernel.MMA_SYNC));
+        rangeBoxes.add(SparseIndex.BLOCK);
         try (FlashAttention flash = new FlashAttention(backend.context(), SHAPE)) {
             for (int length : lengths) {
                 try (PromptBuffers buffers = PromptBuffers.random(backend, SHAPE, length, block)) {
@@ -99,10 +106,10 @@ public final class SparseAttentionBenchmark implements GpuBenchmark {
                     for (SyntheticVerticalSlash.Family shapeOfIndex : SyntheticVerticalSlash.Family.values()) {
                         SparseIndex host = SyntheticVerticalSlash.build(SHAPE.numHeads(), length, shapeOfIndex, 42);
                         long pairs = SyntheticVerticalSlash.attendedPairs(host);
-                        long tiles = SyntheticVerticalSlash.keyTiles(host);
                         try (DeviceSparseIndex index = DeviceSparseIndex.upload(backend.context(), host)) {
                             for (int f = 0; f < sparseKernels.size(); f++) {
                                 SparseFlashAttention sparse = sparseKernels.get(f);
+                                long tiles = SyntheticVerticalSlash.keyTiles(host, rangeBoxes.get(f));
                                 double millis = DeviceTimer.medianMillis(backend, 1, repeats,
                                         () -> sparse.launch(backend.stream(), q, k, v, o, index));
                                 String label = "sparse " + labels.get(f) + " " + shapeOfIndex.label() + " L="

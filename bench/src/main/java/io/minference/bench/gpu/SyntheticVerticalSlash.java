@@ -154,6 +154,20 @@ public final class SyntheticVerticalSlash {
 
     /** 64-key tiles the kernel computes ({@link SparseIndex#tiles(int)}), over all heads. */
     public static long keyTiles(SparseIndex index) {
-        return IntStream.range(0, index.heads()).parallel().mapToLong(index::tiles).sum();
+        return keyTiles(index, SparseIndex.BLOCK);
+    }
+
+    /**
+     * The key tiles a kernel that copies ranges in boxes of {@code rangeBox} keys computes over every head
+     * ({@link SparseIndex#rangeTiles(int, int, int)} plus the column tiles).
+     */
+    public static long keyTiles(SparseIndex index, int rangeBox) {
+        return IntStream.range(0, index.heads()).parallel().mapToLong(h -> {
+            long tiles = 0;
+            for (int b = 0; b < index.queryBlocks(); b++) {
+                tiles += index.rangeTiles(h, b, rangeBox) + index.columnTiles(h, b);
+            }
+            return tiles;
+        }).sum();
     }
 }
