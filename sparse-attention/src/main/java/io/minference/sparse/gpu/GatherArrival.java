@@ -40,11 +40,6 @@ public enum GatherArrival {
         return setting;
     }
 
-    /** The arrival the system property names ({@link #WAIT} when unset); a misspelling is an error naming it. */
-    public static GatherArrival configured() {
-        return KernelSettings.configured(PROPERTY, WAIT, List.of(values()), GatherArrival::setting);
-    }
-
     /** The arrival named {@code value}: {@code wait}, {@code warp} or {@code async}. */
     public static GatherArrival parse(String value) {
         return KernelSettings.parse(PROPERTY, value, List.of(values()), GatherArrival::setting);

@@ -4,6 +4,7 @@ import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.DevicePromptAttention;
 import io.minference.kernels.flash.FlashAttention;
 import io.minference.kernels.flash.PhaseMarks;
+import io.minference.kernels.flash.PrefillKernel;
 import io.minference.runtime.cuda.CudaContext;
 import io.minference.runtime.cuda.CudaStream;
 import io.minference.runtime.cuda.DevicePointer;
@@ -55,13 +56,27 @@ public final class GpuSparsePrefill implements DevicePromptAttention {
      */
     public GpuSparsePrefill(PatternPlan plan, CudaContext context, AttentionShape shape, DenseFallback fallback,
                             IndexDensity density) {
+        this(plan, context, shape, fallback, density, HopperSparseFlashPrefill.Variant.configured());
+    }
+
+    /**
+     * With the Hopper sparse kernel's {@code variant} given instead of read from the system properties (a benchmark
+     * that times several variants in one process); the kernel family is still {@link PrefillKernel#configured()}'s.
+     */
+    public GpuSparsePrefill(PatternPlan plan, CudaContext context, AttentionShape shape, DenseFallback fallback,
+                            HopperSparseFlashPrefill.Variant variant) {
+        this(plan, context, shape, fallback, IndexDensity.off(), variant);
+    }
+
+    private GpuSparsePrefill(PatternPlan plan, CudaContext context, AttentionShape shape, DenseFallback fallback,
+                             IndexDensity density, HopperSparseFlashPrefill.Variant variant) {
         this.plan = plan;
         this.density = density;
         this.shape = shape;
         this.fallback = fallback;
         this.builder = new GpuIndexBuilder(context, shape);
         try {
-            this.attention = new SparseFlashAttention(context, shape);
+            this.attention = new SparseFlashAttention(context, shape, PrefillKernel.configured(), variant);
             this.dense = new FlashAttention(context, shape);
         } catch (RuntimeException e) {
             builder.close();

@@ -14,7 +14,10 @@ import io.minference.ptx.dsl.U64;
 import io.minference.sparse.SparseIndex;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
 
 import static io.minference.ptx.dsl.Address.global;
 
@@ -118,6 +121,12 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
                           int keysPerStep, boolean pairs, boolean persistent, int rangeBox) {
         /** The keys a range tile's TMA copy may take. */
         static final List<Integer> RANGE_BOXES = List.of(64, 32, 16, 8);
+        /** What every property of a variant starts with. */
+        private static final String SETTING_PREFIX = "minference.sparse.";
+        /** The properties a variant is made of. */
+        private static final List<String> PROPERTIES = List.of(LaunchOrder.PROPERTY, SCHEDULE_PROPERTY,
+                GatherArrival.PROPERTY, KEYS_PER_STEP_PROPERTY, PAIRS_PROPERTY, PERSISTENT_PROPERTY,
+                RANGE_BOX_PROPERTY);
 
         /**
          * The default: longest first, the lazy schedule, gathered tiles waited for, 64 keys a step, no pairs, a
@@ -158,20 +167,58 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
 
         /**
          * The choices the system properties {@value LaunchOrder#PROPERTY}, {@value #SCHEDULE_PROPERTY},
-         * {@value GatherArrival#PROPERTY}, {@value #KEYS_PER_STEP_PROPERTY}, {@value #PAIRS_PROPERTY} and
+         * {@value GatherArrival#PROPERTY}, {@value #KEYS_PER_STEP_PROPERTY}, {@value #PAIRS_PROPERTY},
          * {@value #PERSISTENT_PROPERTY} and {@value #RANGE_BOX_PROPERTY} name, the default's where unset; a misspelt
          * value, or a combination the kernel does not take, is an error naming it.
          */
         public static Variant configured() {
-            boolean pairs = KernelSettings.configured(PAIRS_PROPERTY, DEFAULT.pairs, List.of(true, false),
-                    String::valueOf);
-            boolean persistent = KernelSettings.configured(PERSISTENT_PROPERTY, DEFAULT.persistent,
-                    List.of(true, false), String::valueOf);
-            return new Variant(LaunchOrder.configured(), configuredSchedule(), GatherArrival.configured(),
-                    KernelSettings.configured(KEYS_PER_STEP_PROPERTY, DEFAULT.keysPerStep, List.of(BLOCK, 2 * BLOCK),
-                            String::valueOf),
-                    pairs, persistent,
-                    KernelSettings.configured(RANGE_BOX_PROPERTY, DEFAULT.rangeBox, RANGE_BOXES, String::valueOf));
+            return from(System::getProperty);
+        }
+
+        /**
+         * A variant written as its settings, the properties' names without {@value #SETTING_PREFIX}: {@code default},
+         * or {@code NAME=VALUE} pairs separated by blanks ({@code range-box=16 gather=warp schedule=lazy,warp}), the
+         * others the default's. What a benchmark that times several variants in one process takes; an unknown name,
+         * a pair without {@code =} or a bad value is an error naming it.
+         */
+        public static Variant parse(String settings) {
+            Map<String, String> values = new HashMap<>();
+            String trimmed = settings.strip();
+            if (!trimmed.equals("default")) {
+                for (String pair : trimmed.split("\\s+")) {
+                    int equals = pair.indexOf('=');
+                    String property = SETTING_PREFIX + (equals < 0 ? pair : pair.substring(0, equals));
+                    if (equals < 1 || !PROPERTIES.contains(property)) {
+                        throw new IllegalArgumentException("a sparse kernel variant is 'default' or NAME=VALUE pairs"
+                                + " with NAME one of " + PROPERTIES.stream().map(p -> p.substring(SETTING_PREFIX
+                                .length())).toList() + "; got '" + pair + "' in '" + settings + "'");
+                    }
+                    values.put(property, pair.substring(equals + 1));
+                }
+            }
+            return from(values::get);
+        }
+
+        /** The variant whose settings {@code setting} gives by property name (null: the default's). */
+        private static Variant from(Function<String, String> setting) {
+            return new Variant(
+                    setting(setting, LaunchOrder.PROPERTY, DEFAULT.order, LaunchOrder::parse),
+                    setting(setting, SCHEDULE_PROPERTY, DEFAULT.schedule, HopperFlashLoop.Schedule::parse),
+                    setting(setting, GatherArrival.PROPERTY, DEFAULT.gather, GatherArrival::parse),
+                    setting(setting, KEYS_PER_STEP_PROPERTY, DEFAULT.keysPerStep, value -> KernelSettings.parse(
+                            KEYS_PER_STEP_PROPERTY, value, List.of(BLOCK, 2 * BLOCK), String::valueOf)),
+                    setting(setting, PAIRS_PROPERTY, DEFAULT.pairs, value -> KernelSettings.parse(PAIRS_PROPERTY,
+                            value, List.of(true, false), String::valueOf)),
+                    setting(setting, PERSISTENT_PROPERTY, DEFAULT.persistent, value -> KernelSettings.parse(
+                            PERSISTENT_PROPERTY, value, List.of(true, false), String::valueOf)),
+                    setting(setting, RANGE_BOX_PROPERTY, DEFAULT.rangeBox, value -> KernelSettings.parse(
+                            RANGE_BOX_PROPERTY, value, RANGE_BOXES, String::valueOf)));
+        }
+
+        private static <T> T setting(Function<String, String> setting, String property, T fallback,
+                                     Function<String, T> parse) {
+            String value = setting.apply(property);
+            return value == null ? fallback : parse.apply(value);
         }
 
         public Variant withOrder(LaunchOrder other) {
@@ -302,11 +349,6 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      */
     public static HopperSparseFlashPrefill forHeadDim(int headDim, Variant variant) {
         return new HopperSparseFlashPrefill(headDim, variant.pairs() ? 4 : 3, variant);
-    }
-
-    /** The schedule {@value #SCHEDULE_PROPERTY} names, the default ({@code lazy}) when unset. */
-    public static HopperFlashLoop.Schedule configuredSchedule() {
-        return HopperFlashLoop.Schedule.parse(System.getProperty(SCHEDULE_PROPERTY, DEFAULT_SCHEDULE));
     }
 
     public int threads() {

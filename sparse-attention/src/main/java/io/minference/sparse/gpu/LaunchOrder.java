@@ -36,13 +36,6 @@ public enum LaunchOrder {
         return setting;
     }
 
-    /**
-     * The order the system property names ({@link #LONGEST_FIRST} when unset); a misspelling is an error naming it.
-     */
-    public static LaunchOrder configured() {
-        return KernelSettings.configured(PROPERTY, LONGEST_FIRST, List.of(values()), LaunchOrder::setting);
-    }
-
     /** The order named {@code value}: {@code last-first} or {@code longest-first}. */
     public static LaunchOrder parse(String value) {
         return KernelSettings.parse(PROPERTY, value, List.of(values()), LaunchOrder::setting);

@@ -45,6 +45,14 @@ class LaunchOrderTest {
                 assertTrue(e.getMessage().contains(keys + " must be 64 or 128"), e.getMessage());
             }
             System.clearProperty(keys);
+            System.setProperty(HopperSparseFlashPrefill.RANGE_BOX_PROPERTY, "16");
+            assertEquals("longest-first, lazy,warp, warp, 64 keys a step, range boxes of 16",
+                    HopperSparseFlashPrefill.Variant.configured().describe());
+            System.setProperty(HopperSparseFlashPrefill.RANGE_BOX_PROPERTY, "12");
+            var box = assertThrows(IllegalArgumentException.class, HopperSparseFlashPrefill.Variant::configured);
+            assertTrue(box.getMessage().contains(HopperSparseFlashPrefill.RANGE_BOX_PROPERTY
+                    + " must be 64, 32, 16 or 8, not '12'"), box.getMessage());
+            System.clearProperty(HopperSparseFlashPrefill.RANGE_BOX_PROPERTY);
             System.setProperty(GatherArrival.PROPERTY, "later");
             var e = assertThrows(IllegalArgumentException.class, HopperSparseFlashPrefill.Variant::configured);
             assertTrue(e.getMessage().contains(GatherArrival.PROPERTY), e.getMessage());
@@ -63,10 +71,28 @@ class LaunchOrderTest {
             assertTrue(combined.getMessage().contains(HopperSparseFlashPrefill.PAIRS_PROPERTY + " wants 64 keys a step"),
                     combined.getMessage());
         } finally {
+            System.clearProperty(HopperSparseFlashPrefill.RANGE_BOX_PROPERTY);
             System.clearProperty(HopperSparseFlashPrefill.PAIRS_PROPERTY);
             System.clearProperty(keys);
             System.clearProperty(GatherArrival.PROPERTY);
             System.clearProperty(HopperSparseFlashPrefill.SCHEDULE_PROPERTY);
+        }
+    }
+
+    /** A variant written as its settings: the properties' names without their prefix, any order, others default. */
+    @Test
+    void aVariantParsesFromItsSettings() {
+        HopperSparseFlashPrefill.Variant base = HopperSparseFlashPrefill.Variant.DEFAULT;
+        assertEquals(base, HopperSparseFlashPrefill.Variant.parse(" default "));
+        assertEquals(base.withRangeBox(8).withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule
+                .parse("lazy,warp")), HopperSparseFlashPrefill.Variant.parse("schedule=lazy,warp  range-box=8"
+                + " gather=warp"));
+        assertEquals(base.withOrder(LaunchOrder.LAST_FIRST).withPersistent(false).withKeysPerStep(128),
+                HopperSparseFlashPrefill.Variant.parse("order=last-first keys-per-step=128 persistent=false"));
+        for (String bad : new String[] {"range-box", "=16", "box=16", "range-box=12", "pairs=true range-box=16"}) {
+            var e = assertThrows(IllegalArgumentException.class, () -> HopperSparseFlashPrefill.Variant.parse(bad));
+            assertTrue(e.getMessage().contains("minference.sparse.") || e.getMessage().contains("NAME=VALUE"),
+                    bad + ": " + e.getMessage());
         }
     }
 
