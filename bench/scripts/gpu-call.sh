@@ -33,3 +33,16 @@ layer_runs() {
     grep -E '^\| 128K|variant' "$out/layer$run.log" | cut -c1-220
   done
 }
+
+# SparseLayerBenchmark on layer 22 of MInference's LLaMA-3-8B patterns, the Hopper sparse variants timed in one process
+# (alternating, on the same inputs; the first the reference): usage `layer_variants LIMIT NAME 'VARIANT|...' LENGTH...`;
+# NAME.log in $out, the variant lines and both tables printed.
+layer_variants() {
+  local limit=$1 name=$2 variants=$3
+  shift 3
+  local patterns=$MINFERENCE_TEST_DATA/minference/Llama_3_8B_Instruct_262k_kv_out_v32_fit_o_best_pattern.json
+  timeout "$limit" .gpu/java io.minference.bench.gpu.SparseLayerBenchmark "$patterns" 22 --variants "$variants" "$@" \
+    > "$out/$name.log" 2>&1
+  echo "$name rc=$?"
+  grep -E '^\| [0-9]+K|variant' "$out/$name.log" | cut -c1-220
+}

@@ -20,15 +20,16 @@
 #    128-row 64-key kernel's ~525, the index's producer and mask are. The persistent dense grids beside them, at 4K
 #    too (where a block's fixed costs weigh most; the dense kernel's 504 TFLOP/s there against 587 at 32K). Last, the
 #    index kernels' GPU tests (GpuIndexBuilderGpuTest, GpuCpuAgreementGpuTest), for the run-based index assembly.
-# 2. SparseLayerBenchmark, layer 22 of MInference's LLaMA-3-8B patterns at 128K: the default (lazy), range tiles in
-#    boxes of 16 keys (`minference.sparse.range-box=16`: 7-10 % fewer tiles on this layer, counted on the CPU), the
-#    same with warp arrivals and range tiles by producer warp 0 alone (`gather=warp`, `schedule=lazy,warp`: 39
-#    producer instructions a tile in the emulator against 91 with every producer thread walking the boxes), boxes of
-#    8, persistent blocks (sparse and, in the dense column, dense: `minference.sparse.persistent`,
-#    `minference.attention.persistent`), the `plain` schedule (the default before session 11), the default again;
-#    SparseFlashAttentionGpuTest's range-box, persistent and async cases first.
-# 5. More of the layer at 128K, if device time is left: warp arrivals alone, persistent pairs, `overlap,lazy` (never
-#    timed on the layer; emulation-tested), the default again.
+# 2. SparseLayerBenchmark, layer 22 of MInference's LLaMA-3-8B patterns at 128K, the variants in one process
+#    (`--variants`: each repeat runs them all, in an order that rotates, on the same inputs): the default (lazy), range
+#    tiles in boxes of 16 keys (`range-box=16`: 7-10 % fewer tiles on this layer, counted on the CPU), the same with
+#    warp arrivals and range tiles by producer warp 0 alone (`gather=warp schedule=lazy,warp`: 39 producer
+#    instructions a tile in the emulator against 91 with every producer thread walking the boxes), boxes of 8, warp
+#    arrivals alone, persistent blocks, the `plain` schedule (the default before session 11), `overlap,lazy` (never
+#    timed on the layer), persistent pairs; SparseFlashAttentionGpuTest's range-box, persistent and async cases
+#    first.
+# 5. The layer at 512K (structured, random, RoPE), the default against range boxes of 16 and 8, with and without the
+#    warp producer: where ranges are longest the boxes save most (11 % of the tiles at 256K on structured and RoPE).
 # 3. The GPU tests session 10 could not reach: CodedKvCacheGpuTest's bit-for-bit cases (the prefill quantizer's and the
 #    decode-time RoPE + KV write's codes and scales against CodedBlocks) and LlamaSessionGpuTest on CpuBackend.reference().
 # 4. Where the estimation's 7 ms at 128K go (issue 10's layer target wants the layer at 40 ms, estimation included): the
@@ -70,21 +71,17 @@ timeout 150 .gpu/test --details=testfeed --include-tag gpu \
   --include-classname '.*(GpuIndexBuilderGpuTest|GpuCpuAgreementGpuTest)' > "$out/index-tests.log" 2>&1
 echo "rc=$?"; test_summary "$out/index-tests.log"
 fi
-warp="-Dminference.sparse.gather=warp -Dminference.sparse.schedule=lazy,warp"
 if want 2; then
 timeout 150 .gpu/test --details=testfeed --include-tag gpu --include-classname '.*SparseFlashAttentionGpuTest' \
   --include-methodname '.*(rangeBoxesMatchTheCpuReference|persistentBlocksGiveTheBlockPerUnitBits|theAsyncGatherGivesTheWaitingBits).*' \
   > "$out/variant-tests.log" 2>&1
 echo "rc=$?"; test_summary "$out/variant-tests.log"
-echo "== 2. the layer at 128K: default (lazy), range boxes of 16, the same with the warp producer, boxes of 8, persistent, plain, default"
-persistent="-Dminference.sparse.persistent=true -Dminference.attention.persistent=true"
-layer_runs 60 "" "-Dminference.sparse.range-box=16" "$warp -Dminference.sparse.range-box=16" \
-  "-Dminference.sparse.range-box=8" "$persistent" "-Dminference.sparse.schedule=plain" ""
+echo "== 2. the layer at 128K, nine variants in one process"
+layer_variants 300 layer128k "default|range-box=16|gather=warp schedule=lazy,warp range-box=16|range-box=8|gather=warp schedule=lazy,warp|persistent=true|schedule=plain|schedule=overlap,lazy|persistent=true pairs=true" 131072
 fi
 if want 5; then
-echo "== 5. the layer at 128K: warp producer, persistent pairs, overlap,lazy, default"
-layer_runs 60 "$warp" "-Dminference.sparse.persistent=true -Dminference.sparse.pairs=true" \
-  "-Dminference.sparse.schedule=overlap,lazy" ""
+echo "== 5. the layer at 512K: range boxes against whole tiles"
+layer_variants 420 layer512k "default|range-box=16|gather=warp schedule=lazy,warp range-box=16|range-box=8|gather=warp schedule=lazy,warp range-box=8" 524288
 fi
 if want 3; then
 echo "== 3. what session 10 left unrun: the 8-bit cache's bytes against CodedBlocks, and LlamaSessionGpuTest on CpuBackend.reference()"

@@ -34,13 +34,13 @@ public final class SlashTilesReport {
     private SlashTilesReport() {
     }
 
-    /** A report's arguments: one layer's patterns and the lengths to run. */
-    record LayerArguments(List<HeadPattern> patterns, int[] lengths) {
+    /** A report's (or a layer benchmark's) arguments: one layer's patterns and the lengths to run. */
+    public record LayerArguments(List<HeadPattern> patterns, int[] lengths) {
         /**
          * {@code PATTERN_FILE LAYER [length...]}; a missing argument, a number that is not one, an unreadable pattern
          * file or a layer the file lacks is an error whose message names it.
          */
-        static LayerArguments parse(String tool, String[] args, int... defaultLengths) {
+        public static LayerArguments parse(String tool, String[] args, int... defaultLengths) {
             if (args.length < 2) {
                 throw new IllegalArgumentException("usage: " + tool + " PATTERN_FILE LAYER [length...]");
             }

@@ -16,11 +16,16 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The tile reports' arguments: a layer of a pattern file and lengths, each kind of bad input named. */
-class LayerArgumentsTest {
+public class LayerArgumentsTest {
     @TempDir
     Path dir;
 
     private Path patterns() throws IOException {
+        return twoLayers(dir);
+    }
+
+    /** A pattern file of two layers of four A-shape heads in {@code dir}, for the tests of layer arguments. */
+    public static Path twoLayers(Path dir) throws IOException {
         Path file = dir.resolve("a-shape.yaml");
         PatternFiles.write(file, PatternPlan.uniform(2, 4, new HeadPattern.AShape(64, 256)), "two layers");
         return file;

@@ -1,6 +1,7 @@
 package io.minference.bench.gpu;
 
 import io.minference.bench.GpuBench;
+import io.minference.bench.SlashTilesReport;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashAttention;
 import io.minference.kernels.flash.PrefillKernel;
@@ -13,13 +14,11 @@ import io.minference.sparse.DenseFallback;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.PatternPlan;
 import io.minference.sparse.SparseIndex;
-import io.minference.sparse.config.PatternFiles;
+import io.minference.sparse.config.PatternFileException;
 import io.minference.sparse.gpu.DeviceSparseIndex;
 import io.minference.sparse.gpu.GpuIndexBuilder;
 import io.minference.sparse.gpu.GpuSparsePrefill;
 import io.minference.sparse.gpu.HopperSparseFlashPrefill;
-import io.minference.sparse.gpu.GatherArrival;
-import io.minference.sparse.gpu.LaunchOrder;
 import io.minference.sparse.synthetic.SyntheticAttention;
 
 import java.lang.foreign.MemorySegment;
@@ -50,6 +49,10 @@ import java.util.stream.IntStream;
  * heads' index tiles plus fallback heads' causal tiles, over 32 heads' causal tiles) and the fallback heads. A
  * markdown row per family and length is printed as it completes. cuDNN runs in the same call from
  * {@code bench/scripts/torch_reference.py --gqa-attention LENGTHS}.
+ * <p>Given several Hopper sparse variants ({@code --variants}), each runs the layer in every repeat, in an order that
+ * rotates from one repeat to the next, on the same inputs and indexes; the table above is the first variant's, and a
+ * second table gives every variant's layer and attention kernels (the layer less the estimation measured beside it)
+ * against the first's. One process instead of one per variant: the inputs are made once, and the variants alternate.
  */
 public final class SparseLayerBenchmark implements GpuBenchmark {
     private static final AttentionShape SHAPE = new AttentionShape(32, 8, 128);
@@ -58,12 +61,22 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
     private final List<HeadPattern> patterns;
     private final String source;
     private final DenseFallback fallback;
+    private final List<HopperSparseFlashPrefill.Variant> variants;
     private final int[] lengths;
 
+    /** The layer with the Hopper sparse variant the system properties name. */
     public SparseLayerBenchmark(List<HeadPattern> patterns, String source, DenseFallback fallback, int... lengths) {
+        this(patterns, source, fallback, List.of(HopperSparseFlashPrefill.Variant.configured()), lengths);
+    }
+
+    /** The layer once per Hopper sparse variant, the first the reference (at least one). */
+    public SparseLayerBenchmark(List<HeadPattern> patterns, String source, DenseFallback fallback,
+                                List<HopperSparseFlashPrefill.Variant> variants, int... lengths) {
+        if (variants.isEmpty()) throw new IllegalArgumentException("the layer benchmark wants at least one variant");
         this.patterns = List.copyOf(patterns);
         this.source = source;
         this.fallback = fallback;
+        this.variants = List.copyOf(variants);
         this.lengths = lengths.clone();
     }
 
@@ -76,19 +89,24 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
     public List<Figure> run(CudaBackend backend) {
         List<Figure> figures = new ArrayList<>();
         PatternPlan plan = new PatternPlan(List.of(patterns));
-        // the sparse kernel's family and variant come from system properties: name them beside the figures
-        System.out.println("prefill kernel: " + PrefillKernel.configured().setting() + ", Hopper sparse variant: "
-                + HopperSparseFlashPrefill.Variant.configured().describe() + " (-D" + PrefillKernel.PROPERTY + ", -D"
-                + LaunchOrder.PROPERTY + ", -D" + HopperSparseFlashPrefill.SCHEDULE_PROPERTY + ", -D"
-                + GatherArrival.PROPERTY + ")");
+        // the sparse kernel's family and variants: name them beside the figures
+        System.out.println("prefill kernel: " + PrefillKernel.configured().setting() + " (-D" + PrefillKernel.PROPERTY
+                + "), Hopper sparse variant: " + variants.getFirst().describe() + (variants.size() == 1 ? ""
+                : "; then, in the variants' table, " + variants.subList(1, variants.size()).stream()
+                .map(HopperSparseFlashPrefill.Variant::describe).toList()));
         System.out.println("| L | inputs | estimation + index | attention kernels | sparse total | dense flash (ours)"
                 + " | speedup | no fallback | est. share of dense | mean tile share | tiles computed | fallback heads"
                 + " | batches | index MB (largest batch) | fixed layout MB (all heads) |");
         System.out.println("|" + " --- |".repeat(15));
-        try (GpuSparsePrefill prefill = new GpuSparsePrefill(plan, backend.context(), SHAPE, fallback);
-             GpuSparsePrefill everySparse = new GpuSparsePrefill(plan, backend.context(), SHAPE, DenseFallback.NEVER);
+        List<GpuSparsePrefill> prefills = new ArrayList<>();
+        try (GpuSparsePrefill everySparse = new GpuSparsePrefill(plan, backend.context(), SHAPE, DenseFallback.NEVER,
+                variants.getFirst());
              GpuIndexBuilder builder = new GpuIndexBuilder(backend.context(), SHAPE);
              FlashAttention flash = new FlashAttention(backend.context(), SHAPE)) {
+            for (HopperSparseFlashPrefill.Variant variant : variants) {
+                prefills.add(new GpuSparsePrefill(plan, backend.context(), SHAPE, fallback, variant));
+            }
+            List<String> variantRows = new ArrayList<>();
             for (int length : lengths) {
                 for (String family : FAMILIES) {
                     try (SyntheticAttention.Sample sample = switch (family) {
@@ -101,10 +119,18 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
                          DeviceBuffer v = bf16(backend, sample.values());
                          DeviceBuffer o = backend.context().allocate(2L * length * SHAPE.queryDim())) {
                         Layer layer = new Layer(backend, patterns, q, k, v, o, length);
-                        figures.addAll(layer.measure(family + " L=" + length, prefill, everySparse, builder, flash));
+                        figures.addAll(layer.measure(family + " L=" + length, prefills, everySparse, builder, flash,
+                                variants, variantRows));
                     }
                 }
             }
+            if (variants.size() > 1) {
+                System.out.println("| L | inputs | variant | sparse total | attention kernels | against the first |");
+                System.out.println("|" + " --- |".repeat(6));
+                variantRows.forEach(System.out::println);
+            }
+        } finally {
+            prefills.forEach(GpuSparsePrefill::close);
         }
         return figures;
     }
@@ -112,37 +138,56 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
     /** One family's buffers at one length. */
     private record Layer(CudaBackend backend, List<HeadPattern> patterns, DeviceBuffer q, DeviceBuffer k,
                          DeviceBuffer v, DeviceBuffer o, int length) {
-        List<Figure> measure(String label, GpuSparsePrefill prefill, GpuSparsePrefill everySparse,
-                             GpuIndexBuilder builder, FlashAttention flash) {
+        /**
+         * The figures of the first of {@code prefills} (one per variant); with more than one, a row per variant is
+         * added to {@code variantRows}. Each repeat runs every variant, starting one further along the list than the
+         * repeat before.
+         */
+        List<Figure> measure(String label, List<GpuSparsePrefill> prefills, GpuSparsePrefill everySparse,
+                             GpuIndexBuilder builder, FlashAttention flash,
+                             List<HopperSparseFlashPrefill.Variant> variants, List<String> variantRows) {
             int repeats = length >= 262144 ? 2 : 3;
-            double[] total = new double[repeats], estimation = new double[repeats], dense = new double[repeats],
-                    noFallback = new double[repeats];
+            int count = prefills.size();
+            double[][] totals = new double[count][repeats];
+            double[] estimation = new double[repeats], dense = new double[repeats], noFallback = new double[repeats];
             GpuSparsePrefill.LayerRun run = null;
             for (int r = -1; r < repeats; r++) {
-                double[] sparseTime = new double[1];
-                GpuSparsePrefill.LayerRun last = timed(sparseTime,
-                        () -> prefill.run(backend.stream(), 0, q, k, v, o, length));
+                for (int i = 0; i < count; i++) {
+                    int variant = Math.floorMod(r + i, count);
+                    double[] sparseTime = new double[1];
+                    GpuSparsePrefill.LayerRun last = timed(sparseTime,
+                            () -> prefills.get(variant).run(backend.stream(), 0, q, k, v, o, length));
+                    if (r < 0) continue;
+                    totals[variant][r] = sparseTime[0];
+                    if (variant == 0) run = last;
+                }
                 double estimate = timed(() -> estimate(builder));
                 double flashTime = timed(() -> flash.prefill(backend.stream(), q, k, v, o, length, 0));
                 double everyTime = timed(() -> everySparse.run(backend.stream(), 0, q, k, v, o, length));
                 if (r < 0) continue;
-                run = last;
-                total[r] = sparseTime[0];
                 estimation[r] = estimate;
                 dense[r] = flashTime;
                 noFallback[r] = everyTime;
             }
-            double t = DeviceTimer.median(total), e = DeviceTimer.median(estimation), d = DeviceTimer.median(dense),
-                    n = DeviceTimer.median(noFallback);
+            double t = DeviceTimer.median(totals[0]), e = DeviceTimer.median(estimation),
+                    d = DeviceTimer.median(dense), n = DeviceTimer.median(noFallback);
+            String family = label.substring(0, label.indexOf(' '));
+            List<Figure> variantFigures = new ArrayList<>();
+            for (int i = 0; count > 1 && i < count; i++) {
+                double variantTotal = DeviceTimer.median(totals[i]);
+                String described = variants.get(i).describe();
+                variantRows.add(String.format("| %dK | %s | %s | %.2f ms | %.2f ms | %.3f× |", length / 1024, family,
+                        described, variantTotal, variantTotal - e, (t - e) / (variantTotal - e)));
+                variantFigures.add(new Figure(label + " " + described + " attention kernels", variantTotal - e, "ms"));
+            }
             long causal = SparseIndex.causalTiles(length);
             double share = Arrays.stream(run.indexTiles()).mapToDouble(x -> (double) x / causal).average().orElse(1);
             double computed = (double) run.tilesComputed(length) / (causal * SHAPE.numHeads());
             System.out.printf("| %dK | %s | %.2f ms | %.2f ms | %.2f ms | %.2f ms | %.2f× | %.2f ms | %.1f %% | %.3f |"
-                            + " %.3f | %d | %d | %.0f | %.0f |%n", length / 1024,
-                    label.substring(0, label.indexOf(' ')), e, t - e, t, d, d / t, n, 100 * e / d, share, computed,
-                    run.fallbackHeads(), run.batches(),
+                            + " %.3f | %d | %d | %.0f | %.0f |%n", length / 1024, family, e, t - e, t, d, d / t, n,
+                    100 * e / d, share, computed, run.fallbackHeads(), run.batches(),
                     run.indexBytes() / 1e6, run.fixedLayoutBytes() / 1e6);
-            return List.of(new Figure(label + " estimation + index", e, "ms"),
+            List<Figure> figures = new ArrayList<>(List.of(new Figure(label + " estimation + index", e, "ms"),
                     new Figure(label + " attention kernels", t - e, "ms"),
                     new Figure(label + " sparse total", t, "ms"), new Figure(label + " dense flash", d, "ms"),
                     new Figure(label + " speedup over dense", d / t, "x"),
@@ -152,7 +197,9 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
                     new Figure(label + " tiles computed / causal", computed, ""),
                     new Figure(label + " fallback heads", run.fallbackHeads(), "heads"),
                     new Figure(label + " head batches", run.batches(), ""),
-                    new Figure(label + " index, largest batch", run.indexBytes() / 1e6, "MB"));
+                    new Figure(label + " index, largest batch", run.indexBytes() / 1e6, "MB")));
+            figures.addAll(variantFigures);
+            return figures;
         }
 
         /** The estimation and index of {@link GpuSparsePrefill}: one estimate, then its batches' assembly and tiles. */
@@ -210,35 +257,66 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
         return buffer;
     }
 
+    private static final String USAGE = "usage: SparseLayerBenchmark PATTERN_FILE LAYER [--fallback SHARE]"
+            + " [--variants 'VARIANT|VARIANT...'] [length...]";
+
     /**
-     * {@code SparseLayerBenchmark PATTERN_FILE LAYER [--fallback SHARE] [length...]} (default lengths 8K, 16K, 32K,
-     * 128K, 256K and 512K; the fallback share is {@link DenseFallback#configured()}, {@value
-     * DenseFallback#DEFAULT_MAX_TILE_SHARE} unless set).
+     * {@code SparseLayerBenchmark PATTERN_FILE LAYER [--fallback SHARE] [--variants 'VARIANT|VARIANT...'] [length...]}
+     * (default lengths 8K, 16K, 32K, 128K, 256K and 512K; the fallback share is {@link DenseFallback#configured()},
+     * {@value DenseFallback#DEFAULT_MAX_TILE_SHARE} unless set; a variant as {@link HopperSparseFlashPrefill.Variant#parse}
+     * reads it, e.g. {@code 'default|range-box=16|gather=warp schedule=lazy,warp range-box=16'}, the system properties'
+     * variant when not given). A malformed argument is one line on stderr and status 2.
      */
     public static void main(String[] args) {
-        if (args.length < 2) {
-            System.err.println("usage: SparseLayerBenchmark PATTERN_FILE LAYER [--fallback SHARE] [length...]");
+        try {
+            int status = GpuBench.run(List.of(parse(args)), System.out);
+            if (status != 0) System.exit(status);
+        } catch (IllegalArgumentException | PatternFileException e) {
+            System.err.println(e.getMessage());
             System.exit(2);
         }
-        Path file = Path.of(args[0]);
-        int layer = Integer.parseInt(args[1]);
+    }
+
+    /**
+     * The benchmark {@link #main}'s arguments describe: the options first taken out, the pattern file, layer and
+     * lengths read as the tile reports read them ({@link SlashTilesReport.LayerArguments}); a malformed one is an error
+     * naming it.
+     */
+    static SparseLayerBenchmark parse(String[] args) {
         DenseFallback fallback = DenseFallback.configured();
-        int from = 2;
-        if (args.length > 3 && args[2].equals("--fallback")) {
-            fallback = new DenseFallback(Double.parseDouble(args[3]));
-            from = 4;
+        List<HopperSparseFlashPrefill.Variant> variants = List.of(HopperSparseFlashPrefill.Variant.configured());
+        List<String> rest = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            if (!args[i].startsWith("--")) {
+                rest.add(args[i]);
+                continue;
+            }
+            if (i + 1 >= args.length) throw new IllegalArgumentException(args[i] + " wants a value; " + USAGE);
+            String value = args[++i];
+            switch (args[i - 1]) {
+                case "--fallback" -> fallback = new DenseFallback(share(value));
+                case "--variants" -> variants = Arrays.stream(value.split("\\|"))
+                        .map(HopperSparseFlashPrefill.Variant::parse).toList();
+                default -> throw new IllegalArgumentException("unknown option " + args[i - 1] + "; " + USAGE);
+            }
         }
-        int[] lengths = args.length > from
-                ? Arrays.stream(args, from, args.length).mapToInt(Integer::parseInt).toArray()
-                : new int[] {8192, 16384, 32768, 131072, 262144, 524288};
-        var plan = PatternFiles.read(file);
-        if (layer < 0 || layer >= plan.numLayers()) {
-            System.err.println(file + " has layers 0 to " + (plan.numLayers() - 1) + ", not " + layer);
-            System.exit(2);
+        if (rest.size() < 2) throw new IllegalArgumentException(USAGE);
+        var layer = SlashTilesReport.LayerArguments.parse("SparseLayerBenchmark", rest.toArray(String[]::new),
+                8192, 16384, 32768, 131072, 262144, 524288);
+        return new SparseLayerBenchmark(layer.patterns(), Path.of(rest.get(0)).getFileName() + " layer " + rest.get(1),
+                fallback, variants, layer.lengths());
+    }
+
+    private static double share(String text) {
+        try {
+            return Double.parseDouble(text.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--fallback must be a share of the causal tiles, not '" + text + "'");
         }
-        List<HeadPattern> patterns = plan.layers().get(layer);
-        int status = GpuBench.run(List.of(new SparseLayerBenchmark(patterns, file.getFileName() + " layer " + layer,
-                fallback, lengths)), System.out);
-        if (status != 0) System.exit(status);
+    }
+
+    /** The variants this benchmark times (for its test). */
+    List<HopperSparseFlashPrefill.Variant> variants() {
+        return variants;
     }
 }
