@@ -506,16 +506,17 @@ final class IndexKeySource implements HopperKeySource {
      * A range tile in boxes of {@link #rangeBox} keys: the slot's ranges walked box by box, so that a range's last
      * keys and the next range's first share the tile. Thread 0 announces the whole tile's bytes, then copies each box
      * (a box past the last range from the maps' end, so zeros, its positions masked: the slot's last range tile may
-     * hold fewer boxes); a thread writes the positions of its rows (threads 0-63 one each; with
-     * {@link GatherArrival#WARP} producer warp 0 alone, two a lane) and every producer thread arrives (warp 0 once
-     * for all four). Each box's positions ascend and end in its masked keys, which {@link #mask} relies on.
+     * hold fewer boxes); the threads that write positions walk the boxes (threads 0-63, a row each; with
+     * {@link GatherArrival#WARP} producer warp 0 alone, two rows a lane), the others only arrive, so their cursors
+     * fall behind, which no later step reads. Every producer thread arrives (warp 0 once for all four). Each box's
+     * positions ascend and end in its masked keys, which {@link #mask} relies on.
      */
     private void boxedRangeTile(KernelBuilder k, U32 thread, int firstRow, Stage stage) {
         Cursor slot = slots.getFirst();
         boolean byWarp = rangeTilesByOneWarp();
-        Runnable tile = () -> {
+        List<U32> ownRows = byWarp ? List.of(thread, k.add(thread, 32)) : List.of(thread);
+        k.ifThen(k.lt(thread, byWarp ? 32 : BLOCK), () -> {
             k.comment("a range tile in boxes of " + rangeBox + " keys, walked through the slot's ranges");
-            List<U32> ownRows = byWarp ? List.of(thread, k.add(thread, 32)) : List.of(thread);
             List<U32> positions = ownRows.stream().map(row -> k.var("position", k.u32(MASKED_KEY))).toList();
             k.ifThen(k.eq(thread, 0), () -> k.expectBytes(stage.full(), rangeTileBytes()));
             int shift = Integer.numberOfTrailingZeros(rangeBox);
@@ -531,25 +532,13 @@ final class IndexKeySource implements HopperKeySource {
                 k.ifThen(k.eq(thread, 0), () -> copyRangeTile(k, from, firstRow + boxRow, rangeBox, stage));
                 slot.advance(k);
             }
-            Runnable store = () -> {
-                for (int i = 0; i < ownRows.size(); i++) {
-                    U32 at = k.add(stage.metadata(), k.shl(k.add(ownRows.get(i), firstRow), 2));
-                    k.store(shared(at), positions.get(i));
-                }
-            };
-            if (byWarp) {
-                store.run();
-                k.arriveForWarp(stage.full(), thread, PRODUCERS / 32);
-            } else {
-                k.ifThen(k.lt(thread, BLOCK), store);
-                k.arrive(stage.full());
+            for (int i = 0; i < ownRows.size(); i++) {
+                U32 at = k.add(stage.metadata(), k.shl(k.add(ownRows.get(i), firstRow), 2));
+                k.store(shared(at), positions.get(i));
             }
-        };
-        if (byWarp) {
-            k.ifThen(k.lt(thread, 32), tile);
-        } else {
-            tile.run();
-        }
+            if (byWarp) k.arriveForWarp(stage.full(), thread, PRODUCERS / 32);
+        });
+        if (!byWarp) k.arrive(stage.full());
     }
 
     /**
