@@ -92,7 +92,8 @@ class SparseFlashEmulationTest {
             "range boxes of 16, 64, VERTICAL_SLASH, 520, 0, 6", "range boxes of 8, 128, MIXED, 300, 0, 6",
             "range boxes of 32, 64, SCATTERED, 330, 0, 3", "range boxes of 16, 64, BLOCK_SPARSE, 260, 0, 6",
             "range boxes of 8 warp, 64, SCATTERED, 330, 0, 3", "range boxes of 16 128 keys, 64, MIXED, 300, 0, 6",
-            "range boxes of 16 persistent, 64, VERTICAL_SLASH, 330, 0, 6"})
+            "range boxes of 16 persistent, 64, VERTICAL_SLASH, 330, 0, 6",
+            "range boxes of 16 async, 64, MIXED, 300, 0, 6"})
     void theHopperKernelMatchesTheCpuReference(String variant, int headDim, String pattern, int length,
                                                int firstHead, int heads) {
         long seed = System.nanoTime();
@@ -227,6 +228,7 @@ class SparseFlashEmulationTest {
                     .withSchedule(HopperFlashLoop.Schedule.parse("lazy,warp"));
             case "range boxes of 16 128 keys" -> base.withRangeBox(16).withKeysPerStep(128);
             case "range boxes of 16 persistent" -> base.withRangeBox(16).withPersistent(true);
+            case "range boxes of 16 async" -> base.withRangeBox(16).withGather(GatherArrival.ASYNC);
             default -> throw new IllegalArgumentException(name);
         };
     }
