@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The whole-model prefill on the device, as issues 10 and 13 measure it: synthetic:llama3-8b (random weights made on
+# the device), MInference's LLaMA-3-8B patterns, the int8 KV cache, through `minference bench` (prefill seconds with
+# the linear / attention / estimation breakdown and their floors, peak device memory, decode tokens/s, joules), with
+# nvidia-smi's memory sampled every 2 s beside it. On the GPU machine, from the repository root, after
+# `bash bench/scripts/stage-gpu.sh .gpu`:
+#
+#   JAVA_OPTS='-Dminference.sparse.range-box=16' bash bench/scripts/prefill-bench.sh [PART...]
+#
+# JAVA_OPTS (optional) names the sparse kernel's variant, the system properties README.md lists; the logs say which.
+# Parts (all by default; logs in $OUT, or ./prefill-bench-logs):
+#   128k  dense and minference at 128K, 16 decode tokens: issue 10's whole-model targets (dense <= 11.5 s,
+#         minference <= 6.0 s) and issue 13's energy (sparse <= 0.5x dense's joules). About two minutes.
+#   512k  dense and minference at 512K, 8 decode tokens: issue 13's 25 s, and the speedup. About four minutes.
+#   1m    minference at 1,048,512 tokens (the model's context less the decode tokens), 32 decode tokens: issue 13's
+#         60 s within 130 GiB, decode >= 25 tokens/s. About three minutes.
+# One device call (at most ten minutes) for `128k 512k`, one for `1m`.
+set -uo pipefail
+. "$(dirname "$0")/gpu-call.sh"
+gpu_call prefill-bench name,driver_version,power.limit
+export MINFERENCE_TEST_DATA=${MINFERENCE_TEST_DATA:-$PWD/.gpu/data}
+patterns=$MINFERENCE_TEST_DATA/minference/Llama_3_8B_Instruct_262k_kv_out_v32_fit_o_best_pattern.json
+echo "JAVA_OPTS: ${JAVA_OPTS:-(none: the defaults)}" | tee -a "$out/machine.txt"
+parts=" ${*:-128k 512k 1m} "
+# bench LIMIT NAME ARGS...: one `minference bench` run under LIMIT seconds, memory sampled beside it
+bench() {
+  local limit=$1 name=$2
+  shift 2
+  (while true; do nvidia-smi --query-gpu=memory.used --format=csv,noheader >> "$out/$name-smi.log"; sleep 2; done) &
+  local sampler=$!
+  timeout "$limit" .gpu/java -Xmx64g io.minference.app.Main bench --model synthetic:llama3-8b --patterns "$patterns" \
+    --kv-cache int8 --device cuda "$@" > "$out/$name.log" 2>&1
+  echo "$name rc=$?"
+  kill "$sampler" 2>/dev/null
+  grep -v 'prefill  \[' "$out/$name.log" | tail -14 | cut -c1-600
+  echo "nvidia-smi peak: $(sort -n "$out/$name-smi.log" | tail -1)"
+}
+[[ $parts == *" 128k "* ]] && bench 170 bench128k --lengths 128k --attention dense,minference --decode-tokens 16
+[[ $parts == *" 512k "* ]] && bench 400 bench512k --lengths 512k --attention dense,minference --decode-tokens 8
+[[ $parts == *" 1m "* ]] && bench 480 bench1m --lengths 1048512 --attention minference --decode-tokens 32
+exit 0
