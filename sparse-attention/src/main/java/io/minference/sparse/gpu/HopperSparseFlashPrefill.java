@@ -113,9 +113,10 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      * first key, so its last tile is partial unless its length is a multiple of 64; with a smaller box (32, 16 or 8)
      * a range tile is {@code 64 / rangeBox} boxes taken one after another through the slot's ranges, so a range's
      * last keys share a tile with the next range's first ones and only the last box of each range is partial. On
-     * MInference's LLaMA-3-8B layer 22 at 128K that computes 7-9 % fewer tiles with boxes of 16 and 8-11 % fewer with
-     * boxes of 8 ({@code SlashTilesReport}), for 4 or 8 copies per tensor and tile instead of 1. The outputs differ
-     * from the 64-key box's by rounding (keys are summed in other tiles), within the same bounds. Wants no pairs.
+     * MInference's LLaMA-3-8B layer 22 that computes 7-10 % fewer tiles at 128K and 11-13 % fewer at 512K with boxes
+     * of 16, 8-12 % and 13-15 % with boxes of 8 ({@code SlashTilesReport}; BENCHMARKS.md, "Session 12"), for 4 or 8
+     * copies per tensor and tile instead of 1. The outputs differ from the 64-key box's by rounding (keys are summed
+     * in other tiles), within the same bounds. Wants no pairs. Not yet timed on a GPU.
      */
     public record Variant(LaunchOrder order, HopperFlashLoop.Schedule schedule, GatherArrival gather,
                           int keysPerStep, boolean pairs, boolean persistent, int rangeBox) {
