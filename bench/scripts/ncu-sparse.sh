@@ -26,8 +26,8 @@
 #    warp arrivals and range tiles by producer warp 0 alone (`gather=warp schedule=lazy,warp`: 39 producer
 #    instructions a tile in the emulator against 91 with every producer thread walking the boxes), boxes of 8, warp
 #    arrivals alone, persistent blocks, the `plain` schedule (the default before session 11), `overlap,lazy` (never
-#    timed on the layer), persistent pairs; SparseFlashAttentionGpuTest's range-box, persistent and async cases
-#    first.
+#    timed on the layer), persistent pairs; first the index kernels' GPU tests (as in part 1) and
+#    SparseFlashAttentionGpuTest's range-box, persistent and async cases.
 # 5. The layer at 512K (structured, random, RoPE), the default against range boxes of 16 and 8, with and without the
 #    warp producer: where ranges are longest the boxes save most (11 % of the tiles at 256K on structured and RoPE).
 # 3. The GPU tests session 10 could not reach: CodedKvCacheGpuTest's bit-for-bit cases (the prefill quantizer's and the
@@ -72,7 +72,12 @@ timeout 150 .gpu/test --details=testfeed --include-tag gpu \
 echo "rc=$?"; test_summary "$out/index-tests.log"
 fi
 if want 2; then
-timeout 150 .gpu/test --details=testfeed --include-tag gpu --include-classname '.*SparseFlashAttentionGpuTest' \
+# the index kernels' tests first (session 11's run-based assembly: the layer times mean nothing if they fail), then
+# the variants' own
+timeout 120 .gpu/test --details=testfeed --include-tag gpu \
+  --include-classname '.*(GpuIndexBuilderGpuTest|GpuCpuAgreementGpuTest)' > "$out/index-tests.log" 2>&1
+echo "rc=$?"; test_summary "$out/index-tests.log"
+timeout 120 .gpu/test --details=testfeed --include-tag gpu --include-classname '.*SparseFlashAttentionGpuTest' \
   --include-methodname '.*(rangeBoxesMatchTheCpuReference|persistentBlocksGiveTheBlockPerUnitBits|theAsyncGatherGivesTheWaitingBits).*' \
   > "$out/variant-tests.log" 2>&1
 echo "rc=$?"; test_summary "$out/variant-tests.log"
