@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * dense kernel with 128-key and with 64-key steps, and with 64 query rows a block (the sparse kernel's geometry),
  * beside the sparse one (64 keys a step, a dense index, so that every step is a whole range tile as in the dense
  * kernel), and the sparse variants (range tiles in boxes of 16 and 8 keys among them: the dense index's one range a
- * slot walked box by box).
+ * slot walked box by box), and the sparse kernel with every key a gathered column, per gather arrival.
  * <p>Why it matters: an SM's four schedulers issue one instruction a cycle each, and its tensor cores take about 512
  * cycles for a 64 x 64 x 128 step's two GEMMs (2.1 MFLOP at about 4,100 bf16 FLOP a cycle). With two consumer and two
  * producer warpgroups on an SM, each scheduler holds one warp of each, so per 1,024 cycles (the two consumers' steps at
@@ -63,8 +63,21 @@ class HopperStepIssueMeasurement {
             HopperSparseFlashPrefill sparse = HopperSparseFlashPrefill.forHeadDim(128, variant);
             int keysPerStep = variant.keysPerStep();
             report(sparse.entryName() + " (" + keysPerStep + " keys a step, 64 query rows)",
-                    perStep(length -> runSparse(sparse, shape, length), keysPerStep), keysPerStep / 64.0);
+                    perStep(length -> runSparse(sparse, shape, length, TestIndexes::dense), keysPerStep),
+                    keysPerStep / 64.0);
         }
+        // every tile a gathered column tile: what the cp.async gather costs the producer
+        for (GatherArrival gather : GatherArrival.values()) {
+            HopperSparseFlashPrefill sparse = HopperSparseFlashPrefill.forHeadDim(128, base.withGather(gather)
+                    .withSchedule(HopperFlashLoop.Schedule.parse(gather == GatherArrival.WARP ? "lazy,warp" : "lazy")));
+            report(sparse.entryName() + " (every key a gathered column)",
+                    perStep(length -> runSparse(sparse, shape, length, TestIndexes::denseColumns), 64), 1);
+        }
+    }
+
+    /** An index over a prompt: {@code (firstHead, heads, length)}. */
+    private interface IndexOf {
+        SparseIndex of(int firstHead, int heads, int length);
     }
 
     /** Counts per warp and opcode of one block at a length. */
@@ -119,10 +132,10 @@ class HopperStepIssueMeasurement {
     }
 
     private static Map<Integer, Map<String, Long>> runSparse(HopperSparseFlashPrefill kernel, AttentionShape shape,
-                                                            int length) {
+                                                            int length, IndexOf indexOf) {
         Random random = new Random(1);
         Problem problem = Problem.random(shape, length, random);
-        SparseIndex index = TestIndexes.dense(0, shape.numHeads(), length);
+        SparseIndex index = indexOf.of(0, shape.numHeads(), length);
         WarpEmulator gpu = new WarpEmulator(kernel.emit(PtxTarget.SM_90A).ptx());
         // y = 0 is the last query block (last-first order)
         gpu.runBlock(SparseFlashEmulationTest.hopperInputs(gpu, problem, index, kernel, random),

@@ -25,6 +25,17 @@ final class TestIndexes {
         return index;
     }
 
+    /** Every causal key of every slot as a gathered column (no range): the dense index, all of it gathered. */
+    static SparseIndex denseColumns(int firstHead, int heads, int length) {
+        SparseIndex index = new SparseIndex(firstHead, heads, length, 1, length);
+        for (int h = 0; h < heads; h++) {
+            for (int b = 0; b < index.queryBlocks(); b++) {
+                for (int key = 0; key < index.blockEnd(b); key++) index.addColumn(h, b, key);
+            }
+        }
+        return index;
+    }
+
     /** Per head: the nearest diagonals plus random ones, the first columns plus random ones. */
     static SparseIndex verticalSlash(Random random, int firstHead, int heads, int length, int slash, int vertical) {
         int queryBlocks = SparseIndex.queryBlocks(length);
