@@ -362,9 +362,12 @@ final class IndexKeySource implements HopperKeySource {
         slots.forEach(slot -> slot.start(k));
     }
 
-    /** A range tile is producer warp 0's alone: with {@link GatherArrival#WARP}, for one slot. */
+    /**
+     * A range tile is producer warp 0's alone: with {@link GatherArrival#WARP}, for one slot, in whole tiles (boxes are
+     * spread over the four producer warps instead: {@link #boxedRangeTile}).
+     */
     private boolean rangeTilesByOneWarp() {
-        return arrival == GatherArrival.WARP && !paired();
+        return arrival == GatherArrival.WARP && !paired() && rangeBox == BLOCK;
     }
 
     /**
@@ -502,41 +505,43 @@ final class IndexKeySource implements HopperKeySource {
 
     /**
      * A range tile in boxes of {@link #rangeBox} keys: the slot's ranges walked box by box, so that a range's last
-     * keys and the next range's first share the tile. Thread 0 announces the whole tile's bytes, then copies each box
-     * (a box past the last range from the maps' end, so zeros, its positions masked: the slot's last range tile may
-     * hold fewer boxes); the threads that write positions walk the boxes (threads 0-63, a row each; with
-     * {@link GatherArrival#WARP} producer warp 0 alone, two rows a lane), the others only arrive, so their cursors
-     * fall behind, which no later step reads. Every producer thread arrives (warp 0 once for all four). Each box's
-     * positions ascend and end in its masked keys, which {@link #mask} relies on.
+     * keys and the next range's first share the tile. Every producer warp walks every box (each needs the cursor at
+     * its boxes of the next range tile too), and the work per box is spread over them: box b is warp
+     * {@code b / max(1, boxes / 4)}'s, whose lanes write the box's key positions and whose lane 0 announces the box's
+     * bytes and copies it (a box past the last range from the maps' end, so zeros, its positions masked: the slot's
+     * last range tile may hold fewer boxes). Done by one or two warps, that work made their SM schedulers the busiest
+     * (warp 0 issued 121 instructions a tile with boxes of 16 and 207 with 8, where two producer warps issued 29).
+     * Each producer thread then arrives, or with {@link GatherArrival#WARP} each warp once. Each box's positions
+     * ascend and end in its masked keys, which {@link #mask} relies on.
      */
     private void boxedRangeTile(KernelBuilder k, U32 thread, int firstRow, Stage stage) {
         Cursor slot = slots.getFirst();
-        boolean byWarp = rangeTilesByOneWarp();
-        List<U32> ownRows = byWarp ? List.of(thread, k.add(thread, 32)) : List.of(thread);
-        k.ifThen(k.lt(thread, byWarp ? 32 : BLOCK), () -> {
-            k.comment("a range tile in boxes of " + rangeBox + " keys, walked through the slot's ranges");
-            List<U32> positions = ownRows.stream().map(row -> k.var("position", k.u32(MASKED_KEY))).toList();
-            k.ifThen(k.eq(thread, 0), () -> k.expectBytes(stage.full(), rangeTileBytes()));
-            int shift = Integer.numberOfTrailingZeros(rangeBox);
-            for (int box = 0; box < BLOCK / rangeBox; box++) {
-                int boxRow = box * rangeBox;
-                for (int i = 0; i < ownRows.size(); i++) {
-                    U32 row = ownRows.get(i);
-                    U32 position = positions.get(i);
-                    k.ifThen(k.eq(k.shr(row, shift), k.u32(box)),
-                            () -> k.set(position, slot.key(k, k.sub(row, boxRow))));
-                }
+        int boxes = BLOCK / rangeBox;
+        int boxesPerWarp = Math.max(1, boxes / (PRODUCERS / 32));
+        U32 warp = k.shr(thread, 5);
+        U32 lane = k.and(thread, 31);
+        k.comment("a range tile in boxes of " + rangeBox + " keys, walked through the slot's ranges, box b by warp b / "
+                + boxesPerWarp);
+        for (int box = 0; box < boxes; box++) {
+            int owner = box / boxesPerWarp;
+            int boxRow = firstRow + box * rangeBox;
+            k.ifThen(k.eq(warp, k.u32(owner)), () -> {
+                k.ifThen(k.lt(lane, rangeBox), () -> k.store(shared(k.add(stage.metadata(),
+                        k.shl(k.add(lane, boxRow), 2))), slot.key(k, lane)));
                 U32 from = k.select(slot.inRanges(k), slot.boxStart, rows.keyRows());
-                k.ifThen(k.eq(thread, 0), () -> copyRangeTile(k, from, firstRow + boxRow, rangeBox, stage));
-                slot.advance(k);
-            }
-            for (int i = 0; i < ownRows.size(); i++) {
-                U32 at = k.add(stage.metadata(), k.shl(k.add(ownRows.get(i), firstRow), 2));
-                k.store(shared(at), positions.get(i));
-            }
-            if (byWarp) k.arriveForWarp(stage.full(), thread, PRODUCERS / 32);
-        });
-        if (!byWarp) k.arrive(stage.full());
+                k.ifThen(k.eq(lane, 0), () -> {
+                    k.expectBytes(stage.full(), rangeTileBytes() / boxes);
+                    copyRangeTile(k, from, boxRow, rangeBox, stage);
+                });
+            });
+            // every warp walks every box: its next box is in the next range tile, after the others' boxes
+            slot.advance(k);
+        }
+        if (arrival == GatherArrival.WARP) {
+            k.arriveForWarp(stage.full(), lane);
+        } else {
+            k.arrive(stage.full());
+        }
     }
 
     /**

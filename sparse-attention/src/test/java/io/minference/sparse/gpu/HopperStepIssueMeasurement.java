@@ -27,12 +27,14 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * beside the sparse one (64 keys a step, a dense index, so that every step is a whole range tile as in the dense
  * kernel), and the sparse variants (range tiles in boxes of 16 and 8 keys among them: the dense index's one range a
  * slot walked box by box), and the sparse kernel with every key a gathered column, per gather arrival.
- * <p>Why it matters: an SM's four schedulers issue one instruction a cycle each, and its tensor cores take about 512
- * cycles for a 64 x 64 x 128 step's two GEMMs (2.1 MFLOP at about 4,100 bf16 FLOP a cycle). With two consumer and two
- * producer warpgroups on an SM, each scheduler holds one warp of each, so per 1,024 cycles (the two consumers' steps at
- * the tensor cores' rate) it must issue two consumer warps' step and the producers' share: a step of more than about
- * 400 instructions per consumer warp leaves the tensor cores waiting on issue alone. Not a check: it runs with
- * {@code -Dminference.issue.measure=true} and prints its table.
+ * <p>Why it matters: an SM's four schedulers issue one instruction a cycle each (warp w of a block on scheduler w
+ * mod 4, so producer warp w shares its scheduler with consumer warp w + 4 and the other block's two: the busiest
+ * producer warp is printed beside the average), and its tensor cores take about 512 cycles for a 64 x 64 x 128
+ * step's two GEMMs (2.1 MFLOP at about 4,100 bf16 FLOP a cycle). With two consumer and two producer warpgroups on
+ * an SM, each scheduler holds one warp of each, so per 1,024 cycles (the two consumers' steps at the tensor cores'
+ * rate) it must issue two consumer warps' step and the producers' share: a step of more than about 400 instructions
+ * per consumer warp leaves the tensor cores waiting on issue alone. Not a check: it runs with {@code
+ * -Dminference.issue.measure=true} and prints its table.
  */
 class HopperStepIssueMeasurement {
     private static final int SHORT = 1024;
@@ -108,8 +110,15 @@ class HopperStepIssueMeasurement {
         StringBuilder top = new StringBuilder();
         consumer.entrySet().stream().sorted((a, b) -> Double.compare(b.getValue(), a.getValue())).limit(10)
                 .forEach(e -> top.append(String.format(" %s %.1f", e.getKey(), e.getValue())));
-        System.out.printf("%s: consumer %.1f (%.1f a 64x64 tile), producer %.1f (%.1f a tile); consumer:%s%n",
-                kernel, consumerTotal, consumerTotal / tilesPerStep, producerTotal, producerTotal / tilesPerStep, top);
+        // each SM scheduler holds one producer warp (warp w, w mod 4) of a block: the busiest one is what may bound
+        StringBuilder perWarp = new StringBuilder();
+        for (int w = 0; w < 4; w++) {
+            double total = perStep.get(w).values().stream().mapToDouble(Double::doubleValue).sum();
+            perWarp.append(String.format("%s%.1f", w == 0 ? "" : " / ", total / tilesPerStep));
+        }
+        System.out.printf("%s: consumer %.1f (%.1f a 64x64 tile), producer %.1f (%.1f a tile; warps 0-3: %s);"
+                + " consumer:%s%n", kernel, consumerTotal, consumerTotal / tilesPerStep, producerTotal,
+                producerTotal / tilesPerStep, perWarp, top);
     }
 
     private static Map<String, Double> average(Map<Integer, Map<String, Double>> perStep, int from, int to) {
