@@ -104,6 +104,9 @@ final class IndexKeySource implements HopperKeySource {
         U32 range;
         U32 boxStart;
         U32 rangeEnd;
+        /** The bounds of range {@code range + 1}, loaded when the walk entered {@code range}. */
+        U32 nextStart;
+        U32 nextEnd;
 
         /**
          * Counts the slot's range tiles a warp at a time: lane l takes ranges l, l + 32, ..., then the warp sums the
@@ -138,22 +141,35 @@ final class IndexKeySource implements HopperKeySource {
             return k.div(k.add(keys.columnCount(), BLOCK - 1), BLOCK);
         }
 
+        /**
+         * Reads the first range, and the second ahead of need. The walk keeps the next range's bounds loaded one
+         * range early ({@link #advance}): a range change then uses registers whose load was issued a range before,
+         * instead of waiting on a dependent global load, which boxes make several times a tile.
+         */
         void start(KernelBuilder k) {
             range = k.var("range", k.u32(0));
             boxStart = k.var("boxStart", k.u32(0));
             rangeEnd = k.var("rangeEnd", k.u32(0));
-            k.ifThen(k.gt(keys.rangeCount(), k.u32(0)), () -> readRange(k));
+            nextStart = k.var("nextStart", k.u32(0));
+            nextEnd = k.var("nextEnd", k.u32(0));
+            k.ifThen(k.gt(keys.rangeCount(), k.u32(0)), () -> {
+                Address at = global(keys.ranges());
+                k.set(boxStart, k.loadU32(at));
+                k.set(rangeEnd, k.loadU32(at.plus(4)));
+                readAhead(k, k.u32(1));
+            });
         }
 
         Pred inRanges(KernelBuilder k) {
             return k.lt(range, keys.rangeCount());
         }
 
-        /** Reads range {@link #range}'s bounds into {@link #boxStart} and {@link #rangeEnd}. */
-        private void readRange(KernelBuilder k) {
-            Address at = global(k.add(keys.ranges(), k.mulWide(range, 8)));
-            k.set(boxStart, k.loadU32(at));
-            k.set(rangeEnd, k.loadU32(at.plus(4)));
+        /** Loads range {@code next}'s bounds (the last range's past the end) into the read-ahead registers. */
+        private void readAhead(KernelBuilder k, U32 next) {
+            U32 inside = k.min(next, k.sub(keys.rangeCount(), 1));
+            Address at = global(k.add(keys.ranges(), k.mulWide(inside, 8)));
+            k.set(nextStart, k.loadU32(at));
+            k.set(nextEnd, k.loadU32(at.plus(4)));
         }
 
         /**
@@ -170,7 +186,11 @@ final class IndexKeySource implements HopperKeySource {
             k.set(boxStart, k.add(boxStart, box));
             k.ifThen(k.ge(boxStart, rangeEnd), () -> {
                 k.set(range, k.add(range, 1));
-                k.ifThen(k.lt(range, keys.rangeCount()), () -> readRange(k));
+                k.ifThen(k.lt(range, keys.rangeCount()), () -> {
+                    k.set(boxStart, nextStart);
+                    k.set(rangeEnd, nextEnd);
+                    readAhead(k, k.add(range, 1));
+                });
             });
         }
     }
