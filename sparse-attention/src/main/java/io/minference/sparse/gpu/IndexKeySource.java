@@ -640,16 +640,40 @@ final class IndexKeySource implements HopperKeySource {
         U64 keySource = k.add(rows.keyHead(), chunkBytes);
         U64 valueSource = k.add(rows.valueHead(), chunkBytes);
         U32 firstColumnOfThread = k.add(firstColumn, firstRowOfThread);
-        U32 lastIndex = k.sub(k.max(columns.count(), k.u32(1)), 1);
-        for (int pass = 0; pass < BLOCK / rowsPerPass; pass++) {
-            U32 column = k.add(firstColumnOfThread, rowsPerPass * pass);
-            U32 key = k.loadU32(global(k.add(columns.at(), k.mulWide(k.min(column, lastIndex), 4))));
-            U32 validBytes = k.select(k.lt(column, columns.count()), k.u32(16), k.u32(0));
+        int passes = BLOCK / rowsPerPass;
+        // pass p: this thread's row rowsPerPass * p further, for the key of that row; validBytes null copies all 16
+        RowCopy copy = (pass, key, validBytes) -> {
             U64 inRow = k.mulWide(key, rows.kvRowBytes());
-            long rowBytes = (long) rowsPerPass * pass * 128;
-            k.copyAsyncZeroFill(shared(keyTarget).plus(rowBytes), global(k.add(keySource, inRow)), validBytes);
-            k.copyAsyncZeroFill(shared(valueTarget).plus(rowBytes), global(k.add(valueSource, inRow)), validBytes);
-        }
+            Address keyTo = shared(keyTarget).plus((long) rowsPerPass * pass * 128);
+            Address valueTo = shared(valueTarget).plus((long) rowsPerPass * pass * 128);
+            if (validBytes == null) {
+                k.copyAsync(keyTo, global(k.add(keySource, inRow)), 16);
+                k.copyAsync(valueTo, global(k.add(valueSource, inRow)), 16);
+            } else {
+                k.copyAsyncZeroFill(keyTo, global(k.add(keySource, inRow)), validBytes);
+                k.copyAsyncZeroFill(valueTo, global(k.add(valueSource, inRow)), validBytes);
+            }
+        };
+        // a whole tile of columns (all but a slot's last) reads its keys at fixed offsets and copies all 16 bytes;
+        // the last one clamps its reads to the list and zero-fills past its end
+        k.ifElse(k.le(k.add(firstColumn, BLOCK), columns.count()), () -> {
+            Address columnKeys = global(k.add(columns.at(), k.mulWide(firstColumnOfThread, 4)));
+            for (int pass = 0; pass < passes; pass++) {
+                copy.rows(pass, k.loadU32(columnKeys.plus(4L * rowsPerPass * pass)), null);
+            }
+        }, () -> {
+            U32 lastIndex = k.sub(k.max(columns.count(), k.u32(1)), 1);
+            for (int pass = 0; pass < passes; pass++) {
+                U32 column = k.add(firstColumnOfThread, rowsPerPass * pass);
+                copy.rows(pass, k.loadU32(global(k.add(columns.at(), k.mulWide(k.min(column, lastIndex), 4)))),
+                        k.select(k.lt(column, columns.count()), k.u32(16), k.u32(0)));
+            }
+        });
+    }
+
+    /** One pass of {@link #gather}: the thread's chunk of K and of V for one row, whose key is given. */
+    private interface RowCopy {
+        void rows(int pass, U32 key, U32 validBytes);
     }
 
     @Override
