@@ -135,7 +135,12 @@ class SparseFlashAttentionGpuTest {
     }
 
     static Stream<Arguments> twoTileCases() {
-        return Stream.of("plain wait", "lazy async", "lazy,warp warp").flatMap(setting -> sparseCases()
+        return hopperCasesPer("plain wait", "lazy async", "lazy,warp warp");
+    }
+
+    /** The Hopper cases once per setting, the setting in the family's place. */
+    private static Stream<Arguments> hopperCasesPer(String... settings) {
+        return Stream.of(settings).flatMap(setting -> sparseCases()
                 .filter(c -> c.get()[0] == PrefillKernel.HOPPER).map(c -> {
                     Object[] all = c.get().clone();
                     all[0] = setting;
@@ -146,35 +151,24 @@ class SparseFlashAttentionGpuTest {
     /**
      * Range tiles in boxes ({@link HopperSparseFlashPrefill.Variant#rangeBox}: a tile filled box by box through the
      * slot's ranges, by TMA copies of 32, 16 or 8 keys at any row, a box past the last range copied from beyond the
-     * maps' rows, so zeros), with the waiting producer and with warp 0's range tiles, on the Hopper cases.
+     * maps' rows, so zeros), with the waiting producer and with warp arrivals, on the Hopper cases.
      */
     @ParameterizedTest(name = "{0} {3} {1}, {2} tokens, heads from {4} ({5})")
     @MethodSource("rangeBoxCases")
     void rangeBoxesMatchTheCpuReference(String setting, AttentionShape shape, int length, Pattern pattern,
                                         int firstHead, int heads) {
-        String[] parts = setting.split(" ");
-        checkAgainstTheCpuReference(PrefillKernel.HOPPER, HopperSparseFlashPrefill.Variant.DEFAULT
-                .withRangeBox(Integer.parseInt(parts[0])).withGather(GatherArrival.parse(parts[1]))
-                .withSchedule(HopperFlashLoop.Schedule.parse(parts[2])), shape, length, pattern, firstHead, heads);
+        checkAgainstTheCpuReference(PrefillKernel.HOPPER, HopperSparseFlashPrefill.Variant.parse(setting), shape,
+                length, pattern, firstHead, heads);
     }
 
     static Stream<Arguments> rangeBoxCases() {
-        return Stream.of("32 wait lazy", "16 wait lazy", "8 wait lazy", "16 warp lazy,warp").flatMap(setting ->
-                sparseCases().filter(c -> c.get()[0] == PrefillKernel.HOPPER).map(c -> {
-                    Object[] all = c.get().clone();
-                    all[0] = setting;
-                    return Arguments.of(all);
-                }));
+        return hopperCasesPer("range-box=32", "range-box=16", "range-box=8",
+                "range-box=16 gather=warp schedule=lazy,warp");
     }
 
     /** The Hopper cases once per schedule other than the default (lazy) one. */
     static Stream<Arguments> scheduleCases() {
-        return Stream.of("plain", "overlap", "overlap,lazy").flatMap(schedule -> sparseCases()
-                .filter(c -> c.get()[0] == PrefillKernel.HOPPER).map(c -> {
-                    Object[] all = c.get().clone();
-                    all[0] = schedule;
-                    return Arguments.of(all);
-                }));
+        return hopperCasesPer("plain", "overlap", "overlap,lazy");
     }
 
     /**
