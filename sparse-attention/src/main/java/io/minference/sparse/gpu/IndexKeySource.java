@@ -227,10 +227,6 @@ final class IndexKeySource implements HopperKeySource {
                     + " boxes of " + BLOCK + ", not " + tilesPerStep + " tiles, " + arrival.setting()
                     + " gathers and boxes of " + rangeBox);
         }
-        if (rangeBox < 8 || BLOCK % rangeBox != 0) {
-            throw new IllegalArgumentException("a range box is a divisor of " + BLOCK + " of at least 8 keys (the"
-                    + " swizzle's rows), not " + rangeBox);
-        }
         if (slots.size() != 1 && slots.size() != 2) {
             throw new IllegalArgumentException("an index source walks one slot or a pair, not " + slots.size());
         }
