@@ -25,7 +25,7 @@ import java.util.stream.IntStream;
  * selections are the CPU reference's estimates (the GPU builds the same up to float ties), so this runs without a
  * GPU. Beside them, the tiles the Hopper kernel computes with range boxes of 16 and of 8 keys
  * ({@code -Dminference.sparse.range-box}: a range tile filled box by box through the slot's ranges,
- * {@link SparseIndex#rangeTiles(int, int, int)}). Usage: {@code SlashTilesReport PATTERN_FILE LAYER [length...]}
+ * {@link SparseIndex#boxedTiles(int, int)}). Usage: {@code SlashTilesReport PATTERN_FILE LAYER [length...]}
  * (default 8K and 16K).
  */
 public final class SlashTilesReport {
@@ -135,11 +135,7 @@ public final class SlashTilesReport {
         long[] tiles = new long[2 + BOXES.length];
         tiles[0] = rounded;
         tiles[1] = exact;
-        for (int i = 0; i < BOXES.length; i++) {
-            for (int b = 0; b < index.queryBlocks(); b++) {
-                tiles[2 + i] += index.rangeTiles(0, b, BOXES[i]) + index.columnTiles(0, b);
-            }
-        }
+        for (int i = 0; i < BOXES.length; i++) tiles[2 + i] = index.boxedTiles(0, BOXES[i]);
         return tiles;
     }
 

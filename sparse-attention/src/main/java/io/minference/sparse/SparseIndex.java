@@ -206,8 +206,16 @@ public final class SparseIndex {
 
     /** Key tiles of head slot h over all its query blocks (what {@link DenseFallback} weighs). */
     public long tiles(int h) {
+        return boxedTiles(h, BLOCK);
+    }
+
+    /**
+     * Key tiles of head slot h over all its query blocks for a kernel that copies ranges in boxes of {@code box} keys
+     * ({@link #rangeTiles(int, int, int)} plus the column tiles); {@link #tiles(int)} with {@code box} 64.
+     */
+    public long boxedTiles(int h, int box) {
         long tiles = 0;
-        for (int b = 0; b < queryBlocks; b++) tiles += tiles(h, b);
+        for (int b = 0; b < queryBlocks; b++) tiles += rangeTiles(h, b, box) + columnTiles(h, b);
         return tiles;
     }
 

@@ -18,7 +18,9 @@ import io.minference.sparse.gpu.SparseFlashAttention;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -66,8 +68,6 @@ public final class SparseAttentionBenchmark implements GpuBenchmark {
         // for two 64-row blocks of a head)
         List<String> labels = new ArrayList<>();
         List<SparseFlashAttention> sparseKernels = new ArrayList<>();
-        // the keys of each kernel's range copies, by which it counts its tiles (SparseIndex.rangeTiles)
-        List<Integer> rangeBoxes = new ArrayList<>();
         if (backend.device().runs(PtxTarget.SM_90A)) {
             HopperSparseFlashPrefill.Variant configured = HopperSparseFlashPrefill.Variant.configured().withPairs(false);
             String boxes = configured.rangeBox() == SparseIndex.BLOCK ? "" : " rb" + configured.rangeBox();
@@ -75,16 +75,13 @@ public final class SparseAttentionBenchmark implements GpuBenchmark {
                 labels.add(PrefillKernel.HOPPER.setting() + " " + gather.setting() + "-gather" + boxes);
                 sparseKernels.add(new SparseFlashAttention(backend.context(), SHAPE, PrefillKernel.HOPPER,
                         configured.withGather(gather)));
-                rangeBoxes.add(configured.rangeBox());
             }
             labels.add(PrefillKernel.HOPPER.setting() + " pairs");
             sparseKernels.add(new SparseFlashAttention(backend.context(), SHAPE, PrefillKernel.HOPPER,
                     configured.withGather(GatherArrival.WAIT).withRangeBox(SparseIndex.BLOCK).withPairs(true)));
-            rangeBoxes.add(SparseIndex.BLOCK);
         }
         labels.add(PrefillKernel.MMA_SYNC.setting());
         sparseKernels.add(new SparseFlashAttention(backend.context(), SHAPE, PrefillKernel.MMA_SYNC));
-        rangeBoxes.add(SparseIndex.BLOCK);
         try (FlashAttention flash = new FlashAttention(backend.context(), SHAPE)) {
             for (int length : lengths) {
                 try (PromptBuffers buffers = PromptBuffers.random(backend, SHAPE, length, block)) {
@@ -106,10 +103,13 @@ public final class SparseAttentionBenchmark implements GpuBenchmark {
                     for (SyntheticVerticalSlash.Family shapeOfIndex : SyntheticVerticalSlash.Family.values()) {
                         SparseIndex host = SyntheticVerticalSlash.build(SHAPE.numHeads(), length, shapeOfIndex, 42);
                         long pairs = SyntheticVerticalSlash.attendedPairs(host);
+                        // the tiles each kernel computes, counted once per range box
+                        Map<Integer, Long> tilesByBox = new HashMap<>();
                         try (DeviceSparseIndex index = DeviceSparseIndex.upload(backend.context(), host)) {
                             for (int f = 0; f < sparseKernels.size(); f++) {
                                 SparseFlashAttention sparse = sparseKernels.get(f);
-                                long tiles = SyntheticVerticalSlash.keyTiles(host, rangeBoxes.get(f));
+                                long tiles = tilesByBox.computeIfAbsent(sparse.rangeBox(),
+                                        box -> SyntheticVerticalSlash.keyTiles(host, box));
                                 double millis = DeviceTimer.medianMillis(backend, 1, repeats,
                                         () -> sparse.launch(backend.stream(), q, k, v, o, index));
                                 String label = "sparse " + labels.get(f) + " " + shapeOfIndex.label() + " L="

@@ -159,15 +159,9 @@ public final class SyntheticVerticalSlash {
 
     /**
      * The key tiles a kernel that copies ranges in boxes of {@code rangeBox} keys computes over every head
-     * ({@link SparseIndex#rangeTiles(int, int, int)} plus the column tiles).
+     * ({@link SparseIndex#boxedTiles(int, int)}).
      */
     public static long keyTiles(SparseIndex index, int rangeBox) {
-        return IntStream.range(0, index.heads()).parallel().mapToLong(h -> {
-            long tiles = 0;
-            for (int b = 0; b < index.queryBlocks(); b++) {
-                tiles += index.rangeTiles(h, b, rangeBox) + index.columnTiles(h, b);
-            }
-            return tiles;
-        }).sum();
+        return IntStream.range(0, index.heads()).parallel().mapToLong(h -> index.boxedTiles(h, rangeBox)).sum();
     }
 }

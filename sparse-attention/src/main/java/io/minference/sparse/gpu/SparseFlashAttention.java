@@ -11,6 +11,7 @@ import io.minference.runtime.cuda.DevicePointer;
 import io.minference.runtime.cuda.Kernel;
 import io.minference.runtime.cuda.LaunchShape;
 import io.minference.runtime.cuda.TensorMap;
+import io.minference.sparse.SparseIndex;
 
 import java.util.Arrays;
 
@@ -80,6 +81,14 @@ public final class SparseFlashAttention implements AutoCloseable {
     /** True where the Hopper kernel runs. */
     public boolean usesHopper() {
         return hopper != null;
+    }
+
+    /**
+     * The keys of the kernel's range copies, by which its tiles are counted ({@link SparseIndex#boxedTiles(int, int)}):
+     * the Hopper kernel's range box, 64 for the mma.sync kernel.
+     */
+    public int rangeBox() {
+        return hopper != null ? hopper.keyBoxRows() : SparseIndex.BLOCK;
     }
 
     /** Queues attention of queries [0, index.length()) of the index's heads. */
