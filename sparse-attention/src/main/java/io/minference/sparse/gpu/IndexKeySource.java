@@ -611,9 +611,10 @@ final class IndexKeySource implements HopperKeySource {
      * {@code [firstRow, firstRow + 64)} of the stage's tiles, zero-filled past the last column. The thread copies the
      * same 16-byte chunk of a row every {@code 128 / chunks per row} rows, so its chunk, its rows' swizzle (their
      * row mod 8) and its place in the tiles are worked out once; per row only the column's key is read, and it serves
-     * both copies (K's and V's tiles are laid out alike). Column tiles are issue-bound in the producer: in
-     * {@code HopperStepIssueMeasurement} a gathered tile cost 484 producer instructions a warp, against 38 for a range
-     * tile and about 335 for a consumer warp's whole step.
+     * both copies (K's and V's tiles are laid out alike). Column tiles were issue-bound in the producer: in
+     * {@code HopperStepIssueMeasurement} a gathered tile cost 484 producer instructions a warp with the row, chunk and
+     * swizzle worked out per chunk, against 38 for a range tile and about 335 for a consumer warp's whole step; 108
+     * this way.
      */
     private void gather(KernelBuilder k, U32 thread, Columns columns, U32 firstColumn, Stage stage, int firstRow) {
         WgmmaTile keys = stage.keys();
@@ -658,10 +659,9 @@ final class IndexKeySource implements HopperKeySource {
                 copy.rows(pass, k.loadU32(columnKeys.plus(4L * rowsPerPass * pass)), null);
             }
         }, () -> {
-            U32 lastIndex = k.sub(k.max(columns.count(), k.u32(1)), 1);
             for (int pass = 0; pass < passes; pass++) {
                 U32 column = k.add(firstColumnOfThread, rowsPerPass * pass);
-                copy.rows(pass, k.loadU32(global(k.add(columns.at(), k.mulWide(k.min(column, lastIndex), 4)))),
+                copy.rows(pass, columnKey(k, columns, column),
                         k.select(k.lt(column, columns.count()), k.u32(16), k.u32(0)));
             }
         });
