@@ -13,6 +13,19 @@ gpu_call() {
   { nvidia-smi --query-gpu="$query" --format=csv 2>&1; git log --oneline -1 2>&1; } | tee "$out/machine.txt"
 }
 
+# check_parts NAME 'PART...' GIVEN...: a given part that is not one of the script's is one line naming it, status 2
+# (before gpu_call, so that a misspelt part is refused at once, bundle or not, instead of running nothing)
+check_parts() {
+  local name=$1 list=$2 known=" $2 " part
+  shift 2
+  for part in "$@"; do
+    if [[ $known != *" $part "* ]]; then
+      echo "$name: no part '$part'; the parts are: $list" >&2
+      exit 2
+    fi
+  done
+}
+
 # The JUnit console launcher's verdict in a log: its counts and what failed, colours stripped.
 test_summary() {
   sed 's/\x1b\[[0-9;]*m//g' "$1" | grep -E "tests (successful|failed|aborted)|FAILED|ABORTED" | cut -c1-300 | head -12

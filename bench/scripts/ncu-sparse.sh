@@ -40,6 +40,7 @@
 #    (its first family, structured; the speed-of-light section only, clocks left alone), as CSV.
 set -uo pipefail
 . "$(dirname "$0")/gpu-call.sh"
+check_parts ncu-sparse "1 2 3 4 5" "$@"
 gpu_call ncu-sparse name,driver_version
 export MINFERENCE_TEST_DATA=${MINFERENCE_TEST_DATA:-$PWD/.gpu/data}
 NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)

@@ -18,6 +18,7 @@
 # One device call (at most ten minutes) for `128k 512k`, one for `1m` (or `512k-sparse 1m`).
 set -uo pipefail
 . "$(dirname "$0")/gpu-call.sh"
+check_parts prefill-bench "128k 512k 512k-sparse 1m" "$@"
 gpu_call prefill-bench name,driver_version,power.limit
 export MINFERENCE_TEST_DATA=${MINFERENCE_TEST_DATA:-$PWD/.gpu/data}
 patterns=$MINFERENCE_TEST_DATA/minference/Llama_3_8B_Instruct_262k_kv_out_v32_fit_o_best_pattern.json

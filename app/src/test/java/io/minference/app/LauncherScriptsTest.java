@@ -234,6 +234,30 @@ class LauncherScriptsTest {
         assertTrue(output.contains("over the limit less 8 MiB of headroom"), output);
     }
 
+    /**
+     * The device-call scripts refuse a part they do not have in one line naming it, before they look for the bundle,
+     * instead of running nothing and exiting 0.
+     */
+    @Test
+    void deviceScriptsRefuseAnUnknownPartByName() throws Exception {
+        Path scripts = repo.resolve("bench/scripts");
+        for (String script : List.of("gpu-call.sh", "prefill-bench.sh", "ncu-sparse.sh")) {
+            Files.copy(projectRoot().resolve("bench/scripts").resolve(script), scripts.resolve(script));
+        }
+        // a good part first: the check reads every part before any runs
+        Map<String, List<String>> cases = Map.of(
+                "prefill-bench", List.of("1m", "128k 512k 512k-sparse 1m"),
+                "ncu-sparse", List.of("2", "1 2 3 4 5"));
+        for (var entry : cases.entrySet()) {
+            String name = entry.getKey();
+            Run run = run(null, null, "bench/scripts/" + name + ".sh", entry.getValue().get(0), "512K");
+            assertEquals(2, run.exitCode(), run.toString());
+            assertEquals(List.of(name + ": no part '512K'; the parts are: " + entry.getValue().get(1)), run.errLines(),
+                    run.toString());
+            assertTrue(run.out().isEmpty(), run.toString());
+        }
+    }
+
     /** The real Maven under a real JDK older than 25, as on this machine type, whose default java is 17. */
     @Test
     void theRealMavenRunsOnJdk25WhenJavaHomeIsAnOlderRealJdk() throws Exception {
