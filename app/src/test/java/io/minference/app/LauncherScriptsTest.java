@@ -258,6 +258,27 @@ class LauncherScriptsTest {
         }
     }
 
+    /**
+     * The MInference comparison refuses a length that is not a number of tokens, and says how to get MInference's
+     * sources when they were not carried, each in one line before it looks for the bundle.
+     */
+    @Test
+    void theMInferenceComparisonNamesWhatItLacks() throws Exception {
+        Path scripts = repo.resolve("bench/scripts");
+        for (String script : List.of("gpu-call.sh", "minference-layer.sh")) {
+            Files.copy(projectRoot().resolve("bench/scripts").resolve(script), scripts.resolve(script));
+        }
+        Run badLength = run(null, null, "bench/scripts/minference-layer.sh", "131072", "128k");
+        assertEquals(2, badLength.exitCode(), badLength.toString());
+        assertEquals(List.of("minference-layer: '128k' is not a length in tokens"), badLength.errLines(),
+                badLength.toString());
+        Run noSources = run(null, null, "bench/scripts/minference-layer.sh", "131072");
+        assertEquals(2, noSources.exitCode(), noSources.toString());
+        assertEquals(List.of("minference-layer: .minference-ref is missing: run bench/scripts/minference-ref-sources.sh"
+                + " here and carry it"), noSources.errLines(), noSources.toString());
+        assertTrue(noSources.out().isEmpty(), noSources.toString());
+    }
+
     /** The real Maven under a real JDK older than 25, as on this machine type, whose default java is 17. */
     @Test
     void theRealMavenRunsOnJdk25WhenJavaHomeIsAnOlderRealJdk() throws Exception {

@@ -21,9 +21,15 @@ import io.minference.sparse.gpu.GpuSparsePrefill;
 import io.minference.sparse.gpu.HopperSparseFlashPrefill;
 import io.minference.sparse.synthetic.SyntheticAttention;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -53,6 +59,10 @@ import java.util.stream.IntStream;
  * rotates from one repeat to the next, on the same inputs and indexes; the table above is the first variant's, and a
  * second table gives every variant's layer and attention kernels (the layer less the estimation measured beside it)
  * against the first's. One process instead of one per variant: the inputs are made once, and the variants alternate.
+ * <p>With {@code --dump DIR}, each family's Q, K and V at each length are also written to DIR as the bf16 bits the
+ * kernels read ({@code FAMILY-LENGTH.q.bf16}: [tokens, 32 × 128]; {@code .k.bf16} and {@code .v.bf16}: [tokens,
+ * 8 × 128]; little-endian), so that {@code bench/scripts/minference_reference.py} can run MInference's own pipeline
+ * on the same inputs in the same device call.
  */
 public final class SparseLayerBenchmark implements GpuBenchmark {
     private static final AttentionShape SHAPE = new AttentionShape(32, 8, 128);
@@ -63,21 +73,24 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
     private final DenseFallback fallback;
     private final List<HopperSparseFlashPrefill.Variant> variants;
     private final int[] lengths;
+    private final InputDump dump;
 
     /** The layer with the Hopper sparse variant the system properties name. */
     public SparseLayerBenchmark(List<HeadPattern> patterns, String source, DenseFallback fallback, int... lengths) {
-        this(patterns, source, fallback, List.of(HopperSparseFlashPrefill.Variant.configured()), lengths);
+        this(patterns, source, fallback, List.of(HopperSparseFlashPrefill.Variant.configured()), InputDump.NONE,
+                lengths);
     }
 
-    /** The layer once per Hopper sparse variant, the first the reference (at least one). */
+    /** The layer once per Hopper sparse variant, the first the reference (at least one); inputs written to dump. */
     public SparseLayerBenchmark(List<HeadPattern> patterns, String source, DenseFallback fallback,
-                                List<HopperSparseFlashPrefill.Variant> variants, int... lengths) {
+                                List<HopperSparseFlashPrefill.Variant> variants, InputDump dump, int... lengths) {
         if (variants.isEmpty()) throw new IllegalArgumentException("the layer benchmark wants at least one variant");
         this.patterns = List.copyOf(patterns);
         this.source = source;
         this.fallback = fallback;
         this.variants = List.copyOf(variants);
         this.lengths = lengths.clone();
+        this.dump = dump;
     }
 
     @Override
@@ -118,6 +131,7 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
                          DeviceBuffer k = bf16(backend, sample.keys());
                          DeviceBuffer v = bf16(backend, sample.values());
                          DeviceBuffer o = backend.context().allocate(2L * length * SHAPE.queryDim())) {
+                        dump.write(family + "-" + length, q, k, v);
                         Layer layer = new Layer(backend, patterns, q, k, v, o, length);
                         figures.addAll(layer.measure(family + " L=" + length, prefills, everySparse, builder, flash,
                                 variants, variantRows));
@@ -257,11 +271,39 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
         return buffer;
     }
 
+    /** Where the inputs are written for a reference outside the project, or nowhere ({@link #NONE}). */
+    public record InputDump(Path directory) {
+        public static final InputDump NONE = new InputDump(null);
+
+        /** {@code NAME.q.bf16}, {@code NAME.k.bf16} and {@code NAME.v.bf16}, each the device buffer's bytes. */
+        void write(String name, DeviceBuffer q, DeviceBuffer k, DeviceBuffer v) {
+            if (directory == null) return;
+            try {
+                Files.createDirectories(directory);
+                copy(q, directory.resolve(name + ".q.bf16"));
+                copy(k, directory.resolve(name + ".k.bf16"));
+                copy(v, directory.resolve(name + ".v.bf16"));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write the inputs to " + directory + ": " + e.getMessage(), e);
+            }
+            System.out.println("inputs written: " + directory.resolve(name) + ".{q,k,v}.bf16");
+        }
+
+        private static void copy(DeviceBuffer buffer, Path file) throws IOException {
+            try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE,
+                    StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                 Arena arena = Arena.ofConfined()) {
+                buffer.copyToHost(channel.map(FileChannel.MapMode.READ_WRITE, 0, buffer.byteSize(), arena));
+            }
+        }
+    }
+
     private static final String USAGE = "usage: SparseLayerBenchmark PATTERN_FILE LAYER [--fallback SHARE]"
-            + " [--variants 'VARIANT|VARIANT...'] [length...]";
+            + " [--variants 'VARIANT|VARIANT...'] [--dump DIR] [length...]";
 
     /**
-     * {@code SparseLayerBenchmark PATTERN_FILE LAYER [--fallback SHARE] [--variants 'VARIANT|VARIANT...'] [length...]}
+     * {@code SparseLayerBenchmark PATTERN_FILE LAYER [--fallback SHARE] [--variants 'VARIANT|VARIANT...'] [--dump DIR]
+     * [length...]}
      * (default lengths 8K, 16K, 32K, 128K, 256K and 512K; the fallback share is {@link DenseFallback#configured()},
      * {@value DenseFallback#DEFAULT_MAX_TILE_SHARE} unless set; a variant as {@link HopperSparseFlashPrefill.Variant#parse}
      * reads it, e.g. {@code 'default|range-box=16|gather=warp schedule=lazy,warp range-box=16'}, the system properties'
@@ -285,6 +327,7 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
     static SparseLayerBenchmark parse(String[] args) {
         DenseFallback fallback = DenseFallback.configured();
         List<HopperSparseFlashPrefill.Variant> variants = List.of(HopperSparseFlashPrefill.Variant.configured());
+        InputDump dump = InputDump.NONE;
         List<String> rest = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             if (!args[i].startsWith("--")) {
@@ -297,6 +340,7 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
                 case "--fallback" -> fallback = new DenseFallback(share(value));
                 case "--variants" -> variants = Arrays.stream(value.split("\\|"))
                         .map(HopperSparseFlashPrefill.Variant::parse).toList();
+                case "--dump" -> dump = new InputDump(Path.of(value));
                 default -> throw new IllegalArgumentException("unknown option " + args[i - 1] + "; " + USAGE);
             }
         }
@@ -304,7 +348,7 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
         var layer = SlashTilesReport.LayerArguments.parse("SparseLayerBenchmark", rest.toArray(String[]::new),
                 8192, 16384, 32768, 131072, 262144, 524288);
         return new SparseLayerBenchmark(layer.patterns(), Path.of(rest.get(0)).getFileName() + " layer " + rest.get(1),
-                fallback, variants, layer.lengths());
+                fallback, variants, dump, layer.lengths());
     }
 
     private static double share(String text) {
@@ -313,6 +357,11 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("--fallback must be a share of the causal tiles, not '" + text + "'");
         }
+    }
+
+    /** Where this benchmark writes its inputs (for its test). */
+    InputDump dump() {
+        return dump;
     }
 
     /** The variants this benchmark times (for its test). */

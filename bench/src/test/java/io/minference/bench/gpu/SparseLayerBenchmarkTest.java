@@ -37,14 +37,23 @@ class SparseLayerBenchmarkTest {
     }
 
     @Test
+    void dumpNamesTheInputsDirectory() throws IOException {
+        assertEquals(new SparseLayerBenchmark.InputDump(dir.resolve("inputs")), SparseLayerBenchmark.parse(
+                new String[] {patterns(), "1", "--dump", dir.resolve("inputs").toString(), "8192"}).dump());
+        assertEquals(SparseLayerBenchmark.InputDump.NONE, SparseLayerBenchmark.parse(
+                new String[] {patterns(), "1", "8192"}).dump(), "nothing written unless asked");
+    }
+
+    @Test
     void malformedArgumentsAreNamed() throws IOException {
         String file = patterns();
         List<String[]> bad = List.of(new String[] {file}, new String[] {file, "1", "--variants"},
+                new String[] {file, "1", "--dump"},
                 new String[] {file, "1", "--variants", "range-box=12"},
                 new String[] {file, "1", "--variants", "default|boxes=16"},
                 new String[] {file, "1", "--fallback", "most"}, new String[] {file, "1", "--fast", "yes"},
                 new String[] {file, "3"}, new String[] {file, "1", "128k"});
-        List<String> expected = List.of("usage", "--variants wants a value", "minference.sparse.range-box must be",
+        List<String> expected = List.of("usage", "--variants wants a value", "--dump wants a value", "minference.sparse.range-box must be",
                 "'boxes=16'", "--fallback must be", "unknown option --fast", "layers 0 to 1", "whole number");
         for (int i = 0; i < bad.size(); i++) {
             String[] args = bad.get(i);
