@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Extracts the three MInference files that bench/scripts/minference_reference.py runs (its index conversion's CUDA
-# source and binding, and its Triton vertical-slash kernel) from a git copy of github.com/microsoft/MInference into
+# Extracts the MInference files that bench/scripts/minference_reference.py runs (its index conversion's CUDA source
+# and binding, its Triton vertical-slash kernel, and the FlexPrefill implementation it ships with the Triton flash
+# kernel that one imports) from a git copy of github.com/microsoft/MInference into
 # .minference-ref/ (ignored by git: MInference's code runs as a reference on the device and is never committed),
 # with the commit they came from in .minference-ref/COMMIT. Here, not on the GPU machine (it has no network):
 #
@@ -15,7 +16,8 @@ if [ $# -lt 1 ] || [ ! -d "$1" ]; then
 fi
 git_dir=$1 commit=${2:-HEAD}
 cd "$(dirname "$0")/../.."
-files="csrc/kernels.cpp csrc/vertical_slash_index.cu minference/ops/pit_sparse_flash_attention_v2.py"
+files="csrc/kernels.cpp csrc/vertical_slash_index.cu minference/ops/pit_sparse_flash_attention_v2.py
+  minference/ops/flash_attn_triton.py minference/modules/flexprefill.py"
 rm -rf .minference-ref
 for file in $files; do
   mkdir -p ".minference-ref/$(dirname "$file")"

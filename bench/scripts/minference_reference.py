@@ -1,4 +1,4 @@
-"""MInference's own vertical-slash pipeline on the inputs SparseLayerBenchmark wrote, in the same device call.
+"""MInference's own vertical-slash pipeline, and FlexPrefill, on the inputs SparseLayerBenchmark wrote, in one call.
 
 The reference that issue 10's goal names: MInference's index conversion (its CUDA `convert_vertical_slash_indexes`)
 and its Triton sparse kernel (`vertical_slash_sparse_attention` from `minference/ops/pit_sparse_flash_attention_v2.py`,
@@ -13,6 +13,11 @@ As MInference's Hugging Face integration runs it: one head at a time, the head's
 pattern file's budgets used as they are (no dense fallback). Per input set: the layer's time (CUDA events, median of
 repeats after a warm-up that also compiles the Triton kernel: the first run of each), the estimation alone, the index conversion alone, the
 kernel (the rest), and the density the kernel computed: its 64-key blocks and gathered columns over the causal area.
+
+FlexPrefill (Lai et al., 2025), as MInference ships it (`minference/modules/flexprefill.py`, run unmodified): its own
+query-aware estimation (`get_active_blocks`) and its Triton block-wise kernel, the whole layer in one call with GQA,
+at `flexprefill_forward`'s defaults (gamma 0.9, tau 0.1, 128 x 128 blocks); its density is the share of causal
+128 x 128 blocks it keeps. It chooses its own budget per head, so its density is not MInference's.
 
 usage: python3 minference_reference.py --inputs DIR --patterns JSON --layer 22 [--source .minference-ref] [NAME...]
 (NAME: an input set such as structured-131072; all sets in DIR by default)
@@ -34,8 +39,18 @@ HEADS, KV_HEADS, HEAD_DIM = 32, 8, 128
 LAST_Q, SINK_COLUMNS, LOCAL_DIAGONALS = 64, 30, 100
 
 
+def load_module(source, package, relative):
+    """One of MInference's files as the module minference_ref.PACKAGE.NAME, its relative imports resolved there."""
+    name = f"minference_ref.{package}.{os.path.splitext(os.path.basename(relative))[0]}"
+    spec = importlib.util.spec_from_file_location(name, os.path.join(source, relative))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def load_minference(source):
-    """MInference's extension and Triton module from `source`, under a package of our own naming."""
+    """MInference's extension, its Triton vertical-slash module and its FlexPrefill module, from `source`."""
     from torch.utils import cpp_extension
     build = os.environ.get("MINFERENCE_REF_BUILD", "/tmp/minference-ref-build")
     os.makedirs(build, exist_ok=True)
@@ -43,29 +58,26 @@ def load_minference(source):
         name="minference_ref_cuda",
         sources=[os.path.join(source, "csrc", "kernels.cpp"), os.path.join(source, "csrc", "vertical_slash_index.cu")],
         extra_cflags=["-O3", "-std=c++17"], build_directory=build, verbose=False)
-    for name in ("minference_ref", "minference_ref.ops"):
+    for name in ("minference_ref", "minference_ref.ops", "minference_ref.modules"):
         package = types.ModuleType(name)
         package.__path__ = []
         sys.modules[name] = package
     sys.modules["minference_ref.cuda"] = extension
-    path = os.path.join(source, "minference", "ops", "pit_sparse_flash_attention_v2.py")
-    spec = importlib.util.spec_from_file_location("minference_ref.ops.pit_sparse_flash_attention_v2", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    if module.convert_vertical_slash_indexes_opt is not None or module.sparse_attn_func is not None:
+    vertical_slash = load_module(source, "ops", "minference/ops/pit_sparse_flash_attention_v2.py")
+    if vertical_slash.convert_vertical_slash_indexes_opt is not None or vertical_slash.sparse_attn_func is not None:
         print("note: SGLang's or vLLM's kernels were found and MInference will use them, not its Triton kernel")
-    return extension, module
+    load_module(source, "ops", "minference/ops/flash_attn_triton.py")  # FlexPrefill's import for short prompts
+    flexprefill = load_module(source, "modules", "minference/modules/flexprefill.py")
+    return extension, vertical_slash, flexprefill
 
 
 def read_inputs(directory, name):
-    """Q as [1, 32, L, 128], K and V as [8, L, 128], bf16 on the device."""
+    """Q as [L, 32, 128], K and V as [L, 8, 128], bf16 on the device, as SparseLayerBenchmark wrote them."""
     def read(part, heads):
-        raw = torch.from_file(os.path.join(directory, f"{name}.{part}.bf16"), shared=False,
-                              size=os.path.getsize(os.path.join(directory, f"{name}.{part}.bf16")) // 2,
-                              dtype=torch.bfloat16)
-        length = raw.numel() // (heads * HEAD_DIM)
-        return raw.view(length, heads, HEAD_DIM).cuda().permute(1, 0, 2).contiguous()
-    return read("q", HEADS).unsqueeze(0), read("k", KV_HEADS), read("v", KV_HEADS)
+        path = os.path.join(directory, f"{name}.{part}.bf16")
+        raw = torch.from_file(path, shared=False, size=os.path.getsize(path) // 2, dtype=torch.bfloat16)
+        return raw.view(-1, heads, HEAD_DIM).cuda()
+    return read("q", HEADS), read("k", KV_HEADS), read("v", KV_HEADS)
 
 
 def estimate(q, k, vertical_size, slash_size):
@@ -93,6 +105,68 @@ def estimate(q, k, vertical_size, slash_size):
     return columns, offsets
 
 
+def minference_row(extension, vertical_slash, q, k, v, budgets, repeats):
+    """MInference on one input set: per-head estimation, index conversion, Triton kernel; times and density."""
+    length = q.shape[0]
+    group = HEADS // KV_HEADS
+    queries = q.permute(1, 0, 2).contiguous()  # [32, L, 128]: MInference's [batch, heads, L, d] a head at a time
+    keys, values = k.permute(1, 0, 2).contiguous(), v.permute(1, 0, 2).contiguous()
+    heads = [(queries[h][None, None], keys[h // group][None, None], values[h // group][None, None], *budgets[h])
+             for h in range(HEADS)]
+    kept = [estimate(qh, kh, vs, ss) for qh, kh, _, vs, ss in heads]
+    seqlens = torch.tensor([length], dtype=torch.int32, device="cuda")
+
+    def convert(columns, offsets):
+        # the two lines of MInference's own wrapper that prepare its conversion's arguments
+        columns = columns.to(torch.int32).reshape(1, 1, -1).sort(dim=-1, descending=False)[0]
+        offsets = offsets.to(torch.int32).reshape(1, 1, -1).sort(dim=-1, descending=True)[0]
+        return extension.convert_vertical_slash_indexes(seqlens, columns, offsets, length, 64, 64)
+
+    def whole_layer():
+        for (qh, kh, vh, vs, ss) in heads:
+            columns, offsets = estimate(qh, kh, vs, ss)
+            vertical_slash.vertical_slash_sparse_attention(qh, kh, vh, columns[None, None], offsets[None, None])
+
+    def estimation_only():
+        for (qh, kh, _, vs, ss) in heads:
+            estimate(qh, kh, vs, ss)
+
+    def conversion_only():
+        for columns, offsets in kept:
+            convert(columns, offsets)
+
+    total = time_ms(whole_layer, warmup=1, repeats=repeats)
+    estimation = time_ms(estimation_only, warmup=1, repeats=repeats)
+    conversion = time_ms(conversion_only, warmup=1, repeats=repeats)
+    blocks = columns_kept = 0
+    for columns, offsets in kept:
+        block_count, _, column_count, _ = convert(columns, offsets)
+        blocks += int(block_count.sum())
+        columns_kept += int(column_count.sum())
+    row_blocks = (length + 63) // 64
+    tiles = (blocks + columns_kept / 64) / (HEADS * row_blocks * (row_blocks + 1) // 2)
+    out = vertical_slash.vertical_slash_sparse_attention(*heads[0][:3], kept[0][0][None, None], kept[0][1][None, None])
+    finite = bool(torch.isfinite(out).all())
+    return (f"{estimation:.2f} ms | {conversion:.2f} ms | {total - estimation - conversion:.2f} ms | "
+            f"**{total:.2f} ms** | {tiles:.3f}"), finite
+
+
+def flexprefill_row(flexprefill, q, k, v, repeats, gamma=0.9, tau=0.1, block=128):
+    """FlexPrefill on one input set, the whole layer in one call at flexprefill_forward's defaults."""
+    length = q.shape[0]
+    q, k, v = q[None], k[None], v[None]  # [1, L, heads, 128], its layout
+    total = time_ms(lambda: flexprefill.flex_prefill_attention(q, k, v, gamma, tau, block_size=block),
+                    warmup=1, repeats=repeats)
+    blocks = (length + block - 1) // block
+    estimation = time_ms(lambda: flexprefill.get_active_blocks(q, k, v, block, gamma, 1, blocks, tau),
+                         warmup=1, repeats=repeats)
+    active = flexprefill.get_active_blocks(q, k, v, block, gamma, 1, blocks, tau)
+    kept = sum(int(active[0][h].numel()) for h in range(HEADS))
+    share = kept / (HEADS * blocks * (blocks + 1) // 2)
+    finite = bool(torch.isfinite(flexprefill.flex_prefill_attention(q, k, v, gamma, tau, block_size=block)).all())
+    return f"{estimation:.2f} ms | {total - estimation:.2f} ms | **{total:.2f} ms** | {share:.3f}", finite
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--inputs", required=True)
@@ -115,58 +189,23 @@ def main():
                                  for p in glob.glob(os.path.join(args.inputs, "*.q.bf16")))
     if not names:
         sys.exit(f"no input sets (*.q.bf16) in {args.inputs}")
-    extension, module = load_minference(args.source)
+    extension, vertical_slash, flexprefill = load_minference(args.source)
     print(f"GPU: {torch.cuda.get_device_name()}, torch {torch.__version__}, layer {args.layer} of "
-          f"{os.path.basename(args.patterns)}; MInference {module.__file__}")
-    print("| L | inputs | estimation | index conversion | Triton kernel | MInference total | tile share | pair share |")
-    print("|" + " --- |" * 8)
-    for name in names:
+          f"{os.path.basename(args.patterns)}; MInference from {args.source}")
+    print("| L | inputs | MInference: estimation | index conversion | Triton kernel | total | tile share (64 x 64) |"
+          " FlexPrefill (gamma 0.9, tau 0.1): estimation | kernel | total | block share (128 x 128) |")
+    print("|" + " --- |" * 11)
+    for name in sorted(names, key=lambda n: (int(n.rsplit("-", 1)[1]), n)):
         q, k, v = read_inputs(args.inputs, name)
-        length = q.shape[-2]
-        heads = [(q[:, h:h + 1], k[h // (HEADS // KV_HEADS)][None, None], v[h // (HEADS // KV_HEADS)][None, None],
-                  *budgets[h]) for h in range(HEADS)]
-        kept = [estimate(qh, kh, vs, ss) for qh, kh, _, vs, ss in heads]
-        seqlens = torch.tensor([length], dtype=torch.int32, device="cuda")
-
-        def convert(columns, offsets):
-            # the two lines of MInference's own wrapper that prepare its conversion's arguments
-            columns = columns.to(torch.int32).reshape(1, 1, -1).sort(dim=-1, descending=False)[0]
-            offsets = offsets.to(torch.int32).reshape(1, 1, -1).sort(dim=-1, descending=True)[0]
-            return extension.convert_vertical_slash_indexes(seqlens, columns, offsets, length, 64, 64)
-
-        def whole_layer():
-            for (qh, kh, vh, vs, ss) in heads:
-                columns, offsets = estimate(qh, kh, vs, ss)
-                module.vertical_slash_sparse_attention(qh, kh, vh, columns[None, None], offsets[None, None])
-
-        def estimation_only():
-            for (qh, kh, _, vs, ss) in heads:
-                estimate(qh, kh, vs, ss)
-
-        def conversion_only():
-            for columns, offsets in kept:
-                convert(columns, offsets)
-
-        total = time_ms(whole_layer, warmup=1, repeats=args.repeats)
-        estimation = time_ms(estimation_only, warmup=1, repeats=args.repeats)
-        conversion = time_ms(conversion_only, warmup=1, repeats=args.repeats)
-        blocks = columns_kept = 0
-        for columns, offsets in kept:
-            block_count, _, column_count, _ = convert(columns, offsets)
-            blocks += int(block_count.sum())
-            columns_kept += int(column_count.sum())
-        row_blocks = (length + 63) // 64
-        causal_tiles = row_blocks * (row_blocks + 1) // 2
-        tiles = blocks + columns_kept / 64
-        pairs = 64 * (64 * blocks + columns_kept)  # rows times keys the kernel computes (causal clipping ignored)
-        out = module.vertical_slash_sparse_attention(*heads[0][:3], kept[0][0][None, None], kept[0][1][None, None])
-        if not torch.isfinite(out).all():
-            print(f"warning: {name}: MInference's output for head 0 is not finite")
-        family = name.rsplit("-", 1)[0]
-        print(f"| {length // 1024}K | {family} | {estimation:.2f} ms | {conversion:.2f} ms | "
-              f"{total - estimation - conversion:.2f} ms | {total:.2f} ms | {tiles / (HEADS * causal_tiles):.3f} | "
-              f"{pairs / (HEADS * length * (length + 1) / 2):.3f} |", flush=True)
-        del q, k, v, heads, kept
+        minference, minference_finite = minference_row(extension, vertical_slash, q, k, v, budgets, args.repeats)
+        torch.cuda.empty_cache()
+        flex, flex_finite = flexprefill_row(flexprefill, q, k, v, args.repeats)
+        for who, finite in (("MInference", minference_finite), ("FlexPrefill", flex_finite)):
+            if not finite:
+                print(f"warning: {name}: {who}'s output is not finite")
+        family, length = name.rsplit("-", 1)
+        print(f"| {int(length) // 1024}K | {family} | {minference} | {flex} |", flush=True)
+        del q, k, v
         torch.cuda.empty_cache()
 
 
