@@ -10,7 +10,7 @@
 #                                                 pages in $OUT, or ./ncu-sparse-logs)
 #
 # 1. ncu --set full (clocks left alone) on one launch each, in SparseAttentionBenchmark 32768: the default sparse kernel
-#    (the lazy schedule since session 11)
+#    (the lazy schedule since session 11, boxes of 16 with the copy engine's arrivals since session 14)
 #    on the RANGES family (launch 25 of that kernel: 8 launches per family at 32K, RANGES the fourth family) and the
 #    dense Hopper kernel (its second launch); each report also as text (--page details), its headline lines printed.
 #    A third profile: the dense kernel with 64 query rows a block (`FlashPrefillSweep hopper-m64:64,3`, one consumer
@@ -49,7 +49,7 @@ parts=" ${*:-1 2 3 4 5} "
 want() { [[ $parts == *" $1 "* ]]; }
 if want 1; then
 echo "== 1. profiles ($NCU)"
-timeout 90 $NCU $P -k regex:'^sparse_flash_prefill_sm90a_bf16_d128_s3_longest_lazy$' --launch-skip 24 -c 1 -o "$out/sparse" \
+timeout 90 $NCU $P -k regex:'^sparse_flash_prefill_sm90a_bf16_d128_s3_longest_lazy_async_gather_rb16$' --launch-skip 24 -c 1 -o "$out/sparse" \
   .gpu/java io.minference.bench.gpu.SparseAttentionBenchmark 32768 > "$out/ncu-sparse.log" 2>&1
 echo "sparse rc=$?"
 timeout 90 $NCU $P -k regex:'^flash_prefill_sm90a_bf16_d128' --launch-skip 1 -c 1 -o "$out/dense" \

@@ -102,7 +102,8 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      * per SM, and its producer streams the two slots' tiles once ({@link IndexKeySource}'s paired slots): a tile both
      * slots' ranges start at the same key is loaded once for 128 query rows, as in the dense kernel, instead of
      * twice. Each consumer computes its slot's tiles in the same order as without pairs, so the outputs are bit
-     * for bit the same. Wants 64 keys a step, gathers waited for, and a schedule without overlap or ping-pong.
+     * for bit the same. Wants 64 keys a step, gathers waited for, whole-tile range copies and a schedule without
+     * overlap or ping-pong (so, from the properties: {@code pairs=true gather=wait range-box=64}).
      * <p>With {@code persistent} the launch is a grid of a few blocks per SM ({@link #persistentGrid}, at most one
      * per slot), and block b takes the slots at places b, b + grid, b + 2 grid, ... of the longest-first list in turn
      * ({@link HopperFlashLoop#persistent}): a slot's Q, index reads and first tiles are loaded while the previous
@@ -116,7 +117,7 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      * MInference's LLaMA-3-8B layer 22 that computes 7-10 % fewer tiles at 128K and 11-13 % fewer at 512K with boxes
      * of 16, 8-12 % and 13-15 % with boxes of 8 ({@code SlashTilesReport}; BENCHMARKS.md, "Session 12"), for 4 or 8
      * copies per tensor and tile instead of 1. The outputs differ from the 64-key box's by rounding (keys are summed
-     * in other tiles), within the same bounds. Wants no pairs. Not yet timed on a GPU.
+     * in other tiles), within the same bounds. Wants no pairs. Boxes of 16 are the default ({@link Variant#DEFAULT}).
      */
     public record Variant(LaunchOrder order, HopperFlashLoop.Schedule schedule, GatherArrival gather,
                           int keysPerStep, boolean pairs, boolean persistent, int rangeBox) {
@@ -130,11 +131,22 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
                 RANGE_BOX_PROPERTY);
 
         /**
-         * The default: longest first, the lazy schedule, gathered tiles waited for, 64 keys a step, no pairs, a
-         * block a slot, range tiles in one copy of 64 keys.
+         * The baseline the other variants are built from and named against (their entry-name suffixes): longest
+         * first, the lazy schedule, gathered tiles waited for, 64 keys a step, no pairs, a block a slot, range tiles
+         * in one copy of 64 keys. The default until session 14; what pairs need.
          */
-        public static final Variant DEFAULT = new Variant(LaunchOrder.LONGEST_FIRST,
+        public static final Variant BASELINE = new Variant(LaunchOrder.LONGEST_FIRST,
                 HopperFlashLoop.Schedule.parse(DEFAULT_SCHEDULE), GatherArrival.WAIT, BLOCK, false, false, BLOCK);
+
+        /**
+         * The default: the {@link #BASELINE} with range tiles in boxes of 16 keys and the gathered columns arrived
+         * for by the copy engine ({@link GatherArrival#ASYNC}). Measured against the baseline on the H200 in one
+         * process on the same inputs (BENCHMARKS.md, "Session 14"), layer 22 of MInference's LLaMA-3-8B patterns:
+         * 4-8 % faster at 128K and 6-9 % at 512K on the structured and RoPE families, 1-7 % on random; at 32K within
+         * 0.5 % on random and RoPE, 4 % (0.3 ms) slower on structured. Boxes of 32 tied with 16 at 512K; boxes of 8
+         * and the whole-tile copies with the copy engine's arrivals alone were slower.
+         */
+        public static final Variant DEFAULT = BASELINE.withGather(GatherArrival.ASYNC).withRangeBox(16);
 
         public Variant {
             if (persistent && (order != LaunchOrder.LONGEST_FIRST || keysPerStep != BLOCK
@@ -275,13 +287,14 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
     }
 
     /**
-     * In the grid's order, with the default schedule, each gathered tile waited for by its producer, 64 keys a step.
+     * The {@link Variant#BASELINE} in the grid's order: the default schedule, each gathered tile waited for by its
+     * producer, 64 keys a step, whole-tile range copies.
      */
     public HopperSparseFlashPrefill(int headDim, int stages) {
-        this(headDim, stages, DEFAULT_WITH_GRID_ORDER);
+        this(headDim, stages, BASELINE_WITH_GRID_ORDER);
     }
 
-    private static final Variant DEFAULT_WITH_GRID_ORDER = Variant.DEFAULT.withOrder(LaunchOrder.LAST_FIRST);
+    private static final Variant BASELINE_WITH_GRID_ORDER = Variant.BASELINE.withOrder(LaunchOrder.LAST_FIRST);
 
     private static int tilesPerStep(Variant variant) {
         return variant.keysPerStep() / BLOCK;
@@ -337,11 +350,11 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
 
     /**
      * The tuned shape for a head dim, taking its slots in {@code order}, its consumers in {@code schedule}, each
-     * gathered tile waited for by its producer, 64 keys a step.
+     * gathered tile waited for by its producer, 64 keys a step, whole-tile range copies ({@link Variant#BASELINE}).
      */
     public static HopperSparseFlashPrefill forHeadDim(int headDim, LaunchOrder order,
                                                       HopperFlashLoop.Schedule schedule) {
-        return forHeadDim(headDim, Variant.DEFAULT.withOrder(order).withSchedule(schedule));
+        return forHeadDim(headDim, Variant.BASELINE.withOrder(order).withSchedule(schedule));
     }
 
     /**

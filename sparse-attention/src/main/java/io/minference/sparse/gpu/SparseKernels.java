@@ -14,7 +14,9 @@ import java.util.List;
  * {@link GatherArrival} and 64 or 128 keys a step (128 with the plain or lazy schedule; warp arrivals with the warp
  * release, plain or lazy), paired query blocks (64 keys, waited gathers, the plain or lazy schedule), persistent
  * blocks (longest first, 64 keys, waited or copy-engine gathers, the plain or lazy schedule; with pairs, waited
- * gathers), with the {@link SlotOrder} passes of the longest-first order, for slots and for pairs) and the estimation
+ * gathers), range tiles in boxes of 32, 16 or 8 keys (the lazy schedule, 64 keys, each gather arrival; persistent
+ * too, longest first, waited or copy-engine gathers: the default is boxes of 16 with copy-engine gathers), with the
+ * {@link SlotOrder} passes of the longest-first order, for slots and for pairs) and the estimation
  * and index kernels ({@link GpuIndexBuilder}: vertical-slash tiles on the tensor cores, row statistics, selection,
  * the kept diagonals' runs, the index's counting and assembly passes, its tile count, block pooling, and block-sparse selection for every block
  * capacity it may pick), for {@code io.minference.kernels.catalog.KernelCatalog#with}. Keep it in step with those two
@@ -37,7 +39,7 @@ public final class SparseKernels {
         for (LaunchOrder order : LaunchOrder.values()) {
             for (String schedule : List.of("plain", "overlap", "lazy", "overlap,lazy")) {
                 for (GatherArrival gather : List.of(GatherArrival.WAIT, GatherArrival.ASYNC)) {
-                    HopperSparseFlashPrefill.Variant variant = HopperSparseFlashPrefill.Variant.DEFAULT.withOrder(order)
+                    HopperSparseFlashPrefill.Variant variant = HopperSparseFlashPrefill.Variant.BASELINE.withOrder(order)
                             .withSchedule(HopperFlashLoop.Schedule.parse(schedule)).withGather(gather);
                     kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant));
                     if (!variant.schedule().overlapSoftmax()) { // two consumers splitting the keys: plain or lazy
@@ -57,10 +59,23 @@ public final class SparseKernels {
             }
             // one arrival per warp, producers and consumers: with the plain and lazy schedules, 64 or 128 keys
             for (String schedule : List.of("warp", "lazy,warp")) {
-                HopperSparseFlashPrefill.Variant variant = HopperSparseFlashPrefill.Variant.DEFAULT.withOrder(order)
+                HopperSparseFlashPrefill.Variant variant = HopperSparseFlashPrefill.Variant.BASELINE.withOrder(order)
                         .withSchedule(HopperFlashLoop.Schedule.parse(schedule)).withGather(GatherArrival.WARP);
                 kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant));
                 kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant.withKeysPerStep(128)));
+            }
+            // range tiles in boxes (the default takes boxes of 16 with the copy engine's arrivals): the lazy
+            // schedule at 64 keys a step, each gather arrival, persistent blocks where they walk the sorted list
+            for (int box : List.of(32, 16, 8)) {
+                for (GatherArrival gather : GatherArrival.values()) {
+                    HopperSparseFlashPrefill.Variant variant = HopperSparseFlashPrefill.Variant.BASELINE
+                            .withOrder(order).withGather(gather).withRangeBox(box).withSchedule(
+                                    HopperFlashLoop.Schedule.parse(gather == GatherArrival.WARP ? "lazy,warp" : "lazy"));
+                    kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant));
+                    if (order == LaunchOrder.LONGEST_FIRST && gather != GatherArrival.WARP) {
+                        kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant.withPersistent(true)));
+                    }
+                }
             }
         }
         for (int blocks = 64; blocks <= BlockSparseSelect.MAX_BLOCKS; blocks *= 2) {

@@ -52,7 +52,7 @@ class HopperStepIssueMeasurement {
             report(dense.entryName() + " (" + blockN + " keys a step, " + dense.blockM() + " query rows)",
                     perStep(length -> runDense(dense, shape, length), blockN), blockN / 64.0);
         }
-        HopperSparseFlashPrefill.Variant base = HopperSparseFlashPrefill.Variant.DEFAULT
+        HopperSparseFlashPrefill.Variant base = HopperSparseFlashPrefill.Variant.BASELINE
                 .withOrder(LaunchOrder.LAST_FIRST);
         for (HopperSparseFlashPrefill.Variant variant : List.of(base,
                 base.withSchedule(HopperFlashLoop.Schedule.PLAIN),

@@ -37,16 +37,16 @@ class LaunchOrderTest {
             System.setProperty(keys, "128");
             System.setProperty(GatherArrival.PROPERTY, "warp");
             System.setProperty(HopperSparseFlashPrefill.SCHEDULE_PROPERTY, "lazy,warp");
-            assertEquals("longest-first, lazy,warp, warp, 128 keys a step",
-                    HopperSparseFlashPrefill.Variant.configured().describe());
+            assertEquals("longest-first, lazy,warp, warp, 128 keys a step, range boxes of 16",
+                    HopperSparseFlashPrefill.Variant.configured().describe(), "the default's boxes of 16 kept");
             for (String bad : new String[] {"96", "sixty-four", ""}) {
                 System.setProperty(keys, bad);
                 var e = assertThrows(IllegalArgumentException.class, HopperSparseFlashPrefill.Variant::configured);
                 assertTrue(e.getMessage().contains(keys + " must be 64 or 128"), e.getMessage());
             }
             System.clearProperty(keys);
-            System.setProperty(HopperSparseFlashPrefill.RANGE_BOX_PROPERTY, "16");
-            assertEquals("longest-first, lazy,warp, warp, 64 keys a step, range boxes of 16",
+            System.setProperty(HopperSparseFlashPrefill.RANGE_BOX_PROPERTY, "8");
+            assertEquals("longest-first, lazy,warp, warp, 64 keys a step, range boxes of 8",
                     HopperSparseFlashPrefill.Variant.configured().describe());
             System.setProperty(HopperSparseFlashPrefill.RANGE_BOX_PROPERTY, "12");
             var box = assertThrows(IllegalArgumentException.class, HopperSparseFlashPrefill.Variant::configured);
@@ -59,6 +59,13 @@ class LaunchOrderTest {
             System.clearProperty(GatherArrival.PROPERTY);
             System.setProperty(HopperSparseFlashPrefill.SCHEDULE_PROPERTY, "lazy");
             System.setProperty(HopperSparseFlashPrefill.PAIRS_PROPERTY, "true");
+            var boxed = assertThrows(IllegalArgumentException.class, HopperSparseFlashPrefill.Variant::configured);
+            assertTrue(boxed.getMessage().contains(HopperSparseFlashPrefill.PAIRS_PROPERTY + " wants range tiles in one"
+                    + " copy of 64 keys, not boxes of 16"), "pairs over the default's boxes: " + boxed.getMessage());
+            System.setProperty(HopperSparseFlashPrefill.RANGE_BOX_PROPERTY, "64");
+            var async = assertThrows(IllegalArgumentException.class, HopperSparseFlashPrefill.Variant::configured);
+            assertTrue(async.getMessage().contains("wait gathers"), "pairs over async gathers: " + async.getMessage());
+            System.setProperty(GatherArrival.PROPERTY, "wait");
             assertEquals("longest-first, lazy, wait, 64 keys a step, pairs",
                     HopperSparseFlashPrefill.Variant.configured().describe());
             System.setProperty(HopperSparseFlashPrefill.PAIRS_PROPERTY, "yes");

@@ -113,12 +113,16 @@ class SparseFlashAttentionGpuTest {
     @MethodSource("sparseCases")
     void matchesTheCpuReference(PrefillKernel family, AttentionShape shape, int length, Pattern pattern,
                                 int firstHead, int heads) {
-        checkAgainstTheCpuReference(family, GRID_ORDER, shape, length, pattern, firstHead, heads);
+        checkAgainstTheCpuReference(family, HopperSparseFlashPrefill.Variant.DEFAULT.withOrder(LaunchOrder.LAST_FIRST),
+                shape, length, pattern, firstHead, heads);
     }
 
-    /** The variants other than the default schedule run in the grid's order, as the CPU-reference cases always have. */
+    /**
+     * The default kernel, and the variants built from the baseline (whole-tile range copies, gathers waited for), run
+     * in the grid's order, as the CPU-reference cases always have.
+     */
     private static final HopperSparseFlashPrefill.Variant GRID_ORDER =
-            HopperSparseFlashPrefill.Variant.DEFAULT.withOrder(LaunchOrder.LAST_FIRST);
+            HopperSparseFlashPrefill.Variant.BASELINE.withOrder(LaunchOrder.LAST_FIRST);
 
     /**
      * The Hopper kernel at 128 keys a step (two consumer warpgroups taking alternate steps of two tiles, merged at
@@ -199,7 +203,7 @@ class SparseFlashAttentionGpuTest {
         SparseIndex index = drawn.index();
         Problem problem = drawn.problem();
         String context = "async gather, " + drawn.describe();
-        HopperSparseFlashPrefill.Variant waiting = HopperSparseFlashPrefill.Variant.DEFAULT;
+        HopperSparseFlashPrefill.Variant waiting = HopperSparseFlashPrefill.Variant.BASELINE;
         float[] expected = runSparse(problem, index, PrefillKernel.HOPPER, waiting.withGather(GatherArrival.WAIT));
         float[] actual = runSparse(problem, index, PrefillKernel.HOPPER, waiting.withGather(GatherArrival.ASYNC));
         float[] byWarps = runSparse(problem, index, PrefillKernel.HOPPER, waiting.withGather(GatherArrival.WARP)
@@ -227,7 +231,7 @@ class SparseFlashAttentionGpuTest {
         SparseIndex index = drawn.index();
         Problem problem = drawn.problem();
         String context = "pairs, " + drawn.describe();
-        HopperSparseFlashPrefill.Variant single = HopperSparseFlashPrefill.Variant.DEFAULT;
+        HopperSparseFlashPrefill.Variant single = HopperSparseFlashPrefill.Variant.BASELINE;
         HopperSparseFlashPrefill.Variant lazy = single.withSchedule(HopperFlashLoop.Schedule.parse("lazy,warp"));
         float[] expected = runSparse(problem, index, PrefillKernel.HOPPER, single);
         float[] pairs = runSparse(problem, index, PrefillKernel.HOPPER, single.withPairs(true));
@@ -256,7 +260,7 @@ class SparseFlashAttentionGpuTest {
         SparseIndex index = drawn.index();
         Problem problem = drawn.problem();
         String context = "persistent, " + drawn.describe();
-        HopperSparseFlashPrefill.Variant lazy = HopperSparseFlashPrefill.Variant.DEFAULT;
+        HopperSparseFlashPrefill.Variant lazy = HopperSparseFlashPrefill.Variant.BASELINE;
         HopperSparseFlashPrefill.Variant plainAsync = lazy.withSchedule(HopperFlashLoop.Schedule.PLAIN)
                 .withGather(GatherArrival.ASYNC);
         for (HopperSparseFlashPrefill.Variant variant : List.of(lazy, plainAsync, lazy.withPairs(true))) {
@@ -425,7 +429,7 @@ class SparseFlashAttentionGpuTest {
         List<float[]> outputs = new ArrayList<>();
         for (LaunchOrder order : LaunchOrder.values()) {
             try (SparseFlashAttention attention = new SparseFlashAttention(backend.context(), shape,
-                    PrefillKernel.HOPPER, HopperSparseFlashPrefill.Variant.DEFAULT.withOrder(order));
+                    PrefillKernel.HOPPER, HopperSparseFlashPrefill.Variant.BASELINE.withOrder(order));
                  DeviceSparseIndex index = DeviceSparseIndex.upload(backend.context(), host)) {
                 outputs.add(run(problem, (q, k, v, out) -> attention.launch(backend.stream(), q, k, v, out, index,
                         2, 3)));
@@ -476,7 +480,7 @@ class SparseFlashAttentionGpuTest {
         int slots = (shape.numHeads() - firstSlot) * unitsPerHead;
         int[] order = new int[slots];
         try (SparseFlashAttention attention = new SparseFlashAttention(backend.context(), shape,
-                PrefillKernel.HOPPER, HopperSparseFlashPrefill.Variant.DEFAULT.withOrder(LaunchOrder.LONGEST_FIRST)
+                PrefillKernel.HOPPER, HopperSparseFlashPrefill.Variant.BASELINE.withOrder(LaunchOrder.LONGEST_FIRST)
                 .withPairs(pairs));
              DeviceSparseIndex index = DeviceSparseIndex.upload(backend.context(), host)) {
             DeviceBuffer list = attention.sortSlots(backend.stream(), index, (long) firstSlot * queryBlocks, slots);

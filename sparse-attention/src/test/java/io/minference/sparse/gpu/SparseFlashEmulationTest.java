@@ -93,7 +93,8 @@ class SparseFlashEmulationTest {
             "range boxes of 32, 64, SCATTERED, 330, 0, 3", "range boxes of 16, 64, BLOCK_SPARSE, 260, 0, 6",
             "range boxes of 8 warp, 64, SCATTERED, 330, 0, 3", "range boxes of 16 128 keys, 64, MIXED, 300, 0, 6",
             "range boxes of 16 persistent, 64, VERTICAL_SLASH, 330, 0, 6",
-            "range boxes of 16 async, 64, MIXED, 300, 0, 6"})
+            "range boxes of 16 async, 64, MIXED, 300, 0, 6", "default, 128, SCATTERED, 330, 0, 3",
+            "default persistent, 64, VERTICAL_SLASH, 330, 0, 6"})
     void theHopperKernelMatchesTheCpuReference(String variant, int headDim, String pattern, int length,
                                                int firstHead, int heads) {
         long seed = System.nanoTime();
@@ -117,7 +118,7 @@ class SparseFlashEmulationTest {
         AttentionShape shape = new AttentionShape(6, 2, 64);
         SparseIndex index = testIndex(pattern, random, 0, 6, length);
         Problem problem = Problem.random(shape, length, random);
-        HopperSparseFlashPrefill.Variant single = HopperSparseFlashPrefill.Variant.DEFAULT;
+        HopperSparseFlashPrefill.Variant single = HopperSparseFlashPrefill.Variant.BASELINE;
         float[] alone = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, single), random);
         float[] paired = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, single.withPairs(true)),
                 random);
@@ -139,7 +140,7 @@ class SparseFlashEmulationTest {
         AttentionShape shape = new AttentionShape(6, 2, 64);
         SparseIndex index = testIndex(pattern, random, 0, 6, length);
         Problem problem = Problem.random(shape, length, random);
-        HopperSparseFlashPrefill.Variant waiting = HopperSparseFlashPrefill.Variant.DEFAULT
+        HopperSparseFlashPrefill.Variant waiting = HopperSparseFlashPrefill.Variant.BASELINE
                 .withKeysPerStep(keysPerStep).withRangeBox(rangeBox);
         float[] expected = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, waiting), random);
         float[] byWarps = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, waiting
@@ -165,7 +166,7 @@ class SparseFlashEmulationTest {
         AttentionShape shape = new AttentionShape(6, 2, 64);
         SparseIndex index = testIndex(pattern, random, 0, 6, length);
         Problem problem = Problem.random(shape, length, random);
-        HopperSparseFlashPrefill.Variant single = HopperSparseFlashPrefill.Variant.DEFAULT
+        HopperSparseFlashPrefill.Variant single = HopperSparseFlashPrefill.Variant.BASELINE
                 .withSchedule(HopperFlashLoop.Schedule.parse(schedule));
         long orderSeed = random.nextLong();
         float[] expected = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, single),
@@ -189,7 +190,7 @@ class SparseFlashEmulationTest {
         SparseIndex index = testIndex("VERTICAL_SLASH", random, 0, 6, 300);
         Problem problem = Problem.random(shape, 300, random);
         HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant
-                .DEFAULT.withOrder(LaunchOrder.LAST_FIRST));
+                .BASELINE.withOrder(LaunchOrder.LAST_FIRST));
         String ptx = kernel.emit(PtxTarget.SM_90A).ptx();
         assertTrue(ptx.contains("cp.async.wait_all"));
         String unwaited = ptx.replace("cp.async.wait_all;", "");
@@ -209,7 +210,7 @@ class SparseFlashEmulationTest {
     }
 
     private static HopperSparseFlashPrefill.Variant hopperVariant(String name) {
-        HopperSparseFlashPrefill.Variant base = HopperSparseFlashPrefill.Variant.DEFAULT;
+        HopperSparseFlashPrefill.Variant base = HopperSparseFlashPrefill.Variant.BASELINE;
         return switch (name) {
             case "longest-first" -> base;
             case "plain" -> base.withSchedule(HopperFlashLoop.Schedule.PLAIN);
@@ -229,6 +230,8 @@ class SparseFlashEmulationTest {
             case "range boxes of 16 128 keys" -> base.withRangeBox(16).withKeysPerStep(128);
             case "range boxes of 16 persistent" -> base.withRangeBox(16).withPersistent(true);
             case "range boxes of 16 async" -> base.withRangeBox(16).withGather(GatherArrival.ASYNC);
+            case "default" -> HopperSparseFlashPrefill.Variant.DEFAULT;
+            case "default persistent" -> HopperSparseFlashPrefill.Variant.DEFAULT.withPersistent(true);
             default -> throw new IllegalArgumentException(name);
         };
     }

@@ -35,38 +35,38 @@ class SparseKernelsPtxasTest {
             HopperSparseFlashPrefill.forHeadDim(128, LaunchOrder.LAST_FIRST, HopperFlashLoop.Schedule.parse("lazy")),
             HopperSparseFlashPrefill.forHeadDim(128, LaunchOrder.LONGEST_FIRST,
                     HopperFlashLoop.Schedule.parse("overlap,lazy")),
-            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.BASELINE
                     .withGather(GatherArrival.ASYNC)),
-            HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant.DEFAULT
+            HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant.BASELINE
                     .withGather(GatherArrival.ASYNC).withSchedule(HopperFlashLoop.Schedule.parse("overlap,lazy"))),
-            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withKeysPerStep(128)),
-            HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant.DEFAULT.withKeysPerStep(128)),
-            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withKeysPerStep(128)
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.BASELINE.withKeysPerStep(128)),
+            HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant.BASELINE.withKeysPerStep(128)),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.BASELINE.withKeysPerStep(128)
                     .withGather(GatherArrival.ASYNC).withSchedule(HopperFlashLoop.Schedule.parse("lazy"))),
-            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.BASELINE
                     .withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("warp"))),
-            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withKeysPerStep(128)
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.BASELINE.withKeysPerStep(128)
                     .withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("lazy,warp"))),
-            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withPairs(true)),
-            HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant.DEFAULT.withPairs(true)
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.BASELINE.withPairs(true)),
+            HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant.BASELINE.withPairs(true)
                     .withOrder(LaunchOrder.LAST_FIRST)),
-            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withPairs(true)
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.BASELINE.withPairs(true)
                     .withSchedule(HopperFlashLoop.Schedule.parse("lazy,warp"))),
-            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withPersistent(true)),
-            HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant.DEFAULT.withPersistent(true)),
-            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withPersistent(true)
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.BASELINE.withPersistent(true)),
+            HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant.BASELINE.withPersistent(true)),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.BASELINE.withPersistent(true)
                     .withSchedule(HopperFlashLoop.Schedule.PLAIN).withGather(GatherArrival.ASYNC)),
-            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withPersistent(true)
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.BASELINE.withPersistent(true)
                     .withPairs(true)),
-            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withRangeBox(32)),
-            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withRangeBox(16)),
-            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withRangeBox(8)),
-            HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant.DEFAULT.withRangeBox(16)),
-            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withRangeBox(16)
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.BASELINE.withRangeBox(32)),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.BASELINE.withRangeBox(16)),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.BASELINE.withRangeBox(8)),
+            HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant.BASELINE.withRangeBox(16)),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.BASELINE.withRangeBox(16)
                     .withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("lazy,warp"))),
-            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withRangeBox(16)
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.BASELINE.withRangeBox(16)
                     .withKeysPerStep(128)),
-            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withRangeBox(16)
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.BASELINE.withRangeBox(16)
                     .withPersistent(true)),
             new SlotOrder(SlotOrder.Pass.TILES),
             new SlotOrder(SlotOrder.Pass.ORDER),
@@ -133,7 +133,7 @@ class SparseKernelsPtxasTest {
 
     @Test
     void theGatherArrivalsEmitTheirHandOver() {
-        HopperSparseFlashPrefill.Variant variant = HopperSparseFlashPrefill.Variant.DEFAULT;
+        HopperSparseFlashPrefill.Variant variant = HopperSparseFlashPrefill.Variant.BASELINE;
         String waiting = HopperSparseFlashPrefill.forHeadDim(128, variant.withGather(GatherArrival.WAIT))
                 .emit(PtxTarget.SM_90A).ptx();
         String async = HopperSparseFlashPrefill.forHeadDim(128, variant.withGather(GatherArrival.ASYNC))
@@ -159,7 +159,7 @@ class SparseKernelsPtxasTest {
      */
     @Test
     void pairedBlocksShareOneKeyStream() {
-        HopperSparseFlashPrefill.Variant pairs = HopperSparseFlashPrefill.Variant.DEFAULT.withPairs(true);
+        HopperSparseFlashPrefill.Variant pairs = HopperSparseFlashPrefill.Variant.BASELINE.withPairs(true);
         HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(128, pairs);
         KernelSource source = kernel.emit(PtxTarget.SM_90A);
         assertEquals(384, kernel.threads());
@@ -184,7 +184,7 @@ class SparseKernelsPtxasTest {
      */
     @Test
     void persistentBlocksWalkTheSortedList() {
-        HopperSparseFlashPrefill.Variant persistent = HopperSparseFlashPrefill.Variant.DEFAULT.withPersistent(true);
+        HopperSparseFlashPrefill.Variant persistent = HopperSparseFlashPrefill.Variant.BASELINE.withPersistent(true);
         HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(128, persistent);
         KernelSource source = kernel.emit(PtxTarget.SM_90A);
         assertTrue(source.entryName().endsWith("_longest_lazy_persistent"), source.entryName());
@@ -213,7 +213,7 @@ class SparseKernelsPtxasTest {
     void rangeTilesInBoxesCopyABoxAtATime() {
         for (int box : new int[] {64, 32, 16, 8}) {
             HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(128,
-                    HopperSparseFlashPrefill.Variant.DEFAULT.withRangeBox(box));
+                    HopperSparseFlashPrefill.Variant.BASELINE.withRangeBox(box));
             String ptx = kernel.emit(PtxTarget.SM_90A).ptx();
             assertEquals(box, kernel.keyBoxRows());
             assertEquals(box == 64 ? "sparse_flash_prefill_sm90a_bf16_d128_s3_longest_lazy"
@@ -224,7 +224,7 @@ class SparseKernelsPtxasTest {
         }
         for (int bad : new int[] {0, 4, 24, 128}) {
             var e = assertThrows(IllegalArgumentException.class,
-                    () -> HopperSparseFlashPrefill.Variant.DEFAULT.withRangeBox(bad));
+                    () -> HopperSparseFlashPrefill.Variant.BASELINE.withRangeBox(bad));
             assertTrue(e.getMessage().contains(HopperSparseFlashPrefill.RANGE_BOX_PROPERTY), e.getMessage());
         }
     }
