@@ -15,10 +15,13 @@
 #   512k-sparse  minference alone at 512K, 8 decode tokens: the 25 s without the dense row. About a minute and a half.
 #   1m    minference at 1,048,512 tokens (the model's context less the decode tokens), 32 decode tokens: issue 13's
 #         60 s within 130 GiB, decode >= 25 tokens/s. About three minutes.
-# One device call (at most ten minutes) for `128k 512k`, one for `1m` (or `512k-sparse 1m`).
+#   gemm  the linear part of a 128K prefill per kernel (LinearPartBenchmark, chunk 8192), cuBLASLt's heuristic
+#         against its candidates timed (-Dminference.gemm.autotune=false / true, alternating, twice each; JAVA_OPTS
+#         comes first). About three minutes.
+# One device call (at most ten minutes) for `128k 512k`, one for `1m` (or `512k-sparse 1m`), and `gemm` with either.
 set -uo pipefail
 . "$(dirname "$0")/gpu-call.sh"
-check_parts prefill-bench "128k 512k 512k-sparse 1m" "$@"
+check_parts prefill-bench "128k 512k 512k-sparse 1m gemm" "$@"
 gpu_call prefill-bench name,driver_version,power.limit
 export MINFERENCE_TEST_DATA=${MINFERENCE_TEST_DATA:-$PWD/.gpu/data}
 patterns=$MINFERENCE_TEST_DATA/minference/Llama_3_8B_Instruct_262k_kv_out_v32_fit_o_best_pattern.json
@@ -41,4 +44,14 @@ bench() {
 [[ $parts == *" 512k "* ]] && bench 400 bench512k --lengths 512k --attention dense,minference --decode-tokens 8
 [[ $parts == *" 512k-sparse "* ]] && bench 200 bench512k-sparse --lengths 512k --attention minference --decode-tokens 8
 [[ $parts == *" 1m "* ]] && bench 480 bench1m --lengths 1048512 --attention minference --decode-tokens 32
+if [[ $parts == *" gemm "* ]]; then
+  run=0
+  for autotune in false true false true; do
+    run=$((run + 1))
+    JAVA_OPTS="${JAVA_OPTS:-} -Dminference.gemm.autotune=$autotune" timeout 100 .gpu/java -Xmx8g \
+      io.minference.bench.gpu.LinearPartBenchmark llama3-8b 131072 8192 > "$out/gemm$run.log" 2>&1
+    echo "gemm run $run (autotune $autotune) rc=$?"
+    grep -E "autotune|^\|" "$out/gemm$run.log" | cut -c1-300 | tail -8
+  done
+fi
 exit 0

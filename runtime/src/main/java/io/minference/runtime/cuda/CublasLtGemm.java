@@ -4,7 +4,9 @@ import io.minference.runtime.DType;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
@@ -19,10 +21,25 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
  * <p>{@link #multiplyAccumulate} adds the product into an f32 C instead ({@code C += A x B^T}, cuBLASLt's beta = 1):
  * the epilogue computes {@code acc + C} in f32 and rounds once, the same single rounding as writing the product to
  * f32 and adding it in a separate kernel, without that kernel's extra pass over C.
+ *
+ * <p>The algorithm of a shape is cuBLASLt's heuristic's first choice, unless {@value #AUTOTUNE_PROPERTY} is
+ * {@code true}: then the heuristic's first {@value #CANDIDATES} candidates are timed on the shape's first product with
+ * at least {@value #AUTOTUNE_MIN_ROWS} rows (the prefill's chunks, not decode's few rows) that is not being captured
+ * into a graph, and the fastest is kept. The heuristic ranks by a model of the GPU; a timing on the real operands can
+ * disagree where the model is coarse (the prefill's GEMMs run at 624-688 TFLOP/s on an H200 against 780 for
+ * 8192 x 8192 x 8192).
  */
 public final class CublasLtGemm implements AutoCloseable {
     /** cuBLAS's recommended workspace for Hopper (and more than enough before it). */
     public static final long WORKSPACE_BYTES = 32L << 20;
+    /** The system property that has each shape's algorithm chosen by timing: {@code false} (the default) or {@code true}. */
+    public static final String AUTOTUNE_PROPERTY = "minference.gemm.autotune";
+    /** The heuristic's candidates asked for, and timed when autotuning. */
+    static final int CANDIDATES = 8;
+    /** Rows from which a shape is autotuned: below them a timing would cost more than a better algorithm saves. */
+    static final long AUTOTUNE_MIN_ROWS = 1024;
+    /** Products timed per candidate, after one untimed. */
+    private static final int TIMED_RUNS = 3;
 
     private final CudaContext context;
     private final CublasLt blas;
@@ -32,18 +49,34 @@ public final class CublasLtGemm implements AutoCloseable {
     private final MemorySegment zero;
     private final MemorySegment one;
     private final Map<PlanKey, Plan> plans = new HashMap<>();
+    private final boolean autotune;
     private boolean closed;
 
     private record PlanKey(long m, long n, long k, DType output) {
     }
 
-    private record Plan(MemorySegment desc, MemorySegment first, MemorySegment second, MemorySegment result,
-                        MemorySegment algo) {
+    /** A shape's descriptors, the heuristic's candidates (best first by its model) and the one in use. */
+    private static final class Plan {
+        final MemorySegment desc, first, second, result;
+        final List<MemorySegment> candidates;
+        MemorySegment algo;
+        boolean settled;
+
+        Plan(MemorySegment desc, MemorySegment first, MemorySegment second, MemorySegment result,
+             List<MemorySegment> candidates) {
+            this.desc = desc;
+            this.first = first;
+            this.second = second;
+            this.result = result;
+            this.candidates = candidates;
+            this.algo = candidates.getFirst();
+        }
     }
 
-    private CublasLtGemm(CudaContext context, CublasLt blas) {
+    private CublasLtGemm(CudaContext context, CublasLt blas, boolean autotune) {
         this.context = context;
         this.blas = blas;
+        this.autotune = autotune;
         context.makeCurrent();
         this.handle = blas.createHandle();
         this.workspace = context.allocate(WORKSPACE_BYTES);
@@ -51,9 +84,37 @@ public final class CublasLtGemm implements AutoCloseable {
         this.one = arena.allocateFrom(JAVA_FLOAT, 1f);
     }
 
-    /** Loads cuBLASLt (failing with {@link CudaUnavailableException} when absent) and creates a handle. */
+    /**
+     * Loads cuBLASLt (failing with {@link CudaUnavailableException} when absent) and creates a handle, autotuning as
+     * {@value #AUTOTUNE_PROPERTY} says (a value other than {@code true} or {@code false} is an error naming it).
+     */
     public static CublasLtGemm create(CudaContext context) {
-        return new CublasLtGemm(context, CublasLt.load());
+        return create(context, autotuneConfigured(System.getProperty(AUTOTUNE_PROPERTY)));
+    }
+
+    /** As {@link #create(CudaContext)}, autotuning or not whatever the property says. */
+    public static CublasLtGemm create(CudaContext context, boolean autotune) {
+        return new CublasLtGemm(context, CublasLt.load(), autotune);
+    }
+
+    /** {@value #AUTOTUNE_PROPERTY}'s value read: unset is {@code false}. */
+    static boolean autotuneConfigured(String value) {
+        if (value == null) return false;
+        return switch (value.strip()) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException(AUTOTUNE_PROPERTY + " must be true or false, not '" + value
+                    + "'");
+        };
+    }
+
+    /** The index of the smallest time: the candidate kept (the first of equal ones, the heuristic's order). */
+    static int fastest(double[] millis) {
+        int best = 0;
+        for (int i = 1; i < millis.length; i++) {
+            if (millis[i] < millis[best]) best = i;
+        }
+        return best;
     }
 
     /** Queues {@code c = a x b^T} on {@code stream}: a [M,K] bf16, b [N,K] bf16, c [M,N] bf16 or f32. */
@@ -86,10 +147,46 @@ public final class CublasLtGemm implements AutoCloseable {
         }
         context.makeCurrent();
         Plan plan = plan(m, n, k, c.dtype());
-        MemorySegment out = MemorySegment.ofAddress(c.address());
-        blas.matmul(handle, plan.desc(), one, MemorySegment.ofAddress(b.address()), plan.first(),
-                MemorySegment.ofAddress(a.address()), plan.second(), beta, out, plan.result(), out, plan.result(),
-                plan.algo(), MemorySegment.ofAddress(workspace.address()), WORKSPACE_BYTES, stream.handle());
+        if (autotune && !plan.settled && m >= AUTOTUNE_MIN_ROWS && !stream.isCapturing()) {
+            settle(plan, a, b, c, stream);
+        }
+        run(plan, plan.algo, a, b, MemorySegment.ofAddress(c.address()), beta, stream);
+    }
+
+    private void run(Plan plan, MemorySegment algo, DeviceTensor a, DeviceTensor b, MemorySegment out,
+                     MemorySegment beta, CudaStream stream) {
+        blas.matmul(handle, plan.desc, one, MemorySegment.ofAddress(b.address()), plan.first,
+                MemorySegment.ofAddress(a.address()), plan.second, beta, out, plan.result, out, plan.result,
+                algo, MemorySegment.ofAddress(workspace.address()), WORKSPACE_BYTES, stream.handle());
+    }
+
+    /**
+     * Times each candidate on these operands and keeps the fastest. The products go to a scratch matrix of C's size
+     * with beta = 0, so that an accumulating C is not touched; the real product follows on the same stream. Prints
+     * the choice to stderr, beside the heuristic's first candidate's time.
+     */
+    private void settle(Plan plan, DeviceTensor a, DeviceTensor b, DeviceTensor c, CudaStream stream) {
+        plan.settled = true;
+        if (plan.candidates.size() < 2) return;
+        double[] millis = new double[plan.candidates.size()];
+        try (DeviceBuffer scratch = context.allocate(c.byteSize());
+             CudaEvent start = context.createEvent(); CudaEvent end = context.createEvent()) {
+            MemorySegment out = MemorySegment.ofAddress(scratch.address());
+            for (int i = 0; i < millis.length; i++) {
+                MemorySegment algo = plan.candidates.get(i);
+                run(plan, algo, a, b, out, zero, stream);
+                start.record(stream);
+                for (int r = 0; r < TIMED_RUNS; r++) run(plan, algo, a, b, out, zero, stream);
+                end.record(stream);
+                millis[i] = end.elapsedMillisSince(start) / TIMED_RUNS;
+            }
+        }
+        int best = fastest(millis);
+        plan.algo = plan.candidates.get(best);
+        double flops = 2.0 * a.dim(0) * b.dim(0) * a.dim(1);
+        System.err.printf("cuBLASLt autotune: bf16 %d x %d x %d -> %s, candidate %d of %d, %.3f ms (%.0f TFLOP/s);"
+                        + " the heuristic's first %.3f ms%n", a.dim(0), b.dim(0), a.dim(1), c.dtype(), best + 1,
+                millis.length, millis[best], flops / millis[best] / 1e9, millis[0]);
     }
 
     private static void requireMatrix(DeviceTensor t, String name, DType dtype) {
@@ -116,15 +213,23 @@ public final class CublasLtGemm implements AutoCloseable {
             result = blas.createLayout(outputType, layout.m(), layout.n(), layout.ldResult());
             preference = blas.createPreference();
             blas.setPreferenceLong(preference, CublasLt.PREF_MAX_WORKSPACE_BYTES, WORKSPACE_BYTES);
-            MemorySegment results = scratch.allocate(CublasLt.HEURISTIC_RESULT_BYTES, 8);
-            int found = blas.algoGetHeuristic(handle, desc, first, second, result, result, preference, 1, results);
-            if (found == 0 || results.get(JAVA_INT, CublasLt.HEURISTIC_STATE_OFFSET) != 0) {
+            int asked = autotune ? CANDIDATES : 1;
+            MemorySegment results = scratch.allocate(CublasLt.HEURISTIC_RESULT_BYTES * asked, 8);
+            int found = blas.algoGetHeuristic(handle, desc, first, second, result, result, preference, asked, results);
+            List<MemorySegment> candidates = new ArrayList<>();
+            for (int i = 0; i < found; i++) {
+                MemorySegment entry = results.asSlice(CublasLt.HEURISTIC_RESULT_BYTES * i,
+                        CublasLt.HEURISTIC_RESULT_BYTES);
+                if (entry.get(JAVA_INT, CublasLt.HEURISTIC_STATE_OFFSET) != 0) continue;
+                MemorySegment algo = arena.allocate(CublasLt.ALGO_BYTES, 8);
+                algo.copyFrom(entry.asSlice(0, CublasLt.ALGO_BYTES));
+                candidates.add(algo);
+            }
+            if (candidates.isEmpty()) {
                 throw new CudaException("cublasLtMatmulAlgoGetHeuristic", 15, "CUBLAS_STATUS_NOT_SUPPORTED",
                         "no algorithm for bf16 A[" + m + "," + k + "] x B[" + n + "," + k + "]^T -> " + output, null);
             }
-            MemorySegment algo = arena.allocate(CublasLt.ALGO_BYTES, 8);
-            algo.copyFrom(results.asSlice(0, CublasLt.ALGO_BYTES));
-            return new Plan(desc, first, second, result, algo);
+            return new Plan(desc, first, second, result, candidates);
         } catch (RuntimeException e) {
             if (result != null) blas.destroyLayout(result);
             if (second != null) blas.destroyLayout(second);
@@ -143,10 +248,10 @@ public final class CublasLtGemm implements AutoCloseable {
         if (!context.isClosed()) {
             context.makeCurrent();
             for (Plan plan : plans.values()) {
-                blas.destroyLayout(plan.first());
-                blas.destroyLayout(plan.second());
-                blas.destroyLayout(plan.result());
-                blas.destroyMatmulDesc(plan.desc());
+                blas.destroyLayout(plan.first);
+                blas.destroyLayout(plan.second);
+                blas.destroyLayout(plan.result);
+                blas.destroyMatmulDesc(plan.desc);
             }
             blas.destroyHandle(handle);
         }

@@ -14,6 +14,7 @@ public final class CudaStream implements AutoCloseable {
     private final CudaContext context;
     private final MemorySegment handle;
     private boolean closed;
+    private boolean capturing;
 
     CudaStream(CudaContext context) {
         this.context = context;
@@ -46,6 +47,14 @@ public final class CudaStream implements AutoCloseable {
     }
 
     /**
+     * Whether {@link #capture} is recording this stream's work now: work queued meanwhile is recorded, not run, so
+     * nothing may wait for it (a timing, a synchronization).
+     */
+    public boolean isCapturing() {
+        return capturing;
+    }
+
+    /**
      * Runs {@code work}, which queues launches and copies on this stream, under stream capture, and instantiates the
      * captured work as a graph; nothing runs until the graph is launched.
      */
@@ -54,6 +63,7 @@ public final class CudaStream implements AutoCloseable {
         CudaDriver driver = context.driver();
         driver.streamBeginCapture(handle(), CAPTURE_MODE_THREAD_LOCAL);
         MemorySegment graph;
+        capturing = true;
         try {
             work.run();
         } catch (RuntimeException | Error e) {
@@ -64,6 +74,8 @@ public final class CudaStream implements AutoCloseable {
                 e.addSuppressed(endFailed);
             }
             throw e;
+        } finally {
+            capturing = false;
         }
         graph = driver.streamEndCapture(handle);
         try {

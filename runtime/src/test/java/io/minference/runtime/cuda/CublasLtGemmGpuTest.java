@@ -31,7 +31,7 @@ public class CublasLtGemmGpuTest {
         int[][] shapes = {{257, 384, 520}, {64, 1024, 4096}, {1, 256, 128}};
         for (int[] shape : shapes) {
             for (DType output : new DType[] {DType.F32, DType.BF16}) {
-                double error = relativeError(shape[0], shape[1], shape[2], output);
+                double error = relativeError(backend.gemm(), shape[0], shape[1], shape[2], output, false);
                 System.out.printf("cuBLASLt bf16 GEMM M=%d N=%d K=%d -> %s: relative error %.2e%n",
                         shape[0], shape[1], shape[2], output, error);
                 // f32 output keeps f32 accumulation's accuracy; bf16 output adds one bf16 rounding
@@ -41,8 +41,11 @@ public class CublasLtGemmGpuTest {
         }
     }
 
-    /** ||C - C_ref|| / ||C_ref|| for fresh random bf16 inputs, against a float64 product of the same inputs. */
-    static double relativeError(int m, int n, int k, DType output) {
+    /**
+     * ||C - C_ref|| / ||C_ref|| for fresh random bf16 inputs, against a float64 product of the same inputs; with
+     * {@code captured}, the product is recorded into a CUDA graph and replayed.
+     */
+    static double relativeError(CublasLtGemm gemm, int m, int n, int k, DType output, boolean captured) {
         long seed = GpuTests.freshSeed();
         Random random = new Random(seed);
         short[] a = randomBf16(random, m * k);
@@ -54,8 +57,16 @@ public class CublasLtGemmGpuTest {
             da.buffer().copyFromHost(MemorySegment.ofArray(a));
             db.buffer().copyFromHost(MemorySegment.ofArray(b));
             dc.buffer().fillBytes((byte) 0xFF); // NaN in either output type
-            backend.gemm().multiply(da, db, dc, backend.stream());
-            backend.stream().synchronize();
+            CudaStream stream = backend.stream();
+            if (captured) {
+                try (CudaGraph graph = stream.capture(() -> gemm.multiply(da, db, dc, stream))) {
+                    graph.launch(stream);
+                    stream.synchronize();
+                }
+            } else {
+                gemm.multiply(da, db, dc, stream);
+            }
+            stream.synchronize();
             double[] c = download(dc, m * n);
             double diff = 0, norm = 0;
             for (int i = 0; i < m; i++)
@@ -94,52 +105,78 @@ public class CublasLtGemmGpuTest {
         return values;
     }
 
+    /** The accumulating product ({@link #checkAccumulation}) at three shapes, the heuristic's algorithms. */
+    @Test
+    void accumulationAddsTheProductIntoC() {
+        for (int[] shape : new int[][] {{257, 384, 520}, {64, 1024, 4096}, {1, 256, 128}}) {
+            checkAccumulation(backend.gemm(), shape[0], shape[1], shape[2]);
+        }
+    }
+
     /**
      * {@code C += A x B^T} into f32 C holding random values (a residual stream), against a float64 reference, with a
      * bound per element on its own scale (the sum of |a||b| over K plus |C|): an unwritten C fails it, since every
      * product is far above the bound.
      */
-    @Test
-    void accumulationAddsTheProductIntoC() {
-        int[][] shapes = {{257, 384, 520}, {64, 1024, 4096}, {1, 256, 128}};
+    private static void checkAccumulation(CublasLtGemm gemm, int m, int n, int k) {
         CudaContext context = backend.context();
-        for (int[] shape : shapes) {
-            int m = shape[0], n = shape[1], k = shape[2];
-            long seed = GpuTests.freshSeed();
-            System.out.printf("cuBLASLt accumulation M=%d N=%d K=%d, seed %d%n", m, n, k, seed);
-            Random random = new Random(seed);
-            short[] a = randomBf16(random, m * k);
-            short[] b = randomBf16(random, n * k);
-            float[] c0 = new float[m * n];
-            for (int i = 0; i < c0.length; i++) c0[i] = (float) (random.nextGaussian() * Math.sqrt(k));
-            try (DeviceTensor da = DeviceTensor.allocate(context, DType.BF16, m, k);
-                 DeviceTensor db = DeviceTensor.allocate(context, DType.BF16, n, k);
-                 DeviceTensor dc = DeviceTensor.allocate(context, DType.F32, m, n)) {
-                da.buffer().copyFromHost(MemorySegment.ofArray(a));
-                db.buffer().copyFromHost(MemorySegment.ofArray(b));
-                dc.buffer().copyFromHost(MemorySegment.ofArray(c0));
-                backend.gemm().multiplyAccumulate(da, db, dc, backend.stream());
-                backend.stream().synchronize();
-                double[] c = download(dc, m * n);
-                double worst = 0;
-                for (int i = 0; i < m; i++) {
-                    for (int j = 0; j < n; j++) {
-                        double sum = c0[i * n + j], scale = Math.abs(c0[i * n + j]);
-                        for (int l = 0; l < k; l++) {
-                            double p = (double) BFloat16.toFloat(a[i * k + l]) * BFloat16.toFloat(b[j * k + l]);
-                            sum += p;
-                            scale += Math.abs(p);
-                        }
-                        double error = Math.abs(c[i * n + j] - sum) / scale;
-                        if (!(error <= 1e-5)) {
-                            throw new AssertionError("C[" + i + "," + j + "] = " + c[i * n + j] + ", expected " + sum
-                                    + " (error " + error + " of its scale " + scale + "; seed " + seed + ")");
-                        }
-                        worst = Math.max(worst, error);
+        long seed = GpuTests.freshSeed();
+        System.out.printf("cuBLASLt accumulation M=%d N=%d K=%d, seed %d%n", m, n, k, seed);
+        Random random = new Random(seed);
+        short[] a = randomBf16(random, m * k);
+        short[] b = randomBf16(random, n * k);
+        float[] c0 = new float[m * n];
+        for (int i = 0; i < c0.length; i++) c0[i] = (float) (random.nextGaussian() * Math.sqrt(k));
+        try (DeviceTensor da = DeviceTensor.allocate(context, DType.BF16, m, k);
+             DeviceTensor db = DeviceTensor.allocate(context, DType.BF16, n, k);
+             DeviceTensor dc = DeviceTensor.allocate(context, DType.F32, m, n)) {
+            da.buffer().copyFromHost(MemorySegment.ofArray(a));
+            db.buffer().copyFromHost(MemorySegment.ofArray(b));
+            dc.buffer().copyFromHost(MemorySegment.ofArray(c0));
+            gemm.multiplyAccumulate(da, db, dc, backend.stream());
+            backend.stream().synchronize();
+            double[] c = download(dc, m * n);
+            double worst = 0;
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double sum = c0[i * n + j], scale = Math.abs(c0[i * n + j]);
+                    for (int l = 0; l < k; l++) {
+                        double p = (double) BFloat16.toFloat(a[i * k + l]) * BFloat16.toFloat(b[j * k + l]);
+                        sum += p;
+                        scale += Math.abs(p);
                     }
+                    double error = Math.abs(c[i * n + j] - sum) / scale;
+                    if (!(error <= 1e-5)) {
+                        throw new AssertionError("C[" + i + "," + j + "] = " + c[i * n + j] + ", expected " + sum
+                                + " (error " + error + " of its scale " + scale + "; seed " + seed + ")");
+                    }
+                    worst = Math.max(worst, error);
                 }
-                System.out.printf("  worst error %.2e of the element's scale%n", worst);
             }
+            System.out.printf("  worst error %.2e of the element's scale%n", worst);
+        }
+    }
+
+    /**
+     * With {@link CublasLtGemm#AUTOTUNE_PROPERTY}'s timing on, products of at least
+     * {@link CublasLtGemm#AUTOTUNE_MIN_ROWS} rows (the ones timed) keep the reference's bounds, an accumulating C
+     * gets its product added once (the timings write elsewhere), and a product first met under graph capture is not
+     * timed there (a timing waits for the stream, which a capture forbids) but still right when replayed.
+     */
+    @Test
+    void autotunedProductsKeepTheirBounds() {
+        try (CublasLtGemm tuned = CublasLtGemm.create(backend.context(), true)) {
+            for (DType output : new DType[] {DType.F32, DType.BF16}) {
+                double error = relativeError(tuned, 1024, 384, 256, output, false);
+                System.out.printf("autotuned cuBLASLt GEMM M=1024 N=384 K=256 -> %s: relative error %.2e%n", output,
+                        error);
+                assertTrue(error <= (output == DType.F32 ? 1e-4 : 1e-2), "relative error " + error);
+            }
+            checkAccumulation(tuned, 1280, 256, 512);
+            double captured = relativeError(tuned, 1536, 256, 128, DType.F32, true);
+            assertTrue(captured <= 1e-4, "relative error " + captured + " of a captured product");
+            double afterwards = relativeError(tuned, 1536, 256, 128, DType.F32, false);
+            assertTrue(afterwards <= 1e-4, "relative error " + afterwards + " once timed outside the capture");
         }
     }
 
