@@ -5,6 +5,7 @@ import io.minference.runtime.DType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,14 +33,21 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 public final class CublasLtGemm implements AutoCloseable {
     /** cuBLAS's recommended workspace for Hopper (and more than enough before it). */
     public static final long WORKSPACE_BYTES = 32L << 20;
-    /** The system property that has each shape's algorithm chosen by timing: {@code false} (the default) or {@code true}. */
+    /**
+     * The system property that has each shape's algorithm chosen by timing: {@code false} (the default) or
+     * {@code true}.
+     */
     public static final String AUTOTUNE_PROPERTY = "minference.gemm.autotune";
     /** The heuristic's candidates asked for, and timed when autotuning. */
     static final int CANDIDATES = 8;
     /** Rows from which a shape is autotuned: below them a timing would cost more than a better algorithm saves. */
     static final long AUTOTUNE_MIN_ROWS = 1024;
-    /** Products timed per candidate, after one untimed. */
-    private static final int TIMED_RUNS = 3;
+    /** Rounds over the candidates; a candidate's time is its best round's, so no candidate is timed only cold. */
+    private static final int ROUNDS = 3;
+    /** Products per candidate and round, timed together. */
+    private static final int RUNS_PER_ROUND = 2;
+    /** Untimed products before the first round, so that the clocks have risen before any candidate is timed. */
+    private static final int WARM_UP_RUNS = 4;
 
     private final CudaContext context;
     private final CublasLt blas;
@@ -148,7 +156,7 @@ public final class CublasLtGemm implements AutoCloseable {
         context.makeCurrent();
         Plan plan = plan(m, n, k, c.dtype());
         if (autotune && !plan.settled && m >= AUTOTUNE_MIN_ROWS && !stream.isCapturing()) {
-            settle(plan, a, b, c, stream);
+            settle(plan, a, b, c, beta, stream);
         }
         run(plan, plan.algo, a, b, MemorySegment.ofAddress(c.address()), beta, stream);
     }
@@ -161,32 +169,41 @@ public final class CublasLtGemm implements AutoCloseable {
     }
 
     /**
-     * Times each candidate on these operands and keeps the fastest. The products go to a scratch matrix of C's size
-     * with beta = 0, so that an accumulating C is not touched; the real product follows on the same stream. Prints
+     * Times each candidate on these operands and keeps the fastest. The products go to a zeroed scratch matrix of C's
+     * size with the call's own beta (an accumulating product's epilogue reads C, which costs time), so that C is not
+     * touched; the real product follows on the same stream. The candidates take turns over {@value #ROUNDS} rounds
+     * after a warm-up, each keeping its best round: timed one after another from a cold start, the first ones ran
+     * at lower clocks (on an H100 that picked, for the down projection, an algorithm 3 % slower in the model). Prints
      * the choice to stderr, beside the heuristic's first candidate's time.
      */
-    private void settle(Plan plan, DeviceTensor a, DeviceTensor b, DeviceTensor c, CudaStream stream) {
+    private void settle(Plan plan, DeviceTensor a, DeviceTensor b, DeviceTensor c, MemorySegment beta,
+                        CudaStream stream) {
         plan.settled = true;
         if (plan.candidates.size() < 2) return;
         double[] millis = new double[plan.candidates.size()];
+        Arrays.fill(millis, Double.POSITIVE_INFINITY);
         try (DeviceBuffer scratch = context.allocate(c.byteSize());
              CudaEvent start = context.createEvent(); CudaEvent end = context.createEvent()) {
+            scratch.fillBytes((byte) 0);
             MemorySegment out = MemorySegment.ofAddress(scratch.address());
-            for (int i = 0; i < millis.length; i++) {
-                MemorySegment algo = plan.candidates.get(i);
-                run(plan, algo, a, b, out, zero, stream);
-                start.record(stream);
-                for (int r = 0; r < TIMED_RUNS; r++) run(plan, algo, a, b, out, zero, stream);
-                end.record(stream);
-                millis[i] = end.elapsedMillisSince(start) / TIMED_RUNS;
+            for (int w = 0; w < WARM_UP_RUNS; w++) run(plan, plan.candidates.getFirst(), a, b, out, beta, stream);
+            for (int round = 0; round < ROUNDS; round++) {
+                for (int i = 0; i < millis.length; i++) {
+                    MemorySegment algo = plan.candidates.get(i);
+                    start.record(stream);
+                    for (int r = 0; r < RUNS_PER_ROUND; r++) run(plan, algo, a, b, out, beta, stream);
+                    end.record(stream);
+                    millis[i] = Math.min(millis[i], end.elapsedMillisSince(start) / RUNS_PER_ROUND);
+                }
             }
         }
         int best = fastest(millis);
         plan.algo = plan.candidates.get(best);
         double flops = 2.0 * a.dim(0) * b.dim(0) * a.dim(1);
-        System.err.printf("cuBLASLt autotune: bf16 %d x %d x %d -> %s, candidate %d of %d, %.3f ms (%.0f TFLOP/s);"
-                        + " the heuristic's first %.3f ms%n", a.dim(0), b.dim(0), a.dim(1), c.dtype(), best + 1,
-                millis.length, millis[best], flops / millis[best] / 1e9, millis[0]);
+        System.err.printf("cuBLASLt autotune: bf16 %d x %d x %d -> %s%s, candidate %d of %d, %.3f ms (%.0f TFLOP/s);"
+                        + " the heuristic's first %.3f ms%n", a.dim(0), b.dim(0), a.dim(1), c.dtype(),
+                beta == one ? " (+= C)" : "", best + 1, millis.length, millis[best], flops / millis[best] / 1e9,
+                millis[0]);
     }
 
     private static void requireMatrix(DeviceTensor t, String name, DType dtype) {
