@@ -11,8 +11,9 @@ column sums with the first 30 columns forced in, diagonal sums with the 100 near
 
 As MInference's Hugging Face integration runs it: one head at a time, the head's KV head taken from the GQA group, the
 pattern file's budgets used as they are (no dense fallback). Per input set: the layer's time (CUDA events, median of
-repeats after a warm-up that also compiles the Triton kernel: the first run of each), the estimation alone, the index conversion alone, the
-kernel (the rest), and the density the kernel computed: its 64-key blocks and gathered columns over the causal area.
+repeats after a warm-up, the first run of each, which also compiles the Triton kernel), the estimation alone, the
+index conversion alone, the kernel (the rest), and the density the kernel computed: its 64-key blocks and gathered
+columns over the causal area.
 
 FlexPrefill (Lai et al., 2025), as MInference ships it (`minference/modules/flexprefill.py`, run unmodified): its own
 query-aware estimation (`get_active_blocks`) and its Triton block-wise kernel, the whole layer in one call with GQA,

@@ -51,7 +51,7 @@ if [[ $parts == *" gemm "* ]]; then
     JAVA_OPTS="${JAVA_OPTS:-} -Dminference.gemm.autotune=$autotune" timeout 100 .gpu/java -Xmx8g \
       io.minference.bench.gpu.LinearPartBenchmark llama3-8b 131072 8192 > "$out/gemm$run.log" 2>&1
     echo "gemm run $run (autotune $autotune) rc=$?"
-    grep -E "autotune|^\|" "$out/gemm$run.log" | cut -c1-300 | tail -8
+    grep -E "autotune|tokens, chunk|outside attention" "$out/gemm$run.log" | cut -c1-300
   done
 fi
 exit 0

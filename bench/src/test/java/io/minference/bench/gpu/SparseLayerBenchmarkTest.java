@@ -53,8 +53,8 @@ class SparseLayerBenchmarkTest {
                 new String[] {file, "1", "--variants", "default|boxes=16"},
                 new String[] {file, "1", "--fallback", "most"}, new String[] {file, "1", "--fast", "yes"},
                 new String[] {file, "3"}, new String[] {file, "1", "128k"});
-        List<String> expected = List.of("usage", "--variants wants a value", "--dump wants a value", "minference.sparse.range-box must be",
-                "'boxes=16'", "--fallback must be", "unknown option --fast", "layers 0 to 1", "whole number");
+        List<String> expected = List.of("usage", "--variants wants a value", "--dump wants a value",
+                "minference.sparse.range-box must be", "'boxes=16'", "--fallback must be", "unknown option --fast", "layers 0 to 1", "whole number");
         for (int i = 0; i < bad.size(); i++) {
             String[] args = bad.get(i);
             var e = assertThrows(IllegalArgumentException.class, () -> SparseLayerBenchmark.parse(args));
