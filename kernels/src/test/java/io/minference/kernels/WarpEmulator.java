@@ -699,6 +699,7 @@ public final class WarpEmulator {
                 return switch (o) {
                     case "%tid.x" -> warp * LANES + lane;
                     case "%laneid" -> lane;
+                    case "%lanemask_lt" -> (1L << lane) - 1;
                     case "%ctaid.x" -> grid.x();
                     case "%ctaid.y" -> grid.y();
                     case "%nctaid.y" -> grid.gridY();
@@ -811,6 +812,32 @@ public final class WarpEmulator {
                     sum += operand(l, s[3]);
                 }
                 for (int l = 0; l < LANES; l++) if (lanes[l]) put(l, s[2], sum & 0xffffffffL);
+                return;
+            }
+            if (op.equals("activemask.b32")) {
+                long members = 0;
+                for (int l = 0; l < LANES; l++) if (lanes[l]) members |= 1L << l;
+                for (int l = 0; l < LANES; l++) if (lanes[l]) put(l, s[2], members);
+                return;
+            }
+            if (op.equals("match.any.sync.b32")) {
+                long[] value = new long[LANES];
+                for (int l = 0; l < LANES; l++) {
+                    if (!lanes[l]) continue;
+                    long members = operand(l, s[4]);
+                    for (int m = 0; m < LANES; m++) {
+                        if ((members >> m & 1) != 0 && !lanes[m]) {
+                            throw new IllegalStateException("match.any.sync names lane " + m + ", which is not here");
+                        }
+                    }
+                    value[l] = operand(l, s[3]);
+                }
+                for (int l = 0; l < LANES; l++) {
+                    if (!lanes[l]) continue;
+                    long peers = 0;
+                    for (int m = 0; m < LANES; m++) if (lanes[m] && value[m] == value[l]) peers |= 1L << m;
+                    put(l, s[2], peers);
+                }
                 return;
             }
             if (op.startsWith("vote.sync.any")) {

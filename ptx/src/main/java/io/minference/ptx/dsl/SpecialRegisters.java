@@ -47,4 +47,9 @@ public interface SpecialRegisters extends Values {
     default U32 laneId() {
         return read("lane", "%laneid");
     }
+
+    /** The lanes below the calling one, as a bit mask ({@code %lanemask_lt}). */
+    default U32 lanesBelow() {
+        return read("lanesBelow", "%lanemask_lt");
+    }
 }

@@ -1,6 +1,10 @@
 package io.minference.ptx.dsl;
 
-/** Warp shuffles and votes over the full warp (member mask 0xffffffff); every lane must execute them. */
+/**
+ * Warp shuffles and votes over the full warp (member mask 0xffffffff), where every lane must execute them; and, for
+ * code where lanes may have left (a loop's last turn, one side of a branch), {@link #activeMask} and
+ * {@link #matchAny}, which name their members.
+ */
 public interface WarpOps extends Values {
     String FULL_MASK = "0xffffffff";
 
@@ -62,6 +66,34 @@ public interface WarpOps extends Values {
     default B32 ballot(Pred p) {
         B32 d = emitter().declare(new B32("ballot"));
         emitter().instruction("vote.sync.ballot.b32", d, p, FULL_MASK);
+        return d;
+    }
+
+    /**
+     * The lanes executing this instruction with the calling one ({@code activemask.b32}): the member mask for a
+     * {@link #matchAny} in code some lanes of the warp may not have reached.
+     */
+    default U32 activeMask() {
+        U32 d = emitter().declare(new U32("activeLanes"));
+        emitter().instruction("activemask.b32", d);
+        return d;
+    }
+
+    /**
+     * The lanes of {@code members} (which must all execute it) holding the same {@code value} as the calling one
+     * ({@code match.any.sync.b32}, sm_70 and newer): with the lowest of them adding for all, an atomic on a counter
+     * the lanes share is issued once per distinct value instead of once per lane.
+     */
+    default U32 matchAny(U32 value, U32 members) {
+        U32 d = emitter().like(value, "peers");
+        emitter().instruction("match.any.sync.b32", d, value, members);
+        return d;
+    }
+
+    /** The set bits of {@code value} ({@code popc.b32}). */
+    default U32 bitCount(U32 value) {
+        U32 d = emitter().like(value, "bits");
+        emitter().instruction("popc.b32", d, value);
         return d;
     }
 }

@@ -68,7 +68,12 @@ final class ScoreSelect {
                 U32 keyBits = key.apply(j);
                 k.ifThen(k.eq(k.and(keyBits, mask), prefix), () -> {
                     U32 digit = k.and(k.shr(keyBits, bits), 255);
-                    k.reduceAdd(k.element(counts, digit, 4), k.u32(1));
+                    // the lowest lane of those with this digit counts them all: a pass's candidates crowd into a
+                    // few digits (the first pass's are a float's sign and top exponent bits, a dozen or so values
+                    // for a head's scores), and an add per lane queued up on those few counters
+                    U32 peers = k.matchAny(digit, k.activeMask());
+                    k.ifThen(k.eq(k.and(peers, k.lanesBelow()), 0),
+                            () -> k.reduceAdd(k.element(counts, digit, 4), k.bitCount(peers)));
                     k.ifThen(mass, () -> k.reduceAdd(k.element(sums, digit, 4), score.apply(j)));
                 });
             });
