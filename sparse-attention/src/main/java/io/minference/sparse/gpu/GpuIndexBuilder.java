@@ -227,7 +227,7 @@ public final class GpuIndexBuilder implements AutoCloseable {
             tileStats = ensure(tileStats, 8L * heads * tiles * VerticalSlashTile.ROWS);
             rowStats = ensure(rowStats, 8L * heads * VerticalSlashTile.ROWS);
             scores.slice(0, 8L * heads * length).fillIntsAsync(0, stream);
-            LaunchShape tileGrid = new LaunchShape(tiles, heads, 1, VerticalSlashTile.COLUMNS, 1, 1);
+            LaunchShape tileGrid = new LaunchShape(heads, tiles, 1, VerticalSlashTile.COLUMNS, 1, 1);
             float scale = FlashAttention.log2Scale(shape.headDim());
             rowStatsTile.withShape(tileGrid).launch(stream, q, k, params, tileStats, rowStats, scores, firstHead,
                     numHeads, shape.numKvHeads(), length, scale);

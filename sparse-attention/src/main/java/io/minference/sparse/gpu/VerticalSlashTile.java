@@ -32,9 +32,12 @@ import java.util.List;
  * </ul>
  * Parameters: {@code q, k} (bf16, [L, numHeads, d] and [≥L, numKvHeads, d]), {@code params} (int32
  * {@link HeadParameters}), {@code stats}, {@code rowStats}, {@code scores} (f32), {@code firstHead, numHeads,
- * numKvHeads, length} (u32), {@code scale} (f32, log2(e)/sqrt(d)). Launch: grid (ceil(L / COLUMNS), heads of the
- * batch), {@link #COLUMNS} threads, {@link #sharedBytes()} dynamic shared bytes; slots whose pattern is not
- * vertical-slash return at once.
+ * numKvHeads, length} (u32), {@code scale} (f32, log2(e)/sqrt(d)). Launch: grid (heads of the batch,
+ * ceil(L / COLUMNS)), {@link #COLUMNS} threads, {@link #sharedBytes()} dynamic shared bytes; slots whose pattern is
+ * not vertical-slash return at once. The heads are the grid's fast axis so that the blocks reading one key tile (the
+ * heads of a KV group) run together and read it once from DRAM: in tile-major order each head streamed its KV head's
+ * whole K before the next head of the group came back to it, four passes over K at a million tokens (268 MB a KV
+ * head, four times the L2).
  */
 public record VerticalSlashTile(int headDim, Mode mode, boolean tensorCores) implements KernelDefinition {
     /** Keys per tile, one per thread. */
@@ -94,8 +97,8 @@ public record VerticalSlashTile(int headDim, Mode mode, boolean tensorCores) imp
         U32 queryTile = smem;
         U32 logits = k.add(smem, k.u32(queryBytes())).named("logits");
         U32 tid = k.threadIdx();
-        U32 tile = k.blockIdx();
-        U32 slot = k.blockIdx(Axis.Y);
+        U32 slot = k.blockIdx();
+        U32 tile = k.blockIdx(Axis.Y);
         U32 code = k.loadU32(k.element(params, k.mul(slot, HeadParameters.STRIDE), 4));
         k.ifThen(k.eq(code, HeadParameters.VERTICAL_SLASH), () -> {
             U32 head = k.add(firstHead, slot);
@@ -270,7 +273,7 @@ public record VerticalSlashTile(int headDim, Mode mode, boolean tensorCores) imp
             F32 rowMax = max;
             F32 rowSum = sum;
             k.ifThen(k.eq(lane, 0), () -> {
-                U32 at = k.mad(k.mad(slot, k.gridDim(), tile), k.u32(ROWS), r);
+                U32 at = k.mad(k.mad(slot, k.gridDim(Axis.Y), tile), k.u32(ROWS), r);
                 k.storeVector(k.element(stats, at, 8), rowMax, rowSum);
             });
         });

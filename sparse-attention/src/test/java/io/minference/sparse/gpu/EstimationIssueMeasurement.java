@@ -119,7 +119,7 @@ class EstimationIssueMeasurement {
         params.put("numKvHeads", 1L);
         params.put("length", (long) length);
         params.put("scale", (long) Float.floatToRawIntBits(0.1f));
-        gpu.runBlock(params, new WarpEmulator.Grid(0, 0, tiles, 1), VerticalSlashTile.COLUMNS, kernel.sharedBytes());
+        gpu.runBlock(params, new WarpEmulator.Grid(0, 0, 1, tiles), VerticalSlashTile.COLUMNS, kernel.sharedBytes());
         return total(gpu);
     }
 

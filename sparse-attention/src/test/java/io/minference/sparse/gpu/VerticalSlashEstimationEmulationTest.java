@@ -109,13 +109,13 @@ class VerticalSlashEstimationEmulationTest {
         return new VerticalSlashTile(headDim, mode, true);
     }
 
-    /** Grid (tiles, heads), {@link VerticalSlashTile#COLUMNS} threads, its dynamic shared memory. */
+    /** Grid (heads, tiles), {@link VerticalSlashTile#COLUMNS} threads, its dynamic shared memory. */
     private static void runTiles(WarpEmulator gpu, Map<String, Long> params, VerticalSlashTile kernel, int tiles,
                                  int heads) {
         assertEquals(new HashSet<>(gpu.params()), params.keySet(), "the tile kernel's parameters");
         for (int slot = 0; slot < heads; slot++) {
             for (int t = 0; t < tiles; t++) {
-                gpu.runBlock(params, new WarpEmulator.Grid(t, slot, tiles, heads), VerticalSlashTile.COLUMNS,
+                gpu.runBlock(params, new WarpEmulator.Grid(slot, t, heads, tiles), VerticalSlashTile.COLUMNS,
                         kernel.sharedBytes());
             }
         }
