@@ -213,7 +213,7 @@ public final class DeviceSparseIndex implements AutoCloseable {
         }
     }
 
-    static void copy(int[] from, DeviceBuffer to) {
+    private static void copy(int[] from, DeviceBuffer to) {
         if (from.length == 0) return;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment staging = arena.allocate(4L * from.length, 16);

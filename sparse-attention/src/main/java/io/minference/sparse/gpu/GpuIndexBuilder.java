@@ -10,10 +10,12 @@ import io.minference.runtime.cuda.DeviceBuffer;
 import io.minference.runtime.cuda.DevicePointer;
 import io.minference.runtime.cuda.Kernel;
 import io.minference.runtime.cuda.LaunchShape;
+import io.minference.runtime.cuda.PinnedHostBuffer;
 import io.minference.sparse.HeadPattern;
 import io.minference.sparse.SparseIndex;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -73,6 +75,12 @@ public final class GpuIndexBuilder implements AutoCloseable {
     private DeviceBuffer needs;
     /** Holds the index of the last build: reused by the next one (which waits for the stream first). */
     private DeviceBuffer indexArena;
+    /**
+     * Page-locked host memory the slots' needs come back through and their offsets go out through, asynchronously
+     * on the stream: pageable copies of those arrays (a megabyte each way per layer at 128K tokens, eight at 1M) ran
+     * at a fraction of the bus's rate while the device waited for the host.
+     */
+    private PinnedHostBuffer staging;
 
     public GpuIndexBuilder(CudaContext context, AttentionShape shape) {
         this(context, shape, true);
@@ -109,6 +117,9 @@ public final class GpuIndexBuilder implements AutoCloseable {
         private final int length;
         private final int[] rangeNeeds;
         private final int[] columnNeeds;
+        /** Per head slot, the sums of its slots' range and column needs: batches are sized from these. */
+        private final long[] headRanges;
+        private final long[] headColumns;
         private final boolean blockSparse;
         private final long generation;
 
@@ -122,19 +133,29 @@ public final class GpuIndexBuilder implements AutoCloseable {
             this.columnNeeds = columnNeeds;
             this.blockSparse = blockSparse;
             this.generation = generation;
+            int blocks = SparseIndex.queryBlocks(length);
+            this.headRanges = new long[heads];
+            this.headColumns = new long[heads];
+            for (int s = 0; s < heads * blocks; s++) {
+                headRanges[s / blocks] += rangeNeeds[s];
+                headColumns[s / blocks] += columnNeeds[s];
+            }
         }
 
         public int firstHead() { return firstHead; }
         public int heads() { return heads; }
         public int length() { return length; }
 
-        /** Device bytes the compact index of estimated head slots {@code [from, from + count)} takes. */
+        /**
+         * Device bytes the compact index of estimated head slots {@code [from, from + count)} takes: a sum over heads,
+         * since batching asks it once per head it tries (summed over every slot, that was a pass over the whole
+         * layer's needs per head tried, about half a millisecond of the host per layer at 128K tokens).
+         */
         public long indexBytes(int from, int count) {
-            int blocks = SparseIndex.queryBlocks(length);
             long ranges = 0, columns = 0;
-            for (int s = from * blocks; s < (from + count) * blocks; s++) {
-                ranges += rangeNeeds[s];
-                columns += columnNeeds[s];
+            for (int h = from; h < from + count; h++) {
+                ranges += headRanges[h];
+                columns += headColumns[h];
             }
             return DeviceSparseIndex.bytes(count, length, ranges, columns);
         }
@@ -256,10 +277,12 @@ public final class GpuIndexBuilder implements AutoCloseable {
         count.withShape(new LaunchShape(queryBlocks, heads, 1, IndexAssembly.THREADS, 1, 1)).launch(stream, params,
                 scores, kept, rangeNeeds, rangeNeeds, rangeNeeds, columnNeeds, columnNeeds, columnNeeds, diagonalRuns,
                 runCounts, length, 0);
+        PinnedHostBuffer host = staging(8L * slots);
+        needs.copyToHostAsync(host, 0, 0, 8L * slots, stream);
         stream.synchronize();
         int[] rangeCounts = new int[slots], columnCounts = new int[slots];
-        rangeNeeds.copyToHost(MemorySegment.ofArray(rangeCounts));
-        columnNeeds.copyToHost(MemorySegment.ofArray(columnCounts));
+        MemorySegment.copy(host.segment(), ValueLayout.JAVA_INT, 0, rangeCounts, 0, slots);
+        MemorySegment.copy(host.segment(), ValueLayout.JAVA_INT, 4L * slots, columnCounts, 0, slots);
         return new Estimate(this, firstHead, heads, length, rangeCounts, columnCounts, blockSparse, generation);
     }
 
@@ -299,8 +322,7 @@ public final class GpuIndexBuilder implements AutoCloseable {
                     array.fillIntsAsync(POISON, stream);
                 }
             }
-            DeviceSparseIndex.copy(rangeOffsets, index.rangeOffsets());
-            DeviceSparseIndex.copy(columnOffsets, index.columnOffsets());
+            upload(stream, rangeOffsets, columnOffsets, index);
             assembly.withShape(new LaunchShape(queryBlocks, count, 1, IndexAssembly.THREADS, 1, 1)).launch(stream,
                     params, scores, kept, index.rangeOffsets(), index.rangeCounts(), index.ranges(),
                     index.columnOffsets(), index.columnCounts(), index.columns(), diagonalRuns, runCounts, length,
@@ -381,6 +403,28 @@ public final class GpuIndexBuilder implements AutoCloseable {
         return list;
     }
 
+    /**
+     * Queues both offset arrays' copies to the index through the staging memory. The stream was waited for just
+     * before, so no earlier copy still reads the staging memory; the next use of it comes after the batch's tile
+     * counts, which wait for the stream again.
+     */
+    private void upload(CudaStream stream, int[] rangeOffsets, int[] columnOffsets, DeviceSparseIndex index) {
+        long rangeBytes = 4L * rangeOffsets.length, columnBytes = 4L * columnOffsets.length;
+        PinnedHostBuffer host = staging(rangeBytes + columnBytes);
+        MemorySegment.copy(rangeOffsets, 0, host.segment(), ValueLayout.JAVA_INT, 0, rangeOffsets.length);
+        MemorySegment.copy(columnOffsets, 0, host.segment(), ValueLayout.JAVA_INT, rangeBytes, columnOffsets.length);
+        index.rangeOffsets().copyFromHostAsync(host, 0, 0, rangeBytes, stream);
+        index.columnOffsets().copyFromHostAsync(host, rangeBytes, 0, columnBytes, stream);
+    }
+
+    /** The staging memory, grown to at least {@code bytes}; only called when no queued copy still uses it. */
+    private PinnedHostBuffer staging(long bytes) {
+        if (staging != null && staging.byteSize() >= bytes) return staging;
+        if (staging != null) staging.close();
+        staging = context.allocatePinned(Math.max(bytes, 4096));
+        return staging;
+    }
+
     private Kernel blockSelect(int queryBlocks) {
         BlockSparseSelect definition = BlockSparseSelect.forBlocks(shape.headDim(), queryBlocks);
         return blockSelects.computeIfAbsent(definition.maxBlocks(),
@@ -401,5 +445,7 @@ public final class GpuIndexBuilder implements AutoCloseable {
         }
         params = scores = tileStats = rowStats = kept = diagonalRuns = runCounts = pooledQ = pooledK = headTiles = null;
         headKeys = needs = indexArena = null;
+        if (staging != null) staging.close();
+        staging = null;
     }
 }
