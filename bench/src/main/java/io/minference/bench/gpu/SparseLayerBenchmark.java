@@ -74,16 +74,22 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
     private final List<HopperSparseFlashPrefill.Variant> variants;
     private final int[] lengths;
     private final InputDump dump;
+    /** Whether only the estimation and index are timed (--estimation-only), for comparing builds of them. */
+    private final boolean estimationOnly;
 
     /** The layer with the Hopper sparse variant the system properties name. */
     public SparseLayerBenchmark(List<HeadPattern> patterns, String source, DenseFallback fallback, int... lengths) {
         this(patterns, source, fallback, List.of(HopperSparseFlashPrefill.Variant.configured()), InputDump.NONE,
-                lengths);
+                false, lengths);
     }
 
-    /** The layer once per Hopper sparse variant, the first the reference (at least one); inputs written to dump. */
+    /**
+     * The layer once per Hopper sparse variant, the first the reference (at least one); inputs written to dump; with
+     * {@code estimationOnly} nothing but the estimation and index timed.
+     */
     public SparseLayerBenchmark(List<HeadPattern> patterns, String source, DenseFallback fallback,
-                                List<HopperSparseFlashPrefill.Variant> variants, InputDump dump, int... lengths) {
+                                List<HopperSparseFlashPrefill.Variant> variants, InputDump dump,
+                                boolean estimationOnly, int... lengths) {
         if (variants.isEmpty()) throw new IllegalArgumentException("the layer benchmark wants at least one variant");
         this.patterns = List.copyOf(patterns);
         this.source = source;
@@ -91,6 +97,7 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
         this.variants = List.copyOf(variants);
         this.lengths = lengths.clone();
         this.dump = dump;
+        this.estimationOnly = estimationOnly;
     }
 
     @Override
@@ -133,6 +140,10 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
                          DeviceBuffer o = backend.context().allocate(2L * length * SHAPE.queryDim())) {
                         dump.write(family + "-" + length, q, k, v);
                         Layer layer = new Layer(backend, patterns, q, k, v, o, length);
+                        if (estimationOnly) {
+                            figures.add(layer.measureEstimation(family + " L=" + length, builder));
+                            continue;
+                        }
                         figures.addAll(layer.measure(family + " L=" + length, prefills, everySparse, builder, flash,
                                 variants, variantRows));
                     }
@@ -214,6 +225,22 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
                     new Figure(label + " index, largest batch", run.indexBytes() / 1e6, "MB")));
             figures.addAll(variantFigures);
             return figures;
+        }
+
+        /**
+         * The estimation and index alone: a warm-up, then the median of five, printed as a row of its own (the
+         * columns of the full table's first three).
+         */
+        Figure measureEstimation(String label, GpuIndexBuilder builder) {
+            double[] times = new double[5];
+            for (int r = -1; r < times.length; r++) {
+                double t = timed(() -> estimate(builder));
+                if (r >= 0) times[r] = t;
+            }
+            double median = DeviceTimer.median(times);
+            System.out.printf("| %dK | %s | %.2f ms | estimation only |%n", length / 1024,
+                    label.substring(0, label.indexOf(' ')), median);
+            return new Figure(label + " estimation + index", median, "ms");
         }
 
         /** The estimation and index of {@link GpuSparsePrefill}: one estimate, then its batches' assembly and tiles. */
@@ -299,11 +326,11 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
     }
 
     private static final String USAGE = "usage: SparseLayerBenchmark PATTERN_FILE LAYER [--fallback SHARE]"
-            + " [--variants 'VARIANT|VARIANT...'] [--dump DIR] [length...]";
+            + " [--variants 'VARIANT|VARIANT...'] [--dump DIR] [--estimation-only] [length...]";
 
     /**
      * {@code SparseLayerBenchmark PATTERN_FILE LAYER [--fallback SHARE] [--variants 'VARIANT|VARIANT...'] [--dump DIR]
-     * [length...]}
+     * [--estimation-only] [length...]}
      * (default lengths 8K, 16K, 32K, 128K, 256K and 512K; the fallback share is {@link DenseFallback#configured()},
      * {@value DenseFallback#DEFAULT_MAX_TILE_SHARE} unless set; a variant as {@link HopperSparseFlashPrefill.Variant#parse}
      * reads it, e.g. {@code 'default|range-box=16|gather=warp schedule=lazy,warp range-box=16'}, the system properties'
@@ -328,10 +355,15 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
         DenseFallback fallback = DenseFallback.configured();
         List<HopperSparseFlashPrefill.Variant> variants = List.of(HopperSparseFlashPrefill.Variant.configured());
         InputDump dump = InputDump.NONE;
+        boolean estimationOnly = false;
         List<String> rest = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             if (!args[i].startsWith("--")) {
                 rest.add(args[i]);
+                continue;
+            }
+            if (args[i].equals("--estimation-only")) {
+                estimationOnly = true;
                 continue;
             }
             if (i + 1 >= args.length) throw new IllegalArgumentException(args[i] + " wants a value; " + USAGE);
@@ -348,7 +380,7 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
         var layer = SlashTilesReport.LayerArguments.parse("SparseLayerBenchmark", rest.toArray(String[]::new),
                 8192, 16384, 32768, 131072, 262144, 524288);
         return new SparseLayerBenchmark(layer.patterns(), Path.of(rest.get(0)).getFileName() + " layer " + rest.get(1),
-                fallback, variants, dump, layer.lengths());
+                fallback, variants, dump, estimationOnly, layer.lengths());
     }
 
     private static double share(String text) {
@@ -362,6 +394,11 @@ public final class SparseLayerBenchmark implements GpuBenchmark {
     /** Where this benchmark writes its inputs (for its test). */
     InputDump dump() {
         return dump;
+    }
+
+    /** Whether it times the estimation and index alone (for its test). */
+    boolean estimationOnly() {
+        return estimationOnly;
     }
 
     /** The variants this benchmark times (for its test). */

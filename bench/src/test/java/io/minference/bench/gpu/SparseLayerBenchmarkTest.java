@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -42,6 +43,14 @@ class SparseLayerBenchmarkTest {
                 new String[] {patterns(), "1", "--dump", dir.resolve("inputs").toString(), "8192"}).dump());
         assertEquals(SparseLayerBenchmark.InputDump.NONE, SparseLayerBenchmark.parse(
                 new String[] {patterns(), "1", "8192"}).dump(), "nothing written unless asked");
+    }
+
+    @Test
+    void estimationOnlyIsAFlagAnywhereAmongTheArguments() throws IOException {
+        assertTrue(SparseLayerBenchmark.parse(new String[] {patterns(), "--estimation-only", "1", "8192"})
+                .estimationOnly());
+        assertFalse(SparseLayerBenchmark.parse(new String[] {patterns(), "1", "8192"}).estimationOnly(),
+                "the whole layer unless asked");
     }
 
     @Test
