@@ -44,6 +44,12 @@ import java.util.TreeMap;
  * bytes whose copy its warp has not yet waited for (cp.async.wait_group, wait_all, or handed over by
  * cp.async.mbarrier.arrive.noinc) is reported, and for TMA: a shared read of bytes a TMA copy delivers on an mbarrier
  * phase the reading warp has not waited for. Fences and register limits are no-ops.
+ * <p>And thread block clusters ({@link #runCluster}): the CTAs of a cluster run interleaved, each with its own shared
+ * memory, {@code %cluster_ctarank} and {@code %cluster_nctarank}; {@code mapa} names the same offset in another CTA
+ * (the rank in the address's bits 24 and up, plus one), which a remote {@code mbarrier.arrive} reaches; a
+ * {@code .multicast::cluster} TMA copy writes each CTA of its mask and completes its bytes on each one's mbarrier at
+ * the same offset; {@code barrier.cluster.arrive} and {@code wait} hold a warp until every thread of the cluster has
+ * arrived. A cluster whose warps all wait with nothing left to move them is reported as a deadlock.
  * <p>Global memory is a set of buffers at made-up addresses ({@link #allocate}); parameters are given by name.
  */
 public final class WarpEmulator {
@@ -223,12 +229,27 @@ public final class WarpEmulator {
      * moved is a deadlock, reported with where each warp waits, not a hang.
      */
     public void runBlock(Map<String, Long> params, Grid grid, int threads, int dynamicBytes) {
-        Cta cta = new Cta(new byte[sharedBytes + dynamicBytes], threads);
-        for (int w = 0; w < threads / LANES; w++) cta.warps.add(new Warp(params, grid, w, cta));
-        List<Warp> live = new ArrayList<>(cta.warps);
+        runCluster(params, List.of(grid), threads, dynamicBytes);
+    }
+
+    /**
+     * Runs one cluster of {@code grids.size()} CTAs (rank r at block {@code grids.get(r)}) interleaved, warp by warp
+     * as {@link #runBlock} runs one CTA's, each CTA with its own shared memory; a turn of every warp of the cluster
+     * in which no barrier moved is a deadlock, reported with where each warp of each CTA waits.
+     */
+    public void runCluster(Map<String, Long> params, List<Grid> grids, int threads, int dynamicBytes) {
+        Cluster cluster = new Cluster(grids.size() * threads);
+        for (int rank = 0; rank < grids.size(); rank++) {
+            Cta cta = new Cta(new byte[sharedBytes + dynamicBytes], threads, rank, cluster);
+            cluster.ctas.add(cta);
+            for (int w = 0; w < threads / LANES; w++) cta.warps.add(new Warp(params, grids.get(rank), w, cta));
+        }
+        List<Warp> live = new ArrayList<>();
+        cluster.ctas.forEach(cta -> live.addAll(cta.warps));
         while (!live.isEmpty()) {
-            long events = cta.events;
+            long events = cluster.events();
             for (Warp w : List.copyOf(live)) {
+                Cta cta = w.cta;
                 if (cta.waitingAtBarrier.contains(w)) continue;
                 Stop stop = w.run();
                 while (stop == Stop.ARRIVED && runningAhead.contains(w.warp)) {
@@ -245,15 +266,48 @@ public final class WarpEmulator {
                     case ARRIVED -> cta.events++;
                 }
             }
-            if (cta.events == events) {
+            if (cluster.events() == events) {
                 StringBuilder where = new StringBuilder();
                 for (Warp w : live) {
-                    String waitsAt = cta.waitingAtBarrier.contains(w) ? " at bar.sync" : " waiting on an mbarrier";
-                    where.append("\n  warp ").append(w.warp).append(waitsAt).append(", after: ")
+                    String waitsAt = w.cta.waitingAtBarrier.contains(w) ? " at bar.sync"
+                            : w.pc < code.size() && code.get(w.pc)[1].startsWith("barrier.cluster")
+                            ? " at barrier.cluster.wait"
+                            : " waiting on an mbarrier";
+                    where.append("\n  ").append(grids.size() > 1 ? "CTA " + w.cta.rank + " " : "").append("warp ")
+                            .append(w.warp).append(waitsAt).append(", after: ")
                             .append(String.join(" ", code.get(w.pc - 1)));
                 }
                 throw new IllegalStateException("deadlock: " + live.size() + " warps wait and none can go on"
                         + where);
+            }
+        }
+    }
+
+    /** The CTAs of a cluster, and its barrier ({@code barrier.cluster}): arrivals of its phase, phases completed. */
+    private static final class Cluster {
+        final List<Cta> ctas = new ArrayList<>();
+        final int threads;
+        int arrived;
+        int completed;
+        long events;
+
+        Cluster(int threads) {
+            this.threads = threads;
+        }
+
+        long events() {
+            long all = events;
+            for (Cta cta : ctas) all += cta.events;
+            return all;
+        }
+
+        /** A warp's {@code barrier.cluster.arrive}: its 32 threads; the phase completes when all have arrived. */
+        void arrive() {
+            arrived += LANES;
+            if (arrived == threads) {
+                arrived = 0;
+                completed++;
+                events++;
             }
         }
     }
@@ -318,6 +372,8 @@ public final class WarpEmulator {
     private final class Cta {
         final byte[] shared;
         final int threads;
+        final int rank;
+        final Cluster cluster;
         final Map<Integer, MBarrierState> mbarriers = new HashMap<>();
         final Map<Integer, Integer> barrierArrivals = new HashMap<>();
         final Map<Integer, List<Warp>> barrierWaiters = new HashMap<>();
@@ -328,9 +384,11 @@ public final class WarpEmulator {
         final int[] copiedInPhase;
         long events;
 
-        Cta(byte[] shared, int threads) {
+        Cta(byte[] shared, int threads, int rank, Cluster cluster) {
             this.shared = shared;
             this.threads = threads;
+            this.rank = rank;
+            this.cluster = cluster;
             this.copiedOn = new int[shared.length];
             this.copiedInPhase = new int[shared.length];
             Arrays.fill(copiedOn, -1);
@@ -533,6 +591,8 @@ public final class WarpEmulator {
         /** Shared bytes of this warp's cp.async copies not yet waited for: committed groups, oldest first, and open. */
         private final List<BitSet> copyGroups = new ArrayList<>();
         private BitSet copiesOpen = new BitSet();
+        /** The cluster barrier's phases this warp has arrived on. */
+        private int clusterArrivals;
 
         Warp(Map<String, Long> params, Grid grid, int warp, Cta cta) {
             this.params = params;
@@ -562,6 +622,19 @@ public final class WarpEmulator {
                     if (waiting.isEmpty()) return Stop.END;
                     Arrays.fill(active, false);
                     pc = Integer.MAX_VALUE;
+                    continue;
+                }
+                if (op.startsWith("barrier.cluster.")) {
+                    if (!waiting.isEmpty()) throw new IllegalStateException("a cluster barrier in divergent code at "
+                            + pc);
+                    if (op.startsWith("barrier.cluster.arrive")) {
+                        clusterArrivals++;
+                        cta.cluster.arrive();
+                    } else if (cta.cluster.completed < clusterArrivals) {
+                        issuedHere[pc]--;
+                        return Stop.SPIN;
+                    }
+                    pc++;
                     continue;
                 }
                 if (op.equals("bar.sync") || op.equals("bar.arrive")) {
@@ -703,6 +776,8 @@ public final class WarpEmulator {
                     case "%ctaid.x" -> grid.x();
                     case "%ctaid.y" -> grid.y();
                     case "%nctaid.y" -> grid.gridY();
+                    case "%cluster_ctarank" -> cta.rank;
+                    case "%cluster_nctarank" -> cta.cluster.ctas.size();
                     case "%nctaid.x" -> {
                         if (grid.gridX() < 0) {
                             throw new IllegalStateException("the kernel reads %nctaid.x: give the grid");
@@ -778,7 +853,30 @@ public final class WarpEmulator {
             // warps run in lockstep, copies land at once and registers are not counted: nothing to do
             if (op.startsWith("fence.") || op.startsWith("setmaxnreg.") || op.equals("bar.warp.sync")) return;
             if (op.startsWith("cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes")) {
-                for (int l = 0; l < LANES; l++) if (lanes[l]) copyTensor(l, s);
+                for (int l = 0; l < LANES; l++) {
+                    if (!lanes[l]) continue;
+                    if (op.endsWith(".multicast::cluster")) {
+                        long mask = operand(l, s[5]);
+                        for (Cta target : cta.cluster.ctas) {
+                            if ((mask >> target.rank & 1) != 0) copyTensor(l, s, target);
+                        }
+                    } else {
+                        copyTensor(l, s, cta);
+                    }
+                }
+                return;
+            }
+            if (op.startsWith("mapa.shared::cluster")) {
+                // the same offset in CTA rank: the rank plus one in bits 24 and up (shared offsets are below 2^24)
+                for (int l = 0; l < LANES; l++) {
+                    if (!lanes[l]) continue;
+                    long rank = operand(l, s[4]);
+                    if (rank < 0 || rank >= cta.cluster.ctas.size()) {
+                        throw new IllegalStateException("mapa to rank " + rank + " of a cluster of "
+                                + cta.cluster.ctas.size() + ": " + String.join(" ", s));
+                    }
+                    put(l, s[2], operand(l, s[3]) + ((rank + 1) << 24));
+                }
                 return;
             }
             if (op.startsWith("mbarrier.") || op.startsWith("cp.async.mbarrier.arrive.noinc")) {
@@ -966,7 +1064,7 @@ public final class WarpEmulator {
          * shared memory (row-major, innermost first, 128-byte swizzled where the map says), elements outside the
          * tensor as zeros, then the box's bytes completed on the mbarrier.
          */
-        private void copyTensor(int l, String[] s) {
+        private void copyTensor(int l, String[] s, Cta target) {
             long destination = address(l, s[2]);
             String inner = s[3].substring(1, s[3].length() - 1);
             int comma = inner.indexOf(',');
@@ -979,7 +1077,7 @@ public final class WarpEmulator {
             for (int i = 0; i < 3; i++) at[i] = (int) operand(l, names[i]);
             boolean swizzled = shape.swizzle() == TensorMap.Swizzle.BYTES_128;
             int barrierAt = sharedAt(address(l, s[4]), 8, s);
-            MBarrierState barrier = cta.mbarrier(barrierAt, s);
+            MBarrierState barrier = target.mbarrier(barrierAt, s);
             for (int z = 0; z < box[2]; z++) {
                 for (int y = 0; y < box[1]; y++) {
                     for (int x = 0; x < box[0]; x++) {
@@ -995,11 +1093,11 @@ public final class WarpEmulator {
                         }
                         long logical = destination + 2L * ((z * box[1] + y) * box[0] + x);
                         int into = sharedAt(swizzled ? swizzled128(logical) : logical, 2, s);
-                        cta.beforeSharedWrite(this, into, 2, s);
-                        write(shared, into, 2, value);
+                        target.beforeSharedWrite(this, into, 2, s);
+                        write(target.shared, into, 2, value);
                         for (int b = into; b < into + 2; b++) {
-                            cta.copiedOn[b] = barrierAt;
-                            cta.copiedInPhase[b] = barrier.phase;
+                            target.copiedOn[b] = barrierAt;
+                            target.copiedInPhase[b] = barrier.phase;
                         }
                     }
                 }
@@ -1024,6 +1122,16 @@ public final class WarpEmulator {
                 copyGroups.clear();
                 copiesOpen.clear();
                 cta.mbarrier(sharedAt(address(l, s[2]), 8, s), s).arrive(s);
+                return;
+            }
+            if (op.startsWith("mbarrier.arrive.release.cluster.shared::cluster")) {
+                // a remote arrival (or a local one through a shared::cluster address): no state returned
+                long at = address(l, s[3]);
+                Cta target = at >= 1L << 24 ? cta.cluster.ctas.get((int) (at >> 24) - 1) : cta;
+                MBarrierState barrier = target.mbarrier(sharedAt(at & 0xFFFFFF, 8, s), s);
+                // the stage bytes this warp's wgmmas still read lie at the same offsets in every CTA of the cluster
+                for (WgmmaGroup group : unfinished()) barrier.exposed.or(group.sharedRead);
+                barrier.arrive(s);
                 return;
             }
             if (op.startsWith("mbarrier.arrive")) {

@@ -77,11 +77,12 @@ public final class FlashPrefillSweep implements GpuBenchmark {
     }
 
     /**
-     * {@code FlashPrefillSweep M,N,S ... hopper[-m64]:N,S[,pingpong][,overlap][,lazy][,persistent] ... --
+     * {@code FlashPrefillSweep M,N,S ... hopper[-m64]:N,S[,pingpong][,overlap][,lazy][,persistent][,cluster] ... --
      * length...}: each mma.sync tiling (query rows, keys per tile, stages) and Hopper tiling (keys per step, stages,
      * optionally a schedule, and {@code persistent} for a grid of blocks per SM taking the (head, query block) units
-     * in turn; {@code hopper-m64} takes 64 query rows a block with one consumer warpgroup instead of 128 with two) at
-     * each length.
+     * in turn; {@code hopper-m64} takes 64 query rows a block with one consumer warpgroup instead of 128 with two;
+     * {@code cluster}, with {@code hopper-m64}, runs pairs of neighbouring query blocks as two-block clusters that
+     * load the key tiles both need once, by TMA multicast) at each length.
      */
     public static void main(String[] args) {
         List<KernelDefinition> tilings = new ArrayList<>();
@@ -107,9 +108,11 @@ public final class FlashPrefillSweep implements GpuBenchmark {
                 // the options after N,S: a schedule's, and "persistent" for a grid of blocks taking units in turn
                 List<String> options = new ArrayList<>(p.length > 2 ? List.of(p[2].split(",")) : List.of());
                 boolean persistent = options.remove("persistent");
+                // and "cluster" for pairs of 64-row blocks sharing their key tiles by TMA multicast
+                boolean cluster = options.remove("cluster");
                 tilings.add(new HopperFlashPrefill(128, blockM, Integer.parseInt(p[0]), Integer.parseInt(p[1]),
                         HopperFlashLoop.Schedule.parse(options.isEmpty() ? "plain" : String.join(",", options)),
-                        persistent));
+                        persistent, cluster));
             } else {
                 String[] p = arg.split(",");
                 tilings.add(new FlashPrefill(128, Integer.parseInt(p[0]), Integer.parseInt(p[1]),
@@ -118,7 +121,7 @@ public final class FlashPrefillSweep implements GpuBenchmark {
         }
         if (tilings.isEmpty() || lengths.isEmpty()) {
             System.err.println("usage: FlashPrefillSweep M,N,S|hopper[-m64]:N,S[,pingpong][,overlap][,lazy]"
-                    + "[,persistent] [...] -- length [length ...]");
+                    + "[,persistent][,cluster] [...] -- length [length ...]");
             System.exit(2);
         }
         int status = GpuBench.run(List.of(new FlashPrefillSweep(tilings,

@@ -62,9 +62,20 @@ import static io.minference.ptx.dsl.Address.shared;
  *                   launch, barrier set-up and pipeline fill of a block off every unit but the block's first. Wants
  *                   the consumers splitting the rows, without ping-pong or softmax overlap, and a source whose
  *                   producer threads take every step
+ * @param clusterPairs whether blocks run in clusters of two ({@code .reqnctapercluster 1, 2, 1}: grid y neighbours
+ *                     2c and 2c + 1) that walk one key-step sequence together, so that a tile both need sits in the
+ *                     same stage of both rings, at the same parity, and is fetched from L2 once, multicast into both
+ *                     (the source's {@link HopperKeySource#load}, e.g. {@link ClusterCausalKeySource}): a stage is
+ *                     then free only once both blocks' consumers released it, each consumer warp arriving on its
+ *                     own block's empty barrier and on the peer's (per warp whatever the schedule says, so that one
+ *                     message a warp crosses between SMs), the producer waiting for it with cluster-scope acquire;
+ *                     the barriers are initialised before a cluster barrier, and a cluster barrier holds every block
+ *                     until its peer is done with its shared memory. Wants one consumer warpgroup (64 rows), neither
+ *                     persistent nor split keys, and the plain or lazy schedule; the source must skip the steps a
+ *                     block does not need ({@link HopperKeySource#skipsSteps})
  */
 public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages, Schedule schedule,
-                              boolean splitKeys, boolean persistent) {
+                              boolean splitKeys, boolean persistent, boolean clusterPairs) {
     /**
      * How the consumers order their work, beyond the plain loop (S of the next step issued behind P V, the softmax
      * once both are done).
@@ -151,7 +162,20 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         this(headDim, consumers, blockN, stages, schedule, splitKeys, false);
     }
 
+    /** Blocks on their own, without clusters. */
+    public HopperFlashLoop(int headDim, int consumers, int blockN, int stages, Schedule schedule, boolean splitKeys,
+                           boolean persistent) {
+        this(headDim, consumers, blockN, stages, schedule, splitKeys, persistent, false);
+    }
+
     public HopperFlashLoop {
+        if (clusterPairs && (consumers != 1 || splitKeys || persistent || schedule.pingPong()
+                || schedule.overlapSoftmax())) {
+            throw new IllegalArgumentException("blocks paired in clusters run one consumer warpgroup on the plain or"
+                    + " lazy schedule, neither persistent nor splitting keys; got " + consumers
+                    + " consumer(s), schedule" + schedule.suffix() + (persistent ? ", persistent" : "")
+                    + (splitKeys ? ", split keys" : ""));
+        }
         if (persistent && (splitKeys || schedule.pingPong() || schedule.overlapSoftmax())) {
             throw new IllegalArgumentException("a persistent block's consumers split the rows, without ping-pong or"
                     + " softmax overlap; got schedule" + schedule.suffix() + (splitKeys ? " with split keys" : ""));
@@ -322,6 +346,10 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         if (persistent) {
             throw new IllegalStateException("a persistent loop takes its units from emitPersistent");
         }
+        if (clusterPairs && !source.skipsSteps()) {
+            throw new IllegalArgumentException("blocks paired in clusters walk the pair's steps, so their source must"
+                    + " let a block skip the steps it does not need");
+        }
         Frame frame = frame(k, SourceLayout.of(source));
         U32 tid = frame.tid();
         k.ifElse(k.eq(frame.warpgroup(), 0), () -> {
@@ -336,6 +364,10 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             });
         }, () -> consumeUnit(k, frame, consumerRows(k, frame, source.producerRegisters()), source, block,
                 index -> index, k.u32(0)));
+        if (clusterPairs) {
+            k.comment("no block leaves while its peer may still copy into or arrive on its shared memory");
+            k.clusterBarrier();
+        }
     }
 
     /**
@@ -399,12 +431,15 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
      * here, before a block barrier), and each ring position's stage.
      */
     private record Frame(U32 tid, U32 warpgroup, WgmmaTile queries, U32 ring, U32 barriers, MBarrier queryLoaded,
-                         MBarrier queryFree, Function<U32, HopperKeySource.Stage> stageOf) {
+                         MBarrier queryFree, Function<U32, HopperKeySource.Stage> stageOf, U32 peer) {
     }
 
     private Frame frame(KernelBuilder k, SourceLayout layout) {
         k.maxThreadsPerBlock(threads());
         k.minBlocksPerSm(blocksPerSm());
+        if (clusterPairs) {
+            k.clusterShape(1, 2, 1);
+        }
         int metadataBytes = layout.metadataBytes();
         if (metadataBytes % 16 != 0) {
             throw new IllegalArgumentException("stage metadata must be a multiple of 16 bytes, got " + metadataBytes);
@@ -426,7 +461,9 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         };
 
         k.comment("barriers: Q loaded; per stage, full (producer arrivals and TMA bytes) and empty (every consumer)");
-        int releasing = (schedule.warpRelease() ? 4 : 128) * (splitKeys ? 1 : consumers);
+        // with clusterPairs, each consumer warp of both blocks (one arrival a warp)
+        int releasing = (schedule.warpRelease() || clusterPairs ? 4 : 128) * (splitKeys ? 1 : consumers)
+                * (clusterPairs ? 2 : 1);
         k.ifThen(k.eq(tid, 0), () -> {
             k.initBarrier(queryLoaded, 1);
             for (int s = 0; s < stages; s++) {
@@ -438,9 +475,14 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             }
             k.fenceBarrierInit();
         });
-        k.barrier();
+        if (clusterPairs) {
+            k.comment("the barriers of both blocks exist before either block's copies or arrivals reach them");
+            k.clusterBarrier();
+        } else {
+            k.barrier();
+        }
         return new Frame(tid, k.shr(tid, 7).named("warpgroup"), queries, ring, barriers, queryLoaded, queryFree,
-                stageOf);
+                stageOf, clusterPairs ? k.xor(k.clusterRank(), 1).named("peerRank") : null);
     }
 
     /** Thread 0 of the producer: the block's (or unit's) Q tile by TMA, announced on the Q barrier. */
@@ -455,7 +497,14 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
      */
     private void produceStep(KernelBuilder k, Frame frame, HopperKeySource source, U32 step, U32 ringIndex) {
         U32 round = k.div(ringIndex, stages);
-        k.waitPhase(barrier(k, frame.barriers(), 1 + stages, k.rem(ringIndex, stages)), k.xor(k.and(round, 1), 1));
+        MBarrier empty = barrier(k, frame.barriers(), 1 + stages, k.rem(ringIndex, stages));
+        U32 parity = k.xor(k.and(round, 1), 1);
+        if (clusterPairs) {
+            // the peer's consumers released the stage with cluster-scope release: acquire theirs too
+            k.waitPhaseInCluster(empty, parity);
+        } else {
+            k.waitPhase(empty, parity);
+        }
         source.load(k, frame.tid(), step, frame.stageOf().apply(ringIndex));
     }
 
@@ -563,9 +612,14 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         };
     }
 
-    /** A consumer thread's release of a stage: its own arrival, or its warp's ({@link Schedule#warpRelease}). */
-    private void release(KernelBuilder k, MBarrier empty) {
-        if (schedule.warpRelease()) {
+    /**
+     * A consumer thread's release of a stage: its own arrival, or its warp's ({@link Schedule#warpRelease}), or with
+     * {@link #clusterPairs} its warp's on this block's barrier and on the peer block's.
+     */
+    private void release(KernelBuilder k, Frame frame, MBarrier empty) {
+        if (clusterPairs) {
+            k.arriveForWarpInCluster(empty, k.and(k.threadIdx(), 31), frame.peer());
+        } else if (schedule.warpRelease()) {
             k.arriveForWarp(empty, k.and(k.threadIdx(), 31));
         } else {
             k.arrive(empty);
@@ -679,7 +733,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             }
             k.wgmmaCommit();
         };
-        Consumer<U32> releaseStage = index -> release(k, barrier(k, barriers, 1 + stages,
+        Consumer<U32> releaseStage = index -> release(k, frame, barrier(k, barriers, 1 + stages,
                 k.rem(ringIndex.apply(index), stages)));
         StepBody step = source.skipsSteps() ? skippingStep(k, source, stageOf, releaseStage, acquire,
                 issueScoreGemms, issueProduct) : (index, masked, issueNext) -> {
@@ -731,7 +785,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         }
         if (frame.queryFree() != null) {
             k.comment("this unit's wgmmas are done with Q: the next unit's may load under the epilogue");
-            release(k, frame.queryFree());
+            release(k, frame, frame.queryFree());
         }
 
         if (splitKeys) {

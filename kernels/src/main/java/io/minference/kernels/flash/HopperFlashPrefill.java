@@ -41,9 +41,17 @@ import java.util.List;
  *                   rows) first ({@link HopperFlashLoop#persistent}); one more parameter, {@code heads} (u32, the
  *                   grid's heads of the non-persistent launch), and grid {@code (min(heads * queryBlocks,
  *                   blocksPerSm * SMs))}. The same outputs bit for bit.
+ * @param cluster    whether neighbouring query blocks 2p and 2p + 1 of a head run as a cluster of two blocks that
+ *                   share the key tiles both need, each fetched from L2 once and multicast into both blocks' shared
+ *                   memory ({@link HopperFlashLoop#clusterPairs}, {@link ClusterCausalKeySource}): for 64-row blocks,
+ *                   whose 64 x blockN steps are bound by L2 bandwidth. Grid {@code (numHeads, 2 ceil(queryBlocks /
+ *                   2))}, clusters of {@code (1, 2, 1)}, the pairs last-first; with an odd number of query blocks the
+ *                   last pair's second block has no rows: it takes part in the pair's barriers and writes nothing.
+ *                   The same outputs bit for bit (each block sees its tiles in the same order); entry-name suffix
+ *                   {@code _cluster2}
  */
 public record HopperFlashPrefill(int headDim, int blockM, int blockN, int stages, HopperFlashLoop.Schedule schedule,
-                                 boolean persistent) implements KernelDefinition {
+                                 boolean persistent, boolean cluster) implements KernelDefinition {
     /** Query rows per block of the tuned shape: two consumer warpgroups of 64. */
     public static final int BLOCK_M = 128;
     /**
@@ -52,6 +60,12 @@ public record HopperFlashPrefill(int headDim, int blockM, int blockN, int stages
      */
     public static final String PERSISTENT_PROPERTY = "minference.attention.persistent";
     private static final int CONSUMER_ROWS = 64;
+
+    /** Blocks on their own, without clusters. */
+    public HopperFlashPrefill(int headDim, int blockM, int blockN, int stages, HopperFlashLoop.Schedule schedule,
+                              boolean persistent) {
+        this(headDim, blockM, blockN, stages, schedule, persistent, false);
+    }
 
     /** A block a query block. */
     public HopperFlashPrefill(int headDim, int blockM, int blockN, int stages, HopperFlashLoop.Schedule schedule) {
@@ -73,16 +87,17 @@ public record HopperFlashPrefill(int headDim, int blockM, int blockN, int stages
             throw new IllegalArgumentException("the Hopper prefill takes " + BLOCK_M + " or " + CONSUMER_ROWS
                     + " query rows a block, not " + blockM);
         }
-        loop(headDim, blockM, blockN, stages, schedule, persistent).checkSharedMemory(0);
+        loop(headDim, blockM, blockN, stages, schedule, persistent, cluster).checkSharedMemory(0);
     }
 
     private static HopperFlashLoop loop(int headDim, int blockM, int blockN, int stages,
-                                        HopperFlashLoop.Schedule schedule, boolean persistent) {
-        return new HopperFlashLoop(headDim, blockM / CONSUMER_ROWS, blockN, stages, schedule, false, persistent);
+                                        HopperFlashLoop.Schedule schedule, boolean persistent, boolean cluster) {
+        return new HopperFlashLoop(headDim, blockM / CONSUMER_ROWS, blockN, stages, schedule, false, persistent,
+                cluster);
     }
 
     private HopperFlashLoop loop() {
-        return loop(headDim, blockM, blockN, stages, schedule, persistent);
+        return loop(headDim, blockM, blockN, stages, schedule, persistent, cluster);
     }
 
     /** One producer warpgroup and a consumer warpgroup per 64 query rows. */
@@ -108,9 +123,15 @@ public record HopperFlashPrefill(int headDim, int blockM, int blockN, int stages
         return loop().sharedBytes(0);
     }
 
-    /** Query blocks of a launch over {@code count} queries (the grid's y). */
+    /** Query blocks of a launch over {@code count} queries. */
     public int queryBlocks(int count) {
         return (count + blockM - 1) / blockM;
+    }
+
+    /** The grid's y over {@code count} queries: the query blocks, rounded up to pairs with {@link #cluster}. */
+    public int gridBlocks(int count) {
+        int blocks = queryBlocks(count);
+        return cluster ? (blocks + 1) / 2 * 2 : blocks;
     }
 
     /**
@@ -131,14 +152,14 @@ public record HopperFlashPrefill(int headDim, int blockM, int blockN, int stages
                     start, shape.numHeads(), shape.numKvHeads(), scale, gridHeads);
             return;
         }
-        kernel.withShape(new LaunchShape(gridHeads, queryBlocks(count), 1, threads(), 1, 1)).launch(stream, qMap, kMap,
+        kernel.withShape(new LaunchShape(gridHeads, gridBlocks(count), 1, threads(), 1, 1)).launch(stream, qMap, kMap,
                 vMap, out, count, start, shape.numHeads(), shape.numKvHeads(), scale);
     }
 
     @Override
     public String entryName() {
-        return "flash_prefill_sm90a_bf16_d%d_m%d_n%d_s%d%s%s".formatted(headDim, blockM, blockN, stages,
-                schedule.suffix(), persistent ? "_persistent" : "");
+        return "flash_prefill_sm90a_bf16_d%d_m%d_n%d_s%d%s%s%s".formatted(headDim, blockM, blockN, stages,
+                schedule.suffix(), persistent ? "_persistent" : "", cluster ? "_cluster2" : "");
     }
 
     @Override
@@ -156,6 +177,10 @@ public record HopperFlashPrefill(int headDim, int blockM, int blockN, int stages
                 + " consumer warpgroups");
         if (persistent) {
             definePersistent(k, params);
+            return;
+        }
+        if (cluster) {
+            defineCluster(k, params);
             return;
         }
 
@@ -184,6 +209,34 @@ public record HopperFlashPrefill(int headDim, int blockM, int blockN, int stages
                     U32 queryBlock = builder.sub(builder.sub(queryBlocks, 1), fromLast).named("queryBlock");
                     return unit(builder, params, head, queryBlock);
                 }));
+    }
+
+    /**
+     * Clusters of two blocks: grid y neighbours 2c and 2c + 1 are pair {@code pairs - 1 - c} (the pairs last-first),
+     * the block of cluster rank r taking its query block {@code 2 pair + r}, with no rows where that is past the
+     * last.
+     */
+    private void defineCluster(KernelBuilder k, Params params) {
+        U32 head = k.blockIdx(Axis.X).named("head");
+        U32 rank = k.clusterRank().named("rank");
+        U32 pairs = k.shr(k.gridDim(Axis.Y), 1).named("pairs");
+        U32 pair = k.sub(k.sub(pairs, 1), k.shr(k.blockIdx(Axis.Y), 1)).named("pair");
+        U32 kvHead = k.div(head, k.div(params.numHeads(), params.numKvHeads())).named("kvHead");
+        U32 pairFirstRow = k.mul(pair, 2 * blockM).named("pairFirstRow");
+        U32 firstRow = k.mad(rank, k.u32(blockM), pairFirstRow).named("firstRow");
+        U32 peerFirstRow = k.mad(k.xor(rank, 1), k.u32(blockM), pairFirstRow).named("peerFirstRow");
+        U32 rowsHere = rowsFrom(k, params.count(), firstRow).named("rowsHere");
+        U32 firstPosition = k.add(params.start(), firstRow).named("firstPosition");
+        HopperKeySource source = ClusterCausalKeySource.of(k, blockN, params.kMap(), params.vMap(), kvHead, rank,
+                firstPosition, rowsHere, k.add(params.start(), peerFirstRow),
+                rowsFrom(k, params.count(), peerFirstRow).named("peerRows"));
+        loop().emit(k, new HopperFlashLoop.Block(params.qMap(), head, firstRow, rowsHere, firstPosition, params.o(),
+                params.numHeads(), params.scale()), source);
+    }
+
+    /** The valid rows of a block starting at query row {@code firstRow}: up to {@code blockM}, 0 past the end. */
+    private U32 rowsFrom(KernelBuilder k, U32 count, U32 firstRow) {
+        return k.select(k.lt(firstRow, count), k.min(k.sub(count, firstRow), k.u32(blockM)), k.u32(0));
     }
 
     /** The queries and the causal key source of query block {@code queryBlock} of head {@code head}. */

@@ -121,7 +121,11 @@ class FlashKernelsPtxasTest {
             new HopperFlashPrefill(128, 64, 64, 3, HopperFlashLoop.Schedule.parse("lazy")),
             new HopperFlashPrefill(128, 128, 128, 2, HopperFlashLoop.Schedule.PLAIN, true),
             new HopperFlashPrefill(64, 128, 128, 3, HopperFlashLoop.Schedule.PLAIN, true),
-            new HopperFlashPrefill(128, 64, 64, 3, HopperFlashLoop.Schedule.parse("lazy"), true));
+            new HopperFlashPrefill(128, 64, 64, 3, HopperFlashLoop.Schedule.parse("lazy"), true),
+            new HopperFlashPrefill(128, 64, 64, 3, HopperFlashLoop.Schedule.parse("lazy"), false, true),
+            new HopperFlashPrefill(128, 64, 64, 2, HopperFlashLoop.Schedule.PLAIN, false, true),
+            new HopperFlashPrefill(64, 64, 64, 3, HopperFlashLoop.Schedule.parse("lazy,warp"), false, true),
+            new HopperFlashPrefill(64, 64, 128, 2, HopperFlashLoop.Schedule.parse("lazy"), false, true));
 
     /** The permute recipe with {@code unroll} loads, {@code laneValues} elements a lane and head or lane scores. */
     private static GroupedFlashDecode.Loop layout(int unroll, int laneValues, boolean headScores) {

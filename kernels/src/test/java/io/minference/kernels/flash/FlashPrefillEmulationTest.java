@@ -170,6 +170,71 @@ class FlashPrefillEmulationTest {
                 persistent.entryName() + " against a block per unit, seed " + seed);
     }
 
+    /**
+     * The 64-row kernel with neighbouring query blocks paired in two-block clusters sharing their key tiles by
+     * multicast TMA ({@link HopperFlashPrefill#cluster}), each cluster's CTAs run interleaved, the producers as far
+     * ahead as the barriers allow: within the bounds of the float64 attention and bit for bit the unpaired kernel's,
+     * with odd query-block counts (the last pair's second block has no rows) and even ones, 64- and 128-key steps.
+     */
+    @ParameterizedTest(name = "d {0}, 64 x {1} steps, {2} stages, {3}, {4} queries from {5}")
+    @CsvSource({"64, 64, 3, lazy, 200, 0", "64, 64, 3, lazy, 130, 60", "128, 64, 2, plain, 256, 0",
+            "64, 128, 2, lazy, 150, 30", "64, 64, 3, 'lazy,warp', 1, 0"})
+    void theClusterKernelGivesTheUnpairedBits(int headDim, int blockN, int stages, String schedule, int count,
+                                              int start) {
+        long seed = System.nanoTime();
+        System.out.println("FlashPrefillEmulationTest (cluster Hopper) seed " + seed);
+        AttentionShape shape = new AttentionShape(4, 2, headDim);
+        AttentionProblem problem = AttentionProblem.random(shape, count, start, seed);
+        HopperFlashLoop.Schedule parsed = HopperFlashLoop.Schedule.parse(schedule);
+        HopperFlashPrefill single = new HopperFlashPrefill(headDim, 64, blockN, stages, parsed);
+        HopperFlashPrefill paired = new HopperFlashPrefill(headDim, 64, blockN, stages, parsed, false, true);
+        byte[] actual = runHopperClusters(paired, problem);
+        assertRowsMatch(paired.entryName(), problem, actual, seed);
+        byte[] expected = runHopper(single, single.emit(PtxTarget.SM_90A).ptx(), problem);
+        assertEquals(HexFormat.of().formatHex(expected), HexFormat.of().formatHex(actual),
+                paired.entryName() + " against the unpaired kernel, seed " + seed);
+    }
+
+    /**
+     * The cluster kernel's hand-overs between its CTAs, each removed in turn, end in a deadlock the emulator reports:
+     * without the remote release the producers wait for the peer's consumers forever, and with a multicast into one
+     * CTA only the other's full barrier misses its bytes.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"'@%laneZero mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%peerAddress];', ''",
+            "'mov.b16 %ctaMask, 3;', 'mov.b16 %ctaMask, 1;'"})
+    void aMissingClusterHandOverIsReported(String handOver, String replacement) {
+        // 400 queries: 7 query blocks, a grid of 8; y 2 and 3 are pair 2, blocks 4 and 5 (5 and 6 key steps)
+        AttentionProblem problem = AttentionProblem.random(new AttentionShape(2, 1, 64), 400, 0, 5);
+        HopperFlashPrefill kernel = new HopperFlashPrefill(64, 64, 64, 3, HopperFlashLoop.Schedule.parse("lazy"),
+                false, true);
+        String ptx = kernel.emit(PtxTarget.SM_90A).ptx();
+        assertTrue(ptx.contains(handOver), ptx);
+        WarpEmulator gpu = new WarpEmulator(ptx.replace(handOver, replacement));
+        Map<String, Long> params = EmulatedPrefillInputs.hopper(gpu, kernel, problem);
+        var e = assertThrows(IllegalStateException.class, () -> gpu.runCluster(params, List.of(
+                new WarpEmulator.Grid(0, 2, 2, 8), new WarpEmulator.Grid(0, 3, 2, 8)), kernel.threads(),
+                kernel.sharedBytes()));
+        assertTrue(e.getMessage().startsWith("deadlock") && e.getMessage().contains("CTA 1 warp"), e.getMessage());
+    }
+
+    /** {@code kernel} (in clusters of two) over {@code problem}, a cluster at a time; the output's bytes. */
+    private static byte[] runHopperClusters(HopperFlashPrefill kernel, AttentionProblem problem) {
+        WarpEmulator gpu = new WarpEmulator(kernel.emit(PtxTarget.SM_90A).ptx());
+        gpu.runAhead(Set.of(0, 1, 2, 3));
+        Map<String, Long> params = EmulatedPrefillInputs.hopper(gpu, kernel, problem);
+        assertEquals(params.keySet(), new HashSet<>(gpu.params()), "the kernel's parameters");
+        int heads = problem.shape().numHeads();
+        int gridY = kernel.gridBlocks(problem.count());
+        for (int head = 0; head < heads; head++) {
+            for (int y = 0; y < gridY; y += 2) {
+                gpu.runCluster(params, List.of(new WarpEmulator.Grid(head, y, heads, gridY),
+                        new WarpEmulator.Grid(head, y + 1, heads, gridY)), kernel.threads(), kernel.sharedBytes());
+            }
+        }
+        return gpu.bytes(params.get("o"));
+    }
+
     /** {@code kernel} (persistent) over {@code problem} on a grid of {@code grid} blocks; the output's bytes. */
     private static byte[] runHopperPersistent(HopperFlashPrefill kernel, AttentionProblem problem, int grid) {
         WarpEmulator gpu = new WarpEmulator(kernel.emit(PtxTarget.SM_90A).ptx());

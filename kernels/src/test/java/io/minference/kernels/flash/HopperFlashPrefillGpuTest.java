@@ -96,6 +96,60 @@ class HopperFlashPrefillGpuTest {
     }
 
     /**
+     * The 64-row kernel with neighbouring query blocks paired in two-block clusters that share their key tiles by TMA
+     * multicast ({@link HopperFlashPrefill#cluster}): odd query-block counts (the last pair's second block has no rows)
+     * and even ones, GQA groups of 4 and 1, chunked prefill, head dims 128 and 64, 64- and 128-key steps.
+     */
+    static Stream<Arguments> clusterVariants() {
+        List<Arguments> cases = new ArrayList<>();
+        HopperFlashLoop.Schedule lazy = HopperFlashLoop.Schedule.parse("lazy");
+        for (HopperFlashPrefill variant : List.of(new HopperFlashPrefill(128, 64, 64, 3, lazy, false, true),
+                new HopperFlashPrefill(128, 64, 64, 2, HopperFlashLoop.Schedule.PLAIN, false, true),
+                new HopperFlashPrefill(64, 64, 64, 3, HopperFlashLoop.Schedule.parse("lazy,warp"), false, true),
+                new HopperFlashPrefill(64, 64, 128, 2, lazy, false, true))) {
+            AttentionShape gqa = new AttentionShape(8, 2, variant.headDim());
+            for (int count : new int[] {1, 64, 100, 384, 1000, 4097}) {
+                cases.add(Arguments.of(variant, gqa, count, 0));
+            }
+            cases.add(Arguments.of(variant, new AttentionShape(4, 4, variant.headDim()), 300, 0));
+            cases.add(Arguments.of(variant, gqa, 129, 1000));
+            cases.add(Arguments.of(variant, gqa, 1000, 333));
+        }
+        return cases.stream();
+    }
+
+    /**
+     * Each cluster variant against the float64 reference, and against the same kernel without clusters bit for bit:
+     * each block sees its own key tiles in the same order, the pair's other steps skipped.
+     */
+    @ParameterizedTest(name = "{0} {1}, {2} queries from {3}")
+    @MethodSource("clusterVariants")
+    void clusterPairsMatchFloat64AndTheUnpairedBits(HopperFlashPrefill variant, AttentionShape shape, int count,
+                                                     int start) {
+        long seed = System.nanoTime();
+        AttentionProblem problem = AttentionProblem.random(shape, count, start, seed);
+        String context = variant.entryName() + ", seed " + seed + " on " + backend.device().name();
+        HopperFlashPrefill unpaired = new HopperFlashPrefill(variant.headDim(), variant.blockM(), variant.blockN(),
+                variant.stages(), variant.schedule());
+        List<float[]> outputs = new ArrayList<>();
+        for (HopperFlashPrefill kernelShape : List.of(unpaired, variant)) {
+            var kernel = backend.context().kernel(kernelShape.emit(PtxTarget.SM_90A), LaunchShape.of(1, 32));
+            outputs.add(FlashAttentionGpuTest.run(backend, problem,
+                    new FlashAttention(backend.context(), shape, PrefillKernel.HOPPER), (unused, q, k, v, o) ->
+                            kernelShape.launch(kernel, backend.stream(), q, k, v, o, count, start, shape,
+                                    shape.numHeads(), FlashAttention.log2Scale(shape.headDim()))));
+        }
+        assertRowsWithinBounds(problem, outputs.get(1), context, variant.entryName());
+        int differing = 0;
+        for (int i = 0; i < outputs.get(0).length; i++) {
+            if (Float.floatToRawIntBits(outputs.get(0)[i]) != Float.floatToRawIntBits(outputs.get(1)[i])) differing++;
+        }
+        int differences = differing;
+        assertEquals(0, differences, () -> context + ": " + differences + " elements differ from "
+                + unpaired.entryName());
+    }
+
+    /**
      * The lazy rescale (the accumulator multiplied only in steps where a row of the warp has a new maximum) gives the
      * same bits as rescaling every step, since the factors it skips are exactly 1: with each schedule, on fresh
      * random inputs, whose maxima move often early in a row and rarely later.

@@ -40,4 +40,20 @@ class HopperScheduleTest {
                 () -> new HopperFlashLoop(128, 1, 64, 3, HopperFlashLoop.Schedule.parse("pingpong")));
         assertTrue(e.getMessage().contains("two consumer warpgroups"), e.getMessage());
     }
+
+    @Test
+    void clusterPairsAreSixtyFourRowBlocksOnThePlainOrLazySchedule() {
+        var lazy = HopperFlashLoop.Schedule.parse("lazy");
+        var e = assertThrows(IllegalArgumentException.class, () -> new HopperFlashPrefill(128, 128, 128, 2, lazy,
+                false, true));
+        assertTrue(e.getMessage().contains("one consumer warpgroup"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> new HopperFlashPrefill(128, 64, 64, 3,
+                HopperFlashLoop.Schedule.parse("overlap"), false, true));
+        assertTrue(e.getMessage().contains("plain or lazy"), e.getMessage());
+        var cluster = new HopperFlashPrefill(128, 64, 64, 3, lazy, false, true);
+        assertEquals("flash_prefill_sm90a_bf16_d128_m64_n64_s3_lazy_cluster2", cluster.entryName());
+        assertEquals(4, cluster.gridBlocks(4 * 64));
+        assertEquals(6, cluster.gridBlocks(5 * 64 - 3));
+        assertEquals(5, new HopperFlashPrefill(128, 64, 64, 3, lazy).gridBlocks(5 * 64 - 3));
+    }
 }

@@ -21,7 +21,8 @@ import java.util.StringJoiner;
 public final class Emitter {
     private static final Set<String> SPECIAL_REGISTER_NAMES = Set.of("tid", "ntid", "laneid", "warpid", "nwarpid",
             "ctaid", "nctaid", "smid", "nsmid", "gridid", "clock", "clock64", "lanemask_eq", "lanemask_le",
-            "lanemask_lt", "lanemask_ge", "lanemask_gt", "globaltimer", "dynamic_smem_size", "total_smem_size");
+            "lanemask_lt", "lanemask_ge", "lanemask_gt", "globaltimer", "dynamic_smem_size", "total_smem_size", "cluster_ctarank",
+            "cluster_nctarank");
     private static final CodeSource DSL_CODE = Emitter.class.getProtectionDomain().getCodeSource();
     private static final ClassValue<Boolean> IS_DSL_CLASS = new ClassValue<>() {
         @Override

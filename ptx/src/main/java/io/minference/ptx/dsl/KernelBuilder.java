@@ -18,7 +18,7 @@ import java.util.regex.Pattern;
  */
 public final class KernelBuilder implements Values, Arithmetic, FloatMath, Conversions, Comparisons, Memory,
         ControlFlow, SpecialRegisters, Synchronization, WarpOps, Atomics, AsyncCopy, MatrixOps, MBarriers, TensorCopy,
-        WarpgroupOps {
+        WarpgroupOps, Clusters {
     private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z][A-Za-z0-9_]*");
     private static final String DYNAMIC_SHARED = "dynamic_smem";
 
@@ -33,6 +33,7 @@ public final class KernelBuilder implements Values, Arithmetic, FloatMath, Conve
     private int dynamicSharedAlignment = 16;
     private int maxThreads;
     private int minBlocksPerSm;
+    private int[] clusterShape;
 
     public KernelBuilder(String entryName, PtxTarget target) {
         this.entryName = identifier(entryName, "kernel");
@@ -78,6 +79,19 @@ public final class KernelBuilder implements Values, Arithmetic, FloatMath, Conve
     /** {@code .minnctapersm}: asks ptxas to fit this many blocks per SM (needs {@link #maxThreadsPerBlock}). */
     public void minBlocksPerSm(int blocks) {
         this.minBlocksPerSm = blocks;
+    }
+
+    /**
+     * {@code .reqnctapercluster x, y, z} (sm_90): the kernel runs in thread block clusters of this shape, CTAs of
+     * one cluster being neighbours in the grid, co-scheduled on one GPC and able to reach each other's shared memory
+     * ({@link Clusters}). The cluster shape is then the kernel's own, so a plain launch runs it, with a grid that is
+     * a multiple of the shape in each dimension.
+     */
+    public void clusterShape(int x, int y, int z) {
+        if (x < 1 || y < 1 || z < 1 || x * y * z > 8) {
+            throw new IllegalArgumentException("a portable cluster has 1..8 CTAs, not " + x + " x " + y + " x " + z);
+        }
+        this.clusterShape = new int[] {x, y, z};
     }
 
     /** Adds a parameter to the entry's list; returns its PTX symbol. */
@@ -208,6 +222,10 @@ public final class KernelBuilder implements Values, Arithmetic, FloatMath, Conve
             if (minBlocksPerSm > 0) {
                 ptx.append(".minnctapersm ").append(minBlocksPerSm).append('\n');
             }
+        }
+        if (clusterShape != null) {
+            ptx.append(".reqnctapercluster ").append(clusterShape[0]).append(", ").append(clusterShape[1])
+                    .append(", ").append(clusterShape[2]).append('\n');
         }
         ptx.append("{\n");
         sharedDeclarations.forEach(d -> ptx.append(d).append('\n'));

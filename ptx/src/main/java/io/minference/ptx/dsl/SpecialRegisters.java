@@ -43,6 +43,20 @@ public interface SpecialRegisters extends Values {
         return read("gridDim", "%nctaid." + axis.name().toLowerCase());
     }
 
+    /**
+     * {@code %cluster_ctarank} (sm_90): this CTA's rank within its cluster ({@link KernelBuilder#clusterShape}),
+     * 0 up to the cluster's size less one; what names a peer CTA for {@link Clusters#mapShared} and a multicast's
+     * mask ({@link TensorCopy#loadTileMulticast}). 0 in a kernel without clusters.
+     */
+    default U32 clusterRank() {
+        return read("clusterRank", "%cluster_ctarank");
+    }
+
+    /** {@code %cluster_nctarank} (sm_90): the CTAs of this CTA's cluster, 1 in a kernel without clusters. */
+    default U32 clusterSize() {
+        return read("clusterSize", "%cluster_nctarank");
+    }
+
     /** The lane (0..31) within the warp. */
     default U32 laneId() {
         return read("lane", "%laneid");

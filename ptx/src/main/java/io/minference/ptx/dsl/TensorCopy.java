@@ -14,6 +14,39 @@ public interface TensorCopy extends Values {
      * {@code destination} (aligned to 128 bytes, 1024 for 128-byte swizzling), completing on {@code barrier}.
      */
     default void loadTile(Address destination, TensorMapParam map, MBarrier barrier, Reg... coordinates) {
+        checkTile(destination, coordinates);
+        emitter().instruction("cp.async.bulk.tensor." + coordinates.length
+                        + "d.shared::cluster.global.mbarrier::complete_tx::bytes", destination,
+                new TensorOperand(map, coordinates), Address.shared(barrier.address()));
+    }
+
+    /**
+     * {@link #loadTile} multicast to the CTAs of the cluster that {@code ctaMask} names (bit r for rank r, a 16-bit
+     * register: {@link #ctaMask}), {@code .multicast::cluster}: the box is read from global memory (L2) once and
+     * written at {@code destination}'s offset in the shared memory of each of those CTAs, completing its bytes on
+     * the mbarrier at {@code barrier}'s offset in each of them. CTAs that need the same tile share one load instead
+     * of each fetching it; each destination's barrier must expect the bytes, and no CTA of the mask may still be
+     * reading the destination.
+     */
+    default void loadTileMulticast(Address destination, TensorMapParam map, MBarrier barrier, B16 ctaMask,
+                                   Reg... coordinates) {
+        checkTile(destination, coordinates);
+        emitter().instruction("cp.async.bulk.tensor." + coordinates.length
+                        + "d.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster", destination,
+                new TensorOperand(map, coordinates), Address.shared(barrier.address()), ctaMask);
+    }
+
+    /** A multicast's mask in a 16-bit register ({@code mov.b16}): bit r names the cluster's CTA of rank r. */
+    default B16 ctaMask(int ranks) {
+        if (ranks <= 0 || ranks > 0xFFFF) {
+            throw new IllegalArgumentException("a cluster's CTA mask is 1..0xFFFF, not " + ranks);
+        }
+        B16 mask = emitter().declare(new B16("ctaMask"));
+        emitter().instruction("mov.b16", mask, Integer.toString(ranks));
+        return mask;
+    }
+
+    private static void checkTile(Address destination, Reg[] coordinates) {
         if (destination.space() != Space.SHARED) {
             throw new IllegalArgumentException("a TMA load writes shared memory, not " + destination.space().ptx());
         }
@@ -26,9 +59,6 @@ public interface TensorCopy extends Values {
                 throw new IllegalArgumentException("TMA coordinates are 32-bit integers, got ." + c.type().ptx());
             }
         }
-        emitter().instruction("cp.async.bulk.tensor." + coordinates.length
-                        + "d.shared::cluster.global.mbarrier::complete_tx::bytes", destination,
-                new TensorOperand(map, coordinates), Address.shared(barrier.address()));
     }
 
     /** {@code prefetch.tensormap}: brings the map into the descriptor cache before the first copy needs it. */

@@ -1,6 +1,7 @@
 package io.minference.ptx.tile;
 
 import io.minference.ptx.dsl.Address;
+import io.minference.ptx.dsl.B16;
 import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.ptx.dsl.MBarrier;
 import io.minference.ptx.dsl.MatrixDescriptor;
@@ -73,6 +74,20 @@ public record WgmmaTile(U32 address, int rows, int width) {
      */
     public void loadRows(KernelBuilder k, TensorMapParam map, MBarrier barrier, int firstRow, int boxRows,
                          Reg... outer) {
+        loadRows(k, map, barrier, null, firstRow, boxRows, outer);
+    }
+
+    /**
+     * {@link #load} multicast ({@link io.minference.ptx.dsl.TensorCopy#loadTileMulticast}): the tile lands at this
+     * tile's offset in every CTA of the cluster that {@code ctaMask} names, completing on the barrier at
+     * {@code barrier}'s offset in each, which must expect {@link #bytes()}.
+     */
+    public void loadMulticast(KernelBuilder k, TensorMapParam map, MBarrier barrier, B16 ctaMask, Reg... outer) {
+        loadRows(k, map, barrier, ctaMask, 0, rows, outer);
+    }
+
+    private void loadRows(KernelBuilder k, TensorMapParam map, MBarrier barrier, B16 ctaMask, int firstRow,
+                          int boxRows, Reg... outer) {
         if (firstRow % 8 != 0 || boxRows % 8 != 0 || firstRow < 0 || firstRow + boxRows > rows) {
             throw new IllegalArgumentException("rows [" + firstRow + ", " + (firstRow + boxRows) + ") of a "
                     + rows + "-row tile, not on the 8-row swizzle pattern");
@@ -82,7 +97,12 @@ public record WgmmaTile(U32 address, int rows, int width) {
             coordinates[0] = k.u32((long) block * BLOCK_WIDTH);
             System.arraycopy(outer, 0, coordinates, 1, outer.length);
             int offset = block * blockBytes() + firstRow * ROW_BYTES;
-            k.loadTile(Address.shared(offset == 0 ? address : k.add(address, offset)), map, barrier, coordinates);
+            Address destination = Address.shared(offset == 0 ? address : k.add(address, offset));
+            if (ctaMask == null) {
+                k.loadTile(destination, map, barrier, coordinates);
+            } else {
+                k.loadTileMulticast(destination, map, barrier, ctaMask, coordinates);
+            }
         }
     }
 
