@@ -1124,7 +1124,7 @@ public final class WarpEmulator {
                 cta.mbarrier(sharedAt(address(l, s[2]), 8, s), s).arrive(s);
                 return;
             }
-            if (op.startsWith("mbarrier.arrive.release.cluster.shared::cluster")) {
+            if (op.startsWith("mbarrier.arrive.shared::cluster")) {
                 // a remote arrival (or a local one through a shared::cluster address): no state returned
                 long at = address(l, s[3]);
                 Cta target = at >= 1L << 24 ? cta.cluster.ctas.get((int) (at >> 24) - 1) : cta;

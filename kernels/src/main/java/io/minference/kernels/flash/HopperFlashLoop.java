@@ -68,7 +68,9 @@ import static io.minference.ptx.dsl.Address.shared;
  *                     (the source's {@link HopperKeySource#load}, e.g. {@link ClusterCausalKeySource}): a stage is
  *                     then free only once both blocks' consumers released it, each consumer warp arriving on its
  *                     own block's empty barrier and on the peer's (per warp whatever the schedule says, so that one
- *                     message a warp crosses between SMs), the producer waiting for it with cluster-scope acquire;
+ *                     message a warp crosses between SMs), with the default (CTA-scope) semantics of the arrive
+ *                     and of the producer's wait, as CUTLASS's cluster pipelines do (cluster scope on both made
+ *                     every step's release wait for the cluster, and the kernel a quarter slower than without pairs);
  *                     the barriers are initialised before a cluster barrier, and a cluster barrier holds every block
  *                     until its peer is done with its shared memory. Wants one consumer warpgroup (64 rows), neither
  *                     persistent nor split keys, and the plain or lazy schedule; the source must skip the steps a
@@ -499,12 +501,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         U32 round = k.div(ringIndex, stages);
         MBarrier empty = barrier(k, frame.barriers(), 1 + stages, k.rem(ringIndex, stages));
         U32 parity = k.xor(k.and(round, 1), 1);
-        if (clusterPairs) {
-            // the peer's consumers released the stage with cluster-scope release: acquire theirs too
-            k.waitPhaseInCluster(empty, parity);
-        } else {
-            k.waitPhase(empty, parity);
-        }
+        k.waitPhase(empty, parity);
         source.load(k, frame.tid(), step, frame.stageOf().apply(ringIndex));
     }
 

@@ -201,7 +201,7 @@ class FlashPrefillEmulationTest {
      * CTA only the other's full barrier misses its bytes.
      */
     @ParameterizedTest(name = "{0}")
-    @CsvSource({"'@%laneZero mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%peerAddress];', ''",
+    @CsvSource({"'@%laneZero mbarrier.arrive.shared::cluster.b64 _, [%peerAddress];', ''",
             "'mov.b16 %ctaMask, 3;', 'mov.b16 %ctaMask, 1;'"})
     void aMissingClusterHandOverIsReported(String handOver, String replacement) {
         // 400 queries: 7 query blocks, a grid of 8; y 2 and 3 are pair 2, blocks 4 and 5 (5 and 6 key steps)

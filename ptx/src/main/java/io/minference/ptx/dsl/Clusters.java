@@ -9,6 +9,9 @@ package io.minference.ptx.dsl;
  * {@link #mapShared}; the CTA's rank within its cluster is {@link SpecialRegisters#clusterRank()}.
  */
 public interface Clusters extends Values {
+    /** The arrival on a barrier named by a shared::cluster address, this CTA's or a peer's. */
+    String REMOTE_ARRIVE = "mbarrier.arrive.shared::cluster.b64";
+
     /**
      * {@code mapa.shared::cluster.u32}: the shared::cluster address of the byte at the same offset as
      * {@code address} (a shared address of this CTA) in the shared memory of CTA {@code rank} of the cluster; what
@@ -21,20 +24,22 @@ public interface Clusters extends Values {
     }
 
     /**
-     * {@code mbarrier.arrive.release.cluster.shared::cluster.b64 _, [address]}: this thread's arrival on the barrier
-     * at {@code clusterAddress} (a {@link #mapShared} address, possibly another CTA's), with release semantics at
-     * cluster scope, so that this thread's earlier accesses to the cluster's shared memory (its reads of a stage the
-     * peer overwrites next) are ordered before the arrival; a remote arrival returns no state (the sink {@code _}).
+     * {@code mbarrier.arrive.shared::cluster.b64 _, [address]}: this thread's arrival on the barrier at
+     * {@code clusterAddress} (a {@link #mapShared} address, possibly another CTA's), with the instruction's default
+     * semantics (release at CTA scope, as CUTLASS's cluster pipelines release a stage); a remote arrival returns no
+     * state (the sink {@code _}). With release at cluster scope instead ({@code .release.cluster}) and the producer's
+     * wait acquiring at cluster scope, the two-block dense prefill ran at 362-384 TFLOP/s on an H100, against 475-558
+     * this way (BENCHMARKS.md, "Two-block clusters"): each step's release then waited for the warp's earlier memory
+     * accesses to be visible to the whole cluster.
      */
     default void arriveRemote(U32 clusterAddress) {
-        emitter().instruction("mbarrier.arrive.release.cluster.shared::cluster.b64", "_",
-                Address.shared(clusterAddress));
+        emitter().instruction(REMOTE_ARRIVE, "_", Address.shared(clusterAddress));
     }
 
     /**
      * One arrival for the whole warp on {@code barrier} in this CTA and one on the same barrier in CTA
-     * {@code peerRank}: the lanes synchronise ({@code bar.warp.sync}), then lane 0 arrives locally and, at cluster
-     * scope, remotely ({@link #arriveRemote}); a stage two CTAs share is free once both CTAs' warps released it, and
+     * {@code peerRank}: the lanes synchronise ({@code bar.warp.sync}), then lane 0 arrives locally and remotely
+     * ({@link #arriveRemote}); a stage two CTAs share is free once both CTAs' warps released it, and
      * arriving per warp keeps the traffic between SMs to one message per warp. Every lane of the warp must call it.
      */
     default void arriveForWarpInCluster(MBarrier barrier, U32 lane, U32 peerRank) {
@@ -44,8 +49,7 @@ public interface Clusters extends Values {
         emitter().instruction("setp.eq.u32", first, lane, "0");
         B64 state = emitter().declare(new B64("arrival"));
         emitter().guarded(first, false, "mbarrier.arrive.shared::cta.b64", state, Address.shared(barrier.address()));
-        emitter().guarded(first, false, "mbarrier.arrive.release.cluster.shared::cluster.b64", "_",
-                Address.shared(remote));
+        emitter().guarded(first, false, REMOTE_ARRIVE, "_", Address.shared(remote));
     }
 
     /**

@@ -107,16 +107,6 @@ public interface MBarriers extends ControlFlow {
         waitPhase("mbarrier.try_wait.parity.shared::cta.b64", barrier, parity);
     }
 
-    /**
-     * {@link #waitPhase} with acquire semantics at cluster scope ({@code mbarrier.try_wait.parity.acquire.cluster},
-     * sm_90): for a barrier that threads of other CTAs of the cluster arrive on with release at cluster scope
-     * ({@link Clusters#arriveRemote}), so that what they did before arriving (their reads of a stage shared with
-     * this CTA) is ordered before what this thread does next (a copy that overwrites it).
-     */
-    default void waitPhaseInCluster(MBarrier barrier, U32 parity) {
-        waitPhase("mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64", barrier, parity);
-    }
-
     private void waitPhase(String opcode, MBarrier barrier, U32 parity) {
         Label retry = emitter().label("mbarrier_wait");
         Pred done = emitter().declare(new Pred("phaseDone"));

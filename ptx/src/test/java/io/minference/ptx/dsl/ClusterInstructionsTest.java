@@ -25,14 +25,12 @@ class ClusterInstructionsTest {
         SIZE("mov.u32 %clusterSize, %cluster_nctarank;", (k, p) -> k.store(Address.global(p.out()), k.clusterSize())),
         MAPA("mapa.shared::cluster.u32 %peerAddress, %smem, %peer;",
                 (k, p) -> k.store(Address.global(p.out()), k.mapShared(p.smem(), p.peer()))),
-        REMOTE_ARRIVE("mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%peerAddress];",
+        REMOTE_ARRIVE("mbarrier.arrive.shared::cluster.b64 _, [%peerAddress];",
                 (k, p) -> k.ifThen(k.eq(k.threadIdx(), 0),
                         () -> k.arriveRemote(k.mapShared(p.barrier().address(), p.peer())))),
-        WARP_ARRIVE_IN_CLUSTER("@%laneZero mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%peerAddress];",
+        WARP_ARRIVE_IN_CLUSTER("@%laneZero mbarrier.arrive.shared::cluster.b64 _, [%peerAddress];",
                 (k, p) -> k.ifThen(k.lt(k.threadIdx(), 32),
                         () -> k.arriveForWarpInCluster(p.barrier(), k.laneId(), p.peer()))),
-        CLUSTER_WAIT("mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64",
-                (k, p) -> k.waitPhaseInCluster(p.barrier(), k.u32(1))),
         MULTICAST("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.multicast::cluster"
                 + " [%smem], [%tiles, {0, 0}], [%barriers], %ctaMask;", (k, p) -> {
             k.ifThen(k.eq(k.threadIdx(), 0), () -> {
