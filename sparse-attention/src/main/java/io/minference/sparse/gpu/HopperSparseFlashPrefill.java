@@ -85,6 +85,11 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      * {@code 8} ({@link Variant#rangeBox}).
      */
     public static final String RANGE_BOX_PROPERTY = "minference.sparse.range-box";
+    /**
+     * The system property saying whether query blocks 2p and 2p + 1 of a head run as a two-block cluster on one key
+     * stream, {@code true} or {@code false} ({@link Variant#cluster}).
+     */
+    public static final String CLUSTER_PROPERTY = "minference.sparse.cluster";
 
     /**
      * The choices a launch of the Hopper kernel makes besides the head dim: the {@link LaunchOrder} of its slots,
@@ -118,9 +123,21 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      * of 16, 8-12 % and 13-15 % with boxes of 8 ({@code SlashTilesReport}; BENCHMARKS.md, "Session 12"), for 4 or 8
      * copies per tensor and tile instead of 1. The outputs differ from the 64-key box's by rounding (keys are summed
      * in other tiles), within the same bounds. Wants no pairs. Boxes of 16 are the default ({@link Variant#DEFAULT}).
+     * <p>With {@code cluster} query blocks 2p and 2p + 1 of a head (slots A and B) run as a cluster of two blocks
+     * ({@link HopperFlashLoop#clusterPairs}), one consumer warpgroup each (the single-slot geometry, two blocks per
+     * SM), whose producers walk both slots' ranges and produce the same step sequence ({@link IndexKeySource}'s
+     * clustered slots): the range tiles merged by first key, a tile both slots start at the same key fetched from L2
+     * once and multicast into both blocks (K by rank 0, V by rank 1), one only a block's slot takes loaded by that
+     * block alone, a placeholder for the other; then column step j, in which each block gathers its own slot's j-th
+     * column tile (a placeholder where its slot has fewer). Each consumer computes its slot's tiles in the
+     * single-slot order, so the outputs are bit for bit those without clusters. With an odd number of query blocks
+     * the last cluster's second block has no slot: it walks the steps and writes nothing. Launch: grid y twice the
+     * pairs per head, clusters of (1, 2, 1); with the longest-first order a cluster takes the pairs list's unit
+     * ({@link SlotOrder}'s pairs mode). Wants 64 keys a step, gathers waited for, whole-tile range copies, the plain
+     * or lazy schedule, no pairs and no persistence ({@code cluster=true gather=wait range-box=64}).
      */
     public record Variant(LaunchOrder order, HopperFlashLoop.Schedule schedule, GatherArrival gather,
-                          int keysPerStep, boolean pairs, boolean persistent, int rangeBox) {
+                          int keysPerStep, boolean pairs, boolean persistent, int rangeBox, boolean cluster) {
         /** The keys a range tile's TMA copy may take. */
         static final List<Integer> RANGE_BOXES = List.of(64, 32, 16, 8);
         /** What every property of a variant starts with. */
@@ -128,7 +145,7 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
         /** The properties a variant is made of. */
         private static final List<String> PROPERTIES = List.of(LaunchOrder.PROPERTY, SCHEDULE_PROPERTY,
                 GatherArrival.PROPERTY, KEYS_PER_STEP_PROPERTY, PAIRS_PROPERTY, PERSISTENT_PROPERTY,
-                RANGE_BOX_PROPERTY);
+                RANGE_BOX_PROPERTY, CLUSTER_PROPERTY);
 
         /**
          * The baseline the other variants are built from and named against (their entry-name suffixes): longest
@@ -136,7 +153,7 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
          * in one copy of 64 keys. The default until session 14; what pairs need.
          */
         public static final Variant BASELINE = new Variant(LaunchOrder.LONGEST_FIRST,
-                HopperFlashLoop.Schedule.parse(DEFAULT_SCHEDULE), GatherArrival.WAIT, BLOCK, false, false, BLOCK);
+                HopperFlashLoop.Schedule.parse(DEFAULT_SCHEDULE), GatherArrival.WAIT, BLOCK, false, false, BLOCK, false);
 
         /**
          * The default: the {@link #BASELINE} with range tiles in boxes of 16 keys and the gathered columns arrived
@@ -148,7 +165,22 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
          */
         public static final Variant DEFAULT = BASELINE.withGather(GatherArrival.ASYNC).withRangeBox(16);
 
+        /** Blocks on their own, without clusters. */
+        public Variant(LaunchOrder order, HopperFlashLoop.Schedule schedule, GatherArrival gather, int keysPerStep,
+                       boolean pairs, boolean persistent, int rangeBox) {
+            this(order, schedule, gather, keysPerStep, pairs, persistent, rangeBox, false);
+        }
+
         public Variant {
+            if (cluster && (pairs || persistent || keysPerStep != BLOCK || gather != GatherArrival.WAIT
+                    || rangeBox != BLOCK || schedule.overlapSoftmax() || schedule.pingPong())) {
+                throw new IllegalArgumentException(CLUSTER_PROPERTY + " wants " + BLOCK + " keys a step, "
+                        + GatherArrival.WAIT.setting() + " gathers, range boxes of " + BLOCK + ", a schedule without"
+                        + " overlap or ping-pong, no pairs and no persistence; got " + keysPerStep + " keys, "
+                        + gather.setting() + " gathers, boxes of " + rangeBox + ", schedule "
+                        + (schedule.suffix().isEmpty() ? "plain" : schedule.suffix().substring(1))
+                        + (pairs ? ", pairs" : "") + (persistent ? ", persistent" : ""));
+            }
             if (persistent && (order != LaunchOrder.LONGEST_FIRST || keysPerStep != BLOCK
                     || gather == GatherArrival.WARP || schedule.overlapSoftmax() || schedule.pingPong())) {
                 throw new IllegalArgumentException(PERSISTENT_PROPERTY + " wants the " + LaunchOrder.LONGEST_FIRST
@@ -225,7 +257,9 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
                     setting(setting, PERSISTENT_PROPERTY, DEFAULT.persistent, value -> KernelSettings.parse(
                             PERSISTENT_PROPERTY, value, List.of(true, false), String::valueOf)),
                     setting(setting, RANGE_BOX_PROPERTY, DEFAULT.rangeBox, value -> KernelSettings.parse(
-                            RANGE_BOX_PROPERTY, value, RANGE_BOXES, String::valueOf)));
+                            RANGE_BOX_PROPERTY, value, RANGE_BOXES, String::valueOf)),
+                    setting(setting, CLUSTER_PROPERTY, DEFAULT.cluster, value -> KernelSettings.parse(
+                            CLUSTER_PROPERTY, value, List.of(true, false), String::valueOf)));
         }
 
         private static <T> T setting(Function<String, String> setting, String property, T fallback,
@@ -235,42 +269,47 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
         }
 
         public Variant withOrder(LaunchOrder other) {
-            return new Variant(other, schedule, gather, keysPerStep, pairs, persistent, rangeBox);
+            return new Variant(other, schedule, gather, keysPerStep, pairs, persistent, rangeBox, cluster);
         }
 
         public Variant withSchedule(HopperFlashLoop.Schedule other) {
-            return new Variant(order, other, gather, keysPerStep, pairs, persistent, rangeBox);
+            return new Variant(order, other, gather, keysPerStep, pairs, persistent, rangeBox, cluster);
         }
 
         public Variant withGather(GatherArrival other) {
-            return new Variant(order, schedule, other, keysPerStep, pairs, persistent, rangeBox);
+            return new Variant(order, schedule, other, keysPerStep, pairs, persistent, rangeBox, cluster);
         }
 
         public Variant withKeysPerStep(int other) {
-            return new Variant(order, schedule, gather, other, pairs, persistent, rangeBox);
+            return new Variant(order, schedule, gather, other, pairs, persistent, rangeBox, cluster);
         }
 
         public Variant withPairs(boolean other) {
-            return new Variant(order, schedule, gather, keysPerStep, other, persistent, rangeBox);
+            return new Variant(order, schedule, gather, keysPerStep, other, persistent, rangeBox, cluster);
         }
 
         public Variant withPersistent(boolean other) {
-            return new Variant(order, schedule, gather, keysPerStep, pairs, other, rangeBox);
+            return new Variant(order, schedule, gather, keysPerStep, pairs, other, rangeBox, cluster);
         }
 
         public Variant withRangeBox(int other) {
-            return new Variant(order, schedule, gather, keysPerStep, pairs, persistent, other);
+            return new Variant(order, schedule, gather, keysPerStep, pairs, persistent, other, cluster);
+        }
+
+        public Variant withCluster(boolean other) {
+            return new Variant(order, schedule, gather, keysPerStep, pairs, persistent, rangeBox, other);
         }
 
         /**
          * How a benchmark line names it: {@code longest-first, lazy, wait, 64 keys a step[, pairs][, persistent][,
-         * range boxes of 16]}.
+         * range boxes of 16][, clusters of 2]}.
          */
         public String describe() {
             String suffix = schedule.suffix();
             return order.setting() + ", " + (suffix.isEmpty() ? "plain" : suffix.substring(1).replace('_', ','))
                     + ", " + gather.setting() + ", " + keysPerStep + " keys a step" + (pairs ? ", pairs" : "")
-                    + (persistent ? ", persistent" : "") + (rangeBox == BLOCK ? "" : ", range boxes of " + rangeBox);
+                    + (persistent ? ", persistent" : "") + (rangeBox == BLOCK ? "" : ", range boxes of " + rangeBox)
+                    + (cluster ? ", clusters of 2" : "");
         }
 
         /** The entry-name suffix of the choices other than the default's. */
@@ -278,7 +317,8 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
             return (order == LaunchOrder.LONGEST_FIRST ? "_longest" : "") + schedule.suffix()
                     + (gather == GatherArrival.WAIT ? "" : "_" + gather.setting() + "_gather")
                     + (keysPerStep == BLOCK ? "" : "_k" + keysPerStep) + (pairs ? "_pairs" : "")
-                    + (persistent ? "_persistent" : "") + (rangeBox == BLOCK ? "" : "_rb" + rangeBox);
+                    + (persistent ? "_persistent" : "") + (rangeBox == BLOCK ? "" : "_rb" + rangeBox)
+                    + (cluster ? "_cluster2" : "");
         }
     }
 
@@ -310,10 +350,26 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
         return variant.pairs() ? 2 : 1;
     }
 
+    /**
+     * Query blocks of a unit of the launch (a place in the longest-first list, a persistent unit): 2 with pairs or
+     * clusters (a block, or a cluster of two, per pair of query blocks), else 1.
+     */
+    public static int queryBlocksPerUnit(Variant variant) {
+        return variant.pairs() || variant.cluster() ? 2 : 1;
+    }
+
+    /**
+     * The grid's y over {@code units} units per head ({@code ceil(queryBlocks / queryBlocksPerUnit)}): the units, or
+     * with clusters two blocks per unit.
+     */
+    public int gridBlocksPerHead(int units) {
+        return variant.cluster() ? 2 * units : units;
+    }
+
     private static HopperFlashLoop loop(int headDim, int stages, Variant variant) {
         boolean split = tilesPerStep(variant) == 2;
         return new HopperFlashLoop(headDim, split || variant.pairs() ? 2 : 1, variant.keysPerStep(), stages,
-                variant.schedule(), split, variant.persistent());
+                variant.schedule(), split, variant.persistent(), variant.cluster());
     }
 
     /**
@@ -437,6 +493,10 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
             definePersistent(k, params);
             return;
         }
+        if (variant.cluster()) {
+            defineCluster(k, params, longestFirst);
+            return;
+        }
 
         // the grid's y counts query blocks, or pairs of them; the sorted list holds (head slot, y) units
         U32 blocksPerHead = k.gridDim(Axis.Y);
@@ -467,6 +527,49 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
         U32 queryBlocks = queryBlocks(k, params, blocksPerHead);
         loop().emitPersistent(k, layout(variant), HopperFlashLoop.Units.strided(units, (builder, place) ->
                 unit(builder, params, listed(builder, params, place, blocksPerHead, queryBlocks), queryBlocks)));
+    }
+
+    /**
+     * Clusters of two blocks ({@link Variant#cluster}): grid y neighbours 2c and 2c + 1 form cluster c of their head
+     * slot, which takes one pair of query blocks: with the longest-first order the pairs list's unit at the cluster's
+     * place in launch order (x fastest), else pair {@code pairs - 1 - c} (last-first). The block of cluster rank r
+     * takes query block {@code 2 pair + r}, none (no rows, no keys) past the last.
+     */
+    private void defineCluster(KernelBuilder k, Params params, boolean longestFirst) {
+        U32 pairsPerHead = k.shr(k.gridDim(Axis.Y), 1).named("pairsPerHead");
+        U32 queryBlocks = k.div(k.add(params.length(), BLOCK - 1), BLOCK).named("queryBlocks");
+        U32 cluster = k.shr(k.blockIdx(Axis.Y), 1);
+        U32 headSlot;
+        U32 pair;
+        if (longestFirst) {
+            U32 launched = k.mad(cluster, k.gridDim(Axis.X), k.blockIdx(Axis.X)).named("launched");
+            U32 unit = k.loadU32(k.element(params.slotOrder(), launched, 4)).named("pairUnit");
+            headSlot = k.div(unit, pairsPerHead).named("headSlot");
+            pair = k.sub(unit, k.mul(headSlot, pairsPerHead)).named("pair");
+        } else {
+            headSlot = k.blockIdx(Axis.X).named("headSlot");
+            pair = k.sub(k.sub(pairsPerHead, 1), cluster).named("pair");
+        }
+        U32 rank = k.clusterRank().named("rank");
+        U32 firstBlock = k.shl(pair, 1);
+        U32 slotA = k.mad(headSlot, queryBlocks, firstBlock).named("slotA");
+        // an odd last query block has no partner: B reads slot A again and takes no keys
+        Pred hasSecond = k.lt(k.add(firstBlock, 1), queryBlocks);
+        IndexKeySource.SlotKeys a = slotKeys(k, params.index(), slotA, null);
+        IndexKeySource.SlotKeys b = slotKeys(k, params.index(), k.select(hasSecond, k.add(slotA, 1), slotA),
+                hasSecond);
+        U32 head = k.add(params.firstHead(), headSlot).named("head");
+        U32 kvHead = k.div(head, k.div(params.numHeads(), params.numKvHeads())).named("kvHead");
+        U32 kvRowBytes = k.mul(params.numKvHeads(), headDim * 2).named("kvRowBytes");
+        U32 firstRow = k.mul(k.add(firstBlock, rank), BLOCK).named("firstRow");
+        U32 rowsHere = k.select(k.lt(firstRow, params.length()), k.min(k.sub(params.length(), firstRow),
+                k.u32(BLOCK)), k.u32(0)).named("rowsHere");
+        IndexKeySource source = IndexKeySource.clustered(k, headDim, new IndexKeySource.KeyValues(params.kMap(),
+                params.vMap(), k.add(params.kCache(), k.mulWide(kvHead, headDim * 2)),
+                k.add(params.vCache(), k.mulWide(kvHead, headDim * 2)), kvHead, kvRowBytes, params.length()), a, b,
+                rank);
+        loop().emit(k, new HopperFlashLoop.Block(params.qMap(), head, firstRow, rowsHere, firstRow, params.o(),
+                params.numHeads(), params.scale()), source);
     }
 
     /** Query blocks per head: the units per head, or with pairs twice them less an odd last one, from the length. */

@@ -57,6 +57,20 @@ import static io.minference.ptx.dsl.Address.shared;
  * ({@code tiles(A) + tiles(B) - common}, the common ones counted range by range before the roles split) and both
  * slots' column tiles. One tile a step, {@link GatherArrival#WAIT} only. {@link PairedTiles} is this walk and this
  * count on the CPU (its test checks that the two agree); keep them in step.
+ * <p><b>Clustered slots.</b> With the two slots of a pair split over a two-block cluster
+ * ({@link HopperFlashLoop#clusterPairs}; {@link #clustered}), one consumer warpgroup a block, the block of cluster
+ * rank r taking slot A (r = 0) or B (r = 1), both blocks' producers walk both slots' ranges and produce the same
+ * step sequence, so that a step is in the same stage of both rings: the merged range tiles as above, where a tile
+ * both slots take is fetched once, K multicast by rank 0 and V by rank 1 into both blocks (each block's thread 0
+ * announcing the whole K and V bytes on its own full barrier, the peer's copy completing its share there), a tile
+ * only one slot takes is loaded by that slot's block alone, and the other block's step is a placeholder (its
+ * producer threads arrive without bytes); then column step j, in which each block gathers its own slot's j-th column
+ * tile into its own stage (a placeholder where its slot has fewer). Each block's metadata holds its own consumer's
+ * 64 key positions ({@link #MASKED_KEY} where its slot does not take the step), so {@link #takes} and {@link #mask}
+ * read them as in the single-slot source, and each consumer sees its slot's tiles in the single-slot order. Steps:
+ * the merged range tiles and the larger of the two slots' column-tile counts, the same in both blocks (counted from
+ * the same data). One tile a step, {@link GatherArrival#WAIT}, boxes of 64; the producer's registers are the
+ * single-slot layout's.
  */
 final class IndexKeySource implements HopperKeySource {
     /** The key position of a masked slot: above every row. */
@@ -207,6 +221,8 @@ final class IndexKeySource implements HopperKeySource {
     private final U32 rangeTiles;
     /** Paired: slot A's column tiles, which come before B's. */
     private final U32 firstColumnTiles;
+    /** Clustered: the block's rank in its cluster (0 takes slot A, 1 slot B); null otherwise. */
+    private final U32 rank;
     private final U32 steps;
     /**
      * With range tiles by producer warp 0 alone: whether warps 1-3 wait for warp 0 before their first step, and the
@@ -222,6 +238,23 @@ final class IndexKeySource implements HopperKeySource {
      */
     IndexKeySource(KernelBuilder k, int headDim, KeyValues rows, List<SlotKeys> slots, int tilesPerStep,
                    GatherArrival arrival, int rangeBox) {
+        this(k, headDim, rows, slots, tilesPerStep, arrival, rangeBox, null);
+    }
+
+    /**
+     * The source of the block of cluster rank {@code rank} (0 or 1) of a two-block cluster that takes slots
+     * {@code a} (rank 0's) and {@code b} (rank 1's) (see the class comment, clustered slots): one tile a step,
+     * {@link GatherArrival#WAIT}, boxes of 64; emitted before the roles split.
+     */
+    static IndexKeySource clustered(KernelBuilder k, int headDim, KeyValues rows, SlotKeys a, SlotKeys b, U32 rank) {
+        return new IndexKeySource(k, headDim, rows, List.of(a, b), 1, GatherArrival.WAIT, BLOCK, rank);
+    }
+
+    private IndexKeySource(KernelBuilder k, int headDim, KeyValues rows, List<SlotKeys> slots, int tilesPerStep,
+                           GatherArrival arrival, int rangeBox, U32 rank) {
+        if (rank != null && slots.size() != 2) {
+            throw new IllegalArgumentException("a clustered source walks a pair of slots, not " + slots.size());
+        }
         if (slots.size() == 2 && (tilesPerStep != 1 || arrival != GatherArrival.WAIT || rangeBox != BLOCK)) {
             throw new IllegalArgumentException("paired slots take one tile a step with waited gathers and range"
                     + " boxes of " + BLOCK + ", not " + tilesPerStep + " tiles, " + arrival.setting()
@@ -235,12 +268,18 @@ final class IndexKeySource implements HopperKeySource {
         this.tilesPerStep = tilesPerStep;
         this.arrival = arrival;
         this.rangeBox = rangeBox;
+        this.rank = rank;
         this.slots = slots.stream().map(keys -> new Cursor(k, keys, rangeBox)).toList();
         Cursor first = this.slots.getFirst();
-        if (paired()) {
+        if (clustered()) {
             Cursor second = this.slots.get(1);
-            this.rangeTiles = k.sub(k.add(first.rangeTiles, second.rangeTiles), commonTiles(k, first.keys,
-                    second.keys)).named("mergedRangeTiles");
+            this.rangeTiles = mergedRangeTiles(k, first, second);
+            this.firstColumnTiles = null;
+            U32 all = k.add(rangeTiles, k.max(first.columnTiles(k), second.columnTiles(k)));
+            this.steps = k.max(all, k.u32(1)).named("keySteps");
+        } else if (paired()) {
+            Cursor second = this.slots.get(1);
+            this.rangeTiles = mergedRangeTiles(k, first, second);
             this.firstColumnTiles = first.columnTiles(k);
             U32 all = k.add(k.add(rangeTiles, firstColumnTiles), second.columnTiles(k));
             this.steps = k.max(all, k.u32(1)).named("keySteps");
@@ -252,8 +291,19 @@ final class IndexKeySource implements HopperKeySource {
         }
     }
 
+    /** Two slots' range tiles merged by first key: theirs less the ones both start at the same key. */
+    private static U32 mergedRangeTiles(KernelBuilder k, Cursor a, Cursor b) {
+        return k.sub(k.add(a.rangeTiles, b.rangeTiles), commonTiles(k, a.keys, b.keys)).named("mergedRangeTiles");
+    }
+
+    /** Two slots in one block, one consumer warpgroup each. */
     private boolean paired() {
-        return slots.size() == 2;
+        return slots.size() == 2 && rank == null;
+    }
+
+    /** Two slots over a two-block cluster, one a block. */
+    private boolean clustered() {
+        return rank != null;
     }
 
     /**
@@ -321,7 +371,7 @@ final class IndexKeySource implements HopperKeySource {
     }
 
     private HopperFlashLoop.SourceLayout layout() {
-        return layout(slots.size(), tilesPerStep, arrival);
+        return layout(paired() ? 2 : 1, tilesPerStep, arrival);
     }
 
     @Override
@@ -346,13 +396,13 @@ final class IndexKeySource implements HopperKeySource {
 
     @Override
     public boolean skipsSteps() {
-        return paired();
+        return paired() || clustered();
     }
 
-    /** Paired: whether the consumer's slot takes the step, from its first key position. */
+    /** Paired or clustered: whether the consumer's slot takes the step, from its first key position. */
     @Override
     public Pred takes(KernelBuilder k, U32 step, Stage stage) {
-        return paired() ? k.ne(k.loadU32(shared(positions(k, stage))), k.u32(MASKED_KEY)) : null;
+        return skipsSteps() ? k.ne(k.loadU32(shared(positions(k, stage))), k.u32(MASKED_KEY)) : null;
     }
 
     /** Where the calling consumer's key positions of a stage are: the stage's metadata, paired B's 64 further. */
@@ -412,6 +462,10 @@ final class IndexKeySource implements HopperKeySource {
             loadPaired(k, thread, step, stage);
             return;
         }
+        if (clustered()) {
+            loadClustered(k, thread, step, stage);
+            return;
+        }
         Pred writesPosition = k.lt(thread, BLOCK);
         for (int part = 0; part < tilesPerStep; part++) {
             U32 tile = tilesPerStep == 1 ? step : k.add(k.mul(step, tilesPerStep), part);
@@ -469,11 +523,10 @@ final class IndexKeySource implements HopperKeySource {
         U32 lane = k.and(thread, BLOCK - 1);
         k.ifElse(k.lt(step, rangeTiles), () -> {
             k.comment("a range tile of A, of B or of both: TMA from its first key");
-            Pred aLeft = a.inRanges(k);
-            Pred bLeft = b.inRanges(k);
-            Pred takeA = k.and(aLeft, k.or(k.not(bLeft), k.le(a.boxStart, b.boxStart)));
-            Pred takeB = k.and(bLeft, k.or(k.not(aLeft), k.le(b.boxStart, a.boxStart)));
-            U32 start = k.select(takeA, a.boxStart, b.boxStart).named("pairTileStart");
+            MergedTile merged = MergedTile.next(k, a, b);
+            Pred takeA = merged.takeA();
+            Pred takeB = merged.takeB();
+            U32 start = merged.start();
             U32 key = k.add(start, lane);
             Pred validA = k.and(k.not(forB), k.and(takeA, k.lt(key, a.rangeEnd)));
             Pred validB = k.and(forB, k.and(takeB, k.lt(key, b.rangeEnd)));
@@ -494,6 +547,82 @@ final class IndexKeySource implements HopperKeySource {
             k.store(position, k.select(k.and(mine, k.lt(column, columns.count())), columnKey(k, columns, column),
                     k.u32(MASKED_KEY)));
             handOverGather(k, thread, stage);
+        });
+    }
+
+    /**
+     * The next of two slots' merged range tiles: the slot whose next tile starts first takes it, both where they
+     * start at the same key; {@code start} is its first key.
+     */
+    private record MergedTile(Pred takeA, Pred takeB, U32 start) {
+        static MergedTile next(KernelBuilder k, Cursor a, Cursor b) {
+            Pred aLeft = a.inRanges(k);
+            Pred bLeft = b.inRanges(k);
+            Pred takeA = k.and(aLeft, k.or(k.not(bLeft), k.le(a.boxStart, b.boxStart)));
+            Pred takeB = k.and(bLeft, k.or(k.not(aLeft), k.le(b.boxStart, a.boxStart)));
+            return new MergedTile(takeA, takeB, k.select(takeA, a.boxStart, b.boxStart).named("pairTileStart"));
+        }
+    }
+
+    /**
+     * A clustered step (the class comment's clustered slots): the next of the merged range tiles, multicast where
+     * both slots take it, this block's alone where only its slot does, else a placeholder; or column step j, this
+     * block's slot's j-th column tile gathered here, a placeholder past its last. Threads 0-63 write this block's
+     * slot's key positions. Every producer thread arrives once (thread 0's arrival announcing the bytes this block's
+     * stage receives, if any).
+     */
+    private void loadClustered(KernelBuilder k, U32 thread, U32 step, Stage stage) {
+        Cursor a = slots.get(0);
+        Cursor b = slots.get(1);
+        Pred rankA = k.eq(rank, 0);
+        Pred writesPosition = k.lt(thread, BLOCK);
+        Address position = shared(k.add(stage.metadata(), k.shl(k.and(thread, BLOCK - 1), 2)));
+        k.ifElse(k.lt(step, rangeTiles), () -> {
+            k.comment("a range tile of A, of B or of both: TMA from its first key, multicast where both take it");
+            MergedTile merged = MergedTile.next(k, a, b);
+            Pred takeA = merged.takeA();
+            Pred takeB = merged.takeB();
+            Pred takeOwn = k.or(k.and(rankA, takeA), k.and(k.not(rankA), takeB));
+            U32 start = merged.start();
+            U32 ownEnd = k.select(rankA, a.rangeEnd, b.rangeEnd);
+            k.ifThen(writesPosition, () -> {
+                U32 key = k.add(start, thread);
+                k.store(position, k.select(k.and(takeOwn, k.lt(key, ownEnd)), key, k.u32(MASKED_KEY)));
+            });
+            k.ifElse(k.and(takeA, takeB), () -> k.ifElse(k.eq(thread, 0), () -> {
+                k.comment("a tile both slots take: K multicast by rank 0, V by rank 1, both bytes expected here");
+                k.arriveExpectingBytes(stage.full(), rangeTileBytes());
+                var both = k.ctaMask(0b11);
+                k.ifElse(rankA, () -> stage.keys().loadMulticast(k, rows.keyMap(), stage.full(), both,
+                        rows.kvHead(), start), () -> stage.values().loadMulticast(k, rows.valueMap(), stage.full(),
+                        both, rows.kvHead(), start));
+            }, () -> k.arrive(stage.full())), () -> k.ifElse(takeOwn, () -> {
+                k.comment("a tile only this block's slot takes, loaded alone");
+                issueRangeTile(k, thread, start, 0, stage);
+            }, () -> {
+                k.comment("a tile only the peer's slot takes: a placeholder, no bytes");
+                k.arrive(stage.full());
+            }));
+            k.ifThen(takeA, () -> a.advance(k));
+            k.ifThen(takeB, () -> b.advance(k));
+        }, () -> {
+            k.comment("column step j: this block's slot's j-th column tile, a placeholder past its last");
+            U32 tile = k.sub(step, rangeTiles);
+            Columns columns = new Columns(k.select(rankA, a.keys.columns(), b.keys.columns()),
+                    k.select(rankA, a.keys.columnCount(), b.keys.columnCount()));
+            U32 firstColumn = k.mul(tile, BLOCK).named("firstColumn");
+            k.ifElse(k.lt(firstColumn, columns.count()), () -> {
+                gather(k, thread, columns, firstColumn, stage, 0);
+                k.ifThen(writesPosition, () -> {
+                    U32 column = k.add(firstColumn, thread);
+                    k.store(position, k.select(k.lt(column, columns.count()), columnKey(k, columns, column),
+                            k.u32(MASKED_KEY)));
+                });
+                handOverGather(k, thread, stage);
+            }, () -> {
+                k.ifThen(writesPosition, () -> k.store(position, k.u32(MASKED_KEY)));
+                k.arrive(stage.full());
+            });
         });
     }
 

@@ -29,6 +29,17 @@ public final class PairedTiles {
     }
 
     /**
+     * The key steps of the two-block cluster that takes the pair starting at query block {@code b}
+     * ({@link HopperSparseFlashPrefill.Variant#cluster}, {@link IndexKeySource}'s clustered slots), the same in both
+     * blocks: the merged range tiles, then column step j for the larger of the two slots' column-tile counts; at
+     * least one.
+     */
+    public static int clusterSteps(SparseIndex index, int h, int b) {
+        int second = b + 1 < index.queryBlocks() ? index.columnTiles(h, b + 1) : 0;
+        return Math.max(1, mergedRangeTiles(index, h, b) + Math.max(index.columnTiles(h, b), second));
+    }
+
+    /**
      * The range tiles of the pair that starts at query block {@code b}, as the producer walks them: two cursors, the
      * one whose next tile starts first taken, both where they start at the same key.
      */

@@ -70,7 +70,7 @@ public final class SparseFlashAttention implements AutoCloseable {
         this.kernel = context.kernel(hopper != null ? hopper.emit(target)
                 : SparseFlashPrefill.forHeadDim(shape.headDim()).emit(target), LaunchShape.of(1, 32));
         boolean sorted = hopper != null && variant.order() == LaunchOrder.LONGEST_FIRST;
-        boolean pairs = hopper != null && variant.pairs();
+        boolean pairs = hopper != null && HopperSparseFlashPrefill.queryBlocksPerUnit(variant) == 2;
         this.slotTiles = sorted ? context.kernel(new SlotOrder(SlotOrder.Pass.TILES, pairs).emit(target),
                 LaunchShape.of(1, SlotOrder.THREADS)) : null;
         this.slotOrder = sorted ? context.kernel(new SlotOrder(SlotOrder.Pass.ORDER).emit(target),
@@ -130,9 +130,9 @@ public final class SparseFlashAttention implements AutoCloseable {
             TensorMap kMap = TensorMap.headRows(driver, k, index.length(), shape.numKvHeads(), d, box);
             TensorMap vMap = TensorMap.headRows(driver, v, index.length(), shape.numKvHeads(), d, box);
             Object[] arguments = concat(new Object[] {qMap, kMap, vMap, k, v, out}, indexArguments);
-            // a block per query block of a head, or per pair of them
-            int perHead = (index.queryBlocks() + HopperSparseFlashPrefill.slotsPerBlock(hopper.variant()) - 1)
-                    / HopperSparseFlashPrefill.slotsPerBlock(hopper.variant());
+            // a block per query block of a head, or per pair of them (with clusters, a cluster of two blocks)
+            int perUnit = HopperSparseFlashPrefill.queryBlocksPerUnit(hopper.variant());
+            int perHead = (index.queryBlocks() + perUnit - 1) / perUnit;
             if (slotOrder != null) {
                 arguments = concat(arguments, new Object[] {sortSlots(stream, index, slotsBefore, slots * perHead)});
             }
@@ -143,8 +143,9 @@ public final class SparseFlashAttention implements AutoCloseable {
                 kernel.withShape(new LaunchShape(grid, 1, 1, hopper.threads(), 1, 1)).launch(stream,
                         concat(arguments, new Object[] {units, perHead}));
             } else {
-                kernel.withShape(new LaunchShape(slots, perHead, 1, hopper.threads(), 1, 1)).launch(stream,
-                        arguments);
+                // the cluster shape is in the PTX (.reqnctapercluster): a plain launch with an even grid y
+                kernel.withShape(new LaunchShape(slots, hopper.gridBlocksPerHead(perHead), 1, hopper.threads(), 1,
+                        1)).launch(stream, arguments);
             }
         } else {
             kernel.withShape(new LaunchShape(slots, index.queryBlocks(), 1, SparseFlashPrefill.THREADS, 1, 1))
@@ -170,13 +171,13 @@ public final class SparseFlashAttention implements AutoCloseable {
         }
         DeviceBuffer tiles = orderScratch.slice(0, 4L * count);
         DeviceBuffer order = orderScratch.slice(4L * count, 4L * count);
-        boolean pairs = hopper.variant().pairs();
+        boolean pairs = HopperSparseFlashPrefill.queryBlocksPerUnit(hopper.variant()) == 2;
         Object[] tileArguments = {at(index.rangeOffsets(), 4 * slotsBefore), at(index.rangeCounts(), 4 * slotsBefore),
                 index.ranges(), at(index.columnCounts(), 4 * slotsBefore), tiles, count};
         slotTiles.withShape(LaunchShape.of((count + SlotOrder.THREADS - 1) / SlotOrder.THREADS, SlotOrder.THREADS))
                 .launch(stream, pairs ? concat(tileArguments, new Object[] {index.queryBlocks()}) : tileArguments);
         slotOrder.withShape(LaunchShape.of(1, SlotOrder.THREADS)).launch(stream, tiles, order, count,
-                SlotOrder.tilesPerBucket(index.queryBlocks() * HopperSparseFlashPrefill.slotsPerBlock(
+                SlotOrder.tilesPerBucket(index.queryBlocks() * HopperSparseFlashPrefill.queryBlocksPerUnit(
                         hopper.variant())));
         return order;
     }

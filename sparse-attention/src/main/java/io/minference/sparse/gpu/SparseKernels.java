@@ -12,7 +12,8 @@ import java.util.List;
  * ({@link SparseFlashAttention}: mma.sync, and wgmma/TMA on sm_90a in either {@link LaunchOrder} and each of the
  * schedules a single consumer warpgroup can take (plain or overlapped, rescaling eagerly or lazily), either
  * {@link GatherArrival} and 64 or 128 keys a step (128 with the plain or lazy schedule; warp arrivals with the warp
- * release, plain or lazy), paired query blocks (64 keys, waited gathers, the plain or lazy schedule), persistent
+ * release, plain or lazy), paired query blocks and two-block clusters (64 keys, waited gathers, the plain or lazy
+ * schedule), persistent
  * blocks (longest first, 64 keys, waited or copy-engine gathers, the plain or lazy schedule; with pairs, waited
  * gathers), range tiles in boxes of 32, 16 or 8 keys (the lazy schedule, 64 keys, each gather arrival; persistent
  * too, longest first, waited or copy-engine gathers: the default is boxes of 16 with copy-engine gathers), with the
@@ -49,6 +50,7 @@ public final class SparseKernels {
                         kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant.withKeysPerStep(128)));
                         if (gather == GatherArrival.WAIT) {
                             kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant.withPairs(true)));
+                            kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant.withCluster(true)));
                             if (order == LaunchOrder.LONGEST_FIRST) {
                                 kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant.withPairs(true)
                                         .withPersistent(true)));

@@ -13,7 +13,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * merged walk is exactly {@code tiles(A) + tiles(B) - commonTiles} range tiles (the kernel counts its steps with the
  * formula and walks with the cursors: an overcount would leave both consumers skipping masked steps, an undercount
  * would leave tiles unloaded). Vertical-slash pairs share most of their range tiles; block-sparse ones, whose blocks
- * start on 64-key boundaries in both slots, share those they both keep.
+ * start on 64-key boundaries in both slots, share those they both keep. A two-block cluster's steps (the merged
+ * range tiles, then the larger column-tile count) hold each slot's own tiles.
  */
 class PairedTilesTest {
     @Test
@@ -36,6 +37,12 @@ class PairedTilesTest {
                         int at = b, head = h;
                         assertEquals(expected, PairedTiles.mergedRangeTiles(index, h, b), () -> "seed " + seed
                                 + ", length " + length + ", head " + head + ", blocks " + at + " and " + (at + 1));
+                        // a cluster's steps hold each slot's tiles, and no more than both slots' own steps
+                        int steps = PairedTiles.clusterSteps(index, h, b);
+                        int ownB = b + 1 < index.queryBlocks() ? index.tiles(h, b + 1) : 0;
+                        assertTrue(steps >= Math.max(index.tiles(h, b), ownB) && steps <= Math.max(1,
+                                index.tiles(h, b) + ownB), () -> "seed " + seed + ", length " + length + ", head "
+                                + head + ", cluster of blocks " + at + " and " + (at + 1) + ": " + steps + " steps");
                     }
                     long paired = PairedTiles.loads(index, h);
                     assertTrue(paired <= single, "seed " + seed + ": pairs load " + paired + " > " + single);

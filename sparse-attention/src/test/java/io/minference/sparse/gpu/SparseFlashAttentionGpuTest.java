@@ -246,6 +246,38 @@ class SparseFlashAttentionGpuTest {
     }
 
     /**
+     * The Hopper kernel with query blocks 2p and 2p + 1 in a two-block cluster (one key-step sequence, a range tile
+     * both slots take multicast, column step j each block's own j-th column tile) gives the bits of the single-slot
+     * kernel with whole-tile range copies and waited gathers, on every case (odd block counts leave the last
+     * cluster's second block without a slot), in both launch orders and with the plain schedule: each consumer
+     * computes its slot's tiles in the same order with the same positions, so a wrong merge, a multicast tile missing
+     * in one block or a stage refilled before both blocks released it shows as differing or stale rows (or a hang);
+     * the clusters' rows also stay within the CPU reference's bounds.
+     */
+    @ParameterizedTest(name = "{1} {0}, {2} tokens, heads from {3} ({4})")
+    @MethodSource("asyncGatherCases")
+    void clusteredBlocksGiveTheSingleBlockBits(AttentionShape shape, int length, Pattern pattern, int firstHead,
+                                               int heads) {
+        assumeRuns(PrefillKernel.HOPPER);
+        DrawnCase drawn = DrawnCase.draw(shape, length, pattern, firstHead, heads);
+        SparseIndex index = drawn.index();
+        Problem problem = drawn.problem();
+        String context = "clusters, " + drawn.describe();
+        HopperSparseFlashPrefill.Variant single = HopperSparseFlashPrefill.Variant.BASELINE;
+        HopperSparseFlashPrefill.Variant plain = single.withSchedule(HopperFlashLoop.Schedule.PLAIN);
+        float[] expected = runSparse(problem, index, PrefillKernel.HOPPER, single);
+        float[] clusters = runSparse(problem, index, PrefillKernel.HOPPER, single.withCluster(true));
+        assertHeads(problem, index, clusters, context);
+        assertSameBits(expected, clusters, context + ", longest first");
+        assertSameBits(expected, runSparse(problem, index, PrefillKernel.HOPPER, single.withCluster(true)
+                .withOrder(LaunchOrder.LAST_FIRST)), context + ", grid order");
+        assertSameBits(runSparse(problem, index, PrefillKernel.HOPPER, plain), runSparse(problem, index,
+                PrefillKernel.HOPPER, plain.withCluster(true)), context + ", plain");
+        System.out.printf("clusters %s %s T=%d: the single-block bits in both orders and plain%n", pattern, shape,
+                length);
+    }
+
+    /**
      * The persistent kernel (a grid of two blocks per SM walking the longest-first list, each taking its units in
      * turn) gives the bits of a block per unit, on every case, with waited and copy-engine gathers, lazy and plain,
      * and with pairs: the same steps of each slot in the same order, so a stage or Q reused too early shows as

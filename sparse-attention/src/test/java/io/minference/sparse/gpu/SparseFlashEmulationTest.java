@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 import static io.minference.sparse.gpu.SparseAttentionChecks.assertMatchesReference;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -94,7 +95,8 @@ class SparseFlashEmulationTest {
             "range boxes of 8 warp, 64, SCATTERED, 330, 0, 3", "range boxes of 16 128 keys, 64, MIXED, 300, 0, 6",
             "range boxes of 16 persistent, 64, VERTICAL_SLASH, 330, 0, 6",
             "range boxes of 16 async, 64, MIXED, 300, 0, 6", "default, 128, SCATTERED, 330, 0, 3",
-            "default persistent, 64, VERTICAL_SLASH, 330, 0, 6"})
+            "default persistent, 64, VERTICAL_SLASH, 330, 0, 6", "cluster, 128, MIXED, 330, 1, 4",
+            "cluster last-first, 64, VERTICAL_SLASH, 100, 0, 6"})
     void theHopperKernelMatchesTheCpuReference(String variant, int headDim, String pattern, int length,
                                                int firstHead, int heads) {
         long seed = System.nanoTime();
@@ -123,6 +125,57 @@ class SparseFlashEmulationTest {
         float[] paired = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, single.withPairs(true)),
                 random);
         assertSameBits(alone, paired, shape, "the single-block kernel's; " + pattern + ", seed " + seed);
+    }
+
+    /**
+     * Query blocks 2p and 2p + 1 in a two-block cluster ({@link HopperSparseFlashPrefill.Variant#cluster}: range tiles
+     * both take multicast, the others loaded by one block with a placeholder in the other, column step j each block's
+     * own j-th column tile) compute each block's tiles in the single-block order: the bits of the single-slot kernel
+     * with whole-tile range copies and waited gathers, and within the CPU reference's bounds; odd query-block counts
+     * (the last cluster's second block has no slot) and even ones, the longest-first list and the grid's order.
+     */
+    @ParameterizedTest(name = "{0}, {1} tokens, {2}")
+    @CsvSource({"VERTICAL_SLASH, 520, longest-first", "MIXED, 330, longest-first", "BLOCK_SPARSE, 200, last-first",
+            "SCATTERED, 390, last-first", "MIXED, 450, longest-first", "A_SHAPE, 150, longest-first"})
+    void clusteredBlocksGiveTheSingleBlockBits(String pattern, int length, String order) {
+        long seed = System.nanoTime();
+        Random random = new Random(seed);
+        AttentionShape shape = new AttentionShape(6, 2, 64);
+        SparseIndex index = testIndex(pattern, random, 0, 6, length);
+        Problem problem = Problem.random(shape, length, random);
+        HopperSparseFlashPrefill.Variant single = HopperSparseFlashPrefill.Variant.BASELINE
+                .withOrder(LaunchOrder.parse(order));
+        float[] alone = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, single), random);
+        HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(64, single.withCluster(true));
+        float[] clustered = runHopper(problem, index, kernel, random);
+        String context = pattern + " T=" + length + ", " + order + ", " + TestIndexes.describe(index) + ", seed "
+                + seed;
+        assertSameBits(alone, clustered, shape, "the single-block kernel's; " + context);
+        assertMatchesReference(problem, index, clustered, "emulated " + kernel.entryName() + ", " + context);
+    }
+
+    /**
+     * The clustered kernel's hand-overs between its blocks, each removed in turn, end in a deadlock the emulator
+     * reports: without the remote release a producer waits for the peer's consumers forever, and a shared range tile
+     * multicast into its issuer alone leaves the peer's full barrier short of its bytes (which also shows that the
+     * test's index has tiles both slots of a pair take).
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"'@%laneZero(_\\d+)? mbarrier\\.arrive\\.shared::cluster\\.b64 _, \\[%peerAddress(_\\d+)?\\];', ''",
+            "'mov\\.b16 %ctaMask, 3;', 'mov.b16 %ctaMask, 1;'"})
+    void aMissingClusterHandOverIsReported(String handOver, String replacement) {
+        Random random = new Random(5);
+        AttentionShape shape = new AttentionShape(6, 2, 64);
+        // more steps than stages in some pairs, so that a producer waits for a stage's release
+        SparseIndex index = testIndex("VERTICAL_SLASH", random, 0, 6, 1000);
+        Problem problem = Problem.random(shape, 1000, random);
+        HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant
+                .BASELINE.withOrder(LaunchOrder.LAST_FIRST).withCluster(true));
+        String ptx = kernel.emit(PtxTarget.SM_90A).ptx();
+        assertTrue(Pattern.compile(handOver).matcher(ptx).find(), handOver);
+        var e = assertThrows(IllegalStateException.class, () -> runHopper(problem, index, kernel,
+                ptx.replaceAll(handOver, replacement), random));
+        assertTrue(e.getMessage().startsWith("deadlock"), e.getMessage());
     }
 
     /**
@@ -217,6 +270,8 @@ class SparseFlashEmulationTest {
             case "last-first" -> base.withOrder(LaunchOrder.LAST_FIRST);
             case "pairs" -> base.withPairs(true);
             case "pairs last-first" -> base.withPairs(true).withOrder(LaunchOrder.LAST_FIRST);
+            case "cluster" -> base.withCluster(true);
+            case "cluster last-first" -> base.withCluster(true).withOrder(LaunchOrder.LAST_FIRST);
             case "async gather" -> base.withGather(GatherArrival.ASYNC);
             case "warp" -> base.withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("warp"));
             case "128 keys a step" -> base.withKeysPerStep(128);
@@ -270,6 +325,18 @@ class SparseFlashEmulationTest {
             }
             return output(gpu, params, problem);
         }
+        if (kernel.variant().cluster()) {
+            // a cluster of two blocks per unit, grid y neighbours 2c and 2c + 1, run together
+            int gridY = kernel.gridBlocksPerHead(perHead);
+            for (int slot = 0; slot < index.heads(); slot++) {
+                for (int y = 0; y < gridY; y += 2) {
+                    gpu.runCluster(params, List.of(new WarpEmulator.Grid(slot, y, index.heads(), gridY),
+                            new WarpEmulator.Grid(slot, y + 1, index.heads(), gridY)), kernel.threads(),
+                            kernel.sharedBytes());
+                }
+            }
+            return output(gpu, params, problem);
+        }
         for (int slot = 0; slot < index.heads(); slot++) {
             for (int block = 0; block < perHead; block++) {
                 gpu.runBlock(params, new WarpEmulator.Grid(slot, block, index.heads(), perHead), kernel.threads(),
@@ -317,10 +384,10 @@ class SparseFlashEmulationTest {
         return params;
     }
 
-    /** The grid's y: a block per query block of a head, or per pair of them. */
+    /** Units per head: a query block of a head, or a pair of them (a block, or a cluster of two, each). */
     static int blocksPerHead(SparseIndex index, HopperSparseFlashPrefill kernel) {
-        int slotsPerBlock = HopperSparseFlashPrefill.slotsPerBlock(kernel.variant());
-        return (index.queryBlocks() + slotsPerBlock - 1) / slotsPerBlock;
+        int perUnit = HopperSparseFlashPrefill.queryBlocksPerUnit(kernel.variant());
+        return (index.queryBlocks() + perUnit - 1) / perUnit;
     }
 
     private static float[] runSparse(Problem problem, SparseIndex index) {

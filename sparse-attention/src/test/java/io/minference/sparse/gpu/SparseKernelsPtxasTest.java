@@ -68,6 +68,11 @@ class SparseKernelsPtxasTest {
                     .withKeysPerStep(128)),
             HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.BASELINE.withRangeBox(16)
                     .withPersistent(true)),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.BASELINE.withCluster(true)),
+            HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant.BASELINE.withCluster(true)
+                    .withOrder(LaunchOrder.LAST_FIRST)),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.BASELINE.withCluster(true)
+                    .withSchedule(HopperFlashLoop.Schedule.PLAIN)),
             new SlotOrder(SlotOrder.Pass.TILES),
             new SlotOrder(SlotOrder.Pass.ORDER),
             new SlotOrder(SlotOrder.Pass.TILES, true),
@@ -175,6 +180,38 @@ class SparseKernelsPtxasTest {
         for (Supplier<HopperSparseFlashPrefill.Variant> variant : wrong) {
             var e = assertThrows(IllegalArgumentException.class, variant::get);
             assertTrue(e.getMessage().contains(HopperSparseFlashPrefill.PAIRS_PROPERTY), e.getMessage());
+        }
+    }
+
+    /**
+     * The clustered kernel's contract: the single-slot geometry (one consumer warpgroup, 64-row Q tile) in clusters of
+     * (1, 2, 1), multicast range tiles, releases on both blocks' barriers, uniform branches around the consumers'
+     * wgmmas; and what it cannot be combined with is refused by name.
+     */
+    @Test
+    void clusteredBlocksShareOneKeyStream() {
+        HopperSparseFlashPrefill.Variant cluster = HopperSparseFlashPrefill.Variant.BASELINE.withCluster(true);
+        HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(128, cluster);
+        KernelSource source = kernel.emit(PtxTarget.SM_90A);
+        HopperSparseFlashPrefill single = HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant
+                .BASELINE);
+        assertEquals(single.threads(), kernel.threads());
+        assertEquals(64, kernel.queryRows());
+        assertEquals(single.sharedBytes(), kernel.sharedBytes());
+        assertTrue(source.entryName().endsWith("_longest_lazy_cluster2"), source.entryName());
+        assertTrue(source.ptx().contains(".reqnctapercluster 1, 2, 1"), "clusters of two along y");
+        assertTrue(source.ptx().contains(".multicast::cluster"), "shared range tiles multicast");
+        assertTrue(source.ptx().contains("bra.uni"), "the consumers' take-or-skip branches are uniform");
+        assertEquals(HopperSparseFlashPrefill.Variant.parse("cluster=true range-box=64 gather=wait"), cluster
+                .withGather(GatherArrival.WAIT));
+        assertTrue(cluster.describe().endsWith(", clusters of 2"), cluster.describe());
+        List<Supplier<HopperSparseFlashPrefill.Variant>> wrong = List.of(() -> cluster.withKeysPerStep(128),
+                () -> cluster.withGather(GatherArrival.ASYNC), () -> cluster.withPairs(true),
+                () -> cluster.withPersistent(true),
+                () -> cluster.withSchedule(HopperFlashLoop.Schedule.parse("overlap")), () -> cluster.withRangeBox(16));
+        for (Supplier<HopperSparseFlashPrefill.Variant> variant : wrong) {
+            var e = assertThrows(IllegalArgumentException.class, variant::get);
+            assertTrue(e.getMessage().contains(HopperSparseFlashPrefill.CLUSTER_PROPERTY), e.getMessage());
         }
     }
 
