@@ -129,14 +129,17 @@ class SparseFlashEmulationTest {
 
     /**
      * Query blocks 2p and 2p + 1 in a two-block cluster ({@link HopperSparseFlashPrefill.Variant#cluster}: range tiles
-     * both take multicast, the others loaded by one block with a placeholder in the other, column step j each block's
-     * own j-th column tile) compute each block's tiles in the single-block order: the bits of the single-slot kernel
-     * with whole-tile range copies and waited gathers, and within the CPU reference's bounds; odd query-block counts
-     * (the last cluster's second block has no slot) and even ones, the longest-first list and the grid's order.
+     * both take multicast, the others loaded by their block alone, a private tile of each block in one step where the
+     * walk can tell both are private, else beside a placeholder in the other; column step j each block's own j-th
+     * column tile) compute each block's tiles in the single-block order: the bits of the single-slot kernel with
+     * whole-tile range copies and waited gathers, and within the CPU reference's bounds; odd query-block counts (the
+     * last cluster's second block has no slot) and even ones, the longest-first list and the grid's order; the slash
+     * runs (their bands' first and last tiles private) hold steps with a private tile in each block.
      */
     @ParameterizedTest(name = "{0}, {1} tokens, {2}")
     @CsvSource({"VERTICAL_SLASH, 520, longest-first", "MIXED, 330, longest-first", "BLOCK_SPARSE, 200, last-first",
-            "SCATTERED, 390, last-first", "MIXED, 450, longest-first", "A_SHAPE, 150, longest-first"})
+            "SCATTERED, 390, last-first", "MIXED, 450, longest-first", "A_SHAPE, 150, longest-first",
+            "SLASH_RUNS, 700, longest-first", "SLASH_RUNS, 640, last-first"})
     void clusteredBlocksGiveTheSingleBlockBits(String pattern, int length, String order) {
         long seed = System.nanoTime();
         Random random = new Random(seed);
@@ -148,10 +151,23 @@ class SparseFlashEmulationTest {
         float[] alone = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, single), random);
         HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(64, single.withCluster(true));
         float[] clustered = runHopper(problem, index, kernel, random);
-        String context = pattern + " T=" + length + ", " + order + ", " + TestIndexes.describe(index) + ", seed "
-                + seed;
+        String context = pattern + " T=" + length + ", " + order + ", " + TestIndexes.describe(index) + ", "
+                + privatePairs(index) + " steps with a private tile in each block, seed " + seed;
+        if (pattern.equals("SLASH_RUNS")) assertTrue(privatePairs(index) > 0, context);
         assertSameBits(alone, clustered, shape, "the single-block kernel's; " + context);
         assertMatchesReference(problem, index, clustered, "emulated " + kernel.entryName() + ", " + context);
+    }
+
+    /** Range steps of the clusters in which each block loads a private tile of its own slot. */
+    private static long privatePairs(SparseIndex index) {
+        long pairs = 0;
+        for (int h = 0; h < index.heads(); h++) {
+            for (int b = 0; b < index.queryBlocks(); b += 2) {
+                pairs += PairedTiles.clusterRangeSteps(index, h, b).stream()
+                        .filter(step -> step.a() >= 0 && step.b() >= 0 && !step.shared()).count();
+            }
+        }
+        return pairs;
     }
 
     /**
@@ -258,6 +274,7 @@ class SparseFlashEmulationTest {
             case "A_SHAPE" -> TestIndexes.aShape(firstHead, heads, length, 20, 70);
             case "BLOCK_SPARSE" -> TestIndexes.blockSparse(random, firstHead, heads, length, 0.3);
             case "SCATTERED" -> TestIndexes.scattered(random, firstHead, heads, length);
+            case "SLASH_RUNS" -> TestIndexes.slashRuns(firstHead, heads, length);
             default -> TestIndexes.mixed(random, firstHead, heads, length);
         };
     }
