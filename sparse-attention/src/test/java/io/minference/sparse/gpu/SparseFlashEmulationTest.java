@@ -25,12 +25,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static io.minference.sparse.gpu.SparseAttentionChecks.assertMatchesReference;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The mma.sync sparse prefill ({@link SparseFlashPrefill}, sm_80 to sm_89), its PTX run by {@link WarpEmulator}
@@ -327,6 +329,7 @@ class SparseFlashEmulationTest {
     private static float[] runHopper(Problem problem, SparseIndex index, HopperSparseFlashPrefill kernel, String ptx,
                                      Random random, int persistentGrid) {
         WarpEmulator gpu = new WarpEmulator(ptx);
+        lastHopper = gpu;
         // the producer warps run ahead as far as the barriers let them, so that a stage (or a persistent unit's Q)
         // filled before its readers are done with it would be read by them
         gpu.runAhead(Set.of(0, 1, 2, 3));
@@ -361,6 +364,46 @@ class SparseFlashEmulationTest {
             }
         }
         return output(gpu, params, problem);
+    }
+
+    /** The emulator of the last {@link #runHopper}, for measurements. */
+    private static WarpEmulator lastHopper;
+
+    /**
+     * What the walk that counts a cluster's range steps before the roles split costs ({@code
+     * IndexKeySource.clusterRangeSteps}): the instructions all warps of a block issue in it, against all they issue,
+     * per block, on the clustered test cases' indexes. Not a check: it runs with {@code
+     * -Dminference.issue.measure=true} and prints its lines.
+     */
+    @ParameterizedTest(name = "{0}, {1} tokens")
+    @CsvSource({"VERTICAL_SLASH, 520", "SCATTERED, 390", "SLASH_RUNS, 700", "MIXED, 450"})
+    void clusterCountingWalkIssue(String pattern, int length) {
+        assumeTrue(Boolean.getBoolean("minference.issue.measure"), "a measurement: -Dminference.issue.measure=true");
+        Random random = new Random(1);
+        SparseIndex index = testIndex(pattern, random, 0, 6, length);
+        Problem problem = Problem.random(new AttentionShape(6, 2, 64), length, random);
+        HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant
+                .BASELINE.withCluster(true));
+        String ptx = kernel.emit(PtxTarget.SM_90A).ptx();
+        Matcher loop = Pattern.compile("(L_while_\\d+):")
+                .matcher(ptx.substring(ptx.indexOf("the cluster's range steps")));
+        assertTrue(loop.find(), "the counting walk's loop");
+        String head = loop.group(1);
+        runHopper(problem, index, kernel, ptx, random);
+        long walk = lastHopper.issuedBetween(head, head.replace("while", "endwhile"));
+        long all = lastHopper.issued().values().stream().flatMap(m -> m.values().stream()).mapToLong(x -> x).sum();
+        long blocks = (long) index.heads() * kernel.gridBlocksPerHead(blocksPerHead(index, kernel));
+        long turns = 0, steps = 0;
+        for (int h = 0; h < index.heads(); h++) {
+            for (int b = 0; b < index.queryBlocks(); b += 2) {
+                turns += PairedTiles.clusterWalk(index, h, b)[0];
+                steps += PairedTiles.clusterSteps(index, h, b);
+            }
+        }
+        System.out.printf("%s T=%d: counting walk %.0f warp instructions a block of %.0f (%.1f %%), %.1f turns and"
+                + " %.1f steps a cluster, %.1f warp instructions a turn%n", pattern, length, (double) walk / blocks,
+                (double) all / blocks, 100.0 * walk / all, 2.0 * turns / blocks, 2.0 * steps / blocks,
+                (double) walk / (2.0 * turns * kernel.threads() / 32));
     }
 
     /** The emulated persistent grid: fewer blocks than units, and not a divisor of the test cases' unit counts. */
