@@ -6,6 +6,7 @@ import io.minference.sparse.SparseIndex;
 import io.minference.sparse.gpu.PairedTiles;
 import io.minference.sparse.pattern.HeadIndex;
 
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -18,7 +19,10 @@ import java.util.Set;
  * it, the same ratio for the other way two 64-row blocks could share a key stream: the same query block of two heads
  * of one KV group (heads 2j and 2j + 1, both sparse), a range tile shared where both heads' ranges start one at the
  * same key, gathered column tiles never. The selections are the CPU reference's estimates, so this runs without a
- * GPU. Usage: {@code PairedTilesReport PATTERN_FILE LAYER [length...]} (default 32K and 128K).
+ * GPU. A second table counts the two-block clusters' steps ({@code -Dminference.sparse.cluster=true},
+ * {@link PairedTiles#clusterPlaceholders}): the share of a block's steps that are placeholders, with the walk that
+ * pairs private tiles and with the one before it, and the turns of the walk that counts the steps. Usage:
+ * {@code PairedTilesReport PATTERN_FILE LAYER [length...]} (default 32K and 128K).
  */
 public final class PairedTilesReport {
     private PairedTilesReport() {
@@ -32,6 +36,7 @@ public final class PairedTilesReport {
         System.out.println("| L | inputs | sparse heads | key tiles computed | range tiles | tiles loaded with pairs,"
                 + " of those computed | head pairs of a KV group | tiles they load, of those they compute |");
         System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- |");
+        List<String> clusters = new ArrayList<>();
         for (int length : lengths) {
             for (String family : SlashTilesReport.FAMILIES) {
                 HeadIndex[] selections = SlashTilesReport.selections(patterns, length, family);
@@ -58,8 +63,30 @@ public final class PairedTilesReport {
                 System.out.printf("| %dK | %s | %d | %d | %.0f %% | %.3f | %d | %s |%n", length / 1024, family,
                         sparseHeads, computed, 100.0 * ranges / computed, (double) loaded / computed, headPairs,
                         headPairs == 0 ? "-" : "%.3f".formatted((double) pairLoaded / pairComputed));
+                long[] placeholders = new long[7];
+                for (SparseIndex index : sparse) {
+                    if (index == null) continue;
+                    long[] counts = PairedTiles.clusterPlaceholders(index, 0);
+                    for (int i = 0; i < counts.length; i++) {
+                        placeholders[i] = i == 5 ? Math.max(placeholders[i], counts[i]) : placeholders[i] + counts[i];
+                    }
+                }
+                clusters.add("| %dK | %s | %d | %.1f %% | %d | %.1f %% | %.1f | %d | %.1f |".formatted(length / 1024,
+                        family, placeholders[3], 100.0 * placeholders[2] / placeholders[3], placeholders[1],
+                        100.0 * placeholders[0] / placeholders[1], (double) placeholders[4] / placeholders[6],
+                        placeholders[5], placeholders[1] / 2.0 / placeholders[6]));
             }
         }
+        System.out.println();
+        System.out.println("Two-block clusters (cluster=true): block steps over both blocks of every cluster, and the"
+                + " share that are placeholders (no tile of the block's slot), with the walk that leaves a block's"
+                + " private range tile alone in its step (before) and the one that pairs private tiles (after);"
+                + " the turns of the walk that counts a cluster's range steps before its roles split.");
+        System.out.println();
+        System.out.println("| L | inputs | block steps before | placeholders before | block steps after |"
+                + " placeholders after | counting walk's turns a cluster, mean | most | steps a cluster, mean |");
+        System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        clusters.forEach(System.out::println);
     }
 
     /**

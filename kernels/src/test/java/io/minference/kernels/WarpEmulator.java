@@ -348,6 +348,22 @@ public final class WarpEmulator {
         return byOpcode;
     }
 
+    /**
+     * The instructions all warps issued in the blocks run so far (counted as {@link #issued}) from label {@code from}
+     * up to label {@code to}, the statements of that stretch of the code.
+     */
+    public long issuedBetween(String from, String to) {
+        int first = labels.get(from);
+        int end = labels.get(to);
+        long sum = 0;
+        for (long[] counts : issuedPerStatement.values()) {
+            for (int statement = first; statement < end && statement < counts.length; statement++) {
+                sum += counts[statement];
+            }
+        }
+        return sum;
+    }
+
     private static String opcodeClass(String op) {
         String[] parts = op.split("\\.");
         return switch (parts[0]) {

@@ -126,10 +126,11 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      * <p>With {@code cluster} query blocks 2p and 2p + 1 of a head (slots A and B) run as a cluster of two blocks
      * ({@link HopperFlashLoop#clusterPairs}), one consumer warpgroup each (the single-slot geometry, two blocks per
      * SM), whose producers walk both slots' ranges and produce the same step sequence ({@link IndexKeySource}'s
-     * clustered slots): the range tiles merged by first key, a tile both slots start at the same key fetched from L2
-     * once and multicast into both blocks (K by rank 0, V by rank 1), one only a block's slot takes loaded by that
-     * block alone, a placeholder for the other; then column step j, in which each block gathers its own slot's j-th
-     * column tile (a placeholder where its slot has fewer). Each consumer computes its slot's tiles in the
+     * clustered slots): range steps in first-key order, a tile both slots start at the same key fetched from L2
+     * once and multicast into both blocks (K by rank 0, V by rank 1), a tile only a block's slot takes loaded by that
+     * block alone, in the same step as the peer's own private tile where the rule of the walk can tell that both are
+     * private, else beside a placeholder in the peer; then column step j, in which each block gathers its own
+     * slot's j-th column tile (a placeholder where its slot has fewer). Each consumer computes its slot's tiles in the
      * single-slot order, so the outputs are bit for bit those without clusters. With an odd number of query blocks
      * the last cluster's second block has no slot: it walks the steps and writes nothing. Launch: grid y twice the
      * pairs per head, clusters of (1, 2, 1); with the longest-first order a cluster takes the pairs list's unit

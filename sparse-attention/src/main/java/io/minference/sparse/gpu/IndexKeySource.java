@@ -60,17 +60,21 @@ import static io.minference.ptx.dsl.Address.shared;
  * <p><b>Clustered slots.</b> With the two slots of a pair split over a two-block cluster
  * ({@link HopperFlashLoop#clusterPairs}; {@link #clustered}), one consumer warpgroup a block, the block of cluster
  * rank r taking slot A (r = 0) or B (r = 1), both blocks' producers walk both slots' ranges and produce the same
- * step sequence, so that a step is in the same stage of both rings: the merged range tiles as above, where a tile
- * both slots take is fetched once, K multicast by rank 0 and V by rank 1 into both blocks (each block's thread 0
- * announcing the whole K and V bytes on its own full barrier, the peer's copy completing its share there), a tile
- * only one slot takes is loaded by that slot's block alone, and the other block's step is a placeholder (its
- * producer threads arrive without bytes); then column step j, in which each block gathers its own slot's j-th column
- * tile into its own stage (a placeholder where its slot has fewer). Each block's metadata holds its own consumer's
- * 64 key positions ({@link #MASKED_KEY} where its slot does not take the step), so {@link #takes} and {@link #mask}
- * read them as in the single-slot source, and each consumer sees its slot's tiles in the single-slot order. Steps:
- * the merged range tiles and the larger of the two slots' column-tile counts, the same in both blocks (counted from
- * the same data). One tile a step, {@link GatherArrival#WAIT}, boxes of 64; the producer's registers are the
- * single-slot layout's.
+ * step sequence, so that a step is in the same stage of both rings. The range steps walk both slots' cursors
+ * ({@link ClusterTile}): where both next tiles start at the same key the step is shared, fetched once, K multicast by
+ * rank 0 and V by rank 1 into both blocks (each block's thread 0 announcing the whole K and V bytes on its own full
+ * barrier, the peer's copy completing its share there); otherwise each block loads its own slot's tile alone, both
+ * in one step where the later-starting one certainly is private too (it starts before the earlier slot's following
+ * tile), else the later one waits and its block's step is a placeholder (its producer threads arrive without bytes).
+ * A slot's tiles keep their order, so shared tiles stay at one step in both blocks. Then column step j, in which
+ * each block gathers its own slot's j-th column tile into its own stage (a placeholder where its slot has fewer).
+ * Each block's metadata holds its own consumer's 64 key positions ({@link #MASKED_KEY} where its slot does not take
+ * the step), so {@link #takes} and {@link #mask} read them as in the single-slot source, and each consumer sees its
+ * slot's tiles in the single-slot order. Steps: the range steps, counted before the roles split by walking the
+ * cursors with the producer's rule in every thread ({@link #clusterRangeSteps}: a turn per run of shared tiles and
+ * per other step), and the larger of the two slots' column-tile counts, the same in both blocks (counted from the
+ * same data). One tile a step, {@link GatherArrival#WAIT}, boxes of 64; the producer's registers are the
+ * single-slot layout's. {@link PairedTiles#clusterRangeSteps} is this walk on the CPU; keep them in step.
  */
 final class IndexKeySource implements HopperKeySource {
     /** The key position of a masked slot: above every row. */
@@ -195,9 +199,35 @@ final class IndexKeySource implements HopperKeySource {
             return k.select(k.lt(key, rangeEnd), key, k.u32(MASKED_KEY));
         }
 
+        /**
+         * Clustered (whole tiles): the first key of the tile after the next one, from registers: 64 keys further
+         * within the range, else the read-ahead next range's first key, else {@link #MASKED_KEY} (no more ranges).
+         * The slot's tile starts only ascend, so no tile of it starts strictly between its next and this.
+         */
+        U32 followingStart(KernelBuilder k) {
+            U32 further = k.add(boxStart, BLOCK);
+            U32 nextRange = k.select(k.lt(k.add(range, 1), keys.rangeCount()), nextStart, k.u32(MASKED_KEY));
+            return k.select(k.lt(further, rangeEnd), further, nextRange);
+        }
+
+        /** Clustered (whole tiles): the tiles left in the current range, the next one included. */
+        U32 tilesLeftInRange(KernelBuilder k) {
+            return k.shr(k.add(k.sub(rangeEnd, boxStart), BLOCK - 1), 6);
+        }
+
         /** On to the next box: {@link #box} keys further, or the next range's first. */
         void advance(KernelBuilder k) {
             k.set(boxStart, k.add(boxStart, box));
+            leaveEndedRange(k);
+        }
+
+        /** On by {@code by} keys, at most to the range's last box's end, then to the next range's first if past. */
+        void advanceBy(KernelBuilder k, U32 by) {
+            k.set(boxStart, k.add(boxStart, by));
+            leaveEndedRange(k);
+        }
+
+        private void leaveEndedRange(KernelBuilder k) {
             k.ifThen(k.ge(boxStart, rangeEnd), () -> {
                 k.set(range, k.add(range, 1));
                 k.ifThen(k.lt(range, keys.rangeCount()), () -> {
@@ -273,7 +303,7 @@ final class IndexKeySource implements HopperKeySource {
         Cursor first = this.slots.getFirst();
         if (clustered()) {
             Cursor second = this.slots.get(1);
-            this.rangeTiles = mergedRangeTiles(k, first, second);
+            this.rangeTiles = clusterRangeSteps(k, first, second);
             this.firstColumnTiles = null;
             U32 all = k.add(rangeTiles, k.max(first.columnTiles(k), second.columnTiles(k)));
             this.steps = k.max(all, k.u32(1)).named("keySteps");
@@ -289,6 +319,36 @@ final class IndexKeySource implements HopperKeySource {
             U32 all = k.add(rangeTiles, first.columnTiles(k));
             this.steps = k.max(k.div(k.add(all, tilesPerStep - 1), tilesPerStep), k.u32(1)).named("keySteps");
         }
+    }
+
+    /**
+     * Clustered: the range steps, counted by walking both slots' cursors with the producer's rule
+     * ({@link ClusterTile}) before the roles split, every thread the same walk on the same data (no shared memory, no
+     * barrier). A run of tiles both slots start at the same keys is stepped over at once (as many steps as the
+     * shorter of the two ranges' tiles left, all shared ones), so the walk takes about one turn per range and per
+     * private tile. The cursors are started again by the producer.
+     */
+    private static U32 clusterRangeSteps(KernelBuilder k, Cursor a, Cursor b) {
+        k.comment("the cluster's range steps: the producer's walk, shared runs at once");
+        a.start(k);
+        b.start(k);
+        U32 steps = k.var("clusterRangeSteps", k.u32(0));
+        k.whileLoop(() -> k.or(a.inRanges(k), b.inRanges(k)), () -> {
+            Pred shared = k.and(k.and(a.inRanges(k), b.inRanges(k)), k.eq(a.boxStart, b.boxStart));
+            k.ifElse(shared, () -> {
+                U32 run = k.min(a.tilesLeftInRange(k), b.tilesLeftInRange(k));
+                U32 keys = k.shl(run, 6);
+                a.advanceBy(k, keys);
+                b.advanceBy(k, keys);
+                k.set(steps, k.add(steps, run));
+            }, () -> {
+                ClusterTile tile = ClusterTile.next(k, a, b);
+                k.ifThen(tile.takeA(), () -> a.advance(k));
+                k.ifThen(tile.takeB(), () -> b.advance(k));
+                k.set(steps, k.add(steps, 1));
+            });
+        });
+        return steps;
     }
 
     /** Two slots' range tiles merged by first key: theirs less the ones both start at the same key. */
@@ -565,8 +625,31 @@ final class IndexKeySource implements HopperKeySource {
     }
 
     /**
-     * A clustered step (the class comment's clustered slots): the next of the merged range tiles, multicast where
-     * both slots take it, this block's alone where only its slot does, else a placeholder; or column step j, this
+     * The next clustered range step: which slots' cursors take their next tile. Both where their next tiles start at
+     * the same key ({@code shared}: multicast). Otherwise the one starting first certainly takes a private tile (the
+     * other's starts only ascend), and the other takes its next tile too (a private pair, one tile in each block) if
+     * that starts before the first one's {@link Cursor#followingStart}, which no tile of the first slot can then
+     * start at; else it waits. A slot whose ranges are done takes nothing; the other's tiles are then private.
+     */
+    private record ClusterTile(Pred takeA, Pred takeB, Pred shared) {
+        static ClusterTile next(KernelBuilder k, Cursor a, Cursor b) {
+            Pred aLeft = a.inRanges(k);
+            Pred bLeft = b.inRanges(k);
+            Pred both = k.and(aLeft, bLeft);
+            Pred shared = k.and(both, k.eq(a.boxStart, b.boxStart));
+            Pred aFirst = k.lt(a.boxStart, b.boxStart);
+            Pred pair = k.and(both, k.or(k.and(aFirst, k.lt(b.boxStart, a.followingStart(k))),
+                    k.and(k.not(aFirst), k.lt(a.boxStart, b.followingStart(k)))));
+            Pred takeA = k.and(aLeft, k.or(k.or(k.not(bLeft), k.le(a.boxStart, b.boxStart)), pair));
+            Pred takeB = k.and(bLeft, k.or(k.or(k.not(aLeft), k.le(b.boxStart, a.boxStart)), pair));
+            return new ClusterTile(takeA, takeB, shared);
+        }
+    }
+
+    /**
+     * A clustered step (the class comment's clustered slots): a range step ({@link ClusterTile}), multicast where
+     * both slots take the same tile, this block's own tile alone where its slot takes a private one (the peer's
+     * block may load its own private tile in the same step), else a placeholder; or column step j, this
      * block's slot's j-th column tile gathered here, a placeholder past its last. Threads 0-63 write this block's
      * slot's key positions. Every producer thread arrives once (thread 0's arrival announcing the bytes this block's
      * stage receives, if any).
@@ -579,17 +662,17 @@ final class IndexKeySource implements HopperKeySource {
         Address position = shared(k.add(stage.metadata(), k.shl(k.and(thread, BLOCK - 1), 2)));
         k.ifElse(k.lt(step, rangeTiles), () -> {
             k.comment("a range tile of A, of B or of both: TMA from its first key, multicast where both take it");
-            MergedTile merged = MergedTile.next(k, a, b);
-            Pred takeA = merged.takeA();
-            Pred takeB = merged.takeB();
+            ClusterTile next = ClusterTile.next(k, a, b);
+            Pred takeA = next.takeA();
+            Pred takeB = next.takeB();
             Pred takeOwn = k.or(k.and(rankA, takeA), k.and(k.not(rankA), takeB));
-            U32 start = merged.start();
+            U32 start = k.select(rankA, a.boxStart, b.boxStart).named("ownTileStart");
             U32 ownEnd = k.select(rankA, a.rangeEnd, b.rangeEnd);
             k.ifThen(writesPosition, () -> {
                 U32 key = k.add(start, thread);
                 k.store(position, k.select(k.and(takeOwn, k.lt(key, ownEnd)), key, k.u32(MASKED_KEY)));
             });
-            k.ifElse(k.and(takeA, takeB), () -> k.ifElse(k.eq(thread, 0), () -> {
+            k.ifElse(next.shared(), () -> k.ifElse(k.eq(thread, 0), () -> {
                 k.comment("a tile both slots take: K multicast by rank 0, V by rank 1, both bytes expected here");
                 k.arriveExpectingBytes(stage.full(), rangeTileBytes());
                 var both = k.ctaMask(0b11);

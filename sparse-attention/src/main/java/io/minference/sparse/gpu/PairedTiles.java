@@ -2,6 +2,9 @@ package io.minference.sparse.gpu;
 
 import io.minference.sparse.SparseIndex;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * The CPU twin of the paired Hopper kernel's key stream ({@link HopperSparseFlashPrefill.Variant#pairs},
  * {@link IndexKeySource}'s paired slots): for query blocks 2p and 2p + 1 of a head, the range tiles of both (each range
@@ -31,12 +34,109 @@ public final class PairedTiles {
     /**
      * The key steps of the two-block cluster that takes the pair starting at query block {@code b}
      * ({@link HopperSparseFlashPrefill.Variant#cluster}, {@link IndexKeySource}'s clustered slots), the same in both
-     * blocks: the merged range tiles, then column step j for the larger of the two slots' column-tile counts; at
-     * least one.
+     * blocks: the range steps of {@link #clusterRangeSteps}, then column step j for the larger of the two slots'
+     * column-tile counts; at least one.
      */
     public static int clusterSteps(SparseIndex index, int h, int b) {
         int second = b + 1 < index.queryBlocks() ? index.columnTiles(h, b + 1) : 0;
-        return Math.max(1, mergedRangeTiles(index, h, b) + Math.max(index.columnTiles(h, b), second));
+        return Math.max(1, clusterRangeSteps(index, h, b).size() + Math.max(index.columnTiles(h, b), second));
+    }
+
+    /**
+     * A range step of a cluster: the first key of the tile block A (rank 0) and block B (rank 1) each load, -1 for a
+     * placeholder; {@code shared} where both are the same tile, multicast.
+     */
+    public record ClusterStep(int a, int b, boolean shared) {
+    }
+
+    /**
+     * The range steps of the cluster that takes the pair starting at query block {@code b}, as its producers walk
+     * them (the kernel's {@code IndexKeySource.ClusterTile}): where both cursors' next tiles start at the same key, a
+     * shared step; else the one starting first takes its tile, and the other takes its own in the same step if that
+     * starts before the first one's following tile (the next 64 keys further in its range, else its next range's
+     * first key, else none), which no tile of the first can then start at; else the other waits (a placeholder).
+     */
+    public static List<ClusterStep> clusterRangeSteps(SparseIndex index, int h, int b) {
+        Cursor a = new Cursor(index, h, b);
+        Cursor second = b + 1 < index.queryBlocks() ? new Cursor(index, h, b + 1) : null;
+        List<ClusterStep> steps = new ArrayList<>();
+        while (a.inRanges() || (second != null && second.inRanges())) steps.add(clusterStep(a, second));
+        return steps;
+    }
+
+    /** One range step of {@link #clusterRangeSteps} ({@code second} null without a partner); the cursors move on. */
+    private static ClusterStep clusterStep(Cursor a, Cursor second) {
+        boolean aLeft = a.inRanges();
+        boolean bLeft = second != null && second.inRanges();
+        boolean both = aLeft && bLeft;
+        boolean pair = both && (a.tileStart < second.tileStart ? second.tileStart < a.followingStart()
+                : a.tileStart < second.followingStart());
+        boolean takeA = aLeft && (!bLeft || a.tileStart <= second.tileStart || pair);
+        boolean takeB = bLeft && (!aLeft || second.tileStart <= a.tileStart || pair);
+        ClusterStep step = new ClusterStep(takeA ? a.tileStart : -1, takeB ? second.tileStart : -1,
+                both && a.tileStart == second.tileStart);
+        if (takeA) a.advance();
+        if (takeB) second.advance();
+        return step;
+    }
+
+    /**
+     * The turns of the walk that counts a cluster's range steps before the roles split (the kernel's
+     * {@code IndexKeySource.clusterRangeSteps}, every thread of both blocks): a run of tiles both slots start at the
+     * same keys (as many as the shorter of the two ranges has left) in one turn, any other step in one: its turns in
+     * {@code [0]}, the steps it counts in {@code [1]} (which must be {@link #clusterRangeSteps}'s). Runs of private
+     * pairs or of one slot's private tiles in a turn were tried: on layer 22 of MInference's LLaMA-3-8B patterns
+     * they took the turns at 128K from 61.1 / 164.8 / 243.2 a cluster (structured, RoPE, random) to 61.0 / 164.8 /
+     * 243.2 (the private tiles are a range's first or last), for a quarter more instructions a turn.
+     */
+    public static int[] clusterWalk(SparseIndex index, int h, int b) {
+        Cursor a = new Cursor(index, h, b);
+        Cursor second = b + 1 < index.queryBlocks() ? new Cursor(index, h, b + 1) : null;
+        int turns = 0, steps = 0;
+        while (a.inRanges() || (second != null && second.inRanges())) {
+            if (second != null && a.inRanges() && second.inRanges() && a.tileStart == second.tileStart) {
+                int run = Math.min(a.tilesLeftInRange(), second.tilesLeftInRange());
+                for (int i = 0; i < run; i++) {
+                    a.advance();
+                    second.advance();
+                }
+                steps += run;
+            } else {
+                clusterStep(a, second);
+                steps++;
+            }
+            turns++;
+        }
+        return new int[] {turns, steps};
+    }
+
+    /**
+     * The placeholders of the clusters of head slot {@code h}: steps of a block whose slot takes no tile there, over
+     * both blocks of every cluster (a second block without a slot counted too), in {@code [0]}; all steps of both
+     * blocks in {@code [1]}; the steps that were placeholders with the walk before private pairs (merged range tiles,
+     * one slot's alone a placeholder in the other) in {@code [2]}, and its steps of both blocks in {@code [3]}; the
+     * turns of the walk that counts the range steps ({@link #clusterWalk}) summed over the clusters in
+     * {@code [4]}, the most of one cluster in {@code [5]}, the clusters in {@code [6]}.
+     */
+    public static long[] clusterPlaceholders(SparseIndex index, int h) {
+        long[] counts = new long[7];
+        for (int b = 0; b < index.queryBlocks(); b += 2) {
+            int tilesB = b + 1 < index.queryBlocks() ? index.tiles(h, b + 1) : 0;
+            int own = index.tiles(h, b) + tilesB;
+            int columnsB = b + 1 < index.queryBlocks() ? index.columnTiles(h, b + 1) : 0;
+            int columnSteps = Math.max(index.columnTiles(h, b), columnsB);
+            int steps = clusterSteps(index, h, b);
+            counts[0] += 2L * steps - own;
+            counts[1] += 2L * steps;
+            int before = Math.max(1, mergedRangeTiles(index, h, b) + columnSteps);
+            counts[2] += 2L * before - own;
+            counts[3] += 2L * before;
+            int turns = clusterWalk(index, h, b)[0];
+            counts[4] += turns;
+            counts[5] = Math.max(counts[5], turns);
+            counts[6]++;
+        }
+        return counts;
     }
 
     /**
@@ -94,6 +194,16 @@ public final class PairedTiles {
 
         boolean inRanges() {
             return range < index.rangeCount(h, b);
+        }
+
+        /** The first key of the tile after the next one: 64 keys further in the range, the next range's, or none. */
+        int followingStart() {
+            if (tileStart + BLOCK < rangeEnd) return tileStart + BLOCK;
+            return range + 1 < index.rangeCount(h, b) ? index.rangeStart(h, b, range + 1) : Integer.MAX_VALUE;
+        }
+
+        int tilesLeftInRange() {
+            return (rangeEnd - tileStart + BLOCK - 1) / BLOCK;
         }
 
         void advance() {

@@ -3,7 +3,12 @@ package io.minference.sparse.gpu;
 import io.minference.sparse.SparseIndex;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -37,6 +42,10 @@ class PairedTilesTest {
                         int at = b, head = h;
                         assertEquals(expected, PairedTiles.mergedRangeTiles(index, h, b), () -> "seed " + seed
                                 + ", length " + length + ", head " + head + ", blocks " + at + " and " + (at + 1));
+                        // a cluster's range steps take each slot's range tiles once, in order; a tile both slots
+                        // start at the same key is one shared step, in both blocks
+                        checkClusterWalk(index, h, b, () -> "seed " + seed + ", length " + length + ", head "
+                                + head + ", cluster of blocks " + at + " and " + (at + 1));
                         // a cluster's steps hold each slot's tiles, and no more than both slots' own steps
                         int steps = PairedTiles.clusterSteps(index, h, b);
                         int ownB = b + 1 < index.queryBlocks() ? index.tiles(h, b + 1) : 0;
@@ -49,6 +58,63 @@ class PairedTilesTest {
                 }
             }
         }
+    }
+
+    private static List<Integer> rangeTileStarts(SparseIndex index, int h, int b) {
+        List<Integer> starts = new ArrayList<>();
+        if (b >= index.queryBlocks()) return starts;
+        for (int r = 0; r < index.rangeCount(h, b); r++) {
+            for (int key = index.rangeStart(h, b, r); key < index.rangeEnd(h, b, r); key += SparseIndex.BLOCK) {
+                starts.add(key);
+            }
+        }
+        return starts;
+    }
+
+    private static void checkClusterWalk(SparseIndex index, int h, int b, Supplier<String> where) {
+        List<Integer> ownA = rangeTileStarts(index, h, b);
+        List<Integer> ownB = rangeTileStarts(index, h, b + 1);
+        List<Integer> takenA = new ArrayList<>();
+        List<Integer> takenB = new ArrayList<>();
+        Map<Integer, Integer> stepOfA = new HashMap<>();
+        Map<Integer, Integer> stepOfB = new HashMap<>();
+        List<PairedTiles.ClusterStep> steps = PairedTiles.clusterRangeSteps(index, h, b);
+        // the kernel's counting walk, a run of shared tiles a turn, counts the rule's steps
+        assertEquals(steps.size(), PairedTiles.clusterWalk(index, h, b)[1], where);
+        for (int i = 0; i < steps.size(); i++) {
+            PairedTiles.ClusterStep step = steps.get(i);
+            assertTrue(step.a() >= 0 || step.b() >= 0, where);
+            assertEquals(step.shared(), step.a() >= 0 && step.a() == step.b(), where);
+            if (step.a() >= 0) {
+                takenA.add(step.a());
+                stepOfA.put(step.a(), i);
+            }
+            if (step.b() >= 0) {
+                takenB.add(step.b());
+                stepOfB.put(step.b(), i);
+            }
+        }
+        assertEquals(ownA, takenA, where);
+        assertEquals(ownB, takenB, where);
+        stepOfA.forEach((start, step) -> {
+            if (stepOfB.containsKey(start)) assertEquals(step, stepOfB.get(start), where);
+        });
+    }
+
+    /** Slash runs one query block apart: B's tile ending one run pairs with A's tile starting the next. */
+    @Test
+    void slashRunsPairTheirPrivateTiles() {
+        SparseIndex index = new SparseIndex(0, 1, 4096, 4, 0);
+        // block 30 keys [0, 640) and [1000, 1320); block 31 the same runs 64 keys further
+        index.addRange(0, 30, 0, 640);
+        index.addRange(0, 30, 1000, 1320);
+        index.addRange(0, 31, 64, 704);
+        index.addRange(0, 31, 1064, 1384);
+        // A: 0, 64..576 shared (9), then A's 1000 with B's 640, then 1064..1256 shared (4), then B's 1320 alone
+        List<PairedTiles.ClusterStep> steps = PairedTiles.clusterRangeSteps(index, 0, 30);
+        assertEquals(1 + 9 + 1 + 4 + 1, steps.size());
+        assertEquals(new PairedTiles.ClusterStep(1000, 640, false), steps.get(10));
+        assertEquals(17, PairedTiles.mergedRangeTiles(index, 0, 30));
     }
 
     /** A vertical-slash pair: a band of diagonals 64 keys further in the second block shares all its tiles but one. */

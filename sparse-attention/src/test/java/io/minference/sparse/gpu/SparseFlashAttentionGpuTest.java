@@ -247,7 +247,8 @@ class SparseFlashAttentionGpuTest {
 
     /**
      * The Hopper kernel with query blocks 2p and 2p + 1 in a two-block cluster (one key-step sequence, a range tile
-     * both slots take multicast, column step j each block's own j-th column tile) gives the bits of the single-slot
+     * both slots take multicast, private tiles of both blocks paired into one step where the walk can tell, column
+     * step j each block's own j-th column tile) gives the bits of the single-slot
      * kernel with whole-tile range copies and waited gathers, on every case (odd block counts leave the last
      * cluster's second block without a slot), in both launch orders and with the plain schedule: each consumer
      * computes its slot's tiles in the same order with the same positions, so a wrong merge, a multicast tile missing

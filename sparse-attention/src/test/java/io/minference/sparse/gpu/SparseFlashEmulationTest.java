@@ -25,12 +25,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static io.minference.sparse.gpu.SparseAttentionChecks.assertMatchesReference;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The mma.sync sparse prefill ({@link SparseFlashPrefill}, sm_80 to sm_89), its PTX run by {@link WarpEmulator}
@@ -129,14 +131,17 @@ class SparseFlashEmulationTest {
 
     /**
      * Query blocks 2p and 2p + 1 in a two-block cluster ({@link HopperSparseFlashPrefill.Variant#cluster}: range tiles
-     * both take multicast, the others loaded by one block with a placeholder in the other, column step j each block's
-     * own j-th column tile) compute each block's tiles in the single-block order: the bits of the single-slot kernel
-     * with whole-tile range copies and waited gathers, and within the CPU reference's bounds; odd query-block counts
-     * (the last cluster's second block has no slot) and even ones, the longest-first list and the grid's order.
+     * both take multicast, the others loaded by their block alone, a private tile of each block in one step where the
+     * walk can tell both are private, else beside a placeholder in the other; column step j each block's own j-th
+     * column tile) compute each block's tiles in the single-block order: the bits of the single-slot kernel with
+     * whole-tile range copies and waited gathers, and within the CPU reference's bounds; odd query-block counts (the
+     * last cluster's second block has no slot) and even ones, the longest-first list and the grid's order; the slash
+     * runs (their bands' first and last tiles private) hold steps with a private tile in each block.
      */
     @ParameterizedTest(name = "{0}, {1} tokens, {2}")
     @CsvSource({"VERTICAL_SLASH, 520, longest-first", "MIXED, 330, longest-first", "BLOCK_SPARSE, 200, last-first",
-            "SCATTERED, 390, last-first", "MIXED, 450, longest-first", "A_SHAPE, 150, longest-first"})
+            "SCATTERED, 390, last-first", "MIXED, 450, longest-first", "A_SHAPE, 150, longest-first",
+            "SLASH_RUNS, 700, longest-first", "SLASH_RUNS, 640, last-first"})
     void clusteredBlocksGiveTheSingleBlockBits(String pattern, int length, String order) {
         long seed = System.nanoTime();
         Random random = new Random(seed);
@@ -148,10 +153,23 @@ class SparseFlashEmulationTest {
         float[] alone = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, single), random);
         HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(64, single.withCluster(true));
         float[] clustered = runHopper(problem, index, kernel, random);
-        String context = pattern + " T=" + length + ", " + order + ", " + TestIndexes.describe(index) + ", seed "
-                + seed;
+        String context = pattern + " T=" + length + ", " + order + ", " + TestIndexes.describe(index) + ", "
+                + privatePairs(index) + " steps with a private tile in each block, seed " + seed;
+        if (pattern.equals("SLASH_RUNS")) assertTrue(privatePairs(index) > 0, context);
         assertSameBits(alone, clustered, shape, "the single-block kernel's; " + context);
         assertMatchesReference(problem, index, clustered, "emulated " + kernel.entryName() + ", " + context);
+    }
+
+    /** Range steps of the clusters in which each block loads a private tile of its own slot. */
+    private static long privatePairs(SparseIndex index) {
+        long pairs = 0;
+        for (int h = 0; h < index.heads(); h++) {
+            for (int b = 0; b < index.queryBlocks(); b += 2) {
+                pairs += PairedTiles.clusterRangeSteps(index, h, b).stream()
+                        .filter(step -> step.a() >= 0 && step.b() >= 0 && !step.shared()).count();
+            }
+        }
+        return pairs;
     }
 
     /**
@@ -258,6 +276,7 @@ class SparseFlashEmulationTest {
             case "A_SHAPE" -> TestIndexes.aShape(firstHead, heads, length, 20, 70);
             case "BLOCK_SPARSE" -> TestIndexes.blockSparse(random, firstHead, heads, length, 0.3);
             case "SCATTERED" -> TestIndexes.scattered(random, firstHead, heads, length);
+            case "SLASH_RUNS" -> TestIndexes.slashRuns(firstHead, heads, length);
             default -> TestIndexes.mixed(random, firstHead, heads, length);
         };
     }
@@ -310,6 +329,7 @@ class SparseFlashEmulationTest {
     private static float[] runHopper(Problem problem, SparseIndex index, HopperSparseFlashPrefill kernel, String ptx,
                                      Random random, int persistentGrid) {
         WarpEmulator gpu = new WarpEmulator(ptx);
+        lastHopper = gpu;
         // the producer warps run ahead as far as the barriers let them, so that a stage (or a persistent unit's Q)
         // filled before its readers are done with it would be read by them
         gpu.runAhead(Set.of(0, 1, 2, 3));
@@ -344,6 +364,46 @@ class SparseFlashEmulationTest {
             }
         }
         return output(gpu, params, problem);
+    }
+
+    /** The emulator of the last {@link #runHopper}, for measurements. */
+    private static WarpEmulator lastHopper;
+
+    /**
+     * What the walk that counts a cluster's range steps before the roles split costs ({@code
+     * IndexKeySource.clusterRangeSteps}): the instructions all warps of a block issue in it, against all they issue,
+     * per block, on the clustered test cases' indexes. Not a check: it runs with {@code
+     * -Dminference.issue.measure=true} and prints its lines.
+     */
+    @ParameterizedTest(name = "{0}, {1} tokens")
+    @CsvSource({"VERTICAL_SLASH, 520", "SCATTERED, 390", "SLASH_RUNS, 700", "MIXED, 450"})
+    void clusterCountingWalkIssue(String pattern, int length) {
+        assumeTrue(Boolean.getBoolean("minference.issue.measure"), "a measurement: -Dminference.issue.measure=true");
+        Random random = new Random(1);
+        SparseIndex index = testIndex(pattern, random, 0, 6, length);
+        Problem problem = Problem.random(new AttentionShape(6, 2, 64), length, random);
+        HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant
+                .BASELINE.withCluster(true));
+        String ptx = kernel.emit(PtxTarget.SM_90A).ptx();
+        Matcher loop = Pattern.compile("(L_while_\\d+):")
+                .matcher(ptx.substring(ptx.indexOf("the cluster's range steps")));
+        assertTrue(loop.find(), "the counting walk's loop");
+        String head = loop.group(1);
+        runHopper(problem, index, kernel, ptx, random);
+        long walk = lastHopper.issuedBetween(head, head.replace("while", "endwhile"));
+        long all = lastHopper.issued().values().stream().flatMap(m -> m.values().stream()).mapToLong(x -> x).sum();
+        long blocks = (long) index.heads() * kernel.gridBlocksPerHead(blocksPerHead(index, kernel));
+        long turns = 0, steps = 0;
+        for (int h = 0; h < index.heads(); h++) {
+            for (int b = 0; b < index.queryBlocks(); b += 2) {
+                turns += PairedTiles.clusterWalk(index, h, b)[0];
+                steps += PairedTiles.clusterSteps(index, h, b);
+            }
+        }
+        System.out.printf("%s T=%d: counting walk %.0f warp instructions a block of %.0f (%.1f %%), %.1f turns and"
+                + " %.1f steps a cluster, %.1f warp instructions a turn%n", pattern, length, (double) walk / blocks,
+                (double) all / blocks, 100.0 * walk / all, 2.0 * turns / blocks, 2.0 * steps / blocks,
+                (double) walk / (2.0 * turns * kernel.threads() / 32));
     }
 
     /** The emulated persistent grid: fewer blocks than units, and not a divisor of the test cases' unit counts. */

@@ -67,6 +67,31 @@ final class TestIndexes {
         return index;
     }
 
+    /**
+     * Three slash bands a row, exact per query block as the index assembly writes them (keys {@code [row - offset -
+     * width, row - offset]} over the block's rows): the local window (offset 0, 70 keys), and bands at offsets 200
+     * (130 keys) and 450 (100 keys). Blocks 2p + 1 take blocks 2p's tiles 64 keys further: a cluster pair shares all
+     * of a band's tiles but its first (block 2p's alone) and its last (block 2p + 1's), and block 2p + 1's last tile of
+     * one band pairs with block 2p's first of the next ({@link PairedTiles#clusterRangeSteps}).
+     */
+    static SparseIndex slashRuns(int firstHead, int heads, int length) {
+        int queryBlocks = SparseIndex.queryBlocks(length);
+        int[][] bands = {{450, 100}, {200, 130}, {0, 70}};
+        SparseIndex index = new SparseIndex(firstHead, heads, length, bands.length, 0);
+        for (int h = 0; h < heads; h++) {
+            for (int b = 0; b < queryBlocks; b++) {
+                int first = b * SparseIndex.BLOCK;
+                int last = Math.min(first + SparseIndex.BLOCK, length) - 1;
+                for (int[] band : bands) {
+                    int start = Math.max(0, first - band[0] - band[1]);
+                    int end = last - band[0] + 1;
+                    if (end > start) index.addRange(h, b, start, end);
+                }
+            }
+        }
+        return index;
+    }
+
     /** Key block 0, the diagonal block and random others below it. */
     static SparseIndex blockSparse(Random random, int firstHead, int heads, int length, double density) {
         int queryBlocks = SparseIndex.queryBlocks(length);
