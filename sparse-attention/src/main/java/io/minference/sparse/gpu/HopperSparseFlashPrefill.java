@@ -48,9 +48,11 @@ import static io.minference.ptx.dsl.Address.global;
  * on the same loop, on range tiles alone as on the layer's mix. Each variant built against a suspected cost moved the
  * layer by a few per cent at most: the producer's wait for its gathered columns ({@link GatherArrival#ASYNC}), the
  * per-thread barrier atomics ({@link GatherArrival#WARP} with the {@code warp} schedule), the rescale of O every step
- * (the {@code lazy} schedule); 128 keys a step, which halves every fixed per-step cost per key, made it slower. What
- * stands: a 64 x 64 tile loads 32 KB of K and V for 64 query rows, twice the dense kernel's bytes per FLOP, about
- * 7 TB/s from L2 into shared memory at that rate (a hypothesis, not a measurement).
+ * (the {@code lazy} schedule); 128 keys a step, which halves every fixed per-step cost per key, made it slower. A 64 x
+ * 64 tile loads 32 KB of K and V for 64 query rows, twice the dense kernel's bytes per FLOP, and the kernel keeps L2
+ * at 84 % of its throughput; but clusters of two blocks sharing their tiles by multicast ({@link Variant#cluster})
+ * nearly halved that traffic without making it faster (BENCHMARKS.md, "Session 15"): it issues at the same rate,
+ * a third or more of its warps' stalls on global loads, so what stands is issue and latency, not L2 bandwidth.
  */
 public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant) implements KernelDefinition {
     /** Query rows per block, and keys per tile of the index. */
