@@ -33,17 +33,22 @@
 #    waiting producer with boxes of 16 (session 14: the default 6-9 % faster than the former, boxes of 32 a tie).
 # 3. The GPU tests session 10 could not reach: CodedKvCacheGpuTest's bit-for-bit cases (the prefill quantizer's and the
 #    decode-time RoPE + KV write's codes and scales against CodedBlocks) and LlamaSessionGpuTest on CpuBackend.reference().
+# 6. Where the sparse kernel's warps stall, instruction by instruction (session 15 found it bound by issue and latency,
+#    not by L2: clusters nearly halved its L2 traffic and it got no faster): ncu --set full with the SASS source
+#    page, one launch each of the default variant and of whole tiles with waited gathers on the layer at 32K
+#    (structured), summed by opcode and the top instructions listed (bench/scripts/ncu_stalls.py); about three
+#    minutes.
 # 4. Where the estimation's 7 ms at 128K go (issue 10's layer target wants the layer at 40 ms, estimation included): the
 #    durations of the estimation and index kernels of one SparseLayerBenchmark layer at 128K under Nsight Compute
 #    (its first family, structured; the speed-of-light section only, clocks left alone), as CSV.
 set -uo pipefail
 . "$(dirname "$0")/gpu-call.sh"
-check_parts ncu-sparse "1 2 3 4 5" "$@"
+check_parts ncu-sparse "1 2 3 4 5 6" "$@"
 gpu_call ncu-sparse name,driver_version
 export MINFERENCE_TEST_DATA=${MINFERENCE_TEST_DATA:-$PWD/.gpu/data}
 NCU=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
 P="--clock-control none --target-processes all --set full"
-parts=" ${*:-1 2 3 4 5} "
+parts=" ${*:-1 2 3 4 5 6} "
 want() { [[ $parts == *" $1 "* ]]; }
 if want 1; then
 echo "== 1. profiles ($NCU)"
@@ -111,4 +116,21 @@ echo "estimation rc=$?"
 [ -f "$out/estimation.ncu-rep" ] && $NCU --import "$out/estimation.ncu-rep" --page raw --csv \
   --metrics gpu__time_duration.sum > "$out/estimation.csv" 2>&1
 cut -c1-200 "$out/estimation.csv" 2>/dev/null | head -16
+fi
+if want 6; then
+echo "== 6. the sparse kernel's stalls by instruction, the layer at 32K (structured)"
+layer=$MINFERENCE_TEST_DATA/minference/Llama_3_8B_Instruct_262k_kv_out_v32_fit_o_best_pattern.json
+for variant in default whole; do
+  if [ "$variant" = default ]; then
+    spec=default; kernel='^sparse_flash_prefill_sm90a_bf16_d128_s3_longest_lazy_async_gather_rb16$'
+  else
+    spec='range-box=64 gather=wait'; kernel='^sparse_flash_prefill_sm90a_bf16_d128_s3_longest_lazy$'
+  fi
+  timeout 100 $NCU --clock-control none --set full --import-source yes -k regex:"$kernel" --launch-skip 2 -c 1 \
+    -o "$out/stalls-$variant" .gpu/java io.minference.bench.gpu.SparseLayerBenchmark "$layer" 22 \
+    --variants "$spec" 32768 > "$out/ncu-stalls-$variant.log" 2>&1
+  echo "$variant rc=$?"
+  $NCU --import "$out/stalls-$variant.ncu-rep" --page source --csv --print-source sass > "$out/stalls-$variant.csv" 2>&1
+  python3 bench/scripts/ncu_stalls.py "$out/stalls-$variant.csv" --top 20 | cut -c1-200
+done
 fi
