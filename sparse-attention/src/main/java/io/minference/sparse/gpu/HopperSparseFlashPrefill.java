@@ -57,6 +57,8 @@ import static io.minference.ptx.dsl.Address.global;
 public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant) implements KernelDefinition {
     /** Query rows per block, and keys per tile of the index. */
     public static final int BLOCK = SparseIndex.BLOCK;
+    /** The most rows (grid y) a launch may have. */
+    private static final int MAX_GRID_ROWS = 65535;
     /**
      * The system property naming the consumers' schedule ({@link HopperFlashLoop.Schedule#parse}): {@code plain}, or
      * a list of {@code overlap} (the softmax of a step under the previous step's P V), {@code lazy} (the default)
@@ -363,10 +365,17 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
 
     /**
      * The grid's y over {@code units} units per head ({@code ceil(queryBlocks / queryBlocksPerUnit)}): the units, or
-     * with clusters two blocks per unit.
+     * with clusters two blocks per unit; more than a grid's 65535 rows is an error naming the limit (with clusters an
+     * odd 65535 query blocks round up past it).
      */
     public int gridBlocksPerHead(int units) {
-        return variant.cluster() ? 2 * units : units;
+        long rows = variant.cluster() ? 2L * units : units;
+        if (rows > MAX_GRID_ROWS) {
+            throw new IllegalArgumentException("the sparse kernel" + (variant.cluster() ? " in clusters of two" : "")
+                    + " would launch " + rows + " block rows per head, more than a grid's " + MAX_GRID_ROWS
+                    + "; the prompt is too long for it");
+        }
+        return (int) rows;
     }
 
     private static HopperFlashLoop loop(int headDim, int stages, Variant variant) {

@@ -192,6 +192,10 @@ class SparseKernelsPtxasTest {
     void clusteredBlocksShareOneKeyStream() {
         HopperSparseFlashPrefill.Variant cluster = HopperSparseFlashPrefill.Variant.BASELINE.withCluster(true);
         HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(128, cluster);
+        assertEquals(65534, kernel.gridBlocksPerHead(32767), "two blocks a pair");
+        var tooLong = assertThrows(IllegalArgumentException.class, () -> kernel.gridBlocksPerHead(32768));
+        assertTrue(tooLong.getMessage().contains("65536 block rows per head, more than a grid's 65535"),
+                tooLong.getMessage());
         KernelSource source = kernel.emit(PtxTarget.SM_90A);
         HopperSparseFlashPrefill single = HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant
                 .BASELINE);
