@@ -247,7 +247,7 @@ class LauncherScriptsTest {
         // a good part first: the check reads every part before any runs
         Map<String, List<String>> cases = Map.of(
                 "prefill-bench", List.of("1m", "128k 512k 512k-sparse 1m gemm"),
-                "ncu-sparse", List.of("2", "1 2 3 4 5"));
+                "ncu-sparse", List.of("2", "1 2 3 4 5 6"));
         for (var entry : cases.entrySet()) {
             String name = entry.getKey();
             Run run = run(null, null, "bench/scripts/" + name + ".sh", entry.getValue().get(0), "512K");
