@@ -47,7 +47,7 @@ def main():
     args = parser.parse_args()
     header, rows = read_rows(args.csv)
     samples = next(i for i, name in enumerate(header) if "Warp Stall Sampling (All" in name)
-    source = next(i for i, name in enumerate(header) if name.strip() == "Source" or "Source" in name)
+    source = next(i for i, name in enumerate(header) if "Source" in name)
     address = next((i for i, name in enumerate(header) if "Address" in name), None)
     reasons = [i for i, name in enumerate(header)
                if i != samples and "stall" in name.lower() and "Warp Stall Sampling" not in name]
