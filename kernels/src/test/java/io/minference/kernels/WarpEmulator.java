@@ -1290,6 +1290,7 @@ public final class WarpEmulator {
                 case "sub" -> type.equals("f32") ? bits(f(l, s[3]) - f(l, s[4])) : wrap(type, a - operand(l, s[4]));
                 case "mul" -> switch (parts[1]) {
                     case "wide" -> (a & 0xFFFFFFFFL) * (operand(l, s[4]) & 0xFFFFFFFFL);
+                    case "hi" -> ((a & 0xFFFFFFFFL) * (operand(l, s[4]) & 0xFFFFFFFFL)) >>> 32;
                     case "lo" -> wrap(type, a * operand(l, s[4]));
                     default -> bits(f(l, s[3]) * f(l, s[4]));
                 };

@@ -119,12 +119,45 @@ public interface Arithmetic extends Values {
         return mul(a, u32(b));
     }
 
+    /**
+     * Quotient by a constant: a shift for a power of two, else a multiply-high by {@link ConstantDivisor}'s magic
+     * number and a shift (three more instructions where it needs 33 bits), exact for every u32; divisors past 2^31
+     * (a quotient of 0 or 1) divide by a register. ptxas leaves {@code div.u32} by an immediate to its general
+     * sequence (a float reciprocal, its refinement and corrections: about 20 dependent instructions), which in the
+     * Hopper kernels' ring arithmetic ({@code step / stages}) sat at the head of every key step.
+     */
     default U32 div(U32 a, long b) {
-        return div(a, u32(b));
+        if (b > ConstantDivisor.LARGEST) {
+            return div(a, u32(b));
+        }
+        ConstantDivisor divisor = ConstantDivisor.of(b);
+        if (divisor.powerOfTwo()) {
+            return divisor.shift() == 0 ? a : shr(a, divisor.shift());
+        }
+        U32 high = mulHi(a, u32(divisor.multiplier()));
+        if (divisor.wide()) {
+            U32 half = shr(sub(a, high), 1);
+            U32 sum = add(high, half);
+            return divisor.shift() == 1 ? sum : shr(sum, divisor.shift() - 1);
+        }
+        return divisor.shift() == 0 ? high : shr(high, divisor.shift());
     }
 
+    /** Remainder by a constant: a mask for a power of two, else {@code a - (a / b) b} by {@link #div(U32, long)}. */
     default U32 rem(U32 a, long b) {
-        return rem(a, u32(b));
+        if (b > ConstantDivisor.LARGEST) {
+            return rem(a, u32(b));
+        }
+        ConstantDivisor divisor = ConstantDivisor.of(b);
+        if (divisor.powerOfTwo()) {
+            return and(a, b - 1);
+        }
+        return sub(a, mul(div(a, b), b));
+    }
+
+    /** The high 32 bits of the 64-bit product ({@code mul.hi.u32}). */
+    default U32 mulHi(U32 a, U32 b) {
+        return binary("hi", "mul.hi.u32", a, b);
     }
 
     default U32 and(U32 a, long b) {
