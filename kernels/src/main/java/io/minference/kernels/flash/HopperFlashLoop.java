@@ -686,7 +686,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         Function<U32, HopperKeySource.Stage> acquire = index -> {
             HopperKeySource.Stage stage = stageOf.apply(index);
             k.waitPhase(stage.full(), k.and(k.div(ringIndex.apply(index), stages), 1));
-            source.acquired(k, index);
+            source.acquired(k, index, stage);
             return stage;
         };
         Consumer<HopperKeySource.Stage> issueScoreGemms = stage -> {

@@ -78,9 +78,11 @@ public interface HopperKeySource {
     /**
      * Consumers: step {@code step}'s stage is full (its barrier completed), and its tiles are about to be read by
      * wgmma. A source whose producer wrote a stage with ordinary (generic-proxy) copies and did not fence them to
-     * the async proxy itself fences here; the others do nothing.
+     * the async proxy itself fences here; one whose {@link #mask} reads the stage's metadata may read it here, into
+     * a register, so that the loads run under the step's S GEMM. The loop calls this for a step after its
+     * predecessor's {@link #mask} and before its own; the default does nothing.
      */
-    default void acquired(KernelBuilder k, U32 step) {
+    default void acquired(KernelBuilder k, U32 step, Stage stage) {
     }
 
     /**

@@ -259,6 +259,8 @@ final class IndexKeySource implements HopperKeySource {
      * step after whose fill warp 0 lets them go ({@link #firstProducerStep}); null otherwise.
      */
     private Pred handshake;
+    /** A consumer's copy of the last key position of the step it acquired last ({@link #acquired}), for the mask. */
+    private U32 acquiredLastKey;
     private U32 handshakeStep;
 
     /**
@@ -474,13 +476,41 @@ final class IndexKeySource implements HopperKeySource {
         return k.add(stage.metadata(), k.shl(consumer, 8));
     }
 
-    /** With {@link GatherArrival#ASYNC}, a stage holding a column tile is fenced to the async proxy here. */
+    /**
+     * With {@link GatherArrival#ASYNC}, a stage holding a column tile is fenced to the async proxy here. Then the
+     * step's last key position ({@link #lastKey}), which {@link #mask} decides on, is read into
+     * {@link #acquiredLastKey}: here, the shared loads run under the step's S = Q Kᵀ; in {@link #mask} they stood,
+     * with their latency, at the head of the softmax (Nsight Compute's stall sampling, session 16).
+     */
     @Override
-    public void acquired(KernelBuilder k, U32 step) {
+    public void acquired(KernelBuilder k, U32 step, Stage stage) {
         if (arrival == GatherArrival.ASYNC) {
             U32 lastTile = k.add(k.mul(step, tilesPerStep), tilesPerStep - 1);
             k.ifThen(k.ge(lastTile, rangeTiles), k::fenceProxyAsyncShared);
         }
+        U32 last = lastKey(k, stage);
+        if (acquiredLastKey == null) {
+            acquiredLastKey = k.var("acquiredLastKey", last);
+        } else {
+            k.set(acquiredLastKey, last);
+        }
+    }
+
+    /**
+     * The largest key position of a stage: positions ascend within a tile's box (a range tile's keys, a column
+     * tile's ascending columns) and a masked entry is MASKED_KEY, so it is the largest of the boxes' last positions.
+     * A column tile is one box of 64; a range tile's boxes are of rangeBox keys.
+     */
+    private U32 lastKey(KernelBuilder k, Stage stage) {
+        U32 positions = positions(k, stage);
+        U32 lastKey = null;
+        for (int part = 0; part < tilesPerStep; part++) {
+            for (int boxEnd = rangeBox; boxEnd <= BLOCK; boxEnd += rangeBox) {
+                U32 last = k.loadU32(shared(positions).plus(4L * (BLOCK * part + boxEnd - 1)));
+                lastKey = lastKey == null ? last : k.max(lastKey, last);
+            }
+        }
+        return lastKey;
     }
 
     @Override
@@ -887,20 +917,15 @@ final class IndexKeySource implements HopperKeySource {
     @Override
     public void mask(KernelBuilder k, U32 step, Stage stage, WarpgroupAccumulator scores, U32 rowPosition,
                      U32 pair) {
-        // positions ascend within a tile's box (a range tile's keys, a column tile's ascending columns) and a masked
-        // entry is MASKED_KEY, so the largest of the boxes' last positions is the tile's: at or before the thread's
-        // first row, nothing of the step is masked for either of its rows. Most steps are such (whole range tiles
-        // below the diagonal, full column tiles), and skip the shared loads and selects; the vote keeps the branch
-        // uniform per warp. A column tile is one box of 64; a range tile's boxes are of rangeBox keys.
-        U32 positions = positions(k, stage);
-        U32 lastKey = null;
-        for (int part = 0; part < tilesPerStep; part++) {
-            for (int boxEnd = rangeBox; boxEnd <= BLOCK; boxEnd += rangeBox) {
-                U32 last = k.loadU32(shared(positions).plus(4L * (BLOCK * part + boxEnd - 1)));
-                lastKey = lastKey == null ? last : k.max(lastKey, last);
-            }
+        // with the step's last key position at or before the thread's first row, nothing of the step is masked for
+        // either of its rows. Most steps are such (whole range tiles below the diagonal, full column tiles), and
+        // skip the shared loads and selects; the vote keeps the branch uniform per warp. The consumer loop acquires
+        // every step before masking it (HopperKeySource#acquired), so acquiredLastKey is this step's.
+        if (acquiredLastKey == null) {
+            throw new IllegalStateException("mask before the step was acquired");
         }
-        k.ifThen(k.any(k.gt(lastKey, rowPosition)), () -> {
+        U32 positions = positions(k, stage);
+        k.ifThen(k.any(k.gt(acquiredLastKey, rowPosition)), () -> {
             U32 lanePositions = k.add(positions, k.shl(pair, 2));
             FragmentC[] fragments = scores.fragments();
             for (int f = 0; f < fragments.length; f++) {
