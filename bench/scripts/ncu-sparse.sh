@@ -22,20 +22,21 @@
 #    index kernels' GPU tests (GpuIndexBuilderGpuTest, GpuCpuAgreementGpuTest), for the run-based index assembly.
 # 2. SparseLayerBenchmark, layer 22 of MInference's LLaMA-3-8B patterns at 128K, the variants in one process
 #    (`--variants`: each repeat runs them all, in an order that rotates, on the same inputs): the default (since
-#    session 14: lazy, range tiles in boxes of 16 keys, gathered columns arrived for by the copy engine), the former
-#    default (`range-box=64 gather=wait`: whole tiles, the producer waiting for its gathers), boxes of 32, the waiting
-#    producer with boxes of 16, warp arrivals with range tiles by producer warp 0 alone (`gather=warp
-#    schedule=lazy,warp`), persistent blocks, the `plain` schedule, `overlap,lazy` (never timed on the layer), and
-#    persistent pairs (which want whole tiles and waited gathers); first the index kernels' GPU tests (as in part 1)
-#    and SparseFlashAttentionGpuTest's reference cases (the default kernel), range-box, persistent and async cases.
-#    Session 14 ran the first four of these at 128K (BENCHMARKS.md, "Session 14").
+#    session 16: the overlap,lazy schedule, range tiles in boxes of 16 keys, gathered columns arrived for by the copy
+#    engine), whole tiles with the producer waiting for its gathers (`range-box=64 gather=wait`), boxes of 32, the
+#    waiting producer with boxes of 16, warp arrivals with range tiles by producer warp 0 alone (`gather=warp
+#    schedule=lazy,warp`), persistent blocks (which want the lazy schedule), the `plain` schedule, the `lazy` one
+#    (the default until session 16), and persistent pairs (which want whole tiles, waited gathers and the lazy
+#    schedule); first the index kernels' GPU tests (as in part 1) and SparseFlashAttentionGpuTest's reference cases
+#    (the default kernel), range-box, persistent and async cases. Session 14 ran the first four of these at 128K
+#    (BENCHMARKS.md, "Session 14").
 # 5. The layer at 512K (structured, random, RoPE): the default against the former default, boxes of 32, and the
 #    waiting producer with boxes of 16 (session 14: the default 6-9 % faster than the former, boxes of 32 a tie).
 # 3. The GPU tests session 10 could not reach: CodedKvCacheGpuTest's bit-for-bit cases (the prefill quantizer's and the
 #    decode-time RoPE + KV write's codes and scales against CodedBlocks) and LlamaSessionGpuTest on CpuBackend.reference().
 # 6. Where the sparse kernel's warps stall, instruction by instruction (session 15 found it bound by issue and latency,
 #    not by L2: clusters nearly halved its L2 traffic and it got no faster): ncu --set full with the SASS source
-#    page, one launch each of the default variant and of whole tiles with waited gathers on the layer at 32K
+#    page, one launch each of the default variant and of whole tiles with waited gathers (lazy) on the layer at 32K
 #    (structured), summed by opcode and the top instructions listed (bench/scripts/ncu_stalls.py); about three
 #    minutes.
 # 4. Where the estimation's 7 ms at 128K go (issue 10's layer target wants the layer at 40 ms, estimation included): the
@@ -52,7 +53,7 @@ parts=" ${*:-1 2 3 4 5 6} "
 want() { [[ $parts == *" $1 "* ]]; }
 if want 1; then
 echo "== 1. profiles ($NCU)"
-timeout 90 $NCU $P -k regex:'^sparse_flash_prefill_sm90a_bf16_d128_s3_longest_lazy_async_gather_rb16$' --launch-skip 24 -c 1 -o "$out/sparse" \
+timeout 90 $NCU $P -k regex:'^sparse_flash_prefill_sm90a_bf16_d128_s3_longest_overlap_lazy_async_gather_rb16$' --launch-skip 24 -c 1 -o "$out/sparse" \
   .gpu/java io.minference.bench.gpu.SparseAttentionBenchmark 32768 > "$out/ncu-sparse.log" 2>&1
 echo "sparse rc=$?"
 timeout 90 $NCU $P -k regex:'^flash_prefill_sm90a_bf16_d128' --launch-skip 1 -c 1 -o "$out/dense" \
@@ -89,7 +90,7 @@ timeout 120 .gpu/test --details=testfeed --include-tag gpu --include-classname '
   > "$out/variant-tests.log" 2>&1
 echo "rc=$?"; test_summary "$out/variant-tests.log"
 echo "== 2. the layer at 128K, nine variants in one process"
-layer_variants 300 layer128k "default|range-box=64 gather=wait|range-box=32|gather=wait|gather=warp schedule=lazy,warp|persistent=true|schedule=plain|schedule=overlap,lazy|range-box=64 gather=wait persistent=true pairs=true" 131072
+layer_variants 300 layer128k "default|range-box=64 gather=wait|range-box=32|gather=wait|gather=warp schedule=lazy,warp|persistent=true schedule=lazy|schedule=plain|schedule=lazy|range-box=64 gather=wait persistent=true pairs=true schedule=lazy" 131072
 fi
 if want 5; then
 echo "== 5. the layer at 512K: the default against whole tiles, boxes of 32 and the waiting producer"
@@ -122,9 +123,9 @@ echo "== 6. the sparse kernel's stalls by instruction, the layer at 32K (structu
 layer=$MINFERENCE_TEST_DATA/minference/Llama_3_8B_Instruct_262k_kv_out_v32_fit_o_best_pattern.json
 for variant in default whole; do
   if [ "$variant" = default ]; then
-    spec=default; kernel='^sparse_flash_prefill_sm90a_bf16_d128_s3_longest_lazy_async_gather_rb16$'
+    spec=default; kernel='^sparse_flash_prefill_sm90a_bf16_d128_s3_longest_overlap_lazy_async_gather_rb16$'
   else
-    spec='range-box=64 gather=wait'; kernel='^sparse_flash_prefill_sm90a_bf16_d128_s3_longest_lazy$'
+    spec='range-box=64 gather=wait schedule=lazy'; kernel='^sparse_flash_prefill_sm90a_bf16_d128_s3_longest_lazy$'
   fi
   timeout 100 $NCU --clock-control none --set full --import-source yes -k regex:"$kernel" --launch-skip 2 -c 1 \
     -o "$out/stalls-$variant" .gpu/java io.minference.bench.gpu.SparseLayerBenchmark "$layer" 22 \

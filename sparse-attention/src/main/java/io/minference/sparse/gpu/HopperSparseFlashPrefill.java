@@ -66,12 +66,20 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      */
     public static final String SCHEDULE_PROPERTY = "minference.sparse.schedule";
     /**
-     * The default schedule: {@code lazy}, O rescaled only in the steps where a row's maximum moved, which gives the
-     * plain schedule's bits. Measured against plain on the H200 in three calls (BENCHMARKS.md, "The variants
-     * measured" and "Where the sparse kernel's time is not"), layer 22 at 128K: 1.5-3.6 % faster on the structured
-     * and RoPE families, within 1 % either way on random.
+     * The {@link Variant#BASELINE}'s schedule, which the variants that cannot overlap (pairs, clusters, persistent
+     * blocks, 128 keys a step) name: {@code lazy}, O rescaled only in the steps where a row's maximum moved, which
+     * gives the plain schedule's bits. Measured against plain on the H200 in three calls (BENCHMARKS.md, "The
+     * variants measured" and "Where the sparse kernel's time is not"), layer 22 at 128K: 1.5-3.6 % faster on the
+     * structured and RoPE families, within 1 % either way on random.
      */
-    private static final String DEFAULT_SCHEDULE = "lazy";
+    private static final String BASELINE_SCHEDULE = "lazy";
+    /**
+     * The {@link Variant#DEFAULT}'s schedule: {@code overlap,lazy}, the softmax of a step under the previous step's
+     * P V (FlashAttention-3's intra-warpgroup overlap) on top of the lazy rescale. Measured against {@code lazy} in
+     * one process on the same inputs, NVIDIA H100 (BENCHMARKS.md, "Session 16"), layer 22 of MInference's LLaMA-3-8B
+     * patterns: 1.027-1.074x at 128K and 1.007-1.039x at 512K on the three families, 0.992-1.041x at 32K.
+     */
+    private static final String DEFAULT_SCHEDULE = "overlap,lazy";
     /** The system property naming the keys per step, {@code 64} or {@code 128} ({@link Variant#keysPerStep}). */
     public static final String KEYS_PER_STEP_PROPERTY = "minference.sparse.keys-per-step";
     /**
@@ -112,7 +120,7 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      * slots' ranges start at the same key is loaded once for 128 query rows, as in the dense kernel, instead of
      * twice. Each consumer computes its slot's tiles in the same order as without pairs, so the outputs are bit
      * for bit the same. Wants 64 keys a step, gathers waited for, whole-tile range copies and a schedule without
-     * overlap or ping-pong (so, from the properties: {@code pairs=true gather=wait range-box=64}).
+     * overlap or ping-pong (so, from the properties: {@code pairs=true gather=wait range-box=64 schedule=lazy}).
      * <p>With {@code persistent} the launch is a grid of a few blocks per SM ({@link #persistentGrid}, at most one
      * per slot), and block b takes the slots at places b, b + grid, b + 2 grid, ... of the longest-first list in turn
      * ({@link HopperFlashLoop#persistent}): a slot's Q, index reads and first tiles are loaded while the previous
@@ -139,7 +147,7 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      * the last cluster's second block has no slot: it walks the steps and writes nothing. Launch: grid y twice the
      * pairs per head, clusters of (1, 2, 1); with the longest-first order a cluster takes the pairs list's unit
      * ({@link SlotOrder}'s pairs mode). Wants 64 keys a step, gathers waited for, whole-tile range copies, the plain
-     * or lazy schedule, no pairs and no persistence ({@code cluster=true gather=wait range-box=64}).
+     * or lazy schedule, no pairs and no persistence ({@code cluster=true gather=wait range-box=64 schedule=lazy}).
      */
     public record Variant(LaunchOrder order, HopperFlashLoop.Schedule schedule, GatherArrival gather,
                           int keysPerStep, boolean pairs, boolean persistent, int rangeBox, boolean cluster) {
@@ -158,7 +166,7 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
          * in one copy of 64 keys. The default until session 14; what pairs need.
          */
         public static final Variant BASELINE = new Variant(LaunchOrder.LONGEST_FIRST,
-                HopperFlashLoop.Schedule.parse(DEFAULT_SCHEDULE), GatherArrival.WAIT, BLOCK, false, false, BLOCK, false);
+                HopperFlashLoop.Schedule.parse(BASELINE_SCHEDULE), GatherArrival.WAIT, BLOCK, false, false, BLOCK, false);
 
         /**
          * The default: the {@link #BASELINE} with range tiles in boxes of 16 keys and the gathered columns arrived
@@ -166,9 +174,12 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
          * process on the same inputs (BENCHMARKS.md, "Session 14"), layer 22 of MInference's LLaMA-3-8B patterns:
          * 4-8 % faster at 128K and 6-9 % at 512K on the structured and RoPE families, 1-7 % on random; at 32K within
          * 0.5 % on random and RoPE, 4 % (0.3 ms) slower on structured. Boxes of 32 tied with 16 at 512K; boxes of 8
-         * and the whole-tile copies with the copy engine's arrivals alone were slower.
+         * and the whole-tile copies with the copy engine's arrivals alone were slower. Since session 16 with the
+         * {@code overlap,lazy} schedule (DEFAULT_SCHEDULE); a variant that cannot overlap names
+         * {@code schedule=lazy} beside its other settings.
          */
-        public static final Variant DEFAULT = BASELINE.withGather(GatherArrival.ASYNC).withRangeBox(16);
+        public static final Variant DEFAULT = BASELINE.withGather(GatherArrival.ASYNC).withRangeBox(16)
+                .withSchedule(HopperFlashLoop.Schedule.parse(DEFAULT_SCHEDULE));
 
         /** Blocks on their own, without clusters. */
         public Variant(LaunchOrder order, HopperFlashLoop.Schedule schedule, GatherArrival gather, int keysPerStep,

@@ -66,8 +66,9 @@ public final class SparseKernels {
                 kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant));
                 kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant.withKeysPerStep(128)));
             }
-            // range tiles in boxes (the default takes boxes of 16 with the copy engine's arrivals): the lazy
-            // schedule at 64 keys a step, each gather arrival, persistent blocks where they walk the sorted list
+            // range tiles in boxes (the default takes boxes of 16 with the copy engine's arrivals and the
+            // overlap,lazy schedule): the lazy schedule at 64 keys a step, each gather arrival, persistent blocks
+            // where they walk the sorted list; boxes of 16 also with overlap,lazy
             for (int box : List.of(32, 16, 8)) {
                 for (GatherArrival gather : GatherArrival.values()) {
                     HopperSparseFlashPrefill.Variant variant = HopperSparseFlashPrefill.Variant.BASELINE
@@ -76,6 +77,10 @@ public final class SparseKernels {
                     kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant));
                     if (order == LaunchOrder.LONGEST_FIRST && gather != GatherArrival.WARP) {
                         kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant.withPersistent(true)));
+                    }
+                    if (box == 16 && gather != GatherArrival.WARP) {
+                        kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant.withSchedule(
+                                HopperFlashLoop.Schedule.parse("overlap,lazy"))));
                     }
                 }
             }

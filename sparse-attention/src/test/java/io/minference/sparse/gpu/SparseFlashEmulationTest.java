@@ -305,7 +305,9 @@ class SparseFlashEmulationTest {
             case "range boxes of 16 persistent" -> base.withRangeBox(16).withPersistent(true);
             case "range boxes of 16 async" -> base.withRangeBox(16).withGather(GatherArrival.ASYNC);
             case "default" -> HopperSparseFlashPrefill.Variant.DEFAULT;
-            case "default persistent" -> HopperSparseFlashPrefill.Variant.DEFAULT.withPersistent(true);
+            // persistent blocks do not overlap: the default's boxes and gathers on the lazy schedule
+            case "default persistent" -> HopperSparseFlashPrefill.Variant.DEFAULT.withSchedule(
+                    HopperFlashLoop.Schedule.parse("lazy")).withPersistent(true);
             default -> throw new IllegalArgumentException(name);
         };
     }
