@@ -83,6 +83,16 @@ class KvCodeGranularityMeasurement {
                         (v, r, h, hd, k) -> blocks(v, r, h, hd, 64, 16, true)),
                 new Named("e4m3 block64 x 16 channels (K,V)", 1 + 4.0 / (64 * 16),
                         (v, r, h, hd, k) -> blocks(v, r, h, hd, 64, 16, false)),
+                new Named("e4m3 K smoothed (block64 channel means, bf16), V block64 x head", 1 + (2.0 / 64 + 8.0 / (64 * d)) / 2,
+                        (v, r, h, hd, k) -> smoothed(v, r, h, hd, k, false)),
+                new Named("e4m3 K and V smoothed (block64 channel means, bf16)", 1 + 2.0 / 64 + 4.0 / (64 * d),
+                        (v, r, h, hd, k) -> smoothed(v, r, h, hd, true, false)),
+                new Named("e4m3 K smoothed, V bf16", 1.5 + 1.0 / 64,
+                        (v, r, h, hd, k) -> { if (k) smoothed(v, r, h, hd, true, false); }),
+                new Named("e4m3 K bf16, V smoothed", 1.5 + 1.0 / 64,
+                        (v, r, h, hd, k) -> { if (!k) smoothed(v, r, h, hd, true, false); }),
+                new Named("int8 K smoothed, V block64 x head", 1 + (2.0 / 64 + 8.0 / (64 * d)) / 2,
+                        (v, r, h, hd, k) -> smoothed(v, r, h, hd, k, true)),
                 new Named("int8 block32 x head (K,V)", 1 + 4.0 / (32 * d),
                         (v, r, h, hd, k) -> blocks(v, r, h, hd, 32, hd, true)),
                 new Named("int8 block64 x head, first block bf16", 1 + 4.0 / (64 * d),
@@ -177,6 +187,27 @@ class KvCodeGranularityMeasurement {
                 }
             }
         }
+    }
+
+    /**
+     * SageAttention's smoothing: each 64-position block's per-channel mean (kept in bf16) is taken out before the
+     * block is coded per block and head, and added back after; {@code smooth} false codes the block as it is.
+     */
+    static void smoothed(float[] v, int rows, int heads, int headDim, boolean smooth, boolean int8) {
+        int kvDim = heads * headDim;
+        float[] mean = new float[kvDim];
+        for (int r0 = 0; smooth && r0 < rows; r0 += 64) {
+            Arrays.fill(mean, 0);
+            for (int r = r0; r < r0 + 64; r++) for (int c = 0; c < kvDim; c++) mean[c] += v[r * kvDim + c];
+            for (int c = 0; c < kvDim; c++) mean[c] = BFloat16.round(mean[c] / 64);
+            for (int r = r0; r < r0 + 64; r++) for (int c = 0; c < kvDim; c++) v[r * kvDim + c] -= mean[c];
+            float[] block = Arrays.copyOfRange(v, r0 * kvDim, (r0 + 64) * kvDim);
+            blocks(block, 64, heads, headDim, 64, headDim, int8);
+            for (int r = r0; r < r0 + 64; r++) {
+                for (int c = 0; c < kvDim; c++) v[r * kvDim + c] = block[(r - r0) * kvDim + c] + mean[c];
+            }
+        }
+        if (!smooth) blocks(v, rows, heads, headDim, 64, headDim, int8);
     }
 
     /** int8 per block and head, the first block (the attention sinks) left in bf16. */
