@@ -97,6 +97,8 @@ class SparseFlashEmulationTest {
             "range boxes of 8 warp, 64, SCATTERED, 330, 0, 3", "range boxes of 16 128 keys, 64, MIXED, 300, 0, 6",
             "range boxes of 16 persistent, 64, VERTICAL_SLASH, 330, 0, 6",
             "range boxes of 16 async, 64, MIXED, 300, 0, 6", "default, 128, SCATTERED, 330, 0, 3",
+            "default, 64, MIXED, 300, 0, 6", "default, 64, VERTICAL_SLASH, 520, 0, 6",
+            "overlap lazy, 64, MIXED, 300, 0, 6",
             "default persistent, 64, VERTICAL_SLASH, 330, 0, 6", "cluster, 128, MIXED, 330, 1, 4",
             "cluster last-first, 64, VERTICAL_SLASH, 100, 0, 6"})
     void theHopperKernelMatchesTheCpuReference(String variant, int headDim, String pattern, int length,
