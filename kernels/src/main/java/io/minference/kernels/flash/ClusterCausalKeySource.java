@@ -1,6 +1,5 @@
 package io.minference.kernels.flash;
 
-import io.minference.ptx.dsl.B16;
 import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.ptx.dsl.Pred;
 import io.minference.ptx.dsl.TensorMapParam;
@@ -107,12 +106,8 @@ final class ClusterCausalKeySource implements HopperKeySource {
     public void load(KernelBuilder k, U32 thread, U32 step, Stage stage) {
         U32 shared = k.min(ownSteps, peerSteps).named("sharedSteps");
         k.ifElse(k.lt(step, shared), () -> {
-            k.comment("a tile both blocks need: K multicast by rank 0, V by rank 1, both bytes expected here");
-            k.arriveExpectingBytes(stage.full(), stage.keys().bytes() + stage.values().bytes());
-            U32 firstKey = k.mul(step, blockN).named("firstKey");
-            B16 both = k.ctaMask(0b11);
-            k.ifElse(k.eq(rank, 0), () -> stage.keys().loadMulticast(k, keyMap, stage.full(), both, kvHead, firstKey),
-                    () -> stage.values().loadMulticast(k, valueMap, stage.full(), both, kvHead, firstKey));
+            stage.loadSharedByCluster(k, k.eq(rank, 0), keyMap, valueMap, kvHead,
+                    k.mul(step, blockN).named("firstKey"));
         }, () -> k.ifElse(k.lt(step, ownSteps), () -> {
             k.comment("a tile only this block needs, loaded alone");
             own.load(k, thread, step, stage);

@@ -1,8 +1,10 @@
 package io.minference.kernels.flash;
 
+import io.minference.ptx.dsl.B16;
 import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.ptx.dsl.MBarrier;
 import io.minference.ptx.dsl.Pred;
+import io.minference.ptx.dsl.TensorMapParam;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.WarpgroupAccumulator;
 import io.minference.ptx.tile.WgmmaTile;
@@ -27,6 +29,19 @@ public interface HopperKeySource {
      * @param metadata {@link #metadataBytes()} bytes of shared memory for what the mask needs (16-byte aligned)
      */
     record Stage(WgmmaTile keys, WgmmaTile values, MBarrier full, U32 metadata) {
+        /**
+         * A tile that both blocks of a two-block cluster need, from key row {@code firstKey}: this block's thread
+         * expects both tiles' bytes on its full barrier, and K is multicast into both blocks' stage by rank 0, V by
+         * rank 1, so that each tensor crosses from L2 once for the pair ({@link HopperFlashLoop#clusterPairs}).
+         */
+        public void loadSharedByCluster(KernelBuilder k, Pred rankZero, TensorMapParam keyMap,
+                                        TensorMapParam valueMap, U32 kvHead, U32 firstKey) {
+            k.comment("a tile both blocks need: K multicast by rank 0, V by rank 1, both bytes expected here");
+            k.arriveExpectingBytes(full, keys.bytes() + values.bytes());
+            B16 both = k.ctaMask(0b11);
+            k.ifElse(rankZero, () -> keys.loadMulticast(k, keyMap, full, both, kvHead, firstKey),
+                    () -> values.loadMulticast(k, valueMap, full, both, kvHead, firstKey));
+        }
     }
 
     /** Producer threads, before their step loop: where a source declares the state it walks the steps with. */

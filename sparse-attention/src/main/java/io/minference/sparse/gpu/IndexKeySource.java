@@ -702,14 +702,9 @@ final class IndexKeySource implements HopperKeySource {
                 U32 key = k.add(start, thread);
                 k.store(position, k.select(k.and(takeOwn, k.lt(key, ownEnd)), key, k.u32(MASKED_KEY)));
             });
-            k.ifElse(next.shared(), () -> k.ifElse(k.eq(thread, 0), () -> {
-                k.comment("a tile both slots take: K multicast by rank 0, V by rank 1, both bytes expected here");
-                k.arriveExpectingBytes(stage.full(), rangeTileBytes());
-                var both = k.ctaMask(0b11);
-                k.ifElse(rankA, () -> stage.keys().loadMulticast(k, rows.keyMap(), stage.full(), both,
-                        rows.kvHead(), start), () -> stage.values().loadMulticast(k, rows.valueMap(), stage.full(),
-                        both, rows.kvHead(), start));
-            }, () -> k.arrive(stage.full())), () -> k.ifElse(takeOwn, () -> {
+            k.ifElse(next.shared(), () -> k.ifElse(k.eq(thread, 0),
+                    () -> stage.loadSharedByCluster(k, rankA, rows.keyMap(), rows.valueMap(), rows.kvHead(), start),
+                    () -> k.arrive(stage.full())), () -> k.ifElse(takeOwn, () -> {
                 k.comment("a tile only this block's slot takes, loaded alone");
                 issueRangeTile(k, thread, start, 0, stage);
             }, () -> {
