@@ -110,139 +110,10 @@ final class IndexKeySource implements HopperKeySource {
     record Columns(U64 at, U32 count) {
     }
 
-    /**
-     * One slot's walk through its ranges, a TMA box at a time (a tile, or with smaller boxes a part of one): its
-     * range tiles (counted by every thread before the roles split) and, in the producer, the range it is in, the next
-     * box's first key and the range's end.
-     */
-    private static final class Cursor {
-        final SlotKeys keys;
-        final int box;
-        final U32 rangeTiles;
-        U32 range;
-        U32 boxStart;
-        U32 rangeEnd;
-        /** The bounds of range {@code range + 1}, loaded when the walk entered {@code range}. */
-        U32 nextStart;
-        U32 nextEnd;
-
-        /**
-         * Counts the slot's range tiles a warp at a time: lane l takes ranges l, l + 32, ..., then the warp sums the
-         * lanes' counts. A slot holds tens to hundreds of ranges (MInference's LLaMA-3-8B layer 22 at 128K:
-         * 36 on the structured inputs, 97 on the RoPE ones, 187 on random ones), and a loop over them one at a
-         * time waits for each range's loads in turn before any thread of the block can start; this way a warp
-         * waits for a few coalesced loads. The trip count is the same in every lane, so the warp is converged for
-         * the sum ({@code redux.sync}, whose result ptxas knows to be warp-uniform: summed by shuffles instead, the
-         * count took a thread register through the consumer's loop, and the overlap and 128-key variants spilled).
-         * With boxes smaller than a tile the lanes count boxes, and a tile is {@code 64 / box} of them.
-         */
-        Cursor(KernelBuilder k, SlotKeys keys, int box) {
-            this.keys = keys;
-            this.box = box;
-            U32 lane = k.laneId();
-            U32 tiles = k.var("rangeTiles", k.u32(0));
-            k.loop(k.u32(0), keys.rangeCount(), 32, first -> {
-                U32 r = k.add(first, lane);
-                Pred mine = k.lt(r, keys.rangeCount());
-                Address at = global(k.add(keys.ranges(), k.mulWide(k.min(r, k.sub(keys.rangeCount(), 1)), 8)));
-                U32 length = k.sub(k.loadU32(at.plus(4)), k.loadU32(at));
-                U32 boxesOfRange = k.div(k.add(length, box - 1), box);
-                k.set(tiles, k.add(tiles, k.select(mine, boxesOfRange, k.u32(0))));
-            });
-            U32 boxes = k.warpSum(tiles);
-            int boxesPerTile = BLOCK / box;
-            this.rangeTiles = (boxesPerTile == 1 ? boxes : k.div(k.add(boxes, boxesPerTile - 1), boxesPerTile))
-                    .named("rangeTiles");
-        }
-
-        U32 columnTiles(KernelBuilder k) {
-            return k.div(k.add(keys.columnCount(), BLOCK - 1), BLOCK);
-        }
-
-        /**
-         * Reads the first range, and the second ahead of need. The walk keeps the next range's bounds loaded one
-         * range early ({@link #advance}): a range change then uses registers whose load was issued a range before,
-         * instead of waiting on a dependent global load, which boxes make several times a tile.
-         */
-        void start(KernelBuilder k) {
-            range = k.var("range", k.u32(0));
-            boxStart = k.var("boxStart", k.u32(0));
-            rangeEnd = k.var("rangeEnd", k.u32(0));
-            nextStart = k.var("nextStart", k.u32(0));
-            nextEnd = k.var("nextEnd", k.u32(0));
-            k.ifThen(k.gt(keys.rangeCount(), k.u32(0)), () -> {
-                Address at = global(keys.ranges());
-                k.set(boxStart, k.loadU32(at));
-                k.set(rangeEnd, k.loadU32(at.plus(4)));
-                readAhead(k, k.u32(1));
-            });
-        }
-
-        Pred inRanges(KernelBuilder k) {
-            return k.lt(range, keys.rangeCount());
-        }
-
-        /** Loads range {@code next}'s bounds (the last range's past the end) into the read-ahead registers. */
-        private void readAhead(KernelBuilder k, U32 next) {
-            U32 inside = k.min(next, k.sub(keys.rangeCount(), 1));
-            Address at = global(k.add(keys.ranges(), k.mulWide(inside, 8)));
-            k.set(nextStart, k.loadU32(at));
-            k.set(nextEnd, k.loadU32(at.plus(4)));
-        }
-
-        /**
-         * The key {@code offset} keys into the current box, or {@link #MASKED_KEY} past its range's end (also once
-         * the ranges are done: the walk then stays past the last range's end).
-         */
-        U32 key(KernelBuilder k, U32 offset) {
-            U32 key = k.add(boxStart, offset);
-            return k.select(k.lt(key, rangeEnd), key, k.u32(MASKED_KEY));
-        }
-
-        /**
-         * Clustered (whole tiles): the first key of the tile after the next one, from registers: 64 keys further
-         * within the range, else the read-ahead next range's first key, else {@link #MASKED_KEY} (no more ranges).
-         * The slot's tile starts only ascend, so no tile of it starts strictly between its next and this.
-         */
-        U32 followingStart(KernelBuilder k) {
-            U32 further = k.add(boxStart, BLOCK);
-            U32 nextRange = k.select(k.lt(k.add(range, 1), keys.rangeCount()), nextStart, k.u32(MASKED_KEY));
-            return k.select(k.lt(further, rangeEnd), further, nextRange);
-        }
-
-        /** Clustered (whole tiles): the tiles left in the current range, the next one included. */
-        U32 tilesLeftInRange(KernelBuilder k) {
-            return k.shr(k.add(k.sub(rangeEnd, boxStart), BLOCK - 1), 6);
-        }
-
-        /** On to the next box: {@link #box} keys further, or the next range's first. */
-        void advance(KernelBuilder k) {
-            k.set(boxStart, k.add(boxStart, box));
-            leaveEndedRange(k);
-        }
-
-        /** On by {@code by} keys, at most to the range's last box's end, then to the next range's first if past. */
-        void advanceBy(KernelBuilder k, U32 by) {
-            k.set(boxStart, k.add(boxStart, by));
-            leaveEndedRange(k);
-        }
-
-        private void leaveEndedRange(KernelBuilder k) {
-            k.ifThen(k.ge(boxStart, rangeEnd), () -> {
-                k.set(range, k.add(range, 1));
-                k.ifThen(k.lt(range, keys.rangeCount()), () -> {
-                    k.set(boxStart, nextStart);
-                    k.set(rangeEnd, nextEnd);
-                    readAhead(k, k.add(range, 1));
-                });
-            });
-        }
-    }
-
     private final int headDim;
     private final KeyValues rows;
     /** One slot, or the two of a pair (A, then B). */
-    private final List<Cursor> slots;
+    private final List<RangeCursor> slots;
     private final int tilesPerStep;
     private final GatherArrival arrival;
     /** Keys per TMA copy of a range tile: 64, or a part of a tile (32, 16 or 8). */
@@ -301,16 +172,16 @@ final class IndexKeySource implements HopperKeySource {
         this.arrival = arrival;
         this.rangeBox = rangeBox;
         this.rank = rank;
-        this.slots = slots.stream().map(keys -> new Cursor(k, keys, rangeBox)).toList();
-        Cursor first = this.slots.getFirst();
+        this.slots = slots.stream().map(keys -> new RangeCursor(k, keys, rangeBox)).toList();
+        RangeCursor first = this.slots.getFirst();
         if (clustered()) {
-            Cursor second = this.slots.get(1);
+            RangeCursor second = this.slots.get(1);
             this.rangeTiles = clusterRangeSteps(k, first, second);
             this.firstColumnTiles = null;
             U32 all = k.add(rangeTiles, k.max(first.columnTiles(k), second.columnTiles(k)));
             this.steps = k.max(all, k.u32(1)).named("keySteps");
         } else if (paired()) {
-            Cursor second = this.slots.get(1);
+            RangeCursor second = this.slots.get(1);
             this.rangeTiles = mergedRangeTiles(k, first, second);
             this.firstColumnTiles = first.columnTiles(k);
             U32 all = k.add(k.add(rangeTiles, firstColumnTiles), second.columnTiles(k));
@@ -330,7 +201,7 @@ final class IndexKeySource implements HopperKeySource {
      * shorter of the two ranges' tiles left, all shared ones), so the walk takes about one turn per range and per
      * private tile. The cursors are started again by the producer.
      */
-    private static U32 clusterRangeSteps(KernelBuilder k, Cursor a, Cursor b) {
+    private static U32 clusterRangeSteps(KernelBuilder k, RangeCursor a, RangeCursor b) {
         k.comment("the cluster's range steps: the producer's walk, shared runs at once");
         a.start(k);
         b.start(k);
@@ -354,7 +225,7 @@ final class IndexKeySource implements HopperKeySource {
     }
 
     /** Two slots' range tiles merged by first key: theirs less the ones both start at the same key. */
-    private static U32 mergedRangeTiles(KernelBuilder k, Cursor a, Cursor b) {
+    private static U32 mergedRangeTiles(KernelBuilder k, RangeCursor a, RangeCursor b) {
         return k.sub(k.add(a.rangeTiles, b.rangeTiles), commonTiles(k, a.keys, b.keys)).named("mergedRangeTiles");
     }
 
@@ -572,7 +443,7 @@ final class IndexKeySource implements HopperKeySource {
 
     /** Tile {@code tile} of the slot into rows {@code [firstRow, firstRow + 64)} of the stage, with its arrivals. */
     private void loadTile(KernelBuilder k, U32 thread, Pred writesPosition, U32 tile, int firstRow, Stage stage) {
-        Cursor slot = slots.getFirst();
+        RangeCursor slot = slots.getFirst();
         Address position = shared(k.add(stage.metadata(), k.shl(k.add(k.and(thread, BLOCK - 1), firstRow), 2)));
         k.ifElse(k.lt(tile, rangeTiles), () -> {
             if (rangeBox != BLOCK) {
@@ -606,8 +477,8 @@ final class IndexKeySource implements HopperKeySource {
      * start at the same key), or a column tile of A, then of B. Threads 0-63 write A's key positions, 64-127 B's.
      */
     private void loadPaired(KernelBuilder k, U32 thread, U32 step, Stage stage) {
-        Cursor a = slots.get(0);
-        Cursor b = slots.get(1);
+        RangeCursor a = slots.get(0);
+        RangeCursor b = slots.get(1);
         Address position = shared(k.add(stage.metadata(), k.shl(thread, 2)));
         Pred forB = k.ge(thread, k.u32(BLOCK));
         U32 lane = k.and(thread, BLOCK - 1);
@@ -645,7 +516,7 @@ final class IndexKeySource implements HopperKeySource {
      * start at the same key; {@code start} is its first key.
      */
     private record MergedTile(Pred takeA, Pred takeB, U32 start) {
-        static MergedTile next(KernelBuilder k, Cursor a, Cursor b) {
+        static MergedTile next(KernelBuilder k, RangeCursor a, RangeCursor b) {
             Pred aLeft = a.inRanges(k);
             Pred bLeft = b.inRanges(k);
             Pred takeA = k.and(aLeft, k.or(k.not(bLeft), k.le(a.boxStart, b.boxStart)));
@@ -658,11 +529,11 @@ final class IndexKeySource implements HopperKeySource {
      * The next clustered range step: which slots' cursors take their next tile. Both where their next tiles start at
      * the same key ({@code shared}: multicast). Otherwise the one starting first certainly takes a private tile (the
      * other's starts only ascend), and the other takes its next tile too (a private pair, one tile in each block) if
-     * that starts before the first one's {@link Cursor#followingStart}, which no tile of the first slot can then
+     * that starts before the first one's {@link RangeCursor#followingStart}, which no tile of the first slot can then
      * start at; else it waits. A slot whose ranges are done takes nothing; the other's tiles are then private.
      */
     private record ClusterTile(Pred takeA, Pred takeB, Pred shared) {
-        static ClusterTile next(KernelBuilder k, Cursor a, Cursor b) {
+        static ClusterTile next(KernelBuilder k, RangeCursor a, RangeCursor b) {
             Pred aLeft = a.inRanges(k);
             Pred bLeft = b.inRanges(k);
             Pred both = k.and(aLeft, bLeft);
@@ -685,8 +556,8 @@ final class IndexKeySource implements HopperKeySource {
      * stage receives, if any).
      */
     private void loadClustered(KernelBuilder k, U32 thread, U32 step, Stage stage) {
-        Cursor a = slots.get(0);
-        Cursor b = slots.get(1);
+        RangeCursor a = slots.get(0);
+        RangeCursor b = slots.get(1);
         Pred rankA = k.eq(rank, 0);
         Pred writesPosition = k.lt(thread, BLOCK);
         Address position = shared(k.add(stage.metadata(), k.shl(k.and(thread, BLOCK - 1), 2)));
@@ -740,7 +611,7 @@ final class IndexKeySource implements HopperKeySource {
      * slot's first column tile ({@link #firstProducerStep}) and never read their range cursors.
      */
     private void rangeTileByOneWarp(KernelBuilder k, U32 thread, int firstRow, Stage stage) {
-        Cursor slot = slots.getFirst();
+        RangeCursor slot = slots.getFirst();
         k.ifThen(k.lt(thread, 32), () -> {
             k.comment("a range tile: producer warp 0 writes the positions, its lane 0 issues the TMA");
             for (int half = 0; half < BLOCK; half += 32) {
@@ -768,7 +639,7 @@ final class IndexKeySource implements HopperKeySource {
      * ascend and end in its masked keys, which {@link #mask} relies on.
      */
     private void boxedRangeTile(KernelBuilder k, U32 thread, int firstRow, Stage stage) {
-        Cursor slot = slots.getFirst();
+        RangeCursor slot = slots.getFirst();
         int boxes = BLOCK / rangeBox;
         int boxesPerWarp = Math.max(1, boxes / (PRODUCERS / 32));
         U32 warp = k.shr(thread, 5);
