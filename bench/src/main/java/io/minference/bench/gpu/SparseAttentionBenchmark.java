@@ -33,8 +33,9 @@ import java.util.SplittableRandom;
  * box: {@code -Dminference.sparse.range-box}), and the speedup over dense.
  * The dense kernel also runs in the sparse kernel's block shape (64 query rows, 4 warps), which separates what the
  * smaller block costs from what the index costs. On sm_90 both sparse kernels run (the Hopper one, wgmma and TMA, and
- * the mma.sync one; the Hopper one with each {@link GatherArrival}), each labelled; dense is the kernel
- * FlashAttention picks.
+ * the mma.sync one; the Hopper one with each {@link GatherArrival}, then with paired query blocks), each labelled;
+ * dense is the kernel FlashAttention picks. Where the properties configure clusters or persistent blocks, which take
+ * only some gathers and no pairs, the Hopper kernel runs as configured alone.
  * Inputs are random bf16; medians of event-timed repeats.
  */
 public final class SparseAttentionBenchmark implements GpuBenchmark {
@@ -71,16 +72,24 @@ public final class SparseAttentionBenchmark implements GpuBenchmark {
         List<SparseFlashAttention> sparseKernels = new ArrayList<>();
         if (backend.device().runs(PtxTarget.SM_90A)) {
             HopperSparseFlashPrefill.Variant configured = HopperSparseFlashPrefill.Variant.configured().withPairs(false);
-            String boxes = configured.rangeBox() == SparseIndex.BLOCK ? "" : " rb" + configured.rangeBox();
-            for (GatherArrival gather : GatherArrival.values()) {
-                labels.add(PrefillKernel.HOPPER.setting() + " " + gather.setting() + "-gather" + boxes);
+            if (configured.cluster() || configured.persistent()) {
+                // clusters take waited gathers only and persistent blocks no warp arrivals, and neither takes pairs:
+                // the configured variant alone
+                labels.add(PrefillKernel.HOPPER.setting() + " " + configured.describe());
                 sparseKernels.add(new SparseFlashAttention(backend.context(), SHAPE, PrefillKernel.HOPPER,
-                        configured.withGather(gather)));
+                        configured));
+            } else {
+                String boxes = configured.rangeBox() == SparseIndex.BLOCK ? "" : " rb" + configured.rangeBox();
+                for (GatherArrival gather : GatherArrival.values()) {
+                    labels.add(PrefillKernel.HOPPER.setting() + " " + gather.setting() + "-gather" + boxes);
+                    sparseKernels.add(new SparseFlashAttention(backend.context(), SHAPE, PrefillKernel.HOPPER,
+                            configured.withGather(gather)));
+                }
+                labels.add(PrefillKernel.HOPPER.setting() + " pairs");
+                sparseKernels.add(new SparseFlashAttention(backend.context(), SHAPE, PrefillKernel.HOPPER,
+                        configured.withGather(GatherArrival.WAIT).withRangeBox(SparseIndex.BLOCK)
+                                .withSchedule(HopperFlashLoop.Schedule.parse("lazy")).withPairs(true)));
             }
-            labels.add(PrefillKernel.HOPPER.setting() + " pairs");
-            sparseKernels.add(new SparseFlashAttention(backend.context(), SHAPE, PrefillKernel.HOPPER,
-                    configured.withGather(GatherArrival.WAIT).withRangeBox(SparseIndex.BLOCK)
-                            .withSchedule(HopperFlashLoop.Schedule.parse("lazy")).withPairs(true)));
         }
         labels.add(PrefillKernel.MMA_SYNC.setting());
         sparseKernels.add(new SparseFlashAttention(backend.context(), SHAPE, PrefillKernel.MMA_SYNC));

@@ -98,6 +98,7 @@ class SparseFlashEmulationTest {
             "range boxes of 16 persistent, 64, VERTICAL_SLASH, 330, 0, 6",
             "range boxes of 16 async, 64, MIXED, 300, 0, 6", "default, 128, SCATTERED, 330, 0, 3",
             "default, 64, MIXED, 300, 0, 6", "default, 64, VERTICAL_SLASH, 520, 0, 6",
+            "default warp gather, 64, MIXED, 300, 0, 6",
             "overlap lazy, 64, MIXED, 300, 0, 6",
             "default persistent, 64, VERTICAL_SLASH, 330, 0, 6", "cluster, 128, MIXED, 330, 1, 4",
             "cluster last-first, 64, VERTICAL_SLASH, 100, 0, 6"})
@@ -307,6 +308,8 @@ class SparseFlashEmulationTest {
             case "range boxes of 16 persistent" -> base.withRangeBox(16).withPersistent(true);
             case "range boxes of 16 async" -> base.withRangeBox(16).withGather(GatherArrival.ASYNC);
             case "default" -> HopperSparseFlashPrefill.Variant.DEFAULT;
+            // what SparseAttentionBenchmark's gather sweep runs on the default
+            case "default warp gather" -> HopperSparseFlashPrefill.Variant.DEFAULT.withGather(GatherArrival.WARP);
             // persistent blocks do not overlap: the default's boxes and gathers on the lazy schedule
             case "default persistent" -> HopperSparseFlashPrefill.Variant.DEFAULT.withSchedule(
                     HopperFlashLoop.Schedule.parse("lazy")).withPersistent(true);
