@@ -3,6 +3,7 @@ package io.minference.kernels.flash;
 import io.minference.ptx.dsl.F32;
 import io.minference.ptx.dsl.FragmentC;
 import io.minference.ptx.dsl.KernelBuilder;
+import io.minference.ptx.dsl.Pred;
 import io.minference.ptx.dsl.S32;
 import io.minference.ptx.dsl.TensorMapParam;
 import io.minference.ptx.dsl.U32;
@@ -71,6 +72,14 @@ public final class CausalKeySource implements HopperKeySource {
         U32 firstKey = k.mul(step, blockN).named("firstKey");
         stage.keys().load(k, keyMap, stage.full(), kvHead, firstKey);
         stage.values().load(k, valueMap, stage.full(), kvHead, firstKey);
+    }
+
+    /**
+     * Step {@code step}'s tile loaded once for the two blocks of a cluster that both need it
+     * ({@link Stage#loadSharedByCluster}: K multicast by rank 0, V by rank 1); {@link ClusterCausalKeySource}'s.
+     */
+    void loadSharedByCluster(KernelBuilder k, Stage stage, Pred rankZero, U32 step) {
+        stage.loadSharedByCluster(k, rankZero, keyMap, valueMap, kvHead, k.mul(step, blockN).named("firstKey"));
     }
 
     @Override

@@ -24,21 +24,12 @@ final class ClusterCausalKeySource implements HopperKeySource {
     private final U32 ownSteps;
     private final U32 peerSteps;
     private final U32 rank;
-    private final TensorMapParam keyMap;
-    private final TensorMapParam valueMap;
-    private final U32 kvHead;
-    private final int blockN;
 
-    private ClusterCausalKeySource(CausalKeySource own, U32 ownSteps, U32 peerSteps, U32 rank, TensorMapParam keyMap,
-                                   TensorMapParam valueMap, U32 kvHead, int blockN) {
+    private ClusterCausalKeySource(CausalKeySource own, U32 ownSteps, U32 peerSteps, U32 rank) {
         this.own = own;
         this.ownSteps = ownSteps;
         this.peerSteps = peerSteps;
         this.rank = rank;
-        this.keyMap = keyMap;
-        this.valueMap = valueMap;
-        this.kvHead = kvHead;
-        this.blockN = blockN;
     }
 
     /**
@@ -54,7 +45,7 @@ final class ClusterCausalKeySource implements HopperKeySource {
         CausalKeySource own = new CausalKeySource(blockN, keyMap, valueMap, kvHead, ownFirstPosition, ownRows);
         CausalKeySource peer = new CausalKeySource(blockN, keyMap, valueMap, kvHead, peerFirstPosition, peerRows);
         return new ClusterCausalKeySource(own, needed(k, own, ownRows, "ownSteps"),
-                needed(k, peer, peerRows, "peerSteps"), rank, keyMap, valueMap, kvHead, blockN);
+                needed(k, peer, peerRows, "peerSteps"), rank);
     }
 
     /** The key steps a block of {@code rows} rows needs: its causal source's, none for no rows. */
@@ -106,8 +97,7 @@ final class ClusterCausalKeySource implements HopperKeySource {
     public void load(KernelBuilder k, U32 thread, U32 step, Stage stage) {
         U32 shared = k.min(ownSteps, peerSteps).named("sharedSteps");
         k.ifElse(k.lt(step, shared), () -> {
-            stage.loadSharedByCluster(k, k.eq(rank, 0), keyMap, valueMap, kvHead,
-                    k.mul(step, blockN).named("firstKey"));
+            own.loadSharedByCluster(k, stage, k.eq(rank, 0), step);
         }, () -> k.ifElse(k.lt(step, ownSteps), () -> {
             k.comment("a tile only this block needs, loaded alone");
             own.load(k, thread, step, stage);
