@@ -576,23 +576,14 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
         U32 rank = k.clusterRank().named("rank");
         U32 firstBlock = k.shl(pair, 1);
         U32 slotA = k.mad(headSlot, queryBlocks, firstBlock).named("slotA");
-        // an odd last query block has no partner: B reads slot A again and takes no keys
-        Pred hasSecond = k.lt(k.add(firstBlock, 1), queryBlocks);
         IndexKeySource.SlotKeys a = slotKeys(k, params.index(), slotA, null);
-        IndexKeySource.SlotKeys b = slotKeys(k, params.index(), k.select(hasSecond, k.add(slotA, 1), slotA),
-                hasSecond);
+        IndexKeySource.SlotKeys b = secondSlotKeys(k, params, slotA, firstBlock, queryBlocks);
         U32 head = k.add(params.firstHead(), headSlot).named("head");
-        U32 kvHead = k.div(head, k.div(params.numHeads(), params.numKvHeads())).named("kvHead");
-        U32 kvRowBytes = k.mul(params.numKvHeads(), headDim * 2).named("kvRowBytes");
         U32 firstRow = k.mul(k.add(firstBlock, rank), BLOCK).named("firstRow");
         U32 rowsHere = k.select(k.lt(firstRow, params.length()), k.min(k.sub(params.length(), firstRow),
                 k.u32(BLOCK)), k.u32(0)).named("rowsHere");
-        IndexKeySource source = IndexKeySource.clustered(k, headDim, new IndexKeySource.KeyValues(params.kMap(),
-                params.vMap(), k.add(params.kCache(), k.mulWide(kvHead, headDim * 2)),
-                k.add(params.vCache(), k.mulWide(kvHead, headDim * 2)), kvHead, kvRowBytes, params.length()), a, b,
-                rank);
-        loop().emit(k, new HopperFlashLoop.Block(params.qMap(), head, firstRow, rowsHere, firstRow, params.o(),
-                params.numHeads(), params.scale()), source);
+        IndexKeySource source = IndexKeySource.clustered(k, headDim, keyValues(k, params, head), a, b, rank);
+        loop().emit(k, block(params, head, firstRow, rowsHere), source);
     }
 
     /** Query blocks per head: the units per head, or with pairs twice them less an odd last one, from the length. */
@@ -612,23 +603,40 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
     /** The queries and the key source of the block (or unit) at {@code position}. */
     private HopperFlashLoop.Unit unit(KernelBuilder k, Params params, Position position, U32 queryBlocks) {
         U32 head = k.add(params.firstHead(), position.headSlot()).named("head");
-        U32 kvHead = k.div(head, k.div(params.numHeads(), params.numKvHeads())).named("kvHead");
-        U32 kvRowBytes = k.mul(params.numKvHeads(), headDim * 2).named("kvRowBytes");
         U32 firstRow = k.mul(position.queryBlock(), BLOCK).named("firstRow");
         U32 rowsHere = k.min(k.sub(params.length(), firstRow), k.u32(queryRows())).named("rowsHere");
         List<IndexKeySource.SlotKeys> slots = new ArrayList<>();
         slots.add(slotKeys(k, params.index(), position.slot(), null));
         if (variant.pairs()) {
-            // an odd last query block has no partner: B reads slot A again and takes no keys
-            Pred hasSecond = k.lt(k.add(position.queryBlock(), 1), queryBlocks);
-            slots.add(slotKeys(k, params.index(), k.select(hasSecond, k.add(position.slot(), 1), position.slot()),
-                    hasSecond));
+            slots.add(secondSlotKeys(k, params, position.slot(), position.queryBlock(), queryBlocks));
         }
-        IndexKeySource source = new IndexKeySource(k, headDim, new IndexKeySource.KeyValues(params.kMap(),
-                params.vMap(), k.add(params.kCache(), k.mulWide(kvHead, headDim * 2)),
-                k.add(params.vCache(), k.mulWide(kvHead, headDim * 2)), kvHead, kvRowBytes, params.length()), slots,
+        IndexKeySource source = new IndexKeySource(k, headDim, keyValues(k, params, head), slots,
                 tilesPerStep(variant), variant.gather(), variant.rangeBox());
-        return new HopperFlashLoop.Unit(new HopperFlashLoop.Block(params.qMap(), head, firstRow, rowsHere, firstRow,
-                params.o(), params.numHeads(), params.scale()), source);
+        return new HopperFlashLoop.Unit(block(params, head, firstRow, rowsHere), source);
+    }
+
+    /**
+     * The keys of the second query block of a pair (or cluster) whose first, {@code firstBlock}, is slot
+     * {@code slotA}: an odd last query block has no partner, so B reads slot A again and takes no keys.
+     */
+    private IndexKeySource.SlotKeys secondSlotKeys(KernelBuilder k, Params params, U32 slotA, U32 firstBlock,
+                                                   U32 queryBlocks) {
+        Pred hasSecond = k.lt(k.add(firstBlock, 1), queryBlocks);
+        return slotKeys(k, params.index(), k.select(hasSecond, k.add(slotA, 1), slotA), hasSecond);
+    }
+
+    /** Where head {@code head}'s K and V rows are: its KV head's maps and cache rows. */
+    private IndexKeySource.KeyValues keyValues(KernelBuilder k, Params params, U32 head) {
+        U32 kvHead = k.div(head, k.div(params.numHeads(), params.numKvHeads())).named("kvHead");
+        U32 kvRowBytes = k.mul(params.numKvHeads(), headDim * 2).named("kvRowBytes");
+        return new IndexKeySource.KeyValues(params.kMap(), params.vMap(),
+                k.add(params.kCache(), k.mulWide(kvHead, headDim * 2)),
+                k.add(params.vCache(), k.mulWide(kvHead, headDim * 2)), kvHead, kvRowBytes, params.length());
+    }
+
+    /** The loop's block: head {@code head}'s queries from {@code firstRow}, their positions the same rows. */
+    private static HopperFlashLoop.Block block(Params params, U32 head, U32 firstRow, U32 rowsHere) {
+        return new HopperFlashLoop.Block(params.qMap(), head, firstRow, rowsHere, firstRow, params.o(),
+                params.numHeads(), params.scale());
     }
 }
