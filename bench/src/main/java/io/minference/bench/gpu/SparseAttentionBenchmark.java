@@ -4,7 +4,6 @@ import io.minference.bench.GpuBench;
 import io.minference.kernels.attention.AttentionShape;
 import io.minference.kernels.flash.FlashAttention;
 import io.minference.kernels.flash.FlashPrefill;
-import io.minference.kernels.flash.HopperFlashLoop;
 import io.minference.kernels.flash.PrefillKernel;
 import io.minference.ptx.PtxTarget;
 import io.minference.runtime.cuda.CudaBackend;
@@ -88,7 +87,8 @@ public final class SparseAttentionBenchmark implements GpuBenchmark {
                 labels.add(PrefillKernel.HOPPER.setting() + " pairs");
                 sparseKernels.add(new SparseFlashAttention(backend.context(), SHAPE, PrefillKernel.HOPPER,
                         configured.withGather(GatherArrival.WAIT).withRangeBox(SparseIndex.BLOCK)
-                                .withSchedule(HopperFlashLoop.Schedule.parse("lazy")).withPairs(true)));
+                                .withSchedule(HopperSparseFlashPrefill.Variant.BASELINE.schedule())
+                                .withPairs(true)));
             }
         }
         labels.add(PrefillKernel.MMA_SYNC.setting());

@@ -78,9 +78,9 @@ public final class SparseKernels {
                     if (order == LaunchOrder.LONGEST_FIRST && gather != GatherArrival.WARP) {
                         kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant.withPersistent(true)));
                     }
-                    if (box == 16 && gather != GatherArrival.WARP) {
+                    if (box == HopperSparseFlashPrefill.Variant.DEFAULT.rangeBox() && gather != GatherArrival.WARP) {
                         kernels.add(HopperSparseFlashPrefill.forHeadDim(d, variant.withSchedule(
-                                HopperFlashLoop.Schedule.parse("overlap,lazy"))));
+                                HopperSparseFlashPrefill.Variant.DEFAULT.schedule())));
                     }
                 }
             }
