@@ -130,9 +130,9 @@ final class IndexKeySource implements HopperKeySource {
      * step after whose fill warp 0 lets them go ({@link #firstProducerStep}); null otherwise.
      */
     private Pred handshake;
+    private U32 handshakeStep;
     /** A consumer's copy of the last key position of the step it acquired last ({@link #acquired}), for the mask. */
     private U32 acquiredLastKey;
-    private U32 handshakeStep;
 
     /**
      * Reads the slots' counts and counts their range tiles (every thread, before the roles split). {@code slots}: one
