@@ -30,6 +30,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.function.IntUnaryOperator;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
 import static io.minference.sparse.gpu.SparseAttentionChecks.assertHeads;
@@ -227,22 +228,8 @@ class SparseFlashAttentionGpuTest {
     void pairedBlocksGiveTheSingleBlockBits(AttentionShape shape, int length, Pattern pattern, int firstHead,
                                             int heads) {
         assumeRuns(PrefillKernel.HOPPER);
-        DrawnCase drawn = DrawnCase.draw(shape, length, pattern, firstHead, heads);
-        SparseIndex index = drawn.index();
-        Problem problem = drawn.problem();
-        String context = "pairs, " + drawn.describe();
-        HopperSparseFlashPrefill.Variant single = HopperSparseFlashPrefill.Variant.BASELINE;
-        HopperSparseFlashPrefill.Variant lazy = single.withSchedule(HopperFlashLoop.Schedule.parse("lazy,warp"));
-        float[] expected = runSparse(problem, index, PrefillKernel.HOPPER, single);
-        float[] pairs = runSparse(problem, index, PrefillKernel.HOPPER, single.withPairs(true));
-        assertHeads(problem, index, pairs, context);
-        assertSameBits(expected, pairs, context + ", longest first");
-        assertSameBits(expected, runSparse(problem, index, PrefillKernel.HOPPER, single.withPairs(true)
-                .withOrder(LaunchOrder.LAST_FIRST)), context + ", grid order");
-        assertSameBits(runSparse(problem, index, PrefillKernel.HOPPER, lazy), runSparse(problem, index,
-                PrefillKernel.HOPPER, lazy.withPairs(true)), context + ", lazy,warp");
-        System.out.printf("pairs %s %s T=%d: the single-block bits in both orders and lazy,warp%n", pattern, shape,
-                length);
+        assertGroupingGivesTheSingleBlockBits(DrawnCase.draw(shape, length, pattern, firstHead, heads), "pairs",
+                variant -> variant.withPairs(true), "lazy,warp");
     }
 
     /**
@@ -260,22 +247,33 @@ class SparseFlashAttentionGpuTest {
     void clusteredBlocksGiveTheSingleBlockBits(AttentionShape shape, int length, Pattern pattern, int firstHead,
                                                int heads) {
         assumeRuns(PrefillKernel.HOPPER);
-        DrawnCase drawn = DrawnCase.draw(shape, length, pattern, firstHead, heads);
+        assertGroupingGivesTheSingleBlockBits(DrawnCase.draw(shape, length, pattern, firstHead, heads), "clusters",
+                variant -> variant.withCluster(true), "plain");
+    }
+
+    /**
+     * Query blocks grouped by {@code grouping} (pairs in one block, or two-block clusters) give the single-slot
+     * kernel's bits ({@link HopperSparseFlashPrefill.Variant#BASELINE}: whole-tile range copies, waited gathers) in
+     * both launch orders, and those of the single-slot kernel with {@code schedule} too; the grouped rows also stay
+     * within the CPU reference's bounds.
+     */
+    private static void assertGroupingGivesTheSingleBlockBits(DrawnCase drawn, String name,
+                                                              UnaryOperator<HopperSparseFlashPrefill.Variant> grouping,
+                                                              String schedule) {
         SparseIndex index = drawn.index();
         Problem problem = drawn.problem();
-        String context = "clusters, " + drawn.describe();
+        String context = name + ", " + drawn.describe();
         HopperSparseFlashPrefill.Variant single = HopperSparseFlashPrefill.Variant.BASELINE;
-        HopperSparseFlashPrefill.Variant plain = single.withSchedule(HopperFlashLoop.Schedule.PLAIN);
+        HopperSparseFlashPrefill.Variant other = single.withSchedule(HopperFlashLoop.Schedule.parse(schedule));
         float[] expected = runSparse(problem, index, PrefillKernel.HOPPER, single);
-        float[] clusters = runSparse(problem, index, PrefillKernel.HOPPER, single.withCluster(true));
-        assertHeads(problem, index, clusters, context);
-        assertSameBits(expected, clusters, context + ", longest first");
-        assertSameBits(expected, runSparse(problem, index, PrefillKernel.HOPPER, single.withCluster(true)
+        float[] grouped = runSparse(problem, index, PrefillKernel.HOPPER, grouping.apply(single));
+        assertHeads(problem, index, grouped, context);
+        assertSameBits(expected, grouped, context + ", longest first");
+        assertSameBits(expected, runSparse(problem, index, PrefillKernel.HOPPER, grouping.apply(single)
                 .withOrder(LaunchOrder.LAST_FIRST)), context + ", grid order");
-        assertSameBits(runSparse(problem, index, PrefillKernel.HOPPER, plain), runSparse(problem, index,
-                PrefillKernel.HOPPER, plain.withCluster(true)), context + ", plain");
-        System.out.printf("clusters %s %s T=%d: the single-block bits in both orders and plain%n", pattern, shape,
-                length);
+        assertSameBits(runSparse(problem, index, PrefillKernel.HOPPER, other), runSparse(problem, index,
+                PrefillKernel.HOPPER, grouping.apply(other)), context + ", " + schedule);
+        System.out.printf("%s, %s: the single-block bits in both orders and %s%n", name, drawn.describe(), schedule);
     }
 
     /**
