@@ -63,18 +63,15 @@ public final class PairedTilesReport {
                 System.out.printf("| %dK | %s | %d | %d | %.0f %% | %.3f | %d | %s |%n", length / 1024, family,
                         sparseHeads, computed, 100.0 * ranges / computed, (double) loaded / computed, headPairs,
                         headPairs == 0 ? "-" : "%.3f".formatted((double) pairLoaded / pairComputed));
-                long[] placeholders = new long[7];
+                PairedTiles.ClusterCounts counts = PairedTiles.ClusterCounts.NONE;
                 for (SparseIndex index : sparse) {
-                    if (index == null) continue;
-                    long[] counts = PairedTiles.clusterPlaceholders(index, 0);
-                    for (int i = 0; i < counts.length; i++) {
-                        placeholders[i] = i == 5 ? Math.max(placeholders[i], counts[i]) : placeholders[i] + counts[i];
-                    }
+                    if (index != null) counts = counts.plus(PairedTiles.clusterPlaceholders(index, 0));
                 }
                 clusters.add("| %dK | %s | %d | %.1f %% | %d | %.1f %% | %.1f | %d | %.1f |".formatted(length / 1024,
-                        family, placeholders[3], 100.0 * placeholders[2] / placeholders[3], placeholders[1],
-                        100.0 * placeholders[0] / placeholders[1], (double) placeholders[4] / placeholders[6],
-                        placeholders[5], placeholders[1] / 2.0 / placeholders[6]));
+                        family, counts.stepsBefore(), 100.0 * counts.placeholdersBefore() / counts.stepsBefore(),
+                        counts.steps(), 100.0 * counts.placeholders() / counts.steps(),
+                        (double) counts.turns() / counts.clusters(), counts.mostTurns(),
+                        counts.steps() / 2.0 / counts.clusters()));
             }
         }
         System.out.println();

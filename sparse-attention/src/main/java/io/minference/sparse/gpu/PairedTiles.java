@@ -80,16 +80,20 @@ public final class PairedTiles {
         return step;
     }
 
+    /** The counting walk of a cluster ({@link #clusterWalk}): its turns, and the range steps it counts. */
+    public record ClusterWalk(int turns, int steps) {
+    }
+
     /**
-     * The turns of the walk that counts a cluster's range steps before the roles split (the kernel's
+     * The walk that counts a cluster's range steps before the roles split (the kernel's
      * {@code IndexKeySource.clusterRangeSteps}, every thread of both blocks): a run of tiles both slots start at the
-     * same keys (as many as the shorter of the two ranges has left) in one turn, any other step in one: its turns in
-     * {@code [0]}, the steps it counts in {@code [1]} (which must be {@link #clusterRangeSteps}'s). Runs of private
+     * same keys (as many as the shorter of the two ranges has left) in one turn, any other step in one; the steps it
+     * counts must be {@link #clusterRangeSteps}'s. Runs of private
      * pairs or of one slot's private tiles in a turn were tried: on layer 22 of MInference's LLaMA-3-8B patterns
      * they took the turns at 128K from 61.1 / 164.8 / 243.2 a cluster (structured, RoPE, random) to 61.0 / 164.8 /
      * 243.2 (the private tiles are a range's first or last), for a quarter more instructions a turn.
      */
-    public static int[] clusterWalk(SparseIndex index, int h, int b) {
+    public static ClusterWalk clusterWalk(SparseIndex index, int h, int b) {
         Cursor a = new Cursor(index, h, b);
         Cursor second = b + 1 < index.queryBlocks() ? new Cursor(index, h, b + 1) : null;
         int turns = 0, steps = 0;
@@ -107,34 +111,47 @@ public final class PairedTiles {
             }
             turns++;
         }
-        return new int[] {turns, steps};
+        return new ClusterWalk(turns, steps);
     }
 
     /**
-     * The placeholders of the clusters of head slot {@code h}: steps of a block whose slot takes no tile there, over
-     * both blocks of every cluster (a second block without a slot counted too), in {@code [0]}; all steps of both
-     * blocks in {@code [1]}; the steps that were placeholders with the walk before private pairs (merged range tiles,
-     * one slot's alone a placeholder in the other) in {@code [2]}, and its steps of both blocks in {@code [3]}; the
-     * turns of the walk that counts the range steps ({@link #clusterWalk}) summed over the clusters in
-     * {@code [4]}, the most of one cluster in {@code [5]}, the clusters in {@code [6]}.
+     * What the clusters of some head slots come to.
+     *
+     * @param placeholders       steps of a block whose slot takes no tile there, over both blocks of every cluster (a
+     *                           second block without a slot counted too)
+     * @param steps              all steps of both blocks
+     * @param placeholdersBefore the placeholders with the walk before private pairs (merged range tiles, one slot's
+     *                           alone a placeholder in the other)
+     * @param stepsBefore        that walk's steps of both blocks
+     * @param turns              the turns of the walk that counts the range steps ({@link #clusterWalk}), summed
+     * @param mostTurns          the most turns of one cluster
+     * @param clusters           the clusters
      */
-    public static long[] clusterPlaceholders(SparseIndex index, int h) {
-        long[] counts = new long[7];
+    public record ClusterCounts(long placeholders, long steps, long placeholdersBefore, long stepsBefore, long turns,
+                                long mostTurns, long clusters) {
+        public static final ClusterCounts NONE = new ClusterCounts(0, 0, 0, 0, 0, 0, 0);
+
+        /** These and {@code other}'s together: sums, and the larger of the most turns. */
+        public ClusterCounts plus(ClusterCounts other) {
+            return new ClusterCounts(placeholders + other.placeholders, steps + other.steps,
+                    placeholdersBefore + other.placeholdersBefore, stepsBefore + other.stepsBefore,
+                    turns + other.turns, Math.max(mostTurns, other.mostTurns), clusters + other.clusters);
+        }
+    }
+
+    /** The placeholders, steps and counting turns of the clusters of head slot {@code h}. */
+    public static ClusterCounts clusterPlaceholders(SparseIndex index, int h) {
+        ClusterCounts counts = ClusterCounts.NONE;
         for (int b = 0; b < index.queryBlocks(); b += 2) {
             int tilesB = b + 1 < index.queryBlocks() ? index.tiles(h, b + 1) : 0;
             int own = index.tiles(h, b) + tilesB;
             int columnsB = b + 1 < index.queryBlocks() ? index.columnTiles(h, b + 1) : 0;
             int columnSteps = Math.max(index.columnTiles(h, b), columnsB);
             int steps = clusterSteps(index, h, b);
-            counts[0] += 2L * steps - own;
-            counts[1] += 2L * steps;
             int before = Math.max(1, mergedRangeTiles(index, h, b) + columnSteps);
-            counts[2] += 2L * before - own;
-            counts[3] += 2L * before;
-            int turns = clusterWalk(index, h, b)[0];
-            counts[4] += turns;
-            counts[5] = Math.max(counts[5], turns);
-            counts[6]++;
+            int turns = clusterWalk(index, h, b).turns();
+            counts = counts.plus(new ClusterCounts(2L * steps - own, 2L * steps, 2L * before - own, 2L * before,
+                    turns, turns, 1));
         }
         return counts;
     }

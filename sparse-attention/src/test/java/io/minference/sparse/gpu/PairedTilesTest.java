@@ -80,7 +80,7 @@ class PairedTilesTest {
         Map<Integer, Integer> stepOfB = new HashMap<>();
         List<PairedTiles.ClusterStep> steps = PairedTiles.clusterRangeSteps(index, h, b);
         // the kernel's counting walk, a run of shared tiles a turn, counts the rule's steps
-        assertEquals(steps.size(), PairedTiles.clusterWalk(index, h, b)[1], where);
+        assertEquals(steps.size(), PairedTiles.clusterWalk(index, h, b).steps(), where);
         for (int i = 0; i < steps.size(); i++) {
             PairedTiles.ClusterStep step = steps.get(i);
             assertTrue(step.a() >= 0 || step.b() >= 0, where);

@@ -403,7 +403,7 @@ class SparseFlashEmulationTest {
         long turns = 0, steps = 0;
         for (int h = 0; h < index.heads(); h++) {
             for (int b = 0; b < index.queryBlocks(); b += 2) {
-                turns += PairedTiles.clusterWalk(index, h, b)[0];
+                turns += PairedTiles.clusterWalk(index, h, b).turns();
                 steps += PairedTiles.clusterSteps(index, h, b);
             }
         }
