@@ -9,15 +9,16 @@
 #
 # JAVA_OPTS (optional) names the sparse kernel's variant, the system properties README.md lists; the logs say which.
 # Parts (all by default; logs in $OUT, or ./prefill-bench-logs):
-#   128k  dense and minference at 128K, 16 decode tokens: issue 10's whole-model targets (dense <= 11.5 s,
+#   128k  dense and minference at 128K, 96 decode tokens: issue 10's whole-model targets (dense <= 11.5 s,
 #         minference <= 6.0 s) and issue 13's energy (sparse <= 0.5x dense's joules). About two minutes.
-#   512k  dense and minference at 512K, 8 decode tokens: issue 13's 25 s, and the speedup. About four minutes.
-#   512k-sparse  minference alone at 512K, 8 decode tokens: the 25 s without the dense row. About a minute and a half.
-#   1m    minference at 1,048,512 tokens (the model's context less the decode tokens), 32 decode tokens: issue 13's
+#   512k  dense and minference at 512K, 64 decode tokens: issue 13's 25 s, and the speedup. About four minutes.
+#   512k-sparse  minference alone at 512K, 64 decode tokens: the 25 s without the dense row. About a minute and a half.
+#   1m    minference at 1,048,512 tokens (the model's context less 64), 48 decode tokens: issue 13's
 #         60 s within 130 GiB, decode >= 25 tokens/s. About three minutes.
 #   gemm  the linear part of a 128K prefill per kernel (LinearPartBenchmark, chunk 8192), cuBLASLt's heuristic
 #         against its candidates timed (-Dminference.gemm.autotune=false / true, alternating, twice each; JAVA_OPTS
 #         comes first). About three minutes.
+# The decode runs a second or more at each length (the joules per token need it: EnergyMeter.Energy.SHORTEST_SECONDS).
 # One device call (at most ten minutes) for `128k 512k`, one for `1m` (or `512k-sparse 1m`), and `gemm` with either.
 set -uo pipefail
 . "$(dirname "$0")/gpu-call.sh"
@@ -40,10 +41,10 @@ bench() {
   grep -v 'prefill  \[' "$out/$name.log" | tail -14 | cut -c1-600
   echo "nvidia-smi peak: $(sort -n "$out/$name-smi.log" | tail -1)"
 }
-[[ $parts == *" 128k "* ]] && bench 170 bench128k --lengths 128k --attention dense,minference --decode-tokens 16
-[[ $parts == *" 512k "* ]] && bench 400 bench512k --lengths 512k --attention dense,minference --decode-tokens 8
-[[ $parts == *" 512k-sparse "* ]] && bench 200 bench512k-sparse --lengths 512k --attention minference --decode-tokens 8
-[[ $parts == *" 1m "* ]] && bench 480 bench1m --lengths 1048512 --attention minference --decode-tokens 32
+[[ $parts == *" 128k "* ]] && bench 170 bench128k --lengths 128k --attention dense,minference --decode-tokens 96
+[[ $parts == *" 512k "* ]] && bench 400 bench512k --lengths 512k --attention dense,minference --decode-tokens 64
+[[ $parts == *" 512k-sparse "* ]] && bench 200 bench512k-sparse --lengths 512k --attention minference --decode-tokens 64
+[[ $parts == *" 1m "* ]] && bench 480 bench1m --lengths 1048512 --attention minference --decode-tokens 48
 if [[ $parts == *" gemm "* ]]; then
   run=0
   for autotune in false true false true; do

@@ -15,10 +15,10 @@ class EnergyFiguresTest {
     void measuredEnergyGivesJoulesAndMeanWattsAndNoUnavailableLine() {
         ObjectNode figures = HttpCall.JSON.createObjectNode();
         OpenAiJson.energy(figures, new GenerationEnergy(new EnergyMeter.Energy(600, 1.5),
-                new EnergyMeter.Energy(30, 0.1), 12, ""));
+                new EnergyMeter.Energy(300, 1.0), 12, ""));
         assertEquals(600, figures.get("prefill_joules").asDouble());
         assertEquals(400, figures.get("prefill_mean_watts").asDouble());
-        assertEquals(2.5, figures.get("decode_joules_per_token").asDouble());
+        assertEquals(25, figures.get("decode_joules_per_token").asDouble());
         assertEquals(300, figures.get("decode_mean_watts").asDouble());
         assertFalse(figures.has("energy_unavailable"), figures.toString());
     }

@@ -19,11 +19,11 @@ import org.junit.jupiter.api.Test;
 class GenerationEnergyTest {
     @Test
     void aMeasuredGenerationGivesPrefillJoulesAndJoulesPerTokenWithMeanPower() {
-        var energy = new GenerationEnergy(new EnergyMeter.Energy(812.34, 1.25), new EnergyMeter.Energy(241, 0.6), 100,
+        var energy = new GenerationEnergy(new EnergyMeter.Energy(812.34, 1.25), new EnergyMeter.Energy(482, 1.2), 100,
                 "");
         assertTrue(energy.measured());
-        assertEquals(2.41, energy.decodeJoulesPerToken(), 1e-12);
-        assertEquals("prefill 812.3 J (650 W mean); decode 2.41 J per token (402 W mean)", energy.describe());
+        assertEquals(4.82, energy.decodeJoulesPerToken(), 1e-12);
+        assertEquals("prefill 812.3 J (650 W mean); decode 4.82 J per token (402 W mean)", energy.describe());
         var noTokens = new GenerationEnergy(new EnergyMeter.Energy(5, 0.01), new EnergyMeter.Energy(0, 0.001), 0, "");
         assertEquals("prefill 5.0 J (500 W mean); no tokens decoded", noTokens.describe());
         assertTrue(Double.isNaN(noTokens.decodeJoulesPerToken()));
@@ -35,10 +35,13 @@ class GenerationEnergyTest {
         assertFalse(new EnergyMeter.Energy(12.01, 0.0055).resolvable());
         assertFalse(new EnergyMeter.Energy(0, 0.5).resolvable());
         assertFalse(new EnergyMeter.Energy(Double.NaN, 0.5).resolvable());
-        assertTrue(new EnergyMeter.Energy(70, 0.1).resolvable());
+        // eight decode steps at 512K: one counter step or two, 380 or 760 W on a 700 W board
+        assertFalse(new EnergyMeter.Energy(123.4, 0.15).resolvable());
+        assertTrue(new EnergyMeter.Energy(700, 1.0).resolvable());
         assertEquals("too short for NVML's energy counter (5.5 ms)", new EnergyMeter.Energy(12.01, 0.0055).describe());
-        assertEquals("70.0 J, 700 W mean", new EnergyMeter.Energy(70, 0.1).describe());
-        assertEquals("n/a", new EnergyMeter.Energy(Double.NaN, 0.1).describe());
+        assertEquals("too short for NVML's energy counter (150.0 ms)", new EnergyMeter.Energy(123.4, 0.15).describe());
+        assertEquals("700.0 J, 700 W mean", new EnergyMeter.Energy(700, 1.0).describe());
+        assertEquals("n/a", new EnergyMeter.Energy(Double.NaN, 1.0).describe());
         var shortDecode = new GenerationEnergy(new EnergyMeter.Energy(812.34, 1.25), new EnergyMeter.Energy(6, 0.02), 4,
                 "");
         assertTrue(Double.isNaN(shortDecode.decodeJoulesPerToken()));

@@ -45,11 +45,13 @@ public final class EnergyMeter implements AutoCloseable {
     /** Joules and seconds between two readings; joules NaN without NVML. */
     public record Energy(double joules, double seconds) {
         /**
-         * The shortest span whose joules a report gives: NVML's counter advances in steps, so over a few
-         * milliseconds it reads 0 J or one step's worth (an H200 read 12 J over a 5.5 ms prefill, "1487 W" on a
-         * 700 W board), neither of which is a measurement.
+         * The shortest span whose joules a report gives. NVML's counter advances in steps of about a tenth of a
+         * second's energy, so a span reads a whole number of steps: over a few milliseconds 0 J or one step (an
+         * H200 read 12 J over a 5.5 ms prefill, "1487 W" on a 700 W board), and over the 0.15-0.2 s of eight decode
+         * steps at 512K one step or two (8.5 or 17.0 J a token, 380 or 760 W, in runs of the same build; one read
+         * 825 W on a board limited to 700 W). A second spans about ten steps, so a reading is within about 10 %.
          */
-        public static final double SHORTEST_SECONDS = 0.1;
+        public static final double SHORTEST_SECONDS = 1.0;
 
         public double meanWatts() {
             return joules / seconds;
