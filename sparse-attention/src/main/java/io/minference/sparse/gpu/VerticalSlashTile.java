@@ -106,21 +106,33 @@ public record VerticalSlashTile(int headDim, Mode mode, boolean tensorCores) imp
             U32 n = k.min(length, k.u32(ROWS)).named("n");
             U32 firstRow = k.sub(length, n).named("firstRow");
             U32 j = k.mad(tile, k.u32(COLUMNS), tid).named("j");
-            Pred valid = k.lt(j, length);
+            Block block = new Block(new Inputs(q, keys, numHeads, numKvHeads, length, scale), queryTile, logits, tid,
+                    slot, tile, head, kvHead, n, firstRow, j, k.lt(j, length));
             if (tensorCores) {
-                tensorCoreLogits(k, q, keys, numHeads, numKvHeads, length, scale, queryTile, logits, tid, tile, head,
-                        kvHead, n, firstRow);
+                tensorCoreLogits(k, block);
             } else {
-                cudaCoreLogits(k, q, keys, numHeads, numKvHeads, length, scale, queryTile, logits, tid, head, kvHead,
-                        n, firstRow, j, valid);
+                cudaCoreLogits(k, block);
             }
             k.barrier();
             if (mode == Mode.ROW_STATS) {
-                rowStatistics(k, stats, slot, tile, logits, tid, n);
+                rowStatistics(k, stats, block);
             } else {
-                scores(k, rowStats, scores, slot, tile, logits, tid, n, length, valid, j);
+                scores(k, rowStats, scores, block);
             }
         });
+    }
+
+    /** The kernel's inputs: the prompt's Q and K, their head counts, its length and the logits' scale. */
+    private record Inputs(U64 q, U64 keys, U32 numHeads, U32 numKvHeads, U32 length, F32 scale) {
+    }
+
+    /**
+     * What a block works on: its shared query rows and logits, its thread, its head slot and key tile, the head and
+     * its KV head, the estimation's {@code n} query rows from {@code firstRow}, and this thread's key {@code j}
+     * ({@code valid} below the prompt's length).
+     */
+    private record Block(Inputs in, U32 queryTile, U32 logits, U32 tid, U32 slot, U32 tile, U32 head, U32 kvHead,
+                         U32 n, U32 firstRow, U32 j, Pred valid) {
     }
 
     /**
@@ -129,9 +141,12 @@ public record VerticalSlashTile(int headDim, Mode mode, boolean tensorCores) imp
      * memory (key rows past the prompt clamped to its last row, their logits masked), and computes 16 rows at a time
      * with mma.m16n8k16, f32 accumulation.
      */
-    private void tensorCoreLogits(KernelBuilder k, U64 q, U64 keys, U32 numHeads, U32 numKvHeads, U32 length,
-                                  F32 scale, U32 queryTile, U32 logits, U32 tid, U32 tile, U32 head, U32 kvHead,
-                                  U32 n, U32 firstRow) {
+    private void tensorCoreLogits(KernelBuilder k, Block block) {
+        U64 q = block.in().q(), keys = block.in().keys();
+        U32 numHeads = block.in().numHeads(), numKvHeads = block.in().numKvHeads(), length = block.in().length();
+        F32 scale = block.in().scale();
+        U32 queryTile = block.queryTile(), logits = block.logits(), tid = block.tid(), tile = block.tile();
+        U32 head = block.head(), kvHead = block.kvHead(), n = block.n(), firstRow = block.firstRow();
         int d = headDim;
         int queryRowBytes = 2 * d + 16;
         int wordsPerRow = d / 2;
@@ -203,9 +218,13 @@ public record VerticalSlashTile(int headDim, Mode mode, boolean tensorCores) imp
     }
 
     /** CUDA cores: each thread holds one key row in registers and dots it with every query row from shared memory. */
-    private void cudaCoreLogits(KernelBuilder k, U64 q, U64 keys, U32 numHeads, U32 numKvHeads, U32 length,
-                                F32 scale, U32 queryTile, U32 logits, U32 tid, U32 head, U32 kvHead, U32 n,
-                                U32 firstRow, U32 j, Pred valid) {
+    private void cudaCoreLogits(KernelBuilder k, Block block) {
+        U64 q = block.in().q(), keys = block.in().keys();
+        U32 numHeads = block.in().numHeads(), numKvHeads = block.in().numKvHeads();
+        F32 scale = block.in().scale();
+        U32 queryTile = block.queryTile(), logits = block.logits(), tid = block.tid(), head = block.head();
+        U32 kvHead = block.kvHead(), n = block.n(), firstRow = block.firstRow(), j = block.j();
+        Pred valid = block.valid();
         int d = headDim;
         int wordsPerRow = d / 2;
         k.loop(tid, k.mul(n, wordsPerRow), COLUMNS, w -> {
@@ -251,7 +270,8 @@ public record VerticalSlashTile(int headDim, Mode mode, boolean tensorCores) imp
         });
     }
 
-    private static void rowStatistics(KernelBuilder k, U64 stats, U32 slot, U32 tile, U32 logits, U32 tid, U32 n) {
+    private static void rowStatistics(KernelBuilder k, U64 stats, Block block) {
+        U32 slot = block.slot(), tile = block.tile(), logits = block.logits(), tid = block.tid(), n = block.n();
         U32 lane = k.and(tid, 31);
         U32 warp = k.shr(tid, 5);
         k.loop(warp, n, COLUMNS / 32, r -> {
@@ -279,8 +299,10 @@ public record VerticalSlashTile(int headDim, Mode mode, boolean tensorCores) imp
         });
     }
 
-    private static void scores(KernelBuilder k, U64 rowStats, U64 scores, U32 slot, U32 tile, U32 logits, U32 tid,
-                               U32 n, U32 length, Pred valid, U32 j) {
+    private static void scores(KernelBuilder k, U64 rowStats, U64 scores, Block block) {
+        U32 slot = block.slot(), tile = block.tile(), logits = block.logits(), tid = block.tid(), n = block.n();
+        U32 length = block.in().length(), j = block.j();
+        Pred valid = block.valid();
         F32 columnSum = k.var("columnSum", k.f32(0));
         U32 rowStatsBase = k.mul(slot, ROWS);
         k.loop(k.u32(0), n, 1, r -> {
