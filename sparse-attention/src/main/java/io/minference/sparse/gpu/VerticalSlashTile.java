@@ -68,9 +68,12 @@ public record VerticalSlashTile(int headDim, Mode mode, boolean tensorCores) imp
                 + (tensorCores ? "_mma" : "_fma");
     }
 
-    /** The query rows (bf16 padded rows for the tensor cores, f32 otherwise), then the tile of logits. */
+    /**
+     * The query rows (bf16 padded rows for the tensor cores, f32 otherwise), then the tile of logits, then for the
+     * scores the rows' combined maximum and reciprocal sum.
+     */
     public int sharedBytes() {
-        return queryBytes() + ROWS * LOGIT_STRIDE * 4;
+        return queryBytes() + ROWS * LOGIT_STRIDE * 4 + (mode == Mode.SCORES ? ROWS * 8 : 0);
     }
 
     private int queryBytes() {
@@ -96,6 +99,7 @@ public record VerticalSlashTile(int headDim, Mode mode, boolean tensorCores) imp
         U32 smem = k.dynamicShared(sharedBytes());
         U32 queryTile = smem;
         U32 logits = k.add(smem, k.u32(queryBytes())).named("logits");
+        U32 rowStatsTile = k.add(logits, k.u32(ROWS * LOGIT_STRIDE * 4)).named("rowStatsTile");
         U32 tid = k.threadIdx();
         U32 slot = k.blockIdx();
         U32 tile = k.blockIdx(Axis.Y);
@@ -108,6 +112,21 @@ public record VerticalSlashTile(int headDim, Mode mode, boolean tensorCores) imp
             U32 j = k.mad(tile, k.u32(COLUMNS), tid).named("j");
             Block block = new Block(new Inputs(q, keys, numHeads, numKvHeads, length, scale), queryTile, logits, tid,
                     slot, tile, head, kvHead, n, firstRow, j, k.lt(j, length));
+            // the scores' row statistics: loaded beside the query rows, stored to shared memory after them (rows
+            // past n read what the combine left there, and are never used)
+            F32[] rowStat = mode == Mode.SCORES
+                    ? k.loadF32x2(k.element(rowStats, k.add(k.mul(slot, ROWS), k.min(tid, k.u32(ROWS - 1))), 8))
+                    : null;
+            if (tensorCores) {
+                loadQueryRows(k, block);
+            } else {
+                loadQueryRowsAsFloats(k, block);
+            }
+            if (rowStat != null) {
+                k.ifThen(k.lt(tid, ROWS), () -> k.storeVector(Address.shared(k.add(rowStatsTile, k.shl(tid, 3))),
+                        rowStat));
+            }
+            k.barrier();
             if (tensorCores) {
                 tensorCoreLogits(k, block);
             } else {
@@ -117,7 +136,7 @@ public record VerticalSlashTile(int headDim, Mode mode, boolean tensorCores) imp
             if (mode == Mode.ROW_STATS) {
                 rowStatistics(k, stats, block);
             } else {
-                scores(k, rowStats, scores, block);
+                scores(k, rowStatsTile, scores, block);
             }
         });
     }
@@ -136,32 +155,18 @@ public record VerticalSlashTile(int headDim, Mode mode, boolean tensorCores) imp
     }
 
     /**
-     * Tensor cores: the query rows (zero past n) as bf16 in shared memory, rows padded by 16 bytes so that ldmatrix
-     * reads them without bank conflicts; each warp owns 32 keys, whose B fragments it reads straight from global
-     * memory (key rows past the prompt clamped to its last row, their logits masked), and computes 16 rows at a time
-     * with mma.m16n8k16, f32 accumulation.
+     * Tensor cores, from the query rows in shared memory ({@link #loadQueryRows}): each warp owns 32 keys, whose B
+     * fragments it reads straight from global memory (key rows past the prompt clamped to its last row, their logits
+     * masked), and computes 16 rows at a time with mma.m16n8k16, f32 accumulation.
      */
     private void tensorCoreLogits(KernelBuilder k, Block block) {
-        U64 q = block.in().q(), keys = block.in().keys();
-        U32 numHeads = block.in().numHeads(), numKvHeads = block.in().numKvHeads(), length = block.in().length();
+        U64 keys = block.in().keys();
+        U32 numKvHeads = block.in().numKvHeads(), length = block.in().length();
         F32 scale = block.in().scale();
         U32 queryTile = block.queryTile(), logits = block.logits(), tid = block.tid(), tile = block.tile();
-        U32 head = block.head(), kvHead = block.kvHead(), n = block.n(), firstRow = block.firstRow();
+        U32 kvHead = block.kvHead(), firstRow = block.firstRow();
         int d = headDim;
-        int queryRowBytes = 2 * d + 16;
-        int wordsPerRow = d / 2;
-        k.loop(tid, k.u32((long) ROWS * wordsPerRow), COLUMNS, w -> {
-            U32 r = k.div(w, wordsPerRow);
-            U32 e = k.rem(w, wordsPerRow);
-            U32 word = k.var("queryWord", k.u32(0));
-            k.ifThen(k.lt(r, n), () -> {
-                U32 qRow = k.mad(k.add(firstRow, r), numHeads, head);
-                U64 rowStart = k.add(q, k.mulWide(qRow, 2L * d));
-                k.set(word, k.loadU32(Address.global(k.add(rowStart, k.mulWide(e, 4)))));
-            });
-            k.store(Address.shared(k.add(k.mad(r, k.u32(queryRowBytes), queryTile), k.shl(e, 2))), word);
-        });
-        k.barrier();
+        int queryRowBytes = queryRowBytes();
 
         U32 lane = k.and(tid, 31);
         U32 warp = k.shr(tid, 5);
@@ -217,29 +222,75 @@ public record VerticalSlashTile(int headDim, Mode mode, boolean tensorCores) imp
         });
     }
 
+    /** Bytes between query rows in shared memory for the tensor cores: 16 more than a row, for ldmatrix. */
+    private int queryRowBytes() {
+        return 2 * headDim + 16;
+    }
+
+    /**
+     * Tensor cores: the query rows into shared memory as bf16, rows padded ({@link #queryRowBytes}), zeros from row
+     * {@code n} on. Each thread copies chunks {@code tid, tid + 256, ...} of the tile's 16-byte chunks, all its loads
+     * issued before the first select or store. (A loop of 4-byte words, a load and a store an iteration, waited for
+     * a round trip to L2 per word: sixteen in a row at d 128.) Rows past {@code n} read row {@code n - 1} and store
+     * zeros, so that no load waits behind a branch.
+     */
+    private void loadQueryRows(KernelBuilder k, Block block) {
+        int chunksPerRow = headDim / 8;
+        int chunks = ROWS * chunksPerRow;
+        int perThread = (chunks + COLUMNS - 1) / COLUMNS;
+        U32 lastRow = k.sub(block.n(), 1);
+        U32[] rows = new U32[perThread];
+        U32[] offsets = new U32[perThread];
+        B32[][] loaded = new B32[perThread][];
+        for (int i = 0; i < perThread; i++) {
+            U32 chunk = k.add(block.tid(), COLUMNS * i);
+            rows[i] = k.div(chunk, chunksPerRow);
+            offsets[i] = k.shl(k.rem(chunk, chunksPerRow), 4);
+            U32 qRow = k.mad(k.add(block.firstRow(), k.min(rows[i], lastRow)), block.in().numHeads(), block.head());
+            U64 rowStart = k.add(block.in().q(), k.mulWide(qRow, 2L * headDim));
+            loaded[i] = k.loadB32x4(Address.global(k.add(rowStart, k.toU64(offsets[i]))));
+        }
+        for (int i = 0; i < perThread; i++) {
+            Pred inside = k.lt(rows[i], block.n());
+            B32[] word = new B32[4];
+            for (int m = 0; m < 4; m++) word[m] = k.select(inside, loaded[i][m], k.b32(0));
+            Address target = Address.shared(k.add(k.mad(rows[i], k.u32(queryRowBytes()), block.queryTile()),
+                    offsets[i]));
+            if (COLUMNS * (i + 1) <= chunks) {
+                k.storeVector(target, word);
+            } else {
+                k.ifThen(k.lt(rows[i], k.u32(ROWS)), () -> k.storeVector(target, word));
+            }
+        }
+    }
+
+    /** CUDA cores: the query rows into shared memory as f32, a 4-byte word (two values) a thread at a time. */
+    private void loadQueryRowsAsFloats(KernelBuilder k, Block block) {
+        int d = headDim;
+        int wordsPerRow = d / 2;
+        k.loop(block.tid(), k.mul(block.n(), wordsPerRow), COLUMNS, w -> {
+            U32 r = k.div(w, wordsPerRow);
+            U32 e = k.rem(w, wordsPerRow);
+            U32 qRow = k.mad(k.add(block.firstRow(), r), block.in().numHeads(), block.head());
+            U64 rowStart = k.add(block.in().q(), k.mulWide(qRow, 2L * d));
+            B32 word = k.loadB32(Address.global(k.add(rowStart, k.mulWide(e, 4))));
+            F32 low = k.bitsAsF32(k.shl(word, 16));
+            F32 high = k.bitsAsF32(k.and(word, k.b32(0xFFFF0000)));
+            U32 at = k.mad(k.add(k.mul(r, d), k.shl(e, 1)), k.u32(4), block.queryTile());
+            k.storeVector(Address.shared(at), low, high);
+        });
+    }
+
     /** CUDA cores: each thread holds one key row in registers and dots it with every query row from shared memory. */
     private void cudaCoreLogits(KernelBuilder k, Block block) {
-        U64 q = block.in().q(), keys = block.in().keys();
-        U32 numHeads = block.in().numHeads(), numKvHeads = block.in().numKvHeads();
+        U64 keys = block.in().keys();
+        U32 numKvHeads = block.in().numKvHeads();
         F32 scale = block.in().scale();
-        U32 queryTile = block.queryTile(), logits = block.logits(), tid = block.tid(), head = block.head();
+        U32 queryTile = block.queryTile(), logits = block.logits(), tid = block.tid();
         U32 kvHead = block.kvHead(), n = block.n(), firstRow = block.firstRow(), j = block.j();
         Pred valid = block.valid();
         int d = headDim;
         int wordsPerRow = d / 2;
-        k.loop(tid, k.mul(n, wordsPerRow), COLUMNS, w -> {
-            U32 r = k.div(w, wordsPerRow);
-            U32 e = k.rem(w, wordsPerRow);
-            U32 qRow = k.mad(k.add(firstRow, r), numHeads, head);
-            U64 rowStart = k.add(q, k.mulWide(qRow, 2L * d));
-            B32 word = k.loadB32(Address.global(k.add(rowStart, k.mulWide(e, 4))));
-            F32 low = k.bitsAsF32(k.shl(word, 16));
-            F32 high = k.bitsAsF32(k.and(word, k.b32(0xFFFF0000)));
-            U32 at = k.mad(k.add(k.mul(r, d), k.shl(e, 1)), k.u32(4), queryTile);
-            k.storeVector(Address.shared(at), low, high);
-        });
-        k.barrier();
-
         B32[] key = new B32[wordsPerRow];
         for (int w = 0; w < wordsPerRow; w++) key[w] = k.var("key" + w, k.b32(0));
         k.ifThen(valid, () -> {
@@ -299,14 +350,13 @@ public record VerticalSlashTile(int headDim, Mode mode, boolean tensorCores) imp
         });
     }
 
-    private static void scores(KernelBuilder k, U64 rowStats, U64 scores, Block block) {
+    private static void scores(KernelBuilder k, U32 rowStatsTile, U64 scores, Block block) {
         U32 slot = block.slot(), tile = block.tile(), logits = block.logits(), tid = block.tid(), n = block.n();
         U32 length = block.in().length(), j = block.j();
         Pred valid = block.valid();
         F32 columnSum = k.var("columnSum", k.f32(0));
-        U32 rowStatsBase = k.mul(slot, ROWS);
         k.loop(k.u32(0), n, 1, r -> {
-            F32[] stat = k.loadF32x2(k.element(rowStats, k.add(rowStatsBase, r), 8));
+            F32[] stat = k.loadF32x2(Address.shared(k.add(rowStatsTile, k.shl(r, 3))));
             Address at = Address.shared(k.mad(k.mad(r, k.u32(LOGIT_STRIDE), tid), k.u32(4), logits));
             F32 p = k.mul(k.ex2(k.sub(k.loadF32(at), stat[0])), stat[1]);
             k.store(at, p);

@@ -61,10 +61,14 @@ class EstimationKernelsPtxasTest {
     void launchContractsMatchTheSources() {
         VerticalSlashTile tile = new VerticalSlashTile(128, VerticalSlashTile.Mode.SCORES);
         KernelSource source = tile.emit(PtxTarget.SM_90A);
-        assertEquals(64 * (2 * 128 + 16) + 64 * 264 * 4, source.sharedMemoryBytes());
+        // query rows, logits, and for the scores the rows' combined statistics
+        assertEquals(64 * (2 * 128 + 16) + 64 * 264 * 4 + 64 * 8, source.sharedMemoryBytes());
+        assertEquals(64 * (2 * 128 + 16) + 64 * 264 * 4, new VerticalSlashTile(128, VerticalSlashTile.Mode.ROW_STATS)
+                .emit(PtxTarget.SM_90A).sharedMemoryBytes());
         assertTrue(source.ptx().contains("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32"));
-        assertEquals(64 * 128 * 4 + 64 * 264 * 4, new VerticalSlashTile(128, VerticalSlashTile.Mode.SCORES, false)
-                .emit(PtxTarget.SM_80).sharedMemoryBytes());
+        assertEquals(64 * 128 * 4 + 64 * 264 * 4 + 64 * 8,
+                new VerticalSlashTile(128, VerticalSlashTile.Mode.SCORES, false).emit(PtxTarget.SM_80)
+                        .sharedMemoryBytes());
         assertEquals(List.of("q", "k", "params", "stats", "rowStats", "scores", "firstHead", "numHeads", "numKvHeads",
                 "length", "scale"), source.params().stream().map(p -> p.name()).toList());
         assertEquals(List.of("params", "lists", "kept", "rangeOffsets", "rangeCounts", "ranges", "columnOffsets",

@@ -28,12 +28,14 @@ import static org.junit.jupiter.api.Assertions.fail;
  * statistics on the tensor cores, their combination, the tile kernel's scores), their PTX run by
  * {@link WarpEmulator} without a GPU, against the CPU's {@link VerticalSlashScores#estimate}: every column and
  * diagonal score of every head within 1e-3 of its own size plus 1e-5 of the list's mass. Random bf16 queries and keys
- * (seed printed), grouped-query heads, prompts of one and of two tiles of keys.
+ * (seed printed), grouped-query heads, prompts of one and of two tiles of keys and of fewer than 64 queries, a head
+ * size whose query rows are not a whole number of 16-byte chunks a thread (48), and the CUDA-core variant.
  */
 class VerticalSlashEstimationEmulationTest {
-    @ParameterizedTest(name = "d {0}, {1} tokens")
-    @CsvSource({"64, 300", "128, 200", "64, 40"})
-    void scoresMatchTheCpuEstimate(int headDim, int length) {
+    @ParameterizedTest(name = "d {0}, {1} tokens, tensor cores {2}")
+    @CsvSource({"64, 300, true", "128, 200, true", "64, 40, true", "48, 100, true", "64, 300, false",
+            "48, 40, false"})
+    void scoresMatchTheCpuEstimate(int headDim, int length, boolean tensorCores) {
         long seed = System.nanoTime();
         System.out.println("VerticalSlashEstimationEmulationTest seed " + seed);
         Random random = new Random(seed);
@@ -44,8 +46,9 @@ class VerticalSlashEstimationEmulationTest {
         int[] words = HeadParameters.encode(Collections.nCopies(heads, HeadPattern.VerticalSlash.DEFAULT), 0, heads,
                 length).words();
 
-        WarpEmulator rowStats = new WarpEmulator(tile(headDim, VerticalSlashTile.Mode.ROW_STATS).emit(PtxTarget.SM_80)
-                .ptx());
+        VerticalSlashTile rowStatsTile = new VerticalSlashTile(headDim, VerticalSlashTile.Mode.ROW_STATS, tensorCores);
+        VerticalSlashTile scoresTile = new VerticalSlashTile(headDim, VerticalSlashTile.Mode.SCORES, tensorCores);
+        WarpEmulator rowStats = new WarpEmulator(rowStatsTile.emit(PtxTarget.SM_80).ptx());
         long stats = rowStats.allocate(4 * heads * tiles * VerticalSlashTile.ROWS * 2);
         long combined = rowStats.allocate(4 * heads * VerticalSlashTile.ROWS * 2);
         Map<String, Long> tileParams = new HashMap<>();
@@ -60,7 +63,7 @@ class VerticalSlashEstimationEmulationTest {
         tileParams.put("numKvHeads", (long) shape.numKvHeads());
         tileParams.put("length", (long) length);
         tileParams.put("scale", (long) Float.floatToRawIntBits(FlashAttention.log2Scale(headDim)));
-        runTiles(rowStats, tileParams, tile(headDim, VerticalSlashTile.Mode.ROW_STATS), tiles, heads);
+        runTiles(rowStats, tileParams, rowStatsTile, tiles, heads);
 
         WarpEmulator combine = new WarpEmulator(new VerticalSlashRowStats().emit(PtxTarget.SM_80).ptx());
         Map<String, Long> combineParams = new HashMap<>();
@@ -73,8 +76,7 @@ class VerticalSlashEstimationEmulationTest {
         assertEquals(new HashSet<>(combine.params()), combineParams.keySet(), "the combine's parameters");
         for (int slot = 0; slot < heads; slot++) combine.runBlock(combineParams, slot, 0, 1, VerticalSlashTile.ROWS);
 
-        WarpEmulator scores = new WarpEmulator(tile(headDim, VerticalSlashTile.Mode.SCORES).emit(PtxTarget.SM_80)
-                .ptx());
+        WarpEmulator scores = new WarpEmulator(scoresTile.emit(PtxTarget.SM_80).ptx());
         Map<String, Long> scoreParams = new HashMap<>(tileParams);
         scoreParams.put("q", scores.upload(rowStats.bytes(tileParams.get("q"))));
         scoreParams.put("k", scores.upload(rowStats.bytes(tileParams.get("k"))));
@@ -83,7 +85,7 @@ class VerticalSlashEstimationEmulationTest {
         scoreParams.put("rowStats", scores.upload(combine.bytes(combinedAgain)));
         long out = scores.allocate(4 * heads * 2 * length);
         scoreParams.put("scores", out);
-        runTiles(scores, scoreParams, tile(headDim, VerticalSlashTile.Mode.SCORES), tiles, heads);
+        runTiles(scores, scoreParams, scoresTile, tiles, heads);
 
         ByteBuffer got = ByteBuffer.wrap(scores.bytes(out)).order(ByteOrder.LITTLE_ENDIAN);
         try (Tensor queries = Tensor.ofFloats(q, length, shape.queryDim());
@@ -103,10 +105,6 @@ class VerticalSlashEstimationEmulationTest {
                 }
             }
         }
-    }
-
-    private static VerticalSlashTile tile(int headDim, VerticalSlashTile.Mode mode) {
-        return new VerticalSlashTile(headDim, mode, true);
     }
 
     /** Grid (heads, tiles), {@link VerticalSlashTile#COLUMNS} threads, its dynamic shared memory. */
