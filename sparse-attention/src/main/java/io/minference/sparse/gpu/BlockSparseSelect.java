@@ -74,7 +74,8 @@ public record BlockSparseSelect(int headDim, int maxBlocks) implements KernelDef
         U32 reduce = k.sharedArray("reduce", 32 * 4);
         U32 scratch = k.sharedArray("scan", 32 * 4);
         U32 tid = k.threadIdx();
-        ScoreSelect select = new ScoreSelect(k, THREADS, tid);
+        // the candidates are in shared memory: nothing to gain from loading several at once
+        ScoreSelect select = new ScoreSelect(k, THREADS, 1, tid);
         U32 b = k.blockIdx();
         U32 blocks = k.gridDim();
         U32 slot = k.add(firstSlot, k.blockIdx(Axis.Y)).named("estimateSlot");
@@ -120,14 +121,16 @@ public record BlockSparseSelect(int headDim, int maxBlocks) implements KernelDef
             F32 inverseSum = k.div(k.f32(1), blockReduce(k, localSum, reduce, tid, false));
 
             Function<U32, Pred> forced = c -> k.or(k.eq(c, 0), k.eq(c, b));
-            Function<U32, F32> weight = c -> k.mul(k.exp(k.sub(k.loadF32(k.element(scores, c, 4)), max)), inverseSum);
-            Function<U32, U32> key = c -> {
+            Function<U32, ScoreSelect.Candidate> candidate = c -> {
                 F32 s = k.loadF32(k.element(scores, c, 4));
-                U32 bits = k.bitsAsU32(k.bits(s));
-                U32 ordered = k.select(k.lt(bits, k.u32(0x80000000L)), k.or(bits, k.u32(0x80000000L)), k.not(bits));
-                U32 massKey = k.bitsAsU32(k.bits(k.mul(k.exp(k.sub(s, max)), inverseSum)));
-                U32 forcedKey = k.select(mass, k.u32(EstimationOps.INFINITY_BITS), k.u32(0xFFFFFFFFL));
-                return k.select(forced.apply(c), forcedKey, k.select(mass, massKey, ordered));
+                return new ScoreSelect.Candidate(() -> {
+                    U32 bits = k.bitsAsU32(k.bits(s));
+                    U32 ordered = k.select(k.lt(bits, k.u32(0x80000000L)), k.or(bits, k.u32(0x80000000L)),
+                            k.not(bits));
+                    U32 massKey = k.bitsAsU32(k.bits(k.mul(k.exp(k.sub(s, max)), inverseSum)));
+                    U32 forcedKey = k.select(mass, k.u32(EstimationOps.INFINITY_BITS), k.u32(0xFFFFFFFFL));
+                    return k.select(forced.apply(c), forcedKey, k.select(mass, massKey, ordered));
+                }, () -> k.mul(k.exp(k.sub(s, max)), inverseSum));
             };
             k.ifElse(k.and(k.not(mass), k.eq(topK, 0)), () -> {
                 k.ifThen(k.eq(tid, 0), () -> {
@@ -135,9 +138,9 @@ public record BlockSparseSelect(int headDim, int maxBlocks) implements KernelDef
                     k.store(k.element(columnCounts, indexSlot, 4), k.u32(0));
                 });
             }, () -> {
-                ScoreSelect.Threshold threshold = select.threshold(count, key, weight, mass, topK,
+                ScoreSelect.Threshold threshold = select.threshold(count, candidate, mass, topK,
                         EstimationOps.asFloat(k, budgetValue));
-                select.compact(count, key, threshold, (position, c) -> EstimationOps.sharedOr(k,
+                select.compact(count, candidate, threshold, (position, c) -> EstimationOps.sharedOr(k,
                         k.element(bitmap, k.shr(c, 5), 4), EstimationOps.shiftLeft(k, k.u32(1), k.and(c, 31))));
                 k.barrier();
                 U32 runs = KeyBlockRuns.write(k, bitmap, k.shr(k.add(count, 31), 5), scratch, tid, THREADS, myRanges,

@@ -9,6 +9,7 @@ import io.minference.ptx.dsl.U64;
 
 import java.util.function.BiConsumer;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The selection rule of docs/sparse-attention.md as kernel code, for one list of candidate scores per thread block:
@@ -17,22 +18,32 @@ import java.util.function.Function;
  * descent over the key bits (four passes of 8 bits, counting entries for top-k and summing scores for mass) finds the
  * last kept key T and how many entries equal to T are kept; a stable compaction in index order then writes the kept
  * indices ascending.
+ * <p>Each pass over the candidates takes them {@code batch} a thread at a time: the batch's loads are issued before
+ * any of its candidates is counted, so that a thread waits for one round trip to memory per batch instead of one per
+ * candidate (a list in global memory: 256 candidates a thread and pass at 128K tokens, each waited for in turn
+ * when the loop took one at a time). A batch of one suits candidates in shared memory.
  */
 final class ScoreSelect {
     static final int DIGITS = 256;
 
     private final KernelBuilder k;
     private final int threads;
+    private final int batch;
     private final U32 tid;
     private final U32 counts;
     private final U32 sums;
     private final U32 control;
     private final U32 scratch;
 
-    /** Declares the shared arrays the selection uses; {@code threads} is the block size. */
-    ScoreSelect(KernelBuilder k, int threads, U32 tid) {
+    /**
+     * Declares the shared arrays the selection uses; {@code threads} is the block size, {@code batch} the candidates
+     * a thread loads at once.
+     */
+    ScoreSelect(KernelBuilder k, int threads, int batch, U32 tid) {
+        if (batch < 1) throw new IllegalArgumentException("a batch holds at least one candidate, not " + batch);
         this.k = k;
         this.threads = threads;
+        this.batch = batch;
         this.tid = tid;
         this.counts = k.sharedArray("selectCounts", DIGITS * 4);
         this.sums = k.sharedArray("selectSums", DIGITS * 4);
@@ -45,13 +56,33 @@ final class ScoreSelect {
     }
 
     /**
-     * Finds the threshold over {@code count} candidates. {@code key} gives candidate j's key (the score's bits, or
-     * +inf's for forced entries), {@code score} its real score; both are called for j < count only. With
-     * {@code mass} false, {@code topK} (1..count) entries are kept; with it true, entries are kept in order until the
-     * kept real scores reach {@code target} (everything, if they never do).
+     * A candidate whose loads have been issued: its key (the score's bits, or +inf's for forced entries) and its real
+     * score, each emitted where it is asked for.
      */
-    Threshold threshold(U32 count, Function<U32, U32> key, Function<U32, F32> score, Pred mass, U32 topK,
-                        F32 target) {
+    record Candidate(Supplier<U32> key, Supplier<F32> score) {
+    }
+
+    /**
+     * The candidates {@code first + threads * u} for u below the batch, their indices into {@code indices}: each
+     * one's loads issued (an index past {@code count} loads the last candidate instead, and is never counted) before
+     * anything uses them.
+     */
+    private Candidate[] loadBatch(U32 first, U32 count, Function<U32, Candidate> candidates, U32[] indices) {
+        U32 last = k.sub(count, 1);
+        Candidate[] loaded = new Candidate[batch];
+        for (int u = 0; u < batch; u++) {
+            indices[u] = k.add(first, threads * u);
+            loaded[u] = candidates.apply(k.min(indices[u], last));
+        }
+        return loaded;
+    }
+
+    /**
+     * Finds the threshold over {@code count} (at least one) candidates; {@code candidates} issues candidate j's loads
+     * (j < count only). With {@code mass} false, {@code topK} (1..count) entries are kept; with it true, entries are
+     * kept in order until the kept real scores reach {@code target} (everything, if they never do).
+     */
+    Threshold threshold(U32 count, Function<U32, Candidate> candidates, Pred mass, U32 topK, F32 target) {
         U32 prefix = k.var("prefix", k.u32(0));
         U32 mask = k.var("mask", k.u32(0));
         U32 remaining = k.var("remaining", topK);
@@ -64,18 +95,24 @@ final class ScoreSelect {
                 k.store(k.element(sums, d, 4), k.f32(0));
             });
             k.barrier();
-            k.loop(tid, count, threads, j -> {
-                U32 keyBits = key.apply(j);
-                k.ifThen(k.eq(k.and(keyBits, mask), prefix), () -> {
-                    U32 digit = k.and(k.shr(keyBits, bits), 255);
-                    // the lowest lane of those with this digit counts them all: a pass's candidates crowd into a
-                    // few digits (the first pass's are a float's sign and top exponent bits, a dozen or so values
-                    // for a head's scores), and an add per lane queued up on those few counters
-                    U32 peers = k.matchAny(digit, k.activeMask());
-                    k.ifThen(k.eq(k.and(peers, k.lanesBelow()), 0),
-                            () -> k.reduceAdd(k.element(counts, digit, 4), k.bitCount(peers)));
-                    k.ifThen(mass, () -> k.reduceAdd(k.element(sums, digit, 4), score.apply(j)));
-                });
+            k.loop(tid, count, (long) threads * batch, first -> {
+                U32[] indices = new U32[batch];
+                Candidate[] loaded = loadBatch(first, count, candidates, indices);
+                for (int u = 0; u < batch; u++) {
+                    Candidate candidate = loaded[u];
+                    U32 keyBits = candidate.key().get();
+                    Pred counted = k.eq(k.and(keyBits, mask), prefix);
+                    k.ifThen(u == 0 ? counted : k.and(k.lt(indices[u], count), counted), () -> {
+                        U32 digit = k.and(k.shr(keyBits, bits), 255);
+                        // the lowest lane of those with this digit counts them all: a pass's candidates crowd into
+                        // a few digits (the first pass's are a float's sign and top exponent bits, a dozen or so
+                        // values for a head's scores), and an add per lane queued up on those few counters
+                        U32 peers = k.matchAny(digit, k.activeMask());
+                        k.ifThen(k.eq(k.and(peers, k.lanesBelow()), 0),
+                                () -> k.reduceAdd(k.element(counts, digit, 4), k.bitCount(peers)));
+                        k.ifThen(mass, () -> k.reduceAdd(k.element(sums, digit, 4), candidate.score().get()));
+                    });
+                }
             });
             k.barrier();
             k.ifThen(k.eq(tid, 0), () -> chooseDigit(bits, mass, prefix, mask, remaining, remainingMass));
@@ -142,29 +179,43 @@ final class ScoreSelect {
 
     /**
      * Stable compaction: calls {@code write(position, j)} for the kept candidates j, ascending, positions from 0,
-     * and returns how many were kept (in every thread). Each chunk of the block's threads reads its keys before any
-     * thread writes, and a position never exceeds its index, so the output may overwrite the candidates' own array.
+     * and returns how many were kept (in every thread). Each batch of chunks of the block's threads reads its keys
+     * before any thread writes, and a position never exceeds its index, so the output may overwrite the candidates'
+     * own array. Every thread takes every chunk (the scans wait for the whole block): the loop runs over the chunks'
+     * first index, {@code tid} further for this thread.
      */
-    U32 compact(U32 count, Function<U32, U32> key, Threshold threshold, BiConsumer<U32, U32> write) {
+    U32 compact(U32 count, Function<U32, Candidate> candidates, Threshold threshold, BiConsumer<U32, U32> write) {
         U32 equalBefore = k.var("equalBefore", k.u32(0));
         U32 keptBefore = k.var("keptBefore", k.u32(0));
-        k.loop(k.u32(0), count, threads, base -> {
-            U32 j = k.add(base, tid);
-            Pred inRange = k.lt(j, count);
-            U32 keyBits = k.var("keyBits", k.u32(0));
-            k.ifThen(inRange, () -> k.set(keyBits, key.apply(j)));
-            Pred equal = k.and(inRange, k.eq(keyBits, threshold.threshold()));
-            Pred greater = k.and(inRange, k.gt(keyBits, threshold.threshold()));
-            EstimationOps.Scan equalScan = EstimationOps.exclusiveScan(k, k.select(equal, k.u32(1), k.u32(0)),
-                    scratch, tid, threads / 32);
-            Pred keep = k.or(greater, k.and(equal,
-                    k.lt(k.add(equalBefore, equalScan.prefix()), threshold.equalKept())));
-            EstimationOps.Scan keptScan = EstimationOps.exclusiveScan(k, k.select(keep, k.u32(1), k.u32(0)),
-                    scratch, tid, threads / 32);
-            k.ifThen(keep, () -> write.accept(k.add(keptBefore, keptScan.prefix()), j));
-            k.set(equalBefore, k.add(equalBefore, equalScan.total()));
-            k.set(keptBefore, k.add(keptBefore, keptScan.total()));
+        k.loop(tid, k.add(count, tid), (long) threads * batch, first -> {
+            U32[] indices = new U32[batch];
+            Candidate[] loaded = loadBatch(first, count, candidates, indices);
+            for (int u = 0; u < batch; u++) {
+                U32 j = indices[u];
+                Pred inRange = k.lt(j, count);
+                U32 keyBits = k.select(inRange, loaded[u].key().get(), k.u32(0));
+                compactChunk(j, inRange, keyBits, threshold, write, equalBefore, keptBefore);
+            }
         });
         return keptBefore;
+    }
+
+    /**
+     * One chunk of the compaction: this thread's candidate {@code j} and its key; the kept ones written at their
+     * positions, the running counts (every thread's) advanced past the chunk.
+     */
+    private void compactChunk(U32 j, Pred inRange, U32 keyBits, Threshold threshold, BiConsumer<U32, U32> write,
+                              U32 equalBefore, U32 keptBefore) {
+        Pred equal = k.and(inRange, k.eq(keyBits, threshold.threshold()));
+        Pred greater = k.and(inRange, k.gt(keyBits, threshold.threshold()));
+        EstimationOps.Scan equalScan = EstimationOps.exclusiveScan(k, k.select(equal, k.u32(1), k.u32(0)),
+                scratch, tid, threads / 32);
+        Pred keep = k.or(greater, k.and(equal,
+                k.lt(k.add(equalBefore, equalScan.prefix()), threshold.equalKept())));
+        EstimationOps.Scan keptScan = EstimationOps.exclusiveScan(k, k.select(keep, k.u32(1), k.u32(0)),
+                scratch, tid, threads / 32);
+        k.ifThen(keep, () -> write.accept(k.add(keptBefore, keptScan.prefix()), j));
+        k.set(equalBefore, k.add(equalBefore, equalScan.total()));
+        k.set(keptBefore, k.add(keptBefore, keptScan.total()));
     }
 }

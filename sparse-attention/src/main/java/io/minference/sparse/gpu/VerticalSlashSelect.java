@@ -20,6 +20,11 @@ import java.util.function.Function;
  */
 public record VerticalSlashSelect() implements KernelDefinition {
     public static final int THREADS = 512;
+    /**
+     * Scores a thread loads at once in each pass over a list ({@link ScoreSelect}): a list is 4 bytes a key of the
+     * prompt in global memory, 256 scores a thread and pass at 128K tokens.
+     */
+    static final int BATCH = 8;
     static final int FORCED_COLUMNS = 30;
     static final int FORCED_DIAGONALS = 100;
 
@@ -38,7 +43,7 @@ public record VerticalSlashSelect() implements KernelDefinition {
         U32 tid = k.threadIdx();
         U32 kind = k.blockIdx();
         U32 slot = k.blockIdx(Axis.Y);
-        ScoreSelect select = new ScoreSelect(k, THREADS, tid);
+        ScoreSelect select = new ScoreSelect(k, THREADS, BATCH, tid);
         U32 paramBase = k.mul(slot, HeadParameters.STRIDE);
         U32 code = k.loadU32(k.element(params, paramBase, 4));
         k.ifThen(k.eq(code, HeadParameters.VERTICAL_SLASH), () -> {
@@ -54,11 +59,13 @@ public record VerticalSlashSelect() implements KernelDefinition {
             k.ifElse(k.and(k.not(mass), k.eq(topK, 0)),
                     () -> k.store(k.element(kept, keptAt, 4), k.u32(0)),
                     () -> {
-                        Function<U32, U32> key = j -> k.select(k.lt(j, forced),
-                                k.u32(EstimationOps.INFINITY_BITS), k.loadU32(k.element(list, j, 4)));
-                        ScoreSelect.Threshold threshold = select.threshold(length, key,
-                                j -> k.loadF32(k.element(list, j, 4)), mass, topK, target);
-                        U32 total = select.compact(length, key, threshold,
+                        Function<U32, ScoreSelect.Candidate> candidate = j -> {
+                            U32 bits = k.loadU32(k.element(list, j, 4));
+                            return new ScoreSelect.Candidate(() -> k.select(k.lt(j, forced),
+                                    k.u32(EstimationOps.INFINITY_BITS), bits), () -> EstimationOps.asFloat(k, bits));
+                        };
+                        ScoreSelect.Threshold threshold = select.threshold(length, candidate, mass, topK, target);
+                        U32 total = select.compact(length, candidate, threshold,
                                 (position, j) -> k.store(k.element(list, position, 4), j));
                         k.ifThen(k.eq(tid, 0), () -> k.store(k.element(kept, keptAt, 4), total));
                     });
