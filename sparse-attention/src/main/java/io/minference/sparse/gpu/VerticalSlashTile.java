@@ -34,10 +34,10 @@ import java.util.List;
  * {@link HeadParameters}), {@code stats}, {@code rowStats}, {@code scores} (f32), {@code firstHead, numHeads,
  * numKvHeads, length} (u32), {@code scale} (f32, log2(e)/sqrt(d)). Launch: grid (heads of the batch,
  * ceil(L / COLUMNS)), {@link #COLUMNS} threads, {@link #sharedBytes()} dynamic shared bytes; slots whose pattern is
- * not vertical-slash return at once. The heads are the grid's fast axis so that the blocks reading one key tile (the
- * heads of a KV group) run together and read it once from DRAM: in tile-major order each head streamed its KV head's
- * whole K before the next head of the group came back to it, four passes over K at a million tokens (268 MB a KV
- * head, four times the L2).
+ * not vertical-slash write nothing (they read their query rows first, as every block does). The heads are the
+ * grid's fast axis so that the blocks reading one key tile (the heads of a KV group) run together and read it once
+ * from DRAM: in tile-major order each head streamed its KV head's whole K before the next head of the group came back
+ * to it, four passes over K at a million tokens (268 MB a KV head, four times the L2).
  */
 public record VerticalSlashTile(int headDim, Mode mode, boolean tensorCores) implements KernelDefinition {
     /** Keys per tile, one per thread. */
@@ -104,28 +104,29 @@ public record VerticalSlashTile(int headDim, Mode mode, boolean tensorCores) imp
         U32 slot = k.blockIdx();
         U32 tile = k.blockIdx(Axis.Y);
         U32 code = k.loadU32(k.element(params, k.mul(slot, HeadParameters.STRIDE), 4));
+        U32 head = k.add(firstHead, slot);
+        U32 kvHead = k.div(head, k.div(numHeads, numKvHeads));
+        U32 n = k.min(length, k.u32(ROWS)).named("n");
+        U32 firstRow = k.sub(length, n).named("firstRow");
+        U32 j = k.mad(tile, k.u32(COLUMNS), tid).named("j");
+        Block block = new Block(new Inputs(q, keys, numHeads, numKvHeads, length, scale), queryTile, logits, tid,
+                slot, tile, head, kvHead, n, firstRow, j, k.lt(j, length));
+        // The query rows, and the scores' row statistics, are loaded before the head's pattern is known: every head
+        // of the batch has them, and so the block waits for one round trip to memory, not for the pattern's and
+        // then for the rows'. The statistics of rows past n are what the combine left there, never used.
+        F32[] rowStat = mode == Mode.SCORES
+                ? k.loadF32x2(k.element(rowStats, k.add(k.mul(slot, ROWS), k.min(tid, k.u32(ROWS - 1))), 8))
+                : null;
+        if (tensorCores) {
+            loadQueryRows(k, block);
+        } else {
+            loadQueryRowsAsFloats(k, block);
+        }
+        if (rowStat != null) {
+            k.ifThen(k.lt(tid, ROWS), () -> k.storeVector(Address.shared(k.add(rowStatsTile, k.shl(tid, 3))),
+                    rowStat));
+        }
         k.ifThen(k.eq(code, HeadParameters.VERTICAL_SLASH), () -> {
-            U32 head = k.add(firstHead, slot);
-            U32 kvHead = k.div(head, k.div(numHeads, numKvHeads));
-            U32 n = k.min(length, k.u32(ROWS)).named("n");
-            U32 firstRow = k.sub(length, n).named("firstRow");
-            U32 j = k.mad(tile, k.u32(COLUMNS), tid).named("j");
-            Block block = new Block(new Inputs(q, keys, numHeads, numKvHeads, length, scale), queryTile, logits, tid,
-                    slot, tile, head, kvHead, n, firstRow, j, k.lt(j, length));
-            // the scores' row statistics: loaded beside the query rows, stored to shared memory after them (rows
-            // past n read what the combine left there, and are never used)
-            F32[] rowStat = mode == Mode.SCORES
-                    ? k.loadF32x2(k.element(rowStats, k.add(k.mul(slot, ROWS), k.min(tid, k.u32(ROWS - 1))), 8))
-                    : null;
-            if (tensorCores) {
-                loadQueryRows(k, block);
-            } else {
-                loadQueryRowsAsFloats(k, block);
-            }
-            if (rowStat != null) {
-                k.ifThen(k.lt(tid, ROWS), () -> k.storeVector(Address.shared(k.add(rowStatsTile, k.shl(tid, 3))),
-                        rowStat));
-            }
             k.barrier();
             if (tensorCores) {
                 tensorCoreLogits(k, block);
