@@ -181,12 +181,6 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
         public static final Variant DEFAULT = BASELINE.withGather(GatherArrival.ASYNC).withRangeBox(16)
                 .withSchedule(HopperFlashLoop.Schedule.parse(DEFAULT_SCHEDULE));
 
-        /** Blocks on their own, without clusters. */
-        public Variant(LaunchOrder order, HopperFlashLoop.Schedule schedule, GatherArrival gather, int keysPerStep,
-                       boolean pairs, boolean persistent, int rangeBox) {
-            this(order, schedule, gather, keysPerStep, pairs, persistent, rangeBox, false);
-        }
-
         public Variant {
             if (cluster && (pairs || persistent || keysPerStep != BLOCK || gather != GatherArrival.WAIT
                     || rangeBox != BLOCK || schedule.overlapSoftmax() || schedule.pingPong())) {
