@@ -6,6 +6,7 @@ import io.minference.sparse.HeadPattern;
 import io.minference.sparse.SparseIndex;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -22,7 +23,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * walks the kept diagonals below its end). Divided by what an H200 issues (132 SMs, four schedulers each, one warp
  * instruction a cycle at about 1.75 GHz), an issue-bound floor per kernel, to set beside the kernels' measured
  * durations ({@code bench/scripts/ncu-sparse.sh 4}). Not a check: it runs with
- * {@code -Dminference.issue.measure=true} and prints its table.
+ * {@code -Dminference.issue.measure=true} and prints its table; {@code -Dminference.issue.lengths} names other
+ * prompt lengths.
  */
 class EstimationIssueMeasurement {
     private static final double WARP_ISSUES_PER_SECOND = 132 * 4 * 1.75e9;
@@ -31,7 +33,7 @@ class EstimationIssueMeasurement {
     @Test
     void warpInstructionsPerLayer() {
         assumeTrue(Boolean.getBoolean("minference.issue.measure"), "a measurement: -Dminference.issue.measure=true");
-        for (int length : List.of(32768, 131072)) {
+        for (int length : lengths()) {
             Random random = new Random(1);
             int[] columns = TestIndexes.pick(random, length, 1000, 30);
             int[] diagonals = TestIndexes.pick(random, length, 6096, 100);
@@ -71,6 +73,12 @@ class EstimationIssueMeasurement {
                     1e3 * count / WARP_ISSUES_PER_SECOND, assembly, 1e3 * assembly / WARP_ISSUES_PER_SECOND,
                     issued[0][0], issued[0][2], issued[1][0], issued[1][2]);
         }
+    }
+
+    /** The prompt lengths measured: {@code -Dminference.issue.lengths=32768,1048576}, 32K and 128K by default. */
+    private static List<Integer> lengths() {
+        String lengths = System.getProperty("minference.issue.lengths", "32768,131072");
+        return Arrays.stream(lengths.split(",")).map(String::strip).map(Integer::valueOf).toList();
     }
 
     /** The selection of one head's two lists (columns, diagonals) of random scores: its emulator after the run. */
