@@ -52,14 +52,14 @@ public record GpuMemoryPlan(long weightBytes, long kvCacheBytes, long activation
         /**
          * An upper bound of GpuIndexBuilder's scratch for a batch of every head plus the index budget: 8-byte
          * scores per head and key, vertical-slash tile statistics (8 bytes per head, 256-key tile and 64 rows), the
-         * kept diagonals' runs (8 bytes per head and 64 positions), and block-sparse pooled queries and keys (f32, one
-         * row per 64 positions).
+         * kept diagonals' runs (8 bytes per head and 64 positions) and bitmap (a bit per head and position), and
+         * block-sparse pooled queries and keys (f32, one row per 64 positions).
          */
         static long sparseScratch(LlamaConfig c, int length) {
             long heads = c.numHeads();
             long tiles = (length + 255) / 256;
             long pooled = 4L * ((length + 63) / 64) * c.headDim() * (heads + c.numKvHeads());
-            long runs = 8L * heads * (length / 64 + 2);
+            long runs = 8L * heads * (length / 64 + 2) + 4L * heads * ((length + 31) / 32);
             return SPARSE_INDEX_BUDGET + 8L * heads * length + 8L * heads * tiles * 64 + runs + pooled;
         }
 

@@ -27,6 +27,10 @@ final class EstimationOps {
         k.emitter().instruction("red.shared.or.b32", at, bits);
     }
 
+    static void globalOr(KernelBuilder k, Address at, U32 bits) {
+        k.emitter().instruction("red.global.or.b32", at, bits);
+    }
+
     /** {@code value << amount} for an amount in a register (0..31). */
     static U32 shiftLeft(KernelBuilder k, U32 value, U32 amount) {
         U32 d = k.emitter().like(value, "shl");

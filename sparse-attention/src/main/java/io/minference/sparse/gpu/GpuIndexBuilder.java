@@ -65,9 +65,13 @@ public final class GpuIndexBuilder implements AutoCloseable {
     private DeviceBuffer tileStats;
     private DeviceBuffer rowStats;
     private DeviceBuffer kept;
-    /** Per vertical-slash slot, its kept diagonals' runs ({@link VerticalSlashRuns}), and their counts. */
+    /**
+     * Per vertical-slash slot, its kept diagonals' runs ({@link VerticalSlashRuns}), their counts, and the kept
+     * diagonals as a bitmap (a bit a position).
+     */
     private DeviceBuffer diagonalRuns;
     private DeviceBuffer runCounts;
+    private DeviceBuffer diagonalBits;
     private DeviceBuffer pooledQ;
     private DeviceBuffer pooledK;
     private DeviceBuffer headTiles;
@@ -243,11 +247,13 @@ public final class GpuIndexBuilder implements AutoCloseable {
         scores = ensure(scores, 8L * heads * length);
         kept = ensure(kept, 8L * heads);
         diagonalRuns = ensure(diagonalRuns, 8L * heads * VerticalSlashRuns.stride(length));
+        diagonalBits = ensure(diagonalBits, 4L * heads * VerticalSlashRuns.bitWords(length));
         runCounts = ensure(runCounts, 4L * heads);
         if (verticalSlash) {
             tileStats = ensure(tileStats, 8L * heads * tiles * VerticalSlashTile.ROWS);
             rowStats = ensure(rowStats, 8L * heads * VerticalSlashTile.ROWS);
             scores.slice(0, 8L * heads * length).fillIntsAsync(0, stream);
+            diagonalBits.slice(0, 4L * heads * VerticalSlashRuns.bitWords(length)).fillIntsAsync(0, stream);
             LaunchShape tileGrid = new LaunchShape(heads, tiles, 1, VerticalSlashTile.COLUMNS, 1, 1);
             float scale = FlashAttention.log2Scale(shape.headDim());
             rowStatsTile.withShape(tileGrid).launch(stream, q, k, params, tileStats, rowStats, scores, firstHead,
@@ -259,7 +265,7 @@ public final class GpuIndexBuilder implements AutoCloseable {
             select.withShape(new LaunchShape(2, heads, 1, VerticalSlashSelect.THREADS, 1, 1)).launch(stream, params,
                     scores, kept, length);
             runs.withShape(LaunchShape.of(heads, VerticalSlashRuns.THREADS)).launch(stream, params, scores, kept,
-                    diagonalRuns, runCounts, length);
+                    diagonalRuns, runCounts, diagonalBits, length);
         }
         if (blockSparse) {
             long pooledRow = 4L * queryBlocks * shape.headDim();
@@ -276,7 +282,7 @@ public final class GpuIndexBuilder implements AutoCloseable {
         DeviceBuffer columnNeeds = needs.slice(4L * slots, 4L * slots);
         count.withShape(new LaunchShape(queryBlocks, heads, 1, IndexAssembly.THREADS, 1, 1)).launch(stream, params,
                 scores, kept, rangeNeeds, rangeNeeds, rangeNeeds, columnNeeds, columnNeeds, columnNeeds, diagonalRuns,
-                runCounts, length, 0);
+                runCounts, diagonalBits, length, 0);
         PinnedHostBuffer host = staging(8L * slots);
         needs.copyToHostAsync(host, 0, 0, 8L * slots, stream);
         stream.synchronize();
@@ -325,7 +331,8 @@ public final class GpuIndexBuilder implements AutoCloseable {
             upload(stream, rangeOffsets, columnOffsets, index);
             assembly.withShape(new LaunchShape(queryBlocks, count, 1, IndexAssembly.THREADS, 1, 1)).launch(stream,
                     params, scores, kept, index.rangeOffsets(), index.rangeCounts(), index.ranges(),
-                    index.columnOffsets(), index.columnCounts(), index.columns(), diagonalRuns, runCounts, length,
+                    index.columnOffsets(), index.columnCounts(), index.columns(), diagonalRuns, runCounts, diagonalBits,
+                    length,
                     from);
             if (estimate.blockSparse) {
                 blockSelect(queryBlocks).withShape(new LaunchShape(queryBlocks, count, 1, BlockSparseSelect.THREADS,
@@ -440,10 +447,11 @@ public final class GpuIndexBuilder implements AutoCloseable {
     @Override
     public void close() {
         for (DeviceBuffer buffer : new DeviceBuffer[] {params, scores, tileStats, rowStats, kept, diagonalRuns,
-                runCounts, pooledQ, pooledK, headTiles, headKeys, needs, indexArena}) {
+                runCounts, diagonalBits, pooledQ, pooledK, headTiles, headKeys, needs, indexArena}) {
             if (buffer != null) buffer.close();
         }
-        params = scores = tileStats = rowStats = kept = diagonalRuns = runCounts = pooledQ = pooledK = headTiles = null;
+        params = scores = tileStats = rowStats = kept = diagonalRuns = runCounts = diagonalBits = null;
+        pooledQ = pooledK = headTiles = null;
         headKeys = needs = indexArena = null;
         if (staging != null) staging.close();
         staging = null;

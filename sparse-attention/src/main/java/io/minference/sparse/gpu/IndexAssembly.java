@@ -18,8 +18,11 @@ import java.util.function.Function;
  * crossing diagonals' windows overlap or touch exactly when they are at most 64 apart, so the block's ranges are the
  * head's runs of kept diagonals ({@link VerticalSlashRuns}, found once per head) whose first diagonal crosses the
  * block, a prefix of them (a binary search), in key order from the right: each thread writes its runs' ranges.
- * Then the kept columns below the block's end that no kept diagonal's window covers (a binary search in the runs,
- * whose diagonals together cover one stretch of keys each) are compacted in order. {@code IndexAssemblyEmulationTest}
+ * Then the kept columns below the block's end that no kept diagonal's window covers are compacted in order: a kept
+ * diagonal δ &lt; m1 covers column j exactly when {@code m0 - j <= δ <= m0 + 63 - j}, so j is covered when the head's
+ * bitmap of kept diagonals ({@link VerticalSlashRuns}') has a bit in that stretch, 64 bits at most, three words read
+ * at once. (A binary search in the runs per column before: eleven dependent loads at 1,500 runs, and most of both
+ * passes' instructions.) {@code IndexAssemblyEmulationTest}
  * runs this algorithm statement by statement on the CPU against
  * {@link io.minference.sparse.pattern.VerticalSlashIndex} (keep the two in step), and
  * {@code IndexAssemblyPtxEmulationTest} runs the PTX this class emits, both passes, against the same.
@@ -31,8 +34,9 @@ import java.util.function.Function;
  * <p>Parameters: {@code params} (int32 {@link HeadParameters}), {@code lists} (u32 kept lists of
  * {@link VerticalSlashSelect}), {@code kept} (u32 counts), {@code rangeOffsets, rangeCounts, ranges,
  * columnOffsets, columnCounts, columns} (the index's arrays; the counting pass reads none but the counts),
- * {@code runs, runCounts} (u32, {@link VerticalSlashRuns}'s), {@code length, firstSlot} (u32: the index's slot h
- * is the estimate's slot firstSlot + h). Launch: grid (query blocks, heads of the index), {@link #THREADS} threads.
+ * {@code runs, runCounts, diagonalBits} (u32, {@link VerticalSlashRuns}'s), {@code length, firstSlot} (u32: the
+ * index's slot h is the estimate's slot firstSlot + h). Launch: grid (query blocks, heads of the index),
+ * {@link #THREADS} threads.
  */
 public record IndexAssembly(boolean count) implements KernelDefinition {
     public static final int THREADS = 256;
@@ -57,6 +61,7 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
         U64 columns = k.pointerParam("columns");
         U64 runs = k.pointerParam("runs");
         U64 runCounts = k.pointerParam("runCounts");
+        U64 diagonalBits = k.pointerParam("diagonalBits");
         U32 length = k.u32Param("length");
         U32 firstSlot = k.u32Param("firstSlot");
         k.maxThreadsPerBlock(THREADS);
@@ -110,7 +115,7 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
             });
         }
         k.ifThen(k.eq(code, HeadParameters.VERTICAL_SLASH), () -> verticalSlash(k, new KeptLists(lists, kept, runs,
-                runCounts), length, scratch, tid, slot, m0, m1, reserved, rangeCount, columnCount));
+                runCounts, diagonalBits), length, scratch, tid, slot, m0, m1, reserved, rangeCount, columnCount));
     }
 
     /** Where the writing pass puts slot s's entries, and how many it reserved. */
@@ -128,8 +133,8 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
         }
     }
 
-    /** A vertical-slash slot's kept lists ({@link VerticalSlashSelect}) and its diagonals' runs. */
-    private record KeptLists(U64 lists, U64 kept, U64 runs, U64 runCounts) {
+    /** A vertical-slash slot's kept lists ({@link VerticalSlashSelect}) and its diagonals' runs and bitmap. */
+    private record KeptLists(U64 lists, U64 kept, U64 runs, U64 runCounts, U64 diagonalBits) {
     }
 
     private void verticalSlash(KernelBuilder k, KeptLists keptLists, U32 length, U32 scratch, U32 tid, U32 slot,
@@ -139,6 +144,7 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
         U64 kept = keptLists.kept();
         Runs window = new Runs(k, VerticalSlashRuns.slotRuns(k, keptLists.runs(), slot, length),
                 k.loadU32(k.element(keptLists.runCounts(), slot, 4)), m0, m1);
+        U64 diagonalBits = VerticalSlashRuns.slotBits(k, keptLists.diagonalBits(), slot, length);
 
         // the block's ranges are the runs whose first diagonal crosses it (a prefix of the ascending runs), in key
         // order from the right. A run that reaches past the block's end starts at key 0 whether it is cut at its last
@@ -167,7 +173,7 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
             U32 j = k.var("column", k.u32(0));
             Pred inList = k.lt(idx, columnTotal);
             k.ifThen(inList, () -> k.set(j, k.loadU32(k.element(vertical, idx, 4))));
-            Pred keep = k.and(k.and(inList, k.lt(j, m1)), k.not(window.covers(j)));
+            Pred keep = k.and(k.and(inList, k.lt(j, m1)), k.not(covered(k, diagonalBits, m0, m1, j)));
             EstimationOps.Scan scan = EstimationOps.exclusiveScan(k, k.select(keep, k.u32(1), k.u32(0)), scratch,
                     tid, warps);
             if (!count) {
@@ -180,6 +186,29 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
         });
         k.ifThen(k.eq(tid, 0), () -> k.store(columnCount,
                 count ? columnsBefore : k.min(columnsBefore, reserved.columnRoom())));
+    }
+
+    /**
+     * Whether key {@code j < m1} lies in a kept diagonal's window: the slot's bitmap of kept diagonals has a bit in
+     * {@code [max(0, m0 - j), min(m0 + 63 - j, m1 - 1)]} (at most 64 bits, so within three words; j &lt; m1 keeps the
+     * stretch non-empty). The three words are loaded before any is tested.
+     */
+    private static Pred covered(KernelBuilder k, U64 diagonalBits, U32 m0, U32 m1, U32 j) {
+        U32 low = k.select(k.gt(m0, j), k.sub(m0, j), k.u32(0));
+        U32 high = k.min(k.sub(k.add(m0, 63), j), k.sub(m1, 1));
+        U32 firstWord = k.shr(low, 5);
+        U32 lastWord = k.shr(high, 5);
+        U32 first = k.loadU32(k.element(diagonalBits, firstWord, 4));
+        U32 middle = k.loadU32(k.element(diagonalBits, k.min(k.add(firstWord, 1), lastWord), 4));
+        U32 last = k.loadU32(k.element(diagonalBits, lastWord, 4));
+        U32 all = k.u32(0xFFFFFFFFL);
+        U32 from = EstimationOps.shiftLeft(k, all, k.and(low, 31));
+        U32 to = EstimationOps.shiftRight(k, all, k.sub(k.u32(31), k.and(high, 31)));
+        Pred oneWord = k.eq(firstWord, lastWord);
+        U32 inFirst = k.and(k.and(first, from), k.select(oneWord, to, all));
+        U32 inMiddle = k.select(k.eq(k.sub(lastWord, firstWord), k.u32(2)), middle, k.u32(0));
+        U32 inLast = k.select(oneWord, k.u32(0), k.and(last, to));
+        return k.ne(k.or(k.or(inFirst, inMiddle), inLast), k.u32(0));
     }
 
     /**
@@ -207,17 +236,6 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
         /** How many runs start below m1 (cross the block): a binary search every thread of the block runs alike. */
         U32 crossing() {
             return firstWhere(r -> k.ge(first(r), m1));
-        }
-
-        /**
-         * Whether key j &lt; m1 lies in some crossing run's window: the first run whose last diagonal is at least
-         * max(0, m0 - j) (a binary search) starts below both m0 + 64 - j and m1.
-         */
-        Pred covers(U32 j) {
-            U32 lowest = k.select(k.gt(m0, j), k.sub(m0, j), k.u32(0));
-            U32 r = firstWhere(candidate -> k.ge(last(candidate), lowest));
-            return k.and(k.lt(r, count), k.lt(first(k.min(r, k.sub(k.max(count, k.u32(1)), 1))),
-                    k.min(k.sub(k.add(m0, 64), j), m1)));
         }
 
         /** The first run (or count) for which {@code holds}, a property false then true along the runs. */

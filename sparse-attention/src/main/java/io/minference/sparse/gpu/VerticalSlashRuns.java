@@ -19,10 +19,12 @@ import io.minference.ptx.dsl.U64;
  * every kept diagonal in every block.
  * <p>Per slot, {@code runs[slot * stride + r] = (first δ, last δ)} of run r, ascending, and {@code runCounts[slot]};
  * {@code stride} = {@link #stride(int)} pairs, enough for any list (runs after the first start more than 64 above the
- * previous one's end). Parameters: {@code params} (int32 {@link HeadParameters}), {@code lists}, {@code kept} (u32, as
- * {@link VerticalSlashSelect} leaves them), {@code runs} (u32 pairs, written), {@code runCounts} (u32, written),
- * {@code length} (u32). Launch: grid (heads of the batch), {@link #THREADS} threads; slots of other patterns are left
- * alone.
+ * previous one's end). Besides, each kept diagonal δ sets bit δ of the slot's bitmap, {@link #bitWords(int)} words a
+ * slot (zeroed before the launch), which {@link IndexAssembly} reads to tell covered columns. Parameters:
+ * {@code params} (int32 {@link HeadParameters}), {@code lists}, {@code kept} (u32, as {@link VerticalSlashSelect}
+ * leaves them), {@code runs} (u32 pairs, written), {@code runCounts} (u32, written), {@code diagonalBits} (u32 words,
+ * or-ed into), {@code length} (u32). Launch: grid (heads of the batch), {@link #THREADS} threads; slots of other
+ * patterns are left alone.
  */
 public record VerticalSlashRuns() implements KernelDefinition {
     public static final int THREADS = 256;
@@ -32,6 +34,16 @@ public record VerticalSlashRuns() implements KernelDefinition {
     /** Run pairs per slot: at most one run per 65 positions, plus one. */
     public static int stride(int length) {
         return length / (GAP + 1) + 2;
+    }
+
+    /** Words of a slot's bitmap of kept diagonals: a bit a position. */
+    public static int bitWords(int length) {
+        return (length + 31) / 32;
+    }
+
+    /** Where slot {@code slot}'s bitmap of kept diagonals starts in {@code diagonalBits}. */
+    static U64 slotBits(KernelBuilder k, U64 diagonalBits, U32 slot, U32 length) {
+        return k.add(diagonalBits, k.mulWide(k.mul(slot, k.shr(k.add(length, 31), 5)), 4));
     }
 
     /** Where slot {@code slot}'s run pairs start in {@code runs}: {@link #stride} pairs a slot. */
@@ -51,6 +63,7 @@ public record VerticalSlashRuns() implements KernelDefinition {
         U64 kept = k.pointerParam("kept");
         U64 runs = k.pointerParam("runs");
         U64 runCounts = k.pointerParam("runCounts");
+        U64 diagonalBits = k.pointerParam("diagonalBits");
         U32 length = k.u32Param("length");
         k.maxThreadsPerBlock(THREADS);
         U32 scratch = k.sharedArray("scan", 32 * 4);
@@ -61,6 +74,7 @@ public record VerticalSlashRuns() implements KernelDefinition {
             U64 diagonals = k.pointer(lists, k.mul(k.add(k.shl(slot, 1), k.u32(1)), length), 4);
             U32 count = k.loadU32(k.element(kept, k.add(k.shl(slot, 1), k.u32(1)), 4));
             U64 slotRuns = slotRuns(k, runs, slot, length);
+            U64 bits = slotBits(k, diagonalBits, slot, length);
             U32 last = k.sub(k.max(count, k.u32(1)), 1);
             U32 runsBefore = k.var("runsBefore", k.u32(0));
             U32 base = k.var("diagonalBase", k.u32(0));
@@ -83,6 +97,8 @@ public record VerticalSlashRuns() implements KernelDefinition {
                 Address pair = Address.global(k.add(slotRuns, k.mulWide(run, 8)));
                 k.ifThen(starts, () -> k.store(pair, delta));
                 k.ifThen(ends, () -> k.store(pair.plus(4), delta));
+                k.ifThen(inList, () -> EstimationOps.globalOr(k, Address.global(k.add(bits,
+                        k.mulWide(k.shr(delta, 5), 4))), EstimationOps.shiftLeft(k, k.u32(1), k.and(delta, 31))));
                 k.set(runsBefore, k.add(runsBefore, scan.total()));
                 k.set(base, k.add(base, THREADS));
             });

@@ -75,6 +75,7 @@ class BlockSparseEmulationTest {
         // block-sparse heads have no kept diagonals, so no runs
         countParams.put("runs", counting.allocate(8));
         countParams.put("runCounts", counting.allocate(4 * heads));
+        countParams.put("diagonalBits", counting.allocate(4));
         long rangeNeeds = counting.allocate(4 * slots), columnNeeds = counting.allocate(4 * slots);
         for (String name : List.of("rangeOffsets", "rangeCounts", "ranges")) countParams.put(name, rangeNeeds);
         for (String name : List.of("columnOffsets", "columnCounts", "columns")) countParams.put(name, columnNeeds);

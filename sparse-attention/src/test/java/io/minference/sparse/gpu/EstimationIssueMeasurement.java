@@ -143,6 +143,7 @@ class EstimationIssueMeasurement {
         params.put("kept", gpu.upload(WarpEmulator.u32Bytes(new int[] {0, diagonals.length})));
         params.put("runs", gpu.allocate(8 * VerticalSlashRuns.stride(length)));
         params.put("runCounts", gpu.allocate(4));
+        params.put("diagonalBits", gpu.allocate(4 * VerticalSlashRuns.bitWords(length)));
         params.put("length", (long) length);
         gpu.runBlock(params, new WarpEmulator.Grid(0, 0, 1, 1), VerticalSlashRuns.THREADS, 0);
         return total(gpu);

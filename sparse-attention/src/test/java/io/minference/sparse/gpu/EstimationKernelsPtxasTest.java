@@ -72,7 +72,8 @@ class EstimationKernelsPtxasTest {
         assertEquals(List.of("q", "k", "params", "stats", "rowStats", "scores", "firstHead", "numHeads", "numKvHeads",
                 "length", "scale"), source.params().stream().map(p -> p.name()).toList());
         assertEquals(List.of("params", "lists", "kept", "rangeOffsets", "rangeCounts", "ranges", "columnOffsets",
-                "columnCounts", "columns", "runs", "runCounts", "length", "firstSlot"), new IndexAssembly(false)
+                "columnCounts", "columns", "runs", "runCounts", "diagonalBits", "length", "firstSlot"),
+                new IndexAssembly(false)
                 .emit(PtxTarget.SM_80)
                 .params().stream().map(p -> p.name()).toList());
         assertEquals(64, BlockSparseSelect.forBlocks(128, 1).maxBlocks());

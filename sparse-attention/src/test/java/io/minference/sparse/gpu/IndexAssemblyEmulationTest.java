@@ -13,10 +13,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * {@link IndexAssembly}'s vertical-slash algorithm emulated on the CPU, statement by statement as the kernels emit
- * it ({@link VerticalSlashRuns}: a block walking the head's kept diagonals in chunks, a block scan numbering the runs;
- * then per query block a binary search for the runs that cross it, each written as a range from the right, and the
- * binary search for covered columns), against {@link VerticalSlashIndex} on random selections: the kernels' logic
- * checked without a GPU. Keep it in step with the kernels.
+ * it ({@link VerticalSlashRuns}: a block walking the head's kept diagonals in chunks, a block scan numbering the runs,
+ * each kept diagonal's bit set; then per query block a binary search for the runs that cross it, each written as a
+ * range from the right, and the covered columns told by three words of the bitmap), against
+ * {@link VerticalSlashIndex} on random selections: the kernels' logic checked without a GPU. Keep it in step with
+ * the kernels.
  */
 class IndexAssemblyEmulationTest {
     private static final int THREADS = IndexAssembly.THREADS;
@@ -47,11 +48,30 @@ class IndexAssemblyEmulationTest {
             return firstWhere(r -> pairs[r][0] >= m1);
         }
 
-        boolean covers(int j) {
-            int lowest = m0 > j ? m0 - j : 0;
-            int r = firstWhere(candidate -> pairs[candidate][1] >= lowest);
-            return r < pairs.length && pairs[Math.min(r, Math.max(pairs.length, 1) - 1)][0] < Math.min(m0 + 64 - j, m1);
-        }
+    }
+
+    /** The kernel's covered(): a bit of the kept diagonals' bitmap in [max(0, m0 - j), min(m0 + 63 - j, m1 - 1)]. */
+    private static boolean covered(int[] diagonalBits, int m0, int m1, int j) {
+        int low = m0 > j ? m0 - j : 0;
+        int high = Math.min(m0 + 63 - j, m1 - 1);
+        int firstWord = low >>> 5, lastWord = high >>> 5;
+        int first = diagonalBits[firstWord];
+        int middle = diagonalBits[Math.min(firstWord + 1, lastWord)];
+        int last = diagonalBits[lastWord];
+        int from = -1 << (low & 31);
+        int to = -1 >>> (31 - (high & 31));
+        boolean oneWord = firstWord == lastWord;
+        int inFirst = first & from & (oneWord ? to : -1);
+        int inMiddle = lastWord - firstWord == 2 ? middle : 0;
+        int inLast = oneWord ? 0 : last & to;
+        return (inFirst | inMiddle | inLast) != 0;
+    }
+
+    /** The bitmap {@link VerticalSlashRuns} ors the kept diagonals into: bit δ of word δ / 32. */
+    private static int[] bitmap(int[] diagonals, int length) {
+        int[] bits = new int[VerticalSlashRuns.bitWords(length)];
+        for (int delta : diagonals) bits[delta >>> 5] |= 1 << (delta & 31);
+        return bits;
     }
 
     /** {@link VerticalSlashRuns}: the head's runs, (first, last) kept diagonal, ascending. */
@@ -87,7 +107,8 @@ class IndexAssemblyEmulationTest {
     }
 
     /** The slot's ranges and columns as the two passes write them, from the head's runs. */
-    private static void assemble(int[][] headRuns, int[] columns, int length, int b, SparseIndex into) {
+    private static void assemble(int[][] headRuns, int[] diagonalBits, int[] columns, int length, int b,
+                                 SparseIndex into) {
         int m0 = 64 * b;
         int m1 = Math.min(m0 + 64, length);
         Runs window = new Runs(headRuns, m0, m1);
@@ -103,7 +124,7 @@ class IndexAssemblyEmulationTest {
         for (int r = 0; r < runs; r++) into.addRange(0, b, starts[r], ends[r]);
         for (int j : columns) {
             if (j >= m1) break;
-            if (!window.covers(j)) into.addColumn(0, b, j);
+            if (!covered(diagonalBits, m0, m1, j)) into.addColumn(0, b, j);
         }
     }
 
@@ -122,8 +143,9 @@ class IndexAssemblyEmulationTest {
                 selection.writeTo(expected, 0);
                 SparseIndex emulated = new SparseIndex(0, 1, length, capacity.maxRanges(), capacity.maxColumns());
                 int[][] headRuns = runs(diagonals);
+                int[] diagonalBits = bitmap(diagonals, length);
                 for (int b = 0; b < emulated.queryBlocks(); b++) {
-                    assemble(headRuns, columns, length, b, emulated);
+                    assemble(headRuns, diagonalBits, columns, length, b, emulated);
                 }
                 String what = "L = " + length + ", trial " + trial + ", seed " + seed;
                 for (int b = 0; b < expected.queryBlocks(); b++) {

@@ -105,19 +105,23 @@ class IndexAssemblyPtxEmulationTest {
 
     /**
      * {@link VerticalSlashRuns}' PTX over the kept lists (grid: the heads), emulated: the runs and their counts per
-     * slot, each run checked to be a maximal stretch of kept diagonals at most 64 apart.
+     * slot, each run checked to be a maximal stretch of kept diagonals at most 64 apart, and the bitmap of kept
+     * diagonals, checked to hold each kept diagonal's bit and no other.
      */
     static int[][] runs(int[] words, int[] lists, int[] kept, int heads, int length) {
         WarpEmulator gpu = new WarpEmulator(new VerticalSlashRuns().emit(PtxTarget.SM_80).ptx());
         int stride = VerticalSlashRuns.stride(length);
+        int bitWords = VerticalSlashRuns.bitWords(length);
         long runs = gpu.allocate(8 * heads * stride);
         long runCounts = gpu.allocate(4 * heads);
+        long diagonalBits = gpu.allocate(4 * heads * bitWords);
         Map<String, Long> params = new HashMap<>();
         params.put("params", gpu.upload(WarpEmulator.u32Bytes(words)));
         params.put("lists", gpu.upload(WarpEmulator.u32Bytes(lists)));
         params.put("kept", gpu.upload(WarpEmulator.u32Bytes(kept)));
         params.put("runs", runs);
         params.put("runCounts", runCounts);
+        params.put("diagonalBits", diagonalBits);
         params.put("length", (long) length);
         assertEquals(new HashSet<>(gpu.params()), params.keySet(), "the runs kernel's parameters");
         for (int h = 0; h < heads; h++) {
@@ -125,6 +129,7 @@ class IndexAssemblyPtxEmulationTest {
         }
         int[] pairs = WarpEmulator.u32s(gpu.bytes(runs));
         int[] counts = WarpEmulator.u32s(gpu.bytes(runCounts));
+        int[] bits = WarpEmulator.u32s(gpu.bytes(diagonalBits));
         for (int h = 0; h < heads; h++) {
             if (HeadParameters.VERTICAL_SLASH != words[h * HeadParameters.STRIDE]) continue;
             List<int[]> expected = new ArrayList<>();
@@ -138,16 +143,23 @@ class IndexAssemblyPtxEmulationTest {
                 }
             }
             assertEquals(expected.size(), counts[h], "head " + h + "'s runs");
+            int[] keptBits = new int[bitWords];
+            for (int i = 0; i < count; i++) {
+                int delta = lists[(2 * h + 1) * length + i];
+                keptBits[delta >>> 5] |= 1 << (delta & 31);
+            }
+            assertEquals(Arrays.toString(keptBits), Arrays.toString(Arrays.copyOfRange(bits, h * bitWords,
+                    (h + 1) * bitWords)), "head " + h + "'s bitmap of kept diagonals");
             for (int r = 0; r < expected.size(); r++) {
                 int at = 2 * (h * stride + r);
                 assertEquals(Arrays.toString(expected.get(r)), Arrays.toString(new int[] {pairs[at], pairs[at + 1]}),
                         "head " + h + ", run " + r);
             }
         }
-        return new int[][] {pairs, counts};
+        return new int[][] {pairs, counts, bits};
     }
 
-    /** Both passes' inputs besides the index's arrays: the parameters, the kept lists and their runs. */
+    /** Both passes' inputs besides the index's arrays: the parameters, the kept lists, their runs and bitmap. */
     static Map<String, Long> inputs(WarpEmulator gpu, int[] words, int[] lists, int[] kept, int[][] runs, int length) {
         Map<String, Long> params = new HashMap<>();
         params.put("params", gpu.upload(WarpEmulator.u32Bytes(words)));
@@ -155,6 +167,7 @@ class IndexAssemblyPtxEmulationTest {
         params.put("kept", gpu.upload(WarpEmulator.u32Bytes(kept)));
         params.put("runs", gpu.upload(WarpEmulator.u32Bytes(runs[0])));
         params.put("runCounts", gpu.upload(WarpEmulator.u32Bytes(runs[1])));
+        params.put("diagonalBits", gpu.upload(WarpEmulator.u32Bytes(runs[2])));
         params.put("length", (long) length);
         params.put("firstSlot", 0L);
         return params;
