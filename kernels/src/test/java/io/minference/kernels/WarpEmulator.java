@@ -960,6 +960,12 @@ public final class WarpEmulator {
                 for (int l = 0; l < LANES; l++) if (lanes[l]) put(l, s[2], any ? 1 : 0);
                 return;
             }
+            if (op.startsWith("vote.sync.ballot.b32")) {
+                long votes = 0;
+                for (int l = 0; l < LANES; l++) if (lanes[l] && operand(l, s[3]) != 0) votes |= 1L << l;
+                for (int l = 0; l < LANES; l++) if (lanes[l]) put(l, s[2], votes);
+                return;
+            }
             for (int l = 0; l < LANES; l++) if (lanes[l]) lane(l, s);
         }
 

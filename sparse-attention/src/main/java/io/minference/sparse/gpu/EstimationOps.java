@@ -69,15 +69,32 @@ final class EstimationOps {
      */
     static Scan exclusiveScan(KernelBuilder k, U32 value, U32 scratch, U32 tid, int warps) {
         U32 lane = k.and(tid, 31);
-        U32 warp = k.shr(tid, 5);
         U32 inclusive = value;
         for (int offset = 1; offset < 32; offset *= 2) {
             U32 up = k.shuffleUp(inclusive, offset);
             Pred has = k.ge(lane, k.u32(offset));
             inclusive = k.add(inclusive, k.select(has, up, k.u32(0)));
         }
-        U32 last = inclusive;
-        k.ifThen(k.eq(lane, 31), () -> k.store(k.element(scratch, warp, 4), last));
+        return acrossWarps(k, k.sub(inclusive, value), inclusive, scratch, tid, warps);
+    }
+
+    /**
+     * {@link #exclusiveScan} of a flag, 1 where it holds: within a warp a ballot and two bit counts instead of five
+     * shuffle steps, the same prefixes and total.
+     */
+    static Scan flagScan(KernelBuilder k, Pred flag, U32 scratch, U32 tid, int warps) {
+        U32 votes = k.bitsAsU32(k.ballot(flag));
+        return acrossWarps(k, k.bitCount(k.and(votes, k.lanesBelow())), k.bitCount(votes), scratch, tid, warps);
+    }
+
+    /**
+     * The block's scan from each warp's: {@code inWarp} is this thread's exclusive prefix within its warp,
+     * {@code warpTotal} the warp's total (read from lane 31).
+     */
+    private static Scan acrossWarps(KernelBuilder k, U32 inWarp, U32 warpTotal, U32 scratch, U32 tid, int warps) {
+        U32 lane = k.and(tid, 31);
+        U32 warp = k.shr(tid, 5);
+        k.ifThen(k.eq(lane, 31), () -> k.store(k.element(scratch, warp, 4), warpTotal));
         k.barrier();
         U32 before = k.var("scanBefore", k.u32(0));
         U32 total = k.var("scanTotal", k.u32(0));
@@ -87,6 +104,6 @@ final class EstimationOps {
             k.set(before, k.add(before, k.select(k.gt(warp, k.u32(w)), count, k.u32(0))));
         }
         k.barrier();
-        return new Scan(k.sub(k.add(before, inclusive), value), total);
+        return new Scan(k.add(before, inWarp), total);
     }
 }

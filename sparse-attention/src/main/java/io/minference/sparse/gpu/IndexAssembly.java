@@ -174,8 +174,7 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
             Pred inList = k.lt(idx, columnTotal);
             k.ifThen(inList, () -> k.set(j, k.loadU32(k.element(vertical, idx, 4))));
             Pred keep = k.and(k.and(inList, k.lt(j, m1)), k.not(covered(k, diagonalBits, m0, m1, j)));
-            EstimationOps.Scan scan = EstimationOps.exclusiveScan(k, k.select(keep, k.u32(1), k.u32(0)), scratch,
-                    tid, warps);
+            EstimationOps.Scan scan = EstimationOps.flagScan(k, keep, scratch, tid, warps);
             if (!count) {
                 U32 position = k.add(columnsBefore, scan.prefix());
                 k.ifThen(k.and(keep, k.lt(position, reserved.columnRoom())), () -> k.store(

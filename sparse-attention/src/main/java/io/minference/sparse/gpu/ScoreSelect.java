@@ -208,12 +208,10 @@ final class ScoreSelect {
                               U32 equalBefore, U32 keptBefore) {
         Pred equal = k.and(inRange, k.eq(keyBits, threshold.threshold()));
         Pred greater = k.and(inRange, k.gt(keyBits, threshold.threshold()));
-        EstimationOps.Scan equalScan = EstimationOps.exclusiveScan(k, k.select(equal, k.u32(1), k.u32(0)),
-                scratch, tid, threads / 32);
+        EstimationOps.Scan equalScan = EstimationOps.flagScan(k, equal, scratch, tid, threads / 32);
         Pred keep = k.or(greater, k.and(equal,
                 k.lt(k.add(equalBefore, equalScan.prefix()), threshold.equalKept())));
-        EstimationOps.Scan keptScan = EstimationOps.exclusiveScan(k, k.select(keep, k.u32(1), k.u32(0)),
-                scratch, tid, threads / 32);
+        EstimationOps.Scan keptScan = EstimationOps.flagScan(k, keep, scratch, tid, threads / 32);
         k.ifThen(keep, () -> write.accept(k.add(keptBefore, keptScan.prefix()), j));
         k.set(equalBefore, k.add(equalBefore, equalScan.total()));
         k.set(keptBefore, k.add(keptBefore, keptScan.total()));

@@ -91,7 +91,7 @@ public record VerticalSlashRuns() implements KernelDefinition {
                 Pred starts = k.and(inList, k.or(k.eq(i, k.u32(0)), k.gt(k.sub(delta, previous), k.u32(GAP))));
                 Pred ends = k.and(inList, k.or(k.eq(i, last), k.gt(k.sub(next, delta), k.u32(GAP))));
                 U32 start = k.select(starts, k.u32(1), k.u32(0));
-                EstimationOps.Scan scan = EstimationOps.exclusiveScan(k, start, scratch, tid, THREADS / 32);
+                EstimationOps.Scan scan = EstimationOps.flagScan(k, starts, scratch, tid, THREADS / 32);
                 // this diagonal's run: the starts before it, and its own if it starts one, less one
                 U32 run = k.sub(k.add(k.add(runsBefore, scan.prefix()), start), 1);
                 Address pair = Address.global(k.add(slotRuns, k.mulWide(run, 8)));
