@@ -59,6 +59,7 @@ class KernelsCommandTest {
         assertTrue(names.stream().anyMatch(n -> n.startsWith("flash_decode")), names.toString());
         assertTrue(names.stream().anyMatch(n -> n.startsWith("rms_norm")), names.toString());
         assertTrue(names.stream().anyMatch(n -> n.startsWith("block_sparse_select")), names.toString());
+        assertTrue(names.contains("sparse_index_offsets.ptx"), names.toString());
         assertEquals(target.equals("sm_90a"), dense.stream().anyMatch(n -> n.contains("sm90a")), dense.toString());
         for (String codes : List.of("e4m3", "int8")) { // the 8-bit KV cache's kernels, for each code format
             assertTrue(names.stream().anyMatch(n -> n.startsWith("kv_quantize_") && n.endsWith("_" + codes + ".ptx")),

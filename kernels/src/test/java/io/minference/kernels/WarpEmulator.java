@@ -1334,8 +1334,8 @@ public final class WarpEmulator {
         }
 
         /**
-         * {@code red} and {@code atom} (add, or; u32, u64, f32) on global or shared memory, lane by lane in lane order:
-         * one of the orders the hardware may take. {@code atom} also returns the old value.
+         * {@code red} and {@code atom} (add, or, unsigned max; u32, u64, f32) on global or shared memory, lane by
+         * lane in lane order: one of the orders the hardware may take. {@code atom} also returns the old value.
          */
         private void reduce(int l, String[] s) {
             String op = s[1];
@@ -1352,6 +1352,10 @@ public final class WarpEmulator {
                 case "add" -> type.equals("f32")
                         ? bits(Float.intBitsToFloat((int) old) + Float.intBitsToFloat((int) value)) : old + value;
                 case "or" -> old | value;
+                case "max" -> {
+                    if (!type.startsWith("u")) throw new IllegalStateException("the emulator has no " + op);
+                    yield Long.compareUnsigned(old, value) >= 0 ? old : value;
+                }
                 default -> throw new IllegalStateException("the emulator has no " + op);
             };
             write(place.bytes(), place.at(), width, updated);

@@ -42,4 +42,9 @@ public interface Atomics extends Values {
     default <R extends Reg & Numeric<R>> void reduceAdd(Address at, R value) {
         emitter().instruction("red." + at.space().ptx() + ".add." + value.type().ptx(), at, value);
     }
+
+    /** {@code *at = max(*at, value)} for integers, without returning the old value ({@code red}). */
+    default <R extends Reg & Numeric<R> & Integral<R>> void reduceMax(Address at, R value) {
+        emitter().instruction("red." + at.space().ptx() + ".max." + value.type().ptx(), at, value);
+    }
 }

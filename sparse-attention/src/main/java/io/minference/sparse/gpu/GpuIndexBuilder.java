@@ -16,7 +16,6 @@ import io.minference.sparse.SparseIndex;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,10 +29,11 @@ import java.util.Map;
  *   <li>{@link #estimate}: vertical-slash heads run {@link VerticalSlashTile} (tensor-core logits) twice (row
  *       statistics, then scores) with {@link VerticalSlashRowStats} between, then {@link VerticalSlashSelect};
  *       block-sparse heads run {@link BlockPool}; then {@link IndexAssembly}'s counting pass says what every
- *       (head, query block) slot needs, read back once ({@link Estimate});</li>
- *   <li>{@link #assemble}: for any run of the estimated heads, the host reserves each slot exactly what it needs
- *       ({@link DeviceSparseIndex}'s compact layout), {@link IndexAssembly} writes the dense, A-shape and
- *       vertical-slash slots and {@link BlockSparseSelect} the block-sparse ones.</li>
+ *       (head, query block) slot needs, and adds it up per head: the heads' sums are read back
+ *       ({@link Estimate});</li>
+ *   <li>{@link #assemble}: for any run of the estimated heads, {@link SlotOffsets} reserves each slot exactly what it
+ *       needs ({@link DeviceSparseIndex}'s compact layout, the offsets worked out on the device), {@link IndexAssembly}
+ *       writes the dense, A-shape and vertical-slash slots and {@link BlockSparseSelect} the block-sparse ones.</li>
  * </ul>
  * Scratch kept between builds (grown on demand): the column and diagonal scores of the estimated heads
  * ({@code 8 · heads · L} bytes, reused in place for the kept lists), per-tile row statistics ({@code 2 · heads · L}
@@ -57,6 +57,7 @@ public final class GpuIndexBuilder implements AutoCloseable {
     private final Kernel count;
     private final Kernel pool;
     private final Kernel countTiles;
+    private final Kernel offsets;
     /** Loaded at the first {@link #counts} that asks for keys (a measuring prefill). */
     private Kernel countKeys;
     private final Map<Integer, Kernel> blockSelects = new HashMap<>();
@@ -72,6 +73,8 @@ public final class GpuIndexBuilder implements AutoCloseable {
     private DeviceBuffer diagonalRuns;
     private DeviceBuffer runCounts;
     private DeviceBuffer diagonalBits;
+    /** Per head slot, the counting pass's sums and maxima of its slots' needs ({@link SlotOffsets#HEAD_WORDS}). */
+    private DeviceBuffer headTotals;
     private DeviceBuffer pooledQ;
     private DeviceBuffer pooledK;
     private DeviceBuffer headTiles;
@@ -80,9 +83,10 @@ public final class GpuIndexBuilder implements AutoCloseable {
     /** Holds the index of the last build: reused by the next one (which waits for the stream first). */
     private DeviceBuffer indexArena;
     /**
-     * Page-locked host memory the slots' needs come back through and their offsets go out through, asynchronously
-     * on the stream: pageable copies of those arrays (a megabyte each way per layer at 128K tokens, eight at 1M) ran
-     * at a fraction of the bus's rate while the device waited for the host.
+     * Page-locked host memory the heads' sums of needs come back through, asynchronously on the stream. (Every
+     * slot's needs once came back and their offsets went out this way, a megabyte each way per layer at 128K tokens
+     * and eight at 1M, with the host's pass over them between while the device waited; {@link SlotOffsets} now
+     * works the offsets out on the device.)
      */
     private PinnedHostBuffer staging;
 
@@ -108,60 +112,44 @@ public final class GpuIndexBuilder implements AutoCloseable {
         this.count = context.kernel(new IndexAssembly(true).emit(target), placeholder);
         this.pool = context.kernel(new BlockPool(shape.headDim()).emit(target), placeholder);
         this.countTiles = context.kernel(new IndexTiles().emit(target), placeholder);
+        this.offsets = context.kernel(new SlotOffsets().emit(target), placeholder);
     }
 
     /**
-     * What {@link #estimate} found for a run of heads: per (head slot, query block) slot {@code h * queryBlocks + b},
-     * the ranges and columns its index needs. Valid until the builder's next estimate.
+     * What {@link #estimate} found for a run of heads: per head slot, the sums and maxima of the ranges and columns
+     * its query blocks' slots need ({@link HeadNeeds}); the slots' own needs stay on the device for
+     * {@link SlotOffsets}. Valid until the builder's next estimate.
      */
     public static final class Estimate {
         private final GpuIndexBuilder owner;
         private final int firstHead;
         private final int heads;
         private final int length;
-        private final int[] rangeNeeds;
-        private final int[] columnNeeds;
-        /** Per head slot, the sums of its slots' range and column needs: batches are sized from these. */
-        private final long[] headRanges;
-        private final long[] headColumns;
+        private final HeadNeeds needs;
         private final boolean blockSparse;
         private final long generation;
 
-        Estimate(GpuIndexBuilder owner, int firstHead, int heads, int length, int[] rangeNeeds, int[] columnNeeds,
-                 boolean blockSparse, long generation) {
+        Estimate(GpuIndexBuilder owner, int firstHead, int heads, int length, HeadNeeds needs, boolean blockSparse,
+                 long generation) {
+            if (needs.heads() != heads) {
+                throw new IllegalArgumentException(heads + " heads estimated, needs given for " + needs.heads());
+            }
             this.owner = owner;
             this.firstHead = firstHead;
             this.heads = heads;
             this.length = length;
-            this.rangeNeeds = rangeNeeds;
-            this.columnNeeds = columnNeeds;
+            this.needs = needs;
             this.blockSparse = blockSparse;
             this.generation = generation;
-            int blocks = SparseIndex.queryBlocks(length);
-            this.headRanges = new long[heads];
-            this.headColumns = new long[heads];
-            for (int s = 0; s < heads * blocks; s++) {
-                headRanges[s / blocks] += rangeNeeds[s];
-                headColumns[s / blocks] += columnNeeds[s];
-            }
         }
 
         public int firstHead() { return firstHead; }
         public int heads() { return heads; }
         public int length() { return length; }
 
-        /**
-         * Device bytes the compact index of estimated head slots {@code [from, from + count)} takes: a sum over heads,
-         * since batching asks it once per head it tries (summed over every slot, that was a pass over the whole
-         * layer's needs per head tried, about half a millisecond of the host per layer at 128K tokens).
-         */
+        /** Device bytes the compact index of estimated head slots {@code [from, from + count)} takes. */
         public long indexBytes(int from, int count) {
-            long ranges = 0, columns = 0;
-            for (int h = from; h < from + count; h++) {
-                ranges += headRanges[h];
-                columns += headColumns[h];
-            }
-            return DeviceSparseIndex.bytes(count, length, ranges, columns);
+            return DeviceSparseIndex.bytes(count, length, needs.ranges(from, count), needs.columns(from, count));
         }
 
         /**
@@ -171,11 +159,69 @@ public final class GpuIndexBuilder implements AutoCloseable {
         public long fixedLayoutBytes(int from, int count) {
             int blocks = SparseIndex.queryBlocks(length);
             long maxRanges = 1, maxColumns = 0;
-            for (int s = from * blocks; s < (from + count) * blocks; s++) {
-                maxRanges = Math.max(maxRanges, rangeNeeds[s]);
-                maxColumns = Math.max(maxColumns, columnNeeds[s]);
+            for (int h = from; h < from + count; h++) {
+                maxRanges = Math.max(maxRanges, needs.maxRanges()[h]);
+                maxColumns = Math.max(maxColumns, needs.maxColumns()[h]);
             }
             return (long) count * blocks * (8 * maxRanges + 4 * maxColumns + 8);
+        }
+    }
+
+    /**
+     * Per head slot of an estimate, the ranges and columns its slots need: sums (batches are sized from these) and
+     * the busiest slot's, as {@link IndexAssembly}'s counting pass adds them up on the device.
+     */
+    public record HeadNeeds(long[] rangeSums, long[] columnSums, long[] maxRanges, long[] maxColumns) {
+        public HeadNeeds {
+            int heads = rangeSums.length;
+            if (columnSums.length != heads || maxRanges.length != heads || maxColumns.length != heads) {
+                throw new IllegalArgumentException("per-head needs of unequal lengths");
+            }
+        }
+
+        /** From the slots' own needs, slot {@code h * queryBlocks + b} for head h and query block b. */
+        public static HeadNeeds ofSlots(int[] rangeNeeds, int[] columnNeeds, int queryBlocks) {
+            int heads = rangeNeeds.length / queryBlocks;
+            HeadNeeds needs = new HeadNeeds(new long[heads], new long[heads], new long[heads], new long[heads]);
+            for (int s = 0; s < heads * queryBlocks; s++) {
+                int h = s / queryBlocks;
+                needs.rangeSums[h] += rangeNeeds[s];
+                needs.columnSums[h] += columnNeeds[s];
+                needs.maxRanges[h] = Math.max(needs.maxRanges[h], rangeNeeds[s]);
+                needs.maxColumns[h] = Math.max(needs.maxColumns[h], columnNeeds[s]);
+            }
+            return needs;
+        }
+
+        /** From the counting pass's {@link SlotOffsets#HEAD_WORDS} unsigned words a head. */
+        static HeadNeeds ofTotals(int[] words, int heads) {
+            HeadNeeds needs = new HeadNeeds(new long[heads], new long[heads], new long[heads], new long[heads]);
+            for (int h = 0; h < heads; h++) {
+                int at = h * SlotOffsets.HEAD_WORDS;
+                needs.rangeSums[h] = Integer.toUnsignedLong(words[at]);
+                needs.columnSums[h] = Integer.toUnsignedLong(words[at + 1]);
+                needs.maxRanges[h] = Integer.toUnsignedLong(words[at + 2]);
+                needs.maxColumns[h] = Integer.toUnsignedLong(words[at + 3]);
+            }
+            return needs;
+        }
+
+        int heads() {
+            return rangeSums.length;
+        }
+
+        long ranges(int from, int count) {
+            return sum(rangeSums, from, count);
+        }
+
+        long columns(int from, int count) {
+            return sum(columnSums, from, count);
+        }
+
+        private static long sum(long[] perHead, int from, int count) {
+            long total = 0;
+            for (int h = from; h < from + count; h++) total += perHead[h];
+            return total;
         }
     }
 
@@ -280,16 +326,20 @@ public final class GpuIndexBuilder implements AutoCloseable {
         needs = ensure(needs, 8L * slots);
         DeviceBuffer rangeNeeds = needs.slice(0, 4L * slots);
         DeviceBuffer columnNeeds = needs.slice(4L * slots, 4L * slots);
+        long totalBytes = 4L * SlotOffsets.HEAD_WORDS * heads;
+        headTotals = ensure(headTotals, totalBytes);
+        headTotals.slice(0, totalBytes).fillIntsAsync(0, stream);
         count.withShape(new LaunchShape(queryBlocks, heads, 1, IndexAssembly.THREADS, 1, 1)).launch(stream, params,
                 scores, kept, rangeNeeds, rangeNeeds, rangeNeeds, columnNeeds, columnNeeds, columnNeeds, diagonalRuns,
-                runCounts, diagonalBits, length, 0);
-        PinnedHostBuffer host = staging(8L * slots);
-        needs.copyToHostAsync(host, 0, 0, 8L * slots, stream);
+                runCounts, diagonalBits, headTotals, length, 0);
+        // the heads' sums come back, not every slot's needs: SlotOffsets turns those into offsets on the device
+        PinnedHostBuffer host = staging(totalBytes);
+        headTotals.copyToHostAsync(host, 0, 0, totalBytes, stream);
         stream.synchronize();
-        int[] rangeCounts = new int[slots], columnCounts = new int[slots];
-        MemorySegment.copy(host.segment(), ValueLayout.JAVA_INT, 0, rangeCounts, 0, slots);
-        MemorySegment.copy(host.segment(), ValueLayout.JAVA_INT, 4L * slots, columnCounts, 0, slots);
-        return new Estimate(this, firstHead, heads, length, rangeCounts, columnCounts, blockSparse, generation);
+        int[] totals = new int[SlotOffsets.HEAD_WORDS * heads];
+        MemorySegment.copy(host.segment(), ValueLayout.JAVA_INT, 0, totals, 0, totals.length);
+        return new Estimate(this, firstHead, heads, length, HeadNeeds.ofTotals(totals, heads), blockSparse,
+                generation);
     }
 
     /**
@@ -311,16 +361,16 @@ public final class GpuIndexBuilder implements AutoCloseable {
         }
         int length = estimate.length;
         int queryBlocks = SparseIndex.queryBlocks(length);
-        int slots = count * queryBlocks;
-        int first = from * queryBlocks;
-        int[] rangeOffsets = DeviceSparseIndex.offsets(Arrays.copyOfRange(estimate.rangeNeeds, first, first + slots));
-        int[] columnOffsets = DeviceSparseIndex.offsets(Arrays.copyOfRange(estimate.columnNeeds, first,
-                first + slots));
+        long rangeTotal = estimate.needs.ranges(from, count);
+        long columnTotal = estimate.needs.columns(from, count);
+        if (Math.max(rangeTotal, columnTotal) > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("more than " + Integer.MAX_VALUE + " entries in one sparse index ("
+                    + rangeTotal + " ranges, " + columnTotal + " columns)");
+        }
         stream.synchronize();
-        indexArena = ensure(indexArena, DeviceSparseIndex.bytes(count, length, rangeOffsets[slots],
-                columnOffsets[slots]));
+        indexArena = ensure(indexArena, DeviceSparseIndex.bytes(count, length, rangeTotal, columnTotal));
         DeviceSparseIndex index = DeviceSparseIndex.view(indexArena, estimate.firstHead + from, count, length,
-                rangeOffsets[slots], columnOffsets[slots]);
+                rangeTotal, columnTotal);
         try {
             if (poison) {
                 for (DeviceBuffer array : new DeviceBuffer[] {index.rangeCounts(), index.ranges(),
@@ -328,11 +378,13 @@ public final class GpuIndexBuilder implements AutoCloseable {
                     array.fillIntsAsync(POISON, stream);
                 }
             }
-            upload(stream, rangeOffsets, columnOffsets, index);
+            offsets.withShape(new LaunchShape(count, 2, 1, SlotOffsets.THREADS, 1, 1)).launch(stream, needs,
+                    headTotals, index.rangeOffsets(), index.columnOffsets(), queryBlocks,
+                    estimate.heads * queryBlocks, from);
             assembly.withShape(new LaunchShape(queryBlocks, count, 1, IndexAssembly.THREADS, 1, 1)).launch(stream,
                     params, scores, kept, index.rangeOffsets(), index.rangeCounts(), index.ranges(),
                     index.columnOffsets(), index.columnCounts(), index.columns(), diagonalRuns, runCounts, diagonalBits,
-                    length,
+                    headTotals, length,
                     from);
             if (estimate.blockSparse) {
                 blockSelect(queryBlocks).withShape(new LaunchShape(queryBlocks, count, 1, BlockSparseSelect.THREADS,
@@ -415,15 +467,6 @@ public final class GpuIndexBuilder implements AutoCloseable {
      * before, so no earlier copy still reads the staging memory; the next use of it comes after the batch's tile
      * counts, which wait for the stream again.
      */
-    private void upload(CudaStream stream, int[] rangeOffsets, int[] columnOffsets, DeviceSparseIndex index) {
-        long rangeBytes = 4L * rangeOffsets.length, columnBytes = 4L * columnOffsets.length;
-        PinnedHostBuffer host = staging(rangeBytes + columnBytes);
-        MemorySegment.copy(rangeOffsets, 0, host.segment(), ValueLayout.JAVA_INT, 0, rangeOffsets.length);
-        MemorySegment.copy(columnOffsets, 0, host.segment(), ValueLayout.JAVA_INT, rangeBytes, columnOffsets.length);
-        index.rangeOffsets().copyFromHostAsync(host, 0, 0, rangeBytes, stream);
-        index.columnOffsets().copyFromHostAsync(host, rangeBytes, 0, columnBytes, stream);
-    }
-
     /** The staging memory, grown to at least {@code bytes}; only called when no queued copy still uses it. */
     private PinnedHostBuffer staging(long bytes) {
         if (staging != null && staging.byteSize() >= bytes) return staging;
@@ -447,11 +490,11 @@ public final class GpuIndexBuilder implements AutoCloseable {
     @Override
     public void close() {
         for (DeviceBuffer buffer : new DeviceBuffer[] {params, scores, tileStats, rowStats, kept, diagonalRuns,
-                runCounts, diagonalBits, pooledQ, pooledK, headTiles, headKeys, needs, indexArena}) {
+                runCounts, diagonalBits, headTotals, pooledQ, pooledK, headTiles, headKeys, needs, indexArena}) {
             if (buffer != null) buffer.close();
         }
         params = scores = tileStats = rowStats = kept = diagonalRuns = runCounts = diagonalBits = null;
-        pooledQ = pooledK = headTiles = null;
+        headTotals = pooledQ = pooledK = headTiles = null;
         headKeys = needs = indexArena = null;
         if (staging != null) staging.close();
         staging = null;

@@ -28,10 +28,10 @@ import java.util.List;
  *   FlashAttention.prefillHeads  q, k, v         → out rows of the heads {@link DenseFallback} sends to dense, all
  *                                                  batches' together (one launch when every head falls back)
  * </pre>
- * The host reads back the slots' needs once per layer (to size the batches) and one tile count per head per batch
- * (to apply the fallback, by the CPU prefill's rule on the same counts); a measuring density also reads the keys each
- * head attends, counted on the device in the same wait ({@link IndexKeys}), never the index itself. The builder keeps
- * one index buffer and reuses it (waiting for the stream before it writes it again).
+ * The host reads back the heads' sums of needs once per layer (to size the batches) and one tile count per head per
+ * batch (to apply the fallback, by the CPU prefill's rule on the same counts); a measuring density also reads the keys
+ * each head attends, counted on the device in the same wait ({@link IndexKeys}), never the index itself. The builder
+ * keeps one index buffer and reuses it (waiting for the stream before it writes it again).
  */
 public final class GpuSparsePrefill implements DevicePromptAttention {
     /** Device memory one batch's index may take. */

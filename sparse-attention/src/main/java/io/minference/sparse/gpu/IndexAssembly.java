@@ -29,13 +29,16 @@ import java.util.function.Function;
  * <p>Two specializations, run one after the other: {@code count} writes what each slot needs into
  * {@code rangeCounts} and {@code columnCounts} (vertical-slash: its runs and leftover columns, found as above
  * without storing them; dense 1; A-shape 1 or 2; block-sparse its bound {@code min(k, (b + 2) / 2)} runs, no
- * columns) so that the host can reserve each slot exactly that in the compact {@link DeviceSparseIndex}; the other
+ * columns) and adds them up per head into {@code headTotals} (sums and maxima, {@link SlotOffsets#HEAD_WORDS} words a
+ * head, zeroed before the launch), so that each slot can be reserved exactly that in the compact
+ * {@link DeviceSparseIndex} ({@link SlotOffsets}) and the host sizes its batches from the heads' sums; the other
  * writes the ranges and columns at the slots' offsets (block-sparse slots are left to {@link BlockSparseSelect}).
  * <p>Parameters: {@code params} (int32 {@link HeadParameters}), {@code lists} (u32 kept lists of
  * {@link VerticalSlashSelect}), {@code kept} (u32 counts), {@code rangeOffsets, rangeCounts, ranges,
  * columnOffsets, columnCounts, columns} (the index's arrays; the counting pass reads none but the counts),
- * {@code runs, runCounts, diagonalBits} (u32, {@link VerticalSlashRuns}'s), {@code length, firstSlot} (u32: the
- * index's slot h is the estimate's slot firstSlot + h). Launch: grid (query blocks, heads of the index),
+ * {@code runs, runCounts, diagonalBits} (u32, {@link VerticalSlashRuns}'s), {@code headTotals} (u32, the counting
+ * pass's; the other reads none), {@code length, firstSlot} (u32: the index's slot h is the estimate's slot
+ * firstSlot + h). Launch: grid (query blocks, heads of the index),
  * {@link #THREADS} threads.
  */
 public record IndexAssembly(boolean count) implements KernelDefinition {
@@ -62,6 +65,7 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
         U64 runs = k.pointerParam("runs");
         U64 runCounts = k.pointerParam("runCounts");
         U64 diagonalBits = k.pointerParam("diagonalBits");
+        U64 headTotals = k.pointerParam("headTotals");
         U32 length = k.u32Param("length");
         U32 firstSlot = k.u32Param("firstSlot");
         k.maxThreadsPerBlock(THREADS);
@@ -116,6 +120,18 @@ public record IndexAssembly(boolean count) implements KernelDefinition {
         }
         k.ifThen(k.eq(code, HeadParameters.VERTICAL_SLASH), () -> verticalSlash(k, new KeptLists(lists, kept, runs,
                 runCounts, diagonalBits), length, scratch, tid, slot, m0, m1, reserved, rangeCount, columnCount));
+        if (count) {
+            // thread 0 wrote both needs, whatever the pattern: the head's sums and maxima
+            k.ifThen(first, () -> {
+                U32 rangeNeed = k.loadU32(rangeCount);
+                U32 columnNeed = k.loadU32(columnCount);
+                Address totals = k.element(headTotals, k.mul(slot, SlotOffsets.HEAD_WORDS), 4);
+                k.reduceAdd(totals, rangeNeed);
+                k.reduceAdd(totals.plus(4), columnNeed);
+                k.reduceMax(totals.plus(8), rangeNeed);
+                k.reduceMax(totals.plus(12), columnNeed);
+            });
+        }
     }
 
     /** Where the writing pass puts slot s's entries, and how many it reserved. */

@@ -35,7 +35,7 @@ public final class SparseKernels {
                 new VerticalSlashTile(d, VerticalSlashTile.Mode.ROW_STATS, true),
                 new VerticalSlashTile(d, VerticalSlashTile.Mode.SCORES, true), new VerticalSlashRowStats(),
                 new VerticalSlashSelect(), new VerticalSlashRuns(), new IndexAssembly(true), new IndexAssembly(false),
-                new IndexTiles(),
+                new SlotOffsets(), new IndexTiles(),
                 new IndexKeys(), new BlockPool(d)));
         for (LaunchOrder order : LaunchOrder.values()) {
             for (String schedule : List.of("plain", "overlap", "lazy", "overlap,lazy")) {

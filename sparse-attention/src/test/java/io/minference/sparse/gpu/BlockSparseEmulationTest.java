@@ -76,6 +76,7 @@ class BlockSparseEmulationTest {
         countParams.put("runs", counting.allocate(8));
         countParams.put("runCounts", counting.allocate(4 * heads));
         countParams.put("diagonalBits", counting.allocate(4));
+        countParams.put("headTotals", counting.allocate(4 * SlotOffsets.HEAD_WORDS * heads));
         long rangeNeeds = counting.allocate(4 * slots), columnNeeds = counting.allocate(4 * slots);
         for (String name : List.of("rangeOffsets", "rangeCounts", "ranges")) countParams.put(name, rangeNeeds);
         for (String name : List.of("columnOffsets", "columnCounts", "columns")) countParams.put(name, columnNeeds);

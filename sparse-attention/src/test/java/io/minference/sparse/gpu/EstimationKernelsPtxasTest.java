@@ -31,6 +31,7 @@ class EstimationKernelsPtxasTest {
             new VerticalSlashRuns(),
             new IndexAssembly(false),
             new IndexAssembly(true),
+            new SlotOffsets(),
             new IndexTiles(),
             new IndexKeys(),
             new BlockPool(64),
@@ -72,7 +73,7 @@ class EstimationKernelsPtxasTest {
         assertEquals(List.of("q", "k", "params", "stats", "rowStats", "scores", "firstHead", "numHeads", "numKvHeads",
                 "length", "scale"), source.params().stream().map(p -> p.name()).toList());
         assertEquals(List.of("params", "lists", "kept", "rangeOffsets", "rangeCounts", "ranges", "columnOffsets",
-                "columnCounts", "columns", "runs", "runCounts", "diagonalBits", "length", "firstSlot"),
+                "columnCounts", "columns", "runs", "runCounts", "diagonalBits", "headTotals", "length", "firstSlot"),
                 new IndexAssembly(false)
                 .emit(PtxTarget.SM_80)
                 .params().stream().map(p -> p.name()).toList());

@@ -25,7 +25,8 @@ class GpuSparsePrefillBatchTest {
             rangeNeeds[s] = ranges.applyAsInt(s % BLOCKS);
             columnNeeds[s] = Math.min(500, s % BLOCKS + 1);
         }
-        return new GpuIndexBuilder.Estimate(null, 0, heads, LENGTH, rangeNeeds, columnNeeds, false, 0);
+        return new GpuIndexBuilder.Estimate(null, 0, heads, LENGTH,
+                GpuIndexBuilder.HeadNeeds.ofSlots(rangeNeeds, columnNeeds, BLOCKS), false, 0);
     }
 
     @Test

@@ -19,12 +19,14 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
- * {@link IndexAssembly}'s PTX itself (both passes: the counts, then the ranges and columns at the offsets the host
- * reserves from them, as {@code GpuIndexBuilder} runs them) in {@link WarpEmulator}, without a GPU, from kept column
- * and diagonal lists as {@link VerticalSlashSelect} leaves them, against {@link VerticalSlashIndex} on the CPU, and a
- * dense head against the dense index: every slot's counts, ranges and columns equal. Where
- * {@code IndexAssemblyEmulationTest} restates the kernel's algorithm in Java, this runs what the kernel emits.
- * Random lists (seed printed), some heads sparse, some nearly dense.
+ * {@link IndexAssembly}'s PTX itself (both passes: the counts and the heads' sums, then the ranges and columns at the
+ * offsets {@link SlotOffsets} reserves from them, as {@code GpuIndexBuilder} runs them) in {@link WarpEmulator},
+ * without a GPU, from kept column and diagonal lists as {@link VerticalSlashSelect} leaves them, against
+ * {@link VerticalSlashIndex} on the CPU, and a dense head against the dense index: every slot's counts, ranges and
+ * columns equal, the heads' sums and maxima those of the counts, and the device's offsets the host's prefix sums,
+ * for the whole estimate and for a batch of its middle heads. Where {@code IndexAssemblyEmulationTest} restates the
+ * kernel's algorithm in Java, this runs what the kernel emits. Random lists (seed printed), some heads sparse, some
+ * nearly dense.
  */
 class IndexAssemblyPtxEmulationTest {
     @ParameterizedTest(name = "{0} tokens, {1} diagonals, {2} columns")
@@ -72,11 +74,29 @@ class IndexAssemblyPtxEmulationTest {
         int[] columnNeeds = WarpEmulator.u32s(counting.bytes(columnCounts));
         assertEquals(Arrays.toString(expected.rangeCountArray()), Arrays.toString(rangeNeeds), "ranges per slot");
         assertEquals(Arrays.toString(expected.columnCountArray()), Arrays.toString(columnNeeds), "columns per slot");
+        GpuIndexBuilder.HeadNeeds sums = GpuIndexBuilder.HeadNeeds.ofTotals(WarpEmulator.u32s(counting.bytes(
+                params.get("headTotals"))), heads);
+        GpuIndexBuilder.HeadNeeds want = GpuIndexBuilder.HeadNeeds.ofSlots(rangeNeeds, columnNeeds, queryBlocks);
+        for (long[][] pair : new long[][][] {{sums.rangeSums(), want.rangeSums()}, {sums.columnSums(),
+                want.columnSums()}, {sums.maxRanges(), want.maxRanges()}, {sums.maxColumns(), want.maxColumns()}}) {
+            assertEquals(Arrays.toString(pair[1]), Arrays.toString(pair[0]), "the heads' sums and maxima, seed " + seed);
+        }
+        int[] rangeOffsets = DeviceSparseIndex.offsets(rangeNeeds);
+        int[] columnOffsets = DeviceSparseIndex.offsets(columnNeeds);
+        for (int[] batch : new int[][] {{0, heads}, {1, 2}}) {
+            int from = batch[0], count = batch[1], first = from * queryBlocks, slotsOfBatch = count * queryBlocks;
+            int[][] got = slotOffsets(rangeNeeds, columnNeeds, counting.bytes(params.get("headTotals")), queryBlocks,
+                    from, count);
+            assertEquals(Arrays.toString(DeviceSparseIndex.offsets(Arrays.copyOfRange(rangeNeeds, first,
+                    first + slotsOfBatch))), Arrays.toString(got[0]), "range offsets of heads " + from + ".."
+                    + (from + count - 1) + ", seed " + seed);
+            assertEquals(Arrays.toString(DeviceSparseIndex.offsets(Arrays.copyOfRange(columnNeeds, first,
+                    first + slotsOfBatch))), Arrays.toString(got[1]), "column offsets of heads " + from + ".."
+                    + (from + count - 1) + ", seed " + seed);
+        }
 
         WarpEmulator assembly = new WarpEmulator(new IndexAssembly(false).emit(PtxTarget.SM_80).ptx());
         Map<String, Long> writes = inputs(assembly, words, lists, kept, runs, length);
-        int[] rangeOffsets = DeviceSparseIndex.offsets(rangeNeeds);
-        int[] columnOffsets = DeviceSparseIndex.offsets(columnNeeds);
         long ranges = assembly.allocate(8 * (rangeOffsets[slots] + 2));
         long columnsOut = assembly.allocate(4 * (columnOffsets[slots] + 1));
         writes.put("rangeOffsets", assembly.upload(WarpEmulator.u32Bytes(rangeOffsets)));
@@ -87,17 +107,17 @@ class IndexAssemblyPtxEmulationTest {
         writes.put("columns", columnsOut);
         run(assembly, writes, heads, queryBlocks);
 
-        DeviceSparseIndex.Packed want = DeviceSparseIndex.Packed.of(expected);
+        DeviceSparseIndex.Packed packed = DeviceSparseIndex.Packed.of(expected);
         int[] gotRanges = WarpEmulator.u32s(assembly.bytes(ranges));
         int[] gotColumns = WarpEmulator.u32s(assembly.bytes(columnsOut));
         for (int s = 0; s < slots; s++) {
             String where = "slot " + s + " (head " + s / queryBlocks + ", block " + s % queryBlocks + "), seed " + seed;
-            for (int i = 0; i < 2 * want.rangeCounts()[s]; i++) {
-                assertEquals(want.ranges()[2 * want.rangeOffsets()[s] + i], gotRanges[2 * rangeOffsets[s] + i],
+            for (int i = 0; i < 2 * packed.rangeCounts()[s]; i++) {
+                assertEquals(packed.ranges()[2 * packed.rangeOffsets()[s] + i], gotRanges[2 * rangeOffsets[s] + i],
                         where + ": range word " + i);
             }
-            for (int i = 0; i < want.columnCounts()[s]; i++) {
-                assertEquals(want.columns()[want.columnOffsets()[s] + i], gotColumns[columnOffsets[s] + i],
+            for (int i = 0; i < packed.columnCounts()[s]; i++) {
+                assertEquals(packed.columns()[packed.columnOffsets()[s] + i], gotColumns[columnOffsets[s] + i],
                         where + ": column " + i);
             }
         }
@@ -159,7 +179,41 @@ class IndexAssemblyPtxEmulationTest {
         return new int[][] {pairs, counts, bits};
     }
 
-    /** Both passes' inputs besides the index's arrays: the parameters, the kept lists, their runs and bitmap. */
+    /**
+     * {@link SlotOffsets}' PTX for heads {@code [from, from + count)} of an estimate, emulated: the range and column
+     * offsets it writes, from the slots' needs and the counting pass's head totals.
+     */
+    private static int[][] slotOffsets(int[] rangeNeeds, int[] columnNeeds, byte[] headTotals, int queryBlocks,
+                                       int from, int count) {
+        WarpEmulator gpu = new WarpEmulator(new SlotOffsets().emit(PtxTarget.SM_80).ptx());
+        int[] needs = new int[2 * rangeNeeds.length];
+        System.arraycopy(rangeNeeds, 0, needs, 0, rangeNeeds.length);
+        System.arraycopy(columnNeeds, 0, needs, rangeNeeds.length, columnNeeds.length);
+        int[] poison = new int[count * queryBlocks + 1];
+        Arrays.fill(poison, GpuIndexBuilder.POISON);
+        long rangeOffsets = gpu.upload(WarpEmulator.u32Bytes(poison));
+        long columnOffsets = gpu.upload(WarpEmulator.u32Bytes(poison));
+        Map<String, Long> params = new HashMap<>();
+        params.put("needs", gpu.upload(WarpEmulator.u32Bytes(needs)));
+        params.put("headTotals", gpu.upload(headTotals));
+        params.put("rangeOffsets", rangeOffsets);
+        params.put("columnOffsets", columnOffsets);
+        params.put("queryBlocks", (long) queryBlocks);
+        params.put("estimateSlots", (long) rangeNeeds.length);
+        params.put("firstSlot", (long) from);
+        assertEquals(new HashSet<>(gpu.params()), params.keySet(), "the offsets kernel's parameters");
+        for (int h = 0; h < count; h++) {
+            for (int kind = 0; kind < 2; kind++) {
+                gpu.runBlock(params, new WarpEmulator.Grid(h, kind, count, 2), SlotOffsets.THREADS, 0);
+            }
+        }
+        return new int[][] {WarpEmulator.u32s(gpu.bytes(rangeOffsets)), WarpEmulator.u32s(gpu.bytes(columnOffsets))};
+    }
+
+    /**
+     * Both passes' inputs besides the index's arrays: the parameters, the kept lists, their runs and bitmap, and
+     * zeroed head totals for the counting pass.
+     */
     static Map<String, Long> inputs(WarpEmulator gpu, int[] words, int[] lists, int[] kept, int[][] runs, int length) {
         Map<String, Long> params = new HashMap<>();
         params.put("params", gpu.upload(WarpEmulator.u32Bytes(words)));
@@ -168,6 +222,7 @@ class IndexAssemblyPtxEmulationTest {
         params.put("runs", gpu.upload(WarpEmulator.u32Bytes(runs[0])));
         params.put("runCounts", gpu.upload(WarpEmulator.u32Bytes(runs[1])));
         params.put("diagonalBits", gpu.upload(WarpEmulator.u32Bytes(runs[2])));
+        params.put("headTotals", gpu.allocate(4 * SlotOffsets.HEAD_WORDS * (kept.length / 2)));
         params.put("length", (long) length);
         params.put("firstSlot", 0L);
         return params;
