@@ -65,6 +65,9 @@ async function makeHaystack() {
   try {
     const request = { tokens: Number($('hay-tokens').value), depth: Number($('hay-depth').value) };
     if ($('hay-filler').value) request.file = $('hay-filler').value;
+    // an empty field lets the server draw a key; a typed one is sent as is, and the server says what is wrong with it
+    const key = $('hay-key').value.trim();
+    if (key) request.pass_key = key;
     const sample = await fetchJson('/demo/haystack', postJson('/demo/haystack', request));
     $('context').value = sample.context;
     $('question').value = sample.question.trim();
