@@ -22,9 +22,8 @@ import java.util.function.Function;
  * diagonal δ &lt; m1 covers column j exactly when {@code m0 - j <= δ <= m0 + 63 - j}, so j is covered when the head's
  * bitmap of kept diagonals ({@link VerticalSlashRuns}') has a bit in that stretch, 64 bits at most, three words read
  * at once. (A binary search in the runs per column before: eleven dependent loads at 1,500 runs, and most of both
- * passes' instructions.) {@code IndexAssemblyEmulationTest}
- * runs this algorithm statement by statement on the CPU against
- * {@link io.minference.sparse.pattern.VerticalSlashIndex} (keep the two in step), and
+ * passes' instructions.) {@code IndexAssemblyEmulationTest} runs this algorithm statement by statement on the CPU
+ * against {@link io.minference.sparse.pattern.VerticalSlashIndex} (keep the two in step), and
  * {@code IndexAssemblyPtxEmulationTest} runs the PTX this class emits, both passes, against the same.
  * <p>Two specializations, run one after the other: {@code count} writes what each slot needs into
  * {@code rangeCounts} and {@code columnCounts} (vertical-slash: its runs and leftover columns, found as above
@@ -38,8 +37,7 @@ import java.util.function.Function;
  * columnOffsets, columnCounts, columns} (the index's arrays; the counting pass reads none but the counts),
  * {@code runs, runCounts, diagonalBits} (u32, {@link VerticalSlashRuns}'s), {@code headTotals} (u32, the counting
  * pass's; the other reads none), {@code length, firstSlot} (u32: the index's slot h is the estimate's slot
- * firstSlot + h). Launch: grid (query blocks, heads of the index),
- * {@link #THREADS} threads.
+ * firstSlot + h). Launch: grid (query blocks, heads of the index), {@link #THREADS} threads.
  */
 public record IndexAssembly(boolean count) implements KernelDefinition {
     public static final int THREADS = 256;
