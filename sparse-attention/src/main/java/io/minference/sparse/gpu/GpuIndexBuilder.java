@@ -304,7 +304,7 @@ public final class GpuIndexBuilder implements AutoCloseable {
             float scale = FlashAttention.log2Scale(shape.headDim());
             rowStatsTile.withShape(tileGrid).launch(stream, q, k, params, tileStats, rowStats, scores, firstHead,
                     numHeads, shape.numKvHeads(), length, scale);
-            combine.withShape(LaunchShape.of(heads, VerticalSlashTile.ROWS)).launch(stream, params, tileStats,
+            combine.withShape(LaunchShape.of(heads, VerticalSlashRowStats.THREADS)).launch(stream, params, tileStats,
                     rowStats, tiles, length);
             scoresTile.withShape(tileGrid).launch(stream, q, k, params, tileStats, rowStats, scores, firstHead,
                     numHeads, shape.numKvHeads(), length, scale);

@@ -74,7 +74,9 @@ class VerticalSlashEstimationEmulationTest {
         combineParams.put("tiles", (long) tiles);
         combineParams.put("length", (long) length);
         assertEquals(new HashSet<>(combine.params()), combineParams.keySet(), "the combine's parameters");
-        for (int slot = 0; slot < heads; slot++) combine.runBlock(combineParams, slot, 0, 1, VerticalSlashTile.ROWS);
+        for (int slot = 0; slot < heads; slot++) {
+            combine.runBlock(combineParams, slot, 0, 1, VerticalSlashRowStats.THREADS);
+        }
 
         WarpEmulator scores = new WarpEmulator(scoresTile.emit(PtxTarget.SM_80).ptx());
         Map<String, Long> scoreParams = new HashMap<>(tileParams);
