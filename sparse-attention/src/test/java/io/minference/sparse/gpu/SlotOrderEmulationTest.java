@@ -25,7 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  */
 class SlotOrderEmulationTest {
     @ParameterizedTest(name = "from slot {0}, {1} tokens, pairs {2}")
-    @CsvSource({"0, 1300, false", "2, 1300, false", "0, 1300, true", "3, 1000, true"})
+    // 90,000 tokens: 8,442 slots, more than one batch of the order pass's threads (8,192)
+    @CsvSource({"0, 1300, false", "2, 1300, false", "0, 1300, true", "3, 1000, true", "0, 90000, false"})
     void theOrderIsAPermutationLongestFirst(int firstSlot, int length, boolean pairs) {
         long seed = System.nanoTime();
         System.out.println("SlotOrderEmulationTest seed " + seed);
