@@ -16,6 +16,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.regex.MatchResult;
+import java.util.regex.Pattern;
 
 /**
  * Runs the PTX of a kernel without a GPU, one warp at a time in lockstep, for the instructions that the project's
@@ -57,6 +59,8 @@ public final class WarpEmulator {
 
     private final List<String[]> code = new ArrayList<>();
     private final Map<String, Integer> labels = new HashMap<>();
+    /** Per statement, whether a label names it: where the latency model's basic blocks start besides after a branch. */
+    private final boolean[] startsBlock;
     private final Map<String, Integer> registers = new HashMap<>();
     private final List<String> paramNames = new ArrayList<>();
     private final TreeMap<Long, byte[]> memory = new TreeMap<>();
@@ -68,6 +72,8 @@ public final class WarpEmulator {
     private long nextAddress = 1L << 32;
     /** Per warp index, how often it issued each statement of {@link #code} in the blocks run ({@link #issued}). */
     private final Map<Integer, long[]> issuedPerStatement = new TreeMap<>();
+    /** The latency model's cycles of the last block (or cluster) run: its slowest warp's clock at the end. */
+    private long lastBlockCycles;
     /** Warps that go on after an mbarrier arrival instead of yielding ({@link #runAhead}). */
     private Set<Integer> runningAhead = Set.of();
     /** Tensor maps by the handle a kernel parameter passes ({@link #tensorMap}). */
@@ -114,6 +120,8 @@ public final class WarpEmulator {
         }
         sharedBytes = (sharedBytes + 15) / 16 * 16;
         if (dynamicShared != null) sharedOffsets.put(dynamicShared, sharedBytes);
+        startsBlock = new boolean[code.size() + 1];
+        for (int target : labels.values()) startsBlock[target] = true;
     }
 
     /** A statement as [guard or "", opcode, operands...], vector operands kept whole ({a, b}). */
@@ -281,6 +289,95 @@ public final class WarpEmulator {
                         + where);
             }
         }
+        long cycles = 0;
+        for (Cta cta : cluster.ctas) for (Warp w : cta.warps) cycles = Math.max(cycles, w.clock);
+        lastBlockCycles = cycles;
+    }
+
+    /**
+     * A latency model of the last block run, in cycles: each warp issues its instructions in order, one a cycle, an
+     * instruction waiting until its register operands are ready (a global load's result {@link #GLOBAL_LATENCY}
+     * cycles after its issue, a shared load's {@link #SHARED_LATENCY}, the tensor cores', special functions' and
+     * warp operations' a few tens, the rest a few), and a {@code bar.sync} holding every warp until the last
+     * arrives. What it leaves out: warps competing for the SM's issue slots and memory bandwidth, so it bounds a
+     * block's time from below where round trips to memory chain, the way the instruction counts ({@link #issued})
+     * bound it where issue does. Kernels with mbarriers, TMA or wgmma are outside the model (their waits are the
+     * other warps', not registers').
+     */
+    public long modelledCycles() {
+        return lastBlockCycles;
+    }
+
+    /** The model's latency of a global load (an L2 hit on Hopper is about 260 cycles, a DRAM access 500 or more). */
+    public static final int GLOBAL_LATENCY = 400;
+    /** The model's latency of a shared load or ldmatrix. */
+    public static final int SHARED_LATENCY = 30;
+
+    /**
+     * What the latency model needs of a statement, worked out once: the registers it reads (its guard's included) and
+     * writes, its latency, and whether it ends a basic block (a branch, a barrier, a wait, a return).
+     */
+    private record Timing(int[] sources, int[] destinations, int latency, boolean endsBlock) {
+    }
+
+    /** Per statement, its {@link Timing} once worked out. */
+    private Timing[] timings;
+
+    private Timing timing(int pc) {
+        if (timings == null) timings = new Timing[code.size()];
+        Timing timing = timings[pc];
+        if (timing != null) return timing;
+        String[] s = code.get(pc);
+        String op = s[1];
+        boolean writes = writesFirstOperand(op);
+        List<Integer> sources = new ArrayList<>();
+        if (!s[0].isEmpty()) sources.add(register(s[0].startsWith("!") ? s[0].substring(1) : s[0]));
+        // the first operand of an instruction that writes it is its destination (a vector, or a pair p|q)
+        for (int i = writes ? 3 : 2; i < s.length; i++) {
+            for (String name : registerNames(s[i])) sources.add(register(name));
+        }
+        int[] destinations = writes && s.length > 2
+                ? registerNames(s[2]).stream().mapToInt(WarpEmulator.this::register).toArray() : new int[0];
+        boolean endsBlock = op.startsWith("bra") || op.startsWith("bar.") || op.startsWith("barrier.")
+                || op.equals("ret") || op.startsWith("mbarrier.try_wait");
+        timing = new Timing(sources.stream().mapToInt(Integer::intValue).toArray(), destinations, latency(op),
+                endsBlock);
+        timings[pc] = timing;
+        return timing;
+    }
+
+    /** The model's cycles from the issue of {@code op} to its result. */
+    private static int latency(String op) {
+        if (op.startsWith("ld.global") || op.startsWith("atom.global")) return GLOBAL_LATENCY;
+        if (op.startsWith("ld.shared") || op.startsWith("ldmatrix") || op.startsWith("atom.shared")) {
+            return SHARED_LATENCY;
+        }
+        if (op.startsWith("ld.param") || op.startsWith("ld.const")) return 10;
+        if (op.startsWith("mma") || op.startsWith("wgmma")) return 32;
+        if (op.startsWith("ex2") || op.startsWith("rcp") || op.startsWith("sqrt") || op.startsWith("rsqrt")
+                || op.startsWith("lg2") || op.startsWith("div")) {
+            return 20;
+        }
+        if (op.startsWith("shfl") || op.startsWith("vote") || op.startsWith("match") || op.startsWith("redux")) {
+            return 24;
+        }
+        return 5;
+    }
+
+    private static final Pattern REGISTER = Pattern.compile("%[A-Za-z_][A-Za-z0-9_]*");
+
+    /** The register names an operand mentions: itself, a vector's, an address's base. */
+    private static List<String> registerNames(String operand) {
+        return REGISTER.matcher(operand).results().map(MatchResult::group).toList();
+    }
+
+    /** Whether {@code op}'s first operand is a register it writes (stores, reductions and fences write none). */
+    private static boolean writesFirstOperand(String op) {
+        for (String none : List.of("st.", "red.", "bar.", "bra", "ret", "cp.", "fence", "wgmma.fence", "wgmma.commit",
+                "wgmma.wait", "prefetch", "barrier.", "mbarrier.init", "mbarrier.expect_tx", "setmaxnreg")) {
+            if (op.startsWith(none)) return false;
+        }
+        return true;
     }
 
     /** The CTAs of a cluster, and its barrier ({@code barrier.cluster}): arrivals of its phase, phases completed. */
@@ -423,7 +520,13 @@ public final class WarpEmulator {
             if (arrived >= expected) {
                 barrierArrivals.remove(id);
                 List<Warp> released = barrierWaiters.remove(id);
-                if (released != null) released.forEach(waitingAtBarrier::remove);
+                if (released != null) {
+                    released.forEach(waitingAtBarrier::remove);
+                    // the latency model: every waiter goes on when the last one arrives
+                    long last = w.clock;
+                    for (Warp r : released) last = Math.max(last, r.clock);
+                    for (Warp r : released) r.resumeAt(last);
+                }
                 events++;
             }
         }
@@ -609,6 +712,12 @@ public final class WarpEmulator {
         private BitSet copiesOpen = new BitSet();
         /** The cluster barrier's phases this warp has arrived on. */
         private int clusterArrivals;
+        /** The latency model ({@link #modelledCycles}): this warp's cycle, and when each register's value is ready. */
+        private long clock;
+        private long[] readyAt = new long[64];
+        /** The latency model's current basic block: the cycle it started at and the instructions issued in it. */
+        private long blockStart;
+        private int inBlock;
 
         Warp(Map<String, Long> params, Grid grid, int warp, Cta cta) {
             this.params = params;
@@ -634,6 +743,7 @@ public final class WarpEmulator {
                 String op = s[1];
                 if (!(retrying && op.startsWith("bra")) && !op.startsWith("mbarrier.try_wait")) issuedHere[pc]++;
                 retrying = false;
+                model();
                 if (op.equals("ret")) {
                     if (waiting.isEmpty()) return Stop.END;
                     Arrays.fill(active, false);
@@ -691,6 +801,42 @@ public final class WarpEmulator {
                 pc++;
                 if (op.startsWith("mbarrier.arrive") || op.startsWith("cp.async.mbarrier.arrive")) return Stop.ARRIVED;
             }
+        }
+
+        /**
+         * The latency model's step for the statement at {@code pc}, as ptxas would schedule it: within a basic block an
+         * instruction issues as soon as its register operands are ready, but not before the block's start plus its
+         * place in the block (one issue a cycle); a block starts once the one before has issued all of its
+         * instructions, so a branch or a barrier ends what can overlap. Its written register is ready
+         * {@link #latency} cycles after its issue.
+         */
+        private void model() {
+            if (startsBlock[pc]) startBlock();
+            Timing timing = timing(pc);
+            long start = blockStart + ++inBlock;
+            for (int source : timing.sources()) {
+                if (source < readyAt.length) start = Math.max(start, readyAt[source]);
+            }
+            clock = Math.max(clock, start);
+            for (int destination : timing.destinations()) {
+                if (destination >= readyAt.length) {
+                    readyAt = Arrays.copyOf(readyAt, Math.max(2 * readyAt.length, destination + 1));
+                }
+                readyAt[destination] = start + timing.latency();
+            }
+            if (timing.endsBlock()) startBlock();
+        }
+
+        /** The latency model: this warp goes on from a barrier at {@code cycle}, in a new basic block. */
+        void resumeAt(long cycle) {
+            clock = cycle;
+            startBlock();
+        }
+
+        /** A new basic block of the latency model, after every instruction before it has issued. */
+        private void startBlock() {
+            blockStart = clock;
+            inBlock = 0;
         }
 
         /** The wgmma groups that may still be running: committed and not waited for, and the one being issued. */
