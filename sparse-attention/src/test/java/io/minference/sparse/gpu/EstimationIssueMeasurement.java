@@ -100,35 +100,10 @@ class EstimationIssueMeasurement {
 
     /**
      * Warp instructions of one block of a {@link VerticalSlashTile} pass (d 128, tensor cores): 64 estimation rows
-     * against 256 keys of one head, in a 512-token prompt's first tile (every tile does the same work).
+     * against 256 keys of one head (every tile does the same work).
      */
     private static long tilePass(VerticalSlashTile.Mode mode) {
-        int length = 512, headDim = 128;
-        VerticalSlashTile kernel = new VerticalSlashTile(headDim, mode, true);
-        WarpEmulator gpu = new WarpEmulator(kernel.emit(PtxTarget.SM_80).ptx());
-        Random random = new Random(2);
-        float[] q = new float[length * headDim];
-        float[] k = new float[length * headDim];
-        for (int i = 0; i < q.length; i++) {
-            q[i] = (float) random.nextGaussian();
-            k[i] = (float) random.nextGaussian();
-        }
-        int tiles = length / VerticalSlashTile.COLUMNS;
-        Map<String, Long> params = new HashMap<>();
-        params.put("q", gpu.upload(WarpEmulator.bf16Bytes(q)));
-        params.put("k", gpu.upload(WarpEmulator.bf16Bytes(k)));
-        params.put("params", gpu.upload(WarpEmulator.u32Bytes(HeadParameters.encode(
-                List.of(HeadPattern.VerticalSlash.DEFAULT), 0, 1, length).words())));
-        params.put("stats", gpu.allocate(8 * tiles * VerticalSlashTile.ROWS));
-        params.put("rowStats", gpu.allocate(8 * VerticalSlashTile.ROWS));
-        params.put("scores", gpu.allocate(8 * length));
-        params.put("firstHead", 0L);
-        params.put("numHeads", 1L);
-        params.put("numKvHeads", 1L);
-        params.put("length", (long) length);
-        params.put("scale", (long) Float.floatToRawIntBits(0.1f));
-        gpu.runBlock(params, new WarpEmulator.Grid(0, 0, 1, tiles), VerticalSlashTile.COLUMNS, kernel.sharedBytes());
-        return total(gpu);
+        return total(EstimationLatencyReport.tilePassBlock(mode));
     }
 
     /** Warp instructions of {@link VerticalSlashRuns}' block for one head's kept diagonals. */
