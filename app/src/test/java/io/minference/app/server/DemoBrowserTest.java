@@ -11,7 +11,6 @@ import io.minference.llama.load.ModelLoader;
 import io.minference.llama.session.KeptKeys;
 import io.minference.runtime.ProgressListener;
 import io.minference.runtime.SharedData;
-import io.minference.runtime.cpu.CpuBackend;
 import io.minference.sparse.SparseIndex;
 import java.io.File;
 import java.nio.file.Files;

@@ -5,7 +5,6 @@ import io.minference.ptx.dsl.F32;
 import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.ptx.dsl.Pred;
 import io.minference.ptx.dsl.U32;
-import io.minference.ptx.dsl.U64;
 
 import java.util.function.BiConsumer;
 import java.util.function.Function;
