@@ -27,7 +27,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * prompt lengths.
  */
 class EstimationIssueMeasurement {
-    private static final double WARP_ISSUES_PER_SECOND = 132 * 4 * 1.75e9;
+    private static final int SMS = 132;
+    private static final double CLOCK = 1.75e9;
+    private static final double WARP_ISSUES_PER_SECOND = SMS * 4 * CLOCK;
     private static final int HEADS = 32;
 
     @Test
@@ -38,15 +40,28 @@ class EstimationIssueMeasurement {
             int[] columns = TestIndexes.pick(random, length, 1000, 30);
             int[] diagonals = TestIndexes.pick(random, length, 6096, 100);
             int queryBlocks = SparseIndex.queryBlocks(length);
-            double select = perBlock(selection(length, random)) * 2 * HEADS;
+            WarpEmulator selection = selection(length, random);
+            double select = perBlock(selection) * 2 * HEADS;
+            // 64 lists, a block each: each block has an SM to itself, so its floor is its own instructions at four a
+            // cycle, not the layer's spread over every SM
+            double selectFloor = perBlock(selection) / (4 * CLOCK);
             double runPass = runPass(length, diagonals) * HEADS;
             // the two tile passes: a block per 256 keys and head, each pass alike but for its output
             double tiles = (double) (length / VerticalSlashTile.COLUMNS) * HEADS;
-            double rowStats = tilePass(VerticalSlashTile.Mode.ROW_STATS) * tiles;
-            double scores = tilePass(VerticalSlashTile.Mode.SCORES) * tiles;
+            WarpEmulator rowStatsBlock = EstimationLatencyReport.tilePassBlock(VerticalSlashTile.Mode.ROW_STATS);
+            WarpEmulator scoresBlock = EstimationLatencyReport.tilePassBlock(VerticalSlashTile.Mode.SCORES);
+            double rowStats = total(rowStatsBlock) * tiles;
+            double scores = total(scoresBlock) * tiles;
             System.out.printf("L %d: tile passes (row statistics, scores) %.3g + %.3g warp instructions (%.3f + %.3f ms"
                             + " issue-bound)%n", length, rowStats, scores, 1e3 * rowStats / WARP_ISSUES_PER_SECOND,
                     1e3 * scores / WARP_ISSUES_PER_SECOND);
+            // the latency model: waves of two tile-pass blocks an SM (their shared memory), one selection block a list
+            double waves = Math.ceil(tiles / (2.0 * SMS));
+            System.out.printf("L %d: latency model, a block: tile passes %d + %d cycles (%.3f + %.3f ms in %.0f waves),"
+                            + " selection %d cycles (%.3f ms, a block a list)%n", length,
+                    rowStatsBlock.modelledCycles(), scoresBlock.modelledCycles(),
+                    1e3 * waves * rowStatsBlock.modelledCycles() / CLOCK, 1e3 * waves * scoresBlock.modelledCycles()
+                            / CLOCK, waves, selection.modelledCycles(), 1e3 * selection.modelledCycles() / CLOCK);
             double count = 0, assembly = 0;
             int[] sampled = {0, queryBlocks / 2, queryBlocks - 1};
             long[][] issued = new long[2][sampled.length];
@@ -66,10 +81,10 @@ class EstimationIssueMeasurement {
                 }
                 if (pass == 0) count = total * HEADS; else assembly = total * HEADS;
             }
-            System.out.printf("L %d: selection %.3g warp instructions (%.3f ms issue-bound), diagonal runs %.3g"
-                            + " (%.3f ms), index count %.3g (%.3f ms), index assembly %.3g (%.3f ms); per block, first /"
-                            + " last query block: count %d / %d, assembly %d / %d%n", length, select,
-                    1e3 * select / WARP_ISSUES_PER_SECOND, runPass, 1e3 * runPass / WARP_ISSUES_PER_SECOND, count,
+            System.out.printf("L %d: selection %.3g warp instructions (%.3f ms issue-bound, a block an SM), diagonal"
+                            + " runs %.3g (%.3f ms), index count %.3g (%.3f ms), index assembly %.3g (%.3f ms); per"
+                            + " block, first / last query block: count %d / %d, assembly %d / %d%n", length, select,
+                    1e3 * selectFloor, runPass, 1e3 * runPass / WARP_ISSUES_PER_SECOND, count,
                     1e3 * count / WARP_ISSUES_PER_SECOND, assembly, 1e3 * assembly / WARP_ISSUES_PER_SECOND,
                     issued[0][0], issued[0][2], issued[1][0], issued[1][2]);
         }
@@ -96,14 +111,6 @@ class EstimationIssueMeasurement {
             gpu.runBlock(params, new WarpEmulator.Grid(kind, 0, 2, 1), VerticalSlashSelect.THREADS, 0);
         }
         return gpu;
-    }
-
-    /**
-     * Warp instructions of one block of a {@link VerticalSlashTile} pass (d 128, tensor cores): 64 estimation rows
-     * against 256 keys of one head (every tile does the same work).
-     */
-    private static long tilePass(VerticalSlashTile.Mode mode) {
-        return total(EstimationLatencyReport.tilePassBlock(mode));
     }
 
     /** Warp instructions of {@link VerticalSlashRuns}' block for one head's kept diagonals. */
