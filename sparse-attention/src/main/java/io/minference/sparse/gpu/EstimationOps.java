@@ -6,6 +6,11 @@ import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.ptx.dsl.Pred;
 import io.minference.ptx.dsl.U32;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+
 /**
  * What the estimation kernels share that the DSL's families do not offer: population count, a shared-memory or,
  * rounding a float up to an integer, and a block-wide exclusive scan of one u32 per thread.
@@ -57,6 +62,32 @@ final class EstimationOps {
         U32 d = k.emitter().like(k.u32(0), "ceil");
         k.emitter().instruction("cvt.rpi.sat.u32.f32", d, x);
         return d;
+    }
+
+    /**
+     * {@code body(i, load(i))} for {@code i = from, from + stride, ...} below {@code end}, {@code batch} at a time:
+     * a batch's loads are all issued (an index past {@code end} loads item {@code end - 1} instead) before any of its
+     * bodies runs, and the bodies of indices past {@code end} are skipped. A thread then waits for one round trip to
+     * memory a batch instead of one an item, which a loop taking one item an iteration waited for in turn.
+     */
+    static <T> void batchedLoop(KernelBuilder k, U32 from, U32 end, int stride, int batch, Function<U32, T> load,
+                                BiConsumer<U32, T> body) {
+        U32 last = k.sub(end, 1);
+        k.loop(from, end, (long) stride * batch, first -> {
+            U32[] index = new U32[batch];
+            List<T> loaded = new ArrayList<>(batch);
+            for (int b = 0; b < batch; b++) {
+                index[b] = k.add(first, stride * b);
+                loaded.add(load.apply(k.min(index[b], last)));
+            }
+            // the loop's own bound covers the first
+            body.accept(index[0], loaded.get(0));
+            for (int b = 1; b < batch; b++) {
+                U32 at = index[b];
+                T item = loaded.get(b);
+                k.ifThen(k.lt(at, end), () -> body.accept(at, item));
+            }
+        });
     }
 
     /** The result of {@link #exclusiveScan}: this thread's exclusive prefix and the block's total. */

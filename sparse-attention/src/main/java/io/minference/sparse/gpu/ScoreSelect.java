@@ -62,21 +62,6 @@ final class ScoreSelect {
     }
 
     /**
-     * The candidates {@code first + threads * u} for u below the batch, their indices into {@code indices}: each
-     * one's loads issued (an index past {@code count} loads the last candidate instead, and is never counted) before
-     * anything uses them.
-     */
-    private Candidate[] loadBatch(U32 first, U32 count, Function<U32, Candidate> candidates, U32[] indices) {
-        U32 last = k.sub(count, 1);
-        Candidate[] loaded = new Candidate[batch];
-        for (int u = 0; u < batch; u++) {
-            indices[u] = k.add(first, threads * u);
-            loaded[u] = candidates.apply(k.min(indices[u], last));
-        }
-        return loaded;
-    }
-
-    /**
      * Finds the threshold over {@code count} (at least one) candidates; {@code candidates} issues candidate j's loads
      * (j < count only). With {@code mass} false, {@code topK} (1..count) entries are kept; with it true, entries are
      * kept in order until the kept real scores reach {@code target} (everything, if they never do).
@@ -94,24 +79,18 @@ final class ScoreSelect {
                 k.store(k.element(sums, d, 4), k.f32(0));
             });
             k.barrier();
-            k.loop(tid, count, (long) threads * batch, first -> {
-                U32[] indices = new U32[batch];
-                Candidate[] loaded = loadBatch(first, count, candidates, indices);
-                for (int u = 0; u < batch; u++) {
-                    Candidate candidate = loaded[u];
-                    U32 keyBits = candidate.key().get();
-                    Pred counted = k.eq(k.and(keyBits, mask), prefix);
-                    k.ifThen(u == 0 ? counted : k.and(k.lt(indices[u], count), counted), () -> {
-                        U32 digit = k.and(k.shr(keyBits, bits), 255);
-                        // the lowest lane of those with this digit counts them all: a pass's candidates crowd into
-                        // a few digits (the first pass's are a float's sign and top exponent bits, a dozen or so
-                        // values for a head's scores), and an add per lane queued up on those few counters
-                        U32 peers = k.matchAny(digit, k.activeMask());
-                        k.ifThen(k.eq(k.and(peers, k.lanesBelow()), 0),
-                                () -> k.reduceAdd(k.element(counts, digit, 4), k.bitCount(peers)));
-                        k.ifThen(mass, () -> k.reduceAdd(k.element(sums, digit, 4), candidate.score().get()));
-                    });
-                }
+            EstimationOps.batchedLoop(k, tid, count, threads, batch, candidates, (j, candidate) -> {
+                U32 keyBits = candidate.key().get();
+                k.ifThen(k.eq(k.and(keyBits, mask), prefix), () -> {
+                    U32 digit = k.and(k.shr(keyBits, bits), 255);
+                    // the lowest lane of those with this digit counts them all: a pass's candidates crowd into a
+                    // few digits (the first pass's are a float's sign and top exponent bits, a dozen or so values
+                    // for a head's scores), and an add per lane queued up on those few counters
+                    U32 peers = k.matchAny(digit, k.activeMask());
+                    k.ifThen(k.eq(k.and(peers, k.lanesBelow()), 0),
+                            () -> k.reduceAdd(k.element(counts, digit, 4), k.bitCount(peers)));
+                    k.ifThen(mass, () -> k.reduceAdd(k.element(sums, digit, 4), candidate.score().get()));
+                });
             });
             k.barrier();
             k.ifThen(k.eq(tid, 0), () -> chooseDigit(bits, mass, prefix, mask, remaining, remainingMass));
@@ -186,9 +165,15 @@ final class ScoreSelect {
     U32 compact(U32 count, Function<U32, Candidate> candidates, Threshold threshold, BiConsumer<U32, U32> write) {
         U32 equalBefore = k.var("equalBefore", k.u32(0));
         U32 keptBefore = k.var("keptBefore", k.u32(0));
+        // EstimationOps.batchedLoop's batches, but every thread takes every chunk, past the list or not
+        U32 last = k.sub(count, 1);
         k.loop(tid, k.add(count, tid), (long) threads * batch, first -> {
             U32[] indices = new U32[batch];
-            Candidate[] loaded = loadBatch(first, count, candidates, indices);
+            Candidate[] loaded = new Candidate[batch];
+            for (int u = 0; u < batch; u++) {
+                indices[u] = k.add(first, threads * u);
+                loaded[u] = candidates.apply(k.min(indices[u], last));
+            }
             for (int u = 0; u < batch; u++) {
                 U32 j = indices[u];
                 Pred inRange = k.lt(j, count);

@@ -6,7 +6,6 @@ import io.minference.ptx.dsl.KernelDefinition;
 import io.minference.ptx.dsl.U32;
 import io.minference.ptx.dsl.U64;
 
-import java.util.function.BiConsumer;
 import java.util.function.Function;
 
 /**
@@ -132,41 +131,18 @@ public record SlotOrder(Pass pass, boolean pairs) implements KernelDefinition {
             U32 length = k.div(slotTiles, tilesPerBucket);
             return k.element(histogram, k.sub(k.u32(BUCKETS - 1), k.min(length, k.u32(BUCKETS - 1))), 4);
         };
-        eachSlot(k, tiles, tid, slots, (slot, slotTiles) -> k.atomicAdd(bucketOf.apply(slotTiles), k.u32(1)));
+        Function<U32, U32> tilesOf = slot -> k.loadU32(k.element(tiles, slot, 4));
+        EstimationOps.batchedLoop(k, tid, slots, THREADS, BATCH, tilesOf,
+                (slot, slotTiles) -> k.atomicAdd(bucketOf.apply(slotTiles), k.u32(1)));
         k.barrier();
         U32 count = k.loadU32(k.element(histogram, tid, 4));
         EstimationOps.Scan first = EstimationOps.exclusiveScan(k, count, scratch, tid, THREADS / 32);
         k.store(k.element(histogram, tid, 4), first.prefix());
         k.barrier();
         k.comment("each slot takes the next place of its bucket");
-        eachSlot(k, tiles, tid, slots, (slot, slotTiles) -> {
+        EstimationOps.batchedLoop(k, tid, slots, THREADS, BATCH, tilesOf, (slot, slotTiles) -> {
             U32 place = k.atomicAdd(bucketOf.apply(slotTiles), k.u32(1));
             k.store(k.element(order, place, 4), slot);
-        });
-    }
-
-    /**
-     * Calls {@code body(slot, tiles[slot])} for this thread's slots {@code tid, tid + THREADS, ...}, {@link #BATCH}
-     * at a time: the batch's tile counts loaded (a slot past the end reads the last one) before any body runs.
-     */
-    private static void eachSlot(KernelBuilder k, U64 tiles, U32 tid, U32 slots, BiConsumer<U32, U32> body) {
-        U32 lastSlot = k.sub(slots, 1);
-        k.loop(tid, slots, (long) THREADS * BATCH, first -> {
-            U32[] slot = new U32[BATCH];
-            U32[] slotTiles = new U32[BATCH];
-            for (int b = 0; b < BATCH; b++) {
-                slot[b] = k.add(first, THREADS * b);
-                slotTiles[b] = k.loadU32(k.element(tiles, k.min(slot[b], lastSlot), 4));
-            }
-            for (int b = 0; b < BATCH; b++) {
-                U32 at = slot[b];
-                U32 count = slotTiles[b];
-                if (b == 0) {
-                    body.accept(at, count);
-                } else {
-                    k.ifThen(k.lt(at, slots), () -> body.accept(at, count));
-                }
-            }
         });
     }
 }

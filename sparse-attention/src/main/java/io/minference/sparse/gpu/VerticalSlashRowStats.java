@@ -48,26 +48,11 @@ public record VerticalSlashRowStats() implements KernelDefinition {
         U32 n = k.min(length, k.u32(rows));
         k.ifThen(k.eq(code, HeadParameters.VERTICAL_SLASH), () -> {
             U32 first = k.mul(k.mul(slot, tiles), rows);
-            U32 lastTile = k.sub(tiles, 1);
             F32 max = k.var("max", k.f32(Float.NEGATIVE_INFINITY));
             F32 sum = k.var("sum", k.f32(0));
-            k.loop(worker, tiles, (long) WORKERS * BATCH, from -> {
-                F32[][] batch = new F32[BATCH][];
-                U32[] tileOf = new U32[BATCH];
-                for (int b = 0; b < BATCH; b++) {
-                    tileOf[b] = k.add(from, WORKERS * b);
-                    U32 tile = k.min(tileOf[b], lastTile);
-                    batch[b] = k.loadF32x2(k.element(stats, k.add(k.mad(tile, k.u32(rows), first), r), 8));
-                }
-                for (int b = 0; b < BATCH; b++) {
-                    F32[] stat = batch[b];
-                    if (b == 0) {
-                        fold(k, max, sum, stat[0], stat[1]);
-                    } else {
-                        k.ifThen(k.lt(tileOf[b], tiles), () -> fold(k, max, sum, stat[0], stat[1]));
-                    }
-                }
-            });
+            EstimationOps.batchedLoop(k, worker, tiles, WORKERS, BATCH,
+                    tile -> k.loadF32x2(k.element(stats, k.add(k.mad(tile, k.u32(rows), first), r), 8)),
+                    (tile, stat) -> fold(k, max, sum, stat[0], stat[1]));
             Address mine = Address.shared(k.add(partials, k.shl(tid, 3)));
             k.storeVector(mine, max, sum);
             k.barrier();
