@@ -384,8 +384,7 @@ public final class GpuIndexBuilder implements AutoCloseable {
             assembly.withShape(new LaunchShape(queryBlocks, count, 1, IndexAssembly.THREADS, 1, 1)).launch(stream,
                     params, scores, kept, index.rangeOffsets(), index.rangeCounts(), index.ranges(),
                     index.columnOffsets(), index.columnCounts(), index.columns(), diagonalRuns, runCounts, diagonalBits,
-                    headTotals, length,
-                    from);
+                    headTotals, length, from);
             if (estimate.blockSparse) {
                 blockSelect(queryBlocks).withShape(new LaunchShape(queryBlocks, count, 1, BlockSparseSelect.THREADS,
                         1, 1)).launch(stream, params, pooledQ, pooledK, index.rangeOffsets(), index.rangeCounts(),
@@ -462,11 +461,6 @@ public final class GpuIndexBuilder implements AutoCloseable {
         return list;
     }
 
-    /**
-     * Queues both offset arrays' copies to the index through the staging memory. The stream was waited for just
-     * before, so no earlier copy still reads the staging memory; the next use of it comes after the batch's tile
-     * counts, which wait for the stream again.
-     */
     /** The staging memory, grown to at least {@code bytes}; only called when no queued copy still uses it. */
     private PinnedHostBuffer staging(long bytes) {
         if (staging != null && staging.byteSize() >= bytes) return staging;
