@@ -40,7 +40,7 @@ class EstimationIssueMeasurement {
             int[] columns = TestIndexes.pick(random, length, 1000, 30);
             int[] diagonals = TestIndexes.pick(random, length, 6096, 100);
             int queryBlocks = SparseIndex.queryBlocks(length);
-            WarpEmulator selection = selection(length, random);
+            WarpEmulator selection = EstimationLatencyReport.selectionBlocks(length, random);
             double select = perBlock(selection) * 2 * HEADS;
             // 64 lists, a block each: each block has an SM to itself, so its floor is its own instructions at four a
             // cycle, not the layer's spread over every SM
@@ -94,23 +94,6 @@ class EstimationIssueMeasurement {
     private static List<Integer> lengths() {
         String lengths = System.getProperty("minference.issue.lengths", "32768,131072");
         return Arrays.stream(lengths.split(",")).map(String::strip).map(Integer::valueOf).toList();
-    }
-
-    /** The selection of one head's two lists (columns, diagonals) of random scores: its emulator after the run. */
-    private static WarpEmulator selection(int length, Random random) {
-        float[] scores = new float[2 * length];
-        for (int i = 0; i < scores.length; i++) scores[i] = (float) (-Math.log(random.nextDouble()) * 64 / length);
-        WarpEmulator gpu = new WarpEmulator(new VerticalSlashSelect().emit(PtxTarget.SM_80).ptx());
-        Map<String, Long> params = new HashMap<>();
-        params.put("params", gpu.upload(WarpEmulator.u32Bytes(HeadParameters.encode(
-                List.of(HeadPattern.VerticalSlash.DEFAULT), 0, 1, length).words())));
-        params.put("scores", gpu.upload(WarpEmulator.f32Bytes(scores)));
-        params.put("kept", gpu.allocate(8));
-        params.put("length", (long) length);
-        for (int kind = 0; kind < 2; kind++) {
-            gpu.runBlock(params, new WarpEmulator.Grid(kind, 0, 2, 1), VerticalSlashSelect.THREADS, 0);
-        }
-        return gpu;
     }
 
     /** Warp instructions of {@link VerticalSlashRuns}' block for one head's kept diagonals. */

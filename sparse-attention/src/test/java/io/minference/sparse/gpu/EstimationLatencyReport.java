@@ -100,16 +100,27 @@ public final class EstimationLatencyReport {
     }
 
     private static long selection(int length) {
+        return selectionBlocks(length, RANDOM).modelledCycles();
+    }
+
+    /**
+     * The selection of one head's two lists (columns, then diagonals) of random scores, a block each, in the emulator,
+     * which is returned after the runs ({@link EstimationIssueMeasurement} counts their instructions; the latency
+     * model's cycles are the diagonals' block's).
+     */
+    static WarpEmulator selectionBlocks(int length, Random random) {
         float[] scores = new float[2 * length];
-        for (int i = 0; i < scores.length; i++) scores[i] = (float) (-Math.log(RANDOM.nextDouble()) * 64 / length);
+        for (int i = 0; i < scores.length; i++) scores[i] = (float) (-Math.log(random.nextDouble()) * 64 / length);
         WarpEmulator gpu = emulator(new VerticalSlashSelect());
         Map<String, Long> p = new HashMap<>();
         p.put("params", params(gpu, length));
         p.put("scores", gpu.upload(WarpEmulator.f32Bytes(scores)));
         p.put("kept", gpu.allocate(8));
         p.put("length", (long) length);
-        gpu.runBlock(p, new WarpEmulator.Grid(1, 0, 2, 1), VerticalSlashSelect.THREADS, 0);
-        return gpu.modelledCycles();
+        for (int kind = 0; kind < 2; kind++) {
+            gpu.runBlock(p, new WarpEmulator.Grid(kind, 0, 2, 1), VerticalSlashSelect.THREADS, 0);
+        }
+        return gpu;
     }
 
     /**
