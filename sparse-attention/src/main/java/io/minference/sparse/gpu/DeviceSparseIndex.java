@@ -96,6 +96,14 @@ public final class DeviceSparseIndex implements AutoCloseable {
                     + " reservations >= 0; got " + firstHead + ", " + heads + ", " + length + ", " + rangeTotal + ", "
                     + columnTotal);
         }
+        requireTotals(rangeTotal, columnTotal);
+    }
+
+    /**
+     * Refuses reservations an index cannot hold (its offsets are ints), naming them: a builder checks them before it
+     * allocates the index's memory, as {@link #view} does before it lays the index out.
+     */
+    public static void requireTotals(long rangeTotal, long columnTotal) {
         if (rangeTotal > Integer.MAX_VALUE || columnTotal > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("a device sparse index holds at most " + Integer.MAX_VALUE
                     + " ranges and columns, not " + rangeTotal + " and " + columnTotal + "; build fewer heads at once");

@@ -363,10 +363,7 @@ public final class GpuIndexBuilder implements AutoCloseable {
         int queryBlocks = SparseIndex.queryBlocks(length);
         long rangeTotal = estimate.needs.ranges(from, count);
         long columnTotal = estimate.needs.columns(from, count);
-        if (Math.max(rangeTotal, columnTotal) > Integer.MAX_VALUE) {
-            throw new IllegalArgumentException("more than " + Integer.MAX_VALUE + " entries in one sparse index ("
-                    + rangeTotal + " ranges, " + columnTotal + " columns)");
-        }
+        DeviceSparseIndex.requireTotals(rangeTotal, columnTotal);
         stream.synchronize();
         indexArena = ensure(indexArena, DeviceSparseIndex.bytes(count, length, rangeTotal, columnTotal));
         DeviceSparseIndex index = DeviceSparseIndex.view(indexArena, estimate.firstHead + from, count, length,

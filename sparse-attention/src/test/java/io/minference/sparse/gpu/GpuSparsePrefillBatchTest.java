@@ -60,5 +60,11 @@ class GpuSparsePrefillBatchTest {
         int[] many = new int[3];
         Arrays.fill(many, Integer.MAX_VALUE / 2 + 1);
         assertThrows(IllegalArgumentException.class, () -> DeviceSparseIndex.offsets(many));
+        // what the builder checks before it allocates a batch's index from the heads' sums
+        DeviceSparseIndex.requireTotals(Integer.MAX_VALUE, 0);
+        IllegalArgumentException tooMany = assertThrows(IllegalArgumentException.class,
+                () -> DeviceSparseIndex.requireTotals(1L << 31, 5));
+        assertTrue(tooMany.getMessage().contains("not 2147483648 and 5; build fewer heads at once"),
+                tooMany.getMessage());
     }
 }
