@@ -20,12 +20,14 @@ import java.util.Arrays;
  * on sm_90 (wgmma, TMA), {@link SparseFlashPrefill} elsewhere or when {@link PrefillKernel} says mma-sync.
  * Tensors follow the bf16 layout of {@link io.minference.kernels.flash} for a whole prompt from position 0: q and
  * out {@code [length, numHeads, d]}, k and v holding at least {@code length} rows of {@code [numKvHeads, d]}; only
- * the index's heads are written. Head dims 64 and 128. The Hopper kernel takes its slots in the {@link LaunchOrder}
- * the system property {@value LaunchOrder#PROPERTY} names (the grid's order unless set); the longest-first order
- * sorts each launch's slots on the device first ({@link SlotOrder}) into a list this object keeps; its consumers run
- * the schedule {@value HopperSparseFlashPrefill#SCHEDULE_PROPERTY} names (lazy unless set), its producer hands
- * gathered columns over as {@value GatherArrival#PROPERTY} says ({@link GatherArrival}), and with
- * {@value HopperSparseFlashPrefill#PERSISTENT_PROPERTY} a grid of a few blocks per SM walks the sorted list.
+ * the index's heads are written. Head dims 64 and 128. The Hopper kernel runs the
+ * {@link HopperSparseFlashPrefill.Variant} it is given ({@link HopperSparseFlashPrefill.Variant#configured} reads the
+ * system properties, {@link HopperSparseFlashPrefill.Variant#DEFAULT} where unset): it takes its slots in a
+ * {@link LaunchOrder} (longest first by default, the slots sorted on the device first by {@link SlotOrder} into a list
+ * this object keeps), its consumers run a schedule ({@code overlap,lazy} by default), its producer hands gathered
+ * columns over as a {@link GatherArrival} says, and with a persistent variant
+ * ({@link HopperSparseFlashPrefill.Variant#persistent}; refused as a setting until it passes its GPU test) a grid of
+ * a few blocks per SM walks the sorted list.
  */
 public final class SparseFlashAttention implements AutoCloseable {
     private final CudaContext context;

@@ -101,6 +101,10 @@ class LaunchOrderTest {
             assertTrue(e.getMessage().contains("minference.sparse.") || e.getMessage().contains("NAME=VALUE"),
                     bad + ": " + e.getMessage());
         }
+        var hanging = assertThrows(IllegalArgumentException.class,
+                () -> HopperSparseFlashPrefill.Variant.parse("persistent=true schedule=lazy"));
+        assertTrue(hanging.getMessage().contains("minference.sparse.persistent=true is refused")
+                && hanging.getMessage().contains("did not finish"), hanging.getMessage());
     }
 
     /** Two consumers splitting the keys take the plain or lazy schedule only. */

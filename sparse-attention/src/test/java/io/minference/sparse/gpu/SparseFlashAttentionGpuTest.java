@@ -195,7 +195,7 @@ class SparseFlashAttentionGpuTest {
      * on every case (the same arithmetic in the same order; only the hand-over differs, so a missing fence or a
      * miscounted arrival shows as stale or hanging tiles).
      */
-    @ParameterizedTest(name = "{1} {0}, {2} tokens, heads from {3} ({4})")
+    @ParameterizedTest(name = "{2} {0}, {1} tokens, heads from {3} ({4})")
     @MethodSource("asyncGatherCases")
     void theAsyncGatherGivesTheWaitingBits(AttentionShape shape, int length, Pattern pattern, int firstHead,
                                            int heads) {
@@ -223,7 +223,7 @@ class SparseFlashAttentionGpuTest {
      * the same positions, so a wrong merge of the two slots' ranges, a tile given to the wrong consumer or a stage
      * released early shows as differing or stale rows; the pairs' rows also stay within the CPU reference's bounds.
      */
-    @ParameterizedTest(name = "{1} {0}, {2} tokens, heads from {3} ({4})")
+    @ParameterizedTest(name = "{2} {0}, {1} tokens, heads from {3} ({4})")
     @MethodSource("asyncGatherCases")
     void pairedBlocksGiveTheSingleBlockBits(AttentionShape shape, int length, Pattern pattern, int firstHead,
                                             int heads) {
@@ -242,7 +242,7 @@ class SparseFlashAttentionGpuTest {
      * in one block or a stage refilled before both blocks released it shows as differing or stale rows (or a hang);
      * the clusters' rows also stay within the CPU reference's bounds.
      */
-    @ParameterizedTest(name = "{1} {0}, {2} tokens, heads from {3} ({4})")
+    @ParameterizedTest(name = "{2} {0}, {1} tokens, heads from {3} ({4})")
     @MethodSource("asyncGatherCases")
     void clusteredBlocksGiveTheSingleBlockBits(AttentionShape shape, int length, Pattern pattern, int firstHead,
                                                int heads) {
@@ -282,7 +282,7 @@ class SparseFlashAttentionGpuTest {
      * and with pairs: the same steps of each slot in the same order, so a stage or Q reused too early shows as
      * differing rows.
      */
-    @ParameterizedTest(name = "{1} {0}, {2} tokens, heads from {3} ({4})")
+    @ParameterizedTest(name = "{2} {0}, {1} tokens, heads from {3} ({4})")
     @MethodSource("asyncGatherCases")
     void persistentBlocksGiveTheBlockPerUnitBits(AttentionShape shape, int length, Pattern pattern, int firstHead,
                                                  int heads) {
@@ -295,7 +295,11 @@ class SparseFlashAttentionGpuTest {
         HopperSparseFlashPrefill.Variant plainAsync = lazy.withSchedule(HopperFlashLoop.Schedule.PLAIN)
                 .withGather(GatherArrival.ASYNC);
         for (HopperSparseFlashPrefill.Variant variant : List.of(lazy, plainAsync, lazy.withPairs(true))) {
+            // said before each launch, so that a launch that never finishes is named in the log (session 18's first
+            // GPU run of this test stopped in its first case, d 64, one token, 32 heads, without saying which)
+            System.out.printf("persistent: %s, a block per unit, then persistent; %s%n", variant.describe(), context);
             float[] expected = runSparse(problem, index, PrefillKernel.HOPPER, variant);
+            System.out.printf("persistent: %s, a block per unit done%n", variant.describe());
             float[] persistent = runSparse(problem, index, PrefillKernel.HOPPER, variant.withPersistent(true));
             assertHeads(problem, index, persistent, context);
             assertSameBits(expected, persistent, context + ", " + variant.describe());

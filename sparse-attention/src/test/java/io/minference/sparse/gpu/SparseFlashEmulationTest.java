@@ -232,7 +232,9 @@ class SparseFlashEmulationTest {
     @ParameterizedTest(name = "{0}, {1} tokens, {2}, {3} blocks, pairs {4}")
     @CsvSource({"VERTICAL_SLASH, 520, lazy, 7, false", "MIXED, 330, plain, 7, false", "SCATTERED, 330, lazy, 7, false",
             "A_SHAPE, 150, lazy, 7, false", "VERTICAL_SLASH, 330, lazy, 1, false", "VERTICAL_SLASH, 520, lazy, 5, true",
-            "MIXED, 330, plain, 1, true"})
+            "MIXED, 330, plain, 1, true", "VERTICAL_SLASH, 1, lazy, 7, false", "VERTICAL_SLASH, 1, lazy, 7, true",
+            "VERTICAL_SLASH, 1, plain, 7, false", "VERTICAL_SLASH, 1, lazy, 264, false",
+            "VERTICAL_SLASH, 1, lazy, 264, true"})
     void persistentBlocksGiveTheBlockPerUnitBits(String pattern, int length, String schedule, int grid,
                                                  boolean pairs) {
         long seed = System.nanoTime();
