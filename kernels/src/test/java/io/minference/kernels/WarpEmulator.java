@@ -76,6 +76,8 @@ public final class WarpEmulator {
     private long lastBlockCycles;
     /** Warps that go on after an mbarrier arrival instead of yielding ({@link #runAhead}). */
     private Set<Integer> runningAhead = Set.of();
+    /** The global addresses L2 prefetches asked for, in the order issued, over every block run. */
+    private final List<Long> l2Prefetches = new ArrayList<>();
     /** Tensor maps by the handle a kernel parameter passes ({@link #tensorMap}). */
     private final Map<Long, MappedTensor> tensorMaps = new HashMap<>();
 
@@ -292,6 +294,11 @@ public final class WarpEmulator {
         long cycles = 0;
         for (Cta cta : cluster.ctas) for (Warp w : cta.warps) cycles = Math.max(cycles, w.clock);
         lastBlockCycles = cycles;
+    }
+
+    /** The global addresses the blocks run asked L2 to prefetch ({@code cp.async.bulk.prefetch.L2}), in order. */
+    public List<Long> l2Prefetches() {
+        return List.copyOf(l2Prefetches);
     }
 
     /**
@@ -1051,7 +1058,10 @@ public final class WarpEmulator {
             }
             if (op.startsWith("cp.async.")) {
                 // copies land at once; commits and waits only say which of them may be read
-                if (op.startsWith("cp.async.cg.shared.global")) {
+                if (op.equals("cp.async.bulk.prefetch.L2.global")) {
+                    // a hint that moves nothing the kernel can see: checked only for reading inside an allocation
+                    for (int l = 0; l < LANES; l++) if (lanes[l]) prefetchToL2(l, s);
+                } else if (op.startsWith("cp.async.cg.shared.global")) {
                     for (int l = 0; l < LANES; l++) if (lanes[l]) copyAsync(l, s);
                 } else if (op.equals("cp.async.commit_group")) {
                     copyGroups.add(copiesOpen);
@@ -1391,6 +1401,18 @@ public final class WarpEmulator {
         }
 
         /** {@code cp.async.cg.shared.global [dst], [src], 16, srcSize}: srcSize bytes copied, the rest zeros. */
+        /** An L2 prefetch's bytes must lie inside one allocation, from a 16-byte boundary, as the hardware asks. */
+        private void prefetchToL2(int l, String[] s) {
+            long address = address(l, s[2]);
+            int bytes = Integer.parseInt(s[3]);
+            if (address % 16 != 0 || bytes % 16 != 0) {
+                throw new IllegalStateException("an L2 prefetch of " + bytes + " bytes from 0x"
+                        + Long.toHexString(address) + " is not 16-byte aligned: " + String.join(" ", s));
+            }
+            global(address, bytes, s);
+            l2Prefetches.add(address);
+        }
+
         private void copyAsync(int l, String[] s) {
             int bytes = Integer.parseInt(s[4]);
             int dst = sharedAt(address(l, s[2]), bytes, s);

@@ -66,6 +66,22 @@ public interface TensorCopy extends Values {
         emitter().instruction("prefetch.tensormap", Address.global(map.address()));
     }
 
+    /**
+     * {@code cp.async.bulk.prefetch.L2.global}: asks the copy engine to bring {@code bytes} bytes of global memory
+     * from {@code source} (16-byte aligned; {@code bytes} a positive multiple of 16) into L2, and returns at once;
+     * nothing waits for it, and nothing is written anywhere but the cache. For a producer that knows which rows it
+     * will copy a few steps later, so that the copy then finds them in L2 instead of memory.
+     */
+    default void prefetchToL2(Address source, int bytes) {
+        if (source.space() != Space.GLOBAL) {
+            throw new IllegalArgumentException("an L2 prefetch reads global memory, not " + source.space().ptx());
+        }
+        if (bytes <= 0 || bytes % 16 != 0) {
+            throw new IllegalArgumentException("an L2 prefetch takes a positive multiple of 16 bytes, not " + bytes);
+        }
+        emitter().instruction("cp.async.bulk.prefetch.L2.global", source, Integer.toString(bytes));
+    }
+
     /** The {@code [map, {c0, c1, ...}]} operand of a TMA copy. */
     record TensorOperand(TensorMapParam map, Reg[] coordinates) {
     }

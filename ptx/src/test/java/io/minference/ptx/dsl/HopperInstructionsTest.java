@@ -58,6 +58,7 @@ class HopperInstructionsTest {
                 k.decreaseRegisters(24);
                 k.ifThen(k.eq(tid, 0), () -> {
                     k.prefetchTensorMap(tiles);
+                    k.prefetchToL2(Address.global(out), 256);
                     k.arriveExpectingBytes(full, 4 * tileBytes);
                     U32 zero = k.u32(0);
                     k.loadTile(Address.shared(smem), tiles, full, zero, zero);
@@ -123,6 +124,7 @@ class HopperInstructionsTest {
                 "cp.async.bulk.tensor.4d.shared::cluster.global.mbarrier::complete_tx::bytes",
                 "cp.async.bulk.tensor.5d.shared::cluster.global.mbarrier::complete_tx::bytes",
                 "prefetch.tensormap",
+                "cp.async.bulk.prefetch.L2.global [%out_global], 256;",
                 "setmaxnreg.dec.sync.aligned.u32 24",
                 "setmaxnreg.inc.sync.aligned.u32 240",
                 "wgmma.fence.sync.aligned",
@@ -173,6 +175,11 @@ class HopperInstructionsTest {
         assertThrows(IllegalArgumentException.class, () -> k.loadTile(Address.shared(address), map,
                 new MBarrier(address)));
         assertThrows(IllegalArgumentException.class, () -> k.barrier(16, 32));
+        U64 rows = k.pointerParam("rows");
+        var shared = assertThrows(IllegalArgumentException.class, () -> k.prefetchToL2(Address.shared(address), 256));
+        assertTrue(shared.getMessage().contains("global"), shared.getMessage());
+        var odd = assertThrows(IllegalArgumentException.class, () -> k.prefetchToL2(Address.global(rows), 20));
+        assertTrue(odd.getMessage().contains("multiple of 16"), odd.getMessage());
     }
 
     @Test

@@ -102,6 +102,11 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      * stream, {@code true} or {@code false} ({@link Variant#cluster}).
      */
     public static final String CLUSTER_PROPERTY = "minference.sparse.cluster";
+    /**
+     * The system property naming how many tiles ahead the producer asks L2 for a range tile's rows, {@code 0} (the
+     * default: no prefetch) to {@code 4} ({@link Variant#prefetchTiles}).
+     */
+    public static final String PREFETCH_PROPERTY = "minference.sparse.prefetch";
 
     /**
      * The choices a launch of the Hopper kernel makes besides the head dim: the {@link LaunchOrder} of its slots,
@@ -148,17 +153,28 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      * pairs per head, clusters of (1, 2, 1); with the longest-first order a cluster takes the pairs list's unit
      * ({@link SlotOrder}'s pairs mode). Wants 64 keys a step, gathers waited for, whole-tile range copies, the plain
      * or lazy schedule, no pairs and no persistence ({@code cluster=true gather=wait range-box=64 schedule=lazy}).
+     * <p>With {@code prefetchTiles} above 0, each time the producer copies a range tile, each of its threads also asks
+     * L2 for one K or V row of the keys about that many tiles further on ({@code cp.async.bulk.prefetch.L2}): the
+     * cursor's next tile start plus {@code prefetchTiles - 1} tiles, carried into the next range where the current
+     * one ends before. Nothing waits for it, and the outputs are bit for bit those without it. Why it might pay: with
+     * the overlapped schedule a stage is held a step longer, and with three stages the producer refills one about a
+     * step before the consumers need it, so a copy that misses L2 is waited for (12.5 % of the consumers' stall
+     * samples in session 16). Wants one slot a block whose every producer warp walks the range tiles: no pairs, no
+     * clusters, no warp arrivals.
      */
     public record Variant(LaunchOrder order, HopperFlashLoop.Schedule schedule, GatherArrival gather,
-                          int keysPerStep, boolean pairs, boolean persistent, int rangeBox, boolean cluster) {
+                          int keysPerStep, boolean pairs, boolean persistent, int rangeBox, boolean cluster,
+                          int prefetchTiles) {
         /** The keys a range tile's TMA copy may take. */
         static final List<Integer> RANGE_BOXES = List.of(64, 32, 16, 8);
+        /** The distances, in tiles, at which the producer may ask L2 for a range tile's rows (0: not at all). */
+        static final List<Integer> PREFETCH_DISTANCES = List.of(0, 1, 2, 3, 4);
         /** What every property of a variant starts with. */
         private static final String SETTING_PREFIX = "minference.sparse.";
         /** The properties a variant is made of. */
         private static final List<String> PROPERTIES = List.of(LaunchOrder.PROPERTY, SCHEDULE_PROPERTY,
                 GatherArrival.PROPERTY, KEYS_PER_STEP_PROPERTY, PAIRS_PROPERTY, PERSISTENT_PROPERTY,
-                RANGE_BOX_PROPERTY, CLUSTER_PROPERTY);
+                RANGE_BOX_PROPERTY, CLUSTER_PROPERTY, PREFETCH_PROPERTY);
 
         /**
          * The baseline the other variants are built from and named against (their entry-name suffixes): longest
@@ -166,7 +182,8 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
          * in one copy of 64 keys. The default until session 14; what pairs need.
          */
         public static final Variant BASELINE = new Variant(LaunchOrder.LONGEST_FIRST,
-                HopperFlashLoop.Schedule.parse(BASELINE_SCHEDULE), GatherArrival.WAIT, BLOCK, false, false, BLOCK, false);
+                HopperFlashLoop.Schedule.parse(BASELINE_SCHEDULE), GatherArrival.WAIT, BLOCK, false, false, BLOCK, false,
+                0);
 
         /**
          * The default: the {@link #BASELINE} with range tiles in boxes of 16 keys and the gathered columns arrived
@@ -210,6 +227,16 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
             if (pairs && rangeBox != BLOCK) {
                 throw new IllegalArgumentException(PAIRS_PROPERTY + " wants range tiles in one copy of " + BLOCK
                         + " keys, not boxes of " + rangeBox);
+            }
+            if (!PREFETCH_DISTANCES.contains(prefetchTiles)) {
+                throw new IllegalArgumentException(PREFETCH_PROPERTY + " must be one of " + PREFETCH_DISTANCES
+                        + ", not " + prefetchTiles);
+            }
+            if (prefetchTiles > 0 && (pairs || cluster || gather == GatherArrival.WARP)) {
+                throw new IllegalArgumentException(PREFETCH_PROPERTY + " wants one slot a block whose range tiles"
+                        + " every producer warp walks: no pairs, no clusters, " + GatherArrival.WAIT.setting()
+                        + " or " + GatherArrival.ASYNC.setting() + " gathers; got " + gather.setting() + " gathers"
+                        + (pairs ? ", pairs" : "") + (cluster ? ", clusters" : ""));
             }
             if (pairs && (keysPerStep != BLOCK || gather != GatherArrival.WAIT || schedule.overlapSoftmax()
                     || schedule.pingPong())) {
@@ -268,7 +295,9 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
                     setting(setting, RANGE_BOX_PROPERTY, DEFAULT.rangeBox, value -> KernelSettings.parse(
                             RANGE_BOX_PROPERTY, value, RANGE_BOXES, String::valueOf)),
                     setting(setting, CLUSTER_PROPERTY, DEFAULT.cluster, value -> KernelSettings.parse(
-                            CLUSTER_PROPERTY, value, List.of(true, false), String::valueOf)));
+                            CLUSTER_PROPERTY, value, List.of(true, false), String::valueOf)),
+                    setting(setting, PREFETCH_PROPERTY, DEFAULT.prefetchTiles, value -> KernelSettings.parse(
+                            PREFETCH_PROPERTY, value, PREFETCH_DISTANCES, String::valueOf)));
         }
 
         /**
@@ -295,35 +324,42 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
         }
 
         public Variant withOrder(LaunchOrder other) {
-            return new Variant(other, schedule, gather, keysPerStep, pairs, persistent, rangeBox, cluster);
+            return new Variant(other, schedule, gather, keysPerStep, pairs, persistent,
+                    rangeBox, cluster, prefetchTiles);
         }
 
         public Variant withSchedule(HopperFlashLoop.Schedule other) {
-            return new Variant(order, other, gather, keysPerStep, pairs, persistent, rangeBox, cluster);
+            return new Variant(order, other, gather, keysPerStep, pairs, persistent, rangeBox, cluster, prefetchTiles);
         }
 
         public Variant withGather(GatherArrival other) {
-            return new Variant(order, schedule, other, keysPerStep, pairs, persistent, rangeBox, cluster);
+            return new Variant(order, schedule, other, keysPerStep, pairs, persistent,
+                    rangeBox, cluster, prefetchTiles);
         }
 
         public Variant withKeysPerStep(int other) {
-            return new Variant(order, schedule, gather, other, pairs, persistent, rangeBox, cluster);
+            return new Variant(order, schedule, gather, other, pairs, persistent, rangeBox, cluster, prefetchTiles);
         }
 
         public Variant withPairs(boolean other) {
-            return new Variant(order, schedule, gather, keysPerStep, other, persistent, rangeBox, cluster);
+            return new Variant(order, schedule, gather, keysPerStep, other, persistent,
+                    rangeBox, cluster, prefetchTiles);
         }
 
         public Variant withPersistent(boolean other) {
-            return new Variant(order, schedule, gather, keysPerStep, pairs, other, rangeBox, cluster);
+            return new Variant(order, schedule, gather, keysPerStep, pairs, other, rangeBox, cluster, prefetchTiles);
         }
 
         public Variant withRangeBox(int other) {
-            return new Variant(order, schedule, gather, keysPerStep, pairs, persistent, other, cluster);
+            return new Variant(order, schedule, gather, keysPerStep, pairs, persistent, other, cluster, prefetchTiles);
         }
 
         public Variant withCluster(boolean other) {
-            return new Variant(order, schedule, gather, keysPerStep, pairs, persistent, rangeBox, other);
+            return new Variant(order, schedule, gather, keysPerStep, pairs, persistent, rangeBox, other, prefetchTiles);
+        }
+
+        public Variant withPrefetchTiles(int other) {
+            return new Variant(order, schedule, gather, keysPerStep, pairs, persistent, rangeBox, cluster, other);
         }
 
         /**
@@ -335,7 +371,8 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
             return order.setting() + ", " + (suffix.isEmpty() ? "plain" : suffix.substring(1).replace('_', ','))
                     + ", " + gather.setting() + ", " + keysPerStep + " keys a step" + (pairs ? ", pairs" : "")
                     + (persistent ? ", persistent" : "") + (rangeBox == BLOCK ? "" : ", range boxes of " + rangeBox)
-                    + (cluster ? ", clusters of 2" : "");
+                    + (cluster ? ", clusters of 2" : "")
+                    + (prefetchTiles == 0 ? "" : ", L2 prefetch " + prefetchTiles + " tiles ahead");
         }
 
         /** The entry-name suffix of the choices other than the default's. */
@@ -344,7 +381,7 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
                     + (gather == GatherArrival.WAIT ? "" : "_" + gather.setting() + "_gather")
                     + (keysPerStep == BLOCK ? "" : "_k" + keysPerStep) + (pairs ? "_pairs" : "")
                     + (persistent ? "_persistent" : "") + (rangeBox == BLOCK ? "" : "_rb" + rangeBox)
-                    + (cluster ? "_cluster2" : "");
+                    + (cluster ? "_cluster2" : "") + (prefetchTiles == 0 ? "" : "_pf" + prefetchTiles);
         }
     }
 
@@ -621,7 +658,8 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
             slots.add(secondSlotKeys(k, params, position.slot(), position.queryBlock(), queryBlocks));
         }
         IndexKeySource source = new IndexKeySource(k, headDim, keyValues(k, params, head), slots,
-                tilesPerStep(variant), variant.gather(), variant.rangeBox());
+                tilesPerStep(variant), variant.gather(), new IndexKeySource.RangeCopies(variant.rangeBox(),
+                variant.prefetchTiles()));
         return new HopperFlashLoop.Unit(block(params, head, firstRow, rowsHere), source);
     }
 

@@ -110,6 +110,16 @@ final class IndexKeySource implements HopperKeySource {
     record Columns(U64 at, U32 count) {
     }
 
+    /**
+     * How a source copies its range tiles: {@code box} keys a TMA copy (64, or a divisor of it down to 8), and with
+     * {@code prefetchTiles} above 0 the producer asks L2 for the rows of the keys about that many tiles past each
+     * range tile it copies ({@link #prefetchAhead}).
+     */
+    record RangeCopies(int box, int prefetchTiles) {
+        /** Whole 64-key tiles, nothing prefetched: what pairs and clusters take. */
+        static final RangeCopies WHOLE_TILES = new RangeCopies(BLOCK, 0);
+    }
+
     private final int headDim;
     private final KeyValues rows;
     /** One slot, or the two of a pair (A, then B). */
@@ -118,6 +128,8 @@ final class IndexKeySource implements HopperKeySource {
     private final GatherArrival arrival;
     /** Keys per TMA copy of a range tile: 64, or a part of a tile (32, 16 or 8). */
     private final int rangeBox;
+    /** Tiles ahead of each range tile whose rows the producer asks L2 for; 0: none. */
+    private final int prefetchTiles;
     /** Range tiles of the step sequence: the slot's, or the pair's merged ones. */
     private final U32 rangeTiles;
     /** Paired: slot A's column tiles, which come before B's. */
@@ -137,11 +149,11 @@ final class IndexKeySource implements HopperKeySource {
     /**
      * Reads the slots' counts and counts their range tiles (every thread, before the roles split). {@code slots}: one
      * slot, or two query blocks of one head (then one tile a step, {@link GatherArrival#WAIT} and boxes of 64 keys).
-     * {@code rangeBox}: the keys of a range tile's TMA copies, 64 or a divisor of it down to 8.
+     * {@code ranges}: how its range tiles are copied.
      */
     IndexKeySource(KernelBuilder k, int headDim, KeyValues rows, List<SlotKeys> slots, int tilesPerStep,
-                   GatherArrival arrival, int rangeBox) {
-        this(k, headDim, rows, slots, tilesPerStep, arrival, rangeBox, null);
+                   GatherArrival arrival, RangeCopies ranges) {
+        this(k, headDim, rows, slots, tilesPerStep, arrival, ranges, null);
     }
 
     /**
@@ -150,11 +162,13 @@ final class IndexKeySource implements HopperKeySource {
      * {@link GatherArrival#WAIT}, boxes of 64; emitted before the roles split.
      */
     static IndexKeySource clustered(KernelBuilder k, int headDim, KeyValues rows, SlotKeys a, SlotKeys b, U32 rank) {
-        return new IndexKeySource(k, headDim, rows, List.of(a, b), 1, GatherArrival.WAIT, BLOCK, rank);
+        return new IndexKeySource(k, headDim, rows, List.of(a, b), 1, GatherArrival.WAIT, RangeCopies.WHOLE_TILES,
+                rank);
     }
 
     private IndexKeySource(KernelBuilder k, int headDim, KeyValues rows, List<SlotKeys> slots, int tilesPerStep,
-                           GatherArrival arrival, int rangeBox, U32 rank) {
+                           GatherArrival arrival, RangeCopies ranges, U32 rank) {
+        int rangeBox = ranges.box();
         if (rank != null && slots.size() != 2) {
             throw new IllegalArgumentException("a clustered source walks a pair of slots, not " + slots.size());
         }
@@ -166,11 +180,16 @@ final class IndexKeySource implements HopperKeySource {
         if (slots.size() != 1 && slots.size() != 2) {
             throw new IllegalArgumentException("an index source walks one slot or a pair, not " + slots.size());
         }
+        if (ranges.prefetchTiles() > 0 && (slots.size() != 1 || arrival == GatherArrival.WARP)) {
+            throw new IllegalArgumentException("an L2 prefetch of range rows wants one slot whose range tiles every"
+                    + " producer warp walks, not " + slots.size() + " slot(s) with " + arrival.setting() + " gathers");
+        }
         this.headDim = headDim;
         this.rows = rows;
         this.tilesPerStep = tilesPerStep;
         this.arrival = arrival;
         this.rangeBox = rangeBox;
+        this.prefetchTiles = ranges.prefetchTiles();
         this.rank = rank;
         this.slots = slots.stream().map(keys -> new RangeCursor(k, keys, rangeBox)).toList();
         RangeCursor first = this.slots.getFirst();
@@ -448,16 +467,17 @@ final class IndexKeySource implements HopperKeySource {
         k.ifElse(k.lt(tile, rangeTiles), () -> {
             if (rangeBox != BLOCK) {
                 boxedRangeTile(k, thread, firstRow, stage);
-                return;
-            }
-            if (rangeTilesByOneWarp()) {
+            } else if (rangeTilesByOneWarp()) {
                 rangeTileByOneWarp(k, thread, firstRow, stage);
-                return;
+            } else {
+                k.comment("a range tile: TMA from the tile's first key");
+                k.ifThen(writesPosition, () -> k.store(position, slot.key(k, thread)));
+                issueRangeTile(k, thread, slot.boxStart, firstRow, stage);
+                slot.advance(k);
             }
-            k.comment("a range tile: TMA from the tile's first key");
-            k.ifThen(writesPosition, () -> k.store(position, slot.key(k, thread)));
-            issueRangeTile(k, thread, slot.boxStart, firstRow, stage);
-            slot.advance(k);
+            if (prefetchTiles > 0) {
+                prefetchAhead(k, thread);
+            }
         }, () -> {
             k.comment("a column tile: every producer thread gathers 16-byte chunks of its rows");
             U32 firstColumn = k.mul(k.sub(tile, rangeTiles), BLOCK).named("firstColumn");
@@ -470,6 +490,29 @@ final class IndexKeySource implements HopperKeySource {
             });
             handOverGather(k, thread, stage);
         });
+    }
+
+    /**
+     * After a range tile, with the cursor at the next tile's first key: thread t asks L2 for row {@code t mod 64} (of K
+     * for threads 0-63, of V for 64-127) of the tile {@link #prefetchTiles} tiles past the one just copied, that is
+     * from the cursor's key plus {@code prefetchTiles - 1} tiles, or as far into the next range where the current
+     * one ends first. Where the cursor has left the last range, or the key lies past the next range too, it asks for
+     * nothing: only keys inside the index's ranges (so inside the prompt's rows) are read. The key is a guess where
+     * boxes smaller than a tile pack several ranges into one tile or the range after next would be reached; a wrong
+     * guess costs an L2 line, never a result.
+     */
+    private void prefetchAhead(KernelBuilder k, U32 thread) {
+        RangeCursor slot = slots.getFirst();
+        k.comment("ask L2 for the rows " + prefetchTiles + " tile(s) ahead, one K or V row a thread");
+        U32 ahead = k.add(k.add(slot.boxStart, (prefetchTiles - 1) * BLOCK), k.and(thread, BLOCK - 1));
+        Pred inThisRange = k.and(slot.inRanges(k), k.lt(ahead, slot.rangeEnd));
+        U32 inNextRange = k.add(slot.nextStart, k.sub(ahead, slot.rangeEnd)).named("prefetchNext");
+        Pred nextRangeExists = k.lt(k.add(slot.range, 1), slot.keys.rangeCount());
+        Pred inNext = k.and(k.and(slot.inRanges(k), nextRangeExists), k.lt(inNextRange, slot.nextEnd));
+        U32 key = k.select(inThisRange, ahead, inNextRange).named("prefetchKey");
+        U64 head = k.select(k.lt(thread, k.u32(BLOCK)), rows.keyHead(), rows.valueHead());
+        k.ifThen(k.or(inThisRange, inNext), () -> k.prefetchToL2(global(k.add(head, k.mulWide(key,
+                rows.kvRowBytes()))), 2 * headDim));
     }
 
     /**

@@ -101,7 +101,8 @@ class SparseFlashEmulationTest {
             "default warp gather, 64, MIXED, 300, 0, 6",
             "overlap lazy, 64, MIXED, 300, 0, 6",
             "default persistent, 64, VERTICAL_SLASH, 330, 0, 6", "cluster, 128, MIXED, 330, 1, 4",
-            "cluster last-first, 64, VERTICAL_SLASH, 100, 0, 6"})
+            "cluster last-first, 64, VERTICAL_SLASH, 100, 0, 6", "default prefetch 2, 64, MIXED, 300, 0, 6",
+            "prefetch 1, 128, SCATTERED, 330, 0, 3", "128 keys prefetch 3, 64, VERTICAL_SLASH, 520, 0, 6"})
     void theHopperKernelMatchesTheCpuReference(String variant, int headDim, String pattern, int length,
                                                int firstHead, int heads) {
         long seed = System.nanoTime();
@@ -255,6 +256,58 @@ class SparseFlashEmulationTest {
     }
 
     /**
+     * The L2 prefetch of range rows ({@link HopperSparseFlashPrefill.Variant#prefetchTiles}) changes no output bit,
+     * and asks only for rows the index's ranges hold: every prefetched address is a whole K or V row (not a part, not
+     * another head's columns) of a key inside one of the ranges of a slot of a head of that KV group, and both K and
+     * V rows are asked for. A key computed past a range's end or from the wrong cursor state shows as a row outside
+     * every range (or, past the prompt, as the emulator's out-of-bounds error).
+     */
+    @ParameterizedTest(name = "{0}, {1} tokens, prefetch {2}")
+    @CsvSource({"VERTICAL_SLASH, 520, 2", "MIXED, 330, 1", "SLASH_RUNS, 520, 2", "VERTICAL_SLASH, 520, 4"})
+    void theL2PrefetchAsksForRangeRowsOnly(String pattern, int length, int tiles) {
+        long seed = System.nanoTime();
+        Random random = new Random(seed);
+        AttentionShape shape = new AttentionShape(6, 2, 64);
+        SparseIndex index = testIndex(pattern, random, 0, 6, length);
+        Problem problem = Problem.random(shape, length, random);
+        long orderSeed = random.nextLong();
+        HopperSparseFlashPrefill.Variant plain = HopperSparseFlashPrefill.Variant.DEFAULT;
+        float[] expected = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, plain),
+                new Random(orderSeed));
+        float[] prefetching = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64,
+                plain.withPrefetchTiles(tiles)), new Random(orderSeed));
+        String context = pattern + ", seed " + seed;
+        assertSameBits(expected, prefetching, shape, "without the prefetch; " + context);
+        List<Long> prefetched = lastHopper.l2Prefetches();
+        long keys = lastHopperParams.get("kCache");
+        long values = lastHopperParams.get("vCache");
+        int rowBytes = 2 * shape.headDim();
+        int kvRowBytes = shape.numKvHeads() * rowBytes;
+        int group = shape.numHeads() / shape.numKvHeads();
+        int[] perTensor = new int[2];
+        for (long address : prefetched) {
+            boolean isValue = address >= values && address < values + (long) length * kvRowBytes;
+            long offset = address - (isValue ? values : keys);
+            assertTrue(offset >= 0 && offset < (long) length * kvRowBytes && offset % rowBytes == 0,
+                    () -> "a prefetch at 0x" + Long.toHexString(address) + " is not a K or V row; " + context);
+            int key = (int) (offset / kvRowBytes);
+            int kvHead = (int) (offset % kvRowBytes / rowBytes);
+            boolean inRange = false;
+            for (int h = kvHead * group; h < (kvHead + 1) * group && !inRange; h++) {
+                for (int b = 0; b < index.queryBlocks() && !inRange; b++) {
+                    inRange = index.insideRange(h - index.firstHead(), b, key);
+                }
+            }
+            assertTrue(inRange, () -> "key " + key + " of KV head " + kvHead + " is in no range; " + context);
+            perTensor[isValue ? 1 : 0]++;
+        }
+        assertTrue(perTensor[0] > 0 && perTensor[1] > 0, () -> "K rows " + perTensor[0] + ", V rows "
+                + perTensor[1] + "; " + context);
+        System.out.printf("prefetch %d tiles ahead, %s T=%d: %d K and %d V rows asked for, all inside the ranges%n",
+                tiles, pattern, length, perTensor[0], perTensor[1]);
+    }
+
+    /**
      * The emulator's cp.async check on the Hopper sparse kernel: without the producer's {@code cp.async.wait_all}
      * before it hands a gathered tile over, the consumers' wgmmas read columns that may not have landed, which the
      * emulator reports (its copies land at once, so the outputs alone would not show it).
@@ -299,6 +352,9 @@ class SparseFlashEmulationTest {
             case "async gather" -> base.withGather(GatherArrival.ASYNC);
             case "warp" -> base.withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("warp"));
             case "128 keys a step" -> base.withKeysPerStep(128);
+            case "default prefetch 2" -> HopperSparseFlashPrefill.Variant.DEFAULT.withPrefetchTiles(2);
+            case "prefetch 1" -> base.withPrefetchTiles(1);
+            case "128 keys prefetch 3" -> base.withKeysPerStep(128).withPrefetchTiles(3);
             case "overlap lazy" -> base.withSchedule(HopperFlashLoop.Schedule.parse("overlap,lazy"));
             case "persistent async" -> base.withPersistent(true).withGather(GatherArrival.ASYNC);
             case "range boxes of 32" -> base.withRangeBox(32);
@@ -343,6 +399,7 @@ class SparseFlashEmulationTest {
         // filled before its readers are done with it would be read by them
         gpu.runAhead(Set.of(0, 1, 2, 3));
         Map<String, Long> params = hopperInputs(gpu, problem, index, kernel, random);
+        lastHopperParams = params;
         assertEquals(new HashSet<>(gpu.params()), params.keySet(), "the kernel's parameters");
         int perHead = blocksPerHead(index, kernel);
         if (kernel.variant().persistent()) {
@@ -377,6 +434,8 @@ class SparseFlashEmulationTest {
 
     /** The emulator of the last {@link #runHopper}, for measurements. */
     private static WarpEmulator lastHopper;
+    /** The parameters of the last {@link #runHopper}. */
+    private static Map<String, Long> lastHopperParams;
 
     /**
      * What the walk that counts a cluster's range steps before the roles split costs ({@code

@@ -73,6 +73,11 @@ class SparseKernelsPtxasTest {
                     .withOrder(LaunchOrder.LAST_FIRST)),
             HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.BASELINE.withCluster(true)
                     .withSchedule(HopperFlashLoop.Schedule.PLAIN)),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.DEFAULT.withPrefetchTiles(2)),
+            HopperSparseFlashPrefill.forHeadDim(64, HopperSparseFlashPrefill.Variant.DEFAULT.withPrefetchTiles(4)),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.BASELINE.withPrefetchTiles(1)),
+            HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.BASELINE.withKeysPerStep(128)
+                    .withRangeBox(16).withPrefetchTiles(2)),
             new SlotOrder(SlotOrder.Pass.TILES),
             new SlotOrder(SlotOrder.Pass.ORDER),
             new SlotOrder(SlotOrder.Pass.TILES, true),
