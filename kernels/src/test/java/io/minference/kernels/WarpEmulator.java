@@ -1400,7 +1400,6 @@ public final class WarpEmulator {
             return new Place(buffer.getValue(), (int) (at - buffer.getKey()));
         }
 
-        /** {@code cp.async.cg.shared.global [dst], [src], 16, srcSize}: srcSize bytes copied, the rest zeros. */
         /** An L2 prefetch's bytes must lie inside one allocation, from a 16-byte boundary, as the hardware asks. */
         private void prefetchToL2(int l, String[] s) {
             long address = address(l, s[2]);
@@ -1413,6 +1412,7 @@ public final class WarpEmulator {
             l2Prefetches.add(address);
         }
 
+        /** {@code cp.async.cg.shared.global [dst], [src], 16, srcSize}: srcSize bytes copied, the rest zeros. */
         private void copyAsync(int l, String[] s) {
             int bytes = Integer.parseInt(s[4]);
             int dst = sharedAt(address(l, s[2]), bytes, s);

@@ -507,8 +507,9 @@ final class IndexKeySource implements HopperKeySource {
         U32 ahead = k.add(k.add(slot.boxStart, (prefetchTiles - 1) * BLOCK), k.and(thread, BLOCK - 1));
         Pred inThisRange = k.and(slot.inRanges(k), k.lt(ahead, slot.rangeEnd));
         U32 inNextRange = k.add(slot.nextStart, k.sub(ahead, slot.rangeEnd)).named("prefetchNext");
+        // a next range exists only while the cursor is inside the ranges, so this also says that it is
         Pred nextRangeExists = k.lt(k.add(slot.range, 1), slot.keys.rangeCount());
-        Pred inNext = k.and(k.and(slot.inRanges(k), nextRangeExists), k.lt(inNextRange, slot.nextEnd));
+        Pred inNext = k.and(nextRangeExists, k.lt(inNextRange, slot.nextEnd));
         U32 key = k.select(inThisRange, ahead, inNextRange).named("prefetchKey");
         U64 head = k.select(k.lt(thread, k.u32(BLOCK)), rows.keyHead(), rows.valueHead());
         k.ifThen(k.or(inThisRange, inNext), () -> k.prefetchToL2(global(k.add(head, k.mulWide(key,

@@ -259,8 +259,9 @@ class SparseFlashEmulationTest {
      * The L2 prefetch of range rows ({@link HopperSparseFlashPrefill.Variant#prefetchTiles}) changes no output bit,
      * and asks only for rows the index's ranges hold: every prefetched address is a whole K or V row (not a part, not
      * another head's columns) of a key inside one of the ranges of a slot of a head of that KV group, as many K rows
-     * as V rows, and on the fixed families (slash runs, whole causal rows) some. A key computed past a range's end or from the wrong cursor state shows as a row outside
-     * every range (or, past the prompt, as the emulator's out-of-bounds error).
+     * as V rows, and on the fixed families (slash runs, whole causal rows) some. A key computed past a range's end or
+     * from the wrong cursor state shows as a row outside every range (or, past the prompt, as the emulator's
+     * out-of-bounds error).
      */
     @ParameterizedTest(name = "{0}, {1} tokens, prefetch {2}")
     @CsvSource({"VERTICAL_SLASH, 520, 2", "MIXED, 330, 1", "SLASH_RUNS, 520, 2", "DENSE, 520, 4"})
