@@ -98,9 +98,23 @@ class KvCodeGranularityMeasurement {
                 new Named("int8 block64 x head, first block bf16", 1 + 4.0 / (64 * d),
                         (v, r, h, hd, k) -> afterFirstBlock(v, r, h, hd)),
                 new Named("int8 block64 x head, K Hadamard-rotated", 1 + 4.0 / (64 * d),
-                        (v, r, h, hd, k) -> rotated(v, r, h, hd, k)),
+                        (v, r, h, hd, k) -> rotated(v, r, h, hd, k, KvCodeGranularityMeasurement::int8Blocks)),
                 new Named("int8 block64 x head, K and V Hadamard-rotated", 1 + 4.0 / (64 * d),
-                        (v, r, h, hd, k) -> rotated(v, r, h, hd, true)),
+                        (v, r, h, hd, k) -> rotated(v, r, h, hd, true, KvCodeGranularityMeasurement::int8Blocks)),
+                new Named("e4m3 block64 x head, K Hadamard-rotated", 1 + 4.0 / (64 * d),
+                        (v, r, h, hd, k) -> rotated(v, r, h, hd, k, KvCodeGranularityMeasurement::e4m3Blocks)),
+                new Named("e4m3 block64 x head, K and V Hadamard-rotated", 1 + 4.0 / (64 * d),
+                        (v, r, h, hd, k) -> rotated(v, r, h, hd, true, KvCodeGranularityMeasurement::e4m3Blocks)),
+                new Named("e4m3 token x head, K and V Hadamard-rotated", 1 + 4.0 / d,
+                        (v, r, h, hd, k) -> rotated(v, r, h, hd, true,
+                                (x, rows, heads, dim) -> blocks(x, rows, heads, dim, 1, dim, false))),
+                new Named("e4m3 3-bit mantissa after rotation (K,V)", 1,
+                        (v, r, h, hd, k) -> rotated(v, r, h, hd, true, (x, rows, heads, dim) -> {
+                            for (int i = 0; i < x.length; i++) x[i] = mantissa3(x[i]);
+                        })),
+                new Named("e4m3 K rotated and smoothed, V rotated", 1 + (2.0 / 64 + 8.0 / (64 * d)) / 2,
+                        (v, r, h, hd, k) -> rotated(v, r, h, hd, true,
+                                (x, rows, heads, dim) -> smoothed(x, rows, heads, dim, k, false))),
         };
         try (LlamaModel model = ModelLoader.load(f[0].toString(), f[1], ProgressListener.NONE);
              CpuBackend cpu = CpuBackend.reference()) {
@@ -218,10 +232,26 @@ class KvCodeGranularityMeasurement {
         System.arraycopy(rest, 0, v, 64 * kvDim, rest.length);
     }
 
-    /** int8 per block and head after a randomized Walsh-Hadamard rotation of each head's row, rotated back. */
-    static void rotated(float[] v, int rows, int heads, int headDim, boolean rotate) {
+    /** A coding of one layer's K or V, [rows][heads headDim], in place. */
+    interface Coding {
+        void apply(float[] v, int rows, int heads, int headDim);
+    }
+
+    static void int8Blocks(float[] v, int rows, int heads, int headDim) {
+        blocks(v, rows, heads, headDim, 64, headDim, true);
+    }
+
+    static void e4m3Blocks(float[] v, int rows, int heads, int headDim) {
+        blocks(v, rows, heads, headDim, 64, headDim, false);
+    }
+
+    /**
+     * {@code coding} after a randomized Walsh-Hadamard rotation of each head's row, rotated back; {@code rotate}
+     * false codes the rows as they are.
+     */
+    static void rotated(float[] v, int rows, int heads, int headDim, boolean rotate, Coding coding) {
         if (!rotate) {
-            blocks(v, rows, heads, headDim, 64, headDim, true);
+            coding.apply(v, rows, heads, headDim);
             return;
         }
         Random signs = new Random(7);
@@ -231,7 +261,7 @@ class KvCodeGranularityMeasurement {
             for (int i = 0; i < headDim; i++) v[at + i] *= sign[i];
             hadamard(v, at, headDim);
         }
-        blocks(v, rows, heads, headDim, 64, headDim, true);
+        coding.apply(v, rows, heads, headDim);
         for (int at = 0; at < v.length; at += headDim) {
             hadamard(v, at, headDim);
             for (int i = 0; i < headDim; i++) v[at + i] *= sign[i];
