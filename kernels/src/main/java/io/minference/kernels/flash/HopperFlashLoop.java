@@ -233,12 +233,24 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
     }
 
     /**
-     * Registers a consumer thread grows to with setmaxnreg: the block's share of the register file less the
+     * Registers per thread a block starts with: what ptxas gives the entry under the launch bounds
+     * ({@link #threads()} threads, {@link #blocksPerSm()} blocks an SM), the register file's share rounded down to
+     * ptxas's allocation unit of 8 (168 for 384 threads, 128 for two blocks of 256).
+     */
+    int entryRegisters() {
+        return Math.min(255, REGISTER_FILE / (threads() * blocksPerSm())) / 8 * 8;
+    }
+
+    /**
+     * Registers a consumer thread grows to with setmaxnreg: the registers the block started with less the
      * producer's {@code producerRegisters}, split over the consumer threads, a multiple of 8, at most 240 (240 with
-     * two consumers and a 24-register producer).
+     * two consumers and a 24-register producer). setmaxnreg.inc takes only what the block's own warps gave back
+     * with setmaxnreg.dec: asking for more waits forever. Two consumers and a persistent producer's 48 registers
+     * once asked for 232 from the whole register file's share (65,536) where the block held 168 x 384 = 64,512,
+     * and the persistent kernels with two consumers hung on the GPU (session 19) while the emulator passed them.
      */
     int consumerRegisters(int producerRegisters) {
-        int perBlock = REGISTER_FILE / blocksPerSm();
+        int perBlock = entryRegisters() * threads();
         return Math.min(240, (perBlock - producerRegisters * 128) / (128 * consumers) / 8 * 8);
     }
 

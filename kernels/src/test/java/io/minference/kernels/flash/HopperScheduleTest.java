@@ -56,4 +56,30 @@ class HopperScheduleTest {
         assertEquals(6, cluster.gridBlocks(5 * 64 - 3));
         assertEquals(5, new HopperFlashPrefill(128, 64, 64, 3, lazy).gridBlocks(5 * 64 - 3));
     }
+
+    /**
+     * setmaxnreg.inc can only take back what the block's own producer gave up, so the producer's and the consumers'
+     * registers together never exceed what the block starts with (ptxas's entry count times the threads), for one
+     * and two consumers, persistent or not, and every producer size a source asks for (24 to 80, plus the
+     * persistent producer's 24). Two consumers once asked for 65,536 of a block's 64,512 and hung on the GPU.
+     */
+    @Test
+    void theConsumersNeverAskForMoreRegistersThanTheBlockHolds() {
+        for (int consumers = 1; consumers <= 2; consumers++) {
+            var loop = new HopperFlashLoop(128, consumers, 128, 2);
+            int threads = loop.threads();
+            assertEquals(consumers == 2 ? 168 : 128, loop.entryRegisters(), "entry registers, " + threads + " threads");
+            for (int producer = 24; producer <= 80 + 24; producer += 8) {
+                int consumer = loop.consumerRegisters(producer);
+                int asked = 128 * producer + 128 * consumers * consumer;
+                assertTrue(asked <= loop.entryRegisters() * threads, consumers + " consumer(s), producer " + producer
+                        + ": " + asked + " registers asked for, " + loop.entryRegisters() * threads + " held");
+                assertEquals(0, consumer % 8);
+            }
+        }
+        assertEquals(240, new HopperFlashLoop(128, 2, 128, 2).consumerRegisters(24), "FlashAttention-3's 24 / 240");
+        assertEquals(224, new HopperFlashLoop(128, 2, 128, 2).consumerRegisters(48), "the persistent producer's 48");
+        assertEquals(208, new HopperFlashLoop(128, 2, 128, 2).consumerRegisters(80), "pairs, persistent");
+        assertEquals(176, new HopperFlashLoop(128, 1, 64, 3).consumerRegisters(80), "one consumer, persistent");
+    }
 }

@@ -302,17 +302,19 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
 
         /**
          * {@value #PERSISTENT_PROPERTY}: {@code false} only, for now. The persistent kernel passes the emulator, but
-         * its first GPU test (session 18) started a launch that never finished, so a setting that would hang the
-         * GPU is refused, naming why; the tests reach the kernel through {@link #withPersistent} until it passes
-         * them on a GPU.
+         * on the GPU (sessions 18 and 19) its paired form never returned: its consumers asked setmaxnreg for more
+         * registers than the block held, corrected since in {@code HopperFlashLoop} but not yet re-run on a GPU. So
+         * a setting that could hang the GPU is refused, naming why; the tests reach the kernel through
+         * {@link #withPersistent} until it passes them on a GPU.
          */
         private static boolean persistentSetting(String value) {
             boolean persistent = KernelSettings.parse(PERSISTENT_PROPERTY, value, List.of(true, false),
                     String::valueOf);
             if (persistent) {
                 throw new IllegalArgumentException(PERSISTENT_PROPERTY + "=true is refused: the persistent sparse"
-                        + " kernel's first GPU test did not finish (a launch that never returned); it stays off until"
-                        + " it passes on a GPU (BENCHMARKS.md, \"Session 17's estimation measured\")");
+                        + " kernel hung in its GPU tests (a register request, corrected but not yet re-run on a GPU);"
+                        + " it stays off until it passes there (BENCHMARKS.md, \"The L2 prefetch timed, and why the"
+                        + " persistent kernels hung\")");
             }
             return false;
         }
