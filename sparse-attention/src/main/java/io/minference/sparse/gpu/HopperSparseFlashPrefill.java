@@ -159,8 +159,9 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      * one ends before. Nothing waits for it, and the outputs are bit for bit those without it. Why it might pay: with
      * the overlapped schedule a stage is held a step longer, and with three stages the producer refills one about a
      * step before the consumers need it, so a copy that misses L2 is waited for (12.5 % of the consumers' stall
-     * samples in session 16). Wants one slot a block whose every producer warp walks the range tiles: no pairs, no
-     * clusters, no warp arrivals.
+     * samples in session 16). It did not pay: on an H100 (session 19) it ran at 0.56-0.98x the default at 32K and
+     * 128K, the prefetch instructions costing more than the misses they hide, so it stays off. Wants one slot a
+     * block whose every producer warp walks the range tiles: no pairs, no clusters, no warp arrivals.
      */
     public record Variant(LaunchOrder order, HopperFlashLoop.Schedule schedule, GatherArrival gather,
                           int keysPerStep, boolean pairs, boolean persistent, int rangeBox, boolean cluster,
