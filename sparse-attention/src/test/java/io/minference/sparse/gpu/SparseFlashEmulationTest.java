@@ -48,14 +48,9 @@ class SparseFlashEmulationTest {
     @CsvSource({"64, VERTICAL_SLASH, 520, 0, 6", "64, A_SHAPE, 150, 0, 6", "64, BLOCK_SPARSE, 200, 0, 6",
             "128, MIXED, 150, 2, 3"})
     void matchesTheCpuReference(int headDim, String pattern, int length, int firstHead, int heads) {
-        long seed = System.nanoTime();
-        System.out.println("SparseFlashEmulationTest seed " + seed);
-        Random random = new Random(seed);
-        AttentionShape shape = new AttentionShape(6, 2, headDim);
-        SparseIndex index = testIndex(pattern, random, firstHead, heads, length);
-        Problem problem = Problem.random(shape, length, random);
-        assertMatchesReference(problem, index, runSparse(problem, index), "emulated mma.sync sparse kernel, " + pattern
-                + " d " + headDim + " T=" + length + ", " + TestIndexes.describe(index) + ", seed " + seed);
+        DrawnCase drawn = DrawnCase.fresh(headDim, pattern, firstHead, heads, length);
+        drawn.assertMatchesReference(runSparse(drawn.problem(), drawn.index()), "emulated mma.sync sparse kernel, "
+                + pattern + " d " + headDim + " T=" + length);
     }
 
     @ParameterizedTest(name = "d {0}, {1} tokens")
@@ -105,32 +100,22 @@ class SparseFlashEmulationTest {
             "prefetch 1, 128, SCATTERED, 330, 0, 3", "128 keys prefetch 3, 64, VERTICAL_SLASH, 520, 0, 6"})
     void theHopperKernelMatchesTheCpuReference(String variant, int headDim, String pattern, int length,
                                                int firstHead, int heads) {
-        long seed = System.nanoTime();
-        System.out.println("SparseFlashEmulationTest (Hopper) seed " + seed);
-        Random random = new Random(seed);
-        AttentionShape shape = new AttentionShape(6, 2, headDim);
-        SparseIndex index = testIndex(pattern, random, firstHead, heads, length);
-        Problem problem = Problem.random(shape, length, random);
+        DrawnCase drawn = DrawnCase.fresh(headDim, pattern, firstHead, heads, length);
         HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(headDim, hopperVariant(variant));
-        assertMatchesReference(problem, index, runHopper(problem, index, kernel, random), "emulated "
-                + kernel.entryName() + ", " + pattern + " T=" + length + ", " + TestIndexes.describe(index) + ", seed "
-                + seed);
+        drawn.assertMatchesReference(drawn.hopper(kernel), "emulated " + kernel.entryName() + ", " + pattern + " T="
+                + length);
     }
 
     /** Paired query blocks compute each block's tiles in the single-block order: the same bits, on every pattern. */
     @ParameterizedTest(name = "{0}, {1} tokens")
     @CsvSource({"VERTICAL_SLASH, 520", "MIXED, 330", "BLOCK_SPARSE, 200"})
     void pairedBlocksGiveTheSingleBlockBits(String pattern, int length) {
-        long seed = System.nanoTime();
-        Random random = new Random(seed);
-        AttentionShape shape = new AttentionShape(6, 2, 64);
-        SparseIndex index = testIndex(pattern, random, 0, 6, length);
-        Problem problem = Problem.random(shape, length, random);
+        DrawnCase drawn = DrawnCase.fresh(64, pattern, 0, 6, length);
         HopperSparseFlashPrefill.Variant single = HopperSparseFlashPrefill.Variant.BASELINE;
-        float[] alone = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, single), random);
-        float[] paired = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, single.withPairs(true)),
-                random);
-        assertSameBits(alone, paired, shape, "the single-block kernel's; " + pattern + ", seed " + seed);
+        float[] alone = drawn.hopper(HopperSparseFlashPrefill.forHeadDim(64, single));
+        float[] paired = drawn.hopper(HopperSparseFlashPrefill.forHeadDim(64, single.withPairs(true)));
+        assertSameBits(alone, paired, drawn.shape(), "the single-block kernel's; " + pattern + ", seed "
+                + drawn.seed());
     }
 
     /**
@@ -147,21 +132,18 @@ class SparseFlashEmulationTest {
             "SCATTERED, 390, last-first", "MIXED, 450, longest-first", "A_SHAPE, 150, longest-first",
             "SLASH_RUNS, 700, longest-first", "SLASH_RUNS, 640, last-first"})
     void clusteredBlocksGiveTheSingleBlockBits(String pattern, int length, String order) {
-        long seed = System.nanoTime();
-        Random random = new Random(seed);
-        AttentionShape shape = new AttentionShape(6, 2, 64);
-        SparseIndex index = testIndex(pattern, random, 0, 6, length);
-        Problem problem = Problem.random(shape, length, random);
+        DrawnCase drawn = DrawnCase.fresh(64, pattern, 0, 6, length);
         HopperSparseFlashPrefill.Variant single = HopperSparseFlashPrefill.Variant.BASELINE
                 .withOrder(LaunchOrder.parse(order));
-        float[] alone = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, single), random);
+        float[] alone = drawn.hopper(HopperSparseFlashPrefill.forHeadDim(64, single));
         HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(64, single.withCluster(true));
-        float[] clustered = runHopper(problem, index, kernel, random);
-        String context = pattern + " T=" + length + ", " + order + ", " + TestIndexes.describe(index) + ", "
-                + privatePairs(index) + " steps with a private tile in each block, seed " + seed;
-        if (pattern.equals("SLASH_RUNS")) assertTrue(privatePairs(index) > 0, context);
-        assertSameBits(alone, clustered, shape, "the single-block kernel's; " + context);
-        assertMatchesReference(problem, index, clustered, "emulated " + kernel.entryName() + ", " + context);
+        float[] clustered = drawn.hopper(kernel);
+        String context = pattern + " T=" + length + ", " + order + ", " + TestIndexes.describe(drawn.index()) + ", "
+                + privatePairs(drawn.index()) + " steps with a private tile in each block, seed " + drawn.seed();
+        if (pattern.equals("SLASH_RUNS")) assertTrue(privatePairs(drawn.index()) > 0, context);
+        assertSameBits(alone, clustered, drawn.shape(), "the single-block kernel's; " + context);
+        assertMatchesReference(drawn.problem(), drawn.index(), clustered, "emulated " + kernel.entryName() + ", "
+                + context);
     }
 
     /** Range steps of the clusters in which each block loads a private tile of its own slot. */
@@ -210,17 +192,14 @@ class SparseFlashEmulationTest {
     @CsvSource({"VERTICAL_SLASH, 520, 64, 64", "MIXED, 330, 64, 64", "SCATTERED, 330, 64, 64", "MIXED, 330, 128, 64",
             "SCATTERED, 330, 64, 16", "VERTICAL_SLASH, 520, 64, 8"})
     void theWarpProducerGivesTheWaitingBits(String pattern, int length, int keysPerStep, int rangeBox) {
-        long seed = System.nanoTime();
-        Random random = new Random(seed);
-        AttentionShape shape = new AttentionShape(6, 2, 64);
-        SparseIndex index = testIndex(pattern, random, 0, 6, length);
-        Problem problem = Problem.random(shape, length, random);
+        DrawnCase drawn = DrawnCase.fresh(64, pattern, 0, 6, length);
         HopperSparseFlashPrefill.Variant waiting = HopperSparseFlashPrefill.Variant.BASELINE
                 .withKeysPerStep(keysPerStep).withRangeBox(rangeBox);
-        float[] expected = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, waiting), random);
-        float[] byWarps = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, waiting
-                .withGather(GatherArrival.WARP).withSchedule(HopperFlashLoop.Schedule.parse("lazy,warp"))), random);
-        assertSameBits(expected, byWarps, shape, "the waiting producer's; " + pattern + ", seed " + seed);
+        float[] expected = drawn.hopper(HopperSparseFlashPrefill.forHeadDim(64, waiting));
+        float[] byWarps = drawn.hopper(HopperSparseFlashPrefill.forHeadDim(64, waiting.withGather(GatherArrival.WARP)
+                .withSchedule(HopperFlashLoop.Schedule.parse("lazy,warp"))));
+        assertSameBits(expected, byWarps, drawn.shape(), "the waiting producer's; " + pattern + ", seed "
+                + drawn.seed());
     }
 
     /**
@@ -238,21 +217,17 @@ class SparseFlashEmulationTest {
             "VERTICAL_SLASH, 1, lazy, 264, true"})
     void persistentBlocksGiveTheBlockPerUnitBits(String pattern, int length, String schedule, int grid,
                                                  boolean pairs) {
-        long seed = System.nanoTime();
-        Random random = new Random(seed);
-        AttentionShape shape = new AttentionShape(6, 2, 64);
-        SparseIndex index = testIndex(pattern, random, 0, 6, length);
-        Problem problem = Problem.random(shape, length, random);
+        DrawnCase drawn = DrawnCase.fresh(64, pattern, 0, 6, length);
         HopperSparseFlashPrefill.Variant single = HopperSparseFlashPrefill.Variant.BASELINE
                 .withSchedule(HopperFlashLoop.Schedule.parse(schedule));
-        long orderSeed = random.nextLong();
-        float[] expected = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, single),
-                new Random(orderSeed));
+        long orderSeed = drawn.random().nextLong();
+        float[] expected = drawn.hopper(HopperSparseFlashPrefill.forHeadDim(64, single), new Random(orderSeed));
         HopperSparseFlashPrefill kernel = HopperSparseFlashPrefill.forHeadDim(64, single.withPairs(pairs)
                 .withPersistent(true));
-        float[] persistent = runHopper(problem, index, kernel, kernel.emit(PtxTarget.SM_90A).ptx(),
+        float[] persistent = runHopper(drawn.problem(), drawn.index(), kernel, kernel.emit(PtxTarget.SM_90A).ptx(),
                 new Random(orderSeed), grid);
-        assertSameBits(expected, persistent, shape, "a block per unit's; " + pattern + ", seed " + seed);
+        assertSameBits(expected, persistent, drawn.shape(), "a block per unit's; " + pattern + ", seed "
+                + drawn.seed());
     }
 
     /**
@@ -266,25 +241,20 @@ class SparseFlashEmulationTest {
     @ParameterizedTest(name = "{0}, {1} tokens, prefetch {2}")
     @CsvSource({"VERTICAL_SLASH, 520, 2", "MIXED, 330, 1", "SLASH_RUNS, 520, 2", "DENSE, 520, 4"})
     void theL2PrefetchAsksForRangeRowsOnly(String pattern, int length, int tiles) {
-        long seed = System.nanoTime();
-        Random random = new Random(seed);
-        AttentionShape shape = new AttentionShape(6, 2, 64);
-        SparseIndex index = testIndex(pattern, random, 0, 6, length);
-        Problem problem = Problem.random(shape, length, random);
-        long orderSeed = random.nextLong();
+        DrawnCase drawn = DrawnCase.fresh(64, pattern, 0, 6, length);
+        long orderSeed = drawn.random().nextLong();
         HopperSparseFlashPrefill.Variant plain = HopperSparseFlashPrefill.Variant.DEFAULT;
-        float[] expected = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64, plain),
-                new Random(orderSeed));
-        float[] prefetching = runHopper(problem, index, HopperSparseFlashPrefill.forHeadDim(64,
+        float[] expected = drawn.hopper(HopperSparseFlashPrefill.forHeadDim(64, plain), new Random(orderSeed));
+        float[] prefetching = drawn.hopper(HopperSparseFlashPrefill.forHeadDim(64,
                 plain.withPrefetchTiles(tiles)), new Random(orderSeed));
-        String context = pattern + ", seed " + seed;
-        assertSameBits(expected, prefetching, shape, "without the prefetch; " + context);
+        String context = pattern + ", seed " + drawn.seed();
+        assertSameBits(expected, prefetching, drawn.shape(), "without the prefetch; " + context);
         List<Long> prefetched = lastHopper.l2Prefetches();
         long keys = lastHopperParams.get("kCache");
         long values = lastHopperParams.get("vCache");
-        int rowBytes = 2 * shape.headDim();
-        int kvRowBytes = shape.numKvHeads() * rowBytes;
-        int group = shape.numHeads() / shape.numKvHeads();
+        int rowBytes = 2 * drawn.shape().headDim();
+        int kvRowBytes = drawn.shape().numKvHeads() * rowBytes;
+        int group = drawn.shape().numHeads() / drawn.shape().numKvHeads();
         int[] perTensor = new int[2];
         for (long address : prefetched) {
             boolean isValue = address >= values && address < values + (long) length * kvRowBytes;
@@ -295,8 +265,8 @@ class SparseFlashEmulationTest {
             int kvHead = (int) (offset % kvRowBytes / rowBytes);
             boolean inRange = false;
             for (int h = kvHead * group; h < (kvHead + 1) * group && !inRange; h++) {
-                for (int b = 0; b < index.queryBlocks() && !inRange; b++) {
-                    inRange = index.insideRange(h - index.firstHead(), b, key);
+                for (int b = 0; b < drawn.index().queryBlocks() && !inRange; b++) {
+                    inRange = drawn.index().insideRange(h - drawn.index().firstHead(), b, key);
                 }
             }
             assertTrue(inRange, () -> "key " + key + " of KV head " + kvHead + " is in no range; " + context);
@@ -332,6 +302,37 @@ class SparseFlashEmulationTest {
         var e = assertThrows(IllegalStateException.class, () -> runHopper(problem, index, kernel, unwaited, random));
         assertTrue(e.getMessage().contains("has not waited for"), e.getMessage());
         System.out.println("gather without its wait: " + e.getMessage());
+    }
+
+    /**
+     * A case drawn from a fresh seed, printed: random Q, K and V of 6 heads over 2 KV heads, and an index of the named
+     * family over some of the heads ({@link #testIndex}), drawn in that order from one {@link Random}.
+     */
+    private record DrawnCase(long seed, Random random, AttentionShape shape, SparseIndex index, Problem problem) {
+        static DrawnCase fresh(int headDim, String pattern, int firstHead, int heads, int length) {
+            long seed = System.nanoTime();
+            System.out.println("SparseFlashEmulationTest seed " + seed + ": " + pattern + ", " + length + " tokens");
+            Random random = new Random(seed);
+            AttentionShape shape = new AttentionShape(6, 2, headDim);
+            SparseIndex index = testIndex(pattern, random, firstHead, heads, length);
+            return new DrawnCase(seed, random, shape, index, Problem.random(shape, length, random));
+        }
+
+        /** Within the CPU reference's bounds ({@link SparseAttentionChecks}); {@code what} and the seed name it. */
+        void assertMatchesReference(float[] output, String what) {
+            SparseAttentionChecks.assertMatchesReference(problem, index, output, what + ", "
+                    + TestIndexes.describe(index) + ", seed " + seed);
+        }
+
+        /** The Hopper kernel's output over this case ({@link #runHopper}), the launch order drawn from its random. */
+        float[] hopper(HopperSparseFlashPrefill kernel) {
+            return hopper(kernel, random);
+        }
+
+        /** As above, the launch order drawn from {@code order}. */
+        float[] hopper(HopperSparseFlashPrefill kernel, Random order) {
+            return runHopper(problem, index, kernel, order);
+        }
     }
 
     private static SparseIndex testIndex(String pattern, Random random, int firstHead, int heads, int length) {
