@@ -80,6 +80,9 @@ public final class WarpEmulator {
     private final List<Long> l2Prefetches = new ArrayList<>();
     /** Tensor maps by the handle a kernel parameter passes ({@link #tensorMap}). */
     private final Map<Long, MappedTensor> tensorMaps = new HashMap<>();
+    /** The launch bounds' {@code .maxntid} (0: none) and {@code .minnctapersm} (1 if absent). */
+    private int maxThreads;
+    private int minBlocksPerSm = 1;
 
     public WarpEmulator(String ptx) {
         boolean body = false;
@@ -109,6 +112,14 @@ public final class WarpEmulator {
                 sharedBytes += Integer.parseInt(array.substring(open + 1, array.length() - 1));
                 continue;
             }
+            if (line.startsWith(".maxntid")) {
+                maxThreads = Integer.parseInt(line.substring(".maxntid".length(), line.indexOf(',')).strip());
+                continue;
+            }
+            if (line.startsWith(".minnctapersm")) {
+                minBlocksPerSm = Integer.parseInt(line.substring(".minnctapersm".length()).strip());
+                continue;
+            }
             if (line.equals("{")) {
                 body = true;
                 continue;
@@ -124,6 +135,16 @@ public final class WarpEmulator {
         if (dynamicShared != null) sharedOffsets.put(dynamicShared, sharedBytes);
         startsBlock = new boolean[code.size() + 1];
         for (int target : labels.values()) startsBlock[target] = true;
+    }
+
+    /**
+     * The registers each thread starts with, as ptxas budgets a kernel with launch bounds and setmaxnreg: the register
+     * file (65,536) over {@code .maxntid} threads times {@code .minnctapersm} blocks, at most 255, rounded down to a
+     * multiple of 8 (168 for 384 threads and one block an SM, 128 for 256 threads and two); 0 without launch bounds,
+     * where the emulator does not count registers.
+     */
+    int entryRegisters() {
+        return maxThreads == 0 ? 0 : Math.min(255, 65536 / (maxThreads * minBlocksPerSm)) / 8 * 8;
     }
 
     /** A statement as [guard or "", opcode, operands...], vector operands kept whole ({a, b}). */
@@ -282,6 +303,10 @@ public final class WarpEmulator {
                     String waitsAt = w.cta.waitingAtBarrier.contains(w) ? " at bar.sync"
                             : w.pc < code.size() && code.get(w.pc)[1].startsWith("barrier.cluster")
                             ? " at barrier.cluster.wait"
+                            : w.pc < code.size() && code.get(w.pc)[1].startsWith("setmaxnreg")
+                            ? " at " + code.get(w.pc)[1] + " " + code.get(w.pc)[2] + " (holding "
+                            + w.registersPerThread + " a thread; the block has " + w.cta.freeRegisters
+                            + " given back)"
                             : " waiting on an mbarrier";
                     where.append("\n  ").append(grids.size() > 1 ? "CTA " + w.cta.rank + " " : "").append("warp ")
                             .append(w.warp).append(waitsAt).append(", after: ")
@@ -499,6 +524,8 @@ public final class WarpEmulator {
         final Map<Integer, List<Warp>> barrierWaiters = new HashMap<>();
         final Set<Warp> waitingAtBarrier = new HashSet<>();
         final List<Warp> warps = new ArrayList<>();
+        /** Registers the block's warps gave back with setmaxnreg.dec and no setmaxnreg.inc has taken yet. */
+        int freeRegisters;
         /** Per shared byte: the mbarrier (-1: none) and phase on which the last TMA copy into it completes. */
         final int[] copiedOn;
         final int[] copiedInPhase;
@@ -698,6 +725,8 @@ public final class WarpEmulator {
         /** {@link #issuedPerStatement}'s counts for this warp index. */
         private final long[] issuedHere;
         private int pc;
+        /** Registers each of this warp's threads holds: the entry's, then what its setmaxnreg set. */
+        private int registersPerThread = entryRegisters();
         /** Whether the last statement was an mbarrier wait that failed: its retry branch is not counted. */
         private boolean retrying;
         /** wgmma groups committed and not yet waited for, oldest first, then the one being issued (or null). */
@@ -770,6 +799,15 @@ public final class WarpEmulator {
                     pc++;
                     continue;
                 }
+                if (op.startsWith("setmaxnreg.")) {
+                    if (!waiting.isEmpty()) throw new IllegalStateException("setmaxnreg in divergent code at " + pc);
+                    if (!setMaxRegisters(s)) {
+                        issuedHere[pc]--;
+                        return Stop.SPIN;
+                    }
+                    pc++;
+                    continue;
+                }
                 if (op.equals("bar.sync") || op.equals("bar.arrive")) {
                     if (!waiting.isEmpty()) throw new IllegalStateException("a barrier in divergent code at " + pc);
                     pc++;
@@ -808,6 +846,28 @@ public final class WarpEmulator {
                 pc++;
                 if (op.startsWith("mbarrier.arrive") || op.startsWith("cp.async.mbarrier.arrive")) return Stop.ARRIVED;
             }
+        }
+
+        /**
+         * {@code setmaxnreg.dec} gives the block the registers its threads no longer hold; {@code setmaxnreg.inc}
+         * takes them from what the block's warps gave back, and waits (false: retry) while too few are there, as on
+         * the GPU, where no other source exists: a request the block cannot meet becomes the deadlock report, not a
+         * pass. Not counted without launch bounds ({@link #entryRegisters}).
+         */
+        private boolean setMaxRegisters(String[] s) {
+            if (registersPerThread == 0) return true;
+            int count = Integer.parseInt(s[2]);
+            boolean grows = s[1].startsWith("setmaxnreg.inc");
+            if (grows ? count < registersPerThread : count > registersPerThread) {
+                throw new IllegalStateException(s[1] + " " + count + " from " + registersPerThread + " registers a"
+                        + " thread, the wrong way (warp " + warp + ")");
+            }
+            int change = (count - registersPerThread) * LANES;
+            if (grows && change > cta.freeRegisters) return false;
+            cta.freeRegisters -= change;
+            registersPerThread = count;
+            cta.events++;
+            return true;
         }
 
         /**
@@ -1019,8 +1079,8 @@ public final class WarpEmulator {
                 trackGroups(s);
                 return;
             }
-            // warps run in lockstep, copies land at once and registers are not counted: nothing to do
-            if (op.startsWith("fence.") || op.startsWith("setmaxnreg.") || op.equals("bar.warp.sync")) return;
+            // warps run in lockstep and copies land at once: nothing to do
+            if (op.startsWith("fence.") || op.equals("bar.warp.sync")) return;
             if (op.startsWith("cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes")) {
                 for (int l = 0; l < LANES; l++) {
                     if (!lanes[l]) continue;

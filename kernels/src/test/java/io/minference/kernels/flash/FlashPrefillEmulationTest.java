@@ -16,6 +16,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -168,6 +170,31 @@ class FlashPrefillEmulationTest {
         byte[] actual = runHopperPersistent(persistent, problem, grid);
         assertEquals(HexFormat.of().formatHex(expected), HexFormat.of().formatHex(actual),
                 persistent.entryName() + " against a block per unit, seed " + seed);
+    }
+
+    /**
+     * The emulator counts registers as the GPU does: the two-consumer persistent kernel whose consumers ask
+     * setmaxnreg.inc for 8 registers a thread more than the producer gave back (what hung on the GPU in session 19,
+     * when they asked for 232 where the block held 224) ends in a deadlock the emulator reports at the request.
+     */
+    @Test
+    void aRegisterRequestTheBlockCannotMeetIsReported() {
+        AttentionProblem problem = AttentionProblem.random(new AttentionShape(2, 1, 128), 300, 0, 7);
+        HopperFlashPrefill kernel = new HopperFlashPrefill(128, 128, 128, 2, HopperFlashLoop.Schedule.parse("plain"),
+                true);
+        String ptx = kernel.emit(PtxTarget.SM_90A).ptx();
+        Matcher request = Pattern.compile("setmaxnreg\\.inc\\.sync\\.aligned\\.u32 (\\d+);").matcher(ptx);
+        assertTrue(request.find(), "the consumers' setmaxnreg.inc");
+        int asked = Integer.parseInt(request.group(1));
+        String greedy = ptx.replace(request.group(), "setmaxnreg.inc.sync.aligned.u32 " + (asked + 8) + ";");
+        WarpEmulator gpu = new WarpEmulator(greedy);
+        Map<String, Long> params = EmulatedPrefillInputs.hopper(gpu, kernel, problem);
+        params.put("heads", (long) problem.shape().numHeads());
+        var e = assertThrows(IllegalStateException.class, () -> gpu.runBlock(params,
+                new WarpEmulator.Grid(0, 0, 1, 1), kernel.threads(), kernel.sharedBytes()));
+        assertTrue(e.getMessage().startsWith("deadlock") && e.getMessage().contains("at setmaxnreg.inc"),
+                e.getMessage());
+        System.out.println(asked + 8 + " registers asked: " + e.getMessage().lines().limit(3).toList());
     }
 
     /**
