@@ -10,8 +10,9 @@
 #   index       the index kernels against the CPU (GpuIndexBuilderGpuTest, GpuCpuAgreementGpuTest). Under a minute.
 #   sparse      SparseFlashAttentionGpuTest but its persistent cases: both kernel families against the CPU reference,
 #               every schedule, range box, gather hand-over, pairs, clusters and the launch order. Several minutes.
-#   persistent  SparseFlashAttentionGpuTest's persistent cases alone, under a minute: their first GPU run (session 18)
-#               did not finish, and the test names each launch before it starts it, so the log says which one hangs.
+#   persistent  SparseFlashAttentionGpuTest's persistent cases alone, under a minute: they hung in sessions 18 and 19
+#               (a register request, fixed; 52 passed in session 20), and the test names each launch before it starts
+#               it, so the log says which one hangs.
 #   rest        every other gpu-tagged class (dense and decode kernels, cuBLASLt, the forward pass, the session, the
 #               server, energy), with the attention kernel the device chooses (Hopper on sm_90).
 #   mma-sync    the same classes as `rest` with -Dminference.attention.kernel=mma-sync: the mma.sync path forced, as

@@ -28,7 +28,7 @@
 #    schedule=lazy,warp`), the `plain` schedule and the `lazy` one (the default until session 16); first the index
 #    kernels' GPU tests (as in part 1) and SparseFlashAttentionGpuTest's reference cases (the default kernel),
 #    range-box and async cases. Session 14 ran the first four of these at 128K (BENCHMARKS.md, "Session 14").
-#    Persistent blocks are refused since session 18 (their first GPU test did not finish).
+#    Persistent blocks are left out: slower than the default (session 20, BENCHMARKS.md "The persistent kernels run").
 # 5. The layer at 512K (structured, random, RoPE): the default against the former default, boxes of 32, and the
 #    waiting producer with boxes of 16 (session 14: the default 6-9 % faster than the former, boxes of 32 a tie).
 # 3. The GPU tests session 10 could not reach: CodedKvCacheGpuTest's bit-for-bit cases (the prefill quantizer's and the

@@ -247,7 +247,8 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
      * two consumers and a 24-register producer). setmaxnreg.inc takes only what the block's own warps gave back
      * with setmaxnreg.dec: asking for more waits forever. Two consumers and a persistent producer's 48 registers
      * once asked for 232 from the whole register file's share (65,536) where the block held 168 x 384 = 64,512,
-     * and the persistent kernels with two consumers hung on the GPU (session 19) while the emulator passed them.
+     * and the persistent kernels with two consumers hung on the GPU (session 19) while the emulator passed them; with
+     * this budget they pass there (session 20), and the emulator now counts setmaxnreg's registers too.
      */
     int consumerRegisters(int producerRegisters) {
         int perBlock = entryRegisters() * threads();

@@ -132,6 +132,8 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      * slot's last steps and epilogue run, instead of after a new block has started. The same outputs bit for bit.
      * With pairs, a unit is a pair of query blocks. Wants the longest-first order, 64 keys a step, gathers waited for
      * or arrived for by the copy engine (every producer thread takes every step), and a schedule without overlap.
+     * Slower than the default on MInference's layer 22 (0.84-1.02x alone, 0.71-0.98x with pairs, 32K and 128K on an
+     * H100, session 20: BENCHMARKS.md, "The persistent kernels run"), so off unless asked for.
      * <p>{@code rangeBox} is the keys of one TMA copy of a range tile: with 64 a range takes whole tiles from its
      * first key, so its last tile is partial unless its length is a multiple of 64; with a smaller box (32, 16 or 8)
      * a range tile is {@code 64 / rangeBox} boxes taken one after another through the slot's ranges, so a range's
@@ -292,32 +294,14 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
                             KEYS_PER_STEP_PROPERTY, value, List.of(BLOCK, 2 * BLOCK), String::valueOf)),
                     setting(setting, PAIRS_PROPERTY, DEFAULT.pairs, value -> KernelSettings.parse(PAIRS_PROPERTY,
                             value, List.of(true, false), String::valueOf)),
-                    setting(setting, PERSISTENT_PROPERTY, DEFAULT.persistent, Variant::persistentSetting),
+                    setting(setting, PERSISTENT_PROPERTY, DEFAULT.persistent, value -> KernelSettings.parse(
+                            PERSISTENT_PROPERTY, value, List.of(true, false), String::valueOf)),
                     setting(setting, RANGE_BOX_PROPERTY, DEFAULT.rangeBox, value -> KernelSettings.parse(
                             RANGE_BOX_PROPERTY, value, RANGE_BOXES, String::valueOf)),
                     setting(setting, CLUSTER_PROPERTY, DEFAULT.cluster, value -> KernelSettings.parse(
                             CLUSTER_PROPERTY, value, List.of(true, false), String::valueOf)),
                     setting(setting, PREFETCH_PROPERTY, DEFAULT.prefetchTiles, value -> KernelSettings.parse(
                             PREFETCH_PROPERTY, value, PREFETCH_DISTANCES, String::valueOf)));
-        }
-
-        /**
-         * {@value #PERSISTENT_PROPERTY}: {@code false} only, for now. The persistent kernel passes the emulator, but
-         * on the GPU (sessions 18 and 19) its paired form never returned: its consumers asked setmaxnreg for more
-         * registers than the block held, corrected since in {@code HopperFlashLoop} but not yet re-run on a GPU. So
-         * a setting that could hang the GPU is refused, naming why; the tests reach the kernel through
-         * {@link #withPersistent} until it passes them on a GPU.
-         */
-        private static boolean persistentSetting(String value) {
-            boolean persistent = KernelSettings.parse(PERSISTENT_PROPERTY, value, List.of(true, false),
-                    String::valueOf);
-            if (persistent) {
-                throw new IllegalArgumentException(PERSISTENT_PROPERTY + "=true is refused: the persistent sparse"
-                        + " kernel hung in its GPU tests (a register request, corrected but not yet re-run on a GPU);"
-                        + " it stays off until it passes there (BENCHMARKS.md, \"The L2 prefetch timed, and why the"
-                        + " persistent kernels hung\")");
-            }
-            return false;
         }
 
         private static <T> T setting(Function<String, String> setting, String property, T fallback,
