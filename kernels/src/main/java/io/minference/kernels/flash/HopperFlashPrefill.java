@@ -105,18 +105,29 @@ public record HopperFlashPrefill(int headDim, int blockM, int blockN, int stages
         return loop().threads();
     }
 
-    /** The tuned shape for a head dim: 128-key tiles, in 2 stages for d 128 and 3 for d 64. */
+    /**
+     * The tuned shape for a head dim: 128-key tiles in 3 stages; at d 128 with the {@code overlap,lazy} schedule (the
+     * softmax of a step under the previous step's P·V, FlashAttention-3's intra-warpgroup overlap, and O rescaled
+     * only where a row's maximum moved). The overlap holds a stage one step longer, so it needs the third stage: with
+     * two it was 0.85x the plain kernel, with three it is 1.14-1.20x (660-668 against 574-575 TFLOP/s at 32K,
+     * 657-675 against 560-569 at 128K, H100, session 20; BENCHMARKS.md, "The dense kernel's third stage"). d 64
+     * keeps the plain schedule, not measured with the overlap.
+     */
     public static HopperFlashPrefill forHeadDim(int headDim) {
-        return new HopperFlashPrefill(headDim, 128, headDim == 128 ? 2 : 3);
+        return headDim == 128 ? new HopperFlashPrefill(128, 128, 3, HopperFlashLoop.Schedule.parse("overlap,lazy"))
+                : new HopperFlashPrefill(headDim, 128, 3);
     }
 
-    /** The tuned shape for a head dim, persistent where {@value #PERSISTENT_PROPERTY} says so. */
+    /**
+     * The tuned shape for a head dim, or where {@value #PERSISTENT_PROPERTY} says so the persistent kernel, which
+     * takes no overlapped schedule: plain, in 2 stages at d 128 (the shape its GPU tests and timings ran) and 3 at
+     * d 64.
+     */
     public static HopperFlashPrefill configured(int headDim) {
-        HopperFlashPrefill tuned = forHeadDim(headDim);
         boolean persistent = KernelSettings.configured(PERSISTENT_PROPERTY, false, List.of(true, false),
                 String::valueOf);
-        return new HopperFlashPrefill(headDim, tuned.blockM(), tuned.blockN(), tuned.stages(), tuned.schedule(),
-                persistent);
+        return persistent ? new HopperFlashPrefill(headDim, BLOCK_M, 128, headDim == 128 ? 2 : 3,
+                HopperFlashLoop.Schedule.PLAIN, true) : forHeadDim(headDim);
     }
 
     public int sharedBytes() {

@@ -69,6 +69,8 @@ class HopperFlashPrefillGpuTest {
                 new HopperFlashPrefill(128, 128, 3),
                 new HopperFlashPrefill(128, 64, 4), new HopperFlashPrefill(128, 192, 2),
                 new HopperFlashPrefill(128, 128, 2, HopperFlashLoop.Schedule.parse("lazy")),
+                new HopperFlashPrefill(128, 128, 2), new HopperFlashPrefill(128, 128, 2,
+                        HopperFlashLoop.Schedule.parse("overlap,lazy")),
                 new HopperFlashPrefill(64, 128, 3, HopperFlashLoop.Schedule.parse("pingpong,overlap,lazy")),
                 new HopperFlashPrefill(128, 64, 64, 3, HopperFlashLoop.Schedule.PLAIN),
                 new HopperFlashPrefill(128, 128, 128, 2, HopperFlashLoop.Schedule.PLAIN, true),

@@ -61,7 +61,7 @@ class PrefillKernelTest {
         var source = persistent.emit(PtxTarget.SM_90A);
         assertTrue(source.entryName().endsWith("_persistent"), source.entryName());
         assertEquals("heads", source.params().getLast().name());
-        assertEquals(HopperFlashPrefill.forHeadDim(128).sharedBytes() + 8, persistent.sharedBytes());
+        assertEquals(new HopperFlashPrefill(128, 128, 2).sharedBytes() + 8, persistent.sharedBytes());
         String before = System.getProperty(HopperFlashPrefill.PERSISTENT_PROPERTY);
         try {
             System.clearProperty(HopperFlashPrefill.PERSISTENT_PROPERTY);
