@@ -1,6 +1,7 @@
 package io.minference.kernels;
 
 import io.minference.kernels.kvcache.Fp8E4m3;
+import io.minference.ptx.dsl.KernelBuilder;
 import io.minference.runtime.cuda.BFloat16;
 import io.minference.runtime.cuda.TensorMap;
 
@@ -138,13 +139,12 @@ public final class WarpEmulator {
     }
 
     /**
-     * The registers each thread starts with, as ptxas budgets a kernel with launch bounds and setmaxnreg: the register
-     * file (65,536) over {@code .maxntid} threads times {@code .minnctapersm} blocks, at most 255, rounded down to a
-     * multiple of 8 (168 for 384 threads and one block an SM, 128 for 256 threads and two); 0 without launch bounds,
-     * where the emulator does not count registers.
+     * The registers each thread starts with, as ptxas budgets the kernel's launch bounds ({@code .maxntid},
+     * {@code .minnctapersm}; {@link KernelBuilder#entryRegisters}); 0 without launch bounds, where the emulator does
+     * not count registers.
      */
     int entryRegisters() {
-        return maxThreads == 0 ? 0 : Math.min(255, 65536 / (maxThreads * minBlocksPerSm)) / 8 * 8;
+        return maxThreads == 0 ? 0 : KernelBuilder.entryRegisters(maxThreads, minBlocksPerSm);
     }
 
     /** A statement as [guard or "", opcode, operands...], vector operands kept whole ({a, b}). */

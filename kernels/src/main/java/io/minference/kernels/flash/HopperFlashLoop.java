@@ -137,7 +137,6 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         }
     }
 
-    private static final int REGISTER_FILE = 65536;
     /** Shared memory of a Hopper SM, and the most one block may have. */
     static final int SM_SHARED_BYTES = 228 * 1024;
     static final int BLOCK_SHARED_BYTES = 227 * 1024;
@@ -234,11 +233,10 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
 
     /**
      * Registers per thread a block starts with: what ptxas gives the entry under the launch bounds
-     * ({@link #threads()} threads, {@link #blocksPerSm()} blocks an SM), the register file's share rounded down to
-     * ptxas's allocation unit of 8 (168 for 384 threads, 128 for two blocks of 256).
+     * ({@link #threads()} threads, {@link #blocksPerSm()} blocks an SM; {@link KernelBuilder#entryRegisters}).
      */
     int entryRegisters() {
-        return Math.min(255, REGISTER_FILE / (threads() * blocksPerSm())) / 8 * 8;
+        return KernelBuilder.entryRegisters(threads(), blocksPerSm());
     }
 
     /**

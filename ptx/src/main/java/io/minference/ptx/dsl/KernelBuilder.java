@@ -82,6 +82,17 @@ public final class KernelBuilder implements Values, Arithmetic, FloatMath, Conve
     }
 
     /**
+     * The registers ptxas gives each thread of a kernel with these launch bounds ({@link #maxThreadsPerBlock},
+     * {@link #minBlocksPerSm}): the 65,536-register file over {@code threads} times {@code blocksPerSm}, at most 255,
+     * rounded down to its allocation unit of 8 (168 for 384 threads and one block an SM, 128 for two blocks of 256).
+     * A kernel that moves registers between warpgroups with setmaxnreg has that many a thread to share out: an
+     * increase past what the block's warps gave back waits forever.
+     */
+    public static int entryRegisters(int threads, int blocksPerSm) {
+        return Math.min(255, 65536 / (threads * blocksPerSm)) / 8 * 8;
+    }
+
+    /**
      * {@code .reqnctapercluster x, y, z} (sm_90): the kernel runs in thread block clusters of this shape, CTAs of
      * one cluster being neighbours in the grid, co-scheduled on one GPC and able to reach each other's shared memory
      * ({@link Clusters}). The cluster shape is then the kernel's own, so a plain launch runs it, with a grid that is
