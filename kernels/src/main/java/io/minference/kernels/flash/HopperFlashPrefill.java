@@ -109,7 +109,7 @@ public record HopperFlashPrefill(int headDim, int blockM, int blockN, int stages
      * The tuned shape for a head dim: 128-key tiles in 3 stages; at d 128 with the {@code overlap,lazy} schedule (the
      * softmax of a step under the previous step's P·V, FlashAttention-3's intra-warpgroup overlap, and O rescaled
      * only where a row's maximum moved). The overlap holds a stage one step longer, so it needs the third stage: with
-     * two it was 0.85x the plain kernel, with three it is 1.14-1.20x (660-668 against 574-575 TFLOP/s at 32K,
+     * two it was 0.84x the plain kernel, with three it is 1.15-1.21x (660-668 against 574-575 TFLOP/s at 32K,
      * 657-675 against 560-569 at 128K, H100, session 20; BENCHMARKS.md, "The dense kernel's third stage"). d 64
      * keeps the plain schedule, not measured with the overlap.
      */
