@@ -99,7 +99,8 @@ class LaunchOrderTest {
         assertEquals(base.withPrefetchTiles(2), HopperSparseFlashPrefill.Variant.parse("prefetch=2"));
         assertTrue(HopperSparseFlashPrefill.forHeadDim(128, base.withPrefetchTiles(2)).entryName().endsWith("_pf2"));
         for (String bad : new String[] {"range-box", "=16", "box=16", "range-box=12", "pairs=true range-box=16",
-                "prefetch=5", "prefetch=2 gather=warp schedule=lazy,warp",
+                "prefetch=5", "prefetch=2 gather=warp schedule=lazy,warp", "persistent=yes schedule=lazy",
+                "persistent=true",
                 "prefetch=1 pairs=true gather=wait range-box=64 schedule=lazy"}) {
             var e = assertThrows(IllegalArgumentException.class, () -> HopperSparseFlashPrefill.Variant.parse(bad));
             assertTrue(e.getMessage().contains("minference.sparse.") || e.getMessage().contains("NAME=VALUE"),
