@@ -74,6 +74,25 @@ public final class CausalKeySource implements HopperKeySource {
         stage.values().load(k, valueMap, stage.full(), kvHead, firstKey);
     }
 
+    @Override
+    public boolean lagsValues() {
+        return true;
+    }
+
+    /** K tile {@code position} and V tile {@code position - 1}, where they exist, both announced before one arrival. */
+    @Override
+    public void loadLagged(KernelBuilder k, U32 thread, U32 position, U32 steps, Stage stage) {
+        k.ifThen(k.gt(position, k.u32(0)), () -> {
+            k.expectBytes(stage.full(), stage.values().bytes());
+            stage.values().load(k, valueMap, stage.full(), kvHead, k.mul(k.sub(position, 1), blockN));
+        });
+        k.ifThen(k.lt(position, steps), () -> {
+            k.expectBytes(stage.full(), stage.keys().bytes());
+            stage.keys().load(k, keyMap, stage.full(), kvHead, k.mul(position, blockN));
+        });
+        k.arrive(stage.full());
+    }
+
     /**
      * Step {@code step}'s tile loaded once for the two blocks of a cluster that both need it
      * ({@link Stage#loadSharedByCluster}: K multicast by rank 0, V by rank 1); {@link ClusterCausalKeySource}'s.

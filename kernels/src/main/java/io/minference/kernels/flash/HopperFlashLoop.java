@@ -95,45 +95,63 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
      * @param warpRelease    a consumer warp releases a stage with one arrival on its empty barrier (lane 0's, after
      *                       the warp synchronises) instead of one per thread: 4 atomics on the barrier word per
      *                       warpgroup and step instead of 128. The same bits.
+     * @param lagValues      with {@code overlapSoftmax}: the ring's position t holds K of step t and V of step
+     *                       t - 1 ({@link HopperKeySource#loadLagged}), the two tiles that iteration t of the
+     *                       overlapped loop reads (S of t, P V of t - 1), so a stage is released after one iteration
+     *                       instead of two and the producer fills each stage about two steps before it is needed
+     *                       instead of one; the ring takes one more position, holding the last step's V alone. The
+     *                       same bits. Wants a source that can lag ({@link HopperKeySource#lagsValues})
      */
-    public record Schedule(boolean pingPong, boolean overlapSoftmax, boolean lazyRescale, boolean warpRelease) {
-        public static final Schedule PLAIN = new Schedule(false, false, false, false);
+    public record Schedule(boolean pingPong, boolean overlapSoftmax, boolean lazyRescale, boolean warpRelease,
+                           boolean lagValues) {
+        public static final Schedule PLAIN = new Schedule(false, false, false, false, false);
+
+        public Schedule {
+            if (lagValues && !overlapSoftmax) {
+                throw new IllegalArgumentException("values lag a step behind the keys only in the overlapped"
+                        + " schedule, which reads them a step later");
+            }
+        }
 
         /** Rescaling every step. */
         public Schedule(boolean pingPong, boolean overlapSoftmax) {
-            this(pingPong, overlapSoftmax, false, false);
+            this(pingPong, overlapSoftmax, false, false, false);
         }
 
-        /** Releasing stages thread by thread. */
+        /** Releasing stages thread by thread, K and V of a step in one stage. */
         public Schedule(boolean pingPong, boolean overlapSoftmax, boolean lazyRescale) {
-            this(pingPong, overlapSoftmax, lazyRescale, false);
+            this(pingPong, overlapSoftmax, lazyRescale, false, false);
         }
 
         /**
-         * The entry-name suffix: empty, or {@code _pingpong}, {@code _overlap}, {@code _lazy}, {@code _warp} in that
-         * order.
+         * The entry-name suffix: empty, or {@code _pingpong}, {@code _overlap}, {@code _lazy}, {@code _warp},
+         * {@code _lag} in that order.
          */
         public String suffix() {
             return (pingPong ? "_pingpong" : "") + (overlapSoftmax ? "_overlap" : "") + (lazyRescale ? "_lazy" : "")
-                    + (warpRelease ? "_warp" : "");
+                    + (warpRelease ? "_warp" : "") + (lagValues ? "_lag" : "");
         }
 
         /**
          * The schedule a setting names: {@code plain}, or a comma-separated list of {@code pingpong},
-         * {@code overlap}, {@code lazy} and {@code warp}; anything else is an error naming it.
+         * {@code overlap}, {@code lazy}, {@code warp} and {@code lag}; anything else is an error naming it.
          */
         public static Schedule parse(String setting) {
             List<String> options = new ArrayList<>();
             for (String option : setting.split(",")) {
                 String name = option.trim().toLowerCase(Locale.ROOT);
-                if (!List.of("plain", "pingpong", "overlap", "lazy", "warp").contains(name)) {
+                if (!List.of("plain", "pingpong", "overlap", "lazy", "warp", "lag").contains(name)) {
                     throw new IllegalArgumentException("a Hopper schedule is plain or a comma-separated list of"
-                            + " pingpong, overlap, lazy and warp, not '" + setting + "'");
+                            + " pingpong, overlap, lazy, warp and lag, not '" + setting + "'");
                 }
                 options.add(name);
             }
+            if (options.contains("lag") && !options.contains("overlap")) {
+                throw new IllegalArgumentException("the Hopper schedule '" + setting + "' lags the values without"
+                        + " overlap: lag wants overlap");
+            }
             return new Schedule(options.contains("pingpong"), options.contains("overlap"), options.contains("lazy"),
-                    options.contains("warp"));
+                    options.contains("warp"), options.contains("lag"));
         }
     }
 
@@ -359,6 +377,11 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         if (persistent) {
             throw new IllegalStateException("a persistent loop takes its units from emitPersistent");
         }
+        if (schedule.lagValues() && !source.lagsValues()) {
+            throw new IllegalArgumentException("values lag the keys only from a source that can fill a stage with"
+                    + " one step's keys and the previous step's values; " + source.getClass().getSimpleName()
+                    + " cannot, here");
+        }
         if (clusterPairs && !source.skipsSteps()) {
             throw new IllegalArgumentException("blocks paired in clusters walk the pair's steps, so their source must"
                     + " let a block skip the steps it does not need");
@@ -372,8 +395,16 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             k.ifThen(k.lt(tid, source.producerThreads()), () -> {
                 source.startProducer(k);
                 U32 steps = source.steps(k);
-                k.loop(source.firstProducerStep(k, tid, stages), steps, 1,
-                        step -> produceStep(k, frame, source, step, step));
+                if (schedule.lagValues()) {
+                    k.comment("ring positions 0..steps: K of step p, V of step p - 1");
+                    k.loop(source.firstProducerStep(k, tid, stages), k.add(steps, 1), 1, position -> {
+                        awaitEmpty(k, frame, position);
+                        source.loadLagged(k, tid, position, steps, frame.stageOf().apply(position));
+                    });
+                } else {
+                    k.loop(source.firstProducerStep(k, tid, stages), steps, 1,
+                            step -> produceStep(k, frame, source, step, step));
+                }
             });
         }, () -> consumeUnit(k, frame, consumerRows(k, frame, source.producerRegisters()), source, block,
                 index -> index, k.u32(0)));
@@ -509,11 +540,27 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
      * be empty, then fills it.
      */
     private void produceStep(KernelBuilder k, Frame frame, HopperKeySource source, U32 step, U32 ringIndex) {
+        awaitEmpty(k, frame, ringIndex);
+        source.load(k, frame.tid(), step, frame.stageOf().apply(ringIndex));
+    }
+
+    /** A producer thread's wait for ring position {@code ringIndex}'s stage to be empty. */
+    private void awaitEmpty(KernelBuilder k, Frame frame, U32 ringIndex) {
         U32 round = k.div(ringIndex, stages);
         MBarrier empty = barrier(k, frame.barriers(), 1 + stages, k.rem(ringIndex, stages));
-        U32 parity = k.xor(k.and(round, 1), 1);
-        k.waitPhase(empty, parity);
-        source.load(k, frame.tid(), step, frame.stageOf().apply(ringIndex));
+        k.waitPhase(empty, k.xor(k.and(round, 1), 1));
+    }
+
+    /**
+     * The ring as a consumer walks it: step {@code i}'s stage, the ring's extra last position acquired for the last
+     * step's values ({@link Schedule#lagValues}), and a stage's release.
+     */
+    private record ConsumerRing(Function<U32, HopperKeySource.Stage> stageOf,
+                                Function<U32, HopperKeySource.Stage> acquireValues, Consumer<U32> release) {
+    }
+
+    /** Ping-pong's hand-over between the two consumer warpgroups: nothing without it. */
+    private record Turns(Runnable await, Runnable pass) {
     }
 
     /**
@@ -521,15 +568,24 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
      * FlashAttention-3's order; S of step 0 has been issued and waited for. Iteration t issues S(t), rescales O by
      * the factor step t - 1 left, issues P(t - 1) V(t - 1), waits for S(t) alone, masks it and folds it in place
      * (probabilities over the scores, the rescale deferred) while that P V runs, then waits for it, releases stage
-     * t - 1 and only then packs the new probabilities into the P registers the product was reading.
+     * t - 1 and only then packs the new probabilities into the P registers the product was reading. With
+     * {@link Schedule#lagValues}, V(t - 1) is in position t beside K(t), so iteration t releases position t (and
+     * step 0's position, which holds K alone, goes back after its mask); the last step's V is in position
+     * {@code lastStep + 1}, acquired for the last P V.
      */
-    private void overlappedSteps(KernelBuilder k, Function<U32, HopperKeySource.Stage> stageOf, HopperKeySource source,
-                                 Consumer<U32> releaseStage, WarpgroupAccumulator scores, WarpgroupAccumulator out,
-                                 OnlineSoftmax softmax, U32 rowPosition, U32 pair, U32 lastStep, U32 firstMasked,
-                                 Consumer<U32> issueScores, Runnable awaitTurn, Runnable passTurn) {
+    private void overlappedSteps(KernelBuilder k, HopperKeySource source, ConsumerRing ring,
+                                 WarpgroupAccumulator scores, WarpgroupAccumulator out, OnlineSoftmax softmax,
+                                 U32 rowPosition, U32 pair, U32 lastStep, U32 firstMasked,
+                                 Consumer<U32> issueScores, Turns turns) {
+        boolean lag = schedule.lagValues();
+        Function<U32, HopperKeySource.Stage> stageOf = ring.stageOf();
         k.comment("step 0's softmax (masked: exact, whatever the source says)");
         source.mask(k, k.u32(0), stageOf.apply(k.u32(0)), scores, rowPosition, pair);
         F32[] firstRescale = softmax.foldInPlace(k, AccumulatorTile.of(scores.fragments()));
+        if (lag) {
+            k.comment("position 0 holds step 0's K alone, done with");
+            ring.release().accept(k.u32(0));
+        }
         List<Bf16x2> probabilities = new ArrayList<>();
         for (FragmentA<Bf16x2> fragment : OnlineSoftmax.pack(k, AccumulatorTile.of(scores.fragments()))) {
             for (Bf16x2 value : fragment.regs()) {
@@ -540,7 +596,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         // O is rescaled and P written before the fence that opens the product's wgmmas: a register written between
         // issue and wait of a wgmma that reads it would serialise the pipeline (advisory C7513)
         Consumer<U32> issueProduct = index -> {
-            HopperKeySource.Stage stage = stageOf.apply(index);
+            HopperKeySource.Stage stage = stageOf.apply(lag ? k.add(index, 1) : index);
             MatrixDescriptor valueBase = stage.values().mnMajorBase(k);
             OnlineSoftmax.rescale(k, AccumulatorTile.of(out.fragments()), rescale, schedule.lazyRescale());
             k.wgmmaFence();
@@ -552,10 +608,10 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         };
         StepBody step = (index, masked, unused) -> {
             U32 before = k.sub(index, 1);
-            awaitTurn.run();
+            turns.await().run();
             issueScores.accept(index);
             issueProduct.accept(before);
-            passTurn.run();
+            turns.pass().run();
             k.wgmmaWait(1);
             if (masked) {
                 source.mask(k, index, stageOf.apply(index), scores, rowPosition, pair);
@@ -564,7 +620,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             k.set(rescale[0], next[0]);
             k.set(rescale[1], next[1]);
             k.wgmmaWait(0);
-            releaseStage.accept(before);
+            ring.release().accept(lag ? index : before);
             int i = 0;
             for (FragmentA<Bf16x2> fragment : OnlineSoftmax.pack(k, AccumulatorTile.of(scores.fragments()))) {
                 for (Bf16x2 value : fragment.regs()) {
@@ -579,11 +635,14 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         k.comment("overlapped steps the source masks");
         k.loop(maskedFrom, steps, 1, index -> step.run(index, true, true));
         k.comment("P V of the last step");
-        awaitTurn.run();
+        if (lag) {
+            ring.acquireValues().apply(steps);
+        }
+        turns.await().run();
         issueProduct.accept(lastStep);
-        passTurn.run();
+        turns.pass().run();
         k.wgmmaWait(0);
-        releaseStage.accept(lastStep);
+        ring.release().accept(lag ? steps : lastStep);
     }
 
     /**
@@ -776,8 +835,15 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
                 k.wgmmaWait(0);
             }
             if (schedule.overlapSoftmax()) {
-                overlappedSteps(k, stageOf, source, releaseStage, scores, out, softmax, rowPosition, pair, lastStep,
-                        firstMasked, issueScores, awaitTurn, passTurn);
+                Function<U32, HopperKeySource.Stage> acquireValues = index -> {
+                    HopperKeySource.Stage stage = stageOf.apply(index);
+                    k.waitPhase(stage.full(), k.and(k.div(ringIndex.apply(index), stages), 1));
+                    source.acquiredValues(k, stage);
+                    return stage;
+                };
+                overlappedSteps(k, source, new ConsumerRing(stageOf, acquireValues, releaseStage), scores, out,
+                        softmax, rowPosition, pair, lastStep, firstMasked, issueScores,
+                        new Turns(awaitTurn, passTurn));
             } else {
                 k.comment("key steps every row sees whole: no mask");
                 k.loop(k.u32(0), firstMasked, 1, index -> step.run(index, false, true));

@@ -91,6 +91,32 @@ public interface HopperKeySource {
     void load(KernelBuilder k, U32 thread, U32 step, Stage stage);
 
     /**
+     * Whether the producer can fill the ring with values a step behind the keys ({@link #loadLagged}), for the
+     * overlapped schedule's {@link HopperFlashLoop.Schedule#lagValues}; false by default.
+     */
+    default boolean lagsValues() {
+        return false;
+    }
+
+    /**
+     * Producer, with values lagging ({@link #lagsValues}): thread {@code thread} fills ring position
+     * {@code position} (0 to {@code steps}) with K and the metadata of step {@code position} where
+     * {@code position < steps}, and V of step {@code position - 1} where {@code position > 0}, making the same
+     * arrivals on the full barrier as {@link #load} does for a step, announcing the TMA bytes of both parts.
+     */
+    default void loadLagged(KernelBuilder k, U32 thread, U32 position, U32 steps, Stage stage) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " does not lag its values");
+    }
+
+    /**
+     * Consumers, with values lagging: the ring's last position, which holds the last step's V alone, is full and
+     * about to be read by P V; a source that wrote it with ordinary copies fences them here (as in {@link #acquired}).
+     * The default does nothing.
+     */
+    default void acquiredValues(KernelBuilder k, Stage stage) {
+    }
+
+    /**
      * Consumers: step {@code step}'s stage is full (its barrier completed), and its tiles are about to be read by
      * wgmma. A source whose producer wrote a stage with ordinary (generic-proxy) copies and did not fence them to
      * the async proxy itself fences here; one whose {@link #mask} reads the stage's metadata may read it here, into

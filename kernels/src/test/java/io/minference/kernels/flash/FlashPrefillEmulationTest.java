@@ -89,7 +89,9 @@ class FlashPrefillEmulationTest {
     @ParameterizedTest(name = "d {0}, {1} x {2} steps, {3} stages, {4}, {5} queries from {6}")
     @CsvSource({"64, 128, 64, 3, plain, 150, 0", "128, 128, 128, 2, plain, 150, 0", "128, 128, 128, 2, plain, 70, 100",
             "128, 128, 64, 3, overlap, 200, 0", "64, 128, 128, 2, lazy, 130, 60", "128, 64, 64, 3, plain, 200, 0",
-            "64, 64, 64, 3, lazy, 130, 60", "128, 128, 128, 3, 'overlap,lazy', 300, 0"})
+            "64, 64, 64, 3, lazy, 130, 60", "128, 128, 128, 3, 'overlap,lazy', 300, 0",
+            "128, 128, 128, 3, 'overlap,lazy,lag', 300, 0", "128, 128, 128, 2, 'overlap,lag', 130, 60",
+            "64, 128, 64, 3, 'pingpong,overlap,lazy,lag', 200, 0", "128, 64, 64, 3, 'overlap,lazy,lag', 40, 0"})
     void theHopperKernelMatchesFloat64Attention(int headDim, int blockM, int blockN, int stages, String schedule,
                                                 int count, int start) {
         long seed = System.nanoTime();

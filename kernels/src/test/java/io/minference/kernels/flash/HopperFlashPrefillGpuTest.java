@@ -56,7 +56,8 @@ class HopperFlashPrefillGpuTest {
 
     /**
      * Other Hopper specializations than the default, launched directly (the sweep's candidates): the ping-pong and
-     * softmax-overlap schedules, 3 stages, 64- and 192-key steps, 64-row blocks, and persistent grids.
+     * softmax-overlap schedules (values lagging the keys or not), 3 stages, 64- and 192-key steps, 64-row blocks, and
+     * persistent grids.
      */
     static Stream<Arguments> variants() {
         List<Arguments> cases = new ArrayList<>();
@@ -72,6 +73,8 @@ class HopperFlashPrefillGpuTest {
                 new HopperFlashPrefill(128, 128, 2), new HopperFlashPrefill(128, 128, 2,
                         HopperFlashLoop.Schedule.parse("overlap,lazy")),
                 new HopperFlashPrefill(64, 128, 3, HopperFlashLoop.Schedule.parse("pingpong,overlap,lazy")),
+                new HopperFlashPrefill(128, 128, 3, HopperFlashLoop.Schedule.parse("overlap,lazy,lag")),
+                new HopperFlashPrefill(64, 128, 3, HopperFlashLoop.Schedule.parse("pingpong,overlap,lazy,lag")),
                 new HopperFlashPrefill(128, 64, 64, 3, HopperFlashLoop.Schedule.PLAIN),
                 new HopperFlashPrefill(128, 128, 128, 2, HopperFlashLoop.Schedule.PLAIN, true),
                 new HopperFlashPrefill(128, 64, 64, 3, HopperFlashLoop.Schedule.parse("lazy"), true))) {

@@ -14,8 +14,21 @@ class HopperScheduleTest {
         assertEquals(new HopperFlashLoop.Schedule(false, true), HopperFlashLoop.Schedule.parse("overlap"));
         assertEquals(new HopperFlashLoop.Schedule(true, true), HopperFlashLoop.Schedule.parse("PingPong, overlap"));
         assertEquals("_pingpong", HopperFlashLoop.Schedule.parse("pingpong").suffix());
-        assertEquals(new HopperFlashLoop.Schedule(false, false, true, true), HopperFlashLoop.Schedule.parse("Warp,lazy"));
+        assertEquals(new HopperFlashLoop.Schedule(false, false, true, true, false), HopperFlashLoop.Schedule.parse("Warp,lazy"));
         assertEquals("_lazy_warp", HopperFlashLoop.Schedule.parse("warp, lazy").suffix());
+        assertEquals("_overlap_lazy_lag", HopperFlashLoop.Schedule.parse("lag,overlap,lazy").suffix());
+        assertTrue(HopperFlashLoop.Schedule.parse("overlap,lag").lagValues());
+    }
+
+    /** Values lag the keys only where the overlapped schedule reads them a step later. */
+    @Test
+    void lagWithoutOverlapIsAClearError() {
+        var e = assertThrows(IllegalArgumentException.class, () -> HopperFlashLoop.Schedule.parse("lazy,lag"));
+        assertTrue(e.getMessage().contains("'lazy,lag'") && e.getMessage().contains("lag wants overlap"),
+                e.getMessage());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> new HopperFlashLoop.Schedule(false, false, true, false, true));
+        assertTrue(e.getMessage().contains("overlapped schedule"), e.getMessage());
     }
 
     @Test

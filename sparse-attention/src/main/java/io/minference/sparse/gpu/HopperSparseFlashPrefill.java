@@ -241,6 +241,12 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
                         + " or " + GatherArrival.ASYNC.setting() + " gathers; got " + gather.setting() + " gathers"
                         + (pairs ? ", pairs" : "") + (cluster ? ", clusters" : ""));
             }
+            if (schedule.lagValues() && (keysPerStep != BLOCK || gather == GatherArrival.WARP || prefetchTiles > 0)) {
+                throw new IllegalArgumentException(SCHEDULE_PROPERTY + " 'lag' wants " + BLOCK + " keys a step, "
+                        + GatherArrival.WAIT.setting() + " or " + GatherArrival.ASYNC.setting() + " gathers and no"
+                        + " prefetch, so that every producer thread fills every position; got " + keysPerStep
+                        + " keys, " + gather.setting() + " gathers, prefetch " + prefetchTiles);
+            }
             if (pairs && (keysPerStep != BLOCK || gather != GatherArrival.WAIT || schedule.overlapSoftmax()
                     || schedule.pingPong())) {
                 throw new IllegalArgumentException(PAIRS_PROPERTY + " wants " + BLOCK + " keys a step, "

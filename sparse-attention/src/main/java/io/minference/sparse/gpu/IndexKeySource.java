@@ -145,6 +145,11 @@ final class IndexKeySource implements HopperKeySource {
     private U32 handshakeStep;
     /** A consumer's copy of the last key position of the step it acquired last ({@link #acquired}), for the mask. */
     private U32 acquiredLastKey;
+    /**
+     * With values lagging ({@link #loadLagged}): the first keys of the boxes this producer warp copied K from in the
+     * previous ring position, where V of that step now comes from (one a box the warp owns).
+     */
+    private U32[] laggedBoxStarts;
 
     /**
      * Reads the slots' counts and counts their range tiles (every thread, before the roles split). {@code slots}: one
@@ -406,6 +411,123 @@ final class IndexKeySource implements HopperKeySource {
     @Override
     public void startProducer(KernelBuilder k) {
         slots.forEach(slot -> slot.start(k));
+        if (lagsValues()) {
+            laggedBoxStarts = new U32[boxesPerWarp()];
+            for (int j = 0; j < laggedBoxStarts.length; j++) {
+                laggedBoxStarts[j] = k.var("laggedBoxStart", k.u32(0));
+            }
+        }
+    }
+
+    /** Range boxes a producer warp owns ({@link #boxedRangeTile}): box b is warp {@code b / boxesPerWarp()}'s. */
+    private int boxesPerWarp() {
+        return Math.max(1, BLOCK / rangeBox / (PRODUCERS / 32));
+    }
+
+    /**
+     * One slot, one tile a step, gathers handed over per thread and nothing prefetched: a producer whose every
+     * thread takes every step, so that each warp can keep what its boxes need for the next position.
+     */
+    @Override
+    public boolean lagsValues() {
+        return !paired() && !clustered() && tilesPerStep == 1 && arrival != GatherArrival.WARP && prefetchTiles == 0;
+    }
+
+    /**
+     * Ring position {@code position}: V of step {@code position - 1} first (a range tile's boxes from the starts this
+     * warp kept, a column tile's rows gathered again from the column list), then K and the key positions of step
+     * {@code position}, as {@link #load} copies them; then one hand-over per thread, its copies' if it gathered
+     * in either part, else a plain arrival, and with {@link GatherArrival#ASYNC} the position writers' second one: the
+     * arrivals of one step.
+     */
+    @Override
+    public void loadLagged(KernelBuilder k, U32 thread, U32 position, U32 steps, Stage stage) {
+        if (!lagsValues()) {
+            throw new IllegalStateException("this index source does not lag its values");
+        }
+        RangeCursor slot = slots.getFirst();
+        Columns columns = slot.keys.columnList();
+        Pred writesPosition = k.lt(thread, BLOCK);
+        U32 valueStep = k.sub(position, 1).named("valueStep");
+        Pred values = k.gt(position, k.u32(0));
+        Pred keys = k.lt(position, steps);
+        Pred valueColumns = k.and(values, k.ge(valueStep, rangeTiles));
+        Pred keyColumns = k.and(keys, k.ge(position, rangeTiles));
+        k.comment("V of the step before: a range tile's boxes from the kept starts, or its columns gathered again");
+        k.ifThen(values, () -> k.ifElse(valueColumns,
+                () -> gather(k, thread, columns, k.mul(k.sub(valueStep, rangeTiles), BLOCK), stage, 0,
+                        Copied.VALUES),
+                () -> laggedRangeValues(k, thread, stage)));
+        k.comment("K and the key positions of this step");
+        k.ifThen(keys, () -> k.ifElse(keyColumns, () -> {
+            U32 firstColumn = k.mul(k.sub(position, rangeTiles), BLOCK).named("firstColumn");
+            gather(k, thread, columns, firstColumn, stage, 0, Copied.KEYS);
+            k.ifThen(writesPosition, () -> {
+                U32 column = k.add(firstColumn, thread);
+                k.store(shared(k.add(stage.metadata(), k.shl(thread, 2))), k.select(k.lt(column, columns.count()),
+                        columnKey(k, columns, column), k.u32(MASKED_KEY)));
+            });
+        }, () -> laggedRangeKeys(k, thread, stage)));
+        k.ifElse(k.or(valueColumns, keyColumns), () -> handOverGather(k, thread, stage),
+                () -> k.arrive(stage.full()));
+        if (arrival == GatherArrival.ASYNC) {
+            k.ifThen(writesPosition, () -> k.arrive(stage.full()));
+        }
+    }
+
+    /**
+     * K of a range tile, box by box as {@link #boxedRangeTile} walks them (a tile of 64 keys being one box), each box's
+     * first key kept by its warp for the V copy of the next position; no arrival.
+     */
+    private void laggedRangeKeys(KernelBuilder k, U32 thread, Stage stage) {
+        RangeCursor slot = slots.getFirst();
+        int boxes = BLOCK / rangeBox;
+        U32 warp = k.shr(thread, 5);
+        U32 lane = k.and(thread, 31);
+        k.comment("a range tile's K in boxes of " + rangeBox + " keys, box b by warp b / " + boxesPerWarp());
+        for (int box = 0; box < boxes; box++) {
+            int boxRow = box * rangeBox;
+            U32 kept = laggedBoxStarts[box % boxesPerWarp()];
+            k.ifThen(k.eq(warp, k.u32(box / boxesPerWarp())), () -> {
+                // a box of 64 keys has two lanes' positions per lane
+                for (int half = 0; half < rangeBox; half += 32) {
+                    U32 offset = k.add(lane, half);
+                    k.ifThen(k.lt(offset, rangeBox), () -> k.store(shared(k.add(stage.metadata(),
+                            k.shl(k.add(offset, boxRow), 2))), slot.key(k, offset)));
+                }
+                k.set(kept, k.select(slot.inRanges(k), slot.boxStart, rows.keyRows()));
+                k.ifThen(k.eq(lane, 0), () -> {
+                    k.expectBytes(stage.full(), rangeBox * headDim * 2);
+                    stage.keys().loadRows(k, rows.keyMap(), stage.full(), boxRow, rangeBox, rows.kvHead(), kept);
+                });
+            });
+            slot.advance(k);
+        }
+    }
+
+    /** V of the range tile whose K the previous position took, from the box starts its warps kept; no arrival. */
+    private void laggedRangeValues(KernelBuilder k, U32 thread, Stage stage) {
+        int boxes = BLOCK / rangeBox;
+        U32 warp = k.shr(thread, 5);
+        k.ifThen(k.eq(k.and(thread, 31), 0), () -> {
+            for (int box = 0; box < boxes; box++) {
+                int boxRow = box * rangeBox;
+                U32 kept = laggedBoxStarts[box % boxesPerWarp()];
+                k.ifThen(k.eq(warp, k.u32(box / boxesPerWarp())), () -> {
+                    k.expectBytes(stage.full(), rangeBox * headDim * 2);
+                    stage.values().loadRows(k, rows.valueMap(), stage.full(), boxRow, rangeBox, rows.kvHead(),
+                            kept);
+                });
+            }
+        });
+    }
+
+    /** With values lagging and gathers arrived for by the copy engine, the last position's V is fenced here. */
+    @Override
+    public void acquiredValues(KernelBuilder k, Stage stage) {
+        if (arrival == GatherArrival.ASYNC) {
+            k.fenceProxyAsyncShared();
+        }
     }
 
     /**
@@ -482,7 +604,7 @@ final class IndexKeySource implements HopperKeySource {
             k.comment("a column tile: every producer thread gathers 16-byte chunks of its rows");
             U32 firstColumn = k.mul(k.sub(tile, rangeTiles), BLOCK).named("firstColumn");
             Columns columns = slot.keys.columnList();
-            gather(k, thread, columns, firstColumn, stage, firstRow);
+            gather(k, thread, columns, firstColumn, stage, firstRow, Copied.BOTH);
             k.ifThen(writesPosition, () -> {
                 U32 column = k.add(firstColumn, thread);
                 k.store(position, k.select(k.lt(column, columns.count()), columnKey(k, columns, column),
@@ -546,7 +668,7 @@ final class IndexKeySource implements HopperKeySource {
             Columns columns = new Columns(k.select(ofA, a.keys.columns(), b.keys.columns()),
                     k.select(ofA, a.keys.columnCount(), b.keys.columnCount()));
             U32 firstColumn = k.mul(k.select(ofA, tile, k.sub(tile, firstColumnTiles)), BLOCK).named("firstColumn");
-            gather(k, thread, columns, firstColumn, stage, 0);
+            gather(k, thread, columns, firstColumn, stage, 0, Copied.BOTH);
             U32 column = k.add(firstColumn, lane);
             Pred mine = k.or(k.and(ofA, k.not(forB)), k.and(k.not(ofA), forB));
             k.store(position, k.select(k.and(mine, k.lt(column, columns.count())), columnKey(k, columns, column),
@@ -635,7 +757,7 @@ final class IndexKeySource implements HopperKeySource {
                     k.select(rankA, a.keys.columnCount(), b.keys.columnCount()));
             U32 firstColumn = k.mul(tile, BLOCK).named("firstColumn");
             k.ifElse(k.lt(firstColumn, columns.count()), () -> {
-                gather(k, thread, columns, firstColumn, stage, 0);
+                gather(k, thread, columns, firstColumn, stage, 0, Copied.BOTH);
                 k.ifThen(writesPosition, () -> {
                     U32 column = k.add(firstColumn, thread);
                     k.store(position, k.select(k.lt(column, columns.count()), columnKey(k, columns, column),
@@ -685,7 +807,7 @@ final class IndexKeySource implements HopperKeySource {
     private void boxedRangeTile(KernelBuilder k, U32 thread, int firstRow, Stage stage) {
         RangeCursor slot = slots.getFirst();
         int boxes = BLOCK / rangeBox;
-        int boxesPerWarp = Math.max(1, boxes / (PRODUCERS / 32));
+        int boxesPerWarp = boxesPerWarp();
         U32 warp = k.shr(thread, 5);
         U32 lane = k.and(thread, 31);
         k.comment("a range tile in boxes of " + rangeBox + " keys, walked through the slot's ranges, box b by warp b / "
@@ -768,7 +890,8 @@ final class IndexKeySource implements HopperKeySource {
      * swizzle worked out per chunk, against 38 for a range tile and about 335 for a consumer warp's whole step; 108
      * this way.
      */
-    private void gather(KernelBuilder k, U32 thread, Columns columns, U32 firstColumn, Stage stage, int firstRow) {
+    private void gather(KernelBuilder k, U32 thread, Columns columns, U32 firstColumn, Stage stage, int firstRow,
+                        Copied copied) {
         WgmmaTile keys = stage.keys();
         WgmmaTile values = stage.values();
         if (keys.blockBytes() != values.blockBytes()) {
@@ -795,12 +918,11 @@ final class IndexKeySource implements HopperKeySource {
             U64 inRow = k.mulWide(key, rows.kvRowBytes());
             Address keyTo = shared(keyTarget).plus((long) rowsPerPass * pass * 128);
             Address valueTo = shared(valueTarget).plus((long) rowsPerPass * pass * 128);
-            if (validBytes == null) {
-                k.copyAsync(keyTo, global(k.add(keySource, inRow)), 16);
-                k.copyAsync(valueTo, global(k.add(valueSource, inRow)), 16);
-            } else {
-                k.copyAsyncZeroFill(keyTo, global(k.add(keySource, inRow)), validBytes);
-                k.copyAsyncZeroFill(valueTo, global(k.add(valueSource, inRow)), validBytes);
+            if (copied != Copied.VALUES) {
+                copyChunk(k, keyTo, global(k.add(keySource, inRow)), validBytes);
+            }
+            if (copied != Copied.KEYS) {
+                copyChunk(k, valueTo, global(k.add(valueSource, inRow)), validBytes);
             }
         };
         // a whole tile of columns (all but a slot's last) reads its keys at fixed offsets and copies all 16 bytes;
@@ -817,6 +939,20 @@ final class IndexKeySource implements HopperKeySource {
                         k.select(k.lt(column, columns.count()), k.u32(16), k.u32(0)));
             }
         });
+    }
+
+    /** A 16-byte chunk by cp.async: whole where {@code validBytes} is null, else zero-filled past them. */
+    private static void copyChunk(KernelBuilder k, Address to, Address from, U32 validBytes) {
+        if (validBytes == null) {
+            k.copyAsync(to, from, 16);
+        } else {
+            k.copyAsyncZeroFill(to, from, validBytes);
+        }
+    }
+
+    /** Which of a gathered row's tensors {@link #gather} copies. */
+    private enum Copied {
+        BOTH, KEYS, VALUES
     }
 
     /** One pass of {@link #gather}: the thread's chunk of K and of V for one row, whose key is given. */

@@ -100,7 +100,7 @@ class LaunchOrderTest {
         assertTrue(HopperSparseFlashPrefill.forHeadDim(128, base.withPrefetchTiles(2)).entryName().endsWith("_pf2"));
         for (String bad : new String[] {"range-box", "=16", "box=16", "range-box=12", "pairs=true range-box=16",
                 "prefetch=5", "prefetch=2 gather=warp schedule=lazy,warp", "persistent=yes schedule=lazy",
-                "persistent=true",
+                "persistent=true", "schedule=overlap,lazy,lag gather=warp", "schedule=overlap,lag prefetch=1",
                 "prefetch=1 pairs=true gather=wait range-box=64 schedule=lazy"}) {
             var e = assertThrows(IllegalArgumentException.class, () -> HopperSparseFlashPrefill.Variant.parse(bad));
             assertTrue(e.getMessage().contains("minference.sparse.") || e.getMessage().contains("NAME=VALUE"),
@@ -108,6 +108,8 @@ class LaunchOrderTest {
         }
         assertEquals(base.withSchedule(HopperFlashLoop.Schedule.parse("lazy")).withPersistent(true),
                 HopperSparseFlashPrefill.Variant.parse("persistent=true schedule=lazy"));
+        assertTrue(HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.parse(
+                "schedule=overlap,lazy,lag")).entryName().contains("_overlap_lazy_lag_"));
     }
 
     /** Two consumers splitting the keys take the plain or lazy schedule only. */

@@ -172,17 +172,19 @@ class SparseFlashAttentionGpuTest {
 
     static Stream<Arguments> rangeBoxCases() {
         return hopperCasesPer("range-box=32", "range-box=16", "range-box=8",
-                "range-box=16 gather=warp schedule=lazy,warp");
+                "range-box=16 gather=warp schedule=lazy,warp", "schedule=overlap,lazy,lag",
+                "range-box=8 gather=wait schedule=overlap,lag");
     }
 
     /** The Hopper cases once per schedule other than the default (lazy) one. */
     static Stream<Arguments> scheduleCases() {
-        return hopperCasesPer("plain", "overlap", "overlap,lazy");
+        return hopperCasesPer("plain", "overlap", "overlap,lazy", "overlap,lazy,lag");
     }
 
     /**
      * The Hopper kernel with the other schedules (plain: the accumulator rescaled every step, where the default lazy
-     * one rescales only where a row's maximum moved; overlap: the softmax under the previous P V), on the same cases;
+     * one rescales only where a row's maximum moved; overlap: the softmax under the previous P V; lag: V a step behind K
+     * in the ring), on the same cases;
      * a lazy schedule must also give the bits of its eager twin.
      */
     @ParameterizedTest(name = "{0} {3} {1}, {2} tokens, heads from {4} ({5})")

@@ -97,7 +97,11 @@ class SparseFlashEmulationTest {
             "overlap lazy, 64, MIXED, 300, 0, 6",
             "default persistent, 64, VERTICAL_SLASH, 330, 0, 6", "cluster, 128, MIXED, 330, 1, 4",
             "cluster last-first, 64, VERTICAL_SLASH, 100, 0, 6", "default prefetch 2, 64, MIXED, 300, 0, 6",
-            "prefetch 1, 128, SCATTERED, 330, 0, 3", "128 keys prefetch 3, 64, VERTICAL_SLASH, 520, 0, 6"})
+            "prefetch 1, 128, SCATTERED, 330, 0, 3", "128 keys prefetch 3, 64, VERTICAL_SLASH, 520, 0, 6",
+            "default lag, 128, SCATTERED, 330, 0, 3", "default lag, 64, MIXED, 300, 0, 6",
+            "default lag, 64, VERTICAL_SLASH, 520, 0, 6", "default lag, 64, A_SHAPE, 150, 0, 6",
+            "lag waited gathers, 64, MIXED, 300, 0, 6", "lag waited gathers, 128, BLOCK_SPARSE, 260, 0, 6",
+            "lag range boxes of 8, 64, SCATTERED, 330, 0, 3", "lag range boxes of 32 async, 64, MIXED, 300, 0, 6"})
     void theHopperKernelMatchesTheCpuReference(String variant, int headDim, String pattern, int length,
                                                int firstHead, int heads) {
         DrawnCase drawn = DrawnCase.fresh(headDim, pattern, firstHead, heads, length);
@@ -228,6 +232,26 @@ class SparseFlashEmulationTest {
                 new Random(orderSeed), grid);
         assertSameBits(expected, persistent, drawn.shape(), "a block per unit's; " + pattern + ", seed "
                 + drawn.seed());
+    }
+
+    /**
+     * Values lagging a step behind the keys in the ring ({@link HopperFlashLoop.Schedule#lagValues}) change where a
+     * step's V lies and when stages go back, not what is computed: the default's bits on every family, a slot of
+     * one step (its V alone in the ring's extra position) and a head of column tiles only among them. A V copied
+     * from the wrong box start or the wrong columns, or a stage given back while read, shows as differing rows, a race
+     * or a deadlock.
+     */
+    @ParameterizedTest(name = "{0}, {1} tokens, d {2}")
+    @CsvSource({"VERTICAL_SLASH, 520, 64", "MIXED, 330, 128", "SCATTERED, 330, 64", "A_SHAPE, 150, 64",
+            "BLOCK_SPARSE, 260, 64", "SLASH_RUNS, 520, 64", "DENSE, 200, 64", "VERTICAL_SLASH, 1, 64"})
+    void laggingValuesGiveTheDefaultBits(String pattern, int length, int headDim) {
+        DrawnCase drawn = DrawnCase.fresh(headDim, pattern, 0, 6, length);
+        long orderSeed = drawn.random().nextLong();
+        HopperSparseFlashPrefill.Variant variant = HopperSparseFlashPrefill.Variant.DEFAULT;
+        float[] expected = drawn.hopper(HopperSparseFlashPrefill.forHeadDim(headDim, variant), new Random(orderSeed));
+        float[] lagging = drawn.hopper(HopperSparseFlashPrefill.forHeadDim(headDim, variant.withSchedule(
+                HopperFlashLoop.Schedule.parse("overlap,lazy,lag"))), new Random(orderSeed));
+        assertSameBits(expected, lagging, drawn.shape(), "the default's; " + pattern + ", seed " + drawn.seed());
     }
 
     /**
@@ -374,6 +398,13 @@ class SparseFlashEmulationTest {
             case "range boxes of 16 persistent" -> base.withRangeBox(16).withPersistent(true);
             case "range boxes of 16 async" -> base.withRangeBox(16).withGather(GatherArrival.ASYNC);
             case "default" -> HopperSparseFlashPrefill.Variant.DEFAULT;
+            case "default lag" -> HopperSparseFlashPrefill.Variant.DEFAULT.withSchedule(
+                    HopperFlashLoop.Schedule.parse("overlap,lazy,lag"));
+            case "lag waited gathers" -> base.withSchedule(HopperFlashLoop.Schedule.parse("overlap,lag"));
+            case "lag range boxes of 8" -> base.withRangeBox(8).withSchedule(
+                    HopperFlashLoop.Schedule.parse("overlap,lazy,lag"));
+            case "lag range boxes of 32 async" -> base.withRangeBox(32).withGather(GatherArrival.ASYNC)
+                    .withSchedule(HopperFlashLoop.Schedule.parse("overlap,lag"));
             // what SparseAttentionBenchmark's gather sweep runs on the default
             case "default warp gather" -> HopperSparseFlashPrefill.Variant.DEFAULT.withGather(GatherArrival.WARP);
             // persistent blocks do not overlap: the default's boxes and gathers on the lazy schedule
