@@ -77,8 +77,8 @@ public final class FlashPrefillSweep implements GpuBenchmark {
     }
 
     /**
-     * {@code FlashPrefillSweep M,N,S ... hopper[-m64]:N,S[,pingpong][,overlap][,lazy][,persistent][,cluster] ... --
-     * length...}: each mma.sync tiling (query rows, keys per tile, stages) and Hopper tiling (keys per step, stages,
+     * {@code FlashPrefillSweep M,N,S ... hopper[-m64]:N,S[,pingpong][,overlap][,lazy][,lag][,persistent][,cluster]
+     * ... -- length...}: each mma.sync tiling (query rows, keys per tile, stages) and Hopper tiling (keys per step, stages,
      * optionally a schedule, and {@code persistent} for a grid of blocks per SM taking the (head, query block) units
      * in turn; {@code hopper-m64} takes 64 query rows a block with one consumer warpgroup instead of 128 with two;
      * {@code cluster}, with {@code hopper-m64}, runs pairs of neighbouring query blocks as two-block clusters that
@@ -120,7 +120,7 @@ public final class FlashPrefillSweep implements GpuBenchmark {
             }
         }
         if (tilings.isEmpty() || lengths.isEmpty()) {
-            System.err.println("usage: FlashPrefillSweep M,N,S|hopper[-m64]:N,S[,pingpong][,overlap][,lazy]"
+            System.err.println("usage: FlashPrefillSweep M,N,S|hopper[-m64]:N,S[,pingpong][,overlap][,lazy][,lag]"
                     + "[,persistent][,cluster] [...] -- length [length ...]");
             System.exit(2);
         }
