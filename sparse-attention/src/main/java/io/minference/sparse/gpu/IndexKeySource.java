@@ -44,6 +44,11 @@ import static io.minference.ptx.dsl.Address.shared;
  * and copies, and a range tile is producer warp 0's alone (its lane 0 announcing the TMA bytes, the warp's one
  * arrival counting for all four). With {@link GatherArrival#ASYNC} the 64 threads that write the key positions
  * arrive once more at the end of the step, since the copy engine's arrivals do not release their plain stores.
+ * <p><b>Values lagging.</b> For the overlapped schedule's {@link HopperFlashLoop.Schedule#lagValues} a single slot's
+ * producer fills ring position t with K and the key positions of step t and V of step t - 1 ({@link #loadLagged}):
+ * each warp keeps the first keys of the range boxes it copied K from, for their V a position later, and a column
+ * tile's V rows are gathered again from the column list; the arrivals are one step's. Measured no faster than the
+ * default (BENCHMARKS.md, "Values a step behind the keys"), so off unless asked for.
  * <p><b>Paired slots.</b> Given two slots (query blocks 2p and 2p + 1 of one head, one consumer warpgroup each) the
  * producer streams their tiles once for both: the two slots' range tiles merged by first key, a tile that starts at
  * the same key in both loaded once and computed by both (block 2p + 1's run of diagonals is block 2p's run 64 keys
