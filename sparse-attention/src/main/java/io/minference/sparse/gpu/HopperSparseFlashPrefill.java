@@ -61,8 +61,9 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
     private static final int MAX_GRID_ROWS = 65535;
     /**
      * The system property naming the consumers' schedule ({@link HopperFlashLoop.Schedule#parse}): {@code plain}, or
-     * a list of {@code overlap} (the softmax of a step under the previous step's P V), {@code lazy} (the default)
-     * and {@code warp}; one consumer warpgroup has no partner for ping-pong.
+     * a list of {@code overlap} (the softmax of a step under the previous step's P V), {@code lazy},
+     * {@code warp} and {@code lag} (with {@code overlap}: V a step behind K in the ring, no faster when measured);
+     * {@code overlap,lazy} by default; one consumer warpgroup has no partner for ping-pong.
      */
     public static final String SCHEDULE_PROPERTY = "minference.sparse.schedule";
     /**
