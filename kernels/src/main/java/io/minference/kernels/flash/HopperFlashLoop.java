@@ -396,6 +396,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
                 source.startProducer(k);
                 U32 steps = source.steps(k);
                 if (schedule.lagValues()) {
+                    source.startLagging(k);
                     k.comment("ring positions 0..steps: K of step p, V of step p - 1");
                     k.loop(source.firstProducerStep(k, tid, stages), k.add(steps, 1), 1, position -> {
                         awaitEmpty(k, frame, position);

@@ -99,6 +99,14 @@ public interface HopperKeySource {
     }
 
     /**
+     * Producer threads, with values lagging: called after {@link #startProducer}, before the first
+     * {@link #loadLagged}, where a source declares what it carries from one position to the next (so that a source
+     * not lagging declares nothing for it). The default does nothing.
+     */
+    default void startLagging(KernelBuilder k) {
+    }
+
+    /**
      * Producer, with values lagging ({@link #lagsValues}): thread {@code thread} fills ring position
      * {@code position} (0 to {@code steps}) with K and the metadata of step {@code position} where
      * {@code position < steps}, and V of step {@code position - 1} where {@code position > 0}, making the same

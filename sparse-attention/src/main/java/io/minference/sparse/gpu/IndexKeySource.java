@@ -416,11 +416,14 @@ final class IndexKeySource implements HopperKeySource {
     @Override
     public void startProducer(KernelBuilder k) {
         slots.forEach(slot -> slot.start(k));
-        if (lagsValues()) {
-            laggedBoxStarts = new U32[boxesPerWarp()];
-            for (int j = 0; j < laggedBoxStarts.length; j++) {
-                laggedBoxStarts[j] = k.var("laggedBoxStart", k.u32(0));
-            }
+    }
+
+    /** The box starts a warp keeps for the next position's V ({@link #laggedBoxStarts}). */
+    @Override
+    public void startLagging(KernelBuilder k) {
+        laggedBoxStarts = new U32[boxesPerWarp()];
+        for (int j = 0; j < laggedBoxStarts.length; j++) {
+            laggedBoxStarts[j] = k.var("laggedBoxStart", k.u32(0));
         }
     }
 
@@ -447,8 +450,8 @@ final class IndexKeySource implements HopperKeySource {
      */
     @Override
     public void loadLagged(KernelBuilder k, U32 thread, U32 position, U32 steps, Stage stage) {
-        if (!lagsValues()) {
-            throw new IllegalStateException("this index source does not lag its values");
+        if (!lagsValues() || laggedBoxStarts == null) {
+            throw new IllegalStateException("this index source does not lag its values, or was not started lagging");
         }
         RangeCursor slot = slots.getFirst();
         Columns columns = slot.keys.columnList();

@@ -1,9 +1,11 @@
 package io.minference.sparse.gpu;
 
 import io.minference.kernels.flash.HopperFlashLoop;
+import io.minference.ptx.PtxTarget;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -108,8 +110,14 @@ class LaunchOrderTest {
         }
         assertEquals(base.withSchedule(HopperFlashLoop.Schedule.parse("lazy")).withPersistent(true),
                 HopperSparseFlashPrefill.Variant.parse("persistent=true schedule=lazy"));
-        assertTrue(HopperSparseFlashPrefill.forHeadDim(128, HopperSparseFlashPrefill.Variant.parse(
-                "schedule=overlap,lazy,lag")).entryName().contains("_overlap_lazy_lag_"));
+        HopperSparseFlashPrefill lagging = HopperSparseFlashPrefill.forHeadDim(128,
+                HopperSparseFlashPrefill.Variant.parse("schedule=overlap,lazy,lag"));
+        assertTrue(lagging.entryName().contains("_overlap_lazy_lag_"), lagging.entryName());
+        // the producer's state for lagging values is declared only where the values lag: the default's PTX is as
+        // it was before the option existed
+        assertTrue(lagging.emit(PtxTarget.SM_90A).ptx().contains("laggedBoxStart"));
+        assertFalse(HopperSparseFlashPrefill.forHeadDim(128, base).emit(PtxTarget.SM_90A).ptx()
+                .contains("laggedBoxStart"));
     }
 
     /** Two consumers splitting the keys take the plain or lazy schedule only. */
