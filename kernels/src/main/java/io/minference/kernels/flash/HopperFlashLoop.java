@@ -754,9 +754,14 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         U32 firstMasked = k.min(source.firstMaskedStep(k), lastStep).named("firstMasked");
         // S of step t + 1 is issued right behind O += P V of step t, so the tensor cores run both back to back while
         // the warpgroup waits; the softmax of t + 1 then needs both done (it rescales O).
-        Function<U32, HopperKeySource.Stage> acquire = index -> {
+        // a ring position's stage once its full barrier has completed (the phase of the position's round)
+        Function<U32, HopperKeySource.Stage> awaitFull = index -> {
             HopperKeySource.Stage stage = stageOf.apply(index);
             k.waitPhase(stage.full(), k.and(k.div(ringIndex.apply(index), stages), 1));
+            return stage;
+        };
+        Function<U32, HopperKeySource.Stage> acquire = index -> {
+            HopperKeySource.Stage stage = awaitFull.apply(index);
             source.acquired(k, index, stage);
             return stage;
         };
@@ -837,8 +842,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             }
             if (schedule.overlapSoftmax()) {
                 Function<U32, HopperKeySource.Stage> acquireValues = index -> {
-                    HopperKeySource.Stage stage = stageOf.apply(index);
-                    k.waitPhase(stage.full(), k.and(k.div(ringIndex.apply(index), stages), 1));
+                    HopperKeySource.Stage stage = awaitFull.apply(index);
                     source.acquiredValues(k, stage);
                     return stage;
                 };

@@ -485,32 +485,15 @@ final class IndexKeySource implements HopperKeySource {
 
     /**
      * K of a range tile, box by box as {@link #boxedRangeTile} walks them (a tile of 64 keys being one box), each box's
-     * first key kept by its warp for the V copy of the next position; no arrival.
+     * first key kept by its owner warp's lane 0 for the V copy of the next position; no arrival.
      */
     private void laggedRangeKeys(KernelBuilder k, U32 thread, Stage stage) {
-        RangeCursor slot = slots.getFirst();
-        int boxes = BLOCK / rangeBox;
-        U32 warp = k.shr(thread, 5);
-        U32 lane = k.and(thread, 31);
-        k.comment("a range tile's K in boxes of " + rangeBox + " keys, box b by warp b / " + boxesPerWarp());
-        for (int box = 0; box < boxes; box++) {
-            int boxRow = box * rangeBox;
+        walkRangeBoxes(k, k.shr(thread, 5), k.and(thread, 31), 0, stage, (box, boxRow, from) -> {
             U32 kept = laggedBoxStarts[box % boxesPerWarp()];
-            k.ifThen(k.eq(warp, k.u32(box / boxesPerWarp())), () -> {
-                // a box of 64 keys has two lanes' positions per lane
-                for (int half = 0; half < rangeBox; half += 32) {
-                    U32 offset = k.add(lane, half);
-                    k.ifThen(k.lt(offset, rangeBox), () -> k.store(shared(k.add(stage.metadata(),
-                            k.shl(k.add(offset, boxRow), 2))), slot.key(k, offset)));
-                }
-                k.set(kept, k.select(slot.inRanges(k), slot.boxStart, rows.keyRows()));
-                k.ifThen(k.eq(lane, 0), () -> {
-                    k.expectBytes(stage.full(), rangeBox * headDim * 2);
-                    stage.keys().loadRows(k, rows.keyMap(), stage.full(), boxRow, rangeBox, rows.kvHead(), kept);
-                });
-            });
-            slot.advance(k);
-        }
+            k.set(kept, from);
+            k.expectBytes(stage.full(), rangeBox * headDim * 2);
+            stage.keys().loadRows(k, rows.keyMap(), stage.full(), boxRow, rangeBox, rows.kvHead(), kept);
+        });
     }
 
     /** V of the range tile whose K the previous position took, from the box starts its warps kept; no arrival. */
@@ -813,33 +796,52 @@ final class IndexKeySource implements HopperKeySource {
      * ascend and end in its masked keys, which {@link #mask} relies on.
      */
     private void boxedRangeTile(KernelBuilder k, U32 thread, int firstRow, Stage stage) {
-        RangeCursor slot = slots.getFirst();
-        int boxes = BLOCK / rangeBox;
-        int boxesPerWarp = boxesPerWarp();
         U32 warp = k.shr(thread, 5);
         U32 lane = k.and(thread, 31);
-        k.comment("a range tile in boxes of " + rangeBox + " keys, walked through the slot's ranges, box b by warp b / "
-                + boxesPerWarp);
-        for (int box = 0; box < boxes; box++) {
-            int owner = box / boxesPerWarp;
-            int boxRow = firstRow + box * rangeBox;
-            k.ifThen(k.eq(warp, k.u32(owner)), () -> {
-                k.ifThen(k.lt(lane, rangeBox), () -> k.store(shared(k.add(stage.metadata(),
-                        k.shl(k.add(lane, boxRow), 2))), slot.key(k, lane)));
-                U32 from = k.select(slot.inRanges(k), slot.boxStart, rows.keyRows());
-                k.ifThen(k.eq(lane, 0), () -> {
-                    k.expectBytes(stage.full(), rangeTileBytes() / boxes);
-                    copyRangeTile(k, from, boxRow, rangeBox, stage);
-                });
-            });
-            // every warp walks every box: its next box is in the next range tile, after the others' boxes
-            slot.advance(k);
-        }
+        walkRangeBoxes(k, warp, lane, firstRow, stage, (box, boxRow, from) -> {
+            k.expectBytes(stage.full(), rangeTileBytes() / (BLOCK / rangeBox));
+            copyRangeTile(k, from, boxRow, rangeBox, stage);
+        });
         if (arrival == GatherArrival.WARP) {
             k.arriveForWarp(stage.full(), lane);
         } else {
             k.arrive(stage.full());
         }
+    }
+
+    /**
+     * The walk of a range tile's boxes that {@link #boxedRangeTile} describes: each box's owner warp writes the box's
+     * key positions into stage rows from {@code firstRow} on (two a lane for a box of 64), and its lane 0 hands the
+     * box's first key (the maps' end past the last range) to {@code copyBox}; every warp advances the cursor over
+     * every box. {@code warp} and {@code lane} are the producer thread's.
+     */
+    private void walkRangeBoxes(KernelBuilder k, U32 warp, U32 lane, int firstRow, Stage stage, BoxCopy copyBox) {
+        RangeCursor slot = slots.getFirst();
+        int boxes = BLOCK / rangeBox;
+        int boxesPerWarp = boxesPerWarp();
+        k.comment("a range tile in boxes of " + rangeBox + " keys, walked through the slot's ranges, box b by warp b / "
+                + boxesPerWarp);
+        for (int box = 0; box < boxes; box++) {
+            int owner = box / boxesPerWarp;
+            int boxIndex = box;
+            int boxRow = firstRow + box * rangeBox;
+            k.ifThen(k.eq(warp, k.u32(owner)), () -> {
+                for (int half = 0; half < rangeBox; half += 32) {
+                    U32 offset = half == 0 ? lane : k.add(lane, half);
+                    k.ifThen(k.lt(offset, rangeBox), () -> k.store(shared(k.add(stage.metadata(),
+                            k.shl(k.add(offset, boxRow), 2))), slot.key(k, offset)));
+                }
+                U32 from = k.select(slot.inRanges(k), slot.boxStart, rows.keyRows());
+                k.ifThen(k.eq(lane, 0), () -> copyBox.copy(boxIndex, boxRow, from));
+            });
+            // every warp walks every box: its next box is in the next range tile, after the others' boxes
+            slot.advance(k);
+        }
+    }
+
+    /** What lane 0 of a box's owner warp issues for box {@code box} at stage row {@code boxRow}, from key {@code from}. */
+    private interface BoxCopy {
+        void copy(int box, int boxRow, U32 from);
     }
 
     /**
