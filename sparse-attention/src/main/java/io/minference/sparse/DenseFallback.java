@@ -7,11 +7,12 @@ package io.minference.sparse;
  * its gathered tiles, so past some share dense is faster; the CPU prefill ({@code SparsePrefills.cpu}) and the GPU
  * prefill ({@code GpuSparsePrefill}) decide with this same rule on the same counts.
  *
- * <p>The default, {@value #DEFAULT_MAX_TILE_SHARE}, comes from the sparse layer measured on an H200
- * (BENCHMARKS.md, "Sparse prefill"): the sparse kernel ran at 245–285 TFLOP/s on the tiles it visits against 339
- * for the dense kernel, so it breaks even at a share of 245/339 = 0.72 at worst; less the estimation's 3–5 % of the
- * dense layer at 32K, about 0.69; two thirds leaves a margin. {@code SparseLayerBenchmark} measures the crossover
- * per input family so that it can be set from measurements. The setting is the system property {@value #PROPERTY}
+ * <p>The default, {@value #DEFAULT_MAX_TILE_SHARE}, is where the Hopper kernels break even (BENCHMARKS.md, "The
+ * dense fallback's share re-measured"): {@code FallbackCrossoverBenchmark} puts the sparse kernel at the dense
+ * kernel's time at a share of 0.69 at 32K and 0.64 at 128K (NVIDIA H100, 2026-12-06), and the whole 8B prefill at
+ * 128K was level from 0.66 to 0.85 and slower at 0.5 and with no fallback. (It was first chosen, with the same
+ * value, from the mma.sync kernels' 245/339 TFLOP/s.) {@code SparseLayerBenchmark --fallback} measures it per input
+ * family so that it can be set from measurements. The setting is the system property {@value #PROPERTY}
  * ({@code -Dminference.sparse.dense-fallback=0.8}; {@code never} turns the fallback off), read by
  * {@link #configured()}, which the sparse prefills use unless they are given a fallback.
  *
