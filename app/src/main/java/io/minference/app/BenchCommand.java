@@ -104,7 +104,7 @@ final class BenchCommand extends CliCommand {
                     "Invalid value for option '--decode-tokens': must be 0 or more, got " + decodeTokens);
         }
         sparse.check(this);
-        var settings = settings(new ConfigOverrides(model, tokenizer, device, null, null, null, null, null, null)
+        var settings = settings(ConfigOverrides.NONE.withModel(model, tokenizer).withDevice(device)
                 .withAttention(attentionModes == null ? null : sparse.checkedMode(attentionModes), sparse.patterns,
                         sparse.sparseThreshold, sparse.massBudget()).withKvCache(kvCache).withKvOffload(kvOffload));
         KvCacheType cacheType = settings.kvCache();

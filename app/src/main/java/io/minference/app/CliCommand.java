@@ -95,9 +95,9 @@ abstract class CliCommand implements Callable<Integer> {
         check("--device", device, Limits::device);
         refuseIgnored("--sparse-threshold", "every sparse mode is compared sparse, at threshold 0");
         sparse.check(this);
-        MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, device, null, null, null, null,
-                null, null).withAttention(sparse.checkedMode(modes), sparse.patterns, sparse.sparseThreshold,
-                sparse.massBudget()));
+        MinferenceConfig settings = settings(ConfigOverrides.NONE.withModel(model, tokenizer).withDevice(device)
+                .withAttention(sparse.checkedMode(modes), sparse.patterns, sparse.sparseThreshold,
+                        sparse.massBudget()));
         if (settings.model() == null) throw missing("'--model=PATH' (or model: in the --config file)");
         Inputs.requireModel(settings.model());
         Inputs.requirePatterns(settings.attention());

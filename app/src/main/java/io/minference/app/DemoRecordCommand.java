@@ -102,8 +102,7 @@ final class DemoRecordCommand extends CliCommand {
         check("--depth", depth, d -> d >= 0 && d <= 100 ? Optional.empty()
                 : Optional.of("must be from 0 to 100, got " + d));
         check("--max-tokens", maxTokens, n -> Limits.maxTokens(n));
-        MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, device, null, null, null, null,
-                null, null));
+        MinferenceConfig settings = settings(ConfigOverrides.NONE.withModel(model, tokenizer).withDevice(device));
         if (settings.model() == null) throw missing("'--model=PATH' (or model: in the --config file)");
         Inputs.requireModel(settings.model());
         Inputs.requirePatterns(patterns(settings));

@@ -97,9 +97,10 @@ final class GenerateCommand extends CliCommand {
         check("--top-p", topP, Limits::topP);
         check("--device", device, Limits::device);
         sparse.check(this);
-        MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, device, maxTokens, temperature,
-                topP, seed, chat, null).withAttention(attention, sparse.patterns, sparse.sparseThreshold,
-                sparse.massBudget()).withKvCache(kvCache).withKvOffload(kvOffload));
+        MinferenceConfig settings = settings(ConfigOverrides.NONE.withModel(model, tokenizer).withDevice(device)
+                .withSampling(maxTokens, temperature, topP, seed, chat)
+                .withAttention(attention, sparse.patterns, sparse.sparseThreshold, sparse.massBudget())
+                .withKvCache(kvCache).withKvOffload(kvOffload));
         if (settings.model() == null) throw missing("'--model=PATH' (or model: in the --config file)");
         Inputs.requireModel(settings.model());
         if (settings.tokenizer() != null) Inputs.requireFile(settings.tokenizer(), "tokenizer file");

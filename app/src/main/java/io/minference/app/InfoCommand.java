@@ -41,8 +41,7 @@ final class InfoCommand extends CliCommand {
 
     @Override
     int run() throws IOException {
-        MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, null, null, null, null, null, null,
-                null));
+        MinferenceConfig settings = settings(ConfigOverrides.NONE.withModel(model, tokenizer));
         if (settings.model() == null) throw missing("'--model=PATH' (or model: in the --config file)");
         Inputs.requireModel(settings.model());
         print(ModelLoader.inspect(settings.model()));

@@ -1,7 +1,6 @@
 package io.minference.app;
 
 import io.minference.config.AttentionMode;
-import io.minference.config.ConfigOverrides;
 import io.minference.config.MinferenceConfig;
 import io.minference.llama.LlamaConfig;
 import io.minference.llama.generate.GenerationResult;

@@ -96,8 +96,8 @@ final class RecallCommand extends CliCommand {
         // Recall measures a sparse mode: minference unless the flag or the configuration file names another.
         AttentionMode mode = attention != null ? attention
                 : settings(ConfigOverrides.NONE).attention().mode().sparse() ? null : AttentionMode.MINFERENCE;
-        MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, null, null, null, null, null,
-                null, null).withAttention(mode, sparse.patterns, sparse.sparseThreshold, sparse.massBudget()));
+        MinferenceConfig settings = settings(ConfigOverrides.NONE.withModel(model, tokenizer)
+                .withAttention(mode, sparse.patterns, sparse.sparseThreshold, sparse.massBudget()));
         AttentionConfig measured = settings.attention();
         Inputs.requirePatterns(measured);
         if (synthetic != null) return runSynthetic(measured);

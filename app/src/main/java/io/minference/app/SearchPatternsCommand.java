@@ -101,8 +101,7 @@ final class SearchPatternsCommand extends CliCommand {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                     "Invalid value for option '--tile-budget': must be a fraction in (0, 1], got " + tileBudget);
         }
-        MinferenceConfig settings = settings(new ConfigOverrides(model, tokenizer, null, null, null, null, null,
-                null, null));
+        MinferenceConfig settings = settings(ConfigOverrides.NONE.withModel(model, tokenizer));
         if (settings.model() == null) throw missing("'--model=PATH' (or model: in the --config file)");
         Inputs.requireModel(settings.model());
         Inputs.requireFile(calibration, "calibration file");

@@ -147,7 +147,7 @@ abstract class ServerCommand extends CliCommand {
     }
 
     private ConfigOverrides overrides(String modelFlag) {
-        return new ConfigOverrides(modelFlag, tokenizer, device, null, null, null, null, null, null);
+        return ConfigOverrides.NONE.withModel(modelFlag, tokenizer).withDevice(device);
     }
 
     private static Function<Long, Optional<String>> atLeast(long min, String unit) {

@@ -38,8 +38,8 @@ final class TokenizeCommand extends CliCommand {
 
     @Override
     int run() throws IOException {
-        var flags = new ConfigOverrides(source == null ? null : source.model, source == null ? null : source.tokenizer,
-                null, null, null, null, null, null, null);
+        var flags = ConfigOverrides.NONE.withModel(source == null ? null : source.model,
+                source == null ? null : source.tokenizer);
         MinferenceConfig settings = settings(flags);
         int[] ids;
         // A tokenizer named anywhere wins: reading it alone is far cheaper than loading a model.

@@ -103,7 +103,7 @@ class AttentionConfigTest {
         assertTrue(failure("kv_cache: e4m3\n").endsWith("kv_cache: must be one of bf16, fp8, int8, got 'e4m3'"));
         assertTrue(failure("kv_cache: [int8]\n").contains("kv_cache"));
         assertEquals(List.of(false, true, true), Arrays.stream(KvCacheType.values()).map(KvCacheType::coded).toList());
-        assertEquals(KvCacheType.FP8, new ConfigOverrides(null, null, null, null, null, null, null, null, null)
+        assertEquals(KvCacheType.FP8, ConfigOverrides.NONE
                 .withKvCache(KvCacheType.FP8).applyTo(load("kv_cache: bf16\n")).kvCache(), "the flag wins");
         assertEquals(KvCacheType.FP8, ConfigOverrides.NONE.applyTo(load("kv_cache: fp8\n")).kvCache());
         assertEquals(KvCacheType.INT8, ConfigOverrides.NONE.withKvCache(KvCacheType.INT8)
