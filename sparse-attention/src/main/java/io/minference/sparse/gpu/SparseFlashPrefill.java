@@ -111,8 +111,8 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
         U64 qHead = k.add(q, k.mulWide(head, rowBytes())).named("qHead");
         U64 kHead = k.add(kCache, k.mulWide(kvHead, rowBytes())).named("kHead");
         U64 vHead = k.add(vCache, k.mulWide(kvHead, rowBytes())).named("vHead");
-        U64 slotRanges = indexParams.slotRanges(k, slot);
-        U64 slotColumns = indexParams.slotColumns(k, slot);
+        SlotIndex slotIndex = new SlotIndex(slot, indexParams.rangeCounts(), indexParams.columnCounts(),
+                indexParams.slotRanges(k, slot), indexParams.slotColumns(k, slot));
 
         U32 smem = k.dynamicShared(sharedBytes());
         U32 kvStages = k.add(smem, BLOCK * rowBytes()).named("kvStages");
@@ -125,11 +125,30 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
         loop.emit(k, lane, warp, smem, kvStages, scale, () -> {
             k.comment("Q block (rows past the end zeroed): the first commit group");
             queryLoad.copy(k, smem, k.add(qHead, k.mulWide(firstRow, qRowBytes)), firstRow, length, q);
-        }, new IndexedTiles(k, keyLoad, tid, lane, warp, slot, firstRow, indexParams.rangeCounts(),
-                indexParams.columnCounts(), slotRanges, slotColumns, kHead, vHead, kCache, kvStages, keySlots,
-                scratch), new FlashKeyLoop.Output(
+        }, new IndexedTiles(k, new BlockThreads(tid, lane, warp), slotIndex, firstRow,
+                new KeyRows(keyLoad, kHead, vHead, kCache), new SharedLayout(kvStages, keySlots, scratch)),
+                new FlashKeyLoop.Output(
                 () -> k.add(k.add(o, k.mulWide(head, rowBytes())), k.mulWide(firstRow, qRowBytes)), qRowBytes,
                 rowsHere, true));
+    }
+
+    /** The block's thread index, its lane and its warp. */
+    private record BlockThreads(U32 tid, U32 lane, U32 warp) {
+    }
+
+    /** The index slot the block walks: its number, the index's per-slot counts, and its ranges and columns. */
+    private record SlotIndex(U32 slot, U64 rangeCounts, U64 columnCounts, U64 ranges, U64 columns) {
+    }
+
+    /**
+     * Where key and value rows come from: the block's row loader and its KV head's first K and V rows, with
+     * {@code anyValid} an address a masked row's copy may name without reading past the allocation.
+     */
+    private record KeyRows(RowTileLoad load, U64 kHead, U64 vHead, U64 anyValid) {
+    }
+
+    /** The shared memory the key loop uses past the Q block: the K/V stages, their key slots, the scratch words. */
+    private record SharedLayout(U32 kvStages, U32 keySlots, U32 scratch) {
     }
 
     /**
@@ -160,26 +179,25 @@ public record SparseFlashPrefill(int headDim, int stages) implements KernelDefin
         private U32 laneRow;
         private U32 laneKeySlot;
 
-        IndexedTiles(KernelBuilder k, RowTileLoad keyLoad, U32 tid, U32 lane, U32 warp, U32 slot, U32 firstRow,
-                     U64 rangeCounts, U64 columnCounts, U64 slotRanges, U64 slotColumns, U64 kHead, U64 vHead,
-                     U64 anyValid, U32 kvStages, U32 keySlots, U32 scratch) {
+        IndexedTiles(KernelBuilder k, BlockThreads threads, SlotIndex index, U32 firstRow, KeyRows keyRows,
+                     SharedLayout memory) {
             this.k = k;
-            this.keyLoad = keyLoad;
-            this.tid = tid;
-            this.lane = lane;
-            this.warp = warp;
-            this.slot = slot;
+            this.keyLoad = keyRows.load();
+            this.tid = threads.tid();
+            this.lane = threads.lane();
+            this.warp = threads.warp();
+            this.slot = index.slot();
             this.firstRow = firstRow;
-            this.rangeCounts = rangeCounts;
-            this.columnCounts = columnCounts;
-            this.slotRanges = slotRanges;
-            this.slotColumns = slotColumns;
-            this.kHead = kHead;
-            this.vHead = vHead;
-            this.anyValid = anyValid;
-            this.kvStages = kvStages;
-            this.keySlots = keySlots;
-            this.scratch = scratch;
+            this.rangeCounts = index.rangeCounts();
+            this.columnCounts = index.columnCounts();
+            this.slotRanges = index.ranges();
+            this.slotColumns = index.columns();
+            this.kHead = keyRows.kHead();
+            this.vHead = keyRows.vHead();
+            this.anyValid = keyRows.anyValid();
+            this.kvStages = memory.kvStages();
+            this.keySlots = memory.keySlots();
+            this.scratch = memory.scratch();
         }
 
         /** The slot's tiles: its ranges' (summed over the block's threads), then its columns'. */
