@@ -110,9 +110,23 @@ public record FlashPrefill(int headDim, int blockM, int blockN, int stages) impl
         loop.emit(k, lane, warp, smem, tiles, scale, () -> {
             k.comment("Q block (rows past the end zeroed), then the first key/value tiles: one commit group each");
             queryLoad.copy(k, smem, k.add(qHead, k.mulWide(firstRow, qRowBytes)), firstRow, count, q);
-        }, new CausalTiles(k, keyLoad, kvRowBytes, tiles, kHead, vHead, kCache, vCache, kvLength, firstPosition,
-                keyTiles, firstMaskedTile), new FlashKeyLoop.Output(() -> k.add(k.add(o, k.mulWide(head, rowBytes())),
+        }, new CausalTiles(k, new KeyValueRows(keyLoad, kvRowBytes, kHead, vHead, kCache, vCache), tiles,
+                new CausalSpan(kvLength, firstPosition, keyTiles, firstMaskedTile)), new FlashKeyLoop.Output(() -> k.add(k.add(o, k.mulWide(head, rowBytes())),
                 k.mulWide(firstRow, qRowBytes)), qRowBytes, rowsHere, false));
+    }
+
+    /**
+     * Where the key and value rows come from: the block's row loader, the row pitch of the K/V cache, the KV head's
+     * first K and V rows, and the caches' bases (a masked row's copy names those, never reading past them).
+     */
+    private record KeyValueRows(RowTileLoad load, U32 rowBytes, U64 kHead, U64 vHead, U64 kCache, U64 vCache) {
+    }
+
+    /**
+     * The block's causal extent: the keys that exist ({@code kvLength}), the block's first query position, its key
+     * tiles and the first of them that crosses the diagonal.
+     */
+    private record CausalSpan(U32 kvLength, U32 firstPosition, U32 keyTiles, U32 firstMaskedTile) {
     }
 
     /**
@@ -135,20 +149,19 @@ public record FlashPrefill(int headDim, int blockM, int blockN, int stages) impl
         private U32 laneFirstPosition;
         private U32 pair;
 
-        CausalTiles(KernelBuilder k, RowTileLoad keyLoad, U32 kvRowBytes, U32 kvStages, U64 kHead, U64 vHead,
-                    U64 kCache, U64 vCache, U32 kvLength, U32 firstPosition, U32 keyTiles, U32 firstMaskedTile) {
+        CausalTiles(KernelBuilder k, KeyValueRows rows, U32 kvStages, CausalSpan span) {
             this.k = k;
-            this.keyLoad = keyLoad;
-            this.kvRowBytes = kvRowBytes;
+            this.keyLoad = rows.load();
+            this.kvRowBytes = rows.rowBytes();
             this.kvStages = kvStages;
-            this.kHead = kHead;
-            this.vHead = vHead;
-            this.kCache = kCache;
-            this.vCache = vCache;
-            this.kvLength = kvLength;
-            this.firstPosition = firstPosition;
-            this.keyTiles = keyTiles;
-            this.firstMaskedTile = firstMaskedTile;
+            this.kHead = rows.kHead();
+            this.vHead = rows.vHead();
+            this.kCache = rows.kCache();
+            this.vCache = rows.vCache();
+            this.kvLength = span.kvLength();
+            this.firstPosition = span.firstPosition();
+            this.keyTiles = span.keyTiles();
+            this.firstMaskedTile = span.firstMaskedTile();
         }
 
         @Override
