@@ -67,7 +67,7 @@ public interface ControlFlow extends Comparisons, Arithmetic {
         if (unroll.factor() > 1) {
             U32 span = mul(step, u32(unroll.factor() - 1));
             emitter().comment("unrolled " + unroll.factor() + "x, then a remainder loop");
-            counted(i, end, step, Unroll.AUTO, () -> lt(add(i, span), end), () -> {
+            counted(i, step, Unroll.AUTO, () -> lt(add(i, span), end), () -> {
                 for (int u = 0; u < unroll.factor(); u++) {
                     body.accept(i);
                     if (u + 1 < unroll.factor()) {
@@ -76,10 +76,10 @@ public interface ControlFlow extends Comparisons, Arithmetic {
                 }
             });
         }
-        counted(i, end, step, unroll, () -> lt(i, end), () -> body.accept(i));
+        counted(i, step, unroll, () -> lt(i, end), () -> body.accept(i));
     }
 
-    private void counted(U32 i, U32 end, U32 step, Unroll unroll, Supplier<Pred> more, Runnable body) {
+    private void counted(U32 i, U32 step, Unroll unroll, Supplier<Pred> more, Runnable body) {
         Label head = emitter().label("loop");
         Label exit = emitter().label("endloop");
         emitter().guarded(more.get(), true, "bra", exit);
