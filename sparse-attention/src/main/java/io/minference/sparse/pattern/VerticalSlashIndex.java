@@ -60,7 +60,7 @@ public record VerticalSlashIndex(int[] columns, int[] diagonals, int length) imp
             if (runEnd >= 0) index.addRange(h, b, runStart, runEnd);
             for (int j : columns) {
                 if (j >= m1) break;
-                if (!covered(j, m0, m1, below)) index.addColumn(h, b, j);
+                if (!covered(j, m0, below)) index.addColumn(h, b, j);
             }
         }
     }
@@ -76,10 +76,11 @@ public record VerticalSlashIndex(int[] columns, int[] diagonals, int length) imp
     }
 
     /**
-     * Whether key j &lt; m1 lies in the window of one of the first {@code below} kept diagonals (those &lt; m1):
-     * exactly when one of them is in {@code [max(0, m0 - j), m0 + 64 - j)}.
+     * Whether key j (below the block's end m1) lies in the window of one of the first {@code below} kept diagonals
+     * (those below m1) of the block starting at query m0: exactly when one of them is in
+     * {@code [max(0, m0 - j), m0 + 64 - j)}.
      */
-    private boolean covered(int j, int m0, int m1, int below) {
+    private boolean covered(int j, int m0, int below) {
         int first = Math.max(0, m0 - j);
         int at = Arrays.binarySearch(diagonals, 0, below, first);
         if (at < 0) at = -at - 1;
