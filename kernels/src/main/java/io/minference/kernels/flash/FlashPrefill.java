@@ -111,8 +111,9 @@ public record FlashPrefill(int headDim, int blockM, int blockN, int stages) impl
             k.comment("Q block (rows past the end zeroed), then the first key/value tiles: one commit group each");
             queryLoad.copy(k, smem, k.add(qHead, k.mulWide(firstRow, qRowBytes)), firstRow, count, q);
         }, new CausalTiles(k, new KeyValueRows(keyLoad, kvRowBytes, kHead, vHead, kCache, vCache), tiles,
-                new CausalSpan(kvLength, firstPosition, keyTiles, firstMaskedTile)), new FlashKeyLoop.Output(() -> k.add(k.add(o, k.mulWide(head, rowBytes())),
-                k.mulWide(firstRow, qRowBytes)), qRowBytes, rowsHere, false));
+                new CausalSpan(kvLength, firstPosition, keyTiles, firstMaskedTile)),
+                new FlashKeyLoop.Output(() -> k.add(k.add(o, k.mulWide(head, rowBytes())), k.mulWide(firstRow,
+                        qRowBytes)), qRowBytes, rowsHere, false));
     }
 
     /**
@@ -135,62 +136,48 @@ public record FlashPrefill(int headDim, int blockM, int blockN, int stages) impl
      */
     private final class CausalTiles implements FlashKeyLoop.KeyTileSource {
         private final KernelBuilder k;
-        private final RowTileLoad keyLoad;
-        private final U32 kvRowBytes;
+        private final KeyValueRows rows;
         private final U32 kvStages;
-        private final U64 kHead;
-        private final U64 vHead;
-        private final U64 kCache;
-        private final U64 vCache;
-        private final U32 kvLength;
-        private final U32 firstPosition;
-        private final U32 keyTiles;
-        private final U32 firstMaskedTile;
+        private final CausalSpan span;
         private U32 laneFirstPosition;
         private U32 pair;
 
         CausalTiles(KernelBuilder k, KeyValueRows rows, U32 kvStages, CausalSpan span) {
             this.k = k;
-            this.keyLoad = rows.load();
-            this.kvRowBytes = rows.rowBytes();
+            this.rows = rows;
             this.kvStages = kvStages;
-            this.kHead = rows.kHead();
-            this.vHead = rows.vHead();
-            this.kCache = rows.kCache();
-            this.vCache = rows.vCache();
-            this.kvLength = span.kvLength();
-            this.firstPosition = span.firstPosition();
-            this.keyTiles = span.keyTiles();
-            this.firstMaskedTile = span.firstMaskedTile();
+            this.span = span;
         }
 
         @Override
         public U32 tiles() {
-            return keyTiles;
+            return span.keyTiles();
         }
 
         @Override
         public void load(U32 tile) {
             U32 stage = k.mad(k.rem(tile, stages), k.u32(stageBytes()), kvStages);
             U32 firstKey = k.mul(tile, blockN);
-            U64 offset = k.mulWide(firstKey, kvRowBytes);
-            keyLoad.copy(k, stage, k.add(kHead, offset), firstKey, kvLength, kCache);
-            keyLoad.copy(k, k.add(stage, blockN * rowBytes()), k.add(vHead, offset), firstKey, kvLength, vCache);
+            U64 offset = k.mulWide(firstKey, rows.rowBytes());
+            rows.load().copy(k, stage, k.add(rows.kHead(), offset), firstKey, span.kvLength(), rows.kCache());
+            rows.load().copy(k, k.add(stage, blockN * rowBytes()), k.add(rows.vHead(), offset), firstKey,
+                    span.kvLength(), rows.vCache());
         }
 
         @Override
         public void prepare(FlashKeyLoop.LaneRows lanes) {
             pair = lanes.pair();
-            laneFirstPosition = k.add(firstPosition, k.add(lanes.warpRow(), lanes.group())).named("lanePosition");
+            laneFirstPosition = k.add(span.firstPosition(), k.add(lanes.warpRow(), lanes.group()))
+                    .named("lanePosition");
         }
 
         @Override
         public void walk(FlashKeyLoop.Step step) {
             k.comment("key tiles wholly below the diagonal: no mask");
-            k.loop(k.u32(0), firstMaskedTile, 1, tile -> step.run(tile, null));
+            k.loop(k.u32(0), span.firstMaskedTile(), 1, tile -> step.run(tile, null));
             k.comment("key tiles that cross the diagonal: keys past each row's position are masked");
-            k.loop(firstMaskedTile, keyTiles, 1, tile -> step.run(tile, (masked, scores) -> maskAboveDiagonal(k,
-                    scores, k.sub(laneFirstPosition, k.add(k.mul(masked, blockN), pair)))));
+            k.loop(span.firstMaskedTile(), span.keyTiles(), 1, tile -> step.run(tile, (masked, scores) ->
+                    maskAboveDiagonal(k, scores, k.sub(laneFirstPosition, k.add(k.mul(masked, blockN), pair)))));
         }
     }
 
