@@ -52,7 +52,7 @@ parts=" ${*:-1 2 3 4 5 6} "
 want() { [[ $parts == *" $1 "* ]]; }
 if want 1; then
 echo "== 1. profiles ($NCU)"
-timeout 90 $NCU $P -k regex:'^sparse_flash_prefill_sm90a_bf16_d128_s3_longest_overlap_lazy_async_gather_rb16$' --launch-skip 24 -c 1 -o "$out/sparse" \
+timeout 90 $NCU $P -k regex:'^sparse_flash_prefill_sm90a_bf16_d128_s3_headmajor_overlap_lazy_async_gather_rb16$' --launch-skip 24 -c 1 -o "$out/sparse" \
   .gpu/java io.minference.bench.gpu.SparseAttentionBenchmark 32768 > "$out/ncu-sparse.log" 2>&1
 echo "sparse rc=$?"
 timeout 90 $NCU $P -k regex:'^flash_prefill_sm90a_bf16_d128' --launch-skip 1 -c 1 -o "$out/dense" \
@@ -122,9 +122,9 @@ echo "== 6. the sparse kernel's stalls by instruction, the layer at 32K (structu
 layer=$MINFERENCE_TEST_DATA/minference/Llama_3_8B_Instruct_262k_kv_out_v32_fit_o_best_pattern.json
 for variant in default whole; do
   if [ "$variant" = default ]; then
-    spec=default; kernel='^sparse_flash_prefill_sm90a_bf16_d128_s3_longest_overlap_lazy_async_gather_rb16$'
+    spec=default; kernel='^sparse_flash_prefill_sm90a_bf16_d128_s3_headmajor_overlap_lazy_async_gather_rb16$'
   else
-    spec='range-box=64 gather=wait schedule=lazy'; kernel='^sparse_flash_prefill_sm90a_bf16_d128_s3_longest_lazy$'
+    spec='range-box=64 gather=wait schedule=lazy order=longest-first'; kernel='^sparse_flash_prefill_sm90a_bf16_d128_s3_longest_lazy$'
   fi
   timeout 100 $NCU --clock-control none --set full --import-source yes -k regex:"$kernel" --launch-skip 2 -c 1 \
     -o "$out/stalls-$variant" .gpu/java io.minference.bench.gpu.SparseLayerBenchmark "$layer" 22 \

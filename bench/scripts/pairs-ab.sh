@@ -31,7 +31,7 @@ timeout 170 .gpu/test --details=testfeed --include-tag gpu --include-classname '
 echo "rc=$?"; test_summary "$out/pairs-tests.log"
 
 echo "== 2. the layer at 128K, single and paired alternating; per tile kind; cuDNN"
-layer_runs 120 "" "-Dminference.sparse.pairs=true -Dminference.sparse.gather=wait -Dminference.sparse.range-box=64 -Dminference.sparse.schedule=lazy" "" "-Dminference.sparse.pairs=true -Dminference.sparse.gather=wait -Dminference.sparse.range-box=64 -Dminference.sparse.schedule=lazy"
+layer_runs 120 "" "-Dminference.sparse.pairs=true -Dminference.sparse.gather=wait -Dminference.sparse.range-box=64 -Dminference.sparse.schedule=lazy -Dminference.sparse.order=longest-first" "" "-Dminference.sparse.pairs=true -Dminference.sparse.gather=wait -Dminference.sparse.range-box=64 -Dminference.sparse.schedule=lazy -Dminference.sparse.order=longest-first"
 timeout 150 .gpu/java io.minference.bench.gpu.SparseAttentionBenchmark 131072 > "$out/tiles.log" 2>&1
 echo "per tile kind rc=$?"; grep -E 'on tiles|dense flash L=131072 +[0-9]' "$out/tiles.log" | grep -v mma | cut -c1-120
 timeout 90 python3 bench/scripts/torch_reference.py --gqa-only --gqa-attention 131072 > "$out/torch.log" 2>&1

@@ -34,9 +34,10 @@ import static io.minference.ptx.dsl.Address.global;
  * again for the gather, and O), the index's {@code rangeOffsets, rangeCounts, ranges, columnOffsets, columnCounts,
  * columns} (u64, {@link DeviceSparseIndex}'s compact layout), {@code length, firstHead, numHeads, numKvHeads} (u32),
  * {@code scale} (f32, 1/sqrt(d) * log2 e), and with {@link LaunchOrder#LONGEST_FIRST} {@code order} (u64: the slot
- * each block takes, {@link SlotOrder}'s list). Launch: grid {@code (index heads, query blocks)}, block
- * {@link #threads()}, dynamic shared memory {@link #sharedBytes()}; query blocks run last-first, or the slots in the
- * list's order. Persistent ({@link Variant#persistent}): two more parameters, {@code units} and
+ * each block takes, {@link SlotOrder}'s list). Launch: grid {@code (index heads, query blocks)}, or with
+ * {@link LaunchOrder#HEAD_MAJOR} {@code (query blocks, index heads)}, block {@link #threads()}, dynamic shared memory
+ * {@link #sharedBytes()}; query blocks run last-first (head-major: a head's all before the next head's), or the
+ * slots in the list's order. Persistent ({@link Variant#persistent}): two more parameters, {@code units} and
  * {@code blocksPerHead} (u32), and grid {@code (}{@link #persistentGrid}{@code )}.
  * <p>Specializations ({@link Variant}): the {@link LaunchOrder}, the consumers' {@link HopperFlashLoop.Schedule},
  * the producer's {@link GatherArrival}, the keys per step, pairs and persistence; each names itself in the entry
@@ -197,12 +198,21 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
          * 0.5 % on random and RoPE, 4 % (0.3 ms) slower on structured. Boxes of 32 tied with 16 at 512K; boxes of 8
          * and the whole-tile copies with the copy engine's arrivals alone were slower. Since session 16 with the
          * {@code overlap,lazy} schedule (DEFAULT_SCHEDULE); a variant that cannot overlap names
-         * {@code schedule=lazy} beside its other settings.
+         * {@code schedule=lazy} beside its other settings. Since session 23 in the {@link LaunchOrder#HEAD_MAJOR}
+         * order: on an H100 in one process on the same inputs, 1.00-1.06x the longest-first order's speed at 32K and
+         * 128K and 1.01-1.20x at 512K on the three families, and the whole 512K prefill of synthetic:llama3-8b 24.6 s
+         * against 26.1 s (BENCHMARKS.md, "Neighbouring query blocks together"). A variant that pairs, clusters or
+         * persists names another order.
          */
         public static final Variant DEFAULT = BASELINE.withGather(GatherArrival.ASYNC).withRangeBox(16)
-                .withSchedule(HopperFlashLoop.Schedule.parse(DEFAULT_SCHEDULE));
+                .withSchedule(HopperFlashLoop.Schedule.parse(DEFAULT_SCHEDULE)).withOrder(LaunchOrder.HEAD_MAJOR);
 
         public Variant {
+            if ((pairs || cluster) && order == LaunchOrder.HEAD_MAJOR) {
+                throw new IllegalArgumentException((pairs ? PAIRS_PROPERTY : CLUSTER_PROPERTY) + " wants the "
+                        + LaunchOrder.LONGEST_FIRST.setting() + " or the " + LaunchOrder.LAST_FIRST.setting()
+                        + " order, not " + LaunchOrder.HEAD_MAJOR.setting());
+            }
             if (cluster && (pairs || persistent || keysPerStep != BLOCK || gather != GatherArrival.WAIT
                     || rangeBox != BLOCK || schedule.overlapSoftmax() || schedule.pingPong())) {
                 throw new IllegalArgumentException(CLUSTER_PROPERTY + " wants " + BLOCK + " keys a step, "
@@ -371,7 +381,11 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
 
         /** The entry-name suffix of the choices other than the default's. */
         String suffix() {
-            return (order == LaunchOrder.LONGEST_FIRST ? "_longest" : "") + schedule.suffix()
+            return (switch (order) {
+                case LONGEST_FIRST -> "_longest";
+                case HEAD_MAJOR -> "_headmajor";
+                case LAST_FIRST -> "";
+            }) + schedule.suffix()
                     + (gather == GatherArrival.WAIT ? "" : "_" + gather.setting() + "_gather")
                     + (keysPerStep == BLOCK ? "" : "_k" + keysPerStep) + (pairs ? "_pairs" : "")
                     + (persistent ? "_persistent" : "") + (rangeBox == BLOCK ? "" : "_rb" + rangeBox)
@@ -562,22 +576,35 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
             return;
         }
 
-        // the grid's y counts query blocks, or pairs of them; the sorted list holds (head slot, y) units
-        U32 blocksPerHead = k.gridDim(Axis.Y);
+        // the grid counts query blocks, or pairs of them, in y (in x head-major); the sorted list holds
+        // (head slot, unit) units
+        boolean headMajor = variant.order() == LaunchOrder.HEAD_MAJOR;
+        U32 blocksPerHead = k.gridDim(headMajor ? Axis.X : Axis.Y);
         U32 queryBlocks = queryBlocks(k, params, blocksPerHead);
         Position position;
-        if (longestFirst) {
+        if (headMajor) {
+            U32 headSlot = k.blockIdx(Axis.Y).named("headSlot");
+            position = lastFirst(k, headSlot, Axis.X, blocksPerHead, queryBlocks);
+        } else if (longestFirst) {
             // block n of the launch (in the order blocks start: x fastest) takes the n-th unit of the sorted list
             U32 launched = k.mad(k.blockIdx(Axis.Y), k.gridDim(Axis.X), k.blockIdx(Axis.X)).named("launched");
             position = listed(k, params, launched, blocksPerHead, queryBlocks);
         } else {
             U32 headSlot = k.blockIdx(Axis.X).named("headSlot");
-            U32 y = k.sub(k.sub(blocksPerHead, 1), k.blockIdx(Axis.Y)).named("queryBlock");
-            U32 queryBlock = variant.pairs() ? k.shl(y, 1) : y;
-            position = new Position(headSlot, queryBlock, k.mad(headSlot, queryBlocks, queryBlock).named("slot"));
+            position = lastFirst(k, headSlot, Axis.Y, blocksPerHead, queryBlocks);
         }
         HopperFlashLoop.Unit unit = unit(k, params, position, queryBlocks);
         loop().emit(k, unit.block(), unit.source());
+    }
+
+    /**
+     * The unit of a head slot that the block's index on {@code axis} counts from the head's last: its first query
+     * block and index slot.
+     */
+    private Position lastFirst(KernelBuilder k, U32 headSlot, Axis axis, U32 blocksPerHead, U32 queryBlocks) {
+        U32 y = k.sub(k.sub(blocksPerHead, 1), k.blockIdx(axis)).named("queryBlock");
+        U32 queryBlock = variant.pairs() ? k.shl(y, 1) : y;
+        return new Position(headSlot, queryBlock, k.mad(headSlot, queryBlocks, queryBlock).named("slot"));
     }
 
     /**

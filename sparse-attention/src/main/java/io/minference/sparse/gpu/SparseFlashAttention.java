@@ -23,8 +23,8 @@ import java.util.Arrays;
  * the index's heads are written. Head dims 64 and 128. The Hopper kernel runs the
  * {@link HopperSparseFlashPrefill.Variant} it is given ({@link HopperSparseFlashPrefill.Variant#configured} reads the
  * system properties, {@link HopperSparseFlashPrefill.Variant#DEFAULT} where unset): it takes its slots in a
- * {@link LaunchOrder} (longest first by default, the slots sorted on the device first by {@link SlotOrder} into a list
- * this object keeps), its consumers run a schedule ({@code overlap,lazy} by default), its producer hands gathered
+ * {@link LaunchOrder} (head-major by default; longest first sorts the slots on the device first by {@link SlotOrder}
+ * into a list this object keeps), its consumers run a schedule ({@code overlap,lazy} by default), its producer hands gathered
  * columns over as a {@link GatherArrival} says, and with a persistent variant
  * ({@link HopperSparseFlashPrefill.Variant#persistent}; refused as a setting until it passes its GPU test) a grid of
  * a few blocks per SM walks the sorted list.
@@ -144,6 +144,10 @@ public final class SparseFlashAttention implements AutoCloseable {
                 int grid = hopper.persistentGrid(units, context.device().multiprocessorCount());
                 kernel.withShape(new LaunchShape(grid, 1, 1, hopper.threads(), 1, 1)).launch(stream,
                         concat(arguments, new Object[] {units, perHead}));
+            } else if (hopper.variant().order() == LaunchOrder.HEAD_MAJOR) {
+                // x fastest: a head's query blocks one after another, then the next head's
+                kernel.withShape(new LaunchShape(perHead, slots, 1, hopper.threads(), 1, 1)).launch(stream,
+                        arguments);
             } else {
                 // the cluster shape is in the PTX (.reqnctapercluster): a plain launch with an even grid y
                 kernel.withShape(new LaunchShape(slots, hopper.gridBlocksPerHead(perHead), 1, hopper.threads(), 1,

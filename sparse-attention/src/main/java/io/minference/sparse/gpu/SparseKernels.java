@@ -37,7 +37,9 @@ public final class SparseKernels {
                 new VerticalSlashSelect(), new VerticalSlashRuns(), new IndexAssembly(true), new IndexAssembly(false),
                 new SlotOffsets(), new IndexTiles(),
                 new IndexKeys(), new BlockPool(d)));
-        for (LaunchOrder order : LaunchOrder.values()) {
+        kernels.add(HopperSparseFlashPrefill.forHeadDim(d, HopperSparseFlashPrefill.Variant.DEFAULT
+                .withOrder(LaunchOrder.HEAD_MAJOR)));
+        for (LaunchOrder order : List.of(LaunchOrder.LAST_FIRST, LaunchOrder.LONGEST_FIRST)) {
             for (String schedule : List.of("plain", "overlap", "lazy", "overlap,lazy")) {
                 for (GatherArrival gather : List.of(GatherArrival.WAIT, GatherArrival.ASYNC)) {
                     HopperSparseFlashPrefill.Variant variant = HopperSparseFlashPrefill.Variant.BASELINE.withOrder(order)

@@ -39,7 +39,7 @@ class LaunchOrderTest {
             System.setProperty(keys, "128");
             System.setProperty(GatherArrival.PROPERTY, "warp");
             System.setProperty(HopperSparseFlashPrefill.SCHEDULE_PROPERTY, "lazy,warp");
-            assertEquals("longest-first, lazy,warp, warp, 128 keys a step, range boxes of 16",
+            assertEquals("head-major, lazy,warp, warp, 128 keys a step, range boxes of 16",
                     HopperSparseFlashPrefill.Variant.configured().describe(), "the default's boxes of 16 kept");
             for (String bad : new String[] {"96", "sixty-four", ""}) {
                 System.setProperty(keys, bad);
@@ -48,7 +48,7 @@ class LaunchOrderTest {
             }
             System.clearProperty(keys);
             System.setProperty(HopperSparseFlashPrefill.RANGE_BOX_PROPERTY, "8");
-            assertEquals("longest-first, lazy,warp, warp, 64 keys a step, range boxes of 8",
+            assertEquals("head-major, lazy,warp, warp, 64 keys a step, range boxes of 8",
                     HopperSparseFlashPrefill.Variant.configured().describe());
             System.setProperty(HopperSparseFlashPrefill.RANGE_BOX_PROPERTY, "12");
             var box = assertThrows(IllegalArgumentException.class, HopperSparseFlashPrefill.Variant::configured);
@@ -61,6 +61,10 @@ class LaunchOrderTest {
             System.clearProperty(GatherArrival.PROPERTY);
             System.setProperty(HopperSparseFlashPrefill.SCHEDULE_PROPERTY, "lazy");
             System.setProperty(HopperSparseFlashPrefill.PAIRS_PROPERTY, "true");
+            var headMajor = assertThrows(IllegalArgumentException.class, HopperSparseFlashPrefill.Variant::configured);
+            assertTrue(headMajor.getMessage().contains(HopperSparseFlashPrefill.PAIRS_PROPERTY + " wants the"
+                    + " longest-first or the last-first order"), "pairs in the default's order: " + headMajor.getMessage());
+            System.setProperty(LaunchOrder.PROPERTY, "longest-first");
             var boxed = assertThrows(IllegalArgumentException.class, HopperSparseFlashPrefill.Variant::configured);
             assertTrue(boxed.getMessage().contains(HopperSparseFlashPrefill.PAIRS_PROPERTY + " wants range tiles in one"
                     + " copy of 64 keys, not boxes of 16"), "pairs over the default's boxes: " + boxed.getMessage());
@@ -80,6 +84,7 @@ class LaunchOrderTest {
             assertTrue(combined.getMessage().contains(HopperSparseFlashPrefill.PAIRS_PROPERTY + " wants 64 keys a step"),
                     combined.getMessage());
         } finally {
+            System.clearProperty(LaunchOrder.PROPERTY);
             System.clearProperty(HopperSparseFlashPrefill.RANGE_BOX_PROPERTY);
             System.clearProperty(HopperSparseFlashPrefill.PAIRS_PROPERTY);
             System.clearProperty(keys);
@@ -103,13 +108,15 @@ class LaunchOrderTest {
         for (String bad : new String[] {"range-box", "=16", "box=16", "range-box=12", "pairs=true range-box=16",
                 "prefetch=5", "prefetch=2 gather=warp schedule=lazy,warp", "persistent=yes schedule=lazy",
                 "persistent=true", "schedule=overlap,lazy,lag gather=warp", "schedule=overlap,lag prefetch=1",
-                "prefetch=1 pairs=true gather=wait range-box=64 schedule=lazy"}) {
+                "prefetch=1 pairs=true gather=wait range-box=64 schedule=lazy", "persistent=true schedule=lazy",
+                "cluster=true range-box=64 gather=wait schedule=lazy"}) {
             var e = assertThrows(IllegalArgumentException.class, () -> HopperSparseFlashPrefill.Variant.parse(bad));
             assertTrue(e.getMessage().contains("minference.sparse.") || e.getMessage().contains("NAME=VALUE"),
                     bad + ": " + e.getMessage());
         }
-        assertEquals(base.withSchedule(HopperFlashLoop.Schedule.parse("lazy")).withPersistent(true),
-                HopperSparseFlashPrefill.Variant.parse("persistent=true schedule=lazy"));
+        assertEquals(base.withSchedule(HopperFlashLoop.Schedule.parse("lazy")).withOrder(LaunchOrder.LONGEST_FIRST)
+                .withPersistent(true), HopperSparseFlashPrefill.Variant.parse(
+                        "persistent=true schedule=lazy order=longest-first"));
         HopperSparseFlashPrefill lagging = HopperSparseFlashPrefill.forHeadDim(128,
                 HopperSparseFlashPrefill.Variant.parse("schedule=overlap,lazy,lag"));
         assertTrue(lagging.entryName().contains("_overlap_lazy_lag_"), lagging.entryName());

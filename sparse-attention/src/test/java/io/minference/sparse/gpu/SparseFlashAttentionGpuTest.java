@@ -118,13 +118,13 @@ class SparseFlashAttentionGpuTest {
     @MethodSource("sparseCases")
     void matchesTheCpuReference(PrefillKernel family, AttentionShape shape, int length, Pattern pattern,
                                 int firstHead, int heads) {
-        checkAgainstTheCpuReference(family, HopperSparseFlashPrefill.Variant.DEFAULT.withOrder(LaunchOrder.LAST_FIRST),
-                shape, length, pattern, firstHead, heads);
+        checkAgainstTheCpuReference(family, HopperSparseFlashPrefill.Variant.DEFAULT, shape, length, pattern,
+                firstHead, heads);
     }
 
     /**
-     * The default kernel, and the variants built from the baseline (whole-tile range copies, gathers waited for), run
-     * in the grid's order, as the CPU-reference cases always have.
+     * The variants built from the baseline (whole-tile range copies, gathers waited for), run in the grid's order, as
+     * the CPU-reference cases always have (the default's head-major order is a grid order too).
      */
     private static final HopperSparseFlashPrefill.Variant GRID_ORDER =
             HopperSparseFlashPrefill.Variant.BASELINE.withOrder(LaunchOrder.LAST_FIRST);
@@ -454,8 +454,8 @@ class SparseFlashAttentionGpuTest {
 
     /**
      * The longest-first order ({@link LaunchOrder#LONGEST_FIRST}: the slots sorted on the device, each block reading
-     * its slot from the list) computes what the grid's order does, bit for bit, within the reference's per-row
-     * bounds: first over slots [2, 5) of the index only (the list of a launch that starts past slot 0, the other heads
+     * its slot from the list) and the head-major grid ({@link LaunchOrder#HEAD_MAJOR}) compute what the grid's order
+     * does, bit for bit, within the reference's per-row bounds: first over slots [2, 5) of the index only (the list of a launch that starts past slot 0, the other heads
      * left poisoned), then over all of it with the same object (its list grows).
      */
     @ParameterizedTest(name = "longest-first {2} {0}, {1} tokens")
@@ -488,17 +488,21 @@ class SparseFlashAttentionGpuTest {
         }
         assertHeads(problem, host, outputs.get(3), context);
         assertRowsWithinBounds(shape, outputs.get(3), cpuReference(problem, host), context);
-        for (int launch = 0; launch < 2; launch++) {
-            float[] grid = outputs.get(launch);
-            float[] sorted = outputs.get(2 + launch);
-            int differing = 0;
-            for (int i = 0; i < grid.length; i++) {
-                if (Float.floatToRawIntBits(grid[i]) != Float.floatToRawIntBits(sorted[i])) differing++;
+        for (int order = 1; order < LaunchOrder.values().length; order++) {
+            for (int launch = 0; launch < 2; launch++) {
+                float[] grid = outputs.get(launch);
+                float[] other = outputs.get(2 * order + launch);
+                int differing = 0;
+                for (int i = 0; i < grid.length; i++) {
+                    if (Float.floatToRawIntBits(grid[i]) != Float.floatToRawIntBits(other[i])) differing++;
+                }
+                int count = differing;
+                String name = LaunchOrder.values()[order].setting();
+                System.out.printf("%s %s %s T=%d, %s launch: %d elements differ from the grid order%n", name,
+                        pattern, shape, length, launch == 0 ? "slots [2, 5)" : "whole", count);
+                assertEquals(0, count, () -> context + ": " + count + " elements of the " + name
+                        + " order differ from the grid order");
             }
-            int count = differing;
-            System.out.printf("longest-first %s %s T=%d, %s launch: %d elements differ from the grid order%n",
-                    pattern, shape, length, launch == 0 ? "slots [2, 5)" : "whole", count);
-            assertEquals(0, count, () -> context + ": " + count + " elements differ from the grid order");
         }
     }
 

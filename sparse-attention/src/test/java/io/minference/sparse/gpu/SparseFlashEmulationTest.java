@@ -101,7 +101,9 @@ class SparseFlashEmulationTest {
             "default lag, 128, SCATTERED, 330, 0, 3", "default lag, 64, MIXED, 300, 0, 6",
             "default lag, 64, VERTICAL_SLASH, 520, 0, 6", "default lag, 64, A_SHAPE, 150, 0, 6",
             "lag waited gathers, 64, MIXED, 300, 0, 6", "lag waited gathers, 128, BLOCK_SPARSE, 260, 0, 6",
-            "lag range boxes of 8, 64, SCATTERED, 330, 0, 3", "lag range boxes of 32 async, 64, MIXED, 300, 0, 6"})
+            "lag range boxes of 8, 64, SCATTERED, 330, 0, 3", "lag range boxes of 32 async, 64, MIXED, 300, 0, 6",
+            "head-major, 128, MIXED, 300, 2, 3", "head-major, 64, VERTICAL_SLASH, 100, 0, 6",
+            "default head-major, 64, MIXED, 300, 0, 6", "default head-major, 128, SCATTERED, 330, 1, 4"})
     void theHopperKernelMatchesTheCpuReference(String variant, int headDim, String pattern, int length,
                                                int firstHead, int heads) {
         DrawnCase drawn = DrawnCase.fresh(headDim, pattern, firstHead, heads, length);
@@ -377,6 +379,8 @@ class SparseFlashEmulationTest {
             case "longest-first" -> base;
             case "plain" -> base.withSchedule(HopperFlashLoop.Schedule.PLAIN);
             case "last-first" -> base.withOrder(LaunchOrder.LAST_FIRST);
+            case "head-major" -> base.withOrder(LaunchOrder.HEAD_MAJOR);
+            case "default head-major" -> HopperSparseFlashPrefill.Variant.DEFAULT.withOrder(LaunchOrder.HEAD_MAJOR);
             case "pairs" -> base.withPairs(true);
             case "pairs last-first" -> base.withPairs(true).withOrder(LaunchOrder.LAST_FIRST);
             case "cluster" -> base.withCluster(true);
@@ -407,9 +411,10 @@ class SparseFlashEmulationTest {
                     .withSchedule(HopperFlashLoop.Schedule.parse("overlap,lag"));
             // what SparseAttentionBenchmark's gather sweep runs on the default
             case "default warp gather" -> HopperSparseFlashPrefill.Variant.DEFAULT.withGather(GatherArrival.WARP);
-            // persistent blocks do not overlap: the default's boxes and gathers on the lazy schedule
+            // persistent blocks do not overlap and walk the sorted list: the default's boxes and gathers on the
+            // lazy schedule, longest first
             case "default persistent" -> HopperSparseFlashPrefill.Variant.DEFAULT.withSchedule(
-                    HopperFlashLoop.Schedule.parse("lazy")).withPersistent(true);
+                    HopperFlashLoop.Schedule.parse("lazy")).withOrder(LaunchOrder.LONGEST_FIRST).withPersistent(true);
             default -> throw new IllegalArgumentException(name);
         };
     }
@@ -462,10 +467,12 @@ class SparseFlashEmulationTest {
             }
             return output(gpu, params, problem);
         }
+        boolean headMajor = kernel.variant().order() == LaunchOrder.HEAD_MAJOR;
         for (int slot = 0; slot < index.heads(); slot++) {
             for (int block = 0; block < perHead; block++) {
-                gpu.runBlock(params, new WarpEmulator.Grid(slot, block, index.heads(), perHead), kernel.threads(),
-                        kernel.sharedBytes());
+                WarpEmulator.Grid grid = headMajor ? new WarpEmulator.Grid(block, slot, perHead, index.heads())
+                        : new WarpEmulator.Grid(slot, block, index.heads(), perHead);
+                gpu.runBlock(params, grid, kernel.threads(), kernel.sharedBytes());
             }
         }
         return output(gpu, params, problem);

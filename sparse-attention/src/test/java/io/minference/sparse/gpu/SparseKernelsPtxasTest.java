@@ -211,12 +211,13 @@ class SparseKernelsPtxasTest {
         assertTrue(source.ptx().contains(".reqnctapercluster 1, 2, 1"), "clusters of two along y");
         assertTrue(source.ptx().contains(".multicast::cluster"), "shared range tiles multicast");
         assertTrue(source.ptx().contains("bra.uni"), "the consumers' take-or-skip branches are uniform");
-        assertEquals(HopperSparseFlashPrefill.Variant.parse("cluster=true range-box=64 gather=wait schedule=lazy"),
+        assertEquals(HopperSparseFlashPrefill.Variant.parse(
+                "cluster=true range-box=64 gather=wait schedule=lazy order=longest-first"),
                 cluster.withGather(GatherArrival.WAIT));
         assertTrue(cluster.describe().endsWith(", clusters of 2"), cluster.describe());
         List<Supplier<HopperSparseFlashPrefill.Variant>> wrong = List.of(() -> cluster.withKeysPerStep(128),
                 () -> cluster.withGather(GatherArrival.ASYNC), () -> cluster.withPairs(true),
-                () -> cluster.withPersistent(true),
+                () -> cluster.withPersistent(true), () -> cluster.withOrder(LaunchOrder.HEAD_MAJOR),
                 () -> cluster.withSchedule(HopperFlashLoop.Schedule.parse("overlap")), () -> cluster.withRangeBox(16));
         for (Supplier<HopperSparseFlashPrefill.Variant> variant : wrong) {
             var e = assertThrows(IllegalArgumentException.class, variant::get);
