@@ -58,7 +58,7 @@ public final class FlashPrefillSweep implements GpuBenchmark {
                             LaunchShape.of(1, 32));
                     Runnable launch = switch (tiling) {
                         case HopperFlashPrefill hopper -> () -> hopper.launch(kernel, backend.stream(), q, k, v, o,
-                                length, 0, SHAPE, SHAPE.numHeads(), scale);
+                                length, 0, SHAPE, SHAPE.numHeads());
                         case FlashPrefill mmaSync -> () -> kernel.withShape(new LaunchShape(SHAPE.numHeads(),
                                 mmaSync.queryBlocks(length), 1, mmaSync.threads(), 1, 1)).launch(backend.stream(), q,
                                 k, v, o, length, 0, SHAPE.numHeads(), SHAPE.numKvHeads(), scale);

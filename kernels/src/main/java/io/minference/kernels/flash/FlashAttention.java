@@ -192,7 +192,7 @@ public final class FlashAttention implements AutoCloseable {
                                int count, int start, int gridHeads) {
         int heads = shape.numHeads();
         if (hopperPrefill != null) {
-            hopperPrefill.launch(prefillKernel, stream, q, k, v, out, count, start, shape, gridHeads, scale);
+            hopperPrefill.launch(prefillKernel, stream, q, k, v, out, count, start, shape, gridHeads);
         } else if (prefill != null) {
             prefillKernel.withShape(new LaunchShape(gridHeads, prefill.queryBlocks(count), 1, prefill.threads(), 1,
                     1)).launch(stream, q, k, v, out, count, start, heads, shape.numKvHeads(), scale);

@@ -149,10 +149,12 @@ public record HopperFlashPrefill(int headDim, int blockM, int blockN, int stages
      * Queues one launch of {@code kernel} (this specialization, loaded) over the first {@code gridHeads} heads: encodes
      * the three tensor maps (they hold the tensors' addresses and valid lengths, so they are encoded per call, a few
      * microseconds; K and V rows past {@code start + count} read as zeros, never as whatever the cache holds there).
+     * The scores' scale is {@link FlashAttention#log2Scale} of the head size, what every prefill takes.
      */
     public void launch(Kernel kernel, CudaStream stream, DevicePointer q, DevicePointer k, DevicePointer v,
-                       DevicePointer out, int count, int start, AttentionShape shape, int gridHeads, float scale) {
+                       DevicePointer out, int count, int start, AttentionShape shape, int gridHeads) {
         var driver = CudaDriver.get();
+        float scale = FlashAttention.log2Scale(headDim);
         TensorMap qMap = TensorMap.headRows(driver, q, count, shape.numHeads(), headDim, blockM);
         TensorMap kMap = TensorMap.headRows(driver, k, (long) start + count, shape.numKvHeads(), headDim, blockN);
         TensorMap vMap = TensorMap.headRows(driver, v, (long) start + count, shape.numKvHeads(), headDim, blockN);

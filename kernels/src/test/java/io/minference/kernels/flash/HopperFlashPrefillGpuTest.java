@@ -95,8 +95,7 @@ class HopperFlashPrefillGpuTest {
         var kernel = backend.context().kernel(variant.emit(PtxTarget.SM_90A), LaunchShape.of(1, 32));
         float[] actual = FlashAttentionGpuTest.run(backend, problem,
                 new FlashAttention(backend.context(), shape, PrefillKernel.HOPPER), (unused, q, k, v, o) ->
-                        variant.launch(kernel, backend.stream(), q, k, v, o, count, start, shape, shape.numHeads(),
-                                FlashAttention.log2Scale(shape.headDim())));
+                        variant.launch(kernel, backend.stream(), q, k, v, o, count, start, shape, shape.numHeads()));
         assertRowsWithinBounds(problem, actual, context, variant.entryName());
     }
 
@@ -142,7 +141,7 @@ class HopperFlashPrefillGpuTest {
             outputs.add(FlashAttentionGpuTest.run(backend, problem,
                     new FlashAttention(backend.context(), shape, PrefillKernel.HOPPER), (unused, q, k, v, o) ->
                             kernelShape.launch(kernel, backend.stream(), q, k, v, o, count, start, shape,
-                                    shape.numHeads(), FlashAttention.log2Scale(shape.headDim()))));
+                                    shape.numHeads())));
         }
         assertRowsWithinBounds(problem, outputs.get(1), context, variant.entryName());
         int differing = 0;
@@ -177,7 +176,7 @@ class HopperFlashPrefillGpuTest {
             outputs.add(FlashAttentionGpuTest.run(backend, problem,
                     new FlashAttention(backend.context(), shape, PrefillKernel.HOPPER), (unused, q, k, v, o) ->
                             variant.launch(kernel, backend.stream(), q, k, v, o, count, start, shape,
-                                    shape.numHeads(), FlashAttention.log2Scale(shape.headDim()))));
+                                    shape.numHeads())));
         }
         int differing = 0;
         for (int i = 0; i < outputs.get(0).length; i++) {
