@@ -564,6 +564,14 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
     private record Turns(Runnable await, Runnable pass) {
     }
 
+    /** A unit's key steps as a consumer walks them: the last, and the first that the source masks. */
+    private record StepSpan(U32 lastStep, U32 firstMasked) {
+    }
+
+    /** A consumer warpgroup's registers across the steps: the scores S, the output O and the online softmax. */
+    private record ConsumerState(WarpgroupAccumulator scores, WarpgroupAccumulator out, OnlineSoftmax softmax) {
+    }
+
     /**
      * The steps with the softmax of step t overlapping P V of step t - 1 ({@link Schedule#overlapSoftmax}), in
      * FlashAttention-3's order; S of step 0 has been issued and waited for. Iteration t issues S(t), rescales O by
@@ -574,10 +582,12 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
      * step 0's position, which holds K alone, goes back after its mask); the last step's V is in position
      * {@code lastStep + 1}, acquired for the last P V.
      */
-    private void overlappedSteps(KernelBuilder k, HopperKeySource source, ConsumerRing ring,
-                                 WarpgroupAccumulator scores, WarpgroupAccumulator out, OnlineSoftmax softmax,
-                                 U32 rowPosition, U32 pair, U32 lastStep, U32 firstMasked,
-                                 Consumer<U32> issueScores, Turns turns) {
+    private void overlappedSteps(KernelBuilder k, HopperKeySource source, ConsumerRing ring, ConsumerState state,
+                                 U32 rowPosition, U32 pair, StepSpan span, Consumer<U32> issueScores, Turns turns) {
+        WarpgroupAccumulator scores = state.scores();
+        WarpgroupAccumulator out = state.out();
+        OnlineSoftmax softmax = state.softmax();
+        U32 lastStep = span.lastStep();
         boolean lag = schedule.lagValues();
         Function<U32, HopperKeySource.Stage> stageOf = ring.stageOf();
         k.comment("step 0's softmax (masked: exact, whatever the source says)");
@@ -630,7 +640,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             }
         };
         U32 steps = k.add(lastStep, 1);
-        U32 maskedFrom = k.max(firstMasked, k.u32(1));
+        U32 maskedFrom = k.max(span.firstMasked(), k.u32(1));
         k.comment("overlapped steps every row sees whole");
         k.loop(k.u32(1), maskedFrom, 1, index -> step.run(index, false, true));
         k.comment("overlapped steps the source masks");
@@ -752,6 +762,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
         U32 steps = source.steps(k);
         U32 lastStep = k.sub(steps, 1).named("lastStep");
         U32 firstMasked = k.min(source.firstMaskedStep(k), lastStep).named("firstMasked");
+        StepSpan span = new StepSpan(lastStep, firstMasked);
         // S of step t + 1 is issued right behind O += P V of step t, so the tensor cores run both back to back while
         // the warpgroup waits; the softmax of t + 1 then needs both done (it rescales O).
         // a ring position's stage once its full barrier has completed (the phase of the position's round)
@@ -823,7 +834,7 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
             k.ifThen(k.eq(consumer, 1), () -> k.barrierArrive(otherTurn, 256));
         }
         if (splitKeys) {
-            splitKeySteps(k, consumer, source, lastStep, firstMasked, issueScores, step);
+            splitKeySteps(k, consumer, span, issueScores, step);
             mergeConsumers(k, tid, consumer, softmax, out, frame.ring());
         } else {
             if (source.skipsSteps()) {
@@ -846,8 +857,8 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
                     source.acquiredValues(k, stage);
                     return stage;
                 };
-                overlappedSteps(k, source, new ConsumerRing(stageOf, acquireValues, releaseStage), scores, out,
-                        softmax, rowPosition, pair, lastStep, firstMasked, issueScores,
+                overlappedSteps(k, source, new ConsumerRing(stageOf, acquireValues, releaseStage),
+                        new ConsumerState(scores, out, softmax), rowPosition, pair, span, issueScores,
                         new Turns(awaitTurn, passTurn));
             } else {
                 k.comment("key steps every row sees whole: no mask");
@@ -904,8 +915,10 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
      * to the last step, S of each issued behind the previous one's P V as in the plain loop; a consumer with no step
      * (a block of one step) skips the loop and merges an empty state.
      */
-    private void splitKeySteps(KernelBuilder k, U32 consumer, HopperKeySource source, U32 lastStep, U32 firstMasked,
-                               Consumer<U32> issueScores, StepBody step) {
+    private void splitKeySteps(KernelBuilder k, U32 consumer, StepSpan span, Consumer<U32> issueScores,
+                               StepBody step) {
+        U32 lastStep = span.lastStep();
+        U32 firstMasked = span.firstMasked();
         U32 steps = k.add(lastStep, 1);
         k.ifThen(k.lt(consumer, steps), () -> {
             // my last step: the largest index of my parity up to lastStep
