@@ -7,14 +7,15 @@ package io.minference.sparse;
  * its gathered tiles, so past some share dense is faster; the CPU prefill ({@code SparsePrefills.cpu}) and the GPU
  * prefill ({@code GpuSparsePrefill}) decide with this same rule on the same counts.
  *
- * <p>The default, {@value #DEFAULT_MAX_TILE_SHARE}, is where the Hopper kernels break even (BENCHMARKS.md, "The
- * dense fallback's share re-measured"): {@code FallbackCrossoverBenchmark} puts the sparse kernel at the dense
- * kernel's time at a share of 0.69 at 32K and 0.64 at 128K (NVIDIA H100, 2026-12-06), and the whole 8B prefill at
- * 128K was level from 0.66 to 0.85 and slower at 0.5 and with no fallback. (It was first chosen, with the same
- * value, from the mma.sync kernels' 245/339 TFLOP/s.) Since the sparse kernel's head-major launch order (session 23)
- * the crossover is higher, 0.75 at 32K and 0.77 at 128K, so this default errs towards dense by about 0.1; it stays
- * until a whole-model run with the new order says a higher share pays (on layer 22 no head falls between). {@code SparseLayerBenchmark --fallback} measures it per input
- * family so that it can be set from measurements. The setting is the system property {@value #PROPERTY}
+ * <p>The default, {@value #DEFAULT_MAX_TILE_SHARE}, is where the Hopper kernels broke even in session 22
+ * (BENCHMARKS.md, "The dense fallback's share re-measured"): {@code FallbackCrossoverBenchmark} put the sparse kernel
+ * at the dense kernel's time at a share of 0.69 at 32K and 0.64 at 128K (NVIDIA H100, 2026-12-06), and the whole 8B
+ * prefill at 128K was level from 0.66 to 0.85 and slower at 0.5 and with no fallback. (It was first chosen, with the
+ * same value, from the mma.sync kernels' 245/339 TFLOP/s.) Since the sparse kernel's head-major launch order
+ * (session 23) the crossover is higher, 0.75 at 32K and 0.77 at 128K, so this default errs towards dense by about
+ * 0.1; it stays until a whole-model run with the new order says a higher share pays (on layer 22 no head falls
+ * between). {@code SparseLayerBenchmark --fallback} measures it per input family so that it can be set from
+ * measurements. The setting is the system property {@value #PROPERTY}
  * ({@code -Dminference.sparse.dense-fallback=0.8}; {@code never} turns the fallback off), read by
  * {@link #configured()}, which the sparse prefills use unless they are given a fallback.
  *

@@ -24,8 +24,8 @@ import java.util.Arrays;
  * {@link HopperSparseFlashPrefill.Variant} it is given ({@link HopperSparseFlashPrefill.Variant#configured} reads the
  * system properties, {@link HopperSparseFlashPrefill.Variant#DEFAULT} where unset): it takes its slots in a
  * {@link LaunchOrder} (head-major by default; longest first sorts the slots on the device first by {@link SlotOrder}
- * into a list this object keeps), its consumers run a schedule ({@code overlap,lazy} by default), its producer hands gathered
- * columns over as a {@link GatherArrival} says, and with a persistent variant
+ * into a list this object keeps), its consumers run a schedule ({@code overlap,lazy} by default), its producer hands
+ * gathered columns over as a {@link GatherArrival} says, and with a persistent variant
  * ({@link HopperSparseFlashPrefill.Variant#persistent}; refused as a setting until it passes its GPU test) a grid of
  * a few blocks per SM walks the sorted list.
  */

@@ -16,6 +16,7 @@ class LaunchOrderTest {
     void settingsParseAndAMisspellingNamesTheProperty() {
         assertEquals(LaunchOrder.LAST_FIRST, LaunchOrder.parse("last-first"));
         assertEquals(LaunchOrder.LONGEST_FIRST, LaunchOrder.parse(" Longest-First "));
+        assertEquals(LaunchOrder.HEAD_MAJOR, LaunchOrder.parse("head-major"));
         var e = assertThrows(IllegalArgumentException.class, () -> LaunchOrder.parse("longest"));
         assertTrue(e.getMessage().contains(LaunchOrder.PROPERTY) && e.getMessage().contains("'longest'"),
                 e.getMessage());
@@ -63,7 +64,8 @@ class LaunchOrderTest {
             System.setProperty(HopperSparseFlashPrefill.PAIRS_PROPERTY, "true");
             var headMajor = assertThrows(IllegalArgumentException.class, HopperSparseFlashPrefill.Variant::configured);
             assertTrue(headMajor.getMessage().contains(HopperSparseFlashPrefill.PAIRS_PROPERTY + " wants the"
-                    + " longest-first or the last-first order"), "pairs in the default's order: " + headMajor.getMessage());
+                    + " longest-first or the last-first order"), "pairs in the default's order: "
+                    + headMajor.getMessage());
             System.setProperty(LaunchOrder.PROPERTY, "longest-first");
             var boxed = assertThrows(IllegalArgumentException.class, HopperSparseFlashPrefill.Variant::configured);
             assertTrue(boxed.getMessage().contains(HopperSparseFlashPrefill.PAIRS_PROPERTY + " wants range tiles in one"

@@ -455,8 +455,9 @@ class SparseFlashAttentionGpuTest {
     /**
      * The longest-first order ({@link LaunchOrder#LONGEST_FIRST}: the slots sorted on the device, each block reading
      * its slot from the list) and the head-major grid ({@link LaunchOrder#HEAD_MAJOR}) compute what the grid's order
-     * does, bit for bit, within the reference's per-row bounds: first over slots [2, 5) of the index only (the list of a launch that starts past slot 0, the other heads
-     * left poisoned), then over all of it with the same object (its list grows).
+     * does, bit for bit, within the reference's per-row bounds: first over slots [2, 5) of the index only (a launch
+     * that starts past slot 0, the other heads left poisoned), then over all of it with the same object (its list
+     * grows).
      */
     @ParameterizedTest(name = "longest-first {2} {0}, {1} tokens")
     @MethodSource("orderCases")
