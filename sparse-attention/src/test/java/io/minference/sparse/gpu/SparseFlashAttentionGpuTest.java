@@ -491,13 +491,7 @@ class SparseFlashAttentionGpuTest {
         assertRowsWithinBounds(shape, outputs.get(3), cpuReference(problem, host), context);
         for (int order = 1; order < LaunchOrder.values().length; order++) {
             for (int launch = 0; launch < 2; launch++) {
-                float[] grid = outputs.get(launch);
-                float[] other = outputs.get(2 * order + launch);
-                int differing = 0;
-                for (int i = 0; i < grid.length; i++) {
-                    if (Float.floatToRawIntBits(grid[i]) != Float.floatToRawIntBits(other[i])) differing++;
-                }
-                int count = differing;
+                int count = differingBits(outputs.get(launch), outputs.get(2 * order + launch));
                 String name = LaunchOrder.values()[order].setting();
                 System.out.printf("%s %s %s T=%d, %s launch: %d elements differ from the grid order%n", name,
                         pattern, shape, length, launch == 0 ? "slots [2, 5)" : "whole", count);
