@@ -65,30 +65,13 @@ public final class SparseAttentionBenchmark implements GpuBenchmark {
         Kernel smallBlockKernel = backend.context().kernel(smallBlocks.emit(backend.device().ptxTarget()),
                 LaunchShape.of(1, 32));
         float scale = FlashAttention.log2Scale(d);
-        // the Hopper kernel with each hand-over of gathered columns, then with paired query blocks (one key stream
-        // for two 64-row blocks of a head)
         List<String> labels = new ArrayList<>();
         List<SparseFlashAttention> sparseKernels = new ArrayList<>();
         if (backend.device().runs(PtxTarget.SM_90A)) {
-            HopperSparseFlashPrefill.Variant configured = HopperSparseFlashPrefill.Variant.configured().withPairs(false);
-            if (configured.cluster() || configured.persistent()) {
-                // clusters take waited gathers only and persistent blocks no warp arrivals, and neither takes pairs:
-                // the configured variant alone
-                labels.add(PrefillKernel.HOPPER.setting() + " " + configured.describe());
+            for (LabelledVariant hopper : hopperVariants(HopperSparseFlashPrefill.Variant.configured())) {
+                labels.add(hopper.label());
                 sparseKernels.add(new SparseFlashAttention(backend.context(), SHAPE, PrefillKernel.HOPPER,
-                        configured));
-            } else {
-                String boxes = configured.rangeBox() == SparseIndex.BLOCK ? "" : " rb" + configured.rangeBox();
-                for (GatherArrival gather : GatherArrival.values()) {
-                    labels.add(PrefillKernel.HOPPER.setting() + " " + gather.setting() + "-gather" + boxes);
-                    sparseKernels.add(new SparseFlashAttention(backend.context(), SHAPE, PrefillKernel.HOPPER,
-                            configured.withGather(gather)));
-                }
-                labels.add(PrefillKernel.HOPPER.setting() + " pairs");
-                sparseKernels.add(new SparseFlashAttention(backend.context(), SHAPE, PrefillKernel.HOPPER,
-                        configured.withGather(GatherArrival.WAIT).withRangeBox(SparseIndex.BLOCK)
-                                .withSchedule(HopperSparseFlashPrefill.Variant.BASELINE.schedule())
-                                .withPairs(true)));
+                        hopper.variant()));
             }
         }
         labels.add(PrefillKernel.MMA_SYNC.setting());
@@ -147,6 +130,33 @@ public final class SparseAttentionBenchmark implements GpuBenchmark {
             sparseKernels.forEach(SparseFlashAttention::close);
         }
         return figures;
+    }
+
+    /** A Hopper sparse kernel's variant and the label its figures carry. */
+    record LabelledVariant(String label, HopperSparseFlashPrefill.Variant variant) {
+    }
+
+    /**
+     * The Hopper kernels timed beside the configured variant's settings: the configured variant with each hand-over
+     * of gathered columns, then paired query blocks (one key stream for two 64-row blocks of a head) in the
+     * {@link HopperSparseFlashPrefill.Variant#BASELINE}'s settings, the only ones pairs were built for (its order
+     * among them: pairs refuse the head-major default). Where the configured variant has clusters or persistent
+     * blocks, which take only some gathers and no pairs, it runs alone, as configured.
+     */
+    static List<LabelledVariant> hopperVariants(HopperSparseFlashPrefill.Variant configured) {
+        String hopper = PrefillKernel.HOPPER.setting();
+        if (configured.cluster() || configured.persistent()) {
+            return List.of(new LabelledVariant(hopper + " " + configured.describe(), configured));
+        }
+        List<LabelledVariant> variants = new ArrayList<>();
+        HopperSparseFlashPrefill.Variant single = configured.withPairs(false);
+        String boxes = single.rangeBox() == SparseIndex.BLOCK ? "" : " rb" + single.rangeBox();
+        for (GatherArrival gather : GatherArrival.values()) {
+            variants.add(new LabelledVariant(hopper + " " + gather.setting() + "-gather" + boxes,
+                    single.withGather(gather)));
+        }
+        variants.add(new LabelledVariant(hopper + " pairs", HopperSparseFlashPrefill.Variant.BASELINE.withPairs(true)));
+        return variants;
     }
 
     /** Runs this benchmark alone: {@code SparseAttentionBenchmark [length...]}. */
