@@ -349,11 +349,12 @@ final class BenchCommand extends CliCommand {
     /**
      * The decode breakdown's line: one step queued eagerly between CUDA events, its device milliseconds per kind of
      * work beside that kind's floor (the bytes it must read at {@link #MEMORY_BYTES_PER_SECOND}), largest first,
-     * after the replayed graph's time per token for comparison.
+     * after the timed steps' time per token for comparison (replayed from a CUDA graph, or eager where the KV cache
+     * is offloaded, which the header line says).
      */
     static String decodeDetails(DecodeBreakdown breakdown, Decode timed) {
         StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "decode step by kind (one eager step"
-                + " between events, %.2f ms of device time; the graph replays take %.2f ms/token):",
+                + " between events, %.2f ms of device time; the timed steps took %.2f ms/token):",
                 breakdown.totalMillis(), timed.nanos() / 1e6 / Math.max(1, timed.steps())));
         long floorBytes = 0;
         List<DecodeKind> kinds = new ArrayList<>(List.of(DecodeKind.values()));

@@ -39,7 +39,7 @@ class BenchCommandTest {
         String line = BenchCommand.decodeDetails(new DecodeBreakdown(7, millis, bytes),
                 new BenchCommand.Decode(10, 500_000_000L, Double.NaN, "n/a", 7));
         double total = millis.values().stream().mapToDouble(Double::doubleValue).sum(); // 38 ms and 0.01 per other kind
-        assertTrue(line.contains(String.format(Locale.ROOT, "%.2f ms of device time; the graph replays take 50.00"
+        assertTrue(line.contains(String.format(Locale.ROOT, "%.2f ms of device time; the timed steps took 50.00"
                 + " ms/token", total)), line);
         assertTrue(line.contains(": split-K attention 30.000 ms (floor 10.000 ms, 48.00 GB), gate/up GEMV 8.000 ms"
                 + " (floor 1.000 ms, 4.80 GB), "), line);
