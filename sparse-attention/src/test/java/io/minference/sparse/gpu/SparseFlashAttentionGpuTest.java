@@ -160,7 +160,8 @@ class SparseFlashAttentionGpuTest {
     /**
      * Range tiles in boxes ({@link HopperSparseFlashPrefill.Variant#rangeBox}: a tile filled box by box through the
      * slot's ranges, by TMA copies of 32, 16 or 8 keys at any row, a box past the last range copied from beyond the
-     * maps' rows, so zeros), with the waiting producer and with warp arrivals, on the Hopper cases.
+     * maps' rows, so zeros), with the waiting producer and with warp arrivals, on the Hopper cases; and the default
+     * with waited gathers instead of the copy engine's arrivals.
      */
     @ParameterizedTest(name = "{0} {3} {1}, {2} tokens, heads from {4} ({5})")
     @MethodSource("rangeBoxCases")
@@ -173,7 +174,7 @@ class SparseFlashAttentionGpuTest {
     static Stream<Arguments> rangeBoxCases() {
         return hopperCasesPer("range-box=32", "range-box=16", "range-box=8",
                 "range-box=16 gather=warp schedule=lazy,warp", "schedule=overlap,lazy,lag",
-                "range-box=8 gather=wait schedule=overlap,lag");
+                "range-box=8 gather=wait schedule=overlap,lag", "gather=wait");
     }
 
     /** The Hopper cases once per schedule other than the default (lazy) one. */
