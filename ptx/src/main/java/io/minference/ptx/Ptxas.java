@@ -67,6 +67,20 @@ public record Ptxas(Path executable) {
             return Ptxas.slowPathAdvisories(log);
         }
 
+        /**
+         * What keeps the module from running as written, one line each: ptxas rejected it, it spills, it keeps a
+         * stack frame (local memory), or a {@linkplain #slowPathAdvisories slow-path advisory}. Empty when it
+         * assembled cleanly; what the kernel tests ask of every kernel on every target it supports.
+         */
+        public List<String> problems() {
+            List<String> problems = new ArrayList<>();
+            if (!succeeded()) problems.add("ptxas rejected it (exit code " + exitCode + ")");
+            if (spillBytes() > 0) problems.add("spills " + spillBytes() + " bytes");
+            if (stackBytes() > 0) problems.add("keeps a " + stackBytes() + "-byte stack frame");
+            problems.addAll(slowPathAdvisories());
+            return problems;
+        }
+
         private static int firstInt(Matcher m, int group) {
             return m.find() ? Integer.parseInt(m.group(group)) : -1;
         }

@@ -50,10 +50,7 @@ class SampleKernelsPtxasTest {
     void assembles(KernelDefinition sample, PtxTarget target) throws Exception {
         KernelSource source = sample.emit(target);
         Ptxas.Result result = ptxas().assemble(source, true);
-        assertTrue(result.succeeded(), () -> "ptxas rejected " + source.entryName() + " for " + target.arch()
-                + ":\n" + result.log());
-        assertEquals(0, result.spillBytes(), () -> source.entryName() + " spills:\n" + result.log());
-        assertEquals(List.of(), result.slowPathAdvisories(), result::log);
+        assertEquals(List.of(), result.problems(), () -> source.entryName() + " for " + target.arch() + ":\n" + result.log());
         System.out.printf("%-40s %-7s %3d registers%n", source.entryName(), target.arch(), result.registers());
     }
 
@@ -61,9 +58,7 @@ class SampleKernelsPtxasTest {
     @MethodSource("targets")
     void tileGemmKeepsEverythingInRegisters(PtxTarget target) throws Exception {
         Ptxas.Result result = ptxas().assemble(TileGemm.bf16().emit(target), true);
-        assertTrue(result.succeeded(), result::log);
-        assertEquals(0, result.spillBytes(), result::log);
-        assertEquals(0, result.stackBytes(), result::log);
+        assertEquals(List.of(), result.problems(), result::log);
         assertTrue(result.registers() > 0 && result.registers() <= 255, result::log);
     }
 

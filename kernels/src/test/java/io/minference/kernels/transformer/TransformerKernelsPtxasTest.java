@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -58,10 +57,8 @@ class TransformerKernelsPtxasTest {
         assumeTrue(ptxas.isPresent(), "ptxas is not on the PATH");
         KernelSource source = kernel.emit(target);
         Ptxas.Result result = ptxas.get().assemble(source, true);
-        assertTrue(result.succeeded(), () -> "ptxas rejected " + source.entryName() + " for " + target.arch()
-                + ":\n" + result.log() + "\n" + source.ptx());
-        assertEquals(0, result.spillBytes(), () -> source.entryName() + " spills:\n" + result.log());
-        assertEquals(0, result.stackBytes(), () -> source.entryName() + " uses a stack frame:\n" + result.log());
+        assertEquals(List.of(), result.problems(), () -> source.entryName() + " for " + target.arch() + ":\n" + result.log()
+                + (result.succeeded() ? "" : "\n" + source.ptx()));
         assertEquals(0, source.sharedMemoryBytes(), "these kernels take no dynamic shared memory");
         System.out.printf("%-40s %-7s %3d registers%n", source.entryName(), target.arch(), result.registers());
     }
