@@ -50,7 +50,8 @@ class SampleKernelsPtxasTest {
     void assembles(KernelDefinition sample, PtxTarget target) throws Exception {
         KernelSource source = sample.emit(target);
         Ptxas.Result result = ptxas().assemble(source, true);
-        assertEquals(List.of(), result.problems(), () -> source.entryName() + " for " + target.arch() + ":\n" + result.log());
+        assertEquals(List.of(), result.problems(),
+                () -> source.entryName() + " for " + target.arch() + ":\n" + result.log());
         System.out.printf("%-40s %-7s %3d registers%n", source.entryName(), target.arch(), result.registers());
     }
 

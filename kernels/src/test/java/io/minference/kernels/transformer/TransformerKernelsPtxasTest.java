@@ -57,8 +57,8 @@ class TransformerKernelsPtxasTest {
         assumeTrue(ptxas.isPresent(), "ptxas is not on the PATH");
         KernelSource source = kernel.emit(target);
         Ptxas.Result result = ptxas.get().assemble(source, true);
-        assertEquals(List.of(), result.problems(), () -> source.entryName() + " for " + target.arch() + ":\n" + result.log()
-                + (result.succeeded() ? "" : "\n" + source.ptx()));
+        assertEquals(List.of(), result.problems(), () -> source.entryName() + " for " + target.arch() + ":\n"
+                + result.log() + (result.succeeded() ? "" : "\n" + source.ptx()));
         assertEquals(0, source.sharedMemoryBytes(), "these kernels take no dynamic shared memory");
         System.out.printf("%-40s %-7s %3d registers%n", source.entryName(), target.arch(), result.registers());
     }

@@ -95,7 +95,8 @@ class SparseKernelsPtxasTest {
         assumeTrue(found.isPresent(), "ptxas is not on the PATH");
         KernelSource source = kernel.emit(target);
         Ptxas.Result result = found.get().assemble(source, true);
-        assertEquals(List.of(), result.problems(), () -> source.entryName() + " for " + target.arch() + ":\n" + result.log());
+        assertEquals(List.of(), result.problems(),
+                () -> source.entryName() + " for " + target.arch() + ":\n" + result.log());
         System.out.printf("%-44s %-7s %3d registers%n", source.entryName(), target.arch(), result.registers());
     }
 
