@@ -537,10 +537,11 @@ public record HopperFlashLoop(int headDim, int consumers, int blockN, int stages
     }
 
     /**
-     * A producer thread's step {@code step} of its source, in ring position {@code ringIndex}: waits for the stage to
-     * be empty, then fills it.
+     * A producer thread's step {@code step} of its source, in ring position {@code ringIndex}: lets the source issue
+     * the step's own loads, waits for the stage to be empty, then fills it.
      */
     private void produceStep(KernelBuilder k, Frame frame, HopperKeySource source, U32 step, U32 ringIndex) {
+        source.beforeStageWait(k, frame.tid(), step);
         awaitEmpty(k, frame, ringIndex);
         source.load(k, frame.tid(), step, frame.stageOf().apply(ringIndex));
     }

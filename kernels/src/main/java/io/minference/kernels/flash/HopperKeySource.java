@@ -85,6 +85,14 @@ public interface HopperKeySource {
     int metadataBytes();
 
     /**
+     * Producer thread {@code thread}, just before it waits for step {@code step}'s stage to be released: where a source
+     * issues the global loads that {@link #load} of that step depends on, so that their latency passes while the
+     * thread waits, not after the stage is free. The default does nothing.
+     */
+    default void beforeStageWait(KernelBuilder k, U32 thread, U32 step) {
+    }
+
+    /**
      * Producer: thread {@code thread} (below {@link #producerThreads}) fills {@code stage} for step {@code step} and
      * makes its arrivals on the full barrier, announcing TMA bytes where it issues copies.
      */

@@ -32,6 +32,11 @@ import static io.minference.ptx.dsl.Address.shared;
  * (a partial tile, or one that reaches the diagonal); the others (whole tiles below every row of the warp) keep
  * their scores as they are, which is what the mask would have left, so the results are bit for bit those of masking
  * every step. A slot with no key takes one fully masked step, and its rows come out as zeros.
+ * <p><b>Reading ahead.</b> What a step's copies depend on is read before the producer waits for the step's stage:
+ * the walk keeps its next range's bounds loaded ({@link RangeCursor#start}), and with one slot and one tile a step
+ * the keys of a column tile's rows are read in {@link #beforeStageWait}. A stage is released about a step before
+ * the consumers want it back (the overlapped schedule holds one a step longer), so a global load between its
+ * release and its copies is a wait that the consumers share.
  * <p><b>Range boxes.</b> With a {@code rangeBox} below 64 a range tile is {@code 64 / rangeBox} TMA boxes (the maps'
  * box is then that many rows), each the next {@code rangeBox} keys of the slot's ranges taken in order: a range's
  * last, partial box is followed in the same tile by the next range's first, where with whole tiles the rest of that
@@ -155,6 +160,12 @@ final class IndexKeySource implements HopperKeySource {
      * previous ring position, where V of that step now comes from (one a box the warp owns).
      */
     private U32[] laggedBoxStarts;
+    /**
+     * One slot, one tile a step: the keys of the rows this producer thread gathers of the next column tile, and of the
+     * key position it writes there (threads 0-63), read before it waits for the tile's stage
+     * ({@link #beforeStageWait}); null otherwise (the gather reads them itself).
+     */
+    private ColumnKeysAhead columnsAhead;
 
     /**
      * Reads the slots' counts and counts their range tiles (every thread, before the roles split). {@code slots}: one
@@ -416,6 +427,48 @@ final class IndexKeySource implements HopperKeySource {
     @Override
     public void startProducer(KernelBuilder k) {
         slots.forEach(slot -> slot.start(k));
+        if (!paired() && !clustered() && tilesPerStep == 1) {
+            U32[] rowKeys = new U32[gatherPasses()];
+            for (int pass = 0; pass < rowKeys.length; pass++) {
+                rowKeys[pass] = k.var("columnKeyAhead", k.u32(0));
+            }
+            columnsAhead = new ColumnKeysAhead(rowKeys, k.var("positionAhead", k.u32(MASKED_KEY)));
+        }
+    }
+
+    /**
+     * For a column tile, the keys its gather and its key positions need, read into {@link #columnsAhead}: before the
+     * wait, a stage released a step before the consumers want it back (the overlapped schedule holds a stage a step
+     * longer) is copied into at once, instead of after a global load's round trip; the range walk reads its next
+     * range's bounds ahead for the same reason ({@link RangeCursor#start}).
+     */
+    @Override
+    public void beforeStageWait(KernelBuilder k, U32 thread, U32 step) {
+        if (columnsAhead == null) {
+            return;
+        }
+        k.ifThen(k.ge(step, rangeTiles), () -> {
+            k.comment("a column tile: its keys read before the stage is free");
+            Columns columns = slots.getFirst().keys.columnList();
+            U32 firstColumn = k.mul(k.sub(step, rangeTiles), BLOCK).named("firstColumnAhead");
+            U32 firstColumnOfThread = k.add(firstColumn, gatherRow(k, thread));
+            // threads 64-127 write no position: they read threads 0-63's, so that no read leaves the tile
+            U32 column = k.add(firstColumn, k.and(thread, BLOCK - 1));
+            U32[] rowKeys = columnsAhead.rowKeys();
+            k.ifElse(k.le(k.add(firstColumn, BLOCK), columns.count()), () -> {
+                U32[] keys = wholeTileKeys(k, columns, firstColumnOfThread);
+                for (int pass = 0; pass < keys.length; pass++) {
+                    k.set(rowKeys[pass], keys[pass]);
+                }
+                k.set(columnsAhead.position(), k.loadU32(global(k.add(columns.at(), k.mulWide(column, 4)))));
+            }, () -> {
+                for (int pass = 0; pass < rowKeys.length; pass++) {
+                    k.set(rowKeys[pass], columnKey(k, columns, k.add(firstColumnOfThread, gatherRowsPerPass() * pass)));
+                }
+                k.set(columnsAhead.position(), k.select(k.lt(column, columns.count()), columnKey(k, columns, column),
+                        k.u32(MASKED_KEY)));
+            });
+        });
     }
 
     /** The box starts a warp keeps for the next position's V ({@link #laggedBoxStarts}). */
@@ -595,11 +648,16 @@ final class IndexKeySource implements HopperKeySource {
             k.comment("a column tile: every producer thread gathers 16-byte chunks of its rows");
             U32 firstColumn = k.mul(k.sub(tile, rangeTiles), BLOCK).named("firstColumn");
             Columns columns = slot.keys.columnList();
-            gather(k, thread, columns, firstColumn, stage, firstRow, Copied.BOTH);
+            gather(k, thread, columns, firstColumn, stage, firstRow, Copied.BOTH,
+                    columnsAhead == null ? null : columnsAhead.rowKeys());
             k.ifThen(writesPosition, () -> {
-                U32 column = k.add(firstColumn, thread);
-                k.store(position, k.select(k.lt(column, columns.count()), columnKey(k, columns, column),
-                        k.u32(MASKED_KEY)));
+                if (columnsAhead != null) {
+                    k.store(position, columnsAhead.position());
+                } else {
+                    U32 column = k.add(firstColumn, thread);
+                    k.store(position, k.select(k.lt(column, columns.count()), columnKey(k, columns, column),
+                            k.u32(MASKED_KEY)));
+                }
             });
             handOverGather(k, thread, stage);
         });
@@ -890,18 +948,25 @@ final class IndexKeySource implements HopperKeySource {
         return k.loadU32(global(k.add(columns.at(), k.mulWide(inside, 4))));
     }
 
+    /** As {@link #gather(KernelBuilder, U32, Columns, U32, Stage, int, Copied, U32[])}, reading the keys here. */
+    private void gather(KernelBuilder k, U32 thread, Columns columns, U32 firstColumn, Stage stage, int firstRow,
+                        Copied copied) {
+        gather(k, thread, columns, firstColumn, stage, firstRow, copied, null);
+    }
+
     /**
      * This thread's chunks of a gathered tile: 64 rows of {@code headDim} bf16 of K and of V into rows
      * {@code [firstRow, firstRow + 64)} of the stage's tiles, zero-filled past the last column. The thread copies the
-     * same 16-byte chunk of a row every {@code 128 / chunks per row} rows, so its chunk, its rows' swizzle (their
+     * same 16-byte chunk of a row every {@link #gatherRowsPerPass} rows, so its chunk, its rows' swizzle (their
      * row mod 8) and its place in the tiles are worked out once; per row only the column's key is read, and it serves
      * both copies (K's and V's tiles are laid out alike). Column tiles were issue-bound in the producer: in
      * {@code HopperStepIssueMeasurement} a gathered tile cost 484 producer instructions a warp with the row, chunk and
      * swizzle worked out per chunk, against 38 for a range tile and about 335 for a consumer warp's whole step; 108
-     * this way.
+     * this way. {@code keysAhead}: the keys of the thread's rows, one a pass, already read ({@link #columnsAhead});
+     * null reads them here.
      */
     private void gather(KernelBuilder k, U32 thread, Columns columns, U32 firstColumn, Stage stage, int firstRow,
-                        Copied copied) {
+                        Copied copied, U32[] keysAhead) {
         WgmmaTile keys = stage.keys();
         WgmmaTile values = stage.values();
         if (keys.blockBytes() != values.blockBytes()) {
@@ -909,8 +974,8 @@ final class IndexKeySource implements HopperKeySource {
                     + keys.blockBytes() + " and " + values.blockBytes() + " bytes");
         }
         int chunksPerRow = headDim / 8;
-        int rowsPerPass = PRODUCERS / chunksPerRow;
-        U32 firstRowOfThread = k.shr(thread, Integer.numberOfTrailingZeros(chunksPerRow)).named("gatherRow");
+        int rowsPerPass = gatherRowsPerPass();
+        U32 firstRowOfThread = gatherRow(k, thread);
         U32 chunk = k.and(thread, chunksPerRow - 1).named("gatherChunk");
         // rowsPerPass is a multiple of 8, so every row this thread copies has its first row's swizzle
         U32 swizzled = k.xor(k.and(chunk, 7), k.and(firstRowOfThread, 7));
@@ -922,7 +987,7 @@ final class IndexKeySource implements HopperKeySource {
         U64 keySource = k.add(rows.keyHead(), chunkBytes);
         U64 valueSource = k.add(rows.valueHead(), chunkBytes);
         U32 firstColumnOfThread = k.add(firstColumn, firstRowOfThread);
-        int passes = BLOCK / rowsPerPass;
+        int passes = gatherPasses();
         // pass p: this thread's row rowsPerPass * p further, for the key of that row; validBytes null copies all 16
         RowCopy copy = (pass, key, validBytes) -> {
             U64 inRow = k.mulWide(key, rows.kvRowBytes());
@@ -938,17 +1003,45 @@ final class IndexKeySource implements HopperKeySource {
         // a whole tile of columns (all but a slot's last) reads its keys at fixed offsets and copies all 16 bytes;
         // the last one clamps its reads to the list and zero-fills past its end
         k.ifElse(k.le(k.add(firstColumn, BLOCK), columns.count()), () -> {
-            Address columnKeys = global(k.add(columns.at(), k.mulWide(firstColumnOfThread, 4)));
+            U32[] rowKeys = keysAhead != null ? keysAhead : wholeTileKeys(k, columns, firstColumnOfThread);
             for (int pass = 0; pass < passes; pass++) {
-                copy.rows(pass, k.loadU32(columnKeys.plus(4L * rowsPerPass * pass)), null);
+                copy.rows(pass, rowKeys[pass], null);
             }
         }, () -> {
             for (int pass = 0; pass < passes; pass++) {
                 U32 column = k.add(firstColumnOfThread, rowsPerPass * pass);
-                copy.rows(pass, columnKey(k, columns, column),
+                copy.rows(pass, keysAhead != null ? keysAhead[pass] : columnKey(k, columns, column),
                         k.select(k.lt(column, columns.count()), k.u32(16), k.u32(0)));
             }
         });
+    }
+
+    /** Rows of a gathered tile between two of a producer thread's: the producer threads over a row's chunks. */
+    private int gatherRowsPerPass() {
+        return PRODUCERS / (headDim / 8);
+    }
+
+    /** The rows of a gathered tile each producer thread copies a chunk of. */
+    private int gatherPasses() {
+        return BLOCK / gatherRowsPerPass();
+    }
+
+    /** The first row of a gathered tile whose chunk producer thread {@code thread} copies. */
+    private U32 gatherRow(KernelBuilder k, U32 thread) {
+        return k.shr(thread, Integer.numberOfTrailingZeros(headDim / 8)).named("gatherRow");
+    }
+
+    /**
+     * The keys of a whole column tile's rows that a producer thread copies, from its first, {@code firstColumnOfThread}
+     * (one load a pass, at fixed offsets).
+     */
+    private U32[] wholeTileKeys(KernelBuilder k, Columns columns, U32 firstColumnOfThread) {
+        Address columnKeys = global(k.add(columns.at(), k.mulWide(firstColumnOfThread, 4)));
+        U32[] keys = new U32[gatherPasses()];
+        for (int pass = 0; pass < keys.length; pass++) {
+            keys[pass] = k.loadU32(columnKeys.plus(4L * gatherRowsPerPass() * pass));
+        }
+        return keys;
     }
 
     /** A 16-byte chunk by cp.async: whole where {@code validBytes} is null, else zero-filled past them. */
@@ -963,6 +1056,10 @@ final class IndexKeySource implements HopperKeySource {
     /** Which of a gathered row's tensors {@link #gather} copies. */
     private enum Copied {
         BOTH, KEYS, VALUES
+    }
+
+    /** Column keys read ahead of a stage wait: one a gather pass, and a key position ({@link #columnsAhead}). */
+    private record ColumnKeysAhead(U32[] rowKeys, U32 position) {
     }
 
     /** One pass of {@link #gather}: the thread's chunk of K and of V for one row, whose key is given. */
