@@ -962,7 +962,7 @@ final class IndexKeySource implements HopperKeySource {
      * both copies (K's and V's tiles are laid out alike). Column tiles were issue-bound in the producer: in
      * {@code HopperStepIssueMeasurement} a gathered tile cost 484 producer instructions a warp with the row, chunk and
      * swizzle worked out per chunk, against 38 for a range tile and about 335 for a consumer warp's whole step; 108
-     * this way. {@code keysAhead}: the keys of the thread's rows, one a pass, already read ({@link #columnsAhead});
+     * this way (134 since its keys are read before the stage wait, with the clamped reads of a slot's last tile). {@code keysAhead}: the keys of the thread's rows, one a pass, already read ({@link #columnsAhead});
      * null reads them here.
      */
     private void gather(KernelBuilder k, U32 thread, Columns columns, U32 firstColumn, Stage stage, int firstRow,
