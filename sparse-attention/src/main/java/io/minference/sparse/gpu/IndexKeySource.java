@@ -465,8 +465,7 @@ final class IndexKeySource implements HopperKeySource {
                 for (int pass = 0; pass < rowKeys.length; pass++) {
                     k.set(rowKeys[pass], columnKey(k, columns, k.add(firstColumnOfThread, gatherRowsPerPass() * pass)));
                 }
-                k.set(columnsAhead.position(), k.select(k.lt(column, columns.count()), columnKey(k, columns, column),
-                        k.u32(MASKED_KEY)));
+                k.set(columnsAhead.position(), columnPosition(k, columns, column));
             });
         });
     }
@@ -525,8 +524,7 @@ final class IndexKeySource implements HopperKeySource {
             gather(k, thread, columns, firstColumn, stage, 0, Copied.KEYS);
             k.ifThen(writesPosition, () -> {
                 U32 column = k.add(firstColumn, thread);
-                k.store(shared(k.add(stage.metadata(), k.shl(thread, 2))), k.select(k.lt(column, columns.count()),
-                        columnKey(k, columns, column), k.u32(MASKED_KEY)));
+                k.store(shared(k.add(stage.metadata(), k.shl(thread, 2))), columnPosition(k, columns, column));
             });
         }, () -> laggedRangeKeys(k, thread, stage)));
         k.ifElse(k.or(valueColumns, keyColumns), () -> handOverGather(k, thread, stage),
@@ -654,9 +652,7 @@ final class IndexKeySource implements HopperKeySource {
                 if (columnsAhead != null) {
                     k.store(position, columnsAhead.position());
                 } else {
-                    U32 column = k.add(firstColumn, thread);
-                    k.store(position, k.select(k.lt(column, columns.count()), columnKey(k, columns, column),
-                            k.u32(MASKED_KEY)));
+                    k.store(position, columnPosition(k, columns, k.add(firstColumn, thread)));
                 }
             });
             handOverGather(k, thread, stage);
@@ -808,9 +804,7 @@ final class IndexKeySource implements HopperKeySource {
             k.ifElse(k.lt(firstColumn, columns.count()), () -> {
                 gather(k, thread, columns, firstColumn, stage, 0, Copied.BOTH);
                 k.ifThen(writesPosition, () -> {
-                    U32 column = k.add(firstColumn, thread);
-                    k.store(position, k.select(k.lt(column, columns.count()), columnKey(k, columns, column),
-                            k.u32(MASKED_KEY)));
+                    k.store(position, columnPosition(k, columns, k.add(firstColumn, thread)));
                 });
                 handOverGather(k, thread, stage);
             }, () -> {
@@ -948,6 +942,11 @@ final class IndexKeySource implements HopperKeySource {
         return k.loadU32(global(k.add(columns.at(), k.mulWide(inside, 4))));
     }
 
+    /** The key position of column {@code column} of a list: its key, or {@link #MASKED_KEY} past the count. */
+    private static U32 columnPosition(KernelBuilder k, Columns columns, U32 column) {
+        return k.select(k.lt(column, columns.count()), columnKey(k, columns, column), k.u32(MASKED_KEY));
+    }
+
     /** As {@link #gather(KernelBuilder, U32, Columns, U32, Stage, int, Copied, U32[])}, reading the keys here. */
     private void gather(KernelBuilder k, U32 thread, Columns columns, U32 firstColumn, Stage stage, int firstRow,
                         Copied copied) {
@@ -962,8 +961,9 @@ final class IndexKeySource implements HopperKeySource {
      * both copies (K's and V's tiles are laid out alike). Column tiles were issue-bound in the producer: in
      * {@code HopperStepIssueMeasurement} a gathered tile cost 484 producer instructions a warp with the row, chunk and
      * swizzle worked out per chunk, against 38 for a range tile and about 335 for a consumer warp's whole step; 108
-     * this way (134 since its keys are read before the stage wait, with the clamped reads of a slot's last tile). {@code keysAhead}: the keys of the thread's rows, one a pass, already read ({@link #columnsAhead});
-     * null reads them here.
+     * this way (134 since its keys are read before the stage wait, with the clamped reads of a slot's last tile).
+     * {@code keysAhead}: the keys of the thread's rows, one a pass, already read ({@link #columnsAhead}); null reads
+     * them here.
      */
     private void gather(KernelBuilder k, U32 thread, Columns columns, U32 firstColumn, Stage stage, int firstRow,
                         Copied copied, U32[] keysAhead) {
