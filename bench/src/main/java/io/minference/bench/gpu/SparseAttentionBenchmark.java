@@ -35,7 +35,8 @@ import java.util.SplittableRandom;
  * the mma.sync one; the Hopper one with each {@link GatherArrival}, then with paired query blocks), each labelled;
  * dense is the kernel FlashAttention picks. Where the properties configure clusters or persistent blocks, which take
  * only some gathers and no pairs, the Hopper kernel runs as configured alone.
- * Inputs are random bf16; medians of event-timed repeats.
+ * Inputs are random bf16; medians of event-timed repeats, the sparse kernels of an index timed in rounds whose order
+ * rotates ({@link DeviceTimer#rotatingMedians}), so that none is always first.
  */
 public final class SparseAttentionBenchmark implements GpuBenchmark {
     private static final AttentionShape SHAPE = new AttentionShape(32, 8, 128);
@@ -100,12 +101,14 @@ public final class SparseAttentionBenchmark implements GpuBenchmark {
                         // the tiles each kernel computes, counted once per range box
                         Map<Integer, Long> tilesByBox = new HashMap<>();
                         try (DeviceSparseIndex index = DeviceSparseIndex.upload(backend.context(), host)) {
+                            List<Runnable> launches = sparseKernels.stream().<Runnable>map(sparse ->
+                                    () -> sparse.launch(backend.stream(), q, k, v, o, index)).toList();
+                            double[] medians = DeviceTimer.rotatingMedians(backend, 1, repeats, launches);
                             for (int f = 0; f < sparseKernels.size(); f++) {
                                 SparseFlashAttention sparse = sparseKernels.get(f);
                                 long tiles = tilesByBox.computeIfAbsent(sparse.rangeBox(),
                                         box -> SyntheticVerticalSlash.keyTiles(host, box));
-                                double millis = DeviceTimer.medianMillis(backend, 1, repeats,
-                                        () -> sparse.launch(backend.stream(), q, k, v, o, index));
+                                double millis = medians[f];
                                 String label = "sparse " + labels.get(f) + " " + shapeOfIndex.label() + " L="
                                         + length;
                                 figures.add(new Figure(label, millis, "ms"));
