@@ -23,7 +23,8 @@ import java.util.stream.IntStream;
  * becomes a range shifted left by a random 0..63 keys (ranges start anywhere, as exact slash ranges do), and the
  * first key of an unkept block becomes a gathered column with probability {@code min(1, 1000 / query blocks)} (about
  * the default budget's 1000 columns). For each p: the tile share (index tiles over causal tiles), the sparse and
- * dense kernel times (CUDA-event medians of 3, warm-up first) and their ratio; then the shares where the sparse
+ * dense kernel times (CUDA-event medians of 4 rounds, warm-up first, the two alternating which runs first:
+ * {@link DeviceTimer#rotatingMedians}) and their ratio; then the shares where the sparse
  * kernel reaches the dense time and 0.97 of it, by linear interpolation. Estimation is paid before the decision
  * whichever way it goes, so the fallback compares the kernels alone; the crossover is the setting for
  * {@link DenseFallback}'s share.
@@ -52,8 +53,7 @@ public final class FallbackCrossoverBenchmark implements GpuBenchmark {
             for (int length : lengths) {
                 try (PromptBuffers buffers = PromptBuffers.random(backend, SHAPE, length, block)) {
                     DeviceBuffer q = buffers.q(), k = buffers.k(), v = buffers.v(), o = buffers.o();
-                    double dense = DeviceTimer.medianMillis(backend, 1, 3,
-                            () -> flash.prefill(backend.stream(), q, k, v, o, length, 0));
+                    Runnable denseLaunch = () -> flash.prefill(backend.stream(), q, k, v, o, length, 0);
                     double[] shares = new double[KEEP.length], ratios = new double[KEEP.length];
                     System.out.println("| L | keep p | tile share | sparse kernel | dense flash | sparse / dense |");
                     System.out.println("| --- | --- | --- | --- | --- | --- |");
@@ -61,11 +61,12 @@ public final class FallbackCrossoverBenchmark implements GpuBenchmark {
                         SparseIndex host = index(length, KEEP[i], 42 + i);
                         shares[i] = (double) SyntheticVerticalSlash.keyTiles(host)
                                 / (SparseIndex.causalTiles(length) * SHAPE.numHeads());
-                        double millis;
+                        double[] medians;
                         try (DeviceSparseIndex index = DeviceSparseIndex.upload(backend.context(), host)) {
-                            millis = DeviceTimer.medianMillis(backend, 1, 3,
-                                    () -> sparse.launch(backend.stream(), q, k, v, o, index));
+                            medians = DeviceTimer.rotatingMedians(backend, 1, 3, List.of(
+                                    () -> sparse.launch(backend.stream(), q, k, v, o, index), denseLaunch));
                         }
+                        double millis = medians[0], dense = medians[1];
                         ratios[i] = millis / dense;
                         System.out.printf("| %dK | %.2f | %.3f | %.2f ms | %.2f ms | %.3f |%n", length / 1024, KEEP[i],
                                 shares[i], millis, dense, ratios[i]);
