@@ -12,21 +12,12 @@ final class DeviceTimer {
     private DeviceTimer() {
     }
 
-    /** Median milliseconds of {@code work}, which queues its work on the backend's stream. */
+    /**
+     * Median milliseconds of {@code work}, which queues its work on the backend's stream: {@link #rotatingMedians} of
+     * one work, whose rounds are the {@code repeats}.
+     */
     static double medianMillis(CudaBackend backend, int warmups, int repeats, Runnable work) {
-        CudaStream stream = backend.stream();
-        for (int i = 0; i < warmups; i++) work.run();
-        stream.synchronize();
-        double[] millis = new double[repeats];
-        try (CudaEvent start = backend.context().createEvent(); CudaEvent end = backend.context().createEvent()) {
-            for (int i = 0; i < repeats; i++) {
-                start.record(stream);
-                work.run();
-                end.record(stream);
-                millis[i] = end.elapsedMillisSince(start);
-            }
-        }
-        return median(millis);
+        return rotatingMedians(backend, warmups, repeats, List.of(work))[0];
     }
 
     /**
