@@ -456,15 +456,10 @@ final class IndexKeySource implements HopperKeySource {
             U32 column = k.add(firstColumn, k.and(thread, BLOCK - 1));
             U32[] rowKeys = columnsAhead.rowKeys();
             k.ifElse(k.le(k.add(firstColumn, BLOCK), columns.count()), () -> {
-                U32[] keys = wholeTileKeys(k, columns, firstColumnOfThread);
-                for (int pass = 0; pass < keys.length; pass++) {
-                    k.set(rowKeys[pass], keys[pass]);
-                }
+                setAll(k, rowKeys, threadRowKeys(k, columns, firstColumnOfThread, true));
                 k.set(columnsAhead.position(), k.loadU32(global(k.add(columns.at(), k.mulWide(column, 4)))));
             }, () -> {
-                for (int pass = 0; pass < rowKeys.length; pass++) {
-                    k.set(rowKeys[pass], columnKey(k, columns, k.add(firstColumnOfThread, gatherRowsPerPass() * pass)));
-                }
+                setAll(k, rowKeys, threadRowKeys(k, columns, firstColumnOfThread, false));
                 k.set(columnsAhead.position(), columnPosition(k, columns, column));
             });
         });
@@ -1003,15 +998,15 @@ final class IndexKeySource implements HopperKeySource {
         // a whole tile of columns (all but a slot's last) reads its keys at fixed offsets and copies all 16 bytes;
         // the last one clamps its reads to the list and zero-fills past its end
         k.ifElse(k.le(k.add(firstColumn, BLOCK), columns.count()), () -> {
-            U32[] rowKeys = keysAhead != null ? keysAhead : wholeTileKeys(k, columns, firstColumnOfThread);
+            U32[] rowKeys = keysAhead != null ? keysAhead : threadRowKeys(k, columns, firstColumnOfThread, true);
             for (int pass = 0; pass < passes; pass++) {
                 copy.rows(pass, rowKeys[pass], null);
             }
         }, () -> {
+            U32[] rowKeys = keysAhead != null ? keysAhead : threadRowKeys(k, columns, firstColumnOfThread, false);
             for (int pass = 0; pass < passes; pass++) {
                 U32 column = k.add(firstColumnOfThread, rowsPerPass * pass);
-                copy.rows(pass, keysAhead != null ? keysAhead[pass] : columnKey(k, columns, column),
-                        k.select(k.lt(column, columns.count()), k.u32(16), k.u32(0)));
+                copy.rows(pass, rowKeys[pass], k.select(k.lt(column, columns.count()), k.u32(16), k.u32(0)));
             }
         });
     }
@@ -1032,16 +1027,26 @@ final class IndexKeySource implements HopperKeySource {
     }
 
     /**
-     * The keys of a whole column tile's rows that a producer thread copies, from its first, {@code firstColumnOfThread}
-     * (one load a pass, at fixed offsets).
+     * The keys of a column tile's rows that a producer thread copies, one a pass, from its first,
+     * {@code firstColumnOfThread}: in a whole tile ({@code wholeTile}) read at fixed offsets from one address; in a
+     * slot's last tile clamped to the list ({@link #columnKey}), which may end inside it.
      */
-    private U32[] wholeTileKeys(KernelBuilder k, Columns columns, U32 firstColumnOfThread) {
-        Address columnKeys = global(k.add(columns.at(), k.mulWide(firstColumnOfThread, 4)));
+    private U32[] threadRowKeys(KernelBuilder k, Columns columns, U32 firstColumnOfThread, boolean wholeTile) {
         U32[] keys = new U32[gatherPasses()];
+        Address columnKeys = wholeTile ? global(k.add(columns.at(), k.mulWide(firstColumnOfThread, 4))) : null;
         for (int pass = 0; pass < keys.length; pass++) {
-            keys[pass] = k.loadU32(columnKeys.plus(4L * gatherRowsPerPass() * pass));
+            keys[pass] = wholeTile
+                    ? k.loadU32(columnKeys.plus(4L * gatherRowsPerPass() * pass))
+                    : columnKey(k, columns, k.add(firstColumnOfThread, gatherRowsPerPass() * pass));
         }
         return keys;
+    }
+
+    /** Sets each of {@code targets} to the value beside it in {@code values}. */
+    private static void setAll(KernelBuilder k, U32[] targets, U32[] values) {
+        for (int i = 0; i < targets.length; i++) {
+            k.set(targets[i], values[i]);
+        }
     }
 
     /** A 16-byte chunk by cp.async: whole where {@code validBytes} is null, else zero-filled past them. */
