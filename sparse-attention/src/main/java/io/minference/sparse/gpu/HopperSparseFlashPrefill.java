@@ -30,7 +30,8 @@ import static io.minference.ptx.dsl.Address.global;
  * written as zeros.
  * <p>Parameters: {@code q, k, v} (tensor maps, {@code io.minference.runtime.cuda.TensorMap.headRows} views of the
  * whole prompt's Q, K and V with {@code length} rows, boxes of {@link #queryRows()} rows for Q and
- * {@link #keyBoxRows()} for K and V), {@code kCache, vCache, o} (u64: K and V
+ * {@link #keyBoxRows()} for K and V), where {@link #keyBoxRows()} is below 64 {@code kTile, vTile} (the same views of
+ * K and V with boxes of 64 rows: {@link #wholeTileMaps()}), {@code kCache, vCache, o} (u64: K and V
  * again for the gather, and O), the index's {@code rangeOffsets, rangeCounts, ranges, columnOffsets, columnCounts,
  * columns} (u64, {@link DeviceSparseIndex}'s compact layout), {@code length, firstHead, numHeads, numKvHeads} (u32),
  * {@code scale} (f32, 1/sqrt(d) * log2 e), and with {@link LaunchOrder#LONGEST_FIRST} {@code order} (u64: the slot
@@ -463,6 +464,14 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
         return variant.rangeBox();
     }
 
+    /**
+     * Whether the kernel takes K and V maps of whole 64-row tiles ({@code kTile, vTile}) after its box maps: with
+     * boxes below 64 keys, a range tile whose keys all lie in one range is one copy of 64 rows, not 64 / box copies.
+     */
+    public boolean wholeTileMaps() {
+        return variant.rangeBox() != BLOCK;
+    }
+
     /** Query rows per block: 64, or 128 with pairs (the Q map's box). */
     public int queryRows() {
         return BLOCK * slotsPerBlock(variant);
@@ -534,13 +543,14 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
     }
 
     /** The kernel's parameters, declared in order. */
-    private record Params(TensorMapParam qMap, TensorMapParam kMap, TensorMapParam vMap, U64 kCache, U64 vCache, U64 o,
-                          IndexParams index, U32 length, U32 firstHead, U32 numHeads, U32 numKvHeads, F32 scale,
-                          U64 slotOrder) {
-        static Params declare(KernelBuilder k, boolean longestFirst) {
+    private record Params(TensorMapParam qMap, IndexKeySource.Maps boxes, IndexKeySource.Maps tiles, U64 kCache,
+                          U64 vCache, U64 o, IndexParams index, U32 length, U32 firstHead, U32 numHeads,
+                          U32 numKvHeads, F32 scale, U64 slotOrder) {
+        static Params declare(KernelBuilder k, boolean longestFirst, boolean wholeTileMaps) {
             TensorMapParam qMap = k.tensorMapParam("q");
-            TensorMapParam kMap = k.tensorMapParam("k");
-            TensorMapParam vMap = k.tensorMapParam("v");
+            IndexKeySource.Maps boxes = new IndexKeySource.Maps(k.tensorMapParam("k"), k.tensorMapParam("v"));
+            IndexKeySource.Maps tiles = wholeTileMaps
+                    ? new IndexKeySource.Maps(k.tensorMapParam("kTile"), k.tensorMapParam("vTile")) : boxes;
             U64 kCache = k.pointerParam("kCache");
             U64 vCache = k.pointerParam("vCache");
             U64 o = k.pointerParam("o");
@@ -551,7 +561,7 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
             U32 numKvHeads = k.u32Param("numKvHeads");
             F32 scale = k.f32Param("scale");
             U64 slotOrder = longestFirst ? k.pointerParam("order") : null;
-            return new Params(qMap, kMap, vMap, kCache, vCache, o, indexParams, length, firstHead, numHeads,
+            return new Params(qMap, boxes, tiles, kCache, vCache, o, indexParams, length, firstHead, numHeads,
                     numKvHeads, scale, slotOrder);
         }
     }
@@ -563,7 +573,7 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
     @Override
     public void define(KernelBuilder k) {
         boolean longestFirst = variant.order() == LaunchOrder.LONGEST_FIRST;
-        Params params = Params.declare(k, longestFirst);
+        Params params = Params.declare(k, longestFirst, wholeTileMaps());
         k.describe("sparse flash attention over an index's ranges (TMA) and columns (cp.async gather) on wgmma, head dim "
                 + headDim + ", " + BLOCK + " queries x " + variant.keysPerStep() + " keys per step, " + stages
                 + " stages");
@@ -698,7 +708,7 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
     private IndexKeySource.KeyValues keyValues(KernelBuilder k, Params params, U32 head) {
         U32 kvHead = k.div(head, k.div(params.numHeads(), params.numKvHeads())).named("kvHead");
         U32 kvRowBytes = k.mul(params.numKvHeads(), headDim * 2).named("kvRowBytes");
-        return new IndexKeySource.KeyValues(params.kMap(), params.vMap(),
+        return new IndexKeySource.KeyValues(params.boxes(), params.tiles(),
                 k.add(params.kCache(), k.mulWide(kvHead, headDim * 2)),
                 k.add(params.vCache(), k.mulWide(kvHead, headDim * 2)), kvHead, kvRowBytes, params.length());
     }

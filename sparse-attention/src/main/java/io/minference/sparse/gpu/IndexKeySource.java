@@ -97,16 +97,27 @@ final class IndexKeySource implements HopperKeySource {
     /**
      * Where the slot's K and V rows are.
      *
-     * @param keyMap     the K map (TMA, boxes of 64 rows)
-     * @param valueMap   the V map
+     * @param boxes      the K and V maps a range tile's boxes are copied through (TMA, boxes of the range box's
+     *                   rows)
+     * @param tiles      the K and V maps of whole 64-row tiles: {@code boxes} where the range box is 64
      * @param keyHead    K's base at the slot's KV head (for the gather)
      * @param valueHead  V's base at the slot's KV head
      * @param kvHead     the KV head (the maps' head coordinate)
      * @param kvRowBytes bytes between K (and V) rows
      * @param keyRows    the rows the maps hold (the prompt's length): a copy from there is zeros
      */
-    record KeyValues(TensorMapParam keyMap, TensorMapParam valueMap, U64 keyHead, U64 valueHead, U32 kvHead,
-                     U32 kvRowBytes, U32 keyRows) {
+    record KeyValues(Maps boxes, Maps tiles, U64 keyHead, U64 valueHead, U32 kvHead, U32 kvRowBytes, U32 keyRows) {
+        TensorMapParam keyMap() {
+            return boxes.keys();
+        }
+
+        TensorMapParam valueMap() {
+            return boxes.values();
+        }
+    }
+
+    /** A K map and a V map of the same box. */
+    record Maps(TensorMapParam keys, TensorMapParam values) {
     }
 
     /** The slot's part of the index: its ranges ({@code [start, end)} pairs) and its columns, with their counts. */
@@ -824,7 +835,7 @@ final class IndexKeySource implements HopperKeySource {
             }
             k.ifThen(k.eq(thread, 0), () -> {
                 k.expectBytes(stage.full(), rangeTileBytes());
-                copyRangeTile(k, slot.boxStart, firstRow, BLOCK, stage);
+                copyRangeTile(k, rows.boxes(), slot.boxStart, firstRow, BLOCK, stage);
             });
             k.arriveForWarp(stage.full(), thread, PRODUCERS / 32);
             slot.advance(k);
@@ -839,15 +850,31 @@ final class IndexKeySource implements HopperKeySource {
      * bytes and copies it (a box past the last range from the maps' end, so zeros, its positions masked: the slot's
      * last range tile may hold fewer boxes). Done by one or two warps, that work made their SM schedulers the busiest
      * (warp 0 issued 121 instructions a tile with boxes of 16 and 207 with 8, where two producer warps issued 29).
+     * A tile whose 64 keys all lie in the range it starts in is one copy of 64 rows instead, through the maps of
+     * whole tiles ({@link KeyValues#tiles}), issued by box 0's owner: the same rows in the same swizzled places, with
+     * a quarter of the copies for boxes of 16 (most tiles of a long range are such tiles).
      * Each producer thread then arrives, or with {@link GatherArrival#WARP} each warp once. Each box's positions
      * ascend and end in its masked keys, which {@link #mask} relies on.
      */
     private void boxedRangeTile(KernelBuilder k, U32 thread, int firstRow, Stage stage) {
+        RangeCursor slot = slots.getFirst();
         U32 warp = k.shr(thread, 5);
         U32 lane = k.and(thread, 31);
+        // read before the walk moves the cursor: the tile's keys all lie in the range it starts in
+        Pred wholeTile = k.and(slot.inRanges(k), k.le(k.add(slot.boxStart, BLOCK), slot.rangeEnd));
         walkRangeBoxes(k, warp, lane, firstRow, stage, (box, boxRow, from) -> {
-            k.expectBytes(stage.full(), rangeTileBytes() / (BLOCK / rangeBox));
-            copyRangeTile(k, from, boxRow, rangeBox, stage);
+            Runnable boxCopy = () -> {
+                k.expectBytes(stage.full(), rangeTileBytes() / (BLOCK / rangeBox));
+                copyRangeTile(k, rows.boxes(), from, boxRow, rangeBox, stage);
+            };
+            if (box == 0) {
+                k.ifElse(wholeTile, () -> {
+                    k.expectBytes(stage.full(), rangeTileBytes());
+                    copyRangeTile(k, rows.tiles(), from, boxRow, BLOCK, stage);
+                }, boxCopy);
+            } else {
+                k.ifThen(k.not(wholeTile), boxCopy);
+            }
         });
         if (arrival == GatherArrival.WARP) {
             k.arriveForWarp(stage.full(), lane);
@@ -898,7 +925,7 @@ final class IndexKeySource implements HopperKeySource {
     private void issueRangeTile(KernelBuilder k, U32 thread, U32 start, int firstRow, Stage stage) {
         k.ifElse(k.eq(thread, 0), () -> {
             k.arriveExpectingBytes(stage.full(), rangeTileBytes());
-            copyRangeTile(k, start, firstRow, BLOCK, stage);
+            copyRangeTile(k, rows.boxes(), start, firstRow, BLOCK, stage);
         }, () -> k.arrive(stage.full()));
     }
 
@@ -906,9 +933,9 @@ final class IndexKeySource implements HopperKeySource {
      * The TMA copies (K and V) of {@code keys} keys (the maps' box: a tile, or a box of one) from key {@code start}
      * into stage rows {@code firstRow...}.
      */
-    private void copyRangeTile(KernelBuilder k, U32 start, int firstRow, int keys, Stage stage) {
-        stage.keys().loadRows(k, rows.keyMap(), stage.full(), firstRow, keys, rows.kvHead(), start);
-        stage.values().loadRows(k, rows.valueMap(), stage.full(), firstRow, keys, rows.kvHead(), start);
+    private void copyRangeTile(KernelBuilder k, Maps maps, U32 start, int firstRow, int keys, Stage stage) {
+        stage.keys().loadRows(k, maps.keys(), stage.full(), firstRow, keys, rows.kvHead(), start);
+        stage.values().loadRows(k, maps.values(), stage.full(), firstRow, keys, rows.kvHead(), start);
     }
 
     /** The bytes a range tile's copies deliver: 64 rows of K and of V. */

@@ -13,7 +13,9 @@ import io.minference.runtime.cuda.LaunchShape;
 import io.minference.runtime.cuda.TensorMap;
 import io.minference.sparse.SparseIndex;
 
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * Flash attention on the tensor cores over the keys of a {@link DeviceSparseIndex}: {@link HopperSparseFlashPrefill}
@@ -125,13 +127,10 @@ public final class SparseFlashAttention implements AutoCloseable {
                 index.columns(), index.length(), firstHead, shape.numHeads(), shape.numKvHeads(), scale};
         if (hopper != null) {
             // Q, K and V through tensor maps of the whole prompt (K and V again by pointer, for the column gather)
-            var driver = context.driver();
-            int d = shape.headDim();
-            int box = hopper.keyBoxRows();
-            TensorMap qMap = TensorMap.headRows(driver, q, index.length(), shape.numHeads(), d, hopper.queryRows());
-            TensorMap kMap = TensorMap.headRows(driver, k, index.length(), shape.numKvHeads(), d, box);
-            TensorMap vMap = TensorMap.headRows(driver, v, index.length(), shape.numKvHeads(), d, box);
-            Object[] arguments = concat(new Object[] {qMap, kMap, vMap, k, v, out}, indexArguments);
+            TensorMap qMap = TensorMap.headRows(context.driver(), q, index.length(), shape.numHeads(),
+                    shape.headDim(), hopper.queryRows());
+            Object[] maps = concat(new Object[] {qMap}, keyValueMaps(k, v, index.length()));
+            Object[] arguments = concat(concat(maps, new Object[] {k, v, out}), indexArguments);
             // a block per query block of a head, or per pair of them (with clusters, a cluster of two blocks)
             int perUnit = HopperSparseFlashPrefill.queryBlocksPerUnit(hopper.variant());
             int perHead = (index.queryBlocks() + perUnit - 1) / perUnit;
@@ -157,6 +156,22 @@ public final class SparseFlashAttention implements AutoCloseable {
             kernel.withShape(new LaunchShape(slots, index.queryBlocks(), 1, SparseFlashPrefill.THREADS, 1, 1))
                     .launch(stream, concat(new Object[] {q, k, v, out}, indexArguments));
         }
+    }
+
+    /**
+     * The Hopper kernel's K and V maps of the prompt's {@code length} rows: boxes of its range box, then, where that
+     * is below 64 rows, boxes of whole 64-row tiles ({@link HopperSparseFlashPrefill#wholeTileMaps}).
+     */
+    private Object[] keyValueMaps(DevicePointer k, DevicePointer v, int length) {
+        List<Object> maps = new ArrayList<>();
+        List<Integer> boxes = hopper.wholeTileMaps() ? List.of(hopper.keyBoxRows(), SparseIndex.BLOCK)
+                : List.of(hopper.keyBoxRows());
+        for (int box : boxes) {
+            for (DevicePointer rows : List.of(k, v)) {
+                maps.add(TensorMap.headRows(context.driver(), rows, length, shape.numKvHeads(), shape.headDim(), box));
+            }
+        }
+        return maps.toArray();
     }
 
     /**

@@ -537,6 +537,11 @@ class SparseFlashEmulationTest {
         params.put("vCache", params.get("v"));
         params.put("q", gpu.tensorMap(params.get("q"), TensorMap.Shape.headRows(problem.length(), shape.numHeads(), d,
                 kernel.queryRows())));
+        if (kernel.wholeTileMaps()) {
+            TensorMap.Shape tiles = TensorMap.Shape.headRows(problem.length(), shape.numKvHeads(), d, SparseIndex.BLOCK);
+            params.put("kTile", gpu.tensorMap(params.get("kCache"), tiles));
+            params.put("vTile", gpu.tensorMap(params.get("vCache"), tiles));
+        }
         params.put("k", gpu.tensorMap(params.get("k"), TensorMap.Shape.headRows(problem.length(),
                 shape.numKvHeads(), d, kernel.keyBoxRows())));
         params.put("v", gpu.tensorMap(params.get("v"), TensorMap.Shape.headRows(problem.length(),

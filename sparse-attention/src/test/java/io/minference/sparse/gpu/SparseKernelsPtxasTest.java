@@ -249,8 +249,9 @@ class SparseKernelsPtxasTest {
 
     /**
      * Range tiles in boxes: the K and V maps' box is the range box, a range tile's copies are 64 / box TMA loads per
-     * tensor from thread 0 (two per box: the halves of d 128), the entry name says the box, and a box that is not 64,
-     * 32, 16 or 8 keys is refused by the property's name.
+     * tensor (two per box: the halves of d 128), and below 64 keys the tile of one range has its own copy of 64 rows
+     * through the maps of whole tiles, which only those kernels take; the entry name says the box, and a box that is
+     * not 64, 32, 16 or 8 keys is refused by the property's name.
      */
     @Test
     void rangeTilesInBoxesCopyABoxAtATime() {
@@ -261,9 +262,13 @@ class SparseKernelsPtxasTest {
             assertEquals(box, kernel.keyBoxRows());
             assertEquals(box == 64 ? "sparse_flash_prefill_sm90a_bf16_d128_s3_longest_lazy"
                     : "sparse_flash_prefill_sm90a_bf16_d128_s3_longest_lazy_rb" + box, kernel.entryName());
-            // the Q load, and per range tile 2 (K, V) x 2 (d halves) x boxes; no copy elsewhere
+            // the Q load, and per range tile 2 (K, V) x 2 (d halves) x boxes, and with boxes below a tile the whole
+            // tile's 2 x 2; no copy elsewhere
             int copies = ptx.split("cp\\.async\\.bulk\\.tensor", -1).length - 1;
-            assertEquals(2 + 4 * (64 / box), copies, "TMA loads in the kernel with boxes of " + box);
+            assertEquals(2 + 4 * (64 / box) + (box == 64 ? 0 : 4), copies,
+                    "TMA loads in the kernel with boxes of " + box);
+            assertEquals(box != 64, kernel.wholeTileMaps());
+            assertEquals(box != 64, ptx.contains("param_kTile") && ptx.contains("param_vTile"), "boxes of " + box);
         }
         for (int bad : new int[] {0, 4, 24, 128}) {
             var e = assertThrows(IllegalArgumentException.class,
