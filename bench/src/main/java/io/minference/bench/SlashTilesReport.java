@@ -25,8 +25,9 @@ import java.util.stream.IntStream;
  * selections are the CPU reference's estimates (the GPU builds the same up to float ties), so this runs without a
  * GPU. Beside them, the tiles the Hopper kernel computes with range boxes of 16 and of 8 keys
  * ({@code -Dminference.sparse.range-box}: a range tile filled box by box through the slot's ranges,
- * {@link SparseIndex#boxedTiles(int, int)}). Usage: {@code SlashTilesReport PATTERN_FILE LAYER [length...]}
- * (default 8K and 16K).
+ * {@link SparseIndex#boxedTiles(int, int)}), and with boxes of 16 the share of range tiles whose keys lie in one
+ * range, which the kernel copies whole ({@link #oneRangeTiles}). Usage: {@code SlashTilesReport PATTERN_FILE LAYER
+ * [length...]} (default 8K and 16K).
  */
 public final class SlashTilesReport {
     private static final AttentionShape SHAPE = new AttentionShape(32, 8, 128);
@@ -80,8 +81,8 @@ public final class SlashTilesReport {
         List<HeadPattern> patterns = arguments.patterns();
         int[] lengths = arguments.lengths();
         System.out.println("| L | inputs | head | pattern | tiles, blocks rounded out | tiles, exact | change"
-                + " | share of causal, exact | range boxes of 16 | of 8 |");
-        System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+                + " | share of causal, exact | range boxes of 16 | of 8 | boxes of 16: range tiles in one range |");
+        System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         for (int length : lengths) {
             for (String family : FAMILIES) {
                 HeadIndex[] selections = selections(patterns, length, family);
@@ -125,18 +126,42 @@ public final class SlashTilesReport {
     private static final int[] BOXES = {16, 8};
 
     /**
-     * {tiles rounded out to blocks, exact tiles, then exact tiles with each of {@link #BOXES}} of one head's
-     * selection (rounded and exact equal for other patterns than slashes).
+     * {tiles rounded out to blocks, exact tiles, then exact tiles with each of {@link #BOXES}, then with boxes of
+     * {@link #BOXES}[0] the range tiles and those of them whose 64 keys lie in one range} of one head's selection
+     * (rounded and exact equal for other patterns than slashes).
      */
     private static long[] tiles(HeadIndex selection, int length) {
         SparseIndex index = index(selection, length);
         long exact = index.tiles(0);
         long rounded = selection instanceof VerticalSlashIndex slashes ? blockRoundedTiles(slashes) : exact;
-        long[] tiles = new long[2 + BOXES.length];
+        long[] tiles = new long[4 + BOXES.length];
         tiles[0] = rounded;
         tiles[1] = exact;
         for (int i = 0; i < BOXES.length; i++) tiles[2 + i] = index.boxedTiles(0, BOXES[i]);
+        for (int b = 0; b < index.queryBlocks(); b++) tiles[2 + BOXES.length] += index.rangeTiles(0, b, BOXES[0]);
+        tiles[3 + BOXES.length] = oneRangeTiles(index, BOXES[0]);
         return tiles;
+    }
+
+    /**
+     * Range tiles of a one-head index, filled with boxes of {@code box} keys as the Hopper kernel walks them, whose
+     * 64 keys all lie in the range the tile starts in: the tiles the kernel copies whole, in one copy of 64 rows.
+     */
+    static long oneRangeTiles(SparseIndex index, int box) {
+        long whole = 0;
+        for (int b = 0; b < index.queryBlocks(); b++) {
+            int ranges = index.rangeCount(0, b);
+            int range = 0;
+            int start = ranges == 0 ? 0 : index.rangeStart(0, b, 0);
+            while (range < ranges) {
+                if (start + SparseIndex.BLOCK <= index.rangeEnd(0, b, range)) whole++;
+                for (int boxes = 0; boxes < SparseIndex.BLOCK / box && range < ranges; boxes++) {
+                    start += box;
+                    if (start >= index.rangeEnd(0, b, range) && ++range < ranges) start = index.rangeStart(0, b, range);
+                }
+            }
+        }
+        return whole;
     }
 
     /** The former rule: each diagonal's keys [max(0, m0 - δ), m1 - δ) rounded out to whole key blocks. */
@@ -184,13 +209,18 @@ public final class SlashTilesReport {
                 columns(sparse, causal * Math.max(sparseHeads, 1)));
     }
 
-    /** A row's counts: rounded, exact, the change, the share of {@code causal}, then each box's tiles and change. */
+    /**
+     * A row's counts: rounded, exact, the change, the share of {@code causal}, then each box's tiles and change, then
+     * the share of the first box's range tiles that lie in one range.
+     */
     private static String columns(long[] tiles, long causal) {
         StringBuilder row = new StringBuilder(String.format("%d | %d | %+.1f %% | %.3f |", tiles[0], tiles[1],
                 change(tiles[1], tiles[0]), (double) tiles[1] / causal));
-        for (int i = 2; i < tiles.length; i++) {
+        for (int i = 2; i < 2 + BOXES.length; i++) {
             row.append(String.format(" %d (%+.1f %%) |", tiles[i], change(tiles[i], tiles[1])));
         }
+        long rangeTiles = tiles[2 + BOXES.length];
+        row.append(String.format(" %.3f |", rangeTiles == 0 ? 0 : (double) tiles[3 + BOXES.length] / rangeTiles));
         return row.toString();
     }
 
