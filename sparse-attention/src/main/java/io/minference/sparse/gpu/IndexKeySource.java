@@ -850,9 +850,10 @@ final class IndexKeySource implements HopperKeySource {
      * bytes and copies it (a box past the last range from the maps' end, so zeros, its positions masked: the slot's
      * last range tile may hold fewer boxes). Done by one or two warps, that work made their SM schedulers the busiest
      * (warp 0 issued 121 instructions a tile with boxes of 16 and 207 with 8, where two producer warps issued 29).
-     * A tile whose 64 keys all lie in the range it starts in is one copy of 64 rows instead, through the maps of
-     * whole tiles ({@link KeyValues#tiles}), issued by box 0's owner: the same rows in the same swizzled places, with
-     * a quarter of the copies for boxes of 16 (most tiles of a long range are such tiles).
+     * A tile whose 64 keys all lie in the range it starts in needs no walk: its positions are its first key and the
+     * 63 after it (one a thread of warps 0-1), its copy is one of 64 rows through the maps of whole tiles
+     * ({@link KeyValues#tiles}) by thread 0, and the cursor moves on by 64 keys at once, which leaves it where four
+     * box steps would. The rows land in the same swizzled places; most tiles of a long range are such tiles.
      * Each producer thread then arrives, or with {@link GatherArrival#WARP} each warp once. Each box's positions
      * ascend and end in its masked keys, which {@link #mask} relies on.
      */
@@ -860,22 +861,21 @@ final class IndexKeySource implements HopperKeySource {
         RangeCursor slot = slots.getFirst();
         U32 warp = k.shr(thread, 5);
         U32 lane = k.and(thread, 31);
-        // read before the walk moves the cursor: the tile's keys all lie in the range it starts in
         Pred wholeTile = k.and(slot.inRanges(k), k.le(k.add(slot.boxStart, BLOCK), slot.rangeEnd));
-        walkRangeBoxes(k, warp, lane, firstRow, stage, (box, boxRow, from) -> {
-            Runnable boxCopy = () -> {
-                k.expectBytes(stage.full(), rangeTileBytes() / (BLOCK / rangeBox));
-                copyRangeTile(k, rows.boxes(), from, boxRow, rangeBox, stage);
-            };
-            if (box == 0) {
-                k.ifElse(wholeTile, () -> {
-                    k.expectBytes(stage.full(), rangeTileBytes());
-                    copyRangeTile(k, rows.tiles(), from, boxRow, BLOCK, stage);
-                }, boxCopy);
-            } else {
-                k.ifThen(k.not(wholeTile), boxCopy);
-            }
-        });
+        k.ifElse(wholeTile, () -> {
+            k.comment("a range tile inside one range: its keys' positions, one copy of 64 rows, the cursor 64 on");
+            U32 row = firstRow == 0 ? thread : k.add(thread, firstRow);
+            k.ifThen(k.lt(thread, BLOCK), () -> k.store(shared(k.add(stage.metadata(), k.shl(row, 2))),
+                    k.add(slot.boxStart, thread)));
+            k.ifThen(k.eq(thread, 0), () -> {
+                k.expectBytes(stage.full(), rangeTileBytes());
+                copyRangeTile(k, rows.tiles(), slot.boxStart, firstRow, BLOCK, stage);
+            });
+            slot.advanceBy(k, k.u32(BLOCK));
+        }, () -> walkRangeBoxes(k, warp, lane, firstRow, stage, (box, boxRow, from) -> {
+            k.expectBytes(stage.full(), rangeTileBytes() / (BLOCK / rangeBox));
+            copyRangeTile(k, rows.boxes(), from, boxRow, rangeBox, stage);
+        }));
         if (arrival == GatherArrival.WARP) {
             k.arriveForWarp(stage.full(), lane);
         } else {
