@@ -107,13 +107,6 @@ final class IndexKeySource implements HopperKeySource {
      * @param keyRows    the rows the maps hold (the prompt's length): a copy from there is zeros
      */
     record KeyValues(Maps boxes, Maps tiles, U64 keyHead, U64 valueHead, U32 kvHead, U32 kvRowBytes, U32 keyRows) {
-        TensorMapParam keyMap() {
-            return boxes.keys();
-        }
-
-        TensorMapParam valueMap() {
-            return boxes.values();
-        }
     }
 
     /** A K map and a V map of the same box. */
@@ -549,7 +542,7 @@ final class IndexKeySource implements HopperKeySource {
             U32 kept = laggedBoxStarts[box % boxesPerWarp()];
             k.set(kept, from);
             k.expectBytes(stage.full(), rangeBox * headDim * 2);
-            stage.keys().loadRows(k, rows.keyMap(), stage.full(), boxRow, rangeBox, rows.kvHead(), kept);
+            stage.keys().loadRows(k, rows.boxes().keys(), stage.full(), boxRow, rangeBox, rows.kvHead(), kept);
         });
     }
 
@@ -563,7 +556,7 @@ final class IndexKeySource implements HopperKeySource {
                 U32 kept = laggedBoxStarts[box % boxesPerWarp()];
                 k.ifThen(k.eq(warp, k.u32(box / boxesPerWarp())), () -> {
                     k.expectBytes(stage.full(), rangeBox * headDim * 2);
-                    stage.values().loadRows(k, rows.valueMap(), stage.full(), boxRow, rangeBox, rows.kvHead(),
+                    stage.values().loadRows(k, rows.boxes().values(), stage.full(), boxRow, rangeBox, rows.kvHead(),
                             kept);
                 });
             }
@@ -791,7 +784,8 @@ final class IndexKeySource implements HopperKeySource {
                 k.store(position, k.select(k.and(takeOwn, k.lt(key, ownEnd)), key, k.u32(MASKED_KEY)));
             });
             k.ifElse(next.shared(), () -> k.ifElse(k.eq(thread, 0),
-                    () -> stage.loadSharedByCluster(k, rankA, rows.keyMap(), rows.valueMap(), rows.kvHead(), start),
+                    () -> stage.loadSharedByCluster(k, rankA, rows.boxes().keys(), rows.boxes().values(),
+                            rows.kvHead(), start),
                     () -> k.arrive(stage.full())), () -> k.ifElse(takeOwn, () -> {
                 k.comment("a tile only this block's slot takes, loaded alone");
                 issueRangeTile(k, thread, start, 0, stage);
