@@ -142,8 +142,8 @@ public record HopperSparseFlashPrefill(int headDim, int stages, Variant variant)
      * a range tile is {@code 64 / rangeBox} boxes taken one after another through the slot's ranges, so a range's
      * last keys share a tile with the next range's first ones and only the last box of each range is partial; a tile
      * whose 64 keys all lie in the range it starts in is still one copy of 64 rows ({@link #wholeTileMaps}), which
-     * made layer 22 2-3 % faster at 128K and 512K on an H200 (BENCHMARKS.md, "Range tiles of one range copied
-     * whole"). On
+     * made layer 22 up to 2.9 % faster at 128K and 1.3-2.2 % at 512K on an H200 (BENCHMARKS.md, "Range tiles of
+     * one range copied whole"). On
      * MInference's LLaMA-3-8B layer 22 that computes 7-10 % fewer tiles at 128K and 11-13 % fewer at 512K with boxes
      * of 16, 8-12 % and 13-15 % with boxes of 8 ({@code SlashTilesReport}; BENCHMARKS.md, "Session 12"), for 4 or 8
      * copies per tensor and tile instead of 1. The outputs differ from the 64-key box's by rounding (keys are summed
