@@ -26,8 +26,9 @@ import java.util.stream.IntStream;
  * GPU. Beside them, the tiles the Hopper kernel computes with range boxes of 16 and of 8 keys
  * ({@code -Dminference.sparse.range-box}: a range tile filled box by box through the slot's ranges,
  * {@link SparseIndex#boxedTiles(int, int)}), and with boxes of 16 the share of range tiles whose keys lie in one
- * range, which the kernel copies whole ({@link #oneRangeTiles}). Usage: {@code SlashTilesReport PATTERN_FILE LAYER
- * [length...]} (default 8K and 16K).
+ * range, which the kernel copies whole ({@link #oneRangeTiles}). Last, the column tiles the kernel gathers beside
+ * those it would compute from a compact copy of each head's columns ({@link #compactColumnTiles}), and the gathered
+ * ones' share of the tiles. Usage: {@code SlashTilesReport PATTERN_FILE LAYER [length...]} (default 8K and 16K).
  */
 public final class SlashTilesReport {
     private static final AttentionShape SHAPE = new AttentionShape(32, 8, 128);
@@ -81,8 +82,9 @@ public final class SlashTilesReport {
         List<HeadPattern> patterns = arguments.patterns();
         int[] lengths = arguments.lengths();
         System.out.println("| L | inputs | head | pattern | tiles, blocks rounded out | tiles, exact | change"
-                + " | share of causal, exact | range boxes of 16 | of 8 | boxes of 16: range tiles in one range |");
-        System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+                + " | share of causal, exact | range boxes of 16 | of 8 | boxes of 16: range tiles in one range"
+                + " | column tiles, gathered | from a compact copy | column tiles' share of boxes of 16 |");
+        System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         for (int length : lengths) {
             for (String family : FAMILIES) {
                 HeadIndex[] selections = selections(patterns, length, family);
@@ -127,19 +129,43 @@ public final class SlashTilesReport {
 
     /**
      * {tiles rounded out to blocks, exact tiles, then exact tiles with each of {@link #BOXES}, then with boxes of
-     * {@link #BOXES}[0] the range tiles and those of them whose 64 keys lie in one range} of one head's selection
-     * (rounded and exact equal for other patterns than slashes).
+     * {@link #BOXES}[0] the range tiles and those of them whose 64 keys lie in one range, then the gathered column
+     * tiles and the compact copy's} of one head's selection (rounded and exact equal for other patterns than slashes,
+     * and gathered and compact too).
      */
     private static long[] tiles(HeadIndex selection, int length) {
         SparseIndex index = index(selection, length);
         long exact = index.tiles(0);
         long rounded = selection instanceof VerticalSlashIndex slashes ? blockRoundedTiles(slashes) : exact;
-        long[] tiles = new long[4 + BOXES.length];
+        long[] tiles = new long[6 + BOXES.length];
         tiles[0] = rounded;
         tiles[1] = exact;
         for (int i = 0; i < BOXES.length; i++) tiles[2 + i] = index.boxedTiles(0, BOXES[i]);
-        for (int b = 0; b < index.queryBlocks(); b++) tiles[2 + BOXES.length] += index.rangeTiles(0, b, BOXES[0]);
+        for (int b = 0; b < index.queryBlocks(); b++) {
+            tiles[2 + BOXES.length] += index.rangeTiles(0, b, BOXES[0]);
+            tiles[4 + BOXES.length] += index.columnTiles(0, b);
+        }
         tiles[3 + BOXES.length] = oneRangeTiles(index, BOXES[0]);
+        tiles[5 + BOXES.length] = selection instanceof VerticalSlashIndex slashes ? compactColumnTiles(slashes)
+                : tiles[4 + BOXES.length];
+        return tiles;
+    }
+
+    /**
+     * Column tiles if each head's kept columns were copied once, in order, into a compact K and V of their own, and a
+     * query block took that copy's first tiles up to its last column below the block's end, masking the columns its
+     * ranges already cover, instead of gathering only the uncovered ones: {@code sum over blocks of ceil(columns below
+     * the block's end / 64)}. Every such tile is 64 consecutive rows of the copy, one TMA copy like a range tile.
+     */
+    static long compactColumnTiles(VerticalSlashIndex selection) {
+        int[] columns = selection.columns();
+        long tiles = 0;
+        int below = 0;
+        for (int b = 0; b < SparseIndex.queryBlocks(selection.length()); b++) {
+            int end = Math.min((b + 1) * SparseIndex.BLOCK, selection.length());
+            while (below < columns.length && columns[below] < end) below++;
+            tiles += (below + SparseIndex.BLOCK - 1) / SparseIndex.BLOCK;
+        }
         return tiles;
     }
 
@@ -221,6 +247,9 @@ public final class SlashTilesReport {
         }
         long rangeTiles = tiles[2 + BOXES.length];
         row.append(String.format(" %.3f |", rangeTiles == 0 ? 0 : (double) tiles[3 + BOXES.length] / rangeTiles));
+        long gathered = tiles[4 + BOXES.length], compact = tiles[5 + BOXES.length];
+        row.append(String.format(" %d | %d (%+.1f %%) | %.3f |", gathered, compact, change(compact, gathered),
+                (double) gathered / tiles[2]));
         return row.toString();
     }
 
