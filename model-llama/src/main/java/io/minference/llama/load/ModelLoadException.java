@@ -6,19 +6,27 @@ package io.minference.llama.load;
  */
 public class ModelLoadException extends RuntimeException {
     private final String source;
+    private final String problem;
 
     public ModelLoadException(String source, String problem) {
         super(source + ": " + problem);
         this.source = source;
+        this.problem = problem;
     }
 
     public ModelLoadException(String source, String problem, Throwable cause) {
         super(source + ": " + problem, cause);
         this.source = source;
+        this.problem = problem;
     }
 
     /** The file (or synthetic:NAME) the problem is in. */
     public String source() {
         return source;
+    }
+
+    /** What is wrong, without the file's name. */
+    public String problem() {
+        return problem;
     }
 }

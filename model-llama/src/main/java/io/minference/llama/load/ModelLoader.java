@@ -56,6 +56,19 @@ public final class ModelLoader {
         }
     }
 
+    /**
+     * The llama2.c header of a file that is not GGUF. A llama2.c checkpoint has no magic of its own, so whatever is
+     * wrong with the header is said together with the missing GGUF magic: the file may have been meant as either.
+     */
+    private static Llama2cHeader llama2cHeader(Path path) {
+        try {
+            return Llama2cHeader.read(path);
+        } catch (ModelFormatException e) {
+            throw new ModelFormatException(path.toString(), "not GGUF (it does not start with \"GGUF\"), and "
+                    + e.problem(), e);
+        }
+    }
+
     /** Reads hyper-parameters and tensor types without loading weights. */
     public static ModelInfo inspect(String model) {
         if (model.startsWith(SYNTHETIC_PREFIX)) {
@@ -72,7 +85,7 @@ public final class ModelLoader {
                 return new ModelInfo(model, "gguf v" + gguf.version(), GgufLlama.readConfig(gguf), tensors);
             }
         }
-        Llama2cHeader header = Llama2cHeader.read(path);
+        Llama2cHeader header = llama2cHeader(path);
         List<ModelInfo.TensorSummary> tensors = Llama2cCheckpoint.tensors(header).stream()
                 .map(t -> new ModelInfo.TensorSummary(t.name(), "F32", t.shape())).toList();
         return new ModelInfo(model, "llama2.c", header.config(model), tensors);
@@ -117,7 +130,7 @@ public final class ModelLoader {
     }
 
     private static LlamaModel loadLlama2c(Path path, Path tokenizer, ProgressListener progress) {
-        Llama2cHeader header = Llama2cHeader.read(path);
+        Llama2cHeader header = llama2cHeader(path);
         LlamaConfig config = header.config(path.toString());
         Path tokenizerPath = tokenizer != null ? tokenizer
                 : Llama2cCheckpoint.findTokenizer(path, config.vocabSize()).orElseThrow(() -> new ModelLoadException(

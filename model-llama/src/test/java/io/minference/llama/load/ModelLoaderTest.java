@@ -59,6 +59,20 @@ class ModelLoaderTest {
     }
 
     @Test
+    void aFileOfNeitherFormatSaysBothAndWhatItsHeaderGot() throws IOException {
+        // a text file: its first 28 bytes read as a llama2.c header give a head count the KV heads do not divide
+        Path file = Files.write(dir.resolve("notes.md"), "# Notes\n\nA text file, not a model: it has many words.\n"
+                .getBytes());
+        for (var attempt : new Executable[] {
+                () -> ModelLoader.inspect(file.toString()),
+                () -> ModelLoader.load(file.toString(), null, ProgressListener.NONE)}) {
+            ModelFormatException e = assertThrows(ModelFormatException.class, attempt);
+            assertTrue(e.getMessage().startsWith(file + ": not GGUF (it does not start with \"GGUF\"), and not a valid"
+                    + " llama2.c checkpoint: invalid KV head count"), e.getMessage());
+        }
+    }
+
+    @Test
     void aGgufNamedFileWithTheWrongMagicSaysSo() throws IOException {
         Path file = Files.write(dir.resolve("model.gguf"), "GGUX\3\0\0\0 not a model at all".getBytes());
         for (var attempt : new Executable[] {
