@@ -225,15 +225,13 @@ class KvCodeGranularityMeasurement {
     /** As {@link #smoothed(float[], int, int, int, boolean, boolean)}, with a mean per {@code meanRows} positions. */
     static void smoothed(float[] v, int rows, int heads, int headDim, int meanRows, boolean smooth, boolean int8) {
         int kvDim = heads * headDim;
-        float[] mean = new float[kvDim];
         for (int r0 = 0; smooth && r0 < rows; r0 += 64) {
-            float[][] means = new float[64 / meanRows][];
+            float[][] means = new float[64 / meanRows][kvDim];
             for (int m0 = r0; m0 < r0 + 64; m0 += meanRows) {
-                Arrays.fill(mean, 0);
+                float[] mean = means[(m0 - r0) / meanRows];
                 for (int r = m0; r < m0 + meanRows; r++) for (int c = 0; c < kvDim; c++) mean[c] += v[r * kvDim + c];
                 for (int c = 0; c < kvDim; c++) mean[c] = BFloat16.round(mean[c] / meanRows);
                 for (int r = m0; r < m0 + meanRows; r++) for (int c = 0; c < kvDim; c++) v[r * kvDim + c] -= mean[c];
-                means[(m0 - r0) / meanRows] = mean.clone();
             }
             float[] block = Arrays.copyOfRange(v, r0 * kvDim, (r0 + 64) * kvDim);
             blocks(block, 64, heads, headDim, 64, headDim, int8);
