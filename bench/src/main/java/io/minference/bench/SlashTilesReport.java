@@ -249,7 +249,7 @@ public final class SlashTilesReport {
         row.append(String.format(" %.3f |", rangeTiles == 0 ? 0 : (double) tiles[3 + BOXES.length] / rangeTiles));
         long gathered = tiles[4 + BOXES.length], compact = tiles[5 + BOXES.length];
         row.append(String.format(" %d | %d (%+.1f %%) | %.3f |", gathered, compact, change(compact, gathered),
-                (double) gathered / tiles[2]));
+                tiles[2] == 0 ? 0 : (double) gathered / tiles[2]));
         return row.toString();
     }
 
